@@ -1,0 +1,22 @@
+# The two commands of the README: `make run` and `make test`.
+.PHONY: run test check lint types imports bench venv
+
+venv:
+	@bash scripts/bootstrap.sh
+
+run: venv
+	.venv/bin/charterbot serve --demo
+
+# The whole suite: lint, types, layering, then pytest (PostgreSQL tests included when reachable;
+# under CI=true they must run).
+test: venv
+	@if [ "$${CI:-}" = "true" ]; then bash scripts/ensure-postgres.sh; else bash scripts/ensure-postgres.sh || echo "PostgreSQL tests will be skipped"; fi
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/lint-imports
+	.venv/bin/mypy charter storage
+	.venv/bin/python -m pytest -p pytest_cov --cov --cov-report=term:skip-covered --cov-report=xml:.coverage.xml -q
+	.venv/bin/python -m coverage report --include='charter/*' --fail-under=100 --skip-covered
+
+bench: venv
+	.venv/bin/python bench/audit.py

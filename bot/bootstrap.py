@@ -1,0 +1,254 @@
+"""The composition root: the only module that knows every concrete class.
+
+``build`` turns settings into a ready ``Runtime`` (charter loaded and adopted, database
+migrated, service and transports wired); ``Runtime.background`` runs the loops that only the
+leader runs (inbox worker, deadlines, relays, pollers). A platform whose credentials are absent
+is not started, and the log says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine
+
+from bot.charter_file import example_charter_path, read_charter
+from bot.clock import Clock, SystemClock
+from bot.github import handler as github_handler
+from bot.github.events import CommentEvent, IssueEvent
+from bot.github.receiver import GitHubReceiver
+from bot.leader import Leadership, campaign, leadership_for
+from bot.metrics import METRICS
+from bot.pipeline import InboxWorker
+from bot.ports import GitHubGateway
+from bot.service import Governance
+from bot.settings import Settings
+from charter.load import LoadedCharter
+from storage import charters, inbox, migrate, state
+from storage.db import make_engine, session_scope
+
+log = logging.getLogger("charterbot")
+
+Loop = Callable[[datetime], Awaitable[int]]
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    loaded: LoadedCharter
+    gov: Governance
+    receiver: GitHubReceiver
+    worker: InboxWorker
+    leadership: Leadership
+    clock: Clock
+    gateway: GitHubGateway | None = None
+    relays: list[Loop] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    demo: bool = False
+
+    @property
+    def is_leader(self) -> bool:
+        return self.leadership.is_leader
+
+    async def store_delivery(self, source: str, key: str, event: str, body: bytes) -> bool:
+        def write() -> bool:
+            with session_scope(self.engine) as session:
+                return inbox.accept(
+                    session, source=source, key=key, event=event, body=body, now=self.clock.now()
+                )
+
+        new = await asyncio.to_thread(write)
+        METRICS.deliveries.labels(source=source, result="accepted" if new else "duplicate").inc()
+        return new
+
+    # -- the leader's loops -------------------------------------------------------------------
+
+    async def background(self) -> None:
+        """Run until ``stop``: the leadership campaign and, while leader, the work loops."""
+        loops: list[asyncio.Task[None]] = []
+
+        def on_change(leader: bool) -> None:
+            METRICS.leader.set(1 if leader else 0)
+            if leader and not loops:
+                loops.extend(self._start_loops())
+            elif not leader:
+                for task in loops:
+                    task.cancel()
+                loops.clear()
+
+        try:
+            await campaign(self.leadership, on_change, stop=self.stop)
+        finally:
+            for task in loops:
+                task.cancel()
+            for task in loops:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    def _start_loops(self) -> list[asyncio.Task[None]]:
+        tasks = [
+            asyncio.create_task(self._loop("inbox", self._process_inbox, 1.0)),
+            asyncio.create_task(self._loop("deadlines", self._tick, self.settings.tick_seconds)),
+        ]
+        for i, relay in enumerate(self.relays):
+            tasks.append(asyncio.create_task(self._loop(f"relay-{i}", relay, 1.0)))
+        if self.gateway is not None and self.settings.github_mode == "poll":
+            tasks.append(
+                asyncio.create_task(
+                    self._loop("poll", self._poll, self.settings.github_poll_seconds)
+                )
+            )
+        if self.gateway is not None and self.settings.github_oauth_client_id:
+            tasks.append(asyncio.create_task(self._loop("device-flow", self._device_flows, 5.0)))
+        return tasks
+
+    async def _loop(self, name: str, step: Loop, every: float) -> None:
+        while not self.stop.is_set():
+            try:
+                await step(self.clock.now())
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s loop failed; retrying", name)
+            self.wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), timeout=every)
+
+    async def _process_inbox(self, now: datetime) -> int:
+        return await asyncio.to_thread(self.worker.process_pending, now)
+
+    async def _tick(self, now: datetime) -> int:
+        return await asyncio.to_thread(self.gov.tick, now)
+
+    async def _device_flows(self, now: datetime) -> int:
+        return await self.gov.identity_links.poll_device_flows(now)
+
+    async def _poll(self, now: datetime) -> int:
+        from bot.github.poller import Poller, PollState
+
+        assert self.gateway is not None
+        with session_scope(self.engine) as session:
+            saved = state.get(session, "github-poll")
+        current = PollState.from_json(saved) if saved else PollState()
+        result = await Poller(self.gateway).poll(current)
+        stored = 0
+        for delivery in result.deliveries:
+            event = delivery.event
+            if not isinstance(event, IssueEvent | CommentEvent):
+                continue
+            body = github_handler.encode_polled(event)
+            stored += await self.store_delivery(
+                "poll", delivery.delivery_id, delivery.event_name, body
+            )
+        with session_scope(self.engine) as session:
+            state.put(session, "github-poll", result.state.to_json(), now)
+        if stored:
+            self.wake.set()
+        return stored
+
+
+def load_settings_charter(settings: Settings) -> LoadedCharter:
+    return read_charter(settings.charter or example_charter_path())
+
+
+def build(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    gateway: GitHubGateway | None = None,
+    migrate_db: bool = True,
+) -> Runtime:
+    clock = clock or SystemClock()
+    loaded = load_settings_charter(settings)
+    engine = make_engine(settings.database_url)
+    if migrate_db:
+        migrate.upgrade(engine)
+    with session_scope(engine) as session:
+        if charters.adopt(
+            session, loaded.sha256, loaded.charter.version, loaded.source, clock.now()
+        ):
+            log.info("adopted charter v%s (%s)", loaded.charter.version, loaded.sha256[:12])
+    gov = Governance(engine, loaded, clock)
+    if gateway is None and settings.github_enabled:
+        gateway = _github_gateway(settings, loaded)
+    if gateway is None:
+        log.info(
+            "GitHub API not configured (no token or App): tracking comments wait in the outbox"
+        )
+    gov.identity_links.gateway = gateway
+    gov.identity_links.oauth_client_id = settings.github_oauth_client_id
+    secret = settings.github_webhook_secret
+    rt: Runtime
+    receiver = GitHubReceiver(
+        secret.get_secret_value().encode() if secret else None,
+        store=lambda key, event, body: rt.store_delivery("github", key, event, body),
+        on_stored=lambda: rt.wake.set(),
+    )
+    processor = github_handler.processor(gov)
+    worker = InboxWorker(engine, {"github": processor, "poll": processor})
+    rt = Runtime(
+        settings=settings,
+        engine=engine,
+        loaded=loaded,
+        gov=gov,
+        receiver=receiver,
+        worker=worker,
+        leadership=leadership_for(engine),
+        clock=clock,
+        gateway=gateway,
+    )
+    gov.on_change = rt.wake.set
+    if gateway is not None:
+        from bot.github.relay import GitHubRelay
+
+        relay = GitHubRelay(engine, loaded.charter, gateway, settings.public_url)
+        rt.relays.append(relay.run_once)
+    _wire_optional(rt)
+    return rt
+
+
+def _github_gateway(settings: Settings, loaded: LoadedCharter) -> GitHubGateway:
+    from bot.github.auth import auth_from_settings
+    from bot.github.gateway import PyGithubGateway
+
+    def secret(value: Any) -> str | None:
+        return value.get_secret_value() if value is not None else None
+
+    auth = auth_from_settings(
+        token=secret(settings.github_token),
+        app_id=settings.github_app_id,
+        private_key_pem=secret(settings.github_app_private_key),
+        installation_id=settings.github_installation_id,
+    )
+    return PyGithubGateway(loaded.charter.github.repository, auth, settings.github_api_url)
+
+
+# Areas that plug into the runtime when present: each module exposes ``install(rt)``.
+_OPTIONAL = (
+    "bot.rollouts",
+    "bot.meetings_service",
+    "bot.broadcast",
+    "bot.chat",
+)
+
+
+def _wire_optional(rt: Runtime) -> None:
+    import importlib
+
+    for name in _OPTIONAL:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        module.install(rt)

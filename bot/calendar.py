@@ -1,0 +1,146 @@
+"""The meetings as an iCalendar (RFC 5545) feed, for people to subscribe to.
+
+Rules:
+
+- One VEVENT per series: DTSTART in the meeting's zone (``TZID``) with the charter's RRULE, so
+  calendar clients expand it in local wall-clock time exactly as :mod:`charter.meetings` does.
+  A VTIMEZONE is included for every zone used (UTC needs none: its times end in ``Z``).
+- UIDs are stable, derived from the meeting id and the charter's repository
+  (``core-sync.meridian-net.upgrades@charterbot``), never random, so clients update events in
+  place when the feed is fetched again.
+- SEQUENCE is the series' revision counter, stored by the application and raised on every
+  change to the series or its exceptions; DTSTAMP is ``now``.
+- A cancelled occurrence is an EXDATE on the series *and* an override VEVENT
+  (RECURRENCE-ID, STATUS:CANCELLED), because some clients honour only one of the two.
+  A moved occurrence is an override VEVENT with its new DTSTART.
+- Ad-hoc calls are single VEVENTs (STATUS:CANCELLED once cancelled).
+- Output is bytes with CRLF line endings and lines folded at 75 octets (icalendar does both).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, tzinfo
+
+from icalendar import Calendar, Event, Timezone, vRecur
+
+from charter.meetings import (
+    AdhocMeeting,
+    Schedule,
+    is_instance,
+    parse_key,
+    zone_of,
+)
+from charter.model import Charter, Meeting
+
+PRODID = "-//charterbot//EN"
+
+
+def event_uid(charter: Charter, series_id: str) -> str:
+    """``<series-id>.<owner>.<repo>@charterbot``: stable across regenerations and restarts."""
+    return f"{series_id}.{charter.github.repository.replace('/', '.')}@charterbot".lower()
+
+
+def _tz(name: str) -> tzinfo:
+    # UTC is written with a Z suffix and needs no VTIMEZONE.
+    return UTC if name.upper() in ("UTC", "ETC/UTC", "Z") else zone_of(name)
+
+
+def _event(uid: str, now: datetime, sequence: int, summary: str) -> Event:
+    event = Event()
+    event.add("uid", uid)
+    event.add("dtstamp", now)
+    event.add("sequence", sequence)
+    event.add("summary", summary)
+    return event
+
+
+def _series_events(
+    charter: Charter, meeting: Meeting, schedule: Schedule, now: datetime, sequence: int
+) -> list[Event]:
+    zone = _tz(meeting.timezone)
+    uid = event_uid(charter, meeting.id)
+    master = _event(uid, now, sequence, meeting.title)
+    start = meeting.start
+    if start.tzinfo is not None:
+        start = start.astimezone(zone).replace(tzinfo=None)
+    master.add("dtstart", start.replace(tzinfo=zone))
+    master.add("duration", meeting.duration)
+    master.add("rrule", vRecur.from_ical(meeting.rrule))
+    master.add("status", "CONFIRMED")
+    overrides: list[Event] = []
+    mine = sorted(
+        (key, schedule.moved.get(key))
+        for key in (*schedule.cancelled, *schedule.moved)
+        if parse_key(key)[0] == meeting.id
+    )
+    cancelled = []
+    for key, moved_to in mine:
+        nominal = parse_key(key)[1]
+        if not is_instance(meeting, nominal):
+            raise ValueError(f"{key} is not an occurrence of {meeting.id} ({meeting.rrule})")
+        override = _event(uid, now, sequence, meeting.title)
+        override.add("recurrence-id", nominal.replace(tzinfo=zone))
+        if moved_to is None:
+            cancelled.append(nominal.replace(tzinfo=zone))
+            override.add("dtstart", nominal.replace(tzinfo=zone))
+            override.add("status", "CANCELLED")
+        else:
+            override.add("dtstart", moved_to.astimezone(zone))
+            override.add("status", "CONFIRMED")
+        override.add("duration", meeting.duration)
+        overrides.append(override)
+    if cancelled:
+        master.add("exdate", cancelled)
+    return [master, *overrides]
+
+
+def _adhoc_event(charter: Charter, adhoc: AdhocMeeting, now: datetime, sequence: int) -> Event:
+    event = _event(event_uid(charter, adhoc.id), now, sequence, adhoc.title)
+    event.add("dtstart", adhoc.starts_at.astimezone(_tz(adhoc.timezone)))
+    event.add("duration", adhoc.duration)
+    event.add("status", "CANCELLED" if adhoc.cancelled else "CONFIRMED")
+    return event
+
+
+def calendar_ics(
+    charter: Charter,
+    exceptions: Schedule,
+    adhoc: Sequence[AdhocMeeting],
+    *,
+    series: str | None = None,
+    now: datetime,
+    revisions: Mapping[str, int] | None = None,
+) -> bytes:
+    """The feed of every meeting (``series=None``) or of one series or ad-hoc call by id.
+
+    ``revisions`` maps a series or ad-hoc id to its revision counter (SEQUENCE; default 0).
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware (UTC)")
+    stamp = now.astimezone(UTC)
+    revisions = revisions or {}
+    meetings = [m for m in charter.meetings if series in (None, m.id)]
+    calls = sorted((a for a in adhoc if series in (None, a.id)), key=lambda a: (a.starts_at, a.id))
+    if series is not None and not meetings and not calls:
+        known = ", ".join([m.id for m in charter.meetings] + [a.id for a in adhoc])
+        raise ValueError(f"no meeting called {series!r}; known: {known}")
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    cal.add("x-wr-calname", charter.charter.name)
+    zones = sorted({m.timezone for m in meetings} | {a.timezone for a in calls})
+    for name in zones:
+        if _tz(name) is not UTC:
+            cal.add_component(Timezone.from_tzid(name))
+    for meeting in meetings:
+        for event in _series_events(
+            charter, meeting, exceptions, stamp, revisions.get(meeting.id, 0)
+        ):
+            cal.add_component(event)
+    for call in calls:
+        cal.add_component(_adhoc_event(charter, call, stamp, revisions.get(call.id, 0)))
+    ics: bytes = cal.to_ical()
+    return ics

@@ -1,0 +1,108 @@
+"""``charterbot audit …``: verify, show and export the hash-chained audit log.
+
+- ``verify`` prints ``ok: N entries, head <seq> <hex>`` and exits 0, or names the first bad
+  entry and why and exits 1. ``--expected-head`` (HEX or SEQ:HEX, as printed by ``audit head``)
+  also catches truncation and rewritten tails against a head published elsewhere.
+- ``head`` prints ``<seq> <hex>`` (publish it somewhere the database owner cannot edit).
+- ``export --out FILE.jsonl`` writes the log for ``python -m storage.verify_export FILE.jsonl``.
+Progress bars go to stderr, only on a terminal or for logs over 10,000 entries.
+Exit code 2: the database cannot be used (bad URL, unreachable, never migrated).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from bot.cli.db_cmd import DatabaseUrl, open_engine
+from storage import audit, migrate
+from storage.db import read_scope
+from storage.verify_export import parse_head
+
+PROGRESS_THRESHOLD = 10_000
+
+audit_app = typer.Typer(name="audit", help="The hash-chained audit log.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(audit_app, name="audit")
+
+
+@contextmanager
+def _reader(url: str | None) -> Iterator[tuple[Engine, Session]]:
+    with open_engine(url) as engine:
+        if migrate.current_revision(engine) is None:
+            typer.echo("error: the database has no schema; run `charterbot db upgrade`", err=True)
+            raise typer.Exit(2)
+        with read_scope(engine) as session:
+            yield engine, session
+
+
+@contextmanager
+def _progress(label: str, total: int) -> Iterator[Callable[[int], None] | None]:
+    """A progress callback drawing on stderr, or None when a bar would only be noise."""
+    if not (sys.stderr.isatty() or total > PROGRESS_THRESHOLD):
+        yield None
+        return
+    columns = (BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda done: bar.update(task, completed=done)
+
+
+@audit_app.command("verify")
+def verify(
+    database_url: DatabaseUrl = None,
+    expected_head: Annotated[
+        str | None,
+        typer.Option(help="A published head, HEX or SEQ:HEX; the log must contain it."),
+    ] = None,
+) -> None:
+    """Recompute the whole chain and check every stored column against the hashed bytes."""
+    try:
+        anchor = parse_head(expected_head) if expected_head else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--expected-head") from None
+    with _reader(database_url) as (_, session), _progress("verify", audit.size(session)) as tick:
+        result = audit.verify(session, expected_head=anchor, progress=tick)
+    if result.ok:
+        typer.echo(f"ok: {result.count} entries, head {result.head_seq} {result.head_hash}")
+        return
+    where = f"first bad entry: {result.first_bad_seq}"
+    if result.first_bad_seq is None:
+        where = "no single bad entry"
+    typer.echo(f"FAILED ({where}): {result.reason}")
+    raise typer.Exit(1)
+
+
+@audit_app.command("head")
+def head(database_url: DatabaseUrl = None) -> None:
+    """Print the newest entry as ``<seq> <hex>`` (nothing to print for an empty log)."""
+    with _reader(database_url) as (_, session):
+        top = audit.head(session)
+    typer.echo("empty" if top is None else f"{top[0]} {top[1]}")
+
+
+@audit_app.command("export")
+def export(
+    out: Annotated[Path, typer.Option("--out", help="Where to write the JSONL export.")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Write the log as JSON Lines, verifiable with ``python -m storage.verify_export``."""
+    with _reader(database_url) as (_, session), _progress("export", audit.size(session)) as tick:
+        try:
+            with out.open("w", encoding="utf-8") as handle:
+                seq, digest = audit.export(session, handle, progress=tick)
+        except OSError as exc:
+            typer.echo(f"error: cannot write {out}: {exc.strerror}", err=True)
+            raise typer.Exit(2) from None
+    typer.echo(f"exported {seq} entries to {out}, head {seq} {digest}")

@@ -1,0 +1,57 @@
+"""``charterbot console --as <login>``: the chat commands in a terminal, against the same store.
+
+For trying charterbot without any account and for demos. When standard input is not a
+terminal it reads one command per line and prints one reply per command, so it can be scripted.
+Acting as a login is a local operator's privilege (whoever can run this can read the database);
+every action is audited with surface ``console``.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def console(
+        as_login: str = typer.Option(None, "--as", help="GitHub login to act as (omit to read only)."),
+        timezone: str = typer.Option("UTC", "--tz", help="Show times in this zone."),
+    ) -> None:
+        """Run /charter commands in a terminal (one per line; `help` lists them)."""
+        from zoneinfo import ZoneInfo
+
+        from bot.bootstrap import build
+        from bot.messages import Actor, plain_text
+        from bot.settings import Settings
+
+        settings = Settings()
+        rt = build(settings)
+        zone = ZoneInfo(timezone)
+        actor = Actor(login=as_login, surface="console", surface_id=as_login or "", display=as_login or "")
+        interactive = sys.stdin.isatty()
+        if interactive:
+            who = as_login or "anonymous (read only)"
+            typer.echo(f"charterbot console — {rt.loaded.charter.charter.name}, acting as {who}.")
+            typer.echo("Type a command (e.g. `proposals`, `help`); Ctrl-D to quit.")
+        try:
+            while True:
+                if interactive:
+                    typer.echo("charter> ", nl=False)
+                line = sys.stdin.readline()
+                if not line:
+                    break
+                text = line.strip()
+                if not text or text.startswith("#"):
+                    continue
+                if text.startswith("/charter"):
+                    text = text[len("/charter") :].strip()
+                message = rt.gov.run_sync(text, actor)
+                rt.gov.tick()  # a command may have settled an outcome: fire it now
+                typer.echo(plain_text(message, zone=zone) if zone is not UTC else plain_text(message))
+                if not interactive:
+                    typer.echo("")
+        finally:
+            rt.engine.dispose()

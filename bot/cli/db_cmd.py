@@ -1,0 +1,79 @@
+"""``charterbot db …``: bring the database schema up to date and show where it is.
+
+The database is ``--database-url``, else ``$CHARTERBOT_DATABASE_URL``, else
+``sqlite:///./charterbot.db``. ``postgresql://`` URLs use psycopg 3.
+Exit codes: 0 on success; 2 when the URL is unusable or the database cannot be reached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+
+from storage import migrate
+from storage.db import DatabaseUrlError, default_url, make_engine
+
+db_app = typer.Typer(name="db", help="Database schema migrations.", no_args_is_help=True)
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar="CHARTERBOT_DATABASE_URL",
+        help=f"Database URL (default: $CHARTERBOT_DATABASE_URL, else {default_url()}).",
+        show_default=False,
+    ),
+]
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(db_app, name="db")
+
+
+@contextmanager
+def open_engine(url: str | None) -> Iterator[Engine]:
+    """An engine for the command's database; unusable URLs exit 2 with the reason."""
+    try:
+        engine = make_engine(url or default_url())
+    except (DatabaseUrlError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        yield engine
+    except OperationalError as exc:
+        typer.echo(f"error: cannot use the database: {exc.orig}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        engine.dispose()
+
+
+@db_app.command("upgrade")
+def upgrade(database_url: DatabaseUrl = None) -> None:
+    """Apply all pending migrations (safe to run repeatedly)."""
+    with open_engine(database_url) as engine:
+        before = migrate.current_revision(engine)
+        migrate.upgrade(engine)
+        after = migrate.current_revision(engine)
+    if before == after:
+        typer.echo(f"already up to date at {after}")
+    else:
+        typer.echo(f"upgraded from {before or 'an empty database'} to {after}")
+
+
+@db_app.command("current")
+def current(database_url: DatabaseUrl = None) -> None:
+    """Show the schema revision of the database and of this code."""
+    with open_engine(database_url) as engine:
+        revision = migrate.current_revision(engine)
+    head = migrate.head_revision()
+    if revision == head:
+        typer.echo(f"{revision} (up to date)")
+    elif revision is None:
+        typer.echo(f"empty database; run `charterbot db upgrade` to reach {head}")
+    else:
+        typer.echo(f"{revision}; run `charterbot db upgrade` to reach {head}")

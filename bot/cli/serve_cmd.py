@@ -1,0 +1,62 @@
+"""``charterbot serve``: load the charter, migrate, serve HTTP and run the transports."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+
+from bot.logs import configure_logging
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def serve(
+        host: str = typer.Option(None, help="Bind address (default CHARTERBOT_HTTP_HOST)."),
+        port: int = typer.Option(None, help="Port (default CHARTERBOT_HTTP_PORT)."),
+        demo: bool = typer.Option(False, "--demo", help="Seed a demo campaign on an empty database."),
+    ) -> None:
+        """Serve the bot: HTTP (webhooks, API, dashboard) plus Discord/Slack when configured."""
+        import uvicorn
+
+        from bot.bootstrap import build
+        from bot.charter_file import CharterUnreadable
+        from bot.http import create_app
+        from bot.settings import Settings
+        from charter.load import CharterInvalid
+
+        settings = Settings()
+        configure_logging(settings.log_format, settings.log_level)
+        log = logging.getLogger("charterbot")
+        try:
+            rt = build(settings)
+        except CharterInvalid as exc:
+            for problem in exc.problems:
+                typer.echo(str(problem), err=True)
+            raise typer.Exit(1) from exc
+        except CharterUnreadable as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(1) from exc
+        rt.demo = demo
+        if demo:
+            from bot.demo import seed_if_empty
+
+            seeded = seed_if_empty(rt)
+            log.info("demo data %s", "seeded" if seeded else "already present (not reseeded)")
+        bind_host = host or settings.http_host
+        bind_port = port or settings.http_port
+        log.info(
+            "charterbot serving %s on http://%s:%s (database %s)",
+            rt.loaded.charter.charter.name,
+            bind_host,
+            bind_port,
+            rt.engine.url.render_as_string(hide_password=True),
+        )
+        config = uvicorn.Config(
+            create_app(rt), host=bind_host, port=bind_port, log_config=None, lifespan="on"
+        )
+        server = uvicorn.Server(config)
+        server.run()  # uvicorn handles SIGTERM/SIGINT: stops accepting, runs the lifespan exit
+        rt.engine.dispose()
+        sys.exit(0)

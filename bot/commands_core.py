@@ -1,0 +1,153 @@
+"""The proposal commands, run inside the service's transaction.
+
+Each command: load the proposal it names → authorize (one ``authorize_command`` for all
+commands) → the pure decision → ``Governance.apply`` → a ``Message``. Commands owned by other
+areas go to the handler registered for their type.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel import Session
+
+from bot.messages import Actor, Message
+from bot.views import OPEN_STATES, listing_message, proposal_message
+from charter import commands as c
+from charter.authz import roles_for
+from charter.grammar import USAGE
+from charter.proposal import Decision, cast_vote, raise_concern, resolve_concern, withdraw
+from storage import audit, proposals as repo
+
+if TYPE_CHECKING:
+    from bot.service import Governance
+
+_PROPOSAL_COMMANDS = (c.CastVote, c.RaiseConcern, c.ResolveConcern, c.Withdraw)
+
+
+def execute(
+    gov: Governance, session: Session, command: Any, actor: Actor, now: datetime
+) -> Message:
+    if isinstance(command, c.ListProposals):
+        items = repo.listing(
+            session, states=[s.value for s in OPEN_STATES], include_confidential=True
+        )
+        visible = [s for s in items if _visible(gov, s, actor)]
+        return listing_message(visible, gov.charter, now)
+    if isinstance(command, c.Show | c.Status):
+        return _show(gov, session, command.n, actor, now)
+    if isinstance(command, _PROPOSAL_COMMANDS):
+        return _decide(gov, session, command, actor, now)
+    if isinstance(command, c.Link):
+        return gov.identity_links.start(session, actor, now)
+    if isinstance(command, c.WhoAmI):
+        return _whoami(gov, actor)
+    if isinstance(command, c.Help):
+        return _help(command.topic)
+    if isinstance(command, c.Disclose):
+        return _disclose(gov, session, command, actor, now)
+    handler = gov.handler_for(command)
+    if handler is not None:
+        refusal = gov.authorize(session, command, actor, now, proposal=None)
+        return refusal or handler(gov, session, command, actor, now)
+    name = type(command).__name__
+    return Message.text_only(f"'{name}' is not enabled in this deployment of charterbot.", ok=False)
+
+
+def _visible(gov: Governance, stored: repo.Stored, actor: Actor) -> bool:
+    track = gov.charter.tracks.get(stored.proposal.track)
+    if track is None or not track.confidential or stored.disclosed:
+        return True
+    return gov.may_see_confidential(actor)
+
+
+def _load(gov: Governance, session: Session, n: int | None, actor: Actor) -> repo.Stored | Message:
+    if n is None:
+        return Message.text_only("Say which proposal, e.g. `show 42`.", ok=False)
+    stored = repo.load(session, n, for_update=True)
+    if stored is None or not _visible(gov, stored, actor):
+        return Message.text_only(f"There is no proposal #{n}.", ok=False)
+    return stored
+
+
+def _show(gov: Governance, session: Session, n: int | None, actor: Actor, now: datetime) -> Message:
+    stored = _load(gov, session, n, actor)
+    if isinstance(stored, Message):
+        return stored
+    return proposal_message(stored, gov.charter, now)
+
+
+def _decide(
+    gov: Governance, session: Session, command: Any, actor: Actor, now: datetime
+) -> Message:
+    stored = _load(gov, session, command.n, actor)
+    if isinstance(stored, Message):
+        return stored
+    p = stored.proposal
+    refusal = gov.authorize(session, command, actor, now, proposal=p)
+    if refusal is not None:
+        return refusal
+    login = actor.login or ""
+    via = actor.surface if actor.surface != "system" else "github"
+    decision: Decision
+    if isinstance(command, c.CastVote):
+        decision = cast_vote(p, gov.charter, login, command.choice, command.reason, now, via)
+    elif isinstance(command, c.RaiseConcern):
+        decision = raise_concern(p, gov.charter, login, command.name, command.text, now)
+    elif isinstance(command, c.ResolveConcern):
+        coordinator = gov.is_coordinator(actor)
+        decision = resolve_concern(
+            p, gov.charter, login, command.name, now, may_resolve_any=coordinator
+        )
+    else:
+        decision = withdraw(p, gov.charter, login, gov.is_coordinator(actor), now)
+    outcome = gov.apply(session, decision, actor, now)
+    text = "\n".join(r.text for r in outcome.replies) or "Done."
+    ok = all(r.ok for r in outcome.replies)
+    return Message.text_only(text, ok=ok)
+
+
+def _whoami(gov: Governance, actor: Actor) -> Message:
+    if actor.login is None:
+        return Message.text_only(
+            "You are not linked to a GitHub login, so you can read but not act. "
+            "Run `/charter link` to prove which login is yours."
+        )
+    roles = sorted(roles_for(actor, gov.charter))
+    client = gov.charter.client_of(actor.login)
+    where = f", maintainer of {client.name}" if client else ""
+    return Message.text_only(f"You are {actor.login} ({', '.join(roles)}{where}).")
+
+
+def _help(topic: str | None) -> Message:
+    if topic and topic in USAGE:
+        return Message.text_only(USAGE[topic])
+    lines = [USAGE[key] for key in sorted(USAGE)]
+    return Message(title="charterbot commands", lines=tuple((line,) for line in lines))
+
+
+def _disclose(
+    gov: Governance, session: Session, command: c.Disclose, actor: Actor, now: datetime
+) -> Message:
+    stored = _load(gov, session, command.n, actor)
+    if isinstance(stored, Message):
+        return stored
+    refusal = gov.authorize(session, command, actor, now, proposal=stored.proposal)
+    if refusal is not None:
+        return refusal
+    if stored.disclosed:
+        return Message.text_only(f"#{stored.proposal.number} is already disclosed.")
+    p = stored.proposal
+    repo.save(session, repo.Stored(p, stored.intake_problems, True, stored.extra), gov.charter, now)
+    audit.append(
+        session,
+        actor=actor,
+        kind="proposal-disclosed",
+        subject=p.subject,
+        payload={"by": actor.login},
+        charter_version=gov.charter.version,
+        at=now,
+    )
+    gov.queue_sync(session, p.number, now)
+    return Message.text_only(f"#{p.number} is disclosed; announcements now reach every channel.")

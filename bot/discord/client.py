@@ -1,0 +1,79 @@
+"""The Discord client: one ``/charter`` command group and persistent vote buttons.
+
+Rules:
+- Mentions are off for the whole client (``AllowedMentions.none()``); a message may ping only
+  the users it lists (see ``render``).
+- No privileged intents: slash commands and buttons arrive as interactions. Only ``guilds`` is
+  on (not privileged), so discord.py can resolve the guild an interaction comes from.
+- On start the command tree is synced: to one guild when ``DISCORD_GUILD_ID`` is set (instant,
+  for a single community or development), else globally. Vote buttons are registered as
+  dynamic items so clicks on old messages still work after a restart.
+- ``DISCORD_API_URL`` points discord.py at another API server. discord.py reads the base URL
+  from a class attribute, so this is process-wide: every client in the process uses it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from bot.discord.buttons import VoteButton
+from bot.discord.commands import CharterGroup
+from bot.discord.reply import answer
+from bot.messages import CommandCore
+
+
+def set_api_url(api_url: str) -> None:
+    """Send every discord.py REST call (this whole process) to ``api_url``, e.g.
+    ``http://127.0.0.1:8081/api/v10``."""
+    if not api_url.startswith(("http://", "https://")):
+        raise ValueError(
+            f"DISCORD_API_URL must be an http(s) URL ending in /api/v10, got {api_url!r}"
+        )
+    discord.http.Route.BASE = api_url.rstrip("/")
+
+
+def parse_guild_id(value: str | None) -> int | None:
+    """``DISCORD_GUILD_ID`` as a snowflake, None when unset; anything else is refused."""
+    if value is None or not value.strip():
+        return None
+    if not value.strip().isdigit():
+        raise ValueError(
+            f"DISCORD_GUILD_ID must be the numeric server id (Developer Mode → Copy Server ID), "
+            f"got {value!r}"
+        )
+    return int(value)
+
+
+class CharterBot(discord.Client):
+    def __init__(
+        self,
+        core: CommandCore,
+        *,
+        guild_id: int | None = None,
+        api_url: str | None = None,
+        **options: Any,
+    ) -> None:
+        if api_url:
+            set_api_url(api_url)
+        super().__init__(
+            intents=discord.Intents(guilds=True),
+            allowed_mentions=discord.AllowedMentions.none(),
+            **options,
+        )
+        self.core = core
+        self.guild = discord.Object(guild_id) if guild_id else None
+        self.tree = app_commands.CommandTree(self)
+        self.tree.add_command(CharterGroup(core), guild=self.guild)
+
+    async def setup_hook(self) -> None:
+        self.add_dynamic_items(VoteButton)
+        await self.tree.sync(guild=self.guild)
+
+    async def handle_vote(
+        self, interaction: discord.Interaction[Any], number: int, choice: str
+    ) -> None:
+        """A vote button was clicked: vote as the clicking user."""
+        await answer(self.core, interaction, f"vote {number} {choice}")

@@ -1,0 +1,277 @@
+"""Webhook payloads → neutral events.
+
+Rules:
+- Only what the governance pipeline acts on becomes an event: issues, issue comments (on issues,
+  not pull requests — proposals live in issues), check runs / check suites / workflow runs,
+  published releases and ping. Everything else (`installation`, `label`, `pull_request`, …)
+  translates to None and is acknowledged without work.
+- Platform ids are strings; times are tz-aware UTC; a null body is the empty string.
+- A payload missing a field we need raises `MalformedEvent` naming the field, so a bad delivery
+  is rejected loudly rather than half-processed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.github.wire import WireFormatError, parse_time
+from bot.ports import CommentSnapshot, IssueSnapshot
+
+
+class MalformedEvent(WireFormatError):
+    """The payload lacks a field the event needs (the message names its path)."""
+
+
+@dataclass(frozen=True)
+class IssueEvent:
+    action: str  # opened | edited | closed | reopened | labeled | unlabeled | deleted | …
+    number: int
+    title: str
+    body: str
+    author: str
+    labels: tuple[str, ...]
+    state: str
+    repo_full_name: str
+    updated_at: datetime
+    # field → previous value, from `changes` on edits (e.g. {"title": "old title"})
+    changes: Mapping[str, str] = field(default_factory=dict, hash=False)
+    sender: str = ""  # who acted (closing or editing need not be the author)
+
+
+@dataclass(frozen=True)
+class CommentEvent:
+    action: str  # created | edited | deleted
+    issue_number: int
+    comment_id: str
+    author: str
+    body: str
+    created_at: datetime
+    updated_at: datetime
+    repo: str
+    sender: str = ""
+
+
+@dataclass(frozen=True)
+class CheckEvent:
+    kind: str  # check_run | check_suite | workflow_run
+    name: str
+    head_sha: str
+    conclusion: str | None
+    status: str
+    repo: str
+    html_url: str
+
+
+@dataclass(frozen=True)
+class ReleaseEvent:
+    repo: str
+    tag: str
+    body: str
+    author: str
+
+
+@dataclass(frozen=True)
+class Ping:
+    repo: str
+    zen: str = ""
+    hook_id: str = ""
+
+
+Event = IssueEvent | CommentEvent | CheckEvent | ReleaseEvent | Ping
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One event with the id the pipeline dedupes on (X-GitHub-Delivery, or a synthetic
+    `poll:…` id in poll mode)."""
+
+    delivery_id: str
+    event_name: str
+    event: Event
+
+
+COMMENT_ACTIONS = frozenset({"created", "edited", "deleted"})
+
+
+def parse_event(event_name: str, payload: Mapping[str, Any]) -> Event | None:
+    """Translate one webhook (`X-GitHub-Event` name and decoded JSON body), or None to ignore."""
+    if not isinstance(payload, Mapping):
+        raise MalformedEvent(f"{event_name} delivery: payload must be a JSON object")
+    try:
+        return _translate(event_name, payload)
+    except (WireFormatError, TypeError, ValueError, KeyError) as exc:
+        raise MalformedEvent(f"{event_name} delivery: {exc}") from exc
+
+
+def _translate(event_name: str, payload: Mapping[str, Any]) -> Event | None:
+    if event_name == "ping":
+        return Ping(
+            repo=_repo(payload, required=False),
+            zen=str(payload.get("zen", "")),
+            hook_id=str(payload.get("hook_id", "")),
+        )
+    if event_name == "issues":
+        return _issue_event(payload)
+    if event_name == "issue_comment":
+        return _comment_event(payload)
+    if event_name in ("check_run", "check_suite", "workflow_run"):
+        return _check_event(event_name, payload)
+    if event_name == "release":
+        return _release_event(payload)
+    return None
+
+
+def _issue_event(payload: Mapping[str, Any]) -> IssueEvent:
+    issue = _obj(payload, "issue")
+    changes = {
+        name: str(change.get("from", ""))
+        for name, change in dict(payload.get("changes") or {}).items()
+        if isinstance(change, Mapping)
+    }
+    return IssueEvent(
+        action=_str(payload, "action"),
+        number=int(_get(issue, "number", "issue.number")),
+        title=str(issue.get("title") or ""),
+        body=str(issue.get("body") or ""),
+        author=_login(issue, "user", "issue.user"),
+        labels=_labels(issue),
+        state=str(issue.get("state") or "open"),
+        repo_full_name=_repo(payload),
+        updated_at=parse_time(_get(issue, "updated_at", "issue.updated_at")),
+        changes=changes,
+        sender=_sender(payload),
+    )
+
+
+def _comment_event(payload: Mapping[str, Any]) -> CommentEvent | None:
+    action = _str(payload, "action")
+    issue = _obj(payload, "issue")
+    if action not in COMMENT_ACTIONS or issue.get("pull_request"):
+        return None
+    comment = _obj(payload, "comment")
+    return CommentEvent(
+        action=action,
+        issue_number=int(_get(issue, "number", "issue.number")),
+        comment_id=str(_get(comment, "id", "comment.id")),
+        author=_login(comment, "user", "comment.user"),
+        body=str(comment.get("body") or ""),
+        created_at=parse_time(_get(comment, "created_at", "comment.created_at")),
+        updated_at=parse_time(_get(comment, "updated_at", "comment.updated_at")),
+        repo=_repo(payload),
+        sender=_sender(payload),
+    )
+
+
+def _check_event(kind: str, payload: Mapping[str, Any]) -> CheckEvent:
+    obj = _obj(payload, kind)
+    if kind == "check_suite":
+        # Suites have no name of their own; the app that runs them names them.
+        app = obj.get("app") or {}
+        name = str(app.get("name") or app.get("slug") or "")
+    elif kind == "workflow_run":
+        workflow = payload.get("workflow") or {}
+        name = str(obj.get("name") or workflow.get("name") or "")
+    else:
+        name = str(_get(obj, "name", f"{kind}.name"))
+    conclusion = obj.get("conclusion")
+    return CheckEvent(
+        kind=kind,
+        name=name,
+        head_sha=str(_get(obj, "head_sha", f"{kind}.head_sha")),
+        conclusion=None if conclusion is None else str(conclusion),
+        status=str(obj.get("status") or ""),
+        repo=_repo(payload),
+        html_url=str(obj.get("html_url") or ""),
+    )
+
+
+def _release_event(payload: Mapping[str, Any]) -> ReleaseEvent | None:
+    # GitHub sends created/published/released/… for one release; act once, on publication.
+    if payload.get("action") != "published":
+        return None
+    release = _obj(payload, "release")
+    return ReleaseEvent(
+        repo=_repo(payload),
+        tag=str(_get(release, "tag_name", "release.tag_name")),
+        body=str(release.get("body") or ""),
+        author=_login(release, "author", "release.author"),
+    )
+
+
+def issue_event_from_snapshot(
+    snap: IssueSnapshot, *, action: str, repo: str, sender: str = ""
+) -> IssueEvent:
+    """The event a webhook would have carried for this issue (poll mode)."""
+    return IssueEvent(
+        action=action,
+        number=snap.number,
+        title=snap.title,
+        body=snap.body,
+        author=snap.author,
+        labels=snap.labels,
+        state=snap.state,
+        repo_full_name=repo,
+        updated_at=snap.updated_at,
+        sender=sender,
+    )
+
+
+def comment_event_from_snapshot(snap: CommentSnapshot, *, action: str, repo: str) -> CommentEvent:
+    """The event a webhook would have carried for this comment (poll mode)."""
+    return CommentEvent(
+        action=action,
+        issue_number=snap.issue_number,
+        comment_id=snap.comment_id,
+        author=snap.author,
+        body=snap.body,
+        created_at=snap.created_at,
+        updated_at=snap.updated_at,
+        repo=repo,
+        sender=snap.author,
+    )
+
+
+def _get(obj: Mapping[str, Any], key: str, path: str) -> Any:
+    value = obj.get(key)
+    if value is None:
+        raise MalformedEvent(f"payload is missing {path}")
+    return value
+
+
+def _obj(payload: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = _get(payload, key, key)
+    if not isinstance(value, Mapping):
+        raise MalformedEvent(f"payload field {key} must be an object")
+    return value
+
+
+def _str(payload: Mapping[str, Any], key: str) -> str:
+    return str(_get(payload, key, key))
+
+
+def _login(obj: Mapping[str, Any], key: str, path: str) -> str:
+    user = obj.get(key)
+    if not isinstance(user, Mapping) or not user.get("login"):
+        raise MalformedEvent(f"payload is missing {path}.login")
+    return str(user["login"])
+
+
+def _labels(issue: Mapping[str, Any]) -> tuple[str, ...]:
+    return tuple(str(label["name"]) for label in issue.get("labels") or () if "name" in label)
+
+
+def _repo(payload: Mapping[str, Any], *, required: bool = True) -> str:
+    repo = payload.get("repository")
+    if isinstance(repo, Mapping) and repo.get("full_name"):
+        return str(repo["full_name"])
+    if required:
+        raise MalformedEvent("payload is missing repository.full_name")
+    return ""
+
+
+def _sender(payload: Mapping[str, Any]) -> str:
+    sender = payload.get("sender")
+    return str(sender.get("login", "")) if isinstance(sender, Mapping) else ""

@@ -1,0 +1,304 @@
+"""`GitHubGateway` over PyGithub.
+
+Rules:
+- PyGithub is synchronous: every call runs in `asyncio.to_thread`, never on the event loop.
+- PyGithub's own throttling and retries are off (`retry=None`, no seconds_between_*); every
+  request goes through our `Throttle` instead (write pacing + GitHub's rate-limit rules).
+- Lists are paged by hand from the raw JSON (following `Link: rel="next"`): PyGithub's list
+  objects would fetch each item again on access, and lists must support ETag / 304.
+- `charter_repo` is fixed per instance; `list_check_runs` may name another repo (a client's).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+import urllib.parse
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from functools import partial
+from typing import Any, TypeVar
+
+from github import Auth, Github
+from github.GithubException import GithubException
+from github.IssueComment import IssueComment
+from github.Requester import Requester
+
+from bot.github.device_flow import DeviceFlow
+from bot.github.ratelimit import RateLimitAnswer, Throttle
+from bot.github.wire import check_snapshot, comment_snapshot, format_time, issue_snapshot
+from bot.ports import (
+    CheckSnapshot,
+    CommentSnapshot,
+    DeviceCode,
+    DeviceFlowResult,
+    GitHubError,
+    GitHubNotFound,
+    IssueSnapshot,
+)
+
+T = TypeVar("T")
+REPO_NAME = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
+NEW_LABEL_COLOR = "ededed"
+
+
+class PyGithubGateway:
+    """The application's GitHub port for one charter repository."""
+
+    def __init__(
+        self,
+        repo_full_name: str,
+        auth: Auth.Auth,
+        base_url: str = "https://api.github.com",
+        *,
+        web_url: str | None = None,
+        throttle: Throttle | None = None,
+        per_page: int = 100,
+        timeout: float = 15.0,
+    ) -> None:
+        if not REPO_NAME.match(repo_full_name):
+            raise ValueError(f"repository must be 'owner/name', got {repo_full_name!r}")
+        self._repo_name = repo_full_name
+        self._base_url = base_url.rstrip("/")
+        self._web_url = (web_url or default_web_url(self._base_url)).rstrip("/")
+        self._throttle = throttle or Throttle()
+        self._per_page = per_page
+        self._gh = Github(
+            base_url=self._base_url,
+            auth=auth,
+            retry=None,
+            seconds_between_requests=None,
+            seconds_between_writes=None,
+            lazy=True,
+            per_page=per_page,
+            timeout=int(timeout),
+        )
+        self._repo = self._gh.get_repo(repo_full_name)  # lazy: no request
+        self._known_labels: set[str] | None = None
+        self._device_flow = DeviceFlow(self._web_url, self._base_url, http_timeout=timeout)
+
+    @property
+    def charter_repo(self) -> str:
+        return self._repo_name
+
+    def close(self) -> None:
+        self._gh.close()
+
+    # -- reads ----------------------------------------------------------------------------
+
+    async def get_issue(self, number: int) -> IssueSnapshot:
+        data = await self._read(lambda: self._repo.get_issue(number).raw_data, f"issue #{number}")
+        return issue_snapshot(data)
+
+    async def list_comments(self, number: int) -> list[CommentSnapshot]:
+        items, _ = await self._list(self._issue_path(number) + "/comments", {}, None)
+        return [comment_snapshot(item, number) for item in items]
+
+    async def find_comment_with_marker(self, number: int, marker: str) -> CommentSnapshot | None:
+        if not marker:
+            raise ValueError("marker must not be empty")
+        return next((c for c in await self.list_comments(number) if marker in c.body), None)
+
+    async def list_check_runs(self, repo: str, ref: str) -> list[CheckSnapshot]:
+        if not REPO_NAME.match(repo):
+            raise ValueError(f"repository must be 'owner/name', got {repo!r}")
+        path = f"/repos/{repo}/commits/{urllib.parse.quote(ref, safe='')}/check-runs"
+        items, _ = await self._list(path, {}, None, items_key="check_runs")
+        return [check_snapshot(item) for item in items]
+
+    async def list_issues_since(
+        self, since: datetime | None, etag: str | None
+    ) -> tuple[list[IssueSnapshot], str | None]:
+        params: dict[str, Any] = {"state": "all", "sort": "updated", "direction": "asc"}
+        if since is not None:
+            params["since"] = format_time(since)
+        items, new_etag = await self._list(f"/repos/{self._repo_name}/issues", params, etag)
+        issues = [issue_snapshot(item) for item in items]
+        return [i for i in issues if not i.is_pull_request], new_etag
+
+    async def list_comments_since(
+        self, number: int, since: datetime | None, etag: str | None
+    ) -> tuple[list[CommentSnapshot], str | None]:
+        params = {} if since is None else {"since": format_time(since)}
+        items, new_etag = await self._list(self._issue_path(number) + "/comments", params, etag)
+        return [comment_snapshot(item, number) for item in items], new_etag
+
+    # -- writes ---------------------------------------------------------------------------
+
+    async def create_comment(self, number: int, body: str) -> str:
+        issue = self._repo.get_issue(number)
+        comment = await self._write(lambda: issue.create_comment(body), f"comment on #{number}")
+        return str(comment.id)
+
+    async def edit_comment(self, comment_id: str, body: str) -> None:
+        if not comment_id.isdigit():
+            raise ValueError(f"comment id must be numeric, got {comment_id!r}")
+        url = f"{self._repo.url}/issues/comments/{comment_id}"
+        comment = IssueComment(self._requester, url=url)
+        await self._write(lambda: comment.edit(body), f"comment {comment_id}")
+
+    async def set_labels(
+        self, number: int, add: tuple[str, ...] = (), remove: tuple[str, ...] = ()
+    ) -> None:
+        await self._ensure_labels(add)
+        issue = self._repo.get_issue(number)
+        if add:
+            await self._write(lambda: issue.add_to_labels(*add), f"labels of #{number}")
+        for name in remove:
+            with contextlib.suppress(GitHubNotFound):  # already absent: removal is idempotent
+                await self._write(partial(issue.remove_from_labels, name), f"label {name}")
+
+    async def create_issue(self, title: str, body: str, labels: tuple[str, ...] = ()) -> int:
+        if not title.strip():
+            raise ValueError("an issue needs a non-empty title")
+        await self._ensure_labels(labels)
+        issue = await self._write(
+            lambda: self._repo.create_issue(title=title, body=body, labels=list(labels)),
+            "new issue",
+        )
+        return int(issue.number)
+
+    async def edit_issue(
+        self, number: int, title: str | None = None, body: str | None = None
+    ) -> None:
+        changes: dict[str, str] = {}
+        if title is not None:
+            changes["title"] = title
+        if body is not None:
+            changes["body"] = body
+        if not changes:
+            return
+        issue = self._repo.get_issue(number)
+        await self._write(lambda: issue.edit(**changes), f"issue #{number}")  # type: ignore[arg-type]
+
+    # -- identity linking (OAuth device flow) ---------------------------------------------
+
+    async def device_flow_start(self, client_id: str, scope: str = "") -> DeviceCode:
+        return await self._device_flow.start(client_id, scope)
+
+    async def device_flow_poll(self, client_id: str, device_code: str) -> DeviceFlowResult:
+        return await self._device_flow.poll(client_id, device_code)
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    @property
+    def _requester(self) -> Requester:
+        return self._gh.requester
+
+    def _issue_path(self, number: int) -> str:
+        return f"/repos/{self._repo_name}/issues/{int(number)}"
+
+    async def _ensure_labels(self, names: tuple[str, ...]) -> None:
+        """Create labels the repository lacks (GitHub compares label names case-insensitively)."""
+        if not names:
+            return
+        if self._known_labels is None:
+            items, _ = await self._list(f"/repos/{self._repo_name}/labels", {}, None)
+            self._known_labels = {str(item["name"]).lower() for item in items}
+        for name in names:
+            if name.lower() in self._known_labels:
+                continue
+            try:
+                create = partial(self._repo.create_label, name, NEW_LABEL_COLOR)
+                await self._write(create, f"label {name}")
+            except GitHubError as exc:
+                if exc.status != 422:  # 422: someone created it meanwhile
+                    raise
+            self._known_labels.add(name.lower())
+
+    async def _list(
+        self,
+        path: str,
+        params: Mapping[str, Any],
+        etag: str | None,
+        *,
+        items_key: str | None = None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """All pages of a list. With `etag`, a 304 on the first page returns `([], etag)`."""
+        first = {**params, "per_page": self._per_page}
+        status, headers, data = await self._read(
+            lambda: self._get(path, first, etag), f"GET {path}"
+        )
+        if status == 304:
+            return [], etag
+        new_etag = headers.get("etag")
+        items = _items(data, items_key)
+        while (url := _next_link(headers)) is not None:
+            status, headers, data = await self._read(partial(self._get, url, None, None), url)
+            items.extend(_items(data, items_key))
+        return items, new_etag
+
+    def _get(
+        self, url: str, params: Mapping[str, Any] | None, etag: str | None
+    ) -> tuple[int, dict[str, Any], Any]:
+        """One GET in the worker thread; raises PyGithub's exception for error statuses."""
+        headers = {"If-None-Match": etag} if etag else None
+        status, resp_headers, body = self._requester.requestJson(
+            "GET", url, dict(params) if params else None, headers
+        )
+        data = _json(body)
+        if status >= 400:
+            raise Requester.createException(status, resp_headers, data)
+        return status, resp_headers, data
+
+    async def _read(self, fn: Callable[[], T], what: str) -> T:
+        return await self._call(fn, what, write=False)
+
+    async def _write(self, fn: Callable[[], T], what: str) -> T:
+        return await self._call(fn, what, write=True)
+
+    async def _call(self, fn: Callable[[], T], what: str, *, write: bool) -> T:
+        try:
+            return await self._throttle.run(
+                lambda: asyncio.to_thread(fn), write=write, answer_of=rate_limit_answer
+            )
+        except GithubException as exc:
+            if exc.status == 404:
+                raise GitHubNotFound(
+                    f"{what}: not found in {self._repo_name} ({_message(exc)})", status=404
+                ) from exc
+            raise GitHubError(
+                f"{what}: GitHub answered {exc.status}: {_message(exc)}", status=exc.status
+            ) from exc
+
+
+def rate_limit_answer(exc: BaseException) -> RateLimitAnswer | None:
+    """The retry policy's view of a PyGithub error (None for anything but 403/429)."""
+    if not isinstance(exc, GithubException) or exc.status not in (403, 429):
+        return None
+    headers = {str(k).lower(): str(v) for k, v in (exc.headers or {}).items()}
+    return RateLimitAnswer(status=exc.status, headers=headers, message=_message(exc))
+
+
+def default_web_url(api_url: str) -> str:
+    """github.com's API lives on api.github.com, GHES's under /api/v3 of the web host."""
+    if api_url.rstrip("/") == "https://api.github.com":
+        return "https://github.com"
+    return re.sub(r"/api/v3/?$", "", api_url.rstrip("/"))
+
+
+def _message(exc: GithubException) -> str:
+    data = exc.data
+    if isinstance(data, Mapping) and data.get("message"):
+        return str(data["message"])
+    return exc.message or ""
+
+
+def _json(body: str) -> Any:
+    return json.loads(body) if body else None
+
+
+def _items(data: Any, items_key: str | None) -> list[dict[str, Any]]:
+    if items_key is not None:
+        data = data.get(items_key) if isinstance(data, Mapping) else None
+    if not isinstance(data, list):
+        raise GitHubError(f"expected a JSON list{f' under {items_key!r}' if items_key else ''}")
+    return data
+
+
+def _next_link(headers: Mapping[str, Any]) -> str | None:
+    match = NEXT_LINK.search(str(headers.get("link", "")))
+    return match.group(1) if match else None

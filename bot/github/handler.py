@@ -1,0 +1,271 @@
+"""GitHub events → the service: intake of proposal issues, commands in comments.
+
+Rules:
+- Only issues in the charter's repository that carry the proposal label become proposals.
+- Intake: the form body is parsed and checked on every open and edit. While anything is wrong the
+  proposal stays a draft and the tracking comment lists exactly what to fix (one comment,
+  edited in place); once valid it enters review. Title or body edits after voting opened are
+  recorded in the audit log.
+- Comments: on ``created`` each command line runs like a chat command, as the comment's author,
+  at the comment's time; refusals and ``/status`` are answered by one reply comment each. On
+  ``edited`` and ``deleted`` the votes are recomputed from the whole comment history (as Prow
+  does), so a missed or repeated event never leaves a wrong tally.
+- The same comment seen twice (webhook and poller) is processed once: a stored comment with the
+  same or a newer ``updated_at`` is skipped.
+- A comment ``charterbot link <CODE>`` proves the commenter's login for a pending chat link.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlmodel import Session, col, select
+
+from bot.github.events import CommentEvent, IssueEvent, parse_event
+from bot.messages import Actor, plain_text
+from charter import commands as c
+from charter.effects import Audit
+from charter.grammar import parse_comment
+from charter.intake import check_intake, parse_form
+from charter.lifecycle import State
+from charter.proposal import Proposal, enter_review, recompute_votes
+from charter.seats import may_vote
+from charter.votes import Vote
+from storage import audit, proposals as repo
+from storage.models.core import CommentRow, InboxRow
+from storage.times import aware
+
+if TYPE_CHECKING:
+    from bot.service import Governance
+
+MARKER = "<!-- charterbot"
+LINK_CODE = re.compile(r"charterbot\s+link\s+([A-Z0-9]{4}-[A-Z0-9]{4})", re.IGNORECASE)
+_EDITABLE = (State.DRAFT, State.REVIEW)
+
+
+def handle_event(gov: Governance, session: Session, event: object, now: datetime) -> None:
+    if isinstance(event, IssueEvent):
+        handle_issue(gov, session, event, now)
+    elif isinstance(event, CommentEvent):
+        handle_comment(gov, session, event, now)
+    else:
+        gov.dispatch_event(session, event, now)
+
+
+def _in_charter_repo(gov: Governance, repo_name: str) -> bool:
+    return repo_name.lower() == gov.charter.github.repository.lower()
+
+
+# -- issues ------------------------------------------------------------------------------------
+
+
+def handle_issue(gov: Governance, session: Session, ev: IssueEvent, now: datetime) -> None:
+    charter = gov.charter
+    if not _in_charter_repo(gov, ev.repo_full_name):
+        return
+    stored = repo.load(session, ev.number, for_update=True)
+    labelled = charter.github.proposal_label in ev.labels
+    if stored is None and (not labelled or ev.action in ("closed", "deleted", "unlabeled")):
+        return
+    actor = Actor(login=ev.sender or ev.author, surface="github")
+    result = check_intake(parse_form(ev.body), charter, now)
+    track = result.proposal_fields.get("track")
+    track_name = track if isinstance(track, str) else ""
+    if stored is None:
+        stored = _open(gov, session, ev, track_name, result.proposal_fields, now)
+    p = stored.proposal
+    if p.state in _EDITABLE:
+        p = Proposal(
+            **{
+                **_fields_of(p),
+                "title": ev.title,
+                "track": track_name or p.track,
+                "fields": result.proposal_fields,
+            }
+        )
+        problems = result.problems if p.state is State.DRAFT else ()
+        stored = repo.Stored(p, problems, stored.disclosed, stored.extra)
+        repo.save(session, stored, charter, now)
+        gov.queue_sync(session, p.number, now)
+    elif ev.action == "edited" and ev.changes:
+        _record_late_edit(gov, session, ev, actor, now)
+    if p.state is State.DRAFT and result.ok:
+        gov.apply(session, enter_review(p, charter, now), actor, now)
+
+
+def _fields_of(p: Proposal) -> dict[str, object]:
+    return {name: getattr(p, name) for name in p.__dataclass_fields__}
+
+
+def _open(
+    gov: Governance,
+    session: Session,
+    ev: IssueEvent,
+    track: str,
+    fields: dict[str, object],
+    now: datetime,
+) -> repo.Stored:
+    p = Proposal(
+        number=ev.number,
+        title=ev.title,
+        author=ev.author,
+        track=track,
+        state=State.DRAFT,
+        fields=fields,
+        charter_version=gov.charter.version,
+        created_at=now,
+    )
+    stored = repo.Stored(p)
+    repo.save(session, stored, gov.charter, now)
+    audit.append(
+        session,
+        actor=Actor(login=ev.author, surface="github"),
+        kind="proposal-opened",
+        subject=p.subject,
+        payload={"title": ev.title, "author": ev.author, "track": track},
+        charter_version=gov.charter.version,
+        at=now,
+    )
+    return stored
+
+
+def _record_late_edit(
+    gov: Governance, session: Session, ev: IssueEvent, actor: Actor, now: datetime
+) -> None:
+    """Edits after voting opened do not change what is being voted on silently: record them."""
+    changed = sorted(ev.changes)
+    payload = {"changed": changed, "title": ev.title, "by": actor.name}
+    effect = Audit(
+        kind="proposal-edited-after-voting", subject=f"proposal:{ev.number}", payload=payload
+    )
+    gov.effects(session, [effect], actor, now)
+
+
+# -- comments ----------------------------------------------------------------------------------
+
+
+def handle_comment(gov: Governance, session: Session, ev: CommentEvent, now: datetime) -> None:
+    if not _in_charter_repo(gov, ev.repo) or MARKER in ev.body:
+        return
+    if not _remember(session, ev):
+        return
+    if ev.action == "created":
+        _claim_link_codes(gov, session, ev, now)
+    stored = repo.load(session, ev.issue_number, for_update=True)
+    if stored is None:
+        return
+    if ev.action == "created":
+        _run_commands(gov, session, ev)
+    else:
+        _recompute(gov, session, stored, now)
+
+
+def _remember(session: Session, ev: CommentEvent) -> bool:
+    """Store the comment; False when this version of it was already seen."""
+    row = session.get(CommentRow, ev.comment_id)
+    deleted = ev.action == "deleted"
+    if row is not None:
+        if deleted and row.deleted:
+            return False
+        if not deleted and aware(row.updated_at) >= ev.updated_at:
+            return False
+        row.body, row.updated_at, row.deleted = ev.body, ev.updated_at, deleted
+    else:
+        row = CommentRow(
+            comment_id=ev.comment_id,
+            proposal=ev.issue_number,
+            author=ev.author,
+            body=ev.body,
+            created_at=ev.created_at,
+            updated_at=ev.updated_at,
+            deleted=deleted,
+        )
+    session.add(row)
+    session.flush()
+    return True
+
+
+def _run_commands(gov: Governance, session: Session, ev: CommentEvent) -> None:
+    actor = Actor(login=ev.author, surface="github", display=ev.author)
+    at = ev.created_at
+    for i, parsed in enumerate(parse_comment(ev.body, issue=ev.issue_number)):
+        if isinstance(parsed, c.ParseError):
+            text = f"{parsed.message}\n\nUsage:\n```\n{parsed.usage}\n```"
+            gov.reply_on_github(
+                session, ev.issue_number, ev.author, text, f"{ev.comment_id}:{i}", at
+            )
+            continue
+        message = gov.execute(session, parsed, actor, at)
+        if not message.ok or isinstance(parsed, c.Status | c.Show | c.Help | c.WhoAmI):
+            text = plain_text(message)
+            gov.reply_on_github(
+                session, ev.issue_number, ev.author, text, f"{ev.comment_id}:{i}", at
+            )
+
+
+def _recompute(gov: Governance, session: Session, stored: repo.Stored, now: datetime) -> None:
+    p = stored.proposal
+    track = gov.charter.tracks.get(p.track)
+    if p.voting_opened_at is None or track is None:
+        return
+    rows = session.exec(
+        select(CommentRow)
+        .where(CommentRow.proposal == p.number)
+        .where(col(CommentRow.deleted).is_(False))
+        .order_by(col(CommentRow.created_at))
+    ).all()
+    votes: list[Vote] = [v for v in p.votes if v.via != "github"]
+    for row in rows:
+        at = aware(row.updated_at)
+        if at < p.voting_opened_at or not may_vote(row.author, track, gov.charter):
+            continue
+        for parsed in parse_comment(row.body, issue=p.number):
+            if isinstance(parsed, c.CastVote):
+                votes.append(Vote(row.author, parsed.choice, parsed.reason, at, "github"))
+    gov.apply(session, recompute_votes(p, votes), "charterbot", now)
+
+
+def _claim_link_codes(gov: Governance, session: Session, ev: CommentEvent, now: datetime) -> None:
+    for code in LINK_CODE.findall(ev.body):
+        gov.identity_links.claim_code(session, code.upper(), ev.author, now)
+
+
+def processor(gov: Governance) -> Callable[[Session, InboxRow, datetime], None]:
+    """The inbox processor for stored GitHub deliveries (webhook payloads, polled events)."""
+
+    def process(session: Session, row: InboxRow, now: datetime) -> None:
+        event = decode_polled(row.event, row.body) if row.source == "poll" else None
+        if row.source != "poll":
+            event = parse_event(row.event, json.loads(row.body))
+        if event is not None:
+            handle_event(gov, session, event, now)
+
+    return process
+
+
+_POLLED = {"issues": IssueEvent, "issue_comment": CommentEvent}
+
+
+def encode_polled(event: IssueEvent | CommentEvent) -> bytes:
+    """A polled event as JSON, so it waits in the inbox like a webhook delivery."""
+    data = {k: getattr(event, k) for k in event.__dataclass_fields__}
+    return json.dumps(
+        data, default=lambda v: v.isoformat() if isinstance(v, datetime) else v
+    ).encode()
+
+
+def decode_polled(event_name: str, body: bytes) -> IssueEvent | CommentEvent | None:
+    cls = _POLLED.get(event_name)
+    if cls is None:
+        return None
+    data = json.loads(body)
+    for key in ("created_at", "updated_at"):
+        if isinstance(data.get(key), str):
+            data[key] = datetime.fromisoformat(data[key])
+    if "labels" in data:
+        data["labels"] = tuple(data["labels"])
+    return cls(**data)

@@ -1,0 +1,164 @@
+"""Delivers the outbox's GitHub items: tracking comments and labels, comments, issues.
+
+Rules:
+- ``sync-github``: render the tracking comment from the state current *now* (so a burst of
+  changes costs one edit) and edit it only when its text changed; labels follow the state.
+  The comment id is stored before the item is marked sent.
+- ``comment``: every body carries a hidden marker with the outbox id; before posting a retry,
+  the relay looks for that marker, so a crash after GitHub created the comment but before we
+  recorded it does not post it twice.
+- Errors: a rate limit or 5xx is retried with backoff (``storage.outbox``); a 404 (issue gone)
+  or 403 without rate-limit meaning is permanent and recorded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import datetime
+
+from sqlmodel import Session
+
+from bot.github.tracking import ALL_STATE_LABELS, MARKER, labels_for, render
+from bot.metrics import METRICS
+from bot.ports import GitHubError, GitHubGateway, GitHubNotFound, GitHubRateLimited
+from bot.views import proposal_view
+from charter.model import Charter
+from storage import outbox, proposals as repo
+from storage.db import session_scope
+from storage.models.core import OutboxRow, TrackingMessageRow
+from storage.times import aware
+
+log = logging.getLogger("charterbot.github.relay")
+
+KINDS = ("sync-github", "comment")
+
+
+class GitHubRelay:
+    def __init__(
+        self, engine: object, charter: Charter, gateway: GitHubGateway, public_url: str = ""
+    ) -> None:
+        self._engine = engine
+        self._charter = charter
+        self._gateway = gateway
+        self._public_url = public_url
+
+    async def run_once(self, now: datetime) -> int:
+        with session_scope(self._engine) as session:  # type: ignore[arg-type]
+            rows = [r for r in outbox.due(session, now=now, limit=200) if r.kind in KINDS]
+            ids = [r.id for r in rows]
+        done = 0
+        for row_id in ids:
+            done += await self._deliver(row_id, now)
+        return done
+
+    async def _deliver(self, row_id: int | None, now: datetime) -> int:
+        with session_scope(self._engine) as session:  # type: ignore[arg-type]
+            row = session.get(OutboxRow, row_id)
+            if row is None or row.status not in ("pending", "sending"):
+                return 0
+            kind, data, attempts = row.kind, outbox.payload(row), row.attempts
+            created = aware(row.created_at)
+        try:
+            if kind == "sync-github":
+                message_id = await self._sync(int(data["proposal"]), now)
+            else:
+                message_id = await self._comment(
+                    row_id, int(data["proposal"]), data["body"], attempts
+                )
+        except GitHubNotFound as exc:
+            self._finish(row_id, now, error=f"permanent: {exc}")
+            return 0
+        except (GitHubRateLimited, GitHubError, OSError) as exc:
+            retry = getattr(exc, "retry_after", None)
+            with session_scope(self._engine) as session:  # type: ignore[arg-type]
+                row = session.get(OutboxRow, row_id)
+                if row is not None:
+                    outbox.mark_retry(session, row, now, str(exc), retry)
+            log.warning("github delivery %s failed: %s", row_id, exc)
+            return 0
+        self._finish(row_id, now, message_id=message_id)
+        METRICS.delivery_latency.labels(kind="github").observe(
+            max(0.0, (now - created).total_seconds())
+        )
+        return 1
+
+    def _finish(
+        self, row_id: int | None, now: datetime, *, message_id: str | None = None, error: str = ""
+    ) -> None:
+        with session_scope(self._engine) as session:  # type: ignore[arg-type]
+            row = session.get(OutboxRow, row_id)
+            if row is None:
+                return
+            if error:
+                outbox.mark_failed(session, row, error)
+            else:
+                outbox.mark_sent(session, row, now, message_id)
+
+    async def _sync(self, number: int, now: datetime) -> str | None:
+        with session_scope(self._engine) as session:  # type: ignore[arg-type]
+            stored = repo.load(session, number)
+            if stored is None:
+                return None
+            view = proposal_view(stored, self._charter, now)
+            tracked = session.get(TrackingMessageRow, (number, "github"))
+            known = (tracked.message_id, tracked.body_sha256) if tracked else None
+        body = render(view, now, self._public_url)
+        digest = hashlib.sha256(body.encode()).hexdigest()
+        message_id = known[0] if known else None
+        if known is None:
+            found = await self._gateway.find_comment_with_marker(number, MARKER)
+            message_id = found.comment_id if found else None
+            digest_matches = found is not None and found.body == body
+        else:
+            digest_matches = known[1] == digest
+        if message_id is None:
+            message_id = await self._gateway.create_comment(number, body)
+        elif not digest_matches:
+            await self._gateway.edit_comment(message_id, body)
+        self._remember(number, message_id, digest, now)
+        await self._labels(number, view["state"])
+        return message_id
+
+    def _remember(self, number: int, message_id: str, digest: str, now: datetime) -> None:
+        with session_scope(self._engine) as session:  # type: ignore[arg-type]
+            _save_tracking(session, number, message_id, digest, now)
+
+    async def _labels(self, number: int, state: str) -> None:
+        want = labels_for(state)
+        issue = await self._gateway.get_issue(number)
+        have = set(issue.labels)
+        add = tuple(label for label in want if label not in have)
+        remove = tuple(label for label in ALL_STATE_LABELS if label in have and label not in want)
+        if add or remove:
+            await self._gateway.set_labels(number, add, remove)
+
+    async def _comment(self, row_id: int | None, number: int, body: str, attempts: int) -> str:
+        marker = f"<!-- charterbot:outbox:{row_id} -->"
+        if attempts > 0:  # a previous try may have reached GitHub: reconcile by marker
+            found = await self._gateway.find_comment_with_marker(number, marker)
+            if found is not None:
+                return found.comment_id
+        with session_scope(self._engine) as session:  # type: ignore[arg-type]
+            row = session.get(OutboxRow, row_id)
+            if row is not None:
+                row.attempts += 1  # counts as a try before we call out; see the rule above
+                outbox.mark_sending(session, row)
+        return await self._gateway.create_comment(number, f"{body}\n\n{marker}")
+
+
+def _save_tracking(
+    session: Session, number: int, message_id: str, digest: str, now: datetime
+) -> None:
+    row = session.get(TrackingMessageRow, (number, "github"))
+    if row is None:
+        row = TrackingMessageRow(
+            proposal=number,
+            surface="github",
+            message_id=message_id,
+            body_sha256=digest,
+            updated_at=now,
+        )
+    else:
+        row.message_id, row.body_sha256, row.updated_at = message_id, digest, now
+    session.add(row)

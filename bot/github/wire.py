@@ -1,0 +1,97 @@
+"""GitHub REST JSON → snapshots (the same shapes webhooks embed).
+
+Rules: ids become strings, times tz-aware UTC, a null body the empty string; an issue JSON that
+carries a `pull_request` key is a pull request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.ports import CheckSnapshot, CommentSnapshot, IssueSnapshot
+
+
+class WireFormatError(ValueError):
+    """GitHub (or a stand-in) sent JSON without a field we need."""
+
+
+def parse_time(value: Any) -> datetime:
+    """GitHub's ISO 8601 timestamps (`2019-05-15T15:20:18Z`) as tz-aware UTC."""
+    if not isinstance(value, str):
+        raise WireFormatError(f"expected an ISO 8601 timestamp, got {value!r}")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise WireFormatError(f"expected an ISO 8601 timestamp, got {value!r}") from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def format_time(value: datetime) -> str:
+    """The `since` parameter format GitHub expects (UTC, seconds, `Z`)."""
+    if value.tzinfo is None:
+        raise ValueError("timestamps must be timezone-aware (UTC)")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def issue_snapshot(data: Mapping[str, Any]) -> IssueSnapshot:
+    return IssueSnapshot(
+        number=int(_need(data, "number", "issue")),
+        title=str(data.get("title") or ""),
+        body=str(data.get("body") or ""),
+        author=_login(data.get("user")),
+        labels=tuple(str(lb["name"]) for lb in data.get("labels") or () if "name" in lb),
+        state=str(data.get("state") or "open"),
+        created_at=parse_time(_need(data, "created_at", "issue")),
+        updated_at=parse_time(_need(data, "updated_at", "issue")),
+        html_url=str(data.get("html_url") or ""),
+        is_pull_request=bool(data.get("pull_request")),
+    )
+
+
+def comment_snapshot(data: Mapping[str, Any], issue_number: int) -> CommentSnapshot:
+    return CommentSnapshot(
+        comment_id=str(_need(data, "id", "comment")),
+        issue_number=issue_number,
+        author=_login(data.get("user")),
+        body=str(data.get("body") or ""),
+        created_at=parse_time(_need(data, "created_at", "comment")),
+        updated_at=parse_time(_need(data, "updated_at", "comment")),
+        html_url=str(data.get("html_url") or ""),
+    )
+
+
+def check_snapshot(data: Mapping[str, Any]) -> CheckSnapshot:
+    conclusion = data.get("conclusion")
+    return CheckSnapshot(
+        name=str(_need(data, "name", "check run")),
+        head_sha=str(_need(data, "head_sha", "check run")),
+        status=str(data.get("status") or ""),
+        conclusion=None if conclusion is None else str(conclusion),
+        html_url=str(data.get("html_url") or ""),
+    )
+
+
+def issue_number_of(issue_url: str) -> int:
+    """`…/repos/o/r/issues/7` → 7 (comments carry their issue only as a URL)."""
+    tail = issue_url.rstrip("/").rsplit("/", 1)[-1]
+    if not tail.isdigit():
+        raise WireFormatError(f"not an issue URL: {issue_url!r}")
+    return int(tail)
+
+
+def _need(data: Mapping[str, Any], key: str, what: str) -> Any:
+    value = data.get(key)
+    if value is None:
+        raise WireFormatError(f"{what} JSON is missing {key!r}")
+    return value
+
+
+def _login(user: Any) -> str:
+    if isinstance(user, Mapping) and user.get("login"):
+        return str(user["login"])
+    # Deleted accounts come back as null users; GitHub shows them as "ghost".
+    return "ghost"

@@ -1,0 +1,188 @@
+"""The transport-neutral message model every chat surface renders, and the core they call.
+
+Rules:
+- The application answers with a ``Message``; each transport (Slack, Discord, console) renders
+  it. Nothing in a ``Message`` is markup: every ``str`` — title, line segments, field names and
+  values, footer, button labels — is user-safe-NOT-assumed, and each renderer escapes it for its
+  own surface so echoed text can never ping, link or format.
+- A ``When`` is an instant, shown to each reader in their own zone where the surface can do
+  that (Slack ``<!date…>``, Discord ``<t:…>``), as ISO UTC on the console.
+- A ``Mention`` is a deliberate reference to a person: a platform user id on the surface it
+  belongs to (a real ping there), or a GitHub login (plain text everywhere).
+- Vote buttons carry ``vote:<n>:<choice>`` as their action id; ``parse_vote_action`` is the one
+  parser both transports use.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal, Protocol
+from zoneinfo import ZoneInfo
+
+from charter.actors import Actor
+
+__all__ = [
+    "VOTE_ACTION",
+    "Actor",
+    "Button",
+    "CommandCore",
+    "Line",
+    "Mention",
+    "Message",
+    "Segment",
+    "When",
+    "parse_vote_action",
+    "plain_text",
+    "vote_action_id",
+]
+
+VOTE_ACTION = re.compile(r"^vote:(?P<n>[0-9]+):(?P<choice>approve|reject|abstain)\Z")
+CHOICES: tuple[str, ...] = ("approve", "reject", "abstain")
+
+
+@dataclass(frozen=True)
+class When:
+    """An instant; ``at`` must be timezone-aware (it is shown in each reader's zone)."""
+
+    at: datetime
+
+    def __post_init__(self) -> None:
+        if self.at.tzinfo is None or self.at.utcoffset() is None:
+            raise ValueError(f"When needs a timezone-aware datetime, got naive {self.at!r}")
+
+    @property
+    def unix(self) -> int:
+        return int(self.at.timestamp())
+
+    def iso_utc(self) -> str:
+        return self.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A person: ``who`` is a platform user id on ``surface`` (slack/discord) or a GitHub login."""
+
+    who: str
+    surface: str = "github"
+
+
+Segment = str | When | Mention
+Line = tuple[Segment, ...]
+ButtonStyle = Literal["primary", "danger", "default"]
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    action_id: str
+    style: ButtonStyle = "default"
+
+
+def vote_action_id(number: int, choice: str) -> str:
+    """The action id of a vote button; rejects what ``parse_vote_action`` would not accept."""
+    action_id = f"vote:{number}:{choice}"
+    if not VOTE_ACTION.match(action_id):
+        raise ValueError(f"not a vote action: {action_id!r} (choices: {', '.join(CHOICES)})")
+    return action_id
+
+
+def parse_vote_action(action_id: str) -> tuple[int, str] | None:
+    """``vote:42:approve`` → ``(42, "approve")``; anything else → None."""
+    match = VOTE_ACTION.match(action_id)
+    if match is None:
+        return None
+    return int(match["n"]), match["choice"]
+
+
+@dataclass(frozen=True)
+class Message:
+    """What the application says; ephemeral (only the asker sees it) unless an announcement."""
+
+    title: str = ""
+    lines: tuple[Line, ...] = ()
+    fields: tuple[tuple[str, str], ...] = ()
+    buttons: tuple[Button, ...] = ()
+    ok: bool = True
+    ephemeral: bool = True
+    footer: str = ""
+
+    @classmethod
+    def text_only(cls, s: str, ok: bool = True) -> Message:
+        """One message of plain text, one line per input line."""
+        return cls(lines=tuple((line,) for line in s.splitlines() or [""]), ok=ok)
+
+
+class CommandCore(Protocol):
+    """What chat transports call. The lead's application implements it."""
+
+    async def run(self, text: str, actor: Actor) -> Message:
+        """Run the command ``text`` (what follows ``/charter``) for ``actor``."""
+        ...
+
+    async def identity(self, surface: str, surface_id: str, display: str) -> Actor:
+        """The linked Actor of a chat user, or an anonymous one when not linked."""
+        ...
+
+    async def open_proposals(self, prefix: str) -> list[tuple[int, str]]:
+        """(number, title) of proposals matching ``prefix``, open ones first (autocomplete)."""
+        ...
+
+
+# Control characters (ANSI escapes, backspace, bell…) would act on a terminal; show them as
+# escapes instead. Newline and tab are layout, so they stay.
+_KEEP = frozenset("\n\t")
+
+
+def inert_console(s: str) -> str:
+    """``s`` with every control/format-override character shown as a visible ``\\xNN`` escape."""
+    if s.isprintable():
+        return s
+    out: list[str] = []
+    for ch in s:
+        category = unicodedata.category(ch)
+        if ch in _KEEP or not (category == "Cc" or _is_bidi_override(ch)):
+            out.append(ch)
+        else:
+            out.append(ch.encode("unicode_escape").decode("ascii"))
+    return "".join(out)
+
+
+def _is_bidi_override(ch: str) -> bool:
+    # These reorder the rest of a terminal line (trojan-source style); printing them is unsafe.
+    return "\u202a" <= ch <= "\u202e" or "\u2066" <= ch <= "\u2069"
+
+
+def _when_console(when: When, zone: ZoneInfo | None) -> str:
+    text = when.iso_utc()
+    if zone is not None:
+        local = when.at.astimezone(zone)
+        text += f" ({local:%Y-%m-%d %H:%M} {zone.key})"
+    return text
+
+
+def plain_text(message: Message, zone: ZoneInfo | None = None) -> str:
+    """Console rendering: When as ISO UTC (plus ``zone`` local time), control chars escaped."""
+
+    def seg(s: Segment) -> str:
+        if isinstance(s, When):
+            return _when_console(s, zone)
+        if isinstance(s, Mention):
+            return "@" + inert_console(s.who)
+        return inert_console(s)
+
+    parts: list[str] = []
+    if message.title:
+        parts.append(("" if message.ok else "error: ") + inert_console(message.title))
+    parts.extend("".join(seg(s) for s in line) for line in message.lines)
+    parts.extend(f"{inert_console(k)}: {inert_console(v)}" for k, v in message.fields)
+    parts.extend(
+        f"[{inert_console(b.label)}] {inert_console(b.action_id)}" for b in message.buttons
+    )
+    if message.footer:
+        parts.append(inert_console(message.footer))
+    if not message.ok and not message.title and parts:
+        parts[0] = "error: " + parts[0]
+    return "\n".join(parts)

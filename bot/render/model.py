@@ -1,0 +1,131 @@
+"""The neutral message model of an announcement, in the reader's language and zone.
+
+Rules:
+- A ``Notice`` holds only plain text (never markup); each platform renderer escapes it.
+- The frame (kind label, fact names, link text, digest heading) comes from the gettext
+  catalog in the reader's language; the title and text are the rule's own words, as recorded.
+- Times are formatted in the reader's zone and locale; the ISO UTC time stays available for
+  machine readers (webhooks, feeds).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.i18n import format_when, translator
+
+
+def _kind_labels(lang: str | None) -> dict[str, str]:
+    _ = translator(lang)
+    return {
+        "proposal-opened": _("New proposal"),
+        "voting-opened": _("Voting opened"),
+        "vote": _("Vote"),
+        "decision": _("Decision"),
+        "rollout": _("Rollout"),
+        "incident": _("Incident"),
+        "meeting": _("Meeting"),
+        "digest": _("Daily digest"),
+    }
+
+
+@dataclass(frozen=True)
+class Notice:
+    kind: str
+    label: str  # the kind, in the reader's language
+    title: str
+    text: str
+    at: datetime
+    when: str  # ``at`` for this reader
+    facts: tuple[tuple[str, str], ...] = ()
+    link: str | None = None
+    link_text: str = ""
+    items: tuple[Notice, ...] = ()  # a digest's entries
+    footer: str = ""
+    unsubscribe_url: str | None = None
+    unsubscribe_text: str = ""
+    lang: str = "en"
+
+    @property
+    def heading(self) -> str:
+        return f"{self.label}: {self.title}" if self.title else self.label
+
+
+def _at(payload: Mapping[str, Any]) -> datetime:
+    raw = payload.get("at")
+    if isinstance(raw, str):
+        parsed = datetime.fromisoformat(raw)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return datetime.now(UTC)
+
+
+def build_notice(
+    payload: Mapping[str, Any],
+    *,
+    lang: str | None = "en",
+    zone: str | None = "UTC",
+    repo: str = "",
+    unsubscribe_url: str | None = None,
+) -> Notice:
+    """The notice of one announcement payload (the outbox's ``announce`` JSON)."""
+    _ = translator(lang)
+    kind = str(payload.get("kind", ""))
+    at = _at(payload)
+    facts: list[tuple[str, str]] = []
+    number = payload.get("proposal")
+    if number is not None:
+        facts.append((_("Proposal"), f"#{number}"))
+    if payload.get("track"):
+        facts.append((_("Track"), str(payload["track"])))
+    if payload.get("clients"):
+        facts.append((_("Clients"), ", ".join(str(c) for c in payload["clients"])))
+    if payload.get("severity"):
+        facts.append((_("Severity"), str(payload["severity"])))
+    when = format_when(at, lang, zone)
+    facts.append((_("When"), when))
+    link = f"https://github.com/{repo}/issues/{number}" if repo and number is not None else None
+    return Notice(
+        kind=kind,
+        label=_kind_labels(lang).get(kind, kind),
+        title=str(payload.get("title", "")),
+        text=str(payload.get("text", "")),
+        at=at,
+        when=when,
+        facts=tuple(facts),
+        link=link,
+        link_text=_("View on GitHub"),
+        footer=_("You receive this because of a charterbot subscription or channel setting."),
+        unsubscribe_url=unsubscribe_url,
+        unsubscribe_text=_("Unsubscribe"),
+        lang=lang or "en",
+    )
+
+
+def build_digest(
+    payloads: Sequence[Mapping[str, Any]],
+    *,
+    at: datetime,
+    lang: str | None = "en",
+    zone: str | None = "UTC",
+    repo: str = "",
+    unsubscribe_url: str | None = None,
+) -> Notice:
+    """One message listing a day's announcements, oldest first."""
+    _ = translator(lang)
+    items = tuple(build_notice(p, lang=lang, zone=zone, repo=repo) for p in payloads)
+    return Notice(
+        kind="digest",
+        label=_kind_labels(lang)["digest"],
+        title=_("%(count)s announcements") % {"count": len(items)},
+        text="",
+        at=at,
+        when=format_when(at, lang, zone),
+        items=items,
+        footer=_("You receive this because of a charterbot subscription or channel setting."),
+        unsubscribe_url=unsubscribe_url,
+        unsubscribe_text=_("Unsubscribe"),
+        lang=lang or "en",
+    )

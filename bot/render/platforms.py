@@ -1,0 +1,108 @@
+"""Per-platform text of a :class:`~bot.render.model.Notice`, escaped and within limits.
+
+Rules:
+- Slack: mrkdwn with ``&``, ``<`` and ``>`` escaped in every piece of people's text (so
+  ``<!channel>`` or ``<@U1>`` stay inert); at most 3,000 characters.
+- Discord: markdown characters escaped and every ``@`` followed by a zero-width space (no
+  ``@everyone``, no ``<@id>``); at most 2,000 characters. Senders also send
+  ``allowed_mentions: {"parse": []}``, so nothing pings even if escaping missed something.
+- E-mail: a plain-text part and an HTML part; HTML escapes all text.
+- Webhook: JSON with the original fields plus the rendered text.
+- Cutting to a limit keeps whole characters and ends with "…".
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+from bot.render.model import Notice
+
+SLACK_LIMIT = 3000
+DISCORD_LIMIT = 2000
+_DISCORD_MD = re.compile(r"([\\*_~`|>#\[\]\-])")
+
+
+def cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def slack_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def discord_escape(text: str) -> str:
+    return _DISCORD_MD.sub(r"\\\1", text).replace("@", "@\u200b")
+
+
+def _lines(n: Notice, esc: Any, bold: str, link: Any) -> list[str]:
+    out = [f"{bold}{esc(n.heading)}{bold}"]
+    if n.text:
+        out.append(esc(n.text))
+    facts = " · ".join(f"{esc(k)}: {esc(v)}" for k, v in n.facts)
+    if facts:
+        out.append(facts)
+    if n.link:
+        out.append(link(n.link, n.link_text))
+    for item in n.items:
+        out.append(f"• {esc(item.heading)} ({esc(item.when)})")
+    return out
+
+
+def slack_text(n: Notice) -> str:
+    def link(url: str, text: str) -> str:
+        return f"<{slack_escape(url)}|{slack_escape(text)}>"
+
+    return cut("\n".join(_lines(n, slack_escape, "*", link)), SLACK_LIMIT)
+
+
+def discord_content(n: Notice) -> str:
+    def link(url: str, text: str) -> str:
+        return f"[{discord_escape(text)}](<{url}>)"  # <…> suppresses the embed
+
+    return cut("\n".join(_lines(n, discord_escape, "**", link)), DISCORD_LIMIT)
+
+
+def email_parts(n: Notice) -> tuple[str, str, str]:
+    """(subject, plain text, HTML)."""
+    subject = cut(n.heading.replace("\n", " "), 200)
+    plain = _lines(n, lambda s: s, "", lambda url, text: f"{text}: {url}")
+    plain += ["", "--", n.footer]
+    if n.unsubscribe_url:
+        plain.append(f"{n.unsubscribe_text}: {n.unsubscribe_url}")
+    e = html.escape
+    parts = [f"<h2>{e(n.heading)}</h2>"]
+    if n.text:
+        parts.append(f"<p>{e(n.text)}</p>")
+    if n.facts:
+        parts.append("<ul>" + "".join(f"<li>{e(k)}: {e(v)}</li>" for k, v in n.facts) + "</ul>")
+    if n.link:
+        parts.append(f'<p><a href="{e(n.link)}">{e(n.link_text)}</a></p>')
+    if n.items:
+        rows = "".join(f"<li>{e(i.heading)} ({e(i.when)})</li>" for i in n.items)
+        parts.append(f"<ol>{rows}</ol>")
+    foot = e(n.footer)
+    if n.unsubscribe_url:
+        foot += f' <a href="{e(n.unsubscribe_url)}">{e(n.unsubscribe_text)}</a>'
+    parts.append(f"<hr><p><small>{foot}</small></p>")
+    doc = f'<!doctype html><html lang="{e(n.lang)}"><body>{"".join(parts)}</body></html>'
+    return subject, "\n".join(plain) + "\n", doc
+
+
+def webhook_body(n: Notice, payload: dict[str, Any], delivery_key: str) -> dict[str, Any]:
+    """The JSON a webhook receives: the announcement's fields plus rendered text."""
+    return {
+        "id": delivery_key,
+        "kind": n.kind,
+        "title": n.title,
+        "text": n.text,
+        "at": n.at.isoformat(),
+        "link": n.link,
+        "proposal": payload.get("proposal"),
+        "track": payload.get("track"),
+        "clients": payload.get("clients", []),
+        "severity": payload.get("severity"),
+        "data": payload.get("data", {}),
+        "items": [{"kind": i.kind, "title": i.title, "at": i.at.isoformat()} for i in n.items],
+    }

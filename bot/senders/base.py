@@ -1,0 +1,70 @@
+"""What every sender returns, and what the relay hands it.
+
+Rules:
+- A sender makes one attempt and classifies the answer; it never sleeps or retries (pacing
+  and retries belong to the relay, which sees every destination at once).
+- ``ok`` carries the platform's message id (Slack ``channel/ts``, Discord message id, the
+  e-mail Message-ID, the webhook delivery key) — the relay records it before marking sent.
+- ``retry_after`` (seconds) is set on a rate limit; ``permanent`` when retrying cannot help
+  (channel gone, bot removed, 403, account inactive, address refused).
+- ``global_limit``: the rate limit covers the whole platform (Discord's global limit), not just
+  this channel. ``bucket_remaining``/``bucket_reset_after`` report the route's bucket headers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from bot.render.model import Notice
+
+
+@dataclass(frozen=True)
+class SendResult:
+    ok: bool
+    message_id: str | None = None
+    retry_after: float | None = None
+    permanent: bool = False
+    error: str = ""
+    global_limit: bool = False
+    bucket_remaining: int | None = None
+    bucket_reset_after: float | None = None
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """One delivery: where, what, and the stable identifiers of this copy."""
+
+    delivery_id: int
+    key: str  # stable per delivery ("<outbox id>.<delivery id>"): Message-ID, nonce, webhook id
+    address: str
+    notice: Notice
+    payload: dict[str, Any] = field(default_factory=dict)
+    secret: str | None = None  # webhook signing secret
+    list_id: str | None = None  # e-mail List-Id
+
+
+class Sender(Protocol):
+    platform: str
+
+    async def send(self, envelope: Envelope) -> SendResult: ...
+
+    async def aclose(self) -> None: ...
+
+
+def retry_after_header(value: str | None) -> float | None:
+    """``Retry-After`` as seconds (a number; HTTP dates are not used by these platforms)."""
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def transient(error: str, retry_after: float | None = None) -> SendResult:
+    return SendResult(False, retry_after=retry_after, error=error)
+
+
+def permanent(error: str) -> SendResult:
+    return SendResult(False, permanent=True, error=error)

@@ -1,0 +1,383 @@
+"""Governance: the one entry point every transport calls.
+
+Every command and event runs the same path: parse → authorize → decide (pure, in ``charter``)
+→ save + audit + outbox in one transaction → a transport-neutral reply. Transports translate at
+the edge (GitHub payloads, Slack and Discord interactions, console lines) and call this.
+
+Rules:
+- A decision's effects are applied in the transaction that saves the proposal: ``Audit`` appends
+  to the hash chain, ``Announce``/``Comment``/``Notify`` go to the outbox, ``SyncTracking`` and
+  ``SetLabels`` queue one coalesced GitHub sync, ``Reply`` goes back to the caller.
+- A refused command changes nothing but an audit entry saying who tried what and why.
+- Timers are derived from stored timestamps (``proposal.next_due_at``); ``tick`` fires what is
+  due, so a deadline that passed while the bot was down fires at the next start.
+- Commands other areas own (rollout, incidents, meetings, subscriptions) are routed to handlers
+  registered with ``register``; an unregistered one gets an honest "not enabled here" reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from bot import commands_core
+from bot.clock import Clock
+from bot.identity import IdentityLinks
+from bot.messages import Actor, Message
+from bot.metrics import METRICS
+from charter import commands as c
+from charter.authz import Role, authorize_command, roles_for
+from charter.deadlines import due as due_event
+from charter.effects import Announce, Audit, Comment, Effect, Notify, Reply, SetLabels, SyncTracking
+from charter.grammar import parse_chat
+from charter.lifecycle import Event, State
+from charter.load import LoadedCharter
+from charter.model import Charter
+from charter.proposal import Decision, Proposal, close_if_due, open_voting
+from charter.text import escape_markdown_github
+from storage import audit, outbox, proposals as repo
+from storage.db import session_scope
+
+log = logging.getLogger("charterbot.service")
+
+# A handler for a command owned by another area: (service, session, command, actor, now) -> Message
+Handler = Callable[["Governance", Session, Any, Actor, datetime], Message]
+TickHook = Callable[["Governance", Session, datetime], int]
+EventHandler = Callable[["Governance", Session, Any, datetime], None]
+# Called after a proposal's state changed: (service, session, before, after, now)
+StateListener = Callable[["Governance", Session, Proposal | None, Proposal, datetime], None]
+
+
+@dataclass
+class Outcome:
+    """What applying a decision produced for the caller."""
+
+    replies: list[Reply] = field(default_factory=list)
+
+
+class Governance:
+    def __init__(self, engine: Engine, loaded: LoadedCharter, clock: Clock) -> None:
+        self.engine = engine
+        self.loaded = loaded
+        self.clock = clock
+        self._handlers: dict[type, Handler] = {}
+        self._event_handlers: dict[type, EventHandler] = {}
+        self._tick_hooks: list[TickHook] = []
+        self._state_listeners: list[StateListener] = []
+        self.identity_links = IdentityLinks(self)
+        self.on_change: Callable[[], None] = lambda: None  # wakes the relay and live views
+
+    @property
+    def charter(self) -> Charter:
+        return self.loaded.charter
+
+    # -- extension points ----------------------------------------------------------------
+
+    def register(self, command_type: type, handler: Handler) -> None:
+        self._handlers[command_type] = handler
+
+    def add_tick_hook(self, hook: TickHook) -> None:
+        self._tick_hooks.append(hook)
+
+    def add_state_listener(self, listener: StateListener) -> None:
+        """Run ``listener`` in the same transaction whenever a proposal changes state."""
+        self._state_listeners.append(listener)
+
+    def register_event(self, event_type: type, handler: EventHandler) -> None:
+        """Route inbound events of ``event_type`` (check runs, releases, …) to ``handler``."""
+        self._event_handlers[event_type] = handler
+
+    def dispatch_event(self, session: Session, event: object, now: datetime) -> None:
+        handler = self._event_handlers.get(type(event))
+        if handler is not None:
+            handler(self, session, event, now)
+
+    def reply_on_github(
+        self, session: Session, number: int, to_login: str, text: str, key: str, now: datetime
+    ) -> None:
+        """Answer a comment once (the key makes a re-processed comment not answer twice)."""
+        body = f"@{to_login} {escape_markdown_github(text)}"
+        payload = {"proposal": number, "body": body}
+        outbox.enqueue(session, kind="comment", payload=payload, now=now, key=f"reply:{key}")
+
+    # -- applying decisions ----------------------------------------------------------------
+
+    def apply(
+        self, session: Session, decision: Decision, actor: Actor | str, now: datetime
+    ) -> Outcome:
+        """Save the proposal and carry out the decision's effects in ``session``'s transaction."""
+        stored = repo.load(session, decision.proposal.number)
+        base = stored or repo.Stored(decision.proposal)
+        extra = dict(base.extra)
+        if decision.proposal.decided_at is not None and "decided_charter_version" not in extra:
+            extra["decided_charter_version"] = self.charter.version  # the version that decided
+        updated = replace(base, proposal=decision.proposal, extra=extra)
+        repo.save(session, updated, self.charter, now)
+        outcome = self.effects(session, decision.effects, actor, now, proposal=decision.proposal)
+        before = stored.proposal if stored is not None else None
+        if before is None or before.state is not decision.proposal.state:
+            for listener in self._state_listeners:
+                listener(self, session, before, decision.proposal, now)
+        return outcome
+
+    def effects(
+        self,
+        session: Session,
+        effects: Iterable[Effect],
+        actor: Actor | str,
+        now: datetime,
+        *,
+        proposal: Proposal | None = None,
+    ) -> Outcome:
+        result = Outcome()
+        version = self.charter.version
+        for effect in effects:
+            if isinstance(effect, Audit):
+                audit.append(
+                    session,
+                    actor=actor,
+                    kind=effect.kind,
+                    subject=effect.subject,
+                    payload=dict(effect.payload),
+                    charter_version=version,
+                    at=now,
+                )
+            elif isinstance(effect, Announce):
+                self.announce(session, effect, now)
+            elif isinstance(effect, SyncTracking | SetLabels):
+                self.queue_sync(session, effect.proposal, now)
+            elif isinstance(effect, Comment):
+                key = f"comment:{effect.key}" if effect.key else None
+                payload = {"proposal": effect.proposal, "body": effect.body}
+                outbox.enqueue(session, kind="comment", payload=payload, now=now, key=key)
+            elif isinstance(effect, Notify):
+                payload = {"roles": list(effect.roles), "text": effect.text}
+                key = f"notify:{effect.key}"
+                outbox.enqueue(session, kind="notify", payload=payload, now=now, key=key)
+            elif isinstance(effect, Reply):
+                result.replies.append(effect)
+            else:  # other areas' effect types (direct messages, …)
+                self._extra_effect(session, effect, now)
+        self.on_change()
+        return result
+
+    def _extra_effect(self, session: Session, effect: object, now: datetime) -> None:
+        payload = (
+            {k: _jsonable(v) for k, v in vars(effect).items()}
+            if hasattr(effect, "__dict__")
+            else {}
+        )
+        kind = type(effect).__name__.lower()
+        outbox.enqueue(session, kind=kind, payload=payload, now=now)
+
+    def announce(self, session: Session, effect: Announce, now: datetime) -> None:
+        payload = {
+            "kind": effect.kind,
+            "title": effect.title,
+            "text": effect.text,
+            "proposal": effect.proposal,
+            "track": effect.track,
+            "clients": list(effect.clients),
+            "severity": effect.severity,
+            "confidential": effect.confidential,
+            "data": dict(effect.data),
+            "at": now.isoformat(),
+        }
+        outbox.enqueue(session, kind="announce", payload=payload, now=now)
+
+    def queue_sync(self, session: Session, number: int, now: datetime) -> None:
+        """Queue one coalesced GitHub sync; the relay renders the state current at send time."""
+        outbox.enqueue(
+            session,
+            kind="sync-github",
+            payload={"proposal": number},
+            now=now,
+            key=f"sync-github:{number}:pending",
+        )
+
+    # -- timers ------------------------------------------------------------------------------
+
+    def tick(self, now: datetime | None = None) -> int:
+        """Fire every due deadline; returns how many proposals changed."""
+        now = now or self.clock.now()
+        fired = 0
+        with session_scope(self.engine) as session:
+            numbers = repo.due(session, now)
+        for number in numbers:
+            with session_scope(self.engine) as session:
+                fired += self._fire(session, number, now)
+        for hook in self._tick_hooks:
+            with session_scope(self.engine) as session:
+                fired += hook(self, session, now)
+        return fired
+
+    def _fire(self, session: Session, number: int, now: datetime) -> int:
+        stored = repo.load(session, number, for_update=True)
+        if stored is None:
+            return 0
+        p = stored.proposal
+        event = due_event(p, self.charter, now) if p.track in self.charter.tracks else None
+        if event is None:
+            repo.save(session, stored, self.charter, now)  # refresh next_due_at
+            return 0
+        decision = (
+            open_voting(p, self.charter, now)
+            if event is Event.REVIEW_ENDED
+            else close_if_due(p, self.charter, now)
+        )
+        if decision.proposal == p:
+            repo.save(session, stored, self.charter, now)
+            return 0
+        lag = (now - (stored_due(stored, self.charter) or now)).total_seconds()
+        METRICS.deadline_lag.observe(max(0.0, lag))
+        self.apply(session, decision, "charterbot", now)
+        return 1
+
+    # -- commands ---------------------------------------------------------------------------
+
+    async def run(self, text: str, actor: Actor) -> Message:
+        """Parse and run one chat/console command (what follows ``/charter``)."""
+        if isinstance(parse_chat(text), c.Link):
+            started = await self.identity_links.start_device_flow(actor, self.clock.now())
+            if started is not None:
+                return started
+        return await asyncio.to_thread(self.run_sync, text, actor)
+
+    def run_sync(self, text: str, actor: Actor, now: datetime | None = None) -> Message:
+        parsed = parse_chat(text)
+        if isinstance(parsed, c.ParseError):
+            METRICS.commands.labels(outcome="parse-error").inc()
+            return Message.text_only(f"{parsed.message}\nUsage: {parsed.usage}", ok=False)
+        now = now or self.clock.now()
+        with session_scope(self.engine) as session:
+            message = self.execute(session, parsed, actor, now)
+        METRICS.commands.labels(outcome="ok" if message.ok else "refused").inc()
+        return message
+
+    def execute(self, session: Session, command: Any, actor: Actor, now: datetime) -> Message:
+        """Authorize and run one parsed command inside ``session``'s transaction."""
+        return commands_core.execute(self, session, command, actor, now)
+
+    def handler_for(self, command: object) -> Handler | None:
+        return self._handlers.get(type(command))
+
+    def refuse(
+        self, session: Session, actor: Actor, command: object, why: str, now: datetime
+    ) -> Message:
+        """A refused command changes nothing but an audit entry; the reply says why."""
+        payload = {"command": type(command).__name__, "why": why, "surface": actor.surface}
+        audit.append(
+            session,
+            actor=actor,
+            kind="command-refused",
+            subject=_subject_of(command),
+            payload=payload,
+            charter_version=self.charter.version,
+            at=now,
+        )
+        return Message.text_only(why, ok=False)
+
+    def authorize(
+        self,
+        session: Session,
+        command: object,
+        actor: Actor,
+        now: datetime,
+        *,
+        proposal: Proposal | None,
+    ) -> Message | None:
+        refusal = authorize_command(
+            command,  # type: ignore[arg-type]
+            actor,
+            self.charter,
+            track=proposal.track if proposal else None,
+            proposal_author=proposal.author if proposal else None,
+        )
+        return (
+            None if refusal is None else self.refuse(session, actor, command, refusal.reason, now)
+        )
+
+    def is_coordinator(self, actor: Actor) -> bool:
+        return Role.COORDINATOR in roles_for(actor, self.charter)
+
+    def may_see_confidential(self, actor: Actor) -> bool:
+        roles = roles_for(actor, self.charter)
+        return bool({Role.COORDINATOR, Role.SECURITY_COUNCIL} & roles)
+
+    # -- reads --------------------------------------------------------------------------------
+
+    def load(self, number: int) -> repo.Stored | None:
+        with session_scope(self.engine) as session:
+            return repo.load(session, number)
+
+    def listing(
+        self, *, states: Sequence[str] = (), include_confidential: bool = False
+    ) -> list[repo.Stored]:
+        with session_scope(self.engine) as session:
+            return repo.listing(session, states=states, include_confidential=include_confidential)
+
+    # -- CommandCore for chat transports ----------------------------------------------------
+
+    async def identity(self, surface: str, surface_id: str, display: str) -> Actor:
+        from storage import identities
+
+        def lookup() -> Actor:
+            with session_scope(self.engine) as session:
+                row = identities.lookup(session, surface, surface_id)
+                login = row.login if row is not None else None
+            return Actor(login=login, surface=surface, surface_id=surface_id, display=display)
+
+        return await asyncio.to_thread(lookup)
+
+    async def open_proposals(self, prefix: str) -> list[tuple[int, str]]:
+        def query() -> list[tuple[int, str]]:
+            items = self.listing(include_confidential=False)
+            open_first = sorted(
+                items, key=lambda s: (s.proposal.state.value not in _OPEN, -s.proposal.number)
+            )
+            return [
+                (s.proposal.number, s.proposal.title)
+                for s in open_first
+                if str(s.proposal.number).startswith(prefix.lstrip("#"))
+                or prefix.lower() in s.proposal.title.lower()
+            ][:25]
+
+        return await asyncio.to_thread(query)
+
+
+_OPEN = {State.DRAFT.value, State.REVIEW.value, State.VOTING.value}
+
+
+def stored_due(stored: repo.Stored, charter: Charter) -> datetime | None:
+    from charter.deadlines import next_due_at
+
+    return (
+        next_due_at(stored.proposal, charter) if stored.proposal.track in charter.tracks else None
+    )
+
+
+def _subject_of(command: object) -> str:
+    n = getattr(command, "n", None)
+    return f"proposal:{n}" if isinstance(n, int) else "charter"
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return str(value)
+
+
+__all__ = ["Governance", "Handler", "Outcome"]

@@ -1,0 +1,128 @@
+"""Runtime settings, read from the environment (and an optional ``.env`` file).
+
+Policy lives in the charter file; this holds only where things are and the secrets. Variables
+use the ``CHARTERBOT_`` prefix, except the platforms' own customary names (``DISCORD_TOKEN``,
+``SLACK_BOT_TOKEN``, …) which operators already know. The README has the full table.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _env(name: str, *aliases: str) -> AliasChoices:
+    return AliasChoices(name, *aliases)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    charter: Path | None = Field(None, validation_alias=_env("CHARTERBOT_CHARTER"))
+    database_url: str = Field(
+        "sqlite:///./charterbot.db", validation_alias=_env("CHARTERBOT_DATABASE_URL")
+    )
+    http_host: str = Field("127.0.0.1", validation_alias=_env("CHARTERBOT_HTTP_HOST"))
+    http_port: int = Field(8080, validation_alias=_env("CHARTERBOT_HTTP_PORT"))
+    public_url: str = Field("http://127.0.0.1:8080", validation_alias=_env("CHARTERBOT_PUBLIC_URL"))
+    log_format: Literal["json", "console"] = Field(
+        "console", validation_alias=_env("CHARTERBOT_LOG_FORMAT")
+    )
+    log_level: str = Field("INFO", validation_alias=_env("CHARTERBOT_LOG_LEVEL"))
+    tick_seconds: float = Field(1.0, validation_alias=_env("CHARTERBOT_TICK_SECONDS"))
+
+    # GitHub
+    github_mode: Literal["webhook", "poll", "off"] = Field(
+        "webhook", validation_alias=_env("CHARTERBOT_GITHUB_MODE")
+    )
+    github_webhook_secret: SecretStr | None = Field(
+        None, validation_alias=_env("CHARTERBOT_GITHUB_WEBHOOK_SECRET")
+    )
+    github_token: SecretStr | None = Field(None, validation_alias=_env("CHARTERBOT_GITHUB_TOKEN"))
+    github_app_id: str | None = Field(None, validation_alias=_env("CHARTERBOT_GITHUB_APP_ID"))
+    github_app_private_key: SecretStr | None = Field(
+        None, validation_alias=_env("CHARTERBOT_GITHUB_APP_PRIVATE_KEY")
+    )
+    github_installation_id: int | None = Field(
+        None, validation_alias=_env("CHARTERBOT_GITHUB_INSTALLATION_ID")
+    )
+    github_api_url: str = Field(
+        "https://api.github.com", validation_alias=_env("CHARTERBOT_GITHUB_API_URL")
+    )
+    github_oauth_client_id: str | None = Field(
+        None, validation_alias=_env("CHARTERBOT_GITHUB_OAUTH_CLIENT_ID")
+    )
+    github_poll_seconds: float = Field(
+        60.0, validation_alias=_env("CHARTERBOT_GITHUB_POLL_SECONDS")
+    )
+
+    # Chat platforms: their customary variable names
+    discord_token: SecretStr | None = Field(None, validation_alias=_env("DISCORD_TOKEN"))
+    discord_guild_id: str | None = Field(None, validation_alias=_env("DISCORD_GUILD_ID"))
+    discord_api_url: str | None = Field(None, validation_alias=_env("DISCORD_API_URL"))
+    slack_bot_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_BOT_TOKEN"))
+    slack_signing_secret: SecretStr | None = Field(
+        None, validation_alias=_env("SLACK_SIGNING_SECRET")
+    )
+    slack_app_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_APP_TOKEN"))
+    slack_api_url: str | None = Field(None, validation_alias=_env("SLACK_API_URL"))
+
+    # E-mail
+    smtp_url: SecretStr | None = Field(None, validation_alias=_env("CHARTERBOT_SMTP_URL"))
+    mail_from: str | None = Field(None, validation_alias=_env("CHARTERBOT_MAIL_FROM"))
+
+    @property
+    def slack_enabled(self) -> bool:
+        return self.slack_bot_token is not None and (
+            self.slack_signing_secret is not None or self.slack_app_token is not None
+        )
+
+    @property
+    def discord_enabled(self) -> bool:
+        return self.discord_token is not None
+
+    @property
+    def github_enabled(self) -> bool:
+        return self.github_token is not None or (
+            self.github_app_id is not None and self.github_app_private_key is not None
+        )
+
+
+# The README's settings table is generated from this list by a test, so they cannot drift.
+SETTINGS_DOC: tuple[tuple[str, str, str], ...] = (
+    ("CHARTERBOT_CHARTER", "the example charter", "Path of the charter YAML file."),
+    (
+        "CHARTERBOT_DATABASE_URL",
+        "sqlite:///./charterbot.db",
+        "SQLite file or postgresql+psycopg://user@host/db.",
+    ),
+    ("CHARTERBOT_HTTP_HOST", "127.0.0.1", "Address the HTTP server binds."),
+    ("CHARTERBOT_HTTP_PORT", "8080", "Port of the HTTP server."),
+    ("CHARTERBOT_PUBLIC_URL", "http://127.0.0.1:8080", "Base URL used in links in messages."),
+    ("CHARTERBOT_LOG_FORMAT", "console", "`json` for structured logs, `console` for people."),
+    ("CHARTERBOT_LOG_LEVEL", "INFO", "Log level."),
+    ("CHARTERBOT_TICK_SECONDS", "1.0", "How often deadlines are checked."),
+    ("CHARTERBOT_GITHUB_MODE", "webhook", "`webhook`, `poll` (no public URL needed) or `off`."),
+    ("CHARTERBOT_GITHUB_WEBHOOK_SECRET", "—", "Secret that signs GitHub webhook deliveries."),
+    ("CHARTERBOT_GITHUB_TOKEN", "—", "Token auth for the GitHub API."),
+    ("CHARTERBOT_GITHUB_APP_ID", "—", "GitHub App id (App auth, with the private key)."),
+    ("CHARTERBOT_GITHUB_APP_PRIVATE_KEY", "—", "GitHub App private key (PEM)."),
+    ("CHARTERBOT_GITHUB_INSTALLATION_ID", "—", "GitHub App installation id."),
+    ("CHARTERBOT_GITHUB_API_URL", "https://api.github.com", "GitHub Enterprise Server API URL."),
+    ("CHARTERBOT_GITHUB_OAUTH_CLIENT_ID", "—", "OAuth app for `/charter link` (device flow)."),
+    ("CHARTERBOT_GITHUB_POLL_SECONDS", "60", "Polling interval in poll mode."),
+    ("DISCORD_TOKEN", "—", "Discord bot token; Discord is not started without it."),
+    ("DISCORD_GUILD_ID", "—", "Sync commands to one guild (instant) instead of globally."),
+    ("DISCORD_API_URL", "—", "Point discord.py at another API server."),
+    ("SLACK_BOT_TOKEN", "—", "Slack bot token; Slack is not started without it."),
+    ("SLACK_SIGNING_SECRET", "—", "Verifies Slack's HTTP requests (HTTP mode)."),
+    ("SLACK_APP_TOKEN", "—", "App-level token; enables Socket Mode."),
+    ("SLACK_API_URL", "—", "Slack Web API base URL (GovSlack, stand-ins)."),
+    ("CHARTERBOT_SMTP_URL", "—", "smtp+starttls://user:password@host:587 for e-mail."),
+    ("CHARTERBOT_MAIL_FROM", "—", "Sender address of e-mails."),
+)

@@ -1,0 +1,125 @@
+"""The Slack adapter: Bolt listeners that hand text to the command core and render its answer.
+
+Rules:
+- Slack wants an ack within 3 s. Every listener acks first (empty, so nothing is echoed), then
+  asks the core, then answers through ``respond()`` (the request's response_url) or, for an
+  ``@mention``, in the mention's thread. With ``process_before_response=False`` (the default,
+  for a long-running server) Bolt returns the ack before the core is called at all.
+- The asker is identified by Slack user id through ``core.identity("slack", id, name)``; what
+  they may do is the core's decision, never the adapter's.
+- Answers are ephemeral unless the core marks a message as an announcement
+  (``Message.ephemeral=False``).
+- An Events API delivery has one effect however often it arrives (see ``dedupe``).
+- A failure inside the core is logged and answered with a short ephemeral error, never a stack.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.messages import VOTE_ACTION, CommandCore, Message, parse_vote_action
+from bot.slack.blocks import render_blocks
+from bot.slack.dedupe import InMemoryDedupe, SlackDedupe, event_key
+
+log = logging.getLogger(__name__)
+
+COMMAND = "/charter"
+_LEADING_MENTIONS = re.compile(r"^\s*(?:<@[A-Z0-9]+(?:\|[^>]*)?>\s*)+")
+_LEADING_COMMAND = re.compile(r"^/?charter\b\s*", re.IGNORECASE)
+
+FAILED = Message.text_only("Sorry, that failed on our side. It has been logged; try again.", False)
+
+
+def mention_text(text: str) -> str:
+    """The command in an ``@charterbot …`` message: leading mentions and ``/charter`` removed."""
+    return _LEADING_COMMAND.sub("", _LEADING_MENTIONS.sub("", text), count=1).strip()
+
+
+async def run_core(
+    core: CommandCore, text: str, user_id: str, display: str, *, what: str
+) -> Message:
+    """Identify the Slack user and run ``text``; a crash becomes an ephemeral error message."""
+    try:
+        actor = await core.identity("slack", user_id, display)
+        return await core.run(text, actor)
+    except Exception:
+        log.exception("slack %s failed (user %s)", what, user_id)
+        return FAILED
+
+
+def make_client(bot_token: str, api_url: str | None = None) -> AsyncWebClient:
+    """The Web API client; ``api_url`` (``SLACK_API_URL``) redirects it, e.g. to a stand-in.
+    A 429 is retried after ``Retry-After`` (twice at most) instead of failing the answer."""
+    retry: list[AsyncRetryHandler] = [AsyncRateLimitErrorRetryHandler(max_retry_count=2)]
+    if api_url:
+        return AsyncWebClient(token=bot_token, base_url=api_url, retry_handlers=retry)
+    return AsyncWebClient(token=bot_token, retry_handlers=retry)
+
+
+def build_slack_app(
+    core: CommandCore,
+    *,
+    signing_secret: str,
+    bot_token: str,
+    api_url: str | None = None,
+    process_before_response: bool = False,
+    dedupe: SlackDedupe | None = None,
+) -> AsyncApp:
+    """A Bolt ``AsyncApp`` with the ``/charter`` command, ``@mentions`` and vote buttons."""
+    if not signing_secret:
+        raise ValueError("SLACK_SIGNING_SECRET is empty: Slack requests could not be verified")
+    if not bot_token:
+        raise ValueError("SLACK_BOT_TOKEN is empty: set it to the app's xoxb- bot token")
+    app = AsyncApp(
+        signing_secret=signing_secret,
+        client=make_client(bot_token, api_url),
+        process_before_response=process_before_response,
+    )
+    register_listeners(app, core, dedupe or InMemoryDedupe())
+    return app
+
+
+def register_listeners(app: AsyncApp, core: CommandCore, dedupe: SlackDedupe) -> None:
+    """Attach the three listeners to ``app``."""
+
+    @app.command(COMMAND)
+    async def on_command(ack: Any, command: dict[str, Any], respond: Any) -> None:
+        await ack()
+        user = command.get("user_id", "")
+        answer = await run_core(
+            core, command.get("text", ""), user, command.get("user_name", ""), what="command"
+        )
+        await respond(**render_blocks(answer).for_respond())
+
+    @app.event("app_mention")
+    async def on_mention(body: dict[str, Any], event: dict[str, Any], say: Any) -> None:
+        if await dedupe.seen(event_key(body)):
+            log.info("slack event %s already handled; ignoring redelivery", event_key(body))
+            return
+        user = event.get("user", "")
+        text = mention_text(event.get("text", ""))
+        answer = await run_core(core, text, user, event.get("username", ""), what="mention")
+        thread = event.get("thread_ts") or event.get("ts") or None
+        await say(**render_blocks(answer).for_post(), thread_ts=thread)
+
+    @app.action(VOTE_ACTION)  # vote:<n>:<approve|reject|abstain>, ASCII digits only
+    async def on_vote(ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
+        await ack()
+        parsed = parse_vote_action(action.get("action_id", ""))
+        if parsed is None:  # the listener's pattern and the parser disagree: a bug, not input
+            log.error("vote button with unparseable action id %r", action.get("action_id"))
+            return
+        number, choice = parsed
+        user = body.get("user") or {}
+        display = user.get("username") or user.get("name") or ""
+        answer = await run_core(
+            core, f"vote {number} {choice}", user.get("id", ""), display, what="vote button"
+        )
+        await respond(**render_blocks(answer).for_respond(), replace_original=False)

@@ -1,0 +1,234 @@
+"""What people see of a proposal, built once and rendered per surface.
+
+``proposal_view`` is the single JSON-safe description (the read API returns it as is); chat
+messages and the GitHub tracking comment are rendered from it, so every surface agrees.
+Times are ISO 8601 UTC strings in the view; renderers localise them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.messages import Button, Line, Message, When
+from charter.concerns import outstanding
+from charter.deadlines import deadlines
+from charter.lifecycle import State
+from charter.model import Charter
+from charter.proposal import tally_of
+from charter.seats import seats, seats_of
+from storage.proposals import Stored
+
+OPEN_STATES = (State.DRAFT, State.REVIEW, State.VOTING)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+def proposal_view(stored: Stored, charter: Charter, now: datetime) -> dict[str, Any]:
+    p = stored.proposal
+    track = charter.tracks.get(p.track)
+    table = seats(track, charter) if track is not None else ()
+    votes = [
+        {
+            "voter": v.voter,
+            "seat": ", ".join(s.label for s in seats_of(v.voter, table)) or None,
+            "choice": v.choice.value,
+            "reason": v.reason,
+            "at": _iso(v.at),
+            "via": v.via,
+        }
+        for v in p.votes
+    ]
+    tally: dict[str, Any] | None = None
+    matrix: list[dict[str, Any]] = []
+    if track is not None and p.voting_opened_at is not None:
+        at = p.decided_at or now
+        t = tally_of(p, charter, at)
+        tally = {
+            "seats": len(t.seats),
+            "voted": t.cast,
+            "approve": t.approve,
+            "reject": t.reject,
+            "abstain": t.abstain,
+            "needed": t.needed,
+            "quorum": track.quorum,
+            "approval": track.approval,
+            "quorum_met": t.quorum_met,
+            "approved": t.approved,
+            "vetoed_by": list(t.vetoed_by),
+            "outcome": t.outcome.value,
+            "reason": t.reason,
+        }
+        for seat in t.seats:
+            v = t.standing.get(seat.id)
+            matrix.append(
+                {
+                    "seat": seat.id,
+                    "label": seat.label,
+                    "voter": v.voter if v else None,
+                    "choice": v.choice.value if v else None,
+                    "reason": v.reason if v else None,
+                    "at": _iso(v.at) if v else None,
+                    "via": v.via if v else None,
+                }
+            )
+    elif track is not None:
+        tally = {
+            "seats": len(table),
+            "voted": 0,
+            "approve": 0,
+            "reject": 0,
+            "abstain": 0,
+            "needed": None,
+            "quorum": track.quorum,
+            "approval": track.approval,
+            "quorum_met": False,
+            "approved": False,
+            "vetoed_by": [],
+            "outcome": "pending",
+            "reason": "voting has not opened",
+        }
+        matrix = [
+            {
+                "seat": s.id,
+                "label": s.label,
+                "voter": None,
+                "choice": None,
+                "reason": None,
+                "at": None,
+                "via": None,
+            }
+            for s in table
+        ]
+    d = deadlines(p, charter) if track is not None else None
+    decision = None
+    if p.decided_at is not None:
+        decision = {
+            "outcome": p.outcome.value if p.outcome else p.state.value,
+            "at": _iso(p.decided_at),
+            "charter_version": stored.extra.get("decided_charter_version", charter.version),
+        }
+    return {
+        "number": p.number,
+        "title": p.title,
+        "track": p.track,
+        "state": p.state.value,
+        "author": p.author,
+        "confidential": bool(track and track.confidential),
+        "disclosed": stored.disclosed,
+        "created_at": _iso(p.created_at),
+        "charter_version": p.charter_version,
+        "fields": dict(p.fields),
+        "intake_problems": list(stored.intake_problems),
+        "votes": votes,
+        "seat_matrix": matrix,
+        "concerns": [
+            {
+                "name": c.name,
+                "text": c.text,
+                "raised_by": c.raised_by,
+                "raised_at": _iso(c.raised_at),
+                "resolved": c.resolved_at is not None,
+                "resolved_by": c.resolved_by,
+            }
+            for c in p.concerns
+        ],
+        "tally": tally,
+        "deadlines": {
+            "review_ends": _iso(d.review_ends) if d else None,
+            "voting_opens": _iso(d.voting_opens) if d else None,
+            "voting_closes": _iso(d.voting_closes) if d else None,
+            "confirm_until": _iso(d.confirm_until) if d else None,
+            "lazy_until": _iso(d.lazy_until) if d else None,
+        },
+        "decision": decision,
+        "withdrawn_by": p.withdrawn_by,
+    }
+
+
+def summary_view(stored: Stored, charter: Charter, now: datetime) -> dict[str, Any]:
+    full = proposal_view(stored, charter, now)
+    t = full["tally"] or {}
+    return {
+        "number": full["number"],
+        "title": full["title"],
+        "track": full["track"],
+        "state": full["state"],
+        "author": full["author"],
+        "tally": {
+            k: t.get(k)
+            for k in ("seats", "voted", "approve", "reject", "abstain", "quorum_met", "outcome")
+        },
+        "next_deadline": next_deadline(full),
+    }
+
+
+def next_deadline(view: dict[str, Any]) -> str | None:
+    d = view["deadlines"]
+    state = view["state"]
+    if state == "review":
+        return d["review_ends"]
+    if state == "voting":
+        return d["confirm_until"] or d["voting_closes"]
+    return None
+
+
+def _dt(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def proposal_message(stored: Stored, charter: Charter, now: datetime) -> Message:
+    view = proposal_view(stored, charter, now)
+    lines: list[Line] = [(f"{view['track']} · {view['state']} · by {view['author']}",)]
+    for label, key in (("Review ends", "review_ends"), ("Voting closes", "voting_closes")):
+        at = _dt(view["deadlines"][key])
+        if at is not None:
+            lines.append((f"{label}: ", When(at)))
+    if view["intake_problems"]:
+        lines.append(("Needs fixing before review:",))
+        lines.extend((f"• {problem}",) for problem in view["intake_problems"])
+    t = view["tally"]
+    if t is not None and view["state"] != "draft":
+        lines.append(
+            (
+                f"Votes: {t['approve']} approve, {t['reject']} reject, {t['abstain']} abstain "
+                f"of {t['seats']} seats — {t['reason']}",
+            )
+        )
+        for row in view["seat_matrix"]:
+            if row["choice"]:
+                lines.append((f"  {row['label']}: {row['choice']} by {row['voter']}",))
+            else:
+                lines.append((f"  {row['label']}: —",))
+    open_concerns = [c for c in view["concerns"] if not c["resolved"]]
+    for concern in open_concerns:
+        lines.append((f"Concern '{concern['name']}' ({concern['raised_by']}): {concern['text']}",))
+    buttons: tuple[Button, ...] = ()
+    if view["state"] == "voting":
+        n = view["number"]
+        buttons = (
+            Button("Approve", f"vote:{n}:approve", "primary"),
+            Button("Reject", f"vote:{n}:reject", "danger"),
+            Button("Abstain", f"vote:{n}:abstain"),
+        )
+    return Message(title=f"#{view['number']} {view['title']}", lines=tuple(lines), buttons=buttons)
+
+
+def listing_message(items: list[Stored], charter: Charter, now: datetime) -> Message:
+    if not items:
+        return Message.text_only("No open proposals.")
+    lines: list[Line] = []
+    for stored in items:
+        view = summary_view(stored, charter, now)
+        at = _dt(view["next_deadline"])
+        line: Line = (f"#{view['number']} {view['title']} — {view['state']} ({view['track']})",)
+        if at is not None:
+            line = (*line, " · next deadline ", When(at))
+        lines.append(line)
+    return Message(title="Open proposals", lines=tuple(lines))
+
+
+def open_concern_names(stored: Stored) -> list[str]:
+    return [c.name for c in outstanding(stored.proposal.concerns)]

@@ -1,0 +1,304 @@
+"""Who may do what: one decision for every command, whichever door it came through.
+
+Roles (:func:`roles_for`): an actor without a verified GitHub login is ``anonymous``; a login
+that maintains a client is a ``maintainer``; the charter roles ``coordinators`` and
+``security-council`` make a ``coordinator`` and a ``security-council`` member; any other
+charter role is reported under its own name; a login with none of these is a ``contributor``.
+"Staff" below means anyone who is a maintainer or holds any charter role.
+
+Rules (:func:`authorize`):
+
+- anonymous may read and link, nothing else, and is told to run ``/charter link`` first;
+- vote: a seat in the track's electorate (or a veto on it), as :mod:`charter.seats` counts;
+- withdraw: the proposal's author or a coordinator;
+- ready: a maintainer of that client, or a coordinator;
+- override (advance past a failing gate): a member of a role in ``rollout.override_roles``;
+- rollback: coordinators and the security council; a client's maintainers for their client;
+- flag, disclose: coordinators and the security council;
+- meeting-decide: coordinators;
+- concern, resolve-concern, advance, incident-*, meeting-schedule, meeting-action and
+  subscribe-channel (announcements into a shared channel): staff — a contributor may comment,
+  but a blocking concern or an operational action needs someone answerable under the charter;
+  who may resolve a given concern (its raiser or a coordinator) is :mod:`charter.concerns`'s rule;
+- agenda-add, subscribe (for oneself): any linked login.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from charter import commands as c
+from charter.actors import Actor
+from charter.model import Charter
+from charter.seats import may_vote
+
+
+class Role(StrEnum):
+    ANONYMOUS = "anonymous"
+    CONTRIBUTOR = "contributor"
+    MAINTAINER = "maintainer"
+    SECURITY_COUNCIL = "security-council"
+    COORDINATOR = "coordinator"
+
+
+class Privilege(StrEnum):
+    READ = "read"
+    VOTE = "vote"
+    CONCERN = "concern"
+    RESOLVE_CONCERN = "resolve-concern"
+    WITHDRAW = "withdraw"
+    LINK = "link"
+    READY = "ready"
+    ADVANCE = "advance"
+    OVERRIDE = "override"
+    ROLLBACK = "rollback"
+    FLAG = "flag"
+    INCIDENT_DECLARE = "incident-declare"
+    INCIDENT_MANAGE = "incident-manage"
+    DISCLOSE = "disclose"
+    MEETING_SCHEDULE = "meeting-schedule"
+    MEETING_DECIDE = "meeting-decide"
+    MEETING_ACTION = "meeting-action"
+    AGENDA_ADD = "agenda-add"
+    SUBSCRIBE = "subscribe"
+    SUBSCRIBE_CHANNEL = "subscribe-channel"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    reason: str  # a sentence to show the person, saying why and what would allow it
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+COMMAND_PRIVILEGE: dict[type[c.Command], Privilege] = {
+    c.ListProposals: Privilege.READ,
+    c.Show: Privilege.READ,
+    c.Status: Privilege.READ,
+    c.Help: Privilege.READ,
+    c.WhoAmI: Privilege.READ,
+    c.ShowRollout: Privilege.READ,
+    c.Inventory: Privilege.READ,
+    c.Meetings: Privilege.READ,
+    c.Subscriptions: Privilege.READ,
+    c.Confirm: Privilege.READ,  # completes an action the service re-authorises when it runs
+    c.Link: Privilege.LINK,
+    c.CastVote: Privilege.VOTE,
+    c.RaiseConcern: Privilege.CONCERN,
+    c.ResolveConcern: Privilege.RESOLVE_CONCERN,
+    c.Withdraw: Privilege.WITHDRAW,
+    c.Disclose: Privilege.DISCLOSE,
+    c.Ready: Privilege.READY,
+    c.Advance: Privilege.ADVANCE,  # plus OVERRIDE when a reason is given: required_privileges
+    c.Rollback: Privilege.ROLLBACK,
+    c.Flag: Privilege.FLAG,
+    c.IncidentDeclare: Privilege.INCIDENT_DECLARE,
+    c.IncidentRole: Privilege.INCIDENT_MANAGE,
+    c.IncidentUpdate: Privilege.INCIDENT_MANAGE,
+    c.IncidentResolve: Privilege.INCIDENT_MANAGE,
+    c.MeetingSchedule: Privilege.MEETING_SCHEDULE,
+    c.MeetingCancel: Privilege.MEETING_SCHEDULE,
+    c.MeetingMove: Privilege.MEETING_SCHEDULE,
+    c.MeetingDecide: Privilege.MEETING_DECIDE,
+    c.MeetingAction: Privilege.MEETING_ACTION,
+    c.AgendaAdd: Privilege.AGENDA_ADD,
+    c.Subscribe: Privilege.SUBSCRIBE,  # plus SUBSCRIBE_CHANNEL for "here"
+    c.Unsubscribe: Privilege.SUBSCRIBE,
+}
+
+_CHARTER_ROLES = {"coordinators": Role.COORDINATOR, "security-council": Role.SECURITY_COUNCIL}
+_COORD = "a coordinator"
+_COUNCIL = "coordinators and the security council"
+_OPEN = frozenset({Privilege.READ, Privilege.LINK})
+_ANY_LINKED = frozenset({Privilege.AGENDA_ADD, Privilege.SUBSCRIBE})
+_STAFF_ONLY = {
+    Privilege.CONCERN: "raise a blocking concern",
+    Privilege.RESOLVE_CONCERN: "resolve a blocking concern",
+    Privilege.ADVANCE: "advance a rollout",
+    Privilege.INCIDENT_DECLARE: "declare an incident",
+    Privilege.INCIDENT_MANAGE: "manage an incident",
+    Privilege.MEETING_SCHEDULE: "schedule, move or cancel a meeting",
+    Privilege.MEETING_ACTION: "record a meeting action",
+    Privilege.SUBSCRIBE_CHANNEL: "subscribe a shared channel",
+}
+_COUNCIL_OR_COORDINATOR = {
+    Privilege.FLAG: "switch a feature flag",
+    Privilege.DISCLOSE: "disclose a confidential proposal",
+}
+
+
+def roles_for(actor: Actor, charter: Charter) -> frozenset[str]:
+    """The actor's roles: :class:`Role` members, plus other charter roles by their own name."""
+    if actor.login is None:
+        return frozenset({Role.ANONYMOUS})
+    roles: set[str] = {_CHARTER_ROLES.get(r, r) for r in charter.roles_of(actor.login)}
+    if charter.client_of(actor.login) is not None:
+        roles.add(Role.MAINTAINER)
+    return frozenset(roles or {Role.CONTRIBUTOR})
+
+
+def required_privileges(command: c.Command) -> tuple[Privilege, ...]:
+    """Every privilege a command needs: its own, and the extra one some forms ask for."""
+    own = COMMAND_PRIVILEGE[type(command)]
+    if isinstance(command, c.Advance) and command.override_reason is not None:
+        return (own, Privilege.OVERRIDE)
+    if isinstance(command, c.Subscribe) and command.target == "here":
+        return (own, Privilege.SUBSCRIBE_CHANNEL)
+    return (own,)
+
+
+def authorize_command(
+    command: c.Command,
+    actor: Actor,
+    charter: Charter,
+    *,
+    track: str | None = None,
+    proposal_author: str | None = None,
+) -> Refusal | None:
+    """Decide a whole command: every privilege it needs, for every client it names."""
+    clients: Iterable[str | None] = (None,)
+    if isinstance(command, c.Ready):
+        clients = (command.client,)
+    elif isinstance(command, c.Rollback) and command.clients:
+        clients = command.clients
+    for privilege in required_privileges(command):
+        for client in clients:
+            refusal = authorize(
+                privilege,
+                actor,
+                charter,
+                track=track,
+                proposal_author=proposal_author,
+                client=client,
+            )
+            if refusal is not None:
+                return refusal
+    return None
+
+
+def authorize(
+    privilege: Privilege,
+    actor: Actor,
+    charter: Charter,
+    *,
+    track: str | None = None,
+    proposal_author: str | None = None,
+    client: str | None = None,
+) -> Refusal | None:
+    """``None`` when ``actor`` may use ``privilege``; otherwise why not (see the module rules).
+
+    ``track`` is required for VOTE; ``proposal_author`` matters for WITHDRAW; ``client``
+    narrows READY and ROLLBACK to one client.
+    """
+    if privilege in _OPEN:
+        return None
+    if actor.login is None:
+        return Refusal(
+            "You have not linked a GitHub login yet, so you can only read; run /charter link"
+            " first, then try again."
+        )
+    login, roles = actor.login, roles_for(actor, charter)
+    if privilege in _ANY_LINKED:
+        return None
+    if privilege in _STAFF_ONLY:
+        return None if Role.CONTRIBUTOR not in roles else _staff_refusal(privilege, charter)
+    if privilege in _COUNCIL_OR_COORDINATOR:
+        if roles & {Role.COORDINATOR, Role.SECURITY_COUNCIL}:
+            return None
+        what = _COUNCIL_OR_COORDINATOR[privilege]
+        return Refusal(f"Only coordinators and the security council may {what}.")
+    return _special(privilege, login, roles, charter, track, proposal_author, client)
+
+
+def _special(
+    privilege: Privilege,
+    login: str,
+    roles: frozenset[str],
+    charter: Charter,
+    track: str | None,
+    proposal_author: str | None,
+    client: str | None,
+) -> Refusal | None:
+    coordinator = Role.COORDINATOR in roles
+    if privilege is Privilege.VOTE:
+        return _vote(login, charter, track)
+    if privilege is Privilege.WITHDRAW:
+        if coordinator or (proposal_author or "").lower() == login.lower():
+            return None
+        author = f" ({proposal_author})" if proposal_author else ""
+        return Refusal(f"Only the proposal's author{author} or a coordinator may withdraw it.")
+    if privilege is Privilege.READY:
+        return None if coordinator else _maintainer_of(login, charter, client, "report", _COORD)
+    if privilege is Privilege.OVERRIDE:
+        allowed = charter.rollout.override_roles
+        if set(allowed) & set(charter.roles_of(login)):
+            return None
+        if not allowed:
+            return Refusal("This charter lets no one override a rollout gate.")
+        return Refusal(f"Only members of {_and(list(allowed))} may override a rollout gate.")
+    if privilege is Privilege.ROLLBACK:
+        if roles & {Role.COORDINATOR, Role.SECURITY_COUNCIL}:
+            return None
+        if client is None:
+            return Refusal(
+                "Only coordinators and the security council may roll back every client at once;"
+                " a maintainer may roll back their own client."
+            )
+        return _maintainer_of(login, charter, client, "roll back", _COUNCIL)
+    assert privilege is Privilege.MEETING_DECIDE, privilege  # every privilege is handled
+    return None if coordinator else Refusal("Only coordinators may record a meeting decision.")
+
+
+def _staff_refusal(privilege: Privilege, charter: Charter) -> Refusal:
+    roles = _and(sorted(charter.roles)) if charter.roles else "none"
+    return Refusal(
+        f"Only client maintainers and holders of a charter role ({roles}) may"
+        f" {_STAFF_ONLY[privilege]}; you can still comment on the proposal."
+    )
+
+
+def _vote(login: str, charter: Charter, track_name: str | None) -> Refusal | None:
+    if track_name is None:
+        raise ValueError("authorizing a vote needs the proposal's track")
+    track = charter.tracks.get(track_name)
+    if track is None:
+        return Refusal(f"There is no track {track_name} in this charter.")
+    if may_vote(login, track, charter):
+        return None
+    parts = []
+    for entry in track.electorate:
+        if entry == "clients":
+            parts.append(f"one per client ({_and(charter.client_ids)}), cast by its maintainers")
+        else:
+            members = _and(list(charter.roles.get(entry, ()))) or "no one"
+            parts.append(f"one per member of {entry} ({members})")
+    return Refusal(f"You are not a voter for track {track_name}: its seats are {_and(parts)}.")
+
+
+def _maintainer_of(
+    login: str, charter: Charter, client_id: str | None, verb: str, others: str
+) -> Refusal | None:
+    mine = charter.client_of(login)
+    if client_id is None:
+        if mine is not None:
+            return None
+        return Refusal(f"Only client maintainers or {others} may {verb} a client's release.")
+    client = charter.client(client_id)
+    if client is None:
+        known = _and(charter.client_ids)
+        return Refusal(f"There is no client {client_id} in this charter; the clients are {known}.")
+    if mine is not None and mine.id == client.id:
+        return None
+    maintainers = _and(list(client.maintainers)) or "no one"
+    return Refusal(
+        f"Only maintainers of {client.id} ({maintainers}) or {others} may {verb} {client.id}."
+    )
+
+
+def _and(items: list[str] | tuple[str, ...]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]

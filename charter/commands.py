@@ -1,0 +1,364 @@
+"""Every command a person can give charterbot, as transport-neutral data.
+
+GitHub comments, Discord, Slack and the console all parse into these classes
+(:mod:`charter.grammar`), so the service decides the same way whichever door a command came
+through. A proposal number is ``None`` when a GitHub comment left it implicit and no issue
+number was supplied to the parser: the caller fills in the issue the comment was made on.
+
+Values are already validated by the parser: numbers are positive and at most 10^9, names are
+lowercase identifiers of at most 64 characters, free text is cleaned of invisible characters
+and at most 1000 characters long.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal
+
+VoteChoice = Literal["approve", "reject", "abstain"]
+FlagState = Literal["on", "off"]
+SubscribeTarget = Literal["here", "me", "email", "webhook"]
+
+# -- proposals ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ListProposals:
+    """List the open proposals."""
+
+
+@dataclass(frozen=True, slots=True)
+class Show:
+    n: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class CastVote:
+    n: int | None
+    choice: VoteChoice
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RaiseConcern:
+    n: int | None
+    name: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResolveConcern:
+    n: int | None
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Withdraw:
+    n: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    n: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """Start linking a chat identity to a GitHub login."""
+
+
+@dataclass(frozen=True, slots=True)
+class WhoAmI:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Help:
+    topic: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Disclose:
+    n: int | None
+
+
+# -- rollout --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Ready:
+    n: int | None
+    client: str
+    stage: str
+    version: str
+    ref: str | None = None  # commit SHA or tag of the reported release
+    notes: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Advance:
+    n: int | None
+    override_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ShowRollout:
+    n: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Inventory:
+    n: int | None = None  # None: every client's releases across all rollouts
+
+
+@dataclass(frozen=True, slots=True)
+class Rollback:
+    n: int | None
+    clients: tuple[str, ...]  # empty: every client in the rollout
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    name: str
+    state: FlagState
+    reason: str
+
+
+# -- incidents ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentDeclare:
+    severity: str
+    summary: str
+    proposals: tuple[int, ...] = ()
+    clients: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentRole:
+    incident: int | None  # None: the incident of the channel or thread the command came from
+    role: str
+    user: str
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentUpdate:
+    incident: int | None
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentResolve:
+    incident: int | None
+    text: str = ""
+
+
+# -- meetings -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Meetings:
+    next_n: int = 5
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingSchedule:
+    title: str
+    when_text: str  # kept raw; charter.meetings interprets it in the charter's zone
+    duration: timedelta | None = None
+    proposal: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingCancel:
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingMove:
+    id: str
+    when_text: str
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingDecide:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingAction:
+    who: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgendaAdd:
+    meeting: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Confirm:
+    token: str
+
+
+# -- subscriptions --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Subscribe:
+    target: SubscribeTarget = "here"
+    address: str | None = None  # the e-mail address or webhook URL
+    kinds: tuple[str, ...] = ()  # empty: every kind
+    tracks: tuple[str, ...] = ()
+    clients: tuple[str, ...] = ()
+    proposal: int | None = None
+    min_severity: str | None = None
+    labels: tuple[str, ...] = ()
+    not_labels: tuple[str, ...] = ()
+    lang: str | None = None
+    digest_at: str | None = None  # "HH:MM" in the charter's zone: one daily digest
+
+
+@dataclass(frozen=True, slots=True)
+class Unsubscribe:
+    id: int | None = None  # None: every subscription of this target
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriptions:
+    pass
+
+
+Command = (
+    ListProposals
+    | Show
+    | CastVote
+    | RaiseConcern
+    | ResolveConcern
+    | Withdraw
+    | Status
+    | Link
+    | WhoAmI
+    | Help
+    | Disclose
+    | Ready
+    | Advance
+    | ShowRollout
+    | Inventory
+    | Rollback
+    | Flag
+    | IncidentDeclare
+    | IncidentRole
+    | IncidentUpdate
+    | IncidentResolve
+    | Meetings
+    | MeetingSchedule
+    | MeetingCancel
+    | MeetingMove
+    | MeetingDecide
+    | MeetingAction
+    | AgendaAdd
+    | Confirm
+    | Subscribe
+    | Unsubscribe
+    | Subscriptions
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ParseError:
+    """A command that could not be read.
+
+    ``message`` is a plain sentence saying what is wrong; ``usage`` shows the correct form.
+    """
+
+    message: str
+    usage: str
+
+    def __str__(self) -> str:
+        return f"{self.message}\nUsage: {self.usage}"
+
+
+# -- usage ----------------------------------------------------------------------------------
+# One line per command, as a person types it. Keys are the command words (two words for the
+# groups); charter.grammar dispatches on the same keys, and "help <topic>" shows these lines.
+
+GROUPS = frozenset({"incident", "meeting", "agenda"})
+
+USAGE: dict[str, str] = {
+    "proposals": "/charter proposals",
+    "show": "/charter show <n>",
+    "status": "/charter status <n>",
+    "vote": "/charter vote <n> approve|reject|abstain [reason]",
+    "approve": "/charter approve <n> [reason]",
+    "reject": "/charter reject <n> [reason]",
+    "abstain": "/charter abstain <n> [reason]",
+    "concern": "/charter concern <n> <name>: <text>",
+    "resolve": "/charter resolve <n> <name>",
+    "withdraw": "/charter withdraw <n>",
+    "link": "/charter link",
+    "whoami": "/charter whoami",
+    "help": "/charter help [topic]",
+    "disclose": "/charter disclose <n>",
+    "ready": "/charter ready <n> <client> <stage> <version> [<commit-or-tag>] [notes…]",
+    "advance": '/charter advance <n> [--override "<reason>"]',
+    "rollout": "/charter rollout <n>",
+    "inventory": "/charter inventory [<n>]",
+    "rollback": '/charter rollback <n> [client …] "<reason>"',
+    "flag": '/charter flag <name> on|off "<reason>"',
+    "incident declare": (
+        '/charter incident declare <sev> "<summary>" [for <n>[,<n>…]] [clients <client> …]'
+    ),
+    "incident role": "/charter incident role [#<id>] <role> <user>",
+    "incident update": "/charter incident update [#<id>] <text>",
+    "incident resolve": "/charter incident resolve [#<id>] [text]",
+    "meetings": "/charter meetings [--next N]",
+    "meeting schedule": '/charter meeting schedule "<title>" <when…> [<duration>] [for <n>]',
+    "meeting cancel": "/charter meeting cancel <id>",
+    "meeting move": "/charter meeting move <id> <when…>",
+    "meeting decide": "/charter meeting decide <text>",
+    "meeting action": "/charter meeting action <who> <text>",
+    "agenda add": "/charter agenda add <meeting> <text>",
+    "confirm": "/charter confirm <token>",
+    "subscribe": (
+        "/charter subscribe [here|me|email <address>|webhook <url>] [<kind> …] [track <t>]"
+        " [client <c>] [proposal <n>] [severity >= <sev>] [label <l>] [not label <l>]"
+        " [lang <code>] [digest daily <HH:MM>]"
+    ),
+    "unsubscribe": "/charter unsubscribe [<id>]",
+    "subscriptions": "/charter subscriptions",
+}
+
+# In a GitHub comment the proposal is the issue, so its number is left out.
+COMMENT_USAGE: dict[str, str] = {
+    "status": "/status",
+    "vote": "/vote approve|reject|abstain [reason]",
+    "approve": "/approve [reason]",
+    "reject": "/reject [reason]",
+    "abstain": "/abstain [reason]",
+    "concern": "/concern <name>: <text>",
+    "resolve": "/resolve <name>",
+    "withdraw": "/withdraw",
+    "help": "/help [topic]",
+    "disclose": "/disclose",
+    "ready": "/ready <client> <stage> <version> [<commit-or-tag>] [notes…]",
+    "advance": '/advance [--override "<reason>"]',
+    "rollout": "/rollout",
+    "inventory": "/inventory [<n>]",
+    "rollback": '/rollback [client …] "<reason>"',
+    "flag": '/flag <name> on|off "<reason>"',
+    "incident declare": '/incident declare <sev> "<summary>" [for <n>[,<n>…]] [clients <c> …]',
+    "incident role": "/incident role [#<id>] <role> <user>",
+    "incident update": "/incident update [#<id>] <text>",
+    "incident resolve": "/incident resolve [#<id>] [text]",
+    "meeting decide": "/meeting decide <text>",
+    "meeting action": "/meeting action <who> <text>",
+    "agenda add": "/agenda add <meeting> <text>",
+}
+
+# Commands that make no sense in a GitHub comment (identity, chat channels, listings).
+CHAT_ONLY = frozenset(USAGE) - frozenset(COMMENT_USAGE)

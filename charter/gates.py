@@ -1,0 +1,220 @@
+"""Gates: what must hold before a rollout enters a stage, one pure function per gate.
+
+Each gate answers with a ``GateResult`` whose reason says, in plain words, exactly what fails
+(or why it passes), so a refusal can be shown to people as is. A stage's gates are the ones its
+charter entry configures (``Stage``); ``evaluate`` runs them in the charter's order:
+
+- ``require_ready``: every client has reported a release for the stage (and was not rolled back
+  from it since).
+- ``soak``: the previous stage has run ``soak`` with every client on it, counted from the time
+  the last client joined it.
+- ``require_checks``: check runs (or workflow runs) of each name on each client's reported ref
+  concluded ``success``; a missing or unfinished run fails.
+- ``block_on_incident``: an open incident of that severity or worse that names this proposal or
+  any of its clients, or names nothing, blocks.
+- ``risk``: leaving the first stage with likelihood × impact above ``pause_above`` (or with no
+  score recorded) needs an override.
+- ``go_no_go``: the latest recorded go/no-go decision for this proposal and stage is "go".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from charter.incidents import Incident, is_open, names
+from charter.model import Charter, Stage
+from charter.risk import Assessment, needs_override
+from charter.rollout_facts import Rollout
+
+
+@dataclass(frozen=True)
+class GateResult:
+    gate: str
+    passed: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class GoNoGo:
+    """A go/no-go call's recorded decision for one proposal's stage."""
+
+    proposal: int
+    stage: str
+    decision: Literal["go", "no-go"]
+    by: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class GateFacts:
+    """What the gates need beyond the rollout itself."""
+
+    incidents: tuple[Incident, ...] = ()
+    risk: Assessment | None = None
+    go_no_go: tuple[GoNoGo, ...] = ()
+
+
+def _index(stage: Stage, charter: Charter) -> int:
+    return charter.stage_ids.index(stage.id)
+
+
+def require_ready(stage: Stage, rollout: Rollout, charter: Charter) -> GateResult:
+    idx = _index(stage, charter)
+    missing = [c for c in rollout.clients if rollout.position(c) < idx]
+    if not missing:
+        return GateResult(
+            "require_ready", True, f"every client has reported a release for {stage.id}"
+        )
+    return GateResult(
+        "require_ready", False, "; ".join(_not_ready(rollout, c, stage) for c in missing)
+    )
+
+
+def _not_ready(rollout: Rollout, client: str, stage: Stage) -> str:
+    if rollout.latest_report(client, stage.id) is None:
+        return f"{client} has not reported a release for {stage.id}"
+    return f"{client} was rolled back from {stage.id} and has not reported for it again"
+
+
+def _hours(value: timedelta, *, up: bool = False) -> int:
+    seconds = max(0, int(value.total_seconds()))
+    return -(-seconds // 3600) if up else seconds // 3600
+
+
+def _span(hours: int, in_days: bool) -> str:
+    days, rest = divmod(hours, 24)
+    if not in_days:
+        return f"{hours}h"
+    return f"{days}d {rest}h" if rest else f"{days}d"
+
+
+def soak(stage: Stage, rollout: Rollout, charter: Charter, now: datetime) -> GateResult:
+    idx = _index(stage, charter)
+    if stage.soak is None or idx == 0:
+        return GateResult("soak", True, f"soak: none required before {stage.id}")
+    prev = charter.stage_ids[idx - 1]
+    since = rollout.stage_entered_at.get(prev)
+    if since is None:
+        missing = ", ".join(c for c in rollout.clients if rollout.position(c) < idx - 1)
+        waiting = missing or "the rollout to reach it"
+        return GateResult(
+            "soak",
+            False,
+            f"soak: {prev} has not yet run with every client on it (waiting for {waiting})",
+        )
+    in_days = stage.soak >= timedelta(days=7)
+    ran, need = _span(_hours(now - since), in_days), _span(_hours(stage.soak), in_days)
+    left = stage.soak - (now - since)
+    if left <= timedelta(0):
+        return GateResult(
+            "soak", True, f"soak: {prev} has run {ran} of {need} with every client on it"
+        )
+    to_go = _span(_hours(left, up=True), in_days)
+    return GateResult(
+        "soak",
+        False,
+        f"soak: {prev} has run {ran} of {need} with every client on it ({to_go} to go)",
+    )
+
+
+def require_checks(stage: Stage, rollout: Rollout) -> GateResult:
+    if not stage.require_checks:
+        return GateResult("require_checks", True, f"no checks required for {stage.id}")
+    problems: list[str] = []
+    for client in rollout.clients:
+        report = rollout.latest_report(client, stage.id)
+        if report is None:
+            problems.append(f"{client} has no reported release for {stage.id} to check")
+            continue
+        if report.ref is None:
+            problems.append(
+                f"{client} reported {report.version} for {stage.id} without a commit ref"
+            )
+            continue
+        where = f"{client}@{report.ref}"
+        for name in stage.require_checks:
+            run = rollout.latest_check(client, name, report.ref)
+            if run is None:
+                problems.append(f"{name} has not run on {where}")
+            elif run.conclusion is None:
+                problems.append(f"{name} on {where} has not concluded yet")
+            elif run.conclusion != "success":
+                problems.append(f"{name} on {where} concluded {run.conclusion}")
+    if problems:
+        return GateResult("require_checks", False, "; ".join(problems))
+    checks = ", ".join(stage.require_checks)
+    return GateResult("require_checks", True, f"{checks} passed on every client's release")
+
+
+def block_on_incident(
+    stage: Stage, rollout: Rollout, incidents: Sequence[Incident], charter: Charter
+) -> GateResult:
+    threshold = stage.block_on_incident
+    if threshold is None:
+        return GateResult("block_on_incident", True, f"no incident blocks {stage.id}")
+    blocking = [
+        i
+        for i in incidents
+        if is_open(i)
+        and charter.incidents.at_least(i.severity, threshold)
+        and names(i, rollout.proposal, rollout.clients)
+    ]
+    if not blocking:
+        return GateResult(
+            "block_on_incident",
+            True,
+            f"no open incident of {threshold} or worse concerns this rollout",
+        )
+    reasons = (f"incident {i.id} ({i.severity}) is open: {i.summary}" for i in blocking)
+    return GateResult("block_on_incident", False, "; ".join(reasons))
+
+
+def risk(assessment: Assessment | None, charter: Charter) -> GateResult:
+    limit = charter.rollout.risk.pause_above
+    if limit is None:
+        return GateResult("risk", True, "risk: the charter sets no pause point")
+    who = (
+        " or ".join(charter.rollout.override_roles) or "nobody (the charter names no override role)"
+    )
+    past = f"advancing past {charter.stage_ids[0]} needs an override by {who}"
+    if assessment is None:
+        return GateResult("risk", False, f"risk: likelihood and impact were not recorded; {past}")
+    score = f"likelihood {assessment.likelihood} × impact {assessment.impact} = {assessment.score}"
+    if needs_override(assessment.score, charter):
+        return GateResult("risk", False, f"risk: {score} is above {limit}; {past}")
+    return GateResult("risk", True, f"risk: {score} is within {limit}")
+
+
+def go_no_go(stage: Stage, rollout: Rollout, decisions: Sequence[GoNoGo]) -> GateResult:
+    if not stage.go_no_go_meeting:
+        return GateResult("go_no_go", True, f"go/no-go: no call required for {stage.id}")
+    mine = [d for d in decisions if d.proposal == rollout.proposal and d.stage == stage.id]
+    latest = max(mine, key=lambda d: d.at, default=None)
+    if latest is None:
+        return GateResult("go_no_go", False, f"go/no-go: no decision recorded for {stage.id}")
+    when = f"{latest.at:%Y-%m-%d %H:%M} UTC"
+    said = f"go/no-go: the call decided {latest.decision} for {stage.id} ({latest.by}, {when})"
+    return GateResult("go_no_go", latest.decision == "go", said)
+
+
+def evaluate(
+    stage: Stage, rollout: Rollout, facts: GateFacts, charter: Charter, now: datetime
+) -> tuple[GateResult, ...]:
+    """Run the gates ``stage`` configures; the risk gate applies when leaving the first stage."""
+    results: list[GateResult] = []
+    if stage.require_ready:
+        results.append(require_ready(stage, rollout, charter))
+    if stage.soak is not None:
+        results.append(soak(stage, rollout, charter, now))
+    if stage.require_checks:
+        results.append(require_checks(stage, rollout))
+    if stage.block_on_incident is not None:
+        results.append(block_on_incident(stage, rollout, facts.incidents, charter))
+    if _index(stage, charter) == 1 and charter.rollout.risk.pause_above is not None:
+        results.append(risk(facts.risk, charter))
+    if stage.go_no_go_meeting:
+        results.append(go_no_go(stage, rollout, facts.go_no_go))
+    return tuple(results)

@@ -1,0 +1,304 @@
+"""One command grammar for GitHub comments and chat.
+
+Chat (Discord, Slack, console): :func:`parse_chat` reads the text after ``/charter`` as one
+command. GitHub: :func:`parse_comment` reads every line of a comment that starts, after optional
+whitespace, with ``/`` and a command word; in a comment the proposal is the issue commented on,
+so ``n`` is left out. Both use the same productions below.
+
+Grammar (keywords are case-insensitive; ``[ ]`` optional, ``{ }`` repeated, ``|`` choice,
+``…`` the rest of the line)::
+
+    chat     = [ command ] ;                           (* empty text means "help" *)
+    comment  = { line } ;
+    line     = ws "/" [ "charter" ] command eol | other-line ;
+    command  = ( "proposals" | "list" )
+             | "show" n | "status" n | "withdraw" n | "disclose" n | "rollout" n
+             | "vote" n choice [ text ] | choice n [ text ]       (* approve 42 = vote 42 approve *)
+             | "concern" n name [ ":" ] text | "resolve" n name
+             | "link" | "whoami" | "help" [ topic ]
+             | "ready" n client stage version [ ref ] [ text ]
+             | "advance" n [ "--override" text ] | "inventory" [ n ]
+             | "rollback" n { client } quoted | "flag" name ( "on" | "off" ) text
+             | "incident" "declare" severity summary [ "for" n { "," n } ] [ "clients" ] { client }
+             | "incident" "role" [ n ] name user
+             | "incident" "update" [ "#" id ] text | "incident" "resolve" [ "#" id ] [ text ]
+             | "meetings" [ "--next" count ]
+             | "meeting" "schedule" title when { when } [ duration ] [ "for" n ]
+             | "meeting" "cancel" meeting-id | "meeting" "move" meeting-id when { when }
+             | "meeting" "decide" text | "meeting" "action" user text
+             | "agenda" "add" meeting-id text | "confirm" token
+             | "subscribe" [ target ] { filter } | "unsubscribe" [ n ] | "subscriptions" ;
+    choice   = "approve" | "reject" | "abstain" ;
+    target   = "here" | "me" | "email" address | "webhook" url ;
+    filter   = kind | "track" name | "client" name | "proposal" n | "label" label
+             | "not" "label" label | "severity" ( ">=" | "≥" ) name | "lang" code
+             | "digest" "daily" HH ":" MM ;
+    kind     = "proposal-opened" | "voting-opened" | "vote" | "decision" | "rollout"
+             | "incident" | "meeting" ;
+    n        = [ "#" ] digits ;                   (* 1 … 10^9; left out in GitHub comments *)
+    name     = /[a-z0-9][a-z0-9_-]{0,63}/ ;       (* lowercased first; the charter's ids *)
+    ref      = /[0-9a-f]{7,40}/ | /v?[0-9]+\\.\\S*/ | "refs/" … ;  (* else it starts the notes *)
+    duration = /[0-9]+[mh]/ ;                    (* only last before "for", not after in/after *)
+    user     = [ "@" ] github-login | chat-mention ;
+    quoted   = '"' … '"' | '“' … '”' ;
+    text     = quoted | … ;                       (* cleaned; at most 1000 characters *)
+
+Rules a reader of a comment should know:
+
+- Fenced code blocks (``` or ~~~), quoted lines (``>``) and HTML comments are ignored, so
+  quoting someone's ``/vote`` never casts one.
+- One command per line; at most 20 per comment. ``/charter vote approve`` works like
+  ``/vote approve``.
+- ``+1`` and reactions are not votes: a casual ``+1`` must never become a binding decision.
+- Aliases: ``/approve``, ``/reject``, ``/abstain`` (= ``/vote <choice>``), ``list``.
+- A line whose ``/word`` is no command and close to none (``/usr/bin …``) is ignored; a near
+  miss (``/vot``) gets a "did you mean" reply. Chat-only commands (``/link``, ``/subscribe``…)
+  in a comment get a reply saying where they work.
+- ``incident update`` and ``incident resolve`` take an incident id only as ``#7``, because
+  their text may start with a number; without it the service uses the current incident.
+- ``incident declare`` in a comment without ``for`` names the issue as the affected proposal.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Iterator
+
+from charter import commands as c, grammar_ops as ops, grammar_tokens as t
+from charter.commands import CHAT_ONLY, COMMENT_USAGE, GROUPS, USAGE, ParseError
+from charter.text import normalise
+
+__all__ = ["COMMENT_USAGE", "USAGE", "parse_chat", "parse_comment"]
+
+MAX_COMMENT_COMMANDS = 20
+
+_COMMENT_LINE = re.compile(r"/([A-Za-z][A-Za-z-]*)(?=\s|$)")
+_FENCE = re.compile(r"(`{3,}|~{3,})")
+_HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
+_Prod = Callable[[t.Args], c.Command]
+
+
+# -- proposals ------------------------------------------------------------------------------
+
+
+_CHOICES: dict[str, c.VoteChoice] = {"approve": "approve", "reject": "reject", "abstain": "abstain"}
+
+
+def _vote(a: t.Args, choice: c.VoteChoice | None = None) -> c.CastVote:
+    n = a.proposal()
+    if choice is None:
+        tok = a.need("choice: approve, reject or abstain")
+        choice = _CHOICES.get(tok.word)
+        if choice is None:
+            raise t.Fail(f"Vote approve, reject or abstain; {t.show(tok.text)} is none of these.")
+    return c.CastVote(n, choice, t.clean(a.rest(), "reason", required=False))
+
+
+def _concern(a: t.Args) -> c.RaiseConcern:
+    n = a.proposal()
+    raw = a.rest()
+    if not raw:
+        raise t.Fail(
+            "Give the concern as <name>: <text>, e.g. gas-limit: the new target is too high."
+        )
+    head, colon, tail = raw.partition(":")
+    if not colon:
+        head, _, tail = raw.partition(" ")
+    name = t.name(t.Tok(head.strip(), False, 0, 0), "concern name")
+    return c.RaiseConcern(n, name, t.clean(tail, "concern text after the name"))
+
+
+def _resolve(a: t.Args) -> c.ResolveConcern:
+    n = a.proposal()
+    name = t.name(a.need("concern name"), "concern name")
+    a.end()
+    return c.ResolveConcern(n, name)
+
+
+def _only_n(cls: type[c.Show | c.Status | c.Withdraw | c.Disclose | c.ShowRollout]) -> _Prod:
+    def production(a: t.Args) -> c.Command:
+        n = a.proposal()
+        a.end()
+        return cls(n)
+
+    return production
+
+
+def _bare(cls: type[c.ListProposals | c.Link | c.WhoAmI | c.Subscriptions]) -> _Prod:
+    def production(a: t.Args) -> c.Command:
+        a.end()
+        return cls()
+
+    return production
+
+
+def _help(a: t.Args) -> c.Help:
+    topic = " ".join(a.rest().lower().lstrip("/").split())
+    if not topic:
+        return c.Help(None)
+    if topic in USAGE or topic in GROUPS:
+        return c.Help(topic)
+    hint = _did_you_mean(topic, [*USAGE, *GROUPS])
+    raise t.Fail(f"There is no help on {t.show(topic)}.{hint}")
+
+
+# -- dispatch -------------------------------------------------------------------------------
+
+_PRODUCTIONS: dict[str, _Prod] = {
+    "proposals": _bare(c.ListProposals),
+    "show": _only_n(c.Show),
+    "status": _only_n(c.Status),
+    "vote": _vote,
+    "approve": lambda a: _vote(a, "approve"),
+    "reject": lambda a: _vote(a, "reject"),
+    "abstain": lambda a: _vote(a, "abstain"),
+    "concern": _concern,
+    "resolve": _resolve,
+    "withdraw": _only_n(c.Withdraw),
+    "link": _bare(c.Link),
+    "whoami": _bare(c.WhoAmI),
+    "help": _help,
+    "disclose": _only_n(c.Disclose),
+    "ready": ops.ready,
+    "advance": ops.advance,
+    "rollout": _only_n(c.ShowRollout),
+    "inventory": ops.inventory,
+    "rollback": ops.rollback,
+    "flag": ops.flag,
+    "incident declare": ops.incident_declare,
+    "incident role": ops.incident_role,
+    "incident update": ops.incident_update,
+    "incident resolve": ops.incident_resolve,
+    "meetings": ops.meetings,
+    "meeting schedule": ops.schedule,
+    "meeting cancel": ops.cancel,
+    "meeting move": ops.move,
+    "meeting decide": ops.decide,
+    "meeting action": ops.action,
+    "agenda add": ops.agenda,
+    "confirm": ops.confirm,
+    "subscribe": ops.subscribe,
+    "unsubscribe": ops.unsubscribe,
+    "subscriptions": _bare(c.Subscriptions),
+}
+_ALIASES = {"list": "proposals"}
+
+
+def _usage(key: str, comment: bool) -> str:
+    return COMMENT_USAGE[key] if comment and key in COMMENT_USAGE else USAGE[key]
+
+
+def _did_you_mean(word: str, candidates: list[str]) -> str:
+    close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
+    return f" Did you mean '{close[0]}'?" if close else ""
+
+
+def _dispatch(a: t.Args) -> c.Command | ParseError | None:
+    """Read one command; ``None`` means "not addressed to us" (comments only)."""
+    key = ""
+    try:
+        first = a.need("command")
+        key = _ALIASES.get(first.word, first.word)
+        if key in GROUPS:
+            sub = a.take()
+            key = f"{key} {'' if sub is None else sub.word}"
+            if key not in _PRODUCTIONS:
+                return _unknown_sub(key, a.comment)
+        if key not in _PRODUCTIONS:
+            return _unknown(key, a.comment)
+        if a.comment and key in CHAT_ONLY:
+            return ParseError(
+                f"'{key}' works in chat only: use /charter {key} in Discord, Slack or the console.",
+                USAGE[key],
+            )
+        return _PRODUCTIONS[key](a)
+    except t.Fail as fail:
+        usage = _usage(key, a.comment) if key in _PRODUCTIONS else USAGE["help"]
+        return ParseError(str(fail), usage)
+
+
+def _unknown(word: str, comment: bool) -> ParseError | None:
+    known = [
+        k for k in (*_PRODUCTIONS, *GROUPS) if " " not in k and not (comment and k in CHAT_ONLY)
+    ]
+    close = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
+    if comment and not close:
+        return None  # "/usr/bin is …": a line that merely starts with a slash
+    hint = f" Did you mean '{close[0]}'?" if close else ""
+    usage = _group_usage(close[0], comment) if close else USAGE["help"]
+    return ParseError(f"{t.show(word)} is not a command.{hint}", usage)
+
+
+def _unknown_sub(key: str, comment: bool) -> ParseError:
+    group, _, sub = key.partition(" ")
+    options = [k.partition(" ")[2] for k in _PRODUCTIONS if k.startswith(group + " ")]
+    hint = _did_you_mean(sub, options)
+    choices = ", ".join(options)
+    message = f"'{group}' takes one of {choices}; {t.show(sub or '(nothing)')} is not one.{hint}"
+    return ParseError(message, _group_usage(group, comment))
+
+
+def _group_usage(word: str, comment: bool) -> str:
+    keys = [k for k in _PRODUCTIONS if k == word or k.startswith(word + " ")]
+    keys = [k for k in keys if not (comment and k in CHAT_ONLY)]
+    return "\n".join(_usage(k, comment) for k in keys)
+
+
+def parse_chat(text: str) -> c.Command | c.ParseError:
+    """Parse the text after ``/charter``; empty text asks for help."""
+    src = normalise(text)
+    if not src:
+        return c.Help(None)
+    result = _dispatch(t.Args(src, comment=False, issue=None))
+    assert result is not None  # only comments ignore unknown words
+    return result
+
+
+def parse_comment(body: str, issue: int | None = None) -> list[c.Command | c.ParseError]:
+    """Parse every command line of a GitHub comment (see the module rules).
+
+    ``issue`` fills in the implicit proposal number; without it ``n`` is ``None``.
+    """
+    results: list[c.Command | c.ParseError] = []
+    for line in _command_lines(body):
+        if len(results) >= MAX_COMMENT_COMMANDS:
+            results.append(
+                ParseError(
+                    f"A comment may hold at most {MAX_COMMENT_COMMANDS} commands;"
+                    " the rest were not read.",
+                    "one command per line, e.g. /vote approve",
+                )
+            )
+            break
+        src = line[1:]
+        if src.lower().startswith("charter") and (src[7:8].isspace() or not src[7:]):
+            src = src[7:]
+        if not src.strip():
+            results.append(c.Help(None))
+            continue
+        parsed = _dispatch(t.Args(src, comment=True, issue=issue))
+        if parsed is not None:
+            results.append(parsed)
+    return results
+
+
+def _command_lines(body: str) -> Iterator[str]:
+    """Lines starting with ``/word``, outside fenced code, quotes and HTML comments."""
+    fence = ""
+    for raw in _HTML_COMMENT.sub("", body.replace("\r\n", "\n").replace("\r", "\n")).split("\n"):
+        line = normalise(raw)
+        marker = _FENCE.match(line)
+        if fence:
+            if (
+                marker
+                and line.strip("`~") == ""
+                and line[0] == fence[0]
+                and len(line) >= len(fence)
+            ):
+                fence = ""
+            continue
+        if marker:
+            fence = marker.group(1)
+        elif _COMMENT_LINE.match(line):
+            yield line

@@ -1,0 +1,169 @@
+"""How the words of a command are read and checked (internal to :mod:`charter.grammar`).
+
+Rules: words are separated by whitespace; "…" and “…” group words into one quoted word; a
+keyword matches case-insensitively, quoted or not (only a quoted incident summary or option
+is always literal). Numbers are
+``42`` or ``#42`` from 1 to 10^9; names are lowercase identifiers of at most 64 characters (the
+charter's own id form); free text is cleaned of invisible characters and limited in length.
+Discord and Slack do not enforce declared option ranges, so these checks are the only ones.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from charter.text import normalise, one_line, truncate
+
+MAX_NUMBER = 10**9
+TEXT_LIMIT = 1000
+TITLE_LIMIT = 200
+
+_NUMBER = re.compile(r"#?([0-9]+)")
+_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+_LOGIN = re.compile(r"@?([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))")
+_MENTION = re.compile(r"<@!?[A-Za-z0-9]{1,40}(?:\|[^>\s]{0,80})?>")
+_QUOTES = {'"': '"', "“": "”", "„": "“"}
+_DASHES = ("—", "–")
+
+
+class Fail(Exception):
+    """A production's complaint; becomes a ParseError with the command's usage."""
+
+
+@dataclass(frozen=True)
+class Tok:
+    text: str
+    quoted: bool
+    start: int
+    end: int
+
+    @property
+    def word(self) -> str:
+        return self.text.lower()
+
+
+def show(s: str) -> str:
+    return f"'{truncate(one_line(s), 40)}'"
+
+
+@dataclass
+class Args:
+    """A cursor over the words of one command; tokens are read lazily, so free text at the
+    end of a line (which may hold a lone quote) is never tokenised."""
+
+    src: str
+    comment: bool
+    issue: int | None
+    pos: int = 0
+
+    def _scan(self, pos: int) -> tuple[Tok | None, int]:
+        src, size = self.src, len(self.src)
+        while pos < size and src[pos].isspace():
+            pos += 1
+        if pos >= size:
+            return None, pos
+        if src[pos] in _QUOTES:
+            close = _QUOTES[src[pos]]
+            end = next((k for k in range(pos + 1, size) if src[k] in (close, '"')), -1)
+            if end < 0:
+                raise Fail(f"The quote that starts {show(src[pos:])} is not closed.")
+            return Tok(src[pos + 1 : end], True, pos, end + 1), end + 1
+        end = pos
+        while end < size and not src[end].isspace():
+            end += 1
+        return Tok(src[pos:end], False, pos, end), end
+
+    def peek(self) -> Tok | None:
+        return self._scan(self.pos)[0]
+
+    def take(self) -> Tok | None:
+        tok, self.pos = self._scan(self.pos)
+        return tok
+
+    def need(self, what: str) -> Tok:
+        tok = self.take()
+        if tok is None:
+            raise Fail(f"Give the {what}.")
+        return tok
+
+    def take_all(self) -> list[Tok]:
+        return list(iter(self.take, None))
+
+    def end(self) -> None:
+        tok = self.peek()
+        if tok is not None:
+            raise Fail(f"{show(self.src[tok.start :])} is more than this command takes.")
+
+    def rest(self) -> str:
+        raw = self.src[self.pos :].strip()
+        self.pos = len(self.src)
+        if raw[:1] in _QUOTES:
+            try:
+                tok, after = Args(raw, self.comment, self.issue)._scan(0)
+            except Fail:  # a lone quote in free text is just a character
+                return raw
+            if tok is not None and after == len(raw):
+                return tok.text
+        return raw
+
+    def proposal(self) -> int | None:
+        """The proposal number: written out in chat, the issue itself in a comment."""
+        return self.issue if self.comment else number(self.need("proposal number").text)
+
+
+def number(text: str, what: str = "proposal number") -> int:
+    match = _NUMBER.fullmatch(text)
+    if match is None:
+        raise Fail(f"{show(text)} is not a {what}; write a whole number such as 42 or #42.")
+    digits = match.group(1).lstrip("0") or "0"
+    if len(digits) > 10 or int(digits) > MAX_NUMBER:
+        raise Fail(f"{show(text)} is too large for a {what}; the largest is {MAX_NUMBER}.")
+    if int(digits) < 1:
+        raise Fail(f"A {what} starts at 1; got {show(text)}.")
+    return int(digits)
+
+
+def name(tok: Tok, what: str) -> str:
+    value = tok.text.lower()
+    if _NAME.fullmatch(value) is None:
+        raise Fail(
+            f"{show(tok.text)} is not a valid {what}: use at most 64 lowercase letters, digits,"
+            " hyphens or underscores, starting with a letter or digit."
+        )
+    return value
+
+
+def names(tok: Tok, what: str) -> list[str]:
+    parts = [p for p in tok.text.split(",") if p]
+    return [name(Tok(p, tok.quoted, tok.start, tok.end), what) for p in parts]
+
+
+def clean(raw: str, what: str, *, limit: int = TEXT_LIMIT, required: bool = True) -> str:
+    text = normalise(raw)
+    if required and not text:
+        raise Fail(f"Give the {what}.")
+    if len(text) > limit:
+        raise Fail(f"The {what} is {len(text)} characters long; keep it to {limit}.")
+    return text
+
+
+def match(pattern: re.Pattern[str], tok: Tok, what: str, example: str) -> re.Match[str]:
+    found = pattern.fullmatch(tok.text)
+    if found is None:
+        raise Fail(f"{show(tok.text)} is not a valid {what}; write it like {example}.")
+    return found
+
+
+def user(tok: Tok) -> str:
+    if _MENTION.fullmatch(tok.text):
+        return tok.text
+    return match(_LOGIN, tok, "user", "@alice-aurora").group(1)
+
+
+def option(tok: Tok | None) -> str:
+    """An option word with a typographic dash (Slack turns -- into —) read as --."""
+    if tok is None or tok.quoted:
+        return ""
+    word = tok.text.lower()
+    return "--" + word[1:] if word.startswith(_DASHES) else word

@@ -1,0 +1,278 @@
+"""Incidents: declare, staff, narrate and resolve, as pure decisions.
+
+Rules (charter ``incidents`` and ``rollout.pause_on_incident``):
+- Severity is one of ``incidents.severities``; the first is the worst.
+- An incident *names* the proposals and clients it concerns. One that names nothing concerns
+  everything: it blocks and pauses every rollout.
+- Declaring an incident at ``pause_on_incident`` or worse pauses, at once, every rollout it
+  names; the decision lists those proposal numbers in ``pause``.
+- Roles are ``incidents.roles``; the assignee gets their instructions privately.
+- The timeline is append-only: a correction is a new entry, never an edit.
+- Resolving schedules a post-incident review ``review_within`` after resolution and drafts its
+  issue body from the timeline and the audit log.
+- Input that can never be right (an unknown severity or role, an empty text) raises
+  ``ValueError``; a request wrong only now (the incident is already resolved) is refused with
+  ``Reply(ok=False)`` and the incident unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from charter.effects import Announce, Audit, Effect, Reply
+from charter.model import Charter
+from charter.rollout_facts import Rollout
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    by: str
+    text: str
+    kind: str = "update"  # declared | role | update | resolved
+
+
+@dataclass(frozen=True)
+class Incident:
+    id: str
+    severity: str
+    summary: str
+    proposals: tuple[int, ...]
+    clients: tuple[str, ...]
+    declared_by: str
+    declared_at: datetime
+    roles: Mapping[str, str] = field(default_factory=dict)  # role -> login
+    timeline: tuple[TimelineEntry, ...] = ()
+    resolved_at: datetime | None = None
+    resolution: str | None = None
+
+
+@dataclass(frozen=True)
+class DirectMessage:
+    """Tell one person something privately (their role's instructions)."""
+
+    login: str
+    text: str
+
+
+IncidentEffect = Effect | DirectMessage
+
+
+@dataclass(frozen=True)
+class IncidentDecision:
+    incident: Incident
+    effects: tuple[IncidentEffect, ...]
+    pause: tuple[int, ...] = ()  # proposal numbers whose rollouts pause now
+    review_due_at: datetime | None = None
+    review_body: str = ""
+
+
+def is_open(incident: Incident) -> bool:
+    return incident.resolved_at is None
+
+
+def names(incident: Incident, proposal: int, clients: Sequence[str]) -> bool:
+    """Whether the incident concerns this proposal or any of its clients (naming nothing: all)."""
+    if not incident.proposals and not incident.clients:
+        return True
+    return proposal in incident.proposals or any(c in incident.clients for c in clients)
+
+
+def _text(value: str, what: str) -> str:
+    if not value.strip():
+        raise ValueError(f"{what} must not be empty")
+    return value.strip()
+
+
+def _subject(incident: Incident) -> str:
+    return f"incident:{incident.id}"
+
+
+def _announce(incident: Incident, title: str, text: str) -> Announce:
+    return Announce(
+        kind="incident",
+        title=title,
+        text=text,
+        clients=incident.clients,
+        severity=incident.severity,
+        data={"incident": incident.id, "proposals": list(incident.proposals)},
+    )
+
+
+def declare(
+    charter: Charter,
+    *,
+    id: str,
+    severity: str,
+    summary: str,
+    by: str,
+    now: datetime,
+    proposals: Sequence[int] = (),
+    clients: Sequence[str] = (),
+    rollouts: Sequence[Rollout] = (),
+) -> IncidentDecision:
+    """Open an incident; at ``pause_on_incident`` or worse, pause every rollout it names.
+
+    ``rollouts`` are the active rollouts, so that an incident naming only clients (or nothing)
+    pauses the rollouts those clients are in.
+    """
+    conf = charter.incidents
+    if severity not in conf.severities:
+        raise ValueError(f"unknown severity {severity!r}; use one of {', '.join(conf.severities)}")
+    unknown = [c for c in clients if charter.client(c) is None]
+    if unknown:
+        raise ValueError(
+            f"unknown client(s) {', '.join(unknown)}; use {', '.join(charter.client_ids)}"
+        )
+    incident = Incident(
+        id=_text(id, "an incident id"),
+        severity=severity,
+        summary=_text(summary, "an incident summary"),
+        proposals=tuple(proposals),
+        clients=tuple(clients),
+        declared_by=by,
+        declared_at=now,
+        timeline=(TimelineEntry(now, by, f"declared {severity}: {summary.strip()}", "declared"),),
+    )
+    threshold = charter.rollout.pause_on_incident
+    pause: tuple[int, ...] = ()
+    if threshold is not None and conf.at_least(severity, threshold):
+        active = {r.proposal for r in rollouts if r.completed_at is None}
+        named = {p for p in active if names(incident, p, _clients_of(rollouts, p))}
+        pause = tuple(sorted(named | set(incident.proposals)))
+    scope = ", ".join([*(f"#{p}" for p in incident.proposals), *incident.clients]) or "everything"
+    paused = f" Rollouts paused: {', '.join(f'#{p}' for p in pause)}." if pause else ""
+    effects: tuple[IncidentEffect, ...] = (
+        Audit("incident-declared", _subject(incident), _payload(incident) | {"pause": list(pause)}),
+        _announce(
+            incident,
+            f"Incident {incident.id} ({severity}) declared",
+            f"{incident.summary}\nConcerns: {scope}. Declared by {by}.{paused}",
+        ),
+    )
+    return IncidentDecision(incident, effects, pause=pause)
+
+
+def _clients_of(rollouts: Sequence[Rollout], proposal: int) -> tuple[str, ...]:
+    return next(r.clients for r in rollouts if r.proposal == proposal)
+
+
+def _payload(incident: Incident) -> dict[str, object]:
+    return {
+        "severity": incident.severity,
+        "summary": incident.summary,
+        "proposals": list(incident.proposals),
+        "clients": list(incident.clients),
+    }
+
+
+def _refuse_if_resolved(incident: Incident) -> IncidentDecision | None:
+    if is_open(incident):
+        return None
+    text = f"incident {incident.id} was resolved at {incident.resolved_at:%Y-%m-%d %H:%M} UTC"
+    return IncidentDecision(incident, (Reply(text, ok=False),))
+
+
+def assign_role(
+    charter: Charter, incident: Incident, role: str, login: str, by: str, now: datetime
+) -> IncidentDecision:
+    """Give ``role`` to ``login`` (replacing any holder) and brief them privately."""
+    if role not in charter.incidents.roles:
+        roles = ", ".join(charter.incidents.roles) or "none (the charter defines no roles)"
+        raise ValueError(f"unknown incident role {role!r}; roles: {roles}")
+    refusal = _refuse_if_resolved(incident)
+    if refusal is not None:
+        return refusal
+    login = _text(login, "the assignee's login")
+    entry = TimelineEntry(now, by, f"{login} is {role}", "role")
+    staffed = replace(
+        incident, roles={**incident.roles, role: login}, timeline=(*incident.timeline, entry)
+    )
+    brief = (
+        f"You are the {role} for incident {incident.id} ({incident.severity}): "
+        f"{incident.summary}\nAssigned by {by}. Post updates with /charter incident update."
+    )
+    effects: tuple[IncidentEffect, ...] = (
+        Audit("incident-role-assigned", _subject(incident), {"role": role, "login": login}),
+        DirectMessage(login, brief),
+        Reply(f"{login} is now {role} for incident {incident.id}"),
+    )
+    return IncidentDecision(staffed, effects)
+
+
+def update(incident: Incident, text: str, by: str, now: datetime) -> IncidentDecision:
+    """Append an entry to the timeline (also after resolution: corrections for the review)."""
+    entry = TimelineEntry(now, by, _text(text, "an update"), "update")
+    updated = replace(incident, timeline=(*incident.timeline, entry))
+    effects: tuple[IncidentEffect, ...] = (
+        Audit("incident-updated", _subject(incident), {"text": entry.text}),
+        _announce(incident, f"Incident {incident.id} update", f"{entry.text}\n— {by}"),
+    )
+    return IncidentDecision(updated, effects)
+
+
+def resolve(
+    charter: Charter,
+    incident: Incident,
+    text: str,
+    by: str,
+    now: datetime,
+    audit_lines: Sequence[str] = (),
+) -> IncidentDecision:
+    """Close the incident; schedule its review ``review_within`` later and draft the issue."""
+    refusal = _refuse_if_resolved(incident)
+    if refusal is not None:
+        return refusal
+    entry = TimelineEntry(now, by, _text(text, "a resolution"), "resolved")
+    resolved = replace(
+        incident, resolved_at=now, resolution=entry.text, timeline=(*incident.timeline, entry)
+    )
+    within = charter.incidents.review_within
+    due = None if within is None else now + within
+    review = "" if due is None else f" Post-incident review due {due:%Y-%m-%d %H:%M} UTC."
+    effects: tuple[IncidentEffect, ...] = (
+        Audit(
+            "incident-resolved",
+            _subject(incident),
+            {"resolution": entry.text, "review_due_at": None if due is None else due.isoformat()},
+        ),
+        _announce(incident, f"Incident {incident.id} resolved", f"{entry.text}{review}"),
+    )
+    body = review_issue_body(resolved, audit_lines)
+    return IncidentDecision(resolved, effects, review_due_at=due, review_body=body)
+
+
+def review_issue_body(incident: Incident, audit_lines: Sequence[str]) -> str:
+    """A draft post-incident review, pre-filled from the timeline and the audit log."""
+    end = incident.resolved_at
+    minutes = None if end is None else int((end - incident.declared_at).total_seconds() // 60)
+    lasted = "still open" if minutes is None else f"{minutes // 60}h {minutes % 60:02d}m"
+    roles = ", ".join(f"{r}: @{who}" for r, who in incident.roles.items()) or "none assigned"
+    lines = [
+        f"# Post-incident review: incident {incident.id} ({incident.severity})",
+        "",
+        f"**Summary:** {incident.summary}",
+        f"**Declared:** {incident.declared_at:%Y-%m-%d %H:%M} UTC by @{incident.declared_by}",
+        f"**Duration:** {lasted}",
+        f"**Roles:** {roles}",
+        f"**Resolution:** {incident.resolution or '—'}",
+        "",
+        "## Timeline (UTC)",
+        "",
+        *(f"- {e.at:%Y-%m-%d %H:%M} [{e.kind}] @{e.by}: {e.text}" for e in incident.timeline),
+        "",
+        "## Decision log",
+        "",
+        *(f"- {line}" for line in audit_lines),
+        *(() if audit_lines else ("- (no audit entries)",)),
+        "",
+        "## What went well",
+        "",
+        "## What went wrong",
+        "",
+        "## Actions",
+        "",
+    ]
+    return "\n".join(lines)

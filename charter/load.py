@@ -1,0 +1,358 @@
+"""Load a charter file: YAML text → typed :class:`~charter.model.Charter`, or every problem.
+
+Rules:
+
+- The text is parsed with PyYAML's safe loader, keeping each node's start mark, so every problem
+  points at ``line:column`` (1-based) of the offending value, the offending key (unknown or
+  duplicate keys), or the parent's key when a required field is missing.
+- A YAML syntax error is one problem at the error's mark (path ``(yaml)``); nothing else can be
+  judged then.
+- Otherwise shape problems (pydantic) and cross-reference problems (:mod:`charter.validate`) are
+  collected together and raised at once as :class:`CharterInvalid`, sorted by position.
+  Messages are plain sentences ("approval must be a share between 0 and 1, got 1.5").
+- Top-level keys starting with ``x-`` are ignored, so anchors can be defined once and merged
+  (``<<: *standard``) where needed; a key merged in that way may be overridden without a
+  duplicate-key problem.
+- A charter that loads carries the SHA-256 of its UTF-8 text, so a decision can record which
+  exact charter decided it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import types
+from dataclasses import dataclass
+from typing import Annotated, Any, Union, get_args, get_origin
+
+import yaml
+from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails
+from yaml.reader import ReaderError
+
+from charter.model import Charter
+from charter.schema import json_schema
+from charter.validate import Finding, Loc, check, suggest
+
+__all__ = [
+    "CharterInvalid",
+    "LoadedCharter",
+    "Problem",
+    "format_path",
+    "json_schema",
+    "load_charter",
+]
+
+SYNTAX_PATH = "(yaml)"
+# Top-level keys starting with this are ignored: a place for YAML anchors shared by tracks.
+EXTENSION_PREFIX = "x-"
+ROOT_PATH = "(charter)"
+
+Spot = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a charter file, where it is and what to do about it."""
+
+    source: str
+    line: int
+    column: int
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.line}:{self.column}: {self.path}: {self.message}"
+
+
+class CharterInvalid(ValueError):
+    """The charter cannot be used; ``problems`` lists everything found, in file order."""
+
+    def __init__(self, problems: tuple[Problem, ...]) -> None:
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class LoadedCharter:
+    charter: Charter
+    sha256: str
+    text: str
+    source: str
+
+
+def format_path(loc: Loc) -> str:
+    """``("clients", 2, "id")`` → ``clients[2].id``; the empty path is the whole charter."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) and not isinstance(part, bool) else f".{part}"
+    return out.lstrip(".") or ROOT_PATH
+
+
+def load_charter(text: str, source: str = "<charter>") -> LoadedCharter:
+    """Parse and check ``text``; raise :class:`CharterInvalid` listing every problem."""
+    data, positions, problems = _parse(text, source)
+    if not isinstance(data, dict):
+        what = "empty" if data is None else f"{_describe(data)}, not a mapping of sections"
+        message = f"the charter is {what}; it starts with sections such as charter:, github:"
+        line, column = positions.at(())
+        raise CharterInvalid((Problem(source, line, column, ROOT_PATH, message),))
+    data = {k: v for k, v in data.items() if not str(k).startswith(EXTENSION_PREFIX)}
+    findings: list[Finding] = []
+    charter: Charter | None = None
+    try:
+        charter = Charter.model_validate(data)
+    except ValidationError as exc:
+        findings.extend(_shape_finding(error) for error in exc.errors(include_url=False))
+    findings.extend(check(data))
+    problems.extend(positions.problem(finding, source) for finding in findings)
+    if problems:
+        ordered = sorted(set(problems), key=lambda p: (p.line, p.column, p.path, p.message))
+        raise CharterInvalid(tuple(ordered))
+    assert charter is not None  # no problems means the shape check passed
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return LoadedCharter(charter=charter, sha256=digest, text=text, source=source)
+
+
+# -- YAML with positions ----------------------------------------------------------------------
+
+
+class _Positions:
+    """Where each path's value (and, for mapping entries, its key) starts in the file."""
+
+    def __init__(self) -> None:
+        self.values: dict[Loc, Spot] = {(): (1, 1)}
+        self.keys: dict[Loc, Spot] = {}
+
+    def at(self, loc: Loc, *, key: bool = False) -> Spot:
+        """The spot of ``loc``, or of its nearest ancestor present in the file."""
+        while loc not in self.values:
+            loc = loc[:-1]
+        return self.keys[loc] if key and loc in self.keys else self.values[loc]
+
+    def problem(self, finding: Finding, source: str) -> Problem:
+        line, column = self.at(finding.loc, key=finding.at_key)
+        return Problem(source, line, column, format_path(finding.loc), finding.message)
+
+
+def _spot(node: yaml.Node) -> Spot:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _parse(text: str, source: str) -> tuple[Any, _Positions, list[Problem]]:
+    try:
+        loader = yaml.SafeLoader(text)  # checks for unprintable characters at once
+    except ReaderError as exc:
+        raise CharterInvalid((_reader_error(exc, text, source),)) from exc
+    try:
+        node = loader.get_single_node()
+        data = None if node is None else loader.construct_document(node)
+        positions, problems = _Positions(), list[Problem]()
+        if node is not None:
+            _Walk(loader, positions, problems, source).visit(node, ())
+        return data, positions, problems
+    except yaml.MarkedYAMLError as exc:
+        raise CharterInvalid((_marked_error(exc, source),)) from exc
+    finally:
+        loader.dispose()
+
+
+@dataclass
+class _Walk:
+    """Record the start of every node by path, and flag keys written twice in one mapping."""
+
+    loader: yaml.SafeLoader
+    positions: _Positions
+    problems: list[Problem]
+    source: str
+
+    def visit(self, node: yaml.Node, loc: Loc, seen: frozenset[int] = frozenset()) -> None:
+        self.positions.values[loc] = _spot(node)
+        if id(node) in seen:  # a recursive alias: stop here
+            return
+        inner = seen | {id(node)}
+        if isinstance(node, yaml.SequenceNode):
+            for index, child in enumerate(node.value):
+                self.visit(child, (*loc, index), inner)
+        elif isinstance(node, yaml.MappingNode):
+            first: dict[Any, yaml.Node] = {}
+            for key_node, value_node in node.value:
+                key = self.loader.construct_object(key_node)  # hashable: YAML checked it
+                if key in first and _within(key_node, node) and _within(first[key], node):
+                    self._duplicate((*loc, key), key_node, first[key])
+                first[key] = key_node
+                self.positions.keys[(*loc, key)] = _spot(key_node)
+                self.visit(value_node, (*loc, key), inner)
+
+    def _duplicate(self, loc: Loc, again: yaml.Node, first: yaml.Node) -> None:
+        line, column = _spot(again)
+        message = (
+            f"key {loc[-1]!r} is written twice (first at line {_spot(first)[0]}); "
+            "YAML keeps only the last one, so merge the two"
+        )
+        self.problems.append(Problem(self.source, line, column, format_path(loc), message))
+
+
+def _within(child: yaml.Node, parent: yaml.Node) -> bool:
+    """False for entries pulled in by a ``<<`` merge key, which may be overridden on purpose."""
+    return parent.start_mark.index <= child.start_mark.index <= parent.end_mark.index
+
+
+def _marked_error(exc: yaml.MarkedYAMLError, source: str) -> Problem:
+    mark = exc.problem_mark or exc.context_mark
+    line, column = (1, 1) if mark is None else (mark.line + 1, mark.column + 1)
+    message = (exc.problem or exc.context or "invalid YAML").removeprefix("but ")
+    if exc.context and exc.problem:
+        where = f" at line {exc.context_mark.line + 1}" if exc.context_mark else ""
+        message += f" ({exc.context}{where})"
+    if "'\\t'" in message:
+        message += "; indent with spaces, not tabs"
+    return Problem(source, line, column, SYNTAX_PATH, message)
+
+
+def _reader_error(exc: ReaderError, text: str, source: str) -> Problem:
+    before = text[: exc.position]
+    line = before.count("\n") + 1
+    column = exc.position - (before.rfind("\n") + 1) + 1
+    message = f"character U+{exc.character:04X} is not allowed in a YAML file; remove it"
+    return Problem(source, line, column, SYNTAX_PATH, message)
+
+
+# -- pydantic errors as plain sentences --------------------------------------------------------
+
+_KINDS = {
+    "string_type": "text",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "tuple_type": "a list",
+    "dict_type": "a mapping (name: value lines)",
+    "model_type": "a mapping (field: value lines)",
+}
+_PATTERNS = {
+    r"^[a-z0-9][a-z0-9_-]*$": "{value!r} is not a valid id: use lowercase letters, digits, "
+    "'-' and '_', starting with a letter or digit",
+    r"^[\w.-]+/[\w.-]+$": "{value!r} is not a GitHub repository: write owner/name, "
+    "e.g. meridian-net/upgrades",
+}
+_KEY_NOUNS = {"announce": "announcement kind"}
+
+
+def _shape_finding(error: ErrorDetails) -> Finding:
+    loc: Loc = tuple(error["loc"])
+    kind, value, ctx = error["type"], error["input"], error.get("ctx", {})
+    if loc[-1:] == ("[key]",):
+        return _key_finding(loc[:-1], error)
+    name = _name(loc)
+    if kind == "missing":
+        return Finding(loc, f"missing required field {loc[-1]!r}", at_key=True)
+    if kind == "extra_forbidden":
+        fields = list(_annotation_at(loc[:-1])[0].model_fields)
+        hint = suggest(str(loc[-1]), fields) or f"; fields here are {', '.join(fields)}"
+        return Finding(loc, f"unknown field {loc[-1]!r}{hint}", at_key=True)
+    if kind in ("greater_than_equal", "less_than_equal"):
+        return Finding(loc, _bound_message(loc, name, value, ctx))
+    if kind == "value_error":
+        return Finding(loc, str(ctx["error"]))
+    if kind == "string_pattern_mismatch":
+        template = _PATTERNS.get(ctx["pattern"], "{value!r} does not match {pattern}")
+        return Finding(loc, template.format(value=value, pattern=ctx["pattern"]))
+    if kind == "literal_error":
+        options = re.findall(r"'([^']*)'", ctx["expected"])
+        one_of = "one of " if len(options) > 1 else ""
+        hint = suggest(str(value), options)
+        return Finding(loc, f"{name} must be {one_of}{ctx['expected']}, got {value!r}{hint}")
+    if kind.startswith("datetime"):
+        return Finding(
+            loc, f"{name} must be a date and time such as 2026-01-08T15:00, got {value!r}"
+        )
+    if kind in _KINDS:
+        return Finding(
+            loc, f"{name} must be {_KINDS[kind]}, got {_describe(value)}{_hint(kind, value)}"
+        )
+    said = error["msg"].replace("Input should be", f"{name} must be")
+    return Finding(loc, f"{said}, got {_describe(value)}")
+
+
+def _key_finding(loc: Loc, error: ErrorDetails) -> Finding:
+    key = loc[-1]
+    if error["type"] == "literal_error":
+        expected = error.get("ctx", {})["expected"]
+        noun = _KEY_NOUNS.get(str(loc[-2]), "key") if len(loc) > 1 else "key"
+        hint = suggest(str(key), re.findall(r"'([^']*)'", expected))
+        return Finding(loc, f"unknown {noun} {key!r}{hint}; use one of {expected}", at_key=True)
+    return Finding(loc, f"the key {key!r} must be text (put it in quotes)", at_key=True)
+
+
+def _bound_message(loc: Loc, name: str, value: Any, ctx: dict[str, Any]) -> str:
+    annotation, info = _annotation_at(loc)
+    bounds = (
+        {attr: getattr(m, attr) for m in info.metadata for attr in ("ge", "le") if hasattr(m, attr)}
+        if info
+        else {}
+    )
+    if "ge" in bounds and "le" in bounds:
+        noun = "a share" if annotation is float else "a whole number"
+        return f"{name} must be {noun} between {bounds['ge']:g} and {bounds['le']:g}, got {value}"
+    limit = f"at least {ctx['ge']}" if "ge" in ctx else f"at most {ctx['le']}"
+    return f"{name} must be {limit}, got {value}"
+
+
+def _hint(kind: str, value: Any) -> str:
+    if kind == "string_type" and isinstance(value, int | float) and not isinstance(value, bool):
+        return " (put it in quotes)"
+    if kind == "tuple_type" and isinstance(value, str):
+        return f" (write [{value}])"
+    return ""
+
+
+def _name(loc: Loc) -> str:
+    """The field a message talks about: ``reminders[1]`` rather than the whole path."""
+    last = max((i for i, part in enumerate(loc) if isinstance(part, str)), default=0)
+    return format_path(loc[last:])
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, str):
+        return repr(value)
+    return str(value)
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Strip ``Annotated[...]`` and ``X | None`` down to the type that holds the value."""
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin in (Union, types.UnionType):
+            annotation = next(a for a in get_args(annotation) if a is not type(None))
+        else:
+            return annotation
+
+
+def _annotation_at(loc: Loc) -> tuple[Any, FieldInfo | None]:
+    """The model type at ``loc`` in :class:`Charter`, and its field info when it is a field."""
+    current: Any = Charter
+    info: FieldInfo | None = None
+    for part in loc:
+        current = _unwrap(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            info = current.model_fields[str(part)]
+            current = info.annotation
+        else:  # an item of tuple[X, ...] or a value of dict[K, X]
+            args = get_args(current)
+            current, info = (args[0] if get_origin(current) is tuple else args[-1]), None
+    return _unwrap(current), info

@@ -1,0 +1,328 @@
+"""When meetings happen, and when their reminders fire.
+
+Rules:
+
+- A series' RRULE is expanded in the meeting's *local wall-clock time*: the charter's ``start``
+  is a naive local time in ``timezone`` and every instance keeps that wall-clock time, so the
+  Berlin call stays at 15:00 Berlin time on both sides of a daylight-saving change (its UTC hour
+  moves instead). Each local time is then converted to UTC.
+- A local time that does not exist (the spring-forward gap) is read with the UTC offset in force
+  *before* the gap, as RFC 5545 §3.3.5 says: 02:30 on the day Berlin jumps from 02:00 to 03:00
+  happens at 01:30 UTC, which is 03:30 local. A local time that exists twice (fall back) means the
+  first of the two (``fold=0``).
+- Each instance has a stable key ``<meeting-id>@<YYYY-MM-DDTHH:MM>`` made of the *nominal* local
+  time the rule produced. The key never changes, even when the instance is moved, so it can be
+  used as an id in storage, in EXDATE/RECURRENCE-ID and in reminder keys.
+- A :class:`Schedule` holds exceptions by key: cancelled instances are skipped; moved instances
+  keep their key and take their new time (which decides whether they fall in a window).
+- Ad-hoc meetings (:class:`AdhocMeeting`) are single occurrences with the same shape.
+
+The misfire policy of :func:`due_timers` is stated in its docstring.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import NamedTuple
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dateutil.rrule import rrule, rruleset, rrulestr
+
+from charter.model import Meeting, format_duration
+
+KEY_FORMAT = "%Y-%m-%dT%H:%M"
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+class MeetingError(ValueError):
+    """A meeting, key or exception that cannot be used; the message says what to fix."""
+
+
+def zone_of(name: str) -> ZoneInfo:
+    """The IANA zone called ``name``, or a :class:`MeetingError` naming it."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise MeetingError(
+            f"unknown time zone {name!r}; use an IANA name such as Europe/Berlin or UTC"
+        ) from exc
+
+
+def localize(local: datetime, zone: tzinfo) -> datetime:
+    """UTC instant of a naive local wall-clock time (gap: offset before it; overlap: first)."""
+    return local.replace(tzinfo=zone, fold=0).astimezone(UTC)
+
+
+def exists_locally(local: datetime, zone: tzinfo) -> bool:
+    """False for a wall-clock time skipped by a spring-forward change."""
+    back = localize(local, zone).astimezone(zone).replace(tzinfo=None)
+    return back == local.replace(tzinfo=None)
+
+
+def is_ambiguous(local: datetime, zone: tzinfo) -> bool:
+    """True for a wall-clock time that happens twice (the hour repeated when clocks go back)."""
+    naive = local.replace(tzinfo=None)
+    first = naive.replace(tzinfo=zone, fold=0).utcoffset()
+    second = naive.replace(tzinfo=zone, fold=1).utcoffset()
+    return exists_locally(naive, zone) and first != second
+
+
+def occurrence_key(meeting_id: str, local: datetime) -> str:
+    return f"{meeting_id}@{local.strftime(KEY_FORMAT)}"
+
+
+def parse_key(key: str) -> tuple[str, datetime]:
+    """Split ``core-sync@2026-03-26T15:00`` into the meeting id and the nominal local time."""
+    meeting_id, sep, stamp = key.partition("@")
+    try:
+        if not sep or not meeting_id:
+            raise ValueError(key)
+        return meeting_id, datetime.strptime(stamp, KEY_FORMAT)
+    except ValueError as exc:
+        raise MeetingError(
+            f"{key!r} is not an occurrence key; expected <meeting-id>@YYYY-MM-DDTHH:MM"
+        ) from exc
+
+
+def _require_aware(value: datetime, name: str) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware (UTC), got naive {value.isoformat()}")
+    return value.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    meeting_id: str
+    key: str
+    starts_at: datetime  # UTC
+    ends_at: datetime  # UTC
+    local_start: datetime  # aware, in the meeting's zone
+    moved: bool = False
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Exceptions to the series, by occurrence key: cancelled, or moved to a new UTC start."""
+
+    cancelled: frozenset[str] = frozenset()
+    moved: Mapping[str, datetime] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for key in (*self.cancelled, *self.moved):
+            parse_key(key)
+        for key, when in self.moved.items():
+            _require_aware(when, f"the new time of {key}")
+        if both := sorted(self.cancelled & set(self.moved)):
+            raise MeetingError(f"{both[0]} is both cancelled and moved; keep one")
+
+    def moved_for(self, meeting_id: str) -> dict[str, datetime]:
+        return {k: v for k, v in self.moved.items() if parse_key(k)[0] == meeting_id}
+
+
+@dataclass(frozen=True)
+class AdhocMeeting:
+    """A one-off call (``/charter meeting call <when>``) with a meeting's reminder settings."""
+
+    id: str
+    title: str
+    starts_at: datetime  # aware
+    duration: timedelta
+    timezone: str = "UTC"
+    agenda_before: timedelta | None = None
+    reminders: tuple[timedelta, ...] = ()
+    announce_to: tuple[str, ...] = ()
+    cancelled: bool = False
+
+    def __post_init__(self) -> None:
+        if not _ID.match(self.id):
+            raise MeetingError(f"{self.id!r} is not a meeting id; use a-z, 0-9, - and _")
+        _require_aware(self.starts_at, f"the start of {self.id}")
+        zone_of(self.timezone)
+
+    def occurrence(self) -> Occurrence:
+        start = self.starts_at.astimezone(UTC)
+        local = start.astimezone(zone_of(self.timezone))
+        key = occurrence_key(self.id, local)
+        return Occurrence(self.id, key, start, start + self.duration, local)
+
+
+def series_rule(meeting: Meeting) -> rrule | rruleset:
+    """The meeting's RRULE anchored at its naive local start (wall-clock expansion)."""
+    start = meeting.start
+    if start.tzinfo is not None:
+        start = start.astimezone(zone_of(meeting.timezone)).replace(tzinfo=None)
+    try:
+        return rrulestr(meeting.rrule, dtstart=start)
+    except (ValueError, TypeError) as exc:
+        raise MeetingError(
+            f"meeting {meeting.id}: {meeting.rrule!r} is not an RFC 5545 RRULE ({exc})"
+        ) from exc
+
+
+def is_instance(meeting: Meeting, local: datetime) -> bool:
+    """True when ``local`` (naive, meeting zone) is a nominal instance of the series."""
+    return series_rule(meeting).after(local, inc=True) == local
+
+
+def _instance(
+    meeting: Meeting, local: datetime, zone: ZoneInfo, moved: datetime | None
+) -> Occurrence:
+    start = localize(local, zone) if moved is None else moved.astimezone(UTC)
+    key = occurrence_key(meeting.id, local)
+    return Occurrence(
+        meeting.id, key, start, start + meeting.duration, start.astimezone(zone), moved is not None
+    )
+
+
+def occurrences(
+    meeting: Meeting | AdhocMeeting,
+    start_after: datetime,
+    *,
+    count: int | None = None,
+    until: datetime | None = None,
+    schedule: Schedule | None = None,
+) -> list[Occurrence]:
+    """Instances starting strictly after ``start_after`` (and at or before ``until``), by start.
+
+    At most ``count`` are returned; at least one of ``count`` and ``until`` is required. Cancelled
+    keys are skipped; moved keys appear at their new time, in order of that time. An ad-hoc
+    meeting yields its one occurrence unless its own ``cancelled`` flag is set (``schedule``
+    holds exceptions to series; an ad-hoc call is moved by changing its ``starts_at``).
+    """
+    after = _require_aware(start_after, "start_after")
+    end = None if until is None else _require_aware(until, "until")
+    if count is None and end is None:
+        raise ValueError("occurrences() needs count or until, or the series may never end")
+    if count is not None and count < 1:
+        raise ValueError(f"count must be at least 1, got {count}")
+    schedule = schedule or Schedule()
+    if isinstance(meeting, AdhocMeeting):
+        occ = meeting.occurrence()
+        hit = (
+            not meeting.cancelled
+            and after < occ.starts_at
+            and (end is None or occ.starts_at <= end)
+        )
+        return [occ] if hit else []
+    return _expand(meeting, after, end, count, schedule)
+
+
+def _expand(
+    meeting: Meeting, after: datetime, end: datetime | None, count: int | None, schedule: Schedule
+) -> list[Occurrence]:
+    zone = zone_of(meeting.timezone)
+    moved = schedule.moved_for(meeting.id)
+    shifts = [new - localize(parse_key(k)[1], zone) for k, new in moved.items()]
+    # A move can pull an instance across the window edges: scan early enough to catch
+    # instances moved later, and keep going long enough to catch instances moved earlier.
+    later = max([s for s in shifts if s > timedelta(0)], default=timedelta(0))
+    earlier = max([-s for s in shifts if s < timedelta(0)], default=timedelta(0))
+    scan_from = (after - later).astimezone(zone).replace(tzinfo=None) - timedelta(days=1)
+    kept: list[Occurrence] = []
+    for local in series_rule(meeting).xafter(scan_from, inc=True):
+        floor = localize(local, zone) - earlier  # no later instance can start before this
+        if end is not None and floor > end:
+            break
+        if count is not None and len(kept) >= count and floor > kept[count - 1].starts_at:
+            break
+        key = occurrence_key(meeting.id, local)
+        if key in schedule.cancelled:
+            continue
+        occ = _instance(meeting, local, zone, moved.get(key))
+        if after < occ.starts_at and (end is None or occ.starts_at <= end):
+            kept.append(occ)
+            kept.sort(key=lambda o: (o.starts_at, o.key))
+    return kept if count is None else kept[:count]
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """One timer: ``key`` is unique per firing, ``series`` groups timers that coalesce."""
+
+    key: str
+    fires_at: datetime  # UTC
+    series: str
+    occurrence_key: str = ""
+    kind: str = "reminder"  # reminder | agenda | any other timer kind
+
+
+def reminders_for(occurrence: Occurrence, meeting: Meeting | AdhocMeeting) -> list[Reminder]:
+    """A reminder per offset in ``reminders``, and the agenda post at ``agenda_before``.
+
+    Keys are ``<occurrence key>/remind-<offset>`` (the offset as the charter writes durations,
+    largest exact unit: 24h is ``1d``) and ``<occurrence key>/agenda``; the series (what
+    coalesces) is ``<meeting id>/<label>``. A moved instance gets keys suffixed with its new
+    start, so moving a call re-arms its reminders.
+    """
+    timers = [(f"remind-{format_duration(off)}", off, "reminder") for off in meeting.reminders]
+    if meeting.agenda_before is not None:
+        timers.append(("agenda", meeting.agenda_before, "agenda"))
+    suffix = f"@moved-{occurrence.starts_at:%Y%m%dT%H%MZ}" if occurrence.moved else ""
+    out = [
+        Reminder(
+            key=f"{occurrence.key}/{label}{suffix}",
+            fires_at=occurrence.starts_at - offset,
+            series=f"{occurrence.meeting_id}/{label}",
+            occurrence_key=occurrence.key,
+            kind=kind,
+        )
+        for label, offset, kind in timers
+    ]
+    return sorted(out, key=lambda r: (r.fires_at, r.key))
+
+
+class Due(NamedTuple):
+    fire: tuple[Reminder, ...]
+    missed: tuple[Reminder, ...]
+
+
+def due_timers(
+    timers: Iterable[Reminder],
+    now: datetime,
+    last_fired: Mapping[str, datetime],
+    grace: timedelta,
+) -> Due:
+    """Which timers to fire now, and which to record as missed.
+
+    Misfire policy:
+
+    - A timer is pending when ``fires_at <= now`` and it is later than ``last_fired[series]``
+      (the ``fires_at`` of the last timer of its series that was fired or recorded missed).
+    - Coalescing: of the pending timers of one series only the latest is a candidate; the
+      earlier ones are recorded as missed. Three hours of downtime across an hourly timer
+      therefore fire it once, not three times.
+    - Grace: the candidate fires only if it is at most ``grace`` late (``now - fires_at``);
+      later than that it is recorded as missed, never sent late (a "call in 1 hour"
+      reminder that arrives after the call started does harm).
+
+    Both lists are sorted by (fires_at, key). Record the outcome with :func:`mark_handled`.
+    """
+    at = _require_aware(now, "now")
+    pending: dict[str, list[Reminder]] = {}
+    for timer in timers:
+        done = last_fired.get(timer.series)
+        if timer.fires_at <= at and (done is None or timer.fires_at > done):
+            pending.setdefault(timer.series, []).append(timer)
+    fire: list[Reminder] = []
+    missed: list[Reminder] = []
+    for series in pending.values():
+        *stale, latest = sorted(series, key=lambda r: (r.fires_at, r.key))
+        missed.extend(stale)
+        (fire if at - latest.fires_at <= grace else missed).append(latest)
+
+    def order(r: Reminder) -> tuple[datetime, str]:
+        return (r.fires_at, r.key)
+
+    return Due(tuple(sorted(fire, key=order)), tuple(sorted(missed, key=order)))
+
+
+def mark_handled(last_fired: Mapping[str, datetime], due: Due) -> dict[str, datetime]:
+    """The new ``last_fired``: each series advances to its latest fired or missed timer."""
+    out = dict(last_fired)
+    for timer in (*due.fire, *due.missed):
+        if timer.series not in out or out[timer.series] < timer.fires_at:
+            out[timer.series] = timer.fires_at
+    return out

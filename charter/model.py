@@ -1,0 +1,237 @@
+"""The charter file as typed, frozen models.
+
+A charter states, as data, who decides what, by which rule, on which timeline, how a rollout
+moves from stage to stage, when the calls are and where announcements go. These models only
+describe shape and single-field rules; cross-references (a channel named in ``announce`` must
+exist, a maintainer sits in one client only, …) are checked in :mod:`charter.validate`, so that
+every problem is reported at once with its position in the file.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: Any) -> timedelta:
+    """Read ``<number><unit>`` with unit one of s, m, h, d, w ("36h", "2w", "0d").
+
+    A timedelta passes through, so models can be built in code as well as from files.
+    """
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError("a duration is written as <number><unit>, e.g. 36h or 2w")
+    if isinstance(value, int):
+        raise ValueError(f"{value} has no unit; write e.g. {value}h or {value}d")
+    match = _DURATION.match(value)
+    if match is None:
+        raise ValueError(
+            f"{value!r} is not a duration; write <number><unit> with unit s, m, h, d or w (e.g. 36h)"
+        )
+    return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+
+
+def format_duration(value: timedelta) -> str:
+    """Write a duration back in the largest unit that divides it exactly (``36h``, ``2w``)."""
+    seconds = int(value.total_seconds())
+    for unit in ("w", "d", "h", "m"):
+        size = _UNIT_SECONDS[unit]
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(parse_duration),
+    PlainSerializer(format_duration, return_type=str),
+]
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class CharterMeta(_Frozen):
+    name: str
+    version: Annotated[int, Field(ge=1)]
+    timezone: str = "UTC"
+
+
+class GitHubConf(_Frozen):
+    repository: Annotated[str, Field(pattern=r"^[\w.-]+/[\w.-]+$")]
+    proposal_label: str = "upgrade-proposal"
+
+
+class Client(_Frozen):
+    id: Identifier
+    name: str
+    language: str | None = None
+    repository: Annotated[str, Field(pattern=r"^[\w.-]+/[\w.-]+$")] | None = None
+    maintainers: tuple[str, ...] = ()
+
+
+class Track(_Frozen):
+    description: str = ""
+    review: Duration
+    voting: Duration
+    electorate: tuple[str, ...]
+    quorum: Share
+    approval: Share
+    confirm: Duration | None = None
+    lazy_consensus: Duration | None = None
+    veto: tuple[str, ...] = ()
+    confidential: bool = False
+    min_activation_after_decision: Duration | None = None
+
+
+class Stage(_Frozen):
+    id: Identifier
+    description: str = ""
+    soak: Duration | None = None
+    require_ready: Literal["all-clients"] | None = None
+    require_checks: tuple[str, ...] = ()
+    block_on_incident: str | None = None
+    go_no_go_meeting: bool = False
+
+
+class Risk(_Frozen):
+    scale: Annotated[int, Field(ge=1, le=10)] = 5
+    pause_above: Annotated[int, Field(ge=0)] | None = None
+
+
+class RolloutConf(_Frozen):
+    stages: tuple[Stage, ...]
+    pause_on_incident: str | None = None
+    risk: Risk = Risk()
+    override_roles: tuple[str, ...] = ()
+
+
+class IncidentsConf(_Frozen):
+    severities: tuple[str, ...] = ("sev1", "sev2", "sev3")
+    roles: tuple[str, ...] = ()
+    review_within: Duration | None = None
+
+    def rank(self, severity: str) -> int:
+        """Position of a severity: 0 is the worst. Unknown severities rank below all known."""
+        return self.severities.index(severity) if severity in self.severities else len(
+            self.severities
+        )
+
+    def at_least(self, severity: str, threshold: str) -> bool:
+        """True when ``severity`` is as bad as ``threshold`` or worse (sev1 ≥ sev2)."""
+        return self.rank(severity) <= self.rank(threshold)
+
+
+class Meeting(_Frozen):
+    id: Identifier
+    title: str
+    rrule: str
+    start: datetime
+    timezone: str = "UTC"
+    duration: Duration
+    agenda_before: Duration | None = None
+    reminders: tuple[Duration, ...] = ()
+    announce_to: tuple[str, ...] = ()
+
+
+class Channel(_Frozen):
+    """A named destination. Exactly one of the address fields is set (checked in validate)."""
+
+    discord: str | None = None
+    slack: str | None = None
+    email: str | None = None
+    webhook: str | None = None
+    private: bool = False
+
+    @property
+    def platform(self) -> str:
+        for name in ("discord", "slack", "email", "webhook"):
+            if getattr(self, name) is not None:
+                return name
+        return "none"
+
+    @property
+    def address(self) -> str:
+        value = getattr(self, self.platform, None)
+        return "" if value is None else str(value)
+
+
+EscalationWhen = Literal[
+    "no-maintainer-response", "accepted-without-rollout", "stage-stuck", "activation-unreachable"
+]
+
+
+class Escalation(_Frozen):
+    when: EscalationWhen
+    after: Duration
+    notify: tuple[str, ...]
+
+
+ANNOUNCE_KINDS = (
+    "proposal-opened",
+    "voting-opened",
+    "vote",
+    "decision",
+    "rollout",
+    "incident",
+    "meeting",
+)
+AnnounceKind = Literal[
+    "proposal-opened", "voting-opened", "vote", "decision", "rollout", "incident", "meeting"
+]
+
+
+class Charter(_Frozen):
+    charter: CharterMeta
+    github: GitHubConf
+    clients: tuple[Client, ...]
+    roles: dict[str, tuple[str, ...]] = {}
+    tracks: dict[str, Track]
+    rollout: RolloutConf
+    incidents: IncidentsConf = IncidentsConf()
+    meetings: tuple[Meeting, ...] = ()
+    channels: dict[str, Channel] = {}
+    announce: dict[AnnounceKind, tuple[str, ...]] = {}
+    escalation: tuple[Escalation, ...] = ()
+
+    # -- lookups used by the rules ------------------------------------------------------
+
+    @property
+    def version(self) -> int:
+        return self.charter.version
+
+    def client(self, client_id: str) -> Client | None:
+        return next((c for c in self.clients if c.id == client_id), None)
+
+    @property
+    def client_ids(self) -> tuple[str, ...]:
+        return tuple(c.id for c in self.clients)
+
+    def client_of(self, login: str) -> Client | None:
+        """The client a GitHub login maintains (logins compare case-insensitively)."""
+        low = login.lower()
+        return next((c for c in self.clients if low in (m.lower() for m in c.maintainers)), None)
+
+    def roles_of(self, login: str) -> tuple[str, ...]:
+        low = login.lower()
+        return tuple(r for r, members in self.roles.items() if low in (m.lower() for m in members))
+
+    def stage(self, stage_id: str) -> Stage | None:
+        return next((s for s in self.rollout.stages if s.id == stage_id), None)
+
+    @property
+    def stage_ids(self) -> tuple[str, ...]:
+        return tuple(s.id for s in self.rollout.stages)
+
+    def meeting(self, meeting_id: str) -> Meeting | None:
+        return next((m for m in self.meetings if m.id == meeting_id), None)

@@ -1,0 +1,376 @@
+"""The proposal aggregate and the named decisions that change it.
+
+Each decision is a pure function ``(proposal, charter, …, now) -> Decision``: the proposal as it
+is afterwards plus the effects the application must carry out. Rules shared by all of them:
+- every state change emits an ``Audit``, ``SetLabels`` (``charter:<state>``) and ``SyncTracking``;
+- a command the rules refuse changes nothing and emits ``Audit(kind="command-refused")`` and
+  ``Reply(ok=False, text=<why>)``;
+- announcements of a confidential track carry ``confidential=True``;
+- a vote or a resolved concern that settles the outcome closes the proposal in the same step.
+Which timer is due is :mod:`charter.deadlines`' business; it calls :func:`open_voting` and
+:func:`close_if_due`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from charter import concerns as concern_rules
+from charter.concerns import Concern, ConcernRefused
+from charter.effects import Announce, Audit, Comment, Effect, Reply, SetLabels, SyncTracking
+from charter.lifecycle import Event, State, is_open, next_state
+from charter.model import Charter, Track
+from charter.votes import Choice, Outcome, Tally, Vote, may_vote, seats, seats_of, tally
+
+
+@dataclass(frozen=True)
+class Proposal:
+    number: int
+    title: str
+    author: str  # GitHub login
+    track: str
+    state: State
+    fields: Mapping[str, Any]  # the issue form, as parsed by intake
+    charter_version: int  # the charter in force when the proposal was opened
+    created_at: datetime
+    entered_review_at: datetime | None = None
+    voting_opened_at: datetime | None = None
+    decided_at: datetime | None = None
+    outcome: Outcome | None = None
+    votes: tuple[Vote, ...] = ()
+    concerns: tuple[Concern, ...] = ()
+    withdrawn_by: str | None = None
+
+    @property
+    def subject(self) -> str:
+        return f"proposal:{self.number}"
+
+
+@dataclass(frozen=True)
+class Decision:
+    proposal: Proposal
+    effects: tuple[Effect, ...] = field(default=())
+
+
+class UnknownTrack(ValueError):
+    """The proposal names a track the charter does not define."""
+
+
+class IncompleteRecord(ValueError):
+    """A stored proposal lacks a timestamp its state requires."""
+
+
+class NotDue(ValueError):
+    """A timer decision was asked for before its time."""
+
+
+def track_of(p: Proposal, charter: Charter) -> Track:
+    if p.track not in charter.tracks:
+        known = ", ".join(charter.tracks)
+        raise UnknownTrack(f"proposal #{p.number} names track '{p.track}'; tracks: {known}")
+    return charter.tracks[p.track]
+
+
+def _stamp(p: Proposal, value: datetime | None, name: str) -> datetime:
+    if value is None:
+        raise IncompleteRecord(f"proposal #{p.number} is {p.state.value} but has no {name}")
+    return value
+
+
+def review_ends(p: Proposal, charter: Charter) -> datetime:
+    return _stamp(p, p.entered_review_at, "entered_review_at") + track_of(p, charter).review
+
+
+def voting_window(p: Proposal, charter: Charter) -> tuple[datetime, datetime]:
+    """When voting opened and when it closes (the track's ``voting`` after opening)."""
+    opened = _stamp(p, p.voting_opened_at, "voting_opened_at")
+    return opened, opened + track_of(p, charter).voting
+
+
+def tally_of(p: Proposal, charter: Charter, now: datetime) -> Tally:
+    """The tally of ``p``'s votes at ``now``; voting must have opened."""
+    opened, closes = voting_window(p, charter)
+    return tally(
+        track_of(p, charter),
+        charter,
+        p.votes,
+        now,
+        voting_opened_at=opened,
+        voting_closes_at=closes,
+        open_concerns=tuple(c.name for c in concern_rules.outstanding(p.concerns)),
+    )
+
+
+def label(state: State) -> str:
+    return f"charter:{state.value}"
+
+
+def when(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+# -- helpers shared by the decisions -------------------------------------------------------
+
+_AUDIT_KIND = {
+    Event.INTAKE_VALID: "review-started",
+    Event.REVIEW_ENDED: "voting-opened",
+    Event.VOTING_CLOSED_PASS: "proposal-decided",
+    Event.VOTING_CLOSED_FAIL: "proposal-decided",
+    Event.VOTING_CLOSED_NO_QUORUM: "proposal-decided",
+    Event.WITHDRAWN: "proposal-withdrawn",
+}
+
+_CLOSING_EVENT = {
+    Outcome.ACCEPTED: Event.VOTING_CLOSED_PASS,
+    Outcome.REJECTED: Event.VOTING_CLOSED_FAIL,
+    Outcome.EXPIRED: Event.VOTING_CLOSED_NO_QUORUM,
+}
+
+
+def _move(
+    p: Proposal,
+    charter: Charter,
+    event: Event,
+    now: datetime,
+    payload: Mapping[str, Any],
+    **changes: Any,
+) -> tuple[Proposal, list[Effect]]:
+    """Apply a lifecycle transition and the effects every state change has."""
+    state = next_state(p.state, event)
+    moved = replace(p, state=state, **changes)
+    record = {
+        "event": event.value,
+        "from": p.state.value,
+        "to": state.value,
+        "at": now.isoformat(),
+        "charter_version": charter.version,
+        **payload,
+    }
+    audit = Audit(kind=_AUDIT_KIND[event], subject=p.subject, payload=record)
+    return moved, [audit, SetLabels(p.number, (label(state),)), SyncTracking(p.number)]
+
+
+def _announce(p: Proposal, charter: Charter, kind: Any, title: str, text: str) -> Announce:
+    return Announce(
+        kind=kind,
+        title=title,
+        text=text,
+        proposal=p.number,
+        track=p.track,
+        confidential=track_of(p, charter).confidential,
+    )
+
+
+def _refuse(p: Proposal, actor: str, command: str, why: str) -> Decision:
+    audit = Audit(
+        kind="command-refused",
+        subject=p.subject,
+        payload={"command": command, "actor": actor, "why": why},
+    )
+    return Decision(p, (audit, Reply(text=why, ok=False)))
+
+
+def _then_close(p: Proposal, charter: Charter, effects: list[Effect], now: datetime) -> Decision:
+    closing = close_if_due(p, charter, now)
+    return Decision(closing.proposal, (*effects, *closing.effects))
+
+
+# -- the decisions ------------------------------------------------------------------------
+
+
+def enter_review(p: Proposal, charter: Charter, now: datetime) -> Decision:
+    """A draft whose form passed intake enters review; review lasts the track's ``review``."""
+    track = track_of(p, charter)
+    moved, effects = _move(p, charter, Event.INTAKE_VALID, now, {}, entered_review_at=now)
+    text = f"{p.track} proposal by {p.author}; review until {when(now + track.review)}"
+    effects.append(_announce(p, charter, "proposal-opened", f"#{p.number} {p.title}", text))
+    return Decision(moved, tuple(effects))
+
+
+def open_voting(p: Proposal, charter: Charter, now: datetime) -> Decision:
+    """Once review has ended, voting opens for the track's ``voting`` window, counted from now.
+
+    Counting from the actual opening (not the planned one) gives voters the full window even
+    when the bot was down when review ended.
+    """
+    track, ends = track_of(p, charter), review_ends(p, charter)
+    if now < ends:
+        raise NotDue(f"review of #{p.number} runs until {when(ends)}; voting cannot open yet")
+    moved, effects = _move(p, charter, Event.REVIEW_ENDED, now, {}, voting_opened_at=now)
+    closes = now + track.voting
+    count = len(seats(track, charter))
+    text = f"{count} seats may vote until {when(closes)} (quorum {track.quorum:.0%})"
+    title = f"Voting opened on #{p.number} {p.title}"
+    effects.append(_announce(p, charter, "voting-opened", title, text))
+    return Decision(moved, tuple(effects))
+
+
+def cast_vote(
+    p: Proposal,
+    charter: Charter,
+    actor_login: str,
+    choice: Choice | str,
+    reason: str,
+    now: datetime,
+    via: str = "github",
+) -> Decision:
+    """Record a vote while the outcome is still open; a seat's later vote replaces its earlier.
+
+    Refused when voting has not opened, when the proposal is closed, when the actor holds no
+    seat (and no veto) on the track, or once the votes have settled the outcome.
+    """
+    track = track_of(p, charter)
+    if p.state in (State.DRAFT, State.REVIEW):
+        return _refuse(p, actor_login, "vote", f"voting on #{p.number} has not opened yet")
+    if p.state is not State.VOTING:
+        return _refuse(p, actor_login, "vote", f"#{p.number} is closed ({p.state.value})")
+    if not may_vote(actor_login, track, charter):
+        electorate = ", ".join(track.electorate)
+        why = f"{actor_login} is not a voter for the {p.track} track (electorate: {electorate})"
+        return _refuse(p, actor_login, "vote", why)
+    current = tally_of(p, charter, now)
+    if current.outcome is not Outcome.PENDING:
+        why = f"voting on #{p.number} has closed: {current.reason}"
+        return _refuse(p, actor_login, "vote", why)
+    vote = Vote(actor_login, Choice(choice), reason, now, via)
+    held = seats_of(actor_login, current.seats)
+    where = ", ".join(s.label for s in held) or "veto"
+    payload = {
+        "voter": actor_login,
+        "choice": vote.choice.value,
+        "reason": reason,
+        "via": via,
+        "seats": [s.id for s in held],
+        "at": now.isoformat(),
+    }
+    voted = replace(p, votes=(*p.votes, vote))
+    title = f"{actor_login} voted {vote.choice.value} on #{p.number}"
+    effects: list[Effect] = [
+        Audit(kind="vote-cast", subject=p.subject, payload=payload),
+        _announce(p, charter, "vote", title, reason),
+        SyncTracking(p.number),
+        Reply(text=f"Recorded {vote.choice.value} on #{p.number} for {where}."),
+    ]
+    return _then_close(voted, charter, effects, now)
+
+
+def raise_concern(
+    p: Proposal, charter: Charter, actor_login: str, name: str, text: str, now: datetime
+) -> Decision:
+    """An open proposal takes named concerns; while one is open it cannot be accepted."""
+    if not is_open(p.state):
+        why = f"#{p.number} is closed ({p.state.value}); concerns can no longer be raised"
+        return _refuse(p, actor_login, "concern", why)
+    try:
+        updated = concern_rules.raise_concern(p.concerns, name, text, actor_login, now)
+    except ConcernRefused as refused:
+        return _refuse(p, actor_login, "concern", str(refused))
+    raised = next(c for c in updated if c.open and c.named(name))
+    payload = {"name": raised.name, "text": text, "by": actor_login, "at": now.isoformat()}
+    effects: tuple[Effect, ...] = (
+        Audit(kind="concern-raised", subject=p.subject, payload=payload),
+        SyncTracking(p.number),
+        Reply(text=f"Concern '{raised.name}' is open; #{p.number} cannot pass until resolved."),
+    )
+    return Decision(replace(p, concerns=updated), effects)
+
+
+def resolve_concern(
+    p: Proposal,
+    charter: Charter,
+    actor_login: str,
+    name: str,
+    now: datetime,
+    *,
+    may_resolve_any: bool = False,
+) -> Decision:
+    """Resolve an open concern (its raiser, or a coordinator); may settle the outcome."""
+    if not is_open(p.state):
+        why = f"#{p.number} is closed ({p.state.value}); its concerns are final"
+        return _refuse(p, actor_login, "resolve", why)
+    try:
+        updated = concern_rules.resolve(
+            p.concerns, name, actor_login, now, may_resolve_any=may_resolve_any
+        )
+    except ConcernRefused as refused:
+        return _refuse(p, actor_login, "resolve", str(refused))
+    payload = {"name": name, "by": actor_login, "at": now.isoformat()}
+    effects: list[Effect] = [
+        Audit(kind="concern-resolved", subject=p.subject, payload=payload),
+        SyncTracking(p.number),
+        Reply(text=f"Concern '{name}' on #{p.number} is resolved."),
+    ]
+    return _then_close(replace(p, concerns=updated), charter, effects, now)
+
+
+def withdraw(
+    p: Proposal, charter: Charter, actor_login: str, is_coordinator: bool, now: datetime
+) -> Decision:
+    """The author or a coordinator may withdraw an open proposal; that is final."""
+    if not is_open(p.state):
+        return _refuse(p, actor_login, "withdraw", f"#{p.number} is already {p.state.value}")
+    if actor_login.lower() != p.author.lower() and not is_coordinator:
+        why = f"only the author ({p.author}) or a coordinator may withdraw #{p.number}"
+        return _refuse(p, actor_login, "withdraw", why)
+    moved, effects = _move(
+        p,
+        charter,
+        Event.WITHDRAWN,
+        now,
+        {"by": actor_login},
+        withdrawn_by=actor_login,
+        decided_at=now,
+    )
+    text = f"#{p.number} {p.title} was withdrawn by {actor_login}."
+    effects += [
+        _announce(p, charter, "decision", f"#{p.number} withdrawn", text),
+        Comment(p.number, text, key=f"withdrawn:{p.number}"),
+        Reply(text=text),
+    ]
+    return Decision(moved, tuple(effects))
+
+
+def close_if_due(p: Proposal, charter: Charter, now: datetime) -> Decision:
+    """Close voting once the tally has settled the outcome (see :func:`charter.votes.tally`).
+
+    Nothing happens (no effects) unless the proposal is in voting and the outcome is settled.
+    """
+    if p.state is not State.VOTING:
+        return Decision(p)
+    result = tally_of(p, charter, now)
+    if result.outcome is Outcome.PENDING:
+        return Decision(p)
+    outcome, summary = result.outcome, result.summary()
+    payload = {"outcome": outcome.value, "reason": result.reason, "tally": summary}
+    event = _CLOSING_EVENT[outcome]
+    moved, effects = _move(p, charter, event, now, payload, decided_at=now, outcome=outcome)
+    counts = f"{result.approve} approve, {result.reject} reject, {result.abstain} abstain"
+    body = (
+        f"**Decision: {outcome.value}.** {result.reason[:1].upper()}{result.reason[1:]}.\n\n"
+        f"Votes: {counts} of {len(result.seats)} seats. Charter version {charter.version}."
+    )
+    title = f"#{p.number} {p.title}: {outcome.value}"
+    effects += [
+        _announce(p, charter, "decision", title, result.reason),
+        Comment(p.number, body, key=f"decision:{p.number}"),
+    ]
+    return Decision(moved, tuple(effects))
+
+
+def recompute_votes(p: Proposal, votes: Iterable[Vote]) -> Decision:
+    """Replace the votes with ones recomputed from history (a comment was edited or deleted).
+
+    Only an open proposal's votes change; once decided, its votes are part of the record.
+    """
+    recomputed = tuple(sorted(votes, key=lambda v: v.at))
+    if not is_open(p.state) or recomputed == p.votes:
+        return Decision(p)
+    payload = {"before": len(p.votes), "after": len(recomputed)}
+    effects = (
+        Audit(kind="votes-recomputed", subject=p.subject, payload=payload),
+        SyncTracking(p.number),
+    )
+    return Decision(replace(p, votes=recomputed), effects)

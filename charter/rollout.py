@@ -1,0 +1,361 @@
+"""Staged rollout decisions: start, report, advance, roll back, pause, resume, complete.
+
+Rules (charter ``rollout``):
+- A rollout starts *pending* (stage index -1). A client is *on* a stage once it has reported a
+  release for it; a report never moves a client down, only a rollback does (one stage back).
+- A client may report for any stage up to the one after the rollout's current stage.
+- The first stage counts as entered when every client has reported for it. Each later stage is
+  entered by ``advance``, which passes only when every gate of that stage passes (``gates``),
+  or when someone who may override gives a written reason (audited, and announced as such).
+- A stage's soak clock (``stage_entered_at``) runs while the rollout is on that stage or past it
+  AND every client is on it: a rollback below it stops the clock, and it restarts when the last
+  client is back.
+- The rollout completes when every client is on the last stage.
+- A paused rollout (an incident, or by hand) does not advance; reports and rollbacks still apply.
+- Input that can never be right (an unknown stage, an empty reason) raises ``ValueError``; a
+  request wrong only now (a gate fails, paused, client not in this rollout, a stage too far
+  ahead) is refused with ``Reply(ok=False)`` and the rollout unchanged.
+
+The facts, the matrix and the inventory live in :mod:`charter.rollout_facts` and are re-exported
+here, so callers import everything rollout from this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from charter.effects import Announce, Audit, Effect, Reply, SyncTracking
+from charter.gates import GateFacts, GateResult, evaluate
+from charter.model import Charter
+from charter.rollout_facts import (
+    Cell,
+    CheckResult,
+    Matrix,
+    Override,
+    ReadyReport,
+    RollbackRecord,
+    Rollout,
+    inventory,
+    matrix,
+    ref_matches,
+)
+
+__all__ = [
+    "Cell",
+    "CheckResult",
+    "Matrix",
+    "Override",
+    "ReadyReport",
+    "RollbackRecord",
+    "Rollout",
+    "RolloutDecision",
+    "advance",
+    "inventory",
+    "matrix",
+    "pause",
+    "record_check",
+    "ref_matches",
+    "report_ready",
+    "resume",
+    "rollback",
+    "start",
+]
+
+
+@dataclass(frozen=True)
+class RolloutDecision:
+    rollout: Rollout
+    effects: tuple[Effect, ...]
+
+
+def _refuse(rollout: Rollout, text: str) -> RolloutDecision:
+    return RolloutDecision(rollout, (Reply(text, ok=False),))
+
+
+def _subject(rollout: Rollout) -> str:
+    return f"rollout:{rollout.proposal}"
+
+
+def _announce(rollout: Rollout, charter: Charter, title: str, text: str) -> Announce:
+    """A rollout announcement; its text ends with the matrix as it is now."""
+    table = matrix(rollout, charter).text()
+    return Announce(
+        kind="rollout",
+        title=title,
+        text=f"{text}\n\n{table}",
+        proposal=rollout.proposal,
+        clients=rollout.clients,
+        confidential=rollout.confidential,
+        data={"stage": rollout.stage_name(charter), "paused": rollout.paused},
+    )
+
+
+def _reason(value: str, what: str) -> str:
+    if not value.strip():
+        raise ValueError(f"{what} needs a written reason")
+    return value.strip()
+
+
+def start(
+    proposal_number: int, clients: Sequence[str], now: datetime, *, confidential: bool = False
+) -> RolloutDecision:
+    """Open a pending rollout for an accepted proposal's affected clients."""
+    if not clients or len(set(clients)) != len(clients):
+        raise ValueError(f"a rollout needs one or more distinct clients, got {list(clients)}")
+    rollout = Rollout(
+        proposal=proposal_number,
+        clients=tuple(clients),
+        started_at=now,
+        positions={c: -1 for c in clients},
+        confidential=confidential,
+    )
+    effects: tuple[Effect, ...] = (
+        Audit("rollout-started", _subject(rollout), {"clients": list(clients)}),
+        SyncTracking(proposal_number),
+    )
+    return RolloutDecision(rollout, effects)
+
+
+def record_check(rollout: Rollout, check: CheckResult) -> Rollout:
+    """Remember a check run; the latest run of a name on a commit is the one that counts."""
+    return replace(rollout, checks=(*rollout.checks, check))
+
+
+def _clocks(rollout: Rollout, charter: Charter, now: datetime) -> Rollout:
+    """Start the soak clock of every stage that now has every client on it; stop the others."""
+    entered = {
+        sid: rollout.stage_entered_at.get(sid, now)
+        for index, sid in enumerate(charter.stage_ids)
+        if index <= rollout.stage_index and rollout.all_on(index)
+    }
+    return replace(rollout, stage_entered_at=entered)
+
+
+def _settle(
+    rollout: Rollout, charter: Charter, now: datetime
+) -> tuple[Rollout, tuple[Effect, ...]]:
+    """Enter the first stage, run the clocks, complete: whatever the facts now imply."""
+    effects: list[Effect] = []
+    first, last = charter.stage_ids[0], len(charter.stage_ids) - 1
+    if rollout.stage_index == -1 and rollout.all_on(0):
+        rollout = replace(rollout, stage_index=0)
+        effects.append(Audit("stage-entered", _subject(rollout), {"stage": first, "gates": []}))
+        text = f"Every client has reported a release for {first}."
+        effects.append(_announce(rollout, charter, f"#{rollout.proposal} entered {first}", text))
+    rollout = _clocks(rollout, charter, now)
+    if rollout.completed_at is None and rollout.stage_index == last and rollout.all_on(last):
+        rollout = replace(rollout, completed_at=now)
+        effects.append(
+            Audit("rollout-completed", _subject(rollout), {"stage": charter.stage_ids[last]})
+        )
+        title = f"#{rollout.proposal} rollout completed"
+        text = f"Every client is on {charter.stage_ids[last]}."
+        effects.append(_announce(rollout, charter, title, text))
+    return rollout, tuple(effects)
+
+
+def report_ready(rollout: Rollout, charter: Charter, report: ReadyReport) -> RolloutDecision:
+    """Record a client's release for a stage; it puts the client on that stage."""
+    if charter.stage(report.stage) is None:
+        stages = ", ".join(charter.stage_ids)
+        raise ValueError(f"unknown stage {report.stage!r}; the charter's stages are {stages}")
+    if not report.version.strip():
+        raise ValueError("a readiness report needs the released version")
+    if report.client not in rollout.clients:
+        clients = ", ".join(rollout.clients)
+        return _refuse(
+            rollout, f"{report.client} is not in the rollout of #{rollout.proposal} ({clients})"
+        )
+    index = charter.stage_ids.index(report.stage)
+    if index > rollout.stage_index + 1:
+        nearest = charter.stage_ids[rollout.stage_index + 1]
+        where = f"#{rollout.proposal} is at {rollout.stage_name(charter)}"
+        return _refuse(rollout, f"{where}: report for {nearest} or earlier, not {report.stage}")
+    positions = {**rollout.positions, report.client: max(rollout.position(report.client), index)}
+    moved = replace(rollout, reports=(*rollout.reports, report), positions=positions)
+    moved, settled = _settle(moved, charter, report.at)
+    payload = {
+        "client": report.client,
+        "stage": report.stage,
+        "version": report.version,
+        "ref": report.ref,
+        "notes": report.notes,
+        "by": report.reported_by,
+    }
+    effects: tuple[Effect, ...] = (
+        Audit("ready-reported", _subject(rollout), payload),
+        *settled,
+        SyncTracking(rollout.proposal),
+        Reply(f"recorded {report.client} {report.version} for {report.stage}"),
+    )
+    return RolloutDecision(moved, effects)
+
+
+def _cannot_advance(rollout: Rollout, charter: Charter) -> str | None:
+    n = rollout.proposal
+    if rollout.completed_at is not None:
+        return f"#{n} has completed its rollout"
+    if rollout.paused:
+        return f"#{n} is paused ({rollout.pause_reason}); resume it first"
+    waiting = ", ".join(
+        c for c in rollout.clients if rollout.position(c) < max(rollout.stage_index, 0)
+    )
+    if rollout.stage_index == len(charter.stage_ids) - 1:
+        return f"#{n} is on its last stage; it completes once all are on it (waiting for {waiting})"
+    if rollout.stage_index == -1:
+        return f"#{n} has not entered {charter.stage_ids[0]} yet (waiting for {waiting})"
+    return None
+
+
+def _failures(results: Sequence[GateResult]) -> str:
+    return "\n".join(f"- {r.reason}" for r in results if not r.passed)
+
+
+def advance(
+    rollout: Rollout,
+    charter: Charter,
+    facts: GateFacts,
+    now: datetime,
+    *,
+    by: str,
+    override_reason: str | None = None,
+    may_override: bool = False,
+) -> RolloutDecision:
+    """Enter the next stage when every gate passes, or with a permitted, reasoned override."""
+    if override_reason is not None:
+        override_reason = _reason(override_reason, "an override")
+    refusal = _cannot_advance(rollout, charter)
+    if refusal is not None:
+        return _refuse(rollout, refusal)
+    target = charter.rollout.stages[rollout.stage_index + 1]
+    results = evaluate(target, rollout, facts, charter, now)
+    failing = tuple(r for r in results if not r.passed)
+    n = rollout.proposal
+    effects: list[Effect] = []
+    moved = replace(rollout, stage_index=rollout.stage_index + 1)
+    title, text = f"#{n} advanced to {target.id}", f"All gates passed; advanced by {by}."
+    if failing:
+        if override_reason is None:
+            return _refuse(rollout, f"#{n} cannot advance to {target.id}:\n{_failures(failing)}")
+        if not may_override:
+            who = ", ".join(charter.rollout.override_roles) or "nobody"
+            return _refuse(rollout, f"only {who} may override a failing gate (#{n} → {target.id})")
+        gates = tuple(r.gate for r in failing)
+        record = Override(target.id, override_reason, by, now, gates)
+        moved = replace(moved, overrides=(*moved.overrides, record))
+        payload = {"stage": target.id, "reason": override_reason, "by": by}
+        failed = [r.reason for r in failing]
+        effects.append(Audit("gate-overridden", _subject(rollout), payload | {"failing": failed}))
+        title += " by override"
+        text = f"OVERRIDE by {by}: {override_reason}\nGates that failed:\n{_failures(failing)}"
+    moved, settled = _settle(moved, charter, now)
+    gates_payload = [{"gate": r.gate, "passed": r.passed, "reason": r.reason} for r in results]
+    effects.append(
+        Audit("stage-entered", _subject(rollout), {"stage": target.id, "gates": gates_payload})
+    )
+    effects.append(_announce(moved, charter, title, text))
+    effects.extend(settled)
+    effects.append(SyncTracking(n))
+    effects.append(Reply(title))
+    return RolloutDecision(moved, tuple(effects))
+
+
+def rollback(
+    rollout: Rollout,
+    charter: Charter,
+    reason: str,
+    by: str,
+    now: datetime,
+    *,
+    clients: Sequence[str] | None = None,
+) -> RolloutDecision:
+    """Move the named clients (default: all) back one stage; the rollout follows the furthest."""
+    reason = _reason(reason, "a rollback")
+    names = tuple(clients) if clients else rollout.clients
+    strangers = [c for c in names if c not in rollout.clients]
+    if strangers:
+        return _refuse(rollout, f"{', '.join(strangers)} not in the rollout of #{rollout.proposal}")
+    idle = [c for c in names if rollout.position(c) < 0]
+    if idle:
+        return _refuse(rollout, f"{', '.join(idle)} not on any stage yet; nothing to roll back")
+    positions = {**rollout.positions, **{c: rollout.position(c) - 1 for c in names}}
+    moved = replace(
+        rollout,
+        positions=positions,
+        stage_index=min(rollout.stage_index, max(positions.values())),
+        rollbacks=(*rollout.rollbacks, RollbackRecord(names, reason, by, now)),
+        completed_at=None,
+    )
+    moved = _clocks(moved, charter, now)
+    moves = {
+        c: [
+            rollout.stage_name(charter, rollout.position(c)),
+            moved.stage_name(charter, positions[c]),
+        ]
+        for c in names
+    }
+    said = ", ".join(f"{c} {a} → {b}" for c, (a, b) in moves.items())
+    effects: tuple[Effect, ...] = (
+        Audit(
+            "rollout-rolled-back", _subject(rollout), {"moves": moves, "reason": reason, "by": by}
+        ),
+        _announce(
+            moved,
+            charter,
+            f"#{rollout.proposal} rollback: {said}",
+            f"Rolled back by {by}: {reason}",
+        ),
+        SyncTracking(rollout.proposal),
+        Reply(f"rolled back {said}"),
+    )
+    return RolloutDecision(moved, effects)
+
+
+def pause(
+    rollout: Rollout, incident_id: str | None, reason: str, charter: Charter
+) -> RolloutDecision:
+    """Hold the rollout at its stage, for an incident or by hand (``incident_id`` None)."""
+    reason = _reason(reason, "a pause")
+    key = incident_id or ""
+    if rollout.completed_at is not None:
+        return _refuse(rollout, f"#{rollout.proposal} has completed its rollout; nothing to pause")
+    if key and any(k == key for k, _ in rollout.pauses):
+        return RolloutDecision(rollout, ())  # the same incident pauses once
+    held = replace(rollout, pauses=(*rollout.pauses, (key, reason)))
+    effects: tuple[Effect, ...] = (
+        Audit("rollout-paused", _subject(rollout), {"incident": incident_id, "reason": reason}),
+        _announce(held, charter, f"#{rollout.proposal} rollout paused", reason),
+        SyncTracking(rollout.proposal),
+    )
+    return RolloutDecision(held, effects)
+
+
+def resume(
+    rollout: Rollout, charter: Charter, by: str, *, incident_id: str | None = None
+) -> RolloutDecision:
+    """Lift one incident's hold (``incident_id``) or every hold; announce when none is left."""
+    n = rollout.proposal
+    if not rollout.paused:
+        return _refuse(rollout, f"#{n} is not paused")
+    if incident_id is not None and all(k != incident_id for k, _ in rollout.pauses):
+        return _refuse(
+            rollout, f"incident {incident_id} does not hold #{n} ({rollout.pause_reason})"
+        )
+    kept = () if incident_id is None else tuple(p for p in rollout.pauses if p[0] != incident_id)
+    freed = replace(rollout, pauses=kept)
+    effects: list[Effect] = [
+        Audit(
+            "rollout-resumed",
+            _subject(rollout),
+            {"incident": incident_id, "by": by, "still_paused": freed.paused},
+        )
+    ]
+    if freed.paused:
+        effects.append(Reply(f"#{n} is still paused: {freed.pause_reason}"))
+    else:
+        effects.append(_announce(freed, charter, f"#{n} rollout resumed", f"Resumed by {by}."))
+        effects.append(SyncTracking(n))
+        effects.append(Reply(f"#{n} resumed"))
+    return RolloutDecision(freed, tuple(effects))

@@ -1,0 +1,186 @@
+"""The rollout's facts and the views built from them: the matrix and the version inventory.
+
+Facts arrive from people (``ReadyReport``: "dorado runs 1.4.1 at abc1234 on canary") and from
+GitHub (``CheckResult``: "interop-matrix on dorado@abc1234 concluded success"). ``Rollout`` is the
+frozen aggregate the decisions in :mod:`charter.rollout` return new copies of. The decisions
+live there; here live only the facts and the questions asked of them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from charter.model import Charter
+
+_SHORT_SHA = re.compile(r"^[0-9a-f]{6,40}$")
+
+
+@dataclass(frozen=True)
+class ReadyReport:
+    """A client team's statement that a release is ready for (and running on) a stage."""
+
+    client: str
+    stage: str
+    version: str
+    ref: str | None  # commit sha (full or abbreviated) the release was built from
+    notes: str
+    reported_by: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """A GitHub check run or workflow run on a client's commit."""
+
+    client: str
+    name: str
+    head_sha: str
+    conclusion: str | None  # None while the run has not concluded
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Override:
+    stage: str
+    reason: str
+    by: str
+    at: datetime
+    gates: tuple[str, ...] = ()  # the failing gates it passed
+
+
+@dataclass(frozen=True)
+class RollbackRecord:
+    clients: tuple[str, ...]
+    reason: str
+    by: str
+    at: datetime
+
+
+def ref_matches(ref: str, head_sha: str) -> bool:
+    """A reported ref names a commit exactly, or as an abbreviated sha (6+ hex digits)."""
+    ref, sha = ref.lower(), head_sha.lower()
+    return ref == sha or (_SHORT_SHA.match(ref) is not None and sha.startswith(ref))
+
+
+@dataclass(frozen=True)
+class Rollout:
+    proposal: int
+    clients: tuple[str, ...]  # the affected clients, in the order they are shown
+    started_at: datetime
+    stage_index: int = -1  # -1: pending (the first stage is not entered yet)
+    positions: Mapping[str, int] = field(default_factory=dict)  # client -> stage index it is on
+    stage_entered_at: Mapping[str, datetime] = field(default_factory=dict)  # soak clocks
+    reports: tuple[ReadyReport, ...] = ()
+    checks: tuple[CheckResult, ...] = ()
+    pauses: tuple[tuple[str, str], ...] = ()  # (incident id or "", reason)
+    overrides: tuple[Override, ...] = ()
+    rollbacks: tuple[RollbackRecord, ...] = ()
+    completed_at: datetime | None = None
+    confidential: bool = False
+
+    @property
+    def paused(self) -> bool:
+        return bool(self.pauses)
+
+    @property
+    def pause_reason(self) -> str:
+        return "; ".join(reason for _, reason in self.pauses)
+
+    def position(self, client: str) -> int:
+        return self.positions.get(client, -1)
+
+    def all_on(self, index: int) -> bool:
+        return all(self.position(c) >= index for c in self.clients)
+
+    def latest_report(self, client: str, stage: str) -> ReadyReport | None:
+        found = (r for r in self.reports if r.client == client and r.stage == stage)
+        return max(found, key=lambda r: r.at, default=None)
+
+    def latest_check(self, client: str, name: str, ref: str) -> CheckResult | None:
+        found = (
+            c
+            for c in self.checks
+            if c.client == client and c.name == name and ref_matches(ref, c.head_sha)
+        )
+        return max(found, key=lambda c: c.at, default=None)
+
+    def stage_name(self, charter: Charter, index: int | None = None) -> str:
+        at = self.stage_index if index is None else index
+        return "pending" if at < 0 else charter.stage_ids[at]
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One client on one stage: its latest release there and the stage's checks on it."""
+
+    version: str | None = None
+    ref: str | None = None
+    reported_at: datetime | None = None
+    checks: tuple[tuple[str, str], ...] = ()  # (check name, conclusion | "running" | "not run")
+    on: bool = False  # the client is on this stage now
+
+    def text(self) -> str:
+        if self.version is None:
+            return "—"
+        head = self.version + (f"@{self.ref[:12]}" if self.ref else "")
+        marks = " ".join(f"{name}={status}" for name, status in self.checks)
+        return " ".join(part for part in (head, marks, "" if self.on else "(rolled back)") if part)
+
+
+@dataclass(frozen=True)
+class Matrix:
+    proposal: int
+    stage: str  # the rollout's current stage, or "pending"
+    stages: tuple[str, ...]
+    clients: tuple[str, ...]
+    cells: Mapping[tuple[str, str], Cell]
+
+    def cell(self, client: str, stage: str) -> Cell:
+        return self.cells[(client, stage)]
+
+    def text(self) -> str:
+        """A plain-text table, clients × stages, for announcements and replies."""
+        rows = [["client", *self.stages]]
+        rows += [[c, *(self.cell(c, s).text() for s in self.stages)] for c in self.clients]
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        cells = (" | ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in rows)
+        lines = [line.rstrip() for line in cells]
+        return "\n".join([f"Rollout of #{self.proposal} — stage: {self.stage}", *lines])
+
+
+def _status(check: CheckResult | None) -> str:
+    if check is None:
+        return "not run"
+    return check.conclusion or "running"
+
+
+def matrix(rollout: Rollout, charter: Charter) -> Matrix:
+    """Every client × every stage: latest release, ref, time, and the stage's required checks."""
+    cells: dict[tuple[str, str], Cell] = {}
+    for client in rollout.clients:
+        for index, stage in enumerate(charter.rollout.stages):
+            report = rollout.latest_report(client, stage.id)
+            if report is None:
+                cells[(client, stage.id)] = Cell()
+                continue
+            ref = report.ref
+            checks = tuple(
+                (name, _status(None if ref is None else rollout.latest_check(client, name, ref)))
+                for name in stage.require_checks
+            )
+            on = rollout.position(client) >= index
+            cells[(client, stage.id)] = Cell(report.version, ref, report.at, checks, on)
+    return Matrix(
+        rollout.proposal, rollout.stage_name(charter), charter.stage_ids, rollout.clients, cells
+    )
+
+
+def inventory(rollout: Rollout) -> dict[str, dict[str, list[ReadyReport]]]:
+    """Version history: per client, per stage, every report in the order it was made."""
+    history: dict[str, dict[str, list[ReadyReport]]] = {c: {} for c in rollout.clients}
+    for report in sorted(rollout.reports, key=lambda r: r.at):
+        history.setdefault(report.client, {}).setdefault(report.stage, []).append(report)
+    return history

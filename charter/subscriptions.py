@@ -1,0 +1,217 @@
+"""Who receives an announcement: the charter's ``announce`` table plus people's subscriptions.
+
+Rules:
+- The charter's ``announce`` table is the default: every channel listed for a kind receives it
+  (a meeting announcement also reaches its meeting's ``announce_to`` channels).
+- A subscription adds a destination. Its filters combine with AND; the values inside one
+  filter combine with OR (``track a track b`` is "a or b"). An empty filter lets everything
+  through. ``client X`` matches announcements naming X, and those naming no client (they
+  concern every client). ``proposal N`` matches the proposal and incidents naming it.
+  ``severity >= sevN`` restricts only announcements that carry a severity. ``label X`` needs
+  one of the labels in ``data["labels"]``; ``not label X`` excludes any of them.
+- An e-mail subscription receives nothing until its address is confirmed (double opt-in).
+- Confidential: an announcement of a confidential track (or marked ``confidential``) reaches
+  only destinations the charter marks ``private: true`` until its proposal is disclosed. Only
+  the charter can make a destination private, so nobody can subscribe their way into a secret.
+- One message per destination: when the charter and subscriptions name the same destination,
+  it is delivered once (the first wins: charter channels, then subscriptions by id).
+- Digest subscriptions (``digest daily HH:MM``) collect announcements and get one message a
+  day at that time in the subscriber's zone (:func:`digest_due`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from charter.effects import Announce
+from charter.model import Charter
+
+PLATFORMS = ("slack", "discord", "email", "webhook")
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """One person's or channel's standing request (filters as parsed from ``subscribe``)."""
+
+    id: int
+    platform: str  # slack | discord | email | webhook
+    address: str  # channel id, "@<user id>" for a direct message, e-mail address, https URL
+    kinds: tuple[str, ...] = ()
+    tracks: tuple[str, ...] = ()
+    clients: tuple[str, ...] = ()
+    proposal: int | None = None
+    min_severity: str | None = None
+    labels: tuple[str, ...] = ()
+    not_labels: tuple[str, ...] = ()
+    lang: str | None = None
+    zone: str | None = None
+    digest_at: str | None = None  # "HH:MM" local time
+    confirmed: bool = True  # false for an e-mail address that has not opted in yet
+
+    @property
+    def key(self) -> str:
+        return f"{self.platform}:{self.address}"
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where one copy of an announcement goes, and how to word it there."""
+
+    platform: str
+    address: str
+    lang: str = "en"
+    zone: str = "UTC"
+    private: bool = False
+    channel: str | None = None  # the charter's channel name, when it came from the charter
+    subscription: int | None = None  # the subscription id, when it came from one
+    digest_at: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.platform}:{self.address}"
+
+
+def is_private(platform: str, address: str, charter: Charter) -> bool:
+    """True when the charter lists this destination as a channel marked ``private: true``."""
+    return any(
+        ch.private and ch.platform == platform and ch.address == address
+        for ch in charter.channels.values()
+    )
+
+
+def is_secret(announcement: Announce, charter: Charter, *, disclosed: bool = False) -> bool:
+    """Still confidential: a confidential track (or flagged announcement) not yet disclosed."""
+    track = charter.tracks.get(announcement.track or "")
+    flagged = announcement.confidential or (track is not None and track.confidential)
+    return flagged and not disclosed
+
+
+def _labels(announcement: Announce) -> set[str]:
+    raw = announcement.data.get("labels", ())
+    return {str(x) for x in raw} if isinstance(raw, list | tuple) else set()
+
+
+def _proposals(announcement: Announce) -> set[int]:
+    found = {announcement.proposal} if announcement.proposal is not None else set()
+    raw = announcement.data.get("proposals", ())
+    if isinstance(raw, list | tuple):
+        found.update(int(x) for x in raw if isinstance(x, int))
+    return found
+
+
+def _filters_pass(sub: Subscription, ann: Announce, charter: Charter) -> bool:
+    if sub.kinds and ann.kind not in sub.kinds:
+        return False
+    if sub.tracks and ann.track not in sub.tracks:
+        return False
+    if sub.clients and ann.clients and not set(sub.clients) & set(ann.clients):
+        return False
+    if sub.proposal is not None and sub.proposal not in _proposals(ann):
+        return False
+    severe = ann.severity is None or charter.incidents.at_least(
+        ann.severity, sub.min_severity or ""
+    )
+    if sub.min_severity and not severe:
+        return False
+    labels = _labels(ann)
+    if sub.labels and not labels & set(sub.labels):
+        return False
+    return not labels & set(sub.not_labels)
+
+
+def matches(
+    subscription: Subscription, announcement: Announce, charter: Charter, *, disclosed: bool = False
+) -> bool:
+    """Whether ``subscription`` should receive ``announcement`` (see the module rules)."""
+    if not subscription.confirmed:
+        return False
+    if is_secret(announcement, charter, disclosed=disclosed) and not is_private(
+        subscription.platform, subscription.address, charter
+    ):
+        return False
+    return _filters_pass(subscription, announcement, charter)
+
+
+def _charter_channels(announcement: Announce, charter: Charter) -> list[str]:
+    names = list(charter.announce.get(announcement.kind, ()))
+    meeting_id = announcement.data.get("meeting")
+    if announcement.kind == "meeting" and isinstance(meeting_id, str):
+        meeting = charter.meeting(meeting_id)
+        if meeting is not None:
+            names.extend(meeting.announce_to)
+    return list(dict.fromkeys(names))
+
+
+def recipients(
+    announcement: Announce,
+    charter: Charter,
+    subscriptions: Iterable[Subscription],
+    *,
+    disclosed: bool = False,
+    default_lang: str = "en",
+) -> list[Destination]:
+    """Every destination of ``announcement``, once each: charter channels, then subscriptions."""
+    secret = is_secret(announcement, charter, disclosed=disclosed)
+    zone = charter.charter.timezone
+    found: dict[str, Destination] = {}
+    for name in _charter_channels(announcement, charter):
+        ch = charter.channels.get(name)
+        if ch is None or (secret and not ch.private):
+            continue
+        dest = Destination(
+            ch.platform, ch.address, default_lang, zone, private=ch.private, channel=name
+        )
+        found.setdefault(dest.key, dest)
+    for sub in sorted(subscriptions, key=lambda s: s.id):
+        if sub.key in found or not matches(sub, announcement, charter, disclosed=disclosed):
+            continue
+        found[sub.key] = Destination(
+            sub.platform,
+            sub.address,
+            sub.lang or default_lang,
+            sub.zone or zone,
+            private=is_private(sub.platform, sub.address, charter),
+            subscription=sub.id,
+            digest_at=sub.digest_at,
+        )
+    return list(found.values())
+
+
+# -- digests -------------------------------------------------------------------------------
+
+
+def parse_clock(value: str) -> time:
+    """``"HH:MM"`` (24-hour) → time; a clear error otherwise."""
+    try:
+        hours, minutes = (int(part) for part in value.split(":"))
+        return time(hours, minutes)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a time of day; write HH:MM, e.g. 08:30") from None
+
+
+def last_digest_slot(digest_at: str, zone: str, now: datetime) -> datetime:
+    """The latest instant (UTC) at or before ``now`` when the local clock showed ``digest_at``."""
+    tz = ZoneInfo(zone)
+    local = now.astimezone(tz)
+    slot = datetime.combine(local.date(), parse_clock(digest_at), tzinfo=tz)
+    if slot > local:
+        slot = datetime.combine(local.date() - timedelta(days=1), parse_clock(digest_at), tz)
+    return slot.astimezone(now.tzinfo)
+
+
+def digest_due(digest_at: str, zone: str, since: datetime, now: datetime) -> bool:
+    """True when a digest slot has passed since ``since`` (the last digest, or creation)."""
+    return last_digest_slot(digest_at, zone, now) > since
+
+
+def digest_batches(
+    items: Sequence[tuple[int, datetime]], digest_at: str, zone: str, since: datetime, now: datetime
+) -> list[int]:
+    """Ids of the queued items a due digest carries (all queued before the slot), else none."""
+    if not digest_due(digest_at, zone, since, now):
+        return []
+    slot = last_digest_slot(digest_at, zone, now)
+    return [item_id for item_id, at in items if at <= slot]

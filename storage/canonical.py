@@ -1,0 +1,146 @@
+"""Canonical bytes and hashes of audit entries — the format the standalone verifier relies on.
+
+Canonical JSON is RFC 8785 (JSON Canonicalization Scheme), produced by the ``rfc8785`` package:
+UTF-8, no insignificant whitespace, object keys sorted by their UTF-16 code units, strings
+escaping only ``"``, ``\\`` and control characters (``\\b \\f \\n \\r \\t``, others as
+``\\u00xx``), numbers in ECMAScript form. Rejected, with an error naming the offending path:
+
+- integers outside ±(2^53 − 1) (I-JSON): store platform ids (Discord snowflakes…) as strings;
+- NaN and ±infinity; non-string object keys; strings that are not valid Unicode (lone
+  surrogates); any value that is not null, bool, int, float, str, list/tuple or dict.
+
+Entry ``n`` (1-based ``seq``) is hashed as follows::
+
+    canonical = RFC8785({
+        "seq": n,                     # integer, 1, 2, 3, … with no gaps
+        "at": "2024-05-01T12:00:00.000000Z",  # RFC 3339, UTC, always 6 fraction digits, "Z"
+        "actor": "<string>",
+        "kind": "<string>",           # e.g. "charter-adopted"
+        "subject": "<string>",        # e.g. "proposal#12", may be ""
+        "payload": <any JSON value>,
+        "charter_version": <integer or null>,
+        "prev": "<64 lowercase hex>", # hash of entry n-1; 64 zeros for entry 1 (genesis)
+    })                                # the key order above is irrelevant: RFC 8785 sorts keys
+    hash = sha256(bytes.fromhex(prev) + canonical).hexdigest()   # 64 lowercase hex
+
+The exact ``canonical`` text is stored next to the hash, so verification hashes stored bytes and
+never has to reproduce them. Because every envelope key is ASCII, the sorted order is fixed:
+actor, at, charter_version, kind, payload, prev, seq, subject. :func:`entry_bytes` relies on that
+to build the envelope around the payload's canonical form without serialising the payload twice;
+a property test keeps it byte-equal to ``rfc8785.dumps`` of the whole envelope.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+import rfc8785
+
+GENESIS = "0" * 64
+MAX_SAFE_INT = 2**53 - 1
+
+# str and int serialise identically under RFC 8785 and json.dumps(ensure_ascii=False):
+# same escape set, lowercase \u00xx, decimal integers. Used only for the envelope's scalars.
+json_string = json.JSONEncoder(ensure_ascii=False).encode
+
+
+class CanonicalError(ValueError):
+    """A value cannot be written to the audit log as canonical JSON."""
+
+
+def format_at(at: datetime) -> str:
+    """RFC 3339 UTC with microseconds and 'Z'; a naive datetime is taken to be UTC already."""
+    if at.tzinfo is not None:
+        at = at.astimezone(UTC).replace(tzinfo=None)
+    return at.isoformat(timespec="microseconds") + "Z"
+
+
+def canonical_json(value: Any, *, where: str = "value") -> bytes:
+    """RFC 8785 bytes of ``value``; :class:`CanonicalError` names the path of the first problem."""
+    try:
+        return rfc8785.dumps(value)
+    except (rfc8785.CanonicalizationError, RecursionError) as exc:
+        # Only on failure: walk the value to say *where* the problem is.
+        raise CanonicalError(_explain(value, where) or f"{where}: {exc}") from exc
+
+
+def entry_bytes(
+    *,
+    seq: int,
+    at: datetime,
+    actor: str,
+    kind: str,
+    subject: str,
+    payload_canonical: str,
+    charter_version: int | None,
+    prev: str,
+) -> bytes:
+    """The canonical bytes of one entry, given its payload's canonical text (see module doc)."""
+    for name, text in (("actor", actor), ("kind", kind), ("subject", subject)):
+        if not isinstance(text, str):
+            raise CanonicalError(f"{name}: expected a string, got {type(text).__name__}")
+    if isinstance(charter_version, bool) or not isinstance(charter_version, int | None):
+        raise CanonicalError("charter_version: expected an integer or None")
+    for name, number in (("seq", seq), ("charter_version", charter_version or 0)):
+        if abs(number) > MAX_SAFE_INT:
+            raise CanonicalError(f"{name}: {number} is outside ±(2^53 − 1)")
+    version = "null" if charter_version is None else str(charter_version)
+    text = (
+        f'{{"actor":{json_string(actor)},"at":"{format_at(at)}","charter_version":{version},'
+        f'"kind":{json_string(kind)},"payload":{payload_canonical},"prev":"{prev}",'
+        f'"seq":{seq},"subject":{json_string(subject)}}}'
+    )
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise CanonicalError("actor, kind or subject is not valid Unicode text") from exc
+
+
+def entry_hash(prev: str, canonical: bytes) -> str:
+    """sha256(bytes.fromhex(prev) + canonical) as 64 lowercase hex digits."""
+    return hashlib.sha256(bytes.fromhex(prev) + canonical).hexdigest()
+
+
+def _explain(value: Any, path: str) -> str | None:
+    """The first reason ``value`` is not canonicalisable, prefixed by its path, or None."""
+    stack: list[tuple[Any, str]] = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        problem = _scalar_problem(item)
+        if problem is not None:
+            return f"{where}: {problem}"
+        if isinstance(item, dict):
+            for key in item:
+                if not isinstance(key, str):
+                    return f"{where}: object key {key!r} is not a string"
+            stack.extend((v, f"{where}.{k}") for k, v in reversed(list(item.items())))
+        elif isinstance(item, list | tuple):
+            stack.extend((v, f"{where}[{i}]") for i, v in reversed(list(enumerate(item))))
+    return None
+
+
+def _scalar_problem(item: Any) -> str | None:
+    if isinstance(item, bool) or item is None:
+        return None
+    if isinstance(item, int) and abs(item) > MAX_SAFE_INT:
+        return (
+            f"integer {item} is outside ±(2^53 − 1), which JSON cannot carry exactly; "
+            "store platform ids and other large numbers as strings"
+        )
+    if isinstance(item, float) and not math.isfinite(item):
+        return f"{item} is not allowed in canonical JSON (no NaN or infinity)"
+    if isinstance(item, str):
+        try:
+            item.encode("utf-8")
+        except UnicodeEncodeError:
+            return "string is not valid Unicode (lone surrogate)"
+        return None
+    if isinstance(item, int | float | dict | list | tuple):
+        return None
+    return (
+        f"{type(item).__name__} is not a JSON value (use str, int, float, bool, None, list, dict)"
+    )

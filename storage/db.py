@@ -1,0 +1,107 @@
+"""Engines and transactions.
+
+Rules:
+- SQLite runs in WAL mode with ``synchronous=FULL`` (a committed decision survives power loss),
+  foreign keys on, and a busy timeout so a waiting writer queues instead of failing at once.
+- Every SQLite transaction starts with ``BEGIN IMMEDIATE``: pysqlite's own deferred ``BEGIN``
+  would let two writers read the same audit head and then collide, so we switch its transaction
+  handling off (``isolation_level=None``) and issue the ``BEGIN`` ourselves. Writers serialise.
+- PostgreSQL goes through psycopg 3: ``postgresql://`` and ``postgres://`` URLs are rewritten to
+  ``postgresql+psycopg://``. Audit appends serialise there with an advisory lock (storage.audit).
+- ``session_scope`` is one unit of work: commit on success, roll back on any error.
+- ``read_scope`` is for long reads (verify, export, dashboards): on SQLite it begins DEFERRED, so
+  it reads a WAL snapshot without holding the write lock; it never commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import Connection, make_url
+from sqlmodel import Session
+
+DEFAULT_URL = "sqlite:///./charterbot.db"
+BUSY_TIMEOUT_MS = 30_000
+_BEGIN_OPTION = "charterbot_sqlite_begin"
+
+
+class DatabaseUrlError(ValueError):
+    """The database URL names a backend charterbot does not support."""
+
+
+def default_url() -> str:
+    return DEFAULT_URL
+
+
+def normalise_url(url: str) -> str:
+    """Rewrite plain PostgreSQL URLs to the psycopg 3 driver; refuse unsupported backends."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    backend = make_url(url).get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise DatabaseUrlError(
+            f"unsupported database URL {url!r}: use sqlite:///path/to/file.db "
+            "or postgresql://user@host:port/dbname"
+        )
+    if backend == "postgresql" and make_url(url).get_driver_name() != "psycopg":
+        raise DatabaseUrlError(f"use the psycopg 3 driver: postgresql+psycopg://… (got {url!r})")
+    return url
+
+
+def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
+    """An engine for ``url`` (default :func:`default_url`) with charterbot's durability rules."""
+    url = normalise_url(url or default_url())
+    if make_url(url).get_backend_name() == "sqlite":
+        connect_args = {"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+        engine = create_engine(url, connect_args=connect_args, **kwargs)
+        _sqlite_rules(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _sqlite_rules(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Disable pysqlite's implicit BEGIN so the "begin" hook below owns transactions.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in (
+            "journal_mode=WAL",
+            "synchronous=FULL",
+            "foreign_keys=ON",
+            f"busy_timeout={BUSY_TIMEOUT_MS}",
+        ):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        mode = connection.get_execution_options().get(_BEGIN_OPTION, "IMMEDIATE")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """One transaction: commit when the block succeeds, roll back when it raises."""
+    with Session(engine) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+@contextmanager
+def read_scope(engine: Engine) -> Iterator[Session]:
+    """A read-only snapshot session (rolled back at the end, never committed)."""
+    reader = engine.execution_options(**{_BEGIN_OPTION: "DEFERRED"})
+    with Session(reader) as session:
+        try:
+            yield session
+        finally:
+            session.rollback()

@@ -1,0 +1,213 @@
+"""Per-destination deliveries of announcements: fan-out, claim, record, retry, reconcile.
+
+Rules:
+- ``fan_out`` inserts one row per destination; ``(outbox_id, destination)`` is unique so
+  re-running it after a crash adds nothing.
+- A delivery moves pending → sending (``claim``) → message id recorded (``record_id``) → sent.
+  The id is committed before the row is marked sent, so after a crash ``reconcile`` finds
+  ``sending`` rows with an id (delivered: mark sent, never resend) and without one (not
+  known to be delivered: back to pending, retried). A duplicate is possible only when the
+  process dies after the platform answered and before ``record_id`` committed.
+- Transient failures back off (storage.outbox.backoff: exponential with jitter, Retry-After
+  wins); a rate limit (429) does not use up an attempt. Permanent failures stop at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, or_, select
+
+from charter.subscriptions import Destination
+from storage.models.broadcast import DeliveryRow
+from storage.models.core import OutboxRow
+from storage.outbox import MAX_ATTEMPTS, backoff
+
+
+@dataclass(frozen=True)
+class Job:
+    """A claimed delivery with what is needed to send it, detached from any session."""
+
+    id: int
+    outbox_id: int
+    platform: str
+    address: str
+    lang: str
+    zone: str
+    subscription_id: int | None
+    attempts: int
+    kind: str  # the outbox item's kind (announce | digest)
+    payload: str  # the outbox item's JSON payload
+
+    @property
+    def destination(self) -> str:
+        return f"{self.platform}:{self.address}"
+
+
+def fan_out(
+    session: Session, outbox_id: int, destinations: Iterable[Destination], now: datetime
+) -> int:
+    """Insert a pending delivery per destination (idempotent); returns how many were new."""
+    rows = [
+        {
+            "outbox_id": outbox_id,
+            "destination": d.key,
+            "platform": d.platform,
+            "address": d.address,
+            "lang": d.lang,
+            "zone": d.zone,
+            "subscription_id": d.subscription,
+            "status": "pending",
+            "attempts": 0,
+            "created_at": now,
+            "next_attempt_at": now,
+        }
+        for d in destinations
+    ]
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(DeliveryRow).values(rows)
+    stmt = stmt.on_conflict_do_nothing(index_elements=["outbox_id", "destination"])
+    return int(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+
+
+def claim(session: Session, now: datetime, limit: int = 500) -> list[Job]:
+    """Mark due pending deliveries ``sending`` and return them (oldest first)."""
+    due = or_(col(DeliveryRow.next_attempt_at).is_(None), col(DeliveryRow.next_attempt_at) <= now)
+    stmt = (
+        select(DeliveryRow, OutboxRow.kind, OutboxRow.payload)
+        .join(OutboxRow, col(OutboxRow.id) == col(DeliveryRow.outbox_id))
+        .where(DeliveryRow.status == "pending")
+        .where(due)
+        .order_by(col(DeliveryRow.id))
+        .limit(limit)
+    )
+    jobs = []
+    for row, kind, payload in session.exec(stmt).all():
+        row.status = "sending"
+        session.add(row)
+        jobs.append(
+            Job(
+                row.id or 0,
+                row.outbox_id,
+                row.platform,
+                row.address,
+                row.lang,
+                row.zone,
+                row.subscription_id,
+                row.attempts,
+                kind,
+                payload,
+            )
+        )
+    return jobs
+
+
+def _row(session: Session, delivery_id: int) -> DeliveryRow:
+    row = session.get(DeliveryRow, delivery_id)
+    if row is None:
+        raise LookupError(f"delivery {delivery_id} does not exist")
+    return row
+
+
+def record_id(session: Session, delivery_id: int, message_id: str) -> None:
+    row = _row(session, delivery_id)
+    row.platform_message_id = message_id
+    session.add(row)
+
+
+def mark_sent(session: Session, delivery_id: int, now: datetime) -> None:
+    row = _row(session, delivery_id)
+    row.status, row.sent_at, row.last_error = "sent", now, None
+    session.add(row)
+
+
+def mark_retry(
+    session: Session,
+    delivery_id: int,
+    now: datetime,
+    error: str,
+    retry_after: float | None = None,
+    *,
+    rate_limited: bool = False,
+) -> bool:
+    """Back to pending after a delay; returns False when attempts ran out (now failed)."""
+    row = _row(session, delivery_id)
+    row.last_error = error[:2000]
+    if not rate_limited:
+        row.attempts += 1
+    if row.attempts >= MAX_ATTEMPTS:
+        row.status, row.next_attempt_at = "failed", None
+        session.add(row)
+        return False
+    row.status = "pending"
+    row.next_attempt_at = now + timedelta(seconds=backoff(row.attempts, retry_after))
+    session.add(row)
+    return True
+
+
+def mark_failed(session: Session, delivery_id: int, error: str) -> DeliveryRow:
+    row = _row(session, delivery_id)
+    row.attempts += 1
+    row.status, row.last_error, row.next_attempt_at = "failed", error[:2000], None
+    session.add(row)
+    return row
+
+
+def reconcile(session: Session, now: datetime) -> tuple[int, int]:
+    """After a restart: ``sending`` with an id → sent; without → pending. (sent, retried)."""
+    sent = session.execute(
+        sa.update(DeliveryRow)
+        .where(col(DeliveryRow.status) == "sending")
+        .where(col(DeliveryRow.platform_message_id).is_not(None))
+        .values(status="sent", sent_at=now)
+    )
+    retried = session.execute(
+        sa.update(DeliveryRow)
+        .where(col(DeliveryRow.status) == "sending")
+        .values(status="pending", next_attempt_at=now)
+    )
+    return int(sent.rowcount), int(retried.rowcount)  # type: ignore[attr-defined]
+
+
+def listing(session: Session, *, include_sent: bool = False) -> Sequence[DeliveryRow]:
+    stmt = select(DeliveryRow).order_by(col(DeliveryRow.id))
+    if not include_sent:
+        stmt = stmt.where(col(DeliveryRow.status) != "sent")
+    return session.exec(stmt).all()
+
+
+def of_outbox(session: Session, outbox_id: int) -> Sequence[DeliveryRow]:
+    stmt = select(DeliveryRow).where(DeliveryRow.outbox_id == outbox_id)
+    return session.exec(stmt.order_by(col(DeliveryRow.id))).all()
+
+
+def requeue(
+    session: Session, *, ids: Sequence[int] = (), failed: bool = False, now: datetime
+) -> int:
+    """Put failed (or the given) deliveries back to pending with fresh attempts."""
+    cond = col(DeliveryRow.status) == "failed" if failed else col(DeliveryRow.id).in_(list(ids))
+    result = session.execute(
+        sa.update(DeliveryRow)
+        .where(cond)
+        .where(col(DeliveryRow.status) != "sent")
+        .values(status="pending", attempts=0, next_attempt_at=now, last_error=None)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def next_due(session: Session) -> datetime | None:
+    stmt = select(sa.func.min(DeliveryRow.next_attempt_at)).where(DeliveryRow.status == "pending")
+    value: datetime | None = session.exec(stmt).one()
+    return value
+
+
+def unfinished(session: Session) -> int:
+    stmt = select(sa.func.count()).where(col(DeliveryRow.status).in_(("pending", "sending")))
+    return int(session.exec(stmt).one())

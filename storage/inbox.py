@@ -1,0 +1,106 @@
+"""The inbox: every event accepted from outside, stored before it is acknowledged.
+
+Rules:
+- ``accept`` inserts ``(source, key)`` at most once; a redelivery (GitHub reuses the delivery id,
+  Slack reuses the event id) finds the row and changes nothing. It returns whether the row is new.
+- An event is processed in the same transaction that marks it processed, so a crash either
+  leaves it pending (processed again on restart) or done, never half-done.
+- A processing failure is retried with backoff; after ``MAX_ATTEMPTS`` it stays failed and is
+  listed by ``failed()`` for an operator, never silently dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from storage.models.core import InboxRow
+from storage.times import aware
+
+MAX_ATTEMPTS = 5
+
+
+def accept(
+    session: Session, *, source: str, key: str, event: str, body: bytes, now: datetime
+) -> bool:
+    """Store an event once. True when it was new, False for a duplicate delivery."""
+    values = {
+        "source": source,
+        "key": key,
+        "event": event,
+        "body": body,
+        "received_at": now,
+        "attempts": 0,
+    }
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert(InboxRow).values(**values).on_conflict_do_nothing(index_elements=["source", "key"])
+    )
+    result = session.execute(stmt)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def pending(session: Session, *, now: datetime, limit: int = 100) -> Sequence[InboxRow]:
+    """Unprocessed events in arrival order, skipping ones waiting for a retry or failed."""
+    stmt = (
+        select(InboxRow)
+        .where(col(InboxRow.processed_at).is_(None))
+        .where(InboxRow.attempts < MAX_ATTEMPTS)
+        .order_by(col(InboxRow.id))
+        .limit(limit)
+    )
+    rows = session.exec(stmt).all()
+    return [r for r in rows if _retry_due(r, now)]
+
+
+def _retry_due(row: InboxRow, now: datetime) -> bool:
+    if row.attempts == 0:
+        return True
+    wait = timedelta(seconds=min(300, 2**row.attempts))
+    return aware(row.received_at) + wait <= now
+
+
+def claim(session: Session, row_id: int) -> InboxRow | None:
+    """Lock one pending row for processing (PostgreSQL skips rows another replica holds)."""
+    stmt = select(InboxRow).where(InboxRow.id == row_id).where(col(InboxRow.processed_at).is_(None))
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    return session.exec(stmt).first()
+
+
+def mark_processed(session: Session, row: InboxRow, now: datetime) -> None:
+    row.processed_at = now
+    row.error = None
+    session.add(row)
+
+
+def record_failure(session: Session, row_id: int, error: str) -> None:
+    """Count a failed attempt (in its own transaction, after the failed one rolled back)."""
+    session.execute(
+        sa.update(InboxRow)
+        .where(col(InboxRow.id) == row_id)
+        .values(attempts=InboxRow.attempts + 1, error=error[:2000])
+    )
+
+
+def failed(session: Session) -> Sequence[InboxRow]:
+    stmt = (
+        select(InboxRow)
+        .where(col(InboxRow.processed_at).is_(None))
+        .where(InboxRow.attempts >= MAX_ATTEMPTS)
+        .order_by(col(InboxRow.id))
+    )
+    return session.exec(stmt).all()
+
+
+def counts(session: Session) -> dict[str, int]:
+    total = session.exec(select(sa.func.count()).select_from(InboxRow)).one()
+    open_ = session.exec(
+        select(sa.func.count()).select_from(InboxRow).where(col(InboxRow.processed_at).is_(None))
+    ).one()
+    return {"total": int(total), "pending": int(open_)}

@@ -1,0 +1,153 @@
+"""The outbox: effects waiting for delivery, written in the transaction that caused them.
+
+Rules:
+- ``enqueue`` with a ``key`` is idempotent: the same key is stored once, so a re-processed event
+  or a repeated timer never queues a second copy.
+- A relay takes due items, delivers them, and records the platform's message id *before* it
+  marks an item sent; after a crash an item found in ``sending`` with a message id is sent
+  (reconciled), without one it is retried. So a duplicate is possible only when the process dies
+  between the platform's answer and recording its id.
+- Retries back off exponentially with jitter, honouring a platform's ``Retry-After``; permanent
+  failures stop retrying and stay listed as failed.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, or_, select
+
+from storage.models.core import OutboxRow
+from storage.times import aware
+
+MAX_ATTEMPTS = 8
+
+
+def enqueue(
+    session: Session,
+    *,
+    kind: str,
+    payload: Mapping[str, Any],
+    now: datetime,
+    key: str | None = None,
+    destination: str = "",
+) -> None:
+    values = {
+        "key": key,
+        "kind": kind,
+        "destination": destination,
+        "payload": json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str),
+        "status": "pending",
+        "created_at": now,
+        "next_attempt_at": now,
+        "attempts": 0,
+    }
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(OutboxRow).values(**values)
+    if key is not None:
+        stmt = stmt.on_conflict_do_nothing(index_elements=["key"])
+    session.execute(stmt)
+
+
+def due(session: Session, *, now: datetime, limit: int = 50) -> Sequence[OutboxRow]:
+    stmt = (
+        select(OutboxRow)
+        .where(col(OutboxRow.status).in_(("pending", "sending")))
+        .where(or_(col(OutboxRow.next_attempt_at).is_(None), col(OutboxRow.next_attempt_at) <= now))
+        .order_by(col(OutboxRow.id))
+        .limit(limit)
+    )
+    return session.exec(stmt).all()
+
+
+def payload(row: OutboxRow) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(row.payload)
+    return data
+
+
+def mark_sending(session: Session, row: OutboxRow, message_id: str | None = None) -> None:
+    row.status = "sending"
+    if message_id is not None:
+        row.platform_message_id = message_id
+    session.add(row)
+
+
+def mark_sent(session: Session, row: OutboxRow, now: datetime, message_id: str | None) -> None:
+    row.status = "sent"
+    row.sent_at = now
+    if row.key is not None and row.key.endswith(":pending"):
+        row.key = None  # a coalescing key frees up once its item is done
+    if message_id is not None:
+        row.platform_message_id = message_id
+    session.add(row)
+
+
+def backoff(
+    attempts: int, retry_after: float | None = None, rng: random.Random | None = None
+) -> float:
+    """Seconds to wait before attempt ``attempts + 1``: Retry-After wins, else 2^n with jitter."""
+    if retry_after is not None:
+        return max(0.0, retry_after)
+    base = min(3600.0, 2.0**attempts)
+    return base * (0.5 + (rng or random).random() / 2)
+
+
+def mark_retry(
+    session: Session, row: OutboxRow, now: datetime, error: str, retry_after: float | None = None
+) -> None:
+    row.attempts += 1
+    row.last_error = error[:2000]
+    if row.attempts >= MAX_ATTEMPTS:
+        row.status = "failed"
+        row.next_attempt_at = None
+    else:
+        row.status = "pending"
+        row.next_attempt_at = now + timedelta(seconds=backoff(row.attempts, retry_after))
+    session.add(row)
+
+
+def mark_failed(session: Session, row: OutboxRow, error: str) -> None:
+    row.attempts += 1
+    row.status = "failed"
+    row.last_error = error[:2000]
+    row.next_attempt_at = None
+    session.add(row)
+
+
+def listing(session: Session, *, include_sent: bool = False) -> Sequence[OutboxRow]:
+    stmt = select(OutboxRow).order_by(col(OutboxRow.id))
+    if not include_sent:
+        stmt = stmt.where(col(OutboxRow.status) != "sent")
+    return session.exec(stmt).all()
+
+
+def requeue(
+    session: Session, *, ids: Sequence[int] = (), failed: bool = False, now: datetime
+) -> int:
+    cond = col(OutboxRow.id).in_(list(ids)) if ids else col(OutboxRow.status) == "failed"
+    if failed:
+        cond = col(OutboxRow.status) == "failed"
+    result = session.execute(
+        sa.update(OutboxRow)
+        .where(cond)
+        .where(col(OutboxRow.status) != "sent")
+        .values(status="pending", attempts=0, next_attempt_at=now, last_error=None)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def backlog(session: Session, now: datetime) -> tuple[int, float]:
+    """Pending items and the age in seconds of the oldest (for metrics)."""
+    stmt = select(sa.func.count(), sa.func.min(OutboxRow.created_at)).where(
+        col(OutboxRow.status).in_(("pending", "sending"))
+    )
+    count, oldest = session.exec(stmt).one()
+    age = (now - aware(oldest)).total_seconds() if oldest is not None else 0.0
+    return int(count), age

@@ -1,0 +1,201 @@
+"""Proposals: the aggregate stored as JSON, with derived columns for queries.
+
+Rules:
+- ``save`` writes the whole aggregate and re-derives every indexed column from it (state, track,
+  confidentiality, the next deadline), so the columns can never disagree with the aggregate.
+- ``next_due_at`` is recomputed on every save from stored timestamps (charter.deadlines), which
+  is what lets the scheduler sleep until the earliest deadline and catch up after downtime.
+- ``load(..., for_update=True)`` locks the row on PostgreSQL so two workers cannot decide the
+  same proposal at once (SQLite's BEGIN IMMEDIATE already serialises writers).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from charter.concerns import Concern
+from charter.deadlines import next_due_at
+from charter.lifecycle import State
+from charter.model import Charter
+from charter.proposal import Proposal
+from charter.votes import Outcome, Vote
+from storage.models.core import ProposalRow
+from storage.times import aware
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A proposal with what the application keeps beside the rules' aggregate."""
+
+    proposal: Proposal
+    intake_problems: tuple[str, ...] = ()
+    disclosed: bool = False
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _t(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _p(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def _vote(v: Vote) -> dict[str, Any]:
+    return {
+        "voter": v.voter,
+        "choice": v.choice.value,
+        "reason": v.reason,
+        "at": _t(v.at),
+        "via": v.via,
+    }
+
+
+def _concern(c: Concern) -> dict[str, Any]:
+    return {
+        "name": c.name,
+        "text": c.text,
+        "raised_by": c.raised_by,
+        "raised_at": _t(c.raised_at),
+        "resolved_by": c.resolved_by,
+        "resolved_at": _t(c.resolved_at),
+    }
+
+
+def to_json(stored: Stored) -> str:
+    p = stored.proposal
+    data = {
+        "number": p.number,
+        "title": p.title,
+        "author": p.author,
+        "track": p.track,
+        "state": p.state.value,
+        "fields": dict(p.fields),
+        "charter_version": p.charter_version,
+        "created_at": _t(p.created_at),
+        "entered_review_at": _t(p.entered_review_at),
+        "voting_opened_at": _t(p.voting_opened_at),
+        "decided_at": _t(p.decided_at),
+        "outcome": None if p.outcome is None else p.outcome.value,
+        "votes": [_vote(v) for v in p.votes],
+        "concerns": [_concern(c) for c in p.concerns],
+        "withdrawn_by": p.withdrawn_by,
+        "intake_problems": list(stored.intake_problems),
+        "extra": dict(stored.extra),
+    }
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def from_json(text: str, *, disclosed: bool = False) -> Stored:
+    d = json.loads(text)
+    p = Proposal(
+        number=d["number"],
+        title=d["title"],
+        author=d["author"],
+        track=d["track"],
+        state=State(d["state"]),
+        fields=d["fields"],
+        charter_version=d["charter_version"],
+        created_at=datetime.fromisoformat(d["created_at"]),
+        entered_review_at=_p(d["entered_review_at"]),
+        voting_opened_at=_p(d["voting_opened_at"]),
+        decided_at=_p(d["decided_at"]),
+        outcome=None if d["outcome"] is None else Outcome(d["outcome"]),
+        votes=tuple(
+            Vote(v["voter"], v["choice"], v["reason"], datetime.fromisoformat(v["at"]), v["via"])
+            for v in d["votes"]
+        ),
+        concerns=tuple(
+            Concern(
+                c["name"],
+                c["text"],
+                c["raised_by"],
+                datetime.fromisoformat(c["raised_at"]),
+                c["resolved_by"],
+                _p(c["resolved_at"]),
+            )
+            for c in d["concerns"]
+        ),
+        withdrawn_by=d["withdrawn_by"],
+    )
+    return Stored(p, tuple(d.get("intake_problems", ())), disclosed, d.get("extra", {}))
+
+
+def load(session: Session, number: int, *, for_update: bool = False) -> Stored | None:
+    stmt = select(ProposalRow).where(ProposalRow.number == number)
+    if for_update and session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    row = session.exec(stmt).first()
+    return None if row is None else from_json(row.data, disclosed=row.disclosed)
+
+
+def save(session: Session, stored: Stored, charter: Charter, now: datetime) -> None:
+    p = stored.proposal
+    track = charter.tracks.get(p.track)
+    due = next_due_at(p, charter) if track is not None else None
+    row = session.get(ProposalRow, p.number)
+    if row is None:
+        row = ProposalRow(
+            number=p.number,
+            created_at=p.created_at,
+            title="",
+            author="",
+            track="",
+            state="",
+            data="",
+            updated_at=now,
+        )
+    row.title = p.title
+    row.author = p.author
+    row.track = p.track
+    row.state = p.state.value
+    row.confidential = bool(track and track.confidential)
+    row.disclosed = stored.disclosed
+    row.updated_at = now
+    row.next_due_at = due
+    row.data = to_json(stored)
+    session.add(row)
+
+
+def due(session: Session, now: datetime) -> Sequence[int]:
+    """Numbers of proposals whose next deadline has come (or passed while we were down)."""
+    stmt = (
+        select(ProposalRow.number)
+        .where(col(ProposalRow.next_due_at).is_not(None))
+        .where(col(ProposalRow.next_due_at) <= now)
+        .order_by(col(ProposalRow.next_due_at))
+    )
+    return list(session.exec(stmt).all())
+
+
+def next_deadline(session: Session) -> datetime | None:
+    stmt = select(ProposalRow.next_due_at).where(col(ProposalRow.next_due_at).is_not(None))
+    stmt = stmt.order_by(col(ProposalRow.next_due_at)).limit(1)
+    value = session.exec(stmt).first()
+    return None if value is None else aware(value)
+
+
+def listing(
+    session: Session,
+    *,
+    states: Sequence[str] = (),
+    track: str | None = None,
+    include_confidential: bool = True,
+    limit: int = 500,
+    offset: int = 0,
+) -> list[Stored]:
+    stmt = select(ProposalRow).order_by(col(ProposalRow.number).desc())
+    if states:
+        stmt = stmt.where(col(ProposalRow.state).in_(list(states)))
+    if track:
+        stmt = stmt.where(ProposalRow.track == track)
+    if not include_confidential:
+        stmt = stmt.where((col(ProposalRow.confidential).is_(False)) | col(ProposalRow.disclosed))
+    stmt = stmt.offset(offset).limit(limit)
+    return [from_json(r.data, disclosed=r.disclosed) for r in session.exec(stmt).all()]

@@ -1,0 +1,200 @@
+"""Subscriptions, e-mail opt-ins and the digest queue, inside the caller's transaction.
+
+Rules:
+- Filters are stored as one JSON object; :func:`model` turns a row into the pure
+  :class:`charter.subscriptions.Subscription` the rules read.
+- E-mail addresses compare lower-cased. A subscription for an address is active only while the
+  address is confirmed and not unsubscribed; unsubscribing removes every subscription of it.
+- The same target with the same filters is stored once (subscribing twice is a no-op).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from charter.subscriptions import Subscription
+from storage.models.broadcast import DigestItemRow, EmailOptinRow, SubscriptionRow
+from storage.times import aware
+
+
+@dataclass(frozen=True)
+class NewSubscription:
+    """What ``subscribe`` asks to store."""
+
+    platform: str
+    address: str
+    owner: str
+    filters: dict[str, Any] = field(default_factory=dict)
+    lang: str | None = None
+    zone: str | None = None
+    digest_at: str | None = None
+    secret: str | None = None
+
+
+def _address(platform: str, address: str) -> str:
+    return address.lower() if platform == "email" else address
+
+
+def add(session: Session, new: NewSubscription, now: datetime) -> tuple[SubscriptionRow, bool]:
+    """Store ``new`` unless the same target already has the same filters; (row, created)."""
+    address = _address(new.platform, new.address)
+    filters = json.dumps(new.filters, sort_keys=True, separators=(",", ":"))
+    existing = session.exec(
+        select(SubscriptionRow)
+        .where(SubscriptionRow.platform == new.platform)
+        .where(SubscriptionRow.address == address)
+        .where(SubscriptionRow.filters == filters)
+        .where(SubscriptionRow.digest_at == new.digest_at)
+        .where(SubscriptionRow.lang == new.lang)
+    ).first()
+    if existing is not None:
+        return existing, False
+    row = SubscriptionRow(
+        platform=new.platform,
+        address=address,
+        owner=new.owner,
+        filters=filters,
+        lang=new.lang,
+        zone=new.zone,
+        digest_at=new.digest_at,
+        secret=new.secret,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row, True
+
+
+def remove(session: Session, ids: Sequence[int]) -> int:
+    rows = session.exec(select(SubscriptionRow).where(col(SubscriptionRow.id).in_(list(ids)))).all()
+    for row in rows:
+        session.delete(row)
+    return len(rows)
+
+
+def get(session: Session, sub_id: int) -> SubscriptionRow | None:
+    return session.get(SubscriptionRow, sub_id)
+
+
+def of_owner(session: Session, owner: str) -> Sequence[SubscriptionRow]:
+    stmt = select(SubscriptionRow).where(SubscriptionRow.owner == owner)
+    return session.exec(stmt.order_by(col(SubscriptionRow.id))).all()
+
+
+def of_target(session: Session, platform: str, address: str) -> Sequence[SubscriptionRow]:
+    stmt = select(SubscriptionRow).where(SubscriptionRow.platform == platform)
+    stmt = stmt.where(SubscriptionRow.address == _address(platform, address))
+    return session.exec(stmt.order_by(col(SubscriptionRow.id))).all()
+
+
+def model(row: SubscriptionRow, confirmed: bool = True) -> Subscription:
+    f: dict[str, Any] = json.loads(row.filters)
+    return Subscription(
+        id=row.id or 0,
+        platform=row.platform,
+        address=row.address,
+        kinds=tuple(f.get("kinds", ())),
+        tracks=tuple(f.get("tracks", ())),
+        clients=tuple(f.get("clients", ())),
+        proposal=f.get("proposal"),
+        min_severity=f.get("min_severity"),
+        labels=tuple(f.get("labels", ())),
+        not_labels=tuple(f.get("not_labels", ())),
+        lang=row.lang,
+        zone=row.zone,
+        digest_at=row.digest_at,
+        confirmed=confirmed,
+    )
+
+
+def active(session: Session) -> list[Subscription]:
+    """Every subscription as the rules see it (e-mail ones carry their opt-in state)."""
+    confirmed = {
+        r.address
+        for r in session.exec(select(EmailOptinRow)).all()
+        if r.confirmed_at is not None and r.unsubscribed_at is None
+    }
+    rows = session.exec(select(SubscriptionRow).order_by(col(SubscriptionRow.id))).all()
+    return [model(r, r.platform != "email" or r.address in confirmed) for r in rows]
+
+
+# -- e-mail opt-in ---------------------------------------------------------------------------
+
+
+def request_optin(session: Session, address: str, now: datetime) -> bool:
+    """Ask for a confirmation; True when the address still needs one (mail a link)."""
+    row = session.get(EmailOptinRow, address.lower())
+    if row is None:
+        session.add(EmailOptinRow(address=address.lower(), requested_at=now))
+        return True
+    if row.confirmed_at is not None and row.unsubscribed_at is None:
+        return False
+    row.requested_at, row.confirmed_at, row.unsubscribed_at = now, None, None
+    session.add(row)
+    return True
+
+
+def confirm_optin(session: Session, address: str, now: datetime) -> bool:
+    row = session.get(EmailOptinRow, address.lower())
+    if row is None:
+        return False
+    row.confirmed_at, row.unsubscribed_at = now, None
+    session.add(row)
+    return True
+
+
+def unsubscribe_address(session: Session, address: str, now: datetime) -> int:
+    """One-click unsubscribe: mark the address and remove its subscriptions."""
+    row = session.get(EmailOptinRow, address.lower())
+    if row is not None:
+        row.unsubscribed_at = now
+        session.add(row)
+    subs = of_target(session, "email", address)
+    return remove(session, [s.id for s in subs if s.id is not None])
+
+
+def is_confirmed(session: Session, address: str) -> bool:
+    row = session.get(EmailOptinRow, address.lower())
+    return row is not None and row.confirmed_at is not None and row.unsubscribed_at is None
+
+
+# -- digest queue ----------------------------------------------------------------------------
+
+
+def queue_digest(session: Session, subscription_id: int, outbox_id: int, now: datetime) -> None:
+    exists = session.exec(
+        select(DigestItemRow)
+        .where(DigestItemRow.subscription_id == subscription_id)
+        .where(DigestItemRow.outbox_id == outbox_id)
+    ).first()
+    if exists is None:
+        item = DigestItemRow(subscription_id=subscription_id, outbox_id=outbox_id, queued_at=now)
+        session.add(item)
+
+
+def queued(session: Session, subscription_id: int) -> list[tuple[int, datetime, int]]:
+    """(item id, queued at, outbox id) of items not yet carried by a digest."""
+    rows = session.exec(
+        select(DigestItemRow)
+        .where(DigestItemRow.subscription_id == subscription_id)
+        .where(col(DigestItemRow.digest_outbox_id).is_(None))
+        .order_by(col(DigestItemRow.id))
+    ).all()
+    return [(r.id or 0, aware(r.queued_at), r.outbox_id) for r in rows]
+
+
+def mark_digested(session: Session, item_ids: Sequence[int], digest_outbox_id: int) -> None:
+    for row in session.exec(select(DigestItemRow).where(col(DigestItemRow.id).in_(list(item_ids)))):
+        row.digest_outbox_id = digest_outbox_id
+        session.add(row)
+
+
+def digest_subscriptions(session: Session) -> Sequence[SubscriptionRow]:
+    stmt = select(SubscriptionRow).where(col(SubscriptionRow.digest_at).is_not(None))
+    return session.exec(stmt.order_by(col(SubscriptionRow.id))).all()

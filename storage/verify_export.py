@@ -1,0 +1,199 @@
+"""Standalone verifier for an exported audit log — standard library only.
+
+Usage::
+
+    python -m storage.verify_export audit.jsonl [--head HEX | --head SEQ:HEX]
+    python verify_export.py audit.jsonl            # a copy of this single file works too
+
+The export (``charterbot audit export``) is JSON Lines, one entry per line, in seq order::
+
+    {"seq": 1, "hash": "<64 hex>", "prev": "<64 hex>", "canonical": "<canonical JSON text>"}
+
+Rules checked, in order, for entry n (the format is documented in storage/canonical.py):
+
+1. seq is contiguous from 1 (a gap names the missing entry);
+2. the canonical text is a JSON object holding exactly the envelope fields, and its "seq" and
+   "prev" agree with the line's;
+3. prev equals the previous entry's hash (64 zeros for entry 1);
+4. hash == sha256(bytes.fromhex(prev) + canonical.encode("utf-8")).hexdigest().
+
+When entry n+1 is internally consistent but was chained to a different hash than entry n now
+has, entry n is named: it was rewritten (with a recomputed hash) after n+1 was written.
+``--head`` anchors the log to a published head: the log must contain that hash (at that seq,
+if given), so truncation or rewriting of the whole tail is caught. The log may have grown since.
+
+Prints ``ok: N entries, head <seq> <hex>`` and exits 0, or names the first bad entry and why and
+exits 1. This module must import nothing but the standard library (a test enforces it), so it
+also runs from a copy on a machine without charterbot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from collections.abc import Iterable
+
+GENESIS = "0" * 64
+ENVELOPE = frozenset(
+    ("seq", "at", "actor", "kind", "subject", "payload", "charter_version", "prev")
+)
+_HEX = frozenset("0123456789abcdef")
+
+
+class ChainError(Exception):
+    """The chain is broken at entry ``seq`` (None when no single entry can be named)."""
+
+    def __init__(self, seq: int | None, reason: str) -> None:
+        super().__init__(reason)
+        self.seq = seq
+        self.reason = reason
+
+
+def parse_head(text: str) -> tuple[int | None, str]:
+    """``HEX``, ``SEQ:HEX`` or ``SEQ HEX`` → (seq or None, hex); ValueError when malformed."""
+    seq_text, _, hex_text = text.strip().replace(" ", ":").rpartition(":")
+    hex_text = hex_text.lower()
+    if len(hex_text) != 64 or not _HEX.issuperset(hex_text):
+        raise ValueError(f"expected head must be 64 hex digits, optionally SEQ:HEX (got {text!r})")
+    if not seq_text:
+        return None, hex_text
+    if not seq_text.isdigit():
+        raise ValueError(f"expected head's seq must be a positive integer (got {seq_text!r})")
+    return int(seq_text), hex_text
+
+
+class ChainWalker:
+    """Feeds entries in order and raises :class:`ChainError` at the first one that is bad."""
+
+    def __init__(self, expected_head: tuple[int | None, str] | None = None) -> None:
+        self.count = 0
+        self.head_hash = GENESIS
+        self._expected = expected_head
+        self._expected_seen = False
+
+    def feed(self, seq: int, prev: str, hash_hex: str, canonical: bytes) -> dict[str, object]:
+        """Check entry ``seq``; return its parsed canonical object for further checks."""
+        n = self.count + 1
+        if seq != n:
+            if seq < n:
+                raise ChainError(seq, f"entry {seq} appears again after entry {n - 1}")
+            if n == 1:
+                raise ChainError(1, f"entry 1 missing: the log starts at entry {seq}")
+            raise ChainError(n, f"entry {n} missing: sequence jumps from {n - 1} to {seq}")
+        try:
+            obj = json.loads(canonical)
+        except ValueError:
+            raise ChainError(n, f"entry {n}: the hashed bytes are not valid JSON") from None
+        if not isinstance(obj, dict) or obj.keys() != ENVELOPE:
+            raise ChainError(n, f"entry {n}: the hashed bytes are not an audit entry envelope")
+        if obj["seq"] != seq or isinstance(obj["seq"], bool):
+            raise ChainError(n, f"entry {n}: seq does not match the hashed bytes")
+        if obj["prev"] != prev:
+            raise ChainError(n, f"entry {n}: prev_hash does not match the hashed bytes")
+        try:
+            prev_bytes = bytes.fromhex(prev)
+        except ValueError:
+            raise ChainError(n, f"entry {n}: prev_hash is not hex") from None
+        self_consistent = hashlib.sha256(prev_bytes + canonical).hexdigest() == hash_hex
+        if prev != self.head_hash:
+            if n == 1:
+                raise ChainError(1, "entry 1: prev_hash is not the genesis value (64 zeros)")
+            if self_consistent:  # n is intact, so n-1 changed after n was chained to it
+                raise ChainError(
+                    n - 1,
+                    f"entry {n - 1}: its hash is not the one entry {n} was chained to; "
+                    f"entry {n - 1} was rewritten after entry {n} was written",
+                )
+            raise ChainError(n, f"entry {n}: prev_hash does not match the hash of entry {n - 1}")
+        if not self_consistent:
+            raise ChainError(n, f"entry {n}: stored hash does not match the hash of its contents")
+        self.count = n
+        self.head_hash = hash_hex
+        self.check_expected(n, hash_hex)
+        return obj
+
+    @property
+    def anchored(self) -> bool:
+        """True when checking against an expected (published) head."""
+        return self._expected is not None
+
+    def check_expected(self, n: int, hash_hex: str) -> None:
+        """Note entry ``n``'s hash against the expected head (raises if it contradicts it)."""
+        if self._expected is None:
+            return
+        want_seq, want_hash = self._expected
+        if want_seq is None:
+            self._expected_seen = self._expected_seen or hash_hex == want_hash
+        elif want_seq == n:
+            if hash_hex != want_hash:
+                raise ChainError(
+                    n, f"entry {n}: hash differs from the expected head; history was rewritten"
+                )
+            self._expected_seen = True
+
+    def finish(self) -> tuple[int, str]:
+        """(head seq, head hash) once all entries are fed; checks the expected head."""
+        if self._expected is not None and not self._expected_seen:
+            want_seq, want_hash = self._expected
+            if want_seq is not None and want_seq > self.count:
+                raise ChainError(
+                    self.count + 1,
+                    f"entry {self.count + 1} missing: the log ends at entry {self.count} but the "
+                    f"expected head is entry {want_seq} (the log was truncated)",
+                )
+            raise ChainError(
+                None,
+                f"the expected head {want_hash} is not in the log (truncated or rewritten); "
+                f"the log ends at entry {self.count}",
+            )
+        return self.count, self.head_hash
+
+
+def _lines(path: str) -> Iterable[tuple[int, str, str, bytes]]:
+    with open(path, encoding="utf-8") as handle:
+        for line_no, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                yield int(row["seq"]), row["prev"], row["hash"], row["canonical"].encode("utf-8")
+            except (ValueError, KeyError, TypeError, AttributeError):
+                raise ChainError(None, f"line {line_no}: not an audit export line") from None
+
+
+def verify_file(path: str, expected_head: tuple[int | None, str] | None = None) -> tuple[int, str]:
+    """Verify an export; (head seq, head hash) or :class:`ChainError`."""
+    walker = ChainWalker(expected_head)
+    for seq, prev, hash_hex, canonical in _lines(path):
+        walker.feed(seq, prev, hash_hex, canonical)
+    return walker.finish()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="verify_export", description="Verify an exported charterbot audit log (JSONL)."
+    )
+    parser.add_argument("file", help="the export written by `charterbot audit export`")
+    parser.add_argument("--head", help="published head: HEX or SEQ:HEX")
+    args = parser.parse_args(argv)
+    try:
+        expected = parse_head(args.head) if args.head else None
+    except ValueError as exc:
+        parser.error(str(exc))
+    try:
+        seq, head = verify_file(args.file, expected)
+    except OSError as exc:
+        print(f"error: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except ChainError as exc:
+        where = f"first bad entry: {exc.seq}" if exc.seq is not None else "no single bad entry"
+        print(f"FAILED ({where}): {exc.reason}")
+        return 1
+    print(f"ok: {seq} entries, head {seq} {head}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

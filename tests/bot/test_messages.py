@@ -1,0 +1,263 @@
+"""The message model, the console renderer, and every renderer against hostile text.
+
+The injection corpus and the property test render the same Message three ways (Slack Block
+Kit, Discord embed, console) and check each stays inert and within its platform's limits.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import unicodedata
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.discord.render import EMBED_TOTAL, render
+from bot.messages import (
+    Button,
+    Mention,
+    Message,
+    When,
+    parse_vote_action,
+    plain_text,
+    vote_action_id,
+)
+from bot.slack.blocks import MAX_BLOCKS, SECTION_CHARS, SlackMessage, render_blocks
+
+AT = datetime(2025, 3, 30, 8, 0, tzinfo=UTC)
+
+CORPUS = [
+    "@everyone",
+    "@here",
+    "<!channel>",
+    "<!here>",
+    "<!everyone>",
+    "<@U123>",
+    "<@&123>",
+    "<@&123456789012345678>",
+    "@\u200beveryone and @\u2060here",
+    "**bold** _it_ ~~s~~ ||spoiler|| `code` ```block```",
+    "[click me](https://evil.example) <https://evil.example|here>",
+    "\u200b" * 10_000,
+    "x" * 10_240,
+    '"; rm -rf / #',
+    "$(id)",
+    "`id`",
+    "${{ github.event.comment.body }}",
+    "\x1b[2J\x1b[31mred\x1b[0m\x07",
+    "\u202egnp.exe\u202c",
+    "line1\nline2\r\nline3",
+]
+SHELL = ['"; rm -rf / #', "$(id)", "`id`", "${{ github.event.comment.body }}"]
+
+
+def hostile_message(text: str) -> Message:
+    """``text`` in every slot a Message has."""
+    return Message(
+        title=text,
+        lines=((text,), ("before ", text, " ", When(AT), " after"), (Mention(text, "discord"),)),
+        fields=((text, text), ("Proposal", text)),
+        buttons=(Button(text, "vote:42:approve"),),
+        footer=text,
+    )
+
+
+def slack_texts(rendered: SlackMessage) -> list[str]:
+    found = [rendered.text]
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            found.extend(v for k, v in node.items() if k == "text" and isinstance(v, str))
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(rendered.blocks)
+    return found
+
+
+def check_slack(message: Message) -> None:
+    rendered = render_blocks(message)
+    assert len(rendered.blocks) <= MAX_BLOCKS
+    for block in rendered.blocks:
+        if block["type"] == "section" and "text" in block:
+            assert len(block["text"]["text"]) <= SECTION_CHARS
+    for text in slack_texts(rendered):
+        # the only live tokens are our <!date^…> ones; user text never has a raw < or >
+        stripped = re.sub(r"<!date\^-?\d+\^\{date_short_pretty\} \{time\}\|[^<>]*>", "", text)
+        assert "<" not in stripped and ">" not in stripped, text
+
+
+def check_discord(message: Message) -> None:
+    reply = render(message)
+    embed = reply.embed
+    assert len(embed) <= EMBED_TOTAL
+    assert len(reply.content) <= 2000
+    assert reply.allowed_mentions().to_dict()["parse"] == []
+    texts = [embed.title or "", embed.description or "", reply.content]
+    texts += [f.name or "" for f in embed.fields] + [f.value or "" for f in embed.fields]
+    for text in texts:
+        assert not re.search(r"@(everyone|here)", text), text
+        assert not re.search(r"(?<!\\)<(?!t:-?\d+:[FR]>|@\d{15,20}>)", text), text
+
+
+def check_console(message: Message) -> str:
+    shown = plain_text(message)
+    for ch in shown:
+        assert ch in "\n\t" or unicodedata.category(ch) != "Cc", repr(ch)
+        assert not ("\u202a" <= ch <= "\u202e" or "\u2066" <= ch <= "\u2069"), repr(ch)
+    return shown
+
+
+@pytest.fixture
+def no_subprocess(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Rendering must never start a process; any attempt fails the test."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"a process was started: {args!r}")
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
+    monkeypatch.setattr(os, "system", refuse)
+    yield
+
+
+@pytest.mark.usefixtures("no_subprocess")
+@pytest.mark.parametrize("text", CORPUS, ids=lambda t: repr(t[:24]))
+def test_injection_corpus_is_inert_everywhere(text: str) -> None:
+    """Hostile text in every slot stays inert (no ping, no link, no markup, no terminal control)
+    and within limits on Slack, Discord and the console, and starts no process."""
+    message = hostile_message(text)
+    check_slack(message)
+    check_discord(message)
+    shown = check_console(message)
+    if text in SHELL:
+        assert text in shown  # echoed verbatim, as inert text
+
+
+segments = st.one_of(
+    st.text(max_size=300),
+    st.builds(
+        When,
+        st.datetimes(
+            min_value=datetime(1970, 1, 2),
+            max_value=datetime(2200, 1, 1),
+            timezones=st.sampled_from([UTC, timezone(timedelta(hours=-7)), ZoneInfo("Asia/Tokyo")]),
+        ),
+    ),
+    st.builds(Mention, st.text(max_size=40), st.sampled_from(["slack", "discord", "github"])),
+)
+messages = st.builds(
+    Message,
+    title=st.text(max_size=400),
+    lines=st.lists(st.lists(segments, max_size=6).map(tuple), max_size=40).map(tuple),
+    fields=st.lists(st.tuples(st.text(max_size=300), st.text(max_size=1500)), max_size=30).map(
+        tuple
+    ),
+    buttons=st.lists(
+        st.builds(
+            Button,
+            st.text(max_size=100),
+            st.one_of(
+                st.text(max_size=30),
+                st.builds(
+                    vote_action_id,
+                    st.integers(0, 10**12),
+                    st.sampled_from(["approve", "reject", "abstain"]),
+                ),
+            ),
+            st.sampled_from(["primary", "danger", "default"]),
+        ),
+        max_size=30,
+    ).map(tuple),
+    ok=st.booleans(),
+    ephemeral=st.booleans(),
+    footer=st.text(max_size=3000),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(messages)
+def test_no_message_breaks_a_renderer(message: Message) -> None:
+    """For any Message, all three renderers return output that is inert and within limits."""
+    check_slack(message)
+    check_discord(message)
+    check_console(message)
+
+
+@pytest.mark.parametrize(
+    ("zone", "expected"),
+    [
+        (None, "due 2025-03-30T08:00Z"),
+        (ZoneInfo("Europe/Berlin"), "due 2025-03-30T08:00Z (2025-03-30 10:00 Europe/Berlin)"),
+        (
+            ZoneInfo("America/Los_Angeles"),
+            "due 2025-03-30T08:00Z (2025-03-30 01:00 America/Los_Angeles)",
+        ),
+    ],
+)
+def test_console_when(zone: ZoneInfo | None, expected: str) -> None:
+    """On the console a When is ISO UTC, plus the local time of the given zone (here across
+    Berlin's DST change on 2025-03-30)."""
+    assert plain_text(Message(lines=(("due ", When(AT)),)), zone) == expected
+
+
+def test_console_layout() -> None:
+    """Console text: title, lines, "name: value" fields, buttons, footer; errors say so."""
+    message = Message(
+        title="Proposal #42",
+        lines=(("by ", Mention("octocat")),),
+        fields=(("State", "voting"),),
+        buttons=(Button("Approve", "vote:42:approve"),),
+        footer="charter v1",
+    )
+    assert plain_text(message) == (
+        "Proposal #42\nby @octocat\nState: voting\n[Approve] vote:42:approve\ncharter v1"
+    )
+    assert plain_text(Message.text_only("no such proposal", ok=False)) == "error: no such proposal"
+
+
+def test_text_only_splits_lines() -> None:
+    """Message.text_only makes one line per input line and keeps ok."""
+    message = Message.text_only("a\nb", ok=False)
+    assert message.lines == (("a",), ("b",))
+    assert message.ok is False
+    assert message.ephemeral is True
+
+
+def test_when_needs_a_zone() -> None:
+    """A naive datetime is refused: nobody could tell which instant it means."""
+    with pytest.raises(ValueError, match="timezone-aware"):
+        When(datetime(2025, 1, 1))
+
+
+@pytest.mark.parametrize(
+    ("action_id", "parsed"),
+    [
+        ("vote:42:approve", (42, "approve")),
+        ("vote:7:abstain", (7, "abstain")),
+        ("vote:42:maybe", None),
+        ("vote:-1:approve", None),
+        ("vote:٤٢:approve", None),
+        ("vote:42:approve\n", None),
+        ("xvote:42:approve", None),
+    ],
+)
+def test_parse_vote_action(action_id: str, parsed: tuple[int, str] | None) -> None:
+    """Only vote:<ascii digits>:<approve|reject|abstain> is a vote."""
+    assert parse_vote_action(action_id) == parsed
+
+
+def test_vote_action_id_rejects_bad_choice() -> None:
+    """Building a vote id with an unknown choice names the valid ones."""
+    assert vote_action_id(42, "reject") == "vote:42:reject"
+    with pytest.raises(ValueError, match="approve, reject, abstain"):
+        vote_action_id(42, "maybe")

@@ -1,0 +1,300 @@
+"""Who may do what: every command against every kind of actor, under the reference charter."""
+
+# ruff: noqa: E501  (table rows quote whole reply sentences; wrapping them hides typos)
+
+from __future__ import annotations
+
+import typing
+from datetime import timedelta
+
+import pytest
+
+from charter import commands as c
+from charter.actors import Actor
+from charter.authz import (
+    COMMAND_PRIVILEGE,
+    Privilege,
+    Refusal,
+    Role,
+    authorize,
+    authorize_command,
+    required_privileges,
+    roles_for,
+)
+from charter.load import load_charter
+from tests.paths import reference_charter_text
+
+CHARTER = load_charter(reference_charter_text()).charter
+
+ANON = Actor(login=None, surface="discord", surface_id="80351110224678912")
+CONTRIBUTOR = Actor(login="zoe-contrib")  # linked, no client, no charter role; the author
+MAINTAINER = Actor(login="Alice-Aurora")  # aurora; logins compare case-insensitively
+COUNCIL = Actor(login="kofi-sec")
+COORDINATOR = Actor(login="ines-coord")
+ACTORS = {"A": ANON, "C": CONTRIBUTOR, "M": MAINTAINER, "S": COUNCIL, "K": COORDINATOR}
+ALL, LINKED, STAFF, COUNCIL_OR_COORD = "ACMSK", "CMSK", "MSK", "SK"
+
+# (command, track, who may: letters from ACTORS)
+CASES: list[tuple[c.Command, str, str]] = [
+    (c.ListProposals(), "protocol-change", ALL),
+    (c.Show(42), "protocol-change", ALL),
+    (c.Status(42), "protocol-change", ALL),
+    (c.Help("vote"), "protocol-change", ALL),
+    (c.WhoAmI(), "protocol-change", ALL),
+    (c.Link(), "protocol-change", ALL),
+    (c.ShowRollout(42), "protocol-change", ALL),
+    (c.Inventory(None), "protocol-change", ALL),
+    (c.Meetings(), "protocol-change", ALL),
+    (c.Subscriptions(), "protocol-change", ALL),
+    (c.Confirm("k3J9-x2"), "protocol-change", ALL),
+    (c.CastVote(42, "approve"), "protocol-change", "M"),
+    (c.CastVote(42, "approve"), "security-patch", "MS"),
+    (c.CastVote(42, "reject"), "charter-amendment", "MK"),
+    (c.RaiseConcern(42, "gas", "too high"), "protocol-change", STAFF),
+    (c.ResolveConcern(42, "gas"), "protocol-change", STAFF),
+    (c.Withdraw(42), "protocol-change", "CK"),
+    (c.Disclose(42), "security-patch", COUNCIL_OR_COORD),
+    (c.Ready(42, "aurora", "staging", "4.2.0"), "protocol-change", "MK"),
+    (c.Ready(42, "borealis", "staging", "1.19"), "protocol-change", "K"),
+    (c.Advance(42), "protocol-change", STAFF),
+    (c.Advance(42, "soak verified by hand"), "protocol-change", "K"),
+    (c.Rollback(42, ("aurora",), "bad"), "protocol-change", STAFF),
+    (c.Rollback(42, ("aurora", "borealis"), "bad"), "protocol-change", COUNCIL_OR_COORD),
+    (c.Rollback(42, (), "bad"), "protocol-change", COUNCIL_OR_COORD),
+    (c.Flag("fast-sync", "off", "bug"), "protocol-change", COUNCIL_OR_COORD),
+    (c.IncidentDeclare("sev1", "halt"), "protocol-change", STAFF),
+    (c.IncidentRole(None, "lead", "kofi-sec"), "protocol-change", STAFF),
+    (c.IncidentUpdate(1, "better"), "protocol-change", STAFF),
+    (c.IncidentResolve(1), "protocol-change", STAFF),
+    (c.MeetingSchedule("Sync", "friday 15:00", timedelta(hours=1)), "protocol-change", STAFF),
+    (c.MeetingCancel("12"), "protocol-change", STAFF),
+    (c.MeetingMove("12", "monday"), "protocol-change", STAFF),
+    (c.MeetingDecide("go"), "protocol-change", "K"),
+    (c.MeetingAction("bob", "notes"), "protocol-change", STAFF),
+    (c.AgendaAdd("core-sync", "gas follow-up"), "protocol-change", LINKED),
+    (c.Subscribe("me"), "protocol-change", LINKED),
+    (c.Subscribe("email", "ops@example.org"), "protocol-change", LINKED),
+    (c.Subscribe("here"), "protocol-change", STAFF),
+    (c.Unsubscribe(3), "protocol-change", LINKED),
+]
+
+
+@pytest.mark.parametrize(("command", "track", "allowed"), CASES)
+@pytest.mark.parametrize("who", list(ACTORS))
+def test_every_command_for_every_role(
+    command: c.Command, track: str, allowed: str, who: str
+) -> None:
+    """Each command is allowed exactly for the roles the charter's rules give it."""
+    refusal = authorize_command(
+        command, ACTORS[who], CHARTER, track=track, proposal_author="zoe-contrib"
+    )
+    if who in allowed:
+        assert refusal is None
+    else:
+        assert isinstance(refusal, Refusal)
+        assert refusal.reason.endswith(".")
+        assert str(refusal) == refusal.reason
+
+
+def test_the_table_covers_every_command_class() -> None:
+    """Every command class in commands.py has exactly one privilege and a row in the table."""
+    classes = set(typing.get_args(c.Command))
+    assert set(COMMAND_PRIVILEGE) == classes
+    assert {type(command) for command, _, _ in CASES} == classes
+
+
+@pytest.mark.parametrize(
+    ("actor", "roles"),
+    [
+        (ANON, {Role.ANONYMOUS}),
+        (CONTRIBUTOR, {Role.CONTRIBUTOR}),
+        (MAINTAINER, {Role.MAINTAINER}),
+        (COUNCIL, {Role.SECURITY_COUNCIL}),
+        (COORDINATOR, {Role.COORDINATOR}),
+    ],
+)
+def test_roles_for(actor: Actor, roles: set[str]) -> None:
+    """Roles come from the charter: client maintainers and named charter roles."""
+    assert roles_for(actor, CHARTER) == roles
+
+
+def test_other_charter_roles_keep_their_names() -> None:
+    """A charter role other than coordinators and security-council is reported by name."""
+    roles = {**CHARTER.roles, "release-managers": ("alice-aurora", "rita-rel")}
+    charter = CHARTER.model_copy(update={"roles": roles})
+    assert roles_for(Actor("alice-aurora"), charter) == {Role.MAINTAINER, "release-managers"}
+    assert roles_for(Actor("rita-rel"), charter) == {"release-managers"}
+    # any charter role counts as staff
+    assert authorize(Privilege.CONCERN, Actor("rita-rel"), charter) is None
+
+
+@pytest.mark.parametrize(
+    ("privilege", "actor", "kwargs", "reason"),
+    [
+        (
+            Privilege.VOTE,
+            ANON,
+            {"track": "protocol-change"},
+            "You have not linked a GitHub login yet, so you can only read; run /charter link first, then try again.",
+        ),
+        (
+            Privilege.VOTE,
+            COORDINATOR,
+            {"track": "protocol-change"},
+            "You are not a voter for track protocol-change: its seats are one per client (aurora, borealis, cirrus, dorado and eridanus), cast by its maintainers.",
+        ),
+        (
+            Privilege.VOTE,
+            CONTRIBUTOR,
+            {"track": "security-patch"},
+            "You are not a voter for track security-patch: its seats are one per client (aurora, borealis, cirrus, dorado and eridanus), cast by its maintainers and one per member of security-council (kofi-sec, lena-sec and mateo-sec).",
+        ),
+        (
+            Privilege.VOTE,
+            MAINTAINER,
+            {"track": "fast-track"},
+            "There is no track fast-track in this charter.",
+        ),
+        (
+            Privilege.CONCERN,
+            CONTRIBUTOR,
+            {},
+            "Only client maintainers and holders of a charter role (coordinators and security-council) may raise a blocking concern; you can still comment on the proposal.",
+        ),
+        (
+            Privilege.WITHDRAW,
+            MAINTAINER,
+            {"proposal_author": "zoe-contrib"},
+            "Only the proposal's author (zoe-contrib) or a coordinator may withdraw it.",
+        ),
+        (
+            Privilege.WITHDRAW,
+            MAINTAINER,
+            {},
+            "Only the proposal's author or a coordinator may withdraw it.",
+        ),
+        (
+            Privilege.READY,
+            MAINTAINER,
+            {"client": "borealis"},
+            "Only maintainers of borealis (carmen-borealis and dmitri-borealis) or a coordinator may report borealis.",
+        ),
+        (
+            Privilege.READY,
+            MAINTAINER,
+            {"client": "zephyr"},
+            "There is no client zephyr in this charter; the clients are aurora, borealis, cirrus, dorado and eridanus.",
+        ),
+        (
+            Privilege.READY,
+            COUNCIL,
+            {},
+            "Only client maintainers or a coordinator may report a client's release.",
+        ),
+        (
+            Privilege.OVERRIDE,
+            MAINTAINER,
+            {},
+            "Only members of coordinators may override a rollout gate.",
+        ),
+        (
+            Privilege.ROLLBACK,
+            MAINTAINER,
+            {},
+            "Only coordinators and the security council may roll back every client at once; a maintainer may roll back their own client.",
+        ),
+        (
+            Privilege.ROLLBACK,
+            MAINTAINER,
+            {"client": "cirrus"},
+            "Only maintainers of cirrus (emeka-cirrus) or coordinators and the security council may roll back cirrus.",
+        ),
+        (
+            Privilege.FLAG,
+            MAINTAINER,
+            {},
+            "Only coordinators and the security council may switch a feature flag.",
+        ),
+        (
+            Privilege.DISCLOSE,
+            CONTRIBUTOR,
+            {},
+            "Only coordinators and the security council may disclose a confidential proposal.",
+        ),
+        (Privilege.MEETING_DECIDE, COUNCIL, {}, "Only coordinators may record a meeting decision."),
+    ],
+)
+def test_refusals_say_why(
+    privilege: Privilege, actor: Actor, kwargs: dict[str, str], reason: str
+) -> None:
+    """A refusal is a sentence naming the rule and who would be allowed."""
+    assert authorize(privilege, actor, CHARTER, **kwargs) == Refusal(reason)
+
+
+@pytest.mark.parametrize(
+    ("privilege", "actor", "kwargs"),
+    [
+        (Privilege.READY, MAINTAINER, {}),  # any maintainer, when the client is not yet known
+        (Privilege.READY, MAINTAINER, {"client": "AURORA".lower()}),
+        (Privilege.ROLLBACK, MAINTAINER, {"client": "aurora"}),
+        (Privilege.WITHDRAW, Actor("Zoe-Contrib"), {"proposal_author": "zoe-contrib"}),
+        (Privilege.OVERRIDE, COORDINATOR, {}),
+        (Privilege.LINK, ANON, {}),
+        (Privilege.READ, ANON, {}),
+    ],
+)
+def test_allowed(privilege: Privilege, actor: Actor, kwargs: dict[str, str]) -> None:
+    """The positive side of the narrower rules."""
+    assert authorize(privilege, actor, CHARTER, **kwargs) is None
+
+
+def test_a_veto_holder_may_vote_even_outside_the_electorate() -> None:
+    """Holding a veto on a track lets one cast the vote that carries it."""
+    track = CHARTER.tracks["protocol-change"].model_copy(update={"veto": ("security-council",)})
+    charter = CHARTER.model_copy(update={"tracks": {**CHARTER.tracks, "protocol-change": track}})
+    assert authorize(Privilege.VOTE, COUNCIL, charter, track="protocol-change") is None
+
+
+def test_a_charter_without_override_roles_refuses_every_override() -> None:
+    """No override_roles means no one may override a gate, coordinators included."""
+    rollout = CHARTER.rollout.model_copy(update={"override_roles": ()})
+    charter = CHARTER.model_copy(update={"rollout": rollout})
+    assert authorize(Privilege.OVERRIDE, COORDINATOR, charter) == Refusal(
+        "This charter lets no one override a rollout gate."
+    )
+
+
+def test_a_role_electorate_with_no_members_is_described() -> None:
+    """An electorate role with no members reads as "no one", and the staff list as "none"."""
+    tracks = {**CHARTER.tracks}
+    tracks["charter-amendment"] = tracks["charter-amendment"].model_copy(
+        update={"electorate": ("coordinators",)}
+    )
+    charter = CHARTER.model_copy(update={"tracks": tracks, "roles": {"coordinators": ()}})
+    refusal = authorize(Privilege.VOTE, MAINTAINER, charter, track="charter-amendment")
+    assert refusal == Refusal(
+        "You are not a voter for track charter-amendment: its seats are one per member of coordinators (no one)."
+    )
+    roleless = CHARTER.model_copy(update={"roles": {}})
+    assert "charter role (none)" in str(authorize(Privilege.CONCERN, CONTRIBUTOR, roleless))
+
+
+def test_a_vote_needs_the_track() -> None:
+    """Deciding a vote without the proposal's track is a programming error."""
+    with pytest.raises(ValueError, match="track"):
+        authorize(Privilege.VOTE, MAINTAINER, CHARTER)
+
+
+@pytest.mark.parametrize(
+    ("command", "privileges"),
+    [
+        (c.Advance(1), (Privilege.ADVANCE,)),
+        (c.Advance(1, "why"), (Privilege.ADVANCE, Privilege.OVERRIDE)),
+        (c.Subscribe("me"), (Privilege.SUBSCRIBE,)),
+        (c.Subscribe("here"), (Privilege.SUBSCRIBE, Privilege.SUBSCRIBE_CHANNEL)),
+        (c.CastVote(1, "approve"), (Privilege.VOTE,)),
+    ],
+)
+def test_required_privileges(command: c.Command, privileges: tuple[Privilege, ...]) -> None:
+    """Some forms of a command need a second privilege on top of their own."""
+    assert required_privileges(command) == privileges

@@ -1,0 +1,291 @@
+"""Incidents: declaring pauses named rollouts, roles brief privately, the timeline only grows,
+and resolution schedules a review drafted from the record."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from charter.effects import Announce, Audit, Reply
+from charter.incidents import (
+    DirectMessage,
+    Incident,
+    IncidentDecision,
+    TimelineEntry,
+    assign_role,
+    declare,
+    is_open,
+    names,
+    resolve,
+    review_issue_body,
+    update,
+)
+from charter.model import Charter
+from charter.rollout import Rollout
+from tests.charter.rollout_support import CLIENTS, T0, H, reference, reference_data
+
+CHARTER = reference()
+
+
+def variant(section: str, **changes: object) -> Charter:
+    data = reference_data()
+    data[section] = {**data[section], **changes}
+    return Charter.model_validate(data)
+
+
+def rollout(proposal: int, clients: Sequence[str], *, done: bool = False) -> Rollout:
+    return Rollout(proposal, tuple(clients), T0, completed_at=T0 if done else None)
+
+
+ACTIVE = (
+    rollout(42, CLIENTS),
+    rollout(43, ("aurora", "dorado")),
+    rollout(44, ("aurora", "borealis")),
+    rollout(45, CLIENTS, done=True),
+)
+
+
+def declared(severity: str = "sev1", **named: object) -> IncidentDecision:
+    return declare(
+        CHARTER, id="INC-7", severity=severity, summary="dorado forks on canary",
+        by="kofi-sec", now=T0, rollouts=ACTIVE, **named,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("severity", "named", "pause"),
+    [
+        ("sev1", {"proposals": (42,)}, (42,)),
+        ("sev1", {"clients": ("dorado",)}, (42, 43)),
+        ("sev1", {}, (42, 43, 44)),
+        ("sev1", {"proposals": (50,)}, (50,)),
+        ("sev1", {"proposals": (44,), "clients": ("dorado",)}, (42, 43, 44)),
+        ("sev2", {"proposals": (42,)}, ()),
+        ("sev3", {}, ()),
+    ],
+    ids=["proposal", "client", "nothing-named", "no-rollout-yet", "both", "sev2", "sev3"],
+)
+def test_declare_pauses_every_named_rollout_at_sev1(
+    severity: str, named: dict[str, object], pause: tuple[int, ...]
+) -> None:
+    """At pause_on_incident or worse, every active rollout the incident names pauses at once
+    (naming a client names its rollouts; naming nothing names all); milder ones pause none."""
+    assert declared(severity, **named).pause == pause
+
+
+def test_declare_without_pause_point_pauses_nothing() -> None:
+    """A charter without pause_on_incident never pauses on declaration."""
+    data = reference_data()
+    del data["rollout"]["pause_on_incident"]
+    charter = Charter.model_validate(data)
+    decision = declare(charter, id="INC-1", severity="sev1", summary="x", by="kofi-sec", now=T0)
+    assert decision.pause == ()
+
+
+def test_declare_records_and_announces() -> None:
+    """Declaring opens the timeline, audits, and announces with the severity and the pauses."""
+    decision = declared(clients=("dorado",))
+    assert decision.incident == Incident(
+        id="INC-7", severity="sev1", summary="dorado forks on canary", proposals=(),
+        clients=("dorado",), declared_by="kofi-sec", declared_at=T0,
+        timeline=(
+            TimelineEntry(T0, "kofi-sec", "declared sev1: dorado forks on canary", "declared"),
+        ),
+    )  # fmt: skip
+    assert is_open(decision.incident)
+    assert decision.effects == (
+        Audit(
+            "incident-declared",
+            "incident:INC-7",
+            {"severity": "sev1", "summary": "dorado forks on canary", "proposals": [],
+             "clients": ["dorado"], "pause": [42, 43]},
+        ),
+        Announce(
+            kind="incident",
+            title="Incident INC-7 (sev1) declared",
+            text="dorado forks on canary\nConcerns: dorado. Declared by kofi-sec. "
+            "Rollouts paused: #42, #43.",
+            clients=("dorado",),
+            severity="sev1",
+            data={"incident": "INC-7", "proposals": []},
+        ),
+    )  # fmt: skip
+    (announce,) = declared("sev3").effects[1:]
+    assert isinstance(announce, Announce)
+    assert announce.text == "dorado forks on canary\nConcerns: everything. Declared by kofi-sec."
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"severity": "sev4"}, "unknown severity 'sev4'; use one of sev1, sev2, sev3"),
+        ({"clients": ("zephyr",)}, "unknown client\\(s\\) zephyr; use aurora, borealis"),
+        ({"summary": "  "}, "an incident summary must not be empty"),
+        ({"id": ""}, "an incident id must not be empty"),
+    ],
+)
+def test_declare_rejects_impossible_input(changes: dict[str, object], message: str) -> None:
+    """Severity and clients must be the charter's; id and summary must be written."""
+    args: dict[str, object] = {
+        "id": "INC-1",
+        "severity": "sev2",
+        "summary": "x",
+        "by": "k",
+        "now": T0,
+    }
+    with pytest.raises(ValueError, match=message):
+        declare(CHARTER, **(args | changes))  # type: ignore[arg-type]
+
+
+def test_assign_role_briefs_the_assignee_privately() -> None:
+    """A role goes to one login (replacing the holder), who gets their brief as a direct message."""
+    incident = declared().incident
+    first = assign_role(CHARTER, incident, "lead", "ines-coord", "kofi-sec", T0 + H)
+    second = assign_role(CHARTER, first.incident, "lead", "jonas-coord", "kofi-sec", T0 + 2 * H)
+    assert second.incident.roles == {"lead": "jonas-coord"}
+    assert [e.text for e in second.incident.timeline[1:]] == [
+        "ines-coord is lead",
+        "jonas-coord is lead",
+    ]
+    assert first.effects == (
+        Audit("incident-role-assigned", "incident:INC-7", {"role": "lead", "login": "ines-coord"}),
+        DirectMessage(
+            "ines-coord",
+            "You are the lead for incident INC-7 (sev1): dorado forks on canary\n"
+            "Assigned by kofi-sec. Post updates with /charter incident update.",
+        ),
+        Reply("ines-coord is now lead for incident INC-7"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("charter", "role", "login", "message"),
+    [
+        (CHARTER, "captain", "ines-coord",
+         "unknown incident role 'captain'; roles: lead, comms, scribe"),
+        (variant("incidents", roles=[]), "lead", "ines-coord",
+         "unknown incident role 'lead'; roles: none \\(the charter defines no roles\\)"),
+        (CHARTER, "lead", " ", "the assignee's login must not be empty"),
+    ],
+)  # fmt: skip
+def test_assign_role_rejects_impossible_input(
+    charter: Charter, role: str, login: str, message: str
+) -> None:
+    """Only the charter's incident roles can be assigned, to a named login."""
+    with pytest.raises(ValueError, match=message):
+        assign_role(charter, declared().incident, role, login, "kofi-sec", T0)
+
+
+def test_update_appends_and_corrections_are_new_entries() -> None:
+    """The timeline is append-only, also after resolution: a correction is one more entry."""
+    incident = declared().incident
+    first = update(incident, "rolled dorado back", "ines-coord", T0 + H)
+    done = resolve(CHARTER, first.incident, "fixed in 1.4.1", "ines-coord", T0 + 3 * H).incident
+    fixed = update(done, "correction: rolled back at 10:30, not 10:00", "ines-coord", T0 + 4 * H)
+    assert fixed.incident.timeline[: len(done.timeline)] == done.timeline
+    assert [e.kind for e in fixed.incident.timeline] == ["declared", "update", "resolved", "update"]
+    assert first.effects == (
+        Audit("incident-updated", "incident:INC-7", {"text": "rolled dorado back"}),
+        Announce(
+            kind="incident", title="Incident INC-7 update", text="rolled dorado back\n— ines-coord",
+            severity="sev1", data={"incident": "INC-7", "proposals": []},
+        ),
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="an update must not be empty"):
+        update(incident, "", "ines-coord", T0)
+
+
+def test_resolve_schedules_the_review_and_drafts_it() -> None:
+    """Resolution schedules the review review_within later and drafts it from the record."""
+    incident = assign_role(
+        CHARTER, declared().incident, "lead", "ines-coord", "kofi-sec", T0
+    ).incident
+    decision = resolve(CHARTER, incident, "patched", "ines-coord", T0 + 90 * H, ["audit #1"])
+    assert decision.review_due_at == T0 + 90 * H + 5 * 24 * H
+    assert decision.incident.resolved_at == T0 + 90 * H
+    assert not is_open(decision.incident)
+    assert decision.review_body == review_issue_body(decision.incident, ["audit #1"])
+    assert decision.effects[0] == Audit(
+        "incident-resolved",
+        "incident:INC-7",
+        {"resolution": "patched", "review_due_at": "2026-03-11T03:00:00+00:00"},
+    )
+    announce = decision.effects[1]
+    assert isinstance(announce, Announce)
+    assert announce.text == "patched Post-incident review due 2026-03-11 03:00 UTC."
+    again = resolve(CHARTER, decision.incident, "again", "ines-coord", T0 + 100 * H)
+    assert again == IncidentDecision(
+        decision.incident, (Reply("incident INC-7 was resolved at 2026-03-06 03:00 UTC", ok=False),)
+    )
+    assert assign_role(CHARTER, decision.incident, "comms", "x", "y", T0).effects == again.effects
+
+
+def test_resolve_without_review_window() -> None:
+    """Without review_within no review is scheduled, but the draft is still written."""
+    charter = variant("incidents", review_within=None)
+    decision = resolve(charter, declared().incident, "patched", "ines-coord", T0 + H)
+    assert decision.review_due_at is None
+    assert decision.effects[0] == Audit(
+        "incident-resolved", "incident:INC-7", {"resolution": "patched", "review_due_at": None}
+    )
+    assert decision.review_body.startswith("# Post-incident review: incident INC-7 (sev1)")
+
+
+def test_review_issue_body_is_built_from_timeline_and_audit() -> None:
+    """The draft review lists the facts, the timeline and the decision log, then empty sections."""
+    incident = declared().incident
+    incident = update(incident, "rolled dorado back", "ines-coord", T0 + H).incident
+    assert review_issue_body(incident, ()) == "\n".join(
+        [
+            "# Post-incident review: incident INC-7 (sev1)",
+            "",
+            "**Summary:** dorado forks on canary",
+            "**Declared:** 2026-03-02 09:00 UTC by @kofi-sec",
+            "**Duration:** still open",
+            "**Roles:** none assigned",
+            "**Resolution:** —",
+            "",
+            "## Timeline (UTC)",
+            "",
+            "- 2026-03-02 09:00 [declared] @kofi-sec: declared sev1: dorado forks on canary",
+            "- 2026-03-02 10:00 [update] @ines-coord: rolled dorado back",
+            "",
+            "## Decision log",
+            "",
+            "- (no audit entries)",
+            "",
+            "## What went well",
+            "",
+            "## What went wrong",
+            "",
+            "## Actions",
+            "",
+        ]
+    )
+    resolved = resolve(CHARTER, incident, "ok", "ines-coord", T0 + 150 * H / 60).incident
+    body = review_issue_body(resolved, ["#1 incident-declared", "#2 rollout-paused"])
+    assert "**Duration:** 2h 30m" in body
+    assert "- #1 incident-declared\n- #2 rollout-paused\n" in body
+
+
+@pytest.mark.parametrize(
+    ("proposals", "clients", "proposal", "rollout_clients", "expected"),
+    [
+        ((), (), 42, ("aurora",), True),
+        ((42,), (), 42, ("aurora",), True),
+        ((7,), (), 42, ("aurora",), False),
+        ((), ("dorado",), 42, ("aurora", "dorado"), True),
+        ((), ("dorado",), 42, ("aurora",), False),
+    ],
+)
+def test_names(
+    proposals: tuple[int, ...],
+    clients: tuple[str, ...],
+    proposal: int,
+    rollout_clients: tuple[str, ...],
+    expected: bool,
+) -> None:
+    """An incident concerns a proposal it names, one sharing a named client, or (none named) all."""
+    incident = Incident("I", "sev2", "s", proposals, clients, "k", T0)
+    assert names(incident, proposal, rollout_clients) is expected

@@ -1,0 +1,417 @@
+"""Decisions on a proposal: each returns the new proposal and the effects to carry out."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from charter.concerns import Concern
+from charter.effects import Announce, Audit, Comment, Reply, SetLabels, SyncTracking
+from charter.lifecycle import IllegalTransition, State
+from charter.model import Charter
+from charter.proposal import (
+    Decision,
+    IncompleteRecord,
+    NotDue,
+    Proposal,
+    UnknownTrack,
+    cast_vote,
+    close_if_due,
+    enter_review,
+    open_voting,
+    raise_concern,
+    recompute_votes,
+    resolve_concern,
+    tally_of,
+    withdraw,
+)
+from charter.votes import Choice, Outcome, Vote
+
+SHARED = Path(os.environ.get("CHARTERBOT_SHARED_DIR") or Path(__file__).parents[3] / "shared")
+REF = Charter.model_validate(
+    yaml.safe_load((SHARED / "charter" / "reference-charter.yaml").read_text("utf-8"))
+)
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+CLIENTS = ["alice-aurora", "carmen-borealis", "emeka-cirrus", "fatima-dorado", "hana-eridanus"]
+
+
+def h(hours: float) -> datetime:
+    return T0 + timedelta(hours=hours)
+
+
+def prop(track: str = "feature-flag", state: State = State.VOTING, **kw: Any) -> Proposal:
+    """A proposal #7 by bob-aurora; in voting, voting opened at T0."""
+    stamps: dict[str, Any] = {}
+    if state is not State.DRAFT:
+        stamps["entered_review_at"] = T0 - REF.tracks[track].review
+    if state not in (State.DRAFT, State.REVIEW):
+        stamps["voting_opened_at"] = T0
+    return Proposal(
+        7, "Enable blob gossip", "bob-aurora", track, state, {"summary": "x"}, 3, h(-500),
+        **{**stamps, **kw},
+    )  # fmt: skip
+
+
+def votes(*specs: tuple[str, str, float]) -> tuple[Vote, ...]:
+    return tuple(Vote(who, Choice(c), "", h(at)) for who, c, at in specs)
+
+
+def kinds(decision: Decision) -> list[str]:
+    """Effect types in order, with the audit kind or announce kind: 'Audit:vote-cast'."""
+    out = []
+    for e in decision.effects:
+        extra = getattr(e, "kind", None)
+        out.append(f"{type(e).__name__}:{extra}" if extra else type(e).__name__)
+    return out
+
+
+def refused(decision: Decision, before: Proposal, why: str) -> None:
+    assert decision.proposal == before
+    assert kinds(decision) == ["Audit:command-refused", "Reply"]
+    audit, reply = decision.effects
+    assert isinstance(audit, Audit)
+    assert isinstance(reply, Reply)
+    assert reply == Reply(text=audit.payload["why"], ok=False)
+    assert why in reply.text, reply.text
+
+
+# -- review and voting ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("track", "confidential"),
+    [("protocol-change", False), ("feature-flag", False), ("security-patch", True)],
+)
+def test_enter_review(track: str, confidential: bool) -> None:
+    """A valid draft enters review now; it is audited, labelled, tracked and announced."""
+    d = enter_review(prop(track, State.DRAFT), REF, T0)
+    assert (d.proposal.state, d.proposal.entered_review_at) == (State.REVIEW, T0)
+    assert d.effects[0] == Audit(
+        "review-started",
+        "proposal:7",
+        {"event": "intake-valid", "from": "draft", "to": "review", "at": T0.isoformat(),
+         "charter_version": 3},
+    )  # fmt: skip
+    assert d.effects[1:3] == (SetLabels(7, ("charter:review",)), SyncTracking(7))
+    announce = d.effects[3]
+    assert isinstance(announce, Announce)
+    assert announce.kind == "proposal-opened"
+    assert (announce.proposal, announce.track, announce.confidential) == (7, track, confidential)
+    assert len(d.effects) == 4
+
+
+def test_enter_review_only_from_draft() -> None:
+    """A proposal already past draft cannot enter review again."""
+    with pytest.raises(IllegalTransition, match="a voting proposal cannot take 'intake-valid'"):
+        enter_review(prop(), REF, T0)
+
+
+def test_unknown_track_is_named() -> None:
+    """A proposal whose track the charter lacks fails with the known tracks listed."""
+    stray = Proposal(7, "t", "bob-aurora", "nope", State.DRAFT, {}, 3, T0)
+    with pytest.raises(UnknownTrack, match="names track 'nope'; tracks: protocol-change"):
+        enter_review(stray, REF, T0)
+
+
+def test_open_voting_when_review_has_ended() -> None:
+    """Voting opens once review is over, counted from the actual opening; it is announced."""
+    p = prop("feature-flag", State.REVIEW)
+    with pytest.raises(NotDue, match="review of #7 runs until 2026-03-02 09:00 UTC"):
+        open_voting(p, REF, h(-1))
+    d = open_voting(p, REF, h(3))
+    assert (d.proposal.state, d.proposal.voting_opened_at) == (State.VOTING, h(3))
+    assert kinds(d) == [
+        "Audit:voting-opened",
+        "SetLabels",
+        "SyncTracking",
+        "Announce:voting-opened",
+    ]
+    announce = d.effects[3]
+    assert isinstance(announce, Announce)
+    assert announce.text == "5 seats may vote until 2026-03-05 12:00 UTC (quorum 60%)"
+
+
+def test_missing_timestamps_are_reported() -> None:
+    """A stored record lacking the timestamp its state needs fails in words."""
+    with pytest.raises(IncompleteRecord, match="#7 is review but has no entered_review_at"):
+        open_voting(prop(state=State.REVIEW, entered_review_at=None), REF, T0)
+    with pytest.raises(IncompleteRecord, match="#7 is voting but has no voting_opened_at"):
+        tally_of(prop(voting_opened_at=None), REF, T0)
+
+
+# -- votes ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("p", "voter", "now", "why"),
+    [
+        (prop(state=State.DRAFT), "alice-aurora", h(1), "voting on #7 has not opened yet"),
+        (prop(state=State.REVIEW), "alice-aurora", h(1), "voting on #7 has not opened yet"),
+        (prop(state=State.ACCEPTED), "alice-aurora", h(1), "#7 is closed (accepted)"),
+        (prop(state=State.WITHDRAWN), "alice-aurora", h(1), "#7 is closed (withdrawn)"),
+        (
+            prop(),
+            "kofi-sec",
+            h(1),
+            "kofi-sec is not a voter for the feature-flag track (electorate: clients)",
+        ),
+        (
+            prop("charter-amendment"),
+            "mallory",
+            h(1),
+            "mallory is not a voter for the charter-amendment track (electorate: clients, "
+            "coordinators)",
+        ),
+        (
+            prop("security-patch", votes=votes(("lena-sec", "reject", 1))),
+            "alice-aurora",
+            h(2),
+            "voting on #7 has closed: vetoed by lena-sec (security-council)",
+        ),
+        (prop("charter-amendment"), "alice-aurora", h(168), "has closed: voting closed without"),
+    ],
+)
+def test_cast_vote_refusals(p: Proposal, voter: str, now: datetime, why: str) -> None:
+    """Votes are refused before voting, after closing, from non-voters and once settled."""
+    refused(cast_vote(p, REF, voter, "approve", "", now), p, why)
+
+
+def test_cast_vote_records_the_vote() -> None:
+    """A seat holder's vote is appended and audited with its seats; the voter gets a reply."""
+    p = prop()
+    d = cast_vote(p, REF, "Bob-Aurora", "approve", "tested on devnet", h(2), via="slack")
+    vote = Vote("Bob-Aurora", Choice.APPROVE, "tested on devnet", h(2), "slack")
+    assert d.proposal == replace(p, votes=(vote,))
+    assert kinds(d) == ["Audit:vote-cast", "Announce:vote", "SyncTracking", "Reply"]
+    assert d.effects[0] == Audit(
+        "vote-cast",
+        "proposal:7",
+        {"voter": "Bob-Aurora", "choice": "approve", "reason": "tested on devnet",
+         "via": "slack", "seats": ["client:aurora"], "at": h(2).isoformat()},
+    )  # fmt: skip
+    assert d.effects[3] == Reply("Recorded approve on #7 for Aurora.")
+
+
+def test_a_later_vote_replaces_the_earlier() -> None:
+    """Voting again is allowed while voting is open; the tally counts the later vote."""
+    p = cast_vote(prop(), REF, "alice-aurora", "reject", "", h(1)).proposal
+    p = cast_vote(p, REF, "bob-aurora", Choice.APPROVE, "", h(2)).proposal
+    assert len(p.votes) == 2
+    assert tally_of(p, REF, h(3)).standing["client:aurora"].choice is Choice.APPROVE
+
+
+def test_veto_holder_without_seat_votes_as_veto() -> None:
+    """A veto holder without a seat may vote; the reply says it counts as a veto."""
+    charter = REF.model_copy(
+        update={"tracks": {**REF.tracks, "feature-flag": REF.tracks["feature-flag"].model_copy(
+            update={"veto": ("coordinators",)})}}
+    )  # fmt: skip
+    d = cast_vote(prop(), charter, "ines-coord", "approve", "", h(1))
+    assert d.effects[-1] == Reply("Recorded approve on #7 for veto.")
+
+
+def test_a_settling_vote_closes_at_once() -> None:
+    """The vote that settles the outcome (the last seat approving) closes in the same step."""
+    voters = [*CLIENTS[:4], "ines-coord", "jonas-coord"]
+    p = prop("charter-amendment", votes=votes(*((w, "approve", 1) for w in voters)))
+    d = cast_vote(p, REF, "hana-eridanus", "approve", "", h(5))
+    assert (d.proposal.state, d.proposal.outcome, d.proposal.decided_at) == (
+        State.ACCEPTED, Outcome.ACCEPTED, h(5),
+    )  # fmt: skip
+    assert kinds(d) == [
+        "Audit:vote-cast", "Announce:vote", "SyncTracking", "Reply",
+        "Audit:proposal-decided", "SetLabels", "SyncTracking", "Announce:decision", "Comment",
+    ]  # fmt: skip
+
+
+def test_a_veto_on_a_confidential_track_rejects_quietly() -> None:
+    """A council veto rejects at once; every announcement of the track is confidential."""
+    d = cast_vote(prop("security-patch"), REF, "mateo-sec", "reject", "exploit", h(1))
+    assert d.proposal.state is State.REJECTED
+    announcements = [e for e in d.effects if isinstance(e, Announce)]
+    assert [a.kind for a in announcements] == ["vote", "decision"]
+    assert all(a.confidential for a in announcements)
+
+
+# -- concerns ---------------------------------------------------------------------------------
+
+ABI = Concern("abi", "breaks the ABI", "carmen-borealis", h(1))
+
+
+def test_raise_concern() -> None:
+    """An open proposal takes a concern; it is audited and tracked, and the raiser told."""
+    d = raise_concern(prop(state=State.REVIEW), REF, "carmen-borealis", "abi", "breaks", h(1))
+    assert d.proposal.concerns == (Concern("abi", "breaks", "carmen-borealis", h(1)),)
+    assert kinds(d) == ["Audit:concern-raised", "SyncTracking", "Reply"]
+    assert d.effects[2] == Reply("Concern 'abi' is open; #7 cannot pass until resolved.")
+
+
+@pytest.mark.parametrize(
+    ("p", "name", "why"),
+    [
+        (prop(state=State.REJECTED), "abi", "#7 is closed (rejected); concerns can no longer"),
+        (prop(concerns=(ABI,)), "ABI", "concern 'abi' is already open"),
+    ],
+)
+def test_raise_concern_refusals(p: Proposal, name: str, why: str) -> None:
+    """Concerns are refused on closed proposals and when the name is already open."""
+    refused(raise_concern(p, REF, "alice-aurora", name, "text", h(2)), p, why)
+
+
+def test_resolve_concern() -> None:
+    """The raiser resolves a concern; it is audited and tracked."""
+    d = resolve_concern(prop(concerns=(ABI,)), REF, "carmen-borealis", "abi", h(2))
+    assert d.proposal.concerns == (replace(ABI, resolved_by="carmen-borealis", resolved_at=h(2)),)
+    assert kinds(d) == ["Audit:concern-resolved", "SyncTracking", "Reply"]
+
+
+@pytest.mark.parametrize(
+    ("p", "by", "any_", "why"),
+    [
+        (prop(state=State.EXPIRED, concerns=(ABI,)), "carmen-borealis", False, "are final"),
+        (prop(concerns=(ABI,)), "alice-aurora", False, "only carmen-borealis"),
+    ],
+)
+def test_resolve_concern_refusals(p: Proposal, by: str, any_: bool, why: str) -> None:
+    """Only the raiser or a coordinator resolves, and only on an open proposal."""
+    refused(resolve_concern(p, REF, by, "abi", h(2), may_resolve_any=any_), p, why)
+
+
+def test_resolving_the_last_concern_can_settle_the_outcome() -> None:
+    """When every seat approved and only a concern held it, resolving it accepts at once."""
+    voters = [*CLIENTS, "ines-coord", "jonas-coord"]
+    p = prop("charter-amendment", votes=votes(*((w, "approve", 1) for w in voters)),
+             concerns=(ABI,))  # fmt: skip
+    d = resolve_concern(p, REF, "ines-coord", "abi", h(3), may_resolve_any=True)
+    assert d.proposal.state is State.ACCEPTED
+    assert "Audit:proposal-decided" in kinds(d)
+
+
+# -- withdrawal -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("state", "actor", "coordinator"),
+    [
+        (State.DRAFT, "bob-aurora", False),
+        (State.REVIEW, "BOB-AURORA", False),
+        (State.VOTING, "ines-coord", True),
+    ],
+)
+def test_withdraw(state: State, actor: str, coordinator: bool) -> None:
+    """The author or a coordinator withdraws an open proposal; it is final and announced."""
+    d = withdraw(prop(state=state), REF, actor, coordinator, h(1))
+    assert (d.proposal.state, d.proposal.withdrawn_by, d.proposal.decided_at) == (
+        State.WITHDRAWN, actor, h(1),
+    )  # fmt: skip
+    assert kinds(d) == [
+        "Audit:proposal-withdrawn", "SetLabels", "SyncTracking", "Announce:decision", "Comment",
+        "Reply",
+    ]  # fmt: skip
+    assert d.effects[4] == Comment(7, f"#7 Enable blob gossip was withdrawn by {actor}.",
+                                   key="withdrawn:7")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("state", "actor", "why"),
+    [
+        (State.VOTING, "alice-aurora", "only the author (bob-aurora) or a coordinator"),
+        (State.ACCEPTED, "bob-aurora", "#7 is already accepted"),
+    ],
+)
+def test_withdraw_refusals(state: State, actor: str, why: str) -> None:
+    """Others may not withdraw, and a closed proposal cannot be withdrawn."""
+    p = prop(state=state)
+    refused(withdraw(p, REF, actor, False, h(1)), p, why)
+
+
+# -- closing ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("p", "now"),
+    [
+        (prop(state=State.REVIEW), h(100)),
+        (prop(state=State.ACCEPTED), h(100)),
+        (prop(votes=votes(("alice-aurora", "approve", 1))), h(10)),
+    ],
+)
+def test_close_if_due_does_nothing_until_settled(p: Proposal, now: datetime) -> None:
+    """Outside voting, or while the outcome is pending, closing changes nothing."""
+    assert close_if_due(p, REF, now) == Decision(p)
+
+
+@pytest.mark.parametrize(
+    ("p", "state", "outcome", "event"),
+    [
+        (
+            prop(votes=votes(*((w, "approve", 1) for w in CLIENTS[:3]))),
+            State.ACCEPTED, Outcome.ACCEPTED, "voting-closed-pass",
+        ),
+        (
+            prop(votes=votes(*((w, "abstain", 1) for w in CLIENTS[:3]))),
+            State.REJECTED, Outcome.REJECTED, "voting-closed-fail",
+        ),
+        (prop("charter-amendment"), State.EXPIRED, Outcome.EXPIRED, "voting-closed-no-quorum"),
+    ],
+)  # fmt: skip
+def test_close_if_due_records_the_decision(
+    p: Proposal, state: State, outcome: Outcome, event: str
+) -> None:
+    """At close the decision is stored, audited with the tally and charter version, announced,
+    labelled and commented on once."""
+    now = h(200)
+    d = close_if_due(p, REF, now)
+    assert (d.proposal.state, d.proposal.outcome, d.proposal.decided_at) == (state, outcome, now)
+    assert kinds(d) == [
+        "Audit:proposal-decided", "SetLabels", "SyncTracking", "Announce:decision", "Comment",
+    ]  # fmt: skip
+    audit, labels, _, announce, comment = d.effects
+    expected = tally_of(p, REF, now)
+    assert isinstance(audit, Audit)
+    assert audit.payload["event"] == event
+    assert audit.payload["outcome"] == outcome.value
+    assert audit.payload["reason"] == expected.reason
+    assert audit.payload["tally"] == expected.summary()
+    assert audit.payload["charter_version"] == 3
+    assert labels == SetLabels(7, (f"charter:{state.value}",))
+    assert isinstance(announce, Announce)
+    assert announce.text == expected.reason
+    assert isinstance(comment, Comment)
+    assert comment.key == "decision:7"
+    assert comment.body.startswith(f"**Decision: {outcome.value}.** {expected.reason[0].upper()}")
+    assert "Charter version 3." in comment.body
+
+
+# -- recomputing votes ------------------------------------------------------------------------
+
+
+def test_recompute_votes_replaces_them_in_time_order() -> None:
+    """Votes recomputed from edited history replace the stored ones, sorted by time, audited."""
+    p = prop(votes=votes(("alice-aurora", "approve", 1)))
+    fresh = votes(("emeka-cirrus", "reject", 3), ("alice-aurora", "reject", 2))
+    d = recompute_votes(p, fresh)
+    assert d.proposal.votes == (fresh[1], fresh[0])
+    assert d.effects == (
+        Audit("votes-recomputed", "proposal:7", {"before": 1, "after": 2}),
+        SyncTracking(7),
+    )
+
+
+@pytest.mark.parametrize(
+    "p",
+    [
+        prop(votes=votes(("alice-aurora", "approve", 1))),
+        prop(state=State.ACCEPTED, votes=votes(("alice-aurora", "approve", 1))),
+    ],
+)
+def test_recompute_votes_changes_nothing_when_same_or_decided(p: Proposal) -> None:
+    """Unchanged history is a no-op; a decided proposal's votes are part of the record."""
+    assert recompute_votes(p, votes(("alice-aurora", "approve", 1))) == Decision(p)
+    assert recompute_votes(p, ()).proposal.votes == (() if p.state is State.VOTING else p.votes)

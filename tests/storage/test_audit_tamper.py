@@ -1,0 +1,231 @@
+"""Tampering is refused by the database, and what gets past it is caught by verification.
+
+Each tamper is done directly in the database with the append-only triggers dropped (what a
+table owner can do). The log is then checked twice: by ``audit.verify`` on the database and by
+the standalone verifier on an export. Both must name the first bad entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from audit_fixtures import fill
+from sqlalchemy import Connection, Engine, text, update
+
+from storage import audit
+from storage.canonical import entry_hash
+from storage.db import read_scope
+from storage.models.audit import AuditEntry
+from storage.verify_export import ChainError, main as verify_main, verify_file
+
+N = 8
+TABLE = AuditEntry.__table__  # type: ignore[attr-defined]
+
+
+def _row(conn: Connection, seq: int) -> dict[str, Any]:
+    row = conn.execute(text("SELECT * FROM audit_entry WHERE seq = :s"), {"s": seq}).one()
+    return dict(row._mapping)
+
+
+def _set(conn: Connection, seq: int, **values: Any) -> None:
+    conn.execute(update(TABLE).where(TABLE.c.seq == seq).values(**values))
+
+
+def edit_payload(conn: Connection) -> None:
+    row = _row(conn, 5)
+    _set(
+        conn,
+        5,
+        payload=row["payload"].replace("approve", "reject"),
+        canonical=row["canonical"].replace("approve", "reject"),
+    )
+
+
+def delete_row(conn: Connection) -> None:
+    conn.execute(text("DELETE FROM audit_entry WHERE seq = 4"))
+
+
+def swap_rows(conn: Connection) -> None:
+    for old, new in ((3, -3), (4, 3), (-3, 4)):
+        conn.execute(text("UPDATE audit_entry SET seq = :n WHERE seq = :o"), {"n": new, "o": old})
+
+
+def truncate_tail(conn: Connection) -> None:
+    conn.execute(text("DELETE FROM audit_entry WHERE seq >= 7"))
+
+
+def _forge(conn: Connection, seq: int) -> None:
+    row = _row(conn, seq)
+    canonical = row["canonical"].replace("approve", "reject")
+    digest = entry_hash(row["prev_hash"], canonical.encode("utf-8"))
+    _set(
+        conn,
+        seq,
+        payload=row["payload"].replace("approve", "reject"),
+        canonical=canonical,
+        hash=digest,
+    )
+
+
+def forge_entry(conn: Connection) -> None:
+    _forge(conn, 5)
+
+
+def forge_tail(conn: Connection) -> None:
+    _forge(conn, N)
+
+
+def flip_hash_bit(conn: Connection) -> None:
+    digest = _row(conn, 6)["hash"]
+    _set(conn, 6, hash=digest[:-1] + format(int(digest[-1], 16) ^ 1, "x"))
+
+
+def edit_prev_column(conn: Connection) -> None:
+    _set(conn, 6, prev_hash="ee" * 32)
+
+
+def _column(seq: int, name: str, value: Any) -> Callable[[Connection], None]:
+    def tamper(conn: Connection) -> None:
+        if callable(value):
+            _set(conn, seq, **{name: value(_row(conn, seq)[name])})
+        else:
+            _set(conn, seq, **{name: value})
+
+    tamper.__name__ = f"edit_{name}_column"
+    return tamper
+
+
+# (tamper, anchored to the published head?, first bad seq, reason, caught by the export too?)
+# Columns outside the hashed bytes' copy in the export (actor, payload, at, …) are only the
+# database's business: the export carries the hashed bytes themselves, which are intact.
+MATRIX = [
+    (edit_payload, False, 5, "entry 5: stored hash does not match the hash of its contents", True),
+    (delete_row, False, 4, "entry 4 missing: sequence jumps from 3 to 5", True),
+    (swap_rows, False, 3, "entry 3: seq does not match the hashed bytes", True),
+    (truncate_tail, True, 7, "entry 7 missing: the log ends at entry 6", True),
+    (forge_entry, False, 5, "entry 5 was rewritten after entry 6 was written", True),
+    (forge_tail, True, N, f"entry {N}: hash differs from the expected head", True),
+    (flip_hash_bit, False, 6, "entry 6: stored hash does not match", True),
+    (edit_prev_column, False, 6, "entry 6: prev_hash does not match the hashed bytes", True),
+    (_column(2, "actor", "mallory"), False, 2, "entry 2: actor column does not match", False),
+    (
+        _column(3, "payload", lambda p: p.replace("approve", "reject")),
+        False,
+        3,
+        "entry 3: payload column does not match the hashed bytes",
+        False,
+    ),
+    (
+        _column(4, "at", datetime(2023, 5, 1, 9, 4, tzinfo=UTC)),
+        False,
+        4,
+        "entry 4: at column",
+        False,
+    ),
+    (_column(5, "charter_version", 2), False, 5, "entry 5: charter_version column", False),
+    (_column(6, "kind", "veto"), False, 6, "entry 6: kind column", False),
+    (_column(7, "subject", "proposal#99"), False, 7, "entry 7: subject column", False),
+]
+
+
+def _drop_triggers(engine: Engine) -> None:
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("DROP TRIGGER audit_entry_no_change ON audit_entry")
+            conn.exec_driver_sql("DROP TRIGGER audit_entry_no_truncate ON audit_entry")
+        else:
+            conn.exec_driver_sql("DROP TRIGGER audit_entry_no_update")
+            conn.exec_driver_sql("DROP TRIGGER audit_entry_no_delete")
+
+
+@pytest.mark.parametrize(
+    ("tamper", "anchored", "bad_seq", "reason", "in_export"),
+    MATRIX,
+    ids=[
+        row[0].__name__ + (f"@{row[2]}" if row[0].__name__.startswith("edit_") else "")
+        for row in MATRIX
+    ],
+)
+def test_tampering_is_caught_by_both_verifiers(
+    engine: Engine,
+    tmp_path: Path,
+    tamper: Callable[[Connection], None],
+    anchored: bool,
+    bad_seq: int,
+    reason: str,
+    in_export: bool,
+) -> None:
+    """Every kind of edit behind the appender's back is named at its first bad entry."""
+    fill(engine, N)
+    with read_scope(engine) as session:
+        published = audit.head(session)
+        assert audit.verify(session).ok
+    _drop_triggers(engine)
+    with engine.begin() as conn:
+        tamper(conn)
+    anchor = published if anchored else None
+
+    with read_scope(engine) as session:
+        result = audit.verify(session, expected_head=anchor)
+        if anchored:  # without the published head, a shortened or re-tailed log looks fine
+            assert audit.verify(session).ok
+        export = tmp_path / "audit.jsonl"
+        with export.open("w", encoding="utf-8") as handle:
+            audit.export(session, handle)
+    assert (result.ok, result.first_bad_seq) == (False, bad_seq), result.reason
+    assert reason in result.reason
+
+    if not in_export:
+        assert verify_file(str(export), anchor) == published
+        return
+    with pytest.raises(ChainError) as info:
+        verify_file(str(export), anchor)
+    assert (info.value.seq, reason in info.value.reason) == (bad_seq, True), info.value.reason
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_entry SET actor = 'mallory' WHERE seq = 2",
+        "UPDATE audit_entry SET payload = payload",
+        "DELETE FROM audit_entry WHERE seq = 3",
+        "DELETE FROM audit_entry",
+    ],
+)
+def test_triggers_refuse_update_and_delete(engine: Engine, statement: str) -> None:
+    """The table is append-only: UPDATE and DELETE are refused by the database itself."""
+    fill(engine, 3)
+    with pytest.raises(Exception, match="append-only"), engine.begin() as conn:
+        conn.execute(text(statement))
+    with read_scope(engine) as session:
+        assert audit.verify(session).count == 3
+
+
+@pytest.mark.postgres
+def test_trigger_refuses_truncate_on_postgres(pg_engine: Engine) -> None:
+    """On PostgreSQL, TRUNCATE (which skips row triggers) is refused too."""
+    fill(pg_engine, 2)
+    with pytest.raises(Exception, match="append-only: TRUNCATE refused"), pg_engine.begin() as conn:
+        conn.execute(text("TRUNCATE audit_entry"))
+    with read_scope(pg_engine) as session:
+        assert audit.verify(session).count == 2
+
+
+def test_standalone_cli_names_the_first_bad_entry(
+    sqlite_engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The verifier's command line prints the first bad entry and why, and exits 1."""
+    fill(sqlite_engine, 5)
+    _drop_triggers(sqlite_engine)
+    with sqlite_engine.begin() as conn:
+        delete_row(conn)
+    export = tmp_path / "audit.jsonl"
+    with read_scope(sqlite_engine) as session, export.open("w", encoding="utf-8") as handle:
+        audit.export(session, handle)
+    assert verify_main([str(export)]) == 1
+    expected = "FAILED (first bad entry: 4): entry 4 missing: sequence jumps from 3 to 5\n"
+    assert capsys.readouterr().out == expected

@@ -1,0 +1,118 @@
+"""Engines and transactions: durability settings, writer serialisation, unit of work."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
+
+from storage.db import (
+    DatabaseUrlError,
+    default_url,
+    make_engine,
+    normalise_url,
+    read_scope,
+    session_scope,
+)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgresql://u@h:5432/db", "postgresql+psycopg://u@h:5432/db"),
+        ("postgres://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("postgresql+psycopg://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("sqlite:///./x.db", "sqlite:///./x.db"),
+    ],
+)
+def test_urls_are_normalised_to_psycopg(url: str, expected: str) -> None:
+    """Plain PostgreSQL URLs use psycopg 3; SQLite URLs pass through."""
+    assert normalise_url(url) == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("mysql://u@h/db", "unsupported database URL"),
+        ("postgresql+psycopg2://u@h/db", "psycopg 3"),
+    ],
+)
+def test_unsupported_urls_are_refused(url: str, message: str) -> None:
+    """Backends or drivers we do not support fail with the URL forms we do."""
+    with pytest.raises(DatabaseUrlError, match=message):
+        normalise_url(url)
+
+
+def test_default_url_is_a_local_sqlite_file() -> None:
+    """Without configuration the bot keeps its state in ./charterbot.db."""
+    assert default_url() == "sqlite:///./charterbot.db"
+
+
+@pytest.mark.parametrize(
+    ("pragma", "value"),
+    [("journal_mode", "wal"), ("synchronous", 2), ("foreign_keys", 1), ("busy_timeout", 30000)],
+)
+def test_sqlite_durability_pragmas(sqlite_engine: Engine, pragma: str, value: object) -> None:
+    """SQLite runs with WAL, synchronous=FULL (2), foreign keys and a busy timeout."""
+    with sqlite_engine.connect() as conn:
+        assert conn.exec_driver_sql(f"PRAGMA {pragma}").scalar() == value
+
+
+def _try_write_lock(engine: Engine) -> str:
+    """Try to take the write lock from an independent connection without waiting."""
+    database = make_url(str(engine.url)).database
+    assert database is not None
+    other = sqlite3.connect(database, timeout=0.05, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+        return "free"
+    except sqlite3.OperationalError as exc:
+        return str(exc)
+    finally:
+        other.close()
+
+
+def test_sqlite_transactions_begin_immediate(sqlite_engine: Engine) -> None:
+    """A transaction holds the write lock from its first statement, even a read, so two
+    writers can never both read the same audit head."""
+    with session_scope(sqlite_engine) as session:
+        session.execute(text("SELECT 1"))
+        assert _try_write_lock(sqlite_engine) == "database is locked"
+    assert _try_write_lock(sqlite_engine) == "free"
+
+
+def test_sqlite_read_scope_does_not_block_writers(sqlite_engine: Engine) -> None:
+    """Long reads (verify, export) use a deferred snapshot and leave the write lock free."""
+    with read_scope(sqlite_engine) as session:
+        session.execute(text("SELECT count(*) FROM audit_entry"))
+        assert _try_write_lock(sqlite_engine) == "free"
+
+
+def test_session_scope_commits_or_rolls_back(engine: Engine) -> None:
+    """A unit of work commits when its block succeeds and rolls back when it raises."""
+    with session_scope(engine) as session:
+        session.execute(text("CREATE TABLE scratch (n INTEGER)"))
+        session.execute(text("INSERT INTO scratch VALUES (1)"))
+
+    def insert_and_fail() -> None:
+        with session_scope(engine) as session:
+            session.execute(text("INSERT INTO scratch VALUES (2)"))
+            raise ZeroDivisionError
+
+    with pytest.raises(ZeroDivisionError):
+        insert_and_fail()
+    with read_scope(engine) as session:
+        assert session.execute(text("SELECT n FROM scratch")).scalars().all() == [1]
+
+
+def test_sqlite_memory_engine_works() -> None:
+    """An in-memory SQLite URL is accepted (WAL does not apply there, nothing fails)."""
+    engine = make_engine("sqlite://")
+    try:
+        with session_scope(engine) as session:
+            assert session.execute(text("SELECT 1")).scalar() == 1
+    finally:
+        engine.dispose()

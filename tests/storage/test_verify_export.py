@@ -1,0 +1,163 @@
+"""The standalone verifier: standard library only, runs from a bare copy, clear verdicts."""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from audit_fixtures import KNOWN_ANSWER
+
+import storage.verify_export as verify_export
+from storage.canonical import GENESIS
+from storage.verify_export import ChainError, parse_head, verify_file
+
+REPO = Path(__file__).resolve().parents[2]
+HEADS = KNOWN_ANSWER["heads"]
+
+
+def _write_known(path: Path, count: int = 8) -> Path:
+    """The known-answer log as an export file (built from the fixture, not by the exporter)."""
+    prev = GENESIS
+    lines = []
+    for seq, (canonical, digest) in enumerate(
+        zip(KNOWN_ANSWER["canonical"][:count], HEADS[:count], strict=True), start=1
+    ):
+        line = {"seq": seq, "hash": digest, "prev": prev, "canonical": canonical}
+        lines.append(json.dumps(line, ensure_ascii=False))
+        prev = digest
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_module_imports_only_the_standard_library() -> None:
+    """Every import in verify_export (anywhere in the file) is a standard-library module."""
+    tree = ast.parse(Path(verify_export.__file__).read_text("utf-8"))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, "relative imports would tie it to the package"
+            names.add((node.module or "").split(".")[0])
+    assert names <= set(sys.stdlib_module_names) | {"__future__"}, names
+
+
+def test_bare_copy_runs_isolated_without_site_packages(tmp_path: Path) -> None:
+    """A copy of the single file runs with -I -S (no site-packages, no project on the path)."""
+    copy = shutil.copy(verify_export.__file__, tmp_path / "verify_export.py")
+    export = _write_known(tmp_path / "audit.jsonl")
+    ok = subprocess.run(
+        [sys.executable, "-I", "-S", str(copy), str(export), "--head", f"8:{HEADS[7]}"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert (ok.returncode, ok.stdout, ok.stderr) == (0, f"ok: 8 entries, head 8 {HEADS[7]}\n", "")
+
+    lines = export.read_text("utf-8").splitlines()
+    del lines[2]
+    export.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    bad = subprocess.run(
+        [sys.executable, "-I", "-S", str(copy), str(export)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert bad.returncode == 1
+    assert (
+        bad.stdout == "FAILED (first bad entry: 3): entry 3 missing: sequence jumps from 2 to 4\n"
+    )
+
+
+def test_module_entry_point_runs_isolated(tmp_path: Path) -> None:
+    """`python -I -m storage.verify_export FILE` works as documented."""
+    export = _write_known(tmp_path / "audit.jsonl", count=3)
+    run = subprocess.run(
+        [sys.executable, "-I", "-m", "storage.verify_export", str(export)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+    )
+    assert (run.returncode, run.stdout) == (0, f"ok: 3 entries, head 3 {HEADS[2]}\n")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("AB" * 32, (None, "ab" * 32)),
+        (f"12:{'ab' * 32}", (12, "ab" * 32)),
+        (f"12 {'ab' * 32}", (12, "ab" * 32)),
+    ],
+)
+def test_published_head_forms(text: str, expected: tuple[int | None, str]) -> None:
+    """A head is HEX, SEQ:HEX or 'SEQ HEX' (what `charterbot audit head` prints)."""
+    assert parse_head(text) == expected
+
+
+@pytest.mark.parametrize("text", ["abc", "x:" + "ab" * 32, "zz" * 32, "-1:" + "ab" * 32])
+def test_malformed_heads_are_refused(text: str) -> None:
+    """A malformed head is a usage error, not a verdict on the log."""
+    with pytest.raises(ValueError, match="expected head"):
+        parse_head(text)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "seq", "reason"),
+    [
+        (lambda lines: ["not json", *lines[1:]], None, "line 1: not an audit export line"),
+        (lambda lines: lines[1:], 1, "entry 1 missing: the log starts at entry 2"),
+        (lambda lines: [lines[0], lines[0], *lines[1:]], 1, "entry 1 appears again"),
+        (
+            lambda lines: [lines[0].replace('"seq": 1', '"seq": 1, "x": 0'), *lines[1:]],
+            None,
+            None,
+        ),
+    ],
+)
+def test_malformed_exports(
+    tmp_path: Path,
+    mutate: Callable[[list[str]], list[str]],
+    seq: int | None,
+    reason: str | None,
+) -> None:
+    """Broken files are reported at the first line or entry that is wrong."""
+    path = _write_known(tmp_path / "audit.jsonl", count=3)
+    lines = path.read_text("utf-8").splitlines()
+    path.write_text("\n".join(mutate(lines)) + "\n", encoding="utf-8")
+    if reason is None:  # extra keys on the line are ignored: only the hashed bytes count
+        assert verify_file(str(path)) == (3, HEADS[2])
+        return
+    with pytest.raises(ChainError) as info:
+        verify_file(str(path))
+    assert (info.value.seq, reason in info.value.reason) == (seq, True), info.value.reason
+
+
+def test_canonical_that_is_not_an_envelope(tmp_path: Path) -> None:
+    """Hashed bytes that are valid JSON but not an entry envelope are named as such."""
+    canonical = '{"seq":1}'
+    digest = hashlib.sha256(bytes.fromhex(GENESIS) + canonical.encode()).hexdigest()
+    line = {"seq": 1, "hash": digest, "prev": GENESIS, "canonical": canonical}
+    path = tmp_path / "audit.jsonl"
+    path.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    with pytest.raises(ChainError, match="not an audit entry envelope"):
+        verify_file(str(path))
+
+
+def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A missing file or a malformed --head exits 2 with the reason on stderr."""
+    assert verify_export.main([str(tmp_path / "missing.jsonl")]) == 2
+    assert "cannot read" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:
+        verify_export.main([str(tmp_path / "x"), "--head", "nope"])
+    assert info.value.code == 2
+    assert "64 hex digits" in capsys.readouterr().err
