@@ -166,7 +166,7 @@ def summary_view(stored: Stored, charter: Charter, now: datetime) -> dict[str, A
 
 
 def next_deadline(view: dict[str, Any]) -> str | None:
-    d = view["deadlines"]
+    d: dict[str, str | None] = view["deadlines"]
     state = view["state"]
     if state == "review":
         return d["review_ends"]

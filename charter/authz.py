@@ -28,11 +28,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 from charter import commands as c
 from charter.actors import Actor
 from charter.model import Charter
 from charter.seats import may_vote
+from charter.text import join_and
 
 
 class Role(StrEnum):
@@ -64,6 +66,16 @@ class Privilege(StrEnum):
     AGENDA_ADD = "agenda-add"
     SUBSCRIBE = "subscribe"
     SUBSCRIBE_CHANNEL = "subscribe-channel"
+
+
+class ProposalLike(Protocol):
+    """What authorization reads of a proposal (``charter.proposal.Proposal`` fits)."""
+
+    @property
+    def author(self) -> str: ...
+
+    @property
+    def track(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -157,6 +169,7 @@ def authorize_command(
     *,
     track: str | None = None,
     proposal_author: str | None = None,
+    proposal: ProposalLike | None = None,
 ) -> Refusal | None:
     """Decide a whole command: every privilege it needs, for every client it names."""
     clients: Iterable[str | None] = (None,)
@@ -173,6 +186,7 @@ def authorize_command(
                 track=track,
                 proposal_author=proposal_author,
                 client=client,
+                proposal=proposal,
             )
             if refusal is not None:
                 return refusal
@@ -187,12 +201,17 @@ def authorize(
     track: str | None = None,
     proposal_author: str | None = None,
     client: str | None = None,
+    proposal: ProposalLike | None = None,
 ) -> Refusal | None:
     """``None`` when ``actor`` may use ``privilege``; otherwise why not (see the module rules).
 
     ``track`` is required for VOTE; ``proposal_author`` matters for WITHDRAW; ``client``
-    narrows READY and ROLLBACK to one client.
+    narrows READY and ROLLBACK to one client. ``proposal`` (docs/CONTRACTS.md's form) supplies
+    the track and author when they are not given.
     """
+    if proposal is not None:
+        track = track or proposal.track
+        proposal_author = proposal_author or proposal.author
     if privilege in _OPEN:
         return None
     if actor.login is None:
@@ -238,7 +257,7 @@ def _special(
             return None
         if not allowed:
             return Refusal("This charter lets no one override a rollout gate.")
-        return Refusal(f"Only members of {_and(list(allowed))} may override a rollout gate.")
+        return Refusal(f"Only members of {join_and(list(allowed))} may override a rollout gate.")
     if privilege is Privilege.ROLLBACK:
         if roles & {Role.COORDINATOR, Role.SECURITY_COUNCIL}:
             return None
@@ -253,7 +272,7 @@ def _special(
 
 
 def _staff_refusal(privilege: Privilege, charter: Charter) -> Refusal:
-    roles = _and(sorted(charter.roles)) if charter.roles else "none"
+    roles = join_and(sorted(charter.roles)) if charter.roles else "none"
     return Refusal(
         f"Only client maintainers and holders of a charter role ({roles}) may"
         f" {_STAFF_ONLY[privilege]}; you can still comment on the proposal."
@@ -271,11 +290,13 @@ def _vote(login: str, charter: Charter, track_name: str | None) -> Refusal | Non
     parts = []
     for entry in track.electorate:
         if entry == "clients":
-            parts.append(f"one per client ({_and(charter.client_ids)}), cast by its maintainers")
+            parts.append(
+                f"one per client ({join_and(charter.client_ids)}), cast by its maintainers"
+            )
         else:
-            members = _and(list(charter.roles.get(entry, ()))) or "no one"
+            members = join_and(list(charter.roles.get(entry, ()))) or "no one"
             parts.append(f"one per member of {entry} ({members})")
-    return Refusal(f"You are not a voter for track {track_name}: its seats are {_and(parts)}.")
+    return Refusal(f"You are not a voter for track {track_name}: its seats are {join_and(parts)}.")
 
 
 def _maintainer_of(
@@ -288,17 +309,11 @@ def _maintainer_of(
         return Refusal(f"Only client maintainers or {others} may {verb} a client's release.")
     client = charter.client(client_id)
     if client is None:
-        known = _and(charter.client_ids)
+        known = join_and(charter.client_ids)
         return Refusal(f"There is no client {client_id} in this charter; the clients are {known}.")
     if mine is not None and mine.id == client.id:
         return None
-    maintainers = _and(list(client.maintainers)) or "no one"
+    maintainers = join_and(list(client.maintainers)) or "no one"
     return Refusal(
         f"Only maintainers of {client.id} ({maintainers}) or {others} may {verb} {client.id}."
     )
-
-
-def _and(items: list[str] | tuple[str, ...]) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]

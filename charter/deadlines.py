@@ -12,14 +12,7 @@ from datetime import datetime
 
 from charter.lifecycle import Event, State
 from charter.model import Charter
-from charter.proposal import Proposal, review_ends, tally_of, track_of, voting_window
-from charter.votes import Outcome
-
-_CLOSING = {
-    Outcome.ACCEPTED: Event.VOTING_CLOSED_PASS,
-    Outcome.REJECTED: Event.VOTING_CLOSED_FAIL,
-    Outcome.EXPIRED: Event.VOTING_CLOSED_NO_QUORUM,
-}
+from charter.proposal import CLOSING_EVENT, Proposal, review_ends, tally_of, track_of, voting_window
 
 
 @dataclass(frozen=True)
@@ -68,7 +61,7 @@ def due(p: Proposal, charter: Charter, now: datetime) -> Event | None:
     if p.state is State.REVIEW:
         return Event.REVIEW_ENDED if now >= review_ends(p, charter) else None
     if p.state is State.VOTING:
-        return _CLOSING.get(tally_of(p, charter, now).outcome)
+        return CLOSING_EVENT.get(tally_of(p, charter, now).outcome)
     return None
 
 

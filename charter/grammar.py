@@ -262,25 +262,25 @@ def parse_comment(body: str, issue: int | None = None) -> list[c.Command | c.Par
     """
     results: list[c.Command | c.ParseError] = []
     for line in _command_lines(body):
-        if len(results) >= MAX_COMMENT_COMMANDS:
-            results.append(
-                ParseError(
-                    f"A comment may hold at most {MAX_COMMENT_COMMANDS} commands;"
-                    " the rest were not read.",
-                    "one command per line, e.g. /vote approve",
-                )
-            )
-            break
-        src = line[1:]
-        if src.lower().startswith("charter") and (src[7:8].isspace() or not src[7:]):
-            src = src[7:]
-        if not src.strip():
-            results.append(c.Help(None))
+        parsed = _parse_line(line[1:], issue)
+        if parsed is None:
             continue
-        parsed = _dispatch(t.Args(src, comment=True, issue=issue))
-        if parsed is not None:
-            results.append(parsed)
+        if len(results) == MAX_COMMENT_COMMANDS:
+            results.append(ParseError(_TOO_MANY, "one command per line, e.g. /vote approve"))
+            break
+        results.append(parsed)
     return results
+
+
+_TOO_MANY = f"A comment may hold at most {MAX_COMMENT_COMMANDS} commands; the rest were not read."
+
+
+def _parse_line(src: str, issue: int | None) -> c.Command | ParseError | None:
+    if src.lower().startswith("charter") and (src[7:8].isspace() or not src[7:]):
+        src = src[7:]  # "/charter vote approve" is "/vote approve"
+    if not src.strip():
+        return c.Help(None)
+    return _dispatch(t.Args(src, comment=True, issue=issue))
 
 
 def _command_lines(body: str) -> Iterator[str]:
@@ -288,17 +288,11 @@ def _command_lines(body: str) -> Iterator[str]:
     fence = ""
     for raw in _HTML_COMMENT.sub("", body.replace("\r\n", "\n").replace("\r", "\n")).split("\n"):
         line = normalise(raw)
-        marker = _FENCE.match(line)
         if fence:
-            if (
-                marker
-                and line.strip("`~") == ""
-                and line[0] == fence[0]
-                and len(line) >= len(fence)
-            ):
-                fence = ""
+            if set(line) == {fence[0]} and len(line) >= len(fence):
+                fence = ""  # a closing fence: the opening character only, at least as long
             continue
-        if marker:
+        if marker := _FENCE.match(line):
             fence = marker.group(1)
         elif _COMMENT_LINE.match(line):
             yield line

@@ -114,12 +114,14 @@ def incident_declare(a: t.Args) -> c.IncidentDeclare:
 
 
 def _incident_id(a: t.Args, *, bare: bool) -> int | None:
-    """An optional incident id: ``#7``, or also ``7`` where no free text follows."""
+    """An optional incident id: ``#7``, or also ``7`` where no free text follows.
+
+    ``#urgent`` is not an id; it is the start of the text."""
     tok = a.peek()
     is_id = (
         tok is not None
         and not tok.quoted
-        and re.fullmatch("#.*|[0-9]+" if bare else "#.*", tok.text)
+        and re.fullmatch("#?[0-9]+" if bare else "#[0-9]+", tok.text)
     )
     if tok is None or not is_id:
         return None

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from charter.text import normalise, one_line, truncate
+from charter.text import normalise, quoted
 
 MAX_NUMBER = 10**9
 TEXT_LIMIT = 1000
@@ -43,8 +43,7 @@ class Tok:
         return self.text.lower()
 
 
-def show(s: str) -> str:
-    return f"'{truncate(one_line(s), 40)}'"
+show = quoted  # how a reply sentence quotes what was typed
 
 
 @dataclass
@@ -115,13 +114,17 @@ class Args:
 def number(text: str, what: str = "proposal number") -> int:
     match = _NUMBER.fullmatch(text)
     if match is None:
-        raise Fail(f"{show(text)} is not a {what}; write a whole number such as 42 or #42.")
+        raise Fail(f"{show(text)} is not {_a(what)}; write a whole number such as 42 or #42.")
     digits = match.group(1).lstrip("0") or "0"
     if len(digits) > 10 or int(digits) > MAX_NUMBER:
-        raise Fail(f"{show(text)} is too large for a {what}; the largest is {MAX_NUMBER}.")
+        raise Fail(f"{show(text)} is too large for {_a(what)}; the largest is {MAX_NUMBER}.")
     if int(digits) < 1:
-        raise Fail(f"A {what} starts at 1; got {show(text)}.")
+        raise Fail(f"{_a(what).capitalize()} starts at 1; got {show(text)}.")
     return int(digits)
+
+
+def _a(what: str) -> str:
+    return f"{'an' if what[0] in 'aeiou' else 'a'} {what}"
 
 
 def name(tok: Tok, what: str) -> str:

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from charter.model import Charter, Track, format_duration
-from charter.text import one_line, strip_invisible, truncate
+from charter.text import join_and, one_line, quoted, strip_invisible
 
 FormValue = str | list[str] | None
 FieldValue = str | int | list[str] | None
@@ -131,27 +131,20 @@ def parse_activation(text: str) -> Activation:
     example = "2027-03-04T14:00Z or a chain position such as 'epoch 412000'"
     if stamp is None:
         raise ValueError(
-            f"Activation target must be a UTC date-time such as {example}; got {_q(text)}."
+            f"Activation target must be a UTC date-time such as {example}; got {quoted(text)}."
         )
     date, clock, zone = stamp.groups()
     if zone is None:
         raise ValueError(
-            f"Activation target {_q(text)} has no time zone; add Z for UTC, e.g. {date}T{clock}Z."
+            f"Activation target {quoted(text)} has no time zone;"
+            f" add Z for UTC, e.g. {date}T{clock}Z."
         )
     offset = "+00:00" if zone.upper() in ("Z", "UTC") else zone[:3] + ":" + zone[-2:]
     try:
         at = datetime.fromisoformat(f"{date}T{clock}{offset}")
     except ValueError:
-        raise ValueError(f"Activation target {_q(text)} is not a real date and time.") from None
+        raise ValueError(f"Activation target {quoted(text)} is not a real date and time.") from None
     return Activation(at=at.astimezone(UTC))
-
-
-def _q(value: object) -> str:
-    return f"'{truncate(one_line(str(value)), 60)}'"
-
-
-def _and(items: list[str] | tuple[str, ...]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _span(duration: timedelta) -> str:
@@ -220,8 +213,8 @@ def _check_track(out: dict[str, FieldValue], charter: Charter, problems: list[st
         return None
     name = one_line(raw).lower()
     if name not in charter.tracks:
-        choices = _and(list(charter.tracks))
-        problems.append(f"Track {_q(raw)} is not a track of this charter; choose {choices}.")
+        choices = join_and(list(charter.tracks))
+        problems.append(f"Track {quoted(raw)} is not a track of this charter; choose {choices}.")
         return None
     out["track"] = name
     return charter.tracks[name]
@@ -235,7 +228,9 @@ def _check_score(key: str, out: dict[str, FieldValue], scale: int, problems: lis
     if value.isascii() and value.isdigit() and 1 <= int(value) <= scale:
         out[key] = int(value)
     else:
-        problems.append(f"{LABELS[key]} must be a whole number from 1 to {scale}; got {_q(raw)}.")
+        problems.append(
+            f"{LABELS[key]} must be a whole number from 1 to {scale}; got {quoted(raw)}."
+        )
 
 
 def _check_clients(
@@ -248,8 +243,8 @@ def _check_clients(
     if unknown:
         which = "is not a client" if len(unknown) == 1 else "are not clients"
         problems.append(
-            f"Affected clients names {_and([_q(n) for n in unknown])}, which {which} of this"
-            f" charter; the clients are {_and(charter.client_ids)}."
+            f"Affected clients names {join_and([quoted(n) for n in unknown])}, which {which}"
+            f" of this charter; the clients are {join_and(charter.client_ids)}."
         )
     if not names and activates:
         problems.append(

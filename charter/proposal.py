@@ -15,15 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from charter import concerns as concern_rules
 from charter.concerns import Concern, ConcernRefused
 from charter.effects import Announce, Audit, Comment, Effect, Reply, SetLabels, SyncTracking
 from charter.lifecycle import Event, State, is_open, next_state
-from charter.model import Charter, Track
-from charter.votes import Choice, Outcome, Tally, Vote, may_vote, seats, seats_of, tally
+from charter.model import AnnounceKind, Charter, Track
+from charter.votes import Choice, Outcome, Tally, Vote, may_vote, seats, seats_of, tally, when
 
 
 @dataclass(frozen=True)
@@ -108,10 +108,6 @@ def label(state: State) -> str:
     return f"charter:{state.value}"
 
 
-def when(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
 # -- helpers shared by the decisions -------------------------------------------------------
 
 _AUDIT_KIND = {
@@ -123,7 +119,8 @@ _AUDIT_KIND = {
     Event.WITHDRAWN: "proposal-withdrawn",
 }
 
-_CLOSING_EVENT = {
+# The lifecycle event that closes voting with each settled outcome.
+CLOSING_EVENT = {
     Outcome.ACCEPTED: Event.VOTING_CLOSED_PASS,
     Outcome.REJECTED: Event.VOTING_CLOSED_FAIL,
     Outcome.EXPIRED: Event.VOTING_CLOSED_NO_QUORUM,
@@ -153,7 +150,7 @@ def _move(
     return moved, [audit, SetLabels(p.number, (label(state),)), SyncTracking(p.number)]
 
 
-def _announce(p: Proposal, charter: Charter, kind: Any, title: str, text: str) -> Announce:
+def _announce(p: Proposal, charter: Charter, kind: AnnounceKind, title: str, text: str) -> Announce:
     return Announce(
         kind=kind,
         title=title,
@@ -220,7 +217,8 @@ def cast_vote(
     """Record a vote while the outcome is still open; a seat's later vote replaces its earlier.
 
     Refused when voting has not opened, when the proposal is closed, when the actor holds no
-    seat (and no veto) on the track, or once the votes have settled the outcome.
+    seat (and no veto) on the track, or once the votes have settled the outcome — in that last
+    case the proposal is closed in the same step.
     """
     track = track_of(p, charter)
     if p.state in (State.DRAFT, State.REVIEW):
@@ -233,8 +231,10 @@ def cast_vote(
         return _refuse(p, actor_login, "vote", why)
     current = tally_of(p, charter, now)
     if current.outcome is not Outcome.PENDING:
+        # Settled but not yet closed (the next tick would): close it now, with the refusal.
         why = f"voting on #{p.number} has closed: {current.reason}"
-        return _refuse(p, actor_login, "vote", why)
+        refusal = _refuse(p, actor_login, "vote", why)
+        return _then_close(p, charter, list(refusal.effects), now)
     vote = Vote(actor_login, Choice(choice), reason, now, via)
     held = seats_of(actor_login, current.seats)
     where = ", ".join(s.label for s in held) or "veto"
@@ -345,7 +345,7 @@ def close_if_due(p: Proposal, charter: Charter, now: datetime) -> Decision:
         return Decision(p)
     outcome, summary = result.outcome, result.summary()
     payload = {"outcome": outcome.value, "reason": result.reason, "tally": summary}
-    event = _CLOSING_EVENT[outcome]
+    event = CLOSING_EVENT[outcome]
     moved, effects = _move(p, charter, event, now, payload, decided_at=now, outcome=outcome)
     counts = f"{result.approve} approve, {result.reject} reject, {result.abstain} abstain"
     body = (

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 
 ELLIPSIS = "…"
 _DROPPED_CATEGORIES = frozenset({"Cf", "Cs"})
@@ -65,6 +66,18 @@ def clean_user_text(s: str, limit: int) -> str:
 def one_line(s: str) -> str:
     """Collapse text onto one line (for titles and log lines)."""
     return " ".join(normalise(s).split())
+
+
+def quoted(s: str, limit: int = 40) -> str:
+    """User input quoted inside a reply sentence: one line, cut to ``limit``, in '…'."""
+    return f"'{truncate(one_line(s), limit)}'"
+
+
+def join_and(items: Sequence[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``: a list inside a sentence."""
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
 
 
 # GitHub Markdown: characters that can start emphasis, code, links, tables, strikethrough,

@@ -34,6 +34,7 @@ __all__ = [
     "seats_of",
     "tally",
     "veto_holders",
+    "when",
 ]
 
 
@@ -331,7 +332,7 @@ class _Verdict:
 
 def _decide(ctx: _Context) -> _Verdict:
     if ctx.now < ctx.opened:
-        return _Verdict(Outcome.PENDING, f"voting opens {_when(ctx.opened)}")
+        return _Verdict(Outcome.PENDING, f"voting opens {when(ctx.opened)}")
     if ctx.overall.vetoes:
         who = ", ".join(
             f"{v.voter} ({ctx.rules.vetoers[k]})" for k, v in ctx.overall.vetoes.items()
@@ -357,7 +358,7 @@ def _while_open(ctx: _Context) -> _Verdict:
     if not count.all_voted:
         return _Verdict(
             Outcome.PENDING,
-            f"voting open until {_when(ctx.closes)}; "
+            f"voting open until {when(ctx.closes)}; "
             f"{len(count.standing)} of {len(ctx.rules.seats)} seats have voted",
         )
     if not count.approved:
@@ -371,7 +372,7 @@ def _while_open(ctx: _Context) -> _Verdict:
     if ctx.now < until:
         return _Verdict(
             Outcome.PENDING,
-            f"every seat has voted; the approving outcome must hold until {_when(until)}",
+            f"every seat has voted; the approving outcome must hold until {when(until)}",
             confirm_until=until,
         )
     return _Verdict(
@@ -402,7 +403,7 @@ def _without_quorum(ctx: _Context) -> _Verdict:
     if ctx.now < until:
         return _Verdict(
             Outcome.PENDING,
-            f"quorum was missed; lazy consensus until {_when(until)} unless someone rejects",
+            f"quorum was missed; lazy consensus until {when(until)} unless someone rejects",
             lazy_until=until,
         )
     if ctx.concerns:
@@ -432,5 +433,6 @@ def _pct(share: Fraction) -> str:
     return f"{float(share) * 100:.4g}%"
 
 
-def _when(moment: datetime) -> str:
+def when(moment: datetime) -> str:
+    """A moment as the rules write it in reasons and announcements: ``2026-03-02 09:00 UTC``."""
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")

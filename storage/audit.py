@@ -186,7 +186,7 @@ def verify(
     *,
     expected_head: tuple[int | None, str] | None = None,
     progress: Callable[[int], None] | None = None,
-    batch: int = 5000,
+    batch: int = 2000,
 ) -> VerifyResult:
     """Walk the whole log; ``expected_head`` = (seq or None, hex) of a published head."""
     walker = ChainWalker(expected_head)

@@ -46,6 +46,9 @@ MAX_SAFE_INT = 2**53 - 1
 # str and int serialise identically under RFC 8785 and json.dumps(ensure_ascii=False):
 # same escape set, lowercase \u00xx, decimal integers. Used only for the envelope's scalars.
 json_string = json.JSONEncoder(ensure_ascii=False).encode
+_plain_dumps = json.JSONEncoder(
+    ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
+).encode
 
 
 class CanonicalError(ValueError):
@@ -54,13 +57,26 @@ class CanonicalError(ValueError):
 
 def format_at(at: datetime) -> str:
     """RFC 3339 UTC with microseconds and 'Z'; a naive datetime is taken to be UTC already."""
-    if at.tzinfo is not None:
-        at = at.astimezone(UTC).replace(tzinfo=None)
-    return at.isoformat(timespec="microseconds") + "Z"
+    if at.tzinfo is None:
+        return at.isoformat(timespec="microseconds") + "Z"
+    if at.utcoffset():
+        at = at.astimezone(UTC)
+    return at.isoformat(timespec="microseconds")[:26] + "Z"  # drop "+00:00"
 
 
 def canonical_json(value: Any, *, where: str = "value") -> bytes:
-    """RFC 8785 bytes of ``value``; :class:`CanonicalError` names the path of the first problem."""
+    """RFC 8785 bytes of ``value``; :class:`CanonicalError` names the path of the first problem.
+
+    Values made only of dicts, lists, strings, bools, None and safe integers, whose keys have
+    no code point at or above U+D800, serialise identically with the C ``json`` encoder (same
+    escapes; code point order equals UTF-16 order there), which is several times faster than
+    the pure-Python ``rfc8785``. Anything else (floats, such keys) goes through ``rfc8785``.
+    """
+    if _plain(value):
+        try:
+            return _plain_dumps(value).encode("utf-8")
+        except UnicodeEncodeError:
+            pass  # a lone surrogate: let rfc8785 report it
     try:
         return rfc8785.dumps(value)
     except (rfc8785.CanonicalizationError, RecursionError) as exc:
@@ -103,6 +119,23 @@ def entry_bytes(
 def entry_hash(prev: str, canonical: bytes) -> str:
     """sha256(bytes.fromhex(prev) + canonical) as 64 lowercase hex digits."""
     return hashlib.sha256(bytes.fromhex(prev) + canonical).hexdigest()
+
+
+def _plain(value: Any) -> bool:
+    """True when the C json encoder's output is already RFC 8785 for ``value``."""
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return True
+    if kind is int:
+        return bool(-MAX_SAFE_INT <= value <= MAX_SAFE_INT)
+    if kind is dict:
+        return all(
+            type(key) is str and (key.isascii() or max(key) < "\ud800") and _plain(item)
+            for key, item in value.items()
+        )
+    if kind is list or kind is tuple:
+        return all(_plain(item) for item in value)
+    return False
 
 
 def _explain(value: Any, path: str) -> str | None:

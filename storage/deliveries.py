@@ -77,8 +77,14 @@ def fan_out(
     return int(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
 
 
-def claim(session: Session, now: datetime, limit: int = 500) -> list[Job]:
-    """Mark due pending deliveries ``sending`` and return them (oldest first)."""
+def claim(
+    session: Session, now: datetime, limit: int = 1000, per_destination: int | None = None
+) -> list[Job]:
+    """Mark due pending deliveries ``sending`` and return them (oldest first).
+
+    ``per_destination`` caps how many go to one destination in this claim, so a slow channel
+    (Slack's 1 message per second) never holds up a round for everyone else.
+    """
     due = or_(col(DeliveryRow.next_attempt_at).is_(None), col(DeliveryRow.next_attempt_at) <= now)
     stmt = (
         select(DeliveryRow, OutboxRow.kind, OutboxRow.payload)
@@ -88,8 +94,12 @@ def claim(session: Session, now: datetime, limit: int = 500) -> list[Job]:
         .order_by(col(DeliveryRow.id))
         .limit(limit)
     )
-    jobs = []
+    jobs: list[Job] = []
+    taken: dict[str, int] = {}
     for row, kind, payload in session.exec(stmt).all():
+        taken[row.destination] = taken.get(row.destination, 0) + 1
+        if per_destination is not None and taken[row.destination] > per_destination:
+            continue
         row.status = "sending"
         session.add(row)
         jobs.append(

@@ -39,10 +39,13 @@ def accept(
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = (
-        insert(InboxRow).values(**values).on_conflict_do_nothing(index_elements=["source", "key"])
+        insert(InboxRow)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["source", "key"])
+        .returning(col(InboxRow.id))
     )
-    result = session.execute(stmt)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    # RETURNING yields a row only when this call inserted it (rowcount is driver-dependent).
+    return session.execute(stmt).first() is not None
 
 
 def pending(session: Session, *, now: datetime, limit: int = 100) -> Sequence[InboxRow]:

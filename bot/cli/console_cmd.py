@@ -9,7 +9,6 @@ every action is audited with surface ``console``.
 from __future__ import annotations
 
 import sys
-from datetime import UTC
 
 import typer
 
@@ -17,7 +16,9 @@ import typer
 def register(app: typer.Typer) -> None:
     @app.command()
     def console(
-        as_login: str = typer.Option(None, "--as", help="GitHub login to act as (omit to read only)."),
+        as_login: str = typer.Option(
+            None, "--as", help="GitHub login to act as (omit to read only)."
+        ),
         timezone: str = typer.Option("UTC", "--tz", help="Show times in this zone."),
     ) -> None:
         """Run /charter commands in a terminal (one per line; `help` lists them)."""
@@ -30,7 +31,9 @@ def register(app: typer.Typer) -> None:
         settings = Settings()
         rt = build(settings)
         zone = ZoneInfo(timezone)
-        actor = Actor(login=as_login, surface="console", surface_id=as_login or "", display=as_login or "")
+        actor = Actor(
+            login=as_login, surface="console", surface_id=as_login or "", display=as_login or ""
+        )
         interactive = sys.stdin.isatty()
         if interactive:
             who = as_login or "anonymous (read only)"
@@ -50,7 +53,7 @@ def register(app: typer.Typer) -> None:
                     text = text[len("/charter") :].strip()
                 message = rt.gov.run_sync(text, actor)
                 rt.gov.tick()  # a command may have settled an outcome: fire it now
-                typer.echo(plain_text(message, zone=zone) if zone is not UTC else plain_text(message))
+                typer.echo(plain_text(message, zone=zone))
                 if not interactive:
                     typer.echo("")
         finally:

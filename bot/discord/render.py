@@ -155,7 +155,7 @@ def _add_fields(embed: discord.Embed, fields: tuple[tuple[str, str], ...], room:
         shown_name = truncate(escape(name), FIELD_NAME_CHARS) or "\u200b"
         shown_value = truncate(escape(value), FIELD_VALUE_CHARS) or "\u200b"
         cost = len(shown_name) + len(shown_value)
-        if i == MAX_FIELDS - 1 and len(fields) > MAX_FIELDS or cost > room - 2:
+        if (i == MAX_FIELDS - 1 and len(fields) > MAX_FIELDS) or cost > room - 2:
             if room >= 2:
                 embed.add_field(name=ELLIPSIS, value=ELLIPSIS, inline=False)
             return

@@ -21,6 +21,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
 
+import requests
 from github import Auth, Github
 from github.GithubException import GithubException
 from github.IssueComment import IssueComment
@@ -263,6 +264,8 @@ class PyGithubGateway:
             raise GitHubError(
                 f"{what}: GitHub answered {exc.status}: {_message(exc)}", status=exc.status
             ) from exc
+        except requests.RequestException as exc:
+            raise GitHubError(f"{what}: cannot reach GitHub at {self._base_url}: {exc}") from exc
 
 
 def rate_limit_answer(exc: BaseException) -> RateLimitAnswer | None:

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
@@ -34,7 +35,7 @@ from charter.intake import check_intake, parse_form
 from charter.lifecycle import State
 from charter.proposal import Proposal, enter_review, recompute_votes
 from charter.seats import may_vote
-from charter.votes import Vote
+from charter.votes import Choice, Vote
 from storage import audit, proposals as repo
 from storage.models.core import CommentRow, InboxRow
 from storage.times import aware
@@ -79,14 +80,7 @@ def handle_issue(gov: Governance, session: Session, ev: IssueEvent, now: datetim
         stored = _open(gov, session, ev, track_name, result.proposal_fields, now)
     p = stored.proposal
     if p.state in _EDITABLE:
-        p = Proposal(
-            **{
-                **_fields_of(p),
-                "title": ev.title,
-                "track": track_name or p.track,
-                "fields": result.proposal_fields,
-            }
-        )
+        p = replace(p, title=ev.title, track=track_name or p.track, fields=result.proposal_fields)
         problems = result.problems if p.state is State.DRAFT else ()
         stored = repo.Stored(p, problems, stored.disclosed, stored.extra)
         repo.save(session, stored, charter, now)
@@ -97,16 +91,12 @@ def handle_issue(gov: Governance, session: Session, ev: IssueEvent, now: datetim
         gov.apply(session, enter_review(p, charter, now), actor, now)
 
 
-def _fields_of(p: Proposal) -> dict[str, object]:
-    return {name: getattr(p, name) for name in p.__dataclass_fields__}
-
-
 def _open(
     gov: Governance,
     session: Session,
     ev: IssueEvent,
     track: str,
-    fields: dict[str, object],
+    fields: Mapping[str, Any],
     now: datetime,
 ) -> repo.Stored:
     p = Proposal(
@@ -225,7 +215,7 @@ def _recompute(gov: Governance, session: Session, stored: repo.Stored, now: date
             continue
         for parsed in parse_comment(row.body, issue=p.number):
             if isinstance(parsed, c.CastVote):
-                votes.append(Vote(row.author, parsed.choice, parsed.reason, at, "github"))
+                votes.append(Vote(row.author, Choice(parsed.choice), parsed.reason, at, "github"))
     gov.apply(session, recompute_votes(p, votes), "charterbot", now)
 
 
@@ -238,9 +228,11 @@ def processor(gov: Governance) -> Callable[[Session, InboxRow, datetime], None]:
     """The inbox processor for stored GitHub deliveries (webhook payloads, polled events)."""
 
     def process(session: Session, row: InboxRow, now: datetime) -> None:
-        event = decode_polled(row.event, row.body) if row.source == "poll" else None
-        if row.source != "poll":
-            event = parse_event(row.event, json.loads(row.body))
+        event: object = (
+            decode_polled(row.event, row.body)
+            if row.source == "poll"
+            else parse_event(row.event, json.loads(row.body))
+        )
         if event is not None:
             handle_event(gov, session, event, now)
 
@@ -268,4 +260,5 @@ def decode_polled(event_name: str, body: bytes) -> IssueEvent | CommentEvent | N
             data[key] = datetime.fromisoformat(data[key])
     if "labels" in data:
         data["labels"] = tuple(data["labels"])
-    return cls(**data)
+    event: IssueEvent | CommentEvent = cls(**data)
+    return event

@@ -60,7 +60,7 @@ class GitHubReceiver:
         if body is None:
             self.stats.reject("too-large")
             return _error(413, "payload larger than 25 MB")
-        if self._secret is None:
+        if not self._secret:
             self.stats.reject("not-configured")
             return _error(401, "webhook secret not configured (CHARTERBOT_GITHUB_WEBHOOK_SECRET)")
         if not verify_signature(self._secret, body, request.headers.get("x-hub-signature-256")):

@@ -18,7 +18,7 @@ _VIA = {"slack": " (via Slack)", "discord": " (via Discord)", "console": " (via 
 
 
 def _e(text: str | None) -> str:
-    return escape_markdown_github(text or "").replace("|", "\\|").replace("\n", " ")
+    return escape_markdown_github(text or "").replace("\n", " ")
 
 
 def _when(iso: str | None, now: datetime) -> str:

@@ -4,6 +4,6 @@ Slack and Discord over their HTTP APIs (httpx), e-mail over SMTP (aiosmtplib), o
 webhooks over HTTPS with an HMAC signature. Pacing and retries live in :mod:`bot.relay`.
 """
 
-from bot.senders.base import Envelope, SendResult, Sender
+from bot.senders.base import Envelope, Sender, SendResult
 
 __all__ = ["Envelope", "SendResult", "Sender"]

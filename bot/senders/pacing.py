@@ -74,6 +74,9 @@ class Pacer:
             for name, (n, period) in self.limits.platform_rate.items()
         }
 
+    def now(self) -> float:
+        return self._clock()
+
     def paused_until(self, key: str) -> float:
         return self._paused.get(key, 0.0)
 

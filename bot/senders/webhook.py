@@ -57,10 +57,7 @@ def _public(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-async def check_url(
-    url: str, *, allow_private: bool = False, resolve: Resolver = system_resolve
-) -> tuple[httpx.URL, list[str]]:
-    """The parsed URL and the addresses to connect to; :class:`WebhookRefused` otherwise."""
+def _parse(url: str) -> httpx.URL:
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError) as exc:
@@ -69,20 +66,43 @@ async def check_url(
         raise WebhookRefused("a webhook URL must start with https://")
     if not parsed.host:
         raise WebhookRefused("a webhook URL needs a host name")
+    return parsed
+
+
+def _validate(host: str, addresses: list[str], allow_private: bool) -> list[str]:
+    if not addresses:
+        raise WebhookRefused(f"{host} does not resolve")
+    blocked = [] if allow_private else [a for a in addresses if not _public(a)]
+    if blocked:
+        raise WebhookRefused(
+            f"{host} resolves to {', '.join(blocked)}, a loopback, private or link-local "
+            "address; webhooks may only reach public addresses"
+        )
+    return addresses
+
+
+async def check_url(
+    url: str, *, allow_private: bool = False, resolve: Resolver = system_resolve
+) -> tuple[httpx.URL, list[str]]:
+    """The parsed URL and the addresses to connect to; :class:`WebhookRefused` otherwise."""
+    parsed = _parse(url)
     try:
         addresses = await resolve(parsed.host, parsed.port or 443)
     except OSError as exc:
         raise WebhookRefused(f"{parsed.host} does not resolve ({exc})") from None
-    if not addresses:
-        raise WebhookRefused(f"{parsed.host} does not resolve")
-    if not allow_private:
-        blocked = [a for a in addresses if not _public(a)]
-        if blocked:
-            raise WebhookRefused(
-                f"{parsed.host} resolves to {', '.join(blocked)}, a loopback, private or "
-                "link-local address; webhooks may only reach public addresses"
-            )
-    return parsed, addresses
+    return parsed, _validate(parsed.host, addresses, allow_private)
+
+
+def check_url_sync(url: str, *, allow_private: bool | None = None) -> httpx.URL:
+    """The same check, blocking (for command handlers that are not async)."""
+    allow = allow_private_default() if allow_private is None else allow_private
+    parsed = _parse(url)
+    try:
+        infos = socket.getaddrinfo(parsed.host, parsed.port or 443, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise WebhookRefused(f"{parsed.host} does not resolve ({exc})") from None
+    _validate(parsed.host, sorted({str(i[4][0]) for i in infos}), allow)
+    return parsed
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -98,7 +118,9 @@ def verify(
         age = abs((time.time() if now is None else now) - int(timestamp))
     except ValueError:
         return False
-    return age <= TOLERANCE_SECONDS and hmac.compare_digest(sign(secret, timestamp, body), signature)
+    return age <= TOLERANCE_SECONDS and hmac.compare_digest(
+        sign(secret, timestamp, body), signature
+    )
 
 
 class WebhookSender:

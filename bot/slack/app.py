@@ -11,6 +11,9 @@ Rules:
   (``Message.ephemeral=False``).
 - An Events API delivery has one effect however often it arrives (see ``dedupe``).
 - A failure inside the core is logged and answered with a short ephemeral error, never a stack.
+- Given an ``http_session`` (owned and closed by the caller), answers and Web API calls reuse its
+  pooled keep-alive connections; without one, Bolt opens a connection per answer, which costs
+  several times the whole ack path under load (see ``bench/chat.py``).
 """
 
 from __future__ import annotations
@@ -19,10 +22,12 @@ import logging
 import re
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.messages import VOTE_ACTION, CommandCore, Message, parse_vote_action
 from bot.slack.blocks import render_blocks
@@ -54,13 +59,33 @@ async def run_core(
         return FAILED
 
 
-def make_client(bot_token: str, api_url: str | None = None) -> AsyncWebClient:
+def make_client(
+    bot_token: str, api_url: str | None = None, session: aiohttp.ClientSession | None = None
+) -> AsyncWebClient:
     """The Web API client; ``api_url`` (``SLACK_API_URL``) redirects it, e.g. to a stand-in.
     A 429 is retried after ``Retry-After`` (twice at most) instead of failing the answer."""
     retry: list[AsyncRetryHandler] = [AsyncRateLimitErrorRetryHandler(max_retry_count=2)]
     if api_url:
-        return AsyncWebClient(token=bot_token, base_url=api_url, retry_handlers=retry)
-    return AsyncWebClient(token=bot_token, retry_handlers=retry)
+        return AsyncWebClient(
+            token=bot_token, base_url=api_url, retry_handlers=retry, session=session
+        )
+    return AsyncWebClient(token=bot_token, retry_handlers=retry, session=session)
+
+
+class Responder:
+    """Answers on a request's response_url: through the shared session when there is one."""
+
+    def __init__(self, session: aiohttp.ClientSession | None) -> None:
+        self.session = session
+
+    async def __call__(self, respond: Any, body: dict[str, Any], payload: dict[str, Any]) -> None:
+        url = body.get("response_url")
+        if self.session is None or not isinstance(url, str) or not url:
+            await respond(**payload)
+            return
+        response = await AsyncWebhookClient(url, session=self.session).send_dict(payload)
+        if response.status_code != 200:
+            log.warning("slack response_url answered %s: %s", response.status_code, response.body)
 
 
 def build_slack_app(
@@ -71,6 +96,7 @@ def build_slack_app(
     api_url: str | None = None,
     process_before_response: bool = False,
     dedupe: SlackDedupe | None = None,
+    http_session: aiohttp.ClientSession | None = None,
 ) -> AsyncApp:
     """A Bolt ``AsyncApp`` with the ``/charter`` command, ``@mentions`` and vote buttons."""
     if not signing_secret:
@@ -79,14 +105,16 @@ def build_slack_app(
         raise ValueError("SLACK_BOT_TOKEN is empty: set it to the app's xoxb- bot token")
     app = AsyncApp(
         signing_secret=signing_secret,
-        client=make_client(bot_token, api_url),
+        client=make_client(bot_token, api_url, http_session),
         process_before_response=process_before_response,
     )
-    register_listeners(app, core, dedupe or InMemoryDedupe())
+    register_listeners(app, core, dedupe or InMemoryDedupe(), Responder(http_session))
     return app
 
 
-def register_listeners(app: AsyncApp, core: CommandCore, dedupe: SlackDedupe) -> None:
+def register_listeners(
+    app: AsyncApp, core: CommandCore, dedupe: SlackDedupe, answer_on: Responder
+) -> None:
     """Attach the three listeners to ``app``."""
 
     @app.command(COMMAND)
@@ -96,7 +124,7 @@ def register_listeners(app: AsyncApp, core: CommandCore, dedupe: SlackDedupe) ->
         answer = await run_core(
             core, command.get("text", ""), user, command.get("user_name", ""), what="command"
         )
-        await respond(**render_blocks(answer).for_respond())
+        await answer_on(respond, command, render_blocks(answer).for_respond())
 
     @app.event("app_mention")
     async def on_mention(body: dict[str, Any], event: dict[str, Any], say: Any) -> None:
@@ -122,4 +150,5 @@ def register_listeners(app: AsyncApp, core: CommandCore, dedupe: SlackDedupe) ->
         answer = await run_core(
             core, f"vote {number} {choice}", user.get("id", ""), display, what="vote button"
         )
-        await respond(**render_blocks(answer).for_respond(), replace_original=False)
+        payload = render_blocks(answer).for_respond() | {"replace_original": False}
+        await answer_on(respond, body, payload)

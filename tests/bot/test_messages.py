@@ -10,14 +10,12 @@ import os
 import re
 import subprocess
 import unicodedata
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from bot.discord.render import EMBED_TOTAL, render
 from bot.messages import (
@@ -94,7 +92,8 @@ def check_slack(message: Message) -> None:
     for text in slack_texts(rendered):
         # the only live tokens are our <!date^…> ones; user text never has a raw < or >
         stripped = re.sub(r"<!date\^-?\d+\^\{date_short_pretty\} \{time\}\|[^<>]*>", "", text)
-        assert "<" not in stripped and ">" not in stripped, text
+        assert "<" not in stripped, text
+        assert ">" not in stripped, text
 
 
 def check_discord(message: Message) -> None:
@@ -114,12 +113,13 @@ def check_console(message: Message) -> str:
     shown = plain_text(message)
     for ch in shown:
         assert ch in "\n\t" or unicodedata.category(ch) != "Cc", repr(ch)
-        assert not ("\u202a" <= ch <= "\u202e" or "\u2066" <= ch <= "\u2069"), repr(ch)
+        assert not "\u202a" <= ch <= "\u202e", repr(ch)
+        assert not "\u2066" <= ch <= "\u2069", repr(ch)
     return shown
 
 
 @pytest.fixture
-def no_subprocess(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def no_subprocess(monkeypatch: pytest.MonkeyPatch) -> None:
     """Rendering must never start a process; any attempt fails the test."""
 
     def refuse(*args: object, **kwargs: object) -> None:
@@ -127,7 +127,6 @@ def no_subprocess(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
     monkeypatch.setattr(os, "system", refuse)
-    yield
 
 
 @pytest.mark.usefixtures("no_subprocess")

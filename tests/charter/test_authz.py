@@ -5,7 +5,9 @@
 from __future__ import annotations
 
 import typing
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -225,7 +227,7 @@ def test_other_charter_roles_keep_their_names() -> None:
     ],
 )
 def test_refusals_say_why(
-    privilege: Privilege, actor: Actor, kwargs: dict[str, str], reason: str
+    privilege: Privilege, actor: Actor, kwargs: dict[str, Any], reason: str
 ) -> None:
     """A refusal is a sentence naming the rule and who would be allowed."""
     assert authorize(privilege, actor, CHARTER, **kwargs) == Refusal(reason)
@@ -243,7 +245,7 @@ def test_refusals_say_why(
         (Privilege.READ, ANON, {}),
     ],
 )
-def test_allowed(privilege: Privilege, actor: Actor, kwargs: dict[str, str]) -> None:
+def test_allowed(privilege: Privilege, actor: Actor, kwargs: dict[str, Any]) -> None:
     """The positive side of the narrower rules."""
     assert authorize(privilege, actor, CHARTER, **kwargs) is None
 
@@ -277,6 +279,22 @@ def test_a_role_electorate_with_no_members_is_described() -> None:
     )
     roleless = CHARTER.model_copy(update={"roles": {}})
     assert "charter role (none)" in str(authorize(Privilege.CONCERN, CONTRIBUTOR, roleless))
+
+
+@dataclass(frozen=True)
+class _Proposal:
+    author: str
+    track: str
+
+
+def test_a_proposal_supplies_track_and_author() -> None:
+    """Passing the proposal is the same as passing its track and author."""
+    mine = _Proposal(author="zoe-contrib", track="security-patch")
+    assert authorize(Privilege.WITHDRAW, CONTRIBUTOR, CHARTER, proposal=mine) is None
+    assert authorize(Privilege.VOTE, COUNCIL, CHARTER, proposal=mine) is None
+    other = _Proposal(author="someone-else", track="protocol-change")
+    assert authorize_command(c.Withdraw(1), CONTRIBUTOR, CHARTER, proposal=other) is not None
+    assert authorize_command(c.CastVote(1, "approve"), COUNCIL, CHARTER, proposal=other) is not None
 
 
 def test_a_vote_needs_the_track() -> None:

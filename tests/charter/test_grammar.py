@@ -132,6 +132,7 @@ def group(word: str, table: dict[str, str] = USAGE) -> str:
             c.IncidentRole(None, "scribe", "<@U024BE7LH|bob>"),
         ),
         ("incident update #3 3 nodes back", c.IncidentUpdate(3, "3 nodes back")),
+        ("incident update #urgent peers drop", c.IncidentUpdate(None, "#urgent peers drop")),
         ("incident update 3 nodes down", c.IncidentUpdate(None, "3 nodes down")),
         ('incident update "#3 is not an id here"', c.IncidentUpdate(None, "#3 is not an id here")),
         ("incident resolve", c.IncidentResolve(None, "")),
@@ -305,7 +306,12 @@ def test_parse_chat(text: str, expected: c.Command) -> None:
             "The summary is 201 characters long; keep it to 200.",
             USAGE["incident declare"],
         ),
-        ("incident role #x lead bob", "'#x' is not a incident id", USAGE["incident role"]),
+        ("incident role #x lead bob", "'#x' is not a valid role", USAGE["incident role"]),
+        (
+            "incident role #0 lead bob",
+            "An incident id starts at 1; got '#0'.",
+            USAGE["incident role"],
+        ),
         ("incident role lead", "Give the user.", USAGE["incident role"]),
         (
             "incident role lead bob@x",
@@ -497,6 +503,7 @@ def test_parse_comment_reads_rollout_incident_and_meeting_commands() -> None:
         ("````\n```\n/withdraw\n````\n/status", [c.Status(None)]),
         ("```\n/withdraw\n~~~\n```\n/status", [c.Status(None)]),
         ("```\n```` not a close\n/withdraw\n```\n/status", [c.Status(None)]),
+        ("```\n``~\n/withdraw\n```\n/status", [c.Status(None)]),
         ("<!-- unclosed\n/withdraw", []),
         ("+1", []),
         ("+1 /vote approve", []),
@@ -541,6 +548,7 @@ def test_parse_comment_errors(line: str, message: str, usage: str) -> None:
 
 def test_parse_comment_caps_the_number_of_commands() -> None:
     """At most 20 commands per comment are read; the reply says the rest were not."""
+    assert len(parse_comment("/status\n" * 20 + "/usr/bin is not a command\n", issue=1)) == 20
     results = parse_comment("/status\n" * 25, issue=1)
     assert results[:20] == [c.Status(1)] * 20
     [error] = results[20:]

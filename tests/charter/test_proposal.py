@@ -168,18 +168,43 @@ def test_missing_timestamps_are_reported() -> None:
             "mallory is not a voter for the charter-amendment track (electorate: clients, "
             "coordinators)",
         ),
-        (
-            prop("security-patch", votes=votes(("lena-sec", "reject", 1))),
-            "alice-aurora",
-            h(2),
-            "voting on #7 has closed: vetoed by lena-sec (security-council)",
-        ),
-        (prop("charter-amendment"), "alice-aurora", h(168), "has closed: voting closed without"),
     ],
 )
 def test_cast_vote_refusals(p: Proposal, voter: str, now: datetime, why: str) -> None:
-    """Votes are refused before voting, after closing, from non-voters and once settled."""
+    """Votes are refused before voting opens, on closed proposals and from non-voters."""
     refused(cast_vote(p, REF, voter, "approve", "", now), p, why)
+
+
+@pytest.mark.parametrize(
+    ("p", "now", "state", "why"),
+    [
+        (
+            prop("security-patch", votes=votes(("lena-sec", "reject", 1))),
+            h(2),
+            State.REJECTED,
+            "voting on #7 has closed: vetoed by lena-sec (security-council)",
+        ),
+        (
+            prop("charter-amendment"),
+            h(168),
+            State.EXPIRED,
+            "voting on #7 has closed: voting closed without quorum",
+        ),
+    ],
+)
+def test_a_vote_after_the_outcome_settled_is_refused_and_closes(
+    p: Proposal, now: datetime, state: State, why: str
+) -> None:
+    """Once the votes (or the clock) settled the outcome, a vote is refused and the proposal
+    is closed in the same step rather than at the next tick."""
+    d = cast_vote(p, REF, "alice-aurora", "approve", "", now)
+    assert d.proposal.state is state
+    assert d.proposal.votes == p.votes
+    assert kinds(d)[:3] == ["Audit:command-refused", "Reply", "Audit:proposal-decided"]
+    reply = d.effects[1]
+    assert isinstance(reply, Reply)
+    assert not reply.ok
+    assert why in reply.text
 
 
 def test_cast_vote_records_the_vote() -> None:

@@ -8,7 +8,14 @@ import pytest
 from hypothesis import given, strategies as st
 
 from charter.grammar import parse_comment
-from charter.text import clean_user_text, escape_markdown_github, one_line, truncate
+from charter.text import (
+    clean_user_text,
+    escape_markdown_github,
+    join_and,
+    one_line,
+    quoted,
+    truncate,
+)
 
 
 @pytest.mark.parametrize(
@@ -101,3 +108,18 @@ def test_escape_never_leaves_a_mention_or_tag(raw: str) -> None:
         if ch == "@" and escaped[index + 1 : index + 2].isascii():
             assert not escaped[index + 1 : index + 2].isalnum()
     assert not any(line.lstrip(" \t").startswith("/") for line in escaped.split("\n"))
+
+
+@pytest.mark.parametrize(
+    ("items", "expected"),
+    [([], ""), (["a"], "a"), (["a", "b"], "a and b"), (("a", "b", "c"), "a, b and c")],
+)
+def test_join_and(items: list[str], expected: str) -> None:
+    """Lists inside reply sentences read as English."""
+    assert join_and(items) == expected
+
+
+def test_quoted_is_one_short_line() -> None:
+    """Quoted input in a reply is one line, cut to its limit."""
+    assert quoted("a\nb") == "'a b'"
+    assert quoted("x" * 50, 10) == "'" + "x" * 9 + "…'"

@@ -511,6 +511,23 @@ def test_same_instant_votes_of_one_seat_follow_list_order() -> None:
     assert run("feature-flag", votes, 2).standing["client:aurora"].choice is Choice.APPROVE
 
 
+@pytest.mark.parametrize("order", ["reject-first", "approve-first"])
+def test_votes_at_the_same_instant_are_taken_together(order: str) -> None:
+    """Votes cast at one instant change the course once, whatever their order in the list.
+
+    With approval 0.8 and three approvals standing since h1, a reject and an approve at h10
+    leave it approving (4/5); a reject alone (3/4) would have flipped it for no time at all,
+    restarting the confirm period.
+    """
+    charter = with_track("feature-flag", approval=0.8, confirm=timedelta(hours=24))
+    pair = [v("carmen-borealis", "reject", 10), v("emeka-cirrus", "approve", 10)]
+    if order == "approve-first":
+        pair.reverse()
+    votes = [*all_(["alice-aurora", "fatima-dorado", "hana-eridanus"], "approve", 1), *pair]
+    result = run("feature-flag", votes, 27, charter=charter)
+    assert (result.held_since, result.outcome) == (h(3), Outcome.ACCEPTED)
+
+
 def test_ignored_votes_say_why() -> None:
     """Non-voters, votes before opening and after closing are listed with a reason."""
     votes = [

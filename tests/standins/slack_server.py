@@ -5,6 +5,9 @@ It answers the Web API methods the bot uses (``auth.test``, ``chat.postMessage``
 ``/response/<name>``, and serves the Socket Mode websocket at ``/ws`` (it sends ``hello``; a test
 pushes envelopes with ``send_envelope`` and reads the acks from ``frames``). Every request is
 recorded. ``fail_next`` makes the next call(s) to a path answer e.g. 429 with ``Retry-After``.
+
+Run on its own (``python -m tests.standins.slack_server``) it prints its port and serves until
+killed; ``GET /_count?path=…`` then tells another process how many requests a path received.
 """
 
 from __future__ import annotations
@@ -131,6 +134,8 @@ class SlackStandIn:
             self._changed.notify_all()
 
     async def _http(self, request: web.Request) -> web.StreamResponse:
+        if request.path == "/_count":  # for clients in another process (bench): not recorded
+            return web.json_response({"count": len(self.calls(request.query.get("path", "")))})
         body = await request.read()
         record = Recorded(request.method, request.path, dict(request.headers), body)
         self.requests.append(record)
@@ -177,3 +182,13 @@ class SlackStandIn:
                 await self._notify()
         self._sockets.remove(ws)
         return ws
+
+
+async def _serve_forever() -> None:
+    server = await SlackStandIn().start()
+    print(server.port, flush=True)
+    await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(_serve_forever())

@@ -6,7 +6,6 @@ import threading
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from audit_fixtures import KNOWN_ANSWER, T0, draft, fill, known_drafts
 from sqlalchemy import Engine, func, select, text
 
 from charter.actors import SYSTEM, Actor
@@ -14,6 +13,7 @@ from storage import audit
 from storage.canonical import GENESIS, CanonicalError
 from storage.db import read_scope, session_scope
 from storage.models.audit import AuditEntry
+from tests.storage.audit_fixtures import KNOWN_ANSWER, T0, draft, fill, known_drafts
 
 
 def test_known_answer_heads_one_entry_per_transaction(engine: Engine) -> None:

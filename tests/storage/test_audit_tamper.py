@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from audit_fixtures import fill
 from sqlalchemy import Connection, Engine, text, update
 
 from storage import audit
@@ -21,6 +20,7 @@ from storage.canonical import entry_hash
 from storage.db import read_scope
 from storage.models.audit import AuditEntry
 from storage.verify_export import ChainError, main as verify_main, verify_file
+from tests.storage.audit_fixtures import fill
 
 N = 8
 TABLE = AuditEntry.__table__  # type: ignore[attr-defined]

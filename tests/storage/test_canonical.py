@@ -189,3 +189,28 @@ def test_bad_envelope_fields_are_rejected(field: str, value: Any, message: str) 
     fields[field] = value
     with pytest.raises(CanonicalError, match=message):
         entry_bytes(**fields)
+
+
+_keys = st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=4)
+_any_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53 - 1), 2**53 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | _keys,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_keys, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=_any_json)
+def test_canonical_json_equals_rfc8785(value: Any) -> None:
+    """The fast path (C json encoder) never differs from rfc8785, whatever the value."""
+    assert canonical_json(value) == rfc8785.dumps(value)
+
+
+def test_nested_keys_beyond_the_surrogate_range_sort_by_utf16() -> None:
+    """Keys with code points ≥ U+D800 (where the two orders differ) sort by UTF-16, nested too."""
+    value = {"a": [{"\uffff": None, "𝄞": True}]}
+    assert canonical_json(value) == '{"a":[{"𝄞":true,"\uffff":null}]}'.encode()

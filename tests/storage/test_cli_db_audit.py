@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 import typer
-from audit_fixtures import fill
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
@@ -15,6 +14,7 @@ from bot.cli import audit_cmd, db_cmd
 from storage import migrate
 from storage.db import make_engine
 from storage.verify_export import verify_file
+from tests.storage.audit_fixtures import fill
 
 HEAD_LINE = re.compile(r"ok: 5 entries, head 5 ([0-9a-f]{64})\n")
 
@@ -112,3 +112,12 @@ def test_empty_log(cli: typer.Typer, sqlite_engine: Engine) -> None:
     url = str(sqlite_engine.url)
     assert _run(cli, "audit", "verify", url=url)[:2] == (0, f"ok: 0 entries, head 0 {'0' * 64}\n")
     assert _run(cli, "audit", "head", url=url)[:2] == (0, "empty\n")
+
+
+@pytest.mark.parametrize(("total", "drawn"), [(10, False), (10_001, True)])
+def test_progress_bars_only_for_long_runs(total: int, drawn: bool) -> None:
+    """Off a terminal, progress bars appear only for logs over 10,000 entries."""
+    with audit_cmd._progress("verify", total) as tick:
+        assert (tick is not None) is drawn
+        if tick is not None:
+            tick(total)

@@ -12,11 +12,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from audit_fixtures import KNOWN_ANSWER
 
 import storage.verify_export as verify_export
 from storage.canonical import GENESIS
 from storage.verify_export import ChainError, parse_head, verify_file
+from tests.storage.audit_fixtures import KNOWN_ANSWER
 
 REPO = Path(__file__).resolve().parents[2]
 HEADS = KNOWN_ANSWER["heads"]

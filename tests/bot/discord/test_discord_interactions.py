@@ -7,14 +7,13 @@ from typing import Any
 
 import pytest
 
-GUILD = 290926798626357999  # the guild of the docs' sample interactions
-
 from bot.discord.client import CharterBot, parse_guild_id
 from bot.messages import Mention, Message
 from tests.bot.discord.wire import USER_ID, button, command, option
 from tests.bot.slack.fake_core import FakeCore
 from tests.standins.discord_server import APP_ID, DiscordStandIn
 
+GUILD = 290926798626357999  # the guild of the docs' sample interactions
 SUBCOMMANDS = [
     "proposals",
     "show",

@@ -89,7 +89,7 @@ def make_gateway(github_standin: GitHubStandin, clock: FakeClock) -> Iterator[Ga
         gateway = PyGithubGateway(
             github_standin.store.repo,
             auth or Auth.Token(github_standin.token),
-            github_standin.base_url,
+            kwargs.pop("base_url", github_standin.base_url),
             throttle=throttle,
             **kwargs,
         )

@@ -53,6 +53,18 @@ async def test_bad_credentials_are_a_clear_error(make_gateway: Any) -> None:
     assert info.value.status == 401
 
 
+async def test_unreachable_github_is_a_clear_error(make_gateway: Any) -> None:
+    """A connection failure names the URL that could not be reached."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again on exit: nothing listens there
+    gateway = make_gateway(base_url=f"http://127.0.0.1:{port}")
+    with pytest.raises(GitHubError, match=f"cannot reach GitHub at http://127.0.0.1:{port}"):
+        await gateway.get_issue(1)
+
+
 async def test_tracking_comment_create_edit_find(
     github_standin: GitHubStandin, gateway: PyGithubGateway
 ) -> None:

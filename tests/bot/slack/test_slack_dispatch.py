@@ -7,7 +7,9 @@ back off the wire.
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 
+import aiohttp
 import pytest
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -27,14 +29,27 @@ from tests.bot.slack.wire import (
 from tests.standins.slack_server import SlackStandIn
 
 
-def make_app(core: FakeCore, standin: SlackStandIn) -> AsyncApp:
+def make_app(
+    core: FakeCore, standin: SlackStandIn, session: aiohttp.ClientSession | None = None
+) -> AsyncApp:
     return build_slack_app(
         core,
         signing_secret=SECRET,
         bot_token=TOKEN,
         api_url=standin.api_url,
         process_before_response=True,
+        http_session=session,
     )
+
+
+@pytest.fixture(params=[False, True], ids=["bolt-respond", "shared-session"])
+async def session(request: pytest.FixtureRequest) -> AsyncIterator[aiohttp.ClientSession | None]:
+    """Answers go out through Bolt's respond() or through our pooled session; same wire."""
+    if not request.param:
+        yield None
+        return
+    async with aiohttp.ClientSession() as shared:
+        yield shared
 
 
 async def dispatch(app: AsyncApp, body: str, **sign: object) -> tuple[int, str]:
@@ -45,11 +60,14 @@ async def dispatch(app: AsyncApp, body: str, **sign: object) -> tuple[int, str]:
 
 @pytest.mark.parametrize("encoded", [False, True], ids=["docs-bare", "url-encoded"])
 async def test_slash_command_runs_core_and_responds(
-    core: FakeCore, standin: SlackStandIn, encoded: bool
+    core: FakeCore,
+    standin: SlackStandIn,
+    encoded: bool,
+    session: aiohttp.ClientSession | None,
 ) -> None:
     """/charter text reaches the core with the Slack user's identity; the answer is an
     ephemeral Block Kit message posted to response_url; the ack itself is empty."""
-    app = make_app(core, standin)
+    app = make_app(core, standin, session)
     status, body = await dispatch(
         app, slash_body("vote 42 approve", standin.response_url(), encoded=encoded)
     )
@@ -108,9 +126,11 @@ async def test_signature_and_timestamp_window(
     assert len(core.runs) == (1 if status == 200 else 0)
 
 
-async def test_vote_button_runs_vote_as_the_clicker(core: FakeCore, standin: SlackStandIn) -> None:
+async def test_vote_button_runs_vote_as_the_clicker(
+    core: FakeCore, standin: SlackStandIn, session: aiohttp.ClientSession | None
+) -> None:
     """A click on vote:42:approve runs "vote 42 approve" as the user who clicked."""
-    app = make_app(core, standin)
+    app = make_app(core, standin, session)
     body = block_actions_body("vote:42:approve", standin.response_url("b1"), user="U0CLICK")
     status, _ = await dispatch(app, body)
     assert status == 200
@@ -130,9 +150,11 @@ async def test_other_buttons_do_not_vote(
     assert core.runs == []
 
 
-async def test_mention_replies_in_thread(core: FakeCore, standin: SlackStandIn) -> None:
+async def test_mention_replies_in_thread(
+    core: FakeCore, standin: SlackStandIn, session: aiohttp.ClientSession | None
+) -> None:
     """@charterbot <command> runs the command and answers in the mention's thread."""
-    app = make_app(core, standin)
+    app = make_app(core, standin, session)
     status, _ = await dispatch(
         app, mention_body("Ev001", "<@UBOT0001> show 42"), content_type="application/json"
     )

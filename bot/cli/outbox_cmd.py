@@ -1,0 +1,101 @@
+"""``charterbot outbox …``: see what is waiting or failed, and requeue it.
+
+``outbox list`` shows pending, sending and failed outbox items and per-destination deliveries
+with their age and last error. ``outbox retry <id>…`` requeues outbox items (``o12``) or
+deliveries (``d34``; a bare number means a delivery); ``outbox retry --failed`` requeues every
+failed item and delivery. Exit codes: 0 done; 1 nothing matched; 2 bad input or database.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+
+from bot.cli.db_cmd import DatabaseUrl, open_engine
+from storage import deliveries, outbox
+from storage.db import session_scope
+from storage.times import aware
+
+outbox_app = typer.Typer(
+    name="outbox", help="Announcements waiting for delivery.", no_args_is_help=True
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(outbox_app, name="outbox")
+
+
+def _age(then: datetime, now: datetime) -> str:
+    seconds = int((now - aware(then)).total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+@outbox_app.command("list")
+def list_items(database_url: DatabaseUrl = None) -> None:
+    """Pending and failed items with their age and last error."""
+    now = datetime.now(UTC)
+    with open_engine(database_url) as engine, session_scope(engine) as session:
+        items = outbox.listing(session)
+        rows = deliveries.listing(session)
+        lines = [
+            f"o{r.id}\t{r.kind}\t{r.status}\tattempts={r.attempts}\tage={_age(r.created_at, now)}"
+            f"\t{r.last_error or ''}"
+            for r in items
+        ]
+        lines += [
+            f"d{r.id}\t{r.destination}\t{r.status}\tattempts={r.attempts}"
+            f"\tage={_age(r.created_at, now)}\t{r.last_error or ''}"
+            for r in rows
+        ]
+    if not lines:
+        typer.echo("nothing pending or failed")
+        return
+    typer.echo("id\twhat\tstatus\tattempts\tage\tlast error")
+    for line in lines:
+        typer.echo(line)
+
+
+def _split(ids: list[str]) -> tuple[list[int], list[int]]:
+    items: list[int] = []
+    rows: list[int] = []
+    for raw in ids:
+        kind, digits = (raw[0], raw[1:]) if raw[:1] in ("o", "d") else ("d", raw)
+        if not digits.isdigit():
+            typer.echo(
+                f"error: {raw!r} is not an id; write d12 (delivery) or o7 (outbox item)", err=True
+            )
+            raise typer.Exit(2)
+        (items if kind == "o" else rows).append(int(digits))
+    return items, rows
+
+
+@outbox_app.command("retry")
+def retry(
+    ids: Annotated[
+        list[str] | None, typer.Argument(help="d<id> deliveries, o<id> outbox items")
+    ] = None,
+    failed: Annotated[
+        bool, typer.Option("--failed", help="Requeue everything that failed.")
+    ] = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Requeue items now, with fresh attempts."""
+    if not ids and not failed:
+        typer.echo("error: give ids (d12, o7) or --failed", err=True)
+        raise typer.Exit(2)
+    items, rows = _split(ids or [])
+    now = datetime.now(UTC)
+    with open_engine(database_url) as engine, session_scope(engine) as session:
+        count = 0
+        if failed or items:
+            count += outbox.requeue(session, ids=items, failed=failed, now=now)
+        if failed or rows:
+            count += deliveries.requeue(session, ids=rows, failed=failed, now=now)
+    typer.echo(f"requeued {count}")
+    if count == 0:
+        raise typer.Exit(1)

@@ -1,0 +1,185 @@
+"""Public feeds: an Atom feed of announcements and a JSON status for status pages.
+
+Rules:
+- ``GET /feeds/announcements.atom`` lists the latest 100 announcements, newest first, as valid
+  Atom (RFC 4287). Query parameters filter, each repeatable: ``kind``, ``track``, ``client``,
+  ``proposal``. An announcement of a confidential proposal is left out until it is disclosed.
+- ``GET /api/status`` answers JSON: open proposals, those in voting, those rolling out, and open
+  incidents (when the incident table exists). Confidential, undisclosed proposals are left out.
+- Bad parameters get 400 with a sentence saying what is accepted.
+- The application mounts :func:`routes` (they include the subscription confirm/unsubscribe
+  pages).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+from xml.etree import ElementTree as ET
+
+import sqlalchemy as sa
+from sqlalchemy import Engine
+from sqlmodel import col, select
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from bot import subscribe_routes
+from charter.model import ANNOUNCE_KINDS
+from storage.db import read_scope
+from storage.models.core import OutboxRow, ProposalRow
+from storage.times import aware
+
+ATOM = "http://www.w3.org/2005/Atom"
+EngineProvider = Callable[[], Engine]
+FEED_SIZE = 100
+
+
+class BadQuery(ValueError):
+    pass
+
+
+def _filters(request: Request) -> dict[str, set[str]]:
+    q = request.query_params
+    found = {name: set(q.getlist(name)) for name in ("kind", "track", "client", "proposal")}
+    bad = found["kind"] - set(ANNOUNCE_KINDS)
+    if bad:
+        raise BadQuery(f"kind must be one of {', '.join(ANNOUNCE_KINDS)} (got {', '.join(bad)})")
+    if any(not p.isdigit() for p in found["proposal"]):
+        raise BadQuery("proposal must be a number, e.g. ?proposal=42")
+    return found
+
+
+def _wanted(p: dict[str, Any], f: dict[str, set[str]]) -> bool:
+    return (
+        (not f["kind"] or p.get("kind") in f["kind"])
+        and (not f["track"] or p.get("track") in f["track"])
+        and (not f["client"] or not p.get("clients") or bool(f["client"] & set(p["clients"])))
+        and (not f["proposal"] or str(p.get("proposal")) in f["proposal"])
+    )
+
+
+def announcements(engine: Engine, f: dict[str, set[str]]) -> list[tuple[int, dict[str, Any]]]:
+    """(outbox id, payload) of visible announcements matching ``f``, newest first."""
+    with read_scope(engine) as session:
+        shown = sa.select(col(ProposalRow.number)).where(col(ProposalRow.disclosed).is_(True))
+        disclosed = {n for (n,) in session.execute(shown)}
+        rows = session.exec(
+            select(OutboxRow).where(OutboxRow.kind == "announce").order_by(col(OutboxRow.id).desc())
+        )
+        found = []
+        for row in rows:
+            p = json.loads(row.payload)
+            if p.get("confidential") and p.get("proposal") not in disclosed:
+                continue
+            if _wanted(p, f):
+                found.append((row.id or 0, p))
+                if len(found) >= FEED_SIZE:
+                    break
+        return found
+
+
+def _iso(value: Any) -> str:
+    at = datetime.fromisoformat(value) if isinstance(value, str) else datetime.now(UTC)
+    return aware(at).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def atom(items: list[tuple[int, dict[str, Any]]], self_url: str, repo: str | None) -> bytes:
+    ET.register_namespace("", ATOM)
+    feed = ET.Element(f"{{{ATOM}}}feed")
+
+    def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+        el = ET.SubElement(parent, f"{{{ATOM}}}{tag}", attrs)
+        el.text = text
+        return el
+
+    sub(feed, "id", self_url.split("?")[0])
+    sub(feed, "title", "charterbot announcements")
+    sub(feed, "updated", _iso(items[0][1].get("at")) if items else _iso(None))
+    sub(sub(feed, "author"), "name", "charterbot")
+    sub(feed, "link", rel="self", href=self_url)
+    for outbox_id, p in items:
+        entry = sub(feed, "entry")
+        sub(entry, "id", f"urn:charterbot:announcement:{outbox_id}")
+        sub(entry, "title", f"{p.get('kind')}: {p.get('title', '')}")
+        sub(entry, "updated", _iso(p.get("at")))
+        number = p.get("proposal")
+        href = f"https://github.com/{repo}/issues/{number}" if repo and number else self_url
+        sub(entry, "link", rel="alternate", href=href)
+        sub(entry, "category", term=str(p.get("kind")))
+        sub(entry, "content", str(p.get("text", "")), type="text")
+    body: bytes = ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+    return body
+
+
+def status(engine: Engine, now: datetime) -> dict[str, Any]:
+    with read_scope(engine) as session:
+        rows = session.exec(select(ProposalRow).order_by(col(ProposalRow.number))).all()
+        visible = [r for r in rows if not r.confidential or r.disclosed]
+
+        def pick(*states: str) -> list[dict[str, Any]]:
+            return [
+                {"number": r.number, "title": r.title, "track": r.track, "state": r.state}
+                for r in visible
+                if r.state in states
+            ]
+
+        result = {
+            "generated_at": now.isoformat(),
+            "open_proposals": pick("draft", "review", "voting"),
+            "in_voting": pick("voting"),
+            "rolling_out": pick("rolling-out"),
+            "open_incidents": _incidents(session.connection()),
+        }
+    return result
+
+
+def _incidents(conn: sa.Connection) -> list[dict[str, Any]]:
+    """Open incidents, read defensively: the incident table belongs to another area."""
+    inspector = sa.inspect(conn)
+    if "incident" not in inspector.get_table_names():
+        return []
+    table = sa.Table("incident", sa.MetaData(), autoload_with=conn)
+    cols = table.c
+    stmt = sa.select(table)
+    if "resolved_at" in cols:
+        stmt = stmt.where(cols.resolved_at.is_(None))
+    elif "state" in cols:
+        stmt = stmt.where(cols.state.not_in(("resolved", "closed")))
+    keep = [c for c in ("id", "severity", "summary", "state", "declared_at") if c in cols]
+    return [
+        {
+            k: (v.isoformat() if isinstance(v, datetime) else v)
+            for k, v in row._mapping.items()
+            if k in keep
+        }
+        for row in conn.execute(stmt)
+    ]
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def routes(engine_provider: EngineProvider, repo: str | None = None) -> list[Route]:
+    async def feed(request: Request) -> Response:
+        try:
+            f = _filters(request)
+        except BadQuery as exc:
+            return PlainTextResponse(str(exc), status_code=400)
+        items = await run_in_threadpool(announcements, engine_provider(), f)
+        body = atom(items, str(request.url), repo)
+        return Response(body, media_type="application/atom+xml; charset=utf-8")
+
+    async def api_status(_request: Request) -> JSONResponse:
+        data = await run_in_threadpool(status, engine_provider(), datetime.now(UTC))
+        return JSONResponse(data)
+
+    return [
+        Route("/feeds/announcements.atom", feed, methods=["GET"]),
+        Route("/api/status", api_status, methods=["GET"]),
+        *subscribe_routes.routes(engine_provider),
+    ]

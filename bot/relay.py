@@ -1,0 +1,287 @@
+"""The relay: deliver every announcement to every destination at least once, paced.
+
+Rules:
+- Outbox items of kind ``announce``/``digest`` are fanned out into per-destination deliveries
+  in one transaction (:mod:`bot.relay_fanout`); other kinds are left to their own relays.
+- Each delivery goes: claimed (``sending``, committed) → sent to the platform → the platform's
+  message id committed → marked ``sent`` (committed). On start, :func:`Relay.reconcile` marks
+  ``sending`` rows that have a message id as sent (they were delivered) and returns those
+  without one to pending (they are retried).
+- Hence delivery is at least once, and a duplicate appears only when the process dies after
+  the platform accepted a message and before its id was committed — a window of one local
+  database commit. Discord drops such a resend by its ``nonce``; e-mail keeps the same
+  Message-ID; webhooks repeat ``X-Charterbot-Delivery``; Slack shows the duplicate.
+- Pacing (:mod:`bot.senders.pacing`): per destination and per platform; a 429 pauses only the
+  destination it came from (unless the platform says the limit is global) and the rest go on.
+  A pause longer than ``rate_wait_limit`` hands that destination's jobs back to the database
+  with ``next_attempt_at`` at the end of the pause.
+- Transient errors back off exponentially with jitter; permanent ones fail at once, are
+  recorded and reported to the coordinators through a ``notify`` outbox item.
+- Fault injection for tests: ``CHARTERBOT_RELAY_FAULT=<point>`` SIGKILLs the process at
+  ``after-fanout``, ``after-claim``, ``after-send`` (answer received, id not recorded) or
+  ``after-record`` (id recorded, not marked sent).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+from sqlalchemy import Engine
+
+from bot import relay_fanout as db
+from bot.clock import Clock, SystemClock
+from bot.relay_fanout import ClaimContext, Prepared
+from bot.senders.base import Sender
+from bot.senders.pacing import Pacer
+from charter.model import Charter
+from storage import deliveries
+from storage.db import session_scope
+
+FAULT_ENV = "CHARTERBOT_RELAY_FAULT"
+_T = TypeVar("_T")
+
+
+def fault(point: str) -> None:
+    """Die here, hard, when the test harness asks for it (see the module docstring)."""
+    if os.environ.get(FAULT_ENV) == point:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+@dataclass
+class Stats:
+    sent: int = 0
+    rate_limited: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+class Relay:
+    def __init__(
+        self,
+        engine: Engine,
+        charter: Charter | Callable[[], Charter],
+        senders: Mapping[str, Sender],
+        *,
+        pacer: Pacer | None = None,
+        public_url: str = "http://127.0.0.1:8080",
+        clock: Clock | None = None,
+        concurrency: int = 64,
+        batch: int = 2000,
+        per_destination: int = 5,
+        rate_wait_limit: float = 5.0,
+    ) -> None:
+        self.engine = engine
+        self._charter = charter
+        self.senders = dict(senders)
+        self.pacer = pacer or Pacer()
+        self.public_url = public_url
+        self.clock = clock or SystemClock()
+        self.batch = batch
+        self.per_destination = per_destination
+        self.rate_wait_limit = rate_wait_limit
+        platforms = ("slack", "discord", "email", "webhook", "github")
+        self._slots = {p: asyncio.Semaphore(concurrency) for p in platforms}
+        self.stats = Stats()
+
+    @property
+    def charter(self) -> Charter:
+        return self._charter() if callable(self._charter) else self._charter
+
+    def _now(self) -> datetime:
+        return self.clock.now()
+
+    def notify_roles(self) -> tuple[str, ...]:
+        roles = self.charter.roles
+        return ("coordinators",) if "coordinators" in roles else tuple(roles)
+
+    # -- database steps (run in a worker thread: SQLite may wait on its write lock) ----------
+
+    async def _db(self, fn: Callable[..., _T], *args: object) -> _T:
+        return await asyncio.to_thread(fn, *args)
+
+    def reconcile(self) -> tuple[int, int]:
+        """After a restart: (deliveries confirmed by their message id, deliveries to retry)."""
+        with session_scope(self.engine) as session:
+            return deliveries.reconcile(session, self._now())
+
+    def prepare(self) -> int:
+        """Fan out pending announcements and due digests; returns outbox items handled."""
+        now = self._now()
+        made = db.queue_digests(self.engine, self.charter, now)
+        done = db.fan_out(self.engine, self.charter, now)
+        if done:
+            fault("after-fanout")
+        return made + done
+
+    # -- delivering -------------------------------------------------------------------------
+
+    async def deliver_once(self) -> int:
+        """Claim what is due and deliver it; returns how many were sent."""
+        ctx = ClaimContext(self.charter, self.public_url)
+        claimed = await self._db(
+            db.claim, self.engine, ctx, self._now(), self.batch, self.per_destination
+        )
+        if not claimed:
+            return 0
+        fault("after-claim")
+        groups: dict[str, list[Prepared]] = {}
+        for item in claimed:
+            groups.setdefault(item.job.destination, []).append(item)
+        before = self.stats.sent
+        await asyncio.gather(*(self._destination(items) for items in groups.values()))
+        return self.stats.sent - before
+
+    async def _destination(self, items: list[Prepared]) -> None:
+        for index, item in enumerate(items):
+            pause = self.pacer.paused_until(item.job.destination) - self.pacer.now()
+            if pause > self.rate_wait_limit:
+                for rest in items[index:]:
+                    await self._db(self._retry, rest.job.id, "paused by a rate limit", pause, True)
+                return
+            await self._deliver(item)
+
+    async def _deliver(self, item: Prepared) -> None:
+        job, platform = item.job, item.job.platform
+        sender = self.senders.get(platform)
+        if sender is None:
+            error = f"{platform} is not configured here (no credentials); cannot deliver"
+            await self._db(db.fail, self.engine, job.id, error, self.notify_roles(), self._now())
+            self.stats.failed += 1
+            return
+        for _wait in range(6):
+            await self.pacer.wait_destination(platform, job.destination)
+            async with self._slots[platform]:
+                await self.pacer.wait_platform(platform)
+                result = await sender.send(item.envelope)
+            self.pacer.observe(platform, job.destination, result)
+            if result.ok and result.message_id:
+                fault("after-send")
+                await self._db(self._record, job.id, result.message_id)
+                fault("after-record")
+                await self._db(self._sent, job.id)
+                self.stats.sent += 1
+                return
+            limited = result.retry_after is not None and not result.permanent
+            if limited:
+                self.stats.rate_limited += 1
+                if (result.retry_after or 0.0) <= self.rate_wait_limit:
+                    continue  # the pacer holds this destination until Retry-After has passed
+            break
+        if result.permanent:
+            roles = self.notify_roles()
+            await self._db(db.fail, self.engine, job.id, result.error, roles, self._now())
+            self.stats.failed += 1
+        else:
+            await self._db(self._retry, job.id, result.error, result.retry_after, limited)
+            self.stats.retried += 1
+
+    def _record(self, delivery_id: int, message_id: str) -> None:
+        with session_scope(self.engine) as session:
+            deliveries.record_id(session, delivery_id, message_id)
+
+    def _sent(self, delivery_id: int) -> None:
+        with session_scope(self.engine) as session:
+            deliveries.mark_sent(session, delivery_id, self._now())
+
+    def _retry(
+        self, delivery_id: int, error: str, retry_after: float | None, rate_limited: bool
+    ) -> None:
+        with session_scope(self.engine) as session:
+            deliveries.mark_retry(
+                session, delivery_id, self._now(), error, retry_after, rate_limited=rate_limited
+            )
+
+    # -- loops ------------------------------------------------------------------------------
+
+    def _pending(self) -> tuple[int, datetime | None]:
+        with session_scope(self.engine) as session:
+            return deliveries.unfinished(session), deliveries.next_due(session)
+
+    async def step(self) -> int:
+        await self._db(self.prepare)
+        return await self.deliver_once()
+
+    async def run_until_idle(self, limit: float = 60.0) -> Stats:
+        """Deliver until nothing is pending (tests, benchmarks, ``--until-idle``)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + limit
+        await self._db(self.reconcile)
+        while loop.time() < deadline:
+            await self.step()
+            left, next_due = await self._db(self._pending)
+            if not left:
+                return self.stats
+            await asyncio.sleep(_delay(next_due, self._now(), 0.5))
+        raise TimeoutError(f"relay still had deliveries pending after {limit} s")
+
+    async def run(self, stop: asyncio.Event, wake: asyncio.Event | None = None) -> None:
+        """Deliver until ``stop`` is set; ``wake`` (set on every change) cuts waits short."""
+        wake = wake or asyncio.Event()
+        await self._db(self.reconcile)
+        while not stop.is_set():
+            await self.step()
+            _left, next_due = await self._db(self._pending)
+            wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), _delay(next_due, self._now(), 5.0))
+
+
+def _delay(next_due: datetime | None, now: datetime, cap: float) -> float:
+    if next_due is None:
+        return cap
+    wait = (next_due.replace(tzinfo=next_due.tzinfo or UTC) - now) / timedelta(seconds=1)
+    return min(cap, max(0.01, wait))
+
+
+async def _main_async(args: argparse.Namespace) -> None:
+    from bot.charter_file import example_charter_path, read_charter
+    from bot.senders.factory import build_senders
+    from bot.senders.pacing import Limits
+    from bot.settings import Settings
+    from storage.db import make_engine
+
+    settings = Settings()
+    loaded = read_charter(args.charter or settings.charter or example_charter_path())
+    engine = make_engine(args.database_url or settings.database_url)
+    senders = build_senders(settings)
+    relay = Relay(
+        engine,
+        loaded.charter,
+        senders,
+        pacer=Pacer(Limits().scaled(args.scale)),
+        public_url=settings.public_url,
+        concurrency=args.concurrency,
+    )
+    try:
+        if args.until_idle:
+            await relay.run_until_idle(args.timeout)
+        else:
+            await relay.run(asyncio.Event())
+    finally:
+        for sender in senders.values():
+            await sender.aclose()
+        engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m bot.relay [--until-idle]``: run the relay on its own (tests, operators)."""
+    parser = argparse.ArgumentParser(prog="python -m bot.relay", description=main.__doc__)
+    parser.add_argument("--database-url")
+    parser.add_argument("--charter")
+    parser.add_argument("--until-idle", action="store_true", help="exit when nothing is pending")
+    parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply pacing intervals")
+    parser.add_argument("--concurrency", type=int, default=64, help="in-flight sends per platform")
+    asyncio.run(_main_async(parser.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,206 @@
+"""The relay's database steps: fan-out, digests, claiming with what a send needs, failures.
+
+Rules:
+- The relay owns outbox kinds ``announce``, ``digest`` and ``confirm-email`` (the latter two
+  carry their one destination) and leaves every other kind alone
+  (GitHub syncs, comments and notifications belong to the GitHub relay).
+- Fan-out is one transaction per batch: an announcement's deliveries (and digest queue items)
+  are inserted and the outbox item is marked ``sent`` (fanned out) together, so a crash either
+  leaves the item pending (fan-out re-runs, inserts are idempotent) or fully fanned out.
+- Confidential announcements are checked against the proposal's ``disclosed`` flag at fan-out.
+- A permanent failure is recorded and a ``notify`` outbox item for the coordinators is written
+  in the same transaction, once per delivery.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from bot.i18n import translator
+from bot.render.model import Notice, build_digest, build_notice
+from bot.senders.base import Envelope
+from bot.subscribe_tokens import secret_key, unsubscribe_url
+from charter.effects import Announce
+from charter.model import ANNOUNCE_KINDS, Charter
+from charter.subscriptions import Destination, digest_batches, recipients
+from storage import deliveries, outbox, subscriptions
+from storage.db import session_scope
+from storage.deliveries import Job
+from storage.models.broadcast import SubscriptionRow
+from storage.models.core import OutboxRow, ProposalRow
+from storage.times import aware
+
+OWNED_KINDS = ("announce", "digest", "confirm-email")
+
+
+def announcement(payload: dict[str, Any]) -> Announce:
+    kind = payload.get("kind")
+    if kind not in ANNOUNCE_KINDS:
+        raise ValueError(f"announcement kind {kind!r} is not one of {', '.join(ANNOUNCE_KINDS)}")
+    return Announce(
+        kind=kind,
+        title=str(payload.get("title", "")),
+        text=str(payload.get("text", "")),
+        proposal=payload.get("proposal"),
+        track=payload.get("track"),
+        clients=tuple(payload.get("clients") or ()),
+        severity=payload.get("severity"),
+        confidential=bool(payload.get("confidential")),
+        data=dict(payload.get("data") or {}),
+    )
+
+
+def _disclosed(session: Session, number: int | None) -> bool:
+    row = session.get(ProposalRow, number) if number is not None else None
+    return bool(row is not None and row.disclosed)
+
+
+def fan_out(engine: Engine, charter: Charter, now: datetime, batch: int = 200) -> int:
+    """Fan pending announce/digest items out into deliveries; returns items fanned out."""
+    with session_scope(engine) as session:
+        rows = session.exec(
+            select(OutboxRow)
+            .where(col(OutboxRow.kind).in_(OWNED_KINDS))
+            .where(OutboxRow.status == "pending")
+            .order_by(col(OutboxRow.id))
+            .limit(batch)
+        ).all()
+        subs = subscriptions.active(session) if rows else []
+        for row in rows:
+            payload = json.loads(row.payload)
+            if "destination" in payload:
+                dests = [Destination(**payload["destination"])]
+            else:
+                ann = announcement(payload)
+                disclosed = _disclosed(session, ann.proposal)
+                dests = recipients(ann, charter, subs, disclosed=disclosed)
+                for d in dests:
+                    if d.digest_at and d.subscription is not None:
+                        subscriptions.queue_digest(session, d.subscription, row.id or 0, now)
+                dests = [d for d in dests if not d.digest_at]
+            deliveries.fan_out(session, row.id or 0, dests, now)
+            outbox.mark_sent(session, row, now, None)
+        return len(rows)
+
+
+def queue_digests(engine: Engine, charter: Charter, now: datetime) -> int:
+    """Turn each due digest subscription's queue into one ``digest`` outbox item."""
+    made = 0
+    with session_scope(engine) as session:
+        for sub in subscriptions.digest_subscriptions(session):
+            made += _digest_one(session, sub, charter, now)
+    return made
+
+
+def _digest_one(session: Session, sub: SubscriptionRow, charter: Charter, now: datetime) -> int:
+    zone = sub.zone or charter.charter.timezone
+    since = aware(sub.last_digest_at or sub.created_at)
+    queued = subscriptions.queued(session, sub.id or 0)
+    pairs = [(item_id, at) for item_id, at, _ in queued]
+    ids = digest_batches(pairs, sub.digest_at or "00:00", zone, since, now)
+    if not ids and not digest_batches([(0, since)], sub.digest_at or "00:00", zone, since, now):
+        return 0  # no slot has passed yet
+    sub.last_digest_at = now
+    session.add(sub)
+    if not ids:
+        return 0
+    wanted = {item_id for item_id in ids}
+    sources = [outbox_id for item_id, _, outbox_id in queued if item_id in wanted]
+    items = session.exec(select(OutboxRow).where(col(OutboxRow.id).in_(sources))).all()
+    dest = Destination(sub.platform, sub.address, sub.lang or "en", zone, subscription=sub.id)
+    key = f"digest:{sub.id}:{now.isoformat()}"
+    payload = {
+        "kind": "digest",
+        "at": now.isoformat(),
+        "destination": dest.__dict__,
+        "items": [json.loads(r.payload) for r in sorted(items, key=lambda r: r.id or 0)],
+    }
+    outbox.enqueue(session, kind="digest", payload=payload, now=now, key=key)
+    created = session.exec(select(OutboxRow).where(OutboxRow.key == key)).one()
+    subscriptions.mark_digested(session, ids, created.id or 0)
+    return 1
+
+
+@dataclass
+class Prepared:
+    job: Job
+    envelope: Envelope
+
+
+@dataclass
+class ClaimContext:
+    charter: Charter
+    public_url: str
+    list_id: str | None = None
+
+
+def _notice(job: Job, payload: dict[str, Any], ctx: ClaimContext, unsub: str | None) -> Notice:
+    repo = ctx.charter.github.repository
+    if job.kind == "confirm-email":
+        _ = translator(job.lang)
+        base = build_notice({**payload, "kind": "confirm"}, lang=job.lang, zone=job.zone)
+        return replace(
+            base,
+            label=str(payload["title"]),
+            title="",
+            facts=(),
+            link=str(payload["link"]),
+            link_text=_("Confirm"),
+        )
+    if job.kind == "digest":
+        at = datetime.fromisoformat(payload["at"])
+        return build_digest(
+            payload["items"], at=at, lang=job.lang, zone=job.zone, repo=repo, unsubscribe_url=unsub
+        )
+    return build_notice(payload, lang=job.lang, zone=job.zone, repo=repo, unsubscribe_url=unsub)
+
+
+def claim(
+    engine: Engine, ctx: ClaimContext, now: datetime, limit: int, per_destination: int
+) -> list[Prepared]:
+    """Claim due deliveries and build each one's envelope (secrets, unsubscribe links)."""
+    with session_scope(engine) as session:
+        jobs = deliveries.claim(session, now, limit, per_destination)
+        ids = {j.subscription_id for j in jobs if j.subscription_id is not None}
+        found = session.exec(select(SubscriptionRow).where(col(SubscriptionRow.id).in_(ids)))
+        secrets = {s.id or 0: s.secret for s in found}  # read inside: rows expire on commit
+        key = secret_key(session, now) if any(j.platform == "email" for j in jobs) else b""
+    out = []
+    for job in jobs:
+        subscribed = job.subscription_id in secrets
+        unsub = None
+        if job.platform == "email" and subscribed:
+            unsub = unsubscribe_url(ctx.public_url, key, job.address)
+        payload = json.loads(job.payload)
+        envelope = Envelope(
+            delivery_id=job.id,
+            key=f"{job.outbox_id}.{job.id}",
+            address=job.address,
+            notice=_notice(job, payload, ctx, unsub),
+            payload=payload,
+            secret=secrets.get(job.subscription_id or -1),
+            list_id=ctx.list_id,
+        )
+        out.append(Prepared(job, envelope))
+    return out
+
+
+def fail(engine: Engine, delivery_id: int, error: str, roles: Sequence[str], now: datetime) -> None:
+    """Record a permanent failure and tell the coordinators, in one transaction."""
+    _ = translator("en")
+    with session_scope(engine) as session:
+        row = deliveries.mark_failed(session, delivery_id, error)
+        text = _("Delivery to %(destination)s failed and will not be retried: %(error)s") % {
+            "destination": row.destination,
+            "error": error,
+        }
+        payload = {"roles": list(roles), "text": text}
+        key = f"notify:delivery-failed:{delivery_id}"
+        outbox.enqueue(session, kind="notify", payload=payload, now=now, key=key)

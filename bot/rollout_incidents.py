@@ -1,0 +1,318 @@
+"""Incidents and kill switches wired into the service (part of the rollout area).
+
+Rules:
+- Declaring an incident at ``rollout.pause_on_incident`` or worse pauses, in the same
+  transaction, every active rollout it names (or every one, when it names nothing); each pause
+  is announced with the matrix.
+- An incident command without ``#<id>`` acts on the only open incident; with several open, the
+  reply lists them and asks which.
+- The assignee of an incident role gets the role's instructions privately: an outbox item of
+  kind ``direct-message`` with payload ``{login, text}``.
+- Resolving lifts that incident's pauses (a rollout also held by another incident stays paused)
+  and drafts the post-incident review as a GitHub issue (outbox kind ``create-issue``, payload
+  ``{title, body, labels, key}``) due ``incidents.review_within`` after resolution.
+- ``/charter flag <name> off "<reason>"`` switches the flag off in every registry entry of that
+  name and broadcasts the kill-switch instruction (announce kind ``rollout``); ``on`` allows it
+  back. Both are audited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlmodel import Session
+
+from bot.messages import Actor, Message
+from charter import commands as c, incidents as rules, rollout as rollout_rules
+from charter.effects import Announce, Audit, Effect, Reply
+from charter.incidents import DirectMessage, Incident, IncidentEffect
+from storage import outbox, proposals as repo, rollouts as store
+
+if TYPE_CHECKING:
+    from bot.service import Governance, Outcome
+
+
+def install_on(gov: Governance) -> None:
+    gov.register(c.IncidentDeclare, declare)
+    gov.register(c.IncidentRole, assign_role)
+    gov.register(c.IncidentUpdate, update)
+    gov.register(c.IncidentResolve, resolve)
+    gov.register(c.Flag, flag)
+
+
+def _effects(
+    gov: Governance,
+    session: Session,
+    effects: Iterable[IncidentEffect],
+    actor: Actor | str,
+    now: datetime,
+) -> Outcome:
+    """Carry out effects; a private brief becomes a ``direct-message`` outbox item."""
+    plain: list[Effect] = []
+    for effect in effects:
+        if isinstance(effect, DirectMessage):
+            payload = {"login": effect.login, "text": effect.text}
+            outbox.enqueue(session, kind="direct-message", payload=payload, now=now)
+        else:
+            plain.append(effect)
+    return gov.effects(session, plain, actor, now)
+
+
+def _reply(outcome: Outcome, extra: Iterable[str] = ()) -> Message:
+    text = "\n".join([*(r.text for r in outcome.replies), *extra]) or "Done."
+    return Message.text_only(text, ok=all(r.ok for r in outcome.replies))
+
+
+def _pick(session: Session, number: int | None) -> Incident | str:
+    """The incident a command means: the one named, or the only open one."""
+    if number is not None:
+        found = store.load_incident(session, number)
+        return found if found is not None else f"There is no incident #{number}."
+    open_ = store.incidents(session, open_only=True)
+    if len(open_) == 1:
+        return open_[0]
+    if not open_:
+        return "There is no open incident; name one with #<id>."
+    listed = ", ".join(f"#{i.id} ({i.severity}: {i.summary})" for i in open_)
+    return f"Several incidents are open ({listed}); say which with #<id>."
+
+
+# -- incidents --------------------------------------------------------------------------------
+
+
+def declare(
+    gov: Governance, session: Session, cmd: c.IncidentDeclare, actor: Actor, now: datetime
+) -> Message:
+    charter, by = gov.charter, actor.name
+    unknown = [n for n in cmd.proposals if repo.load(session, n) is None]
+    if unknown:
+        missing = ", ".join(f"#{n}" for n in unknown)
+        return gov.refuse(session, actor, cmd, f"There is no proposal {missing}.", now)
+    try:  # validate before reserving a number, so a refusal leaves no row behind
+        rules.declare(
+            charter,
+            id="0",
+            severity=cmd.severity,
+            summary=cmd.summary,
+            by=by,
+            now=now,
+            clients=cmd.clients,
+        )
+    except ValueError as error:
+        return gov.refuse(session, actor, cmd, str(error), now)
+    number = store.new_incident_id(session, cmd.severity, cmd.summary, by, now)
+    active = store.rollouts(session, active_only=True)
+    decision = rules.declare(
+        charter,
+        id=str(number),
+        severity=cmd.severity,
+        summary=cmd.summary,
+        by=by,
+        now=now,
+        proposals=cmd.proposals,
+        clients=cmd.clients,
+        rollouts=active,
+    )
+    store.save_incident(session, decision.incident)
+    outcome = _effects(gov, session, decision.effects, actor, now)
+    reason = f"incident {number} ({cmd.severity}): {decision.incident.summary}"
+    paused = [n for n in decision.pause if _pause(gov, session, n, str(number), reason, actor, now)]
+    said = f" Paused: {', '.join(f'#{n}' for n in paused)}." if paused else ""
+    return _reply(outcome, [f"Incident #{number} declared ({cmd.severity}).{said}"])
+
+
+def _pause(
+    gov: Governance,
+    session: Session,
+    n: int,
+    incident: str,
+    reason: str,
+    actor: Actor,
+    now: datetime,
+) -> bool:
+    from bot.rollouts import save  # the rollout side owns saving and the lifecycle
+
+    rollout = store.load_rollout(session, n, for_update=True)
+    stored = repo.load(session, n)
+    if rollout is None or stored is None or rollout.completed_at is not None:
+        return False
+    decision = rollout_rules.pause(rollout, incident, reason, gov.charter)
+    if not decision.effects:
+        return False  # this incident already holds it
+    save(gov, session, stored, rollout, decision.rollout, decision.effects, actor, now)
+    return True
+
+
+def assign_role(
+    gov: Governance, session: Session, cmd: c.IncidentRole, actor: Actor, now: datetime
+) -> Message:
+    incident = _pick(session, cmd.incident)
+    if isinstance(incident, str):
+        return gov.refuse(session, actor, cmd, incident, now)
+    login = cmd.user.lstrip("@")
+    try:
+        decision = rules.assign_role(gov.charter, incident, cmd.role, login, actor.name, now)
+    except ValueError as error:
+        return gov.refuse(session, actor, cmd, str(error), now)
+    return _finish(gov, session, cmd, decision, actor, now)
+
+
+def update(
+    gov: Governance, session: Session, cmd: c.IncidentUpdate, actor: Actor, now: datetime
+) -> Message:
+    incident = _pick(session, cmd.incident)
+    if isinstance(incident, str):
+        return gov.refuse(session, actor, cmd, incident, now)
+    try:
+        decision = rules.update(incident, cmd.text, actor.name, now)
+    except ValueError as error:
+        return gov.refuse(session, actor, cmd, str(error), now)
+    return _finish(
+        gov, session, cmd, decision, actor, now, done=f"Update added to incident #{incident.id}."
+    )
+
+
+def _record(
+    gov: Governance,
+    session: Session,
+    cmd: object,
+    decision: rules.IncidentDecision,
+    actor: Actor,
+    now: datetime,
+) -> Outcome | Message:
+    """Save the incident and carry out the decision, or refuse (the incident unchanged)."""
+    refused = next((e.text for e in decision.effects if isinstance(e, Reply) and not e.ok), None)
+    if refused is not None:
+        return gov.refuse(session, actor, cmd, refused, now)
+    store.save_incident(session, decision.incident, review_due_at=decision.review_due_at)
+    return _effects(gov, session, decision.effects, actor, now)
+
+
+def _finish(
+    gov: Governance,
+    session: Session,
+    cmd: object,
+    decision: rules.IncidentDecision,
+    actor: Actor,
+    now: datetime,
+    *,
+    done: str = "",
+) -> Message:
+    outcome = _record(gov, session, cmd, decision, actor, now)
+    return outcome if isinstance(outcome, Message) else _reply(outcome, [done] if done else [])
+
+
+def resolve(
+    gov: Governance, session: Session, cmd: c.IncidentResolve, actor: Actor, now: datetime
+) -> Message:
+    incident = _pick(session, cmd.incident)
+    if isinstance(incident, str):
+        return gov.refuse(session, actor, cmd, incident, now)
+    held = [
+        r
+        for r in store.rollouts(session, active_only=True)
+        if any(k == incident.id for k, _ in r.pauses)
+    ]
+    subjects = [f"incident:{incident.id}", *(f"rollout:{r.proposal}" for r in held)]
+    lines = store.audit_lines(session, subjects)
+    decision = rules.resolve(gov.charter, incident, cmd.text or "resolved", actor.name, now, lines)
+    outcome = _record(gov, session, cmd, decision, actor, now)
+    if isinstance(outcome, Message):
+        return outcome
+    if decision.review_due_at is not None:
+        _draft_review(session, decision, now)
+    resumed = [_resume(gov, session, r.proposal, incident.id, actor, now) for r in held]
+    return _reply(outcome, [f"Incident #{incident.id} resolved.", *resumed])
+
+
+def _draft_review(session: Session, decision: rules.IncidentDecision, now: datetime) -> None:
+    i, due = decision.incident, decision.review_due_at
+    assert due is not None
+    key = f"incident-review:{i.id}"
+    body = f"**Review due:** {due:%Y-%m-%d %H:%M} UTC\n\n{decision.review_body}"
+    payload = {
+        "title": f"Post-incident review: incident {i.id} ({i.severity}) — due {due:%Y-%m-%d}",
+        "body": body,
+        "labels": ["post-incident-review"],
+        "key": key,
+    }
+    outbox.enqueue(
+        session, kind="create-issue", payload=payload, now=now, key=f"create-issue:{key}"
+    )
+
+
+def _resume(
+    gov: Governance, session: Session, n: int, incident: str, actor: Actor, now: datetime
+) -> str:
+    from bot.rollouts import save
+
+    rollout = store.load_rollout(session, n, for_update=True)
+    stored = repo.load(session, n)
+    assert rollout is not None
+    assert stored is not None
+    decision = rollout_rules.resume(rollout, gov.charter, actor.name, incident_id=incident)
+    outcome = save(gov, session, stored, rollout, decision.rollout, decision.effects, actor, now)
+    return "\n".join(r.text for r in outcome.replies)
+
+
+# -- kill switches ----------------------------------------------------------------------------
+
+
+def flag(gov: Governance, session: Session, cmd: c.Flag, actor: Actor, now: datetime) -> Message:
+    rows = store.flags(session, name=cmd.name)
+    if not rows:
+        known = sorted({r.name for r in store.flags(session)})
+        listed = ", ".join(known) if known else "none yet"
+        why = f"No accepted proposal registers a feature flag {cmd.name} (registered: {listed})."
+        return gov.refuse(session, actor, cmd, why, now)
+    reason = cmd.reason.strip()
+    if not reason:
+        return gov.refuse(
+            session, actor, cmd, f"Switching {cmd.name} {cmd.state} needs a written reason.", now
+        )
+    for row in rows:
+        store.switch_flag(session, row, cmd.state, by=actor.name, reason=reason, at=now)
+    clients = tuple(dict.fromkeys(r.client for r in rows))
+    proposals = sorted({r.proposal for r in rows})
+    secret = any(
+        (r := store.load_rollout(session, n)) is not None and r.confidential for n in proposals
+    )
+    where = ", ".join(clients)
+    of = ", ".join(f"#{n}" for n in proposals)
+    if cmd.state == "off":
+        title = f"KILL SWITCH: turn feature flag {cmd.name} OFF"
+        text = (
+            f"Operators of {where}: turn feature flag {cmd.name} off on every node now "
+            f"(proposal {of}).\nReason: {reason}\nSwitched by {actor.name}."
+        )
+    else:
+        title = f"Feature flag {cmd.name} may be turned back on"
+        text = (
+            f"Operators of {where} may turn feature flag {cmd.name} on again "
+            f"(proposal {of}).\nReason: {reason}\nBy {actor.name}."
+        )
+    payload = {
+        "state": cmd.state,
+        "reason": reason,
+        "proposals": proposals,
+        "clients": list(clients),
+        "by": actor.name,
+    }
+    effects: list[Effect] = [
+        Audit("flag-switched", f"flag:{cmd.name}", payload),
+        Announce(
+            kind="rollout",
+            title=title,
+            text=text,
+            proposal=proposals[0] if len(proposals) == 1 else None,
+            clients=clients,
+            confidential=secret,
+            data={"flag": cmd.name, "state": cmd.state, "proposals": proposals},
+        ),
+    ]
+    gov.effects(session, effects, actor, now)
+    return Message.text_only(
+        f"Feature flag {cmd.name} is {cmd.state} for {where}; operators were told."
+    )

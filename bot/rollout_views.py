@@ -1,0 +1,269 @@
+"""What people see of a rollout, built once and rendered per surface.
+
+``rollout_view`` is the single JSON-safe description (the dashboard and read API return it as
+is); ``rollout_message`` renders it as a ``Message``: the client × stage matrix (version, ref,
+when, checks) and every gate of the next stage with pass/fail and its reason. Times are ISO 8601
+UTC strings in the view; renderers localise them (``When``). ``retrospective_body`` drafts the
+GitHub issue filed when production completes for every client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.messages import Line, Message, Segment, When
+from charter.gates import GateResult
+from charter.incidents import Incident
+from charter.model import Charter
+from charter.rollout import ReadyReport, Rollout, matrix
+from charter.text import escape_markdown_github
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+def _dt(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def next_stage(rollout: Rollout, charter: Charter) -> str | None:
+    """The stage ``advance`` would enter, or None once the last stage is reached or completed."""
+    index = rollout.stage_index + 1
+    if rollout.completed_at is not None or index >= len(charter.stage_ids):
+        return None
+    return charter.stage_ids[index]
+
+
+def rollout_view(
+    rollout: Rollout,
+    charter: Charter,
+    *,
+    gates: Sequence[GateResult] = (),
+    title: str = "",
+    state: str = "",
+) -> dict[str, Any]:
+    """The rollout as JSON-safe data: matrix, gates of the next stage, pauses and exceptions."""
+    table = matrix(rollout, charter)
+    cells = []
+    for client in rollout.clients:
+        for stage in charter.stage_ids:
+            cell = table.cell(client, stage)
+            cells.append(
+                {
+                    "client": client,
+                    "stage": stage,
+                    "version": cell.version,
+                    "ref": cell.ref,
+                    "reported_at": _iso(cell.reported_at),
+                    "on": cell.on,
+                    "checks": [{"name": n, "status": s} for n, s in cell.checks],
+                }
+            )
+    target = next_stage(rollout, charter)
+    return {
+        "proposal": rollout.proposal,
+        "title": title,
+        "proposal_state": state,
+        "stage": rollout.stage_name(charter),
+        "next_stage": target,
+        "stages": list(charter.stage_ids),
+        "clients": list(rollout.clients),
+        "started_at": _iso(rollout.started_at),
+        "completed_at": _iso(rollout.completed_at),
+        "stage_entered_at": {k: _iso(v) for k, v in rollout.stage_entered_at.items()},
+        "paused": rollout.paused,
+        "pause_reason": rollout.pause_reason,
+        "confidential": rollout.confidential,
+        "matrix": cells,
+        "gates": [{"gate": g.gate, "passed": g.passed, "reason": g.reason} for g in gates],
+        "can_advance": target is not None
+        and rollout.stage_index >= 0
+        and not rollout.paused
+        and all(g.passed for g in gates),
+        "overrides": [
+            {
+                "stage": o.stage,
+                "reason": o.reason,
+                "by": o.by,
+                "at": _iso(o.at),
+                "gates": list(o.gates),
+            }
+            for o in rollout.overrides
+        ],
+        "rollbacks": [
+            {"clients": list(b.clients), "reason": b.reason, "by": b.by, "at": _iso(b.at)}
+            for b in rollout.rollbacks
+        ],
+    }
+
+
+def _cell_segments(cell: Mapping[str, Any]) -> tuple[Segment, ...]:
+    if cell["version"] is None:
+        return (f"{cell['stage']} —",)
+    head = cell["version"] + (f"@{cell['ref'][:12]}" if cell["ref"] else "")
+    at = _dt(cell["reported_at"])
+    parts: list[Segment] = [f"{cell['stage']} {head} ("]
+    if at is not None:
+        parts.append(When(at))
+    parts.append(")")
+    marks = " ".join(f"{c['name']}={c['status']}" for c in cell["checks"])
+    if marks:
+        parts.append(f" {marks}")
+    if not cell["on"]:
+        parts.append(" (rolled back)")
+    return tuple(parts)
+
+
+def rollout_message(view: Mapping[str, Any]) -> Message:
+    """The matrix, one line per client, then every gate of the next stage."""
+    n = view["proposal"]
+    state = " (paused)" if view["paused"] else ""
+    lines: list[Line] = []
+    for client in view["clients"]:
+        line: list[Segment] = [f"{client}: "]
+        cells = [c for c in view["matrix"] if c["client"] == client]
+        for i, cell in enumerate(cells):
+            if i:
+                line.append(" · ")
+            line.extend(_cell_segments(cell))
+        lines.append(tuple(line))
+    if view["paused"]:
+        lines.append((f"Paused: {view['pause_reason']}",))
+    completed = _dt(view["completed_at"])
+    if completed is not None:
+        lines.append(("Completed: every client is on the last stage since ", When(completed)))
+    elif view["next_stage"] is not None:
+        verdict = "all pass" if all(g["passed"] for g in view["gates"]) else "failing"
+        lines.append((f"Gates for {view['next_stage']} ({verdict}):",))
+        for g in view["gates"]:
+            mark = "PASS" if g["passed"] else "FAIL"
+            lines.append((f"  {mark} {g['gate']}: {g['reason']}",))
+    for o in view["overrides"]:
+        lines.append((f"Override into {o['stage']} by {o['by']}: {o['reason']}",))
+    for b in view["rollbacks"]:
+        lines.append((f"Rollback of {', '.join(b['clients'])} by {b['by']}: {b['reason']}",))
+    title = f"#{n} rollout — stage: {view['stage']}{state}"
+    return Message(title=title, lines=tuple(lines))
+
+
+def inventory_message(
+    reports: Sequence[tuple[int, ReadyReport]], charter: Charter, *, proposal: int | None = None
+) -> Message:
+    """Which version every client runs at every stage (its latest report there), with history."""
+    scope = f"#{proposal}" if proposal is not None else "every rollout"
+    if not reports:
+        return Message.text_only(f"No release has been reported for {scope} yet.")
+    lines: list[Line] = []
+    for client in charter.client_ids:
+        mine = [(n, r) for n, r in reports if r.client == client]
+        if not mine:
+            continue
+        lines.append((f"{client}:",))
+        for stage in charter.stage_ids:
+            here = [(n, r) for n, r in mine if r.stage == stage]
+            if not here:
+                continue
+            n, latest = here[-1]
+            ref = f"@{latest.ref[:12]}" if latest.ref else ""
+            earlier = ", ".join(r.version for _, r in here[:-1])
+            history = f" (before: {earlier})" if earlier else ""
+            lines.append(
+                (f"  {stage}: {latest.version}{ref} for #{n} since ", When(latest.at), history)
+            )
+    return Message(title=f"Inventory — {scope}", lines=tuple(lines))
+
+
+# -- the retrospective --------------------------------------------------------------------------
+
+
+def _span(value: timedelta) -> str:
+    hours = max(0, int(value.total_seconds() // 3600))
+    days, rest = divmod(hours, 24)
+    return f"{days}d {rest}h" if days else f"{rest}h"
+
+
+def stage_times(rollout: Rollout, charter: Charter) -> dict[str, dict[str, str]]:
+    """Per client, per stage: the time from its first report there to its first report for the
+    next stage (or to completion, for the last stage)."""
+    out: dict[str, dict[str, str]] = {}
+    end = rollout.completed_at
+    for client in rollout.clients:
+        firsts: dict[str, datetime] = {}
+        for r in sorted(rollout.reports, key=lambda r: r.at):
+            if r.client == client:
+                firsts.setdefault(r.stage, r.at)
+        row: dict[str, str] = {}
+        for i, stage in enumerate(charter.stage_ids):
+            start = firsts.get(stage)
+            stop = firsts.get(charter.stage_ids[i + 1]) if i + 1 < len(charter.stage_ids) else end
+            row[stage] = "—" if start is None or stop is None else _span(stop - start)
+        out[client] = row
+    return out
+
+
+def retrospective_body(
+    rollout: Rollout,
+    charter: Charter,
+    *,
+    title: str,
+    record: Sequence[str],
+    incidents: Sequence[Incident],
+) -> str:
+    """A draft retrospective from the record: decisions, time per stage, incidents, exceptions."""
+    esc = escape_markdown_github
+    n = rollout.proposal
+    times = stage_times(rollout, charter)
+    header = "| client | " + " | ".join(charter.stage_ids) + " |"
+    rule = "|---" * (len(charter.stage_ids) + 1) + "|"
+    rows = [f"| {c} | " + " | ".join(times[c][s] for s in charter.stage_ids) + " |" for c in times]
+    lines = [
+        f"# Retrospective: #{n} {esc(title)}",
+        "",
+        f"Rollout started {rollout.started_at:%Y-%m-%d %H:%M} UTC, completed "
+        + (f"{rollout.completed_at:%Y-%m-%d %H:%M} UTC." if rollout.completed_at else "—."),
+        "",
+        "## Time spent per stage per client",
+        "",
+        header,
+        rule,
+        *rows,
+        "",
+        "## Incidents",
+        "",
+        *(
+            f"- incident {i.id} ({i.severity}): {esc(i.summary)}"
+            + (f" — resolved {i.resolved_at:%Y-%m-%d %H:%M} UTC" if i.resolved_at else " — open")
+            for i in incidents
+        ),
+        *(() if incidents else ("- none",)),
+        "",
+        "## Overrides",
+        "",
+        *(
+            f"- into {o.stage} by {o.by} at {o.at:%Y-%m-%d %H:%M} UTC"
+            f" (failing: {', '.join(o.gates) or '—'}): {esc(o.reason)}"
+            for o in rollout.overrides
+        ),
+        *(() if rollout.overrides else ("- none",)),
+        "",
+        "## Rollbacks",
+        "",
+        *(
+            f"- {', '.join(b.clients)} by {b.by} at {b.at:%Y-%m-%d %H:%M} UTC: {esc(b.reason)}"
+            for b in rollout.rollbacks
+        ),
+        *(() if rollout.rollbacks else ("- none",)),
+        "",
+        "## Decision timeline (audit log)",
+        "",
+        *(f"- {esc(line)}" for line in record),
+        "",
+        "## What went well",
+        "",
+        "## What to change",
+        "",
+    ]
+    return "\n".join(lines)

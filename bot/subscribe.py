@@ -1,0 +1,259 @@
+"""``subscribe``, ``unsubscribe`` and ``subscriptions``: people choose what reaches them.
+
+Rules:
+- Targets: ``here`` is the Slack or Discord channel the command came from; ``me`` is a direct
+  message to the person on that platform; ``email <address>`` needs double opt-in (a mail with
+  a signed confirmation link; nothing else is sent until it is confirmed); ``webhook <url>``
+  must pass the request-forgery guard and gets a signing secret, shown once in the reply.
+- Filters are checked against the charter (unknown tracks, clients or severities are refused
+  with the valid names); the language falls back to English when we lack it.
+- A person may remove their own subscriptions, and those of the channel they are in.
+- Replies are in the subscription's language (or English).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from bot.i18n import LANGUAGES, language, translator
+from bot.messages import Actor, Message
+from bot.senders.webhook import WebhookRefused, check_url_sync
+from bot.subscribe_tokens import confirm_url, secret_key
+from charter.commands import Subscribe, Subscriptions, Unsubscribe
+from charter.model import Charter
+from storage import outbox, subscriptions as repo
+from storage.models.broadcast import SubscriptionRow
+
+CHAT = ("slack", "discord")
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a command came from: the platform and the channel id (None outside a channel)."""
+
+    surface: str
+    channel: str | None = None
+
+
+@dataclass
+class Context:
+    session: Session
+    charter: Charter
+    actor: Actor
+    now: datetime
+    origin: Origin | None = None
+    public_url: str = "http://127.0.0.1:8080"
+
+    @property
+    def owner(self) -> str:
+        return f"{self.actor.surface}:{self.actor.surface_id or self.actor.name}"
+
+
+class Refused(ValueError):
+    """The command cannot be carried out; the message says what to do instead."""
+
+
+def _target(cmd: Subscribe, ctx: Context) -> tuple[str, str]:
+    _ = translator(cmd.lang)
+    if cmd.target == "here":
+        if ctx.origin is None or ctx.origin.surface not in CHAT or not ctx.origin.channel:
+            raise Refused(
+                _(
+                    "Use 'subscribe here' in a Slack or Discord channel,"
+                    " or subscribe me, email or webhook."
+                )
+            )
+        return ctx.origin.surface, ctx.origin.channel
+    if cmd.target == "me":
+        if ctx.actor.surface not in CHAT or not ctx.actor.surface_id:
+            raise Refused(
+                _("'subscribe me' works from Slack or Discord; use email <address> here.")
+            )
+        return ctx.actor.surface, "@" + ctx.actor.surface_id
+    if cmd.address is None:
+        raise Refused(_("Give the address to subscribe."))
+    if cmd.target == "webhook":
+        try:
+            check_url_sync(cmd.address)
+        except WebhookRefused as exc:
+            raise Refused(_("This webhook URL is refused: %(reason)s") % {"reason": exc}) from None
+    return cmd.target, cmd.address
+
+
+def _check_names(cmd: Subscribe, charter: Charter) -> None:
+    _ = translator(cmd.lang)
+    checks = (
+        (cmd.tracks, tuple(charter.tracks), _("track")),
+        (cmd.clients, charter.client_ids, _("client")),
+        (
+            (cmd.min_severity,) if cmd.min_severity else (),
+            charter.incidents.severities,
+            _("severity"),
+        ),
+    )
+    for given, valid, what in checks:
+        unknown = [g for g in given if g not in valid]
+        if unknown:
+            raise Refused(
+                _("Unknown %(what)s %(names)s; choose from %(valid)s.")
+                % {"what": what, "names": ", ".join(unknown), "valid": ", ".join(valid)}
+            )
+
+
+def _filters(cmd: Subscribe) -> dict[str, Any]:
+    found: dict[str, Any] = {
+        "kinds": list(cmd.kinds),
+        "tracks": list(cmd.tracks),
+        "clients": list(cmd.clients),
+        "labels": list(cmd.labels),
+        "not_labels": list(cmd.not_labels),
+        "proposal": cmd.proposal,
+        "min_severity": cmd.min_severity,
+    }
+    return {k: v for k, v in found.items() if v not in (None, [])}
+
+
+def describe(row: SubscriptionRow, lang: str | None) -> str:
+    """One line: id, target and filters, e.g. ``#3 slack:C1 — decision, track x``."""
+    _ = translator(lang)
+    f = repo.model(row)
+    parts = list(f.kinds) or [_("every kind")]
+    parts += [f"track {t}" for t in f.tracks] + [f"client {c}" for c in f.clients]
+    if f.proposal is not None:
+        parts.append(f"proposal {f.proposal}")
+    if f.min_severity:
+        parts.append(f"severity >= {f.min_severity}")
+    parts += [f"label {x}" for x in f.labels] + [f"not label {x}" for x in f.not_labels]
+    if f.lang:
+        parts.append(f"lang {f.lang}")
+    if f.digest_at:
+        parts.append(_("daily digest at %(time)s") % {"time": f.digest_at})
+    return f"#{row.id} {row.platform}:{row.address} — {', '.join(parts)}"
+
+
+def subscribe(cmd: Subscribe, ctx: Context) -> Message:
+    _ = translator(cmd.lang)
+    try:
+        platform, address = _target(cmd, ctx)
+        _check_names(cmd, ctx.charter)
+    except Refused as exc:
+        return Message.text_only(str(exc), ok=False)
+    new = repo.NewSubscription(
+        platform=platform,
+        address=address,
+        owner=ctx.owner,
+        filters=_filters(cmd),
+        lang=language(cmd.lang) if cmd.lang else None,
+        digest_at=cmd.digest_at,
+        secret=secrets.token_urlsafe(32) if platform == "webhook" else None,
+    )
+    row, created = repo.add(ctx.session, new, ctx.now)
+    key = _("Subscribed (%(what)s).") if created else _("Already subscribed (%(what)s).")
+    lines = [key % {"what": describe(row, cmd.lang)}]
+    if cmd.lang and language(cmd.lang) != cmd.lang.split("-")[0].lower():
+        lines.append(
+            _("Language %(code)s is not available; using one of: %(langs)s.")
+            % {"code": cmd.lang, "langs": ", ".join(LANGUAGES)}
+        )
+    if platform == "email" and repo.request_optin(ctx.session, address, ctx.now):
+        _send_confirmation(ctx, address, cmd.lang)
+        lines.append(
+            _("Check %(address)s for a confirmation link; nothing is sent until it is confirmed.")
+            % {"address": address}
+        )
+    if platform == "webhook" and created and row.secret:
+        lines.append(
+            _(
+                "Signing secret (shown once): %(secret)s — verify X-Charterbot-Signature"
+                " as documented."
+            )
+            % {"secret": row.secret}
+        )
+    return Message.text_only("\n".join(lines))
+
+
+def _send_confirmation(ctx: Context, address: str, lang: str | None) -> None:
+    _ = translator(lang)
+    link = confirm_url(ctx.public_url, secret_key(ctx.session, ctx.now), address, ctx.now)
+    payload = {
+        "kind": "confirm",
+        "at": ctx.now.isoformat(),
+        "title": _("Confirm your subscription"),
+        "text": _(
+            "Someone asked to send charterbot announcements to this address. Open the"
+            " link to confirm; if it was not you, ignore this mail."
+        ),
+        "link": link,
+        "destination": {"platform": "email", "address": address.lower(), "lang": language(lang)},
+    }
+    key = f"confirm-email:{address.lower()}:{ctx.now.isoformat()}"
+    outbox.enqueue(ctx.session, kind="confirm-email", payload=payload, now=ctx.now, key=key)
+
+
+def _mine(ctx: Context) -> list[SubscriptionRow]:
+    rows = list(repo.of_owner(ctx.session, ctx.owner))
+    if ctx.origin is not None and ctx.origin.channel and ctx.origin.surface in CHAT:
+        seen = {r.id for r in rows}
+        here = repo.of_target(ctx.session, ctx.origin.surface, ctx.origin.channel)
+        rows += [r for r in here if r.id not in seen]
+    return rows
+
+
+def unsubscribe(cmd: Unsubscribe, ctx: Context) -> Message:
+    _ = translator(None)
+    rows = _mine(ctx)
+    chosen = [r for r in rows if cmd.id is None or r.id == cmd.id]
+    if not chosen:
+        if cmd.id is None:
+            return Message.text_only(_("No subscriptions here."))
+        return Message.text_only(
+            _("No subscription #%(id)s of yours or of this channel.") % {"id": cmd.id}, ok=False
+        )
+    count = repo.remove(ctx.session, [r.id for r in chosen if r.id is not None])
+    return Message.text_only(_("Unsubscribed: %(count)s.") % {"count": count})
+
+
+def listing(_cmd: Subscriptions, ctx: Context) -> Message:
+    _ = translator(None)
+    rows = _mine(ctx)
+    if not rows:
+        return Message.text_only(_("No subscriptions here."))
+    pending = {
+        r.address
+        for r in rows
+        if r.platform == "email" and not repo.is_confirmed(ctx.session, r.address)
+    }
+    lines = [_("Subscriptions:")]
+    for row in rows:
+        note = " " + _("(waiting for e-mail confirmation)") if row.address in pending else ""
+        lines.append(describe(row, None) + note)
+    return Message.text_only("\n".join(lines))
+
+
+def handle(command: Subscribe | Unsubscribe | Subscriptions, ctx: Context) -> Message:
+    if isinstance(command, Subscribe):
+        return subscribe(command, ctx)
+    if isinstance(command, Unsubscribe):
+        return unsubscribe(command, ctx)
+    return listing(command, ctx)
+
+
+def register(service: Any, *, public_url: str, origin_of: Any = None) -> None:
+    """Register the three handlers with the service (``Governance.register``).
+
+    ``origin_of(actor) -> Origin | None`` tells where the command came from; without it,
+    ``subscribe here`` asks for a channel and the rest works.
+    """
+
+    def run(svc: Any, session: Session, command: Any, actor: Actor, now: datetime) -> Message:
+        origin = origin_of(actor) if origin_of is not None else None
+        ctx = Context(session, svc.charter, actor, now, origin, public_url)
+        return handle(command, ctx)
+
+    for cls in (Subscribe, Unsubscribe, Subscriptions):
+        service.register(cls, run)

@@ -1,0 +1,438 @@
+"""Rollout repositories: rollouts, readiness reports, check results, incidents, flags, go/no-go.
+
+Rules:
+- ``save_rollout`` writes the whole aggregate and re-derives every indexed column from it. Check
+  results are not part of the stored aggregate: they live in ``check_result`` (one row per
+  repo × head_sha × check name) and ``with_checks`` attaches the ones a rollout's reports name.
+- Readiness reports are appended to ``ready_report`` as well as kept in the aggregate, so the
+  inventory across every rollout is one query.
+- An incident's timeline entries are only ever inserted (the table refuses edits); ``save_incident``
+  appends the entries the stored timeline does not have yet.
+- ``load_rollout(..., for_update=True)`` locks the row on PostgreSQL (SQLite's BEGIN IMMEDIATE
+  already serialises writers).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from charter.gates import GoNoGo
+from charter.incidents import Incident, TimelineEntry
+from charter.model import Charter
+from charter.rollout_facts import CheckResult, Override, ReadyReport, RollbackRecord, Rollout
+from storage.models.audit import AuditEntry
+from storage.models.core import CommentRow
+from storage.models.rollouts import (
+    CheckResultRow,
+    FlagRow,
+    GoNoGoRow,
+    IncidentEntryRow,
+    IncidentRow,
+    ReadyReportRow,
+    RolloutRow,
+)
+from storage.times import aware, maybe_aware
+
+# -- rollouts -------------------------------------------------------------------------------
+
+
+def _t(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _p(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def _report(r: ReadyReport) -> dict[str, Any]:
+    return {
+        "client": r.client,
+        "stage": r.stage,
+        "version": r.version,
+        "ref": r.ref,
+        "notes": r.notes,
+        "by": r.reported_by,
+        "at": _t(r.at),
+    }
+
+
+def rollout_to_json(rollout: Rollout) -> str:
+    """The aggregate as canonical JSON (without check results: see the module rules)."""
+    data = {
+        "proposal": rollout.proposal,
+        "clients": list(rollout.clients),
+        "started_at": _t(rollout.started_at),
+        "stage_index": rollout.stage_index,
+        "positions": dict(rollout.positions),
+        "stage_entered_at": {k: _t(v) for k, v in rollout.stage_entered_at.items()},
+        "reports": [_report(r) for r in rollout.reports],
+        "pauses": [list(p) for p in rollout.pauses],
+        "overrides": [
+            {
+                "stage": o.stage,
+                "reason": o.reason,
+                "by": o.by,
+                "at": _t(o.at),
+                "gates": list(o.gates),
+            }
+            for o in rollout.overrides
+        ],
+        "rollbacks": [
+            {"clients": list(b.clients), "reason": b.reason, "by": b.by, "at": _t(b.at)}
+            for b in rollout.rollbacks
+        ],
+        "completed_at": _t(rollout.completed_at),
+        "confidential": rollout.confidential,
+    }
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def rollout_from_json(text: str) -> Rollout:
+    d = json.loads(text)
+    return Rollout(
+        proposal=d["proposal"],
+        clients=tuple(d["clients"]),
+        started_at=datetime.fromisoformat(d["started_at"]),
+        stage_index=d["stage_index"],
+        positions=dict(d["positions"]),
+        stage_entered_at={k: datetime.fromisoformat(v) for k, v in d["stage_entered_at"].items()},
+        reports=tuple(
+            ReadyReport(
+                r["client"],
+                r["stage"],
+                r["version"],
+                r["ref"],
+                r["notes"],
+                r["by"],
+                datetime.fromisoformat(r["at"]),
+            )
+            for r in d["reports"]
+        ),
+        pauses=tuple((p[0], p[1]) for p in d["pauses"]),
+        overrides=tuple(
+            Override(
+                o["stage"], o["reason"], o["by"], datetime.fromisoformat(o["at"]), tuple(o["gates"])
+            )
+            for o in d["overrides"]
+        ),
+        rollbacks=tuple(
+            RollbackRecord(
+                tuple(b["clients"]), b["reason"], b["by"], datetime.fromisoformat(b["at"])
+            )
+            for b in d["rollbacks"]
+        ),
+        completed_at=_p(d["completed_at"]),
+        confidential=d["confidential"],
+    )
+
+
+def load_rollout(session: Session, proposal: int, *, for_update: bool = False) -> Rollout | None:
+    stmt = select(RolloutRow).where(RolloutRow.proposal == proposal)
+    if for_update and session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    row = session.exec(stmt).first()
+    return None if row is None else rollout_from_json(row.data)
+
+
+def save_rollout(session: Session, rollout: Rollout, charter: Charter, now: datetime) -> None:
+    row = session.get(RolloutRow, rollout.proposal)
+    if row is None:
+        row = RolloutRow(
+            proposal=rollout.proposal,
+            stage="",
+            started_at=rollout.started_at,
+            updated_at=now,
+            data="",
+        )
+    row.stage = rollout.stage_name(charter)
+    row.paused = rollout.paused
+    row.confidential = rollout.confidential
+    row.completed_at = rollout.completed_at
+    row.updated_at = now
+    row.data = rollout_to_json(rollout)
+    session.add(row)
+
+
+def rollouts(session: Session, *, active_only: bool = False) -> list[Rollout]:
+    """Every rollout (or those not completed), oldest proposal first."""
+    stmt = select(RolloutRow).order_by(col(RolloutRow.proposal))
+    if active_only:
+        stmt = stmt.where(col(RolloutRow.completed_at).is_(None))
+    return [rollout_from_json(row.data) for row in session.exec(stmt).all()]
+
+
+# -- readiness reports ------------------------------------------------------------------------
+
+
+def add_ready_report(session: Session, proposal: int, report: ReadyReport, source: str) -> None:
+    session.add(
+        ReadyReportRow(
+            proposal=proposal,
+            client=report.client,
+            stage=report.stage,
+            version=report.version,
+            ref=report.ref,
+            notes=report.notes,
+            reported_by=report.reported_by,
+            source=source,
+            at=report.at,
+        )
+    )
+
+
+def ready_reports(
+    session: Session, *, proposal: int | None = None
+) -> list[tuple[int, ReadyReport]]:
+    """(proposal, report) in the order they were made; every proposal when ``proposal`` is None."""
+    stmt = select(ReadyReportRow).order_by(col(ReadyReportRow.at), col(ReadyReportRow.id))
+    if proposal is not None:
+        stmt = stmt.where(ReadyReportRow.proposal == proposal)
+    return [
+        (
+            r.proposal,
+            ReadyReport(r.client, r.stage, r.version, r.ref, r.notes, r.reported_by, aware(r.at)),
+        )
+        for r in session.exec(stmt).all()
+    ]
+
+
+# -- check results ------------------------------------------------------------------------------
+
+
+def record_check(
+    session: Session,
+    *,
+    repo: str,
+    head_sha: str,
+    name: str,
+    kind: str,
+    status: str,
+    conclusion: str | None,
+    html_url: str,
+    at: datetime,
+) -> None:
+    """Store the latest event of a check run, keyed by (repo, head_sha, name)."""
+    repo, head_sha = repo.lower(), head_sha.lower()
+    stmt = (
+        select(CheckResultRow)
+        .where(CheckResultRow.repo == repo)
+        .where(CheckResultRow.head_sha == head_sha)
+        .where(CheckResultRow.name == name)
+    )
+    row = session.exec(stmt).first()
+    if row is None:
+        row = CheckResultRow(
+            repo=repo, head_sha=head_sha, name=name, kind=kind, status=status, at=at
+        )
+    row.kind, row.status, row.conclusion, row.html_url, row.at = (
+        kind,
+        status,
+        conclusion,
+        html_url,
+        at,
+    )
+    session.add(row)
+
+
+def with_checks(session: Session, rollout: Rollout, repos: Mapping[str, str]) -> Rollout:
+    """The rollout with the check results on every ref its reports name (``repos``: client →
+    owner/name)."""
+    found: dict[int, CheckResult] = {}
+    wanted = {(r.client, r.ref.lower()) for r in rollout.reports if r.ref}
+    for client, ref in sorted(wanted):
+        repo = repos.get(client)
+        if repo is None:
+            continue
+        stmt = (
+            select(CheckResultRow)
+            .where(CheckResultRow.repo == repo.lower())
+            .where(col(CheckResultRow.head_sha).startswith(ref, autoescape=True))
+        )
+        for row in session.exec(stmt).all():
+            assert row.id is not None
+            found[row.id] = CheckResult(
+                client, row.name, row.head_sha, row.conclusion, aware(row.at)
+            )
+    return replace(rollout, checks=tuple(found[k] for k in sorted(found)))
+
+
+# -- incidents ---------------------------------------------------------------------------------
+
+
+def new_incident_id(session: Session, severity: str, summary: str, by: str, at: datetime) -> int:
+    """Reserve an incident number (the row is completed by ``save_incident``)."""
+    row = IncidentRow(severity=severity, summary=summary, declared_by=by, declared_at=at, data="{}")
+    session.add(row)
+    session.flush()
+    assert row.id is not None
+    return row.id
+
+
+def save_incident(
+    session: Session, incident: Incident, *, review_due_at: datetime | None = None
+) -> None:
+    row = session.get(IncidentRow, int(incident.id))
+    if row is None:
+        raise LookupError(f"incident {incident.id} was not reserved with new_incident_id")
+    row.severity, row.summary = incident.severity, incident.summary
+    row.resolved_at = incident.resolved_at
+    if review_due_at is not None:
+        row.review_due_at = review_due_at
+    data = {
+        "proposals": list(incident.proposals),
+        "clients": list(incident.clients),
+        "roles": dict(incident.roles),
+        "resolution": incident.resolution,
+    }
+    row.data = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    session.add(row)
+    number = int(incident.id)
+    stored = _entries(session, number)
+    for entry in incident.timeline[len(stored) :]:
+        session.add(
+            IncidentEntryRow(
+                incident=number, at=entry.at, by=entry.by, kind=entry.kind, text=entry.text
+            )
+        )
+
+
+def _entries(session: Session, incident_id: int) -> list[TimelineEntry]:
+    stmt = (
+        select(IncidentEntryRow)
+        .where(IncidentEntryRow.incident == incident_id)
+        .order_by(col(IncidentEntryRow.id))
+    )
+    return [TimelineEntry(aware(e.at), e.by, e.text, e.kind) for e in session.exec(stmt).all()]
+
+
+def _incident(session: Session, row: IncidentRow) -> Incident:
+    data = json.loads(row.data)
+    return Incident(
+        id=str(row.id),
+        severity=row.severity,
+        summary=row.summary,
+        proposals=tuple(data.get("proposals", ())),
+        clients=tuple(data.get("clients", ())),
+        declared_by=row.declared_by,
+        declared_at=aware(row.declared_at),
+        roles=dict(data.get("roles", {})),
+        timeline=tuple(_entries(session, row.id or 0)),
+        resolved_at=maybe_aware(row.resolved_at),
+        resolution=data.get("resolution"),
+    )
+
+
+def load_incident(session: Session, incident_id: int) -> Incident | None:
+    row = session.get(IncidentRow, incident_id)
+    return None if row is None else _incident(session, row)
+
+
+def incidents(session: Session, *, open_only: bool = False) -> list[Incident]:
+    stmt = select(IncidentRow).order_by(col(IncidentRow.id))
+    if open_only:
+        stmt = stmt.where(col(IncidentRow.resolved_at).is_(None))
+    return [_incident(session, row) for row in session.exec(stmt).all()]
+
+
+def review_due_at(session: Session, incident_id: int) -> datetime | None:
+    row = session.get(IncidentRow, incident_id)
+    return None if row is None else maybe_aware(row.review_due_at)
+
+
+# -- feature flags ----------------------------------------------------------------------------
+
+
+def register_flag(
+    session: Session, proposal: int, client: str, name: str, *, by: str, at: datetime
+) -> bool:
+    """Add a registry entry (state ``on``); False when it is already there."""
+    if session.get(FlagRow, (proposal, client, name)) is not None:
+        return False
+    session.add(
+        FlagRow(
+            proposal=proposal,
+            client=client,
+            name=name,
+            state="on",
+            changed_at=at,
+            changed_by=by,
+            reason="registered when the rollout started",
+        )
+    )
+    return True
+
+
+def flags(
+    session: Session, *, name: str | None = None, proposal: int | None = None
+) -> list[FlagRow]:
+    stmt = select(FlagRow).order_by(col(FlagRow.name), col(FlagRow.proposal), col(FlagRow.client))
+    if name is not None:
+        stmt = stmt.where(FlagRow.name == name)
+    if proposal is not None:
+        stmt = stmt.where(FlagRow.proposal == proposal)
+    return list(session.exec(stmt).all())
+
+
+def switch_flag(
+    session: Session, row: FlagRow, state: str, *, by: str, reason: str, at: datetime
+) -> None:
+    row.state, row.changed_by, row.reason, row.changed_at = state, by, reason, at
+    session.add(row)
+
+
+# -- go/no-go -----------------------------------------------------------------------------------
+
+
+def record_go_no_go(session: Session, decision: GoNoGo, note: str = "") -> None:
+    session.add(
+        GoNoGoRow(
+            proposal=decision.proposal,
+            stage=decision.stage,
+            decision=decision.decision,
+            by=decision.by,
+            note=note,
+            at=decision.at,
+        )
+    )
+
+
+def go_no_go(session: Session, proposal: int) -> tuple[GoNoGo, ...]:
+    stmt = select(GoNoGoRow).where(GoNoGoRow.proposal == proposal).order_by(col(GoNoGoRow.id))
+    return tuple(
+        GoNoGo(r.proposal, r.stage, "go" if r.decision == "go" else "no-go", r.by, aware(r.at))
+        for r in session.exec(stmt).all()
+    )
+
+
+# -- the record ---------------------------------------------------------------------------------
+
+
+def audit_lines(session: Session, subjects: Sequence[str], *, limit: int = 500) -> list[str]:
+    """The audit entries about ``subjects``, oldest first, one readable line each."""
+    stmt = (
+        select(AuditEntry)
+        .where(col(AuditEntry.subject).in_(list(subjects)))
+        .order_by(col(AuditEntry.seq))
+        .limit(limit)
+    )
+    return [
+        f"{aware(e.at):%Y-%m-%d %H:%M} UTC #{e.seq} {e.kind} ({e.subject}) by {e.actor}"
+        for e in session.exec(stmt).all()
+    ]
+
+
+def commenters(session: Session, proposal: int) -> list[str]:
+    """Logins that commented on a proposal's issue (the watchdogs count them as responses)."""
+    stmt = (
+        select(CommentRow.author)
+        .where(CommentRow.proposal == proposal)
+        .where(col(CommentRow.deleted).is_(False))
+        .distinct()
+    )
+    return list(session.exec(stmt).all())

@@ -1,0 +1,29 @@
+"""Broadcast fixtures: the rate-limited Slack/Discord stand-in, scaled down for speed."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+if str(ROOT) not in sys.path:  # so `tests.standins` imports without a root conftest
+    sys.path.insert(0, str(ROOT))
+
+from tests.standins.ratelimited import RateLimitedStandIn  # noqa: E402
+
+# Stand-in limits are the platforms' shapes at 1/20 of their intervals: Slack 1 message per
+# 50 ms per channel, Discord 50 per 50 ms globally and 5 per 250 ms per channel.
+SCALE = 0.05
+
+
+@pytest.fixture
+async def chat() -> AsyncIterator[RateLimitedStandIn]:
+    server = RateLimitedStandIn(
+        slack_interval=1.0 * SCALE, discord_rate=(50, 1.0 * SCALE), discord_route=(5, 5.0 * SCALE)
+    )
+    await server.start()
+    yield server
+    await server.stop()

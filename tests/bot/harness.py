@@ -1,0 +1,192 @@
+"""A running charterbot (the real app, the real service) against the GitHub stand-in.
+
+Deliveries are signed exactly as GitHub signs them and posted to ``/github/webhook`` of the
+Starlette app; background work (inbox, deadlines, relays) is stepped by hand with a fixed clock,
+so tests are deterministic and fast.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import hmac
+import itertools
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from github import Auth
+
+from bot.bootstrap import Runtime, build
+from bot.clock import FixedClock
+from bot.github.gateway import PyGithubGateway
+from bot.github.ratelimit import RetryPolicy, Throttle, WritePacer
+from bot.http import create_app
+from bot.settings import Settings
+from tests.paths import SHARED
+from tests.standins.github_server import GitHubStandin
+
+SECRET = "It's a Secret to Everybody"
+REPO = "meridian-net/upgrades"
+WEBHOOKS = SHARED / "fixtures" / "github" / "webhooks"
+EXAMPLE_BODY = (SHARED / "github" / "example-proposal-body.md").read_text()
+START = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+def fixture(path: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((WEBHOOKS / path).read_text())
+    return data
+
+
+def sign(body: bytes, secret: str = SECRET) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class InstantSleep:
+    """Sleeps that only record how long they would have waited."""
+
+    def __init__(self) -> None:
+        self.waited: list[float] = []
+        self.t = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+    async def sleep(self, seconds: float) -> None:
+        self.waited.append(seconds)
+        self.t += max(0.0, seconds)
+
+
+class Bot:
+    def __init__(self, database_url: str, standin: GitHubStandin, clock: FixedClock | None = None) -> None:
+        self.standin = standin
+        self.clock = clock or FixedClock(START)
+        self.sleeps = InstantSleep()
+        settings = Settings(
+            database_url=database_url,
+            github_webhook_secret=SECRET,
+            github_token=standin.token,
+            github_api_url=standin.base_url,
+            public_url="http://charterbot.test",
+        )
+        throttle = Throttle(
+            RetryPolicy(max_retries=4),
+            WritePacer(clock=self.sleeps, sleep=self.sleeps.sleep),
+            wall_clock=self.sleeps,
+            sleep=self.sleeps.sleep,
+        )
+        self.gateway = PyGithubGateway(
+            REPO, Auth.Token(standin.token), standin.base_url, throttle=throttle
+        )
+        self.rt: Runtime = build(settings, clock=self.clock, gateway=self.gateway)
+        self.app = create_app(self.rt, run_background=False)
+        self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url="http://bot")
+        self._comment_ids = itertools.count(9_000_001)
+
+    @property
+    def gov(self):  # type: ignore[no-untyped-def]
+        return self.rt.gov
+
+    async def close(self) -> None:
+        await self.http.aclose()
+        self.gateway.close()
+        self.rt.engine.dispose()
+
+    # -- deliveries ----------------------------------------------------------------------------
+
+    async def post(
+        self, event: str, payload: dict[str, Any], *, delivery: str | None = None, secret: str = SECRET
+    ) -> httpx.Response:
+        body = json.dumps(payload).encode()
+        headers = {
+            "X-GitHub-Event": event,
+            "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
+            "X-Hub-Signature-256": sign(body, secret),
+            "Content-Type": "application/json",
+        }
+        return await self.http.post("/github/webhook", content=body, headers=headers)
+
+    def issue_payload(self, action: str, number: int, body: str, *, title: str = "Raise the gas target",
+                      author: str = "alice-aurora", changes: dict[str, Any] | None = None) -> dict[str, Any]:
+        payload = copy.deepcopy(fixture("issues/opened.payload.json"))
+        payload["action"] = action
+        payload["repository"]["full_name"] = REPO
+        issue = payload["issue"]
+        issue.update(number=number, title=title, body=body, updated_at=_iso(self.clock.now()))
+        issue["user"]["login"] = author
+        issue["labels"] = [{"name": "upgrade-proposal", "id": 1, "color": "ededed"}]
+        payload["sender"]["login"] = author
+        if changes is not None:
+            payload["changes"] = changes
+        return payload
+
+    def comment_payload(self, action: str, number: int, body: str, author: str,
+                        comment_id: int | None = None, created: datetime | None = None) -> dict[str, Any]:
+        payload = copy.deepcopy(fixture("issue_comment/created.payload.json"))
+        payload["action"] = action
+        payload["repository"]["full_name"] = REPO
+        payload["issue"]["number"] = number
+        now = self.clock.now()
+        comment = payload["comment"]
+        comment.update(
+            id=comment_id or next(self._comment_ids),
+            body=body,
+            created_at=_iso(created or now),
+            updated_at=_iso(now),
+        )
+        comment["user"]["login"] = author
+        payload["sender"]["login"] = author
+        return payload
+
+    async def comment(self, number: int, body: str, author: str) -> int:
+        payload = self.comment_payload("created", number, body, author)
+        response = await self.post("issue_comment", payload)
+        assert response.status_code == 202, response.text
+        return int(payload["comment"]["id"])
+
+    # -- background work, stepped ------------------------------------------------------------------
+
+    async def settle(self) -> None:
+        """Process the inbox, fire due deadlines and run the relays until nothing is left."""
+        for _ in range(20):
+            now = self.clock.now()
+            work = self.rt.worker.process_pending(now)
+            work += self.gov.tick(now)
+            for relay in self.rt.relays:
+                work += await relay(now)
+            if not work:
+                return
+        raise AssertionError("background work did not settle")
+
+    async def advance(self, delta: timedelta) -> None:
+        self.clock.advance(delta)
+        self.standin.store.now = self.clock.now().replace(microsecond=0)
+        await self.settle()
+
+    # -- what GitHub holds ---------------------------------------------------------------------------
+
+    def issue_comments(self, number: int) -> list[Any]:
+        return [c for c in self.standin.store.comments.values() if c.issue_number == number]
+
+    def tracking(self, number: int) -> list[Any]:
+        return [c for c in self.issue_comments(number) if "<!-- charterbot:tracking -->" in c.body]
+
+    def labels(self, number: int) -> set[str]:
+        return set(self.standin.store.issues[number].labels)
+
+
+def _iso(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def valid_body(**replace: str) -> str:
+    body = EXAMPLE_BODY
+    for old, new in replace.items():
+        body = body.replace(old, new)
+    return body
+
+
+def later(days: float = 0, hours: float = 0, seconds: float = 0) -> timedelta:
+    return timedelta(days=days, hours=hours, seconds=seconds)
