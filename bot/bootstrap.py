@@ -238,6 +238,7 @@ _OPTIONAL = (
     "bot.meetings_service",
     "bot.broadcast",
     "bot.chat",
+    "bot.dashboard_install",
 )
 
 

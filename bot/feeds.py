@@ -164,7 +164,17 @@ def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def routes(engine_provider: EngineProvider, repo: str | None = None) -> list[Route]:
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def routes(
+    engine_provider: EngineProvider,
+    repo: str | None = None,
+    now: Callable[[], datetime] = _utcnow,
+) -> list[Route]:
+    """Feed, status and subscription pages; ``repo`` makes entry links point at GitHub."""
+
     async def feed(request: Request) -> Response:
         try:
             f = _filters(request)
@@ -175,11 +185,11 @@ def routes(engine_provider: EngineProvider, repo: str | None = None) -> list[Rou
         return Response(body, media_type="application/atom+xml; charset=utf-8")
 
     async def api_status(_request: Request) -> JSONResponse:
-        data = await run_in_threadpool(status, engine_provider(), datetime.now(UTC))
+        data = await run_in_threadpool(status, engine_provider(), now())
         return JSONResponse(data)
 
     return [
         Route("/feeds/announcements.atom", feed, methods=["GET"]),
         Route("/api/status", api_status, methods=["GET"]),
-        *subscribe_routes.routes(engine_provider),
+        *subscribe_routes.routes(engine_provider, now),
     ]

@@ -3,7 +3,16 @@
 - PostgreSQL: a session-level advisory lock held on a dedicated connection. Standbys retry every
   ``poll`` seconds; when the leader dies its session ends, the lock is released by the server and
   a standby takes over at its next try (well within 15 s with the default 5 s poll). The leader
-  checks its connection on every poll and steps down if it is lost.
+  checks its connection every ``check`` seconds (1 s) and steps down if it is lost.
+- The dedicated connection never comes from (or goes back to) the pool: a pooled connection
+  returned while holding the lock would keep it forever. It is named ``charterbot-leader`` in
+  ``pg_stat_activity`` and uses TCP keepalives on both ends (and ``tcp_user_timeout``), so a
+  leader whose host vanishes without closing its socket loses the lock in about 8 s, not after
+  the operating system's default two hours.
+- Leadership narrows who does the work; it is not what makes timers exactly-once. Between a
+  leader's death and its own next check two replicas may briefly both believe they lead, so
+  every timer is also claimed by a UNIQUE row in the transaction that fires it
+  (:func:`storage.meetings.claim_timer`).
 - SQLite: an exclusive ``flock`` on ``<database>.lock`` next to the database file. A second
   process cannot take it and says so: it serves HTTP but does not run timers.
 """
@@ -21,6 +30,7 @@ from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import NullPool
 
 log = logging.getLogger("charterbot.leader")
 
@@ -37,10 +47,25 @@ class Leadership(Protocol):
     def release(self) -> None: ...
 
 
+# libpq: detect a dead server within ~8 s; the SETs make the server detect a dead leader as fast.
+_KEEPALIVE = {"keepalives": 1, "keepalives_idle": 3, "keepalives_interval": 1,
+              "keepalives_count": 3, "tcp_user_timeout": 8000, "connect_timeout": 5,
+              "application_name": "charterbot-leader"}  # fmt: skip
+_SESSION = (
+    "SET tcp_keepalives_idle = 3",
+    "SET tcp_keepalives_interval = 1",
+    "SET tcp_keepalives_count = 3",
+    "SET tcp_user_timeout = 8000",
+    "SET idle_session_timeout = 0",
+)
+
+
 class PostgresLeadership:
     def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+        # Its own engine without a pool: closing the connection really ends the session.
+        self._engine = sa.create_engine(engine.url, poolclass=NullPool, connect_args=_KEEPALIVE)
         self._conn: Connection | None = None
+        self.backend_pid: int | None = None
         self.why_not = "not tried yet"
 
     @property
@@ -52,10 +77,14 @@ class PostgresLeadership:
             if self._alive():
                 return True
             self._drop()
-        conn = self._engine.connect()
+        conn: Connection | None = None
         try:
+            conn = self._engine.connect()
+            for statement in _SESSION:
+                conn.execute(sa.text(statement))
             got = conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": LEADER_LOCK_KEY})
             if got.scalar():
+                self.backend_pid = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
                 conn.commit()
                 self._conn = conn
                 self.why_not = ""
@@ -63,7 +92,9 @@ class PostgresLeadership:
             conn.close()
             self.why_not = "another replica holds the scheduler lock"
         except Exception as exc:  # database down: not leader, try again later
-            conn.close()
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    conn.close()
             self.why_not = f"could not reach the database: {exc}"
         return False
 
@@ -79,6 +110,7 @@ class PostgresLeadership:
 
     def _drop(self) -> None:
         conn, self._conn = self._conn, None
+        self.backend_pid = None
         if conn is not None:
             try:
                 conn.close()
@@ -90,8 +122,11 @@ class PostgresLeadership:
             try:
                 self._conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": LEADER_LOCK_KEY})
                 self._conn.commit()
+            except Exception:  # the session is gone, and the lock with it
+                log.debug("unlocking on a broken leader connection failed", exc_info=True)
             finally:
                 self._drop()
+        self._engine.dispose()
 
 
 class FileLeadership:
@@ -161,9 +196,11 @@ async def campaign(
     on_change: Callable[[bool], None],
     *,
     poll: float = 5.0,
+    check: float = 1.0,
     stop: asyncio.Event,
 ) -> None:
-    """Try to become (and stay) leader every ``poll`` seconds until ``stop`` is set."""
+    """Try to become leader every ``poll`` seconds, and while leader check every ``check``
+    seconds that the lock is still held, until ``stop`` is set."""
     was = False
     told = False
     while not stop.is_set():
@@ -176,5 +213,5 @@ async def campaign(
             log.warning("not running timers: %s", leadership.why_not)
             told = True
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=poll)
+            await asyncio.wait_for(stop.wait(), timeout=min(poll, check) if now_leader else poll)
     await asyncio.to_thread(leadership.release)

@@ -128,6 +128,13 @@ class GitHubGateway(Protocol):
 
     async def create_issue(self, title: str, body: str, labels: tuple[str, ...] = ()) -> int: ...
 
+    async def find_issue_with_marker(
+        self, marker: str, since: datetime | None = None
+    ) -> IssueSnapshot | None:
+        """The first issue (open or closed, updated at or after `since`) whose body contains
+        `marker`, e.g. `<!-- charterbot:agenda:<key> -->`: finds a post a crash left unrecorded."""
+        ...
+
     async def edit_issue(
         self, number: int, title: str | None = None, body: str | None = None
     ) -> None: ...

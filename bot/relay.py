@@ -160,6 +160,7 @@ class Relay:
             await self.pacer.wait_destination(platform, job.destination)
             async with self._slots[platform]:
                 await self.pacer.wait_platform(platform)
+                self.pacer.sending(platform, job.destination)
                 result = await sender.send(item.envelope)
             self.pacer.observe(platform, job.destination, result)
             if result.ok and result.message_id:

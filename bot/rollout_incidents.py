@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session
 
 from bot.messages import Actor, Message
+from bot.rollouts import save  # the rollout side owns saving and the lifecycle
 from charter import commands as c, incidents as rules, rollout as rollout_rules
 from charter.effects import Announce, Audit, Effect, Reply
 from charter.incidents import DirectMessage, Incident, IncidentEffect
@@ -132,15 +133,11 @@ def _pause(
     actor: Actor,
     now: datetime,
 ) -> bool:
-    from bot.rollouts import save  # the rollout side owns saving and the lifecycle
-
     rollout = store.load_rollout(session, n, for_update=True)
     stored = repo.load(session, n)
     if rollout is None or stored is None or rollout.completed_at is not None:
         return False
     decision = rollout_rules.pause(rollout, incident, reason, gov.charter)
-    if not decision.effects:
-        return False  # this incident already holds it
     save(gov, session, stored, rollout, decision.rollout, decision.effects, actor, now)
     return True
 
@@ -246,8 +243,6 @@ def _draft_review(session: Session, decision: rules.IncidentDecision, now: datet
 def _resume(
     gov: Governance, session: Session, n: int, incident: str, actor: Actor, now: datetime
 ) -> str:
-    from bot.rollouts import save
-
     rollout = store.load_rollout(session, n, for_update=True)
     stored = repo.load(session, n)
     assert rollout is not None

@@ -100,6 +100,9 @@ def rollout_view(
     }
 
 
+_SELF_NAMED = ("soak:", "risk:", "go/no-go:")
+
+
 def _cell_segments(cell: Mapping[str, Any]) -> tuple[Segment, ...]:
     if cell["version"] is None:
         return (f"{cell['stage']} —",)
@@ -140,7 +143,8 @@ def rollout_message(view: Mapping[str, Any]) -> Message:
         lines.append((f"Gates for {view['next_stage']} ({verdict}):",))
         for g in view["gates"]:
             mark = "PASS" if g["passed"] else "FAIL"
-            lines.append((f"  {mark} {g['gate']}: {g['reason']}",))
+            named = g["reason"].startswith(_SELF_NAMED)  # these reasons already say their gate
+            lines.append((f"  {mark} {'' if named else g['gate'] + ': '}{g['reason']}",))
     for o in view["overrides"]:
         lines.append((f"Override into {o['stage']} by {o['by']}: {o['reason']}",))
     for b in view["rollbacks"]:

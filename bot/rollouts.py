@@ -23,7 +23,6 @@ Rules:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -31,8 +30,6 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
-from bot import rollout_incidents
-from bot.github.events import CheckEvent, ReleaseEvent
 from bot.messages import Actor, Message
 from bot.rollout_views import (
     inventory_message,
@@ -42,25 +39,19 @@ from bot.rollout_views import (
     rollout_view,
 )
 from bot.service import Governance, Outcome
-from charter import commands as c, rollout as rules, watchdogs
+from charter import commands as c, rollout as rules
 from charter.effects import Audit, Effect, Reply, SetLabels, SyncTracking
 from charter.gates import GateFacts, GateResult, GoNoGo, evaluate
-from charter.intake import parse_activation
 from charter.lifecycle import Event, State, next_state
 from charter.model import Charter
 from charter.proposal import Decision, Proposal, label
 from charter.risk import Assessment
 from charter.rollout import ReadyReport, Rollout
-from storage import outbox, proposals as repo, rollouts as store, state
+from storage import outbox, proposals as repo, rollouts as store
 
 if TYPE_CHECKING:
     from bot.bootstrap import Runtime
 
-FIRED_KEY = "rollouts:fired-escalations"
-_RELEASE_LINE = re.compile(
-    r"^\s*charterbot:\s*ready\s+#?([0-9]{1,9})\s+([a-z0-9][a-z0-9_-]*)\s*$",
-    re.IGNORECASE | re.MULTILINE,
-)
 _LIVE = (State.ACCEPTED, State.ROLLING_OUT)
 
 
@@ -75,11 +66,11 @@ def install_on(gov: Governance) -> None:
     gov.register(c.ShowRollout, show_rollout)
     gov.register(c.Inventory, inventory)
     gov.register(c.Rollback, rollback)
-    rollout_incidents.install_on(gov)
-    gov.register_event(CheckEvent, on_check)
-    gov.register_event(ReleaseEvent, on_release)
-    gov.add_tick_hook(tick)
     gov.add_state_listener(on_state)
+    from bot import rollout_incidents, rollout_watch  # they build on this module
+
+    rollout_incidents.install_on(gov)
+    rollout_watch.install_on(gov)
 
 
 # -- shared steps ---------------------------------------------------------------------------
@@ -89,21 +80,41 @@ def client_repos(charter: Charter) -> dict[str, str]:
     return {cl.id: cl.repository for cl in charter.clients if cl.repository}
 
 
-def _visible(gov: Governance, stored: repo.Stored, actor: Actor) -> bool:
+def affected(stored: repo.Stored, charter: Charter) -> tuple[str, ...]:
+    """The clients the form names (every client of the charter when it names none)."""
+    named = stored.proposal.fields.get("clients")
+    clients = [cl for cl in named if cl in charter.client_ids] if isinstance(named, list) else []
+    return tuple(clients) or charter.client_ids
+
+
+def visible(gov: Governance, stored: repo.Stored, actor: Actor) -> bool:
+    """A confidential, undisclosed rollout is seen by coordinators, the security council and
+    the maintainers of the clients that must ship it; to anyone else it does not exist."""
     track = gov.charter.tracks.get(stored.proposal.track)
     if track is None or not track.confidential or stored.disclosed:
         return True
-    return gov.may_see_confidential(actor)
+    if gov.may_see_confidential(actor):
+        return True
+    client = gov.charter.client_of(actor.login) if actor.login else None
+    return client is not None and client.id in affected(stored, gov.charter)
 
 
-def _load(
-    gov: Governance, session: Session, n: int | None, actor: Actor, now: datetime
+def locate(
+    gov: Governance,
+    session: Session,
+    n: int | None,
+    actor: Actor,
+    now: datetime,
+    *,
+    trusted: bool = False,
 ) -> tuple[repo.Stored, Rollout] | str:
-    """The proposal and its rollout, or why there is none (a sentence for the person)."""
+    """The proposal and its rollout, or why there is none (a sentence for the person).
+
+    ``trusted`` skips the visibility check (a release in a client's own repository)."""
     if n is None:
         return "Say which proposal, e.g. `rollout 42`."
     stored = repo.load(session, n, for_update=True)
-    if stored is None or not _visible(gov, stored, actor):
+    if stored is None or not (trusted or visible(gov, stored, actor)):
         return f"There is no proposal #{n}."
     rollout = store.load_rollout(session, n, for_update=True)
     if rollout is None:
@@ -136,7 +147,7 @@ def gate_facts(session: Session, p: Proposal) -> GateFacts:
     )
 
 
-def _checked(gov: Governance, session: Session, rollout: Rollout) -> Rollout:
+def checked(gov: Governance, session: Session, rollout: Rollout) -> Rollout:
     return store.with_checks(session, rollout, client_repos(gov.charter))
 
 
@@ -243,11 +254,9 @@ def draft_retrospective(
 def start_rollout(gov: Governance, session: Session, stored: repo.Stored, now: datetime) -> Rollout:
     """Open the rollout of an accepted proposal and register its feature flag per client."""
     p, charter = stored.proposal, gov.charter
-    named = p.fields.get("clients")
-    clients = [cl for cl in named if cl in charter.client_ids] if isinstance(named, list) else []
     track = charter.tracks.get(p.track)
     secret = bool(track and track.confidential and not stored.disclosed)
-    decision = rules.start(p.number, clients or charter.client_ids, now, confidential=secret)
+    decision = rules.start(p.number, affected(stored, charter), now, confidential=secret)
     store.save_rollout(session, decision.rollout, charter, now)
     effects: list[Effect] = list(decision.effects)
     flag = flag_name(p.fields.get("feature_flag"))
@@ -309,7 +318,7 @@ def report(
 
 
 def ready(gov: Governance, session: Session, cmd: c.Ready, actor: Actor, now: datetime) -> Message:
-    loaded = _load(gov, session, cmd.n, actor, now)
+    loaded = locate(gov, session, cmd.n, actor, now)
     if isinstance(loaded, str):
         return refuse(gov, session, actor, cmd, loaded, now)
     stored, rollout = loaded
@@ -323,7 +332,7 @@ def ready(gov: Governance, session: Session, cmd: c.Ready, actor: Actor, now: da
 def advance(
     gov: Governance, session: Session, cmd: c.Advance, actor: Actor, now: datetime
 ) -> Message:
-    loaded = _load(gov, session, cmd.n, actor, now)
+    loaded = locate(gov, session, cmd.n, actor, now)
     if isinstance(loaded, str):
         return refuse(gov, session, actor, cmd, loaded, now)
     stored, rollout = loaded
@@ -333,7 +342,7 @@ def advance(
     facts = gate_facts(session, stored.proposal)
     try:
         decision = rules.advance(
-            _checked(gov, session, rollout),
+            checked(gov, session, rollout),
             gov.charter,
             facts,
             now,
@@ -367,16 +376,16 @@ def view_of(
     gov: Governance, session: Session, stored: repo.Stored, rollout: Rollout, now: datetime
 ) -> dict[str, Any]:
     """The JSON view of one rollout, gates evaluated now (for chat, the dashboard and the API)."""
-    checked = _checked(gov, session, rollout)
-    gates = gates_of(gov, session, stored, checked, now)
+    current = checked(gov, session, rollout)
+    gates = gates_of(gov, session, stored, current, now)
     p = stored.proposal
-    return rollout_view(checked, gov.charter, gates=gates, title=p.title, state=p.state.value)
+    return rollout_view(current, gov.charter, gates=gates, title=p.title, state=p.state.value)
 
 
 def show_rollout(
     gov: Governance, session: Session, cmd: c.ShowRollout, actor: Actor, now: datetime
 ) -> Message:
-    loaded = _load(gov, session, cmd.n, actor, now)
+    loaded = locate(gov, session, cmd.n, actor, now)
     if isinstance(loaded, str):
         return Message.text_only(loaded, ok=False)
     stored, rollout = loaded
@@ -387,7 +396,7 @@ def inventory(
     gov: Governance, session: Session, cmd: c.Inventory, actor: Actor, now: datetime
 ) -> Message:
     if cmd.n is not None:
-        loaded = _load(gov, session, cmd.n, actor, now)
+        loaded = locate(gov, session, cmd.n, actor, now)
         if isinstance(loaded, str):
             return Message.text_only(loaded, ok=False)
         return inventory_message(
@@ -396,7 +405,7 @@ def inventory(
     hidden = {
         s.proposal.number
         for s in repo.listing(session, include_confidential=True)
-        if not _visible(gov, s, actor)
+        if not visible(gov, s, actor)
     }
     reports = [(n, r) for n, r in store.ready_reports(session) if n not in hidden]
     return inventory_message(reports, gov.charter)
@@ -405,7 +414,7 @@ def inventory(
 def rollback(
     gov: Governance, session: Session, cmd: c.Rollback, actor: Actor, now: datetime
 ) -> Message:
-    loaded = _load(gov, session, cmd.n, actor, now)
+    loaded = locate(gov, session, cmd.n, actor, now)
     if isinstance(loaded, str):
         return refuse(gov, session, actor, cmd, loaded, now)
     stored, rollout = loaded
@@ -450,115 +459,4 @@ def record_go_no_go(
     gov.effects(session, [Audit("go-no-go-recorded", f"rollout:{proposal}", payload)], by, now)
 
 
-# -- GitHub events ----------------------------------------------------------------------------
-
-
-def _client_of_repo(charter: Charter, repo_name: str) -> str | None:
-    low = repo_name.lower()
-    return next((cl.id for cl in charter.clients if (cl.repository or "").lower() == low), None)
-
-
-def on_check(gov: Governance, session: Session, ev: CheckEvent, now: datetime) -> None:
-    """Store a check run / suite / workflow run of a client's repository; others are ignored."""
-    if _client_of_repo(gov.charter, ev.repo) is None or not ev.name or not ev.head_sha:
-        return
-    store.record_check(
-        session,
-        repo=ev.repo,
-        head_sha=ev.head_sha,
-        name=ev.name,
-        kind=ev.kind,
-        status=ev.status,
-        conclusion=ev.conclusion,
-        html_url=ev.html_url,
-        at=now,
-    )
-
-
-def on_release(gov: Governance, session: Session, ev: ReleaseEvent, now: datetime) -> None:
-    """A published release in a client's repository that says ``charterbot: ready <n> <stage>``."""
-    client = _client_of_repo(gov.charter, ev.repo)
-    if client is None:
-        return
-    actor = Actor(login=ev.author, surface="github", display=ev.author)
-    for number, stage in _RELEASE_LINE.findall(ev.body):
-        n = int(number)
-        entry = ReadyReport(
-            client,
-            stage.lower(),
-            ev.tag,
-            ev.tag,
-            f"GitHub release {ev.tag} in {ev.repo}",
-            ev.author,
-            now,
-        )
-        loaded = _load(gov, session, n, Actor(login=None, surface="system"), now)
-        result = (
-            loaded
-            if isinstance(loaded, str)
-            else report(gov, session, *loaded, entry, actor, now, source="release")
-        )
-        if isinstance(result, str):
-            payload = {"why": result, "repo": ev.repo, "tag": ev.tag, "stage": stage}
-            gov.effects(
-                session, [Audit("release-report-refused", f"proposal:{n}", payload)], actor, now
-            )
-
-
-# -- watchdogs ----------------------------------------------------------------------------------
-
-
-def snapshot(gov: Governance, session: Session) -> watchdogs.Snapshot:
-    states = [State.REVIEW.value, State.ACCEPTED.value, State.ROLLING_OUT.value]
-    proposals = repo.listing(session, states=states)
-    statuses = []
-    facts: dict[int, GateFacts] = {}
-    for stored in proposals:
-        p = stored.proposal
-        statuses.append(
-            watchdogs.ProposalStatus(
-                number=p.number,
-                track=p.track,
-                state=p.state.value,
-                review_started_at=p.entered_review_at,
-                decided_at=p.decided_at,
-                activation_at=_activation(p),
-                participants=tuple(
-                    {v.voter for v in p.votes} | set(store.commenters(session, p.number))
-                ),
-            )
-        )
-        facts[p.number] = gate_facts(session, p)
-    live = tuple(_checked(gov, session, r) for r in store.rollouts(session, active_only=True))
-    return watchdogs.Snapshot(tuple(statuses), live, facts)
-
-
-def _activation(p: Proposal) -> datetime | None:
-    raw = p.fields.get("activation")
-    if not isinstance(raw, str):
-        return None
-    try:
-        return parse_activation(raw).at
-    except ValueError:
-        return None
-
-
-def tick(gov: Governance, session: Session, now: datetime) -> int:
-    """Notify each escalation once per condition (fired keys are remembered in kv_state)."""
-    if not gov.charter.escalation:
-        return 0
-    alerts = watchdogs.check(snapshot(gov, session), gov.charter, now)
-    fired = 0
-    for alert in watchdogs.new_alerts(alerts, state.get(session, FIRED_KEY, [])):
-        if not state.add_to_set(session, FIRED_KEY, alert.key, now):
-            continue
-        subject = ":".join(alert.key.split(":")[2:4]) or "escalation"
-        payload = {"key": alert.key, "roles": list(alert.roles), "text": alert.text}
-        gov.effects(
-            session, [alert, Audit("escalation-fired", subject, payload)], "charterbot", now
-        )
-        fired += 1
-    return fired
-
-
-__all__ = ["install", "install_on", "record_go_no_go", "view_of"]
+__all__ = ["install", "install_on", "locate", "record_go_no_go", "save", "view_of"]

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
@@ -42,34 +43,40 @@ def _button(action: str, token: str, label: str) -> str:
     )
 
 
-def routes(engine_provider: EngineProvider) -> list[Route]:
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def routes(engine_provider: EngineProvider, now: Callable[[], datetime] = _utcnow) -> list[Route]:
+    """The confirm and unsubscribe routes; ``now`` is the clock (tests pass a fixed one)."""
+
     def act(purpose: str, token: str) -> str | None:
-        now = datetime.now(UTC)
+        at = now()
         with session_scope(engine_provider()) as session:
-            address = check(secret_key(session, now), purpose, token, now)
+            address = check(secret_key(session, at), purpose, token, at)
             if address is None:
                 return None
             if purpose == "confirm":
-                repo.confirm_optin(session, address, now)
+                repo.confirm_optin(session, address, at)
             else:
-                repo.unsubscribe_address(session, address, now)
+                repo.unsubscribe_address(session, address, at)
             return address
 
     def peek(purpose: str, token: str) -> str | None:
-        now = datetime.now(UTC)
+        at = now()
         with session_scope(engine_provider()) as session:
-            return check(secret_key(session, now), purpose, token, now)
+            return check(secret_key(session, at), purpose, token, at)
 
     async def confirm(request: Request) -> HTMLResponse:
         _ = translator(None)
         token = request.query_params.get("token", "")
         if request.method == "GET":
-            address = peek("confirm", token)
+            address = await run_in_threadpool(peek, "confirm", token)
             if address is None:
                 return _page(_("This link is invalid or expired."), "", 400)
             body = _button("/subscriptions/confirm", token, _("Confirm"))
             return _page(_("Confirm your subscription"), f"<p>{html.escape(address)}</p>{body}")
-        address = act("confirm", token)
+        address = await run_in_threadpool(act, "confirm", token)
         if address is None:
             return _page(_("This link is invalid or expired."), "", 400)
         text = _("Subscription confirmed for %(address)s.") % {"address": address}
@@ -79,12 +86,12 @@ def routes(engine_provider: EngineProvider) -> list[Route]:
         _ = translator(None)
         token = request.query_params.get("token", "")
         if request.method == "GET":
-            address = peek("unsubscribe", token)
+            address = await run_in_threadpool(peek, "unsubscribe", token)
             if address is None:
                 return _page(_("This link is invalid or expired."), "", 400)
             body = _button("/subscriptions/unsubscribe", token, _("Unsubscribe"))
             return _page(_("Unsubscribe"), f"<p>{html.escape(address)}</p>{body}")
-        address = act("unsubscribe", token)
+        address = await run_in_threadpool(act, "unsubscribe", token)
         if address is None:
             return _page(_("This link is invalid or expired."), "", 400)
         text = _("%(address)s will receive no more announcements.") % {"address": address}

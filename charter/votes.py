@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from fractions import Fraction
+from functools import cached_property
 from typing import Any
 
 from charter.model import Charter, Track, format_duration
@@ -88,7 +89,7 @@ class _Course(StrEnum):
     VETOED = "vetoed"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _Rules:
     track: Track
     seats: tuple[Seat, ...]
@@ -111,8 +112,20 @@ class _Rules:
     def needed(self) -> int:
         return math.ceil(self.quorum * len(self.seats))
 
+    @cached_property
+    def _by_login(self) -> dict[str, tuple[Seat, ...]]:
+        # One lookup per vote instead of a scan of every seat's members (tallies run often).
+        index: dict[str, list[Seat]] = {}
+        for seat in self.seats:
+            for member in {m.lower() for m in seat.members}:
+                index.setdefault(member, []).append(seat)
+        return {login: tuple(held) for login, held in index.items()}
+
+    def seats_of(self, login: str) -> tuple[Seat, ...]:
+        return self._by_login.get(login.lower(), ())
+
     def counts(self, login: str) -> bool:
-        return bool(seats_of(login, self.seats)) or login.lower() in self.vetoers
+        return bool(self.seats_of(login)) or login.lower() in self.vetoers
 
 
 @dataclass(frozen=True)
@@ -133,30 +146,51 @@ class _Count:
         return _Course.APPROVING if self.approved else _Course.REJECTING
 
 
+class _Running:
+    """The standing votes, updated one vote at a time (the later vote for a seat wins)."""
+
+    def __init__(self, rules: _Rules) -> None:
+        self.rules = rules
+        self.standing: dict[str, Vote] = {}
+        self.latest: dict[str, Vote] = {}
+        self.choices: Counter[Choice] = Counter()
+
+    def add(self, vote: Vote) -> None:
+        for seat in self.rules.seats_of(vote.voter):
+            replaced = self.standing.get(seat.id)
+            if replaced is not None:
+                self.choices[replaced.choice] -= 1
+            self.standing[seat.id] = vote
+            self.choices[vote.choice] += 1
+        self.latest[vote.voter.lower()] = vote
+
+    def vetoes(self) -> dict[str, Vote]:
+        return {
+            login: vote
+            for login, vote in self.latest.items()
+            if login in self.rules.vetoers and vote.choice is Choice.REJECT
+        }
+
+    def count(self) -> _Count:
+        rules, choices = self.rules, +self.choices  # unary plus drops zero counts
+        yes, no = choices[Choice.APPROVE], choices[Choice.REJECT]
+        total = len(rules.seats)
+        return _Count(
+            standing=dict(self.standing),
+            vetoes=self.vetoes(),
+            choices=choices,
+            quorum_met=total > 0 and len(self.standing) >= rules.needed,
+            approved=yes + no > 0 and Fraction(yes, yes + no) >= rules.approval,
+            all_voted=total > 0 and len(self.standing) == total,
+        )
+
+
 def _count(rules: _Rules, ordered: Sequence[Vote]) -> _Count:
     """Standing votes per seat from votes sorted by time: the later one wins."""
-    standing: dict[str, Vote] = {}
-    latest: dict[str, Vote] = {}
+    running = _Running(rules)
     for vote in ordered:
-        for seat in seats_of(vote.voter, rules.seats):
-            standing[seat.id] = vote
-        latest[vote.voter.lower()] = vote
-    vetoes = {
-        login: vote
-        for login, vote in latest.items()
-        if login in rules.vetoers and vote.choice is Choice.REJECT
-    }
-    choices = Counter(vote.choice for vote in standing.values())
-    yes, no = choices[Choice.APPROVE], choices[Choice.REJECT]
-    total = len(rules.seats)
-    return _Count(
-        standing=standing,
-        vetoes=vetoes,
-        choices=choices,
-        quorum_met=total > 0 and len(standing) >= rules.needed,
-        approved=yes + no > 0 and Fraction(yes, yes + no) >= rules.approval,
-        all_voted=total > 0 and len(standing) == total,
-    )
+        running.add(vote)
+    return running.count()
 
 
 def _held_since(rules: _Rules, ordered: Sequence[Vote], opened: datetime) -> datetime:
@@ -164,11 +198,13 @@ def _held_since(rules: _Rules, ordered: Sequence[Vote], opened: datetime) -> dat
 
     Votes cast at the same instant are taken together, so their order in the list is moot.
     """
-    course, held = _count(rules, ()).course, opened
+    running = _Running(rules)
+    course, held = running.count().course, opened
     for i, vote in enumerate(ordered):
+        running.add(vote)
         if i + 1 < len(ordered) and ordered[i + 1].at == vote.at:
             continue
-        now_course = _count(rules, ordered[: i + 1]).course
+        now_course = running.count().course
         if now_course is not course:
             course, held = now_course, vote.at
     return held

@@ -127,12 +127,27 @@ def from_json(text: str, *, disclosed: bool = False) -> Stored:
     return Stored(p, tuple(d.get("intake_problems", ())), disclosed, d.get("extra", {}))
 
 
+def _cache(session: Session) -> dict[int, Stored]:
+    """Proposals already read or written in this transaction (the service reads one several
+    times per command); it lives in ``session.info`` and is dropped with the session."""
+    cache: dict[int, Stored] = session.info.setdefault("charterbot.proposals", {})
+    return cache
+
+
 def load(session: Session, number: int, *, for_update: bool = False) -> Stored | None:
+    cached = _cache(session).get(number)
+    if cached is not None and (not for_update or session.info.get(("locked", number))):
+        return cached
     stmt = select(ProposalRow).where(ProposalRow.number == number)
     if for_update and session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update()
+        session.info[("locked", number)] = True
     row = session.exec(stmt).first()
-    return None if row is None else from_json(row.data, disclosed=row.disclosed)
+    if row is None:
+        return None
+    stored = from_json(row.data, disclosed=row.disclosed)
+    _cache(session)[number] = stored
+    return stored
 
 
 def save(session: Session, stored: Stored, charter: Charter, now: datetime) -> None:
@@ -161,6 +176,7 @@ def save(session: Session, stored: Stored, charter: Charter, now: datetime) -> N
     row.next_due_at = due
     row.data = to_json(stored)
     session.add(row)
+    _cache(session)[p.number] = stored
 
 
 def due(session: Session, now: datetime) -> Sequence[int]:

@@ -368,14 +368,10 @@ def register_flag(
     return True
 
 
-def flags(
-    session: Session, *, name: str | None = None, proposal: int | None = None
-) -> list[FlagRow]:
+def flags(session: Session, *, name: str | None = None) -> list[FlagRow]:
     stmt = select(FlagRow).order_by(col(FlagRow.name), col(FlagRow.proposal), col(FlagRow.client))
     if name is not None:
         stmt = stmt.where(FlagRow.name == name)
-    if proposal is not None:
-        stmt = stmt.where(FlagRow.proposal == proposal)
     return list(session.exec(stmt).all())
 
 

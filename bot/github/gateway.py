@@ -103,6 +103,16 @@ class PyGithubGateway:
             raise ValueError("marker must not be empty")
         return next((c for c in await self.list_comments(number) if marker in c.body), None)
 
+    async def find_issue_with_marker(
+        self, marker: str, since: datetime | None = None
+    ) -> IssueSnapshot | None:
+        """Scans the repository's issues (not the search API: its index lags, and this runs
+        right after a crash to find a post that was not recorded)."""
+        if not marker:
+            raise ValueError("marker must not be empty")
+        issues, _ = await self.list_issues_since(since, None)
+        return next((i for i in issues if marker in (i.body or "")), None)
+
     async def list_check_runs(self, repo: str, ref: str) -> list[CheckSnapshot]:
         if not REPO_NAME.match(repo):
             raise ValueError(f"repository must be 'owner/name', got {repo!r}")

@@ -7,6 +7,9 @@ Rules:
 - ``comment``: every body carries a hidden marker with the outbox id; before posting a retry,
   the relay looks for that marker, so a crash after GitHub created the comment but before we
   recorded it does not post it twice.
+- ``agenda-issue``: one GitHub issue per meeting occurrence, created once (found again by its
+  hidden ``<!-- charterbot:agenda:<key> -->`` marker after a crash), its number stored before the
+  item is marked sent, and edited in place only when the body differs from what it holds.
 - Errors: a rate limit or 5xx is retried with backoff (``storage.outbox``); a 404 (issue gone)
   or 403 without rate-limit meaning is permanent and recorded.
 """
@@ -15,7 +18,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlmodel import Session
 
@@ -24,14 +28,14 @@ from bot.metrics import METRICS
 from bot.ports import GitHubError, GitHubGateway, GitHubNotFound, GitHubRateLimited
 from bot.views import proposal_view
 from charter.model import Charter
-from storage import outbox, proposals as repo
+from storage import meetings as meetings_store, outbox, proposals as repo
 from storage.db import session_scope
 from storage.models.core import OutboxRow, TrackingMessageRow
 from storage.times import aware
 
 log = logging.getLogger("charterbot.github.relay")
 
-KINDS = ("sync-github", "comment")
+KINDS = ("sync-github", "comment", "agenda-issue")
 
 
 class GitHubRelay:
@@ -62,6 +66,8 @@ class GitHubRelay:
         try:
             if kind == "sync-github":
                 message_id = await self._sync(int(data["proposal"]), now)
+            elif kind == "agenda-issue":
+                message_id = await self._agenda_issue(data, created, now)
             else:
                 message_id = await self._comment(
                     row_id, int(data["proposal"]), data["body"], attempts
@@ -132,6 +138,34 @@ class GitHubRelay:
         remove = tuple(label for label in ALL_STATE_LABELS if label in have and label not in want)
         if add or remove:
             await self._gateway.set_labels(number, add, remove)
+
+    async def _agenda_issue(self, data: dict[str, Any], created: datetime, now: datetime) -> str:
+        """One issue per occurrence: found again by its marker if a crash left it unrecorded;
+        its number is stored before the item is marked sent; edited only when the body changed."""
+        key, title, body = str(data["occurrence_key"]), str(data["title"]), str(data["body"])
+        digest = hashlib.sha256(body.encode()).hexdigest()
+        with session_scope(self._engine) as session:  # type: ignore[arg-type]
+            known = meetings_store.agenda_issue(session, key)
+            number = known.issue_number if known else 0
+            same = known is not None and known.body_sha256 == digest
+        if known is None:
+            marker = f"<!-- charterbot:agenda:{key} -->"
+            found = await self._gateway.find_issue_with_marker(marker, created - timedelta(days=1))
+            if found is None:
+                number = await self._gateway.create_issue(title, body, ("meeting-agenda",))
+            same = found is None or (found.body == body and found.title == title)
+            self._remember_agenda(key, found.number if found else number, digest, same, now)
+            number = found.number if found else number
+        if not same:
+            await self._gateway.edit_issue(number, title=title, body=body)
+            self._remember_agenda(key, number, digest, True, now)
+        return str(number)
+
+    def _remember_agenda(
+        self, key: str, number: int, digest: str, same: bool, now: datetime
+    ) -> None:
+        with session_scope(self._engine) as session:  # type: ignore[arg-type]
+            meetings_store.save_agenda_issue(session, key, number, digest if same else "", now)
 
     async def _comment(self, row_id: int | None, number: int, body: str, attempts: int) -> str:
         marker = f"<!-- charterbot:outbox:{row_id} -->"

@@ -7,7 +7,7 @@ relays only). User and password are percent-decoded. ``CHARTERBOT_MAIL_FROM`` is
 Rules:
 - Every mail is multipart/alternative: a plain-text part and an HTML part.
 - ``List-Id`` names the list (``<announcements.<domain>>``); a subscriber's mail carries
-  ``List-Unsubscribe`` (the one-click link, plus ``mailto:`` nothing) and
+  ``List-Unsubscribe`` (the one-click link) and
   ``List-Unsubscribe-Post: List-Unsubscribe=One-Click`` (RFC 8058).
 - The ``Message-ID`` is derived from the delivery, so a resend after a crash carries the same
   id and mail clients show one message.
@@ -16,11 +16,12 @@ Rules:
 
 from __future__ import annotations
 
+import email.policy
 import hashlib
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import formatdate
+from email.utils import formatdate, parseaddr
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
@@ -38,6 +39,9 @@ class SmtpConfig:
     password: str | None = None
 
 
+# Lines up to RFC 5322's 998-character limit: the default 78 would fold the unsubscribe URL
+# into an encoded word, which mail clients cannot use as a link.
+_POLICY = email.policy.SMTP.clone(max_line_length=998)
 _SCHEMES = {"smtp+starttls": ("starttls", 587), "smtps": ("tls", 465), "smtp": ("plain", 25)}
 
 
@@ -67,7 +71,7 @@ def message_id(key: str, mail_from: str) -> str:
 
 def build_message(envelope: Envelope, mail_from: str) -> EmailMessage:
     subject, text, html = email_parts(envelope.notice)
-    msg = EmailMessage()
+    msg = EmailMessage(policy=_POLICY)
     msg["From"] = mail_from
     msg["To"] = envelope.address
     msg["Subject"] = subject
@@ -98,8 +102,11 @@ class EmailSender:
         msg = build_message(envelope, self._from)
         c = self._config
         try:
+            # Flattened here with our policy: aiosmtplib would re-fold headers at 78 columns.
             await aiosmtplib.send(
-                msg,
+                msg.as_bytes(policy=_POLICY),
+                sender=parseaddr(self._from)[1],
+                recipients=[envelope.address],
                 hostname=c.host,
                 port=c.port,
                 username=c.username,

@@ -98,8 +98,15 @@ class Pacer:
             if ready <= now:
                 break
             await self._until(ready)
-        interval = self.limits.channel_interval.get(platform, 0.0)
-        self._next_free[destination] = now + interval
+
+    def sending(self, platform: str, destination: str) -> None:
+        """A request to ``destination`` leaves now: the next may leave one interval later.
+
+        Counted from the moment the request leaves, not from when the wait ended, so time
+        spent waiting for a concurrency slot cannot squeeze two requests together.
+        """
+        interval = self.limits.channel_interval.get(platform, 0.0) / self.limits.safety
+        self._next_free[destination] = self._clock() + interval
 
     async def wait_platform(self, platform: str) -> None:
         """Hold for the platform's global bucket (call with the concurrency slot held)."""

@@ -60,7 +60,13 @@ class InstantSleep:
 
 
 class Bot:
-    def __init__(self, database_url: str, standin: GitHubStandin, clock: FixedClock | None = None) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        standin: GitHubStandin,
+        clock: FixedClock | None = None,
+        **extra: Any,
+    ) -> None:
         self.standin = standin
         self.clock = clock or FixedClock(START)
         self.sleeps = InstantSleep()
@@ -70,6 +76,7 @@ class Bot:
             github_token=standin.token,
             github_api_url=standin.base_url,
             public_url="http://charterbot.test",
+            **extra,
         )
         throttle = Throttle(
             RetryPolicy(max_retries=4),
@@ -82,7 +89,9 @@ class Bot:
         )
         self.rt: Runtime = build(settings, clock=self.clock, gateway=self.gateway)
         self.app = create_app(self.rt, run_background=False)
-        self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url="http://bot")
+        self.http = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=self.app), base_url="http://bot"
+        )
         self._comment_ids = itertools.count(9_000_001)
 
     @property
@@ -97,7 +106,12 @@ class Bot:
     # -- deliveries ----------------------------------------------------------------------------
 
     async def post(
-        self, event: str, payload: dict[str, Any], *, delivery: str | None = None, secret: str = SECRET
+        self,
+        event: str,
+        payload: dict[str, Any],
+        *,
+        delivery: str | None = None,
+        secret: str = SECRET,
     ) -> httpx.Response:
         body = json.dumps(payload).encode()
         headers = {
@@ -108,8 +122,16 @@ class Bot:
         }
         return await self.http.post("/github/webhook", content=body, headers=headers)
 
-    def issue_payload(self, action: str, number: int, body: str, *, title: str = "Raise the gas target",
-                      author: str = "alice-aurora", changes: dict[str, Any] | None = None) -> dict[str, Any]:
+    def issue_payload(
+        self,
+        action: str,
+        number: int,
+        body: str,
+        *,
+        title: str = "Raise the gas target",
+        author: str = "alice-aurora",
+        changes: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         payload = copy.deepcopy(fixture("issues/opened.payload.json"))
         payload["action"] = action
         payload["repository"]["full_name"] = REPO
@@ -122,8 +144,15 @@ class Bot:
             payload["changes"] = changes
         return payload
 
-    def comment_payload(self, action: str, number: int, body: str, author: str,
-                        comment_id: int | None = None, created: datetime | None = None) -> dict[str, Any]:
+    def comment_payload(
+        self,
+        action: str,
+        number: int,
+        body: str,
+        author: str,
+        comment_id: int | None = None,
+        created: datetime | None = None,
+    ) -> dict[str, Any]:
         payload = copy.deepcopy(fixture("issue_comment/created.payload.json"))
         payload["action"] = action
         payload["repository"]["full_name"] = REPO

@@ -82,7 +82,9 @@ def test_kill_9_right_after_202_loses_nothing(tmp_path: Path) -> None:
     first = _serve(db, port)
     try:
         _wait_ready(port, first)
-        response = httpx.post(f"http://127.0.0.1:{port}/github/webhook", content=body, headers=headers)
+        response = httpx.post(
+            f"http://127.0.0.1:{port}/github/webhook", content=body, headers=headers
+        )
         assert response.status_code == 202
         first.send_signal(signal.SIGKILL)
         first.wait(10)

@@ -17,11 +17,13 @@ from storage.db import session_scope
 from tests.bot.harness import REPO, Bot, later, valid_body
 from tests.standins.github_server import GitHubStandin, running_github_standin
 
-MISSING_ROLLBACK = valid_body(**{
-    "Before activation: ship a point release that removes the fork block and announce it on all "
-    "channels. After activation: coordinated fork back at a new epoch agreed on an emergency "
-    "call; every client verifies the state root at the fork block against the others.": "_No response_"
-})
+MISSING_ROLLBACK = valid_body(
+    **{
+        "Before activation: ship a point release that removes the fork block and announce it on all "
+        "channels. After activation: coordinated fork back at a new epoch agreed on an emergency "
+        "call; every client verifies the state root at the fork block against the others.": "_No response_"
+    }
+)
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +48,9 @@ def _verify(bot: Bot) -> None:
 
 
 async def _open(bot: Bot, body: str) -> int:
-    number = bot.standin.store.add_issue("Raise the gas target", body, "alice-aurora", ("upgrade-proposal",)).number
+    number = bot.standin.store.add_issue(
+        "Raise the gas target", body, "alice-aurora", ("upgrade-proposal",)
+    ).number
     response = await bot.post("issues", bot.issue_payload("opened", number, body))
     assert response.status_code == 202
     await bot.settle()
@@ -63,7 +67,9 @@ async def test_issue_form_to_decision(bot: Bot) -> None:
     assert "Rollback plan" in tracking.body and "stays a draft" in tracking.body
     assert bot.labels(n) >= {"charter:draft"}
 
-    response = await bot.post("issues", bot.issue_payload("edited", n, valid_body(), changes={"body": {"from": "x"}}))
+    response = await bot.post(
+        "issues", bot.issue_payload("edited", n, valid_body(), changes={"body": {"from": "x"}})
+    )
     assert response.status_code == 202
     await bot.settle()
     assert bot.tracking(n)[0].id == tracking.id, "the tracking comment is edited in place"
@@ -90,13 +96,20 @@ async def test_issue_form_to_decision(bot: Bot) -> None:
 
     # Borealis: dmitri rejected, then carmen approved; deleting carmen's comment brings back
     # dmitri's reject, editing dmitri's to approve settles it.
-    deleted = bot.comment_payload("deleted", n, "/vote approve", "carmen-borealis", comment_id=carmen)
+    deleted = bot.comment_payload(
+        "deleted", n, "/vote approve", "carmen-borealis", comment_id=carmen
+    )
     assert (await bot.post("issue_comment", deleted)).status_code == 202
     await bot.settle()
-    seats = {row["label"]: row["choice"] for row in (await bot.http.get(f"/api/proposals/{n}")).json()["seat_matrix"]}
+    seats = {
+        row["label"]: row["choice"]
+        for row in (await bot.http.get(f"/api/proposals/{n}")).json()["seat_matrix"]
+    }
     assert seats["Aurora"] == "approve" and seats["Borealis"] == "reject"
     await bot.advance(later(seconds=5))
-    edited = bot.comment_payload("edited", n, "/vote approve on reflection", "dmitri-borealis", comment_id=dmitri)
+    edited = bot.comment_payload(
+        "edited", n, "/vote approve on reflection", "dmitri-borealis", comment_id=dmitri
+    )
     assert (await bot.post("issue_comment", edited)).status_code == 202
     await bot.settle()
 
@@ -133,9 +146,13 @@ async def test_forged_signature_is_refused_before_parsing(bot: Bot) -> None:
 async def test_same_delivery_five_times_concurrently_has_one_effect(bot: Bot) -> None:
     """GitHub's redelivery reuses the delivery id: five concurrent copies and one a day later
     are all acknowledged, and exactly one proposal-opened entry is recorded."""
-    number = bot.standin.store.add_issue("Raise", valid_body(), "alice-aurora", ("upgrade-proposal",)).number
+    number = bot.standin.store.add_issue(
+        "Raise", valid_body(), "alice-aurora", ("upgrade-proposal",)
+    ).number
     payload = bot.issue_payload("opened", number, valid_body())
-    responses = await asyncio.gather(*(bot.post("issues", payload, delivery="d-1") for _ in range(5)))
+    responses = await asyncio.gather(
+        *(bot.post("issues", payload, delivery="d-1") for _ in range(5))
+    )
     assert [r.status_code for r in responses] == [202] * 5
     assert sum(not r.json()["duplicate"] for r in responses) == 1
     await bot.settle()
@@ -153,7 +170,9 @@ async def test_ping_is_answered_and_oversized_body_refused(bot: Bot) -> None:
     ping = await bot.post("ping", {"zen": "Design for failure.", "hook_id": 1})
     assert ping.status_code == 200 and ping.json()["zen"] == "Design for failure."
     big = b"x" * (25 * 1024 * 1024 + 1)
-    response = await bot.http.post("/github/webhook", content=big, headers={"X-GitHub-Event": "issues"})
+    response = await bot.http.post(
+        "/github/webhook", content=big, headers={"X-GitHub-Event": "issues"}
+    )
     assert response.status_code == 413
 
 

@@ -15,14 +15,18 @@ if str(ROOT) not in sys.path:  # so `tests.standins` imports without a root conf
 from tests.standins.ratelimited import RateLimitedStandIn  # noqa: E402
 
 # Stand-in limits are the platforms' shapes at 1/20 of their intervals: Slack 1 message per
-# 50 ms per channel, Discord 50 per 50 ms globally and 5 per 250 ms per channel.
+# 50 ms per channel, Discord 50 per 50 ms globally and 5 per 250 ms per channel. The stand-in
+# judges by arrival time; client and server share one event loop here, so arrival latency
+# jitters by up to ~10 ms. GRACE absorbs that (at real intervals it is noise).
 SCALE = 0.05
+GRACE = 0.015
 
 
 @pytest.fixture
 async def chat() -> AsyncIterator[RateLimitedStandIn]:
     server = RateLimitedStandIn(
-        slack_interval=1.0 * SCALE, discord_rate=(50, 1.0 * SCALE), discord_route=(5, 5.0 * SCALE)
+        slack_interval=1.0 * SCALE, discord_rate=(50, 1.0 * SCALE), discord_route=(5, 5.0 * SCALE),
+        grace=GRACE,
     )
     await server.start()
     yield server

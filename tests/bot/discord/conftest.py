@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import discord
 import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
-if str(ROOT) not in sys.path:  # so `tests.standins` imports without a root conftest
-    sys.path.insert(0, str(ROOT))
-
-from bot.discord.client import CharterBot  # noqa: E402
-from tests.bot.slack.fake_core import FakeCore  # noqa: E402
-from tests.standins.discord_server import DiscordStandIn  # noqa: E402
+from bot.discord.client import CharterBot
+from tests.bot.slack.fake_core import FakeCore
+from tests.standins.discord_server import DiscordStandIn
 
 GUILD = 290926798626357999  # the guild of the docs' sample interactions
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import discord
 import pytest
 
-README = Path(__file__).resolve().parents[3] / "deploy" / "discord" / "README.md"
+from tests.paths import REPO
+
+README = REPO / "deploy" / "discord" / "README.md"
 
 
 def test_invite_permissions_integer() -> None:

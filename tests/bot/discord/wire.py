@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-from pathlib import Path
 from typing import Any
 
+from tests.paths import FIXTURES
 from tests.standins.discord_server import APP_ID
 
-ROOT = Path(__file__).resolve().parents[3]
-SHARED = Path(os.environ.get("CHARTERBOT_SHARED_DIR") or ROOT.parent / "shared")
-FIXTURES = SHARED / "fixtures" / "discord"
+DISCORD_FIXTURES = FIXTURES / "discord"
 USER_ID = "53908232506183680"  # Mason, the sample's member
 GUILD = "290926798626357999"  # the samples' guild
 
 
 def fixture_json(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+    data: dict[str, Any] = json.loads((DISCORD_FIXTURES / name).read_text(encoding="utf-8"))
     return data
 
 

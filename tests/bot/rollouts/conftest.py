@@ -69,21 +69,27 @@ def form(
     flag: str | None = None,
     likelihood: int = 2,
     impact: int = 4,
+    activation: str | None = None,
 ) -> str:
     """The example proposal body with the track, clients, flag and risk replaced."""
     body = EXAMPLE_BODY.replace("protocol-change", track, 1)
     ticks = "\n".join(f"- [{'X' if c in clients else ' '}] {c}" for c in CLIENTS)
     body = re.sub(r"(### Affected clients\n\n)(?:- \[.\] \w+\n)+", rf"\g<1>{ticks}\n", body)
-    body = body.replace("### Feature flag\n\n_No response_", f"### Feature flag\n\n{flag or '_No response_'}")
+    body = body.replace(
+        "### Feature flag\n\n_No response_", f"### Feature flag\n\n{flag or '_No response_'}"
+    )
+    if activation is not None:
+        body = body.replace("2027-03-04T14:00Z", activation)
     body = re.sub(r"(### Risk likelihood\n\n)\d", rf"\g<1>{likelihood}", body)
     return re.sub(r"(### Risk impact\n\n)\d", rf"\g<1>{impact}", body)
 
 
 class World:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, charter_text: str | None = None) -> None:
         self.engine = engine
         self.clock = FixedClock(START)
-        self.gov = Governance(engine, load_charter(reference_charter_text(), "reference"), self.clock)
+        loaded = load_charter(charter_text or reference_charter_text(), "reference")
+        self.gov = Governance(engine, loaded, self.clock)
         rollouts.install_on(self.gov)
 
     # -- time and commands ----------------------------------------------------------------

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
-if str(ROOT) not in sys.path:  # so `tests.standins` imports without a root conftest
-    sys.path.insert(0, str(ROOT))
-
-from tests.bot.slack.fake_core import FakeCore  # noqa: E402
-from tests.standins.slack_server import SlackStandIn  # noqa: E402
+from tests.bot.slack.fake_core import FakeCore
+from tests.standins.slack_server import SlackStandIn
 
 
 @pytest.fixture

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import yaml
 
 from bot.slack.app import COMMAND
 from bot.slack.serve import EVENTS_PATH
+from tests.paths import REPO
 
-MANIFEST = Path(__file__).resolve().parents[3] / "deploy" / "slack" / "manifest.yml"
+MANIFEST = REPO / "deploy" / "slack" / "manifest.yml"
 
 
 def load() -> dict[str, Any]:

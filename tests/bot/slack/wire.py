@@ -5,15 +5,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import time
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
-ROOT = Path(__file__).resolve().parents[3]
-SHARED = Path(os.environ.get("CHARTERBOT_SHARED_DIR") or ROOT.parent / "shared")
-SLACK_FIXTURES = SHARED / "fixtures" / "slack"
+from tests.paths import FIXTURES
+
+SLACK_FIXTURES = FIXTURES / "slack"
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 TOKEN = "xoxb-test-token"
 

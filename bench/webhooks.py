@@ -1,0 +1,279 @@
+"""Benchmark: signed GitHub vote deliveries, end to end, against raw database commits.
+
+Prints, measured side by side in one run:
+1. Throughput: signed ``issue_comment`` deliveries carrying ``/vote`` → verified, stored in the
+   inbox (commit 1), processed (vote recorded on the proposal, audit entry appended, outbox
+   written, inbox row marked — commit 2) — against raw commits of the same rows in the same two
+   commits per delivery (same database, same durability settings), with no charterbot code.
+   The votes are spread over ``PROPOSALS`` proposals in voting (about 25 votes each with the
+   defaults: a proposal's whole vote history is re-tallied on every vote, and real proposals
+   have a handful of seats, so piling hundreds of votes on one would measure an unrealistic case).
+   Goal: ≥ 0.3× the raw commit rate.
+2. Latency to the 202 over real loopback HTTP (uvicorn) at a paced 100 deliveries/s while the
+   worker processes them concurrently. Goal: p99 under 50 ms.
+
+Usage: .venv/bin/python bench/webhooks.py [--deliveries N] [--rate R] [--seconds S] [--pg URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import sqlalchemy as sa
+import uvicorn
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot.bootstrap import build  # noqa: E402
+from bot.clock import FixedClock  # noqa: E402
+from bot.http import create_app  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+from storage.db import make_engine  # noqa: E402
+
+SECRET = "bench-secret"
+REPO = "meridian-net/upgrades"
+SHARED = Path(
+    os.environ.get("CHARTERBOT_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared")
+)
+PROPOSALS = 20
+VOTERS = ["alice-aurora", "bob-aurora", "carmen-borealis", "dmitri-borealis", "emeka-cirrus"]
+
+
+def _sign(body: bytes) -> str:
+    return "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+
+
+def _fixture(name: str) -> dict:
+    return json.loads((SHARED / "fixtures/github/webhooks" / name).read_text())
+
+
+def _comment(i: int, number: int, at: datetime) -> tuple[bytes, dict[str, str]]:
+    payload = _fixture("issue_comment/created.payload.json")
+    payload["repository"]["full_name"] = REPO
+    payload["issue"]["number"] = number
+    stamp = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    choice = "approve" if i % 3 else "abstain"
+    payload["comment"].update(
+        id=10_000_000 + i, body=f"/vote {choice} bench {i}", created_at=stamp, updated_at=stamp
+    )
+    payload["comment"]["user"]["login"] = VOTERS[i % len(VOTERS)]
+    body = json.dumps(payload).encode()
+    headers = {
+        "X-GitHub-Event": "issue_comment",
+        "X-GitHub-Delivery": f"bench-{i}",
+        "X-Hub-Signature-256": _sign(body),
+        "Content-Type": "application/json",
+    }
+    return body, headers
+
+
+def _runtime(url: str, clock: FixedClock):  # type: ignore[no-untyped-def]
+    settings = Settings(database_url=url, github_webhook_secret=SECRET, github_mode="off")
+    return build(settings, clock=clock)
+
+
+def _open_voting(rt, clock: FixedClock, number: int, advance: bool = True) -> None:  # type: ignore[no-untyped-def]
+    payload = _fixture("issues/opened.payload.json")
+    payload["repository"]["full_name"] = REPO
+    body_md = (
+        (SHARED / "github/example-proposal-body.md")
+        .read_text()
+        .replace("protocol-change", "feature-flag")
+    )
+    payload["issue"].update(number=number, body=body_md, title="bench proposal")
+    payload["issue"]["labels"] = [{"name": "upgrade-proposal"}]
+    asyncio.run(
+        rt.store_delivery("github", f"open-{number}", "issues", json.dumps(payload).encode())
+    )
+    rt.worker.process_pending(clock.now())
+    if advance:
+        clock.advance(timedelta(days=2, seconds=1))
+        rt.gov.tick(clock.now())
+
+
+async def _throughput(rt, clock: FixedClock, n: int, numbers: list[int]) -> float:  # type: ignore[no-untyped-def]
+    app = create_app(rt, run_background=False)
+    deliveries = [_comment(i, numbers[i % len(numbers)], clock.now()) for i in range(n)]
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://b"
+    ) as client:
+        started = time.perf_counter()
+        for body, headers in deliveries:
+            response = await client.post("/github/webhook", content=body, headers=headers)
+            assert response.status_code == 202, response.text
+            await asyncio.to_thread(rt.worker.process_pending, clock.now())
+        elapsed = time.perf_counter() - started
+    return n / elapsed
+
+
+def _raw_commits(url: str, n: int) -> float:
+    """The same durable writes without charterbot, in the same two commits per delivery:
+    (1) insert the delivery; (2) update the proposal row, append an audit row, insert an
+    outbox row and mark the delivery processed."""
+    engine = make_engine(url)
+    meta = sa.MetaData()
+    deliveries = sa.Table(
+        "bench_inbox",
+        meta,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("key", sa.String, unique=True),
+        sa.Column("body", sa.LargeBinary),
+        sa.Column("processed", sa.Boolean, default=False),
+    )
+    proposals = sa.Table(
+        "bench_proposal",
+        meta,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("data", sa.Text),
+    )
+    audit_rows = sa.Table(
+        "bench_audit",
+        meta,
+        sa.Column("seq", sa.Integer, primary_key=True),
+        sa.Column("entry", sa.Text),
+    )
+    outbox_rows = sa.Table(
+        "bench_outbox",
+        meta,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("payload", sa.Text),
+    )
+    meta.drop_all(engine)
+    meta.create_all(engine)
+    body = _comment(0, 1, datetime.now(UTC))[0]
+    with engine.begin() as connection:
+        connection.execute(proposals.insert(), [{"id": i, "data": "{}"} for i in range(PROPOSALS)])
+    data, entry, payload = "v" * 4000, "a" * 500, "o" * 300
+    started = time.perf_counter()
+    for i in range(n):
+        with engine.begin() as connection:
+            connection.execute(deliveries.insert().values(key=f"k{i}", body=body, processed=False))
+        with engine.begin() as connection:
+            connection.execute(
+                sa.select(deliveries.c.body).where(deliveries.c.key == f"k{i}")
+            ).one()
+            connection.execute(
+                proposals.update().where(proposals.c.id == i % PROPOSALS).values(data=data)
+            )
+            connection.execute(audit_rows.insert().values(entry=entry))
+            connection.execute(outbox_rows.insert().values(payload=payload))
+            connection.execute(
+                deliveries.update().where(deliveries.c.key == f"k{i}").values(processed=True)
+            )
+    elapsed = time.perf_counter() - started
+    meta.drop_all(engine)
+    engine.dispose()
+    return n / elapsed
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _latency(rt, clock: FixedClock, number: int, rate: float, seconds: float) -> list[float]:  # type: ignore[no-untyped-def]
+    port = _free_port()
+    app = create_app(rt, run_background=True)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    count = int(rate * seconds)
+    deliveries = [_comment(100_000 + i, number, clock.now()) for i in range(count)]
+    latencies: list[float] = []
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+        client.get("/healthz")
+        start = time.perf_counter()
+        for i, (body, headers) in enumerate(deliveries):
+            due = start + i / rate
+            pause = due - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
+            t0 = time.perf_counter()
+            response = client.post("/github/webhook", content=body, headers=headers)
+            latencies.append(time.perf_counter() - t0)
+            assert response.status_code == 202
+    server.should_exit = True
+    thread.join(10)
+    return latencies
+
+
+def _pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p * (len(ordered) - 1))))]
+
+
+def run(url: str, label: str, n: int, rate: float, seconds: float) -> None:
+    clock = FixedClock(datetime(2026, 11, 27, 12, tzinfo=UTC))
+    rt = _runtime(url, clock)
+    numbers = list(range(1, PROPOSALS + 1))
+    for number in numbers:
+        _open_voting(rt, clock, number, advance=False)
+    clock.advance(timedelta(days=2, seconds=1))
+    rt.gov.tick(clock.now())
+    ours = asyncio.run(_throughput(rt, clock, n, numbers))
+    raw = _raw_commits(url, n)
+    print(f"[{label}] end-to-end signed vote deliveries: {ours:8.0f}/s")
+    print(f"[{label}] raw commits of the same rows:      {raw:8.0f}/s")
+    print(f"[{label}] ratio: {ours / raw:.2f}x (goal >= 0.30x)")
+    _open_voting(rt, clock, PROPOSALS + 1)
+    lat = _latency(rt, clock, PROPOSALS + 1, rate, seconds)
+    p50, p99 = _pct(lat, 0.5) * 1000, _pct(lat, 0.99) * 1000
+    print(
+        f"[{label}] time to 202 at {rate:.0f}/s over {len(lat)} deliveries: "
+        f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, mean {statistics.mean(lat) * 1000:.1f} ms (goal p99 < 50 ms)"
+    )
+    rt.engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--deliveries", type=int, default=500)
+    parser.add_argument("--rate", type=float, default=100.0)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument(
+        "--pg",
+        default=os.environ.get(
+            "CHARTERBOT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test"
+        ),
+    )
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        run(f"sqlite:///{tmp}/bench.db", "sqlite", args.deliveries, args.rate, args.seconds)
+    try:
+        engine = make_engine(args.pg)
+        with engine.connect() as connection:
+            connection.execute(sa.text("DROP SCHEMA IF EXISTS bench_webhooks CASCADE"))
+            connection.execute(sa.text("CREATE SCHEMA bench_webhooks"))
+            connection.commit()
+        engine.dispose()
+    except Exception as exc:  # noqa: BLE001 - report and carry on with SQLite only
+        print(f"[postgres] skipped: {exc.__class__.__name__}: {exc}")
+        return
+    sep = "&" if "?" in args.pg else "?"
+    url = f"{args.pg}{sep}options=-csearch_path%3Dbench_webhooks"
+    run(url, "postgres", args.deliveries, args.rate, args.seconds)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""``charterbot meetings list [--next N] [--tz ZONE]``: the next calls, in UTC and local time.
+
+Reads the charter (``--charter`` / ``$CHARTERBOT_CHARTER``, else the bundled example) and, when
+the database is reachable and migrated, its cancellations, moves and ad-hoc calls. Each line
+shows the start in UTC and in ``ZONE`` (default: the charter's zone), the length and the
+occurrence key that commands accept. Exit codes: 0 done; 2 bad input or unreadable charter.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot.cli.db_cmd import DatabaseUrl, open_engine
+
+meetings_app = typer.Typer(name="meetings", help="Scheduled calls.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(meetings_app, name="meetings")
+
+
+@meetings_app.command("list")
+def list_calls(
+    next_n: Annotated[int, typer.Option("--next", min=1, max=200, help="How many calls.")] = 5,
+    tz: Annotated[str | None, typer.Option("--tz", help="Show local times in this zone.")] = None,
+    charter: Annotated[
+        Path | None, typer.Option("--charter", envvar="CHARTERBOT_CHARTER", show_default=False)
+    ] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """The next N calls of every series and ad-hoc call, in UTC and in local time."""
+    from bot.charter_file import example_charter_path, read_charter
+    from bot.meetings_timers import adhoc_call
+    from charter.load import CharterInvalid
+    from charter.meetings import MeetingError, Schedule, occurrences, zone_of
+    from charter.model import format_duration
+    from storage import meetings as store, migrate
+    from storage.db import session_scope
+
+    try:
+        loaded = read_charter(charter or example_charter_path())
+        zone = zone_of(tz or loaded.charter.charter.timezone)
+    except (CharterInvalid, MeetingError, OSError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    now = datetime.now(UTC)
+    schedule, adhoc = Schedule(), []
+    with open_engine(database_url) as engine:
+        if migrate.is_current(engine):
+            with session_scope(engine) as session:
+                schedule = store.schedule(session)
+                adhoc = [adhoc_call(r) for r in store.adhoc_rows(session, since=now)]
+        else:
+            typer.echo("note: database not migrated; showing the charter's series only", err=True)
+    found = []
+    for call in [*loaded.charter.meetings, *adhoc]:
+        found += [(o, call) for o in occurrences(call, now, count=next_n, schedule=schedule)]
+    found.sort(key=lambda pair: (pair[0].starts_at, pair[0].key))
+    if not found:
+        typer.echo("no calls scheduled")
+        return
+    typer.echo(f"start (UTC)\tstart ({zone.key})\tlength\ttitle\tkey")
+    for occ, call in found[:next_n]:
+        local = occ.starts_at.astimezone(zone)
+        typer.echo(
+            f"{occ.starts_at:%a %Y-%m-%d %H:%M}Z\t{local:%a %Y-%m-%d %H:%M %Z}"
+            f"\t{format_duration(occ.ends_at - occ.starts_at)}\t{call.title}\t{occ.key}"
+        )

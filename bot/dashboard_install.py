@@ -1,0 +1,18 @@
+"""Plugs the web dashboard into the runtime (listed in ``bot.bootstrap._OPTIONAL``).
+
+It lives outside ``bot.web`` so the composition root names an application module, not a
+transport; the dashboard's own ``install`` does the work.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.bootstrap import Runtime
+
+
+def install(rt: Runtime) -> None:
+    from bot import web
+
+    web.install(rt)

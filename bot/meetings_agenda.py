@@ -1,0 +1,165 @@
+"""The agenda of a call, gathered from live state, and its post as a GitHub issue.
+
+Rules:
+- The snapshot is read fresh every time (:func:`snapshot`): proposals in review and voting with
+  their next deadline, their open concerns, rollouts whose next stage has failing gates (when the
+  rollouts area is installed), open incidents, open action items carried over from earlier
+  calls, and items people added to this occurrence. The text itself is
+  :func:`charter.agenda.build_agenda` (deterministic, so unchanged state means an unchanged body).
+- Only what may be public goes into an agenda: confidential proposals that are not disclosed and
+  confidential rollouts are left out, because the agenda is a public GitHub issue.
+- A call whose every announcement channel is private (the security council's) is *private*: its
+  agenda is announced to those channels only and never posted as a GitHub issue.
+- Action items carry over: an open item recorded on a call of series S appears on every later
+  agenda of S; items recorded on ad-hoc calls appear on every later agenda.
+- The GitHub issue is an ``agenda-issue`` outbox item keyed ``agenda-issue:<occurrence>:pending``
+  (one pending post or edit per occurrence; the relay creates the issue once and edits it only
+  when the body changed, see :mod:`bot.github.relay`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import datetime
+
+from sqlmodel import Session
+
+from charter.agenda import (
+    ActionItem,
+    AddedItem,
+    Agenda,
+    AgendaSnapshot,
+    ConcernItem,
+    GateItem,
+    IncidentItem,
+    ProposalItem,
+    build_agenda,
+)
+from charter.deadlines import deadlines
+from charter.lifecycle import State
+from charter.meetings import AdhocMeeting, Occurrence
+from charter.model import Charter, Meeting
+from storage import meetings as store, outbox, proposals as repo
+from storage.times import aware
+
+log = logging.getLogger("charterbot.meetings")
+
+AGENDA_KIND = "agenda-issue"
+AGENDA_LABEL = "meeting-agenda"
+Call = Meeting | AdhocMeeting
+
+
+def is_private(call: Call, charter: Charter) -> bool:
+    """True when every channel the call is announced to is private."""
+    names = call.announce_to
+    return bool(names) and all(
+        (ch := charter.channels.get(name)) is not None and ch.private for name in names
+    )
+
+
+def digest(body: str) -> str:
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _proposals(session: Session, charter: Charter) -> tuple[list[ProposalItem], list[ConcernItem]]:
+    states = [State.REVIEW.value, State.VOTING.value]
+    items: list[ProposalItem] = []
+    concerns: list[ConcernItem] = []
+    for stored in repo.listing(session, states=states, include_confidential=False):
+        p = stored.proposal
+        deadline = None
+        if p.track in charter.tracks:
+            d = deadlines(p, charter)
+            deadline = (
+                d.review_ends if p.state is State.REVIEW else d.confirm_until or (d.voting_closes)
+            )
+        items.append(ProposalItem(p.number, p.title, p.state.value, deadline))
+        concerns.extend(
+            ConcernItem(p.number, c.raised_by, c.text) for c in p.concerns if c.resolved_at is None
+        )
+    return items, concerns
+
+
+def _rollouts(session: Session, charter: Charter, now: datetime) -> list[GateItem]:
+    """Failing gates of each public rollout's next stage; none when rollouts are not installed."""
+    try:
+        from bot import rollouts as area
+        from bot.rollout_views import next_stage
+        from charter.gates import evaluate
+        from storage import rollouts as rollout_store
+    except ImportError:  # pragma: no cover - the rollouts area is part of this build
+        return []
+    items: list[GateItem] = []
+    for rollout in rollout_store.rollouts(session, active_only=True):
+        target = next_stage(rollout, charter)
+        stored = repo.load(session, rollout.proposal)
+        if rollout.confidential or target is None or stored is None:
+            continue
+        stage = charter.stage(target)
+        if stage is None:
+            continue
+        checked = rollout_store.with_checks(session, rollout, area.client_repos(charter))
+        facts = area.gate_facts(session, stored.proposal)
+        for result in evaluate(stage, checked, facts, charter, now):
+            if not result.passed:
+                items.append(GateItem(rollout.proposal, target, result.gate, result.reason))
+    return items
+
+
+def _incidents(session: Session) -> list[IncidentItem]:
+    try:
+        from storage import rollouts as rollout_store
+    except ImportError:  # pragma: no cover - the rollouts area is part of this build
+        return []
+    return [
+        IncidentItem(str(i.id), i.severity, i.summary, i.declared_at)
+        for i in rollout_store.incidents(session, open_only=True)
+    ]
+
+
+def _actions(session: Session, charter: Charter, call: Call, occ: Occurrence) -> list[ActionItem]:
+    """Open action items recorded before ``occ`` on this series (or on any ad-hoc call)."""
+    series = {m.id for m in charter.meetings}
+    out: list[ActionItem] = []
+    for row in store.open_actions(session):
+        carried = row.meeting_id == call.id or row.meeting_id not in series
+        if carried and row.occurrence_key != occ.key and aware(row.at) < occ.starts_at:
+            out.append(ActionItem(f"[{row.id}] {row.text}", row.owner, row.occurrence_key))
+    return out
+
+
+def snapshot(
+    session: Session, charter: Charter, call: Call, occ: Occurrence, now: datetime
+) -> AgendaSnapshot:
+    """Everything open now that belongs on ``occ``'s agenda."""
+    proposals, concerns = _proposals(session, charter)
+    added = [
+        AddedItem(row.text, row.added_by, aware(row.added_at))
+        for row in store.agenda_items(session, occ.key)
+    ]
+    return AgendaSnapshot(
+        proposals=tuple(proposals),
+        concerns=tuple(concerns),
+        failing_gates=tuple(_rollouts(session, charter, now)),
+        incidents=tuple(_incidents(session)),
+        actions=tuple(_actions(session, charter, call, occ)),
+        added=tuple(added),
+    )
+
+
+def agenda_for(
+    session: Session, charter: Charter, call: Call, occ: Occurrence, now: datetime
+) -> Agenda:
+    return build_agenda(call, occ, snapshot(session, charter, call, occ, now), now)
+
+
+def queue_post(session: Session, occ: Occurrence, agenda: Agenda, now: datetime) -> bool:
+    """Queue the agenda issue's creation or edit unless GitHub already holds this body."""
+    known = store.agenda_issue(session, occ.key)
+    if known is not None and known.body_sha256 == digest(agenda.body_markdown):
+        return False
+    payload = {"occurrence_key": occ.key, "title": agenda.title, "body": agenda.body_markdown}
+    key = f"{AGENDA_KIND}:{occ.key}:pending"
+    outbox.enqueue(session, kind=AGENDA_KIND, payload=payload, now=now, key=key)
+    return True

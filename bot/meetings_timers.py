@@ -1,0 +1,269 @@
+"""Meeting timers, derived from stored state on every tick: reminders, agenda posts, go/no-go.
+
+Nothing about a timer lives in memory. Each tick expands the charter's series and the stored
+ad-hoc calls over a window around ``now``, derives every timer (:func:`charter.meetings.
+reminders_for`), and asks :func:`charter.meetings.due_timers` which to fire and which to record
+as missed, given the per-series watermark in ``fired_timer``. A restart therefore neither loses
+a timer (it is derived again) nor repeats one (its row exists).
+
+Misfire policy (explicit):
+- A reminder fires if it is at most ``REMINDER_GRACE`` (10 minutes) late; later, it is recorded
+  as missed and never sent ("starts in 1 hour" after the call began would mislead).
+- An agenda post fires late as long as the call has not started (its grace is ``agenda_before``).
+- Coalescing: after downtime only the latest pending timer of a series is a candidate; the
+  earlier ones are recorded missed. Three hours down across an hourly timer fire it once.
+- Timers older than ``LOOKBACK`` (one day) are not considered at all.
+- Exactly once: each timer is claimed with :func:`storage.meetings.claim_timer` (UNIQUE key) in
+  the transaction that also queues its announcement, so two replicas or a retry cannot both
+  fire it. Claims are made in key order, so concurrent replicas never deadlock each other.
+
+Go/no-go calls: when a rollout's next stage has ``go_no_go_meeting: true`` and the soak of the
+current stage ends within ``GO_NO_GO_LEAD`` (two days), an ad-hoc call ``go-no-go-<n>-<stage>``
+is stored at the end of the soak (rounded up to the hour, never sooner than an hour from now).
+Its id is deterministic, so it is created once.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlmodel import Session
+
+from bot import meetings_agenda as agenda
+from charter.effects import Announce, Audit, Effect
+from charter.meetings import (
+    AdhocMeeting,
+    Occurrence,
+    Reminder,
+    due_timers,
+    occurrences,
+    reminders_for,
+)
+from charter.model import Charter, format_duration
+from storage import meetings as store
+from storage.models.meetings import AdhocMeetingRow
+
+if TYPE_CHECKING:
+    from bot.service import Governance
+
+REMINDER_GRACE = timedelta(minutes=10)
+LOOKBACK = timedelta(days=1)
+GO_NO_GO_LEAD = timedelta(days=2)
+GO_NO_GO_LENGTH = timedelta(hours=1)
+ADHOC_REMINDERS = (timedelta(hours=1), timedelta(minutes=10))
+GO_NO_GO_AGENDA = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Timer:
+    call: agenda.Call
+    occurrence: Occurrence
+    timer: Reminder
+
+
+def adhoc_call(row: AdhocMeetingRow) -> AdhocMeeting:
+    """A stored ad-hoc call with its reminder settings (go/no-go calls also get an agenda)."""
+    before = GO_NO_GO_AGENDA if row.kind == "go-no-go" else None
+    return store.to_adhoc(row, reminders=ADHOC_REMINDERS, agenda_before=before)
+
+
+def calls(session: Session, charter: Charter, since: datetime) -> list[agenda.Call]:
+    """Every series of the charter and every ad-hoc call starting at or after ``since``."""
+    adhoc = [adhoc_call(r) for r in store.adhoc_rows(session, since=since)]
+    return [*charter.meetings, *adhoc]
+
+
+def _reach(call: agenda.Call) -> timedelta:
+    offsets = [*call.reminders, call.agenda_before or timedelta(0)]
+    return max(offsets, default=timedelta(0))
+
+
+def timers(session: Session, charter: Charter, now: datetime) -> list[Timer]:
+    """Every timer of every occurrence starting in (now - LOOKBACK, now + its furthest offset]."""
+    schedule = store.schedule(session)
+    out: list[Timer] = []
+    for call in calls(session, charter, now - LOOKBACK - timedelta(days=1)):
+        until = now + _reach(call) + timedelta(minutes=1)
+        for occ in occurrences(call, now - LOOKBACK, until=until, schedule=schedule):
+            out.extend(Timer(call, occ, t) for t in reminders_for(occ, call))
+    return out
+
+
+def next_timer_at(session: Session, charter: Charter, now: datetime) -> datetime | None:
+    """When the next timer after ``now`` is due (the scheduler's wake-up), if any."""
+    future = [t.timer.fires_at for t in timers(session, charter, now) if t.timer.fires_at > now]
+    return min(future, default=None)
+
+
+def _decide(
+    found: list[Timer], now: datetime, last: dict[str, datetime]
+) -> list[tuple[Timer, str]]:
+    by_key = {t.timer.key: t for t in found}
+    decided: list[tuple[Timer, str]] = []
+    for call in {id(t.call): t.call for t in found}.values():
+        mine = [t.timer for t in found if t.call is call]
+        reminders = [t for t in mine if t.kind == "reminder"]
+        posts = [t for t in mine if t.kind == "agenda"]
+        for group, grace in (
+            (reminders, REMINDER_GRACE),
+            (posts, call.agenda_before or timedelta(0)),
+        ):
+            due = due_timers(group, now, last, grace)
+            decided += [(by_key[t.key], "fired") for t in due.fire]
+            decided += [(by_key[t.key], "missed") for t in due.missed]
+    return sorted(decided, key=lambda pair: pair[0].timer.key)
+
+
+def fire_due(gov: Governance, session: Session, now: datetime) -> int:
+    """Handle every due timer once; returns how many fired."""
+    charter = gov.charter
+    fired = 0
+    for item, outcome in _decide(timers(session, charter, now), now, store.last_fired(session)):
+        if not store.claim_timer(session, item.timer, outcome, now) or outcome != "fired":
+            continue
+        fired += 1
+        if item.timer.kind == "agenda":
+            _post_agenda(gov, session, item, now)
+        else:
+            _remind(gov, session, item, now)
+    return fired
+
+
+def _announce(
+    call: agenda.Call, occ: Occurrence, charter: Charter, title: str, text: str
+) -> Announce:
+    data = {"meeting": call.id, "occurrence": occ.key, "starts_at": occ.starts_at.isoformat()}
+    return Announce(
+        kind="meeting",
+        title=title,
+        text=text,
+        confidential=agenda.is_private(call, charter),
+        data=data,
+    )
+
+
+def _remind(gov: Governance, session: Session, item: Timer, now: datetime) -> None:
+    occ, call = item.occurrence, item.call
+    left = format_duration(occ.starts_at - item.timer.fires_at)
+    text = f"{call.title} starts in {left}, at {occ.starts_at:%Y-%m-%d %H:%M} UTC."
+    gov.effects(
+        session,
+        [_announce(call, occ, gov.charter, f"Reminder: {call.title}", text)],
+        "charterbot",
+        now,
+    )
+
+
+def _post_agenda(gov: Governance, session: Session, item: Timer, now: datetime) -> None:
+    occ, call = item.occurrence, item.call
+    built = agenda.agenda_for(session, gov.charter, call, occ, now)
+    if not agenda.is_private(call, gov.charter):
+        agenda.queue_post(session, occ, built, now)
+    text = built.body_markdown.split("\n", 1)[1]  # without the hidden marker line
+    effects: list[Effect] = [
+        _announce(call, occ, gov.charter, built.title, text),
+        Audit("meeting-agenda-posted", f"meeting:{occ.key}", {"title": built.title}),
+    ]
+    gov.effects(session, effects, "charterbot", now)
+
+
+def refresh_agendas(gov: Governance, session: Session, now: datetime) -> int:
+    """Re-build posted agendas of calls not yet over; queue an edit where the text changed."""
+    posted = {
+        r.occurrence_key
+        for r in store.fired_timers(session, kind="agenda", since=now - LOOKBACK * 3)
+        if r.outcome == "fired"
+    }
+    if not posted:
+        return 0
+    queued = 0
+    schedule = store.schedule(session)
+    for call in calls(session, gov.charter, now - LOOKBACK * 3):
+        if agenda.is_private(call, gov.charter) or call.agenda_before is None:
+            continue
+        since = now - call.duration - timedelta(minutes=1)
+        for occ in occurrences(call, since, until=now + call.agenda_before, schedule=schedule):
+            if occ.key in posted and occ.ends_at > now:
+                built = agenda.agenda_for(session, gov.charter, call, occ, now)
+                queued += agenda.queue_post(session, occ, built, now)
+    return queued
+
+
+def schedule_go_no_go(gov: Governance, session: Session, now: datetime) -> int:
+    """Store a go/no-go call for each rollout whose soak before such a stage is about to end."""
+    try:
+        from bot.rollout_views import next_stage
+        from storage import rollouts as rollout_store
+    except ImportError:  # pragma: no cover - the rollouts area is part of this build
+        return 0
+    charter = gov.charter
+    made = 0
+    for rollout in rollout_store.rollouts(session, active_only=True):
+        target = next_stage(rollout, charter)
+        stage = charter.stage(target) if target else None
+        current = rollout.stage_name(charter) if rollout.stage_index >= 0 else None
+        since = rollout.stage_entered_at.get(current) if current else None
+        if stage is None or not stage.go_no_go_meeting or since is None:
+            continue
+        soak_end = since + (stage.soak or timedelta(0))
+        call_id = f"go-no-go-{rollout.proposal}-{stage.id}"
+        if now < soak_end - GO_NO_GO_LEAD or store.adhoc_exists(session, call_id):
+            continue
+        made += _store_go_no_go(gov, session, call_id, rollout.proposal, stage.id, soak_end, now)
+    return made
+
+
+def _hour_up(at: datetime) -> datetime:
+    hours = math.ceil(at.astimezone(UTC).timestamp() / 3600)
+    return datetime.fromtimestamp(hours * 3600, UTC)
+
+
+def _store_go_no_go(
+    gov: Governance,
+    session: Session,
+    call_id: str,
+    proposal: int,
+    stage: str,
+    soak_end: datetime,
+    now: datetime,
+) -> int:
+    starts = _hour_up(max(soak_end, now + timedelta(hours=1)))
+    title = f"Go/no-go: #{proposal} to {stage}"
+    row = AdhocMeetingRow(
+        id=call_id,
+        kind="go-no-go",
+        title=title,
+        starts_at=starts,
+        duration_seconds=int(GO_NO_GO_LENGTH.total_seconds()),
+        timezone=gov.charter.charter.timezone,
+        proposal=proposal,
+        stage=stage,
+        created_by="charterbot",
+        created_at=now,
+    )
+    session.add(row)
+    store.bump_revision(session, call_id, now)
+    occ = adhoc_call(row).occurrence()
+    text = (
+        f"A go/no-go call for #{proposal} entering {stage} is scheduled for "
+        f"{starts:%Y-%m-%d %H:%M} UTC, when the soak ends. Record the outcome on the call "
+        f"with `/charter meeting decide go` or `/charter meeting decide no-go <why>`."
+    )
+    payload = {"proposal": proposal, "stage": stage, "starts_at": starts.isoformat()}
+    effects: list[Effect] = [
+        _announce(adhoc_call(row), occ, gov.charter, title, text),
+        Audit("meeting-scheduled", f"meeting:{call_id}", payload),
+    ]
+    gov.effects(session, effects, "charterbot", now)
+    return 1
+
+
+def tick(gov: Governance, session: Session, now: datetime) -> int:
+    """The tick hook: go/no-go calls, due timers, then agenda edits."""
+    made = schedule_go_no_go(gov, session, now)
+    fired = fire_due(gov, session, now)
+    refresh_agendas(gov, session, now)
+    return made + fired

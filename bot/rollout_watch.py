@@ -1,0 +1,156 @@
+"""What reaches a rollout without a command: GitHub check results and releases, and the
+watchdogs run on every tick (part of the rollout area; see :mod:`bot.rollouts`).
+
+Rules:
+- A check run, check suite or workflow run from a client's repository is stored keyed by
+  (repo, head_sha, name); the latest event wins. Other repositories are ignored.
+- A published release in a client's repository reports readiness for every line
+  ``charterbot: ready <n> <stage>`` in its body (version and ref = the tag). The repository
+  stands for the client, whoever published the release; a report that cannot apply is recorded
+  in the audit log as ``release-report-refused`` with the reason.
+- Each escalation of the charter notifies its roles once per condition: fired keys are kept in
+  ``kv_state`` under ``FIRED_KEY`` and audited as ``escalation-fired``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from sqlmodel import Session
+
+from bot.github.events import CheckEvent, ReleaseEvent
+from bot.messages import Actor
+from bot.rollouts import checked, gate_facts, locate, report
+from bot.service import Governance
+from charter import watchdogs
+from charter.effects import Audit
+from charter.gates import GateFacts
+from charter.intake import parse_activation
+from charter.lifecycle import State
+from charter.model import Charter
+from charter.proposal import Proposal
+from charter.rollout import ReadyReport
+from storage import proposals as repo, rollouts as store, state
+
+FIRED_KEY = "rollouts:fired-escalations"
+_RELEASE_LINE = re.compile(
+    r"^\s*charterbot:\s*ready\s+#?([0-9]{1,9})\s+([a-z0-9][a-z0-9_-]*)\s*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def install_on(gov: Governance) -> None:
+    gov.register_event(CheckEvent, on_check)
+    gov.register_event(ReleaseEvent, on_release)
+    gov.add_tick_hook(tick)
+
+
+# -- GitHub events ----------------------------------------------------------------------------
+
+
+def _client_of_repo(charter: Charter, repo_name: str) -> str | None:
+    low = repo_name.lower()
+    return next((cl.id for cl in charter.clients if (cl.repository or "").lower() == low), None)
+
+
+def on_check(gov: Governance, session: Session, ev: CheckEvent, now: datetime) -> None:
+    """Store a check run / suite / workflow run of a client's repository; others are ignored."""
+    if _client_of_repo(gov.charter, ev.repo) is None or not ev.name or not ev.head_sha:
+        return
+    store.record_check(
+        session,
+        repo=ev.repo,
+        head_sha=ev.head_sha,
+        name=ev.name,
+        kind=ev.kind,
+        status=ev.status,
+        conclusion=ev.conclusion,
+        html_url=ev.html_url,
+        at=now,
+    )
+
+
+def on_release(gov: Governance, session: Session, ev: ReleaseEvent, now: datetime) -> None:
+    """A published release in a client's repository that says ``charterbot: ready <n> <stage>``."""
+    client = _client_of_repo(gov.charter, ev.repo)
+    if client is None:
+        return
+    actor = Actor(login=ev.author, surface="github", display=ev.author)
+    for number, stage in _RELEASE_LINE.findall(ev.body):
+        n = int(number)
+        entry = ReadyReport(
+            client,
+            stage.lower(),
+            ev.tag,
+            ev.tag,
+            f"GitHub release {ev.tag} in {ev.repo}",
+            ev.author,
+            now,
+        )
+        loaded = locate(gov, session, n, actor, now, trusted=True)
+        result = (
+            loaded
+            if isinstance(loaded, str)
+            else report(gov, session, *loaded, entry, actor, now, source="release")
+        )
+        if isinstance(result, str):
+            payload = {"why": result, "repo": ev.repo, "tag": ev.tag, "stage": stage}
+            gov.effects(
+                session, [Audit("release-report-refused", f"proposal:{n}", payload)], actor, now
+            )
+
+
+# -- watchdogs ----------------------------------------------------------------------------------
+
+
+def snapshot(gov: Governance, session: Session) -> watchdogs.Snapshot:
+    states = [State.REVIEW.value, State.ACCEPTED.value, State.ROLLING_OUT.value]
+    proposals = repo.listing(session, states=states)
+    statuses = []
+    facts: dict[int, GateFacts] = {}
+    for stored in proposals:
+        p = stored.proposal
+        statuses.append(
+            watchdogs.ProposalStatus(
+                number=p.number,
+                track=p.track,
+                state=p.state.value,
+                review_started_at=p.entered_review_at,
+                decided_at=p.decided_at,
+                activation_at=_activation(p),
+                participants=tuple(
+                    {v.voter for v in p.votes} | set(store.commenters(session, p.number))
+                ),
+            )
+        )
+        facts[p.number] = gate_facts(session, p)
+    live = tuple(checked(gov, session, r) for r in store.rollouts(session, active_only=True))
+    return watchdogs.Snapshot(tuple(statuses), live, facts)
+
+
+def _activation(p: Proposal) -> datetime | None:
+    raw = p.fields.get("activation")
+    if not isinstance(raw, str):
+        return None
+    try:
+        return parse_activation(raw).at
+    except ValueError:
+        return None
+
+
+def tick(gov: Governance, session: Session, now: datetime) -> int:
+    """Notify each escalation once per condition (fired keys are remembered in kv_state)."""
+    if not gov.charter.escalation:
+        return 0
+    alerts = watchdogs.check(snapshot(gov, session), gov.charter, now)
+    fired = 0
+    for alert in watchdogs.new_alerts(alerts, state.get(session, FIRED_KEY, [])):
+        state.add_to_set(session, FIRED_KEY, alert.key, now)
+        subject = ":".join(alert.key.split(":")[2:4]) or "escalation"
+        payload = {"key": alert.key, "roles": list(alert.roles), "text": alert.text}
+        gov.effects(
+            session, [alert, Audit("escalation-fired", subject, payload)], "charterbot", now
+        )
+        fired += 1
+    return fired

@@ -1,0 +1,265 @@
+"""The dashboard's routes: server-rendered pages (Starlette + Jinja2), an SSE stream, static files.
+
+Rules:
+- Every page works without JavaScript; ``static/live.js`` only converts times to the reader's
+  zone and, on a ``change`` event from ``GET /events``, re-fetches the page and swaps ``<main>``.
+- Pages are read-only. The one POST (``/audit/verify``) runs the chain verification now and
+  redirects back (POST/redirect/GET), so a reload does not repeat it.
+- Database reads and rendering happen in a worker thread; the event loop only moves bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from bot.web.auditcheck import AuditCheck
+from bot.web.calls import upcoming
+from bot.web.live import LiveHub
+from bot.web.queries import PAGE, Reader, open_states
+from charter.lifecycle import State
+
+if TYPE_CHECKING:
+    from bot.bootstrap import Runtime
+
+HERE = Path(__file__).resolve().parent
+NAV = (
+    ("/", "Overview"),
+    ("/proposals", "Proposals"),
+    ("/rollouts", "Rollouts"),
+    ("/meetings", "Meetings"),
+    ("/incidents", "Incidents"),
+    ("/audit", "Audit"),
+)
+
+
+def _dt(value: str | None) -> datetime | None:
+    return None if not value else datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def when(value: str | datetime | None, style: str = "datetime") -> Markup:
+    """A UTC instant as ``<time>``; live.js rewrites the text in the reader's zone."""
+    at = value if isinstance(value, datetime) else _dt(value)
+    if at is None:
+        return Markup("—")
+    iso = at.isoformat().replace("+00:00", "Z")
+    text = at.strftime("%Y-%m-%d %H:%M UTC")
+    return Markup(f'<time datetime="{iso}" data-style="{escape(style)}">{text}</time>')
+
+
+def relative(value: str | None, now: datetime) -> str:
+    at = _dt(value)
+    if at is None:
+        return ""
+    delta = at - now
+    future = delta > timedelta(0)
+    seconds = abs(delta.total_seconds())
+    if seconds < 3600:
+        amount = f"{int(seconds // 60)} min"
+    elif seconds < 2 * 86400:
+        amount = f"{int(seconds // 3600)} h"
+    else:
+        amount = f"{int(seconds // 86400)} days"
+    return f"in {amount}" if future else f"{amount} ago"
+
+
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["when"] = when
+    env.filters["short"] = lambda h: (h or "")[:12]
+    return env
+
+
+class Dashboard:
+    def __init__(self, rt: Runtime, *, verify_every: float = 300.0) -> None:
+        self.rt = rt
+        self.env = environment()
+        self.audit = AuditCheck(rt.engine, rt.clock.now, every=verify_every)
+        self.live = LiveHub(lambda: Reader(rt.gov, rt.clock.now()).head())
+
+    def reader(self) -> Reader:
+        return Reader(self.rt.gov, self.rt.clock.now())
+
+    def render(self, template: str, path: str, reader: Reader, **context: Any) -> str:
+        charter = reader.charter
+        return self.env.get_template(template).render(
+            nav=NAV,
+            path=path,
+            now=reader.now,
+            rel=lambda v: relative(v, reader.now),
+            charter=charter,
+            demo=reader.demo(),
+            checked=self.audit.last,
+            **context,
+        )
+
+    async def page(self, request: Request, build: Callable[[Reader], str]) -> Response:
+        html = await asyncio.to_thread(lambda: build(self.reader()))
+        return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+    # -- pages ----------------------------------------------------------------------------------
+
+    async def overview(self, request: Request) -> Response:
+        def build(r: Reader) -> str:
+            rollouts = r.rollouts()
+            incidents = r.incidents()
+            failing = (
+                [(v, g) for v in rollouts or [] for g in v["gates"] if not g["passed"]]
+                if rollouts is not None
+                else []
+            )
+            return self.render(
+                "overview.html",
+                "/",
+                r,
+                closing=r.closing_soon(),
+                review=r.in_review(),
+                counts=r.state_counts(),
+                rollouts=rollouts,
+                failing=failing,
+                incidents=None if incidents is None else [i for i in incidents if i["open"]],
+                calls=upcoming(r.engine, r.charter, r.now, count=1),
+                head=r.head(),
+            )
+
+        return await self.page(request, build)
+
+    async def proposals(self, request: Request) -> Response:
+        q = request.query_params
+        state, track, client = q.get("state", ""), q.get("track", ""), q.get("client", "")
+        page = int(q["page"]) if q.get("page", "").isdigit() and int(q["page"]) > 0 else 1
+
+        def build(r: Reader) -> str:
+            items, more = r.proposals(state=state, track=track, client=client, page=page)
+            return self.render(
+                "proposals.html",
+                "/proposals",
+                r,
+                items=items,
+                more=more,
+                page=page,
+                states=[s.value for s in State],
+                open_states=open_states(),
+                selected={"state": state, "track": track, "client": client},
+            )
+
+        return await self.page(request, build)
+
+    async def proposal(self, request: Request) -> Response:
+        raw = request.path_params["number"]
+        number = int(raw) if raw.isdigit() else 0
+
+        def build(r: Reader) -> str | None:
+            view = r.proposal(number) if number else None
+            if view is None:
+                return None
+            return self.render("proposal.html", "/proposals", r, p=view)
+
+        html = await asyncio.to_thread(lambda: build(self.reader()))
+        if html is None:
+            return await self.not_found(request, f"There is no public proposal #{raw}.")
+        return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+    async def rollouts(self, request: Request) -> Response:
+        def build(r: Reader) -> str:
+            return self.render("rollouts.html", "/rollouts", r, rollouts=r.rollouts())
+
+        return await self.page(request, build)
+
+    async def meetings(self, request: Request) -> Response:
+        def build(r: Reader) -> str:
+            calls = upcoming(r.engine, r.charter, r.now, count=10)
+            return self.render("meetings.html", "/meetings", r, calls=calls)
+
+        return await self.page(request, build)
+
+    async def incidents(self, request: Request) -> Response:
+        def build(r: Reader) -> str:
+            return self.render("incidents.html", "/incidents", r, incidents=r.incidents())
+
+        return await self.page(request, build)
+
+    async def audit_log(self, request: Request) -> Response:
+        q = request.query_params
+        before = int(q["before"]) if q.get("before", "").isdigit() else None
+        subject, kind = q.get("subject") or None, q.get("kind") or None
+
+        def build(r: Reader) -> str:
+            entries, older = r.audit_page(before=before, subject=subject, kind=kind)
+            return self.render(
+                "audit.html",
+                "/audit",
+                r,
+                entries=entries,
+                older=older,
+                head=r.head(),
+                subject=subject or "",
+                kind=kind or "",
+                page_size=PAGE,
+            )
+
+        return await self.page(request, build)
+
+    async def verify(self, request: Request) -> Response:
+        await self.audit.check()
+        return RedirectResponse("/audit#verified", status_code=303)
+
+    async def events(self, request: Request) -> Response:
+        headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+        last = request.headers.get("last-event-id")
+        return StreamingResponse(
+            self.live.stream(last), media_type="text/event-stream", headers=headers
+        )
+
+    async def calendar(self, request: Request) -> Response:
+        from bot.calendar import calendar_ics
+        from charter.meetings import Schedule
+
+        series = request.query_params.get("series") or None
+        try:
+            body = calendar_ics(
+                self.rt.gov.charter, Schedule(), [], series=series, now=self.rt.clock.now()
+            )
+        except ValueError as exc:
+            return Response(f"{exc}\n", status_code=404, media_type="text/plain")
+        return Response(body, media_type="text/calendar; charset=utf-8")
+
+    async def not_found(self, request: Request, message: str) -> Response:
+        def build(r: Reader) -> str:
+            return self.render("not_found.html", "", r, message=message)
+
+        html = await asyncio.to_thread(lambda: build(self.reader()))
+        return HTMLResponse(html, status_code=404)
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/", self.overview, methods=["GET"]),
+            Route("/proposals", self.proposals, methods=["GET"]),
+            Route("/proposals/{number}", self.proposal, methods=["GET"]),
+            Route("/rollouts", self.rollouts, methods=["GET"]),
+            Route("/meetings", self.meetings, methods=["GET"]),
+            Route("/incidents", self.incidents, methods=["GET"]),
+            Route("/audit", self.audit_log, methods=["GET"]),
+            Route("/audit/verify", self.verify, methods=["POST"]),
+            Route("/events", self.events, methods=["GET"]),
+            Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+        ]
+
+    def fallback_routes(self) -> list[BaseRoute]:
+        """Routes another area may own; listed last so that area's route wins."""
+        return [Route("/calendar.ics", self.calendar, methods=["GET"])]

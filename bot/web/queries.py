@@ -1,0 +1,262 @@
+"""What each dashboard page shows, read from storage and described by the shared views.
+
+Rules:
+- The dashboard is public: a confidential proposal (its track says so) is left out until it is
+  disclosed — from lists, its own page (404), rollouts, and the audit log (entries about it are
+  shown with their hashes, so the chain stays checkable, but their content is withheld).
+- Proposals are described by ``bot.views.proposal_view`` and rollouts by the rollout area's
+  ``view_of``; templates render those dictionaries and nothing else.
+- Areas built by others (rollouts, incidents, meetings) are optional: when their modules are
+  absent the page says so instead of failing.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from types import ModuleType
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlmodel import Session, col
+
+from bot.service import Governance
+from bot.views import OPEN_STATES, proposal_view, summary_view
+from charter.model import Charter
+from storage import audit, audit_query, proposals as repo, state
+from storage.db import session_scope
+from storage.models.core import ProposalRow
+
+PAGE = 50
+CLOSING_SOON = timedelta(days=3)
+
+
+def optional(name: str) -> ModuleType | None:
+    """The module when that area is installed, else None."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name:
+            raise
+        return None
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+def hidden_numbers(session: Session) -> set[int]:
+    """Proposals the public may not see yet (confidential and not disclosed)."""
+    stmt = (
+        select(ProposalRow.number)
+        .where(col(ProposalRow.confidential).is_(True))
+        .where(col(ProposalRow.disclosed).is_(False))
+    )
+    return {int(n) for n in session.execute(stmt).scalars()}
+
+
+def is_public(stored: repo.Stored, charter: Charter) -> bool:
+    track = charter.tracks.get(stored.proposal.track)
+    return track is None or not track.confidential or stored.disclosed
+
+
+@dataclass
+class Reader:
+    """Read access for one request: the engine, the live charter and the time of the read."""
+
+    gov: Governance
+    now: datetime
+
+    @property
+    def engine(self) -> Engine:
+        return self.gov.engine
+
+    @property
+    def charter(self) -> Charter:
+        return self.gov.charter
+
+    # -- proposals --------------------------------------------------------------------------
+
+    def state_counts(self) -> dict[str, int]:
+        """How many public proposals are in each state."""
+        stmt = (
+            select(ProposalRow.state, func.count())
+            .where(col(ProposalRow.confidential).is_(False) | col(ProposalRow.disclosed))
+            .group_by(ProposalRow.state)
+        )
+        with session_scope(self.engine) as session:
+            return {str(s): int(n) for s, n in session.execute(stmt).all()}
+
+    def proposals(
+        self, *, state: str = "", track: str = "", client: str = "", page: int = 1
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """One page of public proposals (newest first) and whether another page follows."""
+        with session_scope(self.engine) as session:
+            items = repo.listing(
+                session,
+                states=[state] if state else [],
+                track=track or None,
+                include_confidential=False,
+                limit=100_000 if client else PAGE + 1,
+                offset=0 if client else (page - 1) * PAGE,
+            )
+        if client:
+            items = [s for s in items if client in _clients(s)]
+            items = items[(page - 1) * PAGE : page * PAGE + 1]
+        views = [self._summary(s) for s in items[:PAGE]]
+        return views, len(items) > PAGE
+
+    def _summary(self, stored: repo.Stored) -> dict[str, Any]:
+        view = summary_view(stored, self.charter, self.now)
+        view["clients"] = sorted(_clients(stored))
+        return view
+
+    def proposal(self, number: int) -> dict[str, Any] | None:
+        with session_scope(self.engine) as session:
+            stored = repo.load(session, number)
+            if stored is None or not is_public(stored, self.charter):
+                return None
+            view = proposal_view(stored, self.charter, self.now)
+            view["timeline"] = [
+                _entry(e)
+                for e in reversed(audit_query.entries(session, subject=f"proposal:{number}"))
+            ]
+            view["rollout"] = self._rollout_of(session, stored)
+        view["clients"] = sorted(_clients(stored))
+        return view
+
+    def closing_soon(self) -> list[dict[str, Any]]:
+        """Open votes, the soonest deadline first; ``soon`` marks those within three days."""
+        with session_scope(self.engine) as session:
+            items = repo.listing(session, states=["voting"], include_confidential=False)
+        views = [self._summary(s) for s in items]
+        views.sort(key=lambda v: v["next_deadline"] or "9999")
+        horizon = _iso(self.now + CLOSING_SOON) or ""
+        for v in views:
+            v["soon"] = bool(v["next_deadline"] and v["next_deadline"] <= horizon)
+        return views
+
+    def in_review(self) -> list[dict[str, Any]]:
+        with session_scope(self.engine) as session:
+            items = repo.listing(
+                session, states=["review", "draft"], include_confidential=False, limit=20
+            )
+        return [self._summary(s) for s in items]
+
+    # -- rollouts and incidents --------------------------------------------------------------
+
+    def _rollout_of(self, session: Session, stored: repo.Stored) -> dict[str, Any] | None:
+        area, store = optional("bot.rollouts"), optional("storage.rollouts")
+        if area is None or store is None:
+            return None
+        rollout = store.load_rollout(session, stored.proposal.number)
+        if rollout is None:
+            return None
+        view: dict[str, Any] = area.view_of(self.gov, session, stored, rollout, self.now)
+        return view
+
+    def rollouts(self) -> list[dict[str, Any]] | None:
+        """Every public rollout's view (gates evaluated now), or None without the area."""
+        area, store = optional("bot.rollouts"), optional("storage.rollouts")
+        if area is None or store is None:
+            return None
+        out = []
+        with session_scope(self.engine) as session:
+            hidden = hidden_numbers(session)
+            for rollout in store.rollouts(session):
+                if rollout.proposal in hidden:
+                    continue
+                stored = repo.load(session, rollout.proposal)
+                if stored is not None:
+                    out.append(area.view_of(self.gov, session, stored, rollout, self.now))
+        out.sort(key=lambda v: (v["completed_at"] is not None, -v["proposal"]))
+        return out
+
+    def incidents(self) -> list[dict[str, Any]] | None:
+        store = optional("storage.rollouts")
+        if store is None or optional("bot.rollouts") is None:
+            return None
+        with session_scope(self.engine) as session:
+            hidden = hidden_numbers(session)
+            items = store.incidents(session)
+        views = [_incident(i, hidden) for i in items]
+        views.sort(key=lambda v: (not v["open"], v["declared_at"]), reverse=False)
+        return views
+
+    # -- audit ---------------------------------------------------------------------------------
+
+    def audit_page(
+        self, *, before: int | None, subject: str | None, kind: str | None
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """A page of entries, newest first, and the ``before`` of the next (older) page."""
+        with session_scope(self.engine) as session:
+            hidden = hidden_numbers(session)
+            rows = audit_query.entries(
+                session, subject=subject, kind=kind, limit=PAGE + 1, before_seq=before
+            )
+            entries = [_entry(r, hidden) for r in rows[:PAGE]]
+        older = entries[-1]["seq"] if len(rows) > PAGE else None
+        return entries, older
+
+    def head(self) -> tuple[int, str] | None:
+        with session_scope(self.engine) as session:
+            return audit.head(session)
+
+    def demo(self) -> bool:
+        with session_scope(self.engine) as session:
+            return bool(state.get(session, "demo", False))
+
+
+def _clients(stored: repo.Stored) -> set[str]:
+    value = stored.proposal.fields.get("clients")
+    if isinstance(value, list | tuple):
+        return {str(v) for v in value}
+    return set()
+
+
+def _entry(row: Any, hidden: set[int] | None = None) -> dict[str, Any]:
+    subject = str(row.subject)
+    withheld = False
+    if hidden and subject.startswith("proposal:"):
+        number = subject.partition(":")[2]
+        withheld = number.isdigit() and int(number) in hidden
+    return {
+        "seq": row.seq,
+        "at": _iso(audit._utc(row.at)),
+        "actor": "—" if withheld else row.actor,
+        "kind": row.kind,
+        "subject": "withheld" if withheld else subject,
+        "payload": "withheld: a confidential proposal not yet disclosed"
+        if withheld
+        else row.payload,
+        "charter_version": row.charter_version,
+        "hash": row.hash,
+        "prev_hash": row.prev_hash,
+        "withheld": withheld,
+    }
+
+
+def _incident(incident: Any, hidden: set[int]) -> dict[str, Any]:
+    return {
+        "id": incident.id,
+        "severity": incident.severity,
+        "summary": incident.summary,
+        "proposals": [n for n in incident.proposals if n not in hidden],
+        "clients": list(incident.clients),
+        "declared_by": incident.declared_by,
+        "declared_at": _iso(incident.declared_at),
+        "roles": dict(incident.roles),
+        "open": incident.resolved_at is None,
+        "resolved_at": _iso(incident.resolved_at),
+        "resolution": incident.resolution,
+        "timeline": [
+            {"at": _iso(t.at), "by": t.by, "text": t.text, "kind": t.kind}
+            for t in incident.timeline
+        ],
+    }
+
+
+def open_states() -> Sequence[str]:
+    return [s.value for s in OPEN_STATES]

@@ -1,0 +1,285 @@
+"""Meeting state: what people changed about calls, what was decided, which timers were handled.
+
+Rules:
+- :func:`claim_timer` is the exactly-once guard: ``INSERT … ON CONFLICT DO NOTHING`` on the
+  UNIQUE timer key, in the caller's transaction. It returns True only to the one transaction
+  that inserted the row; whatever that transaction also writes (the reminder's outbox item, the
+  agenda post) commits or rolls back with it. On PostgreSQL a concurrent insert of the same key
+  waits for the first transaction and then conflicts, so two replicas cannot both fire.
+- :func:`last_fired` is the misfire policy's memory: per timer series, the ``fires_at`` of the
+  latest timer handled (fired or missed); see :func:`charter.meetings.due_timers`.
+- Every change to a series or ad-hoc call raises its revision (ICS SEQUENCE) by one.
+- A confirmation token is used once, by the person it was issued to, before it expires.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from charter.meetings import AdhocMeeting, Reminder, Schedule
+from storage.models.meetings import (
+    AdhocMeetingRow,
+    AgendaIssueRow,
+    AgendaItemRow,
+    FiredTimerRow,
+    MeetingConfirmationRow,
+    MeetingExceptionRow,
+    MeetingOutcomeRow,
+    MeetingRevisionRow,
+)
+from storage.times import aware
+
+# -- exceptions, ad-hoc calls, revisions ------------------------------------------------------
+
+
+def schedule(session: Session) -> Schedule:
+    """Every cancelled and moved occurrence of the charter's series."""
+    rows = session.exec(select(MeetingExceptionRow)).all()
+    cancelled = frozenset(r.occurrence_key for r in rows if r.kind == "cancelled")
+    moved = {r.occurrence_key: aware(r.moved_to) for r in rows if r.moved_to is not None}
+    return Schedule(cancelled=cancelled, moved=moved)
+
+
+def set_exception(
+    session: Session,
+    *,
+    key: str,
+    meeting_id: str,
+    moved_to: datetime | None,
+    by: str,
+    now: datetime,
+) -> None:
+    """Cancel (``moved_to`` None) or move one occurrence; a later change replaces an earlier."""
+    row = session.get(MeetingExceptionRow, key) or MeetingExceptionRow(
+        occurrence_key=key, meeting_id=meeting_id, kind="cancelled", by=by, at=now
+    )
+    row.kind = "cancelled" if moved_to is None else "moved"
+    row.moved_to, row.by, row.at = moved_to, by, now
+    session.add(row)
+
+
+def adhoc_rows(session: Session, *, since: datetime | None = None) -> list[AdhocMeetingRow]:
+    stmt = select(AdhocMeetingRow).order_by(col(AdhocMeetingRow.starts_at), col(AdhocMeetingRow.id))
+    if since is not None:
+        stmt = stmt.where(col(AdhocMeetingRow.starts_at) >= since)
+    return list(session.exec(stmt).all())
+
+
+def to_adhoc(
+    row: AdhocMeetingRow,
+    *,
+    reminders: tuple[timedelta, ...] = (),
+    agenda_before: timedelta | None = None,
+) -> AdhocMeeting:
+    return AdhocMeeting(
+        id=row.id,
+        title=row.title,
+        starts_at=aware(row.starts_at),
+        duration=timedelta(seconds=row.duration_seconds),
+        timezone=row.timezone,
+        agenda_before=agenda_before,
+        reminders=reminders,
+        cancelled=row.cancelled,
+    )
+
+
+def adhoc_exists(session: Session, call_id: str) -> bool:
+    return session.get(AdhocMeetingRow, call_id) is not None
+
+
+def free_adhoc_id(session: Session, base: str) -> str:
+    """``base``, or ``base-2``, ``base-3``… whichever is not taken yet."""
+    candidate, n = base, 1
+    while session.get(AdhocMeetingRow, candidate) is not None:
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
+
+
+def bump_revision(session: Session, series: str, now: datetime) -> int:
+    row = session.get(MeetingRevisionRow, series, with_for_update=True)
+    if row is None:
+        row = MeetingRevisionRow(series=series, revision=0, updated_at=now)
+    row.revision += 1
+    row.updated_at = now
+    session.add(row)
+    return row.revision
+
+
+def revisions(session: Session) -> dict[str, int]:
+    return {r.series: r.revision for r in session.exec(select(MeetingRevisionRow)).all()}
+
+
+# -- agendas ----------------------------------------------------------------------------------
+
+
+def agenda_issue(session: Session, key: str) -> AgendaIssueRow | None:
+    return session.get(AgendaIssueRow, key)
+
+
+def save_agenda_issue(session: Session, key: str, number: int, digest: str, now: datetime) -> None:
+    row = session.get(AgendaIssueRow, key)
+    if row is None:
+        row = AgendaIssueRow(
+            occurrence_key=key,
+            issue_number=number,
+            body_sha256=digest,
+            created_at=now,
+            updated_at=now,
+        )
+    row.issue_number, row.body_sha256, row.updated_at = number, digest, now
+    session.add(row)
+
+
+def add_agenda_item(session: Session, key: str, text: str, by: str, now: datetime) -> None:
+    session.add(AgendaItemRow(occurrence_key=key, text=text, added_by=by, added_at=now))
+
+
+def agenda_items(session: Session, key: str) -> list[AgendaItemRow]:
+    stmt = select(AgendaItemRow).where(AgendaItemRow.occurrence_key == key)
+    return list(session.exec(stmt.order_by(col(AgendaItemRow.id))).all())
+
+
+# -- outcomes ---------------------------------------------------------------------------------
+
+
+def add_outcome(
+    session: Session,
+    *,
+    key: str,
+    meeting_id: str,
+    kind: str,
+    text: str,
+    by: str,
+    now: datetime,
+    owner: str = "",
+) -> MeetingOutcomeRow:
+    row = MeetingOutcomeRow(
+        occurrence_key=key, meeting_id=meeting_id, kind=kind, text=text, owner=owner, by=by, at=now
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def outcomes(session: Session, key: str) -> list[MeetingOutcomeRow]:
+    stmt = select(MeetingOutcomeRow).where(MeetingOutcomeRow.occurrence_key == key)
+    return list(session.exec(stmt.order_by(col(MeetingOutcomeRow.id))).all())
+
+
+def open_actions(session: Session) -> list[MeetingOutcomeRow]:
+    stmt = (
+        select(MeetingOutcomeRow)
+        .where(MeetingOutcomeRow.kind == "action")
+        .where(col(MeetingOutcomeRow.done).is_(False))
+        .order_by(col(MeetingOutcomeRow.id))
+    )
+    return list(session.exec(stmt).all())
+
+
+def finish_action(session: Session, action_id: int, now: datetime) -> MeetingOutcomeRow | None:
+    row = session.get(MeetingOutcomeRow, action_id)
+    if row is None or row.kind != "action":
+        return None
+    row.done, row.done_at = True, now
+    session.add(row)
+    return row
+
+
+# -- timers -----------------------------------------------------------------------------------
+
+
+def claim_timer(session: Session, timer: Reminder, outcome: str, now: datetime) -> bool:
+    """Record ``timer`` as fired or missed; True only for the transaction that recorded it."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert(FiredTimerRow)
+        .values(
+            timer_key=timer.key,
+            series=timer.series,
+            occurrence_key=timer.occurrence_key,
+            kind=timer.kind,
+            outcome=outcome,
+            fires_at=timer.fires_at,
+            handled_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["timer_key"])
+    )
+    return int(session.execute(stmt).rowcount) == 1  # type: ignore[attr-defined]
+
+
+def last_fired(session: Session) -> dict[str, datetime]:
+    series = col(FiredTimerRow.series)
+    stmt = sa.select(series, sa.func.max(col(FiredTimerRow.fires_at))).group_by(series)
+    return {name: aware(at) for name, at in session.execute(stmt).all()}
+
+
+def fired_timers(
+    session: Session, *, kind: str | None = None, since: datetime | None = None
+) -> list[FiredTimerRow]:
+    stmt = select(FiredTimerRow).order_by(col(FiredTimerRow.fires_at), col(FiredTimerRow.id))
+    if kind is not None:
+        stmt = stmt.where(FiredTimerRow.kind == kind)
+    if since is not None:
+        stmt = stmt.where(col(FiredTimerRow.fires_at) >= since)
+    return list(session.exec(stmt).all())
+
+
+# -- confirmations ----------------------------------------------------------------------------
+
+
+def add_confirmation(
+    session: Session,
+    *,
+    token: str,
+    login: str,
+    surface: str,
+    surface_id: str,
+    action: str,
+    payload: dict[str, Any],
+    now: datetime,
+    ttl: timedelta,
+) -> None:
+    session.add(
+        MeetingConfirmationRow(
+            token=token,
+            login=login,
+            surface=surface,
+            surface_id=surface_id,
+            action=action,
+            payload=json.dumps(payload, sort_keys=True),
+            created_at=now,
+            expires_at=now + ttl,
+        )
+    )
+
+
+def take_confirmation(
+    session: Session, token: str, login: str, now: datetime
+) -> tuple[MeetingConfirmationRow, dict[str, Any]] | str:
+    """The pending request behind ``token``, marked used; or why it cannot be confirmed."""
+    row = session.get(MeetingConfirmationRow, token, with_for_update=True)
+    if row is None or row.login != login:
+        return f"There is no pending request with the token {token}."
+    if row.used_at is not None:
+        return f"{token} was already confirmed."
+    expires = aware(row.expires_at)
+    if now > expires:
+        return f"{token} expired at {expires:%Y-%m-%d %H:%M} UTC; schedule the call again."
+    row.used_at = now
+    session.add(row)
+    data: dict[str, Any] = json.loads(row.payload)
+    return row, data
+
+
+def pending_confirmations(session: Session) -> Sequence[MeetingConfirmationRow]:
+    stmt = select(MeetingConfirmationRow).where(col(MeetingConfirmationRow.used_at).is_(None))
+    return session.exec(stmt).all()

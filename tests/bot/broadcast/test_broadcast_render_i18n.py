@@ -1,0 +1,111 @@
+"""Catalog coverage (English and Spanish complete), localised times, escaping and limits."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+from bot.i18n import LANGUAGES, LOCALE_DIR, SOURCES, format_when, translator
+from bot.render import build_notice, discord_content, slack_text
+from bot.render.platforms import DISCORD_LIMIT, SLACK_LIMIT
+from tests.bot.broadcast.support import announce, payload
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _pot_ids() -> set[str]:
+    with open(LOCALE_DIR / "messages.pot", "rb") as f:
+        return {m.id for m in read_po(f) if m.id}
+
+
+def _source_ids() -> set[str]:
+    from babel.messages.extract import extract_from_file
+
+    found: set[str] = set()
+    for source in SOURCES:
+        path = ROOT / source
+        for file in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            for _line, message, _c, _ctx in extract_from_file("python", str(file), keywords={"_": None}):
+                found.add(message)
+    return found
+
+
+def test_template_holds_every_message_in_the_sources() -> None:
+    """Every _("…") in the sources is in messages.pot (run `python -m bot.i18n extract`)."""
+    assert _source_ids() - _pot_ids() == set()
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_message_is_translated(lang: str) -> None:
+    """Each msgid of the template has a non-empty translation with the same placeholders, and
+    the committed .mo equals what the .po compiles to (run `python -m bot.i18n compile`)."""
+    po_path = LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po"
+    with open(po_path, "rb") as f:
+        catalog = read_po(f, locale=lang)
+    translated = {m.id: m.string for m in catalog if m.id}
+    missing = {i for i in _pot_ids() if not translated.get(i)}
+    assert missing == set()
+    for msgid, string in translated.items():
+        for name in ("%(count)s", "%(address)s", "%(what)s", "%(id)s", "%(error)s"):
+            assert (name in msgid) == (name in string), (lang, msgid)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog)
+    assert (po_path.with_suffix(".mo")).read_bytes() == compiled.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("lang", "zone", "expected"),
+    [
+        ("en", "UTC", "Mar 2, 2026, 9:00:00\u202fAM (UTC)"),
+        ("es", "Europe/Madrid", "2 mar 2026, 10:00:00 (Europe/Madrid)"),
+        ("es-MX", "America/Mexico_City", "2 mar 2026, 3:00:00 a.m. (America/Mexico_City)"),
+        ("xx", "Nowhere/Zone", "Mar 2, 2026, 9:00:00\u202fAM (UTC)"),
+    ],
+)
+def test_times_are_localised_per_reader(lang: str, zone: str, expected: str) -> None:
+    """Times are shown in the reader's zone and locale; unknown ones fall back to English/UTC."""
+    at = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    assert _spaces(format_when(at, lang, zone)) == _spaces(expected)
+
+
+def _spaces(s: str) -> str:
+    """CLDR uses no-break and narrow no-break spaces; compare them as plain spaces."""
+    return s.replace("\xa0", " ").replace("\u202f", " ")
+
+
+def test_spanish_frame_and_unknown_language_fallback() -> None:
+    """The frame follows the reader's language; a language we lack falls back to English."""
+    assert translator("es")("Decision") == "Decisión"
+    assert translator("de")("Decision") == "Decision"
+
+
+HOSTILE = "<!channel> @everyone <@123> **bold** `code` & <https://evil|click>"
+
+
+def test_slack_text_escapes_control_sequences() -> None:
+    """Slack text escapes &, < and > so mass pings and links from people stay inert."""
+    notice = build_notice(payload(announce("decision", title=HOSTILE, text=HOSTILE)))
+    text = slack_text(notice)
+    assert "<!channel>" not in text and "<@123>" not in text and "<https://evil" not in text
+    assert "&lt;!channel&gt;" in text and "&amp;" in text
+
+
+def test_discord_content_escapes_mentions_and_markdown() -> None:
+    """Discord content breaks every @ and escapes markdown; no raw @everyone or <@id>."""
+    notice = build_notice(payload(announce("decision", title=HOSTILE, text=HOSTILE)))
+    content = discord_content(notice)
+    assert "@everyone" not in content and "<@123>" not in content
+    assert "\\*\\*bold\\*\\*" in content and "\\`code\\`" in content
+
+
+@pytest.mark.parametrize(("render", "limit"), [(slack_text, SLACK_LIMIT), (discord_content, DISCORD_LIMIT)])
+def test_long_announcements_are_cut_to_the_platform_limit(render, limit) -> None:  # type: ignore[no-untyped-def]
+    """A 10,000-character text is cut to the limit and ends with an ellipsis."""
+    notice = build_notice(payload(announce("decision", text="x" * 10_000)))
+    out = render(notice)
+    assert len(out) <= limit and out.endswith("…")

@@ -1,0 +1,129 @@
+"""The rollout repositories on SQLite and PostgreSQL: the aggregate round-trips, check results
+are keyed by (repo, head_sha, name), and an incident's timeline is append-only."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import select
+
+from charter.gates import GoNoGo
+from charter.incidents import Incident, TimelineEntry
+from charter.load import load_charter
+from charter.rollout import Override, ReadyReport, RollbackRecord, Rollout
+from storage import rollouts as store
+from storage.db import session_scope
+from storage.models.rollouts import CheckResultRow
+from tests.paths import reference_charter_text
+
+T = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+CHARTER = load_charter(reference_charter_text()).charter
+FULL = Rollout(
+    proposal=7,
+    clients=("aurora", "dorado"),
+    started_at=T,
+    stage_index=1,
+    positions={"aurora": 1, "dorado": 0},
+    stage_entered_at={"staging": T + timedelta(hours=1)},
+    reports=(ReadyReport("aurora", "canary", "1.1", "abc123", "notes ✓", "alice-aurora", T),),
+    pauses=(("3", "incident 3 (sev1): fork"), ("", "by hand")),
+    overrides=(Override("canary", "risk accepted", "ines-coord", T, ("risk",)),),
+    rollbacks=(RollbackRecord(("dorado",), "bad build", "fatima-dorado", T),),
+    completed_at=T + timedelta(days=3),
+    confidential=True,
+)
+
+
+@pytest.mark.parametrize("rollout", [FULL, Rollout(proposal=1, clients=("aurora",), started_at=T)])
+def test_the_aggregate_round_trips_through_json(rollout: Rollout) -> None:
+    """Everything but check results survives storage unchanged (checks live in their table)."""
+    assert store.rollout_from_json(store.rollout_to_json(rollout)) == rollout
+
+
+def test_save_derives_the_columns_and_drops_nothing(engine: Engine) -> None:
+    """Saving twice updates the one row; loading gives back the aggregate."""
+    with session_scope(engine) as session:
+        store.save_rollout(session, replace(FULL, completed_at=None), CHARTER, T)
+    with session_scope(engine) as session:
+        store.save_rollout(session, FULL, CHARTER, T)
+    with session_scope(engine) as session:
+        assert store.load_rollout(session, 7, for_update=True) == FULL
+        assert store.rollouts(session, active_only=True) == []
+        assert store.rollouts(session) == [FULL]
+
+
+def test_a_check_is_kept_once_per_repo_sha_and_name(engine: Engine) -> None:
+    """A re-run replaces the earlier result; ``with_checks`` finds it by an abbreviated ref."""
+    sha = "abc123" + "0" * 34
+    for conclusion in ("failure", None, "success"):
+        with session_scope(engine) as session:
+            store.record_check(
+                session,
+                repo="Meridian-Net/Aurora",
+                head_sha=sha.upper(),
+                name="interop-matrix",
+                kind="check_run",
+                status="completed",
+                conclusion=conclusion,
+                html_url="",
+                at=T,
+            )
+    with session_scope(engine) as session:
+        rows = [(r.repo, r.head_sha, r.conclusion) for r in session.exec(select(CheckResultRow))]
+        found = store.with_checks(session, FULL, {"aurora": "meridian-net/aurora"})
+        nothing = store.with_checks(session, FULL, {})
+    assert rows == [("meridian-net/aurora", sha, "success")]
+    assert [(c.client, c.name, c.conclusion) for c in found.checks] == [
+        ("aurora", "interop-matrix", "success")
+    ]
+    assert nothing.checks == ()
+
+
+def _incident(number: int, *entries: TimelineEntry) -> Incident:
+    return Incident(str(number), "sev1", "fork", (7,), ("dorado",), "kofi-sec", T, timeline=entries)
+
+
+def test_an_incident_timeline_only_grows(engine: Engine) -> None:
+    """Saving appends the new entries; the database refuses to edit or delete one."""
+    first = TimelineEntry(T, "kofi-sec", "declared sev1: fork", "declared")
+    second = TimelineEntry(T + timedelta(minutes=5), "lena-sec", "it is dorado", "update")
+    with session_scope(engine) as session:
+        number = store.new_incident_id(session, "sev1", "fork", "kofi-sec", T)
+        store.save_incident(session, _incident(number, first))
+    with session_scope(engine) as session:
+        store.save_incident(session, _incident(number, first, second), review_due_at=T)
+    with session_scope(engine) as session:
+        assert store.load_incident(session, number) == _incident(number, first, second)
+        assert store.review_due_at(session, number) == T
+        assert store.load_incident(session, number + 1) is None
+        assert store.review_due_at(session, number + 1) is None
+    for statement in (
+        "UPDATE incident_entry SET text = 'nothing happened'",
+        "DELETE FROM incident_entry",
+    ):
+        with pytest.raises(DBAPIError, match="append-only"), session_scope(engine) as session:
+            session.execute(text(statement))
+
+
+def test_an_incident_must_be_reserved_before_it_is_saved(engine: Engine) -> None:
+    """Saving an incident whose number was never reserved is a programming error, said plainly."""
+    with pytest.raises(LookupError, match="not reserved"), session_scope(engine) as session:
+        store.save_incident(session, _incident(99))
+
+
+def test_go_no_go_decisions_are_kept_in_order(engine: Engine) -> None:
+    """Every recorded call is kept; the gate reads the latest."""
+    calls = (
+        GoNoGo(7, "production", "no-go", "ines-coord", T),
+        GoNoGo(7, "production", "go", "jonas-coord", T + timedelta(days=1)),
+    )
+    with session_scope(engine) as session:
+        for call in calls:
+            store.record_go_no_go(session, call, "from the core sync")
+    with session_scope(engine) as session:
+        assert store.go_no_go(session, 7) == calls
+        assert store.go_no_go(session, 8) == ()

@@ -1,0 +1,204 @@
+"""Rollout views: the JSON view, its chat rendering, the inventory and the retrospective."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.messages import When, plain_text
+from bot.rollout_views import (
+    inventory_message,
+    next_stage,
+    retrospective_body,
+    rollout_message,
+    rollout_view,
+    stage_times,
+)
+from charter.gates import GateResult
+from charter.incidents import Incident
+from charter.load import load_charter
+from charter.rollout import CheckResult, Override, ReadyReport, RollbackRecord, Rollout
+from tests.paths import reference_charter_text
+
+T = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+H = timedelta(hours=1)
+CHARTER = load_charter(reference_charter_text()).charter
+
+
+def report(
+    client: str, stage: str, version: str, at: datetime, ref: str | None = "abc1234"
+) -> ReadyReport:
+    return ReadyReport(client, stage, version, ref, "", f"{client}-dev", at)
+
+
+ON_STAGING = Rollout(
+    proposal=4,
+    clients=("aurora", "dorado"),
+    started_at=T,
+    stage_index=0,
+    positions={"aurora": 1, "dorado": 0},
+    stage_entered_at={"staging": T + H},
+    reports=(
+        report("aurora", "staging", "1.0", T),
+        report("dorado", "staging", "3.0", T + H, ref=None),
+        report("aurora", "canary", "1.1", T + 2 * H),
+    ),
+    checks=(CheckResult("aurora", "interop-matrix", "abc1234ff", "success", T),),
+)
+GATES = (
+    GateResult("require_ready", False, "dorado has not reported a release for canary"),
+    GateResult(
+        "soak", False, "soak: staging has run 2h of 72h with every client on it (70h to go)"
+    ),
+    GateResult(
+        "block_on_incident", True, "no open incident of sev2 or worse concerns this rollout"
+    ),
+)
+
+
+def test_the_view_is_json_and_holds_every_cell() -> None:
+    """The view serialises as JSON; one cell per client × stage with version, ref and checks."""
+    view = rollout_view(ON_STAGING, CHARTER, gates=GATES, title="Gas", state="rolling-out")
+    assert json.loads(json.dumps(view)) == view
+    assert len(view["matrix"]) == 2 * 3
+    canary = next(c for c in view["matrix"] if (c["client"], c["stage"]) == ("aurora", "canary"))
+    assert canary == {
+        "client": "aurora",
+        "stage": "canary",
+        "version": "1.1",
+        "ref": "abc1234",
+        "reported_at": "2026-06-01T11:00:00Z",
+        "on": True,
+        "checks": [{"name": "interop-matrix", "status": "success"}],
+    }
+    assert view["next_stage"] == "canary"
+    assert view["can_advance"] is False
+
+
+@pytest.mark.parametrize(
+    ("rollout", "gates", "can"),
+    [
+        (ON_STAGING, (GateResult("soak", True, "ok"),), True),
+        (ON_STAGING, GATES, False),
+        (Rollout(4, ("aurora",), T, pauses=(("1", "fork"),), stage_index=0), (), False),
+        (Rollout(4, ("aurora",), T), (), False),  # pending: the first stage is entered by reports
+        (Rollout(4, ("aurora",), T, stage_index=2), (), False),  # nothing after production
+    ],
+)
+def test_can_advance_only_when_every_gate_passes(
+    rollout: Rollout, gates: tuple[GateResult, ...], can: bool
+) -> None:
+    """``can_advance`` is true only on a stage with a next one, unpaused, every gate passing."""
+    assert rollout_view(rollout, CHARTER, gates=gates)["can_advance"] is can
+
+
+@pytest.mark.parametrize(
+    ("rollout", "expected"),
+    [
+        (Rollout(4, ("aurora",), T), "staging"),
+        (ON_STAGING, "canary"),
+        (Rollout(4, ("aurora",), T, stage_index=2), None),
+        (Rollout(4, ("aurora",), T, stage_index=1, completed_at=T), None),
+    ],
+)
+def test_next_stage(rollout: Rollout, expected: str | None) -> None:
+    """The stage ``advance`` would enter; none after the last stage or once completed."""
+    assert next_stage(rollout, CHARTER) == expected
+
+
+def test_the_message_shows_matrix_gates_and_exceptions() -> None:
+    """One line per client (times as ``When``), then each gate with PASS/FAIL and its reason."""
+    held = ON_STAGING.__class__(
+        **{
+            **ON_STAGING.__dict__,
+            "pauses": (("1", "incident 1 (sev1): fork"),),
+            "overrides": (Override("canary", "call agreed", "ines-coord", T, ("risk",)),),
+            "rollbacks": (RollbackRecord(("dorado",), "bad build", "fatima-dorado", T),),
+        }
+    )
+    message = rollout_message(rollout_view(held, CHARTER, gates=GATES))
+    assert message.title == "#4 rollout — stage: staging (paused)"
+    assert When(T + 2 * H) in message.lines[0]
+    assert plain_text(message).splitlines()[1:] == [
+        "aurora: staging 1.0@abc1234 (2026-06-01T09:00Z) · canary 1.1@abc1234 (2026-06-01T11:00Z)"
+        " interop-matrix=success · production —",
+        "dorado: staging 3.0 (2026-06-01T10:00Z) · canary — · production —",
+        "Paused: incident 1 (sev1): fork",
+        "Gates for canary (failing):",
+        "  FAIL require_ready: dorado has not reported a release for canary",
+        "  FAIL soak: staging has run 2h of 72h with every client on it (70h to go)",
+        "  PASS block_on_incident: no open incident of sev2 or worse concerns this rollout",
+        "Override into canary by ines-coord: call agreed",
+        "Rollback of dorado by fatima-dorado: bad build",
+    ]
+
+
+def test_a_completed_rollout_says_so_instead_of_gates() -> None:
+    """Once every client is on the last stage there is no gate left to show."""
+    done = Rollout(4, ("aurora",), T, stage_index=2, positions={"aurora": 2}, completed_at=T + H)
+    lines = plain_text(rollout_message(rollout_view(done, CHARTER))).splitlines()
+    assert lines[-1] == "Completed: every client is on the last stage since 2026-06-01T10:00Z"
+
+
+def test_the_inventory_shows_the_latest_version_per_stage_with_history() -> None:
+    """Per client and stage: the latest release, for which proposal, since when, and before."""
+    reports = [
+        (4, report("dorado", "staging", "3.0", T)),
+        (4, report("dorado", "staging", "3.0.1", T + H, ref=None)),
+        (5, report("aurora", "canary", "1.1", T)),
+    ]
+    text = plain_text(inventory_message(reports, CHARTER))
+    assert text.splitlines() == [
+        "Inventory — every rollout",
+        "aurora:",
+        "  canary: 1.1@abc1234 for #5 since 2026-06-01T09:00Z",
+        "dorado:",
+        "  staging: 3.0.1 for #4 since 2026-06-01T10:00Z (before: 3.0)",
+    ]
+
+
+def test_stage_times_run_from_first_report_to_the_next_stage() -> None:
+    """Time on a stage: its first report to the first report for the next stage (or completion)."""
+    done = Rollout(
+        4,
+        ("aurora", "dorado"),
+        T,
+        reports=(
+            report("aurora", "staging", "1", T),
+            report("aurora", "staging", "1.0.1", T + 5 * H),
+            report("aurora", "canary", "1", T + 80 * H),
+            report("aurora", "production", "1", T + 20 * 24 * H),
+        ),
+        completed_at=T + 21 * 24 * H,
+    )
+    assert stage_times(done, CHARTER) == {
+        "aurora": {"staging": "3d 8h", "canary": "16d 16h", "production": "1d 0h"},
+        "dorado": {"staging": "—", "canary": "—", "production": "—"},
+    }
+
+
+def test_the_retrospective_escapes_what_people_wrote() -> None:
+    """Reasons and summaries cannot ping or format in the drafted issue."""
+    rollout = Rollout(
+        4,
+        ("aurora",),
+        T,
+        overrides=(Override("canary", "ask @everyone **now**", "ines-coord", T),),
+        rollbacks=(RollbackRecord(("aurora",), "see <script>", "alice-aurora", T),),
+    )
+    incident = Incident("2", "sev1", "fork by @mallory", (4,), (), "kofi-sec", T, resolved_at=T + H)
+    body = retrospective_body(
+        rollout, CHARTER, title="Gas *target*", record=["a @b c"], incidents=[incident]
+    )
+    assert "# Retrospective: #4 Gas \\*target\\*" in body
+    assert "@&#8203;everyone \\*\\*now\\*\\*" in body
+    assert "see &lt;script&gt;" in body
+    assert "incident 2 (sev1): fork by @&#8203;mallory — resolved 2026-06-01 10:00 UTC" in body
+    assert "- a @&#8203;b c" in body
+    assert "completed —." in body
+    empty = retrospective_body(
+        Rollout(4, ("aurora",), T), CHARTER, title="x", record=[], incidents=[]
+    )
+    assert empty.count("- none") == 3

@@ -1,0 +1,93 @@
+"""Fixtures for the dashboard: a demo-seeded database, the real app, a real HTTP server.
+
+The demo campaign is seeded once per session through the real path (webhook deliveries and
+console commands, see bot.demo) into a template file; each user copies the file, so tests
+that change data cannot disturb each other and the 2-second seeding is paid once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from bot.bootstrap import Runtime, build
+from bot.clock import FixedClock
+from bot.demo import seed_if_empty
+from bot.http import create_app
+from bot.settings import Settings
+
+NOW = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+ROOT = Path(__file__).resolve().parents[3]
+SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+
+
+def runtime(path: Path, now: datetime = NOW) -> Runtime:
+    return build(Settings(database_url=f"sqlite:///{path}"), clock=FixedClock(now))
+
+
+@pytest.fixture(scope="session")
+def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("demo") / "template.db"
+    rt = runtime(path)
+    assert seed_if_empty(rt)
+    rt.engine.dispose()
+    return path
+
+
+def copy_of(template: Path, directory: Path) -> Path:
+    target = directory / "charterbot.db"
+    shutil.copyfile(template, target)
+    for suffix in ("-wal", "-shm"):
+        extra = Path(f"{template}{suffix}")
+        if extra.exists():
+            shutil.copyfile(extra, Path(f"{target}{suffix}"))
+    return target
+
+
+@pytest.fixture
+def seeded(seeded_template: Path, tmp_path: Path) -> Iterator[Runtime]:
+    """A runtime on a private copy of the demo database."""
+    rt = runtime(copy_of(seeded_template, tmp_path))
+    yield rt
+    rt.engine.dispose()
+
+
+@pytest.fixture
+async def client(seeded: Runtime) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(seeded, run_background=False)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://dash") as http:
+        yield http
+
+
+@contextlib.asynccontextmanager
+async def serving(rt: Runtime) -> AsyncIterator[str]:
+    """The real app under uvicorn on a free loopback port, in this event loop; yields its URL."""
+    config = uvicorn.Config(
+        create_app(rt, run_background=False),
+        host="127.0.0.1",
+        port=0,
+        log_config=None,
+        lifespan="on",
+        timeout_graceful_shutdown=1,
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, timeout=10)
