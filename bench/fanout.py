@@ -45,7 +45,7 @@ from tests.paths import reference_charter_text  # noqa: E402
 from tests.standins.ratelimited import RateLimitedStandIn  # noqa: E402
 
 SLACK_SCALE = 0.05  # Slack's 1 s per channel → 50 ms
-CONCURRENCY = 16  # in-flight requests per platform
+CONCURRENCY = 4  # in-flight requests per platform (httpcore scans its pool per request)
 
 
 def _serve(kwargs: dict[str, object], ports: mp.Queue, stop: mp.Event, out: mp.Queue) -> None:

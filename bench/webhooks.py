@@ -38,11 +38,11 @@ import uvicorn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.bootstrap import build  # noqa: E402
-from bot.clock import FixedClock  # noqa: E402
-from bot.http import create_app  # noqa: E402
-from bot.settings import Settings  # noqa: E402
-from storage.db import make_engine  # noqa: E402
+from bot.bootstrap import build
+from bot.clock import FixedClock
+from bot.http import create_app
+from bot.settings import Settings
+from storage.db import make_engine
 
 SECRET = "bench-secret"
 REPO = "meridian-net/upgrades"
@@ -267,7 +267,7 @@ def main() -> None:
             connection.execute(sa.text("CREATE SCHEMA bench_webhooks"))
             connection.commit()
         engine.dispose()
-    except Exception as exc:  # noqa: BLE001 - report and carry on with SQLite only
+    except Exception as exc:
         print(f"[postgres] skipped: {exc.__class__.__name__}: {exc}")
         return
     sep = "&" if "?" in args.pg else "?"

@@ -133,9 +133,10 @@ def fire_due(gov: Governance, session: Session, now: datetime) -> int:
 
 
 def _announce(
-    call: agenda.Call, occ: Occurrence, charter: Charter, title: str, text: str
+    call: agenda.Call, occ: Occurrence, charter: Charter, title: str, text: str, **extra: str
 ) -> Announce:
     data = {"meeting": call.id, "occurrence": occ.key, "starts_at": occ.starts_at.isoformat()}
+    data.update(extra)
     return Announce(
         kind="meeting",
         title=title,
@@ -151,7 +152,11 @@ def _remind(gov: Governance, session: Session, item: Timer, now: datetime) -> No
     text = f"{call.title} starts in {left}, at {occ.starts_at:%Y-%m-%d %H:%M} UTC."
     gov.effects(
         session,
-        [_announce(call, occ, gov.charter, f"Reminder: {call.title}", text)],
+        [
+            _announce(
+                call, occ, gov.charter, f"Reminder: {call.title}", text, reminder=item.timer.key
+            )
+        ],
         "charterbot",
         now,
     )
@@ -164,7 +169,7 @@ def _post_agenda(gov: Governance, session: Session, item: Timer, now: datetime) 
         agenda.queue_post(session, occ, built, now)
     text = built.body_markdown.split("\n", 1)[1]  # without the hidden marker line
     effects: list[Effect] = [
-        _announce(call, occ, gov.charter, built.title, text),
+        _announce(call, occ, gov.charter, built.title, text, agenda=occ.key),
         Audit("meeting-agenda-posted", f"meeting:{occ.key}", {"title": built.title}),
     ]
     gov.effects(session, effects, "charterbot", now)

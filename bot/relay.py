@@ -165,9 +165,7 @@ class Relay:
             self.pacer.observe(platform, job.destination, result)
             if result.ok and result.message_id:
                 fault("after-send")
-                await self._db(self._record, job.id, result.message_id)
-                fault("after-record")
-                await self._db(self._sent, job.id)
+                await self._db(self._finish, job.id, result.message_id)
                 self.stats.sent += 1
                 return
             limited = result.retry_after is not None and not result.permanent
@@ -184,11 +182,11 @@ class Relay:
             await self._db(self._retry, job.id, result.error, result.retry_after, limited)
             self.stats.retried += 1
 
-    def _record(self, delivery_id: int, message_id: str) -> None:
+    def _finish(self, delivery_id: int, message_id: str) -> None:
+        """Commit the message id, then (a second commit) mark the delivery sent."""
         with session_scope(self.engine) as session:
             deliveries.record_id(session, delivery_id, message_id)
-
-    def _sent(self, delivery_id: int) -> None:
+        fault("after-record")
         with session_scope(self.engine) as session:
             deliveries.mark_sent(session, delivery_id, self._now())
 

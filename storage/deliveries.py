@@ -127,15 +127,19 @@ def _row(session: Session, delivery_id: int) -> DeliveryRow:
 
 
 def record_id(session: Session, delivery_id: int, message_id: str) -> None:
-    row = _row(session, delivery_id)
-    row.platform_message_id = message_id
-    session.add(row)
+    session.execute(
+        sa.update(DeliveryRow)
+        .where(col(DeliveryRow.id) == delivery_id)
+        .values(platform_message_id=message_id)
+    )
 
 
 def mark_sent(session: Session, delivery_id: int, now: datetime) -> None:
-    row = _row(session, delivery_id)
-    row.status, row.sent_at, row.last_error = "sent", now, None
-    session.add(row)
+    session.execute(
+        sa.update(DeliveryRow)
+        .where(col(DeliveryRow.id) == delivery_id)
+        .values(status="sent", sent_at=now, last_error=None)
+    )
 
 
 def mark_retry(

@@ -118,11 +118,11 @@ class Dashboard:
         def build(r: Reader) -> str:
             rollouts = r.rollouts()
             incidents = r.incidents()
-            failing = (
-                [(v, g) for v in rollouts or [] for g in v["gates"] if not g["passed"]]
-                if rollouts is not None
-                else []
-            )
+            failing = [
+                (v, [g for g in v["gates"] if not g["passed"]])
+                for v in rollouts or []
+                if any(not g["passed"] for g in v["gates"])
+            ]
             return self.render(
                 "overview.html",
                 "/",

@@ -33,7 +33,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _serve(db: Path, port: int) -> subprocess.Popen[bytes]:
+def _serve(db: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "CHARTERBOT_DATABASE_URL": f"sqlite:///{db}",
@@ -44,13 +44,14 @@ def _serve(db: Path, port: int) -> subprocess.Popen[bytes]:
     for key in ("CHARTERBOT_GITHUB_TOKEN", "DISCORD_TOKEN", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"):
         env.pop(key, None)
     cmd = [sys.executable, "-c", "from bot.cli import main; main()", "serve"]
-    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    with log.open("ab") as out:
+        return subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
-def _wait_ready(port: int, proc: subprocess.Popen[bytes]) -> None:
+def _wait_ready(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+        assert proc.poll() is None, log.read_text()
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
                 return
@@ -79,9 +80,9 @@ def test_kill_9_right_after_202_loses_nothing(tmp_path: Path) -> None:
     upgrade(engine)
     held = FileLeadership(db.resolve())
     assert held.try_acquire()
-    first = _serve(db, port)
+    first = _serve(db, port, tmp_path / "first.log")
     try:
-        _wait_ready(port, first)
+        _wait_ready(port, first, tmp_path / "first.log")
         response = httpx.post(
             f"http://127.0.0.1:{port}/github/webhook", content=body, headers=headers
         )
@@ -95,9 +96,9 @@ def test_kill_9_right_after_202_loses_nothing(tmp_path: Path) -> None:
     with session_scope(engine) as session:
         assert inbox.counts(session) == {"total": 1, "pending": 1}
 
-    second = _serve(db, port)
+    second = _serve(db, port, tmp_path / "second.log")
     try:
-        _wait_ready(port, second)
+        _wait_ready(port, second, tmp_path / "second.log")
         deadline = time.monotonic() + 20
         state = None
         while time.monotonic() < deadline:
@@ -108,7 +109,7 @@ def test_kill_9_right_after_202_loses_nothing(tmp_path: Path) -> None:
             time.sleep(0.2)
         assert state == "review"
         second.send_signal(signal.SIGTERM)
-        assert second.wait(20) == 0, "SIGTERM stops the server cleanly"
+        assert second.wait(20) == 0, (tmp_path / "second.log").read_text()
     finally:
         if second.poll() is None:
             second.kill()

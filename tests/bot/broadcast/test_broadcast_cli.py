@@ -7,10 +7,10 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from bot.cli import app
+from charter.subscriptions import Destination
 from storage import deliveries
 from storage.db import session_scope
 from storage.models.broadcast import DeliveryRow
-from charter.subscriptions import Destination
 from tests.bot.broadcast.support import NOW, announce, enqueue
 
 RUNNER = CliRunner()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from xml.etree import ElementTree as ET
 
+import httpx
 import pytest
 from sqlalchemy import Engine
 from starlette.applications import Starlette
-import httpx
 
 from bot.feeds import routes
 from storage.db import session_scope

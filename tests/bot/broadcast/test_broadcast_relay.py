@@ -165,8 +165,9 @@ async def test_digest_subscribers_get_one_message_for_the_day(
 ) -> None:
     """Digest subscriptions queue announcements and get one message listing them once the
     local digest time passes; nothing is sent to them per event."""
-    from bot.clock import FixedClock
     from datetime import timedelta
+
+    from bot.clock import FixedClock
 
     clock = FixedClock(NOW)
     relay.clock = clock

@@ -14,7 +14,6 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -191,5 +190,5 @@ class World:
 
 
 @pytest.fixture
-def world(sqlite_engine: Engine) -> Iterator[World]:
-    yield World(sqlite_engine)
+def world(sqlite_engine: Engine) -> World:
+    return World(sqlite_engine)

@@ -23,15 +23,15 @@ from tests.bot.rollouts.conftest import (
     COORDINATOR,
     COUNCIL,
     MAINTAINER,
-    World,
     D,
     H,
+    World,
     form,
 )
 
 
 def sha(client: str, stage: str, build: int = 1) -> str:
-    return hashlib.sha1(f"{client}/{stage}/{build}".encode()).hexdigest()
+    return hashlib.sha256(f"{client}/{stage}/{build}".encode()).hexdigest()[:40]
 
 
 def report(world: World, n: int, client: str, stage: str, version: str, build: int = 1) -> str:

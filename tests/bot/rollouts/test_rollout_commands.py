@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -13,8 +16,8 @@ from bot import rollouts
 from bot.service import Governance
 from charter.lifecycle import State
 from charter.proposal import Decision
-from storage import rollouts as store
-from storage.db import session_scope
+from storage import migrate, rollouts as store
+from storage.db import make_engine, session_scope
 from storage.models.audit import AuditEntry
 from storage.models.rollouts import CheckResultRow, FlagRow
 from tests.bot.rollouts.conftest import (
@@ -29,13 +32,31 @@ from tests.bot.rollouts.conftest import (
 SHA = {c: f"{i + 1:x}" * 40 for i, c in enumerate(CLIENTS)}
 
 
+@pytest.fixture(scope="module")
+def accepted_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, datetime]:
+    """#1 accepted (every client, feature flag fee_market_v2); #3 still in review — built once
+    through the real path, then copied for each test (a copy of the file is a fresh database)."""
+    path = tmp_path_factory.mktemp("accepted") / "charterbot.db"
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        migrate.upgrade(engine)
+        world = World(engine)
+        world.accept(1, form(flag="`fee_market_v2`"))
+        world.open_issue(3, form(), "Still in review")
+    finally:
+        engine.dispose()  # checkpoints the WAL into the file
+    return path, world.clock.now()
+
+
 @pytest.fixture
-def accepted(sqlite_engine: Engine) -> Iterator[World]:
-    """#1 accepted (every client, feature flag fee_market_v2); #3 still in review."""
-    world = World(sqlite_engine)
-    world.accept(1, form(flag="`fee_market_v2`"))
-    world.open_issue(3, form(), "Still in review")
+def accepted(accepted_template: tuple[Path, datetime], tmp_path: Path) -> Iterator[World]:
+    template, now = accepted_template
+    shutil.copyfile(template, tmp_path / "charterbot.db")
+    engine = make_engine(f"sqlite:///{tmp_path / 'charterbot.db'}")
+    world = World(engine)
+    world.clock.set(now)
     yield world
+    engine.dispose()
 
 
 def decide(world: World, n: int) -> None:
@@ -153,7 +174,8 @@ def test_a_partial_rollback_keeps_the_proposal_rolling_out(accepted: World) -> N
     assert accepted.state(1) is State.ROLLING_OUT
     shown = accepted.ok(None, "rollout 1").splitlines()
     assert [line for line in shown if line.startswith("cirrus:")] == [
-        "cirrus: staging 1.0.0@3333333333 (2026-06-09T11:00Z) (rolled back) · canary — · production —"
+        "cirrus: staging 1.0.0@3333333333 (2026-06-09T11:00Z) (rolled back)"
+        " · canary — · production —"
     ]
 
 

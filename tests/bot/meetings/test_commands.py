@@ -1,0 +1,200 @@
+"""The meeting commands through the service: preview-and-confirm, cancel, move, outcomes."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.clock import FixedClock
+from bot.meetings_agenda import agenda_for
+from bot.meetings_service import resolve
+from bot.messages import Actor, Message, When, plain_text
+from bot.service import Governance
+from storage import audit_query, identities, meetings as store
+from storage.db import session_scope
+from storage.models.meetings import AdhocMeetingRow
+from tests.bot.meetings.conftest import ANONYMOUS, COORDINATOR, MAINTAINER
+
+NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)  # a Friday; core-sync is every other Thursday
+
+
+def run(gov: Governance, text: str, actor: Actor, now: datetime = NOW) -> Message:
+    return gov.run_sync(text, actor, now)
+
+
+def text_of(message: Message) -> str:
+    return plain_text(message)
+
+
+def token_of(message: Message) -> str:
+    found = re.search(r"/charter confirm (\S+)", text_of(message))
+    assert found, text_of(message)
+    return found.group(1)
+
+
+def link(gov: Governance, actor: Actor, zone: str | None) -> None:
+    with session_scope(gov.engine) as session:
+        row = identities.link(session, surface=actor.surface, surface_id=actor.surface_id,
+                              login=actor.login or "", method="console", now=NOW)
+        row.timezone = zone
+        session.add(row)
+
+
+def audit_kinds(gov: Governance, subject_prefix: str = "meeting:") -> list[tuple[str, str, dict]]:
+    with session_scope(gov.engine) as session:
+        rows = audit_query.entries(session)
+        return [(r.kind, r.subject, json.loads(r.payload)) for r in reversed(rows)
+                if r.subject.startswith(subject_prefix)]
+
+
+def adhoc(gov: Governance) -> list[AdhocMeetingRow]:
+    with session_scope(gov.engine) as session:
+        rows = store.adhoc_rows(session)
+        for r in rows:
+            session.expunge(r)
+        return rows
+
+
+def test_meetings_lists_the_next_calls_as_when_segments(gov: Governance) -> None:
+    """`meetings --next 3` lists the next three calls of every series in start order, each start
+    a When (Discord and Slack show it in the reader's zone) and its occurrence key."""
+    message = run(gov, "meetings --next 3", MAINTAINER)
+    starts = [seg.at for line in message.lines for seg in line if isinstance(seg, When)]
+    assert starts == [
+        datetime(2026, 4, 2, 13, 0, tzinfo=UTC),  # core-sync 15:00 Berlin, summer time
+        datetime(2026, 4, 7, 17, 0, tzinfo=UTC),  # security-sync, first Tuesday
+        datetime(2026, 4, 16, 13, 0, tzinfo=UTC),
+    ]
+    assert "core-sync@2026-04-02T15:00" in text_of(message)
+
+
+@pytest.mark.parametrize(
+    ("zone", "shown"),
+    [("America/New_York", "Thu 2026-04-02 09:00 America/New_York"), (None, None)],
+)
+def test_the_console_shows_the_linked_users_zone(
+    gov: Governance, zone: str | None, shown: str | None
+) -> None:
+    """On the console (no client-side time rendering) a linked user's zone is spelled out."""
+    link(gov, COORDINATOR, zone)
+    out = text_of(run(gov, "meetings --next 1", COORDINATOR))
+    assert "2026-04-02T13:00Z" in out
+    assert (shown in out) if shown else ("America" not in out)
+
+
+def test_schedule_previews_in_the_users_zone_and_waits_for_confirmation(gov: Governance) -> None:
+    """A time without a zone is read in the user's linked zone; the preview shows UTC and local
+    time, and nothing is scheduled until the same person confirms."""
+    link(gov, MAINTAINER, "America/New_York")
+    preview = run(gov, 'meeting schedule "Fork retro" 2026-03-25 15:00 90m', MAINTAINER)
+    out = text_of(preview)
+    assert preview.ok, out
+    assert "Wed 2026-03-25 19:00 UTC · Wed 2026-03-25 15:00 America/New_York (your time)" in out
+    assert adhoc(gov) == []
+    token = token_of(preview)
+    other = Actor(login="bob-aurora", surface="slack", surface_id="U0BOB", display="Bob")
+    assert not run(gov, f"confirm {token}", other).ok  # not the person who asked
+    done = run(gov, f"confirm {token}", MAINTAINER)
+    assert done.ok, text_of(done)
+    [row] = adhoc(gov)
+    assert (row.id, row.title, row.timezone) == ("call-20260325-1900", "Fork retro", "America/New_York")
+    assert row.starts_at.replace(tzinfo=UTC) == datetime(2026, 3, 25, 19, 0, tzinfo=UTC)
+    assert row.duration_seconds == 90 * 60
+    assert not run(gov, f"confirm {token}", MAINTAINER).ok  # used once
+    assert ("meeting-scheduled", "meeting:call-20260325-1900") in [k[:2] for k in audit_kinds(gov)]
+    listed = run(gov, "meetings --next 1", MAINTAINER)
+    assert "Fork retro" in text_of(listed)
+
+
+@pytest.mark.parametrize(
+    ("text", "actor", "why"),
+    [
+        ('meeting schedule "X" 2026-03-25 15:00', ANONYMOUS, "link"),
+        ('meeting schedule "X" yesterday 15:00', MAINTAINER, "not a day"),
+        ('meeting schedule "X" 2026-03-29 02:30 Europe/Berlin', MAINTAINER, "does not exist"),
+        ('meeting schedule "X" 2026-03-19 15:00', MAINTAINER, "not in the future"),
+        ('meeting schedule "X" 2026-03-25 15:00 for 999', MAINTAINER, "no proposal #999"),
+        ("meeting cancel no-such-call", COORDINATOR, "no meeting no-such-call"),
+        ("agenda add core-sync@2026-03-26T15:00 hi", MAINTAINER, "not an occurrence"),
+    ],
+)
+def test_bad_requests_are_refused_with_the_reason(
+    gov: Governance, text: str, actor: Actor, why: str
+) -> None:
+    """Unreadable times, skipped local times, past times, unknown calls and anonymous users get
+    a clear refusal and nothing is stored."""
+    reply = run(gov, text, actor)
+    assert not reply.ok
+    assert why in text_of(reply)
+    assert adhoc(gov) == []
+
+
+def test_a_confirmation_expires(gov: Governance) -> None:
+    """A token is good for 15 minutes."""
+    token = token_of(run(gov, 'meeting schedule "Late" in 2 days', MAINTAINER))
+    reply = run(gov, f"confirm {token}", MAINTAINER, NOW + timedelta(minutes=16))
+    assert not reply.ok and "expired" in text_of(reply)
+
+
+def test_cancel_and_move_change_the_schedule_and_raise_the_revision(gov: Governance) -> None:
+    """Cancelling a series cancels its next occurrence; moving one (after confirmation) keeps
+    its key; both are audited and raise the series' calendar revision."""
+    assert run(gov, "meeting cancel core-sync", COORDINATOR).ok
+    token = token_of(run(gov, "meeting move core-sync@2026-04-16T15:00 2026-04-17 10:00Z",
+                         COORDINATOR))
+    assert run(gov, f"confirm {token}", COORDINATOR).ok
+    with session_scope(gov.engine) as session:
+        schedule = store.schedule(session)
+        revision = store.revisions(session)["core-sync"]
+    assert schedule.cancelled == {"core-sync@2026-04-02T15:00"}
+    assert schedule.moved == {"core-sync@2026-04-16T15:00": datetime(2026, 4, 17, 10, tzinfo=UTC)}
+    assert revision == 2
+    kinds = [k[:2] for k in audit_kinds(gov)]
+    assert ("meeting-cancelled", "meeting:core-sync@2026-04-02T15:00") in kinds
+    assert ("meeting-moved", "meeting:core-sync@2026-04-16T15:00") in kinds
+    listed = text_of(run(gov, "meetings --next 2", COORDINATOR))
+    assert "2026-04-02" not in listed and "(moved)" in listed
+
+
+def test_decisions_need_a_coordinator_and_are_tied_to_the_call(gov: Governance) -> None:
+    """`meeting decide` is for coordinators; decisions and action items are audited under the
+    call in progress (here the 2026-03-19 core-sync, the most recent one)."""
+    during = datetime(2026, 3, 19, 14, 30, tzinfo=UTC)
+    assert not run(gov, "meeting decide ship it", MAINTAINER, during).ok
+    assert run(gov, "meeting decide ship it", COORDINATOR, during).ok
+    assert run(gov, "meeting action @carmen-borealis draft the notes", MAINTAINER, during).ok
+    kinds = audit_kinds(gov)
+    assert kinds[-2][:2] == ("meeting-decision", "meeting:core-sync@2026-03-19T15:00")
+    assert kinds[-1][:2] == ("meeting-action", "meeting:core-sync@2026-03-19T15:00")
+    assert kinds[-1][2]["owner"] == "carmen-borealis"
+
+
+def test_open_actions_and_added_items_reach_the_next_agenda(gov: Governance) -> None:
+    """An open action item from one call and an item added with `agenda add` appear on the next
+    call's agenda; added items belong to that occurrence only."""
+    during = datetime(2026, 3, 19, 14, 30, tzinfo=UTC)
+    run(gov, "meeting action carmen-borealis write the @everyone fork notes", COORDINATOR, during)
+    assert run(gov, "agenda add core-sync Discuss the testnet reset", MAINTAINER).ok
+    with session_scope(gov.engine) as session:
+        call, occ = resolve(session, gov, "core-sync", NOW)  # type: ignore[misc]
+        body = agenda_for(session, gov.charter, call, occ, NOW).body_markdown
+        later = resolve(session, gov, "core-sync@2026-04-16T15:00", NOW)
+        later_body = agenda_for(session, gov.charter, *later, NOW).body_markdown  # type: ignore[misc]
+    assert occ.key == "core-sync@2026-04-02T15:00"
+    assert "write the @\u200beveryone fork notes — carmen-borealis" in body
+    assert "Discuss the testnet reset — alice-aurora" in body
+    assert "Discuss the testnet reset" not in later_body
+    assert "fork notes" in later_body  # still open: carried again
+
+
+def test_without_any_past_call_there_is_nothing_to_record_on(db_url: str) -> None:
+    """Before the first call ever happened, a decision is refused with the reason."""
+    from tests.bot.meetings.conftest import charter_with, make_gov
+
+    gov = make_gov(db_url, charter_with([]), FixedClock(NOW))
+    reply = run(gov, "meeting decide too early", COORDINATOR)
+    assert not reply.ok and "No call has taken place" in text_of(reply)
+    gov.engine.dispose()

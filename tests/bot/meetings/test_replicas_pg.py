@@ -1,0 +1,180 @@
+"""Three replicas on one PostgreSQL database: every timer fires exactly once, and when the
+leader dies another replica takes over within 15 seconds.
+
+Each replica is what ``charterbot serve`` runs in the background, in its own thread and event
+loop: its own engine, :class:`bot.leader.PostgresLeadership`, the real :func:`bot.leader.campaign`
+(default 5 s poll, 1 s leader check) and a tick loop calling ``Governance.tick``. "100 trials"
+are 100 timers falling due in ten batches, each batch raced by the replicas' ticks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from bot import meetings_service
+from bot.clock import FixedClock
+from bot.leader import PostgresLeadership, campaign
+from bot.service import Governance
+from storage import migrate
+from storage.db import make_engine, session_scope
+from storage.models.meetings import AdhocMeetingRow
+from tests.bot.meetings.conftest import charter_with, reminders_sent
+
+pytestmark = pytest.mark.postgres
+
+T0 = datetime(2027, 5, 3, 9, 0, tzinfo=UTC)
+
+
+class Replica:
+    def __init__(self, url: str, clock: FixedClock, *, tick_always: bool = False) -> None:
+        self.engine = make_engine(url)
+        self.clock = clock
+        self.gov = Governance(self.engine, charter_with([]), clock)
+        meetings_service.install_on(self.gov)
+        self.leadership = PostgresLeadership(self.engine)
+        self.tick_always = tick_always  # split brain on purpose: tick even when not leading
+        self.leading = False
+        self.errors: list[BaseException] = []
+        self._started = threading.Event()
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
+        self._thread.start()
+        self._started.wait(5)
+
+    async def _main(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.stop = asyncio.Event()
+
+        def on_change(leader: bool) -> None:
+            self.leading = leader
+
+        self.tasks = [
+            asyncio.create_task(campaign(self.leadership, on_change, stop=self.stop)),
+            asyncio.create_task(self._ticks()),
+        ]
+        self._started.set()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+    async def _ticks(self) -> None:
+        while not self.stop.is_set():
+            if self.leading or self.tick_always:
+                try:
+                    await asyncio.to_thread(self.gov.tick, self.clock.now())
+                except Exception as exc:  # a deadlock or conflict would show up here
+                    self.errors.append(exc)
+            await asyncio.sleep(0.01)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.stop.set)
+        self._thread.join(10)
+        self.engine.dispose()
+
+    def die(self) -> int:
+        """Stop dead, as a killed process does: no unlock; its session ends on the server."""
+        pid = self.leadership.backend_pid
+        assert pid is not None
+        for task in self.tasks:
+            self.loop.call_soon_threadsafe(task.cancel)
+        self._thread.join(10)
+        self.leading = False
+        return pid
+
+
+def add_calls(url: str, count: int, first_reminder: datetime, spacing: timedelta) -> None:
+    """``count`` ad-hoc calls whose 10-minute reminders fall ``spacing`` apart."""
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    with session_scope(engine) as session:
+        for i in range(count):
+            starts = first_reminder + timedelta(minutes=10) + i * spacing
+            session.add(AdhocMeetingRow(
+                id=f"trial-{i:03d}", title=f"Trial {i}", starts_at=starts, duration_seconds=600,
+                created_by="test", created_at=T0 - timedelta(days=1),
+            ))  # fmt: skip
+    engine.dispose()
+
+
+def wait_for(condition: object, timeout: float) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if condition():  # type: ignore[operator]
+            return time.monotonic() - started
+        time.sleep(0.02)
+    raise AssertionError(f"not within {timeout} s")
+
+
+@pytest.mark.parametrize("tick_always", [False, True], ids=["leader-ticks", "all-tick"])
+def test_every_timer_fires_exactly_once_across_three_replicas(pg_url: str, tick_always: bool) -> None:
+    """100 timers due in ten batches fire exactly once each, whether only the leader ticks or —
+    the worst split brain — all three replicas tick at once (the fired-timer guard decides)."""
+    add_calls(pg_url, 100, T0, timedelta(seconds=6))
+    clock = FixedClock(T0 - timedelta(seconds=1))
+    replicas = [Replica(pg_url, clock, tick_always=tick_always) for _ in range(3)]
+    try:
+        wait_for(lambda: sum(r.leading for r in replicas) == 1, 10)
+        for batch in range(10):
+            clock.set(T0 + timedelta(seconds=60 * batch + 54))  # ten more reminders due
+            time.sleep(0.25)
+        wait_for(lambda: len(reminders_sent(replicas[0].engine)) >= 100, 10)
+        time.sleep(0.3)  # let any straggling duplicate show up
+        sent = Counter(reminders_sent(replicas[0].engine))
+        assert len(sent) == 100
+        assert set(sent.values()) == {1}
+        assert sum(r.leading for r in replicas) == 1
+        assert [e for r in replicas for e in r.errors] == []
+    finally:
+        for r in replicas:
+            r.close()
+
+
+def test_when_the_leader_dies_another_replica_leads_within_15_seconds(pg_url: str) -> None:
+    """Kill the leader (it stops and its session ends, as when its process is killed): one of the
+    other two holds the lock within 15 s (one 5 s poll in practice), only one at a time, and it
+    fires the next timer exactly once."""
+    add_calls(pg_url, 1, T0 + timedelta(minutes=5), timedelta(0))
+    clock = FixedClock(T0)
+    replicas = [Replica(pg_url, clock) for _ in range(3)]
+    try:
+        wait_for(lambda: sum(r.leading for r in replicas) == 1, 10)
+        [old] = [r for r in replicas if r.leading]
+        pid = old.die()
+        with replicas[0].engine.connect() as conn:  # what the server does when a client dies
+            conn.execute(sa.text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+        others = [r for r in replicas if r is not old]
+        took = wait_for(lambda: any(r.leading for r in others), 15)
+        assert took < 15
+        time.sleep(0.2)
+        assert sum(r.leading for r in others) == 1
+        clock.set(T0 + timedelta(minutes=5, seconds=5))
+        wait_for(lambda: len(reminders_sent(others[0].engine)) == 1, 5)
+        time.sleep(0.3)
+        assert reminders_sent(others[0].engine) == ["trial-000@2027-05-03T09:15/remind-10m"]
+    finally:
+        for r in replicas:
+            if r is not old:
+                r.close()
+        old.engine.dispose()
+
+
+def test_a_leader_that_loses_its_session_steps_down_within_its_check(pg_url: str) -> None:
+    """If only the leader's database session ends (the process lives), it notices at its next
+    one-second check and campaigns again; within 15 s exactly one replica leads."""
+    migrate.upgrade(make_engine(pg_url))
+    clock = FixedClock(T0)
+    replicas = [Replica(pg_url, clock) for _ in range(3)]
+    try:
+        wait_for(lambda: sum(r.leading for r in replicas) == 1, 10)
+        [old] = [r for r in replicas if r.leading]
+        with replicas[0].engine.connect() as conn:
+            conn.execute(sa.text("SELECT pg_terminate_backend(:p)"), {"p": old.leadership.backend_pid})
+        wait_for(lambda: old.leadership.backend_pid is None or not old.leading, 5)
+        wait_for(lambda: sum(r.leading for r in replicas) == 1, 15)
+    finally:
+        for r in replicas:
+            r.close()
