@@ -314,6 +314,7 @@ async def play(c: Campaign) -> None:
         track="feature-flag",
         summary="Execute non-conflicting transactions in parallel when the flag is on.",
         flag="parallel-exec",
+        clients=("aurora", "borealis", "cirrus", "eridanus"),
     )
     c.day(3)
     for login, vote in (
@@ -461,6 +462,7 @@ async def _later_proposals(c: Campaign, rollouts: bool) -> None:
         track="feature-flag",
         summary="Answer legacy eth_ endpoints with a deprecation error when the flag is on.",
         flag="no-legacy-rpc",
+        clients=("dorado", "eridanus"),
     )
     # 9 — a confidential security patch under vote (undisclosed: the public pages hide it).
     c.day(29)

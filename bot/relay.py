@@ -73,7 +73,7 @@ class Relay:
         pacer: Pacer | None = None,
         public_url: str = "http://127.0.0.1:8080",
         clock: Clock | None = None,
-        concurrency: int = 64,
+        concurrency: int = 8,
         batch: int = 2000,
         per_destination: int = 5,
         rate_wait_limit: float = 5.0,
@@ -158,14 +158,17 @@ class Relay:
             return
         for _wait in range(6):
             await self.pacer.wait_destination(platform, job.destination)
+            # The slot covers the send and recording its id: "concurrency" counts deliveries
+            # whose outcome is not yet durable (with 1, a crash can leave at most one unknown).
             async with self._slots[platform]:
                 await self.pacer.wait_platform(platform)
                 self.pacer.sending(platform, job.destination)
                 result = await sender.send(item.envelope)
+                if result.ok and result.message_id:
+                    fault("after-send")
+                    await self._db(self._finish, job.id, result.message_id)
             self.pacer.observe(platform, job.destination, result)
             if result.ok and result.message_id:
-                fault("after-send")
-                await self._db(self._finish, job.id, result.message_id)
                 self.stats.sent += 1
                 return
             limited = result.retry_after is not None and not result.permanent
@@ -278,7 +281,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--until-idle", action="store_true", help="exit when nothing is pending")
     parser.add_argument("--timeout", type=float, default=60.0)
     parser.add_argument("--scale", type=float, default=1.0, help="multiply pacing intervals")
-    parser.add_argument("--concurrency", type=int, default=64, help="in-flight sends per platform")
+    parser.add_argument("--concurrency", type=int, default=8, help="in-flight sends per platform")
     asyncio.run(_main_async(parser.parse_args(argv)))
 
 

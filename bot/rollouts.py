@@ -1,23 +1,18 @@
-"""Rollout orchestration wired into the service: commands, GitHub events, watchdogs, lifecycle.
+"""Rollout orchestration wired into the service: the rollout commands and shared steps.
 
-``install(rt)`` registers everything on ``rt.gov``. Every handler runs inside the service's
-transaction, after ``authorize_command`` passed; the rules are :mod:`charter.rollout`,
-:mod:`charter.gates`, :mod:`charter.incidents` and :mod:`charter.watchdogs`.
+``install(rt)`` registers the whole area on ``rt.gov``: the commands here, incidents and kill
+switches (:mod:`bot.rollout_incidents`), GitHub check results, releases and watchdogs
+(:mod:`bot.rollout_watch`) and the proposal lifecycle (:mod:`bot.rollout_lifecycle`). Every
+handler runs inside the service's transaction, after ``authorize_command`` passed; the rules
+are :mod:`charter.rollout`, :mod:`charter.gates`, :mod:`charter.incidents` and
+:mod:`charter.watchdogs`.
 
 Rules:
-- An accepted proposal gets a rollout at once (a state listener): its affected clients (all the
-  charter's clients when the form names none) × the charter's stages. A proposal whose form
-  names a feature flag gets a registry entry per client (state ``on``).
-- Readiness comes from ``/charter ready`` or from a published GitHub release in the client's
-  repository whose body has a line ``charterbot: ready <n> <stage>`` (version and ref = the tag;
-  the release's repository stands for the client, whoever published it).
-- Check runs, check suites and workflow runs from a client's repository are stored keyed by
-  (repo, head_sha, name); the gates read them on every evaluation.
-- The proposal follows its rollout: accepted → rolling-out when the first stage is entered,
-  → completed when every client is on the last stage (a retrospective issue is drafted then),
-  → rolled-back when a rollback leaves no client on any stage. A rolled-back or completed
-  proposal is final: a rollback after completion is recorded on the rollout (and announced) but
-  the proposal stays completed.
+- Gates are evaluated from stored facts at the moment they are asked: ready reports, the check
+  results on each client's reported ref, open incidents, the form's risk score and the
+  recorded go/no-go calls.
+- A confidential, undisclosed rollout is visible to coordinators, the security council and the
+  maintainers of its clients; to anyone else it does not exist ("There is no proposal #n").
 - A refused request changes nothing but a ``command-refused`` audit entry; the reply says why.
 """
 
@@ -31,23 +26,19 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session
 
 from bot.messages import Actor, Message
-from bot.rollout_views import (
-    inventory_message,
-    next_stage,
-    retrospective_body,
-    rollout_message,
-    rollout_view,
-)
+from bot.rollout_lifecycle import affected, follow, on_state, start_rollout
+from bot.rollout_views import inventory_message, next_stage, rollout_message, rollout_view
 from bot.service import Governance, Outcome
 from charter import commands as c, rollout as rules
-from charter.effects import Audit, Effect, Reply, SetLabels, SyncTracking
+from charter.effects import Audit, Effect, Reply
 from charter.gates import GateFacts, GateResult, GoNoGo, evaluate
-from charter.lifecycle import Event, State, next_state
+from charter.lifecycle import State
 from charter.model import Charter
-from charter.proposal import Decision, Proposal, label
+from charter.proposal import Proposal
 from charter.risk import Assessment
 from charter.rollout import ReadyReport, Rollout
-from storage import outbox, proposals as repo, rollouts as store
+from storage import proposals as repo, rollouts as store
+from storage.db import session_scope
 
 if TYPE_CHECKING:
     from bot.bootstrap import Runtime
@@ -78,13 +69,6 @@ def install_on(gov: Governance) -> None:
 
 def client_repos(charter: Charter) -> dict[str, str]:
     return {cl.id: cl.repository for cl in charter.clients if cl.repository}
-
-
-def affected(stored: repo.Stored, charter: Charter) -> tuple[str, ...]:
-    """The clients the form names (every client of the charter when it names none)."""
-    named = stored.proposal.fields.get("clients")
-    clients = [cl for cl in named if cl in charter.client_ids] if isinstance(named, list) else []
-    return tuple(clients) or charter.client_ids
 
 
 def visible(gov: Governance, stored: repo.Stored, actor: Actor) -> bool:
@@ -170,7 +154,7 @@ def save(
     """Save the rollout, carry out its effects, and move the proposal along with it."""
     store.save_rollout(session, replace(after, checks=()), gov.charter, now)
     outcome = gov.effects(session, effects, actor, now, proposal=stored.proposal)
-    _follow(gov, session, stored, before, after, actor, now)
+    follow(gov, session, stored, before, after, actor, now)
     return outcome
 
 
@@ -181,111 +165,6 @@ def _answer(outcome: Outcome, fallback: str = "Done.") -> Message:
 
 def _refusal(effects: Sequence[Effect]) -> str | None:
     return next((e.text for e in effects if isinstance(e, Reply) and not e.ok), None)
-
-
-# -- lifecycle ------------------------------------------------------------------------------
-
-
-def _transition(
-    gov: Governance, session: Session, p: Proposal, event: Event, actor: Actor | str, now: datetime
-) -> Proposal:
-    to = next_state(p.state, event)
-    record = {
-        "event": event.value,
-        "from": p.state.value,
-        "to": to.value,
-        "at": now.isoformat(),
-        "charter_version": gov.charter.version,
-    }
-    effects: tuple[Effect, ...] = (
-        Audit("proposal-state-changed", p.subject, record),
-        SetLabels(p.number, (label(to),)),
-        SyncTracking(p.number),
-    )
-    moved = replace(p, state=to)
-    gov.apply(session, Decision(moved, effects), actor, now)
-    return moved
-
-
-def _follow(
-    gov: Governance,
-    session: Session,
-    stored: repo.Stored,
-    before: Rollout,
-    after: Rollout,
-    actor: Actor | str,
-    now: datetime,
-) -> None:
-    p = stored.proposal
-    if p.state is State.ACCEPTED and after.stage_index >= 0:
-        p = _transition(gov, session, p, Event.ROLLOUT_STARTED, actor, now)
-    if after.completed_at is not None and before.completed_at is None:
-        if p.state is State.ROLLING_OUT:
-            p = _transition(gov, session, p, Event.ROLLOUT_COMPLETED, actor, now)
-        draft_retrospective(gov, session, p, after, now)
-    gone = all(after.position(cl) < 0 for cl in after.clients)
-    if gone and len(after.rollbacks) > len(before.rollbacks) and p.state is State.ROLLING_OUT:
-        _transition(gov, session, p, Event.ROLLED_BACK, actor, now)
-
-
-def draft_retrospective(
-    gov: Governance, session: Session, p: Proposal, rollout: Rollout, now: datetime
-) -> None:
-    """Queue the retrospective issue (once per proposal: the outbox key is stable)."""
-    mine = [
-        i
-        for i in store.incidents(session)
-        if p.number in i.proposals or set(i.clients) & set(rollout.clients)
-    ]
-    record = store.audit_lines(session, [p.subject, f"rollout:{p.number}"])
-    body = retrospective_body(rollout, gov.charter, title=p.title, record=record, incidents=mine)
-    key = f"retrospective:{p.number}"
-    payload = {
-        "title": f"Retrospective: #{p.number} {p.title}",
-        "body": body,
-        "labels": ["retrospective"],
-        "key": key,
-    }
-    outbox.enqueue(
-        session, kind="create-issue", payload=payload, now=now, key=f"create-issue:{key}"
-    )
-
-
-def start_rollout(gov: Governance, session: Session, stored: repo.Stored, now: datetime) -> Rollout:
-    """Open the rollout of an accepted proposal and register its feature flag per client."""
-    p, charter = stored.proposal, gov.charter
-    track = charter.tracks.get(p.track)
-    secret = bool(track and track.confidential and not stored.disclosed)
-    decision = rules.start(p.number, affected(stored, charter), now, confidential=secret)
-    store.save_rollout(session, decision.rollout, charter, now)
-    effects: list[Effect] = list(decision.effects)
-    flag = flag_name(p.fields.get("feature_flag"))
-    if flag is not None:
-        for client in decision.rollout.clients:
-            store.register_flag(session, p.number, client, flag, by="charterbot", at=now)
-        payload = {"proposal": p.number, "clients": list(decision.rollout.clients)}
-        effects.append(Audit("flag-registered", f"flag:{flag}", payload))
-    gov.effects(session, effects, "charterbot", now, proposal=p)
-    return decision.rollout
-
-
-def flag_name(value: Any) -> str | None:
-    """The form's feature flag as a registry name: lowercased, without code quotes."""
-    if not isinstance(value, str) or not value.strip("` \n"):
-        return None
-    return value.strip("` \n").splitlines()[0].strip("` ").lower()
-
-
-def on_state(
-    gov: Governance, session: Session, before: Proposal | None, after: Proposal, now: datetime
-) -> None:
-    """A proposal that has just been accepted gets its rollout in the same transaction."""
-    if after.state is not State.ACCEPTED or (before is not None and before.state is State.ACCEPTED):
-        return
-    stored = repo.load(session, after.number)
-    if stored is None or store.load_rollout(session, after.number) is not None:
-        return
-    start_rollout(gov, session, stored, now)
 
 
 # -- commands ---------------------------------------------------------------------------------
@@ -382,6 +261,19 @@ def view_of(
     return rollout_view(current, gov.charter, gates=gates, title=p.title, state=p.state.value)
 
 
+def read_view(
+    gov: Governance, n: int, actor: Actor, now: datetime | None = None
+) -> dict[str, Any] | None:
+    """The rollout of #n as the dashboard and API show it, or None when ``actor`` may not see
+    it or it has none (a proposal not accepted yet)."""
+    now = now or gov.clock.now()
+    with session_scope(gov.engine) as session:
+        found = locate(gov, session, n, actor, now)
+        if isinstance(found, str):
+            return None
+        return view_of(gov, session, *found, now)
+
+
 def show_rollout(
     gov: Governance, session: Session, cmd: c.ShowRollout, actor: Actor, now: datetime
 ) -> Message:
@@ -459,4 +351,4 @@ def record_go_no_go(
     gov.effects(session, [Audit("go-no-go-recorded", f"rollout:{proposal}", payload)], by, now)
 
 
-__all__ = ["install", "install_on", "locate", "record_go_no_go", "save", "view_of"]
+__all__ = ["install", "install_on", "locate", "read_view", "record_go_no_go", "save", "view_of"]

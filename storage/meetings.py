@@ -212,8 +212,10 @@ def claim_timer(session: Session, timer: Reminder, outcome: str, now: datetime) 
             handled_at=now,
         )
         .on_conflict_do_nothing(index_elements=["timer_key"])
+        .returning(col(FiredTimerRow.id))
     )
-    return int(session.execute(stmt).rowcount) == 1  # type: ignore[attr-defined]
+    # RETURNING, not rowcount: an ORM-enabled insert does not report rowcount on PostgreSQL.
+    return session.execute(stmt).first() is not None
 
 
 def last_fired(session: Session) -> dict[str, datetime]:

@@ -119,10 +119,11 @@ class Reader:
             if stored is None or not is_public(stored, self.charter):
                 return None
             view = proposal_view(stored, self.charter, self.now)
-            view["timeline"] = [
-                _entry(e)
-                for e in reversed(audit_query.entries(session, subject=f"proposal:{number}"))
+            rows = [
+                *audit_query.entries(session, subject=f"proposal:{number}"),
+                *audit_query.entries(session, subject=f"rollout:{number}"),
             ]
+            view["timeline"] = [_entry(e) for e in sorted(rows, key=lambda e: e.seq)]
             view["rollout"] = self._rollout_of(session, stored)
         view["clients"] = sorted(_clients(stored))
         return view

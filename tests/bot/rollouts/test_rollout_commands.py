@@ -27,6 +27,7 @@ from tests.bot.rollouts.conftest import (
     MAINTAINER,
     World,
     form,
+    person,
 )
 
 SHA = {c: f"{i + 1:x}" * 40 for i, c in enumerate(CLIENTS)}
@@ -377,3 +378,18 @@ def test_go_no_go_rejects_what_can_never_be_right(
             by=COORDINATOR,
             now=accepted.clock.now(),
         )
+
+
+def test_the_read_view_serves_the_dashboard_within_visibility(sqlite_engine: Engine) -> None:
+    """``read_view`` gives the JSON view to those who may see the rollout, None to others."""
+    world = World(sqlite_engine)
+    world.accept(1, form(clients=("aurora",)))
+    world.open_issue(2, form(track="security-patch"), "Embargoed fix")
+    decide(world, 2)
+    view = rollouts.read_view(world.gov, 1, person(None))
+    assert view is not None
+    assert (view["proposal"], view["stage"], view["next_stage"]) == (1, "pending", "staging")
+    assert view["gates"][0]["gate"] == "require_ready"
+    assert rollouts.read_view(world.gov, 2, person("outsider")) is None
+    assert rollouts.read_view(world.gov, 2, person(COUNCIL)) is not None
+    assert rollouts.read_view(world.gov, 9, person(COUNCIL)) is None
