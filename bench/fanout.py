@@ -55,7 +55,7 @@ def _serve(kwargs: dict[str, object], ports: mp.Queue, stop: mp.Event, out: mp.Q
         chat = RateLimitedStandIn(**kwargs)  # type: ignore[arg-type]
         await chat.start()
         ports.put(chat.port)
-        while not stop.is_set():
+        while not stop.is_set():  # noqa: ASYNC110 - a process-shared Event cannot be awaited
             await asyncio.sleep(0.05)
         posted = [(p.platform, p.channel) for p in chat.posted]
         out.put({"posted": posted, "rejected": sum(chat.rejected.values())})
@@ -102,9 +102,13 @@ def _setup(url: str, channels: list[tuple[str, str]]) -> None:
     now = datetime.now(UTC)
     with session_scope(engine) as session:
         for platform, address in channels:
-            new = subscriptions.NewSubscription(platform, address, "bench:1", {"kinds": ["decision"]})
+            new = subscriptions.NewSubscription(
+                platform, address, "bench:1", {"kinds": ["decision"]}
+            )
             subscriptions.add(session, new, now)
-        a = Announce("decision", "Proposal 42 accepted", "All five clients approved.", 42, "protocol-change")
+        a = Announce(
+            "decision", "Proposal 42 accepted", "All five clients approved.", 42, "protocol-change"
+        )
         payload = {**a.__dict__, "clients": [], "data": {}, "at": now.isoformat()}
         outbox.enqueue(session, kind="announce", payload=payload, now=now)
     engine.dispose()
@@ -160,8 +164,13 @@ async def part2(n: int) -> dict[str, float]:
         _setup(url, channels)
         engine = make_engine(url)
         sender = SlackSender("xoxb", chat.slack_url, httpx.AsyncClient(limits=_pool()))
-        relay = Relay(engine, _charter(), {"slack": sender}, pacer=Pacer(Limits({}, {})),
-                      concurrency=CONCURRENCY)
+        relay = Relay(
+            engine,
+            _charter(),
+            {"slack": sender},
+            pacer=Pacer(Limits({}, {})),
+            concurrency=CONCURRENCY,
+        )
         start = time.monotonic()
         await relay.run_until_idle(600)
         relayed = time.monotonic() - start
@@ -173,9 +182,11 @@ async def part2(n: int) -> dict[str, float]:
 
         async def post(channel: str) -> None:
             async with slots:
-                resp = await client.post(chat.slack_url + "chat.postMessage",
-                                         json={**body, "channel": channel + "b"},
-                                         headers={"Authorization": "Bearer xoxb"})
+                resp = await client.post(
+                    chat.slack_url + "chat.postMessage",
+                    json={**body, "channel": channel + "b"},
+                    headers={"Authorization": "Bearer xoxb"},
+                )
                 resp.raise_for_status()
 
         start = time.monotonic()

@@ -179,7 +179,7 @@ def build(
             log.info("adopted charter v%s (%s)", loaded.charter.version, loaded.sha256[:12])
     gov = Governance(engine, loaded, clock)
     if gateway is None and settings.github_enabled:
-        gateway = _github_gateway(settings, loaded)
+        gateway = _github_gateway(settings, loaded, clock)
     if gateway is None:
         log.info(
             "GitHub API not configured (no token or App): tracking comments wait in the outbox"
@@ -210,13 +210,18 @@ def build(
     if gateway is not None:
         from bot.github.relay import GitHubRelay
 
+        from bot.github.issues_relay import IssueRelay
+
         relay = GitHubRelay(engine, loaded.charter, gateway, settings.public_url)
         rt.relays.append(relay.run_once)
+        rt.relays.append(IssueRelay(engine, gateway).run_once)
     _wire_optional(rt)
     return rt
 
 
-def _github_gateway(settings: Settings, loaded: LoadedCharter) -> GitHubGateway:
+def _github_gateway(settings: Settings, loaded: LoadedCharter, clock: Clock) -> GitHubGateway:
+    """The GitHub port from settings; App installation tokens are renewed by the runtime's
+    clock (the same one deadlines use), so renewal is testable and consistent with it."""
     from bot.github.auth import auth_from_settings
     from bot.github.gateway import PyGithubGateway
 
@@ -228,6 +233,7 @@ def _github_gateway(settings: Settings, loaded: LoadedCharter) -> GitHubGateway:
         app_id=settings.github_app_id,
         private_key_pem=secret(settings.github_app_private_key),
         installation_id=settings.github_installation_id,
+        clock=clock.now,
     )
     return PyGithubGateway(loaded.charter.github.repository, auth, settings.github_api_url)
 

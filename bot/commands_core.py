@@ -18,6 +18,7 @@ from charter import commands as c
 from charter.authz import roles_for
 from charter.grammar import USAGE
 from charter.proposal import Decision, cast_vote, raise_concern, resolve_concern, withdraw
+from charter.seats import may_vote
 from storage import audit, proposals as repo
 
 if TYPE_CHECKING:
@@ -56,10 +57,14 @@ def execute(
 
 
 def _visible(gov: Governance, stored: repo.Stored, actor: Actor) -> bool:
+    """Confidential proposals are seen, until disclosed, by coordinators, the security council
+    and everyone who holds a seat or a veto on their track (they must be able to vote)."""
     track = gov.charter.tracks.get(stored.proposal.track)
     if track is None or not track.confidential or stored.disclosed:
         return True
-    return gov.may_see_confidential(actor)
+    if gov.may_see_confidential(actor):
+        return True
+    return actor.login is not None and may_vote(actor.login, track, gov.charter)
 
 
 def _load(gov: Governance, session: Session, n: int | None, actor: Actor) -> repo.Stored | Message:

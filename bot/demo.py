@@ -400,9 +400,16 @@ async def _canary(c: Campaign, gas: int, flag: int) -> None:
     c.console("ines-coord", f"advance {gas}")
     c.day(17)
     c.console("emeka-cirrus", f"ready {flag} cirrus staging v25.2.0-pe {SHA['cirrus']}1")
-    for client in ("aurora", "borealis", "cirrus"):
-        await c.check(REPO[client], "differential-fuzz", SHA[client], "success")
-    await c.check(REPO["dorado"], "differential-fuzz", SHA["dorado"], "failure")
+
+
+async def _production(c: Campaign, gas: int) -> None:
+    """Four clients report their production release; dorado's fuzzing fails, eridanus waits."""
+    c.day(27.2)
+    for client in ("aurora", "borealis", "cirrus", "dorado"):
+        login = _maintainer(c, client)
+        c.console(login, f"ready {gas} {client} production {VERSION[client]} {SHA[client]}")
+        outcome = "failure" if client == "dorado" else "success"
+        await c.check(REPO[client], "differential-fuzz", SHA[client], outcome)
 
 
 async def _later_proposals(c: Campaign, rollouts: bool) -> None:
@@ -446,6 +453,8 @@ async def _later_proposals(c: Campaign, rollouts: bool) -> None:
     await c.comment(amend, "/vote approve", "jonas-coord")
     await c.comment(amend, "/vote approve welcome aboard", "alice-aurora")
     c.console("emeka-cirrus", f"vote {amend} abstain")
+    if rollouts:
+        await _production(c, 1)
     c.day(27.5)
     await c.comment(blobs, "/vote approve", "bob-aurora")
     await c.comment(blobs, "/vote approve", "dmitri-borealis")

@@ -113,6 +113,7 @@ class PostgresLeadership:
         self.backend_pid = None
         if conn is not None:
             try:
+                conn.invalidate()  # close the socket itself: the session (and lock) must end
                 conn.close()
             except Exception:
                 log.debug("closing a broken leader connection failed", exc_info=True)

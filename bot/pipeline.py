@@ -46,17 +46,21 @@ class InboxWorker:
         return done
 
     def _process_one(self, row_id: int, now: datetime) -> int:
+        delivery = {"delivery_id": f"inbox:{row_id}"}  # until the row is read
         try:
             with session_scope(self._engine) as session:
                 row = inbox.claim(session, row_id)
                 if row is None:
                     return 0
+                delivery = {"delivery_id": f"{row.source}:{row.key}"}
+                what = f"{row.event} delivery {row.key}"
                 processor = self._processors.get(row.source)
                 if processor is not None:
                     processor(session, row, now)
                 inbox.mark_processed(session, row, now)
+            log.info("processed %s", what, extra=delivery)
         except Exception as exc:
-            log.exception("processing inbox event %s failed", row_id)
+            log.exception("processing inbox event %s failed", row_id, extra=delivery)
             with session_scope(self._engine) as session:
                 inbox.record_failure(session, row_id, f"{type(exc).__name__}: {exc}")
             METRICS.events_processed.labels(result="failed").inc()

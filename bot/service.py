@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -256,9 +257,12 @@ class Governance:
             METRICS.commands.labels(outcome="parse-error").inc()
             return Message.text_only(f"{parsed.message}\nUsage: {parsed.usage}", ok=False)
         now = now or self.clock.now()
+        ids = {"command_id": uuid.uuid4().hex[:16], "surface": actor.surface}
         with session_scope(self.engine) as session:
             message = self.execute(session, parsed, actor, now)
-        METRICS.commands.labels(outcome="ok" if message.ok else "refused").inc()
+        outcome = "ok" if message.ok else "refused"
+        METRICS.commands.labels(outcome=outcome).inc()
+        log.info("%s by %s: %s", type(parsed).__name__, actor.name, outcome, extra=ids)
         return message
 
     def execute(self, session: Session, command: Any, actor: Actor, now: datetime) -> Message:

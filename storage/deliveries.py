@@ -74,7 +74,8 @@ def fan_out(
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(DeliveryRow).values(rows)
     stmt = stmt.on_conflict_do_nothing(index_elements=["outbox_id", "destination"])
-    return int(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+    # Counted with RETURNING: rowcount of a multi-row insert is -1 on psycopg.
+    return len(session.execute(stmt.returning(col(DeliveryRow.id))).all())
 
 
 def claim(

@@ -13,6 +13,7 @@ Rules:
 from __future__ import annotations
 
 import importlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -236,7 +237,23 @@ def _entry(row: Any, hidden: set[int] | None = None) -> dict[str, Any]:
         "hash": row.hash,
         "prev_hash": row.prev_hash,
         "withheld": withheld,
+        "detail": "" if withheld else _detail(row.payload),
     }
+
+
+_DETAIL_KEYS = ("choice", "reason", "name", "client", "stage", "version", "to", "outcome", "why")
+
+
+def _detail(payload: str) -> str:
+    """A short reading of an entry's payload for timelines (the full text is in the log)."""
+    try:
+        data = json.loads(payload)
+    except ValueError:
+        return ""
+    if not isinstance(data, dict):
+        return ""
+    parts = [str(data[k]) for k in _DETAIL_KEYS if isinstance(data.get(k), str | int) and data[k]]
+    return " · ".join(parts)[:160]
 
 
 def _incident(incident: Any, hidden: set[int]) -> dict[str, Any]:

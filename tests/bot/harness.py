@@ -65,29 +65,39 @@ class Bot:
         database_url: str,
         standin: GitHubStandin,
         clock: FixedClock | None = None,
+        *,
+        github_app: dict[str, Any] | None = None,
         **extra: Any,
     ) -> None:
+        """``github_app`` (app id, private key, installation id settings) replaces token auth:
+        the runtime then builds its own gateway from settings, as ``charterbot serve`` does."""
         self.standin = standin
         self.clock = clock or FixedClock(START)
         self.sleeps = InstantSleep()
+        auth = github_app if github_app is not None else {"github_token": standin.token}
         settings = Settings(
             database_url=database_url,
             github_webhook_secret=SECRET,
-            github_token=standin.token,
             github_api_url=standin.base_url,
             public_url="http://charterbot.test",
+            **auth,
             **extra,
         )
-        throttle = Throttle(
-            RetryPolicy(max_retries=4),
-            WritePacer(clock=self.sleeps, sleep=self.sleeps.sleep),
-            wall_clock=self.sleeps,
-            sleep=self.sleeps.sleep,
-        )
-        self.gateway = PyGithubGateway(
-            REPO, Auth.Token(standin.token), standin.base_url, throttle=throttle
-        )
-        self.rt: Runtime = build(settings, clock=self.clock, gateway=self.gateway)
+        if github_app is not None:  # the runtime's own gateway: real pacing, App auth
+            self.rt: Runtime = build(settings, clock=self.clock)
+            assert isinstance(self.rt.gateway, PyGithubGateway)
+            self.gateway = self.rt.gateway
+        else:
+            throttle = Throttle(
+                RetryPolicy(max_retries=4),
+                WritePacer(clock=self.sleeps, sleep=self.sleeps.sleep),
+                wall_clock=self.sleeps,
+                sleep=self.sleeps.sleep,
+            )
+            self.gateway = PyGithubGateway(
+                REPO, Auth.Token(standin.token), standin.base_url, throttle=throttle
+            )
+            self.rt = build(settings, clock=self.clock, gateway=self.gateway)
         self.app = create_app(self.rt, run_background=False)
         self.http = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=self.app), base_url="http://bot"

@@ -127,3 +127,25 @@ def test_console_reads_commands_from_stdin(tmp_path: Path) -> None:
     assert "You are alice-aurora" in out and "maintainer of Aurora" in out
     assert "No open proposals." in out
     assert "There is no proposal #1." in out
+
+
+async def test_confidential_proposal_is_visible_to_its_electorate_only(bot: Bot) -> None:
+    """A security patch before disclosure: maintainers (seats) and the council see and vote on
+    it; a linked contributor without a seat is told it does not exist; the API hides it."""
+    from bot.messages import Actor, plain_text
+
+    body = valid_body(**{"protocol-change": "security-patch"})
+    n = bot.standin.store.add_issue("Fix", body, "kofi-sec", ("upgrade-proposal",)).number
+    assert (
+        await bot.post("issues", bot.issue_payload("opened", n, body, author="kofi-sec"))
+    ).status_code == 202
+    await bot.settle()
+    await bot.advance(later(seconds=1))  # review: 0d
+    maintainer = Actor("carmen-borealis", "console", "carmen-borealis")
+    outsider = Actor("mallory", "console", "mallory")
+    assert "Recorded approve" in plain_text(bot.gov.run_sync(f"vote {n} approve", maintainer))
+    assert "Recorded reject" in plain_text(
+        bot.gov.run_sync(f"vote {n} reject", Actor("lena-sec", "console", "l"))
+    )
+    assert f"There is no proposal #{n}." in plain_text(bot.gov.run_sync(f"show {n}", outsider))
+    assert (await bot.http.get(f"/api/proposals/{n}")).status_code == 404

@@ -143,7 +143,9 @@ class RateLimitedStandIn:
                 self.rejected[channel] = self.rejected.get(channel, 0) + 1
         if wait is not None:
             headers = {"Retry-After": f"{wait:.3f}"}
-            return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers=headers)
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"}, status=429, headers=headers
+            )
         if channel in self._gone:
             return web.json_response({"ok": False, "error": "channel_not_found"})
         ts = f"{time.time():.6f}.{next(self._ids) % 1000}"
@@ -174,7 +176,7 @@ class RateLimitedStandIn:
         message_id = str(next(self._ids))
         content = str(body.get("content", ""))
         self.posted.append(Posted("discord", channel, content, message_id, now, body))
-        limit, period = self.discord_route
+        limit, _period = self.discord_route
         headers = {
             "X-RateLimit-Limit": str(limit),
             "X-RateLimit-Remaining": str(route.remaining(now)),

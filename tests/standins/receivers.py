@@ -124,10 +124,14 @@ class SmtpServer:
     @staticmethod
     def _auth(credentials: tuple[str, str]) -> Any:
         def check(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
-            ok = isinstance(data, LoginPassword) and (
-                data.login.decode(),
-                data.password.decode(),
-            ) == credentials
+            ok = (
+                isinstance(data, LoginPassword)
+                and (
+                    data.login.decode(),
+                    data.password.decode(),
+                )
+                == credentials
+            )
             return AuthResult(success=ok, handled=False)
 
         return check

@@ -25,7 +25,9 @@ GRACE = 0.015
 @pytest.fixture
 async def chat() -> AsyncIterator[RateLimitedStandIn]:
     server = RateLimitedStandIn(
-        slack_interval=1.0 * SCALE, discord_rate=(50, 1.0 * SCALE), discord_route=(5, 5.0 * SCALE),
+        slack_interval=1.0 * SCALE,
+        discord_rate=(50, 1.0 * SCALE),
+        discord_route=(5, 5.0 * SCALE),
         grace=GRACE,
     )
     await server.start()

@@ -19,11 +19,15 @@ RUNNER = CliRunner()
 def _setup(engine: Engine) -> None:
     enqueue(engine, announce("decision"))
     with session_scope(engine) as session:
-        deliveries.fan_out(session, 1, [Destination("slack", "CA"), Destination("slack", "CB")], NOW)
+        deliveries.fan_out(
+            session, 1, [Destination("slack", "CA"), Destination("slack", "CB")], NOW
+        )
         deliveries.mark_failed(session, 1, "slack: channel_not_found")
 
 
-def test_list_shows_pending_and_failed_with_age_and_error(sqlite_engine: Engine, sqlite_url: str) -> None:
+def test_list_shows_pending_and_failed_with_age_and_error(
+    sqlite_engine: Engine, sqlite_url: str
+) -> None:
     """Both outbox items and deliveries are listed with status, age and the last error."""
     _setup(sqlite_engine)
     result = RUNNER.invoke(app, ["outbox", "list", "--database-url", sqlite_url])

@@ -37,7 +37,9 @@ POINTS = [
 ]
 
 
-async def _relay(url: str, chat: RateLimitedStandIn, fault: str | None) -> asyncio.subprocess.Process:
+async def _relay(
+    url: str, chat: RateLimitedStandIn, fault: str | None
+) -> asyncio.subprocess.Process:
     env = {
         **os.environ,
         "SLACK_BOT_TOKEN": "xoxb-test",
@@ -62,7 +64,9 @@ def _unrecorded_but_posted(url: str, chat: RateLimitedStandIn) -> int:
             return sum(
                 1
                 for r in rows
-                if r.status == "sending" and r.platform_message_id is None and chat.messages(r.address)
+                if r.status == "sending"
+                and r.platform_message_id is None
+                and chat.messages(r.address)
             )
     finally:
         engine.dispose()

@@ -24,12 +24,24 @@ async def _get(engine: Engine, path: str) -> httpx.Response:
         return await client.get(path)
 
 
-def _proposal(engine: Engine, n: int, state: str, *, confidential: bool = False,
-              disclosed: bool = False) -> None:
+def _proposal(
+    engine: Engine, n: int, state: str, *, confidential: bool = False, disclosed: bool = False
+) -> None:
     with session_scope(engine) as session:
-        session.add(ProposalRow(number=n, title=f"P{n}", author="a", track="feature-flag",
-                                state=state, confidential=confidential, disclosed=disclosed,
-                                created_at=NOW, updated_at=NOW, data="{}"))
+        session.add(
+            ProposalRow(
+                number=n,
+                title=f"P{n}",
+                author="a",
+                track="feature-flag",
+                state=state,
+                confidential=confidential,
+                disclosed=disclosed,
+                created_at=NOW,
+                updated_at=NOW,
+                data="{}",
+            )
+        )
 
 
 @pytest.fixture
@@ -62,8 +74,12 @@ async def test_atom_feed_has_the_atom_structure(feed_engine: Engine) -> None:
             assert (entry.findtext(f"{A}{tag}") or "").strip(), tag
         assert entry.find(f"{A}link").get("href")  # type: ignore[union-attr]
     titles = [e.findtext(f"{A}title") for e in entries]
-    assert titles == ["vote: later", "incident: incident title", "decision: decision title",
-                      "proposal-opened: open <1>"]
+    assert titles == [
+        "vote: later",
+        "incident: incident title",
+        "decision: decision title",
+        "proposal-opened: open <1>",
+    ]
     assert len({e.findtext(f"{A}id") for e in entries}) == len(entries)
 
 

@@ -36,10 +36,10 @@ EVENTS = {
     "rollout-labelled": announce(
         "rollout", proposal=9, track="feature-flag", data={"labels": ["consensus"]}
     ),
-    "security-secret": announce(
-        "decision", proposal=12, track="security-patch", confidential=True
+    "security-secret": announce("decision", proposal=12, track="security-patch", confidential=True),
+    "security-vote-secret": announce(
+        "vote", proposal=12, track="security-patch", confidential=True
     ),
-    "security-vote-secret": announce("vote", proposal=12, track="security-patch", confidential=True),
 }
 
 # event → the subscriptions that receive it (charter channels are checked separately).
@@ -65,12 +65,26 @@ def test_subscriptions_receive_exactly_what_their_filters_say(event: str) -> Non
 @pytest.mark.parametrize(
     ("event", "disclosed", "channels"),
     [
-        ("decision-protocol", False, {"discord:1180000000000000001", "slack:C0MERIDIAN1",
-                                       "email:operators@lists.meridian.example"}),
+        (
+            "decision-protocol",
+            False,
+            {
+                "discord:1180000000000000001",
+                "slack:C0MERIDIAN1",
+                "email:operators@lists.meridian.example",
+            },
+        ),
         ("vote-flag", False, set()),  # the charter announces no votes
         ("security-secret", False, set()),  # no private channel is listed for decisions
-        ("security-secret", True, {"discord:1180000000000000001", "slack:C0MERIDIAN1",
-                                   "email:operators@lists.meridian.example"}),
+        (
+            "security-secret",
+            True,
+            {
+                "discord:1180000000000000001",
+                "slack:C0MERIDIAN1",
+                "email:operators@lists.meridian.example",
+            },
+        ),
     ],
 )
 def test_charter_channels_are_the_default_and_confidential_waits_for_disclosure(

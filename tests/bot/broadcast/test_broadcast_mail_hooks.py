@@ -18,7 +18,9 @@ UNSUB = "https://bot.example/subscriptions/unsubscribe?token=abc"
 
 
 def _envelope(address: str, *, secret: str | None = None, unsub: str | None = UNSUB) -> Envelope:
-    data = payload(announce("decision", proposal=7, title="Adopt <b>X</b> & Y", track="feature-flag"))
+    data = payload(
+        announce("decision", proposal=7, title="Adopt <b>X</b> & Y", track="feature-flag")
+    )
     notice = build_notice(data, lang="es", zone="Europe/Madrid", repo="o/r", unsubscribe_url=unsub)
     return Envelope(7, "41.7", address, notice, data, secret=secret)
 
@@ -46,8 +48,11 @@ async def test_mail_has_list_headers_multipart_and_a_stable_message_id(smtp: Smt
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert msg["Message-ID"] == first.message_id
     assert msg.get_content_type() == "multipart/alternative"
-    parts = {p.get_content_type(): p.get_payload(decode=True).decode() for p in msg.walk()
-             if not p.is_multipart()}
+    parts = {
+        p.get_content_type(): p.get_payload(decode=True).decode()
+        for p in msg.walk()
+        if not p.is_multipart()
+    }
     assert set(parts) == {"text/plain", "text/html"}
     assert "Adopt <b>X</b> & Y" in parts["text/plain"] and "Decisión" in parts["text/plain"]
     assert "Adopt &lt;b&gt;X&lt;/b&gt; &amp; Y" in parts["text/html"]
@@ -182,7 +187,9 @@ async def test_forgery_guard_refuses_non_public_targets(url: str, refused: str |
 async def test_operator_may_allow_private_targets() -> None:
     """CHARTERBOT_WEBHOOK_ALLOW_PRIVATE lets loopback through (https is still required)."""
     resolve = _resolver(DNS)
-    _parsed, addresses = await check_url("https://sneaky.example.com/", allow_private=True, resolve=resolve)
+    _parsed, addresses = await check_url(
+        "https://sneaky.example.com/", allow_private=True, resolve=resolve
+    )
     assert addresses == ["127.0.0.1"]
     with pytest.raises(WebhookRefused, match="https"):
         await check_url("http://sneaky.example.com/", allow_private=True, resolve=resolve)

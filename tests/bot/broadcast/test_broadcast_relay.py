@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections.abc import AsyncIterator
@@ -98,7 +99,8 @@ async def test_unpaced_burst_is_held_back_by_retry_after(
     await slack.aclose()
     got = [p.text.splitlines()[0] for p in chat.messages("CBURST")]
     assert got == [f"*Vote: v{n}*" for n in range(5)]
-    gaps = [b.at - a.at for a, b in zip(chat.messages("CBURST"), chat.messages("CBURST")[1:])]
+    posts = chat.messages("CBURST")
+    gaps = [b.at - a.at for a, b in itertools.pairwise(posts)]
     assert min(gaps) >= 1.0 * SCALE - GRACE
     # Each 429 is followed by a wait of Retry-After, so the relay never hammers: at most one
     # refusal per message.
@@ -115,7 +117,9 @@ async def test_permanent_failure_stops_and_notifies_coordinators(
     enqueue(sqlite_engine, announce("incident", severity="sev2"))
     await relay.run_until_idle(20)
     with session_scope(sqlite_engine) as session:
-        row = session.exec(select(DeliveryRow).where(DeliveryRow.destination == "slack:CGONE")).one()
+        row = session.exec(
+            select(DeliveryRow).where(DeliveryRow.destination == "slack:CGONE")
+        ).one()
         assert (row.status, row.attempts) == ("failed", 1)
         assert "channel_not_found" in (row.last_error or "")
         notes = session.exec(select(OutboxRow).where(OutboxRow.kind == "notify")).all()
@@ -133,7 +137,9 @@ async def test_other_outbox_kinds_are_left_alone(sqlite_engine: Engine, relay: R
     with session_scope(sqlite_engine) as session:
         rows = session.exec(select(OutboxRow)).all()
         assert {(r.kind, r.status) for r in rows} == {
-            ("sync-github", "pending"), ("comment", "pending"), ("notify", "pending"),
+            ("sync-github", "pending"),
+            ("comment", "pending"),
+            ("notify", "pending"),
             ("labels", "pending"),
         }
         assert deliveries.listing(session, include_sent=True) == []
@@ -152,8 +158,18 @@ async def test_confidential_waits_for_disclosure(
     assert {p.channel for p in chat.messages()} == {"G0COUNCIL01"}
     with session_scope(sqlite_engine) as session:
         session.add(
-            ProposalRow(number=12, title="x", author="a", track="security-patch", state="accepted",
-                        confidential=True, disclosed=True, created_at=NOW, updated_at=NOW, data="{}")
+            ProposalRow(
+                number=12,
+                title="x",
+                author="a",
+                track="security-patch",
+                state="accepted",
+                confidential=True,
+                disclosed=True,
+                created_at=NOW,
+                updated_at=NOW,
+                data="{}",
+            )
         )
     enqueue(sqlite_engine, secret)
     await relay.run_until_idle(10)

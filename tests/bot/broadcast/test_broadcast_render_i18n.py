@@ -30,7 +30,9 @@ def _source_ids() -> set[str]:
     for source in SOURCES:
         path = ROOT / source
         for file in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
-            for _line, message, _c, _ctx in extract_from_file("python", str(file), keywords={"_": None}):
+            for _line, message, _c, _ctx in extract_from_file(
+                "python", str(file), keywords={"_": None}
+            ):
                 found.add(message)
     return found
 
@@ -103,7 +105,9 @@ def test_discord_content_escapes_mentions_and_markdown() -> None:
     assert "\\*\\*bold\\*\\*" in content and "\\`code\\`" in content
 
 
-@pytest.mark.parametrize(("render", "limit"), [(slack_text, SLACK_LIMIT), (discord_content, DISCORD_LIMIT)])
+@pytest.mark.parametrize(
+    ("render", "limit"), [(slack_text, SLACK_LIMIT), (discord_content, DISCORD_LIMIT)]
+)
 def test_long_announcements_are_cut_to_the_platform_limit(render, limit) -> None:  # type: ignore[no-untyped-def]
     """A 10,000-character text is cut to the limit and ends with an ellipsis."""
     notice = build_notice(payload(announce("decision", text="x" * 10_000)))

@@ -27,7 +27,9 @@ ALICE = Actor("alice-aurora", "slack", "U1ALICE", "Alice")
 CHANNEL = Origin("slack", "C0CHAN")
 
 
-def _run(engine: Engine, text: str, actor: Actor = ALICE, origin: Origin | None = CHANNEL) -> Message:
+def _run(
+    engine: Engine, text: str, actor: Actor = ALICE, origin: Origin | None = CHANNEL
+) -> Message:
     command = parse_chat(text)
     assert isinstance(command, Subscribe | Unsubscribe | Subscriptions), command
     with session_scope(engine) as session:
@@ -103,7 +105,9 @@ async def test_email_double_opt_in_and_one_click_unsubscribe(
     assert link is not None
 
     app = Starlette(routes=routes(lambda: sqlite_engine, now=lambda: NOW))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as web:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as web:
         assert (await web.get(link.group(1))).status_code == 200  # a page, not a confirmation
         with session_scope(sqlite_engine) as session:
             assert not repo.is_confirmed(session, "ops@x.org")
@@ -124,5 +128,7 @@ async def test_email_double_opt_in_and_one_click_unsubscribe(
 
 def _body(msg) -> str:  # type: ignore[no-untyped-def]
     return "".join(
-        p.get_payload(decode=True).decode() for p in msg.walk() if p.get_content_type() == "text/plain"
+        p.get_payload(decode=True).decode()
+        for p in msg.walk()
+        if p.get_content_type() == "text/plain"
     )

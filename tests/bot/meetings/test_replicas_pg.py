@@ -159,6 +159,7 @@ def test_when_the_leader_dies_another_replica_leads_within_15_seconds(pg_url: st
         for r in replicas:
             if r is not old:
                 r.close()
+        old.leadership.release()  # the dead replica's socket object, closed for the test's sake
         old.engine.dispose()
 
 
@@ -171,10 +172,17 @@ def test_a_leader_that_loses_its_session_steps_down_within_its_check(pg_url: str
     try:
         wait_for(lambda: sum(r.leading for r in replicas) == 1, 10)
         [old] = [r for r in replicas if r.leading]
+        killed = old.leadership.backend_pid
         with replicas[0].engine.connect() as conn:
-            conn.execute(sa.text("SELECT pg_terminate_backend(:p)"), {"p": old.leadership.backend_pid})
-        wait_for(lambda: old.leadership.backend_pid is None or not old.leading, 5)
+            conn.execute(sa.text("SELECT pg_terminate_backend(:p)"), {"p": killed})
+        wait_for(lambda: old.leadership.backend_pid != killed, 3)  # noticed within its check
         wait_for(lambda: sum(r.leading for r in replicas) == 1, 15)
+        [leader] = [r for r in replicas if r.leading]
+        with replicas[0].engine.connect() as conn:
+            holders = conn.execute(sa.text(
+                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            )).scalars().all()  # fmt: skip
+        assert holders == [leader.leadership.backend_pid]
     finally:
         for r in replicas:
             r.close()

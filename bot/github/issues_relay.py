@@ -1,0 +1,114 @@
+"""Delivers ``create-issue`` outbox items: post-incident reviews, retrospectives.
+
+Rules:
+- Each issue is created once: its body carries ``<!-- charterbot:issue:<key> -->`` and, before a
+  retry, the relay looks for that marker, so a crash after GitHub created the issue but before we
+  recorded it does not create a second one.
+- An item marked ``confidential`` waits (it is not attempted) until its proposal is disclosed;
+  the item names its proposal in ``proposal`` or in its key (``retrospective:<n>``).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine
+
+from bot.ports import GitHubError, GitHubGateway, GitHubNotFound
+from storage import outbox, proposals as repo
+from storage.db import session_scope
+from storage.models.core import OutboxRow
+
+log = logging.getLogger("charterbot.github.issues")
+
+KIND = "create-issue"
+HOLD = timedelta(minutes=5)  # how often a held confidential item is looked at again
+
+
+class IssueRelay:
+    def __init__(self, engine: Engine, gateway: GitHubGateway) -> None:
+        self._engine = engine
+        self._gateway = gateway
+
+    async def run_once(self, now: datetime) -> int:
+        with session_scope(self._engine) as session:
+            rows = [
+                (r.id, outbox.payload(r), r.attempts)
+                for r in outbox.due(session, now=now, limit=100)
+                if r.kind == KIND
+            ]
+        done = 0
+        for row_id, data, attempts in rows:
+            if data.get("confidential") and not self._disclosed(data):
+                self._hold(row_id, now)
+                continue
+            done += await self._create(row_id, data, attempts, now)
+        return done
+
+    def _disclosed(self, data: dict[str, Any]) -> bool:
+        number = data.get("proposal")
+        if number is None and str(data.get("key", "")).startswith("retrospective:"):
+            number = int(str(data["key"]).split(":", 1)[1])
+        if number is None:
+            return False
+        with session_scope(self._engine) as session:
+            stored = repo.load(session, int(number))
+        return stored is not None and stored.disclosed
+
+    def _hold(self, row_id: int | None, now: datetime) -> None:
+        with session_scope(self._engine) as session:
+            row = session.get(OutboxRow, row_id)
+            if row is not None:
+                row.next_attempt_at = now + HOLD
+                row.last_error = "held: confidential until the proposal is disclosed"
+                session.add(row)
+
+    async def _create(
+        self, row_id: int | None, data: dict[str, Any], attempts: int, now: datetime
+    ) -> int:
+        marker = f"<!-- charterbot:issue:{data['key']} -->"
+        try:
+            number: int | None = None
+            if attempts > 0:
+                found = await self._gateway.find_issue_with_marker(marker)
+                number = found.number if found is not None else None
+            if number is None:
+                self._mark_attempt(row_id)
+                body = f"{data['body']}\n\n{marker}"
+                number = await self._gateway.create_issue(
+                    data["title"], body, tuple(data.get("labels", ()))
+                )
+        except GitHubNotFound as exc:
+            self._finish(row_id, now, error=f"permanent: {exc}")
+            return 0
+        except (GitHubError, OSError) as exc:
+            with session_scope(self._engine) as session:
+                row = session.get(OutboxRow, row_id)
+                if row is not None:
+                    outbox.mark_retry(
+                        session, row, now, str(exc), getattr(exc, "retry_after", None)
+                    )
+            return 0
+        self._finish(row_id, now, message_id=str(number))
+        return 1
+
+    def _mark_attempt(self, row_id: int | None) -> None:
+        with session_scope(self._engine) as session:
+            row = session.get(OutboxRow, row_id)
+            if row is not None:
+                row.attempts += 1
+                outbox.mark_sending(session, row)
+
+    def _finish(
+        self, row_id: int | None, now: datetime, *, message_id: str | None = None, error: str = ""
+    ) -> None:
+        with session_scope(self._engine) as session:
+            row = session.get(OutboxRow, row_id)
+            if row is None:
+                return
+            if error:
+                outbox.mark_failed(session, row, error)
+            else:
+                outbox.mark_sent(session, row, now, message_id)

@@ -1,0 +1,184 @@
+"""Discord end to end: discord.py's real interaction parsing into the one service and store.
+
+A ``CharterBot`` around the real ``Governance`` of a running charterbot, logged in against the
+Discord REST stand-in; interactions are the docs' samples fed to ``parse_interaction_create``.
+
+Rules proven here:
+- A Discord user proves their GitHub login with a one-time code posted as a GitHub comment;
+  until then they may read but not vote.
+- A vote from ``/charter vote`` or from a ``vote:<n>:<choice>`` button counts as the linked
+  login's, via Discord: in the read API, in the audit log and in the GitHub tracking comment
+  ("via Discord"). Every answer is ephemeral and pings nobody (``allowed_mentions`` parse []).
+- Proposal-number autocomplete lists open proposals first.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import discord
+import pytest
+
+from bot.discord.client import CharterBot
+from storage import audit, audit_query, identities
+from storage.db import session_scope
+from tests.bot.discord.wire import USER_ID, button, command, option
+from tests.bot.harness import REPO, Bot, later, valid_body
+from tests.standins.discord_server import APP_ID, DiscordStandIn
+from tests.standins.github_server import GitHubStandin, running_github_standin
+
+GUILD = 290926798626357999  # the guild of the docs' sample interactions
+EPHEMERAL = 64
+_tokens = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def github() -> Iterator[GitHubStandin]:
+    with running_github_standin(repo=REPO) as gh:
+        yield gh
+
+
+@pytest.fixture
+async def bot(sqlite_url: str, github: GitHubStandin) -> AsyncIterator[Bot]:
+    github.reset()
+    b = Bot(sqlite_url, github)
+    github.store.now = b.clock.now()
+    yield b
+    await b.close()
+
+
+@pytest.fixture
+async def standin() -> AsyncIterator[DiscordStandIn]:
+    server = await DiscordStandIn().start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def client(
+    bot: Bot, standin: DiscordStandIn, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[CharterBot]:
+    """The Discord client around the real service, logged in against the stand-in."""
+    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)  # restored after
+    c = CharterBot(bot.gov, guild_id=GUILD, api_url=standin.api_url)
+    await c.login("stand-in-token")
+    yield c
+    await c.close()
+
+
+async def interact(
+    client: CharterBot, standin: DiscordStandIn, payload: dict[str, Any]
+) -> dict[str, Any]:
+    """Deliver one interaction (with its own id and token); the follow-up JSON it produced."""
+    token = f"token-{next(_tokens)}"
+    payload = payload | {"id": str(10**17 + next(_tokens)), "token": token}
+    client._connection.parse_interaction_create(payload)
+    [followup] = await standin.wait_for("POST", f"/webhooks/{APP_ID}/{token}")
+    [callback] = standin.calls("POST", f"/interactions/{payload['id']}/{token}/callback")
+    assert callback.json == {"type": 5, "data": {"flags": EPHEMERAL}}  # deferred at once
+    sent: dict[str, Any] = followup.json
+    assert sent["flags"] & EPHEMERAL, sent
+    assert sent["allowed_mentions"] == {"parse": []}, sent
+    return sent
+
+
+def shown(sent: dict[str, Any]) -> str:
+    return json.dumps(sent.get("embeds", []), ensure_ascii=False)
+
+
+async def open_proposal(bot: Bot, title: str = "Raise the gas target") -> int:
+    issue = bot.standin.store.add_issue(title, valid_body(), "alice-aurora", ("upgrade-proposal",))
+    payload = bot.issue_payload("opened", issue.number, valid_body(), title=title)
+    assert (await bot.post("issues", payload)).status_code == 202
+    await bot.settle()
+    return issue.number
+
+
+async def link_mason(bot: Bot, client: CharterBot, standin: DiscordStandIn, login: str) -> None:
+    """Mason (the samples' Discord user) links to ``login`` with a code posted on GitHub."""
+    answer = shown(await interact(client, standin, command("link")))
+    code = re.search(r"charterbot link ([A-Z0-9]{4}-[A-Z0-9]{4})", answer)
+    assert code is not None, answer
+    n = await open_proposal(bot, "Somewhere to comment")
+    await bot.comment(n, f"charterbot link {code.group(1)}", login)
+    await bot.settle()
+    with session_scope(bot.rt.engine) as session:
+        row = identities.lookup(session, "discord", USER_ID)
+        assert row is not None and row.login == login
+
+
+def vote_command(n: int, choice: str, reason: str | None = None) -> dict[str, Any]:
+    options = [option("number", n), option("choice", choice)]
+    if reason is not None:
+        options.append(option("reason", reason))
+    return command("vote", options)
+
+
+async def test_linked_discord_user_votes_by_command_and_button(
+    bot: Bot, client: CharterBot, standin: DiscordStandIn
+) -> None:
+    """Unlinked, Mason is refused; linked as carmen-borealis, Mason's /charter vote and then a
+    vote button each count as carmen-borealis's vote via Discord (the later replacing the
+    earlier), in the read API, the audit log and the GitHub tracking comment."""
+    n = await open_proposal(bot)
+    await bot.advance(later(days=7, seconds=1))
+    refused = shown(await interact(client, standin, vote_command(n, "approve")))
+    assert "run /charter link first" in refused
+
+    await link_mason(bot, client, standin, "carmen-borealis")
+    whoami = shown(await interact(client, standin, command("whoami")))
+    assert "carmen-borealis" in whoami and "Borealis" in whoami
+
+    voted = shown(await interact(client, standin, vote_command(n, "approve", "tested on devnet")))
+    assert "Recorded approve" in voted
+    await bot.settle()
+    view = (await bot.http.get(f"/api/proposals/{n}")).json()
+    assert [(v["voter"], v["choice"], v["via"]) for v in view["votes"]] == [
+        ("carmen-borealis", "approve", "discord")
+    ]
+    assert "carmen-borealis (via Discord)" in bot.tracking(n)[0].body
+
+    clicked = shown(await interact(client, standin, button(f"vote:{n}:reject")))
+    assert "Recorded reject" in clicked
+    await bot.settle()
+    view = (await bot.http.get(f"/api/proposals/{n}")).json()
+    assert [(v["voter"], v["choice"], v["via"]) for v in view["votes"]][-1] == (
+        "carmen-borealis",
+        "reject",
+        "discord",
+    )
+    assert (view["tally"]["approve"], view["tally"]["reject"]) == (0, 1)  # replaced, not added
+    tracking = bot.tracking(n)[0].body
+    assert "carmen-borealis (via Discord)" in tracking and "reject" in tracking.lower()
+    with session_scope(bot.rt.engine) as session:
+        assert audit.verify(session).ok
+        cast = {e.actor for e in audit_query.entries(session, kind="vote-cast")}
+        refusals = [e.actor for e in audit_query.entries(session, kind="command-refused")]
+    assert cast == {"carmen-borealis"}
+    assert refusals == [f"discord:{USER_ID}"]
+
+
+async def test_autocomplete_lists_open_proposals_first(
+    bot: Bot, client: CharterBot, standin: DiscordStandIn
+) -> None:
+    """Autocomplete of a proposal number offers open proposals before closed ones, each as
+    "#<n> <title>", from the real store."""
+    first = await open_proposal(bot, "First idea")
+    withdrawn = await open_proposal(bot, "Withdrawn idea")
+    third = await open_proposal(bot, "Third idea")
+    await bot.comment(withdrawn, "/withdraw", "alice-aurora")
+    await bot.settle()
+    assert (await bot.http.get(f"/api/proposals/{withdrawn}")).json()["state"] == "withdrawn"
+
+    payload = command("vote", [option("number", "", focused=True)], kind=4)
+    payload |= {"id": "990000000000000001", "token": "autocomplete-token"}
+    client._connection.parse_interaction_create(payload)
+    [callback] = await standin.wait_for("POST", "/interactions/990000000000000001/")
+    assert callback.json["type"] == 8
+    choices = callback.json["data"]["choices"]
+    assert [c["value"] for c in choices] == [third, first, withdrawn]
+    assert choices[0]["name"] == f"#{third} Third idea"

@@ -1,0 +1,183 @@
+"""Deadlines in real time, run by the leader's loops (``Runtime.background()``).
+
+A variant of the reference charter shortens the feature-flag track to seconds (review 2s,
+voting 3s); the runtime runs on the real ``SystemClock`` with the default tick
+(``CHARTERBOT_TICK_SECONDS`` = 1.0). Rules proven: a deadline fires within 5 seconds of being
+due, exactly once (one audit entry per transition), and a deadline that passed while the bot
+was down fires at start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.clock import SystemClock
+from bot.leader import AlwaysLeader
+from charter.deadlines import deadlines
+from charter.load import load_charter
+from charter.lifecycle import State
+from storage import audit, audit_query
+from storage.db import session_scope
+from tests.bot.harness import REPO, Bot, valid_body
+from tests.paths import SHARED
+from tests.standins.github_server import GitHubStandin, running_github_standin
+
+FAST = {"review: 2d": "review: 2s", "voting: 3d": "voting: 3s"}
+FLAG_BODY = valid_body(**{"### Track\n\nprotocol-change": "### Track\n\nfeature-flag"})
+VOTERS = ("alice-aurora", "carmen-borealis", "emeka-cirrus")  # 3 of 5 seats: quorum 0.6
+DUE_WITHIN = timedelta(seconds=5)
+
+
+@pytest.fixture(scope="module")
+def standin() -> Iterator[GitHubStandin]:
+    with running_github_standin(repo=REPO) as gh:
+        yield gh
+
+
+@pytest.fixture
+def fast_charter(tmp_path: Path) -> Path:
+    """The reference charter with the feature-flag track's review and voting in seconds."""
+    text = (SHARED / "charter" / "reference-charter.yaml").read_text()
+    for old, new in FAST.items():
+        assert text.count(old) == 1, f"{old!r} must occur once in the reference charter"
+        text = text.replace(old, new)
+    track = load_charter(text, "fast-charter.yaml").charter.tracks["feature-flag"]
+    assert (track.review, track.voting) == (timedelta(seconds=2), timedelta(seconds=3))
+    path = tmp_path / "fast-charter.yaml"
+    path.write_text(text)
+    return path
+
+
+def real_time_bot(url: str, standin: GitHubStandin, charter: Path) -> Bot:
+    """A bot on the real clock. On PostgreSQL the leader lock is one advisory lock per
+    database, shared by every test schema on the server, so a concurrently running suite
+    could hold it: the test takes leadership for granted there (leadership has its own tests)."""
+    standin.store.now = datetime.now(UTC).replace(microsecond=0)
+    bot = Bot(url, standin, SystemClock(), charter=str(charter))  # type: ignore[arg-type]
+    if bot.rt.engine.url.get_backend_name() == "postgresql":
+        bot.rt.leadership = AlwaysLeader()
+    return bot
+
+
+@pytest.fixture
+async def running(
+    engine_url: str, standin: GitHubStandin, fast_charter: Path
+) -> AsyncIterator[Bot]:
+    """A real-time bot whose background loops run for the whole test."""
+    standin.reset()
+    bot = real_time_bot(engine_url, standin, fast_charter)
+    task = asyncio.create_task(bot.rt.background())
+    yield bot
+    await stop(bot, task)
+
+
+async def stop(bot: Bot, task: asyncio.Task[None]) -> None:
+    bot.rt.stop.set()
+    await asyncio.wait_for(task, timeout=10)
+    await bot.close()
+
+
+async def open_proposal(bot: Bot) -> int:
+    n = bot.standin.store.add_issue("Enable fast sync", FLAG_BODY, "alice-aurora").number
+    payload = bot.issue_payload("opened", n, FLAG_BODY, title="Enable fast sync")
+    assert (await bot.post("issues", payload)).status_code == 202
+    return n
+
+
+async def wait_for(bot: Bot, n: int, state: State, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        stored = await asyncio.to_thread(bot.gov.load, n)
+        if stored is not None and stored.proposal.state is state:
+            return
+        await asyncio.sleep(0.05)
+    stored = bot.gov.load(n)
+    seen = stored.proposal.state if stored else None
+    raise AssertionError(f"proposal #{n} did not reach {state} in {timeout} s (it is {seen})")
+
+
+def transitions(bot: Bot, n: int) -> dict[str, list[Any]]:
+    """Audit entries of the proposal by kind: (at, payload) in log order."""
+    out: dict[str, list[Any]] = {}
+    with session_scope(bot.rt.engine) as session:
+        entries = list(reversed(audit_query.entries(session, subject=f"proposal:{n}")))
+        assert audit.verify(session).ok
+    for entry in entries:
+        out.setdefault(entry.kind, []).append((entry.at.astimezone(UTC), json.loads(entry.payload)))
+    return out
+
+
+def lag(fired_at: datetime, due_at: datetime) -> timedelta:
+    assert fired_at >= due_at, f"fired at {fired_at}, before it was due at {due_at}"
+    return fired_at - due_at
+
+
+async def test_voting_opens_and_closes_on_time_exactly_once(running: Bot) -> None:
+    """Review (2 s) ends → voting opens within 5 s; voting (3 s) closes → decided within 5 s;
+    each transition has exactly one audit entry, even after more ticks."""
+    bot = running
+    n = await open_proposal(bot)
+    await wait_for(bot, n, State.REVIEW, timeout=5)
+    await wait_for(bot, n, State.VOTING, timeout=2 + 5)
+    for login in VOTERS:
+        message = await asyncio.to_thread(bot.gov.run_sync, f"vote {n} approve", _actor(login))
+        assert message.ok, message
+    await wait_for(bot, n, State.ACCEPTED, timeout=3 + 5)
+    await asyncio.sleep(1.5)  # more ticks: nothing fires twice
+
+    stored = bot.gov.load(n)
+    assert stored is not None and len(stored.proposal.votes) == len(VOTERS)
+    d = deadlines(stored.proposal, bot.gov.charter)
+    kinds = transitions(bot, n)
+    [(opened_at, opened)] = kinds["voting-opened"]
+    [(decided_at, decided)] = kinds["proposal-decided"]
+    assert d.review_ends is not None and d.voting_closes is not None
+    assert lag(opened_at, d.review_ends) < DUE_WITHIN
+    assert lag(decided_at, d.voting_closes) < DUE_WITHIN
+    assert (opened["to"], decided["to"], decided["outcome"]) == ("voting", "accepted", "accepted")
+
+
+async def test_deadline_passed_while_down_fires_at_start(
+    engine_url: str, standin: GitHubStandin, fast_charter: Path
+) -> None:
+    """A review that ended while no bot ran opens voting within seconds of the next start,
+    and exactly once."""
+    standin.reset()
+    first = real_time_bot(engine_url, standin, fast_charter)
+    n = await open_proposal(first)
+    await first.settle()  # the first process takes it into review, then goes down
+    stored = first.gov.load(n)
+    assert stored is not None and stored.proposal.state is State.REVIEW
+    review_ends = deadlines(stored.proposal, first.gov.charter).review_ends
+    assert review_ends is not None
+    await first.close()
+
+    await asyncio.sleep(max(0.0, (review_ends - datetime.now(UTC)).total_seconds()) + 0.5)
+    assert (datetime.now(UTC) - review_ends) > timedelta(0)  # overdue before the restart
+
+    second = real_time_bot(engine_url, standin, fast_charter)
+    started = datetime.now(UTC)
+    task = asyncio.create_task(second.rt.background())
+    try:
+        await wait_for(second, n, State.VOTING, timeout=5)
+        await asyncio.sleep(1.5)  # more ticks: nothing fires twice
+        kinds = transitions(second, n)
+    finally:
+        await stop(second, task)
+    [(opened_at, _)] = kinds["voting-opened"]
+    assert opened_at - started < DUE_WITHIN
+    assert "proposal-decided" not in kinds  # voting (3 s) has not run out yet
+
+
+def _actor(login: str) -> Any:
+    from bot.messages import Actor
+
+    return Actor(login=login, surface="console", display=login)

@@ -1,0 +1,76 @@
+"""create-issue deliveries: one issue per key, reconciled after a crash, confidential held."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import select
+
+from bot.github.issues_relay import IssueRelay
+from storage import outbox
+from storage.db import session_scope
+from storage.models.core import OutboxRow
+from tests.bot.harness import REPO, START, Bot
+from tests.standins.github_server import GitHubStandin, running_github_standin
+
+
+@pytest.fixture(scope="module")
+def github() -> Iterator[GitHubStandin]:
+    with running_github_standin(repo=REPO) as gh:
+        yield gh
+
+
+@pytest.fixture
+async def bot(sqlite_url: str, github: GitHubStandin) -> AsyncIterator[Bot]:
+    github.reset()
+    b = Bot(sqlite_url, github)
+    yield b
+    await b.close()
+
+
+def _enqueue(engine: Engine, key: str, **extra: object) -> None:
+    payload = {
+        "title": f"Review {key}",
+        "body": "timeline…",
+        "labels": ["post-incident-review"],
+        "key": key,
+    }
+    payload.update(extra)
+    with session_scope(engine) as session:
+        outbox.enqueue(
+            session, kind="create-issue", payload=payload, now=START, key=f"create-issue:{key}"
+        )
+
+
+async def test_issue_created_once_even_after_a_crash(bot: Bot) -> None:
+    relay = IssueRelay(bot.rt.engine, bot.gateway)
+    _enqueue(bot.rt.engine, "incident-review:1")
+    _enqueue(bot.rt.engine, "incident-review:1")  # the same key again: stored once
+    assert await relay.run_once(START) == 1
+    issues = list(bot.standin.store.issues.values())
+    assert [i.title for i in issues] == ["Review incident-review:1"]
+    assert "<!-- charterbot:issue:incident-review:1 -->" in (issues[0].body or "")
+    # A crash after GitHub created the issue but before the item was marked sent:
+    _enqueue(bot.rt.engine, "incident-review:2")
+    with session_scope(bot.rt.engine) as session:
+        row = session.exec(
+            select(OutboxRow).where(OutboxRow.key == "create-issue:incident-review:2")
+        ).one()
+        row.attempts, row.status = 1, "sending"
+    bot.standin.store.add_issue(
+        "Review incident-review:2", "x\n\n<!-- charterbot:issue:incident-review:2 -->"
+    )
+    assert await relay.run_once(START) == 1
+    assert len(bot.standin.store.issues) == 2, "reconciled by marker, not created again"
+
+
+async def test_confidential_retrospective_waits_for_disclosure(bot: Bot) -> None:
+    relay = IssueRelay(bot.rt.engine, bot.gateway)
+    _enqueue(bot.rt.engine, "retrospective:9", confidential=True)
+    assert await relay.run_once(START) == 0
+    assert not bot.standin.store.issues
+    with session_scope(bot.rt.engine) as session:
+        row = session.exec(select(OutboxRow)).one()
+        assert row.status == "pending" and "held" in (row.last_error or "")
