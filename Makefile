@@ -11,6 +11,7 @@ run: venv
 # under CI=true they must run).
 test: venv
 	@if [ "$${CI:-}" = "true" ]; then bash scripts/ensure-postgres.sh; else bash scripts/ensure-postgres.sh || echo "PostgreSQL tests will be skipped"; fi
+	bash scripts/ensure-browser.sh
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/lint-imports

@@ -208,9 +208,8 @@ def build(
     )
     gov.on_change = rt.wake.set
     if gateway is not None:
-        from bot.github.relay import GitHubRelay
-
         from bot.github.issues_relay import IssueRelay
+        from bot.github.relay import GitHubRelay
 
         relay = GitHubRelay(engine, loaded.charter, gateway, settings.public_url)
         rt.relays.append(relay.run_once)

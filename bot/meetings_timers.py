@@ -81,12 +81,14 @@ def _reach(call: agenda.Call) -> timedelta:
     return max(offsets, default=timedelta(0))
 
 
-def timers(session: Session, charter: Charter, now: datetime) -> list[Timer]:
-    """Every timer of every occurrence starting in (now - LOOKBACK, now + its furthest offset]."""
+def timers(
+    session: Session, charter: Charter, now: datetime, ahead: timedelta = timedelta(minutes=1)
+) -> list[Timer]:
+    """Every timer of every occurrence starting in (now - LOOKBACK, now + offset + ahead]."""
     schedule = store.schedule(session)
     out: list[Timer] = []
     for call in calls(session, charter, now - LOOKBACK - timedelta(days=1)):
-        until = now + _reach(call) + timedelta(minutes=1)
+        until = now + _reach(call) + ahead
         for occ in occurrences(call, now - LOOKBACK, until=until, schedule=schedule):
             out.extend(Timer(call, occ, t) for t in reminders_for(occ, call))
     return out
@@ -94,7 +96,8 @@ def timers(session: Session, charter: Charter, now: datetime) -> list[Timer]:
 
 def next_timer_at(session: Session, charter: Charter, now: datetime) -> datetime | None:
     """When the next timer after ``now`` is due (the scheduler's wake-up), if any."""
-    future = [t.timer.fires_at for t in timers(session, charter, now) if t.timer.fires_at > now]
+    found = timers(session, charter, now, ahead=timedelta(days=1))
+    future = [t.timer.fires_at for t in found if t.timer.fires_at > now]
     return min(future, default=None)
 
 

@@ -15,6 +15,7 @@ class Actor:
     surface: str = "github"  # github | slack | discord | console | web | system
     surface_id: str = ""  # the platform's user id, as a string (Discord ids exceed 2^53)
     display: str = ""
+    channel: str = ""  # the chat channel a command came from ("" for DMs, GitHub, console)
 
     @property
     def linked(self) -> bool:

@@ -184,9 +184,12 @@ def open_actions(session: Session) -> list[MeetingOutcomeRow]:
     return list(session.exec(stmt).all())
 
 
-def finish_action(session: Session, action_id: int, now: datetime) -> MeetingOutcomeRow | None:
+def finish_action(
+    session: Session, action_id: int, now: datetime, *, owner: str
+) -> MeetingOutcomeRow | None:
+    """Mark ``owner``'s open action item done; None (nothing changed) if there is no such item."""
     row = session.get(MeetingOutcomeRow, action_id)
-    if row is None or row.kind != "action":
+    if row is None or row.kind != "action" or row.done or row.owner != owner:
         return None
     row.done, row.done_at = True, now
     session.add(row)

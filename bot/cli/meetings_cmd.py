@@ -36,8 +36,15 @@ def list_calls(
     from bot.charter_file import example_charter_path, read_charter
     from bot.meetings_timers import adhoc_call
     from charter.load import CharterInvalid
-    from charter.meetings import MeetingError, Schedule, occurrences, zone_of
-    from charter.model import format_duration
+    from charter.meetings import (
+        AdhocMeeting,
+        MeetingError,
+        Occurrence,
+        Schedule,
+        occurrences,
+        zone_of,
+    )
+    from charter.model import Meeting, format_duration
     from storage import meetings as store, migrate
     from storage.db import session_scope
 
@@ -48,7 +55,7 @@ def list_calls(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     now = datetime.now(UTC)
-    schedule, adhoc = Schedule(), []
+    schedule, adhoc = Schedule(), list[AdhocMeeting]()
     with open_engine(database_url) as engine:
         if migrate.is_current(engine):
             with session_scope(engine) as session:
@@ -56,8 +63,9 @@ def list_calls(
                 adhoc = [adhoc_call(r) for r in store.adhoc_rows(session, since=now)]
         else:
             typer.echo("note: database not migrated; showing the charter's series only", err=True)
-    found = []
-    for call in [*loaded.charter.meetings, *adhoc]:
+    found: list[tuple[Occurrence, Meeting | AdhocMeeting]] = []
+    calls: list[Meeting | AdhocMeeting] = [*loaded.charter.meetings, *adhoc]
+    for call in calls:
         found += [(o, call) for o in occurrences(call, now, count=next_n, schedule=schedule)]
     found.sort(key=lambda pair: (pair[0].starts_at, pair[0].key))
     if not found:

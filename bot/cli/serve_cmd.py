@@ -57,7 +57,13 @@ def register(app: typer.Typer) -> None:
             rt.engine.url.render_as_string(hide_password=True),
         )
         config = uvicorn.Config(
-            create_app(rt), host=bind_host, port=bind_port, log_config=None, lifespan="on"
+            create_app(rt),
+            host=bind_host,
+            port=bind_port,
+            log_config=None,
+            lifespan="on",
+            # Open dashboards hold live-update streams; don't let them delay a stop for long.
+            timeout_graceful_shutdown=5,
         )
         server = _Server(config)
         server.run()  # on SIGTERM/SIGINT: stop accepting, finish requests, run the lifespan exit

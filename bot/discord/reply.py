@@ -15,6 +15,7 @@ Rules:
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 import discord
@@ -34,6 +35,7 @@ async def run_core(core: CommandCore, interaction: discord.Interaction[Any], tex
     user = interaction.user
     try:
         actor = await core.identity("discord", str(user.id), user.display_name)
+        actor = replace(actor, channel=str(interaction.channel_id or ""))
         return await core.run(text, actor)
     except Exception:
         log.exception("discord command %r failed (user %s)", text.split(" ", 1)[0], user.id)

@@ -28,6 +28,7 @@ from sqlmodel import Session, col, select
 
 from bot.github.events import CommentEvent, IssueEvent, parse_event
 from bot.messages import Actor, plain_text
+from bot.metrics import METRICS
 from charter import commands as c
 from charter.effects import Audit
 from charter.grammar import parse_comment
@@ -35,6 +36,7 @@ from charter.intake import check_intake, parse_form
 from charter.lifecycle import State
 from charter.proposal import Proposal, enter_review, recompute_votes
 from charter.seats import may_vote
+from charter.text import one_line
 from charter.votes import Choice, Vote
 from storage import audit, proposals as repo
 from storage.models.core import CommentRow, InboxRow
@@ -66,6 +68,7 @@ def _in_charter_repo(gov: Governance, repo_name: str) -> bool:
 
 def handle_issue(gov: Governance, session: Session, ev: IssueEvent, now: datetime) -> None:
     charter = gov.charter
+    ev = replace(ev, title=one_line(ev.title))  # a title is user text: no invisible characters
     if not _in_charter_repo(gov, ev.repo_full_name):
         return
     stored = repo.load(session, ev.number, for_update=True)
@@ -184,12 +187,14 @@ def _run_commands(gov: Governance, session: Session, ev: CommentEvent) -> None:
     at = ev.created_at
     for i, parsed in enumerate(parse_comment(ev.body, issue=ev.issue_number)):
         if isinstance(parsed, c.ParseError):
+            METRICS.commands.labels(outcome="parse-error").inc()
             text = f"{parsed.message}\n\nUsage:\n```\n{parsed.usage}\n```"
             gov.reply_on_github(
                 session, ev.issue_number, ev.author, text, f"{ev.comment_id}:{i}", at
             )
             continue
         message = gov.execute(session, parsed, actor, at)
+        METRICS.commands.labels(outcome="ok" if message.ok else "refused").inc()
         if not message.ok or isinstance(parsed, c.Status | c.Show | c.Help | c.WhoAmI):
             text = plain_text(message)
             gov.reply_on_github(

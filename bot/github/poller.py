@@ -10,7 +10,10 @@ Rules:
   (`poll:issue:<n>:<updated_at>`, `poll:comment:<id>:<updated_at>`), so the pipeline's
   delivery dedupe makes overlapping polls harmless. An issue event is emitted only when the
   issue itself changed (title, body, labels, state) — a new comment alone bumps `updated_at`
-  but is not an issue edit, as with webhooks.
+  but is not an issue edit, as with webhooks. An `edited` issue event names in `changes` which
+  of title and body changed (as a webhook's `changes` does; the old values are not kept, so
+  they are empty), so edits after voting opened are recorded in poll mode too, and a label
+  change alone names neither.
 - Deleted comments cannot be seen by polling; webhooks are the way to react to deletions.
 - State (watermark, ETags, issue fingerprints) is returned for the caller to persist; this
   module touches no storage. Start with `PollState.starting_at(now)` to skip history.
@@ -21,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -39,7 +42,7 @@ class PollState:
     watermark: datetime | None = None
     issues_etag: str | None = None
     comment_etags: Mapping[int, str] = field(default_factory=dict, hash=False)
-    # issue number → "<state>:<digest of title, body, labels>" as last seen
+    # issue number → "<state>:<digest of title, body, labels>:<title digest>:<body digest>"
     issues_seen: Mapping[int, str] = field(default_factory=dict, hash=False)
 
     @classmethod
@@ -104,9 +107,10 @@ class Poller:
     def _issue_delivery(
         self, issue: IssueSnapshot, previous: str | None, state: PollState
     ) -> Delivery:
-        event = issue_event_from_snapshot(
-            issue, action=_issue_action(issue, previous, state), repo=self._gateway.charter_repo
-        )
+        action = _issue_action(issue, previous, state)
+        event = issue_event_from_snapshot(issue, action=action, repo=self._gateway.charter_repo)
+        if action == "edited":
+            event = replace(event, changes=_changes(previous, issue))
         delivery_id = f"poll:issue:{issue.number}:{format_time(issue.updated_at)}"
         return Delivery(delivery_id, "issues", event)
 
@@ -132,4 +136,17 @@ def _issue_action(issue: IssueSnapshot, previous: str | None, state: PollState) 
 
 def _fingerprint(issue: IssueSnapshot) -> str:
     content = json.dumps([issue.title, issue.body, sorted(issue.labels)], ensure_ascii=False)
-    return f"{issue.state}:{hashlib.sha256(content.encode()).hexdigest()[:16]}"
+    return f"{issue.state}:{_digest(content)}:{_digest(issue.title)}:{_digest(issue.body)}"
+
+
+def _changes(previous: str | None, issue: IssueSnapshot) -> dict[str, str]:
+    """Which of title and body differ from the last seen fingerprint (none when unknown)."""
+    parts = (previous or "").split(":")
+    if len(parts) < 4:  # never seen, or a fingerprint from before digests were kept per field
+        return {}
+    changed = {"title": parts[2] != _digest(issue.title), "body": parts[3] != _digest(issue.body)}
+    return {name: "" for name, differs in changed.items() if differs}
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

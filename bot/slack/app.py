@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -48,11 +49,11 @@ def mention_text(text: str) -> str:
 
 
 async def run_core(
-    core: CommandCore, text: str, user_id: str, display: str, *, what: str
+    core: CommandCore, text: str, user_id: str, display: str, *, what: str, channel: str = ""
 ) -> Message:
     """Identify the Slack user and run ``text``; a crash becomes an ephemeral error message."""
     try:
-        actor = await core.identity("slack", user_id, display)
+        actor = replace(await core.identity("slack", user_id, display), channel=channel)
         return await core.run(text, actor)
     except Exception:
         log.exception("slack %s failed (user %s)", what, user_id)
@@ -122,7 +123,12 @@ def register_listeners(
         await ack()
         user = command.get("user_id", "")
         answer = await run_core(
-            core, command.get("text", ""), user, command.get("user_name", ""), what="command"
+            core,
+            command.get("text", ""),
+            user,
+            command.get("user_name", ""),
+            what="command",
+            channel=command.get("channel_id", ""),
         )
         await answer_on(respond, command, render_blocks(answer).for_respond())
 
@@ -133,7 +139,14 @@ def register_listeners(
             return
         user = event.get("user", "")
         text = mention_text(event.get("text", ""))
-        answer = await run_core(core, text, user, event.get("username", ""), what="mention")
+        answer = await run_core(
+            core,
+            text,
+            user,
+            event.get("username", ""),
+            what="mention",
+            channel=event.get("channel", ""),
+        )
         thread = event.get("thread_ts") or event.get("ts") or None
         await say(**render_blocks(answer).for_post(), thread_ts=thread)
 

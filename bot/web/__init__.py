@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from bot.web.app import Dashboard
 
 if TYPE_CHECKING:
-    from bot.bootstrap import Runtime
+    from bot.web.queries import RuntimeLike as Runtime  # not bot.bootstrap: transports stay apart
 
 __all__ = ["Dashboard", "install"]
 
@@ -28,7 +28,6 @@ def install(rt: Runtime) -> Dashboard:
     rt.gov.on_change = on_change
     routes = rt.extras.setdefault("routes", [])
     routes.extend(dashboard.routes())
-    routes.extend(dashboard.fallback_routes())
     rt.extras.setdefault("startup", []).extend([dashboard.live.run, dashboard.audit.run])
 
     async def stop() -> None:

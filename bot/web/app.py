@@ -30,7 +30,7 @@ from bot.web.queries import PAGE, Reader, open_states
 from charter.lifecycle import State
 
 if TYPE_CHECKING:
-    from bot.bootstrap import Runtime
+    from bot.web.queries import RuntimeLike as Runtime  # not bot.bootstrap: transports stay apart
 
 HERE = Path(__file__).resolve().parent
 NAV = (
@@ -91,6 +91,8 @@ class Dashboard:
         self.env = environment()
         self.audit = AuditCheck(rt.engine, rt.clock.now, every=verify_every)
         self.live = LiveHub(lambda: Reader(rt.gov, rt.clock.now()).head())
+        self._failing: tuple[object, Any] | None = None
+        self._pages: dict[tuple[object, ...], str] = {}
 
     def reader(self) -> Reader:
         return Reader(self.rt.gov, self.rt.clock.now())
@@ -109,29 +111,76 @@ class Dashboard:
         )
 
     async def page(self, request: Request, build: Callable[[Reader], str]) -> Response:
-        html = await asyncio.to_thread(lambda: build(self.reader()))
+        html = await asyncio.to_thread(
+            self._cached, str(request.url.path), str(request.url.query), build
+        )
         return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+    def _cached(self, path: str, query: str, build: Callable[[Reader], str]) -> str:
+        """Render, or reuse the page rendered for the same data.
+
+        A page is reused while nothing changed: the audit head (every decision appends to it,
+        in any replica), the live version (local changes without an audit entry), the last
+        verification, and the minute (deadlines and soak clocks move with time).
+        """
+        reader = self.reader()
+        checked = self.audit.last.at if self.audit.last else None
+        key = (
+            path,
+            query,
+            reader.head(),
+            self.live.version,
+            checked,
+            int(reader.now.timestamp() // 60),
+        )
+        hit = self._pages.get(key)
+        if hit is not None:
+            return hit
+        html = build(reader)
+        if len(self._pages) >= 64:
+            self._pages.pop(next(iter(self._pages)))
+        self._pages[key] = html
+        return html
 
     # -- pages ----------------------------------------------------------------------------------
 
-    async def overview(self, request: Request) -> Response:
-        def build(r: Reader) -> str:
-            rollouts = r.rollouts()
-            incidents = r.incidents()
-            failing = [
+    def failing_gates(self, r: Reader) -> list[tuple[dict[str, Any], list[dict[str, Any]]]] | None:
+        """Rollouts under way whose next stage has a failing gate (None without the area).
+
+        Evaluating every rollout's gates costs queries per rollout, so the answer is kept until
+        the data changes (audit head, a local change) or a minute passes (soak clocks move).
+        """
+        key = (r.head(), self.live.version, int(r.now.timestamp() // 60))
+        if self._failing is not None and self._failing[0] == key:
+            return self._failing[1]
+        found = r.rollouts(started_only=True, size=10_000)
+        value = (
+            None
+            if found is None
+            else [
                 (v, [g for g in v["gates"] if not g["passed"]])
-                for v in rollouts or []
+                for v in found[0]
                 if any(not g["passed"] for g in v["gates"])
             ]
+        )
+        self._failing = (key, value)
+        return value
+
+    async def overview(self, request: Request) -> Response:
+        def build(r: Reader) -> str:
+            failing = self.failing_gates(r)
+            incidents = r.incidents()
+            closing, voting = r.closing_soon()
             return self.render(
                 "overview.html",
                 "/",
                 r,
-                closing=r.closing_soon(),
+                closing=closing,
+                voting=voting,
                 review=r.in_review(),
                 counts=r.state_counts(),
-                rollouts=rollouts,
-                failing=failing,
+                enabled=failing is not None,
+                failing=failing or [],
                 incidents=None if incidents is None else [i for i in incidents if i["open"]],
                 calls=upcoming(r.engine, r.charter, r.now, count=1),
                 head=r.head(),
@@ -176,8 +225,22 @@ class Dashboard:
         return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
     async def rollouts(self, request: Request) -> Response:
+        q = request.query_params
+        page = int(q["page"]) if q.get("page", "").isdigit() and int(q["page"]) > 0 else 1
+
         def build(r: Reader) -> str:
-            return self.render("rollouts.html", "/rollouts", r, rollouts=r.rollouts())
+            found = r.rollouts(page=page)
+            rollouts, total = found if found is not None else (None, 0)
+            more = page * 20 < total
+            return self.render(
+                "rollouts.html",
+                "/rollouts",
+                r,
+                rollouts=rollouts,
+                total=total,
+                page=page,
+                more=more,
+            )
 
         return await self.page(request, build)
 
@@ -226,19 +289,6 @@ class Dashboard:
             self.live.stream(last), media_type="text/event-stream", headers=headers
         )
 
-    async def calendar(self, request: Request) -> Response:
-        from bot.calendar import calendar_ics
-        from charter.meetings import Schedule
-
-        series = request.query_params.get("series") or None
-        try:
-            body = calendar_ics(
-                self.rt.gov.charter, Schedule(), [], series=series, now=self.rt.clock.now()
-            )
-        except ValueError as exc:
-            return Response(f"{exc}\n", status_code=404, media_type="text/plain")
-        return Response(body, media_type="text/calendar; charset=utf-8")
-
     async def not_found(self, request: Request, message: str) -> Response:
         def build(r: Reader) -> str:
             return self.render("not_found.html", "", r, message=message)
@@ -259,7 +309,3 @@ class Dashboard:
             Route("/events", self.events, methods=["GET"]),
             Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
         ]
-
-    def fallback_routes(self) -> list[BaseRoute]:
-        """Routes another area may own; listed last so that area's route wins."""
-        return [Route("/calendar.ics", self.calendar, methods=["GET"])]

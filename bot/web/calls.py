@@ -1,11 +1,12 @@
-"""Upcoming calls for the Meetings page: the charter's series expanded by ``charter.meetings``.
+"""Upcoming calls for the Meetings page, in UTC (the browser shows them in the reader's zone).
 
-When the meetings area is installed and offers ``upcoming(engine, charter, now, count)``
-(cancellations, moves and ad-hoc calls included), its answer is used instead.
+With the meetings area installed, its calls (series and ad-hoc) and stored exceptions
+(cancelled, moved) are used; without it, the charter's series as written.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote_plus
@@ -13,41 +14,50 @@ from urllib.parse import quote_plus
 from sqlalchemy import Engine
 
 from bot.web.queries import optional
-from charter.meetings import occurrences
-from charter.model import Charter
+from charter.meetings import AdhocMeeting, Schedule, occurrences
+from charter.model import Charter, Meeting
+from storage.db import session_scope
 
 
 def _iso(value: datetime) -> str:
     return value.isoformat().replace("+00:00", "Z")
 
 
+def _known_calls(
+    engine: Engine, charter: Charter, now: datetime
+) -> tuple[Sequence[Meeting | AdhocMeeting], Schedule]:
+    timers, store = optional("bot.meetings_timers"), optional("storage.meetings")
+    if timers is None or store is None:
+        return charter.meetings, Schedule()
+    with session_scope(engine) as session:
+        return list(timers.calls(session, charter, now)), store.schedule(session)
+
+
 def upcoming(
     engine: Engine, charter: Charter, now: datetime, count: int = 8
 ) -> list[dict[str, Any]]:
-    service = optional("bot.meetings_service")
-    custom = getattr(service, "upcoming", None) if service is not None else None
-    if custom is not None:
-        try:
-            return list(custom(engine, charter, now, count))
-        except TypeError:
-            pass  # a different signature: fall back to the charter's series
-    private = {name for name, ch in charter.channels.items() if getattr(ch, "private", False)}
-    out: list[dict[str, Any]] = []
+    calls, schedule = _known_calls(engine, charter, now)
+    private = {name for name, ch in charter.channels.items() if ch.private}
+    series = {m.id for m in charter.meetings}
     repo = charter.github.repository
-    for meeting in charter.meetings:
-        for occ in occurrences(meeting, now, count=count):
+    out: list[dict[str, Any]] = []
+    for call in calls:
+        for occ in occurrences(call, now, count=count, schedule=schedule):
             out.append(
                 {
-                    "id": meeting.id,
-                    "title": meeting.title,
+                    "id": call.id,
+                    "title": call.title,
                     "starts_at": _iso(occ.starts_at),
                     "ends_at": _iso(occ.ends_at),
-                    "zone": meeting.timezone,
+                    "zone": call.timezone,
                     "local": occ.local_start.strftime("%a %d %b %Y %H:%M"),
-                    "private": bool(meeting.announce_to) and set(meeting.announce_to) <= private,
+                    "moved": occ.moved,
+                    "private": bool(call.announce_to) and set(call.announce_to) <= private,
                     "agenda": f"https://github.com/{repo}/issues?q="
-                    + quote_plus(f'is:issue "{meeting.title}" agenda'),
-                    "calendar": f"/calendar.ics?series={meeting.id}",
+                    + quote_plus(f'is:issue "{call.title}" agenda'),
+                    "calendar": f"/calendar/{call.id}.ics"
+                    if call.id in series
+                    else "/calendar.ics",
                 }
             )
     out.sort(key=lambda m: m["starts_at"])

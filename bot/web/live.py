@@ -37,6 +37,11 @@ class LiveHub:
         self.stopped = asyncio.Event()
 
     @property
+    def version(self) -> int:
+        """Raised on every broadcast change (caches key on it)."""
+        return self._version
+
+    @property
     def subscribers(self) -> int:
         return len(self._queues)
 

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import ModuleType
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session, col
@@ -31,6 +31,15 @@ from storage.db import session_scope
 from storage.models.core import ProposalRow
 
 PAGE = 50
+
+
+class RuntimeLike(Protocol):
+    """What the dashboard uses of ``bot.bootstrap.Runtime`` (a transport may not import it)."""
+
+    gov: Governance
+    engine: Engine
+    clock: Any
+    extras: dict[str, Any]
 CLOSING_SOON = timedelta(days=3)
 
 
@@ -129,16 +138,22 @@ class Reader:
         view["clients"] = sorted(_clients(stored))
         return view
 
-    def closing_soon(self) -> list[dict[str, Any]]:
-        """Open votes, the soonest deadline first; ``soon`` marks those within three days."""
+    def closing_soon(self, limit: int = 10) -> tuple[list[dict[str, Any]], int]:
+        """The open votes whose deadline comes first (``soon``: within three days), and how
+        many votes are open in all."""
+        public = col(ProposalRow.confidential).is_(False) | col(ProposalRow.disclosed)
+        voting = (ProposalRow.state == "voting") & public
+        stmt = select(ProposalRow).where(voting).order_by(col(ProposalRow.next_due_at)).limit(limit)
         with session_scope(self.engine) as session:
-            items = repo.listing(session, states=["voting"], include_confidential=False)
+            rows = session.execute(stmt).scalars().all()
+            items = [repo.from_json(r.data, disclosed=r.disclosed) for r in rows]
+            total = int(session.execute(select(func.count()).where(voting)).scalar_one())
         views = [self._summary(s) for s in items]
         views.sort(key=lambda v: v["next_deadline"] or "9999")
         horizon = _iso(self.now + CLOSING_SOON) or ""
         for v in views:
             v["soon"] = bool(v["next_deadline"] and v["next_deadline"] <= horizon)
-        return views
+        return views, total
 
     def in_review(self) -> list[dict[str, Any]]:
         with session_scope(self.engine) as session:
@@ -159,22 +174,27 @@ class Reader:
         view: dict[str, Any] = area.view_of(self.gov, session, stored, rollout, self.now)
         return view
 
-    def rollouts(self) -> list[dict[str, Any]] | None:
-        """Every public rollout's view (gates evaluated now), or None without the area."""
+    def rollouts(
+        self, *, page: int = 1, started_only: bool = False, size: int = 20
+    ) -> tuple[list[dict[str, Any]], int] | None:
+        """One page of public rollouts' views (gates evaluated now; unfinished first, newest
+        first) and how many there are; None without the rollout area. ``started_only`` keeps
+        rollouts that entered a stage and are not completed (what can have a failing gate)."""
         area, store = optional("bot.rollouts"), optional("storage.rollouts")
         if area is None or store is None:
             return None
-        out = []
         with session_scope(self.engine) as session:
             hidden = hidden_numbers(session)
-            for rollout in store.rollouts(session):
-                if rollout.proposal in hidden:
-                    continue
+            chosen = [r for r in store.rollouts(session) if r.proposal not in hidden]
+            if started_only:
+                chosen = [r for r in chosen if r.stage_index >= 0 and r.completed_at is None]
+            chosen.sort(key=lambda r: (r.completed_at is not None, -r.proposal))
+            out = []
+            for rollout in chosen[(page - 1) * size : page * size]:
                 stored = repo.load(session, rollout.proposal)
                 if stored is not None:
                     out.append(area.view_of(self.gov, session, stored, rollout, self.now))
-        out.sort(key=lambda v: (v["completed_at"] is not None, -v["proposal"]))
-        return out
+        return out, len(chosen)
 
     def incidents(self) -> list[dict[str, Any]] | None:
         store = optional("storage.rollouts")

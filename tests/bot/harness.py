@@ -7,6 +7,7 @@ so tests are deterministic and fast.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import hashlib
 import hmac
@@ -109,6 +110,13 @@ class Bot:
         return self.rt.gov
 
     async def close(self) -> None:
+        # Bolt answers after the ack in a background task: let in-flight ones finish so they
+        # close their HTTP sessions before the test's event loop goes away.
+        pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        if pending:
+            await asyncio.wait(pending, timeout=5)
+        for stop in self.rt.extras.get("shutdown", []):
+            await stop()
         await self.http.aclose()
         self.gateway.close()
         self.rt.engine.dispose()

@@ -19,7 +19,7 @@ from bot.github.tracking import ALL_STATE_LABELS
 from storage import audit
 from storage.db import session_scope
 from tests.bot.harness import REPO, Bot, valid_body
-from tests.standins.github_server import Recorded, GitHubStandin, running_github_standin
+from tests.standins.github_server import GitHubStandin, Recorded, running_github_standin
 
 APP_ID = "31337"
 INSTALLATION = 4711
@@ -72,9 +72,7 @@ async def bot(
 def writes_since(standin: GitHubStandin, seen: int) -> list[Recorded]:
     """API writes after request ``seen`` (token exchanges under ``/app/`` are not counted)."""
     return [
-        r
-        for r in standin.requests[seen:]
-        if r.method in WRITES and not r.path.startswith("/app/")
+        r for r in standin.requests[seen:] if r.method in WRITES and not r.path.startswith("/app/")
     ]
 
 

@@ -21,9 +21,10 @@ import pytest
 
 from bot.clock import SystemClock
 from bot.leader import AlwaysLeader
+from bot.messages import Actor
 from charter.deadlines import deadlines
-from charter.load import load_charter
 from charter.lifecycle import State
+from charter.load import load_charter
 from storage import audit, audit_query
 from storage.db import session_scope
 from tests.bot.harness import REPO, Bot, valid_body
@@ -86,14 +87,16 @@ async def stop(bot: Bot, task: asyncio.Task[None]) -> None:
 
 
 async def open_proposal(bot: Bot) -> int:
-    n = bot.standin.store.add_issue("Enable fast sync", FLAG_BODY, "alice-aurora").number
+    n = bot.standin.store.add_issue(
+        "Enable fast sync", FLAG_BODY, "alice-aurora", ("upgrade-proposal",)
+    ).number
     payload = bot.issue_payload("opened", n, FLAG_BODY, title="Enable fast sync")
     assert (await bot.post("issues", payload)).status_code == 202
     return n
 
 
-async def wait_for(bot: Bot, n: int, state: State, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
+async def wait_for(bot: Bot, n: int, state: State, within: float) -> None:
+    deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         stored = await asyncio.to_thread(bot.gov.load, n)
         if stored is not None and stored.proposal.state is state:
@@ -101,17 +104,17 @@ async def wait_for(bot: Bot, n: int, state: State, timeout: float) -> None:
         await asyncio.sleep(0.05)
     stored = bot.gov.load(n)
     seen = stored.proposal.state if stored else None
-    raise AssertionError(f"proposal #{n} did not reach {state} in {timeout} s (it is {seen})")
+    raise AssertionError(f"proposal #{n} did not reach {state} in {within} s (it is {seen})")
 
 
 def transitions(bot: Bot, n: int) -> dict[str, list[Any]]:
     """Audit entries of the proposal by kind: (at, payload) in log order."""
     out: dict[str, list[Any]] = {}
     with session_scope(bot.rt.engine) as session:
-        entries = list(reversed(audit_query.entries(session, subject=f"proposal:{n}")))
+        for entry in reversed(audit_query.entries(session, subject=f"proposal:{n}")):
+            at = entry.at.astimezone(UTC)
+            out.setdefault(entry.kind, []).append((at, json.loads(entry.payload)))
         assert audit.verify(session).ok
-    for entry in entries:
-        out.setdefault(entry.kind, []).append((entry.at.astimezone(UTC), json.loads(entry.payload)))
     return out
 
 
@@ -125,18 +128,23 @@ async def test_voting_opens_and_closes_on_time_exactly_once(running: Bot) -> Non
     each transition has exactly one audit entry, even after more ticks."""
     bot = running
     n = await open_proposal(bot)
-    await wait_for(bot, n, State.REVIEW, timeout=5)
-    await wait_for(bot, n, State.VOTING, timeout=2 + 5)
+    await wait_for(bot, n, State.REVIEW, within=5)
+    await wait_for(bot, n, State.VOTING, within=2 + 5)
     for login in VOTERS:
-        message = await asyncio.to_thread(bot.gov.run_sync, f"vote {n} approve", _actor(login))
+        message = await asyncio.to_thread(
+            bot.gov.run_sync,
+            f"vote {n} approve",
+            Actor(login=login, surface="console", display=login),
+        )
         assert message.ok, message
-    await wait_for(bot, n, State.ACCEPTED, timeout=3 + 5)
-    await asyncio.sleep(1.5)  # more ticks: nothing fires twice
+    await wait_for(bot, n, State.ACCEPTED, within=3 + 5)
+    await asyncio.sleep(1.2)  # at least one more tick: nothing fires twice
 
     stored = bot.gov.load(n)
     assert stored is not None and len(stored.proposal.votes) == len(VOTERS)
     d = deadlines(stored.proposal, bot.gov.charter)
     kinds = transitions(bot, n)
+    assert len(kinds["review-started"]) == 1
     [(opened_at, opened)] = kinds["voting-opened"]
     [(decided_at, decided)] = kinds["proposal-decided"]
     assert d.review_ends is not None and d.voting_closes is not None
@@ -167,17 +175,11 @@ async def test_deadline_passed_while_down_fires_at_start(
     started = datetime.now(UTC)
     task = asyncio.create_task(second.rt.background())
     try:
-        await wait_for(second, n, State.VOTING, timeout=5)
-        await asyncio.sleep(1.5)  # more ticks: nothing fires twice
+        await wait_for(second, n, State.VOTING, within=5)
+        await asyncio.sleep(1.2)  # at least one more tick: nothing fires twice
         kinds = transitions(second, n)
     finally:
         await stop(second, task)
     [(opened_at, _)] = kinds["voting-opened"]
     assert opened_at - started < DUE_WITHIN
     assert "proposal-decided" not in kinds  # voting (3 s) has not run out yet
-
-
-def _actor(login: str) -> Any:
-    from bot.messages import Actor
-
-    return Actor(login=login, surface="console", display=login)

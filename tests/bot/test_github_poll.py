@@ -8,10 +8,11 @@ back through PyGithub. The stand-in records every request and keeps a primary ra
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from storage import audit, audit_query, inbox
 from storage.db import session_scope
@@ -54,7 +55,7 @@ async def poll_until_quiet(bot: Bot) -> None:
 
 def inbox_rows(bot: Bot) -> list[tuple[str, str]]:
     with session_scope(bot.rt.engine) as session:
-        rows = session.exec(select(InboxRow).order_by(InboxRow.id)).all()  # type: ignore[arg-type]
+        rows = session.exec(select(InboxRow).order_by(col(InboxRow.id))).all()
         return [(r.source, r.key) for r in rows]
 
 
@@ -78,8 +79,8 @@ async def test_poll_mode_takes_a_proposal_from_issue_form_to_counted_votes(bot: 
     poll step (inbox source ``poll``), and reach the same outcome as webhooks: the proposal
     enters review with a tracking comment and labels, voting opens, votes are counted."""
     store = bot.standin.store
-    n = store.add_issue("Raise the gas target", valid_body(), "alice-aurora", ("upgrade-proposal",))
-    n = n.number
+    issue = store.add_issue("Raise the gas", valid_body(), "alice-aurora", ("upgrade-proposal",))
+    n = issue.number
     assert await poll(bot) >= 1
     assert {source for source, _ in inbox_rows(bot)} == {"poll"}
     assert await state_of(bot, n) == "review"
@@ -167,4 +168,30 @@ async def test_comment_seen_by_webhook_and_poller_is_processed_once(bot: Bot) ->
     view = (await bot.http.get(f"/api/proposals/{n}")).json()
     assert (view["tally"]["approve"], view["tally"]["reject"]) == (1, 1)
     assert audit_kinds(bot, f"proposal:{n}").count("vote-cast") == 2
+    verify(bot)
+
+
+async def test_poll_mode_records_title_and_body_edits_after_voting_opened(bot: Bot) -> None:
+    """An edit found by polling after voting opened is recorded (``proposal-edited-after-
+    voting``, naming title and/or body) once; the bot's own label changes are not edits."""
+    store = bot.standin.store
+    n = store.add_issue("Raise", valid_body(), "alice-aurora", ("upgrade-proposal",)).number
+    await poll_until_quiet(bot)
+    await bot.advance(later(days=7, seconds=1))
+    await poll_until_quiet(bot)  # includes the charter:voting label the relay set
+    assert await state_of(bot, n) == "voting"
+    assert "proposal-edited-after-voting" not in audit_kinds(bot)
+
+    for changes, expected in (
+        ({"title": "Raise the gas target to 40M"}, ["title"]),
+        ({"body": valid_body(**{"30M to 36M": "30M to 40M"})}, ["body"]),
+    ):
+        bot.clock.advance(later(seconds=30))
+        store.now = bot.clock.now()
+        store.edit_issue(n, **changes)
+        await poll_until_quiet(bot)
+        with session_scope(bot.rt.engine) as session:
+            entry = audit_query.entries(session, kind="proposal-edited-after-voting")[0]
+            assert json.loads(entry.payload)["changed"] == expected
+    assert audit_kinds(bot).count("proposal-edited-after-voting") == 2
     verify(bot)

@@ -106,5 +106,33 @@ async def test_outcomes_of_one_call_carry_into_the_next_posted_agenda(
     await bot.settle()
     await bot.close()
     [issue] = agenda_issues(standin)
-    carried = "\\[1\\] publish the fuzz corpus — hana-eridanus (from core-sync@\u200b2026-11-26T15:00)"
+    carried = (
+        "\\[1\\] publish the fuzz corpus — hana-eridanus (from core-sync@\u200b2026-11-26T15:00)"
+    )
     assert carried in issue.body
+
+
+async def test_find_issue_with_marker_over_the_wire(standin: GitHubStandin) -> None:
+    """The gateway finds an issue by a marker in its body, open or closed, among issues updated
+    since the given time; without a match it answers None."""
+    from github import Auth
+
+    from bot.github.gateway import PyGithubGateway
+
+    standin.reset()
+    standin.store.now = datetime(2026, 12, 1, tzinfo=UTC)
+    standin.store.add_issue("Unrelated", "no marker here", "octocat", ())
+    wanted = standin.store.add_issue("Agenda", f"{MARKER}\n# Core client sync", "charterbot", ())
+    standin.store.edit_issue(wanted.number, state="closed")
+    gateway = PyGithubGateway(REPO, Auth.Token(standin.token), standin.base_url)
+    try:
+        found = await gateway.find_issue_with_marker(MARKER, datetime(2026, 11, 30, tzinfo=UTC))
+        assert found is not None and found.number == wanted.number
+        assert (
+            await gateway.find_issue_with_marker(MARKER, datetime(2026, 12, 2, tzinfo=UTC)) is None
+        )
+        assert await gateway.find_issue_with_marker("<!-- nothing -->") is None
+        with pytest.raises(ValueError, match="marker"):
+            await gateway.find_issue_with_marker("")
+    finally:
+        gateway.close()

@@ -10,7 +10,7 @@ import pytest
 
 from bot.clock import FixedClock
 from bot.meetings_agenda import agenda_for
-from bot.meetings_service import resolve
+from bot.meetings_lookup import resolve
 from bot.messages import Actor, Message, When, plain_text
 from bot.service import Governance
 from storage import audit_query, identities, meetings as store
@@ -37,8 +37,14 @@ def token_of(message: Message) -> str:
 
 def link(gov: Governance, actor: Actor, zone: str | None) -> None:
     with session_scope(gov.engine) as session:
-        row = identities.link(session, surface=actor.surface, surface_id=actor.surface_id,
-                              login=actor.login or "", method="console", now=NOW)
+        row = identities.link(
+            session,
+            surface=actor.surface,
+            surface_id=actor.surface_id,
+            login=actor.login or "",
+            method="console",
+            now=NOW,
+        )
         row.timezone = zone
         session.add(row)
 
@@ -46,8 +52,11 @@ def link(gov: Governance, actor: Actor, zone: str | None) -> None:
 def audit_kinds(gov: Governance, subject_prefix: str = "meeting:") -> list[tuple[str, str, dict]]:
     with session_scope(gov.engine) as session:
         rows = audit_query.entries(session)
-        return [(r.kind, r.subject, json.loads(r.payload)) for r in reversed(rows)
-                if r.subject.startswith(subject_prefix)]
+        return [
+            (r.kind, r.subject, json.loads(r.payload))
+            for r in reversed(rows)
+            if r.subject.startswith(subject_prefix)
+        ]
 
 
 def adhoc(gov: Governance) -> list[AdhocMeetingRow]:
@@ -100,7 +109,11 @@ def test_schedule_previews_in_the_users_zone_and_waits_for_confirmation(gov: Gov
     done = run(gov, f"confirm {token}", MAINTAINER)
     assert done.ok, text_of(done)
     [row] = adhoc(gov)
-    assert (row.id, row.title, row.timezone) == ("call-20260325-1900", "Fork retro", "America/New_York")
+    assert (row.id, row.title, row.timezone) == (
+        "call-20260325-1900",
+        "Fork retro",
+        "America/New_York",
+    )
     assert row.starts_at.replace(tzinfo=UTC) == datetime(2026, 3, 25, 19, 0, tzinfo=UTC)
     assert row.duration_seconds == 90 * 60
     assert not run(gov, f"confirm {token}", MAINTAINER).ok  # used once
@@ -143,8 +156,9 @@ def test_cancel_and_move_change_the_schedule_and_raise_the_revision(gov: Governa
     """Cancelling a series cancels its next occurrence; moving one (after confirmation) keeps
     its key; both are audited and raise the series' calendar revision."""
     assert run(gov, "meeting cancel core-sync", COORDINATOR).ok
-    token = token_of(run(gov, "meeting move core-sync@2026-04-16T15:00 2026-04-17 10:00Z",
-                         COORDINATOR))
+    token = token_of(
+        run(gov, "meeting move core-sync@2026-04-16T15:00 2026-04-17 10:00Z", COORDINATOR)
+    )
     assert run(gov, f"confirm {token}", COORDINATOR).ok
     with session_scope(gov.engine) as session:
         schedule = store.schedule(session)
@@ -198,3 +212,40 @@ def test_without_any_past_call_there_is_nothing_to_record_on(db_url: str) -> Non
     reply = run(gov, "meeting decide too early", COORDINATOR)
     assert not reply.ok and "No call has taken place" in text_of(reply)
     gov.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("closing", "by_owner", "closed"),
+    [
+        ("done 1", "carmen-borealis", True),
+        ("done [1]", "hana-eridanus", False),
+        ("done #2", "carmen-borealis", False),
+    ],
+)
+def test_an_action_item_is_closed_by_its_owner_number(
+    gov: Governance, closing: str, by_owner: str, closed: bool
+) -> None:
+    """`meeting action <owner> done <n>` closes that owner's item [n]; it then leaves later
+    agendas. A wrong owner or number changes nothing and says so."""
+    during = datetime(2026, 3, 19, 14, 30, tzinfo=UTC)
+    run(gov, "meeting action carmen-borealis write the notes", COORDINATOR, during)
+    reply = run(gov, f"meeting action {by_owner} {closing}", COORDINATOR)
+    assert reply.ok is closed, text_of(reply)
+    with session_scope(gov.engine) as session:
+        assert [r.id for r in store.open_actions(session)] == ([] if closed else [1])
+    if closed:
+        assert audit_kinds(gov)[-1][:2] == (
+            "meeting-action-done",
+            "meeting:core-sync@2026-03-19T15:00",
+        )
+
+
+def test_minutes_are_attached_to_the_call(gov: Governance) -> None:
+    """`meeting decide minutes <url>` attaches the minutes link to the latest call."""
+    after = datetime(2026, 3, 19, 18, 0, tzinfo=UTC)
+    reply = run(gov, "meeting decide minutes https://notes.example/core-0319", COORDINATOR, after)
+    assert reply.ok, text_of(reply)
+    with session_scope(gov.engine) as session:
+        found = [(r.kind, r.text) for r in store.outcomes(session, "core-sync@2026-03-19T15:00")]
+    assert found == [("minutes", "https://notes.example/core-0319")]
+    assert audit_kinds(gov)[-1][:2] == ("meeting-minutes", "meeting:core-sync@2026-03-19T15:00")

@@ -93,10 +93,16 @@ def add_calls(url: str, count: int, first_reminder: datetime, spacing: timedelta
     with session_scope(engine) as session:
         for i in range(count):
             starts = first_reminder + timedelta(minutes=10) + i * spacing
-            session.add(AdhocMeetingRow(
-                id=f"trial-{i:03d}", title=f"Trial {i}", starts_at=starts, duration_seconds=600,
-                created_by="test", created_at=T0 - timedelta(days=1),
-            ))  # fmt: skip
+            session.add(
+                AdhocMeetingRow(
+                    id=f"trial-{i:03d}",
+                    title=f"Trial {i}",
+                    starts_at=starts,
+                    duration_seconds=600,
+                    created_by="test",
+                    created_at=T0 - timedelta(days=1),
+                )
+            )
     engine.dispose()
 
 
@@ -110,7 +116,9 @@ def wait_for(condition: object, timeout: float) -> float:
 
 
 @pytest.mark.parametrize("tick_always", [False, True], ids=["leader-ticks", "all-tick"])
-def test_every_timer_fires_exactly_once_across_three_replicas(pg_url: str, tick_always: bool) -> None:
+def test_every_timer_fires_exactly_once_across_three_replicas(
+    pg_url: str, tick_always: bool
+) -> None:
     """100 timers due in ten batches fire exactly once each, whether only the leader ticks or —
     the worst split brain — all three replicas tick at once (the fired-timer guard decides)."""
     add_calls(pg_url, 100, T0, timedelta(seconds=6))
@@ -166,7 +174,7 @@ def test_when_the_leader_dies_another_replica_leads_within_15_seconds(pg_url: st
 def test_a_leader_that_loses_its_session_steps_down_within_its_check(pg_url: str) -> None:
     """If only the leader's database session ends (the process lives), it notices at its next
     one-second check and campaigns again; within 15 s exactly one replica leads."""
-    migrate.upgrade(make_engine(pg_url))
+    add_calls(pg_url, 0, T0, timedelta(0))  # just the schema
     clock = FixedClock(T0)
     replicas = [Replica(pg_url, clock) for _ in range(3)]
     try:
@@ -179,9 +187,13 @@ def test_a_leader_that_loses_its_session_steps_down_within_its_check(pg_url: str
         wait_for(lambda: sum(r.leading for r in replicas) == 1, 15)
         [leader] = [r for r in replicas if r.leading]
         with replicas[0].engine.connect() as conn:
-            holders = conn.execute(sa.text(
-                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
-            )).scalars().all()  # fmt: skip
+            holders = (
+                conn.execute(
+                    sa.text("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted")
+                )
+                .scalars()
+                .all()
+            )
         assert holders == [leader.leadership.backend_pid]
     finally:
         for r in replicas:

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
 from bot.bootstrap import Runtime
 from bot.messages import Actor
-from tests.bot.web.conftest import SCREENSHOTS, serving
+from tests.bot.web.conftest import SCREENSHOTS, copy_of, runtime, serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -32,7 +33,7 @@ ARGS = [
 ]
 HIDDEN_TITLE = "Peer-scoring bypass"  # the demo's undisclosed security patch (#9)
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
 if not CHROMIUM.exists():
     message = (
@@ -46,26 +47,33 @@ if not CHROMIUM.exists():
 from playwright.async_api import Browser, Page, async_playwright, expect  # noqa: E402
 
 
-@pytest.fixture
-async def site(seeded: Runtime) -> AsyncIterator[str]:
-    async with serving(seeded) as url:
+@pytest.fixture(scope="module")
+def shared(seeded_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+    """One demo database for the module (only the live test writes, to a proposal the others
+    do not look at), so one server and one browser serve every test."""
+    rt = runtime(copy_of(seeded_template, tmp_path_factory.mktemp("browser")))
+    yield rt
+    rt.engine.dispose()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def site(shared: Runtime) -> AsyncIterator[str]:
+    async with serving(shared) as url:
         yield url
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def browser(site: str) -> AsyncIterator[Browser]:
     """Chromium, closed before the server stops (its open event streams would hold it)."""
     async with async_playwright() as p:
-        chromium = await p.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=ARGS
-        )
+        chromium = await p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
         yield chromium
         await chromium.close()
 
 
 async def _page(browser: Browser, **options: Any) -> Page:
     context = await browser.new_context(timezone_id="America/New_York", locale="en-US", **options)
-    return await context.new_page()
+    return await context.new_page()  # contexts close with the browser
 
 
 async def shot(page: Page, name: str) -> None:
@@ -74,18 +82,7 @@ async def shot(page: Page, name: str) -> None:
 
 
 # A WCAG contrast ratio for every text-bearing element of interest, computed in the page.
-CONTRAST_JS = """
-(selector) => {
-  function rgb(s) { const m = s.match(/[\\d.]+/g).map(Number); return {r: m[0], g: m[1], b: m[2], a: m.length > 3 ? m[3] : 1}; }
-  function lum(c) { const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
-                    return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b); }
-  function bg(el) { while (el) { const c = rgb(getComputedStyle(el).backgroundColor); if (c.a > 0.5) return c; el = el.parentElement; }
-                    return {r: 255, g: 255, b: 255, a: 1}; }
-  return [...document.querySelectorAll(selector)].filter(el => el.offsetParent !== null && el.textContent.trim())
-    .map(el => { const a = lum(rgb(getComputedStyle(el).color)), b = lum(bg(el));
-                 return {text: el.textContent.trim().slice(0, 40), ratio: (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)}; });
-}
-"""
+CONTRAST_JS = (Path(__file__).parent / "contrast.js").read_text()
 
 
 async def assert_accessible(page: Page) -> None:
@@ -146,8 +143,16 @@ async def test_follow_a_proposal_from_intake_to_rollout(browser: Browser, site: 
     await page.get_by_role("link", name="#1 Raise the block gas target to 36M").click()
     await expect(page.get_by_role("heading", level=1)).to_contain_text("rolling-out")
     timeline = page.locator("ol.timeline")
-    for kind in ("proposal-opened", "review-started", "voting-opened", "vote-cast",
-                 "concern-raised", "proposal-decided", "rollout-started", "stage-entered"):
+    for kind in (
+        "proposal-opened",
+        "review-started",
+        "voting-opened",
+        "vote-cast",
+        "concern-raised",
+        "proposal-decided",
+        "rollout-started",
+        "stage-entered",
+    ):
         await expect(timeline).to_contain_text(kind)
     seats = page.get_by_test_id("seat-matrix")
     await expect(seats.locator("tbody tr")).to_have_count(5)
@@ -250,7 +255,7 @@ async def test_audit_verifies_pages_and_withholds_confidential(browser: Browser,
 
 
 async def test_live_update_arrives_without_reload(
-    browser: Browser, site: str, seeded: Runtime
+    browser: Browser, site: str, shared: Runtime
 ) -> None:
     """A vote cast through the command path while the page is open changes its seat matrix
     (and the tally) without a reload."""
@@ -261,7 +266,7 @@ async def test_live_update_arrives_without_reload(
     row = page.locator("tr[data-seat='client:borealis']")
     await expect(row).to_contain_text("not voted")
     actor = Actor(login="carmen-borealis", surface="console", surface_id="c", display="carmen")
-    message = await asyncio.to_thread(seeded.gov.run_sync, "vote 5 approve live", actor)
+    message = await asyncio.to_thread(shared.gov.run_sync, "vote 5 approve live", actor)
     assert message.ok, message
     await expect(row).to_contain_text("approve", timeout=5000)
     await expect(page.get_by_test_id("tally")).to_contain_text("4 of 7 seats voted")

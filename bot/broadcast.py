@@ -1,0 +1,56 @@
+"""Broadcasts in the serve process: the announcement relay, feeds and subscription commands.
+
+The relay runs only on the leader (it is one of the runtime's relays); the Atom feed,
+``/api/status`` and the e-mail confirm/unsubscribe pages are served by every replica.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from bot.messages import Actor
+
+if TYPE_CHECKING:
+    from bot.bootstrap import Runtime
+
+
+def install(rt: Runtime) -> None:
+    from bot import feeds, subscribe
+    from bot.relay import Relay
+    from bot.senders.factory import build_senders
+
+    relay = Relay(
+        rt.engine,
+        lambda: rt.gov.charter,
+        build_senders(rt.settings),
+        public_url=rt.settings.public_url,
+        clock=rt.clock,
+    )
+    rt.extras["broadcast_relay"] = relay
+    reconciled = False
+
+    async def step(now: datetime) -> int:
+        nonlocal reconciled
+        if not reconciled:  # after a crash: settle what was in flight, once per leadership
+            await relay._db(relay.reconcile)
+            reconciled = True
+        return await relay.step()
+
+    rt.relays.append(step)
+
+    async def close_senders() -> None:
+        for sender in relay.senders.values():
+            await sender.aclose()
+
+    rt.extras.setdefault("shutdown", []).append(close_senders)
+    rt.extras.setdefault("routes", []).extend(
+        feeds.routes(lambda: rt.engine, repo=rt.gov.charter.github.repository, now=rt.clock.now)
+    )
+
+    def origin_of(actor: Actor) -> subscribe.Origin | None:
+        if actor.surface in ("slack", "discord"):
+            return subscribe.Origin(actor.surface, actor.channel or None)
+        return None
+
+    subscribe.register(rt.gov, public_url=rt.settings.public_url, origin_of=origin_of)

@@ -1,0 +1,260 @@
+"""Scheduling commands: preview and confirm, move, cancel.
+
+Rules:
+- Times people type are read in their linked zone, else the charter's (``charter.timezone``);
+  scheduling and moving a call first show a preview (UTC and the reader's local time) and wait
+  for ``/charter confirm <token>`` from the same person within ``CONFIRM_TTL``; the confirmation
+  is authorised again when it runs (as ``meeting schedule``).
+- Cancelling a series id cancels its next occurrence; an ad-hoc call is cancelled as a whole.
+- Every change is audited (subject ``meeting:<key or id>``), announced (kind ``meeting``) and
+  raises the calendar revision (ICS SEQUENCE) of the series or call.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel import Session
+
+from bot import meetings_timers as timers
+from bot.messages import Actor, Message, When
+from charter import commands as c
+from charter.effects import Audit
+from charter.meetings import MeetingError, zone_of
+from charter.model import format_duration
+from charter.when import WhenError, parse_when, preview
+from storage import meetings as store, proposals as repo
+from storage.models.meetings import AdhocMeetingRow
+
+if TYPE_CHECKING:
+    from bot.service import Governance
+
+from bot.meetings_lookup import (
+    announce,
+    call_by_id,
+    fail,
+    login_of,
+    resolve,
+    user_zone,
+)
+
+CONFIRM_TTL = timedelta(minutes=15)
+DEFAULT_LENGTH = timedelta(hours=1)
+
+
+def _when(
+    session: Session, gov: Governance, actor: Actor, text: str, now: datetime
+) -> tuple[Any, str] | Message:
+    zone = user_zone(session, gov, actor)
+    try:
+        return parse_when(text, now, zone), zone
+    except WhenError as exc:
+        return fail(str(exc))
+
+
+def _ask(
+    session: Session, actor: Actor, action: str, payload: dict[str, Any], now: datetime
+) -> str:
+    token = secrets.token_urlsafe(6)
+    store.add_confirmation(
+        session,
+        token=token,
+        login=actor.login or "",
+        surface=actor.surface,
+        surface_id=actor.surface_id,
+        action=action,
+        payload=payload,
+        now=now,
+        ttl=CONFIRM_TTL,
+    )
+    return token
+
+
+def _preview_message(title: str, result: Any, zone: str, extra: str, token: str) -> Message:
+    minutes = int(CONFIRM_TTL.total_seconds() // 60)
+    return Message(
+        title=title,
+        lines=(
+            ("Starts ", When(result.at_utc)),
+            (preview(result, zone),),
+            (f"Read as {result.interpreted_as}.",),
+            (extra,),
+            (f"Nothing is scheduled yet: run /charter confirm {token} within {minutes} minutes.",),
+        ),
+    )
+
+
+def schedule(
+    gov: Governance, session: Session, cmd: c.MeetingSchedule, actor: Actor, now: datetime
+) -> Message:
+    """Preview an ad-hoc call and ask for confirmation (nothing is scheduled yet)."""
+    parsed = _when(session, gov, actor, cmd.when_text, now)
+    if isinstance(parsed, Message):
+        return parsed
+    result, zone = parsed
+    if cmd.proposal is not None and repo.load(session, cmd.proposal) is None:
+        return fail(f"There is no proposal #{cmd.proposal}.")
+    length = cmd.duration or DEFAULT_LENGTH
+    payload = {
+        "title": cmd.title,
+        "starts_at": result.at_utc.isoformat(),
+        "zone": _iana(zone),
+        "duration_seconds": int(length.total_seconds()),
+        "proposal": cmd.proposal,
+    }
+    token = _ask(session, actor, "schedule", payload, now)
+    extra = f"“{cmd.title}”, {format_duration(length)}" + (
+        f", about #{cmd.proposal}" if cmd.proposal else ""
+    )
+    return _preview_message("Schedule this call?", result, zone, extra, token)
+
+
+def _iana(zone: str) -> str:
+    try:
+        zone_of(zone)
+        return zone
+    except MeetingError:
+        return "UTC"
+
+
+def move(
+    gov: Governance, session: Session, cmd: c.MeetingMove, actor: Actor, now: datetime
+) -> Message:
+    """Preview moving a call and ask for confirmation."""
+    target = resolve(session, gov, cmd.id, now)
+    if isinstance(target, str):
+        return fail(target)
+    call, occ = target
+    parsed = _when(session, gov, actor, cmd.when_text, now)
+    if isinstance(parsed, Message):
+        return parsed
+    result, zone = parsed
+    payload = {"call": call.id, "occurrence": occ.key, "moved_to": result.at_utc.isoformat()}
+    token = _ask(session, actor, "move", payload, now)
+    extra = f"Moves {call.title} ({occ.key}, now {occ.starts_at:%Y-%m-%d %H:%M} UTC)."
+    return _preview_message("Move this call?", result, zone, extra, token)
+
+
+def confirm(
+    gov: Governance, session: Session, cmd: c.Confirm, actor: Actor, now: datetime
+) -> Message:
+    """Carry out a previewed schedule or move, for the person who asked, re-authorised."""
+    if actor.login is None:
+        return fail("Link your GitHub login first (/charter link); then confirm again.")
+    taken = store.take_confirmation(session, cmd.token, actor.login, now)
+    if isinstance(taken, str):
+        return fail(taken)
+    row, data = taken
+    probe = c.MeetingSchedule(title=str(data.get("title", "")), when_text="")
+    refusal = gov.authorize(session, probe, actor, now, proposal=None)
+    if refusal is not None:
+        return refusal
+    if row.action == "move":
+        return _apply_move(gov, session, data, actor, now)
+    return _apply_schedule(gov, session, data, actor, now)
+
+
+def _apply_schedule(
+    gov: Governance, session: Session, data: dict[str, Any], actor: Actor, now: datetime
+) -> Message:
+    starts = datetime.fromisoformat(data["starts_at"])
+    if starts <= now:
+        return fail("That time has passed meanwhile; schedule the call again.")
+    call_id = store.free_adhoc_id(session, f"call-{starts:%Y%m%d-%H%M}")
+    row = AdhocMeetingRow(
+        id=call_id,
+        kind="adhoc",
+        title=data["title"],
+        starts_at=starts,
+        duration_seconds=int(data["duration_seconds"]),
+        timezone=data["zone"],
+        proposal=data.get("proposal"),
+        created_by=login_of(actor),
+        created_at=now,
+    )
+    session.add(row)
+    store.bump_revision(session, call_id, now)
+    call = timers.adhoc_call(row)
+    occ = call.occurrence()
+    text = f"{row.title}: {starts:%Y-%m-%d %H:%M} UTC, {format_duration(call.duration)}."
+    audit = {**data, "id": call_id}
+    gov.effects(
+        session,
+        [
+            Audit("meeting-scheduled", f"meeting:{call_id}", audit),
+            announce(call, occ.key, f"New call: {row.title}", text),
+        ],
+        actor,
+        now,
+    )
+    return Message(
+        title=f"Scheduled {call_id}",
+        lines=(
+            (f"{row.title}: ", When(starts)),
+            (f"Cancel with /charter meeting cancel {call_id}.",),
+        ),
+    )
+
+
+def _apply_move(
+    gov: Governance, session: Session, data: dict[str, Any], actor: Actor, now: datetime
+) -> Message:
+    to = datetime.fromisoformat(data["moved_to"])
+    call_id, key = str(data["call"]), str(data["occurrence"])
+    row = session.get(AdhocMeetingRow, call_id)
+    if row is not None:
+        row.starts_at = to
+        session.add(row)
+    else:
+        store.set_exception(
+            session, key=key, meeting_id=call_id, moved_to=to, by=login_of(actor), now=now
+        )
+    store.bump_revision(session, call_id, now)
+    call = call_by_id(session, gov, call_id, now)
+    assert call is not None  # it was resolved when the move was previewed
+    text = f"{call.title} ({key}) moves to {to:%Y-%m-%d %H:%M} UTC."
+    gov.effects(
+        session,
+        [
+            Audit("meeting-moved", f"meeting:{key}", {"to": to.isoformat(), "call": call_id}),
+            announce(call, key, f"Moved: {call.title}", text),
+        ],
+        actor,
+        now,
+    )
+    return Message(title="Moved", lines=((f"{call.title} ({key}) now starts ", When(to)),))
+
+
+def cancel(
+    gov: Governance, session: Session, cmd: c.MeetingCancel, actor: Actor, now: datetime
+) -> Message:
+    """Cancel an ad-hoc call, or one occurrence of a series (its next one for a series id)."""
+    target = resolve(session, gov, cmd.id, now)
+    if isinstance(target, str):
+        return fail(target)
+    call, occ = target
+    row = session.get(AdhocMeetingRow, call.id)
+    if row is not None:
+        row.cancelled = True
+        session.add(row)
+    else:
+        store.set_exception(
+            session, key=occ.key, meeting_id=call.id, moved_to=None, by=login_of(actor), now=now
+        )
+    store.bump_revision(session, call.id, now)
+    text = f"{call.title} on {occ.starts_at:%Y-%m-%d %H:%M} UTC is cancelled."
+    gov.effects(
+        session,
+        [
+            Audit("meeting-cancelled", f"meeting:{occ.key}", {"call": call.id}),
+            announce(call, occ.key, f"Cancelled: {call.title}", text),
+        ],
+        actor,
+        now,
+    )
+    return Message(
+        title="Cancelled",
+        lines=((f"{call.title} ({occ.key}) at ", When(occ.starts_at), " is cancelled."),),
+    )

