@@ -117,6 +117,13 @@ class Pacer:
 
     def observe(self, platform: str, destination: str, result: SendResult) -> None:
         now = self._clock()
+        interval = self.limits.channel_interval.get(platform, 0.0)
+        if interval:
+            # Also count the spacing from the answer: the platform saw the request before it
+            # answered, so the next one arrives at least an interval later however the network
+            # delayed either of them (counting only from departure lets jitter squeeze them).
+            after = now + interval / self.limits.safety
+            self._next_free[destination] = max(self._next_free.get(destination, 0.0), after)
         if result.retry_after is not None:
             key = platform if result.global_limit else destination
             self._paused[key] = max(self._paused.get(key, 0.0), now + result.retry_after)

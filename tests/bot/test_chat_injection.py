@@ -274,6 +274,7 @@ async def test_hostile_text_is_stored_clean_and_echoed_inert(
     """The same hostile text as title, concern text and vote reason from Slack, Discord, the
     console and GitHub: stored verbatim-but-cleaned, and inert wherever it is shown."""
     n = await open_voting(bot, f"Gas {raw}")
+    print("PORTS", slack.port, discord_api.port, bot.standin.base_url)
 
     answers = [
         await from_slack(bot, slack, f"concern {n} slack: {raw}"),
