@@ -38,6 +38,7 @@ from bot.bootstrap import Runtime, build
 from bot.clock import FixedClock
 from bot.http import create_app
 from bot.settings import Settings
+from charter.actors import Actor
 from charter.lifecycle import State
 from charter.proposal import Decision, Proposal
 from charter.votes import Choice, Outcome, Vote
@@ -102,18 +103,50 @@ def seed(rt: Runtime, proposals: int, votes: int) -> tuple[int, int]:
             rt.gov.apply(session, Decision(p), "bench", NOW)
             if state is State.ACCEPTED:
                 accepted.append(n)
-    rollouts = 0
+    return made_votes, seed_rollouts(rt, accepted[:100])
+
+
+def seed_rollouts(rt: Runtime, numbers: list[int]) -> int:
+    """Start a rollout for each of ``numbers``; a third of them enter ``staging`` (every client
+    reports through the rollout area's ``report``, the path of ``ready`` commands and releases)
+    with ``interop-matrix`` check results on the reported refs — some failing — so the overview
+    has failing gates to show and the rollout matrix has versions and checks."""
     try:
-        from bot.rollouts import start_rollout
+        from bot.rollouts import report, start_rollout
+        from charter.rollout import ReadyReport
+        from storage import rollouts as store
     except ImportError:
-        return made_votes, rollouts
+        return 0
+    charter = rt.loaded.charter
+    repos = {cl.id: cl.repository for cl in charter.clients if cl.repository}
+    who = Actor(login="bench", surface="console", display="bench")
+    stage = charter.stage_ids[0]
     with session_scope(rt.engine) as session:
-        for n in accepted[:100]:
+        for i, n in enumerate(numbers):
             stored = repo.load(session, n)
             assert stored is not None
-            start_rollout(rt.gov, session, stored, NOW)
-            rollouts += 1
-    return made_votes, rollouts
+            rollout = start_rollout(rt.gov, session, stored, NOW)
+            clients = rollout.clients if i % 3 == 0 else rollout.clients[: i % 3]
+            for k, client in enumerate(clients):
+                ref = f"{n:08x}{k:032x}"
+                at = NOW - timedelta(days=5, minutes=-k)
+                entry = ReadyReport(client, stage, f"v1.{n}.{k}", ref, "", "bench", at)
+                loaded = store.load_rollout(session, n)
+                assert loaded is not None
+                report(rt.gov, session, stored, loaded, entry, who, at, source="command")
+                if client in repos:
+                    store.record_check(
+                        session,
+                        repo=repos[client],
+                        head_sha=ref,
+                        name="interop-matrix",
+                        kind="check_run",
+                        status="completed",
+                        conclusion="failure" if (n + k) % 4 == 0 else "success",
+                        html_url="",
+                        at=at,
+                    )
+    return len(numbers)
 
 
 def pct(samples: list[float], q: float) -> float:

@@ -11,12 +11,19 @@ Rules:
 - ``session_scope`` is one unit of work: commit on success, roll back on any error.
 - ``read_scope`` is for long reads (verify, export, dashboards): on SQLite it begins DEFERRED, so
   it reads a WAL snapshot without holding the write lock; it never commits.
+- Within one process, SQLite writers queue on a fair in-process lock before ``BEGIN IMMEDIATE``.
+  SQLite's own busy handler waits by sleeping with growing back-off (up to 100 ms a step), so
+  a short transaction arriving while another commits could stall for far longer than the other
+  needed; the lock hands over the moment the holder finishes. Other processes still meet the
+  busy timeout.
 """
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -84,10 +91,25 @@ def _sqlite_rules(engine: Engine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
+_WRITERS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+_WRITERS_GUARD = threading.Lock()
+
+
+def _writer_lock(engine: Engine) -> threading.RLock | None:
+    if engine.dialect.name != "sqlite":
+        return None
+    with _WRITERS_GUARD:
+        lock = _WRITERS.get(engine)
+        if lock is None:
+            lock = _WRITERS[engine] = threading.RLock()
+        return lock
+
+
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
     """One transaction: commit when the block succeeds, roll back when it raises."""
-    with Session(engine) as session:
+    lock = _writer_lock(engine)
+    with lock if lock is not None else nullcontext(), Session(engine) as session:
         try:
             yield session
             session.commit()
