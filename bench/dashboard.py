@@ -3,18 +3,24 @@
     .venv/bin/python bench/dashboard.py [--proposals 1000] [--votes 10000] [--requests 100]
 
 Seeds a temporary SQLite database (the bot's own settings) with ``--proposals`` proposals and
-``--votes`` votes, then serves the real app with uvicorn on 127.0.0.1 and fetches, in turns,
-``/`` (overview), ``/rollouts`` and ``/static/dashboard.css`` (a static file from the same
-server, the baseline) ``--requests`` times each, over one keep-alive connection.
-Prints p50/p99 per page and the ratio to the static page, twice: with the dashboard's page
-cache (pages are reused while the audit head, local changes and the minute are unchanged —
-the common case for a dashboard) and cold (caches dropped before every request: the cost of
-the first view after a change). Goal: p99 under 100 ms.
+``--votes`` votes, then serves the real app with uvicorn on 127.0.0.1 and fetches, in turns
+over one keep-alive connection, ``/`` (overview), ``/rollouts`` and ``/static/dashboard.css``
+(a static file from the same server: the baseline) ``--requests`` times each, every page twice
+per turn:
+
+- fresh: rendered from the database on every request — what the server does (the page cache
+  is off by default). The goal is judged on these numbers: p99 under 100 ms.
+- cached: with the opt-in page cache (``Dashboard.page_cache``; pages reused while the audit
+  head, local changes and the minute are unchanged), for comparison.
+
+Both modes run interleaved in the same server, so machine load affects them alike. Prints
+p50/p99 per page and mode side by side, with ratios to the static page.
 
 Bulk data (documented shortcut): proposals are built as the pure rules' ``Proposal`` values
 already in their state (votes included) and saved with ``Governance.apply`` — the service's own
 save path (derived columns, deadlines) — in large transactions, instead of replaying 11,000
-commands one by one; rollouts are started with the rollout area's ``start_rollout``.
+commands one by one; rollouts are started with the rollout area's ``start_rollout`` and a third
+enter the first stage through its ``report`` (see ``seed_rollouts``).
 """
 
 from __future__ import annotations
@@ -22,7 +28,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -154,8 +159,13 @@ def pct(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def measure(rt: Runtime, requests: int, *, cold: bool) -> dict[str, list[float]]:
-    """Request times per page; ``cold`` drops the dashboard's caches before every request."""
+PAGES = {"overview": "/", "rollouts": "/rollouts", "static": "/static/dashboard.css"}
+MODES = ("fresh", "cached")
+
+
+async def measure(rt: Runtime, requests: int) -> dict[tuple[str, str], list[float]]:
+    """Request times per (mode, page); the static page is fetched once per turn and counted
+    under both modes (it does not depend on the page cache)."""
     dashboard = rt.extras["dashboard"]
     config = uvicorn.Config(
         create_app(rt, run_background=False),
@@ -172,20 +182,29 @@ async def measure(rt: Runtime, requests: int, *, cold: bool) -> dict[str, list[f
             task.result()
         await asyncio.sleep(0.02)
     port = server.servers[0].sockets[0].getsockname()[1]
-    paths = {"overview": "/", "rollouts": "/rollouts", "static": "/static/dashboard.css"}
-    times: dict[str, list[float]] = {name: [] for name in paths}
+    times: dict[tuple[str, str], list[float]] = {(m, p): [] for m in MODES for p in PAGES}
+
+    async def fetch(path: str) -> float:
+        started = time.perf_counter()
+        response = await http.get(path)
+        elapsed = time.perf_counter() - started
+        response.raise_for_status()
+        return elapsed
+
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-        for path in paths.values():  # warm up templates and connections
-            (await http.get(path)).raise_for_status()
+        for path in PAGES.values():  # warm up templates and connections
+            await fetch(path)
         for _ in range(requests):
-            for name, path in paths.items():
-                if cold:
-                    dashboard._pages.clear()
-                    dashboard._failing = None
-                started = time.perf_counter()
-                response = await http.get(path)
-                times[name].append(time.perf_counter() - started)
-                response.raise_for_status()
+            for name, path in PAGES.items():
+                if name == "static":
+                    elapsed = await fetch(path)
+                    for mode in MODES:
+                        times[(mode, name)].append(elapsed)
+                    continue
+                for mode in MODES:
+                    dashboard.page_cache = mode == "cached"
+                    times[(mode, name)].append(await fetch(path))
+    dashboard.page_cache = False
     server.should_exit = True
     await task
     return times
@@ -206,32 +225,31 @@ def main() -> None:
             f"seeded {args.proposals} proposals, {votes} votes, {rollouts} rollouts "
             f"in {time.perf_counter() - started:.1f} s"
         )
-        runs = {
-            "cached (data unchanged between requests)": asyncio.run(
-                measure(rt, args.requests, cold=False)
-            ),
-            "cold (caches dropped before every request)": asyncio.run(
-                measure(rt, args.requests, cold=True)
-            ),
-        }
+        times = asyncio.run(measure(rt, args.requests))
         rt.engine.dispose()
-    for label, times in runs.items():
-        report(label, times)
+    report(times)
 
 
-def report(label: str, times: dict[str, list[float]]) -> None:
-    base = pct(times["static"], 0.5)
-    print(f"\n{label}")
-    print(f"{'page':<10} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8} {'p50 / static':>13}")
-    for name, samples in times.items():
-        p50, p99 = pct(samples, 0.5), pct(samples, 0.99)
+def report(times: dict[tuple[str, str], list[float]]) -> None:
+    ms = {k: (pct(v, 0.5) * 1000, pct(v, 0.99) * 1000) for k, v in times.items()}
+    static50, static99 = ms[("fresh", "static")]
+    print(f"\n{len(times[('fresh', 'static')])} requests per page and mode; times in ms")
+    print(
+        f"{'page':<10} {'fresh p50':>9} {'fresh p99':>9} {'cached p50':>10} {'cached p99':>10}"
+        f" {'fresh/static p50':>16} {'fresh/static p99':>16} {'cached/static p99':>17}"
+    )
+    for name in PAGES:
+        f50, f99 = ms[("fresh", name)]
+        c50, c99 = ms[("cached", name)]
         print(
-            f"{name:<10} {p50 * 1000:8.1f} {p99 * 1000:8.1f} "
-            f"{statistics.fmean(samples) * 1000:8.1f} {p50 / base:12.1f}x"
+            f"{name:<10} {f50:9.1f} {f99:9.1f} {c50:10.1f} {c99:10.1f}"
+            f" {f50 / static50:15.1f}x {f99 / static99:15.1f}x {c99 / static99:16.1f}x"
         )
-    worst = max(pct(times[n], 0.99) for n in ("overview", "rollouts"))
-    verdict = "meets" if worst < 0.1 else "misses"
-    print(f"goal p99 < 100 ms: {verdict} (worst page p99 {worst * 1000:.1f} ms)")
+    for mode in MODES:
+        worst = max(ms[(mode, n)][1] for n in ("overview", "rollouts"))
+        verdict = "meets" if worst < 100 else "misses"
+        judged = " (the goal is judged on fresh)" if mode == "fresh" else ""
+        print(f"{mode}: goal p99 < 100 ms {verdict}, worst page p99 {worst:.1f} ms{judged}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Broadcasts in the serve process: the announcement relay, feeds and subscription commands.
 
-The relay runs only on the leader (it is one of the runtime's relays); the Atom feed,
+The relay runs only on the leader (it is one of the runtime's relays), and so does the notify
+relay (``notify``/``direct-message`` items), which shares its senders and pacer; the Atom feed,
 ``/api/status`` and the e-mail confirm/unsubscribe pages are served by every replica.
 """
 
@@ -13,6 +14,7 @@ from bot.messages import Actor
 
 if TYPE_CHECKING:
     from bot.bootstrap import Runtime
+    from bot.relay import Relay
 
 
 def install(rt: Runtime) -> None:
@@ -38,6 +40,7 @@ def install(rt: Runtime) -> None:
         return await relay.step()
 
     rt.relays.append(step)
+    _install_notify(rt, relay)
 
     async def close_senders() -> None:
         for sender in relay.senders.values():
@@ -54,3 +57,14 @@ def install(rt: Runtime) -> None:
         return None
 
     subscribe.register(rt.gov, public_url=rt.settings.public_url, origin_of=origin_of)
+
+
+def _install_notify(rt: Runtime, relay: Relay) -> None:
+    """People's notifications go out through the same senders and the same pacer."""
+    from bot.notify_relay import NotifyRelay
+
+    notifier = NotifyRelay(
+        rt.engine, lambda: rt.gov.charter, relay.senders, pacer=relay.pacer, clock=rt.clock
+    )
+    rt.extras["notify_relay"] = notifier
+    rt.relays.append(notifier.step)

@@ -3,9 +3,18 @@
 Rules:
 - An event and the mark that it was processed commit together: a crash before the commit
   leaves it pending (processed again at the next start), after the commit it is done.
-- Events are processed in arrival order, one transaction each; a failing event is retried with
-  backoff and, after ``storage.inbox.MAX_ATTEMPTS``, left for an operator (``failed``) while the
-  others go on.
+- Events are processed in arrival order, several per transaction (one commit per batch), each
+  inside its own SAVEPOINT: a failing event is rolled back alone and its failed attempt is
+  recorded in the batch's transaction while the others commit. It is retried with backoff and,
+  after ``storage.inbox.MAX_ATTEMPTS``, left for an operator (``failed``) while the others go on.
+- Each event sees the session as a fresh transaction would: the identity map and the
+  per-transaction caches in ``session.info`` are cleared before it (and again when its
+  savepoint rolls back), so sharing a transaction changes nothing an event can observe.
+- A batch stops after ``BATCH_SIZE`` events or ``BATCH_SECONDS`` of work, so the writer lock
+  (SQLite) is never held long enough to delay a webhook's 202 noticeably.
+- If a batch fails as a whole (its commit, or a savepoint that cannot roll back), nothing of it
+  was committed; its events are processed again one transaction each (the fallback path).
+- One call attempts each event at most once: a cursor moves past every event it has seen.
 - On PostgreSQL, rows are claimed with ``FOR UPDATE SKIP LOCKED``, so even two workers never
   process one event twice.
 """
@@ -13,7 +22,9 @@ Rules:
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Engine
@@ -29,23 +40,127 @@ log = logging.getLogger("charterbot.pipeline")
 # Turns a stored row into a domain event and applies it in the session's transaction.
 Processor = Callable[[Session, InboxRow, datetime], None]
 
+BATCH_SIZE = 32
+BATCH_SECONDS = 0.02
+
+
+@dataclass(frozen=True)
+class _Result:
+    row_id: int
+    what: str  # "<event> delivery <key>", for the log
+    delivery_id: str  # "<source>:<key>"
+    ok: bool
+
+
+class _BatchFailed(Exception):
+    """A batch could not commit; ``ids`` are the events it attempted (none of them committed)."""
+
+    def __init__(self, ids: list[int]) -> None:
+        super().__init__(f"a batch of {len(ids)} inbox events failed")
+        self.ids = ids
+
 
 class InboxWorker:
-    def __init__(self, engine: Engine, processors: dict[str, Processor]) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        processors: dict[str, Processor],
+        *,
+        batch_size: int = BATCH_SIZE,
+        batch_seconds: float = BATCH_SECONDS,
+    ) -> None:
         self._engine = engine
         self._processors = processors
+        self._batch_size = max(1, batch_size)
+        self._batch_seconds = batch_seconds
 
     def process_pending(self, now: datetime, limit: int = 100) -> int:
-        """Process what is waiting; returns how many events were processed."""
-        with session_scope(self._engine) as session:
-            ids = [row.id for row in inbox.pending(session, now=now, limit=limit)]
-        done = 0
-        for row_id in ids:
-            assert row_id is not None
-            done += self._process_one(row_id, now)
+        """Process what is waiting (at most ``limit`` events); returns how many were processed."""
+        done, after, seen, more = 0, 0, 0, True
+        while more and seen < limit:
+            try:
+                scanned, results, more = self._batch(
+                    now, after, min(self._batch_size, limit - seen)
+                )
+            except _BatchFailed as failed:
+                scanned, results = failed.ids, []
+                done += sum(self._process_one(row_id, now) for row_id in failed.ids)
+            if not scanned:
+                break
+            done += self._report(results)
+            after, seen = scanned[-1], seen + len(scanned)
+            if more:
+                time.sleep(0)  # let a waiting writer (a webhook's insert) take the lock
         return done
 
+    def _batch(
+        self, now: datetime, after: int, limit: int
+    ) -> tuple[list[int], list[_Result], bool]:
+        """One transaction: the pending events after id ``after``, each in a savepoint.
+
+        Returns the ids it moved past (processed, failed, or not yet due for a retry), the
+        results of those it attempted, and whether more may be waiting.
+        """
+        scanned: list[int] = []
+        attempted: list[int] = []
+        results: list[_Result] = []
+        started = time.perf_counter()
+        try:
+            with session_scope(self._engine) as session:
+                rows = inbox.claim_batch(session, after=after, limit=limit)
+                for row in rows:
+                    assert row.id is not None
+                    if results and time.perf_counter() - started > self._batch_seconds:
+                        break  # the rest is claimed again by the next batch
+                    scanned.append(row.id)
+                    if inbox.retry_due(row, now):
+                        attempted.append(row.id)
+                        results.append(self._in_savepoint(session, row, now))
+        except Exception as exc:
+            if not attempted:
+                raise
+            log.warning(
+                "inbox batch failed (%s: %s); retrying its events one by one",
+                type(exc).__name__,
+                exc,
+            )
+            raise _BatchFailed(attempted) from exc
+        return scanned, results, len(rows) == limit or len(scanned) < len(rows)
+
+    def _in_savepoint(self, session: Session, row: InboxRow, now: datetime) -> _Result:
+        """Process one event in a SAVEPOINT; on failure roll back to it and record the attempt."""
+        assert row.id is not None
+        result = _Result(
+            row.id, f"{row.event} delivery {row.key}", f"{row.source}:{row.key}", ok=True
+        )
+        _fresh(session)  # detaches the claimed rows too; their loaded columns stay readable
+        try:
+            with session.begin_nested():
+                processor = self._processors.get(row.source)
+                if processor is not None:
+                    processor(session, row, now)
+                inbox.mark_done(session, row.id, now)
+        except Exception as exc:
+            log.exception(
+                "processing inbox event %s failed",
+                row.id,
+                extra={"delivery_id": result.delivery_id},
+            )
+            _fresh(session)
+            inbox.record_failure(session, row.id, f"{type(exc).__name__}: {exc}")
+            return _Result(result.row_id, result.what, result.delivery_id, ok=False)
+        return result
+
+    def _report(self, results: list[_Result]) -> int:
+        """Log and count a committed batch; returns how many events it processed."""
+        for r in results:
+            if r.ok:
+                log.info("processed %s", r.what, extra={"delivery_id": r.delivery_id})
+            METRICS.events_processed.labels(result="ok" if r.ok else "failed").inc()
+        return sum(r.ok for r in results)
+
     def _process_one(self, row_id: int, now: datetime) -> int:
+        """The fallback: one event in its own transaction, its failure recorded in another."""
         delivery = {"delivery_id": f"inbox:{row_id}"}  # until the row is read
         try:
             with session_scope(self._engine) as session:
@@ -67,3 +182,9 @@ class InboxWorker:
             return 0
         METRICS.events_processed.labels(result="ok").inc()
         return 1
+
+
+def _fresh(session: Session) -> None:
+    """Give the next event what a new transaction has: no loaded objects, no cached proposals."""
+    session.expunge_all()
+    session.info.clear()

@@ -72,6 +72,12 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_APP_TOKEN"))
     slack_api_url: str | None = Field(None, validation_alias=_env("SLACK_API_URL"))
 
+    # Outgoing webhooks and signed links
+    webhook_allow_private: bool = Field(
+        False, validation_alias=_env("CHARTERBOT_WEBHOOK_ALLOW_PRIVATE")
+    )
+    secret_key: SecretStr | None = Field(None, validation_alias=_env("CHARTERBOT_SECRET_KEY"))
+
     # E-mail
     smtp_url: SecretStr | None = Field(None, validation_alias=_env("CHARTERBOT_SMTP_URL"))
     mail_from: str | None = Field(None, validation_alias=_env("CHARTERBOT_MAIL_FROM"))
@@ -123,6 +129,8 @@ SETTINGS_DOC: tuple[tuple[str, str, str], ...] = (
     ("SLACK_SIGNING_SECRET", "—", "Verifies Slack's HTTP requests (HTTP mode)."),
     ("SLACK_APP_TOKEN", "—", "App-level token; enables Socket Mode."),
     ("SLACK_API_URL", "—", "Slack Web API base URL (GovSlack, stand-ins)."),
+    ("CHARTERBOT_WEBHOOK_ALLOW_PRIVATE", "0", "Let outgoing webhooks reach private/loopback addresses."),
+    ("CHARTERBOT_SECRET_KEY", "generated once", "Signs e-mail confirm/unsubscribe links."),
     ("CHARTERBOT_SMTP_URL", "—", "smtp+starttls://user:password@host:587 for e-mail."),
     ("CHARTERBOT_MAIL_FROM", "—", "Sender address of e-mails."),
 )

@@ -90,10 +90,22 @@ def voting_window(p: Proposal, charter: Charter) -> tuple[datetime, datetime]:
     return opened, opened + track_of(p, charter).voting
 
 
+# Recent tallies by (proposal object, charter object, moment). One decision asks for the same
+# tally several times (cast_vote, close_if_due, then next_due_at on save); both objects are
+# frozen, so the answer cannot change. Entries hold the objects, so an id is never reused
+# while its entry lives; the table is cleared when full (it only needs the last decision).
+_TALLIES_KEPT = 64
+_TALLIES: dict[tuple[int, int, datetime], tuple[Proposal, Charter, Tally]] = {}
+
+
 def tally_of(p: Proposal, charter: Charter, now: datetime) -> Tally:
     """The tally of ``p``'s votes at ``now``; voting must have opened."""
+    key = (id(p), id(charter), now)
+    hit = _TALLIES.get(key)
+    if hit is not None:
+        return hit[2]
     opened, closes = voting_window(p, charter)
-    return tally(
+    result = tally(
         track_of(p, charter),
         charter,
         p.votes,
@@ -102,6 +114,10 @@ def tally_of(p: Proposal, charter: Charter, now: datetime) -> Tally:
         voting_closes_at=closes,
         open_concerns=tuple(c.name for c in concern_rules.outstanding(p.concerns)),
     )
+    if len(_TALLIES) >= _TALLIES_KEPT:
+        _TALLIES.clear()
+    _TALLIES[key] = (p, charter, result)
+    return result
 
 
 def label(state: State) -> str:

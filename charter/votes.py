@@ -99,14 +99,27 @@ class _Rules:
 
     @classmethod
     def of(cls, track: Track, charter: Charter) -> _Rules:
+        """The rules of ``track``, built once per (track, charter) pair of objects.
+
+        Both are frozen, so the rules they yield never change; the entry holds the objects
+        themselves, so their ids cannot be reused by others while it lives.
+        """
+        key = (id(track), id(charter))
+        hit = _RULES.get(key)
+        if hit is not None:
+            return hit[2]
+        if len(_RULES) >= _RULES_KEPT:
+            _RULES.clear()  # a new charter was loaded many times over (tests): start afresh
         # str() first: Fraction(0.1) is the binary float, a hair above 1/10.
-        return cls(
+        rules = cls(
             track,
             seats(track, charter),
             veto_holders(track, charter),
             Fraction(str(track.quorum)),
             Fraction(str(track.approval)),
         )
+        _RULES[key] = (track, charter, rules)
+        return rules
 
     @property
     def needed(self) -> int:
@@ -126,6 +139,10 @@ class _Rules:
 
     def counts(self, login: str) -> bool:
         return bool(self.seats_of(login)) or login.lower() in self.vetoers
+
+
+_RULES_KEPT = 64
+_RULES: dict[tuple[int, int], tuple[Track, Charter, _Rules]] = {}
 
 
 @dataclass(frozen=True)

@@ -58,10 +58,11 @@ def pending(session: Session, *, now: datetime, limit: int = 100) -> Sequence[In
         .limit(limit)
     )
     rows = session.exec(stmt).all()
-    return [r for r in rows if _retry_due(r, now)]
+    return [r for r in rows if retry_due(r, now)]
 
 
-def _retry_due(row: InboxRow, now: datetime) -> bool:
+def retry_due(row: InboxRow, now: datetime) -> bool:
+    """True for a new event, or a failed one whose backoff (2^attempts s, ≤ 5 min) is over."""
     if row.attempts == 0:
         return True
     wait = timedelta(seconds=min(300, 2**row.attempts))
@@ -74,6 +75,30 @@ def claim(session: Session, row_id: int) -> InboxRow | None:
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     return session.exec(stmt).first()
+
+
+def claim_batch(session: Session, *, after: int, limit: int) -> Sequence[InboxRow]:
+    """Unprocessed, not failed events with ids above ``after``, in arrival order, locked for
+    processing (PostgreSQL skips rows another replica holds). Whether a retry is due yet is
+    the caller's question (``retry_due``), so it can move its cursor past those that are not."""
+    stmt = (
+        select(InboxRow)
+        .where(col(InboxRow.id) > after)
+        .where(col(InboxRow.processed_at).is_(None))
+        .where(InboxRow.attempts < MAX_ATTEMPTS)
+        .order_by(col(InboxRow.id))
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    return session.exec(stmt).all()
+
+
+def mark_done(session: Session, row_id: int, now: datetime) -> None:
+    """Mark an event processed (one UPDATE, no ORM flush); commit it with the event's effects."""
+    session.execute(
+        sa.update(InboxRow).where(col(InboxRow.id) == row_id).values(processed_at=now, error=None)
+    )
 
 
 def mark_processed(session: Session, row: InboxRow, now: datetime) -> None:

@@ -48,12 +48,17 @@ def enqueue(
         "next_attempt_at": now,
         "attempts": 0,
     }
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(OutboxRow).values(**values)
-    if key is not None:
-        stmt = stmt.on_conflict_do_nothing(index_elements=["key"])
-    session.execute(stmt)
+    plain, once = _INSERTS[session.get_bind().dialect.name == "postgresql"]
+    session.flush()  # keep the ORM's order: its pending writes go first
+    session.connection().execute(plain if key is None else once, values)
+
+
+_TABLE: sa.Table = OutboxRow.__table__  # type: ignore[attr-defined]
+# Built once (compiled once): (without a key, with a key: stored at most once), by PostgreSQL?
+_INSERTS = {
+    is_pg: (dml.insert(_TABLE), dml.insert(_TABLE).on_conflict_do_nothing(index_elements=["key"]))
+    for is_pg, dml in ((True, postgresql), (False, sqlite))
+}
 
 
 def due(session: Session, *, now: datetime, limit: int = 50) -> Sequence[OutboxRow]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from charter.concerns import Concern
@@ -93,7 +94,11 @@ def to_json(stored: Stored) -> str:
 
 
 def from_json(text: str, *, disclosed: bool = False) -> Stored:
-    d = json.loads(text)
+    return from_data(json.loads(text), disclosed=disclosed)
+
+
+def from_data(d: Mapping[str, Any], *, disclosed: bool = False) -> Stored:
+    """The stored proposal from its parsed JSON (``from_json`` without the parse)."""
     p = Proposal(
         number=d["number"],
         title=d["title"],
@@ -134,15 +139,21 @@ def _cache(session: Session) -> dict[int, Stored]:
     return cache
 
 
+_TABLE: sa.Table = ProposalRow.__table__  # type: ignore[attr-defined]
+_LOAD = sa.select(_TABLE.c.data, _TABLE.c.disclosed).where(_TABLE.c.number == sa.bindparam("n"))
+_UPDATE = _TABLE.update().where(_TABLE.c.number == sa.bindparam("n"))
+
+
 def load(session: Session, number: int, *, for_update: bool = False) -> Stored | None:
     cached = _cache(session).get(number)
     if cached is not None and (not for_update or session.info.get(("locked", number))):
         return cached
-    stmt = select(ProposalRow).where(ProposalRow.number == number)
+    stmt = _LOAD
     if for_update and session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update()
         session.info[("locked", number)] = True
-    row = session.exec(stmt).first()
+    session.flush()  # what the ORM's autoflush would do before a query
+    row = session.connection().execute(stmt, {"n": number}).first()
     if row is None:
         return None
     stored = from_json(row.data, disclosed=row.disclosed)
@@ -151,31 +162,27 @@ def load(session: Session, number: int, *, for_update: bool = False) -> Stored |
 
 
 def save(session: Session, stored: Stored, charter: Charter, now: datetime) -> None:
+    """Write the aggregate and its derived columns (one UPDATE, or an INSERT for a new one)."""
     p = stored.proposal
     track = charter.tracks.get(p.track)
-    due = next_due_at(p, charter) if track is not None else None
-    row = session.get(ProposalRow, p.number)
-    if row is None:
-        row = ProposalRow(
-            number=p.number,
-            created_at=p.created_at,
-            title="",
-            author="",
-            track="",
-            state="",
-            data="",
-            updated_at=now,
-        )
-    row.title = p.title
-    row.author = p.author
-    row.track = p.track
-    row.state = p.state.value
-    row.confidential = bool(track and track.confidential)
-    row.disclosed = stored.disclosed
-    row.updated_at = now
-    row.next_due_at = due
-    row.data = to_json(stored)
-    session.add(row)
+    values = {
+        "title": p.title,
+        "author": p.author,
+        "track": p.track,
+        "state": p.state.value,
+        "confidential": bool(track and track.confidential),
+        "disclosed": stored.disclosed,
+        "updated_at": now,
+        "next_due_at": next_due_at(p, charter) if track is not None else None,
+        "data": to_json(stored),
+    }
+    session.flush()  # keep the ORM's order: its pending writes go first
+    connection = session.connection()
+    if p.number in _cache(session):  # read or written in this transaction: the row exists
+        connection.execute(_UPDATE, {"n": p.number, **values})
+    elif connection.execute(_UPDATE, {"n": p.number, **values}).rowcount == 0:
+        insert = {"number": p.number, "created_at": p.created_at, **values}
+        connection.execute(_TABLE.insert(), insert)
     _cache(session)[p.number] = stored
 
 
@@ -206,7 +213,9 @@ def listing(
     limit: int = 500,
     offset: int = 0,
 ) -> list[Stored]:
-    stmt = select(ProposalRow).order_by(col(ProposalRow.number).desc())
+    # Columns, not entities: ``save`` writes with Core, so no ORM object may go stale here.
+    stmt = select(col(ProposalRow.data), col(ProposalRow.disclosed))
+    stmt = stmt.order_by(col(ProposalRow.number).desc())
     if states:
         stmt = stmt.where(col(ProposalRow.state).in_(list(states)))
     if track:
@@ -214,4 +223,4 @@ def listing(
     if not include_confidential:
         stmt = stmt.where((col(ProposalRow.confidential).is_(False)) | col(ProposalRow.disclosed))
     stmt = stmt.offset(offset).limit(limit)
-    return [from_json(r.data, disclosed=r.disclosed) for r in session.exec(stmt).all()]
+    return [from_json(data, disclosed=disclosed) for data, disclosed in session.exec(stmt).all()]

@@ -24,6 +24,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from bot.github.events import CommentEvent, IssueEvent, parse_event
@@ -157,28 +158,36 @@ def handle_comment(gov: Governance, session: Session, ev: CommentEvent, now: dat
         _recompute(gov, session, stored, now)
 
 
+_COMMENTS: sa.Table = CommentRow.__table__  # type: ignore[attr-defined]
+_SEEN = sa.select(_COMMENTS.c.updated_at, _COMMENTS.c.deleted).where(
+    _COMMENTS.c.comment_id == sa.bindparam("id")
+)
+_CHANGE = _COMMENTS.update().where(_COMMENTS.c.comment_id == sa.bindparam("id"))
+
+
 def _remember(session: Session, ev: CommentEvent) -> bool:
-    """Store the comment; False when this version of it was already seen."""
-    row = session.get(CommentRow, ev.comment_id)
+    """Store the comment; False when this version of it was already seen.
+
+    Core statements (one read, one write) rather than an ORM load, add and flush: this runs for
+    every comment. A copy of the row the session may have loaded is expired so it cannot go stale.
+    """
+    session.flush()  # what the ORM's autoflush would do before the read
+    connection = session.connection()
+    seen = connection.execute(_SEEN, {"id": ev.comment_id}).first()
     deleted = ev.action == "deleted"
-    if row is not None:
-        if deleted and row.deleted:
+    change = {"body": ev.body, "updated_at": ev.updated_at, "deleted": deleted}
+    if seen is not None:
+        if deleted and seen.deleted:
             return False
-        if not deleted and aware(row.updated_at) >= ev.updated_at:
+        if not deleted and aware(seen.updated_at) >= ev.updated_at:
             return False
-        row.body, row.updated_at, row.deleted = ev.body, ev.updated_at, deleted
+        connection.execute(_CHANGE, {"id": ev.comment_id, **change})
     else:
-        row = CommentRow(
-            comment_id=ev.comment_id,
-            proposal=ev.issue_number,
-            author=ev.author,
-            body=ev.body,
-            created_at=ev.created_at,
-            updated_at=ev.updated_at,
-            deleted=deleted,
-        )
-    session.add(row)
-    session.flush()
+        new = {"comment_id": ev.comment_id, "proposal": ev.issue_number, "author": ev.author}
+        connection.execute(_COMMENTS.insert(), {**new, "created_at": ev.created_at, **change})
+    loaded = session.identity_map.get(session.identity_key(CommentRow, ev.comment_id))
+    if loaded is not None:
+        session.expire(loaded)
     return True
 
 

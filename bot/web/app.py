@@ -6,6 +6,11 @@ Rules:
 - Pages are read-only. The one POST (``/audit/verify``) runs the chain verification now and
   redirects back (POST/redirect/GET), so a reload does not repeat it.
 - Database reads and rendering happen in a worker thread; the event loop only moves bytes.
+- Pages are rendered fresh on every request: the overview and rollouts pages read only what
+  they show in one snapshot (``bot.web.fast_views``). The page cache is off unless asked for
+  (``page_cache=True``): its key (audit head, local changes, last verification, minute) cannot
+  see changes that leave no audit entry in another replica (check results), and relative times
+  and soak clocks in a reused page lag by up to a minute.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response, Stream
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from bot.web import fast_views
 from bot.web.auditcheck import AuditCheck
 from bot.web.calls import upcoming
 from bot.web.live import LiveHub
@@ -86,26 +92,29 @@ def environment() -> Environment:
 
 
 class Dashboard:
-    def __init__(self, rt: Runtime, *, verify_every: float = 300.0) -> None:
+    def __init__(
+        self, rt: Runtime, *, verify_every: float = 300.0, page_cache: bool = False
+    ) -> None:
         self.rt = rt
         self.env = environment()
         self.audit = AuditCheck(rt.engine, rt.clock.now, every=verify_every)
         self.live = LiveHub(lambda: Reader(rt.gov, rt.clock.now()).head())
-        self._failing: tuple[object, Any] | None = None
+        self.page_cache = page_cache
         self._pages: dict[tuple[object, ...], str] = {}
 
     def reader(self) -> Reader:
         return Reader(self.rt.gov, self.rt.clock.now())
 
     def render(self, template: str, path: str, reader: Reader, **context: Any) -> str:
-        charter = reader.charter
+        """Render with the shared context; ``demo`` is read unless the page already read it."""
+        if "demo" not in context:
+            context["demo"] = reader.demo()
         return self.env.get_template(template).render(
             nav=NAV,
             path=path,
             now=reader.now,
             rel=lambda v: relative(v, reader.now),
-            charter=charter,
-            demo=reader.demo(),
+            charter=reader.charter,
             checked=self.audit.last,
             **context,
         )
@@ -117,13 +126,15 @@ class Dashboard:
         return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
     def _cached(self, path: str, query: str, build: Callable[[Reader], str]) -> str:
-        """Render, or reuse the page rendered for the same data.
+        """Render; with ``page_cache``, reuse the page rendered for the same key.
 
-        A page is reused while nothing changed: the audit head (every decision appends to it,
-        in any replica), the live version (local changes without an audit entry), the last
-        verification, and the minute (deadlines and soak clocks move with time).
+        A page is reused while the audit head (every decision appends to it, in any replica),
+        the live version (local changes without an audit entry), the last verification and the
+        minute are unchanged (see the module rules for what this key misses).
         """
         reader = self.reader()
+        if not self.page_cache:
+            return build(reader)
         checked = self.audit.last.at if self.audit.last else None
         key = (
             path,
@@ -144,47 +155,11 @@ class Dashboard:
 
     # -- pages ----------------------------------------------------------------------------------
 
-    def failing_gates(self, r: Reader) -> list[tuple[dict[str, Any], list[dict[str, Any]]]] | None:
-        """Rollouts under way whose next stage has a failing gate (None without the area).
-
-        Evaluating every rollout's gates costs queries per rollout, so the answer is kept until
-        the data changes (audit head, a local change) or a minute passes (soak clocks move).
-        """
-        key = (r.head(), self.live.version, int(r.now.timestamp() // 60))
-        if self._failing is not None and self._failing[0] == key:
-            return self._failing[1]
-        found = r.rollouts(started_only=True, size=10_000)
-        value = (
-            None
-            if found is None
-            else [
-                (v, [g for g in v["gates"] if not g["passed"]])
-                for v in found[0]
-                if any(not g["passed"] for g in v["gates"])
-            ]
-        )
-        self._failing = (key, value)
-        return value
-
     async def overview(self, request: Request) -> Response:
         def build(r: Reader) -> str:
-            failing = self.failing_gates(r)
-            incidents = r.incidents()
-            closing, voting = r.closing_soon()
-            return self.render(
-                "overview.html",
-                "/",
-                r,
-                closing=closing,
-                voting=voting,
-                review=r.in_review(),
-                counts=r.state_counts(),
-                enabled=failing is not None,
-                failing=failing or [],
-                incidents=None if incidents is None else [i for i in incidents if i["open"]],
-                calls=upcoming(r.engine, r.charter, r.now, count=1),
-                head=r.head(),
-            )
+            context = fast_views.overview(r.gov, r.now)
+            calls = upcoming(r.engine, r.charter, r.now, count=1)
+            return self.render("overview.html", "/", r, calls=calls, **context)
 
         return await self.page(request, build)
 
@@ -229,9 +204,8 @@ class Dashboard:
         page = int(q["page"]) if q.get("page", "").isdigit() and int(q["page"]) > 0 else 1
 
         def build(r: Reader) -> str:
-            found = r.rollouts(page=page)
-            rollouts, total = found if found is not None else (None, 0)
-            more = page * 20 < total
+            found = fast_views.rollouts_page(r.gov, r.now, page)
+            rollouts, total, demo = found if found is not None else (None, 0, r.demo())
             return self.render(
                 "rollouts.html",
                 "/rollouts",
@@ -239,7 +213,8 @@ class Dashboard:
                 rollouts=rollouts,
                 total=total,
                 page=page,
-                more=more,
+                more=page * fast_views.ROLLOUT_PAGE < total,
+                demo=demo,
             )
 
         return await self.page(request, build)

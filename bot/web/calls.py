@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from bot.web.queries import optional
 from charter.meetings import AdhocMeeting, Schedule, occurrences
 from charter.model import Charter, Meeting
-from storage.db import session_scope
+from storage.db import read_scope
 
 
 def _iso(value: datetime) -> str:
@@ -29,7 +29,7 @@ def _known_calls(
     timers, store = optional("bot.meetings_timers"), optional("storage.meetings")
     if timers is None or store is None:
         return charter.meetings, Schedule()
-    with session_scope(engine) as session:
+    with read_scope(engine) as session:
         return list(timers.calls(session, charter, now)), store.schedule(session)
 
 

@@ -5,7 +5,9 @@ Rules:
   disclosed — from lists, its own page (404), rollouts, and the audit log (entries about it are
   shown with their hashes, so the chain stays checkable, but their content is withheld).
 - Proposals are described by ``bot.views.proposal_view`` and rollouts by the rollout area's
-  ``view_of``; templates render those dictionaries and nothing else.
+  ``view_of``; templates render those dictionaries and nothing else. The overview and rollouts
+  pages build the same views in batches (``bot.web.fast_views``).
+- Reads use ``read_scope``: a snapshot that never takes the write lock.
 - Areas built by others (rollouts, incidents, meetings) are optional: when their modules are
   absent the page says so instead of failing.
 """
@@ -20,15 +22,14 @@ from datetime import datetime, timedelta
 from types import ModuleType
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, func, select
-from sqlmodel import Session, col
+from sqlalchemy import Engine
+from sqlmodel import Session
 
 from bot.service import Governance
 from bot.views import OPEN_STATES, proposal_view, summary_view
 from charter.model import Charter
-from storage import audit, audit_query, proposals as repo, state
-from storage.db import session_scope
-from storage.models.core import ProposalRow
+from storage import audit, audit_query, dashboard_queries, proposals as repo, state
+from storage.db import read_scope
 
 PAGE = 50
 
@@ -40,6 +41,8 @@ class RuntimeLike(Protocol):
     engine: Engine
     clock: Any
     extras: dict[str, Any]
+
+
 CLOSING_SOON = timedelta(days=3)
 
 
@@ -59,12 +62,7 @@ def _iso(value: datetime | None) -> str | None:
 
 def hidden_numbers(session: Session) -> set[int]:
     """Proposals the public may not see yet (confidential and not disclosed)."""
-    stmt = (
-        select(ProposalRow.number)
-        .where(col(ProposalRow.confidential).is_(True))
-        .where(col(ProposalRow.disclosed).is_(False))
-    )
-    return {int(n) for n in session.execute(stmt).scalars()}
+    return dashboard_queries.hidden_numbers(session)
 
 
 def is_public(stored: repo.Stored, charter: Charter) -> bool:
@@ -89,21 +87,11 @@ class Reader:
 
     # -- proposals --------------------------------------------------------------------------
 
-    def state_counts(self) -> dict[str, int]:
-        """How many public proposals are in each state."""
-        stmt = (
-            select(ProposalRow.state, func.count())
-            .where(col(ProposalRow.confidential).is_(False) | col(ProposalRow.disclosed))
-            .group_by(ProposalRow.state)
-        )
-        with session_scope(self.engine) as session:
-            return {str(s): int(n) for s, n in session.execute(stmt).all()}
-
     def proposals(
         self, *, state: str = "", track: str = "", client: str = "", page: int = 1
     ) -> tuple[list[dict[str, Any]], bool]:
         """One page of public proposals (newest first) and whether another page follows."""
-        with session_scope(self.engine) as session:
+        with read_scope(self.engine) as session:
             items = repo.listing(
                 session,
                 states=[state] if state else [],
@@ -124,7 +112,7 @@ class Reader:
         return view
 
     def proposal(self, number: int) -> dict[str, Any] | None:
-        with session_scope(self.engine) as session:
+        with read_scope(self.engine) as session:
             stored = repo.load(session, number)
             if stored is None or not is_public(stored, self.charter):
                 return None
@@ -138,30 +126,6 @@ class Reader:
         view["clients"] = sorted(_clients(stored))
         return view
 
-    def closing_soon(self, limit: int = 10) -> tuple[list[dict[str, Any]], int]:
-        """The open votes whose deadline comes first (``soon``: within three days), and how
-        many votes are open in all."""
-        public = col(ProposalRow.confidential).is_(False) | col(ProposalRow.disclosed)
-        voting = (ProposalRow.state == "voting") & public
-        stmt = select(ProposalRow).where(voting).order_by(col(ProposalRow.next_due_at)).limit(limit)
-        with session_scope(self.engine) as session:
-            rows = session.execute(stmt).scalars().all()
-            items = [repo.from_json(r.data, disclosed=r.disclosed) for r in rows]
-            total = int(session.execute(select(func.count()).where(voting)).scalar_one())
-        views = [self._summary(s) for s in items]
-        views.sort(key=lambda v: v["next_deadline"] or "9999")
-        horizon = _iso(self.now + CLOSING_SOON) or ""
-        for v in views:
-            v["soon"] = bool(v["next_deadline"] and v["next_deadline"] <= horizon)
-        return views, total
-
-    def in_review(self) -> list[dict[str, Any]]:
-        with session_scope(self.engine) as session:
-            items = repo.listing(
-                session, states=["review", "draft"], include_confidential=False, limit=20
-            )
-        return [self._summary(s) for s in items]
-
     # -- rollouts and incidents --------------------------------------------------------------
 
     def _rollout_of(self, session: Session, stored: repo.Stored) -> dict[str, Any] | None:
@@ -174,33 +138,11 @@ class Reader:
         view: dict[str, Any] = area.view_of(self.gov, session, stored, rollout, self.now)
         return view
 
-    def rollouts(
-        self, *, page: int = 1, started_only: bool = False, size: int = 20
-    ) -> tuple[list[dict[str, Any]], int] | None:
-        """One page of public rollouts' views (gates evaluated now; unfinished first, newest
-        first) and how many there are; None without the rollout area. ``started_only`` keeps
-        rollouts that entered a stage and are not completed (what can have a failing gate)."""
-        area, store = optional("bot.rollouts"), optional("storage.rollouts")
-        if area is None or store is None:
-            return None
-        with session_scope(self.engine) as session:
-            hidden = hidden_numbers(session)
-            chosen = [r for r in store.rollouts(session) if r.proposal not in hidden]
-            if started_only:
-                chosen = [r for r in chosen if r.stage_index >= 0 and r.completed_at is None]
-            chosen.sort(key=lambda r: (r.completed_at is not None, -r.proposal))
-            out = []
-            for rollout in chosen[(page - 1) * size : page * size]:
-                stored = repo.load(session, rollout.proposal)
-                if stored is not None:
-                    out.append(area.view_of(self.gov, session, stored, rollout, self.now))
-        return out, len(chosen)
-
     def incidents(self) -> list[dict[str, Any]] | None:
         store = optional("storage.rollouts")
         if store is None or optional("bot.rollouts") is None:
             return None
-        with session_scope(self.engine) as session:
+        with read_scope(self.engine) as session:
             hidden = hidden_numbers(session)
             items = store.incidents(session)
         views = [_incident(i, hidden) for i in items]
@@ -213,7 +155,7 @@ class Reader:
         self, *, before: int | None, subject: str | None, kind: str | None
     ) -> tuple[list[dict[str, Any]], int | None]:
         """A page of entries, newest first, and the ``before`` of the next (older) page."""
-        with session_scope(self.engine) as session:
+        with read_scope(self.engine) as session:
             hidden = hidden_numbers(session)
             rows = audit_query.entries(
                 session, subject=subject, kind=kind, limit=PAGE + 1, before_seq=before
@@ -223,11 +165,11 @@ class Reader:
         return entries, older
 
     def head(self) -> tuple[int, str] | None:
-        with session_scope(self.engine) as session:
+        with read_scope(self.engine) as session:
             return audit.head(session)
 
     def demo(self) -> bool:
-        with session_scope(self.engine) as session:
+        with read_scope(self.engine) as session:
             return bool(state.get(session, "demo", False))
 
 

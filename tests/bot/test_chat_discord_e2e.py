@@ -42,13 +42,20 @@ def github() -> Iterator[GitHubStandin]:
         yield gh
 
 
+async def shut_down(b: Bot) -> None:
+    """Close the bot, its senders' pooled connections included (run the shutdown hooks)."""
+    for stop in b.rt.extras.get("shutdown", []):
+        await stop()
+    await b.close()
+
+
 @pytest.fixture
 async def bot(sqlite_url: str, github: GitHubStandin) -> AsyncIterator[Bot]:
     github.reset()
     b = Bot(sqlite_url, github)
     github.store.now = b.clock.now()
     yield b
-    await b.close()
+    await shut_down(b)
 
 
 @pytest.fixture
@@ -68,6 +75,15 @@ async def client(
     await c.login("stand-in-token")
     yield c
     await c.close()
+    stop_views(c)
+
+
+def stop_views(client: CharterBot) -> None:
+    """Stop the views discord.py keeps for sent buttons (their timeout tasks would outlive
+    the test and hold up the harness's wait for pending tasks)."""
+    store = client._connection._view_store
+    for view in {i.view for items in store._views.values() for i in items.values() if i.view}:
+        view.stop()
 
 
 async def interact(

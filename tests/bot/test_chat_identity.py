@@ -37,6 +37,13 @@ def github() -> Iterator[GitHubStandin]:
         yield gh
 
 
+async def shut_down(b: Bot) -> None:
+    """Close the bot, its senders' pooled connections included (run the shutdown hooks)."""
+    for stop in b.rt.extras.get("shutdown", []):
+        await stop()
+    await b.close()
+
+
 @pytest.fixture
 async def slack() -> AsyncIterator[SlackStandIn]:
     server = await SlackStandIn().start()
@@ -63,7 +70,7 @@ async def bot(sqlite_url: str, github: GitHubStandin, slack: SlackStandIn) -> As
     """A bot with an OAuth app configured: /charter link runs the device flow."""
     b = _bot(sqlite_url, github, slack, github_oauth_client_id=CLIENT_ID)
     yield b
-    await b.close()
+    await shut_down(b)
 
 
 @pytest.fixture
@@ -73,7 +80,7 @@ async def code_bot(
     """A bot without an OAuth app: /charter link hands out a one-time comment code."""
     b = _bot(sqlite_url, github, slack)
     yield b
-    await b.close()
+    await shut_down(b)
 
 
 _replies = iter(range(10**9))

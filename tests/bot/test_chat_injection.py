@@ -95,6 +95,13 @@ def github() -> Iterator[GitHubStandin]:
         yield gh
 
 
+async def shut_down(b: Bot) -> None:
+    """Close the bot, its senders' pooled connections included (run the shutdown hooks)."""
+    for stop in b.rt.extras.get("shutdown", []):
+        await stop()
+    await b.close()
+
+
 @pytest.fixture
 async def slack() -> AsyncIterator[SlackStandIn]:
     server = await SlackStandIn().start()
@@ -125,7 +132,7 @@ async def bot(sqlite_url: str, github: GitHubStandin, slack: SlackStandIn) -> As
                 now=b.clock.now(),
             )
     yield b
-    await b.close()
+    await shut_down(b)
 
 
 @pytest.fixture
@@ -144,6 +151,15 @@ async def client(
     await c.login("stand-in-token")
     yield c
     await c.close()
+    stop_views(c)
+
+
+def stop_views(client: CharterBot) -> None:
+    """Stop the views discord.py keeps for sent buttons (their timeout tasks would outlive
+    the test and hold up the harness's wait for pending tasks)."""
+    store = client._connection._view_store
+    for view in {i.view for items in store._views.values() for i in items.values() if i.view}:
+        view.stop()
 
 
 # -- the four doors ---------------------------------------------------------------------------
@@ -274,7 +290,6 @@ async def test_hostile_text_is_stored_clean_and_echoed_inert(
     """The same hostile text as title, concern text and vote reason from Slack, Discord, the
     console and GitHub: stored verbatim-but-cleaned, and inert wherever it is shown."""
     n = await open_voting(bot, f"Gas {raw}")
-    print("PORTS", slack.port, discord_api.port, bot.standin.base_url)
 
     answers = [
         await from_slack(bot, slack, f"concern {n} slack: {raw}"),

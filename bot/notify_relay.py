@@ -1,0 +1,289 @@
+"""The notify relay: deliver ``notify`` and ``direct-message`` outbox items to people.
+
+Rules (who and where: :mod:`bot.notify_plan`):
+- Each item fans out to targets — a private message per linked chat identity, then one
+  fallback message per fallback channel naming whoever could not be reached privately.
+- Per target, idempotent across crashes: its record is committed as ``sending`` before the
+  send, the platform's message id is committed before it is marked ``sent``. A restart
+  resends only records still ``sending`` without an id (at least once; Discord drops such a
+  resend by its nonce), and never a target already delivered.
+- A fallback names only people no earlier fallback in that channel named, so a retry after
+  a crash or a late failure never mentions anyone twice there.
+- Pacing is the broadcast relay's :class:`~bot.senders.pacing.Pacer` (shared when installed
+  from :mod:`bot.broadcast`): per channel, per platform, and 429 pauses.
+- A permanent failure (403/404, channel gone, cannot DM) is recorded on the target and not
+  retried; a person whose every private message failed for good falls back to a mention.
+  Transient failures retry the item with backoff (``storage.outbox``).
+- The item is ``sent`` when every recipient got a private message or a fallback mention
+  (permanent errors of other targets stay in ``last_error``), ``failed`` when someone could
+  not be reached at all. ``charterbot outbox requeue`` retries its failed targets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import TypeVar
+
+from sqlalchemy import Engine
+
+from bot import notify_plan as plan
+from bot.clock import Clock, SystemClock
+from bot.notify_plan import BadItem, Target
+from bot.senders.base import Envelope, Sender, SendResult
+from bot.senders.pacing import Pacer
+from charter.model import Charter
+from storage import notify_deliveries as store, outbox
+from storage.db import session_scope
+from storage.models.core import OutboxRow
+from storage.notify_deliveries import Item, Record
+
+_T = TypeVar("_T")
+
+
+class NotifyRelay:
+    def __init__(
+        self,
+        engine: Engine,
+        charter: Charter | Callable[[], Charter],
+        senders: Mapping[str, Sender],
+        *,
+        pacer: Pacer | None = None,
+        clock: Clock | None = None,
+        rate_wait_limit: float = 5.0,
+        batch: int = 50,
+    ) -> None:
+        self.engine = engine
+        self._charter = charter
+        self.senders = senders  # shared with the broadcast relay when installed with it
+        self.pacer = pacer or Pacer()
+        self.clock = clock or SystemClock()
+        self.rate_wait_limit = rate_wait_limit
+        self.batch = batch
+
+    @property
+    def charter(self) -> Charter:
+        return self._charter() if callable(self._charter) else self._charter
+
+    async def _db(self, fn: Callable[..., _T], *args: object) -> _T:
+        return await asyncio.to_thread(fn, *args)
+
+    async def step(self, now: datetime | None = None) -> int:
+        """Deliver the due items; returns how many were finished (sent or failed)."""
+        now = now or self.clock.now()
+        items = await self._db(self._due, now)
+        done = 0
+        for item in items:
+            done += await self.deliver(item)
+        return done
+
+    def _due(self, now: datetime) -> list[Item]:
+        with session_scope(self.engine) as session:
+            return store.due_items(session, plan.KINDS, now, self.batch)
+
+    # -- one item --------------------------------------------------------------------------
+
+    async def deliver(self, item: Item) -> int:
+        charter = self.charter
+        try:
+            who = plan.recipients(item.kind, item.payload, charter)
+        except BadItem as exc:
+            await self._db(self._finish, item.id, f"permanent: {exc}", None, True)
+            return 1
+        links, old = await self._db(self._state, item.id, who.logins)
+        retry_failed = item.attempts == 0  # fresh, or requeued by an operator
+        waits: list[float] = []  # Retry-After hints of transient failures
+        for target in self._private(who, links, old, retry_failed):
+            waits += await self._send(item, who.text, target)
+        records = await self._db(self._records, item.id)
+        needs = self._unreached_privately(who, links, records)
+        channels = plan.fallback_channels(charter, self.senders)
+        for platform, address in channels:
+            for target in self._fallbacks(platform, address, needs, records, retry_failed):
+                waits += await self._send(item, who.text, target)
+        records = await self._db(self._records, item.id)
+        wait = max(waits, default=None)
+        return await self._db(self._settle, item, needs, records, bool(channels), wait)
+
+    def _state(
+        self, outbox_id: int, logins: tuple[str, ...]
+    ) -> tuple[dict[str, list[tuple[str, str]]], list[Record]]:
+        with session_scope(self.engine) as session:
+            return store.links_for(session, logins), store.records(session, outbox_id)
+
+    def _records(self, outbox_id: int) -> list[Record]:
+        with session_scope(self.engine) as session:
+            return store.records(session, outbox_id)
+
+    def _private(
+        self,
+        who: plan.Recipients,
+        links: dict[str, list[tuple[str, str]]],
+        old: list[Record],
+        retry_failed: bool,
+    ) -> list[Target]:
+        """Private targets still to send: new ones, unfinished ones, requeued failures."""
+        by_key = {r.target: r for r in old}
+        out: list[Target] = []
+        for login in who.logins:
+            for target in plan.private_targets(login, links[login.lower()], self.senders):
+                rec = by_key.get(target.key)
+                if rec is None or _resend(rec, retry_failed):
+                    out.append(target)
+        return out
+
+    def _unreached_privately(
+        self, who: plan.Recipients, links: dict[str, list[tuple[str, str]]], records: list[Record]
+    ) -> list[str]:
+        """Logins with no private target left to try, and roles with nobody in them."""
+        by_key = {r.target: r for r in records}
+        out = []
+        for login in who.logins:
+            targets = plan.private_targets(login, links[login.lower()], self.senders)
+            states = [by_key.get(t.key) for t in targets]
+            if all(s is not None and s.status == "failed" for s in states):
+                out.append(login)  # also when there is no target at all
+        return out + [f"role:{r}" for r in who.empty_roles]
+
+    def _fallbacks(
+        self,
+        platform: str,
+        address: str,
+        needs: list[str],
+        records: list[Record],
+        retry_failed: bool,
+    ) -> list[Target]:
+        mine = [r for r in records if r.target.startswith(f"fallback:{platform}:{address}:")]
+        out = [
+            Target(r.target, r.platform, r.address, r.logins, fallback=True)
+            for r in mine
+            if _resend(r, retry_failed)
+        ]
+        named = {n for r in mine for n in r.logins}  # failed ones go again only on requeue
+        new = [n for n in needs if n not in named]
+        if new:
+            out.append(plan.fallback_target(platform, address, new))
+        return out
+
+    # -- one target ------------------------------------------------------------------------
+
+    async def _send(self, item: Item, text: str, target: Target) -> list[float]:
+        """Send to one target; returns the Retry-After of a transient failure, if any."""
+        now = self.clock.now()
+        row_id = await self._db(self._start, item.id, target, now)
+        platform, destination = target.platform, target.destination
+        pacer = self.pacer
+        pause = max(pacer.paused_until(destination), pacer.paused_until(platform)) - pacer.now()
+        if pause > self.rate_wait_limit:  # long pauses are not waited out: the item retries
+            await self._db(self._note, row_id, f"paused by a rate limit for {pause:.1f} s")
+            return [pause]
+        sender = self.senders[target.platform]
+        zone = self.charter.charter.timezone
+        envelope = Envelope(
+            delivery_id=row_id,
+            key=f"notify.{item.id}.{row_id}",
+            address=target.address,
+            notice=plan.notice(item.kind, text, item.created_at, zone, target),
+            payload={"kind": item.kind, "text": text, "logins": list(target.logins)},
+        )
+        result = SendResult(False, error="not sent")
+        for _attempt in range(4):
+            await self.pacer.wait_destination(platform, destination)
+            await self.pacer.wait_platform(platform)
+            self.pacer.sending(platform, destination)
+            result = await sender.send(envelope)
+            if result.ok and result.message_id:
+                await self._db(self._delivered, row_id, result.message_id)
+            self.pacer.observe(platform, destination, result)
+            if result.ok and result.message_id:
+                return []
+            wait = result.retry_after
+            if result.permanent or wait is None or wait > self.rate_wait_limit:
+                break  # short rate limits are waited out by the pacer; the rest retry later
+        if result.permanent:
+            await self._db(self._fail_target, row_id, result.error)
+            return []
+        await self._db(self._note, row_id, result.error or "no message id returned")
+        return [result.retry_after] if result.retry_after is not None else []
+
+    def _start(self, outbox_id: int, target: Target, now: datetime) -> int:
+        with session_scope(self.engine) as session:
+            return store.start(
+                session,
+                outbox_id=outbox_id,
+                target=target.key,
+                platform=target.platform,
+                address=target.address,
+                logins=target.logins,
+                now=now,
+            )
+
+    def _delivered(self, row_id: int, message_id: str) -> None:
+        """Commit the message id, then (a second commit) mark the target sent."""
+        with session_scope(self.engine) as session:
+            store.record_id(session, row_id, message_id)
+        with session_scope(self.engine) as session:
+            store.mark_sent(session, row_id, self.clock.now())
+
+    def _fail_target(self, row_id: int, error: str) -> None:
+        with session_scope(self.engine) as session:
+            store.mark_failed(session, row_id, error)
+
+    def _note(self, row_id: int, error: str) -> None:
+        with session_scope(self.engine) as session:
+            store.note_error(session, row_id, error)
+
+    # -- the item's outcome ----------------------------------------------------------------
+
+    def _settle(
+        self,
+        item: Item,
+        needs: list[str],
+        records: list[Record],
+        has_channels: bool,
+        retry_after: float | None,
+    ) -> int:
+        pending = [r for r in records if not r.delivered and r.status != "failed"]
+        if pending:
+            error = "; ".join(f"{r.target}: {r.error or 'unsent'}" for r in pending)
+            self._finish(item.id, error, None, False, retry_after)
+            return 0
+        reached = {n for r in records if r.delivered for n in r.logins}
+        unreached = [n for n in needs if n not in reached]
+        errors = [f"{r.target}: {r.error}" for r in records if r.status == "failed"]
+        if unreached:
+            why = "" if has_channels else "; no fallback channel can be posted to"
+            names = ", ".join(plan.mention(n) for n in unreached)
+            errors.insert(0, f"permanent: could not reach {names}{why}")
+            self._finish(item.id, "; ".join(errors), None, True)
+        else:
+            self._finish(item.id, "; ".join(errors), self.clock.now(), False)
+        return 1
+
+    def _finish(
+        self,
+        outbox_id: int,
+        error: str,
+        sent_at: datetime | None,
+        failed: bool,
+        retry_after: float | None = None,
+    ) -> None:
+        with session_scope(self.engine) as session:
+            row = session.get(OutboxRow, outbox_id)
+            if row is None:
+                return
+            if failed:
+                outbox.mark_failed(session, row, error)
+            elif sent_at is not None:
+                row.last_error = error[:2000] or None
+                outbox.mark_sent(session, row, sent_at, None)
+            else:
+                outbox.mark_retry(session, row, self.clock.now(), error, retry_after)
+
+
+def _resend(record: Record, retry_failed: bool) -> bool:
+    """Whether a recorded target goes out (again) in this attempt."""
+    if record.delivered:
+        return False
+    return record.status == "sending" or retry_failed

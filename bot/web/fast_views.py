@@ -1,0 +1,211 @@
+"""The overview and rollouts pages' data, read in one snapshot with a handful of statements.
+
+Rules:
+- A page reads inside one ``read_scope`` (a deferred SQLite transaction: a consistent snapshot
+  that never waits for, or holds, the write lock).
+- Only what the page shows is read and described: the overview's ten votes closing first
+  (by the indexed ``next_due_at``), twenty newest in review, state counts by ``GROUP BY``,
+  gates only of rollouts that entered a stage; the rollouts page only its own page.
+- The views are the shared ones (``bot.views.summary_view``, the rollout area's
+  ``rollout_view`` with gates from ``charter.gates.evaluate``), built from the same facts
+  ``bot.rollouts.view_of`` gathers — open incidents, go/no-go calls, check results on the
+  reported refs — fetched once per page instead of once per rollout. So a page shows exactly
+  what the per-proposal functions would (tests/bot/web/test_fast_views.py compares them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from types import ModuleType
+from typing import Any
+
+from sqlmodel import Session
+
+from bot.service import Governance
+from bot.web import queries
+from charter.deadlines import deadlines
+from charter.gates import GateFacts, GateResult, evaluate
+from charter.incidents import Incident
+from charter.lifecycle import State
+from charter.model import Charter
+from charter.proposal import tally_of
+from charter.rollout_facts import Rollout
+from charter.seats import seats
+from storage import audit, dashboard_queries as q, state
+from storage.db import read_scope
+from storage.proposals import Stored
+
+CLOSING_LIMIT = 10
+REVIEW_LIMIT = 20
+ROLLOUT_PAGE = 20
+
+GateList = list[dict[str, Any]]
+
+
+def _area() -> ModuleType | None:
+    """The rollout area (``bot.rollouts``) when both its halves are installed."""
+    area = queries.optional("bot.rollouts")
+    if area is None or queries.optional("storage.rollouts") is None:
+        return None
+    return area
+
+
+_TALLY_KEYS = ("seats", "voted", "approve", "reject", "abstain", "quorum_met", "outcome")
+
+
+def summary(stored: Stored, charter: Charter, now: datetime) -> dict[str, Any]:
+    """A list entry: ``bot.views.summary_view`` plus the proposal's clients — computed without
+    the full view's per-vote seat labels and seat matrix, which a list does not show."""
+    p = stored.proposal
+    track = charter.tracks.get(p.track)
+    tally: dict[str, Any] = dict.fromkeys(_TALLY_KEYS)
+    if track is not None and p.voting_opened_at is not None:
+        t = tally_of(p, charter, p.decided_at or now)
+        tally = {
+            "seats": len(t.seats),
+            "voted": t.cast,
+            "approve": t.approve,
+            "reject": t.reject,
+            "abstain": t.abstain,
+            "quorum_met": t.quorum_met,
+            "outcome": t.outcome.value,
+        }
+    elif track is not None:
+        tally = {**dict.fromkeys(_TALLY_KEYS, 0), "quorum_met": False, "outcome": "pending"}
+        tally["seats"] = len(seats(track, charter))
+    due = None
+    if track is not None and p.state in (State.REVIEW, State.VOTING):
+        d = deadlines(p, charter)
+        due = d.review_ends if p.state is State.REVIEW else d.confirm_until or d.voting_closes
+    return {
+        "number": p.number,
+        "title": p.title,
+        "track": p.track,
+        "state": p.state.value,
+        "author": p.author,
+        "tally": tally,
+        "next_deadline": queries._iso(due),
+        "clients": sorted(queries._clients(stored)),
+    }
+
+
+def closing(items: Sequence[Stored], charter: Charter, now: datetime) -> list[dict[str, Any]]:
+    """Summaries of open votes by next deadline, ``soon`` when it falls within three days."""
+    views = [summary(s, charter, now) for s in items]
+    views.sort(key=lambda v: v["next_deadline"] or "9999")
+    horizon = queries._iso(now + queries.CLOSING_SOON) or ""
+    for v in views:
+        v["soon"] = bool(v["next_deadline"] and v["next_deadline"] <= horizon)
+    return views
+
+
+Gated = tuple[Stored, Rollout, str | None, tuple[GateResult, ...]]
+
+
+def gated(
+    area: ModuleType,
+    gov: Governance,
+    session: Session,
+    pairs: Sequence[tuple[Stored, Rollout]],
+    now: datetime,
+    incidents: Sequence[Incident] | None = None,
+) -> list[Gated]:
+    """Each rollout with its check results, the stage ``advance`` would enter and that stage's
+    gates evaluated now — ``bot.rollouts.view_of``'s facts, read once for every pair."""
+    charter = gov.charter
+    checked = q.with_checks_all(session, [r for _, r in pairs], area.client_repos(charter))
+    targets: list[str | None] = [area.next_stage(r, charter) for r in checked]
+    numbers = [r.proposal for r, target in zip(checked, targets, strict=True) if target]
+    calls = q.go_no_go_of(session, numbers) if numbers else {}
+    if numbers and incidents is None:
+        incidents = q.open_incidents(session)
+    out: list[Gated] = []
+    for (stored, _), current, target in zip(pairs, checked, targets, strict=True):
+        gates: tuple[GateResult, ...] = ()
+        if target is not None:
+            stage = charter.stage(target)
+            assert stage is not None
+            p = stored.proposal
+            facts = GateFacts(tuple(incidents or ()), area.assessment(p), calls[p.number])
+            gates = evaluate(stage, current, facts, charter, now)
+        out.append((stored, current, target, gates))
+    return out
+
+
+def rollout_views(
+    area: ModuleType,
+    gov: Governance,
+    session: Session,
+    pairs: Sequence[tuple[Stored, Rollout]],
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """``area.view_of`` for every pair."""
+    out = []
+    for stored, current, _, gates in gated(area, gov, session, pairs, now):
+        p = stored.proposal
+        view: dict[str, Any] = area.rollout_view(
+            current, gov.charter, gates=gates, title=p.title, state=p.state.value
+        )
+        out.append(view)
+    return out
+
+
+def failing(found: Sequence[Gated]) -> list[tuple[dict[str, Any], GateList]]:
+    """Rollouts whose next stage has a failing gate, each with those gates (what the overview
+    shows of them: number, title, next stage, and the failing gates with their reasons)."""
+    out = []
+    for stored, rollout, target, gates in found:
+        bad = [{"gate": g.gate, "passed": False, "reason": g.reason} for g in gates if not g.passed]
+        if bad:
+            head = {"proposal": rollout.proposal, "title": stored.proposal.title}
+            out.append(({**head, "next_stage": target}, bad))
+    return out
+
+
+def _paired(session: Session, rollouts: Sequence[Rollout]) -> list[tuple[Stored, Rollout]]:
+    found = q.headers(session, [r.proposal for r in rollouts])
+    return [(found[r.proposal], r) for r in rollouts if r.proposal in found]
+
+
+def overview(gov: Governance, now: datetime) -> dict[str, Any]:
+    """Everything ``overview.html`` shows except the audit check and the next call."""
+    charter = gov.charter
+    area = _area()
+    with read_scope(gov.engine) as session:
+        votes, voting = q.closing_first(session, CLOSING_LIMIT)
+        review = q.newest_public(session, ["review", "draft"], REVIEW_LIMIT)
+        context: dict[str, Any] = {
+            "counts": q.state_counts(session),
+            "head": audit.head(session),
+            "demo": bool(state.get(session, "demo", False)),
+            "enabled": area is not None,
+            "failing": [],
+            "incidents": None,
+        }
+        if area is not None:
+            incidents = q.open_incidents(session)
+            pairs = _paired(session, q.started_rollouts(session))
+            context["failing"] = failing(gated(area, gov, session, pairs, now, incidents))
+            hidden = q.hidden_among(session, [n for i in incidents for n in i.proposals])
+            opened = [queries._incident(i, hidden) for i in incidents]
+            context["incidents"] = sorted(opened, key=lambda v: v["declared_at"])
+    context["closing"] = closing(votes, charter, now)
+    context["voting"] = voting
+    context["review"] = [summary(s, charter, now) for s in review]
+    return context
+
+
+def rollouts_page(
+    gov: Governance, now: datetime, page: int, size: int = ROLLOUT_PAGE
+) -> tuple[list[dict[str, Any]], int, bool] | None:
+    """One page of public rollouts' views, how many there are, and the demo flag; None
+    without the rollout area."""
+    area = _area()
+    if area is None:
+        return None
+    with read_scope(gov.engine) as session:
+        rollouts, total = q.rollout_page(session, offset=(page - 1) * size, limit=size)
+        views = rollout_views(area, gov, session, _paired(session, rollouts), now)
+        demo = bool(state.get(session, "demo", False))
+    return views, total, demo

@@ -1,0 +1,278 @@
+"""Read-optimised queries for the dashboard: only the rows a page shows, in a few statements.
+
+Rules:
+- Every function reads; none writes. Callers use one ``storage.db.read_scope`` per page so a
+  page is one consistent snapshot and never waits for (or holds) the write lock.
+- Each returns exactly what the general-purpose repository functions would (``proposals.load``
+  / ``listing``, ``rollouts.rollouts`` / ``incidents`` / ``go_no_go`` / ``with_checks``), only
+  batched: one statement for many proposals instead of one per proposal, and the indexed columns
+  (state, next deadline, stage, completion) do the filtering instead of parsing every aggregate.
+- "Public" is the dashboard's rule: a confidential proposal is left out until it is disclosed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlmodel import Session, col
+
+from charter.gates import GoNoGo
+from charter.incidents import Incident, TimelineEntry
+from charter.rollout_facts import CheckResult, Rollout
+from storage.models.core import ProposalRow
+from storage.models.rollouts import (
+    CheckResultRow,
+    GoNoGoRow,
+    IncidentEntryRow,
+    IncidentRow,
+    RolloutRow,
+)
+from storage.proposals import Stored, from_data, from_json
+from storage.rollouts import rollout_from_json
+from storage.times import aware, maybe_aware
+
+PENDING = "pending"  # RolloutRow.stage before the first stage is entered
+_CHUNK = 200  # bound parameters per statement stay well under SQLite's limit
+
+
+def public() -> ColumnElement[bool]:
+    """Proposals the public may see: not confidential, or disclosed."""
+    return or_(col(ProposalRow.confidential).is_(False), col(ProposalRow.disclosed).is_(True))
+
+
+def hidden_numbers(session: Session) -> set[int]:
+    """Proposals the public may not see yet (confidential and not disclosed)."""
+    stmt = select(col(ProposalRow.number)).where(~public())
+    return {int(n) for n in session.execute(stmt).scalars()}
+
+
+def state_counts(session: Session) -> dict[str, int]:
+    """How many public proposals are in each state (one ``GROUP BY``)."""
+    stmt = (
+        select(col(ProposalRow.state), func.count())
+        .where(public())
+        .group_by(col(ProposalRow.state))
+    )
+    return {str(s): int(n) for s, n in session.execute(stmt).all()}
+
+
+def closing_first(session: Session, limit: int) -> tuple[list[Stored], int]:
+    """The ``limit`` public proposals in voting whose next deadline comes first, and how many
+    public proposals are in voting in all."""
+    voting = and_(col(ProposalRow.state) == "voting", public())
+    stmt = (
+        select(col(ProposalRow.data), col(ProposalRow.disclosed))
+        .where(voting)
+        .order_by(col(ProposalRow.next_due_at))
+        .limit(limit)
+    )
+    items = [from_json(data, disclosed=bool(d)) for data, d in session.execute(stmt).all()]
+    total = int(session.execute(select(func.count()).where(voting)).scalar_one())
+    return items, total
+
+
+def newest_public(session: Session, states: Sequence[str], limit: int) -> list[Stored]:
+    """Public proposals in ``states``, newest first (``proposals.listing`` with
+    ``include_confidential=False``)."""
+    stmt = (
+        select(col(ProposalRow.data), col(ProposalRow.disclosed))
+        .where(col(ProposalRow.state).in_(list(states)))
+        .where(public())
+        .order_by(col(ProposalRow.number).desc())
+        .limit(limit)
+    )
+    return [from_json(data, disclosed=bool(d)) for data, d in session.execute(stmt).all()]
+
+
+def headers(session: Session, numbers: Iterable[int]) -> dict[int, Stored]:
+    """The stored proposals among ``numbers`` (missing ones are absent) *without their votes
+    and concerns* — for pages that show only a proposal's title, state and form fields (its
+    rollout), where building thousands of votes would be wasted."""
+    wanted = sorted(set(numbers))
+    out: dict[int, Stored] = {}
+    for i in range(0, len(wanted), _CHUNK):
+        stmt = select(
+            col(ProposalRow.number), col(ProposalRow.data), col(ProposalRow.disclosed)
+        ).where(col(ProposalRow.number).in_(wanted[i : i + _CHUNK]))
+        for number, data, disclosed in session.execute(stmt).all():
+            d = {**json.loads(data), "votes": [], "concerns": []}
+            out[int(number)] = from_data(d, disclosed=bool(disclosed))
+    return out
+
+
+def hidden_among(session: Session, numbers: Iterable[int]) -> set[int]:
+    """Which of ``numbers`` the public may not see yet (primary-key lookups, no scan)."""
+    wanted = sorted(set(numbers))
+    out: set[int] = set()
+    for i in range(0, len(wanted), _CHUNK):
+        stmt = (
+            select(col(ProposalRow.number))
+            .where(col(ProposalRow.number).in_(wanted[i : i + _CHUNK]))
+            .where(~public())
+        )
+        out.update(int(n) for n in session.execute(stmt).scalars())
+    return out
+
+
+# -- rollouts -----------------------------------------------------------------------------------
+
+
+def _shown() -> ColumnElement[bool]:
+    # A rollout is left out when its proposal is hidden; one whose proposal row is missing
+    # stays in (the outer join gives NULLs), as the repository walk counts it too.
+    return or_(col(ProposalRow.number).is_(None), public())
+
+
+def started_rollouts(session: Session) -> list[Rollout]:
+    """Public rollouts that entered a stage and are not completed (the ones a gate can
+    block), newest proposal first."""
+    stmt = (
+        select(col(RolloutRow.data))
+        .outerjoin(ProposalRow, col(ProposalRow.number) == col(RolloutRow.proposal))
+        .where(col(RolloutRow.completed_at).is_(None))
+        .where(col(RolloutRow.stage) != PENDING)
+        .where(_shown())
+        .order_by(col(RolloutRow.proposal).desc())
+    )
+    found = [rollout_from_json(data) for data in session.execute(stmt).scalars()]
+    return [r for r in found if r.stage_index >= 0]
+
+
+def rollout_page(session: Session, *, offset: int, limit: int) -> tuple[list[Rollout], int]:
+    """One page of public rollouts (unfinished first, then newest proposal first) and how
+    many there are."""
+    joined = (
+        select(col(RolloutRow.data))
+        .outerjoin(ProposalRow, col(ProposalRow.number) == col(RolloutRow.proposal))
+        .where(_shown())
+    )
+    stmt = (
+        joined.order_by(col(RolloutRow.completed_at).is_not(None), col(RolloutRow.proposal).desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    page = [rollout_from_json(data) for data in session.execute(stmt).scalars()]
+    total = int(session.execute(select(func.count()).select_from(joined.subquery())).scalar_one())
+    return page, total
+
+
+def go_no_go_of(session: Session, numbers: Iterable[int]) -> dict[int, tuple[GoNoGo, ...]]:
+    """Every proposal's recorded go/no-go decisions in the order they were made
+    (``rollouts.go_no_go`` for many proposals at once)."""
+    wanted = sorted(set(numbers))
+    found: dict[int, list[GoNoGo]] = {n: [] for n in wanted}
+    rows: list[GoNoGoRow] = []
+    for i in range(0, len(wanted), _CHUNK):
+        stmt = select(GoNoGoRow).where(col(GoNoGoRow.proposal).in_(wanted[i : i + _CHUNK]))
+        rows.extend(session.execute(stmt).scalars())
+    for r in sorted(rows, key=lambda r: r.id or 0):
+        found[r.proposal].append(
+            GoNoGo(r.proposal, r.stage, "go" if r.decision == "go" else "no-go", r.by, aware(r.at))
+        )
+    return {n: tuple(v) for n, v in found.items()}
+
+
+def open_incidents(session: Session) -> list[Incident]:
+    """Unresolved incidents with their timelines (``rollouts.incidents(open_only=True)`` in two
+    statements instead of one per incident)."""
+    stmt = (
+        select(IncidentRow)
+        .where(col(IncidentRow.resolved_at).is_(None))
+        .order_by(col(IncidentRow.id))
+    )
+    rows = list(session.execute(stmt).scalars())
+    timelines: dict[int, list[TimelineEntry]] = {row.id or 0: [] for row in rows}
+    if timelines:
+        entries = (
+            select(IncidentEntryRow)
+            .where(col(IncidentEntryRow.incident).in_(sorted(timelines)))
+            .order_by(col(IncidentEntryRow.id))
+        )
+        for e in session.execute(entries).scalars():
+            timelines[e.incident].append(TimelineEntry(aware(e.at), e.by, e.text, e.kind))
+    return [_incident(row, timelines[row.id or 0]) for row in rows]
+
+
+def _incident(row: IncidentRow, timeline: list[TimelineEntry]) -> Incident:
+    data = json.loads(row.data)
+    return Incident(
+        id=str(row.id),
+        severity=row.severity,
+        summary=row.summary,
+        proposals=tuple(data.get("proposals", ())),
+        clients=tuple(data.get("clients", ())),
+        declared_by=row.declared_by,
+        declared_at=aware(row.declared_at),
+        roles=dict(data.get("roles", {})),
+        timeline=tuple(timeline),
+        resolved_at=maybe_aware(row.resolved_at),
+        resolution=data.get("resolution"),
+    )
+
+
+def with_checks_all(
+    session: Session, rollouts: Sequence[Rollout], repos: Mapping[str, str]
+) -> list[Rollout]:
+    """Each rollout with the check results on the refs its reports name — what
+    ``rollouts.with_checks`` gives one rollout — read in one statement per ref length.
+
+    A ref names every run whose head commit starts with it (``record_check`` stores both
+    lowercased); ``substr(head_sha, 1, n) IN (refs of length n)`` is that prefix test with
+    expanding parameters, so the statement stays small however many refs a page has."""
+    wanted: dict[int, set[str]] = {}
+    names: set[str] = set()
+    for rollout in rollouts:
+        for r in rollout.reports:
+            if r.ref and r.client in repos:
+                wanted.setdefault(len(r.ref), set()).add(r.ref.lower())
+                names.add(repos[r.client].lower())
+    sha = col(CheckResultRow.head_sha)
+    fields = (
+        col(CheckResultRow.id),
+        col(CheckResultRow.repo),
+        sha,
+        col(CheckResultRow.name),
+        col(CheckResultRow.conclusion),
+        col(CheckResultRow.at),
+    )
+    runs: dict[str, list[_Run]] = {}
+    for length, refs in sorted(wanted.items()):
+        stmt = (
+            select(*fields)
+            .where(col(CheckResultRow.repo).in_(sorted(names)))
+            .where(func.substr(sha, 1, length).in_(sorted(refs)))
+        )
+        for row in session.execute(stmt).all():
+            run = _Run(int(row[0]), str(row[1]), str(row[2]), str(row[3]), row[4], aware(row[5]))
+            runs.setdefault(run.repo, []).append(run)
+    return [_attach(rollout, runs, repos) for rollout in rollouts]
+
+
+@dataclass(frozen=True)
+class _Run:
+    id: int
+    repo: str
+    head_sha: str
+    name: str
+    conclusion: str | None
+    at: datetime
+
+
+def _attach(
+    rollout: Rollout, runs: Mapping[str, Sequence[_Run]], repos: Mapping[str, str]
+) -> Rollout:
+    # Same walk as rollouts.with_checks: refs in sorted order, a later (client, ref) that
+    # matches the same run names its client, results ordered by row id.
+    found: dict[int, CheckResult] = {}
+    for client, ref in sorted({(r.client, r.ref.lower()) for r in rollout.reports if r.ref}):
+        repo = repos.get(client)
+        if repo is None:
+            continue
+        for run in runs.get(repo.lower(), ()):
+            if run.head_sha.startswith(ref):
+                found[run.id] = CheckResult(client, run.name, run.head_sha, run.conclusion, run.at)
+    return replace(rollout, checks=tuple(found[k] for k in sorted(found)))
