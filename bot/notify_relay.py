@@ -128,9 +128,13 @@ class NotifyRelay:
         out: list[Target] = []
         for login in who.logins:
             for target in plan.private_targets(login, links[login.lower()], self.senders):
-                rec = by_key.get(target.key)
+                rec = by_key.pop(target.key, None)
                 if rec is None or _resend(rec, retry_failed):
                     out.append(target)
+        for rec in by_key.values():  # begun before a link was removed: finish it as begun
+            private = rec.target.startswith("dm:") and rec.platform in self.senders
+            if private and _resend(rec, retry_failed):
+                out.append(Target(rec.target, rec.platform, rec.address, rec.logins))
         return out
 
     def _unreached_privately(
