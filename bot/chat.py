@@ -63,18 +63,21 @@ def _secret(value: Any) -> str:
 
 
 def _install_slack(rt: Runtime) -> None:
-    from bot.slack.app import build_slack_app
+    from bot.slack.app import Responder, build_slack_app
     from bot.slack.serve import slack_routes, start_socket_mode
 
     settings = rt.settings
+    responder = Responder(None, pooled=True)  # answers reuse keep-alive connections
     app = build_slack_app(
         rt.gov,
         signing_secret=_secret(settings.slack_signing_secret) or "unused-in-socket-mode",
         bot_token=_secret(settings.slack_bot_token),
         api_url=settings.slack_api_url,
         dedupe=DurableDedupe(rt),
+        responder=responder,
     )
     rt.extras["slack_app"] = app
+    rt.extras.setdefault("shutdown", []).append(responder.aclose)
     rt.extras.setdefault("routes", []).extend(slack_routes(app))
     if settings.slack_app_token is not None:
         handlers: list[Any] = []

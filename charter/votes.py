@@ -121,7 +121,7 @@ class _Rules:
         _RULES[key] = (track, charter, rules)
         return rules
 
-    @property
+    @cached_property
     def needed(self) -> int:
         return math.ceil(self.quorum * len(self.seats))
 
@@ -154,14 +154,6 @@ class _Count:
     approved: bool
     all_voted: bool
 
-    @property
-    def course(self) -> _Course:
-        if self.vetoes:
-            return _Course.VETOED
-        if not self.quorum_met:
-            return _Course.NO_QUORUM
-        return _Course.APPROVING if self.approved else _Course.REJECTING
-
 
 class _Running:
     """The standing votes, updated one vote at a time (the later vote for a seat wins)."""
@@ -188,16 +180,32 @@ class _Running:
             if login in self.rules.vetoers and vote.choice is Choice.REJECT
         }
 
+    def quorum_met(self) -> bool:
+        return bool(self.rules.seats) and len(self.standing) >= self.rules.needed
+
+    def approved(self) -> bool:
+        yes, no = self.choices[Choice.APPROVE], self.choices[Choice.REJECT]
+        return yes + no > 0 and Fraction(yes, yes + no) >= self.rules.approval
+
+    def course(self) -> _Course:
+        """Where the votes so far point (asked after every vote, so it copies nothing)."""
+        if any(
+            login in self.rules.vetoers and vote.choice is Choice.REJECT
+            for login, vote in self.latest.items()
+        ):
+            return _Course.VETOED
+        if not self.quorum_met():
+            return _Course.NO_QUORUM
+        return _Course.APPROVING if self.approved() else _Course.REJECTING
+
     def count(self) -> _Count:
-        rules, choices = self.rules, +self.choices  # unary plus drops zero counts
-        yes, no = choices[Choice.APPROVE], choices[Choice.REJECT]
-        total = len(rules.seats)
+        total = len(self.rules.seats)
         return _Count(
             standing=dict(self.standing),
             vetoes=self.vetoes(),
-            choices=choices,
-            quorum_met=total > 0 and len(self.standing) >= rules.needed,
-            approved=yes + no > 0 and Fraction(yes, yes + no) >= rules.approval,
+            choices=+self.choices,  # unary plus drops zero counts
+            quorum_met=self.quorum_met(),
+            approved=self.approved(),
             all_voted=total > 0 and len(self.standing) == total,
         )
 
@@ -210,21 +218,24 @@ def _count(rules: _Rules, ordered: Sequence[Vote]) -> _Count:
     return running.count()
 
 
-def _held_since(rules: _Rules, ordered: Sequence[Vote], opened: datetime) -> datetime:
-    """When the course last changed: the time of the last vote that changed it.
+def _held_since(
+    rules: _Rules, ordered: Sequence[Vote], opened: datetime
+) -> tuple[datetime, _Count]:
+    """When the course last changed: the time of the last vote that changed it; and the count
+    of all of ``ordered`` (what :func:`_count` gives, from the same pass).
 
     Votes cast at the same instant are taken together, so their order in the list is moot.
     """
     running = _Running(rules)
-    course, held = running.count().course, opened
+    course, held = running.course(), opened
     for i, vote in enumerate(ordered):
         running.add(vote)
         if i + 1 < len(ordered) and ordered[i + 1].at == vote.at:
             continue
-        now_course = running.count().course
+        now_course = running.course()
         if now_course is not course:
             course, held = now_course, vote.at
-    return held
+    return held, running.count()
 
 
 def _sift(
@@ -337,8 +348,9 @@ def tally(
     end = voting_closes_at + lazy if lazy is not None else voting_closes_at
     counted, ignored = _sift(rules, votes, now, voting_opened_at, end)
     before_close = [v for v in counted if v.at < voting_closes_at]
-    overall, at_close = _count(rules, counted), _count(rules, before_close)
-    held = _held_since(rules, before_close, voting_opened_at)
+    held, at_close = _held_since(rules, before_close, voting_opened_at)
+    # Votes after close count only during lazy consensus; without any, both counts agree.
+    overall = at_close if len(before_close) == len(counted) else _count(rules, counted)
     ctx = _Context(
         rules, overall, at_close, held, now, voting_opened_at, voting_closes_at, open_concerns
     )

@@ -36,16 +36,28 @@ def accept(
         "received_at": now,
         "attempts": 0,
     }
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (
-        insert(InboxRow)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["source", "key"])
-        .returning(col(InboxRow.id))
-    )
+    is_pg = session.get_bind().dialect.name == "postgresql"
     # RETURNING yields a row only when this call inserted it (rowcount is driver-dependent).
-    return session.execute(stmt).first() is not None
+    return session.connection().execute(_ACCEPT[is_pg], values).first() is not None
+
+
+_TABLE: sa.Table = InboxRow.__table__  # type: ignore[attr-defined]
+# Built once, so each delivery's insert is only bound and run (by PostgreSQL?).
+_ACCEPT = {
+    is_pg: dml.insert(_TABLE)
+    .on_conflict_do_nothing(index_elements=["source", "key"])
+    .returning(_TABLE.c.id)
+    for is_pg, dml in ((True, postgresql), (False, sqlite))
+}
+_CLAIM = (
+    sa.select(_TABLE)
+    .where(_TABLE.c.id > sa.bindparam("after"))
+    .where(_TABLE.c.processed_at.is_(None))
+    .where(_TABLE.c.attempts < MAX_ATTEMPTS)
+    .order_by(_TABLE.c.id)
+    .limit(sa.bindparam("limit"))
+)
+_DONE = _TABLE.update().where(_TABLE.c.id == sa.bindparam("row_id"))
 
 
 def pending(session: Session, *, now: datetime, limit: int = 100) -> Sequence[InboxRow]:
@@ -77,28 +89,24 @@ def claim(session: Session, row_id: int) -> InboxRow | None:
     return session.exec(stmt).first()
 
 
-def claim_batch(session: Session, *, after: int, limit: int) -> Sequence[InboxRow]:
+def claim_batch(session: Session, *, after: int, limit: int) -> list[InboxRow]:
     """Unprocessed, not failed events with ids above ``after``, in arrival order, locked for
     processing (PostgreSQL skips rows another replica holds). Whether a retry is due yet is
-    the caller's question (``retry_due``), so it can move its cursor past those that are not."""
-    stmt = (
-        select(InboxRow)
-        .where(col(InboxRow.id) > after)
-        .where(col(InboxRow.processed_at).is_(None))
-        .where(InboxRow.attempts < MAX_ATTEMPTS)
-        .order_by(col(InboxRow.id))
-        .limit(limit)
-    )
+    the caller's question (``retry_due``), so it can move its cursor past those that are not.
+
+    The rows come back as plain (transient) objects, read with one Core query: the worker
+    only reads them, and the events' savepoints never have to track them.
+    """
+    stmt = _CLAIM
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
-    return session.exec(stmt).all()
+    result = session.connection().execute(stmt, {"after": after, "limit": limit})
+    return [InboxRow(**row._mapping) for row in result]
 
 
 def mark_done(session: Session, row_id: int, now: datetime) -> None:
     """Mark an event processed (one UPDATE, no ORM flush); commit it with the event's effects."""
-    session.execute(
-        sa.update(InboxRow).where(col(InboxRow.id) == row_id).values(processed_at=now, error=None)
-    )
+    session.connection().execute(_DONE, {"row_id": row_id, "processed_at": now, "error": None})
 
 
 def mark_processed(session: Session, row: InboxRow, now: datetime) -> None:

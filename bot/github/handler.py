@@ -235,7 +235,8 @@ def _recompute(gov: Governance, session: Session, stored: repo.Stored, now: date
 
 def _claim_link_codes(gov: Governance, session: Session, ev: CommentEvent, now: datetime) -> None:
     for code in LINK_CODE.findall(ev.body):
-        gov.identity_links.claim_code(session, code.upper(), ev.author, now)
+        # Judged by when the comment was posted: a backlog must not expire a code used in time.
+        gov.identity_links.claim_code(session, code.upper(), ev.author, ev.created_at)
 
 
 def processor(gov: Governance) -> Callable[[Session, InboxRow, datetime], None]:

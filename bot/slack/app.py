@@ -12,8 +12,9 @@ Rules:
 - An Events API delivery has one effect however often it arrives (see ``dedupe``).
 - A failure inside the core is logged and answered with a short ephemeral error, never a stack.
 - Given an ``http_session`` (owned and closed by the caller), answers and Web API calls reuse its
-  pooled keep-alive connections; without one, Bolt opens a connection per answer, which costs
-  several times the whole ack path under load (see ``bench/chat.py``).
+  pooled keep-alive connections; the serve process passes a ``Responder(pooled=True)`` that
+  owns one. Without either, Bolt opens a connection per answer, which costs several times the
+  whole ack path under load (see ``bench/chat.py``).
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
-from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.messages import VOTE_ACTION, CommandCore, Message, parse_vote_action
 from bot.slack.blocks import render_blocks
@@ -74,19 +74,34 @@ def make_client(
 
 
 class Responder:
-    """Answers on a request's response_url: through the shared session when there is one."""
+    """Answers on a request's response_url with one POST on a pooled keep-alive session.
 
-    def __init__(self, session: aiohttp.ClientSession | None) -> None:
+    ``session`` is the caller's (the caller closes it); with ``pooled=True`` and no session the
+    responder opens its own on first use (inside the serving loop) and ``aclose`` closes it.
+    Without either, Bolt's ``respond()`` answers (a new connection per answer)."""
+
+    def __init__(self, session: aiohttp.ClientSession | None, *, pooled: bool = False) -> None:
         self.session = session
+        self._owns = pooled and session is None
 
     async def __call__(self, respond: Any, body: dict[str, Any], payload: dict[str, Any]) -> None:
         url = body.get("response_url")
-        if self.session is None or not isinstance(url, str) or not url:
+        if not isinstance(url, str) or not url or (self.session is None and not self._owns):
             await respond(**payload)
             return
-        response = await AsyncWebhookClient(url, session=self.session).send_dict(payload)
-        if response.status_code != 200:
-            log.warning("slack response_url answered %s: %s", response.status_code, response.body)
+        if self.session is None:
+            self.session = aiohttp.ClientSession()
+        # A plain POST: slack_sdk's webhook client would rebuild its proxy and user-agent
+        # settings for every answer, which costs more than the rest of our answer path.
+        async with self.session.post(url, json=payload) as response:
+            if response.status != 200:
+                text = await response.text()
+                log.warning("slack response_url answered %s: %s", response.status, text[:200])
+
+    async def aclose(self) -> None:
+        if self._owns and self.session is not None:
+            await self.session.close()
+            self.session = None
 
 
 def build_slack_app(
@@ -98,6 +113,7 @@ def build_slack_app(
     process_before_response: bool = False,
     dedupe: SlackDedupe | None = None,
     http_session: aiohttp.ClientSession | None = None,
+    responder: Responder | None = None,
 ) -> AsyncApp:
     """A Bolt ``AsyncApp`` with the ``/charter`` command, ``@mentions`` and vote buttons."""
     if not signing_secret:
@@ -109,7 +125,8 @@ def build_slack_app(
         client=make_client(bot_token, api_url, http_session),
         process_before_response=process_before_response,
     )
-    register_listeners(app, core, dedupe or InMemoryDedupe(), Responder(http_session))
+    answer_on = responder or Responder(http_session)
+    register_listeners(app, core, dedupe or InMemoryDedupe(), answer_on)
     return app
 
 

@@ -114,7 +114,7 @@ class Bot:
         # close their HTTP sessions before the test's event loop goes away.
         pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
         if pending:
-            await asyncio.wait(pending, timeout=5)
+            await asyncio.wait(pending, timeout=2)
         for stop in self.rt.extras.get("shutdown", []):
             await stop()
         await self.http.aclose()

@@ -230,9 +230,7 @@ def _why(answer: str) -> str:
     return match.group(0)
 
 
-async def test_comment_codes_are_single_use_and_expire(
-    code_bot: Bot, slack: SlackStandIn
-) -> None:
+async def test_comment_codes_are_single_use_and_expire(code_bot: Bot, slack: SlackStandIn) -> None:
     """Without an OAuth app the proof is a one-time code posted on GitHub: it links the poster
     once; the same code posted again by someone else changes nothing, and a code posted after
     30 minutes links nobody."""

@@ -20,6 +20,7 @@ Rules proven here:
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import re
@@ -27,7 +28,6 @@ import unicodedata
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import discord
 import pytest
@@ -155,11 +155,11 @@ async def client(
 
 
 def stop_views(client: CharterBot) -> None:
-    """Stop the views discord.py keeps for sent buttons (their timeout tasks would outlive
-    the test and hold up the harness's wait for pending tasks)."""
-    store = client._connection._view_store
-    for view in {i.view for items in store._views.values() for i in items.values() if i.view}:
-        view.stop()
+    """Cancel the timeout tasks of views discord.py made for sent buttons (15 minutes on an
+    interaction follow-up); they would outlive the test and hold up the harness's close."""
+    for task in asyncio.all_tasks():
+        if task.get_coro().__qualname__.endswith("View.__timeout_task_impl"):  # type: ignore[union-attr]
+            task.cancel()
 
 
 # -- the four doors ---------------------------------------------------------------------------
@@ -346,3 +346,94 @@ async def test_hostile_text_is_stored_clean_and_echoed_inert(
     [tracking] = bot.tracking(n)
     assert_github_inert(tracking.body, stored)
     assert "(via Slack)" in tracking.body and "(via Discord)" in tracking.body
+
+
+TEN_KB = "A" * 10_240
+
+
+async def test_ten_kilobytes_are_refused_everywhere(
+    bot: Bot,
+    slack: SlackStandIn,
+    client: CharterBot,
+    discord_api: DiscordStandIn,
+) -> None:
+    """10 KB of concern text is refused on every surface with a short answer that says the
+    limit and does not echo the text back; nothing is stored."""
+    n = await open_voting(bot, "Gas")
+    slack_answer = await from_slack(bot, slack, f"concern {n} slack: {TEN_KB}")
+    discord_answer = await from_discord(
+        client, discord_api, "concern", [option("number", n), option("text", f"d: {TEN_KB}")]
+    )
+    console_answer = from_console(bot, f"concern {n} console: {TEN_KB}")
+    await bot.comment(n, f"/concern github: {TEN_KB}", GITHUB_VOTER)
+    await bot.settle()
+    [github_answer] = [
+        c.body for c in bot.issue_comments(n) if c.body.startswith(f"@{GITHUB_VOTER}")
+    ]
+    for shown in (json.dumps(slack_answer), json.dumps(discord_answer), console_answer):
+        assert "1000" in shown and len(shown) < 2000, shown[:300]
+    assert "1000" in github_answer and len(github_answer) < 2000, github_answer[:300]
+    assert_slack_inert(slack_answer)
+    assert_discord_inert(discord_answer)
+    assert (await bot.http.get(f"/api/proposals/{n}")).json()["concerns"] == []
+
+
+# -- no input makes the service or a renderer raise ------------------------------------------
+
+_WORDS = ["vote", "approve", "concern", "resolve", "withdraw", "show", "status", "link", "help"]
+_WORDS += ["whoami", "proposals", "disclose", "ready", "advance", "rollback", "flag"]
+_WORDS += ["incident", "meeting", "meetings", "agenda", "confirm", "subscribe", "unsubscribe"]
+_ACTORS = [
+    Actor(login=None, surface="slack", surface_id="U0ANON"),
+    Actor(login="carmen-borealis", surface="discord", surface_id="1"),
+    Actor(login="ines-coord", surface="console", surface_id="ines-coord"),
+    Actor(login="zoe-contributor", surface="slack", surface_id="U0ZOE"),
+]
+_HOSTILE = st.sampled_from(["@everyone", "<!channel>", "<@U1>", "\u202e", "\x1b[2J", "$(id)"])
+_PIECE = st.one_of(
+    st.sampled_from(_WORDS),
+    st.integers(-5, 10**12).map(str),
+    st.sampled_from(["#1", "1", "#", ":", '"', "“", "--override", "here", "me", "sev1"]),
+    _HOSTILE,
+    st.text(max_size=30),
+)
+COMMAND_TEXT = st.one_of(
+    st.text(max_size=200),
+    st.lists(_PIECE, max_size=8).map(" ".join),
+    st.builds(lambda a, b: a + " " + b, st.sampled_from(_WORDS), st.text(max_size=2000)),
+)
+
+
+@pytest.fixture(scope="module")
+def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+    """A store with proposal #1 in voting, for the property test."""
+    path: Path = tmp_path_factory.mktemp("fuzz") / "charterbot.db"
+    clock = FixedClock(START)
+    rt = build(Settings(database_url=f"sqlite:///{path}"), clock=clock)
+    from bot.github.events import parse_event
+    from bot.github.handler import handle_event
+    from tests.bot.harness import fixture
+
+    payload = fixture("issues/opened.payload.json")
+    payload["repository"]["full_name"] = REPO
+    payload["issue"].update(number=1, title="Fuzzed", body=valid_body())
+    payload["issue"]["labels"] = [{"name": "upgrade-proposal", "id": 1, "color": "ededed"}]
+    with session_scope(rt.engine) as session:
+        handle_event(rt.gov, session, parse_event("issues", payload), START)
+    clock.advance(later(days=7, seconds=1))
+    rt.gov.tick()
+    yield rt
+    rt.engine.dispose()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=COMMAND_TEXT, who=st.sampled_from(_ACTORS))
+def test_no_input_makes_the_service_or_a_renderer_raise(
+    runtime: Runtime, text: str, who: Actor
+) -> None:
+    """Any text from any actor gets a Message back (never an exception), and that Message
+    renders for Slack, Discord and the console."""
+    message = runtime.gov.run_sync(text, who)
+    assert render_blocks(message).blocks is not None
+    assert render_discord(message).embed is not None
+    assert isinstance(plain_text(message), str)
