@@ -34,8 +34,16 @@ _TALLY = {
 _PROPOSAL = {
     "type": "object",
     "required": [
-        "number", "title", "track", "state", "author", "votes", "concerns", "tally",
-        "deadlines", "decision",
+        "number",
+        "title",
+        "track",
+        "state",
+        "author",
+        "votes",
+        "concerns",
+        "tally",
+        "deadlines",
+        "decision",
     ],
     "properties": {
         "number": {"type": "integer"},
@@ -136,7 +144,12 @@ OPENAPI: dict[str, Any] = {
             "get": {
                 "summary": "One proposal with votes, concerns, tally, deadlines and decision.",
                 "parameters": [
-                    {"name": "number", "in": "path", "required": True, "schema": {"type": "integer"}}
+                    {
+                        "name": "number",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "integer"},
+                    }
                 ],
                 "responses": {
                     "200": {
@@ -159,7 +172,9 @@ def api_routes(engine: Any, charter_of: Any, clock: Any) -> list[Route]:
         def query() -> list[dict[str, Any]]:
             now = clock.now()
             with session_scope(engine) as session:
-                items = repo.listing(session, states=states, track=track, include_confidential=False)
+                items = repo.listing(
+                    session, states=states, track=track, include_confidential=False
+                )
             return [summary_view(s, charter_of(), now) for s in items]
 
         return JSONResponse({"proposals": await asyncio.to_thread(query)})

@@ -129,7 +129,11 @@ SETTINGS_DOC: tuple[tuple[str, str, str], ...] = (
     ("SLACK_SIGNING_SECRET", "—", "Verifies Slack's HTTP requests (HTTP mode)."),
     ("SLACK_APP_TOKEN", "—", "App-level token; enables Socket Mode."),
     ("SLACK_API_URL", "—", "Slack Web API base URL (GovSlack, stand-ins)."),
-    ("CHARTERBOT_WEBHOOK_ALLOW_PRIVATE", "0", "Let outgoing webhooks reach private/loopback addresses."),
+    (
+        "CHARTERBOT_WEBHOOK_ALLOW_PRIVATE",
+        "0",
+        "Let outgoing webhooks reach private/loopback addresses.",
+    ),
     ("CHARTERBOT_SECRET_KEY", "generated once", "Signs e-mail confirm/unsubscribe links."),
     ("CHARTERBOT_SMTP_URL", "—", "smtp+starttls://user:password@host:587 for e-mail."),
     ("CHARTERBOT_MAIL_FROM", "—", "Sender address of e-mails."),

@@ -33,7 +33,8 @@ def parse_duration(value: Any) -> timedelta:
     match = _DURATION.match(value)
     if match is None:
         raise ValueError(
-            f"{value!r} is not a duration; write <number><unit> with unit s, m, h, d or w (e.g. 36h)"
+            f"{value!r} is not a duration; write <number><unit> with unit s, m, h, d or w"
+            " (e.g. 36h)"
         )
     return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
 
@@ -123,8 +124,8 @@ class IncidentsConf(_Frozen):
 
     def rank(self, severity: str) -> int:
         """Position of a severity: 0 is the worst. Unknown severities rank below all known."""
-        return self.severities.index(severity) if severity in self.severities else len(
-            self.severities
+        return (
+            self.severities.index(severity) if severity in self.severities else len(self.severities)
         )
 
     def at_least(self, severity: str, threshold: str) -> bool:

@@ -212,7 +212,7 @@ class Bot:
         self.standin.store.now = self.clock.now().replace(microsecond=0)
         await self.settle()
 
-    # -- what GitHub holds ---------------------------------------------------------------------------
+    # -- what GitHub holds ---------------------------------------------------------------
 
     def issue_comments(self, number: int) -> list[Any]:
         return [c for c in self.standin.store.comments.values() if c.issue_number == number]

@@ -17,13 +17,13 @@ from storage.db import session_scope
 from tests.bot.harness import REPO, Bot, later, valid_body
 from tests.standins.github_server import GitHubStandin, running_github_standin
 
-MISSING_ROLLBACK = valid_body(
-    **{
-        "Before activation: ship a point release that removes the fork block and announce it on all "
-        "channels. After activation: coordinated fork back at a new epoch agreed on an emergency "
-        "call; every client verifies the state root at the fork block against the others.": "_No response_"
-    }
+ROLLBACK_PLAN = (
+    "Before activation: ship a point release that removes the fork block and announce it on"
+    " all channels. After activation: coordinated fork back at a new epoch agreed on an"
+    " emergency call; every client verifies the state root at the fork block against the"
+    " others."
 )
+MISSING_ROLLBACK = valid_body(**{ROLLBACK_PLAN: "_No response_"})
 
 
 @pytest.fixture(scope="module")

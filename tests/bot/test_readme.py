@@ -21,8 +21,10 @@ def test_readme_settings_table_is_current() -> None:
     readme = (REPO / "README.md").read_text()
     current = readme.split(START)[1].split(END)[0].strip()
     if os.environ.get("CHARTERBOT_REGENERATE_DOCS") == "1":
-        readme = readme.replace(current, settings_table()) if current else readme.replace(
-            START + "\n", START + "\n" + settings_table() + "\n"
+        readme = (
+            readme.replace(current, settings_table())
+            if current
+            else readme.replace(START + "\n", START + "\n" + settings_table() + "\n")
         )
         (REPO / "README.md").write_text(readme)
         return
