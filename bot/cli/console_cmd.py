@@ -53,7 +53,9 @@ def register(app: typer.Typer) -> None:
                     text = text[len("/charter") :].strip()
                 message = rt.gov.run_sync(text, actor)
                 rt.gov.tick()  # a command may have settled an outcome: fire it now
-                typer.echo(plain_text(message, zone=zone))
+                # In UTC the ISO time already says it all; another zone is shown beside it.
+                shown = None if timezone.upper() in ("UTC", "Z", "ETC/UTC") else zone
+                typer.echo(plain_text(message, zone=shown))
                 if not interactive:
                     typer.echo("")
         finally:
