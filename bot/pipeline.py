@@ -12,9 +12,11 @@ Rules:
   savepoint rolls back), so sharing a transaction changes nothing an event can observe.
 - A batch stops after ``BATCH_SIZE`` events or ``BATCH_SECONDS`` of work, so the writer lock
   (SQLite) is never held long enough to delay a webhook's 202 noticeably.
+- A batch of one (deliveries trickling in) needs no savepoint: it is exactly a transaction of
+  its own, and its failure is recorded in a new transaction after the rollback.
 - If a batch fails as a whole (its commit, or a savepoint that cannot roll back), nothing of it
   was committed; its events are processed again one transaction each (the fallback path).
-- One call attempts each event at most once: a cursor moves past every event it has seen.
+- One call moves past each event once (a cursor), so a failing event is not retried within it.
 - On PostgreSQL, rows are claimed with ``FOR UPDATE SKIP LOCKED``, so even two workers never
   process one event twice.
 """
@@ -102,7 +104,7 @@ class InboxWorker:
         results of those it attempted, and whether more may be waiting.
         """
         scanned: list[int] = []
-        attempted: list[int] = []
+        attempted: list[InboxRow] = []
         results: list[_Result] = []
         started = time.perf_counter()
         try:
@@ -114,32 +116,34 @@ class InboxWorker:
                         break  # the rest is claimed again by the next batch
                     scanned.append(row.id)
                     if inbox.retry_due(row, now):
-                        attempted.append(row.id)
-                        results.append(self._in_savepoint(session, row, now))
+                        attempted.append(row)
+                        results.append(self._run(session, row, now, alone=len(rows) == 1))
         except Exception as exc:
             if not attempted:
                 raise
+            if len(rows) == 1:  # a lone event, no savepoint: its failure failed the transaction
+                return scanned, [self._failed_alone(attempted[0], exc)], len(rows) == limit
             log.warning(
-                "inbox batch failed (%s: %s); retrying its events one by one",
+                "inbox batch failed (%s: %s); processing its events one by one",
                 type(exc).__name__,
                 exc,
             )
-            raise _BatchFailed(attempted) from exc
+            raise _BatchFailed([r.id for r in attempted if r.id is not None]) from exc
         return scanned, results, len(rows) == limit or len(scanned) < len(rows)
 
-    def _in_savepoint(self, session: Session, row: InboxRow, now: datetime) -> _Result:
-        """Process one event in a SAVEPOINT; on failure roll back to it and record the attempt."""
+    def _run(self, session: Session, row: InboxRow, now: datetime, *, alone: bool) -> _Result:
+        """Process one event. In a batch it runs in a SAVEPOINT: a failure rolls back to it and
+        the failed attempt is recorded in the batch's transaction. A lone event needs no
+        savepoint: its failure rolls the transaction back (see ``_failed_alone``)."""
         assert row.id is not None
-        result = _Result(
-            row.id, f"{row.event} delivery {row.key}", f"{row.source}:{row.key}", ok=True
-        )
-        _fresh(session)  # detaches the claimed rows too; their loaded columns stay readable
+        result = _Result(row.id, f"{row.event} delivery {row.key}", _delivery_id(row), ok=True)
+        if alone:
+            self._apply(session, row, now)
+            return result
+        _fresh(session)
         try:
             with session.begin_nested():
-                processor = self._processors.get(row.source)
-                if processor is not None:
-                    processor(session, row, now)
-                inbox.mark_done(session, row.id, now)
+                self._apply(session, row, now)
         except Exception as exc:
             log.exception(
                 "processing inbox event %s failed",
@@ -150,6 +154,27 @@ class InboxWorker:
             inbox.record_failure(session, row.id, f"{type(exc).__name__}: {exc}")
             return _Result(result.row_id, result.what, result.delivery_id, ok=False)
         return result
+
+    def _apply(self, session: Session, row: InboxRow, now: datetime) -> None:
+        """The event's effects and the mark that it was processed, in the same transaction."""
+        assert row.id is not None
+        processor = self._processors.get(row.source)
+        if processor is not None:
+            processor(session, row, now)
+        inbox.mark_done(session, row.id, now)
+
+    def _failed_alone(self, row: InboxRow, exc: Exception) -> _Result:
+        """Record a lone event's failed attempt in a new transaction (the first rolled back)."""
+        assert row.id is not None
+        log.exception(
+            "processing inbox event %s failed",
+            row.id,
+            exc_info=exc,
+            extra={"delivery_id": _delivery_id(row)},
+        )
+        with session_scope(self._engine) as session:
+            inbox.record_failure(session, row.id, f"{type(exc).__name__}: {exc}")
+        return _Result(row.id, f"{row.event} delivery {row.key}", _delivery_id(row), ok=False)
 
     def _report(self, results: list[_Result]) -> int:
         """Log and count a committed batch; returns how many events it processed."""
@@ -182,6 +207,10 @@ class InboxWorker:
             return 0
         METRICS.events_processed.labels(result="ok").inc()
         return 1
+
+
+def _delivery_id(row: InboxRow) -> str:
+    return f"{row.source}:{row.key}"
 
 
 def _fresh(session: Session) -> None:

@@ -78,13 +78,16 @@ def next_due_at(p: Proposal, charter: Charter) -> datetime | None:
     # The tally only changes at a vote, at a confirm end, at voting close and at lazy end;
     # checking those instants in order finds the first one at which it settles.
     opened, closes = voting_window(p, charter)
-    lazy = track_of(p, charter).lazy_consensus
-    end = closes + lazy if lazy is not None else closes
+    track = track_of(p, charter)
+    end = closes + track.lazy_consensus if track.lazy_consensus is not None else closes
     instants = {opened, closes, *(v.at for v in p.votes)}
-    for moment in list(instants):
-        confirm = tally_of(p, charter, moment).confirm_until
-        if confirm is not None:
-            instants.add(confirm)
+    if track.confirm is not None:
+        # A confirm end only exists while voting is open (``tally`` sets ``confirm_until`` in
+        # no other case), so only the instants in [opened, closes) can add one.
+        for moment in [m for m in instants if opened <= m < closes]:
+            confirm = tally_of(p, charter, moment).confirm_until
+            if confirm is not None:
+                instants.add(confirm)
     for moment in sorted(m for m in instants if m < end):
         if due(p, charter, moment) is not None:
             return moment

@@ -7,6 +7,10 @@ Rules:
   is what lets the scheduler sleep until the earliest deadline and catch up after downtime.
 - ``load(..., for_update=True)`` locks the row on PostgreSQL so two workers cannot decide the
   same proposal at once (SQLite's BEGIN IMMEDIATE already serialises writers).
+- A transaction reads a proposal once: ``load`` and ``save`` keep it in a per-transaction cache
+  (``session.info``), and a locked read is not repeated. Both use Core statements, never ORM
+  objects, so nothing loaded through the ORM can go stale behind them; the cache also tells
+  ``save`` whether the row exists (UPDATE) or is new (INSERT).
 """
 
 from __future__ import annotations
@@ -149,8 +153,10 @@ def load(session: Session, number: int, *, for_update: bool = False) -> Stored |
     if cached is not None and (not for_update or session.info.get(("locked", number))):
         return cached
     stmt = _LOAD
-    if for_update and session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
+    if for_update:
+        # SQLite's BEGIN IMMEDIATE already holds the write lock: the row needs no lock of its own.
+        if session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
         session.info[("locked", number)] = True
     session.flush()  # what the ORM's autoflush would do before a query
     row = session.connection().execute(stmt, {"n": number}).first()

@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from bot.github.events import CommentEvent, IssueEvent, parse_event
@@ -163,28 +164,37 @@ _SEEN = sa.select(_COMMENTS.c.updated_at, _COMMENTS.c.deleted).where(
     _COMMENTS.c.comment_id == sa.bindparam("id")
 )
 _CHANGE = _COMMENTS.update().where(_COMMENTS.c.comment_id == sa.bindparam("id"))
+# A comment seen for the first time (the usual case) is stored by this one statement; it
+# returns a row only when it inserted one.
+_FIRST = {
+    is_pg: dml.insert(_COMMENTS)
+    .on_conflict_do_nothing(index_elements=["comment_id"])
+    .returning(_COMMENTS.c.comment_id)
+    for is_pg, dml in ((True, postgresql), (False, sqlite))
+}
 
 
 def _remember(session: Session, ev: CommentEvent) -> bool:
     """Store the comment; False when this version of it was already seen.
 
-    Core statements (one read, one write) rather than an ORM load, add and flush: this runs for
-    every comment. A copy of the row the session may have loaded is expired so it cannot go stale.
+    Core statements rather than an ORM load, add and flush (this runs for every comment): a new
+    comment is one INSERT; a known one is read and, when this version is newer, updated. A copy
+    of the row the session may have loaded is expired so it cannot go stale.
     """
     session.flush()  # what the ORM's autoflush would do before the read
     connection = session.connection()
-    seen = connection.execute(_SEEN, {"id": ev.comment_id}).first()
     deleted = ev.action == "deleted"
     change = {"body": ev.body, "updated_at": ev.updated_at, "deleted": deleted}
-    if seen is not None:
+    first = {"comment_id": ev.comment_id, "proposal": ev.issue_number, "author": ev.author}
+    first.update(created_at=ev.created_at, **change)
+    is_pg = session.get_bind().dialect.name == "postgresql"
+    if connection.execute(_FIRST[is_pg], first).first() is None:
+        seen = connection.execute(_SEEN, {"id": ev.comment_id}).one()
         if deleted and seen.deleted:
             return False
         if not deleted and aware(seen.updated_at) >= ev.updated_at:
             return False
         connection.execute(_CHANGE, {"id": ev.comment_id, **change})
-    else:
-        new = {"comment_id": ev.comment_id, "proposal": ev.issue_number, "author": ev.author}
-        connection.execute(_COMMENTS.insert(), {**new, "created_at": ev.created_at, **change})
     loaded = session.identity_map.get(session.identity_key(CommentRow, ev.comment_id))
     if loaded is not None:
         session.expire(loaded)
