@@ -161,7 +161,7 @@ class Campaign:
         await self.rt.store_delivery("github", f"demo-{next(self._ids):04d}", event, body)
         self.worker.process_pending(self.clock.now())
 
-    async def issue(self, title: str, author: str, **form: str) -> int:
+    async def issue(self, title: str, author: str, **form: Any) -> int:
         self.issues += 1
         payload = {
             "action": "opened",
