@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -54,6 +55,9 @@ class Runtime:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     demo: bool = False
+    ingest_pool: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="ingest")
+    )
 
     @property
     def is_leader(self) -> bool:
@@ -66,7 +70,10 @@ class Runtime:
                     session, source=source, key=key, event=event, body=body, now=self.clock.now()
                 )
 
-        new = await asyncio.to_thread(write)
+        # Its own threads: an acknowledgement must not queue behind the worker's and relays'
+        # jobs in the default pool (GitHub gives up after 10 s; we aim for milliseconds).
+        loop = asyncio.get_running_loop()
+        new = await loop.run_in_executor(self.ingest_pool, write)
         METRICS.deliveries.labels(source=source, result="accepted" if new else "duplicate").inc()
         return new
 

@@ -43,7 +43,7 @@ log = logging.getLogger("charterbot.pipeline")
 Processor = Callable[[Session, InboxRow, datetime], None]
 
 BATCH_SIZE = 32
-BATCH_SECONDS = 0.02
+BATCH_SECONDS = 0.005
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from storage import audit
-from storage.db import session_scope
+from storage.db import read_scope
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,8 @@ class AuditCheck:
         import time
 
         started = time.perf_counter()
-        with session_scope(self._engine) as session:
+        # A read snapshot: verifying a long log must not hold the write lock (SQLite).
+        with read_scope(self._engine) as session:
             result = audit.verify(session)
         self.last = Checked(result, self._now(), time.perf_counter() - started)
         return self.last
