@@ -2,8 +2,7 @@
 timeline), feature-flag registry, go/no-go decisions.
 
 Revision ID: 0003_rollouts
-Revises: 0005_broadcast (0005 was already the head when this revision was generated; the chain
-stays linear: 0001_audit -> 0002_core -> 0005_broadcast -> 0003_rollouts)
+Revises: 0002_core
 Create Date: 2026-11-27 16:03:57.271976
 """
 
@@ -14,7 +13,7 @@ from alembic import op
 
 
 revision = '0003_rollouts'
-down_revision = '0005_broadcast'
+down_revision = '0002_core'
 branch_labels = None
 depends_on = None
 

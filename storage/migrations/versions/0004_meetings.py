@@ -2,8 +2,7 @@
 fired timers (UNIQUE timer_key: the exactly-once guard) and pending confirmations.
 
 Revision ID: 0004_meetings
-Revises: 0003_rollouts (the head when generated; chain: 0001_audit -> 0002_core ->
-0005_broadcast -> 0003_rollouts -> 0004_meetings)
+Revises: 0003_rollouts
 Create Date: 2026-11-27 16:08:40.694715
 """
 

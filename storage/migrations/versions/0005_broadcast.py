@@ -1,8 +1,7 @@
 """Broadcast tables: subscriptions, e-mail opt-ins, deliveries, digest queue.
 
 Revision ID: 0005_broadcast
-Revises: 0002_core (0003_rollouts and 0004_meetings come between once they exist: re-point
-down_revision to the newest of them so the chain stays linear)
+Revises: 0004_meetings
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ from alembic import op
 
 
 revision = '0005_broadcast'
-down_revision = '0002_core'
+down_revision = '0004_meetings'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Notify deliveries: one row per recipient of a ``notify``/``direct-message`` item.
 
 Revision ID: 0006_notify
-Revises: 0004_meetings (the head when generated)
+Revises: 0005_broadcast
 Create Date: 2026-11-27 16:40:55.454935
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0006_notify'
-down_revision = '0004_meetings'
+down_revision = '0005_broadcast'
 branch_labels = None
 depends_on = None
 
