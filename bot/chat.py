@@ -11,7 +11,9 @@ table, so a retry arriving after a restart still has no second effect.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from storage import inbox
@@ -39,9 +41,72 @@ class DurableDedupe:
                     event="slack-event",
                     body=b"",
                     now=self._rt.clock.now(),
+                    processed=True,  # a marker: nothing left to process
                 )
 
         return await asyncio.to_thread(record)
+
+
+JOURNAL_SOURCE = "chat-command:"  # + surface
+REPLAY_AFTER = timedelta(seconds=30)  # younger entries may still be running right now
+ANSWERABLE_FOR = timedelta(minutes=30)  # Slack accepts answers on response_url this long
+
+
+class InboxJournal:
+    """Chat commands recorded in the inbox (source ``chat-command:<surface>``) before the ack."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self._rt = rt
+
+    async def record(self, surface: str, key: str, entry: dict[str, str]) -> bool:
+        body = json.dumps(entry, sort_keys=True).encode()
+
+        def write() -> bool:
+            with session_scope(self._rt.engine) as session:
+                return inbox.accept(
+                    session,
+                    source=JOURNAL_SOURCE + surface,
+                    key=key,
+                    event="command",
+                    body=body,
+                    now=self._rt.clock.now(),
+                )
+
+        return await asyncio.get_running_loop().run_in_executor(self._rt.ingest_pool, write)
+
+    async def done(self, surface: str, key: str) -> None:
+        await asyncio.to_thread(self._finish, surface, key, None)
+
+    def _finish(self, surface: str, key: str, error: str | None) -> None:
+        with session_scope(self._rt.engine) as session:
+            inbox.finish(
+                session,
+                source=JOURNAL_SOURCE + surface,
+                key=key,
+                now=self._rt.clock.now(),
+                error=error,
+            )
+
+    async def replay(self, now: datetime, run: Any) -> int:
+        """Run and answer Slack commands a crash left between the ack and their answer."""
+
+        def stale() -> list[tuple[str, bytes, datetime]]:
+            with session_scope(self._rt.engine) as session:
+                rows = inbox.unprocessed(
+                    session, source=JOURNAL_SOURCE + "slack", received_before=now - REPLAY_AFTER
+                )
+                return [(r.key, r.body, r.received_at) for r in rows]
+
+        replayed = 0
+        for key, body, received in await asyncio.to_thread(stale):
+            received = received if received.tzinfo else received.replace(tzinfo=UTC)
+            if now - received > ANSWERABLE_FOR:
+                await asyncio.to_thread(self._finish, "slack", key, "expired before replay")
+                continue
+            await run(json.loads(body))
+            await self.done("slack", key)
+            replayed += 1
+        return replayed
 
 
 def install(rt: Runtime) -> None:
@@ -68,6 +133,7 @@ def _install_slack(rt: Runtime) -> None:
 
     settings = rt.settings
     responder = Responder(None, pooled=True)  # answers reuse keep-alive connections
+    journal = InboxJournal(rt)
     app = build_slack_app(
         rt.gov,
         signing_secret=_secret(settings.slack_signing_secret) or "unused-in-socket-mode",
@@ -75,8 +141,33 @@ def _install_slack(rt: Runtime) -> None:
         api_url=settings.slack_api_url,
         dedupe=DurableDedupe(rt),
         responder=responder,
+        journal=journal,
     )
     rt.extras["slack_app"] = app
+    rt.extras["chat_journal"] = journal
+
+    async def replay_step(now: datetime) -> int:
+        async def run(entry: dict[str, str]) -> None:
+            from bot.slack.app import run_core
+            from bot.slack.blocks import render_blocks
+
+            answer = await run_core(
+                rt.gov,
+                entry["text"],
+                entry["user_id"],
+                entry["user_name"],
+                what="replayed command",
+                channel=entry["channel_id"],
+            )
+
+            async def no_fallback(**_: Any) -> None:
+                log.warning("replayed command has no response_url; its answer is dropped")
+
+            await responder(no_fallback, entry, render_blocks(answer).for_respond())
+
+        return await journal.replay(now, run)
+
+    rt.relays.append(replay_step)  # leader only, like every relay
     rt.extras.setdefault("shutdown", []).append(responder.aclose)
     rt.extras.setdefault("routes", []).extend(slack_routes(app))
     if settings.slack_app_token is not None:

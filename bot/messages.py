@@ -115,6 +115,18 @@ class Message:
         return cls(lines=tuple((line,) for line in s.splitlines() or [""]), ok=ok)
 
 
+class CommandJournal(Protocol):
+    """Chat commands are recorded before they are acknowledged, and marked done after."""
+
+    async def record(self, surface: str, key: str, entry: dict[str, str]) -> bool:
+        """Store the command durably; False when ``key`` was already recorded (a repeat)."""
+        ...
+
+    async def done(self, surface: str, key: str) -> None:
+        """The command ran and was answered."""
+        ...
+
+
 class CommandCore(Protocol):
     """What chat transports call. The lead's application implements it."""
 

@@ -109,7 +109,11 @@ class InboxWorker:
         started = time.perf_counter()
         try:
             with session_scope(self._engine) as session:
-                rows = inbox.claim_batch(session, after=after, limit=limit)
+                # Only sources this worker processes: others (chat-command journal entries)
+                # have their own owner and must not be marked processed here.
+                rows = inbox.claim_batch(
+                    session, after=after, limit=limit, sources=list(self._processors)
+                )
                 for row in rows:
                     assert row.id is not None
                     if results and time.perf_counter() - started > self._batch_seconds:

@@ -25,9 +25,18 @@ MAX_ATTEMPTS = 5
 
 
 def accept(
-    session: Session, *, source: str, key: str, event: str, body: bytes, now: datetime
+    session: Session,
+    *,
+    source: str,
+    key: str,
+    event: str,
+    body: bytes,
+    now: datetime,
+    processed: bool = False,
 ) -> bool:
-    """Store an event once. True when it was new, False for a duplicate delivery."""
+    """Store an event once. True when it was new, False for a duplicate delivery.
+
+    ``processed=True`` records a key that needs no processing (a dedupe marker)."""
     values = {
         "source": source,
         "key": key,
@@ -35,6 +44,7 @@ def accept(
         "body": body,
         "received_at": now,
         "attempts": 0,
+        "processed_at": now if processed else None,
     }
     is_pg = session.get_bind().dialect.name == "postgresql"
     # RETURNING yields a row only when this call inserted it (rowcount is driver-dependent).
@@ -54,6 +64,7 @@ _CLAIM = (
     .where(_TABLE.c.id > sa.bindparam("after"))
     .where(_TABLE.c.processed_at.is_(None))
     .where(_TABLE.c.attempts < MAX_ATTEMPTS)
+    .where(_TABLE.c.source.in_(sa.bindparam("sources", expanding=True)))
     .order_by(_TABLE.c.id)
     .limit(sa.bindparam("limit"))
 )
@@ -89,7 +100,9 @@ def claim(session: Session, row_id: int) -> InboxRow | None:
     return session.exec(stmt).first()
 
 
-def claim_batch(session: Session, *, after: int, limit: int) -> list[InboxRow]:
+def claim_batch(
+    session: Session, *, after: int, limit: int, sources: Sequence[str]
+) -> list[InboxRow]:
     """Unprocessed, not failed events with ids above ``after``, in arrival order, locked for
     processing (PostgreSQL skips rows another replica holds). Whether a retry is due yet is
     the caller's question (``retry_due``), so it can move its cursor past those that are not.
@@ -100,7 +113,8 @@ def claim_batch(session: Session, *, after: int, limit: int) -> list[InboxRow]:
     stmt = _CLAIM
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
-    result = session.connection().execute(stmt, {"after": after, "limit": limit})
+    params = {"after": after, "limit": limit, "sources": list(sources)}
+    result = session.connection().execute(stmt, params)
     return [InboxRow(**row._mapping) for row in result]
 
 
@@ -140,3 +154,27 @@ def counts(session: Session) -> dict[str, int]:
         select(sa.func.count()).select_from(InboxRow).where(col(InboxRow.processed_at).is_(None))
     ).one()
     return {"total": int(total), "pending": int(open_)}
+
+
+def unprocessed(session: Session, *, source: str, received_before: datetime) -> list[InboxRow]:
+    """Rows of ``source`` still unprocessed that arrived before ``received_before``."""
+    stmt = (
+        select(InboxRow)
+        .where(InboxRow.source == source)
+        .where(col(InboxRow.processed_at).is_(None))
+        .where(col(InboxRow.received_at) < received_before)
+        .order_by(col(InboxRow.id))
+    )
+    return list(session.exec(stmt).all())
+
+
+def finish(
+    session: Session, *, source: str, key: str, now: datetime, error: str | None = None
+) -> None:
+    """Mark the row ``(source, key)`` processed (with ``error`` when it could not be)."""
+    session.execute(
+        sa.update(InboxRow)
+        .where(col(InboxRow.source) == source)
+        .where(col(InboxRow.key) == key)
+        .values(processed_at=now, error=error)
+    )

@@ -30,7 +30,7 @@ from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.messages import VOTE_ACTION, CommandCore, Message, parse_vote_action
+from bot.messages import VOTE_ACTION, CommandCore, CommandJournal, Message, parse_vote_action
 from bot.slack.blocks import render_blocks
 from bot.slack.dedupe import InMemoryDedupe, SlackDedupe, event_key
 
@@ -114,6 +114,7 @@ def build_slack_app(
     dedupe: SlackDedupe | None = None,
     http_session: aiohttp.ClientSession | None = None,
     responder: Responder | None = None,
+    journal: CommandJournal | None = None,
 ) -> AsyncApp:
     """A Bolt ``AsyncApp`` with the ``/charter`` command, ``@mentions`` and vote buttons."""
     if not signing_secret:
@@ -126,17 +127,36 @@ def build_slack_app(
         process_before_response=process_before_response,
     )
     answer_on = responder or Responder(http_session)
-    register_listeners(app, core, dedupe or InMemoryDedupe(), answer_on)
+    register_listeners(app, core, dedupe or InMemoryDedupe(), answer_on, journal)
     return app
 
 
+def command_entry(command: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    """The journal key (Slack's ``trigger_id``) and what is needed to run and answer it later."""
+    fields = ("text", "user_id", "user_name", "channel_id", "response_url")
+    entry = {name: str(command.get(name, "")) for name in fields}
+    key = str(command.get("trigger_id") or "") or "|".join(entry.values())
+    return key, entry
+
+
 def register_listeners(
-    app: AsyncApp, core: CommandCore, dedupe: SlackDedupe, answer_on: Responder
+    app: AsyncApp,
+    core: CommandCore,
+    dedupe: SlackDedupe,
+    answer_on: Responder,
+    journal: CommandJournal | None = None,
 ) -> None:
     """Attach the three listeners to ``app``."""
 
     @app.command(COMMAND)
     async def on_command(ack: Any, command: dict[str, Any], respond: Any) -> None:
+        # Durable before acknowledged: a crash after the ack cannot lose the command (the
+        # journal's owner replays it and answers on its response_url).
+        # Slack never redelivers a slash command, so the journal is for crash recovery only:
+        # a key seen before (a client reusing a trigger id) still runs.
+        key, entry = command_entry(command)
+        if journal is not None:
+            await journal.record("slack", key, entry)
         await ack()
         user = command.get("user_id", "")
         answer = await run_core(
@@ -148,6 +168,8 @@ def register_listeners(
             channel=command.get("channel_id", ""),
         )
         await answer_on(respond, command, render_blocks(answer).for_respond())
+        if journal is not None:
+            await journal.done("slack", key)
 
     @app.event("app_mention")
     async def on_mention(body: dict[str, Any], event: dict[str, Any], say: Any) -> None:

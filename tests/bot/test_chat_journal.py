@@ -1,0 +1,116 @@
+"""Slack slash commands are durable before they are acknowledged.
+
+The command is journalled (inbox source ``chat-command:slack``) before the ack and marked done
+after its answer; a command a crash stranded between the two is replayed by the leader and
+answered on its response_url once; one too old to answer is closed as expired, not run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from bot.chat import InboxJournal
+from storage import identities
+from storage.db import session_scope
+from storage.models.core import InboxRow
+from tests.bot.harness import REPO, Bot, later, valid_body
+from tests.bot.slack.wire import SECRET, TOKEN, signed_headers, slash_body
+from tests.standins.github_server import GitHubStandin, running_github_standin
+from tests.standins.slack_server import SlackStandIn
+
+
+@pytest.fixture(scope="module")
+def github() -> Iterator[GitHubStandin]:
+    with running_github_standin(repo=REPO) as gh:
+        yield gh
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[SlackStandIn]:
+    server = await SlackStandIn().start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def bot(sqlite_url: str, github: GitHubStandin, slack: SlackStandIn) -> AsyncIterator[Bot]:
+    github.reset()
+    b = Bot(
+        sqlite_url,
+        github,
+        slack_bot_token=TOKEN,
+        slack_signing_secret=SECRET,
+        slack_api_url=slack.api_url,
+    )
+    github.store.now = b.clock.now()
+    yield b
+    await b.close()
+
+
+def _journal(bot: Bot) -> list[InboxRow]:
+    with session_scope(bot.rt.engine) as session:
+        rows = list(session.exec(select(InboxRow).where(InboxRow.source == "chat-command:slack")))
+        session.expunge_all()  # plain objects, readable after the session closes
+        return rows
+
+
+async def test_command_is_journalled_and_closed(bot: Bot, slack: SlackStandIn) -> None:
+    body = slash_body("whoami", slack.response_url("w1"), encoded=True)
+    response = await bot.http.post("/slack/events", content=body, headers=signed_headers(body))
+    assert response.status_code == 200
+    await slack.wait_for("/response/w1")
+    await bot.close()  # lets the post-ack task finish
+    [row] = _journal(bot)
+    assert json.loads(row.body)["text"] == "whoami"
+    assert row.processed_at is not None and row.error is None
+
+
+async def test_stranded_command_is_replayed_once(bot: Bot, slack: SlackStandIn) -> None:
+    n = bot.standin.store.add_issue(
+        "Raise", valid_body(), "alice-aurora", ("upgrade-proposal",)
+    ).number
+    await bot.post("issues", bot.issue_payload("opened", n, valid_body()))
+    await bot.settle()
+    await bot.advance(later(days=7, seconds=1))
+    # alice-aurora proved her login earlier (see test_chat_e2e for the proof itself)
+    with session_scope(bot.rt.engine) as session:
+        identities.link(
+            session,
+            surface="slack",
+            surface_id="U0ALICE",
+            login="alice-aurora",
+            method="comment-code",
+            now=bot.clock.now(),
+        )
+    journal: InboxJournal = bot.rt.extras["chat_journal"]
+    entry = {
+        "text": f"vote {n} approve",
+        "user_id": "U0ALICE",
+        "user_name": "alice",
+        "channel_id": "C1",
+        "response_url": slack.response_url("lost"),
+    }
+    stale = {**entry, "response_url": slack.response_url("too-late")}
+    assert await journal.record("slack", "trigger-too-late", stale)  # stranded long ago
+    bot.clock.advance(timedelta(minutes=31))
+    assert await journal.record("slack", "trigger-lost", entry)  # the ack went out, then a crash
+    bot.clock.advance(timedelta(minutes=1))
+    # The inbox worker does not touch journal entries: they belong to the journal's replay.
+    assert bot.rt.worker.process_pending(bot.clock.now()) == 0
+    await bot.settle()  # runs the relays, the replay among them (leader)
+    [answer] = await slack.wait_for("/response/lost")
+    assert "Recorded approve" in json.dumps(answer.data)
+    view = (await bot.http.get(f"/api/proposals/{n}")).json()
+    assert [(v["voter"], v["via"]) for v in view["votes"]] == [("alice-aurora", "slack")]
+    rows = {r.key: r for r in _journal(bot)}
+    assert rows["trigger-lost"].processed_at is not None and rows["trigger-lost"].error is None
+    assert rows["trigger-too-late"].error == "expired before replay"
+    await bot.settle()
+    assert not [r for r in slack.requests if re.search("/response/too-late", r.path)]
+    assert len([r for r in slack.requests if r.path == "/response/lost"]) == 1
