@@ -20,5 +20,6 @@ test: venv
 	.venv/bin/python -m pytest -p pytest_cov --cov --cov-report=term:skip-covered --cov-report=xml:coverage.xml -q
 	.venv/bin/python -m coverage report --include='charter/*' --fail-under=100 --skip-covered
 
+# Every benchmark, one after another (each prints its ratios measured side by side).
 bench: venv
-	.venv/bin/python bench/audit.py
+	for b in audit webhooks chat fanout dashboard; do echo "== bench/$$b.py"; .venv/bin/python bench/$$b.py || exit 1; done
