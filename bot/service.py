@@ -35,15 +35,15 @@ from bot.messages import Actor, Message
 from bot.metrics import METRICS
 from charter import commands as c
 from charter.authz import Role, authorize_command, roles_for
-from charter.deadlines import due as due_event
+from charter.deadlines import due as due_event, next_due_at
 from charter.effects import Announce, Audit, Comment, Effect, Notify, Reply, SetLabels, SyncTracking
 from charter.grammar import parse_chat
-from charter.lifecycle import Event, State
+from charter.lifecycle import Event, is_open
 from charter.load import LoadedCharter
 from charter.model import Charter
 from charter.proposal import Decision, Proposal, close_if_due, open_voting
 from charter.text import escape_markdown_github
-from storage import audit, outbox, proposals as repo
+from storage import audit, identities, outbox, proposals as repo
 from storage.db import session_scope
 
 log = logging.getLogger("charterbot.service")
@@ -164,19 +164,10 @@ class Governance:
                 outbox.enqueue(session, kind="notify", payload=payload, now=now, key=key)
             elif isinstance(effect, Reply):
                 result.replies.append(effect)
-            else:  # other areas' effect types (direct messages, …)
-                self._extra_effect(session, effect, now)
+            else:  # areas turn their own effect types into these before calling here
+                raise TypeError(f"not a charter effect: {effect!r}")
         self.on_change()
         return result
-
-    def _extra_effect(self, session: Session, effect: object, now: datetime) -> None:
-        payload = (
-            {k: _jsonable(v) for k, v in vars(effect).items()}
-            if hasattr(effect, "__dict__")
-            else {}
-        )
-        kind = type(effect).__name__.lower()
-        outbox.enqueue(session, kind=kind, payload=payload, now=now)
 
     def announce(self, session: Session, effect: Announce, now: datetime) -> None:
         payload = {
@@ -330,8 +321,6 @@ class Governance:
     # -- CommandCore for chat transports ----------------------------------------------------
 
     async def identity(self, surface: str, surface_id: str, display: str) -> Actor:
-        from storage import identities
-
         def lookup() -> Actor:
             with session_scope(self.engine) as session:
                 row = identities.lookup(session, surface, surface_id)
@@ -344,7 +333,7 @@ class Governance:
         def query() -> list[tuple[int, str]]:
             items = self.listing(include_confidential=False)
             open_first = sorted(
-                items, key=lambda s: (s.proposal.state.value not in _OPEN, -s.proposal.number)
+                items, key=lambda s: (not is_open(s.proposal.state), -s.proposal.number)
             )
             return [
                 (s.proposal.number, s.proposal.title)
@@ -356,12 +345,7 @@ class Governance:
         return await asyncio.to_thread(query)
 
 
-_OPEN = {State.DRAFT.value, State.REVIEW.value, State.VOTING.value}
-
-
 def stored_due(stored: repo.Stored, charter: Charter) -> datetime | None:
-    from charter.deadlines import next_due_at
-
     return (
         next_due_at(stored.proposal, charter) if stored.proposal.track in charter.tracks else None
     )
@@ -370,18 +354,6 @@ def stored_due(stored: repo.Stored, charter: Charter) -> datetime | None:
 def _subject_of(command: object) -> str:
     n = getattr(command, "n", None)
     return f"proposal:{n}" if isinstance(n, int) else "charter"
-
-
-def _jsonable(value: object) -> object:
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, list | tuple | set | frozenset):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    return str(value)
 
 
 __all__ = ["Governance", "Handler", "Outcome"]
