@@ -156,3 +156,40 @@ def backlog(session: Session, now: datetime) -> tuple[int, float]:
     count, oldest = session.exec(stmt).one()
     age = (now - aware(oldest)).total_seconds() if oldest is not None else 0.0
     return int(count), age
+
+
+# -- by id: relays hold only an item's id while they talk to a platform ----------------------
+
+
+def begin_attempt(session: Session, row_id: int | None) -> None:
+    """Count a try *before* calling out, so a crash mid-call leaves a reconcilable item."""
+    row = session.get(OutboxRow, row_id)
+    if row is not None:
+        row.attempts += 1
+        mark_sending(session, row)
+
+
+def finish(
+    session: Session,
+    row_id: int | None,
+    now: datetime,
+    *,
+    message_id: str | None = None,
+    error: str = "",
+) -> None:
+    """Mark an item sent (with the platform's message id) or, given ``error``, failed."""
+    row = session.get(OutboxRow, row_id)
+    if row is None:
+        return
+    if error:
+        mark_failed(session, row, error)
+    else:
+        mark_sent(session, row, now, message_id)
+
+
+def retry_later(
+    session: Session, row_id: int | None, now: datetime, error: str, retry_after: float | None
+) -> None:
+    row = session.get(OutboxRow, row_id)
+    if row is not None:
+        mark_retry(session, row, now, error, retry_after)

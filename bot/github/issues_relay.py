@@ -75,7 +75,8 @@ class IssueRelay:
                 found = await self._gateway.find_issue_with_marker(marker)
                 number = found.number if found is not None else None
             if number is None:
-                self._mark_attempt(row_id)
+                with session_scope(self._engine) as session:
+                    outbox.begin_attempt(session, row_id)
                 body = f"{data['body']}\n\n{marker}"
                 number = await self._gateway.create_issue(
                     data["title"], body, tuple(data.get("labels", ()))
@@ -85,30 +86,14 @@ class IssueRelay:
             return 0
         except (GitHubError, OSError) as exc:
             with session_scope(self._engine) as session:
-                row = session.get(OutboxRow, row_id)
-                if row is not None:
-                    outbox.mark_retry(
-                        session, row, now, str(exc), getattr(exc, "retry_after", None)
-                    )
+                retry = getattr(exc, "retry_after", None)
+                outbox.retry_later(session, row_id, now, str(exc), retry)
             return 0
         self._finish(row_id, now, message_id=str(number))
         return 1
-
-    def _mark_attempt(self, row_id: int | None) -> None:
-        with session_scope(self._engine) as session:
-            row = session.get(OutboxRow, row_id)
-            if row is not None:
-                row.attempts += 1
-                outbox.mark_sending(session, row)
 
     def _finish(
         self, row_id: int | None, now: datetime, *, message_id: str | None = None, error: str = ""
     ) -> None:
         with session_scope(self._engine) as session:
-            row = session.get(OutboxRow, row_id)
-            if row is None:
-                return
-            if error:
-                outbox.mark_failed(session, row, error)
-            else:
-                outbox.mark_sent(session, row, now, message_id)
+            outbox.finish(session, row_id, now, message_id=message_id, error=error)

@@ -78,9 +78,7 @@ class GitHubRelay:
         except (GitHubRateLimited, GitHubError, OSError) as exc:
             retry = getattr(exc, "retry_after", None)
             with session_scope(self._engine) as session:  # type: ignore[arg-type]
-                row = session.get(OutboxRow, row_id)
-                if row is not None:
-                    outbox.mark_retry(session, row, now, str(exc), retry)
+                outbox.retry_later(session, row_id, now, str(exc), retry)
             log.warning("github delivery %s failed: %s", row_id, exc)
             return 0
         self._finish(row_id, now, message_id=message_id)
@@ -93,13 +91,7 @@ class GitHubRelay:
         self, row_id: int | None, now: datetime, *, message_id: str | None = None, error: str = ""
     ) -> None:
         with session_scope(self._engine) as session:  # type: ignore[arg-type]
-            row = session.get(OutboxRow, row_id)
-            if row is None:
-                return
-            if error:
-                outbox.mark_failed(session, row, error)
-            else:
-                outbox.mark_sent(session, row, now, message_id)
+            outbox.finish(session, row_id, now, message_id=message_id, error=error)
 
     async def _sync(self, number: int, now: datetime) -> str | None:
         with session_scope(self._engine) as session:  # type: ignore[arg-type]
@@ -174,10 +166,7 @@ class GitHubRelay:
             if found is not None:
                 return found.comment_id
         with session_scope(self._engine) as session:  # type: ignore[arg-type]
-            row = session.get(OutboxRow, row_id)
-            if row is not None:
-                row.attempts += 1  # counts as a try before we call out; see the rule above
-                outbox.mark_sending(session, row)
+            outbox.begin_attempt(session, row_id)  # see the rule above
         return await self._gateway.create_comment(number, f"{body}\n\n{marker}")
 
 
