@@ -184,7 +184,14 @@ def test_a_leader_that_loses_its_session_steps_down_within_its_check(pg_url: str
         with replicas[0].engine.connect() as conn:
             conn.execute(sa.text("SELECT pg_terminate_backend(:p)"), {"p": killed})
         wait_for(lambda: old.leadership.backend_pid != killed, 3)  # noticed within its check
-        wait_for(lambda: sum(r.leading for r in replicas) == 1, 15)
+
+        def settled() -> bool:
+            # The campaign tells a replica it stepped down a moment after its lock connection
+            # is dropped; count leaders only once every replica's flag agrees with its lock.
+            agreed = all(r.leading == r.leadership.is_leader for r in replicas)
+            return agreed and sum(r.leading for r in replicas) == 1
+
+        wait_for(settled, 15)
         [leader] = [r for r in replicas if r.leading]
         with replicas[0].engine.connect() as conn:
             holders = (
