@@ -18,7 +18,7 @@ import asyncio
 import itertools
 import json
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import discord
@@ -28,26 +28,13 @@ from bot.discord.client import CharterBot
 from storage import audit, audit_query, identities
 from storage.db import session_scope
 from tests.bot.discord.wire import USER_ID, button, command, option
-from tests.bot.harness import REPO, Bot, later, valid_body
+from tests.bot.harness import Bot, later, valid_body
 from tests.standins.discord_server import APP_ID, DiscordStandIn
-from tests.standins.github_server import GitHubStandin, running_github_standin
+from tests.standins.github_server import GitHubStandin
 
 GUILD = 290926798626357999  # the guild of the docs' sample interactions
 EPHEMERAL = 64
 _tokens = itertools.count(1)
-
-
-@pytest.fixture(scope="module")
-def github() -> Iterator[GitHubStandin]:
-    with running_github_standin(repo=REPO) as gh:
-        yield gh
-
-
-async def shut_down(b: Bot) -> None:
-    """Close the bot, its senders' pooled connections included (run the shutdown hooks)."""
-    for stop in b.rt.extras.get("shutdown", []):
-        await stop()
-    await b.close()
 
 
 @pytest.fixture
@@ -56,7 +43,7 @@ async def bot(sqlite_url: str, github: GitHubStandin) -> AsyncIterator[Bot]:
     b = Bot(sqlite_url, github)
     github.store.now = b.clock.now()
     yield b
-    await shut_down(b)
+    await b.close()
 
 
 @pytest.fixture

@@ -10,30 +10,17 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from storage import audit, audit_query, identities
 from storage.db import session_scope
-from tests.bot.harness import REPO, Bot, later, valid_body
+from tests.bot.harness import Bot, later, valid_body
 from tests.bot.slack.wire import SECRET, TOKEN, signed_headers, slash_body
-from tests.standins.github_server import GitHubStandin, running_github_standin
+from tests.standins.github_server import GitHubStandin
 from tests.standins.slack_server import SlackStandIn
-
-
-@pytest.fixture(scope="module")
-def github() -> Iterator[GitHubStandin]:
-    with running_github_standin(repo=REPO) as gh:
-        yield gh
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[SlackStandIn]:
-    server = await SlackStandIn().start()
-    yield server
-    await server.stop()
 
 
 @pytest.fixture

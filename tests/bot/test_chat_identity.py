@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from urllib.parse import quote
 
@@ -23,32 +23,12 @@ from sqlmodel import select
 from storage import audit, audit_query, identities
 from storage.db import session_scope
 from storage.models.core import LinkRequestRow
-from tests.bot.harness import REPO, Bot, later, valid_body
+from tests.bot.harness import Bot, later, valid_body
 from tests.bot.slack.wire import SECRET, TOKEN, signed_headers, slash_body
-from tests.standins.github_server import GitHubStandin, running_github_standin
+from tests.standins.github_server import GitHubStandin
 from tests.standins.slack_server import SlackStandIn
 
 CLIENT_ID = "Iv1.standin"
-
-
-@pytest.fixture(scope="module")
-def github() -> Iterator[GitHubStandin]:
-    with running_github_standin(repo=REPO) as gh:
-        yield gh
-
-
-async def shut_down(b: Bot) -> None:
-    """Close the bot, its senders' pooled connections included (run the shutdown hooks)."""
-    for stop in b.rt.extras.get("shutdown", []):
-        await stop()
-    await b.close()
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[SlackStandIn]:
-    server = await SlackStandIn().start()
-    yield server
-    await server.stop()
 
 
 def _bot(sqlite_url: str, github: GitHubStandin, slack: SlackStandIn, **extra: object) -> Bot:
@@ -70,7 +50,7 @@ async def bot(sqlite_url: str, github: GitHubStandin, slack: SlackStandIn) -> As
     """A bot with an OAuth app configured: /charter link runs the device flow."""
     b = _bot(sqlite_url, github, slack, github_oauth_client_id=CLIENT_ID)
     yield b
-    await shut_down(b)
+    await b.close()
 
 
 @pytest.fixture
@@ -80,7 +60,7 @@ async def code_bot(
     """A bot without an OAuth app: /charter link hands out a one-time comment code."""
     b = _bot(sqlite_url, github, slack)
     yield b
-    await shut_down(b)
+    await b.close()
 
 
 _replies = iter(range(10**9))

@@ -47,7 +47,7 @@ from tests.bot.discord.wire import USER_ID, command, option
 from tests.bot.harness import REPO, START, Bot, later, valid_body
 from tests.bot.slack.wire import SECRET, TOKEN, signed_headers, slash_body
 from tests.standins.discord_server import APP_ID, DiscordStandIn
-from tests.standins.github_server import GitHubStandin, running_github_standin
+from tests.standins.github_server import GitHubStandin
 from tests.standins.slack_server import SlackStandIn
 
 GUILD = 290926798626357999
@@ -89,26 +89,6 @@ _ids = itertools.count(1)
 # -- fixtures -------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def github() -> Iterator[GitHubStandin]:
-    with running_github_standin(repo=REPO) as gh:
-        yield gh
-
-
-async def shut_down(b: Bot) -> None:
-    """Close the bot, its senders' pooled connections included (run the shutdown hooks)."""
-    for stop in b.rt.extras.get("shutdown", []):
-        await stop()
-    await b.close()
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[SlackStandIn]:
-    server = await SlackStandIn().start()
-    yield server
-    await server.stop()
-
-
 @pytest.fixture
 async def bot(sqlite_url: str, github: GitHubStandin, slack: SlackStandIn) -> AsyncIterator[Bot]:
     github.reset()
@@ -132,7 +112,7 @@ async def bot(sqlite_url: str, github: GitHubStandin, slack: SlackStandIn) -> As
                 now=b.clock.now(),
             )
     yield b
-    await shut_down(b)
+    await b.close()
 
 
 @pytest.fixture

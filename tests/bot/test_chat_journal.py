@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -19,23 +19,10 @@ from bot.chat import InboxJournal
 from storage import identities
 from storage.db import session_scope
 from storage.models.core import InboxRow
-from tests.bot.harness import REPO, Bot, later, valid_body
+from tests.bot.harness import Bot, later, valid_body
 from tests.bot.slack.wire import SECRET, TOKEN, signed_headers, slash_body
-from tests.standins.github_server import GitHubStandin, running_github_standin
+from tests.standins.github_server import GitHubStandin
 from tests.standins.slack_server import SlackStandIn
-
-
-@pytest.fixture(scope="module")
-def github() -> Iterator[GitHubStandin]:
-    with running_github_standin(repo=REPO) as gh:
-        yield gh
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[SlackStandIn]:
-    server = await SlackStandIn().start()
-    yield server
-    await server.stop()
 
 
 @pytest.fixture

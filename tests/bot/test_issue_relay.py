@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import Engine
@@ -12,14 +12,8 @@ from bot.github.issues_relay import IssueRelay
 from storage import outbox
 from storage.db import session_scope
 from storage.models.core import OutboxRow
-from tests.bot.harness import REPO, START, Bot
-from tests.standins.github_server import GitHubStandin, running_github_standin
-
-
-@pytest.fixture(scope="module")
-def github() -> Iterator[GitHubStandin]:
-    with running_github_standin(repo=REPO) as gh:
-        yield gh
+from tests.bot.harness import START, Bot
+from tests.standins.github_server import GitHubStandin
 
 
 @pytest.fixture

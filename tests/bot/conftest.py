@@ -1,0 +1,26 @@
+"""Stand-ins shared by the end-to-end tests of this folder (a test module may override them)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from tests.bot.harness import REPO
+from tests.standins.github_server import GitHubStandin, running_github_standin
+from tests.standins.slack_server import SlackStandIn
+
+
+@pytest.fixture(scope="module")
+def github() -> Iterator[GitHubStandin]:
+    """The GitHub stand-in for the charter repository, one per test module."""
+    with running_github_standin(repo=REPO) as gh:
+        yield gh
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[SlackStandIn]:
+    """A fresh Slack Web API stand-in per test."""
+    server = await SlackStandIn().start()
+    yield server
+    await server.stop()
