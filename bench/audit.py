@@ -7,10 +7,15 @@ on ``--pg-url``, default $CHARTERBOT_TEST_PG_URL or postgresql://postgres@127.0.
 
 - appends/s, one entry per transaction and 1000 per transaction, against a raw INSERT of the
   very same rows into a table of the same shape (no head read, no hashing, no lock), through the
-  same engine and session machinery;
-- verification entries/s (``audit.verify``: stream, hash, parse, compare columns) against a raw
-  loop that reads the same rows through the DB-API and only recomputes sha256; and the
-  standalone export verifier against bare ``hashlib.sha256`` over the same bytes in memory.
+  same engine and session machinery; on SQLite each 1000-entry block also writes its own WAL
+  pages back (see ``_write_back``), so neither side pays for the other's;
+- verification entries/s (``audit.verify``: stream, hash, compare every column) against a raw
+  loop that reads the same rows through the DB-API and only recomputes sha256, and against
+  ``hashlib.sha256`` over the same bytes already in memory;
+- the ceiling any database verifier has: reading the rows plus sha256 and nothing else, against
+  sha256 over the same bytes in memory. On these machines fetching a row through the Python
+  driver costs more than hashing it, so this ceiling itself sits below 0.5;
+- the standalone export verifier against reading the JSONL file and hashing, nothing else.
 
 Goals: appends ≥ 0.5× raw insert, verification ≥ 0.5× raw hashing.
 """
@@ -104,16 +109,36 @@ def bench_appends(
 
         def append(chunk: list[audit.AuditDraft] = chunk) -> list[audit.AuditRecord]:
             with session_scope(engine) as session:
-                return audit.append_many(session, chunk)
+                records = audit.append_many(session, chunk)
+            if per_txn > 1:
+                _write_back(engine)
+            return records
 
         rows = [vars(record) for record in ours.run(append)]
 
         def insert_raw(rows: list[dict[str, Any]] = rows) -> None:
             with session_scope(engine) as session:
                 session.execute(insert(raw), rows)
+            if per_txn > 1:
+                _write_back(engine)
 
         plain.run(insert_raw)
     return len(items) / ours.seconds, len(items) / plain.seconds
+
+
+def _write_back(engine: Engine) -> None:
+    """SQLite: copy a batched block's WAL pages into the database file, inside its own timing.
+
+    Left to the automatic checkpoint (every 1000 WAL pages), whichever commit crosses the line
+    pays for writing back the *other* side's pages too, which skewed the ratio either way by up
+    to 0.2 between runs. Each side now pays exactly for its own pages.
+    """
+    if engine.dialect.name == "sqlite":
+        connection = engine.raw_connection()  # outside any transaction (no BEGIN hook)
+        try:
+            connection.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        finally:
+            connection.close()
 
 
 def bench_backend(name: str, engine: Engine, entries: int, single: int, tmp: Path) -> list[Row]:
@@ -143,6 +168,11 @@ def bench_backend(name: str, engine: Engine, entries: int, single: int, tmp: Pat
     )
     rows.append((name, f"verify DB (n={total})", ours, plain, "DB read + sha256"))
     rows.append((name, f"verify DB (n={total})", ours, in_memory, "sha256 in memory"))
+    # The ceiling for any verifier that reads the log from the database: reading the rows and
+    # hashing them, with no checks at all, against hashing the same bytes already in memory.
+    rows.append(
+        (name, f"ceiling: DB read + sha256 (n={total})", plain, in_memory, "sha256 in memory")
+    )
 
     export = tmp / f"{name}.jsonl"
     with read_scope(engine) as session, export.open("w", encoding="utf-8") as handle:

@@ -3,7 +3,8 @@
 Rules:
 - Alembic's scripts live inside the package (``storage/migrations``); the configuration is built
   here, so no alembic.ini is needed at run time.
-- Revisions form one chain, one per area: 0001_audit → 0002_core → 0003_rollouts → ….
+- Revisions form one chain: 0001_audit → 0002_core → 0003_rollouts → …, one per area, and later
+  ones that rework an area (0007_audit_rowid).
 - ``upgrade`` runs in one transaction on the given engine (or a URL, for which an engine is made
   and disposed).
 """

@@ -6,7 +6,7 @@ Rules:
   the other columns are copies for querying and must agree with it (verification checks).
 - ``prev_hash`` is UNIQUE, so the chain cannot fork; ``hash`` is UNIQUE.
 - The table is append-only: migration 0001_audit installs triggers refusing UPDATE, DELETE
-  (and TRUNCATE on PostgreSQL).
+  (and TRUNCATE on PostgreSQL); 0007_audit_rowid rebuilds it on SQLite and reinstalls them.
 """
 
 from __future__ import annotations
@@ -21,7 +21,14 @@ class AuditEntry(SQLModel, table=True):
     __tablename__ = "audit_entry"
     __table_args__ = (sa.Index("ix_audit_entry_kind_seq", "kind", "seq"),)
 
-    seq: int = Field(sa_column=sa.Column(sa.BigInteger, primary_key=True, autoincrement=False))
+    # On SQLite exactly INTEGER, so that seq is the rowid (see migration 0007_audit_rowid).
+    seq: int = Field(
+        sa_column=sa.Column(
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            primary_key=True,
+            autoincrement=False,
+        )
+    )
     at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
     actor: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     kind: str = Field(sa_column=sa.Column(sa.Text, nullable=False))

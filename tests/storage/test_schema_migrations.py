@@ -6,14 +6,17 @@ import itertools
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import DBAPIError
 
-from storage import migrate
-from storage.db import make_engine
+from storage import audit, migrate
+from storage.db import make_engine, read_scope, session_scope
 from storage.models import metadata
+from tests.storage.audit_fixtures import draft, fill
 
 
 def test_migrated_schema_matches_the_models(engine: Engine) -> None:
@@ -65,3 +68,40 @@ def test_revisions_form_one_chain_starting_at_0001_audit() -> None:
     assert chain[-1].down_revision is None
     for newer, older in itertools.pairwise(chain):
         assert newer.down_revision == older.revision
+
+
+def test_sqlite_audit_seq_is_the_rowid_and_0007_keeps_the_log(sqlite_url: str) -> None:
+    """0007_audit_rowid rebuilds a populated SQLite log: same rows, seq now the rowid (a scan in
+    seq order reads the table itself, no index lookup per row), append-only triggers back."""
+    engine = make_engine(sqlite_url)
+    try:
+        migrate.upgrade(engine, "0006_notify")
+        fill(engine, 30)
+        with read_scope(engine) as session:
+            before = [tuple(row) for row in session.execute(text("SELECT * FROM audit_entry"))]
+        migrate.upgrade(engine)
+        with read_scope(engine) as session:
+            after = [tuple(row) for row in session.execute(text("SELECT * FROM audit_entry"))]
+            plan = session.execute(
+                text("EXPLAIN QUERY PLAN SELECT * FROM audit_entry ORDER BY seq")
+            ).all()
+            assert audit.verify(session).ok
+        assert after == before and len(after) == 30
+        assert [row[-1] for row in plan] == ["SCAN audit_entry"]
+        with session_scope(engine) as session:
+            audit.append_many(session, [draft(31)])
+        for statement in ("UPDATE audit_entry SET kind = 'x'", "DELETE FROM audit_entry"):
+            with pytest.raises(DBAPIError, match="append-only"), session_scope(engine) as session:
+                session.execute(text(statement))
+        config = migrate.alembic_config()  # and back down: BIGINT again, rows kept
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0006_notify")
+        with read_scope(engine) as session:
+            assert session.execute(text("SELECT count(*) FROM audit_entry")).scalar_one() == 31
+            plan = session.execute(
+                text("EXPLAIN QUERY PLAN SELECT * FROM audit_entry ORDER BY seq")
+            ).all()
+        assert "INDEX" in plan[0][-1]
+    finally:
+        engine.dispose()
