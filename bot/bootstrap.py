@@ -65,7 +65,7 @@ class Runtime:
 
     async def store_delivery(self, source: str, key: str, event: str, body: bytes) -> bool:
         def write() -> bool:
-            with session_scope(self.engine) as session:
+            with session_scope(self.engine, urgent=True) as session:
                 return inbox.accept(
                     session, source=source, key=key, event=event, body=body, now=self.clock.now()
                 )

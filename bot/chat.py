@@ -33,7 +33,7 @@ class DurableDedupe:
 
     async def seen(self, key: str) -> bool:
         def record() -> bool:
-            with session_scope(self._rt.engine) as session:
+            with session_scope(self._rt.engine, urgent=True) as session:
                 return not inbox.accept(
                     session,
                     source="slack",
@@ -62,7 +62,7 @@ class InboxJournal:
         body = json.dumps(entry, sort_keys=True).encode()
 
         def write() -> bool:
-            with session_scope(self._rt.engine) as session:
+            with session_scope(self._rt.engine, urgent=True) as session:
                 return inbox.accept(
                     session,
                     source=JOURNAL_SOURCE + surface,

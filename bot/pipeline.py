@@ -10,8 +10,9 @@ Rules:
 - Each event sees the session as a fresh transaction would: the identity map and the
   per-transaction caches in ``session.info`` are cleared before it (and again when its
   savepoint rolls back), so sharing a transaction changes nothing an event can observe.
-- A batch stops after ``BATCH_SIZE`` events or ``BATCH_SECONDS`` of work, so the writer lock
-  (SQLite) is never held long enough to delay a webhook's 202 noticeably.
+- A batch stops after ``BATCH_SIZE`` events, ``BATCH_SECONDS`` of work, or as soon as an
+  acknowledgement waits for the SQLite writer lock (storage.db.WriterLock), so a webhook's 202
+  waits for at most the one event in progress.
 - A batch of one (deliveries trickling in) needs no savepoint: it is exactly a transaction of
   its own, and its failure is recorded in a new transaction after the rollback.
 - If a batch fails as a whole (its commit, or a savepoint that cannot roll back), nothing of it
@@ -34,13 +35,13 @@ from sqlmodel import Session
 
 from bot.metrics import METRICS
 from storage import inbox
-from storage.db import session_scope
-from storage.models.core import InboxRow
+from storage.db import session_scope, urgent_writer_waiting
+from storage.inbox import InboxEvent
 
 log = logging.getLogger("charterbot.pipeline")
 
 # Turns a stored row into a domain event and applies it in the session's transaction.
-Processor = Callable[[Session, InboxRow, datetime], None]
+Processor = Callable[[Session, InboxEvent, datetime], None]
 
 BATCH_SIZE = 32
 BATCH_SECONDS = 0.005
@@ -104,7 +105,7 @@ class InboxWorker:
         results of those it attempted, and whether more may be waiting.
         """
         scanned: list[int] = []
-        attempted: list[InboxRow] = []
+        attempted: list[InboxEvent] = []
         results: list[_Result] = []
         started = time.perf_counter()
         try:
@@ -115,8 +116,10 @@ class InboxWorker:
                     session, after=after, limit=limit, sources=list(self._processors)
                 )
                 for row in rows:
-                    assert row.id is not None
-                    if results and time.perf_counter() - started > self._batch_seconds:
+                    if results and (
+                        time.perf_counter() - started > self._batch_seconds
+                        or urgent_writer_waiting(self._engine)
+                    ):
                         break  # the rest is claimed again by the next batch
                     scanned.append(row.id)
                     if inbox.retry_due(row, now):
@@ -132,14 +135,13 @@ class InboxWorker:
                 type(exc).__name__,
                 exc,
             )
-            raise _BatchFailed([r.id for r in attempted if r.id is not None]) from exc
+            raise _BatchFailed([r.id for r in attempted]) from exc
         return scanned, results, len(rows) == limit or len(scanned) < len(rows)
 
-    def _run(self, session: Session, row: InboxRow, now: datetime, *, alone: bool) -> _Result:
+    def _run(self, session: Session, row: InboxEvent, now: datetime, *, alone: bool) -> _Result:
         """Process one event. In a batch it runs in a SAVEPOINT: a failure rolls back to it and
         the failed attempt is recorded in the batch's transaction. A lone event needs no
         savepoint: its failure rolls the transaction back (see ``_failed_alone``)."""
-        assert row.id is not None
         result = _Result(row.id, f"{row.event} delivery {row.key}", _delivery_id(row), ok=True)
         if alone:
             self._apply(session, row, now)
@@ -159,17 +161,15 @@ class InboxWorker:
             return _Result(result.row_id, result.what, result.delivery_id, ok=False)
         return result
 
-    def _apply(self, session: Session, row: InboxRow, now: datetime) -> None:
+    def _apply(self, session: Session, row: InboxEvent, now: datetime) -> None:
         """The event's effects and the mark that it was processed, in the same transaction."""
-        assert row.id is not None
         processor = self._processors.get(row.source)
         if processor is not None:
             processor(session, row, now)
         inbox.mark_done(session, row.id, now)
 
-    def _failed_alone(self, row: InboxRow, exc: Exception) -> _Result:
+    def _failed_alone(self, row: InboxEvent, exc: Exception) -> _Result:
         """Record a lone event's failed attempt in a new transaction (the first rolled back)."""
-        assert row.id is not None
         log.exception(
             "processing inbox event %s failed",
             row.id,
@@ -200,7 +200,7 @@ class InboxWorker:
                 what = f"{row.event} delivery {row.key}"
                 processor = self._processors.get(row.source)
                 if processor is not None:
-                    processor(session, row, now)
+                    processor(session, InboxEvent.of(row), now)
                 inbox.mark_processed(session, row, now)
             log.info("processed %s", what, extra=delivery)
         except Exception as exc:
@@ -213,7 +213,7 @@ class InboxWorker:
         return 1
 
 
-def _delivery_id(row: InboxRow) -> str:
+def _delivery_id(row: InboxEvent) -> str:
     return f"{row.source}:{row.key}"
 
 

@@ -151,11 +151,13 @@ def lock(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
 
 
+# Built once: every decision reads the head, so it should cost a bound statement, not a build.
+_HEAD = select(_TABLE.c.seq, _TABLE.c.hash).order_by(_TABLE.c.seq.desc()).limit(1)
+
+
 def head(session: Session) -> tuple[int, str] | None:
     """(seq, hash) of the newest entry, or None when the log is empty."""
-    row = session.execute(
-        select(_TABLE.c.seq, _TABLE.c.hash).order_by(_TABLE.c.seq.desc()).limit(1)
-    ).first()
+    row = session.connection().execute(_HEAD).first()
     return None if row is None else (int(row.seq), str(row.hash))
 
 

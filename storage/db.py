@@ -11,11 +11,11 @@ Rules:
 - ``session_scope`` is one unit of work: commit on success, roll back on any error.
 - ``read_scope`` is for long reads (verify, export, dashboards): on SQLite it begins DEFERRED, so
   it reads a WAL snapshot without holding the write lock; it never commits.
-- Within one process, SQLite writers queue on a fair in-process lock before ``BEGIN IMMEDIATE``.
+- Within one process, SQLite writers queue on an in-process lock before ``BEGIN IMMEDIATE``.
   SQLite's own busy handler waits by sleeping with growing back-off (up to 100 ms a step), so
   a short transaction arriving while another commits could stall for far longer than the other
-  needed; the lock hands over the moment the holder finishes. Other processes still meet the
-  busy timeout.
+  needed; the lock hands over the moment the holder finishes, to acknowledgements first
+  (:class:`WriterLock`). Other processes still meet the busy timeout.
 """
 
 from __future__ import annotations
@@ -91,25 +91,87 @@ def _sqlite_rules(engine: Engine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-_WRITERS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+class WriterLock:
+    """The in-process queue of SQLite writers: re-entrant, and *urgent* writers go first.
+
+    Urgent writers are acknowledgements (a delivery stored before its 202): they wait only for
+    the current holder, while other writers also give way to any urgent one already waiting,
+    and a batch holder can see one waiting (``urgent_waiting``) and end its batch early. So a
+    webhook waits for at most one event of the worker's batch, not for the whole batch and
+    then the next one (a plain lock lets the releasing thread take it straight back).
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._owner: int | None = None
+        self._depth = 0
+        self._urgent = 0
+
+    def acquire(self, *, urgent: bool = False) -> None:
+        me = threading.get_ident()
+        with self._cond:
+            if self._owner == me:  # re-entry never waits (it would wait for itself)
+                self._depth += 1
+                return
+            self._urgent += urgent
+            try:
+                while self._owner is not None or (not urgent and self._urgent):
+                    self._cond.wait()
+            finally:
+                self._urgent -= urgent
+            self._owner, self._depth = me, 1
+
+    def release(self) -> None:
+        with self._cond:
+            self._depth -= 1
+            if self._depth == 0:
+                self._owner = None
+                self._cond.notify_all()
+
+    @property
+    def urgent_waiting(self) -> bool:
+        return self._urgent > 0
+
+    @contextmanager
+    def held(self, *, urgent: bool = False) -> Iterator[None]:
+        self.acquire(urgent=urgent)
+        try:
+            yield
+        finally:
+            self.release()
+
+
+_WRITERS: weakref.WeakKeyDictionary[Engine, WriterLock] = weakref.WeakKeyDictionary()
 _WRITERS_GUARD = threading.Lock()
 
 
-def _writer_lock(engine: Engine) -> threading.RLock | None:
+def _writer_lock(engine: Engine) -> WriterLock | None:
     if engine.dialect.name != "sqlite":
         return None
     with _WRITERS_GUARD:
         lock = _WRITERS.get(engine)
         if lock is None:
-            lock = _WRITERS[engine] = threading.RLock()
+            lock = _WRITERS[engine] = WriterLock()
         return lock
 
 
-@contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """One transaction: commit when the block succeeds, roll back when it raises."""
+def urgent_writer_waiting(engine: Engine) -> bool:
+    """True while an urgent writer (an acknowledgement) waits for this engine's SQLite lock."""
     lock = _writer_lock(engine)
-    with lock if lock is not None else nullcontext(), Session(engine) as session:
+    return lock is not None and lock.urgent_waiting
+
+
+@contextmanager
+def session_scope(engine: Engine, *, urgent: bool = False) -> Iterator[Session]:
+    """One transaction: commit when the block succeeds, roll back when it raises.
+
+    ``urgent``: an acknowledgement's write, which other SQLite writers let go first.
+    """
+    lock = _writer_lock(engine)
+    with (
+        lock.held(urgent=urgent) if lock is not None else nullcontext(),
+        Session(engine) as session,
+    ):
         try:
             yield session
             session.commit()

@@ -41,7 +41,8 @@ from charter.seats import may_vote
 from charter.text import one_line
 from charter.votes import Choice, Vote
 from storage import audit, proposals as repo
-from storage.models.core import CommentRow, InboxRow
+from storage.inbox import InboxEvent
+from storage.models.core import CommentRow
 from storage.times import aware
 
 if TYPE_CHECKING:
@@ -249,10 +250,10 @@ def _claim_link_codes(gov: Governance, session: Session, ev: CommentEvent, now: 
         gov.identity_links.claim_code(session, code.upper(), ev.author, ev.created_at)
 
 
-def processor(gov: Governance) -> Callable[[Session, InboxRow, datetime], None]:
+def processor(gov: Governance) -> Callable[[Session, InboxEvent, datetime], None]:
     """The inbox processor for stored GitHub deliveries (webhook payloads, polled events)."""
 
-    def process(session: Session, row: InboxRow, now: datetime) -> None:
+    def process(session: Session, row: InboxEvent, now: datetime) -> None:
         event: object = (
             decode_polled(row.event, row.body)
             if row.source == "poll"

@@ -8,11 +8,14 @@ Rules proven here, on SQLite and PostgreSQL:
 - a lone event that fails leaves nothing behind and its attempt is recorded;
 - a batch that cannot commit is processed again one event per transaction, exactly once;
 - events are processed in arrival order whatever the batch size or time budget;
-- each event sees a fresh session (no loaded objects, no per-transaction caches).
+- each event sees a fresh session (no loaded objects, no per-transaction caches);
+- on SQLite a batch ends early for an acknowledgement waiting on the writer lock.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,7 +27,8 @@ from sqlmodel import Session, select
 
 from bot.pipeline import InboxWorker
 from storage import inbox, outbox
-from storage.db import session_scope
+from storage.db import session_scope, urgent_writer_waiting
+from storage.inbox import InboxEvent
 from storage.models.core import InboxRow, OutboxRow
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -39,7 +43,7 @@ class Recorder:
         self.seen: list[str] = []
         self.fresh: list[bool] = []
 
-    def __call__(self, session: Session, row: InboxRow, now: datetime) -> None:
+    def __call__(self, session: Session, row: InboxEvent, now: datetime) -> None:
         self.fresh.append(not session.info and len(session.identity_map) == 0)
         self.seen.append(row.key)
         outbox.enqueue(session, kind="test", payload={"key": row.key}, now=now)
@@ -164,3 +168,32 @@ def test_arrival_order_and_batch_bounds(
     assert worker.process_pending(T0) == len(keys) - processed
     assert recorder.seen == keys
     assert _effects(engine) == sorted(keys)
+
+
+def test_a_batch_ends_early_when_an_acknowledgement_waits(sqlite_engine: Engine) -> None:
+    """SQLite: once a webhook's store waits for the writer lock, the batch commits after the
+    event in progress, and the store goes before the worker's next batch."""
+    _accept(sqlite_engine, *(f"k{i}" for i in range(6)))
+    order: list[str] = []
+    stored = threading.Event()
+
+    def store() -> None:
+        with session_scope(sqlite_engine, urgent=True) as session:
+            inbox.accept(session, source="github", key="late", event="x", body=b"{}", now=T0)
+        order.append("stored")
+        stored.set()
+
+    def processor(session: Session, row: InboxEvent, now: datetime) -> None:
+        order.append(row.key)
+        if row.key == "k1":  # an acknowledgement arrives while k1 is processed
+            threading.Thread(target=store).start()
+            deadline = time.monotonic() + 5
+            while not urgent_writer_waiting(sqlite_engine):
+                assert time.monotonic() < deadline
+                time.sleep(0.001)
+
+    worker = InboxWorker(sqlite_engine, {"github": processor}, batch_size=32, batch_seconds=60)
+    assert worker.process_pending(T0) == 7
+    assert stored.wait(5)
+    assert order[:3] == ["k0", "k1", "stored"]
+    assert order[3:] == ["k2", "k3", "k4", "k5", "late"]

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import Engine, text
@@ -10,11 +13,13 @@ from sqlalchemy.engine import make_url
 
 from storage.db import (
     DatabaseUrlError,
+    WriterLock,
     default_url,
     make_engine,
     normalise_url,
     read_scope,
     session_scope,
+    urgent_writer_waiting,
 )
 
 
@@ -116,3 +121,44 @@ def test_sqlite_memory_engine_works() -> None:
             assert session.execute(text("SELECT 1")).scalar() == 1
     finally:
         engine.dispose()
+
+
+def test_writer_lock_lets_an_urgent_writer_go_first() -> None:
+    """While a holder works, an urgent writer that arrives *after* an ordinary one still gets
+    the lock first; re-entry by the holder never waits, even with an urgent writer queued."""
+    lock = WriterLock()
+    order: list[str] = []
+    lock.acquire()
+
+    def writer(name: str, urgent: bool) -> None:
+        with lock.held(urgent=urgent):
+            order.append(name)
+
+    ordinary = threading.Thread(target=writer, args=("ordinary", False))
+    ordinary.start()
+    _wait_until(lambda: ordinary.is_alive())
+    time.sleep(0.05)  # the ordinary writer is now waiting on the lock
+    urgent = threading.Thread(target=writer, args=("urgent", True))
+    urgent.start()
+    _wait_until(lambda: lock.urgent_waiting)
+    with lock.held():  # re-entry by the holder: does not wait for anyone
+        order.append("holder again")
+    lock.release()
+    ordinary.join(5)
+    urgent.join(5)
+    assert order == ["holder again", "urgent", "ordinary"]
+    assert not lock.urgent_waiting
+
+
+def test_urgent_writer_waiting_is_false_on_postgresql_and_idle_sqlite(
+    sqlite_engine: Engine,
+) -> None:
+    assert not urgent_writer_waiting(sqlite_engine)
+    assert not urgent_writer_waiting(make_engine("postgresql://nobody@127.0.0.1:1/x"))
+
+
+def _wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.001)
