@@ -50,6 +50,7 @@ class DurableDedupe:
 JOURNAL_SOURCE = "chat-command:"  # + surface
 REPLAY_AFTER = timedelta(seconds=30)  # younger entries may still be running right now
 ANSWERABLE_FOR = timedelta(minutes=30)  # Slack accepts answers on response_url this long
+DISCORD_ANSWERABLE_FOR = timedelta(minutes=14)  # an interaction token lives 15 minutes
 
 
 class InboxJournal:
@@ -87,24 +88,32 @@ class InboxJournal:
                 error=error,
             )
 
-    async def replay(self, now: datetime, run: Any) -> int:
-        """Run and answer Slack commands a crash left between the ack and their answer."""
+    async def replay(
+        self,
+        now: datetime,
+        run: Any,
+        *,
+        surface: str = "slack",
+        answerable_for: timedelta = ANSWERABLE_FOR,
+    ) -> int:
+        """Run and answer the commands of ``surface`` a crash left between ack and answer;
+        those older than ``answerable_for`` can no longer be answered and are closed."""
 
         def stale() -> list[tuple[str, bytes, datetime]]:
             with session_scope(self._rt.engine) as session:
                 rows = inbox.unprocessed(
-                    session, source=JOURNAL_SOURCE + "slack", received_before=now - REPLAY_AFTER
+                    session, source=JOURNAL_SOURCE + surface, received_before=now - REPLAY_AFTER
                 )
                 return [(r.key, r.body, r.received_at) for r in rows]
 
         replayed = 0
         for key, body, received in await asyncio.to_thread(stale):
             received = received if received.tzinfo else received.replace(tzinfo=UTC)
-            if now - received > ANSWERABLE_FOR:
-                await asyncio.to_thread(self._finish, "slack", key, "expired before replay")
+            if now - received > answerable_for:
+                await asyncio.to_thread(self._finish, surface, key, "expired before replay")
                 continue
             await run(json.loads(body))
-            await self.done("slack", key)
+            await self.done(surface, key)
             replayed += 1
         return replayed
 
@@ -163,7 +172,10 @@ def _install_slack(rt: Runtime) -> None:
             async def no_fallback(**_: Any) -> None:
                 log.warning("replayed command has no response_url; its answer is dropped")
 
-            await responder(no_fallback, entry, render_blocks(answer).for_respond())
+            payload = render_blocks(answer).for_respond()
+            if entry.get("replace_original") == "false":  # a vote button's message stays
+                payload |= {"replace_original": False}
+            await responder(no_fallback, entry, payload)
 
         return await journal.replay(now, run)
 
@@ -187,14 +199,35 @@ def _install_slack(rt: Runtime) -> None:
         log.info("Slack running in HTTP mode at POST /slack/events")
 
 
+def discord_replay_step(rt: Runtime, journal: InboxJournal, client: Any) -> Any:
+    """The relay step answering Discord commands a crash stranded (see bot.discord.reply)."""
+    from bot.discord.reply import replay_entry
+
+    async def step(now: datetime) -> int:
+        async def run(entry: dict[str, str]) -> None:
+            await replay_entry(rt.gov, client, entry)
+
+        return await journal.replay(
+            now, run, surface="discord", answerable_for=DISCORD_ANSWERABLE_FOR
+        )
+
+    return step
+
+
 def _install_discord(rt: Runtime) -> None:
     from bot.discord.client import CharterBot, parse_guild_id
 
     settings = rt.settings
+    journal = rt.extras.get("chat_journal") or InboxJournal(rt)
     client = CharterBot(
-        rt.gov, guild_id=parse_guild_id(settings.discord_guild_id), api_url=settings.discord_api_url
+        rt.gov,
+        guild_id=parse_guild_id(settings.discord_guild_id),
+        api_url=settings.discord_api_url,
+        journal=journal,
     )
     rt.extras["discord_client"] = client
+    rt.extras["chat_journal"] = journal
+    rt.relays.append(discord_replay_step(rt, journal, client))  # leader only
 
     async def start() -> None:
         log.info("Discord connecting")

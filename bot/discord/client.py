@@ -8,6 +8,7 @@ Rules:
 - On start the command tree is synced: to one guild when ``DISCORD_GUILD_ID`` is set (instant,
   for a single community or development), else globally. Vote buttons are registered as
   dynamic items so clicks on old messages still work after a restart.
+- With a journal, every command and click is recorded before it is acknowledged (``reply``).
 - ``DISCORD_API_URL`` points discord.py at another API server. discord.py reads the base URL
   from a class attribute, so this is process-wide: every client in the process uses it.
 """
@@ -22,7 +23,7 @@ from discord import app_commands
 from bot.discord.buttons import VoteButton
 from bot.discord.commands import CharterGroup
 from bot.discord.reply import answer
-from bot.messages import CommandCore
+from bot.messages import CommandCore, CommandJournal
 
 
 def set_api_url(api_url: str) -> None:
@@ -54,6 +55,7 @@ class CharterBot(discord.Client):
         *,
         guild_id: int | None = None,
         api_url: str | None = None,
+        journal: CommandJournal | None = None,
         **options: Any,
     ) -> None:
         if api_url:
@@ -64,9 +66,10 @@ class CharterBot(discord.Client):
             **options,
         )
         self.core = core
+        self.journal = journal
         self.guild = discord.Object(guild_id) if guild_id else None
         self.tree = app_commands.CommandTree(self)
-        self.tree.add_command(CharterGroup(core), guild=self.guild)
+        self.tree.add_command(CharterGroup(core, journal), guild=self.guild)
 
     async def setup_hook(self) -> None:
         self.add_dynamic_items(VoteButton)
@@ -76,4 +79,4 @@ class CharterBot(discord.Client):
         self, interaction: discord.Interaction[Any], number: int, choice: str
     ) -> None:
         """A vote button was clicked: vote as the clicking user."""
-        await answer(self.core, interaction, f"vote {number} {choice}")
+        await answer(self.core, interaction, f"vote {number} {choice}", self.journal)

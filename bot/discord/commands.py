@@ -19,7 +19,7 @@ import discord
 from discord import app_commands
 
 from bot.discord.reply import answer
-from bot.messages import CommandCore
+from bot.messages import CommandCore, CommandJournal
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +36,13 @@ def command_text(*parts: object) -> str:
 class CharterGroup(app_commands.Group):
     """``/charter …``: every governance command available from Discord."""
 
-    def __init__(self, core: CommandCore) -> None:
+    def __init__(self, core: CommandCore, journal: CommandJournal | None = None) -> None:
         super().__init__(name="charter", description="Proposals, votes and concerns (charterbot)")
         self.core = core
+        self.journal = journal
 
     async def _run(self, interaction: discord.Interaction[Any], *parts: object) -> None:
-        await answer(self.core, interaction, command_text(*parts))
+        await answer(self.core, interaction, command_text(*parts), self.journal)
 
     @app_commands.command(description="List proposals, open ones first")
     async def proposals(self, interaction: discord.Interaction[Any]) -> None:

@@ -10,6 +10,10 @@ Rules:
 - Every send names its ``allowed_mentions`` explicitly (nothing, or exactly the users the
   message means to ping), so a client-wide default can never widen it.
 - A crash in the core is logged and answered with a short ephemeral error.
+- Durable before acknowledged: with a journal, the interaction (its command text, the user, and
+  the follow-up token) is recorded before the defer and marked done after the answer. One a
+  crash stranded in between is answered by ``replay_entry`` on the same follow-up token while
+  the token lives (15 minutes).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import discord
 
 from bot.discord.buttons import vote_view
 from bot.discord.render import DiscordReply, render
-from bot.messages import CommandCore, Message
+from bot.messages import CommandCore, CommandJournal, Message
 
 log = logging.getLogger(__name__)
 
@@ -33,13 +37,30 @@ POSTED = "Posted in the channel."
 async def run_core(core: CommandCore, interaction: discord.Interaction[Any], text: str) -> Message:
     """Identify the Discord user and run ``text``; a crash becomes an ephemeral error."""
     user = interaction.user
+    return await _run(
+        core, text, str(user.id), user.display_name, str(interaction.channel_id or "")
+    )
+
+
+async def _run(core: CommandCore, text: str, user_id: str, name: str, channel: str) -> Message:
     try:
-        actor = await core.identity("discord", str(user.id), user.display_name)
-        actor = replace(actor, channel=str(interaction.channel_id or ""))
+        actor = replace(await core.identity("discord", user_id, name), channel=channel)
         return await core.run(text, actor)
     except Exception:
-        log.exception("discord command %r failed (user %s)", text.split(" ", 1)[0], user.id)
+        log.exception("discord command %r failed (user %s)", text.split(" ", 1)[0], user_id)
         return FAILED
+
+
+def journal_entry(interaction: discord.Interaction[Any], text: str) -> dict[str, str]:
+    """What is needed to run ``text`` again and answer it on the interaction's follow-up."""
+    return {
+        "text": text,
+        "user_id": str(interaction.user.id),
+        "user_name": interaction.user.display_name,
+        "channel_id": str(interaction.channel_id or ""),
+        "application_id": str(interaction.application_id),
+        "token": interaction.token,
+    }
 
 
 async def send_reply(interaction: discord.Interaction[Any], reply: DiscordReply) -> None:
@@ -60,7 +81,39 @@ async def send_reply(interaction: discord.Interaction[Any], reply: DiscordReply)
     await interaction.followup.send(ephemeral=False, **kwargs)
 
 
-async def answer(core: CommandCore, interaction: discord.Interaction[Any], text: str) -> None:
-    """Defer, run ``text`` through the core, and follow up with the rendered answer."""
+async def answer(
+    core: CommandCore,
+    interaction: discord.Interaction[Any],
+    text: str,
+    journal: CommandJournal | None = None,
+) -> None:
+    """Record (with a journal), defer, run ``text`` through the core, follow up with the answer."""
+    key = str(interaction.id)
+    if journal is not None:
+        await journal.record("discord", key, journal_entry(interaction, text))
     await interaction.response.defer(ephemeral=True, thinking=True)
     await send_reply(interaction, render(await run_core(core, interaction, text)))
+    if journal is not None:
+        await journal.done("discord", key)
+
+
+class _Stranded:
+    """The parts of an interaction ``send_reply`` uses, rebuilt from a journal entry: its
+    follow-up webhook (the application id and the interaction token) and its first message."""
+
+    def __init__(self, client: discord.Client, entry: dict[str, str]) -> None:
+        data: Any = {"id": entry["application_id"], "type": 3, "token": entry["token"]}
+        # What discord.py's Interaction.followup builds; the client's HTTP session is used.
+        self.followup = discord.Webhook.from_state(data=data, state=client._connection)
+
+    async def edit_original_response(self, **kwargs: Any) -> None:
+        # PATCH /webhooks/{app}/{token}/messages/@original, as Interaction does it.
+        await self.followup.edit_message("@original", **kwargs)  # type: ignore[call-overload]
+
+
+async def replay_entry(core: CommandCore, client: discord.Client, entry: dict[str, str]) -> None:
+    """Run a journalled command a crash stranded and answer it on its follow-up token."""
+    message = await _run(
+        core, entry["text"], entry["user_id"], entry["user_name"], entry["channel_id"]
+    )
+    await send_reply(_Stranded(client, entry), render(message))  # type: ignore[arg-type]

@@ -1,7 +1,8 @@
 """The Slack adapter: Bolt listeners that hand text to the command core and render its answer.
 
 Rules:
-- Slack wants an ack within 3 s. Every listener acks first (empty, so nothing is echoed), then
+- Slack wants an ack within 3 s. Every listener acks first (empty, so nothing is echoed) —
+  a command or a vote click only once it is journalled (durable before acknowledged) — then
   asks the core, then answers through ``respond()`` (the request's response_url) or, for an
   ``@mention``, in the mention's thread. With ``process_before_response=False`` (the default,
   for a long-running server) Bolt returns the ack before the core is called at all.
@@ -139,6 +140,23 @@ def command_entry(command: dict[str, Any]) -> tuple[str, dict[str, str]]:
     return key, entry
 
 
+def click_entry(body: dict[str, Any], text: str) -> tuple[str, dict[str, str]]:
+    """A vote button click as a journal entry: the command it runs and where to answer it
+    (its response_url, without replacing the message that holds the buttons)."""
+    user = body.get("user") or {}
+    entry = {
+        "text": text,
+        "user_id": str(user.get("id", "")),
+        "user_name": str(user.get("username") or user.get("name") or ""),
+        "channel_id": "",
+        "response_url": str(body.get("response_url", "")),
+        "replace_original": "false",
+    }
+    actions = body.get("actions") or [{}]
+    key = str(body.get("trigger_id") or "") or f"{entry['user_id']}|{actions[0].get('action_ts')}"
+    return key, entry
+
+
 def register_listeners(
     app: AsyncApp,
     core: CommandCore,
@@ -191,16 +209,20 @@ def register_listeners(
 
     @app.action(VOTE_ACTION)  # vote:<n>:<approve|reject|abstain>, ASCII digits only
     async def on_vote(ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
-        await ack()
         parsed = parse_vote_action(action.get("action_id", ""))
         if parsed is None:  # the listener's pattern and the parser disagree: a bug, not input
+            await ack()
             log.error("vote button with unparseable action id %r", action.get("action_id"))
             return
         number, choice = parsed
-        user = body.get("user") or {}
-        display = user.get("username") or user.get("name") or ""
+        key, entry = click_entry(body, f"vote {number} {choice}")
+        if journal is not None:  # durable before acknowledged, as a command is
+            await journal.record("slack", key, entry)
+        await ack()
         answer = await run_core(
-            core, f"vote {number} {choice}", user.get("id", ""), display, what="vote button"
+            core, entry["text"], entry["user_id"], entry["user_name"], what="vote button"
         )
         payload = render_blocks(answer).for_respond() | {"replace_original": False}
         await answer_on(respond, body, payload)
+        if journal is not None:
+            await journal.done("slack", key)

@@ -10,6 +10,8 @@ Rules proven here:
   login's, via Discord: in the read API, in the audit log and in the GitHub tracking comment
   ("via Discord"). Every answer is ephemeral and pings nobody (``allowed_mentions`` parse []).
 - Proposal-number autocomplete lists open proposals first.
+- With the journal (as served), every interaction is durable before it is deferred, and one a
+  crash stranded is answered once on its follow-up token while the token lives.
 """
 
 from __future__ import annotations
@@ -19,14 +21,18 @@ import itertools
 import json
 import re
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import discord
 import pytest
+from sqlmodel import select
 
+from bot.chat import InboxJournal, discord_replay_step
 from bot.discord.client import CharterBot
 from storage import audit, audit_query, identities
 from storage.db import session_scope
+from storage.models.core import InboxRow
 from tests.bot.discord.wire import USER_ID, button, command, option
 from tests.bot.harness import Bot, later, valid_body
 from tests.standins.discord_server import APP_ID, DiscordStandIn
@@ -186,3 +192,87 @@ async def test_autocomplete_lists_open_proposals_first(
     choices = callback.json["data"]["choices"]
     assert [c["value"] for c in choices] == [third, first, withdrawn]
     assert choices[0]["name"] == f"#{third} Third idea"
+
+
+@pytest.fixture
+async def journalled(
+    bot: Bot, standin: DiscordStandIn, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[CharterBot]:
+    """The Discord client as ``charterbot serve`` builds it: with the durable journal."""
+    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)  # restored after
+    c = CharterBot(bot.gov, guild_id=GUILD, api_url=standin.api_url, journal=InboxJournal(bot.rt))
+    await c.login("stand-in-token")
+    yield c
+    await c.close()
+    stop_views(c)
+
+
+def discord_journal(bot: Bot) -> dict[str, InboxRow]:
+    with session_scope(bot.rt.engine) as session:
+        rows = session.exec(select(InboxRow).where(InboxRow.source == "chat-command:discord"))
+        found = {row.key: row for row in rows}
+        session.expunge_all()
+        return found
+
+
+async def test_interactions_are_durable_before_they_are_acknowledged(
+    bot: Bot, journalled: CharterBot, standin: DiscordStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A command and a button click are each journalled before the deferral goes out (at
+    record time Discord has seen no callback) and marked done after the follow-up."""
+    n = await open_proposal(bot)
+    await bot.advance(later(days=7, seconds=1))
+    callbacks_at_record: list[int] = []
+    journal = journalled.journal
+    assert isinstance(journal, InboxJournal)
+    record = journal.record
+
+    async def spying(surface: str, key: str, entry: dict[str, str]) -> bool:
+        callbacks_at_record.append(len(standin.calls("POST", "/interactions/")))
+        return await record(surface, key, entry)
+
+    monkeypatch.setattr(journal, "record", spying)
+    await interact(journalled, standin, command("whoami"))
+    await interact(journalled, standin, button(f"vote:{n}:approve"))
+    assert callbacks_at_record == [0, 1]  # none of *its own* callback had gone out yet
+    rows = discord_journal(bot)
+    texts = sorted(json.loads(row.body)["text"] for row in rows.values())
+    assert texts == [f"vote {n} approve", "whoami"]
+    assert all(row.processed_at is not None and row.error is None for row in rows.values())
+    assert all(json.loads(row.body)["token"].startswith("token-") for row in rows.values())
+
+
+async def test_a_stranded_interaction_is_answered_once_on_its_token(
+    bot: Bot, journalled: CharterBot, standin: DiscordStandIn
+) -> None:
+    """A command recorded and deferred, then lost to a crash, is run by the leader's replay
+    and answered on its follow-up token, once; one older than the token's life is closed."""
+    n = await open_proposal(bot)
+    await bot.advance(later(days=7, seconds=1))
+    await link_mason(bot, journalled, standin, "carmen-borealis")
+    journal = journalled.journal
+    assert isinstance(journal, InboxJournal)
+    entry = {
+        "text": f"vote {n} approve stranded",
+        "user_id": USER_ID,
+        "user_name": "Mason",
+        "channel_id": "41771983423143937",
+        "application_id": APP_ID,
+        "token": "stranded-token",
+    }
+    assert await journal.record("discord", "too-old", {**entry, "token": "dead-token"})
+    bot.clock.advance(timedelta(minutes=20))
+    assert await journal.record("discord", "stranded", entry)
+    bot.clock.advance(timedelta(minutes=1))
+    step = discord_replay_step(bot.rt, journal, journalled)
+    assert await step(bot.clock.now()) == 1
+    assert await step(bot.clock.now()) == 0  # answered once
+    [followup] = await standin.wait_for("POST", f"/webhooks/{APP_ID}/stranded-token")
+    assert "Recorded approve" in shown(followup.json) and followup.json["flags"] & EPHEMERAL
+    assert standin.calls("POST", f"/webhooks/{APP_ID}/dead-token") == []
+    await bot.settle()
+    view = (await bot.http.get(f"/api/proposals/{n}")).json()
+    assert [(v["voter"], v["via"]) for v in view["votes"]] == [("carmen-borealis", "discord")]
+    rows = discord_journal(bot)
+    assert rows["stranded"].processed_at is not None and rows["stranded"].error is None
+    assert rows["too-old"].error == "expired before replay"

@@ -1,4 +1,4 @@
-"""Slack slash commands are durable before they are acknowledged.
+"""Slack slash commands and vote clicks are durable before they are acknowledged.
 
 The command is journalled (inbox source ``chat-command:slack``) before the ack and marked done
 after its answer; a command a crash stranded between the two is replayed by the leader and
@@ -20,7 +20,7 @@ from storage import identities
 from storage.db import session_scope
 from storage.models.core import InboxRow
 from tests.bot.harness import Bot, later, valid_body
-from tests.bot.slack.wire import SECRET, TOKEN, signed_headers, slash_body
+from tests.bot.slack.wire import SECRET, TOKEN, block_actions_body, signed_headers, slash_body
 from tests.standins.github_server import GitHubStandin
 from tests.standins.slack_server import SlackStandIn
 
@@ -87,17 +87,44 @@ async def test_stranded_command_is_replayed_once(bot: Bot, slack: SlackStandIn) 
     assert await journal.record("slack", "trigger-too-late", stale)  # stranded long ago
     bot.clock.advance(timedelta(minutes=31))
     assert await journal.record("slack", "trigger-lost", entry)  # the ack went out, then a crash
+    click = {**entry, "response_url": slack.response_url("lost-click"), "replace_original": "false"}
+    assert await journal.record("slack", "click-lost", click)  # a vote button, likewise
     bot.clock.advance(timedelta(minutes=1))
     # The inbox worker does not touch journal entries: they belong to the journal's replay.
     assert bot.rt.worker.process_pending(bot.clock.now()) == 0
     await bot.settle()  # runs the relays, the replay among them (leader)
     [answer] = await slack.wait_for("/response/lost")
     assert "Recorded approve" in json.dumps(answer.data)
+    assert "replace_original" not in answer.data
+    [clicked] = await slack.wait_for("/response/lost-click")
+    assert clicked.data["replace_original"] is False  # the buttons' message stays
     view = (await bot.http.get(f"/api/proposals/{n}")).json()
-    assert [(v["voter"], v["via"]) for v in view["votes"]] == [("alice-aurora", "slack")]
+    assert [(v["voter"], v["via"]) for v in view["votes"]] == [("alice-aurora", "slack")] * 2
     rows = {r.key: r for r in _journal(bot)}
     assert rows["trigger-lost"].processed_at is not None and rows["trigger-lost"].error is None
     assert rows["trigger-too-late"].error == "expired before replay"
     await bot.settle()
     assert not [r for r in slack.requests if re.search("/response/too-late", r.path)]
     assert len([r for r in slack.requests if r.path == "/response/lost"]) == 1
+
+
+async def test_vote_click_is_journalled_before_its_ack(bot: Bot, slack: SlackStandIn) -> None:
+    """A vote button click is recorded before Slack gets its 200 (the ack), answered on its
+    response_url without replacing the buttons' message, and then marked done."""
+    n = bot.standin.store.add_issue(
+        "Raise", valid_body(), "alice-aurora", ("upgrade-proposal",)
+    ).number
+    await bot.post("issues", bot.issue_payload("opened", n, valid_body()))
+    await bot.settle()
+    await bot.advance(later(days=7, seconds=1))
+    body = block_actions_body(f"vote:{n}:approve", slack.response_url("click"))
+    response = await bot.http.post("/slack/events", content=body, headers=signed_headers(body))
+    assert response.status_code == 200
+    [row] = _journal(bot)  # already there when the ack arrived
+    entry = json.loads(row.body)
+    assert entry["text"] == f"vote {n} approve" and entry["replace_original"] == "false"
+    [answer] = await slack.wait_for("/response/click")
+    assert answer.data["replace_original"] is False
+    await bot.close()  # lets the post-ack task finish
+    [row] = _journal(bot)
+    assert row.processed_at is not None and row.error is None
