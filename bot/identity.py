@@ -44,6 +44,10 @@ class IdentityLinks:
         self._gov = gov
         self.gateway: GitHubGateway | None = None
         self.oauth_client_id: str | None = None
+        # When each pending device flow may be asked about next (RFC 8628 §3.5: not before
+        # `interval` seconds, and 5 s more after each slow_down). In memory: after a restart
+        # the first poll waits one interval from the request's creation, as at the start.
+        self._due: dict[str, datetime] = {}
 
     def start(self, session: Session, actor: Actor, now: datetime) -> Message:
         """Begin a link for a chat user; the reply says exactly what to do next."""
@@ -127,17 +131,21 @@ class IdentityLinks:
         )
 
     async def poll_device_flows(self, now: datetime) -> int:
-        """Ask GitHub about every pending device-flow link once; returns how many were linked."""
+        """Ask GitHub about each pending device-flow link whose interval has passed; returns
+        how many were linked."""
         if self.gateway is None or self.oauth_client_id is None:
             return 0
         with session_scope(self._gov.engine) as session:
             pending = [
-                (r.code, r.device_code)
+                (r.code, r.device_code, aware(r.created_at) + timedelta(seconds=r.interval_s))
                 for r in identities.pending_requests(session, now)
                 if r.method == "device-flow" and r.device_code
             ]
+        self._due = {code: self._due.get(code, first) for code, _, first in pending}
         linked = 0
-        for code, device_code in pending:
+        for code, device_code, _ in pending:
+            if now < self._due[code]:
+                continue
             assert device_code is not None
             result = await self.gateway.device_flow_poll(self.oauth_client_id, device_code)
             with session_scope(self._gov.engine) as session:
@@ -150,8 +158,9 @@ class IdentityLinks:
                 elif result.status in ("denied", "expired"):
                     identities.drop_request(session, code)
                 else:
-                    request.interval_s = result.interval
+                    request.interval_s = result.interval or request.interval_s
                     session.add(request)
+                    self._due[code] = now + timedelta(seconds=request.interval_s)
         return linked
 
     async def run_poller(self, stop: asyncio.Event, clock_now: object) -> None:
@@ -161,7 +170,7 @@ class IdentityLinks:
                 await self.poll_device_flows(self._gov.clock.now())
             except Exception:
                 log.exception("device-flow poll failed; retrying")
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=5)
+            try:  # a second's granularity; each flow is asked only when its interval is up
+                await asyncio.wait_for(stop.wait(), timeout=1)
             except TimeoutError:
                 continue

@@ -121,10 +121,12 @@ async def test_device_flow_links_only_after_github_confirms(bot: Bot, slack: Sla
 
     links = bot.gov.identity_links
     for _ in range(2):
+        bot.clock.advance(timedelta(seconds=5))  # GitHub's interval
         assert await links.poll_device_flows(bot.clock.now()) == 0
         assert linked_login(bot, "U0CARMEN") is None
     assert "not linked" in await slash(bot, slack, f"vote {n} approve", "U0CARMEN", "carmen")
 
+    bot.clock.advance(timedelta(seconds=5))
     assert await links.poll_device_flows(bot.clock.now()) == 1
     assert bot.standin.device.polls == 3
     assert linked_login(bot, "U0CARMEN") == "carmen-borealis"
@@ -159,11 +161,31 @@ async def test_refused_device_flow_links_nothing(
     bot.standin.device.outcome = outcome
     assert "WDJB-MJHT" in await slash(bot, slack, "link", "U0DENIED")
     links = bot.gov.identity_links
-    assert [await links.poll_device_flows(bot.clock.now()) for _ in range(3)] == [0, 0, 0]
+    results = []
+    for _ in range(3):
+        bot.clock.advance(timedelta(seconds=5))
+        results.append(await links.poll_device_flows(bot.clock.now()))
+    assert results == [0, 0, 0]
     assert bot.standin.device.polls == 2
     assert linked_login(bot, "U0DENIED") is None
     assert pending_codes(bot) == []
     assert audit_of(bot, "identity-linked") == []
+
+
+async def test_device_flow_polls_wait_for_githubs_interval(bot: Bot, slack: SlackStandIn) -> None:
+    """GitHub is asked no sooner than its interval after the request, and after a slow_down
+    no sooner than the new, longer interval (RFC 8628 §3.5); asking early is never sent."""
+    bot.standin.device.pending = 5
+    bot.standin.device.slow_down = True  # the first answer raises the interval to 10 s
+    assert "WDJB-MJHT" in await slash(bot, slack, "link", "U0SLOW")
+    links = bot.gov.identity_links
+    polls = []
+    for _ in range(6):  # at +4 s, +8 s, … +24 s
+        bot.clock.advance(timedelta(seconds=4))
+        await links.poll_device_flows(bot.clock.now())
+        polls.append(bot.standin.device.polls)
+    # due at 5 s (asked at 8 s: slow_down, next due at 18 s), then asked at 20 s (due 30 s)
+    assert polls == [0, 1, 1, 1, 2, 2]
 
 
 async def test_device_code_past_its_lifetime_is_never_claimed(
