@@ -257,6 +257,8 @@ def report(rows: list[Row]) -> None:
     print(f"{'backend':<9}{'measure':<36}{'charterbot/s':>13}{'raw/s':>11}  {'raw is':<20}ratio")
     for backend, what, ours, raw, label in rows:
         verdict = "ok" if ours / raw >= 0.5 else "BELOW GOAL 0.5"
+        if what.startswith("ceiling"):
+            verdict = "(no goal: the most any DB verifier here can reach)"
         line = f"{backend:<9}{what:<36}{ours:>13,.0f}{raw:>11,.0f}  {label:<20}"
         print(f"{line}{ours / raw:5.2f}  {verdict}")
 
