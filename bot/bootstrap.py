@@ -65,9 +65,10 @@ class Runtime:
 
     async def store_delivery(self, source: str, key: str, event: str, body: bytes) -> bool:
         def write() -> bool:
-            return inbox.store(
-                self.engine, source=source, key=key, event=event, body=body, now=self.clock.now()
-            )
+            with session_scope(self.engine, urgent=True) as session:
+                return inbox.accept(
+                    session, source=source, key=key, event=event, body=body, now=self.clock.now()
+                )
 
         # Its own threads: an acknowledgement must not queue behind the worker's and relays'
         # jobs in the default pool (GitHub gives up after 10 s; we aim for milliseconds).

@@ -33,15 +33,16 @@ class DurableDedupe:
 
     async def seen(self, key: str) -> bool:
         def record() -> bool:
-            return not inbox.store(
-                self._rt.engine,
-                source="slack",
-                key=key,
-                event="slack-event",
-                body=b"",
-                now=self._rt.clock.now(),
-                processed=True,  # a marker: nothing left to process
-            )
+            with session_scope(self._rt.engine, urgent=True) as session:
+                return not inbox.accept(
+                    session,
+                    source="slack",
+                    key=key,
+                    event="slack-event",
+                    body=b"",
+                    now=self._rt.clock.now(),
+                    processed=True,  # a marker: nothing left to process
+                )
 
         return await asyncio.to_thread(record)
 
@@ -62,14 +63,15 @@ class InboxJournal:
         body = json.dumps(entry, sort_keys=True).encode()
 
         def write() -> bool:
-            return inbox.store(
-                self._rt.engine,
-                source=JOURNAL_SOURCE + surface,
-                key=key,
-                event="command",
-                body=body,
-                now=self._rt.clock.now(),
-            )
+            with session_scope(self._rt.engine, urgent=True) as session:
+                return inbox.accept(
+                    session,
+                    source=JOURNAL_SOURCE + surface,
+                    key=key,
+                    event="command",
+                    body=body,
+                    now=self._rt.clock.now(),
+                )
 
         return await asyncio.get_running_loop().run_in_executor(self._rt.ingest_pool, write)
 

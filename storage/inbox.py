@@ -16,11 +16,9 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy import Engine
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from storage.db import session_scope
 from storage.models.core import InboxRow
 from storage.times import aware
 
@@ -52,47 +50,6 @@ def accept(
     is_pg = session.get_bind().dialect.name == "postgresql"
     # RETURNING yields a row only when this call inserted it (rowcount is driver-dependent).
     return session.connection().execute(_ACCEPT[is_pg], values).first() is not None
-
-
-def store(
-    engine: Engine,
-    *,
-    source: str,
-    key: str,
-    event: str,
-    body: bytes,
-    now: datetime,
-    processed: bool = False,
-) -> bool:
-    """:func:`accept` in a transaction of its own, durable when this returns: what an
-    acknowledgement waits for, so it is made as short as each database allows.
-
-    PostgreSQL: the one INSERT runs in autocommit mode, a transaction by itself, so it costs
-    one round trip instead of three (BEGIN, INSERT, COMMIT); under load each round trip also
-    waits to get the interpreter back. SQLite: an urgent ``session_scope`` (see WriterLock).
-    """
-    if engine.dialect.name != "postgresql":
-        with session_scope(engine, urgent=True) as session:
-            return accept(
-                session,
-                source=source,
-                key=key,
-                event=event,
-                body=body,
-                now=now,
-                processed=processed,
-            )
-    values = {
-        "source": source,
-        "key": key,
-        "event": event,
-        "body": body,
-        "received_at": now,
-        "attempts": 0,
-        "processed_at": now if processed else None,
-    }
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        return connection.execute(_ACCEPT[True], values).first() is not None
 
 
 @dataclass(frozen=True, slots=True)
