@@ -3,7 +3,8 @@ watchdogs run on every tick (part of the rollout area; see :mod:`bot.rollouts`).
 
 Rules:
 - A check run, check suite or workflow run from a client's repository is stored keyed by
-  (repo, head_sha, name); the latest event wins. Other repositories are ignored.
+  (repo, head_sha, name), with the branch or tag it ran for; the latest event wins. Other
+  repositories are ignored. A report by tag (a release) is satisfied by the runs of that tag.
 - A published release in a client's repository reports readiness for every line
   ``charterbot: ready <n> <stage>`` in its body (version and ref = the tag). The repository
   stands for the client, whoever published the release; a report that cannot apply is recorded
@@ -68,6 +69,7 @@ def on_check(gov: Governance, session: Session, ev: CheckEvent, now: datetime) -
         conclusion=ev.conclusion,
         html_url=ev.html_url,
         at=now,
+        head_branch=ev.head_branch,
     )
 
 

@@ -40,6 +40,9 @@ class CheckResult:
     head_sha: str
     conclusion: str | None  # None while the run has not concluded
     at: datetime
+    # The branch or tag the run was started for, as GitHub names it (``head_branch``): for a
+    # run started by pushing a tag, the tag. None when GitHub sends none.
+    head_branch: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,8 +62,12 @@ class RollbackRecord:
     at: datetime
 
 
-def ref_matches(ref: str, head_sha: str) -> bool:
-    """A reported ref names a commit exactly, or as an abbreviated sha (6+ hex digits)."""
+def ref_matches(ref: str, head_sha: str, head_branch: str | None = None) -> bool:
+    """A reported ref names the run's commit exactly or as an abbreviated sha (6+ hex digits),
+    or is the very tag or branch the run was started for (a release reports its tag, and the
+    workflow its tag push started carries that tag as ``head_branch``; names match exactly)."""
+    if head_branch is not None and ref == head_branch:
+        return True
     ref, sha = ref.lower(), head_sha.lower()
     return ref == sha or (_SHORT_SHA.match(ref) is not None and sha.startswith(ref))
 
@@ -103,7 +110,7 @@ class Rollout:
         found = (
             c
             for c in self.checks
-            if c.client == client and c.name == name and ref_matches(ref, c.head_sha)
+            if c.client == client and c.name == name and ref_matches(ref, c.head_sha, c.head_branch)
         )
         return max(found, key=lambda c: c.at, default=None)
 

@@ -20,6 +20,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from charter.gates import GoNoGo
@@ -216,6 +217,7 @@ def record_check(
     conclusion: str | None,
     html_url: str,
     at: datetime,
+    head_branch: str | None = None,
 ) -> None:
     """Store the latest event of a check run, keyed by (repo, head_sha, name)."""
     repo, head_sha = repo.lower(), head_sha.lower()
@@ -230,6 +232,7 @@ def record_check(
         row = CheckResultRow(
             repo=repo, head_sha=head_sha, name=name, kind=kind, status=status, at=at
         )
+    row.head_branch = head_branch or row.head_branch
     row.kind, row.status, row.conclusion, row.html_url, row.at = (
         kind,
         status,
@@ -244,7 +247,7 @@ def with_checks(session: Session, rollout: Rollout, repos: Mapping[str, str]) ->
     """The rollout with the check results on every ref its reports name (``repos``: client →
     owner/name)."""
     found: dict[int, CheckResult] = {}
-    wanted = {(r.client, r.ref.lower()) for r in rollout.reports if r.ref}
+    wanted = {(r.client, r.ref) for r in rollout.reports if r.ref}
     for client, ref in sorted(wanted):
         repo = repos.get(client)
         if repo is None:
@@ -252,12 +255,17 @@ def with_checks(session: Session, rollout: Rollout, repos: Mapping[str, str]) ->
         stmt = (
             select(CheckResultRow)
             .where(CheckResultRow.repo == repo.lower())
-            .where(col(CheckResultRow.head_sha).startswith(ref, autoescape=True))
+            .where(
+                sa.or_(
+                    col(CheckResultRow.head_sha).startswith(ref.lower(), autoescape=True),
+                    col(CheckResultRow.head_branch) == ref,  # a tag (see charter.rollout)
+                )
+            )
         )
         for row in session.exec(stmt).all():
             assert row.id is not None
             found[row.id] = CheckResult(
-                client, row.name, row.head_sha, row.conclusion, aware(row.at)
+                client, row.name, row.head_sha, row.conclusion, aware(row.at), row.head_branch
             )
     return replace(rollout, checks=tuple(found[k] for k in sorted(found)))
 

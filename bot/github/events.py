@@ -63,6 +63,7 @@ class CheckEvent:
     status: str
     repo: str
     html_url: str
+    head_branch: str | None = None  # the branch or tag the run was for (a tag push: the tag)
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,8 @@ def _check_event(kind: str, payload: Mapping[str, Any]) -> CheckEvent:
     else:
         name = str(_get(obj, "name", f"{kind}.name"))
     conclusion = obj.get("conclusion")
+    # A check run carries its suite, and the suite (like a workflow run) the branch or tag.
+    branch = obj.get("head_branch") or (obj.get("check_suite") or {}).get("head_branch")
     return CheckEvent(
         kind=kind,
         name=name,
@@ -185,6 +188,7 @@ def _check_event(kind: str, payload: Mapping[str, Any]) -> CheckEvent:
         status=str(obj.get("status") or ""),
         repo=_repo(payload),
         html_url=str(obj.get("html_url") or ""),
+        head_branch=str(branch) if branch else None,
     )
 
 

@@ -71,6 +71,7 @@ class CheckResultRow(SQLModel, table=True):
     conclusion: str | None = None
     html_url: str = ""
     at: datetime = Field(sa_column=_ts(nullable=False))
+    head_branch: str | None = None  # the branch or tag the run was for (0008_check_head_branch)
 
 
 class IncidentRow(SQLModel, table=True):

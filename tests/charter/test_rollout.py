@@ -22,6 +22,7 @@ from charter.rollout import (
     matrix,
     pause,
     record_check,
+    ref_matches,
     report_ready,
     resume,
     rollback,
@@ -487,3 +488,22 @@ def test_inventory_lists_every_report_per_client_and_stage() -> None:
     early = report("aurora", "staging", T0, version="1.4.0")
     rollout = replace(rollout, reports=(late, early))
     assert inventory(rollout) == {"aurora": {"staging": [early, late]}, "dorado": {}}
+
+
+@pytest.mark.parametrize(
+    ("ref", "head_sha", "head_branch", "matches"),
+    [
+        ("0123abcd" * 5, "0123abcd" * 5, None, True),  # the full sha
+        ("0123AB", "0123abcd" * 5, None, True),  # an abbreviation, any case
+        ("0123a", "0123abcd" * 5, None, False),  # too short to name a commit
+        ("v1.1.0", "0123abcd" * 5, None, False),  # a tag, and the run names none
+        ("v1.1.0", "0123abcd" * 5, "v1.1.0", True),  # the tag the run was started for
+        ("V1.1.0", "0123abcd" * 5, "v1.1.0", False),  # tags match exactly
+        ("v1.1.0", "0123abcd" * 5, "main", False),  # a run of another branch
+        ("0123ab", "0123abcd" * 5, "main", True),  # the commit still names it
+    ],
+)
+def test_a_reported_ref_names_a_commit_or_the_tag_a_run_was_for(
+    ref: str, head_sha: str, head_branch: str | None, matches: bool
+) -> None:
+    assert ref_matches(ref, head_sha, head_branch) is matches

@@ -65,17 +65,19 @@ EXPECTED: dict[str, Any] = {
         head_sha="ec26c3e57ca3a959ca5aad62de7213c562f8c821", conclusion="success",
         status="completed", repo="Codertocat/Hello-World",
         html_url="https://github.com/Codertocat/Hello-World/runs/128620228",
+        head_branch="changes",  # from the run's check_suite
     ),
     "check_suite/completed.payload.json": CheckEvent(
         kind="check_suite", name="octocoders-linter",
         head_sha="ec26c3e57ca3a959ca5aad62de7213c562f8c821", conclusion="success",
-        status="completed", repo="Codertocat/Hello-World", html_url="",
+        status="completed", repo="Codertocat/Hello-World", html_url="", head_branch="changes",
     ),
     "workflow_run/completed.payload.json": CheckEvent(
         kind="workflow_run", name="test",
         head_sha="3484a3fb816e0859fd6e1cea078d76385ff50625", conclusion="success",
         status="completed", repo="octo-org/octo-repo",
         html_url="https://github.com/octo-org/octo-repo/actions/runs/289782451",
+        head_branch="master",
     ),
     "release/published.payload.json": ReleaseEvent(
         repo="Codertocat/Hello-World", tag="0.0.1", body="", author="Codertocat"

@@ -140,12 +140,16 @@ class World:
         conclusion: str | None = "success",
         *,
         kind: str = "check_run",
+        head_branch: str | None = None,
     ) -> None:
-        """A real check_run or workflow_run payload, adapted to one client's commit."""
+        """A real check_run or workflow_run payload, adapted to one client's commit (and, for a
+        workflow run, the branch or tag it ran for)."""
         payload = copy.deepcopy(webhook(kind, "completed"))
         payload["repository"]["full_name"] = self.gov.charter.client(client).repository  # type: ignore[union-attr]
         run = payload[kind]
         run.update(head_sha=sha, name=name, conclusion=conclusion)
+        if head_branch is not None:
+            run["head_branch"] = head_branch
         run["status"] = "completed" if conclusion else "in_progress"
         self.deliver(kind, payload)
 

@@ -393,3 +393,27 @@ def test_the_read_view_serves_the_dashboard_within_visibility(sqlite_engine: Eng
     assert rollouts.read_view(world.gov, 2, person("outsider")) is None
     assert rollouts.read_view(world.gov, 2, person(COUNCIL)) is not None
     assert rollouts.read_view(world.gov, 9, person(COUNCIL)) is None
+
+
+@pytest.mark.parametrize(
+    ("branch", "expected"),
+    [
+        (None, "PASS require_checks"),  # the run of the release's tag push
+        ("main", "interop-matrix has not run on aurora@v1.1.0-aurora"),
+    ],
+)
+def test_a_release_tag_is_checked_by_the_runs_of_that_tag(
+    accepted: World, branch: str | None, expected: str
+) -> None:
+    """A client that reports by publishing a release names a tag, not a commit: the workflow
+    run its tag push started (GitHub's head_branch = the tag) satisfies the required check;
+    a run of another branch does not."""
+    staging_for_all(accepted)
+    for client in CLIENTS:
+        tag = f"v1.1.0-{client}"
+        accepted.release(client, tag, "charterbot: ready 1 canary", "github-actions[bot]")
+        ran_for = tag if branch is None or client != "aurora" else branch
+        accepted.check(
+            client, SHA[client], "interop-matrix", kind="workflow_run", head_branch=ran_for
+        )
+    assert expected in accepted.ok(None, "rollout 1")
