@@ -75,8 +75,8 @@ class InboxJournal:
 
         return await asyncio.get_running_loop().run_in_executor(self._rt.ingest_pool, write)
 
-    async def done(self, surface: str, key: str) -> None:
-        await asyncio.to_thread(self._finish, surface, key, None)
+    async def done(self, surface: str, key: str, error: str | None = None) -> None:
+        await asyncio.to_thread(self._finish, surface, key, error)
 
     def _finish(self, surface: str, key: str, error: str | None) -> None:
         with session_scope(self._rt.engine) as session:
@@ -112,7 +112,12 @@ class InboxJournal:
             if now - received > answerable_for:
                 await asyncio.to_thread(self._finish, surface, key, "expired before replay")
                 continue
-            await run(json.loads(body))
+            try:
+                await run(json.loads(body))
+            except Exception as exc:  # not again: it may have run before it failed
+                log.exception("replaying %s command %s failed", surface, key)
+                await self.done(surface, key, f"replay failed: {type(exc).__name__}: {exc}"[:500])
+                continue
             await self.done(surface, key)
             replayed += 1
         return replayed

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, Protocol
@@ -29,11 +30,13 @@ __all__ = [
     "Actor",
     "Button",
     "CommandCore",
+    "CommandJournal",
     "Line",
     "Mention",
     "Message",
     "Segment",
     "When",
+    "answer_then_close",
     "parse_vote_action",
     "plain_text",
     "vote_action_id",
@@ -122,9 +125,29 @@ class CommandJournal(Protocol):
         """Store the command durably; False when ``key`` was already recorded (a repeat)."""
         ...
 
-    async def done(self, surface: str, key: str) -> None:
-        """The command ran and was answered."""
+    async def done(self, surface: str, key: str, error: str | None = None) -> None:
+        """The command ran and was answered; or ran and its answer failed (``error``)."""
         ...
+
+
+async def answer_then_close(
+    journal: CommandJournal | None, surface: str, key: str, send: Awaitable[None]
+) -> None:
+    """Deliver a journalled command's answer, then close its journal entry.
+
+    The command has run by now, so an answer that fails closes the entry too (with the error,
+    and the exception goes on to the transport's log): replaying the entry would run the
+    command a second time. Only a crash before this point leaves the entry for the replay.
+    """
+    try:
+        await send
+    except Exception as exc:
+        if journal is not None:
+            why = f"answer not delivered: {type(exc).__name__}: {exc}"
+            await journal.done(surface, key, why[:500])
+        raise
+    if journal is not None:
+        await journal.done(surface, key)
 
 
 class CommandCore(Protocol):

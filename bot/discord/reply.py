@@ -26,7 +26,7 @@ import discord
 
 from bot.discord.buttons import vote_view
 from bot.discord.render import DiscordReply, render
-from bot.messages import CommandCore, CommandJournal, Message
+from bot.messages import CommandCore, CommandJournal, Message, answer_then_close
 
 log = logging.getLogger(__name__)
 
@@ -92,9 +92,8 @@ async def answer(
     if journal is not None:
         await journal.record("discord", key, journal_entry(interaction, text))
     await interaction.response.defer(ephemeral=True, thinking=True)
-    await send_reply(interaction, render(await run_core(core, interaction, text)))
-    if journal is not None:
-        await journal.done("discord", key)
+    reply = render(await run_core(core, interaction, text))
+    await answer_then_close(journal, "discord", key, send_reply(interaction, reply))
 
 
 class _Stranded:

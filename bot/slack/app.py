@@ -31,7 +31,14 @@ from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.messages import VOTE_ACTION, CommandCore, CommandJournal, Message, parse_vote_action
+from bot.messages import (
+    VOTE_ACTION,
+    CommandCore,
+    CommandJournal,
+    Message,
+    answer_then_close,
+    parse_vote_action,
+)
 from bot.slack.blocks import render_blocks
 from bot.slack.dedupe import InMemoryDedupe, SlackDedupe, event_key
 
@@ -185,9 +192,8 @@ def register_listeners(
             what="command",
             channel=command.get("channel_id", ""),
         )
-        await answer_on(respond, command, render_blocks(answer).for_respond())
-        if journal is not None:
-            await journal.done("slack", key)
+        reply = answer_on(respond, command, render_blocks(answer).for_respond())
+        await answer_then_close(journal, "slack", key, reply)
 
     @app.event("app_mention")
     async def on_mention(body: dict[str, Any], event: dict[str, Any], say: Any) -> None:
@@ -223,6 +229,4 @@ def register_listeners(
             core, entry["text"], entry["user_id"], entry["user_name"], what="vote button"
         )
         payload = render_blocks(answer).for_respond() | {"replace_original": False}
-        await answer_on(respond, body, payload)
-        if journal is not None:
-            await journal.done("slack", key)
+        await answer_then_close(journal, "slack", key, answer_on(respond, body, payload))

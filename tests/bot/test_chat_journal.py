@@ -128,3 +128,24 @@ async def test_vote_click_is_journalled_before_its_ack(bot: Bot, slack: SlackSta
     await bot.close()  # lets the post-ack task finish
     [row] = _journal(bot)
     assert row.processed_at is not None and row.error is None
+
+
+async def test_a_replay_that_fails_is_closed_not_repeated(bot: Bot) -> None:
+    """A stranded command whose replay fails is closed with the error, not run again on
+    every tick (it may have run before it failed)."""
+    journal: InboxJournal = bot.rt.extras["chat_journal"]
+    entry = {"text": "whoami", "user_id": "U0X", "user_name": "x", "channel_id": "C1"}
+    assert await journal.record("slack", "trigger-broken", entry | {"response_url": ""})
+    bot.clock.advance(timedelta(minutes=1))
+    runs: list[dict[str, str]] = []
+
+    async def broken(stranded: dict[str, str]) -> None:
+        runs.append(stranded)
+        raise RuntimeError("the answer could not be sent")
+
+    assert await journal.replay(bot.clock.now(), broken) == 0
+    assert await journal.replay(bot.clock.now(), broken) == 0
+    assert len(runs) == 1
+    [row] = _journal(bot)
+    assert row.processed_at is not None
+    assert row.error == "replay failed: RuntimeError: the answer could not be sent"

@@ -23,6 +23,7 @@ from bot.messages import (
     Mention,
     Message,
     When,
+    answer_then_close,
     parse_vote_action,
     plain_text,
     vote_action_id,
@@ -260,3 +261,46 @@ def test_vote_action_id_rejects_bad_choice() -> None:
     assert vote_action_id(42, "reject") == "vote:42:reject"
     with pytest.raises(ValueError, match="approve, reject, abstain"):
         vote_action_id(42, "maybe")
+
+
+class _Journal:
+    """The narrowest interface the transports use to close a journalled command."""
+
+    def __init__(self) -> None:
+        self.closed: list[tuple[str, str, str | None]] = []
+
+    async def record(self, surface: str, key: str, entry: dict[str, str]) -> bool:
+        return True
+
+    async def done(self, surface: str, key: str, error: str | None = None) -> None:
+        self.closed.append((surface, key, error))
+
+
+async def _sent() -> None:
+    return None
+
+
+async def _refused() -> None:
+    raise RuntimeError("Discord said 503")
+
+
+@pytest.mark.parametrize(
+    ("send", "closed_with"),
+    [
+        (_sent, None),
+        (_refused, "answer not delivered: RuntimeError: Discord said 503"),
+    ],
+)
+async def test_a_journalled_command_is_closed_once_its_answer_is_tried(
+    send: Any, closed_with: str | None
+) -> None:
+    """Delivered or not, the entry is closed (a replay would run the command twice); a failed
+    delivery is recorded as the entry's error and still raised for the transport's log."""
+    journal = _Journal()
+    if closed_with is None:
+        await answer_then_close(journal, "discord", "k1", send())
+    else:
+        with pytest.raises(RuntimeError, match="503"):
+            await answer_then_close(journal, "discord", "k1", send())
+    assert journal.closed == [("discord", "k1", closed_with)]
+    await answer_then_close(None, "slack", "k2", _sent())  # no journal: just the answer
