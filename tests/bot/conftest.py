@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from tests.bot.harness import REPO
+from tests.standins.discord_server import DiscordStandIn
 from tests.standins.github_server import GitHubStandin, running_github_standin
 from tests.standins.slack_server import SlackStandIn
 
@@ -22,5 +23,13 @@ def github() -> Iterator[GitHubStandin]:
 async def slack() -> AsyncIterator[SlackStandIn]:
     """A fresh Slack Web API stand-in per test."""
     server = await SlackStandIn().start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def discord_api() -> AsyncIterator[DiscordStandIn]:
+    """A fresh Discord REST stand-in per test."""
+    server = await DiscordStandIn().start()
     yield server
     await server.stop()

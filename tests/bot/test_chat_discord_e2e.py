@@ -24,7 +24,6 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
-import discord
 import pytest
 from sqlmodel import select
 
@@ -33,12 +32,12 @@ from bot.discord.client import CharterBot
 from storage import audit, audit_query, identities
 from storage.db import session_scope
 from storage.models.core import InboxRow
+from tests.bot.discord.clients import logged_in
 from tests.bot.discord.wire import USER_ID, button, command, option
 from tests.bot.harness import Bot, later, valid_body
 from tests.standins.discord_server import APP_ID, DiscordStandIn
 from tests.standins.github_server import GitHubStandin
 
-GUILD = 290926798626357999  # the guild of the docs' sample interactions
 EPHEMERAL = 64
 _tokens = itertools.count(1)
 
@@ -53,42 +52,21 @@ async def bot(sqlite_url: str, github: GitHubStandin) -> AsyncIterator[Bot]:
 
 
 @pytest.fixture
-async def standin() -> AsyncIterator[DiscordStandIn]:
-    server = await DiscordStandIn().start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-async def client(
-    bot: Bot, standin: DiscordStandIn, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[CharterBot]:
+async def client(bot: Bot, discord_api: DiscordStandIn) -> AsyncIterator[CharterBot]:
     """The Discord client around the real service, logged in against the stand-in."""
-    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)  # restored after
-    c = CharterBot(bot.gov, guild_id=GUILD, api_url=standin.api_url)
-    await c.login("stand-in-token")
-    yield c
-    await c.close()
-    stop_views(c)
-
-
-def stop_views(client: CharterBot) -> None:
-    """Cancel the timeout tasks of views discord.py made for sent buttons (15 minutes on an
-    interaction follow-up); they would outlive the test and hold up the harness's close."""
-    for task in asyncio.all_tasks():
-        if task.get_coro().__qualname__.endswith("View.__timeout_task_impl"):  # type: ignore[union-attr]
-            task.cancel()
+    async with logged_in(bot.gov, discord_api.api_url) as c:
+        yield c
 
 
 async def interact(
-    client: CharterBot, standin: DiscordStandIn, payload: dict[str, Any]
+    client: CharterBot, discord_api: DiscordStandIn, payload: dict[str, Any]
 ) -> dict[str, Any]:
     """Deliver one interaction (with its own id and token); the follow-up JSON it produced."""
     token = f"token-{next(_tokens)}"
     payload = payload | {"id": str(10**17 + next(_tokens)), "token": token}
     client._connection.parse_interaction_create(payload)
-    [followup] = await standin.wait_for("POST", f"/webhooks/{APP_ID}/{token}")
-    [callback] = standin.calls("POST", f"/interactions/{payload['id']}/{token}/callback")
+    [followup] = await discord_api.wait_for("POST", f"/webhooks/{APP_ID}/{token}")
+    [callback] = discord_api.calls("POST", f"/interactions/{payload['id']}/{token}/callback")
     assert callback.json == {"type": 5, "data": {"flags": EPHEMERAL}}  # deferred at once
     sent: dict[str, Any] = followup.json
     assert sent["flags"] & EPHEMERAL, sent
@@ -108,9 +86,9 @@ async def open_proposal(bot: Bot, title: str = "Raise the gas target") -> int:
     return issue.number
 
 
-async def link_mason(bot: Bot, client: CharterBot, standin: DiscordStandIn, login: str) -> None:
+async def link_mason(bot: Bot, client: CharterBot, discord_api: DiscordStandIn, login: str) -> None:
     """Mason (the samples' Discord user) links to ``login`` with a code posted on GitHub."""
-    answer = shown(await interact(client, standin, command("link")))
+    answer = shown(await interact(client, discord_api, command("link")))
     code = re.search(r"charterbot link ([A-Z0-9]{4}-[A-Z0-9]{4})", answer)
     assert code is not None, answer
     n = await open_proposal(bot, "Somewhere to comment")
@@ -129,21 +107,23 @@ def vote_command(n: int, choice: str, reason: str | None = None) -> dict[str, An
 
 
 async def test_linked_discord_user_votes_by_command_and_button(
-    bot: Bot, client: CharterBot, standin: DiscordStandIn
+    bot: Bot, client: CharterBot, discord_api: DiscordStandIn
 ) -> None:
     """Unlinked, Mason is refused; linked as carmen-borealis, Mason's /charter vote and then a
     vote button each count as carmen-borealis's vote via Discord (the later replacing the
     earlier), in the read API, the audit log and the GitHub tracking comment."""
     n = await open_proposal(bot)
     await bot.advance(later(days=7, seconds=1))
-    refused = shown(await interact(client, standin, vote_command(n, "approve")))
+    refused = shown(await interact(client, discord_api, vote_command(n, "approve")))
     assert "run /charter link first" in refused
 
-    await link_mason(bot, client, standin, "carmen-borealis")
-    whoami = shown(await interact(client, standin, command("whoami")))
+    await link_mason(bot, client, discord_api, "carmen-borealis")
+    whoami = shown(await interact(client, discord_api, command("whoami")))
     assert "carmen-borealis" in whoami and "Borealis" in whoami
 
-    voted = shown(await interact(client, standin, vote_command(n, "approve", "tested on devnet")))
+    voted = shown(
+        await interact(client, discord_api, vote_command(n, "approve", "tested on devnet"))
+    )
     assert "Recorded approve" in voted
     await bot.settle()
     view = (await bot.http.get(f"/api/proposals/{n}")).json()
@@ -152,7 +132,7 @@ async def test_linked_discord_user_votes_by_command_and_button(
     ]
     assert "carmen-borealis (via Discord)" in bot.tracking(n)[0].body
 
-    clicked = shown(await interact(client, standin, button(f"vote:{n}:reject")))
+    clicked = shown(await interact(client, discord_api, button(f"vote:{n}:reject")))
     assert "Recorded reject" in clicked
     await bot.settle()
     view = (await bot.http.get(f"/api/proposals/{n}")).json()
@@ -173,7 +153,7 @@ async def test_linked_discord_user_votes_by_command_and_button(
 
 
 async def test_autocomplete_lists_open_proposals_first(
-    bot: Bot, client: CharterBot, standin: DiscordStandIn
+    bot: Bot, client: CharterBot, discord_api: DiscordStandIn
 ) -> None:
     """Autocomplete of a proposal number offers open proposals before closed ones, each as
     "#<n> <title>", from the real store."""
@@ -187,7 +167,7 @@ async def test_autocomplete_lists_open_proposals_first(
     payload = command("vote", [option("number", "", focused=True)], kind=4)
     payload |= {"id": "990000000000000001", "token": "autocomplete-token"}
     client._connection.parse_interaction_create(payload)
-    [callback] = await standin.wait_for("POST", "/interactions/990000000000000001/")
+    [callback] = await discord_api.wait_for("POST", "/interactions/990000000000000001/")
     assert callback.json["type"] == 8
     choices = callback.json["data"]["choices"]
     assert [c["value"] for c in choices] == [third, first, withdrawn]
@@ -195,16 +175,10 @@ async def test_autocomplete_lists_open_proposals_first(
 
 
 @pytest.fixture
-async def journalled(
-    bot: Bot, standin: DiscordStandIn, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[CharterBot]:
+async def journalled(bot: Bot, discord_api: DiscordStandIn) -> AsyncIterator[CharterBot]:
     """The Discord client as ``charterbot serve`` builds it: with the durable journal."""
-    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)  # restored after
-    c = CharterBot(bot.gov, guild_id=GUILD, api_url=standin.api_url, journal=InboxJournal(bot.rt))
-    await c.login("stand-in-token")
-    yield c
-    await c.close()
-    stop_views(c)
+    async with logged_in(bot.gov, discord_api.api_url, journal=InboxJournal(bot.rt)) as c:
+        yield c
 
 
 def discord_journal(bot: Bot) -> dict[str, InboxRow]:
@@ -216,7 +190,7 @@ def discord_journal(bot: Bot) -> dict[str, InboxRow]:
 
 
 async def test_interactions_are_durable_before_they_are_acknowledged(
-    bot: Bot, journalled: CharterBot, standin: DiscordStandIn, monkeypatch: pytest.MonkeyPatch
+    bot: Bot, journalled: CharterBot, discord_api: DiscordStandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A command and a button click are each journalled before the deferral goes out (at
     record time Discord has seen no callback) and marked done after the follow-up."""
@@ -228,12 +202,12 @@ async def test_interactions_are_durable_before_they_are_acknowledged(
     record = journal.record
 
     async def spying(surface: str, key: str, entry: dict[str, str]) -> bool:
-        callbacks_at_record.append(len(standin.calls("POST", "/interactions/")))
+        callbacks_at_record.append(len(discord_api.calls("POST", "/interactions/")))
         return await record(surface, key, entry)
 
     monkeypatch.setattr(journal, "record", spying)
-    await interact(journalled, standin, command("whoami"))
-    await interact(journalled, standin, button(f"vote:{n}:approve"))
+    await interact(journalled, discord_api, command("whoami"))
+    await interact(journalled, discord_api, button(f"vote:{n}:approve"))
     assert callbacks_at_record == [0, 1]  # none of *its own* callback had gone out yet
     rows = discord_journal(bot)
     texts = sorted(json.loads(row.body)["text"] for row in rows.values())
@@ -248,13 +222,13 @@ async def test_interactions_are_durable_before_they_are_acknowledged(
 
 
 async def test_a_stranded_interaction_is_answered_once_on_its_token(
-    bot: Bot, journalled: CharterBot, standin: DiscordStandIn
+    bot: Bot, journalled: CharterBot, discord_api: DiscordStandIn
 ) -> None:
     """A command recorded and deferred, then lost to a crash, is run by the leader's replay
     and answered on its follow-up token, once; one older than the token's life is closed."""
     n = await open_proposal(bot)
     await bot.advance(later(days=7, seconds=1))
-    await link_mason(bot, journalled, standin, "carmen-borealis")
+    await link_mason(bot, journalled, discord_api, "carmen-borealis")
     journal = journalled.journal
     assert isinstance(journal, InboxJournal)
     entry = {
@@ -272,9 +246,9 @@ async def test_a_stranded_interaction_is_answered_once_on_its_token(
     step = discord_replay_step(bot.rt, journal, journalled)
     assert await step(bot.clock.now()) == 1
     assert await step(bot.clock.now()) == 0  # answered once
-    [followup] = await standin.wait_for("POST", f"/webhooks/{APP_ID}/stranded-token")
+    [followup] = await discord_api.wait_for("POST", f"/webhooks/{APP_ID}/stranded-token")
     assert "Recorded approve" in shown(followup.json) and followup.json["flags"] & EPHEMERAL
-    assert standin.calls("POST", f"/webhooks/{APP_ID}/dead-token") == []
+    assert discord_api.calls("POST", f"/webhooks/{APP_ID}/dead-token") == []
     await bot.settle()
     view = (await bot.http.get(f"/api/proposals/{n}")).json()
     assert [(v["voter"], v["via"]) for v in view["votes"]] == [("carmen-borealis", "discord")]

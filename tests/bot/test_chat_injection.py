@@ -20,7 +20,6 @@ Rules proven here:
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import re
@@ -29,7 +28,6 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-import discord
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
@@ -43,6 +41,7 @@ from bot.slack.blocks import render_blocks
 from charter.text import escape_markdown_github
 from storage import identities
 from storage.db import session_scope
+from tests.bot.discord.clients import logged_in
 from tests.bot.discord.wire import USER_ID, command, option
 from tests.bot.harness import REPO, START, Bot, later, valid_body
 from tests.bot.slack.wire import SECRET, TOKEN, signed_headers, slash_body
@@ -50,7 +49,6 @@ from tests.standins.discord_server import APP_ID, DiscordStandIn
 from tests.standins.github_server import GitHubStandin
 from tests.standins.slack_server import SlackStandIn
 
-GUILD = 290926798626357999
 # (raw as typed, as stored: invisible and control characters removed, nothing else changed)
 CORPUS = [
     pytest.param(
@@ -116,30 +114,9 @@ async def bot(sqlite_url: str, github: GitHubStandin, slack: SlackStandIn) -> As
 
 
 @pytest.fixture
-async def discord_api() -> AsyncIterator[DiscordStandIn]:
-    server = await DiscordStandIn().start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-async def client(
-    bot: Bot, discord_api: DiscordStandIn, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[CharterBot]:
-    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)  # restored after
-    c = CharterBot(bot.gov, guild_id=GUILD, api_url=discord_api.api_url)
-    await c.login("stand-in-token")
-    yield c
-    await c.close()
-    stop_views(c)
-
-
-def stop_views(client: CharterBot) -> None:
-    """Cancel the timeout tasks of views discord.py made for sent buttons (15 minutes on an
-    interaction follow-up); they would outlive the test and hold up the harness's close."""
-    for task in asyncio.all_tasks():
-        if task.get_coro().__qualname__.endswith("View.__timeout_task_impl"):  # type: ignore[union-attr]
-            task.cancel()
+async def client(bot: Bot, discord_api: DiscordStandIn) -> AsyncIterator[CharterBot]:
+    async with logged_in(bot.gov, discord_api.api_url) as c:
+        yield c
 
 
 # -- the four doors ---------------------------------------------------------------------------

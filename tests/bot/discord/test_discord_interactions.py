@@ -9,11 +9,11 @@ import pytest
 
 from bot.discord.client import CharterBot, parse_guild_id
 from bot.messages import Mention, Message
+from tests.bot.discord.clients import GUILD_ID, logged_in
 from tests.bot.discord.wire import USER_ID, button, command, option
 from tests.bot.slack.fake_core import FakeCore
 from tests.standins.discord_server import APP_ID, DiscordStandIn
 
-GUILD = 290926798626357999  # the guild of the docs' sample interactions
 SUBCOMMANDS = [
     "proposals",
     "show",
@@ -28,10 +28,12 @@ SUBCOMMANDS = [
 FOLLOWUP = f"/webhooks/{APP_ID}/A_UNIQUE_TOKEN"
 
 
-async def test_sync_publishes_the_charter_group(bot: CharterBot, standin: DiscordStandIn) -> None:
+async def test_sync_publishes_the_charter_group(
+    bot: CharterBot, discord_api: DiscordStandIn
+) -> None:
     """Login syncs one /charter group to the configured guild, with described options,
     vote choices and autocomplete on proposal numbers."""
-    [put] = standin.calls("PUT", f"/applications/{APP_ID}/guilds/{GUILD}/commands")
+    [put] = discord_api.calls("PUT", f"/applications/{APP_ID}/guilds/{GUILD_ID}/commands")
     [group] = put.json
     assert group["name"] == "charter"
     subs = {o["name"]: o for o in group["options"]}
@@ -44,17 +46,11 @@ async def test_sync_publishes_the_charter_group(bot: CharterBot, standin: Discor
     assert all(o["description"] for s in subs.values() for o in s.get("options", []))
 
 
-async def test_global_sync_without_guild(
-    standin: DiscordStandIn, core: FakeCore, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_global_sync_without_guild(discord_api: DiscordStandIn, core: FakeCore) -> None:
     """Without DISCORD_GUILD_ID the commands are synced globally."""
-    import discord
-
-    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
-    client = CharterBot(core, api_url=standin.api_url)
-    await client.login("stand-in-token")
-    await client.close()
-    [put] = standin.calls("PUT", f"/applications/{APP_ID}/commands")
+    async with logged_in(core, discord_api.api_url, guild_id=None):
+        pass
+    [put] = discord_api.calls("PUT", f"/applications/{APP_ID}/commands")
     assert put.json[0]["name"] == "charter"
 
 
@@ -86,7 +82,7 @@ async def test_global_sync_without_guild(
 async def test_subcommand_reaches_core_and_answers_ephemerally(
     bot: CharterBot,
     core: FakeCore,
-    standin: DiscordStandIn,
+    discord_api: DiscordStandIn,
     sub: str,
     options: list[dict[str, Any]],
     text: str,
@@ -94,8 +90,10 @@ async def test_subcommand_reaches_core_and_answers_ephemerally(
     """Each subcommand defers at once (ephemeral, thinking), sends the equivalent chat text to
     the core as the invoking user, and follows up ephemerally with mentions disabled."""
     bot._connection.parse_interaction_create(command(sub, options))
-    [followup] = await standin.wait_for("POST", FOLLOWUP)
-    [callback] = standin.calls("POST", "/interactions/786008729715212338/A_UNIQUE_TOKEN/callback")
+    [followup] = await discord_api.wait_for("POST", FOLLOWUP)
+    [callback] = discord_api.calls(
+        "POST", "/interactions/786008729715212338/A_UNIQUE_TOKEN/callback"
+    )
     assert callback.json == {"type": 5, "data": {"flags": 64}}
     assert core.identities == [("discord", USER_ID, "Mason")]
     assert [t for t, _ in core.runs] == [text]
@@ -107,14 +105,14 @@ async def test_subcommand_reaches_core_and_answers_ephemerally(
 
 
 async def test_announcement_is_posted_publicly(
-    bot: CharterBot, core: FakeCore, standin: DiscordStandIn
+    bot: CharterBot, core: FakeCore, discord_api: DiscordStandIn
 ) -> None:
     """A non-ephemeral Message replaces the thinking placeholder with a confirmation and is
     posted as a public follow-up."""
     core.reply = lambda text, actor: Message(title="Voting opened on #42", ephemeral=False)
     bot._connection.parse_interaction_create(command("show", [option("number", 42)]))
-    [public] = await standin.wait_for("POST", FOLLOWUP)
-    [edit] = standin.calls("PATCH", f"{FOLLOWUP}/messages/@original")
+    [public] = await discord_api.wait_for("POST", FOLLOWUP)
+    [edit] = discord_api.calls("PATCH", f"{FOLLOWUP}/messages/@original")
     assert edit.json["content"] == "Posted in the channel."
     assert edit.json["allowed_mentions"] == {"parse": []}
     assert not public.json.get("flags", 0) & 64
@@ -122,7 +120,7 @@ async def test_announcement_is_posted_publicly(
 
 
 async def test_only_listed_users_are_pinged(
-    bot: CharterBot, core: FakeCore, standin: DiscordStandIn
+    bot: CharterBot, core: FakeCore, discord_api: DiscordStandIn
 ) -> None:
     """A deliberate Mention pings exactly that user: listed in content and allowed by id,
     with @everyone and roles still off."""
@@ -131,7 +129,7 @@ async def test_only_listed_users_are_pinged(
         lines=(("@everyone your turn ", Mention(target, "discord")),)
     )
     bot._connection.parse_interaction_create(command("whoami"))
-    [followup] = await standin.wait_for("POST", FOLLOWUP)
+    [followup] = await discord_api.wait_for("POST", FOLLOWUP)
     sent = followup.json
     assert sent["content"] == f"<@{target}>"
     assert sent["allowed_mentions"]["parse"] == []
@@ -140,12 +138,12 @@ async def test_only_listed_users_are_pinged(
 
 
 async def test_core_failure_is_an_ephemeral_error(
-    bot: CharterBot, core: FakeCore, standin: DiscordStandIn
+    bot: CharterBot, core: FakeCore, discord_api: DiscordStandIn
 ) -> None:
     """A crash in the core is answered with a short ephemeral error, no internals."""
     core.fail = True
     bot._connection.parse_interaction_create(command("whoami"))
-    [followup] = await standin.wait_for("POST", FOLLOWUP)
+    [followup] = await discord_api.wait_for("POST", FOLLOWUP)
     assert followup.json["flags"] & 64
     assert "failed on our side" in followup.json["embeds"][0]["description"]
     assert "exploded" not in str(followup.json)
@@ -156,12 +154,12 @@ async def test_core_failure_is_an_ephemeral_error(
     [("4", [42, 420]), ("", [42, 7, 420]), ("legacy", [7]), ("9", [])],
 )
 async def test_number_autocomplete(
-    bot: CharterBot, core: FakeCore, standin: DiscordStandIn, typed: str, values: list[int]
+    bot: CharterBot, core: FakeCore, discord_api: DiscordStandIn, typed: str, values: list[int]
 ) -> None:
     """Typing a proposal number offers matching proposals from core.open_proposals."""
     payload = command("vote", [option("number", typed, focused=True)], kind=4)
     bot._connection.parse_interaction_create(payload)
-    [callback] = await standin.wait_for("POST", "/interactions/")
+    [callback] = await discord_api.wait_for("POST", "/interactions/")
     assert callback.json["type"] == 8
     choices = callback.json["data"]["choices"]
     assert [c["value"] for c in choices] == values
@@ -172,20 +170,20 @@ async def test_number_autocomplete(
 
 @pytest.mark.parametrize("choice", ["approve", "reject", "abstain"])
 async def test_vote_button_votes_as_the_clicker(
-    bot: CharterBot, core: FakeCore, standin: DiscordStandIn, choice: str
+    bot: CharterBot, core: FakeCore, discord_api: DiscordStandIn, choice: str
 ) -> None:
     """A click on a vote:42:<choice> button — registered as a dynamic item, so it works on
     messages from before a restart — runs "vote 42 <choice>" as the clicking member."""
     bot._connection.parse_interaction_create(button(f"vote:42:{choice}"))
-    [followup] = await standin.wait_for("POST", f"/webhooks/{APP_ID}/unique_interaction_token")
-    [callback] = standin.calls("POST", "/interactions/846462639134605312/")
+    [followup] = await discord_api.wait_for("POST", f"/webhooks/{APP_ID}/unique_interaction_token")
+    [callback] = discord_api.calls("POST", "/interactions/846462639134605312/")
     assert callback.json == {"type": 5, "data": {"flags": 64}}
     assert [(t, a.surface_id) for t, a in core.runs] == [(f"vote 42 {choice}", USER_ID)]
     assert followup.json["allowed_mentions"] == {"parse": []}
 
 
 async def test_other_buttons_are_ignored(
-    bot: CharterBot, core: FakeCore, standin: DiscordStandIn
+    bot: CharterBot, core: FakeCore, discord_api: DiscordStandIn
 ) -> None:
     """A button whose id is not a vote id never reaches the core."""
     import asyncio
@@ -193,7 +191,7 @@ async def test_other_buttons_are_ignored(
     bot._connection.parse_interaction_create(button("vote:42:maybe"))
     await asyncio.sleep(0.2)
     assert core.runs == []
-    assert standin.calls("POST", "/interactions/") == []
+    assert discord_api.calls("POST", "/interactions/") == []
 
 
 @pytest.mark.parametrize(
