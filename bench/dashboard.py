@@ -33,9 +33,9 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
-import uvicorn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -49,6 +49,7 @@ from charter.proposal import Decision, Proposal
 from charter.votes import Choice, Outcome, Vote
 from storage import proposals as repo
 from storage.db import session_scope
+from tests.standins.loopback import serving
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 TRACKS = ("protocol-change", "feature-flag", "charter-amendment")
@@ -167,21 +168,12 @@ async def measure(rt: Runtime, requests: int) -> dict[tuple[str, str], list[floa
     """Request times per (mode, page); the static page is fetched once per turn and counted
     under both modes (it does not depend on the page cache)."""
     dashboard = rt.extras["dashboard"]
-    config = uvicorn.Config(
-        create_app(rt, run_background=False),
-        host="127.0.0.1",
-        port=0,
-        log_config=None,
-        lifespan="on",
-        timeout_graceful_shutdown=1,
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
+    async with serving(create_app(rt, run_background=False)) as url:
+        return await _timed(dashboard, url, requests)
+
+
+async def _timed(dashboard: Any, url: str, requests: int) -> dict[tuple[str, str], list[float]]:
+    """``requests`` turns over PAGES at ``url``, each page fresh and from the page cache."""
     times: dict[tuple[str, str], list[float]] = {(m, p): [] for m in MODES for p in PAGES}
 
     async def fetch(path: str) -> float:
@@ -191,7 +183,7 @@ async def measure(rt: Runtime, requests: int) -> dict[tuple[str, str], list[floa
         response.raise_for_status()
         return elapsed
 
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+    async with httpx.AsyncClient(base_url=url) as http:
         for path in PAGES.values():  # warm up templates and connections
             await fetch(path)
         for _ in range(requests):
@@ -205,8 +197,6 @@ async def measure(rt: Runtime, requests: int) -> dict[tuple[str, str], list[floa
                     dashboard.page_cache = mode == "cached"
                     times[(mode, name)].append(await fetch(path))
     dashboard.page_cache = False
-    server.should_exit = True
-    await task
     return times
 
 

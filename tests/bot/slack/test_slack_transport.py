@@ -11,7 +11,6 @@ from urllib.parse import parse_qsl
 
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 
 from bot.slack.app import build_slack_app
@@ -25,6 +24,7 @@ from tests.bot.slack.wire import (
     signed_headers,
     slash_body,
 )
+from tests.standins.loopback import serving
 from tests.standins.slack_server import SlackStandIn
 
 
@@ -32,21 +32,8 @@ from tests.standins.slack_server import SlackStandIn
 async def http_bot(core: FakeCore, standin: SlackStandIn) -> AsyncIterator[str]:
     """The bot's Slack endpoint served by uvicorn; yields its base URL."""
     app = build_slack_app(core, signing_secret=SECRET, bot_token=TOKEN, api_url=standin.api_url)
-    config = uvicorn.Config(
-        Starlette(routes=slack_routes(app)),
-        host="127.0.0.1",
-        port=0,
-        log_level="warning",
-        lifespan="off",
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 (uvicorn has no "listening" event)
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    async with serving(Starlette(routes=slack_routes(app)), lifespan="off") as url:
+        yield url
 
 
 @pytest.mark.parametrize(

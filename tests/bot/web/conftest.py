@@ -7,7 +7,6 @@ that change data cannot disturb each other and the 2-second seeding is paid once
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import shutil
 from collections.abc import AsyncIterator, Iterator
@@ -16,13 +15,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from bot.bootstrap import Runtime, build
 from bot.clock import FixedClock
 from bot.demo import seed_if_empty
 from bot.http import create_app
 from bot.settings import Settings
+from tests.standins.loopback import serving as serve_on_loopback
 
 NOW = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[3]
@@ -71,23 +70,5 @@ async def client(seeded: Runtime) -> AsyncIterator[httpx.AsyncClient]:
 @contextlib.asynccontextmanager
 async def serving(rt: Runtime) -> AsyncIterator[str]:
     """The real app under uvicorn on a free loopback port, in this event loop; yields its URL."""
-    config = uvicorn.Config(
-        create_app(rt, run_background=False),
-        host="127.0.0.1",
-        port=0,
-        log_config=None,
-        lifespan="on",
-        timeout_graceful_shutdown=1,
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, timeout=10)
+    async with serve_on_loopback(create_app(rt, run_background=False)) as url:
+        yield url
