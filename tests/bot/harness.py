@@ -26,8 +26,10 @@ from bot.github.gateway import PyGithubGateway
 from bot.github.ratelimit import RetryPolicy, Throttle, WritePacer
 from bot.http import create_app
 from bot.settings import Settings
+from tests.bot.slack.wire import SECRET as SLACK_SECRET, TOKEN as SLACK_TOKEN
 from tests.paths import SHARED
 from tests.standins.github_server import GitHubStandin
+from tests.standins.slack_server import SlackStandIn
 
 SECRET = "It's a Secret to Everybody"
 REPO = "meridian-net/upgrades"
@@ -58,6 +60,15 @@ class InstantSleep:
     async def sleep(self, seconds: float) -> None:
         self.waited.append(seconds)
         self.t += max(0.0, seconds)
+
+
+def slack_settings(slack: SlackStandIn) -> dict[str, str]:
+    """Settings that turn Slack on (HTTP mode) against the Slack stand-in."""
+    return {
+        "slack_bot_token": SLACK_TOKEN,
+        "slack_signing_secret": SLACK_SECRET,
+        "slack_api_url": slack.api_url,
+    }
 
 
 class Bot:
@@ -104,6 +115,14 @@ class Bot:
             transport=httpx.ASGITransport(app=self.app), base_url="http://bot"
         )
         self._comment_ids = itertools.count(9_000_001)
+
+    @classmethod
+    def fresh(cls, database_url: str, standin: GitHubStandin, **extra: Any) -> Bot:
+        """A bot over a reset stand-in whose clock starts where the bot's does."""
+        standin.reset()
+        bot = cls(database_url, standin, **extra)
+        standin.store.now = bot.clock.now()
+        return bot
 
     @property
     def gov(self):  # type: ignore[no-untyped-def]

@@ -44,9 +44,7 @@ _tokens = itertools.count(1)
 
 @pytest.fixture
 async def bot(sqlite_url: str, github: GitHubStandin) -> AsyncIterator[Bot]:
-    github.reset()
-    b = Bot(sqlite_url, github)
-    github.store.now = b.clock.now()
+    b = Bot.fresh(sqlite_url, github)
     yield b
     await b.close()
 

@@ -23,8 +23,8 @@ from sqlmodel import select
 from storage import audit, audit_query, identities
 from storage.db import session_scope
 from storage.models.core import LinkRequestRow
-from tests.bot.harness import Bot, later, valid_body
-from tests.bot.slack.wire import SECRET, TOKEN, signed_headers, slash_body
+from tests.bot.harness import Bot, later, slack_settings, valid_body
+from tests.bot.slack.wire import signed_headers, slash_body
 from tests.standins.github_server import GitHubStandin
 from tests.standins.slack_server import SlackStandIn
 
@@ -32,17 +32,7 @@ CLIENT_ID = "Iv1.standin"
 
 
 def _bot(sqlite_url: str, github: GitHubStandin, slack: SlackStandIn, **extra: object) -> Bot:
-    github.reset()
-    b = Bot(
-        sqlite_url,
-        github,
-        slack_bot_token=TOKEN,
-        slack_signing_secret=SECRET,
-        slack_api_url=slack.api_url,
-        **extra,
-    )
-    github.store.now = b.clock.now()
-    return b
+    return Bot.fresh(sqlite_url, github, **slack_settings(slack), **extra)
 
 
 @pytest.fixture

@@ -43,8 +43,8 @@ from storage import identities
 from storage.db import session_scope
 from tests.bot.discord.clients import logged_in
 from tests.bot.discord.wire import USER_ID, command, option
-from tests.bot.harness import REPO, START, Bot, later, valid_body
-from tests.bot.slack.wire import SECRET, TOKEN, signed_headers, slash_body
+from tests.bot.harness import REPO, START, Bot, later, slack_settings, valid_body
+from tests.bot.slack.wire import signed_headers, slash_body
 from tests.standins.discord_server import APP_ID, DiscordStandIn
 from tests.standins.github_server import GitHubStandin
 from tests.standins.slack_server import SlackStandIn
@@ -89,15 +89,7 @@ _ids = itertools.count(1)
 
 @pytest.fixture
 async def bot(sqlite_url: str, github: GitHubStandin, slack: SlackStandIn) -> AsyncIterator[Bot]:
-    github.reset()
-    b = Bot(
-        sqlite_url,
-        github,
-        slack_bot_token=TOKEN,
-        slack_signing_secret=SECRET,
-        slack_api_url=slack.api_url,
-    )
-    github.store.now = b.clock.now()
+    b = Bot.fresh(sqlite_url, github, **slack_settings(slack))
     with session_scope(b.rt.engine) as session:
         for surface, surface_id in (("slack", SLACK_USER), ("discord", USER_ID)):
             login = LOGINS[surface]

@@ -19,23 +19,15 @@ from bot.chat import InboxJournal
 from storage import identities
 from storage.db import session_scope
 from storage.models.core import InboxRow
-from tests.bot.harness import Bot, later, valid_body
-from tests.bot.slack.wire import SECRET, TOKEN, block_actions_body, signed_headers, slash_body
+from tests.bot.harness import Bot, later, slack_settings, valid_body
+from tests.bot.slack.wire import block_actions_body, signed_headers, slash_body
 from tests.standins.github_server import GitHubStandin
 from tests.standins.slack_server import SlackStandIn
 
 
 @pytest.fixture
 async def bot(sqlite_url: str, github: GitHubStandin, slack: SlackStandIn) -> AsyncIterator[Bot]:
-    github.reset()
-    b = Bot(
-        sqlite_url,
-        github,
-        slack_bot_token=TOKEN,
-        slack_signing_secret=SECRET,
-        slack_api_url=slack.api_url,
-    )
-    github.store.now = b.clock.now()
+    b = Bot.fresh(sqlite_url, github, **slack_settings(slack))
     yield b
     await b.close()
 

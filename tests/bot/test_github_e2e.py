@@ -34,9 +34,7 @@ def standin() -> Iterator[GitHubStandin]:
 
 @pytest.fixture
 async def bot(engine_url: str, standin: GitHubStandin) -> AsyncIterator[Bot]:
-    standin.reset()
-    b = Bot(engine_url, standin)
-    standin.store.now = b.clock.now()
+    b = Bot.fresh(engine_url, standin)
     yield b
     await b.close()
 

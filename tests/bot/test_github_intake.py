@@ -71,9 +71,7 @@ def standin() -> Iterator[GitHubStandin]:
 
 
 async def _bot(url: str, standin: GitHubStandin) -> AsyncIterator[Bot]:
-    standin.reset()
-    b = Bot(url, standin)
-    standin.store.now = b.clock.now()
+    b = Bot.fresh(url, standin)
     yield b
     await b.close()
 

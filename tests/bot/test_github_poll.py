@@ -31,9 +31,7 @@ def standin() -> Iterator[GitHubStandin]:
 
 @pytest.fixture
 async def bot(engine_url: str, standin: GitHubStandin) -> AsyncIterator[Bot]:
-    standin.reset()
-    b = Bot(engine_url, standin, github_mode="poll")
-    standin.store.now = b.clock.now()
+    b = Bot.fresh(engine_url, standin, github_mode="poll")
     yield b
     await b.close()
 

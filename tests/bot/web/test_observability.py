@@ -33,9 +33,7 @@ def standin() -> Iterator[GitHubStandin]:
 
 @pytest.fixture
 async def bot(sqlite_url: str, standin: GitHubStandin) -> AsyncIterator[Bot]:
-    standin.reset()
-    b = Bot(sqlite_url, standin)
-    standin.store.now = b.clock.now()
+    b = Bot.fresh(sqlite_url, standin)
     yield b
     await b.close()
 
