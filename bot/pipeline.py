@@ -200,8 +200,8 @@ class InboxWorker:
                 what = f"{row.event} delivery {row.key}"
                 processor = self._processors.get(row.source)
                 if processor is not None:
-                    processor(session, InboxEvent.of(row), now)
-                inbox.mark_processed(session, row, now)
+                    processor(session, row, now)
+                inbox.mark_done(session, row.id, now)
             log.info("processed %s", what, extra=delivery)
         except Exception as exc:
             log.exception("processing inbox event %s failed", row_id, extra=delivery)

@@ -68,11 +68,6 @@ class InboxEvent:
     received_at: datetime
     attempts: int
 
-    @classmethod
-    def of(cls, row: InboxRow) -> InboxEvent:
-        assert row.id is not None
-        return cls(row.id, row.source, row.key, row.event, row.body, row.received_at, row.attempts)
-
 
 _TABLE: sa.Table = InboxRow.__table__  # type: ignore[attr-defined]
 # Built once, so each delivery's insert is only bound and run (by PostgreSQL?).
@@ -82,8 +77,14 @@ _ACCEPT = {
     .returning(_TABLE.c.id)
     for is_pg, dml in ((True, postgresql), (False, sqlite))
 }
+_EVENT_COLUMNS = tuple(_TABLE.c[field.name] for field in fields(InboxEvent))
+_CLAIM_ONE = (
+    sa.select(*_EVENT_COLUMNS)
+    .where(_TABLE.c.id == sa.bindparam("row_id"))
+    .where(_TABLE.c.processed_at.is_(None))
+)
 _CLAIM = (
-    sa.select(*(_TABLE.c[field.name] for field in fields(InboxEvent)))
+    sa.select(*_EVENT_COLUMNS)
     .where(_TABLE.c.id > sa.bindparam("after"))
     .where(_TABLE.c.processed_at.is_(None))
     .where(_TABLE.c.attempts < MAX_ATTEMPTS)
@@ -115,12 +116,13 @@ def retry_due(row: InboxEvent | InboxRow, now: datetime) -> bool:
     return aware(row.received_at) + wait <= now
 
 
-def claim(session: Session, row_id: int) -> InboxRow | None:
+def claim(session: Session, row_id: int) -> InboxEvent | None:
     """Lock one pending row for processing (PostgreSQL skips rows another replica holds)."""
-    stmt = select(InboxRow).where(InboxRow.id == row_id).where(col(InboxRow.processed_at).is_(None))
+    stmt = _CLAIM_ONE
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
-    return session.exec(stmt).first()
+    row = session.connection().execute(stmt, {"row_id": row_id}).first()
+    return None if row is None else InboxEvent(*row)
 
 
 def claim_batch(
@@ -144,12 +146,6 @@ def claim_batch(
 def mark_done(session: Session, row_id: int, now: datetime) -> None:
     """Mark an event processed (one UPDATE, no ORM flush); commit it with the event's effects."""
     session.connection().execute(_DONE, {"row_id": row_id, "processed_at": now, "error": None})
-
-
-def mark_processed(session: Session, row: InboxRow, now: datetime) -> None:
-    row.processed_at = now
-    row.error = None
-    session.add(row)
 
 
 def record_failure(session: Session, row_id: int, error: str) -> None:
