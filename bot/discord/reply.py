@@ -34,25 +34,21 @@ FAILED = Message.text_only("Sorry, that failed on our side. It has been logged; 
 POSTED = "Posted in the channel."
 
 
-async def run_core(core: CommandCore, interaction: discord.Interaction[Any], text: str) -> Message:
-    """Identify the Discord user and run ``text``; a crash becomes an ephemeral error."""
-    user = interaction.user
-    return await _run(
-        core, text, str(user.id), user.display_name, str(interaction.channel_id or "")
-    )
-
-
-async def _run(core: CommandCore, text: str, user_id: str, name: str, channel: str) -> Message:
+async def run_core(core: CommandCore, entry: dict[str, str]) -> Message:
+    """Identify the Discord user of ``entry`` (see ``journal_entry``) and run its command; a
+    crash becomes an ephemeral error."""
+    text, user_id = entry["text"], entry["user_id"]
     try:
-        actor = replace(await core.identity("discord", user_id, name), channel=channel)
-        return await core.run(text, actor)
+        actor = await core.identity("discord", user_id, entry["user_name"])
+        return await core.run(text, replace(actor, channel=entry["channel_id"]))
     except Exception:
         log.exception("discord command %r failed (user %s)", text.split(" ", 1)[0], user_id)
         return FAILED
 
 
 def journal_entry(interaction: discord.Interaction[Any], text: str) -> dict[str, str]:
-    """What is needed to run ``text`` again and answer it on the interaction's follow-up."""
+    """``text`` with who asked where, and the interaction's follow-up: all that running it
+    and answering it needs, now or after a crash."""
     return {
         "text": text,
         "user_id": str(interaction.user.id),
@@ -88,11 +84,11 @@ async def answer(
     journal: CommandJournal | None = None,
 ) -> None:
     """Record (with a journal), defer, run ``text`` through the core, follow up with the answer."""
-    key = str(interaction.id)
+    key, entry = str(interaction.id), journal_entry(interaction, text)
     if journal is not None:
-        await journal.record("discord", key, journal_entry(interaction, text))
+        await journal.record("discord", key, entry)
     await interaction.response.defer(ephemeral=True, thinking=True)
-    reply = render(await run_core(core, interaction, text))
+    reply = render(await run_core(core, entry))
     await answer_then_close(journal, "discord", key, send_reply(interaction, reply))
 
 
@@ -112,7 +108,5 @@ class _Stranded:
 
 async def replay_entry(core: CommandCore, client: discord.Client, entry: dict[str, str]) -> None:
     """Run a journalled command a crash stranded and answer it on its follow-up token."""
-    message = await _run(
-        core, entry["text"], entry["user_id"], entry["user_name"], entry["channel_id"]
-    )
+    message = await run_core(core, entry)
     await send_reply(_Stranded(client, entry), render(message))  # type: ignore[arg-type]
