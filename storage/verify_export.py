@@ -115,6 +115,11 @@ class ChainWalker:
         return obj
 
     @property
+    def expected(self) -> tuple[int | None, str] | None:
+        """The published head being checked against, if any."""
+        return self._expected
+
+    @property
     def anchored(self) -> bool:
         """True when checking against an expected (published) head."""
         return self._expected is not None

@@ -79,6 +79,54 @@ def forge_tail(conn: Connection) -> None:
     _forge(conn, N)
 
 
+def _rechain(conn: Connection, seq: int, prev: str) -> str:
+    """Rewrite entry ``seq`` to follow ``prev`` (its columns, hashed bytes and hash all agree)."""
+    row = _row(conn, seq)
+    canonical = row["canonical"].replace(row["prev_hash"], prev)
+    digest = entry_hash(prev, canonical.encode("utf-8"))
+    _set(conn, seq, prev_hash=prev, canonical=canonical, hash=digest)
+    return digest
+
+
+def misdirect_prev(conn: Connection) -> None:
+    """Entry 6 names another predecessor, but its hash was computed over the real one."""
+    row = _row(conn, 6)
+    canonical = row["canonical"].replace(row["prev_hash"], "ee" * 32)
+    _set(
+        conn,
+        6,
+        prev_hash="ee" * 32,
+        canonical=canonical,
+        hash=entry_hash(row["prev_hash"], canonical.encode("utf-8")),
+    )
+
+
+def relink_tail(conn: Connection) -> None:
+    """Entries 7 and 8 rewritten into a consistent chain that hangs off a foreign hash."""
+    _rechain(conn, 8, _rechain(conn, 7, "ee" * 32))
+
+
+def delete_before_boundary(conn: Connection) -> None:
+    conn.execute(text("DELETE FROM audit_entry WHERE seq = 6"))
+
+
+def delete_and_rechain(conn: Connection) -> None:
+    """Entry 6 removed and 7, 8 rewritten to chain straight onto entry 5: only seq shows it."""
+    delete_before_boundary(conn)
+    _rechain(conn, 8, _rechain(conn, 7, _row(conn, 5)["hash"]))
+
+
+def non_hex_prev(conn: Connection) -> None:
+    """Entry 4's prev column and hashed bytes agree on a prev that is not hex at all."""
+    row = _row(conn, 4)
+    _set(
+        conn,
+        4,
+        prev_hash="zz" * 32,
+        canonical=row["canonical"].replace(row["prev_hash"], "zz" * 32),
+    )
+
+
 def flip_hash_bit(conn: Connection) -> None:
     digest = _row(conn, 6)["hash"]
     _set(conn, 6, hash=digest[:-1] + format(int(digest[-1], 16) ^ 1, "x"))
@@ -111,6 +159,11 @@ MATRIX = [
     (forge_tail, True, N, f"entry {N}: hash differs from the expected head", True),
     (flip_hash_bit, False, 6, "entry 6: stored hash does not match", True),
     (edit_prev_column, False, 6, "entry 6: prev_hash does not match the hashed bytes", True),
+    (misdirect_prev, False, 6, "entry 6: prev_hash does not match the hash of entry 5", True),
+    (relink_tail, False, 6, "entry 6 was rewritten after entry 7 was written", True),
+    (delete_before_boundary, False, 6, "entry 6 missing: sequence jumps from 5 to 7", True),
+    (non_hex_prev, False, 4, "entry 4: prev_hash is not hex", True),
+    (delete_and_rechain, False, 6, "entry 6 missing: sequence jumps from 5 to 7", True),
     (_column(2, "actor", "mallory"), False, 2, "entry 2: actor column does not match", False),
     (
         _column(3, "payload", lambda p: p.replace("approve", "reject")),
@@ -142,6 +195,9 @@ def _drop_triggers(engine: Engine) -> None:
             conn.exec_driver_sql("DROP TRIGGER audit_entry_no_delete")
 
 
+# Blocks of 2000 hold the whole log; blocks of 3 put block boundaries at 3|4 and 6|7, so every
+# tamper also meets the bulk check's hand-over between blocks and to the exact check.
+@pytest.mark.parametrize("batch", [2000, 3], ids=["one-block", "blocks-of-3"])
 @pytest.mark.parametrize(
     ("tamper", "anchored", "bad_seq", "reason", "in_export"),
     MATRIX,
@@ -158,6 +214,7 @@ def test_tampering_is_caught_by_both_verifiers(
     bad_seq: int,
     reason: str,
     in_export: bool,
+    batch: int,
 ) -> None:
     """Every kind of edit behind the appender's back is named at its first bad entry."""
     fill(engine, N)
@@ -170,9 +227,9 @@ def test_tampering_is_caught_by_both_verifiers(
     anchor = published if anchored else None
 
     with read_scope(engine) as session:
-        result = audit.verify(session, expected_head=anchor)
+        result = audit.verify(session, expected_head=anchor, batch=batch)
         if anchored:  # without the published head, a shortened or re-tailed log looks fine
-            assert audit.verify(session).ok
+            assert audit.verify(session, batch=batch).ok
         export = tmp_path / "audit.jsonl"
         with export.open("w", encoding="utf-8") as handle:
             audit.export(session, handle)
