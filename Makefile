@@ -17,6 +17,7 @@ test: venv
 	.venv/bin/lint-imports
 	.venv/bin/mypy charter storage
 	.venv/bin/mypy bot
+	.venv/bin/mypy bench
 	.venv/bin/python -m pytest -p pytest_cov --cov --cov-report=term:skip-covered --cov-report=xml:coverage.xml -q
 	.venv/bin/python -m coverage report --include='charter/*' --fail-under=100 --skip-covered
 

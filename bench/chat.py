@@ -40,6 +40,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,9 @@ from bot.slack.app import build_slack_app  # noqa: E402
 SECRET = "bench-signing-secret"
 TOKEN = "xoxb-bench"
 
+# The header mapping Bolt's request takes (its values may be strings or lists of strings).
+Headers = dict[str, str | Sequence[str]]
+
 
 class BenchCore:
     """A core that answers at once with a typical small message."""
@@ -74,14 +78,14 @@ class BenchCore:
         return []
 
 
-def signed(n: int, response_url: str) -> tuple[str, dict[str, str]]:
+def signed(n: int, response_url: str) -> tuple[str, Headers]:
     body = (
         "token=x&team_id=T0001&channel_id=C1&user_id=U1&user_name=bench&command=%2Fcharter"
         f"&text=show+{n}&response_url={quote(response_url, safe='')}&trigger_id=t{n}"
     )
     ts = str(int(time.time()))
     sig = hmac.new(SECRET.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
-    headers = {
+    headers: Headers = {
         "content-type": "application/x-www-form-urlencoded",
         "x-slack-request-timestamp": ts,
         "x-slack-signature": f"v0={sig}",
@@ -130,13 +134,11 @@ class Result:
         return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
 
 
-async def measure(
-    name: str, app: AsyncApp, requests: list[tuple[str, dict[str, str]]], c: int
-) -> Result:
+async def measure(name: str, app: AsyncApp, requests: list[tuple[str, Headers]], c: int) -> Result:
     latencies: list[float] = []
     gate = asyncio.Semaphore(c)
 
-    async def one(body: str, headers: dict[str, str]) -> None:
+    async def one(body: str, headers: Headers) -> None:
         async with gate:
             start = time.perf_counter()
             response = await app.async_dispatch(AsyncBoltRequest(body=body, headers=headers))

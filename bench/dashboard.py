@@ -118,7 +118,8 @@ def seed_rollouts(rt: Runtime, numbers: list[int]) -> int:
     with ``interop-matrix`` check results on the reported refs — some failing — so the overview
     has failing gates to show and the rollout matrix has versions and checks."""
     try:
-        from bot.rollouts import report, start_rollout
+        from bot.rollout_lifecycle import start_rollout
+        from bot.rollouts import report
         from charter.rollout import ReadyReport
         from storage import rollouts as store
     except ImportError:

@@ -25,7 +25,10 @@ import multiprocessing as mp
 import sys
 import tempfile
 import time
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Event
 from pathlib import Path
+from typing import TypedDict
 
 import httpx
 
@@ -33,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.relay import Relay  # noqa: E402
+from bot.senders.base import Sender  # noqa: E402
 from bot.senders.discord import DiscordSender  # noqa: E402
 from bot.senders.pacing import Limits, Pacer  # noqa: E402
 from bot.senders.slack import SlackSender  # noqa: E402
@@ -48,7 +52,14 @@ SLACK_SCALE = 0.05  # Slack's 1 s per channel → 50 ms
 CONCURRENCY = 4  # in-flight requests per platform (httpcore scans its pool per request)
 
 
-def _serve(kwargs: dict[str, object], ports: mp.Queue, stop: mp.Event, out: mp.Queue) -> None:
+class Received(TypedDict):
+    """What the stand-in process reports back when stopped."""
+
+    posted: list[tuple[str, str]]  # (platform, channel) per message it accepted
+    rejected: int  # 429s it had to send
+
+
+def _serve(kwargs: dict[str, object], ports: Queue[int], stop: Event, out: Queue[Received]) -> None:
     """Child process: run the stand-in (its own CPU, like a real platform) until ``stop``."""
 
     async def run() -> None:
@@ -69,7 +80,9 @@ class RemoteStandIn:
 
     def __init__(self, **kwargs: object) -> None:
         ctx = mp.get_context("spawn")
-        self._ports, self._out, self._stop = ctx.Queue(), ctx.Queue(), ctx.Event()
+        self._ports: Queue[int] = ctx.Queue()
+        self._out: Queue[Received] = ctx.Queue()
+        self._stop = ctx.Event()
         self._proc = ctx.Process(target=_serve, args=(kwargs, self._ports, self._stop, self._out))
         self._proc.start()
         self.port = int(self._ports.get(timeout=30))
@@ -82,9 +95,9 @@ class RemoteStandIn:
     def discord_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/api/v10"
 
-    def finish(self) -> dict[str, object]:
+    def finish(self) -> Received:
         self._stop.set()
-        result: dict[str, object] = self._out.get(timeout=30)
+        result = self._out.get(timeout=30)
         self._proc.join(10)
         return result
 
@@ -124,7 +137,7 @@ async def part1(n: int, discord_share: float) -> dict[str, float]:
         _setup(url, channels)
         engine = make_engine(url)
         limits = Limits({"slack": 1.0 * SLACK_SCALE}, {"discord": (50, 1.0)})
-        senders = {
+        senders: dict[str, Sender] = {
             "slack": SlackSender("xoxb", chat.slack_url, httpx.AsyncClient(limits=_pool())),
             "discord": DiscordSender("bot", chat.discord_url, httpx.AsyncClient(limits=_pool())),
         }
@@ -136,7 +149,7 @@ async def part1(n: int, discord_share: float) -> dict[str, float]:
             await s.aclose()
         engine.dispose()
     seen = chat.finish()
-    posted = [tuple(p) for p in seen["posted"]]  # type: ignore[attr-defined]
+    posted = [tuple(p) for p in seen["posted"]]
     minimum = max(0.0, (discord_n - 50) / 50.0)
     delivered = len(set(posted))
     return {

@@ -34,6 +34,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import sqlalchemy as sa
@@ -41,7 +42,7 @@ import uvicorn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.bootstrap import build
+from bot.bootstrap import Runtime, build
 from bot.clock import FixedClock
 from bot.http import create_app
 from bot.settings import Settings
@@ -66,8 +67,9 @@ def _sign(body: bytes) -> str:
     return "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
 
 
-def _fixture(name: str) -> dict:
-    return json.loads((SHARED / "fixtures/github/webhooks" / name).read_text())
+def _fixture(name: str) -> dict[str, Any]:
+    payload: dict[str, Any] = json.loads((SHARED / "fixtures/github/webhooks" / name).read_text())
+    return payload
 
 
 def _comment(i: int, number: int, at: datetime) -> tuple[bytes, dict[str, str]]:
@@ -90,12 +92,12 @@ def _comment(i: int, number: int, at: datetime) -> tuple[bytes, dict[str, str]]:
     return body, headers
 
 
-def _runtime(url: str, clock: FixedClock):  # type: ignore[no-untyped-def]
+def _runtime(url: str, clock: FixedClock) -> Runtime:
     settings = Settings(database_url=url, github_webhook_secret=SECRET, github_mode="off")
     return build(settings, clock=clock)
 
 
-def _open_voting(rt, clock: FixedClock, number: int, advance: bool = True) -> None:  # type: ignore[no-untyped-def]
+def _open_voting(rt: Runtime, clock: FixedClock, number: int, advance: bool = True) -> None:
     payload = _fixture("issues/opened.payload.json")
     payload["repository"]["full_name"] = REPO
     body_md = (
@@ -120,7 +122,7 @@ CHUNK = 25  # deliveries per measured block; the two sides alternate blocks
 class _Ours:
     """Signed deliveries through the app (ASGI, in process), each processed before the next."""
 
-    def __init__(self, rt, clock: FixedClock, numbers: list[int], total: int) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, rt: Runtime, clock: FixedClock, numbers: list[int], total: int) -> None:
         self.rt, self.clock = rt, clock
         self.deliveries = [
             _comment(i, numbers[i % len(numbers)], clock.now()) for i in range(total)
@@ -208,8 +210,8 @@ class _Raw:
 
 
 async def _throughput(
-    rt, clock: FixedClock, url: str, n: int, numbers: list[int]
-) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    rt: Runtime, clock: FixedClock, url: str, n: int, numbers: list[int]
+) -> tuple[float, float]:
     """(ours/s, raw/s), measured in alternating blocks of CHUNK deliveries after a warm-up of
     both, so both sides see the same machine: the speed of these shared machines drifts by
     up to 2x over minutes, which a run of one side after the other turned into the ratio."""
@@ -237,7 +239,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _latency(rt, clock: FixedClock, numbers: list[int], rate: float, seconds: float) -> list[float]:  # type: ignore[no-untyped-def]
+def _latency(
+    rt: Runtime, clock: FixedClock, numbers: list[int], rate: float, seconds: float
+) -> list[float]:
     port = _free_port()
     app = create_app(rt, run_background=True)
     server = uvicorn.Server(
