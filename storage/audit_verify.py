@@ -19,8 +19,9 @@ How, fast (the goal is a million entries in a few seconds):
   (including a false alarm), is re-checked row by row by the exact check, which names the first
   bad entry or accepts the block. Every failure message therefore comes from the exact check.
 - The databases' JSON string escaping (SQLite ``json_quote``, PostgreSQL ``to_json``) equals
-  RFC 8785's for every character (tested), so the rebuilt text matches exactly when Python's
-  would.
+  RFC 8785's for every ASCII character and the non-ASCII ones encoders treat specially (tested),
+  so the rebuilt text matches exactly when Python's would; any other difference would only be a
+  false alarm, settled by the exact check.
 - Two worker connections take turns: while Python hashes one block (holding the interpreter
   lock), the database aggregates the next (the PostgreSQL server, or SQLite's C code, which
   runs without the lock).
