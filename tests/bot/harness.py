@@ -221,6 +221,17 @@ class Bot:
 
     # -- background work, stepped ------------------------------------------------------------------
 
+    async def open_voting(self, title: str = "Raise the gas target") -> int:
+        """A proposal opened on GitHub from the issue form and moved into its voting window."""
+        issue = self.standin.store.add_issue(
+            title, valid_body(), "alice-aurora", ("upgrade-proposal",)
+        )
+        payload = self.issue_payload("opened", issue.number, valid_body(), title=title)
+        assert (await self.post("issues", payload)).status_code == 202
+        await self.settle()
+        await self.advance(later(days=7, seconds=1))
+        return issue.number
+
     async def settle(self) -> None:
         """Process the inbox, fire due deadlines and run the relays until nothing is left."""
         for _ in range(20):

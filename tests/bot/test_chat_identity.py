@@ -23,7 +23,7 @@ from sqlmodel import select
 from storage import audit, audit_query, identities
 from storage.db import session_scope
 from storage.models.core import LinkRequestRow
-from tests.bot.harness import Bot, later, slack_settings, valid_body
+from tests.bot.harness import Bot, slack_settings
 from tests.bot.slack.wire import signed_headers, slash_body
 from tests.standins.github_server import GitHubStandin
 from tests.standins.slack_server import SlackStandIn
@@ -68,16 +68,6 @@ async def slash(bot: Bot, slack: SlackStandIn, text: str, user: str, name: str =
     return json.dumps(answer.data, ensure_ascii=False)
 
 
-async def voting_proposal(bot: Bot) -> int:
-    """A protocol-change proposal opened on GitHub and moved into its voting window."""
-    n = bot.standin.store.add_issue("Raise", valid_body(), "alice-aurora", ("upgrade-proposal",))
-    response = await bot.post("issues", bot.issue_payload("opened", n.number, valid_body()))
-    assert response.status_code == 202
-    await bot.settle()
-    await bot.advance(later(days=7, seconds=1))
-    return n.number
-
-
 def linked_login(bot: Bot, surface_id: str) -> str | None:
     with session_scope(bot.rt.engine) as session:
         row = identities.lookup(session, "slack", surface_id)
@@ -100,7 +90,7 @@ async def test_device_flow_links_only_after_github_confirms(bot: Bot, slack: Sla
     """/charter link shows GitHub's URL and code; polls while GitHub says "pending" link
     nothing (and the user still cannot vote); once GitHub confirms, the Slack user is the login
     GitHub named, the link is audited, and their Slack vote counts as that login's."""
-    n = await voting_proposal(bot)
+    n = await bot.open_voting()
     bot.standin.device.pending = 2
     bot.standin.device.login = "carmen-borealis"
 
@@ -195,7 +185,7 @@ async def test_forged_claims_cannot_vote(bot: Bot, slack: SlackStandIn) -> None:
     """Claiming a login — as one's Slack name, as ``link <login>``, or with a device flow
     GitHub has not confirmed, or by posting the device code as a GitHub comment — links
     nothing; the claimant's votes are refused with a way forward, and each is audited."""
-    n = await voting_proposal(bot)
+    n = await bot.open_voting()
     bot.standin.device.pending = 5
     parse = await slash(bot, slack, "link carmen-borealis", "U0MALLORY", "carmen-borealis")
     assert "more than this command takes" in parse
@@ -227,7 +217,7 @@ async def test_comment_codes_are_single_use_and_expire(code_bot: Bot, slack: Sla
     once; the same code posted again by someone else changes nothing, and a code posted after
     30 minutes links nobody."""
     bot = code_bot
-    n = await voting_proposal(bot)
+    n = await bot.open_voting()
     first = re.search(r"charterbot link (\S{4}-\S{4})", await slash(bot, slack, "link", "U0CARMEN"))
     stale = re.search(r"charterbot link (\S{4}-\S{4})", await slash(bot, slack, "link", "U0SLOW"))
     assert first is not None and stale is not None

@@ -143,15 +143,6 @@ def from_console(bot: Bot, text: str) -> str:
     return plain_text(bot.gov.run_sync(text, console))
 
 
-async def open_voting(bot: Bot, title: str) -> int:
-    issue = bot.standin.store.add_issue(title, valid_body(), "alice-aurora", ("upgrade-proposal",))
-    payload = bot.issue_payload("opened", issue.number, valid_body(), title=title)
-    assert (await bot.post("issues", payload)).status_code == 202
-    await bot.settle()
-    await bot.advance(later(days=7, seconds=1))
-    return issue.number
-
-
 # -- what "inert" means on each surface ---------------------------------------------------------
 
 _SLACK_OWN_TOKEN = re.compile(r"<!date\^\d+\^[^|<>]*\|[^<>]*>")
@@ -238,7 +229,7 @@ async def test_hostile_text_is_stored_clean_and_echoed_inert(
 ) -> None:
     """The same hostile text as title, concern text and vote reason from Slack, Discord, the
     console and GitHub: stored verbatim-but-cleaned, and inert wherever it is shown."""
-    n = await open_voting(bot, f"Gas {raw}")
+    n = await bot.open_voting(f"Gas {raw}")
 
     answers = [
         await from_slack(bot, slack, f"concern {n} slack: {raw}"),
@@ -308,7 +299,7 @@ async def test_ten_kilobytes_are_refused_everywhere(
 ) -> None:
     """10 KB of concern text is refused on every surface with a short answer that says the
     limit and does not echo the text back; nothing is stored."""
-    n = await open_voting(bot, "Gas")
+    n = await bot.open_voting("Gas")
     slack_answer = await from_slack(bot, slack, f"concern {n} slack: {TEN_KB}")
     discord_answer = await from_discord(
         client, discord_api, "concern", [option("number", n), option("text", f"d: {TEN_KB}")]

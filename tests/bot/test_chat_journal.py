@@ -19,7 +19,7 @@ from bot.chat import InboxJournal
 from storage import identities
 from storage.db import session_scope
 from storage.models.core import InboxRow
-from tests.bot.harness import Bot, later, slack_settings, valid_body
+from tests.bot.harness import Bot, slack_settings
 from tests.bot.slack.wire import block_actions_body, signed_headers, slash_body
 from tests.standins.github_server import GitHubStandin
 from tests.standins.slack_server import SlackStandIn
@@ -51,12 +51,7 @@ async def test_command_is_journalled_and_closed(bot: Bot, slack: SlackStandIn) -
 
 
 async def test_stranded_command_is_replayed_once(bot: Bot, slack: SlackStandIn) -> None:
-    n = bot.standin.store.add_issue(
-        "Raise", valid_body(), "alice-aurora", ("upgrade-proposal",)
-    ).number
-    await bot.post("issues", bot.issue_payload("opened", n, valid_body()))
-    await bot.settle()
-    await bot.advance(later(days=7, seconds=1))
+    n = await bot.open_voting()
     # alice-aurora proved her login earlier (see test_chat_e2e for the proof itself)
     with session_scope(bot.rt.engine) as session:
         identities.link(
@@ -103,12 +98,7 @@ async def test_stranded_command_is_replayed_once(bot: Bot, slack: SlackStandIn) 
 async def test_vote_click_is_journalled_before_its_ack(bot: Bot, slack: SlackStandIn) -> None:
     """A vote button click is recorded before Slack gets its 200 (the ack), answered on its
     response_url without replacing the buttons' message, and then marked done."""
-    n = bot.standin.store.add_issue(
-        "Raise", valid_body(), "alice-aurora", ("upgrade-proposal",)
-    ).number
-    await bot.post("issues", bot.issue_payload("opened", n, valid_body()))
-    await bot.settle()
-    await bot.advance(later(days=7, seconds=1))
+    n = await bot.open_voting()
     body = block_actions_body(f"vote:{n}:approve", slack.response_url("click"))
     response = await bot.http.post("/slack/events", content=body, headers=signed_headers(body))
     assert response.status_code == 200
