@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from tests.bot.slack.fake_core import FakeCore
@@ -11,10 +9,9 @@ from tests.standins.slack_server import SlackStandIn
 
 
 @pytest.fixture
-async def standin() -> AsyncIterator[SlackStandIn]:
-    server = await SlackStandIn().start()
-    yield server
-    await server.stop()
+def standin(slack: SlackStandIn) -> SlackStandIn:
+    """The folder's name for the shared per-test Slack stand-in (tests/bot/conftest.py)."""
+    return slack
 
 
 @pytest.fixture
