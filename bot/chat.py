@@ -162,25 +162,9 @@ def _install_slack(rt: Runtime) -> None:
 
     async def replay_step(now: datetime) -> int:
         async def run(entry: dict[str, str]) -> None:
-            from bot.slack.app import run_core
-            from bot.slack.blocks import render_blocks
+            from bot.slack.app import replay_entry
 
-            answer = await run_core(
-                rt.gov,
-                entry["text"],
-                entry["user_id"],
-                entry["user_name"],
-                what="replayed command",
-                channel=entry["channel_id"],
-            )
-
-            async def no_fallback(**_: Any) -> None:
-                log.warning("replayed command has no response_url; its answer is dropped")
-
-            payload = render_blocks(answer).for_respond()
-            if entry.get("replace_original") == "false":  # a vote button's message stays
-                payload |= {"replace_original": False}
-            await responder(no_fallback, entry, payload)
+            await replay_entry(rt.gov, responder, entry)
 
         return await journal.replay(now, run)
 

@@ -164,6 +164,32 @@ def click_entry(body: dict[str, Any], text: str) -> tuple[str, dict[str, str]]:
     return key, entry
 
 
+async def run_entry(core: CommandCore, entry: dict[str, str], *, what: str) -> dict[str, Any]:
+    """Run a journal entry's command (live, or replayed after a crash) and build its answer for
+    the response_url; a vote click's answer leaves the message holding the buttons in place."""
+    answer = await run_core(
+        core,
+        entry["text"],
+        entry["user_id"],
+        entry["user_name"],
+        what=what,
+        channel=entry["channel_id"],
+    )
+    payload = render_blocks(answer).for_respond()
+    if entry.get("replace_original") == "false":
+        payload |= {"replace_original": False}
+    return payload
+
+
+async def replay_entry(core: CommandCore, answer_on: Responder, entry: dict[str, str]) -> None:
+    """Run a journalled command a crash stranded and answer it on its response_url."""
+
+    async def no_fallback(**_: Any) -> None:
+        log.warning("replayed command has no response_url; its answer is dropped")
+
+    await answer_on(no_fallback, entry, await run_entry(core, entry, what="replayed command"))
+
+
 def register_listeners(
     app: AsyncApp,
     core: CommandCore,
@@ -183,16 +209,7 @@ def register_listeners(
         if journal is not None:
             await journal.record("slack", key, entry)
         await ack()
-        user = command.get("user_id", "")
-        answer = await run_core(
-            core,
-            command.get("text", ""),
-            user,
-            command.get("user_name", ""),
-            what="command",
-            channel=command.get("channel_id", ""),
-        )
-        reply = answer_on(respond, command, render_blocks(answer).for_respond())
+        reply = answer_on(respond, command, await run_entry(core, entry, what="command"))
         await answer_then_close(journal, "slack", key, reply)
 
     @app.event("app_mention")
@@ -225,8 +242,5 @@ def register_listeners(
         if journal is not None:  # durable before acknowledged, as a command is
             await journal.record("slack", key, entry)
         await ack()
-        answer = await run_core(
-            core, entry["text"], entry["user_id"], entry["user_name"], what="vote button"
-        )
-        payload = render_blocks(answer).for_respond() | {"replace_original": False}
+        payload = await run_entry(core, entry, what="vote button")
         await answer_then_close(journal, "slack", key, answer_on(respond, body, payload))
