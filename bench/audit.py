@@ -38,11 +38,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import psycopg
-from sqlalchemy import Engine, MetaData, Table, insert, select, text
+from sqlalchemy import Engine, MetaData, Table, insert, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.sql import quoted_name
 
-from storage import audit, audit_verify, migrate
+from storage import audit, audit_blocks, migrate
 from storage.db import make_engine, read_scope, session_scope
 from storage.models import NAMING_CONVENTION
 from storage.models.audit import AuditEntry
@@ -199,20 +199,20 @@ def bench_backend(
 @contextmanager
 def _without_column_checks() -> Iterator[None]:
     """audit.verify with block queries that compare no columns (the design's ceiling)."""
-    saved = audit_verify._SQLITE_BLOCK, audit_verify._PG_BLOCK
-    audit_verify._SQLITE_BLOCK = text(
+    saved = audit_blocks.SQLITE_BLOCK, audit_blocks.PG_BLOCK
+    audit_blocks.SQLITE_BLOCK = (
         "SELECT count(*), group_concat(canonical, char(30)), group_concat(prev_hash, ''), "
         "group_concat(hash, ''), 0 FROM audit_entry WHERE seq > :lo AND seq <= :hi"
     )
-    audit_verify._PG_BLOCK = text(
+    audit_blocks.PG_BLOCK = (
         "SELECT count(*), string_agg(canonical, chr(30)), string_agg(prev_hash, ''), "
         "string_agg(hash, ''), 0 FROM (SELECT canonical, prev_hash, hash FROM audit_entry "
-        "WHERE seq > :lo AND seq <= :hi ORDER BY seq) AS block"
+        "WHERE seq > %(lo)s AND seq <= %(hi)s ORDER BY seq) AS block"
     )
     try:
         yield
     finally:
-        audit_verify._SQLITE_BLOCK, audit_verify._PG_BLOCK = saved
+        audit_blocks.SQLITE_BLOCK, audit_blocks.PG_BLOCK = saved
 
 
 def _raw_file_hash(path: Path) -> None:

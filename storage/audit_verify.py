@@ -9,22 +9,17 @@ shared with the standalone verifier):
 - The first entry that breaks a rule is named, with a plain sentence saying why.
 
 How, fast (the goal is a million entries in a few seconds):
-- Blocks of ``batch`` entries are confirmed in bulk. The database returns a block as one row:
-  the canonical texts joined by U+001E (never unescaped in RFC 8785 text), the prev hashes and
-  the hashes each concatenated, and how many rows' canonical text differs from the text rebuilt
-  from their other columns — so every column is compared inside the database, and Python builds
-  no object per entry. Python recomputes the block's hashes in one loop and compares them, and
-  the links between them, with single string comparisons.
+- Blocks of ``batch`` entries are confirmed in bulk (storage.audit_blocks): the database
+  compares every column and returns the block as one row, Python recomputes its hashes.
 - The bulk check can only *confirm* a block. A block it does not confirm, for whatever reason
   (including a false alarm), is re-checked row by row by the exact check, which names the first
   bad entry or accepts the block. Every failure message therefore comes from the exact check.
-- The databases' JSON string escaping (SQLite ``json_quote``, PostgreSQL ``to_json``) equals
-  RFC 8785's for every ASCII character and the non-ASCII ones encoders treat specially (tested),
-  so the rebuilt text matches exactly when Python's would; any other difference would only be a
-  false alarm, settled by the exact check.
-- Two worker connections take turns: while Python hashes one block (holding the interpreter
-  lock), the database aggregates the next (the PostgreSQL server, or SQLite's C code, which
-  runs without the lock).
+- Blocks are checked in parallel, up to ``WORKERS`` at a time (one per core): on PostgreSQL by
+  threads with a connection each (the server does its part in one backend per connection); on
+  SQLite, from ``PARALLEL_FROM`` entries on, by worker processes (storage.audit_workers), since
+  threads on SQLite connections in one process run no faster than one. This process stitches
+  the blocks together in order. A log only this process can see (in-memory SQLite, a session
+  bound to a connection) is checked on the session's own connection.
 - Entries appended after the check started are outside it: it verifies up to the largest seq it
   saw first.
 """
@@ -32,6 +27,7 @@ How, fast (the goal is a million entries in a few seconds):
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -39,18 +35,22 @@ from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, Text, func, select, text, type_coerce
+from sqlalchemy import ColumnElement, Connection, Engine, Text, func, select, type_coerce
 from sqlmodel import Session
 
+from storage import audit_blocks
+from storage.audit_blocks import Block, Expected
+from storage.audit_workers import parallel_blocks
 from storage.canonical import json_string as _str
 from storage.models.audit import AuditEntry
 from storage.verify_export import ChainError, ChainWalker
 
 _TABLE = AuditEntry.__table__  # type: ignore[attr-defined]
 _SEQ = _TABLE.c.seq
-# Connections aggregating blocks while Python hashes another (measured on two cores: 1.3× on
-# SQLite and 2× on PostgreSQL over one connection; more than two gain nothing).
+# Blocks checked at once: at most this many (one per core); SQLite's worker processes only from
+# this many entries on (below it, starting them costs more than they save).
 WORKERS = 2
+PARALLEL_FROM = 20_000
 
 
 @dataclass(frozen=True)
@@ -117,67 +117,67 @@ def _check_blocks(
     return rechecked
 
 
-@dataclass(frozen=True)
-class _Block:
-    lo: int  # the block is seq lo+1 … hi
-    hi: int
-    confirmed: bool = False
-    prev: str = ""  # prev_hash of entry lo+1
-    last: str = ""  # hash of entry hi
-    anchor: tuple[int, str] | None = None  # (seq, hash) where the expected head would sit
-
-
 def _blocks(
     session: Session,
     high: int,
     batch: int,
     workers: int | None,
-    expected: tuple[int | None, str] | None,
-) -> Generator[_Block, None, None]:
+    expected: Expected,
+) -> Generator[Block, None, None]:
     """Bulk-check every block of 1 … ``high``, in order."""
     bind = session.get_bind()
-    sql = _PG_BLOCK if bind.dialect.name == "postgresql" else _SQLITE_BLOCK
     spans = [(lo, min(lo + batch, high)) for lo in range(0, high, batch)]
-    jobs = WORKERS if workers is None else workers
-    # Workers open their own connections: not for a session bound to a connection, nor for an
-    # in-memory SQLite database (one per connection: only this one can see it).
-    engine = bind if isinstance(bind, Engine) else None
-    if engine is None or engine.url.database in (None, "", ":memory:"):
-        jobs = 1
-    if jobs <= 1 or len(spans) == 1:
-        connection = session.connection()
-        with _mmap(connection):
-            for lo, hi in spans:
-                yield _confirm(connection, sql, lo, hi, expected)
-        return
-    with (
-        _worker_connections(engine) as connection_here,
-        ThreadPoolExecutor(jobs, thread_name_prefix="audit-verify") as pool,
-    ):
+    jobs = min(WORKERS, os.cpu_count() or 1) if workers is None else workers
+    jobs = min(jobs, len(spans))
+    if isinstance(bind, Engine) and jobs > 1:
+        if bind.dialect.name == "postgresql":
+            yield from _threads(bind, spans, expected, jobs)
+            return
+        path = _sqlite_file(bind)
+        if path is not None and (workers is not None or high >= PARALLEL_FROM):
+            yield from parallel_blocks(path, audit_blocks.SQLITE_BLOCK, spans, expected, jobs)
+            return
+    connection = session.connection()
+    postgres = bind.dialect.name == "postgresql"
+    sql = audit_blocks.PG_BLOCK if postgres else audit_blocks.SQLITE_BLOCK
+    with _mmap(connection), closing(connection.connection.cursor()) as cursor:
+        if postgres:
+            cursor.execute(audit_blocks.PG_SETUP)
+        for lo, hi in spans:
+            yield audit_blocks.confirm(cursor, sql, lo, hi, expected)
+
+
+def _threads(
+    engine: Engine, spans: list[tuple[int, int]], expected: Expected, jobs: int
+) -> Generator[Block, None, None]:
+    """PostgreSQL: ``jobs`` threads, each on its own connection; while one hashes a block
+    (holding the interpreter lock), the server aggregates the others (measured on 200,000
+    entries: 1.6× one connection, and faster than worker processes, which pay for starting up
+    and importing the driver; more threads gain nothing on two cores)."""
+    local, lock = threading.local(), threading.Lock()
+    with ExitStack() as stack, ThreadPoolExecutor(jobs, thread_name_prefix="audit-verify") as pool:
+
+        def check(span: tuple[int, int]) -> Block:
+            if not hasattr(local, "cursor"):
+                with lock:
+                    connection = stack.enter_context(engine.connect())
+                    local.cursor = stack.enter_context(closing(connection.connection.cursor()))
+                local.cursor.execute(audit_blocks.PG_SETUP)
+            return audit_blocks.confirm(local.cursor, audit_blocks.PG_BLOCK, *span, expected)
+
         try:
-            yield from pool.map(
-                lambda span: _confirm(connection_here(), sql, span[0], span[1], expected), spans
-            )
+            yield from pool.map(check, spans)
         finally:  # stop queued blocks when the caller stops early (a bad entry)
             pool.shutdown(cancel_futures=True)
 
 
-@contextmanager
-def _worker_connections(bind: Engine | None) -> Iterator[Callable[[], Connection]]:
-    """One connection per worker thread, all closed at the end."""
-    assert bind is not None
-    local, lock = threading.local(), threading.Lock()
-    with ExitStack() as stack:
-
-        def connection() -> Connection:
-            if not hasattr(local, "connection"):
-                with lock:
-                    local.connection = stack.enter_context(bind.connect())
-                    stack.enter_context(_mmap(local.connection))
-            result: Connection = local.connection
-            return result
-
-        yield connection
+def _sqlite_file(engine: Engine) -> str | None:
+    """The SQLite database's file, for worker processes; None when only this process can see
+    it (in memory) or it is named by a URI."""
+    database = engine.url.database
+    if database in (None, "", ":memory:") or database.startswith("file:"):
+        return None
+    return os.path.abspath(database)
 
 
 @contextmanager
@@ -192,78 +192,6 @@ def _mmap(connection: Connection) -> Iterator[None]:
         yield
     finally:
         connection.exec_driver_sql("PRAGMA mmap_size = 0")
-
-
-def _confirm(
-    connection: Connection,
-    sql: Any,
-    lo: int,
-    hi: int,
-    expected: tuple[int | None, str] | None,
-) -> _Block:
-    """Bulk-check entries lo+1 … hi; unconfirmed unless every check holds.
-
-    seq is the primary key, so ``hi - lo`` rows in (lo, hi] are exactly lo+1 … hi. A missing or
-    extra part, hash or link makes the joined digests or links differ from the stored ones.
-    """
-    count, texts, prevs, hashes, differing = connection.execute(sql, {"lo": lo, "hi": hi}).one()
-    if count != hi - lo or differing:
-        return _Block(lo, hi)
-    try:
-        digest = bytes.fromhex(prevs[:64])
-    except ValueError:
-        return _Block(lo, hi)
-    sha256, digests = hashlib.sha256, list[bytes]()
-    append = digests.append
-    for data in texts.encode("utf-8").split(b"\x1e"):
-        digest = sha256(digest + data).digest()
-        append(digest)
-    if b"".join(digests).hex() != hashes or prevs[64:] != hashes[:-64]:
-        return _Block(lo, hi)
-    return _Block(lo, hi, True, prevs[:64], hashes[-64:], _anchor(expected, lo, hi, hashes))
-
-
-def _anchor(
-    expected: tuple[int | None, str] | None, lo: int, hi: int, hashes: str
-) -> tuple[int, str] | None:
-    """Where the expected head falls in a confirmed block: (seq, the hash stored there)."""
-    if expected is None:
-        return None
-    want_seq, want_hash = expected
-    if want_seq is not None:
-        if lo < want_seq <= hi:
-            at = (want_seq - lo - 1) * 64
-            return want_seq, hashes[at : at + 64]
-        return None
-    at = hashes.find(want_hash)
-    while at != -1 and at % 64:  # only whole hashes count
-        at = hashes.find(want_hash, at + 1)
-    return None if at == -1 else (lo + at // 64 + 1, want_hash)
-
-
-# The canonical text rebuilt from the other columns, in the envelope's fixed key order
-# (storage.canonical); the rows whose stored canonical text differs are counted.
-_SQLITE_BLOCK = text(
-    """SELECT count(*), group_concat(canonical, char(30)),
-    group_concat(prev_hash, ''), group_concat(hash, ''),
-    sum(canonical IS NOT ('{"actor":' || json_quote(actor) || ',"at":"' || replace(at, ' ', 'T')
-        || 'Z","charter_version":' || coalesce(charter_version, 'null') || ',"kind":'
-        || json_quote(kind) || ',"payload":' || payload || ',"prev":"' || prev_hash
-        || '","seq":' || seq || ',"subject":' || json_quote(subject) || '}'))
-    FROM audit_entry WHERE seq > :lo AND seq <= :hi"""
-)
-# The subquery's order is the aggregates' order (an ORDER BY inside string_agg sorts again,
-# twice as slow); were it ever different, the hashes would not match and the exact check runs.
-_PG_BLOCK = text(
-    """SELECT count(*), string_agg(canonical, chr(30)),
-    string_agg(prev_hash, ''), string_agg(hash, ''),
-    count(*) FILTER (WHERE canonical IS DISTINCT FROM concat('{"actor":', to_json(actor),
-        ',"at":"', to_char(timezone('UTC', at), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-        '","charter_version":', coalesce(CAST(charter_version AS text), 'null'), ',"kind":',
-        to_json(kind), ',"payload":', payload, ',"prev":"', prev_hash, '","seq":', seq,
-        ',"subject":', to_json(subject), '}'))
-    FROM (SELECT * FROM audit_entry WHERE seq > :lo AND seq <= :hi ORDER BY seq) AS block"""
-)
 
 
 def _exact(session: Session, walker: ChainWalker, lo: int, hi: int) -> int:

@@ -197,7 +197,12 @@ def _drop_triggers(engine: Engine) -> None:
 
 # Blocks of 2000 hold the whole log; blocks of 3 put block boundaries at 3|4 and 6|7, so every
 # tamper also meets the bulk check's hand-over between blocks and to the exact check.
-@pytest.mark.parametrize("batch", [2000, 3], ids=["one-block", "blocks-of-3"])
+@pytest.mark.parametrize(
+    ("batch", "workers"),
+    [(2000, None), (3, 1), (3, 2)],
+    # blocks-of-3-parallel: SQLite's worker processes, PostgreSQL's worker threads
+    ids=["one-block", "blocks-of-3", "blocks-of-3-parallel"],
+)
 @pytest.mark.parametrize(
     ("tamper", "anchored", "bad_seq", "reason", "in_export"),
     MATRIX,
@@ -215,6 +220,7 @@ def test_tampering_is_caught_by_both_verifiers(
     reason: str,
     in_export: bool,
     batch: int,
+    workers: int | None,
 ) -> None:
     """Every kind of edit behind the appender's back is named at its first bad entry."""
     fill(engine, N)
@@ -227,9 +233,9 @@ def test_tampering_is_caught_by_both_verifiers(
     anchor = published if anchored else None
 
     with read_scope(engine) as session:
-        result = audit.verify(session, expected_head=anchor, batch=batch)
+        result = audit.verify(session, expected_head=anchor, batch=batch, workers=workers)
         if anchored:  # without the published head, a shortened or re-tailed log looks fine
-            assert audit.verify(session, batch=batch).ok
+            assert audit.verify(session, batch=batch, workers=workers).ok
         export = tmp_path / "audit.jsonl"
         with export.open("w", encoding="utf-8") as handle:
             audit.export(session, handle)
@@ -237,10 +243,10 @@ def test_tampering_is_caught_by_both_verifiers(
     assert reason in result.reason
 
     if not in_export:
-        assert verify_file(str(export), anchor) == published
+        assert verify_file(str(export), anchor, workers=workers) == published
         return
     with pytest.raises(ChainError) as info:
-        verify_file(str(export), anchor)
+        verify_file(str(export), anchor, workers=workers)
     assert (info.value.seq, reason in info.value.reason) == (bad_seq, True), info.value.reason
 
 

@@ -161,3 +161,72 @@ def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str])
         verify_export.main([str(tmp_path / "x"), "--head", "nope"])
     assert info.value.code == 2
     assert "64 hex digits" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("workers", [2, 3, 20])
+@pytest.mark.parametrize("anchor", [None, (5, HEADS[4]), (None, HEADS[4])])
+def test_parts_checked_in_parallel_join_up(
+    tmp_path: Path, workers: int, anchor: tuple[int | None, str] | None
+) -> None:
+    """Worker processes confirm the same head as the walk (20 parts: most of them empty)."""
+    export = _write_known(tmp_path / "audit.jsonl")
+    text = export.read_text("utf-8").replace("\n", "\n\n", 3)  # blank lines too
+    export.write_text(text, encoding="utf-8")
+    assert verify_file(str(export), anchor, workers=workers) == (8, HEADS[7])
+
+
+def test_parts_cover_every_line_once_wherever_they_are_cut(tmp_path: Path) -> None:
+    export = _write_known(tmp_path / "audit.jsonl", count=4)
+    size = export.stat().st_size
+    for cut in range(size + 1):
+        parts = [
+            verify_export.check_part(str(export), 0, cut, None),
+            verify_export.check_part(str(export), cut, size, None),
+        ]
+        assert sum(part["count"] for part in parts) == 4, cut
+        counted = [part for part in parts if part["count"]]
+        assert counted[0]["first"] == [1, GENESIS]
+        assert counted[-1]["last"] == [4, HEADS[3]]
+        if len(counted) == 2:
+            assert counted[1]["first"] == [counted[0]["last"][0] + 1, counted[0]["last"][1]]
+
+
+def _popen_counting(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    started: list[list[str]] = []
+    popen = subprocess.Popen
+
+    def counting(args: list[str], **kwargs: object) -> subprocess.Popen[bytes]:
+        started.append(args)
+        return popen(args, **kwargs)  # type: ignore[call-overload,no-any-return]
+
+    monkeypatch.setattr(verify_export.subprocess, "Popen", counting)
+    return started
+
+
+def test_a_large_file_is_checked_in_parallel_by_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    export = _write_known(tmp_path / "audit.jsonl")
+    started = _popen_counting(monkeypatch)
+    monkeypatch.setattr(verify_export.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(verify_export, "PARALLEL_FROM", export.stat().st_size)
+    assert verify_file(str(export)) == (8, HEADS[7])
+    assert len(started) == 2
+    monkeypatch.setattr(verify_export, "PARALLEL_FROM", export.stat().st_size + 1)
+    assert verify_file(str(export)) == (8, HEADS[7])
+    assert len(started) == 2
+
+
+def test_when_the_parts_do_not_confirm_the_file_is_walked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers that fail, or a part with a bad entry, only cost time: the walk decides."""
+    export = _write_known(tmp_path / "audit.jsonl")
+    monkeypatch.setattr(verify_export.sys, "executable", "/bin/false")
+    assert verify_file(str(export), workers=2) == (8, HEADS[7])
+    monkeypatch.undo()
+    lines = export.read_text("utf-8").splitlines()
+    del lines[6]
+    export.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(ChainError, match="entry 7 missing: sequence jumps from 6 to 8"):
+        verify_file(str(export), workers=2)

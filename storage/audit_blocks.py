@@ -1,0 +1,110 @@
+"""The bulk check of one block of the audit log, on a plain DB-API connection.
+
+A block is entries lo+1 … hi. The database returns it as one row: the canonical texts joined by
+U+001E (never unescaped in RFC 8785 text), the prev hashes and the hashes each concatenated, and
+how many rows' canonical text differs from the text rebuilt from their other columns — so every
+column is compared inside the database, and Python builds no object per entry. Python recomputes
+the block's hashes in one loop and compares them, and the links between them, with single
+string comparisons.
+
+The check can only *confirm* a block; storage.audit_verify re-checks any other block row by row.
+This module needs nothing but the standard library and a DB-API connection, so the worker
+processes (storage.audit_workers) import it without SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+# The canonical text rebuilt from the other columns, in the envelope's fixed key order
+# (storage.canonical); the rows whose stored canonical text differs are counted. Strings are
+# escaped the cheapest way each database allows that cannot confirm a wrong row: SQLite's
+# json_quote equals RFC 8785's escaping for every ASCII character and the non-ASCII ones encoders
+# treat specially (tested); on PostgreSQL (where to_json costs as much as the rest of the check)
+# only the quote and the backslash are escaped, so an actor, kind or subject holding a control
+# character is a false alarm, settled by the exact check.
+SQLITE_BLOCK = """SELECT count(*), group_concat(canonical, char(30)),
+    group_concat(prev_hash, ''), group_concat(hash, ''),
+    sum(canonical IS NOT printf('{"actor":%s,"at":"%sZ","charter_version":%s,"kind":%s,'
+        || '"payload":%s,"prev":"%s","seq":%d,"subject":%s}', json_quote(actor),
+        replace(at, ' ', 'T'), coalesce(charter_version, 'null'), json_quote(kind), payload,
+        prev_hash, seq, json_quote(subject)))
+    FROM audit_entry WHERE seq > :lo AND seq <= :hi"""
+
+
+def _pg_quoted(column: str) -> str:
+    # chr(92) is the backslash, whatever standard_conforming_strings says.
+    escaped = f"replace(replace({column}, chr(92), chr(92) || chr(92)), '\"', chr(92) || '\"')"
+    return f"""'\"' || {escaped} || '\"'"""
+
+
+# The subquery's order is the aggregates' order (an ORDER BY inside string_agg sorts again,
+# twice as slow); were it ever different, the hashes would not match and the exact check runs.
+PG_BLOCK = f"""SELECT count(*), string_agg(canonical, chr(30)),
+    string_agg(prev_hash, ''), string_agg(hash, ''),
+    count(*) FILTER (WHERE canonical IS DISTINCT FROM ('{{"actor":' || {_pg_quoted("actor")}
+        || ',"at":"' || to_char(timezone('UTC', at), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+        || '","charter_version":' || coalesce(charter_version::text, 'null') || ',"kind":'
+        || {_pg_quoted("kind")} || ',"payload":' || payload || ',"prev":"' || prev_hash::text
+        || '","seq":' || seq::text || ',"subject":' || {_pg_quoted("subject")} || '}}'))
+    FROM (SELECT canonical, prev_hash, hash, actor, at, charter_version, kind, payload, seq,
+        subject FROM audit_entry WHERE seq > %(lo)s AND seq <= %(hi)s ORDER BY seq) AS block"""
+# Blocks are ranges of the primary key, read in its order: an index scan. On a table whose
+# statistics are missing or stale (a restored or freshly filled log) the planner picks a bitmap
+# scan and sorts every block instead — 40% slower (measured) — so the verifier's transaction
+# rules that out.
+PG_SETUP = "SET LOCAL enable_bitmapscan = off"
+
+Expected = tuple[int | None, str] | None  # a published head: (seq or None, hex)
+
+
+@dataclass(frozen=True)
+class Block:
+    lo: int  # the block is seq lo+1 … hi
+    hi: int
+    confirmed: bool = False
+    prev: str = ""  # prev_hash of entry lo+1
+    last: str = ""  # hash of entry hi
+    anchor: tuple[int, str] | None = None  # (seq, hash) where the expected head would sit
+
+
+def confirm(cursor: Any, sql: str, lo: int, hi: int, expected: Expected) -> Block:
+    """Bulk-check entries lo+1 … hi on a DB-API ``cursor``; unconfirmed unless every check holds.
+
+    seq is the primary key, so ``hi - lo`` rows in (lo, hi] are exactly lo+1 … hi. A missing or
+    extra part, hash or link makes the joined digests or links differ from the stored ones.
+    """
+    cursor.execute(sql, {"lo": lo, "hi": hi})
+    count, texts, prevs, hashes, differing = cursor.fetchone()
+    if count != hi - lo or differing:
+        return Block(lo, hi)
+    try:
+        digest = bytes.fromhex(prevs[:64])
+    except ValueError:
+        return Block(lo, hi)
+    sha256, digests = hashlib.sha256, list[bytes]()
+    append = digests.append
+    for data in texts.encode("utf-8").split(b"\x1e"):
+        digest = sha256(digest + data).digest()
+        append(digest)
+    if b"".join(digests).hex() != hashes or prevs[64:] != hashes[:-64]:
+        return Block(lo, hi)
+    return Block(lo, hi, True, prevs[:64], hashes[-64:], anchor(expected, lo, hi, hashes))
+
+
+def anchor(expected: Expected, lo: int, hi: int, hashes: str) -> tuple[int, str] | None:
+    """Where the expected head falls in a confirmed block: (seq, the hash stored there)."""
+    if expected is None:
+        return None
+    want_seq, want_hash = expected
+    if want_seq is not None:
+        if lo < want_seq <= hi:
+            at = (want_seq - lo - 1) * 64
+            return want_seq, hashes[at : at + 64]
+        return None
+    at = hashes.find(want_hash)
+    while at != -1 and at % 64:  # only whole hashes count
+        at = hashes.find(want_hash, at + 1)
+    return None if at == -1 else (lo + at // 64 + 1, want_hash)
