@@ -19,7 +19,8 @@ on ``--pg-url``, default $CHARTERBOT_TEST_PG_URL or postgresql://postgres@127.0.
 
 Goals: appends ≥ 0.5× raw insert, verification ≥ 0.5× raw hashing.
 ``--verify-entries N`` adds N more entries (batched) before the verification rows, to measure
-them on a larger log.
+them on a larger log; ``--rounds R`` alternates the verification measurements R times (each
+keeps its best: this machine's speed drifts by up to 1.7x from minute to minute).
 """
 
 from __future__ import annotations
@@ -143,9 +144,13 @@ def _write_back(engine: Engine) -> None:
             connection.close()
 
 
-def bench_backend(
-    name: str, engine: Engine, entries: int, single: int, verify_entries: int, tmp: Path
-) -> list[Row]:
+def bench_backend(name: str, engine: Engine, args: argparse.Namespace, tmp: Path) -> list[Row]:
+    entries, single, verify_entries, rounds = (
+        args.entries,
+        args.single,
+        args.verify_entries,
+        args.rounds,
+    )
     migrate.upgrade(engine)
     raw = _raw_table()
     raw.create(engine)
@@ -178,7 +183,7 @@ def bench_backend(
             _check(audit.verify(session).ok)
 
     ours, plain, in_memory, bulk = best_rate(
-        total, 3, verify_db, lambda: _raw_read_and_hash(engine), hash_in_memory, ceiling
+        total, rounds, verify_db, lambda: _raw_read_and_hash(engine), hash_in_memory, ceiling
     )
     rows.append((name, f"verify DB (n={total})", ours, plain, "DB read + sha256"))
     rows.append((name, f"verify DB (n={total})", ours, in_memory, "sha256 in memory"))
@@ -190,7 +195,7 @@ def bench_backend(
     with read_scope(engine) as session, export.open("w", encoding="utf-8") as handle:
         audit.export(session, handle)
     ours, plain = best_rate(
-        total, 3, lambda: verify_file(str(export)), lambda: _raw_file_hash(export)
+        total, rounds, lambda: verify_file(str(export)), lambda: _raw_file_hash(export)
     )
     rows.append((name, f"verify export file (n={total})", ours, plain, "JSONL read + sha256"))
     return rows
@@ -299,6 +304,9 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=20_000, help="batched appends (and more)")
     parser.add_argument("--single", type=int, default=1_000, help="one-per-transaction appends")
     parser.add_argument("--verify-entries", type=int, default=0, help="more entries to verify")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="alternating rounds of each verification (best kept)"
+    )
     default_pg = os.environ.get("CHARTERBOT_TEST_PG_URL", "postgresql://postgres@127.0.0.1/test")
     parser.add_argument("--pg-url", default=default_pg)
     parser.add_argument("--no-pg", action="store_true", help="SQLite only")
@@ -307,15 +315,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         with sqlite_engine(tmp) as engine:
-            rows += bench_backend(
-                "sqlite", engine, args.entries, args.single, args.verify_entries, tmp
-            )
+            rows += bench_backend("sqlite", engine, args, tmp)
         if not args.no_pg:
             try:
                 with pg_engine(args.pg_url) as engine:
-                    rows += bench_backend(
-                        "postgres", engine, args.entries, args.single, args.verify_entries, tmp
-                    )
+                    rows += bench_backend("postgres", engine, args, tmp)
             except psycopg.OperationalError as exc:
                 print(f"PostgreSQL skipped: {exc}".strip())
     report(rows)
