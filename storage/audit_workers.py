@@ -54,13 +54,16 @@ def parallel_blocks(
         workers: list[tuple[subprocess.Popen[bytes], IO[bytes]]] = []
         for k in range(processes):
             errors = stack.enter_context(tempfile.TemporaryFile())
-            worker = subprocess.Popen(
-                [sys.executable, "-m", "storage.audit_workers"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=errors,
-                env=env,
-            )
+            try:
+                worker = subprocess.Popen(
+                    [sys.executable, "-m", "storage.audit_workers"],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=errors,
+                    env=env,
+                )
+            except OSError as exc:
+                raise WorkerError(f"an audit verification worker could not start: {exc}") from exc
             stack.callback(_stop, worker)
             workers.append((worker, errors))
             job = {"path": path, "sql": sql, "spans": spans[k::processes], "expected": expected}

@@ -209,28 +209,29 @@ def _confirm_in_parallel(
     head = (
         [] if expected_head is None else ["--head", f"{expected_head[0] or ''}:{expected_head[1]}"]
     )
-    workers = [
-        subprocess.Popen(
-            [  # -I: nothing but the standard library, not even this file's directory
-                sys.executable,
-                "-I",
-                os.path.abspath(__file__),
-                path,
-                "--part",
-                f"{size * k // jobs}:{size * (k + 1) // jobs}",
-                *head,
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
-        for k in range(jobs)
-    ]
+    workers: list[subprocess.Popen[bytes]] = []
+    try:
+        for k in range(jobs):
+            span = f"{size * k // jobs}:{size * (k + 1) // jobs}"
+            workers.append(
+                subprocess.Popen(
+                    # -I: nothing but the standard library, not even this file's directory
+                    [sys.executable, "-I", os.path.abspath(__file__), path, "--part", span, *head],
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+    except OSError:  # no interpreter to start: the walk will do
+        for worker in workers:
+            worker.kill()
+            worker.communicate()
+        return None
     parts: list[dict[str, Any]] = []
     for worker in workers:
         out, _ = worker.communicate()
         try:
-            parts.append(json.loads(out))
-        except ValueError:
+            parts.append(dict(json.loads(out)))
+        except (ValueError, TypeError):
             parts.append({"ok": False})
     seq, digest = 0, GENESIS
     for part in parts:

@@ -136,6 +136,15 @@ def test_a_worker_that_dies_is_reported(
         list(parallel_blocks(_path(sqlite_engine), "", [(0, 1), (1, 2)], None, 2))
 
 
+def test_a_worker_that_cannot_start_is_reported(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    fill(sqlite_engine, 2)
+    monkeypatch.setattr(audit_workers.sys, "executable", str(tmp_path / "no-such-python"))
+    with pytest.raises(WorkerError, match="an audit verification worker could not start: "):
+        list(parallel_blocks(_path(sqlite_engine), "", [(0, 1), (1, 2)], None, 2))
+
+
 @pytest.mark.postgres
 @pytest.mark.parametrize("workers", [1, 2])
 def test_postgres_blocks_are_read_by_index_scan(

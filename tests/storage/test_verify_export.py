@@ -224,6 +224,8 @@ def test_when_the_parts_do_not_confirm_the_file_is_walked(
     export = _write_known(tmp_path / "audit.jsonl")
     monkeypatch.setattr(verify_export.sys, "executable", "/bin/false")
     assert verify_file(str(export), workers=2) == (8, HEADS[7])
+    monkeypatch.setattr(verify_export.sys, "executable", str(tmp_path / "no-such-python"))
+    assert verify_file(str(export), workers=2) == (8, HEADS[7])
     monkeypatch.undo()
     lines = export.read_text("utf-8").splitlines()
     del lines[6]
