@@ -51,6 +51,10 @@ PG_BLOCK = f"""SELECT count(*), string_agg(canonical, chr(30)),
         || '","seq":' || seq::text || ',"subject":' || {_pg_quoted("subject")} || '}}'))
     FROM (SELECT canonical, prev_hash, hash, actor, at, charter_version, kind, payload, seq,
         subject FROM audit_entry WHERE seq > %(lo)s AND seq <= %(hi)s ORDER BY seq) AS block"""
+# SQLite: read the file through a memory map while checking blocks (about twice as fast as
+# copying pages through read() here).
+SQLITE_MMAP = "PRAGMA mmap_size = 1073741824"
+
 # Blocks are ranges of the primary key, read in its order: an index scan. On a table whose
 # statistics are missing or stale (a restored or freshly filled log) the planner picks a bitmap
 # scan and sorts every block instead — 40% slower (measured) — so the verifier's transaction

@@ -126,11 +126,12 @@ def _blocks(
 ) -> Generator[Block, None, None]:
     """Bulk-check every block of 1 … ``high``, in order."""
     bind = session.get_bind()
+    postgres = bind.dialect.name == "postgresql"
     spans = [(lo, min(lo + batch, high)) for lo in range(0, high, batch)]
     jobs = min(WORKERS, os.cpu_count() or 1) if workers is None else workers
     jobs = min(jobs, len(spans))
     if isinstance(bind, Engine) and jobs > 1:
-        if bind.dialect.name == "postgresql":
+        if postgres:
             yield from _threads(bind, spans, expected, jobs)
             return
         path = _sqlite_file(bind)
@@ -138,7 +139,6 @@ def _blocks(
             yield from parallel_blocks(path, audit_blocks.SQLITE_BLOCK, spans, expected, jobs)
             return
     connection = session.connection()
-    postgres = bind.dialect.name == "postgresql"
     sql = audit_blocks.PG_BLOCK if postgres else audit_blocks.SQLITE_BLOCK
     with _mmap(connection), closing(connection.connection.cursor()) as cursor:
         if postgres:
@@ -182,12 +182,12 @@ def _sqlite_file(engine: Engine) -> str | None:
 
 @contextmanager
 def _mmap(connection: Connection) -> Iterator[None]:
-    """SQLite: read the file through a memory map while verifying (about twice as fast as
-    copying pages through read() here); back to the default afterwards."""
+    """SQLite: read the file through a memory map while verifying; back to the default
+    afterwards."""
     if connection.dialect.name != "sqlite":
         yield
         return
-    connection.exec_driver_sql("PRAGMA mmap_size = 1073741824")
+    connection.exec_driver_sql(audit_blocks.SQLITE_MMAP)
     try:
         yield
     finally:

@@ -28,10 +28,9 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, Any
 
-from storage.audit_blocks import Block, Expected, confirm
+from storage.audit_blocks import SQLITE_MMAP, Block, Expected, confirm
 
 _ROOT = str(Path(__file__).resolve().parent.parent)  # the directory holding storage/
-_SQLITE_MMAP = 1 << 30
 
 
 class WorkerError(RuntimeError):
@@ -116,8 +115,8 @@ def _connect(path: str) -> sqlite3.Connection:
     if not Path(path).is_file():  # sqlite3 would create an empty database
         raise FileNotFoundError(f"no SQLite database at {path}")
     connection = sqlite3.connect(path, isolation_level=None)
-    for pragma in ("query_only = ON", "busy_timeout = 5000", f"mmap_size = {_SQLITE_MMAP}"):
-        connection.execute(f"PRAGMA {pragma}")
+    for pragma in ("PRAGMA query_only = ON", "PRAGMA busy_timeout = 5000", SQLITE_MMAP):
+        connection.execute(pragma)
     return connection
 
 

@@ -233,16 +233,17 @@ def _confirm_in_parallel(
             parts.append(dict(json.loads(out)))
         except (ValueError, TypeError):
             parts.append({"ok": False})
-    seq, digest = 0, GENESIS
-    for part in parts:
-        if not part["ok"] or (part["count"] and part["first"] != [seq + 1, digest]):
-            return None
-        if part["count"]:
-            seq, digest = part["last"]
     walker = ChainWalker(expected_head)
-    walker.count, walker.head_hash = seq, digest
-    walker._expected_seen = any(part["seen"] for part in parts)
     try:
+        for part in parts:
+            if not part["ok"] or (
+                part["count"] and part["first"] != [walker.count + 1, walker.head_hash]
+            ):
+                return None
+            if part["count"]:
+                walker.count, walker.head_hash = part["last"]
+            if part["anchor"] is not None:
+                walker.check_expected(*part["anchor"])
         return walker.finish()
     except ChainError:
         return None
@@ -252,9 +253,13 @@ def check_part(
     path: str, start: int, end: int, expected_head: tuple[int | None, str] | None
 ) -> dict[str, Any]:
     """Check the lines that start at a byte offset in [start, end), chained from the first
-    one's own seq and prev: what the parent needs to join the parts up."""
-    walker = ChainWalker(expected_head)
+    one's own seq and prev: what the parent needs to join the parts up, and where the
+    expected head would sit among them (``anchor``: [seq, the hash there]), for the parent to
+    hold the log to it."""
+    walker = ChainWalker()
+    want_seq, want_hash = expected_head or (None, None)
     first: list[Any] | None = None
+    anchor: list[Any] | None = None
     try:
         with open(path, "rb") as handle:
             handle.seek(max(start - 1, 0))
@@ -272,11 +277,15 @@ def check_part(
                     first = [seq, prev]
                     walker.count, walker.head_hash = seq - 1, prev
                 walker.feed(seq, prev, hash_hex, canonical)
+                if seq == want_seq or (
+                    anchor is None and want_seq is None and hash_hex == want_hash
+                ):
+                    anchor = [seq, hash_hex]
     except (ChainError, OSError):
         return {"ok": False}
     count = 0 if first is None else walker.count - first[0] + 1
     last = [walker.count, walker.head_hash]
-    return {"ok": True, "count": count, "first": first, "last": last, "seen": walker._expected_seen}
+    return {"ok": True, "count": count, "first": first, "last": last, "anchor": anchor}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -175,6 +175,19 @@ def test_parts_checked_in_parallel_join_up(
     assert verify_file(str(export), anchor, workers=workers) == (8, HEADS[7])
 
 
+@pytest.mark.parametrize("anchor", [(5, HEADS[5]), (None, "ab" * 32), (9, HEADS[7])])
+def test_parts_hold_the_log_to_the_expected_head(
+    tmp_path: Path, anchor: tuple[int | None, str]
+) -> None:
+    """A head the parts contradict, or do not contain, fails exactly as the walk fails."""
+    export = _write_known(tmp_path / "audit.jsonl")
+    with pytest.raises(ChainError) as walked:
+        verify_file(str(export), anchor, workers=1)
+    with pytest.raises(ChainError) as parts:
+        verify_file(str(export), anchor, workers=3)
+    assert (parts.value.seq, parts.value.reason) == (walked.value.seq, walked.value.reason)
+
+
 def test_parts_cover_every_line_once_wherever_they_are_cut(tmp_path: Path) -> None:
     export = _write_known(tmp_path / "audit.jsonl", count=4)
     size = export.stat().st_size
