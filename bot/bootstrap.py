@@ -38,6 +38,9 @@ log = logging.getLogger("charterbot")
 
 Loop = Callable[[datetime], Awaitable[int]]
 
+# How long a stop waits for the leader's loops to finish the step each is in.
+STOP_GRACE = 10.0
+
 
 @dataclass
 class Runtime:
@@ -95,28 +98,37 @@ class Runtime:
         try:
             await campaign(self.leadership, on_change, stop=self.stop)
         finally:
-            for task in loops:
+            await self._wind_down(loops)
+
+    async def _wind_down(self, loops: list[asyncio.Task[None]]) -> None:
+        """Stop the loops after the step each is in. A step runs in a thread, which cancelling
+        its task does not stop: it would go on writing after the caller disposed of the engine
+        (on PostgreSQL, into a pool nobody closes). A loop still busy after ``STOP_GRACE``
+        seconds is cancelled all the same."""
+        self.wake.set()  # a loop waiting for its next step sees the stop at once
+        if loops:
+            _, late = await asyncio.wait(loops, timeout=STOP_GRACE)
+            for task in late:
+                log.warning("%s still busy %g s after the stop", task.get_name(), STOP_GRACE)
                 task.cancel()
             for task in loops:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
 
     def _start_loops(self) -> list[asyncio.Task[None]]:
-        tasks = [
-            asyncio.create_task(self._loop("inbox", self._process_inbox, 1.0)),
-            asyncio.create_task(self._loop("deadlines", self._tick, self.settings.tick_seconds)),
+        loops: list[tuple[str, Loop, float]] = [
+            ("inbox", self._process_inbox, 1.0),
+            ("deadlines", self._tick, self.settings.tick_seconds),
         ]
-        for i, relay in enumerate(self.relays):
-            tasks.append(asyncio.create_task(self._loop(f"relay-{i}", relay, 1.0)))
+        loops += [(f"relay-{i}", relay, 1.0) for i, relay in enumerate(self.relays)]
         if self.gateway is not None and self.settings.github_mode == "poll":
-            tasks.append(
-                asyncio.create_task(
-                    self._loop("poll", self._poll, self.settings.github_poll_seconds)
-                )
-            )
+            loops.append(("poll", self._poll, self.settings.github_poll_seconds))
         if self.gateway is not None and self.settings.github_oauth_client_id:
-            tasks.append(asyncio.create_task(self._loop("device-flow", self._device_flows, 5.0)))
-        return tasks
+            loops.append(("device-flow", self._device_flows, 5.0))
+        return [
+            asyncio.create_task(self._loop(name, step, every), name=f"{name} loop")
+            for name, step, every in loops
+        ]
 
     async def _loop(self, name: str, step: Loop, every: float) -> None:
         while not self.stop.is_set():
@@ -126,6 +138,8 @@ class Runtime:
                 raise
             except Exception:
                 log.exception("%s loop failed; retrying", name)
+            if self.stop.is_set():
+                break
             self.wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), timeout=every)

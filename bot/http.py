@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.api import api_routes
-from bot.bootstrap import Runtime
+from bot.bootstrap import STOP_GRACE, Runtime
 from bot.metrics import METRICS
 from storage import audit, migrate, outbox
 from storage.db import session_scope
@@ -62,8 +62,7 @@ def create_app(rt: Runtime, *, run_background: bool = True) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         tasks: list[asyncio.Task[Any]] = []
-        if run_background:
-            tasks.append(asyncio.create_task(rt.background()))
+        background = asyncio.create_task(rt.background()) if run_background else None
         for start in rt.extras.get("startup", []):
             tasks.append(asyncio.create_task(start()))
         try:
@@ -73,6 +72,11 @@ def create_app(rt: Runtime, *, run_background: bool = True) -> Starlette:
             for stop in rt.extras.get("shutdown", []):
                 with contextlib.suppress(Exception):
                     await stop()
+            if background is not None:
+                # It finishes the steps in flight and releases leadership (bounded by
+                # STOP_GRACE); cancelled only if it overruns that.
+                await asyncio.wait([background], timeout=STOP_GRACE + 5)
+                tasks.append(background)
             for task in tasks:
                 task.cancel()
             for task in tasks:

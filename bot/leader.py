@@ -201,18 +201,30 @@ async def campaign(
     stop: asyncio.Event,
 ) -> None:
     """Try to become leader every ``poll`` seconds, and while leader check every ``check``
-    seconds that the lock is still held, until ``stop`` is set."""
+    seconds that the lock is still held, until ``stop`` is set or the task is cancelled; either
+    way it releases leadership before it returns."""
     was = False
     told = False
-    while not stop.is_set():
-        now_leader = await asyncio.to_thread(leadership.try_acquire)
-        if now_leader != was:
-            log.info("leadership %s", "acquired" if now_leader else "lost")
-            on_change(now_leader)
-            was = now_leader
-        if not now_leader and not told:
-            log.warning("not running timers: %s", leadership.why_not)
-            told = True
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=min(poll, check) if now_leader else poll)
-    await asyncio.to_thread(leadership.release)
+    trying: asyncio.Future[bool] | None = None
+    try:
+        while not stop.is_set():
+            trying = asyncio.ensure_future(asyncio.to_thread(leadership.try_acquire))
+            now_leader = await asyncio.shield(trying)
+            if now_leader != was:
+                log.info("leadership %s", "acquired" if now_leader else "lost")
+                on_change(now_leader)
+                was = now_leader
+            if not now_leader and not told:
+                log.warning("not running timers: %s", leadership.why_not)
+                told = True
+            with contextlib.suppress(TimeoutError):
+                wait = min(poll, check) if now_leader else poll
+                await asyncio.wait_for(stop.wait(), timeout=wait)
+    finally:
+        # Cancelled too: a standby takes over at its next try, not when this process exits. A
+        # try still running in its thread is let finish first, or it could take the lock after
+        # the release and hold it on a connection nobody closes.
+        if trying is not None and not trying.done():
+            with contextlib.suppress(Exception):
+                await trying
+        await asyncio.to_thread(leadership.release)

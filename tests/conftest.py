@@ -7,7 +7,8 @@ Rules:
 - PostgreSQL tests are skipped with a clear message when the server is unreachable, except on
   CI (``CI=true``), where that is a failure: CI must run them.
 - Engines are disposed in teardown (psycopg warns about undisposed connections, and warnings
-  are errors here).
+  are errors here). A PostgreSQL session of the test still open when it ends fails that test
+  by name; left to the garbage collector, its warning would fail whichever test came later.
 - Tests that need PostgreSQL are marked ``@pytest.mark.postgres``; the ``engine`` and
   ``engine_url`` fixtures run a test on both databases and mark the PostgreSQL half.
 """
@@ -15,6 +16,7 @@ Rules:
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -66,10 +68,35 @@ def pg_url(pg_server_url: str) -> Iterator[str]:
     with psycopg.connect(pg_server_url, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
     url = make_url(pg_server_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    url = url.update_query_dict({"options": f"-csearch_path={schema}"})
+    # The schema's name is also the sessions' application_name, so the teardown can see them.
+    url = url.update_query_dict({"options": f"-csearch_path={schema}", "application_name": schema})
     yield url.render_as_string(hide_password=False)
     with psycopg.connect(pg_server_url, autocommit=True) as conn:
+        left = _sessions_left(conn, schema)
         conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    if left:
+        pytest.fail(
+            f"{len(left)} PostgreSQL session(s) of this test still open after it ended (every "
+            f"engine disposed, every connection closed?); last statements: {left}"
+        )
+
+
+def _sessions_left(conn: psycopg.Connection[tuple[object, ...]], name: str) -> list[str]:
+    """The test's sessions still open once it ended, ended by force (a leaked connection's
+    warning would otherwise surface in whichever later test collects it). A closed client's
+    backend takes a moment to leave pg_stat_activity, hence the short wait."""
+    query = (
+        "SELECT pid, state, query FROM pg_stat_activity"
+        " WHERE application_name = %s AND pid <> pg_backend_pid()"
+    )
+    deadline = time.monotonic() + 2.0
+    while rows := conn.execute(query, (name,)).fetchall():
+        if time.monotonic() > deadline:
+            for pid, _, _ in rows:
+                conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            return [f"{state}: {str(text)[:80]}" for _, state, text in rows]
+        time.sleep(0.02)
+    return []
 
 
 def _migrated(url: str) -> Iterator[Engine]:
