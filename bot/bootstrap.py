@@ -106,10 +106,14 @@ class Runtime:
         (on PostgreSQL, into a pool nobody closes). A loop still busy after ``STOP_GRACE``
         seconds is cancelled all the same."""
         self.wake.set()  # a loop waiting for its next step sees the stop at once
-        if loops:
+        if not loops:
+            return
+        try:
             _, late = await asyncio.wait(loops, timeout=STOP_GRACE)
             for task in late:
                 log.warning("%s still busy %g s after the stop", task.get_name(), STOP_GRACE)
+        finally:  # cancelled while waiting, too: no loop outlives background()
+            for task in loops:
                 task.cancel()
             for task in loops:
                 with contextlib.suppress(asyncio.CancelledError):

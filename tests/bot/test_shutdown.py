@@ -6,7 +6,8 @@ Rules proven:
   a step still running would open a connection that nobody closes (on PostgreSQL, psycopg warns
   when it is collected, and leaves the session open until then).
 - A loop waiting for its next step stops at once; it does not sleep out its period.
-- A step that overruns ``STOP_GRACE`` is cancelled, and the log names its loop.
+- A step that overruns ``STOP_GRACE`` is cancelled, and the log names its loop; cancelling
+  ``background()`` itself while it waits cancels its loops too.
 - ``campaign`` releases leadership when stopped and when cancelled, and only after a try that
   is still running in its thread has finished (or that try would take the lock afterwards).
 - The app's lifespan exit (what ``charterbot serve`` runs on SIGTERM) waits for all of it.
@@ -127,6 +128,29 @@ async def test_a_step_that_overruns_the_grace_is_cancelled(
         await asyncio.wait_for(task, 3)
         assert not slow.finished
         assert "deadlines loop still busy 0.3 s after the stop" in caplog.text
+        assert leadership.events[-1] == "release"
+    finally:
+        slow.go.set()
+        await asyncio.sleep(0.05)
+        rt.engine.dispose()
+
+
+async def test_cancelled_while_winding_down_leaves_no_loop_behind(sqlite_url: str) -> None:
+    """What the lifespan does to a background() that overruns its grace: cancel it. Its loops
+    are cancelled with it, not left running."""
+    rt, leadership = runtime(sqlite_url)
+    slow = SlowStep()
+    rt.gov.tick = slow  # type: ignore[method-assign]
+    task = asyncio.create_task(rt.background())
+    try:
+        assert await asyncio.to_thread(slow.entered.wait, 10)
+        rt.stop.set()
+        await asyncio.sleep(0.2)  # background() is waiting for the step
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(task, 3)
+        loops = [t for t in asyncio.all_tasks() if t.get_name().endswith(" loop")]
+        assert loops == []
         assert leadership.events[-1] == "release"
     finally:
         slow.go.set()
