@@ -105,12 +105,10 @@ def _check_blocks(
     blocks = _blocks(session, high, batch, workers, walker.expected)
     with closing(blocks):
         for block in blocks:
-            follows = walker.count == block.lo and walker.head_hash == block.prev
-            if block.confirmed and follows:
-                walker.count, walker.head_hash = block.hi, block.last
-                if block.anchor is not None:
-                    walker.check_expected(*block.anchor)
-            else:
+            if not (
+                block.confirmed
+                and walker.extend(block.lo, block.prev, block.hi, block.last, block.anchor)
+            ):
                 rechecked += _exact(session, walker, block.lo, block.hi)
             if progress is not None:
                 progress(walker.count)

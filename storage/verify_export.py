@@ -136,6 +136,20 @@ class ChainWalker:
         """True when checking against an expected (published) head."""
         return self._expected is not None
 
+    def extend(
+        self, lo: int, prev: str, hi: int, last: str, anchor: tuple[int, str] | None
+    ) -> bool:
+        """Take entries lo+1 … hi, already checked as one run whose first prev_hash is ``prev``
+        and last hash ``last``, if they continue the chain so far; False (and nothing taken)
+        if they do not. ``anchor`` is (seq, hash) where the expected head sits in the run, if
+        it does: held to the expected head like any fed entry (raises if it contradicts it)."""
+        if (lo, prev) != (self.count, self.head_hash):
+            return False
+        self.count, self.head_hash = hi, last
+        if anchor is not None:
+            self.check_expected(*anchor)
+        return True
+
     def check_expected(self, n: int, hash_hex: str) -> None:
         """Note entry ``n``'s hash against the expected head (raises if it contradicts it)."""
         if self._expected is None:
@@ -236,14 +250,12 @@ def _confirm_in_parallel(
     walker = ChainWalker(expected_head)
     try:
         for part in parts:
-            if not part["ok"] or (
-                part["count"] and part["first"] != [walker.count + 1, walker.head_hash]
-            ):
+            if not part["ok"]:
                 return None
-            if part["count"]:
-                walker.count, walker.head_hash = part["last"]
-            if part["anchor"] is not None:
-                walker.check_expected(*part["anchor"])
+            if part["count"]:  # an empty part (no line starts in it) has nothing to join
+                (first, prev), (last, digest) = part["first"], part["last"]
+                if not walker.extend(first - 1, prev, last, digest, part["anchor"]):
+                    return None
         return walker.finish()
     except ChainError:
         return None
