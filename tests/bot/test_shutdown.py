@@ -16,7 +16,9 @@ Rules proven:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
+from collections.abc import AsyncIterator
 from datetime import datetime
 
 import pytest
@@ -58,12 +60,16 @@ class SlowStep:
     def __init__(self) -> None:
         self.entered = threading.Event()
         self.go = threading.Event()
+        self.done = threading.Event()
         self.finished = False
 
     def __call__(self, now: datetime) -> int:
         self.entered.set()
-        assert self.go.wait(20)
-        self.finished = True
+        try:
+            assert self.go.wait(20)
+            self.finished = True
+        finally:
+            self.done.set()
         return 0
 
 
@@ -74,13 +80,32 @@ def runtime(url: str, **settings: float) -> tuple[Runtime, Leadership]:
     return rt, leadership
 
 
-async def test_stop_waits_for_the_step_in_flight(engine_url: str) -> None:
-    rt, leadership = runtime(engine_url)
+@contextlib.asynccontextmanager
+async def stalled(url: str) -> AsyncIterator[tuple[Runtime, Leadership, SlowStep]]:
+    """A runtime whose deadlines step blocks in its thread until let go. On the way out the
+    step is let go and its thread has finished before the engine is disposed."""
+    rt, leadership = runtime(url)
     slow = SlowStep()
     rt.gov.tick = slow  # type: ignore[method-assign]
-    task = asyncio.create_task(rt.background())
     try:
-        assert await asyncio.to_thread(slow.entered.wait, 10)
+        yield rt, leadership, slow
+    finally:
+        slow.go.set()
+        if slow.entered.is_set():
+            assert await asyncio.to_thread(slow.done.wait, 10)
+        rt.engine.dispose()
+
+
+async def stepping(rt: Runtime, slow: SlowStep) -> asyncio.Task[None]:
+    """background() started, once its deadlines step is under way."""
+    task = asyncio.create_task(rt.background())
+    assert await asyncio.to_thread(slow.entered.wait, 10)
+    return task
+
+
+async def test_stop_waits_for_the_step_in_flight(engine_url: str) -> None:
+    async with stalled(engine_url) as (rt, leadership, slow):
+        task = await stepping(rt, slow)
         rt.stop.set()
         await asyncio.sleep(0.3)
         assert not task.done(), "background() returned while a step was still running"
@@ -88,9 +113,6 @@ async def test_stop_waits_for_the_step_in_flight(engine_url: str) -> None:
         await asyncio.wait_for(task, 10)
         assert slow.finished
         assert leadership.events[-1] == "release"
-    finally:
-        slow.go.set()
-        rt.engine.dispose()
 
 
 async def test_a_waiting_loop_stops_at_once(sqlite_url: str) -> None:
@@ -118,32 +140,20 @@ async def test_a_step_that_overruns_the_grace_is_cancelled(
     sqlite_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setattr(bootstrap, "STOP_GRACE", 0.3)
-    rt, leadership = runtime(sqlite_url)
-    slow = SlowStep()
-    rt.gov.tick = slow  # type: ignore[method-assign]
-    task = asyncio.create_task(rt.background())
-    try:
-        assert await asyncio.to_thread(slow.entered.wait, 10)
+    async with stalled(sqlite_url) as (rt, leadership, slow):
+        task = await stepping(rt, slow)
         rt.stop.set()
         await asyncio.wait_for(task, 3)
         assert not slow.finished
         assert "deadlines loop still busy 0.3 s after the stop" in caplog.text
         assert leadership.events[-1] == "release"
-    finally:
-        slow.go.set()
-        await asyncio.sleep(0.05)
-        rt.engine.dispose()
 
 
 async def test_cancelled_while_winding_down_leaves_no_loop_behind(sqlite_url: str) -> None:
     """What the lifespan does to a background() that overruns its grace: cancel it. Its loops
     are cancelled with it, not left running."""
-    rt, leadership = runtime(sqlite_url)
-    slow = SlowStep()
-    rt.gov.tick = slow  # type: ignore[method-assign]
-    task = asyncio.create_task(rt.background())
-    try:
-        assert await asyncio.to_thread(slow.entered.wait, 10)
+    async with stalled(sqlite_url) as (rt, leadership, slow):
+        task = await stepping(rt, slow)
         rt.stop.set()
         await asyncio.sleep(0.2)  # background() is waiting for the step
         task.cancel()
@@ -152,10 +162,6 @@ async def test_cancelled_while_winding_down_leaves_no_loop_behind(sqlite_url: st
         loops = [t for t in asyncio.all_tasks() if t.get_name().endswith(" loop")]
         assert loops == []
         assert leadership.events[-1] == "release"
-    finally:
-        slow.go.set()
-        await asyncio.sleep(0.05)
-        rt.engine.dispose()
 
 
 @pytest.mark.parametrize("how", ["stopped", "cancelled"])
@@ -182,11 +188,8 @@ async def test_campaign_releases_after_the_try_in_flight(how: str) -> None:
 
 
 async def test_the_lifespan_exit_waits_for_the_step_and_releases(sqlite_url: str) -> None:
-    rt, leadership = runtime(sqlite_url)
-    slow = SlowStep()
-    rt.gov.tick = slow  # type: ignore[method-assign]
-    app = create_app(rt)
-    try:
+    async with stalled(sqlite_url) as (rt, leadership, slow):
+        app = create_app(rt)
         lifespan = app.router.lifespan_context(app)
         await lifespan.__aenter__()
         assert await asyncio.to_thread(slow.entered.wait, 10)
@@ -197,6 +200,3 @@ async def test_the_lifespan_exit_waits_for_the_step_and_releases(sqlite_url: str
         await asyncio.wait_for(exiting, 10)
         assert slow.finished
         assert leadership.events[-1] == "release"
-    finally:
-        slow.go.set()
-        rt.engine.dispose()
