@@ -109,12 +109,12 @@ def _rollouts(session: Session, charter: Charter, now: datetime) -> list[GateIte
 
 def _incidents(session: Session) -> list[IncidentItem]:
     try:
-        from storage import rollouts as rollout_store
+        from storage import incidents as incident_store
     except ImportError:  # pragma: no cover - the rollouts area is part of this build
         return []
     return [
         IncidentItem(str(i.id), i.severity, i.summary, i.declared_at)
-        for i in rollout_store.incidents(session, open_only=True)
+        for i in incident_store.incidents(session, open_only=True)
     ]
 
 

@@ -29,7 +29,7 @@ from bot.rollouts import save  # the rollout side owns saving and the lifecycle
 from charter import commands as c, incidents as rules, rollout as rollout_rules
 from charter.effects import Announce, Audit, Effect, Reply
 from charter.incidents import DirectMessage, Incident, IncidentEffect
-from storage import outbox, proposals as repo, rollouts as store
+from storage import incidents as incident_store, outbox, proposals as repo, rollouts as store
 
 if TYPE_CHECKING:
     from bot.service import Governance, Outcome
@@ -69,9 +69,9 @@ def _reply(outcome: Outcome, extra: Iterable[str] = ()) -> Message:
 def _pick(session: Session, number: int | None) -> Incident | str:
     """The incident a command means: the one named, or the only open one."""
     if number is not None:
-        found = store.load_incident(session, number)
+        found = incident_store.load_incident(session, number)
         return found if found is not None else f"There is no incident #{number}."
-    open_ = store.incidents(session, open_only=True)
+    open_ = incident_store.incidents(session, open_only=True)
     if len(open_) == 1:
         return open_[0]
     if not open_:
@@ -103,7 +103,7 @@ def declare(
         )
     except ValueError as error:
         return gov.refuse(session, actor, cmd, str(error), now)
-    number = store.new_incident_id(session, cmd.severity, cmd.summary, by, now)
+    number = incident_store.new_incident_id(session, cmd.severity, cmd.summary, by, now)
     active = store.rollouts(session, active_only=True)
     decision = rules.declare(
         charter,
@@ -116,7 +116,7 @@ def declare(
         clients=cmd.clients,
         rollouts=active,
     )
-    store.save_incident(session, decision.incident)
+    incident_store.save_incident(session, decision.incident)
     outcome = _effects(gov, session, decision.effects, actor, now)
     reason = f"incident {number} ({cmd.severity}): {decision.incident.summary}"
     paused = [n for n in decision.pause if _pause(gov, session, n, str(number), reason, actor, now)]
@@ -183,7 +183,7 @@ def _record(
     refused = next((e.text for e in decision.effects if isinstance(e, Reply) and not e.ok), None)
     if refused is not None:
         return gov.refuse(session, actor, cmd, refused, now)
-    store.save_incident(session, decision.incident, review_due_at=decision.review_due_at)
+    incident_store.save_incident(session, decision.incident, review_due_at=decision.review_due_at)
     return _effects(gov, session, decision.effects, actor, now)
 
 

@@ -29,7 +29,7 @@ from charter.lifecycle import Event, State, next_state
 from charter.model import Charter
 from charter.proposal import Decision, Proposal, label
 from charter.rollout import Rollout
-from storage import outbox, proposals as repo, rollouts as store
+from storage import incidents as incident_store, outbox, proposals as repo, rollouts as store
 
 
 def affected(stored: repo.Stored, charter: Charter) -> tuple[str, ...]:
@@ -87,7 +87,7 @@ def draft_retrospective(
     """Queue the retrospective issue (once per proposal: the outbox key is stable)."""
     mine = [
         i
-        for i in store.incidents(session)
+        for i in incident_store.incidents(session)
         if p.number in i.proposals or set(i.clients) & set(rollout.clients)
     ]
     record = store.audit_lines(session, [p.subject, f"rollout:{p.number}"])

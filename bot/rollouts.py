@@ -37,7 +37,7 @@ from charter.model import Charter
 from charter.proposal import Proposal
 from charter.risk import Assessment
 from charter.rollout import ReadyReport, Rollout
-from storage import proposals as repo, rollouts as store
+from storage import incidents as incident_store, proposals as repo, rollouts as store
 from storage.db import session_scope
 
 if TYPE_CHECKING:
@@ -125,7 +125,7 @@ def assessment(p: Proposal) -> Assessment | None:
 
 def gate_facts(session: Session, p: Proposal) -> GateFacts:
     return GateFacts(
-        incidents=tuple(store.incidents(session, open_only=True)),
+        incidents=tuple(incident_store.incidents(session, open_only=True)),
         risk=assessment(p),
         go_no_go=store.go_no_go(session, p.number),
     )

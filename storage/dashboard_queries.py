@@ -4,7 +4,7 @@ Rules:
 - Every function reads; none writes. Callers use one ``storage.db.read_scope`` per page so a
   page is one consistent snapshot and never waits for (or holds) the write lock.
 - Each returns exactly what the general-purpose repository functions would (``proposals.load``
-  / ``listing``, ``rollouts.rollouts`` / ``incidents`` / ``go_no_go`` / ``with_checks``), only
+  / ``listing``, ``rollouts.rollouts`` / ``go_no_go`` / ``with_checks``), only
   batched: one statement for many proposals instead of one per proposal, and the indexed columns
   (state, next deadline, stage, completion) do the filtering instead of parsing every aggregate.
 - "Public" is the dashboard's rule: a confidential proposal is left out until it is disclosed.
@@ -21,19 +21,16 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlmodel import Session, col
 
 from charter.gates import GoNoGo
-from charter.incidents import Incident, TimelineEntry
 from charter.rollout_facts import CheckResult, Rollout
 from storage.models.core import ProposalRow
 from storage.models.rollouts import (
     CheckResultRow,
     GoNoGoRow,
-    IncidentEntryRow,
-    IncidentRow,
     RolloutRow,
 )
 from storage.proposals import Stored, from_data, from_json
 from storage.rollouts import rollout_from_json
-from storage.times import aware, maybe_aware
+from storage.times import aware
 
 PENDING = "pending"  # RolloutRow.stage before the first stage is entered
 _CHUNK = 200  # bound parameters per statement stay well under SQLite's limit
@@ -174,44 +171,6 @@ def go_no_go_of(session: Session, numbers: Iterable[int]) -> dict[int, tuple[GoN
             GoNoGo(r.proposal, r.stage, "go" if r.decision == "go" else "no-go", r.by, aware(r.at))
         )
     return {n: tuple(v) for n, v in found.items()}
-
-
-def open_incidents(session: Session) -> list[Incident]:
-    """Unresolved incidents with their timelines (``rollouts.incidents(open_only=True)`` in two
-    statements instead of one per incident)."""
-    stmt = (
-        select(IncidentRow)
-        .where(col(IncidentRow.resolved_at).is_(None))
-        .order_by(col(IncidentRow.id))
-    )
-    rows = list(session.execute(stmt).scalars())
-    timelines: dict[int, list[TimelineEntry]] = {row.id or 0: [] for row in rows}
-    if timelines:
-        entries = (
-            select(IncidentEntryRow)
-            .where(col(IncidentEntryRow.incident).in_(sorted(timelines)))
-            .order_by(col(IncidentEntryRow.id))
-        )
-        for e in session.execute(entries).scalars():
-            timelines[e.incident].append(TimelineEntry(aware(e.at), e.by, e.text, e.kind))
-    return [_incident(row, timelines[row.id or 0]) for row in rows]
-
-
-def _incident(row: IncidentRow, timeline: list[TimelineEntry]) -> Incident:
-    data = json.loads(row.data)
-    return Incident(
-        id=str(row.id),
-        severity=row.severity,
-        summary=row.summary,
-        proposals=tuple(data.get("proposals", ())),
-        clients=tuple(data.get("clients", ())),
-        declared_by=row.declared_by,
-        declared_at=aware(row.declared_at),
-        roles=dict(data.get("roles", {})),
-        timeline=tuple(timeline),
-        resolved_at=maybe_aware(row.resolved_at),
-        resolution=data.get("resolution"),
-    )
 
 
 def with_checks_all(

@@ -1,4 +1,5 @@
-"""Rollout repositories: rollouts, readiness reports, check results, incidents, flags, go/no-go.
+"""Rollout repositories: rollouts, readiness reports, check results, flags, go/no-go (incidents:
+storage.incidents).
 
 Rules:
 - ``save_rollout`` writes the whole aggregate and re-derives every indexed column from it. Check
@@ -6,8 +7,6 @@ Rules:
   repo × head_sha × check name) and ``with_checks`` attaches the ones a rollout's reports name.
 - Readiness reports are appended to ``ready_report`` as well as kept in the aggregate, so the
   inventory across every rollout is one query.
-- An incident's timeline entries are only ever inserted (the table refuses edits); ``save_incident``
-  appends the entries the stored timeline does not have yet.
 - ``load_rollout(..., for_update=True)`` locks the row on PostgreSQL (SQLite's BEGIN IMMEDIATE
   already serialises writers).
 """
@@ -24,7 +23,6 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from charter.gates import GoNoGo
-from charter.incidents import Incident, TimelineEntry
 from charter.model import Charter
 from charter.rollout_facts import CheckResult, Override, ReadyReport, RollbackRecord, Rollout
 from storage.models.audit import AuditEntry
@@ -33,12 +31,10 @@ from storage.models.rollouts import (
     CheckResultRow,
     FlagRow,
     GoNoGoRow,
-    IncidentEntryRow,
-    IncidentRow,
     ReadyReportRow,
     RolloutRow,
 )
-from storage.times import aware, maybe_aware
+from storage.times import aware
 
 # -- rollouts -------------------------------------------------------------------------------
 
@@ -268,89 +264,6 @@ def with_checks(session: Session, rollout: Rollout, repos: Mapping[str, str]) ->
                 client, row.name, row.head_sha, row.conclusion, aware(row.at), row.head_branch
             )
     return replace(rollout, checks=tuple(found[k] for k in sorted(found)))
-
-
-# -- incidents ---------------------------------------------------------------------------------
-
-
-def new_incident_id(session: Session, severity: str, summary: str, by: str, at: datetime) -> int:
-    """Reserve an incident number (the row is completed by ``save_incident``)."""
-    row = IncidentRow(severity=severity, summary=summary, declared_by=by, declared_at=at, data="{}")
-    session.add(row)
-    session.flush()
-    assert row.id is not None
-    return row.id
-
-
-def save_incident(
-    session: Session, incident: Incident, *, review_due_at: datetime | None = None
-) -> None:
-    row = session.get(IncidentRow, int(incident.id))
-    if row is None:
-        raise LookupError(f"incident {incident.id} was not reserved with new_incident_id")
-    row.severity, row.summary = incident.severity, incident.summary
-    row.resolved_at = incident.resolved_at
-    if review_due_at is not None:
-        row.review_due_at = review_due_at
-    data = {
-        "proposals": list(incident.proposals),
-        "clients": list(incident.clients),
-        "roles": dict(incident.roles),
-        "resolution": incident.resolution,
-    }
-    row.data = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    session.add(row)
-    number = int(incident.id)
-    stored = _entries(session, number)
-    for entry in incident.timeline[len(stored) :]:
-        session.add(
-            IncidentEntryRow(
-                incident=number, at=entry.at, by=entry.by, kind=entry.kind, text=entry.text
-            )
-        )
-
-
-def _entries(session: Session, incident_id: int) -> list[TimelineEntry]:
-    stmt = (
-        select(IncidentEntryRow)
-        .where(IncidentEntryRow.incident == incident_id)
-        .order_by(col(IncidentEntryRow.id))
-    )
-    return [TimelineEntry(aware(e.at), e.by, e.text, e.kind) for e in session.exec(stmt).all()]
-
-
-def _incident(session: Session, row: IncidentRow) -> Incident:
-    data = json.loads(row.data)
-    return Incident(
-        id=str(row.id),
-        severity=row.severity,
-        summary=row.summary,
-        proposals=tuple(data.get("proposals", ())),
-        clients=tuple(data.get("clients", ())),
-        declared_by=row.declared_by,
-        declared_at=aware(row.declared_at),
-        roles=dict(data.get("roles", {})),
-        timeline=tuple(_entries(session, row.id or 0)),
-        resolved_at=maybe_aware(row.resolved_at),
-        resolution=data.get("resolution"),
-    )
-
-
-def load_incident(session: Session, incident_id: int) -> Incident | None:
-    row = session.get(IncidentRow, incident_id)
-    return None if row is None else _incident(session, row)
-
-
-def incidents(session: Session, *, open_only: bool = False) -> list[Incident]:
-    stmt = select(IncidentRow).order_by(col(IncidentRow.id))
-    if open_only:
-        stmt = stmt.where(col(IncidentRow.resolved_at).is_(None))
-    return [_incident(session, row) for row in session.exec(stmt).all()]
-
-
-def review_due_at(session: Session, incident_id: int) -> datetime | None:
-    row = session.get(IncidentRow, incident_id)
-    return None if row is None else maybe_aware(row.review_due_at)
 
 
 # -- feature flags ----------------------------------------------------------------------------

@@ -32,7 +32,7 @@ from charter.model import Charter
 from charter.proposal import tally_of
 from charter.rollout_facts import Rollout
 from charter.seats import seats
-from storage import audit, dashboard_queries as q, state
+from storage import audit, dashboard_queries as q, incidents as incident_store, state
 from storage.db import read_scope
 from storage.proposals import Stored
 
@@ -119,7 +119,7 @@ def gated(
     numbers = [r.proposal for r, target in zip(checked, targets, strict=True) if target]
     calls = q.go_no_go_of(session, numbers) if numbers else {}
     if numbers and incidents is None:
-        incidents = q.open_incidents(session)
+        incidents = incident_store.incidents(session, open_only=True)
     out: list[Gated] = []
     for (stored, _), current, target in zip(pairs, checked, targets, strict=True):
         gates: tuple[GateResult, ...] = ()
@@ -184,7 +184,7 @@ def overview(gov: Governance, now: datetime) -> dict[str, Any]:
             "incidents": None,
         }
         if area is not None:
-            incidents = q.open_incidents(session)
+            incidents = incident_store.incidents(session, open_only=True)
             pairs = _paired(session, q.started_rollouts(session))
             context["failing"] = failing(gated(area, gov, session, pairs, now, incidents))
             hidden = q.hidden_among(session, [n for i in incidents for n in i.proposals])

@@ -139,7 +139,7 @@ class Reader:
         return view
 
     def incidents(self) -> list[dict[str, Any]] | None:
-        store = optional("storage.rollouts")
+        store = optional("storage.incidents")
         if store is None or optional("bot.rollouts") is None:
             return None
         with read_scope(self.engine) as session:

@@ -12,7 +12,7 @@ from charter.concerns import Concern
 from charter.lifecycle import State
 from charter.proposal import Proposal
 from charter.rollout import Rollout
-from storage import proposals as repo, rollouts as rollout_store
+from storage import incidents as incident_store, proposals as repo, rollouts as rollout_store
 from storage.db import session_scope
 
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
@@ -83,7 +83,7 @@ def seed(gov: Governance) -> None:
         for p in stored:
             repo.save(session, repo.Stored(p), gov.charter, NOW)
         rollout_store.save_rollout(session, rollout, gov.charter, NOW)
-        rollout_store.new_incident_id(session, "sev2", "Peering storm", "ines-coord", NOW)
+        incident_store.new_incident_id(session, "sev2", "Peering storm", "ines-coord", NOW)
 
 
 def test_the_agenda_lists_what_is_open_now(gov: Governance) -> None:

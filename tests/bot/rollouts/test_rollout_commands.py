@@ -16,7 +16,7 @@ from bot import rollouts
 from bot.service import Governance
 from charter.lifecycle import State
 from charter.proposal import Decision
-from storage import migrate, rollouts as store
+from storage import incidents as incident_store, migrate, rollouts as store
 from storage.db import make_engine, session_scope
 from storage.models.audit import AuditEntry
 from storage.models.rollouts import CheckResultRow, FlagRow
@@ -117,7 +117,7 @@ def test_a_refused_command_changes_nothing_but_the_audit_log(
     assert audit_count(accepted, "command-refused") == before + 1
     with session_scope(accepted.engine) as session:
         assert store.load_rollout(session, 1) == rollout_before
-        assert store.incidents(session) == []
+        assert incident_store.incidents(session) == []
 
 
 @pytest.mark.parametrize(
@@ -301,7 +301,7 @@ def test_incident_roles_updates_and_resolution(accepted: World) -> None:
     assert "was resolved at" in accepted.refused(COUNCIL, "incident role #1 lead bob")
     assert "already" not in accepted.ok(COUNCIL, "incident update #1 correction: two nodes")
     with session_scope(accepted.engine) as session:
-        incident = store.load_incident(session, 1)
+        incident = incident_store.load_incident(session, 1)
     assert incident is not None
     assert [e.kind for e in incident.timeline] == ["declared", "role", "resolved", "update"]
     review = accepted.outbox("create-issue")

@@ -1,5 +1,5 @@
 """The rollout repositories on SQLite and PostgreSQL: the aggregate round-trips, check results
-are keyed by (repo, head_sha, name), and an incident's timeline is append-only."""
+are keyed by (repo, head_sha, name). (Incidents: tests/storage/test_incidents.py.)"""
 
 from __future__ import annotations
 
@@ -7,12 +7,10 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Engine
 from sqlmodel import select
 
 from charter.gates import GoNoGo
-from charter.incidents import Incident, TimelineEntry
 from charter.load import load_charter
 from charter.rollout import Override, ReadyReport, RollbackRecord, Rollout
 from storage import rollouts as store
@@ -81,38 +79,6 @@ def test_a_check_is_kept_once_per_repo_sha_and_name(engine: Engine) -> None:
         ("aurora", "interop-matrix", "success")
     ]
     assert nothing.checks == ()
-
-
-def _incident(number: int, *entries: TimelineEntry) -> Incident:
-    return Incident(str(number), "sev1", "fork", (7,), ("dorado",), "kofi-sec", T, timeline=entries)
-
-
-def test_an_incident_timeline_only_grows(engine: Engine) -> None:
-    """Saving appends the new entries; the database refuses to edit or delete one."""
-    first = TimelineEntry(T, "kofi-sec", "declared sev1: fork", "declared")
-    second = TimelineEntry(T + timedelta(minutes=5), "lena-sec", "it is dorado", "update")
-    with session_scope(engine) as session:
-        number = store.new_incident_id(session, "sev1", "fork", "kofi-sec", T)
-        store.save_incident(session, _incident(number, first))
-    with session_scope(engine) as session:
-        store.save_incident(session, _incident(number, first, second), review_due_at=T)
-    with session_scope(engine) as session:
-        assert store.load_incident(session, number) == _incident(number, first, second)
-        assert store.review_due_at(session, number) == T
-        assert store.load_incident(session, number + 1) is None
-        assert store.review_due_at(session, number + 1) is None
-    for statement in (
-        "UPDATE incident_entry SET text = 'nothing happened'",
-        "DELETE FROM incident_entry",
-    ):
-        with pytest.raises(DBAPIError, match="append-only"), session_scope(engine) as session:
-            session.execute(text(statement))
-
-
-def test_an_incident_must_be_reserved_before_it_is_saved(engine: Engine) -> None:
-    """Saving an incident whose number was never reserved is a programming error, said plainly."""
-    with pytest.raises(LookupError, match="not reserved"), session_scope(engine) as session:
-        store.save_incident(session, _incident(99))
 
 
 def test_go_no_go_decisions_are_kept_in_order(engine: Engine) -> None:
