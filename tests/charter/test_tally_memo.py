@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from charter import proposal as proposal_rules, votes as vote_rules
+from charter import proposal as proposal_rules, standing as vote_rules
 from charter.lifecycle import State
 from charter.model import Charter
 from charter.proposal import Proposal, tally_of
