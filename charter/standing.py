@@ -66,6 +66,9 @@ class Course(StrEnum):
 
 @dataclass(frozen=True, eq=False)
 class Rules:
+    """A track's voting rules, ready to count with: its seats, who may veto, and quorum and
+    approval as exact fractions."""
+
     track: Track
     seats: tuple[Seat, ...]
     vetoers: dict[str, str]
@@ -214,6 +217,8 @@ def held_since(rules: Rules, ordered: Sequence[Vote], opened: datetime) -> tuple
 def sift(
     rules: Rules, votes: Iterable[Vote], now: datetime, opened: datetime, end: datetime
 ) -> tuple[list[Vote], list[Ignored]]:
+    """The votes that count at ``now`` in time order, and the ignored ones with why (votes cast
+    in [``opened``, ``end``) by a login that counts)."""
     counted: list[Vote] = []
     ignored: list[Ignored] = []
     for vote in votes:
