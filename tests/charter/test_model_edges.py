@@ -8,7 +8,7 @@ import pytest
 
 from charter.actors import SYSTEM, Actor
 from charter.effects import Announce
-from charter.model import Channel, parse_duration
+from charter.model import Channel, format_duration, parse_duration
 from charter.subscriptions import _charter_channels, _proposals, parse_clock
 from tests.charter.rollout_support import reference as reference_charter
 
@@ -24,6 +24,25 @@ from tests.charter.rollout_support import reference as reference_charter
 def test_durations_read_text_or_pass_timedeltas_through(value: object, expected: timedelta) -> None:
     """A duration is `<number><unit>`; a timedelta built in code passes through unchanged."""
     assert parse_duration(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        (timedelta(weeks=2), "2w"),
+        (timedelta(days=3), "3d"),
+        (timedelta(hours=36), "36h"),
+        (timedelta(minutes=90), "90m"),
+        (timedelta(seconds=90), "90s"),
+        (timedelta(0), "0s"),
+    ],
+)
+def test_durations_are_written_in_the_largest_unit_that_divides_them(
+    value: timedelta, written: str
+) -> None:
+    """What ``charter show`` and the reasons print; it reads back to the same duration."""
+    assert format_duration(value) == written
+    assert parse_duration(written) == value
 
 
 @pytest.mark.parametrize(

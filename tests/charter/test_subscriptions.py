@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
-from charter.subscriptions import Subscription, digest_due, matches, recipients
-from tests.bot.broadcast.support import announce, charter
+from charter.effects import Announce
+from charter.load import load_charter
+from charter.subscriptions import Subscription, digest_batches, digest_due, matches, recipients
+from tests.paths import reference_charter_text
 
-CHARTER = charter()
+CHARTER = load_charter(reference_charter_text(), "reference-charter.yaml").charter
+
+
+def announce(kind: str = "decision", **fields: Any) -> Announce:
+    return Announce(kind=kind, title=f"{kind} title", text=f"{kind} text", **fields)
+
 
 # Subscriptions under test (the reference charter's channels are the defaults).
 SUBS = {
@@ -135,3 +143,32 @@ def test_digest_is_due_once_a_day_at_local_time(
     at = datetime.fromisoformat(now).replace(tzinfo=UTC)
     last = datetime.fromisoformat(since).replace(tzinfo=UTC)
     assert digest_due(digest_at, zone, last, at) is due
+
+
+QUEUED = [
+    (1, "2026-03-01T07:00"),
+    (2, "2026-03-02T07:59"),
+    (3, "2026-03-02T08:00"),
+    (4, "2026-03-02T08:01"),
+]
+
+
+@pytest.mark.parametrize(
+    ("since", "now", "carried"),
+    [
+        ("2026-03-01T08:30", "2026-03-02T07:59", []),  # not due yet: nothing goes
+        ("2026-03-01T08:30", "2026-03-02T08:00", [1, 2, 3]),  # due: what was queued by the slot
+        ("2026-03-01T08:30", "2026-03-02T09:00", [1, 2, 3]),  # a later item waits for tomorrow
+        ("2026-03-02T08:05", "2026-03-02T09:00", []),  # today's digest already went
+        ("2026-03-02T08:05", "2026-03-03T08:00", [1, 2, 3, 4]),
+    ],
+)
+def test_a_due_digest_carries_what_was_queued_by_its_slot(
+    since: str, now: str, carried: list[int]
+) -> None:
+    """A daily digest at 08:00 UTC: when due it carries every item queued at or before the
+    slot it is due for; otherwise none."""
+    items = [(i, datetime.fromisoformat(at).replace(tzinfo=UTC)) for i, at in QUEUED]
+    last = datetime.fromisoformat(since).replace(tzinfo=UTC)
+    at = datetime.fromisoformat(now).replace(tzinfo=UTC)
+    assert digest_batches(items, "08:00", "UTC", last, at) == carried
