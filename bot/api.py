@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from bot.views import proposal_view, summary_view
 from storage import proposals as repo
-from storage.db import session_scope
+from storage.db import read_scope
 
 _TALLY = {
     "type": "object",
@@ -171,7 +171,7 @@ def api_routes(engine: Any, charter_of: Any, clock: Any) -> list[Route]:
 
         def query() -> list[dict[str, Any]]:
             now = clock.now()
-            with session_scope(engine) as session:
+            with read_scope(engine) as session:
                 items = repo.listing(
                     session, states=states, track=track, include_confidential=False
                 )
@@ -185,7 +185,7 @@ def api_routes(engine: Any, charter_of: Any, clock: Any) -> list[Route]:
             return JSONResponse({"error": "proposal number must be a positive integer"}, 400)
 
         def query() -> dict[str, Any] | None:
-            with session_scope(engine) as session:
+            with read_scope(engine) as session:
                 stored = repo.load(session, int(raw))
             charter = charter_of()
             if stored is None:

@@ -24,7 +24,7 @@ from bot.api import api_routes
 from bot.bootstrap import STOP_GRACE, Runtime
 from bot.metrics import METRICS
 from storage import audit, migrate, outbox
-from storage.db import session_scope
+from storage.db import read_scope, reader
 
 log = logging.getLogger("charterbot.http")
 
@@ -89,14 +89,14 @@ def create_app(rt: Runtime, *, run_background: bool = True) -> Starlette:
 def _readiness(rt: Runtime) -> dict[str, Any]:
     checks: dict[str, Any] = {"leader": rt.is_leader}
     try:
-        with rt.engine.connect() as connection:
+        with reader(rt.engine).connect() as connection:
             connection.execute(sa.text("SELECT 1"))
         checks["database"] = "ok"
     except Exception as exc:
         checks["database"] = f"unreachable: {exc.__class__.__name__}"
         checks["migrations"] = "unknown"
         return checks
-    current = migrate.current_revision(rt.engine)
+    current = migrate.current_revision(reader(rt.engine))
     head = migrate.head_revision()
     checks["migrations"] = "current" if current == head else f"at {current}, newest is {head}"
     if not rt.is_leader:
@@ -106,7 +106,7 @@ def _readiness(rt: Runtime) -> dict[str, Any]:
 
 def _collect(rt: Runtime) -> None:
     now = rt.clock.now()
-    with session_scope(rt.engine) as session:
+    with read_scope(rt.engine) as session:
         count, age = outbox.backlog(session, now)
         METRICS.outbox_backlog.set(count)
         METRICS.outbox_oldest.set(age)

@@ -30,7 +30,7 @@ from charter import commands as c
 from charter.meetings import Occurrence, occurrences
 from charter.model import format_duration
 from storage import meetings as store
-from storage.db import session_scope
+from storage.db import read_scope
 
 if TYPE_CHECKING:
     from bot.bootstrap import Runtime
@@ -64,7 +64,7 @@ def install_on(gov: Governance) -> None:
 
 
 def _next_at(gov: Governance, now: datetime) -> datetime | None:
-    with session_scope(gov.engine) as session:
+    with read_scope(gov.engine) as session:
         return timers.next_timer_at(session, gov.charter, now)
 
 
@@ -101,7 +101,7 @@ def list_meetings(
 
 def feed(gov: Governance, series: str | None, now: datetime) -> bytes:
     """The iCalendar feed of every call, or of one series or ad-hoc call (ValueError if none)."""
-    with session_scope(gov.engine) as session:
+    with read_scope(gov.engine) as session:
         exceptions = store.schedule(session)
         adhoc = [timers.adhoc_call(r) for r in store.adhoc_rows(session)]
         revisions = store.revisions(session)

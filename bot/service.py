@@ -44,7 +44,7 @@ from charter.model import Charter
 from charter.proposal import Decision, Proposal, close_if_due, open_voting
 from charter.text import escape_markdown_github
 from storage import audit, identities, outbox, proposals as repo
-from storage.db import session_scope
+from storage.db import read_scope, session_scope
 
 log = logging.getLogger("charterbot.service")
 
@@ -309,20 +309,20 @@ class Governance:
     # -- reads --------------------------------------------------------------------------------
 
     def load(self, number: int) -> repo.Stored | None:
-        with session_scope(self.engine) as session:
+        with read_scope(self.engine) as session:
             return repo.load(session, number)
 
     def listing(
         self, *, states: Sequence[str] = (), include_confidential: bool = False
     ) -> list[repo.Stored]:
-        with session_scope(self.engine) as session:
+        with read_scope(self.engine) as session:
             return repo.listing(session, states=states, include_confidential=include_confidential)
 
     # -- CommandCore for chat transports ----------------------------------------------------
 
     async def identity(self, surface: str, surface_id: str, display: str) -> Actor:
         def lookup() -> Actor:
-            with session_scope(self.engine) as session:
+            with read_scope(self.engine) as session:
                 row = identities.lookup(session, surface, surface_id)
                 login = row.login if row is not None else None
             return Actor(login=login, surface=surface, surface_id=surface_id, display=display)

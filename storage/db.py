@@ -180,11 +180,16 @@ def session_scope(engine: Engine, *, urgent: bool = False) -> Iterator[Session]:
             raise
 
 
+def reader(engine: Engine) -> Engine:
+    """``engine`` for reading only: on SQLite its transactions begin DEFERRED, so a read takes a
+    snapshot and never the write lock (it neither waits for writers nor holds them up)."""
+    return engine.execution_options(**{_BEGIN_OPTION: "DEFERRED"})
+
+
 @contextmanager
 def read_scope(engine: Engine) -> Iterator[Session]:
     """A read-only snapshot session (rolled back at the end, never committed)."""
-    reader = engine.execution_options(**{_BEGIN_OPTION: "DEFERRED"})
-    with Session(reader) as session:
+    with Session(reader(engine)) as session:
         try:
             yield session
         finally:

@@ -46,7 +46,7 @@ def list_calls(
     )
     from charter.model import Meeting, format_duration
     from storage import meetings as store, migrate
-    from storage.db import session_scope
+    from storage.db import read_scope
 
     try:
         loaded = read_charter(charter or example_charter_path())
@@ -58,7 +58,7 @@ def list_calls(
     schedule, adhoc = Schedule(), list[AdhocMeeting]()
     with open_engine(database_url) as engine:
         if migrate.is_current(engine):
-            with session_scope(engine) as session:
+            with read_scope(engine) as session:
                 schedule = store.schedule(session)
                 adhoc = [adhoc_call(r) for r in store.adhoc_rows(session, since=now)]
         else:

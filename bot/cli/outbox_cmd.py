@@ -15,7 +15,7 @@ import typer
 
 from bot.cli.db_cmd import DatabaseUrl, open_engine
 from storage import deliveries, outbox
-from storage.db import session_scope
+from storage.db import read_scope, session_scope
 from storage.times import aware
 
 outbox_app = typer.Typer(
@@ -39,7 +39,7 @@ def _age(then: datetime, now: datetime) -> str:
 def list_items(database_url: DatabaseUrl = None) -> None:
     """Pending and failed items with their age and last error."""
     now = datetime.now(UTC)
-    with open_engine(database_url) as engine, session_scope(engine) as session:
+    with open_engine(database_url) as engine, read_scope(engine) as session:
         items = outbox.listing(session)
         rows = deliveries.listing(session)
         lines = [
