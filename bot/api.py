@@ -13,92 +13,132 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bot.views import proposal_view, summary_view
+from charter.lifecycle import State
+from charter.votes import Choice, Outcome
 from storage import proposals as repo
 from storage.db import read_scope
 
-_TALLY = {
-    "type": "object",
-    "properties": {
-        k: {"type": t}
-        for k, t in (
-            ("seats", "integer"),
-            ("voted", "integer"),
-            ("approve", "integer"),
-            ("reject", "integer"),
-            ("abstain", "integer"),
-            ("quorum_met", "boolean"),
-            ("outcome", "string"),
-        )
+# The document describes every field the views write (bot.views), so a client can rely on it;
+# tests/bot/web/test_api_contract.py validates real answers against it with no other field
+# allowed.
+_STR: dict[str, Any] = {"type": "string"}
+_INT: dict[str, Any] = {"type": "integer"}
+_BOOL: dict[str, Any] = {"type": "boolean"}
+_NUM: dict[str, Any] = {"type": "number"}
+_TIME: dict[str, Any] = {"type": "string", "format": "date-time"}
+_CHOICE: dict[str, Any] = {"type": "string", "enum": [c.value for c in Choice]}
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    if "type" in schema and "enum" not in schema:
+        return {**schema, "type": [schema["type"], "null"]}
+    return {"oneOf": [schema, {"type": "null"}]}
+
+
+def _object(**properties: dict[str, Any]) -> dict[str, Any]:
+    """An object that always carries every one of ``properties``."""
+    return {"type": "object", "required": sorted(properties), "properties": properties}
+
+
+_STATE = {"type": "string", "enum": [s.value for s in State]}
+_OUTCOME = {"type": "string", "enum": [o.value for o in Outcome]}
+_TALLY = _object(
+    seats=_INT,
+    voted=_INT,
+    approve=_INT,
+    reject=_INT,
+    abstain=_INT,
+    needed=_nullable(_INT),  # null until voting opens
+    quorum=_NUM,
+    approval=_NUM,
+    quorum_met=_BOOL,
+    approved=_BOOL,
+    vetoed_by={"type": "array", "items": _STR},
+    outcome=_OUTCOME,
+    reason=_STR,
+)
+# The listing's digest of the tally: every value null for a proposal on an unknown track.
+_TALLY_DIGEST = _object(
+    seats=_nullable(_INT),
+    voted=_nullable(_INT),
+    approve=_nullable(_INT),
+    reject=_nullable(_INT),
+    abstain=_nullable(_INT),
+    quorum_met=_nullable(_BOOL),
+    outcome=_nullable(_OUTCOME),
+)
+_SUMMARY = _object(
+    number=_INT,
+    title=_STR,
+    track=_STR,
+    state=_STATE,
+    author=_STR,
+    tally=_TALLY_DIGEST,
+    next_deadline=_nullable(_TIME),  # review end, confirm period or voting close
+)
+_PROPOSAL = _object(
+    number=_INT,
+    title=_STR,
+    track=_STR,
+    state=_STATE,
+    author=_STR,
+    confidential=_BOOL,
+    disclosed=_BOOL,
+    created_at=_nullable(_TIME),
+    charter_version=_INT,
+    fields={"type": "object", "description": "the issue form's fields, as parsed"},
+    intake_problems={"type": "array", "items": _STR},
+    votes={
+        "type": "array",
+        "items": _object(
+            voter=_STR,
+            seat=_nullable(_STR),
+            choice=_CHOICE,
+            reason=_STR,
+            at=_TIME,
+            via=_STR,
+        ),
     },
-}
-_PROPOSAL = {
-    "type": "object",
-    "required": [
-        "number",
-        "title",
-        "track",
-        "state",
-        "author",
-        "votes",
-        "concerns",
-        "tally",
-        "deadlines",
-        "decision",
-    ],
-    "properties": {
-        "number": {"type": "integer"},
-        "title": {"type": "string"},
-        "track": {"type": "string"},
-        "state": {"type": "string"},
-        "author": {"type": "string"},
-        "votes": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "voter": {"type": "string"},
-                    "seat": {"type": ["string", "null"]},
-                    "choice": {"type": "string", "enum": ["approve", "reject", "abstain"]},
-                    "reason": {"type": "string"},
-                    "at": {"type": "string", "format": "date-time"},
-                    "via": {"type": "string"},
-                },
-            },
-        },
-        "concerns": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "name": {"type": "string"},
-                    "raised_by": {"type": "string"},
-                    "resolved": {"type": "boolean"},
-                },
-            },
-        },
-        "tally": {"oneOf": [_TALLY, {"type": "null"}]},
-        "deadlines": {
-            "type": "object",
-            "properties": {
-                "review_ends": {"type": ["string", "null"], "format": "date-time"},
-                "voting_closes": {"type": ["string", "null"], "format": "date-time"},
-            },
-        },
-        "decision": {
-            "oneOf": [
-                {
-                    "type": "object",
-                    "properties": {
-                        "outcome": {"type": "string"},
-                        "at": {"type": "string", "format": "date-time"},
-                        "charter_version": {"type": "integer"},
-                    },
-                },
-                {"type": "null"},
-            ]
-        },
+    seat_matrix={
+        "type": "array",
+        "items": _object(
+            seat=_STR,
+            label=_STR,
+            voter=_nullable(_STR),
+            choice=_nullable(_CHOICE),
+            reason=_nullable(_STR),
+            at=_nullable(_TIME),
+            via=_nullable(_STR),
+        ),
     },
-}
+    concerns={
+        "type": "array",
+        "items": _object(
+            name=_STR,
+            text=_STR,
+            raised_by=_STR,
+            raised_at=_nullable(_TIME),
+            resolved=_BOOL,
+            resolved_by=_nullable(_STR),
+        ),
+    },
+    tally=_nullable(_TALLY),  # null on a track the charter no longer has
+    deadlines=_object(
+        review_ends=_nullable(_TIME),
+        voting_opens=_nullable(_TIME),
+        voting_closes=_nullable(_TIME),
+        confirm_until=_nullable(_TIME),
+        lazy_until=_nullable(_TIME),
+    ),
+    decision=_nullable(_object(outcome=_STR, at=_TIME, charter_version=_INT)),
+    withdrawn_by=_nullable(_STR),
+)
+_ERROR = _object(error=_STR)
+
+
+def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
 
 OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
@@ -108,55 +148,30 @@ OPENAPI: dict[str, Any] = {
             "get": {
                 "summary": "List proposals (newest first); confidential ones only once disclosed.",
                 "parameters": [
-                    {"name": "state", "in": "query", "schema": {"type": "string"}},
-                    {"name": "track", "in": "query", "schema": {"type": "string"}},
+                    {
+                        "name": "state",
+                        "in": "query",
+                        "description": "only proposals in this state (repeat for several)",
+                        "schema": _STATE,
+                    },
+                    {"name": "track", "in": "query", "schema": _STR},
                 ],
                 "responses": {
-                    "200": {
-                        "description": "proposals",
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "properties": {
-                                        "proposals": {
-                                            "type": "array",
-                                            "items": {
-                                                "type": "object",
-                                                "properties": {
-                                                    "number": {"type": "integer"},
-                                                    "title": {"type": "string"},
-                                                    "track": {"type": "string"},
-                                                    "state": {"type": "string"},
-                                                    "tally": _TALLY,
-                                                },
-                                            },
-                                        }
-                                    },
-                                }
-                            }
-                        },
-                    }
+                    "200": _json(
+                        "proposals",
+                        _object(proposals={"type": "array", "items": _SUMMARY}),
+                    )
                 },
             }
         },
         "/api/proposals/{number}": {
             "get": {
                 "summary": "One proposal with votes, concerns, tally, deadlines and decision.",
-                "parameters": [
-                    {
-                        "name": "number",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "integer"},
-                    }
-                ],
+                "parameters": [{"name": "number", "in": "path", "required": True, "schema": _INT}],
                 "responses": {
-                    "200": {
-                        "description": "the proposal",
-                        "content": {"application/json": {"schema": _PROPOSAL}},
-                    },
-                    "404": {"description": "no such (public) proposal"},
+                    "200": _json("the proposal", _PROPOSAL),
+                    "400": _json("the number is not a positive integer", _ERROR),
+                    "404": _json("no such (public) proposal", _ERROR),
                 },
             }
         },
