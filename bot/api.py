@@ -134,6 +134,18 @@ _PROPOSAL = _object(
     withdrawn_by=_nullable(_STR),
 )
 _ERROR = _object(error=_STR)
+_HEADER = _object(number=_INT, title=_STR, track=_STR, state=_STATE)
+_HEADERS = {"type": "array", "items": _HEADER}
+_STATUS = _object(  # bot.feeds.status
+    generated_at=_TIME,
+    open_proposals=_HEADERS,
+    in_voting=_HEADERS,
+    rolling_out=_HEADERS,
+    open_incidents={
+        "type": "array",
+        "items": _object(id=_INT, severity=_STR, summary=_STR, declared_at=_TIME),
+    },
+)
 
 
 def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
@@ -144,6 +156,13 @@ OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {"title": "charterbot read API", "version": "1"},
     "paths": {
+        "/api/status": {
+            "get": {
+                "summary": "The network at a glance: open, voting and rolling-out proposals "
+                "(confidential ones only once disclosed) and open incidents.",
+                "responses": {"200": _json("the status", _STATUS)},
+            }
+        },
         "/api/proposals": {
             "get": {
                 "summary": "List proposals (newest first); confidential ones only once disclosed.",

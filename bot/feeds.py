@@ -29,6 +29,7 @@ from starlette.routing import Route
 
 from bot import subscribe_routes
 from charter.model import ANNOUNCE_KINDS
+from storage import incidents
 from storage.db import read_scope
 from storage.models.core import OutboxRow, ProposalRow
 from storage.times import aware
@@ -132,32 +133,17 @@ def status(engine: Engine, now: datetime) -> dict[str, Any]:
             "open_proposals": pick("draft", "review", "voting"),
             "in_voting": pick("voting"),
             "rolling_out": pick("rolling-out"),
-            "open_incidents": _incidents(session.connection()),
+            "open_incidents": [
+                {
+                    "id": int(i.id),
+                    "severity": i.severity,
+                    "summary": i.summary,
+                    "declared_at": i.declared_at.isoformat(),
+                }
+                for i in incidents.incidents(session, open_only=True)
+            ],
         }
     return result
-
-
-def _incidents(conn: sa.Connection) -> list[dict[str, Any]]:
-    """Open incidents, read defensively: the incident table belongs to another area."""
-    inspector = sa.inspect(conn)
-    if "incident" not in inspector.get_table_names():
-        return []
-    table = sa.Table("incident", sa.MetaData(), autoload_with=conn)
-    cols = table.c
-    stmt = sa.select(table)
-    if "resolved_at" in cols:
-        stmt = stmt.where(cols.resolved_at.is_(None))
-    elif "state" in cols:
-        stmt = stmt.where(cols.state.not_in(("resolved", "closed")))
-    keep = [c for c in ("id", "severity", "summary", "state", "declared_at") if c in cols]
-    return [
-        {
-            k: (v.isoformat() if isinstance(v, datetime) else v)
-            for k, v in row._mapping.items()
-            if k in keep
-        }
-        for row in conn.execute(stmt)
-    ]
 
 
 def _plain(value: Any) -> Any:

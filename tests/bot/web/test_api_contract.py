@@ -11,6 +11,10 @@ import httpx
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
+from bot.api import OPENAPI
+from bot.bootstrap import Runtime
+from bot.http import create_app
+
 FORMATS = FormatChecker()
 
 
@@ -83,3 +87,22 @@ async def test_errors_are_documented_and_say_what_is_wrong(
     assert response.status_code in (400, 404)
     _check(spec, "/api/proposals/{number}", response)
     assert number.lstrip("-") in response.json()["error"] or "integer" in response.json()["error"]
+
+
+async def test_the_status_keeps_to_the_document(client: httpx.AsyncClient) -> None:
+    spec = await _spec(client)
+    response = await client.get("/api/status")
+    _check(spec, "/api/status", response)
+    data = response.json()
+    assert data["open_proposals"] and data["rolling_out"] and data["open_incidents"]
+
+
+async def test_every_api_route_is_documented(seeded: Runtime) -> None:
+    """Each /api/ route the app serves (but the document itself) has a path in the document."""
+    app = create_app(seeded, run_background=False)
+    served = {
+        route.path
+        for route in app.routes
+        if getattr(route, "path", "").startswith("/api/") and route.path != "/api/openapi.json"
+    }
+    assert served == set(OPENAPI["paths"])
