@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from bot import broadcast, chat, dashboard_install, meetings_service, rollouts
 from bot.charter_file import example_charter_path, read_charter
 from bot.clock import Clock, SystemClock
 from bot.github import handler as github_handler
@@ -239,7 +240,7 @@ def build(
         relay = GitHubRelay(engine, loaded.charter, gateway, settings.public_url)
         rt.relays.append(relay.run_once)
         rt.relays.append(IssueRelay(engine, gateway).run_once)
-    _wire_optional(rt)
+    _wire_areas(rt)
     return rt
 
 
@@ -262,24 +263,8 @@ def _github_gateway(settings: Settings, loaded: LoadedCharter, clock: Clock) -> 
     return PyGithubGateway(loaded.charter.github.repository, auth, settings.github_api_url)
 
 
-# Areas that plug into the runtime when present: each module exposes ``install(rt)``.
-_OPTIONAL = (
-    "bot.rollouts",
-    "bot.meetings_service",
-    "bot.broadcast",
-    "bot.chat",
-    "bot.dashboard_install",
-)
-
-
-def _wire_optional(rt: Runtime) -> None:
-    import importlib
-
-    for name in _OPTIONAL:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
-        module.install(rt)
+def _wire_areas(rt: Runtime) -> None:
+    """Plug every area into the runtime: each module's ``install(rt)`` registers its commands,
+    loops and routes."""
+    for area in (rollouts, meetings_service, broadcast, chat, dashboard_install):
+        area.install(rt)

@@ -1,4 +1,4 @@
-"""Plugs the web dashboard into the runtime (listed in ``bot.bootstrap._OPTIONAL``).
+"""Plugs the web dashboard into the runtime (called by ``bot.bootstrap._wire_areas``).
 
 It lives outside ``bot.web`` so the composition root names an application module, not a
 transport; the dashboard's own ``install`` does the work.

@@ -17,7 +17,6 @@ Rules:
 from __future__ import annotations
 
 import asyncio
-import importlib
 import itertools
 import json
 import logging
@@ -25,6 +24,7 @@ import threading
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from bot import rollouts
 from bot.clock import FixedClock
 from bot.demo_script import iso, play, proposal_body
 from bot.github.handler import processor
@@ -41,8 +41,6 @@ log = logging.getLogger("charterbot.demo")
 
 DEMO_KEY = "demo"
 SPAN = timedelta(days=30)
-# Areas whose commands the campaign uses, when they are installed: module -> installer name.
-_AREAS = (("bot.rollouts", "install_on"),)
 
 
 class DemoFailed(RuntimeError):
@@ -121,22 +119,13 @@ class Campaign:
         self.start = start
         self.clock = FixedClock(start)
         self.gov = Governance(rt.engine, rt.loaded, self.clock)
-        for module_name, installer in _AREAS:
-            try:
-                module = importlib.import_module(module_name)
-            except ModuleNotFoundError:
-                continue
-            getattr(module, installer)(self.gov)
+        rollouts.install_on(self.gov)  # its commands: ready, advance, incident, …
         self.worker = InboxWorker(rt.engine, {"github": processor(self.gov)})
         self.repo = rt.loaded.charter.github.repository
         self.label = rt.loaded.charter.github.proposal_label
         self.issues = 0
         self._ids = itertools.count(1)
         self._comments = itertools.count(7_000_001)
-
-    @property
-    def has_rollouts(self) -> bool:
-        return self.gov.handler_for(_ready_probe()) is not None
 
     # -- time ---------------------------------------------------------------------------------
 
@@ -230,9 +219,3 @@ class Campaign:
         message = self.gov.run_sync(text, actor, now=self.clock.now())
         if not message.ok:
             raise DemoFailed(f"demo step {text!r} as {login} refused: {plain_text(message)}")
-
-
-def _ready_probe() -> object:
-    from charter import commands as c
-
-    return c.Ready(1, "x", "x", "x")

@@ -70,10 +70,8 @@ REPO = {c: f"meridian-net/{c}" for c in ALL_CLIENTS}
 async def play(c: Campaign) -> None:
     """The script: ten proposals over thirty days, every state the dashboard shows.
 
-    Steps are in time order (the clock never goes back); rollout and incident steps run only
-    when the rollout area is installed.
+    Steps are in time order (the clock never goes back).
     """
-    rollouts = c.has_rollouts
     # 1 — a protocol change from intake to canary (accepted day 10, rolling out since day 13).
     gas = await c.issue(
         "Raise the block gas target to 36M",
@@ -136,8 +134,7 @@ async def play(c: Campaign) -> None:
     await c.comment(gas, "/vote approve LGTM", "hana-eridanus")
     c.day(9.5)
     c.console("hana-eridanus", f"withdraw {snap}")
-    if rollouts:
-        await _staging(c, gas, flag)
+    await _staging(c, gas, flag)
     c.day(12.3)
     for login, vote in (
         ("alice-aurora", "approve"),
@@ -147,9 +144,8 @@ async def play(c: Campaign) -> None:
         ("hana-eridanus", "abstain"),
     ):
         await c.comment(epochs, f"/vote {vote}", login)
-    if rollouts:
-        await _canary(c, gas, flag)
-    await _later_proposals(c, rollouts)
+    await _canary(c, gas, flag)
+    await _later_proposals(c)
 
 
 async def _staging(c: Campaign, gas: int, flag: int) -> None:
@@ -189,7 +185,7 @@ async def _production(c: Campaign, gas: int) -> None:
         await c.check(REPO[client], "differential-fuzz", SHA[client], outcome)
 
 
-async def _later_proposals(c: Campaign, rollouts: bool) -> None:
+async def _later_proposals(c: Campaign) -> None:
     # 5 — a charter amendment in voting, a few seats cast.
     c.day(19)
     amend = await c.issue(
@@ -207,17 +203,16 @@ async def _later_proposals(c: Campaign, rollouts: bool) -> None:
         summary="Raise the per-block blob target and maximum by half.",
         activation=iso(c.start + timedelta(days=70)),
     )
-    if rollouts:
-        c.day(23.5)
-        c.console(
-            "jonas-coord", 'incident declare sev2 "Dorado canary nodes stall at block import" for 1'
-        )
-        c.day(24)
-        c.console("jonas-coord", "incident role lead fatima-dorado")
-        c.day(24.5)
-        c.console("fatima-dorado", 'incident update "Root cause: a lock held across the import."')
-        c.day(25.2)
-        c.console("fatima-dorado", 'incident resolve "Fixed in dorado v3.1.1; canary healthy."')
+    c.day(23.5)
+    c.console(
+        "jonas-coord", 'incident declare sev2 "Dorado canary nodes stall at block import" for 1'
+    )
+    c.day(24)
+    c.console("jonas-coord", "incident role lead fatima-dorado")
+    c.day(24.5)
+    c.console("fatima-dorado", 'incident update "Root cause: a lock held across the import."')
+    c.day(25.2)
+    c.console("fatima-dorado", 'incident resolve "Fixed in dorado v3.1.1; canary healthy."')
     # 7 — a protocol change in review.
     await c.issue(
         "BLS12-381 precompile",
@@ -230,8 +225,7 @@ async def _later_proposals(c: Campaign, rollouts: bool) -> None:
     await c.comment(amend, "/vote approve", "jonas-coord")
     await c.comment(amend, "/vote approve welcome aboard", "alice-aurora")
     c.console("emeka-cirrus", f"vote {amend} abstain")
-    if rollouts:
-        await _production(c, 1)
+    await _production(c, 1)
     c.day(27.5)
     await c.comment(blobs, "/vote approve", "bob-aurora")
     await c.comment(blobs, "/vote approve", "dmitri-borealis")
@@ -273,11 +267,8 @@ async def _later_proposals(c: Campaign, rollouts: bool) -> None:
         rollback="_No response_",
         activation="_No response_",
     )
-    if rollouts:
-        c.day(29.5)
-        c.console(
-            "jonas-coord", 'incident declare sev3 "Eridanus canary RPC latency above SLO" for 1'
-        )
+    c.day(29.5)
+    c.console("jonas-coord", 'incident declare sev3 "Eridanus canary RPC latency above SLO" for 1')
 
 
 def _maintainer(c: Campaign, client: str) -> str:

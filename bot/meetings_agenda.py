@@ -25,6 +25,8 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from bot import rollouts as area
+from bot.rollout_views import next_stage
 from charter.agenda import (
     ActionItem,
     AddedItem,
@@ -37,10 +39,17 @@ from charter.agenda import (
     build_agenda,
 )
 from charter.deadlines import deadlines
+from charter.gates import evaluate
 from charter.lifecycle import State
 from charter.meetings import AdhocMeeting, Occurrence
 from charter.model import Charter, Meeting
-from storage import meetings as store, outbox, proposals as repo
+from storage import (
+    incidents as incident_store,
+    meetings as store,
+    outbox,
+    proposals as repo,
+    rollouts as rollout_store,
+)
 from storage.times import aware
 
 log = logging.getLogger("charterbot.meetings")
@@ -82,14 +91,7 @@ def _proposals(session: Session, charter: Charter) -> tuple[list[ProposalItem], 
 
 
 def _rollouts(session: Session, charter: Charter, now: datetime) -> list[GateItem]:
-    """Failing gates of each public rollout's next stage; none when rollouts are not installed."""
-    try:
-        from bot import rollouts as area
-        from bot.rollout_views import next_stage
-        from charter.gates import evaluate
-        from storage import rollouts as rollout_store
-    except ImportError:  # pragma: no cover - the rollouts area is part of this build
-        return []
+    """Failing gates of each public rollout's next stage."""
     items: list[GateItem] = []
     for rollout in rollout_store.rollouts(session, active_only=True):
         target = next_stage(rollout, charter)
@@ -108,10 +110,6 @@ def _rollouts(session: Session, charter: Charter, now: datetime) -> list[GateIte
 
 
 def _incidents(session: Session) -> list[IncidentItem]:
-    try:
-        from storage import incidents as incident_store
-    except ImportError:  # pragma: no cover - the rollouts area is part of this build
-        return []
     return [
         IncidentItem(str(i.id), i.severity, i.summary, i.declared_at)
         for i in incident_store.incidents(session, open_only=True)

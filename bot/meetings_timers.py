@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session
 
 from bot import meetings_agenda as agenda
+from bot.rollout_views import next_stage
 from charter.effects import Announce, Audit, Effect
 from charter.meetings import (
     AdhocMeeting,
@@ -43,7 +44,7 @@ from charter.meetings import (
     reminders_for,
 )
 from charter.model import Charter, format_duration
-from storage import meetings as store
+from storage import meetings as store, rollouts as rollout_store
 from storage.models.meetings import AdhocMeetingRow
 
 if TYPE_CHECKING:
@@ -202,11 +203,6 @@ def refresh_agendas(gov: Governance, session: Session, now: datetime) -> int:
 
 def schedule_go_no_go(gov: Governance, session: Session, now: datetime) -> int:
     """Store a go/no-go call for each rollout whose soak before such a stage is about to end."""
-    try:
-        from bot.rollout_views import next_stage
-        from storage import rollouts as rollout_store
-    except ImportError:  # pragma: no cover - the rollouts area is part of this build
-        return 0
     charter = gov.charter
     made = 0
     for rollout in rollout_store.rollouts(session, active_only=True):

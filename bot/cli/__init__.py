@@ -5,9 +5,17 @@ Each area registers itself in its own module so adding commands touches one file
 
 from __future__ import annotations
 
-import importlib
-
 import typer
+
+from bot.cli import (
+    audit_cmd,
+    charter_cmd,
+    console_cmd,
+    db_cmd,
+    meetings_cmd,
+    outbox_cmd,
+    serve_cmd,
+)
 
 app = typer.Typer(
     name="charterbot",
@@ -16,31 +24,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-# Modules that define ``register(app: typer.Typer) -> None``. Listed explicitly (not discovered)
-# so a typo fails loudly at start-up instead of silently dropping commands.
-_AREAS = (
-    "bot.cli.charter_cmd",
-    "bot.cli.db_cmd",
-    "bot.cli.audit_cmd",
-    "bot.cli.serve_cmd",
-    "bot.cli.console_cmd",
-    "bot.cli.outbox_cmd",
-    "bot.cli.meetings_cmd",
-)
-
-
-def _register_all() -> None:
-    for name in _AREAS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:  # area not built yet; anything else is a real error
-                continue
-            raise
-        module.register(app)
-
-
-_register_all()
+# Each area's module defines ``register(app: typer.Typer) -> None``; the order is --help's.
+for _area in (charter_cmd, db_cmd, audit_cmd, serve_cmd, console_cmd, outbox_cmd, meetings_cmd):
+    _area.register(app)
 
 
 def main() -> None:

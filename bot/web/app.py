@@ -204,8 +204,7 @@ class Dashboard:
         page = int(q["page"]) if q.get("page", "").isdigit() and int(q["page"]) > 0 else 1
 
         def build(r: Reader) -> str:
-            found = fast_views.rollouts_page(r.gov, r.now, page)
-            rollouts, total, demo = found if found is not None else (None, 0, r.demo())
+            rollouts, total, demo = fast_views.rollouts_page(r.gov, r.now, page)
             return self.render(
                 "rollouts.html",
                 "/rollouts",

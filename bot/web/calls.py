@@ -1,7 +1,7 @@
 """Upcoming calls for the Meetings page, in UTC (the browser shows them in the reader's zone).
 
-With the meetings area installed, its calls (series and ad-hoc) and stored exceptions
-(cancelled, moved) are used; without it, the charter's series as written.
+The calls are the charter's series and the ad-hoc calls, with their stored exceptions
+(cancelled, moved) applied.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from urllib.parse import quote_plus
 
 from sqlalchemy import Engine
 
-from bot.web.queries import optional
+from bot import meetings_timers as timers
 from charter.meetings import AdhocMeeting, Schedule, occurrences
 from charter.model import Charter, Meeting
+from storage import meetings as store
 from storage.db import read_scope
 
 
@@ -26,9 +27,6 @@ def _iso(value: datetime) -> str:
 def _known_calls(
     engine: Engine, charter: Charter, now: datetime
 ) -> tuple[Sequence[Meeting | AdhocMeeting], Schedule]:
-    timers, store = optional("bot.meetings_timers"), optional("storage.meetings")
-    if timers is None or store is None:
-        return charter.meetings, Schedule()
     with read_scope(engine) as session:
         return list(timers.calls(session, charter, now)), store.schedule(session)
 

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from types import ModuleType
 from typing import Any
 
 from sqlmodel import Session
 
+from bot import rollouts as area
+from bot.rollout_views import next_stage, rollout_view
 from bot.service import Governance
 from bot.web import queries
 from charter.deadlines import deadlines
@@ -41,14 +42,6 @@ REVIEW_LIMIT = 20
 ROLLOUT_PAGE = 20
 
 GateList = list[dict[str, Any]]
-
-
-def _area() -> ModuleType | None:
-    """The rollout area (``bot.rollouts``) when both its halves are installed."""
-    area = queries.optional("bot.rollouts")
-    if area is None or queries.optional("storage.rollouts") is None:
-        return None
-    return area
 
 
 _TALLY_KEYS = ("seats", "voted", "approve", "reject", "abstain", "quorum_met", "outcome")
@@ -104,7 +97,6 @@ Gated = tuple[Stored, Rollout, str | None, tuple[GateResult, ...]]
 
 
 def gated(
-    area: ModuleType,
     gov: Governance,
     session: Session,
     pairs: Sequence[tuple[Stored, Rollout]],
@@ -115,7 +107,7 @@ def gated(
     gates evaluated now — ``bot.rollouts.view_of``'s facts, read once for every pair."""
     charter = gov.charter
     checked = q.with_checks_all(session, [r for _, r in pairs], area.client_repos(charter))
-    targets: list[str | None] = [area.next_stage(r, charter) for r in checked]
+    targets: list[str | None] = [next_stage(r, charter) for r in checked]
     numbers = [r.proposal for r, target in zip(checked, targets, strict=True) if target]
     calls = q.go_no_go_of(session, numbers) if numbers else {}
     if numbers and incidents is None:
@@ -134,17 +126,16 @@ def gated(
 
 
 def rollout_views(
-    area: ModuleType,
     gov: Governance,
     session: Session,
     pairs: Sequence[tuple[Stored, Rollout]],
     now: datetime,
 ) -> list[dict[str, Any]]:
-    """``area.view_of`` for every pair."""
+    """``bot.rollouts.view_of`` for every pair."""
     out = []
-    for stored, current, _, gates in gated(area, gov, session, pairs, now):
+    for stored, current, _, gates in gated(gov, session, pairs, now):
         p = stored.proposal
-        view: dict[str, Any] = area.rollout_view(
+        view: dict[str, Any] = rollout_view(
             current, gov.charter, gates=gates, title=p.title, state=p.state.value
         )
         out.append(view)
@@ -171,7 +162,6 @@ def _paired(session: Session, rollouts: Sequence[Rollout]) -> list[tuple[Stored,
 def overview(gov: Governance, now: datetime) -> dict[str, Any]:
     """Everything ``overview.html`` shows except the audit check and the next call."""
     charter = gov.charter
-    area = _area()
     with read_scope(gov.engine) as session:
         votes, voting = q.closing_first(session, CLOSING_LIMIT)
         review = q.newest_public(session, ["review", "draft"], REVIEW_LIMIT)
@@ -179,17 +169,13 @@ def overview(gov: Governance, now: datetime) -> dict[str, Any]:
             "counts": q.state_counts(session),
             "head": audit.head(session),
             "demo": bool(state.get(session, "demo", False)),
-            "enabled": area is not None,
-            "failing": [],
-            "incidents": None,
         }
-        if area is not None:
-            incidents = incident_store.incidents(session, open_only=True)
-            pairs = _paired(session, q.started_rollouts(session))
-            context["failing"] = failing(gated(area, gov, session, pairs, now, incidents))
-            hidden = q.hidden_among(session, [n for i in incidents for n in i.proposals])
-            opened = [queries._incident(i, hidden) for i in incidents]
-            context["incidents"] = sorted(opened, key=lambda v: v["declared_at"])
+        incidents = incident_store.incidents(session, open_only=True)
+        pairs = _paired(session, q.started_rollouts(session))
+        context["failing"] = failing(gated(gov, session, pairs, now, incidents))
+        hidden = q.hidden_among(session, [n for i in incidents for n in i.proposals])
+        opened = [queries._incident(i, hidden) for i in incidents]
+        context["incidents"] = sorted(opened, key=lambda v: v["declared_at"])
     context["closing"] = closing(votes, charter, now)
     context["voting"] = voting
     context["review"] = [summary(s, charter, now) for s in review]
@@ -198,14 +184,10 @@ def overview(gov: Governance, now: datetime) -> dict[str, Any]:
 
 def rollouts_page(
     gov: Governance, now: datetime, page: int, size: int = ROLLOUT_PAGE
-) -> tuple[list[dict[str, Any]], int, bool] | None:
-    """One page of public rollouts' views, how many there are, and the demo flag; None
-    without the rollout area."""
-    area = _area()
-    if area is None:
-        return None
+) -> tuple[list[dict[str, Any]], int, bool]:
+    """One page of public rollouts' views, how many there are, and the demo flag."""
     with read_scope(gov.engine) as session:
         rollouts, total = q.rollout_page(session, offset=(page - 1) * size, limit=size)
-        views = rollout_views(area, gov, session, _paired(session, rollouts), now)
+        views = rollout_views(gov, session, _paired(session, rollouts), now)
         demo = bool(state.get(session, "demo", False))
     return views, total, demo

@@ -8,27 +8,32 @@ Rules:
   ``view_of``; templates render those dictionaries and nothing else. The overview and rollouts
   pages build the same views in batches (``bot.web.fast_views``).
 - Reads use ``read_scope``: a snapshot that never takes the write lock.
-- Areas built by others (rollouts, incidents, meetings) are optional: when their modules are
-  absent the page says so instead of failing.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from types import ModuleType
 from typing import Any, Protocol
 
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from bot import rollouts as rollout_area
 from bot.service import Governance
 from bot.views import OPEN_STATES, proposal_view, summary_view
 from charter.model import Charter
-from storage import audit, audit_query, dashboard_queries, proposals as repo, state
+from storage import (
+    audit,
+    audit_query,
+    dashboard_queries,
+    incidents as incident_store,
+    proposals as repo,
+    rollouts as rollout_store,
+    state,
+)
 from storage.db import read_scope
 
 PAGE = 50
@@ -44,16 +49,6 @@ class RuntimeLike(Protocol):
 
 
 CLOSING_SOON = timedelta(days=3)
-
-
-def optional(name: str) -> ModuleType | None:
-    """The module when that area is installed, else None."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name != name:
-            raise
-        return None
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -129,22 +124,16 @@ class Reader:
     # -- rollouts and incidents --------------------------------------------------------------
 
     def _rollout_of(self, session: Session, stored: repo.Stored) -> dict[str, Any] | None:
-        area, store = optional("bot.rollouts"), optional("storage.rollouts")
-        if area is None or store is None:
-            return None
-        rollout = store.load_rollout(session, stored.proposal.number)
+        rollout = rollout_store.load_rollout(session, stored.proposal.number)
         if rollout is None:
             return None
-        view: dict[str, Any] = area.view_of(self.gov, session, stored, rollout, self.now)
+        view: dict[str, Any] = rollout_area.view_of(self.gov, session, stored, rollout, self.now)
         return view
 
-    def incidents(self) -> list[dict[str, Any]] | None:
-        store = optional("storage.incidents")
-        if store is None or optional("bot.rollouts") is None:
-            return None
+    def incidents(self) -> list[dict[str, Any]]:
         with read_scope(self.engine) as session:
             hidden = hidden_numbers(session)
-            items = store.incidents(session)
+            items = incident_store.incidents(session)
         views = [_incident(i, hidden) for i in items]
         views.sort(key=lambda v: (not v["open"], v["declared_at"]), reverse=False)
         return views

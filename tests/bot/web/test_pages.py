@@ -80,21 +80,6 @@ async def test_audit_pages_withhold_and_verify(client: httpx.AsyncClient) -> Non
     assert "Chain intact through #" in (await client.get("/audit")).text
 
 
-async def test_without_rollouts_area_pages_say_so(
-    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """When the rollout area is not installed the pages say it is not enabled, not fail."""
-    real = queries.optional
-    monkeypatch.setattr(
-        queries, "optional", lambda name: None if "rollouts" in name else real(name)
-    )
-    for path in ("/", "/rollouts", "/incidents", "/proposals/1"):
-        response = await client.get(path)
-        assert response.status_code == 200, path
-    assert "Rollouts are not enabled" in (await client.get("/rollouts")).text
-    assert "Incidents are not enabled" in (await client.get("/incidents")).text
-
-
 async def test_fresh_database_has_no_banner_and_empty_states(tmp_path: Path) -> None:
     rt = runtime(tmp_path / "empty.db")
     app = create_app(rt, run_background=False)
