@@ -25,7 +25,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from bot import rollouts as area
+from bot import rollout_reads as area
 from bot.rollout_views import next_stage
 from charter.agenda import (
     ActionItem,

@@ -22,7 +22,8 @@ from sqlmodel import Session
 
 from bot.github.events import CheckEvent, ReleaseEvent
 from bot.messages import Actor
-from bot.rollouts import checked, gate_facts, locate, report
+from bot.rollout_reads import checked, gate_facts
+from bot.rollouts import locate, report
 from bot.service import Governance
 from charter import watchdogs
 from charter.effects import Audit

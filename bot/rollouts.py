@@ -27,17 +27,15 @@ from sqlmodel import Session
 
 from bot.messages import Actor, Message
 from bot.rollout_lifecycle import affected, follow, on_state, start_rollout
-from bot.rollout_views import inventory_message, next_stage, rollout_message, rollout_view
+from bot.rollout_reads import checked, gate_facts, view_of
+from bot.rollout_views import inventory_message, rollout_message
 from bot.service import Governance, Outcome
 from charter import commands as c, rollout as rules
 from charter.effects import Audit, Effect, Reply
-from charter.gates import GateFacts, GateResult, GoNoGo, evaluate
+from charter.gates import GoNoGo
 from charter.lifecycle import State
-from charter.model import Charter
-from charter.proposal import Proposal
-from charter.risk import Assessment
 from charter.rollout import ReadyReport, Rollout
-from storage import incidents as incident_store, proposals as repo, rollouts as store
+from storage import proposals as repo, rollouts as store
 from storage.db import session_scope
 
 if TYPE_CHECKING:
@@ -65,10 +63,6 @@ def install_on(gov: Governance) -> None:
 
 
 # -- shared steps ---------------------------------------------------------------------------
-
-
-def client_repos(charter: Charter) -> dict[str, str]:
-    return {cl.id: cl.repository for cl in charter.clients if cl.repository}
 
 
 def visible(gov: Governance, stored: repo.Stored, actor: Actor) -> bool:
@@ -113,26 +107,6 @@ def _final(stored: repo.Stored) -> str | None:
     if p.state is State.ROLLED_BACK:
         return f"#{p.number} was rolled back from every stage; a new proposal is needed to retry."
     return None
-
-
-def assessment(p: Proposal) -> Assessment | None:
-    """The risk the author scored in the form, when both numbers are there."""
-    likelihood, impact = p.fields.get("likelihood"), p.fields.get("impact")
-    if isinstance(likelihood, int) and isinstance(impact, int):
-        return Assessment(likelihood, impact)
-    return None
-
-
-def gate_facts(session: Session, p: Proposal) -> GateFacts:
-    return GateFacts(
-        incidents=tuple(incident_store.incidents(session, open_only=True)),
-        risk=assessment(p),
-        go_no_go=store.go_no_go(session, p.number),
-    )
-
-
-def checked(gov: Governance, session: Session, rollout: Rollout) -> Rollout:
-    return store.with_checks(session, rollout, client_repos(gov.charter))
 
 
 def refuse(
@@ -239,28 +213,6 @@ def advance(
     )
 
 
-def gates_of(
-    gov: Governance, session: Session, stored: repo.Stored, rollout: Rollout, now: datetime
-) -> tuple[GateResult, ...]:
-    """The gates of the stage ``advance`` would enter (none once the last stage is reached)."""
-    target = next_stage(rollout, gov.charter)
-    if target is None:
-        return ()
-    stage = gov.charter.stage(target)
-    assert stage is not None
-    return evaluate(stage, rollout, gate_facts(session, stored.proposal), gov.charter, now)
-
-
-def view_of(
-    gov: Governance, session: Session, stored: repo.Stored, rollout: Rollout, now: datetime
-) -> dict[str, Any]:
-    """The JSON view of one rollout, gates evaluated now (for chat, the dashboard and the API)."""
-    current = checked(gov, session, rollout)
-    gates = gates_of(gov, session, stored, current, now)
-    p = stored.proposal
-    return rollout_view(current, gov.charter, gates=gates, title=p.title, state=p.state.value)
-
-
 def read_view(
     gov: Governance, n: int, actor: Actor, now: datetime | None = None
 ) -> dict[str, Any] | None:
@@ -351,4 +303,4 @@ def record_go_no_go(
     gov.effects(session, [Audit("go-no-go-recorded", f"rollout:{proposal}", payload)], by, now)
 
 
-__all__ = ["install", "install_on", "locate", "read_view", "record_go_no_go", "save", "view_of"]
+__all__ = ["install", "install_on", "locate", "read_view", "record_go_no_go", "save"]

@@ -8,7 +8,7 @@ Rules:
   gates only of rollouts that entered a stage; the rollouts page only its own page.
 - The views are the shared ones (``bot.views.summary_view``, the rollout area's
   ``rollout_view`` with gates from ``charter.gates.evaluate``), built from the same facts
-  ``bot.rollouts.view_of`` gathers — open incidents, go/no-go calls, check results on the
+  ``bot.rollout_reads.view_of`` gathers — open incidents, go/no-go calls, check results on the
   reported refs — fetched once per page instead of once per rollout. So a page shows exactly
   what the per-proposal functions would (tests/bot/web/test_fast_views.py compares them).
 """
@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from bot import rollouts as area
+from bot import rollout_reads as area
 from bot.rollout_views import next_stage, rollout_view
 from bot.service import Governance
 from bot.web import queries
@@ -104,7 +104,7 @@ def gated(
     incidents: Sequence[Incident] | None = None,
 ) -> list[Gated]:
     """Each rollout with its check results, the stage ``advance`` would enter and that stage's
-    gates evaluated now — ``bot.rollouts.view_of``'s facts, read once for every pair."""
+    gates evaluated now — ``bot.rollout_reads.view_of``'s facts, read once for every pair."""
     charter = gov.charter
     checked = q.with_checks_all(session, [r for _, r in pairs], area.client_repos(charter))
     targets: list[str | None] = [next_stage(r, charter) for r in checked]
@@ -131,7 +131,7 @@ def rollout_views(
     pairs: Sequence[tuple[Stored, Rollout]],
     now: datetime,
 ) -> list[dict[str, Any]]:
-    """``bot.rollouts.view_of`` for every pair."""
+    """``bot.rollout_reads.view_of`` for every pair."""
     out = []
     for stored, current, _, gates in gated(gov, session, pairs, now):
         p = stored.proposal

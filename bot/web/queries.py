@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from bot import rollouts as rollout_area
+from bot import rollout_reads
 from bot.service import Governance
 from bot.views import OPEN_STATES, proposal_view, summary_view
 from charter.model import Charter
@@ -127,7 +127,7 @@ class Reader:
         rollout = rollout_store.load_rollout(session, stored.proposal.number)
         if rollout is None:
             return None
-        view: dict[str, Any] = rollout_area.view_of(self.gov, session, stored, rollout, self.now)
+        view: dict[str, Any] = rollout_reads.view_of(self.gov, session, stored, rollout, self.now)
         return view
 
     def incidents(self) -> list[dict[str, Any]]:

@@ -2,7 +2,7 @@
 would, and pages are rendered fresh: a change that leaves no audit entry shows at once.
 
 The references below are the general-purpose, one-at-a-time paths (``proposals.listing`` and
-``load``, ``bot.views.summary_view``, ``bot.rollouts.view_of``, ``rollouts.with_checks`` /
+``load``, ``bot.views.summary_view``, ``bot.rollout_reads.view_of``, ``rollouts.with_checks`` /
 ``incidents`` / ``go_no_go``) on the demo campaign, enriched with a started rollout of the
 undisclosed proposal, a go/no-go call and extra check results.
 """
@@ -18,8 +18,9 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from bot import rollouts as area
+from bot import rollout_reads as area
 from bot.bootstrap import Runtime
+from bot.rollout_lifecycle import start_rollout
 from bot.views import summary_view
 from bot.web import fast_views, queries
 from charter.gates import GoNoGo
@@ -36,7 +37,7 @@ def enrich(rt: Runtime) -> None:
     with session_scope(rt.engine) as session:
         stored = repo.load(session, HIDDEN)
         assert stored is not None
-        started = area.start_rollout(rt.gov, session, stored, NOW)
+        started = start_rollout(rt.gov, session, stored, NOW)
         store.save_rollout(session, replace(started, stage_index=0), rt.gov.charter, NOW)
         call = GoNoGo(1, "production", "no-go", "jonas-coord", NOW - timedelta(hours=2))
         store.record_go_no_go(session, call, "not yet")

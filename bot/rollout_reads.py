@@ -1,0 +1,67 @@
+"""A rollout as it stands, read from storage: the facts its gates are evaluated on and its view.
+
+What chat, the dashboard, the agenda and the API all show of a rollout comes from here, so they
+agree. Nothing here writes, and nothing here depends on a transport (the dashboard imports it).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from bot.rollout_views import next_stage, rollout_view
+from bot.service import Governance
+from charter.gates import GateFacts, GateResult, evaluate
+from charter.model import Charter
+from charter.proposal import Proposal
+from charter.risk import Assessment
+from charter.rollout import Rollout
+from storage import incidents as incident_store, proposals as repo, rollouts as store
+
+
+def client_repos(charter: Charter) -> dict[str, str]:
+    return {cl.id: cl.repository for cl in charter.clients if cl.repository}
+
+
+def assessment(p: Proposal) -> Assessment | None:
+    """The risk the author scored in the form, when both numbers are there."""
+    likelihood, impact = p.fields.get("likelihood"), p.fields.get("impact")
+    if isinstance(likelihood, int) and isinstance(impact, int):
+        return Assessment(likelihood, impact)
+    return None
+
+
+def gate_facts(session: Session, p: Proposal) -> GateFacts:
+    return GateFacts(
+        incidents=tuple(incident_store.incidents(session, open_only=True)),
+        risk=assessment(p),
+        go_no_go=store.go_no_go(session, p.number),
+    )
+
+
+def checked(gov: Governance, session: Session, rollout: Rollout) -> Rollout:
+    return store.with_checks(session, rollout, client_repos(gov.charter))
+
+
+def gates_of(
+    gov: Governance, session: Session, stored: repo.Stored, rollout: Rollout, now: datetime
+) -> tuple[GateResult, ...]:
+    """The gates of the stage ``advance`` would enter (none once the last stage is reached)."""
+    target = next_stage(rollout, gov.charter)
+    if target is None:
+        return ()
+    stage = gov.charter.stage(target)
+    assert stage is not None
+    return evaluate(stage, rollout, gate_facts(session, stored.proposal), gov.charter, now)
+
+
+def view_of(
+    gov: Governance, session: Session, stored: repo.Stored, rollout: Rollout, now: datetime
+) -> dict[str, Any]:
+    """The JSON view of one rollout, gates evaluated now (for chat, the dashboard and the API)."""
+    current = checked(gov, session, rollout)
+    gates = gates_of(gov, session, stored, current, now)
+    p = stored.proposal
+    return rollout_view(current, gov.charter, gates=gates, title=p.title, state=p.state.value)
