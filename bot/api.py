@@ -40,7 +40,8 @@ def _object(**properties: dict[str, Any]) -> dict[str, Any]:
     return {"type": "object", "required": sorted(properties), "properties": properties}
 
 
-_STATE = {"type": "string", "enum": [s.value for s in State]}
+_STATES = frozenset(s.value for s in State)
+_STATE = {"type": "string", "enum": sorted(_STATES)}
 _OUTCOME = {"type": "string", "enum": [o.value for o in Outcome]}
 _TALLY = _object(
     seats=_INT,
@@ -179,7 +180,8 @@ OPENAPI: dict[str, Any] = {
                     "200": _json(
                         "proposals",
                         _object(proposals={"type": "array", "items": _SUMMARY}),
-                    )
+                    ),
+                    "400": _json("a state filter names no state", _ERROR),
                 },
             }
         },
@@ -202,6 +204,11 @@ def api_routes(engine: Any, charter_of: Any, clock: Any) -> list[Route]:
     async def listing(request: Request) -> JSONResponse:
         states = [s for s in request.query_params.getlist("state") if s]
         track = request.query_params.get("track") or None
+        unknown = sorted(set(states) - _STATES)
+        if unknown:
+            known = ", ".join(s.value for s in State)
+            error = f"unknown state {', '.join(map(repr, unknown))}; use one of: {known}"
+            return JSONResponse({"error": error}, 400)
 
         def query() -> list[dict[str, Any]]:
             now = clock.now()

@@ -106,3 +106,15 @@ async def test_every_api_route_is_documented(seeded: Runtime) -> None:
         if getattr(route, "path", "").startswith("/api/") and route.path != "/api/openapi.json"
     }
     assert served == set(OPENAPI["paths"])
+
+
+async def test_an_unknown_state_filter_is_refused_with_the_states_to_use(
+    client: httpx.AsyncClient,
+) -> None:
+    """A typo in a filter gets a 400 naming it and the valid states, not an empty list."""
+    spec = await _spec(client)
+    response = await client.get("/api/proposals", params=[("state", "voting"), ("state", "votng")])
+    assert response.status_code == 400
+    _check(spec, "/api/proposals", response)
+    error = response.json()["error"]
+    assert "'votng'" in error and "rolling-out" in error and "'voting'" not in error
