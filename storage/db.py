@@ -24,6 +24,7 @@ import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -57,6 +58,19 @@ def normalise_url(url: str) -> str:
     if backend == "postgresql" and make_url(url).get_driver_name() != "psycopg":
         raise DatabaseUrlError(f"use the psycopg 3 driver: postgresql+psycopg://… (got {url!r})")
     return url
+
+
+def missing_sqlite_file(url: str | None = None) -> Path | None:
+    """The file a SQLite ``url`` names, when it does not exist (connecting would create it
+    empty); None for an existing file, an in-memory database or another backend."""
+    parsed = make_url(normalise_url(url or default_url()))
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    if database.startswith("file:"):  # a URI filename: SQLite's own rules apply
+        return None
+    path = Path(database)
+    return None if path.exists() else path
 
 
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -16,7 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from storage import migrate
-from storage.db import DatabaseUrlError, default_url, make_engine
+from storage.db import DatabaseUrlError, default_url, make_engine, missing_sqlite_file
 
 db_app = typer.Typer(name="db", help="Database schema migrations.", no_args_is_help=True)
 
@@ -35,9 +36,29 @@ def register(app: typer.Typer) -> None:
     app.add_typer(db_app, name="db")
 
 
+def missing_database(url: str | None) -> Path | None:
+    """The SQLite file the command's database would be, when it does not exist; unusable URLs
+    exit 2 with the reason."""
+    try:
+        return missing_sqlite_file(url or default_url())
+    except (DatabaseUrlError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
 @contextmanager
-def open_engine(url: str | None) -> Iterator[Engine]:
-    """An engine for the command's database; unusable URLs exit 2 with the reason."""
+def open_engine(url: str | None, *, create: bool = False) -> Iterator[Engine]:
+    """An engine for the command's database; unusable URLs exit 2 with the reason, and so does
+    a SQLite file that does not exist, unless the command ``create``s it (connecting would
+    leave an empty file behind, and the command would only complain about its schema)."""
+    missing = missing_database(url)
+    if missing is not None and not create:
+        typer.echo(
+            f"error: no database at {missing}; `charterbot db upgrade` creates one there, or "
+            "point --database-url (or CHARTERBOT_DATABASE_URL) at yours",
+            err=True,
+        )
+        raise typer.Exit(2)
     try:
         engine = make_engine(url or default_url())
     except (DatabaseUrlError, ValueError) as exc:
@@ -55,7 +76,7 @@ def open_engine(url: str | None) -> Iterator[Engine]:
 @db_app.command("upgrade")
 def upgrade(database_url: DatabaseUrl = None) -> None:
     """Apply all pending migrations (safe to run repeatedly)."""
-    with open_engine(database_url) as engine:
+    with open_engine(database_url, create=True) as engine:
         before = migrate.current_revision(engine)
         migrate.upgrade(engine)
         after = migrate.current_revision(engine)
@@ -68,9 +89,13 @@ def upgrade(database_url: DatabaseUrl = None) -> None:
 @db_app.command("current")
 def current(database_url: DatabaseUrl = None) -> None:
     """Show the schema revision of the database and of this code."""
+    head = migrate.head_revision()
+    missing = missing_database(database_url)
+    if missing is not None:
+        typer.echo(f"no database at {missing} yet; `charterbot db upgrade` creates it at {head}")
+        return
     with open_engine(database_url) as engine:
         revision = migrate.current_revision(engine)
-    head = migrate.head_revision()
     if revision == head:
         typer.echo(f"{revision} (up to date)")
     elif revision is None:

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli.db_cmd import DatabaseUrl, open_engine
+from bot.cli.db_cmd import DatabaseUrl, missing_database, open_engine
 
 meetings_app = typer.Typer(name="meetings", help="Scheduled calls.", no_args_is_help=True)
 
@@ -56,13 +56,18 @@ def list_calls(
         raise typer.Exit(2) from None
     now = datetime.now(UTC)
     schedule, adhoc = Schedule(), list[AdhocMeeting]()
-    with open_engine(database_url) as engine:
-        if migrate.is_current(engine):
-            with read_scope(engine) as session:
-                schedule = store.schedule(session)
-                adhoc = [adhoc_call(r) for r in store.adhoc_rows(session, since=now)]
-        else:
-            typer.echo("note: database not migrated; showing the charter's series only", err=True)
+    missing = missing_database(database_url)
+    if missing is not None:
+        typer.echo(f"note: no database at {missing}; showing the charter's series only", err=True)
+    else:
+        with open_engine(database_url) as engine:
+            if migrate.is_current(engine):
+                with read_scope(engine) as session:
+                    schedule = store.schedule(session)
+                    adhoc = [adhoc_call(r) for r in store.adhoc_rows(session, since=now)]
+            else:
+                note = "note: database not migrated; showing the charter's series only"
+                typer.echo(note, err=True)
     found: list[tuple[Occurrence, Meeting | AdhocMeeting]] = []
     calls: list[Meeting | AdhocMeeting] = [*loaded.charter.meetings, *adhoc]
     for call in calls:

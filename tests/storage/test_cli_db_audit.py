@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from bot.cli import audit_cmd, db_cmd
 from storage import migrate
-from storage.db import make_engine
+from storage.db import make_engine, missing_sqlite_file
 from storage.verify_export import verify_file
 from tests.storage.audit_fixtures import fill
 
@@ -36,10 +36,13 @@ def _run(cli: typer.Typer, *args: str, url: str | None = None) -> tuple[int, str
 def test_db_upgrade_and_current(cli: typer.Typer, engine_url: str) -> None:
     """`db upgrade` migrates an empty database (URL from the environment), then is a no-op."""
     head = migrate.head_revision()
-    assert _run(cli, "db", "current", url=engine_url)[:2] == (
-        0,
-        f"empty database; run `charterbot db upgrade` to reach {head}\n",
+    missing = missing_sqlite_file(engine_url)
+    before = (
+        f"empty database; run `charterbot db upgrade` to reach {head}\n"
+        if missing is None
+        else f"no database at {missing} yet; `charterbot db upgrade` creates it at {head}\n"
     )
+    assert _run(cli, "db", "current", url=engine_url)[:2] == (0, before)
     assert _run(cli, "db", "upgrade", url=engine_url)[:2] == (
         0,
         f"upgraded from an empty database to {head}\n",
@@ -102,9 +105,42 @@ def test_unusable_databases_and_arguments_exit_2(
     cli: typer.Typer, sqlite_url: str, args: tuple[str, ...], code: int, message: str
 ) -> None:
     """Problems that are not a verdict on the log exit 2 with an actionable message."""
+    Path(sqlite_url.removeprefix("sqlite:///")).touch()  # there, but never migrated
     result = _run(cli, *args, url=sqlite_url)
     assert result[0] == code
     assert message in result[2]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("audit", "verify"), ("audit", "head"), ("audit", "export", "--out", "log.jsonl")],
+)
+def test_a_missing_sqlite_file_is_named_and_not_created(
+    cli: typer.Typer, tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    """Reading commands on a SQLite file that does not exist say where they looked and how to
+    create it, instead of leaving an empty file behind and complaining about its schema."""
+    path = tmp_path / "nowhere" / "charterbot.db"
+    code, _, err = _run(cli, *args, url=f"sqlite:///{path}")
+    assert code == 2
+    assert f"no database at {path}" in err and "charterbot db upgrade" in err
+    assert not path.exists() and not path.parent.exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "missing"),
+    [
+        ("sqlite:///{tmp}/absent.db", "{tmp}/absent.db"),
+        ("sqlite:///{tmp}/present.db", None),
+        ("sqlite://", None),
+        ("sqlite:///:memory:", None),
+        ("postgresql://postgres@127.0.0.1:5432/test", None),
+    ],
+)
+def test_missing_sqlite_file(tmp_path: Path, url: str, missing: str | None) -> None:
+    (tmp_path / "present.db").touch()
+    found = missing_sqlite_file(url.format(tmp=tmp_path))
+    assert found == (None if missing is None else Path(missing.format(tmp=tmp_path)))
 
 
 def test_empty_log(cli: typer.Typer, sqlite_engine: Engine) -> None:

@@ -74,3 +74,14 @@ def test_bad_zone_is_refused_with_the_reason(tmp_path: Path) -> None:
     )
     assert code == 2
     assert "unknown time zone 'Mars/Olympus'" in err
+
+
+def test_without_a_database_the_charters_series_are_listed(tmp_path: Path) -> None:
+    """No database file yet: the charter's own series are listed, with a note saying why, and
+    no empty database file is left behind."""
+    path = tmp_path / "charterbot.db"
+    code, lines, err = invoke("--next", "3", "--database-url", f"sqlite:///{path}")
+    assert code == 0
+    assert f"note: no database at {path}" in err
+    assert len(lines) == 4 and lines[0].startswith("start (UTC)")
+    assert not path.exists()
