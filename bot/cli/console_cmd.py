@@ -24,13 +24,16 @@ def register(app: typer.Typer) -> None:
         """Run /charter commands in a terminal (one per line; `help` lists them)."""
         from zoneinfo import ZoneInfo
 
-        from bot.bootstrap import build
+        from bot.cli.startup import load_settings, start
         from bot.messages import Actor, plain_text
-        from bot.settings import Settings
+        from charter.meetings import MeetingError, zone_of
 
-        settings = Settings()
-        rt = build(settings)
-        zone = ZoneInfo(timezone)
+        try:
+            zone: ZoneInfo = zone_of(timezone)
+        except MeetingError as exc:
+            typer.echo(f"error: --tz: {exc}", err=True)
+            raise typer.Exit(2) from None
+        rt = start(load_settings())
         actor = Actor(
             login=as_login, surface="console", surface_id=as_login or "", display=as_login or ""
         )

@@ -23,24 +23,13 @@ def register(app: typer.Typer) -> None:
         """Serve the bot: HTTP (webhooks, API, dashboard) plus Discord/Slack when configured."""
         import uvicorn
 
-        from bot.bootstrap import build
-        from bot.charter_file import CharterUnreadable
+        from bot.cli.startup import load_settings, start
         from bot.http import create_app
-        from bot.settings import Settings
-        from charter.load import CharterInvalid
 
-        settings = Settings()
+        settings = load_settings()
         configure_logging(settings.log_format, settings.log_level)
         log = logging.getLogger("charterbot")
-        try:
-            rt = build(settings)
-        except CharterInvalid as exc:
-            for problem in exc.problems:
-                typer.echo(str(problem), err=True)
-            raise typer.Exit(1) from exc
-        except CharterUnreadable as exc:
-            typer.echo(str(exc), err=True)
-            raise typer.Exit(1) from exc
+        rt = start(settings)
         rt.demo = demo
         if demo:
             from bot.demo import seed_if_empty
