@@ -141,6 +141,7 @@ class Running:
         self.standing: dict[str, Vote] = {}
         self.latest: dict[str, Vote] = {}
         self.choices: Counter[Choice] = Counter()
+        self.vetoing: set[str] = set()  # veto holders whose latest vote rejects
 
     def add(self, vote: Vote) -> None:
         for seat in self.rules.seats_of(vote.voter):
@@ -149,7 +150,13 @@ class Running:
                 self.choices[replaced.choice] -= 1
             self.standing[seat.id] = vote
             self.choices[vote.choice] += 1
-        self.latest[vote.voter.lower()] = vote
+        login = vote.voter.lower()
+        self.latest[login] = vote
+        if login in self.rules.vetoers:
+            if vote.choice is Choice.REJECT:
+                self.vetoing.add(login)
+            else:
+                self.vetoing.discard(login)
 
     def vetoes(self) -> dict[str, Vote]:
         return {
@@ -162,15 +169,15 @@ class Running:
         return bool(self.rules.seats) and len(self.standing) >= self.rules.needed
 
     def approved(self) -> bool:
+        # yes / (yes + no) >= approval, exactly, in integers (a Fraction per vote is slow).
         yes, no = self.choices[Choice.APPROVE], self.choices[Choice.REJECT]
-        return yes + no > 0 and Fraction(yes, yes + no) >= self.rules.approval
+        share = self.rules.approval
+        return yes + no > 0 and yes * share.denominator >= share.numerator * (yes + no)
 
     def course(self) -> Course:
-        """Where the votes so far point (asked after every vote, so it copies nothing)."""
-        if any(
-            login in self.rules.vetoers and vote.choice is Choice.REJECT
-            for login, vote in self.latest.items()
-        ):
+        """Where the votes so far point (asked after every vote, so it copies nothing and looks
+        at no earlier vote)."""
+        if self.vetoing:
             return Course.VETOED
         if not self.quorum_met():
             return Course.NO_QUORUM
