@@ -2,9 +2,9 @@
 
 Rules:
 - The snapshot is read fresh every time (:func:`snapshot`): proposals in review and voting with
-  their next deadline, their open concerns, rollouts whose next stage has failing gates (when the
-  rollouts area is installed), open incidents, open action items carried over from earlier
-  calls, and items people added to this occurrence. The text itself is
+  their next deadline, their open concerns, rollouts whose next stage has failing gates, open
+  incidents, open action items carried over from earlier calls, and items people added to this
+  occurrence. The text itself is
   :func:`charter.agenda.build_agenda` (deterministic, so unchanged state means an unchanged body).
 - Only what may be public goes into an agenda: confidential proposals that are not disclosed and
   confidential rollouts are left out, because the agenda is a public GitHub issue.
@@ -25,7 +25,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from bot import rollout_reads as area
+from bot import rollout_reads
 from bot.rollout_views import next_stage
 from charter.agenda import (
     ActionItem,
@@ -101,8 +101,8 @@ def _rollouts(session: Session, charter: Charter, now: datetime) -> list[GateIte
         stage = charter.stage(target)
         if stage is None:
             continue
-        checked = rollout_store.with_checks(session, rollout, area.client_repos(charter))
-        facts = area.gate_facts(session, stored.proposal)
+        checked = rollout_store.with_checks(session, rollout, rollout_reads.client_repos(charter))
+        facts = rollout_reads.gate_facts(session, stored.proposal)
         for result in evaluate(stage, checked, facts, charter, now):
             if not result.passed:
                 items.append(GateItem(rollout.proposal, target, result.gate, result.reason))

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from bot import rollout_reads as area
+from bot import rollout_reads
 from bot.rollout_views import next_stage, rollout_view
 from bot.service import Governance
 from bot.web import queries
@@ -106,7 +106,7 @@ def gated(
     """Each rollout with its check results, the stage ``advance`` would enter and that stage's
     gates evaluated now — ``bot.rollout_reads.view_of``'s facts, read once for every pair."""
     charter = gov.charter
-    checked = q.with_checks_all(session, [r for _, r in pairs], area.client_repos(charter))
+    checked = q.with_checks_all(session, [r for _, r in pairs], rollout_reads.client_repos(charter))
     targets: list[str | None] = [next_stage(r, charter) for r in checked]
     numbers = [r.proposal for r, target in zip(checked, targets, strict=True) if target]
     calls = q.go_no_go_of(session, numbers) if numbers else {}
@@ -119,7 +119,7 @@ def gated(
             stage = charter.stage(target)
             assert stage is not None
             p = stored.proposal
-            facts = GateFacts(tuple(incidents or ()), area.assessment(p), calls[p.number])
+            facts = GateFacts(tuple(incidents or ()), rollout_reads.assessment(p), calls[p.number])
             gates = evaluate(stage, current, facts, charter, now)
         out.append((stored, current, target, gates))
     return out

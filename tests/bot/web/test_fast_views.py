@@ -18,7 +18,7 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from bot import rollout_reads as area
+from bot import rollout_reads
 from bot.bootstrap import Runtime
 from bot.rollout_lifecycle import start_rollout
 from bot.views import summary_view
@@ -65,7 +65,7 @@ def reference_rollouts(rt: Runtime) -> list[tuple[dict[str, Any], bool]]:
             stored = repo.load(session, rollout.proposal)
             assert stored is not None
             public = queries.is_public(stored, rt.gov.charter)
-            out.append((area.view_of(rt.gov, session, stored, rollout, NOW), public))
+            out.append((rollout_reads.view_of(rt.gov, session, stored, rollout, NOW), public))
     return out
 
 
@@ -84,7 +84,7 @@ def test_batched_repository_reads_equal_one_at_a_time(seeded: Runtime) -> None:
     """Checks, go/no-go calls and proposal headers read in batches equal the
     repository's per-rollout answers."""
     enrich(seeded)
-    repos = area.client_repos(seeded.gov.charter)
+    repos = rollout_reads.client_repos(seeded.gov.charter)
     with read_scope(seeded.engine) as session:
         rollouts = store.rollouts(session)
         batched = q.with_checks_all(session, rollouts, repos)
