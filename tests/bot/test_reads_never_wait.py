@@ -16,20 +16,14 @@ import pytest
 from storage import state
 from storage.db import session_scope
 from tests.bot.harness import Bot
-from tests.standins.github_server import GitHubStandin, running_github_standin
+from tests.standins.github_server import GitHubStandin
 
 HOLD = 3.0  # how long the writer keeps its transaction open
 
 
-@pytest.fixture(scope="module")
-def standin() -> Iterator[GitHubStandin]:
-    with running_github_standin(repo="meridian-net/upgrades") as gh:
-        yield gh
-
-
 @pytest.fixture
-async def bot(sqlite_url: str, standin: GitHubStandin) -> AsyncIterator[Bot]:
-    b = Bot.fresh(sqlite_url, standin)
+async def bot(sqlite_url: str, github: GitHubStandin) -> AsyncIterator[Bot]:
+    b = Bot.fresh(sqlite_url, github)
     yield b
     await b.close()
 
