@@ -159,11 +159,8 @@ class Running:
                 self.vetoing.discard(login)
 
     def vetoes(self) -> dict[str, Vote]:
-        return {
-            login: vote
-            for login, vote in self.latest.items()
-            if login in self.rules.vetoers and vote.choice is Choice.REJECT
-        }
+        """The standing vetoes, in the order their holders first voted."""
+        return {login: vote for login, vote in self.latest.items() if login in self.vetoing}
 
     def quorum_met(self) -> bool:
         return bool(self.rules.seats) and len(self.standing) >= self.rules.needed
