@@ -35,6 +35,10 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
     return {"oneOf": [schema, {"type": "null"}]}
 
 
+def _array(items: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "items": items}
+
+
 def _object(**properties: dict[str, Any]) -> dict[str, Any]:
     """An object that always carries every one of ``properties``."""
     return {"type": "object", "required": sorted(properties), "properties": properties}
@@ -54,7 +58,7 @@ _TALLY = _object(
     approval=_NUM,
     quorum_met=_BOOL,
     approved=_BOOL,
-    vetoed_by={"type": "array", "items": _STR},
+    vetoed_by=_array(_STR),
     outcome=_OUTCOME,
     reason=_STR,
 )
@@ -88,10 +92,9 @@ _PROPOSAL = _object(
     created_at=_nullable(_TIME),
     charter_version=_INT,
     fields={"type": "object", "description": "the issue form's fields, as parsed"},
-    intake_problems={"type": "array", "items": _STR},
-    votes={
-        "type": "array",
-        "items": _object(
+    intake_problems=_array(_STR),
+    votes=_array(
+        _object(
             voter=_STR,
             seat=_nullable(_STR),
             choice=_CHOICE,
@@ -99,10 +102,9 @@ _PROPOSAL = _object(
             at=_TIME,
             via=_STR,
         ),
-    },
-    seat_matrix={
-        "type": "array",
-        "items": _object(
+    ),
+    seat_matrix=_array(
+        _object(
             seat=_STR,
             label=_STR,
             voter=_nullable(_STR),
@@ -111,10 +113,9 @@ _PROPOSAL = _object(
             at=_nullable(_TIME),
             via=_nullable(_STR),
         ),
-    },
-    concerns={
-        "type": "array",
-        "items": _object(
+    ),
+    concerns=_array(
+        _object(
             name=_STR,
             text=_STR,
             raised_by=_STR,
@@ -122,7 +123,7 @@ _PROPOSAL = _object(
             resolved=_BOOL,
             resolved_by=_nullable(_STR),
         ),
-    },
+    ),
     tally=_nullable(_TALLY),  # null on a track the charter no longer has
     deadlines=_object(
         review_ends=_nullable(_TIME),
@@ -136,16 +137,13 @@ _PROPOSAL = _object(
 )
 _ERROR = _object(error=_STR)
 _HEADER = _object(number=_INT, title=_STR, track=_STR, state=_STATE)
-_HEADERS = {"type": "array", "items": _HEADER}
+_HEADERS = _array(_HEADER)
 _STATUS = _object(  # bot.feeds.status
     generated_at=_TIME,
     open_proposals=_HEADERS,
     in_voting=_HEADERS,
     rolling_out=_HEADERS,
-    open_incidents={
-        "type": "array",
-        "items": _object(id=_INT, severity=_STR, summary=_STR, declared_at=_TIME),
-    },
+    open_incidents=_array(_object(id=_INT, severity=_STR, summary=_STR, declared_at=_TIME)),
 )
 
 
@@ -179,7 +177,7 @@ OPENAPI: dict[str, Any] = {
                 "responses": {
                     "200": _json(
                         "proposals",
-                        _object(proposals={"type": "array", "items": _SUMMARY}),
+                        _object(proposals=_array(_SUMMARY)),
                     ),
                     "400": _json("a state filter names no state", _ERROR),
                 },
