@@ -7,7 +7,7 @@ stand-in issued for the app's RS256 JWT, renewed (by the runtime's clock) before
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,8 +18,8 @@ from bot.clock import FixedClock
 from bot.github.tracking import ALL_STATE_LABELS
 from storage import audit
 from storage.db import session_scope
-from tests.bot.harness import REPO, Bot, valid_body
-from tests.standins.github_server import GitHubStandin, Recorded, running_github_standin
+from tests.bot.harness import Bot, valid_body
+from tests.standins.github_server import GitHubStandin, Recorded
 
 APP_ID = "31337"
 INSTALLATION = 4711
@@ -41,38 +41,32 @@ def app_keys() -> tuple[str, str]:
     return private, public.decode()
 
 
-@pytest.fixture(scope="module")
-def standin() -> Iterator[GitHubStandin]:
-    with running_github_standin(repo=REPO) as gh:
-        yield gh
-
-
 @pytest.fixture
 async def bot(
-    sqlite_url: str, standin: GitHubStandin, app_keys: tuple[str, str]
+    sqlite_url: str, github: GitHubStandin, app_keys: tuple[str, str]
 ) -> AsyncIterator[Bot]:
     """A bot whose only GitHub credentials are the App's; its clock starts at the stand-in's."""
-    standin.reset()
+    github.reset()
     private_pem, public_pem = app_keys
     start = datetime.now(UTC).replace(microsecond=0)
-    standin.store.now = start
-    standin.configure_app(APP_ID, public_pem, INSTALLATION, ttl=3600)
+    github.store.now = start
+    github.configure_app(APP_ID, public_pem, INSTALLATION, ttl=3600)
     for label in (*ALL_STATE_LABELS, "upgrade-proposal"):  # a set-up repository has them
-        standin.store.ensure_label(label)
+        github.store.ensure_label(label)
     app = {
         "github_app_id": APP_ID,
         "github_app_private_key": private_pem,
         "github_installation_id": INSTALLATION,
     }
-    b = Bot(sqlite_url, standin, FixedClock(start), github_app=app)
+    b = Bot(sqlite_url, github, FixedClock(start), github_app=app)
     yield b
     await b.close()
 
 
-def writes_since(standin: GitHubStandin, seen: int) -> list[Recorded]:
+def writes_since(github: GitHubStandin, seen: int) -> list[Recorded]:
     """API writes after request ``seen`` (token exchanges under ``/app/`` are not counted)."""
     return [
-        r for r in standin.requests[seen:] if r.method in WRITES and not r.path.startswith("/app/")
+        r for r in github.requests[seen:] if r.method in WRITES and not r.path.startswith("/app/")
     ]
 
 
@@ -91,35 +85,35 @@ async def test_relay_writes_carry_a_renewed_installation_token(bot: Bot) -> None
     """The relay's writes are authorised by an installation token the stand-in issued for the
     App's JWT; it is reused while more than 5 minutes remain and renewed inside that margin,
     so a write never meets an expired token (the stand-in expires it by its own clock)."""
-    standin = bot.standin
-    n = standin.store.add_issue("Raise", valid_body(), "alice-aurora", ("upgrade-proposal",))
+    github = bot.standin
+    n = github.store.add_issue("Raise", valid_body(), "alice-aurora", ("upgrade-proposal",))
     response = await bot.post("issues", bot.issue_payload("opened", n.number, valid_body()))
     assert response.status_code == 202
     await bot.settle()
     assert len(bot.tracking(n.number)) == 1 and "charter:review" in bot.labels(n.number)
 
-    exchanges = standin.requests_to("POST", rf"/app/installations/{INSTALLATION}/access_tokens")
+    exchanges = github.requests_to("POST", rf"/app/installations/{INSTALLATION}/access_tokens")
     assert [r.status for r in exchanges] == [201]
     assert exchanges[0].headers["authorization"].startswith("Bearer ")  # the app's JWT
-    first = standin.issued_tokens[0]
-    opening = writes_since(standin, 0)
+    first = github.issued_tokens[0]
+    opening = writes_since(github, 0)
     assert opening and {r.headers["authorization"] for r in opening} == {f"token {first}"}
 
     # 54 minutes in, 6 left: the same token.
     writes = await status_reply(bot, n.number, timedelta(minutes=54))
     assert {r.headers["authorization"] for r in writes} == {f"token {first}"}
-    assert len(standin.issued_tokens) == 1
+    assert len(github.issued_tokens) == 1
 
     # 56 minutes in, 4 left: renewed before use, while the first is still valid.
     writes = await status_reply(bot, n.number, timedelta(minutes=2))
-    assert len(standin.issued_tokens) == 2
-    second = standin.issued_tokens[1]
+    assert len(github.issued_tokens) == 2
+    second = github.issued_tokens[1]
     assert {r.headers["authorization"] for r in writes} == {f"token {second}"}
 
     # 61 minutes in: the first token has expired at the stand-in; writes go on with the second.
     writes = await status_reply(bot, n.number, timedelta(minutes=5))
     assert {r.headers["authorization"] for r in writes} == {f"token {second}"}
-    assert len(standin.issued_tokens) == 2
-    assert not [r for r in standin.requests if r.status == 401]
+    assert len(github.issued_tokens) == 2
+    assert not [r for r in github.requests if r.status == 401]
     with session_scope(bot.rt.engine) as session:
         assert audit.verify(session).ok

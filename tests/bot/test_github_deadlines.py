@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,20 +27,14 @@ from charter.lifecycle import State
 from charter.load import load_charter
 from storage import audit, audit_query
 from storage.db import session_scope
-from tests.bot.harness import REPO, Bot, valid_body
+from tests.bot.harness import Bot, valid_body
 from tests.paths import SHARED
-from tests.standins.github_server import GitHubStandin, running_github_standin
+from tests.standins.github_server import GitHubStandin
 
 FAST = {"review: 2d": "review: 2s", "voting: 3d": "voting: 3s"}
 FLAG_BODY = valid_body(**{"### Track\n\nprotocol-change": "### Track\n\nfeature-flag"})
 VOTERS = ("alice-aurora", "carmen-borealis", "emeka-cirrus")  # 3 of 5 seats: quorum 0.6
 DUE_WITHIN = timedelta(seconds=5)
-
-
-@pytest.fixture(scope="module")
-def standin() -> Iterator[GitHubStandin]:
-    with running_github_standin(repo=REPO) as gh:
-        yield gh
 
 
 @pytest.fixture
@@ -57,24 +51,22 @@ def fast_charter(tmp_path: Path) -> Path:
     return path
 
 
-def real_time_bot(url: str, standin: GitHubStandin, charter: Path) -> Bot:
+def real_time_bot(url: str, github: GitHubStandin, charter: Path) -> Bot:
     """A bot on the real clock. On PostgreSQL the leader lock is one advisory lock per
     database, shared by every test schema on the server, so a concurrently running suite
     could hold it: the test takes leadership for granted there (leadership has its own tests)."""
-    standin.store.now = datetime.now(UTC).replace(microsecond=0)
-    bot = Bot(url, standin, SystemClock(), charter=str(charter))  # type: ignore[arg-type]
+    github.store.now = datetime.now(UTC).replace(microsecond=0)
+    bot = Bot(url, github, SystemClock(), charter=str(charter))  # type: ignore[arg-type]
     if bot.rt.engine.url.get_backend_name() == "postgresql":
         bot.rt.leadership = AlwaysLeader()
     return bot
 
 
 @pytest.fixture
-async def running(
-    engine_url: str, standin: GitHubStandin, fast_charter: Path
-) -> AsyncIterator[Bot]:
+async def running(engine_url: str, github: GitHubStandin, fast_charter: Path) -> AsyncIterator[Bot]:
     """A real-time bot whose background loops run for the whole test."""
-    standin.reset()
-    bot = real_time_bot(engine_url, standin, fast_charter)
+    github.reset()
+    bot = real_time_bot(engine_url, github, fast_charter)
     task = asyncio.create_task(bot.rt.background())
     yield bot
     await stop(bot, task)
@@ -154,12 +146,12 @@ async def test_voting_opens_and_closes_on_time_exactly_once(running: Bot) -> Non
 
 
 async def test_deadline_passed_while_down_fires_at_start(
-    engine_url: str, standin: GitHubStandin, fast_charter: Path
+    engine_url: str, github: GitHubStandin, fast_charter: Path
 ) -> None:
     """A review that ended while no bot ran opens voting within seconds of the next start,
     and exactly once."""
-    standin.reset()
-    first = real_time_bot(engine_url, standin, fast_charter)
+    github.reset()
+    first = real_time_bot(engine_url, github, fast_charter)
     n = await open_proposal(first)
     await first.settle()  # the first process takes it into review, then goes down
     stored = first.gov.load(n)
@@ -171,7 +163,7 @@ async def test_deadline_passed_while_down_fires_at_start(
     await asyncio.sleep(max(0.0, (review_ends - datetime.now(UTC)).total_seconds()) + 0.5)
     assert (datetime.now(UTC) - review_ends) > timedelta(0)  # overdue before the restart
 
-    second = real_time_bot(engine_url, standin, fast_charter)
+    second = real_time_bot(engine_url, github, fast_charter)
     started = datetime.now(UTC)
     task = asyncio.create_task(second.rt.background())
     try:

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
 from storage import audit, audit_query, inbox
 from storage.db import session_scope
-from tests.bot.harness import REPO, Bot, later, valid_body
-from tests.standins.github_server import GitHubStandin, running_github_standin
+from tests.bot.harness import Bot, later, valid_body
+from tests.standins.github_server import GitHubStandin
 
 ROLLBACK_PLAN = (
     "Before activation: ship a point release that removes the fork block and announce it on"
@@ -26,15 +26,9 @@ ROLLBACK_PLAN = (
 MISSING_ROLLBACK = valid_body(**{ROLLBACK_PLAN: "_No response_"})
 
 
-@pytest.fixture(scope="module")
-def standin() -> Iterator[GitHubStandin]:
-    with running_github_standin(repo=REPO) as gh:
-        yield gh
-
-
 @pytest.fixture
-async def bot(engine_url: str, standin: GitHubStandin) -> AsyncIterator[Bot]:
-    b = Bot.fresh(engine_url, standin)
+async def bot(engine_url: str, github: GitHubStandin) -> AsyncIterator[Bot]:
+    b = Bot.fresh(engine_url, github)
     yield b
     await b.close()
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -18,8 +18,8 @@ from charter import commands as c
 from charter.grammar import parse_comment
 from storage import audit, audit_query, inbox
 from storage.db import session_scope
-from tests.bot.harness import REPO, Bot, later, valid_body
-from tests.standins.github_server import GitHubStandin, running_github_standin
+from tests.bot.harness import Bot, later, valid_body
+from tests.standins.github_server import GitHubStandin
 
 DRAFT_HEADING = "**This proposal stays a draft until these are fixed**"
 
@@ -64,29 +64,23 @@ CORPUS = (
 )
 
 
-@pytest.fixture(scope="module")
-def standin() -> Iterator[GitHubStandin]:
-    with running_github_standin(repo=REPO) as gh:
-        yield gh
-
-
-async def _bot(url: str, standin: GitHubStandin) -> AsyncIterator[Bot]:
-    b = Bot.fresh(url, standin)
+async def _bot(url: str, github: GitHubStandin) -> AsyncIterator[Bot]:
+    b = Bot.fresh(url, github)
     yield b
     await b.close()
 
 
 @pytest.fixture
-async def bot(engine_url: str, standin: GitHubStandin) -> AsyncIterator[Bot]:
+async def bot(engine_url: str, github: GitHubStandin) -> AsyncIterator[Bot]:
     """A bot on SQLite and on PostgreSQL."""
-    async for b in _bot(engine_url, standin):
+    async for b in _bot(engine_url, github):
         yield b
 
 
 @pytest.fixture
-async def lite(sqlite_url: str, standin: GitHubStandin) -> AsyncIterator[Bot]:
+async def lite(sqlite_url: str, github: GitHubStandin) -> AsyncIterator[Bot]:
     """A bot on SQLite only, for the wide tables (nothing in them depends on the database)."""
-    async for b in _bot(sqlite_url, standin):
+    async for b in _bot(sqlite_url, github):
         yield b
 
 

@@ -9,7 +9,7 @@ back through PyGithub. The stand-in records every request and keeps a primary ra
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 from sqlmodel import col, select
@@ -18,20 +18,14 @@ from storage import audit, audit_query, inbox
 from storage.db import session_scope
 from storage.models.core import InboxRow
 from tests.bot.harness import REPO, Bot, later, valid_body
-from tests.standins.github_server import GitHubStandin, running_github_standin
+from tests.standins.github_server import GitHubStandin
 
 ISSUES = rf"/repos/{REPO}/issues"
 
 
-@pytest.fixture(scope="module")
-def standin() -> Iterator[GitHubStandin]:
-    with running_github_standin(repo=REPO) as gh:
-        yield gh
-
-
 @pytest.fixture
-async def bot(engine_url: str, standin: GitHubStandin) -> AsyncIterator[Bot]:
-    b = Bot.fresh(engine_url, standin, github_mode="poll")
+async def bot(engine_url: str, github: GitHubStandin) -> AsyncIterator[Bot]:
+    b = Bot.fresh(engine_url, github, github_mode="poll")
     yield b
     await b.close()
 

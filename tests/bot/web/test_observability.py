@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -20,20 +20,14 @@ from bot.messages import Actor
 from storage import outbox
 from storage.db import session_scope
 from tests.bot.harness import Bot, later, valid_body
-from tests.standins.github_server import GitHubStandin, running_github_standin
+from tests.standins.github_server import GitHubStandin
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
-@pytest.fixture(scope="module")
-def standin() -> Iterator[GitHubStandin]:
-    with running_github_standin(repo="meridian-net/upgrades") as gh:
-        yield gh
-
-
 @pytest.fixture
-async def bot(sqlite_url: str, standin: GitHubStandin) -> AsyncIterator[Bot]:
-    b = Bot.fresh(sqlite_url, standin)
+async def bot(sqlite_url: str, github: GitHubStandin) -> AsyncIterator[Bot]:
+    b = Bot.fresh(sqlite_url, github)
     yield b
     await b.close()
 
