@@ -9,7 +9,10 @@ Rules:
 - Comments: on ``created`` each command line runs like a chat command, as the comment's author,
   at the comment's time; refusals and ``/status`` are answered by one reply comment each. On
   ``edited`` and ``deleted`` the votes are recomputed from the whole comment history (as Prow
-  does), so a missed or repeated event never leaves a wrong tally.
+  does), so a missed or repeated event never leaves a wrong tally. A comment's vote is dated
+  by when it was cast: the comment's creation, or the edit that changed which way it votes. An
+  edit that leaves the votes as they were (a typo fixed, a reason reworded) recasts nothing, so
+  it cannot bring back a vote a later one replaced.
 - The same comment seen twice (webhook and poller) is processed once: a stored comment with the
   same or a newer ``updated_at`` is skipped.
 - A comment ``charterbot link <CODE>`` proves the commenter's login for a pending chat link.
@@ -161,9 +164,9 @@ def handle_comment(gov: Governance, session: Session, ev: CommentEvent, now: dat
 
 
 _COMMENTS: sa.Table = CommentRow.__table__  # type: ignore[attr-defined]
-_SEEN = sa.select(_COMMENTS.c.updated_at, _COMMENTS.c.deleted).where(
-    _COMMENTS.c.comment_id == sa.bindparam("id")
-)
+_SEEN = sa.select(
+    _COMMENTS.c.updated_at, _COMMENTS.c.deleted, _COMMENTS.c.body, _COMMENTS.c.voted_at
+).where(_COMMENTS.c.comment_id == sa.bindparam("id"))
 _CHANGE = _COMMENTS.update().where(_COMMENTS.c.comment_id == sa.bindparam("id"))
 # A comment seen for the first time (the usual case) is stored by this one statement; it
 # returns a row only when it inserted one.
@@ -185,9 +188,9 @@ def _remember(session: Session, ev: CommentEvent) -> bool:
     session.flush()  # what the ORM's autoflush would do before the read
     connection = session.connection()
     deleted = ev.action == "deleted"
-    change = {"body": ev.body, "updated_at": ev.updated_at, "deleted": deleted}
+    change: dict[str, Any] = {"body": ev.body, "updated_at": ev.updated_at, "deleted": deleted}
     first = {"comment_id": ev.comment_id, "proposal": ev.issue_number, "author": ev.author}
-    first.update(created_at=ev.created_at, **change)
+    first.update(created_at=ev.created_at, voted_at=ev.created_at, **change)
     is_pg = session.get_bind().dialect.name == "postgresql"
     if connection.execute(_FIRST[is_pg], first).first() is None:
         seen = connection.execute(_SEEN, {"id": ev.comment_id}).one()
@@ -195,11 +198,19 @@ def _remember(session: Session, ev: CommentEvent) -> bool:
             return False
         if not deleted and aware(seen.updated_at) >= ev.updated_at:
             return False
+        recast = not deleted and _choices(seen.body, ev) != _choices(ev.body, ev)
+        change["voted_at"] = ev.updated_at if recast else seen.voted_at
         connection.execute(_CHANGE, {"id": ev.comment_id, **change})
     loaded = session.identity_map.get(session.identity_key(CommentRow, ev.comment_id))
     if loaded is not None:
         session.expire(loaded)
     return True
+
+
+def _choices(body: str, ev: CommentEvent) -> tuple[tuple[int | None, str], ...]:
+    """Which way a comment body votes, on what, in order (empty when it casts no vote)."""
+    parsed = parse_comment(body, issue=ev.issue_number)
+    return tuple((p.n, p.choice) for p in parsed if isinstance(p, c.CastVote))
 
 
 def _run_commands(gov: Governance, session: Session, ev: CommentEvent) -> None:
@@ -235,7 +246,7 @@ def _recompute(gov: Governance, session: Session, stored: repo.Stored, now: date
     ).all()
     votes: list[Vote] = [v for v in p.votes if v.via != "github"]
     for row in rows:
-        at = aware(row.updated_at)
+        at = aware(row.voted_at)
         if at < p.voting_opened_at or not may_vote(row.author, track, gov.charter):
             continue
         for parsed in parse_comment(row.body, issue=p.number):

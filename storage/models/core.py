@@ -49,6 +49,9 @@ class CommentRow(SQLModel, table=True):
     body: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     created_at: datetime = Field(sa_column=_ts(nullable=False))
     updated_at: datetime = Field(sa_column=_ts(nullable=False))
+    # When the comment's current vote was cast: its creation, or the edit that last changed
+    # which way it votes (an edit that leaves the votes alone does not recast them).
+    voted_at: datetime = Field(sa_column=_ts(nullable=False))
     deleted: bool = False
 
 

@@ -125,6 +125,47 @@ async def test_issue_form_to_decision(bot: Bot) -> None:
     _verify(bot)
 
 
+def _seats(view: dict[str, object]) -> dict[str, str]:
+    return {row["label"]: row["choice"] for row in view["seat_matrix"]}  # type: ignore[attr-defined,index]
+
+
+async def test_editing_an_old_vote_comment_does_not_recast_it(bot: Bot) -> None:
+    """A vote is dated by when it was cast: fixing a typo in an old vote comment leaves a later
+    vote for the same seat in force; an edit that changes the vote recasts it at the edit."""
+    n = await _open(bot, valid_body())
+    await bot.advance(later(days=7, seconds=1))
+    voting_at = bot.clock.now()
+    alice = await bot.comment(n, "/vote reject not ready", "alice-aurora")
+    first = await bot.comment(n, "/vote reject", "dmitri-borealis")
+    await bot.settle()
+    await bot.advance(later(seconds=5))
+    await bot.comment(n, "/vote approve", "bob-aurora")  # same seat as alice: replaces hers
+    await bot.comment(n, "/vote approve on reflection", "dmitri-borealis")  # his own, again
+    await bot.settle()
+    seats = _seats((await bot.http.get(f"/api/proposals/{n}")).json())
+    assert (seats["Aurora"], seats["Borealis"]) == ("approve", "approve")
+
+    await bot.advance(later(seconds=5))
+    for comment_id, body, login in (
+        (alice, "/vote reject not ready yet (typo fixed)", "alice-aurora"),
+        (first, "Edited for formatting.\n/vote reject", "dmitri-borealis"),
+    ):
+        edit = bot.comment_payload("edited", n, body, login, comment_id, created=voting_at)
+        assert (await bot.post("issue_comment", edit)).status_code == 202
+    await bot.settle()
+    view = (await bot.http.get(f"/api/proposals/{n}")).json()
+    assert (_seats(view)["Aurora"], _seats(view)["Borealis"]) == ("approve", "approve")
+    reasons = {v["voter"]: v["reason"] for v in view["votes"]}
+    assert reasons["alice-aurora"] == "not ready yet (typo fixed)"  # the reworded reason shows
+
+    await bot.advance(later(seconds=5))
+    edit = bot.comment_payload("edited", n, "/vote abstain", "alice-aurora", alice, voting_at)
+    assert (await bot.post("issue_comment", edit)).status_code == 202
+    await bot.settle()
+    assert _seats((await bot.http.get(f"/api/proposals/{n}")).json())["Aurora"] == "abstain"
+    _verify(bot)
+
+
 async def test_forged_signature_is_refused_before_parsing(bot: Bot) -> None:
     """A wrong signature gets 401, is counted, and nothing is stored."""
     payload = bot.issue_payload("opened", 1, valid_body())

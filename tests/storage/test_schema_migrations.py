@@ -105,3 +105,41 @@ def test_sqlite_audit_seq_is_the_rowid_and_0007_keeps_the_log(sqlite_url: str) -
         assert "INDEX" in plan[0][-1]
     finally:
         engine.dispose()
+
+
+def test_0009_dates_stored_comment_votes_by_their_last_edit(engine_url: str) -> None:
+    """Comments stored before 0009 keep the date their votes had (``updated_at``); the column
+    is then required, and the downgrade drops it again."""
+    engine = make_engine(engine_url)
+    try:
+        migrate.upgrade(engine, "0008_check_head_branch")
+        row = {
+            "id": "7",
+            "created": "2026-01-01 10:00:00+00:00",
+            "edited": "2026-01-02 10:00:00+00:00",
+        }
+        with session_scope(engine) as session:
+            session.execute(
+                text(
+                    "INSERT INTO gh_comment (comment_id, proposal, author, body, created_at,"
+                    " updated_at, deleted) VALUES (:id, 1, 'alice', '/vote approve', :created,"
+                    " :edited, false)"
+                ),
+                row,
+            )
+        migrate.upgrade(engine)
+        with read_scope(engine) as session:
+            voted, edited = session.execute(
+                text("SELECT voted_at, updated_at FROM gh_comment")
+            ).one()
+        assert voted == edited
+        assert not {c["name"]: c for c in inspect(engine).get_columns("gh_comment")}["voted_at"][
+            "nullable"
+        ]
+        config = migrate.alembic_config()
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0008_check_head_branch")
+        assert "voted_at" not in {c["name"] for c in inspect(engine).get_columns("gh_comment")}
+    finally:
+        engine.dispose()
