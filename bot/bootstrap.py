@@ -204,6 +204,7 @@ def build(
         ):
             log.info("adopted charter v%s (%s)", loaded.charter.version, loaded.sha256[:12])
     gov = Governance(engine, loaded, clock)
+    gov.vote_grace = settings.vote_grace
     if gateway is None and settings.github_enabled:
         gateway = _github_gateway(settings, loaded, clock)
     if gateway is None:

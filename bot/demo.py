@@ -136,7 +136,7 @@ class Campaign:
         """Move the clock to ``at``, stopping at every deadline on the way (fired in order)."""
         for _ in range(500):
             with session_scope(self.rt.engine) as session:
-                due = repo.next_deadline(session)
+                due = repo.next_deadline(session, self.gov.vote_grace)
             if due is None or due > at:
                 break
             self.clock.set(max(self.clock.now(), due))

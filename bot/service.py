@@ -22,7 +22,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -38,7 +38,7 @@ from charter.authz import Role, authorize_command, roles_for
 from charter.deadlines import due as due_event, next_due_at
 from charter.effects import Announce, Audit, Comment, Effect, Notify, Reply, SetLabels, SyncTracking
 from charter.grammar import parse_chat
-from charter.lifecycle import Event, is_open
+from charter.lifecycle import Event, State, is_open
 from charter.load import LoadedCharter
 from charter.model import Charter
 from charter.proposal import Decision, Proposal, close_if_due, open_voting
@@ -74,6 +74,9 @@ class Governance:
         self._state_listeners: list[StateListener] = []
         self.identity_links = IdentityLinks(self)
         self.on_change: Callable[[], None] = lambda: None  # wakes the relay and live views
+        # How long a voting deadline waits for votes cast before it that are still on their way
+        # (bot.settings deadline_grace); 0 decides at the deadline.
+        self.vote_grace = timedelta(0)
 
     @property
     def charter(self) -> Charter:
@@ -200,8 +203,8 @@ class Governance:
         """Fire every due deadline; returns how many proposals changed."""
         now = now or self.clock.now()
         fired = 0
-        with session_scope(self.engine) as session:
-            numbers = repo.due(session, now)
+        with read_scope(self.engine) as session:
+            numbers = repo.due(session, now, self.vote_grace)
         for number in numbers:
             with session_scope(self.engine) as session:
                 fired += self._fire(session, number, now)
@@ -211,23 +214,27 @@ class Governance:
         return fired
 
     def _fire(self, session: Session, number: int, now: datetime) -> int:
+        """Fire what is due for one proposal. A proposal in voting is judged as it stood
+        ``vote_grace`` ago, so a vote cast before its deadline but processed after it still
+        counts; the decision is dated then (at the deadline, give or take the tick)."""
         stored = repo.load(session, number, for_update=True)
         if stored is None:
             return 0
         p = stored.proposal
-        event = due_event(p, self.charter, now) if p.track in self.charter.tracks else None
+        at = now - self.vote_grace if p.state is State.VOTING else now
+        event = due_event(p, self.charter, at) if p.track in self.charter.tracks else None
         if event is None:
             repo.save(session, stored, self.charter, now)  # refresh next_due_at
             return 0
         decision = (
-            open_voting(p, self.charter, now)
+            open_voting(p, self.charter, at)
             if event is Event.REVIEW_ENDED
-            else close_if_due(p, self.charter, now)
+            else close_if_due(p, self.charter, at)
         )
         if decision.proposal == p:
             repo.save(session, stored, self.charter, now)
             return 0
-        lag = (now - (stored_due(stored, self.charter) or now)).total_seconds()
+        lag = (at - (stored_due(stored, self.charter) or at)).total_seconds()
         METRICS.deadline_lag.observe(max(0.0, lag))
         self.apply(session, decision, "charterbot", now)
         return 1

@@ -7,6 +7,7 @@ use the ``CHARTERBOT_`` prefix, except the platforms' own customary names (``DIS
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -60,6 +61,9 @@ class Settings(BaseSettings):
     github_poll_seconds: float = Field(
         60.0, validation_alias=_env("CHARTERBOT_GITHUB_POLL_SECONDS")
     )
+    deadline_grace_seconds: float | None = Field(
+        None, ge=0, validation_alias=_env("CHARTERBOT_DEADLINE_GRACE_SECONDS")
+    )
 
     # Chat platforms: their customary variable names
     discord_token: SecretStr | None = Field(None, validation_alias=_env("DISCORD_TOKEN"))
@@ -93,11 +97,22 @@ class Settings(BaseSettings):
         return self.discord_token is not None
 
     @property
+    def vote_grace(self) -> timedelta:
+        """How long a voting deadline waits for votes cast before it that have not arrived yet:
+        as set, else 30 s (a webhook in flight), plus one polling interval in poll mode."""
+        if self.deadline_grace_seconds is not None:
+            return timedelta(seconds=self.deadline_grace_seconds)
+        polling = self.github_poll_seconds if self.github_mode == "poll" else 0.0
+        return timedelta(seconds=DEFAULT_GRACE_SECONDS + polling)
+
+    @property
     def github_enabled(self) -> bool:
         return self.github_token is not None or (
             self.github_app_id is not None and self.github_app_private_key is not None
         )
 
+
+DEFAULT_GRACE_SECONDS = 30.0
 
 # The README's settings table is generated from this list by a test, so they cannot drift.
 SETTINGS_DOC: tuple[tuple[str, str, str], ...] = (
@@ -122,6 +137,12 @@ SETTINGS_DOC: tuple[tuple[str, str, str], ...] = (
     ("CHARTERBOT_GITHUB_API_URL", "https://api.github.com", "GitHub Enterprise Server API URL."),
     ("CHARTERBOT_GITHUB_OAUTH_CLIENT_ID", "—", "OAuth app for `/charter link` (device flow)."),
     ("CHARTERBOT_GITHUB_POLL_SECONDS", "60", "Polling interval in poll mode."),
+    (
+        "CHARTERBOT_DEADLINE_GRACE_SECONDS",
+        "30 (+ poll interval)",
+        "Voting closes this long after its deadline, so votes cast in time but still on their"
+        " way count.",
+    ),
     ("DISCORD_TOKEN", "—", "Discord bot token; Discord is not started without it."),
     ("DISCORD_GUILD_ID", "—", "Sync commands to one guild (instant) instead of globally."),
     ("DISCORD_API_URL", "—", "Point discord.py at another API server."),

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -192,22 +192,37 @@ def save(session: Session, stored: Stored, charter: Charter, now: datetime) -> N
     _cache(session)[p.number] = stored
 
 
-def due(session: Session, now: datetime) -> Sequence[int]:
-    """Numbers of proposals whose next deadline has come (or passed while we were down)."""
+def due(session: Session, now: datetime, grace: timedelta = timedelta(0)) -> Sequence[int]:
+    """Numbers of proposals whose next deadline has come (or passed while we were down).
+
+    A proposal in voting is due ``grace`` after its deadline: votes cast before the deadline
+    may still be on their way (a webhook in flight, the next poll), and they count.
+    """
+    waits = sa.or_(
+        col(ProposalRow.state) != State.VOTING.value,
+        col(ProposalRow.next_due_at) <= now - grace,
+    )
     stmt = (
         select(ProposalRow.number)
         .where(col(ProposalRow.next_due_at).is_not(None))
         .where(col(ProposalRow.next_due_at) <= now)
+        .where(waits)
         .order_by(col(ProposalRow.next_due_at))
     )
     return list(session.exec(stmt).all())
 
 
-def next_deadline(session: Session) -> datetime | None:
-    stmt = select(ProposalRow.next_due_at).where(col(ProposalRow.next_due_at).is_not(None))
-    stmt = stmt.order_by(col(ProposalRow.next_due_at)).limit(1)
-    value = session.exec(stmt).first()
-    return None if value is None else aware(value)
+def next_deadline(session: Session, grace: timedelta = timedelta(0)) -> datetime | None:
+    """When :func:`due` next returns a proposal, with the same ``grace`` (None: never)."""
+    firsts: list[datetime] = []
+    for voting, wait in ((False, timedelta(0)), (True, grace)):
+        in_voting = col(ProposalRow.state) == State.VOTING.value
+        stmt = select(ProposalRow.next_due_at).where(col(ProposalRow.next_due_at).is_not(None))
+        stmt = stmt.where(in_voting if voting else sa.not_(in_voting))
+        value = session.exec(stmt.order_by(col(ProposalRow.next_due_at)).limit(1)).first()
+        if value is not None:
+            firsts.append(aware(value) + wait)
+    return min(firsts, default=None)
 
 
 def listing(

@@ -87,6 +87,8 @@ class Bot:
         self.clock = clock or FixedClock(START)
         self.sleeps = InstantSleep()
         auth = github_app if github_app is not None else {"github_token": standin.token}
+        # Deadlines fire on the dot unless a test asks for the grace (tests/bot/test_vote_grace.py).
+        extra.setdefault("deadline_grace_seconds", 0)
         settings = Settings(
             database_url=database_url,
             github_webhook_secret=SECRET,

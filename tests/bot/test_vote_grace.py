@@ -1,0 +1,149 @@
+"""Votes cast before a voting deadline count even when they reach the bot after it.
+
+A GitHub vote is dated by its comment, but it reaches the bot later: a webhook in flight, or up
+to a whole polling interval in poll mode. Voting therefore closes ``vote_grace`` after its
+deadline (``CHARTERBOT_DEADLINE_GRACE_SECONDS``; by default 30 s, plus the polling interval in
+poll mode), judged as the proposal stood at the deadline. A vote cast after the deadline is
+still refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.settings import Settings
+from storage import proposals as repo
+from storage.db import read_scope
+from tests.bot.harness import Bot
+from tests.standins.github_server import GitHubStandin
+
+CLIENTS = ("alice-aurora", "carmen-borealis", "emeka-cirrus", "fatima-dorado")
+LAST = "hana-eridanus"  # the fifth client: protocol-change needs every client to approve
+GRACE = timedelta(seconds=30)
+
+
+@pytest.mark.parametrize(
+    ("mode", "poll_seconds", "configured", "grace"),
+    [
+        ("webhook", 60.0, None, 30),
+        ("off", 60.0, None, 30),
+        ("poll", 60.0, None, 90),
+        ("poll", 300.0, None, 330),
+        ("poll", 60.0, 5.0, 5),
+        ("webhook", 60.0, 0.0, 0),
+    ],
+)
+def test_grace_by_mode(
+    mode: str, poll_seconds: float, configured: float | None, grace: float
+) -> None:
+    settings = Settings(
+        github_mode=mode, github_poll_seconds=poll_seconds, deadline_grace_seconds=configured
+    )
+    assert settings.vote_grace == timedelta(seconds=grace)
+
+
+def test_a_negative_grace_is_refused() -> None:
+    with pytest.raises(ValueError, match="greater than or equal to 0"):
+        Settings(deadline_grace_seconds=-1)
+
+
+async def _bot(url: str, github: GitHubStandin, grace: timedelta) -> AsyncIterator[Bot]:
+    bot = Bot.fresh(url, github, deadline_grace_seconds=grace.total_seconds())
+    yield bot
+    await bot.close()
+
+
+@pytest.fixture
+async def bot(engine_url: str, github: GitHubStandin) -> AsyncIterator[Bot]:
+    async for b in _bot(engine_url, github, GRACE):
+        yield b
+
+
+@pytest.fixture
+async def bot_without_grace(engine_url: str, github: GitHubStandin) -> AsyncIterator[Bot]:
+    async for b in _bot(engine_url, github, timedelta(0)):
+        yield b
+
+
+async def _four_approve_then_deadline(bot: Bot, past: timedelta) -> tuple[int, datetime]:
+    """Voting on a protocol change with four of five clients approving; the clock ends
+    ``past`` the voting deadline, every due deadline fired. Returns (number, deadline)."""
+    n = await bot.open_voting()
+    for login in CLIENTS:
+        await bot.comment(n, "/vote approve", login)
+    await bot.settle()
+    closes = datetime.fromisoformat(
+        (await bot.http.get(f"/api/proposals/{n}")).json()["deadlines"]["voting_closes"]
+    )
+    await bot.advance(closes + past - bot.clock.now())
+    return n, closes
+
+
+async def _late_delivery(bot: Bot, n: int, cast_at: datetime) -> None:
+    """The last client's vote comment, posted at ``cast_at``, delivered now."""
+    payload = bot.comment_payload("created", n, "/vote approve", LAST, created=cast_at)
+    assert (await bot.post("issue_comment", payload)).status_code == 202
+    await bot.settle()
+
+
+async def _view(bot: Bot, n: int) -> dict[str, object]:
+    view: dict[str, object] = (await bot.http.get(f"/api/proposals/{n}")).json()
+    return view
+
+
+async def test_a_vote_cast_in_time_but_delivered_late_counts(bot: Bot) -> None:
+    n, closes = await _four_approve_then_deadline(bot, timedelta(seconds=10))
+    assert (await _view(bot, n))["state"] == "voting", "the deadline waits for its grace"
+
+    await _late_delivery(bot, n, closes - timedelta(seconds=5))
+    await bot.advance(closes + GRACE - bot.clock.now())  # the grace is over
+    view = await _view(bot, n)
+    assert view["state"] == "accepted"
+    decision: dict[str, object] = view["decision"]  # type: ignore[assignment]
+    assert decision["outcome"] == "accepted"
+    # Judged, and dated, as the proposal stood at the deadline.
+    assert datetime.fromisoformat(str(decision["at"])) == closes
+    assert LAST in {v["voter"] for v in view["votes"]}  # type: ignore[attr-defined]
+
+
+async def test_without_the_grace_the_same_vote_is_refused(bot_without_grace: Bot) -> None:
+    """What the grace prevents: the deadline closes first and the in-time vote is refused."""
+    bot = bot_without_grace
+    n, closes = await _four_approve_then_deadline(bot, timedelta(seconds=10))
+    await _late_delivery(bot, n, closes - timedelta(seconds=5))
+    view = await _view(bot, n)
+    assert view["state"] == "expired"  # quorum missed
+    assert LAST not in {v["voter"] for v in view["votes"]}  # type: ignore[attr-defined]
+    assert any(f"@{LAST} error:" in c.body and "is closed" in c.body for c in bot.issue_comments(n))
+
+
+async def test_a_vote_cast_after_the_deadline_is_refused_during_the_grace(bot: Bot) -> None:
+    n, closes = await _four_approve_then_deadline(bot, timedelta(seconds=10))
+    await _late_delivery(bot, n, closes + timedelta(seconds=1))
+    view = await _view(bot, n)
+    assert view["state"] == "expired"  # quorum (every client) was missed at the deadline
+    assert LAST not in {v["voter"] for v in view["votes"]}  # type: ignore[attr-defined]
+    assert any(
+        f"@{LAST} error:" in c.body and "has closed" in c.body for c in bot.issue_comments(n)
+    )
+
+
+async def test_review_ends_on_time_and_the_scheduler_knows_when_voting_closes(bot: Bot) -> None:
+    """The grace is for votes only: review ends at its deadline. ``next_deadline`` (what the
+    demo's clock steps to) includes the grace for a proposal in voting."""
+    start = bot.clock.now()
+    n = await bot.open_voting()  # advanced 7 days and 1 s past opening: review ended on time
+    view = await _view(bot, n)
+    assert view["state"] == "voting"
+    opened = datetime.fromisoformat(view["deadlines"]["voting_opens"])  # type: ignore[index]
+    assert opened - start <= timedelta(days=7, seconds=1)
+    closes = datetime.fromisoformat(view["deadlines"]["voting_closes"])  # type: ignore[index]
+    with read_scope(bot.rt.engine) as session:
+        assert repo.next_deadline(session, GRACE) == closes + GRACE
+        assert repo.next_deadline(session) == closes
+        assert repo.due(session, closes + GRACE - timedelta(seconds=1), GRACE) == []
+        assert repo.due(session, closes + GRACE, GRACE) == [n]
+    assert closes.tzinfo is not None and closes.astimezone(UTC) == closes
