@@ -2,6 +2,10 @@
 
 Rules:
 - Only issues in the charter's repository that carry the proposal label become proposals.
+- Closing an open proposal's issue withdraws the proposal when the author or a coordinator
+  closes it (as ``/withdraw`` would). Anyone else, or a closer the bot cannot know (poll mode),
+  gets a comment saying the proposal is still open and how to withdraw it. A decided
+  proposal's issue may be closed freely.
 - Intake: the form body is parsed and checked on every open and edit. While anything is wrong the
   proposal stays a draft and the tracking comment lists exactly what to fix (one comment,
   edited in place); once valid it enters review. Title or body edits after voting opened are
@@ -38,7 +42,7 @@ from charter import commands as c
 from charter.effects import Audit
 from charter.grammar import parse_comment
 from charter.intake import check_intake, parse_form
-from charter.lifecycle import State
+from charter.lifecycle import State, is_open
 from charter.proposal import Proposal, enter_review, recompute_votes
 from charter.seats import may_vote
 from charter.text import one_line
@@ -80,6 +84,9 @@ def handle_issue(gov: Governance, session: Session, ev: IssueEvent, now: datetim
     stored = repo.load(session, ev.number, for_update=True)
     labelled = charter.github.proposal_label in ev.labels
     if stored is None and (not labelled or ev.action in ("closed", "deleted", "unlabeled")):
+        return
+    if stored is not None and ev.action == "closed":
+        _closed(gov, session, ev, stored.proposal, now)
         return
     actor = Actor(login=ev.sender or ev.author, surface="github")
     result = check_intake(parse_form(ev.body), charter, now)
@@ -130,6 +137,28 @@ def _open(
         at=now,
     )
     return stored
+
+
+def _closed(gov: Governance, session: Session, ev: IssueEvent, p: Proposal, now: datetime) -> None:
+    """The issue of proposal ``p`` was closed: withdraw it if the closer may."""
+    if not is_open(p.state):
+        return
+    if ev.sender:
+        actor = Actor(login=ev.sender, surface="github", display=ev.sender)
+        message = gov.execute(session, c.Withdraw(p.number), actor, now)
+        if message.ok:
+            return
+        why = plain_text(message).removeprefix("error: ").strip()
+    else:
+        why = "The bot cannot tell who closed it (GitHub poll mode), so it withdraws nothing."
+    text = (
+        f"This issue was closed, but proposal #{p.number} is still in {p.state.value}. "
+        f"{why if why.endswith('.') else why + '.'} "
+        "Its author or a coordinator can withdraw it by commenting /withdraw."
+    )
+    # Keyed by the close itself, so a delivery processed twice answers once.
+    key = f"closed:{p.number}:{(ev.updated_at or now).isoformat()}"
+    gov.reply_on_github(session, p.number, ev.sender or p.author, text, key, now)
 
 
 def _record_late_edit(
