@@ -173,6 +173,11 @@ class Governance:
         return result
 
     def announce(self, session: Session, effect: Announce, now: datetime) -> None:
+        """Queue an announcement for fan-out. One about a proposal carries, unless it names its
+        own, the proposal's affected clients and GitHub labels, which subscriptions filter on
+        (``client X``, ``label X``, ``not label X``)."""
+        if effect.proposal is not None and (not effect.clients or "labels" not in effect.data):
+            effect = self._about_proposal(session, effect, effect.proposal)
         payload = {
             "kind": effect.kind,
             "title": effect.title,
@@ -186,6 +191,18 @@ class Governance:
             "at": now.isoformat(),
         }
         outbox.enqueue(session, kind="announce", payload=payload, now=now)
+
+    def _about_proposal(self, session: Session, effect: Announce, number: int) -> Announce:
+        stored = repo.load(session, number)
+        if stored is None:
+            return effect
+        named = stored.proposal.fields.get("clients")
+        clients = effect.clients or tuple(
+            cl for cl in (named if isinstance(named, list) else ()) if cl in self.charter.client_ids
+        )
+        data = dict(effect.data)
+        data.setdefault("labels", list(stored.extra.get("labels", ())))
+        return replace(effect, clients=clients, data=data)
 
     def queue_sync(self, session: Session, number: int, now: datetime) -> None:
         """Queue one coalesced GitHub sync; the relay renders the state current at send time."""

@@ -2,6 +2,8 @@
 
 Rules:
 - Only issues in the charter's repository that carry the proposal label become proposals.
+- The issue's labels (but the bot's ``charter:*`` state labels) are kept with the proposal, so
+  its announcements can be filtered by label.
 - Closing an open proposal's issue withdraws the proposal when the author or a coordinator
   closes it (as ``/withdraw`` would). Anyone else, or a closer the bot cannot know (poll mode),
   gets a comment saying the proposal is still open and how to withdraw it. A decided
@@ -36,6 +38,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from bot.github.events import CommentEvent, IssueEvent, parse_event
+from bot.github.tracking import ALL_STATE_LABELS
 from bot.messages import Actor, plain_text
 from bot.metrics import METRICS
 from charter import commands as c
@@ -43,6 +46,7 @@ from charter.effects import Audit
 from charter.grammar import parse_comment
 from charter.intake import check_intake, parse_form
 from charter.lifecycle import State, is_open
+from charter.model import Charter
 from charter.proposal import Proposal, enter_review, recompute_votes
 from charter.seats import may_vote
 from charter.text import one_line
@@ -94,6 +98,7 @@ def handle_issue(gov: Governance, session: Session, ev: IssueEvent, now: datetim
     track_name = track if isinstance(track, str) else ""
     if stored is None:
         stored = _open(gov, session, ev, track_name, result.proposal_fields, now)
+    stored = _keep_labels(session, stored, ev, charter, now)
     p = stored.proposal
     if p.state in _EDITABLE:
         p = replace(p, title=ev.title, track=track_name or p.track, fields=result.proposal_fields)
@@ -136,6 +141,19 @@ def _open(
         charter_version=gov.charter.version,
         at=now,
     )
+    return stored
+
+
+def _keep_labels(
+    session: Session, stored: repo.Stored, ev: IssueEvent, charter: Charter, now: datetime
+) -> repo.Stored:
+    """Keep the issue's labels (but the bot's own state labels) beside the proposal: its
+    announcements carry them for subscriptions' ``label X`` filters."""
+    labels = sorted(x for x in set(ev.labels) if x not in ALL_STATE_LABELS)
+    if stored.extra.get("labels", []) == labels:
+        return stored
+    stored = replace(stored, extra={**stored.extra, "labels": labels})
+    repo.save(session, stored, charter, now)
     return stored
 
 
