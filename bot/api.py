@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from bot.views import proposal_view, summary_view
 from charter.lifecycle import State
+from charter.proposal import rules_for
 from charter.votes import Choice, Outcome
 from storage import proposals as repo
 from storage.db import read_scope
@@ -229,7 +230,7 @@ def api_routes(engine: Any, charter_of: Any, clock: Any) -> list[Route]:
             charter = charter_of()
             if stored is None:
                 return None
-            track = charter.tracks.get(stored.proposal.track)
+            track = rules_for(stored.proposal, charter).tracks.get(stored.proposal.track)
             if track is not None and track.confidential and not stored.disclosed:
                 return None
             return proposal_view(stored, charter, clock.now())

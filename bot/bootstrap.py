@@ -13,7 +13,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -31,7 +31,8 @@ from bot.pipeline import InboxWorker
 from bot.ports import GitHubGateway
 from bot.service import Governance
 from bot.settings import Settings
-from charter.load import LoadedCharter
+from charter.load import CharterInvalid, LoadedCharter, load_charter
+from charter.model import Charter, keeping
 from storage import charters, inbox, migrate, state
 from storage.db import make_engine, session_scope
 
@@ -186,6 +187,41 @@ def load_settings_charter(settings: Settings) -> LoadedCharter:
     return read_charter(settings.charter or example_charter_path())
 
 
+def adopt_charter(engine: Engine, loaded: LoadedCharter, now: datetime) -> LoadedCharter:
+    """Record the running charter (audit entry when its content is new, its text kept for its
+    version) and return it answering for every earlier version the store kept, so proposals
+    are decided by the version they were opened under (charter.proposal.rules_for)."""
+    version = loaded.charter.version
+    with session_scope(engine) as session:
+        previous = charters.adopted_version(session)
+        if charters.adopt(session, loaded.sha256, version, loaded.source, now, loaded.text):
+            log.info("adopted charter v%s (%s)", version, loaded.sha256[:12])
+            if previous is not None and version <= previous:
+                log.warning(
+                    "the charter's content changed but its version (%s) was not raised above"
+                    " %s: proposals opened under v%s now follow the new text; raise"
+                    " charter.version for an amendment",
+                    version,
+                    previous,
+                    version,
+                )
+        kept = charters.version_texts(session)
+    earlier: dict[int, Charter] = {}
+    for number, text in kept.items():
+        if number == version:
+            continue
+        try:
+            earlier[number] = load_charter(text, f"charter v{number} (kept)").charter
+        except CharterInvalid as exc:
+            log.warning(
+                "kept charter v%s no longer loads, its proposals follow v%s: %s",
+                number,
+                version,
+                exc,
+            )
+    return replace(loaded, charter=keeping(loaded.charter, earlier))
+
+
 def build(
     settings: Settings,
     *,
@@ -198,11 +234,7 @@ def build(
     engine = make_engine(settings.database_url)
     if migrate_db:
         migrate.upgrade(engine)
-    with session_scope(engine) as session:
-        if charters.adopt(
-            session, loaded.sha256, loaded.charter.version, loaded.source, clock.now()
-        ):
-            log.info("adopted charter v%s (%s)", loaded.charter.version, loaded.sha256[:12])
+    loaded = adopt_charter(engine, loaded, clock.now())
     gov = Governance(engine, loaded, clock)
     gov.vote_grace = settings.vote_grace
     if gateway is None and settings.github_enabled:

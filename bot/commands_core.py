@@ -59,12 +59,13 @@ def execute(
 def _visible(gov: Governance, stored: repo.Stored, actor: Actor) -> bool:
     """Confidential proposals are seen, until disclosed, by coordinators, the security council
     and everyone who holds a seat or a veto on their track (they must be able to vote)."""
-    track = gov.charter.tracks.get(stored.proposal.track)
+    rules = gov.rules_for(stored.proposal)
+    track = rules.tracks.get(stored.proposal.track)
     if track is None or not track.confidential or stored.disclosed:
         return True
     if gov.may_see_confidential(actor):
         return True
-    return actor.login is not None and may_vote(actor.login, track, gov.charter)
+    return actor.login is not None and may_vote(actor.login, track, rules)
 
 
 def _load(gov: Governance, session: Session, n: int | None, actor: Actor) -> repo.Stored | Message:
@@ -80,7 +81,7 @@ def _show(gov: Governance, session: Session, n: int | None, actor: Actor, now: d
     stored = _load(gov, session, n, actor)
     if isinstance(stored, Message):
         return stored
-    return proposal_message(stored, gov.charter, now)
+    return proposal_message(stored, gov.rules_for(stored.proposal), now)
 
 
 def _decide(
@@ -95,18 +96,17 @@ def _decide(
         return refusal
     login = actor.login or ""
     via = actor.surface if actor.surface != "system" else "github"
+    rules = gov.rules_for(p)  # the charter version the proposal was opened under
     decision: Decision
     if isinstance(command, c.CastVote):
-        decision = cast_vote(p, gov.charter, login, command.choice, command.reason, now, via)
+        decision = cast_vote(p, rules, login, command.choice, command.reason, now, via)
     elif isinstance(command, c.RaiseConcern):
-        decision = raise_concern(p, gov.charter, login, command.name, command.text, now)
+        decision = raise_concern(p, rules, login, command.name, command.text, now)
     elif isinstance(command, c.ResolveConcern):
         coordinator = gov.is_coordinator(actor)
-        decision = resolve_concern(
-            p, gov.charter, login, command.name, now, may_resolve_any=coordinator
-        )
+        decision = resolve_concern(p, rules, login, command.name, now, may_resolve_any=coordinator)
     else:
-        decision = withdraw(p, gov.charter, login, gov.is_coordinator(actor), now)
+        decision = withdraw(p, rules, login, gov.is_coordinator(actor), now)
     outcome = gov.apply(session, decision, actor, now)
     text = "\n".join(r.text for r in outcome.replies) or "Done."
     ok = all(r.ok for r in outcome.replies)
@@ -144,7 +144,8 @@ def _disclose(
     if stored.disclosed:
         return Message.text_only(f"#{stored.proposal.number} is already disclosed.")
     p = stored.proposal
-    repo.save(session, repo.Stored(p, stored.intake_problems, True, stored.extra), gov.charter, now)
+    disclosed = repo.Stored(p, stored.intake_problems, True, stored.extra)
+    repo.save(session, disclosed, gov.rules_for(p), now)
     audit.append(
         session,
         actor=actor,

@@ -43,6 +43,7 @@ from charter.gates import evaluate
 from charter.lifecycle import State
 from charter.meetings import AdhocMeeting, Occurrence
 from charter.model import Charter, Meeting
+from charter.proposal import rules_for
 from storage import (
     incidents as incident_store,
     meetings as store,
@@ -78,7 +79,7 @@ def _proposals(session: Session, charter: Charter) -> tuple[list[ProposalItem], 
     for stored in repo.listing(session, states=states, include_confidential=False):
         p = stored.proposal
         deadline = None
-        if p.track in charter.tracks:
+        if p.track in rules_for(p, charter).tracks:
             d = deadlines(p, charter)
             deadline = (
                 d.review_ends if p.state is State.REVIEW else d.confirm_until or (d.voting_closes)

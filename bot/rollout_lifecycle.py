@@ -27,7 +27,7 @@ from charter import rollout as rules
 from charter.effects import Audit, Effect, SetLabels, SyncTracking
 from charter.lifecycle import Event, State, next_state
 from charter.model import Charter
-from charter.proposal import Decision, Proposal, label
+from charter.proposal import Decision, Proposal, label, rules_for
 from charter.rollout import Rollout
 from storage import incidents as incident_store, outbox, proposals as repo, rollouts as store
 
@@ -108,7 +108,7 @@ def draft_retrospective(
 def start_rollout(gov: Governance, session: Session, stored: repo.Stored, now: datetime) -> Rollout:
     """Open the rollout of an accepted proposal and register its feature flag per client."""
     p, charter = stored.proposal, gov.charter
-    track = charter.tracks.get(p.track)
+    track = rules_for(p, charter).tracks.get(p.track)
     secret = bool(track and track.confidential and not stored.disclosed)
     decision = rules.start(p.number, affected(stored, charter), now, confidential=secret)
     store.save_rollout(session, decision.rollout, charter, now)

@@ -68,7 +68,7 @@ def install_on(gov: Governance) -> None:
 def visible(gov: Governance, stored: repo.Stored, actor: Actor) -> bool:
     """A confidential, undisclosed rollout is seen by coordinators, the security council and
     the maintainers of the clients that must ship it; to anyone else it does not exist."""
-    track = gov.charter.tracks.get(stored.proposal.track)
+    track = gov.rules_for(stored.proposal).tracks.get(stored.proposal.track)
     if track is None or not track.confidential or stored.disclosed:
         return True
     if gov.may_see_confidential(actor):

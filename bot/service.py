@@ -41,7 +41,7 @@ from charter.grammar import parse_chat
 from charter.lifecycle import Event, State, is_open
 from charter.load import LoadedCharter
 from charter.model import Charter
-from charter.proposal import Decision, Proposal, close_if_due, open_voting
+from charter.proposal import Decision, Proposal, close_if_due, open_voting, rules_for
 from charter.text import escape_markdown_github
 from storage import audit, identities, outbox, proposals as repo
 from storage.db import read_scope, session_scope
@@ -82,6 +82,11 @@ class Governance:
     def charter(self) -> Charter:
         return self.loaded.charter
 
+    def rules_for(self, p: Proposal) -> Charter:
+        """The charter that decides ``p``: the version it was opened under, when kept
+        (charter.proposal.rules_for; bootstrap attaches the kept versions)."""
+        return rules_for(p, self.charter)
+
     # -- extension points ----------------------------------------------------------------
 
     def register(self, command_type: type, handler: Handler) -> None:
@@ -120,10 +125,11 @@ class Governance:
         stored = repo.load(session, decision.proposal.number)
         base = stored or repo.Stored(decision.proposal)
         extra = dict(base.extra)
+        rules = self.rules_for(decision.proposal)
         if decision.proposal.decided_at is not None and "decided_charter_version" not in extra:
-            extra["decided_charter_version"] = self.charter.version  # the version that decided
+            extra["decided_charter_version"] = rules.version  # the version that decided
         updated = replace(base, proposal=decision.proposal, extra=extra)
-        repo.save(session, updated, self.charter, now)
+        repo.save(session, updated, rules, now)
         outcome = self.effects(session, decision.effects, actor, now, proposal=decision.proposal)
         before = stored.proposal if stored is not None else None
         if before is None or before.state is not decision.proposal.state:
@@ -238,20 +244,19 @@ class Governance:
         if stored is None:
             return 0
         p = stored.proposal
+        rules = self.rules_for(p)
         at = now - self.vote_grace if p.state is State.VOTING else now
-        event = due_event(p, self.charter, at) if p.track in self.charter.tracks else None
+        event = due_event(p, rules, at) if p.track in rules.tracks else None
         if event is None:
-            repo.save(session, stored, self.charter, now)  # refresh next_due_at
+            repo.save(session, stored, rules, now)  # refresh next_due_at
             return 0
         decision = (
-            open_voting(p, self.charter, at)
-            if event is Event.REVIEW_ENDED
-            else close_if_due(p, self.charter, at)
+            open_voting(p, rules, at) if event is Event.REVIEW_ENDED else close_if_due(p, rules, at)
         )
         if decision.proposal == p:
-            repo.save(session, stored, self.charter, now)
+            repo.save(session, stored, rules, now)
             return 0
-        lag = (at - (stored_due(stored, self.charter) or at)).total_seconds()
+        lag = (at - (stored_due(stored, rules) or at)).total_seconds()
         METRICS.deadline_lag.observe(max(0.0, lag))
         self.apply(session, decision, "charterbot", now)
         return 1
@@ -315,7 +320,7 @@ class Governance:
         refusal = authorize_command(
             command,  # type: ignore[arg-type]
             actor,
-            self.charter,
+            self.rules_for(proposal) if proposal else self.charter,
             track=proposal.track if proposal else None,
             proposal_author=proposal.author if proposal else None,
         )
@@ -370,9 +375,8 @@ class Governance:
 
 
 def stored_due(stored: repo.Stored, charter: Charter) -> datetime | None:
-    return (
-        next_due_at(stored.proposal, charter) if stored.proposal.track in charter.tracks else None
-    )
+    p = stored.proposal
+    return next_due_at(p, charter) if p.track in rules_for(p, charter).tracks else None
 
 
 def _subject_of(command: object) -> str:

@@ -15,7 +15,7 @@ from charter.concerns import outstanding
 from charter.deadlines import deadlines
 from charter.lifecycle import State
 from charter.model import Charter
-from charter.proposal import tally_of
+from charter.proposal import rules_for, tally_of
 from charter.seats import seats, seats_of
 from storage.proposals import Stored
 
@@ -28,6 +28,7 @@ def _iso(value: datetime | None) -> str | None:
 
 def proposal_view(stored: Stored, charter: Charter, now: datetime) -> dict[str, Any]:
     p = stored.proposal
+    charter = rules_for(p, charter)  # the version the proposal was opened under
     track = charter.tracks.get(p.track)
     table = seats(track, charter) if track is not None else ()
     votes = [

@@ -10,10 +10,11 @@ every problem is reported at once with its position in the file.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, PrivateAttr
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -204,12 +205,19 @@ class Charter(_Frozen):
     channels: dict[str, Channel] = {}
     announce: dict[AnnounceKind, tuple[str, ...]] = {}
     escalation: tuple[Escalation, ...] = ()
+    # Earlier (or other) versions this charter answers for: see keeping() and for_version().
+    _versions: dict[int, Charter] = PrivateAttr(default_factory=dict)
 
     # -- lookups used by the rules ------------------------------------------------------
 
     @property
     def version(self) -> int:
         return self.charter.version
+
+    def for_version(self, version: int) -> Charter:
+        """The charter of ``version`` when this one keeps it (see :func:`keeping`), else this
+        one: a proposal is decided by the version in force when it was opened."""
+        return self._versions.get(version, self)
 
     def client(self, client_id: str) -> Client | None:
         return next((c for c in self.clients if c.id == client_id), None)
@@ -236,3 +244,11 @@ class Charter(_Frozen):
 
     def meeting(self, meeting_id: str) -> Meeting | None:
         return next((m for m in self.meetings if m.id == meeting_id), None)
+
+
+def keeping(charter: Charter, versions: Mapping[int, Charter]) -> Charter:
+    """A copy of ``charter`` that also answers for ``versions`` (by version number, as the bot
+    kept their texts) through :meth:`Charter.for_version`; its own version is always itself."""
+    kept = charter.model_copy()
+    kept._versions = {v: c for v, c in versions.items() if v != charter.version}
+    return kept

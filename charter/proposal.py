@@ -67,7 +67,15 @@ class NotDue(ValueError):
     """A timer decision was asked for before its time."""
 
 
+def rules_for(p: Proposal, charter: Charter) -> Charter:
+    """The charter that decides ``p``: the version in force when it was opened, when
+    ``charter`` keeps it (an amendment takes effect for proposals opened after it); otherwise
+    ``charter`` itself. Every rule below judges a proposal by it."""
+    return charter.for_version(p.charter_version)
+
+
 def track_of(p: Proposal, charter: Charter) -> Track:
+    charter = rules_for(p, charter)
     if p.track not in charter.tracks:
         known = ", ".join(charter.tracks)
         raise UnknownTrack(f"proposal #{p.number} names track '{p.track}'; tracks: {known}")
@@ -100,6 +108,7 @@ _TALLIES: dict[tuple[int, int, datetime], tuple[Proposal, Charter, Tally]] = {}
 
 def tally_of(p: Proposal, charter: Charter, now: datetime) -> Tally:
     """The tally of ``p``'s votes at ``now``; voting must have opened."""
+    charter = rules_for(p, charter)
     key = (id(p), id(charter), now)
     hit = _TALLIES.get(key)
     if hit is not None:
@@ -196,6 +205,7 @@ def _then_close(p: Proposal, charter: Charter, effects: list[Effect], now: datet
 
 def enter_review(p: Proposal, charter: Charter, now: datetime) -> Decision:
     """A draft whose form passed intake enters review; review lasts the track's ``review``."""
+    charter = rules_for(p, charter)
     track = track_of(p, charter)
     moved, effects = _move(p, charter, Event.INTAKE_VALID, now, {}, entered_review_at=now)
     text = f"{p.track} proposal by {p.author}; review until {when(now + track.review)}"
@@ -209,6 +219,7 @@ def open_voting(p: Proposal, charter: Charter, now: datetime) -> Decision:
     Counting from the actual opening (not the planned one) gives voters the full window even
     when the bot was down when review ended.
     """
+    charter = rules_for(p, charter)
     track, ends = track_of(p, charter), review_ends(p, charter)
     if now < ends:
         raise NotDue(f"review of #{p.number} runs until {when(ends)}; voting cannot open yet")
@@ -236,6 +247,7 @@ def cast_vote(
     seat (and no veto) on the track, or once the votes have settled the outcome — in that last
     case the proposal is closed in the same step.
     """
+    charter = rules_for(p, charter)
     track = track_of(p, charter)
     if p.state in (State.DRAFT, State.REVIEW):
         return _refuse(p, actor_login, "vote", f"voting on #{p.number} has not opened yet")
@@ -277,6 +289,7 @@ def raise_concern(
     p: Proposal, charter: Charter, actor_login: str, name: str, text: str, now: datetime
 ) -> Decision:
     """An open proposal takes named concerns; while one is open it cannot be accepted."""
+    charter = rules_for(p, charter)
     if not is_open(p.state):
         why = f"#{p.number} is closed ({p.state.value}); concerns can no longer be raised"
         return _refuse(p, actor_login, "concern", why)
@@ -304,6 +317,7 @@ def resolve_concern(
     may_resolve_any: bool = False,
 ) -> Decision:
     """Resolve an open concern (its raiser, or a coordinator); may settle the outcome."""
+    charter = rules_for(p, charter)
     if not is_open(p.state):
         why = f"#{p.number} is closed ({p.state.value}); its concerns are final"
         return _refuse(p, actor_login, "resolve", why)
@@ -326,6 +340,7 @@ def withdraw(
     p: Proposal, charter: Charter, actor_login: str, is_coordinator: bool, now: datetime
 ) -> Decision:
     """The author or a coordinator may withdraw an open proposal; that is final."""
+    charter = rules_for(p, charter)
     if not is_open(p.state):
         return _refuse(p, actor_login, "withdraw", f"#{p.number} is already {p.state.value}")
     if actor_login.lower() != p.author.lower() and not is_coordinator:
@@ -354,6 +369,7 @@ def close_if_due(p: Proposal, charter: Charter, now: datetime) -> Decision:
 
     Nothing happens (no effects) unless the proposal is in voting and the outcome is settled.
     """
+    charter = rules_for(p, charter)
     if p.state is not State.VOTING:
         return Decision(p)
     result = tally_of(p, charter, now)

@@ -5,6 +5,9 @@ Rules:
   ``charter-adopted`` audit entry with payload ``{"version", "sha256", "source"}``.
 - Loading the same content again (a restart, or the same file under another path) appends
   nothing, so the log only records real changes.
+- The text of every version is kept (``charter_text``, one row per version number: the text
+  last adopted under it), because a proposal is decided by the version in force when it was
+  opened. Its sha256 matches the ``charter-adopted`` entry that adopted it.
 """
 
 from __future__ import annotations
@@ -12,9 +15,10 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from storage import audit
+from storage.models.charters import CharterTextRow
 
 KIND = "charter-adopted"
 ACTOR = "system"
@@ -29,9 +33,31 @@ def adopted_sha256(session: Session) -> str | None:
     return sha if isinstance(sha, str) else None
 
 
-def adopt(session: Session, loaded_sha256: str, version: int, source: str, at: datetime) -> bool:
-    """Record the charter as adopted unless it is already the adopted one; True when recorded."""
+def adopted_version(session: Session) -> int | None:
+    """Version of the charter adopted last, or None when none was ever adopted."""
+    last = audit.last_of_kind(session, KIND)
+    if last is None:
+        return None
+    version = json.loads(last.payload).get("version")
+    return version if isinstance(version, int) else None
+
+
+def adopt(
+    session: Session,
+    loaded_sha256: str,
+    version: int,
+    source: str,
+    at: datetime,
+    text: str | None = None,
+) -> bool:
+    """Record the charter as adopted unless it is already the adopted one; True when recorded.
+
+    ``text`` (the file's text) is kept as this version's text in either case, so a database
+    that predates the kept texts gets the running version's text at its next start.
+    """
     audit.lock(session)  # check-then-append must not race another process adopting
+    if text is not None:
+        _keep_text(session, version, loaded_sha256, text, at)
     if adopted_sha256(session) == loaded_sha256:
         return False
     audit.append(
@@ -44,3 +70,27 @@ def adopt(session: Session, loaded_sha256: str, version: int, source: str, at: d
         at=at,
     )
     return True
+
+
+def _keep_text(session: Session, version: int, sha256: str, text: str, at: datetime) -> None:
+    row = session.get(CharterTextRow, version)
+    if row is not None and row.sha256 == sha256:
+        return
+    if row is None:
+        row = CharterTextRow(version=version, sha256=sha256, text=text, adopted_at=at)
+    else:  # the same version number with other content: the newer text stands for it
+        row.sha256, row.text, row.adopted_at = sha256, text, at
+    session.add(row)
+    session.flush()
+
+
+def version_text(session: Session, version: int) -> str | None:
+    """The text of charter ``version`` as last adopted, or None when it was never kept."""
+    row = session.get(CharterTextRow, version)
+    return None if row is None else row.text
+
+
+def version_texts(session: Session) -> dict[int, str]:
+    """The kept text of every charter version, by version number."""
+    rows = session.exec(select(CharterTextRow)).all()
+    return {row.version: row.text for row in rows}

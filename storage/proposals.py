@@ -28,7 +28,7 @@ from charter.concerns import Concern
 from charter.deadlines import next_due_at
 from charter.lifecycle import State
 from charter.model import Charter
-from charter.proposal import Proposal
+from charter.proposal import Proposal, rules_for
 from charter.votes import Outcome, Vote
 from storage.models.core import ProposalRow
 from storage.times import aware
@@ -170,6 +170,7 @@ def load(session: Session, number: int, *, for_update: bool = False) -> Stored |
 def save(session: Session, stored: Stored, charter: Charter, now: datetime) -> None:
     """Write the aggregate and its derived columns (one UPDATE, or an INSERT for a new one)."""
     p = stored.proposal
+    charter = rules_for(p, charter)  # the version the proposal was opened under
     track = charter.tracks.get(p.track)
     values = {
         "title": p.title,

@@ -93,6 +93,8 @@ def handle_issue(gov: Governance, session: Session, ev: IssueEvent, now: datetim
         _closed(gov, session, ev, stored.proposal, now)
         return
     actor = Actor(login=ev.sender or ev.author, surface="github")
+    if stored is not None:  # judged by the version it was opened under
+        charter = gov.rules_for(stored.proposal)
     result = check_intake(parse_form(ev.body), charter, now)
     track = result.proposal_fields.get("track")
     track_name = track if isinstance(track, str) else ""
@@ -282,7 +284,8 @@ def _run_commands(gov: Governance, session: Session, ev: CommentEvent) -> None:
 
 def _recompute(gov: Governance, session: Session, stored: repo.Stored, now: datetime) -> None:
     p = stored.proposal
-    track = gov.charter.tracks.get(p.track)
+    rules = gov.rules_for(p)  # the version the proposal was opened under
+    track = rules.tracks.get(p.track)
     if p.voting_opened_at is None or track is None:
         return
     rows = session.exec(
@@ -294,7 +297,7 @@ def _recompute(gov: Governance, session: Session, stored: repo.Stored, now: date
     votes: list[Vote] = [v for v in p.votes if v.via != "github"]
     for row in rows:
         at = aware(row.voted_at)
-        if at < p.voting_opened_at or not may_vote(row.author, track, gov.charter):
+        if at < p.voting_opened_at or not may_vote(row.author, track, rules):
             continue
         for parsed in parse_comment(row.body, issue=p.number):
             if isinstance(parsed, c.CastVote):

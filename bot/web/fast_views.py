@@ -30,7 +30,7 @@ from charter.gates import GateFacts, GateResult, evaluate
 from charter.incidents import Incident
 from charter.lifecycle import State
 from charter.model import Charter
-from charter.proposal import tally_of
+from charter.proposal import rules_for, tally_of
 from charter.rollout_facts import Rollout
 from charter.seats import seats
 from storage import audit, dashboard_queries as q, incidents as incident_store, state
@@ -51,6 +51,7 @@ def summary(stored: Stored, charter: Charter, now: datetime) -> dict[str, Any]:
     """A list entry: ``bot.views.summary_view`` plus the proposal's clients — computed without
     the full view's per-vote seat labels and seat matrix, which a list does not show."""
     p = stored.proposal
+    charter = rules_for(p, charter)  # the version the proposal was opened under
     track = charter.tracks.get(p.track)
     tally: dict[str, Any] = dict.fromkeys(_TALLY_KEYS)
     if track is not None and p.voting_opened_at is not None:

@@ -25,6 +25,7 @@ from bot import rollout_reads
 from bot.service import Governance
 from bot.views import OPEN_STATES, proposal_view, summary_view
 from charter.model import Charter
+from charter.proposal import rules_for
 from storage import (
     audit,
     audit_query,
@@ -61,7 +62,7 @@ def hidden_numbers(session: Session) -> set[int]:
 
 
 def is_public(stored: repo.Stored, charter: Charter) -> bool:
-    track = charter.tracks.get(stored.proposal.track)
+    track = rules_for(stored.proposal, charter).tracks.get(stored.proposal.track)
     return track is None or not track.confidential or stored.disclosed
 
 

@@ -58,3 +58,37 @@ def test_other_entries_do_not_hide_the_adopted_charter(engine: Engine) -> None:
     with session_scope(engine) as session:
         assert charters.adopted_sha256(session) == A
         assert not charters.adopt(session, A, 1, "charter.yaml", T0)
+
+
+def test_the_text_of_every_version_is_kept(engine: Engine) -> None:
+    """One text per version number (the last adopted under it); kept even when the content
+    is already the adopted one (a database from before texts were kept)."""
+    steps = [
+        (A, 3, "v3 text", True),
+        (A, 3, "v3 text", False),
+        (B, 4, "v4 text", True),
+        ("c" * 64, 4, "v4 fixed without a version bump", True),
+    ]
+    for minute, (sha, version, text, recorded) in enumerate(steps):
+        with session_scope(engine) as session:
+            at = T0 + timedelta(minutes=minute)
+            assert charters.adopt(session, sha, version, "charter.yaml", at, text) is recorded
+    with read_scope(engine) as session:
+        assert charters.version_texts(session) == {
+            3: "v3 text",
+            4: "v4 fixed without a version bump",
+        }
+        assert charters.version_text(session, 3) == "v3 text"
+        assert charters.version_text(session, 2) is None
+        assert charters.adopted_version(session) == 4
+
+
+def test_a_database_without_kept_texts_gets_the_running_one(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        assert charters.adopted_version(session) is None
+        assert charters.adopt(session, A, 3, "charter.yaml", T0)  # before texts were kept
+    with session_scope(engine) as session:
+        assert not charters.adopt(session, A, 3, "charter.yaml", T0, "v3 text")
+    with read_scope(engine) as session:
+        assert charters.version_texts(session) == {3: "v3 text"}
+        assert charters.adopted_version(session) == 3

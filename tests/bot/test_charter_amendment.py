@@ -1,0 +1,111 @@
+"""An amended charter takes effect for proposals opened after it (the reference charter's
+charter-amendment track), across a restart with the new file.
+
+Version 4 lengthens protocol-change voting from 5 to 10 days and lowers its quorum and approval
+from every client to 0.6. A proposal opened under v3 keeps v3's rules to its decision; one
+opened after the restart follows v4. The store keeps each version's text, so this survives any
+number of restarts.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.clock import FixedClock
+from storage import charters
+from storage.db import read_scope
+from tests.bot.harness import Bot, later
+from tests.paths import SHARED
+from tests.standins.github_server import GitHubStandin
+
+CLIENTS = ("alice-aurora", "carmen-borealis", "emeka-cirrus", "fatima-dorado")  # 4 of 5
+AMENDMENTS = {
+    "  version: 3 ": "  version: 4 ",
+    "    voting: 5d ": "    voting: 10d",
+    "    quorum: 1.0 ": "    quorum: 0.6 ",
+    "    approval: 1.0 ": "    approval: 0.6 ",
+}
+
+
+def _write(tmp_path: Path, name: str, changes: dict[str, str]) -> Path:
+    text = (SHARED / "charter" / "reference-charter.yaml").read_text()
+    for old, new in changes.items():
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+async def _view(bot: Bot, n: int) -> dict[str, Any]:
+    view: dict[str, Any] = (await bot.http.get(f"/api/proposals/{n}")).json()
+    return view
+
+
+def _closes(view: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(view["deadlines"]["voting_closes"])
+
+
+async def test_proposals_keep_the_version_they_were_opened_under(
+    sqlite_url: str, github: GitHubStandin, tmp_path: Path
+) -> None:
+    github.reset()
+    clock = FixedClock(datetime.fromisoformat("2026-11-27T12:00:00+00:00"))
+    bot = Bot(sqlite_url, github, clock)
+    github.store.now = clock.now()
+    old = await bot.open_voting("Opened under v3")
+    for login in CLIENTS:
+        await bot.comment(old, "/vote approve", login)
+    await bot.settle()
+    assert _closes(await _view(bot, old)) - clock.now() == timedelta(days=5)
+    await bot.close()
+
+    bot = Bot(sqlite_url, github, clock, charter=str(_write(tmp_path, "v4.yaml", AMENDMENTS)))
+    assert bot.gov.charter.version == 4
+    view = await _view(bot, old)
+    assert view["charter_version"] == 3
+    assert _closes(view) - datetime.fromisoformat(view["deadlines"]["voting_opens"]) == timedelta(
+        days=5
+    )
+    new = await bot.open_voting("Opened under v4")
+    for login in CLIENTS:
+        await bot.comment(new, "/vote approve", login)
+    await bot.settle()
+    new_view = await _view(bot, new)
+    assert new_view["charter_version"] == 4
+    assert _closes(new_view) - datetime.fromisoformat(
+        new_view["deadlines"]["voting_opens"]
+    ) == timedelta(days=10)
+
+    await bot.advance(_closes(view) - clock.now() + later(seconds=1))
+    view = await _view(bot, old)
+    assert view["state"] == "expired"  # v3: every client must vote, four did
+    assert view["decision"]["charter_version"] == 3
+    assert (await _view(bot, new))["state"] == "voting"  # v4: ten days
+
+    await bot.advance(_closes(new_view) - clock.now() + later(seconds=1))
+    new_view = await _view(bot, new)
+    assert new_view["state"] == "accepted"  # v4: quorum and approval 0.6 of five seats
+    assert new_view["decision"]["charter_version"] == 4
+    with read_scope(bot.rt.engine) as session:
+        assert set(charters.version_texts(session)) == {3, 4}
+    await bot.close()
+
+
+async def test_changed_content_without_a_version_bump_is_logged(
+    sqlite_url: str, github: GitHubStandin, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    github.reset()
+    bot = Bot(sqlite_url, github)
+    await bot.close()
+    same_version = {"    voting: 5d ": "    voting: 6d "}
+    with caplog.at_level(logging.WARNING, logger="charterbot"):
+        bot = Bot(sqlite_url, github, charter=str(_write(tmp_path, "v3b.yaml", same_version)))
+    await bot.close()
+    [warning] = [r.getMessage() for r in caplog.records if "was not raised" in r.getMessage()]
+    assert "version (3) was not raised above 3" in warning
