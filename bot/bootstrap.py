@@ -25,6 +25,7 @@ from bot.clock import Clock, SystemClock
 from bot.github import handler as github_handler
 from bot.github.events import CommentEvent, IssueEvent
 from bot.github.receiver import GitHubReceiver
+from bot.github.reconcile import Reconciler
 from bot.leader import Leadership, campaign, leadership_for
 from bot.metrics import METRICS
 from bot.pipeline import InboxWorker
@@ -55,6 +56,7 @@ class Runtime:
     leadership: Leadership
     clock: Clock
     gateway: GitHubGateway | None = None
+    reconciler: Reconciler | None = None  # catches up on failed webhook deliveries
     relays: list[Loop] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -80,6 +82,13 @@ class Runtime:
         loop = asyncio.get_running_loop()
         new = await loop.run_in_executor(self.ingest_pool, write)
         METRICS.deliveries.labels(source=source, result="accepted" if new else "duplicate").inc()
+        return new
+
+    async def store_and_wake(self, source: str, key: str, event: str, body: bytes) -> bool:
+        """Store a delivery found by the runtime itself, and wake the worker for it."""
+        new = await self.store_delivery(source, key, event, body)
+        if new:
+            self.wake.set()
         return new
 
     # -- the leader's loops -------------------------------------------------------------------
@@ -122,6 +131,13 @@ class Runtime:
                     await task
 
     def _start_loops(self) -> list[asyncio.Task[None]]:
+        return [
+            asyncio.create_task(self._loop(name, step, every), name=f"{name} loop")
+            for name, step, every in self.loop_specs()
+        ]
+
+    def loop_specs(self) -> list[tuple[str, Loop, float]]:
+        """The leader's loops: (name, step, seconds between steps)."""
         loops: list[tuple[str, Loop, float]] = [
             ("inbox", self._process_inbox, 1.0),
             ("deadlines", self._tick, self.settings.tick_seconds),
@@ -129,12 +145,12 @@ class Runtime:
         loops += [(f"relay-{i}", relay, 1.0) for i, relay in enumerate(self.relays)]
         if self.gateway is not None and self.settings.github_mode == "poll":
             loops.append(("poll", self._poll, self.settings.github_poll_seconds))
+        if self.reconciler is not None and self.settings.github_mode == "webhook":
+            every = self.settings.github_reconcile_seconds
+            loops.append(("reconcile", self.reconciler.run_once, every))
         if self.gateway is not None and self.settings.github_oauth_client_id:
             loops.append(("device-flow", self._device_flows, 5.0))
-        return [
-            asyncio.create_task(self._loop(name, step, every), name=f"{name} loop")
-            for name, step, every in loops
-        ]
+        return loops
 
     async def _loop(self, name: str, step: Loop, every: float) -> None:
         while not self.stop.is_set():
@@ -266,6 +282,13 @@ def build(
         gateway=gateway,
     )
     gov.on_change = rt.wake.set
+    if gateway is not None and settings.github_hook_id is not None:
+        rt.reconciler = Reconciler(engine, gateway, settings.github_hook_id, rt.store_and_wake)
+    elif gateway is not None and settings.github_mode == "webhook":
+        log.info(
+            "failed GitHub webhook deliveries are not recovered: set CHARTERBOT_GITHUB_HOOK_ID"
+            " to the repository webhook's id to have them fetched and processed"
+        )
     if gateway is not None:
         from bot.github.issues_relay import IssueRelay
         from bot.github.relay import GitHubRelay

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 # ---------------------------------------------------------------------------------------------
 # GitHub
@@ -29,6 +29,34 @@ class GitHubNotFound(GitHubError):
 
 class GitHubRateLimited(GitHubError):
     """GitHub kept refusing with a rate limit after every retry the policy allowed."""
+
+
+# How far back a catch-up looks at most (GitHub keeps deliveries for a few days).
+MAX_HOOK_DELIVERIES = 1000
+
+
+@dataclass(frozen=True)
+class HookDeliverySummary:
+    """One attempt GitHub made to deliver a webhook event to the repository webhook."""
+
+    id: int
+    guid: str  # X-GitHub-Delivery: the same for every redelivery of the event
+    event: str  # X-GitHub-Event
+    status_code: int  # the answer GitHub got; 0 when it could not connect at all
+    delivered_at: datetime
+
+    @property
+    def succeeded(self) -> bool:
+        return 200 <= self.status_code < 300
+
+
+@dataclass(frozen=True)
+class HookDelivery:
+    """A delivery with what GitHub sent: the event name and its JSON payload."""
+
+    guid: str
+    event: str
+    payload: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -156,6 +184,13 @@ class GitHubGateway(Protocol):
     ) -> tuple[list[CommentSnapshot], str | None]:
         """Comments on one issue updated at or after `since`; conditional like list_issues_since."""
         ...
+
+    async def list_hook_deliveries(self, hook_id: int, after_id: int) -> list[HookDeliverySummary]:
+        """Attempts to deliver to repository webhook ``hook_id`` with an id above ``after_id``,
+        newest first; at most the newest ``MAX_HOOK_DELIVERIES``."""
+        ...
+
+    async def get_hook_delivery(self, hook_id: int, delivery_id: int) -> HookDelivery: ...
 
     async def device_flow_start(self, client_id: str, scope: str = "") -> DeviceCode: ...
 

@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     github_poll_seconds: float = Field(
         60.0, validation_alias=_env("CHARTERBOT_GITHUB_POLL_SECONDS")
     )
+    github_hook_id: int | None = Field(None, validation_alias=_env("CHARTERBOT_GITHUB_HOOK_ID"))
+    github_reconcile_seconds: float = Field(
+        300.0, gt=0, validation_alias=_env("CHARTERBOT_GITHUB_RECONCILE_SECONDS")
+    )
     deadline_grace_seconds: float | None = Field(
         None, ge=0, validation_alias=_env("CHARTERBOT_DEADLINE_GRACE_SECONDS")
     )
@@ -137,6 +141,16 @@ SETTINGS_DOC: tuple[tuple[str, str, str], ...] = (
     ("CHARTERBOT_GITHUB_API_URL", "https://api.github.com", "GitHub Enterprise Server API URL."),
     ("CHARTERBOT_GITHUB_OAUTH_CLIENT_ID", "—", "OAuth app for `/charter link` (device flow)."),
     ("CHARTERBOT_GITHUB_POLL_SECONDS", "60", "Polling interval in poll mode."),
+    (
+        "CHARTERBOT_GITHUB_HOOK_ID",
+        "—",
+        "Repository webhook id: failed deliveries are fetched from GitHub and processed.",
+    ),
+    (
+        "CHARTERBOT_GITHUB_RECONCILE_SECONDS",
+        "300",
+        "How often failed webhook deliveries are looked for (with the hook id).",
+    ),
     (
         "CHARTERBOT_DEADLINE_GRACE_SECONDS",
         "30 (+ poll interval)",

@@ -167,6 +167,14 @@ def failed(session: Session) -> Sequence[InboxRow]:
     return session.exec(stmt).all()
 
 
+def known_keys(session: Session, source: str, keys: Sequence[str]) -> set[str]:
+    """Which of ``keys`` the inbox holds for ``source``."""
+    if not keys:
+        return set()
+    stmt = select(InboxRow.key).where(InboxRow.source == source).where(col(InboxRow.key).in_(keys))
+    return set(session.exec(stmt).all())
+
+
 def counts(session: Session) -> dict[str, int]:
     total = session.exec(select(sa.func.count()).select_from(InboxRow)).one()
     open_ = session.exec(

@@ -29,14 +29,24 @@ from github.Requester import Requester
 
 from bot.github.device_flow import DeviceFlow
 from bot.github.ratelimit import RateLimitAnswer, Throttle
-from bot.github.wire import check_snapshot, comment_snapshot, format_time, issue_snapshot
+from bot.github.wire import (
+    check_snapshot,
+    comment_snapshot,
+    format_time,
+    hook_delivery,
+    hook_delivery_summary,
+    issue_snapshot,
+)
 from bot.ports import (
+    MAX_HOOK_DELIVERIES,
     CheckSnapshot,
     CommentSnapshot,
     DeviceCode,
     DeviceFlowResult,
     GitHubError,
     GitHubNotFound,
+    HookDelivery,
+    HookDeliverySummary,
     IssueSnapshot,
 )
 
@@ -136,6 +146,25 @@ class PyGithubGateway:
         params = {} if since is None else {"since": format_time(since)}
         items, new_etag = await self._list(self._issue_path(number) + "/comments", params, etag)
         return [comment_snapshot(item, number) for item in items], new_etag
+
+    async def list_hook_deliveries(self, hook_id: int, after_id: int) -> list[HookDeliverySummary]:
+        """Newest first, page by page (GitHub's cursor links), until ``after_id`` is reached."""
+        url: str | None = f"/repos/{self._repo_name}/hooks/{hook_id}/deliveries"
+        params: dict[str, Any] | None = {"per_page": 100}
+        found: list[HookDeliverySummary] = []
+        while url is not None and len(found) < MAX_HOOK_DELIVERIES:
+            _, headers, data = await self._read(partial(self._get, url, params, None), f"GET {url}")
+            page = [hook_delivery_summary(item) for item in _items(data, None)]
+            newer = [d for d in page if d.id > after_id]
+            found.extend(newer)
+            url = _next_link(headers) if len(newer) == len(page) else None
+            params = None  # the next link carries them
+        return found[:MAX_HOOK_DELIVERIES]
+
+    async def get_hook_delivery(self, hook_id: int, delivery_id: int) -> HookDelivery:
+        url = f"/repos/{self._repo_name}/hooks/{hook_id}/deliveries/{delivery_id}"
+        _, _, data = await self._read(partial(self._get, url, None, None), f"GET {url}")
+        return hook_delivery(data)
 
     # -- writes ---------------------------------------------------------------------------
 

@@ -10,7 +10,13 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.ports import CheckSnapshot, CommentSnapshot, IssueSnapshot
+from bot.ports import (
+    CheckSnapshot,
+    CommentSnapshot,
+    HookDelivery,
+    HookDeliverySummary,
+    IssueSnapshot,
+)
 
 
 class WireFormatError(ValueError):
@@ -95,3 +101,26 @@ def _login(user: Any) -> str:
         return str(user["login"])
     # Deleted accounts come back as null users; GitHub shows them as "ghost".
     return "ghost"
+
+
+def hook_delivery_summary(data: Mapping[str, Any]) -> HookDeliverySummary:
+    """One item of GET /repos/{repo}/hooks/{hook_id}/deliveries."""
+    try:
+        return HookDeliverySummary(
+            id=int(data["id"]),
+            guid=str(data["guid"]),
+            event=str(data["event"]),
+            status_code=int(data.get("status_code") or 0),
+            delivered_at=parse_time(data["delivered_at"]),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise WireFormatError(f"a hook delivery without {exc}: {dict(data)!r:.200}") from exc
+
+
+def hook_delivery(data: Mapping[str, Any]) -> HookDelivery:
+    """GET /repos/{repo}/hooks/{hook_id}/deliveries/{id}: the event and what GitHub sent."""
+    request = data.get("request")
+    payload = request.get("payload") if isinstance(request, Mapping) else None
+    if not isinstance(payload, Mapping) or not isinstance(data.get("guid"), str):
+        raise WireFormatError(f"a hook delivery without its request payload: {dict(data)!r:.200}")
+    return HookDelivery(guid=data["guid"], event=str(data.get("event", "")), payload=dict(payload))

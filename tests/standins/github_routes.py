@@ -1,4 +1,4 @@
-"""REST handlers of the GitHub stand-in: issues, comments, labels, check runs.
+"""REST handlers of the GitHub stand-in: issues, comments, labels, check runs, webhook deliveries.
 
 Each handler takes (store, base_url, path params, query, JSON body, caller login) and returns a
 `Reply`. Shapes, status codes and error bodies follow GitHub's REST reference.
@@ -266,6 +266,38 @@ def rate_limit(
     return Reply(200, {"resources": {}, "rate": {}})
 
 
+# -- webhook deliveries ----------------------------------------------------------------------
+
+
+def list_deliveries(
+    store: Store, base: str, p: dict[str, str], q: dict[str, str], body: Any, login: str
+) -> Reply:
+    """Newest first; ``cursor`` pagination (the next page starts below the cursor's id)."""
+    if int(p["hook"]) != store.hook_id:
+        return Reply(404, NOT_FOUND)
+    per_page = min(int(q.get("per_page", 30)), 100)
+    below = int(q["cursor"]) if "cursor" in q else None
+    items = sorted(store.deliveries, key=lambda d: d.id, reverse=True)
+    items = [d for d in items if below is None or d.id < below]
+    chunk, rest = items[:per_page], items[per_page:]
+    headers = {}
+    if rest:
+        qs = urlencode({**q, "cursor": chunk[-1].id, "per_page": per_page})
+        headers["link"] = (
+            f'<{base}/repos/{store.repo}/hooks/{p["hook"]}/deliveries?{qs}>; rel="next"'
+        )
+    return Reply(200, [store.delivery_json(d) for d in chunk], headers)
+
+
+def get_delivery(
+    store: Store, base: str, p: dict[str, str], q: dict[str, str], body: Any, login: str
+) -> Reply:
+    found = [d for d in store.deliveries if d.id == int(p["id"])]
+    if int(p["hook"]) != store.hook_id or not found:
+        return Reply(404, NOT_FOUND)
+    return Reply(200, store.delivery_json(found[0], detail=True))
+
+
 REPO = r"/repos/(?P<repo>[^/]+/[^/]+)"
 _TABLE: list[tuple[str, str, Handler]] = [
     ("GET", REPO, get_repo),
@@ -289,6 +321,8 @@ _TABLE: list[tuple[str, str, Handler]] = [
         r"/repos/(?P<owner_repo>[^/]+/[^/]+)/commits/(?P<ref>[^/]+)/check-runs",
         list_check_runs,
     ),
+    ("GET", REPO + r"/hooks/(?P<hook>\d+)/deliveries", list_deliveries),
+    ("GET", REPO + r"/hooks/(?P<hook>\d+)/deliveries/(?P<id>\d+)", get_delivery),
     ("GET", r"/user", get_user),
     ("GET", r"/rate_limit", rate_limit),
 ]

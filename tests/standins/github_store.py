@@ -71,6 +71,20 @@ class CheckRunRec:
 
 
 @dataclass
+class DeliveryRec:
+    """One attempt to deliver a webhook event to the repository webhook."""
+
+    id: int
+    guid: str
+    event: str
+    action: str | None
+    status_code: int  # 0: could not connect
+    delivered_at: datetime
+    payload: dict[str, Any]
+    redelivery: bool = False
+
+
+@dataclass
 class Store:
     repo: str
     now: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
@@ -78,6 +92,8 @@ class Store:
     comments: dict[int, CommentRec] = field(default_factory=dict)
     labels: dict[str, LabelRec] = field(default_factory=dict)  # key: lowercase name
     check_runs: list[CheckRunRec] = field(default_factory=list)
+    hook_id: int = 42  # the repository webhook whose deliveries are listed
+    deliveries: list[DeliveryRec] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1_000_001))
 
     def advance(self, seconds: float) -> None:
@@ -154,6 +170,61 @@ class Store:
         return rec
 
     # -- rendering ------------------------------------------------------------------------
+
+    def add_delivery(
+        self,
+        event: str,
+        payload: dict[str, Any],
+        status_code: int = 502,
+        *,
+        guid: str | None = None,
+    ) -> DeliveryRec:
+        """Record an attempt GitHub made (``status_code`` 0: it could not connect); the same
+        ``guid`` again is a redelivery of that event."""
+        rec = DeliveryRec(
+            id=len(self.deliveries) + 90_000_001,
+            guid=guid or f"{len(self.deliveries) + 1:08x}-0000-11ee-8000-c0ffee000000",
+            event=event,
+            action=payload.get("action"),
+            status_code=status_code,
+            delivered_at=self.now,
+            payload=payload,
+            redelivery=guid is not None,
+        )
+        self.deliveries.append(rec)
+        return rec
+
+    def delivery_json(self, rec: DeliveryRec, *, detail: bool = False) -> dict[str, Any]:
+        """GitHub's hook-delivery shapes: the list item, or the detail with request/response."""
+        status = {0: "failed to connect", 200: "OK"}.get(
+            rec.status_code, f"Invalid HTTP Response: {rec.status_code}"
+        )
+        data: dict[str, Any] = {
+            "id": rec.id,
+            "guid": rec.guid,
+            "delivered_at": iso(rec.delivered_at),
+            "redelivery": rec.redelivery,
+            "duration": 0.27,
+            "status": status,
+            "status_code": rec.status_code,
+            "event": rec.event,
+            "action": rec.action,
+            "installation_id": None,
+            "repository_id": 1296269,
+            "throttled_at": None,
+        }
+        if detail:
+            data["url"] = "https://charterbot.example/github/webhook"
+            headers = {
+                "X-GitHub-Delivery": rec.guid,
+                "X-GitHub-Event": rec.event,
+                "X-GitHub-Hook-ID": str(self.hook_id),
+                "User-Agent": "GitHub-Hookshot/b8c71d8",
+                "content-type": "application/json",
+            }
+            data["request"] = {"headers": headers, "payload": rec.payload}
+            data["response"] = {"headers": {}, "payload": None if rec.status_code == 0 else ""}
+        return data
 
     def issue_json(self, base: str, rec: IssueRec) -> dict[str, Any]:
         url = f"{base}/repos/{self.repo}/issues/{rec.number}"
