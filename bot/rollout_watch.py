@@ -125,6 +125,7 @@ def snapshot(gov: Governance, session: Session) -> watchdogs.Snapshot:
                 participants=tuple(
                     {v.voter for v in p.votes} | set(store.commenters(session, p.number))
                 ),
+                charter_version=p.charter_version,
             )
         )
         facts[p.number] = gate_facts(session, p)

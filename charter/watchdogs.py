@@ -41,6 +41,7 @@ class ProposalStatus:
     decided_at: datetime | None = None
     activation_at: datetime | None = None
     participants: tuple[str, ...] = ()  # logins that commented on it or voted
+    charter_version: int = 0  # the version it was opened under (0: the running one)
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,7 @@ def _activation_unreachable(
         if target is None or p.state not in _DECIDED:
             continue
         problems: list[str] = []
-        track = charter.tracks.get(p.track)
+        track = charter.for_version(p.charter_version).tracks.get(p.track)
         floor = None if track is None else track.min_activation_after_decision
         if floor is not None and p.decided_at is not None and target < p.decided_at + floor:
             problems.append(

@@ -9,7 +9,7 @@ import pytest
 
 from charter.effects import Notify
 from charter.gates import GateFacts
-from charter.model import Charter
+from charter.model import Charter, keeping
 from charter.risk import Assessment
 from charter.rollout import Rollout
 from charter.watchdogs import ProposalStatus, Snapshot, check, earliest_production, new_alerts
@@ -301,3 +301,21 @@ def test_new_alerts_skips_fired_and_repeated_keys() -> None:
     a, b, c = Notify(("r",), "a", "k1"), Notify(("r",), "b", "k2"), Notify(("r",), "c", "k1")
     assert new_alerts((a, b, c), {"k2"}) == (a,)
     assert new_alerts((a, b, c), ()) == (a, b)
+
+
+@pytest.mark.parametrize(("version", "fires"), [(3, False), (4, True)])
+def test_activation_floor_is_the_version_the_proposal_was_opened_under(
+    version: int, fires: bool
+) -> None:
+    """v4 raises protocol-change's min_activation_after_decision from 21d to 30d; a proposal
+    opened under v3 keeps 21d (a 22-day target is fine), one opened under v4 does not."""
+    data = reference_data()
+    data["charter"]["version"] = 4
+    data["tracks"]["protocol-change"]["min_activation_after_decision"] = "30d"
+    data["escalation"] = [{"when": "activation-unreachable", "after": "0d", "notify": ["x"]}]
+    live = keeping(Charter.model_validate(data), {3: FULL})
+    status = replace(
+        proposal("accepted", decided_at=T0, activation_at=T0 + 22 * D), charter_version=version
+    )
+    alerts = [a for a in check(Snapshot(proposals=(status,)), live, T0) if "activation" in a.key]
+    assert bool(alerts) is fires
