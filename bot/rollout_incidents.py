@@ -39,6 +39,7 @@ def install_on(gov: Governance) -> None:
     gov.register(c.IncidentDeclare, declare)
     gov.register(c.IncidentRole, assign_role)
     gov.register(c.IncidentUpdate, update)
+    gov.register(c.IncidentSeverity, reclassify)
     gov.register(c.IncidentResolve, resolve)
     gov.register(c.Flag, flag)
 
@@ -169,6 +170,28 @@ def update(
     return _finish(
         gov, session, cmd, decision, actor, now, done=f"Update added to incident #{incident.id}."
     )
+
+
+def reclassify(
+    gov: Governance, session: Session, cmd: c.IncidentSeverity, actor: Actor, now: datetime
+) -> Message:
+    incident = _pick(session, cmd.incident)
+    if isinstance(incident, str):
+        return gov.refuse(session, actor, cmd, incident, now)
+    active = store.rollouts(session, active_only=True)
+    try:
+        decision = rules.reclassify(
+            gov.charter, incident, cmd.severity, cmd.reason, actor.name, now, active
+        )
+    except ValueError as error:
+        return gov.refuse(session, actor, cmd, str(error), now)
+    outcome = _record(gov, session, cmd, decision, actor, now)
+    if isinstance(outcome, Message):
+        return outcome
+    reason = f"incident {incident.id} ({cmd.severity}): {incident.summary}"
+    paused = [n for n in decision.pause if _pause(gov, session, n, incident.id, reason, actor, now)]
+    said = f" Paused: {', '.join(f'#{n}' for n in paused)}." if paused else ""
+    return _reply(outcome, [f"Incident #{incident.id} is now {cmd.severity}.{said}"])
 
 
 def _record(

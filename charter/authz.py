@@ -110,6 +110,7 @@ COMMAND_PRIVILEGE: dict[type[c.Command], Privilege] = {
     c.IncidentDeclare: Privilege.INCIDENT_DECLARE,
     c.IncidentRole: Privilege.INCIDENT_MANAGE,
     c.IncidentUpdate: Privilege.INCIDENT_MANAGE,
+    c.IncidentSeverity: Privilege.INCIDENT_MANAGE,
     c.IncidentResolve: Privilege.INCIDENT_MANAGE,
     c.MeetingSchedule: Privilege.MEETING_SCHEDULE,
     c.MeetingCancel: Privilege.MEETING_SCHEDULE,

@@ -151,6 +151,13 @@ class IncidentUpdate:
 
 
 @dataclass(frozen=True, slots=True)
+class IncidentSeverity:
+    incident: int | None
+    severity: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class IncidentResolve:
     incident: int | None
     text: str = ""
@@ -254,6 +261,7 @@ Command = (
     | IncidentDeclare
     | IncidentRole
     | IncidentUpdate
+    | IncidentSeverity
     | IncidentResolve
     | Meetings
     | MeetingSchedule
@@ -315,6 +323,7 @@ USAGE: dict[str, str] = {
     ),
     "incident role": "/charter incident role [#<id>] <role> <user>",
     "incident update": "/charter incident update [#<id>] <text>",
+    "incident severity": "/charter incident severity [#<id>] <sev> [reason]",
     "incident resolve": "/charter incident resolve [#<id>] [text]",
     "meetings": "/charter meetings [--next N]",
     "meeting schedule": '/charter meeting schedule "<title>" <when…> [<duration>] [for <n>]',
@@ -354,6 +363,7 @@ COMMENT_USAGE: dict[str, str] = {
     "incident declare": '/incident declare <sev> "<summary>" [for <n>[,<n>…]] [clients <c> …]',
     "incident role": "/incident role [#<id>] <role> <user>",
     "incident update": "/incident update [#<id>] <text>",
+    "incident severity": "/incident severity [#<id>] <sev> [reason]",
     "incident resolve": "/incident resolve [#<id>] [text]",
     "meeting decide": "/meeting decide <text>",
     "meeting action": "/meeting action <who> <text>",

@@ -22,6 +22,7 @@ Grammar (keywords are case-insensitive; ``[ ]`` optional, ``{ }`` repeated, ``|`
              | "incident" "declare" severity summary [ "for" n { "," n } ] [ "clients" ] { client }
              | "incident" "role" [ n ] name user
              | "incident" "update" [ "#" id ] text | "incident" "resolve" [ "#" id ] [ text ]
+             | "incident" "severity" [ "#" id ] severity [ text ]
              | "meetings" [ "--next" count ]
              | "meeting" "schedule" title when { when } [ duration ] [ "for" n ]
              | "meeting" "cancel" meeting-id | "meeting" "move" meeting-id when { when }
@@ -54,8 +55,9 @@ Rules a reader of a comment should know:
 - A line whose ``/word`` is no command and close to none (``/usr/bin …``) is ignored; a near
   miss (``/vot``) gets a "did you mean" reply. Chat-only commands (``/link``, ``/subscribe``…)
   in a comment get a reply saying where they work.
-- ``incident update`` and ``incident resolve`` take an incident id only as ``#7``, because
-  their text may start with a number; without it the service uses the current incident.
+- ``incident update``, ``incident severity`` and ``incident resolve`` take an incident id only
+  as ``#7``, because their text may start with a number; without it the service uses the
+  current incident.
 - ``incident declare`` in a comment without ``for`` names the issue as the affected proposal.
 """
 
@@ -169,6 +171,7 @@ _PRODUCTIONS: dict[str, _Prod] = {
     "incident declare": ops.incident_declare,
     "incident role": ops.incident_role,
     "incident update": ops.incident_update,
+    "incident severity": ops.incident_severity,
     "incident resolve": ops.incident_resolve,
     "meetings": ops.meetings,
     "meeting schedule": ops.schedule,

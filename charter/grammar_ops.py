@@ -142,6 +142,12 @@ def incident_update(a: t.Args) -> c.IncidentUpdate:
     return c.IncidentUpdate(incident, t.clean(a.rest(), "update text"))
 
 
+def incident_severity(a: t.Args) -> c.IncidentSeverity:
+    incident = _incident_id(a, bare=False)
+    severity = t.name(a.need("severity, e.g. sev1"), "severity")
+    return c.IncidentSeverity(incident, severity, t.clean(a.rest(), "reason", required=False))
+
+
 def incident_resolve(a: t.Args) -> c.IncidentResolve:
     incident = _incident_id(a, bare=False)
     return c.IncidentResolve(incident, t.clean(a.rest(), "text", required=False))

@@ -8,6 +8,9 @@ Rules (charter ``incidents`` and ``rollout.pause_on_incident``):
   names; the decision lists those proposal numbers in ``pause``.
 - Roles are ``incidents.roles``; the assignee gets their instructions privately.
 - The timeline is append-only: a correction is a new entry, never an edit.
+- An open incident's severity can change (:func:`reclassify`). Raised to ``pause_on_incident``
+  or worse from below it, it pauses what it names, as declaring at that severity would have.
+  Lowered, it leaves paused rollouts paused: they resume when the incident is resolved.
 - Resolving schedules a post-incident review ``review_within`` after resolution and drafts its
   issue body from the timeline and the audit log.
 - Input that can never be right (an unknown severity or role, an empty text) raises
@@ -153,6 +156,56 @@ def declare(
         ),
     )
     return IncidentDecision(incident, effects, pause=pause)
+
+
+def reclassify(
+    charter: Charter,
+    incident: Incident,
+    severity: str,
+    reason: str,
+    by: str,
+    now: datetime,
+    rollouts: Sequence[Rollout] = (),
+) -> IncidentDecision:
+    """Change an open incident's severity; raised past ``pause_on_incident``, pause what it
+    names (``rollouts``: the active rollouts, as for :func:`declare`)."""
+    conf = charter.incidents
+    if severity not in conf.severities:
+        raise ValueError(f"unknown severity {severity!r}; use one of {', '.join(conf.severities)}")
+    refusal = _refuse_if_resolved(incident)
+    if refusal is not None:
+        return refusal
+    before = incident.severity
+    if severity == before:
+        return IncidentDecision(
+            incident, (Reply(f"incident {incident.id} is already {severity}", ok=False),)
+        )
+    why = f": {reason.strip()}" if reason.strip() else ""
+    entry = TimelineEntry(now, by, f"severity {before} → {severity}{why}", "severity")
+    changed = replace(incident, severity=severity, timeline=(*incident.timeline, entry))
+    threshold = charter.rollout.pause_on_incident
+    pause: tuple[int, ...] = ()
+    if (
+        threshold is not None
+        and conf.at_least(severity, threshold)
+        and not conf.at_least(before, threshold)
+    ):
+        active = {r.proposal for r in rollouts if r.completed_at is None}
+        named = {p for p in active if names(changed, p, _clients_of(rollouts, p))}
+        pause = tuple(sorted(named))
+    raised = conf.at_least(severity, before)
+    verb = "raised" if raised else "lowered"
+    paused = f" Rollouts paused: {', '.join(f'#{p}' for p in pause)}." if pause else ""
+    payload = {"from": before, "to": severity, "reason": reason.strip(), "pause": list(pause)}
+    effects: tuple[IncidentEffect, ...] = (
+        Audit("incident-severity-changed", _subject(incident), payload),
+        _announce(
+            changed,
+            f"Incident {incident.id} {verb} to {severity}",
+            f"{incident.summary}\nWas {before}{why}. Changed by {by}.{paused}",
+        ),
+    )
+    return IncidentDecision(changed, effects, pause=pause)
 
 
 def _clients_of(rollouts: Sequence[Rollout], proposal: int) -> tuple[str, ...]:

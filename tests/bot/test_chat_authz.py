@@ -86,6 +86,7 @@ TABLE: list[tuple[str, frozenset[str]]] = [
     ('incident declare sev2 "nodes crash" for {n}', STAFF),
     ("incident role lead @kofi-sec", STAFF),
     ("incident update #1 looking into it", STAFF),
+    ("incident severity #1 sev3 contained", STAFF),
     ("incident resolve #1 fixed", STAFF),
     ('meeting schedule "Go/no-go" 2026-12-20 15:00 for {n}', STAFF),
     ("meeting cancel core-sync", STAFF),

@@ -67,6 +67,7 @@ CASES: list[tuple[c.Command, str, str]] = [
     (c.IncidentDeclare("sev1", "halt"), "protocol-change", STAFF),
     (c.IncidentRole(None, "lead", "kofi-sec"), "protocol-change", STAFF),
     (c.IncidentUpdate(1, "better"), "protocol-change", STAFF),
+    (c.IncidentSeverity(1, "sev1"), "protocol-change", STAFF),
     (c.IncidentResolve(1), "protocol-change", STAFF),
     (c.MeetingSchedule("Sync", "friday 15:00", timedelta(hours=1)), "protocol-change", STAFF),
     (c.MeetingCancel("12"), "protocol-change", STAFF),

@@ -135,6 +135,11 @@ def group(word: str, table: dict[str, str] = USAGE) -> str:
         ("incident update #urgent peers drop", c.IncidentUpdate(None, "#urgent peers drop")),
         ("incident update 3 nodes down", c.IncidentUpdate(None, "3 nodes down")),
         ('incident update "#3 is not an id here"', c.IncidentUpdate(None, "#3 is not an id here")),
+        ("incident severity sev1", c.IncidentSeverity(None, "sev1")),
+        (
+            "incident severity #3 SEV1 dorado lost 2 validators",
+            c.IncidentSeverity(3, "sev1", "dorado lost 2 validators"),
+        ),
         ("incident resolve", c.IncidentResolve(None, "")),
         ("incident resolve #3 patched", c.IncidentResolve(3, "patched")),
         ("meetings", c.Meetings(5)),
@@ -275,7 +280,7 @@ def test_parse_chat(text: str, expected: c.Command) -> None:
         ("flag fast-sync on", "Give the reason.", USAGE["flag"]),
         (
             "incident",
-            "'incident' takes one of declare, role, update, resolve; '(nothing)' is not one.",
+            "'incident' takes one of declare, role, update, severity, resolve; '(nothing)' is not one.",
             group("incident"),
         ),
         ("incident delcare sev1 x", "Did you mean 'declare'?", group("incident")),
@@ -319,6 +324,11 @@ def test_parse_chat(text: str, expected: c.Command) -> None:
             USAGE["incident role"],
         ),
         ("incident update #3", "Give the update text.", USAGE["incident update"]),
+        (
+            "incident severity #3",
+            "Give the severity, e.g. sev1.",
+            USAGE["incident severity"],
+        ),
         ("meetings 3", "'3' is not an option here; use --next N.", USAGE["meetings"]),
         ("meetings --next", "Give the number of meetings.", USAGE["meetings"]),
         ("meetings --next 51", "Ask for at most 50 meetings; got 51.", USAGE["meetings"]),

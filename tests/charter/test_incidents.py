@@ -17,6 +17,7 @@ from charter.incidents import (
     declare,
     is_open,
     names,
+    reclassify,
     resolve,
     review_issue_body,
     update,
@@ -289,3 +290,59 @@ def test_names(
     """An incident concerns a proposal it names, one sharing a named client, or (none named) all."""
     incident = Incident("I", "sev2", "s", proposals, clients, "k", T0)
     assert names(incident, proposal, rollout_clients) is expected
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "named", "pause", "verb"),
+    [
+        ("sev3", "sev1", {"clients": ("dorado",)}, (42, 43), "raised"),
+        ("sev2", "sev1", {"proposals": (44,)}, (44,), "raised"),
+        ("sev3", "sev2", {}, (), "raised"),  # worse, but not yet the pause point
+        ("sev1", "sev3", {}, (), "lowered"),  # what it paused stays paused until it is resolved
+    ],
+)
+def test_reclassify(
+    before: str, after: str, named: dict[str, object], pause: tuple[int, ...], verb: str
+) -> None:
+    """Raised to pause_on_incident from below it, an incident pauses what it names, as a
+    declaration at that severity would; the change is on the timeline, audited and announced."""
+    incident = declared(before, **named).incident
+    decision = reclassify(CHARTER, incident, after, "validators lost", "kofi-sec", T0 + H, ACTIVE)
+    assert decision.pause == pause
+    assert decision.incident.severity == after
+    entry = decision.incident.timeline[-1]
+    assert (entry.kind, entry.text) == ("severity", f"severity {before} → {after}: validators lost")
+    audit, announce = decision.effects
+    assert isinstance(audit, Audit) and audit.kind == "incident-severity-changed"
+    assert audit.payload == {
+        "from": before,
+        "to": after,
+        "reason": "validators lost",
+        "pause": list(pause),
+    }
+    assert isinstance(announce, Announce)
+    assert announce.title == f"Incident INC-7 {verb} to {after}"
+
+
+def test_reclassify_refuses_what_cannot_change() -> None:
+    incident = declared("sev2").incident
+    with pytest.raises(ValueError, match="unknown severity 'sev9'"):
+        reclassify(CHARTER, incident, "sev9", "", "kofi-sec", T0)
+    same = reclassify(CHARTER, incident, "sev2", "", "kofi-sec", T0)
+    assert same.incident == incident and same.effects == (
+        Reply("incident INC-7 is already sev2", ok=False),
+    )
+    closed = resolve(CHARTER, incident, "fixed", "kofi-sec", T0).incident
+    refused = reclassify(CHARTER, closed, "sev1", "", "kofi-sec", T0 + H)
+    assert refused.incident == closed and not refused.pause
+    assert [r.ok for r in refused.effects if isinstance(r, Reply)] == [False]
+
+
+def test_reclassify_without_pause_point_or_reason() -> None:
+    data = reference_data()
+    del data["rollout"]["pause_on_incident"]
+    charter = Charter.model_validate(data)
+    incident = declared("sev3").incident
+    decision = reclassify(charter, incident, "sev1", "  ", "kofi-sec", T0, ACTIVE)
+    assert decision.pause == ()
+    assert decision.incident.timeline[-1].text == "severity sev3 → sev1"

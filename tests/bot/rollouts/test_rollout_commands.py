@@ -279,6 +279,41 @@ def test_an_incident_below_the_pause_threshold_pauses_nothing(accepted: World) -
     assert not accepted.announced("rollout paused")
 
 
+def test_raising_an_incident_to_sev1_pauses_and_resolving_resumes(sqlite_engine: Engine) -> None:
+    """An incident declared sev3 pauses nothing; raised to sev1 it pauses the rollouts it
+    names, at once; lowered again they stay paused; resolving it resumes them."""
+    world = World(sqlite_engine)
+    world.accept(1, form(clients=("aurora", "borealis")))
+    world.accept(2, form(clients=("cirrus", "dorado")), title="Second change")
+    world.ok(COUNCIL, 'incident declare sev3 "borealis peers drop" clients borealis')
+
+    def paused() -> dict[int, bool]:
+        with session_scope(sqlite_engine) as session:
+            return {r.proposal: r.paused for r in store.rollouts(session)}
+
+    assert paused() == {1: False, 2: False}
+    said = world.ok(COUNCIL, "incident severity sev1 borealis forks at block 1200")
+    assert said.endswith("Incident #1 is now sev1. Paused: #1.")
+    assert paused() == {1: True, 2: False}
+    assert world.announced("Incident 1 raised to sev1")
+    assert world.ok(COUNCIL, "incident severity #1 sev3 contained").endswith("is now sev3.")
+    assert paused() == {1: True, 2: False}
+    assert "already sev3" in world.refused(COUNCIL, "incident severity sev3")
+    assert "unknown severity 'sev0'" in world.refused(COUNCIL, "incident severity sev0")
+    assert world.refused("mallory", "incident severity sev1")
+    world.ok(COUNCIL, "incident resolve patched")
+    assert paused() == {1: False, 2: False}
+    with session_scope(sqlite_engine) as session:
+        incident = incident_store.load_incident(session, 1)
+    assert incident is not None and incident.severity == "sev3"
+    assert [e.kind for e in incident.timeline] == [
+        "declared",
+        "severity",
+        "severity",
+        "resolved",
+    ]
+
+
 def test_incident_roles_updates_and_resolution(accepted: World) -> None:
     """Roles brief the assignee privately; with two incidents open the id is required; the
     timeline only grows; a resolved incident takes updates but no new roles."""
