@@ -15,6 +15,7 @@ from sqlmodel import Session
 from bot.messages import Actor, Message
 from bot.views import OPEN_STATES, listing_message, proposal_message
 from charter import commands as c
+from charter.activation import move_activation
 from charter.authz import roles_for
 from charter.grammar import USAGE
 from charter.proposal import Decision, cast_vote, raise_concern, resolve_concern, withdraw
@@ -24,7 +25,7 @@ from storage import audit, proposals as repo
 if TYPE_CHECKING:
     from bot.service import Governance
 
-_PROPOSAL_COMMANDS = (c.CastVote, c.RaiseConcern, c.ResolveConcern, c.Withdraw)
+_PROPOSAL_COMMANDS = (c.CastVote, c.RaiseConcern, c.ResolveConcern, c.Withdraw, c.MoveActivation)
 
 
 def execute(
@@ -105,6 +106,8 @@ def _decide(
     elif isinstance(command, c.ResolveConcern):
         coordinator = gov.is_coordinator(actor)
         decision = resolve_concern(p, rules, login, command.name, now, may_resolve_any=coordinator)
+    elif isinstance(command, c.MoveActivation):
+        decision = move_activation(p, rules, command.target, command.reason, login, now)
     else:
         decision = withdraw(p, rules, login, gov.is_coordinator(actor), now)
     outcome = gov.apply(session, decision, actor, now)

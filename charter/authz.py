@@ -15,7 +15,7 @@ Rules (:func:`authorize`):
 - override (advance past a failing gate): a member of a role in ``rollout.override_roles``;
 - rollback: coordinators and the security council; a client's maintainers for their client;
 - flag, disclose: coordinators and the security council;
-- meeting-decide: coordinators;
+- meeting-decide, activation (move an accepted proposal's activation target): coordinators;
 - concern, resolve-concern, advance, incident-*, meeting-schedule, meeting-action and
   subscribe-channel (announcements into a shared channel): staff — a contributor may comment,
   but a blocking concern or an operational action needs someone answerable under the charter;
@@ -62,6 +62,7 @@ class Privilege(StrEnum):
     DISCLOSE = "disclose"
     MEETING_SCHEDULE = "meeting-schedule"
     MEETING_DECIDE = "meeting-decide"
+    ACTIVATION = "activation"
     MEETING_ACTION = "meeting-action"
     AGENDA_ADD = "agenda-add"
     SUBSCRIBE = "subscribe"
@@ -106,6 +107,7 @@ COMMAND_PRIVILEGE: dict[type[c.Command], Privilege] = {
     c.Ready: Privilege.READY,
     c.Advance: Privilege.ADVANCE,  # plus OVERRIDE when a reason is given: required_privileges
     c.Rollback: Privilege.ROLLBACK,
+    c.MoveActivation: Privilege.ACTIVATION,
     c.Flag: Privilege.FLAG,
     c.IncidentDeclare: Privilege.INCIDENT_DECLARE,
     c.IncidentRole: Privilege.INCIDENT_MANAGE,
@@ -268,6 +270,8 @@ def _special(
                 " a maintainer may roll back their own client."
             )
         return _maintainer_of(login, charter, client, "roll back", _COUNCIL)
+    if privilege is Privilege.ACTIVATION:
+        return None if coordinator else Refusal("Only coordinators may move an activation target.")
     assert privilege is Privilege.MEETING_DECIDE, privilege  # every privilege is handled
     return None if coordinator else Refusal("Only coordinators may record a meeting decision.")
 

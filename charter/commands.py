@@ -113,6 +113,13 @@ class Inventory:
 
 
 @dataclass(frozen=True, slots=True)
+class MoveActivation:
+    n: int | None
+    target: str  # as typed: a UTC date-time or a chain position (charter.intake)
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Rollback:
     n: int | None
     clients: tuple[str, ...]  # empty: every client in the rollout
@@ -262,6 +269,7 @@ Command = (
     | IncidentRole
     | IncidentUpdate
     | IncidentSeverity
+    | MoveActivation
     | IncidentResolve
     | Meetings
     | MeetingSchedule
@@ -317,6 +325,7 @@ USAGE: dict[str, str] = {
     "rollout": "/charter rollout <n>",
     "inventory": "/charter inventory [<n>]",
     "rollback": '/charter rollback <n> [client …] "<reason>"',
+    "activation": '/charter activation <n> <target> "<reason>"',
     "flag": '/charter flag <name> on|off "<reason>"',
     "incident declare": (
         '/charter incident declare <sev> "<summary>" [for <n>[,<n>…]] [clients <client> …]'
@@ -359,6 +368,7 @@ COMMENT_USAGE: dict[str, str] = {
     "rollout": "/rollout",
     "inventory": "/inventory [<n>]",
     "rollback": '/rollback [client …] "<reason>"',
+    "activation": '/activation <target> "<reason>"',
     "flag": '/flag <name> on|off "<reason>"',
     "incident declare": '/incident declare <sev> "<summary>" [for <n>[,<n>…]] [clients <c> …]',
     "incident role": "/incident role [#<id>] <role> <user>",

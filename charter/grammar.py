@@ -19,6 +19,7 @@ Grammar (keywords are case-insensitive; ``[ ]`` optional, ``{ }`` repeated, ``|`
              | "ready" n client stage version [ ref ] [ text ]
              | "advance" n [ "--override" text ] | "inventory" [ n ]
              | "rollback" n { client } quoted | "flag" name ( "on" | "off" ) text
+             | "activation" n target quoted   (* target: 2027-03-04T14:00Z or "epoch 412000" *)
              | "incident" "declare" severity summary [ "for" n { "," n } ] [ "clients" ] { client }
              | "incident" "role" [ n ] name user
              | "incident" "update" [ "#" id ] text | "incident" "resolve" [ "#" id ] [ text ]
@@ -167,6 +168,7 @@ _PRODUCTIONS: dict[str, _Prod] = {
     "rollout": _only_n(c.ShowRollout),
     "inventory": ops.inventory,
     "rollback": ops.rollback,
+    "activation": ops.activation,
     "flag": ops.flag,
     "incident declare": ops.incident_declare,
     "incident role": ops.incident_role,

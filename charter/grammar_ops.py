@@ -72,6 +72,17 @@ def rollback(a: t.Args) -> c.Rollback:
     return c.Rollback(n, tuple(dict.fromkeys(clients)), reason)
 
 
+def activation(a: t.Args) -> c.MoveActivation:
+    n = a.proposal()
+    toks = a.take_all()
+    if not toks or not toks[-1].quoted:
+        raise t.Fail('Give the reason in quotes at the end, e.g. "borealis needs two more weeks".')
+    target = " ".join(tok.text for tok in toks[:-1])
+    if not target:
+        raise t.Fail("Give the new target, e.g. 2027-04-01T14:00Z or epoch 412000.")
+    return c.MoveActivation(n, target, t.clean(toks[-1].text, "reason"))
+
+
 def flag(a: t.Args) -> c.Flag:
     name = t.name(a.need("flag name"), "flag name")
     state = a.need("state: on or off").word

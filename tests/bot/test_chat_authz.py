@@ -83,6 +83,7 @@ TABLE: list[tuple[str, frozenset[str]]] = [
     ('rollback {n} "bad release"', COUNCIL),
     ('rollback {n} borealis "bad release"', STAFF),
     ('flag fast-sync on "testing"', COUNCIL),
+    ('activation {n} epoch 412000 "slipped"', frozenset({K})),
     ('incident declare sev2 "nodes crash" for {n}', STAFF),
     ("incident role lead @kofi-sec", STAFF),
     ("incident update #1 looking into it", STAFF),

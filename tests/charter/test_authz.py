@@ -64,6 +64,7 @@ CASES: list[tuple[c.Command, str, str]] = [
     (c.Rollback(42, ("aurora", "borealis"), "bad"), "protocol-change", COUNCIL_OR_COORD),
     (c.Rollback(42, (), "bad"), "protocol-change", COUNCIL_OR_COORD),
     (c.Flag("fast-sync", "off", "bug"), "protocol-change", COUNCIL_OR_COORD),
+    (c.MoveActivation(42, "epoch 9", "slipped"), "protocol-change", "K"),
     (c.IncidentDeclare("sev1", "halt"), "protocol-change", STAFF),
     (c.IncidentRole(None, "lead", "kofi-sec"), "protocol-change", STAFF),
     (c.IncidentUpdate(1, "better"), "protocol-change", STAFF),

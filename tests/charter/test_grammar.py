@@ -101,6 +101,14 @@ def group(word: str, table: dict[str, str] = USAGE) -> str:
         ("inventory 42", c.Inventory(42)),
         ('rollback 42 "state root mismatch"', c.Rollback(42, (), "state root mismatch")),
         (
+            'activation 42 2027-04-01T14:00Z "borealis needs two weeks"',
+            c.MoveActivation(42, "2027-04-01T14:00Z", "borealis needs two weeks"),
+        ),
+        (
+            'activation #42 epoch 412000 "agreed on the call"',
+            c.MoveActivation(42, "epoch 412000", "agreed on the call"),
+        ),
+        (
             'rollback 42 aurora Borealis,cirrus aurora "bad"',
             c.Rollback(42, ("aurora", "borealis", "cirrus"), "bad"),
         ),
@@ -274,6 +282,9 @@ def test_parse_chat(text: str, expected: c.Command) -> None:
         ("inventory 42 43", "more than this command takes", USAGE["inventory"]),
         ("rollback 42 aurora", "Give the reason in quotes at the end", USAGE["rollback"]),
         ("rollback 42", "Give the reason in quotes at the end", USAGE["rollback"]),
+        ("activation 42 2027-04-01T14:00Z", "Give the reason in quotes", USAGE["activation"]),
+        ('activation 42 "slipped"', "Give the new target", USAGE["activation"]),
+        ('activation 42 epoch 1 ""', "Give the reason.", USAGE["activation"]),
         ('rollback 42 aurora ""', "Give the reason.", USAGE["rollback"]),
         ("flag fast-sync", "Give the state: on or off.", USAGE["flag"]),
         ("flag fast-sync maybe x", "Turn a flag on or off; 'maybe' is neither.", USAGE["flag"]),
@@ -450,6 +461,7 @@ ROLLOUT_COMMENT = """\
 /rollout
 /inventory
 /rollback aurora "state root mismatch"
+/activation 2027-04-01T14:00Z "slipped"
 /flag fast-sync off "bug"
 /incident declare sev2 "halt"
 /incident declare sev2 "halt" for 7
@@ -488,6 +500,7 @@ def test_parse_comment_reads_rollout_incident_and_meeting_commands() -> None:
         c.ShowRollout(42),
         c.Inventory(None),
         c.Rollback(42, ("aurora",), "state root mismatch"),
+        c.MoveActivation(42, "2027-04-01T14:00Z", "slipped"),
         c.Flag("fast-sync", "off", "bug"),
         c.IncidentDeclare("sev2", "halt", (42,)),
         c.IncidentDeclare("sev2", "halt", (7,)),

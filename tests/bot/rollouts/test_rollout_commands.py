@@ -314,6 +314,26 @@ def test_raising_an_incident_to_sev1_pauses_and_resolving_resumes(sqlite_engine:
     ]
 
 
+def test_a_coordinator_moves_the_activation_target(accepted: World) -> None:
+    """After acceptance the target moves by command (a coordinator, with a reason), is shown in
+    the proposal's view, announced and audited; one still in review is moved by its form."""
+    before = accepted.gov.load(1)
+    assert before is not None and before.proposal.fields["activation"] == "2027-03-04T14:00Z"
+    refused = accepted.refused(MAINTAINER["aurora"], 'activation 1 2027-04-01T14:00Z "slipped"')
+    assert "Only coordinators may move an activation target." in refused
+    said = accepted.ok(COORDINATOR, 'activation 1 2027-04-01T14:00Z "borealis needs two weeks"')
+    assert said == "#1's activation target is now 2027-04-01T14:00Z (was 2027-03-04T14:00Z)."
+    after = accepted.gov.load(1)
+    assert after is not None and after.proposal.fields["activation"] == "2027-04-01T14:00Z"
+    assert accepted.announced("#1 activation moved to 2027-04-01T14:00Z")
+    assert "its author edits the issue form" in accepted.refused(
+        COORDINATOR, 'activation 3 epoch 412000 "early"'
+    )
+    with session_scope(accepted.gov.engine) as session:
+        kinds = session.exec(select(AuditEntry.kind).where(AuditEntry.subject == "proposal:1"))
+        assert "activation-moved" in set(kinds.all())
+
+
 def test_incident_roles_updates_and_resolution(accepted: World) -> None:
     """Roles brief the assignee privately; with two incidents open the id is required; the
     timeline only grows; a resolved incident takes updates but no new roles."""

@@ -1,0 +1,81 @@
+"""Moving an accepted proposal's activation target (``/charter activation``).
+
+Upgrades slip: a client needs two more weeks, a bug moves the date. The target is read from the
+issue form until the proposal is decided; after that this is how it moves.
+
+Rules:
+- Only an accepted proposal (accepted or rolling out) has its target moved. Before voting
+  opens its author edits the issue form; during voting the target is part of what is voted on.
+- The new target is read like the form's: a UTC date-time or a chain position (``epoch 412000``).
+  A date-time must still come ``min_activation_after_decision`` or more after the decision.
+- The same target again is refused: there is nothing to move.
+- The move is audited with its reason, announced as a rollout event, and shown on the tracking
+  message; the watchdogs then judge the new target.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from charter.effects import Announce, Audit, Effect, Reply, SyncTracking
+from charter.intake import parse_activation
+from charter.lifecycle import State
+from charter.model import Charter, format_duration
+from charter.proposal import Decision, Proposal, rules_for, track_of
+from charter.text import one_line
+
+_MOVABLE = (State.ACCEPTED, State.ROLLING_OUT)
+
+
+def _refuse(p: Proposal, by: str, why: str) -> Decision:
+    payload = {"command": "activation", "actor": by, "why": why}
+    return Decision(p, (Audit("command-refused", p.subject, payload), Reply(why, ok=False)))
+
+
+def move_activation(
+    p: Proposal, charter: Charter, target: str, reason: str, by: str, now: datetime
+) -> Decision:
+    """Set the activation target of accepted proposal ``p`` to ``target`` (see the rules)."""
+    charter = rules_for(p, charter)
+    if p.state not in _MOVABLE:
+        when = (
+            "its author edits the issue form until voting opens"
+            if p.state in (State.DRAFT, State.REVIEW)
+            else "it moves only once the proposal is accepted"
+        )
+        return _refuse(p, by, f"#{p.number} is {p.state.value}: {when}.")
+    try:
+        activation = parse_activation(target)
+    except ValueError as error:
+        return _refuse(p, by, str(error))
+    new, old = str(activation), p.fields.get("activation")
+    if new == old:
+        return _refuse(p, by, f"#{p.number}'s activation target is already {new}.")
+    floor = track_of(p, charter).min_activation_after_decision
+    if activation.at is not None and floor is not None and p.decided_at is not None:
+        earliest = p.decided_at + floor
+        if activation.at < earliest:
+            gap = format_duration(floor)
+            why = (
+                f"{new} is too early: #{p.number} was decided on {p.decided_at:%Y-%m-%d %H:%M} UTC"
+                f" and its track needs activation at least {gap} after the decision,"
+                f" so the earliest target is {earliest:%Y-%m-%d %H:%M} UTC."
+            )
+            return _refuse(p, by, why)
+    reason = one_line(reason)
+    was = old if isinstance(old, str) else "not set"
+    effects: tuple[Effect, ...] = (
+        Audit("activation-moved", p.subject, {"from": old, "to": new, "by": by, "reason": reason}),
+        Announce(
+            kind="rollout",
+            title=f"#{p.number} activation moved to {new}",
+            text=f"{p.title}: was {was}. {reason} — {by}",
+            proposal=p.number,
+            track=p.track,
+            confidential=track_of(p, charter).confidential,
+        ),
+        SyncTracking(p.number),
+        Reply(f"#{p.number}'s activation target is now {new} (was {was})."),
+    )
+    return Decision(replace(p, fields={**p.fields, "activation": new}), effects)

@@ -1,0 +1,112 @@
+"""Moving an accepted proposal's activation target: when it may move, to what, and what the
+move records (charter.activation)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from charter.activation import move_activation
+from charter.effects import Announce, Audit, Reply, SyncTracking
+from charter.lifecycle import State
+from charter.proposal import Proposal
+from tests.charter.rollout_support import reference
+
+CHARTER = reference()  # protocol-change: activation at least 21d after the decision
+DECIDED = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
+NOW = DECIDED + timedelta(days=3)
+
+
+def proposal(
+    state: State = State.ACCEPTED, track: str = "protocol-change", **fields: Any
+) -> Proposal:
+    return Proposal(
+        42,
+        "Raise the gas target",
+        "alice-aurora",
+        track,
+        state,
+        {"activation": "2027-03-25T14:00Z", **fields},
+        3,
+        DECIDED - timedelta(days=20),
+        decided_at=None if state in (State.DRAFT, State.REVIEW, State.VOTING) else DECIDED,
+    )
+
+
+def test_a_move_records_announces_and_updates_the_target() -> None:
+    decision = move_activation(
+        proposal(), CHARTER, "2027-04-08 14:00Z", "borealis needs two weeks", "ines-coord", NOW
+    )
+    assert decision.proposal.fields["activation"] == "2027-04-08T14:00Z"
+    audit, announce, sync, reply = decision.effects
+    assert audit == Audit(
+        "activation-moved",
+        "proposal:42",
+        {
+            "from": "2027-03-25T14:00Z",
+            "to": "2027-04-08T14:00Z",
+            "by": "ines-coord",
+            "reason": "borealis needs two weeks",
+        },
+    )
+    assert isinstance(announce, Announce) and announce.kind == "rollout"
+    assert announce.title == "#42 activation moved to 2027-04-08T14:00Z"
+    assert announce.text == (
+        "Raise the gas target: was 2027-03-25T14:00Z. borealis needs two weeks — ines-coord"
+    )
+    assert sync == SyncTracking(42)
+    assert reply == Reply(
+        "#42's activation target is now 2027-04-08T14:00Z (was 2027-03-25T14:00Z)."
+    )
+
+
+@pytest.mark.parametrize(
+    ("p", "target", "refusal"),
+    [
+        (proposal(State.DRAFT), "epoch 9", "#42 is draft: its author edits the issue form"),
+        (proposal(State.REVIEW), "epoch 9", "#42 is review: its author edits the issue form"),
+        (
+            proposal(State.VOTING),
+            "epoch 9",
+            "#42 is voting: it moves only once the proposal is accepted",
+        ),
+        (proposal(State.COMPLETED), "epoch 9", "#42 is completed: it moves only once"),
+        (proposal(State.REJECTED), "epoch 9", "#42 is rejected"),
+        (proposal(), "next tuesday", "Activation target must be a UTC date-time"),
+        (proposal(), "2027-03-25 14:00 UTC", "already 2027-03-25T14:00Z"),
+        (
+            proposal(),
+            "2027-03-20T00:00Z",
+            "2027-03-20T00:00Z is too early: #42 was decided on 2027-03-01 12:00 UTC and its"
+            " track needs activation at least 3w after the decision, so the earliest target is"
+            " 2027-03-22 12:00 UTC.",
+        ),
+    ],
+    ids=["draft", "review", "voting", "completed", "rejected", "unreadable", "same", "too-early"],
+)
+def test_refusals(p: Proposal, target: str, refusal: str) -> None:
+    decision = move_activation(p, CHARTER, target, "why", "ines-coord", NOW)
+    assert decision.proposal == p
+    audit, reply = decision.effects
+    assert isinstance(audit, Audit) and audit.kind == "command-refused"
+    assert isinstance(reply, Reply) and not reply.ok and refusal in reply.text
+
+
+@pytest.mark.parametrize(
+    ("p", "target", "now_set"),
+    [
+        (proposal(State.ROLLING_OUT), "epoch 412000", "epoch 412000"),  # a chain position: no floor
+        (proposal(track="feature-flag"), "2027-03-02T00:00Z", "2027-03-02T00:00Z"),  # no floor
+        (proposal(activation=None), "2027-04-01T00:00Z", "2027-04-01T00:00Z"),  # none set before
+    ],
+    ids=["chain-position", "track-without-floor", "first-target"],
+)
+def test_moves_without_a_floor_to_check(p: Proposal, target: str, now_set: str) -> None:
+    decision = move_activation(p, CHARTER, target, "  agreed \n on the call ", "ines-coord", NOW)
+    assert decision.proposal.fields["activation"] == now_set
+    reply = decision.effects[-1]
+    assert isinstance(reply, Reply) and reply.ok
+    audit = decision.effects[0]
+    assert isinstance(audit, Audit) and audit.payload["reason"] == "agreed on the call"
