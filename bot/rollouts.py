@@ -34,6 +34,7 @@ from charter import commands as c, rollout as rules
 from charter.effects import Audit, Effect, Reply
 from charter.gates import GoNoGo
 from charter.lifecycle import State
+from charter.prerequisites import minimums
 from charter.rollout import ReadyReport, Rollout
 from storage import proposals as repo, rollouts as store
 from storage.db import session_scope
@@ -160,7 +161,8 @@ def report(
     if final is not None:
         return final
     try:
-        decision = rules.report_ready(rollout, gov.charter, entry)
+        needs = minimums(str(stored.proposal.fields.get("dependencies") or ""))
+        decision = rules.report_ready(rollout, gov.charter, entry, needs.get(entry.client))
     except ValueError as error:
         return str(error)
     why = _refusal(decision.effects)

@@ -15,17 +15,21 @@ charter entry configures (``Stage``); ``evaluate`` runs them in the charter's or
 - ``risk``: leaving the first stage with likelihood × impact above ``pause_above`` (or with no
   score recorded) needs an override.
 - ``go_no_go``: the latest recorded go/no-go decision for this proposal and stage is "go".
+- ``prerequisites``: each client's latest release reported for the stage meets the minimum the
+  proposal's form names for it (:mod:`charter.prerequisites`); it applies when the form names
+  one for a client of the rollout.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
 from charter.incidents import Incident, is_open, names
 from charter.model import Charter, Stage
+from charter.prerequisites import Minimum
 from charter.risk import Assessment, needs_override
 from charter.rollout_facts import Rollout
 
@@ -55,6 +59,7 @@ class GateFacts:
     incidents: tuple[Incident, ...] = ()
     risk: Assessment | None = None
     go_no_go: tuple[GoNoGo, ...] = ()
+    minimums: Mapping[str, Minimum] = field(default_factory=dict)  # by client, from the form
 
 
 def _index(stage: Stage, charter: Charter) -> int:
@@ -200,6 +205,18 @@ def go_no_go(stage: Stage, rollout: Rollout, decisions: Sequence[GoNoGo]) -> Gat
     return GateResult("go_no_go", latest.decision == "go", said)
 
 
+def prerequisites(stage: Stage, rollout: Rollout, minimums: Mapping[str, Minimum]) -> GateResult:
+    below = []
+    for client in rollout.clients:
+        minimum, report = minimums.get(client), rollout.latest_report(client, stage.id)
+        if minimum is not None and report is not None and minimum.admits(report.version) is False:
+            below.append(f"{client} {report.version} does not meet {minimum}")
+    if below:
+        return GateResult("prerequisites", False, "; ".join(below))
+    named = ", ".join(str(minimums[c]) for c in rollout.clients if c in minimums)
+    return GateResult("prerequisites", True, f"the releases for {stage.id} meet {named}")
+
+
 def evaluate(
     stage: Stage, rollout: Rollout, facts: GateFacts, charter: Charter, now: datetime
 ) -> tuple[GateResult, ...]:
@@ -217,4 +234,6 @@ def evaluate(
         results.append(risk(facts.risk, charter))
     if stage.go_no_go_meeting:
         results.append(go_no_go(stage, rollout, facts.go_no_go))
+    if any(c in facts.minimums for c in rollout.clients):
+        results.append(prerequisites(stage, rollout, facts.minimums))
     return tuple(results)

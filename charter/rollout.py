@@ -29,6 +29,7 @@ from datetime import datetime
 from charter.effects import Announce, Audit, Effect, Reply, SyncTracking
 from charter.gates import GateFacts, GateResult, evaluate
 from charter.model import Charter
+from charter.prerequisites import Minimum
 from charter.rollout_facts import (
     Cell,
     CheckResult,
@@ -156,8 +157,12 @@ def _settle(
     return rollout, tuple(effects)
 
 
-def report_ready(rollout: Rollout, charter: Charter, report: ReadyReport) -> RolloutDecision:
-    """Record a client's release for a stage; it puts the client on that stage."""
+def report_ready(
+    rollout: Rollout, charter: Charter, report: ReadyReport, minimum: Minimum | None = None
+) -> RolloutDecision:
+    """Record a client's release for a stage; it puts the client on that stage. A release
+    below ``minimum`` (the form's prerequisite for the client) is recorded with a warning: it
+    holds the stage's ``prerequisites`` gate (charter.prerequisites)."""
     if charter.stage(report.stage) is None:
         stages = ", ".join(charter.stage_ids)
         raise ValueError(f"unknown stage {report.stage!r}; the charter's stages are {stages}")
@@ -176,6 +181,12 @@ def report_ready(rollout: Rollout, charter: Charter, report: ReadyReport) -> Rol
     positions = {**rollout.positions, report.client: max(rollout.position(report.client), index)}
     moved = replace(rollout, reports=(*rollout.reports, report), positions=positions)
     moved, settled = _settle(moved, charter, report.at)
+    warning = ""
+    if minimum is not None and minimum.admits(report.version) is False:
+        warning = (
+            f"; warning: {report.version} does not meet the proposal's prerequisite {minimum},"
+            " which holds the prerequisites gate until a release that does is reported"
+        )
     payload = {
         "client": report.client,
         "stage": report.stage,
@@ -188,7 +199,7 @@ def report_ready(rollout: Rollout, charter: Charter, report: ReadyReport) -> Rol
         Audit("ready-reported", _subject(rollout), payload),
         *settled,
         SyncTracking(rollout.proposal),
-        Reply(f"recorded {report.client} {report.version} for {report.stage}"),
+        Reply(f"recorded {report.client} {report.version} for {report.stage}{warning}"),
     )
     return RolloutDecision(moved, effects)
 

@@ -103,8 +103,12 @@ class Rollout:
         return all(self.position(c) >= index for c in self.clients)
 
     def latest_report(self, client: str, stage: str) -> ReadyReport | None:
-        found = (r for r in self.reports if r.client == client and r.stage == stage)
-        return max(found, key=lambda r: r.at, default=None)
+        """The client's latest report for the stage; of two at the same moment, the later one."""
+        latest: ReadyReport | None = None
+        for r in self.reports:
+            if r.client == client and r.stage == stage and (latest is None or r.at >= latest.at):
+                latest = r
+        return latest
 
     def latest_check(self, client: str, name: str, ref: str) -> CheckResult | None:
         found = (

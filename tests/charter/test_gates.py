@@ -13,6 +13,7 @@ from charter.gates import (
     block_on_incident,
     evaluate,
     go_no_go,
+    prerequisites,
     require_checks,
     require_ready,
     risk,
@@ -20,6 +21,7 @@ from charter.gates import (
 )
 from charter.incidents import Incident
 from charter.model import Charter, Stage
+from charter.prerequisites import minimums
 from charter.risk import Assessment, needs_override, risk_score
 from charter.rollout import CheckResult, ReadyReport
 from tests.charter.rollout_support import (
@@ -411,3 +413,48 @@ def test_evaluate_passes_the_facts_to_the_gates() -> None:
         ("block_on_incident", False),
         ("go_no_go", True),
     ]
+
+
+# -- prerequisites ------------------------------------------------------------------------
+
+NEEDS = minimums("aurora >= 1.4, dorado >= 1.5.0, libp2p >= 0.53")
+
+
+@pytest.mark.parametrize(
+    ("reports", "passed", "reason"),
+    [
+        (
+            tuple(report(c, "canary", T0) for c in CLIENTS),
+            False,
+            "dorado 1.4.0 does not meet dorado >= 1.5.0",
+        ),
+        (
+            (*(report(c, "canary", T0) for c in CLIENTS),
+             report("dorado", "canary", T0 + H, version="1.5.1")),
+            True,
+            "the releases for canary meet aurora >= 1.4, dorado >= 1.5.0",
+        ),
+        (
+            (report("aurora", "canary", T0, version="1.3"), report("dorado", "canary", T0,
+             version="nightly")),
+            False,
+            "aurora 1.3 does not meet aurora >= 1.4",  # an incomparable version holds nothing
+        ),
+        ((), True, "the releases for canary meet aurora >= 1.4, dorado >= 1.5.0"),
+    ],
+    ids=["below", "latest-meets", "incomparable", "nothing-reported"],
+)  # fmt: skip
+def test_prerequisites(reports: tuple[ReadyReport, ...], passed: bool, reason: str) -> None:
+    """Each client's latest release for the stage meets the form's minimum for it; names that
+    are not clients of the rollout (libp2p) are not checked."""
+    rollout = rollout_at(0, reports=reports)
+    assert prerequisites(CANARY, rollout, NEEDS) == GateResult("prerequisites", passed, reason)
+
+
+@pytest.mark.parametrize(
+    ("text", "runs"),
+    [("aurora >= 1.4", True), ("libp2p >= 0.53", False), ("", False)],
+)
+def test_evaluate_runs_prerequisites_when_the_form_names_a_client(text: str, runs: bool) -> None:
+    results = evaluate(STAGING, rollout_at(0), GateFacts(minimums=minimums(text)), CHARTER, T0)
+    assert ("prerequisites" in [r.gate for r in results]) is runs

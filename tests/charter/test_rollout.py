@@ -12,6 +12,7 @@ import pytest
 from charter.effects import Announce, Audit, Reply, SyncTracking
 from charter.gates import GateFacts, GoNoGo
 from charter.incidents import declare, resolve
+from charter.prerequisites import minimums
 from charter.risk import Assessment
 from charter.rollout import (
     ReadyReport,
@@ -507,3 +508,23 @@ def test_a_reported_ref_names_a_commit_or_the_tag_a_run_was_for(
     ref: str, head_sha: str, head_branch: str | None, matches: bool
 ) -> None:
     assert ref_matches(ref, head_sha, head_branch) is matches
+
+
+@pytest.mark.parametrize(
+    ("version", "said"),
+    [
+        ("1.3.9", "recorded aurora 1.3.9 for staging; warning: 1.3.9 does not meet the proposal's"
+         " prerequisite aurora >= 1.4, which holds the prerequisites gate until a release that"
+         " does is reported"),
+        ("1.4.0", "recorded aurora 1.4.0 for staging"),
+        ("nightly-7", "recorded aurora nightly-7 for staging"),  # cannot be compared: no warning
+    ],
+)  # fmt: skip
+def test_a_release_below_the_prerequisite_is_recorded_with_a_warning(
+    version: str, said: str
+) -> None:
+    rollout = start(42, CLIENTS, T0).rollout
+    sent = report("aurora", "staging", T0, version=version)
+    decision = report_ready(rollout, CHARTER, sent, minimums("aurora >= 1.4")["aurora"])
+    assert decision.rollout.position("aurora") == 0  # on staging all the same
+    assert decision.effects[-1] == Reply(said)

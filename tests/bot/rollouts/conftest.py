@@ -69,8 +69,10 @@ def form(
     likelihood: int = 2,
     impact: int = 4,
     activation: str | None = None,
+    prerequisites: str | None = None,
 ) -> str:
-    """The example proposal body with the track, clients, flag and risk replaced."""
+    """The example proposal body with the track, clients, flag, risk and prerequisites
+    (by default the example's: aurora >= 4.2, borealis >= 1.19, …) replaced."""
     body = EXAMPLE_BODY.replace("protocol-change", track, 1)
     ticks = "\n".join(f"- [{'X' if c in clients else ' '}] {c}" for c in CLIENTS)
     body = re.sub(r"(### Affected clients\n\n)(?:- \[.\] \w+\n)+", rf"\g<1>{ticks}\n", body)
@@ -79,6 +81,10 @@ def form(
     )
     if activation is not None:
         body = body.replace("2027-03-04T14:00Z", activation)
+    if prerequisites is not None:
+        body = re.sub(
+            r"(### Prerequisites and dependency versions\n\n).*", rf"\g<1>{prerequisites}", body
+        )
     body = re.sub(r"(### Risk likelihood\n\n)\d", rf"\g<1>{likelihood}", body)
     return re.sub(r"(### Risk impact\n\n)\d", rf"\g<1>{impact}", body)
 

@@ -52,11 +52,17 @@ def test_five_clients_through_three_stages(engine: Engine) -> None:
     """Every gate is enforced, every exception (override, incident, rollback) is recorded and
     announced, the watchdogs fire once per condition, and the audit chain verifies."""
     world = World(engine)
-    world.accept(1, form())
+    libraries = "libp2p >= 0.53"  # names no client: the prerequisites gate does not apply
+    world.accept(1, form(prerequisites=libraries))
     world.accept(
         2,
         form(
-            track="feature-flag", clients=CLIENTS[:3], flag="fee_market_v2", likelihood=4, impact=5
+            track="feature-flag",
+            clients=CLIENTS[:3],
+            flag="fee_market_v2",
+            likelihood=4,
+            impact=5,
+            prerequisites=libraries,
         ),
     )
     world.open_issue(3, form(), "Quiet proposal")

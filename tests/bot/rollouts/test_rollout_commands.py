@@ -334,6 +334,28 @@ def test_a_coordinator_moves_the_activation_target(accepted: World) -> None:
         assert "activation-moved" in set(kinds.all())
 
 
+def test_releases_below_the_forms_prerequisites_warn_and_hold_the_gate(accepted: World) -> None:
+    """The example form asks aurora >= 4.2, borealis >= 1.19, …: a lower release is recorded
+    with a warning, and the stage's prerequisites gate holds until a release meets it."""
+    good = {"aurora": "4.2.1", "borealis": "1.19.0", "cirrus": "25.1", "dorado": "3.0.2",
+            "eridanus": "0.9.4"}  # fmt: skip
+    said = accepted.ok(MAINTAINER["aurora"], "ready 1 aurora staging 4.1.0")
+    assert said.endswith(
+        "warning: 4.1.0 does not meet the proposal's prerequisite aurora >= 4.2, which holds"
+        " the prerequisites gate until a release that does is reported"
+    )
+    for client, version in good.items():
+        assert "warning" not in accepted.ok(
+            MAINTAINER[client], f"ready 1 {client} staging {version}"
+        )
+    accepted.ok(MAINTAINER["aurora"], "ready 1 aurora canary 4.1.5")
+    refusal = accepted.refused(COORDINATOR, "advance 1")
+    assert "- aurora 4.1.5 does not meet aurora >= 4.2" in refusal.splitlines()
+    accepted.ok(MAINTAINER["aurora"], "ready 1 aurora canary 4.2.2")
+    refusal = accepted.refused(COORDINATOR, "advance 1")  # soak and checks still hold it
+    assert "does not meet" not in refusal
+
+
 def test_incident_roles_updates_and_resolution(accepted: World) -> None:
     """Roles brief the assignee privately; with two incidents open the id is required; the
     timeline only grows; a resolved incident takes updates but no new roles."""
