@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -32,10 +32,11 @@ from bot.pipeline import InboxWorker
 from bot.ports import GitHubGateway
 from bot.service import Governance
 from bot.settings import Settings
+from charter.lifecycle import OPEN_STATES
 from charter.load import CharterInvalid, LoadedCharter, load_charter
 from charter.model import Charter, keeping
-from storage import charters, inbox, migrate, state
-from storage.db import make_engine, session_scope
+from storage import charters, inbox, migrate, proposals as repo, state
+from storage.db import make_engine, read_scope, session_scope
 
 log = logging.getLogger("charterbot")
 
@@ -235,7 +236,26 @@ def adopt_charter(engine: Engine, loaded: LoadedCharter, now: datetime) -> Loade
                 version,
                 exc,
             )
+    _warn_unkept(engine, version, earlier)
     return replace(loaded, charter=keeping(loaded.charter, earlier))
+
+
+def _warn_unkept(engine: Engine, version: int, earlier: dict[int, Charter]) -> None:
+    """Open proposals whose version's text was never kept (opened before texts were kept, and
+    the charter amended since) follow the running charter: say so once, at start."""
+    with read_scope(engine) as session:
+        open_ = repo.listing(session, states=[s.value for s in OPEN_STATES])
+    unkept = sorted({s.proposal.charter_version for s in open_} - set(earlier) - {version})
+    if unkept:
+        numbers = ", ".join(
+            f"#{s.proposal.number}" for s in open_ if s.proposal.charter_version in unkept
+        )
+        log.warning(
+            "the text of charter version(s) %s was never kept: open proposals %s follow v%s",
+            ", ".join(map(str, unkept)),
+            numbers,
+            version,
+        )
 
 
 def build(
@@ -283,7 +303,10 @@ def build(
     )
     gov.on_change = rt.wake.set
     if gateway is not None and settings.github_hook_id is not None:
-        rt.reconciler = Reconciler(engine, gateway, settings.github_hook_id, rt.store_and_wake)
+        every = timedelta(seconds=settings.github_reconcile_seconds)
+        rt.reconciler = Reconciler(
+            engine, gateway, settings.github_hook_id, rt.store_and_wake, every
+        )
     elif gateway is not None and settings.github_mode == "webhook":
         log.info(
             "failed GitHub webhook deliveries are not recovered: set CHARTERBOT_GITHUB_HOOK_ID"

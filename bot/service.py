@@ -320,7 +320,11 @@ class Governance:
         refusal = authorize_command(
             command,  # type: ignore[arg-type]
             actor,
-            self.rules_for(proposal) if proposal else self.charter,
+            # Who holds a role is the running charter's; a vote's seats are the proposal's own
+            # version's (the version it was opened under).
+            self.rules_for(proposal)
+            if proposal is not None and isinstance(command, c.CastVote)
+            else self.charter,
             track=proposal.track if proposal else None,
             proposal_author=proposal.author if proposal else None,
         )

@@ -7,7 +7,8 @@ Rules:
 - Only an accepted proposal (accepted or rolling out) has its target moved. Before voting
   opens its author edits the issue form; during voting the target is part of what is voted on.
 - The new target is read like the form's: a UTC date-time or a chain position (``epoch 412000``).
-  A date-time must still come ``min_activation_after_decision`` or more after the decision.
+  A date-time must lie ahead, and still come ``min_activation_after_decision`` or more after
+  the decision.
 - The same target again is refused: there is nothing to move.
 - The move is audited with its reason, announced as a rollout event, and shown on the tracking
   message; the watchdogs then judge the new target.
@@ -52,6 +53,8 @@ def move_activation(
     new, old = str(activation), p.fields.get("activation")
     if new == old:
         return _refuse(p, by, f"#{p.number}'s activation target is already {new}.")
+    if activation.at is not None and activation.at <= now:
+        return _refuse(p, by, f"{new} is in the past; give a target still ahead.")
     floor = track_of(p, charter).min_activation_after_decision
     if activation.at is not None and floor is not None and p.decided_at is not None:
         earliest = p.decided_at + floor

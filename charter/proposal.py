@@ -195,6 +195,17 @@ def _refuse(p: Proposal, actor: str, command: str, why: str) -> Decision:
     return Decision(p, (audit, Reply(text=why, ok=False)))
 
 
+def _settled(p: Proposal, charter: Charter, now: datetime) -> str | None:
+    """Why ``p`` takes no more input: in voting with its outcome already settled at ``now`` (a
+    deadline passed; the timer closes it). None while input can still change the outcome."""
+    if p.state is not State.VOTING:
+        return None
+    current = tally_of(p, charter, now)
+    if current.outcome is Outcome.PENDING:
+        return None
+    return f"voting on #{p.number} has closed: {current.reason}"
+
+
 def _then_close(p: Proposal, charter: Charter, effects: list[Effect], now: datetime) -> Decision:
     closing = close_if_due(p, charter, now)
     return Decision(closing.proposal, (*effects, *closing.effects))
@@ -259,10 +270,11 @@ def cast_vote(
         return _refuse(p, actor_login, "vote", why)
     current = tally_of(p, charter, now)
     if current.outcome is not Outcome.PENDING:
-        # Settled but not yet closed (the next tick would): close it now, with the refusal.
-        why = f"voting on #{p.number} has closed: {current.reason}"
-        refusal = _refuse(p, actor_login, "vote", why)
-        return _then_close(p, charter, list(refusal.effects), now)
+        # Settled but not yet closed: refused, and left to the timer, which judges the proposal
+        # as it stood when it settled (the bot waits a grace for votes cast before it).
+        return _refuse(
+            p, actor_login, "vote", f"voting on #{p.number} has closed: {current.reason}"
+        )
     vote = Vote(actor_login, Choice(choice), reason, now, via)
     held = seats_of(actor_login, current.seats)
     where = ", ".join(s.label for s in held) or "veto"
@@ -293,6 +305,9 @@ def raise_concern(
     if not is_open(p.state):
         why = f"#{p.number} is closed ({p.state.value}); concerns can no longer be raised"
         return _refuse(p, actor_login, "concern", why)
+    settled = _settled(p, charter, now)
+    if settled is not None:
+        return _refuse(p, actor_login, "concern", settled)
     try:
         updated = concern_rules.raise_concern(p.concerns, name, text, actor_login, now)
     except ConcernRefused as refused:
@@ -321,6 +336,9 @@ def resolve_concern(
     if not is_open(p.state):
         why = f"#{p.number} is closed ({p.state.value}); its concerns are final"
         return _refuse(p, actor_login, "resolve", why)
+    settled = _settled(p, charter, now)
+    if settled is not None:
+        return _refuse(p, actor_login, "resolve", settled)
     try:
         updated = concern_rules.resolve(
             p.concerns, name, actor_login, now, may_resolve_any=may_resolve_any

@@ -3,7 +3,8 @@
 Rules:
 - Only issues in the charter's repository that carry the proposal label become proposals.
 - The issue's labels (but the bot's ``charter:*`` state labels) are kept with the proposal, so
-  its announcements can be filtered by label.
+  its announcements can be filtered by label, and so is the issue's ``updated_at``: an issue
+  event older than the last one applied (a delivery recovered late) is ignored.
 - Closing an open proposal's issue withdraws the proposal when the author or a coordinator
   closes it (as ``/withdraw`` would). Anyone else, or a closer the bot cannot know (poll mode),
   gets a comment saying the proposal is still open and how to withdraw it. A decided
@@ -89,8 +90,13 @@ def handle_issue(gov: Governance, session: Session, ev: IssueEvent, now: datetim
     labelled = charter.github.proposal_label in ev.labels
     if stored is None and (not labelled or ev.action in ("closed", "deleted", "unlabeled")):
         return
+    if stored is not None and _stale(stored, ev):
+        return
     if stored is not None and ev.action == "closed":
         _closed(gov, session, ev, stored.proposal, now)
+        after = repo.load(session, ev.number)
+        if after is not None:
+            _remember_issue(session, after, ev, gov.charter, now)
         return
     actor = Actor(login=ev.sender or ev.author, surface="github")
     if stored is not None:  # judged by the version it was opened under
@@ -100,7 +106,7 @@ def handle_issue(gov: Governance, session: Session, ev: IssueEvent, now: datetim
     track_name = track if isinstance(track, str) else ""
     if stored is None:
         stored = _open(gov, session, ev, track_name, result.proposal_fields, now)
-    stored = _keep_labels(session, stored, ev, charter, now)
+    stored = _remember_issue(session, stored, ev, charter, now)
     p = stored.proposal
     if p.state in _EDITABLE:
         p = replace(p, title=ev.title, track=track_name or p.track, fields=result.proposal_fields)
@@ -146,15 +152,23 @@ def _open(
     return stored
 
 
-def _keep_labels(
+def _stale(stored: repo.Stored, ev: IssueEvent) -> bool:
+    """An issue event older than the last one applied (a delivery recovered late, or a
+    redelivery): applying it would undo newer edits, or withdraw a reopened proposal."""
+    seen = stored.extra.get("issue_updated_at")
+    return isinstance(seen, str) and ev.updated_at < datetime.fromisoformat(seen)
+
+
+def _remember_issue(
     session: Session, stored: repo.Stored, ev: IssueEvent, charter: Charter, now: datetime
 ) -> repo.Stored:
-    """Keep the issue's labels (but the bot's own state labels) beside the proposal: its
-    announcements carry them for subscriptions' ``label X`` filters."""
+    """Keep beside the proposal the issue's labels (but the bot's own state labels: its
+    announcements carry them for ``label X`` filters) and when the issue last changed."""
     labels = sorted(x for x in set(ev.labels) if x not in ALL_STATE_LABELS)
-    if stored.extra.get("labels", []) == labels:
+    extra = {**stored.extra, "labels": labels, "issue_updated_at": ev.updated_at.isoformat()}
+    if extra == stored.extra:
         return stored
-    stored = replace(stored, extra={**stored.extra, "labels": labels})
+    stored = replace(stored, extra=extra)
     repo.save(session, stored, charter, now)
     return stored
 
@@ -239,7 +253,10 @@ def _remember(session: Session, ev: CommentEvent) -> bool:
     deleted = ev.action == "deleted"
     change: dict[str, Any] = {"body": ev.body, "updated_at": ev.updated_at, "deleted": deleted}
     first = {"comment_id": ev.comment_id, "proposal": ev.issue_number, "author": ev.author}
-    first.update(created_at=ev.created_at, voted_at=ev.created_at, **change)
+    # First seen already edited (a poll, or a lost "created" delivery): its vote may be the
+    # edit's, so it is dated by the edit.
+    voted_at = ev.updated_at if ev.action == "edited" else ev.created_at
+    first.update(created_at=ev.created_at, voted_at=voted_at, **change)
     is_pg = session.get_bind().dialect.name == "postgresql"
     if connection.execute(_FIRST[is_pg], first).first() is None:
         seen = connection.execute(_SEEN, {"id": ev.comment_id}).one()

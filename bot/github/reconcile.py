@@ -15,7 +15,13 @@ Rules:
   under the same GUID, oldest first, exactly as if it had arrived. A later redelivery by hand is
   then a duplicate, acknowledged and dropped.
 - The watermark moves only after every missed event is stored, so a crash repeats the check,
-  and the inbox's uniqueness on (source, key) makes the repeat harmless.
+  and the inbox's uniqueness on (source, key) makes the repeat harmless. It stays behind the
+  last ``SETTLING`` minutes (attempts in progress may be listed later with lower ids), and
+  below an event whose fetch failed for a reason that may pass (an error from GitHub), so the
+  next check retries it; an event GitHub no longer has, or sends malformed, is logged and
+  skipped, so it cannot hold up the others.
+- The leader's loops also wake whenever an event is stored; a check runs at most once per
+  ``CHARTERBOT_GITHUB_RECONCILE_SECONDS`` all the same.
 """
 
 from __future__ import annotations
@@ -23,11 +29,18 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable, Collection, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
-from bot.ports import GitHubGateway, HookDeliverySummary
+from bot.github.wire import WireFormatError
+from bot.ports import (
+    MAX_HOOK_DELIVERIES,
+    GitHubError,
+    GitHubGateway,
+    GitHubNotFound,
+    HookDeliverySummary,
+)
 from storage import inbox, state
 from storage.db import read_scope, session_scope
 
@@ -35,6 +48,7 @@ log = logging.getLogger("charterbot.github.reconcile")
 
 WATERMARK = "github-reconcile"
 SOURCE = "github"  # the webhook receiver's inbox source: the same GUID is the same event
+SETTLING = timedelta(minutes=5)  # attempts this recent may still be joined by lower ids
 
 Store = Callable[[str, str, str, bytes], Awaitable[bool]]
 
@@ -54,28 +68,46 @@ def missed(
 
 
 class Reconciler:
-    def __init__(self, engine: Engine, gateway: GitHubGateway, hook_id: int, store: Store):
+    def __init__(
+        self,
+        engine: Engine,
+        gateway: GitHubGateway,
+        hook_id: int,
+        store: Store,
+        every: timedelta = timedelta(minutes=5),
+    ) -> None:
         self._engine = engine
         self._gateway = gateway
         self._hook_id = hook_id
         self._store = store
+        self._every = every
+        self._next_at: datetime | None = None
 
     async def run_once(self, now: datetime) -> int:
-        """Store every missed event since the last check; returns how many were stored."""
+        """Check, at most once per ``every`` (the runtime's loops also wake on every stored
+        event); returns how many missed events were stored."""
+        if self._next_at is not None and now < self._next_at:
+            return 0
+        self._next_at = now + self._every
         with read_scope(self._engine) as session:
             after = int(state.get(session, WATERMARK, 0))
         listed = await self._gateway.list_hook_deliveries(self._hook_id, after)
+        if len(listed) >= MAX_HOOK_DELIVERIES:
+            log.warning(
+                "more than %d new webhook deliveries: only the newest are checked", len(listed)
+            )
         if not listed:
             return 0
         with read_scope(self._engine) as session:
             stored = inbox.known_keys(session, SOURCE, [d.guid for d in listed])
-        recovered = 0
-        for attempt in missed(listed, stored):
-            delivery = await self._gateway.get_hook_delivery(self._hook_id, attempt.id)
-            body = json.dumps(delivery.payload, separators=(",", ":")).encode()
-            recovered += await self._store(SOURCE, delivery.guid, delivery.event, body)
-        with session_scope(self._engine) as session:
-            state.put(session, WATERMARK, max(d.id for d in listed), now)
+        recovered, held = await self._recover(missed(listed, stored))
+        # Attempts still in progress may be listed later with lower ids: the watermark stays
+        # behind the last few minutes (re-checking them is cheap; the inbox drops repeats).
+        settled = [d.id for d in listed if d.delivered_at <= now - SETTLING]
+        mark = min([max(settled, default=after), *held])
+        if mark > after:
+            with session_scope(self._engine) as session:
+                state.put(session, WATERMARK, mark, now)
         if recovered:
             log.warning(
                 "recovered %d webhook deliveries GitHub failed to make (hook %s)",
@@ -83,3 +115,28 @@ class Reconciler:
                 self._hook_id,
             )
         return recovered
+
+    async def _recover(self, attempts: list[HookDeliverySummary]) -> tuple[int, list[int]]:
+        """Fetch and store each missed event, oldest first. One GitHub will not give (gone,
+        malformed) is logged and skipped; on any other failure the pass stops, and the
+        watermark is held below it (the second value) so the next pass retries it."""
+        recovered = 0
+        for attempt in attempts:
+            try:
+                delivery = await self._gateway.get_hook_delivery(self._hook_id, attempt.id)
+            except (GitHubNotFound, WireFormatError) as error:
+                log.warning(
+                    "webhook delivery %s (%s) cannot be recovered: %s",
+                    attempt.id,
+                    attempt.guid,
+                    error,
+                )
+                continue
+            except GitHubError as error:
+                log.warning(
+                    "recovering webhook delivery %s failed, retried later: %s", attempt.id, error
+                )
+                return recovered, [attempt.id - 1]
+            body = json.dumps(delivery.payload, separators=(",", ":")).encode()
+            recovered += await self._store(SOURCE, delivery.guid, delivery.event, body)
+        return recovered, []

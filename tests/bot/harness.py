@@ -36,6 +36,9 @@ REPO = "meridian-net/upgrades"
 WEBHOOKS = SHARED / "fixtures" / "github" / "webhooks"
 EXAMPLE_BODY = (SHARED / "github" / "example-proposal-body.md").read_text()
 START = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+# GitHub comment ids, unique across every harness in the run: a restarted bot (a new harness
+# over the same database) must not take an id its predecessor gave another comment.
+_COMMENT_IDS = itertools.count(9_000_001)
 
 
 def fixture(path: str) -> dict[str, Any]:
@@ -116,7 +119,7 @@ class Bot:
         self.http = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=self.app), base_url="http://bot"
         )
-        self._comment_ids = itertools.count(9_000_001)
+        self._comment_ids = _COMMENT_IDS
 
     @classmethod
     def fresh(cls, database_url: str, standin: GitHubStandin, **extra: Any) -> Bot:

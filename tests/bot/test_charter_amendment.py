@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from bot.clock import FixedClock
 from storage import charters
-from storage.db import read_scope
-from tests.bot.harness import Bot, later
+from storage.db import read_scope, session_scope
+from tests.bot.harness import Bot, later, valid_body
 from tests.paths import SHARED
 from tests.standins.github_server import GitHubStandin
 
@@ -29,6 +30,7 @@ AMENDMENTS = {
     "    voting: 5d ": "    voting: 10d",
     "    quorum: 1.0 ": "    quorum: 0.6 ",
     "    approval: 1.0 ": "    approval: 0.6 ",
+    "coordinators: [ines-coord, jonas-coord]": "coordinators: [ines-coord, petra-coord]",
 }
 
 
@@ -63,6 +65,12 @@ async def test_proposals_keep_the_version_they_were_opened_under(
         await bot.comment(old, "/vote approve", login)
     await bot.settle()
     assert _closes(await _view(bot, old)) - clock.now() == timedelta(days=5)
+    other = github.store.add_issue(
+        "Also opened under v3", valid_body(), "alice-aurora", ("upgrade-proposal",)
+    ).number
+    opened = bot.issue_payload("opened", other, valid_body(), title="Also opened under v3")
+    assert (await bot.post("issues", opened)).status_code == 202
+    await bot.settle()
     await bot.close()
 
     bot = Bot(sqlite_url, github, clock, charter=str(_write(tmp_path, "v4.yaml", AMENDMENTS)))
@@ -72,6 +80,11 @@ async def test_proposals_keep_the_version_they_were_opened_under(
     assert _closes(view) - datetime.fromisoformat(view["deadlines"]["voting_opens"]) == timedelta(
         days=5
     )
+    # Roles are the running charter's: a coordinator added by v4 may withdraw a v3 proposal.
+    await bot.comment(other, "/withdraw", "petra-coord")
+    await bot.settle()
+    view_other = await _view(bot, other)
+    assert (view_other["state"], view_other["charter_version"]) == ("withdrawn", 3)
     new = await bot.open_voting("Opened under v4")
     for login in CLIENTS:
         await bot.comment(new, "/vote approve", login)
@@ -95,6 +108,26 @@ async def test_proposals_keep_the_version_they_were_opened_under(
     with read_scope(bot.rt.engine) as session:
         assert set(charters.version_texts(session)) == {3, 4}
     await bot.close()
+
+
+async def test_open_proposals_under_a_version_never_kept_are_named_at_start(
+    sqlite_url: str, github: GitHubStandin, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A database from before texts were kept, amended on upgrade: the open proposals that
+    now follow the running charter are named in a warning."""
+    github.reset()
+    bot = Bot(sqlite_url, github)
+    n = await bot.open_voting()
+    with session_scope(bot.rt.engine) as session:
+        session.execute(text("DELETE FROM charter_text"))
+    await bot.close()
+    with caplog.at_level(logging.WARNING, logger="charterbot"):
+        bot = Bot(sqlite_url, github, charter=str(_write(tmp_path, "v4.yaml", AMENDMENTS)))
+    await bot.close()
+    [warning] = [r.getMessage() for r in caplog.records if "never kept" in r.getMessage()]
+    assert (
+        warning == f"the text of charter version(s) 3 was never kept: open proposals #{n} follow v4"
+    )
 
 
 async def test_changed_content_without_a_version_bump_is_logged(

@@ -109,3 +109,22 @@ async def test_closing_a_decided_proposal_changes_and_says_nothing(bot: Bot) -> 
     await bot.settle()
     assert (await _state(bot, n))["state"] == "withdrawn"
     assert len(bot.issue_comments(n)) == comments
+
+
+async def test_a_close_recovered_late_does_not_undo_a_reopen(bot: Bot) -> None:
+    """Issue events older than the last one applied are ignored: a close delivered late (after
+    the reopen that followed it) withdraws nothing, and a stale edit does not bring back an
+    older title."""
+    n = await _proposal(bot)
+    closed_then = closed_payload(bot, n, "alice-aurora")  # the close GitHub failed to deliver
+    await bot.advance(later(seconds=300))
+    reopened = bot.issue_payload("reopened", n, valid_body(), title="Raise the gas target, v2")
+    assert (await bot.post("issues", reopened)).status_code == 202
+    await bot.settle()
+    assert (await bot.post("issues", closed_then)).status_code == 202
+    stale_edit = bot.issue_payload("edited", n, valid_body(), title="Raise the gas target")
+    stale_edit["issue"]["updated_at"] = closed_then["issue"]["updated_at"]
+    assert (await bot.post("issues", stale_edit)).status_code == 202
+    await bot.settle()
+    view = await _state(bot, n)
+    assert (view["state"], view["title"]) == ("review", "Raise the gas target, v2")

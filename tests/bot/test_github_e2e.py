@@ -166,6 +166,21 @@ async def test_editing_an_old_vote_comment_does_not_recast_it(bot: Bot) -> None:
     _verify(bot)
 
 
+async def test_a_comment_first_seen_edited_is_dated_by_its_edit(bot: Bot) -> None:
+    """A vote comment the bot first sees already edited (a poll, or a lost "created"
+    delivery) may hold the edit's vote: it is dated by the edit, not by its creation."""
+    n = await _open(bot, valid_body())
+    await bot.advance(later(days=7, seconds=1))
+    created = bot.clock.now()
+    await bot.advance(later(seconds=5))
+    await bot.comment(n, "/vote reject", "alice-aurora")
+    await bot.advance(later(seconds=5))
+    edited = bot.comment_payload("edited", n, "/vote approve", "bob-aurora", created=created)
+    assert (await bot.post("issue_comment", edited)).status_code == 202
+    await bot.settle()
+    assert _seats((await bot.http.get(f"/api/proposals/{n}")).json())["Aurora"] == "approve"
+
+
 async def test_forged_signature_is_refused_before_parsing(bot: Bot) -> None:
     """A wrong signature gets 401, is counted, and nothing is stored."""
     payload = bot.issue_payload("opened", 1, valid_body())

@@ -62,12 +62,18 @@ async def test_failed_deliveries_are_fetched_and_processed_once(
     }
     assert voters == {"alice-aurora", "carmen-borealis", "emeka-cirrus"}
 
-    # Nothing new: the next check lists nothing past its watermark and fetches nothing.
+    # The same moment again: the check waits for its interval (the loops wake on every event).
+    listings = sum(1 for r in github.requests if r.path.endswith("/deliveries"))
+    assert await bot.rt.reconciler.run_once(bot.clock.now()) == 0
+    assert sum(1 for r in github.requests if r.path.endswith("/deliveries")) == listings
+    # Later: the recent attempts are listed again (they were still settling), nothing is fetched,
+    # and the watermark passes them.
+    await bot.advance(later(seconds=301))
+    assert await bot.rt.reconciler.run_once(bot.clock.now()) == 0
+    assert _detail_fetches(github) == fetched + 1
     with read_scope(bot.rt.engine) as session:
         assert state.get(session, WATERMARK) == store.deliveries[-1].id
         total = inbox.counts(session)["total"]
-    assert await bot.rt.reconciler.run_once(bot.clock.now()) == 0
-    assert _detail_fetches(github) == fetched + 1
     # A redelivery by hand of the recovered event is a duplicate.
     assert (await bot.post("issue_comment", lost, delivery=lost_try.guid)).status_code == 202
     with read_scope(bot.rt.engine) as session:

@@ -76,6 +76,7 @@ def test_a_move_records_announces_and_updates_the_target() -> None:
         (proposal(State.REJECTED), "epoch 9", "#42 is rejected"),
         (proposal(), "next tuesday", "Activation target must be a UTC date-time"),
         (proposal(), "2027-03-25 14:00 UTC", "already 2027-03-25T14:00Z"),
+        (proposal(), "2027-03-04T12:00Z", "2027-03-04T12:00Z is in the past"),
         (
             proposal(),
             "2027-03-20T00:00Z",
@@ -84,7 +85,17 @@ def test_a_move_records_announces_and_updates_the_target() -> None:
             " 2027-03-22 12:00 UTC.",
         ),
     ],
-    ids=["draft", "review", "voting", "completed", "rejected", "unreadable", "same", "too-early"],
+    ids=[
+        "draft",
+        "review",
+        "voting",
+        "completed",
+        "rejected",
+        "unreadable",
+        "same",
+        "past",
+        "too-early",
+    ],
 )
 def test_refusals(p: Proposal, target: str, refusal: str) -> None:
     decision = move_activation(p, CHARTER, target, "why", "ines-coord", NOW)
@@ -98,7 +109,7 @@ def test_refusals(p: Proposal, target: str, refusal: str) -> None:
     ("p", "target", "now_set"),
     [
         (proposal(State.ROLLING_OUT), "epoch 412000", "epoch 412000"),  # a chain position: no floor
-        (proposal(track="feature-flag"), "2027-03-02T00:00Z", "2027-03-02T00:00Z"),  # no floor
+        (proposal(track="feature-flag"), "2027-03-05T00:00Z", "2027-03-05T00:00Z"),  # no floor
         (proposal(activation=None), "2027-04-01T00:00Z", "2027-04-01T00:00Z"),  # none set before
     ],
     ids=["chain-position", "track-without-floor", "first-target"],

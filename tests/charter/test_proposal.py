@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from charter.concerns import Concern
+from charter.deadlines import due
 from charter.effects import Announce, Audit, Comment, Reply, SetLabels, SyncTracking
 from charter.lifecycle import IllegalTransition, State
 from charter.model import Charter
@@ -192,19 +193,23 @@ def test_cast_vote_refusals(p: Proposal, voter: str, now: datetime, why: str) ->
         ),
     ],
 )
-def test_a_vote_after_the_outcome_settled_is_refused_and_closes(
+def test_input_after_the_outcome_settled_is_refused_and_left_to_the_timer(
     p: Proposal, now: datetime, state: State, why: str
 ) -> None:
-    """Once the votes (or the clock) settled the outcome, a vote is refused and the proposal
-    is closed in the same step rather than at the next tick."""
-    d = cast_vote(p, REF, "alice-aurora", "approve", "", now)
-    assert d.proposal.state is state
-    assert d.proposal.votes == p.votes
-    assert kinds(d)[:3] == ["Audit:command-refused", "Reply", "Audit:proposal-decided"]
-    reply = d.effects[1]
-    assert isinstance(reply, Reply)
-    assert not reply.ok
-    assert why in reply.text
+    """Once the votes (or the clock) settled the outcome, a vote, a concern or a resolution is
+    refused and changes nothing; the timer closes the proposal as it stood when it settled
+    (the bot waits a grace for votes cast in time, which a late one must not cut short)."""
+    for d in (
+        cast_vote(p, REF, "alice-aurora", "approve", "", now),
+        raise_concern(p, REF, "alice-aurora", "gas", "too high", now),
+        resolve_concern(p, REF, "alice-aurora", "gas", now),
+    ):
+        assert d.proposal == p
+        assert kinds(d) == ["Audit:command-refused", "Reply"]
+        reply = d.effects[1]
+        assert isinstance(reply, Reply) and not reply.ok and why in reply.text
+    assert due(p, REF, now) is not None
+    assert close_if_due(p, REF, now).proposal.state is state
 
 
 def test_cast_vote_records_the_vote() -> None:

@@ -3,13 +3,16 @@ gateway's reading of GitHub's hook-delivery endpoints (cursor pages, newest firs
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import Engine
 
 from bot.github.gateway import PyGithubGateway
-from bot.github.reconcile import missed
-from bot.ports import GitHubNotFound, HookDeliverySummary
+from bot.github.reconcile import WATERMARK, Reconciler, missed
+from bot.ports import GitHubError, GitHubNotFound, HookDelivery, HookDeliverySummary
+from storage import state
+from storage.db import read_scope
 from tests.standins.github_server import GitHubStandin
 
 T = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -76,3 +79,71 @@ async def test_an_unknown_hook_is_not_found(
 ) -> None:
     with pytest.raises(GitHubNotFound):
         await gateway.list_hook_deliveries(github_standin.store.hook_id + 1, 0)
+
+
+class FakeGateway:
+    """The two hook-delivery methods of the GitHub port, scripted."""
+
+    def __init__(self, listed: list[HookDeliverySummary]) -> None:
+        self.listed = listed
+        self.failures: dict[int, list[Exception]] = {}
+        self.fetched: list[int] = []
+
+    async def list_hook_deliveries(self, hook_id: int, after_id: int) -> list[HookDeliverySummary]:
+        return [d for d in sorted(self.listed, key=lambda d: -d.id) if d.id > after_id]
+
+    async def get_hook_delivery(self, hook_id: int, delivery_id: int) -> HookDelivery:
+        self.fetched.append(delivery_id)
+        pending = self.failures.get(delivery_id)
+        if pending:
+            raise pending.pop(0)
+        found = next(d for d in self.listed if d.id == delivery_id)
+        return HookDelivery(found.guid, found.event, {"action": "created", "n": delivery_id})
+
+
+async def test_a_gone_delivery_is_skipped_and_a_failed_fetch_is_retried(
+    sqlite_engine: Engine,
+) -> None:
+    """A delivery GitHub no longer has cannot hold up the others; one whose fetch failed for a
+    passing reason holds the watermark below it, so the next check (not before its interval)
+    fetches it again."""
+    gone, flaky, fine = attempt(1, "a", 502), attempt(2, "b", 502), attempt(3, "c", 0)
+    gateway = FakeGateway([gone, flaky, fine])
+    gateway.failures = {
+        1: [GitHubNotFound("gone", status=404)],
+        2: [GitHubError("busy", status=502)],
+    }
+    stored: list[str] = []
+
+    async def store(source: str, key: str, event: str, body: bytes) -> bool:
+        stored.append(key)
+        return True
+
+    later = T + timedelta(hours=1)
+    reconciler = Reconciler(sqlite_engine, gateway, 42, store, timedelta(minutes=5))  # type: ignore[arg-type]
+    assert await reconciler.run_once(later) == 0
+    assert gateway.fetched == [1, 2] and stored == []
+    with read_scope(sqlite_engine) as session:
+        assert state.get(session, WATERMARK) == 1  # below the one to retry
+    assert await reconciler.run_once(later + timedelta(minutes=1)) == 0  # not yet: the interval
+    assert gateway.fetched == [1, 2]
+    assert await reconciler.run_once(later + timedelta(minutes=5)) == 2
+    assert gateway.fetched == [1, 2, 2, 3] and stored == ["b", "c"]
+    with read_scope(sqlite_engine) as session:
+        assert state.get(session, WATERMARK) == 3
+
+
+async def test_the_watermark_stays_behind_attempts_still_settling(sqlite_engine: Engine) -> None:
+    """Deliveries of the last few minutes are checked again next time (an attempt in progress
+    may be listed later with a lower id); older ones are not."""
+    now = T + timedelta(hours=1)
+    recent = HookDeliverySummary(9, "z", "issues", 200, now - timedelta(minutes=1))
+    gateway = FakeGateway([attempt(4, "d", 200), recent])
+
+    async def store(source: str, key: str, event: str, body: bytes) -> bool:
+        return True
+
+    reconciler = Reconciler(sqlite_engine, gateway, 42, store)  # type: ignore[arg-type]
+    assert await reconciler.run_once(now) == 0
+    with read_scope(sqlite_engine) as session:
+        assert state.get(session, WATERMARK) == 4
