@@ -162,7 +162,7 @@ def report(
         return final
     try:
         needs = minimums(str(stored.proposal.fields.get("dependencies") or ""))
-        decision = rules.report_ready(rollout, gov.charter, entry, needs.get(entry.client))
+        decision = rules.report_ready(rollout, gov.charter, entry, needs)
     except ValueError as error:
         return str(error)
     why = _refusal(decision.effects)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 _ITEM = re.compile(r"^\s*([a-z0-9][a-z0-9_.-]*)\s*(>=|==|=|>)\s*(v?[0-9][^\s,;]*)\s*$", re.I)
 _VERSION = re.compile(r"^v?([0-9]+(?:\.[0-9]+)*)(.*)$", re.I)
 _SPLIT = re.compile(r"[,;\n]")
+_REMARK = re.compile(r"\s*\([^)]*\)\s*$")
 
 
 @dataclass(frozen=True)
@@ -47,9 +48,11 @@ class Minimum:
 
 
 def minimums(text: str) -> dict[str, Minimum]:
-    """Every ``<name> <op> <version>`` item of the field, by lowercased name (the last wins)."""
+    """Every ``<name> <op> <version>`` item of the field, by lowercased name (the last wins).
+    An item may be a list bullet, in code quotes, or followed by a remark in parentheses."""
     found: dict[str, Minimum] = {}
     for item in _SPLIT.split(text):
+        item = _REMARK.sub("", item.replace("`", "")).strip().lstrip("-*+ \t")
         match = _ITEM.match(item)
         if match:
             name, op, version = match.groups()

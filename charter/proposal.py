@@ -198,7 +198,7 @@ def _refuse(p: Proposal, actor: str, command: str, why: str) -> Decision:
 def _settled(p: Proposal, charter: Charter, now: datetime) -> str | None:
     """Why ``p`` takes no more input: in voting with its outcome already settled at ``now`` (a
     deadline passed; the timer closes it). None while input can still change the outcome."""
-    if p.state is not State.VOTING:
+    if p.state is not State.VOTING or p.track not in charter.tracks:
         return None
     current = tally_of(p, charter, now)
     if current.outcome is Outcome.PENDING:
@@ -410,12 +410,18 @@ def close_if_due(p: Proposal, charter: Charter, now: datetime) -> Decision:
     return Decision(moved, tuple(effects))
 
 
-def recompute_votes(p: Proposal, votes: Iterable[Vote]) -> Decision:
+def recompute_votes(p: Proposal, charter: Charter, votes: Iterable[Vote]) -> Decision:
     """Replace the votes with ones recomputed from history (a comment was edited or deleted).
 
-    Only an open proposal's votes change; once decided, its votes are part of the record.
+    Only an open proposal's votes change; once decided, its votes are part of the record. A
+    vote counts only if the outcome was still open when it was cast, as :func:`cast_vote`
+    decides: one refused then (cast after the outcome settled) stays out.
     """
-    recomputed = tuple(sorted(votes, key=lambda v: v.at))
+    charter = rules_for(p, charter)
+    recomputed: tuple[Vote, ...] = ()
+    for vote in sorted(votes, key=lambda v: v.at):
+        if _settled(replace(p, votes=recomputed), charter, vote.at) is None:
+            recomputed = (*recomputed, vote)
     if not is_open(p.state) or recomputed == p.votes:
         return Decision(p)
     payload = {"before": len(p.votes), "after": len(recomputed)}

@@ -22,12 +22,12 @@ here, so callers import everything rollout from this module.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from charter.effects import Announce, Audit, Effect, Reply, SyncTracking
-from charter.gates import GateFacts, GateResult, evaluate
+from charter.gates import GateFacts, GateResult, evaluate, prerequisites
 from charter.model import Charter
 from charter.prerequisites import Minimum
 from charter.rollout_facts import (
@@ -135,12 +135,17 @@ def _clocks(rollout: Rollout, charter: Charter, now: datetime) -> Rollout:
 
 
 def _settle(
-    rollout: Rollout, charter: Charter, now: datetime
+    rollout: Rollout,
+    charter: Charter,
+    now: datetime,
+    minimums: Mapping[str, Minimum] | None = None,
 ) -> tuple[Rollout, tuple[Effect, ...]]:
-    """Enter the first stage, run the clocks, complete: whatever the facts now imply."""
+    """Enter the first stage (once every client reported for it with a release meeting its
+    prerequisite), run the clocks, complete: whatever the facts now imply."""
     effects: list[Effect] = []
     first, last = charter.stage_ids[0], len(charter.stage_ids) - 1
-    if rollout.stage_index == -1 and rollout.all_on(0):
+    held = minimums and not prerequisites(charter.rollout.stages[0], rollout, minimums).passed
+    if rollout.stage_index == -1 and rollout.all_on(0) and not held:
         rollout = replace(rollout, stage_index=0)
         effects.append(Audit("stage-entered", _subject(rollout), {"stage": first, "gates": []}))
         text = f"Every client has reported a release for {first}."
@@ -158,11 +163,15 @@ def _settle(
 
 
 def report_ready(
-    rollout: Rollout, charter: Charter, report: ReadyReport, minimum: Minimum | None = None
+    rollout: Rollout,
+    charter: Charter,
+    report: ReadyReport,
+    minimums: Mapping[str, Minimum] | None = None,
 ) -> RolloutDecision:
     """Record a client's release for a stage; it puts the client on that stage. A release
-    below ``minimum`` (the form's prerequisite for the client) is recorded with a warning: it
-    holds the stage's ``prerequisites`` gate (charter.prerequisites)."""
+    below its client's minimum (``minimums``: the form's prerequisites, charter.prerequisites)
+    is recorded with a warning; until one that meets it is reported, the stage is not entered
+    (the first stage's entry waits, a later one's ``prerequisites`` gate fails)."""
     if charter.stage(report.stage) is None:
         stages = ", ".join(charter.stage_ids)
         raise ValueError(f"unknown stage {report.stage!r}; the charter's stages are {stages}")
@@ -180,12 +189,18 @@ def report_ready(
         return _refuse(rollout, f"{where}: report for {nearest} or earlier, not {report.stage}")
     positions = {**rollout.positions, report.client: max(rollout.position(report.client), index)}
     moved = replace(rollout, reports=(*rollout.reports, report), positions=positions)
-    moved, settled = _settle(moved, charter, report.at)
+    moved, settled = _settle(moved, charter, report.at, minimums)
     warning = ""
+    minimum = (minimums or {}).get(report.client)
     if minimum is not None and minimum.admits(report.version) is False:
+        then = (
+            f"{report.stage} is not entered until a release that does is reported"
+            if index > rollout.stage_index
+            else "report a release that does"
+        )
         warning = (
-            f"; warning: {report.version} does not meet the proposal's prerequisite {minimum},"
-            " which holds the prerequisites gate until a release that does is reported"
+            f"; warning: {report.version} does not meet the proposal's prerequisite {minimum};"
+            f" {then}"
         )
     payload = {
         "client": report.client,

@@ -91,7 +91,12 @@ def handle_issue(gov: Governance, session: Session, ev: IssueEvent, now: datetim
     if stored is None and (not labelled or ev.action in ("closed", "deleted", "unlabeled")):
         return
     if stored is not None and _stale(stored, ev):
-        return
+        if ev.action == "edited" and ev.changes and stored.proposal.state not in _EDITABLE:
+            actor = Actor(login=ev.sender or ev.author, surface="github")
+            _record_late_edit(gov, session, ev, actor, now)  # it happened, late or not
+        # A close stands unless a newer event showed the issue open again (a reopen).
+        if ev.action != "closed" or stored.extra.get("issue_state") == "open":
+            return
     if stored is not None and ev.action == "closed":
         _closed(gov, session, ev, stored.proposal, now)
         after = repo.load(session, ev.number)
@@ -154,7 +159,7 @@ def _open(
 
 def _stale(stored: repo.Stored, ev: IssueEvent) -> bool:
     """An issue event older than the last one applied (a delivery recovered late, or a
-    redelivery): applying it would undo newer edits, or withdraw a reopened proposal."""
+    redelivery): applying its snapshot would undo newer edits."""
     seen = stored.extra.get("issue_updated_at")
     return isinstance(seen, str) and ev.updated_at < datetime.fromisoformat(seen)
 
@@ -162,10 +167,16 @@ def _stale(stored: repo.Stored, ev: IssueEvent) -> bool:
 def _remember_issue(
     session: Session, stored: repo.Stored, ev: IssueEvent, charter: Charter, now: datetime
 ) -> repo.Stored:
-    """Keep beside the proposal the issue's labels (but the bot's own state labels: its
-    announcements carry them for ``label X`` filters) and when the issue last changed."""
+    """Keep beside the proposal, from the newest issue event applied: its labels (but the
+    bot's own state labels: announcements carry them for ``label X`` filters), its state (open
+    or closed) and when it last changed."""
+    if _stale(stored, ev):
+        return stored
     labels = sorted(x for x in set(ev.labels) if x not in ALL_STATE_LABELS)
-    extra = {**stored.extra, "labels": labels, "issue_updated_at": ev.updated_at.isoformat()}
+    newest = {"labels": labels, "issue_updated_at": ev.updated_at.isoformat()}
+    if ev.state:
+        newest["issue_state"] = ev.state
+    extra = {**stored.extra, **newest}
     if extra == stored.extra:
         return stored
     stored = replace(stored, extra=extra)
@@ -253,10 +264,9 @@ def _remember(session: Session, ev: CommentEvent) -> bool:
     deleted = ev.action == "deleted"
     change: dict[str, Any] = {"body": ev.body, "updated_at": ev.updated_at, "deleted": deleted}
     first = {"comment_id": ev.comment_id, "proposal": ev.issue_number, "author": ev.author}
-    # First seen already edited (a poll, or a lost "created" delivery): its vote may be the
-    # edit's, so it is dated by the edit.
-    voted_at = ev.updated_at if ev.action == "edited" else ev.created_at
-    first.update(created_at=ev.created_at, voted_at=voted_at, **change)
+    # Dated by its creation even when first seen already edited (a poll): a typo fixed later
+    # must not push a vote cast in time past its deadline.
+    first.update(created_at=ev.created_at, voted_at=ev.created_at, **change)
     is_pg = session.get_bind().dialect.name == "postgresql"
     if connection.execute(_FIRST[is_pg], first).first() is None:
         seen = connection.execute(_SEEN, {"id": ev.comment_id}).one()
@@ -319,7 +329,7 @@ def _recompute(gov: Governance, session: Session, stored: repo.Stored, now: date
         for parsed in parse_comment(row.body, issue=p.number):
             if isinstance(parsed, c.CastVote):
                 votes.append(Vote(row.author, Choice(parsed.choice), parsed.reason, at, "github"))
-    gov.apply(session, recompute_votes(p, votes), "charterbot", now)
+    gov.apply(session, recompute_votes(p, rules, votes), "charterbot", now)
 
 
 def _claim_link_codes(gov: Governance, session: Session, ev: CommentEvent, now: datetime) -> None:

@@ -17,9 +17,9 @@ Rules:
 - The watermark moves only after every missed event is stored, so a crash repeats the check,
   and the inbox's uniqueness on (source, key) makes the repeat harmless. It stays behind the
   last ``SETTLING`` minutes (attempts in progress may be listed later with lower ids), and
-  below an event whose fetch failed for a reason that may pass (an error from GitHub), so the
-  next check retries it; an event GitHub no longer has, or sends malformed, is logged and
-  skipped, so it cannot hold up the others.
+  below an event whose fetch failed for a reason that may pass (a rate limit, a server error),
+  so the next check retries it, up to ``MAX_TRIES`` times; an event GitHub no longer has,
+  refuses (4xx) or sends malformed is logged and skipped, so it cannot hold up the others.
 - The leader's loops also wake whenever an event is stored; a check runs at most once per
   ``CHARTERBOT_GITHUB_RECONCILE_SECONDS`` all the same.
 """
@@ -39,6 +39,7 @@ from bot.ports import (
     GitHubError,
     GitHubGateway,
     GitHubNotFound,
+    GitHubRateLimited,
     HookDeliverySummary,
 )
 from storage import inbox, state
@@ -49,6 +50,7 @@ log = logging.getLogger("charterbot.github.reconcile")
 WATERMARK = "github-reconcile"
 SOURCE = "github"  # the webhook receiver's inbox source: the same GUID is the same event
 SETTLING = timedelta(minutes=5)  # attempts this recent may still be joined by lower ids
+MAX_TRIES = 5  # fetches of one delivery that fail for a passing reason before it is skipped
 
 Store = Callable[[str, str, str, bytes], Awaitable[bool]]
 
@@ -82,6 +84,7 @@ class Reconciler:
         self._store = store
         self._every = every
         self._next_at: datetime | None = None
+        self._failures: dict[int, int] = {}  # delivery id -> failed fetches so far
 
     async def run_once(self, now: datetime) -> int:
         """Check, at most once per ``every`` (the runtime's loops also wake on every stored
@@ -125,18 +128,33 @@ class Reconciler:
             try:
                 delivery = await self._gateway.get_hook_delivery(self._hook_id, attempt.id)
             except (GitHubNotFound, WireFormatError) as error:
-                log.warning(
-                    "webhook delivery %s (%s) cannot be recovered: %s",
-                    attempt.id,
-                    attempt.guid,
-                    error,
-                )
+                self._give_up(attempt, error)
                 continue
             except GitHubError as error:
+                passing = isinstance(error, GitHubRateLimited) or not 400 <= error.status < 500
+                tries = self._failures.get(attempt.id, 0) + 1
+                if not passing or tries >= MAX_TRIES:
+                    self._give_up(attempt, error)
+                    continue
+                self._failures[attempt.id] = tries
                 log.warning(
-                    "recovering webhook delivery %s failed, retried later: %s", attempt.id, error
+                    "recovering webhook delivery %s failed (try %d of %d), retried next time: %s",
+                    attempt.id,
+                    tries,
+                    MAX_TRIES,
+                    error,
                 )
                 return recovered, [attempt.id - 1]
             body = json.dumps(delivery.payload, separators=(",", ":")).encode()
             recovered += await self._store(SOURCE, delivery.guid, delivery.event, body)
         return recovered, []
+
+    def _give_up(self, attempt: HookDeliverySummary, error: Exception) -> None:
+        self._failures.pop(attempt.id, None)
+        log.error(
+            "webhook delivery %s (%s, %s) cannot be recovered, skipped: %s",
+            attempt.id,
+            attempt.guid,
+            attempt.event,
+            error,
+        )

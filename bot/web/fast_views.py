@@ -30,6 +30,7 @@ from charter.gates import GateFacts, GateResult, evaluate
 from charter.incidents import Incident
 from charter.lifecycle import State
 from charter.model import Charter
+from charter.prerequisites import minimums
 from charter.proposal import rules_for, tally_of
 from charter.rollout_facts import Rollout
 from charter.seats import seats
@@ -120,7 +121,12 @@ def gated(
             stage = charter.stage(target)
             assert stage is not None
             p = stored.proposal
-            facts = GateFacts(tuple(incidents or ()), rollout_reads.assessment(p), calls[p.number])
+            facts = GateFacts(
+                tuple(incidents or ()),
+                rollout_reads.assessment(p),
+                calls[p.number],
+                minimums(str(p.fields.get("dependencies") or "")),
+            )
             gates = evaluate(stage, current, facts, charter, now)
         out.append((stored, current, target, gates))
     return out

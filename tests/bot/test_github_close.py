@@ -128,3 +128,19 @@ async def test_a_close_recovered_late_does_not_undo_a_reopen(bot: Bot) -> None:
     await bot.settle()
     view = await _state(bot, n)
     assert (view["state"], view["title"]) == ("review", "Raise the gas target, v2")
+
+
+async def test_a_close_recovered_late_still_withdraws_when_nothing_reopened_it(bot: Bot) -> None:
+    """The close is an act, not only a snapshot: recovered after a newer event on the still
+    closed issue (a label added), it withdraws all the same."""
+    n = await _proposal(bot)
+    closed_then = closed_payload(bot, n, "alice-aurora")
+    await bot.advance(later(seconds=60))
+    labelled = bot.issue_payload("labeled", n, valid_body())
+    labelled["issue"]["state"] = "closed"
+    assert (await bot.post("issues", labelled)).status_code == 202
+    await bot.settle()
+    assert (await _state(bot, n))["state"] == "review"
+    assert (await bot.post("issues", closed_then)).status_code == 202
+    await bot.settle()
+    assert (await _state(bot, n))["state"] == "withdrawn"

@@ -166,9 +166,10 @@ async def test_editing_an_old_vote_comment_does_not_recast_it(bot: Bot) -> None:
     _verify(bot)
 
 
-async def test_a_comment_first_seen_edited_is_dated_by_its_edit(bot: Bot) -> None:
-    """A vote comment the bot first sees already edited (a poll, or a lost "created"
-    delivery) may hold the edit's vote: it is dated by the edit, not by its creation."""
+async def test_a_comment_first_seen_edited_is_dated_by_its_creation(bot: Bot) -> None:
+    """A vote comment the bot first sees already edited (a poll) is dated by its creation,
+    like any other: a typo fixed later must not push a vote cast in time past a deadline. So
+    a later vote for the same seat (alice's) stands."""
     n = await _open(bot, valid_body())
     await bot.advance(later(days=7, seconds=1))
     created = bot.clock.now()
@@ -178,7 +179,7 @@ async def test_a_comment_first_seen_edited_is_dated_by_its_edit(bot: Bot) -> Non
     edited = bot.comment_payload("edited", n, "/vote approve", "bob-aurora", created=created)
     assert (await bot.post("issue_comment", edited)).status_code == 202
     await bot.settle()
-    assert _seats((await bot.http.get(f"/api/proposals/{n}")).json())["Aurora"] == "approve"
+    assert _seats((await bot.http.get(f"/api/proposals/{n}")).json())["Aurora"] == "reject"
 
 
 async def test_forged_signature_is_refused_before_parsing(bot: Bot) -> None:

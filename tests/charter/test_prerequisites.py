@@ -67,3 +67,13 @@ def test_compare(a: str, b: str, order: int | None) -> None:
 )
 def test_admits(op: str, version: str, admitted: bool | None) -> None:
     assert Minimum("aurora", op, "4.2").admits(version) is admitted
+
+
+def test_bullets_code_quotes_and_remarks_are_read() -> None:
+    text = "- `aurora >= 4.2` (the fee fix)\n* borealis>=1.19\n+ cirrus == 25.1 (pinned)"
+    found = {name: str(m) for name, m in minimums(text).items()}
+    assert found == {
+        "aurora": "aurora >= 4.2",
+        "borealis": "borealis >= 1.19",
+        "cirrus": "cirrus == 25.1",
+    }

@@ -426,7 +426,7 @@ def test_recompute_votes_replaces_them_in_time_order() -> None:
     """Votes recomputed from edited history replace the stored ones, sorted by time, audited."""
     p = prop(votes=votes(("alice-aurora", "approve", 1)))
     fresh = votes(("emeka-cirrus", "reject", 3), ("alice-aurora", "reject", 2))
-    d = recompute_votes(p, fresh)
+    d = recompute_votes(p, REF, fresh)
     assert d.proposal.votes == (fresh[1], fresh[0])
     assert d.effects == (
         Audit("votes-recomputed", "proposal:7", {"before": 1, "after": 2}),
@@ -443,5 +443,25 @@ def test_recompute_votes_replaces_them_in_time_order() -> None:
 )
 def test_recompute_votes_changes_nothing_when_same_or_decided(p: Proposal) -> None:
     """Unchanged history is a no-op; a decided proposal's votes are part of the record."""
-    assert recompute_votes(p, votes(("alice-aurora", "approve", 1))) == Decision(p)
-    assert recompute_votes(p, ()).proposal.votes == (() if p.state is State.VOTING else p.votes)
+    assert recompute_votes(p, REF, votes(("alice-aurora", "approve", 1))) == Decision(p)
+    assert recompute_votes(p, REF, ()).proposal.votes == (
+        () if p.state is State.VOTING else p.votes
+    )
+
+
+def test_recompute_votes_leaves_out_a_vote_cast_after_the_outcome_settled() -> None:
+    """A veto settles the security patch; a vote cast after it was refused then, and an
+    edit elsewhere (which recomputes every vote) does not bring it in."""
+    p = prop("security-patch", votes=votes(("lena-sec", "reject", 1)))
+    late = votes(("lena-sec", "reject", 1), ("alice-aurora", "approve", 2))
+    assert recompute_votes(p, REF, late) == Decision(p)
+
+
+def test_input_on_a_proposal_whose_track_is_gone_is_not_judged_settled() -> None:
+    """A track the charter no longer has settles nothing: recomputed votes are kept and a
+    concern is still taken (as before the settled check existed)."""
+    p = replace(prop(), track="retired")
+    fresh = votes(("alice-aurora", "approve", 1))
+    assert recompute_votes(p, REF, fresh).proposal.votes == fresh
+    raised = raise_concern(p, REF, "alice-aurora", "gas", "too high", h(1))
+    assert [c.name for c in raised.proposal.concerns] == ["gas"]

@@ -514,8 +514,8 @@ def test_a_reported_ref_names_a_commit_or_the_tag_a_run_was_for(
     ("version", "said"),
     [
         ("1.3.9", "recorded aurora 1.3.9 for staging; warning: 1.3.9 does not meet the proposal's"
-         " prerequisite aurora >= 1.4, which holds the prerequisites gate until a release that"
-         " does is reported"),
+         " prerequisite aurora >= 1.4; staging is not entered until a release that does is"
+         " reported"),
         ("1.4.0", "recorded aurora 1.4.0 for staging"),
         ("nightly-7", "recorded aurora nightly-7 for staging"),  # cannot be compared: no warning
     ],
@@ -525,6 +525,24 @@ def test_a_release_below_the_prerequisite_is_recorded_with_a_warning(
 ) -> None:
     rollout = start(42, CLIENTS, T0).rollout
     sent = report("aurora", "staging", T0, version=version)
-    decision = report_ready(rollout, CHARTER, sent, minimums("aurora >= 1.4")["aurora"])
+    decision = report_ready(rollout, CHARTER, sent, minimums("aurora >= 1.4"))
     assert decision.rollout.position("aurora") == 0  # on staging all the same
     assert decision.effects[-1] == Reply(said)
+
+
+def test_the_first_stage_waits_for_releases_meeting_the_prerequisites() -> None:
+    """Every client on staging enters it, unless a release is below its minimum: then it
+    waits for one that meets it. Below it on a stage already entered, the warning says so."""
+    needs = minimums("aurora >= 1.4, borealis >= 2")
+    rollout = start(42, CLIENTS, T0).rollout
+    for i, client in enumerate(CLIENTS):
+        rollout = report_ready(
+            rollout, CHARTER, report(client, "staging", T0 + i * H), needs
+        ).rollout
+    assert rollout.stage_index == -1  # borealis 1.4.0 is below borealis >= 2
+    fixed = report("borealis", "staging", T0 + 6 * H, version="2.0.1")
+    rollout = report_ready(rollout, CHARTER, fixed, needs).rollout
+    assert rollout.stage_index == 0
+    again = report("borealis", "staging", T0 + 7 * H, version="1.9")
+    said = report_ready(rollout, CHARTER, again, needs).effects[-1]
+    assert isinstance(said, Reply) and said.text.endswith("report a release that does")

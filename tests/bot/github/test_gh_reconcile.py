@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine
 
 from bot.github.gateway import PyGithubGateway
-from bot.github.reconcile import WATERMARK, Reconciler, missed
+from bot.github.reconcile import MAX_TRIES, WATERMARK, Reconciler, missed
 from bot.ports import GitHubError, GitHubNotFound, HookDelivery, HookDeliverySummary
 from storage import state
 from storage.db import read_scope
@@ -147,3 +147,27 @@ async def test_the_watermark_stays_behind_attempts_still_settling(sqlite_engine:
     assert await reconciler.run_once(now) == 0
     with read_scope(sqlite_engine) as session:
         assert state.get(session, WATERMARK) == 4
+
+
+async def test_a_refused_or_always_failing_fetch_is_given_up(sqlite_engine: Engine) -> None:
+    """A 4xx is not going to pass: skipped at once. A server error is retried on the next
+    checks, and skipped after MAX_TRIES, so one bad delivery cannot hold up newer ones."""
+    refused, failing, fine = attempt(1, "a", 502), attempt(2, "b", 502), attempt(3, "c", 502)
+    gateway = FakeGateway([refused, failing, fine])
+    gateway.failures = {
+        1: [GitHubError("unprocessable", status=422)],
+        2: [GitHubError("bad gateway", status=502) for _ in range(MAX_TRIES)],
+    }
+    stored: list[str] = []
+
+    async def store(source: str, key: str, event: str, body: bytes) -> bool:
+        stored.append(key)
+        return True
+
+    reconciler = Reconciler(sqlite_engine, gateway, 42, store, timedelta(minutes=5))  # type: ignore[arg-type]
+    at = T + timedelta(hours=1)
+    for _ in range(MAX_TRIES - 1):
+        assert await reconciler.run_once(at) == 0
+        at += timedelta(minutes=5)
+    assert await reconciler.run_once(at) == 1  # the fifth failure gives up on #2
+    assert stored == ["c"] and gateway.fetched.count(1) == 1 and gateway.fetched.count(2) == 5

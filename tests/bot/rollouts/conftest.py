@@ -46,6 +46,9 @@ MAINTAINER = {
     "eridanus": "hana-eridanus",
 }
 COORDINATOR = "ines-coord"
+EXAMPLE_PREREQUISITES = (
+    "aurora >= 4.2, borealis >= 1.19, cirrus >= 25.1, dorado >= 3.0, eridanus >= 0.9"
+)
 COUNCIL = "kofi-sec"
 EXAMPLE_BODY = shared_path("github", "example-proposal-body.md").read_text(encoding="utf-8")
 
@@ -69,10 +72,11 @@ def form(
     likelihood: int = 2,
     impact: int = 4,
     activation: str | None = None,
-    prerequisites: str | None = None,
+    prerequisites: str = "libp2p >= 0.53",
 ) -> str:
     """The example proposal body with the track, clients, flag, risk and prerequisites
-    (by default the example's: aurora >= 4.2, borealis >= 1.19, …) replaced."""
+    replaced (by default a library, so no client has a minimum release; the example asks
+    aurora >= 4.2, borealis >= 1.19, …: ``EXAMPLE_PREREQUISITES``)."""
     body = EXAMPLE_BODY.replace("protocol-change", track, 1)
     ticks = "\n".join(f"- [{'X' if c in clients else ' '}] {c}" for c in CLIENTS)
     body = re.sub(r"(### Affected clients\n\n)(?:- \[.\] \w+\n)+", rf"\g<1>{ticks}\n", body)
@@ -81,10 +85,9 @@ def form(
     )
     if activation is not None:
         body = body.replace("2027-03-04T14:00Z", activation)
-    if prerequisites is not None:
-        body = re.sub(
-            r"(### Prerequisites and dependency versions\n\n).*", rf"\g<1>{prerequisites}", body
-        )
+    body = re.sub(
+        r"(### Prerequisites and dependency versions\n\n).*", rf"\g<1>{prerequisites}", body
+    )
     body = re.sub(r"(### Risk likelihood\n\n)\d", rf"\g<1>{likelihood}", body)
     return re.sub(r"(### Risk impact\n\n)\d", rf"\g<1>{impact}", body)
 

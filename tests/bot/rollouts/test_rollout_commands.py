@@ -14,9 +14,10 @@ from sqlmodel import func, select
 
 from bot import rollouts
 from bot.service import Governance
+from bot.web import fast_views
 from charter.lifecycle import State
 from charter.proposal import Decision
-from storage import incidents as incident_store, migrate, rollouts as store
+from storage import dashboard_queries, incidents as incident_store, migrate, rollouts as store
 from storage.db import make_engine, session_scope
 from storage.models.audit import AuditEntry
 from storage.models.rollouts import CheckResultRow, FlagRow
@@ -24,6 +25,7 @@ from tests.bot.rollouts.conftest import (
     CLIENTS,
     COORDINATOR,
     COUNCIL,
+    EXAMPLE_PREREQUISITES,
     MAINTAINER,
     World,
     form,
@@ -334,26 +336,37 @@ def test_a_coordinator_moves_the_activation_target(accepted: World) -> None:
         assert "activation-moved" in set(kinds.all())
 
 
-def test_releases_below_the_forms_prerequisites_warn_and_hold_the_gate(accepted: World) -> None:
+def test_releases_below_the_forms_prerequisites_warn_and_hold_the_stage(
+    sqlite_engine: Engine,
+) -> None:
     """The example form asks aurora >= 4.2, borealis >= 1.19, …: a lower release is recorded
-    with a warning, and the stage's prerequisites gate holds until a release meets it."""
+    with a warning, and the stage is not entered (staging waits, canary's prerequisites gate
+    fails, on the dashboard too) until a release meets it."""
+    world = World(sqlite_engine)
+    world.accept(1, form(prerequisites=EXAMPLE_PREREQUISITES))
     good = {"aurora": "4.2.1", "borealis": "1.19.0", "cirrus": "25.1", "dorado": "3.0.2",
             "eridanus": "0.9.4"}  # fmt: skip
-    said = accepted.ok(MAINTAINER["aurora"], "ready 1 aurora staging 4.1.0")
+    said = world.ok(MAINTAINER["aurora"], "ready 1 aurora staging 4.1.0")
     assert said.endswith(
-        "warning: 4.1.0 does not meet the proposal's prerequisite aurora >= 4.2, which holds"
-        " the prerequisites gate until a release that does is reported"
+        "warning: 4.1.0 does not meet the proposal's prerequisite aurora >= 4.2; staging is not"
+        " entered until a release that does is reported"
     )
     for client, version in good.items():
-        assert "warning" not in accepted.ok(
-            MAINTAINER[client], f"ready 1 {client} staging {version}"
-        )
-    accepted.ok(MAINTAINER["aurora"], "ready 1 aurora canary 4.1.5")
-    refusal = accepted.refused(COORDINATOR, "advance 1")
+        if client != "aurora":
+            world.ok(MAINTAINER[client], f"ready 1 {client} staging {version}")
+    assert world.state(1) is State.ACCEPTED  # every client reported, aurora's is too old
+    assert "warning" not in world.ok(MAINTAINER["aurora"], "ready 1 aurora staging 4.2.1")
+    assert world.state(1) is State.ROLLING_OUT
+    world.ok(MAINTAINER["aurora"], "ready 1 aurora canary 4.1.5")
+    refusal = world.refused(COORDINATOR, "advance 1")
     assert "- aurora 4.1.5 does not meet aurora >= 4.2" in refusal.splitlines()
-    accepted.ok(MAINTAINER["aurora"], "ready 1 aurora canary 4.2.2")
-    refusal = accepted.refused(COORDINATOR, "advance 1")  # soak and checks still hold it
-    assert "does not meet" not in refusal
+    with session_scope(sqlite_engine) as session:
+        pairs = fast_views._paired(session, dashboard_queries.started_rollouts(session))
+        [(_, _, target, gates)] = fast_views.gated(world.gov, session, pairs, world.clock.now())
+    assert target == "canary"
+    assert ("prerequisites", False) in [(g.gate, g.passed) for g in gates]
+    world.ok(MAINTAINER["aurora"], "ready 1 aurora canary 4.2.2")
+    assert "does not meet" not in world.refused(COORDINATOR, "advance 1")  # soak, checks hold it
 
 
 def test_incident_roles_updates_and_resolution(accepted: World) -> None:
