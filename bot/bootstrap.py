@@ -42,6 +42,22 @@ log = logging.getLogger("charterbot")
 
 Loop = Callable[[datetime], Awaitable[int]]
 
+
+def paced(step: Loop, every: timedelta) -> Loop:
+    """``step`` run at most once per ``every``: the loops also wake whenever an event is stored
+    or a decision is made, and a poll of GitHub on each of those would be wasted calls."""
+    next_at: datetime | None = None
+
+    async def run(now: datetime) -> int:
+        nonlocal next_at
+        if next_at is not None and now < next_at:
+            return 0
+        next_at = now + every
+        return await step(now)
+
+    return run
+
+
 # How long a stop waits for the leader's loops to finish the step each is in.
 STOP_GRACE = 10.0
 
@@ -145,7 +161,8 @@ class Runtime:
         ]
         loops += [(f"relay-{i}", relay, 1.0) for i, relay in enumerate(self.relays)]
         if self.gateway is not None and self.settings.github_mode == "poll":
-            loops.append(("poll", self._poll, self.settings.github_poll_seconds))
+            every = self.settings.github_poll_seconds
+            loops.append(("poll", paced(self._poll, timedelta(seconds=every)), every))
         if self.reconciler is not None and self.settings.github_mode == "webhook":
             every = self.settings.github_reconcile_seconds
             loops.append(("reconcile", self.reconciler.run_once, every))

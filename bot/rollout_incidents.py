@@ -138,6 +138,8 @@ def _pause(
     stored = repo.load(session, n)
     if rollout is None or stored is None or rollout.completed_at is not None:
         return False
+    if any(key == incident for key, _ in rollout.pauses):
+        return False  # already paused by this incident (raised, lowered, raised again)
     decision = rollout_rules.pause(rollout, incident, reason, gov.charter)
     save(gov, session, stored, rollout, decision.rollout, decision.effects, actor, now)
     return True

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 from sqlmodel import col, select
@@ -187,3 +188,22 @@ async def test_poll_mode_records_title_and_body_edits_after_voting_opened(bot: B
             assert json.loads(entry.payload)["changed"] == expected
     assert audit_kinds(bot).count("proposal-edited-after-voting") == 2
     verify(bot)
+
+
+async def test_the_poll_loop_runs_at_most_once_per_interval(
+    bot: Bot, github: GitHubStandin
+) -> None:
+    """The leader's loops wake on every stored event; the poll step still asks GitHub only
+    once per CHARTERBOT_GITHUB_POLL_SECONDS."""
+    [step] = [step for name, step, _ in bot.rt.loop_specs() if name == "poll"]
+
+    def issue_lists() -> int:
+        return sum(1 for r in github.requests if r.path.endswith("/issues"))
+
+    await step(bot.clock.now())
+    asked = issue_lists()
+    assert asked >= 1
+    assert await step(bot.clock.now() + timedelta(seconds=59)) == 0
+    assert issue_lists() == asked
+    await step(bot.clock.now() + timedelta(seconds=60))
+    assert issue_lists() > asked

@@ -300,6 +300,9 @@ def test_raising_an_incident_to_sev1_pauses_and_resolving_resumes(sqlite_engine:
     assert world.announced("Incident 1 raised to sev1")
     assert world.ok(COUNCIL, "incident severity #1 sev3 contained").endswith("is now sev3.")
     assert paused() == {1: True, 2: False}
+    said = world.ok(COUNCIL, "incident severity #1 sev1 spreading again")
+    assert said.endswith("Incident #1 is now sev1.")  # #1 was still paused: nothing new
+    assert world.ok(COUNCIL, "incident severity #1 sev3 contained again").endswith("sev3.")
     assert "already sev3" in world.refused(COUNCIL, "incident severity sev3")
     assert "unknown severity 'sev0'" in world.refused(COUNCIL, "incident severity sev0")
     assert world.refused("mallory", "incident severity sev1")
@@ -310,6 +313,8 @@ def test_raising_an_incident_to_sev1_pauses_and_resolving_resumes(sqlite_engine:
     assert incident is not None and incident.severity == "sev3"
     assert [e.kind for e in incident.timeline] == [
         "declared",
+        "severity",
+        "severity",
         "severity",
         "severity",
         "resolved",
