@@ -22,7 +22,7 @@ from bot import meetings_timers as timers
 from bot.messages import Actor, Message, When
 from charter import commands as c
 from charter.effects import Audit
-from charter.meetings import MeetingError, zone_of
+from charter.meetings import MeetingError, clashes, occurrences, zone_of
 from charter.model import format_duration
 from charter.when import WhenError, parse_when, preview
 from storage import meetings as store, proposals as repo
@@ -36,6 +36,7 @@ from bot.meetings_lookup import (
     call_by_id,
     fail,
     login_of,
+    recent_calls,
     resolve,
     user_zone,
 )
@@ -72,18 +73,49 @@ def _ask(
     return token
 
 
-def _preview_message(title: str, result: Any, zone: str, extra: str, token: str) -> Message:
+def _preview_message(
+    title: str, result: Any, zone: str, extra: str, token: str, clash: str = ""
+) -> Message:
     minutes = int(CONFIRM_TTL.total_seconds() // 60)
-    return Message(
-        title=title,
-        lines=(
-            ("Starts ", When(result.at_utc)),
-            (preview(result, zone),),
-            (f"Read as {result.interpreted_as}.",),
-            (extra,),
-            (f"Nothing is scheduled yet: run /charter confirm {token} within {minutes} minutes.",),
-        ),
+    lines: tuple[tuple[Any, ...], ...] = (
+        ("Starts ", When(result.at_utc)),
+        (preview(result, zone),),
+        (f"Read as {result.interpreted_as}.",),
+        (extra,),
     )
+    if clash:
+        lines = (*lines, (clash,))
+    confirm = f"Nothing is scheduled yet: run /charter confirm {token} within {minutes} minutes."
+    return Message(title=title, lines=(*lines, (confirm,)))
+
+
+def _clash(
+    session: Session,
+    gov: Governance,
+    start: datetime,
+    length: timedelta,
+    now: datetime,
+    skip: str | None = None,
+) -> str:
+    """A warning naming the calls that overlap ``[start, start + length)`` (empty if none):
+    maintainers of several clients should not have to pick between two calls."""
+    end, plan = start + length, store.schedule(session)
+    calls = recent_calls(session, gov, now)
+    found = [
+        occ
+        for call in calls
+        for occ in occurrences(call, start - call.duration, until=end, schedule=plan)
+    ]
+    hits = clashes(start, end, found, skip=skip)
+    if not hits:
+        return ""
+    titles = {call.id: call.title for call in calls}
+    named = "; ".join(
+        f"{titles.get(o.meeting_id, o.meeting_id)} {o.starts_at:%Y-%m-%d %H:%M}–"
+        f"{o.ends_at:%H:%M} UTC"
+        for o in hits
+    )
+    return f"Warning: this overlaps {named}. Confirm anyway, or pick another time."
 
 
 def schedule(
@@ -108,7 +140,8 @@ def schedule(
     extra = f"“{cmd.title}”, {format_duration(length)}" + (
         f", about #{cmd.proposal}" if cmd.proposal else ""
     )
-    return _preview_message("Schedule this call?", result, zone, extra, token)
+    clash = _clash(session, gov, result.at_utc, length, now)
+    return _preview_message("Schedule this call?", result, zone, extra, token, clash)
 
 
 def _iana(zone: str) -> str:
@@ -134,7 +167,9 @@ def move(
     payload = {"call": call.id, "occurrence": occ.key, "moved_to": result.at_utc.isoformat()}
     token = _ask(session, actor, "move", payload, now)
     extra = f"Moves {call.title} ({occ.key}, now {occ.starts_at:%Y-%m-%d %H:%M} UTC)."
-    return _preview_message("Move this call?", result, zone, extra, token)
+    length = occ.ends_at - occ.starts_at
+    clash = _clash(session, gov, result.at_utc, length, now, skip=occ.key)
+    return _preview_message("Move this call?", result, zone, extra, token, clash)
 
 
 def confirm(

@@ -326,3 +326,12 @@ def mark_handled(last_fired: Mapping[str, datetime], due: Due) -> dict[str, date
         if timer.series not in out or out[timer.series] < timer.fires_at:
             out[timer.series] = timer.fires_at
     return out
+
+
+def clashes(
+    start: datetime, end: datetime, others: Iterable[Occurrence], *, skip: str | None = None
+) -> list[Occurrence]:
+    """The occurrences among ``others`` that overlap ``[start, end)``, by start; ``skip`` is
+    the key of the occurrence being moved. A call ending as another starts does not clash."""
+    overlapping = (o for o in others if o.key != skip and o.starts_at < end and start < o.ends_at)
+    return sorted(overlapping, key=lambda o: (o.starts_at, o.key))

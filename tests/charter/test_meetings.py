@@ -16,6 +16,7 @@ from charter.meetings import (
     Occurrence,
     Reminder,
     Schedule,
+    clashes,
     due_timers,
     exists_locally,
     is_ambiguous,
@@ -392,3 +393,26 @@ def test_mark_handled_never_moves_a_series_back() -> None:
     old = Reminder("tick@0900", utc(2026, 5, 1, 9), "tick")
     due = due_timers([old], utc(2026, 5, 1, 9), {}, timedelta(0))
     assert mark_handled({"tick": utc(2026, 5, 1, 12)}, due) == {"tick": utc(2026, 5, 1, 12)}
+
+
+def _occ(key: str, start_h: int, end_h: int) -> Occurrence:
+    day = datetime(2026, 4, 2, tzinfo=UTC)
+    start, end = day + timedelta(hours=start_h), day + timedelta(hours=end_h)
+    return Occurrence(key.split("@")[0], key, start, end, start)
+
+
+@pytest.mark.parametrize(
+    ("start_h", "end_h", "skip", "expected"),
+    [
+        (13, 14, None, ["a@1", "b@1"]),  # overlaps both, listed by start
+        (12, 13, None, []),  # ends as a@1 starts
+        (15, 16, None, []),  # starts as b@1 ends
+        (14, 15, None, ["b@1"]),
+        (10, 20, "a@1", ["b@1"]),  # the call being moved does not clash with itself
+    ],
+)
+def test_clashes(start_h: int, end_h: int, skip: str | None, expected: list[str]) -> None:
+    others = [_occ("b@1", 13, 15), _occ("a@1", 13, 14)]
+    day = datetime(2026, 4, 2, tzinfo=UTC)
+    found = clashes(day + timedelta(hours=start_h), day + timedelta(hours=end_h), others, skip=skip)
+    assert [o.key for o in found] == expected

@@ -249,3 +249,33 @@ def test_minutes_are_attached_to_the_call(gov: Governance) -> None:
         found = [(r.kind, r.text) for r in store.outcomes(session, "core-sync@2026-03-19T15:00")]
     assert found == [("minutes", "https://notes.example/core-0319")]
     assert audit_kinds(gov)[-1][:2] == ("meeting-minutes", "meeting:core-sync@2026-03-19T15:00")
+
+
+@pytest.mark.parametrize(
+    ("text", "warning"),
+    [
+        (
+            'meeting schedule "Fork retro" 2026-04-02 14:00Z 60m',
+            "Warning: this overlaps Core client sync 2026-04-02 13:00–14:30 UTC.",
+        ),
+        ('meeting schedule "Fork retro" 2026-04-02 14:30Z 60m', None),  # starts as it ends
+        (
+            "meeting move core-sync@2026-04-16T15:00 2026-04-07 17:30Z",
+            "Warning: this overlaps Security council sync 2026-04-07 17:00–18:00 UTC.",
+        ),
+        ("meeting move core-sync@2026-04-16T15:00 2026-04-16 13:30Z", None),  # only itself
+    ],
+)
+def test_a_preview_warns_of_calls_it_would_overlap(
+    gov: Governance, text: str, warning: str | None
+) -> None:
+    """Several clients' maintainers sit in every call: a schedule or move that overlaps
+    another call says so before it is confirmed (it may still be confirmed)."""
+    preview = run(gov, text, COORDINATOR)
+    out = text_of(preview)
+    assert preview.ok, out
+    if warning is None:
+        assert "overlaps" not in out
+    else:
+        assert warning in out
+        assert run(gov, f"confirm {token_of(preview)}", COORDINATOR).ok
