@@ -120,9 +120,22 @@ def declare(
     incident_store.save_incident(session, decision.incident)
     outcome = _effects(gov, session, decision.effects, actor, now)
     reason = f"incident {number} ({cmd.severity}): {decision.incident.summary}"
-    paused = [n for n in decision.pause if _pause(gov, session, n, str(number), reason, actor, now)]
-    said = f" Paused: {', '.join(f'#{n}' for n in paused)}." if paused else ""
+    said = _pause_all(gov, session, decision.pause, str(number), reason, actor, now)
     return _reply(outcome, [f"Incident #{number} declared ({cmd.severity}).{said}"])
+
+
+def _pause_all(
+    gov: Governance,
+    session: Session,
+    numbers: Iterable[int],
+    incident: str,
+    reason: str,
+    actor: Actor,
+    now: datetime,
+) -> str:
+    """Pause each rollout of ``numbers`` for ``incident``; " Paused: #n, …." for the reply."""
+    paused = [n for n in numbers if _pause(gov, session, n, incident, reason, actor, now)]
+    return f" Paused: {', '.join(f'#{n}' for n in paused)}." if paused else ""
 
 
 def _pause(
@@ -191,8 +204,7 @@ def reclassify(
     if isinstance(outcome, Message):
         return outcome
     reason = f"incident {incident.id} ({cmd.severity}): {incident.summary}"
-    paused = [n for n in decision.pause if _pause(gov, session, n, incident.id, reason, actor, now)]
-    said = f" Paused: {', '.join(f'#{n}' for n in paused)}." if paused else ""
+    said = _pause_all(gov, session, decision.pause, incident.id, reason, actor, now)
     return _reply(outcome, [f"Incident #{incident.id} is now {cmd.severity}.{said}"])
 
 

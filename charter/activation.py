@@ -23,15 +23,10 @@ from charter.effects import Announce, Audit, Effect, Reply, SyncTracking
 from charter.intake import parse_activation
 from charter.lifecycle import State
 from charter.model import Charter, format_duration
-from charter.proposal import Decision, Proposal, rules_for, track_of
+from charter.proposal import Decision, Proposal, refuse, rules_for, track_of
 from charter.text import one_line
 
 _MOVABLE = (State.ACCEPTED, State.ROLLING_OUT)
-
-
-def _refuse(p: Proposal, by: str, why: str) -> Decision:
-    payload = {"command": "activation", "actor": by, "why": why}
-    return Decision(p, (Audit("command-refused", p.subject, payload), Reply(why, ok=False)))
 
 
 def move_activation(
@@ -45,16 +40,16 @@ def move_activation(
             if p.state in (State.DRAFT, State.REVIEW)
             else "it moves only once the proposal is accepted"
         )
-        return _refuse(p, by, f"#{p.number} is {p.state.value}: {when}.")
+        return refuse(p, by, "activation", f"#{p.number} is {p.state.value}: {when}.")
     try:
         activation = parse_activation(target)
     except ValueError as error:
-        return _refuse(p, by, str(error))
+        return refuse(p, by, "activation", str(error))
     new, old = str(activation), p.fields.get("activation")
     if new == old:
-        return _refuse(p, by, f"#{p.number}'s activation target is already {new}.")
+        return refuse(p, by, "activation", f"#{p.number}'s activation target is already {new}.")
     if activation.at is not None and activation.at <= now:
-        return _refuse(p, by, f"{new} is in the past; give a target still ahead.")
+        return refuse(p, by, "activation", f"{new} is in the past; give a target still ahead.")
     floor = track_of(p, charter).min_activation_after_decision
     if activation.at is not None and floor is not None and p.decided_at is not None:
         earliest = p.decided_at + floor
@@ -65,7 +60,7 @@ def move_activation(
                 f" and its track needs activation at least {gap} after the decision,"
                 f" so the earliest target is {earliest:%Y-%m-%d %H:%M} UTC."
             )
-            return _refuse(p, by, why)
+            return refuse(p, by, "activation", why)
     reason = one_line(reason)
     was = old if isinstance(old, str) else "not set"
     effects: tuple[Effect, ...] = (

@@ -142,9 +142,7 @@ def declare(
     threshold = charter.rollout.pause_on_incident
     pause: tuple[int, ...] = ()
     if threshold is not None and conf.at_least(severity, threshold):
-        active = {r.proposal for r in rollouts if r.completed_at is None}
-        named = {p for p in active if names(incident, p, _clients_of(rollouts, p))}
-        pause = tuple(sorted(named | set(incident.proposals)))
+        pause = tuple(sorted(_active_named(incident, rollouts) | set(incident.proposals)))
     scope = ", ".join([*(f"#{p}" for p in incident.proposals), *incident.clients]) or "everything"
     paused = f" Rollouts paused: {', '.join(f'#{p}' for p in pause)}." if pause else ""
     effects: tuple[IncidentEffect, ...] = (
@@ -190,9 +188,7 @@ def reclassify(
         and conf.at_least(severity, threshold)
         and not conf.at_least(before, threshold)
     ):
-        active = {r.proposal for r in rollouts if r.completed_at is None}
-        named = {p for p in active if names(changed, p, _clients_of(rollouts, p))}
-        pause = tuple(sorted(named))
+        pause = tuple(sorted(_active_named(changed, rollouts)))
     raised = conf.at_least(severity, before)
     verb = "raised" if raised else "lowered"
     paused = f" Rollouts paused: {', '.join(f'#{p}' for p in pause)}." if pause else ""
@@ -206,6 +202,12 @@ def reclassify(
         ),
     )
     return IncidentDecision(changed, effects, pause=pause)
+
+
+def _active_named(incident: Incident, rollouts: Sequence[Rollout]) -> set[int]:
+    """The active rollouts (by proposal) that ``incident`` names."""
+    active = {r.proposal for r in rollouts if r.completed_at is None}
+    return {p for p in active if names(incident, p, _clients_of(rollouts, p))}
 
 
 def _clients_of(rollouts: Sequence[Rollout], proposal: int) -> tuple[str, ...]:

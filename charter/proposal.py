@@ -74,6 +74,12 @@ def rules_for(p: Proposal, charter: Charter) -> Charter:
     return charter.for_version(p.charter_version)
 
 
+def named_clients(p: Proposal, charter: Charter) -> tuple[str, ...]:
+    """The clients of ``charter`` that ``p``'s form names as affected (possibly none)."""
+    named = p.fields.get("clients")
+    return tuple(cl for cl in named if cl in charter.client_ids) if isinstance(named, list) else ()
+
+
 def track_of(p: Proposal, charter: Charter) -> Track:
     charter = rules_for(p, charter)
     if p.track not in charter.tracks:
@@ -186,7 +192,8 @@ def _announce(p: Proposal, charter: Charter, kind: AnnounceKind, title: str, tex
     )
 
 
-def _refuse(p: Proposal, actor: str, command: str, why: str) -> Decision:
+def refuse(p: Proposal, actor: str, command: str, why: str) -> Decision:
+    """A refused command: ``p`` unchanged, the refusal audited, the reason replied."""
     audit = Audit(
         kind="command-refused",
         subject=p.subject,
@@ -261,20 +268,19 @@ def cast_vote(
     charter = rules_for(p, charter)
     track = track_of(p, charter)
     if p.state in (State.DRAFT, State.REVIEW):
-        return _refuse(p, actor_login, "vote", f"voting on #{p.number} has not opened yet")
+        return refuse(p, actor_login, "vote", f"voting on #{p.number} has not opened yet")
     if p.state is not State.VOTING:
-        return _refuse(p, actor_login, "vote", f"#{p.number} is closed ({p.state.value})")
+        return refuse(p, actor_login, "vote", f"#{p.number} is closed ({p.state.value})")
     if not may_vote(actor_login, track, charter):
         electorate = ", ".join(track.electorate)
         why = f"{actor_login} is not a voter for the {p.track} track (electorate: {electorate})"
-        return _refuse(p, actor_login, "vote", why)
-    current = tally_of(p, charter, now)
-    if current.outcome is not Outcome.PENDING:
+        return refuse(p, actor_login, "vote", why)
+    settled = _settled(p, charter, now)
+    if settled is not None:
         # Settled but not yet closed: refused, and left to the timer, which judges the proposal
         # as it stood when it settled (the bot waits a grace for votes cast before it).
-        return _refuse(
-            p, actor_login, "vote", f"voting on #{p.number} has closed: {current.reason}"
-        )
+        return refuse(p, actor_login, "vote", settled)
+    current = tally_of(p, charter, now)  # the tally _settled just read (memoised)
     vote = Vote(actor_login, Choice(choice), reason, now, via)
     held = seats_of(actor_login, current.seats)
     where = ", ".join(s.label for s in held) or "veto"
@@ -304,14 +310,14 @@ def raise_concern(
     charter = rules_for(p, charter)
     if not is_open(p.state):
         why = f"#{p.number} is closed ({p.state.value}); concerns can no longer be raised"
-        return _refuse(p, actor_login, "concern", why)
+        return refuse(p, actor_login, "concern", why)
     settled = _settled(p, charter, now)
     if settled is not None:
-        return _refuse(p, actor_login, "concern", settled)
+        return refuse(p, actor_login, "concern", settled)
     try:
         updated = concern_rules.raise_concern(p.concerns, name, text, actor_login, now)
     except ConcernRefused as refused:
-        return _refuse(p, actor_login, "concern", str(refused))
+        return refuse(p, actor_login, "concern", str(refused))
     raised = next(c for c in updated if c.open and c.named(name))
     payload = {"name": raised.name, "text": text, "by": actor_login, "at": now.isoformat()}
     effects: tuple[Effect, ...] = (
@@ -335,16 +341,16 @@ def resolve_concern(
     charter = rules_for(p, charter)
     if not is_open(p.state):
         why = f"#{p.number} is closed ({p.state.value}); its concerns are final"
-        return _refuse(p, actor_login, "resolve", why)
+        return refuse(p, actor_login, "resolve", why)
     settled = _settled(p, charter, now)
     if settled is not None:
-        return _refuse(p, actor_login, "resolve", settled)
+        return refuse(p, actor_login, "resolve", settled)
     try:
         updated = concern_rules.resolve(
             p.concerns, name, actor_login, now, may_resolve_any=may_resolve_any
         )
     except ConcernRefused as refused:
-        return _refuse(p, actor_login, "resolve", str(refused))
+        return refuse(p, actor_login, "resolve", str(refused))
     payload = {"name": name, "by": actor_login, "at": now.isoformat()}
     effects: list[Effect] = [
         Audit(kind="concern-resolved", subject=p.subject, payload=payload),
@@ -360,10 +366,10 @@ def withdraw(
     """The author or a coordinator may withdraw an open proposal; that is final."""
     charter = rules_for(p, charter)
     if not is_open(p.state):
-        return _refuse(p, actor_login, "withdraw", f"#{p.number} is already {p.state.value}")
+        return refuse(p, actor_login, "withdraw", f"#{p.number} is already {p.state.value}")
     if actor_login.lower() != p.author.lower() and not is_coordinator:
         why = f"only the author ({p.author}) or a coordinator may withdraw #{p.number}"
-        return _refuse(p, actor_login, "withdraw", why)
+        return refuse(p, actor_login, "withdraw", why)
     moved, effects = _move(
         p,
         charter,

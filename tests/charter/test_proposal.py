@@ -25,6 +25,7 @@ from charter.proposal import (
     cast_vote,
     close_if_due,
     enter_review,
+    named_clients,
     open_voting,
     raise_concern,
     recompute_votes,
@@ -465,3 +466,16 @@ def test_input_on_a_proposal_whose_track_is_gone_is_not_judged_settled() -> None
     assert recompute_votes(p, REF, fresh).proposal.votes == fresh
     raised = raise_concern(p, REF, "alice-aurora", "gas", "too high", h(1))
     assert [c.name for c in raised.proposal.concerns] == ["gas"]
+
+
+@pytest.mark.parametrize(
+    ("clients", "named"),
+    [
+        (["dorado", "aurora", "fornax"], ("dorado", "aurora")),  # not a client: left out
+        ([], ()),
+        (None, ()),  # the form said nothing
+        ("aurora", ()),  # not a list: nothing named
+    ],
+)
+def test_named_clients(clients: object, named: tuple[str, ...]) -> None:
+    assert named_clients(replace(prop(), fields={"clients": clients}), REF) == named
