@@ -165,7 +165,8 @@ class Runtime:
             loops.append(("poll", paced(self._poll, timedelta(seconds=every)), every))
         if self.reconciler is not None and self.settings.github_mode == "webhook":
             every = self.settings.github_reconcile_seconds
-            loops.append(("reconcile", self.reconciler.run_once, every))
+            step = paced(self.reconciler.run_once, timedelta(seconds=every))
+            loops.append(("reconcile", step, every))
         if self.gateway is not None and self.settings.github_oauth_client_id:
             loops.append(("device-flow", self._device_flows, 5.0))
         return loops
@@ -320,10 +321,7 @@ def build(
     )
     gov.on_change = rt.wake.set
     if gateway is not None and settings.github_hook_id is not None:
-        every = timedelta(seconds=settings.github_reconcile_seconds)
-        rt.reconciler = Reconciler(
-            engine, gateway, settings.github_hook_id, rt.store_and_wake, every
-        )
+        rt.reconciler = Reconciler(engine, gateway, settings.github_hook_id, rt.store_and_wake)
     elif gateway is not None and settings.github_mode == "webhook":
         log.info(
             "failed GitHub webhook deliveries are not recovered: set CHARTERBOT_GITHUB_HOOK_ID"

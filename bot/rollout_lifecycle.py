@@ -27,16 +27,14 @@ from charter import rollout as rules
 from charter.effects import Audit, Effect, SetLabels, SyncTracking
 from charter.lifecycle import Event, State, next_state
 from charter.model import Charter
-from charter.proposal import Decision, Proposal, label, rules_for
+from charter.proposal import Decision, Proposal, label, named_clients, rules_for
 from charter.rollout import Rollout
 from storage import incidents as incident_store, outbox, proposals as repo, rollouts as store
 
 
 def affected(stored: repo.Stored, charter: Charter) -> tuple[str, ...]:
     """The clients the form names (every client of the charter when it names none)."""
-    named = stored.proposal.fields.get("clients")
-    clients = [cl for cl in named if cl in charter.client_ids] if isinstance(named, list) else []
-    return tuple(clients) or charter.client_ids
+    return named_clients(stored.proposal, charter) or charter.client_ids
 
 
 def _transition(

@@ -15,7 +15,7 @@ from bot.rollout_views import next_stage, rollout_view
 from bot.service import Governance
 from charter.gates import GateFacts, GateResult, evaluate
 from charter.model import Charter
-from charter.prerequisites import minimums
+from charter.prerequisites import form_minimums
 from charter.proposal import Proposal
 from charter.risk import Assessment
 from charter.rollout import Rollout
@@ -39,7 +39,7 @@ def gate_facts(session: Session, p: Proposal) -> GateFacts:
         incidents=tuple(incident_store.incidents(session, open_only=True)),
         risk=assessment(p),
         go_no_go=store.go_no_go(session, p.number),
-        minimums=minimums(str(p.fields.get("dependencies") or "")),
+        minimums=form_minimums(p.fields),
     )
 
 

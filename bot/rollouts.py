@@ -34,7 +34,7 @@ from charter import commands as c, rollout as rules
 from charter.effects import Audit, Effect, Reply
 from charter.gates import GoNoGo
 from charter.lifecycle import State
-from charter.prerequisites import minimums
+from charter.prerequisites import form_minimums
 from charter.rollout import ReadyReport, Rollout
 from storage import proposals as repo, rollouts as store
 from storage.db import session_scope
@@ -161,7 +161,7 @@ def report(
     if final is not None:
         return final
     try:
-        needs = minimums(str(stored.proposal.fields.get("dependencies") or ""))
+        needs = form_minimums(stored.proposal.fields)
         decision = rules.report_ready(rollout, gov.charter, entry, needs)
     except ValueError as error:
         return str(error)

@@ -41,7 +41,14 @@ from charter.grammar import parse_chat
 from charter.lifecycle import Event, State, is_open
 from charter.load import LoadedCharter
 from charter.model import Charter
-from charter.proposal import Decision, Proposal, close_if_due, open_voting, rules_for
+from charter.proposal import (
+    Decision,
+    Proposal,
+    close_if_due,
+    named_clients,
+    open_voting,
+    rules_for,
+)
 from charter.text import escape_markdown_github
 from storage import audit, identities, outbox, proposals as repo
 from storage.db import read_scope, session_scope
@@ -202,10 +209,7 @@ class Governance:
         stored = repo.load(session, number)
         if stored is None:
             return effect
-        named = stored.proposal.fields.get("clients")
-        clients = effect.clients or tuple(
-            cl for cl in (named if isinstance(named, list) else ()) if cl in self.charter.client_ids
-        )
+        clients = effect.clients or named_clients(stored.proposal, self.charter)
         data = dict(effect.data)
         data.setdefault("labels", list(stored.extra.get("labels", ())))
         return replace(effect, clients=clients, data=data)

@@ -16,6 +16,7 @@ Rules:
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 _ITEM = re.compile(r"^\s*([a-z0-9][a-z0-9_.-]*)\s*(>=|==|=|>)\s*(v?[0-9][^\s,;]*)\s*$", re.I)
@@ -58,6 +59,11 @@ def minimums(text: str) -> dict[str, Minimum]:
             name, op, version = match.groups()
             found[name.lower()] = Minimum(name.lower(), "==" if op == "=" else op, version)
     return found
+
+
+def form_minimums(fields: Mapping[str, object]) -> dict[str, Minimum]:
+    """The minimums a proposal's form (its ``dependencies`` field) names."""
+    return minimums(str(fields.get("dependencies") or ""))
 
 
 def _key(version: str) -> tuple[tuple[int, ...], int] | None:

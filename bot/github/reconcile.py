@@ -20,8 +20,8 @@ Rules:
   below an event whose fetch failed for a reason that may pass (a rate limit, a server error),
   so the next check retries it, up to ``MAX_TRIES`` times; an event GitHub no longer has,
   refuses (4xx) or sends malformed is logged and skipped, so it cannot hold up the others.
-- The leader's loops also wake whenever an event is stored; a check runs at most once per
-  ``CHARTERBOT_GITHUB_RECONCILE_SECONDS`` all the same.
+- The leader runs a check at most once per ``CHARTERBOT_GITHUB_RECONCILE_SECONDS``, though its
+  loops also wake whenever an event is stored (``bot.bootstrap.paced``, as for polling).
 """
 
 from __future__ import annotations
@@ -76,22 +76,15 @@ class Reconciler:
         gateway: GitHubGateway,
         hook_id: int,
         store: Store,
-        every: timedelta = timedelta(minutes=5),
     ) -> None:
         self._engine = engine
         self._gateway = gateway
         self._hook_id = hook_id
         self._store = store
-        self._every = every
-        self._next_at: datetime | None = None
         self._failures: dict[int, int] = {}  # delivery id -> failed fetches so far
 
     async def run_once(self, now: datetime) -> int:
-        """Check, at most once per ``every`` (the runtime's loops also wake on every stored
-        event); returns how many missed events were stored."""
-        if self._next_at is not None and now < self._next_at:
-            return 0
-        self._next_at = now + self._every
+        """Check once; returns how many missed events were stored."""
         with read_scope(self._engine) as session:
             after = int(state.get(session, WATERMARK, 0))
         listed = await self._gateway.list_hook_deliveries(self._hook_id, after)

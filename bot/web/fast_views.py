@@ -30,7 +30,7 @@ from charter.gates import GateFacts, GateResult, evaluate
 from charter.incidents import Incident
 from charter.lifecycle import State
 from charter.model import Charter
-from charter.prerequisites import minimums
+from charter.prerequisites import form_minimums
 from charter.proposal import rules_for, tally_of
 from charter.rollout_facts import Rollout
 from charter.seats import seats
@@ -125,7 +125,7 @@ def gated(
                 tuple(incidents or ()),
                 rollout_reads.assessment(p),
                 calls[p.number],
-                minimums(str(p.fields.get("dependencies") or "")),
+                form_minimums(p.fields),
             )
             gates = evaluate(stage, current, facts, charter, now)
         out.append((stored, current, target, gates))

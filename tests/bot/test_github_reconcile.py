@@ -33,10 +33,11 @@ async def test_failed_deliveries_are_fetched_and_processed_once(
     bot: Bot, github: GitHubStandin
 ) -> None:
     assert bot.rt.reconciler is not None
+    [check] = [step for name, step, _ in bot.rt.loop_specs() if name == "reconcile"]
     store = github.store
     n = store.add_issue("Raise the gas target", valid_body(), "alice-aurora", ("upgrade-proposal",))
     store.add_delivery("issues", bot.issue_payload("opened", n.number, valid_body()), 502)
-    assert await bot.rt.reconciler.run_once(bot.clock.now()) == 1
+    assert await check(bot.clock.now()) == 1
     await bot.settle()
     view = (await bot.http.get(f"/api/proposals/{n.number}")).json()
     assert view["state"] == "review"
@@ -54,7 +55,7 @@ async def test_failed_deliveries_are_fetched_and_processed_once(
     store.add_delivery("issue_comment", resent, 200, guid=failed.guid)
     assert (await bot.post("issue_comment", resent, delivery=failed.guid)).status_code == 202
     fetched = _detail_fetches(github)
-    assert await bot.rt.reconciler.run_once(bot.clock.now()) == 1
+    assert await check(bot.clock.now()) == 1
     assert _detail_fetches(github) == fetched + 1  # only the lost one
     await bot.settle()
     voters = {
@@ -64,12 +65,12 @@ async def test_failed_deliveries_are_fetched_and_processed_once(
 
     # The same moment again: the check waits for its interval (the loops wake on every event).
     listings = sum(1 for r in github.requests if r.path.endswith("/deliveries"))
-    assert await bot.rt.reconciler.run_once(bot.clock.now()) == 0
+    assert await check(bot.clock.now()) == 0
     assert sum(1 for r in github.requests if r.path.endswith("/deliveries")) == listings
     # Later: the recent attempts are listed again (they were still settling), nothing is fetched,
     # and the watermark passes them.
     await bot.advance(later(seconds=301))
-    assert await bot.rt.reconciler.run_once(bot.clock.now()) == 0
+    assert await check(bot.clock.now()) == 0
     assert _detail_fetches(github) == fetched + 1
     with read_scope(bot.rt.engine) as session:
         assert state.get(session, WATERMARK) == store.deliveries[-1].id

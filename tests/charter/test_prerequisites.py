@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from charter.prerequisites import Minimum, compare, minimums
+from charter.prerequisites import Minimum, compare, form_minimums, minimums
 
 EXAMPLE = "aurora >= 4.2, borealis >= 1.19, cirrus >= 25.1, dorado >= 3.0, eridanus >= 0.9"
 
@@ -77,3 +77,11 @@ def test_bullets_code_quotes_and_remarks_are_read() -> None:
         "borealis": "borealis >= 1.19",
         "cirrus": "cirrus == 25.1",
     }
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [({"dependencies": "aurora >= 4.2"}, ["aurora"]), ({"dependencies": None}, []), ({}, [])],
+)
+def test_form_minimums(fields: dict[str, object], expected: list[str]) -> None:
+    assert list(form_minimums(fields)) == expected
