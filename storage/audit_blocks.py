@@ -25,12 +25,24 @@ from typing import Any
 # treat specially (tested); on PostgreSQL (where to_json costs as much as the rest of the check)
 # only the quote and the backslash are escaped, so an actor, kind or subject holding a control
 # character is a false alarm, settled by the exact check.
-SQLITE_BLOCK = """SELECT count(*), group_concat(canonical, char(30)),
+#
+# Equal texts are not enough on their own: a column spliced in unquoted could carry JSON
+# structure into the hashed bytes (a payload column of '{…},"x":1' rebuilds the very bytes
+# that hold it, which are then no envelope). So a row also counts as differing unless its
+# payload is exactly one JSON value, and (SQLite, where any column may hold any text) its time
+# is plain digits in SQLAlchemy's fixed layout and its charter version an integer or null.
+# PostgreSQL's column types already guarantee the last two; its payload is cast to json, which
+# fails the whole query on a bad one (confirm() then leaves the block to the exact check).
+_D2 = "[0-9][0-9]"
+_SQLITE_AT = f"{_D2}{_D2}-{_D2}-{_D2} {_D2}:{_D2}:{_D2}.{_D2}{_D2}{_D2}"
+SQLITE_BLOCK = f"""SELECT count(*), group_concat(canonical, char(30)),
     group_concat(prev_hash, ''), group_concat(hash, ''),
-    sum(canonical IS NOT printf('{"actor":%s,"at":"%sZ","charter_version":%s,"kind":%s,'
-        || '"payload":%s,"prev":"%s","seq":%d,"subject":%s}', json_quote(actor),
+    sum(canonical IS NOT printf('{{"actor":%s,"at":"%sZ","charter_version":%s,"kind":%s,'
+        || '"payload":%s,"prev":"%s","seq":%d,"subject":%s}}', json_quote(actor),
         replace(at, ' ', 'T'), coalesce(charter_version, 'null'), json_quote(kind), payload,
-        prev_hash, seq, json_quote(subject)))
+        prev_hash, seq, json_quote(subject))
+        OR NOT json_valid(payload) OR at NOT GLOB '{_SQLITE_AT}'
+        OR typeof(charter_version) NOT IN ('integer', 'null'))
     FROM audit_entry WHERE seq > :lo AND seq <= :hi"""
 
 
@@ -44,7 +56,8 @@ def _pg_quoted(column: str) -> str:
 # twice as slow); were it ever different, the hashes would not match and the exact check runs.
 PG_BLOCK = f"""SELECT count(*), string_agg(canonical, chr(30)),
     string_agg(prev_hash, ''), string_agg(hash, ''),
-    count(*) FILTER (WHERE canonical IS DISTINCT FROM ('{{"actor":' || {_pg_quoted("actor")}
+    count(*) FILTER (WHERE payload::json IS NULL
+        OR canonical IS DISTINCT FROM ('{{"actor":' || {_pg_quoted("actor")}
         || ',"at":"' || to_char(timezone('UTC', at), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
         || '","charter_version":' || coalesce(charter_version::text, 'null') || ',"kind":'
         || {_pg_quoted("kind")} || ',"payload":' || payload || ',"prev":"' || prev_hash::text
@@ -74,14 +87,20 @@ class Block:
     anchor: tuple[int, str] | None = None  # (seq, hash) where the expected head would sit
 
 
-def confirm(cursor: Any, sql: str, lo: int, hi: int, expected: Expected) -> Block:
+def confirm(
+    cursor: Any, sql: str, lo: int, hi: int, expected: Expected, *, guarded: bool = False
+) -> Block:
     """Bulk-check entries lo+1 … hi on a DB-API ``cursor``; unconfirmed unless every check holds.
 
     seq is the primary key, so ``hi - lo`` rows in (lo, hi] are exactly lo+1 … hi. A missing or
     extra part, hash or link makes the joined digests or links differ from the stored ones.
+    ``guarded`` (PostgreSQL) runs the query in a savepoint, so that a failed query leaves the
+    block unconfirmed instead of failing the check.
     """
-    cursor.execute(sql, {"lo": lo, "hi": hi})
-    count, texts, prevs, hashes, differing = cursor.fetchone()
+    row = _guarded(cursor, sql, lo, hi) if guarded else _fetch(cursor, sql, lo, hi)
+    if row is None:
+        return Block(lo, hi)
+    count, texts, prevs, hashes, differing = row
     if count != hi - lo or differing:
         return Block(lo, hi)
     try:
@@ -96,6 +115,25 @@ def confirm(cursor: Any, sql: str, lo: int, hi: int, expected: Expected) -> Bloc
     if b"".join(digests).hex() != hashes or prevs[64:] != hashes[:-64]:
         return Block(lo, hi)
     return Block(lo, hi, True, prevs[:64], hashes[-64:], anchor(expected, lo, hi, hashes))
+
+
+def _fetch(cursor: Any, sql: str, lo: int, hi: int) -> Any:
+    cursor.execute(sql, {"lo": lo, "hi": hi})
+    return cursor.fetchone()
+
+
+def _guarded(cursor: Any, sql: str, lo: int, hi: int) -> Any:
+    """PostgreSQL: the block query inside a savepoint; None when it failed (a payload that is not
+    JSON fails the cast), with the transaction restored. A failure that is not the block's, such
+    as a lost connection, fails the rollback too and is raised from there."""
+    cursor.execute("SAVEPOINT audit_block")
+    try:
+        row = _fetch(cursor, sql, lo, hi)
+    except Exception:
+        cursor.execute("ROLLBACK TO SAVEPOINT audit_block")
+        return None
+    cursor.execute("RELEASE SAVEPOINT audit_block")
+    return row
 
 
 def anchor(expected: Expected, lo: int, hi: int, hashes: str) -> tuple[int, str] | None:

@@ -3,8 +3,9 @@
 What a verified log is (the rules and their wording are storage.verify_export's ChainWalker,
 shared with the standalone verifier):
 - seq runs 1, 2, …, N with no gap; entry 1's prev_hash is 64 zeros and every later prev_hash is
-  the previous entry's hash; every hash is sha256(prev bytes + canonical bytes); every stored
-  column equals what the hashed canonical bytes say; a published head given as
+  the previous entry's hash; every hash is sha256(prev bytes + canonical bytes); the hashed
+  bytes are an envelope (a JSON object of exactly the envelope's fields) and every stored
+  column equals what they say; a published head given as
   ``expected_head`` is in the log (at its seq, when one is given).
 - The first entry that breaks a rule is named, with a plain sentence saying why.
 
@@ -27,6 +28,7 @@ How, fast (the goal is a million entries in a few seconds):
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -43,7 +45,7 @@ from storage.audit_blocks import Block, Expected
 from storage.audit_workers import parallel_blocks
 from storage.canonical import json_string as _str
 from storage.models.audit import AuditEntry
-from storage.verify_export import ChainError, ChainWalker
+from storage.verify_export import ENVELOPE, ChainError, ChainWalker
 
 _TABLE = AuditEntry.__table__  # type: ignore[attr-defined]
 _SEQ = _TABLE.c.seq
@@ -142,7 +144,7 @@ def _blocks(
         if postgres:
             cursor.execute(audit_blocks.PG_SETUP)
         for lo, hi in spans:
-            yield audit_blocks.confirm(cursor, sql, lo, hi, expected)
+            yield audit_blocks.confirm(cursor, sql, lo, hi, expected, guarded=postgres)
 
 
 def _threads(
@@ -161,7 +163,9 @@ def _threads(
                     connection = stack.enter_context(engine.connect())
                     local.cursor = stack.enter_context(closing(connection.connection.cursor()))
                 local.cursor.execute(audit_blocks.PG_SETUP)
-            return audit_blocks.confirm(local.cursor, audit_blocks.PG_BLOCK, *span, expected)
+            return audit_blocks.confirm(
+                local.cursor, audit_blocks.PG_BLOCK, *span, expected, guarded=True
+            )
 
         try:
             yield from pool.map(check, spans)
@@ -218,8 +222,9 @@ def _verify_columns(session: Session) -> tuple[ColumnElement[Any], ...]:
 
 def _verify_rows(walker: ChainWalker, rows: Sequence[Any]) -> None:
     """Check rows in order; each entry's canonical text is rebuilt from its columns and compared
-    with the stored (hashed) text, which proves every column agrees without parsing JSON. Any
-    mismatch is examined closely to name the first problem."""
+    with the stored (hashed) text, and the hashed text must also read back as an envelope whose
+    fields are the columns (equal texts alone could hide JSON spliced into a column: see
+    storage.audit_blocks). Any mismatch is examined closely to name the first problem."""
     n, last, sha256, fromhex = walker.count, walker.head_hash, hashlib.sha256, bytes.fromhex
     anchored = walker.anchored
     try:
@@ -236,6 +241,7 @@ def _verify_rows(walker: ChainWalker, rows: Sequence[Any]) -> None:
                 or prev != last
                 or rebuilt != canonical
                 or sha256(fromhex(prev) + data).hexdigest() != digest
+                or not _reads_back(row, data)
             ):
                 walker.count, walker.head_hash = n, last
                 _diagnose(walker, row, data)
@@ -246,16 +252,31 @@ def _verify_rows(walker: ChainWalker, rows: Sequence[Any]) -> None:
         walker.count, walker.head_hash = n, last
 
 
+def _reads_back(row: Sequence[Any], data: bytes) -> bool:
+    """Whether the hashed bytes parse as an envelope holding exactly the row's columns, its
+    payload column being one JSON value."""
+    try:
+        obj = json.loads(data)
+        json.loads(row[5])
+    except ValueError:
+        return False
+    return (
+        isinstance(obj, dict)
+        and obj.keys() == ENVELOPE
+        and all(
+            row[index] == obj[name] and not isinstance(obj[name], bool) for name, index in _FIELDS
+        )
+    )
+
+
+# The envelope fields checked against columns, by their place in the verified row.
+_FIELDS = (("at", 1), ("actor", 2), ("kind", 3), ("subject", 4), ("charter_version", 6))
+
+
 def _diagnose(walker: ChainWalker, row: Sequence[Any], data: bytes) -> None:
     """Raise ChainError naming what is wrong with ``row`` (the chain rules first)."""
     obj = walker.feed(row[0], row[7], row[8], data)  # raises for chain problems
-    for name, index in (
-        ("at", 1),
-        ("actor", 2),
-        ("kind", 3),
-        ("subject", 4),
-        ("charter_version", 6),
-    ):
+    for name, index in _FIELDS:
         if row[index] != obj[name] or isinstance(obj[name], bool):
             raise ChainError(
                 row[0], f"entry {row[0]}: {name} column does not match the hashed bytes"

@@ -136,6 +136,30 @@ def edit_prev_column(conn: Connection) -> None:
     _set(conn, 6, prev_hash="ee" * 32)
 
 
+def _smuggle(column: str, into: Callable[[Any], Any]) -> Callable[[Connection], None]:
+    """Entry N's ``column`` and hashed bytes rewritten alike (hash recomputed), so that the text
+    rebuilt from the columns still equals the hashed bytes, which no longer say the columns."""
+
+    def tamper(conn: Connection) -> None:
+        row = _row(conn, N)
+        old, new = row[column], into(row[column])
+        key = "charter_version" if column == "charter_version" else column
+        if column == "at":  # SQLite's stored text: 'YYYY-MM-DD HH:MM:SS.ffffff'
+            old, text_new = f'"{old.replace(" ", "T")}', f'"{new.replace(" ", "T")}'
+        else:
+            text_new = str(new)
+        canonical = row["canonical"].replace(f'"{key}":{old}', f'"{key}":{text_new}', 1)
+        assert canonical != row["canonical"]
+        digest = entry_hash(row["prev_hash"], canonical.encode("utf-8"))
+        conn.execute(  # as raw text: SQLAlchemy's column types would refuse these values
+            text(f"UPDATE audit_entry SET {column} = :v, canonical = :c, hash = :h WHERE seq = :s"),
+            {"v": new, "c": canonical, "h": digest, "s": N},
+        )
+
+    tamper.__name__ = f"smuggle_{column}"
+    return tamper
+
+
 def _column(seq: int, name: str, value: Any) -> Callable[[Connection], None]:
     def tamper(conn: Connection) -> None:
         if callable(value):
@@ -164,6 +188,20 @@ MATRIX = [
     (delete_before_boundary, False, 6, "entry 6 missing: sequence jumps from 5 to 7", True),
     (non_hex_prev, False, 4, "entry 4: prev_hash is not hex", True),
     (delete_and_rechain, False, 6, "entry 6 missing: sequence jumps from 5 to 7", True),
+    (
+        _smuggle("payload", lambda p: p + ',"x":1'),
+        False,
+        N,
+        f"entry {N}: the hashed bytes are not an audit entry envelope",
+        True,
+    ),
+    (
+        _smuggle("payload", lambda p: p[:-1]),
+        False,
+        N,
+        f"entry {N}: the hashed bytes are not valid JSON",
+        True,
+    ),
     (_column(2, "actor", "mallory"), False, 2, "entry 2: actor column does not match", False),
     (
         _column(3, "payload", lambda p: p.replace("approve", "reject")),
@@ -276,6 +314,60 @@ def test_trigger_refuses_truncate_on_postgres(pg_engine: Engine) -> None:
         conn.execute(text("TRUNCATE audit_entry"))
     with read_scope(pg_engine) as session:
         assert audit.verify(session).count == 2
+
+
+# Columns that only SQLite lets hold any text (PostgreSQL's types refuse these values).
+@pytest.mark.parametrize(
+    ("tamper", "reason"),
+    [
+        (_smuggle("at", lambda at: at + '","x":"1'), "not an audit entry envelope"),
+        (_smuggle("at", lambda at: at[:19] + '","x":"'), "not an audit entry envelope"),
+        (_smuggle("charter_version", lambda v: f'{v},"x":1'), "not an audit entry envelope"),
+        (_smuggle("charter_version", lambda v: f"{v}.0"), "not in canonical form"),
+    ],
+    ids=["at-spliced", "at-spliced-same-length", "version-spliced", "version-float"],
+)
+@pytest.mark.parametrize(("batch", "workers"), [(2000, None), (3, 2)])
+def test_sqlite_columns_cannot_smuggle_json(
+    sqlite_engine: Engine,
+    tmp_path: Path,
+    tamper: Callable[[Connection], None],
+    reason: str,
+    batch: int,
+    workers: int | None,
+) -> None:
+    """Text spliced into the hashed bytes through a column is caught by the database verifier,
+    and (where it breaks the envelope) by the standalone one."""
+    fill(sqlite_engine, N)
+    _drop_triggers(sqlite_engine)
+    with sqlite_engine.begin() as conn:
+        tamper(conn)
+    with read_scope(sqlite_engine) as session:
+        result = audit.verify(session, batch=batch, workers=workers)
+        export = tmp_path / "audit.jsonl"
+        with export.open("w", encoding="utf-8") as handle:
+            audit.export(session, handle)
+    assert (result.ok, result.first_bad_seq) == (False, N), result.reason
+    assert reason in result.reason
+    if reason == "not an audit entry envelope":
+        with pytest.raises(ChainError, match=reason):
+            verify_file(str(export))
+
+
+def test_a_duplicate_key_spliced_into_the_payload_is_not_canonical(
+    engine: Engine,
+) -> None:
+    """A payload column that repeats an envelope key with the same value still reads back as the
+    columns, but the hashed bytes are no longer canonical: the database verifier says so."""
+    fill(engine, N)
+    _drop_triggers(engine)
+    with engine.begin() as conn:
+        actor = _row(conn, N)["actor"]
+        _smuggle("payload", lambda p: f'{p},"actor":"{actor}"')(conn)
+    with read_scope(engine) as session:
+        result = audit.verify(session)
+    assert (result.ok, result.first_bad_seq) == (False, N)
+    assert "not in canonical form" in result.reason
 
 
 def test_standalone_cli_names_the_first_bad_entry(

@@ -79,7 +79,7 @@ def test_what_the_bulk_check_does_not_confirm_is_checked_exactly(
     fill(engine, 7)
     with read_scope(engine) as session:
         fifth = str(session.execute(text("SELECT hash FROM audit_entry WHERE seq = 5")).scalar())
-    monkeypatch.setattr(audit_blocks, "confirm", lambda _c, _s, lo, hi, _e: Block(lo, hi))
+    monkeypatch.setattr(audit_blocks, "confirm", lambda _c, _s, lo, hi, _e, **_: Block(lo, hi))
     with read_scope(engine) as session:
         result = audit.verify(session, batch=3)
         anchored = audit.verify(session, batch=3, expected_head=(5, fifth))

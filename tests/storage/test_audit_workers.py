@@ -155,10 +155,10 @@ def test_postgres_blocks_are_read_by_index_scan(
     seen: list[str] = []
     confirm = audit_blocks.confirm
 
-    def spying(cursor: Any, *args: Any) -> audit_blocks.Block:
+    def spying(cursor: Any, *args: Any, **kwargs: Any) -> audit_blocks.Block:
         cursor.execute("SHOW enable_bitmapscan")
         seen.append(cursor.fetchone()[0])
-        return confirm(cursor, *args)
+        return confirm(cursor, *args, **kwargs)
 
     monkeypatch.setattr(audit_blocks, "confirm", spying)
     with read_scope(pg_engine) as session:
