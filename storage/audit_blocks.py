@@ -24,13 +24,20 @@ from typing import Any
 # json_quote equals RFC 8785's escaping for every ASCII character and the non-ASCII ones encoders
 # treat specially (tested); on PostgreSQL (where to_json costs as much as the rest of the check)
 # only the quote and the backslash are escaped, so an actor, kind or subject holding a control
-# character is a false alarm, settled by the exact check.
+# character counts as differing (RFC 8785 escapes it; the text rebuilt here would not, and a
+# hashed text holding it raw is not JSON), settled by the exact check.
+#
+# Joined hashes are compared as one string, so every hash and prev_hash must also be exactly
+# 64 characters (SQLite does not enforce VARCHAR(64); an owner can widen PostgreSQL's): else
+# characters moved from one row's hash to the next would leave the joined strings equal.
 #
 # Equal texts are not enough on their own: a column spliced in unquoted could carry JSON
 # structure into the hashed bytes (a payload column of '{…},"x":1' rebuilds the very bytes
 # that hold it, which are then no envelope). So a row also counts as differing unless its
-# payload is exactly one JSON value, and (SQLite, where any column may hold any text) its time
-# is plain digits in SQLAlchemy's fixed layout and its charter version an integer or null.
+# payload is exactly one JSON value, and (SQLite, where any column may hold any value) its time
+# is plain digits in SQLAlchemy's fixed layout, its charter version an integer or null and its
+# other columns text (a BLOB of the same bytes would compare equal here; json_quote, which
+# refuses a BLOB and would fail the whole query, is given every value as text).
 # PostgreSQL's column types already guarantee the last two; its payload is cast to json, which
 # fails the whole query on a bad one (confirm() then leaves the block to the exact check).
 _D2 = "[0-9][0-9]"
@@ -38,11 +45,14 @@ _SQLITE_AT = f"{_D2}{_D2}-{_D2}-{_D2} {_D2}:{_D2}:{_D2}.{_D2}{_D2}{_D2}"
 SQLITE_BLOCK = f"""SELECT count(*), group_concat(canonical, char(30)),
     group_concat(prev_hash, ''), group_concat(hash, ''),
     sum(canonical IS NOT printf('{{"actor":%s,"at":"%sZ","charter_version":%s,"kind":%s,'
-        || '"payload":%s,"prev":"%s","seq":%d,"subject":%s}}', json_quote(actor),
-        replace(at, ' ', 'T'), coalesce(charter_version, 'null'), json_quote(kind), payload,
-        prev_hash, seq, json_quote(subject))
+        || '"payload":%s,"prev":"%s","seq":%d,"subject":%s}}',
+        json_quote(CAST(actor AS TEXT)), replace(at, ' ', 'T'), coalesce(charter_version, 'null'),
+        json_quote(CAST(kind AS TEXT)), payload, prev_hash, seq, json_quote(CAST(subject AS TEXT)))
         OR NOT json_valid(payload) OR at NOT GLOB '{_SQLITE_AT}'
-        OR typeof(charter_version) NOT IN ('integer', 'null'))
+        OR typeof(charter_version) NOT IN ('integer', 'null')
+        OR length(hash) != 64 OR length(prev_hash) != 64 OR typeof(canonical) != 'text'
+        OR typeof(payload) != 'text' OR typeof(hash) != 'text' OR typeof(prev_hash) != 'text'
+        OR typeof(actor) != 'text' OR typeof(kind) != 'text' OR typeof(subject) != 'text')
     FROM audit_entry WHERE seq > :lo AND seq <= :hi"""
 
 
@@ -56,7 +66,8 @@ def _pg_quoted(column: str) -> str:
 # twice as slow); were it ever different, the hashes would not match and the exact check runs.
 PG_BLOCK = f"""SELECT count(*), string_agg(canonical, chr(30)),
     string_agg(prev_hash, ''), string_agg(hash, ''),
-    count(*) FILTER (WHERE payload::json IS NULL
+    count(*) FILTER (WHERE payload::json IS NULL OR length(hash) <> 64
+        OR length(prev_hash) <> 64 OR (actor || kind || subject) ~ '[\\x01-\\x1f]'
         OR canonical IS DISTINCT FROM ('{{"actor":' || {_pg_quoted("actor")}
         || ',"at":"' || to_char(timezone('UTC', at), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
         || '","charter_version":' || coalesce(charter_version::text, 'null') || ',"kind":'
@@ -94,8 +105,8 @@ def confirm(
 
     seq is the primary key, so ``hi - lo`` rows in (lo, hi] are exactly lo+1 … hi. A missing or
     extra part, hash or link makes the joined digests or links differ from the stored ones.
-    ``guarded`` (PostgreSQL) runs the query in a savepoint, so that a failed query leaves the
-    block unconfirmed instead of failing the check.
+    ``guarded`` (PostgreSQL): the query runs in a savepoint, and failing (a payload that cannot
+    be cast to json) leaves the block unconfirmed, for the exact check to name what is wrong.
     """
     row = _guarded(cursor, sql, lo, hi) if guarded else _fetch(cursor, sql, lo, hi)
     if row is None:

@@ -45,7 +45,7 @@ from storage.audit_blocks import Block, Expected
 from storage.audit_workers import parallel_blocks
 from storage.canonical import json_string as _str
 from storage.models.audit import AuditEntry
-from storage.verify_export import ENVELOPE, ChainError, ChainWalker
+from storage.verify_export import ENVELOPE, ChainError, ChainWalker, not_json
 
 _TABLE = AuditEntry.__table__  # type: ignore[attr-defined]
 _SEQ = _TABLE.c.seq
@@ -225,24 +225,13 @@ def _verify_rows(walker: ChainWalker, rows: Sequence[Any]) -> None:
     with the stored (hashed) text, and the hashed text must also read back as an envelope whose
     fields are the columns (equal texts alone could hide JSON spliced into a column: see
     storage.audit_blocks). Any mismatch is examined closely to name the first problem."""
-    n, last, sha256, fromhex = walker.count, walker.head_hash, hashlib.sha256, bytes.fromhex
+    n, last = walker.count, walker.head_hash
     anchored = walker.anchored
     try:
         for row in rows:
-            seq, at, actor, kind, subject, payload, version, prev, digest, canonical = row
-            data = canonical.encode("utf-8")
-            rebuilt = (
-                f'{{"actor":{_str(actor)},"at":"{at}","charter_version":'
-                f'{"null" if version is None else version},"kind":{_str(kind)},'
-                f'"payload":{payload},"prev":"{prev}","seq":{seq},"subject":{_str(subject)}}}'
-            )
-            if (
-                seq != n + 1
-                or prev != last
-                or rebuilt != canonical
-                or sha256(fromhex(prev) + data).hexdigest() != digest
-                or not _reads_back(row, data)
-            ):
+            seq, digest = row[0], row[8]
+            data = _hashed_bytes(row[9])
+            if seq != n + 1 or row[7] != last or not _agrees(row, data):
                 walker.count, walker.head_hash = n, last
                 _diagnose(walker, row, data)
             n, last = seq, digest
@@ -252,13 +241,39 @@ def _verify_rows(walker: ChainWalker, rows: Sequence[Any]) -> None:
         walker.count, walker.head_hash = n, last
 
 
+def _hashed_bytes(canonical: object) -> bytes:
+    # A column of another storage type (SQLite lets any column hold any) is judged by its bytes.
+    if isinstance(canonical, bytes):
+        return canonical
+    return str(canonical).encode("utf-8")
+
+
+def _agrees(row: Sequence[Any], data: bytes) -> bool:
+    """Whether the row's columns rebuild its hashed text, which hashes to its hash and reads
+    back as its columns; False (never an exception) for columns of the wrong type."""
+    seq, at, actor, kind, subject, payload, version, prev, digest, canonical = row
+    try:
+        rebuilt = (
+            f'{{"actor":{_str(actor)},"at":"{at}","charter_version":'
+            f'{"null" if version is None else version},"kind":{_str(kind)},'
+            f'"payload":{payload},"prev":"{prev}","seq":{seq},"subject":{_str(subject)}}}'
+        )
+        return (
+            rebuilt == canonical
+            and hashlib.sha256(bytes.fromhex(prev) + data).hexdigest() == digest
+            and _reads_back(row, data)
+        )
+    except (TypeError, ValueError):
+        return False
+
+
 def _reads_back(row: Sequence[Any], data: bytes) -> bool:
     """Whether the hashed bytes parse as an envelope holding exactly the row's columns, its
     payload column being one JSON value."""
     try:
-        obj = json.loads(data)
-        json.loads(row[5])
-    except ValueError:
+        obj = json.loads(data, parse_constant=not_json)
+        json.loads(row[5], parse_constant=not_json)
+    except (ValueError, RecursionError):
         return False
     return (
         isinstance(obj, dict)
@@ -273,9 +288,21 @@ def _reads_back(row: Sequence[Any], data: bytes) -> bool:
 _FIELDS = (("at", 1), ("actor", 2), ("kind", 3), ("subject", 4), ("charter_version", 6))
 
 
+# Columns that hold text, by their place in the verified row.
+_TEXT = (("actor", 2), ("kind", 3), ("subject", 4), ("payload", 5), ("prev_hash", 7), ("hash", 8))
+
+
 def _diagnose(walker: ChainWalker, row: Sequence[Any], data: bytes) -> None:
-    """Raise ChainError naming what is wrong with ``row`` (the chain rules first)."""
-    obj = walker.feed(row[0], row[7], row[8], data)  # raises for chain problems
+    """Raise ChainError naming what is wrong with ``row``: a column of the wrong type, then the
+    chain rules, then the columns against the hashed bytes."""
+    seq = row[0]
+    for name, index in (*_TEXT, ("canonical", 9)):
+        if not isinstance(row[index], str):
+            raise ChainError(seq, f"entry {seq}: the {name} column does not hold text")
+    version = row[6]
+    if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
+        raise ChainError(seq, f"entry {seq}: the charter_version column is not an integer")
+    obj = walker.feed(seq, row[7], row[8], data)  # raises for chain problems
     for name, index in _FIELDS:
         if row[index] != obj[name] or isinstance(obj[name], bool):
             raise ChainError(

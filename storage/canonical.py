@@ -72,11 +72,13 @@ def canonical_json(value: Any, *, where: str = "value") -> bytes:
     escapes; code point order equals UTF-16 order there), which is several times faster than
     the pure-Python ``rfc8785``. Anything else (floats, such keys) goes through ``rfc8785``.
     """
-    if _plain(value):
-        try:
+    try:
+        if _plain(value):
             return _plain_dumps(value).encode("utf-8")
-        except UnicodeEncodeError:
-            pass  # a lone surrogate: let rfc8785 report it
+    except UnicodeEncodeError:
+        pass  # a lone surrogate: let rfc8785 report it
+    except RecursionError:  # _plain and the encoder recurse: say so as the documented error
+        raise CanonicalError(f"{where}: nested too deeply to canonicalise") from None
     try:
         return rfc8785.dumps(value)
     except (rfc8785.CanonicalizationError, RecursionError) as exc:

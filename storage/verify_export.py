@@ -88,15 +88,17 @@ class ChainWalker:
     def feed(self, seq: int, prev: str, hash_hex: str, canonical: bytes) -> dict[str, object]:
         """Check entry ``seq``; return its parsed canonical object for further checks."""
         n = self.count + 1
+        if seq < 1:
+            raise ChainError(seq, f"seq {seq} is not a position in the log (it counts from 1)")
         if seq != n:
             if seq < n:
                 raise ChainError(seq, f"entry {seq} appears again after entry {n - 1}")
             if n == 1:
                 raise ChainError(1, f"entry 1 missing: the log starts at entry {seq}")
             raise ChainError(n, f"entry {n} missing: sequence jumps from {n - 1} to {seq}")
-        try:
-            obj = json.loads(canonical)
-        except ValueError:
+        try:  # NaN and ±Infinity are not JSON, though Python's parser takes them by default
+            obj = json.loads(canonical, parse_constant=not_json)
+        except (ValueError, RecursionError):
             raise ChainError(n, f"entry {n}: the hashed bytes are not valid JSON") from None
         if not isinstance(obj, dict) or obj.keys() != ENVELOPE:
             raise ChainError(n, f"entry {n}: the hashed bytes are not an audit entry envelope")
@@ -182,8 +184,14 @@ class ChainWalker:
         return self.count, self.head_hash
 
 
+def not_json(constant: str) -> Any:
+    """For json.loads(parse_constant=…): NaN and ±Infinity are not JSON."""
+    raise ValueError(f"{constant} is not JSON")
+
+
 def _lines(path: str) -> Iterable[tuple[int, str, str, bytes]]:
-    with open(path, encoding="utf-8") as handle:
+    # Bytes, decoded line by line: a line that is not UTF-8 is named like any other bad line.
+    with open(path, "rb") as handle:
         for line_no, line in enumerate(handle, 1):
             if line.strip():
                 yield _entry(line, line_no)
@@ -193,7 +201,7 @@ def _entry(line: str | bytes, line_no: int | None) -> tuple[int, str, str, bytes
     try:
         row = json.loads(line)
         return int(row["seq"]), row["prev"], row["hash"], row["canonical"].encode("utf-8")
-    except (ValueError, KeyError, TypeError, AttributeError):
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
         where = f"line {line_no}" if line_no is not None else "a line"
         raise ChainError(None, f"{where}: not an audit export line") from None
 

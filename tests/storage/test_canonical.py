@@ -214,3 +214,13 @@ def test_nested_keys_beyond_the_surrogate_range_sort_by_utf16() -> None:
     """Keys with code points ≥ U+D800 (where the two orders differ) sort by UTF-16, nested too."""
     value = {"a": [{"\uffff": None, "𝄞": True}]}
     assert canonical_json(value) == '{"a":[{"𝄞":true,"\uffff":null}]}'.encode()
+
+
+@pytest.mark.parametrize("make", [list, dict], ids=["lists", "objects"])
+def test_nesting_past_the_recursion_limit_is_a_canonical_error(make: type) -> None:
+    """Too deep a value is refused with the documented error, not a RecursionError."""
+    value: object = "leaf"
+    for _ in range(5000):
+        value = [value] if make is list else {"k": value}
+    with pytest.raises(CanonicalError, match="nested too deeply"):
+        canonical_json(value, where="payload")
