@@ -84,7 +84,10 @@ def claim(
     """Mark due pending deliveries ``sending`` and return them (oldest first).
 
     ``per_destination`` caps how many go to one destination in this claim, so a slow channel
-    (Slack's 1 message per second) never holds up a round for everyone else.
+    (Slack's 1 message per second) never holds up a round for everyone else. Two relays that
+    claim at once (replicas that both think they lead, briefly) never get the same row: on
+    PostgreSQL the rows are locked as they are read and rows another claim holds are skipped;
+    SQLite has one writer at a time.
     """
     due = or_(col(DeliveryRow.next_attempt_at).is_(None), col(DeliveryRow.next_attempt_at) <= now)
     stmt = (
@@ -95,6 +98,8 @@ def claim(
         .order_by(col(DeliveryRow.id))
         .limit(limit)
     )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True, of=DeliveryRow)
     jobs: list[Job] = []
     taken: dict[str, int] = {}
     for row, kind, payload in session.exec(stmt).all():

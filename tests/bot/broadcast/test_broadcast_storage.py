@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from charter.subscriptions import Destination
 from storage import deliveries, subscriptions as repo
@@ -60,3 +62,18 @@ def test_email_subscriptions_wait_for_opt_in(engine: Engine) -> None:
         assert [(s.address, s.confirmed) for s in repo.active(session)] == [("ops@x.org", True)]
         assert repo.unsubscribe_address(session, "ops@x.org", NOW) == 1
         assert repo.active(session) == []
+
+
+@pytest.mark.postgres
+def test_two_claims_at_once_never_share_a_row(pg_engine: Engine) -> None:
+    """Two relays claiming concurrently (neither committed yet) get disjoint deliveries."""
+    enqueue(pg_engine, announce("decision"))
+    with session_scope(pg_engine) as session:
+        deliveries.fan_out(session, 1, DESTS, NOW)
+    with Session(pg_engine) as first, Session(pg_engine) as second:
+        a = deliveries.claim(first, NOW, limit=2)
+        b = deliveries.claim(second, NOW)  # does not wait for, nor take, what the first holds
+        first.commit()
+        second.commit()
+    assert [j.destination for j in a] == ["slack:CA", "discord:D1"]
+    assert [j.destination for j in b] == ["slack:CB"]
