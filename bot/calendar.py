@@ -115,9 +115,11 @@ def calendar_ics(
     """The feed of every meeting (``series=None``) or of one series or ad-hoc call by id.
 
     ``revisions`` maps a series or ad-hoc id to its revision counter (SEQUENCE; default 0).
+    The feed is public: a private ad-hoc call (a confidential rollout's go/no-go) is not in it.
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware (UTC)")
+    adhoc = [a for a in adhoc if not a.private]
     stamp = now.astimezone(UTC)
     revisions = revisions or {}
     meetings = [m for m in charter.meetings if series in (None, m.id)]

@@ -20,7 +20,7 @@ from charter.authz import roles_for
 from charter.grammar import USAGE
 from charter.proposal import Decision, cast_vote, raise_concern, resolve_concern, withdraw
 from charter.seats import may_vote
-from storage import audit, proposals as repo
+from storage import audit, meetings, proposals as repo
 
 if TYPE_CHECKING:
     from bot.service import Governance
@@ -158,5 +158,6 @@ def _disclose(
         charter_version=gov.charter.version,
         at=now,
     )
+    meetings.publish_adhoc(session, p.number)  # its go/no-go calls are no longer private
     gov.queue_sync(session, p.number, now)
     return Message.text_only(f"#{p.number} is disclosed; announcements now reach every channel.")

@@ -61,7 +61,10 @@ Call = Meeting | AdhocMeeting
 
 
 def is_private(call: Call, charter: Charter) -> bool:
-    """True when every channel the call is announced to is private."""
+    """True for an ad-hoc call marked private (a confidential rollout's go/no-go), and for a call
+    announced only to channels that are all private."""
+    if isinstance(call, AdhocMeeting) and call.private:
+        return True
     names = call.announce_to
     return bool(names) and all(
         (ch := charter.channels.get(name)) is not None and ch.private for name in names

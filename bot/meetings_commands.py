@@ -38,6 +38,7 @@ from bot.meetings_lookup import (
     login_of,
     recent_calls,
     resolve,
+    undisclosed_secret,
     user_zone,
 )
 
@@ -206,6 +207,7 @@ def _apply_schedule(
         duration_seconds=int(data["duration_seconds"]),
         timezone=data["zone"],
         proposal=data.get("proposal"),
+        private=undisclosed_secret(session, gov, data.get("proposal")),
         created_by=login_of(actor),
         created_at=now,
     )
@@ -219,7 +221,7 @@ def _apply_schedule(
         session,
         [
             Audit("meeting-scheduled", f"meeting:{call_id}", audit),
-            announce(call, occ.key, f"New call: {row.title}", text),
+            announce(call, gov.charter, occ.key, f"New call: {row.title}", text),
         ],
         actor,
         now,
@@ -254,7 +256,7 @@ def _apply_move(
         session,
         [
             Audit("meeting-moved", f"meeting:{key}", {"to": to.isoformat(), "call": call_id}),
-            announce(call, key, f"Moved: {call.title}", text),
+            announce(call, gov.charter, key, f"Moved: {call.title}", text),
         ],
         actor,
         now,
@@ -284,7 +286,7 @@ def cancel(
         session,
         [
             Audit("meeting-cancelled", f"meeting:{occ.key}", {"call": call.id}),
-            announce(call, occ.key, f"Cancelled: {call.title}", text),
+            announce(call, gov.charter, occ.key, f"Cancelled: {call.title}", text),
         ],
         actor,
         now,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
-from bot import meetings_timers as timers
+from bot import meetings_agenda as agenda, meetings_timers as timers
 from bot.meetings_agenda import Call
 from bot.messages import Actor, Message
 from charter.effects import Announce
@@ -27,6 +27,7 @@ from charter.meetings import (
     parse_key,
     zone_of,
 )
+from charter.model import Charter
 from storage import identities, meetings as store
 from storage.models.meetings import AdhocMeetingRow
 
@@ -115,9 +116,24 @@ def current_or_recent(
     return max(live or started, key=lambda pair: (pair[1].starts_at, pair[1].key))
 
 
-def announce(call: Call, occ_key: str, title: str, text: str, **data: Any) -> Announce:
+def announce(
+    call: Call, charter: Charter, occ_key: str, title: str, text: str, **data: Any
+) -> Announce:
+    """A meeting announcement; a private call's (announced only to private channels, or a
+    confidential go/no-go) stays on private channels."""
     payload = {"meeting": call.id, "occurrence": occ_key, **data}
-    return Announce(kind="meeting", title=title, text=text, data=payload)
+    return Announce(
+        kind="meeting",
+        title=title,
+        text=text,
+        confidential=agenda.is_private(call, charter),
+        data=payload,
+    )
+
+
+def undisclosed_secret(session: Session, gov: Governance, number: int | None) -> bool:
+    """Whether a call about proposal ``number`` is private: it is confidential and undisclosed."""
+    return number is not None and bool(gov.undisclosed_secrets(session, [number]))
 
 
 def login_of(actor: Actor) -> str:

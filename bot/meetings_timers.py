@@ -44,7 +44,7 @@ from charter.meetings import (
     reminders_for,
 )
 from charter.model import Charter, format_duration
-from storage import meetings as store, rollouts as rollout_store
+from storage import meetings as store, proposals as proposal_store, rollouts as rollout_store
 from storage.models.meetings import AdhocMeetingRow
 
 if TYPE_CHECKING:
@@ -216,7 +216,12 @@ def schedule_go_no_go(gov: Governance, session: Session, now: datetime) -> int:
         call_id = f"go-no-go-{rollout.proposal}-{stage.id}"
         if now < soak_end - GO_NO_GO_LEAD or store.adhoc_exists(session, call_id):
             continue
-        made += _store_go_no_go(gov, session, call_id, rollout.proposal, stage.id, soak_end, now)
+        # A confidential rollout's call is private until its proposal is disclosed.
+        stored = proposal_store.load(session, rollout.proposal)
+        private = rollout.confidential and not (stored is not None and stored.disclosed)
+        made += _store_go_no_go(
+            gov, session, call_id, rollout.proposal, stage.id, soak_end, now, private=private
+        )
     return made
 
 
@@ -233,7 +238,11 @@ def _store_go_no_go(
     stage: str,
     soak_end: datetime,
     now: datetime,
+    *,
+    private: bool = False,
 ) -> int:
+    """Store the call; a ``private`` one (a confidential rollout not yet disclosed) is announced
+    only on private channels and gets no public agenda issue."""
     starts = _hour_up(max(soak_end, now + timedelta(hours=1)))
     title = f"Go/no-go: #{proposal} to {stage}"
     row = AdhocMeetingRow(
@@ -245,6 +254,7 @@ def _store_go_no_go(
         timezone=gov.charter.charter.timezone,
         proposal=proposal,
         stage=stage,
+        private=private,
         created_by="charterbot",
         created_at=now,
     )

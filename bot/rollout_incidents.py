@@ -19,6 +19,7 @@ Rules:
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -220,8 +221,23 @@ def _record(
     refused = next((e.text for e in decision.effects if isinstance(e, Reply) and not e.ok), None)
     if refused is not None:
         return gov.refuse(session, actor, cmd, refused, now)
+    effects = decision.effects
+    if _secret(gov, session, decision.incident):
+        effects = tuple(_private(e) for e in effects)
     incident_store.save_incident(session, decision.incident, review_due_at=decision.review_due_at)
-    return _effects(gov, session, decision.effects, actor, now)
+    return _effects(gov, session, effects, actor, now)
+
+
+def _secret(gov: Governance, session: Session, incident: Incident) -> bool:
+    """Whether what is said about ``incident`` must stay private: it names, or holds paused, a
+    confidential proposal that is not disclosed yet. (Its declaration is kept private by the
+    service, which sees the proposals and pauses in the announcement's data.)"""
+    held = [
+        r.proposal
+        for r in store.rollouts(session, active_only=True)
+        if any(key == incident.id for key, _ in r.pauses)
+    ]
+    return bool(gov.undisclosed_secrets(session, [*incident.proposals, *held]))
 
 
 def _finish(
@@ -256,22 +272,38 @@ def resolve(
     if isinstance(outcome, Message):
         return outcome
     if decision.review_due_at is not None:
-        _draft_review(session, decision, now)
+        _draft_review(gov, session, decision, now, secret=_secret(gov, session, incident))
     resumed = [_resume(gov, session, r.proposal, incident.id, actor, now) for r in held]
     return _reply(outcome, [f"Incident #{incident.id} resolved.", *resumed])
 
 
-def _draft_review(session: Session, decision: rules.IncidentDecision, now: datetime) -> None:
+def _private(effect: IncidentEffect) -> IncidentEffect:
+    return replace(effect, confidential=True) if isinstance(effect, Announce) else effect
+
+
+def _draft_review(
+    gov: Governance,
+    session: Session,
+    decision: rules.IncidentDecision,
+    now: datetime,
+    *,
+    secret: bool = False,
+) -> None:
+    """Draft the review as a public GitHub issue; for an incident about a confidential,
+    undisclosed proposal, send the draft to private channels instead (a public issue would
+    disclose it)."""
     i, due = decision.incident, decision.review_due_at
     assert due is not None
     key = f"incident-review:{i.id}"
     body = f"**Review due:** {due:%Y-%m-%d %H:%M} UTC\n\n{decision.review_body}"
-    payload = {
-        "title": f"Post-incident review: incident {i.id} ({i.severity}) — due {due:%Y-%m-%d}",
-        "body": body,
-        "labels": ["post-incident-review"],
-        "key": key,
-    }
+    title = f"Post-incident review: incident {i.id} ({i.severity}) — due {due:%Y-%m-%d}"
+    if secret:
+        draft = Announce(
+            kind="incident", title=title, text=body, confidential=True, data={"incident": i.id}
+        )
+        gov.effects(session, [draft], "charterbot", now)
+        return
+    payload = {"title": title, "body": body, "labels": ["post-incident-review"], "key": key}
     outbox.enqueue(
         session, kind="create-issue", payload=payload, now=now, key=f"create-issue:{key}"
     )

@@ -188,9 +188,14 @@ class Governance:
     def announce(self, session: Session, effect: Announce, now: datetime) -> None:
         """Queue an announcement for fan-out. One about a proposal carries, unless it names its
         own, the proposal's affected clients and GitHub labels, which subscriptions filter on
-        (``client X``, ``label X``, ``not label X``)."""
+        (``client X``, ``label X``, ``not label X``). One that names a confidential proposal not
+        yet disclosed (its own, or among ``data["proposals"]``/``data["paused"]``, as incidents
+        and kill switches do) is confidential, whatever its author said: fan-out keeps it on
+        private channels until that proposal is disclosed."""
         if effect.proposal is not None and (not effect.clients or "labels" not in effect.data):
             effect = self._about_proposal(session, effect, effect.proposal)
+        if not effect.confidential and self.undisclosed_secrets(session, _named(effect)):
+            effect = replace(effect, confidential=True)
         payload = {
             "kind": effect.kind,
             "title": effect.title,
@@ -204,6 +209,19 @@ class Governance:
             "at": now.isoformat(),
         }
         outbox.enqueue(session, kind="announce", payload=payload, now=now)
+
+    def undisclosed_secrets(self, session: Session, numbers: Iterable[int]) -> list[int]:
+        """Those of ``numbers`` that are confidential (by the track they were opened under) and
+        not yet disclosed: whatever names them stays private."""
+        found = []
+        for number in dict.fromkeys(numbers):
+            stored = repo.load(session, number)
+            if stored is None or stored.disclosed:
+                continue
+            track = self.rules_for(stored.proposal).tracks.get(stored.proposal.track)
+            if track is not None and track.confidential:
+                found.append(number)
+        return found
 
     def _about_proposal(self, session: Session, effect: Announce, number: int) -> Announce:
         stored = repo.load(session, number)
@@ -390,6 +408,16 @@ def stored_due(stored: repo.Stored, charter: Charter) -> datetime | None:
 def _subject_of(command: object) -> str:
     n = getattr(command, "n", None)
     return f"proposal:{n}" if isinstance(n, int) else "charter"
+
+
+def _named(effect: Announce) -> list[int]:
+    """The proposals an announcement names: its own and those listed in its data."""
+    named = [effect.proposal] if effect.proposal is not None else []
+    for key in ("proposals", "paused"):
+        listed = effect.data.get(key)
+        if isinstance(listed, list | tuple):
+            named.extend(n for n in listed if isinstance(n, int) and not isinstance(n, bool))
+    return named
 
 
 __all__ = ["Governance", "Handler", "Outcome"]

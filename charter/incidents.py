@@ -93,14 +93,19 @@ def _subject(incident: Incident) -> str:
     return f"incident:{incident.id}"
 
 
-def _announce(incident: Incident, title: str, text: str) -> Announce:
+def _announce(incident: Incident, title: str, text: str, paused: Sequence[int] = ()) -> Announce:
+    """An incident announcement; its data lists the proposals it names and the rollouts it
+    paused (the service keeps it private while any of them is confidential and undisclosed)."""
+    data: dict[str, object] = {"incident": incident.id, "proposals": list(incident.proposals)}
+    if paused:
+        data["paused"] = list(paused)
     return Announce(
         kind="incident",
         title=title,
         text=text,
         clients=incident.clients,
         severity=incident.severity,
-        data={"incident": incident.id, "proposals": list(incident.proposals)},
+        data=data,
     )
 
 
@@ -151,6 +156,7 @@ def declare(
             incident,
             f"Incident {incident.id} ({severity}) declared",
             f"{incident.summary}\nConcerns: {scope}. Declared by {by}.{paused}",
+            pause,
         ),
     )
     return IncidentDecision(incident, effects, pause=pause)
@@ -199,6 +205,7 @@ def reclassify(
             changed,
             f"Incident {incident.id} {verb} to {severity}",
             f"{incident.summary}\nWas {before}{why}. Changed by {by}.{paused}",
+            pause,
         ),
     )
     return IncidentDecision(changed, effects, pause=pause)

@@ -135,6 +135,7 @@ class AdhocMeeting:
     reminders: tuple[timedelta, ...] = ()
     announce_to: tuple[str, ...] = ()
     cancelled: bool = False
+    private: bool = False  # about a confidential matter: private channels only, no public pages
 
     def __post_init__(self) -> None:
         if not _ID.match(self.id):

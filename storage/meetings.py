@@ -87,7 +87,21 @@ def to_adhoc(
         agenda_before=agenda_before,
         reminders=reminders,
         cancelled=row.cancelled,
+        private=row.private,
     )
+
+
+def publish_adhoc(session: Session, proposal: int) -> int:
+    """Make the private calls about ``proposal`` public (it was disclosed); returns how many."""
+    rows = session.exec(
+        select(AdhocMeetingRow)
+        .where(AdhocMeetingRow.proposal == proposal)
+        .where(col(AdhocMeetingRow.private).is_(True))
+    ).all()
+    for row in rows:
+        row.private = False
+        session.add(row)
+    return len(rows)
 
 
 def adhoc_exists(session: Session, call_id: str) -> bool:

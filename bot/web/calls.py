@@ -40,6 +40,8 @@ def upcoming(
     repo = charter.github.repository
     out: list[dict[str, Any]] = []
     for call in calls:
+        if isinstance(call, AdhocMeeting) and call.private:
+            continue  # a confidential rollout's go/no-go: not on public pages
         for occ in occurrences(call, now, count=count, schedule=schedule):
             out.append(
                 {

@@ -58,6 +58,9 @@ class AdhocMeetingRow(SQLModel, table=True):
     proposal: int | None = Field(default=None, index=True)
     stage: str | None = None
     cancelled: bool = False
+    # A call about a confidential, undisclosed rollout: announced only on private channels,
+    # no public agenda issue, left out of public pages (cleared when the proposal is disclosed).
+    private: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     created_by: str
     created_at: datetime = Field(sa_column=_ts(nullable=False))
 

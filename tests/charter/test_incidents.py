@@ -109,11 +109,12 @@ def test_declare_records_and_announces() -> None:
             "Rollouts paused: #42, #43.",
             clients=("dorado",),
             severity="sev1",
-            data={"incident": "INC-7", "proposals": []},
+            data={"incident": "INC-7", "proposals": [], "paused": [42, 43]},
         ),
     )  # fmt: skip
     (announce,) = declared("sev3").effects[1:]
     assert isinstance(announce, Announce)
+    assert "paused" not in announce.data
     assert announce.text == "dorado forks on canary\nConcerns: everything. Declared by kofi-sec."
 
 
