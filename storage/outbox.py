@@ -9,6 +9,11 @@ Rules:
   between the platform's answer and recording its id.
 - Retries back off exponentially with jitter, honouring a platform's ``Retry-After``; permanent
   failures stop retrying and stay listed as failed.
+- A coalescing key (one ending in ``:pending``: at most one such item waits at a time) is freed
+  once its item is done, sent *or* failed: a failed item keeps its row, error and attempts (for
+  ``charterbot outbox list/retry``) but no longer blocks new work queued under its key.
+- One try counts one attempt: a relay that counted it before calling out (``begin_attempt``)
+  says so (``counted=True``) when it records the outcome.
 """
 
 from __future__ import annotations
@@ -87,11 +92,16 @@ def mark_sending(session: Session, row: OutboxRow, message_id: str | None = None
 def mark_sent(session: Session, row: OutboxRow, now: datetime, message_id: str | None) -> None:
     row.status = "sent"
     row.sent_at = now
-    if row.key is not None and row.key.endswith(":pending"):
-        row.key = None  # a coalescing key frees up once its item is done
+    _free_key(row)
     if message_id is not None:
         row.platform_message_id = message_id
     session.add(row)
+
+
+def _free_key(row: OutboxRow) -> None:
+    """A done item (sent or failed) gives up its coalescing key so the next change can queue."""
+    if row.key is not None and row.key.endswith(":pending"):
+        row.key = None
 
 
 def backoff(
@@ -105,25 +115,36 @@ def backoff(
 
 
 def mark_retry(
-    session: Session, row: OutboxRow, now: datetime, error: str, retry_after: float | None = None
+    session: Session,
+    row: OutboxRow,
+    now: datetime,
+    error: str,
+    retry_after: float | None = None,
+    *,
+    counted: bool = False,
 ) -> None:
-    row.attempts += 1
+    """Retry later, or fail after ``MAX_ATTEMPTS`` tries (``counted``: this try is counted)."""
+    row.attempts += 0 if counted else 1
     row.last_error = error[:2000]
     if row.attempts >= MAX_ATTEMPTS:
-        row.status = "failed"
-        row.next_attempt_at = None
+        _fail(row)
     else:
         row.status = "pending"
         row.next_attempt_at = now + timedelta(seconds=backoff(row.attempts, retry_after))
     session.add(row)
 
 
-def mark_failed(session: Session, row: OutboxRow, error: str) -> None:
-    row.attempts += 1
-    row.status = "failed"
+def mark_failed(session: Session, row: OutboxRow, error: str, *, counted: bool = False) -> None:
+    row.attempts += 0 if counted else 1
     row.last_error = error[:2000]
-    row.next_attempt_at = None
+    _fail(row)
     session.add(row)
+
+
+def _fail(row: OutboxRow) -> None:
+    row.status = "failed"
+    row.next_attempt_at = None
+    _free_key(row)
 
 
 def listing(session: Session, *, include_sent: bool = False) -> Sequence[OutboxRow]:
@@ -176,20 +197,27 @@ def finish(
     *,
     message_id: str | None = None,
     error: str = "",
+    counted: bool = False,
 ) -> None:
     """Mark an item sent (with the platform's message id) or, given ``error``, failed."""
     row = session.get(OutboxRow, row_id)
     if row is None:
         return
     if error:
-        mark_failed(session, row, error)
+        mark_failed(session, row, error, counted=counted)
     else:
         mark_sent(session, row, now, message_id)
 
 
 def retry_later(
-    session: Session, row_id: int | None, now: datetime, error: str, retry_after: float | None
+    session: Session,
+    row_id: int | None,
+    now: datetime,
+    error: str,
+    retry_after: float | None,
+    *,
+    counted: bool = False,
 ) -> None:
     row = session.get(OutboxRow, row_id)
     if row is not None:
-        mark_retry(session, row, now, error, retry_after)
+        mark_retry(session, row, now, error, retry_after, counted=counted)

@@ -5,6 +5,8 @@ Rules (GitHub REST docs, "Rate limits" and "Best practices"):
   `x-ratelimit-remaining` is 0, wait until `x-ratelimit-reset` (UTC epoch seconds); else, for a
   secondary limit, wait at least one minute, then back off exponentially and give up after N.
   A 403 that is none of these (a permission problem) is not retried.
+- Giving up keeps the wait GitHub asked for: the error (:class:`RateLimitExhausted`) carries it
+  as ``retry_after``, so a relay retries no sooner instead of calling again while limited.
 - Content-creating requests: at most 80 per minute and 500 per hour, at least 1 s apart.
   Continuing while limited can get the integration banned, so we pace ourselves up front.
 
@@ -52,6 +54,15 @@ class Retry:
 @dataclass(frozen=True)
 class GiveUp:
     reason: str
+    wait: float = 0.0  # how long GitHub still asks us to wait
+
+
+class RateLimitExhausted(GitHubRateLimited):
+    """The policy gave up; ``retry_after``: seconds until GitHub should accept the call again."""
+
+    def __init__(self, message: str, *, status: int, retry_after: float) -> None:
+        super().__init__(message, status=status)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -72,9 +83,9 @@ class RetryPolicy:
         if wait is None:
             return None
         if retries >= self.max_retries:
-            return GiveUp(f"{reason}; gave up after {retries} retries")
+            return GiveUp(f"{reason}; gave up after {retries} retries", wait)
         if wait > self.max_wait:
-            return GiveUp(f"{reason}; the wait of {wait:.0f} s exceeds {self.max_wait:.0f} s")
+            return GiveUp(f"{reason}; the wait of {wait:.0f} s exceeds {self.max_wait:.0f} s", wait)
         return Retry(wait, reason)
 
     def _wait(self, answer: RateLimitAnswer, retries: int, now: float) -> tuple[float | None, str]:
@@ -185,8 +196,10 @@ class Throttle:
                 if decision is None:
                     raise
                 if isinstance(decision, GiveUp):
-                    raise GitHubRateLimited(
-                        f"GitHub rate limit: {decision.reason}", status=answer.status
+                    raise RateLimitExhausted(
+                        f"GitHub rate limit: {decision.reason}",
+                        status=answer.status,
+                        retry_after=decision.wait,
                     ) from exc
                 await self._sleep(decision.wait)
                 retries += 1

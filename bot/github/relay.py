@@ -10,8 +10,13 @@ Rules:
 - ``agenda-issue``: one GitHub issue per meeting occurrence, created once (found again by its
   hidden ``<!-- charterbot:agenda:<key> -->`` marker after a crash), its number stored before the
   item is marked sent, and edited in place only when the body differs from what it holds.
-- Errors: a rate limit or 5xx is retried with backoff (``storage.outbox``); a 404 (issue gone)
-  or 403 without rate-limit meaning is permanent and recorded.
+- Errors: a rate limit, a 5xx, a timeout or no answer is retried with backoff
+  (``storage.outbox``); a rate limit the throttle gave up on is retried no sooner than GitHub
+  asked, and the relay calls GitHub for nothing else until then. Any other 4xx (404 issue gone,
+  410, 422 invalid, 401, a 403 without rate-limit meaning) cannot succeed by repeating it: the
+  item fails at once with the error recorded, and the coordinators get a ``notify`` item in the
+  same transaction.
+- Every try counts one attempt, counted before calling out (``outbox.begin_attempt``).
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from sqlmodel import Session
 
 from bot.github.tracking import ALL_STATE_LABELS, MARKER, labels_for, render
 from bot.metrics import METRICS
-from bot.ports import GitHubError, GitHubGateway, GitHubNotFound, GitHubRateLimited
+from bot.ports import GitHubError, GitHubGateway, GitHubRateLimited
 from bot.views import proposal_view
 from charter.model import Charter
 from storage import meetings as meetings_store, outbox, proposals as repo
@@ -36,6 +41,15 @@ from storage.times import aware
 log = logging.getLogger("charterbot.github.relay")
 
 KINDS = ("sync-github", "comment", "agenda-issue")
+# 4xx answers that may pass: a request timeout and a rate limit without the throttle's verdict.
+_TRANSIENT_4XX = (408, 429)
+
+
+def permanent(exc: BaseException) -> bool:
+    """Whether repeating the call cannot help: a 4xx answer other than a rate limit."""
+    if isinstance(exc, GitHubRateLimited) or not isinstance(exc, GitHubError):
+        return False
+    return 400 <= exc.status < 500 and exc.status not in _TRANSIENT_4XX
 
 
 class GitHubRelay:
@@ -46,15 +60,23 @@ class GitHubRelay:
         self._charter = charter
         self._gateway = gateway
         self._public_url = public_url
+        self._limited_until: datetime | None = None  # GitHub's rate limit: no calls before
 
     async def run_once(self, now: datetime) -> int:
+        if self._limited(now):
+            return 0
         with session_scope(self._engine) as session:  # type: ignore[arg-type]
             rows = [r for r in outbox.due(session, now=now, limit=200) if r.kind in KINDS]
             ids = [r.id for r in rows]
         done = 0
         for row_id in ids:
+            if self._limited(now):  # every further call would be refused the same way
+                break
             done += await self._deliver(row_id, now)
         return done
+
+    def _limited(self, now: datetime) -> bool:
+        return self._limited_until is not None and now < self._limited_until
 
     async def _deliver(self, row_id: int | None, now: datetime) -> int:
         with session_scope(self._engine) as session:  # type: ignore[arg-type]
@@ -63,6 +85,7 @@ class GitHubRelay:
                 return 0
             kind, data, attempts = row.kind, outbox.payload(row), row.attempts
             created = aware(row.created_at)
+            outbox.begin_attempt(session, row_id)  # one try, one attempt; see the rules above
         try:
             if kind == "sync-github":
                 message_id = await self._sync(int(data["proposal"]), now)
@@ -72,14 +95,11 @@ class GitHubRelay:
                 message_id = await self._comment(
                     row_id, int(data["proposal"]), data["body"], attempts
                 )
-        except GitHubNotFound as exc:
-            self._finish(row_id, now, error=f"permanent: {exc}")
-            return 0
-        except (GitHubRateLimited, GitHubError, OSError) as exc:
-            retry = getattr(exc, "retry_after", None)
-            with session_scope(self._engine) as session:  # type: ignore[arg-type]
-                outbox.retry_later(session, row_id, now, str(exc), retry)
-            log.warning("github delivery %s failed: %s", row_id, exc)
+        except (GitHubError, OSError) as exc:
+            if permanent(exc):
+                self._fail(row_id, now, f"permanent: {exc}")
+            else:
+                self._retry(row_id, now, exc)
             return 0
         self._finish(row_id, now, message_id=message_id)
         METRICS.delivery_latency.labels(kind="github").observe(
@@ -87,11 +107,28 @@ class GitHubRelay:
         )
         return 1
 
-    def _finish(
-        self, row_id: int | None, now: datetime, *, message_id: str | None = None, error: str = ""
-    ) -> None:
+    def _finish(self, row_id: int | None, now: datetime, *, message_id: str | None) -> None:
         with session_scope(self._engine) as session:  # type: ignore[arg-type]
-            outbox.finish(session, row_id, now, message_id=message_id, error=error)
+            outbox.finish(session, row_id, now, message_id=message_id, counted=True)
+
+    def _retry(self, row_id: int | None, now: datetime, exc: BaseException) -> None:
+        """Back off; a rate limit's known wait (``RateLimitExhausted.retry_after``) wins."""
+        retry: float | None = getattr(exc, "retry_after", None)
+        if retry is not None:
+            self._limited_until = now + timedelta(seconds=retry)
+        with session_scope(self._engine) as session:  # type: ignore[arg-type]
+            outbox.retry_later(session, row_id, now, str(exc), retry, counted=True)
+        log.warning("github delivery %s failed, retried later: %s", row_id, exc)
+
+    def _fail(self, row_id: int | None, now: datetime, error: str) -> None:
+        """Record a permanent failure and tell the coordinators, in one transaction."""
+        text = f"GitHub delivery o{row_id} failed and will not be retried: {error}"
+        payload = {"roles": list(_notify_roles(self._charter)), "text": text}
+        with session_scope(self._engine) as session:  # type: ignore[arg-type]
+            outbox.finish(session, row_id, now, error=error, counted=True)
+            key = f"notify:github-failed:{row_id}"
+            outbox.enqueue(session, kind="notify", payload=payload, now=now, key=key)
+        log.warning("github delivery %s failed for good: %s", row_id, error)
 
     async def _sync(self, number: int, now: datetime) -> str | None:
         with session_scope(self._engine) as session:  # type: ignore[arg-type]
@@ -165,9 +202,14 @@ class GitHubRelay:
             found = await self._gateway.find_comment_with_marker(number, marker)
             if found is not None:
                 return found.comment_id
-        with session_scope(self._engine) as session:  # type: ignore[arg-type]
-            outbox.begin_attempt(session, row_id)  # see the rule above
         return await self._gateway.create_comment(number, f"{body}\n\n{marker}")
+
+
+def _notify_roles(charter: Charter) -> tuple[str, ...]:
+    """Who hears about a failure: the coordinators, else every role (as the broadcast relay);
+    with no roles at all, ``coordinators`` is named in the notify relay's fallback message."""
+    roles = tuple(charter.roles)
+    return roles if roles and "coordinators" not in roles else ("coordinators",)
 
 
 def _save_tracking(

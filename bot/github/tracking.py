@@ -14,6 +14,11 @@ from typing import Any
 from charter.text import escape_markdown_github
 
 MARKER = "<!-- charterbot:tracking -->"
+# GitHub refuses a comment body over 65,536 characters; stay well below it.
+MAX_BODY = 60_000
+# Characters (escaped) kept of each concern text, vote reason or intake problem once the full
+# comment would be too long: enough to recognise it, small enough for many of them.
+CLIP = 280
 _VIA = {"slack": " (via Slack)", "discord": " (via Discord)", "console": " (via console)"}
 
 
@@ -43,14 +48,50 @@ def _relative(seconds: float) -> str:
 
 
 def render(view: dict[str, Any], now: datetime, public_url: str = "") -> str:
-    """The tracking comment body for a proposal view (see ``bot.views.proposal_view``)."""
+    """The tracking comment body for a proposal view (see ``bot.views.proposal_view``).
+
+    At most ``MAX_BODY`` characters, because GitHub refuses longer comments: when the full text
+    is longer, concern texts, vote reasons and intake problems are cut to ``CLIP`` characters,
+    the open concerns that still do not fit are left out and counted ("… and N more", linking
+    the proposal's dashboard page when ``public_url`` is set), and as a last resort the body is
+    cut at a line end. A pure function of its inputs, so unchanged state renders the same text.
+    """
+    top, concerns, bottom = _sections(view, now, public_url, clip=None)
+    body = _join(top + concerns + bottom)
+    if len(body) <= MAX_BODY:
+        return body
+    page = f"{public_url.rstrip('/')}/proposals/{view['number']}" if public_url else ""
+    top, concerns, bottom = _sections(view, now, public_url, clip=CLIP)
+    return _cut(_fit(top, concerns, bottom, page), page)
+
+
+def _join(lines: list[str]) -> str:
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _sections(
+    view: dict[str, Any], now: datetime, public_url: str, clip: int | None
+) -> tuple[list[str], list[str], list[str]]:
+    """(everything up to the open concerns' heading, one line per open concern, the rest)."""
+    top = _head(view, now, clip)
+    open_concerns = [c for c in view["concerns"] if not c["resolved"]]
+    concerns = [
+        f"- `{_e(c['name'])}` by {_e(c['raised_by'])}: {_clip(c['text'], clip)}"
+        for c in open_concerns
+    ]
+    if open_concerns:
+        top.append("**Open concerns** (block acceptance until resolved with `/resolve <name>`):")
+    return top, concerns, _tail(view, now, public_url, bool(open_concerns))
+
+
+def _head(view: dict[str, Any], now: datetime, clip: int | None) -> list[str]:
     n = view["number"]
     out = [MARKER, f"### charterbot · proposal #{n}: **{view['state']}**", ""]
     out.append(f"Track **{_e(view['track'])}** · charter version {view['charter_version']}")
     out.append("")
     if view["intake_problems"]:
         out.append("**This proposal stays a draft until these are fixed** (edit the issue body):")
-        out.extend(f"- {_e(problem)}" for problem in view["intake_problems"])
+        out.extend(f"- {_clip(problem, clip)}" for problem in view["intake_problems"])
         out.append("")
     d = view["deadlines"]
     if view["state"] != "draft":
@@ -66,7 +107,7 @@ def render(view: dict[str, Any], now: datetime, public_url: str = "") -> str:
         out.append("")
     t = view["tally"]
     if t is not None and view["state"] not in ("draft", "review"):
-        out += _seat_matrix(view)
+        out += _seat_matrix(view, clip)
         out.append(
             f"Quorum: {t['voted']}/{t['seats']} seats voted, {t['needed']} needed "
             f"({t['quorum']:.0%}) — {'met' if t['quorum_met'] else 'not met'}. "
@@ -74,13 +115,11 @@ def render(view: dict[str, Any], now: datetime, public_url: str = "") -> str:
             f"(needs {t['approval']:.0%} of approve + reject). {_e(t['reason'])}."
         )
         out.append("")
-    open_concerns = [c for c in view["concerns"] if not c["resolved"]]
-    if open_concerns:
-        out.append("**Open concerns** (block acceptance until resolved with `/resolve <name>`):")
-        out.extend(
-            f"- `{_e(c['name'])}` by {_e(c['raised_by'])}: {_e(c['text'])}" for c in open_concerns
-        )
-        out.append("")
+    return out
+
+
+def _tail(view: dict[str, Any], now: datetime, public_url: str, after_list: bool) -> list[str]:
+    out = [""] if after_list else []
     if view["decision"]:
         dec = view["decision"]
         out.append(
@@ -94,11 +133,53 @@ def render(view: dict[str, Any], now: datetime, public_url: str = "") -> str:
             "`/concern <name>: <text>`, `/resolve <name>`, `/withdraw`, `/status`."
         )
     if public_url:
-        out.append(f"[Audit trail]({public_url.rstrip('/')}/audit?subject=proposal:{n})")
-    return "\n".join(out).rstrip() + "\n"
+        out.append(
+            f"[Audit trail]({public_url.rstrip('/')}/audit?subject=proposal:{view['number']})"
+        )
+    return out
 
 
-def _seat_matrix(view: dict[str, Any]) -> list[str]:
+def _fit(top: list[str], concerns: list[str], bottom: list[str], page: str) -> str:
+    """Keep the first open concerns that fit under ``MAX_BODY``; count the ones left out."""
+    budget = MAX_BODY - len(_join([*top, _more(len(concerns), page), *bottom]))
+    kept = 0
+    for line in concerns:
+        budget -= len(line) + 1  # the line and its newline
+        if budget < 0:
+            break
+        kept += 1
+    more = [_more(len(concerns) - kept, page)] if kept < len(concerns) else []
+    return _join(top + concerns[:kept] + more + bottom)
+
+
+def _more(left: int, page: str) -> str:
+    where = f", see [the proposal's page]({page}#concerns)" if page else ""
+    return f"- … and {left} more open concern{'' if left == 1 else 's'}{where}"
+
+
+def _cut(body: str, page: str) -> str:
+    """The last resort (a huge seat matrix): whole lines up to ``MAX_BODY``, then a note."""
+    if len(body) <= MAX_BODY:
+        return body
+    where = f"; the full record: {page}" if page else ""
+    note = f"… cut to fit GitHub's comment size limit{where}\n"
+    return body[: body.rfind("\n", 0, MAX_BODY - len(note)) + 1] + note
+
+
+def _clip(text: str | None, limit: int | None) -> str:
+    """Escaped text of at most ``limit`` characters, ending in "…" if cut. The raw text is cut
+    (then escaped again), so no entity or backslash escape is split."""
+    out = _e(text)
+    if limit is None or len(out) <= limit:
+        return out
+    raw, cut = text or "", len(text or "")
+    while len(out) > limit - 1:
+        cut = min(cut - 1, cut * (limit - 1) // len(out))
+        out = _e(raw[:cut])
+    return out.rstrip() + "…"
+
+
+def _seat_matrix(view: dict[str, Any], clip: int | None) -> list[str]:
     rows = ["| seat | vote | by | when | reason |", "|---|---|---|---|---|"]
     for row in view["seat_matrix"]:
         if row["choice"] is None:
@@ -108,7 +189,7 @@ def _seat_matrix(view: dict[str, Any]) -> list[str]:
         at = (row["at"] or "")[:16].replace("T", " ")
         rows.append(
             f"| {_e(row['label'])} | {row['choice']} | {_e(row['voter'])}{via} | {at} "
-            f"| {_e(row['reason'])} |"
+            f"| {_clip(row['reason'], clip)} |"
         )
     rows.append("")
     return rows

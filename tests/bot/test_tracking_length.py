@@ -1,0 +1,107 @@
+"""The tracking comment stays below GitHub's 65,536-character body limit, however many open
+concerns and long vote reasons a proposal collects (escaping makes ``&``, ``<`` and ``@name``
+longer still): long texts are cut, concerns that do not fit are counted and the proposal's
+page is linked, and the text stays the same for the same state (edited only on change)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from bot.github.tracking import MAX_BODY, render
+from tests.bot.harness import Bot
+from tests.standins.github_server import GitHubStandin
+
+NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+URL = "http://charterbot.test"
+GITHUB_LIMIT = 65_536
+# An escaped character is an entity or a backslash escape: a cut must never split one.
+BROKEN_ENTITY = re.compile(r"&(?!amp;|lt;|gt;|#8203;)")
+
+
+def view(concerns: int, text: str, seats: int = 5, reason: str = "") -> dict[str, Any]:
+    """A proposal in voting (the shape of ``bot.views.proposal_view``)."""
+    iso = "2026-12-04T12:00:00Z"
+    matrix = [
+        {"label": f"Client {i}", "voter": f"maint-{i}", "choice": "approve", "reason": reason,
+         "at": iso, "via": "slack"}
+        for i in range(seats)
+    ]  # fmt: skip
+    return {
+        "number": 7, "state": "voting", "track": "protocol-change", "charter_version": 3,
+        "intake_problems": [], "seat_matrix": matrix, "decision": None,
+        "deadlines": {"review_ends": iso, "voting_opens": iso, "voting_closes": iso,
+                      "confirm_until": None},
+        "tally": {"voted": seats, "seats": seats, "needed": seats, "quorum": 1.0,
+                  "quorum_met": True, "approve": seats, "reject": 0, "approval": 1.0,
+                  "reason": "blocked by open concerns"},
+        "concerns": [{"name": f"c{i}", "raised_by": "bob-aurora", "text": text, "resolved": False}
+                     for i in range(concerns)],
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("given", "shown", "more"),
+    [
+        pytest.param(view(3, "short & sweet"), 3, None, id="short-unchanged"),
+        pytest.param(view(14, "&" * 1000), 14, None, id="14-ampersand-texts-cut"),
+        pytest.param(view(14, "<" * 1000, reason="&" * 1000), 14, None, id="long-reasons-too"),
+        pytest.param(view(60, "@alice " * 142), 60, None, id="mentions-expand"),
+        pytest.param(view(400, "<" * 1000), None, 400, id="400-concerns-counted"),
+        pytest.param(view(1, "x", seats=400, reason="&" * 1000), None, None, id="huge-seat-matrix"),
+    ],
+)
+def test_the_body_fits_github(given: dict[str, Any], shown: int | None, more: int | None) -> None:
+    body = render(given, NOW, URL)
+    assert len(body) <= MAX_BODY < GITHUB_LIMIT
+    assert body == render(given, NOW, URL), "deterministic: edited only when the state changes"
+    assert not BROKEN_ENTITY.search(body), "no entity cut in half"
+    lines = [line for line in body.splitlines() if line.startswith("- `c")]
+    if shown is not None:
+        assert len(lines) == shown
+    if more is not None:
+        left = re.search(r"^- … and (\d+) more open concerns, see \[the proposal's page\]"
+                         rf"\({URL}/proposals/7#concerns\)$", body, re.MULTILINE)  # fmt: skip
+        assert left is not None and len(lines) + int(left.group(1)) == more
+        assert body.rstrip().endswith(f"[Audit trail]({URL}/audit?subject=proposal:7)")
+
+
+def test_a_comment_that_fits_is_not_shortened() -> None:
+    small = view(3, "a" * 1000, reason="b" * 1000)
+    body = render(small, NOW, URL)
+    assert "a" * 1000 in body and "b" * 1000 in body and "…" not in body
+
+
+def test_the_last_resort_cut_points_to_the_full_record() -> None:
+    body = render(view(1, "x", seats=400, reason="&" * 1000), NOW, URL)
+    assert body.endswith(f"… cut to fit GitHub's comment size limit; the full record: "
+                         f"{URL}/proposals/7\n")  # fmt: skip
+    assert body.startswith("<!-- charterbot:tracking -->\n")
+
+
+@pytest.fixture
+async def bot(sqlite_url: str, github: GitHubStandin) -> AsyncIterator[Bot]:
+    b = Bot.fresh(sqlite_url, github)
+    yield b
+    await b.close()
+
+
+async def test_many_long_concerns_on_github(bot: Bot) -> None:
+    """Fourteen 1000-character concerns of ``&`` once rendered 71,242 characters, which GitHub
+    refuses (422); the comment now fits, and settling again does not edit it."""
+    n = await bot.open_voting()
+    await bot.comment(
+        n, "\n".join(f"/concern c{i}: " + "&" * 1000 for i in range(14)), "bob-aurora"
+    )
+    await bot.settle()
+    [tracking] = bot.tracking(n)
+    assert len(tracking.body) <= MAX_BODY
+    assert tracking.body.count("&amp;…") == 14
+    edits = len(bot.standin.requests_to("PATCH", r".*/issues/comments/\d+"))
+    await bot.comment(n, "/status", "bob-aurora")
+    await bot.settle()
+    assert len(bot.standin.requests_to("PATCH", r".*/issues/comments/\d+")) == edits
