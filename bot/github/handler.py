@@ -11,28 +11,35 @@ Rules:
   proposal's issue may be closed freely.
 - Intake: the form body is parsed and checked on every open and edit. While anything is wrong the
   proposal stays a draft and the tracking comment lists exactly what to fix (one comment,
-  edited in place); once valid it enters review. Title or body edits after voting opened are
+  edited in place); once valid it enters review. In review the track is frozen and an edited
+  form must pass the same check, or it is not applied and the editor is answered on the issue
+  (``charter.edits``). From voting on the form is not re-read; title or body edits are
   recorded in the audit log.
-- Comments: on ``created`` each command line runs like a chat command, as the comment's author,
-  at the comment's time; refusals and ``/status`` are answered by one reply comment each. On
-  ``edited`` and ``deleted`` the votes are recomputed from the whole comment history (as Prow
-  does), so a missed or repeated event never leaves a wrong tally. A comment's vote is dated
-  by when it was cast: the comment's creation, or the edit that changed which way it votes. An
-  edit that leaves the votes as they were (a typo fixed, a reason reworded) recasts nothing, so
-  it cannot bring back a vote a later one replaced.
+- Comments: when a comment is first stored, whatever the action (GitHub does not order
+  deliveries: its ``edited`` may arrive, or a poll may first see it, before its ``created``),
+  each command line runs like a chat command, as the comment's author, at the comment's time;
+  refusals and ``/status`` are answered by one reply comment each. They run once: a later
+  ``created`` or ``edited`` of a stored comment runs none. On ``edited`` and ``deleted`` of a
+  stored comment the votes are recomputed from the whole comment history (as Prow does), so a
+  missed or repeated event never leaves a wrong tally. A comment first seen deleted runs
+  nothing. A comment's vote is dated by when it was cast: the comment's creation, or the edit
+  that changed which way it votes. An edit that leaves the votes as they were (a typo fixed, a
+  reason reworded) recasts nothing, so it cannot bring back a vote a later one replaced.
 - The same comment seen twice (webhook and poller) is processed once: a stored comment with the
   same or a newer ``updated_at`` is skipped.
-- A comment ``charterbot link <CODE>`` proves the commenter's login for a pending chat link.
+- A comment ``charterbot link <CODE>`` proves the commenter's login for a pending chat link;
+  the code is claimed when the comment is first stored, like its commands.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -43,6 +50,7 @@ from bot.github.tracking import ALL_STATE_LABELS
 from bot.messages import Actor, plain_text
 from bot.metrics import METRICS
 from charter import commands as c
+from charter.edits import edit_form
 from charter.effects import Audit
 from charter.grammar import parse_comment
 from charter.intake import check_intake, parse_form
@@ -113,12 +121,13 @@ def handle_issue(gov: Governance, session: Session, ev: IssueEvent, now: datetim
         stored = _open(gov, session, ev, track_name, result.proposal_fields, now)
     stored = _remember_issue(session, stored, ev, charter, now)
     p = stored.proposal
-    if p.state in _EDITABLE:
+    if p.state is State.DRAFT:
         p = replace(p, title=ev.title, track=track_name or p.track, fields=result.proposal_fields)
-        problems = result.problems if p.state is State.DRAFT else ()
-        stored = repo.Stored(p, problems, stored.disclosed, stored.extra)
+        stored = repo.Stored(p, result.problems, stored.disclosed, stored.extra)
         repo.save(session, stored, charter, now)
         gov.queue_sync(session, p.number, now)
+    elif p.state is State.REVIEW:
+        _edited_in_review(gov, session, stored, ev, actor, now)
     elif ev.action == "edited" and ev.changes:
         _record_late_edit(gov, session, ev, actor, now)
     if p.state is State.DRAFT and result.ok:
@@ -206,6 +215,33 @@ def _closed(gov: Governance, session: Session, ev: IssueEvent, p: Proposal, now:
     gov.reply_on_github(session, p.number, ev.sender or p.author, text, key, now)
 
 
+def _edited_in_review(
+    gov: Governance,
+    session: Session,
+    stored: repo.Stored,
+    ev: IssueEvent,
+    actor: Actor,
+    now: datetime,
+) -> None:
+    """In review the title follows the issue; its form only as :func:`charter.edits.edit_form`
+    allows, a refusal answered on the issue. A body already judged is not judged again: any
+    issue event (a label added) carries the body, and a refusal must be answered once."""
+    rules = gov.rules_for(stored.proposal)
+    p = replace(stored.proposal, title=ev.title)
+    digest = hashlib.sha256(ev.body.encode()).hexdigest()[:16]
+    judged = stored.extra.get("form_judged") == digest
+    extra = {**stored.extra, "form_judged": digest}
+    repo.save(session, repo.Stored(p, (), stored.disclosed, extra), rules, now)
+    gov.queue_sync(session, p.number, now)
+    if judged:
+        return
+    decision = edit_form(p, rules, parse_form(ev.body), actor.name)
+    outcome = gov.apply(session, decision, actor, now)
+    key = f"edit:{p.number}:{ev.updated_at.isoformat()}"
+    for reply in outcome.replies:
+        gov.reply_on_github(session, p.number, actor.name, reply.text, key, now)
+
+
 def _record_late_edit(
     gov: Governance, session: Session, ev: IssueEvent, actor: Actor, now: datetime
 ) -> None:
@@ -224,14 +260,19 @@ def _record_late_edit(
 def handle_comment(gov: Governance, session: Session, ev: CommentEvent, now: datetime) -> None:
     if not _in_charter_repo(gov, ev.repo) or MARKER in ev.body:
         return
-    if not _remember(session, ev):
+    seen = _remember(session, ev)
+    if seen is None:
         return
-    if ev.action == "created":
+    # Commands run when the comment is first stored, whatever the action: GitHub does not
+    # order deliveries, so its ``edited`` may come first (or be all a poll sees), and the late
+    # ``created`` is then skipped as already seen. Stored once, so they run once.
+    first = seen == "new" and ev.action != "deleted"
+    if first:
         _claim_link_codes(gov, session, ev, now)
     stored = repo.load(session, ev.issue_number, for_update=True)
     if stored is None:
         return
-    if ev.action == "created":
+    if first:
         _run_commands(gov, session, ev)
     else:
         _recompute(gov, session, stored, now)
@@ -252,8 +293,9 @@ _FIRST = {
 }
 
 
-def _remember(session: Session, ev: CommentEvent) -> bool:
-    """Store the comment; False when this version of it was already seen.
+def _remember(session: Session, ev: CommentEvent) -> Literal["new", "changed"] | None:
+    """Store the comment: ``"new"`` when first stored, ``"changed"`` when this version is
+    newer than the stored one, None when it was already seen.
 
     Core statements rather than an ORM load, add and flush (this runs for every comment): a new
     comment is one INSERT; a known one is read and, when this version is newer, updated. A copy
@@ -268,19 +310,21 @@ def _remember(session: Session, ev: CommentEvent) -> bool:
     # must not push a vote cast in time past its deadline.
     first.update(created_at=ev.created_at, voted_at=ev.created_at, **change)
     is_pg = session.get_bind().dialect.name == "postgresql"
+    outcome: Literal["new", "changed"] = "new"
     if connection.execute(_FIRST[is_pg], first).first() is None:
         seen = connection.execute(_SEEN, {"id": ev.comment_id}).one()
         if deleted and seen.deleted:
-            return False
+            return None
         if not deleted and aware(seen.updated_at) >= ev.updated_at:
-            return False
+            return None
         recast = not deleted and _choices(seen.body, ev) != _choices(ev.body, ev)
         change["voted_at"] = ev.updated_at if recast else seen.voted_at
         connection.execute(_CHANGE, {"id": ev.comment_id, **change})
+        outcome = "changed"
     loaded = session.identity_map.get(session.identity_key(CommentRow, ev.comment_id))
     if loaded is not None:
         session.expire(loaded)
-    return True
+    return outcome
 
 
 def _choices(body: str, ev: CommentEvent) -> tuple[tuple[int | None, str], ...]:
