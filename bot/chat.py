@@ -4,8 +4,15 @@ Slack (HTTP mode at ``POST /slack/events``, or Socket Mode when ``SLACK_APP_TOKE
 Discord start only when their credentials are present; the log says which are running and why
 the others are not. Both call the same service (``Governance`` is the ``CommandCore``).
 
-Slack's retries (same ``event_id``) are deduplicated durably: the key is stored in the inbox
-table, so a retry arriving after a restart still has no second effect.
+Rules of the command journal (``InboxJournal``, inbox source ``chat-command:<surface>``):
+- A command, a vote click or an ``@mention`` is recorded before it is acknowledged and closed
+  once answered. Slack's retries of a mention (same ``event_id``) find its entry and have no
+  second effect, across restarts too.
+- Its live handler holds the entry by a lease (``LEASE``) it renews every ``RENEW_EVERY`` while
+  it runs, at most ``HOLD_AT_MOST``; the process running it never replays it. So only a command
+  whose handler is gone (a crash, a killed replica) is replayed, however slow its answer is.
+- The leader replays such a command once (it takes the lease over first), judged at the time
+  it was received (``AtReceipt``) and answered as the live handler would have answered it.
 """
 
 from __future__ import annotations
@@ -16,51 +23,59 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from bot.messages import Actor, Message
+from charter import commands as c
+from charter.grammar import parse_chat
 from storage import inbox
 from storage.db import session_scope
 
 if TYPE_CHECKING:
     from bot.bootstrap import Runtime
+    from bot.service import Governance
 
 log = logging.getLogger("charterbot.chat")
 
-
-class DurableDedupe:
-    """First-seen keys recorded in the inbox table (source ``slack``), across restarts."""
-
-    def __init__(self, rt: Runtime) -> None:
-        self._rt = rt
-
-    async def seen(self, key: str) -> bool:
-        def record() -> bool:
-            with session_scope(self._rt.engine, urgent=True) as session:
-                return not inbox.accept(
-                    session,
-                    source="slack",
-                    key=key,
-                    event="slack-event",
-                    body=b"",
-                    now=self._rt.clock.now(),
-                    processed=True,  # a marker: nothing left to process
-                )
-
-        return await asyncio.to_thread(record)
-
-
 JOURNAL_SOURCE = "chat-command:"  # + surface
-REPLAY_AFTER = timedelta(seconds=30)  # younger entries may still be running right now
+LEASE = timedelta(seconds=30)  # an entry whose lease ran out has no live handler any more
+RENEW_EVERY = 10.0  # seconds between a live handler's renewals: three per lease
+HOLD_AT_MOST = timedelta(minutes=5)  # a handler silent this long is presumed lost
 ANSWERABLE_FOR = timedelta(minutes=30)  # Slack accepts answers on response_url this long
 DISCORD_ANSWERABLE_FOR = timedelta(minutes=14)  # an interaction token lives 15 minutes
 
 
-class InboxJournal:
-    """Chat commands recorded in the inbox (source ``chat-command:<surface>``) before the ack."""
+class AtReceipt:
+    """The command core judging a replayed command at the time it was received, as its live
+    handler would have (a vote acknowledged before the deadline counts), not at replay time."""
 
-    def __init__(self, rt: Runtime) -> None:
+    def __init__(self, gov: Governance, received_at: datetime) -> None:
+        self._gov = gov
+        self._at = received_at
+
+    async def run(self, text: str, actor: Actor) -> Message:
+        if isinstance(parse_chat(text), c.Link):  # a proof started now lives from now
+            return await self._gov.run(text, actor)
+        return await asyncio.to_thread(self._gov.run_sync, text, actor, self._at)
+
+    async def identity(self, surface: str, surface_id: str, display: str) -> Actor:
+        return await self._gov.identity(surface, surface_id, display)
+
+    async def open_proposals(self, prefix: str) -> list[tuple[int, str]]:
+        return await self._gov.open_proposals(prefix)
+
+
+class InboxJournal:
+    """Chat commands recorded in the inbox before the ack, held while they run, replayed by
+    the leader when a crash stranded them (see the module's rules)."""
+
+    def __init__(self, rt: Runtime, *, renew_every: float = RENEW_EVERY) -> None:
         self._rt = rt
+        self._renew_every = renew_every
+        self._held: dict[tuple[str, str], datetime] = {}  # (surface, key) -> held since
+        self._heartbeat: asyncio.Task[None] | None = None
 
     async def record(self, surface: str, key: str, entry: dict[str, str]) -> bool:
         body = json.dumps(entry, sort_keys=True).encode()
+        now = self._rt.clock.now()
 
         def write() -> bool:
             with session_scope(self._rt.engine, urgent=True) as session:
@@ -70,13 +85,26 @@ class InboxJournal:
                     key=key,
                     event="command",
                     body=body,
-                    now=self._rt.clock.now(),
+                    now=now,
+                    lease_until=now + LEASE,
                 )
 
-        return await asyncio.get_running_loop().run_in_executor(self._rt.ingest_pool, write)
+        loop = asyncio.get_running_loop()
+        new = await loop.run_in_executor(self._rt.ingest_pool, write)
+        if new:
+            self._hold(surface, key, now)
+        return new
 
     async def done(self, surface: str, key: str, error: str | None = None) -> None:
-        await asyncio.to_thread(self._finish, surface, key, error)
+        try:
+            await asyncio.to_thread(self._finish, surface, key, error)
+        finally:
+            self._release(surface, key)
+
+    async def aclose(self) -> None:
+        """Stop renewing leases (at shutdown): what is still open is replayed later."""
+        self._held.clear()
+        self._stop_beat()
 
     def _finish(self, surface: str, key: str, error: str | None) -> None:
         with session_scope(self._rt.engine) as session:
@@ -88,6 +116,57 @@ class InboxJournal:
                 error=error,
             )
 
+    # -- the leases of the commands this process runs ------------------------------------------
+
+    def _hold(self, surface: str, key: str, since: datetime) -> None:
+        self._held[(surface, key)] = since
+        if self._heartbeat is None or self._heartbeat.done():
+            self._heartbeat = asyncio.create_task(self._beat(), name="chat-journal-leases")
+
+    def _release(self, surface: str, key: str) -> None:
+        self._held.pop((surface, key), None)
+        if not self._held:
+            self._stop_beat()  # nothing left to renew
+
+    def _stop_beat(self) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            self._heartbeat = None
+
+    def _holds(self, surface: str, key: str, now: datetime) -> bool:
+        since = self._held.get((surface, key))
+        return since is not None and now - since < HOLD_AT_MOST
+
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(self._renew_every)
+            now = self._rt.clock.now()
+            for surface, key in [k for k in self._held if not self._holds(*k, now)]:
+                log.warning(
+                    "%s command %s unanswered after %s; left to the replay",
+                    surface,
+                    key,
+                    HOLD_AT_MOST,
+                )
+                self._held.pop((surface, key))
+            if not self._held:
+                self._heartbeat = None
+                return
+            try:
+                await asyncio.to_thread(self._extend, list(self._held), now + LEASE)
+            except Exception:  # the next beat tries again, well inside the lease
+                log.exception("renewing chat command leases failed")
+
+    def _extend(self, held: list[tuple[str, str]], until: datetime) -> None:
+        with session_scope(self._rt.engine) as session:
+            for surface in {surface for surface, _ in held}:
+                keys = [key for s, key in held if s == surface]
+                inbox.extend_leases(
+                    session, source=JOURNAL_SOURCE + surface, keys=keys, until=until
+                )
+
+    # -- the leader's replay ------------------------------------------------------------------
+
     async def replay(
         self,
         now: datetime,
@@ -96,24 +175,28 @@ class InboxJournal:
         surface: str = "slack",
         answerable_for: timedelta = ANSWERABLE_FOR,
     ) -> int:
-        """Run and answer the commands of ``surface`` a crash left between ack and answer;
-        those older than ``answerable_for`` can no longer be answered and are closed."""
+        """Run and answer the commands of ``surface`` a crash left between ack and answer; those
+        older than ``answerable_for`` can no longer be answered and are closed. ``run`` gets
+        the entry with its ``received_at`` (ISO 8601), the time to judge it at."""
 
         def stale() -> list[tuple[str, bytes, datetime]]:
             with session_scope(self._rt.engine) as session:
-                rows = inbox.unprocessed(
-                    session, source=JOURNAL_SOURCE + surface, received_before=now - REPLAY_AFTER
+                rows = inbox.stranded(
+                    session, source=JOURNAL_SOURCE + surface, now=now, lease=LEASE
                 )
                 return [(r.key, r.body, r.received_at) for r in rows]
 
         replayed = 0
         for key, body, received in await asyncio.to_thread(stale):
             received = received if received.tzinfo else received.replace(tzinfo=UTC)
+            if self._holds(surface, key, now) or not await self._take_over(surface, key, now):
+                continue  # still running (here, or renewed by another process)
             if now - received > answerable_for:
-                await asyncio.to_thread(self._finish, surface, key, "expired before replay")
+                await self.done(surface, key, "expired before replay")
                 continue
+            entry = json.loads(body) | {"received_at": received.isoformat()}
             try:
-                await run(json.loads(body))
+                await run(entry)
             except Exception as exc:  # not again: it may have run before it failed
                 log.exception("replaying %s command %s failed", surface, key)
                 await self.done(surface, key, f"replay failed: {type(exc).__name__}: {exc}"[:500])
@@ -121,6 +204,25 @@ class InboxJournal:
             await self.done(surface, key)
             replayed += 1
         return replayed
+
+    async def _take_over(self, surface: str, key: str, now: datetime) -> bool:
+        """Lease a stranded entry for this replay (held and renewed like a live command)."""
+
+        def take() -> bool:
+            with session_scope(self._rt.engine) as session:
+                return inbox.take_over(
+                    session, source=JOURNAL_SOURCE + surface, key=key, now=now, until=now + LEASE
+                )
+
+        taken = await asyncio.to_thread(take)
+        if taken:
+            self._hold(surface, key, now)
+        return taken
+
+
+def received_at(entry: dict[str, str]) -> datetime:
+    """The time a replayed entry was received (see ``InboxJournal.replay``)."""
+    return datetime.fromisoformat(entry["received_at"])
 
 
 def install(rt: Runtime) -> None:
@@ -141,30 +243,38 @@ def _secret(value: Any) -> str:
     return value.get_secret_value() if value is not None else ""
 
 
+def _journal(rt: Runtime) -> InboxJournal:
+    """The process's one journal (its leases are renewed together), shared by the transports."""
+    journal: InboxJournal | None = rt.extras.get("chat_journal")
+    if journal is None:
+        journal = rt.extras["chat_journal"] = InboxJournal(rt)
+        rt.extras.setdefault("shutdown", []).append(journal.aclose)
+    return journal
+
+
 def _install_slack(rt: Runtime) -> None:
     from bot.slack.app import Responder, build_slack_app
     from bot.slack.serve import slack_routes, start_socket_mode
 
     settings = rt.settings
     responder = Responder(None, pooled=True)  # answers reuse keep-alive connections
-    journal = InboxJournal(rt)
+    journal = _journal(rt)
     app = build_slack_app(
         rt.gov,
         signing_secret=_secret(settings.slack_signing_secret) or "unused-in-socket-mode",
         bot_token=_secret(settings.slack_bot_token),
         api_url=settings.slack_api_url,
-        dedupe=DurableDedupe(rt),
         responder=responder,
-        journal=journal,
+        journal=journal,  # also the durable dedupe of Slack's event retries
     )
     rt.extras["slack_app"] = app
-    rt.extras["chat_journal"] = journal
 
     async def replay_step(now: datetime) -> int:
         async def run(entry: dict[str, str]) -> None:
             from bot.slack.app import replay_entry
 
-            await replay_entry(rt.gov, responder, entry)
+            core = AtReceipt(rt.gov, received_at(entry))
+            await replay_entry(core, responder, entry, app.client)
 
         return await journal.replay(now, run)
 
@@ -194,7 +304,7 @@ def discord_replay_step(rt: Runtime, journal: InboxJournal, client: Any) -> Any:
 
     async def step(now: datetime) -> int:
         async def run(entry: dict[str, str]) -> None:
-            await replay_entry(rt.gov, client, entry)
+            await replay_entry(AtReceipt(rt.gov, received_at(entry)), client, entry)
 
         return await journal.replay(
             now, run, surface="discord", answerable_for=DISCORD_ANSWERABLE_FOR
@@ -207,7 +317,7 @@ def _install_discord(rt: Runtime) -> None:
     from bot.discord.client import CharterBot, parse_guild_id
 
     settings = rt.settings
-    journal = rt.extras.get("chat_journal") or InboxJournal(rt)
+    journal = _journal(rt)
     client = CharterBot(
         rt.gov,
         guild_id=parse_guild_id(settings.discord_guild_id),
@@ -215,7 +325,6 @@ def _install_discord(rt: Runtime) -> None:
         journal=journal,
     )
     rt.extras["discord_client"] = client
-    rt.extras["chat_journal"] = journal
     rt.relays.append(discord_replay_step(rt, journal, client))  # leader only
 
     async def start() -> None:

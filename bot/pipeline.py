@@ -129,7 +129,7 @@ class InboxWorker:
             if not attempted:
                 raise
             if len(rows) == 1:  # a lone event, no savepoint: its failure failed the transaction
-                return scanned, [self._failed_alone(attempted[0], exc)], len(rows) == limit
+                return scanned, [self._failed_alone(attempted[0], exc, now)], len(rows) == limit
             log.warning(
                 "inbox batch failed (%s: %s); processing its events one by one",
                 type(exc).__name__,
@@ -157,7 +157,7 @@ class InboxWorker:
                 extra={"delivery_id": result.delivery_id},
             )
             _fresh(session)
-            inbox.record_failure(session, row.id, f"{type(exc).__name__}: {exc}")
+            inbox.record_failure(session, row.id, f"{type(exc).__name__}: {exc}", now=now)
             return _Result(result.row_id, result.what, result.delivery_id, ok=False)
         return result
 
@@ -168,7 +168,7 @@ class InboxWorker:
             processor(session, row, now)
         inbox.mark_done(session, row.id, now)
 
-    def _failed_alone(self, row: InboxEvent, exc: Exception) -> _Result:
+    def _failed_alone(self, row: InboxEvent, exc: Exception, now: datetime) -> _Result:
         """Record a lone event's failed attempt in a new transaction (the first rolled back)."""
         log.exception(
             "processing inbox event %s failed",
@@ -177,7 +177,7 @@ class InboxWorker:
             extra={"delivery_id": _delivery_id(row)},
         )
         with session_scope(self._engine) as session:
-            inbox.record_failure(session, row.id, f"{type(exc).__name__}: {exc}")
+            inbox.record_failure(session, row.id, f"{type(exc).__name__}: {exc}", now=now)
         return _Result(row.id, f"{row.event} delivery {row.key}", _delivery_id(row), ok=False)
 
     def _report(self, results: list[_Result]) -> int:
@@ -206,7 +206,7 @@ class InboxWorker:
         except Exception as exc:
             log.exception("processing inbox event %s failed", row_id, extra=delivery)
             with session_scope(self._engine) as session:
-                inbox.record_failure(session, row_id, f"{type(exc).__name__}: {exc}")
+                inbox.record_failure(session, row_id, f"{type(exc).__name__}: {exc}", now=now)
             METRICS.events_processed.labels(result="failed").inc()
             return 0
         METRICS.events_processed.labels(result="ok").inc()

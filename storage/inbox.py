@@ -5,8 +5,13 @@ Rules:
   Slack reuses the event id) finds the row and changes nothing. It returns whether the row is new.
 - An event is processed in the same transaction that marks it processed, so a crash either
   leaves it pending (processed again on restart) or done, never half-done.
-- A processing failure is retried with backoff; after ``MAX_ATTEMPTS`` it stays failed and is
-  listed by ``failed()`` for an operator, never silently dropped.
+- A processing failure is retried with backoff (``backoff``) counted from that failure, not
+  from receipt: an event first processed late still gets its full series of spaced retries.
+  After ``MAX_ATTEMPTS`` it stays failed and is listed by ``failed()`` for an operator, never
+  silently dropped.
+- A journalled chat command (a source the worker does not process) is held by a lease in the
+  same column (``next_attempt_at``): its live handler renews it (``extend_leases``); only once
+  it ran out may another process take the command over (``stranded``, then ``take_over``).
 """
 
 from __future__ import annotations
@@ -34,10 +39,12 @@ def accept(
     body: bytes,
     now: datetime,
     processed: bool = False,
+    lease_until: datetime | None = None,
 ) -> bool:
     """Store an event once. True when it was new, False for a duplicate delivery.
 
-    ``processed=True`` records a key that needs no processing (a dedupe marker)."""
+    ``processed=True`` records a key that needs no processing (a dedupe marker);
+    ``lease_until`` holds the new row for its live handler until then."""
     values = {
         "source": source,
         "key": key,
@@ -46,6 +53,7 @@ def accept(
         "received_at": now,
         "attempts": 0,
         "processed_at": now if processed else None,
+        "next_attempt_at": lease_until,
     }
     is_pg = session.get_bind().dialect.name == "postgresql"
     # RETURNING yields a row only when this call inserted it (rowcount is driver-dependent).
@@ -67,6 +75,7 @@ class InboxEvent:
     body: bytes
     received_at: datetime
     attempts: int
+    next_attempt_at: datetime | None
 
 
 _TABLE: sa.Table = InboxRow.__table__  # type: ignore[attr-defined]
@@ -108,12 +117,19 @@ def pending(session: Session, *, now: datetime, limit: int = 100) -> Sequence[In
     return [r for r in rows if retry_due(r, now)]
 
 
+def backoff(attempts: int) -> timedelta:
+    """The wait after the ``attempts``-th failure: 2^attempts s, at most 5 minutes."""
+    return timedelta(seconds=min(300, 2**attempts))
+
+
 def retry_due(row: InboxEvent | InboxRow, now: datetime) -> bool:
-    """True for a new event, or a failed one whose backoff (2^attempts s, ≤ 5 min) is over."""
+    """True for a new event, or a failed one whose backoff since its last failure is over
+    (a row that failed before failures were dated: since its receipt)."""
     if row.attempts == 0:
         return True
-    wait = timedelta(seconds=min(300, 2**row.attempts))
-    return aware(row.received_at) + wait <= now
+    if row.next_attempt_at is None:
+        return aware(row.received_at) + backoff(row.attempts) <= now
+    return aware(row.next_attempt_at) <= now
 
 
 def claim(session: Session, row_id: int) -> InboxEvent | None:
@@ -148,12 +164,15 @@ def mark_done(session: Session, row_id: int, now: datetime) -> None:
     session.connection().execute(_DONE, {"row_id": row_id, "processed_at": now, "error": None})
 
 
-def record_failure(session: Session, row_id: int, error: str) -> None:
-    """Count a failed attempt (in its own transaction, after the failed one rolled back)."""
+def record_failure(session: Session, row_id: int, error: str, *, now: datetime) -> None:
+    """Count a failed attempt made at ``now`` and schedule the next one a backoff later
+    (in its own transaction, after the failed one rolled back)."""
+    stmt = select(InboxRow.attempts).where(col(InboxRow.id) == row_id)
+    attempts = session.exec(stmt).one() + 1
     session.execute(
         sa.update(InboxRow)
         .where(col(InboxRow.id) == row_id)
-        .values(attempts=InboxRow.attempts + 1, error=error[:2000])
+        .values(attempts=attempts, error=error[:2000], next_attempt_at=now + backoff(attempts))
     )
 
 
@@ -183,16 +202,49 @@ def counts(session: Session) -> dict[str, int]:
     return {"total": int(total), "pending": int(open_)}
 
 
-def unprocessed(session: Session, *, source: str, received_before: datetime) -> list[InboxRow]:
-    """Rows of ``source`` still unprocessed that arrived before ``received_before``."""
+def stranded(session: Session, *, source: str, now: datetime, lease: timedelta) -> list[InboxRow]:
+    """Unprocessed rows of ``source`` whose lease ran out by ``now`` (a row stored without a
+    lease: received more than ``lease`` ago)."""
+    lease_over = sa.or_(
+        col(InboxRow.next_attempt_at) <= now,
+        sa.and_(col(InboxRow.next_attempt_at).is_(None), col(InboxRow.received_at) < now - lease),
+    )
     stmt = (
         select(InboxRow)
         .where(InboxRow.source == source)
         .where(col(InboxRow.processed_at).is_(None))
-        .where(col(InboxRow.received_at) < received_before)
+        .where(lease_over)
         .order_by(col(InboxRow.id))
     )
     return list(session.exec(stmt).all())
+
+
+def take_over(session: Session, *, source: str, key: str, now: datetime, until: datetime) -> bool:
+    """Lease the unprocessed row ``(source, key)`` until ``until`` if its lease ran out by
+    ``now``. False when it did not (a live handler renewed it) or another process took it first:
+    the lease is compared and set in one UPDATE."""
+    result = session.execute(
+        sa.update(InboxRow)
+        .where(col(InboxRow.source) == source)
+        .where(col(InboxRow.key) == key)
+        .where(col(InboxRow.processed_at).is_(None))
+        .where(
+            sa.or_(col(InboxRow.next_attempt_at).is_(None), col(InboxRow.next_attempt_at) <= now)
+        )
+        .values(next_attempt_at=until)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def extend_leases(session: Session, *, source: str, keys: Sequence[str], until: datetime) -> None:
+    """Renew the leases of the still unprocessed rows ``keys`` of ``source`` to ``until``."""
+    session.execute(
+        sa.update(InboxRow)
+        .where(col(InboxRow.source) == source)
+        .where(col(InboxRow.key).in_(keys))
+        .where(col(InboxRow.processed_at).is_(None))
+        .values(next_attempt_at=until)
+    )
 
 
 def finish(

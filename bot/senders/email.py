@@ -12,6 +12,8 @@ Rules:
 - The ``Message-ID`` is derived from the delivery, so a resend after a crash carries the same
   id and mail clients show one message.
 - 5xx answers (recipient refused, …) are permanent; 4xx and connection failures are transient.
+  A refused recipient is judged by its RCPT code: a greylisting server's 450 ("try again
+  later") is transient, so the mail is retried instead of the subscriber being dropped.
 """
 
 from __future__ import annotations
@@ -117,7 +119,7 @@ class EmailSender:
                 timeout=30,
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:
-            return permanent(f"email: recipient refused: {exc}")
+            return _refused(exc)
         except aiosmtplib.SMTPResponseException as exc:
             if 500 <= exc.code < 600:
                 return permanent(f"email: {exc.code} {exc.message}")
@@ -128,3 +130,13 @@ class EmailSender:
 
     async def aclose(self) -> None:
         return None
+
+
+def _refused(exc: aiosmtplib.SMTPRecipientsRefused) -> SendResult:
+    """Permanent only when every recipient was refused with a 5xx code; any 4xx (greylisting,
+    a full mailbox, a busy server) may pass on a later try."""
+    codes = [r.code for r in exc.recipients]
+    why = "; ".join(f"{r.code} {r.message}" for r in exc.recipients) or str(exc)
+    if codes and all(500 <= code < 600 for code in codes):
+        return permanent(f"email: recipient refused: {why}")
+    return transient(f"email: recipient deferred: {why}")

@@ -2,15 +2,20 @@
 
 Rules:
 - Slack wants an ack within 3 s. Every listener acks first (empty, so nothing is echoed) —
-  a command or a vote click only once it is journalled (durable before acknowledged) — then
-  asks the core, then answers through ``respond()`` (the request's response_url) or, for an
-  ``@mention``, in the mention's thread. With ``process_before_response=False`` (the default,
-  for a long-running server) Bolt returns the ack before the core is called at all.
+  a command, a vote click or an ``@mention`` only once it is journalled (durable before
+  acknowledged; a mention by a listener middleware, which Bolt runs before it acks an event) —
+  then asks the core, then answers through ``respond()`` (the request's response_url) or, for
+  an ``@mention``, in the mention's thread. With ``process_before_response=False`` (the
+  default, for a long-running server) Bolt returns the ack before the core is called at all.
+- An answer on a response_url gives up after ``ANSWER_TIMEOUT``, well inside the journal's
+  lease, so a hung answer ends (closing its entry with the error) instead of lingering.
 - The asker is identified by Slack user id through ``core.identity("slack", id, name)``; what
   they may do is the core's decision, never the adapter's.
 - Answers are ephemeral unless the core marks a message as an announcement
   (``Message.ephemeral=False``).
-- An Events API delivery has one effect however often it arrives (see ``dedupe``).
+- An Events API delivery has one effect however often it arrives: with a journal, the mention's
+  entry (keyed by ``event_id``) is the durable dedupe, written only as the work is accepted and
+  closed once answered; without one, ``dedupe`` (see its module).
 - A failure inside the core is logged and answered with a short ephemeral error, never a stack.
 - Given an ``http_session`` (owned and closed by the caller), answers and Web API calls reuse its
   pooled keep-alive connections; the serve process passes a ``Responder(pooled=True)`` that
@@ -20,6 +25,7 @@ Rules:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from dataclasses import replace
@@ -27,6 +33,7 @@ from typing import Any
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
@@ -49,6 +56,7 @@ _LEADING_MENTIONS = re.compile(r"^\s*(?:<@[A-Z0-9]+(?:\|[^>]*)?>\s*)+")
 _LEADING_COMMAND = re.compile(r"^/?charter\b\s*", re.IGNORECASE)
 
 FAILED = Message.text_only("Sorry, that failed on our side. It has been logged; try again.", False)
+ANSWER_TIMEOUT = 10.0  # seconds; under the journal's 30 s lease (bot.chat.LEASE)
 
 
 def mention_text(text: str) -> str:
@@ -93,6 +101,11 @@ class Responder:
         self._owns = pooled and session is None
 
     async def __call__(self, respond: Any, body: dict[str, Any], payload: dict[str, Any]) -> None:
+        """Answer ``payload``; a TimeoutError after ``ANSWER_TIMEOUT``."""
+        async with asyncio.timeout(ANSWER_TIMEOUT):
+            await self._answer(respond, body, payload)
+
+    async def _answer(self, respond: Any, body: dict[str, Any], payload: dict[str, Any]) -> None:
         url = body.get("response_url")
         if not isinstance(url, str) or not url or (self.session is None and not self._owns):
             await respond(**payload)
@@ -164,9 +177,29 @@ def click_entry(body: dict[str, Any], text: str) -> tuple[str, dict[str, str]]:
     return key, entry
 
 
+def mention_entry(body: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    """The journal key of an ``@mention`` (its ``event_id``, kept across Slack's retries) and
+    what running it and answering it in its thread needs, now or after a crash."""
+    event = body.get("event") or {}
+    entry = {
+        "text": mention_text(str(event.get("text", ""))),
+        "user_id": str(event.get("user", "")),
+        "user_name": str(event.get("username", "")),
+        "channel_id": str(event.get("channel", "")),
+        "thread_ts": str(event.get("thread_ts") or event.get("ts") or ""),
+    }
+    return event_key(body), entry
+
+
+def is_mention(entry: dict[str, str]) -> bool:
+    """A mention's entry is answered in its thread (``chat.postMessage``), not on a URL."""
+    return "thread_ts" in entry
+
+
 async def run_entry(core: CommandCore, entry: dict[str, str], *, what: str) -> dict[str, Any]:
-    """Run a journal entry's command (live, or replayed after a crash) and build its answer for
-    the response_url; a vote click's answer leaves the message holding the buttons in place."""
+    """Run a journal entry's command (live, or replayed after a crash) and build its answer:
+    a mention's as a post in its thread, the others' for the response_url (a vote click's
+    leaving the message that holds the buttons in place)."""
     answer = await run_core(
         core,
         entry["text"],
@@ -175,19 +208,34 @@ async def run_entry(core: CommandCore, entry: dict[str, str], *, what: str) -> d
         what=what,
         channel=entry["channel_id"],
     )
+    if is_mention(entry):
+        thread = {"channel": entry["channel_id"], "thread_ts": entry["thread_ts"] or None}
+        return render_blocks(answer).for_post() | thread
     payload = render_blocks(answer).for_respond()
     if entry.get("replace_original") == "false":
         payload |= {"replace_original": False}
     return payload
 
 
-async def replay_entry(core: CommandCore, answer_on: Responder, entry: dict[str, str]) -> None:
-    """Run a journalled command a crash stranded and answer it on its response_url."""
+async def post_answer(client: AsyncWebClient, payload: dict[str, Any]) -> None:
+    """Post a mention's answer in its thread (a 429 is retried by the client)."""
+    await client.chat_postMessage(**payload)
+
+
+async def replay_entry(
+    core: CommandCore, answer_on: Responder, entry: dict[str, str], client: AsyncWebClient
+) -> None:
+    """Run a journalled command a crash stranded and answer it as it would have been: on its
+    response_url, or in its mention's thread through ``client``."""
 
     async def no_fallback(**_: Any) -> None:
         log.warning("replayed command has no response_url; its answer is dropped")
 
-    await answer_on(no_fallback, entry, await run_entry(core, entry, what="replayed command"))
+    payload = await run_entry(core, entry, what="replayed command")
+    if is_mention(entry):
+        await post_answer(client, payload)
+    else:
+        await answer_on(no_fallback, entry, payload)
 
 
 def register_listeners(
@@ -212,23 +260,27 @@ def register_listeners(
         reply = answer_on(respond, command, await run_entry(core, entry, what="command"))
         await answer_then_close(journal, "slack", key, reply)
 
-    @app.event("app_mention")
-    async def on_mention(body: dict[str, Any], event: dict[str, Any], say: Any) -> None:
-        if await dedupe.seen(event_key(body)):
-            log.info("slack event %s already handled; ignoring redelivery", event_key(body))
-            return
-        user = event.get("user", "")
-        text = mention_text(event.get("text", ""))
-        answer = await run_core(
-            core,
-            text,
-            user,
-            event.get("username", ""),
-            what="mention",
-            channel=event.get("channel", ""),
-        )
-        thread = event.get("thread_ts") or event.get("ts") or None
-        await say(**render_blocks(answer).for_post(), thread_ts=thread)
+    async def accept_mention(body: dict[str, Any], next: Any) -> BoltResponse | None:
+        # Listener middleware: Bolt runs it before it acks the event, so the mention is
+        # journalled (durable) before Slack hears it arrived. A redelivery of one already
+        # journalled is acked without a second run; the journal's replay answers it if a
+        # crash stranded it.
+        key, entry = mention_entry(body)
+        if journal is not None:
+            new = await journal.record("slack", key, entry)
+        else:
+            new = not await dedupe.seen(key)
+        if not new:
+            log.info("slack event %s already handled; ignoring redelivery", key)
+            return BoltResponse(status=200, body="")
+        await next()
+        return None
+
+    @app.event("app_mention", middleware=[accept_mention])
+    async def on_mention(body: dict[str, Any], client: AsyncWebClient) -> None:
+        key, entry = mention_entry(body)
+        payload = await run_entry(core, entry, what="mention")
+        await answer_then_close(journal, "slack", key, post_answer(client, payload))
 
     @app.action(VOTE_ACTION)  # vote:<n>:<approve|reject|abstain>, ASCII digits only
     async def on_vote(ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:

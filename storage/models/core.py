@@ -68,6 +68,9 @@ class InboxRow(SQLModel, table=True):
     processed_at: datetime | None = Field(default=None, sa_column=_ts(index=True))
     attempts: int = 0
     error: str | None = None
+    # Not picked up again before this: a failed event's next retry (its backoff runs from the
+    # failure), or the lease the live handler of a journalled chat command renews while it runs.
+    next_attempt_at: datetime | None = Field(default=None, sa_column=_ts())
 
 
 class OutboxRow(SQLModel, table=True):

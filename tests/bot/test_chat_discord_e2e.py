@@ -237,9 +237,11 @@ async def test_a_stranded_interaction_is_answered_once_on_its_token(
         "application_id": APP_ID,
         "token": "stranded-token",
     }
-    assert await journal.record("discord", "too-old", {**entry, "token": "dead-token"})
+    crashed = InboxJournal(bot.rt)  # the process that deferred them, then died
+    assert await crashed.record("discord", "too-old", {**entry, "token": "dead-token"})
     bot.clock.advance(timedelta(minutes=20))
-    assert await journal.record("discord", "stranded", entry)
+    assert await crashed.record("discord", "stranded", entry)
+    await crashed.aclose()
     bot.clock.advance(timedelta(minutes=1))
     step = discord_replay_step(bot.rt, journal, journalled)
     assert await step(bot.clock.now()) == 1

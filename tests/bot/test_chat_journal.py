@@ -32,6 +32,15 @@ async def bot(sqlite_url: str, github: GitHubStandin, slack: SlackStandIn) -> As
     await b.close()
 
 
+async def _crashed(bot: Bot, entries: dict[str, dict[str, str]]) -> None:
+    """Journal ``entries`` as a process that acked them and then died: its leases are not
+    renewed (a live process never replays what it still runs itself)."""
+    journal = InboxJournal(bot.rt)
+    for key, entry in entries.items():
+        assert await journal.record("slack", key, entry)
+    await journal.aclose()
+
+
 def _journal(bot: Bot) -> list[InboxRow]:
     with session_scope(bot.rt.engine) as session:
         rows = list(session.exec(select(InboxRow).where(InboxRow.source == "chat-command:slack")))
@@ -62,7 +71,6 @@ async def test_stranded_command_is_replayed_once(bot: Bot, slack: SlackStandIn) 
             method="comment-code",
             now=bot.clock.now(),
         )
-    journal: InboxJournal = bot.rt.extras["chat_journal"]
     entry = {
         "text": f"vote {n} approve",
         "user_id": "U0ALICE",
@@ -71,11 +79,11 @@ async def test_stranded_command_is_replayed_once(bot: Bot, slack: SlackStandIn) 
         "response_url": slack.response_url("lost"),
     }
     stale = {**entry, "response_url": slack.response_url("too-late")}
-    assert await journal.record("slack", "trigger-too-late", stale)  # stranded long ago
+    await _crashed(bot, {"trigger-too-late": stale})  # stranded long ago
     bot.clock.advance(timedelta(minutes=31))
-    assert await journal.record("slack", "trigger-lost", entry)  # the ack went out, then a crash
     click = {**entry, "response_url": slack.response_url("lost-click"), "replace_original": "false"}
-    assert await journal.record("slack", "click-lost", click)  # a vote button, likewise
+    # the ack went out, then a crash; a vote button, likewise
+    await _crashed(bot, {"trigger-lost": entry, "click-lost": click})
     bot.clock.advance(timedelta(minutes=1))
     # The inbox worker does not touch journal entries: they belong to the journal's replay.
     assert bot.rt.worker.process_pending(bot.clock.now()) == 0
@@ -117,7 +125,7 @@ async def test_a_replay_that_fails_is_closed_not_repeated(bot: Bot) -> None:
     every tick (it may have run before it failed)."""
     journal: InboxJournal = bot.rt.extras["chat_journal"]
     entry = {"text": "whoami", "user_id": "U0X", "user_name": "x", "channel_id": "C1"}
-    assert await journal.record("slack", "trigger-broken", entry | {"response_url": ""})
+    await _crashed(bot, {"trigger-broken": entry | {"response_url": ""}})
     bot.clock.advance(timedelta(minutes=1))
     runs: list[dict[str, str]] = []
 
