@@ -6,9 +6,10 @@ issue form until the proposal is decided; after that this is how it moves.
 Rules:
 - Only an accepted proposal (accepted or rolling out) has its target moved. Before voting
   opens its author edits the issue form; during voting the target is part of what is voted on.
-- The new target is read like the form's: a UTC date-time or a chain position (``epoch 412000``).
-  A date-time must lie ahead, and still come ``min_activation_after_decision`` or more after
-  the decision.
+- The new target is read like the form's: a date-time or a chain position (``epoch 412000``);
+  a date-time without a zone is read in the charter's zone (``charter.timezone``, where bare
+  times in commands are read). A date-time must lie ahead, and still come
+  ``min_activation_after_decision`` or more after the decision.
 - The same target again is refused: there is nothing to move.
 - The move is audited with its reason, announced as a rollout event, and shown on the tracking
   message; the watchdogs then judge the new target.
@@ -42,7 +43,7 @@ def move_activation(
         )
         return refuse(p, by, "activation", f"#{p.number} is {p.state.value}: {when}.")
     try:
-        activation = parse_activation(target)
+        activation = parse_activation(target, charter.charter.timezone)
     except ValueError as error:
         return refuse(p, by, "activation", str(error))
     new, old = str(activation), p.fields.get("activation")

@@ -32,6 +32,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from charter.model import Charter, Track, format_duration
 from charter.text import join_and, one_line, quoted, strip_invisible
@@ -121,8 +122,12 @@ class Activation:
         return f"{self.unit} {self.position}"
 
 
-def parse_activation(text: str) -> Activation:
-    """Read an activation target; raises ValueError with the sentence to show the author."""
+def parse_activation(text: str, default_zone: str | None = None) -> Activation:
+    """Read an activation target; raises ValueError with the sentence to show the author.
+
+    A date-time without a zone is refused, unless ``default_zone`` is given: commands read a
+    bare time in the charter's zone (``charter.timezone``), the issue form asks for UTC.
+    """
     value = " ".join(strip_invisible(text).split())
     chain = _CHAIN.fullmatch(value)
     if chain:
@@ -134,17 +139,23 @@ def parse_activation(text: str) -> Activation:
             f"Activation target must be a UTC date-time such as {example}; got {quoted(text)}."
         )
     date, clock, zone = stamp.groups()
-    if zone is None:
+    if zone is None and default_zone is None:
         raise ValueError(
             f"Activation target {quoted(text)} has no time zone;"
             f" add Z for UTC, e.g. {date}T{clock}Z."
         )
-    offset = "+00:00" if zone.upper() in ("Z", "UTC") else zone[:3] + ":" + zone[-2:]
+    offset = "" if zone is None else _offset(zone)
     try:
         at = datetime.fromisoformat(f"{date}T{clock}{offset}")
     except ValueError:
         raise ValueError(f"Activation target {quoted(text)} is not a real date and time.") from None
+    if at.tzinfo is None and default_zone is not None:
+        at = at.replace(tzinfo=ZoneInfo(default_zone))
     return Activation(at=at.astimezone(UTC))
+
+
+def _offset(zone: str) -> str:
+    return "+00:00" if zone.upper() in ("Z", "UTC") else zone[:3] + ":" + zone[-2:]
 
 
 def _span(duration: timedelta) -> str:

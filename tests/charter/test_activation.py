@@ -11,8 +11,9 @@ import pytest
 from charter.activation import move_activation
 from charter.effects import Announce, Audit, Reply, SyncTracking
 from charter.lifecycle import State
+from charter.model import Charter
 from charter.proposal import Proposal
-from tests.charter.rollout_support import reference
+from tests.charter.rollout_support import reference, reference_data
 
 CHARTER = reference()  # protocol-change: activation at least 21d after the decision
 DECIDED = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
@@ -111,8 +112,11 @@ def test_refusals(p: Proposal, target: str, refusal: str) -> None:
         (proposal(State.ROLLING_OUT), "epoch 412000", "epoch 412000"),  # a chain position: no floor
         (proposal(track="feature-flag"), "2027-03-05T00:00Z", "2027-03-05T00:00Z"),  # no floor
         (proposal(activation=None), "2027-04-01T00:00Z", "2027-04-01T00:00Z"),  # none set before
+        # a bare time is read in the charter's zone (UTC in the reference charter)
+        (proposal(activation=None), "2027-04-01T14:00", "2027-04-01T14:00Z"),
+        (proposal(activation=None), "2027-04-01 14:00", "2027-04-01T14:00Z"),
     ],
-    ids=["chain-position", "track-without-floor", "first-target"],
+    ids=["chain-position", "track-without-floor", "first-target", "bare-time", "bare-spaced"],
 )
 def test_moves_without_a_floor_to_check(p: Proposal, target: str, now_set: str) -> None:
     decision = move_activation(p, CHARTER, target, "  agreed \n on the call ", "ines-coord", NOW)
@@ -121,3 +125,22 @@ def test_moves_without_a_floor_to_check(p: Proposal, target: str, now_set: str) 
     assert isinstance(reply, Reply) and reply.ok
     audit = decision.effects[0]
     assert isinstance(audit, Audit) and audit.payload["reason"] == "agreed on the call"
+
+
+@pytest.mark.parametrize(
+    ("zone", "target", "now_set"),
+    [
+        ("Europe/Berlin", "2027-04-01T14:00", "2027-04-01T12:00Z"),  # CEST, UTC+2
+        ("Europe/Berlin", "2027-11-15 14:00", "2027-11-15T13:00Z"),  # CET, UTC+1
+        ("Europe/Berlin", "2027-04-01T14:00Z", "2027-04-01T14:00Z"),  # a zone given wins
+        ("America/New_York", "2027-04-01T09:30", "2027-04-01T13:30Z"),  # EDT, UTC-4
+    ],
+)
+def test_a_bare_time_is_read_in_the_charters_zone(zone: str, target: str, now_set: str) -> None:
+    """The reference charter says bare dates and times in commands are read in its zone."""
+    data = reference_data()
+    data["charter"]["timezone"] = zone
+    charter = Charter.model_validate(data)
+    p = proposal(activation=None)
+    decision = move_activation(p, charter, target, "slipped", "ines-coord", NOW)
+    assert decision.proposal.fields["activation"] == now_set
