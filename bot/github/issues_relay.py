@@ -4,6 +4,8 @@ Rules:
 - Each issue is created once: its body carries ``<!-- charterbot:issue:<key> -->`` and, before a
   retry, the relay looks for that marker, so a crash after GitHub created the issue but before we
   recorded it does not create a second one.
+- Errors are those of the GitHub relay (``bot.github.relay``): a rate limit, a 5xx or no answer
+  is retried with backoff, any other 4xx fails the item at once; each try counts one attempt.
 - An item marked ``confidential`` waits (it is not attempted) until its proposal is disclosed;
   the item names its proposal in ``proposal`` or in its key (``retrospective:<n>``).
 """
@@ -16,7 +18,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from bot.ports import GitHubError, GitHubGateway, GitHubNotFound
+from bot.github.relay import permanent
+from bot.ports import GitHubError, GitHubGateway
 from storage import outbox, proposals as repo
 from storage.db import session_scope
 from storage.models.core import OutboxRow
@@ -69,6 +72,7 @@ class IssueRelay:
         self, row_id: int | None, data: dict[str, Any], attempts: int, now: datetime
     ) -> int:
         marker = f"<!-- charterbot:issue:{data['key']} -->"
+        counted = False  # the try is counted once: before creating, or when it ends
         try:
             number: int | None = None
             if attempts > 0:
@@ -77,23 +81,30 @@ class IssueRelay:
             if number is None:
                 with session_scope(self._engine) as session:
                     outbox.begin_attempt(session, row_id)
+                counted = True
                 body = f"{data['body']}\n\n{marker}"
                 number = await self._gateway.create_issue(
                     data["title"], body, tuple(data.get("labels", ()))
                 )
-        except GitHubNotFound as exc:
-            self._finish(row_id, now, error=f"permanent: {exc}")
-            return 0
         except (GitHubError, OSError) as exc:
+            if permanent(exc):  # a 4xx other than a rate limit: repeating cannot help
+                self._finish(row_id, now, error=f"permanent: {exc}", counted=counted)
+                return 0
             with session_scope(self._engine) as session:
                 retry = getattr(exc, "retry_after", None)
-                outbox.retry_later(session, row_id, now, str(exc), retry)
+                outbox.retry_later(session, row_id, now, str(exc), retry, counted=counted)
             return 0
-        self._finish(row_id, now, message_id=str(number))
+        self._finish(row_id, now, message_id=str(number), counted=counted)
         return 1
 
     def _finish(
-        self, row_id: int | None, now: datetime, *, message_id: str | None = None, error: str = ""
+        self,
+        row_id: int | None,
+        now: datetime,
+        *,
+        message_id: str | None = None,
+        error: str = "",
+        counted: bool = False,
     ) -> None:
         with session_scope(self._engine) as session:
-            outbox.finish(session, row_id, now, message_id=message_id, error=error)
+            outbox.finish(session, row_id, now, message_id=message_id, error=error, counted=counted)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import select
 
 from bot.github.issues_relay import IssueRelay
+from bot.ports import GitHubError
 from storage import outbox
 from storage.db import session_scope
 from storage.models.core import OutboxRow
@@ -68,3 +70,41 @@ async def test_confidential_retrospective_waits_for_disclosure(bot: Bot) -> None
     with session_scope(bot.rt.engine) as session:
         row = session.exec(select(OutboxRow)).one()
         assert row.status == "pending" and "held" in (row.last_error or "")
+
+
+@pytest.mark.parametrize(
+    ("status", "after", "status_after"),
+    [
+        (502, (1, 2, 3, 4, 5, 6, 7, 8), "failed"),  # retried: one attempt per try, 8 in all
+        (422, (1,), "failed"),  # cannot succeed by repeating: failed at once
+    ],
+    ids=["5xx", "422"],
+)
+async def test_a_failing_issue_counts_one_attempt_per_try(
+    bot: Bot,
+    monkeypatch: pytest.MonkeyPatch,
+    status: int,
+    after: tuple[int, ...],
+    status_after: str,
+) -> None:
+    relay = IssueRelay(bot.rt.engine, bot.gateway)
+    _enqueue(bot.rt.engine, "incident-review:3")
+    tries: list[int] = []
+
+    async def refused(*args: object) -> int:
+        tries.append(1)
+        raise GitHubError(f"create_issue: GitHub answered {status}", status=status)
+
+    monkeypatch.setattr(bot.gateway, "create_issue", refused)
+    seen = []
+    later = START
+    for _ in range(12):
+        later += timedelta(hours=1)  # past any backoff
+        await relay.run_once(later)
+        with session_scope(bot.rt.engine) as session:
+            row = session.exec(select(OutboxRow)).one()
+            if not seen or row.attempts != seen[-1]:
+                seen.append(row.attempts)
+            final = row.status
+    assert tuple(seen) == after and len(tries) == after[-1]
+    assert final == status_after
