@@ -8,13 +8,18 @@ Rules:
   ``allowed_mentions: {"parse": []}``, so nothing pings even if escaping missed something.
 - E-mail: a plain-text part and an HTML part; HTML escapes all text.
 - Webhook: JSON with the original fields plus the rendered text.
-- Cutting to a limit keeps whole characters and ends with "…".
+- Cutting to a limit keeps whole characters and ends with "…". A message over its platform's
+  limit is shortened in its free text first, before escaping, so the heading, the facts and the
+  link survive and no escape (``&amp;``, ``\\*``) is split; only what is still too long is cut
+  as a whole, without leaving half an escape at the cut.
 """
 
 from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from bot.render.model import Notice
@@ -26,6 +31,28 @@ _DISCORD_MD = re.compile(r"([\\*_~`|>#\[\]\-])")
 
 def cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+# The tail of a cut that would leave half an escape: a Slack entity, a Discord backslash.
+_HALF_ESCAPE = re.compile(r"(&[a-z]{0,3}|\\)$")
+
+
+def _fit(render: Callable[[Notice], str], n: Notice, limit: int) -> str:
+    """``render(n)`` within ``limit``: its text shortened first (see the module's rules)."""
+    out = render(n)
+    if len(out) <= limit:
+        return out
+    room = limit - len(render(replace(n, text="x")))  # what the text may take, escaped
+    text = n.text
+    while len(out) > limit and room > 0 and text:
+        escaped = len(out) - (limit - room)  # the text's length once escaped (and cut)
+        keep = len(text) * room // max(escaped, 1)  # escaping lengthens evenly, roughly
+        text = cut(text, keep) if keep > 1 else ""
+        out = render(replace(n, text=text))
+        room -= 1  # never loops forever: each round asks for a little less
+    if len(out) <= limit:
+        return out
+    return _HALF_ESCAPE.sub("", out[: limit - 1].rstrip()) + "…"
 
 
 def slack_escape(text: str) -> str:
@@ -54,14 +81,14 @@ def slack_text(n: Notice) -> str:
     def link(url: str, text: str) -> str:
         return f"<{slack_escape(url)}|{slack_escape(text)}>"
 
-    return cut("\n".join(_lines(n, slack_escape, "*", link)), SLACK_LIMIT)
+    return _fit(lambda m: "\n".join(_lines(m, slack_escape, "*", link)), n, SLACK_LIMIT)
 
 
 def discord_content(n: Notice) -> str:
     def link(url: str, text: str) -> str:
         return f"[{discord_escape(text)}](<{url}>)"  # <…> suppresses the embed
 
-    return cut("\n".join(_lines(n, discord_escape, "**", link)), DISCORD_LIMIT)
+    return _fit(lambda m: "\n".join(_lines(m, discord_escape, "**", link)), n, DISCORD_LIMIT)
 
 
 def email_parts(n: Notice) -> tuple[str, str, str]:

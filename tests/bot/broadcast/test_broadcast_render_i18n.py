@@ -109,7 +109,24 @@ def test_discord_content_escapes_mentions_and_markdown() -> None:
     ("render", "limit"), [(slack_text, SLACK_LIMIT), (discord_content, DISCORD_LIMIT)]
 )
 def test_long_announcements_are_cut_to_the_platform_limit(render, limit) -> None:  # type: ignore[no-untyped-def]
-    """A 10,000-character text is cut to the limit and ends with an ellipsis."""
+    """A 10,000-character text is cut to the limit, an ellipsis where it was cut."""
     notice = build_notice(payload(announce("decision", text="x" * 10_000)))
     out = render(notice)
-    assert len(out) <= limit and out.endswith("…")
+    assert len(out) <= limit and out.split("\n")[1].endswith("…")
+
+
+@pytest.mark.parametrize(
+    ("render", "limit", "escape"),
+    [(slack_text, SLACK_LIMIT, "&amp;"), (discord_content, DISCORD_LIMIT, "\\*")],
+)
+@pytest.mark.parametrize("length", [2_500, 10_000])
+def test_a_long_text_is_shortened_before_the_link(render, limit, escape, length) -> None:  # type: ignore[no-untyped-def]
+    """Text that escaping lengthens is shortened itself: the link stays, no escape is split."""
+    text = ("&" if escape == "&amp;" else "*") * length
+    notice = build_notice(payload(announce("decision", text=text, proposal=7)), repo="o/r")
+    assert notice.link
+    out = render(notice)
+    assert len(out) <= limit
+    assert notice.link.split("//")[-1] in out, "the link survived"
+    body = out.split("\n")[1]  # the text's line
+    assert body.endswith("…") and body[:-1].replace(escape, "") == ""  # whole escapes only
