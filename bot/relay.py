@@ -17,6 +17,10 @@ Rules:
   with ``next_attempt_at`` at the end of the pause.
 - Transient errors back off exponentially with jitter; permanent ones fail at once, are
   recorded and reported to the coordinators through a ``notify`` outbox item.
+- A platform that refuses our credentials (a revoked token) is a circuit breaker: nothing more
+  is sent to it for ``CREDENTIALS_PAUSE`` (each delivery that would have been goes back to
+  pending, its attempts kept), the coordinators are told once per pause, and then one delivery
+  tries again. Deliveries are not failed for it: they go out once the token is fixed.
 - Fault injection for tests: ``CHARTERBOT_RELAY_FAULT=<point>`` SIGKILLs the process at
   ``after-fanout``, ``after-claim``, ``after-send`` (answer received, id not recorded) or
   ``after-record`` (id recorded, not marked sent).
@@ -46,6 +50,7 @@ from storage import deliveries
 from storage.db import session_scope
 
 FAULT_ENV = "CHARTERBOT_RELAY_FAULT"
+CREDENTIALS_PAUSE = timedelta(minutes=15)
 _T = TypeVar("_T")
 
 
@@ -89,6 +94,7 @@ class Relay:
         self.rate_wait_limit = rate_wait_limit
         platforms = ("slack", "discord", "email", "webhook", "github")
         self._slots = {p: asyncio.Semaphore(concurrency) for p in platforms}
+        self._refused: dict[str, datetime] = {}  # platform -> no sends before (credentials)
         self.stats = Stats()
 
     @property
@@ -141,6 +147,11 @@ class Relay:
 
     async def _destination(self, items: list[Prepared]) -> None:
         for index, item in enumerate(items):
+            refused = self._refused_for(item.job.platform)
+            if refused > 0:  # its credentials were refused: hand the rest back, unattempted
+                for rest in items[index:]:
+                    await self._db(self._retry, rest.job.id, "credentials refused", refused, True)
+                return
             pause = self.pacer.paused_until(item.job.destination) - self.pacer.now()
             if pause > self.rate_wait_limit:
                 for rest in items[index:]:
@@ -169,7 +180,11 @@ class Relay:
                     await self._db(self._finish, job.id, result.message_id)
             self.pacer.observe(platform, job.destination, result)
             if result.ok and result.message_id:
+                self._refused.pop(platform, None)
                 self.stats.sent += 1
+                return
+            if result.credentials:
+                await self._refuse(platform, job.id, result.error)
                 return
             limited = result.retry_after is not None and not result.permanent
             if limited:
@@ -184,6 +199,22 @@ class Relay:
         else:
             await self._db(self._retry, job.id, result.error, result.retry_after, limited)
             self.stats.retried += 1
+
+    def _refused_for(self, platform: str) -> float:
+        """Seconds left before ``platform`` is tried again after refusing our credentials."""
+        until = self._refused.get(platform)
+        return 0.0 if until is None else max((until - self._now()).total_seconds(), 0.0)
+
+    async def _refuse(self, platform: str, delivery_id: int, error: str) -> None:
+        """Trip the breaker: hold ``platform`` for ``CREDENTIALS_PAUSE`` and say so, once."""
+        now = self._now()
+        until = now + CREDENTIALS_PAUSE
+        self._refused[platform] = until
+        wait = CREDENTIALS_PAUSE.total_seconds()
+        await self._db(self._retry, delivery_id, error, wait, True)
+        roles = self.notify_roles()
+        await self._db(db.credentials_refused, self.engine, platform, error, roles, now, until)
+        self.stats.retried += 1
 
     def _finish(self, delivery_id: int, message_id: str) -> None:
         """Commit the message id, then (a second commit) mark the delivery sent."""

@@ -192,6 +192,26 @@ def claim(
     return out
 
 
+def credentials_refused(
+    engine: Engine,
+    platform: str,
+    error: str,
+    roles: Sequence[str],
+    now: datetime,
+    until: datetime,
+) -> None:
+    """Tell the coordinators that ``platform`` refused our credentials (once per pause)."""
+    text = (
+        f"{platform} refused charterbot's credentials ({error}). Deliveries to {platform} are"
+        f" held, not dropped, and tried again from {until:%Y-%m-%d %H:%M} UTC; renew the token"
+        " in the deployment's settings and restart."
+    )
+    key = f"notify:credentials-refused:{platform}:{until:%Y%m%dT%H%M}"
+    with session_scope(engine) as session:
+        payload = {"roles": list(roles), "text": text}
+        outbox.enqueue(session, kind="notify", payload=payload, now=now, key=key)
+
+
 def fail(engine: Engine, delivery_id: int, error: str, roles: Sequence[str], now: datetime) -> None:
     """Record a permanent failure and tell the coordinators, in one transaction."""
     _ = translator("en")

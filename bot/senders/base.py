@@ -29,6 +29,9 @@ class SendResult:
     global_limit: bool = False
     bucket_remaining: int | None = None
     bucket_reset_after: float | None = None
+    # The platform refused our credentials (a revoked or invalid token): every send to it will
+    # fail alike until an operator fixes them, whatever the destination.
+    credentials: bool = False
 
 
 @dataclass(frozen=True)
@@ -68,3 +71,7 @@ def transient(error: str, retry_after: float | None = None) -> SendResult:
 
 def permanent(error: str) -> SendResult:
     return SendResult(False, permanent=True, error=error)
+
+
+def refused_credentials(error: str) -> SendResult:
+    return SendResult(False, error=error, credentials=True)

@@ -8,8 +8,8 @@ Rules:
 - Address ``@<user id>`` is a person: a DM channel is opened first (``POST /users/@me/channels``).
 - 429: ``retry_after`` from the body (or ``Retry-After``); ``global: true`` or
   ``X-RateLimit-Global`` pauses all of Discord. The route bucket headers are reported so the
-  relay can wait before the bucket runs dry. 400/401/403/404 are permanent (malformed, bad
-  token, missing access, unknown channel).
+  relay can wait before the bucket runs dry. 400/403/404 are permanent (malformed, missing
+  access, unknown channel); 401 refuses the bot token itself (``SendResult.credentials``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,14 @@ import hashlib
 import httpx
 
 from bot.render.platforms import discord_content
-from bot.senders.base import Envelope, SendResult, permanent, retry_after_header, transient
+from bot.senders.base import (
+    Envelope,
+    SendResult,
+    permanent,
+    refused_credentials,
+    retry_after_header,
+    transient,
+)
 
 DEFAULT_API = "https://discord.com/api/v10"
 
@@ -98,7 +105,9 @@ class DiscordSender:
                 error=f"discord: 429 rate limited{' (global)' if is_global else ''}",
                 global_limit=is_global,
             )
-        if resp.status_code in (400, 401, 403, 404):
+        if resp.status_code == 401:  # the bot token itself
+            return refused_credentials(f"discord: HTTP 401: {resp.text[:200]}")
+        if resp.status_code in (400, 403, 404):
             return permanent(f"discord: HTTP {resp.status_code}: {resp.text[:200]}")
         return transient(f"discord: HTTP {resp.status_code}")
 

@@ -14,19 +14,26 @@ from __future__ import annotations
 import httpx
 
 from bot.render.platforms import slack_text
-from bot.senders.base import Envelope, SendResult, permanent, retry_after_header, transient
+from bot.senders.base import (
+    Envelope,
+    SendResult,
+    permanent,
+    refused_credentials,
+    retry_after_header,
+    transient,
+)
 
 DEFAULT_API = "https://slack.com/api/"
+# Errors that refuse the bot's token itself, not one message or channel.
+CREDENTIALS = frozenset(
+    {"account_inactive", "invalid_auth", "not_authed", "token_revoked", "token_expired"}
+)
 PERMANENT = frozenset(
     {
         "channel_not_found",
         "not_in_channel",
         "is_archived",
         "channel_is_archived",
-        "account_inactive",
-        "invalid_auth",
-        "not_authed",
-        "token_revoked",
         "missing_scope",
         "restricted_action",
         "user_not_found",
@@ -73,7 +80,9 @@ class SlackSender:
         if error == "ratelimited":
             wait = retry_after_header(resp.headers.get("Retry-After"))
             return transient("slack: ratelimited", 1.0 if wait is None else wait)
-        if error in PERMANENT or resp.status_code in (401, 403, 404):
+        if error in CREDENTIALS or resp.status_code == 401:
+            return refused_credentials(f"slack: {error}")
+        if error in PERMANENT or resp.status_code in (403, 404):
             return permanent(f"slack: {error}")
         return transient(f"slack: {error}")
 

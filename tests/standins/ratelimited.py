@@ -69,6 +69,8 @@ class RateLimitedStandIn:
     port: int = 0
     _forced: dict[str, float] = field(default_factory=dict)
     _gone: set[str] = field(default_factory=set)
+    revoked: set[str] = field(default_factory=set)  # platforms refusing the bot's token
+    refused: dict[str, int] = field(default_factory=dict)  # requests refused for the token
     _slack: dict[str, _Gcra] = field(default_factory=dict)
     _routes: dict[str, _Gcra] = field(default_factory=dict)
     _global: _Gcra | None = None
@@ -90,6 +92,10 @@ class RateLimitedStandIn:
 
     def gone(self, channel: str) -> None:
         self._gone.add(channel)
+
+    def revoke(self, platform: str, revoked: bool = True) -> None:
+        """Refuse (or accept again) the bot's token: Slack ``invalid_auth``, Discord 401."""
+        (self.revoked.add if revoked else self.revoked.discard)(platform)
 
     def release(self) -> None:
         self._release.set()
@@ -134,6 +140,9 @@ class RateLimitedStandIn:
         channel = str(body.get("channel"))
         if not await self._held(request):
             return web.json_response({"ok": False, "error": "request_aborted"})
+        if "slack" in self.revoked:
+            self.refused["slack"] = self.refused.get("slack", 0) + 1
+            return web.json_response({"ok": False, "error": "invalid_auth"})
         now = time.monotonic()
         wait = self._forced_wait(channel)
         if wait is None:
@@ -157,6 +166,9 @@ class RateLimitedStandIn:
         body = await request.json()
         if not await self._held(request):
             return web.json_response({"message": "aborted"}, status=499)
+        if "discord" in self.revoked:
+            self.refused["discord"] = self.refused.get("discord", 0) + 1
+            return web.json_response({"message": "401: Unauthorized", "code": 0}, status=401)
         now = time.monotonic()
         forced = self._forced_wait(channel)
         if forced is not None:

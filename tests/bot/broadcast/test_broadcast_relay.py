@@ -6,12 +6,14 @@ import itertools
 import json
 import time
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from bot.relay import Relay
+from bot.clock import FixedClock
+from bot.relay import CREDENTIALS_PAUSE, Relay
 from bot.senders.discord import DiscordSender
 from bot.senders.pacing import Limits, Pacer
 from bot.senders.slack import SlackSender
@@ -198,3 +200,43 @@ async def test_digest_subscribers_get_one_message_for_the_day(
     clock.advance(timedelta(hours=1))
     await relay.run_until_idle(10)
     assert len(chat.messages("CDIGEST")) == 1
+
+
+@pytest.mark.parametrize(("platform", "main"), [("slack", SLACK_MAIN), ("discord", DISCORD_MAIN)])
+async def test_refused_credentials_pause_the_platform_and_lose_nothing(
+    sqlite_engine: Engine, chat: RateLimitedStandIn, platform: str, main: str
+) -> None:
+    """A revoked token is tried once, not once per delivery: the platform is held for
+    ``CREDENTIALS_PAUSE`` with its deliveries pending (attempts kept), the coordinators are told
+    once, other platforms go on, and once the token works again everything is delivered."""
+    clock = FixedClock(NOW)
+    senders = {
+        "slack": SlackSender("xoxb-test", chat.slack_url),
+        "discord": DiscordSender("bot-token", chat.discord_url),
+    }
+    relay = Relay(sqlite_engine, CHARTER, senders, pacer=Pacer(Limits().scaled(SCALE)), clock=clock)
+    try:
+        chat.revoke(platform)
+        enqueue(sqlite_engine, *(announce("decision", title=f"d{i}") for i in range(3)))
+        for _ in range(3):
+            await relay.step()
+        assert chat.refused == {platform: 1}
+        statuses = _statuses(sqlite_engine)
+        held = [s for d, ss in statuses.items() if d.startswith(platform) for s in ss]
+        assert held == ["pending"] * 3
+        other = "discord" if platform == "slack" else "slack"
+        assert all(s == "sent" for d, ss in statuses.items() if d.startswith(other) for s in ss)
+        with session_scope(sqlite_engine) as session:
+            notes = session.exec(select(OutboxRow).where(OutboxRow.kind == "notify")).all()
+            texts = [json.loads(n.payload)["text"] for n in notes]
+            rows = session.exec(select(DeliveryRow)).all()
+            assert [r.attempts for r in rows if r.platform == platform] == [0, 0, 0]
+        refused = [t for t in texts if "refused charterbot's credentials" in t]
+        assert len(refused) == 1 and refused[0].startswith(f"{platform} refused")
+        chat.revoke(platform, revoked=False)
+        clock.advance(CREDENTIALS_PAUSE + timedelta(minutes=1))
+        await relay.run_until_idle(20)
+        assert len(chat.messages(main)) == 3
+    finally:
+        for s in senders.values():
+            await s.aclose()
