@@ -29,7 +29,7 @@ from urllib.parse import unquote, urlsplit
 import aiosmtplib
 
 from bot.render.platforms import email_parts
-from bot.senders.base import Envelope, SendResult, permanent, transient
+from bot.senders.base import Envelope, SendResult, permanent, refused_credentials, transient
 
 
 @dataclass(frozen=True)
@@ -120,6 +120,8 @@ class EmailSender:
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:
             return _refused(exc)
+        except aiosmtplib.SMTPAuthenticationError as exc:  # our login, not this message
+            return refused_credentials(f"email: {exc.code} {exc.message}")
         except aiosmtplib.SMTPResponseException as exc:
             if 500 <= exc.code < 600:
                 return permanent(f"email: {exc.code} {exc.message}")

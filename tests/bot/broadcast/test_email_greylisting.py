@@ -87,3 +87,17 @@ async def test_refusals_are_permanent_only_when_every_code_is_5xx(
     monkeypatch.setattr(aiosmtplib, "send", refuse)
     result = await EmailSender("smtp://127.0.0.1:25", "bot@x.org").send(_envelope("a@x.org"))
     assert (result.ok, result.permanent) == (False, permanent)
+
+
+async def test_a_refused_login_is_a_credentials_failure(monkeypatch: pytest.MonkeyPatch) -> None:
+    """535 on AUTH refuses charterbot's own login: the relay's circuit breaker holds e-mail
+    (bot.relay) instead of failing each delivery for good."""
+
+    async def refuse(*_: Any, **__: Any) -> None:
+        raise aiosmtplib.SMTPAuthenticationError(535, "5.7.8 Authentication credentials invalid")
+
+    monkeypatch.setattr(aiosmtplib, "send", refuse)
+    sender = EmailSender("smtp://bot:wrong@127.0.0.1:25", "bot@x.org")
+    result = await sender.send(_envelope("a@x.org"))
+    assert (result.ok, result.permanent, result.credentials) == (False, False, True)
+    assert "535" in result.error
