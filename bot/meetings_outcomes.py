@@ -3,8 +3,10 @@
 Rules:
 - Decisions (coordinators only) and action items belong to the call in progress, else the one
   that started last; both go into the audit log under ``meeting:<occurrence key>``.
-- A decision on a go/no-go call that starts with ``go`` or ``no-go`` is also recorded as that
-  stage's go/no-go decision (:func:`bot.rollouts.record_go_no_go`), which the gate reads.
+- A decision on a go/no-go call (any attempt: ``go-no-go-<n>-<stage>``, ``…-2``…) that starts
+  with ``go`` or ``no-go`` is also recorded as that stage's go/no-go decision
+  (:func:`bot.rollouts.record_go_no_go`); the gate reads the latest one made since the rollout
+  last entered the stage before, and a no-go makes the timers schedule the next attempt.
 - Open action items carry into later agendas (:mod:`bot.meetings_agenda`).
 - ``meeting decide minutes <url>`` attaches the call's minutes link; ``meeting action <who> done
   <n>`` marks that person's action item ``[n]`` done (the grammar has no separate productions).
@@ -32,7 +34,8 @@ if TYPE_CHECKING:
 
 from bot.meetings_lookup import current_or_recent, fail, login_of, resolve
 
-_GO = re.compile(r"^\s*(go|no-go)\b", re.IGNORECASE)
+# "go" or "no-go" as a word of its own: "go-ahead for staging" or "going ahead" is no gate decision.
+_GO = re.compile(r"^\s*(go|no-go)(?![\w-])", re.IGNORECASE)
 _MINUTES = re.compile(r"^minutes:?\s+(https?://\S+)$", re.IGNORECASE)
 _DONE = re.compile(r"^done\s+\[?#?([0-9]{1,9})\]?$", re.IGNORECASE)
 
@@ -96,6 +99,11 @@ def decide(
             note=cmd.text,
         )
         extra = f" Recorded as the {row.stage} go/no-go decision for #{row.proposal}."
+    elif row is not None and row.kind == "go-no-go":
+        extra = (
+            f" This is the go/no-go call for #{row.proposal}: to record the gate's decision,"
+            " start with `go` or `no-go`, e.g. `/charter meeting decide go, all green`."
+        )
     return Message.text_only(f"Decision recorded for {call.title} ({occ.key}).{extra}")
 
 

@@ -20,7 +20,15 @@ Misfire policy (explicit):
 Go/no-go calls: when a rollout's next stage has ``go_no_go_meeting: true`` and the soak of the
 current stage ends within ``GO_NO_GO_LEAD`` (two days), an ad-hoc call ``go-no-go-<n>-<stage>``
 is stored at the end of the soak (rounded up to the hour, never sooner than an hour from now).
-Its id is deterministic, so it is created once.
+A further attempt (``go-no-go-<n>-<stage>-2``, ``-3``…) is stored, and announced the same way,
+when the soak nears its end and the latest call no longer stands for the current soak:
+- the decision that counts (:func:`charter.gates.current_go_no_go`: the latest one made since
+  the rollout last entered the current stage) is a no-go made after the latest call was stored;
+  the new call is then no sooner than ``GO_NO_GO_RETRY`` after that decision, so it gets the
+  same notice as the first;
+- or no decision counts and the latest call was stored before the soak clock last (re)started
+  (a rollback below the current stage and back): that call was for an earlier soak.
+Which attempt comes next follows from stored rows alone, so each attempt is created once.
 """
 
 from __future__ import annotations
@@ -28,13 +36,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
 from bot import meetings_agenda as agenda
 from bot.rollout_views import next_stage
 from charter.effects import Announce, Audit, Effect
+from charter.gates import GoNoGo, current_go_no_go
 from charter.meetings import (
     AdhocMeeting,
     Occurrence,
@@ -46,6 +55,7 @@ from charter.meetings import (
 from charter.model import Charter, format_duration
 from storage import meetings as store, proposals as proposal_store, rollouts as rollout_store
 from storage.models.meetings import AdhocMeetingRow
+from storage.times import aware
 
 if TYPE_CHECKING:
     from bot.service import Governance
@@ -56,6 +66,7 @@ GO_NO_GO_LEAD = timedelta(days=2)
 GO_NO_GO_LENGTH = timedelta(hours=1)
 ADHOC_REMINDERS = (timedelta(hours=1), timedelta(minutes=10))
 GO_NO_GO_AGENDA = timedelta(hours=24)
+GO_NO_GO_RETRY = GO_NO_GO_LEAD  # a call after a no-go is at least this long after it
 
 
 @dataclass(frozen=True)
@@ -202,7 +213,8 @@ def refresh_agendas(gov: Governance, session: Session, now: datetime) -> int:
 
 
 def schedule_go_no_go(gov: Governance, session: Session, now: datetime) -> int:
-    """Store a go/no-go call for each rollout whose soak before such a stage is about to end."""
+    """Store a go/no-go call for each rollout whose soak before such a stage is about to end,
+    and a new attempt where the latest call no longer stands (see the module rules)."""
     charter = gov.charter
     made = 0
     for rollout in rollout_store.rollouts(session, active_only=True):
@@ -213,16 +225,54 @@ def schedule_go_no_go(gov: Governance, session: Session, now: datetime) -> int:
         if stage is None or not stage.go_no_go_meeting or since is None:
             continue
         soak_end = since + (stage.soak or timedelta(0))
-        call_id = f"go-no-go-{rollout.proposal}-{stage.id}"
-        if now < soak_end - GO_NO_GO_LEAD or store.adhoc_exists(session, call_id):
+        if now < soak_end - GO_NO_GO_LEAD:
             continue
+        earlier = store.go_no_go_calls(session, rollout.proposal, stage.id)
+        decisions = rollout_store.go_no_go(session, rollout.proposal)
+        due = _attempt_due(
+            current_go_no_go(stage, rollout, decisions, charter), earlier, since, soak_end
+        )
+        if due is None:
+            continue
+        not_before, why = due
+        if why == "restarted":
+            why = f"the soak on {current} restarted {since:%Y-%m-%d %H:%M} UTC"
         # A confidential rollout's call is private until its proposal is disclosed.
         stored = proposal_store.load(session, rollout.proposal)
         private = rollout.confidential and not (stored is not None and stored.disclosed)
+        call_id = store.free_adhoc_id(session, f"go-no-go-{rollout.proposal}-{stage.id}")
         made += _store_go_no_go(
-            gov, session, call_id, rollout.proposal, stage.id, soak_end, now, private=private
+            gov,
+            session,
+            call_id,
+            rollout.proposal,
+            stage.id,
+            not_before,
+            now,
+            private=private,
+            attempt=len(earlier) + 1,
+            why=why,
         )
     return made
+
+
+def _attempt_due(
+    decided: GoNoGo | None,
+    earlier: list[AdhocMeetingRow],
+    since: datetime,
+    soak_end: datetime,
+) -> tuple[datetime, str] | None:
+    """The earliest start of a new go/no-go call for the current soak (which began ``since``)
+    and why it is needed ("first", "no-go" or "restarted"), or None while the latest of the
+    ``earlier`` calls still stands."""
+    if not earlier:
+        return soak_end, "first"
+    stored_at = aware(earlier[-1].created_at)
+    if decided is None:
+        return (soak_end, "restarted") if stored_at < since else None
+    if decided.decision == "no-go" and decided.at >= stored_at:
+        return max(soak_end, decided.at + GO_NO_GO_RETRY), "no-go"
+    return None
 
 
 def _hour_up(at: datetime) -> datetime:
@@ -236,15 +286,18 @@ def _store_go_no_go(
     call_id: str,
     proposal: int,
     stage: str,
-    soak_end: datetime,
+    not_before: datetime,
     now: datetime,
     *,
     private: bool = False,
+    attempt: int = 1,
+    why: str = "first",
 ) -> int:
-    """Store the call; a ``private`` one (a confidential rollout not yet disclosed) is announced
-    only on private channels and gets no public agenda issue."""
-    starts = _hour_up(max(soak_end, now + timedelta(hours=1)))
-    title = f"Go/no-go: #{proposal} to {stage}"
+    """Store the call (``attempt`` > 1: a new call after a no-go or a restarted soak, ``why``
+    says which); a ``private`` one (a confidential rollout not yet disclosed) is announced only
+    on private channels and gets no public agenda issue."""
+    starts = _hour_up(max(not_before, now + timedelta(hours=1)))
+    title = f"Go/no-go: #{proposal} to {stage}" + (f" (attempt {attempt})" if attempt > 1 else "")
     row = AdhocMeetingRow(
         id=call_id,
         kind="go-no-go",
@@ -261,12 +314,29 @@ def _store_go_no_go(
     session.add(row)
     store.bump_revision(session, call_id, now)
     occ = adhoc_call(row).occurrence()
+    if attempt > 1:
+        reason = "the last call decided no-go" if why == "no-go" else why
+        lead = (
+            f"A new go/no-go call (attempt {attempt}) for #{proposal} entering {stage} is "
+            f"scheduled for {starts:%Y-%m-%d %H:%M} UTC: {reason}, so the earlier decision no "
+            f"longer counts."
+        )
+    else:
+        lead = (
+            f"A go/no-go call for #{proposal} entering {stage} is scheduled for "
+            f"{starts:%Y-%m-%d %H:%M} UTC, when the soak ends."
+        )
     text = (
-        f"A go/no-go call for #{proposal} entering {stage} is scheduled for "
-        f"{starts:%Y-%m-%d %H:%M} UTC, when the soak ends. Record the outcome on the call "
+        f"{lead} Record the outcome on the call "
         f"with `/charter meeting decide go` or `/charter meeting decide no-go <why>`."
     )
-    payload = {"proposal": proposal, "stage": stage, "starts_at": starts.isoformat()}
+    payload: dict[str, Any] = {
+        "proposal": proposal,
+        "stage": stage,
+        "starts_at": starts.isoformat(),
+    }
+    if attempt > 1:
+        payload["attempt"] = attempt
     effects: list[Effect] = [
         _announce(adhoc_call(row), occ, gov.charter, title, text),
         Audit("meeting-scheduled", f"meeting:{call_id}", payload),

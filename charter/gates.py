@@ -14,7 +14,9 @@ charter entry configures (``Stage``); ``evaluate`` runs them in the charter's or
   any of its clients, or names nothing, blocks.
 - ``risk``: leaving the first stage with likelihood × impact above ``pause_above`` (or with no
   score recorded) needs an override.
-- ``go_no_go``: the latest recorded go/no-go decision for this proposal and stage is "go".
+- ``go_no_go``: the latest go/no-go decision for this proposal and stage made since the rollout
+  last entered the stage before (when that stage's soak clock last started) is "go"; a decision
+  from before a rollback and re-soak no longer counts (:func:`current_go_no_go`).
 - ``prerequisites``: each client's latest release reported for the stage meets the minimum the
   proposal's form names for it (:mod:`charter.prerequisites`); it applies when the form names
   one for a client of the rollout.
@@ -193,14 +195,67 @@ def risk(assessment: Assessment | None, charter: Charter) -> GateResult:
     return GateResult("risk", True, f"risk: {score} is within {limit}")
 
 
-def go_no_go(stage: Stage, rollout: Rollout, decisions: Sequence[GoNoGo]) -> GateResult:
+def _soak_clock(stage: Stage, rollout: Rollout, charter: Charter) -> tuple[str, datetime] | None:
+    idx = _index(stage, charter)
+    if idx == 0:
+        return None
+    prev = charter.stage_ids[idx - 1]
+    since = rollout.stage_entered_at.get(prev)
+    return None if since is None else (prev, since)
+
+
+def soak_started(stage: Stage, rollout: Rollout, charter: Charter) -> datetime | None:
+    """When the rollout last entered the stage before ``stage`` (its soak clock's start), or
+    None for the first stage or while that clock is stopped (not every client is on it)."""
+    clock = _soak_clock(stage, rollout, charter)
+    return None if clock is None else clock[1]
+
+
+def _latest(
+    stage: Stage, rollout: Rollout, decisions: Sequence[GoNoGo], since: datetime | None = None
+) -> GoNoGo | None:
+    mine = [
+        d
+        for d in decisions
+        if d.proposal == rollout.proposal
+        and d.stage == stage.id
+        and (since is None or d.at >= since)
+    ]
+    return max(mine, key=lambda d: d.at, default=None)
+
+
+def current_go_no_go(
+    stage: Stage, rollout: Rollout, decisions: Sequence[GoNoGo], charter: Charter
+) -> GoNoGo | None:
+    """The go/no-go decision that counts for entering ``stage``: the latest one for this
+    proposal and stage made at or after the rollout last entered the stage before."""
+    return _latest(stage, rollout, decisions, soak_started(stage, rollout, charter))
+
+
+def go_no_go(
+    stage: Stage,
+    rollout: Rollout,
+    decisions: Sequence[GoNoGo],
+    charter: Charter | None = None,
+) -> GateResult:
+    """The latest decision for the stage must be "go"; with ``charter`` (the stage order), only
+    decisions made since the rollout last entered the stage before count."""
     if not stage.go_no_go_meeting:
         return GateResult("go_no_go", True, f"go/no-go: no call required for {stage.id}")
-    mine = [d for d in decisions if d.proposal == rollout.proposal and d.stage == stage.id]
-    latest = max(mine, key=lambda d: d.at, default=None)
+    latest = _latest(stage, rollout, decisions)
     if latest is None:
         return GateResult("go_no_go", False, f"go/no-go: no decision recorded for {stage.id}")
     when = f"{latest.at:%Y-%m-%d %H:%M} UTC"
+    clock = _soak_clock(stage, rollout, charter) if charter is not None else None
+    if clock is not None and latest.at < clock[1]:
+        prev, since = clock
+        return GateResult(
+            "go_no_go",
+            False,
+            f"go/no-go: the last decision for {stage.id} ({latest.decision}, {latest.by}, "
+            f"{when}) was made before the rollout last entered {prev} "
+            f"({since:%Y-%m-%d %H:%M} UTC); a new go/no-go call must decide",
+        )
     said = f"go/no-go: the call decided {latest.decision} for {stage.id} ({latest.by}, {when})"
     return GateResult("go_no_go", latest.decision == "go", said)
 
@@ -233,7 +288,7 @@ def evaluate(
     if _index(stage, charter) == 1 and charter.rollout.risk.pause_above is not None:
         results.append(risk(facts.risk, charter))
     if stage.go_no_go_meeting:
-        results.append(go_no_go(stage, rollout, facts.go_no_go))
+        results.append(go_no_go(stage, rollout, facts.go_no_go, charter))
     if any(c in facts.minimums for c in rollout.clients):
         results.append(prerequisites(stage, rollout, facts.minimums))
     return tuple(results)

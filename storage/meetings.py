@@ -108,6 +108,18 @@ def adhoc_exists(session: Session, call_id: str) -> bool:
     return session.get(AdhocMeetingRow, call_id) is not None
 
 
+def go_no_go_calls(session: Session, proposal: int, stage: str) -> list[AdhocMeetingRow]:
+    """The go/no-go calls stored for ``proposal`` entering ``stage``, first attempt first."""
+    stmt = (
+        select(AdhocMeetingRow)
+        .where(AdhocMeetingRow.kind == "go-no-go")
+        .where(AdhocMeetingRow.proposal == proposal)
+        .where(AdhocMeetingRow.stage == stage)
+        .order_by(col(AdhocMeetingRow.created_at), col(AdhocMeetingRow.id))
+    )
+    return list(session.exec(stmt).all())
+
+
 def free_adhoc_id(session: Session, base: str) -> str:
     """``base``, or ``base-2``, ``base-3``… whichever is not taken yet."""
     candidate, n = base, 1

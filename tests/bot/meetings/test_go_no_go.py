@@ -84,3 +84,34 @@ def test_deciding_go_on_the_call_records_the_gate_decision(db_url: str) -> None:
         assert row is not None and row.kind == "go-no-go"
     assert (decision.stage, decision.decision, decision.by) == ("production", "go", "ines-coord")
     gov.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("text", "recorded"),
+    [
+        ("go, all five clients are green", "go"),
+        ("GO", "go"),
+        ("no-go: borealis still forks", "no-go"),
+        ("No-Go.", "no-go"),
+        ("go-ahead for staging only", None),  # not a word of its own
+        ("going ahead next week", None),
+        ("go-no-go postponed to Friday", None),
+        ("we agreed: go", None),  # the decision must lead
+    ],
+)
+def test_only_a_leading_go_or_no_go_word_decides_the_gate(
+    db_url: str, text: str, recorded: str | None
+) -> None:
+    now = SOAK_END - timedelta(days=1)
+    gov = make_gov(db_url, charter_with(), FixedClock(now))
+    on_canary(gov)
+    gov.tick(now)
+    during = datetime(2026, 6, 15, 10, 20, tzinfo=UTC)
+    reply = gov.run_sync(f"meeting decide {text}", COORDINATOR, during)
+    assert reply.ok
+    with session_scope(gov.engine) as session:
+        decisions = [d.decision for d in rollout_store.go_no_go(session, 7)]
+    assert decisions == ([recorded] if recorded else [])
+    if recorded is None:
+        assert "start with `go` or `no-go`" in reply.lines[0][0]
+    gov.engine.dispose()
