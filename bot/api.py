@@ -1,6 +1,7 @@
 """The read API: proposals as JSON, described by an OpenAPI document.
 
-Confidential proposals are left out until disclosed: the API is public.
+Confidential proposals are left out until disclosed: the API is public. A proposal number is
+ASCII digits, 1 … 2**63-1 (``storage.dashboard_queries.positive_id``); anything else is a 400.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from charter.lifecycle import State
 from charter.proposal import rules_for
 from charter.votes import Choice, Outcome
 from storage import proposals as repo
+from storage.dashboard_queries import MAX_ID, positive_id
 from storage.db import read_scope
 
 # The document describes every field the views write (bot.views), so a client can rely on it;
@@ -170,8 +172,11 @@ OPENAPI: dict[str, Any] = {
                     {
                         "name": "state",
                         "in": "query",
-                        "description": "only proposals in this state (repeat for several)",
-                        "schema": _STATE,
+                        "description": "only proposals in these states (repeat for several: "
+                        "?state=voting&state=review)",
+                        "style": "form",
+                        "explode": True,
+                        "schema": _array(_STATE),
                     },
                     {"name": "track", "in": "query", "schema": _STR},
                 ],
@@ -190,7 +195,10 @@ OPENAPI: dict[str, Any] = {
                 "parameters": [{"name": "number", "in": "path", "required": True, "schema": _INT}],
                 "responses": {
                     "200": _json("the proposal", _PROPOSAL),
-                    "400": _json("the number is not a positive integer", _ERROR),
+                    "400": _json(
+                        "the number is not a positive integer (ASCII digits, at most 2**63-1)",
+                        _ERROR,
+                    ),
                     "404": _json("no such (public) proposal", _ERROR),
                 },
             }
@@ -221,12 +229,14 @@ def api_routes(engine: Any, charter_of: Any, clock: Any) -> list[Route]:
 
     async def one(request: Request) -> JSONResponse:
         raw = request.path_params["number"]
-        if not raw.isdigit():
-            return JSONResponse({"error": "proposal number must be a positive integer"}, 400)
+        number = positive_id(raw)
+        if number is None:
+            error = f"proposal number must be a positive integer up to {MAX_ID}"
+            return JSONResponse({"error": error}, 400)
 
         def query() -> dict[str, Any] | None:
             with read_scope(engine) as session:
-                stored = repo.load(session, int(raw))
+                stored = repo.load(session, number)
             charter = charter_of()
             if stored is None:
                 return None

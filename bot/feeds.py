@@ -3,9 +3,13 @@
 Rules:
 - ``GET /feeds/announcements.atom`` lists the latest 100 announcements, newest first, as valid
   Atom (RFC 4287). Query parameters filter, each repeatable: ``kind``, ``track``, ``client``,
-  ``proposal``. An announcement of a confidential proposal is left out until it is disclosed.
+  ``proposal``. An announcement of a confidential proposal is left out until it is disclosed,
+  and so is one of a confidential incident (``storage.dashboard_queries.confidential_incidents``:
+  it names, or holds or held paused, such a proposal); a public rollout's announcement that
+  quotes one ("incident 4 (sev1): …") says "a confidential incident" instead.
 - ``GET /api/status`` answers JSON: open proposals, those in voting, those rolling out, and open
-  incidents (when the incident table exists). Confidential, undisclosed proposals are left out.
+  incidents (when the incident table exists). Confidential, undisclosed proposals and
+  confidential incidents are left out.
 - Bad parameters get 400 with a sentence saying what is accepted.
 - The application mounts :func:`routes` (they include the subscription confirm/unsubscribe
   pages).
@@ -14,6 +18,7 @@ Rules:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -28,8 +33,10 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot import subscribe_routes
+from charter.incidents import Incident
 from charter.model import ANNOUNCE_KINDS
 from storage import incidents
+from storage.dashboard_queries import confidential_incidents, positive_id
 from storage.db import read_scope
 from storage.models.core import OutboxRow, ProposalRow
 from storage.times import aware
@@ -37,6 +44,7 @@ from storage.times import aware
 ATOM = "http://www.w3.org/2005/Atom"
 EngineProvider = Callable[[], Engine]
 FEED_SIZE = 100
+CONFIDENTIAL_INCIDENT = "a confidential incident"
 
 
 class BadQuery(ValueError):
@@ -49,8 +57,9 @@ def _filters(request: Request) -> dict[str, set[str]]:
     bad = found["kind"] - set(ANNOUNCE_KINDS)
     if bad:
         raise BadQuery(f"kind must be one of {', '.join(ANNOUNCE_KINDS)} (got {', '.join(bad)})")
-    if any(not p.isdigit() for p in found["proposal"]):
+    if any(positive_id(p) is None for p in found["proposal"]):
         raise BadQuery("proposal must be a number, e.g. ?proposal=42")
+    found["proposal"] = {str(positive_id(p)) for p in found["proposal"]}
     return found
 
 
@@ -68,6 +77,8 @@ def announcements(engine: Engine, f: dict[str, set[str]]) -> list[tuple[int, dic
     with read_scope(engine) as session:
         shown = sa.select(col(ProposalRow.number)).where(col(ProposalRow.disclosed).is_(True))
         disclosed = {n for (n,) in session.execute(shown)}
+        secret = confidential_incidents(session)
+        quoted = [i for i in incidents.incidents(session) if i.id in secret]
         rows = session.exec(
             select(OutboxRow).where(OutboxRow.kind == "announce").order_by(col(OutboxRow.id).desc())
         )
@@ -76,11 +87,28 @@ def announcements(engine: Engine, f: dict[str, set[str]]) -> list[tuple[int, dic
             p = json.loads(row.payload)
             if p.get("confidential") and p.get("proposal") not in disclosed:
                 continue
+            data = p.get("data")
+            if isinstance(data, dict) and str(data.get("incident")) in secret:
+                continue  # said before the incident became confidential
             if _wanted(p, f):
-                found.append((row.id or 0, p))
+                found.append((row.id or 0, _unquoted(p, quoted)))
                 if len(found) >= FEED_SIZE:
                     break
         return found
+
+
+def _unquoted(p: dict[str, Any], quoted: list[Incident]) -> dict[str, Any]:
+    """``p`` with each of the ``quoted`` (confidential) incidents said as "a confidential
+    incident": a public rollout's pause says "incident <id> (<severity>): <summary>"."""
+    for key in ("title", "text"):
+        text = str(p.get(key, ""))
+        for i in quoted:
+            said = rf"incident {re.escape(i.id)} \([^)\n]*\): {re.escape(i.summary)}"
+            text = re.sub(said, CONFIDENTIAL_INCIDENT, text)
+            if i.summary in text:  # worded otherwise: withhold the whole text
+                text = f"Withheld: it concerns {CONFIDENTIAL_INCIDENT}."
+        p = {**p, key: text}
+    return p
 
 
 def _iso(value: Any) -> str:
@@ -120,6 +148,7 @@ def status(engine: Engine, now: datetime) -> dict[str, Any]:
     with read_scope(engine) as session:
         rows = session.exec(select(ProposalRow).order_by(col(ProposalRow.number))).all()
         visible = [r for r in rows if not r.confidential or r.disclosed]
+        secret = confidential_incidents(session)
 
         def pick(*states: str) -> list[dict[str, Any]]:
             return [
@@ -141,6 +170,7 @@ def status(engine: Engine, now: datetime) -> dict[str, Any]:
                     "declared_at": i.declared_at.isoformat(),
                 }
                 for i in incidents.incidents(session, open_only=True)
+                if i.id not in secret
             ],
         }
     return result

@@ -8,6 +8,13 @@ Rules:
   batched: one statement for many proposals instead of one per proposal, and the indexed columns
   (state, next deadline, stage, completion) do the filtering instead of parsing every aggregate.
 - "Public" is the dashboard's rule: a confidential proposal is left out until it is disclosed.
+  What names it stays private with it (:func:`secrets`): a *confidential incident* names, holds
+  paused or held paused an undisclosed confidential proposal (the rule the announcements follow,
+  ``bot.rollout_incidents._secret``; a resolved incident lifted its pauses, the audit log's
+  ``rollout-paused`` entries still say what it held); a *private call* is an ad-hoc call marked
+  private or about such a proposal.
+- Numbers from a URL go through :func:`positive_id`: ASCII digits only, within the database's
+  integers, so odd input is a "no such thing", never an error.
 """
 
 from __future__ import annotations
@@ -22,10 +29,13 @@ from sqlmodel import Session, col
 
 from charter.gates import GoNoGo
 from charter.rollout_facts import CheckResult, Rollout
+from storage.models.audit import AuditEntry
 from storage.models.core import ProposalRow
+from storage.models.meetings import AdhocMeetingRow
 from storage.models.rollouts import (
     CheckResultRow,
     GoNoGoRow,
+    IncidentRow,
     RolloutRow,
 )
 from storage.proposals import Stored, from_data, from_json
@@ -45,6 +55,100 @@ def hidden_numbers(session: Session) -> set[int]:
     """Proposals the public may not see yet (confidential and not disclosed)."""
     stmt = select(col(ProposalRow.number)).where(~public())
     return {int(n) for n in session.execute(stmt).scalars()}
+
+
+MAX_ID = 2**63 - 1  # the largest integer SQLite (and PostgreSQL's BIGINT) stores
+
+
+def positive_id(raw: str | None) -> int | None:
+    """``raw`` as a number from a URL (an id, a page, a cursor), or None when it is not one.
+
+    Only ASCII digits count (``str.isdigit`` also accepts "²" and other scripts' digits, which
+    ``int`` then reads or refuses), and the value must be 1 … :data:`MAX_ID` (a larger one
+    overflows the database's integers)."""
+    if not raw or not raw.isascii() or not raw.isdigit() or len(raw.lstrip("0")) > 19:
+        return None
+    value = int(raw)
+    return value if 1 <= value <= MAX_ID else None
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """What the public may not see yet, read once per page: undisclosed confidential proposals,
+    the incidents (ids) and ad-hoc calls (ids) that name them."""
+
+    proposals: frozenset[int] = frozenset()
+    incidents: frozenset[str] = frozenset()
+    meetings: frozenset[str] = frozenset()
+
+
+def secrets(session: Session) -> Secrets:
+    hidden = hidden_numbers(session)
+    return Secrets(
+        frozenset(hidden),
+        frozenset(confidential_incidents(session, hidden)),
+        frozenset(private_meetings(session, hidden)),
+    )
+
+
+def named_numbers(value: object) -> set[int]:
+    """The proposal numbers a payload value names (a number, or a list of them)."""
+    items = value if isinstance(value, list | tuple) else [value]
+    out: set[int] = set()
+    for v in items:
+        if isinstance(v, int) and not isinstance(v, bool):
+            out.add(v)
+        elif isinstance(v, str) and (n := positive_id(v)) is not None:
+            out.add(n)
+    return out
+
+
+def _chunks(numbers: Iterable[int]) -> Iterable[list[int]]:
+    wanted = sorted(set(numbers))
+    for i in range(0, len(wanted), _CHUNK):
+        yield wanted[i : i + _CHUNK]
+
+
+def confidential_incidents(session: Session, hidden: Iterable[int] | None = None) -> set[str]:
+    """Ids of the incidents the public may not see yet: each names, holds paused or held paused
+    (``rollout-paused`` entries of its rollout) a proposal of ``hidden`` (default: every
+    undisclosed confidential proposal)."""
+    secret = hidden_numbers(session) if hidden is None else set(hidden)
+    if not secret:
+        return set()
+    out: set[str] = set()
+    for ident, data in session.execute(select(col(IncidentRow.id), col(IncidentRow.data))).all():
+        if named_numbers(json.loads(data).get("proposals", [])) & secret:
+            out.add(str(ident))
+    for part in _chunks(secret):
+        stmt = select(col(RolloutRow.data)).where(col(RolloutRow.proposal).in_(part))
+        for data in session.execute(stmt).scalars():
+            out.update(key for key, _ in rollout_from_json(data).pauses if key)
+        subjects = [f"rollout:{n}" for n in part]
+        held = (
+            select(col(AuditEntry.payload))
+            .where(col(AuditEntry.kind) == "rollout-paused")
+            .where(col(AuditEntry.subject).in_(subjects))
+        )
+        for payload in session.execute(held).scalars():
+            found = json.loads(payload).get("incident")
+            if found:
+                out.add(str(found))
+    return out
+
+
+def private_meetings(session: Session, hidden: Iterable[int] | None = None) -> set[str]:
+    """Ids of the ad-hoc calls the public may not see: marked private (a confidential
+    rollout's go/no-go, a call about a hidden proposal), or about a proposal of ``hidden``."""
+    secret = hidden_numbers(session) if hidden is None else set(hidden)
+    stmt = select(
+        col(AdhocMeetingRow.id), col(AdhocMeetingRow.private), col(AdhocMeetingRow.proposal)
+    )
+    return {
+        str(ident)
+        for ident, private, proposal in session.execute(stmt).all()
+        if private or proposal in secret
+    }
 
 
 def state_counts(session: Session) -> dict[str, int]:

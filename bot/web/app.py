@@ -11,6 +11,9 @@ Rules:
   (``page_cache=True``): its key (audit head, local changes, last verification, minute) cannot
   see changes that leave no audit entry in another replica (check results), and relative times
   and soak clocks in a reused page lag by up to a minute.
+- Numbers in URLs are read by ``storage.dashboard_queries.positive_id`` (ASCII digits,
+  1 … 2**63-1): a proposal number that is not one answers 404 like an unknown proposal; a
+  ``page`` that is not one shows page 1; a ``before`` that is not one shows the newest entries.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from bot.web.calls import upcoming
 from bot.web.live import LiveHub
 from bot.web.queries import PAGE, Reader, open_states
 from charter.lifecycle import State
+from storage.dashboard_queries import positive_id
 
 if TYPE_CHECKING:
     from bot.web.queries import RuntimeLike as Runtime  # not bot.bootstrap: transports stay apart
@@ -166,7 +170,7 @@ class Dashboard:
     async def proposals(self, request: Request) -> Response:
         q = request.query_params
         state, track, client = q.get("state", ""), q.get("track", ""), q.get("client", "")
-        page = int(q["page"]) if q.get("page", "").isdigit() and int(q["page"]) > 0 else 1
+        page = positive_id(q.get("page")) or 1
 
         def build(r: Reader) -> str:
             items, more = r.proposals(state=state, track=track, client=client, page=page)
@@ -186,7 +190,7 @@ class Dashboard:
 
     async def proposal(self, request: Request) -> Response:
         raw = request.path_params["number"]
-        number = int(raw) if raw.isdigit() else 0
+        number = positive_id(raw) or 0
 
         def build(r: Reader) -> str | None:
             view = r.proposal(number) if number else None
@@ -201,7 +205,7 @@ class Dashboard:
 
     async def rollouts(self, request: Request) -> Response:
         q = request.query_params
-        page = int(q["page"]) if q.get("page", "").isdigit() and int(q["page"]) > 0 else 1
+        page = positive_id(q.get("page")) or 1
 
         def build(r: Reader) -> str:
             rollouts, total, demo = fast_views.rollouts_page(r.gov, r.now, page)
@@ -233,7 +237,7 @@ class Dashboard:
 
     async def audit_log(self, request: Request) -> Response:
         q = request.query_params
-        before = int(q["before"]) if q.get("before", "").isdigit() else None
+        before = positive_id(q.get("before"))
         subject, kind = q.get("subject") or None, q.get("kind") or None
 
         def build(r: Reader) -> str:

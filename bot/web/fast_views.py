@@ -15,7 +15,7 @@ Rules:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -138,23 +138,30 @@ def rollout_views(
     pairs: Sequence[tuple[Stored, Rollout]],
     now: datetime,
 ) -> list[dict[str, Any]]:
-    """``bot.rollout_reads.view_of`` for every pair."""
+    """``bot.rollout_reads.view_of`` for every pair, confidential incidents redacted as the
+    proposal page does (``queries.redact_rollout``)."""
+    secret = q.confidential_incidents(session)
+    incidents = incident_store.incidents(session, open_only=True) if secret else None
     out = []
-    for stored, current, _, gates in gated(gov, session, pairs, now):
+    for stored, current, _, gates in gated(gov, session, pairs, now, incidents):
         p = stored.proposal
         view: dict[str, Any] = rollout_view(
             current, gov.charter, gates=gates, title=p.title, state=p.state.value
         )
-        out.append(view)
+        out.append(queries.redact_rollout(view, current.pauses, secret, incidents or ()))
     return out
 
 
-def failing(found: Sequence[Gated]) -> list[tuple[dict[str, Any], GateList]]:
+def failing(
+    found: Sequence[Gated], secret: Collection[str] = (), incidents: Sequence[Incident] = ()
+) -> list[tuple[dict[str, Any], GateList]]:
     """Rollouts whose next stage has a failing gate, each with those gates (what the overview
-    shows of them: number, title, next stage, and the failing gates with their reasons)."""
+    shows of them: number, title, next stage, and the failing gates with their reasons; a
+    confidential incident of ``secret`` said as such)."""
     out = []
     for stored, rollout, target, gates in found:
         bad = [{"gate": g.gate, "passed": False, "reason": g.reason} for g in gates if not g.passed]
+        bad = queries.redact_gates(bad, secret, incidents)
         if bad:
             head = {"proposal": rollout.proposal, "title": stored.proposal.title}
             out.append(({**head, "next_stage": target}, bad))
@@ -178,10 +185,11 @@ def overview(gov: Governance, now: datetime) -> dict[str, Any]:
             "demo": bool(state.get(session, "demo", False)),
         }
         incidents = incident_store.incidents(session, open_only=True)
+        hidden = q.hidden_numbers(session)
+        secret = q.confidential_incidents(session, hidden)
         pairs = _paired(session, q.started_rollouts(session))
-        context["failing"] = failing(gated(gov, session, pairs, now, incidents))
-        hidden = q.hidden_among(session, [n for i in incidents for n in i.proposals])
-        opened = [queries._incident(i, hidden) for i in incidents]
+        context["failing"] = failing(gated(gov, session, pairs, now, incidents), secret, incidents)
+        opened = [queries._incident(i, hidden) for i in incidents if i.id not in secret]
         context["incidents"] = sorted(opened, key=lambda v: v["declared_at"])
     context["closing"] = closing(votes, charter, now)
     context["voting"] = voting
@@ -194,7 +202,9 @@ def rollouts_page(
 ) -> tuple[list[dict[str, Any]], int, bool]:
     """One page of public rollouts' views, how many there are, and the demo flag."""
     with read_scope(gov.engine) as session:
-        rollouts, total = q.rollout_page(session, offset=(page - 1) * size, limit=size)
+        rollouts, total = q.rollout_page(
+            session, offset=min((page - 1) * size, q.MAX_ID), limit=size
+        )
         views = rollout_views(gov, session, _paired(session, rollouts), now)
         demo = bool(state.get(session, "demo", False))
     return views, total, demo

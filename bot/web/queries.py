@@ -2,8 +2,17 @@
 
 Rules:
 - The dashboard is public: a confidential proposal (its track says so) is left out until it is
-  disclosed — from lists, its own page (404), rollouts, and the audit log (entries about it are
-  shown with their hashes, so the chain stays checkable, but their content is withheld).
+  disclosed — from lists, its own page (404), rollouts, and the audit log — and so is what names
+  it (``storage.dashboard_queries.secrets``): its rollout, a confidential incident (one that
+  names it or holds, or held, its rollout paused) and a private call.
+- The audit log withholds an entry whose subject is one of those (``proposal:N``/``rollout:N``,
+  ``incident:<id>``, ``meeting:<id>``) or whose payload names one (``proposal``, ``proposals``,
+  ``paused``, ``pause``, ``incident``, ``meeting``). Unfiltered, a withheld entry keeps its
+  place, seq, time and hashes (so the chain stays checkable) but not its actor, kind, subject or
+  payload; filtered by ``subject=`` or ``kind=``, withheld entries are left out, so the answer
+  for a hidden subject is the answer for one that does not exist. Timelines leave them out.
+- A public rollout paused or blocked by a confidential incident says "a confidential incident"
+  (no number, severity or summary) in its pause and gate reasons (:func:`redact_rollout`).
 - Proposals are described by ``bot.views.proposal_view`` and rollouts by the rollout area's
   ``view_of``; templates render those dictionaries and nothing else. The overview and rollouts
   pages build the same views in batches (``bot.web.fast_views``).
@@ -13,7 +22,7 @@ Rules:
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -24,6 +33,7 @@ from sqlmodel import Session
 from bot import rollout_reads
 from bot.service import Governance
 from bot.views import OPEN_STATES, proposal_view, summary_view
+from charter.incidents import Incident
 from charter.model import Charter
 from charter.proposal import rules_for
 from storage import (
@@ -35,9 +45,12 @@ from storage import (
     rollouts as rollout_store,
     state,
 )
+from storage.dashboard_queries import MAX_ID, Secrets, positive_id
 from storage.db import read_scope
 
 PAGE = 50
+CONFIDENTIAL_INCIDENT = "a confidential incident"
+WITHHELD = "withheld: a confidential proposal not yet disclosed"
 
 
 class RuntimeLike(Protocol):
@@ -94,7 +107,7 @@ class Reader:
                 track=track or None,
                 include_confidential=False,
                 limit=100_000 if client else PAGE + 1,
-                offset=0 if client else (page - 1) * PAGE,
+                offset=0 if client else min((page - 1) * PAGE, MAX_ID),
             )
         if client:
             items = [s for s in items if client in _clients(s)]
@@ -113,29 +126,38 @@ class Reader:
             if stored is None or not is_public(stored, self.charter):
                 return None
             view = proposal_view(stored, self.charter, self.now)
+            secret = dashboard_queries.secrets(session)
             rows = [
                 *audit_query.entries(session, subject=f"proposal:{number}"),
                 *audit_query.entries(session, subject=f"rollout:{number}"),
             ]
-            view["timeline"] = [_entry(e) for e in sorted(rows, key=lambda e: e.seq)]
-            view["rollout"] = self._rollout_of(session, stored)
+            entries = [_entry(e, secret) for e in sorted(rows, key=lambda e: e.seq)]
+            view["timeline"] = [e for e in entries if not e["withheld"]]
+            view["rollout"] = self._rollout_of(session, stored, secret)
         view["clients"] = sorted(_clients(stored))
         return view
 
     # -- rollouts and incidents --------------------------------------------------------------
 
-    def _rollout_of(self, session: Session, stored: repo.Stored) -> dict[str, Any] | None:
+    def _rollout_of(
+        self, session: Session, stored: repo.Stored, secret: Secrets
+    ) -> dict[str, Any] | None:
         rollout = rollout_store.load_rollout(session, stored.proposal.number)
         if rollout is None:
             return None
         view: dict[str, Any] = rollout_reads.view_of(self.gov, session, stored, rollout, self.now)
+        if secret.incidents:
+            opened = incident_store.incidents(session, open_only=True)
+            view = redact_rollout(view, rollout.pauses, secret.incidents, opened)
         return view
 
     def incidents(self) -> list[dict[str, Any]]:
+        """Every incident but the confidential ones (see the module rules)."""
         with read_scope(self.engine) as session:
             hidden = hidden_numbers(session)
+            secret = dashboard_queries.confidential_incidents(session, hidden)
             items = incident_store.incidents(session)
-        views = [_incident(i, hidden) for i in items]
+        views = [_incident(i, hidden) for i in items if i.id not in secret]
         views.sort(key=lambda v: (not v["open"], v["declared_at"]), reverse=False)
         return views
 
@@ -144,14 +166,31 @@ class Reader:
     def audit_page(
         self, *, before: int | None, subject: str | None, kind: str | None
     ) -> tuple[list[dict[str, Any]], int | None]:
-        """A page of entries, newest first, and the ``before`` of the next (older) page."""
+        """A page of entries, newest first, and the ``before`` of the next (older) page.
+
+        Filtered (``subject`` or ``kind``), withheld entries are left out: a filter must not
+        tell that a hidden proposal, incident or call exists (see the module rules)."""
         with read_scope(self.engine) as session:
-            hidden = hidden_numbers(session)
-            rows = audit_query.entries(
-                session, subject=subject, kind=kind, limit=PAGE + 1, before_seq=before
-            )
-            entries = [_entry(r, hidden) for r in rows[:PAGE]]
-        older = entries[-1]["seq"] if len(rows) > PAGE else None
+            secret = dashboard_queries.secrets(session)
+            if subject is not None and _subject_withheld(subject, secret):
+                return [], None
+            filtered = subject is not None or kind is not None
+            found: list[dict[str, Any]] = []
+            cursor = before
+            while len(found) <= PAGE:
+                batch = 2 * PAGE if filtered else PAGE + 1
+                rows = audit_query.entries(
+                    session, subject=subject, kind=kind, limit=batch, before_seq=cursor
+                )
+                for r in rows:
+                    e = _entry(r, secret)
+                    if not (filtered and e["withheld"]):
+                        found.append(e)
+                if len(rows) < batch:
+                    break
+                cursor = rows[-1].seq
+        entries = found[:PAGE]
+        older = entries[-1]["seq"] if len(found) > PAGE else None
         return entries, older
 
     def head(self) -> tuple[int, str] | None:
@@ -170,27 +209,108 @@ def _clients(stored: repo.Stored) -> set[str]:
     return set()
 
 
-def _entry(row: Any, hidden: set[int] | None = None) -> dict[str, Any]:
-    subject = str(row.subject)
-    withheld = False
-    if hidden and subject.startswith("proposal:"):
-        number = subject.partition(":")[2]
-        withheld = number.isdigit() and int(number) in hidden
+def _subject_withheld(subject: str, secret: Secrets) -> bool:
+    """Whether an audit subject is one the public may not see yet."""
+    area, _, ident = subject.partition(":")
+    if area in ("proposal", "rollout"):
+        return positive_id(ident) in secret.proposals
+    if area == "incident":
+        return ident in secret.incidents
+    if area == "meeting":  # meeting:<id> or meeting:<id>@<occurrence>
+        return ident.partition("@")[0] in secret.meetings
+    return False
+
+
+_NAMING_KEYS = ("proposal", "proposals", "paused", "pause")
+
+
+def _payload_withheld(payload: str, secret: Secrets) -> bool:
+    """Whether an audit payload names a hidden proposal, a confidential incident or a
+    private call."""
+    try:
+        data = json.loads(payload)
+    except ValueError:
+        return False
+    if not isinstance(data, dict):
+        return False
+    for key in _NAMING_KEYS:
+        if key in data and dashboard_queries.named_numbers(data[key]) & secret.proposals:
+            return True
+    incident, meeting = data.get("incident"), data.get("meeting")
+    return (incident is not None and str(incident) in secret.incidents) or (
+        meeting is not None and str(meeting).partition("@")[0] in secret.meetings
+    )
+
+
+def withheld(row: Any, secret: Secrets) -> bool:
+    """Whether the public may not read this audit entry yet (see the module rules)."""
+    return _subject_withheld(str(row.subject), secret) or _payload_withheld(
+        str(row.payload), secret
+    )
+
+
+def _entry(row: Any, secret: Secrets | None = None) -> dict[str, Any]:
+    hidden = secret is not None and withheld(row, secret)
     return {
         "seq": row.seq,
         "at": _iso(audit._utc(row.at)),
-        "actor": "—" if withheld else row.actor,
-        "kind": row.kind,
-        "subject": "withheld" if withheld else subject,
-        "payload": "withheld: a confidential proposal not yet disclosed"
-        if withheld
-        else row.payload,
+        "actor": "—" if hidden else row.actor,
+        "kind": "—" if hidden else row.kind,
+        "subject": "withheld" if hidden else str(row.subject),
+        "payload": WITHHELD if hidden else row.payload,
         "charter_version": row.charter_version,
         "hash": row.hash,
         "prev_hash": row.prev_hash,
-        "withheld": withheld,
-        "detail": "" if withheld else _detail(row.payload),
+        "withheld": hidden,
+        "detail": "" if hidden else _detail(row.payload),
     }
+
+
+def _gate_reason(reason: str, secret: Sequence[Incident]) -> str:
+    """A gate's reason with each confidential incident said as "a confidential incident"."""
+    said = f"{CONFIDENTIAL_INCIDENT} is open"
+    for i in secret:
+        # charter.gates.block_on_incident's wording
+        reason = reason.replace(f"incident {i.id} ({i.severity}) is open: {i.summary}", said)
+        if i.summary in reason or f"incident {i.id} " in reason:
+            return said  # worded otherwise: say nothing more than that
+    return _once(reason.split("; "), said)
+
+
+def _once(parts: Iterable[str], said: str) -> str:
+    """``parts`` joined with "; ", the confidential wording said once."""
+    out: list[str] = []
+    for part in parts:
+        if part != said or said not in out:
+            out.append(part)
+    return "; ".join(out)
+
+
+def redact_rollout(
+    view: dict[str, Any],
+    pauses: Iterable[tuple[str, str]],
+    secret: Collection[str],
+    incidents: Iterable[Incident],
+) -> dict[str, Any]:
+    """A public rollout's view with the confidential incidents (ids in ``secret``; the open
+    ones among ``incidents`` are those its gates can name) said as "a confidential incident"
+    in its pause reason and gate reasons."""
+    if not secret:
+        return view
+    reasons = [CONFIDENTIAL_INCIDENT if key in secret else reason for key, reason in pauses]
+    gates = redact_gates(view["gates"], secret, incidents)
+    return {**view, "pause_reason": _once(reasons, CONFIDENTIAL_INCIDENT), "gates": gates}
+
+
+def redact_gates(
+    gates: Sequence[dict[str, Any]], secret: Collection[str], incidents: Iterable[Incident]
+) -> list[dict[str, Any]]:
+    """Gate views (``gate``, ``passed``, ``reason``) with the confidential incidents among
+    ``incidents`` (ids in ``secret``) said as "a confidential incident"."""
+    named = [i for i in incidents if i.id in secret]
+    if not named:
+        return list(gates)
+    return [{**g, "reason": _gate_reason(g["reason"], named)} for g in gates]
 
 
 _DETAIL_KEYS = ("choice", "reason", "name", "client", "stage", "version", "to", "outcome", "why")
