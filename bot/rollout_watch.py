@@ -11,11 +11,18 @@ Rules:
   in the audit log as ``release-report-refused`` with the reason.
 - Each escalation of the charter notifies its roles once per condition: fired keys are kept in
   ``kv_state`` under ``FIRED_KEY`` and audited as ``escalation-fired``.
+- A proposal in review counts as answered by everyone the system records taking part in it
+  (``participants``; the watchdogs keep the client maintainers among them): voters, authors of
+  GitHub comments on its issue, raisers and resolvers of its concerns, and every actor of an
+  audit entry about it (a chat or comment command, refused ones too). Not counted: its author
+  keeping the issue (opening it, its form passing intake, form edits, applied or refused),
+  which is bookkeeping, not a response.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlmodel import Session
@@ -110,6 +117,10 @@ def on_release(gov: Governance, session: Session, ev: ReleaseEvent, now: datetim
 def snapshot(gov: Governance, session: Session) -> watchdogs.Snapshot:
     states = [State.REVIEW.value, State.ACCEPTED.value, State.ROLLING_OUT.value]
     proposals = repo.listing(session, states=states)
+    # Only a proposal in review is judged by who took part (no-maintainer-response): the audit
+    # log, one read for all of them, is not read for the others.
+    in_review = [s.proposal.number for s in proposals if s.proposal.state is State.REVIEW]
+    acts = store.acts_on(session, in_review)
     statuses = []
     facts: dict[int, GateFacts] = {}
     for stored in proposals:
@@ -122,8 +133,8 @@ def snapshot(gov: Governance, session: Session) -> watchdogs.Snapshot:
                 review_started_at=p.entered_review_at,
                 decided_at=p.decided_at,
                 activation_at=_activation(p),
-                participants=tuple(
-                    {v.voter for v in p.votes} | set(store.commenters(session, p.number))
+                participants=participants(
+                    p, store.commenters(session, p.number), acts.get(p.number, ())
                 ),
                 charter_version=p.charter_version,
             )
@@ -131,6 +142,37 @@ def snapshot(gov: Governance, session: Session) -> watchdogs.Snapshot:
         facts[p.number] = gate_facts(session, p)
     live = tuple(checked(gov, session, r) for r in store.rollouts(session, active_only=True))
     return watchdogs.Snapshot(tuple(statuses), live, facts)
+
+
+# Audit kinds that record the issue itself: opened, its form passing intake, its form edited.
+_ISSUE_KINDS = frozenset(
+    {
+        "proposal-opened",
+        "review-started",
+        "proposal-edited-in-review",
+        "proposal-edited-after-voting",
+    }
+)
+
+
+def _keeping_the_issue(act: store.Act, author: str) -> bool:
+    """Whether ``act`` is the author keeping their own issue (an issue event, or a form edit
+    the rules refused), not a response to the proposal."""
+    issue = act.kind in _ISSUE_KINDS or (act.kind == "command-refused" and act.command == "edit")
+    return issue and act.actor.lower() == author.lower()
+
+
+def participants(
+    p: Proposal, commenters: Iterable[str], acts: Iterable[store.Act]
+) -> tuple[str, ...]:
+    """Everyone recorded taking part in ``p`` (see the module rules), sorted."""
+    people = {v.voter for v in p.votes} | set(commenters)
+    for concern in p.concerns:
+        people.add(concern.raised_by)
+        if concern.resolved_by is not None:
+            people.add(concern.resolved_by)
+    people.update(a.actor for a in acts if not _keeping_the_issue(a, p.author))
+    return tuple(sorted(people))
 
 
 def _activation(p: Proposal) -> datetime | None:

@@ -4,8 +4,10 @@ Rules (charter ``incidents`` and ``rollout.pause_on_incident``):
 - Severity is one of ``incidents.severities``; the first is the worst.
 - An incident *names* the proposals and clients it concerns. One that names nothing concerns
   everything: it blocks and pauses every rollout.
-- Declaring an incident at ``pause_on_incident`` or worse pauses, at once, every rollout it
-  names; the decision lists those proposal numbers in ``pause``.
+- Declaring an incident at ``pause_on_incident`` or worse pauses, at once, every active rollout
+  it names (``rollouts``: those still under way); the decision lists those proposal numbers in
+  ``pause``. A named proposal without an active rollout (not accepted yet, completed, rolled
+  back for good) stays named for the record, but there is nothing of it to pause.
 - Roles are ``incidents.roles``; the assignee gets their instructions privately.
 - The timeline is append-only: a correction is a new entry, never an edit.
 - An open incident's severity can change (:func:`reclassify`). Raised to ``pause_on_incident``
@@ -121,10 +123,11 @@ def declare(
     clients: Sequence[str] = (),
     rollouts: Sequence[Rollout] = (),
 ) -> IncidentDecision:
-    """Open an incident; at ``pause_on_incident`` or worse, pause every rollout it names.
+    """Open an incident; at ``pause_on_incident`` or worse, pause every active rollout it names.
 
-    ``rollouts`` are the active rollouts, so that an incident naming only clients (or nothing)
-    pauses the rollouts those clients are in.
+    ``rollouts`` are the active rollouts (not completed, and not of a proposal in a final
+    state), so that an incident naming only clients (or nothing) pauses the rollouts those
+    clients are in; a proposal it names explicitly pauses only when its rollout is among them.
     """
     conf = charter.incidents
     if severity not in conf.severities:
@@ -147,7 +150,7 @@ def declare(
     threshold = charter.rollout.pause_on_incident
     pause: tuple[int, ...] = ()
     if threshold is not None and conf.at_least(severity, threshold):
-        pause = tuple(sorted(_active_named(incident, rollouts) | set(incident.proposals)))
+        pause = tuple(sorted(_active_named(incident, rollouts)))
     scope = ", ".join([*(f"#{p}" for p in incident.proposals), *incident.clients]) or "everything"
     paused = f" Rollouts paused: {', '.join(f'#{p}' for p in pause)}." if pause else ""
     effects: tuple[IncidentEffect, ...] = (
@@ -212,7 +215,8 @@ def reclassify(
 
 
 def _active_named(incident: Incident, rollouts: Sequence[Rollout]) -> set[int]:
-    """The active rollouts (by proposal) that ``incident`` names."""
+    """The active rollouts (by proposal) that ``incident`` names, by proposal or client (a
+    proposal with no active rollout among ``rollouts`` has nothing to pause)."""
     active = {r.proposal for r in rollouts if r.completed_at is None}
     return {p for p in active if names(incident, p, _clients_of(rollouts, p))}
 

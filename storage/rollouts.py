@@ -14,8 +14,8 @@ Rules:
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -23,10 +23,11 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from charter.gates import GoNoGo
+from charter.lifecycle import TERMINAL_STATES, State
 from charter.model import Charter
 from charter.rollout_facts import CheckResult, Override, ReadyReport, RollbackRecord, Rollout
 from storage.models.audit import AuditEntry
-from storage.models.core import CommentRow
+from storage.models.core import CommentRow, ProposalRow
 from storage.models.rollouts import (
     CheckResultRow,
     FlagRow,
@@ -156,11 +157,22 @@ def save_rollout(session: Session, rollout: Rollout, charter: Charter, now: date
     session.add(row)
 
 
+# Final states in which a rollout is over though it never completed: rolled back for good (no
+# report, advance or rollback applies any more: bot.rollouts), or left some other final way.
+# Not ``completed``: a rollback after completion reopens the rollout, which moves again while
+# the proposal stays completed (bot.rollout_lifecycle); its ``completed_at`` says whether it is
+# under way.
+_OVER = sorted(s.value for s in TERMINAL_STATES - {State.COMPLETED})
+
+
 def rollouts(session: Session, *, active_only: bool = False) -> list[Rollout]:
-    """Every rollout (or those not completed), oldest proposal first."""
+    """Every rollout, oldest proposal first; ``active_only``: those still under way, i.e. not
+    completed and not of a proposal in a final state where it is over (``_OVER``)."""
     stmt = select(RolloutRow).order_by(col(RolloutRow.proposal))
     if active_only:
+        over = select(ProposalRow.number).where(col(ProposalRow.state).in_(_OVER))
         stmt = stmt.where(col(RolloutRow.completed_at).is_(None))
+        stmt = stmt.where(col(RolloutRow.proposal).not_in(over))
     return [rollout_from_json(row.data) for row in session.exec(stmt).all()]
 
 
@@ -330,6 +342,17 @@ def go_no_go(session: Session, proposal: int) -> tuple[GoNoGo, ...]:
 # -- the record ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Act:
+    """One audit entry about a proposal, as far as who did what: the actor as the log writes
+    it (a verified login, else ``surface:id``), the entry's kind and, for a command the rules
+    refused, which command (``payload.command``)."""
+
+    actor: str
+    kind: str
+    command: str | None = None
+
+
 def audit_lines(session: Session, subjects: Sequence[str], *, limit: int = 500) -> list[str]:
     """The audit entries about ``subjects``, oldest first, one readable line each."""
     stmt = (
@@ -342,6 +365,31 @@ def audit_lines(session: Session, subjects: Sequence[str], *, limit: int = 500) 
         f"{aware(e.at):%Y-%m-%d %H:%M} UTC #{e.seq} {e.kind} ({e.subject}) by {e.actor}"
         for e in session.exec(stmt).all()
     ]
+
+
+def acts_on(session: Session, proposals: Collection[int]) -> dict[int, list[Act]]:
+    """What the audit log records people doing about each of ``proposals`` (entries with subject
+    ``proposal:<n>``: commands, refused ones too, issue events), oldest first; a proposal with
+    no entry is left out."""
+    subjects = {f"proposal:{n}": n for n in proposals}
+    found: dict[int, list[Act]] = {}
+    if not subjects:
+        return found
+    stmt = (
+        select(
+            col(AuditEntry.subject),
+            col(AuditEntry.actor),
+            col(AuditEntry.kind),
+            col(AuditEntry.payload),
+        )
+        .where(col(AuditEntry.subject).in_(list(subjects)))
+        .order_by(col(AuditEntry.seq))
+    )
+    for subject, actor, kind, payload in session.exec(stmt).all():
+        command = json.loads(payload).get("command") if kind == "command-refused" else None
+        act = Act(actor, kind, command if isinstance(command, str) else None)
+        found.setdefault(subjects[subject], []).append(act)
+    return found
 
 
 def commenters(session: Session, proposal: int) -> list[str]:

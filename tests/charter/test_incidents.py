@@ -60,7 +60,7 @@ def declared(severity: str = "sev1", **named: object) -> IncidentDecision:
         ("sev1", {"proposals": (42,)}, (42,)),
         ("sev1", {"clients": ("dorado",)}, (42, 43)),
         ("sev1", {}, (42, 43, 44)),
-        ("sev1", {"proposals": (50,)}, (50,)),
+        ("sev1", {"proposals": (50,)}, ()),  # named for the record; nothing to pause
         ("sev1", {"proposals": (44,), "clients": ("dorado",)}, (42, 43, 44)),
         ("sev2", {"proposals": (42,)}, ()),
         ("sev3", {}, ()),
