@@ -27,7 +27,12 @@ when the soak nears its end and the latest call no longer stands for the current
   the new call is then no sooner than ``GO_NO_GO_RETRY`` after that decision, so it gets the
   same notice as the first;
 - or no decision counts and the latest call was stored before the soak clock last (re)started
-  (a rollback below the current stage and back): that call was for an earlier soak.
+  (a rollback below the current stage and back): that call was for an earlier soak;
+- or no decision counts and the latest call was stored before the latest rollback out of the
+  stage the call is for (:func:`charter.gates.rolled_back_from`: e.g. every client rolled back
+  from production to canary, whose soak clock kept running): a decision from before it no
+  longer counts, and the new call, like one after a no-go, is no sooner than ``GO_NO_GO_RETRY``
+  after the rollback.
 Which attempt comes next follows from stored rows alone, so each attempt is created once.
 """
 
@@ -43,7 +48,7 @@ from sqlmodel import Session
 from bot import meetings_agenda as agenda
 from bot.rollout_views import next_stage
 from charter.effects import Announce, Audit, Effect
-from charter.gates import GoNoGo, current_go_no_go
+from charter.gates import GoNoGo, current_go_no_go, rolled_back_from
 from charter.meetings import (
     AdhocMeeting,
     Occurrence,
@@ -229,14 +234,21 @@ def schedule_go_no_go(gov: Governance, session: Session, now: datetime) -> int:
             continue
         earlier = store.go_no_go_calls(session, rollout.proposal, stage.id)
         decisions = rollout_store.go_no_go(session, rollout.proposal)
+        back = rolled_back_from(stage, rollout)
         due = _attempt_due(
-            current_go_no_go(stage, rollout, decisions, charter), earlier, since, soak_end
+            current_go_no_go(stage, rollout, decisions, charter),
+            earlier,
+            since,
+            soak_end,
+            rolled_back=None if back is None else back.at,
         )
         if due is None:
             continue
         not_before, why = due
         if why == "restarted":
             why = f"the soak on {current} restarted {since:%Y-%m-%d %H:%M} UTC"
+        elif why == "rolled-back" and back is not None:
+            why = f"a rollback out of {stage.id} ({back.by}, {back.at:%Y-%m-%d %H:%M} UTC)"
         # A confidential rollout's call is private until its proposal is disclosed.
         stored = proposal_store.load(session, rollout.proposal)
         private = rollout.confidential and not (stored is not None and stored.disclosed)
@@ -261,14 +273,20 @@ def _attempt_due(
     earlier: list[AdhocMeetingRow],
     since: datetime,
     soak_end: datetime,
+    *,
+    rolled_back: datetime | None = None,
 ) -> tuple[datetime, str] | None:
     """The earliest start of a new go/no-go call for the current soak (which began ``since``)
-    and why it is needed ("first", "no-go" or "restarted"), or None while the latest of the
-    ``earlier`` calls still stands."""
+    and why it is needed ("first", "no-go", "restarted" or "rolled-back": clients were rolled
+    back out of the call's stage at ``rolled_back``), or None while the latest of the
+    ``earlier`` calls still stands. ``decided`` is the decision that counts
+    (:func:`charter.gates.current_go_no_go`: none from before the soak or the rollback)."""
     if not earlier:
         return soak_end, "first"
     stored_at = aware(earlier[-1].created_at)
     if decided is None:
+        if rolled_back is not None and since <= rolled_back and stored_at < rolled_back:
+            return max(soak_end, rolled_back + GO_NO_GO_RETRY), "rolled-back"
         return (soak_end, "restarted") if stored_at < since else None
     if decided.decision == "no-go" and decided.at >= stored_at:
         return max(soak_end, decided.at + GO_NO_GO_RETRY), "no-go"

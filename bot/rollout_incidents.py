@@ -8,8 +8,10 @@ Rules:
   reply lists them and asks which.
 - The assignee of an incident role gets the role's instructions privately: an outbox item of
   kind ``direct-message`` with payload ``{login, text}``.
-- Resolving lifts that incident's pauses (a rollout also held by another incident stays paused)
-  and drafts the post-incident review as a GitHub issue (outbox kind ``create-issue``, payload
+- Resolving lifts that incident's pauses on every rollout it holds, completed or not (a rollout
+  also held by another incident stays paused); a rollout left with no hold then does what waited
+  for it (enters its first stage, or completes: :func:`charter.rollout.resume`). It also drafts
+  the post-incident review as a GitHub issue (outbox kind ``create-issue``, payload
   ``{title, body, labels, key}``) due ``incidents.review_within`` after resolution.
 - ``/charter flag <name> off "<reason>"`` switches the flag off in every registry entry of that
   name and broadcasts the kill-switch instruction (announce kind ``rollout``); ``on`` allows it
@@ -30,6 +32,7 @@ from bot.rollouts import save  # the rollout side owns saving and the lifecycle
 from charter import commands as c, incidents as rules, rollout as rollout_rules
 from charter.effects import Announce, Audit, Effect, Reply
 from charter.incidents import DirectMessage, Incident, IncidentEffect
+from charter.prerequisites import form_minimums
 from storage import incidents as incident_store, outbox, proposals as repo, rollouts as store
 
 if TYPE_CHECKING:
@@ -260,11 +263,7 @@ def resolve(
     incident = _pick(session, cmd.incident)
     if isinstance(incident, str):
         return gov.refuse(session, actor, cmd, incident, now)
-    held = [
-        r
-        for r in store.rollouts(session, active_only=True)
-        if any(k == incident.id for k, _ in r.pauses)
-    ]
+    held = [r for r in store.rollouts(session) if any(k == incident.id for k, _ in r.pauses)]
     subjects = [f"incident:{incident.id}", *(f"rollout:{r.proposal}" for r in held)]
     lines = store.audit_lines(session, subjects)
     decision = rules.resolve(gov.charter, incident, cmd.text or "resolved", actor.name, now, lines)
@@ -316,7 +315,14 @@ def _resume(
     stored = repo.load(session, n)
     assert rollout is not None
     assert stored is not None
-    decision = rollout_rules.resume(rollout, gov.charter, actor.name, incident_id=incident)
+    decision = rollout_rules.resume(
+        rollout,
+        gov.charter,
+        actor.name,
+        incident_id=incident,
+        now=now,
+        minimums=form_minimums(stored.proposal.fields),
+    )
     outcome = save(gov, session, stored, rollout, decision.rollout, decision.effects, actor, now)
     return "\n".join(r.text for r in outcome.replies)
 

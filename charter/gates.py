@@ -15,8 +15,10 @@ charter entry configures (``Stage``); ``evaluate`` runs them in the charter's or
 - ``risk``: leaving the first stage with likelihood × impact above ``pause_above`` (or with no
   score recorded) needs an override.
 - ``go_no_go``: the latest go/no-go decision for this proposal and stage made since the rollout
-  last entered the stage before (when that stage's soak clock last started) is "go"; a decision
-  from before a rollback and re-soak no longer counts (:func:`current_go_no_go`).
+  last entered the stage before (when that stage's soak clock last started) and since the latest
+  rollback out of the stage itself is "go"; a decision from before a rollback and re-soak, or
+  from before a client was rolled back from the stage, no longer counts
+  (:func:`current_go_no_go`, :func:`rolled_back_from`).
 - ``prerequisites``: each client's latest release reported for the stage meets the minimum the
   proposal's form names for it (:mod:`charter.prerequisites`); it applies when the form names
   one for a client of the rollout.
@@ -33,7 +35,7 @@ from charter.incidents import Incident, is_open, names
 from charter.model import Charter, Stage
 from charter.prerequisites import Minimum
 from charter.risk import Assessment, needs_override
-from charter.rollout_facts import Rollout
+from charter.rollout_facts import RollbackRecord, Rollout
 
 
 @dataclass(frozen=True)
@@ -211,6 +213,31 @@ def soak_started(stage: Stage, rollout: Rollout, charter: Charter) -> datetime |
     return None if clock is None else clock[1]
 
 
+def rolled_back_from(stage: Stage, rollout: Rollout) -> RollbackRecord | None:
+    """The latest rollback out of ``stage``: one naming a client that had reported a release for
+    the stage by then (None when there was none). A go/no-go decided before it no longer counts:
+    the stage is to be entered again, with the release that replaces the one rolled back."""
+    out = [
+        b
+        for b in rollout.rollbacks
+        if any(
+            r.stage == stage.id and r.client in b.clients and r.at <= b.at for r in rollout.reports
+        )
+    ]
+    return max(out, key=lambda b: b.at, default=None)
+
+
+def _cutoff(stage: Stage, rollout: Rollout, charter: Charter | None) -> tuple[str, datetime] | None:
+    """Since when go/no-go decisions for ``stage`` count, and why: the later of the soak clock's
+    start of the stage before (with ``charter``) and the latest rollback out of ``stage``."""
+    clock = _soak_clock(stage, rollout, charter) if charter is not None else None
+    back = rolled_back_from(stage, rollout)
+    entered = None if clock is None else (f"the rollout last entered {clock[0]}", clock[1])
+    left = None if back is None else (f"the rollback out of {stage.id}", back.at)
+    found = [c for c in (entered, left) if c is not None]
+    return max(found, key=lambda c: c[1], default=None)
+
+
 def _latest(
     stage: Stage, rollout: Rollout, decisions: Sequence[GoNoGo], since: datetime | None = None
 ) -> GoNoGo | None:
@@ -228,8 +255,10 @@ def current_go_no_go(
     stage: Stage, rollout: Rollout, decisions: Sequence[GoNoGo], charter: Charter
 ) -> GoNoGo | None:
     """The go/no-go decision that counts for entering ``stage``: the latest one for this
-    proposal and stage made at or after the rollout last entered the stage before."""
-    return _latest(stage, rollout, decisions, soak_started(stage, rollout, charter))
+    proposal and stage made at or after the rollout last entered the stage before and after the
+    latest rollback out of ``stage``."""
+    cutoff = _cutoff(stage, rollout, charter)
+    return _latest(stage, rollout, decisions, None if cutoff is None else cutoff[1])
 
 
 def go_no_go(
@@ -238,23 +267,24 @@ def go_no_go(
     decisions: Sequence[GoNoGo],
     charter: Charter | None = None,
 ) -> GateResult:
-    """The latest decision for the stage must be "go"; with ``charter`` (the stage order), only
-    decisions made since the rollout last entered the stage before count."""
+    """The latest decision for the stage must be "go"; only decisions made after the latest
+    rollback out of the stage count, and with ``charter`` (the stage order) only those made
+    since the rollout last entered the stage before."""
     if not stage.go_no_go_meeting:
         return GateResult("go_no_go", True, f"go/no-go: no call required for {stage.id}")
     latest = _latest(stage, rollout, decisions)
     if latest is None:
         return GateResult("go_no_go", False, f"go/no-go: no decision recorded for {stage.id}")
     when = f"{latest.at:%Y-%m-%d %H:%M} UTC"
-    clock = _soak_clock(stage, rollout, charter) if charter is not None else None
-    if clock is not None and latest.at < clock[1]:
-        prev, since = clock
+    cutoff = _cutoff(stage, rollout, charter)
+    if cutoff is not None and latest.at < cutoff[1]:
+        what, since = cutoff
         return GateResult(
             "go_no_go",
             False,
             f"go/no-go: the last decision for {stage.id} ({latest.decision}, {latest.by}, "
-            f"{when}) was made before the rollout last entered {prev} "
-            f"({since:%Y-%m-%d %H:%M} UTC); a new go/no-go call must decide",
+            f"{when}) was made before {what} ({since:%Y-%m-%d %H:%M} UTC); a new go/no-go "
+            f"call must decide",
         )
     said = f"go/no-go: the call decided {latest.decision} for {stage.id} ({latest.by}, {when})"
     return GateResult("go_no_go", latest.decision == "go", said)

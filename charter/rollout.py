@@ -4,14 +4,28 @@ Rules (charter ``rollout``):
 - A rollout starts *pending* (stage index -1). A client is *on* a stage once it has reported a
   release for it; a report never moves a client down, only a rollback does (one stage back).
 - A client may report for any stage up to the one after the rollout's current stage.
-- The first stage counts as entered when every client has reported for it. Each later stage is
-  entered by ``advance``, which passes only when every gate of that stage passes (``gates``),
-  or when someone who may override gives a written reason (audited, and announced as such).
+- The first stage counts as entered when every client has reported for it with a release that
+  meets the form's prerequisites (``minimums``). When every client has reported and only the
+  prerequisites hold it, ``advance`` enters it like any later stage: its gates fail with the
+  clients whose release is too low, and a permitted, reasoned override passes them (audited).
+- Each later stage is entered by ``advance``, which passes only when every gate of that stage
+  passes (``gates``), or when someone who may override gives a written reason (audited, and
+  announced as such).
+- Re-entry is entry. The rollout is never on a stage a client was rolled back below: a rollback
+  moves the rollout back to the lowest stage any client is then on (pending when one is on
+  none). A client's report alone therefore never puts the rollout back on a stage; the stage is
+  entered again as it was the first time, the first by every client's report, a later one by
+  ``advance``, which asks every gate anew for every client: the checks and prerequisites on each
+  client's latest release for the stage, the soak, the risk override, open incidents, and a
+  go/no-go decided after the rollback (:func:`charter.gates.current_go_no_go`).
 - A stage's soak clock (``stage_entered_at``) runs while the rollout is on that stage or past it
-  AND every client is on it: a rollback below it stops the clock, and it restarts when the last
-  client is back.
-- The rollout completes when every client is on the last stage.
-- A paused rollout (an incident, or by hand) does not advance; reports and rollbacks still apply.
+  AND every client is on it: it starts when the stage is entered (or, when an override let the
+  rollout in without every client, when the last of them reports for it); a rollback below it
+  stops it, and it starts again when the stage is entered again.
+- The rollout completes when it is on the last stage with every client on it.
+- A paused rollout (an incident, or by hand) does not advance, enter its first stage or complete;
+  reports and rollbacks still apply. When its last hold is lifted (``resume`` with ``now``),
+  whatever waited happens then.
 - Input that can never be right (an unknown stage, an empty reason) raises ``ValueError``; a
   request wrong only now (a gate fails, paused, client not in this rollout, a stage too far
   ahead) is refused with ``Reply(ok=False)`` and the rollout unchanged.
@@ -134,6 +148,34 @@ def _clocks(rollout: Rollout, charter: Charter, now: datetime) -> Rollout:
     return replace(rollout, stage_entered_at=entered)
 
 
+def _below_minimum(
+    rollout: Rollout, charter: Charter, minimums: Mapping[str, Minimum] | None
+) -> bool:
+    """Whether a client's release for the first stage is below the form's prerequisite."""
+    return (
+        bool(minimums)
+        and not prerequisites(charter.rollout.stages[0], rollout, minimums or {}).passed
+    )
+
+
+def _waiting(
+    rollout: Rollout, charter: Charter, minimums: Mapping[str, Minimum] | None
+) -> str | None:
+    """What a paused rollout would do now if it were not paused: enter its first stage (every
+    client reported a release for it that meets its minimum) or complete (every client on
+    the last stage)."""
+    last = len(charter.stage_ids) - 1
+    if rollout.stage_index == -1 and rollout.all_on(0):
+        return (
+            None
+            if _below_minimum(rollout, charter, minimums)
+            else f"it enters {charter.stage_ids[0]}"
+        )
+    if rollout.completed_at is None and rollout.stage_index == last and rollout.all_on(last):
+        return "it completes"
+    return None
+
+
 def _settle(
     rollout: Rollout,
     charter: Charter,
@@ -141,11 +183,17 @@ def _settle(
     minimums: Mapping[str, Minimum] | None = None,
 ) -> tuple[Rollout, tuple[Effect, ...]]:
     """Enter the first stage (once every client reported for it with a release meeting its
-    prerequisite), run the clocks, complete: whatever the facts now imply."""
+    prerequisite), run the clocks, complete: whatever the facts now imply. A paused rollout
+    neither enters nor completes."""
     effects: list[Effect] = []
     first, last = charter.stage_ids[0], len(charter.stage_ids) - 1
-    held = minimums and not prerequisites(charter.rollout.stages[0], rollout, minimums).passed
-    if rollout.stage_index == -1 and rollout.all_on(0) and not held:
+    if rollout.paused:
+        return _clocks(rollout, charter, now), ()
+    if (
+        rollout.stage_index == -1
+        and rollout.all_on(0)
+        and not _below_minimum(rollout, charter, minimums)
+    ):
         rollout = replace(rollout, stage_index=0)
         effects.append(Audit("stage-entered", _subject(rollout), {"stage": first, "gates": []}))
         text = f"Every client has reported a release for {first}."
@@ -202,6 +250,9 @@ def report_ready(
             f"; warning: {report.version} does not meet the proposal's prerequisite {minimum};"
             f" {then}"
         )
+    waits = _waiting(moved, charter, minimums) if moved.paused else None
+    if waits is not None:
+        warning += f"; #{rollout.proposal} is paused ({moved.pause_reason}): {waits} once resumed"
     payload = {
         "client": report.client,
         "stage": report.stage,
@@ -230,9 +281,9 @@ def _cannot_advance(rollout: Rollout, charter: Charter) -> str | None:
     )
     if rollout.stage_index == len(charter.stage_ids) - 1:
         return f"#{n} is on its last stage; it completes once all are on it (waiting for {waiting})"
-    if rollout.stage_index == -1:
+    if rollout.stage_index == -1 and waiting:
         return f"#{n} has not entered {charter.stage_ids[0]} yet (waiting for {waiting})"
-    return None
+    return None  # pending with every client reported: the first stage's gates decide
 
 
 def _failures(results: Sequence[GateResult]) -> str:
@@ -297,7 +348,8 @@ def rollback(
     *,
     clients: Sequence[str] | None = None,
 ) -> RolloutDecision:
-    """Move the named clients (default: all) back one stage; the rollout follows the furthest."""
+    """Move the named clients (default: all) back one stage; the rollout moves back to the
+    lowest stage a client is then on, so entering the stages above it again runs their gates."""
     reason = _reason(reason, "a rollback")
     names = tuple(clients) if clients else rollout.clients
     strangers = [c for c in names if c not in rollout.clients]
@@ -307,10 +359,11 @@ def rollback(
     if idle:
         return _refuse(rollout, f"{', '.join(idle)} not on any stage yet; nothing to roll back")
     positions = {**rollout.positions, **{c: rollout.position(c) - 1 for c in names}}
+    lowest = min(positions.get(c, -1) for c in rollout.clients)
     moved = replace(
         rollout,
         positions=positions,
-        stage_index=min(rollout.stage_index, max(positions.values())),
+        stage_index=min(rollout.stage_index, lowest),
         rollbacks=(*rollout.rollbacks, RollbackRecord(names, reason, by, now)),
         completed_at=None,
     )
@@ -331,12 +384,25 @@ def rollback(
             moved,
             charter,
             f"#{rollout.proposal} rollback: {said}",
-            f"Rolled back by {by}: {reason}",
+            f"Rolled back by {by}: {reason}{_back_on(rollout, moved, charter)}",
         ),
         SyncTracking(rollout.proposal),
         Reply(f"rolled back {said}"),
     )
     return RolloutDecision(moved, effects)
+
+
+def _back_on(before: Rollout, after: Rollout, charter: Charter) -> str:
+    """A sentence for a rollback that moved the rollout itself back (else nothing)."""
+    if after.stage_index == before.stage_index:
+        return ""
+    n, again = after.proposal, charter.stage_ids[after.stage_index + 1]
+    if after.stage_index == -1:
+        return f"\n#{n} is pending again: {again} is entered once every client reports for it."
+    return (
+        f"\n#{n} is back on {after.stage_name(charter)}: {again} is entered again only by"
+        " `advance`, its gates asked anew."
+    )
 
 
 def pause(
@@ -359,9 +425,17 @@ def pause(
 
 
 def resume(
-    rollout: Rollout, charter: Charter, by: str, *, incident_id: str | None = None
+    rollout: Rollout,
+    charter: Charter,
+    by: str,
+    *,
+    incident_id: str | None = None,
+    now: datetime | None = None,
+    minimums: Mapping[str, Minimum] | None = None,
 ) -> RolloutDecision:
-    """Lift one incident's hold (``incident_id``) or every hold; announce when none is left."""
+    """Lift one incident's hold (``incident_id``) or every hold; announce when none is left.
+    With ``now``, what waited for the pause happens once none is left: the first stage is
+    entered (every client reported, releases meeting ``minimums``) or the rollout completes."""
     n = rollout.proposal
     if not rollout.paused:
         return _refuse(rollout, f"#{n} is not paused")
@@ -382,6 +456,9 @@ def resume(
         effects.append(Reply(f"#{n} is still paused: {freed.pause_reason}"))
     else:
         effects.append(_announce(freed, charter, f"#{n} rollout resumed", f"Resumed by {by}."))
+        if now is not None:
+            freed, settled = _settle(freed, charter, now, minimums)
+            effects.extend(settled)
         effects.append(SyncTracking(n))
         effects.append(Reply(f"#{n} resumed"))
     return RolloutDecision(freed, tuple(effects))

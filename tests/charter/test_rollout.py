@@ -144,17 +144,19 @@ def test_campaign_five_clients_through_three_stages() -> None:
         "#42 is paused (INC-7: dorado forks on canary); resume it first", ok=False
     )
 
-    # dorado rolls back to staging: the canary soak clock stops until it rejoins.
+    # dorado rolls back to staging: the rollout goes back to staging with it (canary's soak
+    # clock stops), and canary is entered again only by `advance`, every gate asked anew.
     back = rollback(
         rollout, CHARTER, "consensus fork", "ines-coord", now + 4 * H, clients=["dorado"]
     )
     rollout = back.rollout
-    assert (rollout.position("dorado"), rollout.stage_index) == (0, 1)
+    assert (rollout.position("dorado"), rollout.stage_index) == (0, 0)
     assert "canary" not in rollout.stage_entered_at
     assert reply(back) == Reply("rolled back dorado canary → staging")
     rejoined_at = now + 30 * H
     fixed = report("dorado", "canary", rejoined_at, version="1.4.1")
     rollout = report_ready(rollout, CHARTER, fixed).rollout
+    assert "canary" not in rollout.stage_entered_at  # reporting alone does not re-enter it
     rollout = record_check(
         rollout,
         replace(
@@ -162,12 +164,13 @@ def test_campaign_five_clients_through_three_stages() -> None:
             head_sha=fixed.ref or "",
         ),
     )
-    assert rollout.stage_entered_at["canary"] == rejoined_at
     assert [r.version for r in inventory(rollout)["dorado"]["canary"]] == ["1.4.0", "1.4.1"]
 
     resolved = resolve(CHARTER, sev1.incident, "patched in 1.4.1", "kofi-sec", rejoined_at)
     rollout = resume(rollout, CHARTER, "ines-coord", incident_id="INC-7").rollout
     assert not rollout.paused
+    rollout = advance(rollout, CHARTER, LOW_RISK, rejoined_at, by="ines-coord").rollout
+    assert rollout.stage_entered_at["canary"] == rejoined_at
 
     # Production: every gate passes after 14 days on canary with every client, and completes.
     rollout = report_all(rollout, "production", rejoined_at + D)

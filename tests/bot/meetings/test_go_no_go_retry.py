@@ -10,8 +10,8 @@ import pytest
 
 from bot.clock import FixedClock
 from bot.service import Governance
-from charter.gates import GateResult, go_no_go
-from charter.rollout import ReadyReport, Rollout, report_ready, rollback
+from charter.gates import GateFacts, GateResult, go_no_go
+from charter.rollout import ReadyReport, Rollout, advance, report_ready, rollback
 from storage import meetings as store, rollouts as rollout_store
 from storage.db import session_scope
 from tests.bot.meetings.conftest import COORDINATOR, announcements, charter_with, make_gov
@@ -40,8 +40,9 @@ def on_canary(gov: Governance, *, confidential: bool = False) -> None:
 
 
 def resoak(gov: Governance, back_at: datetime) -> None:
-    """dorado rolls back canary → staging a day before ``back_at`` and reports for canary again
-    at ``back_at``: canary's soak clock restarts then."""
+    """dorado rolls back canary → staging a day before ``back_at`` (the rollout goes back to
+    staging with it), reports for canary again and canary is entered again (by override) at
+    ``back_at``: canary's soak clock restarts then."""
     with session_scope(gov.engine) as session:
         rollout = rollout_store.load_rollout(session, 7)
         assert rollout is not None
@@ -51,6 +52,10 @@ def resoak(gov: Governance, back_at: datetime) -> None:
         assert "canary" not in down.rollout.stage_entered_at
         fixed = ReadyReport("dorado", "canary", "1.4.1", None, "", "dorado-bot", back_at)
         again = report_ready(down.rollout, gov.charter, fixed).rollout
+        again = advance(
+            again, gov.charter, GateFacts(), back_at, by="ines-coord",
+            override_reason="fixed", may_override=True,
+        ).rollout  # fmt: skip
         assert again.stage_entered_at["canary"] == back_at
         rollout_store.save_rollout(session, again, gov.charter, back_at)
 

@@ -158,6 +158,7 @@ def test_five_clients_through_three_stages(engine: Engine) -> None:
     assert "dorado canary → staging" in rolled
     report(world, 1, "dorado", "canary", "1.1.1", build=2)
     world.check("dorado", sha("dorado", "canary", 2), "interop-matrix", "success")
+    assert "#1 advanced to canary" in world.ok(COORDINATOR, "advance 1")  # re-entry runs gates
 
     # -- production: soak of 14 days, two checks, the go/no-go call ---------------------------
     for client in CLIENTS:

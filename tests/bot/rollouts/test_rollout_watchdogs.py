@@ -83,6 +83,8 @@ def test_a_rollback_after_completion_is_recorded_but_the_proposal_stays_complete
     assert world.state(1) is State.COMPLETED
     assert world.announced("#1 rollback: aurora production → canary")
     world.ok(aurora, "ready 1 aurora production 1.0.1 abc1231")
+    world.ok(COORDINATOR, 'advance 1 --override "single-client drill"')  # re-entry: gates again
+    assert len(world.announced("#1 rollout completed")) == 2
     assert [i["key"] for i in world.outbox("create-issue")] == ["retrospective:1"]
 
 

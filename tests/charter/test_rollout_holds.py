@@ -1,0 +1,214 @@
+"""What holds a rollout before a stage: a pause holds the first stage's entry and the
+completion until the last hold is lifted; the form's prerequisites hold the first stage until a
+release meeting them is reported, or a coordinator overrides them with ``advance``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+import pytest
+
+from charter.effects import Audit, Reply
+from charter.gates import GateFacts
+from charter.prerequisites import Minimum, minimums
+from charter.rollout import (
+    Override,
+    ReadyReport,
+    Rollout,
+    advance,
+    pause,
+    report_ready,
+    resume,
+    start,
+)
+from tests.charter.rollout_support import CLIENTS, T0, H, reference, report
+
+CHARTER = reference()
+D = timedelta(days=1)
+NEEDS = minimums("aurora >= 4.2")
+HOLD = "INC-1 (sev1): chain halt"
+
+
+def kinds(effects: tuple[object, ...]) -> list[str]:
+    return [e.kind for e in effects if isinstance(e, Audit)]
+
+
+def last_reply(effects: tuple[object, ...]) -> Reply:
+    return [e for e in effects if isinstance(e, Reply)][-1]
+
+
+def pending(*, paused: bool, aurora: str = "4.2", needs: Mapping[str, Minimum] = NEEDS) -> Rollout:
+    """Every client but eridanus has reported for staging (aurora ``aurora``)."""
+    rollout = start(42, CLIENTS, T0).rollout
+    if paused:
+        rollout = pause(rollout, "INC-1", HOLD, CHARTER).rollout
+    for client in CLIENTS[:-1]:
+        version = aurora if client == "aurora" else "1.0"
+        sent = report(client, "staging", T0 + H, version=version)
+        rollout = report_ready(rollout, CHARTER, sent, needs).rollout
+    return rollout
+
+
+def on_last(*, paused: bool) -> Rollout:
+    """Production entered by override with dorado missing."""
+    rollout = Rollout(
+        42, ("aurora", "dorado"), T0, stage_index=2, positions={"aurora": 2, "dorado": 1},
+        stage_entered_at={"staging": T0, "canary": T0},
+    )  # fmt: skip
+    return pause(rollout, "INC-1", HOLD, CHARTER).rollout if paused else rollout
+
+
+# -- a pause holds entry and completion ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("before", "sent", "stage_index", "completed", "audits", "said"),
+    [
+        (pending(paused=True), report("eridanus", "staging", T0 + 2 * H), -1, False,
+         ["ready-reported"],
+         "recorded eridanus 1.4.0 for staging; #42 is paused (INC-1 (sev1): chain halt): it"
+         " enters staging once resumed"),
+        (pending(paused=False), report("eridanus", "staging", T0 + 2 * H), 0, False,
+         ["ready-reported", "stage-entered"], "recorded eridanus 1.4.0 for staging"),
+        (pending(paused=True, aurora="4.1"), report("eridanus", "staging", T0 + 2 * H), -1,
+         False, ["ready-reported"], "recorded eridanus 1.4.0 for staging"),
+        (on_last(paused=True), report("dorado", "production", T0 + 2 * H), 2, False,
+         ["ready-reported"],
+         "recorded dorado 1.4.0 for production; #42 is paused (INC-1 (sev1): chain halt): it"
+         " completes once resumed"),
+        (on_last(paused=False), report("dorado", "production", T0 + 2 * H), 2, True,
+         ["ready-reported", "rollout-completed"], "recorded dorado 1.4.0 for production"),
+        (pending(paused=True), report("aurora", "staging", T0 + 2 * H, version="4.3"), -1,
+         False, ["ready-reported"], "recorded aurora 4.3 for staging"),
+    ],
+    ids=["paused-first-stage", "first-stage", "paused-below-minimum", "paused-last-stage",
+         "last-stage", "paused-nothing-waits"],
+)  # fmt: skip
+def test_a_paused_rollout_neither_enters_its_first_stage_nor_completes(
+    before: Rollout,
+    sent: ReadyReport,
+    stage_index: int,
+    completed: bool,
+    audits: list[str],
+    said: str,
+) -> None:
+    """The report is recorded and the client is on the stage, but what it would set off waits
+    for the pause to be lifted, and the reply says so."""
+    decision = report_ready(before, CHARTER, sent, NEEDS)
+    after = decision.rollout
+    assert (after.stage_index, after.completed_at is not None) == (stage_index, completed)
+    assert ("staging" in after.stage_entered_at) is (stage_index >= 0)
+    assert kinds(decision.effects) == audits
+    assert last_reply(decision.effects) == Reply(said)
+
+
+RESUMED_AT = T0 + D
+
+
+@pytest.mark.parametrize(
+    ("before", "now", "needs", "stage_index", "completed", "audits"),
+    [
+        (pending(paused=True, aurora="4.2"), RESUMED_AT, NEEDS, 0, None,
+         ["rollout-resumed", "stage-entered"]),
+        (pending(paused=True, aurora="4.1"), RESUMED_AT, NEEDS, -1, None, ["rollout-resumed"]),
+        (pending(paused=True, aurora="4.2"), None, NEEDS, -1, None, ["rollout-resumed"]),
+        (on_last(paused=True), RESUMED_AT, {}, 2, None, ["rollout-resumed"]),
+    ],
+    ids=["enters-first-stage", "still-below-minimum", "without-now", "nothing-waited"],
+)  # fmt: skip
+def test_resuming_does_what_waited(
+    before: Rollout,
+    now: datetime | None,
+    needs: Mapping[str, Minimum],
+    stage_index: int,
+    completed: datetime | None,
+    audits: list[str],
+) -> None:
+    """Lifting the last hold (``now`` given) enters the first stage when every client reported
+    a release meeting its minimum; the stage's clock starts then."""
+    if before.stage_index == -1:
+        sent = report("eridanus", "staging", T0 + 2 * H)
+        before = report_ready(before, CHARTER, sent, needs).rollout
+    decision = resume(before, CHARTER, "ines-coord", incident_id="INC-1", now=now, minimums=needs)
+    after = decision.rollout
+    assert (after.stage_index, after.completed_at, after.paused) == (stage_index, completed, False)
+    assert kinds(decision.effects) == audits
+    if stage_index == 0:
+        assert after.stage_entered_at == {"staging": RESUMED_AT}
+
+
+@pytest.mark.parametrize(
+    ("holds", "completed"),
+    [(("INC-1",), RESUMED_AT), (("INC-1", "INC-2"), None)],
+    ids=["last-hold", "another-hold-left"],
+)
+def test_a_held_completion_happens_when_the_last_hold_is_lifted(
+    holds: tuple[str, ...], completed: datetime | None
+) -> None:
+    rollout = on_last(paused=False)
+    for key in holds:
+        rollout = pause(rollout, key, f"{key}: halt", CHARTER).rollout
+    rollout = report_ready(rollout, CHARTER, report("dorado", "production", T0 + H)).rollout
+    assert rollout.completed_at is None
+    decision = resume(rollout, CHARTER, "kofi-sec", incident_id="INC-1", now=RESUMED_AT)
+    assert decision.rollout.completed_at == completed
+    assert ("rollout-completed" in kinds(decision.effects)) is (completed is not None)
+
+
+# -- the prerequisites hold the first stage; advance may override them ----------------------------
+
+
+def all_reported(aurora: str = "4.1", *, paused: bool = False) -> Rollout:
+    rollout = pending(paused=paused, aurora=aurora)
+    return report_ready(rollout, CHARTER, report("eridanus", "staging", T0 + 2 * H), NEEDS).rollout
+
+
+NOW = T0 + 9 * H
+
+
+@pytest.mark.parametrize(
+    ("before", "reason", "may", "said", "stage_index"),
+    [
+        (all_reported(), None, False,
+         Reply("#42 cannot advance to staging:\n- aurora 4.1 does not meet aurora >= 4.2",
+               ok=False), -1),
+        (all_reported(), "aurora 4.1 is fine on devnets", True,
+         Reply("#42 advanced to staging by override"), 0),
+        (all_reported(), "trust me", False,
+         Reply("only coordinators may override a failing gate (#42 → staging)", ok=False), -1),
+        (pending(paused=False, aurora="4.1"), "x", True,
+         Reply("#42 has not entered staging yet (waiting for eridanus)", ok=False), -1),
+        (all_reported(paused=True), "x", True,
+         Reply("#42 is paused (INC-1 (sev1): chain halt); resume it first", ok=False), -1),
+    ],
+    ids=["held", "override", "not-permitted", "someone-missing", "paused"],
+)  # fmt: skip
+def test_advance_enters_a_first_stage_held_only_by_the_prerequisites(
+    before: Rollout, reason: str | None, may: bool, said: Reply, stage_index: int
+) -> None:
+    """With every client reported and only the prerequisites failing, ``advance`` names the
+    clients whose release is too low, and a permitted override enters the stage (audited)."""
+    assert before.stage_index == -1
+    facts = GateFacts(minimums=NEEDS)
+    decision = advance(
+        before, CHARTER, facts, NOW, by="ines-coord", override_reason=reason, may_override=may
+    )
+    assert last_reply(decision.effects) == said
+    assert decision.rollout.stage_index == stage_index
+    if stage_index == 0:
+        assert decision.rollout.overrides == (
+            Override("staging", "aurora 4.1 is fine on devnets", "ines-coord", NOW,
+                     ("prerequisites",)),
+        )  # fmt: skip
+        assert decision.rollout.stage_entered_at == {"staging": NOW}
+        assert kinds(decision.effects) == ["gate-overridden", "stage-entered"]
+    else:
+        assert decision.rollout == before
+
+
+def test_advance_enters_the_first_stage_when_nothing_holds_it_any_more() -> None:
+    """Held by a minimum the facts no longer name (the form was edited), ``advance`` enters."""
+    decision = advance(all_reported(), CHARTER, GateFacts(), NOW, by="ines-coord")
+    assert last_reply(decision.effects) == Reply("#42 advanced to staging")
+    assert decision.rollout.overrides == ()
