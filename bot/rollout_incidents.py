@@ -123,7 +123,7 @@ def declare(
     )
     incident_store.save_incident(session, decision.incident)
     outcome = _effects(gov, session, decision.effects, actor, now)
-    reason = f"incident {number} ({cmd.severity}): {decision.incident.summary}"
+    reason = _pause_reason(gov, session, decision.incident, decision.pause)
     said = _pause_all(gov, session, decision.pause, str(number), reason, actor, now)
     return _reply(outcome, [f"Incident #{number} declared ({cmd.severity}).{said}"])
 
@@ -207,7 +207,7 @@ def reclassify(
     outcome = _record(gov, session, cmd, decision, actor, now)
     if isinstance(outcome, Message):
         return outcome
-    reason = f"incident {incident.id} ({cmd.severity}): {incident.summary}"
+    reason = _pause_reason(gov, session, decision.incident, decision.pause)
     said = _pause_all(gov, session, decision.pause, incident.id, reason, actor, now)
     return _reply(outcome, [f"Incident #{incident.id} is now {cmd.severity}.{said}"])
 
@@ -235,12 +235,24 @@ def _secret(gov: Governance, session: Session, incident: Incident) -> bool:
     """Whether what is said about ``incident`` must stay private: it names, or holds paused, a
     confidential proposal that is not disclosed yet. (Its declaration is kept private by the
     service, which sees the proposals and pauses in the announcement's data.)"""
-    held = [
+    held = [  # every rollout, completed or rolled back too: it was paused for this incident
         r.proposal
-        for r in store.rollouts(session, active_only=True)
+        for r in store.rollouts(session)
         if any(key == incident.id for key, _ in r.pauses)
     ]
     return bool(gov.undisclosed_secrets(session, [*incident.proposals, *held]))
+
+
+def _pause_reason(
+    gov: Governance, session: Session, incident: Incident, pausing: Iterable[int]
+) -> str:
+    """Why a rollout is paused, as its announcement and pages say: the incident's number,
+    severity and summary; only "a confidential incident" while the incident names or pauses an
+    undisclosed confidential proposal, since a public rollout's pause is announced publicly."""
+    named = [*incident.proposals, *pausing]
+    if _secret(gov, session, incident) or gov.undisclosed_secrets(session, named):
+        return f"a confidential incident ({incident.severity})"
+    return f"incident {incident.id} ({incident.severity}): {incident.summary}"
 
 
 def _finish(

@@ -81,3 +81,25 @@ def test_disclosure_releases_what_was_held(sqlite_engine: Engine) -> None:
     world.ok(COUNCIL, 'incident declare sev3 "exploit write-up published" for 2')
     (news,) = _incident_news(world)
     assert not news["confidential"] and _channels(world, news) == PUBLIC
+
+
+def test_a_public_rollout_paused_by_a_confidential_incident_does_not_quote_it(
+    sqlite_engine: Engine,
+) -> None:
+    """The public '#1 rollout paused' says 'a confidential incident', not its summary, while the
+    incident also pauses an undisclosed patch; an ordinary incident is quoted as before."""
+    world = World(sqlite_engine)
+    world.accept(1, form(clients=("aurora",)))
+    world.open_issue(2, form(track="security-patch", clients=("aurora",)), "Embargoed fix")
+    decide(world, 2)
+    for n in (1, 2):
+        world.ok(COORDINATOR, f"rollout {n}")
+    world.ok(COUNCIL, 'incident declare sev1 "embargoed gossip exploit" clients aurora')
+    (paused,) = [a for a in world.announced("#1 rollout paused")]
+    assert not paused["confidential"] and _channels(world, paused) == PUBLIC
+    assert "embargoed gossip exploit" not in paused["text"]
+    assert "a confidential incident (sev1)" in paused["text"]
+    world.ok(COUNCIL, "incident resolve patched")
+    world.ok(COUNCIL, 'incident declare sev1 "aurora forks on canary" for 1')
+    quoted = [a for a in world.announced("#1 rollout paused")][-1]
+    assert "incident 2 (sev1): aurora forks on canary" in quoted["text"]
