@@ -265,7 +265,7 @@ PAUSED_BY_SECRET = [
     ("/proposals/1", "a confidential incident is open"),
     ("/rollouts", "<strong>paused</strong>: a confidential incident</caption>"),
     ("/", "a confidential incident is open"),
-    ("/feeds/announcements.atom", '<content type="text">a confidential incident\n'),
+    ("/feeds/announcements.atom", '<content type="text">a confidential incident'),
 ]
 
 
