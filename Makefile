@@ -18,7 +18,9 @@ test: venv
 	.venv/bin/mypy charter storage
 	.venv/bin/mypy bot
 	.venv/bin/mypy bench
-	.venv/bin/python -m pytest -p pytest_cov --cov --cov-report=term:skip-covered --cov-report=xml:coverage.xml -q
+	# Coverage is measured where it is enforced, on charter/ (the rules, 100% of branches):
+	# tracing bot/ and storage/ as well cost about a quarter of the suite's time.
+	.venv/bin/python -m pytest -p pytest_cov --cov=charter --cov-report=term:skip-covered --cov-report=xml:coverage.xml -q
 	.venv/bin/python -m coverage report --include='charter/*' --fail-under=100 --skip-covered
 
 # Every benchmark, one after another (each prints its ratios measured side by side).
