@@ -28,7 +28,6 @@ How, fast (the goal is a million entries in a few seconds):
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -45,7 +44,7 @@ from storage.audit_blocks import Block, Expected
 from storage.audit_workers import parallel_blocks
 from storage.canonical import json_string as _str
 from storage.models.audit import AuditEntry
-from storage.verify_export import ENVELOPE, ChainError, ChainWalker, not_json
+from storage.verify_export import ENVELOPE, ChainError, ChainWalker, strict_json
 
 _TABLE = AuditEntry.__table__  # type: ignore[attr-defined]
 _SEQ = _TABLE.c.seq
@@ -271,8 +270,8 @@ def _reads_back(row: Sequence[Any], data: bytes) -> bool:
     """Whether the hashed bytes parse as an envelope holding exactly the row's columns, its
     payload column being one JSON value."""
     try:
-        obj = json.loads(data, parse_constant=not_json)
-        json.loads(row[5], parse_constant=not_json)
+        obj = strict_json(data.decode("utf-8"))
+        strict_json(row[5])
     except (ValueError, RecursionError):
         return False
     return (
