@@ -20,7 +20,7 @@ SOAK_END = CANARY_SINCE + timedelta(days=14)
 CLIENTS = ("aurora", "borealis", "cirrus", "dorado", "eridanus")
 
 
-def on_canary(gov: Governance) -> None:
+def on_canary(gov: Governance, *, confidential: bool = False) -> None:
     rollout = Rollout(
         proposal=7,
         clients=CLIENTS,
@@ -28,6 +28,7 @@ def on_canary(gov: Governance) -> None:
         stage_index=1,
         positions=dict.fromkeys(CLIENTS, 1),
         stage_entered_at={"staging": CANARY_SINCE - timedelta(days=5), "canary": CANARY_SINCE},
+        confidential=confidential,
     )
     with session_scope(gov.engine) as session:
         rollout_store.save_rollout(session, rollout, gov.charter, CANARY_SINCE)

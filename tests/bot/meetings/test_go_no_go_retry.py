@@ -11,10 +11,11 @@ import pytest
 from bot.clock import FixedClock
 from bot.service import Governance
 from charter.gates import GateFacts, GateResult, go_no_go
-from charter.rollout import ReadyReport, Rollout, advance, report_ready, rollback
+from charter.rollout import ReadyReport, advance, report_ready, rollback
 from storage import meetings as store, rollouts as rollout_store
 from storage.db import session_scope
 from tests.bot.meetings.conftest import COORDINATOR, announcements, charter_with, make_gov
+from tests.bot.meetings.test_go_no_go import on_canary
 
 CANARY_SINCE = datetime(2026, 6, 1, 9, 17, tzinfo=UTC)  # production needs a 14-day soak
 SOAK_END = CANARY_SINCE + timedelta(days=14)
@@ -23,20 +24,6 @@ DURING_FIRST = FIRST_CALL + timedelta(minutes=20)
 CLIENTS = ("aurora", "borealis", "cirrus", "dorado", "eridanus")
 D = timedelta(days=1)
 BASE = "go-no-go-7-production"
-
-
-def on_canary(gov: Governance, *, confidential: bool = False) -> None:
-    rollout = Rollout(
-        proposal=7,
-        clients=CLIENTS,
-        started_at=CANARY_SINCE - timedelta(days=5),
-        stage_index=1,
-        positions=dict.fromkeys(CLIENTS, 1),
-        stage_entered_at={"staging": CANARY_SINCE - timedelta(days=5), "canary": CANARY_SINCE},
-        confidential=confidential,
-    )
-    with session_scope(gov.engine) as session:
-        rollout_store.save_rollout(session, rollout, gov.charter, CANARY_SINCE)
 
 
 def resoak(gov: Governance, back_at: datetime) -> None:

@@ -13,12 +13,11 @@ import pytest
 
 from bot import calendar
 from bot.clock import FixedClock
+from bot.relay_fanout import announcement
 from bot.service import Governance
 from bot.web.calls import upcoming
-from charter.effects import Announce
-from charter.rollout import Rollout
 from charter.subscriptions import recipients
-from storage import meetings as store, rollouts as rollout_store
+from storage import meetings as store
 from storage.db import session_scope
 from tests.bot.meetings.conftest import (
     COORDINATOR,
@@ -27,37 +26,11 @@ from tests.bot.meetings.conftest import (
     make_gov,
     outbox_kind,
 )
-
-CANARY_SINCE = datetime(2026, 6, 1, 9, 17, tzinfo=UTC)
-SOAK_END = CANARY_SINCE + timedelta(days=14)
-CLIENTS = ("aurora", "borealis", "cirrus", "dorado", "eridanus")
+from tests.bot.meetings.test_go_no_go import SOAK_END, on_canary
 
 
 def _channels(gov: Governance, a: dict[str, Any]) -> list[str | None]:
-    ann = Announce(
-        kind=a["kind"],
-        title=a["title"],
-        text=a["text"],
-        proposal=a["proposal"],
-        track=a["track"],
-        confidential=a["confidential"],
-        data=a["data"],
-    )
-    return [d.channel for d in recipients(ann, gov.charter, [])]
-
-
-def _on_canary(gov: Governance, *, confidential: bool) -> None:
-    rollout = Rollout(
-        proposal=7,
-        clients=CLIENTS,
-        started_at=CANARY_SINCE - timedelta(days=5),
-        stage_index=1,
-        positions=dict.fromkeys(CLIENTS, 1),
-        stage_entered_at={"staging": CANARY_SINCE - timedelta(days=5), "canary": CANARY_SINCE},
-        confidential=confidential,
-    )
-    with session_scope(gov.engine) as session:
-        rollout_store.save_rollout(session, rollout, gov.charter, CANARY_SINCE)
+    return [d.channel for d in recipients(announcement(a), gov.charter, [])]
 
 
 @pytest.mark.parametrize("confidential", [True, False])
@@ -68,7 +41,7 @@ def test_a_confidential_rollouts_go_no_go_call_is_private(db_url: str, confident
     announced as before."""
     now = SOAK_END - timedelta(days=1)
     gov = make_gov(db_url, charter_with(), FixedClock(now))
-    _on_canary(gov, confidential=confidential)
+    on_canary(gov, confidential=confidential)
     gov.tick(now)
     gov.tick(datetime(2026, 6, 14, 10, 0, tzinfo=UTC))  # agenda time: a day before the call
     gov.tick(datetime(2026, 6, 15, 9, 0, tzinfo=UTC))  # the 1 h reminder
@@ -100,7 +73,7 @@ def test_disclosing_the_proposal_makes_its_calls_public(db_url: str) -> None:
     meeting channels and the call is listed again."""
     now = SOAK_END - timedelta(days=1)
     gov = make_gov(db_url, charter_with(), FixedClock(now))
-    _on_canary(gov, confidential=True)
+    on_canary(gov, confidential=True)
     gov.tick(now)
     with session_scope(gov.engine) as session:
         assert [r.private for r in store.adhoc_rows(session)] == [True]

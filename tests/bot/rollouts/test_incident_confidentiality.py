@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from charter.effects import Announce
+from bot.relay_fanout import announcement
 from charter.subscriptions import recipients
 from tests.bot.rollouts.conftest import COORDINATOR, COUNCIL, World, form
 from tests.bot.rollouts.test_rollout_commands import decide
@@ -18,18 +18,7 @@ PUBLIC = ["core-discord", "upgrades-slack", "operators-mail"]
 
 
 def _channels(world: World, a: dict[str, Any]) -> list[str | None]:
-    ann = Announce(
-        kind=a["kind"],
-        title=a["title"],
-        text=a["text"],
-        proposal=a["proposal"],
-        track=a["track"],
-        clients=tuple(a["clients"]),
-        severity=a["severity"],
-        confidential=a["confidential"],
-        data=a["data"],
-    )
-    return [d.channel for d in recipients(ann, world.gov.charter, [])]
+    return [d.channel for d in recipients(announcement(a), world.gov.charter, [])]
 
 
 def _incident_news(world: World) -> list[dict[str, Any]]:
