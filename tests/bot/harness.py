@@ -25,6 +25,7 @@ from bot.clock import FixedClock
 from bot.github.gateway import PyGithubGateway
 from bot.github.ratelimit import RetryPolicy, Throttle, WritePacer
 from bot.http import create_app
+from bot.senders.pacing import Pacer
 from bot.settings import Settings
 from tests.bot.slack.wire import SECRET as SLACK_SECRET, TOKEN as SLACK_TOKEN
 from tests.paths import SHARED
@@ -115,11 +116,25 @@ class Bot:
                 REPO, Auth.Token(standin.token), standin.base_url, throttle=throttle
             )
             self.rt = build(settings, clock=self.clock, gateway=self.gateway)
+        self._instant_pacing()
         self.app = create_app(self.rt, run_background=False)
         self.http = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=self.app), base_url="http://bot"
         )
         self._comment_ids = _COMMENT_IDS
+
+    def _instant_pacing(self) -> None:
+        """Broadcasts and notifications keep their pacing rules but wait on ``self.sleeps``:
+        Slack's one message per second per channel cost these tests a second per message.
+        What they would have waited is in ``self.sleeps.waited``."""
+        relay = self.rt.extras.get("broadcast_relay")
+        if relay is None:
+            return
+        pacer = Pacer(relay.pacer.limits, clock=self.sleeps, sleep=self.sleeps.sleep)
+        relay.pacer = pacer
+        notifier = self.rt.extras.get("notify_relay")
+        if notifier is not None:
+            notifier.pacer = pacer
 
     @classmethod
     def fresh(cls, database_url: str, standin: GitHubStandin, **extra: Any) -> Bot:
