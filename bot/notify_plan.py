@@ -62,6 +62,16 @@ def _text(payload: Mapping[str, Any], kind: str) -> str:
     return text
 
 
+def failure_audience(charter: Charter) -> tuple[str, ...]:
+    """The roles told when a delivery fails for good (or a platform refuses our credentials):
+    the coordinators; a charter with roles but none of that name, every role. A charter with no
+    roles at all still names ``coordinators``, so the notice goes to the fallback channel
+    naming that empty role (see :func:`recipients`) instead of being an item with no roles,
+    which cannot be delivered."""
+    roles = tuple(charter.roles)
+    return roles if roles and "coordinators" not in roles else ("coordinators",)
+
+
 def members(charter: Charter, role: str) -> tuple[str, ...]:
     if role in charter.roles:
         return charter.roles[role]

@@ -42,6 +42,7 @@ from sqlalchemy import Engine
 
 from bot import relay_fanout as db
 from bot.clock import Clock, SystemClock
+from bot.notify_plan import failure_audience
 from bot.relay_fanout import ClaimContext, Prepared
 from bot.senders.base import Sender
 from bot.senders.pacing import Pacer
@@ -105,8 +106,7 @@ class Relay:
         return self.clock.now()
 
     def notify_roles(self) -> tuple[str, ...]:
-        roles = self.charter.roles
-        return ("coordinators",) if "coordinators" in roles else tuple(roles)
+        return failure_audience(self.charter)
 
     # -- database steps (run in a worker thread: SQLite may wait on its write lock) ----------
 

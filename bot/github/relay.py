@@ -30,6 +30,7 @@ from sqlmodel import Session
 
 from bot.github.tracking import ALL_STATE_LABELS, MARKER, labels_for, render
 from bot.metrics import METRICS
+from bot.notify_plan import failure_audience
 from bot.ports import GitHubError, GitHubGateway, GitHubRateLimited
 from bot.views import proposal_view
 from charter.model import Charter
@@ -123,7 +124,7 @@ class GitHubRelay:
     def _fail(self, row_id: int | None, now: datetime, error: str) -> None:
         """Record a permanent failure and tell the coordinators, in one transaction."""
         text = f"GitHub delivery o{row_id} failed and will not be retried: {error}"
-        payload = {"roles": list(_notify_roles(self._charter)), "text": text}
+        payload = {"roles": list(failure_audience(self._charter)), "text": text}
         with session_scope(self._engine) as session:  # type: ignore[arg-type]
             outbox.finish(session, row_id, now, error=error, counted=True)
             key = f"notify:github-failed:{row_id}"
@@ -203,13 +204,6 @@ class GitHubRelay:
             if found is not None:
                 return found.comment_id
         return await self._gateway.create_comment(number, f"{body}\n\n{marker}")
-
-
-def _notify_roles(charter: Charter) -> tuple[str, ...]:
-    """Who hears about a failure: the coordinators, else every role (as the broadcast relay);
-    with no roles at all, ``coordinators`` is named in the notify relay's fallback message."""
-    roles = tuple(charter.roles)
-    return roles if roles and "coordinators" not in roles else ("coordinators",)
 
 
 def _save_tracking(

@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from bot.clock import FixedClock
+from bot.notify_plan import failure_audience
 from bot.notify_relay import NotifyRelay
 from bot.senders.base import Envelope, Sender, SendResult
 from bot.senders.discord import DiscordSender
@@ -380,3 +381,18 @@ async def test_a_requeued_item_retries_only_its_failed_targets(world: World) -> 
     assert _delivered(world) == [1, 1, 0, 1]
     ((status, error, _),) = items(world.engine)
     assert status == "sent" and "channel_not_found" in (error or "")
+
+
+@pytest.mark.parametrize(
+    ("roles", "told"),
+    [
+        ({"coordinators": ("ines",), "wardens": ("wu",)}, ("coordinators",)),
+        ({"wardens": ("wu",), "security-council": ("sam",)}, ("wardens", "security-council")),
+        ({}, ("coordinators",)),
+    ],
+    ids=["coordinators", "every-role-without-coordinators", "no-roles"],
+)
+def test_failures_are_told_to_the_coordinators_else_every_role(
+    roles: dict[str, tuple[str, ...]], told: tuple[str, ...]
+) -> None:
+    assert failure_audience(BASE.model_copy(update={"roles": roles})) == told

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlmodel import select
 
 from bot.clock import FixedClock
+from bot.notify_plan import recipients
 from bot.relay import CREDENTIALS_PAUSE, Relay
 from bot.senders.discord import DiscordSender
 from bot.senders.pacing import Limits, Pacer
@@ -128,6 +129,35 @@ async def test_permanent_failure_stops_and_notifies_coordinators(
         texts = [json.loads(n.payload) for n in notes]
     assert any(t["roles"] == ["coordinators"] and "slack:CGONE" in t["text"] for t in texts)
     assert len(chat.messages(SLACK_MAIN)) == 1 and chat.messages("CGONE") == []
+
+
+async def test_a_charter_without_roles_still_hears_of_a_permanent_failure(
+    sqlite_engine: Engine, chat: RateLimitedStandIn
+) -> None:
+    """With no roles in the charter the failure notice names ``coordinators`` (delivered to the
+    fallback channel as an empty role), not an empty role list the notify relay must refuse."""
+    senders = {"slack": SlackSender("xoxb-test", chat.slack_url)}
+    bare = CHARTER.model_copy(update={"roles": {}})
+    relay = Relay(sqlite_engine, bare, senders, pacer=Pacer(Limits().scaled(SCALE)))
+    try:
+        subscribe(sqlite_engine, "slack", "CGONE", kinds=["incident"])
+        chat.gone("CGONE")
+        enqueue(sqlite_engine, announce("incident", severity="sev2"))
+        await relay.run_until_idle(20)
+    finally:
+        await senders["slack"].aclose()
+    with session_scope(sqlite_engine) as session:
+        notes = session.exec(select(OutboxRow).where(OutboxRow.kind == "notify")).all()
+        payloads = [json.loads(n.payload) for n in notes]
+    # slack:CGONE refused; discord and e-mail have no sender here: three notices, all told.
+    assert sorted(p["text"].split()[2] for p in payloads) == [
+        "discord:1180000000000000001",
+        "email:operators@lists.meridian.example",
+        "slack:CGONE",
+    ]
+    for payload in payloads:
+        assert payload["roles"] == ["coordinators"]
+        assert recipients("notify", payload, bare).empty_roles == ("coordinators",)
 
 
 async def test_other_outbox_kinds_are_left_alone(sqlite_engine: Engine, relay: Relay) -> None:
