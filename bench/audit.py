@@ -10,9 +10,9 @@ on ``--pg-url``, default $CHARTERBOT_TEST_PG_URL or postgresql://postgres@127.0.
   same engine and session machinery; on SQLite each 1000-entry block also writes its own WAL
   pages back (see ``_write_back``), so neither side pays for the other's;
 - verification entries/s (``audit.verify``: blocks aggregated by the database, every column
-  compared there, hashes recomputed in Python) against a raw loop that reads the same rows
-  through the DB-API and only recomputes sha256, and against ``hashlib.sha256`` over the same
-  bytes already in memory;
+  compared there, hashes recomputed in Python on SQLite and by the server on PostgreSQL)
+  against a raw loop that reads the same rows through the DB-API and only recomputes sha256,
+  and against ``hashlib.sha256`` over the same bytes already in memory;
 - the ceiling of that design: the same verifier with the column comparison taken out of the
   block query (bulk read + sha256, nothing else), against sha256 over the same bytes in memory;
 - the standalone export verifier against reading the JSONL file and hashing, nothing else.
@@ -210,9 +210,10 @@ def _without_column_checks() -> Iterator[None]:
         "group_concat(hash, ''), 0 FROM audit_entry WHERE seq > :lo AND seq <= :hi"
     )
     audit_blocks.PG_BLOCK = (
-        "SELECT count(*), string_agg(canonical, chr(30)), string_agg(prev_hash, ''), "
-        "string_agg(hash, ''), 0 FROM (SELECT canonical, prev_hash, hash FROM audit_entry "
-        "WHERE seq > %(lo)s AND seq <= %(hi)s ORDER BY seq) AS block"
+        "SELECT count(*), NULL::text, string_agg(prev_hash, ''), string_agg(hash, ''), "
+        "count(*) FILTER (WHERE hash IS DISTINCT FROM encode(sha256(decode(prev_hash, 'hex') "
+        "|| convert_to(canonical, 'UTF8')), 'hex')) FROM (SELECT canonical, prev_hash, hash "
+        "FROM audit_entry WHERE seq > %(lo)s AND seq <= %(hi)s ORDER BY seq) AS block"
     )
     try:
         yield

@@ -11,7 +11,8 @@ shared with the standalone verifier):
 
 How, fast (the goal is a million entries in a few seconds):
 - Blocks of ``batch`` entries are confirmed in bulk (storage.audit_blocks): the database
-  compares every column and returns the block as one row, Python recomputes its hashes.
+  compares every column and returns the block as one row; its hashes are recomputed by Python
+  (SQLite) or by the server (PostgreSQL).
 - The bulk check can only *confirm* a block. A block it does not confirm, for whatever reason
   (including a false alarm), is re-checked row by row by the exact check, which names the first
   bad entry or accepts the block. Every failure message therefore comes from the exact check.
@@ -140,8 +141,8 @@ def _blocks(
     connection = session.connection()
     sql = audit_blocks.PG_BLOCK if postgres else audit_blocks.SQLITE_BLOCK
     with _mmap(connection), closing(connection.connection.cursor()) as cursor:
-        if postgres:
-            cursor.execute(audit_blocks.PG_SETUP)
+        for statement in audit_blocks.PG_SETUP if postgres else ():
+            cursor.execute(statement)
         for lo, hi in spans:
             yield audit_blocks.confirm(cursor, sql, lo, hi, expected, guarded=postgres)
 
@@ -161,7 +162,8 @@ def _threads(
                 with lock:
                     connection = stack.enter_context(engine.connect())
                     local.cursor = stack.enter_context(closing(connection.connection.cursor()))
-                local.cursor.execute(audit_blocks.PG_SETUP)
+                for statement in audit_blocks.PG_SETUP:
+                    local.cursor.execute(statement)
             return audit_blocks.confirm(
                 local.cursor, audit_blocks.PG_BLOCK, *span, expected, guarded=True
             )
