@@ -56,7 +56,9 @@ def install(rt: Runtime) -> None:
             return subscribe.Origin(actor.surface, actor.channel or None)
         return None
 
-    subscribe.register(rt.gov, public_url=rt.settings.public_url, origin_of=origin_of)
+    subscribe.register(
+        rt.gov, public_url=rt.settings.public_url, origin_of=origin_of, platforms=relay.senders
+    )
 
 
 def _install_notify(rt: Runtime, relay: Relay) -> None:

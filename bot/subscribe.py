@@ -8,28 +8,37 @@ Rules:
 - Filters are checked against the charter (unknown tracks, clients or severities are refused
   with the valid names); the language falls back to English when we lack it.
 - A person may remove their own subscriptions, and those of the channel they are in.
+  ``unsubscribe`` without an id removes only what is delivered where it is typed: this
+  channel's subscriptions, or in a direct message the person's DM ones (``subscribe me``);
+  elsewhere (console, web) it asks for an id and lists the person's subscriptions.
+- A platform the bot has no sender for (e.g. e-mail without SMTP) is refused at ``subscribe``
+  (``Context.platforms``; None when the caller does not say, e.g. in tests).
+- One confirmation mail per address while its link is valid (``CONFIRM_TTL``): asking again
+  says a link was sent and until when it works, so nobody can flood a stranger's mailbox.
 - Replies are in the subscription's language (or English).
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session
 
-from bot.i18n import LANGUAGES, language, translator
+from bot.i18n import LANGUAGES, format_when, language, translator
 from bot.messages import Actor, Message
 from bot.senders.webhook import WebhookRefused, check_url_sync
-from bot.subscribe_tokens import confirm_url, secret_key
+from bot.subscribe_tokens import CONFIRM_TTL, confirm_url, secret_key
 from charter.commands import Subscribe, Subscriptions, Unsubscribe
 from charter.model import Charter
 from storage import outbox, subscriptions as repo
 from storage.models.broadcast import SubscriptionRow
 
 CHAT = ("slack", "discord")
+PLATFORM_NAMES = {"email": "e-mail", "slack": "Slack", "discord": "Discord", "webhook": "Webhook"}
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,7 @@ class Context:
     now: datetime
     origin: Origin | None = None
     public_url: str = "http://127.0.0.1:8080"
+    platforms: frozenset[str] | None = None  # those with a sender; None: not known, all
 
     @property
     def owner(self) -> str:
@@ -83,6 +93,15 @@ def _target(cmd: Subscribe, ctx: Context) -> tuple[str, str]:
         except WebhookRefused as exc:
             raise Refused(_("This webhook URL is refused: %(reason)s") % {"reason": exc}) from None
     return cmd.target, cmd.address
+
+
+def _check_platform(platform: str, ctx: Context, lang: str | None) -> None:
+    """Refuse a platform the bot cannot send to: the subscription would never be delivered."""
+    if ctx.platforms is None or platform in ctx.platforms:
+        return
+    _ = translator(lang)
+    name = PLATFORM_NAMES.get(platform, platform)
+    raise Refused(_("%(platform)s is not set up on this bot.") % {"platform": name})
 
 
 def _check_names(cmd: Subscribe, charter: Charter) -> None:
@@ -140,6 +159,7 @@ def subscribe(cmd: Subscribe, ctx: Context) -> Message:
     _ = translator(cmd.lang)
     try:
         platform, address = _target(cmd, ctx)
+        _check_platform(platform, ctx, cmd.lang)
         _check_names(cmd, ctx.charter)
     except Refused as exc:
         return Message.text_only(str(exc), ok=False)
@@ -160,12 +180,8 @@ def subscribe(cmd: Subscribe, ctx: Context) -> Message:
             _("Language %(code)s is not available; using one of: %(langs)s.")
             % {"code": cmd.lang, "langs": ", ".join(LANGUAGES)}
         )
-    if platform == "email" and repo.request_optin(ctx.session, address, ctx.now):
-        _send_confirmation(ctx, address, cmd.lang)
-        lines.append(
-            _("Check %(address)s for a confirmation link; nothing is sent until it is confirmed.")
-            % {"address": address}
-        )
+    if platform == "email":
+        lines += _optin(ctx, address, cmd.lang)
     if platform == "webhook" and created and row.secret:
         lines.append(
             _(
@@ -175,6 +191,28 @@ def subscribe(cmd: Subscribe, ctx: Context) -> Message:
             % {"secret": row.secret}
         )
     return Message.text_only("\n".join(lines))
+
+
+def _optin(ctx: Context, address: str, lang: str | None) -> list[str]:
+    """Mail a confirmation link unless the address is confirmed or a link is still valid."""
+    _ = translator(lang)
+    if repo.request_optin(ctx.session, address, ctx.now, resend_after=CONFIRM_TTL):
+        _send_confirmation(ctx, address, lang)
+        return [
+            _("Check %(address)s for a confirmation link; nothing is sent until it is confirmed.")
+            % {"address": address}
+        ]
+    asked = repo.awaiting_since(ctx.session, address)
+    if asked is None:  # confirmed already
+        return []
+    expires = format_when(asked + CONFIRM_TTL, lang, ctx.charter.charter.timezone)
+    return [
+        _(
+            "A confirmation link was already sent to %(address)s; it works until %(expires)s."
+            " Nothing is sent until it is confirmed; ask again after that for a new link."
+        )
+        % {"address": address, "expires": expires}
+    ]
 
 
 def _send_confirmation(ctx: Context, address: str, lang: str | None) -> None:
@@ -204,25 +242,66 @@ def _mine(ctx: Context) -> list[SubscriptionRow]:
     return rows
 
 
+def _in_dm(origin: Origin) -> bool:
+    """A direct message: no channel (Actor.channel is "" there), or a Slack IM (``D…``)."""
+    return not origin.channel or (origin.surface == "slack" and origin.channel.startswith("D"))
+
+
+def _targets_here(ctx: Context) -> set[tuple[str, str]] | None:
+    """What a bare ``unsubscribe`` means: this channel, or in a DM the person's DM target.
+    None where there is no channel to go by (console, web)."""
+    origin = ctx.origin
+    if origin is None or origin.surface not in CHAT:
+        return None
+    targets: set[tuple[str, str]] = set()
+    if origin.channel:
+        targets.add((origin.surface, origin.channel))
+    if _in_dm(origin) and ctx.actor.surface == origin.surface and ctx.actor.surface_id:
+        targets.add((origin.surface, "@" + ctx.actor.surface_id))
+    return targets or None
+
+
+def _name_one(ctx: Context, rows: list[SubscriptionRow], first: list[str]) -> list[str]:
+    """``first``, then the subscriptions and how to remove one of them by its id."""
+    _ = translator(None)
+    if not rows:
+        return first
+    return [*first, *_listed(ctx, rows), _("To remove one, name its id: unsubscribe <id>.")]
+
+
 def unsubscribe(cmd: Unsubscribe, ctx: Context) -> Message:
     _ = translator(None)
     rows = _mine(ctx)
-    chosen = [r for r in rows if cmd.id is None or r.id == cmd.id]
-    if not chosen:
-        if cmd.id is None:
-            return Message.text_only(_("No subscriptions here."))
-        return Message.text_only(
-            _("No subscription #%(id)s of yours or of this channel.") % {"id": cmd.id}, ok=False
-        )
+    if cmd.id is not None:
+        chosen = [r for r in rows if r.id == cmd.id]
+        if not chosen:
+            return Message.text_only(
+                _("No subscription #%(id)s of yours or of this channel.") % {"id": cmd.id},
+                ok=False,
+            )
+    else:
+        here = _targets_here(ctx)
+        if here is None:  # no channel to go by: never guess, ask for the id
+            if not rows:
+                return Message.text_only(_("No subscriptions here."))
+            return Message.text_only("\n".join(_name_one(ctx, rows, [])), ok=False)
+        chosen = [r for r in rows if (r.platform, r.address) in here]
+        if not chosen:
+            lines = _name_one(ctx, rows, [_("No subscriptions here.")])
+            return Message.text_only("\n".join(lines))
     count = repo.remove(ctx.session, [r.id for r in chosen if r.id is not None])
-    return Message.text_only(_("Unsubscribed: %(count)s.") % {"count": count})
+    lines = [_("Unsubscribed: %(count)s.") % {"count": count}]
+    kept = len(rows) - len(chosen)
+    if cmd.id is None and kept:
+        lines.append(
+            _("Your %(count)s other subscription(s) are kept; 'subscriptions' lists them.")
+            % {"count": kept}
+        )
+    return Message.text_only("\n".join(lines))
 
 
-def listing(_cmd: Subscriptions, ctx: Context) -> Message:
+def _listed(ctx: Context, rows: list[SubscriptionRow]) -> list[str]:
     _ = translator(None)
-    rows = _mine(ctx)
-    if not rows:
-        return Message.text_only(_("No subscriptions here."))
     pending = {
         r.address
         for r in rows
@@ -232,7 +311,15 @@ def listing(_cmd: Subscriptions, ctx: Context) -> Message:
     for row in rows:
         note = " " + _("(waiting for e-mail confirmation)") if row.address in pending else ""
         lines.append(describe(row, None) + note)
-    return Message.text_only("\n".join(lines))
+    return lines
+
+
+def listing(_cmd: Subscriptions, ctx: Context) -> Message:
+    _ = translator(None)
+    rows = _mine(ctx)
+    if not rows:
+        return Message.text_only(_("No subscriptions here."))
+    return Message.text_only("\n".join(_listed(ctx, rows)))
 
 
 def handle(command: Subscribe | Unsubscribe | Subscriptions, ctx: Context) -> Message:
@@ -243,16 +330,24 @@ def handle(command: Subscribe | Unsubscribe | Subscriptions, ctx: Context) -> Me
     return listing(command, ctx)
 
 
-def register(service: Any, *, public_url: str, origin_of: Any = None) -> None:
+def register(
+    service: Any,
+    *,
+    public_url: str,
+    origin_of: Any = None,
+    platforms: Iterable[str] | None = None,
+) -> None:
     """Register the three handlers with the service (``Governance.register``).
 
     ``origin_of(actor) -> Origin | None`` tells where the command came from; without it,
-    ``subscribe here`` asks for a channel and the rest works.
+    ``subscribe here`` asks for a channel and the rest works. ``platforms`` are those the bot
+    has a sender for; subscribing to another is refused (None: not checked).
     """
+    known = frozenset(platforms) if platforms is not None else None
 
     def run(svc: Any, session: Session, command: Any, actor: Actor, now: datetime) -> Message:
         origin = origin_of(actor) if origin_of is not None else None
-        ctx = Context(session, svc.charter, actor, now, origin, public_url)
+        ctx = Context(session, svc.charter, actor, now, origin, public_url, known)
         return handle(command, ctx)
 
     for cls in (Subscribe, Unsubscribe, Subscriptions):

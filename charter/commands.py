@@ -239,7 +239,7 @@ class Subscribe:
 
 @dataclass(frozen=True, slots=True)
 class Unsubscribe:
-    id: int | None = None  # None: every subscription of this target
+    id: int | None = None  # None: every subscription delivered where it is typed (channel/DM)
 
 
 @dataclass(frozen=True, slots=True)

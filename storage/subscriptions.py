@@ -5,6 +5,13 @@ Rules:
   :class:`charter.subscriptions.Subscription` the rules read.
 - E-mail addresses compare lower-cased. A subscription for an address is active only while the
   address is confirmed and not unsubscribed; unsubscribing removes every subscription of it.
+- Removing a subscription cancels, in the same transaction, what was queued for it and not
+  sent yet: its pending (or retrying) deliveries become ``failed`` with the error
+  ``unsubscribed``, its undigested digest items are dropped, and a digest built for it but
+  not yet fanned out is failed the same way. A delivery already ``sending`` is the relay's
+  (it is on its way to the platform) and is left to it.
+- One confirmation mail per address while its link is valid: ``request_optin`` with
+  ``resend_after`` (the link's lifetime) says no while an earlier link still waits.
 - The same target with the same filters is stored once (subscribing twice is a no-op).
 """
 
@@ -13,14 +20,19 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from charter.subscriptions import Subscription
-from storage.models.broadcast import DigestItemRow, EmailOptinRow, SubscriptionRow
+from storage import outbox
+from storage.models.broadcast import DeliveryRow, DigestItemRow, EmailOptinRow, SubscriptionRow
+from storage.models.core import OutboxRow
 from storage.times import aware
+
+UNSUBSCRIBED = "unsubscribed"  # the error a cancelled delivery or digest is failed with
 
 
 @dataclass(frozen=True)
@@ -72,10 +84,45 @@ def add(session: Session, new: NewSubscription, now: datetime) -> tuple[Subscrip
 
 
 def remove(session: Session, ids: Sequence[int]) -> int:
+    """Delete the subscriptions and cancel what is queued for them; returns how many went."""
     rows = session.exec(select(SubscriptionRow).where(col(SubscriptionRow.id).in_(list(ids)))).all()
+    gone = [row.id for row in rows if row.id is not None]
+    if gone:
+        _cancel_queued(session, gone)
     for row in rows:
         session.delete(row)
     return len(rows)
+
+
+def _cancel_queued(session: Session, subscription_ids: list[int]) -> None:
+    """Fail the subscriptions' unsent deliveries and digests; drop their undigested items."""
+    session.execute(
+        sa.update(DeliveryRow)
+        .where(col(DeliveryRow.subscription_id).in_(subscription_ids))
+        .where(col(DeliveryRow.status) == "pending")
+        .values(status="failed", last_error=UNSUBSCRIBED, next_attempt_at=None)
+    )
+    built = session.exec(
+        select(DigestItemRow.digest_outbox_id)
+        .where(col(DigestItemRow.subscription_id).in_(subscription_ids))
+        .where(col(DigestItemRow.digest_outbox_id).is_not(None))
+        .distinct()
+    ).all()
+    digests = [d for d in built if d is not None]
+    if digests:
+        waiting = session.exec(
+            select(OutboxRow)
+            .where(col(OutboxRow.id).in_(digests))
+            .where(OutboxRow.kind == "digest")
+            .where(OutboxRow.status == "pending")
+        ).all()
+        for row in waiting:  # not fanned out yet: its delivery does not exist
+            outbox.mark_failed(session, row, UNSUBSCRIBED, counted=True)
+    session.execute(
+        sa.delete(DigestItemRow)
+        .where(col(DigestItemRow.subscription_id).in_(subscription_ids))
+        .where(col(DigestItemRow.digest_outbox_id).is_(None))
+    )
 
 
 def get(session: Session, sub_id: int) -> SubscriptionRow | None:
@@ -127,13 +174,23 @@ def active(session: Session) -> list[Subscription]:
 # -- e-mail opt-in ---------------------------------------------------------------------------
 
 
-def request_optin(session: Session, address: str, now: datetime) -> bool:
-    """Ask for a confirmation; True when the address still needs one (mail a link)."""
-    row = session.get(EmailOptinRow, address.lower())
+def request_optin(
+    session: Session, address: str, now: datetime, *, resend_after: timedelta | None = None
+) -> bool:
+    """Ask for a confirmation; True when a link should be mailed now.
+
+    False when the address is confirmed, and (given ``resend_after``, the lifetime of a
+    confirmation link) while a link asked for less than ``resend_after`` ago still waits to be
+    confirmed: that link is still good, so no second mail goes to the address.
+    """
+    row = session.get(EmailOptinRow, address.lower(), with_for_update=True)
     if row is None:
         session.add(EmailOptinRow(address=address.lower(), requested_at=now))
         return True
     if row.confirmed_at is not None and row.unsubscribed_at is None:
+        return False
+    asked = awaiting_since(session, address)
+    if resend_after is not None and asked is not None and now < asked + resend_after:
         return False
     row.requested_at, row.confirmed_at, row.unsubscribed_at = now, None, None
     session.add(row)
@@ -157,6 +214,14 @@ def unsubscribe_address(session: Session, address: str, now: datetime) -> int:
         session.add(row)
     subs = of_target(session, "email", address)
     return remove(session, [s.id for s in subs if s.id is not None])
+
+
+def awaiting_since(session: Session, address: str) -> datetime | None:
+    """When the confirmation link the address waits on was asked for (None: not waiting)."""
+    row = session.get(EmailOptinRow, address.lower())
+    if row is None or row.confirmed_at is not None or row.unsubscribed_at is not None:
+        return None
+    return aware(row.requested_at)
 
 
 def is_confirmed(session: Session, address: str) -> bool:

@@ -1,0 +1,214 @@
+"""subscribe / unsubscribe edges: what a bare `unsubscribe` removes, what a removal cancels,
+how often a confirmation mail goes out, and platforms the bot cannot send to.
+
+Rules proven here:
+- `unsubscribe` without an id removes only the subscriptions delivered where it is typed:
+  this channel's, or in a DM the person's DM ones; e-mail, other channels and the DM stay.
+  Where there is no channel (console) it removes nothing, and lists the ids to name.
+- After `unsubscribe`, a delivery fanned out before it (e.g. waiting on a retry) is not sent.
+- `subscribe email X` mails one confirmation link while that link is valid (7 days), however
+  often it is asked; the reply says a link was sent and until when it works.
+- A platform without a sender (e-mail without SMTP) is refused at `subscribe`, and nothing is
+  stored or queued; ``bot.broadcast`` passes the configured platforms in.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import select
+
+from bot import subscribe as sub_module
+from bot.bootstrap import build
+from bot.clock import FixedClock
+from bot.i18n import format_when
+from bot.messages import Actor, Message, plain_text
+from bot.relay import Relay
+from bot.senders.base import Envelope, SendResult
+from bot.settings import Settings
+from bot.subscribe import Context, Origin, handle
+from charter.commands import Subscribe, Subscriptions, Unsubscribe
+from charter.grammar import parse_chat
+from storage import subscriptions as repo
+from storage.db import session_scope
+from storage.models.broadcast import DeliveryRow, EmailOptinRow
+from storage.models.core import OutboxRow
+from tests.bot.broadcast.support import NOW, announce, charter, enqueue
+
+CHARTER = charter()
+ALICE = Actor("alice-aurora", "slack", "U1ALICE", "Alice")
+TEAM = Origin("slack", "C0TEAM")
+OTHER = Origin("slack", "C0OTHER")
+
+
+def _run(
+    engine: Engine,
+    text: str,
+    origin: Origin | None = TEAM,
+    actor: Actor = ALICE,
+    now: Any = NOW,
+    platforms: frozenset[str] | None = None,
+) -> Message:
+    command = parse_chat(text)
+    assert isinstance(command, Subscribe | Unsubscribe | Subscriptions), command
+    with session_scope(engine) as session:
+        ctx = Context(session, CHARTER, actor, now, origin, "https://bot.example", platforms)
+        return handle(command, ctx)
+
+
+def _targets(engine: Engine) -> list[str]:
+    with session_scope(engine) as session:
+        return sorted(f"{s.platform}:{s.address}" for s in repo.of_owner(session, "slack:U1ALICE"))
+
+
+def _alice_everywhere(engine: Engine) -> None:
+    _run(engine, "subscribe here decision", TEAM)
+    _run(engine, "subscribe me incident", TEAM)
+    _run(engine, "subscribe here rollout", OTHER)
+    _run(engine, "subscribe email alice@example.org decision", TEAM)
+
+
+EVERYWHERE = ["email:alice@example.org", "slack:@U1ALICE", "slack:C0OTHER", "slack:C0TEAM"]
+
+
+def test_bare_unsubscribe_in_a_channel_removes_only_that_channel(sqlite_engine: Engine) -> None:
+    _alice_everywhere(sqlite_engine)
+    assert _targets(sqlite_engine) == EVERYWHERE
+    reply = _run(sqlite_engine, "unsubscribe", OTHER)
+    assert reply.ok and "Unsubscribed: 1." in plain_text(reply)
+    assert "3 other subscription(s) are kept" in plain_text(reply)
+    assert _targets(sqlite_engine) == [t for t in EVERYWHERE if t != "slack:C0OTHER"]
+    again = _run(sqlite_engine, "unsubscribe", OTHER)  # nothing here: says how to name one
+    assert "No subscriptions here." in plain_text(again) and "unsubscribe <id>" in plain_text(again)
+    assert len(_targets(sqlite_engine)) == 3
+
+
+def test_bare_unsubscribe_in_a_dm_removes_the_dm_subscriptions(sqlite_engine: Engine) -> None:
+    """A DM arrives without a channel (Actor.channel "") or, from a Slack slash command, with
+    the IM's ``D…`` id; either way the person's `subscribe me` ones are what go."""
+    _alice_everywhere(sqlite_engine)
+    assert "Unsubscribed: 1." in plain_text(_run(sqlite_engine, "unsubscribe", Origin("slack")))
+    assert _targets(sqlite_engine) == [t for t in EVERYWHERE if t != "slack:@U1ALICE"]
+    _run(sqlite_engine, "subscribe me vote", TEAM)
+    _run(sqlite_engine, "subscribe here vote", Origin("slack", "D0ALICE"))  # the IM itself
+    reply = _run(sqlite_engine, "unsubscribe", Origin("slack", "D0ALICE"))
+    assert "Unsubscribed: 2." in plain_text(reply)
+    assert _targets(sqlite_engine) == [t for t in EVERYWHERE if t != "slack:@U1ALICE"]
+
+
+def test_bare_unsubscribe_without_a_channel_asks_for_an_id(sqlite_engine: Engine) -> None:
+    _alice_everywhere(sqlite_engine)
+    reply = _run(sqlite_engine, "unsubscribe", None)
+    text = plain_text(reply)
+    assert not reply.ok and "unsubscribe <id>" in text
+    assert all(f"#{n} " in text for n in (1, 2, 3, 4))
+    assert _targets(sqlite_engine) == EVERYWHERE
+    assert "Unsubscribed: 1." in plain_text(_run(sqlite_engine, "unsubscribe 4", None))
+    assert _targets(sqlite_engine) == [t for t in EVERYWHERE if t != "email:alice@example.org"]
+
+
+class Recorder:
+    def __init__(self, platform: str) -> None:
+        self.platform = platform
+        self.sent: list[Envelope] = []
+
+    async def send(self, envelope: Envelope) -> SendResult:
+        self.sent.append(envelope)
+        return SendResult(True, message_id=f"m{len(self.sent)}")
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def test_unsubscribe_cancels_what_was_already_fanned_out(sqlite_engine: Engine) -> None:
+    """A vote (no charter channel takes it: only the subscriber does) is fanned out, then the
+    channel unsubscribes before the relay sends it: the unsubscribe itself fails the delivery
+    (`unsubscribed`), so the relay has nothing to send."""
+    _run(sqlite_engine, "subscribe here vote", TEAM)
+    enqueue(sqlite_engine, announce("vote"))
+    slack = Recorder("slack")
+    relay = Relay(sqlite_engine, CHARTER, {"slack": slack}, clock=FixedClock(NOW))
+    relay.prepare()
+    assert "Unsubscribed: 1." in plain_text(_run(sqlite_engine, "unsubscribe", TEAM))
+    with session_scope(sqlite_engine) as session:
+        rows = session.exec(select(DeliveryRow)).all()
+        assert [(r.destination, r.status, r.last_error) for r in rows] == [
+            ("slack:C0TEAM", "failed", "unsubscribed")
+        ]
+    await relay.deliver_once()
+    assert slack.sent == []
+
+
+def _confirmations(engine: Engine) -> int:
+    with session_scope(engine) as session:
+        return len(session.exec(select(OutboxRow).where(OutboxRow.kind == "confirm-email")).all())
+
+
+EXPIRES = format_when(NOW + timedelta(days=7), "en", CHARTER.charter.timezone)
+
+
+def test_one_confirmation_mail_while_the_link_is_valid(sqlite_engine: Engine) -> None:
+    """Twenty `subscribe email` for a stranger's address in a minute queue one mail; the
+    others say a link was sent and when it expires. Once it has expired, a new one goes."""
+    mallory = Actor("mallory", "slack", "U9MAL", "Mallory")
+    first = _run(sqlite_engine, "subscribe email victim@example.org", actor=mallory)
+    assert "Check victim@example.org for a confirmation link" in plain_text(first)
+    for n in range(1, 20):
+        at = NOW + timedelta(seconds=n)
+        reply = _run(sqlite_engine, "subscribe email victim@example.org", actor=mallory, now=at)
+        assert "already sent to victim@example.org" in plain_text(reply)
+        assert f"it works until {EXPIRES}." in plain_text(reply)
+    _run(sqlite_engine, "subscribe email VICTIM@example.org incident", now=NOW + timedelta(days=6))
+    assert _confirmations(sqlite_engine) == 1
+    later = _run(sqlite_engine, "subscribe email victim@example.org", now=NOW + timedelta(days=7))
+    assert "Check victim@example.org" in plain_text(later)
+    assert _confirmations(sqlite_engine) == 2
+
+
+def test_subscribe_refuses_a_platform_without_a_sender(sqlite_engine: Engine) -> None:
+    no_mail = frozenset({"slack", "webhook"})
+    reply = _run(sqlite_engine, "subscribe email alice@example.org decision", platforms=no_mail)
+    assert not reply.ok and "e-mail is not set up on this bot" in plain_text(reply)
+    reply = _run(sqlite_engine, "subscribe here", platforms=frozenset({"email", "webhook"}))
+    assert not reply.ok and "Slack is not set up on this bot" in plain_text(reply)
+    with session_scope(sqlite_engine) as session:
+        assert session.exec(select(EmailOptinRow)).all() == []
+    assert _targets(sqlite_engine) == [] and _confirmations(sqlite_engine) == 0
+    ok = _run(sqlite_engine, "subscribe email alice@example.org", platforms=no_mail | {"email"})
+    assert ok.ok and _confirmations(sqlite_engine) == 1
+
+
+def test_register_passes_the_platforms_on(sqlite_engine: Engine) -> None:
+    handlers: dict[type, Any] = {}
+
+    class Service:
+        charter = CHARTER
+
+        def register(self, cls: type, run: Any) -> None:
+            handlers[cls] = run
+
+    sub_module.register(Service(), public_url="https://bot", platforms={"slack": object()})
+    with session_scope(sqlite_engine) as session:
+        cmd = parse_chat("subscribe email alice@example.org")
+        reply = handlers[Subscribe](Service(), session, cmd, ALICE, NOW)
+    assert not reply.ok and "e-mail is not set up" in plain_text(reply)
+
+
+def test_a_bot_without_smtp_refuses_email_subscriptions(tmp_path: Path) -> None:
+    """End to end through the runtime (bot.broadcast wires the senders' platforms in)."""
+    coordinator = Actor("ines-coord", "slack", "U0COORD", "Ines")
+    text = "subscribe email ops@example.org decision"
+    for name, smtp in (("none.db", None), ("smtp.db", "smtp://127.0.0.1:9")):
+        url = f"sqlite:///{tmp_path / name}"
+        rt = build(Settings(database_url=url, smtp_url=smtp), clock=FixedClock(NOW))
+        try:
+            reply = rt.gov.run_sync(text, coordinator, NOW)
+        finally:
+            rt.engine.dispose()
+        if smtp is None:
+            assert not reply.ok and "e-mail is not set up on this bot" in plain_text(reply)
+        else:
+            assert reply.ok and "Check ops@example.org" in plain_text(reply)
