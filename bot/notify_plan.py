@@ -8,9 +8,13 @@ Rules:
 - ``direct-message`` (payload ``{login, text}``) reaches that login.
 - A person is messaged privately on every chat surface where they have a verified link and
   the bot has a sender. People with no such link (or whose every private message failed for
-  good) are named as ``@login`` in one fallback message per fallback channel: the channels the
-  charter's ``announce`` table uses for ``incident`` (or, without those, the first channel),
-  limited to platforms the bot can post to.
+  good) are named as ``@login`` in one fallback message per fallback channel.
+- A fallback carries what was meant for one person (a confidential incident's role brief, a
+  subscriber's failed delivery), so fallback channels are only channels the charter marks
+  ``private: true`` — never a public one: the private channels the ``announce`` table uses for
+  ``incident`` or, without those, the first private channel, limited to platforms the bot can
+  post to. With none, whoever could not be reached privately is named in the item's error and
+  the item fails (see :mod:`bot.notify_relay`); nothing is posted publicly instead.
 - Bad payloads raise :class:`BadItem` with what is wrong; the relay records it as a failure.
 """
 
@@ -115,14 +119,16 @@ def private_targets(
 
 
 def fallback_channels(charter: Charter, platforms: Collection[str]) -> list[tuple[str, str]]:
-    """``(platform, address)`` of the channels that carry fallback mentions."""
-    names = list(charter.announce.get("incident", ())) or list(charter.channels)[:1]
-    out = []
-    for name in names:
-        channel = charter.channels.get(name)
-        if channel is not None and channel.platform in platforms and channel.address:
-            out.append((channel.platform, channel.address))
-    return out
+    """``(platform, address)`` of the channels that carry fallback mentions: private ones only
+    (see the module rules)."""
+    usable = [
+        (name, channel)
+        for name, channel in charter.channels.items()
+        if channel.private and channel.platform in platforms and channel.address
+    ]
+    incident = set(charter.announce.get("incident", ()))
+    chosen = [c for name, c in usable if name in incident] or [c for _, c in usable[:1]]
+    return [(channel.platform, channel.address) for channel in chosen]
 
 
 def fallback_target(platform: str, address: str, names: Sequence[str]) -> Target:
@@ -139,7 +145,8 @@ def mention(name: str) -> str:
 
 
 def notice(kind: str, text: str, at: datetime, zone: str, target: Target) -> Notice:
-    """The message: the item's text; a fallback says whom it is for and why it is public."""
+    """The message: the item's text; a fallback says whom it is for and why it is posted in a
+    (private) channel."""
     title = "Notification" if kind == "notify" else "Message for you"
     body = text
     if target.fallback:

@@ -3,6 +3,8 @@
 Rules (who and where: :mod:`bot.notify_plan`):
 - Each item fans out to targets — a private message per linked chat identity, then one
   fallback message per fallback channel naming whoever could not be reached privately.
+  Fallback channels are private charter channels only (``notify_plan.fallback_channels``);
+  with none, nothing is posted and the unreached are named in the failed item's error.
 - Per target, idempotent across crashes: its record is committed as ``sending`` before the
   send, the platform's message id is committed before it is marked ``sent``. A restart
   resends only records still ``sending`` without an id (at least once; Discord drops such a
@@ -13,7 +15,8 @@ Rules (who and where: :mod:`bot.notify_plan`):
   from :mod:`bot.broadcast`): per channel, per platform, and 429 pauses.
 - A permanent failure (403/404, channel gone, cannot DM) is recorded on the target and not
   retried; a person whose every private message failed for good falls back to a mention.
-  Transient failures retry the item with backoff (``storage.outbox``).
+  Transient failures retry the item with backoff (``storage.outbox``); an exception a sender
+  raises instead of answering is logged and counts as one (:func:`bot.senders.base.attempt`).
 - The item is ``sent`` when every recipient got a private message or a fallback mention
   (permanent errors of other targets stay in ``last_error``), ``failed`` when someone could
   not be reached at all. ``charterbot outbox requeue`` retries its failed targets.
@@ -31,7 +34,7 @@ from sqlalchemy import Engine
 from bot import notify_plan as plan
 from bot.clock import Clock, SystemClock
 from bot.notify_plan import BadItem, Target
-from bot.senders.base import Envelope, Sender, SendResult
+from bot.senders.base import Envelope, Sender, SendResult, attempt
 from bot.senders.pacing import Pacer
 from charter.model import Charter
 from storage import notify_deliveries as store, outbox
@@ -40,6 +43,10 @@ from storage.models.core import OutboxRow
 from storage.notify_deliveries import Item, Record
 
 _T = TypeVar("_T")
+NO_PRIVATE_CHANNEL = (
+    "no private fallback channel (a charter channel marked private: true) can be posted to,"
+    " and a message for a person is never posted on a public channel"
+)
 
 
 class NotifyRelay:
@@ -196,7 +203,7 @@ class NotifyRelay:
             await self.pacer.wait_destination(platform, destination)
             await self.pacer.wait_platform(platform)
             self.pacer.sending(platform, destination)
-            result = await sender.send(envelope)
+            result = await attempt(sender, envelope)
             if result.ok and result.message_id:
                 await self._db(self._delivered, row_id, result.message_id)
             self.pacer.observe(platform, destination, result)
@@ -257,7 +264,7 @@ class NotifyRelay:
         unreached = [n for n in needs if n not in reached]
         errors = [f"{r.target}: {r.error}" for r in records if r.status == "failed"]
         if unreached:
-            why = "" if has_channels else "; no fallback channel can be posted to"
+            why = "" if has_channels else f"; {NO_PRIVATE_CHANNEL}"
             names = ", ".join(plan.mention(n) for n in unreached)
             errors.insert(0, f"permanent: could not reach {names}{why}")
             self._finish(item.id, "; ".join(errors), None, True)

@@ -16,7 +16,9 @@ Rules:
   A pause longer than ``rate_wait_limit`` hands that destination's jobs back to the database
   with ``next_attempt_at`` at the end of the pause.
 - Transient errors back off exponentially with jitter; permanent ones fail at once, are
-  recorded and reported to the coordinators through a ``notify`` outbox item.
+  recorded and reported to the coordinators through a ``notify`` outbox item. An exception
+  a sender raises instead of answering is logged and counts as a transient error
+  (:func:`bot.senders.base.attempt`), so no delivery is left ``sending`` by it.
 - A platform that refuses our credentials (a revoked token) is a circuit breaker: nothing more
   is sent to it for ``CREDENTIALS_PAUSE`` (each delivery that would have been goes back to
   pending, its attempts kept), the coordinators are told once per pause, and then one delivery
@@ -44,7 +46,7 @@ from bot import relay_fanout as db
 from bot.clock import Clock, SystemClock
 from bot.notify_plan import failure_audience
 from bot.relay_fanout import ClaimContext, Prepared
-from bot.senders.base import Sender
+from bot.senders.base import Sender, attempt
 from bot.senders.pacing import Pacer
 from charter.model import Charter
 from storage import deliveries
@@ -174,7 +176,7 @@ class Relay:
             async with self._slots[platform]:
                 await self.pacer.wait_platform(platform)
                 self.pacer.sending(platform, job.destination)
-                result = await sender.send(item.envelope)
+                result = await attempt(sender, item.envelope)
                 if result.ok and result.message_id:
                     fault("after-send")
                     await self._db(self._finish, job.id, result.message_id)

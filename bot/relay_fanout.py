@@ -8,17 +8,23 @@ Rules:
   are inserted and the outbox item is marked ``sent`` (fanned out) together, so a crash either
   leaves the item pending (fan-out re-runs, inserts are idempotent) or fully fanned out.
 - Confidential announcements are checked against the proposal's ``disclosed`` flag at fan-out.
+- A delivery whose subscription was removed after fan-out (unsubscribed while it waited) is
+  not sent: the claim marks it ``failed`` with ``unsubscribed before delivery`` instead, and
+  nobody is notified (nothing went wrong).
 - A permanent failure is recorded and a ``notify`` outbox item for the coordinators is written
-  in the same transaction, once per delivery.
+  in the same transaction, once per delivery. The notice never quotes a subscriber's address
+  or a webhook's URL (its path often carries a token): see :func:`describe`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import re
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
@@ -33,11 +39,12 @@ from charter.subscriptions import Destination, digest_batches, recipients
 from storage import deliveries, outbox, subscriptions
 from storage.db import session_scope
 from storage.deliveries import Job
-from storage.models.broadcast import SubscriptionRow
+from storage.models.broadcast import DeliveryRow, SubscriptionRow
 from storage.models.core import OutboxRow, ProposalRow
 from storage.times import aware
 
 OWNED_KINDS = ("announce", "digest", "confirm-email")
+UNSUBSCRIBED = "unsubscribed before delivery"
 
 
 def announcement(payload: dict[str, Any]) -> Announce:
@@ -171,6 +178,7 @@ def claim(
         ids = {j.subscription_id for j in jobs if j.subscription_id is not None}
         found = session.exec(select(SubscriptionRow).where(col(SubscriptionRow.id).in_(ids)))
         secrets = {s.id or 0: s.secret for s in found}  # read inside: rows expire on commit
+        jobs = _drop_unsubscribed(session, jobs, secrets)
         key = secret_key(session, now) if any(j.platform == "email" for j in jobs) else b""
     out = []
     for job in jobs:
@@ -190,6 +198,18 @@ def claim(
         )
         out.append(Prepared(job, envelope))
     return out
+
+
+def _drop_unsubscribed(session: Session, jobs: list[Job], subscribed: Collection[int]) -> list[Job]:
+    """The jobs still wanted. One whose subscription is gone (removed after fan-out) is failed
+    as ``UNSUBSCRIBED`` in the claiming transaction, so it is never sent."""
+    keep = []
+    for job in jobs:
+        if job.subscription_id is not None and job.subscription_id not in subscribed:
+            deliveries.mark_failed(session, job.id, UNSUBSCRIBED)
+        else:
+            keep.append(job)
+    return keep
 
 
 def credentials_refused(
@@ -212,14 +232,37 @@ def credentials_refused(
         outbox.enqueue(session, kind="notify", payload=payload, now=now, key=key)
 
 
+def describe(row: DeliveryRow, kind: str) -> str:
+    """How a failure notice names a destination: a subscriber's by subscription id and
+    platform (their address is personal data), a webhook by its host only (its URL often
+    embeds a token), a charter channel by its platform and id."""
+    where = row.platform
+    if row.platform == "webhook":
+        where = f"webhook at {urlsplit(row.address).hostname or 'an unreadable URL'}"
+    if row.subscription_id is not None:
+        return f"subscription #{row.subscription_id} ({where})"
+    if kind == "confirm-email":
+        return "a confirmation e-mail (to an address not yet confirmed)"
+    return where if row.platform == "webhook" else row.destination
+
+
+def _scrub(error: str, address: str, name: str) -> str:
+    """``error`` with the address replaced by ``name`` (SMTP answers often quote it)."""
+    if not address:
+        return error
+    return re.sub(re.escape(address), lambda _match: name, error, flags=re.IGNORECASE)
+
+
 def fail(engine: Engine, delivery_id: int, error: str, roles: Sequence[str], now: datetime) -> None:
     """Record a permanent failure and tell the coordinators, in one transaction."""
     _ = translator("en")
     with session_scope(engine) as session:
         row = deliveries.mark_failed(session, delivery_id, error)
+        item = session.get(OutboxRow, row.outbox_id)
+        name = describe(row, item.kind if item is not None else "")
         text = _("Delivery to %(destination)s failed and will not be retried: %(error)s") % {
-            "destination": row.destination,
-            "error": error,
+            "destination": name,
+            "error": _scrub(error, row.address, name),
         }
         payload = {"roles": list(roles), "text": text}
         key = f"notify:delivery-failed:{delivery_id}"

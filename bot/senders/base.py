@@ -9,14 +9,20 @@ Rules:
   (channel gone, bot removed, 403, account inactive, address refused).
 - ``global_limit``: the rate limit covers the whole platform (Discord's global limit), not just
   this channel. ``bucket_remaining``/``bucket_reset_after`` report the route's bucket headers.
+- A sender classifies the failures it knows; the relays call it through :func:`attempt`, which
+  turns any other exception (a bug, an input the sender did not expect) into a logged transient
+  failure, so a delivery is always recorded and never left ``sending``.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bot.render.model import Notice
+
+log = logging.getLogger("charterbot.senders")
 
 
 @dataclass(frozen=True)
@@ -75,3 +81,13 @@ def permanent(error: str) -> SendResult:
 
 def refused_credentials(error: str) -> SendResult:
     return SendResult(False, error=error, credentials=True)
+
+
+async def attempt(sender: Sender, envelope: Envelope) -> SendResult:
+    """``sender.send``, with an unexpected exception turned into a transient failure (logged
+    with its traceback): retried with backoff, and failed for good when attempts run out."""
+    try:
+        return await sender.send(envelope)
+    except Exception as exc:  # cancellation (a BaseException) still propagates
+        log.exception("%s sender raised on delivery %s", sender.platform, envelope.key)
+        return transient(f"{sender.platform}: unexpected {type(exc).__name__}: {exc}")

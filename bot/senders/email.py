@@ -14,6 +14,8 @@ Rules:
 - 5xx answers (recipient refused, …) are permanent; 4xx and connection failures are transient.
   A refused recipient is judged by its RCPT code: a greylisting server's 450 ("try again
   later") is transient, so the mail is retried instead of the subscriber being dropped.
+- An address with non-ASCII characters (``jörg@example.org``) is refused permanently before
+  connecting: plain SMTP cannot carry it and charterbot does not use SMTPUTF8.
 """
 
 from __future__ import annotations
@@ -44,6 +46,10 @@ class SmtpConfig:
 # Lines up to RFC 5322's 998-character limit: the default 78 would fold the unsubscribe URL
 # into an encoded word, which mail clients cannot use as a link.
 _POLICY = email.policy.SMTP.clone(max_line_length=998)
+NON_ASCII = (
+    "email: the address has non-ASCII characters, which charterbot cannot send to (it does not"
+    " use SMTPUTF8); subscribe with an ASCII address"
+)
 _SCHEMES = {"smtp+starttls": ("starttls", 587), "smtps": ("tls", 465), "smtp": ("plain", 25)}
 
 
@@ -101,6 +107,8 @@ class EmailSender:
         self._tls = tls_context
 
     async def send(self, envelope: Envelope) -> SendResult:
+        if not envelope.address.isascii():
+            return permanent(NON_ASCII)
         msg = build_message(envelope, self._from)
         c = self._config
         try:

@@ -20,14 +20,14 @@ from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from bot.clock import FixedClock
-from bot.notify_plan import failure_audience
-from bot.notify_relay import NotifyRelay
+from bot.notify_plan import failure_audience, fallback_channels
+from bot.notify_relay import NO_PRIVATE_CHANNEL, NotifyRelay
 from bot.senders.base import Envelope, Sender, SendResult
 from bot.senders.discord import DiscordSender
 from bot.senders.pacing import Limits, Pacer
 from bot.senders.slack import SlackSender
 from charter.load import load_charter
-from charter.model import Charter
+from charter.model import Channel, Charter
 from storage import identities, outbox
 from storage.db import session_scope
 from storage.models.core import OutboxRow
@@ -39,8 +39,23 @@ from tests.standins.ratelimited import RateLimitedStandIn
 SCALE = 0.05  # stand-in and pacer at 1/20 of the platforms' intervals (as the broadcast tests)
 BASE = load_charter(reference_charter_text(), "reference-charter.yaml").charter
 COORDS = ("ana", "bo", "cyrus-unlinked")
-CHARTER: Charter = BASE.model_copy(update={"roles": {**BASE.roles, "coordinators": COORDS}})
-SLACK_MAIN, DISCORD_MAIN = "C0MERIDIAN1", "1180000000000000001"  # announce: incident
+SLACK_PUBLIC, DISCORD_PUBLIC = "C0MERIDIAN1", "1180000000000000001"  # announce: incident
+# Fallbacks go to private channels only: the reference charter's council channel, and a private
+# Discord channel added here; both carry incidents too.
+SLACK_FALLBACK, DISCORD_FALLBACK = "G0COUNCIL01", "1180000000000000099"
+CHARTER: Charter = BASE.model_copy(
+    update={
+        "roles": {**BASE.roles, "coordinators": COORDS},
+        "channels": {
+            **BASE.channels,
+            "council-discord": Channel(discord=DISCORD_FALLBACK, private=True),
+        },
+        "announce": {
+            **BASE.announce,
+            "incident": (*BASE.announce["incident"], "council-private", "council-discord"),
+        },
+    }
+)
 ANA_SLACK, BO_DISCORD = "U0ANA", "4242"
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -83,11 +98,13 @@ class World:
     senders: dict[str, Sender]
     clock: FixedClock
 
-    def relay(self, senders: dict[str, Sender] | None = None) -> NotifyRelay:
+    def relay(
+        self, senders: dict[str, Sender] | None = None, charter: Charter = CHARTER
+    ) -> NotifyRelay:
         pacer = Pacer(Limits().scaled(SCALE))
         return NotifyRelay(
             self.engine,
-            CHARTER,
+            charter,
             senders or self.senders,
             pacer=pacer,
             clock=self.clock,
@@ -158,8 +175,8 @@ NOTIFY = {"roles": ["coordinators"], "text": "Proposal #7 waited 3d for a mainta
 
 async def test_notify_messages_linked_people_privately_and_mentions_the_rest(both: World) -> None:
     """Coordinators linked on Slack and on Discord get a DM each; the unlinked one is named in
-    one fallback message per incident channel; every target is recorded with its message id
-    and a second run sends nothing."""
+    one fallback message per private incident channel (never a public one); every target is
+    recorded with its message id and a second run sends nothing."""
     enqueue(both.engine, "notify", NOTIFY, key="notify:escalation:x:7")
     relay = both.relay()
     assert await relay.step() == 1
@@ -171,17 +188,19 @@ async def test_notify_messages_linked_people_privately_and_mentions_the_rest(bot
     ]
     (bo,) = both.discord.posts(dm_channel(BO_DISCORD))
     assert "Proposal \\#7 waited 3d" in bo
-    (slack_fallback,) = both.slack_posts(SLACK_MAIN)
-    (discord_fallback,) = both.discord.posts(DISCORD_MAIN)
+    (slack_fallback,) = both.slack_posts(SLACK_FALLBACK)
+    (discord_fallback,) = both.discord.posts(DISCORD_FALLBACK)
     assert "@cyrus-unlinked" in slack_fallback and "@ana" not in slack_fallback
     assert "@\u200bcyrus\\-unlinked" in discord_fallback and "@\u200bbo" not in discord_fallback
+    assert both.slack_posts(SLACK_PUBLIC) == [] and both.discord.posts(DISCORD_PUBLIC) == []
     recs = records(both.engine)
     assert len(recs) == 4 and all(s == "sent" and mid for s, mid, _ in recs.values())
     assert items(both.engine) == [("sent", None, 0)]
 
 
-class Crash(RuntimeError):
-    """Stands for the process dying in the middle of a fan-out."""
+class Crash(BaseException):
+    """Stands for the process dying in the middle of a fan-out (a BaseException: the relay
+    records an ordinary exception from a sender as a failure and goes on)."""
 
 
 @dataclass
@@ -210,8 +229,8 @@ def _delivered(w: World) -> list[int]:
     return [
         len(w.slack_posts(ANA_SLACK)),
         len(w.discord.posts(dm_channel(BO_DISCORD))),
-        len(w.slack_posts(SLACK_MAIN)),
-        len(w.discord.posts(DISCORD_MAIN)),
+        len(w.slack_posts(SLACK_FALLBACK)),
+        len(w.discord.posts(DISCORD_FALLBACK)),
     ]
 
 
@@ -259,11 +278,11 @@ async def test_a_direct_message_reaches_every_linked_identity_or_falls_back(
         got = {ANA_SLACK: len(w.slack_posts(ANA_SLACK))}
         got |= {dm_channel("5151"): len(w.discord.posts(dm_channel("5151")))}
         assert {k: v for k, v in got.items() if v} == private
-        assert len(w.slack_posts(SLACK_MAIN)) == fallback
-        assert len(w.discord.posts(DISCORD_MAIN)) == fallback
+        assert len(w.slack_posts(SLACK_FALLBACK)) == fallback
+        assert len(w.discord.posts(DISCORD_FALLBACK)) == fallback
         if fallback:
-            assert "@Dana" in w.slack_posts(SLACK_MAIN)[0]
-            assert brief in w.slack_posts(SLACK_MAIN)[0]
+            assert "@Dana" in w.slack_posts(SLACK_FALLBACK)[0]
+            assert brief in w.slack_posts(SLACK_FALLBACK)[0]
         assert items(w.engine) == [("sent", None, 0)]
 
 
@@ -280,7 +299,7 @@ async def test_a_refused_private_message_is_recorded_and_the_person_is_mentioned
     assert recs[f"dm:slack:@{ANA_SLACK}"] == ("failed", None, "slack: channel_not_found")
     status, _, error = recs[f"dm:discord:@{BO_DISCORD}"]
     assert status == "failed" and error is not None and "HTTP 403" in error
-    (fallback,) = world.slack_posts(SLACK_MAIN)
+    (fallback,) = world.slack_posts(SLACK_FALLBACK)
     assert all(f"@{n}" in fallback for n in COORDS)
     ((status, error, _),) = items(world.engine)
     assert status == "sent" and error is not None and "channel_not_found" in error
@@ -292,8 +311,8 @@ async def test_a_refused_private_message_is_recorded_and_the_person_is_mentioned
 async def test_nobody_reachable_fails_the_item_with_the_names(world: World) -> None:
     """When the fallback channels are gone too, the unreachable people are named in the
     item's error and the item is failed (not retried)."""
-    world.slack.gone(SLACK_MAIN)
-    world.discord.gone.add(DISCORD_MAIN)
+    world.slack.gone(SLACK_FALLBACK)
+    world.discord.gone.add(DISCORD_FALLBACK)
     enqueue(world.engine, "notify", NOTIFY)
     assert await world.relay().step() == 1
     ((status, error, _),) = items(world.engine)
@@ -333,7 +352,7 @@ async def test_fallbacks_to_one_channel_are_paced(world: World) -> None:
     for n in range(4):
         enqueue(world.engine, "direct-message", {"login": f"nobody{n}", "text": f"t{n}"})
     assert await world.relay().step() == 4
-    assert len(world.slack_posts(SLACK_MAIN)) == 4
+    assert len(world.slack_posts(SLACK_FALLBACK)) == 4
     assert world.slack.rejected == {}
 
 
@@ -361,7 +380,7 @@ async def test_a_role_with_no_members_is_named_in_the_fallback(world: World) -> 
     so, and the members of the other roles are still messaged."""
     enqueue(world.engine, "notify", {"roles": ["coordinators", "wardens"], "text": "gate"})
     assert await world.relay().step() == 1
-    (fallback,) = world.slack_posts(SLACK_MAIN)
+    (fallback,) = world.slack_posts(SLACK_FALLBACK)
     assert "nobody holds the role 'wardens'" in fallback and "@cyrus-unlinked" in fallback
     assert len(world.slack_posts(ANA_SLACK)) == 1
 
@@ -369,12 +388,12 @@ async def test_a_role_with_no_members_is_named_in_the_fallback(world: World) -> 
 async def test_a_requeued_item_retries_only_its_failed_targets(world: World) -> None:
     """``outbox requeue`` of a failed item tries its failed targets again; what was delivered
     before is not sent again."""
-    world.slack.gone(SLACK_MAIN)
-    world.discord.gone.add(DISCORD_MAIN)
+    world.slack.gone(SLACK_FALLBACK)
+    world.discord.gone.add(DISCORD_FALLBACK)
     enqueue(world.engine, "notify", NOTIFY)
     assert await world.relay().step() == 1
     assert items(world.engine)[0][0] == "failed"
-    world.discord.gone.discard(DISCORD_MAIN)  # the channel is back
+    world.discord.gone.discard(DISCORD_FALLBACK)  # the channel is back
     with session_scope(world.engine) as session:
         assert outbox.requeue(session, failed=True, now=NOW) == 1
     assert await world.relay().step() == 1
@@ -396,3 +415,124 @@ def test_failures_are_told_to_the_coordinators_else_every_role(
     roles: dict[str, tuple[str, ...]], told: tuple[str, ...]
 ) -> None:
     assert failure_audience(BASE.model_copy(update={"roles": roles})) == told
+
+
+# -- fallbacks stay private -------------------------------------------------------------------
+
+PUBLIC_ONLY = CHARTER.model_copy(
+    update={"channels": {k: v for k, v in CHARTER.channels.items() if not v.private}}
+)
+
+
+@pytest.mark.parametrize(
+    ("charter", "platforms", "channels"),
+    [
+        (CHARTER, ("slack", "discord"), [("slack", SLACK_FALLBACK), ("discord", DISCORD_FALLBACK)]),
+        (CHARTER, ("discord", "email"), [("discord", DISCORD_FALLBACK)]),
+        (BASE, ("slack", "discord", "email"), [("slack", SLACK_FALLBACK)]),  # first private one
+        (BASE, ("discord", "email"), []),
+        (PUBLIC_ONLY, ("slack", "discord", "email"), []),
+    ],
+    ids=["private-incident", "platforms", "first-private", "unpostable", "none-private"],
+)
+def test_fallback_channels_are_private_ones_only(
+    charter: Charter, platforms: tuple[str, ...], channels: list[tuple[str, str]]
+) -> None:
+    """The private channels that carry incidents, else the first private channel; a public
+    channel never, whatever the announce table says."""
+    assert fallback_channels(charter, platforms) == channels
+
+
+async def test_without_a_private_channel_nothing_is_posted_and_the_item_fails(
+    world: World,
+) -> None:
+    """With no private channel to fall back to, the linked people still get their DMs, nothing
+    is posted on the public incident channels, and the item fails naming who was not reached
+    and why."""
+    enqueue(world.engine, "notify", NOTIFY)
+    assert await world.relay(charter=PUBLIC_ONLY).step() == 1
+    assert _delivered(world)[:2] == [1, 1]
+    assert world.slack_posts(SLACK_PUBLIC) == [] and world.discord.posts(DISCORD_PUBLIC) == []
+    ((status, error, _),) = items(world.engine)
+    assert status == "failed" and error is not None
+    assert error.startswith("permanent: could not reach @cyrus-unlinked")
+    assert NO_PRIVATE_CHANNEL in error
+
+
+class Recording:
+    """A sender that records what it was given and accepts it."""
+
+    def __init__(self, platform: str) -> None:
+        self.platform = platform
+        self.sent: list[Envelope] = []
+
+    async def send(self, envelope: Envelope) -> SendResult:
+        self.sent.append(envelope)
+        return SendResult(True, message_id=str(len(self.sent)))
+
+    async def aclose(self) -> None:
+        return None
+
+
+def test_a_confidential_incident_role_brief_stays_off_public_channels(
+    sqlite_engine: Engine,
+) -> None:
+    """The lead of an incident about an undisclosed security patch, with no chat link, is
+    briefed in the council's private channel, not on the public incident channels."""
+    from tests.bot.rollouts.conftest import COORDINATOR, COUNCIL, World as Governed, form
+    from tests.bot.rollouts.test_rollout_commands import decide
+
+    governed = Governed(sqlite_engine)
+    governed.open_issue(2, form(track="security-patch", clients=("aurora",)), "Embargoed fix")
+    decide(governed, 2)
+    governed.ok(COORDINATOR, "rollout 2")
+    governed.ok(COUNCIL, 'incident declare sev1 "exploit in aurora p2p handshake" for 2')
+    governed.ok(COUNCIL, "incident role lead lena-sec")
+    senders = {p: Recording(p) for p in ("slack", "discord", "email")}
+    relay = NotifyRelay(sqlite_engine, governed.gov.charter, senders, clock=governed.clock)
+    asyncio.run(relay.step())
+    posted = [(p, e.address) for p, f in senders.items() for e in f.sent]
+    assert posted == [("slack", SLACK_FALLBACK)]
+    assert "exploit in aurora p2p handshake" in senders["slack"].sent[0].notice.text
+
+
+# -- a sender that raises -----------------------------------------------------------------------
+
+
+class RaisesOnce:
+    """Wraps a real sender; its first send raises what a sender did not expect."""
+
+    def __init__(self, inner: Sender) -> None:
+        self.inner, self.platform, self.raised = inner, inner.platform, False
+
+    async def send(self, envelope: Envelope) -> SendResult:
+        if not self.raised:
+            self.raised = True
+            raise UnicodeEncodeError("ascii", "jörg", 1, 2, "ordinal not in range(128)")
+        return await self.inner.send(envelope)
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def test_an_exception_from_a_sender_is_a_recorded_transient_failure(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A sender that raises does not stop the relay: the error is logged with its traceback
+    and recorded on the target and the item, the other targets are sent, and the next attempt
+    delivers that target."""
+    senders: dict[str, Sender] = {**world.senders, "slack": RaisesOnce(world.senders["slack"])}
+    enqueue(world.engine, "notify", NOTIFY)
+    relay = world.relay(senders)
+    assert await relay.step() == 0
+    ((status, error, attempts),) = items(world.engine)
+    assert (status, attempts) == ("pending", 1)
+    assert "unexpected UnicodeEncodeError" in (error or "")
+    assert records(world.engine)[f"dm:slack:@{ANA_SLACK}"][0] == "sending"
+    assert _delivered(world) == [0, 1, 1, 1]
+    (logged,) = [r for r in caplog.records if r.exc_info]
+    assert logged.exc_info is not None and logged.exc_info[0] is UnicodeEncodeError
+    world.clock.advance(timedelta(hours=1))
+    assert await relay.step() == 1
+    assert _delivered(world) == [1, 1, 1, 1]
+    assert items(world.engine) == [("sent", None, 1)]

@@ -114,8 +114,9 @@ async def test_permanent_failure_stops_and_notifies_coordinators(
     sqlite_engine: Engine, chat: RateLimitedStandIn, relay: Relay
 ) -> None:
     """channel_not_found is not retried: the delivery is failed with the error, and one
-    ``notify`` item for the coordinators is queued; other destinations still get theirs."""
-    subscribe(sqlite_engine, "slack", "CGONE", kinds=["incident"])
+    ``notify`` item for the coordinators (naming the subscription) is queued; other
+    destinations still get theirs."""
+    sub = subscribe(sqlite_engine, "slack", "CGONE", kinds=["incident"])
     chat.gone("CGONE")
     enqueue(sqlite_engine, announce("incident", severity="sev2"))
     await relay.run_until_idle(20)
@@ -127,7 +128,8 @@ async def test_permanent_failure_stops_and_notifies_coordinators(
         assert "channel_not_found" in (row.last_error or "")
         notes = session.exec(select(OutboxRow).where(OutboxRow.kind == "notify")).all()
         texts = [json.loads(n.payload) for n in notes]
-    assert any(t["roles"] == ["coordinators"] and "slack:CGONE" in t["text"] for t in texts)
+    named = f"subscription #{sub} (slack)"
+    assert any(t["roles"] == ["coordinators"] and named in t["text"] for t in texts)
     assert len(chat.messages(SLACK_MAIN)) == 1 and chat.messages("CGONE") == []
 
 
@@ -140,7 +142,7 @@ async def test_a_charter_without_roles_still_hears_of_a_permanent_failure(
     bare = CHARTER.model_copy(update={"roles": {}})
     relay = Relay(sqlite_engine, bare, senders, pacer=Pacer(Limits().scaled(SCALE)))
     try:
-        subscribe(sqlite_engine, "slack", "CGONE", kinds=["incident"])
+        sub = subscribe(sqlite_engine, "slack", "CGONE", kinds=["incident"])
         chat.gone("CGONE")
         enqueue(sqlite_engine, announce("incident", severity="sev2"))
         await relay.run_until_idle(20)
@@ -150,10 +152,11 @@ async def test_a_charter_without_roles_still_hears_of_a_permanent_failure(
         notes = session.exec(select(OutboxRow).where(OutboxRow.kind == "notify")).all()
         payloads = [json.loads(n.payload) for n in notes]
     # slack:CGONE refused; discord and e-mail have no sender here: three notices, all told.
-    assert sorted(p["text"].split()[2] for p in payloads) == [
+    named = [p["text"].removeprefix("Delivery to ").split(" failed ")[0] for p in payloads]
+    assert sorted(named) == [
         "discord:1180000000000000001",
         "email:operators@lists.meridian.example",
-        "slack:CGONE",
+        f"subscription #{sub} (slack)",
     ]
     for payload in payloads:
         assert payload["roles"] == ["coordinators"]
