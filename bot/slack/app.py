@@ -9,6 +9,13 @@ Rules:
   default, for a long-running server) Bolt returns the ack before the core is called at all.
 - An answer on a response_url gives up after ``ANSWER_TIMEOUT``, well inside the journal's
   lease, so a hung answer ends (closing its entry with the error) instead of lingering.
+- Slack escapes ``&``, ``<`` and ``>`` in what a person types as ``&amp;``, ``&lt;`` and
+  ``&gt;``; a bare ``<…>`` is always one of Slack's own tokens (``<@U…>``, ``<#C…|name>``,
+  ``<mailto:…|…>``, ``<https://…|…>``, ``<!here>``). ``plain_text`` gives the core the text as
+  typed: outside the tokens every entity is turned back (``&amp;`` last, so a typed ``&lt;``
+  stays ``&lt;``); a token is kept as Slack sent it, only its ``&amp;`` turned back to ``&``
+  (a link's URL), so what the grammar reads as a token still ends at its own ``>``. The
+  command and the mention texts are journalled already turned back.
 - The asker is identified by Slack user id through ``core.identity("slack", id, name)``; what
   they may do is the core's decision, never the adapter's.
 - Answers are ephemeral unless the core marks a message as an announcement
@@ -54,14 +61,34 @@ log = logging.getLogger(__name__)
 COMMAND = "/charter"
 _LEADING_MENTIONS = re.compile(r"^\s*(?:<@[A-Z0-9]+(?:\|[^>]*)?>\s*)+")
 _LEADING_COMMAND = re.compile(r"^/?charter\b\s*", re.IGNORECASE)
+_SLACK_TOKEN = re.compile(r"<[^<>]*>")
 
 FAILED = Message.text_only("Sorry, that failed on our side. It has been logged; try again.", False)
 ANSWER_TIMEOUT = 10.0  # seconds; under the journal's 30 s lease (bot.chat.LEASE)
 
 
+def _unescape(text: str) -> str:
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def plain_text(text: str) -> str:
+    """Slack's text as the person typed it: entities turned back outside Slack's own ``<…>``
+    tokens, which are kept (see the module rules)."""
+    parts: list[str] = []
+    end = 0
+    for token in _SLACK_TOKEN.finditer(text):
+        parts.append(_unescape(text[end : token.start()]))
+        parts.append(token.group(0).replace("&amp;", "&"))
+        end = token.end()
+    parts.append(_unescape(text[end:]))
+    return "".join(parts)
+
+
 def mention_text(text: str) -> str:
-    """The command in an ``@charterbot …`` message: leading mentions and ``/charter`` removed."""
-    return _LEADING_COMMAND.sub("", _LEADING_MENTIONS.sub("", text), count=1).strip()
+    """The command in an ``@charterbot …`` message: leading mentions and ``/charter`` removed,
+    then the rest as typed (``plain_text``)."""
+    command = _LEADING_COMMAND.sub("", _LEADING_MENTIONS.sub("", text), count=1)
+    return plain_text(command).strip()
 
 
 async def run_core(
@@ -156,6 +183,7 @@ def command_entry(command: dict[str, Any]) -> tuple[str, dict[str, str]]:
     """The journal key (Slack's ``trigger_id``) and what is needed to run and answer it later."""
     fields = ("text", "user_id", "user_name", "channel_id", "response_url")
     entry = {name: str(command.get(name, "")) for name in fields}
+    entry["text"] = plain_text(entry["text"])
     key = str(command.get("trigger_id") or "") or "|".join(entry.values())
     return key, entry
 

@@ -255,3 +255,91 @@ async def test_a_stranded_interaction_is_answered_once_on_its_token(
     rows = discord_journal(bot)
     assert rows["stranded"].processed_at is not None and rows["stranded"].error is None
     assert rows["too-old"].error == "expired before replay"
+
+
+async def test_concern_resolve_and_withdraw_subcommands_follow_the_grammar(
+    bot: Bot, client: CharterBot, discord_api: DiscordStandIn
+) -> None:
+    """/charter concern takes the concern's one-word name and its text separately, so the
+    concern is named as given, not after the text's first word; /charter resolve names it; a
+    name the grammar would misread is refused and nothing is raised."""
+    n = await open_proposal(bot)
+    await link_mason(bot, client, discord_api, "carmen-borealis")
+
+    def concern(name: str) -> dict[str, Any]:
+        text = option("text", "The gas limit target is too high")
+        return command("concern", [option("number", n), option("name", name), text])
+
+    raised = shown(await interact(client, discord_api, concern("gas-limit")))
+    assert "gas-limit" in raised, raised
+    for bad in ("gas limit", "gas:limit"):
+        payload = concern(bad) | {"id": str(10**17 + next(_tokens)), "token": "refused"}
+        client._connection.parse_interaction_create(payload)
+        [refused] = await discord_api.wait_for("POST", f"/interactions/{payload['id']}/refused")
+        assert refused.json["type"] == 4 and refused.json["data"]["flags"] & EPHEMERAL
+    view = (await bot.http.get(f"/api/proposals/{n}")).json()
+    assert [(c["name"], c["text"], c["resolved"]) for c in view["concerns"]] == [
+        ("gas-limit", "The gas limit target is too high", False)
+    ]
+
+    resolve = command("resolve", [option("number", n), option("name", "gas-limit")])
+    assert "gas-limit" in shown(await interact(client, discord_api, resolve))
+    view = (await bot.http.get(f"/api/proposals/{n}")).json()
+    assert [(c["name"], c["resolved"]) for c in view["concerns"]] == [("gas-limit", True)]
+
+
+async def test_withdraw_subcommand_withdraws(
+    bot: Bot, client: CharterBot, discord_api: DiscordStandIn
+) -> None:
+    """/charter withdraw (the number only, as the grammar has it) withdraws the author's
+    proposal."""
+    n = await open_proposal(bot)
+    await link_mason(bot, client, discord_api, "alice-aurora")
+    answer = shown(await interact(client, discord_api, command("withdraw", [option("number", n)])))
+    assert "error" not in answer.lower(), answer
+    await bot.settle()
+    assert (await bot.http.get(f"/api/proposals/{n}")).json()["state"] == "withdrawn"
+
+
+@pytest.fixture
+async def served(
+    sqlite_url: str, github: GitHubStandin, discord_api: DiscordStandIn
+) -> AsyncIterator[tuple[Bot, CharterBot]]:
+    """A charterbot with Discord configured (so it can deliver to Discord subscriptions) and
+    its Discord client, logged in against the stand-in."""
+    b = Bot.fresh(
+        sqlite_url, github, discord_token="stand-in-token", discord_api_url=discord_api.api_url
+    )
+    try:
+        async with logged_in(b.gov, discord_api.api_url) as c:
+            yield b, c
+    finally:
+        await b.close()
+
+
+async def test_run_reaches_commands_without_a_typed_subcommand(
+    served: tuple[Bot, CharterBot], discord_api: DiscordStandIn
+) -> None:
+    """/charter run text:<command> reaches what Discord has no typed subcommand for, through
+    the same parser as Slack's /charter <text>: a vote by alias, a status, a subscription with
+    a severity threshold (the ">=" as typed)."""
+    bot, client = served
+    n = await open_proposal(bot)
+    await bot.advance(later(days=7, seconds=1))
+    await link_mason(bot, client, discord_api, "carmen-borealis")
+
+    async def run(text: str) -> str:
+        return shown(await interact(client, discord_api, command("run", [option("text", text)])))
+
+    assert "Recorded approve" in await run(f"approve {n} tested on devnet")
+    await bot.settle()
+    view = (await bot.http.get(f"/api/proposals/{n}")).json()
+    assert [(v["voter"], v["reason"], v["via"]) for v in view["votes"]] == [
+        ("carmen-borealis", "tested on devnet", "discord")
+    ]
+    assert f"#{n}" in await run(f"/charter status {n}")
+    subscribed = await run("subscribe me incident severity >= sev2")
+    assert "Subscribed" in subscribed, subscribed
+    listed = await run("subscriptions")
+    assert "sev2" in listed, listed
+    assert "is not a command" in await run("vot 1 approve")

@@ -15,6 +15,7 @@ from tests.bot.slack.fake_core import FakeCore
 from tests.standins.discord_server import APP_ID, DiscordStandIn
 
 SUBCOMMANDS = [
+    "run",
     "proposals",
     "show",
     "vote",
@@ -67,11 +68,10 @@ async def test_global_sync_without_guild(discord_api: DiscordStandIn, core: Fake
         ),
         (
             "concern",
-            [option("number", 42), option("text", "breaks v1 clients")],
-            "concern 42 breaks v1 clients",
+            [option("number", 42), option("name", "v1"), option("text", "breaks v1 clients")],
+            "concern 42 v1: breaks v1 clients",
         ),
-        ("resolve", [option("number", 42)], "resolve 42"),
-        ("resolve", [option("number", 42), option("concern", "c1")], "resolve 42 c1"),
+        ("resolve", [option("number", 42), option("name", "c1")], "resolve 42 c1"),
         ("withdraw", [option("number", 42)], "withdraw 42"),
         ("link", [], "link"),
         ("whoami", [], "whoami"),
