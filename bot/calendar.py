@@ -9,10 +9,15 @@ Rules:
   (``core-sync.meridian-net.upgrades@charterbot``), never random, so clients update events in
   place when the feed is fetched again.
 - SEQUENCE is the series' revision counter, stored by the application and raised on every
-  change to the series or its exceptions; DTSTAMP is ``now``.
+  change to the series or its exceptions (the served feed adds the charter's version to a
+  series' counter, so an amendment that redefines the series raises it too); DTSTAMP is ``now``.
 - A cancelled occurrence is an EXDATE on the series *and* an override VEVENT
   (RECURRENCE-ID, STATUS:CANCELLED), because some clients honour only one of the two.
   A moved occurrence is an override VEVENT with its new DTSTART.
+- An exception whose key is no longer an occurrence of its series (the charter changed the
+  meeting's ``start`` or ``rrule`` after the occurrence was cancelled or moved) describes a call
+  that no longer exists: :func:`live_exceptions` drops it, and the served feed is built from
+  what remains (:func:`calendar_ics` itself refuses such an exception with a ValueError).
 - Ad-hoc calls are single VEVENTs (STATUS:CANCELLED once cancelled).
 - Output is bytes with CRLF line endings and lines folded at 75 octets (icalendar does both).
 """
@@ -93,6 +98,26 @@ def _series_events(
     if cancelled:
         master.add("exdate", cancelled)
     return [master, *overrides]
+
+
+def live_exceptions(charter: Charter, schedule: Schedule) -> tuple[Schedule, list[str]]:
+    """``schedule`` without the exceptions of the charter's series whose key is no longer an
+    occurrence of that series, and those keys (sorted). Exceptions of ids that are not a
+    series of the charter are kept: the feed ignores them."""
+    stale = sorted(
+        key
+        for key in (*schedule.cancelled, *schedule.moved)
+        if (meeting := charter.meeting(parse_key(key)[0])) is not None
+        and not is_instance(meeting, parse_key(key)[1])
+    )
+    if not stale:
+        return schedule, []
+    gone = set(stale)
+    kept = Schedule(
+        cancelled=schedule.cancelled - gone,
+        moved={k: v for k, v in schedule.moved.items() if k not in gone},
+    )
+    return kept, stale
 
 
 def _adhoc_event(charter: Charter, adhoc: AdhocMeeting, now: datetime, sequence: int) -> Event:

@@ -11,7 +11,9 @@ Rules:
 - A call whose every announcement channel is private (the security council's) is *private*: its
   agenda is announced to those channels only and never posted as a GitHub issue.
 - Action items carry over: an open item recorded on a call of series S appears on every later
-  agenda of S; items recorded on ad-hoc calls appear on every later agenda.
+  agenda of S; items recorded on ad-hoc calls appear on every later agenda. An item recorded on
+  a private call (a confidential rollout's go/no-go, the security council's) appears only on
+  the agendas of private calls: it never reaches a public agenda or its GitHub issue.
 - The GitHub issue is an ``agenda-issue`` outbox item keyed ``agenda-issue:<occurrence>:pending``
   (one pending post or edit per occurrence; the relay creates the issue once and edits it only
   when the body changed, see :mod:`bot.github.relay`).
@@ -51,6 +53,7 @@ from storage import (
     proposals as repo,
     rollouts as rollout_store,
 )
+from storage.models.meetings import AdhocMeetingRow
 from storage.times import aware
 
 log = logging.getLogger("charterbot.meetings")
@@ -120,14 +123,29 @@ def _incidents(session: Session) -> list[IncidentItem]:
     ]
 
 
+def _private_source(session: Session, charter: Charter, meeting_id: str) -> bool:
+    """Whether the call an action item was recorded on is private (an unknown call counts as
+    private: nothing is carried into a public agenda unless it is known to be public)."""
+    meeting = charter.meeting(meeting_id)
+    if meeting is not None:
+        return is_private(meeting, charter)
+    row = session.get(AdhocMeetingRow, meeting_id)
+    return row is None or is_private(store.to_adhoc(row), charter)
+
+
 def _actions(session: Session, charter: Charter, call: Call, occ: Occurrence) -> list[ActionItem]:
-    """Open action items recorded before ``occ`` on this series (or on any ad-hoc call)."""
+    """Open action items recorded before ``occ`` on this series (or on any ad-hoc call); items
+    of a private call reach only the agendas of private calls."""
     series = {m.id for m in charter.meetings}
+    public = not is_private(call, charter)
     out: list[ActionItem] = []
     for row in store.open_actions(session):
         carried = row.meeting_id == call.id or row.meeting_id not in series
-        if carried and row.occurrence_key != occ.key and aware(row.at) < occ.starts_at:
-            out.append(ActionItem(f"[{row.id}] {row.text}", row.owner, row.occurrence_key))
+        if not carried or row.occurrence_key == occ.key or aware(row.at) >= occ.starts_at:
+            continue
+        if public and _private_source(session, charter, row.meeting_id):
+            continue
+        out.append(ActionItem(f"[{row.id}] {row.text}", row.owner, row.occurrence_key))
     return out
 
 

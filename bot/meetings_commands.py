@@ -6,6 +6,8 @@ Rules:
   for ``/charter confirm <token>`` from the same person within ``CONFIRM_TTL``; the confirmation
   is authorised again when it runs (as ``meeting schedule``).
 - Cancelling a series id cancels its next occurrence; an ad-hoc call is cancelled as a whole.
+- A call that has started (or is over) is history: it cannot be cancelled or moved, and a move
+  is refused at confirmation when the call started or the new time passed in the meantime.
 - Every change is audited (subject ``meeting:<key or id>``), announced (kind ``meeting``) and
   raises the calendar revision (ICS SEQUENCE) of the series or call.
 """
@@ -22,7 +24,7 @@ from bot import meetings_timers as timers
 from bot.messages import Actor, Message, When
 from charter import commands as c
 from charter.effects import Audit
-from charter.meetings import MeetingError, clashes, occurrences, zone_of
+from charter.meetings import MeetingError, Occurrence, clashes, occurrences, zone_of
 from charter.model import format_duration
 from charter.when import WhenError, parse_when, preview
 from storage import meetings as store, proposals as repo
@@ -153,14 +155,29 @@ def _iana(zone: str) -> str:
         return "UTC"
 
 
+def _started(occ: Occurrence, now: datetime, verb: str) -> Message | None:
+    """A refusal when ``occ`` has already started: what happened on a call is history."""
+    if occ.starts_at > now:
+        return None
+    return Message(
+        lines=(
+            (f"{occ.key} started ", When(occ.starts_at), f" and cannot be {verb} any more."),
+            ("Record what happened with /charter meeting decide or /charter meeting action.",),
+        ),
+        ok=False,
+    )
+
+
 def move(
     gov: Governance, session: Session, cmd: c.MeetingMove, actor: Actor, now: datetime
 ) -> Message:
-    """Preview moving a call and ask for confirmation."""
+    """Preview moving a call that has not started yet and ask for confirmation."""
     target = resolve(session, gov, cmd.id, now)
     if isinstance(target, str):
         return fail(target)
     call, occ = target
+    if (refusal := _started(occ, now, "moved")) is not None:
+        return refusal
     parsed = _when(session, gov, actor, cmd.when_text, now)
     if isinstance(parsed, Message):
         return parsed
@@ -215,13 +232,13 @@ def _apply_schedule(
     store.bump_revision(session, call_id, now)
     call = timers.adhoc_call(row)
     occ = call.occurrence()
-    text = f"{row.title}: {starts:%Y-%m-%d %H:%M} UTC, {format_duration(call.duration)}."
+    text = f"{row.title}, {format_duration(call.duration)}."
     audit = {**data, "id": call_id}
     gov.effects(
         session,
         [
             Audit("meeting-scheduled", f"meeting:{call_id}", audit),
-            announce(call, gov.charter, occ.key, f"New call: {row.title}", text),
+            announce(call, gov.charter, occ.key, f"New call: {row.title}", text, starts_at=starts),
         ],
         actor,
         now,
@@ -240,6 +257,13 @@ def _apply_move(
 ) -> Message:
     to = datetime.fromisoformat(data["moved_to"])
     call_id, key = str(data["call"]), str(data["occurrence"])
+    if to <= now:
+        return fail("That time has passed meanwhile; move the call again.")
+    target = resolve(session, gov, key, now)
+    if isinstance(target, str):
+        return fail(f"{target} Nothing was moved.")
+    if (refusal := _started(target[1], now, "moved")) is not None:
+        return refusal
     row = session.get(AdhocMeetingRow, call_id)
     if row is not None:
         row.starts_at = to
@@ -251,12 +275,12 @@ def _apply_move(
     store.bump_revision(session, call_id, now)
     call = call_by_id(session, gov, call_id, now)
     assert call is not None  # it was resolved when the move was previewed
-    text = f"{call.title} ({key}) moves to {to:%Y-%m-%d %H:%M} UTC."
+    text = f"{call.title} ({key}) moves to a new time."
     gov.effects(
         session,
         [
             Audit("meeting-moved", f"meeting:{key}", {"to": to.isoformat(), "call": call_id}),
-            announce(call, gov.charter, key, f"Moved: {call.title}", text),
+            announce(call, gov.charter, key, f"Moved: {call.title}", text, starts_at=to),
         ],
         actor,
         now,
@@ -267,11 +291,14 @@ def _apply_move(
 def cancel(
     gov: Governance, session: Session, cmd: c.MeetingCancel, actor: Actor, now: datetime
 ) -> Message:
-    """Cancel an ad-hoc call, or one occurrence of a series (its next one for a series id)."""
+    """Cancel an ad-hoc call, or one occurrence of a series (its next one for a series id),
+    before it starts."""
     target = resolve(session, gov, cmd.id, now)
     if isinstance(target, str):
         return fail(target)
     call, occ = target
+    if (refusal := _started(occ, now, "cancelled")) is not None:
+        return refusal
     row = session.get(AdhocMeetingRow, call.id)
     if row is not None:
         row.cancelled = True
@@ -281,12 +308,19 @@ def cancel(
             session, key=occ.key, meeting_id=call.id, moved_to=None, by=login_of(actor), now=now
         )
     store.bump_revision(session, call.id, now)
-    text = f"{call.title} on {occ.starts_at:%Y-%m-%d %H:%M} UTC is cancelled."
+    text = f"{call.title} ({occ.key}) is cancelled."
     gov.effects(
         session,
         [
             Audit("meeting-cancelled", f"meeting:{occ.key}", {"call": call.id}),
-            announce(call, gov.charter, occ.key, f"Cancelled: {call.title}", text),
+            announce(
+                call,
+                gov.charter,
+                occ.key,
+                f"Cancelled: {call.title}",
+                text,
+                starts_at=occ.starts_at,
+            ),
         ],
         actor,
         now,

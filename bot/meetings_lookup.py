@@ -117,11 +117,24 @@ def current_or_recent(
 
 
 def announce(
-    call: Call, charter: Charter, occ_key: str, title: str, text: str, **data: Any
+    call: Call,
+    charter: Charter,
+    occ_key: str,
+    title: str,
+    text: str,
+    *,
+    starts_at: datetime,
+    **data: Any,
 ) -> Announce:
     """A meeting announcement; a private call's (announced only to private channels, or a
-    confidential go/no-go) stays on private channels."""
-    payload = {"meeting": call.id, "occurrence": occ_key, **data}
+    confidential go/no-go) stays on private channels. ``starts_at`` (the call's start) is the
+    notice's When, shown in each reader's zone; the text names no time of its own."""
+    payload = {
+        "meeting": call.id,
+        "occurrence": occ_key,
+        "starts_at": starts_at.isoformat(),
+        **data,
+    }
     return Announce(
         kind="meeting",
         title=title,

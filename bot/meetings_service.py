@@ -12,6 +12,7 @@ show it in the reader's zone); on the console, which cannot, a linked user's zon
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -21,7 +22,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot import meetings_commands as cmds, meetings_outcomes as outcomes, meetings_timers as timers
-from bot.calendar import calendar_ics
+from bot.calendar import calendar_ics, live_exceptions
 from bot.meetings_agenda import Call
 from bot.meetings_lookup import preview_local, recent_calls, user_zone
 from bot.messages import Actor, Line, Message, When
@@ -35,6 +36,8 @@ from storage.db import read_scope
 if TYPE_CHECKING:
     from bot.bootstrap import Runtime
     from bot.service import Governance
+
+log = logging.getLogger("charterbot.meetings")
 
 
 def install(rt: Runtime) -> None:
@@ -99,12 +102,30 @@ def list_meetings(
 # -- calendar feeds ---------------------------------------------------------------------------
 
 
+_reported_stale: set[str] = set()  # exception keys already logged as stale (log each once)
+
+
 def feed(gov: Governance, series: str | None, now: datetime) -> bytes:
-    """The iCalendar feed of every call, or of one series or ad-hoc call (ValueError if none)."""
+    """The iCalendar feed of every call, or of one series or ad-hoc call (ValueError if none).
+
+    Stored cancels and moves that no longer match an occurrence (the charter changed the
+    meeting's start or rrule since) are left out and logged once. A series' SEQUENCE is its
+    stored revision plus the charter's version, so an amendment, which may redefine the
+    series, raises it too (the version only ever goes up)."""
     with read_scope(gov.engine) as session:
-        exceptions = store.schedule(session)
+        exceptions, stale = live_exceptions(gov.charter, store.schedule(session))
         adhoc = [timers.adhoc_call(r) for r in store.adhoc_rows(session)]
         revisions = store.revisions(session)
+    for key in stale:
+        if key not in _reported_stale:
+            _reported_stale.add(key)
+            log.warning(
+                "calendar: %s is cancelled or moved but is no longer an occurrence of its"
+                " meeting (the charter changed its start or rrule); left out of the feed",
+                key,
+            )
+    for meeting in gov.charter.meetings:
+        revisions[meeting.id] = revisions.get(meeting.id, 0) + gov.charter.version
     return calendar_ics(gov.charter, exceptions, adhoc, series=series, now=now, revisions=revisions)
 
 

@@ -19,7 +19,10 @@ Misfire policy (explicit):
 
 Go/no-go calls: when a rollout's next stage has ``go_no_go_meeting: true`` and the soak of the
 current stage ends within ``GO_NO_GO_LEAD`` (two days), an ad-hoc call ``go-no-go-<n>-<stage>``
-is stored at the end of the soak (rounded up to the hour, never sooner than an hour from now).
+is stored at the end of the soak (rounded up to the hour, never sooner than an hour from now),
+moved past any call it would overlap (to that call's end, rounded up to the hour), and announced
+with its start as the notice's When (reminders too: their text says "starts in 1d", the When
+shows the time in each reader's zone).
 A further attempt (``go-no-go-<n>-<stage>-2``, ``-3``…) is stored, and announced the same way,
 when the soak nears its end and the latest call no longer stands for the current soak:
 - the decision that counts (:func:`charter.gates.current_go_no_go`: the latest one made since
@@ -53,6 +56,7 @@ from charter.meetings import (
     AdhocMeeting,
     Occurrence,
     Reminder,
+    clashes,
     due_timers,
     occurrences,
     reminders_for,
@@ -72,6 +76,7 @@ GO_NO_GO_LENGTH = timedelta(hours=1)
 ADHOC_REMINDERS = (timedelta(hours=1), timedelta(minutes=10))
 GO_NO_GO_AGENDA = timedelta(hours=24)
 GO_NO_GO_RETRY = GO_NO_GO_LEAD  # a call after a no-go is at least this long after it
+GO_NO_GO_CLASH_TRIES = 24  # how many times a go/no-go call is moved past overlapping calls
 
 
 @dataclass(frozen=True)
@@ -169,7 +174,7 @@ def _announce(
 def _remind(gov: Governance, session: Session, item: Timer, now: datetime) -> None:
     occ, call = item.occurrence, item.call
     left = format_duration(occ.starts_at - item.timer.fires_at)
-    text = f"{call.title} starts in {left}, at {occ.starts_at:%Y-%m-%d %H:%M} UTC."
+    text = f"{call.title} starts in {left}."  # the notice's When says at what time
     gov.effects(
         session,
         [
@@ -298,6 +303,33 @@ def _hour_up(at: datetime) -> datetime:
     return datetime.fromtimestamp(hours * 3600, UTC)
 
 
+def _free_start(
+    session: Session, charter: Charter, start: datetime, length: timedelta, now: datetime
+) -> tuple[datetime, list[str]]:
+    """The first start at or after ``start`` where a call of ``length`` overlaps no other call,
+    and the titles of the calls it was moved past. The same people sit in every call, and
+    ``meeting decide`` records on the call in progress, so a go/no-go call must not overlap
+    another one. Each move goes to the end of the overlapping calls, rounded up to the hour;
+    after ``GO_NO_GO_CLASH_TRIES`` moves ``start`` is kept: better a clash than no call."""
+    schedule = store.schedule(session)
+    others = calls(session, charter, now - LOOKBACK - timedelta(days=1))
+    titles = {call.id: call.title for call in others}
+    at, passed = start, dict[str, str]()
+    for _ in range(GO_NO_GO_CLASH_TRIES):
+        end = at + length
+        found = [
+            occ
+            for call in others
+            for occ in occurrences(call, at - call.duration, until=end, schedule=schedule)
+        ]
+        hits = clashes(at, end, found)
+        if not hits:
+            return at, list(passed.values())
+        passed.update((o.meeting_id, titles[o.meeting_id]) for o in hits)
+        at = _hour_up(max(o.ends_at for o in hits))
+    return start, []
+
+
 def _store_go_no_go(
     gov: Governance,
     session: Session,
@@ -314,7 +346,8 @@ def _store_go_no_go(
     """Store the call (``attempt`` > 1: a new call after a no-go or a restarted soak, ``why``
     says which); a ``private`` one (a confidential rollout not yet disclosed) is announced only
     on private channels and gets no public agenda issue."""
-    starts = _hour_up(max(not_before, now + timedelta(hours=1)))
+    wanted = _hour_up(max(not_before, now + timedelta(hours=1)))
+    starts, passed = _free_start(session, gov.charter, wanted, GO_NO_GO_LENGTH, now)
     title = f"Go/no-go: #{proposal} to {stage}" + (f" (attempt {attempt})" if attempt > 1 else "")
     row = AdhocMeetingRow(
         id=call_id,
@@ -336,14 +369,14 @@ def _store_go_no_go(
         reason = "the last call decided no-go" if why == "no-go" else why
         lead = (
             f"A new go/no-go call (attempt {attempt}) for #{proposal} entering {stage} is "
-            f"scheduled for {starts:%Y-%m-%d %H:%M} UTC: {reason}, so the earlier decision no "
-            f"longer counts."
+            f"scheduled: {reason}, so the earlier decision no longer counts."
         )
     else:
         lead = (
-            f"A go/no-go call for #{proposal} entering {stage} is scheduled for "
-            f"{starts:%Y-%m-%d %H:%M} UTC, when the soak ends."
+            f"A go/no-go call for #{proposal} entering {stage} is scheduled for when the soak ends."
         )
+    if passed:
+        lead += f" It follows {' and '.join(passed)}, so that the calls do not overlap."
     text = (
         f"{lead} Record the outcome on the call "
         f"with `/charter meeting decide go` or `/charter meeting decide no-go <why>`."

@@ -15,6 +15,10 @@ Rules:
   used as an id in storage, in EXDATE/RECURRENCE-ID and in reminder keys.
 - A :class:`Schedule` holds exceptions by key: cancelled instances are skipped; moved instances
   keep their key and take their new time (which decides whether they fall in a window).
+- An ``UNTIL`` in UTC (``UNTIL=20261231T235959Z``, as RFC 5545 requires next to a DTSTART with
+  a zone, and as calendar tools write it) is read as that instant in the meeting's wall-clock
+  time before expanding (:func:`local_rule`); a floating ``UNTIL`` (no ``Z``) or a date is
+  already a local wall-clock time and is used as written.
 - Ad-hoc meetings (:class:`AdhocMeeting`) are single occurrences with the same shape.
 
 The misfire policy of :func:`due_timers` is stated in its docstring.
@@ -150,14 +154,35 @@ class AdhocMeeting:
         return Occurrence(self.id, key, start, start + self.duration, local)
 
 
+_UTC_UNTIL = re.compile(r"(UNTIL=)([0-9]{8})T([0-9]{6})Z", re.IGNORECASE)
+
+
+def local_rule(rule: str, zone: tzinfo) -> str:
+    """``rule`` with each UTC ``UNTIL=YYYYMMDDTHHMMSSZ`` rewritten as the same instant in
+    ``zone``'s wall-clock time (floating), so that it can be expanded from a naive local start.
+    A ValueError (or OverflowError) names an UNTIL that is no date and time."""
+
+    def local(match: re.Match[str]) -> str:
+        at = datetime.strptime(match[2] + match[3], "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+        t = at.astimezone(zone)  # four-digit years even before 1000 (strftime may not pad)
+        day, time = (
+            f"{t.year:04d}{t.month:02d}{t.day:02d}",
+            f"{t.hour:02d}{t.minute:02d}{t.second:02d}",
+        )
+        return f"{match[1]}{day}T{time}"
+
+    return _UTC_UNTIL.sub(local, rule)
+
+
 def series_rule(meeting: Meeting) -> rrule | rruleset:
     """The meeting's RRULE anchored at its naive local start (wall-clock expansion)."""
+    zone = zone_of(meeting.timezone)
     start = meeting.start
     if start.tzinfo is not None:
-        start = start.astimezone(zone_of(meeting.timezone)).replace(tzinfo=None)
+        start = start.astimezone(zone).replace(tzinfo=None)
     try:
-        return rrulestr(meeting.rrule, dtstart=start)
-    except (ValueError, TypeError) as exc:
+        return rrulestr(local_rule(meeting.rrule, zone), dtstart=start)
+    except (ValueError, TypeError, OverflowError) as exc:
         raise MeetingError(
             f"meeting {meeting.id}: {meeting.rrule!r} is not an RFC 5545 RRULE ({exc})"
         ) from exc

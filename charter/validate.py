@@ -29,12 +29,14 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
 from dateutil.rrule import rrulestr
+
+from charter.meetings import local_rule
 
 Loc = tuple[str | int, ...]
 
@@ -325,14 +327,25 @@ def _check_meeting_starts(data: Mapping[str, Any]) -> Iterator[Finding]:
             )
 
 
+def _zone_or_utc(name: Any) -> tzinfo:
+    """A meeting's zone, or UTC when it has none or an unknown one (that is reported apart)."""
+    try:
+        return ZoneInfo(name) if isinstance(name, str) else UTC
+    except (ValueError, KeyError, OSError):
+        return UTC
+
+
 def _check_rrules(data: Mapping[str, Any]) -> Iterator[Finding]:
+    """A meeting's rrule parses; an ``UNTIL=…Z`` (UTC) is read in the meeting's zone first, as
+    :func:`charter.meetings.series_rule` does."""
     for m, meeting in enumerate(_list(data.get("meetings"))):
         rule = _map(meeting).get("rrule")
         if not isinstance(rule, str):
             continue
         try:
             start = _start_of(_map(meeting)) or _PLACEHOLDER_START
-            rrulestr(rule, dtstart=start.replace(tzinfo=None))
+            zone = _zone_or_utc(_map(meeting).get("timezone"))
+            rrulestr(local_rule(rule, zone), dtstart=start.replace(tzinfo=None))
         except (ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
             yield Finding(
                 ("meetings", m, "rrule"),

@@ -6,6 +6,9 @@ Rules:
   catalog in the reader's language; the title and text are the rule's own words, as recorded.
 - Times are formatted in the reader's zone and locale; the ISO UTC time stays available for
   machine readers (webhooks, feeds).
+- The ``When`` fact is when the announcement was made, except for a meeting announcement that
+  names its call's start (``data.starts_at``): there it is when the call starts, since that is
+  what the reader needs in their own zone (the meeting's text names no time itself).
 """
 
 from __future__ import annotations
@@ -54,12 +57,31 @@ class Notice:
         return f"{self.label}: {self.title}" if self.title else self.label
 
 
+def _parsed(raw: Any) -> datetime | None:
+    if not isinstance(raw, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
 def _at(payload: Mapping[str, Any]) -> datetime:
     raw = payload.get("at")
     if isinstance(raw, str):
         parsed = datetime.fromisoformat(raw)
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     return datetime.now(UTC)
+
+
+def _event_time(kind: str, payload: Mapping[str, Any]) -> datetime | None:
+    """The time an announcement is about, when that is not the time it was made: a meeting's
+    start (``data.starts_at``)."""
+    data = payload.get("data")
+    if kind != "meeting" or not isinstance(data, Mapping):
+        return None
+    return _parsed(data.get("starts_at"))
 
 
 def build_notice(
@@ -85,7 +107,8 @@ def build_notice(
     if payload.get("severity"):
         facts.append((_("Severity"), str(payload["severity"])))
     when = format_when(at, lang, zone)
-    facts.append((_("When"), when))
+    event = _event_time(kind, payload)
+    facts.append((_("When"), when if event is None else format_when(event, lang, zone)))
     link = f"https://github.com/{repo}/issues/{number}" if repo and number is not None else None
     return Notice(
         kind=kind,

@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from bot.discord.render import EMBED_TOTAL, render
 from bot.messages import (
@@ -84,6 +84,9 @@ def slack_texts(rendered: SlackMessage) -> list[str]:
     return found
 
 
+_OWN_SLACK_MENTION = r"<@[UW][A-Z0-9]{2,20}>"
+
+
 def check_slack(message: Message) -> None:
     rendered = render_blocks(message)
     assert len(rendered.blocks) <= MAX_BLOCKS
@@ -91,8 +94,10 @@ def check_slack(message: Message) -> None:
         if block["type"] == "section" and "text" in block:
             assert len(block["text"]["text"]) <= SECTION_CHARS
     for text in slack_texts(rendered):
-        # the only live tokens are our <!date^…> ones; user text never has a raw < or >
+        # the only live tokens are our <!date^…> ones and <@U…> for a Mention of a well-formed
+        # Slack user id (as Discord's <@digits>); user text never has a raw < or >
         stripped = re.sub(r"<!date\^-?\d+\^\{date_short_pretty\} \{time\}\|[^<>]*>", "", text)
+        stripped = re.sub(_OWN_SLACK_MENTION, "", stripped)
         assert "<" not in stripped, text
         assert ">" not in stripped, text
 
@@ -186,6 +191,7 @@ messages = st.builds(
 
 @settings(max_examples=150, deadline=None)
 @given(messages)
+@example(Message(title="", lines=((Mention("U00", "slack"),),)))  # our own Slack mention
 def test_no_message_breaks_a_renderer(message: Message) -> None:
     """For any Message, all three renderers return output that is inert and within limits."""
     check_slack(message)
@@ -304,3 +310,37 @@ async def test_a_journalled_command_is_closed_once_its_answer_is_tried(
             await answer_then_close(journal, "discord", "k1", send())
     assert journal.closed == [("discord", "k1", closed_with)]
     await answer_then_close(None, "slack", "k2", _sent())  # no journal: just the answer
+
+
+# -- the When of an announcement's notice -----------------------------------------------------
+
+ANNOUNCED = "2026-06-10T13:00:30+00:00"
+CALL_START = "2026-06-11T13:00:00+00:00"  # 15:00 in Berlin (CEST)
+
+
+@pytest.mark.parametrize(
+    ("kind", "data", "expected"),
+    [
+        ("meeting", {"starts_at": CALL_START}, "11.06.2026, 15:00:00 (Europe/Berlin)"),
+        ("meeting", {}, "10.06.2026, 15:00:30 (Europe/Berlin)"),  # no call start: the sending
+        ("meeting", {"starts_at": "soon"}, "10.06.2026, 15:00:30 (Europe/Berlin)"),
+        ("meeting", {"starts_at": "2026-06-11T13:00:00"}, "11.06.2026, 15:00:00 (Europe/Berlin)"),
+        ("decision", {"starts_at": CALL_START}, "10.06.2026, 15:00:30 (Europe/Berlin)"),
+        ("meeting", None, "10.06.2026, 15:00:30 (Europe/Berlin)"),
+    ],
+    ids=["call-start", "no-start", "unreadable", "naive-is-utc", "other-kind", "no-data"],
+)
+def test_a_meeting_notice_says_when_the_call_starts(
+    kind: str, data: dict[str, str] | None, expected: str
+) -> None:
+    """A meeting announcement's When is its call's start, in the reader's zone (a reader in
+    Berlin sees 15:00 on the 11th, not the UTC time nor the day the reminder went out); every
+    other announcement's When stays the time it was made, as does the notice's own ``when``."""
+    from bot.render.model import build_notice
+
+    payload: dict[str, Any] = {"kind": kind, "title": "Reminder", "text": "x", "at": ANNOUNCED}
+    if data is not None:
+        payload["data"] = data
+    notice = build_notice(payload, lang="de", zone="Europe/Berlin")
+    assert notice.facts[-1][1] == expected  # the When fact comes last
+    assert notice.when == "10.06.2026, 15:00:30 (Europe/Berlin)"

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
 
+from charter.load import load_charter
 from charter.meetings import (
     AdhocMeeting,
     MeetingError,
@@ -21,6 +22,7 @@ from charter.meetings import (
     exists_locally,
     is_ambiguous,
     is_instance,
+    local_rule,
     mark_handled,
     occurrences,
     parse_key,
@@ -32,11 +34,14 @@ BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
 
 
-def reference_charter() -> Charter:
+def reference_text() -> str:
     default = Path(__file__).resolve().parents[3] / "shared"
     shared = Path(os.environ.get("CHARTERBOT_SHARED_DIR") or default)
-    text = (shared / "charter" / "reference-charter.yaml").read_text(encoding="utf-8")
-    return Charter.model_validate(yaml.safe_load(text))
+    return (shared / "charter" / "reference-charter.yaml").read_text(encoding="utf-8")
+
+
+def reference_charter() -> Charter:
+    return Charter.model_validate(yaml.safe_load(reference_text()))
 
 
 @pytest.fixture(scope="module")
@@ -170,6 +175,72 @@ def test_rule_with_count_ends() -> None:
     finite = meeting("FREQ=DAILY;COUNT=2", "2026-05-01T09:00:00+02:00", "Europe/Berlin")
     occs = occurrences(finite, utc(2026, 1, 1), count=5)
     assert [o.key for o in occs] == ["m@2026-05-01T09:00", "m@2026-05-02T09:00"]
+
+
+@pytest.mark.parametrize(
+    ("until", "last"),
+    [
+        # RFC 5545: next to a DTSTART with a zone, UNTIL is in UTC. The 2026-04-02 call is at
+        # 15:00 CEST = 13:00Z, so an UNTIL of 13:00Z still includes it (UNTIL is inclusive) …
+        ("UNTIL=20260402T130000Z", "2026-04-02"),
+        ("until=20260402t130000z", "2026-04-02"),  # rule parts are case-insensitive
+        # … a second earlier it does not (read as Berlin time, 12:59:59Z would be 14:59:59).
+        ("UNTIL=20260402T125959Z", "2026-03-19"),
+        # A floating UNTIL is a Berlin wall-clock time, as before; so is a date (its midnight).
+        ("UNTIL=20260402T150000", "2026-04-02"),
+        ("UNTIL=20260402T145959", "2026-03-19"),
+        ("UNTIL=20260402", "2026-03-19"),
+    ],
+)
+def test_until_in_utc_is_read_in_the_meetings_zone(until: str, last: str) -> None:
+    """An RRULE ending with a UTC UNTIL (as calendar tools and RFC 5545 write it) expands up
+    to that instant, not to the same digits on the meeting's wall clock."""
+    core = meeting(f"FREQ=WEEKLY;INTERVAL=2;BYDAY=TH;{until}", "2026-03-05T15:00", "Europe/Berlin")
+    occs = occurrences(core, utc(2026, 3, 1), count=10)
+    assert occs[-1].key == f"m@{last}T15:00"
+    assert is_instance(core, datetime(2026, 3, 19, 15)) is True
+
+
+def test_a_charter_with_a_utc_until_loads() -> None:
+    """The reference charter's core-sync ending with ``UNTIL=…Z`` loads (it used to be refused
+    with "RRULE UNTIL values must be specified in UTC") and stops at that instant."""
+    text = reference_text()
+    rule = 'rrule: "FREQ=WEEKLY;INTERVAL=2;BYDAY=TH'
+    assert rule in text
+    loaded = load_charter(text.replace(rule, rule + ";UNTIL=20261231T235959Z"))
+    core = loaded.charter.meeting("core-sync")
+    assert core is not None
+    occs = occurrences(core, utc(2026, 12, 1), count=5)
+    assert [o.key for o in occs] == ["core-sync@2026-12-10T15:00", "core-sync@2026-12-24T15:00"]
+
+
+@pytest.mark.parametrize(
+    ("rule", "zone", "expected"),
+    [
+        ("FREQ=DAILY;UNTIL=20261231T235959Z", BERLIN, "FREQ=DAILY;UNTIL=20270101T005959"),
+        ("RRULE:FREQ=DAILY;UNTIL=20260701T120000Z;COUNT=2", NEW_YORK,
+         "RRULE:FREQ=DAILY;UNTIL=20260701T080000;COUNT=2"),
+        ("FREQ=DAILY;UNTIL=20260701T120000", BERLIN, "FREQ=DAILY;UNTIL=20260701T120000"),
+        ("FREQ=DAILY", UTC, "FREQ=DAILY"),
+        ("FREQ=DAILY;UNTIL=09990101T000000Z", timezone(timedelta(hours=1)),
+         "FREQ=DAILY;UNTIL=09990101T010000"),  # a year before 1000 keeps four digits
+    ],
+)  # fmt: skip
+def test_local_rule(rule: str, zone: tzinfo, expected: str) -> None:
+    assert local_rule(rule, zone) == expected
+
+
+@pytest.mark.parametrize(
+    ("until", "zone"),
+    [
+        ("UNTIL=20261399T000000Z", "Europe/Berlin"),  # no such month or day
+        ("UNTIL=99991231T235959Z", "Pacific/Kiritimati"),  # past the year 9999 locally
+    ],
+)
+def test_an_unusable_utc_until_is_refused_with_a_reason(until: str, zone: str) -> None:
+    broken = meeting(f"FREQ=DAILY;{until}", "2026-01-01T10:00", zone)
+    with pytest.raises(MeetingError, match="is not an RFC 5545 RRULE"):
+        occurrences(broken, utc(2026, 1, 1), count=1)
 
 
 A, B, C, D = (f"core-sync@2026-{d}T15:00" for d in ("03-19", "04-02", "04-16", "04-30"))

@@ -368,6 +368,68 @@ RAW = [
         [(("meetings", 0, "start"), "drop the UTC offset")],
     ),
     ("start true", {"meetings": [{"rrule": "FREQ=DAILY", "start": True}]}, []),
+    # RFC 5545 wants UNTIL in UTC next to a DTSTART with a zone: it is read in the meeting's zone
+    (
+        "until in UTC",
+        {
+            "meetings": [
+                {
+                    "rrule": "FREQ=WEEKLY;UNTIL=20261231T235959Z",
+                    "start": "2026-01-01T10:00",
+                    "timezone": "Europe/Berlin",
+                }
+            ]
+        },
+        [],
+    ),
+    (
+        "until in UTC, no zone",
+        {
+            "meetings": [
+                {"rrule": "FREQ=WEEKLY;UNTIL=20261231T235959Z", "start": "2026-01-01T10:00"}
+            ]
+        },
+        [],
+    ),
+    (
+        "until in UTC, zone not text",
+        {
+            "meetings": [
+                {
+                    "rrule": "FREQ=WEEKLY;UNTIL=20261231T235959Z",
+                    "start": "2026-01-01T10:00",
+                    "timezone": 5,
+                }
+            ]
+        },
+        [],
+    ),
+    (
+        "until in UTC, unknown zone",
+        {
+            "meetings": [
+                {
+                    "rrule": "FREQ=WEEKLY;UNTIL=20261231T235959Z",
+                    "start": "2026-01-01T10:00",
+                    "timezone": "Mars/Base",
+                }
+            ]
+        },
+        [(("meetings", 0, "timezone"), "unknown time zone 'Mars/Base'")],
+    ),
+    (
+        "until in UTC, no such day",
+        {
+            "meetings": [
+                {
+                    "rrule": "FREQ=WEEKLY;UNTIL=20261399T235959Z",
+                    "start": "2026-01-01T10:00",
+                    "timezone": "Europe/Berlin",
+                }
+            ]
+        },
+        [(("meetings", 0, "rrule"), "does not parse")],
+    ),
 ]
 
 

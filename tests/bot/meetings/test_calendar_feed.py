@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -9,13 +10,19 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 from icalendar import Calendar
+from starlette.applications import Starlette
 
+from bot import meetings_service
 from bot.bootstrap import Runtime, build
 from bot.clock import FixedClock
 from bot.http import create_app
+from bot.messages import plain_text
 from bot.settings import Settings
-from tests.bot.meetings.conftest import COORDINATOR
+from charter.load import load_charter
+from tests.bot.meetings.conftest import COORDINATOR, charter_with, make_gov
+from tests.paths import reference_charter_text
 
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
 
@@ -73,12 +80,13 @@ async def test_the_feeds_are_valid_stable_and_follow_changes(
     before = events(first.content)
     core = "core-sync.meridian-net.upgrades@charterbot"
     assert set(before) == {(core, ""), ("security-sync.meridian-net.upgrades@charterbot", "")}
-    assert before[(core, "")]["sequence"] == 0
+    version = rt.gov.charter.version  # a series' SEQUENCE: its revision plus the version
+    assert before[(core, "")]["sequence"] == version
 
     assert rt.gov.run_sync("meeting cancel core-sync", COORDINATOR, NOW).ok
     after = events((await client.get("/calendar.ics")).content)
     nominal = datetime(2026, 4, 2, 15, 0)
-    assert after[(core, "")]["sequence"] == 1
+    assert after[(core, "")]["sequence"] == version + 1
     assert [d.replace(tzinfo=None) for d in after[(core, "")]["exdate"]] == [nominal]  # type: ignore[union-attr]
     [(uid, rid)] = [k for k in after if k[1]]
     assert (uid, after[(uid, rid)]["status"]) == (core, "CANCELLED")
@@ -111,3 +119,43 @@ def test_install_mounts_the_routes_and_the_leader_only_scheduler(tmp_path: Path)
         assert rt.gov.handler_for(c.Confirm(token="abcd")) is not None
     finally:
         rt.engine.dispose()
+
+
+async def test_exceptions_the_charter_no_longer_matches_are_left_out_of_the_feeds(
+    db_url: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cancel or move stored before an amendment moved the series (here from 15:00 to 16:00
+    Berlin) names no occurrence any more: both feeds still answer 200, without it, and say so in
+    the log once; the amendment raised the series' SEQUENCE (its revision plus the version)."""
+    monkeypatch.setattr(meetings_service, "_reported_stale", set())  # nothing logged yet
+    gov = make_gov(db_url, charter_with(), FixedClock(NOW))
+    assert gov.run_sync("meeting cancel core-sync", COORDINATOR, NOW).ok
+    token = re.search(
+        r"confirm (\S+)",
+        plain_text(gov.run_sync("meeting move core-sync@2026-04-16T15:00 2026-04-17 10:00Z",
+                                COORDINATOR, NOW)),
+    )  # fmt: skip
+    assert token and gov.run_sync(f"confirm {token[1]}", COORDINATOR, NOW).ok
+    gov.engine.dispose()
+    data = yaml.safe_load(reference_charter_text())
+    data["charter"]["version"] += 1
+    data["meetings"][0]["start"] = "2026-01-08T16:00"
+    amended = make_gov(db_url, load_charter(yaml.safe_dump(data, sort_keys=False)), FixedClock(NOW))
+    app = Starlette(routes=meetings_service.calendar_routes(amended))
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bot")
+    core = "core-sync.meridian-net.upgrades@charterbot"
+    with caplog.at_level(logging.WARNING, logger="charterbot.meetings"):
+        for path in ("/calendar.ics", "/calendar/core-sync.ics", "/calendar.ics"):
+            answer = await client.get(path)
+            assert answer.status_code == 200, answer.text
+            found = events(answer.content)
+            assert list(found) == [(core, "")] + ([] if "core" in path else [
+                ("security-sync.meridian-net.upgrades@charterbot", "")
+            ])  # fmt: skip
+            assert found[(core, "")]["exdate"] == []
+            assert found[(core, "")]["sequence"] == 2 + data["charter"]["version"]
+    stale = [r.getMessage() for r in caplog.records if "no longer an occurrence" in r.getMessage()]
+    assert len(stale) == 2  # the cancel and the move, once each over three fetches
+    assert "core-sync@2026-04-02T15:00" in stale[0] and "core-sync@2026-04-16T15:00" in stale[1]
+    await client.aclose()
+    amended.engine.dispose()

@@ -13,6 +13,7 @@ from bot.meetings_agenda import agenda_for
 from bot.meetings_lookup import resolve
 from bot.messages import Actor, Message, When, plain_text
 from bot.service import Governance
+from charter.meetings import Schedule
 from storage import audit_query, identities, meetings as store
 from storage.db import session_scope
 from storage.models.meetings import AdhocMeetingRow
@@ -279,3 +280,72 @@ def test_a_preview_warns_of_calls_it_would_overlap(
     else:
         assert warning in out
         assert run(gov, f"confirm {token_of(preview)}", COORDINATOR).ok
+
+
+def _unchanged(gov: Governance) -> None:
+    with session_scope(gov.engine) as session:
+        assert store.schedule(session) == Schedule()
+        assert "core-sync" not in store.revisions(session)
+    assert [k for k in audit_kinds(gov) if k[0] in ("meeting-moved", "meeting-cancelled")] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "now", "verb"),
+    [
+        ("meeting cancel core-sync@2026-03-19T15:00", NOW, "cancelled"),  # took place yesterday
+        ("meeting move core-sync@2026-03-19T15:00 2026-03-24 15:00", NOW, "moved"),
+        # in progress (14:00–15:30 UTC): neither may it be cancelled or moved
+        ("meeting cancel core-sync@2026-03-19T15:00", datetime(2026, 3, 19, 14, 30, tzinfo=UTC),
+         "cancelled"),
+        ("meeting move core-sync@2026-03-19T15:00 2026-03-24 15:00",
+         datetime(2026, 3, 19, 14, 0, tzinfo=UTC), "moved"),
+    ],
+)  # fmt: skip
+def test_a_call_that_has_started_cannot_be_cancelled_or_moved(
+    gov: Governance, text: str, now: datetime, verb: str
+) -> None:
+    """What happened on a call is history: a started (or past) occurrence named by its key is
+    neither cancelled nor moved (no preview to confirm), and the reply says why; decisions
+    keep landing on it."""
+    reply = run(gov, text, COORDINATOR, now)
+    assert not reply.ok
+    said = text_of(reply)
+    assert f"core-sync@2026-03-19T15:00 started 2026-03-19T14:00Z and cannot be {verb}" in said
+    assert "confirm" not in said
+    _unchanged(gov)
+    decided = run(gov, "meeting decide ship it", COORDINATOR, now)
+    assert "core-sync@2026-03-19T15:00" in text_of(decided)
+
+
+def test_an_ad_hoc_call_that_has_started_cannot_be_cancelled(gov: Governance) -> None:
+    """An ad-hoc call named by its occurrence key is refused too once it started."""
+    token = token_of(run(gov, 'meeting schedule "Fork retro" 2026-03-20 13:00Z', COORDINATOR))
+    assert run(gov, f"confirm {token}", COORDINATOR).ok
+    during = datetime(2026, 3, 20, 13, 10, tzinfo=UTC)
+    reply = run(gov, "meeting cancel call-20260320-1300@2026-03-20T13:00", COORDINATOR, during)
+    assert not reply.ok and "cannot be cancelled" in text_of(reply)
+    assert [r.cancelled for r in adhoc(gov)] == [False]
+
+
+@pytest.mark.parametrize(
+    ("text", "confirm_at", "why"),
+    [
+        # the new time (12:05) passed while the preview waited for confirmation
+        ("meeting move core-sync in 5 minutes", NOW + timedelta(minutes=10),
+         "That time has passed meanwhile; move the call again."),
+        # the call itself (2026-04-02 13:00 UTC) started before the move was confirmed
+        ("meeting move core-sync 2026-04-03 10:00Z", datetime(2026, 4, 2, 13, 1, tzinfo=UTC),
+         "core-sync@2026-04-02T15:00 started 2026-04-02T13:00Z and cannot be moved"),
+    ],
+    ids=["new-time-passed", "call-started"],
+)  # fmt: skip
+def test_a_move_confirmed_too_late_is_refused(
+    gov: Governance, text: str, confirm_at: datetime, why: str
+) -> None:
+    """Confirmation re-checks what the preview checked: a move whose new time has passed, or
+    of a call that has started, is not applied."""
+    previewed_at = confirm_at - timedelta(minutes=10)
+    token = token_of(run(gov, text, COORDINATOR, previewed_at))
+    reply = run(gov, f"confirm {token}", COORDINATOR, confirm_at)
+    assert not reply.ok and why in text_of(reply)
+    _unchanged(gov)

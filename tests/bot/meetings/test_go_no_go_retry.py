@@ -135,7 +135,7 @@ def test_a_new_call_is_scheduled_when_the_last_decision_no_longer_stands(
     assert [title for title, _ in announced] == ["Go/no-go: #7 to production", *attempts]
     for (_, text), (n, reason) in zip(announced[1:], enumerate(why, start=2), strict=True):
         assert f"A new go/no-go call (attempt {n}) for #7 entering production" in text
-        assert f"UTC: {reason}, so the earlier decision no longer counts." in text
+        assert f"is scheduled: {reason}, so the earlier decision no longer counts." in text
     gov.engine.dispose()
 
 

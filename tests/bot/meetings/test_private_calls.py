@@ -13,6 +13,8 @@ import pytest
 
 from bot import calendar
 from bot.clock import FixedClock
+from bot.meetings_agenda import agenda_for
+from bot.meetings_lookup import resolve
 from bot.relay_fanout import announcement
 from bot.service import Governance
 from bot.web.calls import upcoming
@@ -113,3 +115,57 @@ def test_moving_or_cancelling_a_private_series_stays_private(db_url: str, comman
     assert said
     assert all(a["confidential"] and _channels(gov, a) == ["council-private"] for a in said)
     gov.engine.dispose()
+
+
+def test_action_items_of_a_private_call_stay_off_public_agendas(db_url: str) -> None:
+    """An action item recorded on a confidential rollout's go/no-go call is carried onto the
+    agendas of private calls only (the security council's): neither the next core-sync agenda
+    issue nor its announcement names it. Once the proposal is disclosed (its calls become
+    public), the item is carried like any other."""
+    now = SOAK_END - timedelta(days=1)
+    gov = make_gov(db_url, charter_with(), FixedClock(now))
+    on_canary(gov, confidential=True)
+    gov.tick(now)  # the private go/no-go call, 2026-06-15 10:00 UTC
+    during = datetime(2026, 6, 15, 10, 20, tzinfo=UTC)
+    secret = "rotate the leaked signing key"
+    reply = gov.run_sync(f"meeting action @alice-aurora {secret}", COORDINATOR, during)
+    assert reply.ok and "go-no-go-7-production" in str(reply.lines)
+    gov.tick(datetime(2026, 6, 23, 13, 0, 30, tzinfo=UTC))  # core-sync's agenda, 48 h before
+    key = "core-sync@2026-06-25T15:00"
+    issues = [p for p in outbox_kind(gov.engine, "agenda-issue") if p["occurrence_key"] == key]
+    said = [a for a in announcements(gov.engine) if a["data"].get("agenda") == key]
+    assert len(issues) == len(said) == 1
+    for body in (issues[0]["body"], said[0]["text"]):
+        assert secret not in body
+
+    def agenda_of(ref: str) -> str:
+        with session_scope(gov.engine) as session:
+            found = resolve(session, gov, ref, during)
+            assert not isinstance(found, str)
+            return agenda_for(session, gov.charter, *found, during).body_markdown
+
+    assert secret not in agenda_of(key)
+    assert secret in agenda_of("security-sync@2026-07-07T17:00")  # private: may see it
+    with session_scope(gov.engine) as session:
+        store.publish_adhoc(session, 7)
+    assert secret in agenda_of(key)
+    gov.engine.dispose()
+
+
+def test_action_items_of_an_unknown_call_stay_off_public_agendas(gov: Governance) -> None:
+    """An open item whose call is gone (a series since removed from the charter) cannot be shown
+    to be public: it stays off public agendas; items of public calls are carried as before."""
+    now = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
+    with session_scope(gov.engine) as session:
+        for meeting, text in (
+            ("retired-sync", "from a retired call"),
+            ("core-sync", "write the public notes"),
+        ):
+            store.add_outcome(
+                session, key=f"{meeting}@2026-03-19T15:00", meeting_id=meeting, kind="action",
+                text=text, by="ines-coord", now=now - timedelta(days=1), owner="alice-aurora",
+            )  # fmt: skip
+        found = resolve(session, gov, "core-sync", now)
+        assert not isinstance(found, str)
+        body = agenda_for(session, gov.charter, *found, now).body_markdown
+    assert "write the public notes" in body and "retired call" not in body

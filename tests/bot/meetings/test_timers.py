@@ -128,3 +128,44 @@ def test_a_private_call_is_announced_confidentially_and_not_posted_on_github(db_
     assert all(a["confidential"] for a in agendas)
     assert outbox_kind(gov.engine, "agenda-issue") == []
     gov.engine.dispose()
+
+
+def test_meeting_announcements_carry_the_call_start_as_their_when(db_url: str) -> None:
+    """A reminder says how long until the call ("starts in 1d") and names no UTC time; its
+    notice's When is the call's start in the reader's zone: a Berlin reader sees 15:00 on
+    Thursday the 11th, not the UTC hour or the moment the reminder went out. Scheduling,
+    moving and cancelling a call are announced the same way."""
+    import re
+
+    from bot.render.model import build_notice
+    from tests.bot.meetings.conftest import COORDINATOR
+
+    now = datetime(2026, 6, 10, 13, 0, 30, tzinfo=UTC)  # 24 h before core-sync's 13:00 UTC
+    gov = make_gov(db_url, charter_with(), FixedClock(now))
+    gov.tick(now)
+    [reminder] = [a for a in announcements(gov.engine) if "reminder" in a["data"]]
+    assert reminder["text"] == "Core client sync starts in 1d."
+    assert reminder["data"]["starts_at"] == "2026-06-11T13:00:00+00:00"
+    notice = build_notice(reminder, lang="de", zone="Europe/Berlin")
+    assert notice.facts[-1][1] == "11.06.2026, 15:00:00 (Europe/Berlin)"
+
+    def confirmed(text: str) -> None:
+        preview = gov.run_sync(text, COORDINATOR, now)
+        token = re.search(r"confirm (\S+) within", str(preview.lines))
+        assert token, preview.lines
+        assert gov.run_sync(f"confirm {token[1]}", COORDINATOR, now).ok
+
+    confirmed('meeting schedule "Fork retro" 2026-06-12 09:00Z')
+    confirmed("meeting move core-sync@2026-06-25T15:00 2026-06-26 10:00Z")
+    assert gov.run_sync("meeting cancel call-20260612-0900", COORDINATOR, now).ok
+    kinds = ("New call:", "Moved:", "Cancelled:")
+    changes = [a for a in announcements(gov.engine) if a["title"].startswith(kinds)]
+    assert [(a["title"], a["text"], a["data"]["starts_at"]) for a in changes] == [
+        ("New call: Fork retro", "Fork retro, 1h.", "2026-06-12T09:00:00+00:00"),
+        ("Moved: Core client sync", "Core client sync (core-sync@2026-06-25T15:00) moves to a "
+         "new time.", "2026-06-26T10:00:00+00:00"),
+        ("Cancelled: Fork retro", "Fork retro (call-20260612-0900@2026-06-12T09:00) is "
+         "cancelled.", "2026-06-12T09:00:00+00:00"),
+    ]  # fmt: skip
+    assert not any("UTC" in a["text"] for a in [reminder, *changes])
+    gov.engine.dispose()
