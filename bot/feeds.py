@@ -17,6 +17,7 @@ Rules:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Callable
@@ -116,6 +117,20 @@ def _iso(value: Any) -> str:
     return aware(at).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _content(p: dict[str, Any]) -> str:
+    """The announcement's text; a meeting's names no time (chat shows the start in each
+    reader's zone), so the feed adds the start in UTC."""
+    text = str(p.get("text", ""))
+    data = p.get("data")
+    starts = (
+        data.get("starts_at") if p.get("kind") == "meeting" and isinstance(data, dict) else None
+    )
+    if isinstance(starts, str):
+        with contextlib.suppress(ValueError):  # not a time: the text alone
+            text = f"{text} Starts {_iso(starts)}."
+    return text
+
+
 def atom(items: list[tuple[int, dict[str, Any]]], self_url: str, repo: str | None) -> bytes:
     ET.register_namespace("", ATOM)
     feed = ET.Element(f"{{{ATOM}}}feed")
@@ -139,7 +154,7 @@ def atom(items: list[tuple[int, dict[str, Any]]], self_url: str, repo: str | Non
         href = f"https://github.com/{repo}/issues/{number}" if repo and number else self_url
         sub(entry, "link", rel="alternate", href=href)
         sub(entry, "category", term=str(p.get("kind")))
-        sub(entry, "content", str(p.get("text", "")), type="text")
+        sub(entry, "content", _content(p), type="text")
     body: bytes = ET.tostring(feed, encoding="utf-8", xml_declaration=True)
     return body
 

@@ -119,3 +119,30 @@ async def test_status_lists_open_voting_and_rolling_out(sqlite_engine: Engine) -
     assert [p["number"] for p in data["in_voting"]] == [2]
     assert [p["number"] for p in data["rolling_out"]] == [3]
     assert data["open_incidents"] == []
+
+
+@pytest.mark.parametrize(
+    ("starts_at", "content"),
+    [
+        (
+            "2026-06-11T13:00:00+00:00",
+            "Core client sync starts in 1d. Starts 2026-06-11T13:00:00Z.",
+        ),
+        (
+            "2026-06-11T15:00:00+02:00",
+            "Core client sync starts in 1d. Starts 2026-06-11T13:00:00Z.",
+        ),
+        ("soon", "Core client sync starts in 1d."),
+    ],
+    ids=["utc", "offset", "not-a-time"],
+)
+async def test_a_meeting_entry_says_when_the_call_starts(
+    sqlite_engine: Engine, starts_at: str, content: str
+) -> None:
+    """Meeting texts name no time (chat shows the start in each reader's zone): the feed adds
+    the call's start in UTC."""
+    text = "Core client sync starts in 1d."
+    enqueue(sqlite_engine, announce("meeting", text=text, data={"starts_at": starts_at}))
+    root = ET.fromstring((await _get(sqlite_engine, "/feeds/announcements.atom")).content)
+    [entry] = root.findall(f"{A}entry")
+    assert entry.findtext(f"{A}content") == content
