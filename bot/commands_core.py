@@ -17,7 +17,7 @@ from bot.views import OPEN_STATES, listing_message, proposal_message
 from charter import commands as c
 from charter.activation import move_activation
 from charter.authz import roles_for
-from charter.grammar import USAGE
+from charter.grammar import help_lines
 from charter.proposal import Decision, cast_vote, raise_concern, resolve_concern, withdraw
 from charter.seats import may_vote
 from storage import audit, meetings, proposals as repo
@@ -46,7 +46,7 @@ def execute(
     if isinstance(command, c.WhoAmI):
         return _whoami(gov, actor)
     if isinstance(command, c.Help):
-        return _help(command.topic)
+        return _help(command.topic, comment=actor.surface == "github")
     if isinstance(command, c.Disclose):
         return _disclose(gov, session, command, actor, now)
     handler = gov.handler_for(command)
@@ -128,10 +128,12 @@ def _whoami(gov: Governance, actor: Actor) -> Message:
     return Message.text_only(f"You are {actor.login} ({', '.join(roles)}{where}).")
 
 
-def _help(topic: str | None) -> Message:
-    if topic and topic in USAGE:
-        return Message.text_only(USAGE[topic])
-    lines = [USAGE[key] for key in sorted(USAGE)]
+def _help(topic: str | None, *, comment: bool) -> Message:
+    """``help [topic]`` in the form of the surface asked on: a GitHub comment gets the comment
+    forms (``/vote approve``), chat the ``/charter`` ones; a group topic lists its commands."""
+    lines = help_lines(topic, comment=comment)
+    if topic:
+        return Message.text_only("\n".join(lines))
     return Message(title="charterbot commands", lines=tuple((line,) for line in lines))
 
 
@@ -144,9 +146,14 @@ def _disclose(
     refusal = gov.authorize(session, command, actor, now, proposal=stored.proposal)
     if refusal is not None:
         return refusal
-    if stored.disclosed:
-        return Message.text_only(f"#{stored.proposal.number} is already disclosed.")
     p = stored.proposal
+    track = gov.rules_for(p).tracks.get(p.track)
+    if track is None or not track.confidential:  # public from the start: nothing to record
+        return Message.text_only(
+            f"#{p.number} is not confidential; there is nothing to disclose.", ok=False
+        )
+    if stored.disclosed:
+        return Message.text_only(f"#{p.number} is already disclosed.")
     disclosed = repo.Stored(p, stored.intake_problems, True, stored.extra)
     repo.save(session, disclosed, gov.rules_for(p), now)
     audit.append(

@@ -5,12 +5,13 @@ command. GitHub: :func:`parse_comment` reads every line of a comment that starts
 whitespace, with ``/`` and a command word; in a comment the proposal is the issue commented on,
 so ``n`` is left out. Both use the same productions below.
 
-Grammar (keywords are case-insensitive; ``[ ]`` optional, ``{ }`` repeated, ``|`` choice,
-``…`` the rest of the line)::
+Grammar (keywords are case-insensitive and NFKC-folded, so ``ＶＯＴＥ`` is ``vote``; a command
+word or choice may end in one of ``. ! , ; :``; ``[ ]`` optional, ``{ }`` repeated, ``|``
+choice, ``…`` the rest of the line)::
 
     chat     = [ command ] ;                           (* empty text means "help" *)
     comment  = { line } ;
-    line     = ws "/" [ "charter" ] command eol | other-line ;
+    line     = ws ( "/" | "／" ) [ "charter" ] command eol | other-line ;
     command  = ( "proposals" | "list" )
              | "show" n | "status" n | "withdraw" n | "disclose" n | "rollout" n
              | "vote" n choice [ text ] | choice n [ text ]       (* approve 42 = vote 42 approve *)
@@ -37,7 +38,8 @@ Grammar (keywords are case-insensitive; ``[ ]`` optional, ``{ }`` repeated, ``|`
              | "digest" "daily" HH ":" MM ;
     kind     = "proposal-opened" | "voting-opened" | "vote" | "decision" | "rollout"
              | "incident" | "meeting" ;
-    n        = [ "#" ] digits ;                   (* 1 … 10^9; left out in GitHub comments *)
+    n        = [ "#" ] digits ;   (* 1 … 10^9, NFKC-folded (＃１２); in a GitHub comment the
+                                     issue: left out, or written as the issue's own number *)
     name     = /[a-z0-9][a-z0-9_-]{0,63}/ ;       (* lowercased first; the charter's ids *)
     ref      = /[0-9a-f]{7,40}/ | /v?[0-9]+\\.\\S*/ | "refs/" … ;  (* else it starts the notes *)
     duration = /[0-9]+[mh]/ ;                    (* only last before "for", not after in/after *)
@@ -50,9 +52,15 @@ Rules a reader of a comment should know:
 - Fenced code blocks (``` or ~~~), quoted lines (``>``) and HTML comments are ignored, so
   quoting someone's ``/vote`` never casts one.
 - One command per line; at most 20 per comment. ``/charter vote approve`` works like
-  ``/vote approve``.
+  ``/vote approve``; ``/approve.``, ``/approve!`` and a full-width ``／approve`` work too.
+- The proposal is the issue. A number written anyway (``/approve 7``, or ``/charter vote 7
+  approve`` pasted from chat) is accepted when it is the issue's and dropped; any other
+  number is refused ("comment on #7 or leave out the number"), never read as a reason.
 - ``+1`` and reactions are not votes: a casual ``+1`` must never become a binding decision.
-- Aliases: ``/approve``, ``/reject``, ``/abstain`` (= ``/vote <choice>``), ``list``.
+- Aliases: ``/approve``, ``/reject``, ``/abstain`` (= ``/vote <choice>``), ``list``
+  (= ``proposals``, also as a help topic).
+- ``help`` answers in the form of the surface it was asked on (:func:`help_lines`): in a
+  comment the comment forms, chat-only commands left out; ``help <group>`` lists the group.
 - A line whose ``/word`` is no command and close to none (``/usr/bin …``) is ignored; a near
   miss (``/vot``) gets a "did you mean" reply. Chat-only commands (``/link``, ``/subscribe``…)
   in a comment get a reply saying where they work.
@@ -70,13 +78,14 @@ from collections.abc import Callable, Iterator
 
 from charter import commands as c, grammar_ops as ops, grammar_tokens as t
 from charter.commands import CHAT_ONLY, COMMENT_USAGE, GROUPS, USAGE, ParseError
-from charter.text import normalise
+from charter.text import fold, normalise
 
-__all__ = ["COMMENT_USAGE", "USAGE", "parse_chat", "parse_comment"]
+__all__ = ["COMMENT_USAGE", "USAGE", "help_lines", "parse_chat", "parse_comment"]
 
 MAX_COMMENT_COMMANDS = 20
 
-_COMMENT_LINE = re.compile(r"/([A-Za-z][A-Za-z-]*)(?=\s|$)")
+_COMMENT_LINE = re.compile(r"/([A-Za-z][A-Za-z-]*)[.!,;:]*(?=\s|$)")  # matched NFKC-folded
+_SLASHES = ("/", "／")  # the full-width solidus of IME keyboards, NFKC-folded to "/"
 _FENCE = re.compile(r"(`{3,}|~{3,})")
 _HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
 _Prod = Callable[[t.Args], c.Command]
@@ -92,7 +101,7 @@ def _vote(a: t.Args, choice: c.VoteChoice | None = None) -> c.CastVote:
     n = a.proposal()
     if choice is None:
         tok = a.need("choice: approve, reject or abstain")
-        choice = _CHOICES.get(tok.word)
+        choice = _CHOICES.get(t.keyword(tok))
         if choice is None:
             raise t.Fail(f"Vote approve, reject or abstain; {t.show(tok.text)} is none of these.")
     return c.CastVote(n, choice, t.clean(a.rest(), "reason", required=False))
@@ -137,7 +146,8 @@ def _bare(cls: type[c.ListProposals | c.Link | c.WhoAmI | c.Subscriptions]) -> _
 
 
 def _help(a: t.Args) -> c.Help:
-    topic = " ".join(a.rest().lower().lstrip("/").split())
+    topic = " ".join(fold(a.rest()).lower().lstrip("/").split())
+    topic = _ALIASES.get(topic, topic)
     if not topic:
         return c.Help(None)
     if topic in USAGE or topic in GROUPS:
@@ -203,11 +213,11 @@ def _dispatch(a: t.Args) -> c.Command | ParseError | None:
     """Read one command; ``None`` means "not addressed to us" (comments only)."""
     key = ""
     try:
-        first = a.need("command")
-        key = _ALIASES.get(first.word, first.word)
+        word = t.keyword(a.need("command"))
+        key = _ALIASES.get(word, word)
         if key in GROUPS:
             sub = a.take()
-            key = f"{key} {'' if sub is None else sub.word}"
+            key = f"{key} {'' if sub is None else t.keyword(sub)}"
             if key not in _PRODUCTIONS:
                 return _unknown_sub(key, a.comment)
         if key not in _PRODUCTIONS:
@@ -244,6 +254,28 @@ def _unknown_sub(key: str, comment: bool) -> ParseError:
     return ParseError(message, _group_usage(group, comment))
 
 
+_CHAT_ONLY_NOTE = "works in chat only: Discord, Slack or the console"
+_MORE_IN_CHAT = "More commands work in chat: /charter help in Discord, Slack or the console."
+
+
+def help_lines(topic: str | None = None, *, comment: bool = False) -> list[str]:
+    """What ``help [topic]`` shows: the usage of one command, of a group's commands, or of all.
+
+    In a GitHub comment (``comment``) the comment forms are shown and chat-only commands left
+    out, with a last line saying more work in chat; a chat-only command asked about by name is
+    shown in its chat form, marked as such. An alias is resolved first; a topic the grammar
+    does not know shows every command.
+    """
+    key = _ALIASES.get(topic or "", topic or "")
+    keys = [k for k in sorted(USAGE) if k == key or k.startswith(key + " ")] or sorted(USAGE)
+    if not comment:
+        return [USAGE[k] for k in keys]
+    shown = [COMMENT_USAGE[k] for k in keys if k in COMMENT_USAGE]
+    if not shown:  # e.g. "/help subscribe": it exists, but not here
+        return [f"{USAGE[k]} ({_CHAT_ONLY_NOTE})" for k in keys]
+    return shown if len(shown) == len(keys) else [*shown, _MORE_IN_CHAT]
+
+
 def _group_usage(word: str, comment: bool) -> str:
     keys = [k for k in _PRODUCTIONS if k == word or k.startswith(word + " ")]
     keys = [k for k in keys if not (comment and k in CHAT_ONLY)]
@@ -267,7 +299,7 @@ def parse_comment(body: str, issue: int | None = None) -> list[c.Command | c.Par
     """
     results: list[c.Command | c.ParseError] = []
     for line in _command_lines(body):
-        parsed = _parse_line(line[1:], issue)
+        parsed = _parse_line(line[1:], issue)  # after the slash, "/" or "／"
         if parsed is None:
             continue
         if len(results) == MAX_COMMENT_COMMANDS:
@@ -281,11 +313,13 @@ _TOO_MANY = f"A comment may hold at most {MAX_COMMENT_COMMANDS} commands; the re
 
 
 def _parse_line(src: str, issue: int | None) -> c.Command | ParseError | None:
-    if src.lower().startswith("charter") and (src[7:8].isspace() or not src[7:]):
-        src = src[7:]  # "/charter vote approve" is "/vote approve"
-    if not src.strip():
-        return c.Help(None)
-    return _dispatch(t.Args(src, comment=True, issue=issue))
+    a = t.Args(src, comment=True, issue=issue)
+    first = a.peek()  # a word: the line matched _COMMENT_LINE
+    if first is not None and t.keyword(first) == "charter":
+        a.take()  # "/charter vote approve" is "/vote approve"
+        if a.at_end():
+            return c.Help(None)
+    return _dispatch(a)
 
 
 def _command_lines(body: str) -> Iterator[str]:
@@ -299,5 +333,5 @@ def _command_lines(body: str) -> Iterator[str]:
             continue
         if marker := _FENCE.match(line):
             fence = marker.group(1)
-        elif _COMMENT_LINE.match(line):
+        elif line[:1] in _SLASHES and _COMMENT_LINE.match(fold(line)):
             yield line

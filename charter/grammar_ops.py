@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from charter import commands as c, grammar_tokens as t
 from charter.model import ANNOUNCE_KINDS, parse_duration
+from charter.text import fold
 
 _VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")
 _REF = re.compile(r"[0-9a-f]{7,40}|v?[0-9]+\.[A-Za-z0-9._+-]{0,62}|refs/[A-Za-z0-9._/-]{1,120}")
@@ -107,8 +108,8 @@ def incident_declare(a: t.Args) -> c.IncidentDeclare:
     proposals: list[int] = []
     if (tok := a.peek()) is not None and tok.word == "for":
         a.take()
-        while (tok := a.peek()) is not None and re.fullmatch(r"[#0-9,]+", tok.text):
-            proposals += [t.number(p) for p in a.need("proposal").text.split(",") if p]
+        while (tok := a.peek()) is not None and re.fullmatch(r"[#0-9,]+", fold(tok.text)):
+            proposals += [t.number(p) for p in fold(a.need("proposal").text).split(",") if p]
         if not proposals:
             raise t.Fail("Name the proposals after 'for', e.g. for 42,43.")
     elif a.comment and a.issue is not None:
@@ -132,7 +133,7 @@ def _incident_id(a: t.Args, *, bare: bool) -> int | None:
     is_id = (
         tok is not None
         and not tok.quoted
-        and re.fullmatch("#?[0-9]+" if bare else "#[0-9]+", tok.text)
+        and re.fullmatch("#?[0-9]+" if bare else "#[0-9]+", fold(tok.text))
     )
     if tok is None or not is_id:
         return None
@@ -193,7 +194,7 @@ def schedule(a: t.Args) -> c.MeetingSchedule:
         duration = _meeting_length(parse_duration(last))
         toks = toks[:-1]
     if not toks:
-        raise t.Fail("Say when, e.g. 2027-03-04 15:00 or next thursday 15:00.")
+        raise t.Fail("Say when, e.g. 2027-03-04 15:00, thursday 15:00 or in 2 hours.")
     when = t.clean(a.src[toks[0].start : toks[-1].end], "time")
     return c.MeetingSchedule(title, when, duration, proposal)
 
@@ -205,7 +206,9 @@ def _meeting_length(duration: timedelta) -> timedelta:
 
 
 def _meeting_id(a: t.Args) -> str:
-    return t.match(_MEETING_ID, a.need("meeting id"), "meeting id", "core-sync").group(1)
+    tok = a.need("meeting id")
+    folded = t.Tok(fold(tok.text), tok.quoted, tok.start, tok.end)  # "＃12" is "#12"
+    return t.match(_MEETING_ID, folded, "meeting id", "core-sync").group(1)
 
 
 def cancel(a: t.Args) -> c.MeetingCancel:
@@ -283,6 +286,11 @@ def subscribe(a: t.Args) -> c.Subscribe:
         if target == "email":
             tok = _unwrap(a.need("e-mail address"))
             address = t.match(_EMAIL, tok, "e-mail address", "ops@example.org").group(0)
+            if not address.isascii():
+                raise t.Fail(
+                    f"{t.show(address)} has characters beyond ASCII, and mail can be sent only"
+                    " to plain ASCII addresses; give one such as ops@example.org."
+                )
         elif target == "webhook":
             address = t.match(_URL, _unwrap(a.need("webhook URL")), "URL", "https://…").group(0)
     found = _Filters()

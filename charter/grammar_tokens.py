@@ -1,10 +1,13 @@
 """How the words of a command are read and checked (internal to :mod:`charter.grammar`).
 
 Rules: words are separated by whitespace; "…" and “…” group words into one quoted word; a
-keyword matches case-insensitively, quoted or not (only a quoted incident summary or option
-is always literal). Numbers are
-``42`` or ``#42`` from 1 to 10^9; names are lowercase identifiers of at most 64 characters (the
-charter's own id form); free text is cleaned of invisible characters and limited in length.
+keyword matches case-insensitively and NFKC-folded (``ＡＰＰＲＯＶＥ`` is ``approve``), quoted or
+not (only a quoted incident summary or option is always literal); a command word or vote choice
+may end in ``. ! , ; :`` (``/approve.``). Numbers are ``42`` or ``#42`` from 1 to 10^9, read
+NFKC-folded too (``１２``, ``＃12``); names are lowercase identifiers of at most 64 characters (the
+charter's own id form); free text is cleaned of invisible characters and limited in length, and
+keeps what was typed. In a GitHub comment the proposal is the issue: a number written anyway
+must be the issue's (see :meth:`Args.proposal`).
 Discord and Slack do not enforce declared option ranges, so these checks are the only ones.
 """
 
@@ -13,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from charter.text import normalise, quoted
+from charter.text import fold, normalise, quoted
 
 MAX_NUMBER = 10**9
 TEXT_LIMIT = 1000
@@ -25,6 +28,7 @@ _LOGIN = re.compile(r"@?([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))")
 _MENTION = re.compile(r"<@!?[A-Za-z0-9]{1,40}(?:\|[^>\s]{0,80})?>")
 _QUOTES = {'"': '"', "“": "”", "„": "“"}
 _DASHES = ("—", "–")
+_TRAILING = ".!,;:"  # "/approve." "/approve!": punctuation that may end a command word
 
 
 class Fail(Exception):
@@ -40,7 +44,13 @@ class Tok:
 
     @property
     def word(self) -> str:
-        return self.text.lower()
+        """The text as a keyword: NFKC-folded and lowercased."""
+        return fold(self.text).lower()
+
+
+def keyword(tok: Tok) -> str:
+    """A command word or vote choice: :attr:`Tok.word` without trailing ``. ! , ; :``."""
+    return tok.word.rstrip(_TRAILING)
 
 
 show = quoted  # how a reply sentence quotes what was typed
@@ -106,13 +116,33 @@ class Args:
                 return tok.text
         return raw
 
+    def at_end(self) -> bool:
+        return not self.src[self.pos :].strip()
+
     def proposal(self) -> int | None:
-        """The proposal number: written out in chat, the issue itself in a comment."""
-        return self.issue if self.comment else number(self.need("proposal number").text)
+        """The proposal number: written out in chat, the issue itself in a comment.
+
+        In a comment a number written anyway (``/approve 2 …``, chat syntax pasted in) must be
+        the issue's, and is then dropped; another proposal's is refused, never read as the
+        start of a reason."""
+        if not self.comment:
+            return number(self.need("proposal number").text)
+        words = self.src[self.pos :].split(None, 1)
+        written = fold(words[0]).rstrip(_TRAILING) if words else ""
+        if _NUMBER.fullmatch(written) is None:
+            return self.issue
+        n = number(written)
+        if n != self.issue:
+            here = "the issue" if self.issue is None else f"this issue (#{self.issue})"
+            raise Fail(
+                f"In a comment the proposal is {here}; comment on #{n} or leave out the number."
+            )
+        self.take()
+        return n
 
 
 def number(text: str, what: str = "proposal number") -> int:
-    match = _NUMBER.fullmatch(text)
+    match = _NUMBER.fullmatch(fold(text))
     if match is None:
         raise Fail(f"{show(text)} is not {_a(what)}; write a whole number such as 42 or #42.")
     digits = match.group(1).lstrip("0") or "0"
@@ -168,5 +198,5 @@ def option(tok: Tok | None) -> str:
     """An option word with a typographic dash (Slack turns -- into —) read as --."""
     if tok is None or tok.quoted:
         return ""
-    word = tok.text.lower()
+    word = tok.word
     return "--" + word[1:] if word.startswith(_DASHES) else word

@@ -8,6 +8,9 @@ Rules:
   than newline and tab (Cc), and lone surrogates (Cs, which cannot be encoded as UTF-8).
 - Whitespace is normalised: every run of horizontal space becomes one space, lines are
   trimmed, at most one blank line is kept in a row, and the text is NFC-normalised.
+- Command words, numbers and ids are also read NFKC-folded (:func:`fold`), so the full-width
+  forms phone and IME keyboards type (``／approve``, ``１２``, ``＃12``) mean the plain ones.
+  Free text (reasons, concern text) is never folded: it keeps what was typed.
 - Text longer than its limit is cut and ends in "…", so the result is never longer than the
   limit.
 - Text echoed into a GitHub comment is escaped so that it renders as the literal characters
@@ -47,6 +50,12 @@ def normalise(s: str) -> str:
     text = unicodedata.normalize("NFC", strip_invisible(text))
     lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
     return _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip()
+
+
+def fold(s: str) -> str:
+    """NFKC: compatibility forms as their plain characters (``１`` → ``1``, ``＃`` → ``#``,
+    ``／`` → ``/``, ``ａｐｐｒｏｖｅ`` → ``approve``). For command words, numbers and ids only."""
+    return unicodedata.normalize("NFKC", s)
 
 
 def truncate(s: str, limit: int) -> str:

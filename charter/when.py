@@ -13,7 +13,10 @@ Accepted forms (keywords are case-insensitive):
 Input without an offset or zone is read in ``default_zone`` (the user's linked zone, else the
 charter's). A local time skipped by a spring-forward change is refused with the nearest real
 time as a suggestion; a time that happens twice (fall back) means the first, and says so.
-Times that are not after ``now`` are refused: a call cannot be scheduled in the past.
+Times that are not after ``now`` are refused: a call cannot be scheduled in the past; nor can
+it be more than ``MAX_AHEAD`` (about ten years) ahead, which also keeps every instant, and an
+hour or a day after it, within what a ``datetime`` can hold. ``next thursday`` is not a form:
+``thursday 15:00`` already means the next one.
 """
 
 from __future__ import annotations
@@ -47,6 +50,8 @@ _DAY_WORDS = {
     "tues": 1, "weds": 2, "thur": 3, "thurs": 3,
 }  # fmt: skip
 EXAMPLES = "'2027-03-01 14:00 Europe/Berlin', 'thursday 15:00', 'tomorrow 09:30' or 'in 2 hours'"
+MAX_AHEAD = timedelta(days=3653)  # ten years
+_TOO_FAR = "pick a time at most ten years from now"
 
 
 class WhenError(ValueError):
@@ -78,6 +83,8 @@ def parse_when(text: str, now: datetime, default_zone: str) -> WhenResult:
         raise WhenError(
             f"{result.interpreted_as} is not in the future (now is {now:%Y-%m-%d %H:%M} UTC)"
         )
+    if result.at_utc - now > MAX_AHEAD:
+        raise WhenError(f"{result.interpreted_as} is too far ahead; {_TOO_FAR}")
     return result
 
 
@@ -125,7 +132,11 @@ def _clock(hour: str, minute: str) -> time:
 def _at(day: date, clock: time, zone: tzinfo, label: str) -> WhenResult:
     """The instant of a local date and time, refusing times the zone skips."""
     local = datetime.combine(day, clock)
-    at = localize(local, zone)
+    try:
+        at = localize(local, zone)
+    except OverflowError:  # in UTC it falls after the year 9999 (or before the year 1)
+        where = f"too far ahead; {_TOO_FAR}" if day.year > 1 else "not in the future"
+        raise WhenError(f"{local.isoformat(' ', 'minutes')} {label} is {where}") from None
     if not exists_locally(local, zone):
         real = at.astimezone(zone)
         raise WhenError(
@@ -145,7 +156,10 @@ def _relative(match: re.Match[str], now: datetime, default_zone: str) -> WhenRes
     amount, unit = int(match.group(1)), match.group(2).lower()
     if unit not in _UNITS:
         raise WhenError(f"unknown unit {unit!r}; write minutes, hours, days or weeks")
-    at = now + amount * _UNITS[unit]
+    delta = amount * _UNITS[unit]
+    if delta > MAX_AHEAD:  # checked before adding: in 999999 weeks is past the year 9999
+        raise WhenError(f"in {amount} {unit} is too far ahead; {_TOO_FAR}")
+    at = now + delta
     zone = _zone(default_zone)
     label = _zone_label(zone, default_zone)
     local = at.astimezone(zone)

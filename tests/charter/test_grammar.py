@@ -7,13 +7,14 @@ from __future__ import annotations
 import dataclasses
 import re
 import typing
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, strategies as st
 
 from charter import commands as c
-from charter.grammar import COMMENT_USAGE, USAGE, parse_chat, parse_comment
+from charter.grammar import COMMENT_USAGE, USAGE, help_lines, parse_chat, parse_comment
+from charter.when import parse_when
 
 H = timedelta(hours=1)
 
@@ -54,6 +55,21 @@ def group(word: str, table: dict[str, str] = USAGE) -> str:
         ("reject 42", c.CastVote(42, "reject", "")),
         ("abstain #1", c.CastVote(1, "abstain", "")),
         ("vote 1000000000 approve", c.CastVote(10**9, "approve", "")),
+        # full-width forms from phone and IME keyboards: words and numbers NFKC-folded
+        ("vote １２ approve", c.CastVote(12, "approve", "")),
+        ("vote ＃12 approve", c.CastVote(12, "approve", "")),
+        ("ＶＯＴＥ ＃１２ ＡＰＰＲＯＶＥ", c.CastVote(12, "approve", "")),
+        ("approve ４２ ship it", c.CastVote(42, "approve", "ship it")),
+        # ...but free text keeps what was typed
+        (
+            "vote 12 approve ＬＧＴＭ，ｇａｓ １２",
+            c.CastVote(12, "approve", "ＬＧＴＭ，ｇａｓ １２"),
+        ),
+        # a vote choice or command word may end in . ! , ; :
+        ("vote 12 approve.", c.CastVote(12, "approve", "")),
+        ("vote 12 reject, too risky", c.CastVote(12, "reject", "too risky")),
+        ("vote 12 abstain: conflict", c.CastVote(12, "abstain", "conflict")),
+        ("withdraw! 12", c.Withdraw(12)),
         (
             "concern 42 gas-limit: too high for light nodes",
             c.RaiseConcern(42, "gas-limit", "too high for light nodes"),
@@ -70,6 +86,9 @@ def group(word: str, table: dict[str, str] = USAGE) -> str:
         ("help /subscribe", c.Help("subscribe")),
         ("help incident", c.Help("incident")),
         ("help incident   declare", c.Help("incident declare")),
+        ("help list", c.Help("proposals")),  # an alias is resolved first
+        ("help ｖｏｔｅ", c.Help("vote")),
+        ("incident resolve.", c.IncidentResolve(None, "")),
         ("disclose 42", c.Disclose(42)),
         ("ready 42 aurora staging 4.2.0", c.Ready(42, "aurora", "staging", "4.2.0")),
         (
@@ -142,6 +161,9 @@ def group(word: str, table: dict[str, str] = USAGE) -> str:
         ("incident update #3 3 nodes back", c.IncidentUpdate(3, "3 nodes back")),
         ("incident update #urgent peers drop", c.IncidentUpdate(None, "#urgent peers drop")),
         ("incident update 3 nodes down", c.IncidentUpdate(None, "3 nodes down")),
+        ("incident update ＃3 fixed", c.IncidentUpdate(3, "fixed")),
+        ("incident role ３ lead bob", c.IncidentRole(3, "lead", "bob")),
+        ('incident declare sev1 "x" for ４２，＃43', c.IncidentDeclare("sev1", "x", (42, 43))),
         ('incident update "#3 is not an id here"', c.IncidentUpdate(None, "#3 is not an id here")),
         ("incident severity sev1", c.IncidentSeverity(None, "sev1")),
         (
@@ -153,13 +175,14 @@ def group(word: str, table: dict[str, str] = USAGE) -> str:
         ("meetings", c.Meetings(5)),
         ("meetings --next 3", c.Meetings(3)),
         ("meetings next 50", c.Meetings(50)),
+        ("meetings －－ｎｅｘｔ ３", c.Meetings(3)),
         (
             'meeting schedule "Go/no-go" 2027-03-01 15:00 90m for 42',
             c.MeetingSchedule("Go/no-go", "2027-03-01 15:00", 90 * timedelta(minutes=1), 42),
         ),
         (
-            'meeting schedule "Sync" next thursday 15:00',
-            c.MeetingSchedule("Sync", "next thursday 15:00"),
+            'meeting schedule "Sync" thursday 15:00',
+            c.MeetingSchedule("Sync", "thursday 15:00"),
         ),
         ("meeting schedule Sync tomorrow 2h", c.MeetingSchedule("Sync", "tomorrow", 2 * H)),
         ('meeting schedule "Sync" in 2h', c.MeetingSchedule("Sync", "in 2h")),
@@ -170,6 +193,7 @@ def group(word: str, table: dict[str, str] = USAGE) -> str:
         ('meeting schedule "Sync" 2h', c.MeetingSchedule("Sync", "2h")),
         ("meeting cancel core-sync@2027-03-04", c.MeetingCancel("core-sync@2027-03-04")),
         ("meeting cancel #12", c.MeetingCancel("12")),
+        ("meeting cancel ＃12", c.MeetingCancel("12")),
         ("meeting move 12 friday 16:00 CET", c.MeetingMove("12", "friday 16:00 CET")),
         ("meeting decide go for production", c.MeetingDecide("go for production")),
         (
@@ -223,6 +247,8 @@ def group(word: str, table: dict[str, str] = USAGE) -> str:
         ("subscribe severity≥ sev3", c.Subscribe(min_severity="sev3")),
         ("unsubscribe", c.Unsubscribe()),
         ("unsubscribe #3", c.Unsubscribe(3)),
+        ("unsubscribe ＃３", c.Unsubscribe(3)),
+        ("inventory ４２", c.Inventory(42)),
         ("subscriptions", c.Subscriptions()),
     ],
 )
@@ -368,6 +394,17 @@ def test_parse_chat(text: str, expected: c.Command) -> None:
         ("confirm abc", "'abc' is not a valid confirmation token", USAGE["confirm"]),
         ("confirm abcd efgh", "more than this command takes", USAGE["confirm"]),
         ("subscribe email nobody", "'nobody' is not a valid e-mail address", USAGE["subscribe"]),
+        (
+            "subscribe email jörg@example.org",
+            "'jörg@example.org' has characters beyond ASCII, and mail can be sent only to plain ASCII addresses; give one such as ops@example.org.",
+            USAGE["subscribe"],
+        ),
+        (
+            "subscribe email <mailto:ops@exämple.org|ops@exämple.org>",
+            "'ops@exämple.org' has characters beyond ASCII",
+            USAGE["subscribe"],
+        ),
+        ("vote ١٢ approve", "'١٢' is not a proposal number", USAGE["vote"]),  # not NFKC digits
         ("subscribe webhook ftp://x", "'ftp://x' is not a valid URL", USAGE["subscribe"]),
         (
             "subscribe whatever",
@@ -530,6 +567,15 @@ def test_parse_comment_reads_rollout_incident_and_meeting_commands() -> None:
         ("<!-- unclosed\n/withdraw", []),
         ("+1", []),
         ("+1 /vote approve", []),
+        (
+            "/approve 2",
+            [
+                c.ParseError(
+                    "In a comment the proposal is the issue; comment on #2 or leave out the number.",
+                    COMMENT_USAGE["approve"],
+                )
+            ],
+        ),
     ],
 )
 def test_parse_comment_without_issue_leaves_n_to_the_caller(
@@ -544,7 +590,25 @@ def test_parse_comment_without_issue_leaves_n_to_the_caller(
     [
         ("/vot approve", "'vot' is not a command. Did you mean 'vote'?", COMMENT_USAGE["vote"]),
         ("/vote", "Give the choice", COMMENT_USAGE["vote"]),
-        ("/vote 42 approve", "'42' is none of these", COMMENT_USAGE["vote"]),
+        (
+            "/vote 42 approve",
+            "In a comment the proposal is this issue (#1); comment on #42 or leave out the number.",
+            COMMENT_USAGE["vote"],
+        ),
+        (
+            "/approve 2 looks good",
+            "comment on #2 or leave out the number.",
+            COMMENT_USAGE["approve"],
+        ),
+        ("/approve #2", "comment on #2 or leave out", COMMENT_USAGE["approve"]),
+        ("/reject ＃２ too risky", "comment on #2 or leave out", COMMENT_USAGE["reject"]),
+        ("/approve 2, fine", "comment on #2 or leave out", COMMENT_USAGE["approve"]),
+        ("/charter vote 2 approve", "comment on #2 or leave out", COMMENT_USAGE["vote"]),
+        ("/charter approve 2", "comment on #2 or leave out", COMMENT_USAGE["approve"]),
+        ("/status 2", "comment on #2 or leave out", COMMENT_USAGE["status"]),
+        ("/withdraw #2", "comment on #2 or leave out", COMMENT_USAGE["withdraw"]),
+        ("/concern 2 gas: too high", "comment on #2 or leave out", COMMENT_USAGE["concern"]),
+        ("/approve 0", "A proposal number starts at 1; got '0'.", COMMENT_USAGE["approve"]),
         (
             "/subscribe here",
             "'subscribe' works in chat only: use /charter subscribe",
@@ -567,6 +631,122 @@ def test_parse_comment_errors(line: str, message: str, usage: str) -> None:
     assert isinstance(result, c.ParseError), result
     assert message in result.message
     assert result.usage == usage
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("/approve 1 looks good", c.CastVote(1, "approve", "looks good")),
+        ("/approve #1", c.CastVote(1, "approve", "")),
+        ("/approve ＃１ ok", c.CastVote(1, "approve", "ok")),
+        ("/vote 1 reject", c.CastVote(1, "reject", "")),
+        ("/charter vote 1 approve ship it", c.CastVote(1, "approve", "ship it")),
+        ("/status 1", c.Status(1)),
+        ("/withdraw #1.", c.Withdraw(1)),
+        ("/concern 1 gas: too high", c.RaiseConcern(1, "gas", "too high")),
+        # not a proposal number: the start of the reason, as before
+        ("/approve 1.5x faster sync", c.CastVote(1, "approve", "1.5x faster sync")),
+        ("/approve v2 is fine", c.CastVote(1, "approve", "v2 is fine")),
+        ('/approve "unclosed reason', c.CastVote(1, "approve", '"unclosed reason')),
+        ("/vote approve 2 nodes tested", c.CastVote(1, "approve", "2 nodes tested")),
+    ],
+)
+def test_parse_comment_accepts_the_issues_own_number(body: str, expected: c.Command) -> None:
+    """A number written anyway in a comment is accepted when it is the issue's, and dropped;
+    a number after the choice, or a word that is no number, is still the reason."""
+    assert parse_comment(body, issue=1) == [expected]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("/approve.", [c.CastVote(7, "approve", "")]),
+        ("/approve!", [c.CastVote(7, "approve", "")]),
+        ("/approve,", [c.CastVote(7, "approve", "")]),
+        ("/approve;", [c.CastVote(7, "approve", "")]),
+        ("/approve:", [c.CastVote(7, "approve", "")]),
+        ("/approve!! ship it", [c.CastVote(7, "approve", "ship it")]),
+        ("Looks good to me.\n/approve.", [c.CastVote(7, "approve", "")]),
+        ("LGTM\n/approve!", [c.CastVote(7, "approve", "")]),
+        ("/vote approve.", [c.CastVote(7, "approve", "")]),
+        ("/status.", [c.Status(7)]),
+        ("/charter. approve!", [c.CastVote(7, "approve", "")]),
+        ("/charter.", [c.Help(None)]),
+        ("/incident resolve. fixed", [c.IncidentResolve(None, "fixed")]),
+        ("／approve", [c.CastVote(7, "approve", "")]),
+        ("  ／reject too risky", [c.CastVote(7, "reject", "too risky")]),
+        ("／ａｐｐｒｏｖｅ ＬＧＴＭ", [c.CastVote(7, "approve", "ＬＧＴＭ")]),  # reason as typed
+        ("／ｃｈａｒｔｅｒ ｖｏｔｅ ７ ａｐｐｒｏｖｅ", [c.CastVote(7, "approve", "")]),
+        # still not commands: punctuation glued to more text, other slashes, other symbols
+        ("/approve.lgtm", []),
+        ("/approve:)", []),
+        ("⁄approve", []),
+        ("/usr/bin/env.", []),
+    ],
+)
+def test_parse_comment_reads_trailing_punctuation_and_full_width_slashes(
+    body: str, expected: list[c.Command]
+) -> None:
+    """``/approve.``, ``/approve!`` and an IME's ``／approve`` are commands, not silence."""
+    assert parse_comment(body, issue=7) == expected
+
+
+def _comment_group(word: str) -> list[str]:
+    return [COMMENT_USAGE[k] for k in sorted(COMMENT_USAGE) if k.startswith(word + " ")]
+
+
+MORE_IN_CHAT = "More commands work in chat: /charter help in Discord, Slack or the console."
+
+
+@pytest.mark.parametrize(
+    ("topic", "comment", "expected"),
+    [
+        (None, False, [USAGE[k] for k in sorted(USAGE)]),
+        (None, True, [*(COMMENT_USAGE[k] for k in sorted(COMMENT_USAGE)), MORE_IN_CHAT]),
+        ("nonsense", False, [USAGE[k] for k in sorted(USAGE)]),
+        ("vote", False, [USAGE["vote"]]),
+        ("vote", True, ["/vote approve|reject|abstain [reason]"]),
+        ("incident", False, sorted(group("incident").split("\n"))),
+        ("incident", True, _comment_group("incident")),
+        ("incident declare", True, [COMMENT_USAGE["incident declare"]]),
+        ("meeting", True, [*_comment_group("meeting"), MORE_IN_CHAT]),  # schedule etc. left out
+        ("list", False, ["/charter proposals"]),
+        ("list", True, ["/charter proposals (works in chat only: Discord, Slack or the console)"]),
+        (
+            "subscribe",
+            True,
+            [f"{USAGE['subscribe']} (works in chat only: Discord, Slack or the console)"],
+        ),
+    ],
+)
+def test_help_lines_follow_the_topic_and_the_surface(
+    topic: str | None, comment: bool, expected: list[str]
+) -> None:
+    """``help`` in a comment shows the comment forms; a group shows its commands; aliases work."""
+    assert help_lines(topic, comment=comment) == expected
+
+
+def test_help_lines_in_a_comment_only_show_forms_a_comment_accepts() -> None:
+    """Every line ``/help`` shows in a comment parses as a command there (no chat syntax)."""
+    for line in help_lines(None, comment=True)[:-1]:
+        form = re.sub(r"\[.*|<.*|approve\|.*", "", line).strip()
+        [parsed] = parse_comment(form, issue=1)
+        if isinstance(parsed, c.ParseError):
+            assert "Give the" in parsed.message or "Say" in parsed.message, (line, parsed)
+            assert "chat only" not in parsed.message, line
+
+
+def test_meeting_schedule_suggests_only_times_that_parse() -> None:
+    """The "Say when" hint names forms charter.when accepts (it once said "next thursday")."""
+    result = parse_chat('meeting schedule "Sync"')
+    assert isinstance(result, c.ParseError)
+    found = re.fullmatch(r"Say when, e\.g\. (.*)\.", result.message)
+    assert found is not None, result.message
+    examples = re.split(r", | or ", found.group(1))
+    assert len(examples) == 3
+    now = datetime(2027, 2, 25, 12, tzinfo=UTC)
+    for example in examples:
+        assert parse_when(example, now, "UTC").at_utc > now, example
 
 
 def test_parse_comment_caps_the_number_of_commands() -> None:

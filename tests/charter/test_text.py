@@ -11,6 +11,7 @@ from charter.grammar import parse_comment
 from charter.text import (
     clean_user_text,
     escape_markdown_github,
+    fold,
     join_and,
     one_line,
     quoted,
@@ -36,6 +37,7 @@ from charter.text import (
         ("a\n\n\n\n\nb", 100, "a\n\nb"),
         ("  a  \n   b  ", 100, "a\nb"),
         ("e\u0301", 100, "\u00e9"),  # NFC: e + combining acute is one é
+        ("ＬＧＴＭ ＃１２", 100, "ＬＧＴＭ ＃１２"),  # NFC only: free text keeps full-width forms
         ("abcdefghij", 10, "abcdefghij"),
         ("abcdefghijk", 10, "abcdefghi…"),
         ("abcd efghijk", 6, "abcd…"),  # the cut never leaves a dangling space
@@ -45,6 +47,12 @@ from charter.text import (
 def test_clean_user_text(raw: str, limit: int, expected: str) -> None:
     """Invisible characters go, whitespace is normalised, and long text ends in "…"."""
     assert clean_user_text(raw, limit) == expected
+
+
+def test_fold_reads_full_width_forms_as_plain_ones() -> None:
+    """Command words, numbers, # and / from phone and IME keyboards fold to ASCII (NFKC)."""
+    assert fold("／ＶＯＴＥ ＃１２ ａｐｐｒｏｖｅ") == "/VOTE #12 approve"
+    assert fold("١٢") == "١٢"  # other scripts' digits are not folded to 0-9
 
 
 def test_truncate_rejects_a_limit_below_one() -> None:

@@ -43,6 +43,8 @@ BEFORE_SPRING = utc(2027, 3, 26, 12)  # Berlin springs forward on Sunday 2027-03
         ("in 3 days", "Europe/Berlin", BEFORE_SPRING, utc(2027, 3, 29, 12), "Europe/Berlin"),
         ("  thursday   15:00  ", "Europe/Berlin", NOW, utc(2027, 2, 25, 14), "Europe/Berlin"),
         ("2027-10-31 02:30 Europe/Berlin", "UTC", NOW, utc(2027, 10, 31, 0, 30), "Europe/Berlin"),
+        ("in 521 weeks", "UTC", NOW, utc(2037, 2, 19, 12), "UTC"),  # 3647 days: just in range
+        ("2037-02-24 12:00Z", "UTC", NOW, utc(2037, 2, 24, 12), "UTC"),
     ],
 )
 def test_when_forms(
@@ -101,6 +103,22 @@ def test_interpretation_is_spelled_out(text: str, zone: str, interpreted: str) -
          "Wed 2020-01-01 10:00 UTC is not in the future (now is 2027-02-25 12:00 UTC)"),
         ("in 0 minutes", "UTC", NOW, "is not in the future"),
         ("today 08:00", "UTC", NOW, "Thu 2027-02-25 08:00 UTC is not in the future"),
+        # beyond what a datetime holds: the normal refusal, never an OverflowError
+        ("in 999999 weeks", "UTC", NOW,
+         "in 999999 weeks is too far ahead; pick a time at most ten years from now"),
+        ("in 999999 days", "Europe/Berlin", NOW, "in 999999 days is too far ahead"),
+        ("9999-12-31 23:00 -05:00", "UTC", NOW,
+         "9999-12-31 23:00 UTC-05:00 is too far ahead; pick a time at most ten years from now"),
+        ("9999-12-31 23:00 America/New_York", "UTC", NOW,
+         "9999-12-31 23:00 America/New_York is too far ahead"),
+        ("0001-01-01 00:00 +05:00", "UTC", NOW, "0001-01-01 00:00 UTC+05:00 is not in the future"),
+        # within range, but more than ten years ahead (an hour or a day later would not be)
+        ("9999-12-31 22:00Z", "UTC", NOW, "Fri 9999-12-31 22:00 UTC is too far ahead"),
+        ("2037-03-01 14:00Z", "UTC", NOW,
+         "Sun 2037-03-01 14:00 UTC is too far ahead; pick a time at most ten years from now"),
+        ("in 522 weeks", "UTC", NOW, "in 522 weeks is too far ahead"),
+        # "next <weekday>" is not a form ("thursday 15:00" is the next one)
+        ("next thursday 15:00", "UTC", NOW, "could not read 'next thursday 15:00' as a time"),
     ],
 )  # fmt: skip
 def test_when_errors_say_what_to_write(text: str, zone: str, now: datetime, message: str) -> None:
