@@ -116,10 +116,20 @@ class Governance:
             handler(self, session, event, now)
 
     def reply_on_github(
-        self, session: Session, number: int, to_login: str, text: str, key: str, now: datetime
+        self,
+        session: Session,
+        number: int,
+        to_login: str,
+        text: str,
+        key: str,
+        now: datetime,
+        *,
+        markdown: bool = False,
     ) -> None:
-        """Answer a comment once (the key makes a re-processed comment not answer twice)."""
-        body = f"@{to_login} {escape_markdown_github(text)}"
+        """Answer a comment once (the key makes a re-processed comment not answer twice).
+        ``text`` is escaped whole, unless it is ``markdown`` the caller has made safe (its user
+        parts escaped: bot.github.replies)."""
+        body = f"@{to_login} {text if markdown else escape_markdown_github(text)}"
         payload = {"proposal": number, "body": body}
         outbox.enqueue(session, kind="comment", payload=payload, now=now, key=f"reply:{key}")
 

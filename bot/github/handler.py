@@ -46,6 +46,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from bot.github.events import CommentEvent, IssueEvent, parse_event
+from bot.github.replies import parse_error_markdown, reply_markdown
 from bot.github.tracking import ALL_STATE_LABELS
 from bot.messages import Actor, plain_text
 from bot.metrics import METRICS
@@ -339,18 +340,16 @@ def _run_commands(gov: Governance, session: Session, ev: CommentEvent) -> None:
     for i, parsed in enumerate(parse_comment(ev.body, issue=ev.issue_number)):
         if isinstance(parsed, c.ParseError):
             METRICS.commands.labels(outcome="parse-error").inc()
-            text = f"{parsed.message}\n\nUsage:\n```\n{parsed.usage}\n```"
-            gov.reply_on_github(
-                session, ev.issue_number, ev.author, text, f"{ev.comment_id}:{i}", at
-            )
+            text = parse_error_markdown(parsed.message, parsed.usage)
+            key = f"{ev.comment_id}:{i}"
+            gov.reply_on_github(session, ev.issue_number, ev.author, text, key, at, markdown=True)
             continue
         message = gov.execute(session, parsed, actor, at)
         METRICS.commands.labels(outcome="ok" if message.ok else "refused").inc()
         if not message.ok or isinstance(parsed, c.Status | c.Show | c.Help | c.WhoAmI):
-            text = plain_text(message)
-            gov.reply_on_github(
-                session, ev.issue_number, ev.author, text, f"{ev.comment_id}:{i}", at
-            )
+            text = reply_markdown(message)
+            key = f"{ev.comment_id}:{i}"
+            gov.reply_on_github(session, ev.issue_number, ev.author, text, key, at, markdown=True)
 
 
 def _recompute(gov: Governance, session: Session, stored: repo.Stored, now: datetime) -> None:

@@ -240,3 +240,22 @@ def test_full_width_numbers_work_in_chat(rt: Runtime) -> None:
     ok, shown = run(rt, "vote ＃１ approve", Actor(MAINTAINER, "console", MAINTAINER))
     assert ok, shown
     assert votes(rt, PUBLIC) == [(MAINTAINER, "approve", "")]
+
+
+# -- replies as GitHub markdown ----------------------------------------------------------------
+
+
+def test_a_parse_error_shows_its_usage_in_a_real_code_block(rt: Runtime) -> None:
+    """The usage is the bot's own text in a fenced block; the quoted input stays escaped."""
+    [reply] = comment(rt, PUBLIC, "/vote aprove <b>now</b>")
+    assert "\n```\n/vote approve|reject|abstain [reason]\n```" in reply
+    assert "\\`" not in reply
+    assert "<b>" not in reply
+
+
+def test_a_status_reply_on_github_has_no_chat_buttons(rt: Runtime) -> None:
+    """GitHub has no buttons: a status reply says how to vote by comment instead of showing
+    ``[Approve] vote:1:approve``."""
+    [reply] = comment(rt, PUBLIC, "/status")
+    assert "vote:1:approve" not in reply and "[Approve]" not in reply
+    assert "Vote by commenting `/approve`, `/reject` or `/abstain`" in reply
