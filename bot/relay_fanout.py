@@ -254,7 +254,9 @@ def _scrub(error: str, address: str, name: str) -> str:
 
 
 def fail(engine: Engine, delivery_id: int, error: str, roles: Sequence[str], now: datetime) -> None:
-    """Record a permanent failure and tell the coordinators, in one transaction."""
+    """Record a permanent failure and tell the coordinators, in one transaction; a subscription
+    failing again and again is removed (storage.subscriptions.drop_if_failing), and they are
+    told so in the same notice."""
     _ = translator("en")
     with session_scope(engine) as session:
         row = deliveries.mark_failed(session, delivery_id, error)
@@ -264,6 +266,13 @@ def fail(engine: Engine, delivery_id: int, error: str, roles: Sequence[str], now
             "destination": name,
             "error": _scrub(error, row.address, name),
         }
+        if row.subscription_id is not None and subscriptions.drop_if_failing(
+            session, row.subscription_id
+        ):
+            text += " " + _(
+                "Subscription #%(id)d was removed after %(count)d deliveries in a row failed;"
+                " it can be subscribed again once its destination works."
+            ) % {"id": row.subscription_id, "count": subscriptions.FAILURES_TO_DROP}
         payload = {"roles": list(roles), "text": text}
         key = f"notify:delivery-failed:{delivery_id}"
         outbox.enqueue(session, kind="notify", payload=payload, now=now, key=key)

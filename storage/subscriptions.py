@@ -94,6 +94,28 @@ def remove(session: Session, ids: Sequence[int]) -> int:
     return len(rows)
 
 
+# A subscription whose last this-many deliveries all failed for good is removed: its target is
+# gone (a deleted channel, a bounced address, a webhook answering 404), and every further
+# announcement would fail again and tell the coordinators again.
+FAILURES_TO_DROP = 3
+
+
+def drop_if_failing(session: Session, subscription_id: int) -> bool:
+    """Remove the subscription when its last :data:`FAILURES_TO_DROP` finished deliveries all
+    failed (deliveries cancelled by an unsubscribe do not count); True when it was removed."""
+    finished = session.exec(
+        select(DeliveryRow.status, DeliveryRow.last_error)
+        .where(DeliveryRow.subscription_id == subscription_id)
+        .where(col(DeliveryRow.status).in_(("sent", "failed")))
+        .order_by(col(DeliveryRow.id).desc())
+        .limit(FAILURES_TO_DROP)
+    ).all()
+    failed = [s for s, error in finished if s == "failed" and error != UNSUBSCRIBED]
+    if len(failed) < FAILURES_TO_DROP:
+        return False
+    return remove(session, [subscription_id]) == 1
+
+
 def _cancel_queued(session: Session, subscription_ids: list[int]) -> None:
     """Fail the subscriptions' unsent deliveries and digests; drop their undigested items."""
     session.execute(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import Engine
 from sqlmodel import select
 
@@ -125,3 +126,46 @@ def test_one_confirmation_mail_per_valid_link(engine: Engine) -> None:
         assert repo.request_optin(session, "v@x.org", NOW + ttl, resend_after=ttl)
         assert repo.request_optin(session, "w@x.org", NOW)
         assert repo.request_optin(session, "w@x.org", NOW)
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "dropped"),
+    [
+        (["failed", "failed", "failed"], True),
+        (["sent", "failed", "failed", "failed"], True),
+        (["failed", "failed"], False),
+        (["failed", "sent", "failed", "failed"], False),
+        (["failed", "failed", "failed", "sent"], False),
+        (["failed", "failed", "unsubscribed"], False),
+        (["failed", "failed", "pending"], False),
+    ],
+    ids=[
+        "three",
+        "three-after-a-success",
+        "two",
+        "success-between",
+        "success-last",
+        "cancelled",
+        "unfinished",
+    ],
+)
+def test_a_subscription_failing_three_times_in_a_row_is_dropped(
+    engine: Engine, outcomes: list[str], dropped: bool
+) -> None:
+    """Only the last three finished deliveries count; a cancelled (unsubscribed) one is not a
+    failure of the destination, and one still pending has not finished."""
+    sub = _sub(engine, "slack", "CGONE")
+    enqueue(engine, *(announce("decision", title=f"a{n}") for n in range(len(outcomes))))
+    with session_scope(engine) as session:
+        for outbox_id, outcome in enumerate(outcomes, start=1):
+            destination = Destination("slack", "CGONE", subscription=sub)
+            deliveries.fan_out(session, outbox_id, [destination], NOW)
+            row = session.exec(select(DeliveryRow).where(DeliveryRow.outbox_id == outbox_id)).one()
+            if outcome != "pending":
+                row.status = "sent" if outcome == "sent" else "failed"
+                row.last_error = repo.UNSUBSCRIBED if outcome == "unsubscribed" else "gone"
+                session.add(row)
+    with session_scope(engine) as session:
+        assert repo.drop_if_failing(session, sub) is dropped
+    with session_scope(engine) as session:
+        assert (repo.get(session, sub) is None) is dropped

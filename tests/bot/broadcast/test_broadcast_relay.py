@@ -133,6 +133,29 @@ async def test_permanent_failure_stops_and_notifies_coordinators(
     assert len(chat.messages(SLACK_MAIN)) == 1 and chat.messages("CGONE") == []
 
 
+async def test_a_subscription_that_keeps_failing_is_removed_and_the_coordinators_told(
+    sqlite_engine: Engine, chat: RateLimitedStandIn, relay: Relay
+) -> None:
+    """A deleted channel fails three announcements in a row: the third notice says the
+    subscription was removed, and the next announcement is not tried there at all."""
+    sub = subscribe(sqlite_engine, "slack", "CGONE", kinds=["incident"])
+    chat.gone("CGONE")
+    for n in range(3):
+        enqueue(sqlite_engine, announce("incident", severity="sev2", title=f"i{n}"))
+        await relay.run_until_idle(20)
+    enqueue(sqlite_engine, announce("incident", severity="sev2", title="after"))
+    await relay.run_until_idle(20)
+    with session_scope(sqlite_engine) as session:
+        tried = session.exec(
+            select(DeliveryRow).where(DeliveryRow.destination == "slack:CGONE")
+        ).all()
+        notes = session.exec(select(OutboxRow).where(OutboxRow.kind == "notify")).all()
+        texts = [json.loads(n.payload)["text"] for n in notes if "CGONE" not in n.payload]
+    assert len(tried) == 3
+    removed = [t for t in texts if f"Subscription #{sub} was removed" in t]
+    assert len(removed) == 1 and "3 deliveries in a row" in removed[0]
+
+
 async def test_a_charter_without_roles_still_hears_of_a_permanent_failure(
     sqlite_engine: Engine, chat: RateLimitedStandIn
 ) -> None:
