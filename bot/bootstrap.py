@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -18,8 +19,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
-from bot import broadcast, chat, dashboard_install, meetings_service, rollouts
+from bot import (
+    broadcast,
+    chat,
+    dashboard_install,
+    meetings_service,
+    rollouts,
+    subscribe_tokens,
+)
 from bot.charter_file import example_charter_path, read_charter
 from bot.clock import Clock, SystemClock
 from bot.github import handler as github_handler
@@ -31,7 +40,7 @@ from bot.metrics import METRICS
 from bot.pipeline import InboxWorker
 from bot.ports import GitHubGateway
 from bot.service import Governance
-from bot.settings import Settings
+from bot.settings import SettingError, Settings
 from charter.lifecycle import OPEN_STATES
 from charter.load import CharterInvalid, LoadedCharter, load_charter
 from charter.model import Charter, keeping
@@ -276,6 +285,34 @@ def _warn_unkept(engine: Engine, version: int, earlier: dict[int, Charter]) -> N
         )
 
 
+class SchemaNotMigrated(Exception):
+    """The schema is behind this code and the database user may not migrate it (a
+    least-privilege application role): the owner has to run ``charterbot db upgrade``."""
+
+
+# PostgreSQL's SQLSTATE for "permission denied" (insufficient_privilege).
+_INSUFFICIENT_PRIVILEGE = "42501"
+
+
+def _migrate(engine: Engine) -> None:
+    try:
+        migrate.upgrade(engine)
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) != _INSUFFICIENT_PRIVILEGE:
+            raise
+        user = engine.url.username or "this database user"
+        try:
+            at = migrate.current_revision(engine) or "nothing (empty)"
+        except DBAPIError:
+            at = "unknown"
+        raise SchemaNotMigrated(
+            f"the database schema is at {at}, this version of charterbot needs"
+            f" {migrate.head_revision()}, and {user} may not change"
+            " the schema: run `charterbot db upgrade` as the schema's owner (charterbot_owner in"
+            f" deploy/postgres-roles.sql), then start again ({str(exc.orig).splitlines()[0]})"
+        ) from None
+
+
 def build(
     settings: Settings,
     *,
@@ -285,18 +322,45 @@ def build(
 ) -> Runtime:
     clock = clock or SystemClock()
     loaded = load_settings_charter(settings)
-    engine = make_engine(settings.database_url)
-    if migrate_db:
-        migrate.upgrade(engine)
-    loaded = adopt_charter(engine, loaded, clock.now())
-    gov = Governance(engine, loaded, clock)
-    gov.vote_grace = settings.vote_grace
-    if gateway is None and settings.github_enabled:
+    if settings.github_mode == "off":
+        # Off means off: no gateway, relays, poller or reconciler, and no webhook endpoint.
+        gateway = None
+        log.info("GitHub is off (CHARTERBOT_GITHUB_MODE=off): no webhook endpoint, no API calls")
+    elif gateway is None and settings.github_enabled:
         gateway = _github_gateway(settings, loaded, clock)
-    if gateway is None:
+    if gateway is None and settings.github_mode == "poll":
+        raise SettingError(
+            "CHARTERBOT_GITHUB_MODE",
+            "poll mode reads GitHub through its API and needs credentials: set"
+            " CHARTERBOT_GITHUB_TOKEN or the GitHub App settings, or use webhook or off",
+        )
+    if gateway is None and settings.github_mode != "off":
         log.info(
             "GitHub API not configured (no token or App): tracking comments wait in the outbox"
         )
+    engine = make_engine(settings.database_url)
+    try:
+        return _assemble(settings, engine, loaded, clock, gateway, migrate_db=migrate_db)
+    except BaseException:  # a start that fails leaves no connection behind
+        engine.dispose()
+        raise
+
+
+def _assemble(
+    settings: Settings,
+    engine: Engine,
+    loaded: LoadedCharter,
+    clock: Clock,
+    gateway: GitHubGateway | None,
+    *,
+    migrate_db: bool,
+) -> Runtime:
+    subscribe_tokens.use_key(engine, settings.secret_key)
+    if migrate_db:
+        _migrate(engine)
+    loaded = adopt_charter(engine, loaded, clock.now())
+    gov = Governance(engine, loaded, clock)
+    gov.vote_grace = settings.vote_grace
     gov.identity_links.gateway = gateway
     gov.identity_links.oauth_client_id = settings.github_oauth_client_id
     secret = settings.github_webhook_secret
@@ -347,13 +411,18 @@ def _github_gateway(settings: Settings, loaded: LoadedCharter, clock: Clock) -> 
     def secret(value: Any) -> str | None:
         return value.get_secret_value() if value is not None else None
 
-    auth = auth_from_settings(
-        token=secret(settings.github_token),
-        app_id=settings.github_app_id,
-        private_key_pem=secret(settings.github_app_private_key),
-        installation_id=settings.github_installation_id,
-        clock=clock.now,
-    )
+    try:
+        auth = auth_from_settings(
+            token=secret(settings.github_token),
+            app_id=settings.github_app_id,
+            private_key_pem=secret(settings.github_app_private_key),
+            installation_id=settings.github_installation_id,
+            clock=clock.now,
+        )
+    except ValueError as exc:  # Settings checks these first; this names anything it missed
+        named = re.search(r"CHARTERBOT_GITHUB_[A-Z_]+", str(exc))
+        name = named.group(0) if named else "CHARTERBOT_GITHUB_TOKEN"
+        raise SettingError(name, str(exc)) from None
     return PyGithubGateway(loaded.charter.github.repository, auth, settings.github_api_url)
 
 

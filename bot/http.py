@@ -50,10 +50,13 @@ def create_app(rt: Runtime, *, run_background: bool = True) -> Starlette:
         await asyncio.to_thread(_collect, rt)
         return Response(generate_latest(METRICS.registry), media_type=CONTENT_TYPE_LATEST)
 
+    # CHARTERBOT_GITHUB_MODE=off: no endpoint, so a delivery still configured on GitHub gets a
+    # 404 there (visible in the webhook's Recent Deliveries) instead of being processed.
+    github = rt.settings.github_mode != "off"
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
-        Route("/github/webhook", github_webhook, methods=["POST"]),
+        *([Route("/github/webhook", github_webhook, methods=["POST"])] if github else []),
         Route("/metrics", metrics, methods=["GET"]),
         *api_routes(rt.engine, lambda: rt.gov.charter, rt.clock),
         *rt.extras.get("routes", []),

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -19,9 +20,36 @@ def _env(name: str, *aliases: str) -> AliasChoices:
     return AliasChoices(name, *aliases)
 
 
+class SettingError(ValueError):
+    """A setting that cannot work, by its environment variable's name: startup prints
+    ``error: NAME: message`` (never the value of a secret) and exits 2."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(f"{name}: {message}")
+        self.name = name
+        self.message = message
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+SMTP_SCHEMES = ("smtp+starttls", "smtps", "smtp")
+_SMTP_FORMS = (
+    "write smtp+starttls://user:password@host:587, smtps://user:password@host:465 or smtp://host:25"
+)
+_APP_SETTINGS = (
+    ("CHARTERBOT_GITHUB_APP_ID", "github_app_id"),
+    ("CHARTERBOT_GITHUB_APP_PRIVATE_KEY", "github_app_private_key"),
+    ("CHARTERBOT_GITHUB_INSTALLATION_ID", "github_installation_id"),
+)
+
+
 class Settings(BaseSettings):
+    # An empty value (``DISCORD_TOKEN=`` from an uncommented env.example line) counts as unset.
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,
+        extra="ignore",
+        populate_by_name=True,
     )
 
     charter: Path | None = Field(None, validation_alias=_env("CHARTERBOT_CHARTER"))
@@ -35,7 +63,7 @@ class Settings(BaseSettings):
         "console", validation_alias=_env("CHARTERBOT_LOG_FORMAT")
     )
     log_level: str = Field("INFO", validation_alias=_env("CHARTERBOT_LOG_LEVEL"))
-    tick_seconds: float = Field(1.0, validation_alias=_env("CHARTERBOT_TICK_SECONDS"))
+    tick_seconds: float = Field(1.0, gt=0, validation_alias=_env("CHARTERBOT_TICK_SECONDS"))
 
     # GitHub
     github_mode: Literal["webhook", "poll", "off"] = Field(
@@ -59,7 +87,7 @@ class Settings(BaseSettings):
         None, validation_alias=_env("CHARTERBOT_GITHUB_OAUTH_CLIENT_ID")
     )
     github_poll_seconds: float = Field(
-        60.0, validation_alias=_env("CHARTERBOT_GITHUB_POLL_SECONDS")
+        60.0, gt=0, validation_alias=_env("CHARTERBOT_GITHUB_POLL_SECONDS")
     )
     github_hook_id: int | None = Field(None, validation_alias=_env("CHARTERBOT_GITHUB_HOOK_ID"))
     github_reconcile_seconds: float = Field(
@@ -90,6 +118,77 @@ class Settings(BaseSettings):
     smtp_url: SecretStr | None = Field(None, validation_alias=_env("CHARTERBOT_SMTP_URL"))
     mail_from: str | None = Field(None, validation_alias=_env("CHARTERBOT_MAIL_FROM"))
 
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level == "WARN":
+            level = "WARNING"
+        if level not in LOG_LEVELS:
+            raise SettingError(
+                "CHARTERBOT_LOG_LEVEL", f"not a log level; use one of {', '.join(LOG_LEVELS)}"
+            )
+        return level
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _usable_smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        """The forms bot.senders.email accepts; the URL is never echoed (it holds a password)."""
+        if value is None:
+            return None
+        parts = urlsplit(value.get_secret_value().strip())
+        if parts.scheme not in SMTP_SCHEMES:
+            shown = f"the scheme {parts.scheme}://" if parts.scheme else "it"
+            raise SettingError("CHARTERBOT_SMTP_URL", f"{shown} is not usable; {_SMTP_FORMS}")
+        if not parts.hostname:
+            raise SettingError("CHARTERBOT_SMTP_URL", f"it names no host; {_SMTP_FORMS}")
+        try:
+            _ = parts.port  # a port that is not a number raises here
+        except ValueError:
+            raise SettingError(
+                "CHARTERBOT_SMTP_URL", f"the port is not a number from 1 to 65535; {_SMTP_FORMS}"
+            ) from None
+        return value
+
+    @field_validator("discord_guild_id")
+    @classmethod
+    def _numeric_guild_id(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip().isdigit():
+            raise SettingError(
+                "DISCORD_GUILD_ID",
+                "must be the numeric server id (Developer Mode → Copy Server ID)",
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _usable_github_auth(self) -> Self:
+        """Token or a complete GitHub App, not both and not half of one (unless GitHub is off).
+        ``poll`` without any credentials is refused by ``bot.bootstrap.build``."""
+        if self.github_mode == "off":
+            return self
+        if self.github_token is not None and not self.github_token.get_secret_value().strip():
+            raise SettingError("CHARTERBOT_GITHUB_TOKEN", "is blank")
+        app = {name: getattr(self, attr) for name, attr in _APP_SETTINGS}
+        given = [name for name, value in app.items() if value is not None]
+        if self.github_token is not None and given:
+            raise SettingError(
+                "CHARTERBOT_GITHUB_TOKEN",
+                f"set together with {', '.join(given)}; configure the token or the GitHub App,"
+                " not both",
+            )
+        if given and len(given) < len(app):
+            missing = [name for name, value in app.items() if value is None]
+            raise SettingError(
+                missing[0],
+                f"not set, and GitHub App auth needs it (with {', '.join(given)}); "
+                "or use CHARTERBOT_GITHUB_TOKEN instead",
+            )
+        if self.github_app_private_key is not None:
+            problem = _pem_problem(self.github_app_private_key.get_secret_value())
+            if problem:
+                raise SettingError("CHARTERBOT_GITHUB_APP_PRIVATE_KEY", problem)
+        return self
+
     @property
     def slack_enabled(self) -> bool:
         return self.slack_bot_token is not None and (
@@ -118,6 +217,23 @@ class Settings(BaseSettings):
 
 DEFAULT_GRACE_SECONDS = 30.0
 
+
+def _pem_problem(pem: str) -> str | None:
+    """Why ``pem`` is not a usable private key (None when it is); the key is never echoed."""
+    expected = "expected the text of the .pem file GitHub generated for the app"
+    if "PRIVATE KEY-----" not in pem:
+        return f"is not a PEM private key ({expected})"
+    try:
+        from cryptography.hazmat.primitives.serialization import load_pem_private_key
+    except ImportError:  # pragma: no cover - PyGithub's JWT signing needs it anyway
+        return None
+    try:
+        load_pem_private_key(pem.encode(), password=None)
+    except (ValueError, TypeError):
+        return f"does not load as a private key: truncated or altered? ({expected})"
+    return None
+
+
 # The README's settings table is generated from this list by a test, so they cannot drift.
 SETTINGS_DOC: tuple[tuple[str, str, str], ...] = (
     ("CHARTERBOT_CHARTER", "the example charter", "Path of the charter YAML file."),
@@ -130,9 +246,14 @@ SETTINGS_DOC: tuple[tuple[str, str, str], ...] = (
     ("CHARTERBOT_HTTP_PORT", "8080", "Port of the HTTP server."),
     ("CHARTERBOT_PUBLIC_URL", "http://127.0.0.1:8080", "Base URL used in links in messages."),
     ("CHARTERBOT_LOG_FORMAT", "console", "`json` for structured logs, `console` for people."),
-    ("CHARTERBOT_LOG_LEVEL", "INFO", "Log level."),
-    ("CHARTERBOT_TICK_SECONDS", "1.0", "How often deadlines are checked."),
-    ("CHARTERBOT_GITHUB_MODE", "webhook", "`webhook`, `poll` (no public URL needed) or `off`."),
+    ("CHARTERBOT_LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING, ERROR or CRITICAL."),
+    ("CHARTERBOT_TICK_SECONDS", "1.0", "How often deadlines are checked (above 0)."),
+    (
+        "CHARTERBOT_GITHUB_MODE",
+        "webhook",
+        "`webhook`, `poll` (no public URL needed; needs a token or App) or `off` (no webhook"
+        " endpoint, no GitHub API calls).",
+    ),
     ("CHARTERBOT_GITHUB_WEBHOOK_SECRET", "—", "Secret that signs GitHub webhook deliveries."),
     ("CHARTERBOT_GITHUB_TOKEN", "—", "Token auth for the GitHub API."),
     ("CHARTERBOT_GITHUB_APP_ID", "—", "GitHub App id (App auth, with the private key)."),
@@ -140,7 +261,7 @@ SETTINGS_DOC: tuple[tuple[str, str, str], ...] = (
     ("CHARTERBOT_GITHUB_INSTALLATION_ID", "—", "GitHub App installation id."),
     ("CHARTERBOT_GITHUB_API_URL", "https://api.github.com", "GitHub Enterprise Server API URL."),
     ("CHARTERBOT_GITHUB_OAUTH_CLIENT_ID", "—", "OAuth app for `/charter link` (device flow)."),
-    ("CHARTERBOT_GITHUB_POLL_SECONDS", "60", "Polling interval in poll mode."),
+    ("CHARTERBOT_GITHUB_POLL_SECONDS", "60", "Polling interval in poll mode (above 0)."),
     (
         "CHARTERBOT_GITHUB_HOOK_ID",
         "—",

@@ -4,6 +4,9 @@ Rules:
 - A token is ``<base64url(purpose|address|expiry)>.<HMAC-SHA256 hex>``, keyed with
   ``CHARTERBOT_SECRET_KEY`` or, when unset, a random key created once and kept in the
   database (``kv_state``), so links survive restarts without configuration.
+- The configured key comes from the runtime's settings: ``bot.bootstrap.build`` registers it
+  for its engine (:func:`use_key`). A process that did not (``python -m bot.relay``) reads it
+  from :class:`~bot.settings.Settings`, as every entry point reads settings.
 - Confirmation tokens expire after 7 days; unsubscribe tokens never do (an old mail must
   still unsubscribe). A token for one purpose is never accepted for another.
 - Verification is constant-time and returns the address, or None.
@@ -14,11 +17,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 import secrets
+import threading
+import weakref
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import quote
 
+from pydantic import SecretStr
+from sqlalchemy import Engine
+from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from storage import state
@@ -26,11 +34,40 @@ from storage import state
 _KEY_STATE = "broadcast:secret-key"
 CONFIRM_TTL = timedelta(days=7)
 
+# The configured key (None: none configured) of each engine a runtime was built on.
+_KEYS: weakref.WeakKeyDictionary[Engine, SecretStr | None] = weakref.WeakKeyDictionary()
+_KEYS_GUARD = threading.Lock()
+
+
+def use_key(engine: Engine, configured: SecretStr | None) -> None:
+    """Sign and check the links made through ``engine`` with ``configured``
+    (``Settings.secret_key``); None means the generated key kept in the database."""
+    with _KEYS_GUARD:
+        _KEYS[engine] = configured
+
+
+def _engine_of(session: Session) -> Engine | None:
+    bind: Any = session.get_bind()
+    if isinstance(bind, Connection):
+        bind = bind.engine
+    bind = getattr(bind, "_proxied", bind)  # an engine with execution options set (reader())
+    return bind if isinstance(bind, Engine) else None
+
+
+def _configured_key(session: Session) -> SecretStr | None:
+    engine = _engine_of(session)
+    with _KEYS_GUARD:
+        if engine is not None and engine in _KEYS:
+            return _KEYS[engine]
+    from bot.settings import Settings
+
+    return Settings().secret_key
+
 
 def secret_key(session: Session, now: datetime) -> bytes:
-    configured = os.environ.get("CHARTERBOT_SECRET_KEY")
-    if configured:
-        return configured.encode()
+    configured = _configured_key(session)
+    if configured is not None and configured.get_secret_value():
+        return configured.get_secret_value().encode()
     stored = state.get(session, _KEY_STATE)
     if stored is None:
         stored = secrets.token_hex(32)

@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import ArgumentError
 from sqlmodel import Session
 
 DEFAULT_URL = "sqlite:///./charterbot.db"
@@ -44,26 +45,53 @@ def default_url() -> str:
     return DEFAULT_URL
 
 
+_FORMS = "use sqlite:///path/to/file.db or postgresql://user@host:port/dbname"
+
+
+def parse_url(url: str) -> URL:
+    """``url`` parsed; a string that is not a URL at all (``charterbot.db``) is a
+    :class:`DatabaseUrlError` that does not repeat it (it might hold a password)."""
+    try:
+        return make_url(url)
+    except ArgumentError:
+        raise DatabaseUrlError(
+            f"not a database URL: {_FORMS} (sqlite:///charterbot.db for a file in the working"
+            " directory)"
+        ) from None
+    except ValueError:  # SQLAlchemy's int() of the port
+        raise DatabaseUrlError(f"the URL's port is not a number: {_FORMS}") from None
+
+
+def shown_url(url: str | URL) -> str:
+    """``url`` fit for an error or log line: the password replaced by ``***``."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return "(not a URL)"
+
+
 def normalise_url(url: str) -> str:
     """Rewrite plain PostgreSQL URLs to the psycopg 3 driver; refuse unsupported backends."""
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    backend = make_url(url).get_backend_name()
+            url = "postgresql+psycopg://" + url[len(prefix) :]
+            parse_url(url)
+            return url
+    parsed = parse_url(url)
+    backend = parsed.get_backend_name()
     if backend not in ("sqlite", "postgresql"):
+        raise DatabaseUrlError(f"unsupported database URL {shown_url(parsed)!r}: {_FORMS}")
+    if backend == "postgresql" and parsed.get_driver_name() != "psycopg":
         raise DatabaseUrlError(
-            f"unsupported database URL {url!r}: use sqlite:///path/to/file.db "
-            "or postgresql://user@host:port/dbname"
+            f"use the psycopg 3 driver: postgresql+psycopg://… (got {shown_url(parsed)!r})"
         )
-    if backend == "postgresql" and make_url(url).get_driver_name() != "psycopg":
-        raise DatabaseUrlError(f"use the psycopg 3 driver: postgresql+psycopg://… (got {url!r})")
     return url
 
 
 def missing_sqlite_file(url: str | None = None) -> Path | None:
     """The file a SQLite ``url`` names, when it does not exist (connecting would create it
     empty); None for an existing file, an in-memory database or another backend."""
-    parsed = make_url(normalise_url(url or default_url()))
+    parsed = parse_url(normalise_url(url or default_url()))
     database = parsed.database
     if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
         return None
@@ -76,12 +104,15 @@ def missing_sqlite_file(url: str | None = None) -> Path | None:
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     """An engine for ``url`` (default :func:`default_url`) with charterbot's durability rules."""
     url = normalise_url(url or default_url())
-    if make_url(url).get_backend_name() == "sqlite":
-        connect_args = {"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
-        engine = create_engine(url, connect_args=connect_args, **kwargs)
-        _sqlite_rules(engine)
-        return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    try:
+        if make_url(url).get_backend_name() == "sqlite":
+            connect_args = {"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+            engine = create_engine(url, connect_args=connect_args, **kwargs)
+            _sqlite_rules(engine)
+            return engine
+        return create_engine(url, pool_pre_ping=True, **kwargs)
+    except (ArgumentError, ValueError) as exc:  # e.g. a query argument the driver refuses
+        raise DatabaseUrlError(f"cannot use {shown_url(url)!r}: {exc}") from None
 
 
 def _sqlite_rules(engine: Engine) -> None:

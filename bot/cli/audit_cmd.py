@@ -3,7 +3,9 @@
 - ``verify`` prints ``ok: N entries, head <seq> <hex>`` and exits 0, or names the first bad
   entry and why and exits 1. ``--expected-head`` (HEX or SEQ:HEX, as printed by ``audit head``)
   also catches truncation and rewritten tails against a head published elsewhere.
-- ``head`` prints ``<seq> <hex>`` (publish it somewhere the database owner cannot edit).
+- ``head`` prints ``<seq> <hex>`` (publish it somewhere the database owner cannot edit); for an
+  empty log it prints nothing and exits 0, so a cron job publishing non-empty output never
+  publishes something that is not a head.
 - ``export --out FILE.jsonl`` writes the log for ``python -m storage.verify_export FILE.jsonl``.
 Progress bars go to stderr, only on a terminal or for logs over 10,000 entries.
 Exit code 2: the database cannot be used (bad URL, unreachable, never migrated).
@@ -86,10 +88,11 @@ def verify(
 
 @audit_app.command("head")
 def head(database_url: DatabaseUrl = None) -> None:
-    """Print the newest entry as ``<seq> <hex>`` (nothing to print for an empty log)."""
+    """Print the newest entry as ``<seq> <hex>``; an empty log prints nothing (exit 0)."""
     with _reader(database_url) as (_, session):
         top = audit.head(session)
-    typer.echo("empty" if top is None else f"{top[0]} {top[1]}")
+    if top is not None:
+        typer.echo(f"{top[0]} {top[1]}")
 
 
 @audit_app.command("export")

@@ -1,8 +1,10 @@
 """``charterbot charter …``: check a charter file, show what it means, print its JSON Schema.
 
-Exit codes: 0 when the charter loads; 1 when it cannot be read or has problems. Problems go to
-stdout, one ``file:line:column: path: message`` line each (editors and CI annotate from them);
-the one-line summary of a failure goes to stderr.
+FILE defaults to ``CHARTERBOT_CHARTER`` from the settings (the environment, then ``.env``), as
+``serve`` reads it. Exit codes: 0 when the charter loads; 1 when it cannot be read or has
+problems; 2 when no file is given or named, or a setting is unusable. Problems go to stdout,
+one ``file:line:column: path: message`` line each (editors and CI annotate from them); the
+one-line summary of a failure goes to stderr.
 """
 
 from __future__ import annotations
@@ -27,10 +29,9 @@ charter_app = typer.Typer(
 )
 
 CharterPath = Annotated[
-    Path,
+    Path | None,
     typer.Argument(
-        envvar="CHARTERBOT_CHARTER",
-        help="The charter file (default: $CHARTERBOT_CHARTER).",
+        help="The charter file (default: CHARTERBOT_CHARTER, from the environment or .env).",
         show_default=False,
     ),
 ]
@@ -41,14 +42,14 @@ def register(app: typer.Typer) -> None:
 
 
 @charter_app.command()
-def check(file: CharterPath) -> None:
+def check(file: CharterPath = None) -> None:
     """Load FILE and report every problem at once, or one line saying what it holds."""
     charter = _load_or_exit(file).charter
     typer.echo(f"ok: {charter.charter.name} v{charter.version} — {_summary(charter)}")
 
 
 @charter_app.command()
-def show(file: CharterPath) -> None:
+def show(file: CharterPath = None) -> None:
     """Explain FILE as tables: clients, roles, tracks, stages, meetings, announcements."""
     loaded = _load_or_exit(file)
     console = Console(highlight=False)
@@ -62,7 +63,21 @@ def schema() -> None:
     typer.echo(json.dumps(json_schema(), indent=2, ensure_ascii=False))
 
 
-def _load_or_exit(file: Path) -> LoadedCharter:
+def _charter_file(file: Path | None) -> Path:
+    """FILE, else the charter the settings name (as ``serve`` reads them)."""
+    if file is not None:
+        return file
+    from bot.cli.startup import load_settings
+
+    named = load_settings().charter
+    if named is None:
+        typer.echo("error: no charter file: give FILE or set CHARTERBOT_CHARTER", err=True)
+        raise typer.Exit(2)
+    return named
+
+
+def _load_or_exit(given: Path | None) -> LoadedCharter:
+    file = _charter_file(given)
     try:
         return read_charter(file)
     except CharterUnreadable as exc:

@@ -1,8 +1,9 @@
 """``charterbot db …``: bring the database schema up to date and show where it is.
 
-The database is ``--database-url``, else ``$CHARTERBOT_DATABASE_URL``, else
-``sqlite:///./charterbot.db``. ``postgresql://`` URLs use psycopg 3.
-Exit codes: 0 on success; 2 when the URL is unusable or the database cannot be reached.
+The database is ``--database-url``, else ``CHARTERBOT_DATABASE_URL`` (from the environment or
+``.env``, read as ``serve`` reads it), else ``sqlite:///./charterbot.db``. ``postgresql://`` URLs
+use psycopg 3. Exit codes: 0 on success; 2 when a setting or the URL is unusable or the
+database cannot be reached.
 """
 
 from __future__ import annotations
@@ -14,10 +15,16 @@ from typing import Annotated
 
 import typer
 from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from storage import migrate
-from storage.db import DatabaseUrlError, default_url, make_engine, missing_sqlite_file
+from storage.db import (
+    DatabaseUrlError,
+    default_url,
+    make_engine,
+    missing_sqlite_file,
+    shown_url,
+)
 
 db_app = typer.Typer(name="db", help="Database schema migrations.", no_args_is_help=True)
 
@@ -25,8 +32,7 @@ DatabaseUrl = Annotated[
     str | None,
     typer.Option(
         "--database-url",
-        envvar="CHARTERBOT_DATABASE_URL",
-        help=f"Database URL (default: $CHARTERBOT_DATABASE_URL, else {default_url()}).",
+        help=f"Database URL (default: CHARTERBOT_DATABASE_URL, else {default_url()}).",
         show_default=False,
     ),
 ]
@@ -36,13 +42,27 @@ def register(app: typer.Typer) -> None:
     app.add_typer(db_app, name="db")
 
 
+def database_url(option: str | None) -> tuple[str, str]:
+    """The command's database URL and what set it (for error lines): the option, else the
+    settings (environment and ``.env``; a bad setting exits 2 naming it)."""
+    if option:
+        return option, "--database-url"
+    from bot.cli.startup import load_settings
+
+    return load_settings().database_url, "CHARTERBOT_DATABASE_URL"
+
+
 def missing_database(url: str | None) -> Path | None:
     """The SQLite file the command's database would be, when it does not exist; unusable URLs
     exit 2 with the reason."""
+    return _missing(*database_url(url))
+
+
+def _missing(url: str, source: str) -> Path | None:
     try:
-        return missing_sqlite_file(url or default_url())
-    except (DatabaseUrlError, ValueError) as exc:
-        typer.echo(f"error: {exc}", err=True)
+        return missing_sqlite_file(url)
+    except DatabaseUrlError as exc:
+        typer.echo(f"error: {source}: {exc}", err=True)
         raise typer.Exit(2) from None
 
 
@@ -51,7 +71,8 @@ def open_engine(url: str | None, *, create: bool = False) -> Iterator[Engine]:
     """An engine for the command's database; unusable URLs exit 2 with the reason, and so does
     a SQLite file that does not exist, unless the command ``create``s it (connecting would
     leave an empty file behind, and the command would only complain about its schema)."""
-    missing = missing_database(url)
+    resolved, source = database_url(url)
+    missing = _missing(resolved, source)
     if missing is not None and not create:
         typer.echo(
             f"error: no database at {missing}; `charterbot db upgrade` creates one there, or "
@@ -60,14 +81,24 @@ def open_engine(url: str | None, *, create: bool = False) -> Iterator[Engine]:
         )
         raise typer.Exit(2)
     try:
-        engine = make_engine(url or default_url())
-    except (DatabaseUrlError, ValueError) as exc:
-        typer.echo(f"error: {exc}", err=True)
+        engine = make_engine(resolved)
+    except DatabaseUrlError as exc:
+        typer.echo(f"error: {source}: {exc}", err=True)
         raise typer.Exit(2) from None
     try:
         yield engine
     except OperationalError as exc:
-        typer.echo(f"error: cannot use the database: {exc.orig}", err=True)
+        typer.echo(f"error: cannot use the database {shown_url(resolved)}: {exc.orig}", err=True)
+        raise typer.Exit(2) from None
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) != "42501":  # insufficient_privilege
+            raise
+        user = engine.url.username or "this database user"
+        typer.echo(
+            f"error: {user} may not do this ({str(exc.orig).splitlines()[0]}); schema changes"
+            " (`charterbot db upgrade`) run as the schema's owner, see deploy/README.md",
+            err=True,
+        )
         raise typer.Exit(2) from None
     finally:
         engine.dispose()

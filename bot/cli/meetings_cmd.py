@@ -1,9 +1,10 @@
 """``charterbot meetings list [--next N] [--tz ZONE]``: the next calls, in UTC and local time.
 
-Reads the charter (``--charter`` / ``$CHARTERBOT_CHARTER``, else the bundled example) and, when
-the database is reachable and migrated, its cancellations, moves and ad-hoc calls. Each line
-shows the start in UTC and in ``ZONE`` (default: the charter's zone), the length and the
-occurrence key that commands accept. Exit codes: 0 done; 2 bad input or unreadable charter.
+Reads the charter (``--charter``, else ``CHARTERBOT_CHARTER`` from the environment or ``.env``,
+else the bundled example) and, when the database is reachable and migrated, its cancellations,
+moves and ad-hoc calls. Each line shows the start in UTC and in ``ZONE`` (default: the
+charter's zone), the length and the occurrence key that commands accept. Exit codes: 0 done;
+2 bad input or unreadable charter.
 """
 
 from __future__ import annotations
@@ -28,12 +29,18 @@ def list_calls(
     next_n: Annotated[int, typer.Option("--next", min=1, max=200, help="How many calls.")] = 5,
     tz: Annotated[str | None, typer.Option("--tz", help="Show local times in this zone.")] = None,
     charter: Annotated[
-        Path | None, typer.Option("--charter", envvar="CHARTERBOT_CHARTER", show_default=False)
+        Path | None,
+        typer.Option(
+            "--charter",
+            help="The charter file (default: CHARTERBOT_CHARTER, else the bundled example).",
+            show_default=False,
+        ),
     ] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """The next N calls of every series and ad-hoc call, in UTC and in local time."""
     from bot.charter_file import example_charter_path, read_charter
+    from bot.cli.startup import load_settings
     from bot.meetings_timers import adhoc_call
     from charter.load import CharterInvalid
     from charter.meetings import (
@@ -48,6 +55,7 @@ def list_calls(
     from storage import meetings as store, migrate
     from storage.db import read_scope
 
+    charter = charter or load_settings().charter
     try:
         loaded = read_charter(charter or example_charter_path())
         zone = zone_of(tz or loaded.charter.charter.timezone)

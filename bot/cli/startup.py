@@ -1,30 +1,32 @@
 """Starting the bot from the command line: settings and runtime, or a clear error and exit.
 
-Rules (``serve`` and ``console`` share them):
-- A setting the environment gets wrong is named with what it should be; a secret's value is
-  never echoed. Exit 2.
+Rules (``serve``, ``console`` and every command that reads settings share them):
+- Settings come from one :class:`Settings` (the environment, then ``.env`` in the working
+  directory), never from ``os.environ`` directly.
+- A setting the environment gets wrong is named with what it should be, as
+  ``error: NAME: sentence``; a secret's value is never echoed. Exit 2.
 - A charter that does not load prints every problem as ``FILE:LINE:COLUMN: …``. Exit 1.
 - A database URL that is unsupported or a database that cannot be opened is named (password
   hidden) with the driver's reason, and for a SQLite file in a missing directory, that
-  directory. Exit 2.
+  directory. Exit 2. So is a schema that needs a migration the database user may not run.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from pydantic import ValidationError
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from bot.bootstrap import Runtime, build
-from bot.charter_file import CharterUnreadable
-from bot.settings import Settings
-from charter.load import CharterInvalid
-from storage.db import DatabaseUrlError, normalise_url
+from bot.settings import SettingError, Settings
+from storage.db import DatabaseUrlError, normalise_url, parse_url, shown_url
 
-_SECRET_WORDS = ("SECRET", "TOKEN", "KEY", "PASSWORD", "SMTP_URL")
+if TYPE_CHECKING:
+    from bot.bootstrap import Runtime
+
+_SECRET_WORDS = ("SECRET", "TOKEN", "KEY", "PASSWORD", "SMTP_URL", "DATABASE_URL")
 
 
 def load_settings() -> Settings:
@@ -32,15 +34,26 @@ def load_settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         for error in exc.errors():
-            name = ".".join(str(part) for part in error["loc"])
-            shown = "" if any(w in name.upper() for w in _SECRET_WORDS) else error.get("input")
+            cause = error.get("ctx", {}).get("error")
+            if isinstance(cause, SettingError):
+                name, message = cause.name, cause.message
+            else:
+                name = ".".join(str(part) for part in error["loc"])
+                message = error["msg"]
+            # The input of a check across settings (empty loc) is all of them: never shown.
+            secret = any(w in name.upper() for w in _SECRET_WORDS) or not error["loc"]
+            shown = "" if secret else error.get("input")
             got = f" (got {shown!r})" if shown not in ("", None) else ""
-            typer.echo(f"error: {name}: {error['msg']}{got}", err=True)
+            typer.echo(f"error: {name}: {message}{got}", err=True)
         raise typer.Exit(2) from None
 
 
 def start(settings: Settings) -> Runtime:
     """The runtime for ``settings``, or the reason it cannot start and the exit."""
+    from bot.bootstrap import SchemaNotMigrated, build
+    from bot.charter_file import CharterUnreadable
+    from charter.load import CharterInvalid
+
     try:
         return build(settings)
     except CharterInvalid as exc:
@@ -53,17 +66,22 @@ def start(settings: Settings) -> Runtime:
     except DatabaseUrlError as exc:
         typer.echo(f"error: CHARTERBOT_DATABASE_URL: {exc}", err=True)
         raise typer.Exit(2) from None
+    except SettingError as exc:
+        typer.echo(f"error: {exc.name}: {exc.message}", err=True)
+        raise typer.Exit(2) from None
+    except SchemaNotMigrated as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     except OperationalError as exc:
         typer.echo(f"error: {_database_problem(settings.database_url, exc)}", err=True)
         raise typer.Exit(2) from None
 
 
 def _database_problem(url: str, exc: OperationalError) -> str:
-    parsed = make_url(normalise_url(url))
-    shown = parsed.render_as_string(hide_password=True)
+    parsed = parse_url(normalise_url(url))
     reason = str(exc.orig).strip()
     if parsed.get_backend_name() == "sqlite" and parsed.database:
         folder = Path(parsed.database).parent
         if not folder.is_dir():
             reason = f"the directory {folder} does not exist ({reason})"
-    return f"cannot use the database {shown}: {reason}"
+    return f"cannot use the database {shown_url(parsed)}: {reason}"

@@ -237,7 +237,10 @@ async def test_hostile_text_is_stored_clean_and_echoed_inert(
     ]
     sent = [
         await from_discord(
-            client, discord_api, "concern", [option("number", n), option("name", "discord"), option("text", raw)]
+            client,
+            discord_api,
+            "concern",
+            [option("number", n), option("name", "discord"), option("text", raw)],
         ),
         await from_discord(
             client,
@@ -302,7 +305,10 @@ async def test_ten_kilobytes_are_refused_everywhere(
     n = await bot.open_voting("Gas")
     slack_answer = await from_slack(bot, slack, f"concern {n} slack: {TEN_KB}")
     discord_answer = await from_discord(
-        client, discord_api, "concern", [option("number", n), option("name", "d"), option("text", TEN_KB)]
+        client,
+        discord_api,
+        "concern",
+        [option("number", n), option("name", "d"), option("text", TEN_KB)],
     )
     console_answer = from_console(bot, f"concern {n} console: {TEN_KB}")
     await bot.comment(n, f"/concern github: {TEN_KB}", GITHUB_VOTER)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 import time
@@ -19,6 +20,7 @@ from storage.db import (
     normalise_url,
     read_scope,
     session_scope,
+    shown_url,
     urgent_writer_waiting,
 )
 
@@ -48,6 +50,30 @@ def test_unsupported_urls_are_refused(url: str, message: str) -> None:
     """Backends or drivers we do not support fail with the URL forms we do."""
     with pytest.raises(DatabaseUrlError, match=message):
         normalise_url(url)
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("mysql://root:hunter2@h/db", "unsupported database URL 'mysql://root:***@h/db'"),
+        ("postgresql+psycopg2://u:hunter2@h/db", "(got 'postgresql+psycopg2://u:***@h/db')"),
+        ("charterbot.db", "not a database URL: use sqlite:///path/to/file.db"),
+        ("u:hunter2@h/db", "not a database URL"),
+        ("postgresql://u:hunter2@h:port/db", "the URL's port is not a number"),
+        ("sqlite:///x.db?check_same_thread=maybe", "cannot use 'sqlite:///x.db"),
+    ],
+)
+def test_url_errors_never_show_the_password(url: str, message: str) -> None:
+    """Every refusal is a DatabaseUrlError (not SQLAlchemy's ArgumentError or a ValueError
+    from its port parsing) and shows the URL, if at all, with its password hidden."""
+    with pytest.raises(DatabaseUrlError, match=re.escape(message)) as refused:
+        make_engine(url).dispose()
+    assert "hunter2" not in str(refused.value)
+
+
+def test_shown_url_hides_the_password() -> None:
+    assert shown_url("postgresql://u:hunter2@h/db") == "postgresql://u:***@h/db"
+    assert shown_url("not a url") == "(not a URL)"
 
 
 def test_default_url_is_a_local_sqlite_file() -> None:

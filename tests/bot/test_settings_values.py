@@ -1,0 +1,190 @@
+"""Settings refuse values that cannot work, by the variable's name, and treat empty as unset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from pydantic import ValidationError
+
+from bot.settings import SettingError, Settings
+
+PASSWORD = "hunter2"
+
+
+def _refusal(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> SettingError | str:
+    """The SettingError (or, for a plain type error, the message) Settings() refuses env with."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError) as caught:
+        Settings()
+    [error] = caught.value.errors()
+    cause = error.get("ctx", {}).get("error")
+    return cause if isinstance(cause, SettingError) else str(error["msg"])
+
+
+@pytest.fixture(autouse=True)
+def _no_dotenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run where there is no ``.env``, whatever the checkout holds."""
+    monkeypatch.chdir(tmp_path)
+
+
+def _pem() -> str:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["DISCORD_TOKEN", "SLACK_BOT_TOKEN", "CHARTERBOT_CHARTER", "CHARTERBOT_SMTP_URL"],
+)
+def test_an_empty_value_counts_as_unset(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """An uncommented ``NAME=`` line from env.example neither turns a platform on nor names a
+    charter "." nor breaks start-up."""
+    monkeypatch.setenv(name, "")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "")
+    settings = Settings()
+    assert settings.discord_token is None and not settings.discord_enabled
+    assert settings.slack_bot_token is None and not settings.slack_enabled
+    assert settings.charter is None
+    assert settings.smtp_url is None
+
+
+def test_an_empty_value_in_dotenv_counts_as_unset(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("DISCORD_TOKEN=\nCHARTERBOT_HTTP_PORT=\n", encoding="utf-8")
+    settings = Settings()
+    assert settings.discord_token is None
+    assert settings.http_port == 8080
+
+
+@pytest.mark.parametrize("name", ["CHARTERBOT_TICK_SECONDS", "CHARTERBOT_GITHUB_POLL_SECONDS"])
+@pytest.mark.parametrize("value", ["0", "-1", "-0.5"])
+def test_intervals_must_be_positive(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
+    """A zero or negative interval would spin its loop without pause."""
+    assert _refusal({name: value}, monkeypatch) == "Input should be greater than 0"
+
+
+@pytest.mark.parametrize(("given", "level"), [("debug", "DEBUG"), ("Warn", "WARNING")])
+def test_log_levels_are_read_in_any_case(
+    monkeypatch: pytest.MonkeyPatch, given: str, level: str
+) -> None:
+    monkeypatch.setenv("CHARTERBOT_LOG_LEVEL", given)
+    assert Settings().log_level == level
+
+
+def test_an_unknown_log_level_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    refusal = _refusal({"CHARTERBOT_LOG_LEVEL": "verbose"}, monkeypatch)
+    assert isinstance(refusal, SettingError)
+    assert refusal.name == "CHARTERBOT_LOG_LEVEL"
+    assert "DEBUG, INFO, WARNING, ERROR, CRITICAL" in refusal.message
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        (f"smtp+tls://u:{PASSWORD}@mail.example.org:587", "the scheme smtp+tls:// is not usable"),
+        (f"smtp+starttls://u:{PASSWORD}@mail.example.org:notaport", "the port is not a number"),
+        (f"smtps://u:{PASSWORD}@mail.example.org:99999", "the port is not a number"),
+        ("smtp://", "names no host"),
+        (f"u:{PASSWORD}@mail.example.org", "is not usable"),
+    ],
+)
+def test_an_unusable_smtp_url_is_named_without_its_password(
+    monkeypatch: pytest.MonkeyPatch, url: str, says: str
+) -> None:
+    refusal = _refusal({"CHARTERBOT_SMTP_URL": url}, monkeypatch)
+    assert isinstance(refusal, SettingError)
+    assert refusal.name == "CHARTERBOT_SMTP_URL"
+    assert says in refusal.message
+    assert "smtp+starttls://user:password@host:587" in refusal.message
+    assert PASSWORD not in str(refusal)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "smtp+starttls://u:p@mail.example.org:587",
+        "smtps://u:p@mail.example.org",
+        "smtp://127.0.0.1:2525",
+    ],
+)
+def test_usable_smtp_urls_are_accepted(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    monkeypatch.setenv("CHARTERBOT_SMTP_URL", url)
+    smtp = Settings().smtp_url
+    assert smtp is not None and smtp.get_secret_value() == url
+
+
+def test_a_non_numeric_discord_guild_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    refusal = _refusal({"DISCORD_GUILD_ID": "my-server"}, monkeypatch)
+    assert isinstance(refusal, SettingError) and refusal.name == "DISCORD_GUILD_ID"
+
+
+@pytest.mark.parametrize(
+    ("env", "name", "says"),
+    [
+        (
+            {"CHARTERBOT_GITHUB_APP_ID": "1", "CHARTERBOT_GITHUB_APP_PRIVATE_KEY": "{pem}"},
+            "CHARTERBOT_GITHUB_INSTALLATION_ID",
+            "not set, and GitHub App auth needs it",
+        ),
+        (
+            {
+                "CHARTERBOT_GITHUB_INSTALLATION_ID": "7",
+                "CHARTERBOT_GITHUB_APP_PRIVATE_KEY": "{pem}",
+            },
+            "CHARTERBOT_GITHUB_APP_ID",
+            "not set",
+        ),
+        (
+            {
+                "CHARTERBOT_GITHUB_APP_ID": "1",
+                "CHARTERBOT_GITHUB_INSTALLATION_ID": "7",
+                "CHARTERBOT_GITHUB_APP_PRIVATE_KEY": "not-a-key-hunter2",
+            },
+            "CHARTERBOT_GITHUB_APP_PRIVATE_KEY",
+            "is not a PEM private key",
+        ),
+        (
+            {
+                "CHARTERBOT_GITHUB_APP_ID": "1",
+                "CHARTERBOT_GITHUB_INSTALLATION_ID": "7",
+                "CHARTERBOT_GITHUB_APP_PRIVATE_KEY": "{truncated}",
+            },
+            "CHARTERBOT_GITHUB_APP_PRIVATE_KEY",
+            "does not load as a private key",
+        ),
+        (
+            {"CHARTERBOT_GITHUB_TOKEN": "t", "CHARTERBOT_GITHUB_APP_ID": "1"},
+            "CHARTERBOT_GITHUB_TOKEN",
+            "not both",
+        ),
+        ({"CHARTERBOT_GITHUB_TOKEN": "   "}, "CHARTERBOT_GITHUB_TOKEN", "is blank"),
+    ],
+)
+def test_unusable_github_credentials_are_named(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], name: str, says: str
+) -> None:
+    pem = _pem()
+    truncated = pem[: len(pem) // 2] + "\n-----END RSA PRIVATE KEY-----\n"
+    env = {k: v.format(pem=pem, truncated=truncated) for k, v in env.items()}
+    refusal = _refusal(env, monkeypatch)
+    assert isinstance(refusal, SettingError)
+    assert (refusal.name, says in refusal.message) == (name, True), refusal
+    assert "hunter2" not in str(refusal) and "PRIVATE KEY-----" not in str(refusal)
+
+
+def test_a_complete_app_and_github_off_are_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Off ignores leftover credentials (nothing uses them); a complete App is fine."""
+    monkeypatch.setenv("CHARTERBOT_GITHUB_APP_ID", "1")
+    monkeypatch.setenv("CHARTERBOT_GITHUB_APP_PRIVATE_KEY", _pem())
+    monkeypatch.setenv("CHARTERBOT_GITHUB_INSTALLATION_ID", "7")
+    assert Settings().github_enabled
+    monkeypatch.delenv("CHARTERBOT_GITHUB_INSTALLATION_ID")
+    monkeypatch.setenv("CHARTERBOT_GITHUB_MODE", "off")
+    assert Settings().github_mode == "off"
