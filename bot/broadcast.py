@@ -57,7 +57,11 @@ def install(rt: Runtime) -> None:
         return None
 
     subscribe.register(
-        rt.gov, public_url=rt.settings.public_url, origin_of=origin_of, platforms=relay.senders
+        rt.gov,
+        public_url=rt.settings.public_url,
+        origin_of=origin_of,
+        platforms=relay.senders,
+        allow_private_webhooks=rt.settings.webhook_allow_private,
     )
 
 

@@ -58,6 +58,7 @@ class Context:
     origin: Origin | None = None
     public_url: str = "http://127.0.0.1:8080"
     platforms: frozenset[str] | None = None  # those with a sender; None: not known, all
+    allow_private_webhooks: bool = False  # CHARTERBOT_WEBHOOK_ALLOW_PRIVATE
 
     @property
     def owner(self) -> str:
@@ -89,7 +90,7 @@ def _target(cmd: Subscribe, ctx: Context) -> tuple[str, str]:
         raise Refused(_("Give the address to subscribe."))
     if cmd.target == "webhook":
         try:
-            check_url_sync(cmd.address)
+            check_url_sync(cmd.address, allow_private=ctx.allow_private_webhooks)
         except WebhookRefused as exc:
             raise Refused(_("This webhook URL is refused: %(reason)s") % {"reason": exc}) from None
     return cmd.target, cmd.address
@@ -336,18 +337,23 @@ def register(
     public_url: str,
     origin_of: Any = None,
     platforms: Iterable[str] | None = None,
+    allow_private_webhooks: bool = False,
 ) -> None:
     """Register the three handlers with the service (``Governance.register``).
 
     ``origin_of(actor) -> Origin | None`` tells where the command came from; without it,
     ``subscribe here`` asks for a channel and the rest works. ``platforms`` are those the bot
     has a sender for; subscribing to another is refused (None: not checked).
+    ``allow_private_webhooks`` lets webhook URLs resolve to private addresses (the operator's
+    CHARTERBOT_WEBHOOK_ALLOW_PRIVATE).
     """
     known = frozenset(platforms) if platforms is not None else None
 
     def run(svc: Any, session: Session, command: Any, actor: Actor, now: datetime) -> Message:
         origin = origin_of(actor) if origin_of is not None else None
-        ctx = Context(session, svc.charter, actor, now, origin, public_url, known)
+        ctx = Context(
+            session, svc.charter, actor, now, origin, public_url, known, allow_private_webhooks
+        )
         return handle(command, ctx)
 
     for cls in (Subscribe, Unsubscribe, Subscriptions):

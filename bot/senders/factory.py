@@ -12,7 +12,9 @@ from bot.settings import Settings
 
 
 def build_senders(settings: Settings) -> dict[str, Sender]:
-    senders: dict[str, Sender] = {"webhook": WebhookSender()}
+    senders: dict[str, Sender] = {
+        "webhook": WebhookSender(allow_private=settings.webhook_allow_private)
+    }
     if settings.slack_bot_token is not None:
         token = settings.slack_bot_token.get_secret_value()
         senders["slack"] = SlackSender(token, settings.slack_api_url)

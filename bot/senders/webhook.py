@@ -23,7 +23,6 @@ import hashlib
 import hmac
 import ipaddress
 import json
-import os
 import socket
 import ssl
 import time
@@ -39,10 +38,6 @@ TOLERANCE_SECONDS = 300
 
 class WebhookRefused(ValueError):
     """The URL may not be used as a webhook; the message says why."""
-
-
-def allow_private_default() -> bool:
-    return os.environ.get("CHARTERBOT_WEBHOOK_ALLOW_PRIVATE", "") in ("1", "true", "yes")
 
 
 async def system_resolve(host: str, port: int) -> list[str]:
@@ -93,9 +88,9 @@ async def check_url(
     return parsed, _validate(parsed.host, addresses, allow_private)
 
 
-def check_url_sync(url: str, *, allow_private: bool | None = None) -> httpx.URL:
+def check_url_sync(url: str, *, allow_private: bool = False) -> httpx.URL:
     """The same check, blocking (for command handlers that are not async)."""
-    allow = allow_private_default() if allow_private is None else allow_private
+    allow = allow_private
     parsed = _parse(url)
     try:
         infos = socket.getaddrinfo(parsed.host, parsed.port or 443, type=socket.SOCK_STREAM)
@@ -129,11 +124,11 @@ class WebhookSender:
     def __init__(
         self,
         *,
-        allow_private: bool | None = None,
+        allow_private: bool = False,
         verify_tls: ssl.SSLContext | bool = True,
         resolve: Resolver = system_resolve,
     ) -> None:
-        self._allow_private = allow_private_default() if allow_private is None else allow_private
+        self._allow_private = allow_private  # CHARTERBOT_WEBHOOK_ALLOW_PRIVATE (bot.settings)
         self._resolve = resolve
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(15.0), verify=verify_tls, follow_redirects=False

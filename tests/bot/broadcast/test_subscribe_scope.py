@@ -18,6 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine
 from sqlmodel import select
 
@@ -212,3 +213,22 @@ def test_a_bot_without_smtp_refuses_email_subscriptions(tmp_path: Path) -> None:
             assert not reply.ok and "e-mail is not set up on this bot" in plain_text(reply)
         else:
             assert reply.ok and "Check ops@example.org" in plain_text(reply)
+
+
+@pytest.mark.parametrize("allow", [False, True])
+def test_the_private_webhook_setting_reaches_subscribe_and_the_sender(
+    tmp_path: Path, allow: bool
+) -> None:
+    """CHARTERBOT_WEBHOOK_ALLOW_PRIVATE comes from the runtime's settings (so from .env too),
+    both where a webhook is subscribed and where it is sent."""
+    coordinator = Actor("ines-coord", "slack", "U0COORD", "Ines")
+    url = f"sqlite:///{tmp_path / 'hooks.db'}"
+    settings = Settings(database_url=url, webhook_allow_private=allow)
+    rt = build(settings, clock=FixedClock(NOW))
+    try:
+        reply = rt.gov.run_sync("subscribe webhook https://127.0.0.1/hook", coordinator, NOW)
+        sender = rt.extras["broadcast_relay"].senders["webhook"]
+    finally:
+        rt.engine.dispose()
+    assert reply.ok is allow, plain_text(reply)
+    assert sender._allow_private is allow
