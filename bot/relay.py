@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import os
 import signal
 from collections.abc import Callable, Mapping
@@ -196,7 +197,9 @@ class Relay:
             break
         if result.permanent:
             roles = self.notify_roles()
-            await self._db(db.fail, self.engine, job.id, result.error, roles, self._now())
+            # the destination's own answer: counted against its subscription
+            refused = functools.partial(db.fail, refused=True)
+            await self._db(refused, self.engine, job.id, result.error, roles, self._now())
             self.stats.failed += 1
         else:
             await self._db(self._retry, job.id, result.error, result.retry_after, limited)

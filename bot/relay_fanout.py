@@ -44,7 +44,7 @@ from storage.models.core import OutboxRow, ProposalRow
 from storage.times import aware
 
 OWNED_KINDS = ("announce", "digest", "confirm-email")
-UNSUBSCRIBED = "unsubscribed before delivery"
+UNSUBSCRIBED = subscriptions.UNSUBSCRIBED
 
 
 def announcement(payload: dict[str, Any]) -> Announce:
@@ -253,10 +253,19 @@ def _scrub(error: str, address: str, name: str) -> str:
     return re.sub(re.escape(address), lambda _match: name, error, flags=re.IGNORECASE)
 
 
-def fail(engine: Engine, delivery_id: int, error: str, roles: Sequence[str], now: datetime) -> None:
+def fail(
+    engine: Engine,
+    delivery_id: int,
+    error: str,
+    roles: Sequence[str],
+    now: datetime,
+    *,
+    refused: bool = False,
+) -> None:
     """Record a permanent failure and tell the coordinators, in one transaction; a subscription
-    failing again and again is removed (storage.subscriptions.drop_if_failing), and they are
-    told so in the same notice."""
+    whose destination ``refused`` it (the platform's answer, not a platform this bot cannot
+    reach) is counted, and removed after several in a row (storage.subscriptions.refused);
+    they are told so in the same notice."""
     _ = translator("en")
     with session_scope(engine) as session:
         row = deliveries.mark_failed(session, delivery_id, error)
@@ -266,8 +275,10 @@ def fail(engine: Engine, delivery_id: int, error: str, roles: Sequence[str], now
             "destination": name,
             "error": _scrub(error, row.address, name),
         }
-        if row.subscription_id is not None and subscriptions.drop_if_failing(
-            session, row.subscription_id
+        if (
+            refused
+            and row.subscription_id is not None
+            and subscriptions.refused(session, row.subscription_id)
         ):
             text += " " + _(
                 "Subscription #%(id)d was removed after %(count)d deliveries in a row failed;"

@@ -23,7 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, or_, select
 
 from charter.subscriptions import Destination
-from storage.models.broadcast import DeliveryRow
+from storage.models.broadcast import DeliveryRow, SubscriptionRow
 from storage.models.core import OutboxRow
 from storage.outbox import MAX_ATTEMPTS, backoff
 
@@ -141,10 +141,19 @@ def record_id(session: Session, delivery_id: int, message_id: str) -> None:
 
 
 def mark_sent(session: Session, delivery_id: int, now: datetime) -> None:
+    """Mark the delivery sent; its subscription's destination works, so its count of refusals
+    in a row starts again (storage.subscriptions.refused)."""
     session.execute(
         sa.update(DeliveryRow)
         .where(col(DeliveryRow.id) == delivery_id)
         .values(status="sent", sent_at=now, last_error=None)
+    )
+    of_delivery = select(DeliveryRow.subscription_id).where(col(DeliveryRow.id) == delivery_id)
+    session.execute(
+        sa.update(SubscriptionRow)
+        .where(col(SubscriptionRow.id) == of_delivery.scalar_subquery())
+        .where(col(SubscriptionRow.failures_in_a_row) != 0)
+        .values(failures_in_a_row=0)
     )
 
 

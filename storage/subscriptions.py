@@ -94,24 +94,24 @@ def remove(session: Session, ids: Sequence[int]) -> int:
     return len(rows)
 
 
-# A subscription whose last this-many deliveries all failed for good is removed: its target is
-# gone (a deleted channel, a bounced address, a webhook answering 404), and every further
+# A subscription whose destination refused this many deliveries in a row is removed: its target
+# is gone (a deleted channel, a bounced address, a webhook answering 404), and every further
 # announcement would fail again and tell the coordinators again.
 FAILURES_TO_DROP = 3
 
 
-def drop_if_failing(session: Session, subscription_id: int) -> bool:
-    """Remove the subscription when its last :data:`FAILURES_TO_DROP` finished deliveries all
-    failed (deliveries cancelled by an unsubscribe do not count); True when it was removed."""
-    finished = session.exec(
-        select(DeliveryRow.status, DeliveryRow.last_error)
-        .where(DeliveryRow.subscription_id == subscription_id)
-        .where(col(DeliveryRow.status).in_(("sent", "failed")))
-        .order_by(col(DeliveryRow.id).desc())
-        .limit(FAILURES_TO_DROP)
-    ).all()
-    failed = [s for s, error in finished if s == "failed" and error != UNSUBSCRIBED]
-    if len(failed) < FAILURES_TO_DROP:
+def refused(session: Session, subscription_id: int) -> bool:
+    """Count one delivery the subscription's destination refused for good; at
+    :data:`FAILURES_TO_DROP` in a row the subscription is removed. True when it was."""
+    session.execute(
+        sa.update(SubscriptionRow)
+        .where(col(SubscriptionRow.id) == subscription_id)
+        .values(failures_in_a_row=col(SubscriptionRow.failures_in_a_row) + 1)
+    )
+    count = session.exec(
+        select(SubscriptionRow.failures_in_a_row).where(SubscriptionRow.id == subscription_id)
+    ).first()
+    if count is None or count < FAILURES_TO_DROP:
         return False
     return remove(session, [subscription_id]) == 1
 

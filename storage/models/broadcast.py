@@ -38,6 +38,10 @@ class SubscriptionRow(SQLModel, table=True):
     secret: str | None = None  # webhook signing secret
     created_at: datetime = Field(sa_column=_ts(nullable=False))
     last_digest_at: datetime | None = Field(default=None, sa_column=_ts())
+    # Deliveries in a row that this destination refused for good (reset by one sent).
+    failures_in_a_row: int = Field(
+        default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0")
+    )
 
 
 class EmailOptinRow(SQLModel, table=True):

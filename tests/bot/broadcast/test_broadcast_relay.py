@@ -20,7 +20,7 @@ from bot.senders.pacing import Limits, Pacer
 from bot.senders.slack import SlackSender
 from storage import deliveries, outbox
 from storage.db import session_scope
-from storage.models.broadcast import DeliveryRow
+from storage.models.broadcast import DeliveryRow, SubscriptionRow
 from storage.models.core import OutboxRow, ProposalRow
 from tests.bot.broadcast.conftest import GRACE, SCALE
 from tests.bot.broadcast.support import NOW, announce, charter, enqueue, subscribe
@@ -154,6 +154,23 @@ async def test_a_subscription_that_keeps_failing_is_removed_and_the_coordinators
     assert len(tried) == 3
     removed = [t for t in texts if f"Subscription #{sub} was removed" in t]
     assert len(removed) == 1 and "3 deliveries in a row" in removed[0]
+
+
+async def test_a_platform_the_bot_cannot_reach_removes_no_subscription(
+    sqlite_engine: Engine, chat: RateLimitedStandIn, relay: Relay
+) -> None:
+    """A subscription on a platform this relay has no sender for fails as "not configured":
+    the bot's setup, not the destination, so it stays however often that happens."""
+    sub = subscribe(sqlite_engine, "telegram", "42", kinds=["incident"])
+    for n in range(4):
+        enqueue(sqlite_engine, announce("incident", severity="sev2", title=f"i{n}"))
+        await relay.run_until_idle(20)
+    with session_scope(sqlite_engine) as session:
+        statuses = session.exec(
+            select(DeliveryRow.status).where(DeliveryRow.destination == "telegram:42")
+        ).all()
+        assert session.get(SubscriptionRow, sub) is not None
+    assert list(statuses) == ["failed"] * 4
 
 
 async def test_a_charter_without_roles_still_hears_of_a_permanent_failure(
