@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session
 
 from bot import meetings_timers as timers
+from bot.meetings_agenda import Call
 from bot.messages import Actor, Message, When
 from charter import commands as c
 from charter.effects import Audit
@@ -299,20 +300,43 @@ def cancel(
     call, occ = target
     if (refusal := _started(occ, now, "cancelled")) is not None:
         return refusal
+    cancel_occurrence(gov, session, call, occ, actor, now)
+    return Message(
+        title="Cancelled",
+        lines=((f"{call.title} ({occ.key}) at ", When(occ.starts_at), " is cancelled."),),
+    )
+
+
+def cancel_occurrence(
+    gov: Governance,
+    session: Session,
+    call: Call,
+    occ: Occurrence,
+    actor: Actor | str,
+    now: datetime,
+    *,
+    reason: str = "",
+) -> None:
+    """Cancel ``occ`` of ``call`` (an ad-hoc call as a whole), which has not started: stored,
+    audited and announced (a private call's announcement stays private); ``reason``, a
+    sentence, ends the announcement (and is audited). ``meeting cancel`` and the automatic
+    cancellation of a go/no-go call whose rollout can no longer enter its stage use it."""
     row = session.get(AdhocMeetingRow, call.id)
     if row is not None:
         row.cancelled = True
         session.add(row)
     else:
-        store.set_exception(
-            session, key=occ.key, meeting_id=call.id, moved_to=None, by=login_of(actor), now=now
-        )
+        by = actor if isinstance(actor, str) else login_of(actor)
+        store.set_exception(session, key=occ.key, meeting_id=call.id, moved_to=None, by=by, now=now)
     store.bump_revision(session, call.id, now)
-    text = f"{call.title} ({occ.key}) is cancelled."
+    text = f"{call.title} ({occ.key}) is cancelled." + (f" {reason}" if reason else "")
+    audit: dict[str, Any] = {"call": call.id}
+    if reason:
+        audit["reason"] = reason
     gov.effects(
         session,
         [
-            Audit("meeting-cancelled", f"meeting:{occ.key}", {"call": call.id}),
+            Audit("meeting-cancelled", f"meeting:{occ.key}", audit),
             announce(
                 call,
                 gov.charter,
@@ -324,8 +348,4 @@ def cancel(
         ],
         actor,
         now,
-    )
-    return Message(
-        title="Cancelled",
-        lines=((f"{call.title} ({occ.key}) at ", When(occ.starts_at), " is cancelled."),),
     )

@@ -20,6 +20,8 @@ from typing import Any
 
 from sqlmodel import Session
 
+from bot import meetings_timers as timers
+from bot.meetings_commands import cancel_occurrence
 from bot.messages import Actor
 from bot.rollout_views import retrospective_body
 from bot.service import Governance
@@ -29,7 +31,13 @@ from charter.lifecycle import Event, State, next_state
 from charter.model import Charter
 from charter.proposal import Decision, Proposal, label, named_clients, rules_for
 from charter.rollout import Rollout
-from storage import incidents as incident_store, outbox, proposals as repo, rollouts as store
+from storage import (
+    incidents as incident_store,
+    meetings as meeting_store,
+    outbox,
+    proposals as repo,
+    rollouts as store,
+)
 
 
 def affected(stored: repo.Stored, charter: Charter) -> tuple[str, ...]:
@@ -76,7 +84,42 @@ def follow(
         draft_retrospective(gov, session, p, after, now)
     gone = all(after.position(cl) < 0 for cl in after.clients)
     if gone and len(after.rollbacks) > len(before.rollbacks) and p.state is State.ROLLING_OUT:
-        _transition(gov, session, p, Event.ROLLED_BACK, actor, now)
+        p = _transition(gov, session, p, Event.ROLLED_BACK, actor, now)
+    cancel_moot_calls(gov, session, p, before, after, now)
+
+
+def cancel_moot_calls(
+    gov: Governance, session: Session, p: Proposal, before: Rollout, after: Rollout, now: datetime
+) -> int:
+    """Cancel the go/no-go calls of ``p`` that have not started and that ``after`` can no
+    longer use (see the module rules); returns how many were cancelled."""
+    charter = gov.charter
+    over = after.completed_at is not None or p.state is State.ROLLED_BACK
+    moot = [s for i, s in enumerate(charter.stage_ids) if over or after.stage_index < i - 1]
+    reason = _why_moot(p, before, after, charter)
+    cancelled = 0
+    for stage in moot:
+        for row in meeting_store.go_no_go_calls(session, after.proposal, stage):
+            call = timers.adhoc_call(row)
+            occ = call.occurrence()
+            if row.cancelled or occ.starts_at <= now:
+                continue  # cancelled already, or started: what happened on a call is history
+            cancel_occurrence(gov, session, call, occ, "charterbot", now, reason=reason)
+            cancelled += 1
+    return cancelled
+
+
+def _why_moot(p: Proposal, before: Rollout, after: Rollout, charter: Charter) -> str:
+    """Why a go/no-go call of ``p`` is no longer needed, as a sentence."""
+    n = p.number
+    if p.state is State.ROLLED_BACK:
+        return f"#{n} was rolled back from every stage."
+    if after.completed_at is not None:
+        return f"#{n} completed its rollout."
+    where = after.stage_name(charter) if after.stage_index >= 0 else None
+    if len(after.rollbacks) > len(before.rollbacks):
+        return f"#{n} was rolled back to {where}." if where else f"#{n} is pending again."
+    return f"#{n} is back on {where}." if where else f"#{n} is pending again."
 
 
 def draft_retrospective(
