@@ -6,10 +6,16 @@ answer. Rules for reading it (:func:`parse_form`):
 - Only headings whose label belongs to the form start a section, and never inside a fenced
   code block, so an author's own ``### Background`` inside a textarea stays part of that
   answer. The first heading of a label wins; text before the first heading is ignored.
+- Fenced code blocks follow CommonMark: a fence is at least three backticks or tildes indented
+  by at most three spaces (a backtick fence's info string holds no backtick, so a line that
+  starts with an inline ```` ```code``` ```` span opens nothing); it is closed by a line of the
+  same character, at least as long, indented by at most three spaces, with nothing after it.
 - ``_No response_`` (what GitHub writes for an empty optional field) and an empty section are
   ``None``.
-- A section made only of task-list items (``- [X] aurora``, ``- [x]``, ``- [ ]``) is the list
-  of checked labels (possibly empty). Anything else is the text, trimmed, with CRLF read as LF.
+- A checkbox field's section (the form's ``checkboxes``: Affected clients) made only of
+  task-list items (``- [X] aurora``, ``- [x]``, ``- [ ]``) is the list of checked labels
+  (possibly empty). Anything else, and every other field (a test plan written as a task list
+  keeps its unticked items), is the text, trimmed, with CRLF read as LF.
 
 Rules for checking it (:func:`check_intake`), each problem a sentence the author can act on:
 
@@ -54,6 +60,7 @@ FORM_FIELDS: dict[str, str] = {
     "Prerequisites and dependency versions": "dependencies",
 }
 LABELS = {field_id: label for label, field_id in FORM_FIELDS.items()}
+CHECKBOXES = frozenset({"clients"})  # field ids of the form's checkboxes: read as task lists
 REQUIRED = ("track", "summary", "specification", "rollback", "testing", "likelihood", "impact")
 NO_RESPONSE = "_No response_"
 _MISSING = {
@@ -62,7 +69,8 @@ _MISSING = {
 }
 
 _HEADING = re.compile(r"###[ \t]+(.+?)[ \t]*#*[ \t]*")
-_FENCE = re.compile(r"[ \t]*(`{3,}|~{3,})")
+_FENCE = re.compile(r" {0,3}(?:(`{3,})[^`]*|(~{3,}).*)")
+_CLOSING = re.compile(r" {0,3}(`{3,}|~{3,})[ \t]*")
 _TASK = re.compile(r"[ \t]*[-*+][ \t]+\[([ xX])\][ \t]+(.*?)[ \t]*")
 _DATETIME = re.compile(
     r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}(?::\d{2})?)[ \t]*(Z|UTC|[+-]\d{2}:?\d{2})?",
@@ -71,7 +79,11 @@ _DATETIME = re.compile(
 _CHAIN = re.compile(r"(epoch|block|slot)[ \t]+#?([0-9]{1,15})", re.IGNORECASE)
 
 
-def parse_form(body: str, fields: Mapping[str, str] = FORM_FIELDS) -> dict[str, FormValue]:
+def parse_form(
+    body: str,
+    fields: Mapping[str, str] = FORM_FIELDS,
+    checkboxes: frozenset[str] = CHECKBOXES,
+) -> dict[str, FormValue]:
     """Read a rendered issue form into ``{field id: value}`` (see the module rules)."""
     sections: dict[str, list[str]] = {}
     current: list[str] | None = None
@@ -84,25 +96,25 @@ def parse_form(body: str, fields: Mapping[str, str] = FORM_FIELDS) -> dict[str, 
         fence = _fence_state(line, fence)
         if current is not None:
             current.append(line)
-    return {field_id: _value(lines) for field_id, lines in sections.items()}
+    return {key: _value(lines, key in checkboxes) for key, lines in sections.items()}
 
 
 def _fence_state(line: str, fence: str) -> str:
-    marker = _FENCE.match(line)
-    if marker is None:
-        return fence
+    """The fence open after ``line`` ("" for none), given the one open before it."""
     if not fence:
-        return marker.group(1)
-    closes = line.strip() == line.strip()[0] * len(line.strip()) and line.strip()[0] == fence[0]
-    return "" if closes and len(line.strip()) >= len(fence) else fence
+        opening = _FENCE.fullmatch(line)
+        return "" if opening is None else opening.group(1) or opening.group(2)
+    closing = _CLOSING.fullmatch(line)
+    marker = "" if closing is None else closing.group(1)
+    return "" if marker.startswith(fence[0]) and len(marker) >= len(fence) else fence
 
 
-def _value(lines: list[str]) -> FormValue:
+def _value(lines: list[str], task_list: bool) -> FormValue:
     text = "\n".join(lines).strip("\n").rstrip()
     if text.strip() in ("", NO_RESPONSE):
         return None
     items = [_TASK.fullmatch(line) for line in text.split("\n") if line.strip()]
-    if all(items):
+    if task_list and all(items):
         return [m.group(2) for m in items if m is not None and m.group(1) in "xX"]
     return text.strip()
 

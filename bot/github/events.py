@@ -6,6 +6,10 @@ Rules:
   published releases and ping. Everything else (`installation`, `label`, `pull_request`, …)
   translates to None and is acknowledged without work.
 - Platform ids are strings; times are tz-aware UTC; a null body is the empty string.
+- Issue titles and bodies and comment bodies are user text: invisible characters are dropped
+  (``charter.text.strip_invisible``: NUL, other controls but newline and tab, lone surrogates,
+  format characters) before anything is stored or hashed, so no database or UTF-8 encoder
+  refuses them and the delivery is processed, not parked.
 - A payload missing a field we need raises `MalformedEvent` naming the field, so a bad delivery
   is rejected loudly rather than half-processed.
 """
@@ -19,6 +23,7 @@ from typing import Any
 
 from bot.github.wire import WireFormatError, parse_time
 from bot.ports import CommentSnapshot, IssueSnapshot
+from charter.text import strip_invisible
 
 
 class MalformedEvent(WireFormatError):
@@ -135,8 +140,8 @@ def _issue_event(payload: Mapping[str, Any]) -> IssueEvent:
     return IssueEvent(
         action=_str(payload, "action"),
         number=int(_get(issue, "number", "issue.number")),
-        title=str(issue.get("title") or ""),
-        body=str(issue.get("body") or ""),
+        title=strip_invisible(str(issue.get("title") or "")),
+        body=strip_invisible(str(issue.get("body") or "")),
         author=_login(issue, "user", "issue.user"),
         labels=_labels(issue),
         state=str(issue.get("state") or "open"),
@@ -158,7 +163,7 @@ def _comment_event(payload: Mapping[str, Any]) -> CommentEvent | None:
         issue_number=int(_get(issue, "number", "issue.number")),
         comment_id=str(_get(comment, "id", "comment.id")),
         author=_login(comment, "user", "comment.user"),
-        body=str(comment.get("body") or ""),
+        body=strip_invisible(str(comment.get("body") or "")),
         created_at=parse_time(_get(comment, "created_at", "comment.created_at")),
         updated_at=parse_time(_get(comment, "updated_at", "comment.updated_at")),
         repo=_repo(payload),
@@ -212,8 +217,8 @@ def issue_event_from_snapshot(
     return IssueEvent(
         action=action,
         number=snap.number,
-        title=snap.title,
-        body=snap.body,
+        title=strip_invisible(snap.title),
+        body=strip_invisible(snap.body),
         author=snap.author,
         labels=snap.labels,
         state=snap.state,
@@ -230,7 +235,7 @@ def comment_event_from_snapshot(snap: CommentSnapshot, *, action: str, repo: str
         issue_number=snap.issue_number,
         comment_id=snap.comment_id,
         author=snap.author,
-        body=snap.body,
+        body=strip_invisible(snap.body),
         created_at=snap.created_at,
         updated_at=snap.updated_at,
         repo=repo,

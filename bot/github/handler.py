@@ -1,7 +1,14 @@
 """GitHub events → the service: intake of proposal issues, commands in comments.
 
 Rules:
-- Only issues in the charter's repository that carry the proposal label become proposals.
+- Only open issues in the charter's repository that carry the proposal label (its name in any
+  case, as GitHub compares labels) become proposals; a closed issue never does.
+- A stored draft or proposal in review whose issue lost the proposal label is not read (no
+  intake, no move to review) until the label is back; from voting on the label changes
+  nothing. Either way the author is told once. Any label change queues a sync, so a state
+  label removed by hand is put back.
+- A deleted or transferred issue withdraws its open proposal (an audit entry says why); its
+  body is not read and nothing is posted to it.
 - The issue's labels (but the bot's ``charter:*`` state labels) are kept with the proposal, so
   its announcements can be filtered by label, and so is the issue's ``updated_at``: an issue
   event older than the last one applied (a delivery recovered late) is ignored.
@@ -52,12 +59,12 @@ from bot.messages import Actor, plain_text
 from bot.metrics import METRICS
 from charter import commands as c
 from charter.edits import edit_form
-from charter.effects import Audit
+from charter.effects import Announce, Audit, Comment, Effect, Reply, SetLabels, SyncTracking
 from charter.grammar import parse_comment
 from charter.intake import check_intake, parse_form
 from charter.lifecycle import State, is_open
 from charter.model import Charter
-from charter.proposal import Proposal, enter_review, recompute_votes
+from charter.proposal import Proposal, enter_review, recompute_votes, withdraw
 from charter.seats import may_vote
 from charter.text import one_line
 from charter.votes import Choice, Vote
@@ -96,9 +103,18 @@ def handle_issue(gov: Governance, session: Session, ev: IssueEvent, now: datetim
     if not _in_charter_repo(gov, ev.repo_full_name):
         return
     stored = repo.load(session, ev.number, for_update=True)
-    labelled = charter.github.proposal_label in ev.labels
-    if stored is None and (not labelled or ev.action in ("closed", "deleted", "unlabeled")):
+    if ev.action in _GONE:  # the issue is no more: end its proposal, read nothing from it
+        if stored is not None:
+            _issue_gone(gov, session, ev, stored.proposal, now)
         return
+    wanted = charter.github.proposal_label.casefold()  # GitHub's label names ignore case
+    labelled = any(label.casefold() == wanted for label in ev.labels)
+    if stored is None and (not labelled or ev.action in ("closed", "unlabeled")):
+        return
+    if stored is None and ev.state == "closed":  # a closed issue never becomes a proposal
+        return
+    if stored is not None and ev.action in ("labeled", "unlabeled"):
+        gov.queue_sync(session, ev.number, now)  # someone may have removed a state label
     if stored is not None and _stale(stored, ev):
         if ev.action == "edited" and ev.changes and stored.proposal.state not in _EDITABLE:
             actor = Actor(login=ev.sender or ev.author, surface="github")
@@ -115,6 +131,10 @@ def handle_issue(gov: Governance, session: Session, ev: IssueEvent, now: datetim
     actor = Actor(login=ev.sender or ev.author, surface="github")
     if stored is not None:  # judged by the version it was opened under
         charter = gov.rules_for(stored.proposal)
+        stored = _label_presence(gov, session, stored, ev, labelled, now)
+        if not labelled and stored.proposal.state in _EDITABLE:
+            _remember_issue(session, stored, ev, charter, now)
+            return  # not a proposal while unlabelled: its form is not read
     result = check_intake(parse_form(ev.body), charter, now)
     track = result.proposal_fields.get("track")
     track_name = track if isinstance(track, str) else ""
@@ -133,6 +153,89 @@ def handle_issue(gov: Governance, session: Session, ev: IssueEvent, now: datetim
         _record_late_edit(gov, session, ev, actor, now)
     if p.state is State.DRAFT and result.ok:
         gov.apply(session, enter_review(p, charter, now), actor, now)
+
+
+_GONE = {
+    "deleted": "its issue was deleted",
+    "transferred": "its issue was transferred to another repository",
+}
+
+
+def _issue_gone(
+    gov: Governance, session: Session, ev: IssueEvent, p: Proposal, now: datetime
+) -> None:
+    """The issue of proposal ``p`` was deleted or transferred away: an open proposal with no
+    issue cannot go on, so it is withdrawn (by whoever removed the issue, or the bot), with an
+    audit entry saying why. Nothing is posted to or synced with the issue: it is gone."""
+    if not is_open(p.state):
+        return
+    by = ev.sender or "charterbot"
+    why = _GONE[ev.action]
+    decision = withdraw(p, gov.rules_for(p), by, True, now)
+    text = f"#{p.number} {p.title} was withdrawn: {why} (by {by})."
+    effects: list[Effect] = [
+        Audit(
+            kind="proposal-issue-gone",
+            subject=p.subject,
+            payload={"action": ev.action, "by": by, "why": why},
+        )
+    ]
+    for effect in decision.effects:
+        if isinstance(effect, Comment | SyncTracking | SetLabels):
+            continue  # the issue is not there to comment on or label
+        if isinstance(effect, Announce | Reply):
+            effect = replace(effect, text=text)
+        effects.append(effect)
+    gov.apply(
+        session, replace(decision, effects=tuple(effects)), Actor(login=by, surface="github"), now
+    )
+
+
+def _label_presence(
+    gov: Governance,
+    session: Session,
+    stored: repo.Stored,
+    ev: IssueEvent,
+    labelled: bool,
+    now: datetime,
+) -> repo.Stored:
+    """The charter: an issue without the proposal label is not a proposal. A draft or one in
+    review whose issue lost it stops intake until the label is back; from voting on the label
+    cannot end anything (only ``/withdraw`` can). Either way the author is told once, until the
+    label is seen again."""
+    p = stored.proposal
+    missing = stored.extra.get("label_missing") is True
+    if labelled == (not missing) or not is_open(p.state):
+        return stored
+    extra = {k: v for k, v in stored.extra.items() if k != "label_missing"}
+    if not labelled:
+        extra["label_missing"] = True
+    stored = replace(stored, extra=extra)
+    repo.save(session, stored, gov.rules_for(p), now)
+    if labelled:
+        return stored
+    label = gov.rules_for(p).github.proposal_label
+    if p.state is State.DRAFT:
+        text = (
+            f"This issue no longer has the {label} label, so it is not read as a proposal:"
+            f" draft #{p.number} does not enter review and edits to its form are not checked"
+            f" until the {label} label is added back."
+        )
+    elif p.state is State.REVIEW:
+        text = (
+            f"This issue no longer has the {label} label, so edits to its form are not read"
+            f" until the label is added back. Proposal #{p.number} stays in review on its"
+            " schedule; its author or a coordinator can withdraw it by commenting /withdraw."
+        )
+    else:
+        text = (
+            f"The {label} label was removed, but proposal #{p.number} is in {p.state.value}"
+            " and a label cannot end it. Its author or a coordinator can withdraw it by"
+            f" commenting /withdraw; please add the {label} label back."
+        )
+    key = f"label-removed:{p.number}:{ev.updated_at.isoformat()}"
+    gov.reply_on_github(session, p.number, p.author, text, key, now)
+    return stored
 
 
 def _open(

@@ -2,8 +2,9 @@
 
 Rules:
 - ``sync-github``: render the tracking comment from the state current *now* (so a burst of
-  changes costs one edit) and edit it only when its text changed; labels follow the state.
-  The comment id is stored before the item is marked sent.
+  changes costs one edit) and edit it only when its text changed; labels follow the state,
+  even when the comment step fails. The comment id is stored before the item is marked sent;
+  a tracking comment someone deleted (the edit answers 404) is forgotten and posted anew.
 - ``comment``: every body carries a hidden marker with the outbox id; before posting a retry,
   the relay looks for that marker, so a crash after GitHub created the comment but before we
   recorded it does not post it twice.
@@ -148,13 +149,33 @@ class GitHubRelay:
             digest_matches = found is not None and found.body == body
         else:
             digest_matches = known[1] == digest
-        if message_id is None:
-            message_id = await self._gateway.create_comment(number, body)
-        elif not digest_matches:
-            await self._gateway.edit_comment(message_id, body)
-        self._remember(number, message_id, digest, now)
+        try:
+            if message_id is not None and not digest_matches:
+                try:
+                    await self._gateway.edit_comment(message_id, body)
+                except GitHubError as exc:
+                    if exc.status != 404:
+                        raise
+                    message_id = None  # someone deleted it: forget it and post a new one
+                    self._forget(number)
+            if message_id is None:
+                message_id = await self._gateway.create_comment(number, body)
+            self._remember(number, message_id, digest, now)
+        except (GitHubError, OSError):
+            # The labels still follow the state; the comment step is retried or reported.
+            try:
+                await self._labels(number, view["state"])
+            except (GitHubError, OSError) as exc:
+                log.warning("labels of #%s not set after a failed sync: %s", number, exc)
+            raise
         await self._labels(number, view["state"])
         return message_id
+
+    def _forget(self, number: int) -> None:
+        with session_scope(self._engine) as session:  # type: ignore[arg-type]
+            row = session.get(TrackingMessageRow, (number, "github"))
+            if row is not None:
+                session.delete(row)
 
     def _remember(self, number: int, message_id: str, digest: str, now: datetime) -> None:
         with session_scope(self._engine) as session:  # type: ignore[arg-type]

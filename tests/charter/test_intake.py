@@ -12,6 +12,7 @@ import yaml
 from hypothesis import given, strategies as st
 
 from charter.intake import (
+    CHECKBOXES,
     FORM_FIELDS,
     Activation,
     check_intake,
@@ -44,6 +45,7 @@ def test_form_fields_match_the_shipped_issue_form() -> None:
     """FORM_FIELDS maps every label of upgrade-proposal.yml to its field id, and nothing else."""
     form = yaml.safe_load(shared_path("github", "upgrade-proposal.yml").read_text())
     assert {item["attributes"]["label"]: item["id"] for item in form["body"]} == FORM_FIELDS
+    assert {item["id"] for item in form["body"] if item["type"] == "checkboxes"} == CHECKBOXES
 
 
 def test_parse_form_reads_the_example_proposal() -> None:
@@ -75,7 +77,8 @@ def test_parse_form_agrees_with_issue_ops_parser() -> None:
     labels = {i["attributes"]["label"]: i["id"] for i in items}
     kinds = {i["id"]: i["type"] for i in items}
     expected = json.loads((ISSUE_OPS / "parsed-issue-with-template.json").read_text())
-    fields = parse_form((ISSUE_OPS / "issue.md").read_text(), labels)
+    boxes = frozenset(key for key, kind in kinds.items() if kind == "checkboxes")
+    fields = parse_form((ISSUE_OPS / "issue.md").read_text(), labels, boxes)
     assert set(fields) == set(expected)
     for key, theirs in expected.items():
         ours = fields[key]
@@ -126,6 +129,55 @@ def test_parse_form_agrees_with_issue_ops_parser() -> None:
 def test_parse_form_sections(body: str, expected: dict[str, object]) -> None:
     """Known headings outside code start sections; CRLF, checkboxes and no-response read right."""
     assert parse_form(body) == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (  # a line starting with an inline code span opens no fence (its info has a backtick)
+            "### Summary\n\n```geth --syncmode=full``` keeps working\n### Track\n\nx",
+            {"summary": "```geth --syncmode=full``` keeps working", "track": "x"},
+        ),
+        (  # indented four spaces: indented code, not a fence
+            "### Summary\n\n    ```\n### Track\n\nx",
+            {"summary": "```", "track": "x"},
+        ),
+        (  # a tab is four columns of indent too
+            "### Summary\n\n\t~~~\n### Track\n\nx",
+            {"summary": "~~~", "track": "x"},
+        ),
+        (  # up to three spaces open and close a fence
+            "### Summary\n\n   ```sh\n### Track\n   ```\n### Track\n\nx",
+            {"summary": "```sh\n### Track\n   ```", "track": "x"},
+        ),
+        (  # a tilde fence's info may hold backticks
+            "### Summary\n\n~~~ `x`\n### Track\n~~~\n### Track\n\nx",
+            {"summary": "~~~ `x`\n### Track\n~~~", "track": "x"},
+        ),
+        (  # a closing fence has nothing after it, and is not indented four spaces
+            "### Summary\n\n```\n``` x\n    ```\n### Track\n```\n### Track\n\nx",
+            {"summary": "```\n``` x\n    ```\n### Track\n```", "track": "x"},
+        ),
+        (  # a shorter or other-character line does not close it
+            "### Summary\n\n````\n```\n~~~~\n### Track\n````  \n### Track\n\nx",
+            {"summary": "````\n```\n~~~~\n### Track\n````", "track": "x"},
+        ),
+    ],
+)
+def test_parse_form_fences_follow_commonmark(body: str, expected: dict[str, object]) -> None:
+    """Code fences open and close where CommonMark says, so no later section is swallowed."""
+    assert parse_form(body) == expected
+
+
+def test_only_checkbox_fields_are_task_lists() -> None:
+    """A free-text answer written as a task list keeps every item, ticked or not; the
+    checkboxes field (Affected clients) is still read as the list of ticked labels."""
+    plan = "- [x] interop matrix on devnet-42\n- [ ] differential fuzzing (scheduled)"
+    body = f"### Test plan\n\n{plan}\n### Affected clients\n\n- [x] aurora\n- [ ] cirrus"
+    assert parse_form(body) == {"testing": plan, "clients": ["aurora"]}
+    todo = "- [ ] interop matrix\n- [ ] fuzzing"
+    result = check_intake(parse_form(f"### Test plan\n\n{todo}"), REFERENCE, NOW)
+    assert result.proposal_fields["testing"] == todo
 
 
 @pytest.mark.parametrize(
