@@ -48,7 +48,12 @@ def install(rt: Runtime) -> None:
 
     rt.extras.setdefault("shutdown", []).append(close_senders)
     rt.extras.setdefault("routes", []).extend(
-        feeds.routes(lambda: rt.engine, repo=rt.gov.charter.github.repository, now=rt.clock.now)
+        feeds.routes(
+            lambda: rt.engine,
+            repo=rt.gov.charter.github.repository,
+            now=rt.clock.now,
+            public_url=rt.settings.public_url,
+        )
     )
 
     def origin_of(actor: Actor) -> subscribe.Origin | None:

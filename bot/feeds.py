@@ -10,6 +10,12 @@ Rules:
 - ``GET /api/status`` answers JSON: open proposals, those in voting, those rolling out, and open
   incidents (when the incident table exists). Confidential, undisclosed proposals and
   confidential incidents are left out.
+- The feed's id (and self link) is the configured public URL (``Settings.public_url``) of the
+  feed plus its filters, sorted: the same filters give the same id whatever the Host header or
+  the parameters' order; different filters give different ids.
+- Entries are plain text: an agenda (markdown escaped for chat, ``charter.agenda.escape``) has
+  its backslash escapes removed and its time said once; zero-width characters (put after ``@``
+  so chat does not mention anyone) are removed from every title and text.
 - Bad parameters get 400 with a sentence saying what is accepted.
 - The application mounts :func:`routes` (they include the subscription confirm/unsubscribe
   pages).
@@ -23,6 +29,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 from xml.etree import ElementTree as ET
 
 import sqlalchemy as sa
@@ -117,18 +124,45 @@ def _iso(value: Any) -> str:
     return aware(at).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+_ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
+_ESCAPED = re.compile(r"\\([\\`*_\[\]<>#|~])")  # charter.agenda.escape's backslash escapes
+_SAME_TIME_TWICE = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d UTC) \(\1\)")
+
+
+def _is_markdown(p: dict[str, Any]) -> bool:
+    """Whether the stored text is markdown escaped for chat (an agenda)."""
+    data = p.get("data")
+    return isinstance(data, dict) and bool(data.get("agenda"))
+
+
+def plain(text: str, *, markdown: bool = False) -> str:
+    """``text`` as plain text: no zero-width characters; markdown's backslash escapes undone
+    and a time said twice ("16:00 UTC (16:00 UTC)", a call in UTC) said once."""
+    if markdown:
+        text = _SAME_TIME_TWICE.sub(r"\1", _ESCAPED.sub(r"\1", text))
+    return _ZERO_WIDTH.sub("", text)
+
+
 def _content(p: dict[str, Any]) -> str:
-    """The announcement's text; a meeting's names no time (chat shows the start in each
-    reader's zone), so the feed adds the start in UTC."""
-    text = str(p.get("text", ""))
+    """The announcement's text as plain text; a meeting's names no time (chat shows the start
+    in each reader's zone), so the feed adds the start in UTC — but an agenda says it already."""
+    markdown = _is_markdown(p)
+    text = plain(str(p.get("text", "")), markdown=markdown)
     data = p.get("data")
     starts = (
         data.get("starts_at") if p.get("kind") == "meeting" and isinstance(data, dict) else None
     )
-    if isinstance(starts, str):
+    if isinstance(starts, str) and not markdown:
         with contextlib.suppress(ValueError):  # not a time: the text alone
             text = f"{text} Starts {_iso(starts)}."
     return text
+
+
+def feed_url(base: str, f: dict[str, set[str]]) -> str:
+    """The feed's URL under ``base`` with the filters ``f`` sorted (its id and self link)."""
+    pairs = sorted((name, value) for name, values in f.items() for value in values)
+    query = f"?{urlencode(pairs)}" if pairs else ""
+    return f"{base.rstrip('/')}/feeds/announcements.atom{query}"
 
 
 def atom(items: list[tuple[int, dict[str, Any]]], self_url: str, repo: str | None) -> bytes:
@@ -140,7 +174,7 @@ def atom(items: list[tuple[int, dict[str, Any]]], self_url: str, repo: str | Non
         el.text = text
         return el
 
-    sub(feed, "id", self_url.split("?")[0])
+    sub(feed, "id", self_url)
     sub(feed, "title", "charterbot announcements")
     sub(feed, "updated", _iso(items[0][1].get("at")) if items else _iso(None))
     sub(sub(feed, "author"), "name", "charterbot")
@@ -148,7 +182,7 @@ def atom(items: list[tuple[int, dict[str, Any]]], self_url: str, repo: str | Non
     for outbox_id, p in items:
         entry = sub(feed, "entry")
         sub(entry, "id", f"urn:charterbot:announcement:{outbox_id}")
-        sub(entry, "title", f"{p.get('kind')}: {p.get('title', '')}")
+        sub(entry, "title", plain(f"{p.get('kind')}: {p.get('title', '')}"))
         sub(entry, "updated", _iso(p.get("at")))
         number = p.get("proposal")
         href = f"https://github.com/{repo}/issues/{number}" if repo and number else self_url
@@ -203,8 +237,11 @@ def routes(
     engine_provider: EngineProvider,
     repo: str | None = None,
     now: Callable[[], datetime] = _utcnow,
+    public_url: str | None = None,
 ) -> list[Route]:
-    """Feed, status and subscription pages; ``repo`` makes entry links point at GitHub."""
+    """Feed, status and subscription pages; ``repo`` makes entry links point at GitHub;
+    ``public_url`` (``Settings.public_url``) is where the feed is served (its id; without it,
+    the request's base URL)."""
 
     async def feed(request: Request) -> Response:
         try:
@@ -212,7 +249,8 @@ def routes(
         except BadQuery as exc:
             return PlainTextResponse(str(exc), status_code=400)
         items = await run_in_threadpool(announcements, engine_provider(), f)
-        body = atom(items, str(request.url), repo)
+        base = public_url or str(request.base_url)
+        body = atom(items, feed_url(base, f), repo)
         return Response(body, media_type="application/atom+xml; charset=utf-8")
 
     async def api_status(_request: Request) -> JSONResponse:

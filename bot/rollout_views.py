@@ -16,6 +16,7 @@ from typing import Any
 from bot.messages import Line, Message, Segment, When
 from charter.gates import GateResult
 from charter.incidents import Incident
+from charter.lifecycle import TERMINAL_STATES
 from charter.model import Charter
 from charter.rollout import ReadyReport, Rollout, matrix
 from charter.text import escape_markdown_github
@@ -29,10 +30,17 @@ def _dt(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def next_stage(rollout: Rollout, charter: Charter) -> str | None:
-    """The stage ``advance`` would enter, or None once the last stage is reached or completed."""
+def is_final(state: str | None) -> bool:
+    """Whether a proposal in ``state`` (its value) is final: its rollout never moves again
+    (completed, or rolled back from every stage)."""
+    return state is not None and state in {s.value for s in TERMINAL_STATES}
+
+
+def next_stage(rollout: Rollout, charter: Charter, state: str | None = None) -> str | None:
+    """The stage ``advance`` would enter, or None once the last stage is reached or completed,
+    or when the proposal's ``state`` (if given) is final (e.g. rolled back)."""
     index = rollout.stage_index + 1
-    if rollout.completed_at is not None or index >= len(charter.stage_ids):
+    if rollout.completed_at is not None or index >= len(charter.stage_ids) or is_final(state):
         return None
     return charter.stage_ids[index]
 
@@ -62,12 +70,15 @@ def rollout_view(
                     "checks": [{"name": n, "status": s} for n, s in cell.checks],
                 }
             )
-    target = next_stage(rollout, charter)
+    target = next_stage(rollout, charter, state or None)
+    if target is None:
+        gates = ()  # no stage to enter: nothing to gate (a final proposal's rollout stays put)
     return {
         "proposal": rollout.proposal,
         "title": title,
         "proposal_state": state,
         "stage": rollout.stage_name(charter),
+        "final": is_final(state),
         "next_stage": target,
         "stages": list(charter.stage_ids),
         "clients": list(rollout.clients),
@@ -120,6 +131,13 @@ def _cell_segments(cell: Mapping[str, Any]) -> tuple[Segment, ...]:
     return tuple(parts)
 
 
+def _final_words(state: str) -> str:
+    """What a final, uncompleted rollout says instead of its next stage's gates."""
+    if state == "rolled-back":
+        return "Rolled back — final: a new proposal is needed to retry."
+    return f"{state.capitalize()} — final."
+
+
 def rollout_message(view: Mapping[str, Any]) -> Message:
     """The matrix, one line per client, then every gate of the next stage."""
     n = view["proposal"]
@@ -138,6 +156,8 @@ def rollout_message(view: Mapping[str, Any]) -> Message:
     completed = _dt(view["completed_at"])
     if completed is not None:
         lines.append(("Completed: every client is on the last stage since ", When(completed)))
+    elif view.get("final"):
+        lines.append((_final_words(view["proposal_state"]),))
     elif view["next_stage"] is not None:
         verdict = "all pass" if all(g["passed"] for g in view["gates"]) else "failing"
         lines.append((f"Gates for {view['next_stage']} ({verdict}):",))

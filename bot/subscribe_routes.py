@@ -6,6 +6,9 @@ Rules:
 - ``POST /subscriptions/unsubscribe?token=…`` unsubscribes at once (RFC 8058 one-click: mail
   clients POST ``List-Unsubscribe=One-Click``); ``GET`` shows a page with the same button.
 - A bad or expired token gets 400 and a plain explanation; nothing changes.
+- A good confirm token for an address with nothing to confirm (no opt-in record, or no
+  subscription left, e.g. after unsubscribing) gets 404 "Nothing to confirm"; nothing changes.
+- The pages show the address: ``Cache-Control: no-store``, with ``lang`` and a viewport.
 """
 
 from __future__ import annotations
@@ -15,12 +18,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-from bot.i18n import translator
+from bot.i18n import DEFAULT, translator
 from bot.subscribe_tokens import check, secret_key
 from storage import subscriptions as repo
 from storage.db import session_scope
@@ -28,12 +32,14 @@ from storage.db import session_scope
 EngineProvider = Callable[[], Engine]
 
 
-def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
+def _page(title: str, body: str, status: int = 200, lang: str = DEFAULT) -> HTMLResponse:
     doc = (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<!doctype html><html lang='{html.escape(lang)}'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{html.escape(title)}</title>"
         f"</head><body><h1>{html.escape(title)}</h1>{body}</body></html>"
     )
-    return HTMLResponse(doc, status_code=status)
+    return HTMLResponse(doc, status_code=status, headers={"Cache-Control": "no-store"})
 
 
 def _button(action: str, token: str, label: str) -> str:
@@ -43,6 +49,13 @@ def _button(action: str, token: str, label: str) -> str:
     )
 
 
+def _pending(session: Session, address: str) -> bool:
+    """Whether the address has something to confirm: a live opt-in record (asked for, or
+    confirmed and not unsubscribed since) and at least one subscription left."""
+    live = repo.awaiting_since(session, address) is not None or repo.is_confirmed(session, address)
+    return live and bool(repo.of_target(session, "email", address))
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -50,35 +63,44 @@ def _utcnow() -> datetime:
 def routes(engine_provider: EngineProvider, now: Callable[[], datetime] = _utcnow) -> list[Route]:
     """The confirm and unsubscribe routes; ``now`` is the clock (tests pass a fixed one)."""
 
-    def act(purpose: str, token: str) -> str | None:
+    def act(purpose: str, token: str) -> tuple[str | None, bool]:
+        """The token's address (None: bad or expired) and whether there was something to do."""
         at = now()
         with session_scope(engine_provider()) as session:
             address = check(secret_key(session, at), purpose, token, at)
             if address is None:
-                return None
+                return None, False
             if purpose == "confirm":
-                repo.confirm_optin(session, address, at)
-            else:
-                repo.unsubscribe_address(session, address, at)
-            return address
+                if not _pending(session, address):
+                    return address, False  # nothing to confirm: change nothing
+                return address, repo.confirm_optin(session, address, at)
+            repo.unsubscribe_address(session, address, at)
+            return address, True
 
-    def peek(purpose: str, token: str) -> str | None:
+    def peek(purpose: str, token: str) -> tuple[str | None, bool]:
         at = now()
         with session_scope(engine_provider()) as session:
-            return check(secret_key(session, at), purpose, token, at)
+            address = check(secret_key(session, at), purpose, token, at)
+            if address is None or purpose != "confirm":
+                return address, address is not None
+            return address, _pending(session, address)
 
     async def confirm(request: Request) -> HTMLResponse:
         _ = translator(None)
         token = request.query_params.get("token", "")
-        if request.method == "GET":
-            address = await run_in_threadpool(peek, "confirm", token)
-            if address is None:
-                return _page(_("This link is invalid or expired."), "", 400)
-            body = _button("/subscriptions/confirm", token, _("Confirm"))
-            return _page(_("Confirm your subscription"), f"<p>{html.escape(address)}</p>{body}")
-        address = await run_in_threadpool(act, "confirm", token)
+        address, pending = await run_in_threadpool(
+            peek if request.method == "GET" else act, "confirm", token
+        )
         if address is None:
             return _page(_("This link is invalid or expired."), "", 400)
+        if not pending:
+            text = _("%(address)s has no subscription waiting to be confirmed.") % {
+                "address": address
+            }
+            return _page(_("Nothing to confirm"), f"<p>{html.escape(text)}</p>", 404)
+        if request.method == "GET":
+            body = _button("/subscriptions/confirm", token, _("Confirm"))
+            return _page(_("Confirm your subscription"), f"<p>{html.escape(address)}</p>{body}")
         text = _("Subscription confirmed for %(address)s.") % {"address": address}
         return _page(text, "")
 
@@ -86,12 +108,12 @@ def routes(engine_provider: EngineProvider, now: Callable[[], datetime] = _utcno
         _ = translator(None)
         token = request.query_params.get("token", "")
         if request.method == "GET":
-            address = await run_in_threadpool(peek, "unsubscribe", token)
+            address, _known = await run_in_threadpool(peek, "unsubscribe", token)
             if address is None:
                 return _page(_("This link is invalid or expired."), "", 400)
             body = _button("/subscriptions/unsubscribe", token, _("Unsubscribe"))
             return _page(_("Unsubscribe"), f"<p>{html.escape(address)}</p>{body}")
-        address = await run_in_threadpool(act, "unsubscribe", token)
+        address, _done = await run_in_threadpool(act, "unsubscribe", token)
         if address is None:
             return _page(_("This link is invalid or expired."), "", 400)
         text = _("%(address)s will receive no more announcements.") % {"address": address}

@@ -180,12 +180,23 @@ def _dt(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
+def unreached_deadlines(view: dict[str, Any]) -> list[str]:
+    """The keys of ``view["deadlines"]`` that were never reached: they fall after the decision
+    (or withdrawal), so they no longer apply. The read API keeps every computed deadline; the
+    people-facing surfaces do not show these as upcoming."""
+    decided = _dt(view["decision"]["at"]) if view["decision"] else None
+    if decided is None:
+        return []
+    return [k for k, v in view["deadlines"].items() if (at := _dt(v)) is not None and at > decided]
+
+
 def proposal_message(stored: Stored, charter: Charter, now: datetime) -> Message:
     view = proposal_view(stored, charter, now)
     lines: list[Line] = [(f"{view['track']} · {view['state']} · by {view['author']}",)]
+    unreached = unreached_deadlines(view)
     for label, key in (("Review ends", "review_ends"), ("Voting closes", "voting_closes")):
         at = _dt(view["deadlines"][key])
-        if at is not None:
+        if at is not None and key not in unreached:
             lines.append((f"{label}: ", When(at)))
     if view["intake_problems"]:
         lines.append(("Needs fixing before review:",))

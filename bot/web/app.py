@@ -14,12 +14,14 @@ Rules:
 - Numbers in URLs are read by ``storage.dashboard_queries.positive_id`` (ASCII digits,
   1 … 2**63-1): a proposal number that is not one answers 404 like an unknown proposal; a
   ``page`` that is not one shows page 1; a ``before`` that is not one shows the newest entries.
+- A proposals filter naming no state or track answers 400 with the accepted values (the read
+  API's wording); links that carry filters URL-encode them.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -95,6 +97,17 @@ def environment() -> Environment:
     return env
 
 
+def bad_filter(state: str, track: str, tracks: Sequence[str]) -> str | None:
+    """Why a proposals filter names no state or track (the read API's wording for a state,
+    ``bot.api``), or None when it is good; empty means "any"."""
+    if state and state not in {s.value for s in State}:
+        known = ", ".join(s.value for s in State)
+        return f"unknown state {state!r}; use one of: {known}"
+    if track and track not in tracks:
+        return f"unknown track {track!r}; use one of: {', '.join(tracks)}"
+    return None
+
+
 class Dashboard:
     def __init__(
         self, rt: Runtime, *, verify_every: float = 300.0, page_cache: bool = False
@@ -163,7 +176,8 @@ class Dashboard:
         def build(r: Reader) -> str:
             context = fast_views.overview(r.gov, r.now)
             calls = upcoming(r.engine, r.charter, r.now, count=1)
-            return self.render("overview.html", "/", r, calls=calls, **context)
+            states = [s.value for s in State]  # every state, in the lifecycle's order
+            return self.render("overview.html", "/", r, calls=calls, states=states, **context)
 
         return await self.page(request, build)
 
@@ -171,19 +185,35 @@ class Dashboard:
         q = request.query_params
         state, track, client = q.get("state", ""), q.get("track", ""), q.get("client", "")
         page = positive_id(q.get("page")) or 1
+        context = {
+            "states": [s.value for s in State],
+            "open_states": open_states(),
+            "selected": {"state": state, "track": track, "client": client},
+        }
 
-        def build(r: Reader) -> str:
-            items, more = r.proposals(state=state, track=track, client=client, page=page)
+        def refuse(r: Reader) -> str | None:
+            error = bad_filter(state, track, r.tracks())
+            if error is None:
+                return None
             return self.render(
                 "proposals.html",
                 "/proposals",
                 r,
-                items=items,
-                more=more,
-                page=page,
-                states=[s.value for s in State],
-                open_states=open_states(),
-                selected={"state": state, "track": track, "client": client},
+                items=[],
+                more=False,
+                page=1,
+                error=error,
+                **context,
+            )
+
+        refused = await asyncio.to_thread(lambda: refuse(self.reader()))
+        if refused is not None:
+            return HTMLResponse(refused, status_code=400, headers={"Cache-Control": "no-store"})
+
+        def build(r: Reader) -> str:
+            items, more = r.proposals(state=state, track=track, client=client, page=page)
+            return self.render(
+                "proposals.html", "/proposals", r, items=items, more=more, page=page, **context
             )
 
         return await self.page(request, build)

@@ -19,7 +19,8 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session
+from sqlalchemy import case, func, or_, select
+from sqlmodel import Session, col
 
 from bot import rollout_reads
 from bot.rollout_views import next_stage, rollout_view
@@ -28,7 +29,7 @@ from bot.web import queries
 from charter.deadlines import deadlines
 from charter.gates import GateFacts, GateResult, evaluate
 from charter.incidents import Incident
-from charter.lifecycle import State
+from charter.lifecycle import TERMINAL_STATES, State
 from charter.model import Charter
 from charter.prerequisites import form_minimums
 from charter.proposal import rules_for, tally_of
@@ -36,7 +37,10 @@ from charter.rollout_facts import Rollout
 from charter.seats import seats
 from storage import audit, dashboard_queries as q, incidents as incident_store, state
 from storage.db import read_scope
+from storage.models.core import ProposalRow
+from storage.models.rollouts import RolloutRow
 from storage.proposals import Stored
+from storage.rollouts import rollout_from_json
 
 CLOSING_LIMIT = 10
 REVIEW_LIMIT = 20
@@ -109,7 +113,10 @@ def gated(
     gates evaluated now — ``bot.rollout_reads.view_of``'s facts, read once for every pair."""
     charter = gov.charter
     checked = q.with_checks_all(session, [r for _, r in pairs], rollout_reads.client_repos(charter))
-    targets: list[str | None] = [next_stage(r, charter) for r in checked]
+    targets: list[str | None] = [
+        next_stage(r, charter, stored.proposal.state.value)
+        for (stored, _), r in zip(pairs, checked, strict=True)
+    ]
     numbers = [r.proposal for r, target in zip(checked, targets, strict=True) if target]
     calls = q.go_no_go_of(session, numbers) if numbers else {}
     if numbers and incidents is None:
@@ -197,14 +204,34 @@ def overview(gov: Governance, now: datetime) -> dict[str, Any]:
     return context
 
 
+def rollout_page(session: Session, *, offset: int, limit: int) -> tuple[list[Rollout], int]:
+    """One page of public rollouts and how many there are: unfinished first, then the finished
+    ones (completed, or final as their proposal is: rolled back from every stage), each newest
+    proposal first (``storage.dashboard_queries.rollout_page`` with "finished" including a
+    final proposal state)."""
+    final = [s.value for s in TERMINAL_STATES]
+    finished = or_(col(RolloutRow.completed_at).is_not(None), col(ProposalRow.state).in_(final))
+    joined = (
+        select(col(RolloutRow.data))
+        .outerjoin(ProposalRow, col(ProposalRow.number) == col(RolloutRow.proposal))
+        .where(q._shown())
+    )
+    stmt = (
+        joined.order_by(case((finished, 1), else_=0), col(RolloutRow.proposal).desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    page = [rollout_from_json(data) for data in session.execute(stmt).scalars()]
+    total = int(session.execute(select(func.count()).select_from(joined.subquery())).scalar_one())
+    return page, total
+
+
 def rollouts_page(
     gov: Governance, now: datetime, page: int, size: int = ROLLOUT_PAGE
 ) -> tuple[list[dict[str, Any]], int, bool]:
     """One page of public rollouts' views, how many there are, and the demo flag."""
     with read_scope(gov.engine) as session:
-        rollouts, total = q.rollout_page(
-            session, offset=min((page - 1) * size, q.MAX_ID), limit=size
-        )
+        rollouts, total = rollout_page(session, offset=min((page - 1) * size, q.MAX_ID), limit=size)
         views = rollout_views(gov, session, _paired(session, rollouts), now)
         demo = bool(state.get(session, "demo", False))
     return views, total, demo

@@ -28,11 +28,11 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from bot import rollout_reads
 from bot.service import Governance
-from bot.views import OPEN_STATES, proposal_view, summary_view
+from bot.views import OPEN_STATES, proposal_view, summary_view, unreached_deadlines
 from charter.incidents import Incident
 from charter.model import Charter
 from charter.proposal import rules_for
@@ -47,6 +47,7 @@ from storage import (
 )
 from storage.dashboard_queries import MAX_ID, Secrets, positive_id
 from storage.db import read_scope
+from storage.models.core import ProposalRow
 
 PAGE = 50
 CONFIDENTIAL_INCIDENT = "a confidential incident"
@@ -115,6 +116,15 @@ class Reader:
         views = [self._summary(s) for s in items[:PAGE]]
         return views, len(items) > PAGE
 
+    def tracks(self) -> list[str]:
+        """The tracks a proposals filter may name: the charter's, then any other a public
+        proposal is on (one opened under an earlier charter)."""
+        with read_scope(self.engine) as session:
+            stmt = select(col(ProposalRow.track)).where(dashboard_queries.public()).distinct()
+            used = [str(t) for t in session.execute(stmt).scalars()]
+        ours = list(self.charter.tracks)
+        return ours + sorted(set(used) - set(ours))
+
     def _summary(self, stored: repo.Stored) -> dict[str, Any]:
         view = summary_view(stored, self.charter, self.now)
         view["clients"] = sorted(_clients(stored))
@@ -126,6 +136,7 @@ class Reader:
             if stored is None or not is_public(stored, self.charter):
                 return None
             view = proposal_view(stored, self.charter, self.now)
+            view["unreached"] = unreached_deadlines(view)  # after the decision: not upcoming
             secret = dashboard_queries.secrets(session)
             rows = [
                 *audit_query.entries(session, subject=f"proposal:{number}"),

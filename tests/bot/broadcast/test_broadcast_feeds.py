@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import httpx
@@ -9,7 +10,12 @@ import pytest
 from sqlalchemy import Engine
 from starlette.applications import Starlette
 
+from bot.bootstrap import build
+from bot.clock import FixedClock
 from bot.feeds import routes
+from bot.http import create_app
+from bot.settings import Settings
+from charter.agenda import escape
 from storage.db import session_scope
 from storage.models.core import ProposalRow
 from tests.bot.broadcast.support import NOW, announce, enqueue
@@ -146,3 +152,92 @@ async def test_a_meeting_entry_says_when_the_call_starts(
     root = ET.fromstring((await _get(sqlite_engine, "/feeds/announcements.atom")).content)
     [entry] = root.findall(f"{A}entry")
     assert entry.findtext(f"{A}content") == content
+
+
+async def _feed_id(engine: Engine, path: str, host: str, public_url: str | None) -> str:
+    app = Starlette(routes=routes(lambda: engine, public_url=public_url))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=f"http://{host}") as client:
+        root = ET.fromstring((await client.get(path)).content)
+    self_link = root.find(f"{A}link[@rel='self']")
+    assert self_link is not None and self_link.get("href") == root.findtext(f"{A}id")
+    return root.findtext(f"{A}id") or ""
+
+
+async def test_feed_id_is_the_public_url_with_the_sorted_filters(feed_engine: Engine) -> None:
+    """The id names the configured public URL, not the Host header; the same filters in any
+    order give one id, other filters (or none) another."""
+    public = "https://charter.example/"
+    path = "/feeds/announcements.atom"
+    plain_id = await _feed_id(feed_engine, path, "evil.test", public)
+    assert plain_id == "https://charter.example/feeds/announcements.atom"
+    assert await _feed_id(feed_engine, path, "other.test", public) == plain_id
+    one = await _feed_id(feed_engine, f"{path}?kind=vote&kind=decision&proposal=02", "a", public)
+    two = await _feed_id(feed_engine, f"{path}?proposal=2&kind=decision&kind=vote", "b", public)
+    assert one == two == f"{plain_id}?kind=decision&kind=vote&proposal=2"
+    assert await _feed_id(feed_engine, f"{path}?kind=decision", "a", public) not in (plain_id, one)
+    # without a configured URL, the request's (the filters still make the id)
+    assert await _feed_id(feed_engine, f"{path}?kind=vote", "h.test", None) == (
+        "http://h.test/feeds/announcements.atom?kind=vote"
+    )
+
+
+async def test_served_feed_uses_the_configured_public_url(tmp_path: Path) -> None:
+    """``charterbot serve`` passes ``Settings.public_url`` to the feed (bot.broadcast)."""
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'feed.db'}", public_url="https://charter.example"
+    )
+    rt = build(settings, clock=FixedClock(NOW))
+    try:
+        app = create_app(rt, run_background=False)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://evil.test") as client:
+            body = (await client.get("/feeds/announcements.atom?client=aurora")).content
+        assert ET.fromstring(body).findtext(f"{A}id") == (
+            "https://charter.example/feeds/announcements.atom?client=aurora"
+        )
+    finally:
+        rt.engine.dispose()
+
+
+MARKUP = "a\\b [x] <y> *z* `q` | ~"  # every character charter.agenda.escape escapes
+AGENDA_TEXT = "\n".join(
+    [
+        f"# {escape('Go/no-go: #1 to production')}",
+        "",
+        "2026-11-28 16:00 UTC (2026-11-28 16:00 UTC), 60 minutes",
+        "",
+        "## Proposals in review and voting",
+        "",
+        f"- #8 {escape('Deprecate legacy JSON-RPC eth_ endpoints')} — review",
+        f"- #1 production: {escape('require_checks')} — {escape('fuzz on dorado@d0ad0c4 failed')}",
+        "- " + escape(MARKUP),
+    ]
+)
+
+
+async def test_feed_content_is_plain_text(sqlite_engine: Engine) -> None:
+    """An agenda (markdown escaped for chat) reads as plain text in the feed: no backslash
+    escapes, no zero-width characters, the start said once; other meetings still say when."""
+    starts = {"meeting": "go", "occurrence": "go@x", "starts_at": "2026-11-28T16:00:00+00:00"}
+    enqueue(
+        sqlite_engine,
+        announce(
+            "meeting",
+            title="Agenda: Go/no-go for @\u200bdorado — 2026-11-28 16:00 UTC",
+            text=AGENDA_TEXT,
+            data={**starts, "agenda": "go@x"},
+        ),
+        announce("meeting", title="Go/no-go", text="A call for #1.", data=starts),
+    )
+    root = ET.fromstring((await _get(sqlite_engine, "/feeds/announcements.atom")).content)
+    second, first = root.findall(f"{A}entry")  # newest first
+    text = first.findtext(f"{A}content") or ""
+    assert "\\" not in text.replace(MARKUP, "") and "\u200b" not in text
+    assert "# Go/no-go: #1 to production" in text
+    assert "#8 Deprecate legacy JSON-RPC eth_ endpoints — review" in text
+    assert "require_checks — fuzz on dorado@d0ad0c4 failed" in text
+    assert MARKUP in text
+    assert text.count("2026-11-28 16:00") == 1 and "Starts" not in text
+    assert "\u200b" not in (first.findtext(f"{A}title") or "")
+    assert second.findtext(f"{A}content") == "A call for #1. Starts 2026-11-28T16:00:00Z."

@@ -21,6 +21,7 @@ from sqlmodel import select
 from bot import rollout_reads
 from bot.bootstrap import Runtime
 from bot.rollout_lifecycle import start_rollout
+from bot.rollout_views import is_final
 from bot.views import summary_view
 from bot.web import fast_views, queries
 from charter.gates import GoNoGo
@@ -59,11 +60,19 @@ def reference_rollouts(rt: Runtime) -> list[tuple[dict[str, Any], bool]]:
     """Every rollout's ``view_of`` (unfinished first, newest first) and whether it is public."""
     out = []
     with read_scope(rt.engine) as session:
-        found = store.rollouts(session)
-        found.sort(key=lambda r: (r.completed_at is not None, -r.proposal))
-        for rollout in found:
+        found = []
+        for rollout in store.rollouts(session):
             stored = repo.load(session, rollout.proposal)
             assert stored is not None
+            found.append((stored, rollout))
+        # unfinished first: completed, or final as the proposal is (rolled back), come last
+        found.sort(
+            key=lambda f: (
+                f[1].completed_at is not None or is_final(f[0].proposal.state.value),
+                -f[1].proposal,
+            )
+        )
+        for stored, rollout in found:
             public = queries.is_public(stored, rt.gov.charter)
             out.append((rollout_reads.view_of(rt.gov, session, stored, rollout, NOW), public))
     return out

@@ -139,3 +139,13 @@ async def test_service_changes_reach_the_dashboard_hub(seeded: Runtime) -> None:
     actor = Actor(login="carmen-borealis", surface="console", surface_id="c", display="c")
     assert seeded.gov.run_sync("vote 5 approve", actor).ok
     assert called and seeded.wake.is_set()
+
+
+async def test_rollout_legend_says_what_green_means(client: httpx.AsyncClient) -> None:
+    """A green cell is a release reported ready for the stage (``charter.rollout_facts``'s
+    ``on``), not proof that the client runs it there."""
+    html = (await client.get("/rollouts")).text
+    legend = re.search(r'<p class="legend"[^>]*>(.*?)</p>', html, re.S)
+    assert legend is not None
+    assert '<span class="cell-on swatch">reported ready</span>' in legend.group(1)
+    assert "on the stage" not in html
