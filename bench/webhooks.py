@@ -93,7 +93,8 @@ def _comment(i: int, number: int, at: datetime) -> tuple[bytes, dict[str, str]]:
 
 
 def _runtime(url: str, clock: FixedClock) -> Runtime:
-    settings = Settings(database_url=url, github_webhook_secret=SECRET, github_mode="off")
+    # Webhook deliveries in; no token, so no GitHub API calls (no gateway, no relays).
+    settings = Settings(database_url=url, github_webhook_secret=SECRET, github_mode="webhook")
     return build(settings, clock=clock)
 
 
