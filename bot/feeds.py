@@ -207,7 +207,7 @@ def status(engine: Engine, now: datetime) -> dict[str, Any]:
             ]
 
         result = {
-            "generated_at": now.isoformat(),
+            "generated_at": _rfc3339(now),
             "open_proposals": pick("draft", "review", "voting"),
             "in_voting": pick("voting"),
             "rolling_out": pick("rolling-out"),
@@ -216,13 +216,18 @@ def status(engine: Engine, now: datetime) -> dict[str, Any]:
                     "id": int(i.id),
                     "severity": i.severity,
                     "summary": i.summary,
-                    "declared_at": i.declared_at.isoformat(),
+                    "declared_at": _rfc3339(i.declared_at),
                 }
                 for i in incidents.incidents(session, open_only=True)
                 if i.id not in secret
             ],
         }
     return result
+
+
+def _rfc3339(at: datetime) -> str:
+    """UTC with a ``Z``, as the rest of the read API writes times (bot.views)."""
+    return aware(at).astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _plain(value: Any) -> Any:

@@ -125,6 +125,7 @@ async def test_status_lists_open_voting_and_rolling_out(sqlite_engine: Engine) -
     assert [p["number"] for p in data["in_voting"]] == [2]
     assert [p["number"] for p in data["rolling_out"]] == [3]
     assert data["open_incidents"] == []
+    assert data["generated_at"].endswith("Z") and "+00:00" not in data["generated_at"]
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ verification, live-update plumbing, and graceful degradation when an area is abs
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 from pathlib import Path
 
@@ -31,6 +32,9 @@ async def test_every_page_renders_public_demo_content(client: httpx.AsyncClient,
     assert "Demo data" in html
     assert HIDDEN not in html
     assert html.count("<h1") == 1
+    levels = [int(n) for n in re.findall(r"<h([1-6])[\s>]", html)]
+    skips = [(a, b) for a, b in itertools.pairwise(levels) if b > a + 1]
+    assert not skips, f"heading levels skip (screen readers navigate by them): {skips}"
 
 
 @pytest.mark.parametrize(
