@@ -10,6 +10,10 @@ Rules:
   proposal); → rolled-back when a rollback leaves no client on any stage. Both are final: a
   rollback after completion is recorded on the rollout and announced, the proposal stays
   completed.
+- A go/no-go call for a stage that has not started is cancelled (as ``meeting cancel`` would,
+  with the reason) once it can decide nothing: the rollout fell more than one stage below it, or
+  entered its stage without it (an override), or completed, or was rolled back for good. Calls
+  that started are history and stay.
 """
 
 from __future__ import annotations
@@ -95,7 +99,11 @@ def cancel_moot_calls(
     longer use (see the module rules); returns how many were cancelled."""
     charter = gov.charter
     over = after.completed_at is not None or p.state is State.ROLLED_BACK
-    moot = [s for i, s in enumerate(charter.stage_ids) if over or after.stage_index < i - 1]
+    moot = [
+        s
+        for i, s in enumerate(charter.stage_ids)
+        if over or after.stage_index < i - 1 or after.stage_index >= i
+    ]
     reason = _why_moot(p, before, after, charter)
     cancelled = 0
     for stage in moot:
@@ -117,6 +125,8 @@ def _why_moot(p: Proposal, before: Rollout, after: Rollout, charter: Charter) ->
     if after.completed_at is not None:
         return f"#{n} completed its rollout."
     where = after.stage_name(charter) if after.stage_index >= 0 else None
+    if where and after.stage_index > before.stage_index:
+        return f"#{n} entered {where} before the call was held."
     if len(after.rollbacks) > len(before.rollbacks):
         return f"#{n} was rolled back to {where}." if where else f"#{n} is pending again."
     return f"#{n} is back on {where}." if where else f"#{n} is pending again."

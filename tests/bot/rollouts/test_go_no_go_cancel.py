@@ -176,6 +176,26 @@ def test_completing_cancels_a_call_not_held(sqlite_engine: Engine) -> None:
     assert cancelled["text"].endswith("#1 completed its rollout.")
 
 
+def test_entering_the_stage_by_override_cancels_its_call(sqlite_engine: Engine) -> None:
+    """With a call before canary: a coordinator enters canary by override before the call was
+    held; the call can decide nothing any more and is cancelled with that reason."""
+    world = with_meetings(World(sqlite_engine, canary_call_charter()))
+    world.accept(1, form(clients=PAIR))
+    for client in PAIR:
+        ready(world, client, "staging")
+    world.later(D + 2 * H)
+    world.tick()
+    call = "go-no-go-1-canary"
+    assert call in listed(world)
+    for client in PAIR:
+        ready(world, client, "canary")
+    assert "advanced to canary" in world.ok(COORDINATOR, 'advance 1 --override "fork is fixed"')
+    assert world.state(1) is State.ROLLING_OUT
+    assert row(world, call).cancelled and call not in listed(world)
+    [cancelled] = cancellations(world)
+    assert cancelled["text"].endswith("#1 entered canary before the call was held.")
+
+
 def test_a_call_that_has_started_stays(sqlite_engine: Engine) -> None:
     """A rollback during (or after) the call leaves it as it was: it is history."""
     world = with_meetings(World(sqlite_engine))
