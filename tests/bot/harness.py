@@ -22,11 +22,14 @@ from github import Auth
 
 from bot.bootstrap import Runtime, build
 from bot.clock import FixedClock
+from bot.github.events import parse_event
 from bot.github.gateway import PyGithubGateway
+from bot.github.handler import handle_event
 from bot.github.ratelimit import RetryPolicy, Throttle, WritePacer
 from bot.http import create_app
 from bot.senders.pacing import Pacer
 from bot.settings import Settings
+from storage.db import session_scope
 from tests.bot.slack.wire import SECRET as SLACK_SECRET, TOKEN as SLACK_TOKEN
 from tests.paths import SHARED
 from tests.standins.github_server import GitHubStandin
@@ -49,6 +52,19 @@ def fixture(path: str) -> dict[str, Any]:
 
 def sign(body: bytes, secret: str = SECRET) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def open_issue(rt: Runtime, number: int, body: str, author: str = "alice-aurora") -> None:
+    """Issue ``number`` opened with the proposal label and ``body``, handled at START in the
+    runtime's own transaction (no HTTP, no stand-in)."""
+    payload = copy.deepcopy(fixture("issues/opened.payload.json"))
+    payload["repository"]["full_name"] = REPO
+    payload["issue"].update(number=number, title=f"Proposal {number}", body=body)
+    payload["issue"]["user"]["login"] = author
+    payload["issue"]["labels"] = [{"name": "upgrade-proposal", "id": 1, "color": "ededed"}]
+    payload["sender"]["login"] = author
+    with session_scope(rt.engine) as session:
+        handle_event(rt.gov, session, parse_event("issues", payload), START)
 
 
 class InstantSleep:

@@ -18,7 +18,6 @@ through the GitHub event handler:
 
 from __future__ import annotations
 
-import copy
 import itertools
 import json
 from collections.abc import Iterator
@@ -30,8 +29,6 @@ import pytest
 
 from bot.bootstrap import Runtime, build
 from bot.clock import FixedClock
-from bot.github.events import parse_event
-from bot.github.handler import handle_event
 from bot.messages import Actor, Message, plain_text
 from bot.settings import Settings
 from charter import commands as c
@@ -39,7 +36,7 @@ from charter.authz import authorize_command
 from charter.grammar import parse_chat
 from storage import audit, audit_query
 from storage.db import session_scope
-from tests.bot.harness import REPO, START, fixture, valid_body
+from tests.bot.harness import START, open_issue, valid_body
 
 A, C, M, S, K = "anonymous", "contributor", "maintainer", "security-council", "coordinator"
 ROLES = (A, C, M, S, K)
@@ -109,17 +106,6 @@ class World:
     amendment: Iterator[int]  # fresh charter-amendment proposals, in voting
 
 
-def _open(rt: Runtime, number: int, body: str) -> None:
-    payload = copy.deepcopy(fixture("issues/opened.payload.json"))
-    payload["repository"]["full_name"] = REPO
-    payload["issue"].update(number=number, title=f"Proposal {number}", body=body)
-    payload["issue"]["user"]["login"] = AUTHOR
-    payload["issue"]["labels"] = [{"name": "upgrade-proposal", "id": 1, "color": "ededed"}]
-    payload["sender"]["login"] = AUTHOR
-    with session_scope(rt.engine) as session:
-        handle_event(rt.gov, session, parse_event("issues", payload), START)
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     """One store with a fresh proposal for every cell that names one, all in voting."""
@@ -129,9 +115,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     amendments = sum(len(ROLES) for text, _ in TABLE if "{a}" in text)
     amendment_body = valid_body(**{"protocol-change": "charter-amendment"})
     for number in range(1, cells + 1):
-        _open(rt, number, valid_body())
+        open_issue(rt, number, valid_body())
     for number in range(cells + 1, cells + amendments + 1):
-        _open(rt, number, amendment_body)
+        open_issue(rt, number, amendment_body)
     rt.gov.tick(VOTING_AT)
     states = {s.proposal.track + ":" + s.proposal.state.value for s in rt.gov.listing()}
     assert states == {"protocol-change:voting", "charter-amendment:voting"}, states

@@ -33,7 +33,7 @@ from charter.grammar import COMMENT_USAGE, USAGE
 from charter.text import escape_markdown_github as md
 from storage import audit_query, outbox
 from storage.db import session_scope
-from tests.bot.harness import REPO, START, fixture, valid_body
+from tests.bot.harness import REPO, START, fixture, open_issue, valid_body
 
 VOTING_AT = START + timedelta(days=7, seconds=1)
 AUTHOR = "alice-aurora"
@@ -42,25 +42,14 @@ COUNCIL = Actor("kofi-sec", "console", "kofi-sec")
 PUBLIC, CONFIDENTIAL = 1, 2
 
 
-def _open(rt: Runtime, number: int, body: str) -> None:
-    payload = copy.deepcopy(fixture("issues/opened.payload.json"))
-    payload["repository"]["full_name"] = REPO
-    payload["issue"].update(number=number, title=f"Proposal {number}", body=body)
-    payload["issue"]["user"]["login"] = AUTHOR
-    payload["issue"]["labels"] = [{"name": "upgrade-proposal", "id": 1, "color": "ededed"}]
-    payload["sender"]["login"] = AUTHOR
-    with session_scope(rt.engine) as session:
-        handle_event(rt.gov, session, parse_event("issues", payload), START)
-
-
 @pytest.fixture
 def rt(tmp_path: Path) -> Iterator[Runtime]:
     """#1 a protocol change (public), #2 a security patch (confidential), both in voting."""
     runtime = build(
         Settings(database_url=f"sqlite:///{tmp_path / 'c.db'}"), clock=FixedClock(VOTING_AT)
     )
-    _open(runtime, PUBLIC, valid_body())
-    _open(runtime, CONFIDENTIAL, valid_body(**{"protocol-change": "security-patch"}))
+    open_issue(runtime, PUBLIC, valid_body())
+    open_issue(runtime, CONFIDENTIAL, valid_body(**{"protocol-change": "security-patch"}))
     runtime.gov.tick(VOTING_AT)
     yield runtime
     runtime.engine.dispose()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,7 @@ if str(ROOT) not in sys.path:  # so `tests.standins` imports without a root conf
     sys.path.insert(0, str(ROOT))
 
 from tests.standins.ratelimited import RateLimitedStandIn  # noqa: E402
+from tests.standins.receivers import SmtpServer  # noqa: E402
 
 # Stand-in limits are the platforms' shapes at 1/20 of their intervals: Slack 1 message per
 # 50 ms per channel, Discord 50 per 50 ms globally and 5 per 250 ms per channel. The stand-in
@@ -33,3 +34,12 @@ async def chat() -> AsyncIterator[RateLimitedStandIn]:
     await server.start()
     yield server
     await server.stop()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A local SMTP server that keeps what it receives."""
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
@@ -23,14 +22,6 @@ def _envelope(address: str, *, secret: str | None = None, unsub: str | None = UN
     )
     notice = build_notice(data, lang="es", zone="Europe/Madrid", repo="o/r", unsubscribe_url=unsub)
     return Envelope(7, "41.7", address, notice, data, secret=secret)
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 async def test_mail_has_list_headers_multipart_and_a_stable_message_id(smtp: SmtpServer) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -78,14 +77,6 @@ def test_subscribe_twice_is_one_subscription_and_unsubscribe_removes_it(
     assert not _run(sqlite_engine, "unsubscribe 2", actor=other, origin=None).ok
     assert "1" in _text(_run(sqlite_engine, "unsubscribe 2"))
     assert "slack:@U1ALICE" not in _text(_run(sqlite_engine, "subscriptions"))
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 async def test_email_double_opt_in_and_one_click_unsubscribe(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -218,14 +217,6 @@ async def test_an_exception_from_a_sender_is_recorded_and_retried_never_stuck(
         clock.advance(timedelta(days=1))
         await r.step()
     assert deliveries(sqlite_engine)["slack:CBUG"][0] == "failed"
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 async def test_a_non_ascii_address_fails_for_good_with_a_clear_error(

@@ -23,7 +23,14 @@ from storage import meetings as meeting_store, rollouts as rollout_store
 from storage.db import session_scope
 from storage.models.meetings import AdhocMeetingRow
 from tests.bot.rollouts.conftest import COORDINATOR, COUNCIL, MAINTAINER, D, H, World, form
-from tests.bot.rollouts.test_rollback_gates import PAIR, green, on_canary, ready, rollout
+from tests.bot.rollouts.test_rollback_gates import (
+    PAIR,
+    green,
+    on_canary,
+    ready,
+    ready_for_canary,
+    rollout,
+)
 from tests.paths import reference_charter_text
 
 CALL = "go-no-go-1-production"
@@ -220,12 +227,7 @@ def test_a_confidential_rollouts_cancellation_stays_private(sqlite_engine: Engin
     world.tick()
     assert world.state(1) is State.ACCEPTED
     assert rollout(world).confidential
-    for client in PAIR:
-        ready(world, client, "staging")
-    world.later(73 * H)
-    for client in PAIR:
-        ready(world, client, "canary")
-        green(world, client, "canary")
+    ready_for_canary(world)
     assert "#1 advanced to canary" in world.ok(COORDINATOR, "advance 1")
     world.later(12 * D + 2 * H)
     world.tick()

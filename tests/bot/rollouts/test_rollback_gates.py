@@ -41,6 +41,11 @@ def green(world: World, client: str, stage: str, sha: str = "") -> None:
 def on_canary(world: World, *, likelihood: int, impact: int) -> None:
     """#1 (aurora, borealis) accepted, on staging for 73h, reported for canary, checks green."""
     world.accept(1, form(clients=PAIR, likelihood=likelihood, impact=impact))
+    ready_for_canary(world)
+
+
+def ready_for_canary(world: World) -> None:
+    """Accepted #1's clients on staging for 73h, then reported for canary with checks green."""
     for client in PAIR:
         ready(world, client, "staging")
     world.later(73 * H)
