@@ -76,7 +76,7 @@ def on_check(gov: Governance, session: Session, ev: CheckEvent, now: datetime) -
         status=ev.status,
         conclusion=ev.conclusion,
         html_url=ev.html_url,
-        at=now,
+        at=ev.happened_at or now,
         head_branch=ev.head_branch,
     )
 

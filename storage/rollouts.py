@@ -226,8 +226,14 @@ def record_check(
     html_url: str,
     at: datetime,
     head_branch: str | None = None,
-) -> None:
-    """Store the latest event of a check run, keyed by (repo, head_sha, name)."""
+) -> bool:
+    """Store the latest event of a check run, keyed by (repo, head_sha, name); ``at`` is when
+    the run reached ``status``.
+
+    Rule: an event older than the stored one is a late delivery and changes nothing (a re-run's
+    failure must not be undone by the first run's success arriving after it); at the same
+    instant a run that has not concluded does not replace one that has (a check may start and
+    finish within the second GitHub's times resolve). Returns whether the event was stored."""
     repo, head_sha = repo.lower(), head_sha.lower()
     stmt = (
         select(CheckResultRow)
@@ -236,6 +242,8 @@ def record_check(
         .where(CheckResultRow.name == name)
     )
     row = session.exec(stmt).first()
+    if row is not None and _stale(aware(row.at), row.conclusion, at, conclusion):
+        return False
     if row is None:
         row = CheckResultRow(
             repo=repo, head_sha=head_sha, name=name, kind=kind, status=status, at=at
@@ -249,6 +257,11 @@ def record_check(
         at,
     )
     session.add(row)
+    return True
+
+
+def _stale(stored_at: datetime, stored: str | None, at: datetime, conclusion: str | None) -> bool:
+    return at < stored_at or (at == stored_at and stored is not None and conclusion is None)
 
 
 def with_checks(session: Session, rollout: Rollout, repos: Mapping[str, str]) -> Rollout:

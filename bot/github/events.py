@@ -69,6 +69,8 @@ class CheckEvent:
     repo: str
     html_url: str
     head_branch: str | None = None  # the branch or tag the run was for (a tag push: the tag)
+    # When GitHub says the run reached this state (see _check_time); None when it does not say.
+    happened_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -194,7 +196,22 @@ def _check_event(kind: str, payload: Mapping[str, Any]) -> CheckEvent:
         repo=_repo(payload),
         html_url=str(obj.get("html_url") or ""),
         head_branch=str(branch) if branch else None,
+        happened_at=_check_time(obj),
     )
+
+
+def _check_time(obj: Mapping[str, Any]) -> datetime | None:
+    """When the run reached the state this delivery reports: a check run's completion (else its
+    start), a suite's or workflow run's last update. Deliveries are not ordered (and failed ones
+    are redelivered later), so this — not arrival — says which of two deliveries is newer."""
+    for key in ("completed_at", "started_at", "updated_at"):
+        value = obj.get(key)
+        if isinstance(value, str) and value:
+            try:
+                return parse_time(value)
+            except WireFormatError:  # an odd time costs the ordering, not the delivery
+                return None
+    return None
 
 
 def _release_event(payload: Mapping[str, Any]) -> ReleaseEvent | None:

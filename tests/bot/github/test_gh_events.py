@@ -66,11 +66,13 @@ EXPECTED: dict[str, Any] = {
         status="completed", repo="Codertocat/Hello-World",
         html_url="https://github.com/Codertocat/Hello-World/runs/128620228",
         head_branch="changes",  # from the run's check_suite
+        happened_at=datetime(2019, 5, 15, 15, 21, 12, tzinfo=UTC),  # completed_at
     ),
     "check_suite/completed.payload.json": CheckEvent(
         kind="check_suite", name="octocoders-linter",
         head_sha="ec26c3e57ca3a959ca5aad62de7213c562f8c821", conclusion="success",
         status="completed", repo="Codertocat/Hello-World", html_url="", head_branch="changes",
+        happened_at=datetime(2019, 5, 15, 15, 21, 14, tzinfo=UTC),  # updated_at
     ),
     "workflow_run/completed.payload.json": CheckEvent(
         kind="workflow_run", name="test",
@@ -78,6 +80,7 @@ EXPECTED: dict[str, Any] = {
         status="completed", repo="octo-org/octo-repo",
         html_url="https://github.com/octo-org/octo-repo/actions/runs/289782451",
         head_branch="master",
+        happened_at=datetime(2020, 10, 5, 16, 33, 49, tzinfo=UTC),  # updated_at
     ),
     "release/published.payload.json": ReleaseEvent(
         repo="Codertocat/Hello-World", tag="0.0.1", body="", author="Codertocat"

@@ -93,3 +93,46 @@ def test_go_no_go_decisions_are_kept_in_order(engine: Engine) -> None:
     with session_scope(engine) as session:
         assert store.go_no_go(session, 7) == calls
         assert store.go_no_go(session, 8) == ()
+
+
+LATE = T - timedelta(hours=2)
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "kept"),
+    [
+        ((T, "failure"), (LATE, "success"), "failure"),  # the first run's success, redelivered
+        ((LATE, "success"), (T, "failure"), "failure"),  # the re-run, in order
+        ((T, "success"), (T, None), "success"),  # started and finished within the second
+        ((T, None), (T, "success"), "success"),
+        ((T, "failure"), (T, "success"), "success"),  # same instant: the later delivery
+    ],
+    ids=["late-success", "in-order", "start-after-finish", "finish-after-start", "tie"],
+)
+def test_a_late_delivery_of_an_older_run_changes_nothing(
+    engine: Engine,
+    first: tuple[datetime, str | None],
+    then: tuple[datetime, str | None],
+    kept: str,
+) -> None:
+    """GitHub does not order deliveries: the event with the later time is the one that counts."""
+    stored = []
+    for at, conclusion in (first, then):
+        with session_scope(engine) as session:
+            stored.append(
+                store.record_check(
+                    session,
+                    repo="meridian-net/aurora",
+                    head_sha="abc123" + "0" * 34,
+                    name="interop-matrix",
+                    kind="check_run",
+                    status="completed" if conclusion else "in_progress",
+                    conclusion=conclusion,
+                    html_url="",
+                    at=at,
+                )
+            )
+    with session_scope(engine) as session:
+        rows = [r.conclusion for r in session.exec(select(CheckResultRow))]
+    assert rows == [kept]
+    assert stored == [True, kept == then[1]]
