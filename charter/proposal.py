@@ -23,6 +23,7 @@ from charter.concerns import Concern, ConcernRefused
 from charter.effects import Announce, Audit, Comment, Effect, Reply, SetLabels, SyncTracking
 from charter.lifecycle import Event, State, is_open, next_state
 from charter.model import AnnounceKind, Charter, Track
+from charter.seats import Seat
 from charter.votes import Choice, Outcome, Tally, Vote, may_vote, seats, seats_of, tally, when
 
 
@@ -294,13 +295,26 @@ def cast_vote(
     }
     voted = replace(p, votes=(*p.votes, vote))
     title = f"{actor_login} voted {vote.choice.value} on #{p.number}"
+    said = f"Recorded {vote.choice.value} on #{p.number} for {where}."
     effects: list[Effect] = [
         Audit(kind="vote-cast", subject=p.subject, payload=payload),
         _announce(p, charter, "vote", title, reason),
         SyncTracking(p.number),
-        Reply(text=f"Recorded {vote.choice.value} on #{p.number} for {where}."),
+        Reply(text=said + _replacing(current, held, actor_login)),
     ]
     return _then_close(voted, charter, effects, now)
+
+
+def _replacing(current: Tally, held: tuple[Seat, ...], voter: str) -> str:
+    """What a vote displaces: a seat's latest vote counts, so a maintainer voting for their
+    client replaces a colleague's vote for it — said in the reply, so it is no surprise."""
+    displaced = [
+        f"{prior.voter}'s {prior.choice.value} for {seat.label}"
+        for seat in held
+        if (prior := current.standing.get(seat.id)) is not None
+        and prior.voter.lower() != voter.lower()
+    ]
+    return f" It replaces {', '.join(displaced)}." if displaced else ""
 
 
 def raise_concern(

@@ -237,6 +237,30 @@ def test_a_later_vote_replaces_the_earlier() -> None:
     assert tally_of(p, REF, h(3)).standing["client:aurora"].choice is Choice.APPROVE
 
 
+@pytest.mark.parametrize(
+    ("earlier", "voter", "said"),
+    [
+        ((), "bob-aurora", "Recorded approve on #7 for Aurora."),
+        ((("bob-aurora", "reject"),), "Bob-Aurora", "Recorded approve on #7 for Aurora."),
+        (
+            (("alice-aurora", "reject"),),
+            "bob-aurora",
+            "Recorded approve on #7 for Aurora. It replaces alice-aurora's reject for Aurora.",
+        ),
+        ((("carmen-borealis", "reject"),), "bob-aurora", "Recorded approve on #7 for Aurora."),
+    ],
+    ids=["first", "own-earlier", "colleague", "other-seat"],
+)
+def test_a_vote_says_whose_vote_for_its_seat_it_replaces(
+    earlier: tuple[tuple[str, str], ...], voter: str, said: str
+) -> None:
+    """The latest vote of a seat counts: a colleague's vote it displaces is named."""
+    p = prop()
+    for login, choice in earlier:
+        p = cast_vote(p, REF, login, choice, "", h(1)).proposal
+    assert cast_vote(p, REF, voter, "approve", "", h(2)).effects[3] == Reply(said)
+
+
 def test_veto_holder_without_seat_votes_as_veto() -> None:
     """A veto holder without a seat may vote; the reply says it counts as a veto."""
     charter = REF.model_copy(
