@@ -199,7 +199,8 @@ def _when_console(when: When, zone: ZoneInfo | None) -> str:
 
 
 def plain_text(message: Message, zone: ZoneInfo | None = None) -> str:
-    """Console rendering: When as ISO UTC (plus ``zone`` local time), control chars escaped."""
+    """Console rendering: When as ISO UTC (plus ``zone`` local time), control chars escaped,
+    vote buttons as the command that votes."""
 
     def seg(s: Segment) -> str:
         if isinstance(s, When):
@@ -213,9 +214,9 @@ def plain_text(message: Message, zone: ZoneInfo | None = None) -> str:
         parts.append(("" if message.ok else "error: ") + inert_console(message.title))
     parts.extend("".join(seg(s) for s in line) for line in message.lines)
     parts.extend(f"{inert_console(k)}: {inert_console(v)}" for k, v in message.fields)
-    parts.extend(
-        f"[{inert_console(b.label)}] {inert_console(b.action_id)}" for b in message.buttons
-    )
+    # A terminal has no buttons: vote buttons become the command that votes, others are left out.
+    voting = sorted({v[0] for b in message.buttons if (v := parse_vote_action(b.action_id))})
+    parts.extend(f"Vote by typing: vote {n} approve|reject|abstain [reason]" for n in voting)
     if message.footer:
         parts.append(inert_console(message.footer))
     if not message.ok and not message.title and parts:

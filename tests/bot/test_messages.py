@@ -217,17 +217,24 @@ def test_console_when(zone: ZoneInfo | None, expected: str) -> None:
 
 
 def test_console_layout() -> None:
-    """Console text: title, lines, "name: value" fields, buttons, footer; errors say so."""
+    """Console text: title, lines, "name: value" fields, the command that votes in place of the
+    vote buttons (other buttons left out), footer; errors say so."""
     message = Message(
         title="Proposal #42",
         lines=(("by ", Mention("octocat")),),
         fields=(("State", "voting"),),
-        buttons=(Button("Approve", "vote:42:approve"),),
+        buttons=(
+            Button("Approve", "vote:42:approve"),
+            Button("Reject", "vote:42:reject"),
+            Button("Open", "open:42"),
+        ),
         footer="charter v1",
     )
     assert plain_text(message) == (
-        "Proposal #42\nby @octocat\nState: voting\n[Approve] vote:42:approve\ncharter v1"
+        "Proposal #42\nby @octocat\nState: voting\n"
+        "Vote by typing: vote 42 approve|reject|abstain [reason]\ncharter v1"
     )
+    assert plain_text(Message(title="t", buttons=(Button("Open", "open:42"),))) == "t"
     assert plain_text(Message.text_only("no such proposal", ok=False)) == "error: no such proposal"
 
 
