@@ -6,8 +6,12 @@ Rules:
   incidents, open action items carried over from earlier calls, and items people added to this
   occurrence. The text itself is
   :func:`charter.agenda.build_agenda` (deterministic, so unchanged state means an unchanged body).
-- Only what may be public goes into an agenda: confidential proposals that are not disclosed and
-  confidential rollouts are left out, because the agenda is a public GitHub issue.
+- Only what may be public goes into an agenda: confidential proposals that are not disclosed,
+  confidential rollouts and confidential incidents (those that name or pause an undisclosed
+  confidential proposal: ``storage.dashboard_queries.confidential_incidents``) are left out,
+  because the agenda is a public GitHub issue. A private call's agenda lists every open
+  incident. A failing gate names a confidential incident only as such
+  (:func:`charter.gates.incident_reason`).
 - A call whose every announcement channel is private (the security council's) is *private*: its
   agenda is announced to those channels only and never posted as a GitHub issue.
 - Action items carry over: an open item recorded on a call of series S appears on every later
@@ -53,6 +57,7 @@ from storage import (
     proposals as repo,
     rollouts as rollout_store,
 )
+from storage.dashboard_queries import confidential_incidents
 from storage.models.meetings import AdhocMeetingRow
 from storage.times import aware
 
@@ -116,10 +121,14 @@ def _rollouts(session: Session, charter: Charter, now: datetime) -> list[GateIte
     return items
 
 
-def _incidents(session: Session) -> list[IncidentItem]:
+def _incidents(session: Session, public: bool) -> list[IncidentItem]:
+    """The open incidents; for a public call, all but the confidential ones."""
+    opened = incident_store.incidents(session, open_only=True)
+    secret = confidential_incidents(session) if public and opened else set()
     return [
         IncidentItem(str(i.id), i.severity, i.summary, i.declared_at)
-        for i in incident_store.incidents(session, open_only=True)
+        for i in opened
+        if i.id not in secret
     ]
 
 
@@ -162,7 +171,7 @@ def snapshot(
         proposals=tuple(proposals),
         concerns=tuple(concerns),
         failing_gates=tuple(_rollouts(session, charter, now)),
-        incidents=tuple(_incidents(session)),
+        incidents=tuple(_incidents(session, public=not is_private(call, charter))),
         actions=tuple(_actions(session, charter, call, occ)),
         added=tuple(added),
     )

@@ -6,8 +6,13 @@ Rules:
   is announced with the matrix.
 - An incident command without ``#<id>`` acts on the only open incident; with several open, the
   reply lists them and asks which.
+- ``incident declare ... for <n>`` names only proposals the declarer may see: a confidential
+  rollout hidden from them (:func:`bot.rollouts.visible`) is answered as a proposal that does
+  not exist, so the command can neither confirm nor pause it.
 - The assignee of an incident role gets the role's instructions privately: an outbox item of
-  kind ``direct-message`` with payload ``{login, text}``.
+  kind ``direct-message`` with payload ``{login, text}``. A role holder is a GitHub login; a
+  chat mention (``<@U0BOB>``) is read as the login its user linked on the surface the command
+  came from, and refused when there is none.
 - Resolving lifts that incident's pauses on every rollout it holds, completed or not (a rollout
   also held by another incident stays paused); a rollout left with no hold then does what waited
   for it (enters its first stage, or completes: :func:`charter.rollout.resume`). It also drafts
@@ -28,12 +33,18 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session
 
 from bot.messages import Actor, Message
-from bot.rollouts import save  # the rollout side owns saving and the lifecycle
+from bot.rollouts import save, visible  # the rollout side owns saving and the lifecycle
 from charter import commands as c, incidents as rules, rollout as rollout_rules
 from charter.effects import Announce, Audit, Effect, Reply
 from charter.incidents import DirectMessage, Incident, IncidentEffect
 from charter.prerequisites import form_minimums
-from storage import incidents as incident_store, outbox, proposals as repo, rollouts as store
+from storage import (
+    identities,
+    incidents as incident_store,
+    outbox,
+    proposals as repo,
+    rollouts as store,
+)
 
 if TYPE_CHECKING:
     from bot.service import Governance, Outcome
@@ -71,6 +82,11 @@ def _reply(outcome: Outcome, extra: Iterable[str] = ()) -> Message:
     return Message.text_only(text, ok=all(r.ok for r in outcome.replies))
 
 
+def _seen(gov: Governance, stored: repo.Stored | None, actor: Actor) -> bool:
+    """Whether ``actor`` may know the proposal exists (a hidden confidential one does not)."""
+    return stored is not None and visible(gov, stored, actor)
+
+
 def _pick(session: Session, number: int | None) -> Incident | str:
     """The incident a command means: the one named, or the only open one."""
     if number is not None:
@@ -92,7 +108,7 @@ def declare(
     gov: Governance, session: Session, cmd: c.IncidentDeclare, actor: Actor, now: datetime
 ) -> Message:
     charter, by = gov.charter, actor.name
-    unknown = [n for n in cmd.proposals if repo.load(session, n) is None]
+    unknown = [n for n in cmd.proposals if not _seen(gov, repo.load(session, n), actor)]
     if unknown:
         missing = ", ".join(f"#{n}" for n in unknown)
         return gov.refuse(session, actor, cmd, f"There is no proposal {missing}.", now)
@@ -168,12 +184,31 @@ def assign_role(
     incident = _pick(session, cmd.incident)
     if isinstance(incident, str):
         return gov.refuse(session, actor, cmd, incident, now)
-    login = cmd.user.lstrip("@")
+    login = _login(session, cmd.user, actor)
+    if login is None:
+        # the mention is not echoed: a reply quoting it would ping them
+        why = (
+            "The person you mentioned has not linked a GitHub login here, so the role cannot "
+            f"be given to them: name their GitHub login instead (incident role {cmd.role} "
+            "@their-login), or ask them to run /charter link first."
+        )
+        return gov.refuse(session, actor, cmd, why, now)
     try:
         decision = rules.assign_role(gov.charter, incident, cmd.role, login, actor.name, now)
     except ValueError as error:
         return gov.refuse(session, actor, cmd, str(error), now)
     return _finish(gov, session, cmd, decision, actor, now)
+
+
+def _login(session: Session, user: str, actor: Actor) -> str | None:
+    """The GitHub login ``user`` means: itself without "@", or for a chat mention
+    (``<@U0BOB>``, ``<@!123>``, ``<@U0BOB|bob>``) the login that user linked on the surface the
+    command came from (None when they linked none)."""
+    if not user.startswith("<@"):
+        return user.lstrip("@")
+    surface_id = user[2:-1].lstrip("!").partition("|")[0]
+    row = identities.lookup(session, actor.surface, surface_id)
+    return None if row is None else row.login
 
 
 def update(

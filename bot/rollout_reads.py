@@ -20,6 +20,7 @@ from charter.proposal import Proposal
 from charter.risk import Assessment
 from charter.rollout import Rollout
 from storage import incidents as incident_store, proposals as repo, rollouts as store
+from storage.dashboard_queries import confidential_incidents
 
 
 def client_repos(charter: Charter) -> dict[str, str]:
@@ -35,11 +36,15 @@ def assessment(p: Proposal) -> Assessment | None:
 
 
 def gate_facts(session: Session, p: Proposal) -> GateFacts:
+    """What ``p``'s gates are evaluated on; the confidential incidents among the open ones are
+    marked, so no gate reason (shown in public) quotes them."""
+    incidents = tuple(incident_store.incidents(session, open_only=True))
     return GateFacts(
-        incidents=tuple(incident_store.incidents(session, open_only=True)),
+        incidents=incidents,
         risk=assessment(p),
         go_no_go=store.go_no_go(session, p.number),
         minimums=form_minimums(p.fields),
+        confidential=frozenset(confidential_incidents(session)) if incidents else frozenset(),
     )
 
 

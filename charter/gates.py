@@ -11,7 +11,11 @@ charter entry configures (``Stage``); ``evaluate`` runs them in the charter's or
 - ``require_checks``: check runs (or workflow runs) of each name on each client's reported ref
   concluded ``success``; a missing or unfinished run fails.
 - ``block_on_incident``: an open incident of that severity or worse that names this proposal or
-  any of its clients, or names nothing, blocks.
+  any of its clients, or names nothing, blocks. A confidential incident (its id is in
+  ``GateFacts.confidential``: it names or pauses an undisclosed confidential proposal) is said
+  only as "a confidential incident (<severity>) is open", with neither its id nor its summary:
+  a gate's reason is shown as is in public places (chat, GitHub replies, announcements, the
+  audit log, the agenda), whoever asked (:func:`incident_reason`).
 - ``risk``: leaving the first stage with likelihood × impact above ``pause_above`` (or with no
   score recorded) needs an override.
 - ``go_no_go``: the latest go/no-go decision for this proposal and stage made since the rollout
@@ -26,7 +30,7 @@ charter entry configures (``Stage``); ``evaluate`` runs them in the charter's or
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
@@ -64,6 +68,7 @@ class GateFacts:
     risk: Assessment | None = None
     go_no_go: tuple[GoNoGo, ...] = ()
     minimums: Mapping[str, Minimum] = field(default_factory=dict)  # by client, from the form
+    confidential: frozenset[str] = frozenset()  # ids of incidents whose summary stays private
 
 
 def _index(stage: Stage, charter: Charter) -> int:
@@ -158,8 +163,23 @@ def require_checks(stage: Stage, rollout: Rollout) -> GateResult:
     return GateResult("require_checks", True, f"{checks} passed on every client's release")
 
 
+CONFIDENTIAL_INCIDENT = "a confidential incident"
+
+
+def incident_reason(incident: Incident, confidential: Collection[str] = ()) -> str:
+    """Why ``incident`` blocks, in words anyone may read: its id, severity and summary, or
+    only its severity when its id is in ``confidential``."""
+    if incident.id in confidential:
+        return f"{CONFIDENTIAL_INCIDENT} ({incident.severity}) is open"
+    return f"incident {incident.id} ({incident.severity}) is open: {incident.summary}"
+
+
 def block_on_incident(
-    stage: Stage, rollout: Rollout, incidents: Sequence[Incident], charter: Charter
+    stage: Stage,
+    rollout: Rollout,
+    incidents: Sequence[Incident],
+    charter: Charter,
+    confidential: Collection[str] = (),
 ) -> GateResult:
     threshold = stage.block_on_incident
     if threshold is None:
@@ -177,7 +197,8 @@ def block_on_incident(
             True,
             f"no open incident of {threshold} or worse concerns this rollout",
         )
-    reasons = (f"incident {i.id} ({i.severity}) is open: {i.summary}" for i in blocking)
+    # two confidential incidents of one severity read alike: say it once
+    reasons = dict.fromkeys(incident_reason(i, confidential) for i in blocking)
     return GateResult("block_on_incident", False, "; ".join(reasons))
 
 
@@ -314,7 +335,9 @@ def evaluate(
     if stage.require_checks:
         results.append(require_checks(stage, rollout))
     if stage.block_on_incident is not None:
-        results.append(block_on_incident(stage, rollout, facts.incidents, charter))
+        results.append(
+            block_on_incident(stage, rollout, facts.incidents, charter, facts.confidential)
+        )
     if _index(stage, charter) == 1 and charter.rollout.risk.pause_above is not None:
         results.append(risk(facts.risk, charter))
     if stage.go_no_go_meeting:

@@ -108,9 +108,11 @@ def gated(
     pairs: Sequence[tuple[Stored, Rollout]],
     now: datetime,
     incidents: Sequence[Incident] | None = None,
+    secret: Collection[str] | None = None,
 ) -> list[Gated]:
     """Each rollout with its check results, the stage ``advance`` would enter and that stage's
-    gates evaluated now — ``bot.rollout_reads.view_of``'s facts, read once for every pair."""
+    gates evaluated now — ``bot.rollout_reads.view_of``'s facts, read once for every pair
+    (``incidents``: the open ones, ``secret``: the confidential incidents' ids)."""
     charter = gov.charter
     checked = q.with_checks_all(session, [r for _, r in pairs], rollout_reads.client_repos(charter))
     targets: list[str | None] = [
@@ -121,6 +123,8 @@ def gated(
     calls = q.go_no_go_of(session, numbers) if numbers else {}
     if numbers and incidents is None:
         incidents = incident_store.incidents(session, open_only=True)
+    if numbers and incidents and secret is None:
+        secret = q.confidential_incidents(session)
     out: list[Gated] = []
     for (stored, _), current, target in zip(pairs, checked, targets, strict=True):
         gates: tuple[GateResult, ...] = ()
@@ -133,6 +137,7 @@ def gated(
                 rollout_reads.assessment(p),
                 calls[p.number],
                 form_minimums(p.fields),
+                frozenset(secret or ()),
             )
             gates = evaluate(stage, current, facts, charter, now)
         out.append((stored, current, target, gates))
@@ -150,25 +155,23 @@ def rollout_views(
     secret = q.confidential_incidents(session)
     incidents = incident_store.incidents(session, open_only=True) if secret else None
     out = []
-    for stored, current, _, gates in gated(gov, session, pairs, now, incidents):
+    for stored, current, _, gates in gated(gov, session, pairs, now, incidents, secret):
         p = stored.proposal
         view: dict[str, Any] = rollout_view(
             current, gov.charter, gates=gates, title=p.title, state=p.state.value
         )
-        out.append(queries.redact_rollout(view, current.pauses, secret, incidents or ()))
+        out.append(queries.redact_rollout(view, current.pauses, secret))
     return out
 
 
-def failing(
-    found: Sequence[Gated], secret: Collection[str] = (), incidents: Sequence[Incident] = ()
-) -> list[tuple[dict[str, Any], GateList]]:
+def failing(found: Sequence[Gated]) -> list[tuple[dict[str, Any], GateList]]:
     """Rollouts whose next stage has a failing gate, each with those gates (what the overview
     shows of them: number, title, next stage, and the failing gates with their reasons; a
-    confidential incident of ``secret`` said as such)."""
+    confidential incident said as such, ``queries.redact_gates``)."""
     out = []
     for stored, rollout, target, gates in found:
         bad = [{"gate": g.gate, "passed": False, "reason": g.reason} for g in gates if not g.passed]
-        bad = queries.redact_gates(bad, secret, incidents)
+        bad = queries.redact_gates(bad)
         if bad:
             head = {"proposal": rollout.proposal, "title": stored.proposal.title}
             out.append(({**head, "next_stage": target}, bad))
@@ -195,7 +198,7 @@ def overview(gov: Governance, now: datetime) -> dict[str, Any]:
         hidden = q.hidden_numbers(session)
         secret = q.confidential_incidents(session, hidden)
         pairs = _paired(session, q.started_rollouts(session))
-        context["failing"] = failing(gated(gov, session, pairs, now, incidents), secret, incidents)
+        context["failing"] = failing(gated(gov, session, pairs, now, incidents, secret))
         opened = [queries._incident(i, hidden) for i in incidents if i.id not in secret]
         context["incidents"] = sorted(opened, key=lambda v: v["declared_at"])
     context["closing"] = closing(votes, charter, now)

@@ -22,6 +22,7 @@ Rules:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,7 +34,7 @@ from sqlmodel import Session, col, select
 from bot import rollout_reads
 from bot.service import Governance
 from bot.views import OPEN_STATES, proposal_view, summary_view, unreached_deadlines
-from charter.incidents import Incident
+from charter.gates import CONFIDENTIAL_INCIDENT
 from charter.model import Charter
 from charter.proposal import rules_for
 from storage import (
@@ -50,7 +51,9 @@ from storage.db import read_scope
 from storage.models.core import ProposalRow
 
 PAGE = 50
-CONFIDENTIAL_INCIDENT = "a confidential incident"
+CONFIDENTIAL_OPEN = f"{CONFIDENTIAL_INCIDENT} is open"
+# how charter.gates.incident_reason says a confidential incident: only its severity
+_CONFIDENTIAL = re.compile(rf"{re.escape(CONFIDENTIAL_INCIDENT)} \([^()]*\) is open")
 WITHHELD = "withheld: a confidential proposal not yet disclosed"
 
 
@@ -157,10 +160,7 @@ class Reader:
         if rollout is None:
             return None
         view: dict[str, Any] = rollout_reads.view_of(self.gov, session, stored, rollout, self.now)
-        if secret.incidents:
-            opened = incident_store.incidents(session, open_only=True)
-            view = redact_rollout(view, rollout.pauses, secret.incidents, opened)
-        return view
+        return redact_rollout(view, rollout.pauses, secret.incidents)
 
     def incidents(self) -> list[dict[str, Any]]:
         """Every incident but the confidential ones (see the module rules)."""
@@ -277,15 +277,11 @@ def _entry(row: Any, secret: Secrets | None = None) -> dict[str, Any]:
     }
 
 
-def _gate_reason(reason: str, secret: Sequence[Incident]) -> str:
-    """A gate's reason with each confidential incident said as "a confidential incident"."""
-    said = f"{CONFIDENTIAL_INCIDENT} is open"
-    for i in secret:
-        # charter.gates.block_on_incident's wording
-        reason = reason.replace(f"incident {i.id} ({i.severity}) is open: {i.summary}", said)
-        if i.summary in reason or f"incident {i.id} " in reason:
-            return said  # worded otherwise: say nothing more than that
-    return _once(reason.split("; "), said)
+def _gate_reason(reason: str) -> str:
+    """A gate's reason with each confidential incident (which the gate already words without
+    its id or summary, ``charter.gates.incident_reason``) said without its severity either."""
+    parts = [CONFIDENTIAL_OPEN if _CONFIDENTIAL.fullmatch(p) else p for p in reason.split("; ")]
+    return _once(parts, CONFIDENTIAL_OPEN)
 
 
 def _once(parts: Iterable[str], said: str) -> str:
@@ -298,30 +294,21 @@ def _once(parts: Iterable[str], said: str) -> str:
 
 
 def redact_rollout(
-    view: dict[str, Any],
-    pauses: Iterable[tuple[str, str]],
-    secret: Collection[str],
-    incidents: Iterable[Incident],
+    view: dict[str, Any], pauses: Iterable[tuple[str, str]], secret: Collection[str]
 ) -> dict[str, Any]:
-    """A public rollout's view with the confidential incidents (ids in ``secret``; the open
-    ones among ``incidents`` are those its gates can name) said as "a confidential incident"
-    in its pause reason and gate reasons."""
+    """A public rollout's view with the confidential incidents (ids in ``secret``) said as
+    "a confidential incident" in its pause reason and gate reasons."""
     if not secret:
         return view
     reasons = [CONFIDENTIAL_INCIDENT if key in secret else reason for key, reason in pauses]
-    gates = redact_gates(view["gates"], secret, incidents)
+    gates = redact_gates(view["gates"])
     return {**view, "pause_reason": _once(reasons, CONFIDENTIAL_INCIDENT), "gates": gates}
 
 
-def redact_gates(
-    gates: Sequence[dict[str, Any]], secret: Collection[str], incidents: Iterable[Incident]
-) -> list[dict[str, Any]]:
-    """Gate views (``gate``, ``passed``, ``reason``) with the confidential incidents among
-    ``incidents`` (ids in ``secret``) said as "a confidential incident"."""
-    named = [i for i in incidents if i.id in secret]
-    if not named:
-        return list(gates)
-    return [{**g, "reason": _gate_reason(g["reason"], named)} for g in gates]
+def redact_gates(gates: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Gate views (``gate``, ``passed``, ``reason``) with each confidential incident said as
+    "a confidential incident is open" (no severity, see the module rules)."""
+    return [{**g, "reason": _gate_reason(g["reason"])} for g in gates]
 
 
 _DETAIL_KEYS = ("choice", "reason", "name", "client", "stage", "version", "to", "outcome", "why")
