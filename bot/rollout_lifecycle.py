@@ -7,9 +7,11 @@ Rules:
   form gets a registry entry per client (state ``on``).
 - accepted → rolling-out when the first stage is entered; → completed when every client is on
   the last stage, and a retrospective issue is drafted (outbox ``create-issue``, once per
-  proposal); → rolled-back when a rollback leaves no client on any stage. Both are final: a
-  rollback after completion is recorded on the rollout and announced, the proposal stays
-  completed.
+  proposal); → rolled-back when a rollback leaves no client on any stage. Both are final, but
+  only rolled-back ends the rollout: a rollback after completion reopens it (recorded and
+  announced), and it moves again — its view shows the next stage's gates, ``advance`` and
+  reports apply, it completes anew — while the proposal stays completed
+  (:func:`bot.rollout_views.is_final`).
 - A go/no-go call for a stage that has not started is cancelled (as ``meeting cancel`` would,
   with the reason) once it can decide nothing: the rollout fell more than one stage below it, or
   entered its stage without it (an override), or completed, or was rolled back for good. Calls

@@ -16,7 +16,7 @@ from typing import Any
 from bot.messages import Line, Message, Segment, When
 from charter.gates import GateResult
 from charter.incidents import Incident
-from charter.lifecycle import TERMINAL_STATES
+from charter.lifecycle import TERMINAL_STATES, State
 from charter.model import Charter
 from charter.rollout import ReadyReport, Rollout, matrix
 from charter.text import escape_markdown_github
@@ -30,17 +30,25 @@ def _dt(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def is_final(state: str | None) -> bool:
-    """Whether a proposal in ``state`` (its value) is final: its rollout never moves again
-    (completed, or rolled back from every stage)."""
-    return state is not None and state in {s.value for s in TERMINAL_STATES}
+# Final proposal states that end the rollout though it never completed (rolled back from every
+# stage). Not ``completed``: a rollback after completion reopens the rollout, which moves again
+# while the proposal stays completed (bot.rollout_lifecycle), so the rollout's own
+# ``completed_at`` says whether it is over (as storage.rollouts does).
+_ENDED = frozenset(s.value for s in TERMINAL_STATES - {State.COMPLETED})
+
+
+def is_final(rollout: Rollout, state: str | None = None) -> bool:
+    """Whether the rollout stays put: it has completed (``completed_at``), or its proposal's
+    ``state`` (its value, if given) ended it (rolled back from every stage). A completed
+    proposal whose rollout a rollback reopened is not final: that rollout moves again."""
+    return rollout.completed_at is not None or (state is not None and state in _ENDED)
 
 
 def next_stage(rollout: Rollout, charter: Charter, state: str | None = None) -> str | None:
-    """The stage ``advance`` would enter, or None once the last stage is reached or completed,
-    or when the proposal's ``state`` (if given) is final (e.g. rolled back)."""
+    """The stage ``advance`` would enter, or None once the last stage is reached or the
+    rollout is final (:func:`is_final`, with the proposal's ``state`` if given)."""
     index = rollout.stage_index + 1
-    if rollout.completed_at is not None or index >= len(charter.stage_ids) or is_final(state):
+    if is_final(rollout, state) or index >= len(charter.stage_ids):
         return None
     return charter.stage_ids[index]
 
@@ -72,13 +80,13 @@ def rollout_view(
             )
     target = next_stage(rollout, charter, state or None)
     if target is None:
-        gates = ()  # no stage to enter: nothing to gate (a final proposal's rollout stays put)
+        gates = ()  # no stage to enter: nothing to gate (a final rollout stays put)
     return {
         "proposal": rollout.proposal,
         "title": title,
         "proposal_state": state,
         "stage": rollout.stage_name(charter),
-        "final": is_final(state),
+        "final": is_final(rollout, state or None),
         "next_stage": target,
         "stages": list(charter.stage_ids),
         "clients": list(rollout.clients),

@@ -204,6 +204,7 @@ def advance(
             by=actor.name,
             override_reason=cmd.override_reason,
             may_override=cmd.override_reason is not None,  # authorize_command checked OVERRIDE
+            to=cmd.stage,
         )
     except ValueError as error:
         return refuse(gov, session, actor, cmd, str(error), now)

@@ -100,6 +100,7 @@ class Ready:
 class Advance:
     n: int | None
     override_reason: str | None = None
+    stage: str | None = None  # "to <stage>": the stage to enter, which must be the next one
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,7 +322,7 @@ USAGE: dict[str, str] = {
     "help": "/charter help [topic]",
     "disclose": "/charter disclose <n>",
     "ready": "/charter ready <n> <client> <stage> <version> [<commit-or-tag>] [notes…]",
-    "advance": '/charter advance <n> [--override "<reason>"]',
+    "advance": '/charter advance <n> [to <stage> [--override "<reason>"]]',
     "rollout": "/charter rollout <n>",
     "inventory": "/charter inventory [<n>]",
     "rollback": '/charter rollback <n> [client …] "<reason>"',
@@ -364,7 +365,7 @@ COMMENT_USAGE: dict[str, str] = {
     "help": "/help [topic]",
     "disclose": "/disclose",
     "ready": "/ready <client> <stage> <version> [<commit-or-tag>] [notes…]",
-    "advance": '/advance [--override "<reason>"]',
+    "advance": '/advance [to <stage> [--override "<reason>"]]',
     "rollout": "/rollout",
     "inventory": "/inventory [<n>]",
     "rollback": '/rollback [client …] "<reason>"',

@@ -18,7 +18,8 @@ choice, ``…`` the rest of the line)::
              | "concern" n name [ ":" ] text | "resolve" n name
              | "link" | "whoami" | "help" [ topic ]
              | "ready" n client stage version [ ref ] [ text ]
-             | "advance" n [ "--override" text ] | "inventory" [ n ]
+             | "advance" n [ "to" stage ] [ "--override" text ]  (* see the rules below *)
+             | "inventory" [ n ]
              | "rollback" n { client } quoted | "flag" name ( "on" | "off" ) text
              | "activation" n target quoted   (* target: 2027-03-04T14:00Z or "epoch 412000" *)
              | "incident" "declare" severity summary [ "for" n { "," n } ] [ "clients" ] { client }
@@ -68,6 +69,10 @@ Rules a reader of a comment should know:
   as ``#7``, because their text may start with a number; without it the service uses the
   current incident.
 - ``incident declare`` in a comment without ``for`` names the issue as the affected proposal.
+- ``advance`` names the stage to enter with ``to`` (``advance 42 to canary``); it must be the
+  next one. An override must name it (``advance 42 to canary --override "…"``), so a repeated
+  override cannot enter the stage after; one without ``to`` is read, then refused with the
+  command to type. ``--override`` may be written ``override``, ``—override`` or ``–override``.
 """
 
 from __future__ import annotations

@@ -49,12 +49,18 @@ def ready(a: t.Args) -> c.Ready:
 
 
 def advance(a: t.Args) -> c.Advance:
+    """``advance n [to stage] [--override reason]``: an override without ``to`` is read, and
+    refused by the decision with the command naming the next stage (only it knows which)."""
     n = a.proposal()
+    stage = None
+    if (tok := a.peek()) is not None and tok.word == "to":
+        a.take()
+        stage = t.name(a.need("stage to enter, e.g. to canary"), "stage")
     if t.option(a.peek()) in ("--override", "override"):
         a.take()
-        return c.Advance(n, t.clean(a.rest(), "reason for the override"))
+        return c.Advance(n, t.clean(a.rest(), "reason for the override"), stage)
     a.end()
-    return c.Advance(n)
+    return c.Advance(n, None, stage)
 
 
 def inventory(a: t.Args) -> c.Inventory:

@@ -3,14 +3,20 @@
 Rules (charter ``rollout``):
 - A rollout starts *pending* (stage index -1). A client is *on* a stage once it has reported a
   release for it; a report never moves a client down, only a rollback does (one stage back).
-- A client may report for any stage up to the one after the rollout's current stage.
+- A client may report for any stage up to the one after the rollout's current stage, and up
+  to the one after its own: every client moves through the stages in order, so a client the
+  rollout left behind by override reports for the stage it skipped first (a report past it
+  would count the client as on that stage, and start its soak, without it ever running there).
 - The first stage counts as entered when every client has reported for it with a release that
   meets the form's prerequisites (``minimums``). When every client has reported and only the
   prerequisites hold it, ``advance`` enters it like any later stage: its gates fail with the
   clients whose release is too low, and a permitted, reasoned override passes them (audited).
 - Each later stage is entered by ``advance``, which passes only when every gate of that stage
   passes (``gates``), or when someone who may override gives a written reason (audited, and
-  announced as such).
+  announced as such) and names the stage (``to``). ``advance`` may name the stage it enters
+  and an override must: it enters that stage only when it is the next one, so a repeated or
+  retyped override ("#1 is already in canary") never enters the stage after, whose gates
+  nobody saw. An override naming none is refused with the command to type.
 - Re-entry is entry. The rollout is never on a stage a client was rolled back below: a rollback
   moves the rollout back to the lowest stage any client is then on (pending when one is on
   none). A client's report alone therefore never puts the rollout back on a stage; the stage is
@@ -176,6 +182,14 @@ def _waiting(
     return None
 
 
+def _stage_index(charter: Charter, stage: str) -> int:
+    """The index of a stage of the charter; an unknown one is input that can never be right."""
+    if charter.stage(stage) is None:
+        stages = ", ".join(charter.stage_ids)
+        raise ValueError(f"unknown stage {stage!r}; the charter's stages are {stages}")
+    return charter.stage_ids.index(stage)
+
+
 def _settle(
     rollout: Rollout,
     charter: Charter,
@@ -220,9 +234,7 @@ def report_ready(
     below its client's minimum (``minimums``: the form's prerequisites, charter.prerequisites)
     is recorded with a warning; until one that meets it is reported, the stage is not entered
     (the first stage's entry waits, a later one's ``prerequisites`` gate fails)."""
-    if charter.stage(report.stage) is None:
-        stages = ", ".join(charter.stage_ids)
-        raise ValueError(f"unknown stage {report.stage!r}; the charter's stages are {stages}")
+    index = _stage_index(charter, report.stage)
     if not report.version.strip():
         raise ValueError("a readiness report needs the released version")
     if report.client not in rollout.clients:
@@ -230,12 +242,16 @@ def report_ready(
         return _refuse(
             rollout, f"{report.client} is not in the rollout of #{rollout.proposal} ({clients})"
         )
-    index = charter.stage_ids.index(report.stage)
     if index > rollout.stage_index + 1:
         nearest = charter.stage_ids[rollout.stage_index + 1]
         where = f"#{rollout.proposal} is at {rollout.stage_name(charter)}"
         return _refuse(rollout, f"{where}: report for {nearest} or earlier, not {report.stage}")
-    positions = {**rollout.positions, report.client: max(rollout.position(report.client), index)}
+    own = rollout.position(report.client)
+    if index > own + 1:  # an override let the rollout ahead of this client: no skipping
+        nxt, on = charter.stage_ids[own + 1], rollout.stage_name(charter, own)
+        text = f"{report.client} is on {on}: report {report.client} ready for {nxt} first"
+        return _refuse(rollout, f"{text}, not {report.stage}")
+    positions = {**rollout.positions, report.client: max(own, index)}
     moved = replace(rollout, reports=(*rollout.reports, report), positions=positions)
     moved, settled = _settle(moved, charter, report.at, minimums)
     warning = ""
@@ -290,6 +306,22 @@ def _failures(results: Sequence[GateResult]) -> str:
     return "\n".join(f"- {r.reason}" for r in results if not r.passed)
 
 
+def _not_next(rollout: Rollout, charter: Charter, to: str) -> str | None:
+    """Why ``advance … to <to>`` is refused (None when ``to`` is the stage it enters next)."""
+    n, nxt = rollout.proposal, charter.stage_ids[rollout.stage_index + 1]
+    if to == nxt:
+        return None
+    if charter.stage_ids.index(to) <= rollout.stage_index:
+        return f"#{n} is already in {rollout.stage_name(charter)}; its next stage is {nxt}"
+    return f"#{n} is at {rollout.stage_name(charter)}; it enters {nxt} next, not {to}"
+
+
+def _typed_override(n: int, stage: str, reason: str) -> str:
+    """The override as a person types it: the stage named, the reason quoted when it can be."""
+    said = reason if '"' in reason else f'"{reason}"'
+    return f"advance {n} to {stage} --override {said}"
+
+
 def advance(
     rollout: Rollout,
     charter: Charter,
@@ -299,14 +331,28 @@ def advance(
     by: str,
     override_reason: str | None = None,
     may_override: bool = False,
+    to: str | None = None,
 ) -> RolloutDecision:
-    """Enter the next stage when every gate passes, or with a permitted, reasoned override."""
+    """Enter the next stage when every gate passes, or with a permitted, reasoned override.
+
+    ``to`` names the stage to enter; it must be the next one. An override must name it: with
+    no target, a repeated or retyped override would enter the stage after, whose gates nobody
+    saw. Without ``to`` it is refused, the reply giving the command to type."""
     if override_reason is not None:
         override_reason = _reason(override_reason, "an override")
+    if to is not None:
+        _stage_index(charter, to)
     refusal = _cannot_advance(rollout, charter)
     if refusal is not None:
         return _refuse(rollout, refusal)
     target = charter.rollout.stages[rollout.stage_index + 1]
+    wrong = None if to is None else _not_next(rollout, charter, to)
+    if wrong is not None:
+        return _refuse(rollout, wrong)
+    if override_reason is not None and to is None:
+        typed = _typed_override(rollout.proposal, target.id, override_reason)
+        why = "an override must name it, so a repeat cannot skip a stage"
+        return _refuse(rollout, f"#{rollout.proposal} enters {target.id} next; {why}: {typed}")
     results = evaluate(target, rollout, facts, charter, now)
     failing = tuple(r for r in results if not r.passed)
     n = rollout.proposal

@@ -115,6 +115,18 @@ def group(word: str, table: dict[str, str] = USAGE) -> str:
         ('advance 42 --override "soak done by hand"', c.Advance(42, "soak done by hand")),
         ("advance 42 —override checks flaky", c.Advance(42, "checks flaky")),
         ("advance 42 –OVERRIDE checks flaky", c.Advance(42, "checks flaky")),
+        # the stage to enter, named with "to" (an override must name it: charter.rollout)
+        ("advance 42 to canary", c.Advance(42, None, "canary")),
+        ("advance #42 TO Canary", c.Advance(42, None, "canary")),
+        (
+            'advance 42 to canary --override "soak done by hand"',
+            c.Advance(42, "soak done by hand", "canary"),
+        ),
+        (
+            "advance 42 to production —override checks flaky",
+            c.Advance(42, "checks flaky", "production"),
+        ),
+        ("advance 42 to canary override flaky", c.Advance(42, "flaky", "canary")),
         ("rollout #42", c.ShowRollout(42)),
         ("inventory", c.Inventory(None)),
         ("inventory 42", c.Inventory(42)),
@@ -305,6 +317,11 @@ def test_parse_chat(text: str, expected: c.Command) -> None:
         ("ready 42 Au$rora staging 1", "'Au$rora' is not a valid client", USAGE["ready"]),
         ("advance 42 --override", "Give the reason for the override.", USAGE["advance"]),
         ("advance 42 now", "'now' is more than this command takes.", USAGE["advance"]),
+        ("advance 42 to", "Give the stage to enter, e.g. to canary.", USAGE["advance"]),
+        ("advance 42 to Can$ary", "'Can$ary' is not a valid stage", USAGE["advance"]),
+        ("advance 42 to canary now", "'now' is more than this command takes.", USAGE["advance"]),
+        ("advance 42 canary", "'canary' is more than this command takes.", USAGE["advance"]),
+        ("advance 42 to canary --override", "Give the reason for the override.", USAGE["advance"]),
         ("inventory 42 43", "more than this command takes", USAGE["inventory"]),
         ("rollback 42 aurora", "Give the reason in quotes at the end", USAGE["rollback"]),
         ("rollback 42", "Give the reason in quotes at the end", USAGE["rollback"]),
@@ -495,6 +512,8 @@ I agree with /vote approve in the middle of a line.
 ROLLOUT_COMMENT = """\
 /ready aurora staging 4.2.0 a1b2c3d
 /advance --override "soak verified by hand"
+/advance to canary --override "soak verified by hand"
+/advance to canary
 /rollout
 /inventory
 /rollback aurora "state root mismatch"
@@ -534,6 +553,8 @@ def test_parse_comment_reads_rollout_incident_and_meeting_commands() -> None:
     assert parse_comment(ROLLOUT_COMMENT, issue=42) == [
         c.Ready(42, "aurora", "staging", "4.2.0", "a1b2c3d"),
         c.Advance(42, "soak verified by hand"),
+        c.Advance(42, "soak verified by hand", "canary"),
+        c.Advance(42, None, "canary"),
         c.ShowRollout(42),
         c.Inventory(None),
         c.Rollback(42, ("aurora",), "state root mismatch"),
@@ -644,6 +665,7 @@ def test_parse_comment_errors(line: str, message: str, usage: str) -> None:
         ("/status 1", c.Status(1)),
         ("/withdraw #1.", c.Withdraw(1)),
         ("/concern 1 gas: too high", c.RaiseConcern(1, "gas", "too high")),
+        ('/advance 1 to canary --override "x"', c.Advance(1, "x", "canary")),
         # not a proposal number: the start of the reason, as before
         ("/approve 1.5x faster sync", c.CastVote(1, "approve", "1.5x faster sync")),
         ("/approve v2 is fine", c.CastVote(1, "approve", "v2 is fine")),
@@ -796,6 +818,7 @@ _WORDS = st.sampled_from(
         '"x y"',
         "“q”",
         "--override",
+        "to",
         "for",
         "clients",
         "severity",

@@ -108,11 +108,19 @@ def test_campaign_five_clients_through_three_stages() -> None:
     rollout = green(rollout, "canary", T0 + 55 * H, ("cirrus", "dorado"))
     now = T0 + 65 * H
     assert reply(
-        advance(rollout, CHARTER, LOW_RISK, now, by="emeka-cirrus", override_reason="ship it")
+        advance(
+            rollout,
+            CHARTER,
+            LOW_RISK,
+            now,
+            by="emeka-cirrus",
+            override_reason="ship it",
+            to="canary",
+        )
     ) == Reply("only coordinators may override a failing gate (#42 → canary)", ok=False)
     overridden = advance(
         rollout, CHARTER, LOW_RISK, now, by="ines-coord",
-        override_reason="testnet fork deadline", may_override=True,
+        override_reason="testnet fork deadline", may_override=True, to="canary",
     )  # fmt: skip
     rollout = overridden.rollout
     assert rollout.stage_index == 1
@@ -286,6 +294,7 @@ def test_a_late_report_completes_an_overridden_last_stage() -> None:
         by="ines-coord",
         override_reason="x",
         may_override=True,
+        to="production",
     )
     assert (entered.rollout.stage_index, entered.rollout.completed_at) == (2, None)
     assert "production" not in entered.rollout.stage_entered_at
@@ -314,7 +323,13 @@ def test_advance_with_every_gate_passing_needs_no_override() -> None:
     rollout = report_all(staged(), "canary", T0 + D, ("aurora", "dorado"))
     rollout = green(rollout, "canary", T0 + D, ("aurora", "dorado"))
     decision = advance(
-        rollout, CHARTER, LOW_RISK, T0 + 4 * D, by="jonas-coord", override_reason="just in case"
+        rollout,
+        CHARTER,
+        LOW_RISK,
+        T0 + 4 * D,
+        by="jonas-coord",
+        override_reason="just in case",
+        to="canary",
     )
     assert (decision.rollout.stage_index, decision.rollout.overrides) == (1, ())
     assert [type(e).__name__ for e in decision.effects] == [
@@ -347,7 +362,9 @@ def test_an_override_with_nobody_allowed_names_nobody() -> None:
     charter = CHARTER.model_copy(
         update={"rollout": CHARTER.rollout.model_copy(update={"override_roles": ()})}
     )
-    decision = advance(staged(), charter, LOW_RISK, T0, by="ines-coord", override_reason="x")
+    decision = advance(
+        staged(), charter, LOW_RISK, T0, by="ines-coord", override_reason="x", to="canary"
+    )
     assert reply(decision) == Reply(
         "only nobody may override a failing gate (#42 → canary)", ok=False
     )
@@ -367,6 +384,7 @@ def test_rollback_of_every_client_moves_the_rollout_back() -> None:
         by="ines-coord",
         override_reason="x",
         may_override=True,
+        to="canary",
     ).rollout
     decision = rollback(rollout, CHARTER, "bad release", "ines-coord", T0 + 2 * D)
     assert decision.rollout.stage_index == 0

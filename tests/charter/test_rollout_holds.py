@@ -192,8 +192,9 @@ def test_advance_enters_a_first_stage_held_only_by_the_prerequisites(
     assert before.stage_index == -1
     facts = GateFacts(minimums=NEEDS)
     decision = advance(
-        before, CHARTER, facts, NOW, by="ines-coord", override_reason=reason, may_override=may
-    )
+        before, CHARTER, facts, NOW, by="ines-coord", override_reason=reason, may_override=may,
+        to="staging",
+    )  # fmt: skip
     assert last_reply(decision.effects) == said
     assert decision.rollout.stage_index == stage_index
     if stage_index == 0:

@@ -123,7 +123,7 @@ def _canary(facts: GateFacts = LOW_RISK, override: str | None = None) -> Rollout
     rollout = on("canary", T0 + H, rollout)
     entered = advance(
         rollout, CHARTER, facts, T0 + 4 * D, by="ines-coord",
-        override_reason=override, may_override=override is not None,
+        override_reason=override, may_override=override is not None, to="canary",
     )  # fmt: skip
     assert entered.rollout.stage_index == 1
     return entered.rollout
@@ -205,7 +205,7 @@ def test_a_rejoined_stage_is_entered_again_only_through_its_gates(
     assert refused.rollout == case.rollout
     overridden = advance(
         case.rollout, CHARTER, case.facts, case.now, by="ines-coord",
-        override_reason="reviewed", may_override=True,
+        override_reason="reviewed", may_override=True, to=case.stage,
     ).rollout  # fmt: skip
     assert overridden.stage_index == index
     assert overridden.overrides[-1].stage == case.stage

@@ -41,7 +41,7 @@ def resoak(gov: Governance, back_at: datetime) -> None:
         again = report_ready(down.rollout, gov.charter, fixed).rollout
         again = advance(
             again, gov.charter, GateFacts(), back_at, by="ines-coord",
-            override_reason="fixed", may_override=True,
+            override_reason="fixed", may_override=True, to="canary",
         ).rollout  # fmt: skip
         assert again.stage_entered_at["canary"] == back_at
         rollout_store.save_rollout(session, again, gov.charter, back_at)

@@ -129,9 +129,11 @@ def test_five_clients_through_three_stages(engine: Engine) -> None:
         "- risk: likelihood 4 × impact 5 = 20 is above 15; advancing past staging needs an override"
         " by coordinators"
     ]
-    assert "may override" in world.refused(MAINTAINER["aurora"], 'advance 2 --override "trust me"')
+    assert "may override" in world.refused(
+        MAINTAINER["aurora"], 'advance 2 to canary --override "trust me"'
+    )
     assert "by override" in world.ok(
-        COORDINATOR, 'advance 2 --override "risk reviewed on the call"'
+        COORDINATOR, 'advance 2 to canary --override "risk reviewed on the call"'
     )
     overridden = world.announced("#2 advanced to canary by override")
     assert "OVERRIDE by ines-coord: risk reviewed on the call" in overridden[0]["text"]

@@ -176,7 +176,7 @@ def test_completing_cancels_a_call_not_held(sqlite_engine: Engine) -> None:
     for client in PAIR:
         ready(world, client, "production")
         green(world, client, "production")
-    world.ok(COORDINATOR, 'advance 1 --override "fork date is fixed"')
+    world.ok(COORDINATOR, 'advance 1 to production --override "fork date is fixed"')
     assert world.state(1) is State.COMPLETED
     assert row(world).cancelled and CALL not in listed(world)
     [cancelled] = cancellations(world)
@@ -196,7 +196,9 @@ def test_entering_the_stage_by_override_cancels_its_call(sqlite_engine: Engine) 
     assert call in listed(world)
     for client in PAIR:
         ready(world, client, "canary")
-    assert "advanced to canary" in world.ok(COORDINATOR, 'advance 1 --override "fork is fixed"')
+    assert "advanced to canary" in world.ok(
+        COORDINATOR, 'advance 1 to canary --override "fork is fixed"'
+    )
     assert world.state(1) is State.ROLLING_OUT
     assert row(world, call).cancelled and call not in listed(world)
     [cancelled] = cancellations(world)

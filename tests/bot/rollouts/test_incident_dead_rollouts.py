@@ -103,7 +103,7 @@ def test_active_rollouts_are_those_still_under_way(engine: Engine) -> None:
         world.ok(AURORA, f"ready {n} aurora staging 1.0 abc123{n}")
         for stage in ("canary", "production"):
             world.ok(AURORA, f"ready {n} aurora {stage} 1.0 abc123{n}")
-            world.ok(COORDINATOR, f'advance {n} --override "single-client drill"')
+            world.ok(COORDINATOR, f'advance {n} to {stage} --override "single-client drill"')
         assert world.state(n) is State.COMPLETED
     world.ok(AURORA, 'rollback 3 aurora "production node crash"')
     assert world.state(3) is State.COMPLETED

@@ -83,7 +83,7 @@ def test_a_full_rollback_asks_for_the_risk_override_again(world: World) -> None:
     """Canary was entered with a risk override; after every client is rolled back (aurora from
     production, reported ahead) and comes back, re-entering canary needs the override again."""
     on_canary(world, likelihood=4, impact=5)
-    world.ok(COORDINATOR, 'advance 1 --override "risk reviewed"')
+    world.ok(COORDINATOR, 'advance 1 to canary --override "risk reviewed"')
     ready(world, "aurora", "production")
     said = world.ok(COORDINATOR, 'rollback 1 "chain split"')
     assert said == "rolled back aurora production → canary, borealis canary → staging"
@@ -92,7 +92,9 @@ def test_a_full_rollback_asks_for_the_risk_override_again(world: World) -> None:
         ready(world, client, "canary", "1.0.1")
     refusal = world.refused(COORDINATOR, "advance 1")
     assert "- risk: likelihood 4 × impact 5 = 20 is above 15" in refusal
-    assert "by override" in world.ok(COORDINATOR, 'advance 1 --override "risk reviewed again"')
+    assert "by override" in world.ok(
+        COORDINATOR, 'advance 1 to canary --override "risk reviewed again"'
+    )
     assert [o.stage for o in rollout(world).overrides] == ["canary", "canary"]
 
 
@@ -150,7 +152,7 @@ def test_a_paused_rollout_completes_only_when_the_incident_is_resolved(world: Wo
     world.ok(COORDINATOR, "advance 1")
     world.later(2 * D)
     ready(world, "aurora", "production")
-    world.ok(COORDINATOR, 'advance 1 --override "fork date is fixed"')
+    world.ok(COORDINATOR, 'advance 1 to production --override "fork date is fixed"')
     world.ok(COUNCIL, 'incident declare sev1 "aurora forks" clients aurora')
     said = ready(world, "borealis", "production")
     assert said.endswith("it completes once resumed")
@@ -201,7 +203,7 @@ def test_a_coordinator_overrides_the_prerequisites_holding_staging(world: World)
     assert world.state(1) is State.ACCEPTED
     refusal = world.refused(login, "advance 1")
     assert "#1 cannot advance to staging:\n- aurora 4.1 does not meet aurora >= 4.2" in refusal
-    said = world.ok(login, 'advance 1 --override "4.1 is fine on devnets"')
+    said = world.ok(login, 'advance 1 to staging --override "4.1 is fine on devnets"')
     assert said == "#1 advanced to staging by override"
     assert world.state(1) is State.ROLLING_OUT
     assert [(o.stage, o.gates) for o in rollout(world).overrides] == [

@@ -76,14 +76,16 @@ def test_a_rollback_after_completion_is_recorded_but_the_proposal_stays_complete
     world.ok(aurora, "ready 1 aurora staging 1.0 abc1230")
     for stage in ("canary", "production"):
         world.ok(aurora, f"ready 1 aurora {stage} 1.0 abc1230")
-        world.ok(COORDINATOR, 'advance 1 --override "single-client drill"')
+        world.ok(COORDINATOR, f'advance 1 to {stage} --override "single-client drill"')
     assert world.state(1) is State.COMPLETED
     assert world.ok(None, "rollout 1").splitlines()[-3].startswith("Completed: every client")
     world.ok(aurora, 'rollback 1 aurora "production node crash"')
     assert world.state(1) is State.COMPLETED
     assert world.announced("#1 rollback: aurora production → canary")
     world.ok(aurora, "ready 1 aurora production 1.0.1 abc1231")
-    world.ok(COORDINATOR, 'advance 1 --override "single-client drill"')  # re-entry: gates again
+    world.ok(
+        COORDINATOR, 'advance 1 to production --override "single-client drill"'
+    )  # re-entry: gates again
     assert len(world.announced("#1 rollout completed")) == 2
     assert [i["key"] for i in world.outbox("create-issue")] == ["retrospective:1"]
 

@@ -68,7 +68,7 @@ def reference_rollouts(rt: Runtime) -> list[tuple[dict[str, Any], bool]]:
         # unfinished first: completed, or final as the proposal is (rolled back), come last
         found.sort(
             key=lambda f: (
-                f[1].completed_at is not None or is_final(f[0].proposal.state.value),
+                is_final(f[1], f[0].proposal.state.value),
                 -f[1].proposal,
             )
         )
