@@ -367,7 +367,7 @@ COMMENT_USAGE: dict[str, str] = {
     "ready": "/ready <client> <stage> <version> [<commit-or-tag>] [notes…]",
     "advance": '/advance [to <stage> [--override "<reason>"]]',
     "rollout": "/rollout",
-    "inventory": "/inventory [<n>]",
+    "inventory": "/inventory",
     "rollback": '/rollback [client …] "<reason>"',
     "activation": '/activation <target> "<reason>"',
     "flag": '/flag <name> on|off "<reason>"',

@@ -69,6 +69,8 @@ Rules a reader of a comment should know:
   as ``#7``, because their text may start with a number; without it the service uses the
   current incident.
 - ``incident declare`` in a comment without ``for`` names the issue as the affected proposal.
+- ``inventory`` in a comment is the issue's own rollout (its answer is a public reply there):
+  like every ``n``, a number written must be the issue's.
 - ``advance`` names the stage to enter with ``to`` (``advance 42 to canary``); it must be the
   next one. An override must name it (``advance 42 to canary --override "…"``), so a repeated
   override cannot enter the stage after; one without ``to`` is read, then refused with the

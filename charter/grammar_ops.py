@@ -64,6 +64,10 @@ def advance(a: t.Args) -> c.Advance:
 
 
 def inventory(a: t.Args) -> c.Inventory:
+    if a.comment:  # answered on the issue, in public: only the issue's own rollout
+        n = a.proposal()
+        a.end()
+        return c.Inventory(n)
     tok = a.take()
     a.end()
     return c.Inventory(None if tok is None else t.number(tok.text))

@@ -437,6 +437,9 @@ def _choices(body: str, ev: CommentEvent) -> tuple[tuple[int | None, str], ...]:
     return tuple((p.n, p.choice) for p in parsed if isinstance(p, c.CastVote))
 
 
+_READS = c.Status | c.Show | c.Help | c.WhoAmI | c.ShowRollout | c.Inventory
+
+
 def _run_commands(gov: Governance, session: Session, ev: CommentEvent) -> None:
     actor = Actor(login=ev.author, surface="github", display=ev.author)
     at = ev.created_at
@@ -449,7 +452,8 @@ def _run_commands(gov: Governance, session: Session, ev: CommentEvent) -> None:
             continue
         message = gov.execute(session, parsed, actor, at)
         METRICS.commands.labels(outcome="ok" if message.ok else "refused").inc()
-        if not message.ok or isinstance(parsed, c.Status | c.Show | c.Help | c.WhoAmI):
+        # A read is answered where it was asked: the tracking comment does not carry it.
+        if not message.ok or isinstance(parsed, _READS):
             text = reply_markdown(message)
             key = f"{ev.comment_id}:{i}"
             gov.reply_on_github(session, ev.issue_number, ev.author, text, key, at, markdown=True)

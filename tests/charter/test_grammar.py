@@ -556,7 +556,7 @@ def test_parse_comment_reads_rollout_incident_and_meeting_commands() -> None:
         c.Advance(42, "soak verified by hand", "canary"),
         c.Advance(42, None, "canary"),
         c.ShowRollout(42),
-        c.Inventory(None),
+        c.Inventory(42),
         c.Rollback(42, ("aurora",), "state root mismatch"),
         c.MoveActivation(42, "2027-04-01T14:00Z", "slipped"),
         c.Flag("fast-sync", "off", "bug"),
@@ -628,6 +628,8 @@ def test_parse_comment_without_issue_leaves_n_to_the_caller(
         ("/charter approve 2", "comment on #2 or leave out", COMMENT_USAGE["approve"]),
         ("/status 2", "comment on #2 or leave out", COMMENT_USAGE["status"]),
         ("/withdraw #2", "comment on #2 or leave out", COMMENT_USAGE["withdraw"]),
+        ("/inventory 2", "comment on #2 or leave out", COMMENT_USAGE["inventory"]),
+        ("/inventory 1 2", "is more than this command takes", COMMENT_USAGE["inventory"]),
         ("/concern 2 gas: too high", "comment on #2 or leave out", COMMENT_USAGE["concern"]),
         ("/approve 0", "A proposal number starts at 1; got '0'.", COMMENT_USAGE["approve"]),
         (
@@ -666,6 +668,7 @@ def test_parse_comment_errors(line: str, message: str, usage: str) -> None:
         ("/withdraw #1.", c.Withdraw(1)),
         ("/concern 1 gas: too high", c.RaiseConcern(1, "gas", "too high")),
         ('/advance 1 to canary --override "x"', c.Advance(1, "x", "canary")),
+        ("/inventory #1", c.Inventory(1)),
         # not a proposal number: the start of the reason, as before
         ("/approve 1.5x faster sync", c.CastVote(1, "approve", "1.5x faster sync")),
         ("/approve v2 is fine", c.CastVote(1, "approve", "v2 is fine")),

@@ -160,6 +160,13 @@ class World:
         if head_branch is not None:
             run["head_branch"] = head_branch
         run["status"] = "completed" if conclusion else "in_progress"
+        # Stamped with the world's clock, as GitHub stamps a run's start, end or last update
+        # (the newest of two events is the one that counts: storage.rollouts.record_check).
+        stamp = self.clock.now().isoformat().replace("+00:00", "Z")
+        if kind == "check_run":
+            run.update(started_at=stamp, completed_at=stamp if conclusion else None)
+        else:
+            run["updated_at"] = stamp
         self.deliver(kind, payload)
 
     def release(self, client: str, tag: str, body: str, author: str) -> None:
