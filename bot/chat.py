@@ -3,6 +3,8 @@
 Slack (HTTP mode at ``POST /slack/events``, or Socket Mode when ``SLACK_APP_TOKEN`` is set) and
 Discord start only when their credentials are present; the log says which are running and why
 the others are not. Both call the same service (``Governance`` is the ``CommandCore``).
+``POST /slack/events`` is served only with a ``SLACK_SIGNING_SECRET`` (it verifies every
+request); Socket Mode without one has no HTTP endpoint (404), never a stand-in secret.
 
 Rules of the command journal (``InboxJournal``, inbox source ``chat-command:<surface>``):
 - A command, a vote click or an ``@mention`` is recorded before it is acknowledged and closed
@@ -13,6 +15,9 @@ Rules of the command journal (``InboxJournal``, inbox source ``chat-command:<sur
   whose handler is gone (a crash, a killed replica) is replayed, however slow its answer is.
 - The leader replays such a command once (it takes the lease over first), judged at the time
   it was received (``AtReceipt``) and answered as the live handler would have answered it.
+  Only an answer that can no longer be delivered closes it unrun: a Slack response_url is
+  good for 30 minutes; a Slack mention (chat.postMessage) and a Discord command (in its
+  channel once its interaction token has expired) are answered at any age.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -40,7 +46,19 @@ LEASE = timedelta(seconds=30)  # an entry whose lease ran out has no live handle
 RENEW_EVERY = 10.0  # seconds between a live handler's renewals: three per lease
 HOLD_AT_MOST = timedelta(minutes=5)  # a handler silent this long is presumed lost
 ANSWERABLE_FOR = timedelta(minutes=30)  # Slack accepts answers on response_url this long
-DISCORD_ANSWERABLE_FOR = timedelta(minutes=14)  # an interaction token lives 15 minutes
+
+
+def response_url_life(entry: dict[str, str]) -> timedelta | None:
+    """How long after its receipt a stranded Slack entry can still be answered: a command's or
+    a click's response_url for ``ANSWERABLE_FOR``; a mention's answer is a chat.postMessage in
+    its thread, which does not expire (None)."""
+    return ANSWERABLE_FOR if "response_url" in entry else None
+
+
+def never_expires(entry: dict[str, str]) -> timedelta | None:
+    """A Discord entry is answered at any age: in its channel once its token is past its life
+    (see ``bot.discord.reply``)."""
+    return None
 
 
 class AtReceipt:
@@ -173,11 +191,12 @@ class InboxJournal:
         run: Any,
         *,
         surface: str = "slack",
-        answerable_for: timedelta = ANSWERABLE_FOR,
+        answerable_for: Callable[[dict[str, str]], timedelta | None] = response_url_life,
     ) -> int:
         """Run and answer the commands of ``surface`` a crash left between ack and answer; those
-        older than ``answerable_for`` can no longer be answered and are closed. ``run`` gets
-        the entry with its ``received_at`` (ISO 8601), the time to judge it at."""
+        older than ``answerable_for(entry)`` (None: no limit) can no longer be answered and are
+        closed unrun. ``run`` gets the entry with its ``received_at`` (ISO 8601), the time to
+        judge it at, and returns what to keep on the closed entry (None: answered)."""
 
         def stale() -> list[tuple[str, bytes, datetime]]:
             with session_scope(self._rt.engine) as session:
@@ -191,17 +210,18 @@ class InboxJournal:
             received = received if received.tzinfo else received.replace(tzinfo=UTC)
             if self._holds(surface, key, now) or not await self._take_over(surface, key, now):
                 continue  # still running (here, or renewed by another process)
-            if now - received > answerable_for:
+            entry = json.loads(body)
+            life = answerable_for(entry)
+            if life is not None and now - received > life:
                 await self.done(surface, key, "expired before replay")
                 continue
-            entry = json.loads(body) | {"received_at": received.isoformat()}
             try:
-                await run(entry)
+                outcome = await run(entry | {"received_at": received.isoformat()})
             except Exception as exc:  # not again: it may have run before it failed
                 log.exception("replaying %s command %s failed", surface, key)
                 await self.done(surface, key, f"replay failed: {type(exc).__name__}: {exc}"[:500])
                 continue
-            await self.done(surface, key)
+            await self.done(surface, key, outcome)
             replayed += 1
         return replayed
 
@@ -259,9 +279,12 @@ def _install_slack(rt: Runtime) -> None:
     settings = rt.settings
     responder = Responder(None, pooled=True)  # answers reuse keep-alive connections
     journal = _journal(rt)
+    # Without a signing secret nothing could tell Slack's HTTP requests from forged ones: the
+    # app then takes Socket Mode envelopes only, and POST /slack/events is not served at all.
+    signing_secret = _secret(settings.slack_signing_secret) or None
     app = build_slack_app(
         rt.gov,
-        signing_secret=_secret(settings.slack_signing_secret) or "unused-in-socket-mode",
+        signing_secret=signing_secret,
         bot_token=_secret(settings.slack_bot_token),
         api_url=settings.slack_api_url,
         responder=responder,
@@ -280,7 +303,11 @@ def _install_slack(rt: Runtime) -> None:
 
     rt.relays.append(replay_step)  # leader only, like every relay
     rt.extras.setdefault("shutdown", []).append(responder.aclose)
-    rt.extras.setdefault("routes", []).extend(slack_routes(app))
+    if signing_secret is not None:
+        rt.extras.setdefault("routes", []).extend(slack_routes(app))
+        log.info("Slack HTTP requests accepted at POST /slack/events")
+    else:
+        log.info("Slack has no HTTP endpoint: set SLACK_SIGNING_SECRET for POST /slack/events")
     if settings.slack_app_token is not None:
         handlers: list[Any] = []
 
@@ -294,8 +321,6 @@ def _install_slack(rt: Runtime) -> None:
 
         rt.extras.setdefault("startup", []).append(start)
         rt.extras.setdefault("shutdown", []).append(stop)
-    else:
-        log.info("Slack running in HTTP mode at POST /slack/events")
 
 
 def discord_replay_step(rt: Runtime, journal: InboxJournal, client: Any) -> Any:
@@ -303,12 +328,11 @@ def discord_replay_step(rt: Runtime, journal: InboxJournal, client: Any) -> Any:
     from bot.discord.reply import replay_entry
 
     async def step(now: datetime) -> int:
-        async def run(entry: dict[str, str]) -> None:
-            await replay_entry(AtReceipt(rt.gov, received_at(entry)), client, entry)
+        async def run(entry: dict[str, str]) -> str | None:
+            at = received_at(entry)  # judged then, however late it is answered
+            return await replay_entry(AtReceipt(rt.gov, at), client, entry, now - at)
 
-        return await journal.replay(
-            now, run, surface="discord", answerable_for=DISCORD_ANSWERABLE_FOR
-        )
+        return await journal.replay(now, run, surface="discord", answerable_for=never_expires)
 
     return step
 

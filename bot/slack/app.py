@@ -40,6 +40,7 @@ from typing import Any
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
@@ -155,7 +156,7 @@ class Responder:
 def build_slack_app(
     core: CommandCore,
     *,
-    signing_secret: str,
+    signing_secret: str | None,
     bot_token: str,
     api_url: str | None = None,
     process_before_response: bool = False,
@@ -164,19 +165,38 @@ def build_slack_app(
     responder: Responder | None = None,
     journal: CommandJournal | None = None,
 ) -> AsyncApp:
-    """A Bolt ``AsyncApp`` with the ``/charter`` command, ``@mentions`` and vote buttons."""
-    if not signing_secret:
+    """A Bolt ``AsyncApp`` with the ``/charter`` command, ``@mentions`` and vote buttons.
+
+    ``signing_secret=None`` builds a Socket Mode app that no HTTP request can reach (see
+    ``socket_mode_only``); an empty secret is refused."""
+    if signing_secret is not None and not signing_secret:
         raise ValueError("SLACK_SIGNING_SECRET is empty: Slack requests could not be verified")
     if not bot_token:
         raise ValueError("SLACK_BOT_TOKEN is empty: set it to the app's xoxb- bot token")
     app = AsyncApp(
-        signing_secret=signing_secret,
+        # Never Bolt's fallback to the environment, and never a stand-in secret: without a
+        # secret, Bolt's verification (which skips Socket Mode) would check HMACs keyed with "".
+        signing_secret=signing_secret or "",
+        request_verification_enabled=signing_secret is not None,
         client=make_client(bot_token, api_url, http_session),
         process_before_response=process_before_response,
     )
+    if signing_secret is None:
+        app.use(socket_mode_only)
     answer_on = responder or Responder(http_session)
     register_listeners(app, core, dedupe or InMemoryDedupe(), answer_on, journal)
     return app
+
+
+async def socket_mode_only(req: AsyncBoltRequest, next: Any) -> BoltResponse | None:
+    """Global middleware of an app without a signing secret: only Socket Mode envelopes (the
+    socket is authenticated by the app-level token) reach the listeners; any other request is
+    unverifiable and refused with 401, whoever routes it to the app."""
+    if req.mode != "socket_mode":
+        log.warning("slack request outside Socket Mode refused: no SLACK_SIGNING_SECRET is set")
+        return BoltResponse(status=401, body={"error": "invalid request"})
+    await next()
+    return None
 
 
 def command_entry(command: dict[str, Any]) -> tuple[str, dict[str, str]]:

@@ -4,8 +4,11 @@ Rules:
 - HTTP: ``POST /slack/events`` receives commands, events and interactivity. Bolt checks the
   ``X-Slack-Signature`` HMAC and rejects a timestamp more than 5 minutes off (401) before any
   listener runs. Bodies over ``MAX_BODY`` are refused with 413 before they are read whole.
+  The route is mounted only when ``SLACK_SIGNING_SECRET`` is set (``bot.chat``).
 - Socket Mode: no public URL; the app opens a websocket from ``apps.connections.open`` with the
   app-level ``xapp-`` token. Envelopes carry no signature (the token authenticates the socket).
+  An app built without a signing secret takes socket envelopes only and refuses any other
+  request with 401 (``bot.slack.app.socket_mode_only``).
 """
 
 from __future__ import annotations

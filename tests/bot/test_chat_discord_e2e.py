@@ -11,7 +11,12 @@ Rules proven here:
   ("via Discord"). Every answer is ephemeral and pings nobody (``allowed_mentions`` parse []).
 - Proposal-number autocomplete lists open proposals first.
 - With the journal (as served), every interaction is durable before it is deferred, and one a
-  crash stranded is answered once on its follow-up token while the token lives.
+  crash stranded is answered once on its follow-up token while the token lives; past the
+  token's life it is still run, judged at receipt, and its answer sent to the asker by direct
+  message (a ``link`` excepted: asked to run again). A refused DM leaves a note in the channel
+  that never holds the answer; the fallback is logged and what failed kept on the journal.
+- An interaction whose deferral Discord refused (10062: its 3 s had passed) was never
+  acknowledged: it is closed, not run, and never replayed.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from aiohttp import web
 from sqlmodel import select
 
 from bot.chat import InboxJournal, discord_replay_step
@@ -223,7 +229,8 @@ async def test_a_stranded_interaction_is_answered_once_on_its_token(
     bot: Bot, journalled: CharterBot, discord_api: DiscordStandIn
 ) -> None:
     """A command recorded and deferred, then lost to a crash, is run by the leader's replay
-    and answered on its follow-up token, once; one older than the token's life is closed."""
+    and answered on its follow-up token, once; one older than the token's life is answered in
+    its channel instead, never on its dead token."""
     n = await open_proposal(bot)
     await bot.advance(later(days=7, seconds=1))
     await link_mason(bot, journalled, discord_api, "carmen-borealis")
@@ -238,23 +245,201 @@ async def test_a_stranded_interaction_is_answered_once_on_its_token(
         "token": "stranded-token",
     }
     crashed = InboxJournal(bot.rt)  # the process that deferred them, then died
-    assert await crashed.record("discord", "too-old", {**entry, "token": "dead-token"})
+    old = {**entry, "text": "whoami", "token": "dead-token"}
+    assert await crashed.record("discord", "too-old", old)
     bot.clock.advance(timedelta(minutes=20))
     assert await crashed.record("discord", "stranded", entry)
     await crashed.aclose()
     bot.clock.advance(timedelta(minutes=1))
     step = discord_replay_step(bot.rt, journal, journalled)
-    assert await step(bot.clock.now()) == 1
+    assert await step(bot.clock.now()) == 2
     assert await step(bot.clock.now()) == 0  # answered once
     [followup] = await discord_api.wait_for("POST", f"/webhooks/{APP_ID}/stranded-token")
     assert "Recorded approve" in shown(followup.json) and followup.json["flags"] & EPHEMERAL
     assert discord_api.calls("POST", f"/webhooks/{APP_ID}/dead-token") == []
+    [dm] = discord_api.dms
+    [late] = discord_api.calls("POST", f"/channels/{dm}/messages")
+    assert "carmen-borealis" in shown(late.json)
+    assert discord_api.calls("POST", "/channels/41771983423143937/messages") == []
     await bot.settle()
     view = (await bot.http.get(f"/api/proposals/{n}")).json()
     assert [(v["voter"], v["via"]) for v in view["votes"]] == [("carmen-borealis", "discord")]
     rows = discord_journal(bot)
     assert rows["stranded"].processed_at is not None and rows["stranded"].error is None
-    assert rows["too-old"].error == "expired before replay"
+    assert rows["too-old"].processed_at is not None and rows["too-old"].error is None
+
+
+CHANNEL = "41771983423143937"
+
+
+async def strand(bot: Bot, key: str, text: str) -> dict[str, str]:
+    """``text`` from Mason in CHANNEL, journalled and deferred by a process that then died."""
+    entry = {
+        "text": text,
+        "user_id": USER_ID,
+        "user_name": "Mason",
+        "channel_id": CHANNEL,
+        "application_id": APP_ID,
+        "token": f"{key}-token",
+    }
+    crashed = InboxJournal(bot.rt)
+    assert await crashed.record("discord", key, entry)
+    await crashed.aclose()
+    return entry
+
+
+def refuse(discord_api: DiscordStandIn, monkeypatch: pytest.MonkeyPatch, what: str) -> None:
+    """Discord refuses every request whose path starts with ``what``: 404 Unknown interaction
+    on an interaction or a webhook (the token is dead), 403 Missing Access on a channel."""
+    real = discord_api._answer
+    code, status, text = (50001, 403, "Missing Access")
+    if what in ("interactions", "webhooks"):
+        code, status, text = (10062, 404, "Unknown interaction")
+
+    def answer(r: Any) -> Any:
+        if r.path.strip("/").split("/")[0] == what:
+            body = json.dumps({"message": text, "code": code}).encode()
+            return web.Response(body=body, status=status, content_type="application/json")
+        return real(r)
+
+    monkeypatch.setattr(discord_api, "_answer", answer)
+
+
+async def test_a_stranded_interaction_past_its_token_is_answered_by_direct_message(
+    bot: Bot, journalled: CharterBot, discord_api: DiscordStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The notes' scenario 7: a stranded vote replayed at 15 min + 1 s is not followed up on
+    its expired token. It is run, judged at the time it was received, and its answer sent to
+    Mason alone, by direct message (it may be about a confidential proposal: never posted in
+    the channel); the log records the fallback."""
+    n = await open_proposal(bot)
+    await bot.advance(later(days=7, seconds=1))
+    await link_mason(bot, journalled, discord_api, "carmen-borealis")
+    received = bot.clock.now()
+    await strand(bot, "late", f"vote {n} approve")
+    bot.clock.advance(timedelta(minutes=15, seconds=1))
+    step = discord_replay_step(bot.rt, journalled.journal, journalled)
+    assert await step(bot.clock.now()) == 1
+    assert await step(bot.clock.now()) == 0  # answered once
+    assert discord_api.calls("POST", f"/webhooks/{APP_ID}/late-token") == []
+    [opened] = discord_api.calls("POST", "/users/@me/channels")
+    assert opened.json == {"recipient_id": int(USER_ID)}
+    [dm] = discord_api.dms
+    [late] = discord_api.calls("POST", f"/channels/{dm}/messages")
+    assert f"<t:{int(received.timestamp())}:f>" in late.json["content"]
+    assert "Recorded approve" in shown(late.json)
+    assert discord_api.calls("POST", f"/channels/{CHANNEL}/messages") == []
+    await bot.settle()
+    view = (await bot.http.get(f"/api/proposals/{n}")).json()
+    assert [(v["voter"], v["at"]) for v in view["votes"]] == [
+        ("carmen-borealis", received.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    ]
+    row = discord_journal(bot)["late"]
+    assert row.processed_at is not None and row.error is None
+    assert "interaction token expired; answering by direct message" in caplog.text
+
+
+async def test_a_refused_dm_leaves_a_note_without_the_answer_in_the_channel(
+    bot: Bot, journalled: CharterBot, discord_api: DiscordStandIn
+) -> None:
+    """Mason allows no DMs: the channel is told the command was carried out, pinging Mason
+    alone, and the answer (here who Mason is linked as) is not in it."""
+    n = await open_proposal(bot)
+    await bot.advance(later(days=7, seconds=1))
+    await link_mason(bot, journalled, discord_api, "carmen-borealis")
+    received = bot.clock.now()
+    await strand(bot, "no-dm", f"vote {n} approve")
+    bot.clock.advance(timedelta(minutes=16))
+    discord_api.dm_refused = True
+    step = discord_replay_step(bot.rt, journalled.journal, journalled)
+    assert await step(bot.clock.now()) == 1
+    [note] = discord_api.calls("POST", f"/channels/{CHANNEL}/messages")
+    assert "embeds" not in note.json or note.json["embeds"] == []
+    text = note.json["content"]
+    assert text.startswith(f"<@{USER_ID}> your command of <t:{int(received.timestamp())}:f>")
+    assert "was carried out" in text
+    assert "Recorded approve" not in text and "carmen-borealis" not in text
+    assert note.json["allowed_mentions"] == {"parse": [], "users": [int(USER_ID)]}
+    await bot.settle()
+    view = (await bot.http.get(f"/api/proposals/{n}")).json()
+    assert [v["voter"] for v in view["votes"]] == ["carmen-borealis"]
+    row = discord_journal(bot)["no-dm"]
+    assert row.processed_at is not None and row.error is not None
+    assert row.error.startswith("late answer: DM refused (Forbidden") and "50007" in row.error
+
+
+async def test_a_late_answer_that_reaches_nobody_is_recorded(
+    bot: Bot,
+    journalled: CharterBot,
+    discord_api: DiscordStandIn,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """No DM and a channel the bot may not post in: what failed is logged and kept on the
+    journal entry, which is closed (the command ran; it is not run again)."""
+    await strand(bot, "unposted", "whoami")
+    bot.clock.advance(timedelta(minutes=16))
+    refuse(discord_api, monkeypatch, "channels")
+    step = discord_replay_step(bot.rt, journalled.journal, journalled)
+    assert await step(bot.clock.now()) == 1
+    assert await step(bot.clock.now()) == 0
+    assert len(discord_api.calls("POST", f"/channels/{CHANNEL}/messages")) == 1
+    row = discord_journal(bot)["unposted"]
+    assert row.processed_at is not None and row.error is not None
+    assert row.error.startswith("late answer undelivered: DM Forbidden")
+    assert "channel Forbidden" in row.error
+    assert "late answer undelivered" in caplog.text
+
+
+async def test_a_late_link_is_not_run(
+    bot: Bot, journalled: CharterBot, discord_api: DiscordStandIn
+) -> None:
+    """A ``link`` past its token's life is not run (its code would have expired): the asker is
+    told by DM to run it again, and no code is made."""
+    await strand(bot, "late-link", "link")
+    bot.clock.advance(timedelta(minutes=15, seconds=1))
+    step = discord_replay_step(bot.rt, journalled.journal, journalled)
+    assert await step(bot.clock.now()) == 1
+    [dm] = discord_api.dms
+    [late] = discord_api.calls("POST", f"/channels/{dm}/messages")
+    text = shown(late.json)
+    assert "run /charter link again" in text
+    assert not re.search(r"[A-Z0-9]{4}-[A-Z0-9]{4}", text + late.json["content"])
+    assert discord_api.calls("POST", f"/channels/{CHANNEL}/messages") == []
+    with session_scope(bot.rt.engine) as session:  # no link was started
+        assert identities.pending_requests(session, bot.clock.now()) == []
+
+
+async def test_a_refused_deferral_is_closed_not_run_nor_replayed(
+    bot: Bot,
+    journalled: CharterBot,
+    discord_api: DiscordStandIn,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Discord refuses the deferral (10062: the 3 s passed while the journal was written), so
+    Mason was told "The application did not respond": the vote is not run, its entry is
+    closed as not acknowledged, and the leader's replay minutes later leaves it alone."""
+    n = await open_proposal(bot)
+    await bot.advance(later(days=7, seconds=1))
+    await link_mason(bot, journalled, discord_api, "carmen-borealis")
+    refuse(discord_api, monkeypatch, "interactions")
+    payload = vote_command(n, "approve") | {"id": "100000000000099999", "token": "late-token"}
+    journalled._connection.parse_interaction_create(payload)
+    await discord_api.wait_for("POST", "/interactions/100000000000099999/late-token/callback")
+    for _ in range(500):  # closed just after the refusal arrives
+        if discord_journal(bot)["100000000000099999"].processed_at is not None:
+            break
+        await asyncio.sleep(0.01)
+    row = discord_journal(bot)["100000000000099999"]
+    assert row.error is not None and row.error.startswith("not acknowledged: NotFound")
+    assert "10062" in row.error and "not run: not acknowledged" in caplog.text
+    bot.clock.advance(timedelta(minutes=6))  # past HOLD_AT_MOST: a lost handler's would replay
+    step = discord_replay_step(bot.rt, journalled.journal, journalled)
+    assert await step(bot.clock.now()) == 0
+    await bot.settle()
+    assert (await bot.http.get(f"/api/proposals/{n}")).json()["votes"] == []
+    assert discord_api.calls("POST", f"/webhooks/{APP_ID}/late-token") == []
 
 
 async def test_concern_resolve_and_withdraw_subcommands_follow_the_grammar(

@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlmodel import select
@@ -139,3 +140,46 @@ async def test_a_replay_that_fails_is_closed_not_repeated(bot: Bot) -> None:
     [row] = _journal(bot)
     assert row.processed_at is not None
     assert row.error == "replay failed: RuntimeError: the answer could not be sent"
+
+
+async def test_a_stranded_mention_is_answered_at_any_age(bot: Bot, slack: SlackStandIn) -> None:
+    """A mention is answered with chat.postMessage in its thread, which does not expire: one
+    stranded longer than a response_url lives is still run and answered once, in its thread,
+    while a command from the same moment is closed unrun."""
+    n = await bot.open_voting()
+    with session_scope(bot.rt.engine) as session:
+        identities.link(
+            session,
+            surface="slack",
+            surface_id="U0ALICE",
+            login="alice-aurora",
+            method="comment-code",
+            now=bot.clock.now(),
+        )
+    mention = {
+        "text": f"vote {n} approve",
+        "user_id": "U0ALICE",
+        "user_name": "",
+        "channel_id": "C0001",
+        "thread_ts": "1700000000.000100",
+    }
+    command = {k: v for k, v in mention.items() if k != "thread_ts"}
+    command["response_url"] = slack.response_url("too-late")
+    await _crashed(bot, {"Ev-old": mention, "trigger-old": command})
+    bot.clock.advance(timedelta(hours=2))
+    await bot.settle()  # the leader's replay among the relays
+    [posted] = _in_thread(slack, "1700000000.000100")
+    assert posted.data["channel"] == "C0001" and "Recorded approve" in json.dumps(posted.data)
+    rows = {r.key: r for r in _journal(bot)}
+    assert rows["Ev-old"].processed_at is not None and rows["Ev-old"].error is None
+    assert rows["trigger-old"].error == "expired before replay"
+    await bot.settle()
+    assert len(_in_thread(slack, "1700000000.000100")) == 1
+    view = (await bot.http.get(f"/api/proposals/{n}")).json()
+    assert [(v["voter"], v["via"]) for v in view["votes"]] == [("alice-aurora", "slack")]
+    assert not [r for r in slack.requests if r.path == "/response/too-late"]
+
+
+def _in_thread(slack: SlackStandIn, thread_ts: str) -> list[Any]:
+    """What was posted in one thread (announcements go to their channels too)."""
+    return [r for r in slack.calls("/api/chat.postMessage") if r.data.get("thread_ts") == thread_ts]

@@ -32,3 +32,23 @@ def test_slack_credentials_mount_the_events_route(sqlite_url: str) -> None:
         assert "slack_app" in rt.extras
     finally:
         rt.engine.dispose()
+
+
+def test_socket_mode_without_a_signing_secret_mounts_no_events_route(
+    sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """SLACK_BOT_TOKEN + SLACK_APP_TOKEN alone start Slack over the socket only: there is no
+    secret to verify HTTP requests with, so /slack/events is not mounted, and the log says what
+    it would take."""
+    caplog.set_level(logging.INFO, logger="charterbot")
+    settings = Settings(
+        database_url=sqlite_url, slack_bot_token="xoxb-t", slack_app_token="xapp-1-A0-1-x"
+    )
+    rt = build(settings)
+    try:
+        paths = {getattr(r, "path", "") for r in rt.extras.get("routes", [])}
+        assert "/slack/events" not in paths
+        assert "slack_app" in rt.extras
+        assert "set SLACK_SIGNING_SECRET for POST /slack/events" in caplog.text
+    finally:
+        rt.engine.dispose()

@@ -3,7 +3,8 @@
 Serves what discord.py calls for a gateway-less bot: ``GET /users/@me``,
 ``GET /oauth2/applications/@me``, ``PUT`` application commands (global and per guild; the body
 is the command schema), ``POST /interactions/{id}/{token}/callback``, follow-up webhooks
-``POST /webhooks/{app}/{token}`` and ``PATCH …/messages/@original``, and channel messages.
+``POST /webhooks/{app}/{token}`` and ``PATCH …/messages/@original``, channel messages, and
+direct messages (``POST /users/@me/channels``; ``dm_refused`` answers a DM with 403 50007).
 Every request is recorded with its JSON body.
 
 discord.py decodes a response only when its content-type is exactly ``application/json`` (no
@@ -59,6 +60,8 @@ class DiscordStandIn:
     port: int = 0
     _runner: web.AppRunner | None = None
     _changed: asyncio.Condition | None = None
+    dms: dict[str, str] = field(default_factory=dict)  # DM channel id -> recipient user id
+    dm_refused: bool = False  # every user allows no DMs: sending to a DM is 403 code 50007
 
     @property
     def api_url(self) -> str:
@@ -120,6 +123,16 @@ class DiscordStandIn:
             return _json(_application())
         if r.method == "PUT" and parts[0] == "applications" and parts[-1] == "commands":
             return _json([_command(c, parts) for c in r.json])
+        if r.method == "POST" and r.path == "/users/@me/channels":
+            channel = str(next(_ids))
+            self.dms[channel] = str(r.json["recipient_id"])
+            recipient = _user(self.dms[channel], "recipient")
+            return _json(
+                {"id": channel, "type": 1, "last_message_id": None, "recipients": [recipient]}
+            )
+        if self.dm_refused and parts[0] == "channels" and parts[1] in self.dms:
+            refusal = {"message": "Cannot send messages to this user", "code": 50007}
+            return _json(refusal, status=403)
         if r.method == "POST" and parts[0] == "interactions" and parts[-1] == "callback":
             return _json({"interaction": {"id": parts[1], "type": 2}})
         if parts[0] == "webhooks" or (parts[0] == "channels" and parts[-1] == "messages"):

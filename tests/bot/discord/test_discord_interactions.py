@@ -3,9 +3,12 @@ payloads (``parse_interaction_create``), with every REST call read back off the 
 
 from __future__ import annotations
 
+import asyncio
+import json
 from typing import Any
 
 import pytest
+from aiohttp import web
 
 from bot.discord.client import CharterBot, parse_guild_id
 from bot.messages import Mention, Message
@@ -147,6 +150,60 @@ async def test_core_failure_is_an_ephemeral_error(
     assert followup.json["flags"] & 64
     assert "failed on our side" in followup.json["embeds"][0]["description"]
     assert "exploded" not in str(followup.json)
+
+
+class Journal:
+    """A CommandJournal that remembers what was recorded and how each entry was closed."""
+
+    def __init__(self) -> None:
+        self.recorded: list[str] = []
+        self.closed: dict[str, str | None] = {}
+
+    async def record(self, surface: str, key: str, entry: dict[str, str]) -> bool:
+        self.recorded.append(key)
+        return True
+
+    async def done(self, surface: str, key: str, error: str | None = None) -> None:
+        self.closed[key] = error
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "error"),
+    [(404, 10062, "NotFound"), (400, 40060, "HTTPException")],
+    ids=["unknown-interaction", "refused"],
+)
+async def test_a_refused_deferral_runs_nothing(
+    core: FakeCore,
+    discord_api: DiscordStandIn,
+    monkeypatch: pytest.MonkeyPatch,
+    status: int,
+    code: int,
+    error: str,
+) -> None:
+    """When Discord refuses the deferral the user saw no acknowledgement, so the command is
+    not run and not answered, and its journal entry is closed as not acknowledged."""
+    real = discord_api._answer
+
+    def answer(r: Any) -> Any:
+        if r.path.startswith("/interactions/"):
+            body = json.dumps({"message": "refused", "code": code}).encode()
+            return web.Response(body=body, status=status, content_type="application/json")
+        return real(r)
+
+    monkeypatch.setattr(discord_api, "_answer", answer)
+    journal = Journal()
+    async with logged_in(core, discord_api.api_url, journal=journal) as client:
+        client._connection.parse_interaction_create(command("whoami"))
+        await discord_api.wait_for("POST", "/interactions/")
+        for _ in range(200):
+            if journal.closed:
+                break
+            await asyncio.sleep(0.01)
+    [key] = journal.recorded
+    why = journal.closed[key]
+    assert why is not None and why.startswith(f"not acknowledged: {error}") and str(code) in why
+    assert core.runs == []
+    assert discord_api.calls("POST", "/webhooks/") == []
 
 
 @pytest.mark.parametrize(

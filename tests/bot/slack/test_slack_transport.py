@@ -116,8 +116,9 @@ def slash_payload(response_url: str) -> dict[str, Any]:
 
 async def test_socket_mode_round_trip(core: FakeCore, standin: SlackStandIn) -> None:
     """Socket Mode: the bot opens the socket via apps.connections.open (app token), acks each
-    envelope by id, answers on response_url, and a redelivered event runs the core once."""
-    app = build_slack_app(core, signing_secret=SECRET, bot_token=TOKEN, api_url=standin.api_url)
+    envelope by id, answers on response_url, and a redelivered event runs the core once. No
+    signing secret is needed (as served with SLACK_APP_TOKEN alone)."""
+    app = build_slack_app(core, signing_secret=None, bot_token=TOKEN, api_url=standin.api_url)
     handler = await start_socket_mode(app, "xapp-test")
     try:
         await standin.wait_connected()
@@ -156,3 +157,23 @@ async def test_socket_mode_needs_an_app_token(core: FakeCore, standin: SlackStan
     app = build_slack_app(core, signing_secret=SECRET, bot_token=TOKEN, api_url=standin.api_url)
     with pytest.raises(ValueError, match="xapp-"):
         await start_socket_mode(app, TOKEN)
+
+
+@pytest.mark.parametrize("secret", ["", "unused-in-socket-mode", SECRET])
+async def test_a_socket_mode_app_refuses_http_requests(
+    core: FakeCore, standin: SlackStandIn, secret: str
+) -> None:
+    """An app built without a signing secret takes Socket Mode envelopes only: an HTTP request
+    routed to it anyway is refused (401) and never reaches the core, however it is signed
+    (an empty key, the constant once used as a stand-in, any other)."""
+    app = build_slack_app(core, signing_secret=None, bot_token=TOKEN, api_url=standin.api_url)
+    body = slash_body("vote 42 approve", standin.response_url(), encoded=True)
+    headers = signed_headers(body, secret=secret)
+    async with (
+        serving(Starlette(routes=slack_routes(app)), lifespan="off") as url,
+        httpx.AsyncClient() as client,
+    ):
+        response = await client.post(f"{url}/slack/events", content=body, headers=headers)
+    assert response.status_code == 401
+    await asyncio.sleep(0.1)
+    assert core.runs == []
