@@ -84,6 +84,8 @@ class Runtime:
     gateway: GitHubGateway | None = None
     reconciler: Reconciler | None = None  # catches up on failed webhook deliveries
     relays: list[Loop] = field(default_factory=list)
+    # Called each time this process becomes leader, before the leader's loops start.
+    on_lead: list[Callable[[], None]] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
@@ -126,6 +128,8 @@ class Runtime:
         def on_change(leader: bool) -> None:
             METRICS.leader.set(1 if leader else 0)
             if leader and not loops:
+                for hook in self.on_lead:
+                    hook()
                 loops.extend(self._start_loops())
             elif not leader:
                 for task in loops:
@@ -205,12 +209,17 @@ class Runtime:
 
     async def _poll(self, now: datetime) -> int:
         from bot.github.poller import Poller, PollState
+        from bot.github.ratelimit import RateLimitHeld
 
         assert self.gateway is not None
         with session_scope(self.engine) as session:
             saved = state.get(session, "github-poll")
         current = PollState.from_json(saved) if saved else PollState()
-        result = await Poller(self.gateway).poll(current)
+        try:
+            result = await Poller(self.gateway).poll(current)
+        except RateLimitHeld as waiting:  # GitHub asked the token to wait: poll again after
+            log.info("github poll skipped: %s", waiting)
+            return 0
         stored = 0
         for delivery in result.deliveries:
             event = delivery.event
@@ -395,9 +404,9 @@ def _assemble(
         from bot.github.issues_relay import IssueRelay
         from bot.github.relay import GitHubRelay
 
-        relay = GitHubRelay(engine, loaded.charter, gateway, settings.public_url)
+        relay = GitHubRelay(engine, loaded.charter, gateway, settings.public_url, clock=clock)
         rt.relays.append(relay.run_once)
-        rt.relays.append(IssueRelay(engine, gateway).run_once)
+        rt.relays.append(IssueRelay(engine, gateway, clock=clock).run_once)
     _wire_areas(rt)
     return rt
 

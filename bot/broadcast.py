@@ -30,15 +30,13 @@ def install(rt: Runtime) -> None:
         clock=rt.clock,
     )
     rt.extras["broadcast_relay"] = relay
-    reconciled = False
 
     async def step(now: datetime) -> int:
-        nonlocal reconciled
-        if not reconciled:  # after a crash: settle what was in flight, once per leadership
-            await relay._db(relay.reconcile)
-            reconciled = True
-        return await relay.step()
+        return await relay.step()  # settles first when needed (see bot.relay)
 
+    # Each time this process becomes leader, whatever a leader before it left in flight (a
+    # replica that died, or this process before it lost the lock) is settled first.
+    rt.on_lead.append(relay.unsettle)
     rt.relays.append(step)
     _install_notify(rt, relay)
 

@@ -8,7 +8,11 @@ Rules (who and where: :mod:`bot.notify_plan`):
 - Per target, idempotent across crashes: its record is committed as ``sending`` before the
   send, the platform's message id is committed before it is marked ``sent``. A restart
   resends only records still ``sending`` without an id (at least once; Discord drops such a
-  resend by its nonce), and never a target already delivered.
+  resend by its nonce), and never a target already delivered. Nothing is settled once per
+  process: every step takes the due items and the records they left ``sending`` afresh, so a
+  step cancelled mid-send (leadership lost) or ended by an error is finished by a later one.
+  A message id the database would not take is kept in memory and recorded by the next step,
+  so that target is not sent twice.
 - A fallback names only people no earlier fallback in that channel named, so a retry after
   a crash or a late failure never mentions anyone twice there.
 - Pacing is the broadcast relay's :class:`~bot.senders.pacing.Pacer` (shared when installed
@@ -68,6 +72,7 @@ class NotifyRelay:
         self.clock = clock or SystemClock()
         self.rate_wait_limit = rate_wait_limit
         self.batch = batch
+        self._unrecorded: dict[int, str] = {}  # record id -> message id sent, not committed
 
     @property
     def charter(self) -> Charter:
@@ -79,11 +84,18 @@ class NotifyRelay:
     async def step(self, now: datetime | None = None) -> int:
         """Deliver the due items; returns how many were finished (sent or failed)."""
         now = now or self.clock.now()
+        await self._db(self._record_unrecorded)
         items = await self._db(self._due, now)
         done = 0
         for item in items:
             done += await self.deliver(item)
         return done
+
+    def _record_unrecorded(self) -> None:
+        """Record the message ids sends returned when the database would not take them."""
+        for row_id, message_id in list(self._unrecorded.items()):
+            self._delivered(row_id, message_id)
+            del self._unrecorded[row_id]
 
     def _due(self, now: datetime) -> list[Item]:
         with session_scope(self.engine) as session:
@@ -205,7 +217,11 @@ class NotifyRelay:
             self.pacer.sending(platform, destination)
             result = await attempt(sender, envelope)
             if result.ok and result.message_id:
-                await self._db(self._delivered, row_id, result.message_id)
+                try:
+                    await self._db(self._delivered, row_id, result.message_id)
+                except BaseException:  # delivered all the same: never to be sent again
+                    self._unrecorded[row_id] = result.message_id
+                    raise
             self.pacer.observe(platform, destination, result)
             if result.ok and result.message_id:
                 return []

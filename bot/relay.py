@@ -4,9 +4,14 @@ Rules:
 - Outbox items of kind ``announce``/``digest`` are fanned out into per-destination deliveries
   in one transaction (:mod:`bot.relay_fanout`); other kinds are left to their own relays.
 - Each delivery goes: claimed (``sending``, committed) → sent to the platform → the platform's
-  message id committed → marked ``sent`` (committed). On start, :func:`Relay.reconcile` marks
-  ``sending`` rows that have a message id as sent (they were delivered) and returns those
-  without one to pending (they are retried).
+  message id committed → marked ``sent`` (committed). Before its first claim, and again after
+  a step that did not finish (cancelled when leadership was lost, or an outcome that could not
+  be recorded) and whenever this process becomes leader again (:meth:`Relay.unsettle`),
+  :meth:`Relay.settle` marks ``sending`` rows that have a message id as sent (they were
+  delivered) and returns those without one to pending (they are retried). Only ``pending``
+  rows are claimed, so a row left ``sending`` would otherwise never be sent.
+- A message id the platform returned but the database would not take is kept in memory and
+  recorded when settling: that delivery is not sent again.
 - Hence delivery is at least once, and a duplicate appears only when the process dies after
   the platform accepted a message and before its id was committed — a window of one local
   database commit. Discord drops such a resend by its ``nonce``; e-mail keeps the same
@@ -99,6 +104,8 @@ class Relay:
         platforms = ("slack", "discord", "email", "webhook", "github")
         self._slots = {p: asyncio.Semaphore(concurrency) for p in platforms}
         self._refused: dict[str, datetime] = {}  # platform -> no sends before (credentials)
+        self._settled = False  # False: rows may be left ``sending``; settle before claiming
+        self._unrecorded: dict[int, str] = {}  # delivery id -> message id sent, not committed
         self.stats = Stats()
 
     @property
@@ -120,6 +127,20 @@ class Relay:
         """After a restart: (deliveries confirmed by their message id, deliveries to retry)."""
         with session_scope(self.engine) as session:
             return deliveries.reconcile(session, self._now())
+
+    def settle(self) -> tuple[int, int]:
+        """Record the message ids sends returned that could not be committed, then reconcile
+        every ``sending`` row; call it only while no delivery of this relay is in flight."""
+        for delivery_id, message_id in list(self._unrecorded.items()):
+            self._finish(delivery_id, message_id)
+            del self._unrecorded[delivery_id]
+        return self.reconcile()
+
+    def unsettle(self) -> None:
+        """Settle before the next claim: this process has just become leader, and a leader
+        before it (another replica, or this one before it lost the lock) may have left
+        deliveries ``sending``."""
+        self._settled = False
 
     def prepare(self) -> int:
         """Fan out pending announcements and due digests; returns outbox items handled."""
@@ -145,7 +166,14 @@ class Relay:
         for item in claimed:
             groups.setdefault(item.job.destination, []).append(item)
         before = self.stats.sent
-        await asyncio.gather(*(self._destination(items) for items in groups.values()))
+        # Every destination runs to its end before a failure is raised: a step that failed
+        # leaves nothing in flight, so the next one may settle every ``sending`` row.
+        outcomes = await asyncio.gather(
+            *(self._destination(items) for items in groups.values()), return_exceptions=True
+        )
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
         return self.stats.sent - before
 
     async def _destination(self, items: list[Prepared]) -> None:
@@ -180,7 +208,7 @@ class Relay:
                 result = await attempt(sender, item.envelope)
                 if result.ok and result.message_id:
                     fault("after-send")
-                    await self._db(self._finish, job.id, result.message_id)
+                    await self._record(job.id, result.message_id)
             self.pacer.observe(platform, job.destination, result)
             if result.ok and result.message_id:
                 self._refused.pop(platform, None)
@@ -221,6 +249,15 @@ class Relay:
         await self._db(db.credentials_refused, self.engine, platform, error, roles, now, until)
         self.stats.retried += 1
 
+    async def _record(self, delivery_id: int, message_id: str) -> None:
+        """Record a sent delivery; if that fails, keep its id for :meth:`settle` (delivered:
+        never to be sent again) and let the failure end the step."""
+        try:
+            await self._db(self._finish, delivery_id, message_id)
+        except BaseException:
+            self._unrecorded[delivery_id] = message_id
+            raise
+
     def _finish(self, delivery_id: int, message_id: str) -> None:
         """Commit the message id, then (a second commit) mark the delivery sent."""
         with session_scope(self.engine) as session:
@@ -244,14 +281,23 @@ class Relay:
             return deliveries.unfinished(session), deliveries.next_due(session)
 
     async def step(self) -> int:
-        await self._db(self.prepare)
-        return await self.deliver_once()
+        """Settle if needed, fan out, deliver. A step that does not finish (an error, or
+        cancelled with the leader's loops) may leave rows ``sending``: the next one settles."""
+        if not self._settled:
+            await self._db(self.settle)
+            self._settled = True
+        try:
+            await self._db(self.prepare)
+            return await self.deliver_once()
+        except BaseException:
+            self._settled = False
+            raise
 
     async def run_until_idle(self, limit: float = 60.0) -> Stats:
         """Deliver until nothing is pending (tests, benchmarks, ``--until-idle``)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + limit
-        await self._db(self.reconcile)
+        self.unsettle()  # on start: settle what a crash left in flight
         while loop.time() < deadline:
             await self.step()
             left, next_due = await self._db(self._pending)
@@ -263,7 +309,7 @@ class Relay:
     async def run(self, stop: asyncio.Event, wake: asyncio.Event | None = None) -> None:
         """Deliver until ``stop`` is set; ``wake`` (set on every change) cuts waits short."""
         wake = wake or asyncio.Event()
-        await self._db(self.reconcile)
+        self.unsettle()  # on start: settle what a crash left in flight
         while not stop.is_set():
             await self.step()
             _left, next_due = await self._db(self._pending)

@@ -6,6 +6,9 @@ Rules:
   recorded it does not create a second one.
 - Errors are those of the GitHub relay (``bot.github.relay``): a rate limit, a 5xx or no answer
   is retried with backoff, any other 4xx fails the item at once; each try counts one attempt.
+  A rate limit holds this relay as it holds the GitHub relay: the item is retried no sooner
+  than GitHub asked, counted from after the call, and nothing else is sent until then (the
+  shared throttle refuses to call meanwhile anyway, for every caller of the token).
 - An item marked ``confidential`` waits (it is not attempted) until its proposal is disclosed;
   the item names its proposal in ``proposal`` or in its key (``retrospective:<n>``).
 """
@@ -18,7 +21,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from bot.github.relay import permanent
+from bot.clock import Clock
+from bot.github.relay import later, permanent, retry_later
 from bot.ports import GitHubError, GitHubGateway
 from storage import outbox, proposals as repo
 from storage.db import session_scope
@@ -31,11 +35,20 @@ HOLD = timedelta(minutes=5)  # how often a held confidential item is looked at a
 
 
 class IssueRelay:
-    def __init__(self, engine: Engine, gateway: GitHubGateway) -> None:
+    def __init__(
+        self, engine: Engine, gateway: GitHubGateway, *, clock: Clock | None = None
+    ) -> None:
         self._engine = engine
         self._gateway = gateway
+        self._clock = clock  # read after a call (the runtime passes its own)
+        self._limited_until: datetime | None = None  # GitHub's rate limit: no calls before
+
+    def _limited(self, now: datetime) -> bool:
+        return self._limited_until is not None and now < self._limited_until
 
     async def run_once(self, now: datetime) -> int:
+        if self._limited(now):
+            return 0
         with session_scope(self._engine) as session:
             rows = [
                 (r.id, outbox.payload(r), r.attempts)
@@ -44,6 +57,8 @@ class IssueRelay:
             ]
         done = 0
         for row_id, data, attempts in rows:
+            if self._limited(now):  # every further call would be refused the same way
+                break
             if data.get("confidential") and not self._disclosed(data):
                 self._hold(row_id, now)
                 continue
@@ -87,12 +102,16 @@ class IssueRelay:
                     data["title"], body, tuple(data.get("labels", ()))
                 )
         except (GitHubError, OSError) as exc:
+            after = later(now, self._clock)  # the call may have taken minutes (in-call waits)
             if permanent(exc):  # a 4xx other than a rate limit: repeating cannot help
-                self._finish(row_id, now, error=f"permanent: {exc}", counted=counted)
+                self._finish(row_id, after, error=f"permanent: {exc}", counted=counted)
                 return 0
+            retry: float | None = getattr(exc, "retry_after", None)
+            if retry is not None:
+                until = after + timedelta(seconds=retry)
+                self._limited_until = max(until, self._limited_until or until)
             with session_scope(self._engine) as session:
-                retry = getattr(exc, "retry_after", None)
-                outbox.retry_later(session, row_id, now, str(exc), retry, counted=counted)
+                retry_later(session, row_id, after, exc, counted=counted)
             return 0
         self._finish(row_id, now, message_id=str(number), counted=counted)
         return 1

@@ -7,6 +7,12 @@ Rules (GitHub REST docs, "Rate limits" and "Best practices"):
   A 403 that is none of these (a permission problem) is not retried.
 - Giving up keeps the wait GitHub asked for: the error (:class:`RateLimitExhausted`) carries it
   as ``retry_after``, so a relay retries no sooner instead of calling again while limited.
+- The throttle is shared by everything that calls GitHub with the same token (the relays, the
+  reconciler, the poller), and so is GitHub's "not before": every refusal holds the throttle
+  until the time GitHub gave, read from the throttle's own clock when the refusal is handled
+  (a caller's idea of "now" may be minutes old by then). Until it passes, no call is made at
+  all, reads included: a new call is refused at once with :class:`RateLimitHeld`, which says
+  how long is left; a call already waiting out a refusal in-call waits for the hold instead.
 - Content-creating requests: at most 80 per minute and 500 per hour, at least 1 s apart.
   Continuing while limited can get the integration banned, so we pace ourselves up front.
 
@@ -63,6 +69,10 @@ class RateLimitExhausted(GitHubRateLimited):
     def __init__(self, message: str, *, status: int, retry_after: float) -> None:
         super().__init__(message, status=status)
         self.retry_after = retry_after
+
+
+class RateLimitHeld(RateLimitExhausted):
+    """Not called at all: an earlier refusal still holds for ``retry_after`` seconds."""
 
 
 @dataclass(frozen=True)
@@ -173,6 +183,27 @@ class Throttle:
         self.pacer = pacer or WritePacer(sleep=sleep)
         self._wall_clock = wall_clock
         self._sleep = sleep
+        self._blocked_until = 0.0  # wall-clock epoch seconds: no call before (GitHub's word)
+        self._blocked_by = (429, "")  # the refusal that set it: status and reason
+
+    def blocked_for(self) -> float:
+        """Seconds until GitHub accepts calls again, by its last refusal (0: calls may go)."""
+        return max(self._blocked_until - self._wall_clock(), 0.0)
+
+    def _block(self, wait: float, status: int, reason: str) -> None:
+        """Hold every caller for ``wait`` seconds from now; a hold is never shortened."""
+        until = self._wall_clock() + wait
+        if until > self._blocked_until:
+            self._blocked_until, self._blocked_by = until, (status, reason)
+
+    def _held(self) -> RateLimitHeld:
+        status, reason = self._blocked_by
+        left = self.blocked_for()
+        return RateLimitHeld(
+            f"GitHub rate limit: not called, {left:.0f} s of GitHub's wait left ({reason})",
+            status=status,
+            retry_after=left,
+        )
 
     async def run(
         self,
@@ -181,7 +212,10 @@ class Throttle:
         write: bool,
         answer_of: Callable[[BaseException], RateLimitAnswer | None],
     ) -> T:
-        """Await `call()`, retrying rate-limit refusals as the policy says; other errors pass."""
+        """Await `call()`, retrying rate-limit refusals as the policy says; other errors pass.
+        While GitHub's last refusal holds, nothing is called: :class:`RateLimitHeld`."""
+        if self.blocked_for() > 0:
+            raise self._held()
         retries = 0
         while True:
             if write:
@@ -195,11 +229,22 @@ class Throttle:
                 decision = self.policy.decide(answer, retries=retries, now=self._wall_clock())
                 if decision is None:
                     raise
+                self._block(decision.wait, answer.status, decision.reason)
                 if isinstance(decision, GiveUp):
                     raise RateLimitExhausted(
                         f"GitHub rate limit: {decision.reason}",
                         status=answer.status,
                         retry_after=decision.wait,
                     ) from exc
-                await self._sleep(decision.wait)
+                await self._wait_out(decision.wait)
                 retries += 1
+
+    async def _wait_out(self, wait: float) -> None:
+        """Sleep out a refusal in-call, and then any hold another caller's refusal set meanwhile
+        (or that the sleep fell short of); a hold longer than the policy waits in-call ends
+        the call with :class:`RateLimitHeld`."""
+        await self._sleep(wait)
+        while (left := self.blocked_for()) > 0:
+            if left > self.policy.max_wait:
+                raise self._held()
+            await self._sleep(left)

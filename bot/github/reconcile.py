@@ -20,6 +20,10 @@ Rules:
   below an event whose fetch failed for a reason that may pass (a rate limit, a server error),
   so the next check retries it, up to ``MAX_TRIES`` times; an event GitHub no longer has,
   refuses (4xx) or sends malformed is logged and skipped, so it cannot hold up the others.
+- GitHub's rate limit holds the reconciler too: the throttle it shares with the relays makes no
+  call until GitHub's wait is over (``bot.github.ratelimit``). A check it held back ends
+  quietly and is tried at the next interval; a fetch it held back was never made, so it does
+  not count as one of the event's ``MAX_TRIES``.
 - The leader runs a check at most once per ``CHARTERBOT_GITHUB_RECONCILE_SECONDS``, though its
   loops also wake whenever an event is stored (``bot.bootstrap.paced``, as for polling).
 """
@@ -33,6 +37,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
+from bot.github.ratelimit import RateLimitHeld
 from bot.github.wire import WireFormatError
 from bot.ports import (
     MAX_HOOK_DELIVERIES,
@@ -87,7 +92,11 @@ class Reconciler:
         """Check once; returns how many missed events were stored."""
         with read_scope(self._engine) as session:
             after = int(state.get(session, WATERMARK, 0))
-        listed = await self._gateway.list_hook_deliveries(self._hook_id, after)
+        try:
+            listed = await self._gateway.list_hook_deliveries(self._hook_id, after)
+        except RateLimitHeld as waiting:  # GitHub asked us to wait: the next check tries again
+            log.info("webhook deliveries not checked: %s", waiting)
+            return 0
         if len(listed) >= MAX_HOOK_DELIVERIES:
             log.warning(
                 "more than %d new webhook deliveries: only the newest are checked", len(listed)
@@ -125,7 +134,8 @@ class Reconciler:
                 continue
             except GitHubError as error:
                 passing = isinstance(error, GitHubRateLimited) or not 400 <= error.status < 500
-                tries = self._failures.get(attempt.id, 0) + 1
+                held = isinstance(error, RateLimitHeld)  # not fetched at all: not a try
+                tries = self._failures.get(attempt.id, 0) + (0 if held else 1)
                 if not passing or tries >= MAX_TRIES:
                     self._give_up(attempt, error)
                     continue

@@ -13,10 +13,13 @@ Rules:
   item is marked sent, and edited in place only when the body differs from what it holds.
 - Errors: a rate limit, a 5xx, a timeout or no answer is retried with backoff
   (``storage.outbox``); a rate limit the throttle gave up on is retried no sooner than GitHub
-  asked, and the relay calls GitHub for nothing else until then. Any other 4xx (404 issue gone,
-  410, 422 invalid, 401, a 403 without rate-limit meaning) cannot succeed by repeating it: the
-  item fails at once with the error recorded, and the coordinators get a ``notify`` item in the
-  same transaction.
+  asked, counted from when the refusal was handled (the relay's clock read after the call: the
+  throttle may have waited minutes in-call), and the relay calls GitHub for nothing else until
+  then. The throttle holds every caller sharing it as well (``bot.github.ratelimit``): a call
+  it refused without making (``RateLimitHeld``) is not a try and does not use up an attempt.
+  Any other 4xx (404 issue gone, 410, 422 invalid, 401, a 403 without rate-limit meaning)
+  cannot succeed by repeating it: the item fails at once with the error recorded, and the
+  coordinators get a ``notify`` item in the same transaction.
 - Every try counts one attempt, counted before calling out (``outbox.begin_attempt``).
 """
 
@@ -29,6 +32,8 @@ from typing import Any
 
 from sqlmodel import Session
 
+from bot.clock import Clock
+from bot.github.ratelimit import RateLimitHeld
 from bot.github.tracking import ALL_STATE_LABELS, MARKER, labels_for, render
 from bot.metrics import METRICS
 from bot.notify_plan import failure_audience
@@ -54,14 +59,43 @@ def permanent(exc: BaseException) -> bool:
     return 400 <= exc.status < 500 and exc.status not in _TRANSIENT_4XX
 
 
+def retry_later(
+    session: Session, row_id: int | None, now: datetime, exc: BaseException, *, counted: bool
+) -> None:
+    """Back off (a rate limit's known wait, ``retry_after``, wins). A call the throttle held
+    back never reached GitHub: it is no try, so the attempt counted for it before calling out
+    (``counted``) is given back."""
+    retry: float | None = getattr(exc, "retry_after", None)
+    if isinstance(exc, RateLimitHeld):
+        row = session.get(OutboxRow, row_id)
+        if counted and row is not None:
+            row.attempts = max(row.attempts - 1, 0)
+        counted = True  # nothing to count
+    outbox.retry_later(session, row_id, now, str(exc), retry, counted=counted)
+
+
+def later(now: datetime, clock: Clock | None) -> datetime:
+    """The time after a call: the clock's, unless it is behind the step's ``now``. Without a
+    clock (a relay driven by hand) the step's ``now``: the throttle still holds every call
+    until GitHub's wait is over, by its own clock."""
+    return now if clock is None else max(now, clock.now())
+
+
 class GitHubRelay:
     def __init__(
-        self, engine: object, charter: Charter, gateway: GitHubGateway, public_url: str = ""
+        self,
+        engine: object,
+        charter: Charter,
+        gateway: GitHubGateway,
+        public_url: str = "",
+        *,
+        clock: Clock | None = None,
     ) -> None:
         self._engine = engine
         self._charter = charter
         self._gateway = gateway
         self._public_url = public_url
+        self._clock = clock  # read after a call (the runtime passes its own)
         self._limited_until: datetime | None = None  # GitHub's rate limit: no calls before
 
     async def run_once(self, now: datetime) -> int:
@@ -98,10 +132,11 @@ class GitHubRelay:
                     row_id, int(data["proposal"]), data["body"], attempts
                 )
         except (GitHubError, OSError) as exc:
+            after = later(now, self._clock)  # the call may have taken minutes (in-call waits)
             if permanent(exc):
-                self._fail(row_id, now, f"permanent: {exc}")
+                self._fail(row_id, after, f"permanent: {exc}")
             else:
-                self._retry(row_id, now, exc)
+                self._retry(row_id, after, exc)
             return 0
         self._finish(row_id, now, message_id=message_id)
         METRICS.delivery_latency.labels(kind="github").observe(
@@ -114,12 +149,14 @@ class GitHubRelay:
             outbox.finish(session, row_id, now, message_id=message_id, counted=True)
 
     def _retry(self, row_id: int | None, now: datetime, exc: BaseException) -> None:
-        """Back off; a rate limit's known wait (``RateLimitExhausted.retry_after``) wins."""
+        """Back off; a rate limit's known wait (``RateLimitExhausted.retry_after``) wins and
+        holds the relay too. ``now``: read after the call."""
         retry: float | None = getattr(exc, "retry_after", None)
         if retry is not None:
-            self._limited_until = now + timedelta(seconds=retry)
+            until = now + timedelta(seconds=retry)
+            self._limited_until = max(until, self._limited_until or until)
         with session_scope(self._engine) as session:  # type: ignore[arg-type]
-            outbox.retry_later(session, row_id, now, str(exc), retry, counted=True)
+            retry_later(session, row_id, now, exc, counted=True)
         log.warning("github delivery %s failed, retried later: %s", row_id, exc)
 
     def _fail(self, row_id: int | None, now: datetime, error: str) -> None:

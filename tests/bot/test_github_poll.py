@@ -9,6 +9,7 @@ back through PyGithub. The stand-in records every request and keeps a primary ra
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -207,3 +208,23 @@ async def test_the_poll_loop_runs_at_most_once_per_interval(
     assert issue_lists() == asked
     await step(bot.clock.now() + timedelta(seconds=60))
     assert issue_lists() > asked
+
+
+async def test_a_poll_while_github_holds_the_token_calls_nothing_and_fails_nothing(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """GitHub asked the token to wait (another caller got the 429): the poll step makes no
+    call, stores nothing and is no loop failure; the next poll after the wait reads again."""
+    bot.standin.store.add_issue(
+        "Raise the gas", valid_body(), "alice-aurora", ("upgrade-proposal",)
+    )
+    assert bot.gateway is not None
+    throttle = bot.gateway._throttle
+    throttle._block(600.0, 429, "secondary rate limit")
+    caplog.set_level(logging.INFO, logger="charterbot")
+    asked = len(bot.standin.requests)
+    assert await bot.rt._poll(bot.clock.now()) == 0
+    assert len(bot.standin.requests) == asked
+    assert "github poll skipped" in caplog.text
+    throttle._blocked_until = 0.0  # the wait is over
+    assert await poll(bot) >= 1
