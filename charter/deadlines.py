@@ -20,9 +20,9 @@ class Deadlines:
     """A proposal's timeline as stored; ``None`` where a step has not been reached or planned.
 
     ``voting_opens`` is the actual opening once voting has opened, else the planned one (the
-    end of review). ``confirm_until`` is when an approving outcome with every seat voted
-    becomes final (tracks with ``confirm``); ``lazy_until`` is when lazy consensus would end
-    if voting closes without quorum (tracks with ``lazy_consensus``).
+    end of review). ``confirm_until`` is when the outcome with every seat voted becomes final
+    if no vote flips it (tracks with ``confirm``); ``lazy_until`` is when lazy consensus would
+    end if voting closes without quorum (tracks with ``lazy_consensus``).
     """
 
     review_ends: datetime | None

@@ -377,13 +377,18 @@ def resolve_concern(
 def withdraw(
     p: Proposal, charter: Charter, actor_login: str, is_coordinator: bool, now: datetime
 ) -> Decision:
-    """The author or a coordinator may withdraw an open proposal; that is final."""
+    """The author or a coordinator may withdraw an open proposal; that is final. Not once the
+    votes have settled its outcome (the timer closes it with that outcome): like a vote, a
+    withdrawal must come while the outcome is still open."""
     charter = rules_for(p, charter)
     if not is_open(p.state):
         return refuse(p, actor_login, "withdraw", f"#{p.number} is already {p.state.value}")
     if actor_login.lower() != p.author.lower() and not is_coordinator:
         why = f"only the author ({p.author}) or a coordinator may withdraw #{p.number}"
         return refuse(p, actor_login, "withdraw", why)
+    settled = _settled(p, charter, now)
+    if settled is not None:
+        return refuse(p, actor_login, "withdraw", settled)
     moved, effects = _move(
         p,
         charter,

@@ -74,23 +74,24 @@ def _while_open(ctx: Context) -> Verdict:
             f"voting open until {when(ctx.closes)}; "
             f"{len(count.standing)} of {len(ctx.rules.seats)} seats have voted",
         )
-    if not count.approved:
-        return Verdict(Outcome.REJECTED, f"every seat has voted; {_approval(ctx.rules, count)}")
-    if ctx.concerns:
+    if count.approved and ctx.concerns:
         names = ", ".join(ctx.concerns)
         return Verdict(Outcome.PENDING, f"every seat has voted; unresolved concerns: {names}")
+    outcome = Outcome.ACCEPTED if count.approved else Outcome.REJECTED
     if confirm is None:
-        return Verdict(Outcome.ACCEPTED, f"every seat has voted; {_approval(ctx.rules, count)}")
-    until = ctx.held + confirm
+        return Verdict(outcome, f"every seat has voted; {_approval(ctx.rules, count)}")
+    # Either way the outcome must hold for `confirm` with no vote flipping it: one changed
+    # vote during the hold restarts it instead of deciding the proposal for good.
+    until, course = ctx.held + confirm, "approving" if count.approved else "rejecting"
     if ctx.now < until:
         return Verdict(
             Outcome.PENDING,
-            f"every seat has voted; the approving outcome must hold until {when(until)}",
+            f"every seat has voted; the {course} outcome must hold until {when(until)}",
             confirm_until=until,
         )
     return Verdict(
-        Outcome.ACCEPTED,
-        f"every seat has voted and the approving outcome held for {format_duration(confirm)}",
+        outcome,
+        f"every seat has voted and the {course} outcome held for {format_duration(confirm)}",
         confirm_until=until,
     )
 

@@ -59,7 +59,7 @@ class Tally:
     outcome: Outcome
     reason: str
     held_since: datetime | None = None  # when the provisional outcome last changed
-    confirm_until: datetime | None = None  # early close once this passes (all voted, approving)
+    confirm_until: datetime | None = None  # early close once this passes (all voted)
     lazy_until: datetime | None = None  # set while lazy consensus decides
 
     @property
@@ -111,10 +111,10 @@ def tally(
 
     The outcome, first rule that applies:
     1. a reject from any member of a ``veto`` role rejects at once, whatever the tally;
-    2. while voting is open: once every seat has voted, a rejecting outcome closes at once; an
-       approving one is accepted at once, or — with ``confirm`` — once it has held that long
-       with no vote flipping it (held since the last vote that changed the provisional
-       outcome); open concerns keep it pending; otherwise pending until voting closes;
+    2. while voting is open: once every seat has voted, the outcome is final at once, or —
+       with ``confirm`` — once it has held that long with no vote flipping it (held since the
+       last vote that changed the provisional outcome), rejecting as well as approving; open
+       concerns keep an approving outcome pending; otherwise pending until voting closes;
     3. at voting close, with quorum: accepted when approval is met and no concern is open;
        rejected otherwise (“closed with unresolved concerns: …” when only concerns stand);
     4. at voting close without quorum: expired — unless the track has ``lazy_consensus``: then

@@ -197,13 +197,16 @@ def test_cast_vote_refusals(p: Proposal, voter: str, now: datetime, why: str) ->
 def test_input_after_the_outcome_settled_is_refused_and_left_to_the_timer(
     p: Proposal, now: datetime, state: State, why: str
 ) -> None:
-    """Once the votes (or the clock) settled the outcome, a vote, a concern or a resolution is
-    refused and changes nothing; the timer closes the proposal as it stood when it settled
-    (the bot waits a grace for votes cast in time, which a late one must not cut short)."""
+    """Once the votes (or the clock) settled the outcome, a vote, a concern, a resolution or a
+    withdrawal (by the author, or a coordinator) is refused and changes nothing; the timer
+    closes the proposal as it stood when it settled (the bot waits a grace for votes cast in
+    time, which a late one must not cut short)."""
     for d in (
         cast_vote(p, REF, "alice-aurora", "approve", "", now),
         raise_concern(p, REF, "alice-aurora", "gas", "too high", now),
         resolve_concern(p, REF, "alice-aurora", "gas", now),
+        withdraw(p, REF, "bob-aurora", False, now),
+        withdraw(p, REF, "ines-coord", True, now),
     ):
         assert d.proposal == p
         assert kinds(d) == ["Audit:command-refused", "Reply"]
@@ -503,3 +506,27 @@ def test_input_on_a_proposal_whose_track_is_gone_is_not_judged_settled() -> None
 )
 def test_named_clients(clients: object, named: tuple[str, ...]) -> None:
     assert named_clients(replace(prop(), fields={"clients": clients}), REF) == named
+
+
+def test_a_vote_flipped_during_the_confirm_hold_restarts_it() -> None:
+    """protocol-change: voting ends early once every seat has voted and the outcome has held
+    for ``confirm`` (24h). One seat flipping to reject during the hold does not reject the
+    proposal for good: the rejecting outcome must hold too, and flipping back restarts the
+    approving hold; the timer then closes it when the hold is over."""
+    p = prop("protocol-change", votes=votes(*((w, "approve", 1) for w in CLIENTS)))
+    flipped = cast_vote(p, REF, "bob-aurora", "reject", "found a bug", h(10))
+    assert flipped.proposal.state is State.VOTING
+    assert due(flipped.proposal, REF, h(33)) is None
+    back = cast_vote(flipped.proposal, REF, "alice-aurora", "approve", "fixed", h(12))
+    assert back.proposal.state is State.VOTING
+    assert due(back.proposal, REF, h(35)) is None
+    closed = close_if_due(back.proposal, REF, h(36))
+    assert (closed.proposal.state, closed.proposal.outcome) == (State.ACCEPTED, Outcome.ACCEPTED)
+
+
+def test_a_rejecting_outcome_that_held_is_closed_by_the_timer() -> None:
+    p = prop("protocol-change", votes=votes(*((w, "approve", 1) for w in CLIENTS)))
+    flipped = cast_vote(p, REF, "bob-aurora", "reject", "found a bug", h(10)).proposal
+    assert due(flipped, REF, h(34)) is not None
+    closed = close_if_due(flipped, REF, h(34))
+    assert (closed.proposal.state, closed.proposal.outcome) == (State.REJECTED, Outcome.REJECTED)
