@@ -6,6 +6,11 @@ Two proofs, never a bare claim:
 - Otherwise a one-time code: the user posts ``charterbot link <CODE>`` as a comment in the
   charter's repository; GitHub's signed webhook (or the poller) tells us which login posted it.
 Codes expire after 30 minutes and work once. Every link is audited.
+
+A person named in a command (``incident role lead <who>``, ``meeting action <who> …``) is a
+GitHub login; a chat mention (``<@U0BOB>``) is read as the login its user linked on the surface
+the command came from, and the command is refused when there is none
+(:func:`mentioned_login`, :func:`unlinked_mention`): a raw mention token is no login.
 """
 
 from __future__ import annotations
@@ -37,6 +42,27 @@ _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are read an
 def one_time_code() -> str:
     raw = "".join(secrets.choice(_ALPHABET) for _ in range(8))
     return f"{raw[:4]}-{raw[4:]}"
+
+
+def mentioned_login(session: Session, user: str, actor: Actor) -> str | None:
+    """The GitHub login ``user`` means: itself without "@", or for a chat mention
+    (``<@U0BOB>``, ``<@!123>``, ``<@U0BOB|bob>``) the login that user linked on the surface the
+    command came from (None when they linked none)."""
+    if not user.startswith("<@"):
+        return user.lstrip("@")
+    surface_id = user[2:-1].lstrip("!").partition("|")[0]
+    row = identities.lookup(session, actor.surface, surface_id)
+    return None if row is None else row.login
+
+
+def unlinked_mention(so: str, instead: str) -> str:
+    """The refusal for a mention with no linked login: ``so`` says what cannot happen, and
+    ``instead`` is the command to type with a login. The mention itself is not echoed: a reply
+    quoting it would ping them."""
+    return (
+        f"The person you mentioned has not linked a GitHub login here, so {so}: name their "
+        f"GitHub login instead ({instead}), or ask them to run /charter link first."
+    )
 
 
 class IdentityLinks:

@@ -7,6 +7,8 @@ Rules:
   with ``go`` or ``no-go`` is also recorded as that stage's go/no-go decision
   (:func:`bot.rollouts.record_go_no_go`); the gate reads the latest one made since the rollout
   last entered the stage before, and a no-go makes the timers schedule the next attempt.
+- An action item's owner is a GitHub login; a chat mention (``<@U0BOB>``) is the login its user
+  linked on the surface the command came from, and refused when there is none.
 - Open action items carry into later agendas (:mod:`bot.meetings_agenda`).
 - ``meeting decide minutes <url>`` attaches the call's minutes link; ``meeting action <who> done
   <n>`` marks that person's action item ``[n]`` done (the grammar has no separate productions).
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
+from bot.identity import mentioned_login, unlinked_mention
 from bot.meetings_agenda import Call
 from bot.messages import Actor, Message, When
 from charter import commands as c
@@ -110,8 +113,16 @@ def decide(
 def action(
     gov: Governance, session: Session, cmd: c.MeetingAction, actor: Actor, now: datetime
 ) -> Message:
-    """Record an action item (it stays on later agendas until done); ``done <n>`` closes one."""
-    owner = cmd.who.lstrip("@")
+    """Record an action item (it stays on later agendas until done); ``done <n>`` closes one.
+    Its owner is a GitHub login: a chat mention is the login its user linked on this surface,
+    and refused without one (:func:`bot.identity.mentioned_login`)."""
+    owner = mentioned_login(session, cmd.who, actor)
+    if owner is None:
+        return fail(
+            unlinked_mention(
+                "the action item cannot be theirs", "meeting action @their-login <action>"
+            )
+        )
     if (closing := _DONE.match(cmd.text.strip())) is not None:
         return _finish(gov, session, int(closing.group(1)), owner, actor, now)
     done = _outcome(gov, session, "action", cmd.text, actor, now, owner=owner)

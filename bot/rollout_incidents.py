@@ -5,7 +5,10 @@ Rules:
   transaction, every active rollout it names (or every one, when it names nothing); each pause
   is announced with the matrix.
 - An incident command without ``#<id>`` acts on the only open incident; with several open, the
-  reply lists them and asks which.
+  reply lists them and asks which. A confidential incident (it names or holds paused an
+  undisclosed confidential proposal) is listed only as "a confidential incident (<severity>)",
+  without id or summary, to whoever may not see that proposal (:func:`bot.rollouts.visible`);
+  the refusal's audit entry, which the public may read, words every confidential one so.
 - ``incident declare ... for <n>`` names only proposals the declarer may see: a confidential
   rollout hidden from them (:func:`bot.rollouts.visible`) is answered as a proposal that does
   not exist, so the command can neither confirm nor pause it.
@@ -25,26 +28,28 @@ Rules:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
+from bot.identity import mentioned_login, unlinked_mention
 from bot.messages import Actor, Message
 from bot.rollouts import save, visible  # the rollout side owns saving and the lifecycle
 from charter import commands as c, incidents as rules, rollout as rollout_rules
 from charter.effects import Announce, Audit, Effect, Reply
+from charter.gates import CONFIDENTIAL_INCIDENT
 from charter.incidents import DirectMessage, Incident, IncidentEffect
 from charter.prerequisites import form_minimums
 from storage import (
-    identities,
     incidents as incident_store,
     outbox,
     proposals as repo,
     rollouts as store,
 )
+from storage.dashboard_queries import confidential_incidents, hidden_numbers
 
 if TYPE_CHECKING:
     from bot.service import Governance, Outcome
@@ -87,17 +92,45 @@ def _seen(gov: Governance, stored: repo.Stored | None, actor: Actor) -> bool:
     return stored is not None and visible(gov, stored, actor)
 
 
-def _pick(session: Session, number: int | None) -> Incident | str:
-    """The incident a command means: the one named, or the only open one."""
+def _pick(
+    gov: Governance, session: Session, cmd: object, number: int | None, actor: Actor, now: datetime
+) -> Incident | Message:
+    """The incident a command means: the one named, or the only open one; else the refusal."""
     if number is not None:
         found = incident_store.load_incident(session, number)
-        return found if found is not None else f"There is no incident #{number}."
+        if found is None:
+            return gov.refuse(session, actor, cmd, f"There is no incident #{number}.", now)
+        return found
     open_ = incident_store.incidents(session, open_only=True)
     if len(open_) == 1:
         return open_[0]
     if not open_:
-        return "There is no open incident; name one with #<id>."
-    listed = ", ".join(f"#{i.id} ({i.severity}: {i.summary})" for i in open_)
+        return gov.refuse(
+            session, actor, cmd, "There is no open incident; name one with #<id>.", now
+        )
+    secret = confidential_incidents(session)
+    unseen = _unseen(gov, session, actor) if secret else set()
+    gov.refuse(session, actor, cmd, _several(open_, secret), now)  # the audit log is public
+    return Message.text_only(_several(open_, unseen), ok=False)
+
+
+def _unseen(gov: Governance, session: Session, actor: Actor) -> set[str]:
+    """Ids of the confidential incidents ``actor`` may not see: those naming or holding paused
+    an undisclosed confidential proposal hidden from them (:func:`bot.rollouts.visible`)."""
+    hidden = [n for n in hidden_numbers(session) if not _seen(gov, repo.load(session, n), actor)]
+    return confidential_incidents(session, hidden) if hidden else set()
+
+
+def _several(open_: Iterable[Incident], confidential: Collection[str]) -> str:
+    """The question which incident is meant, listing the open ones: a confidential one (its id
+    in ``confidential``) only by its severity, as :func:`charter.gates.incident_reason` words
+    it, so neither its id nor its summary is said."""
+    listed = ", ".join(
+        f"{CONFIDENTIAL_INCIDENT} ({i.severity})"
+        if i.id in confidential
+        else f"#{i.id} ({i.severity}: {i.summary})"
+        for i in open_
+    )
     return f"Several incidents are open ({listed}); say which with #<id>."
 
 
@@ -181,16 +214,13 @@ def _pause(
 def assign_role(
     gov: Governance, session: Session, cmd: c.IncidentRole, actor: Actor, now: datetime
 ) -> Message:
-    incident = _pick(session, cmd.incident)
-    if isinstance(incident, str):
-        return gov.refuse(session, actor, cmd, incident, now)
-    login = _login(session, cmd.user, actor)
+    incident = _pick(gov, session, cmd, cmd.incident, actor, now)
+    if isinstance(incident, Message):
+        return incident
+    login = mentioned_login(session, cmd.user, actor)
     if login is None:
-        # the mention is not echoed: a reply quoting it would ping them
-        why = (
-            "The person you mentioned has not linked a GitHub login here, so the role cannot "
-            f"be given to them: name their GitHub login instead (incident role {cmd.role} "
-            "@their-login), or ask them to run /charter link first."
+        why = unlinked_mention(
+            "the role cannot be given to them", f"incident role {cmd.role} @their-login"
         )
         return gov.refuse(session, actor, cmd, why, now)
     try:
@@ -200,23 +230,12 @@ def assign_role(
     return _finish(gov, session, cmd, decision, actor, now)
 
 
-def _login(session: Session, user: str, actor: Actor) -> str | None:
-    """The GitHub login ``user`` means: itself without "@", or for a chat mention
-    (``<@U0BOB>``, ``<@!123>``, ``<@U0BOB|bob>``) the login that user linked on the surface the
-    command came from (None when they linked none)."""
-    if not user.startswith("<@"):
-        return user.lstrip("@")
-    surface_id = user[2:-1].lstrip("!").partition("|")[0]
-    row = identities.lookup(session, actor.surface, surface_id)
-    return None if row is None else row.login
-
-
 def update(
     gov: Governance, session: Session, cmd: c.IncidentUpdate, actor: Actor, now: datetime
 ) -> Message:
-    incident = _pick(session, cmd.incident)
-    if isinstance(incident, str):
-        return gov.refuse(session, actor, cmd, incident, now)
+    incident = _pick(gov, session, cmd, cmd.incident, actor, now)
+    if isinstance(incident, Message):
+        return incident
     try:
         decision = rules.update(incident, cmd.text, actor.name, now)
     except ValueError as error:
@@ -229,9 +248,9 @@ def update(
 def reclassify(
     gov: Governance, session: Session, cmd: c.IncidentSeverity, actor: Actor, now: datetime
 ) -> Message:
-    incident = _pick(session, cmd.incident)
-    if isinstance(incident, str):
-        return gov.refuse(session, actor, cmd, incident, now)
+    incident = _pick(gov, session, cmd, cmd.incident, actor, now)
+    if isinstance(incident, Message):
+        return incident
     active = store.rollouts(session, active_only=True)
     try:
         decision = rules.reclassify(
@@ -307,9 +326,9 @@ def _finish(
 def resolve(
     gov: Governance, session: Session, cmd: c.IncidentResolve, actor: Actor, now: datetime
 ) -> Message:
-    incident = _pick(session, cmd.incident)
-    if isinstance(incident, str):
-        return gov.refuse(session, actor, cmd, incident, now)
+    incident = _pick(gov, session, cmd, cmd.incident, actor, now)
+    if isinstance(incident, Message):
+        return incident
     held = [r for r in store.rollouts(session) if any(k == incident.id for k, _ in r.pauses)]
     subjects = [f"incident:{incident.id}", *(f"rollout:{r.proposal}" for r in held)]
     lines = store.audit_lines(session, subjects)

@@ -19,6 +19,7 @@ from charter.incidents import Incident
 from charter.lifecycle import TERMINAL_STATES, State
 from charter.model import Charter
 from charter.rollout import ReadyReport, Rollout, matrix
+from charter.rollout_facts import shown_ref
 from charter.text import escape_markdown_github
 
 
@@ -33,15 +34,16 @@ def _dt(value: str | None) -> datetime | None:
 # Final proposal states that end the rollout though it never completed (rolled back from every
 # stage). Not ``completed``: a rollback after completion reopens the rollout, which moves again
 # while the proposal stays completed (bot.rollout_lifecycle), so the rollout's own
-# ``completed_at`` says whether it is over (as storage.rollouts does).
-_ENDED = frozenset(s.value for s in TERMINAL_STATES - {State.COMPLETED})
+# ``completed_at`` says whether it is over (as storage.rollouts does). Public for the
+# dashboard's list, which asks :func:`is_final` of every rollout in one SQL ordering.
+ENDED_STATES = frozenset(s.value for s in TERMINAL_STATES - {State.COMPLETED})
 
 
 def is_final(rollout: Rollout, state: str | None = None) -> bool:
     """Whether the rollout stays put: it has completed (``completed_at``), or its proposal's
     ``state`` (its value, if given) ended it (rolled back from every stage). A completed
     proposal whose rollout a rollback reopened is not final: that rollout moves again."""
-    return rollout.completed_at is not None or (state is not None and state in _ENDED)
+    return rollout.completed_at is not None or (state is not None and state in ENDED_STATES)
 
 
 def next_stage(rollout: Rollout, charter: Charter, state: str | None = None) -> str | None:
@@ -125,7 +127,7 @@ _SELF_NAMED = ("soak:", "risk:", "go/no-go:")
 def _cell_segments(cell: Mapping[str, Any]) -> tuple[Segment, ...]:
     if cell["version"] is None:
         return (f"{cell['stage']} —",)
-    head = cell["version"] + (f"@{cell['ref'][:12]}" if cell["ref"] else "")
+    head = cell["version"] + (f"@{shown_ref(cell['ref'])}" if cell["ref"] else "")
     at = _dt(cell["reported_at"])
     parts: list[Segment] = [f"{cell['stage']} {head} ("]
     if at is not None:
@@ -182,9 +184,18 @@ def rollout_message(view: Mapping[str, Any]) -> Message:
 
 
 def inventory_message(
-    reports: Sequence[tuple[int, ReadyReport]], charter: Charter, *, proposal: int | None = None
+    reports: Sequence[tuple[int, ReadyReport]],
+    charter: Charter,
+    *,
+    proposal: int | None = None,
+    rollouts: Mapping[int, Rollout] | None = None,
 ) -> Message:
-    """Which version every client runs at every stage (its latest report there), with history."""
+    """Which version every client runs at every stage (its latest report there), with history.
+
+    A latest report its client was rolled back from (:func:`rolled_back`, with the report's
+    rollout from ``rollouts``, by proposal) is no release the client runs there: it is marked
+    "(rolled back)", as the rollout's matrix marks it, until the client reports for the stage
+    again."""
     scope = f"#{proposal}" if proposal is not None else "every rollout"
     if not reports:
         return Message.text_only(f"No release has been reported for {scope} yet.")
@@ -199,13 +210,30 @@ def inventory_message(
             if not here:
                 continue
             n, latest = here[-1]
-            ref = f"@{latest.ref[:12]}" if latest.ref else ""
+            ref = f"@{shown_ref(latest.ref)}" if latest.ref else ""
+            gone = rolled_back(latest, (rollouts or {}).get(n), charter)
+            mark = " (rolled back)" if gone else ""
             earlier = ", ".join(r.version for _, r in here[:-1])
             history = f" (before: {earlier})" if earlier else ""
             lines.append(
-                (f"  {stage}: {latest.version}{ref} for #{n} since ", When(latest.at), history)
+                (
+                    f"  {stage}: {latest.version}{ref}{mark} for #{n} since ",
+                    When(latest.at),
+                    history,
+                )
             )
     return Message(title=f"Inventory — {scope}", lines=tuple(lines))
+
+
+def rolled_back(report: ReadyReport, rollout: Rollout | None, charter: Charter) -> bool:
+    """Whether ``report``'s client was rolled back out of its stage since: the client is below
+    that stage in ``rollout`` now. A report puts its client on its stage and only a rollback
+    moves a client down (:mod:`charter.rollout`), so that is a rollback of the client out of
+    the stage after the report (the matrix's "(rolled back)": ``Cell.on``). Unknown without the
+    rollout (False)."""
+    if rollout is None or report.stage not in charter.stage_ids:
+        return False
+    return rollout.position(report.client) < charter.stage_ids.index(report.stage)
 
 
 # -- the retrospective --------------------------------------------------------------------------

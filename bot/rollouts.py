@@ -246,16 +246,17 @@ def inventory(
         loaded = locate(gov, session, cmd.n, actor, now)
         if isinstance(loaded, str):
             return Message.text_only(loaded, ok=False)
-        return inventory_message(
-            store.ready_reports(session, proposal=cmd.n), gov.charter, proposal=cmd.n
-        )
+        reports = store.ready_reports(session, proposal=cmd.n)
+        mine = {cmd.n: loaded[1]}
+        return inventory_message(reports, gov.charter, proposal=cmd.n, rollouts=mine)
     hidden = {
         s.proposal.number
         for s in repo.listing(session, include_confidential=True)
         if not visible(gov, s, actor)
     }
     reports = [(n, r) for n, r in store.ready_reports(session) if n not in hidden]
-    return inventory_message(reports, gov.charter)
+    every = {r.proposal: r for r in store.rollouts(session) if r.proposal not in hidden}
+    return inventory_message(reports, gov.charter, rollouts=every)
 
 
 def rollback(

@@ -25,7 +25,7 @@ class ReadyReport:
     client: str
     stage: str
     version: str
-    ref: str | None  # commit sha (full or abbreviated) the release was built from
+    ref: str | None  # commit sha (full or abbreviated), or tag or branch, it was built from
     notes: str
     reported_by: str
     at: datetime
@@ -62,11 +62,33 @@ class RollbackRecord:
     at: datetime
 
 
+_COMMIT = re.compile(r"^[0-9a-fA-F]{7,40}$")
+_QUALIFIED = ("refs/tags/", "refs/heads/")
+
+
+def shown_ref(ref: str) -> str:
+    """A ref as views show it: a commit sha (7 to 40 hex digits) abbreviated to 12, as git
+    abbreviates; a tag or branch (``v1.0.0``, ``refs/tags/v1.0.0``) whole, since a tag cut short
+    names another one (``refs/tags/v1``)."""
+    return ref[:12] if _COMMIT.match(ref) else ref
+
+
+def ref_name(ref: str) -> str:
+    """A tag or branch as GitHub's ``head_branch`` names it: without ``refs/tags/`` or
+    ``refs/heads/`` (``refs/tags/v1.0.0`` is ``v1.0.0``); any other ref as is."""
+    for prefix in _QUALIFIED:
+        if ref.startswith(prefix):
+            return ref[len(prefix) :]
+    return ref
+
+
 def ref_matches(ref: str, head_sha: str, head_branch: str | None = None) -> bool:
     """A reported ref names the run's commit exactly or as an abbreviated sha (6+ hex digits),
     or is the very tag or branch the run was started for (a release reports its tag, and the
-    workflow its tag push started carries that tag as ``head_branch``; names match exactly)."""
-    if head_branch is not None and ref == head_branch:
+    workflow its tag push started carries that tag as ``head_branch``; names match exactly,
+    a fully qualified ``refs/tags/<tag>`` or ``refs/heads/<branch>`` by its short name, which
+    is what ``head_branch`` holds)."""
+    if head_branch is not None and ref_name(ref) == head_branch:
         return True
     ref, sha = ref.lower(), head_sha.lower()
     return ref == sha or (_SHORT_SHA.match(ref) is not None and sha.startswith(ref))
@@ -136,7 +158,7 @@ class Cell:
     def text(self) -> str:
         if self.version is None:
             return "—"
-        head = self.version + (f"@{self.ref[:12]}" if self.ref else "")
+        head = self.version + (f"@{shown_ref(self.ref)}" if self.ref else "")
         marks = " ".join(f"{name}={status}" for name, status in self.checks)
         return " ".join(part for part in (head, marks, "" if self.on else "(rolled back)") if part)
 

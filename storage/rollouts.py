@@ -25,7 +25,14 @@ from sqlmodel import Session, col, select
 from charter.gates import GoNoGo
 from charter.lifecycle import TERMINAL_STATES, State
 from charter.model import Charter
-from charter.rollout_facts import CheckResult, Override, ReadyReport, RollbackRecord, Rollout
+from charter.rollout_facts import (
+    CheckResult,
+    Override,
+    ReadyReport,
+    RollbackRecord,
+    Rollout,
+    ref_name,
+)
 from storage.models.audit import AuditEntry
 from storage.models.core import CommentRow, ProposalRow
 from storage.models.rollouts import (
@@ -279,7 +286,7 @@ def with_checks(session: Session, rollout: Rollout, repos: Mapping[str, str]) ->
             .where(
                 sa.or_(
                     col(CheckResultRow.head_sha).startswith(ref.lower(), autoescape=True),
-                    col(CheckResultRow.head_branch) == ref,  # a tag (see charter.rollout)
+                    col(CheckResultRow.head_branch) == ref_name(ref),  # a tag (charter.rollout)
                 )
             )
         )

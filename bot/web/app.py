@@ -39,6 +39,7 @@ from bot.web.calls import upcoming
 from bot.web.live import LiveHub
 from bot.web.queries import PAGE, Reader, open_states
 from charter.lifecycle import State
+from charter.rollout_facts import shown_ref
 from storage.dashboard_queries import positive_id
 
 if TYPE_CHECKING:
@@ -94,6 +95,7 @@ def environment() -> Environment:
     )
     env.filters["when"] = when
     env.filters["short"] = lambda h: (h or "")[:12]
+    env.filters["ref"] = shown_ref  # a sha abbreviated, a tag or branch whole
     return env
 
 

@@ -23,13 +23,13 @@ from sqlalchemy import case, func, or_, select
 from sqlmodel import Session, col
 
 from bot import rollout_reads
-from bot.rollout_views import next_stage, rollout_view
+from bot.rollout_views import ENDED_STATES, next_stage, rollout_view
 from bot.service import Governance
 from bot.web import queries
 from charter.deadlines import deadlines
 from charter.gates import GateFacts, GateResult, evaluate
 from charter.incidents import Incident
-from charter.lifecycle import TERMINAL_STATES, State
+from charter.lifecycle import State
 from charter.model import Charter
 from charter.prerequisites import form_minimums
 from charter.proposal import rules_for, tally_of
@@ -209,11 +209,13 @@ def overview(gov: Governance, now: datetime) -> dict[str, Any]:
 
 def rollout_page(session: Session, *, offset: int, limit: int) -> tuple[list[Rollout], int]:
     """One page of public rollouts and how many there are: unfinished first, then the finished
-    ones (completed, or final as their proposal is: rolled back from every stage), each newest
-    proposal first (``storage.dashboard_queries.rollout_page`` with "finished" including a
-    final proposal state)."""
-    final = [s.value for s in TERMINAL_STATES]
-    finished = or_(col(RolloutRow.completed_at).is_not(None), col(ProposalRow.state).in_(final))
+    ones, each newest proposal first (``storage.dashboard_queries.rollout_page`` with
+    "finished" as :func:`bot.rollout_views.is_final` says it: completed, or of a proposal whose
+    final state ended the rollout — not ``completed``, as a rollback after completion reopens
+    the rollout, which is then listed with the unfinished ones)."""
+    # is_final in SQL: the rollout's completed_at, or its proposal's state among ENDED_STATES
+    ended = sorted(ENDED_STATES)
+    finished = or_(col(RolloutRow.completed_at).is_not(None), col(ProposalRow.state).in_(ended))
     joined = (
         select(col(RolloutRow.data))
         .outerjoin(ProposalRow, col(ProposalRow.number) == col(RolloutRow.proposal))

@@ -1,0 +1,54 @@
+"""A release reported by its tag (``ready … refs/tags/v1.0.0``) is shown by that tag whole — in
+chat's rollout matrix, the inventory and the dashboard — never cut to 12 characters
+(``refs/tags/v1`` is another tag); a commit sha is still abbreviated. The workflow run its tag
+push started (``head_branch`` ``v1.0.0``, the short name) is the check on that release."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.web import fast_views
+from bot.web.app import environment
+from tests.bot.rollouts.conftest import COORDINATOR, MAINTAINER, World, form
+
+SHA = "0123abcd" * 5  # the tag's commit
+EARLIER = "fedcba98" * 5  # the release on staging
+TAG = "refs/tags/v1.0.0"
+
+
+@pytest.fixture
+def tagged(world: World) -> World:
+    """#1 for aurora alone: staging entered, canary reported by tag; the tag's workflow run
+    (GitHub names the tag short: ``v1.0.0``) concluded success on commit SHA."""
+    world.accept(1, form(clients=("aurora",)))
+    world.ok(MAINTAINER["aurora"], f"ready 1 aurora staging 0.9.0 {EARLIER}")
+    world.ok(MAINTAINER["aurora"], f"ready 1 aurora canary 1.0.0 {TAG}")
+    world.check("aurora", SHA, "interop-matrix", kind="workflow_run", head_branch="v1.0.0")
+    return world
+
+
+def test_chat_shows_the_tag_whole_and_its_run_as_the_check(tagged: World) -> None:
+    shown = tagged.ok(None, "rollout 1")
+    assert "staging 0.9.0@fedcba98fedc (" in shown  # a sha: abbreviated
+    assert f"canary 1.0.0@{TAG} (" in shown and "interop-matrix=success" in shown
+    assert "@refs/tags/v1 " not in shown and "@refs/tags/v1 (" not in shown
+    assert "  PASS require_checks: interop-matrix passed on every client's release" in shown
+
+
+@pytest.mark.parametrize("text", ["inventory 1", "inventory"])
+def test_the_inventory_shows_the_tag_whole(tagged: World, text: str) -> None:
+    lines = tagged.ok(COORDINATOR, text).splitlines()
+    assert [line.split(" since ")[0] for line in lines[1:]] == [
+        "aurora:",
+        "  staging: 0.9.0@fedcba98fedc for #1",
+        f"  canary: 1.0.0@{TAG} for #1",
+    ]
+
+
+def test_the_dashboard_shows_the_tag_whole(tagged: World) -> None:
+    """The rollouts page's matrix (its ``matrix`` macro) on the page's own view."""
+    views, _, _ = fast_views.rollouts_page(tagged.gov, tagged.clock.now(), 1)
+    macro = '{% import "_macros.html" as m %}{{ m.matrix(r) }}'
+    html = environment().from_string(macro).render(r=views[0], rel=str)
+    assert f'<code class="ref">{TAG}</code>' in html
+    assert '<code class="ref">fedcba98fedc</code>' in html
