@@ -28,7 +28,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlmodel import Session, col
 
 from charter.gates import GoNoGo
-from charter.rollout_facts import CheckResult, Rollout
+from charter.rollout_facts import CheckResult, Rollout, ref_name
 from storage.models.audit import AuditEntry
 from storage.models.core import ProposalRow
 from storage.models.meetings import AdhocMeetingRow
@@ -281,19 +281,24 @@ def with_checks_all(
     session: Session, rollouts: Sequence[Rollout], repos: Mapping[str, str]
 ) -> list[Rollout]:
     """Each rollout with the check results on the refs its reports name — what
-    ``rollouts.with_checks`` gives one rollout — read in one statement per ref length.
+    ``rollouts.with_checks`` gives one rollout — read in one statement per ref length, and one
+    for the tags and branches.
 
     A ref names every run whose head commit starts with it (``record_check`` stores both
     lowercased); ``substr(head_sha, 1, n) IN (refs of length n)`` is that prefix test with
-    expanding parameters, so the statement stays small however many refs a page has."""
+    expanding parameters, so the statement stays small however many refs a page has. A ref
+    also names the runs started for it as a tag or branch (``head_branch``, by its short
+    name: ``charter.rollout_facts.ref_name``)."""
     wanted: dict[int, set[str]] = {}
+    branches: set[str] = set()
     names: set[str] = set()
     for rollout in rollouts:
         for r in rollout.reports:
             if r.ref and r.client in repos:
                 wanted.setdefault(len(r.ref), set()).add(r.ref.lower())
+                branches.add(ref_name(r.ref))
                 names.add(repos[r.client].lower())
-    sha = col(CheckResultRow.head_sha)
+    sha, branch = col(CheckResultRow.head_sha), col(CheckResultRow.head_branch)
     fields = (
         col(CheckResultRow.id),
         col(CheckResultRow.repo),
@@ -301,17 +306,22 @@ def with_checks_all(
         col(CheckResultRow.name),
         col(CheckResultRow.conclusion),
         col(CheckResultRow.at),
+        branch,
     )
-    runs: dict[str, list[_Run]] = {}
-    for length, refs in sorted(wanted.items()):
-        stmt = (
-            select(*fields)
-            .where(col(CheckResultRow.repo).in_(sorted(names)))
-            .where(func.substr(sha, 1, length).in_(sorted(refs)))
-        )
+    matches = [func.substr(sha, 1, n).in_(sorted(refs)) for n, refs in sorted(wanted.items())]
+    if branches:
+        matches.append(branch.in_(sorted(branches)))
+    found: dict[int, _Run] = {}
+    for match in matches:
+        stmt = select(*fields).where(col(CheckResultRow.repo).in_(sorted(names))).where(match)
         for row in session.execute(stmt).all():
-            run = _Run(int(row[0]), str(row[1]), str(row[2]), str(row[3]), row[4], aware(row[5]))
-            runs.setdefault(run.repo, []).append(run)
+            run = _Run(
+                int(row[0]), str(row[1]), str(row[2]), str(row[3]), row[4], aware(row[5]), row[6]
+            )
+            found[run.id] = run
+    runs: dict[str, list[_Run]] = {}
+    for run in sorted(found.values(), key=lambda r: r.id):
+        runs.setdefault(run.repo, []).append(run)
     return [_attach(rollout, runs, repos) for rollout in rollouts]
 
 
@@ -323,6 +333,7 @@ class _Run:
     name: str
     conclusion: str | None
     at: datetime
+    head_branch: str | None
 
 
 def _attach(
@@ -331,11 +342,13 @@ def _attach(
     # Same walk as rollouts.with_checks: refs in sorted order, a later (client, ref) that
     # matches the same run names its client, results ordered by row id.
     found: dict[int, CheckResult] = {}
-    for client, ref in sorted({(r.client, r.ref.lower()) for r in rollout.reports if r.ref}):
+    for client, ref in sorted({(r.client, r.ref) for r in rollout.reports if r.ref}):
         repo = repos.get(client)
         if repo is None:
             continue
         for run in runs.get(repo.lower(), ()):
-            if run.head_sha.startswith(ref):
-                found[run.id] = CheckResult(client, run.name, run.head_sha, run.conclusion, run.at)
+            if run.head_sha.startswith(ref.lower()) or run.head_branch == ref_name(ref):
+                found[run.id] = CheckResult(
+                    client, run.name, run.head_sha, run.conclusion, run.at, run.head_branch
+                )
     return replace(rollout, checks=tuple(found[k] for k in sorted(found)))
