@@ -286,6 +286,10 @@ def _key_finding(loc: Loc, error: ErrorDetails) -> Finding:
         noun = _KEY_NOUNS.get(str(loc[-2]), "key") if len(loc) > 1 else "key"
         hint = suggest(str(key), re.findall(r"'([^']*)'", expected))
         return Finding(loc, f"unknown {noun} {key!r}{hint}; use one of {expected}", at_key=True)
+    if error["type"] == "string_pattern_mismatch":  # a track name is an id
+        return Finding(
+            loc, _PATTERNS[error.get("ctx", {})["pattern"]].format(value=key), at_key=True
+        )
     return Finding(loc, f"the key {key!r} must be text (put it in quotes)", at_key=True)
 
 

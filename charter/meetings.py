@@ -20,6 +20,9 @@ Rules:
   time before expanding (:func:`local_rule`); a floating ``UNTIL`` (no ``Z``) or a date is
   already a local wall-clock time and is used as written.
 - Ad-hoc meetings (:class:`AdhocMeeting`) are single occurrences with the same shape.
+- Expansion is bounded: a rule dateutil would repeat forever (``INTERVAL=0``) or scan second by
+  second to the year 9999 (a sub-daily ``BYSETPOS`` that picks nothing) is refused
+  (:func:`rule_problem`), and one expansion looks at no more than ``SCAN_LIMIT`` instances.
 
 The misfire policy of :func:`due_timers` is stated in its docstring.
 """
@@ -33,11 +36,14 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dateutil.rrule import rrule, rruleset, rrulestr
+from dateutil.rrule import HOURLY, MINUTELY, SECONDLY, rrule, rruleset, rrulestr
 
 from charter.model import Meeting, format_duration
 
 KEY_FORMAT = "%Y-%m-%dT%H:%M"
+# The Gregorian calendar repeats after 400 years: the same weekdays, leap years and week numbers.
+CYCLE_YEARS = 400
+SCAN_LIMIT = 100_000  # instances one expansion may look at (a day of a per-second rule)
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
@@ -175,17 +181,84 @@ def local_rule(rule: str, zone: tzinfo) -> str:
 
 
 def series_rule(meeting: Meeting) -> rrule | rruleset:
-    """The meeting's RRULE anchored at its naive local start (wall-clock expansion)."""
+    """The meeting's RRULE anchored at its naive local start (wall-clock expansion); a rule
+    that cannot be expanded in bounded time (:func:`rule_problem`) is refused."""
     zone = zone_of(meeting.timezone)
     start = meeting.start
     if start.tzinfo is not None:
         start = start.astimezone(zone).replace(tzinfo=None)
     try:
-        return rrulestr(local_rule(meeting.rrule, zone), dtstart=start)
+        rule = rrulestr(local_rule(meeting.rrule, zone), dtstart=start)
     except (ValueError, TypeError, OverflowError) as exc:
         raise MeetingError(
             f"meeting {meeting.id}: {meeting.rrule!r} is not an RFC 5545 RRULE ({exc})"
         ) from exc
+    problem = rule_problem(rule)
+    if problem is not None:
+        raise MeetingError(f"meeting {meeting.id}: {meeting.rrule!r}: {problem}")
+    return rule
+
+
+def _parts(rule: rrule | rruleset) -> list[rrule]:
+    """The RRULEs (and EXRULEs) of a parsed rule; dateutil keeps a set's rules private."""
+    if isinstance(rule, rrule):
+        return [rule]
+    return [*getattr(rule, "_rrule", ()), *getattr(rule, "_exrule", ())]
+
+
+def _period_size(part: rrule) -> int | None:
+    """How many times one sub-daily period holds (BYSETPOS counts within it), else None."""
+    freq = getattr(part, "_freq", None)
+    if freq == HOURLY:
+        return len(getattr(part, "_byminute", ())) * len(getattr(part, "_bysecond", ()))
+    if freq == MINUTELY:
+        return len(getattr(part, "_bysecond", ()))
+    return 1 if freq == SECONDLY else None
+
+
+def rule_problem(rule: rrule | rruleset) -> str | None:
+    """Why a parsed rule cannot be expanded in bounded time, or None.
+
+    dateutil accepts ``INTERVAL=0`` (and below) and then repeats one period forever; and a
+    sub-daily rule whose every ``BYSETPOS`` lies beyond its period (``FREQ=SECONDLY;BYSETPOS=2``:
+    a second holds one time) matches nothing, while dateutil scans every period to year 9999.
+    ``BYEASTER`` is dateutil's own, not RFC 5545: calendar apps given the feed cannot follow it.
+    """
+    for part in _parts(rule):
+        interval = getattr(part, "_interval", 1)
+        if interval < 1:
+            return f"INTERVAL={interval} never moves on to the next meeting; use 1 or more"
+        if getattr(part, "_byeaster", None):
+            return "BYEASTER is not part of RFC 5545 (calendar apps cannot follow it); remove it"
+        size, positions = _period_size(part), getattr(part, "_bysetpos", None) or ()
+        if size is not None and positions and all(not -size <= p <= size for p in positions):
+            return (
+                f"BYSETPOS picks nothing: each period of this rule holds {size} "
+                f"time{'s' if size != 1 else ''}, so no meeting would ever happen"
+            )
+    return None
+
+
+def first_instance(rule: rrule) -> datetime | None:
+    """The rule's first instance at or after its start, or None when there is none within
+    ``CYCLE_YEARS`` years.
+
+    The search is bounded: dateutil scans period after period until a match or the year 9999,
+    so it runs on a copy moved by whole 400-year cycles (same weekdays and leap years, so the
+    same instances; :func:`rule_problem` refuses ``BYEASTER``, which has no such cycle) to start
+    400 to 800 years before 9999.
+    """
+    start: datetime = getattr(rule, "_dtstart")  # noqa: B009 - dateutil keeps it private
+    until: datetime | None = getattr(rule, "_until", None)
+    years = max((9999 - CYCLE_YEARS - start.year) // CYCLE_YEARS, 0) * CYCLE_YEARS
+    if years:
+        # An UNTIL beyond the year 9999 once moved lies past the end of the search anyway.
+        moved_until = None
+        if until is not None and until.year + years <= 9999:
+            moved_until = until.replace(year=until.year + years)
+        rule = rule.replace(dtstart=start.replace(year=start.year + years), until=moved_until)
+    found = next(iter(rule), None)
+    return None if found is None else found.replace(year=found.year - years)
 
 
 def is_instance(meeting: Meeting, local: datetime) -> bool:
@@ -248,7 +321,12 @@ def _expand(
     earlier = max([-s for s in shifts if s < timedelta(0)], default=timedelta(0))
     scan_from = (after - later).astimezone(zone).replace(tzinfo=None) - timedelta(days=1)
     kept: list[Occurrence] = []
-    for local in series_rule(meeting).xafter(scan_from, inc=True):
+    for seen, local in enumerate(series_rule(meeting).xafter(scan_from, inc=True)):
+        if seen >= SCAN_LIMIT:
+            raise MeetingError(
+                f"meeting {meeting.id}: {meeting.rrule!r} gives more than {SCAN_LIMIT} "
+                "meetings in one window; a call repeats far less often"
+            )
         floor = localize(local, zone) - earlier  # no later instance can start before this
         if end is not None and floor > end:
             break

@@ -11,10 +11,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, PrivateAttr
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PrivateAttr,
+    Strict,
+)
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -55,8 +63,29 @@ Duration = Annotated[
     BeforeValidator(parse_duration),
     PlainSerializer(format_duration, return_type=str),
 ]
-Share = Annotated[float, Field(ge=0.0, le=1.0)]
+# Strict: YAML reads `true` as a boolean, which lax pydantic would turn into 1 (a whole number 1
+# still counts as the share 1.0; a float is no whole number).
+Share = Annotated[float, Field(ge=0.0, le=1.0), Strict()]
+WholeNumber = Annotated[int, Strict()]
 Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")]
+_DATE_ONLY = re.compile(r"^\s*\d{4}-\d{2}-\d{2}\s*$")
+
+
+def require_time_of_day(value: Any) -> Any:
+    """A meeting's start is a date *and* a time: a bare date (YAML reads ``2026-01-08`` as one)
+    would otherwise become midnight, a call nobody meant."""
+    if (isinstance(value, date) and not isinstance(value, datetime)) or (
+        isinstance(value, str) and _DATE_ONLY.match(value)
+    ):
+        day = str(value).strip()
+        raise ValueError(
+            f"start {day} is a date without a time of day; write the local date and time of "
+            f'the first call in quotes, e.g. "{day}T15:00"'
+        )
+    return value
+
+
+LocalDateTime = Annotated[datetime, BeforeValidator(require_time_of_day)]
 
 
 class _Frozen(BaseModel):
@@ -65,7 +94,7 @@ class _Frozen(BaseModel):
 
 class CharterMeta(_Frozen):
     name: str
-    version: Annotated[int, Field(ge=1)]
+    version: Annotated[WholeNumber, Field(ge=1)]
     timezone: str = "UTC"
 
 
@@ -107,8 +136,8 @@ class Stage(_Frozen):
 
 
 class Risk(_Frozen):
-    scale: Annotated[int, Field(ge=1, le=10)] = 5
-    pause_above: Annotated[int, Field(ge=0)] | None = None
+    scale: Annotated[WholeNumber, Field(ge=1, le=10)] = 5
+    pause_above: Annotated[WholeNumber, Field(ge=0)] | None = None
 
 
 class RolloutConf(_Frozen):
@@ -138,7 +167,7 @@ class Meeting(_Frozen):
     id: Identifier
     title: str
     rrule: str
-    start: datetime
+    start: LocalDateTime
     timezone: str = "UTC"
     duration: Duration
     agenda_before: Duration | None = None
@@ -198,7 +227,7 @@ class Charter(_Frozen):
     github: GitHubConf
     clients: tuple[Client, ...]
     roles: dict[str, tuple[str, ...]] = {}
-    tracks: dict[str, Track]
+    tracks: dict[Identifier, Track]  # lowercase ids: intake lowercases the form's choice
     rollout: RolloutConf
     incidents: IncidentsConf = IncidentsConf()
     meetings: tuple[Meeting, ...] = ()

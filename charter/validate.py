@@ -16,8 +16,10 @@ loader can point at its exact line and column. Rules:
   one client seat only;
 - every channel named in ``announce`` or ``meetings[].announce_to`` is defined, and every
   channel has exactly one address (discord, slack, email or webhook);
-- time zones are IANA names known to zoneinfo; a meeting's ``rrule`` parses (RFC 5545) and its
-  ``start`` is a local date and time (no UTC offset: the meeting's ``timezone`` places it);
+- time zones are IANA names known to zoneinfo; a meeting's ``rrule`` parses (RFC 5545), has an
+  ``INTERVAL`` of 1 or more (see :func:`charter.meetings.rule_problem`) and gives a meeting on
+  or after its ``start``, which is a local date and time (no UTC offset: the meeting's
+  ``timezone`` places it);
 - ``block_on_incident`` and ``rollout.pause_on_incident`` name a severity from
   ``incidents.severities``;
 - a track's veto roles are part of its electorate, an electorate lists each entry once and
@@ -34,9 +36,9 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
-from dateutil.rrule import rrulestr
+from dateutil.rrule import rrule, rrulestr
 
-from charter.meetings import local_rule
+from charter.meetings import CYCLE_YEARS, first_instance, local_rule, rule_problem
 
 Loc = tuple[str | int, ...]
 
@@ -299,12 +301,13 @@ def _check_timezones(data: Mapping[str, Any]) -> Iterator[Finding]:
 
 
 def _start_of(meeting: Mapping[str, Any]) -> datetime | None:
-    """The meeting's start as written (text or a YAML timestamp), or None when unreadable."""
+    """The meeting's start as written (text or a YAML timestamp), or None when unreadable or a
+    bare date (the shape check reports that it lacks a time of day)."""
     start = meeting.get("start")
     if isinstance(start, datetime):
         return start
     try:
-        return datetime.fromisoformat(start) if isinstance(start, str) else None
+        return datetime.fromisoformat(start) if isinstance(start, str) and ":" in start else None
     except ValueError:
         return None
 
@@ -336,22 +339,39 @@ def _zone_or_utc(name: Any) -> tzinfo:
 
 
 def _check_rrules(data: Mapping[str, Any]) -> Iterator[Finding]:
-    """A meeting's rrule parses; an ``UNTIL=…Z`` (UTC) is read in the meeting's zone first, as
-    :func:`charter.meetings.series_rule` does."""
+    """A meeting's rrule parses, can be expanded in bounded time and gives a meeting on or after
+    its start; an ``UNTIL=…Z`` (UTC) is read in the meeting's zone first, as
+    :func:`charter.meetings.series_rule` does. Without a readable start the rule is parsed from
+    a placeholder date, and whether it ever gives a meeting is left unjudged."""
     for m, meeting in enumerate(_list(data.get("meetings"))):
         rule = _map(meeting).get("rrule")
         if not isinstance(rule, str):
             continue
-        try:
-            start = _start_of(_map(meeting)) or _PLACEHOLDER_START
-            zone = _zone_or_utc(_map(meeting).get("timezone"))
-            rrulestr(local_rule(rule, zone), dtstart=start.replace(tzinfo=None))
-        except (ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
-            yield Finding(
-                ("meetings", m, "rrule"),
-                f"rrule {rule!r} does not parse ({exc}); write an RFC 5545 rule "
-                "such as FREQ=WEEKLY;INTERVAL=2;BYDAY=TH",
-            )
+        problem = _rrule_problem(rule, _start_of(_map(meeting)), _map(meeting).get("timezone"))
+        if problem is not None:
+            yield Finding(("meetings", m, "rrule"), problem)
+
+
+def _rrule_problem(rule: str, start: datetime | None, zone_name: Any) -> str | None:
+    """What is wrong with one meeting's rrule, as a sentence, or None."""
+    naive = (start or _PLACEHOLDER_START).replace(tzinfo=None)
+    try:
+        parsed = rrulestr(local_rule(rule, _zone_or_utc(zone_name)), dtstart=naive)
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
+        return (
+            f"rrule {rule!r} does not parse ({exc}); write an RFC 5545 rule "
+            "such as FREQ=WEEKLY;INTERVAL=2;BYDAY=TH"
+        )
+    problem = rule_problem(parsed)
+    if problem is not None:
+        return f"rrule {rule!r}: {problem}"
+    rules = [parsed] if isinstance(parsed, rrule) else list(getattr(parsed, "_rrule", ()))
+    if start is not None and any(first_instance(r) is None for r in rules):
+        return (
+            f"rrule {rule!r} gives no meeting within {CYCLE_YEARS} years of its start "
+            f"{naive:%Y-%m-%dT%H:%M}; check its UNTIL, COUNT and BY… parts"
+        )
+    return None
 
 
 # -- incidents --------------------------------------------------------------------------------

@@ -270,7 +270,7 @@ SHAPE = [
         "infinite",
         [("version: 3 ", "version: .inf ")],
         "charter.version",
-        "version must be a finite number, got inf",
+        "version must be a whole number, got inf",
         15,
         12,
     ),

@@ -3,7 +3,7 @@ exact node that breaks it; checks skip what another problem already makes unjudg
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -429,6 +429,44 @@ RAW = [
             ]
         },
         [(("meetings", 0, "rrule"), "does not parse")],
+    ),
+    # Whether a rule ever gives a meeting is judged from a readable start only.
+    (
+        "never, rule set",
+        {
+            "meetings": [
+                {
+                    "rrule": "RRULE:FREQ=DAILY\nRRULE:FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30",
+                    "start": "2026-01-01T10:00",
+                }
+            ]
+        },
+        [
+            (
+                ("meetings", 0, "rrule"),
+                "gives no meeting within 400 years of its start 2026-01-01T10:00",
+            )
+        ],
+    ),
+    (
+        "never, bare date start",
+        {"meetings": [{"rrule": "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", "start": "2026-01-01"}]},
+        [],
+    ),
+    (
+        "never, date start",
+        {"meetings": [{"rrule": "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", "start": date(2026, 1, 1)}]},
+        [],
+    ),
+    (
+        "never, unreadable start",
+        {"meetings": [{"rrule": "FREQ=DAILY;COUNT=0", "start": "next week at 15:00"}]},
+        [],
+    ),
+    (
+        "interval zero, unreadable start",
+        {"meetings": [{"rrule": "FREQ=WEEKLY;INTERVAL=0", "start": ["soon"]}]},
+        [(("meetings", 0, "rrule"), "INTERVAL=0 never moves on to the next meeting")],
     ),
 ]
 
