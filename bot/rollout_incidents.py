@@ -95,21 +95,23 @@ def _seen(gov: Governance, stored: repo.Stored | None, actor: Actor) -> bool:
 def _pick(
     gov: Governance, session: Session, cmd: object, number: int | None, actor: Actor, now: datetime
 ) -> Incident | Message:
-    """The incident a command means: the one named, or the only open one; else the refusal."""
+    """The incident a command means: the one named, or the only open one; else the refusal.
+    A confidential incident the actor may not see (see :func:`_unseen`) does not exist to them:
+    named, it is answered as a missing one, and as the only open one it is not picked."""
+    secret = confidential_incidents(session)
+    unseen = _unseen(gov, session, actor) if secret else set()
     if number is not None:
         found = incident_store.load_incident(session, number)
-        if found is None:
+        if found is None or found.id in unseen:
             return gov.refuse(session, actor, cmd, f"There is no incident #{number}.", now)
         return found
     open_ = incident_store.incidents(session, open_only=True)
-    if len(open_) == 1:
+    if len(open_) == 1 and open_[0].id not in unseen:
         return open_[0]
-    if not open_:
+    if not open_ or len(open_) == 1:
         return gov.refuse(
             session, actor, cmd, "There is no open incident; name one with #<id>.", now
         )
-    secret = confidential_incidents(session)
-    unseen = _unseen(gov, session, actor) if secret else set()
     gov.refuse(session, actor, cmd, _several(open_, secret), now)  # the audit log is public
     return Message.text_only(_several(open_, unseen), ok=False)
 

@@ -67,3 +67,22 @@ def test_the_audit_log_words_it_for_the_public(two_open: World) -> None:
 def test_once_disclosed_everyone_may_see_it(two_open: World) -> None:
     two_open.ok(COUNCIL, "disclose 2")
     assert two_open.refused(MAINTAINER["dorado"], 'incident update "still looking"') == FULL
+
+
+@pytest.mark.parametrize("text", ['incident update #1 "probe"', 'incident resolve #1 "done"'])
+def test_a_confidential_incident_named_by_who_may_not_see_it_does_not_exist(
+    two_open: World, text: str
+) -> None:
+    """A maintainer of another client may manage incidents, but not one they may not see:
+    named by its id it is answered as a missing one, and nothing is changed."""
+    assert two_open.refused(MAINTAINER["dorado"], text) == "error: There is no incident #1."
+    assert "Several incidents are open (#1 (sev1" in two_open.refused(COUNCIL, "incident resolve")
+
+
+def test_the_only_open_incident_is_not_picked_for_who_may_not_see_it(embargoed: World) -> None:  # noqa: F811
+    embargoed.ok(COUNCIL, 'incident declare sev1 "exploit seen in the embargoed fix" for 2')
+    said = embargoed.refused(MAINTAINER["dorado"], "incident resolve")
+    assert said == "error: There is no open incident; name one with #<id>."
+    assert embargoed.ok(MAINTAINER["aurora"], 'incident update "still looking"') == (
+        "Update added to incident #1."
+    )
