@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal, Self
+from typing import Any, Literal, Self
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 
 def _env(name: str, *aliases: str) -> AliasChoices:
@@ -42,6 +43,28 @@ _APP_SETTINGS = (
 )
 
 
+class _DocumentedNamesOnly(PydanticBaseSettingsSource):
+    """The environment or ``.env`` read only under the documented names (the aliases).
+
+    ``populate_by_name`` lets code and tests write ``Settings(database_url=…)``, but
+    pydantic-settings then also looks fields up in the environment by their bare names, and
+    takes bare names from ``.env`` as extras that validate by name: a ``DATABASE_URL`` or
+    ``HTTP_PORT`` meant for another program would silently reconfigure charterbot. Such values
+    come back keyed by the field's name, documented ones by the alias, so the field names are
+    dropped here."""
+
+    def __init__(self, source: PydanticBaseSettingsSource) -> None:
+        super().__init__(source.settings_cls)
+        self._source = source
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self._source.get_field_value(field, field_name)
+
+    def __call__(self) -> dict[str, Any]:
+        undocumented = self.settings_cls.model_fields.keys()
+        return {key: value for key, value in self._source().items() if key not in undocumented}
+
+
 class Settings(BaseSettings):
     # An empty value (``DISCORD_TOKEN=`` from an uncommented env.example line) counts as unset.
     model_config = SettingsConfigDict(
@@ -49,8 +72,24 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         env_ignore_empty=True,
         extra="ignore",
-        populate_by_name=True,
+        populate_by_name=True,  # for Settings(field=…) in code; never for the environment
     )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            _DocumentedNamesOnly(env_settings),
+            _DocumentedNamesOnly(dotenv_settings),
+            file_secret_settings,
+        )
 
     charter: Path | None = Field(None, validation_alias=_env("CHARTERBOT_CHARTER"))
     database_url: str = Field(

@@ -6,8 +6,8 @@ escaping only ``"``, ``\\`` and control characters (``\\b \\f \\n \\r \\t``, oth
 ``\\u00xx``), numbers in ECMAScript form. Rejected, with an error naming the offending path:
 
 - integers outside ±(2^53 − 1) (I-JSON): store platform ids (Discord snowflakes…) as strings;
-- NaN and ±infinity; non-string object keys; strings that are not valid Unicode (lone
-  surrogates); any value that is not null, bool, int, float, str, list/tuple or dict.
+- NaN and ±infinity; non-string object keys; strings and object keys that are not valid
+  Unicode (lone surrogates); any value that is not null, bool, int, float, str, list/tuple or dict.
 
 Entry ``n`` (1-based ``seq``) is hashed as follows::
 
@@ -81,7 +81,9 @@ def canonical_json(value: Any, *, where: str = "value") -> bytes:
         raise CanonicalError(f"{where}: nested too deeply to canonicalise") from None
     try:
         return rfc8785.dumps(value)
-    except (rfc8785.CanonicalizationError, RecursionError) as exc:
+    # UnicodeEncodeError: rfc8785 sorts keys by their UTF-16 form, which a lone surrogate in a
+    # key has none of; it escapes as a bare codec error, so it is explained like the others.
+    except (rfc8785.CanonicalizationError, RecursionError, UnicodeEncodeError) as exc:
         # Only on failure: walk the value to say *where* the problem is.
         raise CanonicalError(_explain(value, where) or f"{where}: {exc}") from exc
 
@@ -152,6 +154,8 @@ def _explain(value: Any, path: str) -> str | None:
             for key in item:
                 if not isinstance(key, str):
                     return f"{where}: object key {key!r} is not a string"
+                if _scalar_problem(key) is not None:
+                    return f"{where}: object key {key!r} is not valid Unicode (lone surrogate)"
             stack.extend((v, f"{where}.{k}") for k, v in reversed(list(item.items())))
         elif isinstance(item, list | tuple):
             stack.extend((v, f"{where}[{i}]") for i, v in reversed(list(enumerate(item))))

@@ -64,7 +64,14 @@ class ChainError(Exception):
 
 
 def parse_head(text: str) -> tuple[int | None, str]:
-    """``HEX``, ``SEQ:HEX`` or ``SEQ HEX`` → (seq or None, hex); ValueError when malformed."""
+    """``HEX``, ``SEQ:HEX`` or ``SEQ HEX`` → (seq or None, hex); ValueError when malformed.
+    An empty head is refused too: it is what ``--head "$(curl …)"`` passes when the fetch of
+    the published head failed, and checking without the anchor would pass a truncated log."""
+    if not text.strip():
+        raise ValueError(
+            "the expected head given is empty (did fetching the published head fail?); "
+            "give HEX or SEQ:HEX, or leave the option out to check without a published head"
+        )
     seq_text, _, hex_text = text.strip().replace(" ", ":").rpartition(":")
     hex_text = hex_text.lower()
     if len(hex_text) != 64 or not _HEX.issuperset(hex_text):
@@ -106,9 +113,9 @@ class ChainWalker:
             raise ChainError(n, f"entry {n}: seq does not match the hashed bytes")
         if obj["prev"] != prev:
             raise ChainError(n, f"entry {n}: prev_hash does not match the hashed bytes")
-        try:
+        try:  # TypeError: a prev that is no string (a number, in the line and the hashed bytes)
             prev_bytes = bytes.fromhex(prev)
-        except ValueError:
+        except (ValueError, TypeError):
             raise ChainError(n, f"entry {n}: prev_hash is not hex") from None
         self_consistent = hashlib.sha256(prev_bytes + canonical).hexdigest() == hash_hex
         if prev != self.head_hash:
@@ -203,11 +210,16 @@ def _lines(path: str) -> Iterable[tuple[int, str, str, bytes]]:
 
 
 def _entry(line: str | bytes, line_no: int | None) -> tuple[int, str, str, bytes]:
+    where = f"line {line_no}" if line_no is not None else "a line"
     try:
         row = json.loads(line)
-        return int(row["seq"]), row["prev"], row["hash"], row["canonical"].encode("utf-8")
+        seq = int(row["seq"])
+        return seq, row["prev"], row["hash"], row["canonical"].encode("utf-8")
+    except OverflowError:  # 1e400 parses as float infinity, which has no integer value
+        raise ChainError(
+            None, f"{where}: not an audit export line (seq {row['seq']!r} is no integer)"
+        ) from None
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
-        where = f"line {line_no}" if line_no is not None else "a line"
         raise ChainError(None, f"{where}: not an audit export line") from None
 
 
@@ -318,11 +330,11 @@ def main(argv: list[str] | None = None) -> int:
         prog="verify_export", description="Verify an exported charterbot audit log (JSONL)."
     )
     parser.add_argument("file", help="the export written by `charterbot audit export`")
-    parser.add_argument("--head", help="published head: HEX or SEQ:HEX")
+    parser.add_argument("--head", help="published head: HEX or SEQ:HEX (empty is an error)")
     parser.add_argument("--part", help=argparse.SUPPRESS)  # START:END, as a worker process
     args = parser.parse_args(argv)
     try:
-        expected = parse_head(args.head) if args.head else None
+        expected = parse_head(args.head) if args.head is not None else None
     except ValueError as exc:
         parser.error(str(exc))
     if args.part:

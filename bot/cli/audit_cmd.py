@@ -1,23 +1,27 @@
 """``charterbot audit …``: verify, show and export the hash-chained audit log.
 
 - ``verify`` prints ``ok: N entries, head <seq> <hex>`` and exits 0, or names the first bad
-  entry and why and exits 1. ``--expected-head`` (HEX or SEQ:HEX, as printed by ``audit head``)
-  also catches truncation and rewritten tails against a head published elsewhere.
+  entry and why and exits 1. ``--expected-head`` (or ``--head``; HEX or SEQ:HEX, as printed by
+  ``audit head``) also catches truncation and rewritten tails against a head published
+  elsewhere; an empty one is a usage error (exit 2), never a run without the anchor.
 - ``head`` prints ``<seq> <hex>`` (publish it somewhere the database owner cannot edit); for an
   empty log it prints nothing and exits 0, so a cron job publishing non-empty output never
   publishes something that is not a head.
-- ``export --out FILE.jsonl`` writes the log for ``python -m storage.verify_export FILE.jsonl``.
+- ``export --out FILE.jsonl`` writes the log for ``python -m storage.verify_export FILE.jsonl``,
+  replacing FILE only once the export is complete.
 Progress bars go to stderr, only on a terminal or for logs over 10,000 entries.
 Exit code 2: the database cannot be used (bad URL, unreachable, never migrated).
 """
 
 from __future__ import annotations
 
+import os
+import secrets
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TextIO, TypeVar
 
 import typer
 from rich.console import Console
@@ -31,6 +35,7 @@ from storage.db import read_scope
 from storage.verify_export import parse_head
 
 PROGRESS_THRESHOLD = 10_000
+_T = TypeVar("_T")
 
 audit_app = typer.Typer(name="audit", help="The hash-chained audit log.", no_args_is_help=True)
 
@@ -66,12 +71,20 @@ def verify(
     database_url: DatabaseUrl = None,
     expected_head: Annotated[
         str | None,
-        typer.Option(help="A published head, HEX or SEQ:HEX; the log must contain it."),
+        typer.Option(
+            "--expected-head",
+            "--head",
+            help="A published head, HEX or SEQ:HEX; the log must contain it. --head is the same"
+            " option (the standalone verifier's name). An empty value is an error, never 'no"
+            " head'.",
+        ),
     ] = None,
 ) -> None:
     """Recompute the whole chain and check every stored column against the hashed bytes."""
     try:
-        anchor = parse_head(expected_head) if expected_head else None
+        # `is not None`: an empty head (a failed fetch in `--expected-head "$(curl …)"`) must
+        # not quietly verify without the anchor; parse_head refuses it.
+        anchor = parse_head(expected_head) if expected_head is not None else None
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--expected-head") from None
     with _reader(database_url) as (_, session), _progress("verify", audit.size(session)) as tick:
@@ -100,12 +113,55 @@ def export(
     out: Annotated[Path, typer.Option("--out", help="Where to write the JSONL export.")],
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Write the log as JSON Lines, verifiable with ``python -m storage.verify_export``."""
+    """Write the log as JSON Lines, verifiable with ``python -m storage.verify_export``. The
+    file is replaced only once the whole export is written: a failed export leaves the previous
+    one as it was."""
     with _reader(database_url) as (_, session), _progress("export", audit.size(session)) as tick:
         try:
-            with out.open("w", encoding="utf-8") as handle:
-                seq, digest = audit.export(session, handle, progress=tick)
+            seq, digest = _write_replacing(
+                out, lambda handle: audit.export(session, handle, progress=tick)
+            )
         except OSError as exc:
-            typer.echo(f"error: cannot write {out}: {exc.strerror}", err=True)
+            typer.echo(f"error: cannot write {out}: {exc.strerror or exc}", err=True)
             raise typer.Exit(2) from None
     typer.echo(f"exported {seq} entries to {out}, head {seq} {digest}")
+
+
+def _write_replacing(out: Path, write: Callable[[TextIO], _T]) -> _T:
+    """``write`` to a new file beside ``out`` (symlinks followed), flushed to disk, that then
+    takes ``out``'s place in one rename; on any failure the new file is removed and ``out`` is
+    left untouched. A partial export must never stand in for a whole one: it could even verify,
+    with fewer entries. Something that is not a regular file (``/dev/stdout``, a pipe) is
+    written in place, as there is nothing to replace."""
+    if out.exists() and not out.is_file():
+        with out.open("w", encoding="utf-8") as handle:
+            return write(handle)
+    target = Path(os.path.realpath(out))
+    temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+    # O_EXCL: never write through someone else's file; 0o666 less the umask, as open() gives.
+    descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with open(descriptor, "w", encoding="utf-8") as handle:
+            result = write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, target)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    _sync_directory(target.parent)
+    return result
+
+
+def _sync_directory(directory: Path) -> None:
+    """Make the rename itself durable (best effort: not every platform opens directories)."""
+    try:
+        descriptor = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)

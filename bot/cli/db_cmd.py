@@ -8,6 +8,7 @@ database cannot be reached.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Annotated
 
 import typer
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DatabaseError
 
 from storage import migrate
 from storage.db import (
@@ -25,6 +26,9 @@ from storage.db import (
     missing_sqlite_file,
     shown_url,
 )
+
+# PostgreSQL names what it refused: "permission denied for table audit_entry" (or schema …).
+_REFUSED = re.compile(r"permission denied for (table|relation|sequence|schema) (\S+)")
 
 db_app = typer.Typer(name="db", help="Database schema migrations.", no_args_is_help=True)
 
@@ -67,10 +71,15 @@ def _missing(url: str, source: str) -> Path | None:
 
 
 @contextmanager
-def open_engine(url: str | None, *, create: bool = False) -> Iterator[Engine]:
+def open_engine(
+    url: str | None, *, create: bool = False, migrates: bool = False
+) -> Iterator[Engine]:
     """An engine for the command's database; unusable URLs exit 2 with the reason, and so does
     a SQLite file that does not exist, unless the command ``create``s it (connecting would
-    leave an empty file behind, and the command would only complain about its schema)."""
+    leave an empty file behind, and the command would only complain about its schema). Any
+    database error on the way (unreachable, not a database at all, a privilege missing) exits 2
+    with the reason: it is no verdict on the data. A command that ``migrates`` is told to run
+    as the schema's owner; any other is told which grant it lacks."""
     resolved, source = database_url(url)
     missing = _missing(resolved, source)
     if missing is not None and not create:
@@ -87,27 +96,51 @@ def open_engine(url: str | None, *, create: bool = False) -> Iterator[Engine]:
         raise typer.Exit(2) from None
     try:
         yield engine
-    except OperationalError as exc:
-        typer.echo(f"error: cannot use the database {shown_url(resolved)}: {exc.orig}", err=True)
-        raise typer.Exit(2) from None
-    except DBAPIError as exc:
-        if getattr(exc.orig, "sqlstate", None) != "42501":  # insufficient_privilege
-            raise
-        user = engine.url.username or "this database user"
-        typer.echo(
-            f"error: {user} may not do this ({str(exc.orig).splitlines()[0]}); schema changes"
-            " (`charterbot db upgrade`) run as the schema's owner, see deploy/README.md",
-            err=True,
-        )
+    except DatabaseError as exc:
+        if getattr(exc.orig, "sqlstate", None) == "42501":  # insufficient_privilege
+            typer.echo(_not_allowed(engine, exc, migrates=migrates), err=True)
+        else:  # unreachable, locked, or a file that is no SQLite database
+            reason = str(exc.orig).strip() or type(exc.orig).__name__
+            typer.echo(f"error: cannot use the database {shown_url(resolved)}: {reason}", err=True)
         raise typer.Exit(2) from None
     finally:
         engine.dispose()
 
 
+def _not_allowed(engine: Engine, exc: DatabaseError, *, migrates: bool) -> str:
+    """What a permission refusal means for this command: migrations run as the schema's owner;
+    any other command lacks a grant of the app role's (deploy/postgres-roles.sql), named."""
+    user = engine.url.username or "this database user"
+    refusal = str(exc.orig).splitlines()[0]
+    if migrates:
+        return (
+            f"error: {user} may not do this ({refusal}); schema changes"
+            " (`charterbot db upgrade`) run as the schema's owner, see deploy/README.md"
+        )
+    return (
+        f"error: {user} may not do this ({refusal}); grant it {_missing_grant(exc, refusal)}"
+        " (deploy/postgres-roles.sql grants what charterbot needs), see deploy/README.md"
+    )
+
+
+def _missing_grant(exc: DatabaseError, refusal: str) -> str:
+    """The privilege a refused statement lacked, from PostgreSQL's message and the statement."""
+    refused = _REFUSED.search(refusal)
+    if refused is None:
+        return "the privileges deploy/postgres-roles.sql grants"
+    kind, name = refused.groups()
+    if kind == "schema":
+        return f"USAGE on schema {name}"
+    verb = str(exc.statement or "").lstrip().partition(" ")[0].upper()
+    if verb not in ("INSERT", "UPDATE", "DELETE"):
+        verb = "SELECT"  # reads, and anything else that only had to read the table
+    return f"{verb} on table {name}"
+
+
 @db_app.command("upgrade")
 def upgrade(database_url: DatabaseUrl = None) -> None:
     """Apply all pending migrations (safe to run repeatedly)."""
-    with open_engine(database_url, create=True) as engine:
+    with open_engine(database_url, create=True, migrates=True) as engine:
         before = migrate.current_revision(engine)
         migrate.upgrade(engine)
         after = migrate.current_revision(engine)

@@ -188,3 +188,51 @@ def test_a_complete_app_and_github_off_are_accepted(monkeypatch: pytest.MonkeyPa
     monkeypatch.delenv("CHARTERBOT_GITHUB_INSTALLATION_ID")
     monkeypatch.setenv("CHARTERBOT_GITHUB_MODE", "off")
     assert Settings().github_mode == "off"
+
+
+# Bare field names some other program may well have set: never charterbot's settings.
+BARE = {
+    "DATABASE_URL": "sqlite:///someone-elses.db",
+    "HTTP_PORT": "abc",
+    "LOG_LEVEL": "nonsense",
+    "GITHUB_TOKEN": "ghp_not_ours",
+    "SECRET_KEY": "not-ours",
+}
+
+
+def _assert_defaults(settings: Settings) -> None:
+    assert settings.database_url == "sqlite:///./charterbot.db"
+    assert (settings.http_port, settings.log_level) == (8080, "INFO")
+    assert settings.github_token is None and settings.secret_key is None
+
+
+def test_undocumented_bare_names_in_the_environment_are_ignored(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Only the README's names are read: a DATABASE_URL meant for another app does not redirect
+    charterbot, and HTTP_PORT=abc does not stop it starting."""
+    for name in ("CHARTERBOT_DATABASE_URL", "CHARTERBOT_HTTP_PORT", "CHARTERBOT_LOG_LEVEL"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in BARE.items():
+        monkeypatch.setenv(name, value)
+    _assert_defaults(Settings())
+    monkeypatch.setenv("CHARTERBOT_DATABASE_URL", "sqlite:///ours.db")
+    monkeypatch.setenv("CHARTERBOT_HTTP_PORT", "9000")
+    settings = Settings()
+    assert (settings.database_url, settings.http_port) == ("sqlite:///ours.db", 9000)
+
+
+def test_undocumented_bare_names_in_dotenv_are_ignored(tmp_path: Path) -> None:
+    lines = [f"{name}={value}" for name, value in BARE.items()]
+    (tmp_path / ".env").write_text("\n".join([*lines, "http_port=1"]) + "\n", encoding="utf-8")
+    _assert_defaults(Settings())
+    (tmp_path / ".env").write_text("CHARTERBOT_HTTP_PORT=9000\nDISCORD_TOKEN=t\n", "utf-8")
+    settings = Settings()
+    assert settings.http_port == 9000 and settings.discord_enabled
+
+
+def test_code_still_sets_fields_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``Settings(database_url=…)``, as the tests and tools write it, wins over the environment."""
+    monkeypatch.setenv("CHARTERBOT_DATABASE_URL", "sqlite:///env.db")
+    settings = Settings(database_url="sqlite:///given.db", http_port=1234)
+    assert (settings.database_url, settings.http_port) == ("sqlite:///given.db", 1234)

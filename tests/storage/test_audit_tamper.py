@@ -14,13 +14,14 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Connection, Engine, text, update
+from sqlalchemy.exc import DBAPIError
 
 from storage import audit
 from storage.canonical import entry_hash
-from storage.db import read_scope
+from storage.db import read_scope, session_scope
 from storage.models.audit import AuditEntry
 from storage.verify_export import ChainError, main as verify_main, verify_file
-from tests.storage.audit_fixtures import fill
+from tests.storage.audit_fixtures import draft, fill
 
 N = 8
 TABLE = AuditEntry.__table__  # type: ignore[attr-defined]
@@ -314,6 +315,61 @@ def test_trigger_refuses_truncate_on_postgres(pg_engine: Engine) -> None:
         conn.execute(text("TRUNCATE audit_entry"))
     with read_scope(pg_engine) as session:
         assert audit.verify(session).count == 2
+
+
+_COLUMNS = "seq, at, actor, kind, subject, payload, charter_version, prev_hash, hash, canonical"
+
+
+@pytest.mark.parametrize("verb", ["REPLACE INTO", "INSERT OR REPLACE INTO"])
+@pytest.mark.parametrize(
+    "collide",
+    [
+        pytest.param(lambda row: {**row, "actor": "mallory"}, id="same-seq"),
+        pytest.param(lambda row: {**row, "seq": 4, "hash": "ef" * 32}, id="new-seq-same-prev"),
+        pytest.param(lambda row: {**row, "seq": 4, "prev_hash": "ef" * 32}, id="new-seq-same-hash"),
+    ],
+)
+def test_sqlite_refuses_replace(
+    sqlite_engine: Engine, verb: str, collide: Callable[[dict[str, Any]], dict[str, Any]]
+) -> None:
+    """SQLite's REPLACE deletes the row it collides with and fires no DELETE trigger: with the
+    append-only triggers in place it would still rewrite or drop an entry. 0014 refuses it."""
+    fill(sqlite_engine, 3)
+    with read_scope(sqlite_engine) as session:
+        row = dict(
+            session.execute(text(f"SELECT {_COLUMNS} FROM audit_entry WHERE seq = 3"))
+            .mappings()
+            .one()
+        )
+    names = _COLUMNS.split(", ")
+    statement = text(f"{verb} audit_entry ({_COLUMNS}) VALUES (:{', :'.join(names)})")
+    refused = pytest.raises(DBAPIError, match="append-only: INSERT or REPLACE over an existing")
+    with refused, sqlite_engine.begin() as conn:
+        conn.execute(statement, collide(row))
+    with read_scope(sqlite_engine) as session:
+        kept = session.execute(text(f"SELECT {_COLUMNS} FROM audit_entry WHERE seq = 3"))
+        assert dict(kept.mappings().one()) == row
+        assert audit.verify(session).count == 3
+    with session_scope(sqlite_engine) as session:  # ordinary appends still go in
+        audit.append_many(session, [draft(4), draft(5)])
+    with read_scope(sqlite_engine) as session:
+        result = audit.verify(session)
+    assert (result.ok, result.count) == (True, 5), result.reason
+
+
+@pytest.mark.postgres
+def test_postgres_refuses_insert_on_conflict_do_update(pg_engine: Engine) -> None:
+    """PostgreSQL's upsert fires the row UPDATE trigger: refused like any UPDATE."""
+    fill(pg_engine, 3)
+    upsert = text(
+        "INSERT INTO audit_entry SELECT * FROM audit_entry WHERE seq = 2 "
+        "ON CONFLICT (seq) DO UPDATE SET actor = 'mallory'"
+    )
+    with pytest.raises(DBAPIError, match="append-only: UPDATE refused"), pg_engine.begin() as conn:
+        conn.execute(upsert)
+    with read_scope(pg_engine) as session:
+        result = audit.verify(session)
+    assert (result.ok, result.count) == (True, 3), result.reason
 
 
 # Columns that only SQLite lets hold any text (PostgreSQL's types refuse these values).

@@ -58,6 +58,8 @@ def test_entry_bytes_and_hashes_match_the_known_answers() -> None:
         ({"x": float("inf")}, ["payload.x", "infinity"]),
         ({"x": {1: "a"}}, ["payload.x", "not a string"]),
         ({"x": "\ud800"}, ["payload.x", "lone surrogate"]),
+        ({"\udc00": 1}, ["payload: object key", "lone surrogate"]),
+        ({"a": [{"ok": 1, "\ud800x": 2}]}, ["payload.a[0]: object key", "lone surrogate"]),
         ({"when": datetime(2024, 1, 1, tzinfo=UTC)}, ["payload.when", "not a JSON value"]),
     ],
 )

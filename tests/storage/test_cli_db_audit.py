@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import threading
+import uuid
 from pathlib import Path
+from typing import TextIO
 
+import psycopg
 import pytest
 import typer
 from sqlalchemy import Engine
@@ -159,3 +165,145 @@ def test_progress_bars_only_for_long_runs(total: int, drawn: bool) -> None:
         assert (tick is not None) is drawn
         if tick is not None:
             tick(total)
+
+
+def _flat(text: str) -> str:
+    """Typer's error panel wraps and frames its message: compare words only."""
+    return " ".join(re.sub(r"[│╭╮╰╯─]", " ", text).split())
+
+
+@pytest.mark.parametrize("option", ["--expected-head", "--head"])
+@pytest.mark.parametrize("head", ["", "   "])
+def test_an_empty_published_head_is_an_error(
+    cli: typer.Typer, sqlite_engine: Engine, option: str, head: str
+) -> None:
+    """`--expected-head "$(curl …)"` after a failed fetch passes ""; verifying without the anchor
+    then would pass a truncated log. Exit 2, saying the head given is empty."""
+    fill(sqlite_engine, 2)
+    code, out, err = _run(cli, "audit", "verify", option, head, url=str(sqlite_engine.url))
+    assert (code, out) == (2, "")
+    assert "the expected head given is empty" in _flat(err)
+
+
+def test_head_is_an_alias_of_expected_head(cli: typer.Typer, sqlite_engine: Engine) -> None:
+    """`--head`, the standalone verifier's name for it, works the same (and says so in help)."""
+    url = str(sqlite_engine.url)
+    fill(sqlite_engine, 5)
+    digest = _run(cli, "audit", "head", url=url)[1].split()[1]
+    code, out, _ = _run(cli, "audit", "verify", "--head", f"5:{digest}", url=url)
+    assert (code, out) == (0, f"ok: 5 entries, head 5 {digest}\n")
+    code, out, _ = _run(cli, "audit", "verify", "--head", f"7:{digest}", url=url)
+    assert code == 1 and "the log was truncated" in out
+    assert "--head" in _run(cli, "audit", "verify", "--help")[1]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("audit", "verify"),
+        ("audit", "head"),
+        ("audit", "export", "--out", "x.jsonl"),
+        ("db", "current"),
+    ],
+)
+def test_a_file_that_is_not_a_database_exits_2(
+    cli: typer.Typer, tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    """A file that is no SQLite database is not a tampered log (exit 1): exit 2, with the reason."""
+    path = tmp_path / "garbage.db"
+    path.write_text("not a database, just some text of a reasonable length to look like a header")
+    code, out, err = _run(cli, *args, url=f"sqlite:///{path}")
+    assert (code, out) == (2, "")
+    assert err == f"error: cannot use the database sqlite:///{path}: file is not a database\n"
+
+
+class _DiskFull(OSError):
+    pass
+
+
+def test_a_failed_export_leaves_the_previous_one_untouched(
+    cli: typer.Typer, sqlite_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The export is written beside the target and renamed over it only when complete: a failure
+    half-way (disk full) keeps the old export whole and leaves no partial file behind."""
+    url = str(sqlite_engine.url)
+    fill(sqlite_engine, 5)
+    out = tmp_path / "exports" / "audit.jsonl"
+    out.parent.mkdir()
+    assert _run(cli, "audit", "export", "--out", str(out), url=url)[0] == 0
+    previous = out.read_bytes()
+    real_export = audit_cmd.audit.export
+
+    def fail_half_way(session: object, handle: TextIO, **kwargs: object) -> tuple[int, str]:
+        handle.write(previous.decode("utf-8").splitlines(keepends=True)[0])
+        handle.flush()
+        raise _DiskFull(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(audit_cmd.audit, "export", fail_half_way)
+    code, _, err = _run(cli, "audit", "export", "--out", str(out), url=url)
+    assert (code, err) == (2, f"error: cannot write {out}: No space left on device\n")
+    assert out.read_bytes() == previous
+    assert [p.name for p in out.parent.iterdir()] == ["audit.jsonl"]
+    assert verify_file(str(out))[0] == 5
+
+    monkeypatch.setattr(audit_cmd.audit, "export", real_export)
+    fill(sqlite_engine, 2)  # the log grows to 7 entries
+    code, said, _ = _run(cli, "audit", "export", "--out", str(out), url=url)
+    assert code == 0 and said.startswith(f"exported 7 entries to {out}")
+    assert [p.name for p in out.parent.iterdir()] == ["audit.jsonl"]
+    assert verify_file(str(out))[0] == 7
+
+
+def test_export_into_a_directory_it_cannot_write_exits_2(
+    cli: typer.Typer, sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    fill(sqlite_engine, 1)
+    out = tmp_path / "missing-dir" / "audit.jsonl"
+    code, _, err = _run(cli, "audit", "export", "--out", str(out), url=str(sqlite_engine.url))
+    assert (code, err) == (2, f"error: cannot write {out}: No such file or directory\n")
+
+
+@pytest.mark.postgres
+def test_a_reader_without_select_is_told_the_grant_it_lacks(
+    cli: typer.Typer, pg_engine: Engine, pg_server_url: str, tmp_path: Path
+) -> None:
+    """A read refused for want of a privilege names the grant (SELECT on the table); telling a
+    reader to run `db upgrade` as the schema's owner would not help it."""
+    fill(pg_engine, 2)
+    schema = pg_engine.url.query["application_name"]
+    role = f"cb_reader_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(pg_server_url, autocommit=True) as conn:
+        conn.execute(f'CREATE ROLE "{role}" LOGIN')
+        conn.execute(f'GRANT USAGE ON SCHEMA "{schema}" TO "{role}"')
+        conn.execute(f'GRANT SELECT ON "{schema}".alembic_version TO "{role}"')
+    url = pg_engine.url.set(username=role).render_as_string(hide_password=False)
+    try:
+        for args in (("audit", "verify"), ("audit", "export", "--out", str(tmp_path / "a.jsonl"))):
+            code, out, err = _run(cli, *args, url=url)
+            assert (code, out) == (2, ""), err
+            assert err.startswith(f"error: {role} may not do this (permission denied for table")
+            assert "grant it SELECT on table audit_entry" in err
+            assert "db upgrade" not in err
+        assert list(tmp_path.iterdir()) == []
+    finally:
+        with psycopg.connect(pg_server_url, autocommit=True) as conn:
+            conn.execute(f'DROP OWNED BY "{role}"')
+            conn.execute(f'DROP ROLE "{role}"')
+
+
+def test_export_to_a_pipe_writes_through_it(
+    cli: typer.Typer, sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    """`--out /dev/stdout` or a named pipe is no file to replace: written in place, as before."""
+    fill(sqlite_engine, 3)
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(pipe.read_bytes()))
+    reader.start()
+    code, _, err = _run(cli, "audit", "export", "--out", str(pipe), url=str(sqlite_engine.url))
+    reader.join(timeout=10)
+    assert code == 0, err
+    (tmp_path / "got.jsonl").write_bytes(received[0])
+    assert verify_file(str(tmp_path / "got.jsonl"))[0] == 3
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]

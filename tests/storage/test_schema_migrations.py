@@ -143,3 +143,45 @@ def test_0009_dates_stored_comment_votes_by_their_last_edit(engine_url: str) -> 
         assert "voted_at" not in {c["name"] for c in inspect(engine).get_columns("gh_comment")}
     finally:
         engine.dispose()
+
+
+def _audit_triggers(engine: Engine) -> set[str]:
+    with read_scope(engine) as session:
+        rows = session.execute(
+            text(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_entry'"
+            )
+        )
+        return set(rows.scalars())
+
+
+def test_0014_refuses_replace_on_sqlite_and_its_downgrade_drops_it(sqlite_url: str) -> None:
+    """At head, SQLite's audit log has its three append-only triggers; 0014 adds the one that
+    refuses REPLACE (which deletes without firing DELETE triggers), and its downgrade drops it."""
+    assert migrate.head_revision() == "0014_audit_no_replace"
+    engine = make_engine(sqlite_url)
+    try:
+        migrate.upgrade(engine)
+        assert _audit_triggers(engine) == {
+            "audit_entry_no_update",
+            "audit_entry_no_delete",
+            "audit_entry_no_replace",
+        }
+        fill(engine, 2)
+        replace = text(
+            "REPLACE INTO audit_entry SELECT seq, at, 'mallory', kind, subject, payload,"
+            " charter_version, prev_hash, hash, canonical FROM audit_entry WHERE seq = 2"
+        )
+        with pytest.raises(DBAPIError, match="append-only"), session_scope(engine) as session:
+            session.execute(replace)
+        config = migrate.alembic_config()
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0013_subscription_failures")
+        assert _audit_triggers(engine) == {"audit_entry_no_update", "audit_entry_no_delete"}
+        with session_scope(engine) as session:  # what 0014 is for: this went through before
+            session.execute(replace)
+        migrate.upgrade(engine)
+        assert "audit_entry_no_replace" in _audit_triggers(engine)
+    finally:
+        engine.dispose()

@@ -5,11 +5,13 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -104,7 +106,7 @@ def test_published_head_forms(text: str, expected: tuple[int | None, str]) -> No
     assert parse_head(text) == expected
 
 
-@pytest.mark.parametrize("text", ["abc", "x:" + "ab" * 32, "zz" * 32, "-1:" + "ab" * 32])
+@pytest.mark.parametrize("text", ["abc", "x:" + "ab" * 32, "zz" * 32, "-1:" + "ab" * 32, "", " "])
 def test_malformed_heads_are_refused(text: str) -> None:
     """A malformed head is a usage error, not a verdict on the log."""
     with pytest.raises(ValueError, match="expected head"):
@@ -245,3 +247,76 @@ def test_when_the_parts_do_not_confirm_the_file_is_walked(
     export.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(ChainError, match="entry 7 missing: sequence jumps from 6 to 8"):
         verify_file(str(export), workers=2)
+
+
+def test_an_empty_head_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--head "$(curl …)"` after a failed fetch passes "": exit 2 saying so, never a check
+    without the anchor (which would pass a truncated log)."""
+    export = _write_known(tmp_path / "audit.jsonl", count=3)
+    with pytest.raises(SystemExit) as info:
+        verify_export.main([str(export), "--head", ""])
+    assert info.value.code == 2
+    assert "the expected head given is empty" in capsys.readouterr().err
+
+
+def _crafted(tmp_path: Path, change: Callable[[dict[str, Any]], None]) -> Path:
+    """The known log with its third line changed by ``change`` (the line's fields, and the
+    hashed canonical text as ``line["canonical_obj"]``); ``"@raw:TOKEN@"`` is written TOKEN."""
+    path = _write_known(tmp_path / "audit.jsonl", count=4)
+    lines = path.read_text("utf-8").splitlines()
+    line = json.loads(lines[2])
+    line["canonical_obj"] = json.loads(line["canonical"])
+    change(line)
+    line["canonical"] = json.dumps(line.pop("canonical_obj"), separators=(",", ":"))
+    lines[2] = re.sub(r'"@raw:(.*?)@"', r"\1", json.dumps(line))  # tokens that are no JSON
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _seq_as(text: str) -> Callable[[dict[str, Any]], None]:
+    def change(line: dict[str, Any]) -> None:
+        line["seq"] = f"@raw:{text}@"
+
+    return change
+
+
+def _prev_as_number(line: dict[str, Any]) -> None:
+    line["prev"] = line["canonical_obj"]["prev"] = 5
+
+
+@pytest.mark.parametrize(
+    ("change", "seq", "reason"),
+    [
+        (_seq_as("1e400"), None, "line 3: not an audit export line (seq inf is no integer)"),
+        (_seq_as("Infinity"), None, "line 3: not an audit export line (seq inf is no integer)"),
+        (_seq_as("-Infinity"), None, "line 3: not an audit export line (seq -inf is no integer)"),
+        (_seq_as("NaN"), None, "line 3: not an audit export line"),
+        (_prev_as_number, 3, "entry 3: prev_hash is not hex"),
+    ],
+)
+@pytest.mark.parametrize("isolated", [False, True], ids=["in-process", "python-I"])
+def test_crafted_lines_are_named_not_tracebacks(
+    tmp_path: Path,
+    change: Callable[[dict[str, Any]], None],
+    seq: int | None,
+    reason: str,
+    isolated: bool,
+) -> None:
+    """A seq JSON parses to a float infinity, or a prev that is a number (in the line and in
+    the hashed bytes alike), is a bad line or entry, named, exit 1, never a traceback."""
+    path = _crafted(tmp_path, change)
+    if isolated:  # the way it is meant to be run: a copy, outside the repository
+        copy = shutil.copy(verify_export.__file__, tmp_path / "verify_export.py")
+        run = subprocess.run(
+            [sys.executable, "-I", str(copy), str(path), "--head", HEADS[3]],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=tmp_path,
+        )
+        where = f"first bad entry: {seq}" if seq is not None else "no single bad entry"
+        assert (run.returncode, run.stdout, run.stderr) == (1, f"FAILED ({where}): {reason}\n", "")
+        return
+    with pytest.raises(ChainError) as info:
+        verify_file(str(path), workers=1)
+    assert (info.value.seq, info.value.reason) == (seq, reason)
