@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.clock import FixedClock
+from bot.github.ratelimit import WritePacer
 from bot.github.tracking import ALL_STATE_LABELS
 from storage import audit
 from storage.db import session_scope
@@ -59,6 +60,10 @@ async def bot(
         "github_installation_id": INSTALLATION,
     }
     b = Bot(sqlite_url, github, FixedClock(start), github_app=app)
+    # The runtime's own gateway paces writes one second apart; its pacer keeps that rule but
+    # waits on the harness's instant sleeps (what it would have waited is in b.sleeps.waited),
+    # so the test does not sit out a second per write. Auth is what is under test here.
+    b.gateway._throttle.pacer = WritePacer(clock=b.sleeps, sleep=b.sleeps.sleep)
     yield b
     await b.close()
 
@@ -115,5 +120,6 @@ async def test_relay_writes_carry_a_renewed_installation_token(bot: Bot) -> None
     assert {r.headers["authorization"] for r in writes} == {f"token {second}"}
     assert len(github.issued_tokens) == 2
     assert not [r for r in github.requests if r.status == 401]
+    assert bot.sleeps.waited, "the writes were not paced"  # paced, on the instant clock
     with session_scope(bot.rt.engine) as session:
         assert audit.verify(session).ok
