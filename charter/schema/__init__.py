@@ -79,7 +79,10 @@ _FIELDS: dict[str, dict[str, str]] = {
         "electorate": "'clients' (one seat per client) and/or role names (one seat per member).",
         "quorum": "Share of seats that must cast a vote (abstain counts towards quorum), 0..1.",
         "approval": "Share of approve among approve + reject needed to accept, 0..1.",
-        "confirm": "An approving outcome must hold this long, with no vote flipping it.",
+        "confirm": (
+            "The outcome, approving or rejecting, must hold this long with every seat voted and "
+            "no vote flipping it before voting ends early."
+        ),
         "lazy_consensus": "If quorum is missed when voting closes, the proposal passes once this "
         "long has gone by with no reject.",
         "veto": "Roles whose members' reject rejects the proposal, whatever the tally.",
