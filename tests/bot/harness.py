@@ -32,6 +32,7 @@ from bot.github.ratelimit import RetryPolicy, Throttle, WritePacer
 from bot.http import create_app
 from bot.senders.pacing import Pacer
 from bot.settings import Settings
+from storage import identities
 from storage.db import session_scope
 from tests.bot.slack.wire import SECRET as SLACK_SECRET, TOKEN as SLACK_TOKEN
 from tests.paths import SHARED
@@ -302,6 +303,19 @@ class Bot:
             if not work:
                 return
         raise AssertionError("background work did not settle")
+
+    def link(self, surface_id: str, login: str = "alice-aurora", *, surface: str = "slack") -> None:
+        """``login`` proved earlier, for the chat user ``surface_id`` (see test_chat_e2e for
+        the proof itself)."""
+        with session_scope(self.rt.engine) as session:
+            identities.link(
+                session,
+                surface=surface,
+                surface_id=surface_id,
+                login=login,
+                method="comment-code",
+                now=self.clock.now(),
+            )
 
     async def advance(self, delta: timedelta) -> None:
         self.clock.advance(delta)

@@ -17,7 +17,6 @@ import pytest
 from sqlmodel import select
 
 from bot.chat import InboxJournal
-from storage import identities
 from storage.db import session_scope
 from storage.models.core import InboxRow
 from tests.bot.harness import Bot, slack_settings
@@ -63,15 +62,7 @@ async def test_command_is_journalled_and_closed(bot: Bot, slack: SlackStandIn) -
 async def test_stranded_command_is_replayed_once(bot: Bot, slack: SlackStandIn) -> None:
     n = await bot.open_voting()
     # alice-aurora proved her login earlier (see test_chat_e2e for the proof itself)
-    with session_scope(bot.rt.engine) as session:
-        identities.link(
-            session,
-            surface="slack",
-            surface_id="U0ALICE",
-            login="alice-aurora",
-            method="comment-code",
-            now=bot.clock.now(),
-        )
+    bot.link("U0ALICE")
     entry = {
         "text": f"vote {n} approve",
         "user_id": "U0ALICE",
@@ -147,15 +138,7 @@ async def test_a_stranded_mention_is_answered_at_any_age(bot: Bot, slack: SlackS
     stranded longer than a response_url lives is still run and answered once, in its thread,
     while a command from the same moment is closed unrun."""
     n = await bot.open_voting()
-    with session_scope(bot.rt.engine) as session:
-        identities.link(
-            session,
-            surface="slack",
-            surface_id="U0ALICE",
-            login="alice-aurora",
-            method="comment-code",
-            now=bot.clock.now(),
-        )
+    bot.link("U0ALICE")
     mention = {
         "text": f"vote {n} approve",
         "user_id": "U0ALICE",

@@ -20,7 +20,6 @@ import pytest
 from sqlmodel import select
 
 from bot.messages import Actor, Message
-from storage import identities
 from storage.db import session_scope
 from storage.models.core import InboxRow
 from tests.bot.harness import Bot, slack_settings
@@ -82,18 +81,6 @@ async def _until(done: Any, within: float = 5.0) -> None:
     raise AssertionError("condition not reached")
 
 
-def _link_alice(bot: Bot) -> None:
-    with session_scope(bot.rt.engine) as session:
-        identities.link(
-            session,
-            surface="slack",
-            surface_id="U0ALICE",
-            login="alice-aurora",
-            method="comment-code",
-            now=bot.clock.now(),
-        )
-
-
 async def test_mention_is_journalled_before_its_ack_and_closed_after(
     bot: Bot, slack: SlackStandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -128,7 +115,7 @@ async def test_a_mention_stranded_by_a_crash_is_replayed_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     n = await bot.open_voting()
-    _link_alice(bot)
+    bot.link("U0ALICE")
     gate = Gate(bot.rt.gov.run)  # never opened: the process dies first
     monkeypatch.setattr(bot.rt.gov, "run", gate)
     body = mention_body("Ev-crash", f"<@UBOT0001> vote {n} approve", user="U0ALICE")

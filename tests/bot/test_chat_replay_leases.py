@@ -22,7 +22,7 @@ from sqlmodel import select
 
 import bot.slack.app as slack_app
 from bot.chat import InboxJournal
-from storage import audit_query, identities
+from storage import audit_query
 from storage.db import session_scope
 from storage.models.core import InboxRow
 from storage.times import aware
@@ -80,18 +80,6 @@ async def bot(sqlite_url: str, github: GitHubStandin, slack: SlackStandIn) -> As
     await b.close()
 
 
-def _link(bot: Bot, slack_id: str, login: str = "alice-aurora") -> None:
-    with session_scope(bot.rt.engine) as session:
-        identities.link(
-            session,
-            surface="slack",
-            surface_id=slack_id,
-            login=login,
-            method="comment-code",
-            now=bot.clock.now(),
-        )
-
-
 def _row(bot: Bot, key: str) -> InboxRow:
     with session_scope(bot.rt.engine) as session:
         row = session.exec(select(InboxRow).where(InboxRow.key == key)).one()
@@ -114,7 +102,7 @@ async def _until(done: Callable[[], object], within: float = 5.0) -> None:
 
 async def test_a_slow_answer_is_not_replayed(bot: Bot, slow: SlowAnswers) -> None:
     n = await bot.open_voting()
-    _link(bot, STEVE)
+    bot.link(STEVE)
     body = slash_body(f"vote {n} approve", slow.url, encoded=True)
     response = await bot.http.post("/slack/events", content=body, headers=signed_headers(body))
     assert response.status_code == 200
@@ -158,7 +146,7 @@ async def test_a_hung_answer_gives_up_and_closes_its_entry(
 
 async def test_a_replayed_vote_is_judged_when_it_arrived(bot: Bot, slack: SlackStandIn) -> None:
     n = await bot.open_voting()
-    _link(bot, "U0ALICE")
+    bot.link("U0ALICE")
     view = (await bot.http.get(f"/api/proposals/{n}")).json()
     closes = datetime.fromisoformat(view["deadlines"]["voting_closes"])
     bot.clock.advance(closes - bot.clock.now() - timedelta(seconds=5))

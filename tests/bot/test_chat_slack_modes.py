@@ -15,8 +15,6 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from storage import identities
-from storage.db import session_scope
 from tests.bot.harness import Bot
 from tests.bot.slack.wire import SECRET, TOKEN, signed_headers, slash_body
 from tests.standins.github_server import GitHubStandin
@@ -43,18 +41,6 @@ async def socket_mode(
         await bot.close()
 
 
-def link_alice(bot: Bot) -> None:
-    with session_scope(bot.rt.engine) as session:
-        identities.link(
-            session,
-            surface="slack",
-            surface_id="U0ALICE",
-            login="alice-aurora",
-            method="github-comment",
-            now=bot.clock.now(),
-        )
-
-
 def forged_vote(n: int, response_url: str, secret: str) -> tuple[str, dict[str, str]]:
     body = slash_body(f"vote {n} approve forged", response_url, encoded=True)
     body = re.sub(r"user_id=[^&]*", "user_id=U0ALICE", body)
@@ -70,7 +56,7 @@ async def test_socket_mode_serves_no_slack_http_endpoint(
     bot = socket_mode
     assert "slack_app" in bot.rt.extras  # Slack itself runs (over the socket)
     n = await bot.open_voting()
-    link_alice(bot)
+    bot.link("U0ALICE")
     body, headers = forged_vote(n, slack.response_url("forged"), secret)
     response = await bot.http.post("/slack/events", content=body, headers=headers)
     assert response.status_code == 404
@@ -94,7 +80,7 @@ async def test_with_a_signing_secret_both_modes_verify_http(
     )
     try:
         n = await bot.open_voting()
-        link_alice(bot)
+        bot.link("U0ALICE")
         body, headers = forged_vote(n, slack.response_url("forged"), "unused-in-socket-mode")
         forged = await bot.http.post("/slack/events", content=body, headers=headers)
         assert forged.status_code == 401

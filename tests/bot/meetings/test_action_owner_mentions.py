@@ -4,27 +4,14 @@ and a mention with no link there is refused (as for ``incident role``)."""
 
 from __future__ import annotations
 
-import pytest
-
 from bot.messages import Actor, plain_text
 from bot.service import Governance
-from storage import identities, meetings as store
+from storage import meetings as store
 from storage.db import session_scope
 from tests.bot.meetings.test_commands import NOW, audit_kinds
+from tests.bot.mentions import LINKED, UNLINKED, link
 
 DURING = NOW.replace(day=19, hour=14, minute=30)  # the 2026-03-19 core-sync is the latest call
-
-
-def link(gov: Governance, surface: str, surface_id: str, login: str) -> None:
-    with session_scope(gov.engine) as session:
-        identities.link(
-            session,
-            surface=surface,
-            surface_id=surface_id,
-            login=login,
-            method="device",
-            now=NOW,
-        )
 
 
 def run(gov: Governance, text: str, surface: str) -> tuple[bool, str]:
@@ -38,23 +25,12 @@ def owners(gov: Governance) -> list[str]:
         return [r.owner for r in store.open_actions(session)]
 
 
-@pytest.mark.parametrize(
-    ("surface", "user"),
-    [
-        ("slack", "<@U0BOB>"),
-        ("slack", "<@U0BOB|bob>"),
-        ("discord", "<@417>"),
-        ("discord", "<@!417>"),
-        ("console", "@bob-borealis"),
-        ("slack", "bob-borealis"),
-    ],
-    ids=["slack", "slack-with-name", "discord", "discord-nickname", "login", "bare-login"],
-)
+@LINKED
 def test_a_mentioned_owner_is_the_login_its_user_linked(
     gov: Governance, surface: str, user: str
 ) -> None:
-    link(gov, "slack", "U0BOB", "bob-borealis")
-    link(gov, "discord", "417", "bob-borealis")
+    link(gov.engine, "slack", "U0BOB", NOW)
+    link(gov.engine, "discord", "417", NOW)
     ok, said = run(gov, f"meeting action {user} draft the notes", surface)
     assert ok, said
     assert said.startswith("Action item [1] for bob-borealis recorded on ")
@@ -65,15 +41,11 @@ def test_a_mentioned_owner_is_the_login_its_user_linked(
     assert owners(gov) == []
 
 
-@pytest.mark.parametrize(
-    ("surface", "user"),
-    [("slack", "<@U0NOBODY>"), ("discord", "<@U0BOB>"), ("console", "<@U0BOB>")],
-    ids=["unlinked", "linked-on-another-surface", "not-a-chat-surface"],
-)
+@UNLINKED
 def test_a_mentioned_owner_without_a_link_is_refused(
     gov: Governance, surface: str, user: str
 ) -> None:
-    link(gov, "slack", "U0BOB", "bob-borealis")
+    link(gov.engine, "slack", "U0BOB", NOW)
     ok, said = run(gov, f"meeting action {user} draft the notes", surface)
     assert not ok
     assert said == (

@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import Engine
 
 from bot.messages import Actor, plain_text
-from storage import identities, incidents as incident_store, rollouts as store
+from storage import incidents as incident_store, rollouts as store
 from storage.db import session_scope
+from tests.bot.mentions import LINKED, UNLINKED, link
 from tests.bot.rollouts.conftest import COORDINATOR, COUNCIL, MAINTAINER, World, form
 from tests.bot.rollouts.test_rollout_commands import decide
 
@@ -55,33 +56,10 @@ def run(world: World, text: str, surface: str) -> tuple[bool, str]:
     return message.ok, plain_text(message)
 
 
-def link(world: World, surface: str, surface_id: str, login: str) -> None:
-    with session_scope(world.engine) as session:
-        identities.link(
-            session,
-            surface=surface,
-            surface_id=surface_id,
-            login=login,
-            method="device",
-            now=world.clock.now(),
-        )
-
-
-@pytest.mark.parametrize(
-    ("surface", "user"),
-    [
-        ("slack", "<@U0BOB>"),
-        ("slack", "<@U0BOB|bob>"),
-        ("discord", "<@417>"),
-        ("discord", "<@!417>"),
-        ("console", "@bob-borealis"),
-        ("slack", "bob-borealis"),
-    ],
-    ids=["slack", "slack-with-name", "discord", "discord-nickname", "login", "bare-login"],
-)
+@LINKED
 def test_a_mention_is_the_login_its_user_linked(world: World, surface: str, user: str) -> None:
-    link(world, "slack", "U0BOB", "bob-borealis")
-    link(world, "discord", "417", "bob-borealis")
+    link(world.engine, "slack", "U0BOB", world.clock.now())
+    link(world.engine, "discord", "417", world.clock.now())
     world.ok(COUNCIL, 'incident declare sev2 "peering storm"')
     ok, said = run(world, f"incident role lead {user}", surface)
     assert ok, said
@@ -93,13 +71,9 @@ def test_a_mention_is_the_login_its_user_linked(world: World, surface: str, user
         assert incident.roles == {"lead": "bob-borealis"}
 
 
-@pytest.mark.parametrize(
-    ("surface", "user"),
-    [("slack", "<@U0NOBODY>"), ("discord", "<@U0BOB>"), ("console", "<@U0BOB>")],
-    ids=["unlinked", "linked-on-another-surface", "not-a-chat-surface"],
-)
+@UNLINKED
 def test_a_mention_without_a_link_is_refused(world: World, surface: str, user: str) -> None:
-    link(world, "slack", "U0BOB", "bob-borealis")
+    link(world.engine, "slack", "U0BOB", world.clock.now())
     world.ok(COUNCIL, 'incident declare sev2 "peering storm"')
     ok, said = run(world, f"incident role lead {user}", surface)
     assert not ok
