@@ -16,11 +16,11 @@ from typing import Any
 from bot.messages import Line, Message, Segment, When
 from charter.gates import GateResult
 from charter.incidents import Incident
-from charter.lifecycle import TERMINAL_STATES, State
 from charter.model import Charter
 from charter.rollout import ReadyReport, Rollout, matrix
 from charter.rollout_facts import shown_ref
 from charter.text import escape_markdown_github
+from storage.rollouts import ENDED_STATES
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -29,14 +29,6 @@ def _iso(value: datetime | None) -> str | None:
 
 def _dt(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-# Final proposal states that end the rollout though it never completed (rolled back from every
-# stage). Not ``completed``: a rollback after completion reopens the rollout, which moves again
-# while the proposal stays completed (bot.rollout_lifecycle), so the rollout's own
-# ``completed_at`` says whether it is over (as storage.rollouts does). Public for the
-# dashboard's list, which asks :func:`is_final` of every rollout in one SQL ordering.
-ENDED_STATES = frozenset(s.value for s in TERMINAL_STATES - {State.COMPLETED})
 
 
 def is_final(rollout: Rollout, state: str | None = None) -> bool:

@@ -169,15 +169,15 @@ def save_rollout(session: Session, rollout: Rollout, charter: Charter, now: date
 # Not ``completed``: a rollback after completion reopens the rollout, which moves again while
 # the proposal stays completed (bot.rollout_lifecycle); its ``completed_at`` says whether it is
 # under way.
-_OVER = sorted(s.value for s in TERMINAL_STATES - {State.COMPLETED})
+ENDED_STATES = frozenset(s.value for s in TERMINAL_STATES - {State.COMPLETED})
 
 
 def rollouts(session: Session, *, active_only: bool = False) -> list[Rollout]:
     """Every rollout, oldest proposal first; ``active_only``: those still under way, i.e. not
-    completed and not of a proposal in a final state where it is over (``_OVER``)."""
+    completed and not of a proposal in a final state where it is over (``ENDED_STATES``)."""
     stmt = select(RolloutRow).order_by(col(RolloutRow.proposal))
     if active_only:
-        over = select(ProposalRow.number).where(col(ProposalRow.state).in_(_OVER))
+        over = select(ProposalRow.number).where(col(ProposalRow.state).in_(sorted(ENDED_STATES)))
         stmt = stmt.where(col(RolloutRow.completed_at).is_(None))
         stmt = stmt.where(col(RolloutRow.proposal).not_in(over))
     return [rollout_from_json(row.data) for row in session.exec(stmt).all()]

@@ -23,7 +23,7 @@ from sqlalchemy import case, func, or_, select
 from sqlmodel import Session, col
 
 from bot import rollout_reads
-from bot.rollout_views import ENDED_STATES, next_stage, rollout_view
+from bot.rollout_views import next_stage, rollout_view
 from bot.service import Governance
 from bot.web import queries
 from charter.deadlines import deadlines
@@ -40,7 +40,7 @@ from storage.db import read_scope
 from storage.models.core import ProposalRow
 from storage.models.rollouts import RolloutRow
 from storage.proposals import Stored
-from storage.rollouts import rollout_from_json
+from storage.rollouts import ENDED_STATES, rollout_from_json
 
 CLOSING_LIMIT = 10
 REVIEW_LIMIT = 20
