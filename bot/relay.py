@@ -21,13 +21,16 @@ Rules:
   A pause longer than ``rate_wait_limit`` hands that destination's jobs back to the database
   with ``next_attempt_at`` at the end of the pause.
 - Transient errors back off exponentially with jitter; permanent ones fail at once, are
-  recorded and reported to the coordinators through a ``notify`` outbox item. An exception
-  a sender raises instead of answering is logged and counts as a transient error
-  (:func:`bot.senders.base.attempt`), so no delivery is left ``sending`` by it.
-- A platform that refuses our credentials (a revoked token) is a circuit breaker: nothing more
+  recorded and reported to the coordinators through a ``notify`` outbox item. A permanent
+  failure counts toward removing the destination's subscription unless only that message was
+  refused (``SendResult.message_refused``). An exception a sender raises instead of answering
+  is logged and counts as a transient error (:func:`bot.senders.base.attempt`), so no
+  delivery is left ``sending`` by it.
+- A platform that refuses our credentials or our own settings (a revoked token, a mail server
+  refusing charterbot's sender address or demanding a login) is a circuit breaker: nothing more
   is sent to it for ``CREDENTIALS_PAUSE`` (each delivery that would have been goes back to
   pending, its attempts kept), the coordinators are told once per pause, and then one delivery
-  tries again. Deliveries are not failed for it: they go out once the token is fixed.
+  tries again. Deliveries are not failed for it: they go out once the setting is fixed.
 - Fault injection for tests: ``CHARTERBOT_RELAY_FAULT=<point>`` SIGKILLs the process at
   ``after-fanout``, ``after-claim``, ``after-send`` (answer received, id not recorded) or
   ``after-record`` (id recorded, not marked sent).
@@ -225,8 +228,9 @@ class Relay:
             break
         if result.permanent:
             roles = self.notify_roles()
-            # the destination's own answer: counted against its subscription
-            refused = functools.partial(db.fail, refused=True)
+            # the destination's own answer counts against its subscription; a refusal of this
+            # message alone (its content) says nothing about the destination
+            refused = functools.partial(db.fail, refused=not result.message_refused)
             await self._db(refused, self.engine, job.id, result.error, roles, self._now())
             self.stats.failed += 1
         else:

@@ -220,11 +220,13 @@ def credentials_refused(
     now: datetime,
     until: datetime,
 ) -> None:
-    """Tell the coordinators that ``platform`` refused our credentials (once per pause)."""
+    """Tell the coordinators that ``platform`` refused our credentials or settings (once per
+    pause)."""
     text = (
-        f"{platform} refused charterbot's credentials ({error}). Deliveries to {platform} are"
-        f" held, not dropped, and tried again from {until:%Y-%m-%d %H:%M} UTC; renew the token"
-        " in the deployment's settings and restart."
+        f"{platform} refused charterbot's credentials or settings ({error}). Deliveries to"
+        f" {platform} are held, not dropped, and tried again from {until:%Y-%m-%d %H:%M} UTC;"
+        " fix them (the token, or the SMTP login and sender address) in the deployment's"
+        " settings and restart."
     )
     key = f"notify:credentials-refused:{platform}:{until:%Y%m%dT%H%M}"
     with session_scope(engine) as session:

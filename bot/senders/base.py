@@ -6,7 +6,10 @@ Rules:
 - ``ok`` carries the platform's message id (Slack ``channel/ts``, Discord message id, the
   e-mail Message-ID, the webhook delivery key) — the relay records it before marking sent.
 - ``retry_after`` (seconds) is set on a rate limit; ``permanent`` when retrying cannot help
-  (channel gone, bot removed, 403, account inactive, address refused).
+  (channel gone, bot removed, 403, account inactive, address refused). A permanent failure is
+  the destination refusing, counted against its subscription, unless ``message_refused``: only
+  this message was refused (a mail server rejecting its content), which says nothing of the
+  destination.
 - ``global_limit``: the rate limit covers the whole platform (Discord's global limit), not just
   this channel. ``bucket_remaining``/``bucket_reset_after`` report the route's bucket headers.
 - A sender classifies the failures it knows; the relays call it through :func:`attempt`, which
@@ -35,9 +38,13 @@ class SendResult:
     global_limit: bool = False
     bucket_remaining: int | None = None
     bucket_reset_after: float | None = None
-    # The platform refused our credentials (a revoked or invalid token): every send to it will
-    # fail alike until an operator fixes them, whatever the destination.
+    # The platform refused our credentials or our own settings (a revoked or invalid token, a
+    # sender address the mail server does not allow): every send to it will fail alike until an
+    # operator fixes them, whatever the destination.
     credentials: bool = False
+    # Permanent for this message only (its content refused): the destination did not refuse,
+    # so its subscription is not counted toward removal.
+    message_refused: bool = False
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,10 @@ def transient(error: str, retry_after: float | None = None) -> SendResult:
 
 def permanent(error: str) -> SendResult:
     return SendResult(False, permanent=True, error=error)
+
+
+def refused_message(error: str) -> SendResult:
+    return SendResult(False, permanent=True, error=error, message_refused=True)
 
 
 def refused_credentials(error: str) -> SendResult:
