@@ -92,8 +92,10 @@ def discord_content(n: Notice) -> str:
 
 
 def email_parts(n: Notice) -> tuple[str, str, str]:
-    """(subject, plain text, HTML)."""
-    subject = cut(n.heading.replace("\n", " "), 200)
+    """(subject, plain text, HTML). The subject is the heading on one line: every line break
+    ``str.splitlines`` knows (``\r``, U+2028, U+0085, …) becomes a space, as a mail header may
+    hold none."""
+    subject = cut(" ".join(n.heading.splitlines()), 200)
     plain = _lines(n, lambda s: s, "", lambda url, text: f"{text}: {url}")
     plain += ["", "--", n.footer]
     if n.unsubscribe_url:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
+import re
 
+import aiosmtplib
 import pytest
 
 from bot.render.model import build_notice
+from bot.render.platforms import email_parts
 from bot.senders.base import Envelope
 from bot.senders.email import EmailSender, parse_smtp_url
 from bot.senders.webhook import WebhookRefused, WebhookSender, check_url, verify
@@ -195,3 +200,66 @@ async def test_sender_refuses_a_private_target_at_send_time() -> None:
         await sender.aclose()
     assert (result.ok, result.permanent) == (False, True)
     assert "127.0.0.1" in result.error
+
+
+def _titled(title: str) -> Envelope:
+    data = payload(announce("decision", proposal=7, title=title))
+    notice = build_notice(data, lang="en", zone="UTC", repo="o/r", unsubscribe_url=UNSUB)
+    return Envelope(7, "41.7", "ops@x.org", notice, data)
+
+
+async def _sent_bytes(monkeypatch: pytest.MonkeyPatch, envelope: Envelope) -> bytes:
+    """The bytes the sender hands to SMTP for ``envelope``."""
+    sent: list[bytes] = []
+
+    async def capture(message: bytes, **_: object) -> None:
+        sent.append(message)
+
+    monkeypatch.setattr(aiosmtplib, "send", capture)
+    result = await EmailSender("smtp://127.0.0.1:25", "bot@meridian.example").send(envelope)
+    assert result.ok
+    (raw,) = sent
+    return raw
+
+
+@pytest.mark.parametrize(
+    "brk", ["\n", "\r", "\r\n", "\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
+)
+async def test_a_line_break_in_a_title_becomes_a_space_in_the_subject(
+    smtp: SmtpServer, brk: str
+) -> None:
+    """Every break ``str.splitlines`` knows (an issue title keeps U+2028) is a space in the
+    one-line subject, so the mail is built and delivered instead of raising on every try."""
+    subject, _, _ = email_parts(_titled(f"Fix{brk}gossip").notice)
+    assert subject == "Decision: Fix gossip"
+    sender = EmailSender(f"smtp://127.0.0.1:{smtp.port}", "bot@meridian.example")
+    assert (await sender.send(_titled(f"Fix{brk}gossip"))).ok
+    assert smtp.received[0].message["Subject"] == "Decision: Fix gossip"
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Добавить Fornax в качестве шестого клиента сети Meridian",
+        "在 Meridian 网络中将 Fornax 添加为第六个客户端并启用完整支持",
+        "Añadir Fornax — über ✓ " * 6,
+        "🚀" * 60,
+        "Adopt Fornax as the sixth client of the Meridian network and enable full support " * 2,
+    ],
+    ids=["cyrillic", "chinese", "accents", "emoji", "ascii"],
+)
+async def test_the_subject_is_encoded_words_of_at_most_75_characters(
+    monkeypatch: pytest.MonkeyPatch, title: str
+) -> None:
+    """RFC 2047: an encoded word is at most 75 characters, however long a non-ASCII subject;
+    the mail parses back to the same subject, and List-Unsubscribe stays one link."""
+    envelope = _titled(title)
+    subject, _, _ = email_parts(envelope.notice)
+    raw = await _sent_bytes(monkeypatch, envelope)
+    head = raw.split(b"\r\n\r\n")[0].decode("ascii")
+    words = re.findall(r"=\?[^?]+\?[bq]\?[^?]*\?=", head, flags=re.IGNORECASE)
+    assert all(len(w) <= 75 for w in words), [len(w) for w in words]
+    assert bool(words) == (not subject.isascii())
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert parsed["Subject"] == subject
+    assert parsed["List-Unsubscribe"] == f"<{UNSUB}>"
