@@ -2,11 +2,15 @@
 
 Confidential proposals are left out until disclosed: the API is public. A proposal number is
 ASCII digits, 1 … 2**63-1 (``storage.dashboard_queries.positive_id``); anything else is a 400.
+A query value holding a control character is a 400 too (:func:`bad_query_value`, which the
+dashboard shares).
 """
 
 from __future__ import annotations
 
 import asyncio
+import unicodedata
+from collections.abc import Iterable
 from typing import Any
 
 from starlette.requests import Request
@@ -185,7 +189,10 @@ OPENAPI: dict[str, Any] = {
                         "proposals",
                         _object(proposals=_array(_SUMMARY)),
                     ),
-                    "400": _json("a state filter names no state", _ERROR),
+                    "400": _json(
+                        "a state filter names no state, or a query value holds a control character",
+                        _ERROR,
+                    ),
                 },
             }
         },
@@ -207,8 +214,22 @@ OPENAPI: dict[str, Any] = {
 }
 
 
+def bad_query_value(params: Iterable[tuple[str, str]]) -> str | None:
+    """Why a query is refused, or None: a value holding a control character (NUL, a line
+    break, …: Unicode category Cc). No filter value holds one, and PostgreSQL refuses NUL in
+    text outright, so passing it on would answer 500 there instead of 400."""
+    for name, value in params:
+        bad = next((c for c in value if unicodedata.category(c) == "Cc"), None)
+        if bad is not None:
+            return f"query parameter {name!r} holds a control character (U+{ord(bad):04X})"
+    return None
+
+
 def api_routes(engine: Any, charter_of: Any, clock: Any) -> list[Route]:
     async def listing(request: Request) -> JSONResponse:
+        refused = bad_query_value(request.query_params.multi_items())
+        if refused is not None:
+            return JSONResponse({"error": refused}, 400)
         states = [s for s in request.query_params.getlist("state") if s]
         track = request.query_params.get("track") or None
         unknown = sorted(set(states) - _STATES)

@@ -16,6 +16,9 @@ Rules:
   ``page`` that is not one shows page 1; a ``before`` that is not one shows the newest entries.
 - A proposals filter naming no state or track answers 400 with the accepted values (the read
   API's wording); links that carry filters URL-encode them.
+- A query value holding a control character (``%00``, …) answers the page's 400 with the read
+  API's reason (``bot.api.bad_query_value``) on the pages that read their query (proposals,
+  audit), never reaching the database.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response, Stream
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from bot.api import bad_query_value
 from bot.web import fast_views
 from bot.web.auditcheck import AuditCheck
 from bot.web.calls import upcoming
@@ -135,6 +139,7 @@ class Dashboard:
             rel=lambda v: relative(v, reader.now),
             charter=reader.charter,
             checked=self.audit.last,
+            live_id=self.live.event_id,
             **context,
         )
 
@@ -186,6 +191,7 @@ class Dashboard:
     async def proposals(self, request: Request) -> Response:
         q = request.query_params
         state, track, client = q.get("state", ""), q.get("track", ""), q.get("client", "")
+        unsafe = bad_query_value(q.multi_items())
         page = positive_id(q.get("page")) or 1
         context = {
             "states": [s.value for s in State],
@@ -194,7 +200,7 @@ class Dashboard:
         }
 
         def refuse(r: Reader) -> str | None:
-            error = bad_filter(state, track, r.tracks())
+            error = unsafe or bad_filter(state, track, r.tracks())
             if error is None:
                 return None
             return self.render(
@@ -271,9 +277,15 @@ class Dashboard:
         q = request.query_params
         before = positive_id(q.get("before"))
         subject, kind = q.get("subject") or None, q.get("kind") or None
+        error = bad_query_value(q.multi_items())
+        if error is not None:
+            subject = kind = None  # not read, nor echoed into the form
 
         def build(r: Reader) -> str:
-            entries, older = r.audit_page(before=before, subject=subject, kind=kind)
+            entries: list[dict[str, Any]] = []
+            older = None
+            if error is None:
+                entries, older = r.audit_page(before=before, subject=subject, kind=kind)
             return self.render(
                 "audit.html",
                 "/audit",
@@ -284,8 +296,12 @@ class Dashboard:
                 subject=subject or "",
                 kind=kind or "",
                 page_size=PAGE,
+                error=error,
             )
 
+        if error is not None:
+            html = await asyncio.to_thread(lambda: build(self.reader()))
+            return HTMLResponse(html, status_code=400, headers={"Cache-Control": "no-store"})
         return await self.page(request, build)
 
     async def verify(self, request: Request) -> Response:
@@ -294,7 +310,9 @@ class Dashboard:
 
     async def events(self, request: Request) -> Response:
         headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
-        last = request.headers.get("last-event-id")
+        # The browser's Last-Event-ID on a reconnect; on the first connection, the id the page
+        # was rendered at, so a change between the render and the connect is not lost.
+        last = request.headers.get("last-event-id") or request.query_params.get("since")
         return StreamingResponse(
             self.live.stream(last), media_type="text/event-stream", headers=headers
         )

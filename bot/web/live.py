@@ -10,14 +10,21 @@ Rules:
 - Streams end when the hub stops and, in any case, after ``lifetime`` seconds: uvicorn waits
   for open responses before it stops, so an open browser tab must not hold a shutdown for
   long. The browser reconnects by itself (``retry``) and sends the last event id it saw; a
-  stream that starts with an older id than the current one announces a change at once, so no
+  stream that starts with an id other than the current one announces a change at once, so no
   change is lost across a reconnect.
+- Every stream opens with the current id (``retry`` and ``id``, no event): a tab that has seen
+  no change yet still has an id to send back, so a change made while it reconnects is
+  announced. A page carries the id it was rendered at (``since``, for the first connection).
+- An event id is ``<epoch>.<version>``; the epoch is random per hub (one per process), so an id
+  from before a restart, or from another replica behind the same address, never matches and
+  reads as a change.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 from collections.abc import AsyncIterator, Callable
 
 PING_SECONDS = 10.0
@@ -33,6 +40,7 @@ class LiveHub:
         self._queues: set[asyncio.Queue[int]] = set()
         self._pending = False
         self._version = 0
+        self._epoch = secrets.token_hex(4)
         self._last_head: object = None
         self.stopped = asyncio.Event()
 
@@ -40,6 +48,14 @@ class LiveHub:
     def version(self) -> int:
         """Raised on every broadcast change (caches key on it)."""
         return self._version
+
+    @property
+    def event_id(self) -> str:
+        """The current version as an SSE event id, unique to this hub (see the module rules)."""
+        return self._id(self._version)
+
+    def _id(self, version: int) -> str:
+        return f"{self._epoch}.{version}"
 
     @property
     def subscribers(self) -> int:
@@ -92,22 +108,26 @@ class LiveHub:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + lifetime
         try:
-            yield "retry: 2000\n\n"
-            if last_id is not None and last_id != str(self._version):
-                yield f"event: change\nid: {self._version}\ndata: {self._version}\n\n"
+            current = self.event_id
+            yield f"retry: 2000\nid: {current}\n\n"
+            if last_id is not None and last_id != current:
+                yield f"event: change\nid: {current}\ndata: {current}\n\n"
             while not self.stopped.is_set() and loop.time() < deadline:
                 getter = asyncio.ensure_future(queue.get())
                 stopper = asyncio.ensure_future(self.stopped.wait())
-                done, _ = await asyncio.wait(
-                    {getter, stopper},
-                    timeout=min(PING_SECONDS, max(0.0, deadline - loop.time())),
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
-                for task in (getter, stopper):
-                    if task not in done:
-                        task.cancel()
+                try:
+                    done, _ = await asyncio.wait(
+                        {getter, stopper},
+                        timeout=min(PING_SECONDS, max(0.0, deadline - loop.time())),
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )
+                finally:  # also when the client went away while waiting (cancelled)
+                    for task in (getter, stopper):
+                        if not task.done():
+                            task.cancel()
                 if getter in done:
-                    yield f"event: change\nid: {getter.result()}\ndata: {getter.result()}\n\n"
+                    changed = self._id(getter.result())
+                    yield f"event: change\nid: {changed}\ndata: {changed}\n\n"
                 elif stopper not in done:
                     yield ": ping\n\n"
         finally:

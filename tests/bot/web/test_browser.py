@@ -273,3 +273,44 @@ async def test_live_update_arrives_without_reload(
     assert await page.evaluate("window.__notReloaded === true")
     await expect(page.locator("#live-status")).to_contain_text("Updated")
     await shot(page, "live-update")
+
+
+@pytest.mark.parametrize(
+    ("path", "focused"),
+    [
+        ("/proposals", "main a[href='/proposals/5']"),  # a link, found again by its target
+        ("/audit", "main button"),  # the first button ("Verify the chain now")
+        ("/audit", "main details:nth-of-type(1) summary"),  # by place, its <details> open
+    ],
+)
+async def test_a_live_update_keeps_keyboard_focus(
+    browser: Browser, site: str, shared: Runtime, path: str, focused: str
+) -> None:
+    """A change arriving while an element inside <main> has keyboard focus swaps the content
+    and focuses the same element in the new content: a keyboard user keeps their place."""
+    page = await _page(browser)
+    await page.goto(site + path)
+    await page.wait_for_function("document.documentElement.dataset.live === 'connected'")
+    target = page.locator(focused).first
+    if "summary" in focused:
+        await target.click()  # opens its <details>, and focuses the summary
+    await target.focus()
+    await target.evaluate("node => { node.dataset.before = 'yes'; }")
+    before = await page.evaluate("document.documentElement.dataset.liveVersion || '0'")
+    shared.extras["dashboard"].live.notify()  # "something changed", as a command would say
+    await page.wait_for_function(
+        f"(document.documentElement.dataset.liveVersion || '0') !== '{before}'"
+    )
+    state = await page.evaluate(
+        """selector => {
+            const active = document.activeElement;
+            const first = document.querySelector(selector);
+            return {
+                same: active === first,
+                replaced: !('before' in active.dataset),
+                open: active.closest('details') ? active.closest('details').open : true,
+            };
+        }""",
+        focused,
+    )
+    assert state == {"same": True, "replaced": True, "open": True}

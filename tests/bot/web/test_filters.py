@@ -1,6 +1,6 @@
 """Filters on the proposals and audit pages: a state or track that names nothing is a 400
-saying what is accepted (the read API's wording for states), and pager links carry the
-filters URL-encoded."""
+saying what is accepted (the read API's wording for states), as is a value holding a control
+character (here and in the read API), and pager links carry the filters URL-encoded."""
 
 from __future__ import annotations
 
@@ -12,7 +12,13 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from bot.api import bad_query_value
+from bot.bootstrap import build
+from bot.clock import FixedClock
+from bot.http import create_app
+from bot.settings import Settings
 from bot.web import queries
+from tests.bot.web.conftest import NOW
 
 ODD = "a&b=c #d"  # characters that would break a query string pasted raw
 ODD_ENCODED = "a%26b%3Dc%20%23d"
@@ -83,3 +89,71 @@ async def test_audit_pager_links_are_url_encoded(
     assert older is not None and newest is not None
     assert filters(older.group(1)) == {"before": ["5"], "subject": [ODD], "kind": [ODD]}
     assert filters(newest.group(1)) == {"subject": [ODD], "kind": [ODD]}
+
+
+@pytest.mark.parametrize(
+    ("params", "refused"),
+    [
+        ([("track", "\x00")], ("track", "0000")),
+        ([("state", "voting"), ("kind", "vote\ncast")], ("kind", "000A")),
+        ([("subject", "a\x7f")], ("subject", "007F")),
+        ([("subject", "a\x85")], ("subject", "0085")),  # a C1 control
+        ([("\x00", "x")], None),  # names are never read
+        ([("subject", "proposal:1"), ("kind", "")], None),
+        ([("track", "función ✓ 漢字 \u200d")], None),  # any printable text, even invisible
+        ([], None),
+    ],
+)
+def test_a_query_value_with_a_control_character_is_refused(
+    params: list[tuple[str, str]], refused: tuple[str, str] | None
+) -> None:
+    """No filter value holds a control character; PostgreSQL refuses NUL in text outright."""
+    expected = None
+    if refused is not None:
+        expected = f"query parameter {refused[0]!r} holds a control character (U+{refused[1]})"
+    assert bad_query_value(params) == expected
+
+
+NUL_QUERIES = [
+    "/api/proposals?track=%00",
+    "/api/proposals?state=voting&track=%0A",
+    "/audit?subject=%00",
+    "/audit?kind=%00",
+    "/proposals?client=%00",
+    "/proposals?track=%00",
+]
+
+
+async def _answers(http: httpx.AsyncClient, path: str) -> None:
+    """``path`` is refused with 400: the API's JSON error, or the page saying why."""
+    response = await http.get(path)
+    assert response.status_code == 400, (path, response.text[:200])
+    if path.startswith("/api/"):
+        (error,) = response.json().values()
+        assert list(response.json()) == ["error"] and "holds a control character" in error
+    else:
+        text = html.unescape(response.text)
+        assert '<p class="error" role="alert">query parameter' in text
+        assert "holds a control character" in text and "\x00" not in text
+        assert '<form class="filters"' in text
+
+
+@pytest.mark.parametrize("path", NUL_QUERIES)
+async def test_a_control_character_in_a_query_is_a_400(
+    client: httpx.AsyncClient, path: str
+) -> None:
+    """The read API answers its JSON error, the dashboard its page with the reason."""
+    await _answers(client, path)
+
+
+async def test_a_nul_in_a_query_is_a_400_on_every_database(engine_url: str) -> None:
+    """On PostgreSQL a NUL that reached SQL would be a 500 (psycopg refuses it in text)."""
+    rt = build(Settings(database_url=engine_url), clock=FixedClock(NOW))
+    try:
+        app = create_app(rt, run_background=False)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://dash") as http:
+            for path in NUL_QUERIES:
+                await _answers(http, path)
+    finally:
+        rt.engine.dispose()

@@ -4,12 +4,15 @@ verification, live-update plumbing, and graceful degradation when an area is abs
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import re
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
+from starlette.requests import Request
 
 from bot.bootstrap import Runtime
 from bot.http import create_app
@@ -111,17 +114,20 @@ async def test_live_hub_announces_changes_from_other_threads() -> None:
     try:
         await asyncio.sleep(0.02)
         stream = hub.stream()
-        assert await anext(stream) == "retry: 2000\n\n"
+        assert await anext(stream) == f"retry: 2000\nid: {hub.event_id}\n\n"
         pending = asyncio.ensure_future(anext(stream))
         await asyncio.sleep(0.01)
+        first = hub.event_id
         await asyncio.to_thread(lambda: [hub.notify() for _ in range(5)])
         event = await asyncio.wait_for(pending, timeout=2)
-        assert event.startswith("event: change\nid: 1\n")
+        assert event.startswith(f"event: change\nid: {hub.event_id}\n") and hub.version == 1
+        seen = hub.event_id
         head[0] = 2  # another replica appended to the audit log
         event = await asyncio.wait_for(anext(stream), timeout=2)
-        assert event.startswith("event: change\nid: 2\n")
+        assert event.startswith(f"event: change\nid: {hub.event_id}\n") and hub.version == 2
+        assert len({first, seen, hub.event_id}) == 3
         await stream.aclose()
-        again = hub.stream(last_id="1")
+        again = hub.stream(last_id=seen)
         await anext(again)
         assert (await asyncio.wait_for(anext(again), timeout=1)).startswith("event: change")
         await again.aclose()
@@ -129,6 +135,68 @@ async def test_live_hub_announces_changes_from_other_threads() -> None:
     finally:
         hub.stopped.set()
         await asyncio.wait_for(runner, timeout=2)
+
+
+async def _opening(stream: AsyncIterator[str]) -> list[str]:
+    """What a stream sends before it waits: its opening line, and a change if one is due."""
+    out = [await anext(stream)]
+    with contextlib.suppress(TimeoutError):
+        out.append(await asyncio.wait_for(anext(stream), timeout=0.2))
+    return out
+
+
+async def test_a_change_while_an_idle_tab_reconnects_is_announced() -> None:
+    """A stream opens with the current id, so a tab that has seen no change has one to send
+    back: a change made while it reconnects is announced at once, none when nothing changed."""
+    hub = LiveHub(lambda: 1, settle=0.01, poll=0.05)
+    runner = asyncio.create_task(hub.run())
+    try:
+        await asyncio.sleep(0.02)
+        idle = hub.stream()
+        (opening,) = await _opening(idle)
+        await idle.aclose()  # the stream's lifetime ends; the browser waits ``retry``
+        seen = re.fullmatch(r"retry: 2000\nid: (\S+)\n\n", opening)
+        assert seen is not None
+        quiet = await _opening(hub.stream(last_id=seen.group(1)))
+        assert quiet == [opening]  # nothing changed: no event
+        hub.notify()
+        await asyncio.sleep(0.1)
+        after = await _opening(hub.stream(last_id=seen.group(1)))
+        assert after[1] == f"event: change\nid: {hub.event_id}\ndata: {hub.event_id}\n\n"
+    finally:
+        hub.stopped.set()
+        await asyncio.wait_for(runner, timeout=2)
+
+
+async def test_an_id_from_another_process_reads_as_a_change() -> None:
+    """Event ids differ per hub (one per process): after a restart, or on another replica, the
+    same count is still a different id, so the tab refreshes instead of missing changes."""
+    before, after = LiveHub(lambda: 1), LiveHub(lambda: 1)
+    assert before.version == after.version == 0
+    assert before.event_id != after.event_id
+    opening = await _opening(after.stream(last_id=before.event_id))
+    assert opening[1].startswith(f"event: change\nid: {after.event_id}\n")
+
+
+async def test_a_page_carries_its_live_id_for_the_first_connection(
+    seeded: Runtime, client: httpx.AsyncClient
+) -> None:
+    """The page says which id it was rendered at, and ``GET /events?since=<it>`` announces a
+    change made between the render and the connect (none when there was none)."""
+    dashboard = seeded.extras["dashboard"]
+    html = (await client.get("/proposals")).text
+    rendered = re.search(r'<main id="main" tabindex="-1" data-live="([^"]+)">', html)
+    assert rendered is not None and rendered.group(1) == dashboard.live.event_id
+
+    async def first_connection() -> list[str]:
+        scope = {"type": "http", "query_string": f"since={rendered.group(1)}".encode()}
+        response = await dashboard.events(Request({**scope, "headers": []}))
+        return await _opening(response.body_iterator)
+
+    assert len(await first_connection()) == 1
+    dashboard.live._broadcast()  # a change, broadcast after the page was rendered
+    opening = await first_connection()
+    assert opening[1].startswith(f"event: change\nid: {dashboard.live.event_id}\n")
 
 
 async def test_service_changes_reach_the_dashboard_hub(seeded: Runtime) -> None:
