@@ -9,12 +9,16 @@ Rules:
 - A good confirm token for an address with nothing to confirm (no opt-in record, or no
   subscription left, e.g. after unsubscribing) gets 404 "Nothing to confirm"; nothing changes.
 - The pages show the address: ``Cache-Control: no-store``, with ``lang`` and a viewport.
+- The pages speak the address's language: its newest subscription's (:func:`page_language`),
+  the one its latest confirmation mail came in; English for a bad token or an address with no
+  subscription left. Unsubscribing reads it before the subscriptions are removed.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
@@ -24,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-from bot.i18n import DEFAULT, translator
+from bot.i18n import DEFAULT, language, translator
 from bot.subscribe_tokens import check, secret_key
 from storage import subscriptions as repo
 from storage.db import session_scope
@@ -56,6 +60,26 @@ def _pending(session: Session, address: str) -> bool:
     return live and bool(repo.of_target(session, "email", address))
 
 
+def page_language(langs: Sequence[str | None]) -> str:
+    """The language of the pages for an address whose subscriptions, oldest first, have
+    ``langs``: the newest one's (None, or none left: English)."""
+    return language(langs[-1] if langs else None)
+
+
+@dataclass(frozen=True)
+class Link:
+    """What a token leads to: its address (None: bad or expired), whether there is (or was)
+    something to do, and the language to answer in."""
+
+    address: str | None
+    pending: bool
+    lang: str = DEFAULT
+
+
+def _lang(session: Session, address: str) -> str:
+    return page_language([row.lang for row in repo.of_target(session, "email", address)])
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -63,61 +87,65 @@ def _utcnow() -> datetime:
 def routes(engine_provider: EngineProvider, now: Callable[[], datetime] = _utcnow) -> list[Route]:
     """The confirm and unsubscribe routes; ``now`` is the clock (tests pass a fixed one)."""
 
-    def act(purpose: str, token: str) -> tuple[str | None, bool]:
-        """The token's address (None: bad or expired) and whether there was something to do."""
+    def act(purpose: str, token: str) -> Link:
+        """Confirm or unsubscribe; ``pending``: whether there was something to do."""
         at = now()
         with session_scope(engine_provider()) as session:
             address = check(secret_key(session, at), purpose, token, at)
             if address is None:
-                return None, False
+                return Link(None, False)
+            lang = _lang(session, address)  # before unsubscribing removes the subscriptions
             if purpose == "confirm":
                 if not _pending(session, address):
-                    return address, False  # nothing to confirm: change nothing
-                return address, repo.confirm_optin(session, address, at)
+                    return Link(address, False, lang)  # nothing to confirm: change nothing
+                return Link(address, repo.confirm_optin(session, address, at), lang)
             repo.unsubscribe_address(session, address, at)
-            return address, True
+            return Link(address, True, lang)
 
-    def peek(purpose: str, token: str) -> tuple[str | None, bool]:
+    def peek(purpose: str, token: str) -> Link:
         at = now()
         with session_scope(engine_provider()) as session:
             address = check(secret_key(session, at), purpose, token, at)
-            if address is None or purpose != "confirm":
-                return address, address is not None
-            return address, _pending(session, address)
+            if address is None:
+                return Link(None, False)
+            lang = _lang(session, address)
+            if purpose != "confirm":
+                return Link(address, True, lang)
+            return Link(address, _pending(session, address), lang)
 
     async def confirm(request: Request) -> HTMLResponse:
-        _ = translator(None)
         token = request.query_params.get("token", "")
-        address, pending = await run_in_threadpool(
-            peek if request.method == "GET" else act, "confirm", token
-        )
+        link = await run_in_threadpool(peek if request.method == "GET" else act, "confirm", token)
+        lang, address = link.lang, link.address
+        _ = translator(lang)
         if address is None:
-            return _page(_("This link is invalid or expired."), "", 400)
-        if not pending:
+            return _page(_("This link is invalid or expired."), "", 400, lang)
+        if not link.pending:
             text = _("%(address)s has no subscription waiting to be confirmed.") % {
                 "address": address
             }
-            return _page(_("Nothing to confirm"), f"<p>{html.escape(text)}</p>", 404)
+            return _page(_("Nothing to confirm"), f"<p>{html.escape(text)}</p>", 404, lang)
         if request.method == "GET":
             body = _button("/subscriptions/confirm", token, _("Confirm"))
-            return _page(_("Confirm your subscription"), f"<p>{html.escape(address)}</p>{body}")
+            title = _("Confirm your subscription")
+            return _page(title, f"<p>{html.escape(address)}</p>{body}", lang=lang)
         text = _("Subscription confirmed for %(address)s.") % {"address": address}
-        return _page(text, "")
+        return _page(text, "", lang=lang)
 
     async def unsubscribe(request: Request) -> HTMLResponse:
-        _ = translator(None)
         token = request.query_params.get("token", "")
-        if request.method == "GET":
-            address, _known = await run_in_threadpool(peek, "unsubscribe", token)
-            if address is None:
-                return _page(_("This link is invalid or expired."), "", 400)
-            body = _button("/subscriptions/unsubscribe", token, _("Unsubscribe"))
-            return _page(_("Unsubscribe"), f"<p>{html.escape(address)}</p>{body}")
-        address, _done = await run_in_threadpool(act, "unsubscribe", token)
+        link = await run_in_threadpool(
+            peek if request.method == "GET" else act, "unsubscribe", token
+        )
+        lang, address = link.lang, link.address
+        _ = translator(lang)
         if address is None:
-            return _page(_("This link is invalid or expired."), "", 400)
+            return _page(_("This link is invalid or expired."), "", 400, lang)
+        if request.method == "GET":
+            body = _button("/subscriptions/unsubscribe", token, _("Unsubscribe"))
+            return _page(_("Unsubscribe"), f"<p>{html.escape(address)}</p>{body}", lang=lang)
         text = _("%(address)s will receive no more announcements.") % {"address": address}
-        return _page(text, "")
+        return _page(text, "", lang=lang)
 
     return [
         Route("/subscriptions/confirm", confirm, methods=["GET", "POST"]),

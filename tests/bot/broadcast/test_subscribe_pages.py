@@ -1,5 +1,6 @@
-"""The confirm and unsubscribe pages: language, viewport and no caching (they show the
-address), and a signed confirm link with nothing to confirm says so (404) and changes nothing."""
+"""The confirm and unsubscribe pages: language (the subscription's), viewport and no caching
+(they show the address), and a signed confirm link with nothing to confirm says so (404) and
+changes nothing."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from starlette.applications import Starlette
 
 from bot.messages import Actor
 from bot.subscribe import Context, Origin, handle
-from bot.subscribe_routes import routes
+from bot.subscribe_routes import page_language, routes
 from bot.subscribe_tokens import confirm_url, secret_key, unsubscribe_url
 from charter.commands import Subscribe
 from charter.grammar import parse_chat
@@ -30,8 +31,8 @@ def links(engine: Engine, address: str = ADDRESS) -> tuple[str, str]:
     return confirm_url("", key, address, NOW), unsubscribe_url("", key, address)
 
 
-def subscribe(engine: Engine, address: str = ADDRESS) -> None:
-    command = parse_chat(f"subscribe email {address} decision")
+def subscribe(engine: Engine, address: str = ADDRESS, lang: str | None = None) -> None:
+    command = parse_chat(f"subscribe email {address}{f' lang {lang}' if lang else ''} decision")
     assert isinstance(command, Subscribe)
     with session_scope(engine) as session:
         origin = Origin("slack", "C0CHAN")
@@ -93,3 +94,43 @@ async def test_confirm_after_unsubscribing_is_nothing_to_confirm(
         response = await web.request(method, confirm)
         assert response.status_code == 404 and "Nothing to confirm" in response.text
     assert not confirmed(sqlite_engine)
+
+
+@pytest.mark.parametrize(
+    ("langs", "expected"),
+    [
+        ([], "en"),
+        ([None], "en"),
+        (["es"], "es"),
+        (["es-MX"], "es"),
+        (["fr"], "en"),  # a language we lack: English
+        (["en", "es"], "es"),  # the newest subscription's
+        (["es", None], "en"),  # the newest asked for no language: its mails are English
+    ],
+)
+def test_the_pages_speak_the_newest_subscriptions_language(
+    langs: list[str | None], expected: str
+) -> None:
+    assert page_language(langs) == expected
+
+
+async def test_a_spanish_subscriber_gets_spanish_pages(
+    sqlite_engine: Engine, web: httpx.AsyncClient
+) -> None:
+    """Confirm and unsubscribe, shown and done, in the language the subscription asked for
+    (the confirmation mail's); a bad link, which names no one, stays English."""
+    subscribe(sqlite_engine, lang="es")
+    confirm, unsubscribe = links(sqlite_engine)
+    expected = [
+        ("GET", confirm, "Confirme su suscripción"),
+        ("POST", confirm, f"Suscripción confirmada para {ADDRESS}."),
+        ("GET", unsubscribe, "Cancelar la suscripción"),
+        ("POST", unsubscribe, f"{ADDRESS} no recibirá más anuncios."),
+    ]
+    for method, url, title in expected:
+        response = await web.request(method, url)
+        assert response.status_code == 200, (method, url)
+        assert "<html lang='es'>" in response.text, (method, url)
+        assert f"<h1>{title}</h1>" in response.text, (method, url)
+    bad = await web.get(confirm.replace("token=", "token=x"))
+    assert bad.status_code == 400 and "<html lang='en'>" in bad.text
