@@ -54,6 +54,9 @@ def _object(**properties: dict[str, Any]) -> dict[str, Any]:
 _STATES = frozenset(s.value for s in State)
 _STATE = {"type": "string", "enum": sorted(_STATES)}
 _OUTCOME = {"type": "string", "enum": [o.value for o in Outcome]}
+# The counts, quorum_met and approved are the votes as they stood at voting close (while it is
+# open, so far): what quorum and approval were judged on. Votes cast during lazy consensus are
+# counted apart in ``lazy``, null unless voting closed without quorum on a lazy-consensus track.
 _TALLY = _object(
     seats=_INT,
     voted=_INT,
@@ -68,6 +71,7 @@ _TALLY = _object(
     vetoed_by=_array(_STR),
     outcome=_OUTCOME,
     reason=_STR,
+    lazy=_nullable(_object(approve=_INT, reject=_INT, abstain=_INT)),
 )
 # The listing's digest of the tally: every value null for a proposal on an unknown track.
 _TALLY_DIGEST = _object(

@@ -17,9 +17,18 @@ from charter.lifecycle import State
 from charter.model import Charter
 from charter.proposal import rules_for, tally_of
 from charter.seats import seats, seats_of
+from charter.text import truncate
+from charter.votes import Tally
 from storage.proposals import Stored
 
 OPEN_STATES = (State.DRAFT, State.REVIEW, State.VOTING)
+# GitHub refuses a comment body over 65,536 characters; every body the bot posts (the tracking
+# comment, replies) stays well below it, leaving room for the relay's hidden markers.
+MAX_BODY = 60_000
+# Characters kept of a concern text, vote reason or intake problem where many are listed (the
+# tracking comment once it would be too long, the listing of a proposal): enough to recognise
+# it, small enough for many of them.
+CLIP = 280
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -61,6 +70,7 @@ def proposal_view(stored: Stored, charter: Charter, now: datetime) -> dict[str, 
             "vetoed_by": list(t.vetoed_by),
             "outcome": t.outcome.value,
             "reason": t.reason,
+            "lazy": lazy_votes(t),
         }
         for seat in t.seats:
             v = t.standing.get(seat.id)
@@ -90,6 +100,7 @@ def proposal_view(stored: Stored, charter: Charter, now: datetime) -> dict[str, 
             "vetoed_by": [],
             "outcome": "pending",
             "reason": "voting has not opened",
+            "lazy": None,
         }
         matrix = [
             {
@@ -149,6 +160,21 @@ def proposal_view(stored: Stored, charter: Charter, now: datetime) -> dict[str, 
     }
 
 
+def lazy_votes(t: Tally) -> dict[str, int] | None:
+    """The votes cast during lazy consensus, by choice, once voting closed without quorum on a
+    track with lazy consensus (else None). The tally's other numbers are those at voting close,
+    which quorum and approval were judged on; these are shown beside them, never added in."""
+    if t.lazy_until is None and not t.lazy_votes.cast:
+        return None
+    return t.lazy_votes.summary()
+
+
+def lazy_counts(lazy: dict[str, int]) -> str:
+    """``1 approve, 1 reject`` (abstentions only when there are some)."""
+    counts = f"{lazy['approve']} approve, {lazy['reject']} reject"
+    return f"{counts}, {lazy['abstain']} abstain" if lazy["abstain"] else counts
+
+
 def summary_view(stored: Stored, charter: Charter, now: datetime) -> dict[str, Any]:
     full = proposal_view(stored, charter, now)
     t = full["tally"] or {}
@@ -203,10 +229,13 @@ def proposal_message(stored: Stored, charter: Charter, now: datetime) -> Message
         lines.extend((f"• {problem}",) for problem in view["intake_problems"])
     t = view["tally"]
     if t is not None and view["state"] != "draft":
+        lazy = t["lazy"]
+        during = f"; during lazy consensus: {lazy_counts(lazy)}" if lazy else ""
+        at_close = " at voting close" if lazy else ""
         lines.append(
             (
                 f"Votes: {t['approve']} approve, {t['reject']} reject, {t['abstain']} abstain "
-                f"of {t['seats']} seats — {t['reason']}",
+                f"of {t['seats']} seats{at_close}{during} — {t['reason']}",
             )
         )
         for row in view["seat_matrix"]:
@@ -216,7 +245,10 @@ def proposal_message(stored: Stored, charter: Charter, now: datetime) -> Message
                 lines.append((f"  {row['label']}: —",))
     open_concerns = [c for c in view["concerns"] if not c["resolved"]]
     for concern in open_concerns:
-        lines.append((f"Concern '{concern['name']}' ({concern['raised_by']}): {concern['text']}",))
+        # Cut as the tracking comment cuts them: enough to recognise, small enough for many
+        # (the full text is on the proposal's page and in the API).
+        text = truncate(concern["text"], CLIP)
+        lines.append((f"Concern '{concern['name']}' ({concern['raised_by']}): {text}",))
     buttons: tuple[Button, ...] = ()
     if view["state"] == "voting":
         n = view["number"]
@@ -244,3 +276,44 @@ def listing_message(items: list[Stored], charter: Charter, now: datetime) -> Mes
 
 def open_concern_names(stored: Stored) -> list[str]:
     return [c.name for c in outstanding(stored.proposal.concerns)]
+
+
+# -- GitHub comment size --------------------------------------------------------------------
+
+
+def fit(body: str, page: str = "") -> str:
+    """Any comment body GitHub must accept: ``body`` itself when it has at most ``MAX_BODY``
+    characters, else cut to fit and ended by a note saying so (pointing to ``page``, the full
+    record, when given). The last resort of the tracking comment (a huge seat matrix), and the
+    cap of every reply. Whole lines are kept; a first line longer than the limit is cut where
+    no entity or backslash escape is split, so the text still renders as it was escaped."""
+    if len(body) <= MAX_BODY:
+        return body
+    note = _cut_note(page)
+    end = body.rfind("\n", 0, MAX_BODY - len(note)) + 1
+    if end:
+        return body[:end] + note
+    return body[: _unsplit(body, MAX_BODY - len(note) - 1)] + "\n" + note
+
+
+def point_to(body: str, page: str) -> str:
+    """A body :func:`fit` cut without knowing the full record's ``page``, now naming it."""
+    bare = _cut_note("")
+    if not page or not body.endswith(bare):
+        return body
+    return body.removesuffix(bare) + _cut_note(page)
+
+
+def _cut_note(page: str) -> str:
+    where = f"; the full record: {page}" if page else ""
+    return f"… cut to fit GitHub's comment size limit{where}\n"
+
+
+def _unsplit(text: str, end: int) -> int:
+    """The last cut at or before ``end`` that splits no entity (``&lt;``, ``&#8203;``) and no
+    backslash escape of :func:`charter.text.escape_markdown_github`."""
+    amp = text.rfind("&", max(0, end - 7), end)  # the longest entity, &#8203;, has 7
+    if amp != -1 and ";" not in text[amp:end]:
+        end = amp
+    backslashes = end - len(text[:end].rstrip("\\"))
+    return end - backslashes % 2  # an odd run ends in an escape's first half

@@ -1,20 +1,23 @@
 """One command grammar for GitHub comments and chat.
 
 Chat (Discord, Slack, console): :func:`parse_chat` reads the text after ``/charter`` as one
-command. GitHub: :func:`parse_comment` reads every line of a comment that starts, after optional
-whitespace, with ``/`` and a command word; in a comment the proposal is the issue commented on,
-so ``n`` is left out. Both use the same productions below.
+command. GitHub: :func:`parse_comment` reads every line of a comment that starts, after at most
+three spaces, with ``/`` and a command word; in a comment the proposal is the issue commented
+on, so ``n`` is left out. Both use the same productions below.
 
 Grammar (keywords are case-insensitive and NFKC-folded, so ``ＶＯＴＥ`` is ``vote``; a command
-word or choice may end in one of ``. ! , ; :``; ``[ ]`` optional, ``{ }`` repeated, ``|``
+word or choice may end in one of ``. ! , ; :``, and runs into the text after it only by a colon
+or a dash (``approve:lgtm`` is ``approve: lgtm``); ``[ ]`` optional, ``{ }`` repeated, ``|``
 choice, ``…`` the rest of the line)::
 
     chat     = [ command ] ;                           (* empty text means "help" *)
     comment  = { line } ;
-    line     = ws ( "/" | "／" ) [ "charter" ] command eol | other-line ;
+    line     = indent ( "/" | "／" ) [ "charter" ] command eol | other-line ;  (* live lines only *)
+    indent   = /[ ]{0,3}/ ;            (* CommonMark: four columns (a tab is up to four) are code *)
     command  = ( "proposals" | "list" )
              | "show" n | "status" n | "withdraw" n | "disclose" n | "rollout" n
-             | "vote" n choice [ text ] | choice n [ text ]       (* approve 42 = vote 42 approve *)
+             | "vote" n choice [ intro ] [ text ] | choice n [ intro ] [ text ]
+                                                     (* approve 42 = vote 42 approve *)
              | "concern" n name [ ":" ] text | "resolve" n name
              | "link" | "whoami" | "help" [ topic ]
              | "ready" n client stage version [ ref ] [ text ]
@@ -33,6 +36,7 @@ choice, ``…`` the rest of the line)::
              | "agenda" "add" meeting-id text | "confirm" token
              | "subscribe" [ target ] { filter } | "unsubscribe" [ n ] | "subscriptions" ;
     choice   = "approve" | "reject" | "abstain" ;
+    intro    = ":" | "—" | "–" | "-" | "--" ;     (* a lone word: approve — lgtm; reason "lgtm" *)
     target   = "here" | "me" | "email" address | "webhook" url ;
     filter   = kind | "track" name | "client" name | "proposal" n | "label" label
              | "not" "label" label | "severity" ( ">=" | "≥" ) name | "lang" code
@@ -50,10 +54,20 @@ choice, ``…`` the rest of the line)::
 
 Rules a reader of a comment should know:
 
-- Fenced code blocks (``` or ~~~), quoted lines (``>``) and HTML comments are ignored, so
-  quoting someone's ``/vote`` never casts one.
+- What GitHub shows as code or a quote is ignored, so quoting or showing someone's ``/vote``
+  never casts one: fenced code blocks (``` or ~~~), indented code (a line indented four columns
+  or more, as CommonMark reads it: a command line may have at most three leading spaces),
+  ``<pre>`` blocks (up to ``</pre>``), ``<code>`` blocks (up to ``</code>`` or a blank line),
+  quoted lines (``>``) and HTML comments. What is left are the comment's live lines
+  (:func:`live_lines`); whatever else is read from a comment (a link code) is read from them.
 - One command per line; at most 20 per comment. ``/charter vote approve`` works like
   ``/vote approve``; ``/approve.``, ``/approve!`` and a full-width ``／approve`` work too.
+- A colon or a dash introduces a reason, spaced or not: ``/approve: lgtm``, ``/approve:lgtm``,
+  ``/approve — lgtm`` and ``/reject—too risky`` are votes with the reason after it (in chat
+  too: ``vote 7 reject—too risky``). A command word or choice run into text by other
+  punctuation (``/approve,lgtm``, ``/approve.lgtm``) is answered "Put a space after
+  'approve,'", never silently ignored; an unknown word run into text (``/ok,thanks``) is
+  ignored like any other.
 - The proposal is the issue. A number written anyway (``/approve 7``, or ``/charter vote 7
   approve`` pasted from chat) is accepted when it is the issue's and dropped; any other
   number is refused ("comment on #7 or leave out the number"), never read as a reason.
@@ -87,14 +101,22 @@ from charter import commands as c, grammar_ops as ops, grammar_tokens as t
 from charter.commands import CHAT_ONLY, COMMENT_USAGE, GROUPS, USAGE, ParseError
 from charter.text import fold, normalise
 
-__all__ = ["COMMENT_USAGE", "USAGE", "help_lines", "parse_chat", "parse_comment"]
+__all__ = ["COMMENT_USAGE", "USAGE", "help_lines", "live_lines", "parse_chat", "parse_comment"]
 
 MAX_COMMENT_COMMANDS = 20
 
-_COMMENT_LINE = re.compile(r"/([A-Za-z][A-Za-z-]*)[.!,;:]*(?=\s|$)")  # matched NFKC-folded
+# "/word" then a space, the end, punctuation or a dash (matched NFKC-folded); "/usr/bin" is none.
+_COMMENT_LINE = re.compile(r"/[A-Za-z][A-Za-z-]*(?=[\s.!,;:—–]|$)")
 _SLASHES = ("/", "／")  # the full-width solidus of IME keyboards, NFKC-folded to "/"
 _FENCE = re.compile(r"(`{3,}|~{3,})")
+# <pre> and <code> tags, opening or closing; their content renders as code, as a fence's does.
+_CODE_TAG = re.compile(r"<(/?)(pre|code)(?=[\s>/])[^>]*>", re.IGNORECASE)
+# What ends an open tag's block: its closing tag; a <code> block also ends at a blank line
+# (CommonMark's HTML block of any other tag), a <pre> block does not.
+_ENDS_AT_BLANK = {"pre": False, "code": True}
+MAX_INDENT = 3  # columns before a command's slash; four or more make an indented code block
 _HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
+_QUOTE = ">"  # a block quote's marker (after at most three spaces, like a command's slash)
 _Prod = Callable[[t.Args], c.Command]
 
 
@@ -108,9 +130,13 @@ def _vote(a: t.Args, choice: c.VoteChoice | None = None) -> c.CastVote:
     n = a.proposal()
     if choice is None:
         tok = a.need("choice: approve, reject or abstain")
-        choice = _CHOICES.get(t.keyword(tok))
+        glue = t.glued(tok, _CHOICES)  # "vote approve:lgtm"
+        if glue is not None:
+            a.unglue(tok, glue)
+        choice = _CHOICES.get(glue.head if glue else t.keyword(tok))
         if choice is None:
             raise t.Fail(f"Vote approve, reject or abstain; {t.show(tok.text)} is none of these.")
+    a.skip_introducer()  # "approve — lgtm": the dash only introduces the reason
     return c.CastVote(n, choice, t.clean(a.rest(), "reason", required=False))
 
 
@@ -205,6 +231,8 @@ _PRODUCTIONS: dict[str, _Prod] = {
     "subscriptions": _bare(c.Subscriptions),
 }
 _ALIASES = {"list": "proposals"}
+# The words a command starts with: what a word run into text (``approve:lgtm``) may be.
+_WORDS = frozenset({*(k for k in _PRODUCTIONS if " " not in k), *GROUPS, *_ALIASES})
 
 
 def _usage(key: str, comment: bool) -> str:
@@ -220,8 +248,12 @@ def _dispatch(a: t.Args) -> c.Command | ParseError | None:
     """Read one command; ``None`` means "not addressed to us" (comments only)."""
     key = ""
     try:
-        word = t.keyword(a.need("command"))
+        tok = a.need("command")
+        glue = t.glued(tok, _WORDS)  # "/approve:lgtm", "/reject—too risky", "/approve,lgtm"
+        word = glue.head if glue else t.keyword(tok)
         key = _ALIASES.get(word, word)
+        if glue is not None and not (a.comment and key in CHAT_ONLY):  # that answer comes first
+            a.unglue(tok, glue)
         if key in GROUPS:
             sub = a.take()
             key = f"{key} {'' if sub is None else t.keyword(sub)}"
@@ -330,15 +362,54 @@ def _parse_line(src: str, issue: int | None) -> c.Command | ParseError | None:
 
 
 def _command_lines(body: str) -> Iterator[str]:
-    """Lines starting with ``/word``, outside fenced code, quotes and HTML comments."""
-    fence = ""
+    """The live lines (:func:`live_lines`) that start with ``/word``."""
+    for line in live_lines(body):
+        if line[:1] in _SLASHES and _COMMENT_LINE.match(fold(line)):
+            yield line
+
+
+def live_lines(body: str) -> Iterator[str]:
+    """The lines of a comment that GitHub shows as the author's own text, normalised: not in
+    fenced code, ``<pre>``/``<code>`` blocks or HTML comments, not indented as code (four
+    columns or more) and not quoted (``>``). Whatever is read from a comment is read from
+    these only, so quoting or showing someone's command (or link code) never acts on it."""
+    fence, tag = "", ""
     for raw in _HTML_COMMENT.sub("", body.replace("\r\n", "\n").replace("\r", "\n")).split("\n"):
         line = normalise(raw)
         if fence:
             if set(line) == {fence[0]} and len(line) >= len(fence):
                 fence = ""  # a closing fence: the opening character only, at least as long
             continue
+        if tag:  # code from an earlier line's <pre> or <code>, up to where it ends
+            tag = _open_tag(tag, raw)
+            continue
         if marker := _FENCE.match(line):
             fence = marker.group(1)
-        elif line[:1] in _SLASHES and _COMMENT_LINE.match(fold(line)):
+            continue
+        tag = _open_tag("", raw)
+        if _indent(raw) <= MAX_INDENT and not line.startswith(_QUOTE):
             yield line
+
+
+def _indent(line: str) -> int:
+    """Columns of leading spaces and tabs, as CommonMark counts them (a tab moves to the next
+    multiple of four). Other spaces (no-break, full-width) are text, not indentation."""
+    columns = 0
+    for ch in line[: len(line) - len(line.lstrip(" \t"))]:
+        columns += 1 if ch == " " else 4 - columns % 4
+    return columns
+
+
+def _open_tag(tag: str, line: str) -> str:
+    """The ``<pre>`` or ``<code>`` still open after ``line`` ("" when none), given the one
+    open before it: the last such tag on the line that is not closed on it. A ``<code>`` left
+    open ends at a blank line."""
+    if tag and _ENDS_AT_BLANK[tag] and not line.strip():
+        return ""
+    for match in _CODE_TAG.finditer(line):
+        name = match.group(2).lower()
+        if not match.group(1):
+            tag = tag or name  # inside <pre>, a <code> changes nothing
+        elif name == tag:
+            tag = ""
+    return tag

@@ -2,18 +2,22 @@
 
 Rules: words are separated by whitespace; "…" and “…” group words into one quoted word; a
 keyword matches case-insensitively and NFKC-folded (``ＡＰＰＲＯＶＥ`` is ``approve``), quoted or
-not (only a quoted incident summary or option is always literal); a command word or vote choice
-may end in ``. ! , ; :`` (``/approve.``). Numbers are ``42`` or ``#42`` from 1 to 10^9, read
-NFKC-folded too (``１２``, ``＃12``); names are lowercase identifiers of at most 64 characters (the
-charter's own id form); free text is cleaned of invisible characters and limited in length, and
-keeps what was typed. In a GitHub comment the proposal is the issue: a number written anyway
-must be the issue's (see :meth:`Args.proposal`).
+not (only a quoted incident summary or option is always literal); a command word or vote choice may
+end in ``. ! , ; :`` (``/approve.``); a command word or vote choice run into the text after it
+by a colon or a dash reads as if spaced (``approve:lgtm`` is ``approve: lgtm``), by other
+punctuation it is refused with the spaced form (``approve,lgtm``: :func:`glued`), and a lone
+colon or dash before a vote's reason only introduces it (``approve — lgtm``). Numbers are ``42``
+or ``#42`` from 1 to 10^9, read NFKC-folded too (``１２``, ``＃12``); names are lowercase
+identifiers of at most 64 characters (the charter's own id form); free text is cleaned of
+invisible characters and limited in length, and keeps what was typed. In a GitHub comment the
+proposal is the issue: a number written anyway must be the issue's (see :meth:`Args.proposal`).
 Discord and Slack do not enforce declared option ranges, so these checks are the only ones.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 from dataclasses import dataclass
 
 from charter.text import fold, normalise, quoted
@@ -29,6 +33,11 @@ _MENTION = re.compile(r"<@!?[A-Za-z0-9]{1,40}(?:\|[^>\s]{0,80})?>")
 _QUOTES = {'"': '"', "“": "”", "„": "“"}
 _DASHES = ("—", "–")
 _TRAILING = ".!,;:"  # "/approve." "/approve!": punctuation that may end a command word
+# Punctuation that introduces the text it runs into ("approve:lgtm", "reject—too risky"), and
+# the lone words that introduce a reason ("approve — lgtm").
+_INTRODUCERS = (":", *_DASHES)
+_LONE_INTRODUCERS = (*_INTRODUCERS, "-", "--")
+_WORD_CHARS = re.compile(r"[a-z-]+")
 
 
 class Fail(Exception):
@@ -54,6 +63,39 @@ def keyword(tok: Tok) -> str:
 
 
 show = quoted  # how a reply sentence quotes what was typed
+
+
+@dataclass(frozen=True)
+class Glued:
+    """A known word run into the text after it by punctuation: ``approve:lgtm``."""
+
+    head: str  # the word, as a keyword
+    punct: str  # the punctuation between, as typed
+    offset: int  # where the text after the punctuation starts in the token
+
+    @property
+    def introduces(self) -> bool:
+        """Whether the punctuation introduces the text, as one colon or one dash does."""
+        return fold(self.punct) in _INTRODUCERS
+
+
+def glued(tok: Tok, known: Container[str]) -> Glued | None:
+    """``tok`` as a word of ``known`` run into more text by ``. ! , ; :`` or a dash
+    (``approve:lgtm``, ``reject—too risky``, ``approve,lgtm``); None for any other token, a
+    known word as it stands (``approve:``) and a quoted one."""
+    text = tok.text
+    if tok.quoted or keyword(tok) in known:
+        return None
+    head = 0
+    while head < len(text) and _WORD_CHARS.fullmatch(fold(text[head]).lower()):
+        head += 1
+    end = head
+    while end < len(text) and (text[end] in _DASHES or set(fold(text[end])) <= set(_TRAILING)):
+        end += 1
+    word = fold(text[:head]).lower()
+    if head == end or end == len(text) or word not in known:
+        return None
+    return Glued(word, text[head:end], end)
 
 
 @dataclass
@@ -115,6 +157,24 @@ class Args:
             if tok is not None and after == len(raw):
                 return tok.text
         return raw
+
+    def unglue(self, tok: Tok, glue: Glued) -> None:
+        """Read on after ``glue``'s punctuation when it introduces the text (``approve:lgtm``
+        as ``approve: lgtm``); refuse other punctuation with the form to write, rather than
+        read the word as unknown (``approve,lgtm``)."""
+        after = tok.start + glue.offset
+        if not glue.introduces:
+            written = self.src[tok.start : after]
+            spaced = f"{written} {self.src[after:].strip()}"
+            raise Fail(f"Put a space after {show(written)}, as in {show(spaced)}.")
+        self.pos = after
+
+    def skip_introducer(self) -> None:
+        """Step over a lone colon or dash that introduces the free text after it
+        (``approve — lgtm``). Read from the raw text: free text is never tokenised."""
+        words = self.src[self.pos :].split(None, 1)
+        if words and fold(words[0]) in _LONE_INTRODUCERS:
+            self.pos = self.src.index(words[0], self.pos) + len(words[0])
 
     def at_end(self) -> bool:
         return not self.src[self.pos :].strip()

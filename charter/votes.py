@@ -10,6 +10,7 @@ Which votes stand is :mod:`charter.standing`; what they decide, :mod:`charter.ve
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +24,7 @@ from charter.verdict import Context, Outcome, decide, when
 __all__ = [
     "Choice",
     "Ignored",
+    "LazyVotes",
     "Outcome",
     "Seat",
     "Tally",
@@ -38,33 +40,55 @@ __all__ = [
 
 
 @dataclass(frozen=True)
+class LazyVotes:
+    """The standing votes cast during lazy consensus (after voting closed), per seat."""
+
+    approve: int = 0
+    reject: int = 0
+    abstain: int = 0
+
+    @property
+    def cast(self) -> int:
+        return self.approve + self.reject + self.abstain
+
+    def summary(self) -> dict[str, int]:
+        return {"approve": self.approve, "reject": self.reject, "abstain": self.abstain}
+
+
+@dataclass(frozen=True)
 class Tally:
     """The votes on one proposal at one moment, and what they decide.
 
-    Counts, quorum and approval describe every vote that counts so far (including votes in a
-    lazy-consensus period); ``outcome`` applies the rules in :func:`tally`.
+    ``standing`` holds every vote that counts so far, per seat, votes cast during lazy
+    consensus included. The counts, quorum and approval are the ones the rules judge: the votes
+    as they stood at voting close (while voting is open, every vote so far), so they never
+    contradict ``reason``. The standing votes cast during lazy consensus are counted apart
+    (``lazy_votes``): only a reject among them changes the outcome. ``outcome`` applies the
+    rules in :func:`tally`.
     """
 
     seats: tuple[Seat, ...]
     standing: Mapping[str, Vote]  # seat id -> the vote that counts for that seat
     ignored: tuple[Ignored, ...]
-    approve: int
+    approve: int  # this and the next six: at voting close
     reject: int
     abstain: int
     needed: int  # seats that must cast a vote for quorum
     quorum_met: bool
     approved: bool
-    vetoed_by: tuple[str, ...]
+    vetoed_by: tuple[str, ...]  # every standing veto, during lazy consensus too
     all_voted: bool
     outcome: Outcome
     reason: str
     held_since: datetime | None = None  # when the provisional outcome last changed
     confirm_until: datetime | None = None  # early close once this passes (all voted)
     lazy_until: datetime | None = None  # set while lazy consensus decides
+    lazy_votes: LazyVotes = LazyVotes()
 
     @property
     def cast(self) -> int:
-        return len(self.standing)
+        """Seats that had voted at voting close (while it is open: so far)."""
+        return self.approve + self.reject + self.abstain
 
     def summary(self) -> dict[str, Any]:
         """JSON-safe digest for the audit log and tracking messages."""
@@ -81,6 +105,7 @@ class Tally:
             "all_voted": self.all_voted,
             "outcome": self.outcome.value,
             "reason": self.reason,
+            "lazy_votes": self.lazy_votes.summary(),
             "standing": {
                 seat: {"voter": v.voter, "choice": v.choice.value, "at": v.at.isoformat()}
                 for seat, v in self.standing.items()
@@ -108,6 +133,8 @@ def tally(
 
     The numbers: quorum is met when cast seats / seats ≥ ``quorum``; approval when
     approve / (approve + reject) ≥ ``approval`` — with neither approve nor reject it is not met.
+    They are judged on the votes cast before voting closed (rules 3 and 4), and reported so:
+    the standing votes cast during lazy consensus are counted apart (``lazy_votes``).
 
     The outcome, first rule that applies:
     1. a reject from any member of a ``veto`` role rejects at once, whatever the tally;
@@ -138,17 +165,24 @@ def tally(
         seats=rules.seats,
         standing=overall.standing,
         ignored=tuple(ignored),
-        approve=overall.choices[Choice.APPROVE],
-        reject=overall.choices[Choice.REJECT],
-        abstain=overall.choices[Choice.ABSTAIN],
+        approve=at_close.choices[Choice.APPROVE],
+        reject=at_close.choices[Choice.REJECT],
+        abstain=at_close.choices[Choice.ABSTAIN],
         needed=rules.needed,
-        quorum_met=overall.quorum_met,
-        approved=overall.approved,
+        quorum_met=at_close.quorum_met,
+        approved=at_close.approved,
         vetoed_by=tuple(v.voter for v in overall.vetoes.values()),
-        all_voted=overall.all_voted,
+        all_voted=at_close.all_voted,
         outcome=verdict.outcome,
         reason=verdict.reason,
         held_since=held,
         confirm_until=verdict.confirm_until,
         lazy_until=verdict.lazy_until,
+        lazy_votes=_lazy_votes(overall.standing, voting_closes_at),
     )
+
+
+def _lazy_votes(standing: Mapping[str, Vote], closes: datetime) -> LazyVotes:
+    """Per seat, the standing votes cast once voting had closed (lazy consensus only)."""
+    late = Counter(v.choice for v in standing.values() if v.at >= closes)
+    return LazyVotes(late[Choice.APPROVE], late[Choice.REJECT], late[Choice.ABSTAIN])

@@ -10,8 +10,16 @@ Rules:
 - Retries back off exponentially with jitter, honouring a platform's ``Retry-After``; permanent
   failures stop retrying and stay listed as failed.
 - A coalescing key (one ending in ``:pending``: at most one such item waits at a time) is freed
-  once its item is done, sent *or* failed: a failed item keeps its row, error and attempts (for
-  ``charterbot outbox list/retry``) but no longer blocks new work queued under its key.
+  as soon as its item is taken for sending (``mark_sending``, ``begin_attempt``), in that same
+  transaction: the relay renders what it sends from the state read *then*, so a change
+  committed while the call is in flight must queue a fresh item, not be folded into one that
+  already read the old state. A retried item stays without its key, so two items of one key
+  may then wait; each is whole (a sync renders the state current when it is sent; an agenda
+  carries its full text, and the tick's refresh re-queues one whose posted text is not the
+  current one). A failed item keeps its row, error and attempts (for ``charterbot outbox
+  list/retry``).
+  An idempotency key (any other key) holds for good, so a re-processed event or a repeated
+  timer never queues a second copy.
 - One try counts one attempt: a relay that counted it before calling out (``begin_attempt``)
   says so (``counted=True``) when it records the outcome.
 """
@@ -83,7 +91,10 @@ def payload(row: OutboxRow) -> dict[str, Any]:
 
 
 def mark_sending(session: Session, row: OutboxRow, message_id: str | None = None) -> None:
+    """Taken for sending: its coalescing key is freed now, so a change made while the platform
+    is called queues a new item (see the module rules)."""
     row.status = "sending"
+    _free_key(row)
     if message_id is not None:
         row.platform_message_id = message_id
     session.add(row)
@@ -99,7 +110,8 @@ def mark_sent(session: Session, row: OutboxRow, now: datetime, message_id: str |
 
 
 def _free_key(row: OutboxRow) -> None:
-    """A done item (sent or failed) gives up its coalescing key so the next change can queue."""
+    """An item taken for sending (or done) gives up its coalescing key so the next change can
+    queue."""
     if row.key is not None and row.key.endswith(":pending"):
         row.key = None
 

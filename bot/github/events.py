@@ -10,6 +10,10 @@ Rules:
   (``charter.text.strip_invisible``: NUL, other controls but newline and tab, lone surrogates,
   format characters) before anything is stored or hashed, so no database or UTF-8 encoder
   refuses them and the delivery is processed, not parked.
+- ``sender`` is who acted. On a comment's edit or deletion it may be someone other than its
+  author (collaborators may edit and delete anyone's comments); the body before an edit
+  (``changes.body.from``) is kept as ``previous_body``. A polled comment's sender is its
+  author: a poll cannot tell who edited it.
 - A payload missing a field we need raises `MalformedEvent` naming the field, so a bad delivery
   is rejected loudly rather than half-processed.
 """
@@ -56,7 +60,9 @@ class CommentEvent:
     created_at: datetime
     updated_at: datetime
     repo: str
-    sender: str = ""
+    sender: str = ""  # who acted: on an edit or a delete, not necessarily the author
+    # The body before this edit (``changes.body.from``); None when the delivery does not say.
+    previous_body: str | None = None
 
 
 @dataclass(frozen=True)
@@ -170,7 +176,15 @@ def _comment_event(payload: Mapping[str, Any]) -> CommentEvent | None:
         updated_at=parse_time(_get(comment, "updated_at", "comment.updated_at")),
         repo=_repo(payload),
         sender=_sender(payload),
+        previous_body=_previous_body(payload),
     )
+
+
+def _previous_body(payload: Mapping[str, Any]) -> str | None:
+    changes = payload.get("changes")
+    change = changes.get("body") if isinstance(changes, Mapping) else None
+    before = change.get("from") if isinstance(change, Mapping) else None
+    return strip_invisible(before) if isinstance(before, str) else None
 
 
 def _check_event(kind: str, payload: Mapping[str, Any]) -> CheckEvent:

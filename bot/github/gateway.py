@@ -7,6 +7,12 @@ Rules:
 - Lists are paged by hand from the raw JSON (following `Link: rel="next"`): PyGithub's list
   objects would fetch each item again on access, and lists must support ETag / 304.
 - `charter_repo` is fixed per instance; `list_check_runs` may name another repo (a client's).
+- A hidden marker is trusted only in the bot's own posts: `find_comment_with_marker` and
+  `find_issue_with_marker` skip comments and issues anyone else wrote, since anyone can paste
+  a marker (an installation token may edit any comment, so adopting one would let its author
+  rewrite what the bot shows). The bot's own login (`own_login`) is asked once and kept:
+  `GET /user` for a token; a GitHub App's installation token may not read that (403), so then
+  `GET /app`, signed with the app's JWT, gives its slug, and its posts carry `<slug>[bot]`.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 import requests
-from github import Auth, Github
+from github import Auth, Github, GithubIntegration
 from github.GithubException import GithubException
 from github.IssueComment import IssueComment
 from github.Requester import Requester
@@ -36,6 +42,7 @@ from bot.github.wire import (
     hook_delivery,
     hook_delivery_summary,
     issue_snapshot,
+    same_login,
 )
 from bot.ports import (
     MAX_HOOK_DELIVERIES,
@@ -77,6 +84,8 @@ class PyGithubGateway:
         self._web_url = (web_url or default_web_url(self._base_url)).rstrip("/")
         self._throttle = throttle or Throttle()
         self._per_page = per_page
+        self._auth = auth
+        self._own_login: str | None = None  # asked once (see the module rules)
         self._gh = Github(
             base_url=self._base_url,
             auth=auth,
@@ -109,19 +118,56 @@ class PyGithubGateway:
         return [comment_snapshot(item, number) for item in items]
 
     async def find_comment_with_marker(self, number: int, marker: str) -> CommentSnapshot | None:
+        """The bot's own first comment holding ``marker``; anyone else's is skipped."""
         if not marker:
             raise ValueError("marker must not be empty")
-        return next((c for c in await self.list_comments(number) if marker in c.body), None)
+        comments = [c for c in await self.list_comments(number) if marker in c.body]
+        if not comments:
+            return None  # nothing to check: no need to ask who we are
+        own = await self.own_login()
+        return next((c for c in comments if same_login(c.author, own)), None)
 
     async def find_issue_with_marker(
         self, marker: str, since: datetime | None = None
     ) -> IssueSnapshot | None:
-        """Scans the repository's issues (not the search API: its index lags, and this runs
-        right after a crash to find a post that was not recorded)."""
+        """The bot's own first issue holding ``marker``. Scans the repository's issues (not the
+        search API: its index lags, and this runs right after a crash to find a post that was
+        not recorded)."""
         if not marker:
             raise ValueError("marker must not be empty")
         issues, _ = await self.list_issues_since(since, None)
-        return next((i for i in issues if marker in (i.body or "")), None)
+        issues = [i for i in issues if marker in (i.body or "")]
+        if not issues:
+            return None
+        own = await self.own_login()
+        return next((i for i in issues if same_login(i.author, own)), None)
+
+    async def own_login(self) -> str:
+        """The login on the bot's own posts, asked once (see the module rules)."""
+        if self._own_login is None:
+            try:
+                _, _, user = await self._read(partial(self._get, "/user", None, None), "GET /user")
+                login = str(user["login"])
+            except GitHubError as exc:
+                if exc.status != 403 or not isinstance(self._auth, Auth.AppInstallationAuth):
+                    raise
+                login = f"{await self._app_slug(self._auth)}[bot]"
+            self._own_login = login
+        return self._own_login
+
+    async def _app_slug(self, auth: Auth.AppInstallationAuth) -> str:
+        """``GET /app`` as the app itself (its JWT, not the installation token)."""
+        app = GithubIntegration(
+            auth=auth._app_auth,
+            base_url=self._base_url,
+            retry=None,
+            seconds_between_requests=None,
+            seconds_between_writes=None,
+        )
+        try:
+            return await self._read(lambda: str(app.get_app().slug), "GET /app")
+        finally:
+            app.close()
 
     async def list_check_runs(self, repo: str, ref: str) -> list[CheckSnapshot]:
         if not REPO_NAME.match(repo):

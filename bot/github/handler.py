@@ -32,10 +32,25 @@ Rules:
   nothing. A comment's vote is dated by when it was cast: the comment's creation, or the edit
   that changed which way it votes. An edit that leaves the votes as they were (a typo fixed, a
   reason reworded) recasts nothing, so it cannot bring back a vote a later one replaced.
+- Only a comment's author speaks through it. An edit by someone else (a collaborator may edit
+  anyone's comment; the webhook's ``sender`` says who acted) recasts nothing and runs nothing:
+  votes stay read from the author's last own text, the edit is recorded in the audit log
+  (``comment-edited-by-other``) and, when either text holds a command, the editor is answered
+  that it was ignored. A comment first seen in such an edit is read as its author wrote it
+  before the edit (``changes.body.from``). A comment deleted by someone else keeps its vote (a
+  vote is withdrawn only by its author: casting another, or deleting their own comment); the
+  deletion is recorded (``comment-deleted-by-other``) and, when it held a vote, answered. Poll
+  mode cannot tell who edited a comment (the API does not say): there every edit is read as
+  the author's.
+- The bot's own tracking comment edited or deleted by someone else is written again: what
+  GitHub shows is no longer what the bot last wrote, so the next sync must not skip it.
 - The same comment seen twice (webhook and poller) is processed once: a stored comment with the
   same or a newer ``updated_at`` is skipped.
-- A comment ``charterbot link <CODE>`` proves the commenter's login for a pending chat link;
-  the code is claimed when the comment is first stored, like its commands.
+- A comment line that is exactly ``charterbot link <CODE>`` (what ``/charter link`` asks for)
+  proves the commenter's login for a pending chat link; the code is claimed when the comment is
+  first stored, like its commands. Only the comment's live text counts, as for commands: a code
+  quoted, in code or an HTML comment, or inside other text is not claimed, so quoting someone's
+  code never links the quoter's login to their chat account (:func:`link_codes`).
 """
 
 from __future__ import annotations
@@ -55,12 +70,13 @@ from sqlmodel import Session, col, select
 from bot.github.events import CommentEvent, IssueEvent, parse_event
 from bot.github.replies import parse_error_markdown, reply_markdown
 from bot.github.tracking import ALL_STATE_LABELS
+from bot.github.wire import same_login
 from bot.messages import Actor, plain_text
 from bot.metrics import METRICS
 from charter import commands as c
 from charter.edits import edit_form
 from charter.effects import Announce, Audit, Comment, Effect, Reply, SetLabels, SyncTracking
-from charter.grammar import parse_comment
+from charter.grammar import live_lines, parse_comment
 from charter.intake import check_intake, parse_form
 from charter.lifecycle import State, is_open
 from charter.model import Charter
@@ -70,14 +86,14 @@ from charter.text import one_line
 from charter.votes import Choice, Vote
 from storage import audit, proposals as repo
 from storage.inbox import InboxEvent
-from storage.models.core import CommentRow
+from storage.models.core import CommentRow, TrackingMessageRow
 from storage.times import aware
 
 if TYPE_CHECKING:
     from bot.service import Governance
 
 MARKER = "<!-- charterbot"
-LINK_CODE = re.compile(r"charterbot\s+link\s+([A-Z0-9]{4}-[A-Z0-9]{4})", re.IGNORECASE)
+LINK_LINE = re.compile(r"charterbot\s+link\s+([A-Z0-9]{4}-[A-Z0-9]{4})", re.IGNORECASE)
 _EDITABLE = (State.DRAFT, State.REVIEW)
 
 
@@ -362,7 +378,12 @@ def _record_late_edit(
 
 
 def handle_comment(gov: Governance, session: Session, ev: CommentEvent, now: datetime) -> None:
-    if not _in_charter_repo(gov, ev.repo) or MARKER in ev.body:
+    if not _in_charter_repo(gov, ev.repo):
+        return
+    if by_other(ev):
+        _changed_by_other(gov, session, ev, now)
+        return
+    if MARKER in ev.body:
         return
     seen = _remember(session, ev)
     if seen is None:
@@ -382,6 +403,102 @@ def handle_comment(gov: Governance, session: Session, ev: CommentEvent, now: dat
         _recompute(gov, session, stored, now)
 
 
+def by_other(ev: CommentEvent) -> bool:
+    """Whether someone other than the comment's author edited or deleted it. Only a webhook
+    names who acted; a polled comment's sender is its author (a poll cannot tell)."""
+    return ev.action != "created" and bool(ev.sender) and not same_login(ev.sender, ev.author)
+
+
+def as_written(ev: CommentEvent) -> CommentEvent:
+    """The comment as its author left it: an edit by someone else carries the text from before
+    that edit (``changes.body.from``) when the delivery has it."""
+    if ev.action != "edited" or ev.previous_body is None:
+        return ev
+    return replace(ev, body=ev.previous_body)
+
+
+def _changed_by_other(gov: Governance, session: Session, ev: CommentEvent, now: datetime) -> None:
+    """Someone edited or deleted a comment they did not write (see the module rules)."""
+    if _tracking_changed(gov, session, ev, now):
+        return
+    own = as_written(ev)
+    if MARKER in own.body:
+        return  # one of the bot's replies: nothing is read from it
+    seen = _remember(session, own, by_other=True)
+    if seen is None:
+        return
+    first = seen == "new" and ev.action != "deleted"
+    if first:
+        _claim_link_codes(gov, session, own, now)
+    stored = repo.load(session, ev.issue_number, for_update=True)
+    if stored is None:
+        return
+    if first:
+        _run_commands(gov, session, own)
+    _record_by_other(gov, session, ev, stored.proposal, known=seen == "changed", now=now)
+
+
+def _tracking_changed(gov: Governance, session: Session, ev: CommentEvent, now: datetime) -> bool:
+    """The proposal's tracking comment, changed by someone else: forget what it held (the
+    relay then edits it, or posts it anew if it is gone) and queue a sync."""
+    row = session.get(TrackingMessageRow, (ev.issue_number, "github"))
+    if row is None or row.message_id != ev.comment_id:
+        return False
+    row.body_sha256 = ""  # matches no render: the next sync writes the comment again
+    session.add(row)
+    gov.queue_sync(session, ev.issue_number, now)
+    _audit_by_other(gov, session, ev, now, restored=True)
+    return True
+
+
+def _record_by_other(
+    gov: Governance,
+    session: Session,
+    ev: CommentEvent,
+    p: Proposal,
+    *,
+    known: bool,
+    now: datetime,
+) -> None:
+    """Audit the edit or deletion; answer it while the proposal is open and it mattered: an
+    edit of text holding a command, the deletion of a stored (``known``) comment whose vote
+    counts."""
+    _audit_by_other(gov, session, ev, now)
+    if not is_open(p.state):
+        return
+    author = ev.author
+    if ev.action == "edited":
+        if not (parse_comment(ev.body) or parse_comment(as_written(ev).body)):
+            return
+        text = (
+            f"Your edit to {author}'s comment was ignored for voting: votes and commands in a"
+            f" comment count only as its author writes them, so it still counts as {author}"
+            " wrote it."
+        )
+    else:
+        row = session.get(CommentRow, ev.comment_id)
+        voted = any(v.voter == author and v.via == "github" for v in p.votes)
+        if not (known and voted and row is not None and _choices(row.body, ev)):
+            return
+        text = (
+            f"You deleted {author}'s comment, but its vote still counts: a vote is withdrawn"
+            " only by its author, by voting again or deleting their own comment."
+        )
+    key = f"by-other:{ev.comment_id}:{ev.action}:{ev.updated_at.isoformat()}"
+    gov.reply_on_github(session, p.number, ev.sender, text, key, now)
+
+
+def _audit_by_other(
+    gov: Governance, session: Session, ev: CommentEvent, now: datetime, *, restored: bool = False
+) -> None:
+    kind = "comment-edited-by-other" if ev.action == "edited" else "comment-deleted-by-other"
+    payload: dict[str, Any] = {"comment": ev.comment_id, "author": ev.author, "by": ev.sender}
+    if restored:
+        payload["tracking"] = "written again"
+    effect = Audit(kind=kind, subject=f"proposal:{ev.issue_number}", payload=payload)
+    gov.effects(session, [effect], Actor(login=ev.sender, surface="github"), now)
+
+
 _COMMENTS: sa.Table = CommentRow.__table__  # type: ignore[attr-defined]
 _SEEN = sa.select(
     _COMMENTS.c.updated_at, _COMMENTS.c.deleted, _COMMENTS.c.body, _COMMENTS.c.voted_at
@@ -397,9 +514,13 @@ _FIRST = {
 }
 
 
-def _remember(session: Session, ev: CommentEvent) -> Literal["new", "changed"] | None:
+def _remember(
+    session: Session, ev: CommentEvent, *, by_other: bool = False
+) -> Literal["new", "changed"] | None:
     """Store the comment: ``"new"`` when first stored, ``"changed"`` when this version is
-    newer than the stored one, None when it was already seen.
+    newer than the stored one, None when it was already seen. A change ``by_other`` than its
+    author leaves a stored comment's text, vote time and presence alone: only its
+    ``updated_at`` moves on (so the same edit seen again is skipped).
 
     Core statements rather than an ORM load, add and flush (this runs for every comment): a new
     comment is one INSERT; a known one is read and, when this version is newer, updated. A copy
@@ -421,9 +542,13 @@ def _remember(session: Session, ev: CommentEvent) -> Literal["new", "changed"] |
             return None
         if not deleted and aware(seen.updated_at) >= ev.updated_at:
             return None
-        recast = not deleted and _choices(seen.body, ev) != _choices(ev.body, ev)
-        change["voted_at"] = ev.updated_at if recast else seen.voted_at
-        connection.execute(_CHANGE, {"id": ev.comment_id, **change})
+        if by_other:  # what someone else wrote is not the author's: see the module rules
+            change = {} if deleted else {"updated_at": ev.updated_at}
+        else:
+            recast = not deleted and _choices(seen.body, ev) != _choices(ev.body, ev)
+            change["voted_at"] = ev.updated_at if recast else seen.voted_at
+        if change:
+            connection.execute(_CHANGE, {"id": ev.comment_id, **change})
         outcome = "changed"
     loaded = session.identity_map.get(session.identity_key(CommentRow, ev.comment_id))
     if loaded is not None:
@@ -482,10 +607,22 @@ def _recompute(gov: Governance, session: Session, stored: repo.Stored, now: date
     gov.apply(session, recompute_votes(p, rules, votes), "charterbot", now)
 
 
+def link_codes(body: str) -> list[str]:
+    """The one-time link codes a comment posts, upper-cased: its live lines (those GitHub
+    shows as the author's own text, see :func:`charter.grammar.live_lines`) that are exactly
+    ``charterbot link <CODE>``, in any case and spacing. A code quoted, in code, in an HTML
+    comment or inside a sentence is someone else's, or only shown: never claimed."""
+    return [
+        match.group(1).upper()
+        for line in live_lines(body)
+        if (match := LINK_LINE.fullmatch(line)) is not None
+    ]
+
+
 def _claim_link_codes(gov: Governance, session: Session, ev: CommentEvent, now: datetime) -> None:
-    for code in LINK_CODE.findall(ev.body):
+    for code in link_codes(ev.body):
         # Judged by when the comment was posted: a backlog must not expire a code used in time.
-        gov.identity_links.claim_code(session, code.upper(), ev.author, ev.created_at)
+        gov.identity_links.claim_code(session, code, ev.author, ev.created_at)
 
 
 def processor(gov: Governance) -> Callable[[Session, InboxEvent, datetime], None]:

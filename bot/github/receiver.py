@@ -4,8 +4,15 @@ Order matters and is the rule:
 1. Bodies over 25 MB (GitHub's own cap) are refused with 413 before they are read in full.
 2. The signature is checked over the raw bytes, in constant time, *before* anything parses them;
    a missing or wrong signature gets 401 and is counted.
-3. ``ping`` is answered (200) and not stored.
-4. Anything else is stored keyed by ``X-GitHub-Delivery`` and acknowledged with 202. A
+3. The body is read as the webhook's content type says (:func:`delivery_json`): JSON as is,
+   GitHub's form encoding (``payload=<url-encoded JSON>``) decoded to that JSON, so the inbox
+   always holds JSON text the processor can read. Any other content type, or a form without
+   its ``payload`` field, gets 415 saying which content type to set, *before* anything is
+   stored: a delivery answered 202 must be one the bot can process (GitHub records a 202 as a
+   success and the reconciler never looks at it again).
+4. ``ping`` is answered (200) and not stored (so a hook set up with a wrong content type shows
+   a failed ping at once).
+5. Anything else is stored keyed by ``X-GitHub-Delivery`` and acknowledged with 202. A
    redelivery (same id) is acknowledged too and changes nothing.
 """
 
@@ -13,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import urllib.parse
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -24,6 +32,8 @@ from bot.github.signature import verify_signature
 log = logging.getLogger("charterbot.github")
 
 MAX_BODY = 25 * 1024 * 1024
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
 
 # store(delivery_id, event_name, body) -> True when new, False when a duplicate
 StoreDelivery = Callable[[str, str, bytes], Awaitable[bool]]
@@ -67,6 +77,12 @@ class GitHubReceiver:
             self.stats.reject("bad-signature")
             log.warning("github delivery rejected: bad or missing signature")
             return _error(401, "bad signature")
+        try:
+            body = delivery_json(request.headers.get("content-type"), body)
+        except UnreadableDelivery as exc:
+            self.stats.reject("unsupported-content-type")
+            log.warning("github delivery rejected: %s", exc)
+            return _error(415, str(exc))
         event = request.headers.get("x-github-event", "")
         if event == "ping":
             zen = _zen(body)
@@ -82,6 +98,43 @@ class GitHubReceiver:
         else:
             self._on_stored()
         return JSONResponse({"accepted": True, "duplicate": not new}, status_code=202)
+
+
+class UnreadableDelivery(ValueError):
+    """A signed delivery whose body is not in a form the bot reads (the message says why and
+    what to set)."""
+
+
+_SET_JSON = f"set the webhook's content type to {JSON} (or {FORM})"
+
+
+def delivery_json(content_type: str | None, body: bytes) -> bytes:
+    """The JSON text of a delivery, by its ``Content-Type`` (parameters and case ignored).
+
+    ``application/json``: the body itself. ``application/x-www-form-urlencoded`` (GitHub's
+    default for a new webhook): the one ``payload`` field, url-decoded. No content type at all
+    is read as JSON (GitHub always names one; the body is signed, so only a sender holding the
+    secret gets here). Anything else raises :class:`UnreadableDelivery`.
+    """
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if media in ("", JSON):
+        return body
+    if media != FORM:
+        raise UnreadableDelivery(f"unsupported content type {media!r}: {_SET_JSON}")
+    try:  # form bodies are ASCII; the url-encoded JSON within is UTF-8
+        text = body.decode("ascii")
+        fields = urllib.parse.parse_qs(
+            text, keep_blank_values=True, strict_parsing=True, errors="strict"
+        )
+    except ValueError:  # UnicodeDecodeError too: not ASCII, or escapes that are not UTF-8
+        fields = {}
+    payload = fields.get("payload", [])
+    if len(payload) != 1:
+        raise UnreadableDelivery(
+            f"a form-encoded delivery ({FORM}) must hold exactly one payload field"
+            " (payload=<url-encoded JSON>, as GitHub sends it)"
+        )
+    return payload[0].encode()
 
 
 async def _read_capped(request: Request) -> bytes | None:

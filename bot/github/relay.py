@@ -7,7 +7,8 @@ Rules:
   a tracking comment someone deleted (the edit answers 404) is forgotten and posted anew.
 - ``comment``: every body carries a hidden marker with the outbox id; before posting a retry,
   the relay looks for that marker, so a crash after GitHub created the comment but before we
-  recorded it does not post it twice.
+  recorded it does not post it twice. A body cut to GitHub's size limit when it was queued
+  (``cut``) gets the proposal's page as the full record, when a public URL is set.
 - ``agenda-issue``: one GitHub issue per meeting occurrence, created once (found again by its
   hidden ``<!-- charterbot:agenda:<key> -->`` marker after a crash), its number stored before the
   item is marked sent, and edited in place only when the body differs from what it holds.
@@ -38,7 +39,7 @@ from bot.github.tracking import ALL_STATE_LABELS, MARKER, labels_for, render
 from bot.metrics import METRICS
 from bot.notify_plan import failure_audience
 from bot.ports import GitHubError, GitHubGateway, GitHubRateLimited
-from bot.views import proposal_view
+from bot.views import point_to, proposal_view
 from charter.model import Charter
 from storage import meetings as meetings_store, outbox, proposals as repo
 from storage.db import session_scope
@@ -128,9 +129,10 @@ class GitHubRelay:
             elif kind == "agenda-issue":
                 message_id = await self._agenda_issue(data, created, now)
             else:
-                message_id = await self._comment(
-                    row_id, int(data["proposal"]), data["body"], attempts
-                )
+                number, body = int(data["proposal"]), str(data["body"])
+                if data.get("cut"):
+                    body = point_to(body, self._page(number))
+                message_id = await self._comment(row_id, number, body, attempts)
         except (GitHubError, OSError) as exc:
             after = later(now, self._clock)  # the call may have taken minutes (in-call waits)
             if permanent(exc):
@@ -207,6 +209,10 @@ class GitHubRelay:
             raise
         await self._labels(number, view["state"])
         return message_id
+
+    def _page(self, number: int) -> str:
+        """The proposal's dashboard page ("" without a public URL)."""
+        return f"{self._public_url.rstrip('/')}/proposals/{number}" if self._public_url else ""
 
     def _forget(self, number: int) -> None:
         with session_scope(self._engine) as session:  # type: ignore[arg-type]

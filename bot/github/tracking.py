@@ -1,9 +1,11 @@
-"""The tracking comment: one per proposal, found by a hidden marker, edited only when it changes.
+"""The tracking comment: one per proposal, found by a hidden marker in the bot's own comment,
+edited only when it changes (or when someone else changed it: ``bot.github.handler``).
 
 It shows the state, the timeline (UTC and relative to the last change), what intake found
 wrong, the seat matrix (client or role → who voted what, when, with reason, and from where),
-open concerns, quorum and approval against the track's rule, and the decision. All user text
-is escaped so it renders literally and never pings or forms a command.
+open concerns, quorum and approval against the track's rule (as judged: at voting close, with
+the votes during lazy consensus listed apart), and the decision. All user text is escaped so it
+renders literally and never pings or forms a command.
 """
 
 from __future__ import annotations
@@ -11,14 +13,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from bot.views import CLIP, MAX_BODY, fit, lazy_counts
 from charter.text import escape_markdown_github
 
+__all__ = ["ALL_STATE_LABELS", "CLIP", "MARKER", "MAX_BODY", "labels_for", "render"]
+
 MARKER = "<!-- charterbot:tracking -->"
-# GitHub refuses a comment body over 65,536 characters; stay well below it.
-MAX_BODY = 60_000
-# Characters (escaped) kept of each concern text, vote reason or intake problem once the full
-# comment would be too long: enough to recognise it, small enough for many of them.
-CLIP = 280
 _VIA = {"slack": " (via Slack)", "discord": " (via Discord)", "console": " (via console)"}
 
 
@@ -62,7 +62,7 @@ def render(view: dict[str, Any], now: datetime, public_url: str = "") -> str:
         return body
     page = f"{public_url.rstrip('/')}/proposals/{view['number']}" if public_url else ""
     top, concerns, bottom = _sections(view, now, public_url, clip=CLIP)
-    return _cut(_fit(top, concerns, bottom, page), page)
+    return fit(_fit(top, concerns, bottom, page), page)
 
 
 def _join(lines: list[str]) -> str:
@@ -93,7 +93,8 @@ def _head(view: dict[str, Any], now: datetime, clip: int | None) -> list[str]:
         out.append("**This proposal stays a draft until these are fixed** (edit the issue body):")
         out.extend(f"- {_clip(problem, clip)}" for problem in view["intake_problems"])
         out.append("")
-    d = view["deadlines"]
+    d, t = view["deadlines"], view["tally"]
+    lazy = t["lazy"] if t is not None else None
     if view["state"] != "draft":
         out += [
             "| timeline | when |",
@@ -104,18 +105,29 @@ def _head(view: dict[str, Any], now: datetime, clip: int | None) -> list[str]:
         ]
         if d["confirm_until"]:
             out.append(f"| outcome final (confirm period) | {_when(d['confirm_until'], now)} |")
+        if lazy is not None and d["lazy_until"]:
+            out.append(f"| lazy consensus until | {_when(d['lazy_until'], now)} |")
         out.append("")
-    t = view["tally"]
     if t is not None and view["state"] not in ("draft", "review"):
         out += _seat_matrix(view, clip)
-        out.append(
-            f"Quorum: {t['voted']}/{t['seats']} seats voted, {t['needed']} needed "
-            f"({t['quorum']:.0%}) — {'met' if t['quorum_met'] else 'not met'}. "
-            f"Approval: {t['approve']} approve, {t['reject']} reject "
-            f"(needs {t['approval']:.0%} of approve + reject). {_e(t['reason'])}."
-        )
+        out.append(_tally_line(t))
         out.append("")
     return out
+
+
+def _tally_line(t: dict[str, Any]) -> str:
+    """Quorum and approval as they were judged: at voting close (while open, so far). Votes
+    during lazy consensus are listed apart, so the numbers never say quorum was met beside a
+    reason saying it was missed."""
+    lazy = t["lazy"]
+    by_close = " by voting close" if lazy is not None else ""
+    during = f"During lazy consensus: {lazy_counts(lazy)}. " if lazy is not None else ""
+    return (
+        f"Quorum: {t['voted']}/{t['seats']} seats voted{by_close}, {t['needed']} needed "
+        f"({t['quorum']:.0%}) — {'met' if t['quorum_met'] else 'not met'}. "
+        f"Approval: {t['approve']} approve, {t['reject']} reject "
+        f"(needs {t['approval']:.0%} of approve + reject). {during}{_e(t['reason'])}."
+    )
 
 
 def _tail(view: dict[str, Any], now: datetime, public_url: str, after_list: bool) -> list[str]:
@@ -155,15 +167,6 @@ def _fit(top: list[str], concerns: list[str], bottom: list[str], page: str) -> s
 def _more(left: int, page: str) -> str:
     where = f", see [the proposal's page]({page}#concerns)" if page else ""
     return f"- … and {left} more open concern{'' if left == 1 else 's'}{where}"
-
-
-def _cut(body: str, page: str) -> str:
-    """The last resort (a huge seat matrix): whole lines up to ``MAX_BODY``, then a note."""
-    if len(body) <= MAX_BODY:
-        return body
-    where = f"; the full record: {page}" if page else ""
-    note = f"… cut to fit GitHub's comment size limit{where}\n"
-    return body[: body.rfind("\n", 0, MAX_BODY - len(note)) + 1] + note
 
 
 def _clip(text: str | None, limit: int | None) -> str:

@@ -36,6 +36,11 @@ def parse_time(value: Any) -> datetime:
     return parsed.astimezone(UTC)
 
 
+def same_login(a: str, b: str) -> bool:
+    """Whether two logins name one account: GitHub logins are unique without regard to case."""
+    return a.casefold() == b.casefold()
+
+
 def format_time(value: datetime) -> str:
     """The `since` parameter format GitHub expects (UTC, seconds, `Z`)."""
     if value.tzinfo is None:

@@ -231,3 +231,30 @@ async def test_comment_codes_are_single_use_and_expire(code_bot: Bot, slack: Sla
     assert linked_login(bot, "U0SLOW") is None
     assert [p["login"] for _, p in audit_of(bot, "identity-linked")] == ["carmen-borealis"]
     assert "not linked" in await slash(bot, slack, f"vote {n} reject", "U0SLOW")
+
+
+async def test_a_quoted_or_shown_code_links_nobody(code_bot: Bot, slack: SlackStandIn) -> None:
+    """A code someone else quotes (a quote reply), shows in code (a fence, indented code,
+    ``<pre>``), hides in an HTML comment or mentions in a sentence is not claimed: it would link
+    the quoter's login to the code's chat account. The line the link answer asks for, posted
+    as it is given, still links its poster."""
+    bot = code_bot
+    n = await bot.open_voting()
+    answer = json.loads(await slash(bot, slack, "link", "U0MALLORY"))["blocks"][0]["text"]["text"]
+    [line] = [line for line in answer.splitlines() if line.startswith("charterbot link ")]
+    for shown in (
+        f"> {line}\n\nWhat is this code someone left here?",
+        f"```\n{line}\n```",
+        f"Someone posted:\n\n    {line}",
+        f"<pre>\n{line}\n</pre>",
+        f"<!-- {line} -->",
+        f"Please ignore '{line}', it is not mine.",
+    ):
+        await bot.comment(n, shown, "alice-aurora")
+    await bot.settle()
+    assert linked_login(bot, "U0MALLORY") is None
+    assert audit_of(bot, "identity-linked") == []
+
+    await bot.comment(n, line, "carmen-borealis")
+    await bot.settle()
+    assert linked_login(bot, "U0MALLORY") == "carmen-borealis"

@@ -55,8 +55,10 @@ async def test_issue_created_once_even_after_a_crash(bot: Bot) -> None:
             select(OutboxRow).where(OutboxRow.key == "create-issue:incident-review:2")
         ).one()
         row.attempts, row.status = 1, "sending"
-    bot.standin.store.add_issue(
-        "Review incident-review:2", "x\n\n<!-- charterbot:issue:incident-review:2 -->"
+    bot.standin.store.add_issue(  # by the bot itself: a marker is trusted only in its own posts
+        "Review incident-review:2",
+        "x\n\n<!-- charterbot:issue:incident-review:2 -->",
+        bot.standin.bot_login,
     )
     assert await relay.run_once(START) == 1
     assert len(bot.standin.store.issues) == 2, "reconciled by marker, not created again"

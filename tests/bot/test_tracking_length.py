@@ -38,7 +38,7 @@ def view(concerns: int, text: str, seats: int = 5, reason: str = "") -> dict[str
                       "confirm_until": None},
         "tally": {"voted": seats, "seats": seats, "needed": seats, "quorum": 1.0,
                   "quorum_met": True, "approve": seats, "reject": 0, "approval": 1.0,
-                  "reason": "blocked by open concerns"},
+                  "reason": "blocked by open concerns", "lazy": None},
         "concerns": [{"name": f"c{i}", "raised_by": "bob-aurora", "text": text, "resolved": False}
                      for i in range(concerns)],
     }  # fmt: skip

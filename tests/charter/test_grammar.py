@@ -13,7 +13,14 @@ import pytest
 from hypothesis import given, strategies as st
 
 from charter import commands as c
-from charter.grammar import COMMENT_USAGE, USAGE, help_lines, parse_chat, parse_comment
+from charter.grammar import (
+    COMMENT_USAGE,
+    USAGE,
+    help_lines,
+    live_lines,
+    parse_chat,
+    parse_comment,
+)
 from charter.when import parse_when
 
 H = timedelta(hours=1)
@@ -69,6 +76,12 @@ def group(word: str, table: dict[str, str] = USAGE) -> str:
         ("vote 12 approve.", c.CastVote(12, "approve", "")),
         ("vote 12 reject, too risky", c.CastVote(12, "reject", "too risky")),
         ("vote 12 abstain: conflict", c.CastVote(12, "abstain", "conflict")),
+        # ...and a colon or dash introduces the reason, spaced or not
+        ("vote 12 approve:lgtm", c.CastVote(12, "approve", "lgtm")),
+        ("vote 12 reject—too risky", c.CastVote(12, "reject", "too risky")),
+        ("vote 12 reject — too risky", c.CastVote(12, "reject", "too risky")),
+        ("approve 12 -- lgtm", c.CastVote(12, "approve", "lgtm")),
+        ("approve:12", c.CastVote(12, "approve", "")),
         ("withdraw! 12", c.Withdraw(12)),
         (
             "concern 42 gas-limit: too high for light nodes",
@@ -282,6 +295,13 @@ def test_parse_chat(text: str, expected: c.Command) -> None:
         ("vote abc approve", "'abc' is not a proposal number; write a whole number", USAGE["vote"]),
         ("vote #-1 approve", "is not a proposal number", USAGE["vote"]),
         ("vote 0 approve", "A proposal number starts at 1; got '0'.", USAGE["vote"]),
+        (
+            "vote 12 approve,lgtm",
+            "Put a space after 'approve,', as in 'approve, lgtm'.",
+            USAGE["vote"],
+        ),
+        ("approve,12", "Put a space after 'approve,', as in 'approve, 12'.", USAGE["approve"]),
+        ("approve 12,lgtm", "'12,lgtm' is not a proposal number", USAGE["approve"]),
         (
             "vote 1000000001 approve",
             "too large for a proposal number; the largest is 1000000000",
@@ -702,18 +722,169 @@ def test_parse_comment_accepts_the_issues_own_number(body: str, expected: c.Comm
         ("  ／reject too risky", [c.CastVote(7, "reject", "too risky")]),
         ("／ａｐｐｒｏｖｅ ＬＧＴＭ", [c.CastVote(7, "approve", "ＬＧＴＭ")]),  # reason as typed
         ("／ｃｈａｒｔｅｒ ｖｏｔｅ ７ ａｐｐｒｏｖｅ", [c.CastVote(7, "approve", "")]),
-        # still not commands: punctuation glued to more text, other slashes, other symbols
-        ("/approve.lgtm", []),
-        ("/approve:)", []),
+        # a colon or a dash introduces the reason, spaced or not
+        ("/approve: lgtm", [c.CastVote(7, "approve", "lgtm")]),
+        ("/approve:lgtm", [c.CastVote(7, "approve", "lgtm")]),
+        ("/approve：lgtm", [c.CastVote(7, "approve", "lgtm")]),  # full-width colon
+        ("/approve:)", [c.CastVote(7, "approve", ")")]),
+        ("/reject—too risky", [c.CastVote(7, "reject", "too risky")]),
+        ("/reject–too risky", [c.CastVote(7, "reject", "too risky")]),
+        ("/reject — too risky", [c.CastVote(7, "reject", "too risky")]),
+        ("/reject – too risky", [c.CastVote(7, "reject", "too risky")]),
+        ("/reject - too risky", [c.CastVote(7, "reject", "too risky")]),
+        ("/reject -- too risky", [c.CastVote(7, "reject", "too risky")]),
+        ("/reject : too risky", [c.CastVote(7, "reject", "too risky")]),
+        ("/reject —too risky", [c.CastVote(7, "reject", "—too risky")]),  # no lone dash
+        ("/reject -1 for now", [c.CastVote(7, "reject", "-1 for now")]),
+        ("/reject 7 — too risky", [c.CastVote(7, "reject", "too risky")]),
+        ('/reject — "too risky"', [c.CastVote(7, "reject", "too risky")]),
+        ("/vote reject:too risky", [c.CastVote(7, "reject", "too risky")]),
+        ("/vote reject—too risky", [c.CastVote(7, "reject", "too risky")]),
+        ("/charter approve:lgtm", [c.CastVote(7, "approve", "lgtm")]),
+        ("/status:", [c.Status(7)]),
+        ("/withdraw—#7", [c.Withdraw(7)]),
+        ("/incident:declare sev1 x", [c.IncidentDeclare("sev1", "x", (7,))]),
+        # still not commands: other slashes, other symbols, unknown words run into text
         ("⁄approve", []),
         ("/usr/bin/env.", []),
+        ("/ok,thanks", []),
+        ("/e.g. this", []),
     ],
 )
 def test_parse_comment_reads_trailing_punctuation_and_full_width_slashes(
     body: str, expected: list[c.Command]
 ) -> None:
-    """``/approve.``, ``/approve!`` and an IME's ``／approve`` are commands, not silence."""
+    """``/approve.``, ``/approve!`` and an IME's ``／approve`` are commands, not silence; a
+    colon or dash after the command word or choice introduces the reason, spaced or not."""
     assert parse_comment(body, issue=7) == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "message", "usage"),
+    [
+        (
+            "/approve,lgtm",
+            "Put a space after 'approve,', as in 'approve, lgtm'.",
+            COMMENT_USAGE["approve"],
+        ),
+        (
+            "/approve.lgtm",
+            "Put a space after 'approve.', as in 'approve. lgtm'.",
+            COMMENT_USAGE["approve"],
+        ),
+        (
+            "/reject;too risky",
+            "Put a space after 'reject;', as in 'reject; too risky'.",
+            COMMENT_USAGE["reject"],
+        ),
+        (
+            "/REJECT!!no",
+            "Put a space after 'REJECT!!', as in 'REJECT!! no'.",
+            COMMENT_USAGE["reject"],
+        ),
+        (
+            "/approve:—lgtm",
+            "Put a space after 'approve:—', as in 'approve:— lgtm'.",
+            COMMENT_USAGE["approve"],
+        ),
+        (
+            "/vote approve,lgtm",
+            "Put a space after 'approve,', as in 'approve, lgtm'.",
+            COMMENT_USAGE["vote"],
+        ),
+        ("/status.x", "Put a space after 'status.', as in 'status. x'.", COMMENT_USAGE["status"]),
+        ("/list,all", "'proposals' works in chat only", USAGE["proposals"]),
+        ("/link:x", "'link' works in chat only", USAGE["link"]),
+        (
+            "/aprove:lgtm",
+            "'aprove:lgtm' is not a command. Did you mean 'approve'?",
+            COMMENT_USAGE["approve"],
+        ),
+        (
+            "/approve—",
+            "'approve—' is not a command. Did you mean 'approve'?",
+            COMMENT_USAGE["approve"],
+        ),
+    ],
+)
+def test_parse_comment_answers_a_command_word_run_into_text(
+    body: str, message: str, usage: str
+) -> None:
+    """A command word run into text by other punctuation than a colon or dash is never
+    silence: the reply says to put a space after it (as chat does)."""
+    [result] = parse_comment(body, issue=7)
+    assert isinstance(result, c.ParseError), result
+    assert message in result.message
+    assert result.usage == usage
+
+
+APPROVE = [c.CastVote(7, "approve", "")]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        # indented code (CommonMark): four columns or more, a tab counting up to four
+        ("   /approve", APPROVE),
+        ("To object, write:\n\n    /vote reject\n\nI am undecided.", []),
+        ("     /reject", []),
+        ("\t/reject", []),
+        ("  \t/reject", []),
+        (" \u3000/approve", APPROVE),  # a full-width space is text, not indentation
+        ("\u00a0   /approve", APPROVE),
+        ("text\n    /reject", []),  # kept simple: no lazy paragraph continuation
+        # <pre> blocks run to </pre>, across blank lines
+        ("Syntax:\n<pre>\n/vote reject\n</pre>\nundecided", []),
+        ("<pre>\n/reject\n\n/reject\n</pre>\n/approve", APPROVE),
+        ("<PRE class='x'>\n/reject\n</Pre>\n/approve", APPROVE),
+        ("<pre>\n/reject", []),  # unclosed: to the end, as GitHub renders it
+        ("see <pre>\n/reject\n</pre>\n/approve", APPROVE),
+        ("<pre><code>\n/reject\n</code>\n/reject\n</pre>\n/approve", APPROVE),
+        ("<pre>a</pre>\n/approve", APPROVE),
+        # <code> blocks run to </code> or a blank line
+        ("<code>\n/reject\n</code>\n/approve", APPROVE),
+        ("<code>\n/reject\n\n/approve", APPROVE),
+        ("use <code>/reject</code> to object\n/approve", APPROVE),
+        ("</code>\n/approve", APPROVE),  # a stray closing tag opens nothing
+        ("<precious>\n/approve", APPROVE),
+        ("/approve <pre>\n/reject\n</pre>", [c.CastVote(7, "approve", "<pre>")]),
+        # fences and tags do not see into each other
+        ("```\n<pre>\n```\n/approve", APPROVE),
+        ("<pre>\n```\n</pre>\n/approve", APPROVE),
+    ],
+)
+def test_parse_comment_ignores_indented_code_and_pre_or_code_blocks(
+    body: str, expected: list[c.Command]
+) -> None:
+    """What GitHub shows as code is not a command: a command line has at most three leading
+    spaces, and ``<pre>``/``<code>`` blocks are skipped like fences."""
+    assert parse_comment(body, issue=7) == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("one\r\n  two  words \rthree", ["one", "two words", "three"]),
+        ("> quoted\n>also\n   > indented quote\nlive", ["live"]),
+        ("> > nested\n\nafter", ["", "after"]),  # blank lines are live, and empty
+        ("```\nfenced\n```\nlive", ["live"]),
+        ("~~~\nfenced, unclosed", []),
+        ("text\n    indented code\n\tand a tab", ["text"]),
+        ("   three spaces", ["three spaces"]),
+        ("<pre>\nshown\n\nstill shown\n</pre>\nlive", ["<pre>", "live"]),
+        ("<pre>on one line</pre>", ["<pre>on one line</pre>"]),
+        ("<code>\nshown\n\nlive", ["<code>", "live"]),
+        ("<!-- hidden -->live<!--\nhidden\n-->", ["live"]),
+        ("a > b", ["a > b"]),
+    ],
+)
+def test_live_lines_are_what_github_shows_as_the_authors_text(
+    body: str, expected: list[str]
+) -> None:
+    """Every reading of a comment starts from its live lines: quotes (``>``), code (fences,
+    indented, ``<pre>``/``<code>`` blocks) and HTML comments are left out; the lines that
+    open a block (``<pre>…``) are the author's own text."""
+    assert list(live_lines(body)) == expected
 
 
 def _comment_group(word: str) -> list[str]:

@@ -20,6 +20,7 @@ import yaml
 from charter.model import Charter
 from charter.votes import (
     Choice,
+    LazyVotes,
     Outcome,
     Tally,
     UnknownRole,
@@ -626,3 +627,63 @@ def test_summary_is_json_safe() -> None:
         "choice": "approve",
         "at": "2026-03-02T10:00:00+00:00",
     }
+
+
+@pytest.mark.parametrize(
+    ("votes", "at", "counts", "lazy", "outcome"),
+    [
+        # one approve by the close (quorum missed), then an approve and a reject: the numbers
+        # stay those at the close, which quorum and approval were judged on
+        (
+            [
+                v("alice-aurora", "approve", 1),
+                v("carmen-borealis", "approve", FF_CLOSE + 1),
+                v("emeka-cirrus", "reject", FF_CLOSE + 48),
+            ],
+            FF_CLOSE + 49,
+            (1, 0, 0, 1, False, True),
+            LazyVotes(approve=1, reject=1),
+            Outcome.REJECTED,
+        ),
+        # a seat that changes its vote during lazy consensus: counted at the close as it stood
+        (
+            [v("alice-aurora", "approve", 1), v("alice-aurora", "abstain", FF_CLOSE + 1)],
+            FF_CLOSE + 2,
+            (1, 0, 0, 1, False, True),
+            LazyVotes(abstain=1),
+            Outcome.PENDING,
+        ),
+        # before the close every vote so far is counted, and none is late
+        (
+            all_(CLIENTS[:3], "approve"),
+            FF_CLOSE - 1,
+            (3, 0, 0, 3, True, True),
+            LazyVotes(),
+            Outcome.PENDING,
+        ),
+        (
+            all_(CLIENTS[:3], "approve"),
+            FF_CLOSE,
+            (3, 0, 0, 3, True, True),
+            LazyVotes(),
+            Outcome.ACCEPTED,
+        ),
+    ],
+)
+def test_counts_are_those_at_voting_close_and_lazy_votes_apart(
+    votes: list[Vote],
+    at: float,
+    counts: tuple[int, int, int, int, bool, bool],
+    lazy: LazyVotes,
+    outcome: Outcome,
+) -> None:
+    """Quorum and approval are judged on the votes at voting close, and reported so: the
+    counts never say quorum was met beside a reason saying it was missed. Votes during lazy
+    consensus stand in the seat matrix (``standing``) and are counted apart."""
+    t = run("feature-flag", votes, at)
+    assert (t.approve, t.reject, t.abstain, t.cast, t.quorum_met, t.approved) == counts
+    assert t.lazy_votes == lazy
+    assert t.lazy_votes.cast == lazy.approve + lazy.reject + lazy.abstain
+    assert t.outcome is outcome
+    assert {s.voter for s in t.standing.values()} == {vote.voter for vote in votes}
+    assert t.summary()["lazy_votes"] == lazy.summary()

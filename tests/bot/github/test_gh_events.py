@@ -133,6 +133,30 @@ def test_comment_actions(action: str, translated: bool) -> None:
     assert (isinstance(event, CommentEvent) and event.action == action) is translated
 
 
+@pytest.mark.parametrize(
+    ("changes", "previous"),
+    [
+        pytest.param({"body": {"from": "/vote approve\u200b"}}, "/vote approve", id="body-before"),
+        pytest.param(None, None, id="no-changes"),
+        pytest.param({"title": {"from": "x"}}, None, id="other-field"),
+        pytest.param({"body": {"from": None}}, None, id="null"),
+        pytest.param({"body": "oops"}, None, id="malformed"),
+    ],
+)
+def test_a_comment_edit_carries_its_sender_and_previous_body(
+    changes: dict[str, Any] | None, previous: str | None
+) -> None:
+    """Who edited (``sender``, not necessarily the author) and the text before the edit,
+    cleaned like any body."""
+    _, payload = _load("issue_comment/created.payload.json")
+    payload.update(action="edited", sender={"login": "mallory"})
+    if changes is not None:
+        payload["changes"] = changes
+    event = parse_event("issue_comment", payload)
+    assert isinstance(event, CommentEvent)
+    assert (event.sender, event.author, event.previous_body) == ("mallory", "Codertocat", previous)
+
+
 def test_comment_on_pull_request_is_ignored() -> None:
     """Proposals are issues: a comment on a pull request is not a command."""
     _, payload = _load("issue_comment/created.payload.json")
