@@ -3,7 +3,8 @@
 ``build`` turns settings into a ready ``Runtime`` (charter loaded and adopted, database
 migrated, service and transports wired); ``Runtime.background`` runs the loops that only the
 leader runs (inbox worker, deadlines, relays, pollers). A platform whose credentials are absent
-is not started, and the log says so.
+is not started, and the log says so. After a start and on becoming leader, voting closes wait
+until GitHub intake has caught up (``IntakeGate``).
 """
 
 from __future__ import annotations
@@ -16,10 +17,13 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from enum import StrEnum
+from typing import Any, Literal
 
+import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
+from sqlmodel import col, select
 
 from bot import (
     broadcast,
@@ -46,6 +50,7 @@ from charter.load import CharterInvalid, LoadedCharter, load_charter
 from charter.model import Charter, keeping
 from storage import charters, inbox, migrate, proposals as repo, state
 from storage.db import make_engine, read_scope, session_scope
+from storage.models.core import InboxRow
 
 log = logging.getLogger("charterbot")
 
@@ -70,6 +75,117 @@ def paced(step: Loop, every: timedelta) -> Loop:
 # How long a stop waits for the leader's loops to finish the step each is in.
 STOP_GRACE = 10.0
 
+# How long voting closes wait, after a start or on becoming leader, for GitHub intake to catch
+# up (IntakeGate): a poll or reconcile pass over a busy repository fits well inside it; GitHub
+# unreachable or rate-limited then delays a decision by minutes, not for as long as it lasts.
+INTAKE_CATCH_UP_LIMIT = timedelta(minutes=10)
+# The inbox sources the worker processes: webhook deliveries (and recovered ones), and polling.
+GITHUB_SOURCES = ("github", "poll")
+
+
+class CatchUp(StrEnum):
+    WAITING = "waiting"
+    CAUGHT_UP = "caught-up"
+    GAVE_UP = "gave-up"
+
+
+def catch_up(behind: int | None, waited: timedelta, limit: timedelta) -> CatchUp:
+    """Where intake stands for voting closes held since a start: caught up once GitHub was
+    read once (``behind`` is not None) and the inbox holds nothing stored by then still to
+    process (``behind`` == 0); given up once ``limit`` has been waited without that; else
+    waiting."""
+    if behind == 0:
+        return CatchUp.CAUGHT_UP
+    return CatchUp.GAVE_UP if waited >= limit else CatchUp.WAITING
+
+
+class IntakeGate:
+    """Whether voting closes may fire now (``Governance.closes_may_fire``).
+
+    Rule: after this process starts or becomes leader (``close``), no voting close fires until
+    GitHub intake has caught up once — a complete poll in poll mode, a complete reconcile pass
+    in webhook mode with the hook id (``fetched``), nothing to fetch in webhook mode without it
+    — and the inbox holds no GitHub delivery stored by then that is still to be processed. A
+    vote cast before a deadline while the bot was down is then counted before the deadline is
+    judged, instead of the tick (a local step) beating the GitHub round trips. Other timers
+    (review ends, meetings, rollouts) do not wait. If intake has not caught up within ``limit``
+    (GitHub unreachable, rate-limited, a delivery failing), closes fire anyway, with a warning
+    saying why. With GitHub off the gate is never closed.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        fetches: Literal["poll", "reconcile"] | None,
+        limit: timedelta = INTAKE_CATCH_UP_LIMIT,
+    ) -> None:
+        self._engine, self._clock = engine, clock
+        self._fetches, self._limit = fetches, limit
+        self._since: datetime | None = None  # closed since; None: open
+        self._through: int | None = None  # inbox rows up to this id must be processed first
+        self._why = ""
+
+    @property
+    def is_open(self) -> bool:
+        return self._since is None
+
+    def close(self) -> None:
+        """Hold voting closes until intake has caught up (at start, and on becoming leader)."""
+        self._since = self._clock.now()
+        self._through = None if self._fetches else self._last_row()
+        self._why = f"no complete GitHub {self._fetches} yet" if self._fetches else ""
+        log.info("voting closes wait until GitHub intake has caught up")
+
+    def fetched(self) -> None:
+        """A complete poll or reconcile pass: what it stored is processed before closes fire."""
+        if self._since is not None and self._through is None:
+            self._through = self._last_row()
+
+    def failed(self, why: str) -> None:
+        """A poll or reconcile pass that did not complete, and why (for the warning)."""
+        if self._since is not None and self._through is None:
+            self._why = why
+
+    def __call__(self, now: datetime) -> bool:
+        since = self._since
+        if since is None:
+            return True
+        behind = None if self._through is None else self._behind(self._through)
+        verdict = catch_up(behind, now - since, self._limit)
+        if verdict is CatchUp.WAITING:
+            return False
+        self._since = None
+        if verdict is CatchUp.CAUGHT_UP:
+            log.info("GitHub intake caught up: voting closes fire")
+            return True
+        why = self._why if behind is None else f"{behind} GitHub deliveries still to process"
+        log.warning(
+            "GitHub intake has not caught up within %s (%s): voting closes fire anyway, and"
+            " votes cast before a deadline that arrive later are refused",
+            self._limit,
+            why,
+        )
+        return True
+
+    def _last_row(self) -> int:
+        with read_scope(self._engine) as session:
+            return session.exec(select(sa.func.max(col(InboxRow.id)))).one() or 0
+
+    def _behind(self, through: int) -> int:
+        """GitHub deliveries up to ``through`` not processed yet (failed ones aside: they wait
+        for an operator)."""
+        stmt = (
+            select(sa.func.count())
+            .select_from(InboxRow)
+            .where(col(InboxRow.id) <= through)
+            .where(col(InboxRow.processed_at).is_(None))
+            .where(col(InboxRow.attempts) < inbox.MAX_ATTEMPTS)
+            .where(col(InboxRow.source).in_(GITHUB_SOURCES))
+        )
+        with read_scope(self._engine) as session:
+            return session.exec(stmt).one()
+
 
 @dataclass
 class Runtime:
@@ -83,6 +199,7 @@ class Runtime:
     clock: Clock
     gateway: GitHubGateway | None = None
     reconciler: Reconciler | None = None  # catches up on failed webhook deliveries
+    intake: IntakeGate | None = None  # holds voting closes until GitHub intake caught up
     relays: list[Loop] = field(default_factory=list)
     # Called each time this process becomes leader, before the leader's loops start.
     on_lead: list[Callable[[], None]] = field(default_factory=list)
@@ -178,7 +295,7 @@ class Runtime:
             loops.append(("poll", paced(self._poll, timedelta(seconds=every)), every))
         if self.reconciler is not None and self.settings.github_mode == "webhook":
             every = self.settings.github_reconcile_seconds
-            step = paced(self.reconciler.run_once, timedelta(seconds=every))
+            step = paced(self._reconcile, timedelta(seconds=every))
             loops.append(("reconcile", step, every))
         if self.gateway is not None and self.settings.github_oauth_client_id:
             loops.append(("device-flow", self._device_flows, 5.0))
@@ -207,7 +324,25 @@ class Runtime:
     async def _device_flows(self, now: datetime) -> int:
         return await self.gov.identity_links.poll_device_flows(now)
 
+    async def _reconcile(self, now: datetime) -> int:
+        """One reconcile pass; a complete one lets the intake gate watch the inbox drain."""
+        assert self.reconciler is not None
+        try:
+            recovered = await self.reconciler.run_once(now)
+        except Exception as exc:
+            self._intake_failed(f"GitHub reconcile failed: {type(exc).__name__}: {exc}")
+            raise
+        if self.intake is not None:
+            self.intake.fetched()
+        return recovered
+
+    def _intake_failed(self, why: str) -> None:
+        if self.intake is not None:
+            self.intake.failed(why)
+
     async def _poll(self, now: datetime) -> int:
+        """One poll of GitHub; its deliveries go to the inbox. A complete one lets the intake
+        gate watch the inbox drain (IntakeGate)."""
         from bot.github.poller import Poller, PollState
         from bot.github.ratelimit import RateLimitHeld
 
@@ -219,7 +354,11 @@ class Runtime:
             result = await Poller(self.gateway).poll(current)
         except RateLimitHeld as waiting:  # GitHub asked the token to wait: poll again after
             log.info("github poll skipped: %s", waiting)
+            self._intake_failed(f"GitHub poll held by its rate limit: {waiting}")
             return 0
+        except Exception as exc:
+            self._intake_failed(f"GitHub poll failed: {type(exc).__name__}: {exc}")
+            raise
         stored = 0
         for delivery in result.deliveries:
             event = delivery.event
@@ -231,6 +370,8 @@ class Runtime:
             )
         with session_scope(self.engine) as session:
             state.put(session, "github-poll", result.state.to_json(), now)
+        if self.intake is not None:
+            self.intake.fetched()
         if stored:
             self.wake.set()
         return stored
@@ -240,16 +381,44 @@ def load_settings_charter(settings: Settings) -> LoadedCharter:
     return read_charter(settings.charter or example_charter_path())
 
 
+def unsigned_webhooks(settings: Settings) -> str | None:
+    """What the server says at start when GitHub webhooks cannot be accepted: webhook mode
+    without a secret refuses every delivery (bot.github.receiver), so GitHub's events would
+    silently never arrive. None when the mode and secret are usable."""
+    secret = settings.github_webhook_secret
+    if settings.github_mode != "webhook" or (secret and secret.get_secret_value()):
+        return None
+    return (
+        "CHARTERBOT_GITHUB_WEBHOOK_SECRET is not set: POST /github/webhook refuses every GitHub"
+        " delivery (401) until it is; set it to the repository webhook's secret, or set"
+        " CHARTERBOT_GITHUB_MODE to poll or off"
+    )
+
+
+class CharterVersionLowered(Exception):
+    """The charter's version is below the one adopted last: refused at start (a lower version
+    would reuse numbers proposals were already decided under)."""
+
+
 def adopt_charter(engine: Engine, loaded: LoadedCharter, now: datetime) -> LoadedCharter:
     """Record the running charter (audit entry when its content is new, its text kept for its
     version) and return it answering for every earlier version the store kept, so proposals
-    are decided by the version they were opened under (charter.proposal.rules_for)."""
+    are decided by the version they were opened under (charter.proposal.rules_for). A version
+    lower than the last adopted one raises :class:`CharterVersionLowered`; changed content
+    under the same version is adopted with a warning."""
     version = loaded.charter.version
     with session_scope(engine) as session:
         previous = charters.adopted_version(session)
+        if previous is not None and version < previous:
+            raise CharterVersionLowered(
+                f"the charter {loaded.source} is version {version}, lower than version"
+                f" {previous} adopted before: a charter's version only goes up (proposals are"
+                f" decided by the version they were opened under); start with the v{previous}"
+                f" charter, or raise charter.version above {previous} for an amendment"
+            )
         if charters.adopt(session, loaded.sha256, version, loaded.source, now, loaded.text):
             log.info("adopted charter v%s (%s)", version, loaded.sha256[:12])
-            if previous is not None and version <= previous:
+            if previous == version:
                 log.warning(
                     "the charter's content changed but its version (%s) was not raised above"
                     " %s: proposals opened under v%s now follow the new text; raise"
@@ -380,7 +549,7 @@ def _assemble(
         on_stored=lambda: rt.wake.set(),
     )
     processor = github_handler.processor(gov)
-    worker = InboxWorker(engine, {"github": processor, "poll": processor})
+    worker = InboxWorker(engine, dict.fromkeys(GITHUB_SOURCES, processor))
     rt = Runtime(
         settings=settings,
         engine=engine,
@@ -400,6 +569,8 @@ def _assemble(
             "failed GitHub webhook deliveries are not recovered: set CHARTERBOT_GITHUB_HOOK_ID"
             " to the repository webhook's id to have them fetched and processed"
         )
+    if settings.github_mode != "off":
+        _hold_closes_for_intake(rt)
     if gateway is not None:
         from bot.github.issues_relay import IssueRelay
         from bot.github.relay import GitHubRelay
@@ -409,6 +580,20 @@ def _assemble(
         rt.relays.append(IssueRelay(engine, gateway, clock=clock).run_once)
     _wire_areas(rt)
     return rt
+
+
+def _hold_closes_for_intake(rt: Runtime) -> None:
+    """Voting closes wait for GitHub intake to catch up at start and each time this process
+    becomes leader (IntakeGate): after what the poller or reconciler fetches, if either runs."""
+    fetches: Literal["poll", "reconcile"] | None = None
+    if rt.gateway is not None and rt.settings.github_mode == "poll":
+        fetches = "poll"
+    elif rt.reconciler is not None and rt.settings.github_mode == "webhook":
+        fetches = "reconcile"
+    rt.intake = IntakeGate(rt.engine, rt.clock, fetches)
+    rt.gov.closes_may_fire = rt.intake
+    rt.intake.close()
+    rt.on_lead.append(rt.intake.close)
 
 
 def _github_gateway(settings: Settings, loaded: LoadedCharter, clock: Clock) -> GitHubGateway:

@@ -99,13 +99,18 @@ def _decide(
     via = actor.surface if actor.surface != "system" else "github"
     rules = gov.rules_for(p)  # the charter version the proposal was opened under
     decision: Decision
+    # An input that settles the outcome leaves the close to the timer, which waits the grace
+    # for votes cast before it that are still on their way (charter.proposal._then_close).
+    grace = gov.vote_grace
     if isinstance(command, c.CastVote):
-        decision = cast_vote(p, rules, login, command.choice, command.reason, now, via)
+        decision = cast_vote(p, rules, login, command.choice, command.reason, now, via, grace=grace)
     elif isinstance(command, c.RaiseConcern):
         decision = raise_concern(p, rules, login, command.name, command.text, now)
     elif isinstance(command, c.ResolveConcern):
         coordinator = gov.is_coordinator(actor)
-        decision = resolve_concern(p, rules, login, command.name, now, may_resolve_any=coordinator)
+        decision = resolve_concern(
+            p, rules, login, command.name, now, may_resolve_any=coordinator, grace=grace
+        )
     elif isinstance(command, c.MoveActivation):
         decision = move_activation(p, rules, command.target, command.reason, login, now)
     else:
@@ -120,12 +125,20 @@ def _whoami(gov: Governance, actor: Actor) -> Message:
     if actor.login is None:
         return Message.text_only(
             "You are not linked to a GitHub login, so you can read but not act. "
-            "Run `/charter link` to prove which login is yours."
+            + unlinked_remedy(actor.surface)
         )
     roles = sorted(roles_for(actor, gov.charter))
     client = gov.charter.client_of(actor.login)
     where = f", maintainer of {client.name}" if client else ""
     return Message.text_only(f"You are {actor.login} ({', '.join(roles)}{where}).")
+
+
+def unlinked_remedy(surface: str) -> str:
+    """How someone acting as no login comes to act as one, where they are: in chat they prove
+    their login (``/charter link``); the console acts as whichever login it was started with."""
+    if surface == "console":
+        return "Start the console with `--as LOGIN` to act as a GitHub login."
+    return "Run `/charter link` to prove which login is yours."
 
 
 def _help(topic: str | None, *, comment: bool) -> Message:

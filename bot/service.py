@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from bot import commands_core
+from bot import commands_core, views
 from bot.clock import Clock
 from bot.identity import IdentityLinks
 from bot.messages import Actor, Message
@@ -84,6 +84,9 @@ class Governance:
         # How long a voting deadline waits for votes cast before it that are still on their way
         # (bot.settings deadline_grace); 0 decides at the deadline.
         self.vote_grace = timedelta(0)
+        # Whether voting closes may fire at a moment: after a start, not before GitHub intake
+        # has caught up (bot.bootstrap.IntakeGate); without a gate, always.
+        self.closes_may_fire: Callable[[datetime], bool] = lambda now: True
 
     @property
     def charter(self) -> Charter:
@@ -128,9 +131,15 @@ class Governance:
     ) -> None:
         """Answer a comment once (the key makes a re-processed comment not answer twice).
         ``text`` is escaped whole, unless it is ``markdown`` the caller has made safe (its user
-        parts escaped: bot.github.replies)."""
-        body = f"@{to_login} {text if markdown else escape_markdown_github(text)}"
-        payload = {"proposal": number, "body": body}
+        parts escaped: bot.github.replies). Escaping makes text longer (``@`` becomes 8
+        characters), so the body is cut to what GitHub accepts (``views.fit``, leaving room
+        for the relay's outbox marker); a cut one is marked so the relay points it to the
+        proposal's page when a public URL is set."""
+        full = f"@{to_login} {text if markdown else escape_markdown_github(text)}"
+        body = views.fit(full)
+        payload: dict[str, Any] = {"proposal": number, "body": body}
+        if body != full:
+            payload["cut"] = True
         outbox.enqueue(session, kind="comment", payload=payload, now=now, key=f"reply:{key}")
 
     # -- applying decisions ----------------------------------------------------------------
@@ -147,7 +156,15 @@ class Governance:
             extra["decided_charter_version"] = rules.version  # the version that decided
         updated = replace(base, proposal=decision.proposal, extra=extra)
         repo.save(session, updated, rules, now)
-        outcome = self.effects(session, decision.effects, actor, now, proposal=decision.proposal)
+        # Recorded under the version that decided: the proposal's own (its payload says so too).
+        outcome = self.effects(
+            session,
+            decision.effects,
+            actor,
+            now,
+            proposal=decision.proposal,
+            charter_version=rules.version,
+        )
         before = stored.proposal if stored is not None else None
         if before is None or before.state is not decision.proposal.state:
             for listener in self._state_listeners:
@@ -162,9 +179,12 @@ class Governance:
         now: datetime,
         *,
         proposal: Proposal | None = None,
+        charter_version: int | None = None,
     ) -> Outcome:
+        """Carry out ``effects`` in ``session``'s transaction. Audit entries record
+        ``charter_version``, the version that decided (default: the running charter's)."""
         result = Outcome()
-        version = self.charter.version
+        version = self.charter.version if charter_version is None else charter_version
         for effect in effects:
             if isinstance(effect, Audit):
                 audit.append(
@@ -260,22 +280,27 @@ class Governance:
         fired = 0
         with read_scope(self.engine) as session:
             numbers = repo.due(session, now, self.vote_grace)
+        closes = bool(numbers) and self.closes_may_fire(now)
         for number in numbers:
             with session_scope(self.engine) as session:
-                fired += self._fire(session, number, now)
+                fired += self._fire(session, number, now, closes=closes)
         for hook in self._tick_hooks:
             with session_scope(self.engine) as session:
                 fired += hook(self, session, now)
         return fired
 
-    def _fire(self, session: Session, number: int, now: datetime) -> int:
+    def _fire(self, session: Session, number: int, now: datetime, *, closes: bool = True) -> int:
         """Fire what is due for one proposal. A proposal in voting is judged as it stood
         ``vote_grace`` ago, so a vote cast before its deadline but processed after it still
-        counts; the decision is dated then (at the deadline, give or take the tick)."""
+        counts; the decision is dated then (at the deadline, give or take the tick). Unless
+        ``closes`` (``closes_may_fire``), voting stays open: it is judged once votes cast while
+        the bot was down have been read."""
         stored = repo.load(session, number, for_update=True)
         if stored is None:
             return 0
         p = stored.proposal
+        if p.state is State.VOTING and not closes:
+            return 0
         rules = self.rules_for(p)
         at = now - self.vote_grace if p.state is State.VOTING else now
         event = due_event(p, rules, at) if p.track in rules.tracks else None

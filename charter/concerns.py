@@ -47,6 +47,18 @@ def outstanding(concerns: tuple[Concern, ...]) -> tuple[Concern, ...]:
     return tuple(c for c in concerns if c.open)
 
 
+def open_at(concerns: tuple[Concern, ...], now: datetime) -> tuple[Concern, ...]:
+    """The concerns that were open at ``now``: raised by then and not yet resolved then.
+
+    The tally judges a proposal as it stood at a moment (a deadline, or when a late-arriving
+    vote was cast), so a concern resolved after that moment still held it then, and one raised
+    after it did not yet. A reopened concern counts from its reopening (its record keeps only
+    the latest raising)."""
+    return tuple(
+        c for c in concerns if c.raised_at <= now and (c.resolved_at is None or now < c.resolved_at)
+    )
+
+
 def raise_concern(
     concerns: tuple[Concern, ...], name: str, text: str, by: str, now: datetime
 ) -> tuple[Concern, ...]:

@@ -42,11 +42,19 @@ def deadlines(p: Proposal, charter: Charter) -> Deadlines:
     lazy_until = closes + lazy if closes is not None and lazy is not None else None
     confirm_until = None
     if p.state is State.VOTING:
-        # As stored: the tally just after the last recorded vote.
+        # As stored: the tally just after the last recorded input (a vote or a concern).
         opened, _ = voting_window(p, charter)
-        last = max([opened, *(v.at for v in p.votes)])
+        last = max([opened, *inputs(p)])
         confirm_until = tally_of(p, charter, last).confirm_until
     return Deadlines(ends, opens, closes, confirm_until, lazy_until)
+
+
+def inputs(p: Proposal) -> list[datetime]:
+    """The instants at which ``p``'s input changed what the tally sees: each vote, and each
+    concern raised or resolved (the tally counts the concerns open at its moment)."""
+    raised = [c.raised_at for c in p.concerns]
+    resolved = [c.resolved_at for c in p.concerns if c.resolved_at is not None]
+    return [*(v.at for v in p.votes), *raised, *resolved]
 
 
 def due(p: Proposal, charter: Charter, now: datetime) -> Event | None:
@@ -69,18 +77,22 @@ def next_due_at(p: Proposal, charter: Charter) -> datetime | None:
     """The earliest moment at which :func:`due` fires, from what is stored; ``None`` if never.
 
     The result may lie in the past (the proposal is overdue: fire at once). New input (a vote,
-    a resolved concern) can change it, so the scheduler asks again after every change.
+    a resolved concern) can change it, so the scheduler asks again after every change. An
+    input that settles the outcome makes its own instant the answer: a bot that leaves such a
+    close to the timer (``grace``, :func:`charter.proposal.cast_vote`) fires it then, plus the
+    grace.
     """
     if p.state is State.REVIEW:
         return review_ends(p, charter)
     if p.state is not State.VOTING:
         return None
-    # The tally only changes at a vote, at a confirm end, at voting close and at lazy end;
-    # checking those instants in order finds the first one at which it settles.
+    # The tally only changes at an input (a vote, a concern raised or resolved), at a confirm
+    # end, at voting close and at lazy end; checking those instants in order finds the first
+    # one at which it settles.
     opened, closes = voting_window(p, charter)
     track = track_of(p, charter)
     end = closes + track.lazy_consensus if track.lazy_consensus is not None else closes
-    instants = {opened, closes, *(v.at for v in p.votes)}
+    instants = {opened, closes, *inputs(p)}
     if track.confirm is not None:
         # A confirm end only exists while voting is open (``tally`` sets ``confirm_until`` in
         # no other case), so only the instants in [opened, closes) can add one.

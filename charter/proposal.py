@@ -6,7 +6,9 @@ is afterwards plus the effects the application must carry out. Rules shared by a
 - a command the rules refuse changes nothing and emits ``Audit(kind="command-refused")`` and
   ``Reply(ok=False, text=<why>)``;
 - announcements of a confidential track carry ``confidential=True``;
-- a vote or a resolved concern that settles the outcome closes the proposal in the same step.
+- a vote or a resolved concern that settles the outcome closes the proposal in the same step,
+  unless the caller gives a ``grace`` (the bot's wait for votes still on their way): then the
+  timer closes it that long after it settled, judged as it stood then (:func:`settled_note`).
 Which timer is due is :mod:`charter.deadlines`' business; it calls :func:`open_voting` and
 :func:`close_if_due`.
 """
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from charter import concerns as concern_rules
@@ -128,7 +130,7 @@ def tally_of(p: Proposal, charter: Charter, now: datetime) -> Tally:
         now,
         voting_opened_at=opened,
         voting_closes_at=closes,
-        open_concerns=tuple(c.name for c in concern_rules.outstanding(p.concerns)),
+        open_concerns=tuple(c.name for c in concern_rules.open_at(p.concerns, now)),
     )
     if len(_TALLIES) >= _TALLIES_KEPT:
         _TALLIES.clear()
@@ -214,8 +216,35 @@ def _settled(p: Proposal, charter: Charter, now: datetime) -> str | None:
     return f"voting on #{p.number} has closed: {current.reason}"
 
 
-def _then_close(p: Proposal, charter: Charter, effects: list[Effect], now: datetime) -> Decision:
+def voting_opened_by(p: Proposal, at: datetime) -> bool:
+    """Whether voting on ``p`` had opened by ``at``. A vote is dated by when it was cast (a
+    GitHub comment's time), so one cast during review that reaches the bot after voting opened
+    is refused as it would have been on time, not recorded for a tally that ignores it."""
+    return p.voting_opened_at is not None and p.voting_opened_at <= at
+
+
+def settled_note(p: Proposal, outcome: Outcome, grace: timedelta) -> str:
+    """What the author of the input that settled ``p``'s outcome is told when the close is
+    left to the timer (it is recorded ``grace`` later, once votes cast before are in)."""
+    return (
+        f"Voting on #{p.number} is settled ({outcome.value}); the decision is recorded after"
+        f" {grace.total_seconds():g} s for votes in flight."
+    )
+
+
+def _then_close(
+    p: Proposal, charter: Charter, effects: list[Effect], now: datetime, grace: timedelta
+) -> Decision:
+    """Close ``p`` if the input just applied settled its outcome. With a ``grace`` the close is
+    left to the timer, which fires ``grace`` after the settling instant and judges ``p`` as it
+    stood then: a vote cast before this input but arriving after it (a GitHub veto dated before
+    the chat vote that filled the last seat) still counts."""
     closing = close_if_due(p, charter, now)
+    if not closing.effects:
+        return Decision(p, tuple(effects))
+    if grace > timedelta(0):
+        outcome = tally_of(p, charter, now).outcome  # the tally close_if_due just read
+        return Decision(p, (*effects, Reply(text=settled_note(p, outcome, grace))))
     return Decision(closing.proposal, (*effects, *closing.effects))
 
 
@@ -259,19 +288,25 @@ def cast_vote(
     reason: str,
     now: datetime,
     via: str = "github",
+    *,
+    grace: timedelta = timedelta(0),
 ) -> Decision:
     """Record a vote while the outcome is still open; a seat's later vote replaces its earlier.
 
-    Refused when voting has not opened, when the proposal is closed, when the actor holds no
-    seat (and no veto) on the track, or once the votes have settled the outcome — in that last
-    case the proposal is closed in the same step.
+    Refused when voting had not opened by ``now`` (the vote's own time), when the proposal is
+    closed, when the actor holds no seat (and no veto) on the track, or once the votes have
+    settled the outcome. A vote that settles it closes the proposal in the same step, or with
+    a ``grace`` leaves the close to the timer (see :func:`_then_close`).
     """
     charter = rules_for(p, charter)
     track = track_of(p, charter)
+    not_open = f"voting on #{p.number} has not opened yet"
     if p.state in (State.DRAFT, State.REVIEW):
-        return refuse(p, actor_login, "vote", f"voting on #{p.number} has not opened yet")
+        return refuse(p, actor_login, "vote", not_open)
     if p.state is not State.VOTING:
         return refuse(p, actor_login, "vote", f"#{p.number} is closed ({p.state.value})")
+    if not voting_opened_by(p, now):
+        return refuse(p, actor_login, "vote", not_open)
     if not may_vote(actor_login, track, charter):
         electorate = ", ".join(track.electorate)
         why = f"{actor_login} is not a voter for the {p.track} track (electorate: {electorate})"
@@ -302,7 +337,7 @@ def cast_vote(
         SyncTracking(p.number),
         Reply(text=said + _replacing(current, held, actor_login)),
     ]
-    return _then_close(voted, charter, effects, now)
+    return _then_close(voted, charter, effects, now, grace)
 
 
 def _replacing(current: Tally, held: tuple[Seat, ...], voter: str) -> str:
@@ -350,8 +385,10 @@ def resolve_concern(
     now: datetime,
     *,
     may_resolve_any: bool = False,
+    grace: timedelta = timedelta(0),
 ) -> Decision:
-    """Resolve an open concern (its raiser, or a coordinator); may settle the outcome."""
+    """Resolve an open concern (its raiser, or a coordinator); may settle the outcome, which
+    closes the proposal at once or, with a ``grace``, by the timer (see :func:`_then_close`)."""
     charter = rules_for(p, charter)
     if not is_open(p.state):
         why = f"#{p.number} is closed ({p.state.value}); its concerns are final"
@@ -371,7 +408,7 @@ def resolve_concern(
         SyncTracking(p.number),
         Reply(text=f"Concern '{name}' on #{p.number} is resolved."),
     ]
-    return _then_close(replace(p, concerns=updated), charter, effects, now)
+    return _then_close(replace(p, concerns=updated), charter, effects, now, grace)
 
 
 def withdraw(
@@ -439,12 +476,15 @@ def recompute_votes(p: Proposal, charter: Charter, votes: Iterable[Vote]) -> Dec
     """Replace the votes with ones recomputed from history (a comment was edited or deleted).
 
     Only an open proposal's votes change; once decided, its votes are part of the record. A
-    vote counts only if the outcome was still open when it was cast, as :func:`cast_vote`
-    decides: one refused then (cast after the outcome settled) stays out.
+    vote counts only if voting had opened and the outcome was still open when it was cast, as
+    :func:`cast_vote` decides: one refused then (before voting opened, or after the outcome
+    settled) stays out.
     """
     charter = rules_for(p, charter)
     recomputed: tuple[Vote, ...] = ()
     for vote in sorted(votes, key=lambda v: v.at):
+        if not voting_opened_by(p, vote.at):
+            continue
         if _settled(replace(p, votes=recomputed), charter, vote.at) is None:
             recomputed = (*recomputed, vote)
     if not is_open(p.state) or recomputed == p.votes:

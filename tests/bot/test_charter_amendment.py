@@ -17,9 +17,10 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from bot.bootstrap import CharterVersionLowered
 from bot.clock import FixedClock
-from storage import charters
-from storage.db import read_scope, session_scope
+from storage import audit_query, charters
+from storage.db import make_engine, read_scope, session_scope
 from tests.bot.harness import Bot, later, valid_body
 from tests.paths import SHARED
 from tests.standins.github_server import GitHubStandin
@@ -51,6 +52,13 @@ async def _view(bot: Bot, n: int) -> dict[str, Any]:
 
 def _closes(view: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(view["deadlines"]["voting_closes"])
+
+
+def _audited_versions(bot: Bot, n: int, kind: str) -> list[int]:
+    """The charter_version column of the audit entries of ``kind`` about proposal ``n``."""
+    with read_scope(bot.rt.engine) as session:
+        entries = audit_query.entries(session, subject=f"proposal:{n}", kind=kind)
+        return [e.charter_version for e in entries]
 
 
 async def test_proposals_keep_the_version_they_were_opened_under(
@@ -107,6 +115,10 @@ async def test_proposals_keep_the_version_they_were_opened_under(
     assert new_view["decision"]["charter_version"] == 4
     with read_scope(bot.rt.engine) as session:
         assert set(charters.version_texts(session)) == {3, 4}
+    # The hash-chained entries record the version that decided, as their payloads do.
+    assert _audited_versions(bot, old, "proposal-decided") == [3]
+    assert _audited_versions(bot, other, "proposal-withdrawn") == [3]
+    assert _audited_versions(bot, new, "proposal-decided") == [4]
     await bot.close()
 
 
@@ -142,3 +154,25 @@ async def test_changed_content_without_a_version_bump_is_logged(
     await bot.close()
     [warning] = [r.getMessage() for r in caplog.records if "was not raised" in r.getMessage()]
     assert "version (3) was not raised above 3" in warning
+
+
+async def test_a_lower_version_is_refused_at_start(
+    sqlite_url: str, github: GitHubStandin, tmp_path: Path
+) -> None:
+    """Going back below the version adopted last would reuse version numbers proposals were
+    decided under: the start is refused, naming the file and both versions."""
+    github.reset()
+    bot = Bot(sqlite_url, github, charter=str(_write(tmp_path, "v4.yaml", AMENDMENTS)))
+    await bot.close()
+    older = _write(tmp_path, "v3.yaml", {})
+    with pytest.raises(CharterVersionLowered) as refused:
+        Bot(sqlite_url, github, charter=str(older))
+    assert str(refused.value).startswith(
+        f"the charter {older} is version 3, lower than version 4 adopted before"
+    )
+    engine = make_engine(sqlite_url)
+    try:
+        with read_scope(engine) as session:
+            assert charters.adopted_version(session) == 4  # nothing of v3 was recorded
+    finally:
+        engine.dispose()

@@ -4,7 +4,9 @@ A GitHub vote is dated by its comment, but it reaches the bot later: a webhook i
 to a whole polling interval in poll mode. Voting therefore closes ``vote_grace`` after its
 deadline (``CHARTERBOT_DEADLINE_GRACE_SECONDS``; by default 30 s, plus the polling interval in
 poll mode), judged as the proposal stood at the deadline. A vote cast after the deadline is
-still refused.
+still refused. The same holds for an input that settles the outcome before the deadline (the
+last seat's vote from chat, a resolved concern): the timer closes the proposal a grace later,
+so a GitHub vote cast before that input and still in flight counts (a council veto rejects).
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.messages import Actor, Message, plain_text
 from bot.settings import Settings
+from charter.proposal import Proposal
 from storage import proposals as repo
 from storage.db import read_scope
-from tests.bot.harness import Bot
+from tests.bot.harness import Bot, later, valid_body
 from tests.standins.github_server import GitHubStandin
 
 CLIENTS = ("alice-aurora", "carmen-borealis", "emeka-cirrus", "fatima-dorado")
@@ -156,3 +160,119 @@ async def test_review_ends_on_time_and_the_scheduler_knows_when_voting_closes(bo
         assert repo.due(session, closes + GRACE - timedelta(seconds=1), GRACE) == []
         assert repo.due(session, closes + GRACE, GRACE) == [n]
     assert closes.tzinfo is not None and closes.astimezone(UTC) == closes
+
+
+# -- an input that settles the outcome early ---------------------------------------------------
+
+SECURITY_PATCH = valid_body(**{"### Track\n\nprotocol-change": "### Track\n\nsecurity-patch"})
+# Every security-patch seat (five clients, three council members) but mateo-sec's.
+SEVEN = (*CLIENTS, LAST, "lena-sec", "kofi-sec")
+
+
+def _chat(bot: Bot, text: str, login: str) -> Message:
+    actor = Actor(login=login, surface="slack", surface_id=f"U-{login}", display=login)
+    return bot.gov.run_sync(text, actor, bot.clock.now())
+
+
+def _proposal(bot: Bot, n: int) -> Proposal:
+    stored = bot.gov.load(n)
+    assert stored is not None
+    return stored.proposal
+
+
+async def _seven_approve_a_security_patch(bot: Bot) -> int:
+    """A security patch (review 0d: voting opens at once) that seven of eight seats approved."""
+    issue = bot.standin.store.add_issue(
+        "Fix", SECURITY_PATCH, "alice-aurora", ("upgrade-proposal",)
+    )
+    payload = bot.issue_payload("opened", issue.number, SECURITY_PATCH, title="Fix")
+    assert (await bot.post("issues", payload)).status_code == 202
+    await bot.settle()
+    assert _proposal(bot, issue.number).state.value == "voting"
+    for login in SEVEN:
+        assert _chat(bot, f"vote {issue.number} approve", login).ok
+    await bot.advance(later(seconds=5))
+    return issue.number
+
+
+async def _veto_in_flight(bot: Bot, n: int) -> Message:
+    """kofi-sec rejects on GitHub; twenty seconds later, before his comment reaches the bot,
+    mateo-sec approves from Slack (every seat has approved); then the veto arrives."""
+    vetoed_at = bot.clock.now()
+    await bot.advance(later(seconds=20))
+    said = _chat(bot, f"vote {n} approve", "mateo-sec")
+    await bot.settle()
+    veto = bot.comment_payload(
+        "created", n, "/vote reject exploitable", "kofi-sec", created=vetoed_at
+    )
+    assert (await bot.post("issue_comment", veto)).status_code == 202
+    await bot.settle()
+    return said
+
+
+async def test_a_github_veto_in_flight_beats_the_chat_vote_that_settled(bot: Bot) -> None:
+    """The chat vote that fills the last seat settles the outcome but does not close: its
+    voter is told when the decision is recorded, the veto cast before it counts, and the timer
+    rejects the proposal a grace after the veto, as it stood then."""
+    n = await _seven_approve_a_security_patch(bot)
+    said = await _veto_in_flight(bot, n)
+    assert said.ok
+    note = f"Voting on #{n} is settled (accepted); the decision is recorded after 30 s"
+    assert note in plain_text(said)
+    p = _proposal(bot, n)
+    assert p.state.value == "voting" and "kofi-sec" in {v.voter for v in p.votes}
+    vetoed_at = max(v.at for v in p.votes if v.voter == "kofi-sec")
+    await bot.advance(vetoed_at + GRACE - bot.clock.now())
+    p = _proposal(bot, n)
+    assert (p.state.value, p.decided_at) == ("rejected", vetoed_at)
+    assert not [c for c in bot.issue_comments(n) if "@kofi-sec error:" in c.body]
+
+
+async def test_without_the_grace_the_chat_vote_closes_and_the_veto_is_refused(
+    bot_without_grace: Bot,
+) -> None:
+    """What the grace prevents: the settling chat vote closes at once."""
+    bot = bot_without_grace
+    n = await _seven_approve_a_security_patch(bot)
+    said = await _veto_in_flight(bot, n)
+    assert "settled" not in plain_text(said)
+    assert _proposal(bot, n).state.value == "accepted"
+    assert [c for c in bot.issue_comments(n) if "@kofi-sec error:" in c.body]
+
+
+async def test_a_confirm_hold_still_ends_the_vote_a_grace_after_it(bot: Bot) -> None:
+    """protocol-change holds an outcome 24h once every seat has voted: the last vote does not
+    settle it (no note), and the timer closes it a grace after the hold, dated at its end."""
+    n = await bot.open_voting()
+    for login in (*CLIENTS, LAST):
+        said = _chat(bot, f"vote {n} approve", login)
+        assert said.ok and "settled" not in plain_text(said)
+    held = datetime.fromisoformat(str((await _view(bot, n))["deadlines"]["confirm_until"]))  # type: ignore[index]
+    await bot.advance(held + GRACE - timedelta(seconds=1) - bot.clock.now())
+    assert _proposal(bot, n).state.value == "voting"
+    await bot.advance(timedelta(seconds=1))
+    p = _proposal(bot, n)
+    assert (p.state.value, p.decided_at) == ("accepted", held)
+
+
+async def test_a_vote_cast_before_voting_opened_is_refused_when_it_arrives_after(
+    bot: Bot,
+) -> None:
+    """A vote comment posted during review that reaches the bot after voting opened is refused
+    as it would have been on time, with the reason, not recorded for a tally that ignores it."""
+    issue = bot.standin.store.add_issue("T", valid_body(), "alice-aurora", ("upgrade-proposal",))
+    n = issue.number
+    assert (
+        await bot.post("issues", bot.issue_payload("opened", n, valid_body()))
+    ).status_code == 202
+    await bot.settle()
+    posted = bot.clock.now() + later(days=7, seconds=-10)  # ten seconds before review ends
+    await bot.advance(later(days=7, seconds=5))
+    payload = bot.comment_payload("created", n, "/vote approve", "carmen-borealis", created=posted)
+    assert (await bot.post("issue_comment", payload)).status_code == 202
+    await bot.settle()
+    assert _proposal(bot, n).votes == ()
+    assert any(
+        "@carmen-borealis error:" in c.body and "has not opened yet" in c.body
+        for c in bot.issue_comments(n)
+    )

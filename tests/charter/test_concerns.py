@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from charter.concerns import Concern, ConcernRefused, outstanding, raise_concern, resolve
+from charter.concerns import Concern, ConcernRefused, open_at, outstanding, raise_concern, resolve
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 T1 = T0 + timedelta(hours=1)
@@ -76,3 +76,19 @@ def test_outstanding_keeps_raising_order() -> None:
     """outstanding() lists open concerns in the order they were raised."""
     other = Concern("perf", "slow", "hana-eridanus", T1)
     assert outstanding((OPEN, DONE, other)) == (OPEN, other)
+
+
+@pytest.mark.parametrize(
+    ("now", "names"),
+    [
+        (T0 - timedelta(seconds=1), []),  # neither raised yet
+        (T0, ["abi-break", "docs"]),  # raised at this instant: open
+        (T1 - timedelta(seconds=1), ["abi-break", "docs"]),
+        (T1, ["abi-break"]),  # resolved at this instant: no longer open
+        (T1 + timedelta(days=9), ["abi-break"]),
+    ],
+)
+def test_open_at_a_moment(now: datetime, names: list[str]) -> None:
+    """The tally judges a proposal as it stood at a moment: a concern holds it from when it
+    was raised until it was resolved."""
+    assert [c.name for c in open_at((OPEN, DONE), now)] == names

@@ -7,6 +7,7 @@ lazy consensus 5d), security-patch (0d, 48h, council veto), charter-amendment (7
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
+from charter.concerns import Concern
 from charter.deadlines import Deadlines, deadlines, due, next_due_at
 from charter.lifecycle import Event, State
 from charter.model import Charter
@@ -92,10 +94,24 @@ def test_voting_counts_from_the_actual_opening() -> None:
     )
 
 
+def concern(raised: float, resolved: float | None = None) -> Concern:
+    at = None if resolved is None else h(resolved)
+    return Concern("abi", "breaks", "carmen-borealis", h(raised), "carmen-borealis", at)
+
+
+def with_concern(p: Proposal, raised: float, resolved: float | None = None) -> Proposal:
+    return replace(p, concerns=(concern(raised, resolved),))
+
+
 def test_confirm_until_as_stored() -> None:
-    """With every seat approving, confirm ends 24h after the last vote that changed course."""
+    """With every seat approving, confirm ends 24h after the last vote that changed course;
+    a concern open then keeps it unset until it is resolved (the tally after the last input)."""
     assert deadlines(approve_all("protocol-change", CLIENTS), REF).confirm_until == h(5 + 24)
     assert deadlines(approve_all("protocol-change", CLIENTS[:4]), REF).confirm_until is None
+    held = with_concern(approve_all("protocol-change", CLIENTS), 0.5)
+    assert deadlines(held, REF).confirm_until is None
+    resolved = with_concern(approve_all("protocol-change", CLIENTS), 0.5, 10)
+    assert deadlines(resolved, REF).confirm_until == h(5 + 24)
 
 
 # -- due --------------------------------------------------------------------------------------
@@ -152,6 +168,15 @@ NEXT = [
     ("ff-close", voting("feature-flag", *((w, "approve", 1) for w in CLIENTS[:3])), h(72)),
     # Confirm elapsed before a later, non-flipping re-vote: the proposal was due back then.
     ("pc-overdue", voting("protocol-change", *ALL_AT_1, ("bob-aurora", "approve", 40)), h(25)),
+    # A concern counts from when it was raised until it was resolved: resolving the last one
+    # after every seat approved settles the outcome at that instant, not at the last vote.
+    ("ca-resolved", with_concern(approve_all("charter-amendment", SEVEN), 0.5, 20), h(20)),
+    ("ca-raised-late", with_concern(approve_all("charter-amendment", SEVEN), 30, 40), h(7)),
+    ("ca-held-to-close", with_concern(approve_all("charter-amendment", SEVEN), 0.5), h(168)),
+    ("pc-resolved-in-hold", with_concern(approve_all("protocol-change", CLIENTS), 0.5, 10),
+     h(5 + 24)),
+    ("pc-resolved-after-hold", with_concern(approve_all("protocol-change", CLIENTS), 0.5, 40),
+     h(40)),
     ("draft", prop("feature-flag", State.DRAFT), None),
     ("rejected", prop("feature-flag", State.REJECTED), None),
 ]  # fmt: skip

@@ -12,9 +12,9 @@ import pytest
 import yaml
 
 from charter.concerns import Concern
-from charter.deadlines import due
+from charter.deadlines import due, next_due_at
 from charter.effects import Announce, Audit, Comment, Reply, SetLabels, SyncTracking
-from charter.lifecycle import IllegalTransition, State
+from charter.lifecycle import Event, IllegalTransition, State
 from charter.model import Charter
 from charter.proposal import (
     Decision,
@@ -30,7 +30,9 @@ from charter.proposal import (
     raise_concern,
     recompute_votes,
     resolve_concern,
+    settled_note,
     tally_of,
+    voting_opened_by,
     withdraw,
 )
 from charter.votes import Choice, Outcome, Vote
@@ -157,6 +159,10 @@ def test_missing_timestamps_are_reported() -> None:
         (prop(state=State.REVIEW), "alice-aurora", h(1), "voting on #7 has not opened yet"),
         (prop(state=State.ACCEPTED), "alice-aurora", h(1), "#7 is closed (accepted)"),
         (prop(state=State.WITHDRAWN), "alice-aurora", h(1), "#7 is closed (withdrawn)"),
+        # Cast during review, reaching the bot after voting opened (a late webhook, a poll):
+        # refused as it would have been on time, not recorded for a tally that ignores it.
+        (prop(), "alice-aurora", h(-1), "voting on #7 has not opened yet"),
+        (prop(voting_opened_at=None), "alice-aurora", h(1), "voting on #7 has not opened yet"),
         (
             prop(),
             "kofi-sec",
@@ -173,7 +179,8 @@ def test_missing_timestamps_are_reported() -> None:
     ],
 )
 def test_cast_vote_refusals(p: Proposal, voter: str, now: datetime, why: str) -> None:
-    """Votes are refused before voting opens, on closed proposals and from non-voters."""
+    """Votes are refused before voting opens (by the vote's own time), on closed proposals and
+    from non-voters."""
     refused(cast_vote(p, REF, voter, "approve", "", now), p, why)
 
 
@@ -351,6 +358,90 @@ def test_resolving_the_last_concern_can_settle_the_outcome() -> None:
     assert "Audit:proposal-decided" in kinds(d)
 
 
+# -- an input that settles the outcome, with a grace ------------------------------------------
+
+GRACE = timedelta(seconds=90)
+SEATS = [*CLIENTS, "ines-coord", "jonas-coord"]  # charter-amendment: 5 clients + 2 coordinators
+COUNCIL = ["kofi-sec", "lena-sec", "mateo-sec"]  # security-patch: 5 clients + 3 council seats
+
+
+def _approved(track: str, voters: list[str], **kw: Any) -> Proposal:
+    return prop(track, votes=votes(*((w, "approve", 1) for w in voters)), **kw)
+
+
+def _last_seat(p: Proposal, grace: timedelta) -> Decision:
+    return cast_vote(p, REF, SEATS[-1], "approve", "", h(5), grace=grace)
+
+
+def _veto(p: Proposal, grace: timedelta) -> Decision:
+    return cast_vote(p, REF, "kofi-sec", "reject", "exploit", h(5), grace=grace)
+
+
+def _last_concern(p: Proposal, grace: timedelta) -> Decision:
+    return resolve_concern(p, REF, "carmen-borealis", "abi", h(5), grace=grace)
+
+
+def _last_council_seat(p: Proposal, grace: timedelta) -> Decision:
+    return cast_vote(p, REF, "mateo-sec", "approve", "", h(5), via="slack", grace=grace)
+
+
+@pytest.mark.parametrize(
+    ("p", "settle", "outcome"),
+    [
+        (_approved("charter-amendment", SEATS[:-1]), _last_seat, Outcome.ACCEPTED),
+        (prop("security-patch"), _veto, Outcome.REJECTED),
+        (_approved("charter-amendment", SEATS, concerns=(ABI,)), _last_concern, Outcome.ACCEPTED),
+    ],
+    ids=["last-seat", "veto", "last-concern"],
+)
+def test_with_a_grace_an_input_that_settles_leaves_the_close_to_the_timer(
+    p: Proposal, settle: Any, outcome: Outcome
+) -> None:
+    """Without a grace the input closes the proposal at once. With one, the input is recorded
+    and the proposal stays in voting; its author is told the outcome and when it is recorded;
+    the timer's instant is the input's own (it fires a grace later), where it closes it."""
+    assert settle(p, timedelta(0)).proposal.outcome is outcome
+    d = settle(p, GRACE)
+    assert d.proposal.state is State.VOTING and d.proposal != p
+    assert "Audit:proposal-decided" not in kinds(d)
+    assert d.effects[-1] == Reply(settled_note(p, outcome, GRACE))
+    assert next_due_at(d.proposal, REF) == h(5)
+    closed = close_if_due(d.proposal, REF, h(5))
+    assert (closed.proposal.state, closed.proposal.decided_at) == (State(outcome.value), h(5))
+
+
+def test_the_settled_note() -> None:
+    assert settled_note(prop(), Outcome.ACCEPTED, GRACE) == (
+        "Voting on #7 is settled (accepted); the decision is recorded after 90 s for votes in"
+        " flight."
+    )
+
+
+@pytest.mark.parametrize(
+    ("p", "settle"),
+    [
+        (_approved("security-patch", [*CLIENTS, *COUNCIL[:2]]), _last_council_seat),
+        (_approved("security-patch", [*CLIENTS, *COUNCIL], concerns=(ABI,)), _last_concern),
+    ],
+    ids=["last-seat", "last-concern"],
+)
+def test_a_veto_cast_before_the_settling_input_but_arriving_after_it_rejects(
+    p: Proposal, settle: Any
+) -> None:
+    """A council reject rejects whatever the tally. Cast an hour before the input that
+    settled an approval (a chat vote filling the last seat, a resolved concern) and arriving
+    after it (a GitHub comment in flight), it is judged as the proposal stood when it was cast
+    — the outcome still open then — and recorded; the timer then rejects."""
+    settled = settle(p, GRACE).proposal
+    assert due(settled, REF, h(5)) is Event.VOTING_CLOSED_PASS
+    veto = cast_vote(settled, REF, "kofi-sec", "reject", "exploitable", h(4), grace=GRACE)
+    assert "Audit:vote-cast" in kinds(veto)
+    assert veto.effects[-1] == Reply(settled_note(p, Outcome.REJECTED, GRACE))
+    assert next_due_at(veto.proposal, REF) == h(4)
+    closed = close_if_due(veto.proposal, REF, h(5))
+    assert (closed.proposal.state, closed.proposal.outcome) == (State.REJECTED, Outcome.REJECTED)
+
+
 # -- withdrawal -------------------------------------------------------------------------------
 
 
@@ -475,6 +566,22 @@ def test_recompute_votes_changes_nothing_when_same_or_decided(p: Proposal) -> No
     assert recompute_votes(p, REF, ()).proposal.votes == (
         () if p.state is State.VOTING else p.votes
     )
+
+
+def test_recompute_votes_leaves_out_a_vote_cast_before_voting_opened() -> None:
+    """A vote comment from review was refused then; an edit (which recomputes every vote)
+    does not bring it in."""
+    early, counted = votes(("alice-aurora", "approve", -1), ("carmen-borealis", "reject", 1))
+    d = recompute_votes(prop(), REF, (early, counted))
+    assert d.proposal.votes == (counted,)
+
+
+@pytest.mark.parametrize(
+    ("opened", "at", "result"),
+    [(None, h(1), False), (T0, h(-1), False), (T0, T0, True), (T0, h(1), True)],
+)
+def test_voting_opened_by(opened: datetime | None, at: datetime, result: bool) -> None:
+    assert voting_opened_by(prop(voting_opened_at=opened), at) is result
 
 
 def test_recompute_votes_leaves_out_a_vote_cast_after_the_outcome_settled() -> None:
