@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal, Self
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -97,7 +97,9 @@ class Settings(BaseSettings):
     )
     http_host: str = Field("127.0.0.1", validation_alias=_env("CHARTERBOT_HTTP_HOST"))
     http_port: int = Field(8080, validation_alias=_env("CHARTERBOT_HTTP_PORT"))
-    public_url: str = Field("http://127.0.0.1:8080", validation_alias=_env("CHARTERBOT_PUBLIC_URL"))
+    # Unset (empty), it is where the HTTP server listens: see default_public_url.
+    public_url: str = Field("", validation_alias=_env("CHARTERBOT_PUBLIC_URL"))
+    _public_url_derived: bool = PrivateAttr(False)
     log_format: Literal["json", "console"] = Field(
         "console", validation_alias=_env("CHARTERBOT_LOG_FORMAT")
     )
@@ -169,6 +171,14 @@ class Settings(BaseSettings):
             )
         return level
 
+    @field_validator("http_port")
+    @classmethod
+    def _usable_port(cls, value: int) -> int:
+        problem = port_problem(value)
+        if problem:
+            raise SettingError("CHARTERBOT_HTTP_PORT", problem)
+        return value
+
     @field_validator("smtp_url")
     @classmethod
     def _usable_smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
@@ -228,6 +238,22 @@ class Settings(BaseSettings):
                 raise SettingError("CHARTERBOT_GITHUB_APP_PRIVATE_KEY", problem)
         return self
 
+    @model_validator(mode="after")
+    def _public_url_from_the_listener(self) -> Self:
+        """An unset public URL is the server's own address, so links follow a changed port."""
+        if not self.public_url:
+            self.public_url = default_public_url(self.http_host, self.http_port)
+            self._public_url_derived = True
+        return self
+
+    def listening_on(self, host: str, port: int) -> Settings:
+        """These settings with the HTTP server on ``host:port`` (``serve --host/--port``); a
+        public URL derived from the listener follows it, one that was set stays."""
+        moved = self.model_copy(update={"http_host": host, "http_port": port})
+        if self._public_url_derived:
+            moved.public_url = default_public_url(host, port)
+        return moved
+
     @property
     def slack_enabled(self) -> bool:
         return self.slack_bot_token is not None and (
@@ -255,6 +281,22 @@ class Settings(BaseSettings):
 
 
 DEFAULT_GRACE_SECONDS = 30.0
+_WILDCARD_HOSTS = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "[::1]"}
+
+
+def port_problem(port: int) -> str | None:
+    """Why the HTTP server cannot listen on ``port`` (None when it can). TCP ports run from 1
+    to 65535; 0 (any free port) is refused too, as links must say which port it is."""
+    if 1 <= port <= 65535:
+        return None
+    return "must be a port number from 1 to 65535"
+
+
+def default_public_url(host: str, port: int) -> str:
+    """The URL a browser on this machine reaches a server listening on ``host:port`` at: a
+    wildcard address (all interfaces) is reached on the loopback one; IPv6 goes in brackets."""
+    shown = _WILDCARD_HOSTS.get(host, f"[{host}]" if ":" in host else host)
+    return f"http://{shown}:{port}"
 
 
 def _pem_problem(pem: str) -> str | None:
@@ -282,8 +324,13 @@ SETTINGS_DOC: tuple[tuple[str, str, str], ...] = (
         "SQLite file or postgresql+psycopg://user@host/db.",
     ),
     ("CHARTERBOT_HTTP_HOST", "127.0.0.1", "Address the HTTP server binds."),
-    ("CHARTERBOT_HTTP_PORT", "8080", "Port of the HTTP server."),
-    ("CHARTERBOT_PUBLIC_URL", "http://127.0.0.1:8080", "Base URL used in links in messages."),
+    ("CHARTERBOT_HTTP_PORT", "8080", "Port of the HTTP server (1 to 65535)."),
+    (
+        "CHARTERBOT_PUBLIC_URL",
+        "http://HOST:PORT",
+        "Base URL used in links in messages; unset, the HTTP host and port above"
+        " (http://127.0.0.1:8080; 0.0.0.0 is linked as 127.0.0.1).",
+    ),
     ("CHARTERBOT_LOG_FORMAT", "console", "`json` for structured logs, `console` for people."),
     ("CHARTERBOT_LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING, ERROR or CRITICAL."),
     ("CHARTERBOT_TICK_SECONDS", "1.0", "How often deadlines are checked (above 0)."),

@@ -7,6 +7,11 @@ Rules:
   duplicate keys), or the parent's key when a required field is missing.
 - A YAML syntax error is one problem at the error's mark (path ``(yaml)``); nothing else can be
   judged then.
+- A document is at most :data:`EXPANDED_LIMIT` values once its aliases are expanded (an alias
+  counts everything under its anchor again, each time it is used): nested aliases grow
+  exponentially ("billion laughs"), and every later step (merging ``<<`` keys, positions,
+  shape and cross-reference checks) walks the expanded document. A larger one is refused as
+  one ``(yaml)`` problem at the anchor whose aliases expand too far, before anything is built.
 - Otherwise shape problems (pydantic) and cross-reference problems (:mod:`charter.validate`) are
   collected together and raised at once as :class:`CharterInvalid`, sorted by position.
   Messages are plain sentences ("approval must be a share between 0 and 1, got 1.5").
@@ -22,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import re
 import types
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Union, get_args, get_origin
 
 import yaml
@@ -48,6 +53,8 @@ SYNTAX_PATH = "(yaml)"
 # Top-level keys starting with this are ignored: a place for YAML anchors shared by tracks.
 EXTENSION_PREFIX = "x-"
 ROOT_PATH = "(charter)"
+# Values a document may hold with its aliases expanded: the reference charter has about 350.
+EXPANDED_LIMIT = 20_000
 
 Spot = tuple[int, int]
 
@@ -147,6 +154,8 @@ def _parse(text: str, source: str) -> tuple[Any, _Positions, list[Problem]]:
         raise CharterInvalid((_reader_error(exc, text, source),)) from exc
     try:
         node = loader.get_single_node()
+        if node is not None:
+            _bounded(node, source)
         data = None if node is None else loader.construct_document(node)
         positions, problems = _Positions(), list[Problem]()
         if node is not None:
@@ -156,6 +165,68 @@ def _parse(text: str, source: str) -> tuple[Any, _Positions, list[Problem]]:
         raise CharterInvalid((_marked_error(exc, source),)) from exc
     finally:
         loader.dispose()
+
+
+class _Overflow(Exception):
+    """The expansion passed the limit at ``node``; ``aliased`` once ``node`` is the outermost
+    node on the way there that was reached through an alias (its anchor)."""
+
+    def __init__(self, node: yaml.Node) -> None:
+        self.node = node
+        self.aliased = False
+
+
+@dataclass
+class _Expansion:
+    """Count nodes as :class:`_Walk` reaches them, once per path (an alias's anchor again each
+    time it is used), stopping as soon as the count passes ``limit``: the cost is bounded by
+    the limit, however far the aliases would expand."""
+
+    limit: int
+    count: int = 0
+    reached: set[int] = field(default_factory=set)
+
+    def visit(self, node: yaml.Node, seen: frozenset[int] = frozenset()) -> None:
+        self.count += 1
+        if self.count > self.limit:
+            raise _Overflow(node)
+        again = id(node) in self.reached
+        self.reached.add(id(node))
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.SequenceNode):
+            children = node.value
+        elif isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        if not children or id(node) in seen:  # a scalar; or a recursive alias, where the walk
+            return  # stops too
+        inner = seen | {id(node)}  # only collections: copying ``seen`` costs its depth
+        try:
+            for child in children:
+                self.visit(child, inner)
+        except _Overflow as exc:
+            if again:
+                exc.node, exc.aliased = node, True
+            raise
+
+
+def _bounded(node: yaml.Node, source: str) -> None:
+    """Refuse a document whose expansion passes :data:`EXPANDED_LIMIT` (see the module rules)."""
+    try:
+        _Expansion(EXPANDED_LIMIT).visit(node)
+    except _Overflow as exc:
+        line, column = _spot(exc.node)
+        if exc.aliased:
+            message = (
+                f"too many aliased nodes (limit {EXPANDED_LIMIT}): each alias of this anchor"
+                f" repeats everything under it, and the charter grows past {EXPANDED_LIMIT}"
+                " values; write the repeated parts out or nest fewer aliases"
+            )
+        else:
+            message = (
+                f"too many nodes (limit {EXPANDED_LIMIT}): the charter holds more than"
+                f" {EXPANDED_LIMIT} values from here on; is this the right file?"
+            )
+        raise CharterInvalid((Problem(source, line, column, SYNTAX_PATH, message),)) from None
 
 
 @dataclass

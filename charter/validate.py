@@ -93,7 +93,13 @@ def _tracks(data: Mapping[str, Any]) -> Iterator[tuple[str, dict[Any, Any]]]:
 
 def suggest(word: str, options: Any) -> str:
     """`` (did you mean 'x'?)`` for the closest option, or nothing."""
-    close = difflib.get_close_matches(word, [str(o) for o in options], n=1, cutoff=0.6)
+    return _closest(word, tuple(str(o) for o in options))
+
+
+@lru_cache(maxsize=256)
+def _closest(word: str, options: tuple[str, ...]) -> str:
+    # Cached: a name repeated through aliases is judged thousands of times over, the same way.
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 

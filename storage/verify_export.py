@@ -11,7 +11,7 @@ The export (``charterbot audit export``) is JSON Lines, one entry per line, in s
 
 Rules checked, in order, for entry n (the format is documented in storage/canonical.py):
 
-1. seq is contiguous from 1 (a gap names the missing entry);
+1. seq is contiguous from 1 (a gap names the entry missing there, or out of order);
 2. the canonical text is a JSON object holding exactly the envelope fields, and its "seq" and
    "prev" agree with the line's;
 3. prev equals the previous entry's hash (64 zeros for entry 1);
@@ -100,9 +100,14 @@ class ChainWalker:
         if seq != n:
             if seq < n:
                 raise ChainError(seq, f"entry {seq} appears again after entry {n - 1}")
+            # Read in order, a gap cannot tell a deleted entry from one moved further on.
             if n == 1:
-                raise ChainError(1, f"entry 1 missing: the log starts at entry {seq}")
-            raise ChainError(n, f"entry {n} missing: sequence jumps from {n - 1} to {seq}")
+                raise ChainError(
+                    1, f"the log starts at entry {seq}: entry 1 is missing or out of order"
+                )
+            raise ChainError(
+                n, f"sequence jumps from {n - 1} to {seq}: entry {n} is missing or out of order"
+            )
         try:  # NaN and ±Infinity are not JSON, though Python's parser takes them by default
             obj = strict_json(canonical.decode("utf-8"))
         except (ValueError, RecursionError):

@@ -101,7 +101,7 @@ def verify(
 
 @audit_app.command("head")
 def head(database_url: DatabaseUrl = None) -> None:
-    """Print the newest entry as ``<seq> <hex>``; an empty log prints nothing (exit 0)."""
+    """Print the newest entry as SEQ HEX; an empty log prints nothing (exit 0)."""
     with _reader(database_url) as (_, session):
         top = audit.head(session)
     if top is not None:
@@ -113,9 +113,10 @@ def export(
     out: Annotated[Path, typer.Option("--out", help="Where to write the JSONL export.")],
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Write the log as JSON Lines, verifiable with ``python -m storage.verify_export``. The
-    file is replaced only once the whole export is written: a failed export leaves the previous
-    one as it was."""
+    """Write the log as JSON Lines, verifiable with: python -m storage.verify_export FILE.
+
+    The file is replaced only once the whole export is written: a failed export leaves the
+    previous one as it was."""
     with _reader(database_url) as (_, session), _progress("export", audit.size(session)) as tick:
         try:
             seq, digest = _write_replacing(

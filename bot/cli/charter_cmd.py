@@ -1,10 +1,10 @@
 """``charterbot charter …``: check a charter file, show what it means, print its JSON Schema.
 
-FILE defaults to ``CHARTERBOT_CHARTER`` from the settings (the environment, then ``.env``), as
-``serve`` reads it. Exit codes: 0 when the charter loads; 1 when it cannot be read or has
-problems; 2 when no file is given or named, or a setting is unusable. Problems go to stdout,
-one ``file:line:column: path: message`` line each (editors and CI annotate from them); the
-one-line summary of a failure goes to stderr.
+FILE defaults to ``CHARTERBOT_CHARTER`` from the settings (the environment, then ``.env``), else
+the bundled example charter, as ``serve`` reads them; the summary line then says which file it
+was. Exit codes: 0 when the charter loads; 1 when it cannot be read or has problems; 2 when a
+setting is unusable. Problems go to stdout, one ``file:line:column: path: message`` line each
+(editors and CI annotate from them); the one-line summary of a failure goes to stderr.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ charter_app = typer.Typer(
 CharterPath = Annotated[
     Path | None,
     typer.Argument(
-        help="The charter file (default: CHARTERBOT_CHARTER, from the environment or .env).",
+        help="The charter file (default: CHARTERBOT_CHARTER, from the environment or .env, else"
+        " the bundled example).",
         show_default=False,
     ),
 ]
@@ -44,14 +45,19 @@ def register(app: typer.Typer) -> None:
 @charter_app.command()
 def check(file: CharterPath = None) -> None:
     """Load FILE and report every problem at once, or one line saying what it holds."""
-    charter = _load_or_exit(file).charter
-    typer.echo(f"ok: {charter.charter.name} v{charter.version} — {_summary(charter)}")
+    path, origin = _charter_file(file)
+    charter = _load_or_exit(path).charter
+    which = "" if origin is None else f" ({origin})"
+    typer.echo(f"ok: {charter.charter.name} v{charter.version} — {_summary(charter)}{which}")
 
 
 @charter_app.command()
 def show(file: CharterPath = None) -> None:
     """Explain FILE as tables: clients, roles, tracks, stages, meetings, announcements."""
-    loaded = _load_or_exit(file)
+    path, origin = _charter_file(file)
+    loaded = _load_or_exit(path)
+    if origin is not None and origin.startswith(EXAMPLE):
+        typer.echo(f"note: showing {origin}", err=True)
     console = Console(highlight=False)
     for table in _tables(loaded):
         console.print(table)
@@ -63,21 +69,25 @@ def schema() -> None:
     typer.echo(json.dumps(json_schema(), indent=2, ensure_ascii=False))
 
 
-def _charter_file(file: Path | None) -> Path:
-    """FILE, else the charter the settings name (as ``serve`` reads them)."""
+EXAMPLE = "the bundled example charter"
+
+
+def _charter_file(file: Path | None) -> tuple[Path, str | None]:
+    """FILE, else the charter the settings name, else the bundled example (as ``serve`` reads
+    them); with which file it is and why, when FILE did not give it."""
     if file is not None:
-        return file
+        return file, None
+    from bot.charter_file import example_charter_path
     from bot.cli.startup import load_settings
 
     named = load_settings().charter
     if named is None:
-        typer.echo("error: no charter file: give FILE or set CHARTERBOT_CHARTER", err=True)
-        raise typer.Exit(2)
-    return named
+        path = example_charter_path()
+        return path, f"{EXAMPLE} {path}: no FILE given and CHARTERBOT_CHARTER is not set"
+    return named, f"from CHARTERBOT_CHARTER: {named}"
 
 
-def _load_or_exit(given: Path | None) -> LoadedCharter:
-    file = _charter_file(given)
+def _load_or_exit(file: Path) -> LoadedCharter:
     try:
         return read_charter(file)
     except CharterUnreadable as exc:

@@ -62,6 +62,23 @@ def missing_database(url: str | None) -> Path | None:
     return _missing(*database_url(url))
 
 
+def refuse_missing(url: str, source: str, *, creates: str = "") -> None:
+    """Exit 2 naming the SQLite file ``url`` names when it does not exist (and its directory,
+    when that is missing too), with what creates one; unusable URLs exit 2 with the reason.
+    ``creates`` adds a way of creating it to ``charterbot db upgrade``."""
+    missing = _missing(url, source)
+    if missing is None:
+        return
+    folder = "" if missing.parent.is_dir() else f" (the directory {missing.parent} does not exist)"
+    ways = f"`charterbot db upgrade` creates one there{creates}"
+    typer.echo(
+        f"error: no database at {missing}{folder}; {ways}, or point --database-url (or "
+        "CHARTERBOT_DATABASE_URL) at yours",
+        err=True,
+    )
+    raise typer.Exit(2)
+
+
 def _missing(url: str, source: str) -> Path | None:
     try:
         return missing_sqlite_file(url)
@@ -81,14 +98,10 @@ def open_engine(
     with the reason: it is no verdict on the data. A command that ``migrates`` is told to run
     as the schema's owner; any other is told which grant it lacks."""
     resolved, source = database_url(url)
-    missing = _missing(resolved, source)
-    if missing is not None and not create:
-        typer.echo(
-            f"error: no database at {missing}; `charterbot db upgrade` creates one there, or "
-            "point --database-url (or CHARTERBOT_DATABASE_URL) at yours",
-            err=True,
-        )
-        raise typer.Exit(2)
+    if create:
+        _missing(resolved, source)  # an unusable URL exits here, named by its source
+    else:
+        refuse_missing(resolved, source)
     try:
         engine = make_engine(resolved)
     except DatabaseUrlError as exc:

@@ -3,19 +3,24 @@
 ``outbox list`` shows pending, sending and failed outbox items and per-destination deliveries
 with their age and last error. ``outbox retry <id>…`` requeues outbox items (``o12``) or
 deliveries (``d34``; a bare number means a delivery); ``outbox retry --failed`` requeues every
-failed item and delivery. Exit codes: 0 done; 1 nothing matched; 2 bad input or database.
+failed item and delivery. An id that names nothing, or something already sent, is said so on
+stderr. Exit codes: 0 done; 1 nothing requeued or an id named nothing; 2 bad input or database.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from sqlmodel import Session, col, select
 
 from bot.cli.db_cmd import DatabaseUrl, open_engine
 from storage import deliveries, outbox
 from storage.db import read_scope, session_scope
+from storage.models.broadcast import DeliveryRow
+from storage.models.core import OutboxRow
 from storage.times import aware
 
 outbox_app = typer.Typer(
@@ -74,6 +79,25 @@ def _split(ids: list[str]) -> tuple[list[int], list[int]]:
     return items, rows
 
 
+def not_requeued(
+    prefix: str, noun: str, ids: Sequence[int], status: Mapping[int, str]
+) -> tuple[list[str], list[str]]:
+    """Which of ``ids`` will not be requeued, given the ``status`` of those that exist: those
+    that name nothing, and those sent already, one line each (``prefix``, ``noun``: the kind)."""
+    unknown = [f"no {noun} {prefix}{number}" for number in ids if number not in status]
+    sent = [
+        f"{prefix}{number} was sent already; there is nothing to retry"
+        for number in ids
+        if status.get(number) == "sent"
+    ]
+    return unknown, sent
+
+
+def _statuses(session: Session, table: Any, ids: Sequence[int]) -> dict[int, str]:
+    rows = session.exec(select(table.id, table.status).where(col(table.id).in_(list(ids))))
+    return {number: status for number, status in rows}
+
+
 @outbox_app.command("retry")
 def retry(
     ids: Annotated[
@@ -91,11 +115,19 @@ def retry(
     items, rows = _split(ids or [])
     now = datetime.now(UTC)
     with open_engine(database_url) as engine, session_scope(engine) as session:
+        unknown, sent = not_requeued(
+            "o", "outbox item", items, _statuses(session, OutboxRow, items)
+        )
+        more_unknown, more_sent = not_requeued(
+            "d", "delivery", rows, _statuses(session, DeliveryRow, rows)
+        )
         count = 0
         if failed or items:
             count += outbox.requeue(session, ids=items, failed=failed, now=now)
         if failed or rows:
             count += deliveries.requeue(session, ids=rows, failed=failed, now=now)
+    for line in (*unknown, *more_unknown, *sent, *more_sent):
+        typer.echo(line, err=True)
     typer.echo(f"requeued {count}")
-    if count == 0:
+    if count == 0 or unknown or more_unknown:
         raise typer.Exit(1)

@@ -1,13 +1,23 @@
-"""``charterbot serve``: load the charter, migrate, serve HTTP and run the transports."""
+"""``charterbot serve``: load the charter, migrate, serve HTTP and run the transports.
+
+The address is ``--host``/``--port``, else ``CHARTERBOT_HTTP_HOST``/``CHARTERBOT_HTTP_PORT``; a
+port outside 1..65535, or one another process listens on, stops the command before the server
+and its loops start (``error: …``, exit 2), naming the option and the setting that choose
+another.
+"""
 
 from __future__ import annotations
 
+import errno
 import logging
+import socket
 import sys
 from typing import Any
 
 import typer
 
+from bot.cli.db_cmd import DatabaseUrl
+from bot.cli.startup import DATABASE_SETTING, CharterFile
 from bot.logs import configure_logging
 
 
@@ -15,40 +25,58 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def serve(
         host: str = typer.Option(None, help="Bind address (default CHARTERBOT_HTTP_HOST)."),
-        port: int = typer.Option(None, help="Port (default CHARTERBOT_HTTP_PORT)."),
+        port: int = typer.Option(
+            None, help="Port, 1 to 65535 (default CHARTERBOT_HTTP_PORT).", show_default=False
+        ),
         demo: bool = typer.Option(
             False, "--demo", help="Seed a demo campaign on an empty database."
         ),
+        charter: CharterFile = None,
+        database_url: DatabaseUrl = None,
     ) -> None:
         """Serve the bot: HTTP (webhooks, API, dashboard) plus Discord/Slack when configured."""
         import uvicorn
 
-        from bot.cli.startup import load_settings, start
+        from bot.bootstrap import unsigned_webhooks
+        from bot.cli.startup import load_settings, start, with_options
         from bot.http import create_app
+        from bot.settings import port_problem
 
-        settings = load_settings()
+        settings = with_options(load_settings(), charter=charter, database_url=database_url)
+        if port is not None and (problem := port_problem(port)):
+            typer.echo(f"error: --port: {problem} (got {port})", err=True)
+            raise typer.Exit(2)
+        settings = settings.listening_on(
+            host or settings.http_host, settings.http_port if port is None else port
+        )
         configure_logging(settings.log_format, settings.log_level)
         log = logging.getLogger("charterbot")
-        rt = start(settings)
+        rt = start(settings, database_from="--database-url" if database_url else DATABASE_SETTING)
+        busy = listen_problem(settings.http_host, settings.http_port)
+        if busy:  # before the demo is seeded and the loops start
+            rt.engine.dispose()
+            typer.echo(f"error: {busy}", err=True)
+            raise typer.Exit(2)
+        unsigned = unsigned_webhooks(settings)
+        if unsigned:
+            log.warning(unsigned)
         rt.demo = demo
         if demo:
             from bot.demo import seed_if_empty
 
             seeded = seed_if_empty(rt)
             log.info("demo data %s", "seeded" if seeded else "already present (not reseeded)")
-        bind_host = host or settings.http_host
-        bind_port = port or settings.http_port
         log.info(
             "charterbot serving %s on http://%s:%s (database %s)",
             rt.loaded.charter.charter.name,
-            bind_host,
-            bind_port,
+            settings.http_host,
+            settings.http_port,
             rt.engine.url.render_as_string(hide_password=True),
         )
         config = uvicorn.Config(
             create_app(rt),
-            host=bind_host,
-            port=bind_port,
+            host=settings.http_host,
+            port=settings.http_port,
             log_config=None,
             lifespan="on",
             # Open dashboards hold live-update streams; don't let them delay a stop for long.
@@ -59,6 +87,40 @@ def register(app: typer.Typer) -> None:
         rt.engine.dispose()
         log.info("charterbot stopped")
         sys.exit(0)
+
+
+def listen_problem(host: str, port: int) -> str | None:
+    """Why the server could not listen on ``host:port`` now (None when it could): each address
+    the host resolves to is bound once, as the server will bind it, and let go. Checked before
+    the server starts, so a port already taken is one line naming what chooses another, not a
+    server that starts its loops and then fails."""
+    where = f"{host}:{port}"
+    try:
+        addresses = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+    except socket.gaierror as exc:
+        return f"cannot listen on {where}: {exc.strerror}; set --host or CHARTERBOT_HTTP_HOST"
+    for family, kind, proto, _, address in addresses:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                return _bind_refusal(where, exc)
+    return None
+
+
+def _bind_refusal(where: str, exc: OSError) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"cannot listen on {where}: another process is listening there; choose another"
+            " port with --port or CHARTERBOT_HTTP_PORT"
+        )
+    return (
+        f"cannot listen on {where}: {exc.strerror or exc}; choose another port with --port or"
+        " CHARTERBOT_HTTP_PORT, or another address with --host or CHARTERBOT_HTTP_HOST"
+    )
 
 
 class _GracefulExit:

@@ -2,10 +2,12 @@
 
 Rules (``serve``, ``console`` and every command that reads settings share them):
 - Settings come from one :class:`Settings` (the environment, then ``.env`` in the working
-  directory), never from ``os.environ`` directly.
+  directory), never from ``os.environ`` directly; ``--charter`` and ``--database-url`` on the
+  command line take the place of theirs, and errors then name the option.
 - A setting the environment gets wrong is named with what it should be, as
   ``error: NAME: sentence``; a secret's value is never echoed. Exit 2.
-- A charter that does not load prints every problem as ``FILE:LINE:COLUMN: …``. Exit 1.
+- A charter that does not load prints every problem as ``FILE:LINE:COLUMN: …``. Exit 1. One
+  whose version is lower than the version adopted last is named with both versions. Exit 2.
 - A database URL that is unsupported or a database that cannot be opened is named (password
   hidden) with the driver's reason, and for a SQLite file in a missing directory, that
   directory. Exit 2. So is a schema that needs a migration the database user may not run.
@@ -14,7 +16,7 @@ Rules (``serve``, ``console`` and every command that reads settings share them):
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
@@ -27,6 +29,16 @@ if TYPE_CHECKING:
     from bot.bootstrap import Runtime
 
 _SECRET_WORDS = ("SECRET", "TOKEN", "KEY", "PASSWORD", "SMTP_URL", "DATABASE_URL")
+DATABASE_SETTING = "CHARTERBOT_DATABASE_URL"
+
+CharterFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--charter",
+        help="The charter file (default: CHARTERBOT_CHARTER, else the bundled example).",
+        show_default=False,
+    ),
+]
 
 
 def load_settings() -> Settings:
@@ -48,9 +60,22 @@ def load_settings() -> Settings:
         raise typer.Exit(2) from None
 
 
-def start(settings: Settings) -> Runtime:
-    """The runtime for ``settings``, or the reason it cannot start and the exit."""
-    from bot.bootstrap import SchemaNotMigrated, build
+def with_options(
+    settings: Settings, *, charter: Path | None = None, database_url: str | None = None
+) -> Settings:
+    """``settings`` with the charter and database the command line gave in place of theirs."""
+    update: dict[str, object] = {}
+    if charter is not None:
+        update["charter"] = charter
+    if database_url:
+        update["database_url"] = database_url
+    return settings.model_copy(update=update)
+
+
+def start(settings: Settings, *, database_from: str = DATABASE_SETTING) -> Runtime:
+    """The runtime for ``settings``, or the reason it cannot start and the exit.
+    ``database_from`` is what set the database URL, for its error lines."""
+    from bot.bootstrap import CharterVersionLowered, SchemaNotMigrated, build
     from bot.charter_file import CharterUnreadable
     from charter.load import CharterInvalid
 
@@ -64,12 +89,12 @@ def start(settings: Settings) -> Runtime:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
     except DatabaseUrlError as exc:
-        typer.echo(f"error: CHARTERBOT_DATABASE_URL: {exc}", err=True)
+        typer.echo(f"error: {database_from}: {exc}", err=True)
         raise typer.Exit(2) from None
     except SettingError as exc:
         typer.echo(f"error: {exc.name}: {exc.message}", err=True)
         raise typer.Exit(2) from None
-    except SchemaNotMigrated as exc:
+    except (SchemaNotMigrated, CharterVersionLowered) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     except OperationalError as exc:

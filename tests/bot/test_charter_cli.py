@@ -54,11 +54,12 @@ def test_check_accepts_the_reference_charter(app: typer.Typer, runner: CliRunner
 def test_check_reads_the_charter_named_by_the_environment(
     app: typer.Typer, runner: CliRunner
 ) -> None:
-    """Without FILE, ``check`` reads the charter named by CHARTERBOT_CHARTER."""
+    """Without FILE, ``check`` reads the charter named by CHARTERBOT_CHARTER, and says so."""
     result = runner.invoke(
         app, ["charter", "check"], env={"CHARTERBOT_CHARTER": str(REFERENCE_CHARTER)}
     )
-    assert (result.exit_code, result.stdout) == (0, OK_LINE)
+    said = OK_LINE.replace("\n", f" (from CHARTERBOT_CHARTER: {REFERENCE_CHARTER})\n")
+    assert (result.exit_code, result.stdout) == (0, said)
 
 
 def test_check_prints_every_problem_and_exits_1(

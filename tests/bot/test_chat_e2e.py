@@ -8,6 +8,7 @@ votes from Slack; the vote counts as that login's and shows in the GitHub tracki
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -81,8 +82,9 @@ async def test_link_then_vote_from_slack(bot: Bot, slack: SlackStandIn) -> None:
     assert {"identity-linked", "vote-cast", "command-refused"} <= kinds
 
 
-def test_console_reads_commands_from_stdin(tmp_path: Path) -> None:
+def test_console_reads_commands_from_stdin(tmp_path: Path, migrated_sqlite_file: Path) -> None:
     """Scripted console: one reply per command line, same rules as chat."""
+    shutil.copyfile(migrated_sqlite_file, tmp_path / "c.db")  # the console opens, never creates
     env = {"CHARTERBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}", "PATH": "/usr/bin:/bin"}
     script = "help vote\nwhoami\nproposals\nvote 1 approve\n"
     done = subprocess.run(
@@ -106,6 +108,30 @@ def test_console_reads_commands_from_stdin(tmp_path: Path) -> None:
     assert "You are alice-aurora" in out and "maintainer of Aurora" in out
     assert "No open proposals." in out
     assert "There is no proposal #1." in out
+
+
+def test_console_without_a_login_says_to_start_it_with_one(
+    tmp_path: Path, migrated_sqlite_file: Path
+) -> None:
+    """In the console the way to act is ``--as LOGIN`` (``/charter link`` is for chat users):
+    ``whoami`` says so, and so does a refusal for not being linked."""
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+
+    shutil.copyfile(migrated_sqlite_file, tmp_path / "c.db")
+    env = {"CHARTERBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}"}
+    script = 'whoami\nflag fast-sync on "why"\n'
+    result = CliRunner().invoke(app, ["console"], env=env, input=script)
+    assert result.exit_code == 0, result.output
+    whoami, refused = result.stdout.strip().split("\n\n")
+    assert whoami == (
+        "You are not linked to a GitHub login, so you can read but not act. Start the console"
+        " with `--as LOGIN` to act as a GitHub login."
+    )
+    assert (
+        refused.splitlines()[-1] == "Start the console with `--as LOGIN` to act as a GitHub login."
+    )
 
 
 async def test_confidential_proposal_is_visible_to_its_electorate_only(bot: Bot) -> None:

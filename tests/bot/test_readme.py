@@ -51,3 +51,14 @@ def test_readme_starts_with_what_and_two_commands() -> None:
     assert "make run" in head and "make test" in head
     ci = (REPO / ".ci" / "run").read_text()
     assert "make test" in ci
+
+
+def test_every_help_topic_the_readme_names_is_one() -> None:
+    """``help <topic>`` written in the README is a topic chat answers, not a parse error."""
+    from charter.commands import ParseError
+    from charter.grammar import parse_chat
+
+    readme = (REPO / "README.md").read_text()
+    topics = re.findall(r"`help ([a-z-]+)`", readme)
+    assert len(topics) >= 5
+    assert [t for t in topics if isinstance(parse_chat(f"help {t}"), ParseError)] == []

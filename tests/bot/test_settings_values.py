@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import ValidationError
 
-from bot.settings import SettingError, Settings
+from bot.settings import SettingError, Settings, default_public_url, port_problem
 
 PASSWORD = "hunter2"
 
@@ -236,3 +236,65 @@ def test_code_still_sets_fields_by_name(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("CHARTERBOT_DATABASE_URL", "sqlite:///env.db")
     settings = Settings(database_url="sqlite:///given.db", http_port=1234)
     assert (settings.database_url, settings.http_port) == ("sqlite:///given.db", 1234)
+
+
+@pytest.mark.parametrize(
+    ("port", "problem"),
+    [
+        (1, None),
+        (8080, None),
+        (65535, None),
+        (0, "must be a port number from 1 to 65535"),
+        (65536, "must be a port number from 1 to 65535"),
+        (70000, "must be a port number from 1 to 65535"),
+        (-1, "must be a port number from 1 to 65535"),
+    ],
+)
+def test_port_problem(port: int, problem: str | None) -> None:
+    """TCP ports run 1..65535; 0 (any free port) would leave links without the port."""
+    assert port_problem(port) == problem
+
+
+@pytest.mark.parametrize("value", ["70000", "0", "-1"])
+def test_an_impossible_port_is_refused_by_name(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    refusal = _refusal({"CHARTERBOT_HTTP_PORT": value}, monkeypatch)
+    assert isinstance(refusal, SettingError)
+    assert (refusal.name, refusal.message) == (
+        "CHARTERBOT_HTTP_PORT",
+        "must be a port number from 1 to 65535",
+    )
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "url"),
+    [
+        ("127.0.0.1", 8080, "http://127.0.0.1:8080"),
+        ("127.0.0.1", 18434, "http://127.0.0.1:18434"),
+        ("0.0.0.0", 9000, "http://127.0.0.1:9000"),
+        ("", 9000, "http://127.0.0.1:9000"),
+        ("::", 9000, "http://[::1]:9000"),
+        ("::1", 9000, "http://[::1]:9000"),
+        ("bot.internal", 80, "http://bot.internal:80"),
+    ],
+)
+def test_default_public_url(host: str, port: int, url: str) -> None:
+    """Where a browser on this machine reaches the server: wildcard addresses on loopback."""
+    assert default_public_url(host, port) == url
+
+
+def test_an_unset_public_url_follows_the_host_and_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Changing only the port moves the links with it (feeds, tracking comments, e-mails);
+    a public URL that is set stays as set, whatever the server listens on."""
+    monkeypatch.setenv("CHARTERBOT_HTTP_PORT", "18434")
+    assert Settings().public_url == "http://127.0.0.1:18434"
+    moved = Settings().listening_on("0.0.0.0", 18500)
+    assert (moved.http_host, moved.http_port, moved.public_url) == (
+        "0.0.0.0",
+        18500,
+        "http://127.0.0.1:18500",
+    )
+    monkeypatch.setenv("CHARTERBOT_PUBLIC_URL", "https://bot.example.org")
+    assert Settings().public_url == "https://bot.example.org"
+    assert Settings().listening_on("0.0.0.0", 18500).public_url == "https://bot.example.org"
+    monkeypatch.setenv("CHARTERBOT_PUBLIC_URL", "")  # empty counts as unset
+    assert Settings().public_url == "http://127.0.0.1:18434"

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
+from charter import load
 from charter.load import CharterInvalid, Problem, format_path, json_schema, load_charter
 from charter.model import Charter
 from tests.paths import REPO, reference_charter_text
@@ -582,6 +584,58 @@ def test_recursive_alias_is_reported_not_followed_forever() -> None:
     """A self-referencing alias does not hang the loader; the unknown key is reported."""
     problems = problems_of(mutate(("\nincidents:\n", "\nloop: &loop [*loop]\nincidents:\n")))
     assert [(p.path, p.line, p.column) for p in problems] == [("loop", 112, 1)]
+
+
+def _nested_aliases(levels: int, *, merge: bool = False) -> str:
+    """``levels`` anchors, each holding nine aliases of the one before (a "billion laughs"):
+    a few hundred bytes that expand to 9**levels values; with ``merge`` the aliases are merged
+    mappings (``<<: [*a, …]``), which PyYAML copies into each mapping as it builds them."""
+    first = ", ".join(f"k{i}: x" for i in range(9)) if merge else ", ".join(["x"] * 9)
+    lines = [f"a0: &a0 {{{first}}}" if merge else f"a0: &a0 [{first}]"]
+    for n in range(1, levels):
+        aliases = ", ".join([f"*a{n - 1}"] * 9)
+        lines.append(f"a{n}: &a{n} {{<<: [{aliases}]}}" if merge else f"a{n}: &a{n} [{aliases}]")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.timeout(20)  # unbounded, the 8-level file took minutes and gigabytes
+@pytest.mark.parametrize(
+    ("levels", "merge", "column"),
+    [(5, False, 5), (8, False, 5), (8, True, 5)],
+    ids=["5 levels", "8 levels", "8 levels of merge keys"],
+)
+def test_aliases_expanding_past_the_limit_are_refused_at_their_anchor(
+    levels: int, merge: bool, column: int
+) -> None:
+    """Nested aliases are refused, fast, as one problem at the anchor repeated too often (the
+    fifth anchor, the first whose nine aliases pass the limit), before anything is built."""
+    started = time.perf_counter()
+    problems = problems_of(_nested_aliases(levels, merge=merge))
+    assert time.perf_counter() - started < 1.0
+    assert [(p.path, p.line, p.column) for p in problems] == [("(yaml)", 4, column)]
+    assert problems[0].message.startswith(
+        f"too many aliased nodes (limit {load.EXPANDED_LIMIT}): each alias of this anchor"
+    )
+
+
+def test_aliases_within_the_limit_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The limit counts what the walk would visit: exactly at it, the document is judged."""
+    a0, a1, a2 = 1 + 9, 1 + 9 * 10, 1 + 9 * 91  # a list of nine of the one before
+    monkeypatch.setattr(load, "EXPANDED_LIMIT", 1 + 3 + a0 + a1 + a2)  # + the root, three keys
+    problems = problems_of(_nested_aliases(3))
+    assert {p.path for p in problems} >= {"a0", "a1", "a2", "charter"}
+    monkeypatch.setattr(load, "EXPANDED_LIMIT", load.EXPANDED_LIMIT - 1)
+    assert [(p.path, p.line) for p in problems_of(_nested_aliases(3))] == [("(yaml)", 2)]
+
+
+def test_a_document_past_the_limit_without_aliases_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A document simply that large is refused at the value where the count passes the limit."""
+    monkeypatch.setattr(load, "EXPANDED_LIMIT", 10)
+    problems = problems_of("charter:\n  name: x\nclients: [a, b, c, d, e, f]\n")
+    assert [(p.path, p.line, p.column) for p in problems] == [("(yaml)", 3, 20)]  # d, the 11th
+    assert problems[0].message.startswith("too many nodes (limit 10): the charter holds more")
 
 
 # -- JSON Schema --------------------------------------------------------------------------------

@@ -177,7 +177,7 @@ def _column(seq: int, name: str, value: Any) -> Callable[[Connection], None]:
 # database's business: the export carries the hashed bytes themselves, which are intact.
 MATRIX = [
     (edit_payload, False, 5, "entry 5: stored hash does not match the hash of its contents", True),
-    (delete_row, False, 4, "entry 4 missing: sequence jumps from 3 to 5", True),
+    (delete_row, False, 4, "sequence jumps from 3 to 5: entry 4 is missing or out", True),
     (swap_rows, False, 3, "entry 3: seq does not match the hashed bytes", True),
     (truncate_tail, True, 7, "entry 7 missing: the log ends at entry 6", True),
     (forge_entry, False, 5, "entry 5 was rewritten after entry 6 was written", True),
@@ -186,9 +186,15 @@ MATRIX = [
     (edit_prev_column, False, 6, "entry 6: prev_hash does not match the hashed bytes", True),
     (misdirect_prev, False, 6, "entry 6: prev_hash does not match the hash of entry 5", True),
     (relink_tail, False, 6, "entry 6 was rewritten after entry 7 was written", True),
-    (delete_before_boundary, False, 6, "entry 6 missing: sequence jumps from 5 to 7", True),
+    (
+        delete_before_boundary,
+        False,
+        6,
+        "sequence jumps from 5 to 7: entry 6 is missing or out",
+        True,
+    ),
     (non_hex_prev, False, 4, "entry 4: prev_hash is not hex", True),
-    (delete_and_rechain, False, 6, "entry 6 missing: sequence jumps from 5 to 7", True),
+    (delete_and_rechain, False, 6, "sequence jumps from 5 to 7: entry 6 is missing or out", True),
     (
         _smuggle("payload", lambda p: p + ',"x":1'),
         False,
@@ -446,5 +452,8 @@ def test_standalone_cli_names_the_first_bad_entry(
     with read_scope(sqlite_engine) as session, export.open("w", encoding="utf-8") as handle:
         audit.export(session, handle)
     assert verify_main([str(export)]) == 1
-    expected = "FAILED (first bad entry: 4): entry 4 missing: sequence jumps from 3 to 5\n"
+    expected = (
+        "FAILED (first bad entry: 4): sequence jumps from 3 to 5: entry 4 is missing or out of"
+        " order\n"
+    )
     assert capsys.readouterr().out == expected

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from pathlib import Path
 
 import pytest
@@ -185,3 +186,18 @@ def test_0014_refuses_replace_on_sqlite_and_its_downgrade_drops_it(sqlite_url: s
         assert "audit_entry_no_replace" in _audit_triggers(engine)
     finally:
         engine.dispose()
+
+
+def test_docs_list_every_migration_in_order() -> None:
+    """docs/CONTRACTS.md names the chain twice (the seams, and storage's tables): both follow
+    the migrations as they are, from the first to the head."""
+    scripts = ScriptDirectory.from_config(migrate.alembic_config())
+    chain = [rev.revision for rev in reversed(list(scripts.walk_revisions()))]
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "CONTRACTS.md").read_text("utf-8")
+    listings = [
+        re.findall(r"`(\d{4}_\w+)`", paragraph)
+        for paragraph in doc.split("\n- ")
+        if "`0001_audit`" in paragraph
+    ]
+    assert len(listings) == 2
+    assert all(listing == chain for listing in listings), (chain, listings)

@@ -75,8 +75,9 @@ def test_bare_copy_runs_isolated_without_site_packages(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert bad.returncode == 1
-    assert (
-        bad.stdout == "FAILED (first bad entry: 3): entry 3 missing: sequence jumps from 2 to 4\n"
+    assert bad.stdout == (
+        "FAILED (first bad entry: 3): sequence jumps from 2 to 4: entry 3 is missing or out of"
+        " order\n"
     )
 
 
@@ -117,7 +118,17 @@ def test_malformed_heads_are_refused(text: str) -> None:
     ("mutate", "seq", "reason"),
     [
         (lambda lines: ["not json", *lines[1:]], None, "line 1: not an audit export line"),
-        (lambda lines: lines[1:], 1, "entry 1 missing: the log starts at entry 2"),
+        (lambda lines: lines[1:], 1, "the log starts at entry 2: entry 1 is missing or out"),
+        (
+            lambda lines: [lines[1], lines[0], *lines[2:]],
+            1,
+            "the log starts at entry 2: entry 1 is missing or out of order",
+        ),
+        (
+            lambda lines: [lines[0], lines[2], lines[1], *lines[3:]],
+            2,
+            "sequence jumps from 1 to 3: entry 2 is missing or out of order",
+        ),
         (lambda lines: [lines[0], lines[0], *lines[1:]], 1, "entry 1 appears again"),
         (
             lambda lines: [lines[0].replace('"seq": 1', '"seq": 1, "x": 0'), *lines[1:]],
@@ -245,7 +256,7 @@ def test_when_the_parts_do_not_confirm_the_file_is_walked(
     lines = export.read_text("utf-8").splitlines()
     del lines[6]
     export.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    with pytest.raises(ChainError, match="entry 7 missing: sequence jumps from 6 to 8"):
+    with pytest.raises(ChainError, match="sequence jumps from 6 to 8: entry 7 is missing or"):
         verify_file(str(export), workers=2)
 
 

@@ -52,3 +52,14 @@ def test_retry_needs_ids_or_failed_and_rejects_bad_ids(sqlite_url: str) -> None:
     assert RUNNER.invoke(app, ["outbox", "retry", "--database-url", sqlite_url]).exit_code == 2
     bad = RUNNER.invoke(app, ["outbox", "retry", "x9", "--database-url", sqlite_url])
     assert bad.exit_code == 2 and "d12" in bad.output
+
+
+def test_retry_names_an_id_that_is_not_there(sqlite_engine: Engine, sqlite_url: str) -> None:
+    """An unknown id is named (exit 1), beside whatever else was requeued."""
+    _setup(sqlite_engine)
+    result = RUNNER.invoke(app, ["outbox", "retry", "o999999", "--database-url", sqlite_url])
+    assert result.exit_code == 1
+    assert (result.stderr, result.stdout) == ("no outbox item o999999\n", "requeued 0\n")
+    result = RUNNER.invoke(app, ["outbox", "retry", "d1", "d77", "--database-url", sqlite_url])
+    assert result.exit_code == 1
+    assert (result.stderr, result.stdout) == ("no delivery d77\n", "requeued 1\n")

@@ -34,6 +34,7 @@ def _free_port() -> int:
 def _serve(url: str, port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "CHARTERBOT_DATABASE_URL": url, "CHARTERBOT_LOG_FORMAT": "json"}
     env.pop("CHARTERBOT_CHARTER", None)
+    env.pop("CHARTERBOT_PUBLIC_URL", None)
     charterbot = Path(sys.executable).parent / "charterbot"  # the installed entry point
     command = [str(charterbot), "serve", "--demo", "--port", str(port)]
     return subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.PIPE)
@@ -64,10 +65,15 @@ def test_serve_demo_seeds_a_fresh_database_through_the_real_path(tmp_path: Path)
         page = httpx.get(f"http://127.0.0.1:{port}/", timeout=10)
         assert page.status_code == 200
         assert "Demo data" in page.text and "Raise the blob target" in page.text
+        # No public URL set: links name the port the server was started on, not the default.
+        feed = httpx.get(f"http://127.0.0.1:{port}/feeds/announcements.atom", timeout=10).text
+        assert f"http://127.0.0.1:{port}/" in feed and ":8080" not in feed
     finally:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err.decode()[-2000:]
+    # Webhook mode (the default) without a secret: every delivery would be refused; said once.
+    assert err.decode().count("CHARTERBOT_GITHUB_WEBHOOK_SECRET is not set") == 1
     logs = [json.loads(line) for line in err.decode().splitlines() if line.startswith("{")]
     assert any(entry.get("delivery_id", "").startswith("github:demo-") for entry in logs)
 
