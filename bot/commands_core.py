@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session
 
 from bot.messages import Actor, Message
-from bot.views import OPEN_STATES, listing_message, proposal_message
+from bot.views import OPEN_STATES, listing_message, proposal_message, todo_message
 from charter import commands as c
 from charter.activation import move_activation
 from charter.authz import roles_for
 from charter.grammar import help_lines
 from charter.proposal import Decision, cast_vote, raise_concern, resolve_concern, withdraw
 from charter.seats import may_vote
+from charter.todo import awaiting
 from storage import audit, meetings, proposals as repo
 
 if TYPE_CHECKING:
@@ -45,6 +46,8 @@ def execute(
         return gov.identity_links.start(session, actor, now)
     if isinstance(command, c.WhoAmI):
         return _whoami(gov, actor)
+    if isinstance(command, c.Todo):
+        return _todo(gov, session, actor, now)
     if isinstance(command, c.Help):
         return _help(command.topic, comment=actor.surface == "github")
     if isinstance(command, c.Disclose):
@@ -131,6 +134,19 @@ def _whoami(gov: Governance, actor: Actor) -> Message:
     client = gov.charter.client_of(actor.login)
     where = f", maintainer of {client.name}" if client else ""
     return Message.text_only(f"You are {actor.login} ({', '.join(roles)}{where}).")
+
+
+def _todo(gov: Governance, session: Session, actor: Actor, now: datetime) -> Message:
+    """What awaits the asker among the open proposals they may see, each judged by the charter
+    version it was opened under."""
+    if actor.login is None:
+        return Message.text_only(
+            "You are not linked to a GitHub login, so no seat or concern is yours yet. "
+            + unlinked_remedy(actor.surface)
+        )
+    items = repo.listing(session, states=[s.value for s in OPEN_STATES], include_confidential=True)
+    mine = [(s.proposal, gov.rules_for(s.proposal)) for s in items if _visible(gov, s, actor)]
+    return todo_message(awaiting(mine, actor.login, now), actor.login)
 
 
 def unlinked_remedy(surface: str) -> str:

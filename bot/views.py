@@ -18,6 +18,7 @@ from charter.model import Charter
 from charter.proposal import rules_for, tally_of
 from charter.seats import seats, seats_of
 from charter.text import truncate
+from charter.todo import Task
 from charter.votes import Tally
 from storage.proposals import Stored
 
@@ -272,6 +273,35 @@ def listing_message(items: list[Stored], charter: Charter, now: datetime) -> Mes
             line = (*line, " · next deadline ", When(at))
         lines.append(line)
     return Message(title="Open proposals", lines=tuple(lines))
+
+
+def todo_message(tasks: tuple[Task, ...], login: str) -> Message:
+    """The ``todo`` answer: one line per task, votes first (see :mod:`charter.todo`), each
+    with the command that settles it, so the asker can act from the answer."""
+    if not tasks:
+        return Message.text_only(
+            f"Nothing awaits {login}: every seat you hold has voted or has nothing open, and "
+            "no concern you raised is open."
+        )
+    lines: list[Line] = []
+    for task in tasks:
+        head = f"#{task.number} {truncate(task.title, 80)}"
+        seats_held = ", ".join(task.seats)
+        if task.kind == "vote":
+            assert task.due is not None
+            lines.append(
+                (f"Vote: {head} — for {seats_held}; closes ", When(task.due),
+                 f" · `vote {task.number} approve|reject|abstain`")
+            )  # fmt: skip
+        elif task.kind == "concern":
+            lines.append(
+                (f"Your concern '{task.concern}' on {head} is open"
+                 f" · `resolve {task.number} {task.concern}` once it is addressed",)
+            )  # fmt: skip
+        else:
+            assert task.due is not None
+            lines.append((f"Coming up: {head} — for {seats_held}; voting opens ", When(task.due)))
+    return Message(title=f"What awaits {login}", lines=tuple(lines))
 
 
 def open_concern_names(stored: Stored) -> list[str]:

@@ -93,6 +93,7 @@ COMMAND_PRIVILEGE: dict[type[c.Command], Privilege] = {
     c.Status: Privilege.READ,
     c.Help: Privilege.READ,
     c.WhoAmI: Privilege.READ,
+    c.Todo: Privilege.READ,
     c.ShowRollout: Privilege.READ,
     c.Inventory: Privilege.READ,
     c.Meetings: Privilege.READ,

@@ -74,6 +74,12 @@ class WhoAmI:
 
 
 @dataclass(frozen=True, slots=True)
+class Todo:
+    """What awaits the asker: the votes their seats owe, their open concerns, and the votes
+    about to open for them (:mod:`charter.todo`)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Help:
     topic: str | None = None
 
@@ -258,6 +264,7 @@ Command = (
     | Status
     | Link
     | WhoAmI
+    | Todo
     | Help
     | Disclose
     | Ready
@@ -319,6 +326,7 @@ USAGE: dict[str, str] = {
     "withdraw": "/charter withdraw <n>",
     "link": "/charter link",
     "whoami": "/charter whoami",
+    "todo": "/charter todo",
     "help": "/charter help [topic]",
     "disclose": "/charter disclose <n>",
     "ready": "/charter ready <n> <client> <stage> <version> [<commit-or-tag>] [notes…]",

@@ -19,7 +19,7 @@ choice, ``…`` the rest of the line)::
              | "vote" n choice [ intro ] [ text ] | choice n [ intro ] [ text ]
                                                      (* approve 42 = vote 42 approve *)
              | "concern" n name [ ":" ] text | "resolve" n name
-             | "link" | "whoami" | "help" [ topic ]
+             | "link" | "whoami" | "todo" | "help" [ topic ]
              | "ready" n client stage version [ ref ] [ text ]
              | "advance" n [ "to" stage ] [ "--override" text ]  (* see the rules below *)
              | "inventory" [ n ]
@@ -170,7 +170,7 @@ def _only_n(cls: type[c.Show | c.Status | c.Withdraw | c.Disclose | c.ShowRollou
     return production
 
 
-def _bare(cls: type[c.ListProposals | c.Link | c.WhoAmI | c.Subscriptions]) -> _Prod:
+def _bare(cls: type[c.ListProposals | c.Link | c.WhoAmI | c.Todo | c.Subscriptions]) -> _Prod:
     def production(a: t.Args) -> c.Command:
         a.end()
         return cls()
@@ -183,6 +183,9 @@ def _help(a: t.Args) -> c.Help:
     topic = _ALIASES.get(topic, topic)
     if not topic:
         return c.Help(None)
+    plural = topic.endswith("s") and topic not in USAGE and topic not in GROUPS
+    if plural and topic[:-1] in {*USAGE, *GROUPS}:
+        topic = topic[:-1]  # a plural names its topic: "help rollouts", "help incidents"
     if topic in USAGE or topic in GROUPS:
         return c.Help(topic)
     hint = _did_you_mean(topic, [*USAGE, *GROUPS])
@@ -204,6 +207,7 @@ _PRODUCTIONS: dict[str, _Prod] = {
     "withdraw": _only_n(c.Withdraw),
     "link": _bare(c.Link),
     "whoami": _bare(c.WhoAmI),
+    "todo": _bare(c.Todo),
     "help": _help,
     "disclose": _only_n(c.Disclose),
     "ready": ops.ready,

@@ -167,6 +167,10 @@ class CharterGroup(app_commands.Group):
     async def whoami(self, interaction: discord.Interaction[Any]) -> None:
         await self._run(interaction, "whoami")
 
+    @app_commands.command(description="What awaits you: votes your seats owe, your open concerns")
+    async def todo(self, interaction: discord.Interaction[Any]) -> None:
+        await self._run(interaction, "todo")
+
     @app_commands.command(name="help", description="How to use charterbot")
     @app_commands.describe(topic="A command or topic, e.g. vote")
     async def help_(self, interaction: discord.Interaction[Any], topic: str | None = None) -> None:

@@ -60,6 +60,7 @@ TABLE: list[tuple[str, frozenset[str]]] = [
     ("status {n}", EVERYONE),
     ("help vote", EVERYONE),
     ("whoami", EVERYONE),
+    ("todo", EVERYONE),
     ("link", EVERYONE),
     ("rollout {n}", EVERYONE),
     ("inventory {n}", EVERYONE),

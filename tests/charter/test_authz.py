@@ -43,6 +43,7 @@ CASES: list[tuple[c.Command, str, str]] = [
     (c.Status(42), "protocol-change", ALL),
     (c.Help("vote"), "protocol-change", ALL),
     (c.WhoAmI(), "protocol-change", ALL),
+    (c.Todo(), "protocol-change", ALL),
     (c.Link(), "protocol-change", ALL),
     (c.ShowRollout(42), "protocol-change", ALL),
     (c.Inventory(None), "protocol-change", ALL),

@@ -101,6 +101,11 @@ def group(word: str, table: dict[str, str] = USAGE) -> str:
         ("help incident   declare", c.Help("incident declare")),
         ("help list", c.Help("proposals")),  # an alias is resolved first
         ("help ｖｏｔｅ", c.Help("vote")),
+        ("help rollouts", c.Help("rollout")),  # a plural names its topic
+        ("help incidents", c.Help("incident")),
+        ("help meetings", c.Help("meetings")),  # a command of its own stays itself
+        ("help subscriptions", c.Help("subscriptions")),
+        ("todo", c.Todo()),
         ("incident resolve.", c.IncidentResolve(None, "")),
         ("disclose 42", c.Disclose(42)),
         ("ready 42 aurora staging 4.2.0", c.Ready(42, "aurora", "staging", "4.2.0")),
@@ -327,6 +332,9 @@ def test_parse_chat(text: str, expected: c.Command) -> None:
         ("resolve 42", "Give the concern name.", USAGE["resolve"]),
         ("help votee", "There is no help on 'votee'. Did you mean 'vote'?", USAGE["help"]),
         ("help qqq", "There is no help on 'qqq'.", USAGE["help"]),
+        ("help votex", "There is no help on 'votex'. Did you mean 'vote'?", USAGE["help"]),
+        ("help qqqs", "There is no help on 'qqqs'.", USAGE["help"]),
+        ("todo now", "'now' is more than this command takes.", USAGE["todo"]),
         ("ready 42 aurora", "Give the stage.", USAGE["ready"]),
         ("ready 42 aurora staging", "Give the version.", USAGE["ready"]),
         (

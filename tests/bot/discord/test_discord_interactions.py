@@ -27,6 +27,7 @@ SUBCOMMANDS = [
     "withdraw",
     "link",
     "whoami",
+    "todo",
     "help",
 ]
 FOLLOWUP = f"/webhooks/{APP_ID}/A_UNIQUE_TOKEN"
@@ -78,6 +79,7 @@ async def test_global_sync_without_guild(discord_api: DiscordStandIn, core: Fake
         ("withdraw", [option("number", 42)], "withdraw 42"),
         ("link", [], "link"),
         ("whoami", [], "whoami"),
+        ("todo", [], "todo"),
         ("help", [option("topic", "vote")], "help vote"),
         ("show", [option("number", 999_999)], "show 999999"),
     ],

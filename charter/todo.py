@@ -1,0 +1,94 @@
+"""What awaits one person: the ``todo`` command's list (rfcbot's per-member pending list).
+
+Rules, for a login at ``now``, over the open proposals that person may see:
+- **vote**: a proposal in voting whose outcome is still open, where the login holds a seat
+  that has no vote yet — neither theirs nor a colleague's for the same client (a seat's latest
+  vote counts, so a filled seat awaits nobody). Listed with the seats and when voting closes.
+  A veto alone is no seat: a council member is not expected to vote on every proposal.
+- **concern**: an open concern the login raised on an open proposal; only its raiser (or a
+  coordinator) resolves it, so it waits on them.
+- **upcoming**: a proposal in review on whose track the login will hold a seat, with when
+  voting opens.
+Votes come first, soonest deadline first; then concerns; then what opens next. Each proposal
+is judged by its own rules (the charter version it was opened under), which the caller gives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from charter.lifecycle import State, is_open
+from charter.model import Charter
+from charter.proposal import Proposal, review_ends, rules_for, tally_of, voting_window
+from charter.seats import Seat, seats, seats_of
+from charter.votes import Outcome
+
+TaskKind = Literal["vote", "concern", "upcoming"]
+_ORDER: dict[TaskKind, int] = {"vote": 0, "concern": 1, "upcoming": 2}
+
+
+@dataclass(frozen=True)
+class Task:
+    kind: TaskKind
+    number: int
+    title: str
+    due: datetime | None  # vote: voting closes; upcoming: voting opens; concern: none
+    seats: tuple[str, ...] = ()  # vote/upcoming: the labels of the seats held
+    concern: str = ""  # concern: its name
+
+
+def awaiting(
+    proposals: Iterable[tuple[Proposal, Charter]], login: str, now: datetime
+) -> tuple[Task, ...]:
+    """Everything waiting on ``login`` at ``now`` among ``proposals`` (see the rules above)."""
+    tasks: list[Task] = []
+    for p, charter in proposals:
+        rules = rules_for(p, charter)
+        if p.track not in rules.tracks:
+            continue  # a track an amendment removed: nothing can be decided here
+        tasks.extend(_tasks_of(p, rules, login, now))
+    return tuple(sorted(tasks, key=_sort_key))
+
+
+def _sort_key(task: Task) -> tuple[int, float, int, str]:
+    due = task.due.timestamp() if task.due is not None else float("inf")
+    return _ORDER[task.kind], due, task.number, task.concern
+
+
+def _tasks_of(p: Proposal, rules: Charter, login: str, now: datetime) -> list[Task]:
+    if not is_open(p.state):
+        return []
+    tasks = [
+        Task("concern", p.number, p.title, None, concern=c.name)
+        for c in p.concerns
+        if c.open and c.raised_by.lower() == login.lower()
+    ]
+    held = seats_of(login, seats(rules.tracks[p.track], rules))
+    if not held:
+        return tasks
+    if p.state is State.REVIEW:
+        labels = tuple(s.label for s in held)
+        tasks.append(Task("upcoming", p.number, p.title, review_ends(p, rules), labels))
+    elif p.state is State.VOTING:
+        vote = _vote_task(p, rules, held, now)
+        if vote is not None:
+            tasks.append(vote)
+    return tasks
+
+
+def _vote_task(p: Proposal, rules: Charter, held: tuple[Seat, ...], now: datetime) -> Task | None:
+    """The vote still owed on ``p``: the held seats nobody has voted for, while the outcome
+    is open; None when every held seat is filled or the outcome is settled. Its deadline is
+    when voting closes, or, once lazy consensus decides, when that ends (a reject still
+    counts until then)."""
+    current = tally_of(p, rules, now)
+    if current.outcome is not Outcome.PENDING:
+        return None
+    empty = tuple(s.label for s in held if s.id not in current.standing)
+    if not empty:
+        return None
+    due = current.lazy_until or voting_window(p, rules)[1]
+    return Task("vote", p.number, p.title, due, empty)
