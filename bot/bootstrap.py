@@ -332,7 +332,9 @@ class Runtime:
         except Exception as exc:
             self._intake_failed(f"GitHub reconcile failed: {type(exc).__name__}: {exc}")
             raise
-        if self.intake is not None:
+        if self.reconciler.incomplete:  # held or stopped early: missed votes may be unread
+            self._intake_failed(self.reconciler.incomplete)
+        elif self.intake is not None:
             self.intake.fetched()
         return recovered
 

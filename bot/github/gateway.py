@@ -13,6 +13,9 @@ Rules:
   rewrite what the bot shows). The bot's own login (`own_login`) is asked once and kept:
   `GET /user` for a token; a GitHub App's installation token may not read that (403), so then
   `GET /app`, signed with the app's JWT, gives its slug, and its posts carry `<slug>[bot]`.
+  An installation token given as a plain token (Actions' `GITHUB_TOKEN`, a `ghs_…` token)
+  can read neither; then the login is learnt from the bot's first post, and until then only
+  an app's account (`…[bot]`, which no person's login can be) is taken for the bot.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import re
 import urllib.parse
 from collections.abc import Callable, Mapping
@@ -56,6 +60,15 @@ from bot.ports import (
     HookDeliverySummary,
     IssueSnapshot,
 )
+
+log = logging.getLogger("charterbot.github")
+
+
+def is_own(author: str, own: str) -> bool:
+    """Whether a post by ``author`` is the bot's, whose login is ``own`` ("" when GitHub would
+    not say: then only an app's account, ``…[bot]``, which no person's login can be)."""
+    return same_login(author, own) if own else author.casefold().endswith("[bot]")
+
 
 T = TypeVar("T")
 REPO_NAME = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
@@ -125,7 +138,7 @@ class PyGithubGateway:
         if not comments:
             return None  # nothing to check: no need to ask who we are
         own = await self.own_login()
-        return next((c for c in comments if same_login(c.author, own)), None)
+        return next((c for c in comments if is_own(c.author, own)), None)
 
     async def find_issue_with_marker(
         self, marker: str, since: datetime | None = None
@@ -140,20 +153,31 @@ class PyGithubGateway:
         if not issues:
             return None
         own = await self.own_login()
-        return next((i for i in issues if same_login(i.author, own)), None)
+        return next((i for i in issues if is_own(i.author, own)), None)
 
     async def own_login(self) -> str:
-        """The login on the bot's own posts, asked once (see the module rules)."""
+        """The login on the bot's own posts, asked once; "" while GitHub will not say (a plain
+        installation token: see the module rules)."""
         if self._own_login is None:
             try:
                 _, _, user = await self._read(partial(self._get, "/user", None, None), "GET /user")
                 login = str(user["login"])
             except GitHubError as exc:
-                if exc.status != 403 or not isinstance(self._auth, Auth.AppInstallationAuth):
+                if exc.status != 403:
                     raise
+                if not isinstance(self._auth, Auth.AppInstallationAuth):
+                    log.warning("GitHub does not say whose token this is (GET /user: 403)")
+                    self._own_login = ""  # a 403 stays one for this token: not asked again
+                    return ""
                 login = f"{await self._app_slug(self._auth)}[bot]"
             self._own_login = login
         return self._own_login
+
+    def _learn_login(self, raw: dict[str, Any]) -> None:
+        """A post's author is the bot: kept when GitHub would not say it otherwise."""
+        user = raw.get("user")
+        if not self._own_login and isinstance(user, dict) and user.get("login"):
+            self._own_login = str(user["login"])
 
     async def _app_slug(self, auth: Auth.AppInstallationAuth) -> str:
         """``GET /app`` as the app itself (its JWT, not the installation token)."""
@@ -217,6 +241,8 @@ class PyGithubGateway:
     async def create_comment(self, number: int, body: str) -> str:
         issue = self._repo.get_issue(number)
         comment = await self._write(lambda: issue.create_comment(body), f"comment on #{number}")
+        if self._own_login == "":
+            self._learn_login(comment.raw_data)
         return str(comment.id)
 
     async def edit_comment(self, comment_id: str, body: str) -> None:
@@ -245,6 +271,8 @@ class PyGithubGateway:
             lambda: self._repo.create_issue(title=title, body=body, labels=list(labels)),
             "new issue",
         )
+        if self._own_login == "":
+            self._learn_login(issue.raw_data)
         return int(issue.number)
 
     async def edit_issue(

@@ -87,15 +87,20 @@ class Reconciler:
         self._hook_id = hook_id
         self._store = store
         self._failures: dict[int, int] = {}  # delivery id -> failed fetches so far
+        # Why the last pass did not see everything GitHub failed to deliver (held by the rate
+        # limit, or a fetch that failed and is retried next pass); "" when it did.
+        self.incomplete = ""
 
     async def run_once(self, now: datetime) -> int:
-        """Check once; returns how many missed events were stored."""
+        """Check once; returns how many missed events were stored (see ``incomplete``)."""
+        self.incomplete = ""
         with read_scope(self._engine) as session:
             after = int(state.get(session, WATERMARK, 0))
         try:
             listed = await self._gateway.list_hook_deliveries(self._hook_id, after)
         except RateLimitHeld as waiting:  # GitHub asked us to wait: the next check tries again
             log.info("webhook deliveries not checked: %s", waiting)
+            self.incomplete = f"GitHub reconcile held by its rate limit: {waiting}"
             return 0
         if len(listed) >= MAX_HOOK_DELIVERIES:
             log.warning(
@@ -140,6 +145,7 @@ class Reconciler:
                     self._give_up(attempt, error)
                     continue
                 self._failures[attempt.id] = tries
+                self.incomplete = f"recovering webhook delivery {attempt.id} failed: {error}"
                 log.warning(
                     "recovering webhook delivery %s failed (try %d of %d), retried next time: %s",
                     attempt.id,

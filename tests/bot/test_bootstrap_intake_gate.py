@@ -174,6 +174,31 @@ async def test_webhook_mode_reconciles_before_a_missed_deadline_closes(
         await bot.close()
 
 
+async def test_a_reconcile_pass_held_by_the_rate_limit_is_no_catch_up(
+    sqlite_url: str, github: GitHubStandin
+) -> None:
+    """A pass GitHub's hold kept from listing anything read nothing: the close keeps waiting
+    for a pass that completes, which recovers the vote."""
+    settings: dict[str, Any] = {"github_hook_id": github.store.hook_id}
+    n, clock = await _deadline_missed(sqlite_url, github, _delivery_failed, **settings)
+    bot = Bot(sqlite_url, github, clock, **settings)
+    try:
+        [reconcile] = [step for name, step, _ in bot.rt.loop_specs() if name == "reconcile"]
+        bot.gateway._throttle._block(3600.0, 429, "secondary rate limit")
+        assert await reconcile(clock.now()) == 0
+        assert bot.rt.reconciler is not None and "rate limit" in bot.rt.reconciler.incomplete
+        await bot.settle()
+        assert _state(bot, n) == "voting"
+        bot.gateway._throttle._blocked_until = 0.0  # GitHub's wait is over
+        clock.advance(later(seconds=bot.rt.settings.github_reconcile_seconds))  # next pass
+        assert await reconcile(clock.now()) == 1
+        assert bot.rt.reconciler.incomplete == ""
+        await bot.settle()
+        assert _state(bot, n) == "accepted"
+    finally:
+        await bot.close()
+
+
 async def test_deliveries_stored_before_a_restart_are_processed_before_the_close(
     sqlite_url: str, github: GitHubStandin
 ) -> None:

@@ -12,10 +12,9 @@ import pytest
 from github import Auth
 
 from bot.github.auth import app_auth
-from bot.github.gateway import PyGithubGateway
+from bot.github.gateway import PyGithubGateway, is_own
 from bot.github.tracking import MARKER
 from bot.github.wire import same_login
-from bot.ports import GitHubError
 from storage.db import session_scope
 from storage.models.core import TrackingMessageRow
 from tests.bot.github.conftest import FakeClock, fake_throttle
@@ -123,20 +122,44 @@ async def test_a_github_app_is_its_slug_as_a_bot(
     assert asked == [("/user", 403), ("/app", 200)]
 
 
-async def test_a_token_that_may_not_read_user_is_an_error(app_standin: AppIdentity) -> None:
-    """Only a GitHub App falls back to ``GET /app``; a token's 403 is reported as such."""
+@pytest.mark.parametrize(
+    ("author", "own", "mine"),
+    [("charterbot", "charterbot", True), ("CHARTERBOT", "charterbot", True),
+     ("mallory", "charterbot", False), ("charter-app[bot]", "charterbot", False),
+     # GitHub would not say who we are: only an app's account can be the bot
+     ("charter-app[bot]", "", True), ("github-actions[bot]", "", True), ("mallory", "", False),
+     ("mallory-bot", "", False)],
+)  # fmt: skip
+def test_is_own(author: str, own: str, mine: bool) -> None:
+    assert is_own(author, own) is mine
+
+
+async def test_a_plain_token_that_may_not_read_user_learns_its_login_from_its_post(
+    app_standin: AppIdentity,
+) -> None:
+    """An installation token given as a plain token (Actions' GITHUB_TOKEN) may read neither
+    ``/user`` nor ``/app``: until the bot has posted, only an app's account is taken for it;
+    its first post says which one. ``/user`` is asked once."""
+    store = app_standin.store
+    number = store.add_issue("Upgrade").number
+    store.add_comment(number, f"{MARKER}\nplanted", "mallory")
+    other = store.add_comment(number, f"{MARKER}\nan app's", "other-app[bot]")
     gateway = PyGithubGateway(
-        app_standin.store.repo,
+        store.repo,
         Auth.Token(app_standin.token),
         app_standin.base_url,
-        throttle=fake_throttle(FakeClock(app_standin.store.now.timestamp())),
+        throttle=fake_throttle(FakeClock(store.now.timestamp())),
     )
     try:
-        with pytest.raises(GitHubError, match="GET /user: GitHub answered 403") as raised:
-            await gateway.own_login()
+        found = await gateway.find_comment_with_marker(number, MARKER)
+        assert found is not None and found.comment_id == str(other.id)
+        assert await gateway.own_login() == ""
+        await gateway.create_comment(number, "hello")
+        assert await gateway.own_login() == app_standin.bot_login
+        assert await gateway.find_comment_with_marker(number, MARKER) is None  # not ours
     finally:
         gateway.close()
-    assert raised.value.status == 403
+    assert len(app_standin.requests_to("GET", "/user")) == 1
     assert app_standin.requests_to("GET", "/app") == []
 
 
