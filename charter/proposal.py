@@ -8,7 +8,8 @@ is afterwards plus the effects the application must carry out. Rules shared by a
 - announcements of a confidential track carry ``confidential=True``;
 - a vote or a resolved concern that settles the outcome closes the proposal in the same step,
   unless the caller gives a ``grace`` (the bot's wait for votes still on their way): then the
-  timer closes it that long after it settled, judged as it stood then (:func:`settled_note`).
+  timer closes it no sooner than that long after it settled, judged as it stood then
+  (:func:`settled_note`).
 Which timer is due is :mod:`charter.deadlines`' business; it calls :func:`open_voting` and
 :func:`close_if_due`.
 """
@@ -225,10 +226,12 @@ def voting_opened_by(p: Proposal, at: datetime) -> bool:
 
 def settled_note(p: Proposal, outcome: Outcome, grace: timedelta) -> str:
     """What the author of the input that settled ``p``'s outcome is told when the close is
-    left to the timer (it is recorded ``grace`` later, once votes cast before are in)."""
+    left to the timer: it is recorded once the votes cast before that input are in, which is
+    ``grace`` later or, while the bot is still catching up on what it missed (after a start),
+    later still. So the note promises no exact delay, only the least one."""
     return (
-        f"Voting on #{p.number} is settled ({outcome.value}); the decision is recorded after"
-        f" {grace.total_seconds():g} s for votes in flight."
+        f"Voting on #{p.number} is settled ({outcome.value}); the decision is recorded once votes"
+        f" cast before it have arrived (at least {grace.total_seconds():g} s)."
     )
 
 
@@ -472,20 +475,35 @@ def close_if_due(p: Proposal, charter: Charter, now: datetime) -> Decision:
     return Decision(moved, tuple(effects))
 
 
-def recompute_votes(p: Proposal, charter: Charter, votes: Iterable[Vote]) -> Decision:
+def recompute_votes(
+    p: Proposal, charter: Charter, votes: Iterable[Vote], now: datetime
+) -> Decision:
     """Replace the votes with ones recomputed from history (a comment was edited or deleted).
 
-    Only an open proposal's votes change; once decided, its votes are part of the record. A
-    vote counts only if voting had opened and the outcome was still open when it was cast, as
-    :func:`cast_vote` decides: one refused then (before voting opened, or after the outcome
-    settled) stays out.
+    Only an open proposal's votes change; once decided, its votes are part of the record. The
+    history changes the record only as :func:`cast_vote` would have, each change judged at its
+    own time against the votes as recorded (what the bot had seen: a proposal whose outcome
+    has settled stays in voting until the timer records the close, a grace later) and as
+    recomputed:
+    - a vote counts only if voting had opened and the outcome was still open when it was cast:
+      one refused then (before voting opened, or after the outcome settled) stays out;
+    - a recorded vote the history no longer holds is withdrawn only if the outcome was still
+      open when that happened (:func:`_withdrawn_at`); otherwise it stays, so a comment edited
+      to vote another way, or deleted, after the outcome settled (or voting closed) leaves
+      the vote it cast before counting, as a new vote then would change nothing.
     """
     charter = rules_for(p, charter)
+    fresh = tuple(votes)
+    kept = tuple(
+        v
+        for v in p.votes
+        if v not in fresh and _settled(p, charter, _withdrawn_at(p, v, fresh, now)) is not None
+    )
+    # In time order; votes at the same instant as the record has them (a seat's later one wins).
+    place = {v: i for i, v in enumerate(p.votes)}
     recomputed: tuple[Vote, ...] = ()
-    for vote in sorted(votes, key=lambda v: v.at):
-        if not voting_opened_by(p, vote.at):
-            continue
-        if _settled(replace(p, votes=recomputed), charter, vote.at) is None:
+    for vote in sorted((*fresh, *kept), key=lambda v: (v.at, place.get(v, len(place)))):
+        if vote in kept or _counts(p, charter, recomputed, vote):
             recomputed = (*recomputed, vote)
     if not is_open(p.state) or recomputed == p.votes:
         return Decision(p)
@@ -495,3 +513,29 @@ def recompute_votes(p: Proposal, charter: Charter, votes: Iterable[Vote]) -> Dec
         SyncTracking(p.number),
     )
     return Decision(replace(p, votes=recomputed), effects)
+
+
+def _withdrawn_at(p: Proposal, vote: Vote, fresh: tuple[Vote, ...], now: datetime) -> datetime:
+    """When recorded ``vote``, which the recomputed history ``fresh`` no longer holds, was
+    withdrawn: at its voter's next vote in the history that the record lacks (its comment was
+    edited to vote another way, dated by that edit), or, with none, ``now`` (its comment was
+    deleted: a deletion carries no time of its own, so it is dated when the bot learns of it).
+    """
+    recasts = [
+        v.at
+        for v in fresh
+        if v.voter.lower() == vote.voter.lower() and v.at >= vote.at and v not in p.votes
+    ]
+    return min(recasts, default=now)
+
+
+def _counts(p: Proposal, charter: Charter, counted: tuple[Vote, ...], vote: Vote) -> bool:
+    """Whether a recomputed ``vote`` counts after the ``counted`` ones: voting had opened when
+    it was cast, and the outcome was still open then in the recomputed history and, for a vote
+    the record lacks (a recast), in the record too, as :func:`cast_vote` would have judged it.
+    """
+    if not voting_opened_by(p, vote.at):
+        return False
+    if vote not in p.votes and _settled(p, charter, vote.at) is not None:
+        return False
+    return _settled(replace(p, votes=counted), charter, vote.at) is None

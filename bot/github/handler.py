@@ -32,16 +32,23 @@ Rules:
   nothing. A comment's vote is dated by when it was cast: the comment's creation, or the edit
   that changed which way it votes. An edit that leaves the votes as they were (a typo fixed, a
   reason reworded) recasts nothing, so it cannot bring back a vote a later one replaced.
+- A change is judged as a vote cast then would be (``charter.proposal.recompute_votes``): once
+  the outcome has settled (voting closed, or the last seat voted, while the close waits for
+  the grace), an edit that votes another way is refused and the vote the comment cast before
+  keeps counting, and deleting a vote comment withdraws nothing (a deletion carries no time:
+  it is judged when the bot reads it). The author is answered, as for a late vote.
 - Only a comment's author speaks through it. An edit by someone else (a collaborator may edit
   anyone's comment; the webhook's ``sender`` says who acted) recasts nothing and runs nothing:
   votes stay read from the author's last own text, the edit is recorded in the audit log
   (``comment-edited-by-other``) and, when either text holds a command, the editor is answered
   that it was ignored. A comment first seen in such an edit is read as its author wrote it
-  before the edit (``changes.body.from``). A comment deleted by someone else keeps its vote (a
-  vote is withdrawn only by its author: casting another, or deleting their own comment); the
-  deletion is recorded (``comment-deleted-by-other``) and, when it held a vote, answered. Poll
-  mode cannot tell who edited a comment (the API does not say): there every edit is read as
-  the author's.
+  before the edit (``changes.body.from``); so is a stored one whose author's text there is not
+  the stored text: the author's own edit, delivered after this one or lost, which this one
+  makes stale, is applied then (a recast dated by this edit, the latest it can have been).
+  A comment deleted by someone else keeps its vote (a vote is withdrawn only by its author:
+  casting another, or deleting their own comment, while the outcome is open); the deletion is
+  recorded (``comment-deleted-by-other``) and, when it held a vote, answered. Poll mode cannot
+  tell who edited a comment (the API does not say): there every edit is read as the author's.
 - The bot's own tracking comment edited or deleted by someone else is written again: what
   GitHub shows is no longer what the bot last wrote, so the next sync must not skip it.
 - The same comment seen twice (webhook and poller) is processed once: a stored comment with the
@@ -79,7 +86,7 @@ from charter.effects import Announce, Audit, Comment, Effect, Reply, SetLabels, 
 from charter.grammar import live_lines, parse_comment
 from charter.intake import check_intake, parse_form
 from charter.lifecycle import State, is_open
-from charter.model import Charter
+from charter.model import Charter, Track
 from charter.proposal import Proposal, enter_review, recompute_votes, withdraw
 from charter.seats import may_vote
 from charter.text import one_line
@@ -400,7 +407,7 @@ def handle_comment(gov: Governance, session: Session, ev: CommentEvent, now: dat
     if first:
         _run_commands(gov, session, ev)
     else:
-        _recompute(gov, session, stored, now)
+        _recompute(gov, session, stored, ev, now)
 
 
 def by_other(ev: CommentEvent) -> bool:
@@ -435,7 +442,9 @@ def _changed_by_other(gov: Governance, session: Session, ev: CommentEvent, now: 
         return
     if first:
         _run_commands(gov, session, own)
-    _record_by_other(gov, session, ev, stored.proposal, known=seen == "changed", now=now)
+    elif seen == "changed":  # the author's own edit, learnt from this delivery
+        _recompute(gov, session, stored, own, now)
+    _record_by_other(gov, session, ev, stored.proposal, known=seen != "new", now=now)
 
 
 def _tracking_changed(gov: Governance, session: Session, ev: CommentEvent, now: datetime) -> bool:
@@ -516,11 +525,10 @@ _FIRST = {
 
 def _remember(
     session: Session, ev: CommentEvent, *, by_other: bool = False
-) -> Literal["new", "changed"] | None:
+) -> Literal["new", "changed", "kept"] | None:
     """Store the comment: ``"new"`` when first stored, ``"changed"`` when this version is
     newer than the stored one, None when it was already seen. A change ``by_other`` than its
-    author leaves a stored comment's text, vote time and presence alone: only its
-    ``updated_at`` moves on (so the same edit seen again is skipped).
+    author is ``"kept"`` when it leaves the author's text as stored (:func:`_others_change`).
 
     Core statements rather than an ORM load, add and flush (this runs for every comment): a new
     comment is one INSERT; a known one is read and, when this version is newer, updated. A copy
@@ -535,25 +543,46 @@ def _remember(
     # must not push a vote cast in time past its deadline.
     first.update(created_at=ev.created_at, voted_at=ev.created_at, **change)
     is_pg = session.get_bind().dialect.name == "postgresql"
-    outcome: Literal["new", "changed"] = "new"
+    outcome: Literal["new", "changed", "kept"] = "new"
     if connection.execute(_FIRST[is_pg], first).first() is None:
         seen = connection.execute(_SEEN, {"id": ev.comment_id}).one()
         if deleted and seen.deleted:
             return None
         if not deleted and aware(seen.updated_at) >= ev.updated_at:
             return None
+        outcome = "changed"
         if by_other:  # what someone else wrote is not the author's: see the module rules
-            change = {} if deleted else {"updated_at": ev.updated_at}
+            change, outcome = _others_change(ev, seen.body, seen.voted_at)
         else:
             recast = not deleted and _choices(seen.body, ev) != _choices(ev.body, ev)
             change["voted_at"] = ev.updated_at if recast else seen.voted_at
         if change:
             connection.execute(_CHANGE, {"id": ev.comment_id, **change})
-        outcome = "changed"
     loaded = session.identity_map.get(session.identity_key(CommentRow, ev.comment_id))
     if loaded is not None:
         session.expire(loaded)
     return outcome
+
+
+def _others_change(
+    ev: CommentEvent, body: str, voted_at: datetime
+) -> tuple[dict[str, Any], Literal["changed", "kept"]]:
+    """What an edit or deletion by someone other than its author changes in a stored comment
+    (its ``body`` and ``voted_at``; ``ev`` carries the author's text, :func:`as_written`).
+    A deletion: nothing. An edit: its ``updated_at`` only, so the same version is not read
+    again (a poll would take it for the author's) — unless the delivery shows
+    (``changes.body.from``) that the author's text had changed since the stored version: their
+    own edit, delivered after this one (GitHub does not order deliveries) or lost, which this
+    one makes stale. It is applied now, any recast dated by this edit, the latest it can have
+    been (no earlier time is known)."""
+    if ev.action == "deleted":
+        return {}, "kept"
+    change: dict[str, Any] = {"updated_at": ev.updated_at}
+    if ev.previous_body is None or ev.body == body:
+        return change, "kept"
+    recast = _choices(body, ev) != _choices(ev.body, ev)
+    change.update(body=ev.body, voted_at=ev.updated_at if recast else voted_at)
+    return change, "changed"
 
 
 def _choices(body: str, ev: CommentEvent) -> tuple[tuple[int | None, str], ...]:
@@ -584,7 +613,10 @@ def _run_commands(gov: Governance, session: Session, ev: CommentEvent) -> None:
             gov.reply_on_github(session, ev.issue_number, ev.author, text, key, at, markdown=True)
 
 
-def _recompute(gov: Governance, session: Session, stored: repo.Stored, now: datetime) -> None:
+def _recompute(
+    gov: Governance, session: Session, stored: repo.Stored, ev: CommentEvent, now: datetime
+) -> None:
+    """Recompute the votes after ``ev`` changed a stored comment (see the module rules)."""
     p = stored.proposal
     rules = gov.rules_for(p)  # the version the proposal was opened under
     track = rules.tracks.get(p.track)
@@ -598,13 +630,60 @@ def _recompute(gov: Governance, session: Session, stored: repo.Stored, now: date
     ).all()
     votes: list[Vote] = [v for v in p.votes if v.via != "github"]
     for row in rows:
-        at = aware(row.voted_at)
-        if at < p.voting_opened_at or not may_vote(row.author, track, rules):
-            continue
-        for parsed in parse_comment(row.body, issue=p.number):
-            if isinstance(parsed, c.CastVote):
-                votes.append(Vote(row.author, Choice(parsed.choice), parsed.reason, at, "github"))
-    gov.apply(session, recompute_votes(p, rules, votes), "charterbot", now)
+        votes += _comment_votes(row, p, track, rules)
+    decision = recompute_votes(p, rules, votes, now)
+    gov.apply(session, decision, "charterbot", now)
+    changed = session.get(CommentRow, ev.comment_id)
+    if changed is not None:
+        cast = _comment_votes(changed, p, track, rules)
+        _answer_late_change(gov, session, ev, cast, decision.proposal, now)
+
+
+def _comment_votes(row: CommentRow, p: Proposal, track: Track, rules: Charter) -> list[Vote]:
+    """The votes a stored comment casts, dated by when it cast them; none before voting
+    opened, or from a login without a seat (their refusal was answered when they were cast)."""
+    at = aware(row.voted_at)
+    if p.voting_opened_at is None or at < p.voting_opened_at:
+        return []
+    if not may_vote(row.author, track, rules):
+        return []
+    return [
+        Vote(row.author, Choice(parsed.choice), parsed.reason, at, "github")
+        for parsed in parse_comment(row.body, issue=p.number)
+        if isinstance(parsed, c.CastVote)
+    ]
+
+
+def _answer_late_change(
+    gov: Governance,
+    session: Session,
+    ev: CommentEvent,
+    cast: list[Vote],
+    after: Proposal,
+    now: datetime,
+) -> None:
+    """The author's edit or deletion of a vote comment came once the outcome had settled, so
+    the recomputed votes (``after``) did not take it (:func:`charter.proposal.recompute_votes`):
+    the author is answered, as a late vote is. Only while the close is pending: a decided
+    proposal's votes are the record, and the decision says so."""
+    if after.state is not State.VOTING or not cast:
+        return
+    if ev.action == "deleted":
+        if not any(v in after.votes for v in cast):
+            return
+        text = (
+            f"You deleted your comment after voting on #{after.number} had closed, so the vote"
+            " it cast is not withdrawn."
+        )
+    else:
+        if all(v in after.votes for v in cast):
+            return
+        text = (
+            f"Voting on #{after.number} had closed when you edited your comment, so the vote in"
+            " it does not count; a vote you cast before still does."
+        )
+    key = f"late-change:{ev.comment_id}:{ev.action}:{ev.updated_at.isoformat()}"
+    gov.reply_on_github(session, after.number, ev.author, text, key, now)
 
 
 def link_codes(body: str) -> list[str]:

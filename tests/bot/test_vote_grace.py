@@ -18,7 +18,7 @@ import pytest
 
 from bot.messages import Actor, Message, plain_text
 from bot.settings import Settings
-from charter.proposal import Proposal
+from charter.proposal import Proposal, voting_window
 from storage import proposals as repo
 from storage.db import read_scope
 from tests.bot.harness import Bot, later, valid_body
@@ -217,7 +217,10 @@ async def test_a_github_veto_in_flight_beats_the_chat_vote_that_settled(bot: Bot
     n = await _seven_approve_a_security_patch(bot)
     said = await _veto_in_flight(bot, n)
     assert said.ok
-    note = f"Voting on #{n} is settled (accepted); the decision is recorded after 30 s"
+    note = (
+        f"Voting on #{n} is settled (accepted); the decision is recorded once votes cast before"
+        " it have arrived (at least 30 s)."
+    )
     assert note in plain_text(said)
     p = _proposal(bot, n)
     assert p.state.value == "voting" and "kofi-sec" in {v.voter for v in p.votes}
@@ -276,3 +279,119 @@ async def test_a_vote_cast_before_voting_opened_is_refused_when_it_arrives_after
         "@carmen-borealis error:" in c.body and "has not opened yet" in c.body
         for c in bot.issue_comments(n)
     )
+
+
+# -- a vote comment edited or deleted once the outcome has settled -----------------------------
+
+
+async def _settled_with_kofi_on_github(bot: Bot) -> tuple[int, int, datetime]:
+    """A security patch every seat approved: kofi-sec from a GitHub comment, the others from
+    chat, mateo-sec last (which settles it); the clock ends ten seconds into the grace.
+    Returns (number, kofi-sec's comment id, when he posted it)."""
+    issue = bot.standin.store.add_issue(
+        "Fix", SECURITY_PATCH, "alice-aurora", ("upgrade-proposal",)
+    )
+    n = issue.number
+    payload = bot.issue_payload("opened", n, SECURITY_PATCH, title="Fix")
+    assert (await bot.post("issues", payload)).status_code == 202
+    await bot.settle()
+    posted = bot.clock.now()
+    comment = await bot.comment(n, "/vote approve", "kofi-sec")
+    await bot.settle()
+    for login in (*CLIENTS, LAST, "lena-sec"):
+        assert _chat(bot, f"vote {n} approve", login).ok
+    await bot.advance(later(seconds=5))
+    assert "is settled (accepted)" in plain_text(_chat(bot, f"vote {n} approve", "mateo-sec"))
+    await bot.advance(later(seconds=10))
+    assert _proposal(bot, n).state.value == "voting"  # the close waits for the grace
+    return n, comment, posted
+
+
+def _kofi(p: Proposal) -> list[str]:
+    return [v.choice.value for v in p.votes if v.voter == "kofi-sec"]
+
+
+@pytest.mark.parametrize(
+    ("action", "body", "answer"),
+    [
+        ("edited", "/vote reject exploitable", "does not count"),  # a veto, had it counted
+        ("deleted", "/vote approve", "is not withdrawn"),
+    ],
+    ids=["edited", "deleted"],
+)
+async def test_a_vote_comment_changed_in_the_grace_after_settlement_changes_nothing(
+    bot: Bot, action: str, body: str, answer: str
+) -> None:
+    """The last seat's chat vote settled the outcome; during the grace kofi-sec edits his
+    GitHub vote to a veto, or deletes it. A new vote then would be refused, and so is this
+    change: his approve keeps counting, the proposal is accepted as it stood when it settled,
+    and he is told."""
+    n, comment, posted = await _settled_with_kofi_on_github(bot)
+    change = bot.comment_payload(action, n, body, "kofi-sec", comment_id=comment, created=posted)
+    assert (await bot.post("issue_comment", change)).status_code == 202
+    await bot.settle()
+    assert _kofi(_proposal(bot, n)) == ["approve"]
+    [reply] = [c.body for c in bot.issue_comments(n) if c.body.startswith("@kofi-sec ")]
+    assert answer in reply
+    await bot.advance(GRACE)
+    p = _proposal(bot, n)
+    assert (p.state.value, _kofi(p)) == ("accepted", ["approve"])
+
+
+async def test_a_vote_comment_edited_before_settlement_still_recasts(bot: Bot) -> None:
+    """The same edit made before the last seat voted counts: kofi-sec's veto rejects."""
+    issue = bot.standin.store.add_issue(
+        "Fix", SECURITY_PATCH, "alice-aurora", ("upgrade-proposal",)
+    )
+    n = issue.number
+    payload = bot.issue_payload("opened", n, SECURITY_PATCH, title="Fix")
+    assert (await bot.post("issues", payload)).status_code == 202
+    await bot.settle()
+    posted = bot.clock.now()
+    comment = await bot.comment(n, "/vote approve", "kofi-sec")
+    await bot.settle()
+    await bot.advance(later(seconds=5))
+    veto = bot.comment_payload(
+        "edited", n, "/vote reject exploitable", "kofi-sec", comment_id=comment, created=posted
+    )
+    assert (await bot.post("issue_comment", veto)).status_code == 202
+    await bot.settle()
+    await bot.advance(GRACE)
+    p = _proposal(bot, n)
+    assert (p.state.value, _kofi(p)) == ("rejected", ["reject"])
+    assert not [c for c in bot.issue_comments(n) if c.body.startswith("@kofi-sec ")]
+
+
+async def test_a_vote_comment_edited_after_the_deadline_keeps_its_in_time_vote(
+    bot: Bot,
+) -> None:
+    """Four clients approve a security patch on GitHub (quorum: four of eight seats). After
+    the voting deadline, in the grace, alice-aurora rewords her reason (it recasts nothing, so
+    it applies) and carmen-borealis edits hers to a reject: refused, her in-time approve stays
+    (her seat is not left empty), so the quorum met at the deadline still accepts."""
+    issue = bot.standin.store.add_issue(
+        "Fix", SECURITY_PATCH, "alice-aurora", ("upgrade-proposal",)
+    )
+    n = issue.number
+    payload = bot.issue_payload("opened", n, SECURITY_PATCH, title="Fix")
+    assert (await bot.post("issues", payload)).status_code == 202
+    await bot.settle()
+    posted = bot.clock.now()
+    ids = {login: await bot.comment(n, "/vote approve", login) for login in CLIENTS}
+    await bot.settle()
+    _, closes = voting_window(_proposal(bot, n), bot.gov.charter)  # confidential: not in the API
+    await bot.advance(closes + timedelta(seconds=5) - bot.clock.now())
+    for login, body in (
+        ("alice-aurora", "/vote approve lgtm"),
+        ("carmen-borealis", "/vote reject"),
+    ):
+        edit = bot.comment_payload("edited", n, body, login, comment_id=ids[login], created=posted)
+        assert (await bot.post("issue_comment", edit)).status_code == 202
+        await bot.settle()
+    choices = {v.voter: (v.choice.value, v.reason) for v in _proposal(bot, n).votes}
+    assert choices["alice-aurora"] == ("approve", "lgtm")
+    assert choices["carmen-borealis"] == ("approve", "")
+    await bot.advance(GRACE)
+    p = _proposal(bot, n)
+    assert p.state.value == "accepted"
+    assert sorted(v.voter for v in p.votes) == sorted(CLIENTS)

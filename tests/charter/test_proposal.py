@@ -411,9 +411,10 @@ def test_with_a_grace_an_input_that_settles_leaves_the_close_to_the_timer(
 
 
 def test_the_settled_note() -> None:
+    """It promises the least delay only: after a start the bot also waits for its intake."""
     assert settled_note(prop(), Outcome.ACCEPTED, GRACE) == (
-        "Voting on #7 is settled (accepted); the decision is recorded after 90 s for votes in"
-        " flight."
+        "Voting on #7 is settled (accepted); the decision is recorded once votes cast before it"
+        " have arrived (at least 90 s)."
     )
 
 
@@ -545,7 +546,7 @@ def test_recompute_votes_replaces_them_in_time_order() -> None:
     """Votes recomputed from edited history replace the stored ones, sorted by time, audited."""
     p = prop(votes=votes(("alice-aurora", "approve", 1)))
     fresh = votes(("emeka-cirrus", "reject", 3), ("alice-aurora", "reject", 2))
-    d = recompute_votes(p, REF, fresh)
+    d = recompute_votes(p, REF, fresh, h(4))
     assert d.proposal.votes == (fresh[1], fresh[0])
     assert d.effects == (
         Audit("votes-recomputed", "proposal:7", {"before": 1, "after": 2}),
@@ -562,8 +563,8 @@ def test_recompute_votes_replaces_them_in_time_order() -> None:
 )
 def test_recompute_votes_changes_nothing_when_same_or_decided(p: Proposal) -> None:
     """Unchanged history is a no-op; a decided proposal's votes are part of the record."""
-    assert recompute_votes(p, REF, votes(("alice-aurora", "approve", 1))) == Decision(p)
-    assert recompute_votes(p, REF, ()).proposal.votes == (
+    assert recompute_votes(p, REF, votes(("alice-aurora", "approve", 1)), h(2)) == Decision(p)
+    assert recompute_votes(p, REF, (), h(2)).proposal.votes == (
         () if p.state is State.VOTING else p.votes
     )
 
@@ -572,7 +573,7 @@ def test_recompute_votes_leaves_out_a_vote_cast_before_voting_opened() -> None:
     """A vote comment from review was refused then; an edit (which recomputes every vote)
     does not bring it in."""
     early, counted = votes(("alice-aurora", "approve", -1), ("carmen-borealis", "reject", 1))
-    d = recompute_votes(prop(), REF, (early, counted))
+    d = recompute_votes(prop(), REF, (early, counted), h(2))
     assert d.proposal.votes == (counted,)
 
 
@@ -589,7 +590,102 @@ def test_recompute_votes_leaves_out_a_vote_cast_after_the_outcome_settled() -> N
     edit elsewhere (which recomputes every vote) does not bring it in."""
     p = prop("security-patch", votes=votes(("lena-sec", "reject", 1)))
     late = votes(("lena-sec", "reject", 1), ("alice-aurora", "approve", 2))
-    assert recompute_votes(p, REF, late) == Decision(p)
+    assert recompute_votes(p, REF, late, h(3)) == Decision(p)
+
+
+# A security patch every seat approved: the clients and two council members from GitHub at
+# h(1), mateo-sec last from chat at h(2), which settled it (accepted), the close left to the
+# timer. Then kofi-sec's vote comment is edited (a recast, dated by the edit) or deleted.
+_EIGHT = (
+    *votes(*((w, "approve", 1) for w in [*CLIENTS, *COUNCIL[:2]])),
+    Vote("mateo-sec", Choice.APPROVE, "", h(2), "slack"),
+)
+_ALL_APPROVED = prop("security-patch", votes=_EIGHT)
+_SEVEN = prop("security-patch", votes=_EIGHT[:-1])  # mateo-sec has not voted: still open
+# Four clients approved a security patch at h(1): quorum (4 of 8) without every seat, so it
+# settles when voting closes at h(48); carmen-borealis's comment is then edited or deleted.
+_FOUR = prop("security-patch", votes=votes(*((w, "approve", 1) for w in CLIENTS[:4])))
+# A feature flag two clients approved: no quorum at close (h(72)), so lazy consensus runs
+# until h(192) and a reject may still be cast.
+_LAZY = prop(
+    "feature-flag", votes=votes(("alice-aurora", "approve", 1), ("carmen-borealis", "approve", 1))
+)
+
+
+def _edited(p: Proposal, voter: str, *now_reads: Vote) -> tuple[Vote, ...]:
+    """``p``'s votes with ``voter``'s comment as it now reads (nothing: deleted)."""
+    return (*(v for v in p.votes if v.voter != voter), *now_reads)
+
+
+def _kofi(choice: str, at: float, reason: str = "") -> Vote:
+    return Vote("kofi-sec", Choice(choice), reason, h(at))
+
+
+def _carmen(choice: str, at: float) -> Vote:
+    return Vote("carmen-borealis", Choice(choice), "", h(at))
+
+
+@pytest.mark.parametrize(
+    ("p", "history", "now", "expected"),
+    [
+        pytest.param(
+            _ALL_APPROVED, _edited(_ALL_APPROVED, "kofi-sec", _kofi("reject", 2.01)), h(2.01),
+            _EIGHT, id="veto-recast-in-the-grace-after-settlement",
+        ),
+        pytest.param(
+            _ALL_APPROVED, _edited(_ALL_APPROVED, "kofi-sec"), h(2.01), _EIGHT,
+            id="deleted-in-the-grace-after-settlement",
+        ),
+        pytest.param(
+            _FOUR, _edited(_FOUR, "carmen-borealis", _carmen("reject", 48.01)), h(48.01),
+            _FOUR.votes, id="recast-after-the-deadline",
+        ),
+        pytest.param(
+            _FOUR, _edited(_FOUR, "carmen-borealis"), h(48.01), _FOUR.votes,
+            id="deleted-after-the-deadline",
+        ),
+        pytest.param(
+            _ALL_APPROVED, _edited(_ALL_APPROVED, "kofi-sec", _kofi("approve", 1, "lgtm")),
+            h(2.01), (*_EIGHT[:5], _EIGHT[6], _kofi("approve", 1, "lgtm"), _EIGHT[7]),
+            id="reason-reworded-after-settlement-keeps-its-time",
+        ),
+        pytest.param(
+            _SEVEN, _edited(_SEVEN, "kofi-sec", _kofi("reject", 1.5)), h(1.5),
+            (*_EIGHT[:5], _EIGHT[6], _kofi("reject", 1.5)), id="recast-before-settlement",
+        ),
+        pytest.param(
+            _SEVEN, _edited(_SEVEN, "kofi-sec"), h(1.5), (*_EIGHT[:5], _EIGHT[6]),
+            id="deleted-before-settlement",
+        ),
+        pytest.param(
+            _LAZY, _edited(_LAZY, "carmen-borealis", _carmen("reject", 73)), h(73),
+            (_LAZY.votes[0], _carmen("reject", 73)), id="recast-during-lazy-consensus",
+        ),
+    ],
+)  # fmt: skip
+def test_recompute_votes_judges_a_change_when_it_was_made(
+    p: Proposal, history: tuple[Vote, ...], now: datetime, expected: tuple[Vote, ...]
+) -> None:
+    """An edited or deleted vote comment changes the votes only as a vote then would: while
+    the outcome is open (during lazy consensus too). Once it has settled (the last seat voted,
+    or voting closed) and the timer has yet to record the close, a recast is refused and the
+    vote cast before keeps counting, and a deletion (dated when the bot learns of it) withdraws
+    nothing: the seat is never left empty, nor its earlier vote overturned. A reason reworded
+    recasts nothing, so it keeps its time and applies."""
+    d = recompute_votes(p, REF, history, now)
+    assert d.proposal.votes == expected
+    assert (d == Decision(p)) is (expected == p.votes)
+
+
+def test_a_recast_refused_after_settlement_leaves_the_outcome_as_settled() -> None:
+    """The repro: a council member's approve recast as a veto in the grace. The timer still
+    closes the proposal accepted, as it stood when the last seat voted."""
+    history = _edited(_ALL_APPROVED, "kofi-sec", _kofi("reject", 2.01))
+    d = recompute_votes(_ALL_APPROVED, REF, history, h(2.01))
+    closed = close_if_due(d.proposal, REF, h(2))
+    assert closed.proposal.state is State.ACCEPTED
+    # Recomputed again later (another comment edited), the record still holds.
+    assert recompute_votes(d.proposal, REF, history, h(3)) == Decision(d.proposal)
 
 
 def test_input_on_a_proposal_whose_track_is_gone_is_not_judged_settled() -> None:
@@ -597,7 +693,7 @@ def test_input_on_a_proposal_whose_track_is_gone_is_not_judged_settled() -> None
     concern is still taken (as before the settled check existed)."""
     p = replace(prop(), track="retired")
     fresh = votes(("alice-aurora", "approve", 1))
-    assert recompute_votes(p, REF, fresh).proposal.votes == fresh
+    assert recompute_votes(p, REF, fresh, h(2)).proposal.votes == fresh
     raised = raise_concern(p, REF, "alice-aurora", "gas", "too high", h(1))
     assert [c.name for c in raised.proposal.concerns] == ["gas"]
 

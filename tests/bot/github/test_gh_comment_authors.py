@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from bot.github.events import CommentEvent, comment_event_from_snapshot
-from bot.github.handler import as_written, by_other
+from bot.github.handler import as_written, by_other, encode_polled
 from bot.ports import CommentSnapshot
 from storage import audit_query
 from storage.db import session_scope
-from tests.bot.harness import START, Bot, later
+from tests.bot.harness import REPO, START, Bot, later
 from tests.standins.github_server import GitHubStandin
 
 
@@ -176,6 +176,45 @@ async def test_a_deletion_by_someone_else_leaves_the_vote(bot: Bot) -> None:
 
     await _change(bot, "deleted", n, alice, "/vote approve", sender="alice-aurora", created=created)
     assert _seat(await _view(bot, n))[0] is None
+
+
+@pytest.mark.parametrize("own_delivery", ["late", "lost"])
+async def test_the_authors_edit_is_kept_when_someone_elses_later_edit_arrives_first(
+    bot: Bot, own_delivery: str
+) -> None:
+    """alice edits her approve to a reject; thirty seconds later mallory tidies the comment.
+    GitHub delivers mallory's edit first (or alice's never arrives): its ``changes.body.from``
+    is alice's text, so her reject is applied then, dated by mallory's edit (no earlier time
+    is known). Her own delivery, now older than what is stored, changes nothing more; nor does
+    a poll of mallory's version, which it cannot tell from alice's."""
+    n = await bot.open_voting()
+    created = bot.clock.now()
+    alice = await bot.comment(n, "/vote approve", "alice-aurora")
+    await bot.settle()
+    bot.clock.advance(later(seconds=30))
+    own = bot.comment_payload("edited", n, "/vote reject", "alice-aurora", alice, created)
+    own["changes"] = {"body": {"from": "/vote approve"}}
+    bot.clock.advance(later(seconds=30))
+    tidied_at = bot.clock.now()
+    await _change(
+        bot, "edited", n, alice, "/vote reject (tidied)", before="/vote reject", created=created
+    )
+    if own_delivery == "late":
+        assert (await bot.post("issue_comment", own)).status_code == 202
+        await bot.settle()
+    snapshot = CommentSnapshot(
+        str(alice), n, "alice-aurora", "/vote reject (tidied)", created, tidied_at
+    )
+    polled = comment_event_from_snapshot(snapshot, action="edited", repo=REPO)
+    await bot.rt.store_delivery("poll", f"poll:{alice}", "issue_comment", encode_polled(polled))
+    await bot.settle()
+    assert _seat(await _view(bot, n)) == ("reject", "")
+    stored = bot.gov.load(n)
+    assert stored is not None
+    [vote] = [v for v in stored.proposal.votes if v.voter == "alice-aurora"]
+    assert vote.at == tidied_at
+    [reply] = _replies(bot, n, "mallory")
+    assert "ignored for voting" in reply
 
 
 async def test_the_tracking_comment_edited_by_someone_else_is_written_again(bot: Bot) -> None:
