@@ -11,13 +11,16 @@ Rules:
   belongs to (a real ping there), or a GitHub login (plain text everywhere).
 - Vote buttons carry ``vote:<n>:<choice>`` as their action id; ``parse_vote_action`` is the one
   parser both transports use.
+- An answer too long for its surface keeps whole lines (:func:`fit_lines`): lines are left out
+  from the end, and a last line says how many (:func:`left_out`) and, when the ``Message`` has
+  one, where the whole answer is (``more``). A line is cut only when it cannot fit a box whole.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, Protocol
@@ -37,6 +40,8 @@ __all__ = [
     "Segment",
     "When",
     "answer_then_close",
+    "fit_lines",
+    "left_out",
     "parse_vote_action",
     "plain_text",
     "vote_action_id",
@@ -111,11 +116,96 @@ class Message:
     ok: bool = True
     ephemeral: bool = True
     footer: str = ""
+    more: str = ""  # where the whole answer can be read (a URL), named when lines are left out
 
     @classmethod
     def text_only(cls, s: str, ok: bool = True) -> Message:
         """One message of plain text, one line per input line."""
         return cls(lines=tuple((line,) for line in s.splitlines() or [""]), ok=ok)
+
+
+# -- long answers -----------------------------------------------------------------------------
+
+ELLIPSIS = "…"
+Box = tuple[int, int]  # (capacity of its text, what the box costs besides: a field's name)
+Split = Callable[[str, int], tuple[str, str]]  # (line, room) -> (what fits, the rest)
+
+
+def left_out(count: int) -> str:
+    """The last line of an answer shortened to fit: how many of its lines are not shown."""
+    return f"{ELLIPSIS} and {count} more not shown"
+
+
+def fit_lines(
+    lines: Sequence[str],
+    boxes: Sequence[Box],
+    budget: int,
+    split: Split,
+    note: Callable[[int], str],
+) -> list[str]:
+    """Rendered ``lines``, in order, packed into ``boxes`` (sections, a description, fields)
+    within ``budget`` characters in all (overheads included): the texts of the boxes used.
+
+    Rules:
+    - Lines are kept whole, joined by newlines; a line that does not fit what is left of a box
+      goes to the next box.
+    - Only a line longer than its box can ever hold is split, at the top of the box (``split``
+      gives the part that fits the room it is given and the rest, which goes on in the next
+      box); the room it is given leaves one character, for a "…" should the rest not fit.
+    - When not everything fits, lines are left out from the end and the answer ends with
+      ``note(count)`` on a line of its own (in the last box, or a box of its own when that one
+      is full); a line whose rest was left out ends with "…". Room for that ending is kept
+      only then, so an answer that fits is never shortened.
+    """
+    texts, shown, rest = _pack(lines, boxes, budget, split)
+    if (shown == len(lines) and not rest) or not boxes:
+        return texts
+    overhead = max(over for _, over in boxes)
+    reserve = 1 + len(note(len(lines))) + overhead
+    last_cap, last_over = boxes[-1]
+    smaller = [*boxes[:-1], (last_cap - reserve, last_over)]
+    texts, shown, rest = _pack(lines, smaller, budget - reserve, split)
+    if rest:
+        texts[-1] += ELLIPSIS
+    dropped = len(lines) - shown
+    if not dropped:
+        return texts
+    if texts and len(texts[-1]) + 1 + len(note(dropped)) <= boxes[len(texts) - 1][0]:
+        texts[-1] += f"\n{note(dropped)}"
+    elif len(texts) < len(boxes) and len(note(dropped)) <= boxes[len(texts)][0]:
+        texts.append(note(dropped))
+    return texts
+
+
+def _pack(
+    lines: Sequence[str], boxes: Sequence[Box], budget: int, split: Split
+) -> tuple[list[str], int, str]:
+    """Greedy packing (see :func:`fit_lines`): the box texts, how many lines were begun, and
+    what is left of the last one begun when it did not fit whole ("" when it did)."""
+    texts: list[str] = []
+    i, rest = 0, ""
+    for cap, over in boxes:
+        room = min(cap, budget - over)
+        text: str | None = None
+        while i < len(lines) and room > 0:
+            line = rest or lines[i]
+            joined = line if text is None else f"{text}\n{line}"
+            if len(joined) <= room:
+                text, rest, i = joined, "", i + 1
+                continue
+            if text is None and len(line) > cap:  # never fits whole: show what fits
+                head, tail = split(line, room - len(ELLIPSIS))
+                if head:
+                    text, rest = head, tail
+                    i += 0 if tail else 1
+            break
+        if text is None:
+            break
+        texts.append(text)
+        budget -= over + len(text)
+        if i == len(lines):
+            break
+    return texts, i + (1 if rest else 0), rest
 
 
 class CommandJournal(Protocol):

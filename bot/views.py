@@ -277,7 +277,8 @@ def listing_message(items: list[Stored], charter: Charter, now: datetime) -> Mes
 
 def todo_message(tasks: tuple[Task, ...], login: str) -> Message:
     """The ``todo`` answer: one line per task, votes first (see :mod:`charter.todo`), each
-    with the command that settles it, so the asker can act from the answer."""
+    with the command that settles it, so the asker can act from the answer (written as plain
+    text, as every surface shows it: nothing in a message is markup)."""
     if not tasks:
         return Message.text_only(
             f"Nothing awaits {login}: every seat you hold has voted or has nothing open, and "
@@ -291,12 +292,12 @@ def todo_message(tasks: tuple[Task, ...], login: str) -> Message:
             assert task.due is not None
             lines.append(
                 (f"Vote: {head} — for {seats_held}; closes ", When(task.due),
-                 f" · `vote {task.number} approve|reject|abstain`")
+                 f" · type: vote {task.number} approve|reject|abstain")
             )  # fmt: skip
         elif task.kind == "concern":
             lines.append(
                 (f"Your concern '{task.concern}' on {head} is open"
-                 f" · `resolve {task.number} {task.concern}` once it is addressed",)
+                 f" · once it is addressed, type: resolve {task.number} {task.concern}",)
             )  # fmt: skip
         else:
             assert task.due is not None

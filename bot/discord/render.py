@@ -9,8 +9,12 @@ Rules:
   zone, plus "in 3 days") and ``<@id>`` for a ``Mention`` of a Discord user id. Those users are
   the only ones ever pinged: they are listed in ``content`` and allowed by id (≤ 100).
 - Limits: content 2,000; embed title 256, description 4,096, 25 fields of 256/1,024, footer
-  2,048, and 6,000 across the embed. Longer text is cut (never inside an escape or a ``<…>``
-  token) and ends with "…".
+  2,048, and 6,000 across the embed. The lines fill the description, then go on in fields of
+  their own (an invisible name), up to the 6,000: whole lines (:func:`bot.messages.fit_lines`),
+  and when some do not fit the last are left out and a last line says how many ("… and 41
+  more not shown", with the message's ``more`` when given). Only a line longer than its box
+  is cut, and a cut title, footer or field: never inside an escape or a ``<…>`` token, and it
+  ends with "…".
 - Errors (``ok=False``) are always ephemeral.
 """
 
@@ -22,7 +26,16 @@ from dataclasses import dataclass
 import discord
 from discord.utils import escape_markdown, escape_mentions
 
-from bot.messages import Line, Mention, Message, Segment, When, parse_vote_action
+from bot.messages import (
+    Line,
+    Mention,
+    Message,
+    Segment,
+    When,
+    fit_lines,
+    left_out,
+    parse_vote_action,
+)
 
 CONTENT_CHARS = 2000
 TITLE_CHARS = 256
@@ -38,6 +51,7 @@ MAX_PINGS = 80  # 80 "<@id>" tokens fit in 2,000 characters of content (the API 
 MAX_BUTTONS = 25
 BUTTON_LABEL_CHARS = 80
 ELLIPSIS = "…"
+BLANK = "\u200b"  # a name or value Discord refuses empty: shown as nothing
 OK_COLOUR = 0x2EA043
 ERROR_COLOUR = 0xD1242F
 
@@ -134,11 +148,14 @@ def render(message: Message) -> DiscordReply:
         embed.set_footer(text=truncate(message.footer, FOOTER_USED))
         size += len(embed.footer.text or "")
     room = EMBED_TOTAL - size - (FIELDS_RESERVE if message.fields else 0)
-    embed.description = truncate("\n".join(lines), min(DESCRIPTION_CHARS, room)) or None
-    size += len(embed.description or "")
+    texts = _fit_description(lines, message, room)
+    embed.description = (texts[0] if texts else "") or None
+    for text in texts[1:]:
+        embed.add_field(name=BLANK, value=text or BLANK, inline=False)
+    size += len(embed.description or "") + sum(1 + len(t or BLANK) for t in texts[1:])
     _add_fields(embed, message.fields, EMBED_TOTAL - size)
     if not (embed.title or embed.description or embed.fields):
-        embed.description = "\u200b"  # Discord refuses an empty embed
+        embed.description = BLANK  # Discord refuses an empty embed
     pings = pings[:MAX_PINGS]
     return DiscordReply(
         content=" ".join(f"<@{i}>" for i in pings),
@@ -149,14 +166,33 @@ def render(message: Message) -> DiscordReply:
     )
 
 
+def _fit_description(lines: list[str], message: Message, room: int) -> list[str]:
+    """The lines in the description, then in fields of their own while ``room`` and the field
+    count allow (fields the message has itself come after them): whole lines, and a last line
+    saying how many were left out (see :func:`bot.messages.fit_lines`)."""
+    more = f": {message.more}" if message.more else ""
+    slots = max(0, MAX_FIELDS - len(message.fields))
+    boxes = [(DESCRIPTION_CHARS, 0)] + [(FIELD_VALUE_CHARS, len(BLANK))] * slots
+    return fit_lines(lines, boxes, room, _cut, lambda n: escape(left_out(n) + more))
+
+
+def _cut(line: str, room: int) -> tuple[str, str]:
+    """A line longer than its box is cut there, marked "…"; its rest is not shown."""
+    if room <= len(ELLIPSIS):
+        return "", line  # no room for any of it
+    return truncate(line, room), ""
+
+
 def _add_fields(embed: discord.Embed, fields: tuple[tuple[str, str], ...], room: int) -> None:
-    """Fields in order while they fit ``room``; a last "…" field says some were left out."""
+    """Fields in order while they fit ``room`` and the field count; a last "…" field says some
+    were left out."""
+    slots = MAX_FIELDS - len(embed.fields)
     for i, (name, value) in enumerate(fields):
-        shown_name = truncate(escape(name), FIELD_NAME_CHARS) or "\u200b"
-        shown_value = truncate(escape(value), FIELD_VALUE_CHARS) or "\u200b"
+        shown_name = truncate(escape(name), FIELD_NAME_CHARS) or BLANK
+        shown_value = truncate(escape(value), FIELD_VALUE_CHARS) or BLANK
         cost = len(shown_name) + len(shown_value)
-        if (i == MAX_FIELDS - 1 and len(fields) > MAX_FIELDS) or cost > room - 2:
-            if room >= 2:
+        if (i == slots - 1 and len(fields) > slots) or i >= slots or cost > room - 2:
+            if room >= 2 and i < slots:
                 embed.add_field(name=ELLIPSIS, value=ELLIPSIS, inline=False)
             return
         embed.add_field(name=shown_name, value=shown_value, inline=len(shown_value) <= 40)

@@ -47,6 +47,7 @@ class Notice:
     link: str | None = None
     link_text: str = ""
     items: tuple[Notice, ...] = ()  # a digest's entries
+    left_out: int = 0  # entries a renderer left out of ``items`` to fit its platform's limit
     footer: str = ""
     unsubscribe_url: str | None = None
     unsubscribe_text: str = ""

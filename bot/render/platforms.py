@@ -8,9 +8,14 @@ Rules:
   ``allowed_mentions: {"parse": []}``, so nothing pings even if escaping missed something.
 - E-mail: a plain-text part and an HTML part; HTML escapes all text.
 - Webhook: JSON with the original fields plus the rendered text.
+- Slack's formatting characters in people's text are made inert as in chat answers
+  (:func:`bot.slack.blocks.escape`: word joiners around ``*`` ``_`` ``~`` and the backtick,
+  before a line's ``>``); a link's URL gets entities only, so it still works.
 - Cutting to a limit keeps whole characters and ends with "…". A message over its platform's
   limit is shortened in its free text first, before escaping, so the heading, the facts and the
-  link survive and no escape (``&amp;``, ``\\*``) is split; only what is still too long is cut
+  link survive and no escape (``&amp;``, ``\\*``) is split. A digest still too long keeps its
+  first entries whole and leaves out the last ones, ending with a line that says how many
+  ("… and 12 more not shown", in the reader's language). Only what is still too long is cut
   as a whole, without leaving half an escape at the cut.
 """
 
@@ -22,7 +27,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from bot.i18n import translator
 from bot.render.model import Notice
+from bot.slack.blocks import WORD_JOINER, escape as _slack_mrkdwn, escape_entities
 
 SLACK_LIMIT = 3000
 DISCORD_LIMIT = 2000
@@ -33,8 +40,9 @@ def cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-# The tail of a cut that would leave half an escape: a Slack entity, a Discord backslash.
-_HALF_ESCAPE = re.compile(r"(&[a-z]{0,3}|\\)$")
+# The tail of a cut that would leave half an escape: a Slack entity or joiner pair, a Discord
+# backslash.
+_HALF_ESCAPE = re.compile(rf"(&[a-z]{{0,3}}|\\|{WORD_JOINER}[*_~`]|(?<![*_~`]){WORD_JOINER})$")
 
 
 def _fit(render: Callable[[Notice], str], n: Notice, limit: int) -> str:
@@ -52,11 +60,32 @@ def _fit(render: Callable[[Notice], str], n: Notice, limit: int) -> str:
         room -= 1  # never loops forever: each round asks for a little less
     if len(out) <= limit:
         return out
+    if n.items:
+        fewer = _fewer_items(render, n, limit)
+        if fewer is not None:
+            return fewer
     return _HALF_ESCAPE.sub("", out[: limit - 1].rstrip()) + "…"
 
 
+def _fewer_items(render: Callable[[Notice], str], n: Notice, limit: int) -> str | None:
+    """``render(n)`` with as many of its first items as fit ``limit`` and a line saying how many
+    are left out; None when even no item at all does not fit."""
+
+    def shown(k: int) -> str:
+        return render(replace(n, items=n.items[:k], left_out=len(n.items) - k))
+
+    low, high = 0, len(n.items) - 1  # the answer is in [low, high], if anywhere
+    if len(shown(low)) > limit:
+        return None
+    while low < high:  # longer with each item: search the largest count that fits
+        middle = (low + high + 1) // 2
+        low, high = (middle, high) if len(shown(middle)) <= limit else (low, middle - 1)
+    return shown(low)
+
+
 def slack_escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """People's text as inert Slack mrkdwn: the chat answers' escape, one rule for both."""
+    return _slack_mrkdwn(text)
 
 
 def discord_escape(text: str) -> str:
@@ -74,12 +103,15 @@ def _lines(n: Notice, esc: Any, bold: str, link: Any) -> list[str]:
         out.append(link(n.link, n.link_text))
     for item in n.items:
         out.append(f"• {esc(item.heading)} ({esc(item.when)})")
+    if n.left_out:
+        _ = translator(n.lang)
+        out.append(esc(_("… and %(count)s more not shown") % {"count": n.left_out}))
     return out
 
 
 def slack_text(n: Notice) -> str:
     def link(url: str, text: str) -> str:
-        return f"<{slack_escape(url)}|{slack_escape(text)}>"
+        return f"<{escape_entities(url)}|{slack_escape(text)}>"
 
     return _fit(lambda m: "\n".join(_lines(m, slack_escape, "*", link)), n, SLACK_LIMIT)
 

@@ -4,21 +4,32 @@ Rules:
 - Every string from the message is escaped (``&`` ``<`` ``>`` → entities), so echoed text such as
   ``<!channel>``, ``<!here>``, ``<@U123>`` or ``<http://x|y>`` shows literally and never pings or
   links. mrkdwn objects are ``verbatim`` so Slack does not auto-parse ``@here`` or bare URLs either.
+- mrkdwn has no escape character, so its formatting characters in people's text (``*`` ``_``
+  ``~`` and the backtick) get a word joiner (U+2060, invisible) on each side and a ``>`` that
+  starts a line one before it: a formatting character then stands inside a word, where Slack
+  neither opens nor closes bold, italics, strike-through, code or a quote. A ``*`` in a title
+  can then not end our own ``*title*`` either.
 - The only live markup is what we emit on purpose: ``<!date^…>`` for a ``When`` (each reader sees
-  their own zone) and ``<@U…>`` for a ``Mention`` of a well-formed Slack user id.
+  their own zone), ``<@U…>`` for a ``Mention`` of a well-formed Slack user id, ``*…*`` around
+  a title or field name, and ``<URL>`` for a message's ``more`` when it is a well-formed
+  http(s) URL.
 - Limits: ≤ 50 blocks, ≤ 3000 characters per section, ≤ ~12,000 characters in total (Slack
-  rejects larger messages with ``msg_blocks_too_long`` near 13.2k). Longer content is cut at a
-  safe point (never inside an entity or a ``<…>`` token) and marked with "…".
+  rejects larger messages with ``msg_blocks_too_long`` near 13.2k). Lines are kept whole
+  (:func:`bot.messages.fit_lines`): when some do not fit, the last are left out and a last
+  line says how many ("… and 41 more not shown", with ``more`` when given). A line longer
+  than a section goes on in the next one; a cut (a line, a title) falls at a safe point
+  (never inside an entity, a ``<…>`` token or a joiner pair) and is marked with "…".
 - Errors (``ok=False``) are always ephemeral.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.messages import Line, Mention, Message, Segment, When
+from bot.messages import Line, Mention, Message, Segment, When, fit_lines, left_out
 
 MAX_BLOCKS = 50
 SECTION_CHARS = 3000
@@ -33,19 +44,37 @@ FALLBACK_CHARS = 300
 ELLIPSIS = "…"
 
 _SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
+WORD_JOINER = "\u2060"
+MRKDWN_CHARS = "*_~`"
+_MRKDWN = re.compile(r"([*_~`])")
+_QUOTE = re.compile(r"^([ \t]*)&gt;", re.MULTILINE)
+_LINK = re.compile(r"^https?://[^\s<>|]+$")
 
 Block = dict[str, Any]
 
 
-def escape(s: str) -> str:
-    """Slack's three control characters as entities; nothing else is markup then."""
+def escape_entities(s: str) -> str:
+    """Slack's three control characters as entities (``&`` first: nothing double-decodes).
+    Enough where Slack formats nothing: plain_text, and inside our own ``<URL>`` token."""
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def escape(s: str) -> str:
+    """People's text made inert as mrkdwn: entities, then word joiners around formatting
+    characters and before a quote's ``>`` (see the module rules)."""
+    joined = _MRKDWN.sub(f"{WORD_JOINER}\\1{WORD_JOINER}", escape_entities(s))
+    return _QUOTE.sub(f"\\1{WORD_JOINER}&gt;", joined)
+
+
 def _safe_cut(s: str, n: int) -> int:
-    """The largest cut ≤ n that splits neither an ``&…;`` entity nor a ``<…>`` token."""
+    """The largest cut ≤ n that splits no ``&…;`` entity, no ``<…>`` token and no joiner pair
+    around a formatting character (half a pair could let that character format again)."""
     if n >= len(s):
         return len(s)
+    if n >= 1 and s[n - 1] == WORD_JOINER and s[n] in MRKDWN_CHARS:
+        n -= 1
+    elif n >= 2 and s[n] == WORD_JOINER and s[n - 1] in MRKDWN_CHARS and s[n - 2] == WORD_JOINER:
+        n -= 2
     amp = s.rfind("&", max(0, n - 5), n)
     if amp != -1 and ";" not in s[amp:n]:
         n = amp
@@ -86,34 +115,6 @@ def render_line(line: Line) -> str:
     return "".join(_segment(s) for s in line)
 
 
-def _chunks(text: str, size: int) -> list[str]:
-    out: list[str] = []
-    while len(text) > size:
-        cut = _safe_cut(text, size) or size  # a single token longer than size: hard cut
-        out.append(text[:cut])
-        text = text[cut:]
-    out.append(text)
-    return out
-
-
-def _sections_text(lines: tuple[Line, ...]) -> list[str]:
-    """Lines packed into section texts of at most SECTION_CHARS each."""
-    texts: list[str] = []
-    current = ""
-    for line in lines:
-        rendered = render_line(line) or " "
-        for piece in _chunks(rendered, SECTION_CHARS):
-            joined = f"{current}\n{piece}" if current else piece
-            if len(joined) <= SECTION_CHARS:
-                current = joined
-            else:
-                texts.append(current)
-                current = piece
-    if current:
-        texts.append(current)
-    return texts
-
-
 def _mrkdwn(text: str) -> dict[str, Any]:
     return {"type": "mrkdwn", "text": text, "verbatim": True}
 
@@ -133,7 +134,10 @@ def _field_blocks(fields: tuple[tuple[str, str], ...]) -> list[Block]:
 def _button(label: str, action_id: str, style: str) -> Block:
     button: Block = {
         "type": "button",
-        "text": {"type": "plain_text", "text": truncate(escape(label), BUTTON_LABEL_CHARS)},
+        "text": {
+            "type": "plain_text",
+            "text": truncate(escape_entities(label), BUTTON_LABEL_CHARS),
+        },
         "action_id": action_id[:255],
         "value": action_id[:2000],
     }
@@ -169,21 +173,30 @@ class SlackMessage:
         return {"text": self.text, "blocks": self.blocks}
 
 
-def _fit_lines(texts: list[str], max_blocks: int, max_chars: int) -> list[Block]:
-    """As many line sections as the budgets allow; when anything is dropped the last kept
-    section ends with "…" so the reader knows the message was cut."""
-    kept: list[Block] = []
-    used = 0
-    for i, text in enumerate(texts):
-        room = min(max_chars - used, SECTION_CHARS)
-        more_after = i < len(texts) - 1
-        if (len(kept) == max_blocks - 1 and more_after) or len(text) > room:
-            if room > len(ELLIPSIS) + 1:
-                kept.append(_section(text[: _safe_cut(text, room - 2)] + " " + ELLIPSIS))
-            break
-        kept.append(_section(text))
-        used += len(text)
-    return kept
+def _split(text: str, room: int) -> tuple[str, str]:
+    """A line too long for a section: the part that fits ``room``, cut at a safe point, and the
+    rest (for the next section)."""
+    cut = _safe_cut(text, room)
+    return text[:cut], text[cut:]
+
+
+def _note(more: str) -> Callable[[int], str]:
+    """The last line of a shortened answer: how many lines are left out, and ``more`` (a link
+    when it is a well-formed http(s) URL, else escaped text)."""
+    where = ""
+    if _LINK.match(more):
+        where = f": <{escape_entities(more)}>"
+    elif more:
+        where = f": {escape(more)}"
+    return lambda count: escape(left_out(count)) + where
+
+
+def _fit_lines(message: Message, max_blocks: int, max_chars: int) -> list[Block]:
+    """The message's lines as sections within the budgets, whole lines first (see
+    :func:`bot.messages.fit_lines`)."""
+    texts = [render_line(line) or " " for line in message.lines]  # Slack refuses empty text
+    boxes = [(SECTION_CHARS, 0)] * max(0, max_blocks)
+    return [_section(t) for t in fit_lines(texts, boxes, max_chars, _split, _note(message.more))]
 
 
 def render_blocks(message: Message) -> SlackMessage:
@@ -202,7 +215,7 @@ def render_blocks(message: Message) -> SlackMessage:
         tail.append({"type": "actions", "elements": buttons})
     fixed = head + tail
     body = _fit_lines(
-        _sections_text(message.lines),
+        message,
         MAX_BLOCKS - len(fixed),
         TOTAL_CHARS - sum(_chars(b) for b in fixed),
     )

@@ -24,6 +24,7 @@ from bot.messages import (
     Message,
     When,
     answer_then_close,
+    fit_lines,
     parse_vote_action,
     plain_text,
     vote_action_id,
@@ -351,3 +352,35 @@ def test_a_meeting_notice_says_when_the_call_starts(
     notice = build_notice(payload, lang="de", zone="Europe/Berlin")
     assert notice.facts[-1][1] == expected  # the When fact comes last
     assert notice.when == "10.06.2026, 15:00:30 (Europe/Berlin)"
+
+
+def _split(line: str, room: int) -> tuple[str, str]:
+    return line[:room], line[room:]
+
+
+def _note(count: int) -> str:
+    return f"+{count}"
+
+
+@pytest.mark.parametrize(
+    ("lines", "boxes", "budget", "packed"),
+    [
+        (["aa", "bb", "cc"], [(10, 0)], 100, ["aa\nbb\ncc"]),  # fits: untouched
+        (["aa", "bb", "cc"], [(5, 0), (5, 0)], 100, ["aa\nbb", "cc"]),  # next box, whole
+        (["aaaa", "bbbb", "cccc"], [(9, 0)], 100, ["aaaa\n+2"]),  # whole lines, then the count
+        (["aaaa", "bbbb", "cccc"], [(9, 0), (9, 0)], 11, ["aaaa", "bbbb\n+1"]),  # budget ends
+        (["aa", "bb", "cc", "dd"], [(5, 0), (8, 1)], 11, ["aa\nbb", "cc\ndd"]),  # exactly fits
+        (["aa", "bb", "cc", "dd"], [(5, 0), (8, 1)], 10, ["aa\nbb", "+2"]),  # a box of its own
+        (["x" * 12], [(5, 0), (5, 0), (5, 0)], 100, ["xxxx", "xxxx", "xxxx"]),  # split, kept
+        (["x" * 20], [(5, 0), (5, 0)], 100, ["xxxx", "x…"]),  # split, rest left out
+        (["x" * 20, "y"], [(5, 0), (9, 0)], 100, ["xxxx", "xxxxx…\n+1"]),
+        ([], [(5, 0)], 100, []),
+        (["aa"], [], 100, []),
+    ],
+)
+def test_fit_lines(
+    lines: list[str], boxes: list[tuple[int, int]], budget: int, packed: list[str]
+) -> None:
+    """Whole lines fill boxes in order; a line longer than a box is split; what does not fit is
+    left out from the end and counted on a last line (in the last box, or one of its own)."""
+    assert fit_lines(lines, boxes, budget, _split, _note) == packed

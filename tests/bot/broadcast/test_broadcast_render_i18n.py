@@ -11,7 +11,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 from bot.i18n import LANGUAGES, LOCALE_DIR, SOURCES, format_when, translator
-from bot.render import build_notice, discord_content, slack_text
+from bot.render import build_digest, build_notice, discord_content, slack_text
 from bot.render.platforms import DISCORD_LIMIT, SLACK_LIMIT
 from tests.bot.broadcast.support import announce, payload
 
@@ -130,3 +130,42 @@ def test_a_long_text_is_shortened_before_the_link(render, limit, escape, length)
     assert notice.link.split("//")[-1] in out, "the link survived"
     body = out.split("\n")[1]  # the text's line
     assert body.endswith("…") and body[:-1].replace(escape, "") == ""  # whole escapes only
+
+
+DIGEST_AT = datetime(2026, 11, 27, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("render", "limit"), [(slack_text, SLACK_LIMIT), (discord_content, DISCORD_LIMIT)]
+)
+@pytest.mark.parametrize(("count", "title"), [(300, "t" * 200), (80, "*_~`&<>@" * 10)])
+def test_a_long_digest_keeps_whole_entries_and_counts_the_rest(  # type: ignore[no-untyped-def]
+    render, limit, count: int, title: str
+) -> None:
+    """A digest over the limit shows its first entries whole and ends with a line saying how
+    many it left out; entries and that count add up to the digest's."""
+    payloads = [payload(announce("vote", title=title, proposal=i)) for i in range(count)]
+    out = render(build_digest(payloads, at=DIGEST_AT, repo="o/r"))
+    assert len(out) <= limit
+    *shown, last = out.split("\n")
+    entries = [line for line in shown if line.startswith("• ")]
+    assert entries and not any(line.endswith("…") for line in entries)
+    assert all(line == entries[0] for line in entries)  # every entry whole (all alike here)
+    assert last == f"… and {count - len(entries)} more not shown"
+
+
+def test_a_digest_that_fits_is_not_shortened() -> None:
+    """Few entries: all shown, no count."""
+    payloads = [payload(announce("vote", title="short", proposal=i)) for i in range(3)]
+    out = slack_text(build_digest(payloads, at=DIGEST_AT))
+    assert out.count("• ") == 3 and "more not shown" not in out
+
+
+def test_slack_text_neutralises_formatting_but_keeps_the_link() -> None:
+    """People's *bold* or _italics_ get word joiners, but the link's URL stays as it is."""
+    notice = build_notice(
+        payload(announce("decision", title="*ALL* _now_", proposal=7)), repo="o_r/x~y"
+    )
+    text = slack_text(notice)
+    assert "\u2060*\u2060ALL\u2060*\u2060 \u2060_\u2060now\u2060_\u2060" in text
+    assert "<https://github.com/o_r/x~y/issues/7|" in text

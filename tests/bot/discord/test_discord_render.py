@@ -16,6 +16,7 @@ from bot.discord.render import (
     FIELD_VALUE_CHARS,
     MAX_FIELDS,
     TITLE_CHARS,
+    DiscordReply,
     escape,
     render,
 )
@@ -115,11 +116,59 @@ def test_within_discord_limits(message: Message) -> None:
 
 
 def test_dates_are_never_split() -> None:
-    """A cut falls between tokens, never inside <t:…>."""
-    reply = render(Message(lines=tuple(("<" * 50, When(AT)) for _ in range(200))))
+    """A line too long for the description is cut between tokens, never inside <t:…>."""
+    reply = render(Message(lines=(("<" * 50, When(AT)) * 200,)))
     description = reply.embed.description or ""
     assert description.endswith("…")
     assert description.count("<t:") == len(re.findall(r"<t:\d+:[FR]>", description))
+
+
+_LEFT_OUT = re.compile(r"\n… and (\d+) more not shown(: \S+)?$")
+
+
+def shown_text(reply: DiscordReply) -> str:
+    """The description and the fields that go on with it (an invisible name), as one text."""
+    embed = reply.embed
+    rest = [f.value or "" for f in embed.fields if f.name == "\u200b"]
+    return "\n".join([embed.description or "", *rest])
+
+
+@pytest.mark.parametrize("more", ["", "https://gov.example.org/proposals"])
+@pytest.mark.parametrize(
+    ("count", "width", "fields"),
+    [(120, 60, 0), (60, 200, 0), (1000, 5, 0), (120, 60, 3)],
+    ids=["120x60", "60x200", "1000x5", "with-fields"],
+)
+def test_many_lines_keep_whole_lines_and_count_the_rest(
+    count: int, width: int, fields: int, more: str
+) -> None:
+    """Many lines fill the description and then fields of their own, up to the 6,000 of an
+    embed: every shown line whole and in order, and a last line saying how many were left out
+    (and where the whole answer is, when the message says). The message's own fields follow."""
+    lines = tuple((f"p{i:04d} " + "t" * width,) for i in range(count))
+    own = tuple((f"k{i}", "v") for i in range(fields))
+    reply = render(Message(title="Open proposals", lines=lines, fields=own, more=more))
+    embed = reply.embed
+    assert len(embed) <= EMBED_TOTAL
+    assert len(embed.description or "") <= DESCRIPTION_CHARS
+    assert len(embed.fields) <= MAX_FIELDS
+    assert all(0 < len(f.value or "") <= FIELD_VALUE_CHARS for f in embed.fields)
+    assert [(f.name, f.value) for f in embed.fields if f.name != "\u200b"] == list(own)
+    text = shown_text(reply)
+    match = _LEFT_OUT.search(text)
+    assert match is not None, text[-80:]
+    shown = text[: match.start()].split("\n")
+    assert shown == [f"p{i:04d} " + "t" * width for i in range(len(shown))]  # whole, in order
+    assert int(match.group(1)) == count - len(shown)
+    assert match.group(2) == (f": {more}" if more else None)
+    assert len(embed) > EMBED_TOTAL - 2 * (width + 7) - 200 - (1500 if fields else 0)  # room used
+
+
+def test_what_fits_is_not_shortened() -> None:
+    """Lines that fit are all shown, with no note."""
+    lines = tuple((f"line {i}",) for i in range(100))
+    text = shown_text(render(Message(lines=lines)))
+    assert text == "\n".join(f"line {i}" for i in range(100))
 
 
 def test_many_pings_fit_in_content() -> None:
