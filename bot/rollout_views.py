@@ -205,7 +205,7 @@ def inventory_message(
             ref = f"@{shown_ref(latest.ref)}" if latest.ref else ""
             gone = rolled_back(latest, (rollouts or {}).get(n), charter)
             mark = " (rolled back)" if gone else ""
-            earlier = ", ".join(r.version for _, r in here[:-1])
+            earlier = earlier_versions([r.version for _, r in here[:-1]])
             history = f" (before: {earlier})" if earlier else ""
             lines.append(
                 (
@@ -215,6 +215,18 @@ def inventory_message(
                 )
             )
     return Message(title=f"Inventory — {scope}", lines=tuple(lines))
+
+
+EARLIER_SHOWN = 2
+
+
+def earlier_versions(versions: Sequence[str], keep: int = EARLIER_SHOWN) -> str:
+    """The history of an inventory line: the last ``keep`` earlier versions (oldest first) and
+    how many more came before them ("+48 earlier, v1.49.0, v1.50.0"), so a line stays short
+    however many releases a client has had; "" when there were none."""
+    shown = list(versions[-keep:]) if keep > 0 else []
+    hidden = len(versions) - len(shown)
+    return ", ".join(([f"+{hidden} earlier"] if hidden else []) + shown)
 
 
 def rolled_back(report: ReadyReport, rollout: Rollout | None, charter: Charter) -> bool:

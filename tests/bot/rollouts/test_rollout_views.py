@@ -9,6 +9,7 @@ import pytest
 
 from bot.messages import When, plain_text
 from bot.rollout_views import (
+    earlier_versions,
     inventory_message,
     next_stage,
     retrospective_body,
@@ -157,6 +158,41 @@ def test_the_inventory_shows_the_latest_version_per_stage_with_history() -> None
         "dorado:",
         "  staging: 3.0.1 for #4 since 2026-06-01T10:00Z (before: 3.0)",
     ]
+
+
+@pytest.mark.parametrize(
+    ("versions", "shown"),
+    [
+        ([], ""),
+        (["1.0"], "1.0"),
+        (["1.0", "1.1"], "1.0, 1.1"),
+        (["1.0", "1.1", "1.2"], "+1 earlier, 1.1, 1.2"),
+        ([f"1.{k}" for k in range(99)], "+97 earlier, 1.97, 1.98"),
+    ],
+)
+def test_earlier_versions_show_the_last_two_and_count_the_rest(
+    versions: list[str], shown: str
+) -> None:
+    """The history names at most the last two earlier versions and counts the ones before."""
+    assert earlier_versions(versions) == shown
+
+
+def test_the_inventory_stays_short_after_a_hundred_releases() -> None:
+    """After 100 releases every stage's line still names the current version and at most two
+    earlier ones, so the current versions of every client fit in one answer."""
+    reports = [
+        (100 + k, report(client, stage, f"1.{k}.0", T + k * 24 * H + j * H))
+        for k in range(100)
+        for client in CHARTER.client_ids
+        for j, stage in enumerate(CHARTER.stage_ids)
+    ]
+    lines = plain_text(inventory_message(reports, CHARTER)).splitlines()
+    stage_lines = [line for line in lines if line.startswith("  ")]
+    assert len(stage_lines) == len(CHARTER.client_ids) * len(CHARTER.stage_ids)
+    for line in stage_lines:
+        assert line.endswith("(before: +97 earlier, 1.97.0, 1.98.0)"), line
+        assert "1.99.0@abc1234 for #199" in line
+        assert len(line) < 120
 
 
 def test_stage_times_run_from_first_report_to_the_next_stage() -> None:
