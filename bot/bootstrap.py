@@ -541,6 +541,7 @@ def _assemble(
     loaded = adopt_charter(engine, loaded, clock.now())
     gov = Governance(engine, loaded, clock)
     gov.vote_grace = settings.vote_grace
+    gov.public_url = settings.public_url.rstrip("/")
     gov.identity_links.gateway = gateway
     gov.identity_links.oauth_client_id = settings.github_oauth_client_id
     secret = settings.github_webhook_secret

@@ -7,6 +7,7 @@ areas go to the handler registered for their type.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +38,8 @@ def execute(
             session, states=[s.value for s in OPEN_STATES], include_confidential=True
         )
         visible = [s for s in items if _visible(gov, s, actor)]
-        return listing_message(visible, gov.charter, now)
+        whole = f"{gov.public_url}/proposals" if gov.public_url else ""
+        return replace(listing_message(visible, gov.charter, now), more=whole)
     if isinstance(command, c.Show | c.Status):
         return _show(gov, session, command.n, actor, now)
     if isinstance(command, _PROPOSAL_COMMANDS):

@@ -87,6 +87,9 @@ class Governance:
         # Whether voting closes may fire at a moment: after a start, not before GitHub intake
         # has caught up (bot.bootstrap.IntakeGate); without a gate, always.
         self.closes_may_fire: Callable[[datetime], bool] = lambda now: True
+        # The dashboard's address (bot.settings public_url): a chat answer cut to fit a
+        # platform points there for the whole list; "" for none.
+        self.public_url = ""
 
     @property
     def charter(self) -> Charter:
