@@ -25,3 +25,12 @@ def shared_path(*parts: str) -> Path:
 def reference_charter_text() -> str:
     """The reference charter exactly as written (strict UTF-8, newlines untouched)."""
     return REFERENCE_CHARTER.read_bytes().decode("utf-8")
+
+
+def mutate(*pairs: tuple[str, str]) -> str:
+    """The reference text with each ``old`` (which must occur exactly once) replaced."""
+    text = reference_charter_text()
+    for old, new in pairs:
+        assert text.count(old) == 1, f"{old!r} must occur once in the reference charter"
+        text = text.replace(old, new)
+    return text

@@ -39,7 +39,6 @@ from bot.messages import Actor, plain_text
 from bot.settings import Settings
 from bot.slack.blocks import render_blocks
 from charter.text import escape_markdown_github
-from storage import identities
 from storage.db import session_scope
 from tests.bot.discord.clients import logged_in
 from tests.bot.discord.wire import USER_ID, command, option
@@ -90,17 +89,8 @@ _ids = itertools.count(1)
 @pytest.fixture
 async def bot(sqlite_url: str, github: GitHubStandin, slack: SlackStandIn) -> AsyncIterator[Bot]:
     b = Bot.fresh(sqlite_url, github, **slack_settings(slack))
-    with session_scope(b.rt.engine) as session:
-        for surface, surface_id in (("slack", SLACK_USER), ("discord", USER_ID)):
-            login = LOGINS[surface]
-            identities.link(
-                session,
-                surface=surface,
-                surface_id=surface_id,
-                login=login,
-                method="comment-code",
-                now=b.clock.now(),
-            )
+    for surface, surface_id in (("slack", SLACK_USER), ("discord", USER_ID)):
+        b.link(surface_id, LOGINS[surface], surface=surface)
     yield b
     await b.close()
 

@@ -12,22 +12,13 @@ import yaml
 
 from charter.intake import check_intake
 from charter.load import CharterInvalid, _shape_finding, load_charter
-from tests.paths import reference_charter_text, shared_path
+from tests.paths import mutate, reference_charter_text, shared_path
 
 SECURITY_RULE = '"FREQ=MONTHLY;BYDAY=1TU"'  # meetings[1].rrule, at 129:12
 NEVER = (
     "gives no meeting within 400 years of its start 2026-01-06T17:00; "
     "check its UNTIL, COUNT and BY… parts"
 )
-
-
-def mutate(*pairs: tuple[str, str]) -> str:
-    """The reference text with each ``old`` (which must occur exactly once) replaced."""
-    text = reference_charter_text()
-    for old, new in pairs:
-        assert text.count(old) == 1, f"{old!r} must occur once in the reference charter"
-        text = text.replace(old, new)
-    return text
 
 
 def check_lines(text: str) -> list[str]:

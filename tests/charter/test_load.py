@@ -14,18 +14,9 @@ import pytest
 from charter import load
 from charter.load import CharterInvalid, Problem, format_path, json_schema, load_charter
 from charter.model import Charter
-from tests.paths import REPO, reference_charter_text
+from tests.paths import REPO, mutate, reference_charter_text
 
 D, H, M = timedelta(days=1), timedelta(hours=1), timedelta(minutes=1)
-
-
-def mutate(*pairs: tuple[str, str]) -> str:
-    """The reference text with each ``old`` (which must occur exactly once) replaced."""
-    text = reference_charter_text()
-    for old, new in pairs:
-        assert text.count(old) == 1, f"{old!r} must occur once in the reference charter"
-        text = text.replace(old, new)
-    return text
 
 
 def problems_of(text: str) -> tuple[Problem, ...]:

@@ -10,16 +10,7 @@ import pytest
 
 from charter.load import CharterInvalid, Problem, format_path, load_charter
 from charter.validate import check
-from tests.paths import reference_charter_text
-
-
-def mutate(*pairs: tuple[str, str]) -> str:
-    """The reference text with each ``old`` (which must occur exactly once) replaced."""
-    text = reference_charter_text()
-    for old, new in pairs:
-        assert text.count(old) == 1, f"{old!r} must occur once in the reference charter"
-        text = text.replace(old, new)
-    return text
+from tests.paths import mutate
 
 
 def problems_of(text: str) -> tuple[Problem, ...]:
