@@ -102,6 +102,8 @@ if TYPE_CHECKING:
 MARKER = "<!-- charterbot"
 LINK_LINE = re.compile(r"charterbot\s+link\s+([A-Z0-9]{4}-[A-Z0-9]{4})", re.IGNORECASE)
 _EDITABLE = (State.DRAFT, State.REVIEW)
+# How a delivery found its comment (:func:`_remember`).
+Seen = Literal["new", "changed", "kept"]
 
 
 def handle_event(gov: Governance, session: Session, event: object, now: datetime) -> None:
@@ -392,22 +394,34 @@ def handle_comment(gov: Governance, session: Session, ev: CommentEvent, now: dat
         return
     if MARKER in ev.body:
         return
-    seen = _remember(session, ev)
+    _take(gov, session, ev, now)
+
+
+def _take(
+    gov: Governance, session: Session, ev: CommentEvent, now: datetime, *, by_other: bool = False
+) -> tuple[repo.Stored, Seen] | None:
+    """Store the comment and act on it: its commands run when it is first stored, a later
+    version recomputes the votes. None when it was already seen or is on no proposal.
+
+    Commands run when the comment is first stored, whatever the action: GitHub does not order
+    deliveries, so its ``edited`` may come first (or be all a poll sees), and the late
+    ``created`` is then skipped as already seen. Stored once, so they run once. A change
+    ``by_other`` than the author recomputes only when it taught the author's own edit
+    (``"changed"``); the author's deletion of a comment first seen deleted recomputes too."""
+    seen = _remember(session, ev, by_other=by_other)
     if seen is None:
-        return
-    # Commands run when the comment is first stored, whatever the action: GitHub does not
-    # order deliveries, so its ``edited`` may come first (or be all a poll sees), and the late
-    # ``created`` is then skipped as already seen. Stored once, so they run once.
+        return None
     first = seen == "new" and ev.action != "deleted"
     if first:
         _claim_link_codes(gov, session, ev, now)
     stored = repo.load(session, ev.issue_number, for_update=True)
     if stored is None:
-        return
+        return None
     if first:
         _run_commands(gov, session, ev)
-    else:
+    elif seen == "changed" or not by_other:
         _recompute(gov, session, stored, ev, now)
+    return stored, seen
 
 
 def by_other(ev: CommentEvent) -> bool:
@@ -431,20 +445,10 @@ def _changed_by_other(gov: Governance, session: Session, ev: CommentEvent, now: 
     own = as_written(ev)
     if MARKER in own.body:
         return  # one of the bot's replies: nothing is read from it
-    seen = _remember(session, own, by_other=True)
-    if seen is None:
-        return
-    first = seen == "new" and ev.action != "deleted"
-    if first:
-        _claim_link_codes(gov, session, own, now)
-    stored = repo.load(session, ev.issue_number, for_update=True)
-    if stored is None:
-        return
-    if first:
-        _run_commands(gov, session, own)
-    elif seen == "changed":  # the author's own edit, learnt from this delivery
-        _recompute(gov, session, stored, own, now)
-    _record_by_other(gov, session, ev, stored.proposal, known=seen != "new", now=now)
+    taken = _take(gov, session, own, now, by_other=True)
+    if taken is not None:
+        stored, seen = taken
+        _record_by_other(gov, session, ev, stored.proposal, known=seen != "new", now=now)
 
 
 def _tracking_changed(gov: Governance, session: Session, ev: CommentEvent, now: datetime) -> bool:
@@ -523,9 +527,7 @@ _FIRST = {
 }
 
 
-def _remember(
-    session: Session, ev: CommentEvent, *, by_other: bool = False
-) -> Literal["new", "changed", "kept"] | None:
+def _remember(session: Session, ev: CommentEvent, *, by_other: bool = False) -> Seen | None:
     """Store the comment: ``"new"`` when first stored, ``"changed"`` when this version is
     newer than the stored one, None when it was already seen. A change ``by_other`` than its
     author is ``"kept"`` when it leaves the author's text as stored (:func:`_others_change`).
@@ -543,7 +545,7 @@ def _remember(
     # must not push a vote cast in time past its deadline.
     first.update(created_at=ev.created_at, voted_at=ev.created_at, **change)
     is_pg = session.get_bind().dialect.name == "postgresql"
-    outcome: Literal["new", "changed", "kept"] = "new"
+    outcome: Seen = "new"
     if connection.execute(_FIRST[is_pg], first).first() is None:
         seen = connection.execute(_SEEN, {"id": ev.comment_id}).one()
         if deleted and seen.deleted:
