@@ -338,21 +338,28 @@ def cast_vote(
         Audit(kind="vote-cast", subject=p.subject, payload=payload),
         _announce(p, charter, "vote", title, reason),
         SyncTracking(p.number),
-        Reply(text=said + _replacing(current, held, actor_login)),
+        Reply(text=said + _replacing(current, held, actor_login, vote.choice)),
     ]
     return _then_close(voted, charter, effects, now, grace)
 
 
-def _replacing(current: Tally, held: tuple[Seat, ...], voter: str) -> str:
+def _replacing(current: Tally, held: tuple[Seat, ...], voter: str, choice: Choice) -> str:
     """What a vote displaces: a seat's latest vote counts, so a maintainer voting for their
-    client replaces a colleague's vote for it — said in the reply, so it is no surprise."""
-    displaced = [
-        f"{prior.voter}'s {prior.choice.value} for {seat.label}"
-        for seat in held
-        if (prior := current.standing.get(seat.id)) is not None
-        and prior.voter.lower() != voter.lower()
-    ]
-    return f" It replaces {', '.join(displaced)}." if displaced else ""
+    client replaces a colleague's vote for it — said in the reply, so it is no surprise. A
+    colleague's vote the same way is named as one it agrees with: the seat's stand is
+    unchanged, and "replaces" would read as a dispute."""
+    replaced: list[str] = []
+    agreed: list[str] = []
+    for seat in held:
+        prior = current.standing.get(seat.id)
+        if prior is None or prior.voter.lower() == voter.lower():
+            continue
+        if prior.choice is choice:
+            agreed.append(f"{prior.voter}'s {prior.choice.value} for {seat.label}")
+        else:
+            replaced.append(f"{prior.voter}'s {prior.choice.value} for {seat.label}")
+    said = f" It replaces {', '.join(replaced)}." if replaced else ""
+    return said + (f" It agrees with {', '.join(agreed)}." if agreed else "")
 
 
 def raise_concern(

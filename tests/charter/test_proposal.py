@@ -258,8 +258,13 @@ def test_a_later_vote_replaces_the_earlier() -> None:
             "Recorded approve on #7 for Aurora. It replaces alice-aurora's reject for Aurora.",
         ),
         ((("carmen-borealis", "reject"),), "bob-aurora", "Recorded approve on #7 for Aurora."),
+        (
+            (("alice-aurora", "approve"),),
+            "bob-aurora",
+            "Recorded approve on #7 for Aurora. It agrees with alice-aurora's approve for Aurora.",
+        ),
     ],
-    ids=["first", "own-earlier", "colleague", "other-seat"],
+    ids=["first", "own-earlier", "colleague", "other-seat", "colleague-same-way"],
 )
 def test_a_vote_says_whose_vote_for_its_seat_it_replaces(
     earlier: tuple[tuple[str, str], ...], voter: str, said: str
