@@ -281,16 +281,31 @@ class Bot:
 
     # -- background work, stepped ------------------------------------------------------------------
 
+    async def open_issue(
+        self,
+        title: str = "Raise the gas target",
+        body: str | None = None,
+        author: str = "alice-aurora",
+        *,
+        settle: bool = True,
+    ) -> int:
+        """An upgrade-proposal issue filed on the stand-in (the issue form's ``valid_body``
+        unless ``body``) and its ``opened`` delivery accepted; settled unless told not to.
+        Returns the issue's number."""
+        body = valid_body() if body is None else body
+        n = self.standin.store.add_issue(title, body, author, ("upgrade-proposal",)).number
+        payload = self.issue_payload("opened", n, body, title=title, author=author)
+        response = await self.post("issues", payload)
+        assert response.status_code == 202, response.text
+        if settle:
+            await self.settle()
+        return n
+
     async def open_voting(self, title: str = "Raise the gas target") -> int:
         """A proposal opened on GitHub from the issue form and moved into its voting window."""
-        issue = self.standin.store.add_issue(
-            title, valid_body(), "alice-aurora", ("upgrade-proposal",)
-        )
-        payload = self.issue_payload("opened", issue.number, valid_body(), title=title)
-        assert (await self.post("issues", payload)).status_code == 202
-        await self.settle()
+        n = await self.open_issue(title)
         await self.advance(later(days=7, seconds=1))
-        return issue.number
+        return n
 
     async def settle(self) -> None:
         """Process the inbox, fire due deadlines and run the relays until nothing is left."""

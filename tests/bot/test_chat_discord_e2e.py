@@ -40,7 +40,7 @@ from storage.db import session_scope
 from storage.models.core import InboxRow
 from tests.bot.discord.clients import logged_in
 from tests.bot.discord.wire import USER_ID, button, command, option
-from tests.bot.harness import Bot, later, valid_body
+from tests.bot.harness import Bot, later
 from tests.standins.discord_server import APP_ID, DiscordStandIn
 from tests.standins.github_server import GitHubStandin
 
@@ -83,11 +83,7 @@ def shown(sent: dict[str, Any]) -> str:
 
 
 async def open_proposal(bot: Bot, title: str = "Raise the gas target") -> int:
-    issue = bot.standin.store.add_issue(title, valid_body(), "alice-aurora", ("upgrade-proposal",))
-    payload = bot.issue_payload("opened", issue.number, valid_body(), title=title)
-    assert (await bot.post("issues", payload)).status_code == 202
-    await bot.settle()
-    return issue.number
+    return await bot.open_issue(title)
 
 
 async def link_mason(bot: Bot, client: CharterBot, discord_api: DiscordStandIn, login: str) -> None:

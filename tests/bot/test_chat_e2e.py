@@ -43,13 +43,7 @@ async def _slash(bot: Bot, slack: SlackStandIn, text: str, user: str, name: str)
 
 
 async def test_link_then_vote_from_slack(bot: Bot, slack: SlackStandIn) -> None:
-    n = bot.standin.store.add_issue(
-        "Raise", valid_body(), "alice-aurora", ("upgrade-proposal",)
-    ).number
-    assert (
-        await bot.post("issues", bot.issue_payload("opened", n, valid_body()))
-    ).status_code == 202
-    await bot.settle()
+    n = await bot.open_issue("Raise")
     await bot.advance(later(days=7, seconds=1))
 
     refused = await _slash(bot, slack, f"vote {n} approve", "U0ALICE", "r1")
@@ -140,11 +134,7 @@ async def test_confidential_proposal_is_visible_to_its_electorate_only(bot: Bot)
     from bot.messages import Actor, plain_text
 
     body = valid_body(**{"protocol-change": "security-patch"})
-    n = bot.standin.store.add_issue("Fix", body, "kofi-sec", ("upgrade-proposal",)).number
-    assert (
-        await bot.post("issues", bot.issue_payload("opened", n, body, author="kofi-sec"))
-    ).status_code == 202
-    await bot.settle()
+    n = await bot.open_issue("Fix", body, "kofi-sec")
     await bot.advance(later(seconds=1))  # review: 0d
     maintainer = Actor("carmen-borealis", "console", "carmen-borealis")
     outsider = Actor("mallory", "console", "mallory")

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.messages import Actor
-from tests.bot.harness import Bot, valid_body
+from tests.bot.harness import Bot
 from tests.standins.github_server import GitHubStandin
 
 
@@ -21,10 +21,7 @@ async def bot(sqlite_url: str, github: GitHubStandin) -> AsyncIterator[Bot]:
 
 
 async def test_the_listing_points_to_the_dashboard_list(bot: Bot) -> None:
-    n = bot.standin.store.add_issue("Raise", valid_body(), "alice-aurora", ("upgrade-proposal",))
-    payload = bot.issue_payload("opened", n.number, valid_body())
-    assert (await bot.post("issues", payload)).status_code == 202
-    await bot.settle()
+    await bot.open_issue("Raise")
     answer = bot.gov.run_sync("proposals", Actor("alice-aurora", "console", "a"))
     assert answer.more == bot.rt.settings.public_url.rstrip("/") + "/proposals"
     assert answer.more.startswith("http")

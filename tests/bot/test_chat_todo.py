@@ -19,11 +19,7 @@ async def bot(sqlite_url: str, github: GitHubStandin) -> AsyncIterator[Bot]:
 
 
 async def _open(bot: Bot, body: str, author: str, title: str) -> int:
-    n = bot.standin.store.add_issue(title, body, author, ("upgrade-proposal",)).number
-    payload = bot.issue_payload("opened", n, body, author=author, title=title)
-    assert (await bot.post("issues", payload)).status_code == 202
-    await bot.settle()
-    return n
+    return await bot.open_issue(title, body, author)
 
 
 def _todo(bot: Bot, login: str | None) -> str:

@@ -38,12 +38,7 @@ def closed_payload(bot: Bot, number: int, closer: str) -> dict[str, Any]:
 
 
 async def _proposal(bot: Bot) -> int:
-    number = bot.standin.store.add_issue(
-        "Raise the gas target", valid_body(), "alice-aurora", ("upgrade-proposal",)
-    ).number
-    assert (await bot.post("issues", bot.issue_payload("opened", number, valid_body()))).is_success
-    await bot.settle()
-    return number
+    return await bot.open_issue()
 
 
 async def _state(bot: Bot, n: int) -> dict[str, Any]:

@@ -128,12 +128,7 @@ async def stop(bot: Bot, task: asyncio.Task[None]) -> None:
 
 
 async def open_proposal(bot: Bot) -> int:
-    n = bot.standin.store.add_issue(
-        "Enable fast sync", FLAG_BODY, "alice-aurora", ("upgrade-proposal",)
-    ).number
-    payload = bot.issue_payload("opened", n, FLAG_BODY, title="Enable fast sync")
-    assert (await bot.post("issues", payload)).status_code == 202
-    return n
+    return await bot.open_issue("Enable fast sync", FLAG_BODY, settle=False)
 
 
 async def wait_for(bot: Bot, n: int, state: State, within: float) -> None:

@@ -182,17 +182,12 @@ def _proposal(bot: Bot, n: int) -> Proposal:
 
 async def _seven_approve_a_security_patch(bot: Bot) -> int:
     """A security patch (review 0d: voting opens at once) that seven of eight seats approved."""
-    issue = bot.standin.store.add_issue(
-        "Fix", SECURITY_PATCH, "alice-aurora", ("upgrade-proposal",)
-    )
-    payload = bot.issue_payload("opened", issue.number, SECURITY_PATCH, title="Fix")
-    assert (await bot.post("issues", payload)).status_code == 202
-    await bot.settle()
-    assert _proposal(bot, issue.number).state.value == "voting"
+    n = await bot.open_issue("Fix", SECURITY_PATCH)
+    assert _proposal(bot, n).state.value == "voting"
     for login in SEVEN:
-        assert _chat(bot, f"vote {issue.number} approve", login).ok
+        assert _chat(bot, f"vote {n} approve", login).ok
     await bot.advance(later(seconds=5))
-    return issue.number
+    return n
 
 
 async def _veto_in_flight(bot: Bot, n: int) -> Message:
@@ -263,12 +258,7 @@ async def test_a_vote_cast_before_voting_opened_is_refused_when_it_arrives_after
 ) -> None:
     """A vote comment posted during review that reaches the bot after voting opened is refused
     as it would have been on time, with the reason, not recorded for a tally that ignores it."""
-    issue = bot.standin.store.add_issue("T", valid_body(), "alice-aurora", ("upgrade-proposal",))
-    n = issue.number
-    assert (
-        await bot.post("issues", bot.issue_payload("opened", n, valid_body()))
-    ).status_code == 202
-    await bot.settle()
+    n = await bot.open_issue("T")
     posted = bot.clock.now() + later(days=7, seconds=-10)  # ten seconds before review ends
     await bot.advance(later(days=7, seconds=5))
     payload = bot.comment_payload("created", n, "/vote approve", "carmen-borealis", created=posted)
@@ -288,13 +278,7 @@ async def _settled_with_kofi_on_github(bot: Bot) -> tuple[int, int, datetime]:
     """A security patch every seat approved: kofi-sec from a GitHub comment, the others from
     chat, mateo-sec last (which settles it); the clock ends ten seconds into the grace.
     Returns (number, kofi-sec's comment id, when he posted it)."""
-    issue = bot.standin.store.add_issue(
-        "Fix", SECURITY_PATCH, "alice-aurora", ("upgrade-proposal",)
-    )
-    n = issue.number
-    payload = bot.issue_payload("opened", n, SECURITY_PATCH, title="Fix")
-    assert (await bot.post("issues", payload)).status_code == 202
-    await bot.settle()
+    n = await bot.open_issue("Fix", SECURITY_PATCH)
     posted = bot.clock.now()
     comment = await bot.comment(n, "/vote approve", "kofi-sec")
     await bot.settle()
@@ -340,13 +324,7 @@ async def test_a_vote_comment_changed_in_the_grace_after_settlement_changes_noth
 
 async def test_a_vote_comment_edited_before_settlement_still_recasts(bot: Bot) -> None:
     """The same edit made before the last seat voted counts: kofi-sec's veto rejects."""
-    issue = bot.standin.store.add_issue(
-        "Fix", SECURITY_PATCH, "alice-aurora", ("upgrade-proposal",)
-    )
-    n = issue.number
-    payload = bot.issue_payload("opened", n, SECURITY_PATCH, title="Fix")
-    assert (await bot.post("issues", payload)).status_code == 202
-    await bot.settle()
+    n = await bot.open_issue("Fix", SECURITY_PATCH)
     posted = bot.clock.now()
     comment = await bot.comment(n, "/vote approve", "kofi-sec")
     await bot.settle()
@@ -369,13 +347,7 @@ async def test_a_vote_comment_edited_after_the_deadline_keeps_its_in_time_vote(
     the voting deadline, in the grace, alice-aurora rewords her reason (it recasts nothing, so
     it applies) and carmen-borealis edits hers to a reject: refused, her in-time approve stays
     (her seat is not left empty), so the quorum met at the deadline still accepts."""
-    issue = bot.standin.store.add_issue(
-        "Fix", SECURITY_PATCH, "alice-aurora", ("upgrade-proposal",)
-    )
-    n = issue.number
-    payload = bot.issue_payload("opened", n, SECURITY_PATCH, title="Fix")
-    assert (await bot.post("issues", payload)).status_code == 202
-    await bot.settle()
+    n = await bot.open_issue("Fix", SECURITY_PATCH)
     posted = bot.clock.now()
     ids = {login: await bot.comment(n, "/vote approve", login) for login in CLIENTS}
     await bot.settle()

@@ -38,10 +38,7 @@ async def bot(sqlite_url: str, github: GitHubStandin) -> AsyncIterator[Bot]:
 
 
 async def _flag_in_voting(bot: Bot) -> int:
-    n = bot.standin.store.add_issue("Flag", FLAG_BODY, "alice-aurora", ("upgrade-proposal",)).number
-    payload = bot.issue_payload("opened", n, FLAG_BODY, title="Flag")
-    assert (await bot.post("issues", payload)).status_code == 202
-    await bot.settle()
+    n = await bot.open_issue("Flag", FLAG_BODY)
     await bot.advance(later(days=2, seconds=1))  # review ends: voting opens
     assert (await _view(bot, n))["state"] == "voting"
     return n
