@@ -10,7 +10,11 @@ Rules:
   place when the feed is fetched again.
 - SEQUENCE is the series' revision counter, stored by the application and raised on every
   change to the series or its exceptions (the served feed adds the charter's version to a
-  series' counter, so an amendment that redefines the series raises it too); DTSTAMP is ``now``.
+  series' counter, so an amendment that redefines the series raises it too).
+- DTSTAMP is when the series or call was last revised (``stamps``: its stored revision time,
+  or the adoption of the charter that defines it, whichever is later), ``now`` only when no
+  time is known. So the feed's bytes, and the ETag clients poll it with, change only when
+  what it says does.
 - A cancelled occurrence is an EXDATE on the series *and* an override VEVENT
   (RECURRENCE-ID, STATUS:CANCELLED), because some clients honour only one of the two.
   A moved occurrence is an override VEVENT with its new DTSTART.
@@ -136,17 +140,22 @@ def calendar_ics(
     series: str | None = None,
     now: datetime,
     revisions: Mapping[str, int] | None = None,
+    stamps: Mapping[str, datetime] | None = None,
 ) -> bytes:
     """The feed of every meeting (``series=None``) or of one series or ad-hoc call by id.
 
-    ``revisions`` maps a series or ad-hoc id to its revision counter (SEQUENCE; default 0).
+    ``revisions`` maps a series or ad-hoc id to its revision counter (SEQUENCE; default 0),
+    ``stamps`` to when it was last revised (DTSTAMP; default ``now``).
     The feed is public: a private ad-hoc call (a confidential rollout's go/no-go) is not in it.
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware (UTC)")
     adhoc = [a for a in adhoc if not a.private]
-    stamp = now.astimezone(UTC)
-    revisions = revisions or {}
+    revisions, stamps = revisions or {}, stamps or {}
+
+    def stamp(ident: str) -> datetime:
+        return stamps.get(ident, now).astimezone(UTC)
+
     meetings = [m for m in charter.meetings if series in (None, m.id)]
     calls = sorted((a for a in adhoc if series in (None, a.id)), key=lambda a: (a.starts_at, a.id))
     if series is not None and not meetings and not calls:
@@ -164,10 +173,10 @@ def calendar_ics(
             cal.add_component(Timezone.from_tzid(name))
     for meeting in meetings:
         for event in _series_events(
-            charter, meeting, exceptions, stamp, revisions.get(meeting.id, 0)
+            charter, meeting, exceptions, stamp(meeting.id), revisions.get(meeting.id, 0)
         ):
             cal.add_component(event)
     for call in calls:
-        cal.add_component(_adhoc_event(charter, call, stamp, revisions.get(call.id, 0)))
+        cal.add_component(_adhoc_event(charter, call, stamp(call.id), revisions.get(call.id, 0)))
     ics: bytes = cal.to_ical()
     return ics

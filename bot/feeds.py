@@ -17,6 +17,10 @@ Rules:
   its backslash escapes removed and its time said once; zero-width characters (put after ``@``
   so chat does not mention anyone) are removed from every title and text.
 - Bad parameters get 400 with a sentence saying what is accepted.
+- The feed's ``Last-Modified`` is its ``<updated>``, the newest entry's time (none for a feed
+  with no entry); with the ETag every answer gets (``bot.http.ConditionalGet``), readers poll
+  it conditionally. A reader sending only If-Modified-Since misses an older entry made public
+  later (a disclosure) until a newer one comes: the ETag sees every change.
 - The application mounts :func:`routes` (they include the subscription confirm/unsubscribe
   pages).
 """
@@ -28,6 +32,7 @@ import json
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from typing import Any
 from urllib.parse import urlencode
 from xml.etree import ElementTree as ET
@@ -119,8 +124,29 @@ def _unquoted(p: dict[str, Any], quoted: list[Incident]) -> dict[str, Any]:
     return p
 
 
+def updated(items: list[tuple[int, dict[str, Any]]]) -> datetime | None:
+    """The feed's ``<updated>`` when an entry gives it (the newest entry's time), else None."""
+    at = items[0][1].get("at") if items else None
+    return aware(datetime.fromisoformat(at)).astimezone(UTC) if isinstance(at, str) else None
+
+
+def last_modified(items: list[tuple[int, dict[str, Any]]], now: datetime) -> dict[str, str]:
+    """The feed's ``Last-Modified`` header: its ``<updated>`` (never later than ``now``,
+    RFC 9110 §8.8.2.1); none for a feed whose ``<updated>`` is only the time it was made."""
+    at = updated(items)
+    if at is None:
+        return {}
+    return {"Last-Modified": format_datetime(min(at, now.astimezone(UTC)), usegmt=True)}
+
+
+# The <updated> of a feed with no entry (or of an entry without a time): nothing it says has
+# ever changed. Not the time it is served, which would change its bytes, and so its ETag, on
+# every poll.
+NEVER = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _iso(value: Any) -> str:
-    at = datetime.fromisoformat(value) if isinstance(value, str) else datetime.now(UTC)
+    at = datetime.fromisoformat(value) if isinstance(value, str) else NEVER
     return aware(at).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -256,7 +282,8 @@ def routes(
         items = await run_in_threadpool(announcements, engine_provider(), f)
         base = public_url or str(request.base_url)
         body = atom(items, feed_url(base, f), repo)
-        return Response(body, media_type="application/atom+xml; charset=utf-8")
+        headers = last_modified(items, now())
+        return Response(body, headers=headers, media_type="application/atom+xml; charset=utf-8")
 
     async def api_status(_request: Request) -> JSONResponse:
         data = await run_in_threadpool(status, engine_provider(), now())

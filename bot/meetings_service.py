@@ -30,7 +30,7 @@ from bot.scheduler import WakeupScheduler
 from charter import commands as c
 from charter.meetings import Occurrence, occurrences
 from charter.model import format_duration
-from storage import meetings as store
+from storage import charters, meetings as store
 from storage.db import read_scope
 
 if TYPE_CHECKING:
@@ -116,6 +116,8 @@ def feed(gov: Governance, series: str | None, now: datetime) -> bytes:
         exceptions, stale = live_exceptions(gov.charter, store.schedule(session))
         adhoc = [timers.adhoc_call(r) for r in store.adhoc_rows(session)]
         revisions = store.revisions(session)
+        stamps = store.revised(session)
+        adopted = charters.adopted_at(session, gov.charter.version)
     for key in stale:
         if key not in _reported_stale:
             _reported_stale.add(key)
@@ -126,7 +128,17 @@ def feed(gov: Governance, series: str | None, now: datetime) -> bytes:
             )
     for meeting in gov.charter.meetings:
         revisions[meeting.id] = revisions.get(meeting.id, 0) + gov.charter.version
-    return calendar_ics(gov.charter, exceptions, adhoc, series=series, now=now, revisions=revisions)
+        if adopted is not None:  # the charter defines the series: its adoption revises it too
+            stamps[meeting.id] = max(stamps.get(meeting.id, adopted), adopted)
+    return calendar_ics(
+        gov.charter,
+        exceptions,
+        adhoc,
+        series=series,
+        now=now,
+        revisions=revisions,
+        stamps=stamps,
+    )
 
 
 def calendar_routes(gov: Governance) -> list[Route]:

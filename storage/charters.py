@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 
 from storage import audit
 from storage.models.charters import CharterTextRow
+from storage.times import aware
 
 KIND = "charter-adopted"
 ACTOR = "system"
@@ -82,6 +83,12 @@ def _keep_text(session: Session, version: int, sha256: str, text: str, at: datet
         row.sha256, row.text, row.adopted_at = sha256, text, at
     session.add(row)
     session.flush()
+
+
+def adopted_at(session: Session, version: int) -> datetime | None:
+    """When charter ``version`` (its current text) was adopted, or None when never kept."""
+    row = session.get(CharterTextRow, version)
+    return None if row is None else aware(row.adopted_at)
 
 
 def version_text(session: Session, version: int) -> str | None:

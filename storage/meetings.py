@@ -143,6 +143,15 @@ def revisions(session: Session) -> dict[str, int]:
     return {r.series: r.revision for r in session.exec(select(MeetingRevisionRow)).all()}
 
 
+def revised(session: Session) -> dict[str, datetime]:
+    """When each series or ad-hoc call was last revised (cancelled, moved, or a call
+    created): its ``meeting_revision`` time, else an ad-hoc call's creation."""
+    found = {r.id: aware(r.created_at) for r in session.exec(select(AdhocMeetingRow)).all()}
+    for r in session.exec(select(MeetingRevisionRow)).all():
+        found[r.series] = aware(r.updated_at)
+    return found
+
+
 # -- agendas ----------------------------------------------------------------------------------
 
 

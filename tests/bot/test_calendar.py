@@ -111,6 +111,25 @@ def test_uids_are_stable_across_regenerations(charter: Charter) -> None:
     assert stamps == {NOW + timedelta(days=3)}
 
 
+def test_dtstamp_is_when_each_series_or_call_was_revised(charter: Charter) -> None:
+    """With ``stamps``, DTSTAMP is each series' or call's own revision time, so regenerating
+    later gives the same bytes; an id without a stamp falls back to ``now``."""
+    stamps = {
+        "core-sync": NOW - timedelta(days=2),
+        "security-sync": NOW - timedelta(days=9),
+        "adhoc-1": NOW - timedelta(hours=1),
+    }
+    first = calendar_ics(charter, SCHEDULE, [CALL], now=NOW, stamps=stamps)
+    again = calendar_ics(charter, SCHEDULE, [CALL], now=NOW + timedelta(days=3), stamps=stamps)
+    assert first == again
+    by_uid = {str(e["UID"]): e.decoded("DTSTAMP") for e in parse(first).walk("VEVENT")}
+    assert by_uid == {event_uid(charter, k): v for k, v in stamps.items()}
+    del stamps["security-sync"]
+    unknown = calendar_ics(charter, SCHEDULE, [CALL], now=NOW + timedelta(days=3), stamps=stamps)
+    by_uid = {str(e["UID"]): e.decoded("DTSTAMP") for e in parse(unknown).walk("VEVENT")}
+    assert by_uid[event_uid(charter, "security-sync")] == NOW + timedelta(days=3)
+
+
 def test_sequence_follows_the_revision_counter(charter: Charter) -> None:
     """SEQUENCE is the stored per-series revision, raised on each change; 0 by default."""
     uid = event_uid(charter, "core-sync")
