@@ -14,6 +14,9 @@ Rules:
 - A confidential, undisclosed rollout is visible to coordinators, the security council and the
   maintainers of its clients; to anyone else it does not exist ("There is no proposal #n").
 - A refused request changes nothing but a ``command-refused`` audit entry; the reply says why.
+- ``rollout pause|resume`` hold a rollout by hand and lift that hold (never an incident's):
+  :func:`charter.rollout.pause`/:func:`charter.rollout.resume`. Who may is asked twice: before
+  the rollout is loaded (any maintainer may pause), then with its clients (only theirs may).
 """
 
 from __future__ import annotations
@@ -56,6 +59,8 @@ def install_on(gov: Governance) -> None:
     gov.register(c.ShowRollout, show_rollout)
     gov.register(c.Inventory, inventory)
     gov.register(c.Rollback, rollback)
+    gov.register(c.PauseRollout, pause)
+    gov.register(c.ResumeRollout, resume)
     gov.add_state_listener(on_state)
     from bot import rollout_incidents, rollout_watch  # they build on this module
 
@@ -275,6 +280,86 @@ def rollback(
         )
     except ValueError as error:
         return refuse(gov, session, actor, cmd, str(error), now)
+    why = _refusal(decision.effects)
+    if why is not None:
+        return refuse(gov, session, actor, cmd, why, now)
+    return _answer(
+        save(gov, session, stored, rollout, decision.rollout, decision.effects, actor, now)
+    )
+
+
+def pause(
+    gov: Governance, session: Session, cmd: c.PauseRollout, actor: Actor, now: datetime
+) -> Message:
+    """Hold a rollout by hand (``rollout pause <n> "<reason>"``): the rule is
+    :func:`charter.rollout.pause`, who may is :mod:`charter.authz` (asked again here with the
+    rollout's clients). A rollout rolled back for good has nothing left to hold."""
+    loaded = _held(gov, session, cmd, actor, now)
+    if isinstance(loaded, Message):
+        return loaded
+    stored, rollout = loaded
+    final = _final(stored)
+    if final is not None:
+        return refuse(gov, session, actor, cmd, final, now)
+    try:
+        decision = rules.pause(rollout, None, cmd.reason, gov.charter, by=actor.name)
+    except ValueError as error:
+        return refuse(gov, session, actor, cmd, str(error), now)
+    return _decided(gov, session, cmd, stored, rollout, decision, actor, now)
+
+
+def resume(
+    gov: Governance, session: Session, cmd: c.ResumeRollout, actor: Actor, now: datetime
+) -> Message:
+    """Lift a rollout's hold by hand (``rollout resume <n> ["<reason>"]``); an incident's hold
+    stays, and the reply says what still holds it. What waited for the hold happens now, as
+    when an incident is resolved (:func:`bot.rollout_incidents.resolve`): the first stage is
+    entered (releases meeting the form's prerequisites) or the rollout completes."""
+    loaded = _held(gov, session, cmd, actor, now)
+    if isinstance(loaded, Message):
+        return loaded
+    stored, rollout = loaded
+    decision = rules.resume(
+        rollout,
+        gov.charter,
+        actor.name,
+        now=now,
+        minimums=form_minimums(stored.proposal.fields),
+        reason=cmd.reason,
+    )
+    return _decided(gov, session, cmd, stored, rollout, decision, actor, now)
+
+
+def _held(
+    gov: Governance,
+    session: Session,
+    cmd: c.PauseRollout | c.ResumeRollout,
+    actor: Actor,
+    now: datetime,
+) -> tuple[repo.Stored, Rollout] | Message:
+    """The proposal and rollout a pause or resume acts on, once the actor may act on them:
+    a pause is open to the maintainers of that rollout's clients only."""
+    loaded = locate(gov, session, cmd.n, actor, now)
+    if isinstance(loaded, str):
+        return refuse(gov, session, actor, cmd, loaded, now)
+    stored, rollout = loaded
+    refusal = gov.authorize(
+        session, cmd, actor, now, proposal=stored.proposal, rollout_clients=rollout.clients
+    )
+    return loaded if refusal is None else refusal
+
+
+def _decided(
+    gov: Governance,
+    session: Session,
+    cmd: object,
+    stored: repo.Stored,
+    rollout: Rollout,
+    decision: rules.RolloutDecision,
+    actor: Actor,
+    now: datetime,
+) -> Message:
+    """Refuse as the decision says, or save it and carry out its effects, as advance does."""
     why = _refusal(decision.effects)
     if why is not None:
         return refuse(gov, session, actor, cmd, why, now)

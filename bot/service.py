@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -376,7 +376,10 @@ class Governance:
         now: datetime,
         *,
         proposal: Proposal | None,
+        rollout_clients: Collection[str] | None = None,
     ) -> Message | None:
+        """None when ``actor`` may run ``command``; else the refusal, audited. A command acting
+        on a rollout passes its clients (``rollout_clients``) once it is loaded."""
         refusal = authorize_command(
             command,  # type: ignore[arg-type]
             actor,
@@ -387,6 +390,7 @@ class Governance:
             else self.charter,
             track=proposal.track if proposal else None,
             proposal_author=proposal.author if proposal else None,
+            rollout_clients=rollout_clients,
         )
         return (
             None if refusal is None else self.refuse(session, actor, command, refusal.reason, now)

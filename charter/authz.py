@@ -13,6 +13,11 @@ Rules (:func:`authorize`):
 - withdraw: the proposal's author or a coordinator;
 - ready: a maintainer of that client, or a coordinator;
 - override (advance past a failing gate): a member of a role in ``rollout.override_roles``;
+- pause a rollout by hand (the safe direction, "stop the line"): a member of a role in
+  ``rollout.override_roles`` or a maintainer of a client in that rollout (``rollout_clients``;
+  unknown, any maintainer passes, and the service asks again once it has loaded the rollout);
+  with no ``override_roles`` nobody, since no one could resume it (an incident is the way);
+- resume a rollout paused by hand: a member of a role in ``rollout.override_roles`` only;
 - rollback: coordinators and the security council; a client's maintainers for their client;
 - flag, disclose: coordinators and the security council;
 - meeting-decide, activation (move an accepted proposal's activation target): coordinators;
@@ -25,7 +30,7 @@ Rules (:func:`authorize`):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -55,6 +60,8 @@ class Privilege(StrEnum):
     READY = "ready"
     ADVANCE = "advance"
     OVERRIDE = "override"
+    PAUSE = "pause"
+    RESUME = "resume"
     ROLLBACK = "rollback"
     FLAG = "flag"
     INCIDENT_DECLARE = "incident-declare"
@@ -95,6 +102,8 @@ COMMAND_PRIVILEGE: dict[type[c.Command], Privilege] = {
     c.WhoAmI: Privilege.READ,
     c.Todo: Privilege.READ,
     c.ShowRollout: Privilege.READ,
+    c.PauseRollout: Privilege.PAUSE,
+    c.ResumeRollout: Privilege.RESUME,
     c.Inventory: Privilege.READ,
     c.Meetings: Privilege.READ,
     c.Subscriptions: Privilege.READ,
@@ -174,8 +183,10 @@ def authorize_command(
     track: str | None = None,
     proposal_author: str | None = None,
     proposal: ProposalLike | None = None,
+    rollout_clients: Collection[str] | None = None,
 ) -> Refusal | None:
-    """Decide a whole command: every privilege it needs, for every client it names."""
+    """Decide a whole command: every privilege it needs, for every client it names.
+    ``rollout_clients`` (the clients of the rollout it acts on) narrows a pause."""
     clients: Iterable[str | None] = (None,)
     if isinstance(command, c.Ready):
         clients = (command.client,)
@@ -191,6 +202,7 @@ def authorize_command(
                 proposal_author=proposal_author,
                 client=client,
                 proposal=proposal,
+                rollout_clients=rollout_clients,
             )
             if refusal is not None:
                 return refusal
@@ -206,11 +218,13 @@ def authorize(
     proposal_author: str | None = None,
     client: str | None = None,
     proposal: ProposalLike | None = None,
+    rollout_clients: Collection[str] | None = None,
 ) -> Refusal | None:
     """``None`` when ``actor`` may use ``privilege``; otherwise why not (see the module rules).
 
     ``track`` is required for VOTE; ``proposal_author`` matters for WITHDRAW; ``client``
-    narrows READY and ROLLBACK to one client. ``proposal`` (docs/CONTRACTS.md's form) supplies
+    narrows READY and ROLLBACK to one client; ``rollout_clients`` narrows PAUSE to the
+    maintainers of a client in that rollout. ``proposal`` (docs/CONTRACTS.md's form) supplies
     the track and author when they are not given.
     """
     if proposal is not None:
@@ -233,6 +247,8 @@ def authorize(
             return None
         what = _COUNCIL_OR_COORDINATOR[privilege]
         return Refusal(f"Only coordinators and the security council may {what}.")
+    if privilege in (Privilege.PAUSE, Privilege.RESUME):
+        return _hold(privilege, login, charter, rollout_clients)
     return _special(privilege, login, roles, charter, track, proposal_author, client)
 
 
@@ -275,6 +291,48 @@ def _special(
         return None if coordinator else Refusal("Only coordinators may move an activation target.")
     assert privilege is Privilege.MEETING_DECIDE, privilege  # every privilege is handled
     return None if coordinator else Refusal("Only coordinators may record a meeting decision.")
+
+
+def _hold(
+    privilege: Privilege, login: str, charter: Charter, rollout_clients: Collection[str] | None
+) -> Refusal | None:
+    """Pausing a rollout by hand stops the line, so more people may do it than lift it: the
+    override roles and the maintainers of its clients pause, only the override roles resume.
+    A hold nobody could lift is never placed: with no override role, nobody pauses by hand."""
+    allowed = charter.rollout.override_roles
+    if set(allowed) & set(charter.roles_of(login)):
+        return None
+    if not allowed:
+        return Refusal(
+            "This charter names no rollout.override_roles, so no one could resume a rollout"
+            " paused by hand; declare an incident instead, which lifts when it is resolved."
+        )
+    who = _members(charter, allowed)
+    if privilege is Privilege.RESUME:
+        return Refusal(
+            f"Only members of {who} may resume a rollout; ask one of them. A client's"
+            " maintainers may pause a rollout, not resume it."
+        )
+    mine = charter.client_of(login)
+    if mine is not None and (rollout_clients is None or mine.id in rollout_clients):
+        return None
+    if mine is not None:
+        theirs = join_and(list(rollout_clients or ()))
+        return Refusal(
+            f"Only members of {who} and the maintainers of a client in this rollout ({theirs})"
+            f" may pause it; {mine.id} is not in it. Tell one of them what you found."
+        )
+    return Refusal(
+        f"Only members of {who} and the maintainers of a client in the rollout may pause it;"
+        " tell one of them what you found."
+    )
+
+
+def _members(charter: Charter, roles: Iterable[str]) -> str:
+    """Roles with their members, for a refusal that says whom to ask: "coordinators (ines)"."""
+    return join_and(
+        [f"{r} ({join_and(list(charter.roles.get(r, ()))) or 'no one'})" for r in roles]
+    )
 
 
 def _staff_refusal(privilege: Privilege, charter: Charter) -> Refusal:

@@ -115,6 +115,24 @@ class ShowRollout:
 
 
 @dataclass(frozen=True, slots=True)
+class PauseRollout:
+    """Hold a rollout by hand ("stop the line"): it does not advance, enter its first stage or
+    complete until a coordinator resumes it (:func:`charter.rollout.pause`)."""
+
+    n: int | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResumeRollout:
+    """Lift a rollout's hold by hand; an incident's hold stays until the incident is resolved
+    (:func:`charter.rollout.resume`)."""
+
+    n: int | None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Inventory:
     n: int | None = None  # None: every client's releases across all rollouts
 
@@ -270,6 +288,8 @@ Command = (
     | Ready
     | Advance
     | ShowRollout
+    | PauseRollout
+    | ResumeRollout
     | Inventory
     | Rollback
     | Flag
@@ -309,9 +329,13 @@ class ParseError:
 
 # -- usage ----------------------------------------------------------------------------------
 # One line per command, as a person types it. Keys are the command words (two words for the
-# groups); charter.grammar dispatches on the same keys, and "help <topic>" shows these lines.
+# groups and the subcommands of LEADS); charter.grammar dispatches on the same keys, and
+# "help <topic>" shows these lines.
 
 GROUPS = frozenset({"incident", "meeting", "agenda"})
+# Commands that also lead subcommands: ``rollout <n>`` is one, ``rollout pause <n> …`` another.
+# The word after it picks the subcommand; a proposal number is never one, so both read.
+LEADS = frozenset({"rollout"})
 
 USAGE: dict[str, str] = {
     "proposals": "/charter proposals",
@@ -332,6 +356,8 @@ USAGE: dict[str, str] = {
     "ready": "/charter ready <n> <client> <stage> <version> [<commit-or-tag>] [notes…]",
     "advance": '/charter advance <n> [to <stage> [--override "<reason>"]]',
     "rollout": "/charter rollout <n>",
+    "rollout pause": '/charter rollout pause <n> "<reason>"',
+    "rollout resume": '/charter rollout resume <n> ["<reason>"]',
     "inventory": "/charter inventory [<n>]",
     "rollback": '/charter rollback <n> [client …] "<reason>"',
     "activation": '/charter activation <n> <target> "<reason>"',
@@ -375,6 +401,8 @@ COMMENT_USAGE: dict[str, str] = {
     "ready": "/ready <client> <stage> <version> [<commit-or-tag>] [notes…]",
     "advance": '/advance [to <stage> [--override "<reason>"]]',
     "rollout": "/rollout",
+    "rollout pause": '/rollout pause "<reason>"',
+    "rollout resume": '/rollout resume ["<reason>"]',
     "inventory": "/inventory",
     "rollback": '/rollback [client …] "<reason>"',
     "activation": '/activation <target> "<reason>"',

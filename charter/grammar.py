@@ -16,6 +16,7 @@ choice, ``…`` the rest of the line)::
     indent   = /[ ]{0,3}/ ;            (* CommonMark: four columns (a tab is up to four) are code *)
     command  = ( "proposals" | "list" )
              | "show" n | "status" n | "withdraw" n | "disclose" n | "rollout" n
+             | "rollout" "pause" n text | "rollout" "resume" n [ text ]
              | "vote" n choice [ intro ] [ text ] | choice n [ intro ] [ text ]
                                                      (* approve 42 = vote 42 approve *)
              | "concern" n name [ ":" ] text | "resolve" n name
@@ -85,6 +86,10 @@ Rules a reader of a comment should know:
 - ``incident declare`` in a comment without ``for`` names the issue as the affected proposal.
 - ``inventory`` in a comment is the issue's own rollout (its answer is a public reply there):
   like every ``n``, a number written must be the issue's.
+- ``rollout <n>`` shows a rollout; ``rollout pause <n> "<reason>"`` and ``rollout resume <n>
+  ["<reason>"]`` hold it by hand and lift that hold (``/rollout pause "<reason>"`` in a comment).
+  The word after ``rollout`` picks the subcommand; a number is never one, so ``rollout 7``
+  still shows #7. A mistake in any of the three is answered with all three forms.
 - ``advance`` names the stage to enter with ``to`` (``advance 42 to canary``); it must be the
   next one. An override must name it (``advance 42 to canary --override "…"``), so a repeated
   override cannot enter the stage after; one without ``to`` is read, then refused with the
@@ -98,7 +103,7 @@ import re
 from collections.abc import Callable, Iterator
 
 from charter import commands as c, grammar_ops as ops, grammar_tokens as t
-from charter.commands import CHAT_ONLY, COMMENT_USAGE, GROUPS, USAGE, ParseError
+from charter.commands import CHAT_ONLY, COMMENT_USAGE, GROUPS, LEADS, USAGE, ParseError
 from charter.text import fold, normalise
 
 __all__ = ["COMMENT_USAGE", "USAGE", "help_lines", "live_lines", "parse_chat", "parse_comment"]
@@ -213,6 +218,8 @@ _PRODUCTIONS: dict[str, _Prod] = {
     "ready": ops.ready,
     "advance": ops.advance,
     "rollout": _only_n(c.ShowRollout),
+    "rollout pause": ops.pause,
+    "rollout resume": ops.resume,
     "inventory": ops.inventory,
     "rollback": ops.rollback,
     "activation": ops.activation,
@@ -263,6 +270,8 @@ def _dispatch(a: t.Args) -> c.Command | ParseError | None:
             key = f"{key} {'' if sub is None else t.keyword(sub)}"
             if key not in _PRODUCTIONS:
                 return _unknown_sub(key, a.comment)
+        if key in LEADS:
+            key = _lead(a, key)
         if key not in _PRODUCTIONS:
             return _unknown(key, a.comment)
         if a.comment and key in CHAT_ONLY:
@@ -273,7 +282,20 @@ def _dispatch(a: t.Args) -> c.Command | ParseError | None:
         return _PRODUCTIONS[key](a)
     except t.Fail as fail:
         usage = _usage(key, a.comment) if key in _PRODUCTIONS else USAGE["help"]
+        if key in LEADS:  # "rollout 7 pause …": show the subcommands' forms too
+            usage = _group_usage(key, a.comment)
         return ParseError(str(fail), usage)
+
+
+def _lead(a: t.Args, key: str) -> str:
+    """The subcommand of a leading command (``rollout pause``) its next word names, taken;
+    else the command itself (``rollout 7``: a number is never a subcommand word)."""
+    tok = a.peek()
+    sub = "" if tok is None else f"{key} {t.keyword(tok)}"
+    if sub not in _PRODUCTIONS:
+        return key
+    a.take()
+    return sub
 
 
 def _unknown(word: str, comment: bool) -> ParseError | None:

@@ -63,6 +63,18 @@ def advance(a: t.Args) -> c.Advance:
     return c.Advance(n, None, stage)
 
 
+def pause(a: t.Args) -> c.PauseRollout:
+    """``rollout pause n reason``: the reason is required, quoted or not (nothing follows it)."""
+    n = a.proposal()
+    return c.PauseRollout(n, t.clean(a.rest(), "reason for the pause"))
+
+
+def resume(a: t.Args) -> c.ResumeRollout:
+    """``rollout resume n [reason]``: the reason is optional."""
+    n = a.proposal()
+    return c.ResumeRollout(n, t.clean(a.rest(), "reason", required=False))
+
+
 def inventory(a: t.Args) -> c.Inventory:
     if a.comment:  # answered on the issue, in public: only the issue's own rollout
         n = a.proposal()

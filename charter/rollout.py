@@ -32,6 +32,10 @@ Rules (charter ``rollout``):
 - A paused rollout (an incident, or by hand) does not advance, enter its first stage or complete;
   reports and rollbacks still apply. When its last hold is lifted (``resume`` with ``now``),
   whatever waited happens then.
+- Holds are kept apart: each incident's (lifted when it is resolved) and at most one by hand
+  (``pause`` without an incident; lifted by ``resume`` without one, which never lifts an
+  incident's hold and says what still holds the rollout). Who may place or lift a hand hold is
+  :mod:`charter.authz`'s rule.
 - Input that can never be right (an unknown stage, an empty reason) raises ``ValueError``; a
   request wrong only now (a gate fails, paused, client not in this rollout, a stage too far
   ahead) is refused with ``Reply(ok=False)`` and the rollout unchanged.
@@ -452,22 +456,66 @@ def _back_on(before: Rollout, after: Rollout, charter: Charter) -> str:
 
 
 def pause(
-    rollout: Rollout, incident_id: str | None, reason: str, charter: Charter
+    rollout: Rollout,
+    incident_id: str | None,
+    reason: str,
+    charter: Charter,
+    *,
+    by: str = "",
 ) -> RolloutDecision:
-    """Hold the rollout at its stage, for an incident or by hand (``incident_id`` None)."""
+    """Hold the rollout at its stage, for an incident or by hand (``incident_id`` None).
+
+    An incident holds a rollout once (a repeat changes nothing and says nothing). A rollout has
+    at most one hold by hand: pausing it again is refused, naming the hold and how to lift it,
+    so neither the audit log nor the channels hear of it twice. A hand hold records who placed
+    it (``by``) in its reason, which every view of the pause shows."""
     reason = _reason(reason, "a pause")
-    key = incident_id or ""
+    key, n = incident_id or "", rollout.proposal
     if rollout.completed_at is not None:
-        return _refuse(rollout, f"#{rollout.proposal} has completed its rollout; nothing to pause")
+        return _refuse(rollout, f"#{n} has completed its rollout; nothing to pause")
     if key and any(k == key for k, _ in rollout.pauses):
         return RolloutDecision(rollout, ())  # the same incident pauses once
-    held = replace(rollout, pauses=(*rollout.pauses, (key, reason)))
-    effects: tuple[Effect, ...] = (
-        Audit("rollout-paused", _subject(rollout), {"incident": incident_id, "reason": reason}),
-        _announce(held, charter, f"#{rollout.proposal} rollout paused", reason),
-        SyncTracking(rollout.proposal),
+    lift = _lift(charter, n)
+    if not key and _hand_holds(rollout):
+        holds = "; ".join(_hand_holds(rollout))
+        return _refuse(rollout, f"#{n} is already paused by hand ({holds}); {lift}.")
+    if key:
+        held = replace(rollout, pauses=(*rollout.pauses, (key, reason)))
+        payload: dict[str, object] = {"incident": incident_id, "reason": reason}
+        return RolloutDecision(
+            held,
+            (
+                Audit("rollout-paused", _subject(rollout), payload),
+                _announce(held, charter, f"#{n} rollout paused", reason),
+                SyncTracking(n),
+            ),
+        )
+    hold = f"held by {by}: {reason}" if by else reason
+    held = replace(rollout, pauses=(*rollout.pauses, ("", hold)))
+    stops = f"#{n} does not advance, enter its first stage or complete until {lift}"
+    text = f"Paused by hand{f' by {by}' if by else ''}: {reason}\n{stops}."
+    return RolloutDecision(
+        held,
+        (
+            Audit(
+                "rollout-paused", _subject(rollout), {"incident": None, "reason": reason, "by": by}
+            ),
+            _announce(held, charter, f"#{n} rollout paused", text),
+            SyncTracking(n),
+            Reply(f"#{n} paused: {reason}. {stops}."),
+        ),
     )
-    return RolloutDecision(held, effects)
+
+
+def _lift(charter: Charter, n: int) -> str:
+    """Who lifts a hold by hand, and how: "a member of coordinators lifts it with `…`"."""
+    how, roles = f"`rollout resume {n}`", charter.rollout.override_roles
+    return f"a member of {' or '.join(roles)} lifts it with {how}" if roles else f"{how} lifts it"
+
+
+def _hand_holds(rollout: Rollout) -> list[str]:
+    """The reasons of the holds placed by hand (an incident's hold is keyed by its id)."""
+    return [reason for k, reason in rollout.pauses if not k]
 
 
 def resume(
@@ -478,10 +526,17 @@ def resume(
     incident_id: str | None = None,
     now: datetime | None = None,
     minimums: Mapping[str, Minimum] | None = None,
+    reason: str = "",
 ) -> RolloutDecision:
-    """Lift one incident's hold (``incident_id``) or every hold; announce when none is left.
-    With ``now``, what waited for the pause happens once none is left: the first stage is
-    entered (every client reported, releases meeting ``minimums``) or the rollout completes."""
+    """Lift one incident's hold (``incident_id``), or the hold placed by hand (None); announce
+    when none is left. With ``now``, what waited for the pause happens once none is left: the
+    first stage is entered (every client reported, releases meeting ``minimums``) or the
+    rollout completes.
+
+    A hand resume never lifts an incident's hold: that is lifted when its incident is resolved.
+    With only incidents holding the rollout it is refused, naming them; with one left after
+    the hand hold is lifted, the lifting is audited, announced and answered with what still
+    holds the rollout. ``reason`` (optional) is recorded and announced with a hand resume."""
     n = rollout.proposal
     if not rollout.paused:
         return _refuse(rollout, f"#{n} is not paused")
@@ -489,22 +544,44 @@ def resume(
         return _refuse(
             rollout, f"incident {incident_id} does not hold #{n} ({rollout.pause_reason})"
         )
-    kept = () if incident_id is None else tuple(p for p in rollout.pauses if p[0] != incident_id)
-    freed = replace(rollout, pauses=kept)
-    effects: list[Effect] = [
-        Audit(
-            "rollout-resumed",
-            _subject(rollout),
-            {"incident": incident_id, "by": by, "still_paused": freed.paused},
+    if incident_id is None and not _hand_holds(rollout):
+        return _refuse(
+            rollout,
+            f"#{n} is not paused by hand; it is held by {rollout.pause_reason}. An incident's"
+            " hold is lifted only when the incident is resolved (`incident resolve #<id>`).",
         )
-    ]
+    key = incident_id or ""
+    freed = replace(rollout, pauses=tuple(p for p in rollout.pauses if p[0] != key))
+    payload: dict[str, object] = {"incident": incident_id, "by": by, "still_paused": freed.paused}
+    if incident_id is None:
+        payload["reason"] = reason.strip()
+    effects: list[Effect] = [Audit("rollout-resumed", _subject(rollout), payload)]
+    said = f"Resumed by {by}" + (f": {reason.strip()}" if reason.strip() else ".")
     if freed.paused:
-        effects.append(Reply(f"#{n} is still paused: {freed.pause_reason}"))
-    else:
-        effects.append(_announce(freed, charter, f"#{n} rollout resumed", f"Resumed by {by}."))
-        if now is not None:
-            freed, settled = _settle(freed, charter, now, minimums)
-            effects.extend(settled)
-        effects.append(SyncTracking(n))
-        effects.append(Reply(f"#{n} resumed"))
+        if incident_id is None:  # the incident's own announcements tell of its resolution
+            title = f"#{n} hold by hand lifted; still paused"
+            still = f"{said}\nStill paused: {freed.pause_reason}."
+            effects += [_announce(freed, charter, title, still), SyncTracking(n)]
+            lifted = f"#{n}: the hold by hand is lifted, but #{n} is still paused:"
+            why = "An incident's hold is lifted when the incident is resolved."
+            effects.append(Reply(f"{lifted} {freed.pause_reason}. {why}"))
+        else:
+            effects.append(Reply(f"#{n} is still paused: {freed.pause_reason}"))
+        return RolloutDecision(freed, tuple(effects))
+    effects.append(_announce(freed, charter, f"#{n} rollout resumed", said))
+    before = freed
+    if now is not None:
+        freed, settled = _settle(freed, charter, now, minimums)
+        effects.extend(settled)
+    effects.append(SyncTracking(n))
+    effects.append(Reply(f"#{n} resumed{_what_happened(before, freed, charter)}"))
     return RolloutDecision(freed, tuple(effects))
+
+
+def _what_happened(before: Rollout, after: Rollout, charter: Charter) -> str:
+    """What resuming set off, for the reply: the first stage entered, or the completion."""
+    if after.completed_at is not None and before.completed_at is None:
+        return "; its rollout completed"
+    if after.stage_index != before.stage_index:
+        return f"; it entered {after.stage_name(charter)}"
+    return ""

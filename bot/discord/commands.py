@@ -8,6 +8,9 @@ Rules:
 - The typed subcommands take exactly the grammar's arguments (``charter.grammar``): ``withdraw``
   takes only the number; ``concern`` a one-word ``name`` and its ``text``; ``resolve`` the
   required ``name``.
+- ``/charter rollout pause|resume`` is a nested group, named by the grammar's words
+  (``rollout pause <n> "<reason>"``): stopping a rollout is urgent enough to be typed. The
+  bare ``rollout <n>`` (a group cannot be run itself on Discord) is reached through ``run``.
 - ``/charter run text:<command>`` reaches every command of the grammar: its text goes to the
   core as Slack's ``/charter <text>`` does (a leading ``/charter`` pasted from a help line is
   dropped). Discord allows 25 subcommands per group; this one keeps the group well inside.
@@ -176,11 +179,34 @@ class CharterGroup(app_commands.Group):
     async def help_(self, interaction: discord.Interaction[Any], topic: str | None = None) -> None:
         await self._run(interaction, "help", topic)
 
+    rollout = app_commands.Group(name="rollout", description="Hold a rollout by hand or lift it")
+
+    @rollout.command(name="pause", description="Stop a rollout: no stage is entered until resumed")
+    @app_commands.describe(
+        number="Proposal (issue) number",
+        reason="Why it must stop (announced and recorded in the audit log)",
+    )
+    async def rollout_pause(
+        self, interaction: discord.Interaction[Any], number: Number, reason: str
+    ) -> None:
+        await self._run(interaction, "rollout pause", number, reason)
+
+    @rollout.command(name="resume", description="Lift a rollout's hold by hand (coordinators)")
+    @app_commands.describe(
+        number="Proposal (issue) number", reason="Why it may go on (recorded in the audit log)"
+    )
+    async def rollout_resume(
+        self, interaction: discord.Interaction[Any], number: Number, reason: str | None = None
+    ) -> None:
+        await self._run(interaction, "rollout resume", number, reason)
+
     @show.autocomplete("number")
     @vote.autocomplete("number")
     @concern.autocomplete("number")
     @resolve.autocomplete("number")
     @withdraw.autocomplete("number")
+    @rollout_pause.autocomplete("number")
+    @rollout_resume.autocomplete("number")
     async def _numbers(
         self, interaction: discord.Interaction[Any], current: str
     ) -> list[app_commands.Choice[int]]:

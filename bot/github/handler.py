@@ -25,13 +25,14 @@ Rules:
 - Comments: when a comment is first stored, whatever the action (GitHub does not order
   deliveries: its ``edited`` may arrive, or a poll may first see it, before its ``created``),
   each command line runs like a chat command, as the comment's author, at the comment's time;
-  refusals and ``/status`` are answered by one reply comment each. They run once: a later
-  ``created`` or ``edited`` of a stored comment runs none. On ``edited`` and ``deleted`` of a
-  stored comment the votes are recomputed from the whole comment history (as Prow does), so a
-  missed or repeated event never leaves a wrong tally. A comment first seen deleted runs
-  nothing. A comment's vote is dated by when it was cast: the comment's creation, or the edit
-  that changed which way it votes. An edit that leaves the votes as they were (a typo fixed, a
-  reason reworded) recasts nothing, so it cannot bring back a vote a later one replaced.
+  refusals, reads (``/status``, ``/rollout``…) and ``/rollout pause|resume`` are answered by
+  one reply comment each. They run once: a later ``created`` or ``edited`` of a stored comment
+  runs none. On ``edited`` and ``deleted`` of a stored comment the votes are recomputed from
+  the whole comment history (as Prow does), so a missed or repeated event never leaves a wrong
+  tally. A comment first seen deleted runs nothing. A comment's vote is dated by when it was
+  cast: the comment's creation, or the edit that changed which way it votes. An edit that
+  leaves the votes as they were (a typo fixed, a reason reworded) recasts nothing, so it cannot
+  bring back a vote a later one replaced.
 - A change is judged as a vote cast then would be (``charter.proposal.recompute_votes``): once
   the outcome has settled (voting closed, or the last seat voted, while the close waits for
   the grace), an edit that votes another way is refused and the vote the comment cast before
@@ -594,6 +595,9 @@ def _choices(body: str, ev: CommentEvent) -> tuple[tuple[int | None, str], ...]:
 
 
 _READS = c.Status | c.Show | c.Help | c.WhoAmI | c.ShowRollout | c.Inventory
+# Answered in a reply too: the tracking comment holds no rollout data, and a resume's reply
+# says what still holds the rollout (an incident's hold outlives a resume by hand).
+_ANSWERED = _READS | c.PauseRollout | c.ResumeRollout
 
 
 def _run_commands(gov: Governance, session: Session, ev: CommentEvent) -> None:
@@ -609,7 +613,7 @@ def _run_commands(gov: Governance, session: Session, ev: CommentEvent) -> None:
         message = gov.execute(session, parsed, actor, at)
         METRICS.commands.labels(outcome="ok" if message.ok else "refused").inc()
         # A read is answered where it was asked: the tracking comment does not carry it.
-        if not message.ok or isinstance(parsed, _READS):
+        if not message.ok or isinstance(parsed, _ANSWERED):
             text = reply_markdown(message)
             key = f"{ev.comment_id}:{i}"
             gov.reply_on_github(session, ev.issue_number, ev.author, text, key, at, markdown=True)

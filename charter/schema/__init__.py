@@ -108,7 +108,8 @@ _FIELDS: dict[str, dict[str, str]] = {
         "stages": "Stages in order.",
         "pause_on_incident": "Declaring an incident this severe pauses every rollout it names.",
         "risk": "Risk scoring and the score above which a rollout pauses.",
-        "override_roles": "Roles that may advance past a failing gate with a written reason.",
+        "override_roles": "Roles that may advance past a failing gate with a written reason, "
+        "and resume a rollout paused by hand.",
     },
     "IncidentsConf": {
         "severities": "Severity names, worst first.",

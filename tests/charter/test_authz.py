@@ -61,6 +61,12 @@ CASES: list[tuple[c.Command, str, str]] = [
     (c.Ready(42, "borealis", "staging", "1.19"), "protocol-change", "K"),
     (c.Advance(42), "protocol-change", STAFF),
     (c.Advance(42, "soak verified by hand"), "protocol-change", "K"),
+    (
+        c.PauseRollout(42, "freeze"),
+        "protocol-change",
+        "MK",
+    ),  # any maintainer until the rollout is known
+    (c.ResumeRollout(42), "protocol-change", "K"),
     (c.Rollback(42, ("aurora",), "bad"), "protocol-change", STAFF),
     (c.Rollback(42, ("aurora", "borealis"), "bad"), "protocol-change", COUNCIL_OR_COORD),
     (c.Rollback(42, (), "bad"), "protocol-change", COUNCIL_OR_COORD),
@@ -267,6 +273,89 @@ def test_a_charter_without_override_roles_refuses_every_override() -> None:
     assert authorize(Privilege.OVERRIDE, COORDINATOR, charter) == Refusal(
         "This charter lets no one override a rollout gate."
     )
+
+
+NO_OVERRIDES = CHARTER.model_copy(
+    update={"rollout": CHARTER.rollout.model_copy(update={"override_roles": ()})}
+)
+HAND_OVER = "; tell one of them what you found."
+NONE_MAY_RESUME = "This charter names no rollout.override_roles, so no one could resume a rollout paused by hand; declare an incident instead, which lifts when it is resolved."
+
+
+@pytest.mark.parametrize(
+    ("command", "actor", "clients", "charter", "reason"),
+    [
+        # pausing stops the line: the override roles, and the maintainers of its clients
+        (c.PauseRollout(1, "x"), COORDINATOR, ("borealis",), CHARTER, None),
+        (c.PauseRollout(1, "x"), MAINTAINER, ("aurora", "borealis"), CHARTER, None),
+        (c.PauseRollout(1, "x"), MAINTAINER, None, CHARTER, None),  # before the rollout is loaded
+        (
+            c.PauseRollout(1, "x"),
+            MAINTAINER,
+            ("borealis", "cirrus"),
+            CHARTER,
+            "Only members of coordinators (ines-coord and jonas-coord) and the maintainers of a client in this rollout (borealis and cirrus) may pause it; aurora is not in it. Tell one of them what you found.",
+        ),
+        (
+            c.PauseRollout(1, "x"),
+            COUNCIL,
+            ("aurora",),
+            CHARTER,
+            f"Only members of coordinators (ines-coord and jonas-coord) and the maintainers of a client in the rollout may pause it{HAND_OVER}",
+        ),
+        (
+            c.PauseRollout(1, "x"),
+            CONTRIBUTOR,
+            None,
+            CHARTER,
+            f"Only members of coordinators (ines-coord and jonas-coord) and the maintainers of a client in the rollout may pause it{HAND_OVER}",
+        ),
+        (
+            c.PauseRollout(1, "x"),
+            ANON,
+            None,
+            CHARTER,
+            "You have not linked a GitHub login yet, so you can only read; run /charter link first, then try again.",
+        ),
+        # a hold nobody could lift is never placed
+        (c.PauseRollout(1, "x"), COORDINATOR, ("aurora",), NO_OVERRIDES, NONE_MAY_RESUME),
+        (c.PauseRollout(1, "x"), MAINTAINER, ("aurora",), NO_OVERRIDES, NONE_MAY_RESUME),
+        # resuming: the override roles only
+        (c.ResumeRollout(1), COORDINATOR, ("aurora",), CHARTER, None),
+        (
+            c.ResumeRollout(1),
+            MAINTAINER,
+            ("aurora",),
+            CHARTER,
+            "Only members of coordinators (ines-coord and jonas-coord) may resume a rollout; ask one of them. A client's maintainers may pause a rollout, not resume it.",
+        ),
+        (
+            c.ResumeRollout(1, "fixed"),
+            COUNCIL,
+            None,
+            CHARTER,
+            "Only members of coordinators (ines-coord and jonas-coord) may resume a rollout; ask one of them. A client's maintainers may pause a rollout, not resume it.",
+        ),
+        (c.ResumeRollout(1), COORDINATOR, None, NO_OVERRIDES, NONE_MAY_RESUME),
+    ],
+)
+def test_who_may_pause_and_resume_a_rollout_by_hand(
+    command: c.Command,
+    actor: Actor,
+    clients: tuple[str, ...] | None,
+    charter: Any,
+    reason: str | None,
+) -> None:
+    """More may pause (the safe direction) than resume; a refusal names whom to ask."""
+    refusal = authorize_command(command, actor, charter, rollout_clients=clients)
+    assert refusal == (None if reason is None else Refusal(reason))
+
+
+def test_an_override_role_without_members_reads_as_no_one() -> None:
+    """A refusal naming whom to ask says "no one" for a role nobody holds."""
+    charter = CHARTER.model_copy(update={"roles": {**CHARTER.roles, "coordinators": ()}})
+    refusal = authorize(Privilege.RESUME, COORDINATOR, charter)
+    assert refusal is not None and "coordinators (no one)" in refusal.reason
 
 
 def test_a_role_electorate_with_no_members_is_described() -> None:

@@ -146,6 +146,13 @@ def group(word: str, table: dict[str, str] = USAGE) -> str:
         ),
         ("advance 42 to canary override flaky", c.Advance(42, "flaky", "canary")),
         ("rollout #42", c.ShowRollout(42)),
+        # "rollout" leads subcommands; a number after it is still the rollout to show
+        ('rollout pause 42 "devnet forks at 1200"', c.PauseRollout(42, "devnet forks at 1200")),
+        ("Rollout PAUSE #42 devnet forks", c.PauseRollout(42, "devnet forks")),
+        ('rollout "pause" ４２ x', c.PauseRollout(42, "x")),
+        ("rollout resume 42", c.ResumeRollout(42, "")),
+        ('rollout resume 42 "fix verified"', c.ResumeRollout(42, "fix verified")),
+        ("help rollout pause", c.Help("rollout pause")),
         ("inventory", c.Inventory(None)),
         ("inventory 42", c.Inventory(42)),
         ('rollback 42 "state root mismatch"', c.Rollback(42, (), "state root mismatch")),
@@ -287,6 +294,9 @@ def test_parse_chat(text: str, expected: c.Command) -> None:
     assert parse_chat(text) == expected
 
 
+ROLLOUT_FORMS = "\n".join(USAGE[k] for k in ("rollout", "rollout pause", "rollout resume"))
+
+
 @pytest.mark.parametrize(
     ("text", "message", "usage"),
     [
@@ -351,6 +361,14 @@ def test_parse_chat(text: str, expected: c.Command) -> None:
         ("advance 42 canary", "'canary' is more than this command takes.", USAGE["advance"]),
         ("advance 42 to canary --override", "Give the reason for the override.", USAGE["advance"]),
         ("inventory 42 43", "more than this command takes", USAGE["inventory"]),
+        ("rollout pause 42", "Give the reason for the pause.", USAGE["rollout pause"]),
+        ('rollout pause 42 ""', "Give the reason for the pause.", USAGE["rollout pause"]),
+        ("rollout pause", "Give the proposal number.", USAGE["rollout pause"]),
+        ("rollout resume x", "'x' is not a proposal number", USAGE["rollout resume"]),
+        # a mistake in "rollout" shows all three forms, the word order among them
+        ('rollout 42 pause "x"', "'pause \"x\"' is more than this command takes.", ROLLOUT_FORMS),
+        ("rollout paus 42", "'paus' is not a proposal number", ROLLOUT_FORMS),
+        ("rollout", "Give the proposal number.", ROLLOUT_FORMS),
         ("rollback 42 aurora", "Give the reason in quotes at the end", USAGE["rollback"]),
         ("rollback 42", "Give the reason in quotes at the end", USAGE["rollback"]),
         ("activation 42 2027-04-01T14:00Z", "Give the reason in quotes", USAGE["activation"]),
@@ -543,6 +561,8 @@ ROLLOUT_COMMENT = """\
 /advance to canary --override "soak verified by hand"
 /advance to canary
 /rollout
+/rollout pause "devnet forks at 1200"
+/rollout resume
 /inventory
 /rollback aurora "state root mismatch"
 /activation 2027-04-01T14:00Z "slipped"
@@ -584,6 +604,8 @@ def test_parse_comment_reads_rollout_incident_and_meeting_commands() -> None:
         c.Advance(42, "soak verified by hand", "canary"),
         c.Advance(42, None, "canary"),
         c.ShowRollout(42),
+        c.PauseRollout(42, "devnet forks at 1200"),
+        c.ResumeRollout(42, ""),
         c.Inventory(42),
         c.Rollback(42, ("aurora",), "state root mismatch"),
         c.MoveActivation(42, "2027-04-01T14:00Z", "slipped"),
@@ -673,6 +695,17 @@ def test_parse_comment_without_issue_leaves_n_to_the_caller(
         ),
         ("/meeting foo", "'meeting' takes one of", group("meeting", COMMENT_USAGE)),
         ("/rollback aurora", "Give the reason in quotes", COMMENT_USAGE["rollback"]),
+        ("/rollout pause", "Give the reason for the pause.", COMMENT_USAGE["rollout pause"]),
+        (
+            "/rollout pause 2 forks",
+            "comment on #2 or leave out the number",
+            COMMENT_USAGE["rollout pause"],
+        ),
+        (
+            "/rollout 1 pause x",
+            "is more than this command takes",
+            "\n".join(COMMENT_USAGE[k] for k in ("rollout", "rollout pause", "rollout resume")),
+        ),
         ("/incidnet declare sev1 x", "Did you mean 'incident'?", group("incident", COMMENT_USAGE)),
     ],
 )
@@ -697,6 +730,7 @@ def test_parse_comment_errors(line: str, message: str, usage: str) -> None:
         ("/concern 1 gas: too high", c.RaiseConcern(1, "gas", "too high")),
         ('/advance 1 to canary --override "x"', c.Advance(1, "x", "canary")),
         ("/inventory #1", c.Inventory(1)),
+        ('/charter rollout resume 1 "fix verified"', c.ResumeRollout(1, "fix verified")),
         # not a proposal number: the start of the reason, as before
         ("/approve 1.5x faster sync", c.CastVote(1, "approve", "1.5x faster sync")),
         ("/approve v2 is fine", c.CastVote(1, "approve", "v2 is fine")),
@@ -915,6 +949,13 @@ MORE_IN_CHAT = "More commands work in chat: /charter help in Discord, Slack or t
         ("incident declare", True, [COMMENT_USAGE["incident declare"]]),
         ("meeting", True, [*_comment_group("meeting"), MORE_IN_CHAT]),  # schedule etc. left out
         ("list", False, ["/charter proposals"]),
+        ("rollout", False, ROLLOUT_FORMS.split("\n")),  # the command and its subcommands
+        (
+            "rollout",
+            True,
+            ["/rollout", '/rollout pause "<reason>"', '/rollout resume ["<reason>"]'],
+        ),
+        ("rollout pause", False, ['/charter rollout pause <n> "<reason>"']),
         ("list", True, ["/charter proposals (works in chat only: Discord, Slack or the console)"]),
         (
             "subscribe",

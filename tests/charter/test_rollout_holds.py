@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from charter.effects import Audit, Reply
+from charter.effects import Announce, Audit, Reply
 from charter.gates import GateFacts
 from charter.prerequisites import Minimum, minimums
 from charter.rollout import (
@@ -213,3 +213,153 @@ def test_advance_enters_the_first_stage_when_nothing_holds_it_any_more() -> None
     decision = advance(all_reported(), CHARTER, GateFacts(), NOW, by="ines-coord")
     assert last_reply(decision.effects) == Reply("#42 advanced to staging")
     assert decision.rollout.overrides == ()
+
+
+# -- holds by hand: one at a time, lifted by hand, never an incident's ----------------------------
+
+FREEZE = "held by jonas-coord: release freeze"
+
+
+def held(*keys: str) -> Rollout:
+    """#42 pending with every client but eridanus reported; held by ``keys`` ("" by hand)."""
+    rollout = pending(paused=False, needs={})
+    for key in keys:
+        if key:
+            rollout = pause(rollout, key, f"{key}: halt", CHARTER).rollout
+        else:
+            rollout = pause(rollout, None, "release freeze", CHARTER, by="jonas-coord").rollout
+    return rollout
+
+
+def announced(effects: tuple[object, ...]) -> list[tuple[str, str]]:
+    return [(e.title, e.text.split("\n\n")[0]) for e in effects if isinstance(e, Announce)]
+
+
+def effect_kinds(effects: tuple[object, ...]) -> list[str]:
+    return [type(e).__name__ for e in effects]
+
+
+STOPS = (
+    "#42 does not advance, enter its first stage or complete until a member of coordinators"
+    " lifts it with `rollout resume 42`."
+)
+
+
+@pytest.mark.parametrize(
+    ("before", "pauses", "effects", "said"),
+    [
+        (held(), (("", FREEZE),), ["Audit", "Announce", "SyncTracking", "Reply"],
+         Reply(f"#42 paused: release freeze. {STOPS}")),
+        (held("INC-1"), (("INC-1", "INC-1: halt"), ("", FREEZE)),
+         ["Audit", "Announce", "SyncTracking", "Reply"],
+         Reply(f"#42 paused: release freeze. {STOPS}")),
+        (held(""), (("", FREEZE),), ["Reply"],
+         Reply("#42 is already paused by hand (held by jonas-coord: release freeze); a member of"
+               " coordinators lifts it with `rollout resume 42`.", ok=False)),
+    ],
+    ids=["first-hold", "beside-an-incident", "twice-by-hand"],
+)  # fmt: skip
+def test_a_rollout_is_paused_by_hand_once(
+    before: Rollout, pauses: tuple[tuple[str, str], ...], effects: list[str], said: Reply
+) -> None:
+    """A hand hold is audited, announced and synced, and says who placed it; a second one is
+    refused, naming the first and how to lift it, with nothing recorded or announced."""
+    decision = pause(before, None, "release freeze", CHARTER, by="jonas-coord")
+    assert decision.rollout.pauses == pauses
+    assert effect_kinds(decision.effects) == effects
+    assert last_reply(decision.effects) == said
+    if said.ok:
+        [audit] = [e for e in decision.effects if isinstance(e, Audit)]
+        assert audit.payload == {"incident": None, "reason": "release freeze", "by": "jonas-coord"}
+        assert announced(decision.effects) == [
+            ("#42 rollout paused", f"Paused by hand by jonas-coord: release freeze\n{STOPS}")
+        ]
+
+
+def test_a_hold_by_hand_says_how_it_is_lifted_when_no_role_may() -> None:
+    """Without override roles (authz refuses such a pause) the text still reads."""
+    rollout_conf = CHARTER.rollout.model_copy(update={"override_roles": ()})
+    charter = CHARTER.model_copy(update={"rollout": rollout_conf})
+    decision = pause(held(), None, "freeze", charter)
+    assert decision.rollout.pauses == (("", "freeze"),)
+    assert last_reply(decision.effects) == Reply(
+        "#42 paused: freeze. #42 does not advance, enter its first stage or complete until"
+        " `rollout resume 42` lifts it."
+    )
+
+
+STILL = (
+    "#42: the hold by hand is lifted, but #42 is still paused: INC-1: halt. An incident's hold is"
+    " lifted when the incident is resolved."
+)
+
+
+@pytest.mark.parametrize(
+    ("before", "reason", "pauses", "audits", "titles", "said"),
+    [
+        (held(""), "", (), ["rollout-resumed"], ["#42 rollout resumed"], Reply("#42 resumed")),
+        (held("", "INC-1"), "freeze over", (("INC-1", "INC-1: halt"),), ["rollout-resumed"],
+         ["#42 hold by hand lifted; still paused"], Reply(STILL)),
+        (held("INC-1"), "", (("INC-1", "INC-1: halt"),), [], [],
+         Reply("#42 is not paused by hand; it is held by INC-1: halt. An incident's hold is"
+               " lifted only when the incident is resolved (`incident resolve #<id>`).",
+               ok=False)),
+        (held(), "", (), [], [], Reply("#42 is not paused", ok=False)),
+    ],
+    ids=["hand-only", "hand-and-incident", "incident-only", "not-paused"],
+)  # fmt: skip
+def test_a_resume_by_hand_lifts_only_the_hold_by_hand(
+    before: Rollout,
+    reason: str,
+    pauses: tuple[tuple[str, str], ...],
+    audits: list[str],
+    titles: list[str],
+    said: Reply,
+) -> None:
+    """An incident's hold stays until its incident is resolved; lifting the hand hold beside it
+    is still recorded, announced (with what holds the rollout) and answered so."""
+    decision = resume(before, CHARTER, "ines-coord", reason=reason, now=RESUMED_AT)
+    assert decision.rollout.pauses == pauses
+    assert kinds(decision.effects) == audits
+    assert [title for title, _ in announced(decision.effects)] == titles
+    assert last_reply(decision.effects) == said
+    if audits:
+        [audit] = [e for e in decision.effects if isinstance(e, Audit)]
+        assert audit.payload == {
+            "incident": None,
+            "by": "ines-coord",
+            "still_paused": bool(pauses),
+            "reason": reason,
+        }
+        assert "SyncTracking" in effect_kinds(decision.effects)
+    if reason:
+        assert announced(decision.effects)[0][1] == (
+            "Resumed by ines-coord: freeze over\nStill paused: INC-1: halt."
+        )
+
+
+@pytest.mark.parametrize(
+    ("before", "sent", "said", "stage_index", "completed"),
+    [
+        (pending(paused=False, needs={}), report("eridanus", "staging", T0 + 2 * H),
+         "#42 resumed; it entered staging", 0, None),
+        (on_last(paused=False), report("dorado", "production", T0 + 2 * H),
+         "#42 resumed; its rollout completed", 2, RESUMED_AT),
+        (pending(paused=False, needs={}), None, "#42 resumed", -1, None),
+    ],
+    ids=["enters-first-stage", "completes", "nothing-waited"],
+)  # fmt: skip
+def test_a_resume_by_hand_lets_what_waited_happen_and_says_so(
+    before: Rollout,
+    sent: ReadyReport | None,
+    said: str,
+    stage_index: int,
+    completed: datetime | None,
+) -> None:
+    """What the hand hold held back happens at the resume, and the reply names it."""
+    rollout = pause(before, None, "freeze", CHARTER, by="jonas-coord").rollout
+    if sent is not None:
+        rollout = report_ready(rollout, CHARTER, sent).rollout
+    decision = resume(rollout, CHARTER, "ines-coord", now=RESUMED_AT)
+    assert (decision.rollout.stage_index, decision.rollout.completed_at) == (stage_index, completed)
+    assert last_reply(decision.effects) == Reply(said)

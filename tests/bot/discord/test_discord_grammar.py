@@ -39,12 +39,23 @@ def synced_group(discord_api: DiscordStandIn) -> dict[str, Any]:
 
 def usage_options(key: str) -> list[tuple[str, bool]]:
     """The arguments of a grammar USAGE line as (option name, required), in order."""
-    words = USAGE[key].split()[2:]  # after "/charter <key>"
+    words = USAGE[key].split()[1 + len(key.split()) :]  # after "/charter <key>"
     found = []
     for word in words:
         required = not word.startswith("[")
-        bare = word.strip("[]").rstrip(":").strip("<>")
+        bare = word.strip("[]").rstrip(":").strip('"').strip("<>")
         found.append((OPTION_NAMES.get(bare, bare), required))
+    return found
+
+
+def typed_commands(group: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each typed subcommand by its grammar key: a nested group's as ``<group> <sub>``."""
+    found = {}
+    for sub in group["options"]:
+        if sub["type"] == 2:  # a subcommand group
+            found.update({f"{sub['name']} {s['name']}": s for s in sub["options"]})
+        else:
+            found[sub["name"]] = sub
     return found
 
 
@@ -65,9 +76,11 @@ async def test_typed_subcommands_take_exactly_the_grammars_arguments(
 ) -> None:
     """Every typed subcommand registers the arguments of its grammar line, in order, required
     where the grammar requires them: withdraw takes no reason, concern a name and a text,
-    resolve a required name."""
-    subs = {o["name"]: o for o in synced_group(discord_api)["options"]}
+    resolve a required name, rollout pause a required reason and rollout resume an optional
+    one."""
+    subs = typed_commands(synced_group(discord_api))
     typed = sorted(set(subs) - {"run"})
+    assert {"rollout pause", "rollout resume"} <= set(typed)
     assert typed == sorted(k for k in typed if k in USAGE)  # each is a grammar command
     for name in typed:
         registered = [(o["name"], o.get("required", False)) for o in subs[name].get("options", [])]
@@ -119,6 +132,17 @@ async def test_registration_is_within_discords_limits(
         ),
         ("resolve", [option("number", 1), option("name", "gas-limit")], "resolve 1 gas-limit"),
         ("withdraw", [option("number", 1)], "withdraw 1"),
+        (
+            "rollout pause",
+            [option("number", 7), option("reason", "devnet\nforks  at 1200")],
+            "rollout pause 7 devnet forks at 1200",
+        ),
+        ("rollout resume", [option("number", 7)], "rollout resume 7"),
+        (
+            "rollout resume",
+            [option("number", 7), option("reason", "fix verified")],
+            "rollout resume 7 fix verified",
+        ),
         ("run", [option("text", "subscribe me severity >= sev2")], "subscribe me severity >= sev2"),
         ("run", [option("text", "approve 7 lgtm")], "approve 7 lgtm"),
         ("run", [option("text", "/charter status 7")], "status 7"),

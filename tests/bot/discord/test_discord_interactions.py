@@ -29,6 +29,7 @@ SUBCOMMANDS = [
     "whoami",
     "todo",
     "help",
+    "rollout",  # a group: rollout pause, rollout resume
 ]
 FOLLOWUP = f"/webhooks/{APP_ID}/A_UNIQUE_TOKEN"
 
@@ -43,7 +44,12 @@ async def test_sync_publishes_the_charter_group(
     assert group["name"] == "charter"
     subs = {o["name"]: o for o in group["options"]}
     assert sorted(subs) == sorted(SUBCOMMANDS)
-    assert all(o["type"] == 1 and o["description"] for o in subs.values())
+    assert all(o["type"] == 1 and o["description"] for k, o in subs.items() if k != "rollout")
+    assert subs["rollout"]["type"] == 2
+    rollout = {o["name"]: o for o in subs["rollout"]["options"]}
+    assert sorted(rollout) == ["pause", "resume"]
+    assert all(o["type"] == 1 and o["description"] for o in rollout.values())
+    assert rollout["pause"]["options"][0]["autocomplete"] is True
     vote = {o["name"]: o for o in subs["vote"]["options"]}
     assert [c["value"] for c in vote["choice"]["choices"]] == ["approve", "reject", "abstain"]
     assert vote["number"]["autocomplete"] is True
@@ -209,14 +215,26 @@ async def test_a_refused_deferral_runs_nothing(
 
 
 @pytest.mark.parametrize(
-    ("typed", "values"),
-    [("4", [42, 420]), ("", [42, 7, 420]), ("legacy", [7]), ("9", [])],
+    ("sub", "typed", "values"),
+    [
+        ("vote", "4", [42, 420]),
+        ("vote", "", [42, 7, 420]),
+        ("vote", "legacy", [7]),
+        ("vote", "9", []),
+        ("rollout pause", "4", [42, 420]),  # in the nested group too
+        ("rollout resume", "legacy", [7]),
+    ],
 )
 async def test_number_autocomplete(
-    bot: CharterBot, core: FakeCore, discord_api: DiscordStandIn, typed: str, values: list[int]
+    bot: CharterBot,
+    core: FakeCore,
+    discord_api: DiscordStandIn,
+    sub: str,
+    typed: str,
+    values: list[int],
 ) -> None:
     """Typing a proposal number offers matching proposals from core.open_proposals."""
-    payload = command("vote", [option("number", typed, focused=True)], kind=4)
+    payload = command(sub, [option("number", typed, focused=True)], kind=4)
     bot._connection.parse_interaction_create(payload)
     [callback] = await discord_api.wait_for("POST", "/interactions/")
     assert callback.json["type"] == 8

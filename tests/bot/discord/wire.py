@@ -35,16 +35,21 @@ def command(
     kind: int = 2,
     registered_in: str | None = GUILD,
 ) -> dict[str, Any]:
-    """The docs' slash-command interaction, reshaped as ``/charter <sub> <options>``.
+    """The docs' slash-command interaction, reshaped as ``/charter <sub> <options>``; a
+    ``sub`` of two words is a nested group's subcommand (``rollout pause``).
     ``kind`` 4 makes it an autocomplete request; ``registered_in`` is the guild the command was
     synced to (Discord sends it as ``data.guild_id``), None for a global command."""
     payload = fixture_json("interaction.application_command.chat_input.json")
     payload["type"] = kind
+    *group, name = sub.split()
+    chosen: dict[str, Any] = {"name": name, "type": 1, "options": options or []}
+    if group:
+        chosen = {"name": group[0], "type": 2, "options": [chosen]}
     payload["data"] = {
         "id": payload["data"]["id"],
         "name": "charter",
         "type": 1,
-        "options": [{"name": sub, "type": 1, "options": options or []}],
+        "options": [chosen],
     }
     if registered_in:
         payload["data"]["guild_id"] = registered_in
