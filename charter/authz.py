@@ -14,7 +14,8 @@ Rules (:func:`authorize`):
 - ready: a maintainer of that client, or a coordinator;
 - override (advance past a failing gate): a member of a role in ``rollout.override_roles``;
 - pause a rollout by hand (the safe direction, "stop the line"): a member of a role in
-  ``rollout.override_roles`` or a maintainer of a client in that rollout (``rollout_clients``;
+  ``rollout.override_roles``, the security council (who may roll the whole rollout back) or a
+  maintainer of a client in that rollout (``rollout_clients``;
   unknown, any maintainer passes, and the service asks again once it has loaded the rollout);
   with no ``override_roles`` nobody, since no one could resume it (an incident is the way);
 - resume a rollout paused by hand: a member of a role in ``rollout.override_roles`` only;
@@ -248,7 +249,7 @@ def authorize(
         what = _COUNCIL_OR_COORDINATOR[privilege]
         return Refusal(f"Only coordinators and the security council may {what}.")
     if privilege in (Privilege.PAUSE, Privilege.RESUME):
-        return _hold(privilege, login, charter, rollout_clients)
+        return _hold(privilege, login, roles, charter, rollout_clients)
     return _special(privilege, login, roles, charter, track, proposal_author, client)
 
 
@@ -294,11 +295,16 @@ def _special(
 
 
 def _hold(
-    privilege: Privilege, login: str, charter: Charter, rollout_clients: Collection[str] | None
+    privilege: Privilege,
+    login: str,
+    roles: frozenset[str],
+    charter: Charter,
+    rollout_clients: Collection[str] | None,
 ) -> Refusal | None:
     """Pausing a rollout by hand stops the line, so more people may do it than lift it: the
-    override roles and the maintainers of its clients pause, only the override roles resume.
-    A hold nobody could lift is never placed: with no override role, nobody pauses by hand."""
+    override roles, the security council and the maintainers of its clients pause, only the
+    override roles resume. A hold nobody could lift is never placed: with no override role,
+    nobody pauses by hand."""
     allowed = charter.rollout.override_roles
     if set(allowed) & set(charter.roles_of(login)):
         return None
@@ -313,18 +319,21 @@ def _hold(
             f"Only members of {who} may resume a rollout; ask one of them. A client's"
             " maintainers may pause a rollout, not resume it."
         )
+    if Role.SECURITY_COUNCIL in roles:
+        return None
     mine = charter.client_of(login)
     if mine is not None and (rollout_clients is None or mine.id in rollout_clients):
         return None
     if mine is not None:
         theirs = join_and(list(rollout_clients or ()))
         return Refusal(
-            f"Only members of {who} and the maintainers of a client in this rollout ({theirs})"
-            f" may pause it; {mine.id} is not in it. Tell one of them what you found."
+            f"Only members of {who}, the security council and the maintainers of a client in"
+            f" this rollout ({theirs}) may pause it; {mine.id} is not in it. Tell one of them"
+            " what you found."
         )
     return Refusal(
-        f"Only members of {who} and the maintainers of a client in the rollout may pause it;"
-        " tell one of them what you found."
+        f"Only members of {who}, the security council and the maintainers of a client in the"
+        " rollout may pause it; tell one of them what you found."
     )
 
 

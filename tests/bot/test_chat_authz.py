@@ -78,7 +78,7 @@ TABLE: list[tuple[str, frozenset[str]]] = [
     ("ready {n} aurora staging v1.2.3", frozenset({K})),
     ("advance {n}", STAFF),
     ('advance {n} --override "gate is flaky"', frozenset({K})),  # rollout.override_roles
-    ('rollout pause {n} "devnet forks"', frozenset({M, K})),  # then only its clients' (rollouts)
+    ('rollout pause {n} "devnet forks"', frozenset({M, S, K})),  # then only its clients' (rollouts)
     ("rollout resume {n}", frozenset({K})),  # rollout.override_roles
     ('rollback {n} "bad release"', COUNCIL),
     ('rollback {n} borealis "bad release"', STAFF),

@@ -61,11 +61,7 @@ CASES: list[tuple[c.Command, str, str]] = [
     (c.Ready(42, "borealis", "staging", "1.19"), "protocol-change", "K"),
     (c.Advance(42), "protocol-change", STAFF),
     (c.Advance(42, "soak verified by hand"), "protocol-change", "K"),
-    (
-        c.PauseRollout(42, "freeze"),
-        "protocol-change",
-        "MK",
-    ),  # any maintainer until the rollout is known
+    (c.PauseRollout(42, "freeze"), "protocol-change", STAFF),  # any maintainer until it is known
     (c.ResumeRollout(42), "protocol-change", "K"),
     (c.Rollback(42, ("aurora",), "bad"), "protocol-change", STAFF),
     (c.Rollback(42, ("aurora", "borealis"), "bad"), "protocol-change", COUNCIL_OR_COORD),
@@ -285,7 +281,7 @@ NONE_MAY_RESUME = "This charter names no rollout.override_roles, so no one could
 @pytest.mark.parametrize(
     ("command", "actor", "clients", "charter", "reason"),
     [
-        # pausing stops the line: the override roles, and the maintainers of its clients
+        # pausing stops the line: the override roles, the council, the maintainers of its clients
         (c.PauseRollout(1, "x"), COORDINATOR, ("borealis",), CHARTER, None),
         (c.PauseRollout(1, "x"), MAINTAINER, ("aurora", "borealis"), CHARTER, None),
         (c.PauseRollout(1, "x"), MAINTAINER, None, CHARTER, None),  # before the rollout is loaded
@@ -294,21 +290,15 @@ NONE_MAY_RESUME = "This charter names no rollout.override_roles, so no one could
             MAINTAINER,
             ("borealis", "cirrus"),
             CHARTER,
-            "Only members of coordinators (ines-coord and jonas-coord) and the maintainers of a client in this rollout (borealis and cirrus) may pause it; aurora is not in it. Tell one of them what you found.",
+            "Only members of coordinators (ines-coord and jonas-coord), the security council and the maintainers of a client in this rollout (borealis and cirrus) may pause it; aurora is not in it. Tell one of them what you found.",
         ),
-        (
-            c.PauseRollout(1, "x"),
-            COUNCIL,
-            ("aurora",),
-            CHARTER,
-            f"Only members of coordinators (ines-coord and jonas-coord) and the maintainers of a client in the rollout may pause it{HAND_OVER}",
-        ),
+        (c.PauseRollout(1, "x"), COUNCIL, ("aurora",), CHARTER, None),  # may roll it all back
         (
             c.PauseRollout(1, "x"),
             CONTRIBUTOR,
             None,
             CHARTER,
-            f"Only members of coordinators (ines-coord and jonas-coord) and the maintainers of a client in the rollout may pause it{HAND_OVER}",
+            f"Only members of coordinators (ines-coord and jonas-coord), the security council and the maintainers of a client in the rollout may pause it{HAND_OVER}",
         ),
         (
             c.PauseRollout(1, "x"),
