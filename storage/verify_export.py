@@ -4,27 +4,54 @@ Usage::
 
     python -m storage.verify_export audit.jsonl [--head HEX | --head SEQ:HEX]
     python verify_export.py audit.jsonl            # a copy of this single file works too
+    python verify_export.py tail.jsonl --after SEQ[:HEX] [--head SEQ:HEX]
 
-The export (``charterbot audit export``) is JSON Lines, one entry per line, in seq order::
+The export (``charterbot audit export``, or the dashboard's ``GET /audit/export.jsonl``) is JSON
+Lines, one entry per line, in seq order::
 
     {"seq": 1, "hash": "<64 hex>", "prev": "<64 hex>", "canonical": "<canonical JSON text>"}
+    {"seq": 2, "hash": "<64 hex>", "prev": "<64 hex>", "withheld": true}
+
+The second form is a *withheld* entry: the dashboard's public export leaves out the text of an
+entry the public may not read yet (about a confidential proposal not yet disclosed) and keeps
+its place and hashes.
 
 Rules checked, in order, for entry n (the format is documented in storage/canonical.py):
 
-1. seq is contiguous from 1 (a gap names the entry missing there, or out of order);
+1. seq is contiguous from 1 (from SEQ+1 with ``--after SEQ``; a gap names the entry missing
+   there, or out of order);
 2. the canonical text is a JSON object holding exactly the envelope fields, and its "seq" and
    "prev" agree with the line's;
-3. prev equals the previous entry's hash (64 zeros for entry 1);
+3. prev equals the previous entry's hash (64 zeros for entry 1; HEX for entry SEQ+1 with
+   ``--after SEQ:HEX``);
 4. hash == sha256(bytes.fromhex(prev) + canonical.encode("utf-8")).hexdigest().
+
+A withheld entry is checked by rules 1 and 3 only: without its text its hash cannot be
+recomputed, so it is checked by its links — its prev is the previous entry's hash, and the next
+entry's prev (hashed into that entry, when it is not withheld too) is its hash. What the
+withheld entry was itself chained to is therefore not bound by anything here: the entries
+before the last withheld one are tied to the head only through that entry's line, which the
+output says; an export made once that entry is public checks them in full. A withheld line
+has ``"withheld": true``, no ``canonical``, an integer seq, and a hash and prev of 64 lowercase
+hex digits; anything else is not an export line.
 
 When entry n+1 is internally consistent but was chained to a different hash than entry n now
 has, entry n is named: it was rewritten (with a recomputed hash) after n+1 was written.
 ``--head`` anchors the log to a published head: the log must contain that hash (at that seq,
 if given), so truncation or rewriting of the whole tail is caught. The log may have grown since.
 
+``--after SEQ:HEX`` checks a file that continues a log already checked up to entry SEQ, whose
+hash was HEX (an export from entry SEQ+1: ``GET /audit/export.jsonl?from=SEQ+1``): the file
+must start at entry SEQ+1 chained to HEX. ``--after SEQ`` takes that hash from the file's first
+line, unchecked, and says so: nothing before entry SEQ+1 is vouched for then.
+
 Prints ``ok: N entries, head <seq> <hex>`` and exits 0, or names the first bad entry and why and
-exits 1. This module must import nothing but the standard library (a test enforces it), so it
-also runs from a copy on a machine without charterbot.
+exits 1. With withheld entries the line says how many (``ok: N entries (K withheld: linked, not
+rehashed), head …``) and, unless the only one is entry 1, a ``note:`` line follows naming the
+last one; with ``--after`` it says where the file starts and whether the hash before it was
+checked (an empty file: ``ok: 0 entries (the file is empty), head SEQ HEX``). This module
+must import nothing but the standard library (a test enforces it), so it also runs from a copy
+on a machine without charterbot.
 
 A large file (from ``PARALLEL_FROM`` bytes) is first checked in parallel: one worker process per
 core (this same file, run with ``--part``) checks a contiguous part of the lines, starting from
@@ -42,6 +69,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 GENESIS = "0" * 64
@@ -61,6 +89,11 @@ class ChainError(Exception):
         super().__init__(reason)
         self.seq = seq
         self.reason = reason
+
+
+def is_hash(value: object) -> bool:
+    """Whether ``value`` is written as a hash is: 64 lowercase hex digits."""
+    return isinstance(value, str) and len(value) == 64 and _HEX.issuperset(value)
 
 
 def parse_head(text: str) -> tuple[int | None, str]:
@@ -83,31 +116,50 @@ def parse_head(text: str) -> tuple[int | None, str]:
     return int(seq_text), hex_text
 
 
-class ChainWalker:
-    """Feeds entries in order and raises :class:`ChainError` at the first one that is bad."""
+def parse_after(text: str) -> tuple[int, str | None]:
+    """``SEQ``, ``SEQ:HEX`` or ``SEQ HEX`` (the entry a file continues, and its hash when
+    known) → (seq, hex or None); ValueError when malformed. An empty value is refused, as for
+    ``--head``."""
+    seq_text, colon, hex_text = text.strip().replace(" ", ":").partition(":")
+    hex_text = hex_text.lower()
+    if not seq_text.isdigit() or (colon and not is_hash(hex_text)):
+        raise ValueError(
+            f"--after takes SEQ or SEQ:HEX (an entry's seq, and its hash as 64 hex digits): "
+            f"got {text!r}"
+        )
+    return int(seq_text), hex_text or None
 
-    def __init__(self, expected_head: tuple[int | None, str] | None = None) -> None:
-        self.count = 0
-        self.head_hash = GENESIS
+
+class ChainWalker:
+    """Feeds entries in order and raises :class:`ChainError` at the first one that is bad.
+
+    ``after`` = (seq, hash or None): the entries fed continue a log at entry seq + 1 (hash None:
+    the first entry's prev is taken as that entry's hash, unchecked)."""
+
+    def __init__(
+        self,
+        expected_head: tuple[int | None, str] | None = None,
+        after: tuple[int, str | None] | None = None,
+    ) -> None:
+        start, start_hash = after if after is not None else (0, GENESIS)
+        if not start:  # before entry 1 there is only the genesis value
+            start_hash = start_hash or GENESIS
+        self.start = start  # entries up to this one are not in the file
+        self.count = start  # the last entry taken (its seq)
+        self.head_hash = self.start_hash = start_hash or ""  # "": not known yet
+        self.start_checked = start_hash is not None  # False: taken from the file, unchecked
+        self.withheld = 0  # entries checked by their links only
+        self.last_withheld: int | None = None
         self._expected = expected_head
         self._expected_seen = False
+        if start_hash is not None and start:
+            self.check_expected(start, start_hash)
 
     def feed(self, seq: int, prev: str, hash_hex: str, canonical: bytes) -> dict[str, object]:
         """Check entry ``seq``; return its parsed canonical object for further checks."""
         n = self.count + 1
-        if seq < 1:
-            raise ChainError(seq, f"seq {seq} is not a position in the log (it counts from 1)")
-        if seq != n:
-            if seq < n:
-                raise ChainError(seq, f"entry {seq} appears again after entry {n - 1}")
-            # Read in order, a gap cannot tell a deleted entry from one moved further on.
-            if n == 1:
-                raise ChainError(
-                    1, f"the log starts at entry {seq}: entry 1 is missing or out of order"
-                )
-            raise ChainError(
-                n, f"sequence jumps from {n - 1} to {seq}: entry {n} is missing or out of order"
-            )
+        if seq != n:  # the checks in line here and below: a million entries pass through
+            self._place(seq)
         try:  # NaN and ±Infinity are not JSON, though Python's parser takes them by default
             obj = strict_json(canonical.decode("utf-8"))
         except (ValueError, RecursionError):
@@ -124,21 +176,76 @@ class ChainWalker:
             raise ChainError(n, f"entry {n}: prev_hash is not hex") from None
         self_consistent = hashlib.sha256(prev_bytes + canonical).hexdigest() == hash_hex
         if prev != self.head_hash:
-            if n == 1:
-                raise ChainError(1, "entry 1: prev_hash is not the genesis value (64 zeros)")
-            if self_consistent:  # n is intact, so n-1 changed after n was chained to it
-                raise ChainError(
-                    n - 1,
-                    f"entry {n - 1}: its hash is not the one entry {n} was chained to; "
-                    f"entry {n - 1} was rewritten after entry {n} was written",
-                )
-            raise ChainError(n, f"entry {n}: prev_hash does not match the hash of entry {n - 1}")
+            self._link(n, prev, self_consistent)
         if not self_consistent:
             raise ChainError(n, f"entry {n}: stored hash does not match the hash of its contents")
         self.count = n
         self.head_hash = hash_hex
         self.check_expected(n, hash_hex)
         return obj
+
+    def feed_withheld(self, seq: int, prev: str, hash_hex: str) -> None:
+        """Check withheld entry ``seq`` by its place and its link to the entry before; its own
+        hash is checked when the next entry is fed (that entry's prev must equal it)."""
+        n = self._place(seq)
+        self._link(n, prev, None)
+        self._take(n, hash_hex)
+        self.withheld += 1
+        self.last_withheld = n
+
+    def _place(self, seq: int) -> int:
+        """The position of entry ``seq``, the next one; ChainError when it is not that."""
+        n = self.count + 1
+        if seq < 1:
+            raise ChainError(seq, f"seq {seq} is not a position in the log (it counts from 1)")
+        if seq == n:
+            return n
+        if self.start and self.count == self.start:  # the file's first line, after --after
+            raise ChainError(
+                n, f"the file starts at entry {seq}, not at entry {n} (it continues entry {n - 1})"
+            )
+        if seq < n:
+            raise ChainError(seq, f"entry {seq} appears again after entry {n - 1}")
+        # Read in order, a gap cannot tell a deleted entry from one moved further on.
+        if n == 1:
+            raise ChainError(
+                1, f"the log starts at entry {seq}: entry 1 is missing or out of order"
+            )
+        raise ChainError(
+            n, f"sequence jumps from {n - 1} to {seq}: entry {n} is missing or out of order"
+        )
+
+    def _link(self, n: int, prev: str, intact: bool | None) -> None:
+        """Check that entry ``n`` is chained to the entry before; ``intact``: whether n's own
+        hash is right (None: unknown, a withheld entry), which says which of the two changed."""
+        if not self.head_hash:  # --after SEQ without a hash: the file says it, unchecked
+            self._open(prev)
+        if prev == self.head_hash:
+            return
+        if n == 1:
+            raise ChainError(1, "entry 1: prev_hash is not the genesis value (64 zeros)")
+        if n == self.start + 1:
+            raise ChainError(
+                n,
+                f"entry {n}: prev_hash is not the hash given for entry {n - 1} (--after); "
+                f"this file does not continue that log",
+            )
+        if intact:  # n is intact, so n-1 changed after n was chained to it
+            raise ChainError(
+                n - 1,
+                f"entry {n - 1}: its hash is not the one entry {n} was chained to; "
+                f"entry {n - 1} was rewritten after entry {n} was written",
+            )
+        raise ChainError(n, f"entry {n}: prev_hash does not match the hash of entry {n - 1}")
+
+    def _open(self, prev: str) -> None:
+        self.head_hash = self.start_hash = prev
+        self.check_expected(self.start, prev)
+
+    def _take(self, n: int, hash_hex: str) -> None:
+        self.count = n
+        self.head_hash = hash_hex
+        self.check_expected(n, hash_hex)
 
     @property
     def expected(self) -> tuple[int | None, str] | None:
@@ -151,15 +258,28 @@ class ChainWalker:
         return self._expected is not None
 
     def extend(
-        self, lo: int, prev: str, hi: int, last: str, anchor: tuple[int, str] | None
+        self,
+        lo: int,
+        prev: str,
+        hi: int,
+        last: str,
+        anchor: tuple[int, str] | None,
+        *,
+        withheld: int = 0,
+        last_withheld: int | None = None,
     ) -> bool:
         """Take entries lo+1 … hi, already checked as one run whose first prev_hash is ``prev``
         and last hash ``last``, if they continue the chain so far; False (and nothing taken)
         if they do not. ``anchor`` is (seq, hash) where the expected head sits in the run, if
-        it does: held to the expected head like any fed entry (raises if it contradicts it)."""
+        it does: held to the expected head like any fed entry (raises if it contradicts it).
+        ``withheld``: how many of them are withheld, the last being ``last_withheld``."""
+        if lo == self.count and not self.head_hash:
+            self._open(prev)
         if (lo, prev) != (self.count, self.head_hash):
             return False
         self.count, self.head_hash = hi, last
+        self.withheld += withheld
+        self.last_withheld = last_withheld or self.last_withheld
         if anchor is not None:
             self.check_expected(*anchor)
         return True
@@ -188,12 +308,68 @@ class ChainWalker:
                     f"entry {self.count + 1} missing: the log ends at entry {self.count} but the "
                     f"expected head is entry {want_seq} (the log was truncated)",
                 )
+            if want_seq is not None and want_seq < self.start:
+                raise ChainError(
+                    None,
+                    f"the expected head is entry {want_seq}, before this file's first entry "
+                    f"({self.start + 1}): check it against an export that holds it",
+                )
             raise ChainError(
                 None,
                 f"the expected head {want_hash} is not in the log (truncated or rewritten); "
                 f"the log ends at entry {self.count}",
             )
         return self.count, self.head_hash
+
+
+@dataclass(frozen=True)
+class Verified:
+    """What a check found: the head, and what the ``ok`` line says about the file."""
+
+    head: tuple[int, str]
+    entries: int  # lines checked (entries start+1 … head)
+    start: int  # the entry the file continues (0: it starts at entry 1)
+    start_hash: str  # that entry's hash
+    start_checked: bool  # False: taken from the file (--after SEQ), not given
+    withheld: int
+    last_withheld: int | None
+
+    @classmethod
+    def of(cls, walker: ChainWalker) -> Verified:
+        head = walker.finish()
+        return cls(
+            head,
+            head[0] - walker.start,
+            walker.start,
+            walker.start_hash,
+            walker.start_checked,
+            walker.withheld,
+            walker.last_withheld,
+        )
+
+    def lines(self) -> list[str]:
+        """The ``ok`` line, and a ``note:`` when withheld entries leave some unbound."""
+        said = []
+        seq, digest = self.head
+        if self.start and not self.entries:  # nothing after --after SEQ[:HEX]
+            return [f"ok: 0 entries (the file is empty), head {seq} {digest or '(not given)'}"]
+        if self.start:
+            how = "" if self.start_checked else ", taken from this file (not checked)"
+            said.append(
+                f"{self.start + 1} to {seq}, after entry {self.start} {self.start_hash}{how}"
+            )
+        if self.withheld:
+            said.append(f"{self.withheld} withheld: linked, not rehashed")
+        detail = f" ({'; '.join(said)})" if said else ""
+        out = [f"ok: {self.entries} entries{detail}, head {seq} {digest}"]
+        w = self.last_withheld
+        if w is not None and w > 1:
+            out.append(
+                f"note: entries before {w} are bound to the head only through withheld entry "
+                f"{w}, whose hash cannot be recomputed here; an export made once it is public "
+                f"checks them"
+            )
+        return out
 
 
 def not_json(constant: str) -> Any:
@@ -205,8 +381,12 @@ def not_json(constant: str) -> Any:
 # cost the export verifier a third of its speed.
 strict_json = json.JSONDecoder(parse_constant=not_json).decode
 
+# A line's entry is (seq, prev, hash, the hashed bytes or None for a withheld entry). Written
+# out in each annotation, not as an alias: an alias is evaluated, and `bytes | None` would stop
+# this file from running on a Python older than 3.10.
 
-def _lines(path: str) -> Iterable[tuple[int, str, str, bytes]]:
+
+def _lines(path: str) -> Iterable[tuple[int, str, str, bytes | None]]:
     # Bytes, decoded line by line: a line that is not UTF-8 is named like any other bad line.
     with open(path, "rb") as handle:
         for line_no, line in enumerate(handle, 1):
@@ -214,11 +394,13 @@ def _lines(path: str) -> Iterable[tuple[int, str, str, bytes]]:
                 yield _entry(line, line_no)
 
 
-def _entry(line: str | bytes, line_no: int | None) -> tuple[int, str, str, bytes]:
+def _entry(line: str | bytes, line_no: int | None) -> tuple[int, str, str, bytes | None]:
     where = f"line {line_no}" if line_no is not None else "a line"
     try:
         row = json.loads(line)
         seq = int(row["seq"])
+        if "withheld" in row:
+            return (seq, *_withheld(row, where))
         return seq, row["prev"], row["hash"], row["canonical"].encode("utf-8")
     except OverflowError:  # 1e400 parses as float infinity, which has no integer value
         raise ChainError(
@@ -228,27 +410,74 @@ def _entry(line: str | bytes, line_no: int | None) -> tuple[int, str, str, bytes
         raise ChainError(None, f"{where}: not an audit export line") from None
 
 
+def _withheld(row: dict[str, Any], where: str) -> tuple[str, str, None]:
+    """A withheld line's prev and hash, or ChainError saying what is wrong with it."""
+    why = None
+    if row["withheld"] is not True:
+        why = '"withheld" can only be true'
+    elif type(row["seq"]) is not int:
+        why = "a withheld entry's seq must be an integer"
+    elif "canonical" in row:
+        why = "a withheld entry carries no canonical text"
+    else:
+        why = next(
+            (
+                f"a withheld entry's {name} must be 64 lowercase hex digits"
+                for name in ("hash", "prev")
+                if not is_hash(row.get(name))
+            ),
+            None,
+        )
+    if why is not None:
+        raise ChainError(None, f"{where}: not an audit export line ({why})")
+    return row["prev"], row["hash"], None
+
+
+def _feed(walker: ChainWalker, entry: tuple[int, str, str, bytes | None]) -> None:
+    seq, prev, hash_hex, canonical = entry
+    if canonical is None:
+        walker.feed_withheld(seq, prev, hash_hex)
+    else:
+        walker.feed(seq, prev, hash_hex, canonical)
+
+
 def verify_file(
-    path: str, expected_head: tuple[int | None, str] | None = None, workers: int | None = None
+    path: str,
+    expected_head: tuple[int | None, str] | None = None,
+    workers: int | None = None,
+    after: tuple[int, str | None] | None = None,
 ) -> tuple[int, str]:
-    """Verify an export; (head seq, head hash) or :class:`ChainError`. ``workers``: processes
-    for the parallel check (default: one per core, up to two, for a file of PARALLEL_FROM bytes
-    or more); 1 walks the file here only."""
+    """Verify an export; (head seq, head hash) or :class:`ChainError` (see :func:`check_file`)."""
+    return check_file(path, expected_head, workers, after).head
+
+
+def check_file(
+    path: str,
+    expected_head: tuple[int | None, str] | None = None,
+    workers: int | None = None,
+    after: tuple[int, str | None] | None = None,
+) -> Verified:
+    """Verify an export; what was found, or :class:`ChainError`. ``workers``: processes for
+    the parallel check (default: one per core, up to two, for a file of PARALLEL_FROM bytes
+    or more); 1 walks the file here only. ``after``: see :class:`ChainWalker`."""
     jobs = min(2, os.cpu_count() or 1) if workers is None else workers
     if jobs > 1 and (workers is not None or os.path.getsize(path) >= PARALLEL_FROM):
-        confirmed = _confirm_in_parallel(path, expected_head, jobs)
+        confirmed = _confirm_in_parallel(path, expected_head, jobs, after)
         if confirmed is not None:
             return confirmed
-    walker = ChainWalker(expected_head)
-    for seq, prev, hash_hex, canonical in _lines(path):
-        walker.feed(seq, prev, hash_hex, canonical)
-    return walker.finish()
+    walker = ChainWalker(expected_head, after)
+    for entry in _lines(path):
+        _feed(walker, entry)
+    return Verified.of(walker)
 
 
 def _confirm_in_parallel(
-    path: str, expected_head: tuple[int | None, str] | None, jobs: int
-) -> tuple[int, str] | None:
-    """(head seq, head hash) when every part checks out and they join up; None otherwise."""
+    path: str,
+    expected_head: tuple[int | None, str] | None,
+    jobs: int,
+    after: tuple[int, str | None] | None,
+) -> Verified | None:
+    """What was found when every part checks out and they join up; None otherwise."""
     size = os.path.getsize(path)
     head = (
         [] if expected_head is None else ["--head", f"{expected_head[0] or ''}:{expected_head[1]}"]
@@ -277,16 +506,17 @@ def _confirm_in_parallel(
             parts.append(dict(json.loads(out)))
         except (ValueError, TypeError):
             parts.append({"ok": False})
-    walker = ChainWalker(expected_head)
     try:
+        walker = ChainWalker(expected_head, after)
         for part in parts:
             if not part["ok"]:
                 return None
             if part["count"]:  # an empty part (no line starts in it) has nothing to join
                 (first, prev), (last, digest) = part["first"], part["last"]
-                if not walker.extend(first - 1, prev, last, digest, part["anchor"]):
+                counted = {"withheld": part["withheld"], "last_withheld": part["last_withheld"]}
+                if not walker.extend(first - 1, prev, last, digest, part["anchor"], **counted):
                     return None
-        return walker.finish()
+        return Verified.of(walker)
     except ChainError:
         return None
 
@@ -297,7 +527,7 @@ def check_part(
     """Check the lines that start at a byte offset in [start, end), chained from the first
     one's own seq and prev: what the parent needs to join the parts up, and where the
     expected head would sit among them (``anchor``: [seq, the hash there]), for the parent to
-    hold the log to it."""
+    hold the log to it; ``withheld``: how many of them are, the last one ``last_withheld``."""
     walker = ChainWalker()
     want_seq, want_hash = expected_head or (None, None)
     first: list[Any] | None = None
@@ -314,11 +544,12 @@ def check_part(
                 offset += len(line)
                 if not line.strip():
                     continue
-                seq, prev, hash_hex, canonical = _entry(line, None)
+                entry = _entry(line, None)
+                seq, prev, hash_hex, _ = entry
                 if first is None:
                     first = [seq, prev]
                     walker.count, walker.head_hash = seq - 1, prev
-                walker.feed(seq, prev, hash_hex, canonical)
+                _feed(walker, entry)
                 if seq == want_seq or (
                     anchor is None and want_seq is None and hash_hex == want_hash
                 ):
@@ -327,19 +558,35 @@ def check_part(
         return {"ok": False}
     count = 0 if first is None else walker.count - first[0] + 1
     last = [walker.count, walker.head_hash]
-    return {"ok": True, "count": count, "first": first, "last": last, "anchor": anchor}
+    return {
+        "ok": True,
+        "count": count,
+        "first": first,
+        "last": last,
+        "anchor": anchor,
+        "withheld": walker.withheld,
+        "last_withheld": walker.last_withheld,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="verify_export", description="Verify an exported charterbot audit log (JSONL)."
     )
-    parser.add_argument("file", help="the export written by `charterbot audit export`")
+    parser.add_argument(
+        "file", help="the export (`charterbot audit export`, or the dashboard's export.jsonl)"
+    )
     parser.add_argument("--head", help="published head: HEX or SEQ:HEX (empty is an error)")
+    parser.add_argument(
+        "--after",
+        help="the file continues a log checked up to entry SEQ (an export ?from=SEQ+1): SEQ:HEX "
+        "with that entry's hash as the earlier check printed it, or SEQ to take it unchecked",
+    )
     parser.add_argument("--part", help=argparse.SUPPRESS)  # START:END, as a worker process
     args = parser.parse_args(argv)
     try:
         expected = parse_head(args.head) if args.head is not None else None
+        after = parse_after(args.after) if args.after is not None else None
     except ValueError as exc:
         parser.error(str(exc))
     if args.part:
@@ -347,7 +594,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(check_part(args.file, start, end, expected)))
         return 0
     try:
-        seq, head = verify_file(args.file, expected)
+        found = check_file(args.file, expected, after=after)
     except OSError as exc:
         print(f"error: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
         return 2
@@ -355,7 +602,7 @@ def main(argv: list[str] | None = None) -> int:
         where = f"first bad entry: {exc.seq}" if exc.seq is not None else "no single bad entry"
         print(f"FAILED ({where}): {exc.reason}")
         return 1
-    print(f"ok: {seq} entries, head {seq} {head}")
+    print("\n".join(found.lines()))
     return 0
 
 

@@ -37,7 +37,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bot.api import bad_query_value
-from bot.web import fast_views
+from bot.web import export as audit_export, fast_views
 from bot.web.auditcheck import AuditCheck
 from bot.web.calls import upcoming
 from bot.web.live import LiveHub
@@ -334,6 +334,7 @@ class Dashboard:
             Route("/incidents", self.incidents, methods=["GET"]),
             Route("/audit", self.audit_log, methods=["GET"]),
             Route("/audit/verify", self.verify, methods=["POST"]),
+            *audit_export.routes(self.rt),
             Route("/events", self.events, methods=["GET"]),
             Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
         ]

@@ -331,3 +331,282 @@ def test_crafted_lines_are_named_not_tracebacks(
     with pytest.raises(ChainError) as info:
         verify_file(str(path), workers=1)
     assert (info.value.seq, info.value.reason) == (seq, reason)
+
+
+# -- withheld entries (the dashboard's public export) -----------------------------------------
+
+
+def _withhold(path: Path, *seqs: int) -> Path:
+    """The export at ``path`` with entries ``seqs`` written as withheld lines."""
+    lines = []
+    for text in path.read_text("utf-8").splitlines():
+        row = json.loads(text)
+        if row["seq"] in seqs:
+            row = {"seq": row["seq"], "hash": row["hash"], "prev": row["prev"], "withheld": True}
+        lines.append(json.dumps(row, ensure_ascii=False))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+WITHHELD_SETS = [(1,), (3,), (3, 4), (2, 5, 8), (8,), (1, 2, 3, 4, 5, 6, 7, 8)]
+
+
+@pytest.mark.parametrize("withheld", WITHHELD_SETS)
+@pytest.mark.parametrize("workers", [1, 3])
+def test_withheld_entries_are_checked_by_their_links(
+    tmp_path: Path, withheld: tuple[int, ...], workers: int
+) -> None:
+    """A withheld line keeps the chain checkable: the walk and the parts find the same head
+    and count the withheld entries, the last one named."""
+    export = _withhold(_write_known(tmp_path / "audit.jsonl"), *withheld)
+    found = verify_export.check_file(str(export), (8, HEADS[7]), workers=workers)
+    assert (found.head, found.entries) == ((8, HEADS[7]), 8)
+    assert (found.withheld, found.last_withheld) == (len(withheld), max(withheld))
+
+
+def test_the_parts_confirm_withheld_lines_themselves(tmp_path: Path) -> None:
+    """The parallel check does not just fall back to the walk: the parts count what they
+    withhold and join up across a withheld line."""
+    export = _withhold(_write_known(tmp_path / "audit.jsonl"), 2, 4, 5, 7)
+    found = verify_export._confirm_in_parallel(str(export), (None, HEADS[4]), 3, None)
+    assert found is not None
+    assert (found.head, found.withheld, found.last_withheld) == ((8, HEADS[7]), 4, 7)
+
+
+@pytest.mark.parametrize(
+    ("withheld", "said"),
+    [
+        ((), [f"ok: 8 entries, head 8 {HEADS[7]}"]),
+        ((1,), [f"ok: 8 entries (1 withheld: linked, not rehashed), head 8 {HEADS[7]}"]),
+        (
+            (3, 5),
+            [
+                f"ok: 8 entries (2 withheld: linked, not rehashed), head 8 {HEADS[7]}",
+                "note: entries before 5 are bound to the head only through withheld entry 5, "
+                "whose hash cannot be recomputed here; an export made once it is public checks "
+                "them",
+            ],
+        ),
+    ],
+)
+def test_the_ok_line_says_how_many_were_withheld(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], withheld: tuple[int, ...], said: list[str]
+) -> None:
+    export = _withhold(_write_known(tmp_path / "audit.jsonl"), *withheld)
+    assert verify_export.main([str(export), "--head", f"8:{HEADS[7]}"]) == 0
+    assert capsys.readouterr().out.splitlines() == said
+
+
+def _forge(field: str, value: object) -> Callable[[dict[str, Any]], None]:
+    def change(row: dict[str, Any]) -> None:
+        row[field] = value
+
+    return change
+
+
+FORGED = [
+    # (entries withheld, the one changed, how, first bad entry, reason)
+    ((3,), 3, _forge("hash", "ab" * 32), 3, "entry 3: its hash is not the one entry 4 was chained"),
+    (
+        (3,),
+        3,
+        _forge("prev", "ab" * 32),
+        3,
+        "entry 3: prev_hash does not match the hash of entry 2",
+    ),
+    ((1,), 1, _forge("prev", "ab" * 32), 1, "entry 1: prev_hash is not the genesis value"),
+    (
+        (3, 4),
+        3,
+        _forge("hash", "ab" * 32),
+        4,
+        "entry 4: prev_hash does not match the hash of entry 3",
+    ),
+    ((3,), 4, _forge("prev", "ab" * 32), 4, "entry 4: prev_hash does not match the hashed bytes"),
+    ((3,), 3, _forge("seq", 4), 3, "sequence jumps from 2 to 4: entry 3 is missing"),
+]
+
+
+@pytest.mark.parametrize(("withheld", "line", "change", "seq", "reason"), FORGED)
+@pytest.mark.parametrize("workers", [1, 3])
+def test_a_forged_withheld_line_is_caught_by_its_links(
+    tmp_path: Path,
+    withheld: tuple[int, ...],
+    line: int,
+    change: Callable[[dict[str, Any]], None],
+    seq: int,
+    reason: str,
+    workers: int,
+) -> None:
+    export = _withhold(_write_known(tmp_path / "audit.jsonl"), *withheld)
+    lines = export.read_text("utf-8").splitlines()
+    row = json.loads(lines[line - 1])
+    change(row)
+    lines[line - 1] = json.dumps(row)
+    export.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(ChainError) as info:
+        verify_file(str(export), workers=workers)
+    assert (info.value.seq, reason in info.value.reason) == (seq, True), info.value.reason
+
+
+def test_a_forged_withheld_head_is_caught_only_against_a_published_head(tmp_path: Path) -> None:
+    """Nothing after the last entry hashes its hash: only --head binds it (as it binds any
+    tail), which the verifier's rules say."""
+    export = _withhold(_write_known(tmp_path / "audit.jsonl"), 8)
+    text = export.read_text("utf-8").replace(HEADS[7], "ab" * 32)
+    export.write_text(text, encoding="utf-8")
+    assert verify_file(str(export)) == (8, "ab" * 32)
+    with pytest.raises(ChainError, match="entry 8: hash differs from the expected head"):
+        verify_file(str(export), (8, HEADS[7]))
+
+
+BAD_WITHHELD = [
+    # (the withheld line's fields, why it is no export line)
+    ({"withheld": False}, '"withheld" can only be true'),
+    ({"withheld": 1}, '"withheld" can only be true'),
+    ({"canonical": "{}"}, "a withheld entry carries no canonical text"),
+    ({"hash": None}, "a withheld entry's hash must be 64 lowercase hex digits"),
+    ({"hash": HEADS[2].upper()}, "a withheld entry's hash must be 64 lowercase hex digits"),
+    ({"hash": HEADS[2][:63]}, "a withheld entry's hash must be 64 lowercase hex digits"),
+    ({"prev": 5}, "a withheld entry's prev must be 64 lowercase hex digits"),
+    ({"seq": "3"}, "a withheld entry's seq must be an integer"),
+    ({"seq": 3.0}, "a withheld entry's seq must be an integer"),
+]
+
+
+@pytest.mark.parametrize(("fields", "why"), BAD_WITHHELD)
+@pytest.mark.parametrize("workers", [1, 3])
+def test_a_malformed_withheld_line_is_named(
+    tmp_path: Path, fields: dict[str, Any], why: str, workers: int
+) -> None:
+    export = _withhold(_write_known(tmp_path / "audit.jsonl", count=4), 3)
+    lines = export.read_text("utf-8").splitlines()
+    row = {**json.loads(lines[2]), **fields}
+    lines[2] = json.dumps({k: v for k, v in row.items() if v is not None})
+    export.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(ChainError) as info:
+        verify_file(str(export), workers=workers)
+    assert (info.value.seq, info.value.reason) == (
+        None,
+        f"line 3: not an audit export line ({why})",
+    )
+
+
+# -- --after: a file that continues a checked log (an export ?from=) -----------------------------
+
+
+def _tail(tmp_path: Path, first: int, *withheld: int) -> Path:
+    export = _withhold(_write_known(tmp_path / "audit.jsonl"), *withheld)
+    lines = export.read_text("utf-8").splitlines()[first - 1 :]
+    export.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return export
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+@pytest.mark.parametrize(
+    ("after", "head", "said"),
+    [
+        (
+            f"5:{HEADS[4]}",
+            f"8:{HEADS[7]}",
+            f"ok: 3 entries (6 to 8, after entry 5 {HEADS[4]}), head 8 {HEADS[7]}",
+        ),
+        (
+            "5",
+            f"8:{HEADS[7]}",
+            f"ok: 3 entries (6 to 8, after entry 5 {HEADS[4]}, taken from this file (not "
+            f"checked)), head 8 {HEADS[7]}",
+        ),
+        (
+            f"5 {HEADS[4].upper()}",
+            f"5:{HEADS[4]}",
+            f"ok: 3 entries (6 to 8, after entry 5 {HEADS[4]}), head 8 {HEADS[7]}",
+        ),
+    ],
+)
+def test_a_file_continuing_a_checked_head(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    after: str,
+    head: str,
+    said: str,
+    workers: int,
+) -> None:
+    """--after SEQ:HEX: entries SEQ+1 … are checked and chained to HEX; --after SEQ says the
+    hash it continues was taken from the file. The published head may be the --after one."""
+    export = _tail(tmp_path, 6)
+    if workers > 1:
+        monkeypatch.setattr(verify_export, "PARALLEL_FROM", 0)
+    assert verify_export.main([str(export), "--after", after, "--head", head]) == 0
+    assert capsys.readouterr().out.splitlines() == [said]
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+@pytest.mark.parametrize(
+    ("first", "after", "head", "seq", "reason"),
+    [
+        (6, (5, HEADS[3]), None, 6, "entry 6: prev_hash is not the hash given for entry 5"),
+        (6, (4, HEADS[3]), None, 5, "the file starts at entry 6, not at entry 5"),
+        (6, (6, HEADS[5]), None, 7, "the file starts at entry 6, not at entry 7"),
+        (6, (5, None), (3, HEADS[2]), None, "the expected head is entry 3, before this file's"),
+        (6, (5, None), (5, HEADS[3]), 5, "entry 5: hash differs from the expected head"),
+        (6, (5, HEADS[4]), (5, HEADS[3]), 5, "entry 5: hash differs from the expected head"),
+        (1, (0, None), (8, HEADS[7]), 1, "entry 1: prev_hash is not the genesis value"),
+    ],
+)
+def test_a_file_that_does_not_continue_the_head_given(
+    tmp_path: Path,
+    first: int,
+    after: tuple[int, str | None],
+    head: tuple[int, str] | None,
+    seq: int | None,
+    reason: str,
+    workers: int,
+) -> None:
+    export = _tail(tmp_path, first)
+    if first == 1:  # --after 0: entry 1's prev must still be the genesis value
+        text = export.read_text("utf-8").replace(GENESIS, "ab" * 32, 2)
+        export.write_text(text, encoding="utf-8")
+    with pytest.raises(ChainError) as info:
+        verify_export.check_file(str(export), head, workers=workers, after=after)
+    assert (info.value.seq, reason in info.value.reason) == (seq, True), info.value.reason
+
+
+def test_after_and_withheld_together(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    export = _tail(tmp_path, 4, 4, 6)
+    assert verify_export.main([str(export), "--after", f"3:{HEADS[2]}"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"ok: 5 entries (4 to 8, after entry 3 {HEADS[2]}; 2 withheld: linked, not rehashed), "
+        f"head 8 {HEADS[7]}",
+        "note: entries before 6 are bound to the head only through withheld entry 6, whose hash "
+        "cannot be recomputed here; an export made once it is public checks them",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("after", "said"),
+    [
+        (f"8:{HEADS[7]}", f"ok: 0 entries (the file is empty), head 8 {HEADS[7]}"),
+        ("8", "ok: 0 entries (the file is empty), head 8 (not given)"),
+    ],
+)
+def test_an_empty_file_after_a_head_has_nothing_new(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], after: str, said: str
+) -> None:
+    """What ``?from=`` past the head answers: nothing since, and the head stays."""
+    export = tmp_path / "new.jsonl"
+    export.write_bytes(b"")
+    assert verify_export.main([str(export), "--after", after]) == 0
+    assert capsys.readouterr().out.splitlines() == [said]
+
+
+@pytest.mark.parametrize("text", ["", "x", "-1", f"x:{HEADS[0]}", "5:abc", HEADS[0], "5:"])
+def test_a_malformed_after_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str
+) -> None:
+    export = _write_known(tmp_path / "audit.jsonl", count=3)
+    with pytest.raises(SystemExit) as info:
+        verify_export.main([str(export), "--after", text])
+    assert info.value.code == 2
+    assert "--after takes SEQ or SEQ:HEX" in capsys.readouterr().err
