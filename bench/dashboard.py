@@ -138,7 +138,7 @@ def seed_rollouts(rt: Runtime, numbers: list[int]) -> int:
                 ref = f"{n:08x}{k:032x}"
                 at = NOW - timedelta(days=5, minutes=-k)
                 entry = ReadyReport(client, stage, f"v1.{n}.{k}", ref, "", "bench", at)
-                loaded = store.load_rollout(session, n)
+                loaded = store.load_rollout(session, n, charter)
                 assert loaded is not None
                 report(rt.gov, session, stored, loaded, entry, who, at, source="command")
                 if client in repos:

@@ -23,9 +23,10 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from bot import (
+    audit_witness,
     broadcast,
     chat,
     dashboard_install,
@@ -37,6 +38,7 @@ from bot.charter_file import example_charter_path, read_charter
 from bot.clock import Clock, SystemClock
 from bot.github import handler as github_handler
 from bot.github.events import CommentEvent, IssueEvent
+from bot.github.poll_checks import CheckReader
 from bot.github.receiver import GitHubReceiver
 from bot.github.reconcile import Reconciler
 from bot.leader import Leadership, campaign, leadership_for
@@ -48,7 +50,8 @@ from bot.settings import SettingError, Settings
 from charter.lifecycle import OPEN_STATES
 from charter.load import CharterInvalid, LoadedCharter, load_charter
 from charter.model import Charter, keeping
-from storage import charters, inbox, migrate, proposals as repo, state
+from charter.stage_amendments import moves, passed_new
+from storage import charters, inbox, migrate, proposals as repo, rollouts as rollout_store, state
 from storage.db import make_engine, read_scope, session_scope
 from storage.models.core import InboxRow
 
@@ -199,6 +202,7 @@ class Runtime:
     clock: Clock
     gateway: GitHubGateway | None = None
     reconciler: Reconciler | None = None  # catches up on failed webhook deliveries
+    checks: CheckReader | None = None  # reads the check runs rollout gates wait on
     intake: IntakeGate | None = None  # holds voting closes until GitHub intake caught up
     relays: list[Loop] = field(default_factory=list)
     # Called each time this process becomes leader, before the leader's loops start.
@@ -297,6 +301,12 @@ class Runtime:
             every = self.settings.github_reconcile_seconds
             step = paced(self._reconcile, timedelta(seconds=every))
             loops.append(("reconcile", step, every))
+        if self.checks is not None and self.settings.github_mode == "webhook":
+            # Poll mode reads them on each poll; here on the reconcile interval, hook id or not.
+            every = self.settings.github_reconcile_seconds
+            loops.append(
+                ("github-checks", paced(self._read_checks, timedelta(seconds=every)), every)
+            )
         if self.gateway is not None and self.settings.github_oauth_client_id:
             loops.append(("device-flow", self._device_flows, 5.0))
         return loops
@@ -338,6 +348,17 @@ class Runtime:
             self.intake.fetched()
         return recovered
 
+    async def _read_checks(self, now: datetime) -> int:
+        """One pass of the check reader (bot.github.poll_checks). Check runs hold up no voting
+        close, so a failure here is logged and leaves the intake gate alone."""
+        if self.checks is None:
+            return 0
+        try:
+            return await self.checks.run_once(now)
+        except Exception:
+            log.exception("reading check runs from GitHub failed; retried next pass")
+            return 0
+
     def _intake_failed(self, why: str) -> None:
         if self.intake is not None:
             self.intake.failed(why)
@@ -374,6 +395,7 @@ class Runtime:
             state.put(session, "github-poll", result.state.to_json(), now)
         if self.intake is not None:
             self.intake.fetched()
+        stored += await self._read_checks(now)  # after the intake: they hold up no close
         if stored:
             self.wake.set()
         return stored
@@ -402,12 +424,19 @@ class CharterVersionLowered(Exception):
     would reuse numbers proposals were already decided under)."""
 
 
+class CharterMovesRollouts(Exception):
+    """The charter's stages would move a rollout under way: refused at start
+    (:mod:`charter.stage_amendments`)."""
+
+
 def adopt_charter(engine: Engine, loaded: LoadedCharter, now: datetime) -> LoadedCharter:
     """Record the running charter (audit entry when its content is new, its text kept for its
     version) and return it answering for every earlier version the store kept, so proposals
     are decided by the version they were opened under (charter.proposal.rules_for). A version
     lower than the last adopted one raises :class:`CharterVersionLowered`; changed content
-    under the same version is adopted with a warning."""
+    under the same version is adopted with a warning. Stored rollouts that still keep stage
+    indexes are rewritten with stage ids first (``storage.rollouts.keep_stage_ids``); stages
+    that would move a rollout under way raise :class:`CharterMovesRollouts`."""
     version = loaded.charter.version
     with session_scope(engine) as session:
         previous = charters.adopted_version(session)
@@ -418,8 +447,11 @@ def adopt_charter(engine: Engine, loaded: LoadedCharter, now: datetime) -> Loade
                 f" decided by the version they were opened under); start with the v{previous}"
                 f" charter, or raise charter.version above {previous} for an amendment"
             )
+        passed = _rollouts_stay(session, loaded, previous)
         if charters.adopt(session, loaded.sha256, version, loaded.source, now, loaded.text):
             log.info("adopted charter v%s (%s)", version, loaded.sha256[:12])
+            for line in passed:
+                log.warning("%s", line)
             if previous == version:
                 log.warning(
                     "the charter's content changed but its version (%s) was not raised above"
@@ -445,6 +477,31 @@ def adopt_charter(engine: Engine, loaded: LoadedCharter, now: datetime) -> Loade
             )
     _warn_unkept(engine, version, earlier)
     return replace(loaded, charter=keeping(loaded.charter, earlier))
+
+
+def _rollouts_stay(session: Session, loaded: LoadedCharter, previous: int | None) -> list[str]:
+    """Refuse ``loaded`` when its stages would move a rollout under way (raise
+    :class:`CharterMovesRollouts`, every problem with what to do); else the lines to log once
+    it is adopted: new stages a rollout counts as passed, for it does not run there."""
+    rewritten = rollout_store.keep_stage_ids(session, loaded.charter)
+    if rewritten:
+        log.info("rollouts %s now kept by stage id", ", ".join(f"#{n}" for n in rewritten))
+    stages, problems, passed = loaded.charter.stage_ids, list[str](), list[str]()
+    for n, where in rollout_store.placements(session, loaded.charter).items():
+        problems += moves(n, where, stages)
+        if new := passed_new(where, stages):
+            stages_new = f"{', '.join(new)} (new in this charter)"
+            passed.append(f"#{n} is already past {stages_new}: it does not run there")
+    if problems:
+        running = f"the v{previous} charter" if previous is not None else "the charter before"
+        raise CharterMovesRollouts(
+            f"the charter {loaded.source} (version {loaded.charter.version}) would move rollouts"
+            " under way:\n" + "\n".join(f"- {p}" for p in problems) + "\nAn amendment may add"
+            " stages anywhere, drop stages no rollout under way is on, and reorder stages that"
+            " stay on the same side of every stage one is on (docs/charter-format.md,"
+            f" Amendments); until these rollouts are done, start with {running}"
+        )
+    return passed
 
 
 def _warn_unkept(engine: Engine, version: int, earlier: dict[int, Charter]) -> None:
@@ -572,6 +629,8 @@ def _assemble(
             "failed GitHub webhook deliveries are not recovered: set CHARTERBOT_GITHUB_HOOK_ID"
             " to the repository webhook's id to have them fetched and processed"
         )
+    if gateway is not None:
+        rt.checks = CheckReader(engine, gateway, lambda: gov.charter, rt.store_and_wake)
     if settings.github_mode != "off":
         _hold_closes_for_intake(rt)
     if gateway is not None:
@@ -625,6 +684,6 @@ def _github_gateway(settings: Settings, loaded: LoadedCharter, clock: Clock) -> 
 
 def _wire_areas(rt: Runtime) -> None:
     """Plug every area into the runtime: each module's ``install(rt)`` registers its commands,
-    loops and routes."""
-    for area in (rollouts, meetings_service, broadcast, chat, dashboard_install):
+    loops and routes (the audit witness: its tick hook and relay, with GitHub)."""
+    for area in (rollouts, meetings_service, broadcast, chat, dashboard_install, audit_witness):
         area.install(rt)

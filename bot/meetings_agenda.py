@@ -105,7 +105,7 @@ def _proposals(session: Session, charter: Charter) -> tuple[list[ProposalItem], 
 def _rollouts(session: Session, charter: Charter, now: datetime) -> list[GateItem]:
     """Failing gates of each public rollout's next stage."""
     items: list[GateItem] = []
-    for rollout in rollout_store.rollouts(session, active_only=True):
+    for rollout in rollout_store.rollouts(session, charter, active_only=True):
         target = next_stage(rollout, charter)
         stored = repo.load(session, rollout.proposal)
         if rollout.confidential or target is None or stored is None:

@@ -227,7 +227,7 @@ def schedule_go_no_go(gov: Governance, session: Session, now: datetime) -> int:
     and a new attempt where the latest call no longer stands (see the module rules)."""
     charter = gov.charter
     made = 0
-    for rollout in rollout_store.rollouts(session, active_only=True):
+    for rollout in rollout_store.rollouts(session, charter, active_only=True):
         target = next_stage(rollout, charter)
         stage = charter.stage(target) if target else None
         current = rollout.stage_name(charter) if rollout.stage_index >= 0 else None

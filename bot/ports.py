@@ -90,13 +90,18 @@ class CommentSnapshot:
 
 @dataclass(frozen=True)
 class CheckSnapshot:
-    """One check run on a commit (status: queued | in_progress | completed)."""
+    """One check run on a commit (status: queued | in_progress | completed), with what a
+    ``check_run`` webhook carries of it: the branch or tag its suite ran for, and its times."""
 
     name: str
     head_sha: str
     status: str
     conclusion: str | None
     html_url: str = ""
+    run_id: str = ""
+    head_branch: str | None = None
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
 
 
 @dataclass(frozen=True)

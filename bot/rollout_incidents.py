@@ -8,7 +8,13 @@ Rules:
   reply lists them and asks which. A confidential incident (it names or holds paused an
   undisclosed confidential proposal) is listed only as "a confidential incident (<severity>)",
   without id or summary, to whoever may not see that proposal (:func:`bot.rollouts.visible`);
-  the refusal's audit entry, which the public may read, words every confidential one so.
+  the refusal's audit entry, which the public may read, words every confidential one so. Its
+  declarer is the exception: an incident becomes confidential when it pauses a rollout hidden
+  from them, and they still see and manage it (update, role, severity, resolve).
+- A reply names only the rollouts its reader may see (paused, resumed or still held); the others
+  are counted, never named: "Paused: #1 and 1 confidential rollout."
+- A rollout that starts while an open incident at ``pause_on_incident`` or worse names it starts
+  paused by it (:func:`hold_at_start`; :func:`charter.incidents.holding`).
 - ``incident declare ... for <n>`` names only proposals the declarer may see: a confidential
   rollout hidden from them (:func:`bot.rollouts.visible`) is answered as a proposal that does
   not exist, so the command can neither confirm nor pause it.
@@ -118,9 +124,31 @@ def _pick(
 
 def _unseen(gov: Governance, session: Session, actor: Actor) -> set[str]:
     """Ids of the confidential incidents ``actor`` may not see: those naming or holding paused
-    an undisclosed confidential proposal hidden from them (:func:`bot.rollouts.visible`)."""
+    an undisclosed confidential proposal hidden from them (:func:`bot.rollouts.visible`),
+    except the ones they declared: an incident they declared becomes confidential when it
+    pauses a rollout hidden from them, and they still manage it (the replies word what is
+    hidden: :func:`_listed`)."""
     hidden = [n for n in hidden_numbers(session) if not _seen(gov, repo.load(session, n), actor)]
-    return confidential_incidents(session, hidden) if hidden else set()
+    secret = confidential_incidents(session, hidden) if hidden else set()
+    return {i for i in secret if not _declared_by(session, i, actor)}
+
+
+def _declared_by(session: Session, incident: str, actor: Actor) -> bool:
+    found = incident_store.load_incident(session, int(incident))
+    login = (actor.login or "").lower()
+    return found is not None and bool(login) and found.declared_by.lower() == login
+
+
+def _listed(gov: Governance, session: Session, numbers: Iterable[int], actor: Actor) -> str:
+    """``numbers`` as a reply to ``actor`` says them: "#1, #3 and 1 confidential rollout",
+    a rollout hidden from them (:func:`bot.rollouts.visible`) counted, never named."""
+    numbers = list(numbers)
+    seen = [f"#{n}" for n in numbers if _seen(gov, repo.load(session, n), actor)]
+    shown, hidden = ", ".join(seen), len(numbers) - len(seen)
+    if not hidden:
+        return shown
+    counted = f"{hidden} confidential rollout{'s' if hidden > 1 else ''}"
+    return f"{shown} and {counted}" if shown else counted
 
 
 def _several(open_: Iterable[Incident], confidential: Collection[str]) -> str:
@@ -160,7 +188,7 @@ def declare(
     except ValueError as error:
         return gov.refuse(session, actor, cmd, str(error), now)
     number = incident_store.new_incident_id(session, cmd.severity, cmd.summary, by, now)
-    active = store.rollouts(session, active_only=True)
+    active = store.rollouts(session, gov.charter, active_only=True)
     decision = rules.declare(
         charter,
         id=str(number),
@@ -188,9 +216,26 @@ def _pause_all(
     actor: Actor,
     now: datetime,
 ) -> str:
-    """Pause each rollout of ``numbers`` for ``incident``; " Paused: #n, …." for the reply."""
+    """Pause each rollout of ``numbers`` for ``incident``; " Paused: #n, …." for the reply,
+    those hidden from ``actor`` counted, not named (:func:`_listed`)."""
     paused = [n for n in numbers if _pause(gov, session, n, incident, reason, actor, now)]
-    return f" Paused: {', '.join(f'#{n}' for n in paused)}." if paused else ""
+    return f" Paused: {_listed(gov, session, paused, actor)}." if paused else ""
+
+
+def hold_at_start(
+    gov: Governance, session: Session, rollout: rollout_rules.Rollout
+) -> tuple[rollout_rules.Rollout, tuple[Effect, ...]]:
+    """A rollout starting now, paused by each open incident that would have paused it had it
+    been under way (:func:`charter.incidents.holding`), and the pauses' effects (audited and
+    announced, worded as a declaration's pauses are: :func:`_pause_reason`)."""
+    open_ = incident_store.incidents(session, open_only=True)
+    effects: list[Effect] = []
+    for incident in rules.holding(gov.charter, open_, rollout.proposal, rollout.clients):
+        reason = _pause_reason(gov, session, incident, [rollout.proposal])
+        decision = rollout_rules.pause(rollout, incident.id, reason, gov.charter)
+        rollout = decision.rollout
+        effects.extend(decision.effects)
+    return rollout, tuple(effects)
 
 
 def _pause(
@@ -202,7 +247,7 @@ def _pause(
     actor: Actor,
     now: datetime,
 ) -> bool:
-    rollout = store.load_rollout(session, n, for_update=True)
+    rollout = store.load_rollout(session, n, gov.charter, for_update=True)
     stored = repo.load(session, n)
     if rollout is None or stored is None or rollout.completed_at is not None:
         return False
@@ -253,7 +298,7 @@ def reclassify(
     incident = _pick(gov, session, cmd, cmd.incident, actor, now)
     if isinstance(incident, Message):
         return incident
-    active = store.rollouts(session, active_only=True)
+    active = store.rollouts(session, gov.charter, active_only=True)
     try:
         decision = rules.reclassify(
             gov.charter, incident, cmd.severity, cmd.reason, actor.name, now, active
@@ -293,7 +338,7 @@ def _secret(gov: Governance, session: Session, incident: Incident) -> bool:
     service, which sees the proposals and pauses in the announcement's data.)"""
     held = [  # every rollout, completed or rolled back too: it was paused for this incident
         r.proposal
-        for r in store.rollouts(session)
+        for r in store.rollouts(session, gov.charter)
         if any(key == incident.id for key, _ in r.pauses)
     ]
     return bool(gov.undisclosed_secrets(session, [*incident.proposals, *held]))
@@ -331,7 +376,11 @@ def resolve(
     incident = _pick(gov, session, cmd, cmd.incident, actor, now)
     if isinstance(incident, Message):
         return incident
-    held = [r for r in store.rollouts(session) if any(k == incident.id for k, _ in r.pauses)]
+    held = [
+        r
+        for r in store.rollouts(session, gov.charter)
+        if any(k == incident.id for k, _ in r.pauses)
+    ]
     subjects = [f"incident:{incident.id}", *(f"rollout:{r.proposal}" for r in held)]
     lines = store.audit_lines(session, subjects)
     decision = rules.resolve(gov.charter, incident, cmd.text or "resolved", actor.name, now, lines)
@@ -340,8 +389,18 @@ def resolve(
         return outcome
     if decision.review_due_at is not None:
         _draft_review(gov, session, decision, now, secret=_secret(gov, session, incident))
-    resumed = [_resume(gov, session, r.proposal, incident.id, actor, now) for r in held]
-    return _reply(outcome, [f"Incident #{incident.id} resolved.", *resumed])
+    said = [f"Incident #{incident.id} resolved."]
+    hidden = []
+    for r in held:
+        resumed = _resume(gov, session, r.proposal, incident.id, actor, now)
+        if _seen(gov, repo.load(session, r.proposal), actor):
+            said.append(resumed)
+        else:  # a rollout hidden from the actor is counted, not named (nor what it did)
+            hidden.append(r.proposal)
+    if hidden:
+        some, many = _listed(gov, session, hidden, actor), len(hidden) > 1
+        said.append(f"Its hold{'s' if many else ''} on {some} {'are' if many else 'is'} lifted.")
+    return _reply(outcome, said)
 
 
 def _private(effect: IncidentEffect) -> IncidentEffect:
@@ -379,7 +438,7 @@ def _draft_review(
 def _resume(
     gov: Governance, session: Session, n: int, incident: str, actor: Actor, now: datetime
 ) -> str:
-    rollout = store.load_rollout(session, n, for_update=True)
+    rollout = store.load_rollout(session, n, gov.charter, for_update=True)
     stored = repo.load(session, n)
     assert rollout is not None
     assert stored is not None
@@ -415,7 +474,8 @@ def flag(gov: Governance, session: Session, cmd: c.Flag, actor: Actor, now: date
     clients = tuple(dict.fromkeys(r.client for r in rows))
     proposals = sorted({r.proposal for r in rows})
     secret = any(
-        (r := store.load_rollout(session, n)) is not None and r.confidential for n in proposals
+        (r := store.load_rollout(session, n, gov.charter)) is not None and r.confidential
+        for n in proposals
     )
     where = ", ".join(clients)
     of = ", ".join(f"#{n}" for n in proposals)

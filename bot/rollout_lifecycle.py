@@ -4,13 +4,18 @@ Rules:
 - An accepted proposal gets a rollout in the same transaction (a state listener): its affected
   clients (every client of the charter when the form names none) × the charter's stages; a
   confidential, undisclosed proposal gets a confidential rollout. A feature flag named in the
-  form gets a registry entry per client (state ``on``).
+  form gets a registry entry per client (state ``on``). An open incident at
+  ``rollout.pause_on_incident`` or worse that names it pauses it from the start (audited and
+  announced as any pause); the hold is lifted when the incident is resolved.
 - accepted → rolling-out when the first stage is entered; → completed when every client is on
   the last stage, and a retrospective issue is drafted (outbox ``create-issue``, once per
-  proposal); → rolled-back when a rollback leaves no client on any stage. Both are final, but
-  only rolled-back ends the rollout: a rollback after completion reopens it (recorded and
-  announced), and it moves again — its view shows the next stage's gates, ``advance`` and
-  reports apply, it completes anew — while the proposal stays completed
+  proposal); → rolled-back when a rollback by someone who may roll back every client at once
+  (coordinators, the security council: :mod:`charter.authz`) leaves no client on any stage,
+  and its reply and announcement say that the proposal ends there. A maintainer rolling back
+  their own client never ends it, even the last client on a stage: the rollout is pending
+  again. Both are final, but only rolled-back ends the rollout: a rollback after completion
+  reopens it (recorded and announced), and it moves again — its view shows the next stage's
+  gates, ``advance`` and reports apply, it completes anew — while the proposal stays completed
   (:func:`bot.rollout_views.is_final`).
 - A go/no-go call for a stage that has not started is cancelled (as ``meeting cancel`` would,
   with the reason) once it can decide nothing: the rollout fell more than one stage below it, or
@@ -20,6 +25,7 @@ Rules:
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -31,19 +37,24 @@ from bot.meetings_commands import cancel_occurrence
 from bot.messages import Actor
 from bot.rollout_views import retrospective_body
 from bot.service import Governance
-from charter import rollout as rules
+from charter import incidents as incident_rules, rollout as rules
+from charter.authz import Privilege, authorize
 from charter.effects import Audit, Effect, SetLabels, SyncTracking
 from charter.lifecycle import Event, State, next_state
 from charter.model import Charter
 from charter.proposal import Decision, Proposal, label, named_clients, rules_for
 from charter.rollout import Rollout
 from storage import (
+    audit_query,
     incidents as incident_store,
     meetings as meeting_store,
     outbox,
     proposals as repo,
     rollouts as store,
 )
+from storage.dashboard_queries import confidential_incidents, hidden_numbers
+
+_PAUSED = "rollout-paused"
 
 
 def affected(stored: repo.Stored, charter: Charter) -> tuple[str, ...]:
@@ -89,9 +100,19 @@ def follow(
             p = _transition(gov, session, p, Event.ROLLOUT_COMPLETED, actor, now)
         draft_retrospective(gov, session, p, after, now)
     gone = all(after.position(cl) < 0 for cl in after.clients)
-    if gone and len(after.rollbacks) > len(before.rollbacks) and p.state is State.ROLLING_OUT:
+    if gone and len(after.rollbacks) > len(before.rollbacks) and may_end(gov, p, actor):
         p = _transition(gov, session, p, Event.ROLLED_BACK, actor, now)
     cancel_moot_calls(gov, session, p, before, after, now)
+
+
+def may_end(gov: Governance, p: Proposal, actor: Actor | str) -> bool:
+    """Whether a rollback by ``actor`` that leaves no client on any stage ends ``p`` for good
+    (rolled-back): ``p`` is rolling out and ``actor`` may roll back every client at once
+    (:mod:`charter.authz`: coordinators and the security council). A maintainer rolling back
+    their own client, even the last one on a stage, leaves the rollout pending."""
+    if p.state is not State.ROLLING_OUT or isinstance(actor, str):
+        return False
+    return authorize(Privilege.ROLLBACK, actor, gov.charter) is None
 
 
 def cancel_moot_calls(
@@ -137,14 +158,23 @@ def _why_moot(p: Proposal, before: Rollout, after: Rollout, charter: Charter) ->
 def draft_retrospective(
     gov: Governance, session: Session, p: Proposal, rollout: Rollout, now: datetime
 ) -> None:
-    """Queue the retrospective issue (once per proposal: the outbox key is stable)."""
-    mine = [
-        i
-        for i in incident_store.incidents(session)
-        if p.number in i.proposals or set(i.clients) & set(rollout.clients)
-    ]
+    """Queue the retrospective issue (once per proposal: the outbox key is stable). It lists
+    the incidents that paused the rollout or name it (:func:`charter.incidents.concerning`);
+    one that is confidential because of another undisclosed proposal is worded as a gate
+    words it, without id or summary. (The issue of a confidential rollout waits until its own
+    proposal is disclosed, so what is secret only because of it may be said.)"""
+    mine = incident_rules.concerning(
+        incident_store.incidents(session),
+        rollout,
+        _paused_by(session, rollout),
+        rollout.completed_at or now,
+    )
+    others = hidden_numbers(session) - {p.number}
+    secret = confidential_incidents(session, others) if others else set()
     record = store.audit_lines(session, [p.subject, f"rollout:{p.number}"])
-    body = retrospective_body(rollout, gov.charter, title=p.title, record=record, incidents=mine)
+    body = retrospective_body(
+        rollout, gov.charter, title=p.title, record=record, incidents=mine, confidential=secret
+    )
     key = f"retrospective:{p.number}"
     payload = {
         "title": f"Retrospective: #{p.number} {p.title}",
@@ -158,22 +188,35 @@ def draft_retrospective(
     )
 
 
+def _paused_by(session: Session, rollout: Rollout) -> set[str]:
+    """The ids of the incidents that ever paused ``rollout``: its ``rollout-paused`` records
+    (a lifted hold is gone from the rollout) and the holds it has now."""
+    records = audit_query.entries(session, subject=f"rollout:{rollout.proposal}", kind=_PAUSED)
+    found = {json.loads(e.payload).get("incident") for e in records}
+    return {str(i) for i in found if i} | {key for key, _ in rollout.pauses if key}
+
+
 def start_rollout(gov: Governance, session: Session, stored: repo.Stored, now: datetime) -> Rollout:
-    """Open the rollout of an accepted proposal and register its feature flag per client."""
+    """Open the rollout of an accepted proposal and register its feature flag per client. An
+    open incident that would have paused it, had it been under way, pauses it now
+    (:func:`bot.rollout_incidents.hold_at_start`)."""
     p, charter = stored.proposal, gov.charter
     track = rules_for(p, charter).tracks.get(p.track)
     secret = bool(track and track.confidential and not stored.disclosed)
     decision = rules.start(p.number, affected(stored, charter), now, confidential=secret)
-    store.save_rollout(session, decision.rollout, charter, now)
-    effects: list[Effect] = list(decision.effects)
+    from bot.rollout_incidents import hold_at_start  # it builds on bot.rollouts, hence on this
+
+    rollout, held = hold_at_start(gov, session, decision.rollout)
+    store.save_rollout(session, rollout, charter, now)
+    effects: list[Effect] = [*decision.effects, *held]
     flag = flag_name(p.fields.get("feature_flag"))
     if flag is not None:
-        for client in decision.rollout.clients:
+        for client in rollout.clients:
             store.register_flag(session, p.number, client, flag, by="charterbot", at=now)
-        payload = {"proposal": p.number, "clients": list(decision.rollout.clients)}
+        payload = {"proposal": p.number, "clients": list(rollout.clients)}
         effects.append(Audit("flag-registered", f"flag:{flag}", payload))
     gov.effects(session, effects, "charterbot", now, proposal=p)
-    return decision.rollout
+    return rollout
 
 
 def flag_name(value: Any) -> str | None:
@@ -190,6 +233,6 @@ def on_state(
     if after.state is not State.ACCEPTED or (before is not None and before.state is State.ACCEPTED):
         return
     stored = repo.load(session, after.number)
-    if stored is None or store.load_rollout(session, after.number) is not None:
+    if stored is None or store.load_rollout(session, after.number, gov.charter) is not None:
         return
     start_rollout(gov, session, stored, now)

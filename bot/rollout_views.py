@@ -9,12 +9,12 @@ GitHub issue filed when production completes for every client.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.messages import Line, Message, Segment, When
-from charter.gates import GateResult
+from charter.gates import CONFIDENTIAL_INCIDENT, GateResult
 from charter.incidents import Incident
 from charter.model import Charter
 from charter.rollout import ReadyReport, Rollout, matrix
@@ -275,8 +275,11 @@ def retrospective_body(
     title: str,
     record: Sequence[str],
     incidents: Sequence[Incident],
+    confidential: Collection[str] = (),
 ) -> str:
-    """A draft retrospective from the record: decisions, time per stage, incidents, exceptions."""
+    """A draft retrospective from the record: decisions, time per stage, incidents, exceptions.
+    An incident whose id is in ``confidential`` is listed only by its severity, as
+    :func:`charter.gates.incident_reason` words it: the issue may be public."""
     esc = escape_markdown_github
     n = rollout.proposal
     times = stage_times(rollout, charter)
@@ -298,7 +301,11 @@ def retrospective_body(
         "## Incidents",
         "",
         *(
-            f"- incident {i.id} ({i.severity}): {esc(i.summary)}"
+            (
+                f"- {CONFIDENTIAL_INCIDENT} ({i.severity})"
+                if i.id in confidential
+                else f"- incident {i.id} ({i.severity}): {esc(i.summary)}"
+            )
             + (f" — resolved {i.resolved_at:%Y-%m-%d %H:%M} UTC" if i.resolved_at else " — open")
             for i in incidents
         ),

@@ -140,7 +140,9 @@ def snapshot(gov: Governance, session: Session) -> watchdogs.Snapshot:
             )
         )
         facts[p.number] = gate_facts(session, p)
-    live = tuple(checked(gov, session, r) for r in store.rollouts(session, active_only=True))
+    live = tuple(
+        checked(gov, session, r) for r in store.rollouts(session, gov.charter, active_only=True)
+    )
     return watchdogs.Snapshot(tuple(statuses), live, facts)
 
 

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session
 
 from bot.messages import Actor, Message
-from bot.rollout_lifecycle import affected, follow, on_state, start_rollout
+from bot.rollout_lifecycle import affected, follow, may_end, on_state, start_rollout
 from bot.rollout_reads import checked, gate_facts, view_of
 from bot.rollout_views import inventory_message, rollout_message
 from bot.service import Governance, Outcome
@@ -100,7 +100,7 @@ def locate(
     stored = repo.load(session, n, for_update=True)
     if stored is None or not (trusted or visible(gov, stored, actor)):
         return f"There is no proposal #{n}."
-    rollout = store.load_rollout(session, n, for_update=True)
+    rollout = store.load_rollout(session, n, gov.charter, for_update=True)
     if rollout is None:
         if stored.proposal.state not in _LIVE:
             return f"#{n} is {stored.proposal.state.value}; a rollout starts once it is accepted."
@@ -260,7 +260,9 @@ def inventory(
         if not visible(gov, s, actor)
     }
     reports = [(n, r) for n, r in store.ready_reports(session) if n not in hidden]
-    every = {r.proposal: r for r in store.rollouts(session) if r.proposal not in hidden}
+    every = {
+        r.proposal: r for r in store.rollouts(session, gov.charter) if r.proposal not in hidden
+    }
     return inventory_message(reports, gov.charter, rollouts=every)
 
 
@@ -276,7 +278,13 @@ def rollback(
         return refuse(gov, session, actor, cmd, final, now)
     try:
         decision = rules.rollback(
-            rollout, gov.charter, cmd.reason, actor.name, now, clients=cmd.clients or None
+            rollout,
+            gov.charter,
+            cmd.reason,
+            actor.name,
+            now,
+            clients=cmd.clients or None,
+            may_end=may_end(gov, stored.proposal, actor),
         )
     except ValueError as error:
         return refuse(gov, session, actor, cmd, str(error), now)

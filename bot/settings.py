@@ -16,6 +16,8 @@ from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, field_validato
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from charter.model import format_duration, parse_duration
+
 
 def _env(name: str, *aliases: str) -> AliasChoices:
     return AliasChoices(name, *aliases)
@@ -41,6 +43,9 @@ _APP_SETTINGS = (
     ("CHARTERBOT_GITHUB_APP_PRIVATE_KEY", "github_app_private_key"),
     ("CHARTERBOT_GITHUB_INSTALLATION_ID", "github_installation_id"),
 )
+
+
+WITNESS_EVERY = timedelta(hours=24)  # CHARTERBOT_AUDIT_WITNESS_EVERY's default
 
 
 class _DocumentedNamesOnly(PydanticBaseSettingsSource):
@@ -137,6 +142,13 @@ class Settings(BaseSettings):
     deadline_grace_seconds: float | None = Field(
         None, ge=0, validation_alias=_env("CHARTERBOT_DEADLINE_GRACE_SECONDS")
     )
+    # The audit witness (bot.audit_witness): zero is off; it needs GitHub anyway.
+    audit_witness_every: timedelta = Field(
+        WITNESS_EVERY, validation_alias=_env("CHARTERBOT_AUDIT_WITNESS_EVERY")
+    )
+    audit_witness_issue: int | None = Field(
+        None, validation_alias=_env("CHARTERBOT_AUDIT_WITNESS_ISSUE")
+    )
 
     # Chat platforms: their customary variable names
     discord_token: SecretStr | None = Field(None, validation_alias=_env("DISCORD_TOKEN"))
@@ -198,6 +210,28 @@ class Settings(BaseSettings):
                 "CHARTERBOT_SMTP_URL", f"the port is not a number from 1 to 65535; {_SMTP_FORMS}"
             ) from None
         return value
+
+    @field_validator("audit_witness_every", mode="before")
+    @classmethod
+    def _usable_witness_period(cls, value: Any) -> timedelta:
+        try:
+            return witness_period(value)
+        except ValueError as exc:
+            raise SettingError("CHARTERBOT_AUDIT_WITNESS_EVERY", str(exc)) from None
+
+    @field_validator("audit_witness_issue", mode="before")
+    @classmethod
+    def _an_issue_number(cls, value: Any) -> int | None:
+        if value is None:
+            return None
+        text = str(value).strip()
+        if not text.isdigit() or int(text) < 1:
+            raise SettingError(
+                "CHARTERBOT_AUDIT_WITNESS_ISSUE",
+                "must be the number of an issue in the charter's repository (e.g. 12); leave it"
+                " unset and charterbot opens one",
+            )
+        return int(text)
 
     @field_validator("discord_guild_id")
     @classmethod
@@ -274,6 +308,11 @@ class Settings(BaseSettings):
         return timedelta(seconds=DEFAULT_GRACE_SECONDS + polling)
 
     @property
+    def audit_witness_period(self) -> timedelta | None:
+        """How often the audit head is posted to GitHub; None when turned off."""
+        return self.audit_witness_every or None
+
+    @property
     def github_enabled(self) -> bool:
         return self.github_token is not None or (
             self.github_app_id is not None and self.github_app_private_key is not None
@@ -281,6 +320,37 @@ class Settings(BaseSettings):
 
 
 DEFAULT_GRACE_SECONDS = 30.0
+_DAY = timedelta(days=1)
+_WITNESS_FORMS = "use e.g. 1h, 6h, 12h, 24h or 7d, or 0 or off to turn the witness off"
+
+
+def witness_period(value: object) -> timedelta:
+    """The audit witness's period from ``24h``, ``7d``… (charter durations); ``0``, ``off`` or
+    a zero duration turn it off (zero). Periods start at 00:00Z (bot.audit_witness), so a
+    period must divide a day evenly or be whole days, and is at least an hour: every post
+    mails the issue's watchers."""
+    if isinstance(value, timedelta):
+        period = value
+    else:
+        text = str(value).strip().lower()
+        if text in ("0", "off"):
+            return timedelta(0)
+        try:
+            period = parse_duration(text)
+        except ValueError as exc:
+            raise ValueError(f"{exc}; {_WITNESS_FORMS}") from None
+    if not period:
+        return timedelta(0)
+    if period < timedelta(hours=1):
+        raise ValueError(f"must be at least 1h (each post mails the watchers); {_WITNESS_FORMS}")
+    if _DAY % period and period % _DAY:
+        raise ValueError(
+            f"{format_duration(period)} neither divides a day nor is whole days, so its"
+            f" periods cannot start at 00:00Z; {_WITNESS_FORMS}"
+        )
+    return period
+
+
 _WILDCARD_HOSTS = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "[::1]"}
 
 
@@ -363,6 +433,18 @@ SETTINGS_DOC: tuple[tuple[str, str, str], ...] = (
         "30 (+ poll interval)",
         "Voting closes this long after its deadline, so votes cast in time but still on their"
         " way count.",
+    ),
+    (
+        "CHARTERBOT_AUDIT_WITNESS_EVERY",
+        "24h (with GitHub)",
+        "How often the audit head is posted to a GitHub issue when it changed (periods start at"
+        " 00:00Z; at least 1h, dividing a day or whole days); 0 or `off` turns it off.",
+    ),
+    (
+        "CHARTERBOT_AUDIT_WITNESS_ISSUE",
+        "—",
+        "Issue in the charter's repository the audit heads go to; unset, charterbot opens one"
+        ' ("charterbot audit heads") once and reuses it.',
     ),
     ("DISCORD_TOKEN", "—", "Discord bot token; Discord is not started without it."),
     ("DISCORD_GUILD_ID", "—", "Sync commands to one guild (instant) instead of globally."),

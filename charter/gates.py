@@ -7,7 +7,8 @@ charter entry configures (``Stage``); ``evaluate`` runs them in the charter's or
 - ``require_ready``: every client has reported a release for the stage (and was not rolled back
   from it since).
 - ``soak``: the previous stage has run ``soak`` with every client on it, counted from the time
-  the last client joined it.
+  the last client joined it or, when later, the latest report that brought it a new release: it
+  has soaked only with the releases it runs now (:mod:`charter.soak`).
 - ``require_checks``: check runs (or workflow runs) of each name on each client's reported ref
   concluded ``success``; a missing or unfinished run fails.
 - ``block_on_incident``: an open incident of that severity or worse that names this proposal or
@@ -19,10 +20,12 @@ charter entry configures (``Stage``); ``evaluate`` runs them in the charter's or
 - ``risk``: leaving the first stage with likelihood × impact above ``pause_above`` (or with no
   score recorded) needs an override.
 - ``go_no_go``: the latest go/no-go decision for this proposal and stage made since the rollout
-  last entered the stage before (when that stage's soak clock last started) and since the latest
-  rollback out of the stage itself is "go"; a decision from before a rollback and re-soak, or
-  from before a client was rolled back from the stage, no longer counts
-  (:func:`current_go_no_go`, :func:`rolled_back_from`).
+  last entered the stage before (when that stage's soak clock last started, or restarted with a
+  new release), since the latest rollback out of the stage itself and since the latest report
+  that brought the stage itself a release is "go"; a decision from before a rollback and
+  re-soak, from before a client was rolled back from the stage, or from before a release it
+  did not see was reported for the stage, no longer counts (:func:`current_go_no_go`,
+  :func:`rolled_back_from`, :func:`charter.soak.brought`).
 - ``prerequisites``: each client's latest release reported for the stage meets the minimum the
   proposal's form names for it (:mod:`charter.prerequisites`); it applies when the form names
   one for a client of the rollout.
@@ -40,6 +43,7 @@ from charter.model import Charter, Stage
 from charter.prerequisites import Minimum
 from charter.risk import Assessment, needs_override
 from charter.rollout_facts import RollbackRecord, Rollout
+from charter.soak import brought, replacing, restart
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,8 @@ def _span(hours: int, in_days: bool) -> str:
 
 
 def soak(stage: Stage, rollout: Rollout, charter: Charter, now: datetime) -> GateResult:
+    """The stage before has run ``soak`` by its clock: with every client on it, since the last
+    one joined or a new release restarted it (:mod:`charter.soak`)."""
     idx = _index(stage, charter)
     if stage.soak is None or idx == 0:
         return GateResult("soak", True, f"soak: none required before {stage.id}")
@@ -130,8 +136,15 @@ def soak(stage: Stage, rollout: Rollout, charter: Charter, now: datetime) -> Gat
     return GateResult(
         "soak",
         False,
-        f"soak: {prev} has run {ran} of {need} with every client on it ({to_go} to go)",
+        f"soak: {prev} has run {ran} of {need} with every client on it ({to_go} to go"
+        f"{_restarted(rollout, prev)})",
     )
+
+
+def _restarted(rollout: Rollout, stage: str) -> str:
+    """Since when ``stage``'s soak clock counts, when a new release (re)started it then."""
+    found = restart(rollout, stage)
+    return "" if found is None else f"; counted since {replacing(*found)}"
 
 
 def require_checks(stage: Stage, rollout: Rollout) -> GateResult:
@@ -248,14 +261,26 @@ def rolled_back_from(stage: Stage, rollout: Rollout) -> RollbackRecord | None:
     return max(out, key=lambda b: b.at, default=None)
 
 
+def _entered(rollout: Rollout, prev: str) -> str:
+    """What last started ``prev``'s soak clock: the rollout entering it, or a new release."""
+    found = restart(rollout, prev)
+    return f"the rollout last entered {prev}" if found is None else f"{replacing(*found)} on {prev}"
+
+
 def _cutoff(stage: Stage, rollout: Rollout, charter: Charter | None) -> tuple[str, datetime] | None:
-    """Since when go/no-go decisions for ``stage`` count, and why: the later of the soak clock's
-    start of the stage before (with ``charter``) and the latest rollback out of ``stage``."""
+    """Since when go/no-go decisions for ``stage`` count, and why: the latest of the soak
+    clock's start of the stage before (with ``charter``), the latest rollback out of ``stage``
+    and the latest report that brought ``stage`` a release (:func:`charter.soak.brought`)."""
     clock = _soak_clock(stage, rollout, charter) if charter is not None else None
-    back = rolled_back_from(stage, rollout)
-    entered = None if clock is None else (f"the rollout last entered {clock[0]}", clock[1])
+    back, report = rolled_back_from(stage, rollout), brought(rollout, stage.id)
+    entered = None if clock is None else (_entered(rollout, clock[0]), clock[1])
     left = None if back is None else (f"the rollback out of {stage.id}", back.at)
-    found = [c for c in (entered, left) if c is not None]
+    new = (
+        None
+        if report is None
+        else (f"{report.client}'s report of {report.version} for {stage.id}", report.at)
+    )
+    found = [c for c in (entered, left, new) if c is not None]
     return max(found, key=lambda c: c[1], default=None)
 
 
@@ -276,8 +301,9 @@ def current_go_no_go(
     stage: Stage, rollout: Rollout, decisions: Sequence[GoNoGo], charter: Charter
 ) -> GoNoGo | None:
     """The go/no-go decision that counts for entering ``stage``: the latest one for this
-    proposal and stage made at or after the rollout last entered the stage before and after the
-    latest rollback out of ``stage``."""
+    proposal and stage made at or after the rollout last entered the stage before (its soak
+    clock's latest start), after the latest rollback out of ``stage`` and at or after the latest
+    report that brought ``stage`` a release."""
     cutoff = _cutoff(stage, rollout, charter)
     return _latest(stage, rollout, decisions, None if cutoff is None else cutoff[1])
 
@@ -289,8 +315,9 @@ def go_no_go(
     charter: Charter | None = None,
 ) -> GateResult:
     """The latest decision for the stage must be "go"; only decisions made after the latest
-    rollback out of the stage count, and with ``charter`` (the stage order) only those made
-    since the rollout last entered the stage before."""
+    rollback out of the stage and since the latest report that brought the stage a release
+    count, and with ``charter`` (the stage order) only those made since the rollout last
+    entered the stage before."""
     if not stage.go_no_go_meeting:
         return GateResult("go_no_go", True, f"go/no-go: no call required for {stage.id}")
     latest = _latest(stage, rollout, decisions)

@@ -10,6 +10,11 @@ Rules (charter ``incidents`` and ``rollout.pause_on_incident``):
   back for good) stays named for the record, but there is nothing of it to pause.
 - Roles are ``incidents.roles``; the assignee gets their instructions privately.
 - The timeline is append-only: a correction is a new entry, never an edit.
+- A rollout that starts while an open incident at ``pause_on_incident`` or worse names it starts
+  paused by that incident (:func:`holding`), as if it had been under way at the declaration;
+  the hold is lifted when the incident is resolved.
+- A rollout's retrospective lists the incidents that held it paused, whatever they name, and
+  those that name it and were open while it ran (:func:`concerning`).
 - An open incident's severity can change (:func:`reclassify`). Raised to ``pause_on_incident``
   or worse from below it, it pauses what it names, as declaring at that severity would have.
   Lowered, it leaves paused rollouts paused: they resume when the incident is resolved.
@@ -22,7 +27,7 @@ Rules (charter ``incidents`` and ``rollout.pause_on_incident``):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -83,6 +88,41 @@ def names(incident: Incident, proposal: int, clients: Sequence[str]) -> bool:
     if not incident.proposals and not incident.clients:
         return True
     return proposal in incident.proposals or any(c in incident.clients for c in clients)
+
+
+def holding(
+    charter: Charter, incidents: Sequence[Incident], proposal: int, clients: Sequence[str]
+) -> tuple[Incident, ...]:
+    """The incidents that hold a rollout starting now: each open one at ``pause_on_incident``
+    or worse that names it (:func:`names`); declared earlier, it would have paused it then."""
+    threshold = charter.rollout.pause_on_incident
+    if threshold is None:
+        return ()
+    return tuple(
+        i
+        for i in incidents
+        if is_open(i)
+        and charter.incidents.at_least(i.severity, threshold)
+        and names(i, proposal, clients)
+    )
+
+
+def concerning(
+    incidents: Sequence[Incident], rollout: Rollout, held: Collection[str], until: datetime
+) -> list[Incident]:
+    """The incidents a rollout's retrospective lists: each that held it paused (its id in
+    ``held``, from the rollout's pause records), and each that names it (:func:`names`) and was
+    open while it ran (declared by ``until``, its end, and not resolved before it started)."""
+    return [
+        i
+        for i in incidents
+        if i.id in held
+        or (
+            names(i, rollout.proposal, rollout.clients)
+            and i.declared_at <= until
+            and (i.resolved_at is None or i.resolved_at >= rollout.started_at)
+        )
+    ]
 
 
 def _text(value: str, what: str) -> str:

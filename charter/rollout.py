@@ -27,7 +27,9 @@ Rules (charter ``rollout``):
 - A stage's soak clock (``stage_entered_at``) runs while the rollout is on that stage or past it
   AND every client is on it: it starts when the stage is entered (or, when an override let the
   rollout in without every client, when the last of them reports for it); a rollback below it
-  stops it, and it starts again when the stage is entered again.
+  stops it, and it starts again when the stage is entered again. A report that brings the
+  stage a new release (another than its client ran there) restarts it: the stage has soaked
+  only with the releases it runs now, and the reply says so (:mod:`charter.soak`).
 - The rollout completes when it is on the last stage with every client on it.
 - A paused rollout (an incident, or by hand) does not advance, enter its first stage or complete;
   reports and rollbacks still apply. When its last hold is lifted (``resume`` with ``now``),
@@ -50,8 +52,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from charter import soak as soak_rule
 from charter.effects import Announce, Audit, Effect, Reply, SyncTracking
-from charter.gates import GateFacts, GateResult, evaluate, prerequisites
+from charter.gates import CONFIDENTIAL_INCIDENT, GateFacts, GateResult, evaluate, prerequisites
 from charter.model import Charter
 from charter.prerequisites import Minimum
 from charter.rollout_facts import (
@@ -64,6 +67,7 @@ from charter.rollout_facts import (
     Rollout,
     inventory,
     matrix,
+    moving_ref,
     ref_matches,
 )
 
@@ -149,13 +153,9 @@ def record_check(rollout: Rollout, check: CheckResult) -> Rollout:
 
 
 def _clocks(rollout: Rollout, charter: Charter, now: datetime) -> Rollout:
-    """Start the soak clock of every stage that now has every client on it; stop the others."""
-    entered = {
-        sid: rollout.stage_entered_at.get(sid, now)
-        for index, sid in enumerate(charter.stage_ids)
-        if index <= rollout.stage_index and rollout.all_on(index)
-    }
-    return replace(rollout, stage_entered_at=entered)
+    """Start the soak clock of every stage that now has every client on it, restart it on a
+    new release, stop the others (the rule is :func:`charter.soak.clocks`)."""
+    return replace(rollout, stage_entered_at=soak_rule.clocks(rollout, charter, now))
 
 
 def _below_minimum(
@@ -237,10 +237,14 @@ def report_ready(
     """Record a client's release for a stage; it puts the client on that stage. A release
     below its client's minimum (``minimums``: the form's prerequisites, charter.prerequisites)
     is recorded with a warning; until one that meets it is reported, the stage is not entered
-    (the first stage's entry waits, a later one's ``prerequisites`` gate fails)."""
+    (the first stage's entry waits, a later one's ``prerequisites`` gate fails). A report that
+    brings its stage a new release while the stage soaks restarts the soak, and the reply says
+    so (:mod:`charter.soak`)."""
     index = _stage_index(charter, report.stage)
     if not report.version.strip():
         raise ValueError("a readiness report needs the released version")
+    if (moving := moving_ref(report.ref)) is not None:  # a branch: any later commit's checks
+        raise ValueError(moving)
     if report.client not in rollout.clients:
         clients = ", ".join(rollout.clients)
         return _refuse(
@@ -270,6 +274,7 @@ def report_ready(
             f"; warning: {report.version} does not meet the proposal's prerequisite {minimum};"
             f" {then}"
         )
+    warning = _soak_restart(rollout, moved, report) + warning
     waits = _waiting(moved, charter, minimums) if moved.paused else None
     if waits is not None:
         warning += f"; #{rollout.proposal} is paused ({moved.pause_reason}): {waits} once resumed"
@@ -290,12 +295,26 @@ def report_ready(
     return RolloutDecision(moved, effects)
 
 
-def _cannot_advance(rollout: Rollout, charter: Charter) -> str | None:
+def _soak_restart(before: Rollout, after: Rollout, report: ReadyReport) -> str:
+    """What the reply adds when ``report`` restarted the running soak clock of its stage with a
+    new release ("; aurora's canary soak restarts: 2.0.0 replaces 1.9.0"), else ""."""
+    was, now = before.stage_entered_at.get(report.stage), after.stage_entered_at.get(report.stage)
+    old = soak_rule.replaced(after, report)
+    if old is None or was is None or now != report.at or was == now:
+        return ""
+    new, gone = soak_rule.shown(report, old), soak_rule.shown(old, report)
+    return f"; {report.client}'s {report.stage} soak restarts: {new} replaces {gone}"
+
+
+def _cannot_advance(rollout: Rollout, charter: Charter, facts: GateFacts) -> str | None:
     n = rollout.proposal
     if rollout.completed_at is not None:
         return f"#{n} has completed its rollout"
     if rollout.paused:
-        return f"#{n} is paused ({rollout.pause_reason}); resume it first"
+        holds = "\n".join(
+            f"- {_what_lifts(key, reason, n, charter, facts)}" for key, reason in rollout.pauses
+        )
+        return f"#{n} is paused; it advances once every hold is lifted:\n{holds}"
     waiting = ", ".join(
         c for c in rollout.clients if rollout.position(c) < max(rollout.stage_index, 0)
     )
@@ -304,6 +323,19 @@ def _cannot_advance(rollout: Rollout, charter: Charter) -> str | None:
     if rollout.stage_index == -1 and waiting:
         return f"#{n} has not entered {charter.stage_ids[0]} yet (waiting for {waiting})"
     return None  # pending with every client reported: the first stage's gates decide
+
+
+def _what_lifts(key: str, reason: str, n: int, charter: Charter, facts: GateFacts) -> str:
+    """A hold and what lifts it: a hold by hand, ``rollout resume`` by an override role; an
+    incident's, resolving the incident. An incident confidential to those who read the refusal
+    (its id in ``facts.confidential``) is said as :func:`charter.gates.incident_reason` says
+    it, by its severity alone, whatever its hold's reason says."""
+    if not key:
+        return f"{reason} — {_lift(charter, n)}"
+    if key not in facts.confidential:
+        return f"{reason} — lifted when incident {key} is resolved (`incident resolve #{key}`)"
+    severity = next((f" ({i.severity})" for i in facts.incidents if i.id == key), "")
+    return f"{CONFIDENTIAL_INCIDENT}{severity} — lifted when that incident is resolved"
 
 
 def _failures(results: Sequence[GateResult]) -> str:
@@ -346,7 +378,7 @@ def advance(
         override_reason = _reason(override_reason, "an override")
     if to is not None:
         _stage_index(charter, to)
-    refusal = _cannot_advance(rollout, charter)
+    refusal = _cannot_advance(rollout, charter, facts)
     if refusal is not None:
         return _refuse(rollout, refusal)
     target = charter.rollout.stages[rollout.stage_index + 1]
@@ -397,9 +429,15 @@ def rollback(
     now: datetime,
     *,
     clients: Sequence[str] | None = None,
+    may_end: bool = False,
 ) -> RolloutDecision:
     """Move the named clients (default: all) back one stage; the rollout moves back to the
-    lowest stage a client is then on, so entering the stages above it again runs their gates."""
+    lowest stage a client is then on, so entering the stages above it again runs their gates.
+
+    ``may_end``: the one rolling back may end the proposal (who may is the service's rule: those
+    who may roll back every client at once, :mod:`charter.authz`). Then a rollback that leaves
+    no client on any stage ends it for good, and the announcement and reply say so instead of
+    that the rollout is pending again."""
     reason = _reason(reason, "a rollback")
     names = tuple(clients) if clients else rollout.clients
     strangers = [c for c in names if c not in rollout.clients]
@@ -418,6 +456,7 @@ def rollback(
         completed_at=None,
     )
     moved = _clocks(moved, charter, now)
+    ends = may_end and all(moved.position(c) < 0 for c in moved.clients)
     moves = {
         c: [
             rollout.stage_name(charter, rollout.position(c)),
@@ -434,16 +473,23 @@ def rollback(
             moved,
             charter,
             f"#{rollout.proposal} rollback: {said}",
-            f"Rolled back by {by}: {reason}{_back_on(rollout, moved, charter)}",
+            f"Rolled back by {by}: {reason}{_back_on(rollout, moved, charter, ends=ends)}",
         ),
         SyncTracking(rollout.proposal),
-        Reply(f"rolled back {said}"),
+        Reply(f"rolled back {said}" + (f"; {_ended(rollout.proposal)}" if ends else "")),
     )
     return RolloutDecision(moved, effects)
 
 
-def _back_on(before: Rollout, after: Rollout, charter: Charter) -> str:
-    """A sentence for a rollback that moved the rollout itself back (else nothing)."""
+def _ended(n: int) -> str:
+    return f"#{n} is rolled back from every stage and ends here; a new proposal is needed to retry"
+
+
+def _back_on(before: Rollout, after: Rollout, charter: Charter, *, ends: bool = False) -> str:
+    """A sentence for a rollback that ended the proposal, or moved the rollout itself back
+    (else nothing)."""
+    if ends:
+        return f"\n{_ended(after.proposal)}."
     if after.stage_index == before.stage_index:
         return ""
     n, again = after.proposal, charter.stage_ids[after.stage_index + 1]

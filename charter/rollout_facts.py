@@ -4,13 +4,19 @@ Facts arrive from people (``ReadyReport``: "dorado runs 1.4.1 at abc1234 on cana
 GitHub (``CheckResult``: "interop-matrix on dorado@abc1234 concluded success"). ``Rollout`` is the
 frozen aggregate the decisions in :mod:`charter.rollout` return new copies of. The decisions
 live there; here live only the facts and the questions asked of them.
+
+Where a rollout is (its stage, each client's) is kept by stage *id* (``Placement``): a
+``Rollout`` holds indexes into the stage list of the charter it is decided under, and an
+amendment that inserts, drops or reorders stages changes those indexes, never the ids.
+:func:`placement` takes the ids from a rollout, :func:`placed` gives them back as indexes into
+the running charter (what storage does on every write and read).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from charter.model import Charter
@@ -25,7 +31,7 @@ class ReadyReport:
     client: str
     stage: str
     version: str
-    ref: str | None  # commit sha (full or abbreviated), or tag or branch, it was built from
+    ref: str | None  # commit sha (full or abbreviated) or tag it was built from (no branch)
     notes: str
     reported_by: str
     at: datetime
@@ -63,7 +69,7 @@ class RollbackRecord:
 
 
 _COMMIT = re.compile(r"^[0-9a-fA-F]{7,40}$")
-_QUALIFIED = ("refs/tags/", "refs/heads/")
+_TAGS = "refs/tags/"
 
 
 def shown_ref(ref: str) -> str:
@@ -73,22 +79,40 @@ def shown_ref(ref: str) -> str:
     return ref[:12] if _COMMIT.match(ref) else ref
 
 
-def ref_name(ref: str) -> str:
-    """A tag or branch as GitHub's ``head_branch`` names it: without ``refs/tags/`` or
-    ``refs/heads/`` (``refs/tags/v1.0.0`` is ``v1.0.0``); any other ref as is."""
-    for prefix in _QUALIFIED:
-        if ref.startswith(prefix):
-            return ref[len(prefix) :]
-    return ref
+def tag_name(ref: str) -> str | None:
+    """The tag a ref names, as GitHub's ``head_branch`` names the tag whose push started a
+    run: ``refs/tags/v1.0.0`` and a bare ``v1.0.0`` (a GitHub release reports its tag so, the
+    grammar reads a version-like word so) are the tag ``v1.0.0``. Any other ``refs/…`` names no
+    tag (None): ``refs/heads/main`` is a branch, whose runs are any commit's pushed to it."""
+    if ref.startswith(_TAGS):
+        return ref[len(_TAGS) :]
+    return None if ref.startswith("refs/") else ref
+
+
+def moving_ref(ref: str | None) -> str | None:
+    """Why a release may not be reported by ``ref`` (None when it may: a commit sha, a tag, or
+    no ref): a branch (``refs/heads/…``) or any other ``refs/…`` that is not a tag moves on to
+    later commits, and their check runs would count for this release."""
+    if ref is None or not ref.startswith("refs/") or ref.startswith(_TAGS):
+        return None
+    what = "a branch" if ref.startswith("refs/heads/") else "not a tag"
+    return (
+        f"{ref} is {what}: it moves on to later commits, whose check runs would count for this"
+        " release; report the release by its commit sha or its tag (refs/tags/<tag>)"
+    )
 
 
 def ref_matches(ref: str, head_sha: str, head_branch: str | None = None) -> bool:
     """A reported ref names the run's commit exactly or as an abbreviated sha (6+ hex digits),
-    or is the very tag or branch the run was started for (a release reports its tag, and the
-    workflow its tag push started carries that tag as ``head_branch``; names match exactly,
-    a fully qualified ``refs/tags/<tag>`` or ``refs/heads/<branch>`` by its short name, which
-    is what ``head_branch`` holds)."""
-    if head_branch is not None and ref_name(ref) == head_branch:
+    or is the very tag the run was started for (a release reports its tag, and the workflow
+    its tag push started carries that tag as ``head_branch``; names match exactly, a fully
+    qualified ``refs/tags/<tag>`` by its short name, which is what ``head_branch`` holds).
+
+    A branch never matches by name: ``head_branch`` is also the branch a run was pushed to, so
+    ``refs/heads/main`` would take the runs of every later commit on main (:func:`tag_name`;
+    a report by branch is refused, :func:`moving_ref`)."""
+    tag = tag_name(ref)
+    if head_branch is not None and tag is not None and tag == head_branch:
         return True
     ref, sha = ref.lower(), head_sha.lower()
     return ref == sha or (_SHORT_SHA.match(ref) is not None and sha.startswith(ref))
@@ -96,6 +120,10 @@ def ref_matches(ref: str, head_sha: str, head_branch: str | None = None) -> bool
 
 @dataclass(frozen=True)
 class Rollout:
+    """A rollout as its decisions see it. ``stage_index`` and ``positions`` are indexes into
+    the stage list of the charter it is decided under (the running one): never keep them
+    across charters, keep its ``placement`` (stage ids) and read it back with :func:`placed`."""
+
     proposal: int
     clients: tuple[str, ...]  # the affected clients, in the order they are shown
     started_at: datetime
@@ -143,6 +171,71 @@ class Rollout:
     def stage_name(self, charter: Charter, index: int | None = None) -> str:
         at = self.stage_index if index is None else index
         return "pending" if at < 0 else charter.stage_ids[at]
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a rollout is, by stage id: what is kept of it across charter amendments.
+
+    ``stages`` is the stage list of the charter it was taken under; it places a stage a later
+    charter no longer has (:func:`placed`)."""
+
+    stage: str | None  # the rollout's stage; None while it is pending
+    positions: Mapping[str, str | None]  # client -> the stage it is on; None: on none yet
+    stages: tuple[str, ...]
+
+    def on(self) -> tuple[str, ...]:
+        """The stages the rollout or one of its clients is on, in ``stages`` order (one not
+        in ``stages`` last)."""
+        taken = {s for s in (self.stage, *self.positions.values()) if s is not None}
+        return tuple(sorted(taken, key=lambda s: _order(self.stages, s)))
+
+    def clients_on(self, stage: str) -> tuple[str, ...]:
+        return tuple(sorted(c for c, s in self.positions.items() if s == stage))
+
+
+def _order(stages: Sequence[str], stage: str) -> tuple[int, str]:
+    return (stages.index(stage), "") if stage in stages else (len(stages), stage)
+
+
+def indexed(stage_index: int, positions: Mapping[str, int], stages: Sequence[str]) -> Placement:
+    """The placement that stage indexes into ``stages`` stand for (an index outside it: on
+    no stage)."""
+
+    def at(index: int) -> str | None:
+        return stages[index] if 0 <= index < len(stages) else None
+
+    return Placement(at(stage_index), {c: at(i) for c, i in positions.items()}, tuple(stages))
+
+
+def placement(rollout: Rollout, charter: Charter) -> Placement:
+    """Where ``rollout`` (decided under ``charter``) is, by stage id."""
+    return indexed(rollout.stage_index, rollout.positions, charter.stage_ids)
+
+
+def _index(stage: str | None, written: Sequence[str], stages: Sequence[str]) -> int:
+    if stage is None:
+        return -1
+    if stage in stages:
+        return stages.index(stage)
+    before = written[: written.index(stage)] if stage in written else ()
+    return next((stages.index(s) for s in reversed(before) if s in stages), -1)
+
+
+def placed(rollout: Rollout, where: Placement, charter: Charter) -> Rollout:
+    """``rollout`` at ``where``, as indexes into ``charter``'s stages: a stage keeps its place
+    whatever stages an amendment added, dropped or moved around it.
+
+    A stage ``charter`` no longer has (an amendment dropped it, which a start refuses while a
+    rollout under way is on it: :mod:`charter.stage_amendments`, so only a finished rollout
+    has one) reads as the nearest stage before it in ``where.stages`` that ``charter`` still
+    has, or as none (-1)."""
+    stages = charter.stage_ids
+    return replace(
+        rollout,
+        stage_index=_index(where.stage, where.stages, stages),
+        positions={c: _index(s, where.stages, stages) for c, s in where.positions.items()},
+    )
 
 
 @dataclass(frozen=True)

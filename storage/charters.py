@@ -8,6 +8,9 @@ Rules:
 - The text of every version is kept (``charter_text``, one row per version number: the text
   last adopted under it), because a proposal is decided by the version in force when it was
   opened. Its sha256 matches the ``charter-adopted`` entry that adopted it.
+- Which charter was running at a past moment: the one the last ``charter-adopted`` entry at or
+  before it adopted (``adoption_at``), from its kept text when that text is still the one the
+  entry adopted (``kept_charter``).
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from storage import audit
+from charter.load import CharterInvalid, load_charter
+from charter.model import Charter
+from storage import audit, audit_query
 from storage.models.charters import CharterTextRow
 from storage.times import aware
 
@@ -101,3 +106,25 @@ def version_texts(session: Session) -> dict[int, str]:
     """The kept text of every charter version, by version number."""
     rows = session.exec(select(CharterTextRow)).all()
     return {row.version: row.text for row in rows}
+
+
+def adoption_at(session: Session, at: datetime) -> tuple[int, str] | None:
+    """(version, sha256) the last ``charter-adopted`` entry at or before ``at`` adopted, or None
+    when none was adopted by then."""
+    for entry in audit_query.entries(session, kind=KIND, limit=100_000):  # newest first
+        if aware(entry.at) <= at:
+            payload = json.loads(entry.payload)
+            return payload.get("version"), payload.get("sha256")
+    return None
+
+
+def kept_charter(session: Session, version: int, sha256: str) -> Charter | None:
+    """Charter ``version`` as its kept text, when that text is still the one with ``sha256``
+    (not replaced by other content under the same number) and still loads; else None."""
+    row = session.exec(select(CharterTextRow).where(col(CharterTextRow.version) == version)).first()
+    if row is None or row.sha256 != sha256:
+        return None
+    try:
+        return load_charter(row.text, f"charter v{version} (kept)").charter
+    except CharterInvalid:
+        return None

@@ -28,7 +28,8 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlmodel import Session, col
 
 from charter.gates import GoNoGo
-from charter.rollout_facts import CheckResult, Rollout, ref_name
+from charter.model import Charter
+from charter.rollout_facts import CheckResult, Rollout, tag_name
 from storage.models.audit import AuditEntry
 from storage.models.core import ProposalRow
 from storage.models.meetings import AdhocMeetingRow
@@ -123,7 +124,7 @@ def confidential_incidents(session: Session, hidden: Iterable[int] | None = None
     for part in _chunks(secret):
         stmt = select(col(RolloutRow.data)).where(col(RolloutRow.proposal).in_(part))
         for data in session.execute(stmt).scalars():
-            out.update(key for key, _ in rollout_from_json(data).pauses if key)
+            out.update(key for key, _ in json.loads(data)["pauses"] if key)
         subjects = [f"rollout:{n}" for n in part]
         held = (
             select(col(AuditEntry.payload))
@@ -228,9 +229,9 @@ def _shown() -> ColumnElement[bool]:
     return or_(col(ProposalRow.number).is_(None), public())
 
 
-def started_rollouts(session: Session) -> list[Rollout]:
+def started_rollouts(session: Session, charter: Charter) -> list[Rollout]:
     """Public rollouts that entered a stage and are not completed (the ones a gate can
-    block), newest proposal first."""
+    block), newest proposal first, their stages as indexes into ``charter``."""
     stmt = (
         select(col(RolloutRow.data))
         .outerjoin(ProposalRow, col(ProposalRow.number) == col(RolloutRow.proposal))
@@ -239,13 +240,15 @@ def started_rollouts(session: Session) -> list[Rollout]:
         .where(_shown())
         .order_by(col(RolloutRow.proposal).desc())
     )
-    found = [rollout_from_json(data) for data in session.execute(stmt).scalars()]
+    found = [rollout_from_json(data, charter) for data in session.execute(stmt).scalars()]
     return [r for r in found if r.stage_index >= 0]
 
 
-def rollout_page(session: Session, *, offset: int, limit: int) -> tuple[list[Rollout], int]:
-    """One page of public rollouts (unfinished first, then newest proposal first) and how
-    many there are."""
+def rollout_page(
+    session: Session, charter: Charter, *, offset: int, limit: int
+) -> tuple[list[Rollout], int]:
+    """One page of public rollouts (unfinished first, then newest proposal first), their
+    stages as indexes into ``charter``, and how many there are."""
     joined = (
         select(col(RolloutRow.data))
         .outerjoin(ProposalRow, col(ProposalRow.number) == col(RolloutRow.proposal))
@@ -256,7 +259,7 @@ def rollout_page(session: Session, *, offset: int, limit: int) -> tuple[list[Rol
         .offset(offset)
         .limit(limit)
     )
-    page = [rollout_from_json(data) for data in session.execute(stmt).scalars()]
+    page = [rollout_from_json(data, charter) for data in session.execute(stmt).scalars()]
     total = int(session.execute(select(func.count()).select_from(joined.subquery())).scalar_one())
     return page, total
 
@@ -282,21 +285,21 @@ def with_checks_all(
 ) -> list[Rollout]:
     """Each rollout with the check results on the refs its reports name — what
     ``rollouts.with_checks`` gives one rollout — read in one statement per ref length, and one
-    for the tags and branches.
+    for the tags.
 
     A ref names every run whose head commit starts with it (``record_check`` stores both
     lowercased); ``substr(head_sha, 1, n) IN (refs of length n)`` is that prefix test with
-    expanding parameters, so the statement stays small however many refs a page has. A ref
-    also names the runs started for it as a tag or branch (``head_branch``, by its short
-    name: ``charter.rollout_facts.ref_name``)."""
+    expanding parameters, so the statement stays small however many refs a page has. A tag
+    also names the runs its push started (``head_branch``, by its short name:
+    ``charter.rollout_facts.tag_name``); a branch never does."""
     wanted: dict[int, set[str]] = {}
-    branches: set[str] = set()
+    tags: set[str] = set()
     names: set[str] = set()
     for rollout in rollouts:
         for r in rollout.reports:
             if r.ref and r.client in repos:
                 wanted.setdefault(len(r.ref), set()).add(r.ref.lower())
-                branches.add(ref_name(r.ref))
+                tags.update(t for t in (tag_name(r.ref),) if t is not None)
                 names.add(repos[r.client].lower())
     sha, branch = col(CheckResultRow.head_sha), col(CheckResultRow.head_branch)
     fields = (
@@ -309,8 +312,8 @@ def with_checks_all(
         branch,
     )
     matches = [func.substr(sha, 1, n).in_(sorted(refs)) for n, refs in sorted(wanted.items())]
-    if branches:
-        matches.append(branch.in_(sorted(branches)))
+    if tags:
+        matches.append(branch.in_(sorted(tags)))
     found: dict[int, _Run] = {}
     for match in matches:
         stmt = select(*fields).where(col(CheckResultRow.repo).in_(sorted(names))).where(match)
@@ -346,8 +349,9 @@ def _attach(
         repo = repos.get(client)
         if repo is None:
             continue
+        tag = tag_name(ref)
         for run in runs.get(repo.lower(), ()):
-            if run.head_sha.startswith(ref.lower()) or run.head_branch == ref_name(ref):
+            if run.head_sha.startswith(ref.lower()) or (tag is not None and run.head_branch == tag):
                 found[run.id] = CheckResult(
                     client, run.name, run.head_sha, run.conclusion, run.at, run.head_branch
                 )

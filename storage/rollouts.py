@@ -9,6 +9,13 @@ Rules:
   inventory across every rollout is one query.
 - ``load_rollout(..., for_update=True)`` locks the row on PostgreSQL (SQLite's BEGIN IMMEDIATE
   already serialises writers).
+- Where a rollout is (its stage, each client's) is stored by stage id with the stage list of
+  the charter it was saved under (``charter.rollout_facts.Placement``), and read back as
+  indexes into the charter the reader passes, the running one (``placed``): an amendment that
+  inserts, drops or reorders stages moves no rollout. Rows saved before ids were kept hold
+  indexes ("stage_index"); they are read as indexes into the reader's charter, as they always
+  were, until :func:`keep_stage_ids` (run at start, before a new charter is adopted) rewrites
+  them as ids, taking their indexes into the charter that was running when they were saved.
 """
 
 from __future__ import annotations
@@ -28,11 +35,16 @@ from charter.model import Charter
 from charter.rollout_facts import (
     CheckResult,
     Override,
+    Placement,
     ReadyReport,
     RollbackRecord,
     Rollout,
-    ref_name,
+    indexed,
+    placed,
+    placement,
+    tag_name,
 )
+from storage.charters import adoption_at, kept_charter
 from storage.models.audit import AuditEntry
 from storage.models.core import CommentRow, ProposalRow
 from storage.models.rollouts import (
@@ -67,14 +79,18 @@ def _report(r: ReadyReport) -> dict[str, Any]:
     }
 
 
-def rollout_to_json(rollout: Rollout) -> str:
-    """The aggregate as canonical JSON (without check results: see the module rules)."""
+def _placement_json(where: Placement) -> dict[str, Any]:
+    return {"stage": where.stage, "positions": dict(where.positions), "stages": list(where.stages)}
+
+
+def rollout_to_json(rollout: Rollout, charter: Charter) -> str:
+    """The aggregate, decided under ``charter``, as canonical JSON: its stages by id (without
+    check results: see the module rules)."""
     data = {
         "proposal": rollout.proposal,
         "clients": list(rollout.clients),
         "started_at": _t(rollout.started_at),
-        "stage_index": rollout.stage_index,
-        "positions": dict(rollout.positions),
+        **_placement_json(placement(rollout, charter)),
         "stage_entered_at": {k: _t(v) for k, v in rollout.stage_entered_at.items()},
         "reports": [_report(r) for r in rollout.reports],
         "pauses": [list(p) for p in rollout.pauses],
@@ -98,14 +114,20 @@ def rollout_to_json(rollout: Rollout) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def rollout_from_json(text: str) -> Rollout:
+def _placement(d: Mapping[str, Any], charter: Charter) -> Placement:
+    """Where the stored rollout ``d`` is; a row that still keeps indexes: into ``charter``."""
+    if "stage_index" in d:
+        return indexed(d["stage_index"], d["positions"], charter.stage_ids)
+    return Placement(d["stage"], dict(d["positions"]), tuple(d["stages"]))
+
+
+def rollout_from_json(text: str, charter: Charter) -> Rollout:
+    """The stored aggregate, its stages as indexes into ``charter`` (see the module rules)."""
     d = json.loads(text)
-    return Rollout(
+    rollout = Rollout(
         proposal=d["proposal"],
         clients=tuple(d["clients"]),
         started_at=datetime.fromisoformat(d["started_at"]),
-        stage_index=d["stage_index"],
-        positions=dict(d["positions"]),
         stage_entered_at={k: datetime.fromisoformat(v) for k, v in d["stage_entered_at"].items()},
         reports=tuple(
             ReadyReport(
@@ -135,14 +157,18 @@ def rollout_from_json(text: str) -> Rollout:
         completed_at=_p(d["completed_at"]),
         confidential=d["confidential"],
     )
+    return placed(rollout, _placement(d, charter), charter)
 
 
-def load_rollout(session: Session, proposal: int, *, for_update: bool = False) -> Rollout | None:
+def load_rollout(
+    session: Session, proposal: int, charter: Charter, *, for_update: bool = False
+) -> Rollout | None:
+    """The rollout of ``proposal``, its stages as indexes into ``charter`` (the running one)."""
     stmt = select(RolloutRow).where(RolloutRow.proposal == proposal)
     if for_update and session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update()
     row = session.exec(stmt).first()
-    return None if row is None else rollout_from_json(row.data)
+    return None if row is None else rollout_from_json(row.data, charter)
 
 
 def save_rollout(session: Session, rollout: Rollout, charter: Charter, now: datetime) -> None:
@@ -160,7 +186,7 @@ def save_rollout(session: Session, rollout: Rollout, charter: Charter, now: date
     row.confidential = rollout.confidential
     row.completed_at = rollout.completed_at
     row.updated_at = now
-    row.data = rollout_to_json(rollout)
+    row.data = rollout_to_json(rollout, charter)
     session.add(row)
 
 
@@ -172,15 +198,51 @@ def save_rollout(session: Session, rollout: Rollout, charter: Charter, now: date
 ENDED_STATES = frozenset(s.value for s in TERMINAL_STATES - {State.COMPLETED})
 
 
-def rollouts(session: Session, *, active_only: bool = False) -> list[Rollout]:
-    """Every rollout, oldest proposal first; ``active_only``: those still under way, i.e. not
-    completed and not of a proposal in a final state where it is over (``ENDED_STATES``)."""
+def _rows(session: Session, *, active_only: bool) -> Sequence[RolloutRow]:
     stmt = select(RolloutRow).order_by(col(RolloutRow.proposal))
     if active_only:
         over = select(ProposalRow.number).where(col(ProposalRow.state).in_(sorted(ENDED_STATES)))
         stmt = stmt.where(col(RolloutRow.completed_at).is_(None))
         stmt = stmt.where(col(RolloutRow.proposal).not_in(over))
-    return [rollout_from_json(row.data) for row in session.exec(stmt).all()]
+    return session.exec(stmt).all()
+
+
+def rollouts(session: Session, charter: Charter, *, active_only: bool = False) -> list[Rollout]:
+    """Every rollout, oldest proposal first, its stages as indexes into ``charter``;
+    ``active_only``: those still under way, i.e. not completed and not of a proposal in a final
+    state where it is over (``ENDED_STATES``)."""
+    return [rollout_from_json(row.data, charter) for row in _rows(session, active_only=active_only)]
+
+
+def placements(session: Session, charter: Charter) -> dict[int, Placement]:
+    """Where each rollout under way is, by stage id (a row that still keeps indexes: into
+    ``charter``), by proposal."""
+    rows = _rows(session, active_only=True)
+    return {row.proposal: _placement(json.loads(row.data), charter) for row in rows}
+
+
+def keep_stage_ids(session: Session, charter: Charter) -> list[int]:
+    """Rewrite every row that still keeps stage indexes with stage ids (see the module rules):
+    its indexes are into the charter running when it was last saved (at ``updated_at``:
+    ``storage.charters.adoption_at``, ``kept_charter``), or, when that one's text is not kept
+    as it was, into ``charter`` (the running one, as such rows were read before).
+    ``updated_at`` is left as it is: where the rollout is does not change. Returns the
+    proposals rewritten."""
+    done, loaded = [], dict[tuple[int, str], Charter | None]()  # each kept text parsed once
+    for row in _rows(session, active_only=False):
+        d = json.loads(row.data)
+        if "stage_index" not in d:
+            continue
+        adopted = adoption_at(session, aware(row.updated_at))
+        if adopted is not None and adopted not in loaded:
+            loaded[adopted] = kept_charter(session, *adopted)
+        under = (loaded[adopted] if adopted is not None else None) or charter
+        where = indexed(d.pop("stage_index"), d["positions"], under.stage_ids)
+        d.update(_placement_json(where))
+        row.data = json.dumps(d, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        session.add(row)
+        done.append(row.proposal)
+    return done
 
 
 # -- readiness reports ------------------------------------------------------------------------
@@ -273,23 +335,20 @@ def _stale(stored_at: datetime, stored: str | None, at: datetime, conclusion: st
 
 def with_checks(session: Session, rollout: Rollout, repos: Mapping[str, str]) -> Rollout:
     """The rollout with the check results on every ref its reports name (``repos``: client →
-    owner/name)."""
+    owner/name): the runs on a commit the ref names (its sha, abbreviated or not), and for a
+    tag the runs its push started (``head_branch``: ``charter.rollout_facts.tag_name``). A
+    branch's runs are never taken (a later commit's would count for the release)."""
     found: dict[int, CheckResult] = {}
     wanted = {(r.client, r.ref) for r in rollout.reports if r.ref}
     for client, ref in sorted(wanted):
         repo = repos.get(client)
         if repo is None:
             continue
-        stmt = (
-            select(CheckResultRow)
-            .where(CheckResultRow.repo == repo.lower())
-            .where(
-                sa.or_(
-                    col(CheckResultRow.head_sha).startswith(ref.lower(), autoescape=True),
-                    col(CheckResultRow.head_branch) == ref_name(ref),  # a tag (charter.rollout)
-                )
-            )
-        )
+        named = col(CheckResultRow.head_sha).startswith(ref.lower(), autoescape=True)
+        tag = tag_name(ref)  # a run its tag's push started; a branch's runs never count
+        if tag is not None:
+            named = sa.or_(named, col(CheckResultRow.head_branch) == tag)
+        stmt = select(CheckResultRow).where(CheckResultRow.repo == repo.lower()).where(named)
         for row in session.exec(stmt).all():
             assert row.id is not None
             found[row.id] = CheckResult(

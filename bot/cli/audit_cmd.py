@@ -6,7 +6,8 @@
   elsewhere; an empty one is a usage error (exit 2), never a run without the anchor.
 - ``head`` prints ``<seq> <hex>`` (publish it somewhere the database owner cannot edit); for an
   empty log it prints nothing and exits 0, so a cron job publishing non-empty output never
-  publishes something that is not a head.
+  publishes something that is not a head. ``--witnessed`` prints the head last posted to
+  GitHub instead (bot.audit_witness), then ``posted <when> <link>``; nothing if none was.
 - ``export --out FILE.jsonl`` writes the log for ``python -m storage.verify_export FILE.jsonl``,
   replacing FILE only once the export is complete.
 Progress bars go to stderr, only on a terminal or for logs over 10,000 entries.
@@ -30,7 +31,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from bot.cli.db_cmd import DatabaseUrl, open_engine
-from storage import audit, migrate
+from storage import audit, audit_witness, migrate
 from storage.db import read_scope
 from storage.verify_export import parse_head
 
@@ -100,11 +101,26 @@ def verify(
 
 
 @audit_app.command("head")
-def head(database_url: DatabaseUrl = None) -> None:
+def head(
+    database_url: DatabaseUrl = None,
+    witnessed: Annotated[
+        bool,
+        typer.Option(
+            "--witnessed",
+            help="The head last posted to GitHub instead, then when and where it was posted.",
+        ),
+    ] = False,
+) -> None:
     """Print the newest entry as SEQ HEX; an empty log prints nothing (exit 0)."""
     with _reader(database_url) as (_, session):
         top = audit.head(session)
-    if top is not None:
+        posted = audit_witness.last_posted(session) if witnessed else None
+    if witnessed:
+        if posted is not None:
+            typer.echo(f"{posted.seq} {posted.hash}")
+            when = posted.posted_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+            typer.echo(f"posted {when} {posted.comment_url}")
+    elif top is not None:
         typer.echo(f"{top[0]} {top[1]}")
 
 

@@ -75,7 +75,12 @@ def with_options(
 def start(settings: Settings, *, database_from: str = DATABASE_SETTING) -> Runtime:
     """The runtime for ``settings``, or the reason it cannot start and the exit.
     ``database_from`` is what set the database URL, for its error lines."""
-    from bot.bootstrap import CharterVersionLowered, SchemaNotMigrated, build
+    from bot.bootstrap import (
+        CharterMovesRollouts,
+        CharterVersionLowered,
+        SchemaNotMigrated,
+        build,
+    )
     from bot.charter_file import CharterUnreadable
     from charter.load import CharterInvalid
 
@@ -94,7 +99,7 @@ def start(settings: Settings, *, database_from: str = DATABASE_SETTING) -> Runti
     except SettingError as exc:
         typer.echo(f"error: {exc.name}: {exc.message}", err=True)
         raise typer.Exit(2) from None
-    except (SchemaNotMigrated, CharterVersionLowered) as exc:
+    except (SchemaNotMigrated, CharterVersionLowered, CharterMovesRollouts) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     except OperationalError as exc:

@@ -194,9 +194,13 @@ class PyGithubGateway:
             app.close()
 
     async def list_check_runs(self, repo: str, ref: str) -> list[CheckSnapshot]:
+        """The latest run of each check on ``ref``: a commit sha, a tag or branch name, or
+        GitHub's ``tags/<tag>`` / ``heads/<branch>`` (the slash stays a slash, as documented)."""
         if not REPO_NAME.match(repo):
             raise ValueError(f"repository must be 'owner/name', got {repo!r}")
-        path = f"/repos/{repo}/commits/{urllib.parse.quote(ref, safe='')}/check-runs"
+        if any(part in ("", ".", "..") for part in ref.split("/")):  # no path tricks
+            raise ValueError(f"not a ref: {ref!r}")
+        path = f"/repos/{repo}/commits/{urllib.parse.quote(ref, safe='/')}/check-runs"
         items, _ = await self._list(path, {}, None, items_key="check_runs")
         return [check_snapshot(item) for item in items]
 

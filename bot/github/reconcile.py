@@ -26,6 +26,9 @@ Rules:
   not count as one of the event's ``MAX_TRIES``.
 - The leader runs a check at most once per ``CHARTERBOT_GITHUB_RECONCILE_SECONDS``, though its
   loops also wake whenever an event is stored (``bot.bootstrap.paced``, as for polling).
+- Only the charter repository's webhook is checked. Check runs in the clients' repositories
+  that a rollout gate waits on are read on the same interval by ``bot.github.poll_checks``
+  (with or without a hook id), so one missed while the bot was down is caught up too.
 """
 
 from __future__ import annotations

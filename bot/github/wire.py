@@ -77,13 +77,29 @@ def comment_snapshot(data: Mapping[str, Any], issue_number: int) -> CommentSnaps
 
 def check_snapshot(data: Mapping[str, Any]) -> CheckSnapshot:
     conclusion = data.get("conclusion")
+    suite = data.get("check_suite")
+    branch = data.get("head_branch") or (
+        suite.get("head_branch") if isinstance(suite, Mapping) else None
+    )
     return CheckSnapshot(
         name=str(_need(data, "name", "check run")),
         head_sha=str(_need(data, "head_sha", "check run")),
         status=str(data.get("status") or ""),
         conclusion=None if conclusion is None else str(conclusion),
         html_url=str(data.get("html_url") or ""),
+        run_id=str(data.get("id") or ""),
+        head_branch=str(branch) if branch else None,
+        started_at=_time_or_none(data.get("started_at")),
+        completed_at=_time_or_none(data.get("completed_at")),
     )
+
+
+def _time_or_none(value: Any) -> datetime | None:
+    """An optional time; an odd one is dropped (it orders deliveries, it is not the event)."""
+    try:
+        return None if value is None else parse_time(value)
+    except WireFormatError:
+        return None
 
 
 def issue_number_of(issue_url: str) -> int:

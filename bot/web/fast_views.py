@@ -35,7 +35,13 @@ from charter.prerequisites import form_minimums
 from charter.proposal import rules_for, tally_of
 from charter.rollout_facts import Rollout
 from charter.seats import seats
-from storage import audit, dashboard_queries as q, incidents as incident_store, state
+from storage import (
+    audit,
+    audit_witness,
+    dashboard_queries as q,
+    incidents as incident_store,
+    state,
+)
 from storage.db import read_scope
 from storage.models.core import ProposalRow
 from storage.models.rollouts import RolloutRow
@@ -192,12 +198,13 @@ def overview(gov: Governance, now: datetime) -> dict[str, Any]:
         context: dict[str, Any] = {
             "counts": q.state_counts(session),
             "head": audit.head(session),
+            "witnessed": audit_witness.last_posted(session),  # the head last posted to GitHub
             "demo": bool(state.get(session, "demo", False)),
         }
         incidents = incident_store.incidents(session, open_only=True)
         hidden = q.hidden_numbers(session)
         secret = q.confidential_incidents(session, hidden)
-        pairs = _paired(session, q.started_rollouts(session))
+        pairs = _paired(session, q.started_rollouts(session, charter))
         context["failing"] = failing(gated(gov, session, pairs, now, incidents, secret))
         opened = [queries._incident(i, hidden) for i in incidents if i.id not in secret]
         context["incidents"] = sorted(opened, key=lambda v: v["declared_at"])
@@ -207,7 +214,9 @@ def overview(gov: Governance, now: datetime) -> dict[str, Any]:
     return context
 
 
-def rollout_page(session: Session, *, offset: int, limit: int) -> tuple[list[Rollout], int]:
+def rollout_page(
+    session: Session, charter: Charter, *, offset: int, limit: int
+) -> tuple[list[Rollout], int]:
     """One page of public rollouts and how many there are: unfinished first, then the finished
     ones, each newest proposal first (``storage.dashboard_queries.rollout_page`` with
     "finished" as :func:`bot.rollout_views.is_final` says it: completed, or of a proposal whose
@@ -226,7 +235,7 @@ def rollout_page(session: Session, *, offset: int, limit: int) -> tuple[list[Rol
         .offset(offset)
         .limit(limit)
     )
-    page = [rollout_from_json(data) for data in session.execute(stmt).scalars()]
+    page = [rollout_from_json(data, charter) for data in session.execute(stmt).scalars()]
     total = int(session.execute(select(func.count()).select_from(joined.subquery())).scalar_one())
     return page, total
 
@@ -236,7 +245,9 @@ def rollouts_page(
 ) -> tuple[list[dict[str, Any]], int, bool]:
     """One page of public rollouts' views, how many there are, and the demo flag."""
     with read_scope(gov.engine) as session:
-        rollouts, total = rollout_page(session, offset=min((page - 1) * size, q.MAX_ID), limit=size)
+        rollouts, total = rollout_page(
+            session, gov.charter, offset=min((page - 1) * size, q.MAX_ID), limit=size
+        )
         views = rollout_views(gov, session, _paired(session, rollouts), now)
         demo = bool(state.get(session, "demo", False))
     return views, total, demo

@@ -156,7 +156,7 @@ class Reader:
     def _rollout_of(
         self, session: Session, stored: repo.Stored, secret: Secrets
     ) -> dict[str, Any] | None:
-        rollout = rollout_store.load_rollout(session, stored.proposal.number)
+        rollout = rollout_store.load_rollout(session, stored.proposal.number, self.gov.charter)
         if rollout is None:
             return None
         view: dict[str, Any] = rollout_reads.view_of(self.gov, session, stored, rollout, self.now)

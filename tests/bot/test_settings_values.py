@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -118,6 +119,57 @@ def test_usable_smtp_urls_are_accepted(monkeypatch: pytest.MonkeyPatch, url: str
     monkeypatch.setenv("CHARTERBOT_SMTP_URL", url)
     smtp = Settings().smtp_url
     assert smtp is not None and smtp.get_secret_value() == url
+
+
+@pytest.mark.parametrize(
+    ("given", "period"),
+    [
+        (None, timedelta(hours=24)),
+        ("24h", timedelta(hours=24)),
+        ("1d", timedelta(days=1)),
+        ("6h", timedelta(hours=6)),
+        ("1h", timedelta(hours=1)),
+        ("7d", timedelta(days=7)),
+        ("off", None),
+        ("OFF", None),
+        ("0", None),
+        ("0h", None),
+    ],
+)
+def test_the_audit_witness_period(
+    monkeypatch: pytest.MonkeyPatch, given: str | None, period: timedelta | None
+) -> None:
+    """Unset, a day (it runs only with GitHub); 0 or off turns it off."""
+    if given is not None:
+        monkeypatch.setenv("CHARTERBOT_AUDIT_WITNESS_EVERY", given)
+    assert Settings().audit_witness_period == period
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("CHARTERBOT_AUDIT_WITNESS_EVERY", "daily", "'daily' is not a duration"),
+        ("CHARTERBOT_AUDIT_WITNESS_EVERY", "24", "'24' is not a duration"),
+        ("CHARTERBOT_AUDIT_WITNESS_EVERY", "30m", "must be at least 1h"),
+        ("CHARTERBOT_AUDIT_WITNESS_EVERY", "5h", "5h neither divides a day nor is whole days"),
+        ("CHARTERBOT_AUDIT_WITNESS_EVERY", "36h", "36h neither divides a day"),
+        ("CHARTERBOT_AUDIT_WITNESS_ISSUE", "0", "must be the number of an issue"),
+        ("CHARTERBOT_AUDIT_WITNESS_ISSUE", "-3", "must be the number of an issue"),
+        ("CHARTERBOT_AUDIT_WITNESS_ISSUE", "#12", "must be the number of an issue"),
+    ],
+)
+def test_an_unusable_audit_witness_setting_is_named(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, says: str
+) -> None:
+    refusal = _refusal({name: value}, monkeypatch)
+    assert isinstance(refusal, SettingError) and refusal.name == name
+    assert says in refusal.message
+
+
+def test_the_audit_witness_issue_is_read_as_a_number(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().audit_witness_issue is None
+    monkeypatch.setenv("CHARTERBOT_AUDIT_WITNESS_ISSUE", " 12 ")
+    assert Settings().audit_witness_issue == 12
 
 
 def test_a_non_numeric_discord_guild_is_named(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -149,7 +149,9 @@ def test_campaign_five_clients_through_three_stages() -> None:
     assert rollout.paused
     assert other.paused
     assert reply(advance(rollout, CHARTER, LOW_RISK, now + 3 * H, by="ines-coord")) == Reply(
-        "#42 is paused (INC-7: dorado forks on canary); resume it first", ok=False
+        "#42 is paused; it advances once every hold is lifted:\n- INC-7: dorado forks on canary"
+        " — lifted when incident INC-7 is resolved (`incident resolve #INC-7`)",
+        ok=False,
     )
 
     # dorado rolls back to staging: the rollout goes back to staging with it (canary's soak
@@ -190,7 +192,8 @@ def test_campaign_five_clients_through_three_stages() -> None:
     )
     assert reply(advance(rollout, CHARTER, facts, rejoined_at + 13 * D, by="ines-coord")) == Reply(
         "#42 cannot advance to production:\n"
-        "- soak: canary has run 13d of 14d with every client on it (1d to go)",
+        "- soak: canary has run 13d of 14d with every client on it (1d to go; counted since"
+        " dorado's 1.4.1 replaced 1.4.0)",
         ok=False,
     )
     done = advance(rollout, CHARTER, facts, rejoined_at + 14 * D, by="ines-coord")
@@ -264,7 +267,8 @@ def test_report_ready_rejects_impossible_input(sent: ReadyReport, message: str) 
 
 
 def test_a_report_never_moves_a_client_down() -> None:
-    """Reporting a new staging build keeps a client that is on canary on canary."""
+    """Reporting a new staging build keeps a client that is on canary on canary (and restarts
+    staging's soak: charter.soak)."""
     rollout = report_all(start(42, CLIENTS, T0).rollout, "staging", T0)
     rollout = report_ready(rollout, CHARTER, report("aurora", "canary", T0 + D)).rollout
     decision = report_ready(
@@ -277,7 +281,10 @@ def test_a_report_never_moves_a_client_down() -> None:
         {"client": "aurora", "stage": "staging", "version": "1.4.2",
          "ref": sha("aurora", "staging", "1.4.2"), "notes": "", "by": "aurora-bot"},
     )  # fmt: skip
-    assert decision.effects[-1] == Reply("recorded aurora 1.4.2 for staging")
+    assert decision.effects[-1] == Reply(
+        "recorded aurora 1.4.2 for staging; aurora's staging soak restarts: 1.4.2 replaces 1.4.0"
+    )
+    assert decision.rollout.stage_entered_at == {"staging": T0 + 2 * D}
 
 
 def test_a_late_report_completes_an_overridden_last_stage() -> None:

@@ -180,7 +180,9 @@ NOW = T0 + 9 * H
         (pending(paused=False, aurora="4.1"), "x", True,
          Reply("#42 has not entered staging yet (waiting for eridanus)", ok=False), -1),
         (all_reported(paused=True), "x", True,
-         Reply("#42 is paused (INC-1 (sev1): chain halt); resume it first", ok=False), -1),
+         Reply("#42 is paused; it advances once every hold is lifted:\n- INC-1 (sev1): chain"
+               " halt — lifted when incident INC-1 is resolved (`incident resolve #INC-1`)",
+               ok=False), -1),
     ],
     ids=["held", "override", "not-permitted", "someone-missing", "paused"],
 )  # fmt: skip

@@ -262,8 +262,12 @@ BEFORE_ROLLBACK = (
          "go/no-go: the call decided no-go for production (jonas-coord, 2026-03-22 09:00 UTC)"),
         (SOAK, (prod("aurora", GO - D),), (back("dorado"),), (call("go", GO),), None, 0, True,
          "go/no-go: the call decided go for production (jonas-coord, 2026-03-21 09:00 UTC)"),
-        (SOAK, (prod("aurora", BACK + H),), (back("aurora"),), (call("go", GO),), None, 0, True,
-         "go/no-go: the call decided go for production (jonas-coord, 2026-03-21 09:00 UTC)"),
+        # aurora's release for production came after the call: the call did not see it
+        (SOAK, (prod("aurora", BACK + H),), (back("aurora"),), (call("go", GO),), None, None,
+         False,
+         "go/no-go: the last decision for production (go, jonas-coord, 2026-03-21 09:00 UTC) was"
+         " made before aurora's report of 1.4.0 for production (2026-03-22 10:00 UTC); a new"
+         " go/no-go call must decide"),
         (SOAK, (prod("aurora", GO - D),), (back("aurora", at=GO - H), back("aurora")),
          (call("go", GO),), BACK, None, False, BEFORE_ROLLBACK),
         (BACK + D, (prod("aurora", GO - D),), (back("aurora"),), (call("go", BACK + H),),

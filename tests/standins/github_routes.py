@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from tests.standins.github_store import Store, user_json
+from tests.standins.github_store import CheckRunRec, Store, user_json
 
 NOT_FOUND = {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}
 
@@ -241,9 +241,23 @@ def remove_issue_label(
 def list_check_runs(
     store: Store, base: str, p: dict[str, str], q: dict[str, str], body: Any, login: str
 ) -> Reply:
-    repo = p["owner_repo"]
-    items = [r for r in store.check_runs if r.repo == repo and r.head_sha == p["ref"]]
-    chunk, headers = page(base, f"/repos/{repo}/commits/{p['ref']}/check-runs", q, items)
+    """GET /repos/{o}/{r}/commits/{ref}/check-runs. ``ref``: a sha (7+ hex digits abbreviate
+    it), a tag (``v1`` or ``tags/v1``) or a branch (``heads/main``: its runs, by head_branch).
+    ``filter=latest`` (GitHub's default) keeps the latest run of each name; ``all`` every one."""
+    repo, ref = p["owner_repo"], p["ref"]
+    sha = store.commit_of(repo, ref).lower()
+    branch = ref.removeprefix("heads/") if ref.startswith("heads/") else None
+
+    def on_ref(run: CheckRunRec) -> bool:
+        if branch is not None:
+            return run.head_branch == branch
+        return run.head_sha == sha or (len(sha) >= 7 and run.head_sha.startswith(sha))
+
+    items = [r for r in store.check_runs if r.repo == repo and on_ref(r)]
+    if q.get("filter", "latest") == "latest":
+        latest = {r.name: r for r in sorted(items, key=lambda r: r.id)}
+        items = sorted(latest.values(), key=lambda r: r.id)
+    chunk, headers = page(base, f"/repos/{repo}/commits/{ref}/check-runs", q, items)
     data = {"total_count": len(items), "check_runs": [store.check_run_json(base, r) for r in chunk]}
     return Reply(200, data, headers)
 
@@ -318,7 +332,7 @@ _TABLE: list[tuple[str, str, Handler]] = [
     ("DELETE", REPO + r"/issues/(?P<number>\d+)/labels/(?P<name>.+)", remove_issue_label),
     (
         "GET",
-        r"/repos/(?P<owner_repo>[^/]+/[^/]+)/commits/(?P<ref>[^/]+)/check-runs",
+        r"/repos/(?P<owner_repo>[^/]+/[^/]+)/commits/(?P<ref>.+?)/check-runs",
         list_check_runs,
     ),
     ("GET", REPO + r"/hooks/(?P<hook>\d+)/deliveries", list_deliveries),

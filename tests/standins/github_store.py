@@ -68,6 +68,9 @@ class CheckRunRec:
     name: str
     status: str
     conclusion: str | None
+    head_branch: str | None = None  # the branch or tag its suite ran for (a tag push: the tag)
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
 
 
 @dataclass
@@ -92,6 +95,7 @@ class Store:
     comments: dict[int, CommentRec] = field(default_factory=dict)
     labels: dict[str, LabelRec] = field(default_factory=dict)  # key: lowercase name
     check_runs: list[CheckRunRec] = field(default_factory=list)
+    tags: dict[tuple[str, str], str] = field(default_factory=dict)  # (repo, tag) -> commit sha
     hook_id: int = 42  # the repository webhook whose deliveries are listed
     deliveries: list[DeliveryRec] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1_000_001))
@@ -163,11 +167,36 @@ class Store:
         return self.labels[key]
 
     def add_check_run(
-        self, repo: str, head_sha: str, name: str, status: str, conclusion: str | None
+        self,
+        repo: str,
+        head_sha: str,
+        name: str,
+        status: str,
+        conclusion: str | None,
+        *,
+        head_branch: str | None = None,
     ) -> CheckRunRec:
-        rec = CheckRunRec(self.next_id(), repo, head_sha, name, status, conclusion)
+        """A run started now (a re-run is another run, with a new id); completed now when
+        ``status`` is ``completed``."""
+        done = self.now if status == "completed" else None
+        rec = CheckRunRec(
+            self.next_id(), repo, head_sha, name, status, conclusion, head_branch, self.now, done
+        )
         self.check_runs.append(rec)
         return rec
+
+    def finish_check_run(self, rec: CheckRunRec, conclusion: str) -> None:
+        rec.status, rec.conclusion, rec.completed_at = "completed", conclusion, self.now
+
+    def add_tag(self, repo: str, tag: str, sha: str) -> None:
+        self.tags[(repo, tag)] = sha
+
+    def commit_of(self, repo: str, ref: str) -> str:
+        """The commit a ref names, as GitHub resolves it: ``tags/<t>`` or a tag name through
+        the tags; ``heads/<b>`` and other names, and shas, as they are (the stand-in keeps no
+        branches: a branch's runs are matched by ``head_branch``)."""
+        name = ref.removeprefix("tags/")
+        return self.tags.get((repo, name), ref.removeprefix("heads/"))
 
     # -- rendering ------------------------------------------------------------------------
 
@@ -293,8 +322,9 @@ class Store:
             "status": rec.status,
             "conclusion": rec.conclusion,
             "name": rec.name,
-            "started_at": iso(self.now),
-            "completed_at": iso(self.now) if rec.status == "completed" else None,
+            "started_at": iso(rec.started_at or self.now),
+            "completed_at": None if rec.completed_at is None else iso(rec.completed_at),
+            "check_suite": {"id": rec.id + 500_000_000, "head_branch": rec.head_branch},
         }
 
     def repo_json(self, base: str, full_name: str) -> dict[str, Any]:

@@ -1,11 +1,13 @@
 """storage.dashboard_queries.with_checks_all: the dashboard's batched read of check results
 equals ``rollouts.with_checks`` rollout by rollout — runs named by a commit's (abbreviated) sha,
-and runs started for a tag or branch, named as reported or as ``refs/tags/…``."""
+and runs started for a tag, named as reported or as ``refs/tags/…``; never a branch's runs
+(``head_branch`` is also the branch any later commit was pushed to)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import Engine
 
 from charter.rollout import ReadyReport, Rollout
@@ -52,3 +54,43 @@ def test_tags_and_shas_are_read_as_the_one_rollout_read_does(engine: Engine) -> 
     found = {(c.client, c.name, c.head_branch) for c in batched[0].checks}
     assert found == {("aurora", "unit", None), ("aurora", "interop", "v1.2.0"),
                      ("dorado", "interop", "v2.0.0")}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("ref", "found"),
+    [
+        ("refs/tags/v1.2.0", {"f" * 40}),  # the tag's run
+        ("v1.2.0", {"f" * 40}),
+        (SHA, {SHA}),  # the release commit's own run
+        ("refs/heads/main", set()),  # stored by an earlier version: no run by branch
+        ("refs/heads/release/1.x", set()),
+    ],
+)
+def test_a_branch_never_takes_the_runs_pushed_to_it(
+    engine: Engine, ref: str, found: set[str]
+) -> None:
+    """The release commit SHA failed on main; a later commit on main passed."""
+    runs = [
+        (SHA, "failure", "main"),
+        ("9" * 40, "success", "main"),
+        ("8" * 40, "success", "release/1.x"),
+        ("f" * 40, "success", "v1.2.0"),
+    ]
+    with session_scope(engine) as session:
+        for sha, conclusion, branch in runs:
+            store.record_check(
+                session, repo=REPOS["aurora"], head_sha=sha, name="interop", kind="check_run",
+                status="completed", conclusion=conclusion, html_url="", at=T, head_branch=branch,
+            )  # fmt: skip
+    rollouts = [
+        Rollout(
+            proposal=1,
+            clients=("aurora",),
+            started_at=T,
+            reports=(report("aurora", "canary", ref),),
+        )
+    ]
+    with read_scope(engine) as session:
+        batched = q.with_checks_all(session, rollouts, REPOS)
+        assert batched == [store.with_checks(session, r, REPOS) for r in rollouts]
+    assert {c.head_sha for c in batched[0].checks} == found

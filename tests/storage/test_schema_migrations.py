@@ -159,7 +159,6 @@ def _audit_triggers(engine: Engine) -> set[str]:
 def test_0014_refuses_replace_on_sqlite_and_its_downgrade_drops_it(sqlite_url: str) -> None:
     """At head, SQLite's audit log has its three append-only triggers; 0014 adds the one that
     refuses REPLACE (which deletes without firing DELETE triggers), and its downgrade drops it."""
-    assert migrate.head_revision() == "0014_audit_no_replace"
     engine = make_engine(sqlite_url)
     try:
         migrate.upgrade(engine)
@@ -184,6 +183,36 @@ def test_0014_refuses_replace_on_sqlite_and_its_downgrade_drops_it(sqlite_url: s
             session.execute(replace)
         migrate.upgrade(engine)
         assert "audit_entry_no_replace" in _audit_triggers(engine)
+    finally:
+        engine.dispose()
+
+
+def test_0015_adds_the_audit_witness_table_and_its_downgrade_drops_it(engine_url: str) -> None:
+    """Witnessed heads get their own table, one row per period; the audit log is left as it
+    was (a post must not change the head it witnesses)."""
+    assert migrate.head_revision() == "0015_audit_witness"
+    engine = make_engine(engine_url)
+    try:
+        migrate.upgrade(engine, "0014_audit_no_replace")
+        fill(engine, 3)
+        migrate.upgrade(engine)
+        assert "audit_witness" in inspect(engine).get_table_names()
+        period = {"at": "2026-11-28 00:00:00+00:00", "hash": "a" * 64}
+        insert = text(
+            "INSERT INTO audit_witness (period_start, seq, hash, queued_at)"
+            " VALUES (:at, 3, :hash, :at)"
+        )
+        with session_scope(engine) as session:
+            session.execute(insert, period)
+        with pytest.raises(DBAPIError, match=r"(?i)unique"), session_scope(engine) as session:
+            session.execute(insert, period)
+        with read_scope(engine) as session:
+            assert audit.verify(session).count == 3
+        config = migrate.alembic_config()
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0014_audit_no_replace")
+        assert "audit_witness" not in inspect(engine).get_table_names()
     finally:
         engine.dispose()
 

@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from tests.standins.github_server import GitHubStandin
+from tests.standins.github_store import iso
 
 
 def _get(standin: GitHubStandin, path: str, **headers: str) -> httpx.Response:
@@ -78,3 +79,58 @@ def test_injected_refusals(
     if kind != "primary":
         assert "secondary rate limit" in refused.json()["message"]
     assert _get(github_standin, "/repos/octo-org/charter/issues").status_code == 200
+
+
+APP = "/repos/acme/app/commits/{}/check-runs"
+SHA_A, SHA_B = "a1" * 20, "b2" * 20
+
+
+def _check_runs(standin: GitHubStandin) -> None:
+    """On commit A: build twice (a re-run), lint on the branch push; A is tagged v1.0.0."""
+    store = standin.store
+    store.add_tag("acme/app", "v1.0.0", SHA_A)
+    store.add_check_run("acme/app", SHA_A, "build", "completed", "failure", head_branch="v1.0.0")
+    store.add_check_run("acme/app", SHA_A, "build", "completed", "success", head_branch="v1.0.0")
+    store.add_check_run("acme/app", SHA_A, "lint", "queued", None, head_branch="main")
+    store.add_check_run("acme/app", SHA_B, "build", "completed", "success", head_branch="main")
+
+
+@pytest.mark.parametrize(
+    ("ref", "query", "runs"),
+    [
+        (SHA_A, "", [("build", "success"), ("lint", None)]),  # latest of each name (default)
+        (SHA_A, "?filter=all", [("build", "failure"), ("build", "success"), ("lint", None)]),
+        (SHA_A[:7], "", [("build", "success"), ("lint", None)]),  # an abbreviated sha
+        ("v1.0.0", "", [("build", "success"), ("lint", None)]),  # a tag: its commit's runs
+        ("tags/v1.0.0", "", [("build", "success"), ("lint", None)]),
+        ("heads/main", "", [("lint", None), ("build", "success")]),  # a branch: its runs
+        ("c" * 40, "", []),  # a commit nothing ran on
+    ],
+)
+def test_check_runs_of_a_ref(
+    github_standin: GitHubStandin, ref: str, query: str, runs: list[tuple[str, str | None]]
+) -> None:
+    """GET .../commits/{ref}/check-runs resolves the ref as GitHub does and says, per run, the
+    branch or tag its suite ran for."""
+    _check_runs(github_standin)
+    response = _get(github_standin, APP.format(ref) + query)
+    assert response.status_code == 200
+    data = response.json()
+    assert [(r["name"], r["conclusion"]) for r in data["check_runs"]] == runs
+    assert data["total_count"] == len(runs)
+    assert all("head_branch" in r["check_suite"] for r in data["check_runs"])
+
+
+def test_a_check_run_keeps_its_times(github_standin: GitHubStandin) -> None:
+    """A run's times are when it started and finished, not when it is read: an unchanged run
+    reads the same later (and a conditional request for it is answered 304)."""
+    store = github_standin.store
+    run = store.add_check_run("acme/app", SHA_A, "build", "in_progress", None)
+    first = _get(github_standin, APP.format(SHA_A))
+    store.advance(60)
+    again = _get(github_standin, APP.format(SHA_A), **{"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304
+    store.finish_check_run(run, "success")
+    (done,) = _get(github_standin, APP.format(SHA_A)).json()["check_runs"]
+    assert done["started_at"] == first.json()["check_runs"][0]["started_at"]
+    assert done["completed_at"] == iso(store.now) != done["started_at"]

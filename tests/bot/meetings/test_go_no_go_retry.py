@@ -31,7 +31,7 @@ def resoak(gov: Governance, back_at: datetime) -> None:
     staging with it), reports for canary again and canary is entered again (by override) at
     ``back_at``: canary's soak clock restarts then."""
     with session_scope(gov.engine) as session:
-        rollout = rollout_store.load_rollout(session, 7)
+        rollout = rollout_store.load_rollout(session, 7, gov.charter)
         assert rollout is not None
         down = rollback(
             rollout, gov.charter, "fee bug", "ines-coord", back_at - D, clients=["dorado"]
@@ -64,7 +64,7 @@ def calls(gov: Governance) -> list[tuple[str, datetime, bool]]:
 
 def gate(gov: Governance) -> GateResult:
     with session_scope(gov.engine) as session:
-        rollout = rollout_store.load_rollout(session, 7)
+        rollout = rollout_store.load_rollout(session, 7, gov.charter)
         decisions = rollout_store.go_no_go(session, 7)
     stage = gov.charter.stage("production")
     assert rollout is not None and stage is not None

@@ -169,7 +169,10 @@ def test_five_clients_through_three_stages(engine: Engine) -> None:
             world.check(client, sha(client, "production"), name, "success")
     world.later(7 * D)
     refusal = world.refused(COORDINATOR, "advance 1")
-    assert "soak: canary has run 7d of 14d with every client on it (7d to go)" in refusal
+    assert (
+        "soak: canary has run 7d of 14d with every client on it (7d to go; counted since dorado's"
+        " 1.1.1 replaced 1.1.0)"
+    ) in refusal
     assert "go/no-go: no decision recorded for production" in refusal
     world.later(7 * D)
     with session_scope(engine) as session:
@@ -214,4 +217,4 @@ def test_five_clients_through_three_stages(engine: Engine) -> None:
         assert kind in recorded, kind
     with session_scope(engine) as session:
         assert audit.verify(session).ok
-        assert store.load_rollout(session, 2).stage_index == 1  # type: ignore[union-attr]
+        assert store.load_rollout(session, 2, world.gov.charter).stage_index == 1  # type: ignore[union-attr]

@@ -27,7 +27,7 @@ def embargoed(sqlite_engine: Engine) -> World:
 
 def pauses(world: World, n: int) -> tuple[tuple[str, str], ...]:
     with session_scope(world.engine) as session:
-        rollout = store.load_rollout(session, n)
+        rollout = store.load_rollout(session, n, world.gov.charter)
         assert rollout is not None
         return rollout.pauses
 

@@ -33,7 +33,7 @@ def two_rollouts(engine: Engine) -> World:
 
 def paused(world: World, n: int) -> bool:
     with session_scope(world.engine) as session:
-        rollout = store.load_rollout(session, n)
+        rollout = store.load_rollout(session, n, world.gov.charter)
     assert rollout is not None
     return rollout.paused
 
@@ -108,6 +108,6 @@ def test_active_rollouts_are_those_still_under_way(engine: Engine) -> None:
     world.ok(AURORA, 'rollback 3 aurora "production node crash"')
     assert world.state(3) is State.COMPLETED
     with session_scope(engine) as session:
-        active = [r.proposal for r in store.rollouts(session, active_only=True)]
-        every = [r.proposal for r in store.rollouts(session)]
+        active = [r.proposal for r in store.rollouts(session, world.gov.charter, active_only=True)]
+        every = [r.proposal for r in store.rollouts(session, world.gov.charter)]
     assert (active, every) == ([2, 3], [1, 2, 3, 4])

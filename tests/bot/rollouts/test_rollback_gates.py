@@ -22,7 +22,7 @@ SHA = {"aurora": "a" * 40, "borealis": "b" * 40}
 
 def rollout(world: World, n: int = 1) -> Rollout:
     with session_scope(world.engine) as session:
-        found = store.load_rollout(session, n)
+        found = store.load_rollout(session, n, world.gov.charter)
     assert found is not None
     return found
 
@@ -181,7 +181,7 @@ def test_resolving_lifts_the_hold_on_a_rollout_that_completed_while_held(world: 
     on_canary(world, likelihood=1, impact=1)
     world.ok(COUNCIL, 'incident declare sev1 "aurora forks" clients aurora')
     with session_scope(world.engine) as session:
-        held = store.load_rollout(session, 1)
+        held = store.load_rollout(session, 1, world.gov.charter)
         assert held is not None and held.paused
         positions = dict.fromkeys(PAIR, 2)
         done = replace(held, stage_index=2, positions=positions, completed_at=world.clock.now())

@@ -115,11 +115,11 @@ def test_a_refused_command_changes_nothing_but_the_audit_log(
     """A refusal says why, records ``command-refused`` and leaves the rollout as it was."""
     before = audit_count(accepted, "command-refused")
     with session_scope(accepted.engine) as session:
-        rollout_before = store.load_rollout(session, 1)
+        rollout_before = store.load_rollout(session, 1, accepted.gov.charter)
     assert expected in accepted.refused(login, text)
     assert audit_count(accepted, "command-refused") == before + 1
     with session_scope(accepted.engine) as session:
-        assert store.load_rollout(session, 1) == rollout_before
+        assert store.load_rollout(session, 1, accepted.gov.charter) == rollout_before
         assert incident_store.incidents(session) == []
 
 
@@ -141,7 +141,7 @@ def test_reads_answer_plainly(accepted: World, text: str, expected: str) -> None
 def test_accepting_opens_the_rollout_and_registers_the_flag_per_client(accepted: World) -> None:
     """An accepted proposal gets a pending rollout of its clients and one flag entry per client."""
     with session_scope(accepted.engine) as session:
-        rollout = store.load_rollout(session, 1)
+        rollout = store.load_rollout(session, 1, accepted.gov.charter)
         rows = sorted((r.client, r.name, r.state) for r in session.exec(select(FlagRow)).all())
     assert rollout is not None
     assert rollout.clients == CLIENTS
@@ -269,7 +269,7 @@ def test_an_incident_pauses_only_the_rollouts_it_names(sqlite_engine: Engine) ->
     said = world.ok(COUNCIL, 'incident declare sev1 "borealis forks" clients borealis')
     assert said.endswith("Incident #1 declared (sev1). Paused: #1.")
     with session_scope(sqlite_engine) as session:
-        paused = {r.proposal: r.paused for r in store.rollouts(session)}
+        paused = {r.proposal: r.paused for r in store.rollouts(session, world.gov.charter)}
     assert paused == {1: True, 2: False}
 
 
@@ -293,7 +293,7 @@ def test_raising_an_incident_to_sev1_pauses_and_resolving_resumes(sqlite_engine:
 
     def paused() -> dict[int, bool]:
         with session_scope(sqlite_engine) as session:
-            return {r.proposal: r.paused for r in store.rollouts(session)}
+            return {r.proposal: r.paused for r in store.rollouts(session, world.gov.charter)}
 
     assert paused() == {1: False, 2: False}
     said = world.ok(COUNCIL, "incident severity sev1 borealis forks at block 1200")
@@ -368,7 +368,9 @@ def test_releases_below_the_forms_prerequisites_warn_and_hold_the_stage(
     refusal = world.refused(COORDINATOR, "advance 1")
     assert "- aurora 4.1.5 does not meet aurora >= 4.2" in refusal.splitlines()
     with session_scope(sqlite_engine) as session:
-        pairs = fast_views._paired(session, dashboard_queries.started_rollouts(session))
+        pairs = fast_views._paired(
+            session, dashboard_queries.started_rollouts(session, world.gov.charter)
+        )
         [(_, _, target, gates)] = fast_views.gated(world.gov, session, pairs, world.clock.now())
     assert target == "canary"
     assert ("prerequisites", False) in [(g.gate, g.passed) for g in gates]
@@ -451,7 +453,7 @@ def test_a_confidential_rollout_is_hidden_from_people_outside_the_council(
     assert "aurora" not in world.ok("outsider", "inventory")
     assert "aurora" in world.ok(COUNCIL, "inventory")
     with session_scope(sqlite_engine) as session:
-        assert store.load_rollout(session, 1).confidential  # type: ignore[union-attr]
+        assert store.load_rollout(session, 1, world.gov.charter).confidential  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(

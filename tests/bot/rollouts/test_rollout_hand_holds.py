@@ -79,7 +79,7 @@ def audits(world: World, kind: str) -> list[dict[str, Any]]:
 
 def pauses(world: World) -> tuple[tuple[str, str], ...]:
     with session_scope(world.engine) as session:
-        rollout = store.load_rollout(session, 1)
+        rollout = store.load_rollout(session, 1, world.gov.charter)
     assert rollout is not None
     return rollout.pauses
 
@@ -157,7 +157,11 @@ def test_a_coordinator_or_a_maintainer_in_the_rollout_pauses_it(world: World, lo
     assert f"Paused: held by {login}: devnet forks at block 1200" in world.ok(None, "rollout 1")
     report_staging(world)
     assert world.state(1) is State.ACCEPTED  # staging waits for the resume
-    assert "is paused (held by" in world.refused(COORDINATOR, "advance 1")
+    assert world.refused(COORDINATOR, "advance 1") == (
+        "error: #1 is paused; it advances once every hold is lifted:\n- held by"
+        f" {login}: devnet forks at block 1200 — a member of coordinators lifts it with"
+        " `rollout resume 1`"
+    )
 
 
 def test_pausing_twice_by_hand_is_answered_and_recorded_once(world: World) -> None:

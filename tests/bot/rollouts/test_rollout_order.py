@@ -27,7 +27,7 @@ NEXT = {"staging": "canary", "canary": "production"}
 
 def rollout(world: World, n: int = 1) -> Rollout:
     with session_scope(world.engine) as session:
-        found = store.load_rollout(session, n)
+        found = store.load_rollout(session, n, world.gov.charter)
     assert found is not None
     return found
 

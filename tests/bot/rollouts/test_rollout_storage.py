@@ -39,7 +39,7 @@ FULL = Rollout(
 @pytest.mark.parametrize("rollout", [FULL, Rollout(proposal=1, clients=("aurora",), started_at=T)])
 def test_the_aggregate_round_trips_through_json(rollout: Rollout) -> None:
     """Everything but check results survives storage unchanged (checks live in their table)."""
-    assert store.rollout_from_json(store.rollout_to_json(rollout)) == rollout
+    assert store.rollout_from_json(store.rollout_to_json(rollout, CHARTER), CHARTER) == rollout
 
 
 def test_save_derives_the_columns_and_drops_nothing(engine: Engine) -> None:
@@ -49,9 +49,9 @@ def test_save_derives_the_columns_and_drops_nothing(engine: Engine) -> None:
     with session_scope(engine) as session:
         store.save_rollout(session, FULL, CHARTER, T)
     with session_scope(engine) as session:
-        assert store.load_rollout(session, 7, for_update=True) == FULL
-        assert store.rollouts(session, active_only=True) == []
-        assert store.rollouts(session) == [FULL]
+        assert store.load_rollout(session, 7, CHARTER, for_update=True) == FULL
+        assert store.rollouts(session, CHARTER, active_only=True) == []
+        assert store.rollouts(session, CHARTER) == [FULL]
 
 
 def test_a_check_is_kept_once_per_repo_sha_and_name(engine: Engine) -> None:

@@ -52,3 +52,30 @@ def test_the_dashboard_shows_the_tag_whole(tagged: World) -> None:
     html = environment().from_string(macro).render(r=views[0], rel=str)
     assert f'<code class="ref">{TAG}</code>' in html
     assert '<code class="ref">fedcba98fedc</code>' in html
+
+
+RELEASE, LATER = "1" * 40, "2" * 40
+
+
+@pytest.mark.parametrize(
+    ("ref", "what"),
+    [("refs/heads/main", "is a branch"), ("refs/pull/7/head", "is not a tag")],
+)
+def test_a_release_reported_by_branch_is_refused(world: World, ref: str, what: str) -> None:
+    """By branch, a later, unrelated commit's run on main would pass the release's gate (its
+    own commit failed): the report is refused, saying what to give instead."""
+    world.accept(1, form(clients=("aurora",), likelihood=1, impact=1))
+    a = MAINTAINER["aurora"]
+    world.ok(a, f"ready 1 aurora staging 1.0.0 {RELEASE}")
+    said = world.refused(a, f"ready 1 aurora canary 1.1.0 {ref}")
+    assert said == (
+        f"error: {ref} {what}: it moves on to later commits, whose check runs would count for"
+        " this release; report the release by its commit sha or its tag (refs/tags/<tag>)"
+    )
+    world.check("aurora", RELEASE, "interop-matrix", "failure", head_branch="main")
+    world.check("aurora", LATER, "interop-matrix", "success", head_branch="main")
+    shown = world.ok(None, "rollout 1")
+    assert "canary 1.1.0" not in shown and "PASS require_checks" not in shown
+    world.ok(a, f"ready 1 aurora canary 1.1.0 {RELEASE}")
+    failed = f"  FAIL require_checks: interop-matrix on aurora@{RELEASE} concluded failure"
+    assert failed in world.ok(None, "rollout 1").splitlines()  # its own commit's run

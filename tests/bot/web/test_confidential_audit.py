@@ -75,7 +75,7 @@ def build(rt: Runtime) -> None:
     run(rt, "kofi-sec", 'incident resolve #5 "peering restored"')
     now = rt.clock.now()
     with session_scope(rt.engine) as session:  # #9 soaked in canary: production needs a go/no-go
-        r = rollout_store.load_rollout(session, 9)
+        r = rollout_store.load_rollout(session, 9, rt.gov.charter)
         assert r is not None
         entered = {**r.stage_entered_at, "canary": now - timedelta(days=14)}
         moved = replace(

@@ -61,7 +61,7 @@ def reference_rollouts(rt: Runtime) -> list[tuple[dict[str, Any], bool]]:
     out = []
     with read_scope(rt.engine) as session:
         found = []
-        for rollout in store.rollouts(session):
+        for rollout in store.rollouts(session, rt.gov.charter):
             stored = repo.load(session, rollout.proposal)
             assert stored is not None
             found.append((stored, rollout))
@@ -95,7 +95,7 @@ def test_batched_repository_reads_equal_one_at_a_time(seeded: Runtime) -> None:
     enrich(seeded)
     repos = rollout_reads.client_repos(seeded.gov.charter)
     with read_scope(seeded.engine) as session:
-        rollouts = store.rollouts(session)
+        rollouts = store.rollouts(session, seeded.gov.charter)
         batched = q.with_checks_all(session, rollouts, repos)
         assert batched == [store.with_checks(session, r, repos) for r in rollouts]
         assert any(r.checks for r in batched)

@@ -67,7 +67,7 @@ def test_rolled_back_view_cannot_advance(seeded: Runtime) -> None:
     text = plain_text(rollout_message(view))
     assert "Rolled back — final" in text and "Gates for" not in text
     with read_scope(seeded.engine) as session:
-        rollout = store.load_rollout(session, 1)
+        rollout = store.load_rollout(session, 1, seeded.gov.charter)
     assert rollout is not None
     assert next_stage(rollout, seeded.gov.charter) == "staging"
     assert next_stage(rollout, seeded.gov.charter, "rolled-back") is None

@@ -1,0 +1,115 @@
+"""Incident replies name only the rollouts their reader may see: an undisclosed security patch
+hidden from a borealis maintainer is counted ("1 confidential rollout"), never named, when their
+incident pauses it, is raised to pause it, or resolves. The incident became confidential by
+pausing it, yet its declarer still manages it; another maintainer who may not see the patch
+is told there is no such incident."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine
+
+from tests.bot.rollouts.conftest import COORDINATOR, COUNCIL, MAINTAINER, World, form
+from tests.bot.rollouts.test_rollout_commands import decide
+
+DECLARER = MAINTAINER["borealis"]  # carmen-borealis: may not see #2
+COLLEAGUE = "dmitri-borealis"  # borealis too, but did not declare it
+
+
+@pytest.fixture
+def hidden(sqlite_engine: Engine) -> World:
+    """#1 (public, borealis) and #2 (a security patch for aurora, undisclosed) under way."""
+    world = World(sqlite_engine)
+    world.accept(1, form(clients=("borealis",)))
+    world.open_issue(2, form(track="security-patch", clients=("aurora",)), "Embargoed fix")
+    decide(world, 2)
+    for n in (1, 2):
+        world.ok(COORDINATOR, f"rollout {n}")
+    assert "There is no proposal #2" in world.refused(DECLARER, "rollout 2")
+    return world
+
+
+@pytest.mark.parametrize(
+    ("login", "said"),
+    [
+        (DECLARER, "Incident #1 declared (sev1). Paused: #1 and 1 confidential rollout."),
+        (COUNCIL, "Incident #1 declared (sev1). Paused: #1, #2."),
+        (MAINTAINER["aurora"], "Incident #1 declared (sev1). Paused: #1, #2."),
+    ],
+    ids=["outsider", "council", "its-client"],
+)
+def test_the_declaration_names_only_what_its_reader_may_see(
+    hidden: World, login: str, said: str
+) -> None:
+    assert hidden.ok(login, 'incident declare sev1 "devnet halted"') == said
+
+
+def test_raising_it_to_pause_names_only_what_its_reader_may_see(hidden: World) -> None:
+    """Below pause_on_incident it pauses nothing (and is not confidential); raised, it pauses
+    both, and becomes confidential."""
+    assert hidden.ok(DECLARER, 'incident declare sev3 "devnet slow"') == (
+        "Incident #1 declared (sev3)."
+    )
+    assert hidden.ok(DECLARER, 'incident severity #1 sev1 "devnet halted"') == (
+        "Incident #1 is now sev1. Paused: #1 and 1 confidential rollout."
+    )
+    assert hidden.refused(COLLEAGUE, "incident update #1 probe") == (
+        "error: There is no incident #1."
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ('incident update #1 "nodes restarting"', "Update added to incident #1."),
+        ('incident update "nodes restarting"', "Update added to incident #1."),
+        ("incident role lead @kofi-sec", "kofi-sec is now lead for incident 1"),
+        ('incident severity #1 sev2 "contained"', "Incident #1 is now sev2."),
+    ],
+    ids=["update", "update-the-only-open", "role", "severity"],
+)
+def test_its_declarer_manages_it_though_it_became_confidential(
+    hidden: World, text: str, said: str
+) -> None:
+    hidden.ok(DECLARER, 'incident declare sev1 "devnet halted"')
+    assert hidden.ok(DECLARER, text) == said
+    refused = (
+        "error: There is no incident #1."
+        if "#1" in text
+        else "error: There is no open incident; name one with #<id>."
+    )
+    assert hidden.refused(COLLEAGUE, text) == refused
+
+
+@pytest.mark.parametrize(
+    ("login", "said"),
+    [
+        (
+            DECLARER,
+            [
+                "Incident #1 resolved.",
+                "#1 resumed",
+                "Its hold on 1 confidential rollout is lifted.",
+            ],
+        ),
+        (COUNCIL, ["Incident #1 resolved.", "#1 resumed", "#2 resumed"]),
+    ],
+    ids=["declarer", "council"],
+)
+def test_resolving_names_only_what_its_reader_may_see(
+    hidden: World, login: str, said: list[str]
+) -> None:
+    hidden.ok(DECLARER, 'incident declare sev1 "devnet halted"')
+    assert hidden.ok(login, 'incident resolve #1 "patched"').splitlines() == said
+
+
+def test_the_others_hold_is_counted_as_several(hidden: World) -> None:
+    hidden.open_issue(3, form(track="security-patch", clients=("aurora",)), "Second fix")
+    decide(hidden, 3)
+    hidden.ok(COORDINATOR, "rollout 3")
+    assert hidden.ok(DECLARER, 'incident declare sev1 "devnet halted"').endswith(
+        "Paused: #1 and 2 confidential rollouts."
+    )
+    assert hidden.ok(DECLARER, "incident resolve #1 fixed").splitlines()[-1] == (
+        "Its holds on 2 confidential rollouts are lifted."
+    )

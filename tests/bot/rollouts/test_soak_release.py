@@ -1,0 +1,144 @@
+"""The soak is counted per release (charter.soak), end to end: a release that never ran on canary
+does not enter production on a go/no-go decided before it existed, the reply to the report that
+restarts a soak says so, and every reader (the `rollout` view, the read API, the go/no-go call
+timer) sees the restarted clock. An advance refused for a pause says what lifts each hold."""
+
+from __future__ import annotations
+
+from bot import meetings_service, rollouts
+from bot.messages import Actor
+from tests.bot.rollouts.conftest import (
+    CLIENTS,
+    COORDINATOR,
+    COUNCIL,
+    MAINTAINER,
+    D,
+    H,
+    World,
+    form,
+)
+from tests.bot.rollouts.test_rollout_commands import decide
+
+PAIR = ("aurora", "borealis")
+OLD = {"aurora": "a" * 40, "borealis": "b" * 40}
+NEW = "c" * 40
+CHECKS = ("interop-matrix", "differential-fuzz")
+
+
+def soaked_and_go(world: World) -> None:
+    """#1 on canary with 1.0.0 for 14 days; the go/no-go call decided go."""
+    meetings_service.install_on(world.gov)
+    world.accept(1, form(clients=PAIR, likelihood=1, impact=1))
+    for c in PAIR:
+        world.ok(MAINTAINER[c], f"ready 1 {c} staging 1.0.0 {OLD[c]}")
+    world.later(73 * H)
+    for c in PAIR:
+        world.ok(MAINTAINER[c], f"ready 1 {c} canary 1.0.0 {OLD[c]}")
+        world.check(c, OLD[c], "interop-matrix")
+    world.ok(COORDINATOR, "advance 1")
+    world.later(12 * D + 2 * H)
+    world.tick()  # the go/no-go call is stored
+    world.later(2 * D)
+    world.ok(COORDINATOR, "meeting decide go, all green")
+    world.later(H)
+
+
+def test_a_release_that_never_ran_on_canary_does_not_enter_production(world: World) -> None:
+    soaked_and_go(world)
+    restarted_at = world.clock.now()
+    a = MAINTAINER["aurora"]
+    assert world.ok(a, f"ready 1 aurora canary 2.0.0 {NEW}") == (
+        "recorded aurora 2.0.0 for canary; aurora's canary soak restarts: 2.0.0 replaces 1.0.0"
+    )
+    assert world.ok(a, f"ready 1 aurora production 2.0.0 {NEW}") == (
+        "recorded aurora 2.0.0 for production"
+    )
+    world.ok(MAINTAINER["borealis"], f"ready 1 borealis production 1.0.0 {OLD['borealis']}")
+    for name in CHECKS:
+        world.check("aurora", NEW, name)
+        world.check("borealis", OLD["borealis"], name)
+    world.later(H)
+    soak = (
+        "soak: canary has run 0d 1h of 14d with every client on it (13d 23h to go; counted since"
+        " aurora's 2.0.0 replaced 1.0.0)"
+    )
+    stale = (
+        "go/no-go: the last decision for production (go, ines-coord, 2026-06-26 14:00 UTC) was"
+        " made before aurora's 2.0.0 replaced 1.0.0 on canary (2026-06-26 15:00 UTC); a new"
+        " go/no-go call must decide"
+    )
+    shown = world.ok(None, "rollout 1").splitlines()
+    assert f"  FAIL {soak}" in shown
+    assert f"  FAIL {stale}" in shown
+    view = rollouts.read_view(world.gov, 1, Actor(login=None, surface="console"))
+    assert view is not None
+    assert view["stage_entered_at"]["canary"] == restarted_at.isoformat().replace("+00:00", "Z")
+    assert world.refused(COORDINATOR, "advance 1") == (
+        f"error: #1 cannot advance to production:\n- {soak}\n- {stale}"
+    )
+    # the go/no-go call timer reads the same clock: a new call for the new soak
+    world.later(12 * D)
+    world.tick()
+    assert world.announced("the soak on canary restarted 2026-06-26 15:00 UTC")
+
+
+def test_reporting_the_same_release_again_restarts_nothing(world: World) -> None:
+    """A repeat of the release a client runs on canary neither restarts the soak nor voids the
+    go decided after every release going forward was reported."""
+    meetings_service.install_on(world.gov)
+    world.accept(1, form(clients=PAIR, likelihood=1, impact=1))
+    for c in PAIR:
+        world.ok(MAINTAINER[c], f"ready 1 {c} staging 1.0.0 {OLD[c]}")
+    world.later(73 * H)
+    for c in PAIR:
+        world.ok(MAINTAINER[c], f"ready 1 {c} canary 1.0.0 {OLD[c]}")
+        world.check(c, OLD[c], "interop-matrix")
+    world.ok(COORDINATOR, "advance 1")
+    for c in PAIR:
+        world.ok(MAINTAINER[c], f"ready 1 {c} production 1.0.0 {OLD[c]}")
+        for name in CHECKS:
+            world.check(c, OLD[c], name)
+    world.later(12 * D + 2 * H)
+    world.tick()
+    world.later(2 * D)
+    world.ok(COORDINATOR, "meeting decide go, all green")
+    world.later(H)
+    a = MAINTAINER["aurora"]
+    assert world.ok(a, f"ready 1 aurora canary 1.0.0 {OLD['aurora']}") == (
+        "recorded aurora 1.0.0 for canary"
+    )
+    world.ok(a, f"ready 1 aurora production 1.0.0 {OLD['aurora']}")
+    assert world.ok(COORDINATOR, "advance 1") == "#1 advanced to production"
+
+
+def test_advancing_while_an_incident_holds_it_says_to_resolve_that_incident(
+    world: World,
+) -> None:
+    world.accept(1, form(clients=PAIR, likelihood=1, impact=1))
+    for c in PAIR:
+        world.ok(MAINTAINER[c], f"ready 1 {c} staging 1.0.0 {OLD[c]}")
+    world.ok(COORDINATOR, 'incident declare sev1 "fork" for 1')
+    world.ok(COORDINATOR, 'rollout pause 1 "devnet freeze"')
+    assert world.refused(COORDINATOR, "advance 1") == (
+        "error: #1 is paused; it advances once every hold is lifted:\n"
+        "- incident 1 (sev1): fork — lifted when incident 1 is resolved (`incident resolve #1`)\n"
+        "- held by ines-coord: devnet freeze — a member of coordinators lifts it with"
+        " `rollout resume 1`"
+    )
+
+
+def test_a_confidential_incidents_hold_is_not_named_to_the_public(world: World) -> None:
+    """A sev1 about the embargoed patch #2 (and aurora) pauses public #1: advancing #1 says
+    only that a confidential incident holds it, never its number or summary."""
+    secret = "embargoed gossip exploit"
+    world.accept(1, form())
+    for c in CLIENTS:
+        world.ok(MAINTAINER[c], f"ready 1 {c} staging 1.0.0 {c[0] * 40}")
+    world.open_issue(2, form(track="security-patch", clients=("aurora",)), "Embargoed fix")
+    decide(world, 2)
+    world.ok(COORDINATOR, "rollout 2")
+    world.ok(COUNCIL, f'incident declare sev1 "{secret}" for 2 clients aurora')
+    assert world.refused(MAINTAINER["borealis"], "advance 1") == (
+        "error: #1 is paused; it advances once every hold is lifted:\n"
+        "- a confidential incident (sev1) — lifted when that incident is resolved"
+    )
