@@ -20,12 +20,19 @@ Rules:
   the agendas of private calls: it never reaches a public agenda or its GitHub issue.
 - The GitHub issue is an ``agenda-issue`` outbox item keyed ``agenda-issue:<occurrence>:pending``
   (one pending post or edit per occurrence; the relay creates the issue once and edits it only
-  when the body changed, see :mod:`bot.github.relay`).
+  when the body changed, see :mod:`bot.github.relay`). A post still waiting for the relay is
+  given the newest text instead (:func:`queue_post`), so the relay never posts a stale one.
+- One issue per call occurrence, kept true: a move or a cancellation edits a posted agenda at
+  once (:func:`follow`: the new time, or "[Cancelled]"); a moved call keeps its key and so its
+  issue; and when a charter amendment moves a series' hour, the call of that day takes over the
+  agenda posted for the old hour (:func:`adopt`: its issue, its pending post, its added items)
+  rather than opening a second issue, unless outcomes were recorded on the old one.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from datetime import datetime
 
@@ -47,7 +54,7 @@ from charter.agenda import (
 from charter.deadlines import deadlines
 from charter.gates import evaluate
 from charter.lifecycle import State
-from charter.meetings import AdhocMeeting, Occurrence
+from charter.meetings import AdhocMeeting, Occurrence, find_occurrence, parse_key, superseded
 from charter.model import Charter, Meeting
 from charter.proposal import rules_for
 from storage import (
@@ -178,17 +185,77 @@ def snapshot(
 
 
 def agenda_for(
-    session: Session, charter: Charter, call: Call, occ: Occurrence, now: datetime
+    session: Session,
+    charter: Charter,
+    call: Call,
+    occ: Occurrence,
+    now: datetime,
+    *,
+    cancelled: bool = False,
 ) -> Agenda:
-    return build_agenda(call, occ, snapshot(session, charter, call, occ, now), now)
+    built = snapshot(session, charter, call, occ, now)
+    return build_agenda(call, occ, built, now, cancelled=cancelled)
+
+
+def _pending_key(occurrence_key: str) -> str:
+    return f"{AGENDA_KIND}:{occurrence_key}:pending"
 
 
 def queue_post(session: Session, occ: Occurrence, agenda: Agenda, now: datetime) -> bool:
-    """Queue the agenda issue's creation or edit unless GitHub already holds this body."""
+    """Queue the agenda issue's creation or edit unless GitHub already holds this body; a post
+    still waiting for the relay gets this text instead. True when something changed."""
+    payload = {"occurrence_key": occ.key, "title": agenda.title, "body": agenda.body_markdown}
+    waiting = store.waiting_post(session, _pending_key(occ.key))
+    if waiting is not None:
+        if outbox.payload(waiting) == payload:
+            return False
+        waiting.payload = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+        session.add(waiting)
+        return True
     known = store.agenda_issue(session, occ.key)
     if known is not None and known.body_sha256 == digest(agenda.body_markdown):
         return False
-    payload = {"occurrence_key": occ.key, "title": agenda.title, "body": agenda.body_markdown}
-    key = f"{AGENDA_KIND}:{occ.key}:pending"
-    outbox.enqueue(session, kind=AGENDA_KIND, payload=payload, now=now, key=key)
+    outbox.enqueue(session, kind=AGENDA_KIND, payload=payload, now=now, key=_pending_key(occ.key))
     return True
+
+
+def follow(
+    session: Session,
+    charter: Charter,
+    call: Call,
+    key: str,
+    now: datetime,
+    *,
+    cancelled: bool = False,
+) -> bool:
+    """Make the posted agenda of occurrence ``key`` say what is true now: where the call now
+    falls (after a move), or that it is ``cancelled``. Nothing for a private call (no issue),
+    nor before the agenda is posted: its timer then posts it where the call now falls."""
+    if is_private(call, charter) or not store.posted_agendas(session, keys=[key]):
+        return False
+    occ = find_occurrence(call, key, store.schedule(session))
+    if occ is None:
+        return False
+    built = agenda_for(session, charter, call, occ, now, cancelled=cancelled)
+    return queue_post(session, occ, built, now)
+
+
+def adopt(session: Session, meeting: Meeting, occ: Occurrence, now: datetime) -> str | None:
+    """Let ``occ`` take over the agenda posted for a call of the same series on the same day
+    that the charter no longer holds (:func:`charter.meetings.superseded`): its added items, its
+    GitHub issue and its post still waiting for the relay, which then carry ``occ``'s key. One
+    that outcomes were recorded on is left alone. Returns the key taken over, if any."""
+    local = parse_key(occ.key)[1]
+    same_day = store.posted_agendas(session, prefix=f"{meeting.id}@{local:%Y-%m-%d}T")
+    old = superseded(meeting, occ, same_day)
+    if old is None or store.outcomes(session, old):
+        return None
+    moved = store.rekey_agenda(session, old, occ.key, now)
+    waiting = store.waiting_post(session, _pending_key(old))
+    if waiting is not None and store.waiting_post(session, _pending_key(occ.key)) is None:
+        waiting.key = _pending_key(occ.key)  # queue_post gives it occ's text
+        session.add(waiting)
+        moved = True
+    if moved:
+        log.info("agenda of %s taken over by %s", old, occ.key)
+    return old if moved else None

@@ -10,6 +10,10 @@ Rules:
   is refused at confirmation when the call started or the new time passed in the meantime.
 - Every change is audited (subject ``meeting:<key or id>``), announced (kind ``meeting``) and
   raises the calendar revision (ICS SEQUENCE) of the series or call.
+- A moved call keeps its occurrence key, an ad-hoc one too (its move is stored under the key of
+  its first start, :mod:`storage.meetings`): its agenda items and agenda issue stay with it, and
+  its reminders are re-armed for the new time. A posted agenda issue is edited at once to the
+  new time, or to say the call is cancelled (:func:`bot.meetings_agenda.follow`).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
-from bot import meetings_timers as timers
+from bot import meetings_agenda as agenda, meetings_timers as timers
 from bot.meetings_agenda import Call
 from bot.messages import Actor, Message, When
 from charter import commands as c
@@ -99,12 +103,13 @@ def _clash(
     start: datetime,
     length: timedelta,
     now: datetime,
+    actor: Actor,
     skip: str | None = None,
 ) -> str:
-    """A warning naming the calls that overlap ``[start, start + length)`` (empty if none):
-    maintainers of several clients should not have to pick between two calls."""
+    """A warning naming the calls ``actor`` may see that overlap ``[start, start + length)``
+    (empty if none): maintainers of several clients should not have to pick between two calls."""
     end, plan = start + length, store.schedule(session)
-    calls = recent_calls(session, gov, now)
+    calls = recent_calls(session, gov, now, actor)
     found = [
         occ
         for call in calls
@@ -144,7 +149,7 @@ def schedule(
     extra = f"“{cmd.title}”, {format_duration(length)}" + (
         f", about #{cmd.proposal}" if cmd.proposal else ""
     )
-    clash = _clash(session, gov, result.at_utc, length, now)
+    clash = _clash(session, gov, result.at_utc, length, now, actor)
     return _preview_message("Schedule this call?", result, zone, extra, token, clash)
 
 
@@ -173,7 +178,7 @@ def move(
     gov: Governance, session: Session, cmd: c.MeetingMove, actor: Actor, now: datetime
 ) -> Message:
     """Preview moving a call that has not started yet and ask for confirmation."""
-    target = resolve(session, gov, cmd.id, now)
+    target = resolve(session, gov, cmd.id, now, actor)
     if isinstance(target, str):
         return fail(target)
     call, occ = target
@@ -187,7 +192,7 @@ def move(
     token = _ask(session, actor, "move", payload, now)
     extra = f"Moves {call.title} ({occ.key}, now {occ.starts_at:%Y-%m-%d %H:%M} UTC)."
     length = occ.ends_at - occ.starts_at
-    clash = _clash(session, gov, result.at_utc, length, now, skip=occ.key)
+    clash = _clash(session, gov, result.at_utc, length, now, actor, skip=occ.key)
     return _preview_message("Move this call?", result, zone, extra, token, clash)
 
 
@@ -260,7 +265,7 @@ def _apply_move(
     call_id, key = str(data["call"]), str(data["occurrence"])
     if to <= now:
         return fail("That time has passed meanwhile; move the call again.")
-    target = resolve(session, gov, key, now)
+    target = resolve(session, gov, key, now, actor)
     if isinstance(target, str):
         return fail(f"{target} Nothing was moved.")
     if (refusal := _started(target[1], now, "moved")) is not None:
@@ -269,13 +274,14 @@ def _apply_move(
     if row is not None:
         row.starts_at = to
         session.add(row)
-    else:
-        store.set_exception(
-            session, key=key, meeting_id=call_id, moved_to=to, by=login_of(actor), now=now
-        )
+    # An ad-hoc call's move is stored under its key too: that key stays its key.
+    store.set_exception(
+        session, key=key, meeting_id=call_id, moved_to=to, by=login_of(actor), now=now
+    )
     store.bump_revision(session, call_id, now)
     call = call_by_id(session, gov, call_id, now)
     assert call is not None  # it was resolved when the move was previewed
+    agenda.follow(session, gov.charter, call, key, now)
     text = f"{call.title} ({key}) moves to a new time."
     gov.effects(
         session,
@@ -294,7 +300,7 @@ def cancel(
 ) -> Message:
     """Cancel an ad-hoc call, or one occurrence of a series (its next one for a series id),
     before it starts."""
-    target = resolve(session, gov, cmd.id, now)
+    target = resolve(session, gov, cmd.id, now, actor)
     if isinstance(target, str):
         return fail(target)
     call, occ = target
@@ -329,6 +335,7 @@ def cancel_occurrence(
         by = actor if isinstance(actor, str) else login_of(actor)
         store.set_exception(session, key=occ.key, meeting_id=call.id, moved_to=None, by=by, now=now)
     store.bump_revision(session, call.id, now)
+    agenda.follow(session, gov.charter, call, occ.key, now, cancelled=True)
     text = f"{call.title} ({occ.key}) is cancelled." + (f" {reason}" if reason else "")
     audit: dict[str, Any] = {"call": call.id}
     if reason:

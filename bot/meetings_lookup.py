@@ -5,6 +5,11 @@ Rules:
   next occurrence that has not started) or an ad-hoc call id (``call-20270301-1400``).
 - "The current call" is the one in progress, else the one that started last (within ``RECENT``).
 - A person's zone is the one stored with their linked identity, else the charter's.
+- A private ad-hoc call (a confidential rollout's go/no-go, a call about an undisclosed
+  confidential proposal) exists, for a person, only if they may see its proposal: the rule of
+  ``proposals`` (:func:`bot.commands_core._visible`; a call whose proposal is not stored, only
+  coordinators and the security council). Everyone else is never shown it, nor told its id, and
+  cannot name it in a command (it is "no meeting"). Every lookup here takes the asker for that.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session
 
 from bot import meetings_agenda as agenda, meetings_timers as timers
+from bot.commands_core import _visible
 from bot.meetings_agenda import Call
 from bot.messages import Actor, Message
 from charter.effects import Announce
@@ -28,7 +34,7 @@ from charter.meetings import (
     zone_of,
 )
 from charter.model import Charter
-from storage import identities, meetings as store
+from storage import identities, meetings as store, proposals as repo
 from storage.models.meetings import AdhocMeetingRow
 
 if TYPE_CHECKING:
@@ -46,8 +52,22 @@ def fail(text: str) -> Message:
     return Message.text_only(text, ok=False)
 
 
-def recent_calls(session: Session, gov: Governance, now: datetime) -> list[Call]:
-    return timers.calls(session, gov.charter, now - RECENT)
+def may_see(session: Session, gov: Governance, call: Call, actor: Actor) -> bool:
+    """Whether ``actor`` may see ``call`` (see the module rules)."""
+    if not (isinstance(call, AdhocMeeting) and call.private):
+        return True
+    row = session.get(AdhocMeetingRow, call.id)
+    number = row.proposal if row is not None else None
+    stored = repo.load(session, number) if number is not None else None
+    if stored is None:
+        return gov.may_see_confidential(actor)
+    return _visible(gov, stored, actor)
+
+
+def recent_calls(session: Session, gov: Governance, now: datetime, actor: Actor) -> list[Call]:
+    """The series and the ad-hoc calls from ``RECENT`` ago on that ``actor`` may see."""
+    found = timers.calls(session, gov.charter, now - RECENT)
+    return [call for call in found if may_see(session, gov, call, actor)]
 
 
 def call_by_id(session: Session, gov: Governance, call_id: str, now: datetime) -> Call | None:
@@ -57,8 +77,8 @@ def call_by_id(session: Session, gov: Governance, call_id: str, now: datetime) -
     return None if row is None else timers.adhoc_call(row)
 
 
-def known_ids(session: Session, gov: Governance, now: datetime) -> str:
-    return ", ".join(call.id for call in recent_calls(session, gov, now))
+def known_ids(session: Session, gov: Governance, now: datetime, actor: Actor) -> str:
+    return ", ".join(call.id for call in recent_calls(session, gov, now, actor))
 
 
 def _occurrence_of(session: Session, call: Call, key: str) -> Occurrence | str:
@@ -78,22 +98,20 @@ def _occurrence_of(session: Session, call: Call, key: str) -> Occurrence | str:
 
 
 def resolve(
-    session: Session, gov: Governance, ref: str, now: datetime
+    session: Session, gov: Governance, ref: str, now: datetime, actor: Actor
 ) -> tuple[Call, Occurrence] | str:
-    """A meeting reference (see the module rules) → the call and the occurrence it names."""
+    """A meeting reference (see the module rules) → the call and the occurrence it names; a
+    call ``actor`` may not see is no meeting."""
+    try:
+        call_id = parse_key(ref)[0] if "@" in ref else ref
+    except MeetingError as exc:
+        return str(exc)
+    call = call_by_id(session, gov, call_id, now)
+    if call is None or not may_see(session, gov, call, actor):
+        return f"There is no meeting {call_id}; known: {known_ids(session, gov, now, actor)}."
     if "@" in ref:
-        try:
-            call_id = parse_key(ref)[0]
-        except MeetingError as exc:
-            return str(exc)
-        call = call_by_id(session, gov, call_id, now)
-        if call is None:
-            return f"There is no meeting {call_id}; known: {known_ids(session, gov, now)}."
         found = _occurrence_of(session, call, ref)
         return found if isinstance(found, str) else (call, found)
-    call = call_by_id(session, gov, ref, now)
-    if call is None:
-        return f"There is no meeting {ref}; known: {known_ids(session, gov, now)}."
     upcoming = occurrences(call, now, count=1, schedule=store.schedule(session))
     if not upcoming:
         return f"{ref} has no upcoming occurrence."
@@ -101,12 +119,13 @@ def resolve(
 
 
 def current_or_recent(
-    session: Session, gov: Governance, now: datetime
+    session: Session, gov: Governance, now: datetime, actor: Actor
 ) -> tuple[Call, Occurrence] | None:
-    """The call in progress, else the one that started last (within ``RECENT``)."""
+    """The call in progress, else the one that started last (within ``RECENT``), among those
+    ``actor`` may see."""
     schedule = store.schedule(session)
     started: list[tuple[Call, Occurrence]] = []
-    for call in recent_calls(session, gov, now):
+    for call in recent_calls(session, gov, now, actor):
         past = occurrences(call, now - RECENT, until=now, schedule=schedule)
         if past:
             started.append((call, past[-1]))

@@ -52,7 +52,7 @@ def _outcome(
     now: datetime,
     owner: str = "",
 ) -> tuple[Call, Occurrence, int] | Message:
-    found = current_or_recent(session, gov, now)
+    found = current_or_recent(session, gov, now, actor)
     if found is None:
         return fail("No call has taken place yet to record this on.")
     call, occ = found
@@ -138,7 +138,7 @@ def agenda_add(
     gov: Governance, session: Session, cmd: c.AgendaAdd, actor: Actor, now: datetime
 ) -> Message:
     """Add an item to the agenda of a call's next occurrence (or the occurrence named)."""
-    target = resolve(session, gov, cmd.meeting, now)
+    target = resolve(session, gov, cmd.meeting, now, actor)
     if isinstance(target, str):
         return fail(target)
     call, occ = target

@@ -74,10 +74,11 @@ def _next_at(gov: Governance, now: datetime) -> datetime | None:
 def list_meetings(
     gov: Governance, session: Session, cmd: c.Meetings, actor: Actor, now: datetime
 ) -> Message:
-    """The next ``n`` calls of every series and ad-hoc call (in progress included)."""
+    """The next ``n`` calls of every series and ad-hoc call (in progress included) the asker
+    may see: a private call only if they may see its proposal (:mod:`bot.meetings_lookup`)."""
     schedule = store.schedule(session)
     found: list[tuple[Occurrence, Call]] = []
-    for call in recent_calls(session, gov, now):
+    for call in recent_calls(session, gov, now, actor):
         for occ in occurrences(call, now - call.duration, count=cmd.next_n, schedule=schedule):
             found.append((occ, call))
     found.sort(key=lambda pair: (pair[0].starts_at, pair[0].key))

@@ -12,7 +12,11 @@ Misfire policy (explicit):
 - An agenda post fires late as long as the call has not started (its grace is ``agenda_before``).
 - Coalescing: after downtime only the latest pending timer of a series is a candidate; the
   earlier ones are recorded missed. Three hours down across an hourly timer fire it once.
+  Reminders coalesce per meeting; agenda posts per occurrence (each upcoming call gets its
+  agenda after an outage, see :func:`charter.meetings.reminders_for`).
 - Timers older than ``LOOKBACK`` (one day) are not considered at all.
+- A posted agenda is kept current until its call ends (:func:`refresh_agendas`), wherever the
+  call now falls: moved far ahead, or cancelled (its issue then says so, once).
 - Exactly once: each timer is claimed with :func:`storage.meetings.claim_timer` (UNIQUE key) in
   the transaction that also queues its announcement, so two replicas or a retry cannot both
   fire it. Claims are made in key order, so concurrent replicas never deadlock each other.
@@ -56,12 +60,17 @@ from charter.meetings import (
     AdhocMeeting,
     Occurrence,
     Reminder,
+    Schedule,
     clashes,
     due_timers,
+    find_occurrence,
+    localize,
     occurrences,
+    parse_key,
     reminders_for,
+    zone_of,
 )
-from charter.model import Charter, format_duration
+from charter.model import Charter, Meeting, format_duration
 from storage import meetings as store, proposals as proposal_store, rollouts as rollout_store
 from storage.models.meetings import AdhocMeetingRow
 from storage.times import aware
@@ -171,10 +180,33 @@ def _announce(
     )
 
 
+def _time_left(left: timedelta) -> str:
+    """How long until a call starts, as a reminder says it: to the minute under an hour
+    ("3m"), to five minutes under a day ("1h", "23h50m"), to the hour from a day on ("1d",
+    "36h"); at least a minute."""
+    step = timedelta(minutes=1)
+    if left >= timedelta(days=1):
+        step = timedelta(hours=1)
+    elif left >= timedelta(hours=1):
+        step = timedelta(minutes=5)
+    rounded = max(step, round(left / step) * step)
+    hours, minutes = divmod(int(rounded.total_seconds()) // 60, 60)
+    return f"{hours}h{minutes}m" if hours and minutes else format_duration(rounded)
+
+
 def _remind(gov: Governance, session: Session, item: Timer, now: datetime) -> None:
+    """A reminder says the time really left, not its nominal lead: it may fire up to
+    ``REMINDER_GRACE`` late, for a call scheduled closer than its lead too (a short lead may
+    even fire after the start: it then says how long ago the call started)."""
     occ, call = item.occurrence, item.call
-    left = format_duration(occ.starts_at - item.timer.fires_at)
-    text = f"{call.title} starts in {left}."  # the notice's When says at what time
+    left, half = occ.starts_at - now, timedelta(seconds=30)
+    if left >= half:
+        when = f"starts in {_time_left(left)}"
+    elif left > -half:
+        when = "starts now"
+    else:
+        when = f"started {_time_left(-left)} ago"
+    text = f"{call.title} {when}."  # the notice's When says at what time
     gov.effects(
         session,
         [
@@ -188,7 +220,11 @@ def _remind(gov: Governance, session: Session, item: Timer, now: datetime) -> No
 
 
 def _post_agenda(gov: Governance, session: Session, item: Timer, now: datetime) -> None:
+    """Post the agenda; a series call first takes over the agenda posted for its day at the hour
+    the charter held before an amendment (one issue per call, see :func:`agenda.adopt`)."""
     occ, call = item.occurrence, item.call
+    if isinstance(call, Meeting):
+        agenda.adopt(session, call, occ, now)
     built = agenda.agenda_for(session, gov.charter, call, occ, now)
     if not agenda.is_private(call, gov.charter):
         agenda.queue_post(session, occ, built, now)
@@ -200,25 +236,51 @@ def _post_agenda(gov: Governance, session: Session, item: Timer, now: datetime) 
     gov.effects(session, effects, "charterbot", now)
 
 
+def _unfinished(
+    call: agenda.Call, now: datetime, schedule: Schedule
+) -> list[tuple[Occurrence, bool]]:
+    """The occurrences of ``call`` not over at ``now`` whose agenda may have been posted, each
+    with whether it is cancelled: those starting within ``agenda_before``, and moved or
+    cancelled ones wherever they now fall (a cancelled one at its planned time)."""
+    if isinstance(call, AdhocMeeting):
+        occ = call.occurrence()
+        return [(occ, call.cancelled)] if occ.ends_at > now else []
+    before = call.agenda_before or timedelta(0)
+    live = occurrences(call, now - call.duration, until=now + before, schedule=schedule)
+    found = {occ.key: (occ, False) for occ in live}
+    zone = zone_of(call.timezone)
+    excepted = [(k, at, False) for k, at in schedule.moved_for(call.id).items()]
+    excepted += [
+        (k, localize(parse_key(k)[1], zone), True)
+        for k in schedule.cancelled
+        if parse_key(k)[0] == call.id
+    ]
+    for key, at, cancelled in excepted:
+        if at + call.duration > now and key not in found:  # cheap test first: most are past
+            hit = find_occurrence(call, key, schedule)
+            if hit is not None:
+                found[key] = (hit, cancelled)
+    return list(found.values())
+
+
 def refresh_agendas(gov: Governance, session: Session, now: datetime) -> int:
-    """Re-build posted agendas of calls not yet over; queue an edit where the text changed."""
-    posted = {
-        r.occurrence_key
-        for r in store.fired_timers(session, kind="agenda", since=now - LOOKBACK * 3)
-        if r.outcome == "fired"
-    }
-    if not posted:
-        return 0
+    """Re-build the posted agenda of every call not yet over, wherever it now falls (moved,
+    or cancelled: its issue says so); queue an edit where the text changed."""
+    charter, schedule = gov.charter, store.schedule(session)
+    candidates = [
+        (call, occ, cancelled)
+        for call in calls(session, charter, now - LOOKBACK - timedelta(days=1))
+        if call.agenda_before is not None and not agenda.is_private(call, charter)
+        for occ, cancelled in _unfinished(call, now, schedule)
+    ]
+    posted = store.posted_agendas(session, keys={occ.key for _, occ, _ in candidates})
     queued = 0
-    schedule = store.schedule(session)
-    for call in calls(session, gov.charter, now - LOOKBACK * 3):
-        if agenda.is_private(call, gov.charter) or call.agenda_before is None:
-            continue
-        since = now - call.duration - timedelta(minutes=1)
-        for occ in occurrences(call, since, until=now + call.agenda_before, schedule=schedule):
-            if occ.key in posted and occ.ends_at > now:
-                built = agenda.agenda_for(session, gov.charter, call, occ, now)
-                queued += agenda.queue_post(session, occ, built, now)
+    for call, occ, cancelled in candidates:
+        if occ.key in posted:
+            if isinstance(call, Meeting):  # amended back to an hour it had: its issue again
+                agenda.adopt(session, call, occ, now)
+            built = agenda.agenda_for(session, charter, call, occ, now, cancelled=cancelled)
+            queued += agenda.queue_post(session, occ, built, now)
     return queued
 
 

@@ -8,6 +8,12 @@ Rules:
   relative times ("in 3 hours") that would change it on every tick.
 - The first line is a hidden marker ``<!-- charterbot:agenda:<occurrence key> -->`` by which
   the bot finds its own post again.
+- The title and the time line give where the call now falls. A moved call also says when it
+  was first planned ("Moved: first planned for …"), so readers of the issue see the change.
+- A cancelled call's agenda says so in its title ("[Cancelled] Agenda: …") and first line, and
+  keeps only the items people added for it (to raise again elsewhere): proposals, concerns,
+  gates, incidents and action items carry over to the next call's agenda anyway, and a text
+  that no longer follows live state is not edited again.
 - Text written by people (titles, concerns, action items, added items, names) is escaped: it
   cannot mention anyone (``@`` becomes ``@`` + U+200B ZERO WIDTH SPACE), cannot break the list
   structure (newlines collapse to spaces) and cannot start markup (backslash, backtick and
@@ -20,7 +26,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from charter.meetings import AdhocMeeting, Occurrence
+from charter.meetings import AdhocMeeting, Occurrence, planned_start
 from charter.model import Meeting
 
 _MARKUP = re.compile(r"([\\`*_\[\]<>#|~])")
@@ -153,24 +159,44 @@ def _sections(snap: AgendaSnapshot, occ: Occurrence, now: datetime) -> list[tupl
     ]
 
 
+def _status(occurrence: Occurrence, cancelled: bool) -> list[str]:
+    """The line saying the call is cancelled, or when a moved call was first planned."""
+    if cancelled:
+        return ["", "**Cancelled:** this call will not take place."]
+    planned = planned_start(occurrence)
+    if occurrence.moved and planned != occurrence.starts_at:
+        return ["", f"**Moved:** first planned for {_stamp(planned, occurrence)}."]
+    return []
+
+
 def build_agenda(
-    meeting: Meeting | AdhocMeeting, occurrence: Occurrence, snapshot: AgendaSnapshot, now: datetime
+    meeting: Meeting | AdhocMeeting,
+    occurrence: Occurrence,
+    snapshot: AgendaSnapshot,
+    now: datetime,
+    *,
+    cancelled: bool = False,
 ) -> Agenda:
-    """The agenda of one occurrence (see the module docstring for the rules)."""
+    """The agenda of one occurrence (see the module docstring for the rules); ``cancelled``:
+    the call will not take place."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware (UTC)")
     when = _stamp(occurrence.starts_at, occurrence)
     title = f"Agenda: {' '.join(meeting.title.split())} — {when}".replace("@", "@\u200b")
+    if cancelled:
+        title = f"[Cancelled] {title}"
+        snapshot = AgendaSnapshot(added=snapshot.added)
     lines = [
         _MARKER.format(key=occurrence.key),
         f"# {escape(meeting.title)}",
         "",
         f"{when} ({occurrence.starts_at:%Y-%m-%d %H:%M} UTC), "
         f"{int((occurrence.ends_at - occurrence.starts_at).total_seconds() // 60)} minutes",
+        *_status(occurrence, cancelled),
     ]
     sections = [(head, body) for head, body in _sections(snapshot, occurrence, now) if body]
     for head, body in sections:
         lines += ["", f"## {head}", "", *body]
-    if not sections:
+    if not sections and not cancelled:
         lines += ["", "Nothing is on the agenda yet."]
     return Agenda(title=title, body_markdown="\n".join(lines) + "\n")

@@ -19,7 +19,11 @@ Rules:
   a zone, and as calendar tools write it) is read as that instant in the meeting's wall-clock
   time before expanding (:func:`local_rule`); a floating ``UNTIL`` (no ``Z``) or a date is
   already a local wall-clock time and is used as written.
-- Ad-hoc meetings (:class:`AdhocMeeting`) are single occurrences with the same shape.
+- Ad-hoc meetings (:class:`AdhocMeeting`) are single occurrences with the same shape. Their key
+  is made of the local time they were *first* scheduled at (``first_start`` once moved), so a
+  moved call keeps its key, its agenda issue and its agenda items, like a moved series instance.
+- Where an occurrence now falls, cancelled or not, is :func:`find_occurrence`; which stale
+  agenda a series instance takes over after an amendment moved its hour is :func:`superseded`.
 - Expansion is bounded: a rule dateutil would repeat forever (``INTERVAL=0``) or scan second by
   second to the year 9999 (a sub-daily ``BYSETPOS`` that picks nothing) is refused
   (:func:`rule_problem`), and one expansion looks at no more than ``SCAN_LIMIT`` instances.
@@ -146,18 +150,26 @@ class AdhocMeeting:
     announce_to: tuple[str, ...] = ()
     cancelled: bool = False
     private: bool = False  # about a confidential matter: private channels only, no public pages
+    # Where the call was first scheduled, once it has been moved (None: never moved). Its key
+    # is made of this time, so moving the call keeps its key (agenda issue, items, outcomes).
+    first_start: datetime | None = None
 
     def __post_init__(self) -> None:
         if not _ID.match(self.id):
             raise MeetingError(f"{self.id!r} is not a meeting id; use a-z, 0-9, - and _")
         _require_aware(self.starts_at, f"the start of {self.id}")
+        if self.first_start is not None:
+            _require_aware(self.first_start, f"the first start of {self.id}")
         zone_of(self.timezone)
 
     def occurrence(self) -> Occurrence:
+        """The call's one occurrence at ``starts_at``, keyed by its first local start; a call
+        moved since (``first_start`` set) is ``moved``, so its reminders are re-armed."""
+        zone = zone_of(self.timezone)
         start = self.starts_at.astimezone(UTC)
-        local = start.astimezone(zone_of(self.timezone))
-        key = occurrence_key(self.id, local)
-        return Occurrence(self.id, key, start, start + self.duration, local)
+        key = occurrence_key(self.id, (self.first_start or start).astimezone(zone))
+        moved = self.first_start is not None
+        return Occurrence(self.id, key, start, start + self.duration, start.astimezone(zone), moved)
 
 
 _UTC_UNTIL = re.compile(r"(UNTIL=)([0-9]{8})T([0-9]{6})Z", re.IGNORECASE)
@@ -276,6 +288,45 @@ def _instance(
     )
 
 
+def find_occurrence(
+    meeting: Meeting | AdhocMeeting, key: str, schedule: Schedule | None = None
+) -> Occurrence | None:
+    """The occurrence ``key`` of ``meeting`` where it now falls (at its new time if moved),
+    whether or not it is cancelled; None when ``key`` names no instance of it (another meeting's
+    key, or a time the series' rule no longer produces since the charter was amended)."""
+    if isinstance(meeting, AdhocMeeting):
+        occ = meeting.occurrence()
+        return occ if occ.key == key else None
+    meeting_id, local = parse_key(key)
+    if meeting_id != meeting.id or not is_instance(meeting, local):
+        return None
+    moved = (schedule or Schedule()).moved.get(key)
+    return _instance(meeting, local, zone_of(meeting.timezone), moved)
+
+
+def planned_start(occurrence: Occurrence) -> datetime:
+    """The UTC time ``occurrence`` was planned for before any move: its key's local time."""
+    zone = occurrence.local_start.tzinfo or UTC
+    return localize(parse_key(occurrence.key)[1], zone)
+
+
+def superseded(meeting: Meeting, occurrence: Occurrence, keys: Iterable[str]) -> str | None:
+    """Which of ``keys`` (occurrences whose agenda was posted) ``occurrence`` takes over: a key
+    of the same series on the same local day that the series' rule no longer produces (a
+    charter amendment moved the call's hour, so the call of that day is now ``occurrence``).
+    The nearest in time wins (then the earlier); None when there is none. The same day only:
+    an amendment that moves a call to another day leaves its old agenda alone."""
+    day = parse_key(occurrence.key)[1]
+    stale: list[tuple[timedelta, datetime, str]] = []
+    for key in keys:
+        meeting_id, local = parse_key(key)
+        if meeting_id != meeting.id or local.date() != day.date() or local == day:
+            continue
+        if not is_instance(meeting, local):
+            stale.append((abs(local - day), local, key))
+    return min(stale)[2] if stale else None
+
+
 def occurrences(
     meeting: Meeting | AdhocMeeting,
     start_after: datetime,
@@ -357,9 +408,12 @@ def reminders_for(occurrence: Occurrence, meeting: Meeting | AdhocMeeting) -> li
     """A reminder per offset in ``reminders``, and the agenda post at ``agenda_before``.
 
     Keys are ``<occurrence key>/remind-<offset>`` (the offset as the charter writes durations,
-    largest exact unit: 24h is ``1d``) and ``<occurrence key>/agenda``; the series (what
-    coalesces) is ``<meeting id>/<label>``. A moved instance gets keys suffixed with its new
-    start, so moving a call re-arms its reminders.
+    largest exact unit: 24h is ``1d``) and ``<occurrence key>/agenda``. The series (what
+    coalesces, see :func:`due_timers`) of a reminder is ``<meeting id>/<label>``: after downtime
+    only the latest "starts in 1h" of a meeting is worth sending. An agenda post's series is
+    ``<occurrence key>/agenda``: every upcoming call needs its own agenda, so each one is judged
+    on its own grace and a later call's post never makes an earlier one missed. A moved instance
+    gets keys suffixed with its new start, so moving a call re-arms its reminders.
     """
     timers = [(f"remind-{format_duration(off)}", off, "reminder") for off in meeting.reminders]
     if meeting.agenda_before is not None:
@@ -369,7 +423,7 @@ def reminders_for(occurrence: Occurrence, meeting: Meeting | AdhocMeeting) -> li
         Reminder(
             key=f"{occurrence.key}/{label}{suffix}",
             fires_at=occurrence.starts_at - offset,
-            series=f"{occurrence.meeting_id}/{label}",
+            series=f"{occurrence.key if kind == 'agenda' else occurrence.meeting_id}/{label}",
             occurrence_key=occurrence.key,
             kind=kind,
         )

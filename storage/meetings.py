@@ -9,21 +9,30 @@ Rules:
 - :func:`last_fired` is the misfire policy's memory: per timer series, the ``fires_at`` of the
   latest timer handled (fired or missed); see :func:`charter.meetings.due_timers`.
 - Every change to a series or ad-hoc call raises its revision (ICS SEQUENCE) by one.
+- A moved ad-hoc call keeps its start in ``adhoc_meeting.starts_at`` and is also recorded in
+  ``meeting_exception`` under the key of its *first* start (as a moved series instance is), so
+  :func:`to_adhoc` gives it that key back wherever it is moved: its agenda issue, agenda items
+  and outcomes stay with it.
+- An agenda counts as posted once its timer fired (:func:`posted_agendas`); its GitHub issue
+  follows the occurrence's key, which :func:`rekey_agenda` changes when an amended series takes
+  over a stale agenda.
 - A confirmation token is used once, by the person it was issued to, before it expires.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import object_session
 from sqlmodel import Session, col, select
 
-from charter.meetings import AdhocMeeting, Reminder, Schedule
+from charter.meetings import AdhocMeeting, Reminder, Schedule, localize, parse_key, zone_of
+from storage.models.core import OutboxRow
 from storage.models.meetings import (
     AdhocMeetingRow,
     AgendaIssueRow,
@@ -63,6 +72,7 @@ def set_exception(
     row.kind = "cancelled" if moved_to is None else "moved"
     row.moved_to, row.by, row.at = moved_to, by, now
     session.add(row)
+    session.info.pop(_FIRST_KEYS, None)  # an ad-hoc call may just have been moved
 
 
 def adhoc_rows(session: Session, *, since: datetime | None = None) -> list[AdhocMeetingRow]:
@@ -78,6 +88,8 @@ def to_adhoc(
     reminders: tuple[timedelta, ...] = (),
     agenda_before: timedelta | None = None,
 ) -> AdhocMeeting:
+    """The call stored in ``row``; one moved since it was scheduled gets its first start back
+    (read in the row's session), so that it keeps its occurrence key."""
     return AdhocMeeting(
         id=row.id,
         title=row.title,
@@ -88,7 +100,27 @@ def to_adhoc(
         reminders=reminders,
         cancelled=row.cancelled,
         private=row.private,
+        first_start=_first_start(row),
     )
+
+
+_FIRST_KEYS = "charterbot.meeting-exception-keys"  # session.info: meeting id -> a key
+
+
+def _first_start(row: AdhocMeetingRow) -> datetime | None:
+    """Where a moved ad-hoc call was first scheduled: the key its move is recorded under. The
+    keys are read once per session (a feed lists every call), again after a change."""
+    session = object_session(row)
+    if session is None:  # a row never stored has never been moved
+        return None
+    keys: dict[str, str] | None = session.info.get(_FIRST_KEYS)
+    if keys is None:
+        pairs = sa.select(
+            col(MeetingExceptionRow.meeting_id), col(MeetingExceptionRow.occurrence_key)
+        )
+        keys = session.info[_FIRST_KEYS] = {m: k for m, k in session.execute(pairs)}
+    key = keys.get(row.id)
+    return None if key is None else localize(parse_key(key)[1], zone_of(row.timezone))
 
 
 def publish_adhoc(session: Session, proposal: int) -> int:
@@ -171,6 +203,59 @@ def save_agenda_issue(session: Session, key: str, number: int, digest: str, now:
         )
     row.issue_number, row.body_sha256, row.updated_at = number, digest, now
     session.add(row)
+
+
+def posted_agendas(
+    session: Session, *, keys: Collection[str] = (), prefix: str | None = None
+) -> set[str]:
+    """Of the occurrence ``keys`` (and of the keys starting with ``prefix``), those whose
+    agenda was posted: an agenda timer of theirs fired."""
+    stmt = (
+        sa.select(col(FiredTimerRow.occurrence_key))
+        .where(col(FiredTimerRow.kind) == "agenda")
+        .where(col(FiredTimerRow.outcome) == "fired")
+    )
+    which: list[sa.ColumnElement[bool]] = []
+    if keys:
+        which.append(col(FiredTimerRow.occurrence_key).in_(sorted(keys)))
+    if prefix is not None:
+        which.append(col(FiredTimerRow.occurrence_key).startswith(prefix, autoescape=True))
+    if not which:
+        return set()
+    return set(session.execute(stmt.where(sa.or_(*which)).distinct()).scalars())
+
+
+def rekey_agenda(session: Session, old: str, new: str, now: datetime) -> bool:
+    """Give the agenda of occurrence ``old`` to occurrence ``new``: the items people added and,
+    unless ``new`` has one already, its GitHub issue (edited at the next post, as the body
+    differs). True when anything moved."""
+    items = agenda_items(session, old)
+    for item in items:
+        item.occurrence_key = new
+        session.add(item)
+    issue = session.get(AgendaIssueRow, old)
+    if issue is not None and session.get(AgendaIssueRow, new) is None:
+        session.add(
+            AgendaIssueRow(
+                occurrence_key=new,
+                issue_number=issue.issue_number,
+                body_sha256=issue.body_sha256,
+                created_at=issue.created_at,
+                updated_at=now,
+            )
+        )
+        session.delete(issue)
+        return True
+    return bool(items)
+
+
+def waiting_post(session: Session, outbox_key: str) -> OutboxRow | None:
+    """The outbox item holding the coalescing key ``outbox_key``: queued and not taken for
+    sending yet (taking it frees the key, see :mod:`storage.outbox`), locked until the caller
+    commits (a relay taking it meanwhile waits; one that read it just before sends the text it
+    read, and the next agenda refresh queues the newer one)."""
+    stmt = select(OutboxRow).where(OutboxRow.key == outbox_key).with_for_update()
+    return session.exec(stmt).first()
 
 
 def add_agenda_item(session: Session, key: str, text: str, by: str, now: datetime) -> None:

@@ -14,7 +14,7 @@ import yaml
 from dateutil.rrule import rrulestr
 from icalendar import Calendar
 
-from bot.calendar import PRODID, calendar_ics, event_uid
+from bot.calendar import PRODID, calendar_ics, event_uid, vtimezone
 from charter.meetings import AdhocMeeting, Schedule, occurrences
 from charter.model import Charter
 
@@ -237,3 +237,93 @@ def test_aware_charter_start_is_written_in_the_meeting_zone(charter: Charter) ->
     cal = parse(calendar_ics(shifted, Schedule(), [], series="core-sync", now=NOW))
     core = master(cal, event_uid(charter, "core-sync"))
     assert core.decoded("DTSTART") == datetime(2026, 1, 8, 15, tzinfo=ZoneInfo("Europe/Berlin"))
+
+
+def with_rule(charter: Charter, rrule: str) -> Charter:
+    """The charter with core-sync (Thursdays 15:00 Berlin from 2026-01-08) on ``rrule``."""
+    data = charter.model_dump()
+    data["meetings"][0]["rrule"] = rrule
+    return Charter.model_validate(data)
+
+
+def client_expansion(event: Any) -> list[datetime]:
+    """The UTC starts a calendar app gives a master VEVENT: its RRULE expanded from the
+    zoned DTSTART, an aware UNTIL compared as an instant (as RFC 5545 means it)."""
+    rule = rrulestr(event["RRULE"].to_ical().decode(), dtstart=event.decoded("DTSTART"))
+    return [start.astimezone(UTC) for start in rule]
+
+
+@pytest.mark.parametrize(
+    ("until", "written"),
+    [
+        ("UNTIL=20261231T235959", "UNTIL=20261231T225959Z"),  # floating: Berlin wall clock
+        ("UNTIL=20261231", "UNTIL=20261230T230000Z"),  # a date: its midnight in Berlin
+        ("UNTIL=20260702T150000", "UNTIL=20260702T130000Z"),  # summer time, the call's own
+        ("UNTIL=20261231T140000Z", "UNTIL=20261231T140000Z"),  # UTC already
+    ],
+)
+def test_until_is_the_utc_instant_the_bot_ends_the_series_at(
+    charter: Charter, until: str, written: str
+) -> None:
+    """RFC 5545 3.3.10: next to a DTSTART with a zone, UNTIL is a UTC date-time. The feed
+    writes the instant charterbot itself reads the charter's UNTIL as, so a calendar app
+    shows exactly the calls the bot holds (a date UNTIL ends the series at the start of that
+    day: no call on the 31st)."""
+    changed = with_rule(charter, f"FREQ=WEEKLY;BYDAY=TH;{until}")
+    cal = parse(calendar_ics(changed, Schedule(), [], series="core-sync", now=NOW))
+    event = master(cal, event_uid(charter, "core-sync"))
+    assert event["RRULE"].to_ical().decode() == f"FREQ=WEEKLY;{written};BYDAY=TH"
+    meeting = changed.meeting("core-sync")
+    assert meeting is not None
+    ours = occurrences(meeting, utc(2026, 1, 1), until=utc(2027, 12, 31))
+    assert client_expansion(event) == [o.starts_at for o in ours]
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "America/New_York", "Asia/Jerusalem"])
+def test_the_vtimezone_places_every_call_of_an_endless_series(charter: Charter, zone: str) -> None:
+    """A client that knows no zones but the feed's VTIMEZONE shows every call of an endless
+    weekly 15:00 series at 15:00, past 2038 and centuries on; and the VTIMEZONE stays small
+    (changes before 2038 listed, later ones the zone's yearly rules)."""
+    data = charter.model_dump()
+    data["meetings"][0].update(rrule="FREQ=WEEKLY;BYDAY=TH", timezone=zone)
+    changed = Charter.model_validate(data)
+    ics = calendar_ics(changed, Schedule(), [], series="core-sync", now=NOW)
+    (vtimezone,) = parse(ics).walk("VTIMEZONE")
+    assert len(vtimezone.to_ical()) < 4000
+    client_zone = vtimezone.to_tz(lookup_tzid=False)  # built from the VTIMEZONE alone
+    meeting = changed.meeting("core-sync")
+    assert meeting is not None
+    for since in (utc(2026, 1, 1), utc(2037, 1, 1), utc(2090, 1, 1), utc(2425, 1, 1)):
+        calls = occurrences(meeting, since, until=since + timedelta(days=3 * 366))
+        assert len(calls) > 150
+        shown = {o.starts_at.astimezone(client_zone).strftime("%a %H:%M") for o in calls}
+        assert shown == {"Thu 15:00"}
+
+
+@pytest.mark.parametrize(
+    ("zone", "changes"),
+    [
+        # Europe/Berlin springs forward at 01:00 UTC (02:00 local), falls back at 01:00 UTC
+        ("Europe/Berlin", [utc(2026, 3, 29, 1), utc(2026, 10, 25, 1), utc(2050, 3, 27, 1)]),
+        ("America/New_York", [utc(2026, 3, 8, 7), utc(2026, 11, 1, 6), utc(2061, 3, 13, 7)]),
+        # Jerusalem: the Friday before the last Sunday of March, the last Sunday of October
+        ("Asia/Jerusalem", [utc(2026, 3, 27, 0), utc(2026, 10, 24, 23), utc(2045, 3, 24, 0)]),
+        # Cairo ends summer time at 24:00 on the last Thursday: no RRULE gives it, listed
+        ("Africa/Cairo", [utc(2026, 10, 29, 21), utc(2300, 10, 25, 21)]),
+    ],
+)
+def test_the_vtimezone_changes_offset_when_the_zone_does(
+    zone: str, changes: list[datetime]
+) -> None:
+    """Around each change of offset the feed's VTIMEZONE, read alone, gives the offset the zone
+    has (RFC 5545: an observance starts at the local time before its change, so Berlin's
+    spring change is at 02:00 local, not an hour later)."""
+    client_zone = vtimezone(zone).to_tz(lookup_tzid=False)
+    for change in changes:
+        for at in (change - timedelta(minutes=30), change + timedelta(minutes=30)):
+            assert (
+                at.astimezone(client_zone).utcoffset() == at.astimezone(ZoneInfo(zone)).utcoffset()
+            )
+        assert (change - timedelta(minutes=30)).astimezone(ZoneInfo(zone)).utcoffset() != (
+            change + timedelta(minutes=30)
+        ).astimezone(ZoneInfo(zone)).utcoffset()  # a change indeed

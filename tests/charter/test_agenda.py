@@ -18,7 +18,7 @@ from charter.agenda import (
     build_agenda,
     escape,
 )
-from charter.meetings import AdhocMeeting, occurrences
+from charter.meetings import AdhocMeeting, Schedule, occurrences
 from charter.model import Charter
 
 from .test_meetings import reference_charter
@@ -185,6 +185,73 @@ def test_empty_agenda_and_adhoc_call() -> None:
         "Nothing is on the agenda yet.\n"
     )
     assert agenda.title == "Agenda: Go/no-go @\u200bops — 2027-03-01 14:00 UTC"
+
+
+CANCELLED = """\
+<!-- charterbot:agenda:core-sync@2026-04-02T15:00 -->
+# Core client sync
+
+2026-04-02 15:00 CEST (2026-04-02 13:00 UTC), 90 minutes
+
+**Cancelled:** this call will not take place.
+
+## Added by participants
+
+- retro — bob-aurora
+- talk about releases — hana-eridanus
+"""
+
+
+def test_a_cancelled_call_s_agenda_says_so_and_no_longer_follows_live_state(
+    charter: Charter,
+) -> None:
+    """Cancelled: the title and first line say so; only the items people added stay (to raise
+    again), so the text no longer changes with live state and the issue is edited once."""
+    core, occ = core_occurrence(charter)
+    agenda = build_agenda(core, occ, SNAPSHOT, NOW, cancelled=True)
+    assert agenda.title == "[Cancelled] Agenda: Core client sync — 2026-04-02 15:00 CEST"
+    assert agenda.body_markdown == CANCELLED
+    later = build_agenda(core, occ, SNAPSHOT, utc(2026, 4, 3, 10), cancelled=True)
+    assert later == agenda  # a deadline passed: nothing changes
+    empty = build_agenda(core, occ, AgendaSnapshot(), NOW, cancelled=True).body_markdown
+    assert empty.endswith("**Cancelled:** this call will not take place.\n")
+
+
+def test_a_moved_call_s_agenda_names_its_new_time_and_when_it_was_planned(
+    charter: Charter,
+) -> None:
+    """Moved: the title and time line give the new time and a line says when it was first
+    planned; moved back to its planned time it reads as never moved."""
+    core = charter.meeting("core-sync")
+    assert core is not None
+    key = "core-sync@2026-04-02T15:00"
+    plan = Schedule(moved={key: utc(2026, 4, 3, 9)})
+    occ = occurrences(core, utc(2026, 3, 25), count=1, schedule=plan)[0]
+    agenda = build_agenda(core, occ, AgendaSnapshot(), NOW)
+    assert agenda.title == "Agenda: Core client sync — 2026-04-03 11:00 CEST"
+    assert agenda.body_markdown.split("\n")[3:6] == [
+        "2026-04-03 11:00 CEST (2026-04-03 09:00 UTC), 90 minutes",
+        "",
+        "**Moved:** first planned for 2026-04-02 15:00 CEST.",
+    ]
+    back = Schedule(moved={key: utc(2026, 4, 2, 13)})
+    occ = occurrences(core, utc(2026, 3, 25), count=1, schedule=back)[0]
+    assert occ.moved
+    assert build_agenda(core, occ, AgendaSnapshot(), NOW) == build_agenda(
+        core, core_occurrence(charter)[1], AgendaSnapshot(), NOW
+    )
+
+
+def test_a_moved_adhoc_call_s_agenda_keeps_its_marker() -> None:
+    """A moved ad-hoc call keeps its marker (its key) and says when it was first planned."""
+    call = AdhocMeeting(
+        "adhoc-3", "Go/no-go", utc(2027, 3, 2, 9), timedelta(minutes=30),
+        first_start=utc(2027, 3, 1, 14),
+    )  # fmt: skip
+    body = build_agenda(call, call.occurrence(), AgendaSnapshot(), utc(2027, 3, 1)).body_markdown
+    assert body.startswith("<!-- charterbot:agenda:adhoc-3@2027-03-01T14:00 -->\n")
+    assert "2027-03-02 09:00 UTC (2027-03-02 09:00 UTC), 30 minutes\n\n**Moved:** first " in body
+    assert "first planned for 2027-03-01 14:00 UTC.\n" in body
 
 
 def test_naive_now_is_refused(charter: Charter) -> None:

@@ -20,13 +20,16 @@ from charter.meetings import (
     clashes,
     due_timers,
     exists_locally,
+    find_occurrence,
     is_ambiguous,
     is_instance,
     local_rule,
     mark_handled,
     occurrences,
     parse_key,
+    planned_start,
     reminders_for,
+    superseded,
 )
 from charter.model import Charter, Meeting
 
@@ -335,6 +338,7 @@ def test_adhoc_is_a_single_occurrence(
          "both cancelled and moved"),
         (lambda c: adhoc(id="Bad Id"), "is not a meeting id"),
         (lambda c: adhoc(starts_at=datetime(2027, 3, 1, 14)), "timezone-aware"),
+        (lambda c: adhoc(first_start=datetime(2027, 3, 1, 14)), "the first start of adhoc-7"),
         (lambda c: adhoc(timezone="Europe/Berln"), "unknown time zone"),
     ],
 )  # fmt: skip
@@ -367,7 +371,7 @@ def test_reminders_for_a_series_occurrence(charter: Charter) -> None:
     occ = occurrences(core, utc(2026, 3, 25), count=1)[0]
     got = [(r.key, r.fires_at, r.series, r.kind) for r in reminders_for(occ, core)]
     assert got == [
-        (f"{B}/agenda", utc(2026, 3, 31, 13), "core-sync/agenda", "agenda"),
+        (f"{B}/agenda", utc(2026, 3, 31, 13), f"{B}/agenda", "agenda"),
         (f"{B}/remind-1d", utc(2026, 4, 1, 13), "core-sync/remind-1d", "reminder"),
         (f"{B}/remind-1h", utc(2026, 4, 2, 12), "core-sync/remind-1h", "reminder"),
     ]
@@ -393,6 +397,111 @@ def test_adhoc_reminders_without_agenda() -> None:
     assert [(r.key, r.fires_at) for r in got] == [
         ("adhoc-7@2027-03-01T15:00/remind-1h", utc(2027, 3, 1, 13))
     ]
+
+
+def test_a_moved_adhoc_call_keeps_the_key_of_its_first_start() -> None:
+    """Moved a day later, an ad-hoc call keeps the key of its first local start (its agenda
+    issue and items stay with it) and, like a moved series instance, its reminders are re-armed
+    for the new time under new keys (the ones fired for the old time do not hide them)."""
+    assert not adhoc().occurrence().moved
+    call = adhoc(starts_at=utc(2027, 3, 2, 9), first_start=utc(2027, 3, 1, 14))
+    occ = call.occurrence()
+    assert (occ.key, occ.starts_at, occ.moved) == (
+        "adhoc-7@2027-03-01T15:00",
+        utc(2027, 3, 2, 9),
+        True,
+    )
+    assert occ.local_start == utc(2027, 3, 2, 9).astimezone(BERLIN)
+    assert planned_start(occ) == utc(2027, 3, 1, 14)
+    assert [(r.key, r.fires_at) for r in reminders_for(occ, call)] == [
+        ("adhoc-7@2027-03-01T15:00/remind-1h@moved-20270302T0900Z", utc(2027, 3, 2, 8))
+    ]
+
+
+def test_each_call_s_agenda_post_is_judged_on_its_own_grace() -> None:
+    """Back from an outage (Mar 10 12:00 to Mar 11 22:00 UTC), a daily call whose agenda is
+    posted 48h ahead: the agendas of the Mar 12 and Mar 13 calls both fell due and neither call
+    has started, so both are posted (agenda posts coalesce per occurrence); the missed "starts
+    in 1h" reminders still coalesce per meeting, and none is sent late."""
+    daily = meeting(
+        "FREQ=DAILY", "2026-01-01T16:00", "America/New_York", agenda_before="48h", reminders=["1h"]
+    )
+    now = utc(2026, 3, 11, 22)
+    occs = occurrences(daily, utc(2026, 3, 10, 12), until=now + timedelta(hours=48))
+    found = [t for o in occs for t in reminders_for(o, daily)]
+    handled = {"m@2026-03-10T16:00/agenda": utc(2026, 3, 8, 20)}
+    handled["m@2026-03-11T16:00/agenda"] = utc(2026, 3, 9, 20)
+    posts = due_timers([t for t in found if t.kind == "agenda"], now, handled, timedelta(hours=48))
+    assert [t.key for t in posts.fire] == ["m@2026-03-12T16:00/agenda", "m@2026-03-13T16:00/agenda"]
+    assert posts.missed == ()
+    reminders = [t for t in found if t.kind == "reminder"]
+    assert {t.series for t in reminders} == {"m/remind-1h"}
+    late = due_timers(reminders, now, handled, timedelta(minutes=10))
+    assert (late.fire, [t.key for t in late.missed]) == (
+        (),
+        ["m@2026-03-10T16:00/remind-1h", "m@2026-03-11T16:00/remind-1h"],
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "schedule", "expected"),
+    [
+        (B, Schedule(), (utc(2026, 4, 2, 13), False)),
+        (B, Schedule(moved={B: utc(2026, 4, 3, 9)}), (utc(2026, 4, 3, 9), True)),
+        # a cancelled one is still found, at its planned time (its agenda says it is cancelled)
+        (B, Schedule(cancelled=frozenset({B})), (utc(2026, 4, 2, 13), False)),
+        ("core-sync@2026-03-26T15:00", Schedule(), None),  # the off week
+        ("core-sync@2026-04-02T16:00", Schedule(), None),  # not the series' hour (amended)
+        ("security-sync@2026-04-07T17:00", Schedule(), None),  # another meeting's key
+    ],
+)  # fmt: skip
+def test_find_occurrence_wherever_it_now_falls(
+    charter: Charter, key: str, schedule: Schedule, expected: tuple[datetime, bool] | None
+) -> None:
+    """An occurrence is found by its key at its new time if moved, cancelled or not; a key the
+    series does not produce finds nothing."""
+    core = charter.meeting("core-sync")
+    assert core is not None
+    occ = find_occurrence(core, key, schedule)
+    assert (occ and (occ.starts_at, occ.moved)) == expected
+    assert occ is None or (occ.key, planned_start(occ)) == (key, utc(2026, 4, 2, 13))
+
+
+def test_find_an_adhoc_call_s_occurrence() -> None:
+    """An ad-hoc call has one occurrence: found by its key (its first start once moved)."""
+    call = adhoc(starts_at=utc(2027, 3, 5, 9), first_start=utc(2027, 3, 1, 14))
+    occ = find_occurrence(call, "adhoc-7@2027-03-01T15:00")
+    assert occ is not None and occ.starts_at == utc(2027, 3, 5, 9)
+    assert find_occurrence(call, "adhoc-7@2027-03-05T10:00") is None
+
+
+AMENDED = meeting("FREQ=WEEKLY;BYDAY=TH", "2026-01-01T16:00", "Europe/Berlin")  # was 15:00
+TWICE = meeting("FREQ=DAILY;BYHOUR=9,16", "2026-01-01T09:00", "UTC")  # two calls a day
+
+
+@pytest.mark.parametrize(
+    ("series", "keys", "expected"),
+    [
+        (AMENDED, ["m@2026-04-02T15:00"], "m@2026-04-02T15:00"),
+        (AMENDED, [], None),
+        (AMENDED, ["m@2026-04-02T16:00"], None),  # its own
+        (AMENDED, ["m@2026-04-01T15:00"], None),  # another day
+        (AMENDED, ["other@2026-04-02T15:00"], None),  # another meeting
+        (AMENDED, ["m@2026-04-02T09:00", "m@2026-04-02T15:00"], "m@2026-04-02T15:00"),  # nearest
+        (AMENDED, ["m@2026-04-02T17:00", "m@2026-04-02T15:00"], "m@2026-04-02T15:00"),  # tie
+        (TWICE, ["m@2026-04-02T09:00"], None),  # still a call of the series: not stale
+        (TWICE, ["m@2026-04-02T09:00", "m@2026-04-02T17:00"], "m@2026-04-02T17:00"),
+    ],
+)  # fmt: skip
+def test_an_amended_series_takes_over_the_stale_agenda_of_the_same_day(
+    series: Meeting, keys: list[str], expected: str | None
+) -> None:
+    """The call of a day takes over the agenda posted for that day at an hour the series no
+    longer holds: the nearest one (the earlier on a tie); never a call the series still has,
+    another day's or another meeting's."""
+    occ = occurrences(series, utc(2026, 4, 2, 10), count=1)[0]
+    assert occ.key == "m@2026-04-02T16:00"
+    assert superseded(series, occ, keys) == expected
 
 
 def hourly(series: str, first: datetime, n: int) -> list[Reminder]:

@@ -13,7 +13,15 @@ from bot.meetings_agenda import agenda_for
 from bot.meetings_lookup import resolve
 from charter.meetings import AdhocMeeting
 from storage.db import session_scope
-from tests.bot.rollouts.conftest import CLIENTS, COORDINATOR, COUNCIL, MAINTAINER, World, form
+from tests.bot.rollouts.conftest import (
+    CLIENTS,
+    COORDINATOR,
+    COUNCIL,
+    MAINTAINER,
+    World,
+    form,
+    person,
+)
 from tests.bot.rollouts.test_rollout_commands import decide
 
 SECRET = "embargoed gossip exploit CVE-2026-0001"
@@ -22,7 +30,7 @@ ORDINARY = "flaky devnet peering"
 
 def public_agenda(world: World, now: datetime) -> str:
     with session_scope(world.engine) as session:
-        found = resolve(session, world.gov, "core-sync", now)
+        found = resolve(session, world.gov, "core-sync", now, person(COORDINATOR))
         assert not isinstance(found, str)
         return agenda_for(session, world.gov.charter, *found, now).body_markdown
 

@@ -14,6 +14,7 @@ from charter.proposal import Proposal
 from charter.rollout import Rollout
 from storage import incidents as incident_store, proposals as repo, rollouts as rollout_store
 from storage.db import session_scope
+from tests.bot.meetings.conftest import COORDINATOR
 
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
 CLIENTS = ("aurora", "borealis", "cirrus", "dorado", "eridanus")
@@ -92,7 +93,7 @@ def test_the_agenda_lists_what_is_open_now(gov: Governance) -> None:
     confidential proposal that is not disclosed is left out; user text is escaped."""
     seed(gov)
     with session_scope(gov.engine) as session:
-        found = resolve(session, gov, "core-sync", NOW)
+        found = resolve(session, gov, "core-sync", NOW, COORDINATOR)
         assert not isinstance(found, str)
         body = agenda_for(session, gov.charter, *found, NOW).body_markdown
     assert body.startswith("<!-- charterbot:agenda:core-sync@2026-04-02T15:00 -->\n")

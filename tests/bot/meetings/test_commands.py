@@ -194,9 +194,9 @@ def test_open_actions_and_added_items_reach_the_next_agenda(gov: Governance) -> 
     run(gov, "meeting action carmen-borealis write the @everyone fork notes", COORDINATOR, during)
     assert run(gov, "agenda add core-sync Discuss the testnet reset", MAINTAINER).ok
     with session_scope(gov.engine) as session:
-        call, occ = resolve(session, gov, "core-sync", NOW)  # type: ignore[misc]
+        call, occ = resolve(session, gov, "core-sync", NOW, COORDINATOR)  # type: ignore[misc]
         body = agenda_for(session, gov.charter, call, occ, NOW).body_markdown
-        later = resolve(session, gov, "core-sync@2026-04-16T15:00", NOW)
+        later = resolve(session, gov, "core-sync@2026-04-16T15:00", NOW, COORDINATOR)
         later_body = agenda_for(session, gov.charter, *later, NOW).body_markdown  # type: ignore[misc]
     assert occ.key == "core-sync@2026-04-02T15:00"
     assert "write the @\u200beveryone fork notes — carmen-borealis" in body

@@ -15,14 +15,19 @@ from bot import calendar
 from bot.clock import FixedClock
 from bot.meetings_agenda import agenda_for
 from bot.meetings_lookup import resolve
+from bot.messages import Actor, plain_text
 from bot.relay_fanout import announcement
 from bot.service import Governance
 from bot.web.calls import upcoming
+from charter.lifecycle import State
+from charter.proposal import Proposal
 from charter.subscriptions import recipients
-from storage import meetings as store
+from storage import meetings as store, proposals as repo
 from storage.db import session_scope
 from tests.bot.meetings.conftest import (
+    ANONYMOUS,
     COORDINATOR,
+    MAINTAINER,
     announcements,
     charter_with,
     make_gov,
@@ -140,7 +145,7 @@ def test_action_items_of_a_private_call_stay_off_public_agendas(db_url: str) -> 
 
     def agenda_of(ref: str) -> str:
         with session_scope(gov.engine) as session:
-            found = resolve(session, gov, ref, during)
+            found = resolve(session, gov, ref, during, COORDINATOR)
             assert not isinstance(found, str)
             return agenda_for(session, gov.charter, *found, during).body_markdown
 
@@ -165,7 +170,95 @@ def test_action_items_of_an_unknown_call_stay_off_public_agendas(gov: Governance
                 session, key=f"{meeting}@2026-03-19T15:00", meeting_id=meeting, kind="action",
                 text=text, by="ines-coord", now=now - timedelta(days=1), owner="alice-aurora",
             )  # fmt: skip
-        found = resolve(session, gov, "core-sync", now)
+        found = resolve(session, gov, "core-sync", now, COORDINATOR)
         assert not isinstance(found, str)
         body = agenda_for(session, gov.charter, *found, now).body_markdown
     assert "write the public notes" in body and "retired call" not in body
+
+
+OUTSIDER = Actor(login="zoe-outsider", surface="slack", surface_id="U0ZOE", display="Zoe")
+COUNCIL = Actor(login="kofi-sec", surface="console", surface_id="kofi-sec", display="Kofi")
+GO_NO_GO = "go-no-go-7-production"  # 2026-06-15 10:00-11:00 UTC
+
+
+def private_go_no_go(db_url: str, *, stored: bool) -> tuple[Governance, datetime]:
+    """A confidential rollout of #7 with its private go/no-go call scheduled; ``stored``: #7
+    is stored too, a security patch (every client maintainer holds a seat on its track)."""
+    now = SOAK_END - timedelta(days=1)
+    gov = make_gov(db_url, charter_with(), FixedClock(now))
+    on_canary(gov, confidential=True)
+    if stored:
+        patch = Proposal(
+            number=7, title="Embargoed fix", author="alice-aurora", track="security-patch",
+            state=State.ROLLING_OUT, fields={}, charter_version=gov.charter.version,
+            created_at=now - timedelta(days=30),
+        )  # fmt: skip
+        with session_scope(gov.engine) as session:
+            repo.save(session, repo.Stored(patch), gov.charter, now)
+    gov.tick(now)
+    return gov, now
+
+
+@pytest.mark.parametrize(
+    ("who", "stored", "sees"),
+    [
+        (ANONYMOUS, True, False),
+        (OUTSIDER, True, False),  # linked, but no seat on the track
+        (MAINTAINER, True, True),  # aurora's seat on the security-patch track
+        (MAINTAINER, False, False),  # no stored proposal: coordinators and the council only
+        (COORDINATOR, False, True),
+        (COUNCIL, False, True),
+    ],
+    ids=["anonymous", "outsider", "seat-holder", "maintainer", "coordinator", "council"],
+)
+def test_meetings_lists_a_private_call_to_those_who_may_see_its_proposal(
+    db_url: str, who: Actor, stored: bool, sees: bool
+) -> None:
+    """`meetings` lists a confidential rollout's go/no-go call only to those `proposals` would
+    show the proposal to; everyone still sees the public calls."""
+    gov, now = private_go_no_go(db_url, stored=stored)
+    text = plain_text(gov.run_sync("meetings --next 5", who, now))
+    gov.engine.dispose()
+    assert "Core client sync" in text
+    assert (GO_NO_GO in text) is sees
+    assert ("#7" in text) is sees
+
+
+@pytest.mark.parametrize(
+    ("command", "hidden_says"),
+    [
+        ("agenda add nope hello", "There is no meeting nope; known: core-sync, security-sync."),
+        (f"agenda add {GO_NO_GO} hello", f"There is no meeting {GO_NO_GO}; known: core-sync, "),
+        (f"agenda add {GO_NO_GO}@2026-06-15T10:00 hello", f"There is no meeting {GO_NO_GO};"),
+        (f"meeting cancel {GO_NO_GO}", f"There is no meeting {GO_NO_GO};"),
+        (f"meeting move {GO_NO_GO} 2026-06-16 10:00Z", f"There is no meeting {GO_NO_GO};"),
+        ('meeting schedule "Fork sync" 2026-06-15 10:30Z', "Schedule this call?"),  # no clash
+    ],
+    ids=["unknown", "private-id", "private-key", "cancel", "move", "clash"],
+)
+def test_a_private_call_is_no_meeting_to_those_who_may_not_see_it(
+    db_url: str, command: str, hidden_says: str
+) -> None:
+    """Answers name a private call only to those who may see it: a maintainer who may not is
+    told it does not exist (and it is not among the known ids, nor in a clash warning); a
+    coordinator is answered about it."""
+    gov, now = private_go_no_go(db_url, stored=False)
+    hidden = plain_text(gov.run_sync(command, MAINTAINER, now))
+    shown = plain_text(gov.run_sync(command, COORDINATOR, now))
+    gov.engine.dispose()
+    assert hidden_says in hidden
+    assert "go-no-go-7" not in hidden.replace(hidden_says, "") and "#7" not in hidden
+    assert "Go/no-go: #7 to production" in shown or GO_NO_GO in shown
+
+
+def test_an_action_item_of_one_who_may_not_see_the_private_call_goes_to_a_call_they_see(
+    db_url: str,
+) -> None:
+    """During the private call, `meeting action` by a maintainer who may not see it is recorded
+    on the latest call they may see (the reply names that one), never on the private call."""
+    gov, _ = private_go_no_go(db_url, stored=False)
+    during = datetime(2026, 6, 15, 10, 20, tzinfo=UTC)
+    reply = plain_text(gov.run_sync("meeting action @alice-aurora rebase", MAINTAINER, during))
+    gov.engine.dispose()
+    assert "recorded on Core client sync (core-sync@2026-06-11T15:00)" in reply, reply
+    assert "go-no-go" not in reply

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.clock import FixedClock
+from bot.messages import plain_text
 from tests.bot.meetings.conftest import (
+    COORDINATOR,
     HOURLY,
     announcements,
     charter_with,
@@ -169,3 +172,50 @@ def test_meeting_announcements_carry_the_call_start_as_their_when(db_url: str) -
     ]  # fmt: skip
     assert not any("UTC" in a["text"] for a in [reminder, *changes])
     gov.engine.dispose()
+
+
+DAILY = {**HOURLY, "id": "daily", "title": "Daily sync", "rrule": "FREQ=DAILY",
+         "start": "2026-01-01T12:30", "duration": "30m"}  # fmt: skip
+CALL = datetime(2026, 3, 22, 12, 30, tzinfo=UTC)  # one of the daily calls
+
+
+@pytest.mark.parametrize(
+    ("reminder", "ticked_at", "said"),
+    [
+        ("10m", CALL - timedelta(minutes=10), "starts in 10m"),  # on time
+        ("10m", CALL - timedelta(minutes=3), "starts in 3m"),  # 7 minutes late
+        ("1h", CALL - timedelta(minutes=59, seconds=45), "starts in 1h"),  # seconds late
+        ("1h", CALL - timedelta(minutes=52), "starts in 52m"),
+        ("1d", CALL - timedelta(hours=23, minutes=51), "starts in 23h50m"),  # to five minutes
+        ("2d", CALL - timedelta(hours=47, minutes=51), "starts in 2d"),  # to the hour
+        ("5m", CALL - timedelta(seconds=10), "starts now"),
+        ("5m", CALL + timedelta(minutes=3), "started 3m ago"),  # a short lead, 8 minutes late
+    ],
+)
+def test_a_reminder_says_the_time_really_left(
+    db_url: str, reminder: str, ticked_at: datetime, said: str
+) -> None:
+    """A reminder fired late (within its grace) says how long until the call from when it
+    fires, rounded for reading, not its nominal lead."""
+    loaded = charter_with([{**DAILY, "reminders": [reminder]}])
+    gov = make_gov(db_url, loaded, FixedClock(ticked_at))
+    gov.tick(ticked_at)
+    texts = [a["text"] for a in announcements(gov.engine) if "reminder" in a["data"]]
+    gov.engine.dispose()
+    assert texts == [f"Daily sync {said}."]
+
+
+def test_a_call_scheduled_in_three_minutes_is_not_announced_as_starting_in_ten(
+    db_url: str,
+) -> None:
+    """An ad-hoc call scheduled closer than its 10 minute reminder gets that reminder at once,
+    saying the three minutes left (its 1 hour reminder is long past: missed)."""
+    now = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
+    gov = make_gov(db_url, charter_with(), FixedClock(now))
+    preview = gov.run_sync('meeting schedule "Hotfix sync" in 3 minutes', COORDINATOR, now)
+    token = re.search(r"confirm (\S+)", plain_text(preview))
+    assert token and gov.run_sync(f"confirm {token[1]}", COORDINATOR, now).ok
+    gov.tick(now + timedelta(seconds=5))
+    texts = [a["text"] for a in announcements(gov.engine) if "reminder" in a["data"]]
+    gov.engine.dispose()
+    assert texts == ["Hotfix sync starts in 3m."]
