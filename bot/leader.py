@@ -13,6 +13,10 @@
   leader's death and its own next check two replicas may briefly both believe they lead, so
   every timer is also claimed by a UNIQUE row in the transaction that fires it
   (:func:`storage.meetings.claim_timer`).
+- The lock names the schema the bot's tables are in (``current_schema()``): replicas of one
+  deployment contend for it, while deployments (or test runs) in other schemas of the same
+  database lead on their own. The default ``public`` schema keeps the constant key earlier
+  versions used, so a rolling upgrade never has two leaders there.
 - SQLite: an exclusive ``flock`` on ``<database>.lock`` next to the database file. A second
   process cannot take it and says so: it serves HTTP but does not run timers.
 """
@@ -22,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import hashlib
 import logging
 import os
 from collections.abc import Callable
@@ -36,6 +41,15 @@ log = logging.getLogger("charterbot.leader")
 
 # Arbitrary constant that names "the charterbot scheduler" among advisory locks.
 LEADER_LOCK_KEY = 0x43484152544552  # "CHARTER"
+
+
+def lock_key(schema: str) -> int:
+    """The advisory lock of the scheduler of the deployment whose tables are in ``schema``
+    (a signed 64-bit key, as PostgreSQL's bigint takes it)."""
+    if schema == "public":
+        return LEADER_LOCK_KEY
+    digest = hashlib.sha256(f"charterbot scheduler:{schema}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 class Leadership(Protocol):
@@ -65,6 +79,7 @@ class PostgresLeadership:
         # Its own engine without a pool: closing the connection really ends the session.
         self._engine = sa.create_engine(engine.url, poolclass=NullPool, connect_args=_KEEPALIVE)
         self._conn: Connection | None = None
+        self._key = LEADER_LOCK_KEY  # this schema's, once connected (lock_key)
         self.backend_pid: int | None = None
         self.why_not = "not tried yet"
 
@@ -82,7 +97,9 @@ class PostgresLeadership:
             conn = self._engine.connect()
             for statement in _SESSION:
                 conn.execute(sa.text(statement))
-            got = conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": LEADER_LOCK_KEY})
+            schema = conn.execute(sa.text("SELECT current_schema()")).scalar()
+            self._key = lock_key(str(schema or "public"))
+            got = conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": self._key})
             if got.scalar():
                 self.backend_pid = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
                 conn.commit()
@@ -121,7 +138,7 @@ class PostgresLeadership:
     def release(self) -> None:
         if self._conn is not None:
             try:
-                self._conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": LEADER_LOCK_KEY})
+                self._conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": self._key})
                 self._conn.commit()
             except Exception:  # the session is gone, and the lock with it
                 log.debug("unlocking on a broken leader connection failed", exc_info=True)
