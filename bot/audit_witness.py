@@ -53,20 +53,34 @@ def period_start(now: datetime, every: timedelta) -> datetime:
     return now - (now - EPOCH) % every
 
 
-def comment_text(seq: int, digest: str, at: datetime) -> str:
-    """The comment that witnesses a head (the one place its wording lives)."""
+def comment_text(seq: int, digest: str, at: datetime, public_url: str = "") -> str:
+    """The comment that witnesses a head (the one place its wording lives). With the bot's
+    ``public_url``, anyone can run the check: the dashboard serves the export and the verifier
+    (bot.web.export); the operator's own check follows."""
     head = f"{seq}:{digest}"
+    anyone = (
+        (
+            "Anyone can check that the log still holds this entry, unchanged, and everything"
+            " before it (Python 3.7 or later, nothing to install):\n\n"
+            "```sh\n"
+            f"curl -o audit.jsonl {public_url}/audit/export.jsonl\n"
+            f"curl -O {public_url}/audit/verify_export.py\n"
+            f"python3 verify_export.py audit.jsonl --head {head}\n"
+            "```\n\n"
+        )
+        if public_url
+        else ""
+    )
     return (
         f"Audit log head at {at.astimezone(UTC):%Y-%m-%d %H:%M} UTC: entry **#{seq}**, hash\n\n"
-        f"```\n{head}\n```\n\n"
-        "Check that a copy of the log still holds this entry, unchanged, and everything before"
-        " it:\n\n"
+        f"```\n{head}\n```\n\n{anyone}"
+        "On the bot's own machine:\n\n"
         "```sh\n"
         "charterbot audit export --out audit.jsonl\n"
         f"python -m storage.verify_export audit.jsonl --head {head}\n"
         "```\n\n"
-        f"On the bot's database itself: `charterbot audit verify --head {head}`. A log that"
-        " fails this check was truncated or rewritten after GitHub dated this comment."
+        f"or on its database, `charterbot audit verify --head {head}`. A log that fails this"
+        " check was truncated or rewritten after GitHub dated this comment."
     )
 
 
@@ -95,8 +109,9 @@ def issue_text(every: timedelta) -> str:
 class Witness:
     """The tick hook (see the module rules)."""
 
-    def __init__(self, every: timedelta) -> None:
+    def __init__(self, every: timedelta, public_url: str = "") -> None:
         self.every = every
+        self.public_url = public_url.rstrip("/")
         self._looked: datetime | None = None  # a period known to be looked at (a cache)
 
     def tick(self, gov: Governance, session: Session, now: datetime) -> int:
@@ -117,7 +132,7 @@ class Witness:
         if not timers.claim_timer(session, timer, outcome, now) or top is None or not changed:
             return 0
         seq, digest = top
-        body = comment_text(seq, digest, now)
+        body = comment_text(seq, digest, now, self.public_url)
         store.queue(session, period_start=start, seq=seq, digest=digest, body=body, now=now)
         log.info("audit head %s:%s queued for GitHub (period %s)", seq, digest, start)
         gov.on_change()  # wakes the relay
@@ -148,4 +163,4 @@ def install(rt: Runtime) -> None:
         clock=rt.clock,
     )
     rt.relays.append(relay.run_once)
-    rt.gov.add_tick_hook(Witness(every).tick)
+    rt.gov.add_tick_hook(Witness(every, rt.settings.public_url).tick)

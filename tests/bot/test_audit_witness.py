@@ -185,7 +185,7 @@ async def test_the_posted_commands_verify_an_export_against_the_posted_head(
     once the log has grown; a log that no longer holds it fails."""
     await bot.settle()
     [post] = posts(bot)
-    export_line, verify_line = re.findall(r"^(?:charterbot|python) .*$", post.body, re.M)
+    export_line, verify_line = re.findall(r"^(?:charterbot audit|python -m) .*$", post.body, re.M)
     decide(bot)  # the log grows after the post: the posted head is still in it
     monkeypatch.chdir(tmp_path)
     export = [*shlex.split(export_line)[1:], "--database-url", bot.rt.settings.database_url]
@@ -370,3 +370,23 @@ def test_the_relay_is_wired_only_with_github_and_a_period(sqlite_url: str) -> No
     assert WitnessRelay in relays(**github)
     assert WitnessRelay not in relays(**github, audit_witness_every="off")
     assert WitnessRelay not in relays()
+
+
+async def test_anyone_can_run_the_posted_check_from_the_dashboard(bot: Bot, tmp_path: Path) -> None:
+    """With the public URL known, the post tells anyone how to check: download the export and
+    the verifier from the dashboard, run it against the posted head."""
+    await bot.settle()
+    [post] = posts(bot)
+    base = bot.rt.settings.public_url.rstrip("/")
+    lines = re.findall(r"^(?:curl|python3) .*$", post.body, re.M)
+    seq, digest = posted_head(post)
+    assert lines == [
+        f"curl -o audit.jsonl {base}/audit/export.jsonl",
+        f"curl -O {base}/audit/verify_export.py",
+        f"python3 verify_export.py audit.jsonl --head {seq}:{digest}",
+    ]
+    export = await bot.http.get("/audit/export.jsonl")
+    assert export.status_code == 200
+    (tmp_path / "audit.jsonl").write_bytes(export.content)
+    args = shlex.split(lines[2])[2:]
+    assert verify_export.main([str(tmp_path / args[0]), *args[1:]]) == 0
