@@ -38,8 +38,7 @@ def execute(
             session, states=[s.value for s in OPEN_STATES], include_confidential=True
         )
         visible = [s for s in items if _visible(gov, s, actor)]
-        whole = f"{gov.public_url}/proposals" if gov.public_url else ""
-        return replace(listing_message(visible, gov.charter, now), more=whole)
+        return replace(listing_message(visible, gov.charter, now), more=gov.page("/proposals"))
     if isinstance(command, c.Show | c.Status):
         return _show(gov, session, command.n, actor, now)
     if isinstance(command, _PROPOSAL_COMMANDS):

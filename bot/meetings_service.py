@@ -93,10 +93,12 @@ def list_meetings(
         lines.append((*line, f" · {length} · {occ.key}" + (" (moved)" if occ.moved else "")))
     if not lines:
         return Message.text_only("No calls are scheduled.")
+    feeds = gov.page("/calendar.ics") or "/calendar.ics"
     return Message(
         title="Next calls",
         lines=tuple(lines),
-        footer="Subscribe to every call: /calendar.ics (one series: /calendar/<id>.ics).",
+        footer=f"Subscribe to every call: {feeds} (one series: /calendar/<id>.ics).",
+        more=gov.page("/meetings"),
     )
 
 

@@ -241,7 +241,14 @@ def show_rollout(
     if isinstance(loaded, str):
         return Message.text_only(loaded, ok=False)
     stored, rollout = loaded
-    return rollout_message(view_of(gov, session, stored, rollout, now))
+    message = rollout_message(view_of(gov, session, stored, rollout, now))
+    return replace(message, more=_public_page(gov, stored, f"/proposals/{cmd.n}"))
+
+
+def _public_page(gov: Governance, stored: repo.Stored, path: str) -> str:
+    """``path`` on the dashboard when the public sees the proposal there (a confidential one
+    only once disclosed: the page is a 404 before), else ""."""
+    return gov.page(path) if visible(gov, stored, Actor(login=None, surface="web")) else ""
 
 
 def inventory(
@@ -253,7 +260,8 @@ def inventory(
             return Message.text_only(loaded, ok=False)
         reports = store.ready_reports(session, proposal=cmd.n)
         mine = {cmd.n: loaded[1]}
-        return inventory_message(reports, gov.charter, proposal=cmd.n, rollouts=mine)
+        message = inventory_message(reports, gov.charter, proposal=cmd.n, rollouts=mine)
+        return replace(message, more=_public_page(gov, loaded[0], f"/proposals/{cmd.n}"))
     hidden = {
         s.proposal.number
         for s in repo.listing(session, include_confidential=True)
@@ -263,7 +271,8 @@ def inventory(
     every = {
         r.proposal: r for r in store.rollouts(session, gov.charter) if r.proposal not in hidden
     }
-    return inventory_message(reports, gov.charter, rollouts=every)
+    message = inventory_message(reports, gov.charter, rollouts=every)
+    return replace(message, more=gov.page("/rollouts"))
 
 
 def rollback(

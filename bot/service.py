@@ -95,6 +95,11 @@ class Governance:
     def charter(self) -> Charter:
         return self.loaded.charter
 
+    def page(self, path: str) -> str:
+        """The dashboard page at ``path`` (``/rollouts``), where a chat answer cut to fit a
+        platform can be read whole; "" when the dashboard's address is unknown."""
+        return f"{self.public_url.rstrip('/')}{path}" if self.public_url else ""
+
     def rules_for(self, p: Proposal) -> Charter:
         """The charter that decides ``p``: the version it was opened under, when kept
         (charter.proposal.rules_for; bootstrap attaches the kept versions)."""
