@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from bot.clock import Clock
-from bot.github.relay import later, permanent, retry_later
+from bot.github.delivery import GitHubDelivery
 from bot.ports import GitHubError, GitHubGateway
 from storage import outbox, proposals as repo
 from storage.db import session_scope
@@ -40,30 +40,25 @@ class IssueRelay:
     ) -> None:
         self._engine = engine
         self._gateway = gateway
-        self._clock = clock  # read after a call (the runtime passes its own)
-        self._limited_until: datetime | None = None  # GitHub's rate limit: no calls before
-
-    def _limited(self, now: datetime) -> bool:
-        return self._limited_until is not None and now < self._limited_until
+        self._delivery = GitHubDelivery(engine, clock)  # nobody told, nothing logged
 
     async def run_once(self, now: datetime) -> int:
-        if self._limited(now):
-            return 0
+        return await self._delivery.run(now, self._due, self._take)
+
+    def _due(self, now: datetime) -> list[tuple[int | None, dict[str, Any], int]]:
         with session_scope(self._engine) as session:
-            rows = [
+            return [
                 (r.id, outbox.payload(r), r.attempts)
                 for r in outbox.due(session, now=now, limit=100)
                 if r.kind == KIND
             ]
-        done = 0
-        for row_id, data, attempts in rows:
-            if self._limited(now):  # every further call would be refused the same way
-                break
-            if data.get("confidential") and not self._disclosed(data):
-                self._hold(row_id, now)
-                continue
-            done += await self._create(row_id, data, attempts, now)
-        return done
+
+    async def _take(self, item: tuple[int | None, dict[str, Any], int], now: datetime) -> int:
+        row_id, data, attempts = item
+        if data.get("confidential") and not self._disclosed(data):
+            self._hold(row_id, now)
+            return 0
+        return await self._create(row_id, data, attempts, now)
 
     def _disclosed(self, data: dict[str, Any]) -> bool:
         number = data.get("proposal")
@@ -102,28 +97,7 @@ class IssueRelay:
                     data["title"], body, tuple(data.get("labels", ()))
                 )
         except (GitHubError, OSError) as exc:
-            after = later(now, self._clock)  # the call may have taken minutes (in-call waits)
-            if permanent(exc):  # a 4xx other than a rate limit: repeating cannot help
-                self._finish(row_id, after, error=f"permanent: {exc}", counted=counted)
-                return 0
-            retry: float | None = getattr(exc, "retry_after", None)
-            if retry is not None:
-                until = after + timedelta(seconds=retry)
-                self._limited_until = max(until, self._limited_until or until)
-            with session_scope(self._engine) as session:
-                retry_later(session, row_id, after, exc, counted=counted)
+            self._delivery.failed(row_id, now, exc, counted=counted)
             return 0
-        self._finish(row_id, now, message_id=str(number), counted=counted)
+        self._delivery.sent(row_id, now, str(number))
         return 1
-
-    def _finish(
-        self,
-        row_id: int | None,
-        now: datetime,
-        *,
-        message_id: str | None = None,
-        error: str = "",
-        counted: bool = False,
-    ) -> None:
-        with session_scope(self._engine) as session:
-            outbox.finish(session, row_id, now, message_id=message_id, error=error, counted=counted)

@@ -34,11 +34,10 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.clock import Clock
-from bot.github.ratelimit import RateLimitHeld
+from bot.github.delivery import GitHubDelivery, comment_once
 from bot.github.tracking import ALL_STATE_LABELS, MARKER, labels_for, render
 from bot.metrics import METRICS
-from bot.notify_plan import failure_audience
-from bot.ports import GitHubError, GitHubGateway, GitHubRateLimited
+from bot.ports import GitHubError, GitHubGateway
 from bot.views import point_to, proposal_view
 from charter.model import Charter
 from storage import meetings as meetings_store, outbox, proposals as repo
@@ -49,37 +48,6 @@ from storage.times import aware
 log = logging.getLogger("charterbot.github.relay")
 
 KINDS = ("sync-github", "comment", "agenda-issue")
-# 4xx answers that may pass: a request timeout and a rate limit without the throttle's verdict.
-_TRANSIENT_4XX = (408, 429)
-
-
-def permanent(exc: BaseException) -> bool:
-    """Whether repeating the call cannot help: a 4xx answer other than a rate limit."""
-    if isinstance(exc, GitHubRateLimited) or not isinstance(exc, GitHubError):
-        return False
-    return 400 <= exc.status < 500 and exc.status not in _TRANSIENT_4XX
-
-
-def retry_later(
-    session: Session, row_id: int | None, now: datetime, exc: BaseException, *, counted: bool
-) -> None:
-    """Back off (a rate limit's known wait, ``retry_after``, wins). A call the throttle held
-    back never reached GitHub: it is no try, so the attempt counted for it before calling out
-    (``counted``) is given back."""
-    retry: float | None = getattr(exc, "retry_after", None)
-    if isinstance(exc, RateLimitHeld):
-        row = session.get(OutboxRow, row_id)
-        if counted and row is not None:
-            row.attempts = max(row.attempts - 1, 0)
-        counted = True  # nothing to count
-    outbox.retry_later(session, row_id, now, str(exc), retry, counted=counted)
-
-
-def later(now: datetime, clock: Clock | None) -> datetime:
-    """The time after a call: the clock's, unless it is behind the step's ``now``. Without a
-    clock (a relay driven by hand) the step's ``now``: the throttle still holds every call
-    until GitHub's wait is over, by its own clock."""
-    return now if clock is None else max(now, clock.now())
 
 
 class GitHubRelay:
@@ -96,24 +64,20 @@ class GitHubRelay:
         self._charter = charter
         self._gateway = gateway
         self._public_url = public_url
-        self._clock = clock  # read after a call (the runtime passes its own)
-        self._limited_until: datetime | None = None  # GitHub's rate limit: no calls before
+        self._delivery = GitHubDelivery(
+            engine,  # type: ignore[arg-type]
+            clock,
+            tell=charter,
+            log=log,
+            noun="github delivery",
+        )
 
     async def run_once(self, now: datetime) -> int:
-        if self._limited(now):
-            return 0
-        with session_scope(self._engine) as session:  # type: ignore[arg-type]
-            rows = [r for r in outbox.due(session, now=now, limit=200) if r.kind in KINDS]
-            ids = [r.id for r in rows]
-        done = 0
-        for row_id in ids:
-            if self._limited(now):  # every further call would be refused the same way
-                break
-            done += await self._deliver(row_id, now)
-        return done
+        return await self._delivery.run(now, self._due, self._deliver)
 
-    def _limited(self, now: datetime) -> bool:
-        return self._limited_until is not None and now < self._limited_until
+    def _due(self, now: datetime) -> list[int | None]:
+        with session_scope(self._engine) as session:  # type: ignore[arg-type]
+            return [r.id for r in outbox.due(session, now=now, limit=200) if r.kind in KINDS]
 
     async def _deliver(self, row_id: int | None, now: datetime) -> int:
         with session_scope(self._engine) as session:  # type: ignore[arg-type]
@@ -132,44 +96,15 @@ class GitHubRelay:
                 number, body = int(data["proposal"]), str(data["body"])
                 if data.get("cut"):
                     body = point_to(body, self._page(number))
-                message_id = await self._comment(row_id, number, body, attempts)
+                message_id = await comment_once(self._gateway, row_id, number, body, attempts)
         except (GitHubError, OSError) as exc:
-            after = later(now, self._clock)  # the call may have taken minutes (in-call waits)
-            if permanent(exc):
-                self._fail(row_id, after, f"permanent: {exc}")
-            else:
-                self._retry(row_id, after, exc)
+            self._delivery.failed(row_id, now, exc, counted=True)
             return 0
-        self._finish(row_id, now, message_id=message_id)
+        self._delivery.sent(row_id, now, message_id)
         METRICS.delivery_latency.labels(kind="github").observe(
             max(0.0, (now - created).total_seconds())
         )
         return 1
-
-    def _finish(self, row_id: int | None, now: datetime, *, message_id: str | None) -> None:
-        with session_scope(self._engine) as session:  # type: ignore[arg-type]
-            outbox.finish(session, row_id, now, message_id=message_id, counted=True)
-
-    def _retry(self, row_id: int | None, now: datetime, exc: BaseException) -> None:
-        """Back off; a rate limit's known wait (``RateLimitExhausted.retry_after``) wins and
-        holds the relay too. ``now``: read after the call."""
-        retry: float | None = getattr(exc, "retry_after", None)
-        if retry is not None:
-            until = now + timedelta(seconds=retry)
-            self._limited_until = max(until, self._limited_until or until)
-        with session_scope(self._engine) as session:  # type: ignore[arg-type]
-            retry_later(session, row_id, now, exc, counted=True)
-        log.warning("github delivery %s failed, retried later: %s", row_id, exc)
-
-    def _fail(self, row_id: int | None, now: datetime, error: str) -> None:
-        """Record a permanent failure and tell the coordinators, in one transaction."""
-        text = f"GitHub delivery o{row_id} failed and will not be retried: {error}"
-        payload = {"roles": list(failure_audience(self._charter)), "text": text}
-        with session_scope(self._engine) as session:  # type: ignore[arg-type]
-            outbox.finish(session, row_id, now, error=error, counted=True)
-            key = f"notify:github-failed:{row_id}"
-            outbox.enqueue(session, kind="notify", payload=payload, now=now, key=key)
-        log.warning("github delivery %s failed for good: %s", row_id, error)
 
     async def _sync(self, number: int, now: datetime) -> str | None:
         with session_scope(self._engine) as session:  # type: ignore[arg-type]
@@ -260,14 +195,6 @@ class GitHubRelay:
     ) -> None:
         with session_scope(self._engine) as session:  # type: ignore[arg-type]
             meetings_store.save_agenda_issue(session, key, number, digest if same else "", now)
-
-    async def _comment(self, row_id: int | None, number: int, body: str, attempts: int) -> str:
-        marker = f"<!-- charterbot:outbox:{row_id} -->"
-        if attempts > 0:  # a previous try may have reached GitHub: reconcile by marker
-            found = await self._gateway.find_comment_with_marker(number, marker)
-            if found is not None:
-                return found.comment_id
-        return await self._gateway.create_comment(number, f"{body}\n\n{marker}")
 
 
 def _save_tracking(

@@ -27,8 +27,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from bot.clock import Clock
-from bot.github.relay import later, permanent, retry_later
-from bot.notify_plan import failure_audience
+from bot.github.delivery import GitHubDelivery, comment_once
 from bot.ports import GitHubError, GitHubGateway
 from charter.model import Charter
 from storage import audit_witness as store, outbox
@@ -55,39 +54,31 @@ class WitnessRelay:
         clock: Clock | None = None,
     ) -> None:
         self._engine = engine
-        self._charter = charter
         self._gateway = gateway
         self._issue = issue  # configured; None: the bot's own, opened once
         self._title, self._body = title, body
         self._web_url = web_url.rstrip("/")
-        self._clock = clock  # read after a call (the runtime passes its own)
-        self._limited_until: datetime | None = None  # GitHub's rate limit: no calls before
-
-    def _limited(self, now: datetime) -> bool:
-        return self._limited_until is not None and now < self._limited_until
+        self._delivery = GitHubDelivery(
+            engine, clock, tell=charter, what=" (audit head)", log=log, noun="audit witness post"
+        )
 
     async def run_once(self, now: datetime) -> int:
-        if self._limited(now):
-            return 0
-        with session_scope(self._engine) as session:
-            rows = [(r.id, outbox.payload(r), r.attempts) for r in store.due_posts(session, now)]
-        done = 0
-        for row_id, data, attempts in rows:
-            if self._limited(now):
-                break
-            done += await self._post(row_id, data, attempts, now)
-        return done
+        return await self._delivery.run(now, self._due, self._post)
 
-    async def _post(
-        self, row_id: int | None, data: dict[str, Any], attempts: int, now: datetime
-    ) -> int:
+    def _due(self, now: datetime) -> list[tuple[int | None, dict[str, Any], int]]:
+        with session_scope(self._engine) as session:
+            return [(r.id, outbox.payload(r), r.attempts) for r in store.due_posts(session, now)]
+
+    async def _post(self, item: tuple[int | None, dict[str, Any], int], now: datetime) -> int:
+        row_id, data, attempts = item
         with session_scope(self._engine) as session:
             outbox.begin_attempt(session, row_id)  # one try, one attempt
         try:
             number = await self._issue_number(now)
-            comment_id = await self._comment(row_id, number, str(data["body"]), attempts)
+            body = str(data["body"])
+            comment_id = await comment_once(self._gateway, row_id, number, body, attempts)
         except (GitHubError, OSError) as exc:
-            self._failed(row_id, later(now, self._clock), exc)
+            self._delivery.failed(row_id, now, exc, counted=True)
             return 0
         issue_url = f"{self._web_url}/{self._gateway.charter_repo}/issues/{number}"
         url = f"{issue_url}#issuecomment-{comment_id}"
@@ -120,31 +111,3 @@ class WitnessRelay:
         with session_scope(self._engine) as session:
             store.remember_issue(session, number, now)
         return number
-
-    async def _comment(self, row_id: int | None, number: int, body: str, attempts: int) -> str:
-        marker = f"<!-- charterbot:outbox:{row_id} -->"
-        if attempts > 0:  # a previous try may have reached GitHub: reconcile by marker
-            found = await self._gateway.find_comment_with_marker(number, marker)
-            if found is not None:
-                return found.comment_id
-        return await self._gateway.create_comment(number, f"{body}\n\n{marker}")
-
-    def _failed(self, row_id: int | None, now: datetime, exc: BaseException) -> None:
-        """Fail at once (a 4xx other than a rate limit: coordinators told) or retry later."""
-        if permanent(exc):
-            error = f"permanent: {exc}"
-            text = f"GitHub delivery o{row_id} (audit head) failed and will not be retried: {error}"
-            payload = {"roles": list(failure_audience(self._charter)), "text": text}
-            with session_scope(self._engine) as session:
-                outbox.finish(session, row_id, now, error=error, counted=True)
-                key = f"notify:github-failed:{row_id}"
-                outbox.enqueue(session, kind="notify", payload=payload, now=now, key=key)
-            log.warning("audit witness post %s failed for good: %s", row_id, exc)
-            return
-        retry: float | None = getattr(exc, "retry_after", None)
-        if retry is not None:
-            until = now + timedelta(seconds=retry)
-            self._limited_until = max(until, self._limited_until or until)
-        with session_scope(self._engine) as session:
-            retry_later(session, row_id, now, exc, counted=True)
-        log.warning("audit witness post %s failed, retried later: %s", row_id, exc)
