@@ -16,7 +16,10 @@
 - The lock names the schema the bot's tables are in (``current_schema()``): replicas of one
   deployment contend for it, while deployments (or test runs) in other schemas of the same
   database lead on their own. The default ``public`` schema keeps the constant key earlier
-  versions used, so a rolling upgrade never has two leaders there.
+  versions used, so a rolling upgrade never has two leaders there. In another schema, a
+  rolling upgrade from a version before per-schema keys has two leaders until the old
+  replicas stop; nothing fires twice (the UNIQUE timer rows below), and locking the old key
+  too would make one deployment in ``public`` stop every other schema's from leading.
 - SQLite: an exclusive ``flock`` on ``<database>.lock`` next to the database file. A second
   process cannot take it and says so: it serves HTTP but does not run timers.
 """
