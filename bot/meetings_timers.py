@@ -41,6 +41,19 @@ when the soak nears its end and the latest call no longer stands for the current
   longer counts, and the new call, like one after a no-go, is no sooner than ``GO_NO_GO_RETRY``
   after the rollback.
 Which attempt comes next follows from stored rows alone, so each attempt is created once.
+
+Post-incident review calls: resolving an incident stores an ad-hoc call ``incident-review-<id>``
+(kind ``incident-review``, one hour, titled "Post-incident review: incident <id> — <summary>")
+on the review's due date (``incidents.review_within`` after resolution), at the time of day of
+the charter's first meeting series in its zone, or 15:00 UTC with no series
+(:func:`charter.incidents.review_at`); never sooner than an hour from now (then on the next
+hour), and moved past any call it would overlap, as a go/no-go call is. It is announced and
+audited like one, and gets the same reminders and an agenda ``GO_NO_GO_AGENDA`` before, which
+lists the line naming the drafted review issue among its added items
+(:func:`schedule_incident_review`). A confidential incident's call is private until the
+incident is no longer confidential (its proposals disclosed:
+:func:`storage.meetings.publish_adhoc`). Its id makes it once: an incident is resolved once (a
+second ``incident resolve`` is refused), and a stored call is never stored again.
 """
 
 from __future__ import annotations
@@ -56,6 +69,7 @@ from bot import meetings_agenda as agenda
 from bot.rollout_views import next_stage
 from charter.effects import Announce, Audit, Effect
 from charter.gates import GoNoGo, current_go_no_go, rolled_back_from
+from charter.incidents import Incident, review_at
 from charter.meetings import (
     AdhocMeeting,
     Occurrence,
@@ -86,6 +100,8 @@ ADHOC_REMINDERS = (timedelta(hours=1), timedelta(minutes=10))
 GO_NO_GO_AGENDA = timedelta(hours=24)
 GO_NO_GO_RETRY = GO_NO_GO_LEAD  # a call after a no-go is at least this long after it
 GO_NO_GO_CLASH_TRIES = 24  # how many times a go/no-go call is moved past overlapping calls
+REVIEW_KIND = store.REVIEW_KIND  # a post-incident review call (AdhocMeetingRow.kind)
+REVIEW_LENGTH = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -96,8 +112,9 @@ class Timer:
 
 
 def adhoc_call(row: AdhocMeetingRow) -> AdhocMeeting:
-    """A stored ad-hoc call with its reminder settings (go/no-go calls also get an agenda)."""
-    before = GO_NO_GO_AGENDA if row.kind == "go-no-go" else None
+    """A stored ad-hoc call with its reminder settings (go/no-go and post-incident review
+    calls also get an agenda)."""
+    before = GO_NO_GO_AGENDA if row.kind in ("go-no-go", REVIEW_KIND) else None
     return store.to_adhoc(row, reminders=ADHOC_REMINDERS, agenda_before=before)
 
 
@@ -456,6 +473,55 @@ def _store_go_no_go(
     ]
     gov.effects(session, effects, "charterbot", now)
     return 1
+
+
+def schedule_incident_review(
+    gov: Governance,
+    session: Session,
+    incident: Incident,
+    due: datetime,
+    now: datetime,
+    *,
+    drafted: str,
+    private: bool = False,
+) -> AdhocMeetingRow | None:
+    """Store the post-incident review of ``incident``, due at ``due``, as an ad-hoc call (see
+    the module rules), ``drafted`` (where its review was drafted) the first item of its agenda;
+    ``private`` for a confidential incident. None when it is stored already."""
+    call_id = store.review_call_id(incident.id)
+    if store.adhoc_exists(session, call_id):
+        return None
+    at, zone = review_at(gov.charter, due)
+    soonest = now + timedelta(hours=1)
+    wanted = at if at >= soonest else _hour_up(soonest)
+    starts, passed = _free_start(session, gov.charter, wanted, REVIEW_LENGTH, now)
+    summary = " ".join(incident.summary.split())
+    row = AdhocMeetingRow(
+        id=call_id,
+        kind=REVIEW_KIND,
+        title=f"Post-incident review: incident {incident.id} — {summary}",
+        starts_at=starts,
+        duration_seconds=int(REVIEW_LENGTH.total_seconds()),
+        timezone=zone,
+        private=private,
+        created_by="charterbot",
+        created_at=now,
+    )
+    session.add(row)
+    store.bump_revision(session, call_id, now)
+    call = adhoc_call(row)
+    occ = call.occurrence()
+    store.add_agenda_item(session, occ.key, drafted, "charterbot", now)
+    lead = f"The post-incident review of incident {incident.id} is scheduled (due {due:%Y-%m-%d})."
+    if passed:
+        lead += f" It follows {' and '.join(passed)}, so that the calls do not overlap."
+    payload = {"incident": incident.id, "starts_at": starts.isoformat(), "due": due.isoformat()}
+    effects: list[Effect] = [
+        _announce(call, occ, gov.charter, row.title, f"{lead}\n{drafted}"),
+        Audit("meeting-scheduled", f"meeting:{call_id}", payload),
+    ]
+    gov.effects(session, effects, "charterbot", now)
+    return row
 
 
 def tick(gov: Governance, session: Session, now: datetime) -> int:

@@ -11,6 +11,9 @@ Rules:
   the refusal's audit entry, which the public may read, words every confidential one so. Its
   declarer is the exception: an incident becomes confidential when it pauses a rollout hidden
   from them, and they still see and manage it (update, role, severity, resolve).
+- A rollout's hold by an incident is worded as :func:`_pause_reason` says: the incident's id,
+  severity and summary (or "a confidential incident (<severity>)"); when the incident's
+  severity changes, every hold of it is worded anew, so a pause line never shows an old one.
 - A reply names only the rollouts its reader may see (paused, resumed or still held); the others
   are counted, never named: "Paused: #1 and 1 confidential rollout."
 - A rollout that starts while an open incident at ``pause_on_incident`` or worse names it starts
@@ -24,9 +27,14 @@ Rules:
   came from, and refused when there is none.
 - Resolving lifts that incident's pauses on every rollout it holds, completed or not (a rollout
   also held by another incident stays paused); a rollout left with no hold then does what waited
-  for it (enters its first stage, or completes: :func:`charter.rollout.resume`). It also drafts
+  for it (enters its first stage, or completes: :func:`charter.rollout.resume`). A rollout
+  whose proposal has ended (``storage.rollouts.ENDED_STATES``: rolled back for good,
+  withdrawn…) has its hold lifted silently: audited, never announced as resumed. It also drafts
   the post-incident review as a GitHub issue (outbox kind ``create-issue``, payload
-  ``{title, body, labels, key}``) due ``incidents.review_within`` after resolution.
+  ``{title, body, labels, key}``) due ``incidents.review_within`` after resolution, and
+  schedules the review as a call on the due date whose agenda links that issue
+  (:func:`bot.meetings_timers.schedule_incident_review`); for a confidential incident the
+  draft goes to private channels and the call is private.
 - ``/charter flag <name> off "<reason>"`` switches the flag off in every registry entry of that
   name and broadcasts the kill-switch instruction (announce kind ``rollout``); ``on`` allows it
   back. Both are audited.
@@ -38,14 +46,17 @@ from collections.abc import Collection, Iterable
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
+from urllib.parse import quote_plus
 
 from sqlmodel import Session
 
+from bot import meetings_timers as timers
 from bot.identity import mentioned_login, unlinked_mention
+from bot.meetings_lookup import may_see
 from bot.messages import Actor, Message
 from bot.rollouts import save, visible  # the rollout side owns saving and the lifecycle
 from charter import commands as c, incidents as rules, rollout as rollout_rules
-from charter.effects import Announce, Audit, Effect, Reply
+from charter.effects import Announce, Audit, Effect, Reply, SyncTracking
 from charter.gates import CONFIDENTIAL_INCIDENT
 from charter.incidents import DirectMessage, Incident, IncidentEffect
 from charter.prerequisites import form_minimums
@@ -59,6 +70,8 @@ from storage.dashboard_queries import confidential_incidents, hidden_numbers
 
 if TYPE_CHECKING:
     from bot.service import Governance, Outcome
+
+REVIEW_LABEL = "post-incident-review"
 
 
 def install_on(gov: Governance) -> None:
@@ -309,8 +322,27 @@ def reclassify(
     if isinstance(outcome, Message):
         return outcome
     reason = _pause_reason(gov, session, decision.incident, decision.pause)
+    _reword(gov, session, incident.id, reason, actor, now)
     said = _pause_all(gov, session, decision.pause, incident.id, reason, actor, now)
     return _reply(outcome, [f"Incident #{incident.id} is now {cmd.severity}.{said}"])
+
+
+def _reword(
+    gov: Governance, session: Session, incident: str, reason: str, actor: Actor, now: datetime
+) -> None:
+    """Give every hold of ``incident`` the reason it has now (:func:`_pause_reason`, worded
+    for the new severity), so no pause line says the old one. Not announced: the severity
+    change is, once, by the incident's own announcement."""
+    for held in store.rollouts(session, gov.charter):
+        if not any(key == incident and said != reason for key, said in held.pauses):
+            continue
+        rollout = store.load_rollout(session, held.proposal, gov.charter, for_update=True)
+        stored = repo.load(session, held.proposal)
+        assert rollout is not None
+        assert stored is not None
+        pauses = tuple((k, reason if k == incident else said) for k, said in rollout.pauses)
+        after = replace(rollout, pauses=pauses)
+        save(gov, session, stored, rollout, after, [SyncTracking(held.proposal)], actor, now)
 
 
 def _record(
@@ -387,8 +419,10 @@ def resolve(
     outcome = _record(gov, session, cmd, decision, actor, now)
     if isinstance(outcome, Message):
         return outcome
+    review = []
     if decision.review_due_at is not None:
-        _draft_review(gov, session, decision, now, secret=_secret(gov, session, incident))
+        secret = _secret(gov, session, incident)
+        review = _schedule_review(gov, session, decision, actor, now, secret=secret)
     said = [f"Incident #{incident.id} resolved."]
     hidden = []
     for r in held:
@@ -400,11 +434,34 @@ def resolve(
     if hidden:
         some, many = _listed(gov, session, hidden, actor), len(hidden) > 1
         said.append(f"Its hold{'s' if many else ''} on {some} {'are' if many else 'is'} lifted.")
-    return _reply(outcome, said)
+    return _reply(outcome, [*said, *review])
 
 
 def _private(effect: IncidentEffect) -> IncidentEffect:
     return replace(effect, confidential=True) if isinstance(effect, Announce) else effect
+
+
+def _schedule_review(
+    gov: Governance,
+    session: Session,
+    decision: rules.IncidentDecision,
+    actor: Actor,
+    now: datetime,
+    *,
+    secret: bool,
+) -> list[str]:
+    """Draft the review and store its call (private for a confidential incident:
+    :func:`bot.meetings_timers.schedule_incident_review`); the reply's line saying when, for
+    an ``actor`` who may see that call (:func:`bot.meetings_lookup.may_see`)."""
+    due = decision.review_due_at
+    assert due is not None
+    drafted = _draft_review(gov, session, decision, now, secret=secret)
+    row = timers.schedule_incident_review(
+        gov, session, decision.incident, due, now, drafted=drafted, private=secret
+    )
+    if row is None or not may_see(session, gov, timers.adhoc_call(row), actor):
+        return []
+    return [f"Its post-incident review call ({row.id}) is at {row.starts_at:%Y-%m-%d %H:%M} UTC."]
 
 
 def _draft_review(
@@ -414,10 +471,12 @@ def _draft_review(
     now: datetime,
     *,
     secret: bool = False,
-) -> None:
+) -> str:
     """Draft the review as a public GitHub issue; for an incident about a confidential,
     undisclosed proposal, send the draft to private channels instead (a public issue would
-    disclose it)."""
+    disclose it). Returns the line saying where the draft is, for the review call's agenda:
+    a link that finds the issue by its label and title (its number is known only once the
+    relay has created it)."""
     i, due = decision.incident, decision.review_due_at
     assert due is not None
     key = f"incident-review:{i.id}"
@@ -428,11 +487,14 @@ def _draft_review(
             kind="incident", title=title, text=body, confidential=True, data={"incident": i.id}
         )
         gov.effects(session, [draft], "charterbot", now)
-        return
-    payload = {"title": title, "body": body, "labels": ["post-incident-review"], "key": key}
+        return f"Review draft: “{title}”, sent to the private channels on {now:%Y-%m-%d}."
+    payload = {"title": title, "body": body, "labels": [REVIEW_LABEL], "key": key}
     outbox.enqueue(
         session, kind="create-issue", payload=payload, now=now, key=f"create-issue:{key}"
     )
+    search = quote_plus(f'is:issue label:{REVIEW_LABEL} in:title "{title}"')
+    found = f"https://github.com/{gov.charter.github.repository}/issues?q={search}"
+    return f"Review draft: the issue “{title}”, {found}"
 
 
 def _resume(
@@ -449,6 +511,7 @@ def _resume(
         incident_id=incident,
         now=now,
         minimums=form_minimums(stored.proposal.fields),
+        ended=stored.proposal.state.value in store.ENDED_STATES,
     )
     outcome = save(gov, session, stored, rollout, decision.rollout, decision.effects, actor, now)
     return "\n".join(r.text for r in outcome.replies)

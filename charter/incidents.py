@@ -19,7 +19,9 @@ Rules (charter ``incidents`` and ``rollout.pause_on_incident``):
   or worse from below it, it pauses what it names, as declaring at that severity would have.
   Lowered, it leaves paused rollouts paused: they resume when the incident is resolved.
 - Resolving schedules a post-incident review ``review_within`` after resolution and drafts its
-  issue body from the timeline and the audit log.
+  issue body from the timeline and the audit log. The review call is held on the due date at
+  the hour people already meet (:func:`review_at`): the time of day of the charter's first
+  meeting series, in its zone; with no series, at 15:00 UTC.
 - Input that can never be right (an unknown severity or role, an empty text) raises
   ``ValueError``; a request wrong only now (the incident is already resolved) is refused with
   ``Reply(ok=False)`` and the incident unchanged.
@@ -29,9 +31,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, time
 
 from charter.effects import Announce, Audit, Effect, Reply
+from charter.meetings import localize, zone_of
 from charter.model import Charter
 from charter.rollout_facts import Rollout
 
@@ -348,6 +351,22 @@ def resolve(
     )
     body = review_issue_body(resolved, audit_lines)
     return IncidentDecision(resolved, effects, review_due_at=due, review_body=body)
+
+
+REVIEW_TIME = time(15, 0)  # of a review call, in UTC, when the charter has no meeting series
+
+
+def review_at(charter: Charter, due: datetime) -> tuple[datetime, str]:
+    """When the post-incident review due at ``due`` is held, and in which zone: on the due
+    date, in the zone of the charter's first meeting series, at that series' time of day (the
+    hour its people already keep free); with no series, on the due date at 15:00 UTC. The
+    call may thus start a few hours before ``due``, never on another day."""
+    series = charter.meetings[0] if charter.meetings else None
+    name = series.timezone if series is not None else "UTC"
+    hour = series.start.time() if series is not None else REVIEW_TIME
+    zone = zone_of(name)
+    day = due.astimezone(zone).date()
+    return localize(datetime.combine(day, hour), zone), name
 
 
 def review_issue_body(incident: Incident, audit_lines: Sequence[str]) -> str:

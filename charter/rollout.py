@@ -38,6 +38,9 @@ Rules (charter ``rollout``):
   (``pause`` without an incident; lifted by ``resume`` without one, which never lifts an
   incident's hold and says what still holds the rollout). Who may place or lift a hand hold is
   :mod:`charter.authz`'s rule.
+- A rollout whose proposal has ended (rolled back for good, withdrawn…: the caller says so with
+  ``resume(..., ended=True)``) has nothing to resume: lifting a hold from it is audited, and
+  nothing is announced, entered or completed.
 - Input that can never be right (an unknown stage, an empty reason) raises ``ValueError``; a
   request wrong only now (a gate fails, paused, client not in this rollout, a stage too far
   ahead) is refused with ``Reply(ok=False)`` and the rollout unchanged.
@@ -573,11 +576,13 @@ def resume(
     now: datetime | None = None,
     minimums: Mapping[str, Minimum] | None = None,
     reason: str = "",
+    ended: bool = False,
 ) -> RolloutDecision:
     """Lift one incident's hold (``incident_id``), or the hold placed by hand (None); announce
     when none is left. With ``now``, what waited for the pause happens once none is left: the
     first stage is entered (every client reported, releases meeting ``minimums``) or the
-    rollout completes.
+    rollout completes. ``ended``: the proposal is over, so the hold is lifted silently
+    (audited, no announcement, nothing happens; the reply says the proposal has ended).
 
     A hand resume never lifts an incident's hold: that is lifted when its incident is resolved.
     With only incidents holding the rollout it is refused, naming them; with one left after
@@ -601,6 +606,12 @@ def resume(
     payload: dict[str, object] = {"incident": incident_id, "by": by, "still_paused": freed.paused}
     if incident_id is None:
         payload["reason"] = reason.strip()
+    if ended:  # nothing of it moves again: no "resumed" to announce, nothing waits
+        payload["ended"] = True
+        over = Reply(f"#{n} has ended; its hold is lifted, and it does not resume")
+        return RolloutDecision(
+            freed, (Audit("rollout-resumed", _subject(rollout), payload), SyncTracking(n), over)
+        )
     effects: list[Effect] = [Audit("rollout-resumed", _subject(rollout), payload)]
     said = f"Resumed by {by}" + (f": {reason.strip()}" if reason.strip() else ".")
     if freed.paused:

@@ -17,6 +17,9 @@ Rules:
   follows the occurrence's key, which :func:`rekey_agenda` changes when an amended series takes
   over a stale agenda.
 - A confirmation token is used once, by the person it was issued to, before it expires.
+- A private ad-hoc call is made public when what kept it private is disclosed
+  (:func:`publish_adhoc`): a call about a proposal, when that proposal is; a post-incident
+  review call, when its incident is no longer confidential.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from sqlalchemy.orm import object_session
 from sqlmodel import Session, col, select
 
 from charter.meetings import AdhocMeeting, Reminder, Schedule, localize, parse_key, zone_of
+from storage.dashboard_queries import confidential_incidents
 from storage.models.core import OutboxRow
 from storage.models.meetings import (
     AdhocMeetingRow,
@@ -123,13 +127,25 @@ def _first_start(row: AdhocMeetingRow) -> datetime | None:
     return None if key is None else localize(parse_key(key)[1], zone_of(row.timezone))
 
 
+REVIEW_KIND = "incident-review"  # a post-incident review call (``adhoc_meeting.kind``)
+
+
+def review_call_id(incident: str) -> str:
+    """The id of the post-incident review call of ``incident`` (one per incident)."""
+    return f"{REVIEW_KIND}-{incident}"
+
+
 def publish_adhoc(session: Session, proposal: int) -> int:
-    """Make the private calls about ``proposal`` public (it was disclosed); returns how many."""
-    rows = session.exec(
-        select(AdhocMeetingRow)
-        .where(AdhocMeetingRow.proposal == proposal)
-        .where(col(AdhocMeetingRow.private).is_(True))
-    ).all()
+    """Make the private calls about ``proposal`` public (it was disclosed), and the review
+    calls of the incidents no longer confidential now (none names or held paused a proposal
+    still undisclosed: :func:`storage.dashboard_queries.confidential_incidents`); returns how
+    many."""
+    private = select(AdhocMeetingRow).where(col(AdhocMeetingRow.private).is_(True))
+    rows = list(session.exec(private.where(AdhocMeetingRow.proposal == proposal)).all())
+    reviews = session.exec(private.where(AdhocMeetingRow.kind == REVIEW_KIND)).all()
+    if reviews:
+        secret = {review_call_id(i) for i in confidential_incidents(session)}
+        rows += [r for r in reviews if r.id not in secret]  # about no proposal: not in rows
     for row in rows:
         row.private = False
         session.add(row)

@@ -4,6 +4,7 @@ and resolution schedules a review drafted from the record."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import pytest
 
@@ -19,6 +20,7 @@ from charter.incidents import (
     names,
     reclassify,
     resolve,
+    review_at,
     review_issue_body,
     update,
 )
@@ -347,3 +349,40 @@ def test_reclassify_without_pause_point_or_reason() -> None:
     decision = reclassify(charter, incident, "sev1", "  ", "kofi-sec", T0, ACTIVE)
     assert decision.pause == ()
     assert decision.incident.timeline[-1].text == "severity sev3 → sev1"
+
+
+def _meetings(*series: tuple[str, str]) -> Charter:
+    """The reference charter with meeting series of these (start, zone), in order."""
+    data = reference_data()
+    first = data["meetings"][0]
+    data["meetings"] = [
+        {**first, "id": f"call-{i}", "start": start, "timezone": zone}
+        for i, (start, zone) in enumerate(series)
+    ]
+    return Charter.model_validate(data)
+
+
+@pytest.mark.parametrize(
+    ("charter", "due", "at", "zone"),
+    [
+        # the reference charter: core-sync first, 15:00 in Berlin (CEST in June: 13:00 UTC)
+        (CHARTER, datetime(2026, 6, 14, 11, tzinfo=UTC), datetime(2026, 6, 14, 13, tzinfo=UTC),
+         "Europe/Berlin"),
+        (CHARTER, datetime(2026, 12, 3, 20, tzinfo=UTC), datetime(2026, 12, 3, 14, tzinfo=UTC),
+         "Europe/Berlin"),  # on the due date, though hours before the due time (CET)
+        (CHARTER, datetime(2026, 6, 14, 23, tzinfo=UTC), datetime(2026, 6, 15, 13, tzinfo=UTC),
+         "Europe/Berlin"),  # 01:00 on the 15th in Berlin: the due date is Berlin's
+        (_meetings(("2026-01-06T09:30", "America/New_York"), ("2026-01-08T15:00", "UTC")),
+         datetime(2026, 6, 14, 11, tzinfo=UTC), datetime(2026, 6, 14, 13, 30, tzinfo=UTC),
+         "America/New_York"),  # the first series counts, at its minute
+        (_meetings(), datetime(2026, 6, 14, 11, tzinfo=UTC), datetime(2026, 6, 14, 15, tzinfo=UTC),
+         "UTC"),  # no series: 15:00 UTC
+    ],
+    ids=["summer", "winter-before-due", "zone-date", "first-series", "no-series"],
+)  # fmt: skip
+def test_the_review_is_held_when_people_already_meet(
+    charter: Charter, due: datetime, at: datetime, zone: str
+) -> None:
+    """The review call is on its due date, in the zone of the charter's first meeting series,
+    at that series' time of day; without a series at 15:00 UTC."""
+    assert review_at(charter, due) == (at, zone)

@@ -365,3 +365,44 @@ def test_a_resume_by_hand_lets_what_waited_happen_and_says_so(
     decision = resume(rollout, CHARTER, "ines-coord", now=RESUMED_AT)
     assert (decision.rollout.stage_index, decision.rollout.completed_at) == (stage_index, completed)
     assert last_reply(decision.effects) == Reply(said)
+
+
+# -- a proposal that has ended resumes nothing ------------------------------------------------
+
+ENDED = "#42 has ended; its hold is lifted, and it does not resume"
+
+
+@pytest.mark.parametrize(
+    ("keys", "incident", "ended", "pauses", "titles", "said", "stage_index"),
+    [
+        (("INC-1",), "INC-1", True, (), [], ENDED, -1),
+        (("INC-1", "INC-2"), "INC-1", True, (("INC-2", "INC-2: halt"),), [], ENDED, -1),
+        (("",), None, True, (), [], ENDED, -1),
+        (("INC-1",), "INC-1", False, (), ["#42 rollout resumed", "#42 entered staging"],
+         "#42 resumed; it entered staging", 0),
+    ],
+    ids=["its-last-hold", "another-still-holds", "by-hand", "not-ended"],
+)  # fmt: skip
+def test_lifting_a_hold_from_an_ended_proposal_is_silent(
+    keys: tuple[str, ...],
+    incident: str | None,
+    ended: bool,
+    pauses: tuple[tuple[str, str], ...],
+    titles: list[str],
+    said: str,
+    stage_index: int,
+) -> None:
+    """A proposal rolled back for good (or withdrawn…) resumes nothing: its hold is lifted and
+    audited as such, but nothing is announced, nothing that waited happens, and the reply does
+    not say it resumed; an ongoing one resumes and enters what waited."""
+    rollout = report_ready(held(*keys), CHARTER, report("eridanus", "staging", T0 + 2 * H)).rollout
+    decision = resume(rollout, CHARTER, "ines-coord", incident_id=incident, now=RESUMED_AT,
+                      ended=ended)  # fmt: skip
+    assert decision.rollout.pauses == pauses
+    assert decision.rollout.stage_index == stage_index
+    assert [title for title, _ in announced(decision.effects)] == titles
+    assert last_reply(decision.effects) == Reply(said)
+    assert "SyncTracking" in effect_kinds(decision.effects)
+    audit = next(e for e in decision.effects if isinstance(e, Audit))
+    assert audit.kind == "rollout-resumed"
+    assert audit.payload.get("ended", False) is ended

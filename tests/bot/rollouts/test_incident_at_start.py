@@ -75,7 +75,7 @@ def test_resolving_the_incident_lifts_the_hold_and_enters_the_first_stage(world:
     for client in PAIR:
         said = world.ok(MAINTAINER[client], f"ready 1 {client} staging 1.0.0 abcdef1")
     assert said.endswith(f"#1 is paused ({REASON}): it enters staging once resumed")
-    assert world.ok(COORDINATOR, "incident resolve fixed").splitlines() == [
+    assert world.ok(COORDINATOR, "incident resolve fixed").splitlines()[:2] == [
         "Incident #1 resolved.",
         "#1 resumed; it entered staging",
     ]

@@ -81,8 +81,11 @@ def test_its_declarer_manages_it_though_it_became_confidential(
     assert hidden.refused(COLLEAGUE, text) == refused
 
 
+REVIEW_CALL = "Its post-incident review call (incident-review-1) is at "
+
+
 @pytest.mark.parametrize(
-    ("login", "said"),
+    ("login", "said", "told_of_the_call"),
     [
         (
             DECLARER,
@@ -91,16 +94,20 @@ def test_its_declarer_manages_it_though_it_became_confidential(
                 "#1 resumed",
                 "Its hold on 1 confidential rollout is lifted.",
             ],
+            False,  # the review call is private: not shown to who may not see it, nor its id
         ),
-        (COUNCIL, ["Incident #1 resolved.", "#1 resumed", "#2 resumed"]),
+        (COUNCIL, ["Incident #1 resolved.", "#1 resumed", "#2 resumed"], True),
     ],
     ids=["declarer", "council"],
 )
 def test_resolving_names_only_what_its_reader_may_see(
-    hidden: World, login: str, said: list[str]
+    hidden: World, login: str, said: list[str], told_of_the_call: bool
 ) -> None:
     hidden.ok(DECLARER, 'incident declare sev1 "devnet halted"')
-    assert hidden.ok(login, 'incident resolve #1 "patched"').splitlines() == said
+    lines = hidden.ok(login, 'incident resolve #1 "patched"').splitlines()
+    review = [line for line in lines if line.startswith(REVIEW_CALL)]
+    assert [line for line in lines if line not in review] == said
+    assert len(review) == (1 if told_of_the_call else 0)
 
 
 def test_the_others_hold_is_counted_as_several(hidden: World) -> None:

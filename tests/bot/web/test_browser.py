@@ -115,7 +115,8 @@ async def test_overview_shows_what_needs_attention(browser: Browser, site: str) 
     await expect(gates).to_contain_text("soak")
     incidents = page.locator("section", has=page.get_by_role("heading", name="Open incidents"))
     await expect(incidents).to_contain_text("Eridanus canary RPC latency above SLO")
-    await expect(page.locator("#next-call + p")).to_contain_text("sync")
+    # the demo resolved incident 1: its post-incident review is the next call
+    await expect(page.locator("#next-call + p")).to_contain_text("Post-incident review: incident 1")
     await expect(page.locator("section", has=page.locator("#audit-head"))).to_contain_text(
         "Entry #"
     )
