@@ -67,6 +67,9 @@ def comment_text(seq: int, digest: str, at: datetime, public_url: str = "") -> s
             f"curl -O {public_url}/audit/verify_export.py\n"
             f"python3 verify_export.py audit.jsonl --head {head}\n"
             "```\n\n"
+            "It says `ok` (exit status 0) when every entry is verified; `partial` (exit status"
+            " 3) while entries about a confidential proposal not yet disclosed leave the ones"
+            " before them unverified: run it again once the proposal is disclosed.\n\n"
         )
         if public_url
         else ""

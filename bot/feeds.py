@@ -17,10 +17,12 @@ Rules:
   its backslash escapes removed and its time said once; zero-width characters (put after ``@``
   so chat does not mention anyone) are removed from every title and text.
 - Bad parameters get 400 with a sentence saying what is accepted.
-- The feed's ``Last-Modified`` is its ``<updated>``, the newest entry's time (none for a feed
-  with no entry); with the ETag every answer gets (``bot.http.ConditionalGet``), readers poll
-  it conditionally. A reader sending only If-Modified-Since misses an older entry made public
-  later (a disclosure) until a newer one comes: the ETag sees every change.
+- The feed has no ``Last-Modified``: its body changes with no newer entry (an older entry made
+  public by a disclosure; a quoted incident said "a confidential incident" once it becomes
+  confidential), so no date says whether it changed, and a 304 by date would keep a reader on
+  what may no longer be public. Readers poll it with the ETag every answer gets
+  (``bot.http.ConditionalGet``), which sees every change; If-Modified-Since alone gets the
+  whole feed.
 - The application mounts :func:`routes` (they include the subscription confirm/unsubscribe
   pages).
 """
@@ -32,7 +34,6 @@ import json
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
-from email.utils import format_datetime
 from typing import Any
 from urllib.parse import urlencode
 from xml.etree import ElementTree as ET
@@ -128,15 +129,6 @@ def updated(items: list[tuple[int, dict[str, Any]]]) -> datetime | None:
     """The feed's ``<updated>`` when an entry gives it (the newest entry's time), else None."""
     at = items[0][1].get("at") if items else None
     return aware(datetime.fromisoformat(at)).astimezone(UTC) if isinstance(at, str) else None
-
-
-def last_modified(items: list[tuple[int, dict[str, Any]]], now: datetime) -> dict[str, str]:
-    """The feed's ``Last-Modified`` header: its ``<updated>`` (never later than ``now``,
-    RFC 9110 §8.8.2.1); none for a feed whose ``<updated>`` is only the time it was made."""
-    at = updated(items)
-    if at is None:
-        return {}
-    return {"Last-Modified": format_datetime(min(at, now.astimezone(UTC)), usegmt=True)}
 
 
 # The <updated> of a feed with no entry (or of an entry without a time): nothing it says has
@@ -282,8 +274,7 @@ def routes(
         items = await run_in_threadpool(announcements, engine_provider(), f)
         base = public_url or str(request.base_url)
         body = atom(items, feed_url(base, f), repo)
-        headers = last_modified(items, now())
-        return Response(body, headers=headers, media_type="application/atom+xml; charset=utf-8")
+        return Response(body, media_type="application/atom+xml; charset=utf-8")
 
     async def api_status(_request: Request) -> JSONResponse:
         data = await run_in_threadpool(status, engine_provider(), now())

@@ -339,6 +339,8 @@ def witness_period(value: object) -> timedelta:
             period = parse_duration(text)
         except ValueError as exc:
             raise ValueError(f"{exc}; {_WITNESS_FORMS}") from None
+        except OverflowError:  # past timedelta's range (a billion days)
+            raise ValueError(f"{text} is longer than any period can be; {_WITNESS_FORMS}") from None
     if not period:
         return timedelta(0)
     if period < timedelta(hours=1):

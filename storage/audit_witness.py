@@ -6,7 +6,10 @@ Rules:
   the post is durable before it is attempted, and a period is queued at most once (the row's
   UNIQUE ``period_start``, the item's key).
 - :func:`last` is the latest head queued (posted or on its way): what the next period compares
-  the head with. :func:`last_posted` is the latest one GitHub holds (dashboard, CLI).
+  the head with. A head whose post failed for good (its outbox item ``failed``) is not on its
+  way: it does not count, so the next period queues the head again even if the log stood
+  still (``charterbot outbox retry`` of the failed item makes it count again).
+  :func:`last_posted` is the latest one GitHub holds (dashboard, CLI).
 - The issue the bot opened itself is remembered in ``kv_state`` (``audit-witness-issue``):
   ``{"opening_since": ISO}`` once its creation was first attempted, ``{"number": N}`` once
   created. A retry after ``opening_since`` looks for the issue by its marker before creating
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlmodel import Session, col, or_, select
 
@@ -67,13 +70,23 @@ class Witnessed:
 
 
 def last(session: Session) -> tuple[int, str] | None:
-    """(seq, hash) of the latest head queued, posted or on its way."""
-    stmt = select(AuditWitnessRow).order_by(col(AuditWitnessRow.period_start).desc()).limit(1)
-    row = session.exec(stmt).first()
-    return None if row is None else (row.seq, row.hash)
+    """(seq, hash) of the latest head queued, posted or on its way (see the module rules)."""
+    stmt = select(AuditWitnessRow).order_by(col(AuditWitnessRow.period_start).desc())
+    for row in session.exec(stmt).all():  # one row a period; mostly the first is it
+        if not _failed(session, row.period_start):
+            return row.seq, row.hash
+    return None
+
+
+def _failed(session: Session, period_start: datetime) -> bool:
+    """Whether the period's post failed for good (its outbox item, by its key)."""
+    key = f"{OUTBOX_KIND}:{period_key(period_start)}"
+    stmt = select(OutboxRow.status).where(OutboxRow.key == key)
+    return session.exec(stmt).first() == "failed"
 
 
 def last_posted(session: Session) -> Witnessed | None:
+    """The latest head GitHub holds, its time in UTC."""
     stmt = (
         select(AuditWitnessRow)
         .where(col(AuditWitnessRow.comment_id).is_not(None))
@@ -83,9 +96,9 @@ def last_posted(session: Session) -> Witnessed | None:
     row = session.exec(stmt).first()
     if row is None or row.posted_at is None or row.issue_number is None:
         return None
-    return Witnessed(
-        row.seq, row.hash, aware(row.posted_at), row.issue_number, row.comment_url or ""
-    )
+    # In UTC: PostgreSQL gives a timestamptz in the session's TimeZone, which need not be UTC.
+    at = aware(row.posted_at).astimezone(UTC)
+    return Witnessed(row.seq, row.hash, at, row.issue_number, row.comment_url or "")
 
 
 def mark_posted(

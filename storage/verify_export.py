@@ -29,11 +29,15 @@ Rules checked, in order, for entry n (the format is documented in storage/canoni
 A withheld entry is checked by rules 1 and 3 only: without its text its hash cannot be
 recomputed, so it is checked by its links — its prev is the previous entry's hash, and the next
 entry's prev (hashed into that entry, when it is not withheld too) is its hash. What the
-withheld entry was itself chained to is therefore not bound by anything here: the entries
-before the last withheld one are tied to the head only through that entry's line, which the
-output says; an export made once that entry is public checks them in full. A withheld line
-has ``"withheld": true``, no ``canonical``, an integer seq, and a hash and prev of 64 lowercase
-hex digits; anything else is not an export line.
+withheld entry was itself chained to is therefore not bound by anything here: whoever serves
+the file may have rewritten every entry before it. So the entries before the last withheld
+entry at or before the head checked against (the ``--head`` entry; without ``--head``, the
+file's last entry) are *not verified*: the check is partial, and says so (below); an export
+made once that entry is public checks them in full. A withheld entry 1 (or the file's first
+entry, after ``--after``) leaves nothing in the file unverified: its prev is checked against
+the genesis value (the given HEX; with ``--after SEQ`` it is unchecked, as said). A withheld
+line has ``"withheld": true``, no ``canonical``, an integer seq, and a hash and prev of 64
+lowercase hex digits; anything else is not an export line.
 
 When entry n+1 is internally consistent but was chained to a different hash than entry n now
 has, entry n is named: it was rewritten (with a recomputed hash) after n+1 was written.
@@ -43,12 +47,17 @@ if given), so truncation or rewriting of the whole tail is caught. The log may h
 ``--after SEQ:HEX`` checks a file that continues a log already checked up to entry SEQ, whose
 hash was HEX (an export from entry SEQ+1: ``GET /audit/export.jsonl?from=SEQ+1``): the file
 must start at entry SEQ+1 chained to HEX. ``--after SEQ`` takes that hash from the file's first
-line, unchecked, and says so: nothing before entry SEQ+1 is vouched for then.
+line, unchecked, and says so: nothing before entry SEQ+1 is vouched for then. ``--after 0``
+is the whole log: the hash before entry 1 is the genesis value, so ``--after 0:HEX`` with any
+other HEX is refused (a usage error), as it would let entry 1 skip rule 3.
 
-Prints ``ok: N entries, head <seq> <hex>`` and exits 0, or names the first bad entry and why and
-exits 1. With withheld entries the line says how many (``ok: N entries (K withheld: linked, not
-rehashed), head …``) and, unless the only one is entry 1, a ``note:`` line follows naming the
-last one; with ``--after`` it says where the file starts and whether the hash before it was
+Prints ``ok: N entries, head <seq> <hex>`` and exits 0 when every entry is verified; names the
+first bad entry and why and exits 1; exits 2 on a usage error or a file it cannot read. With
+withheld entries the line says how many (``ok: N entries (K withheld: linked, not rehashed),
+head …``). When withheld entry W leaves entries unverified (see above) the check is partial:
+the line says ``partial:`` instead of ``ok:``, a ``not verified:`` line names the entries
+before W, and the exit status is 3 — a script that needs the whole log verified checks for 0.
+With ``--after`` the line says where the file starts and whether the hash before it was
 checked (an empty file: ``ok: 0 entries (the file is empty), head SEQ HEX``). This module
 must import nothing but the standard library (a test enforces it), so it also runs from a copy
 on a machine without charterbot.
@@ -73,6 +82,7 @@ from dataclasses import dataclass
 from typing import Any
 
 GENESIS = "0" * 64
+PARTIAL = 3  # the exit status of a partial check: entries bound only through a withheld one
 ENVELOPE = frozenset(
     ("seq", "at", "actor", "kind", "subject", "payload", "charter_version", "prev")
 )
@@ -127,6 +137,11 @@ def parse_after(text: str) -> tuple[int, str | None]:
             f"--after takes SEQ or SEQ:HEX (an entry's seq, and its hash as 64 hex digits): "
             f"got {text!r}"
         )
+    if int(seq_text) == 0 and colon and hex_text != GENESIS:
+        raise ValueError(
+            "--after 0 is the whole log: the hash before entry 1 is the genesis value (64 "
+            f"zeros), not {hex_text}; give --after 0, or leave --after out"
+        )
     return int(seq_text), hex_text or None
 
 
@@ -134,7 +149,8 @@ class ChainWalker:
     """Feeds entries in order and raises :class:`ChainError` at the first one that is bad.
 
     ``after`` = (seq, hash or None): the entries fed continue a log at entry seq + 1 (hash None:
-    the first entry's prev is taken as that entry's hash, unchecked)."""
+    the first entry's prev is taken as that entry's hash, unchecked); before entry 1 there is
+    only the genesis value (ValueError for another hash)."""
 
     def __init__(
         self,
@@ -143,13 +159,17 @@ class ChainWalker:
     ) -> None:
         start, start_hash = after if after is not None else (0, GENESIS)
         if not start:  # before entry 1 there is only the genesis value
-            start_hash = start_hash or GENESIS
+            if start_hash not in (None, GENESIS):
+                raise ValueError("the hash before entry 1 is the genesis value (64 zeros)")
+            start_hash = GENESIS
         self.start = start  # entries up to this one are not in the file
         self.count = start  # the last entry taken (its seq)
         self.head_hash = self.start_hash = start_hash or ""  # "": not known yet
         self.start_checked = start_hash is not None  # False: taken from the file, unchecked
         self.withheld = 0  # entries checked by their links only
         self.last_withheld: int | None = None
+        # Where the expected head was found, and the last withheld entry at or before it.
+        self.anchor: tuple[int, int | None] | None = None
         self._expected = expected_head
         self._expected_seen = False
         if start_hash is not None and start:
@@ -189,9 +209,9 @@ class ChainWalker:
         hash is checked when the next entry is fed (that entry's prev must equal it)."""
         n = self._place(seq)
         self._link(n, prev, None)
-        self._take(n, hash_hex)
         self.withheld += 1
-        self.last_withheld = n
+        self.last_withheld = n  # before _take: the expected head may be this entry
+        self._take(n, hash_hex)
 
     def _place(self, seq: int) -> int:
         """The position of entry ``seq``, the next one; ChainError when it is not that."""
@@ -267,21 +287,25 @@ class ChainWalker:
         *,
         withheld: int = 0,
         last_withheld: int | None = None,
+        anchor_withheld: int | None = None,
     ) -> bool:
         """Take entries lo+1 … hi, already checked as one run whose first prev_hash is ``prev``
         and last hash ``last``, if they continue the chain so far; False (and nothing taken)
         if they do not. ``anchor`` is (seq, hash) where the expected head sits in the run, if
         it does: held to the expected head like any fed entry (raises if it contradicts it).
-        ``withheld``: how many of them are withheld, the last being ``last_withheld``."""
+        ``withheld``: how many of them are withheld, the last being ``last_withheld``, the last
+        at or before ``anchor`` ``anchor_withheld``."""
         if lo == self.count and not self.head_hash:
             self._open(prev)
         if (lo, prev) != (self.count, self.head_hash):
             return False
+        earlier = self.last_withheld
         self.count, self.head_hash = hi, last
         self.withheld += withheld
-        self.last_withheld = last_withheld or self.last_withheld
-        if anchor is not None:
+        if anchor is not None:  # as a walk would see it: the withheld entries up to the anchor
+            self.last_withheld = anchor_withheld or earlier
             self.check_expected(*anchor)
+        self.last_withheld = last_withheld or earlier
         return True
 
     def check_expected(self, n: int, hash_hex: str) -> None:
@@ -290,13 +314,18 @@ class ChainWalker:
             return
         want_seq, want_hash = self._expected
         if want_seq is None:
-            self._expected_seen = self._expected_seen or hash_hex == want_hash
+            found = hash_hex == want_hash
         elif want_seq == n:
             if hash_hex != want_hash:
                 raise ChainError(
                     n, f"entry {n}: hash differs from the expected head; history was rewritten"
                 )
+            found = True
+        else:
+            found = False
+        if found and not self._expected_seen:
             self._expected_seen = True
+            self.anchor = (n, self.last_withheld)
 
     def finish(self) -> tuple[int, str]:
         """(head seq, head hash) once all entries are fed; checks the expected head."""
@@ -324,7 +353,7 @@ class ChainWalker:
 
 @dataclass(frozen=True)
 class Verified:
-    """What a check found: the head, and what the ``ok`` line says about the file."""
+    """What a check found: the head, and what the ``ok`` (or ``partial``) line says."""
 
     head: tuple[int, str]
     entries: int  # lines checked (entries start+1 … head)
@@ -333,10 +362,17 @@ class Verified:
     start_checked: bool  # False: taken from the file (--after SEQ), not given
     withheld: int
     last_withheld: int | None
+    bound_to: int | None = None  # the entry the expected head was found at (None: none given)
+    # Withheld entry W when the entries of the file before it are bound to the head (the
+    # expected one, else the file's last) only through W: not verified. None: all verified.
+    unverified_before: int | None = None
 
     @classmethod
     def of(cls, walker: ChainWalker) -> Verified:
         head = walker.finish()
+        bound_to, through = walker.anchor or (None, walker.last_withheld)
+        if through is not None and through <= walker.start + 1:  # nothing in the file before it
+            through = None
         return cls(
             head,
             head[0] - walker.start,
@@ -345,10 +381,18 @@ class Verified:
             walker.start_checked,
             walker.withheld,
             walker.last_withheld,
+            bound_to,
+            through,
         )
 
+    @property
+    def complete(self) -> bool:
+        """Whether every entry is verified (exit status 0; else PARTIAL)."""
+        return self.unverified_before is None
+
     def lines(self) -> list[str]:
-        """The ``ok`` line, and a ``note:`` when withheld entries leave some unbound."""
+        """The ``ok`` line; ``partial`` and a ``not verified:`` line when withheld entries
+        leave some unverified."""
         said = []
         seq, digest = self.head
         if self.start and not self.entries:  # nothing after --after SEQ[:HEX]
@@ -361,13 +405,20 @@ class Verified:
         if self.withheld:
             said.append(f"{self.withheld} withheld: linked, not rehashed")
         detail = f" ({'; '.join(said)})" if said else ""
-        out = [f"ok: {self.entries} entries{detail}, head {seq} {digest}"]
-        w = self.last_withheld
-        if w is not None and w > 1:
+        w = self.unverified_before
+        verdict = "ok" if w is None else "partial"
+        out = [f"{verdict}: {self.entries} entries{detail}, head {seq} {digest}"]
+        if w is not None:
+            first = self.start + 1
+            which = f"entry {first}" if first == w - 1 else f"entries {first} to {w - 1}"
+            to = (
+                "the head"
+                if self.bound_to is None
+                else f"the expected head (entry {self.bound_to})"
+            )
             out.append(
-                f"note: entries before {w} are bound to the head only through withheld entry "
-                f"{w}, whose hash cannot be recomputed here; an export made once it is public "
-                f"checks them"
+                f"not verified: {which}, bound to {to} only through withheld entry {w}, whose "
+                f"hash cannot be recomputed here; an export made once it is public checks them"
             )
         return out
 
@@ -513,7 +564,11 @@ def _confirm_in_parallel(
                 return None
             if part["count"]:  # an empty part (no line starts in it) has nothing to join
                 (first, prev), (last, digest) = part["first"], part["last"]
-                counted = {"withheld": part["withheld"], "last_withheld": part["last_withheld"]}
+                counted = {
+                    "withheld": part["withheld"],
+                    "last_withheld": part["last_withheld"],
+                    "anchor_withheld": part["anchor_withheld"],
+                }
                 if not walker.extend(first - 1, prev, last, digest, part["anchor"], **counted):
                     return None
         return Verified.of(walker)
@@ -527,11 +582,13 @@ def check_part(
     """Check the lines that start at a byte offset in [start, end), chained from the first
     one's own seq and prev: what the parent needs to join the parts up, and where the
     expected head would sit among them (``anchor``: [seq, the hash there]), for the parent to
-    hold the log to it; ``withheld``: how many of them are, the last one ``last_withheld``."""
+    hold the log to it; ``withheld``: how many of them are, the last one ``last_withheld``,
+    the last one at or before the anchor ``anchor_withheld``."""
     walker = ChainWalker()
     want_seq, want_hash = expected_head or (None, None)
     first: list[Any] | None = None
     anchor: list[Any] | None = None
+    anchor_withheld: int | None = None
     try:
         with open(path, "rb") as handle:
             handle.seek(max(start - 1, 0))
@@ -553,7 +610,7 @@ def check_part(
                 if seq == want_seq or (
                     anchor is None and want_seq is None and hash_hex == want_hash
                 ):
-                    anchor = [seq, hash_hex]
+                    anchor, anchor_withheld = [seq, hash_hex], walker.last_withheld
     except (ChainError, OSError):
         return {"ok": False}
     count = 0 if first is None else walker.count - first[0] + 1
@@ -566,6 +623,7 @@ def check_part(
         "anchor": anchor,
         "withheld": walker.withheld,
         "last_withheld": walker.last_withheld,
+        "anchor_withheld": anchor_withheld,
     }
 
 
@@ -603,7 +661,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"FAILED ({where}): {exc.reason}")
         return 1
     print("\n".join(found.lines()))
-    return 0
+    return 0 if found.complete else PARTIAL
 
 
 if __name__ == "__main__":

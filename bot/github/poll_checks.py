@@ -20,7 +20,11 @@ Rules:
 - Each run listed whose name a wanted stage requires is stored in the inbox as the ``check_run``
   delivery a webhook would carry (source ``github``, a webhook-shaped payload), so the worker
   parses it (``bot.github.events.parse_event``) and records it through the check-run handler
-  (``bot.rollout_watch.on_check``): one path for both. Its key is ``poll:check_run:<digest>`` of
+  (``bot.rollout_watch.on_check``): one path for both. GitHub's listing names no tag or branch
+  for a run (its ``check_suite`` is ``{"id": N}`` only), and a gate finds a tag's runs by the
+  tag (``storage.rollouts.with_checks``): for a ref that is a tag, not a prefix of the run's
+  commit, the payload's ``check_suite.head_branch`` is that tag, since GitHub listed the runs
+  of the commit it names (``run_tag``). Its key is ``poll:check_run:<digest>`` of
   the run's repository, id, commit, name, state and times, so a run unchanged since the last
   pass is a duplicate the inbox drops.
 - GitHub's rate limit: every request goes through the throttle the relays, poller and
@@ -46,6 +50,7 @@ from bot.github.wire import format_time
 from bot.ports import CheckSnapshot, GitHubError, GitHubGateway, GitHubRateLimited
 from charter.model import Charter
 from charter.rollout import Rollout
+from charter.rollout_facts import tag_name
 from storage import rollouts as store
 from storage.db import read_scope
 
@@ -102,9 +107,19 @@ def api_ref(ref: str) -> str:
     return ref.removeprefix("refs/")
 
 
-def webhook_payload(repo: str, run: CheckSnapshot) -> dict[str, Any]:
-    """The ``check_run`` webhook payload GitHub would send for ``run``, with what the parser
-    reads of it (``bot.github.events._check_event``)."""
+def run_tag(ref: str | None, run: CheckSnapshot) -> str | None:
+    """The tag or branch a run listed for ``ref`` is recorded under: the tag ``ref`` names when
+    it is one (``charter.rollout_facts.tag_name``) and not a prefix of the run's commit, since
+    GitHub resolved the tag to that commit; otherwise what GitHub said (``run.head_branch``)."""
+    tag = None if ref is None else tag_name(ref)
+    if ref is None or tag is None or run.head_sha.lower().startswith(ref.lower()):
+        return run.head_branch
+    return tag
+
+
+def webhook_payload(repo: str, run: CheckSnapshot, ref: str | None = None) -> dict[str, Any]:
+    """The ``check_run`` webhook payload GitHub would send for ``run`` listed for ``ref``, with
+    what the parser reads of it (``bot.github.events._check_event``)."""
     return {
         "action": "completed" if run.status == "completed" else "created",
         "check_run": {
@@ -116,7 +131,7 @@ def webhook_payload(repo: str, run: CheckSnapshot) -> dict[str, Any]:
             "html_url": run.html_url,
             "started_at": None if run.started_at is None else format_time(run.started_at),
             "completed_at": None if run.completed_at is None else format_time(run.completed_at),
-            "check_suite": {"head_branch": run.head_branch},
+            "check_suite": {"head_branch": run_tag(ref, run)},
         },
         "repository": {"full_name": repo},
     }
@@ -178,10 +193,10 @@ class CheckReader:
             self._read_at[(want.repo, want.ref)] = now
             for run in runs:
                 if run.name in want.names:
-                    stored += await self._deliver(want.repo, run)
+                    stored += await self._deliver(want.repo, want.ref, run)
         return stored
 
-    async def _deliver(self, repo: str, run: CheckSnapshot) -> int:
-        payload = webhook_payload(repo, run)
+    async def _deliver(self, repo: str, ref: str, run: CheckSnapshot) -> int:
+        payload = webhook_payload(repo, run, ref)
         body = json.dumps(payload, separators=(",", ":")).encode()
         return int(await self._store(SOURCE, delivery_key(payload), EVENT, body))

@@ -8,9 +8,11 @@ Rules:
 - The audit log withholds an entry whose subject is one of those (``proposal:N``/``rollout:N``,
   ``incident:<id>``, ``meeting:<id>``) or whose payload names one (``proposal``, ``proposals``,
   ``paused``, ``pause``, ``incident``, ``meeting``). Unfiltered, a withheld entry keeps its
-  place, seq, time and hashes (so the chain stays checkable) but not its actor, kind, subject or
-  payload; filtered by ``subject=`` or ``kind=``, withheld entries are left out, so the answer
-  for a hidden subject is the answer for one that does not exist. Timelines leave them out.
+  place, seq and hashes (so the chain stays checkable) but not its time, actor, kind, subject,
+  payload or charter version: its hash would confirm a guess of the rest, and its time to the
+  microsecond is what makes guessing too costly (``at`` and ``charter_version`` are None).
+  Filtered by ``subject=`` or ``kind=``, withheld entries are left out, so the answer for a
+  hidden subject is the answer for one that does not exist. Timelines leave them out.
 - A public rollout paused or blocked by a confidential incident says "a confidential incident"
   (no number, severity or summary) in its pause and gate reasons (:func:`redact_rollout`).
 - Proposals are described by ``bot.views.proposal_view`` and rollouts by the rollout area's
@@ -264,12 +266,12 @@ def _entry(row: Any, secret: Secrets | None = None) -> dict[str, Any]:
     hidden = secret is not None and withheld(row, secret)
     return {
         "seq": row.seq,
-        "at": _iso(audit._utc(row.at)),
+        "at": None if hidden else _iso(audit._utc(row.at)),
         "actor": "—" if hidden else row.actor,
         "kind": "—" if hidden else row.kind,
         "subject": "withheld" if hidden else str(row.subject),
         "payload": WITHHELD if hidden else row.payload,
-        "charter_version": row.charter_version,
+        "charter_version": None if hidden else row.charter_version,
         "hash": row.hash,
         "prev_hash": row.prev_hash,
         "withheld": hidden,

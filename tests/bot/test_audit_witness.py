@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 from typer.testing import CliRunner
 
 from bot.audit_witness import ISSUE_TITLE, period_start, spoken
@@ -288,6 +288,56 @@ async def test_a_refused_post_fails_at_once_and_the_coordinators_are_told(
         await bot.close()
 
 
+async def test_a_head_whose_post_failed_is_posted_once_github_takes_it(
+    sqlite_url: str, github: GitHubStandin
+) -> None:
+    """The post refused for good (404), the setting fixed, the log standing still: the next
+    period queues the same head again (the failed one is not on its way) and GitHub takes it."""
+    github.reset()
+    bot = Bot(sqlite_url, github, audit_witness_every="24h", audit_witness_issue="404")
+    await bot.settle()
+    top = head(bot)
+    with read_scope(bot.rt.engine) as session:
+        assert witness_store.last(session) is None  # its only post failed
+    bot = await restart(bot)  # the setting fixed: the bot opens its own issue
+    try:
+        await bot.advance(MIDNIGHT + timedelta(hours=1) - bot.clock.now())
+        assert head(bot) == top  # the log stood still
+        [post] = posts(bot)
+        assert posted_head(post) == top
+        with read_scope(bot.rt.engine) as session:
+            assert witness_store.last(session) == top
+            posted = witness_store.last_posted(session)
+        assert posted is not None and (posted.seq, posted.hash) == top
+        assert [r.status for r in _items(bot)] == ["failed", "sent"]
+    finally:
+        await bot.close()
+
+
+@pytest.mark.parametrize(("status", "counts"), [("failed", False), ("pending", True)])
+def test_a_head_counts_as_queued_unless_its_post_failed(
+    sqlite_url: str, status: str, counts: bool
+) -> None:
+    """A failed post retried (``charterbot outbox retry``: pending again) counts again; an
+    earlier period's head, posted, counts when the latest one failed."""
+    rt = build(Settings(database_url=sqlite_url))
+    try:
+        with session_scope(rt.engine) as session:
+            for day, seq in ((0, 3), (1, 5)):
+                at = MIDNIGHT + timedelta(days=day)
+                witness_store.queue(
+                    session, period_start=at, seq=seq, digest=f"{seq:x}" * 64, body="", now=at
+                )
+            latest = session.exec(select(OutboxRow).order_by(col(OutboxRow.id).desc())).first()
+            assert latest is not None
+            latest.status = status
+            session.add(latest)
+        with read_scope(rt.engine) as session:
+            assert witness_store.last(session) == ((5, "5" * 64) if counts else (3, "3" * 64))
+    finally:
+        rt.engine.dispose()
+
+
 async def test_a_crash_after_github_took_the_comment_does_not_post_it_twice(
     bot: Bot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -390,3 +440,5 @@ async def test_anyone_can_run_the_posted_check_from_the_dashboard(bot: Bot, tmp_
     (tmp_path / "audit.jsonl").write_bytes(export.content)
     args = shlex.split(lines[2])[2:]
     assert verify_export.main([str(tmp_path / args[0]), *args[1:]]) == 0
+    assert "`partial` (exit status 3)" in post.body  # what a withheld entry would make of it
+    assert verify_export.PARTIAL == 3

@@ -153,11 +153,15 @@ async def test_a_ref_is_read_until_its_checks_succeed_then_never_again(any_db_bo
         (SHA[:12], SHA[:12], None),  # an abbreviated commit
         ("v1.0.0", "v1.0.0", "v1.0.0"),  # a release's tag: the runs its push started
         ("refs/tags/v1.0.0", "tags/v1.0.0", "v1.0.0"),  # GitHub's documented form
+        ("v1.0.0", "v1.0.0", "main"),  # a run the branch push of the tagged commit started
+        ("v1.0.0", "v1.0.0", None),
     ],
 )
 async def test_refs_are_asked_as_github_takes_them(
     bot: Bot, reported: str, asked: str, branch: str | None
 ) -> None:
+    """GitHub's listing names no tag for a run (the stand-in answers so): a release reported
+    by its tag passes on the runs of the commit the tag names, and its ref is not read again."""
     rolling(bot, {"aurora": reported})
     bot.standin.store.add_tag(AURORA, "v1.0.0", SHA)
     bot.standin.store.add_check_run(
@@ -166,6 +170,8 @@ async def test_refs_are_asked_as_github_takes_them(
     await poll(bot)
     assert check_requests(bot.standin) == [f"/repos/{AURORA}/commits/{asked}/check-runs"]
     assert checks_gate(bot).startswith("PASS require_checks")
+    await poll(bot)
+    assert len(check_requests(bot.standin)) == 1  # settled
 
 
 @pytest.mark.parametrize("hook_id", [None, 42])

@@ -153,6 +153,8 @@ def test_the_audit_witness_period(
         ("CHARTERBOT_AUDIT_WITNESS_EVERY", "30m", "must be at least 1h"),
         ("CHARTERBOT_AUDIT_WITNESS_EVERY", "5h", "5h neither divides a day nor is whole days"),
         ("CHARTERBOT_AUDIT_WITNESS_EVERY", "36h", "36h neither divides a day"),
+        ("CHARTERBOT_AUDIT_WITNESS_EVERY", "99999999999d", "99999999999d is longer than any"),
+        ("CHARTERBOT_AUDIT_WITNESS_EVERY", "9" * 30 + "w", "is longer than any period can be"),
         ("CHARTERBOT_AUDIT_WITNESS_ISSUE", "0", "must be the number of an issue"),
         ("CHARTERBOT_AUDIT_WITNESS_ISSUE", "-3", "must be the number of an issue"),
         ("CHARTERBOT_AUDIT_WITNESS_ISSUE", "#12", "must be the number of an issue"),

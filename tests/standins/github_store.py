@@ -312,6 +312,8 @@ class Store:
         }
 
     def check_run_json(self, base: str, rec: CheckRunRec) -> dict[str, Any]:
+        """A run as GitHub's check-runs listing gives it: its ``check_suite`` is ``{"id": N}``
+        only (the documented example), no ``head_branch`` (a check_run webhook has one)."""
         return {
             "id": rec.id,
             "node_id": f"CR_{rec.id}",
@@ -324,7 +326,7 @@ class Store:
             "name": rec.name,
             "started_at": iso(rec.started_at or self.now),
             "completed_at": None if rec.completed_at is None else iso(rec.completed_at),
-            "check_suite": {"id": rec.id + 500_000_000, "head_branch": rec.head_branch},
+            "check_suite": {"id": rec.id + 500_000_000},
         }
 
     def repo_json(self, base: str, full_name: str) -> dict[str, Any]:

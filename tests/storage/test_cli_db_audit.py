@@ -7,6 +7,7 @@ import os
 import re
 import threading
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
@@ -17,8 +18,9 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from bot.cli import audit_cmd, db_cmd
-from storage import migrate
-from storage.db import make_engine, missing_sqlite_file
+from storage import audit_witness, migrate
+from storage.db import make_engine, missing_sqlite_file, read_scope, session_scope
+from storage.models.witness import AuditWitnessRow
 from storage.verify_export import verify_file
 from tests.storage.audit_fixtures import fill
 
@@ -307,3 +309,42 @@ def test_export_to_a_pipe_writes_through_it(
     (tmp_path / "got.jsonl").write_bytes(received[0])
     assert verify_file(str(tmp_path / "got.jsonl"))[0] == 3
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+POSTED = datetime(2026, 11, 28, 0, 5, tzinfo=UTC)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("zone", ["Asia/Tokyo", "America/Los_Angeles"])
+def test_the_witnessed_head_is_said_in_utc_whatever_the_session_zone(
+    cli: typer.Typer, pg_engine: Engine, zone: str
+) -> None:
+    """On PostgreSQL a timestamptz comes back in the session's TimeZone: the post's time is
+    said in UTC (its Z) by `audit head --witnessed`, and in UTC to the dashboard."""
+    with session_scope(pg_engine) as session:
+        session.add(
+            AuditWitnessRow(
+                period_start=datetime(2026, 11, 28, tzinfo=UTC),
+                seq=7,
+                hash="ab" * 32,
+                queued_at=POSTED,
+                issue_number=3,
+                comment_id="99",
+                comment_url="https://github.com/o/r/issues/3#issuecomment-99",
+                posted_at=POSTED,
+            )
+        )
+    url = pg_engine.url
+    zoned = url.update_query_dict({"options": f"{url.query['options']} -cTimeZone={zone}"})
+    code, out, err = _run(cli, "audit", "head", "--witnessed", url=zoned.render_as_string(False))
+    assert (code, err) == (0, "")
+    assert out.splitlines()[1] == (
+        "posted 2026-11-28T00:05:00Z https://github.com/o/r/issues/3#issuecomment-99"
+    )
+    engine = make_engine(zoned.render_as_string(False))
+    try:
+        with read_scope(engine) as session:
+            posted = audit_witness.last_posted(session)
+        assert posted is not None and posted.posted_at.utcoffset() == timedelta(0)
+    finally:
+        engine.dispose()

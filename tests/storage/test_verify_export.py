@@ -373,28 +373,133 @@ def test_the_parts_confirm_withheld_lines_themselves(tmp_path: Path) -> None:
     assert (found.head, found.withheld, found.last_withheld) == ((8, HEADS[7]), 4, 7)
 
 
-@pytest.mark.parametrize(
-    ("withheld", "said"),
-    [
-        ((), [f"ok: 8 entries, head 8 {HEADS[7]}"]),
-        ((1,), [f"ok: 8 entries (1 withheld: linked, not rehashed), head 8 {HEADS[7]}"]),
-        (
-            (3, 5),
-            [
-                f"ok: 8 entries (2 withheld: linked, not rehashed), head 8 {HEADS[7]}",
-                "note: entries before 5 are bound to the head only through withheld entry 5, "
-                "whose hash cannot be recomputed here; an export made once it is public checks "
-                "them",
-            ],
-        ),
-    ],
-)
-def test_the_ok_line_says_how_many_were_withheld(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], withheld: tuple[int, ...], said: list[str]
+def _unverified(which: str, to: str, w: int) -> str:
+    return (
+        f"not verified: {which}, bound to {to} only through withheld entry {w}, whose hash "
+        f"cannot be recomputed here; an export made once it is public checks them"
+    )
+
+
+OK8 = f"ok: 8 entries, head 8 {HEADS[7]}"
+
+
+def _said(verdict: str, withheld: int) -> str:
+    return f"{verdict}: 8 entries ({withheld} withheld: linked, not rehashed), head 8 {HEADS[7]}"
+
+
+VERDICTS = [
+    # (entries withheld, --head, exit status, what is printed)
+    ((), f"8:{HEADS[7]}", 0, [OK8]),
+    ((1,), f"8:{HEADS[7]}", 0, [_said("ok", 1)]),  # entry 1's prev is the genesis value
+    (
+        (3, 5),
+        f"8:{HEADS[7]}",
+        3,
+        [_said("partial", 2), _unverified("entries 1 to 4", "the expected head (entry 8)", 5)],
+    ),
+    (
+        (2,),
+        HEADS[7],
+        3,
+        [_said("partial", 1), _unverified("entry 1", "the expected head (entry 8)", 2)],
+    ),
+    # the published head withheld: what it was chained to is nobody's word but the server's
+    (
+        (8,),
+        f"8:{HEADS[7]}",
+        3,
+        [_said("partial", 1), _unverified("entries 1 to 7", "the expected head (entry 8)", 8)],
+    ),
+    # withheld after the published head: everything up to it is bound to it in full
+    ((6, 8), f"5:{HEADS[4]}", 0, [_said("ok", 2)]),
+    (
+        (3, 6),
+        HEADS[4],
+        3,
+        [_said("partial", 2), _unverified("entries 1 to 2", "the expected head (entry 5)", 3)],
+    ),
+    # without --head, the file's own last entry is the head
+    ((4,), None, 3, [_said("partial", 1), _unverified("entries 1 to 3", "the head", 4)]),
+]
+
+
+@pytest.mark.parametrize(("withheld", "head", "status", "said"), VERDICTS)
+@pytest.mark.parametrize("workers", [1, 3])
+def test_entries_bound_only_through_a_withheld_one_are_not_called_verified(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    withheld: tuple[int, ...],
+    head: str | None,
+    status: int,
+    said: list[str],
+    workers: int,
 ) -> None:
+    """The entries before the last withheld entry at or before the head checked against are
+    bound to it only through that line, which whoever serves the file writes: ``partial``,
+    exit status 3 (0 only when every entry is verified), walked or checked in parts alike."""
     export = _withhold(_write_known(tmp_path / "audit.jsonl"), *withheld)
-    assert verify_export.main([str(export), "--head", f"8:{HEADS[7]}"]) == 0
+    if workers > 1:
+        monkeypatch.setattr(verify_export, "PARALLEL_FROM", 0)
+    assert verify_export.main([str(export), *(["--head", head] if head else [])]) == status
     assert capsys.readouterr().out.splitlines() == said
+
+
+def _chain(canonicals: list[str], prev: str = GENESIS) -> list[dict[str, object]]:
+    """Export lines of ``canonicals`` (envelopes), renumbered from 1 and chained from prev."""
+    rows = []
+    for seq, text in enumerate(canonicals, start=1):
+        obj = {**json.loads(text), "seq": seq, "prev": prev}
+        text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        digest = hashlib.sha256(bytes.fromhex(prev) + text.encode()).hexdigest()
+        rows.append({"seq": seq, "hash": digest, "prev": prev, "canonical": text})
+        prev = digest
+    return rows
+
+
+def _write_rows(path: Path, rows: list[dict[str, object]]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    return path
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_a_history_rewritten_behind_a_withheld_head_is_not_passed(
+    tmp_path: Path,
+    workers: int,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Whoever serves the export decides what is withheld: entries 1-7 rewritten (entry 1's
+    actor changed, the chain recomputed) and the witnessed head 8 served as a withheld line
+    with its real hash. The witness comment's own command does not say ok or exit 0."""
+    forged = [json.loads(t) for t in KNOWN_ANSWER["canonical"][:7]]
+    forged[0]["actor"] = "mallory"
+    rows = _chain([json.dumps(o) for o in forged])
+    rows.append({"seq": 8, "hash": HEADS[7], "prev": rows[-1]["hash"], "withheld": True})
+    export = _write_rows(tmp_path / "audit.jsonl", rows)
+    if workers > 1:
+        monkeypatch.setattr(verify_export, "PARALLEL_FROM", 0)
+    assert verify_export.main([str(export), "--head", f"8:{HEADS[7]}"]) == verify_export.PARTIAL
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("partial: 8 entries") and out[1].startswith(
+        "not verified: entries 1 to 7, bound to the expected head (entry 8) only through"
+    )
+
+
+ANCHORS = [None, (8, HEADS[7]), (None, HEADS[7]), (5, HEADS[4]), (None, HEADS[2]), (2, HEADS[1])]
+
+
+@pytest.mark.parametrize("withheld", [(), *WITHHELD_SETS, (3, 6), (5,)])
+@pytest.mark.parametrize("anchor", ANCHORS)
+def test_the_parts_find_what_the_walk_finds(
+    tmp_path: Path, withheld: tuple[int, ...], anchor: tuple[int | None, str] | None
+) -> None:
+    """Checked in parts (each of 1 to 8 lines), the verdict is the walk's, field for field:
+    which entries are verified, the expected head's place, the withheld ones."""
+    export = _withhold(_write_known(tmp_path / "audit.jsonl"), *withheld)
+    walked = verify_export.check_file(str(export), anchor, workers=1)
+    for jobs in (2, 3, 8):
+        assert verify_export._confirm_in_parallel(str(export), anchor, jobs, None) == walked
 
 
 def _forge(field: str, value: object) -> Callable[[dict[str, Any]], None]:
@@ -573,15 +678,63 @@ def test_a_file_that_does_not_continue_the_head_given(
     assert (info.value.seq, reason in info.value.reason) == (seq, True), info.value.reason
 
 
-def test_after_and_withheld_together(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    export = _tail(tmp_path, 4, 4, 6)
-    assert verify_export.main([str(export), "--after", f"3:{HEADS[2]}"]) == 0
+AFTER_WITHHELD = [
+    # (entries withheld, --head, exit status, what is printed after the first line's verdict)
+    ((4, 6), None, 3, [_unverified("entries 4 to 5", "the head", 6)]),
+    ((4, 6), f"7:{HEADS[6]}", 3, [_unverified("entries 4 to 5", "the expected head (entry 7)", 6)]),
+    ((4,), f"8:{HEADS[7]}", 0, []),  # the first entry after --after 3:HEX: chained to HEX
+    ((6,), f"5:{HEADS[4]}", 0, []),
+    ((6,), f"3:{HEADS[2]}", 0, []),  # the expected head is the one the file continues
+]
+
+
+@pytest.mark.parametrize(("withheld", "head", "status", "notes"), AFTER_WITHHELD)
+@pytest.mark.parametrize("workers", [1, 3])
+def test_after_and_withheld_together(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    withheld: tuple[int, ...],
+    head: str | None,
+    status: int,
+    notes: list[str],
+    workers: int,
+) -> None:
+    export = _tail(tmp_path, 4, *withheld)
+    if workers > 1:
+        monkeypatch.setattr(verify_export, "PARALLEL_FROM", 0)
+    args = ["--after", f"3:{HEADS[2]}", *(["--head", head] if head else [])]
+    assert verify_export.main([str(export), *args]) == status
+    verdict = "ok" if status == 0 else "partial"
     assert capsys.readouterr().out.splitlines() == [
-        f"ok: 5 entries (4 to 8, after entry 3 {HEADS[2]}; 2 withheld: linked, not rehashed), "
-        f"head 8 {HEADS[7]}",
-        "note: entries before 6 are bound to the head only through withheld entry 6, whose hash "
-        "cannot be recomputed here; an export made once it is public checks them",
+        f"{verdict}: 5 entries (4 to 8, after entry 3 {HEADS[2]}; {len(withheld)} withheld: "
+        f"linked, not rehashed), head 8 {HEADS[7]}",
+        *notes,
     ]
+
+
+@pytest.mark.parametrize("text", [f"0:{'ab' * 32}", f"0 {HEADS[0]}"])
+def test_after_zero_takes_no_hash_but_the_genesis_value(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str
+) -> None:
+    """Before entry 1 there is only the genesis value: ``--after 0:HEX`` with another HEX
+    would let entry 1 be chained to it (a usage error, the file not read)."""
+    export = _write_rows(tmp_path / "audit.jsonl", _chain(KNOWN_ANSWER["canonical"][:3], "ab" * 32))
+    with pytest.raises(SystemExit) as info:
+        verify_export.main([str(export), "--after", text])
+    assert info.value.code == 2
+    assert "the hash before entry 1 is the genesis value" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="genesis value"):
+        verify_export.check_file(str(export), after=(0, "ab" * 32))
+
+
+@pytest.mark.parametrize("text", ["0", f"0:{GENESIS}"])
+def test_after_zero_is_the_whole_log(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str
+) -> None:
+    export = _write_known(tmp_path / "audit.jsonl", count=3)
+    assert verify_export.main([str(export), "--after", text]) == 0
+    assert capsys.readouterr().out.splitlines() == [f"ok: 3 entries, head 3 {HEADS[2]}"]
 
 
 @pytest.mark.parametrize(

@@ -156,15 +156,16 @@ async def test_list_check_runs_of_a_client_repo(
 async def test_check_runs_carry_what_a_check_run_webhook_does(
     github_standin: GitHubStandin, gateway: PyGithubGateway
 ) -> None:
-    """Each run says its id, the tag or branch its suite ran for, and when it started and
-    finished; a tag is asked in GitHub's documented form, its slash kept."""
+    """Each run says its id and when it started and finished (GitHub's listing names no tag
+    or branch: bot.github.poll_checks.run_tag); a tag is asked in GitHub's documented form, its
+    slash kept."""
     store = github_standin.store
     store.add_tag("acme/app", "v1.0.0", "a" * 40)
     rec = store.add_check_run(
         "acme/app", "a" * 40, "build", "completed", "success", head_branch="v1.0.0"
     )
     (run,) = await gateway.list_check_runs("acme/app", "tags/v1.0.0")
-    assert (run.run_id, run.head_branch) == (str(rec.id), "v1.0.0")
+    assert (run.run_id, run.head_sha, run.head_branch) == (str(rec.id), "a" * 40, None)
     assert run.started_at == run.completed_at == store.now
     (asked,) = github_standin.requests_to("GET", r"/repos/acme/app/commits/.*")
     assert asked.path == "/repos/acme/app/commits/tags/v1.0.0/check-runs"

@@ -11,7 +11,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.github.events import CheckEvent, parse_event
-from bot.github.poll_checks import Wanted, api_ref, delivery_key, wanted, webhook_payload
+from bot.github.poll_checks import (
+    Wanted,
+    api_ref,
+    delivery_key,
+    run_tag,
+    wanted,
+    webhook_payload,
+)
 from bot.ports import CheckSnapshot
 from charter.load import load_charter
 from charter.rollout_facts import CheckResult, ReadyReport, Rollout
@@ -176,3 +183,29 @@ def test_a_run_s_key_changes_only_with_the_run(other: CheckSnapshot, same: bool)
     key = delivery_key(webhook_payload(AURORA, RUN))
     assert key.startswith("poll:check_run:")
     assert (delivery_key(webhook_payload(AURORA, other)) == key) is same
+
+
+LISTED = CheckSnapshot(**{**RUN.__dict__, "head_branch": None})  # GitHub's listing: no tag
+
+
+@pytest.mark.parametrize(
+    ("ref", "run", "tag"),
+    [
+        ("v1.0.0", LISTED, "v1.0.0"),  # the listing of a tag: runs of the commit it names
+        ("refs/tags/v1.0.0", LISTED, "v1.0.0"),
+        ("v1.0.0", CheckSnapshot(**{**RUN.__dict__, "head_branch": "main"}), "v1.0.0"),
+        (A, LISTED, None),  # a commit: its runs are found by their sha
+        (A[:12].upper(), LISTED, None),
+        (A[:12], RUN, "v1.0.0"),  # what GitHub said is kept
+        (None, RUN, "v1.0.0"),
+        (None, LISTED, None),
+    ],
+)
+def test_a_run_listed_for_a_tag_is_recorded_under_the_tag(
+    ref: str | None, run: CheckSnapshot, tag: str | None
+) -> None:
+    """GitHub's check-runs listing gives no head_branch; the gate finds a tag's runs by tag."""
+    assert run_tag(ref, run) == tag
+    event = parse_event("check_run", webhook_payload(AURORA, run, ref))
+    assert isinstance(event, CheckEvent)
+    assert event.head_branch == tag

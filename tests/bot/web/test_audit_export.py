@@ -143,6 +143,7 @@ async def test_a_confidential_proposal_is_withheld_and_the_export_verifies(
     assert response.headers["x-audit-head"] == f"{top[0]}:{top[1]}"
     found = check_file(str(export), parse_head(response.headers["x-audit-head"]))
     assert (found.head, found.entries, found.withheld) == (top, top[0], len(hidden))
+    assert found.unverified_before == max(hidden)  # partial: see the verifier's rules
 
 
 async def test_after_disclosure_the_same_entries_are_full_and_rehashed(
@@ -165,7 +166,7 @@ async def test_after_disclosure_the_same_entries_are_full_and_rehashed(
         )
         assert json.loads(full["canonical"])["seq"] == line["seq"]
     found = check_file(str(after_path), (len(before), before[-1]["hash"]))
-    assert found.withheld == 0 and found.head == head_of(secret_rt)
+    assert found.withheld == 0 and found.head == head_of(secret_rt) and found.complete
     assert b"Peer-scoring bypass in gossip validation" in after_path.read_bytes()
 
 
@@ -256,12 +257,13 @@ async def test_the_downloaded_verifier_checks_the_downloaded_export(
     )
     seq, digest = head.split(":")
     hidden = hidden_seqs(secret_rt)
-    assert (done.returncode, done.stderr) == (0, "")
+    assert (done.returncode, done.stderr) == (verify_export.PARTIAL, "")  # not all verified
     assert done.stdout.splitlines() == [
-        f"ok: {seq} entries ({len(hidden)} withheld: linked, not rehashed), head {seq} {digest}",
-        f"note: entries before {max(hidden)} are bound to the head only through withheld entry "
-        f"{max(hidden)}, whose hash cannot be recomputed here; an export made once it is public "
-        f"checks them",
+        f"partial: {seq} entries ({len(hidden)} withheld: linked, not rehashed), head {seq} "
+        f"{digest}",
+        f"not verified: entries 1 to {max(hidden) - 1}, bound to the expected head (entry {seq}) "
+        f"only through withheld entry {max(hidden)}, whose hash cannot be recomputed here; an "
+        f"export made once it is public checks them",
     ]
 
 

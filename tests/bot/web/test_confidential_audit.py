@@ -26,6 +26,7 @@ from bot.bootstrap import Runtime
 from bot.clock import FixedClock
 from bot.http import create_app
 from bot.messages import Actor, plain_text
+from bot.web.queries import Reader
 from storage import dashboard_queries as q, rollouts as rollout_store
 from storage.db import read_scope, session_scope
 from tests.bot.web.conftest import NOW, copy_of, runtime
@@ -183,14 +184,39 @@ async def test_audit_entries_about_the_secret_are_withheld(
 
 
 async def test_withheld_rows_keep_only_their_place_and_hashes(anon: httpx.AsyncClient) -> None:
-    """Unfiltered, a withheld entry shows its seq and time, no actor, kind or subject."""
+    """Unfiltered, a withheld entry shows its seq and hash, no time, actor, kind, subject or
+    charter version: with its hash, its time to the microsecond would let a guess of the rest be
+    confirmed (a vote's few choices, seats and voters). A public row shows them all."""
     html = await _text(anon, "/audit")
     withheld = re.findall(r'<tr id="entry-\d+" class="withheld">(.*?)</tr>', html, re.S)
-    assert len(withheld) >= 10
-    for seq, _at, actor, kind, subject in _rows(html):
+    public = re.findall(r'<tr id="entry-\d+">(.*?)</tr>', html, re.S)
+    assert len(withheld) >= 10 and public
+    for row in withheld:
+        assert "<time" not in row and "charter v" not in row, row
+        assert re.search(r'<code title="[0-9a-f]{64}">', row), row
+    for row in public:
+        assert "<time" in row and "charter v" in row, row
+    for seq, at, actor, kind, subject in _rows(html):
         if subject == "withheld":
-            assert (actor, kind) == ("—", "—"), seq
+            assert (at, actor, kind) == ("—", "—", "—"), seq
     assert "withheld: a confidential proposal" in html
+
+
+def test_the_audit_page_reads_no_time_or_version_of_a_withheld_entry(secret_rt: Runtime) -> None:
+    """What the page is built from (and anything else that shows ``Reader.audit_page``) holds
+    neither for a withheld entry; its seq and hashes stay (the chain stays checkable)."""
+    reader, before, seen = Reader(secret_rt.gov, secret_rt.clock.now()), None, []
+    while True:
+        page, before = reader.audit_page(before=before, subject=None, kind=None)
+        seen += page
+        if before is None:
+            break
+    hidden = [e for e in seen if e["withheld"]]
+    assert hidden and len(hidden) < len(seen)
+    for e in seen:
+        shown = (e["at"] is not None, e["charter_version"] is not None)
+        assert shown == (not e["withheld"],) * 2, e
+        assert len(e["hash"]) == len(e["prev_hash"]) == 64
 
 
 FILTERS = [
