@@ -198,7 +198,7 @@ def agenda_for(
 
 
 def _pending_key(occurrence_key: str) -> str:
-    return f"{AGENDA_KIND}:{occurrence_key}:pending"
+    return store.pending_key(occurrence_key)  # "agenda-issue:<key>:pending"
 
 
 def queue_post(session: Session, occ: Occurrence, agenda: Agenda, now: datetime) -> bool:
@@ -242,12 +242,19 @@ def follow(
 
 def adopt(session: Session, meeting: Meeting, occ: Occurrence, now: datetime) -> str | None:
     """Let ``occ`` take over the agenda posted for a call of the same series on the same day
-    that the charter no longer holds (:func:`charter.meetings.superseded`): its added items, its
-    GitHub issue and its post still waiting for the relay, which then carry ``occ``'s key. One
-    that outcomes were recorded on is left alone. Returns the key taken over, if any."""
+    that the charter no longer holds and whose heir ``occ`` is (:func:`charter.meetings.
+    superseded`): its added items, its GitHub issue and its post still waiting for the relay,
+    which then carry ``occ``'s key. Only an agenda that still holds something counts (one taken
+    over already holds nothing, though its timer fired); one that outcomes were recorded on is
+    left alone; and an ``occ`` with an issue or a waiting post of its own takes over nothing
+    (an amendment that drops one of a day's calls does not merge it into another: the dropped
+    call's issue says it is cancelled, see :func:`bot.meetings_timers.refresh_agendas`).
+    Returns the key taken over, if any."""
+    if store.holding_agendas(session, [occ.key], items=False):
+        return None
     local = parse_key(occ.key)[1]
     same_day = store.posted_agendas(session, prefix=f"{meeting.id}@{local:%Y-%m-%d}T")
-    old = superseded(meeting, occ, same_day)
+    old = superseded(meeting, occ, store.holding_agendas(session, same_day - {occ.key}))
     if old is None or store.outcomes(session, old):
         return None
     moved = store.rekey_agenda(session, old, occ.key, now)

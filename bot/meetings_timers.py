@@ -78,7 +78,11 @@ from charter.meetings import (
     clashes,
     due_timers,
     find_occurrence,
+    heir,
+    is_instance,
     localize,
+    nominal_occurrence,
+    occurrence_key,
     occurrences,
     parse_key,
     reminders_for,
@@ -298,6 +302,33 @@ def refresh_agendas(gov: Governance, session: Session, now: datetime) -> int:
                 agenda.adopt(session, call, occ, now)
             built = agenda.agenda_for(session, charter, call, occ, now, cancelled=cancelled)
             queued += agenda.queue_post(session, occ, built, now)
+    for meeting in charter.meetings:
+        if meeting.agenda_before is not None and not agenda.is_private(meeting, charter):
+            queued += _cancel_removed(gov, session, meeting, now)
+    return queued
+
+
+def _cancel_removed(gov: Governance, session: Session, meeting: Meeting, now: datetime) -> int:
+    """Say "[Cancelled]" on the posted agenda of each call of ``meeting`` that an amendment
+    removed (the series' rule no longer produces its key) and that no call of its day will take
+    over (:func:`charter.meetings.heir`: none that day, or one with an issue of its own, or one
+    over already), until its nominal end. Else its issue would go on announcing it."""
+    before = meeting.agenda_before or timedelta(0)
+    posted = store.posted_since(session, meeting.id, now - meeting.duration - before)
+    stale = {k for k in posted if not is_instance(meeting, parse_key(k)[1])}
+    queued = 0
+    for key in sorted(store.holding_agendas(session, stale, items=False)):
+        occ = nominal_occurrence(meeting, key)
+        if occ.ends_at <= now or store.outcomes(session, key):
+            continue
+        local = heir(meeting, key)
+        if local is not None:
+            taker = nominal_occurrence(meeting, occurrence_key(meeting.id, local))
+            own = store.holding_agendas(session, [taker.key], items=False)
+            if not own and taker.ends_at > now:
+                continue  # it takes this agenda over when its own is posted
+        built = agenda.agenda_for(session, gov.charter, meeting, occ, now, cancelled=True)
+        queued += agenda.queue_post(session, occ, built, now)
     return queued
 
 
@@ -384,16 +415,16 @@ def _hour_up(at: datetime) -> datetime:
 
 def _free_start(
     session: Session, charter: Charter, start: datetime, length: timedelta, now: datetime
-) -> tuple[datetime, list[str]]:
+) -> tuple[datetime, list[agenda.Call]]:
     """The first start at or after ``start`` where a call of ``length`` overlaps no other call,
-    and the titles of the calls it was moved past. The same people sit in every call, and
+    and the calls it was moved past. The same people sit in every call, and
     ``meeting decide`` records on the call in progress, so a go/no-go call must not overlap
     another one. Each move goes to the end of the overlapping calls, rounded up to the hour;
     after ``GO_NO_GO_CLASH_TRIES`` moves ``start`` is kept: better a clash than no call."""
     schedule = store.schedule(session)
     others = calls(session, charter, now - LOOKBACK - timedelta(days=1))
-    titles = {call.id: call.title for call in others}
-    at, passed = start, dict[str, str]()
+    by_id = {call.id: call for call in others}
+    at, passed = start, dict[str, agenda.Call]()
     for _ in range(GO_NO_GO_CLASH_TRIES):
         end = at + length
         found = [
@@ -404,9 +435,22 @@ def _free_start(
         hits = clashes(at, end, found)
         if not hits:
             return at, list(passed.values())
-        passed.update((o.meeting_id, titles[o.meeting_id]) for o in hits)
+        passed.update((o.meeting_id, by_id[o.meeting_id]) for o in hits)
         at = _hour_up(max(o.ends_at for o in hits))
     return start, []
+
+
+def _follows(passed: list[agenda.Call], charter: Charter, *, private: bool) -> str:
+    """The line saying which calls a new call was moved past ("" for none). A public call's
+    announcement names no private call (a confidential rollout's go/no-go, a confidential
+    incident's review, the security council's): it says "another call" instead."""
+    if not passed:
+        return ""
+    names = [c.title for c in passed if private or not agenda.is_private(c, charter)]
+    hidden = len(passed) - len(names)
+    if hidden:
+        names.append("another call" if hidden == 1 else f"{hidden} other calls")
+    return f" It follows {' and '.join(names)}, so that the calls do not overlap."
 
 
 def _store_go_no_go(
@@ -454,8 +498,7 @@ def _store_go_no_go(
         lead = (
             f"A go/no-go call for #{proposal} entering {stage} is scheduled for when the soak ends."
         )
-    if passed:
-        lead += f" It follows {' and '.join(passed)}, so that the calls do not overlap."
+    lead += _follows(passed, gov.charter, private=private)
     text = (
         f"{lead} Record the outcome on the call "
         f"with `/charter meeting decide go` or `/charter meeting decide no-go <why>`."
@@ -513,8 +556,7 @@ def schedule_incident_review(
     occ = call.occurrence()
     store.add_agenda_item(session, occ.key, drafted, "charterbot", now)
     lead = f"The post-incident review of incident {incident.id} is scheduled (due {due:%Y-%m-%d})."
-    if passed:
-        lead += f" It follows {' and '.join(passed)}, so that the calls do not overlap."
+    lead += _follows(passed, gov.charter, private=private)
     payload = {"incident": incident.id, "starts_at": starts.isoformat(), "due": due.isoformat()}
     effects: list[Effect] = [
         _announce(call, occ, gov.charter, row.title, f"{lead}\n{drafted}"),

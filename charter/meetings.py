@@ -23,7 +23,8 @@ Rules:
   is made of the local time they were *first* scheduled at (``first_start`` once moved), so a
   moved call keeps its key, its agenda issue and its agenda items, like a moved series instance.
 - Where an occurrence now falls, cancelled or not, is :func:`find_occurrence`; which stale
-  agenda a series instance takes over after an amendment moved its hour is :func:`superseded`.
+  agenda a series instance takes over after an amendment moved its hour is :func:`superseded`
+  (each stale key goes to its :func:`heir`, the nearest instance of its day, if any).
 - Expansion is bounded: a rule dateutil would repeat forever (``INTERVAL=0``) or scan second by
   second to the year 9999 (a sub-daily ``BYSETPOS`` that picks nothing) is refused
   (:func:`rule_problem`), and one expansion looks at no more than ``SCAN_LIMIT`` instances.
@@ -36,7 +37,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -310,19 +311,42 @@ def planned_start(occurrence: Occurrence) -> datetime:
     return localize(parse_key(occurrence.key)[1], zone)
 
 
+def heir(meeting: Meeting, key: str) -> datetime | None:
+    """The nominal local start of the instance that takes over the agenda of occurrence ``key``
+    once the series' rule no longer produces it (a charter amendment moved or dropped its
+    hour): the series' instance on the same local day nearest to it (then the earlier). None
+    when ``key`` is still an instance, or no instance falls on that day (the call is gone)."""
+    local = parse_key(key)[1]
+    if is_instance(meeting, local):
+        return None
+    midnight = datetime.combine(local.date(), time())
+    rule = series_rule(meeting)
+    day = rule.between(midnight, midnight + timedelta(days=1), inc=True)
+    same = [at for at in day if at.date() == local.date()]
+    return min(same, key=lambda at: (abs(at - local), at)) if same else None
+
+
+def nominal_occurrence(meeting: Meeting, key: str) -> Occurrence:
+    """Occurrence ``key`` of ``meeting`` at the time its key names, whether or not the series'
+    rule still produces it (for the agenda of a call an amendment removed)."""
+    local = parse_key(key)[1]
+    return _instance(meeting, local, zone_of(meeting.timezone), None)
+
+
 def superseded(meeting: Meeting, occurrence: Occurrence, keys: Iterable[str]) -> str | None:
     """Which of ``keys`` (occurrences whose agenda was posted) ``occurrence`` takes over: a key
-    of the same series on the same local day that the series' rule no longer produces (a
-    charter amendment moved the call's hour, so the call of that day is now ``occurrence``).
-    The nearest in time wins (then the earlier); None when there is none. The same day only:
-    an amendment that moves a call to another day leaves its old agenda alone."""
+    of the same series that the series' rule no longer produces (a charter amendment moved the
+    call's hour) and whose :func:`heir` is ``occurrence``: with two calls a day, each stale key
+    goes to the call of that day nearest to it, never to the other. The nearest in time wins
+    (then the earlier); None when there is none. The same day only: an amendment that moves a
+    call to another day leaves its old agenda alone."""
     day = parse_key(occurrence.key)[1]
     stale: list[tuple[timedelta, datetime, str]] = []
     for key in keys:
         meeting_id, local = parse_key(key)
         if meeting_id != meeting.id or local.date() != day.date() or local == day:
             continue
-        if not is_instance(meeting, local):
+        if heir(meeting, key) == day:
             stale.append((abs(local - day), local, key))
     return min(stale)[2] if stale else None
 

@@ -241,6 +241,42 @@ def posted_agendas(
     return set(session.execute(stmt.where(sa.or_(*which)).distinct()).scalars())
 
 
+def posted_since(session: Session, series: str, since: datetime) -> set[str]:
+    """The occurrences of the meeting ``series`` whose agenda timer was due at or after
+    ``since`` and fired (their agenda was posted), whatever the series' rule now produces."""
+    stmt = (
+        sa.select(col(FiredTimerRow.occurrence_key))
+        .where(col(FiredTimerRow.occurrence_key).startswith(f"{series}@", autoescape=True))
+        .where(col(FiredTimerRow.kind) == "agenda")
+        .where(col(FiredTimerRow.outcome) == "fired")
+        .where(col(FiredTimerRow.fires_at) >= since)
+    )
+    return set(session.execute(stmt.distinct()).scalars())
+
+
+def pending_key(occurrence_key: str) -> str:
+    """The outbox key of the agenda post of ``occurrence_key`` waiting for the relay."""
+    return f"agenda-issue:{occurrence_key}:pending"
+
+
+def holding_agendas(session: Session, keys: Collection[str], *, items: bool = True) -> set[str]:
+    """Of the occurrence ``keys``, those whose agenda still holds something: a GitHub issue, a
+    post waiting for the relay or (``items``) items people added. One taken over by another
+    occurrence (:func:`rekey_agenda`) holds nothing, though its agenda timer fired."""
+    wanted = sorted(keys)
+    if not wanted:
+        return set()
+    issue = col(AgendaIssueRow.occurrence_key)
+    found = set(session.execute(sa.select(issue).where(issue.in_(wanted))).scalars())
+    posts = {pending_key(k): k for k in wanted}
+    waiting = sa.select(col(OutboxRow.key)).where(col(OutboxRow.key).in_(sorted(posts)))
+    found.update(posts[k] for k in session.execute(waiting).scalars())
+    if items:
+        added = col(AgendaItemRow.occurrence_key)
+        found.update(session.execute(sa.select(added).where(added.in_(wanted))).scalars())
+    return found
+
+
 def rekey_agenda(session: Session, old: str, new: str, now: datetime) -> bool:
     """Give the agenda of occurrence ``old`` to occurrence ``new``: the items people added and,
     unless ``new`` has one already, its GitHub issue (edited at the next post, as the body

@@ -21,10 +21,12 @@ from charter.meetings import (
     due_timers,
     exists_locally,
     find_occurrence,
+    heir,
     is_ambiguous,
     is_instance,
     local_rule,
     mark_handled,
+    nominal_occurrence,
     occurrences,
     parse_key,
     planned_start,
@@ -477,6 +479,7 @@ def test_find_an_adhoc_call_s_occurrence() -> None:
 
 AMENDED = meeting("FREQ=WEEKLY;BYDAY=TH", "2026-01-01T16:00", "Europe/Berlin")  # was 15:00
 TWICE = meeting("FREQ=DAILY;BYHOUR=9,16", "2026-01-01T09:00", "UTC")  # two calls a day
+MIDNIGHT = meeting("FREQ=DAILY", "2026-01-01T00:00", "UTC")  # a call at 00:00 every day
 
 
 @pytest.mark.parametrize(
@@ -491,6 +494,9 @@ TWICE = meeting("FREQ=DAILY;BYHOUR=9,16", "2026-01-01T09:00", "UTC")  # two call
         (AMENDED, ["m@2026-04-02T17:00", "m@2026-04-02T15:00"], "m@2026-04-02T15:00"),  # tie
         (TWICE, ["m@2026-04-02T09:00"], None),  # still a call of the series: not stale
         (TWICE, ["m@2026-04-02T09:00", "m@2026-04-02T17:00"], "m@2026-04-02T17:00"),
+        (TWICE, ["m@2026-04-02T10:00"], None),  # the morning call's: nearer 09:00
+        (TWICE, ["m@2026-04-02T12:30"], None),  # as near both: the earlier call's
+        (TWICE, ["m@2026-04-02T10:00", "m@2026-04-02T17:00"], "m@2026-04-02T17:00"),
     ],
 )  # fmt: skip
 def test_an_amended_series_takes_over_the_stale_agenda_of_the_same_day(
@@ -498,10 +504,37 @@ def test_an_amended_series_takes_over_the_stale_agenda_of_the_same_day(
 ) -> None:
     """The call of a day takes over the agenda posted for that day at an hour the series no
     longer holds: the nearest one (the earlier on a tie); never a call the series still has,
-    another day's or another meeting's."""
+    another day's or another meeting's, nor one nearer another call of that day."""
     occ = occurrences(series, utc(2026, 4, 2, 10), count=1)[0]
     assert occ.key == "m@2026-04-02T16:00"
     assert superseded(series, occ, keys) == expected
+
+
+@pytest.mark.parametrize(
+    ("series", "key", "expected"),
+    [
+        (AMENDED, "m@2026-04-02T15:00", datetime(2026, 4, 2, 16)),
+        (AMENDED, "m@2026-04-02T16:00", None),  # still an instance
+        (AMENDED, "m@2026-04-01T15:00", None),  # no call that day (a Wednesday)
+        (TWICE, "m@2026-04-02T17:00", datetime(2026, 4, 2, 16)),
+        (TWICE, "m@2026-04-02T10:00", datetime(2026, 4, 2, 9)),
+        (TWICE, "m@2026-04-02T12:30", datetime(2026, 4, 2, 9)),  # a tie: the earlier
+        (MIDNIGHT, "m@2026-04-02T23:00", datetime(2026, 4, 2, 0)),  # not the next midnight
+    ],
+)  # fmt: skip
+def test_the_heir_of_a_stale_key_is_the_nearest_call_of_its_day(
+    series: Meeting, key: str, expected: datetime | None
+) -> None:
+    """A key the series no longer produces goes to the nearest instance of its local day
+    (the earlier on a tie); none when it is an instance or its day has no call."""
+    assert heir(series, key) == expected
+
+
+def test_a_removed_call_keeps_its_nominal_occurrence() -> None:
+    """An amendment removed the call of ``key``: its occurrence is still where its key says."""
+    occ = nominal_occurrence(AMENDED, "m@2026-04-02T15:00")
+    assert (occ.key, occ.starts_at, occ.moved) == ("m@2026-04-02T15:00", utc(2026, 4, 2, 13), False)
+    assert occ.ends_at - occ.starts_at == AMENDED.duration
 
 
 def hourly(series: str, first: datetime, n: int) -> list[Reminder]:

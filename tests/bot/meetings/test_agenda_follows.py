@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from sqlmodel import select
 
@@ -260,6 +261,134 @@ async def test_an_amended_hour_keeps_one_github_issue(
     assert [i.title for i in issues] == ["Agenda: Core client sync — 2026-04-02 16:00 CEST"]
     assert "charterbot:agenda:core-sync@2026-04-02T16:00" in issues[0].body
     assert "Borealis fork status" in issues[0].body
+
+
+@pytest.mark.parametrize(
+    "hours",
+    [
+        (17, 16),  # 17:00 took over 15:00's issue; 16:00 is as near both: the one holding it
+        (16, 15, 17),  # 16:00, emptied when 15:00 took its issue back, is nearer 17:00
+    ],
+)
+def test_an_hour_amended_several_times_keeps_one_issue(db_url: str, hours: tuple[int, ...]) -> None:
+    """Amendments moving core-sync's hour back and forth on the day its agenda is posted: the
+    call of that day keeps the one issue; an agenda taken over already (emptied, though its
+    timer fired) is never taken over again."""
+    gov = make_gov(db_url, charter_with(), FixedClock(POSTED))
+    gov.tick(POSTED)
+    deliver(gov, POSTED)
+    number = issue_number(gov, KEY)
+    for n, hour in enumerate(hours, start=1):
+        gov.engine.dispose()
+        at = POSTED + timedelta(hours=3 * n + 3)
+        gov = make_gov(db_url, load_charter(amended(hour, versions=n)), FixedClock(at))
+        gov.tick(at)
+        deliver(gov, at)
+    keys = {p["occurrence_key"] for p in outbox_kind(gov.engine, "agenda-issue")}
+    held = {key: issue_number(gov, key) for key in keys}
+    gov.engine.dispose()
+    final = f"core-sync@2026-04-02T{hours[-1]}:00"
+    assert {k: n for k, n in held.items() if n is not None} == {final: number}
+
+
+async def test_two_amended_hours_keep_one_github_issue(
+    sqlite_url: str, github: GitHubStandin, tmp_path: Path
+) -> None:
+    """On GitHub: 15:00 posted, amended to 17:00, then (same day) to 16:00: one agenda issue,
+    for the 16:00 call."""
+    github.reset()
+    clock = FixedClock(POSTED + timedelta(minutes=1))
+    bot = Bot(sqlite_url, github, clock)
+    github.store.now = clock.now().replace(microsecond=0)
+    await bot.settle()
+    await bot.close()
+    for n, hour in enumerate((17, 16), start=1):
+        path = tmp_path / f"amended{n}.yaml"
+        path.write_text(amended(hour, versions=n))
+        clock.advance(timedelta(hours=3))
+        bot = Bot(sqlite_url, github, clock, charter=str(path))
+        github.store.now = clock.now().replace(microsecond=0)
+        await bot.settle()
+        await bot.close()
+    issues = [i for i in github.store.issues.values() if "charterbot:agenda:core-sync" in i.body]
+    assert [i.title for i in issues] == ["Agenda: Core client sync — 2026-04-02 16:00 CEST"]
+
+
+TWICE = {
+    "id": "twice", "title": "Twice daily", "rrule": "FREQ=DAILY;BYHOUR=9,17",
+    "start": "2026-01-01T09:00", "timezone": "UTC", "duration": "30m",
+    "agenda_before": "24h", "announce_to": ["core-discord"],
+}  # fmt: skip
+EVENING = datetime(2026, 4, 1, 17, 1, tzinfo=UTC)  # both agendas of Apr 2 are posted by now
+
+
+def twice(byhour: str, versions: int = 0) -> Any:
+    data = yaml.safe_load(reference_charter_text())
+    data["charter"]["version"] += versions
+    data["meetings"] = [{**TWICE, "rrule": f"FREQ=DAILY;BYHOUR={byhour}"}]
+    return load_charter(yaml.safe_dump(data, sort_keys=False), "v.yaml")
+
+
+def _twice_posted(db_url: str) -> int | None:
+    """Both Apr 2 agendas posted and delivered, an item added to the evening call's."""
+    gov = make_gov(db_url, twice("9,17"), FixedClock(EVENING))
+    gov.tick(datetime(2026, 4, 1, 9, 1, tzinfo=UTC))
+    gov.tick(EVENING)
+    assert gov.run_sync("agenda add twice@2026-04-02T17:00 evening item", MAINTAINER, EVENING).ok
+    gov.tick(EVENING + timedelta(minutes=1))
+    deliver(gov, EVENING)
+    number = issue_number(gov, "twice@2026-04-02T17:00")
+    gov.engine.dispose()
+    return number
+
+
+@pytest.mark.parametrize(
+    ("byhour", "evening_key", "evening_title"),
+    [
+        ("9,18", "twice@2026-04-02T18:00", "Agenda: Twice daily — 2026-04-02 18:00 UTC"),
+        ("9", "twice@2026-04-02T17:00", "[Cancelled] Agenda: Twice daily — 2026-04-02 17:00 UTC"),
+    ],
+)  # fmt: skip
+def test_an_amended_evening_call_keeps_its_items_from_the_morning_call(
+    db_url: str, byhour: str, evening_key: str, evening_title: str
+) -> None:
+    """Two calls a day: an amendment moves the evening call to 18:00 (its items and issue go
+    to the 18:00 call, not to the unchanged 09:00 one, whose refresh runs first), or drops it
+    (its issue says it is cancelled; nothing goes to the morning call)."""
+    number = _twice_posted(db_url)
+    at = datetime(2026, 4, 1, 17, 30, tzinfo=UTC)
+    gov = make_gov(db_url, twice(byhour, 1), FixedClock(at))
+    gov.tick(at)
+    gov.tick(datetime(2026, 4, 1, 18, 1, tzinfo=UTC))  # an 18:00 call's agenda is due
+    last = {p["occurrence_key"]: p for p in outbox_kind(gov.engine, "agenda-issue")}
+    held = issue_number(gov, evening_key)
+    gov.engine.dispose()
+    assert "evening item" not in last["twice@2026-04-02T09:00"]["body"]
+    assert (last[evening_key]["title"], held) == (evening_title, number)
+    assert "evening item" in last[evening_key]["body"]
+
+
+def test_a_call_removed_by_an_amendment_gets_its_issue_cancelled(db_url: str) -> None:
+    """An amendment ends core-sync (UNTIL) after the Apr 2 agenda was posted: the call is gone,
+    so its issue says "[Cancelled]", once, rather than announcing it still."""
+    gov = make_gov(db_url, charter_with(), FixedClock(POSTED))
+    gov.tick(POSTED)
+    deliver(gov, POSTED)
+    gov.engine.dispose()
+    data = yaml.safe_load(reference_charter_text())
+    data["charter"]["version"] += 1
+    data["meetings"][0]["rrule"] += ";UNTIL=20260331T000000Z"  # the series ends before Apr 2
+    at = POSTED + timedelta(hours=6)
+    gov = make_gov(db_url, load_charter(yaml.safe_dump(data, sort_keys=False)), FixedClock(at))
+    for hours in (0, 12, 24, 40):
+        gov.tick(at + timedelta(hours=hours))
+        deliver(gov, at + timedelta(hours=hours))
+    titles = [p["title"] for p in outbox_kind(gov.engine, "agenda-issue")]
+    gov.engine.dispose()
+    assert titles == [
+        "Agenda: Core client sync — 2026-04-02 15:00 CEST",
+        "[Cancelled] Agenda: Core client sync — 2026-04-02 15:00 CEST",
+    ]
 
 
 # -- kept current until the call ends ---------------------------------------------------------

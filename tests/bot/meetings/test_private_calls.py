@@ -15,15 +15,19 @@ from bot import calendar
 from bot.clock import FixedClock
 from bot.meetings_agenda import agenda_for
 from bot.meetings_lookup import resolve
+from bot.meetings_timers import schedule_incident_review
 from bot.messages import Actor, plain_text
 from bot.relay_fanout import announcement
 from bot.service import Governance
 from bot.web.calls import upcoming
+from charter.incidents import Incident
 from charter.lifecycle import State
 from charter.proposal import Proposal
+from charter.rollout import Rollout
 from charter.subscriptions import recipients
-from storage import meetings as store, proposals as repo
+from storage import meetings as store, proposals as repo, rollouts as rollout_store
 from storage.db import session_scope
+from storage.times import aware
 from tests.bot.meetings.conftest import (
     ANONYMOUS,
     COORDINATOR,
@@ -33,7 +37,7 @@ from tests.bot.meetings.conftest import (
     make_gov,
     outbox_kind,
 )
-from tests.bot.meetings.test_go_no_go import SOAK_END, on_canary
+from tests.bot.meetings.test_go_no_go import CANARY_SINCE, CLIENTS, SOAK_END, on_canary
 
 
 def _channels(gov: Governance, a: dict[str, Any]) -> list[str | None]:
@@ -262,3 +266,74 @@ def test_an_action_item_of_one_who_may_not_see_the_private_call_goes_to_a_call_t
     gov.engine.dispose()
     assert "recorded on Core client sync (core-sync@2026-06-11T15:00)" in reply, reply
     assert "go-no-go" not in reply
+
+
+def _on_canary_as(gov: Governance, number: int, *, confidential: bool) -> None:
+    """Rollout ``number`` on canary with the same soak as :func:`on_canary`'s #7."""
+    rollout = Rollout(
+        proposal=number,
+        clients=CLIENTS,
+        started_at=CANARY_SINCE - timedelta(days=5),
+        stage_index=1,
+        positions=dict.fromkeys(CLIENTS, 1),
+        stage_entered_at={"staging": CANARY_SINCE - timedelta(days=5), "canary": CANARY_SINCE},
+        confidential=confidential,
+    )
+    with session_scope(gov.engine) as session:
+        rollout_store.save_rollout(session, rollout, gov.charter, CANARY_SINCE)
+
+
+PRIVATE_CALL = "Go/no-go: #7 to production"
+
+
+@pytest.mark.parametrize(
+    ("confidential", "follows"),
+    [
+        (False, "It follows another call, so that the calls do not overlap."),
+        (True, f"It follows {PRIVATE_CALL}, so that the calls do not overlap."),
+    ],
+)
+def test_a_call_moved_past_a_private_call_names_it_only_in_private(
+    db_url: str, confidential: bool, follows: str
+) -> None:
+    """#5's go/no-go call is moved past #7's private one (same soak end, 06-15 10:00 UTC); a
+    public announcement does not name the private call, a private one may."""
+    gov, now = private_go_no_go(db_url, stored=False)
+    _on_canary_as(gov, 5, confidential=confidential)
+    gov.tick(now + timedelta(minutes=1))
+    [said] = [a for a in announcements(gov.engine) if a["title"] == "Go/no-go: #5 to production"]
+    gov.engine.dispose()
+    assert said["confidential"] is confidential
+    assert follows in said["text"]
+    assert ("#7" in said["text"]) is confidential
+
+
+@pytest.mark.parametrize(
+    ("private", "follows"),
+    [
+        (False, "It follows another call, so that the calls do not overlap."),
+        (True, f"It follows {PRIVATE_CALL}, so that the calls do not overlap."),
+    ],
+)
+def test_a_review_call_moved_past_a_private_call_names_it_only_in_private(
+    db_url: str, private: bool, follows: str
+) -> None:
+    """A review due the day before is held an hour from now (06-15 10:00 UTC), where #7's
+    private go/no-go call is: it goes after it, and only a private review names it."""
+    gov, _ = private_go_no_go(db_url, stored=False)
+    now = datetime(2026, 6, 15, 9, 0, tzinfo=UTC)
+    incident = Incident(
+        id="1", severity="sev2", summary="Sync stalled", proposals=(), clients=(),
+        declared_by="alice-aurora", declared_at=now - timedelta(days=3),
+        resolved_at=now - timedelta(days=2),
+    )  # fmt: skip
+    with session_scope(gov.engine) as session:
+        row = schedule_incident_review(
+            gov, session, incident, now - timedelta(days=1), now, drafted="Review: #99",
+            private=private,
+        )  # fmt: skip
+        assert row is not None and aware(row.starts_at) == datetime(2026, 6, 15, 11, tzinfo=UTC)
+    [said] = [a for a in announcements(gov.engine) if a["title"].startswith("Post-incident")]
+    gov.engine.dispose()
+    assert follows in said["text"]
+    assert ("#7" in said["text"]) is private
