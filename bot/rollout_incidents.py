@@ -15,7 +15,8 @@ Rules:
   severity and summary (or "a confidential incident (<severity>)"); when the incident's
   severity changes, every hold of it is worded anew, so a pause line never shows an old one.
 - A reply names only the rollouts its reader may see (paused, resumed or still held); the others
-  are counted, never named: "Paused: #1 and 1 confidential rollout."
+  are left out entirely, not even counted (coordinators and the council, who may see them, get
+  them by number).
 - A rollout that starts while an open incident at ``pause_on_incident`` or worse names it starts
   paused by it (:func:`hold_at_start`; :func:`charter.incidents.holding`).
 - ``incident declare ... for <n>`` names only proposals the declarer may see: a confidential
@@ -66,7 +67,7 @@ from storage import (
     proposals as repo,
     rollouts as store,
 )
-from storage.dashboard_queries import confidential_incidents, hidden_numbers
+from storage.dashboard_queries import confidential_incidents, hidden_numbers, started_holds
 
 if TYPE_CHECKING:
     from bot.service import Governance, Outcome
@@ -139,7 +140,7 @@ def _unseen(gov: Governance, session: Session, actor: Actor) -> set[str]:
     """Ids of the confidential incidents ``actor`` may not see: those naming or holding paused
     an undisclosed confidential proposal hidden from them (:func:`bot.rollouts.visible`),
     except the ones they declared: an incident they declared becomes confidential when it
-    pauses a rollout hidden from them, and they still manage it (the replies word what is
+    pauses a rollout hidden from them, and they still manage it (the replies leave out what is
     hidden: :func:`_listed`)."""
     hidden = [n for n in hidden_numbers(session) if not _seen(gov, repo.load(session, n), actor)]
     secret = confidential_incidents(session, hidden) if hidden else set()
@@ -153,15 +154,10 @@ def _declared_by(session: Session, incident: str, actor: Actor) -> bool:
 
 
 def _listed(gov: Governance, session: Session, numbers: Iterable[int], actor: Actor) -> str:
-    """``numbers`` as a reply to ``actor`` says them: "#1, #3 and 1 confidential rollout",
-    a rollout hidden from them (:func:`bot.rollouts.visible`) counted, never named."""
-    numbers = list(numbers)
-    seen = [f"#{n}" for n in numbers if _seen(gov, repo.load(session, n), actor)]
-    shown, hidden = ", ".join(seen), len(numbers) - len(seen)
-    if not hidden:
-        return shown
-    counted = f"{hidden} confidential rollout{'s' if hidden > 1 else ''}"
-    return f"{shown} and {counted}" if shown else counted
+    """``numbers`` as a reply to ``actor`` says them ("#1, #3"): only those ``actor`` may see
+    (:func:`bot.rollouts.visible`); a rollout hidden from them is left out entirely, not even
+    counted, so a reply cannot be used to learn that one exists."""
+    return ", ".join(f"#{n}" for n in numbers if _seen(gov, repo.load(session, n), actor))
 
 
 def _several(open_: Iterable[Incident], confidential: Collection[str]) -> str:
@@ -230,9 +226,10 @@ def _pause_all(
     now: datetime,
 ) -> str:
     """Pause each rollout of ``numbers`` for ``incident``; " Paused: #n, …." for the reply,
-    those hidden from ``actor`` counted, not named (:func:`_listed`)."""
+    naming only those ``actor`` may see (:func:`_listed`; nothing when they see none)."""
     paused = [n for n in numbers if _pause(gov, session, n, incident, reason, actor, now)]
-    return f" Paused: {_listed(gov, session, paused, actor)}." if paused else ""
+    listed = _listed(gov, session, paused, actor)
+    return f" Paused: {listed}." if listed else ""
 
 
 def hold_at_start(
@@ -240,12 +237,16 @@ def hold_at_start(
 ) -> tuple[rollout_rules.Rollout, tuple[Effect, ...]]:
     """A rollout starting now, paused by each open incident that would have paused it had it
     been under way (:func:`charter.incidents.holding`), and the pauses' effects (audited and
-    announced, worded as a declaration's pauses are: :func:`_pause_reason`)."""
+    announced, worded as a declaration's pauses are: :func:`_pause_reason`). A hold placed so
+    on a hidden rollout does not make the incident confidential: staff who work on a public
+    incident keep seeing it, and nobody learns that an embargoed rollout just started."""
     open_ = incident_store.incidents(session, open_only=True)
     effects: list[Effect] = []
     for incident in rules.holding(gov.charter, open_, rollout.proposal, rollout.clients):
-        reason = _pause_reason(gov, session, incident, [rollout.proposal])
-        decision = rollout_rules.pause(rollout, incident.id, reason, gov.charter)
+        # Such a hold leaves a public incident public (recorded at_start: it is under the
+        # rollout's own subject, withheld while the rollout is), so it is worded as it is now.
+        reason = _pause_reason(gov, session, incident, [])
+        decision = rollout_rules.pause(rollout, incident.id, reason, gov.charter, at_start=True)
         rollout = decision.rollout
         effects.extend(decision.effects)
     return rollout, tuple(effects)
@@ -373,6 +374,8 @@ def _secret(gov: Governance, session: Session, incident: Incident) -> bool:
         for r in store.rollouts(session, gov.charter)
         if any(key == incident.id for key, _ in r.pauses)
     ]
+    started = started_holds(session, held)  # held as they started: these do not count
+    held = [n for n in held if (incident.id, n) not in started]
     return bool(gov.undisclosed_secrets(session, [*incident.proposals, *held]))
 
 
@@ -424,16 +427,10 @@ def resolve(
         secret = _secret(gov, session, incident)
         review = _schedule_review(gov, session, decision, actor, now, secret=secret)
     said = [f"Incident #{incident.id} resolved."]
-    hidden = []
     for r in held:
         resumed = _resume(gov, session, r.proposal, incident.id, actor, now)
-        if _seen(gov, repo.load(session, r.proposal), actor):
+        if _seen(gov, repo.load(session, r.proposal), actor):  # a hidden one is left unsaid
             said.append(resumed)
-        else:  # a rollout hidden from the actor is counted, not named (nor what it did)
-            hidden.append(r.proposal)
-    if hidden:
-        some, many = _listed(gov, session, hidden, actor), len(hidden) > 1
-        said.append(f"Its hold{'s' if many else ''} on {some} {'are' if many else 'is'} lifted.")
     return _reply(outcome, [*said, *review])
 
 

@@ -13,9 +13,10 @@ Rules:
   (coordinators, the security council: :mod:`charter.authz`) leaves no client on any stage,
   and its reply and announcement say that the proposal ends there. A maintainer rolling back
   their own client never ends it, even the last client on a stage: the rollout is pending
-  again. Both are final, but only rolled-back ends the rollout: a rollback after completion
-  reopens it (recorded and announced), and it moves again — its view shows the next stage's
-  gates, ``advance`` and reports apply, it completes anew — while the proposal stays completed
+  again, and a later rollback by who may ends it as it is (nothing left to move). Both are
+  final, but only rolled-back ends the rollout: a rollback after completion reopens it
+  (recorded and announced), and it moves again — its view shows the next stage's gates,
+  ``advance`` and reports apply, it completes anew — while the proposal stays completed
   (:func:`bot.rollout_views.is_final`).
 - A go/no-go call for a stage that has not started is cancelled (as ``meeting cancel`` would,
   with the reason) once it can decide nothing: the rollout fell more than one stage below it, or

@@ -14,9 +14,11 @@ Rules:
 - A confidential, undisclosed rollout is visible to coordinators, the security council and the
   maintainers of its clients; to anyone else it does not exist ("There is no proposal #n").
 - A refused request changes nothing but a ``command-refused`` audit entry; the reply says why.
-- ``rollout pause|resume`` hold a rollout by hand and lift that hold (never an incident's):
-  :func:`charter.rollout.pause`/:func:`charter.rollout.resume`. Who may is asked twice: before
-  the rollout is loaded (any maintainer may pause), then with its clients (only theirs may).
+- ``rollout pause|resume`` hold a rollout by hand and lift that hold (an incident's only with
+  ``--override "<reason>"``, by the override roles, the incident staying open):
+  :func:`charter.rollout.pause`, :func:`charter.rollout.resume` and
+  :func:`charter.rollout.override_holds`. Who may is asked twice: before the rollout is
+  loaded (any maintainer may pause), then with its clients (only theirs may).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from charter.lifecycle import State
 from charter.prerequisites import form_minimums
 from charter.rollout import ReadyReport, Rollout
 from storage import proposals as repo, rollouts as store
+from storage.dashboard_queries import confidential_incidents
 from storage.db import session_scope
 
 if TYPE_CHECKING:
@@ -329,21 +332,38 @@ def resume(
     gov: Governance, session: Session, cmd: c.ResumeRollout, actor: Actor, now: datetime
 ) -> Message:
     """Lift a rollout's hold by hand (``rollout resume <n> ["<reason>"]``); an incident's hold
-    stays, and the reply says what still holds it. What waited for the hold happens now, as
-    when an incident is resolved (:func:`bot.rollout_incidents.resolve`): the first stage is
-    entered (releases meeting the form's prerequisites) or the rollout completes."""
+    stays, and the reply says what still holds it. ``--override "<reason>"`` (override roles)
+    lifts the incidents' holds on this rollout too: :func:`charter.rollout.override_holds`.
+    What waited for the hold happens now, as when an incident is resolved
+    (:func:`bot.rollout_incidents.resolve`): the first stage is entered (releases meeting the
+    form's prerequisites) or the rollout completes. A rollout rolled back for good is refused,
+    as a pause is: nothing of it resumes (an incident resolved later lifts its own hold
+    silently, :func:`charter.rollout.resume` ``ended``)."""
     loaded = _held(gov, session, cmd, actor, now)
     if isinstance(loaded, Message):
         return loaded
     stored, rollout = loaded
-    decision = rules.resume(
-        rollout,
-        gov.charter,
-        actor.name,
-        now=now,
-        minimums=form_minimums(stored.proposal.fields),
-        reason=cmd.reason,
-    )
+    final = _final(stored)
+    if final is not None:
+        return refuse(gov, session, actor, cmd, final, now)
+    minimums = form_minimums(stored.proposal.fields)
+    if cmd.override_reason is not None:  # authorize_command checked OVERRIDE
+        try:
+            decision = rules.override_holds(
+                rollout, gov.charter, actor.name, cmd.override_reason, now=now, minimums=minimums
+            )
+        except ValueError as error:
+            return refuse(gov, session, actor, cmd, str(error), now)
+    else:
+        decision = rules.resume(
+            rollout,
+            gov.charter,
+            actor.name,
+            now=now,
+            minimums=minimums,
+            reason=cmd.reason,
+            confidential=confidential_incidents(session),
+        )
     return _decided(gov, session, cmd, stored, rollout, decision, actor, now)
 
 

@@ -12,13 +12,16 @@ Rules (:func:`authorize`):
 - vote: a seat in the track's electorate (or a veto on it), as :mod:`charter.seats` counts;
 - withdraw: the proposal's author or a coordinator;
 - ready: a maintainer of that client, or a coordinator;
-- override (advance past a failing gate): a member of a role in ``rollout.override_roles``;
+- override (advance past a failing gate, or lift the incidents' holds on one rollout with
+  ``rollout resume <n> --override``): a member of a role in ``rollout.override_roles``;
 - pause a rollout by hand (the safe direction, "stop the line"): a member of a role in
   ``rollout.override_roles``, the security council (who may roll the whole rollout back) or a
   maintainer of a client in that rollout (``rollout_clients``;
   unknown, any maintainer passes, and the service asks again once it has loaded the rollout);
   with no ``override_roles`` nobody, since no one could resume it (an incident is the way);
-- resume a rollout paused by hand: a member of a role in ``rollout.override_roles`` only;
+- resume a rollout paused by hand: a member of a role in ``rollout.override_roles`` only (when
+  none of those roles has a member, as after an amendment, coordinators and the security
+  council, so that a hold placed earlier can still be lifted);
 - rollback: coordinators and the security council; a client's maintainers for their client;
 - flag, disclose: coordinators and the security council;
 - meeting-decide, activation (move an accepted proposal's activation target): coordinators;
@@ -169,7 +172,7 @@ def roles_for(actor: Actor, charter: Charter) -> frozenset[str]:
 def required_privileges(command: c.Command) -> tuple[Privilege, ...]:
     """Every privilege a command needs: its own, and the extra one some forms ask for."""
     own = COMMAND_PRIVILEGE[type(command)]
-    if isinstance(command, c.Advance) and command.override_reason is not None:
+    if isinstance(command, c.Advance | c.ResumeRollout) and command.override_reason is not None:
         return (own, Privilege.OVERRIDE)
     if isinstance(command, c.Subscribe) and command.target == "here":
         return (own, Privilege.SUBSCRIBE_CHANNEL)
@@ -304,10 +307,19 @@ def _hold(
     """Pausing a rollout by hand stops the line, so more people may do it than lift it: the
     override roles, the security council and the maintainers of its clients pause, only the
     override roles resume. A hold nobody could lift is never placed: with no override role,
-    nobody pauses by hand."""
+    nobody pauses by hand. A hold placed under an earlier charter may outlive its override
+    roles: when no override role has a member, coordinators and the security council resume."""
     allowed = charter.rollout.override_roles
     if set(allowed) & set(charter.roles_of(login)):
         return None
+    unheld = not any(charter.roles.get(r) for r in allowed)
+    if privilege is Privilege.RESUME and unheld:
+        if roles & {Role.COORDINATOR, Role.SECURITY_COUNCIL}:
+            return None
+        return Refusal(
+            "No rollout.override_roles has a member, so coordinators and the security council"
+            " resume a rollout paused by hand; ask one of them."
+        )
     if not allowed:
         return Refusal(
             "This charter names no rollout.override_roles, so no one could resume a rollout"

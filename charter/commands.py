@@ -126,10 +126,12 @@ class PauseRollout:
 @dataclass(frozen=True, slots=True)
 class ResumeRollout:
     """Lift a rollout's hold by hand; an incident's hold stays until the incident is resolved
-    (:func:`charter.rollout.resume`)."""
+    (:func:`charter.rollout.resume`), unless ``override_reason`` is given: then every hold of
+    the rollout is lifted, the incidents' too (:func:`charter.rollout.override_holds`)."""
 
     n: int | None
     reason: str = ""
+    override_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

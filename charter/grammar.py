@@ -16,7 +16,8 @@ choice, ``…`` the rest of the line)::
     indent   = /[ ]{0,3}/ ;            (* CommonMark: four columns (a tab is up to four) are code *)
     command  = ( "proposals" | "list" )
              | "show" n | "status" n | "withdraw" n | "disclose" n | "rollout" n
-             | "rollout" "pause" n text | "rollout" "resume" n [ text ]
+             | "rollout" "pause" n text
+             | "rollout" "resume" n [ "--override" text | text ]
              | "vote" n choice [ intro ] [ text ] | choice n [ intro ] [ text ]
                                                      (* approve 42 = vote 42 approve *)
              | "concern" n name [ ":" ] text | "resolve" n name
@@ -47,7 +48,9 @@ choice, ``…`` the rest of the line)::
     n        = [ "#" ] digits ;   (* 1 … 10^9, NFKC-folded (＃１２); in a GitHub comment the
                                      issue: left out, or written as the issue's own number *)
     name     = /[a-z0-9][a-z0-9_-]{0,63}/ ;       (* lowercased first; the charter's ids *)
-    ref      = /[0-9a-f]{7,40}/ | /v?[0-9]+\\.\\S*/ | "refs/" … ;  (* else it starts the notes *)
+    ref      = /[0-9a-f]{7,40}/ | /v?[0-9]+\\.\\S*/ | "refs/" … ;  (* else it starts the notes;
+                        bare, it must be a whole version, a tag (v4.2.0, 1.0-rc1): a branch
+                        such as v1.x is refused, "give the sha or refs/tags/<tag>" *)
     duration = /[0-9]+[mh]/ ;                    (* only last before "for", not after in/after *)
     user     = [ "@" ] github-login | chat-mention ;
     quoted   = '"' … '"' | '“' … '”' ;
@@ -87,7 +90,9 @@ Rules a reader of a comment should know:
 - ``inventory`` in a comment is the issue's own rollout (its answer is a public reply there):
   like every ``n``, a number written must be the issue's.
 - ``rollout <n>`` shows a rollout; ``rollout pause <n> "<reason>"`` and ``rollout resume <n>
-  ["<reason>"]`` hold it by hand and lift that hold (``/rollout pause "<reason>"`` in a comment).
+  ["<reason>"]`` hold it by hand and lift that hold (``/rollout pause "<reason>"`` in a comment);
+  ``rollout resume <n> --override "<reason>"`` lifts the incidents' holds on it too (the reason
+  is required; ``--override`` is written as in ``advance``).
   The word after ``rollout`` picks the subcommand; a number is never one, so ``rollout 7``
   still shows #7. A mistake in any of the three is answered with all three forms.
 - ``advance`` names the stage to enter with ``to`` (``advance 42 to canary``); it must be the

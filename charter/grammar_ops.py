@@ -15,6 +15,10 @@ from charter.model import ANNOUNCE_KINDS, parse_duration
 from charter.text import fold
 
 _VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")
+# A bare ref other than a sha is read as a tag only when it is a whole version (v4.2.0,
+# 1.0-rc1): a branch such as v1.x or 2.0.x would bring later commits' runs with it.
+_COMMIT = re.compile(r"[0-9a-f]{7,40}")
+_TAG = re.compile(r"v?[0-9]+(\.[0-9]+)+([-+][A-Za-z0-9._+-]*)?")
 _REF = re.compile(r"[0-9a-f]{7,40}|v?[0-9]+\.[A-Za-z0-9._+-]{0,62}|refs/[A-Za-z0-9._/-]{1,120}")
 _MEETING_ID = re.compile(r"#?([A-Za-z0-9][A-Za-z0-9@:._-]{0,63})")
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{4,128}")
@@ -44,6 +48,12 @@ def ready(a: t.Args) -> c.Ready:
     ref = None
     if nxt is not None and not nxt.quoted and _REF.fullmatch(nxt.text):
         ref = nxt.text
+        if not ref.startswith("refs/") and not _COMMIT.fullmatch(ref) and not _TAG.fullmatch(ref):
+            raise t.Fail(
+                f"{t.show(ref)} may be a branch (a tag is read bare only when it is a whole"
+                " version, like v4.2.0): its later commits' check runs would count for this"
+                " release; report the release by its commit sha or its tag (refs/tags/<tag>)."
+            )
         a.take()
     return c.Ready(n, client, stage, version, ref, t.clean(a.rest(), "notes", required=False))
 
@@ -70,8 +80,12 @@ def pause(a: t.Args) -> c.PauseRollout:
 
 
 def resume(a: t.Args) -> c.ResumeRollout:
-    """``rollout resume n [reason]``: the reason is optional."""
+    """``rollout resume n [reason]``: the reason is optional; ``rollout resume n --override
+    reason`` (the incidents' holds too) requires it."""
     n = a.proposal()
+    if t.option(a.peek()) in ("--override", "override"):
+        a.take()
+        return c.ResumeRollout(n, override_reason=t.clean(a.rest(), "reason for the override"))
     return c.ResumeRollout(n, t.clean(a.rest(), "reason", required=False))
 
 

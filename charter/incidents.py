@@ -259,8 +259,13 @@ def reclassify(
 
 def _active_named(incident: Incident, rollouts: Sequence[Rollout]) -> set[int]:
     """The active rollouts (by proposal) that ``incident`` names, by proposal or client (a
-    proposal with no active rollout among ``rollouts`` has nothing to pause)."""
-    active = {r.proposal for r in rollouts if r.completed_at is None}
+    proposal with no active rollout among ``rollouts`` has nothing to pause, nor one it holds
+    already: held as it started, it is not paused anew when the incident is raised again)."""
+    active = {
+        r.proposal
+        for r in rollouts
+        if r.completed_at is None and all(k != incident.id for k, _ in r.pauses)
+    }
     return {p for p in active if names(incident, p, _clients_of(rollouts, p))}
 
 

@@ -51,7 +51,7 @@ here, so callers import everything rollout from this module.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -86,6 +86,7 @@ __all__ = [
     "advance",
     "inventory",
     "matrix",
+    "override_holds",
     "pause",
     "record_check",
     "ref_matches",
@@ -440,13 +441,16 @@ def rollback(
     ``may_end``: the one rolling back may end the proposal (who may is the service's rule: those
     who may roll back every client at once, :mod:`charter.authz`). Then a rollback that leaves
     no client on any stage ends it for good, and the announcement and reply say so instead of
-    that the rollout is pending again."""
+    that the rollout is pending again. A rollout whose clients were all rolled back already
+    (each maintainer their own) is then ended as it is: nothing moves, the rollback is recorded."""
     reason = _reason(reason, "a rollback")
     names = tuple(clients) if clients else rollout.clients
     strangers = [c for c in names if c not in rollout.clients]
     if strangers:
         return _refuse(rollout, f"{', '.join(strangers)} not in the rollout of #{rollout.proposal}")
     idle = [c for c in names if rollout.position(c) < 0]
+    if may_end and all(rollout.position(c) < 0 for c in rollout.clients):
+        return _end_idle(rollout, charter, reason, by, now)
     if idle:
         return _refuse(rollout, f"{', '.join(idle)} not on any stage yet; nothing to roll back")
     positions = {**rollout.positions, **{c: rollout.position(c) - 1 for c in names}}
@@ -484,6 +488,26 @@ def rollback(
     return RolloutDecision(moved, effects)
 
 
+def _end_idle(
+    rollout: Rollout, charter: Charter, reason: str, by: str, now: datetime
+) -> RolloutDecision:
+    """End a proposal whose clients were all rolled back already (each maintainer their own):
+    nothing moves, but the rollback is recorded so that the proposal ends (rolled-back)."""
+    n = rollout.proposal
+    moved = replace(
+        rollout,
+        rollbacks=(*rollout.rollbacks, RollbackRecord(rollout.clients, reason, by, now)),
+        completed_at=None,
+    )
+    effects: tuple[Effect, ...] = (
+        Audit("rollout-rolled-back", _subject(rollout), {"moves": {}, "reason": reason, "by": by}),
+        _announce(moved, charter, f"#{n} rollback", f"Rolled back by {by}: {reason}\n{_ended(n)}."),
+        SyncTracking(n),
+        Reply(_ended(n)),
+    )
+    return RolloutDecision(moved, effects)
+
+
 def _ended(n: int) -> str:
     return f"#{n} is rolled back from every stage and ends here; a new proposal is needed to retry"
 
@@ -511,13 +535,16 @@ def pause(
     charter: Charter,
     *,
     by: str = "",
+    at_start: bool = False,
 ) -> RolloutDecision:
     """Hold the rollout at its stage, for an incident or by hand (``incident_id`` None).
 
     An incident holds a rollout once (a repeat changes nothing and says nothing). A rollout has
     at most one hold by hand: pausing it again is refused, naming the hold and how to lift it,
     so neither the audit log nor the channels hear of it twice. A hand hold records who placed
-    it (``by``) in its reason, which every view of the pause shows."""
+    it (``by``) in its reason, which every view of the pause shows. ``at_start``: an incident's
+    hold placed as the rollout starts (recorded so: such a hold does not make the incident
+    confidential, :func:`storage.dashboard_queries.confidential_incidents`)."""
     reason = _reason(reason, "a pause")
     key, n = incident_id or "", rollout.proposal
     if rollout.completed_at is not None:
@@ -531,6 +558,8 @@ def pause(
     if key:
         held = replace(rollout, pauses=(*rollout.pauses, (key, reason)))
         payload: dict[str, object] = {"incident": incident_id, "reason": reason}
+        if at_start:
+            payload["at_start"] = True
         return RolloutDecision(
             held,
             (
@@ -577,6 +606,7 @@ def resume(
     minimums: Mapping[str, Minimum] | None = None,
     reason: str = "",
     ended: bool = False,
+    confidential: Collection[str] = (),
 ) -> RolloutDecision:
     """Lift one incident's hold (``incident_id``), or the hold placed by hand (None); announce
     when none is left. With ``now``, what waited for the pause happens once none is left: the
@@ -587,19 +617,22 @@ def resume(
     A hand resume never lifts an incident's hold: that is lifted when its incident is resolved.
     With only incidents holding the rollout it is refused, naming them; with one left after
     the hand hold is lifted, the lifting is audited, announced and answered with what still
-    holds the rollout. ``reason`` (optional) is recorded and announced with a hand resume."""
+    holds the rollout. ``reason`` (optional) is recorded and announced with a hand resume.
+    A refusal names the holds as :func:`_holds` words them: the public may read it in the
+    audit log, so an incident of ``confidential`` is said by no more than that, whatever its
+    hold's reason says (it may date from before the incident became confidential)."""
     n = rollout.proposal
     if not rollout.paused:
         return _refuse(rollout, f"#{n} is not paused")
     if incident_id is not None and all(k != incident_id for k, _ in rollout.pauses):
-        return _refuse(
-            rollout, f"incident {incident_id} does not hold #{n} ({rollout.pause_reason})"
-        )
+        held = _holds(rollout, confidential)
+        return _refuse(rollout, f"incident {incident_id} does not hold #{n} ({held})")
     if incident_id is None and not _hand_holds(rollout):
         return _refuse(
             rollout,
-            f"#{n} is not paused by hand; it is held by {rollout.pause_reason}. An incident's"
-            " hold is lifted only when the incident is resolved (`incident resolve #<id>`).",
+            f"#{n} is not paused by hand; it is held by {_holds(rollout, confidential)}. An"
+            " incident's hold is lifted when the incident is resolved (`incident resolve"
+            f' #<id>`), or on this rollout alone by `rollout resume {n} --override "<reason>"`.',
         )
     key = incident_id or ""
     freed = replace(rollout, pauses=tuple(p for p in rollout.pauses if p[0] != key))
@@ -625,14 +658,79 @@ def resume(
         else:
             effects.append(Reply(f"#{n} is still paused: {freed.pause_reason}"))
         return RolloutDecision(freed, tuple(effects))
+    return _resumed(freed, charter, said, effects, now, minimums)
+
+
+def _holds(rollout: Rollout, confidential: Collection[str]) -> str:
+    """The rollout's holds as a refusal says them: an incident of ``confidential`` only as
+    :data:`charter.gates.CONFIDENTIAL_INCIDENT`."""
+    return "; ".join(CONFIDENTIAL_INCIDENT if k in confidential else r for k, r in rollout.pauses)
+
+
+def _resumed(
+    freed: Rollout,
+    charter: Charter,
+    said: str,
+    effects: list[Effect],
+    now: datetime | None,
+    minimums: Mapping[str, Minimum] | None,
+    after: str = "",
+) -> RolloutDecision:
+    """A rollout left with no hold: announced as resumed (``said``), then, with ``now``, what
+    waited happens; the reply says what did, then ``after``."""
+    n = freed.proposal
     effects.append(_announce(freed, charter, f"#{n} rollout resumed", said))
     before = freed
     if now is not None:
         freed, settled = _settle(freed, charter, now, minimums)
         effects.extend(settled)
     effects.append(SyncTracking(n))
-    effects.append(Reply(f"#{n} resumed{_what_happened(before, freed, charter)}"))
+    effects.append(Reply(f"#{n} resumed{_what_happened(before, freed, charter)}{after}"))
     return RolloutDecision(freed, tuple(effects))
+
+
+def override_holds(
+    rollout: Rollout,
+    charter: Charter,
+    by: str,
+    reason: str,
+    *,
+    now: datetime | None = None,
+    minimums: Mapping[str, Minimum] | None = None,
+) -> RolloutDecision:
+    """Lift every hold of the rollout by a written override (``rollout resume <n> --override
+    "<reason>"``, an override role's: :mod:`charter.authz`): each incident's hold, and the one
+    by hand beside them. The incidents stay open; only their holds on this rollout are lifted,
+    and their ``block_on_incident`` gates still keep it from entering a stage unless overridden
+    at ``advance``. Audited with the reason and the incidents, announced; then what waited
+    happens, as at any resume. A rollout no incident holds is refused (a plain ``rollout
+    resume`` lifts a hold by hand)."""
+    reason = _reason(reason, "an override")
+    n = rollout.proposal
+    if not rollout.paused:
+        return _refuse(rollout, f"#{n} is not paused")
+    incidents = [k for k, _ in rollout.pauses if k]
+    if not incidents:
+        return _refuse(
+            rollout, f"no incident holds #{n}; `rollout resume {n}` lifts its hold by hand"
+        )
+    freed = replace(rollout, pauses=())
+    payload: dict[str, object] = {
+        "incident": None,
+        "incidents": incidents,
+        "by": by,
+        "still_paused": False,
+        "override": reason,
+    }
+    effects: list[Effect] = [Audit("rollout-resumed", _subject(rollout), payload)]
+    holds = "; ".join(said for _, said in rollout.pauses)
+    said = f"Resumed by {by} over {holds}.\nOverride: {reason}"
+    open_ = "s stay" if len(incidents) > 1 else " stays"
+    stays = f"; the incident{open_} open, and {_STILL_GATED}"
+    return _resumed(freed, charter, said, effects, now, minimums, stays)
+
+
+_STILL_GATED = "its gates still apply at `advance` (`--override` there passes them)"
 
 
 def _what_happened(before: Rollout, after: Rollout, charter: Charter) -> str:

@@ -229,12 +229,21 @@ def placed(rollout: Rollout, where: Placement, charter: Charter) -> Rollout:
     A stage ``charter`` no longer has (an amendment dropped it, which a start refuses while a
     rollout under way is on it: :mod:`charter.stage_amendments`, so only a finished rollout
     has one) reads as the nearest stage before it in ``where.stages`` that ``charter`` still
-    has, or as none (-1)."""
+    has, or as none (-1). A completed rollout whose stage is gone (renamed or dropped, it was
+    the last one) reads as on ``charter``'s last stage, as is every client that was on it: a
+    completed rollout is on the last stage, and not one to advance from the stage before."""
     stages = charter.stage_ids
+
+    def index(stage: str | None) -> int:
+        gone = stage is not None and stage == where.stage and stage not in stages
+        if gone and rollout.completed_at is not None:
+            return len(stages) - 1
+        return _index(stage, where.stages, stages)
+
     return replace(
         rollout,
-        stage_index=_index(where.stage, where.stages, stages),
-        positions={c: _index(s, where.stages, stages) for c, s in where.positions.items()},
+        stage_index=index(where.stage),
+        positions={c: index(s) for c, s in where.positions.items()},
     )
 
 

@@ -23,6 +23,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlmodel import Session, col
@@ -113,7 +114,9 @@ def _chunks(numbers: Iterable[int]) -> Iterable[list[int]]:
 def confidential_incidents(session: Session, hidden: Iterable[int] | None = None) -> set[str]:
     """Ids of the incidents the public may not see yet: each names, holds paused or held paused
     (``rollout-paused`` entries of its rollout) a proposal of ``hidden`` (default: every
-    undisclosed confidential proposal)."""
+    undisclosed confidential proposal). A hold placed as a hidden rollout started (recorded
+    ``at_start``: :func:`started_holds`) does not count: the incident was declared, in public,
+    before that rollout existed, and the hold is recorded under the rollout, itself withheld."""
     secret = hidden_numbers(session) if hidden is None else set(hidden)
     if not secret:
         return set()
@@ -122,20 +125,39 @@ def confidential_incidents(session: Session, hidden: Iterable[int] | None = None
         if named_numbers(json.loads(data).get("proposals", [])) & secret:
             out.add(str(ident))
     for part in _chunks(secret):
-        stmt = select(col(RolloutRow.data)).where(col(RolloutRow.proposal).in_(part))
-        for data in session.execute(stmt).scalars():
-            out.update(key for key, _ in json.loads(data)["pauses"] if key)
-        subjects = [f"rollout:{n}" for n in part]
-        held = (
-            select(col(AuditEntry.payload))
-            .where(col(AuditEntry.kind) == "rollout-paused")
-            .where(col(AuditEntry.subject).in_(subjects))
+        records = list(_pause_records(session, part))
+        started = _started(records)
+        stmt = select(col(RolloutRow.proposal), col(RolloutRow.data)).where(
+            col(RolloutRow.proposal).in_(part)
         )
-        for payload in session.execute(held).scalars():
-            found = json.loads(payload).get("incident")
-            if found:
-                out.add(str(found))
+        for n, data in session.execute(stmt).all():
+            out.update(k for k, _ in json.loads(data)["pauses"] if k and (k, n) not in started)
+        out.update(
+            str(p["incident"]) for _, p in records if p.get("incident") and not p.get("at_start")
+        )
     return out
+
+
+def started_holds(session: Session, numbers: Iterable[int]) -> set[tuple[str, int]]:
+    """The (incident id, proposal) holds among ``numbers``' rollouts placed as they started
+    (``rollout-paused`` entries recorded ``at_start``)."""
+    return {h for part in _chunks(numbers) for h in _started(_pause_records(session, part))}
+
+
+def _started(records: Iterable[tuple[int, dict[str, Any]]]) -> set[tuple[str, int]]:
+    return {(str(p["incident"]), n) for n, p in records if p.get("incident") and p.get("at_start")}
+
+
+def _pause_records(session: Session, numbers: list[int]) -> Iterable[tuple[int, dict[str, Any]]]:
+    """The payloads of the ``rollout-paused`` entries of ``numbers``' rollouts, by proposal."""
+    subjects = {f"rollout:{n}": n for n in numbers}
+    held = (
+        select(col(AuditEntry.subject), col(AuditEntry.payload))
+        .where(col(AuditEntry.kind) == "rollout-paused")
+        .where(col(AuditEntry.subject).in_(list(subjects)))
+    )
+    for subject, payload in session.execute(held).all():
+        yield subjects[subject], json.loads(payload)
 
 
 def private_meetings(session: Session, hidden: Iterable[int] | None = None) -> set[str]:

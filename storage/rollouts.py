@@ -16,6 +16,8 @@ Rules:
   indexes ("stage_index"); they are read as indexes into the reader's charter, as they always
   were, until :func:`keep_stage_ids` (run at start, before a new charter is adopted) rewrites
   them as ids, taking their indexes into the charter that was running when they were saved.
+- A soak clock is read as :func:`charter.soak.clocks` keeps it, moved to the latest report that
+  brought its stage a release: rows saved before that rule kept the clock's first start.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from charter.rollout_facts import (
     placement,
     tag_name,
 )
+from charter.soak import brought
 from storage.charters import adoption_at, kept_charter
 from storage.models.audit import AuditEntry
 from storage.models.core import CommentRow, ProposalRow
@@ -157,7 +160,20 @@ def rollout_from_json(text: str, charter: Charter) -> Rollout:
         completed_at=_p(d["completed_at"]),
         confidential=d["confidential"],
     )
-    return placed(rollout, _placement(d, charter), charter)
+    return placed(_caught_up(rollout), _placement(d, charter), charter)
+
+
+def _caught_up(rollout: Rollout) -> Rollout:
+    """``rollout`` with each running soak clock moved to the latest report that brought its
+    stage a release, as :func:`charter.soak.clocks` keeps it: a row saved before that rule kept
+    the clock's first start, and every reader (the gate, views, calls, watchdogs) would count
+    from it until the next save moved it."""
+    clocks = dict(rollout.stage_entered_at)
+    for stage, since in clocks.items():
+        latest = brought(rollout, stage)
+        if latest is not None and latest.at > since:
+            clocks[stage] = latest.at
+    return replace(rollout, stage_entered_at=clocks)
 
 
 def load_rollout(

@@ -274,6 +274,10 @@ def test_a_charter_without_override_roles_refuses_every_override() -> None:
 NO_OVERRIDES = CHARTER.model_copy(
     update={"rollout": CHARTER.rollout.model_copy(update={"override_roles": ()})}
 )
+NO_MEMBERS = CHARTER.model_copy(
+    update={"rollout": CHARTER.rollout.model_copy(update={"override_roles": ("release-team",)})}
+)
+NO_ONE_HOLDS = "No rollout.override_roles has a member, so coordinators and the security council resume a rollout paused by hand; ask one of them."
 HAND_OVER = "; tell one of them what you found."
 NONE_MAY_RESUME = "This charter names no rollout.override_roles, so no one could resume a rollout paused by hand; declare an incident instead, which lifts when it is resolved."
 
@@ -326,7 +330,12 @@ NONE_MAY_RESUME = "This charter names no rollout.override_roles, so no one could
             CHARTER,
             "Only members of coordinators (ines-coord and jonas-coord) may resume a rollout; ask one of them. A client's maintainers may pause a rollout, not resume it.",
         ),
-        (c.ResumeRollout(1), COORDINATOR, None, NO_OVERRIDES, NONE_MAY_RESUME),
+        # a hold from an earlier charter, now with no override role: coordinators and council
+        (c.ResumeRollout(1), COORDINATOR, None, NO_OVERRIDES, None),
+        (c.ResumeRollout(1), COUNCIL, ("aurora",), NO_OVERRIDES, None),
+        (c.ResumeRollout(1), COUNCIL, ("aurora",), NO_MEMBERS, None),
+        (c.ResumeRollout(1), MAINTAINER, ("aurora",), NO_OVERRIDES, NO_ONE_HOLDS),
+        (c.ResumeRollout(1), CONTRIBUTOR, None, NO_MEMBERS, NO_ONE_HOLDS),
     ],
 )
 def test_who_may_pause_and_resume_a_rollout_by_hand(
@@ -344,7 +353,7 @@ def test_who_may_pause_and_resume_a_rollout_by_hand(
 def test_an_override_role_without_members_reads_as_no_one() -> None:
     """A refusal naming whom to ask says "no one" for a role nobody holds."""
     charter = CHARTER.model_copy(update={"roles": {**CHARTER.roles, "coordinators": ()}})
-    refusal = authorize(Privilege.RESUME, COORDINATOR, charter)
+    refusal = authorize(Privilege.PAUSE, CONTRIBUTOR, charter)
     assert refusal is not None and "coordinators (no one)" in refusal.reason
 
 
@@ -390,6 +399,8 @@ def test_a_vote_needs_the_track() -> None:
     [
         (c.Advance(1), (Privilege.ADVANCE,)),
         (c.Advance(1, "why"), (Privilege.ADVANCE, Privilege.OVERRIDE)),
+        (c.ResumeRollout(1, "why"), (Privilege.RESUME,)),
+        (c.ResumeRollout(1, override_reason="fix"), (Privilege.RESUME, Privilege.OVERRIDE)),
         (c.Subscribe("me"), (Privilege.SUBSCRIBE,)),
         (c.Subscribe("here"), (Privilege.SUBSCRIBE, Privilege.SUBSCRIBE_CHANNEL)),
         (c.CastVote(1, "approve"), (Privilege.VOTE,)),

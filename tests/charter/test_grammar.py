@@ -122,6 +122,10 @@ def group(word: str, table: dict[str, str] = USAGE) -> str:
             c.Ready(42, "aurora", "staging", "4.2.0", "refs/tags/v4.2.0"),
         ),
         (
+            "ready 42 aurora staging 1.0.0-rc1 1.0.0-rc1",
+            c.Ready(42, "aurora", "staging", "1.0.0-rc1", "1.0.0-rc1"),
+        ),
+        (
             "ready 42 aurora staging 4.2.0 first devnet build",
             c.Ready(42, "aurora", "staging", "4.2.0", None, "first devnet build"),
         ),
@@ -152,6 +156,19 @@ def group(word: str, table: dict[str, str] = USAGE) -> str:
         ('rollout "pause" ４２ x', c.PauseRollout(42, "x")),
         ("rollout resume 42", c.ResumeRollout(42, "")),
         ('rollout resume 42 "fix verified"', c.ResumeRollout(42, "fix verified")),
+        (
+            'rollout resume 42 --override "it is the fix"',
+            c.ResumeRollout(42, override_reason="it is the fix"),
+        ),
+        (
+            "rollout resume #42 —override ships the fix",
+            c.ResumeRollout(42, override_reason="ships the fix"),
+        ),
+        (
+            'rollout resume 42 override "it is the fix"',
+            c.ResumeRollout(42, override_reason="it is the fix"),
+        ),
+        ('rollout resume 42 "--override"', c.ResumeRollout(42, "--override")),  # quoted: a reason
         ("help rollout pause", c.Help("rollout pause")),
         ("inventory", c.Inventory(None)),
         ("inventory 42", c.Inventory(42)),
@@ -353,6 +370,17 @@ ROLLOUT_FORMS = "\n".join(USAGE[k] for k in ("rollout", "rollout pause", "rollou
             USAGE["ready"],
         ),
         ("ready 42 Au$rora staging 1", "'Au$rora' is not a valid client", USAGE["ready"]),
+        *(
+            (
+                f"ready 42 aurora canary 1.1.0 {branch}",
+                f"'{branch}' may be a branch (a tag is"
+                " read bare only when it is a whole version, like v4.2.0): its later commits'"
+                " check runs would count for this release; report the release by its commit sha"
+                " or its tag (refs/tags/<tag>).",
+                USAGE["ready"],
+            )
+            for branch in ("v1.x", "1.x", "v1.2.x", "2.0.x", "v1.")
+        ),
         ("advance 42 --override", "Give the reason for the override.", USAGE["advance"]),
         ("advance 42 now", "'now' is more than this command takes.", USAGE["advance"]),
         ("advance 42 to", "Give the stage to enter, e.g. to canary.", USAGE["advance"]),
@@ -365,6 +393,16 @@ ROLLOUT_FORMS = "\n".join(USAGE[k] for k in ("rollout", "rollout pause", "rollou
         ('rollout pause 42 ""', "Give the reason for the pause.", USAGE["rollout pause"]),
         ("rollout pause", "Give the proposal number.", USAGE["rollout pause"]),
         ("rollout resume x", "'x' is not a proposal number", USAGE["rollout resume"]),
+        (
+            "rollout resume 42 --override",
+            "Give the reason for the override.",
+            USAGE["rollout resume"],
+        ),
+        (
+            'rollout resume 42 override ""',
+            "Give the reason for the override.",
+            USAGE["rollout resume"],
+        ),
         # a mistake in "rollout" shows all three forms, the word order among them
         ('rollout 42 pause "x"', "'pause \"x\"' is more than this command takes.", ROLLOUT_FORMS),
         ("rollout paus 42", "'paus' is not a proposal number", ROLLOUT_FORMS),
@@ -731,6 +769,7 @@ def test_parse_comment_errors(line: str, message: str, usage: str) -> None:
         ('/advance 1 to canary --override "x"', c.Advance(1, "x", "canary")),
         ("/inventory #1", c.Inventory(1)),
         ('/charter rollout resume 1 "fix verified"', c.ResumeRollout(1, "fix verified")),
+        ('/rollout resume 1 --override "the fix"', c.ResumeRollout(1, override_reason="the fix")),
         # not a proposal number: the start of the reason, as before
         ("/approve 1.5x faster sync", c.CastVote(1, "approve", "1.5x faster sync")),
         ("/approve v2 is fine", c.CastVote(1, "approve", "v2 is fine")),

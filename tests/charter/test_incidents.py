@@ -4,6 +4,7 @@ and resolution schedules a review drafted from the record."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -325,6 +326,15 @@ def test_reclassify(
     }
     assert isinstance(announce, Announce)
     assert announce.title == f"Incident INC-7 {verb} to {after}"
+
+
+def test_raised_again_it_does_not_pause_what_it_holds_already() -> None:
+    """Lowered and raised again, an incident pauses only what it does not hold yet (#43 held
+    as it started): neither its audit entry nor its announcement names a rollout twice."""
+    incident = declared("sev3", clients=("dorado",)).incident
+    held = (ACTIVE[0], replace(ACTIVE[1], pauses=(("INC-7", "held at start"),)), *ACTIVE[2:])
+    decision = reclassify(CHARTER, incident, "sev1", "back", "kofi-sec", T0 + H, held)
+    assert decision.pause == (42,)
 
 
 def test_reclassify_refuses_what_cannot_change() -> None:

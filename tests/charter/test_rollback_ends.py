@@ -56,3 +56,24 @@ def test_the_rollback_says_whether_the_proposal_ends(
     assert story == "\n".join(["Rolled back by ines-coord: bad release", *([said] if said else [])])
     assert reply.text.endswith(f"; {ENDS}") is (said == f"{ENDS}.")
     assert reply.ok
+
+
+@pytest.mark.parametrize(
+    ("may_end", "ends"), [(True, True), (False, False)], ids=["may-end", "may-not"]
+)
+def test_a_rollout_already_off_every_stage_is_ended_by_who_may(may_end: bool, ends: bool) -> None:
+    """Each maintainer rolled their own client back: nothing is left to move, yet who may end
+    the proposal still can (the rollback is recorded); anyone else is told nothing moves."""
+    before = rollout_at(-1, positions=dict.fromkeys(CLIENTS, -1))
+    decision = rollback(before, CHARTER, "abandoned", "ines-coord", T0, may_end=may_end)
+    (reply,) = [e for e in decision.effects if isinstance(e, Reply)]
+    assert reply.ok is ends
+    if ends:
+        assert reply.text == ENDS
+        (announced,) = [e for e in decision.effects if isinstance(e, Announce)]
+        assert announced.text.split("\n\n")[0] == f"Rolled back by ines-coord: abandoned\n{ENDS}."
+        assert decision.rollout.positions == before.positions
+        assert decision.rollout.rollbacks[-1].clients == CLIENTS
+    else:
+        assert "nothing to roll back" in reply.text
+        assert decision.rollout == before

@@ -17,6 +17,7 @@ from charter.rollout import (
     ReadyReport,
     Rollout,
     advance,
+    override_holds,
     pause,
     report_ready,
     resume,
@@ -278,6 +279,25 @@ def test_a_rollout_is_paused_by_hand_once(
         ]
 
 
+@pytest.mark.parametrize(
+    ("at_start", "payload"),
+    [
+        (False, {"incident": "INC-1", "reason": HOLD}),
+        (True, {"incident": "INC-1", "reason": HOLD, "at_start": True}),
+    ],
+    ids=["under-way", "at-start"],
+)
+def test_an_incidents_hold_placed_at_start_is_recorded_so(
+    at_start: bool, payload: dict[str, object]
+) -> None:
+    """A hold placed as the rollout starts says so in its record (storage reads it: such a
+    hold does not make the incident confidential); the hold itself is the same."""
+    decision = pause(start(42, CLIENTS, T0).rollout, "INC-1", HOLD, CHARTER, at_start=at_start)
+    assert decision.rollout.pauses == (("INC-1", HOLD),)
+    [audit] = [e for e in decision.effects if isinstance(e, Audit)]
+    assert audit.payload == payload
+
+
 def test_a_hold_by_hand_says_how_it_is_lifted_when_no_role_may() -> None:
     """Without override roles (authz refuses such a pause) the text still reads."""
     rollout_conf = CHARTER.rollout.model_copy(update={"override_roles": ()})
@@ -304,8 +324,8 @@ STILL = (
          ["#42 hold by hand lifted; still paused"], Reply(STILL)),
         (held("INC-1"), "", (("INC-1", "INC-1: halt"),), [], [],
          Reply("#42 is not paused by hand; it is held by INC-1: halt. An incident's hold is"
-               " lifted only when the incident is resolved (`incident resolve #<id>`).",
-               ok=False)),
+               " lifted when the incident is resolved (`incident resolve #<id>`), or on this"
+               ' rollout alone by `rollout resume 42 --override "<reason>"`.', ok=False)),
         (held(), "", (), [], [], Reply("#42 is not paused", ok=False)),
     ],
     ids=["hand-only", "hand-and-incident", "incident-only", "not-paused"],
@@ -338,6 +358,30 @@ def test_a_resume_by_hand_lifts_only_the_hold_by_hand(
         assert announced(decision.effects)[0][1] == (
             "Resumed by ines-coord: freeze over\nStill paused: INC-1: halt."
         )
+
+
+@pytest.mark.parametrize(
+    ("keys", "confidential", "held_by"),
+    [
+        (("INC-1",), (), "INC-1: halt"),
+        (("INC-1",), ("INC-1",), "a confidential incident"),
+        (("INC-1", "INC-2"), ("INC-2",), "INC-1: halt; a confidential incident"),
+    ],
+    ids=["public", "confidential", "one-of-two"],
+)
+def test_a_refused_resume_says_a_confidential_incident_by_no_more(
+    keys: tuple[str, ...], confidential: tuple[str, ...], held_by: str
+) -> None:
+    """The refusal is recorded where the public reads it: a hold of an incident confidential
+    now is not quoted, whatever its reason said when it was placed."""
+    decision = resume(held(*keys), CHARTER, "ines-coord", confidential=confidential)
+    assert last_reply(decision.effects).text.startswith(
+        f"#42 is not paused by hand; it is held by {held_by}. "
+    )
+    lifting = resume(held(*keys), CHARTER, "x", incident_id="INC-9", confidential=confidential)
+    assert last_reply(lifting.effects) == Reply(
+        f"incident INC-9 does not hold #42 ({held_by})", ok=False
+    )
 
 
 @pytest.mark.parametrize(
@@ -406,3 +450,65 @@ def test_lifting_a_hold_from_an_ended_proposal_is_silent(
     audit = next(e for e in decision.effects if isinstance(e, Audit))
     assert audit.kind == "rollout-resumed"
     assert audit.payload.get("ended", False) is ended
+
+
+# -- an override lifts the incidents' holds on one rollout ---------------------------------------
+
+OVERRIDE = "it is the fix for INC-1"
+
+
+@pytest.mark.parametrize(
+    ("keys", "held_by", "said"),
+    [
+        (("INC-1",), "INC-1: halt", "#42 resumed; it entered staging; the incident stays open"),
+        (("INC-1", "", "INC-2"), f"INC-1: halt; {FREEZE}; INC-2: halt",
+         "#42 resumed; it entered staging; the incidents stay open"),
+    ],
+    ids=["one-incident", "two-and-by-hand"],
+)  # fmt: skip
+def test_an_override_lifts_every_hold_and_lets_what_waited_happen(
+    keys: tuple[str, ...], held_by: str, said: str
+) -> None:
+    """Audited with its reason and the incidents, announced; the incidents stay open (their
+    gates still apply at advance), and what waited happens, as at any resume."""
+    rollout = report_ready(held(*keys), CHARTER, report("eridanus", "staging", T0 + 2 * H)).rollout
+    decision = override_holds(rollout, CHARTER, "ines-coord", f" {OVERRIDE} ", now=RESUMED_AT)
+    assert decision.rollout.pauses == ()
+    assert decision.rollout.stage_index == 0
+    [audit, *_] = [e for e in decision.effects if isinstance(e, Audit)]
+    assert (audit.kind, audit.payload) == (
+        "rollout-resumed",
+        {
+            "incident": None,
+            "incidents": [k for k in keys if k],
+            "by": "ines-coord",
+            "still_paused": False,
+            "override": OVERRIDE,
+        },
+    )
+    assert announced(decision.effects)[0] == (
+        "#42 rollout resumed",
+        f"Resumed by ines-coord over {held_by}.\nOverride: {OVERRIDE}",
+    )
+    assert last_reply(decision.effects) == Reply(
+        f"{said}, and its gates still apply at `advance` (`--override` there passes them)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("keys", "said"),
+    [
+        ((), "#42 is not paused"),
+        (("",), "no incident holds #42; `rollout resume 42` lifts its hold by hand"),
+    ],
+    ids=["not-paused", "by-hand-only"],
+)
+def test_an_override_with_no_incident_hold_is_refused(keys: tuple[str, ...], said: str) -> None:
+    before = held(*keys)
+    decision = override_holds(before, CHARTER, "ines-coord", OVERRIDE)
+    assert decision == type(decision)(before, (Reply(said, ok=False),))
+
+
+def test_an_override_needs_a_reason() -> None:
+    with pytest.raises(ValueError, match="an override needs a written reason"):
+        override_holds(held("INC-1"), CHARTER, "ines-coord", "  ")

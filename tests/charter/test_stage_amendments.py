@@ -5,6 +5,7 @@ that would still move one (drops a stage it is on, or moves a stage across one) 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -85,6 +86,41 @@ def test_a_stage_the_placement_never_knew_reads_as_none() -> None:
     odd = Placement("shadow", {"aurora": "shadow"}, V3)
     assert odd.on() == ("shadow",)
     assert names(placed(ON_CANARY, odd, staged(*V3)), staged(*V3))[0] == "pending"
+
+
+DONE = Rollout(
+    proposal=2,
+    clients=("aurora", "borealis"),
+    started_at=T0,
+    stage_index=2,
+    positions={"aurora": 2, "borealis": 2},
+    completed_at=T0,
+)
+ON_PRODUCTION = Placement("production", {"aurora": "production", "borealis": "production"}, V3)
+ALL_LAST = {"aurora": "mainnet", "borealis": "mainnet"}
+
+
+@pytest.mark.parametrize(
+    ("rollout", "stages", "read"),
+    [
+        (DONE, ("staging", "canary", "mainnet"), ("mainnet", ALL_LAST)),  # renamed
+        (DONE, ("staging", "canary"), ("canary", {"aurora": "canary", "borealis": "canary"})),
+        (DONE, V3, ("production", {"aurora": "production", "borealis": "production"})),
+        # reopened by a rollback it is under way: the stage before, as any dropped stage
+        (
+            replace(DONE, completed_at=None),
+            ("staging", "canary", "mainnet"),
+            ("canary", {"aurora": "canary", "borealis": "canary"}),
+        ),
+    ],
+    ids=["renamed", "dropped", "kept", "reopened"],
+)
+def test_a_completed_rollout_is_on_the_last_stage_whatever_it_is_called(
+    rollout: Rollout, stages: tuple[str, ...], read: tuple[str, dict[str, str]]
+) -> None:
+    """Its last stage renamed or dropped, a completed rollout is on the new last stage (not
+    one to advance from the stage before it)."""
+    assert names(placed(rollout, ON_PRODUCTION, staged(*stages)), staged(*stages)) == read
 
 
 FINISH = "or first finish #1's rollout"

@@ -1,6 +1,7 @@
-"""The Atom feed redacts an incident it quoted once the incident becomes confidential (it holds
-an undisclosed patch's rollout), with no newer entry: a reader revalidating by date must not be
-told 304 and keep the quoted summary, nor one revalidating by its ETag."""
+"""The Atom feed redacts an incident it quoted once the incident becomes confidential (raised
+to sev1, it pauses an undisclosed patch's rollout), with no newer public entry: a reader
+revalidating by date must not be told 304 and keep the quoted summary, nor one revalidating by
+its ETag."""
 
 from __future__ import annotations
 
@@ -48,14 +49,16 @@ async def test_a_redaction_is_never_answered_304(
     neither validator keeps the reader on the quoted summary."""
     world.accept(1, form(clients=("borealis",)))
     world.ok(COORDINATOR, "rollout 1")
-    world.ok(COUNCIL, f'incident declare sev1 "{SUMMARY}"')  # pauses #1, quoted publicly
+    world.ok(COUNCIL, f'incident declare sev3 "{SUMMARY}"')  # quoted publicly, pauses nothing
+    world.later(H)
+    world.open_issue(2, form(track="security-patch", clients=("aurora",)), "Embargoed fix")
+    decide(world, 2)  # its rollout starts: a sev3 holds nothing
     first = await http.get(FEED)
     assert SUMMARY in first.text and "last-modified" not in first.headers
     held = {validator: _validators(world, first)[validator]}
     assert (await http.get(FEED, headers=held)).status_code == unchanged
     world.later(H)
-    world.open_issue(2, form(track="security-patch", clients=("aurora",)), "Embargoed fix")
-    decide(world, 2)  # held at start by the incident: the incident is confidential now
+    world.ok(COUNCIL, "incident severity #1 sev1")  # pauses #1 and hidden #2: confidential now
     again = await http.get(FEED, headers=held)
     assert again.status_code == 200
     assert SUMMARY not in again.text and "a confidential incident" in again.text

@@ -1,6 +1,7 @@
 """Incident replies name only the rollouts their reader may see: an undisclosed security patch
-hidden from a borealis maintainer is counted ("1 confidential rollout"), never named, when their
-incident pauses it, is raised to pause it, or resolves. The incident became confidential by
+hidden from a borealis maintainer is left out of their replies entirely (neither named nor
+counted, so a reply cannot reveal that it exists) when their incident pauses it, is raised to
+pause it, or resolves. The incident became confidential by
 pausing it, yet its declarer still manages it; another maintainer who may not see the patch
 is told there is no such incident."""
 
@@ -32,7 +33,7 @@ def hidden(sqlite_engine: Engine) -> World:
 @pytest.mark.parametrize(
     ("login", "said"),
     [
-        (DECLARER, "Incident #1 declared (sev1). Paused: #1 and 1 confidential rollout."),
+        (DECLARER, "Incident #1 declared (sev1). Paused: #1."),
         (COUNCIL, "Incident #1 declared (sev1). Paused: #1, #2."),
         (MAINTAINER["aurora"], "Incident #1 declared (sev1). Paused: #1, #2."),
     ],
@@ -51,7 +52,7 @@ def test_raising_it_to_pause_names_only_what_its_reader_may_see(hidden: World) -
         "Incident #1 declared (sev3)."
     )
     assert hidden.ok(DECLARER, 'incident severity #1 sev1 "devnet halted"') == (
-        "Incident #1 is now sev1. Paused: #1 and 1 confidential rollout."
+        "Incident #1 is now sev1. Paused: #1."
     )
     assert hidden.refused(COLLEAGUE, "incident update #1 probe") == (
         "error: There is no incident #1."
@@ -89,11 +90,7 @@ REVIEW_CALL = "Its post-incident review call (incident-review-1) is at "
     [
         (
             DECLARER,
-            [
-                "Incident #1 resolved.",
-                "#1 resumed",
-                "Its hold on 1 confidential rollout is lifted.",
-            ],
+            ["Incident #1 resolved.", "#1 resumed"],
             False,  # the review call is private: not shown to who may not see it, nor its id
         ),
         (COUNCIL, ["Incident #1 resolved.", "#1 resumed", "#2 resumed"], True),
@@ -110,13 +107,26 @@ def test_resolving_names_only_what_its_reader_may_see(
     assert len(review) == (1 if told_of_the_call else 0)
 
 
-def test_the_others_hold_is_counted_as_several(hidden: World) -> None:
+@pytest.mark.parametrize(
+    ("declare", "paused"),
+    [
+        ('incident declare sev1 "probe" clients aurora', "Incident #2 declared (sev1)."),
+        ('incident declare sev1 "devnet halted"', "Incident #2 declared (sev1). Paused: #1."),
+    ],
+    ids=["only-hidden", "one-seen"],
+)
+def test_hidden_rollouts_are_not_even_counted(hidden: World, declare: str, paused: str) -> None:
+    """Whatever the incident holds that its reader may not see is left out: declaring one that
+    names aurora, a client of the hidden patches only, and resolving it, say nothing of them."""
     hidden.open_issue(3, form(track="security-patch", clients=("aurora",)), "Second fix")
     decide(hidden, 3)
     hidden.ok(COORDINATOR, "rollout 3")
-    assert hidden.ok(DECLARER, 'incident declare sev1 "devnet halted"').endswith(
-        "Paused: #1 and 2 confidential rollouts."
-    )
-    assert hidden.ok(DECLARER, "incident resolve #1 fixed").splitlines()[-1] == (
-        "Its holds on 2 confidential rollouts are lifted."
-    )
+    hidden.ok(DECLARER, 'incident declare sev3 "earlier, unrelated"')  # incident #1
+    said = hidden.ok(DECLARER, declare)
+    assert said == paused
+    resolved = hidden.ok(DECLARER, "incident resolve #2 fixed").splitlines()
+    assert [line for line in resolved if "review call" not in line] == [
+        "Incident #2 resolved.",
+        *(["#1 resumed"] if "#1" in paused else []),
+    ]
+    assert "confidential" not in said + "\n".join(resolved)

@@ -63,3 +63,18 @@ def test_rolling_back_the_last_client_on_a_stage_by_who_may_ends_it(world: World
     said = world.ok(COORDINATOR, 'rollback 1 borealis "abandon"')
     assert said == f"rolled back borealis staging → pending; {ENDS}"
     assert world.state(1) is State.ROLLED_BACK
+
+
+@pytest.mark.parametrize("login", [COORDINATOR, COUNCIL], ids=["coordinator", "council"])
+def test_who_may_still_ends_a_rollout_its_maintainers_emptied(world: World, login: str) -> None:
+    """Each maintainer rolled their own client back (pending, still rolling out): a rollback
+    by a coordinator or the council then ends the proposal, announced and recorded."""
+    staged(world)
+    for client in PAIR:
+        world.ok(MAINTAINER[client], f'rollback 1 {client} "bad build"')
+    assert world.state(1) is State.ROLLING_OUT
+    assert world.ok(login, 'rollback 1 "abandoned"') == ENDS
+    assert world.state(1) is State.ROLLED_BACK
+    last = world.announced("#1 rollback")[-1]  # the maintainers' rollbacks came first
+    assert str(last["text"]).split("\n\n")[0] == f"Rolled back by {login}: abandoned\n{ENDS}."
+    assert world.run(MAINTAINER["aurora"], 'rollback 1 aurora "again"').ok is False

@@ -241,6 +241,21 @@ def test_a_resume_by_hand_leaves_an_incidents_hold(world: World) -> None:
     assert world.state(1) is State.ROLLING_OUT
 
 
+def test_a_resume_of_a_rolled_back_proposal_is_refused_as_a_pause_is(world: World) -> None:
+    """Rolled back for good while held by hand: nothing of it resumes, so a resume is refused
+    with the pause's words, changes nothing and announces nothing."""
+    report_staging(world)
+    world.ok(ALICE, PAUSE)
+    world.ok(COORDINATOR, 'rollback 1 "abandon"')
+    assert world.state(1) is State.ROLLED_BACK
+    gone = "#1 was rolled back from every stage; a new proposal is needed to retry."
+    assert gone in world.refused(COORDINATOR, PAUSE)
+    assert gone in world.refused(COORDINATOR, 'rollout resume 1 "nothing to hold"')
+    assert len(pauses(world)) == 1
+    assert audits(world, "rollout-resumed") == []
+    assert world.announced("#1 rollout resumed") == []
+
+
 # -- other doors ----------------------------------------------------------------------------------
 
 

@@ -5,8 +5,12 @@ timer) sees the restarted clock. An advance refused for a pause says what lifts 
 
 from __future__ import annotations
 
+import json
+
 from bot import meetings_service, rollouts
 from bot.messages import Actor
+from storage.db import session_scope
+from storage.models.rollouts import RolloutRow
 from tests.bot.rollouts.conftest import (
     CLIENTS,
     COORDINATOR,
@@ -142,3 +146,39 @@ def test_a_confidential_incidents_hold_is_not_named_to_the_public(world: World) 
         "error: #1 is paused; it advances once every hold is lifted:\n"
         "- a confidential incident (sev1) — lifted when that incident is resolved"
     )
+
+
+def _stored_clock(world: World, stage: str, when: str | None = None) -> str:
+    """#1's stored soak clock for ``stage``; with ``when``, stored as the code before the
+    restart rule left it (the clock never moved to a new release)."""
+    with session_scope(world.engine) as session:
+        row = session.get(RolloutRow, 1)
+        assert row is not None
+        data = json.loads(row.data)
+        if when is not None:
+            data["stage_entered_at"][stage] = when
+            row.data = json.dumps(data, sort_keys=True, separators=(",", ":"))
+            session.add(row)
+        return str(data["stage_entered_at"][stage])
+
+
+def test_a_clock_stored_before_the_restart_rule_is_read_as_restarted(world: World) -> None:
+    """Staging entered at T0, aurora replaced its release at T0+2d, but the row kept T0. Read,
+    the clock counts from the new release: at T0+73h staging has run 25h, and a repeat that
+    brings nothing changes no reading."""
+    world.accept(1, form(clients=PAIR, likelihood=1, impact=1))
+    for client in PAIR:
+        world.ok(MAINTAINER[client], f"ready 1 {client} staging 1.0.0 {OLD[client]}")
+    entered = _stored_clock(world, "staging")
+    world.later(2 * D)
+    world.ok(MAINTAINER["aurora"], f"ready 1 aurora staging 1.0.1 {NEW}")
+    _stored_clock(world, "staging", entered)
+    world.later(25 * H)
+
+    def soak_line() -> str:
+        return next(line for line in world.ok(None, "rollout 1").splitlines() if "soak:" in line)
+
+    before = soak_line()
+    assert before.startswith("  FAIL soak: staging has run 25h of 72h")
+    world.ok(MAINTAINER["borealis"], f"ready 1 borealis staging 1.0.0 {OLD['borealis']}")
+    assert soak_line() == before

@@ -21,6 +21,7 @@ from bot import rollouts
 from bot.bootstrap import CharterMovesRollouts, adopt_charter
 from bot.cli import app
 from bot.service import Governance
+from bot.web import fast_views
 from charter.load import load_charter
 from storage import charters
 from storage.db import read_scope, session_scope
@@ -220,3 +221,48 @@ def test_the_start_refusal_is_a_sentence_and_exit_2(
     assert "Traceback" not in result.output + result.stderr
     assert f"error: the charter {path} (version 4) would move rollouts under way:" in result.stderr
     assert "- #1 is on canary (aurora, borealis), which the new charter drops" in result.stderr
+
+
+NO_OVERRIDES = mutate(V4, ("  override_roles: [coordinators]", "  override_roles: []"))
+
+
+def test_a_hand_hold_from_an_earlier_charter_can_still_be_lifted(sqlite_engine: Engine) -> None:
+    """Paused by hand under v3; v4 names no override role. Coordinators and the council may
+    then resume it (a maintainer still may not), and what waited happens."""
+    world = World(sqlite_engine)
+    adopt_charter(world.engine, world.gov.loaded, world.clock.now())
+    world.accept(1, form(clients=PAIR))
+    world.ok(MAINTAINER["aurora"], 'rollout pause 1 "devnet fork"')
+    world = restart(world, NO_OVERRIDES)
+    for client in PAIR:
+        world.ok(MAINTAINER[client], f"ready 1 {client} staging 1.0.0")
+    refused = world.refused(MAINTAINER["aurora"], "rollout resume 1")
+    assert "coordinators and the security council resume a rollout paused by hand" in refused
+    assert world.ok(COORDINATOR, 'rollout resume 1 "fork explained"') == (
+        "#1 resumed; it entered staging"
+    )
+
+
+RENAMED = mutate(V4, ("    - id: production\n", "    - id: mainnet\n"))
+
+
+def test_a_completed_rollout_stays_completed_on_a_renamed_last_stage(
+    sqlite_engine: Engine,
+) -> None:
+    """#1 completed on production; v4 renames it mainnet. Chat and the dashboard show #1 on
+    mainnet, completed, with no stage to advance to (not on canary with production missing)."""
+    world = World(sqlite_engine)
+    adopt_charter(world.engine, world.gov.loaded, world.clock.now())
+    world.accept(1, form(clients=("aurora",), likelihood=1, impact=1))
+    aurora = MAINTAINER["aurora"]
+    world.ok(aurora, f"ready 1 aurora staging 1.0 {SHA['aurora']}")
+    for stage in ("canary", "production"):
+        world.ok(aurora, f"ready 1 aurora {stage} 1.0 {SHA['aurora']}")
+        world.ok(COORDINATOR, f'advance 1 to {stage} --override "single-client drill"')
+    world = restart(world, RENAMED)
+    shown = world.ok(None, "rollout 1").splitlines()
+    assert shown[0] == "#1 rollout — stage: mainnet" and "Completed" in "\n".join(shown)
+    assert not any(line.startswith("Gates for") for line in shown)
+    views, _, _ = fast_views.rollouts_page(world.gov, world.clock.now(), 1)
+    [view] = [v for v in views if v["proposal"] == 1]
+    assert (view["stage"], view["next_stage"]) == ("mainnet", None)

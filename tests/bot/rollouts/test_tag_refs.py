@@ -79,3 +79,20 @@ def test_a_release_reported_by_branch_is_refused(world: World, ref: str, what: s
     world.ok(a, f"ready 1 aurora canary 1.1.0 {RELEASE}")
     failed = f"  FAIL require_checks: interop-matrix on aurora@{RELEASE} concluded failure"
     assert failed in world.ok(None, "rollout 1").splitlines()  # its own commit's run
+
+
+@pytest.mark.parametrize("branch", ["v1.x", "1.2.x"])
+def test_a_release_branch_typed_bare_is_refused(world: World, branch: str) -> None:
+    """Typed bare, a release branch looked like a tag, so a later commit's run pushed to it
+    passed the release's gate (its own commit failed): only a whole version is read as a tag,
+    anything else is refused, saying what to give instead."""
+    world.accept(1, form(clients=("aurora",), likelihood=1, impact=1))
+    a = MAINTAINER["aurora"]
+    world.ok(a, f"ready 1 aurora staging 1.0.0 {RELEASE}")
+    said = world.refused(a, f"ready 1 aurora canary 1.1.0 {branch}")
+    assert f"'{branch}' may be a branch" in said
+    assert "report the release by its commit sha or its tag (refs/tags/<tag>)" in said
+    world.check("aurora", RELEASE, "interop-matrix", "failure", head_branch=branch)
+    world.check("aurora", LATER, "interop-matrix", "success", head_branch=branch)
+    shown = world.ok(None, "rollout 1")
+    assert "canary 1.1.0" not in shown and "PASS require_checks" not in shown
