@@ -193,12 +193,20 @@ class CharterGroup(app_commands.Group):
 
     @rollout.command(name="resume", description="Lift a rollout's hold by hand (coordinators)")
     @app_commands.describe(
-        number="Proposal (issue) number", reason="Why it may go on (recorded in the audit log)"
+        number="Proposal (issue) number",
+        override="Lift its incidents' holds too (override roles; give the reason)",
+        reason="Why it may go on (recorded in the audit log)",
     )
     async def rollout_resume(
-        self, interaction: discord.Interaction[Any], number: Number, reason: str | None = None
+        self,
+        interaction: discord.Interaction[Any],
+        number: Number,
+        override: bool = False,
+        reason: str | None = None,
     ) -> None:
-        await self._run(interaction, "rollout resume", number, reason)
+        await self._run(
+            interaction, "rollout resume", number, "--override" if override else None, reason
+        )
 
     @show.autocomplete("number")
     @vote.autocomplete("number")

@@ -992,7 +992,7 @@ MORE_IN_CHAT = "More commands work in chat: /charter help in Discord, Slack or t
         (
             "rollout",
             True,
-            ["/rollout", '/rollout pause "<reason>"', '/rollout resume ["<reason>"]'],
+            ["/rollout", '/rollout pause "<reason>"', '/rollout resume [--override] ["<reason>"]'],
         ),
         ("rollout pause", False, ['/charter rollout pause <n> "<reason>"']),
         ("list", True, ["/charter proposals (works in chat only: Discord, Slack or the console)"]),

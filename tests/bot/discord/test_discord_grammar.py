@@ -22,7 +22,7 @@ from tests.standins.discord_server import APP_ID, DiscordStandIn
 FOLLOWUP = f"/webhooks/{APP_ID}/A_UNIQUE_TOKEN"
 CALLBACK = "/interactions/786008729715212338/A_UNIQUE_TOKEN/callback"
 # How a placeholder of a USAGE line is named as a Discord option.
-OPTION_NAMES = {"n": "number", "approve|reject|abstain": "choice"}
+OPTION_NAMES = {"n": "number", "approve|reject|abstain": "choice", "--override": "override"}
 # Discord's limits for one command (docs: Application Commands; platform-limits notes §3).
 MAX_OPTIONS = 25
 NAME_CHARS = 32
@@ -143,6 +143,12 @@ async def test_registration_is_within_discords_limits(
             [option("number", 7), option("reason", "fix verified")],
             "rollout resume 7 fix verified",
         ),
+        (
+            "rollout resume",
+            [option("number", 7), option("override", True), option("reason", "the fix itself")],
+            "rollout resume 7 --override the fix itself",
+        ),
+        ("rollout resume", [option("number", 7), option("override", False)], "rollout resume 7"),
         ("run", [option("text", "subscribe me severity >= sev2")], "subscribe me severity >= sev2"),
         ("run", [option("text", "approve 7 lgtm")], "approve 7 lgtm"),
         ("run", [option("text", "/charter status 7")], "status 7"),

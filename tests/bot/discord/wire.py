@@ -57,7 +57,7 @@ def command(
 
 
 def option(name: str, value: Any, *, focused: bool = False) -> dict[str, Any]:
-    kind = 4 if isinstance(value, int) else 3
+    kind = 5 if isinstance(value, bool) else 4 if isinstance(value, int) else 3  # Discord types
     found: dict[str, Any] = {"name": name, "type": kind, "value": value}
     if focused:
         found["focused"] = True
