@@ -318,9 +318,6 @@ def pause(
     if isinstance(loaded, Message):
         return loaded
     stored, rollout = loaded
-    final = _final(stored)
-    if final is not None:
-        return refuse(gov, session, actor, cmd, final, now)
     try:
         decision = rules.pause(rollout, None, cmd.reason, gov.charter, by=actor.name)
     except ValueError as error:
@@ -343,9 +340,6 @@ def resume(
     if isinstance(loaded, Message):
         return loaded
     stored, rollout = loaded
-    final = _final(stored)
-    if final is not None:
-        return refuse(gov, session, actor, cmd, final, now)
     minimums = form_minimums(stored.proposal.fields)
     if cmd.override_reason is not None:  # authorize_command checked OVERRIDE
         try:
@@ -374,8 +368,9 @@ def _held(
     actor: Actor,
     now: datetime,
 ) -> tuple[repo.Stored, Rollout] | Message:
-    """The proposal and rollout a pause or resume acts on, once the actor may act on them:
-    a pause is open to the maintainers of that rollout's clients only."""
+    """The proposal and rollout a pause or resume acts on, once the actor may act on them (a
+    pause is open to the maintainers of that rollout's clients only) and while it has not been
+    rolled back for good: then nothing of it is left to hold or to resume."""
     loaded = locate(gov, session, cmd.n, actor, now)
     if isinstance(loaded, str):
         return refuse(gov, session, actor, cmd, loaded, now)
@@ -383,7 +378,10 @@ def _held(
     refusal = gov.authorize(
         session, cmd, actor, now, proposal=stored.proposal, rollout_clients=rollout.clients
     )
-    return loaded if refusal is None else refusal
+    if refusal is not None:
+        return refusal
+    final = _final(stored)
+    return loaded if final is None else refuse(gov, session, actor, cmd, final, now)
 
 
 def _decided(
