@@ -639,7 +639,8 @@ def _assemble(
 
         relay = GitHubRelay(engine, loaded.charter, gateway, settings.public_url, clock=clock)
         rt.relays.append(relay.run_once)
-        rt.relays.append(IssueRelay(engine, gateway, clock=clock).run_once)
+        issues = IssueRelay(engine, gateway, clock=clock, charter=loaded.charter)
+        rt.relays.append(issues.run_once)
     _wire_areas(rt)
     return rt
 

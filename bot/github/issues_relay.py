@@ -5,7 +5,9 @@ Rules:
   retry, the relay looks for that marker, so a crash after GitHub created the issue but before we
   recorded it does not create a second one.
 - Errors are those of the GitHub relay (``bot.github.relay``): a rate limit, a 5xx or no answer
-  is retried with backoff, any other 4xx fails the item at once; each try counts one attempt.
+  is retried with backoff, any other 4xx fails the item at once, and the coordinators are told
+  (given the charter), as of any GitHub delivery that failed for good; each try counts one
+  attempt.
   A rate limit holds this relay as it holds the GitHub relay: the item is retried no sooner
   than GitHub asked, counted from after the call, and nothing else is sent until then (the
   shared throttle refuses to call meanwhile anyway, for every caller of the token).
@@ -24,6 +26,7 @@ from sqlalchemy import Engine
 from bot.clock import Clock
 from bot.github.delivery import GitHubDelivery
 from bot.ports import GitHubError, GitHubGateway
+from charter.model import Charter
 from storage import outbox, proposals as repo
 from storage.db import session_scope
 from storage.models.core import OutboxRow
@@ -36,11 +39,18 @@ HOLD = timedelta(minutes=5)  # how often a held confidential item is looked at a
 
 class IssueRelay:
     def __init__(
-        self, engine: Engine, gateway: GitHubGateway, *, clock: Clock | None = None
+        self,
+        engine: Engine,
+        gateway: GitHubGateway,
+        *,
+        clock: Clock | None = None,
+        charter: Charter | None = None,
     ) -> None:
         self._engine = engine
         self._gateway = gateway
-        self._delivery = GitHubDelivery(engine, clock)  # nobody told, nothing logged
+        self._delivery = GitHubDelivery(
+            engine, clock, tell=charter, what=" (a new issue)", log=log, noun="issue delivery"
+        )
 
     async def run_once(self, now: datetime) -> int:
         return await self._delivery.run(now, self._due, self._take)

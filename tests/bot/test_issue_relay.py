@@ -110,3 +110,27 @@ async def test_a_failing_issue_counts_one_attempt_per_try(
             final = row.status
     assert tuple(seen) == after and len(tries) == after[-1]
     assert final == status_after
+
+
+async def test_an_issue_that_fails_for_good_is_told_to_the_coordinators(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 4xx other than a rate limit fails the item at once, and, as with every GitHub delivery
+    that fails for good, the coordinators hear of it (once)."""
+    relay = IssueRelay(bot.rt.engine, bot.gateway, charter=bot.gov.charter)
+    _enqueue(bot.rt.engine, "incident-review:3")
+
+    async def refused(*args: object) -> int:
+        raise GitHubError("create_issue: GitHub answered 422", status=422)
+
+    monkeypatch.setattr(bot.gateway, "create_issue", refused)
+    for hours in (1, 2):
+        await relay.run_once(START + timedelta(hours=hours))
+    with session_scope(bot.rt.engine) as session:
+        rows = session.exec(select(OutboxRow)).all()
+        [failed] = [(r.id, r.status) for r in rows if r.kind == "create-issue"]
+        [told] = [outbox.payload(r) for r in rows if r.kind == "notify"]
+    assert failed[1] == "failed"
+    assert told["roles"] == ["coordinators"]
+    assert told["text"].startswith(f"GitHub delivery o{failed[0]} (a new issue) failed and will")
+    assert "422" in told["text"]
