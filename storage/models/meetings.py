@@ -10,6 +10,8 @@ Rules:
   twice — the second insert conflicts and its transaction does nothing.
 - ``agenda_issue`` maps an occurrence to its GitHub issue; the number is stored before the outbox
   item is marked sent, and ``body_sha256`` is what GitHub holds, so edits happen only on change.
+  A row moves to another key when an amendment changes its series' hour (the call keeps its
+  issue: ``storage.meetings.rekey_agenda``).
 - ``meeting_revision.revision`` is the ICS SEQUENCE of a series or ad-hoc call; it is raised on
   every change to it.
 - Times are stored as UTC (``DateTime(timezone=True)``).
@@ -32,7 +34,8 @@ def _text() -> sa.Column[str]:
 
 
 class MeetingExceptionRow(SQLModel, table=True):
-    """One occurrence of a series cancelled, or moved to ``moved_to``."""
+    """One occurrence of a series cancelled, or moved to ``moved_to``; also an ad-hoc call's
+    move, kept under the key of its first start (so the call keeps its agenda and outcomes)."""
 
     __tablename__ = "meeting_exception"
 
@@ -45,12 +48,13 @@ class MeetingExceptionRow(SQLModel, table=True):
 
 
 class AdhocMeetingRow(SQLModel, table=True):
-    """A one-off call: scheduled by a person (``kind`` adhoc) or for a go/no-go decision."""
+    """A one-off call: scheduled by a person (``kind`` adhoc), for a go/no-go decision, or for
+    an incident's post-incident review."""
 
     __tablename__ = "adhoc_meeting"
 
     id: str = Field(primary_key=True)
-    kind: str = "adhoc"  # adhoc | go-no-go
+    kind: str = "adhoc"  # adhoc | go-no-go | incident-review
     title: str
     starts_at: datetime = Field(sa_column=_ts(nullable=False, index=True))
     duration_seconds: int
@@ -125,8 +129,8 @@ class FiredTimerRow(SQLModel, table=True):
     timer_key: str = Field(unique=True)
     series: str = Field(index=True)
     occurrence_key: str = Field(index=True)
-    kind: str  # reminder | agenda
-    outcome: str  # fired | missed
+    kind: str  # reminder | agenda | audit-witness (bot.audit_witness: a period looked at)
+    outcome: str  # fired | missed (audit-witness: fired | unchanged)
     fires_at: datetime = Field(sa_column=_ts(nullable=False, index=True))
     handled_at: datetime = Field(sa_column=_ts(nullable=False))
 
