@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -64,6 +64,38 @@ async def client(seeded: Runtime) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(seeded, run_background=False)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://dash") as http:
+        yield http
+
+
+@pytest.fixture(scope="module")
+def secret_template(seeded_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo campaign plus the confidential one of test_confidential_audit (an undisclosed
+    security patch, its rollout, a confidential incident and a private call), seeded once per
+    module that uses it."""
+    from tests.bot.web.test_confidential_audit import build as build_secret  # imports this module
+
+    path = copy_of(seeded_template, tmp_path_factory.mktemp("secret"))
+    rt = runtime(path)
+    build_secret(rt)
+    rt.engine.dispose()
+    return path
+
+
+@pytest.fixture
+def secret_rt(secret_template: Path, tmp_path: Path) -> Iterator[Runtime]:
+    """A runtime on a private copy of the confidential campaign, two days after it."""
+    rt = runtime(copy_of(secret_template, tmp_path), now=NOW + timedelta(days=2))
+    yield rt
+    rt.engine.dispose()
+
+
+@pytest.fixture
+async def anon(secret_rt: Runtime) -> AsyncIterator[httpx.AsyncClient]:
+    """An anonymous visitor of the dashboard over the confidential campaign."""
+    app = create_app(secret_rt, run_background=False)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://dash"
+    ) as http:
         yield http
 
 

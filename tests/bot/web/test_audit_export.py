@@ -13,8 +13,7 @@ import json
 import subprocess
 import sys
 import tracemalloc
-from collections.abc import AsyncIterator, Iterator
-from datetime import timedelta
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, cast
@@ -36,8 +35,8 @@ from storage import audit, dashboard_queries
 from storage.db import read_scope, session_scope
 from storage.models.audit import AuditEntry
 from storage.verify_export import ChainError, check_file, parse_head
-from tests.bot.web.conftest import NOW, copy_of, runtime
-from tests.bot.web.test_confidential_audit import SECRET_TEXT, build, run
+from tests.bot.web.conftest import NOW
+from tests.bot.web.test_confidential_audit import SECRET_TEXT, run
 from tests.storage.audit_fixtures import draft
 
 if TYPE_CHECKING:
@@ -62,31 +61,6 @@ SECRET_WORDS = [
     "meeting:go-no-go-9-production",
     *SECRET_TEXT,
 ]
-
-
-@pytest.fixture(scope="module")
-def secret_template(seeded_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = copy_of(seeded_template, tmp_path_factory.mktemp("export-secret"))
-    rt = runtime(path)
-    build(rt)
-    rt.engine.dispose()
-    return path
-
-
-@pytest.fixture
-def secret_rt(secret_template: Path, tmp_path: Path) -> Iterator[Runtime]:
-    rt = runtime(copy_of(secret_template, tmp_path), now=NOW + timedelta(days=2))
-    yield rt
-    rt.engine.dispose()
-
-
-@pytest.fixture
-async def anon(secret_rt: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(secret_rt, run_background=False)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://dash"
-    ) as http:
-        yield http
 
 
 def hidden_seqs(rt: Runtime) -> set[int]:

@@ -13,10 +13,8 @@ for #9's production stage and its recorded no-go.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -24,12 +22,11 @@ import pytest
 from bot import rollouts as bot_rollouts
 from bot.bootstrap import Runtime
 from bot.clock import FixedClock
-from bot.http import create_app
 from bot.messages import Actor, plain_text
 from bot.web.queries import Reader
 from storage import dashboard_queries as q, rollouts as rollout_store
 from storage.db import read_scope, session_scope
-from tests.bot.web.conftest import NOW, copy_of, runtime
+from tests.bot.web.conftest import NOW
 
 PUBLIC_INCIDENT = "Eridanus canary RPC latency above SLO"  # the demo's incident 2
 NAMES_IT = "Gossip-mesh flaw seen on testnet"  # incident 3: names #9
@@ -95,31 +92,6 @@ def build(rt: Runtime) -> None:
             now=now,
             note=NOTE,
         )
-
-
-@pytest.fixture(scope="module")
-def secret_template(seeded_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = copy_of(seeded_template, tmp_path_factory.mktemp("secret"))
-    rt = runtime(path)
-    build(rt)
-    rt.engine.dispose()
-    return path
-
-
-@pytest.fixture
-def secret_rt(secret_template: Path, tmp_path: Path) -> Iterator[Runtime]:
-    rt = runtime(copy_of(secret_template, tmp_path), now=NOW + timedelta(days=2))
-    yield rt
-    rt.engine.dispose()
-
-
-@pytest.fixture
-async def anon(secret_rt: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(secret_rt, run_background=False)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://dash"
-    ) as http:
-        yield http
 
 
 async def _text(client: httpx.AsyncClient, path: str) -> str:
