@@ -111,13 +111,19 @@ def restart(rollout: Rollout, stage: str) -> tuple[ReadyReport, ReadyReport] | N
     return None if before is None else (latest, before)
 
 
+def counts_from(rollout: Rollout, stage: str, start: datetime) -> datetime:
+    """When ``stage``'s running soak clock, started at ``start``, counts from: moved to the
+    latest report that brought the stage a release, when that came later."""
+    latest = brought(rollout, stage)
+    return start if latest is None else max(start, latest.at)
+
+
 def clocks(rollout: Rollout, charter: Charter, now: datetime) -> dict[str, datetime]:
     """The soak clocks, by stage id: a stage with the rollout on it or past it and every client
-    on it keeps its clock's start (or starts it ``now``), moved to the latest report that
-    brought it a release; every other stage's clock is stopped (absent)."""
+    on it keeps its clock's start (or starts it ``now``), :func:`counts_from`; every other
+    stage's clock is stopped (absent)."""
     entered: dict[str, datetime] = {}
     for index, sid in enumerate(charter.stage_ids):
         if index <= rollout.stage_index and rollout.all_on(index):
-            start, latest = rollout.stage_entered_at.get(sid, now), brought(rollout, sid)
-            entered[sid] = start if latest is None else max(start, latest.at)
+            entered[sid] = counts_from(rollout, sid, rollout.stage_entered_at.get(sid, now))
     return entered

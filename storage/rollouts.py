@@ -16,8 +16,9 @@ Rules:
   indexes ("stage_index"); they are read as indexes into the reader's charter, as they always
   were, until :func:`keep_stage_ids` (run at start, before a new charter is adopted) rewrites
   them as ids, taking their indexes into the charter that was running when they were saved.
-- A soak clock is read as :func:`charter.soak.clocks` keeps it, moved to the latest report that
-  brought its stage a release: rows saved before that rule kept the clock's first start.
+- A soak clock is read as it is stored. Rows saved before a report that brings a stage a new
+  release restarted its clock (:func:`charter.soak.counts_from`) kept the clock's first start:
+  the same upgrade at start moves such a clock to that report, once, so no read has to.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from charter.rollout_facts import (
     placement,
     tag_name,
 )
-from charter.soak import brought
+from charter.soak import counts_from
 from storage.charters import adoption_at, kept_charter
 from storage.models.audit import AuditEntry
 from storage.models.core import CommentRow, ProposalRow
@@ -127,7 +128,12 @@ def _placement(d: Mapping[str, Any], charter: Charter) -> Placement:
 def rollout_from_json(text: str, charter: Charter) -> Rollout:
     """The stored aggregate, its stages as indexes into ``charter`` (see the module rules)."""
     d = json.loads(text)
-    rollout = Rollout(
+    return placed(_stored(d), _placement(d, charter), charter)
+
+
+def _stored(d: Mapping[str, Any]) -> Rollout:
+    """The stored aggregate ``d`` as it is, not yet placed on any charter's stages."""
+    return Rollout(
         proposal=d["proposal"],
         clients=tuple(d["clients"]),
         started_at=datetime.fromisoformat(d["started_at"]),
@@ -160,20 +166,6 @@ def rollout_from_json(text: str, charter: Charter) -> Rollout:
         completed_at=_p(d["completed_at"]),
         confidential=d["confidential"],
     )
-    return placed(_caught_up(rollout), _placement(d, charter), charter)
-
-
-def _caught_up(rollout: Rollout) -> Rollout:
-    """``rollout`` with each running soak clock moved to the latest report that brought its
-    stage a release, as :func:`charter.soak.clocks` keeps it: a row saved before that rule kept
-    the clock's first start, and every reader (the gate, views, calls, watchdogs) would count
-    from it until the next save moved it."""
-    clocks = dict(rollout.stage_entered_at)
-    for stage, since in clocks.items():
-        latest = brought(rollout, stage)
-        if latest is not None and latest.at > since:
-            clocks[stage] = latest.at
-    return replace(rollout, stage_entered_at=clocks)
 
 
 def load_rollout(
@@ -238,27 +230,53 @@ def placements(session: Session, charter: Charter) -> dict[int, Placement]:
 
 
 def keep_stage_ids(session: Session, charter: Charter) -> list[int]:
-    """Rewrite every row that still keeps stage indexes with stage ids (see the module rules):
-    its indexes are into the charter running when it was last saved (at ``updated_at``:
+    """Upgrade every stored row, once, to what this code keeps (run at start; see the module
+    rules). A row that still keeps stage indexes is rewritten with stage ids: its indexes are
+    into the charter running when it was last saved (at ``updated_at``:
     ``storage.charters.adoption_at``, ``kept_charter``), or, when that one's text is not kept
-    as it was, into ``charter`` (the running one, as such rows were read before).
-    ``updated_at`` is left as it is: where the rollout is does not change. Returns the
-    proposals rewritten."""
+    as it was, into ``charter`` (the running one, as such rows were read before). A soak clock
+    that started before the latest report that brought its stage a release is moved to that
+    report (:func:`_caught_up`). ``updated_at`` is left as it is: where the rollout is does not
+    change. Returns the proposals rewritten with stage ids."""
     done, loaded = [], dict[tuple[int, str], Charter | None]()  # each kept text parsed once
     for row in _rows(session, active_only=False):
         d = json.loads(row.data)
-        if "stage_index" not in d:
+        indexes, clocks = "stage_index" in d, _caught_up(d)
+        if not indexes and not clocks:
             continue
-        adopted = adoption_at(session, aware(row.updated_at))
-        if adopted is not None and adopted not in loaded:
-            loaded[adopted] = kept_charter(session, *adopted)
-        under = (loaded[adopted] if adopted is not None else None) or charter
-        where = indexed(d.pop("stage_index"), d["positions"], under.stage_ids)
-        d.update(_placement_json(where))
+        if indexes:
+            under = _saved_under(session, aware(row.updated_at), loaded) or charter
+            d.update(
+                _placement_json(indexed(d.pop("stage_index"), d["positions"], under.stage_ids))
+            )
+            done.append(row.proposal)
+        d["stage_entered_at"] |= clocks
         row.data = json.dumps(d, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         session.add(row)
-        done.append(row.proposal)
     return done
+
+
+def _saved_under(
+    session: Session, at: datetime, loaded: dict[tuple[int, str], Charter | None]
+) -> Charter | None:
+    """The charter running ``at`` when its text is kept as it was (``loaded``: those read)."""
+    adopted = adoption_at(session, at)
+    if adopted is None:
+        return None
+    if adopted not in loaded:
+        loaded[adopted] = kept_charter(session, *adopted)
+    return loaded[adopted]
+
+
+def _caught_up(d: Mapping[str, Any]) -> dict[str, str]:
+    """The soak clocks of the stored rollout ``d`` that :func:`charter.soak.counts_from` moves,
+    as stored: a row saved before that rule kept a clock's first start when a later report
+    brought its stage a new release."""
+    if not d["stage_entered_at"]:  # no clock runs: no need to read the reports
+        return {}
+    rollout = _stored(d)
+    moved = {s: counts_from(rollout, s, at) for s, at in rollout.stage_entered_at.items()}
+    return {s: at.isoformat() for s, at in moved.items() if at != rollout.stage_entered_at[s]}
 
 
 # -- readiness reports ------------------------------------------------------------------------

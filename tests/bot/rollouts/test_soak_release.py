@@ -1,13 +1,15 @@
 """The soak is counted per release (charter.soak), end to end: a release that never ran on canary
 does not enter production on a go/no-go decided before it existed, the reply to the report that
 restarts a soak says so, and every reader (the `rollout` view, the read API, the go/no-go call
-timer) sees the restarted clock. An advance refused for a pause says what lifts each hold."""
+timer) sees the restarted clock, also where a row saved before that rule kept the clock's first
+start (caught up once, at start). An advance refused for a pause says what lifts each hold."""
 
 from __future__ import annotations
 
 import json
 
 from bot import meetings_service, rollouts
+from bot.bootstrap import adopt_charter
 from bot.messages import Actor
 from storage.db import session_scope
 from storage.models.rollouts import RolloutRow
@@ -162,17 +164,20 @@ def _stored_clock(world: World, stage: str, when: str | None = None) -> str:
         return str(data["stage_entered_at"][stage])
 
 
-def test_a_clock_stored_before_the_restart_rule_is_read_as_restarted(world: World) -> None:
-    """Staging entered at T0, aurora replaced its release at T0+2d, but the row kept T0. Read,
-    the clock counts from the new release: at T0+73h staging has run 25h, and a repeat that
-    brings nothing changes no reading."""
+def test_a_clock_stored_before_the_restart_rule_is_caught_up_at_start(world: World) -> None:
+    """Staging entered at T0, aurora replaced its release at T0+2d, but the row kept T0. The
+    bot started (the stored rows upgraded once), the clock counts from the new release: at
+    T0+73h staging has run 25h, and a repeat that brings nothing changes no reading."""
     world.accept(1, form(clients=PAIR, likelihood=1, impact=1))
     for client in PAIR:
         world.ok(MAINTAINER[client], f"ready 1 {client} staging 1.0.0 {OLD[client]}")
     entered = _stored_clock(world, "staging")
     world.later(2 * D)
     world.ok(MAINTAINER["aurora"], f"ready 1 aurora staging 1.0.1 {NEW}")
+    restarted_at = _stored_clock(world, "staging")
     _stored_clock(world, "staging", entered)
+    adopt_charter(world.engine, world.gov.loaded, world.clock.now())  # as at start
+    assert _stored_clock(world, "staging") == restarted_at
     world.later(25 * H)
 
     def soak_line() -> str:
