@@ -39,7 +39,20 @@ when the soak nears its end and the latest call no longer stands for the current
   stage the call is for (:func:`charter.gates.rolled_back_from`: e.g. every client rolled back
   from production to canary, whose soak clock kept running): a decision from before it no
   longer counts, and the new call, like one after a no-go, is no sooner than ``GO_NO_GO_RETRY``
-  after the rollback.
+  after the rollback;
+- or no decision counts and the latest call started before the latest report that brought the
+  call's stage a release (:func:`charter.soak.brought`: a client's first report for it, or a
+  new version; from any client, on that stage or not, by ``ready`` or a GitHub release): the
+  call could not see that release, so what it decided (go or no-go) no longer counts, and the
+  new call is no sooner than ``GO_NO_GO_RETRY`` after the report (time to check the release).
+  A call that starts after the report decides on it: a release reported while a call waits
+  adds no second call, and a no-go voided by a new release gets the one new call a release
+  gets (it is the new release that the next call decides on).
+A rollout that completed, was rolled back for good, or whose next stage needs no call (e.g. it
+went back below the stage before) gets no call (:func:`bot.rollout_views.next_stage`); a
+pending call it can no longer use is cancelled (:func:`bot.rollout_lifecycle.cancel_moot_calls`).
+A report that voids the decision that counted stores the new call at once (the reply names it,
+:func:`bot.rollouts.report`); the tick would store the same call, once.
 Which attempt comes next follows from stored rows alone, so each attempt is created once.
 
 Post-incident review calls: resolving an incident stores an ad-hoc call ``incident-review-<id>``
@@ -89,6 +102,8 @@ from charter.meetings import (
     zone_of,
 )
 from charter.model import Charter, Meeting, format_duration
+from charter.rollout_facts import ReadyReport, Rollout
+from charter.soak import brought, replaced, replacing
 from storage import meetings as store, proposals as proposal_store, rollouts as rollout_store
 from storage.models.meetings import AdhocMeetingRow
 from storage.times import aware
@@ -335,52 +350,69 @@ def _cancel_removed(gov: Governance, session: Session, meeting: Meeting, now: da
 def schedule_go_no_go(gov: Governance, session: Session, now: datetime) -> int:
     """Store a go/no-go call for each rollout whose soak before such a stage is about to end,
     and a new attempt where the latest call no longer stands (see the module rules)."""
+    live = rollout_store.rollouts(session, gov.charter, active_only=True)
+    return sum(schedule_next_call(gov, session, r, now) is not None for r in live)
+
+
+def schedule_next_call(
+    gov: Governance, session: Session, rollout: Rollout, now: datetime
+) -> AdhocMeetingRow | None:
+    """Store and announce the go/no-go call ``rollout`` needs now for the stage it enters next,
+    if any (see the module rules); None when none is due."""
     charter = gov.charter
-    made = 0
-    for rollout in rollout_store.rollouts(session, charter, active_only=True):
-        target = next_stage(rollout, charter)
-        stage = charter.stage(target) if target else None
-        current = rollout.stage_name(charter) if rollout.stage_index >= 0 else None
-        since = rollout.stage_entered_at.get(current) if current else None
-        if stage is None or not stage.go_no_go_meeting or since is None:
-            continue
-        soak_end = since + (stage.soak or timedelta(0))
-        if now < soak_end - GO_NO_GO_LEAD:
-            continue
-        earlier = store.go_no_go_calls(session, rollout.proposal, stage.id)
-        decisions = rollout_store.go_no_go(session, rollout.proposal)
-        back = rolled_back_from(stage, rollout)
-        due = _attempt_due(
-            current_go_no_go(stage, rollout, decisions, charter),
-            earlier,
-            since,
-            soak_end,
-            rolled_back=None if back is None else back.at,
-        )
-        if due is None:
-            continue
-        not_before, why = due
-        if why == "restarted":
-            why = f"the soak on {current} restarted {since:%Y-%m-%d %H:%M} UTC"
-        elif why == "rolled-back" and back is not None:
-            why = f"a rollback out of {stage.id} ({back.by}, {back.at:%Y-%m-%d %H:%M} UTC)"
-        # A confidential rollout's call is private until its proposal is disclosed.
-        stored = proposal_store.load(session, rollout.proposal)
-        private = rollout.confidential and not (stored is not None and stored.disclosed)
-        call_id = store.free_adhoc_id(session, f"go-no-go-{rollout.proposal}-{stage.id}")
-        made += _store_go_no_go(
-            gov,
-            session,
-            call_id,
-            rollout.proposal,
-            stage.id,
-            not_before,
-            now,
-            private=private,
-            attempt=len(earlier) + 1,
-            why=why,
-        )
-    return made
+    target = next_stage(rollout, charter)
+    stage = charter.stage(target) if target else None
+    current = rollout.stage_name(charter) if rollout.stage_index >= 0 else None
+    since = rollout.stage_entered_at.get(current) if current else None
+    if stage is None or not stage.go_no_go_meeting or since is None:
+        return None
+    soak_end = since + (stage.soak or timedelta(0))
+    if now < soak_end - GO_NO_GO_LEAD:
+        return None
+    earlier = store.go_no_go_calls(session, rollout.proposal, stage.id)
+    decisions = rollout_store.go_no_go(session, rollout.proposal)
+    back, release = rolled_back_from(stage, rollout), brought(rollout, stage.id)
+    due = _attempt_due(
+        current_go_no_go(stage, rollout, decisions, charter),
+        earlier,
+        since,
+        soak_end,
+        rolled_back=None if back is None else back.at,
+        released=None if release is None else release.at,
+    )
+    if due is None:
+        return None
+    not_before, why = due
+    if why == "restarted":
+        why = f"the soak on {current} restarted {since:%Y-%m-%d %H:%M} UTC"
+    elif why == "rolled-back" and back is not None:
+        why = f"a rollback out of {stage.id} ({back.by}, {back.at:%Y-%m-%d %H:%M} UTC)"
+    elif why == "released" and release is not None:
+        why = _new_release(rollout, release)
+    # A confidential rollout's call is private until its proposal is disclosed.
+    stored = proposal_store.load(session, rollout.proposal)
+    private = rollout.confidential and not (stored is not None and stored.disclosed)
+    call_id = store.free_adhoc_id(session, f"go-no-go-{rollout.proposal}-{stage.id}")
+    return _store_go_no_go(
+        gov,
+        session,
+        call_id,
+        rollout.proposal,
+        stage.id,
+        not_before,
+        now,
+        private=private,
+        attempt=len(earlier) + 1,
+        why=why,
+    )
+
+
+def _new_release(rollout: Rollout, report: ReadyReport) -> str:
+    """The report that brought the call's stage a release, as the reason for a new call:
+    "aurora's 2.0.0 replaced 1.0.0 for production (…)" or "borealis reported 1.0.0 for …"."""
+    old = replaced(rollout, report)
+    what = f"{report.client} reported {report.version}" if old is None else replacing(report, old)
+    return f"{what} for {report.stage} ({report.at:%Y-%m-%d %H:%M} UTC)"
 
 
 def _attempt_due(
@@ -390,19 +422,27 @@ def _attempt_due(
     soak_end: datetime,
     *,
     rolled_back: datetime | None = None,
+    released: datetime | None = None,
 ) -> tuple[datetime, str] | None:
     """The earliest start of a new go/no-go call for the current soak (which began ``since``)
-    and why it is needed ("first", "no-go", "restarted" or "rolled-back": clients were rolled
-    back out of the call's stage at ``rolled_back``), or None while the latest of the
-    ``earlier`` calls still stands. ``decided`` is the decision that counts
-    (:func:`charter.gates.current_go_no_go`: none from before the soak or the rollback)."""
+    and why it is needed ("first", "no-go", "restarted", "rolled-back": clients were rolled
+    back out of the call's stage at ``rolled_back``, or "released": a report brought the call's
+    stage a release at ``released``, after the latest call started), or None while the latest
+    of the ``earlier`` calls still stands. ``decided`` is the decision that counts
+    (:func:`charter.gates.current_go_no_go`: none from before the soak, the rollback or the
+    release)."""
     if not earlier:
         return soak_end, "first"
     stored_at = aware(earlier[-1].created_at)
     if decided is None:
         if rolled_back is not None and since <= rolled_back and stored_at < rolled_back:
             return max(soak_end, rolled_back + GO_NO_GO_RETRY), "rolled-back"
-        return (soak_end, "restarted") if stored_at < since else None
+        if stored_at < since:
+            return soak_end, "restarted"
+        # A call that starts after the release decides on it: no second call while it waits.
+        if released is not None and aware(earlier[-1].starts_at) < released:
+            return max(soak_end, released + GO_NO_GO_RETRY), "released"
+        return None
     if decided.decision == "no-go" and decided.at >= stored_at:
         return max(soak_end, decided.at + GO_NO_GO_RETRY), "no-go"
     return None
@@ -465,10 +505,11 @@ def _store_go_no_go(
     private: bool = False,
     attempt: int = 1,
     why: str = "first",
-) -> int:
-    """Store the call (``attempt`` > 1: a new call after a no-go or a restarted soak, ``why``
-    says which); a ``private`` one (a confidential rollout not yet disclosed) is announced only
-    on private channels and gets no public agenda issue."""
+) -> AdhocMeetingRow:
+    """Store the call and return it (``attempt`` > 1: a new call after a no-go, a restarted
+    soak, a rollback or a new release; ``why`` says which); a ``private`` one (a confidential
+    rollout not yet disclosed) is announced only on private channels and gets no public agenda
+    issue."""
     wanted = _hour_up(max(not_before, now + timedelta(hours=1)))
     starts, passed = _free_start(session, gov.charter, wanted, GO_NO_GO_LENGTH, now)
     title = f"Go/no-go: #{proposal} to {stage}" + (f" (attempt {attempt})" if attempt > 1 else "")
@@ -515,7 +556,7 @@ def _store_go_no_go(
         Audit("meeting-scheduled", f"meeting:{call_id}", payload),
     ]
     gov.effects(session, effects, "charterbot", now)
-    return 1
+    return row
 
 
 def schedule_incident_review(

@@ -30,20 +30,22 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
+from bot import meetings_timers as timers
 from bot.messages import Actor, Message
 from bot.rollout_lifecycle import affected, follow, may_end, on_state, start_rollout
 from bot.rollout_reads import checked, gate_facts, view_of
-from bot.rollout_views import inventory_message, rollout_message
+from bot.rollout_views import inventory_message, next_stage, rollout_message
 from bot.service import Governance, Outcome
 from charter import commands as c, rollout as rules
 from charter.effects import Audit, Effect, Reply
-from charter.gates import GoNoGo
+from charter.gates import GoNoGo, current_go_no_go
 from charter.lifecycle import State
 from charter.prerequisites import form_minimums
 from charter.rollout import ReadyReport, Rollout
 from storage import proposals as repo, rollouts as store
 from storage.dashboard_queries import confidential_incidents
 from storage.db import session_scope
+from storage.times import aware
 
 if TYPE_CHECKING:
     from bot.bootstrap import Runtime
@@ -177,7 +179,34 @@ def report(
     if why is not None:
         return why
     store.add_ready_report(session, rollout.proposal, entry, source)
-    return save(gov, session, stored, rollout, decision.rollout, decision.effects, actor, now)
+    outcome = save(gov, session, stored, rollout, decision.rollout, decision.effects, actor, now)
+    said = _new_call(gov, session, rollout, now)
+    return outcome if said is None else Outcome([*outcome.replies, Reply(said)])
+
+
+def _new_call(gov: Governance, session: Session, before: Rollout, now: datetime) -> str | None:
+    """When the report just saved voided the go/no-go decision that counted for the stage the
+    rollout enters next (a new release for that stage: :func:`charter.gates.current_go_no_go`),
+    store the new call at once (:func:`bot.meetings_timers.schedule_next_call`, as the tick
+    would) and return the sentence saying so; None otherwise."""
+    charter = gov.charter
+    after = store.load_rollout(session, before.proposal, charter)
+    target = next_stage(after, charter) if after is not None else None
+    stage = charter.stage(target) if target else None
+    if after is None or stage is None or not stage.go_no_go_meeting:
+        return None
+    decisions = store.go_no_go(session, before.proposal)
+    was = current_go_no_go(stage, before, decisions, charter)
+    if was is None or current_go_no_go(stage, after, decisions, charter) is not None:
+        return None
+    row = timers.schedule_next_call(gov, session, after, now)
+    if row is None:
+        return None  # e.g. the soak restarted too: the new call comes as the new soak ends
+    return (
+        f"the go/no-go decision for {stage.id} ({was.decision}, {was.by}, "
+        f"{was.at:%Y-%m-%d %H:%M} UTC) no longer counts: a new go/no-go call is scheduled "
+        f"for {aware(row.starts_at):%Y-%m-%d %H:%M} UTC ({row.title})"
+    )
 
 
 def ready(gov: Governance, session: Session, cmd: c.Ready, actor: Actor, now: datetime) -> Message:

@@ -1,5 +1,6 @@
 """When the next go/no-go call is due (``_attempt_due``), one table: a first call, a no-go, a
-restarted soak, and a rollback out of the call's stage after the latest call was stored."""
+restarted soak, a rollback out of the call's stage after the latest call was stored, and a new
+release for the call's stage reported after the latest call started."""
 
 from __future__ import annotations
 
@@ -15,12 +16,13 @@ SINCE = datetime(2026, 6, 1, 9, tzinfo=UTC)  # canary's soak clock started
 SOAK_END = SINCE + timedelta(days=14)
 STORED = SOAK_END - timedelta(days=2)  # the latest call was stored then
 BACK = SOAK_END + timedelta(days=3)  # a rollback out of production
+NEW = SOAK_END + timedelta(hours=5)  # a report brought production a release (the call began)
 D = timedelta(days=1)
 
 
-def stored(at: datetime = STORED) -> list[AdhocMeetingRow]:
+def stored(at: datetime = STORED, starts: datetime = SOAK_END) -> list[AdhocMeetingRow]:
     row = AdhocMeetingRow(
-        id="go-no-go-7-production", kind="go-no-go", title="Go/no-go", starts_at=SOAK_END,
+        id="go-no-go-7-production", kind="go-no-go", title="Go/no-go", starts_at=starts,
         duration_seconds=3600, created_by="charterbot", created_at=at,
     )  # fmt: skip
     return [row]
@@ -31,35 +33,54 @@ def decided(decision: str, at: datetime) -> GoNoGo:
 
 
 @pytest.mark.parametrize(
-    ("decision", "earlier", "since", "rolled_back", "due"),
+    ("decision", "earlier", "since", "rolled_back", "released", "due"),
     [
-        (None, [], SINCE, None, (SOAK_END, "first")),
-        (None, [], SINCE, BACK, (SOAK_END, "first")),
-        (None, stored(), SINCE, None, None),
-        (decided("go", SOAK_END), stored(), SINCE, None, None),
-        (decided("no-go", SOAK_END), stored(), SINCE, None,
+        (None, [], SINCE, None, None, (SOAK_END, "first")),
+        (None, [], SINCE, BACK, None, (SOAK_END, "first")),
+        (None, stored(), SINCE, None, None, None),
+        (decided("go", SOAK_END), stored(), SINCE, None, None, None),
+        (decided("no-go", SOAK_END), stored(), SINCE, None, None,
          (SOAK_END + GO_NO_GO_RETRY, "no-go")),
-        (None, stored(), STORED + D, None, (SOAK_END, "restarted")),
+        (None, stored(), STORED + D, None, None, (SOAK_END, "restarted")),
         # the "go" predates the rollback, so no decision counts (current_go_no_go): a new call
-        (None, stored(), SINCE, BACK, (BACK + GO_NO_GO_RETRY, "rolled-back")),
-        (None, stored(), SINCE, STORED - D, None),  # the call was stored after the rollback
-        (None, stored(BACK + D), SINCE, BACK, None),  # the new call is stored: once only
-        (decided("go", BACK + D), stored(), SINCE, BACK, None),  # decided since: it stands
-        (decided("no-go", BACK + D), stored(), SINCE, BACK,
+        (None, stored(), SINCE, BACK, None, (BACK + GO_NO_GO_RETRY, "rolled-back")),
+        (None, stored(), SINCE, STORED - D, None, None),  # the call was stored after the rollback
+        (None, stored(BACK + D), SINCE, BACK, None, None),  # the new call is stored: once only
+        (decided("go", BACK + D), stored(), SINCE, BACK, None, None),  # decided since: it stands
+        (decided("no-go", BACK + D), stored(), SINCE, BACK, None,
          (BACK + D + GO_NO_GO_RETRY, "no-go")),
-        (None, stored(), BACK + D, BACK, (SOAK_END, "restarted")),  # the soak restarted since
+        (None, stored(), BACK + D, BACK, None, (SOAK_END, "restarted")),  # restarted since
+        # a release reported after the call began: what it decided no longer counts
+        (None, stored(), SINCE, None, NEW, (NEW + GO_NO_GO_RETRY, "released")),
+        (None, stored(), SINCE, None, SOAK_END - D, None),  # the call (still) sees the release
+        (None, stored(), SINCE, None, SOAK_END, None),  # reported as the call began: it sees it
+        (decided("go", NEW + D), stored(), SINCE, None, NEW, None),  # decided since: it stands
+        (decided("no-go", NEW + D), stored(), SINCE, None, NEW,
+         (NEW + D + GO_NO_GO_RETRY, "no-go")),
+        (None, stored(), STORED + D, None, NEW, (SOAK_END, "restarted")),  # the soak says more
+        (None, stored(), SINCE, BACK, BACK + D, (BACK + GO_NO_GO_RETRY, "rolled-back")),
+        (None, stored(BACK + D, BACK + 3 * D), SINCE, BACK, BACK + 2 * D, None),  # it waits
+        (None, [], SINCE, None, NEW, (SOAK_END, "first")),
     ],
     ids=["first", "first-after-rollback", "pending", "go-stands", "no-go", "restarted",
          "rolled-back", "stored-after-rollback", "attempt-stored", "go-since-rollback",
-         "no-go-since-rollback", "restarted-after-rollback"],
+         "no-go-since-rollback", "restarted-after-rollback", "released", "released-before",
+         "released-at-start", "go-since-release", "no-go-since-release", "restarted-and-released",
+         "rolled-back-then-released", "released-while-new-call-waits", "first-after-release"],
 )  # fmt: skip
 def test_attempt_due(
     decision: GoNoGo | None,
     earlier: list[AdhocMeetingRow],
     since: datetime,
     rolled_back: datetime | None,
+    released: datetime | None,
     due: tuple[datetime, str] | None,
 ) -> None:
     """A rollback out of the stage after the latest call was stored makes a new call due, with
-    the notice a first call gets (no sooner than ``GO_NO_GO_RETRY`` after the rollback)."""
-    assert _attempt_due(decision, earlier, since, SOAK_END, rolled_back=rolled_back) == due
+    the notice a first call gets (no sooner than ``GO_NO_GO_RETRY`` after the rollback); so
+    does a new release for the stage reported after the latest call started (after the
+    report), while a call that starts after the report decides on it."""
+    found = _attempt_due(
+        decision, earlier, since, SOAK_END, rolled_back=rolled_back, released=released
+    )
+    assert found == due
