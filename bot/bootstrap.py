@@ -39,6 +39,7 @@ from bot.clock import Clock, SystemClock
 from bot.github import handler as github_handler
 from bot.github.events import CommentEvent, IssueEvent
 from bot.github.poll_checks import CheckReader
+from bot.github.poll_releases import WEBHOOK_SETTLE, ReleaseReader
 from bot.github.receiver import GitHubReceiver
 from bot.github.reconcile import Reconciler
 from bot.leader import Leadership, campaign, leadership_for
@@ -203,6 +204,7 @@ class Runtime:
     gateway: GitHubGateway | None = None
     reconciler: Reconciler | None = None  # catches up on failed webhook deliveries
     checks: CheckReader | None = None  # reads the check runs rollout gates wait on
+    releases: ReleaseReader | None = None  # reads the clients' releases that report readiness
     intake: IntakeGate | None = None  # holds voting closes until GitHub intake caught up
     relays: list[Loop] = field(default_factory=list)
     # Called each time this process becomes leader, before the leader's loops start.
@@ -307,6 +309,10 @@ class Runtime:
             loops.append(
                 ("github-checks", paced(self._read_checks, timedelta(seconds=every)), every)
             )
+        if self.releases is not None and self.settings.github_mode == "webhook":
+            every = self.settings.github_reconcile_seconds  # as the checks, for the same reason
+            step = paced(self._read_releases, timedelta(seconds=every))
+            loops.append(("github-releases", step, every))
         if self.gateway is not None and self.settings.github_oauth_client_id:
             loops.append(("device-flow", self._device_flows, 5.0))
         return loops
@@ -359,6 +365,17 @@ class Runtime:
             log.exception("reading check runs from GitHub failed; retried next pass")
             return 0
 
+    async def _read_releases(self, now: datetime) -> int:
+        """One pass of the release reader (bot.github.poll_releases). Releases hold up no
+        voting close, so a failure here is logged and leaves the intake gate alone."""
+        if self.releases is None:
+            return 0
+        try:
+            return await self.releases.run_once(now)
+        except Exception:
+            log.exception("reading releases from GitHub failed; retried next pass")
+            return 0
+
     def _intake_failed(self, why: str) -> None:
         if self.intake is not None:
             self.intake.failed(why)
@@ -396,6 +413,7 @@ class Runtime:
         if self.intake is not None:
             self.intake.fetched()
         stored += await self._read_checks(now)  # after the intake: they hold up no close
+        stored += await self._read_releases(now)
         if stored:
             self.wake.set()
         return stored
@@ -631,6 +649,11 @@ def _assemble(
         )
     if gateway is not None:
         rt.checks = CheckReader(engine, gateway, lambda: gov.charter, rt.store_and_wake)
+        # In webhook mode a release's own webhook comes first (see the module's rules).
+        settle = WEBHOOK_SETTLE if settings.github_mode == "webhook" else timedelta(0)
+        rt.releases = ReleaseReader(
+            engine, gateway, lambda: gov.charter, rt.store_and_wake, settle=settle
+        )
     if settings.github_mode != "off":
         _hold_closes_for_intake(rt)
     if gateway is not None:

@@ -105,6 +105,22 @@ class CheckSnapshot:
 
 
 @dataclass(frozen=True)
+class ReleaseSnapshot:
+    """One release of a repository as GitHub's listing gives it, with what a ``release``
+    webhook carries of it; ``published_at`` is None for a draft (never published)."""
+
+    release_id: str
+    tag: str
+    body: str
+    author: str
+    draft: bool
+    prerelease: bool
+    published_at: datetime | None
+    name: str = ""
+    html_url: str = ""
+
+
+@dataclass(frozen=True)
 class DeviceCode:
     """What the user must see to link an identity (GitHub OAuth device flow, step 1)."""
 
@@ -173,6 +189,10 @@ class GitHubGateway(Protocol):
     ) -> None: ...
 
     async def list_check_runs(self, repo: str, ref: str) -> list[CheckSnapshot]: ...
+
+    async def list_releases(self, repo: str, per_page: int) -> list[ReleaseSnapshot]:
+        """The newest ``per_page`` releases of ``repo`` (a client's), newest first: one page."""
+        ...
 
     async def list_issues_since(
         self, since: datetime | None, etag: str | None

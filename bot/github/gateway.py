@@ -6,7 +6,8 @@ Rules:
   request goes through our `Throttle` instead (write pacing + GitHub's rate-limit rules).
 - Lists are paged by hand from the raw JSON (following `Link: rel="next"`): PyGithub's list
   objects would fetch each item again on access, and lists must support ETag / 304.
-- `charter_repo` is fixed per instance; `list_check_runs` may name another repo (a client's).
+- `charter_repo` is fixed per instance; `list_check_runs` and `list_releases` may name another
+  repo (a client's).
 - A hidden marker is trusted only in the bot's own posts: `find_comment_with_marker` and
   `find_issue_with_marker` skip comments and issues anyone else wrote, since anyone can paste
   a marker (an installation token may edit any comment, so adopting one would let its author
@@ -46,6 +47,7 @@ from bot.github.wire import (
     hook_delivery,
     hook_delivery_summary,
     issue_snapshot,
+    release_snapshot,
     same_login,
 )
 from bot.ports import (
@@ -59,6 +61,7 @@ from bot.ports import (
     HookDelivery,
     HookDeliverySummary,
     IssueSnapshot,
+    ReleaseSnapshot,
 )
 
 log = logging.getLogger("charterbot.github")
@@ -203,6 +206,18 @@ class PyGithubGateway:
         path = f"/repos/{repo}/commits/{urllib.parse.quote(ref, safe='/')}/check-runs"
         items, _ = await self._list(path, {}, None, items_key="check_runs")
         return [check_snapshot(item) for item in items]
+
+    async def list_releases(self, repo: str, per_page: int) -> list[ReleaseSnapshot]:
+        """The newest ``per_page`` (1-100) releases of ``repo``, newest first: one page, one
+        request (a poll wants the recent ones only). Drafts are listed when the token may push."""
+        if not REPO_NAME.match(repo):
+            raise ValueError(f"repository must be 'owner/name', got {repo!r}")
+        if not 1 <= per_page <= 100:
+            raise ValueError(f"per_page must be 1 to 100 (GitHub's page size), got {per_page}")
+        path = f"/repos/{repo}/releases"
+        params = {"per_page": per_page}
+        _, _, data = await self._read(partial(self._get, path, params, None), f"GET {path}")
+        return [release_snapshot(item) for item in _items(data, None)]
 
     async def list_issues_since(
         self, since: datetime | None, etag: str | None

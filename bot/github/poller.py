@@ -16,7 +16,8 @@ Rules:
   change alone names neither.
 - Deleted comments cannot be seen by polling; webhooks are the way to react to deletions.
 - Check runs in the clients' repositories are read after each poll by
-  ``bot.github.poll_checks`` (only those a rollout gate waits on); releases are not read.
+  ``bot.github.poll_checks`` (only those a rollout gate waits on), and their releases by
+  ``bot.github.poll_releases`` (only while a rollout they are in is under way).
 - Nor can a poll tell who edited a comment (the API names only its author): a polled edit is
   read as the author's own, so an edit by a collaborator recasts the author's vote, where a
   webhook's ``sender`` lets the handler ignore it (``bot.github.handler``).

@@ -28,7 +28,8 @@ Rules:
   loops also wake whenever an event is stored (``bot.bootstrap.paced``, as for polling).
 - Only the charter repository's webhook is checked. Check runs in the clients' repositories
   that a rollout gate waits on are read on the same interval by ``bot.github.poll_checks``
-  (with or without a hook id), so one missed while the bot was down is caught up too.
+  (with or without a hook id), so one missed while the bot was down is caught up too; so are
+  their releases, by ``bot.github.poll_releases``.
 """
 
 from __future__ import annotations

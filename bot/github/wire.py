@@ -16,6 +16,7 @@ from bot.ports import (
     HookDelivery,
     HookDeliverySummary,
     IssueSnapshot,
+    ReleaseSnapshot,
 )
 
 
@@ -91,6 +92,22 @@ def check_snapshot(data: Mapping[str, Any]) -> CheckSnapshot:
         head_branch=str(branch) if branch else None,
         started_at=_time_or_none(data.get("started_at")),
         completed_at=_time_or_none(data.get("completed_at")),
+    )
+
+
+def release_snapshot(data: Mapping[str, Any]) -> ReleaseSnapshot:
+    """One item of GET /repos/{repo}/releases (the ``release`` object a webhook carries)."""
+    published = data.get("published_at")
+    return ReleaseSnapshot(
+        release_id=str(_need(data, "id", "release")),
+        tag=str(_need(data, "tag_name", "release")),
+        body=str(data.get("body") or ""),
+        author=_login(data.get("author")),
+        draft=bool(data.get("draft")),
+        prerelease=bool(data.get("prerelease")),
+        published_at=None if published is None else parse_time(published),
+        name=str(data.get("name") or ""),
+        html_url=str(data.get("html_url") or ""),
     )
 
 

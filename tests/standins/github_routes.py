@@ -1,4 +1,5 @@
-"""REST handlers of the GitHub stand-in: issues, comments, labels, check runs, webhook deliveries.
+"""REST handlers of the GitHub stand-in: issues, comments, labels, check runs, releases, webhook
+deliveries.
 
 Each handler takes (store, base_url, path params, query, JSON body, caller login) and returns a
 `Reply`. Shapes, status codes and error bodies follow GitHub's REST reference.
@@ -262,6 +263,17 @@ def list_check_runs(
     return Reply(200, data, headers)
 
 
+def list_releases(
+    store: Store, base: str, p: dict[str, str], q: dict[str, str], body: Any, login: str
+) -> Reply:
+    """GET /repos/{o}/{r}/releases (any repository, a client's): newest first, drafts too
+    (the token may push)."""
+    repo = p["owner_repo"]
+    items = sorted((r for r in store.releases if r.repo == repo), key=lambda r: -r.id)
+    chunk, headers = page(base, f"/repos/{repo}/releases", q, items)
+    return Reply(200, [store.release_json(base, r) for r in chunk], headers)
+
+
 def get_repo(
     store: Store, base: str, p: dict[str, str], q: dict[str, str], body: Any, login: str
 ) -> Reply:
@@ -335,6 +347,7 @@ _TABLE: list[tuple[str, str, Handler]] = [
         r"/repos/(?P<owner_repo>[^/]+/[^/]+)/commits/(?P<ref>.+?)/check-runs",
         list_check_runs,
     ),
+    ("GET", r"/repos/(?P<owner_repo>[^/]+/[^/]+)/releases", list_releases),
     ("GET", REPO + r"/hooks/(?P<hook>\d+)/deliveries", list_deliveries),
     ("GET", REPO + r"/hooks/(?P<hook>\d+)/deliveries/(?P<id>\d+)", get_delivery),
     ("GET", r"/user", get_user),

@@ -74,6 +74,19 @@ class CheckRunRec:
 
 
 @dataclass
+class ReleaseRec:
+    id: int
+    repo: str
+    tag: str
+    body: str | None
+    author: str
+    draft: bool
+    prerelease: bool
+    created_at: datetime
+    published_at: datetime | None  # None: a draft
+
+
+@dataclass
 class DeliveryRec:
     """One attempt to deliver a webhook event to the repository webhook."""
 
@@ -96,6 +109,7 @@ class Store:
     labels: dict[str, LabelRec] = field(default_factory=dict)  # key: lowercase name
     check_runs: list[CheckRunRec] = field(default_factory=list)
     tags: dict[tuple[str, str], str] = field(default_factory=dict)  # (repo, tag) -> commit sha
+    releases: list[ReleaseRec] = field(default_factory=list)
     hook_id: int = 42  # the repository webhook whose deliveries are listed
     deliveries: list[DeliveryRec] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1_000_001))
@@ -187,6 +201,31 @@ class Store:
 
     def finish_check_run(self, rec: CheckRunRec, conclusion: str) -> None:
         rec.status, rec.conclusion, rec.completed_at = "completed", conclusion, self.now
+
+    def add_release(
+        self,
+        repo: str,
+        tag: str,
+        body: str | None,
+        author: str = "octocat",
+        *,
+        draft: bool = False,
+        prerelease: bool = False,
+    ) -> ReleaseRec:
+        """A release created now; published now unless it is a draft."""
+        rec = ReleaseRec(
+            self.next_id(),
+            repo,
+            tag,
+            body,
+            author,
+            draft,
+            prerelease,
+            self.now,
+            None if draft else self.now,
+        )
+        self.releases.append(rec)
+        return rec
 
     def add_tag(self, repo: str, tag: str, sha: str) -> None:
         self.tags[(repo, tag)] = sha
@@ -327,6 +366,28 @@ class Store:
             "started_at": iso(rec.started_at or self.now),
             "completed_at": None if rec.completed_at is None else iso(rec.completed_at),
             "check_suite": {"id": rec.id + 500_000_000},
+        }
+
+    def release_json(self, base: str, rec: ReleaseRec) -> dict[str, Any]:
+        """A release as GitHub's releases listing gives it (the documented example's fields)."""
+        url = f"{base}/repos/{rec.repo}/releases/{rec.id}"
+        return {
+            "url": url,
+            "html_url": f"https://github.com/{rec.repo}/releases/tag/{rec.tag}",
+            "assets_url": f"{url}/assets",
+            "upload_url": f"{url}/assets{{?name,label}}",
+            "id": rec.id,
+            "node_id": f"RE_{rec.id}",
+            "tag_name": rec.tag,
+            "target_commitish": "main",
+            "name": rec.tag,
+            "body": rec.body,
+            "draft": rec.draft,
+            "prerelease": rec.prerelease,
+            "created_at": iso(rec.created_at),
+            "published_at": None if rec.published_at is None else iso(rec.published_at),
+            "author": user_json(base, rec.author),
+            "assets": [],
         }
 
     def repo_json(self, base: str, full_name: str) -> dict[str, Any]:

@@ -1,0 +1,80 @@
+"""PyGithubGateway.list_releases against the GitHub stand-in (real HTTP, real PyGithub)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot.github.gateway import PyGithubGateway
+from bot.github.wire import WireFormatError
+from bot.ports import GitHubRateLimited
+from tests.bot.github.conftest import GatewayFactory
+from tests.standins.github_server import GitHubStandin
+
+RELEASES = r"/repos/acme/app/releases"
+
+
+async def test_releases_come_newest_first_in_one_request(
+    github_standin: GitHubStandin, gateway: PyGithubGateway
+) -> None:
+    """One page of ``per_page``, newest first; the next page GitHub links is not followed."""
+    store = github_standin.store
+    old = store.add_release("acme/app", "v1.0.0", "charterbot: ready 1 staging", "alice")
+    store.advance(60)
+    store.add_release("acme/app", "v1.1.0-rc1", None, "bob", prerelease=True)
+    store.advance(60)
+    draft = store.add_release("acme/app", "v2.0.0", "wip", "carol", draft=True)
+    store.add_release("acme/other", "v9", "", "dave")
+    listed = await gateway.list_releases("acme/app", 2)
+    assert [(r.tag, r.author, r.body, r.draft, r.prerelease) for r in listed] == [
+        ("v2.0.0", "carol", "wip", True, False),
+        ("v1.1.0-rc1", "bob", "", False, True),
+    ]
+    assert listed[0].published_at is None  # a draft was never published
+    assert listed[1].published_at == store.now - timedelta(seconds=60)
+    assert listed[0].release_id == str(draft.id)
+    (asked,) = github_standin.requests_to("GET", RELEASES)
+    assert asked.query.get("per_page") == "2"
+    everything = await gateway.list_releases("acme/app", 100)
+    assert [r.release_id for r in everything][-1] == str(old.id)
+
+
+@pytest.mark.parametrize(
+    ("repo", "per_page", "why"),
+    [
+        ("acme", 10, "owner/name"),
+        ("acme/app/releases/../x", 10, "owner/name"),
+        ("acme/app", 0, "per_page"),
+        ("acme/app", 101, "per_page"),
+    ],
+)
+async def test_a_bad_request_is_refused_before_any_request(
+    github_standin: GitHubStandin, gateway: PyGithubGateway, repo: str, per_page: int, why: str
+) -> None:
+    with pytest.raises(ValueError, match=why):
+        await gateway.list_releases(repo, per_page)
+    assert github_standin.requests == []
+
+
+async def test_a_release_without_its_tag_is_a_wire_format_error(
+    github_standin: GitHubStandin, gateway: PyGithubGateway
+) -> None:
+    rec = github_standin.store.add_release("acme/app", "v1", "", "alice")
+    rec.tag = None  # type: ignore[assignment]
+    with pytest.raises(WireFormatError, match="tag_name"):
+        await gateway.list_releases("acme/app", 10)
+
+
+async def test_the_listing_goes_through_the_shared_throttle(
+    github_standin: GitHubStandin, make_gateway: GatewayFactory
+) -> None:
+    """A rate-limit refusal is retried by the throttle, and one it cannot outwait is raised."""
+    github_standin.store.add_release("acme/app", "v1", "", "alice")
+    gateway = make_gateway(max_retries=1)
+    github_standin.fail_next(1, kind="secondary", retry_after=1)
+    assert [r.tag for r in await gateway.list_releases("acme/app", 10)] == ["v1"]
+    github_standin.fail_next(2, kind="secondary", retry_after=1)
+    with pytest.raises(GitHubRateLimited):
+        await gateway.list_releases("acme/app", 10)
+    assert [r.status for r in github_standin.requests_to("GET", RELEASES)] == [403, 200, 403, 403]
