@@ -419,7 +419,18 @@ SETTINGS_DOC: tuple[tuple[str, str, str], ...] = (
     ("CHARTERBOT_GITHUB_INSTALLATION_ID", "—", "GitHub App installation id."),
     ("CHARTERBOT_GITHUB_API_URL", "https://api.github.com", "GitHub Enterprise Server API URL."),
     ("CHARTERBOT_GITHUB_OAUTH_CLIENT_ID", "—", "OAuth app for `/charter link` (device flow)."),
-    ("CHARTERBOT_GITHUB_POLL_SECONDS", "60", "Polling interval in poll mode (above 0)."),
+    (
+        "CHARTERBOT_GITHUB_POLL_SECONDS",
+        "60",
+        (
+            "Polling interval in poll mode (above 0). Each poll also reads, in the clients' "
+            "repositories, the check runs a rollout gate waits on and the recent releases of "
+            "clients in a rollout under way: a published release whose notes say `charterbot: "
+            "ready <n> <stage>` reports its client ready, as its `release` webhook would (only "
+            "releases published after the rollout started, not yet reported and not replaced by a "
+            "newer report; at most 10 repositories a poll, 20 newest releases each)."
+        ),
+    ),
     (
         "CHARTERBOT_GITHUB_HOOK_ID",
         "—",
@@ -428,7 +439,11 @@ SETTINGS_DOC: tuple[tuple[str, str, str], ...] = (
     (
         "CHARTERBOT_GITHUB_RECONCILE_SECONDS",
         "300",
-        "How often failed webhook deliveries are looked for (with the hook id).",
+        (
+            "How often failed webhook deliveries are looked for (with the hook id), and, with or "
+            "without it, how often the clients' check runs and releases are read as in poll mode "
+            "(a release once it is 10 minutes old, so its own webhook comes first)."
+        ),
     ),
     (
         "CHARTERBOT_DEADLINE_GRACE_SECONDS",
