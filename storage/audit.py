@@ -6,6 +6,16 @@ Rules:
   taken first; on SQLite every transaction already starts with BEGIN IMMEDIATE (storage.db).
   Two appenders therefore never read the same head, and ``prev_hash`` UNIQUE backs that up.
 - ``at`` must be timezone-aware; it is stored and hashed as UTC.
+- Every payload is a JSON object (a dict; anything else is refused with a ValueError) and the
+  appender adds 128 random bits to it as the reserved key ``"salt"`` (32 lowercase hex digits,
+  ``secrets.token_hex(16)``), so the hashed bytes of an entry cannot be guessed: the public
+  export publishes a withheld entry's hash, and without the salt its low-entropy text (who,
+  what, which proposal, around when) could be recovered by hashing candidates. A caller's
+  payload that already has ``"salt"`` is refused, never overwritten. The salt is part of the
+  stored payload and the canonical text (the envelope is unchanged, so every check of old and
+  new entries stays the same); readers that look up keys are unaffected, and what shows a
+  payload to a person shows :func:`shown_payload` (without the salt, which is noise to a reader).
+  Entries appended before this rule have no salt and verify as before.
 - Entry bytes and hashes are defined in storage.canonical; the chain rules shared with the
   standalone verifier live in storage.verify_export.
 - ``verify`` (storage.audit_verify) checks, per entry: seq contiguous from 1, prev_hash equal to
@@ -17,6 +27,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,12 +39,20 @@ from sqlmodel import Session
 
 from charter.actors import Actor
 from storage.audit_verify import VerifyResult as VerifyResult, verify as verify
-from storage.canonical import GENESIS, canonical_json, entry_bytes
+from storage.canonical import GENESIS, SALT_KEY, canonical_json, entry_bytes
 from storage.models.audit import AuditEntry
 
 # Arbitrary but fixed: the advisory lock every PostgreSQL appender takes ("CHARTRBT" as ASCII).
 ADVISORY_LOCK_KEY = 0x43484152_54524254
 _TABLE = AuditEntry.__table__  # type: ignore[attr-defined]
+_SALT = re.compile(r"[0-9a-f]{32}")
+# Where an appender's salts come from: each call returns 32 lowercase hex digits.
+SaltSource = Callable[[], str]
+
+
+def new_salt() -> str:
+    """A fresh salt: 128 bits from the operating system's CSPRNG, as 32 lowercase hex."""
+    return secrets.token_hex(16)
 
 
 @dataclass(frozen=True)
@@ -81,15 +101,22 @@ def append(
     payload: Any,
     charter_version: int | None,
     at: datetime,
+    salt: SaltSource | None = None,
 ) -> AuditRecord:
-    """Append one entry in the caller's transaction and return it."""
+    """Append one entry in the caller's transaction and return it (``salt``: see append_many)."""
     draft = AuditDraft(actor, kind, subject, payload, charter_version, at)
-    return append_many(session, [draft])[0]
+    return append_many(session, [draft], salt=salt)[0]
 
 
-def append_many(session: Session, drafts: Iterable[AuditDraft]) -> list[AuditRecord]:
-    """Append entries in order, in the caller's transaction (one lock, one head read)."""
-    prepared = [_prepare(draft) for draft in drafts]  # reject bad input before locking
+def append_many(
+    session: Session, drafts: Iterable[AuditDraft], *, salt: SaltSource | None = None
+) -> list[AuditRecord]:
+    """Append entries in order, in the caller's transaction (one lock, one head read).
+
+    Each payload gets a salt from ``salt``, called once per entry; leave it None (random,
+    :func:`new_salt`) except in known-answer tests, which need the same bytes every run."""
+    source = new_salt if salt is None else salt
+    prepared = [_prepare(draft, source) for draft in drafts]  # reject bad input before locking
     if not prepared:
         return []
     lock(session)
@@ -128,11 +155,52 @@ def append_many(session: Session, drafts: Iterable[AuditDraft]) -> list[AuditRec
     return records
 
 
-def _prepare(draft: AuditDraft) -> tuple[str, AuditDraft, datetime, str]:
+def _prepare(draft: AuditDraft, salt: SaltSource) -> tuple[str, AuditDraft, datetime, str]:
     if draft.at.tzinfo is None or draft.at.utcoffset() is None:
         raise ValueError(f"audit entry time must be timezone-aware UTC, got naive {draft.at}")
-    payload = canonical_json(draft.payload, where="payload").decode("utf-8")
+    salted = _salted(draft.payload, salt())
+    payload = canonical_json(salted, where="payload").decode("utf-8")
     return actor_name(draft.actor), draft, draft.at.astimezone(UTC), payload
+
+
+def _salted(payload: Any, salt: str) -> dict[str, Any]:
+    """``payload`` with the salt added under the reserved key (see the module rules)."""
+    if not isinstance(payload, dict):
+        raise ValueError(
+            f"audit payload must be a JSON object (a dict), got {type(payload).__name__}: "
+            'put the value under a key, e.g. {"items": [...]}'
+        )
+    if SALT_KEY in payload:
+        raise ValueError(
+            f'audit payload key "{SALT_KEY}" is reserved: the appender adds a random salt '
+            "there; name the caller's value otherwise"
+        )
+    if not isinstance(salt, str) or not _SALT.fullmatch(salt):
+        raise ValueError(f"audit salt must be 32 lowercase hex digits, got {salt!r}")
+    return {**payload, SALT_KEY: salt}
+
+
+def payload_of(text: str) -> Any:
+    """A stored payload text as data, without the salt: what the entry says, not its noise."""
+    data = json.loads(text)
+    if isinstance(data, dict):
+        data.pop(SALT_KEY, None)
+    return data
+
+
+def shown_payload(text: str) -> str:
+    """A stored payload text as a person reads it: canonical JSON without the salt.
+
+    Only for display: the hashed bytes (the ``canonical`` column, the export) keep the salt,
+    and a text that is not a JSON object with a salt is returned unchanged."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text
+    if not isinstance(data, dict) or SALT_KEY not in data:
+        return text
+    del data[SALT_KEY]
+    return canonical_json(data, where="payload").decode("utf-8")
 
 
 def lock(session: Session) -> None:

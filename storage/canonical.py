@@ -23,6 +23,17 @@ Entry ``n`` (1-based ``seq``) is hashed as follows::
     })                                # the key order above is irrelevant: RFC 8785 sorts keys
     hash = sha256(bytes.fromhex(prev) + canonical).hexdigest()   # 64 lowercase hex
 
+Salt. The payload of every entry storage.audit appends is a JSON object holding, besides what
+the caller recorded, ``"salt": "<32 lowercase hex>"`` — 128 random bits
+(``secrets.token_hex(16)``) that the appender adds and a caller may not set (``SALT_KEY`` is
+reserved). Why: the public export withholds the text of an entry about an undisclosed
+confidential proposal but publishes its hash, and the rest of the envelope has little entropy
+(a known actor, kind and subject, a time within a window); without the salt, hashing guessed
+texts recovers it. The salt is an ordinary payload key, so the envelope, its key order and every
+check of these bytes are the same for salted entries and for older ones without a salt; a
+verifier needs to know nothing about it. What *shows* a payload to a person leaves the salt out
+(``storage.audit.shown_payload``); the stored ``canonical`` text and the export keep it.
+
 The exact ``canonical`` text is stored next to the hash, so verification hashes stored bytes and
 never has to reproduce them. Because every envelope key is ASCII, the sorted order is fixed:
 actor, at, charter_version, kind, payload, prev, seq, subject. :func:`entry_bytes` relies on that
@@ -41,6 +52,7 @@ from typing import Any
 import rfc8785
 
 GENESIS = "0" * 64
+SALT_KEY = "salt"  # the payload key the appender reserves for each entry's salt (module doc)
 MAX_SAFE_INT = 2**53 - 1
 
 # str and int serialise identically under RFC 8785 and json.dumps(ensure_ascii=False):

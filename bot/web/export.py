@@ -6,7 +6,8 @@ Rules:
   ``{"seq", "hash", "prev", "canonical"}`` per entry. An entry the dashboard withholds
   (``bot.web.queries.withheld``: it names a confidential proposal not yet disclosed, or what
   names one) is ``{"seq", "hash", "prev", "withheld": true}``: its place and hashes, none of its
-  text. ``storage.verify_export`` checks such an entry by its links (see its rules).
+  text. ``storage.verify_export`` checks such an entry by its links (see its rules). Its hash
+  does not confirm a guessed text: the hashed payload holds a random salt (storage.canonical).
 - It is cut at the head read when the request comes: ``X-Audit-Head: SEQ:HEX`` (absent while
   the log is empty), and no entry after it. The head and what is withheld are read in one
   ``read_scope``; the entries then in pages of :data:`PAGE` by seq (``seq BETWEEN last + 1 AND

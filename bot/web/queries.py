@@ -13,6 +13,8 @@ Rules:
   microsecond is what makes guessing too costly (``at`` and ``charter_version`` are None).
   Filtered by ``subject=`` or ``kind=``, withheld entries are left out, so the answer for a
   hidden subject is the answer for one that does not exist. Timelines leave them out.
+  An entry's payload is shown without its salt (``storage.audit.shown_payload``): random noise
+  to a reader; the export keeps the hashed text whole.
 - A public rollout paused or blocked by a confidential incident says "a confidential incident"
   (no number, severity or summary) in its pause and gate reasons (:func:`redact_rollout`).
 - Proposals are described by ``bot.views.proposal_view`` and rollouts by the rollout area's
@@ -270,7 +272,7 @@ def _entry(row: Any, secret: Secrets | None = None) -> dict[str, Any]:
         "actor": "—" if hidden else row.actor,
         "kind": "—" if hidden else row.kind,
         "subject": "withheld" if hidden else str(row.subject),
-        "payload": WITHHELD if hidden else row.payload,
+        "payload": WITHHELD if hidden else audit.shown_payload(row.payload),  # no salt: noise
         "charter_version": None if hidden else row.charter_version,
         "hash": row.hash,
         "prev_hash": row.prev_hash,

@@ -19,7 +19,6 @@ through the GitHub event handler:
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -136,7 +135,7 @@ def actor(role: str) -> Actor:
 def refusals(rt: Runtime, after: int) -> list[tuple[str, dict[str, str]]]:
     with session_scope(rt.engine) as session:
         found = audit_query.entries(session, kind="command-refused")
-        return [(e.actor, json.loads(e.payload)) for e in reversed(found) if e.seq > after]
+        return [(e.actor, audit.payload_of(e.payload)) for e in reversed(found) if e.seq > after]
 
 
 def audit_head(rt: Runtime) -> int:

@@ -78,7 +78,7 @@ def audit_of(bot: Bot, kind: str) -> list[tuple[str, dict[str, object]]]:
     with session_scope(bot.rt.engine) as session:
         assert audit.verify(session).ok
         found = audit_query.entries(session, kind=kind)
-        return [(e.actor, json.loads(e.payload)) for e in reversed(found)]
+        return [(e.actor, audit.payload_of(e.payload)) for e in reversed(found)]
 
 
 def pending_codes(bot: Bot) -> list[str]:

@@ -8,14 +8,13 @@ stand-in, as a reader on GitHub would see it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from bot.ports import GitHubError
-from storage import audit_query
+from storage import audit, audit_query
 from storage.db import session_scope
 from tests.bot.harness import Bot, later, valid_body
 from tests.bot.test_github_intake import api, deliver, open_issue
@@ -54,7 +53,7 @@ async def status(bot: Bot, n: int) -> int:
 def audit_payloads(bot: Bot, n: int, kind: str) -> list[dict[str, Any]]:
     with session_scope(bot.rt.engine) as session:
         found = audit_query.entries(session, subject=f"proposal:{n}", kind=kind)
-        return [json.loads(e.payload) for e in found]
+        return [audit.payload_of(e.payload) for e in found]
 
 
 def replies(bot: Bot, n: int, words: str) -> list[str]:

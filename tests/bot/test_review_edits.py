@@ -7,12 +7,11 @@ START is 2026-11-27T12:00Z; protocol-change: 7d review + 5d voting + 21d after t
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 
 import pytest
 
-from storage import audit_query
+from storage import audit, audit_query
 from storage.db import session_scope
 from tests.bot.harness import Bot, later, valid_body
 from tests.bot.test_github_intake import api, deliver, edit_body, open_issue, unescape, verify
@@ -41,7 +40,7 @@ def replies(bot: Bot, n: int) -> list[str]:
 def refusals(bot: Bot, n: int) -> list[dict[str, str]]:
     with session_scope(bot.rt.engine) as session:
         found = audit_query.entries(session, kind="command-refused", subject=f"proposal:{n}")
-        return [json.loads(e.payload) for e in found]
+        return [audit.payload_of(e.payload) for e in found]
 
 
 async def test_a_track_change_in_review_is_refused_and_the_rules_stay(bot: Bot) -> None:
@@ -111,7 +110,7 @@ async def test_a_valid_edit_in_review_is_taken_and_audited(bot: Bot) -> None:
     assert replies(bot, n) == []
     with session_scope(bot.rt.engine) as session:
         [entry] = audit_query.entries(session, kind="proposal-edited-in-review")
-        payload = json.loads(entry.payload)
+        payload = audit.payload_of(entry.payload)
     assert payload == {"changed": ["activation", "clients"], "by": "alice-aurora"}
     verify(bot)
 

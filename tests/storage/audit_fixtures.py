@@ -16,8 +16,17 @@ KNOWN_ANSWER = json.loads((Path(__file__).parent / "data" / "known_answer.json")
 T0 = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
 
 
+APPENDED = KNOWN_ANSWER["appended"]  # the same entries as the appender writes them, salted
+
+
+def known_salts() -> audit.SaltSource:
+    """The known answers' fixed salts, one per call in order (in place of random ones)."""
+    salts: list[str] = APPENDED["salts"]
+    return iter(salts).__next__
+
+
 def known_drafts() -> list[audit.AuditDraft]:
-    """The 8 fixed entries of data/known_answer.json."""
+    """The 8 fixed entries of data/known_answer.json as handed to the appender ("appended")."""
     return [
         audit.AuditDraft(
             actor=entry["actor"],
@@ -27,7 +36,7 @@ def known_drafts() -> list[audit.AuditDraft]:
             charter_version=entry["charter_version"],
             at=datetime.fromisoformat(entry["at"].replace("Z", "+00:00")),
         )
-        for entry in KNOWN_ANSWER["entries"]
+        for entry in APPENDED["entries"]
     ]
 
 

@@ -13,13 +13,15 @@ from storage import audit
 from storage.canonical import GENESIS, CanonicalError
 from storage.db import read_scope, session_scope
 from storage.models.audit import AuditEntry
-from tests.storage.audit_fixtures import KNOWN_ANSWER, T0, draft, fill, known_drafts
+from tests.storage.audit_fixtures import APPENDED, T0, draft, fill, known_drafts, known_salts
 
 
 def test_known_answer_heads_one_entry_per_transaction(engine: Engine) -> None:
-    """Appending the fixed 8 entries yields the checked-in head hash after each one."""
+    """Appending the fixed 8 entries with the fixed salts yields the checked-in head hash after
+    each one (data/known_answer.json "appended", made without storage.canonical)."""
+    salts = known_salts()
     for expected_seq, (item, expected_head) in enumerate(
-        zip(known_drafts(), KNOWN_ANSWER["heads"], strict=True), start=1
+        zip(known_drafts(), APPENDED["heads"], strict=True), start=1
     ):
         with session_scope(engine) as session:
             record = audit.append(
@@ -30,22 +32,23 @@ def test_known_answer_heads_one_entry_per_transaction(engine: Engine) -> None:
                 payload=item.payload,
                 charter_version=item.charter_version,
                 at=item.at,
+                salt=salts,
             )
         assert (record.seq, record.hash) == (expected_seq, expected_head)
         with read_scope(engine) as session:
             assert audit.head(session) == (expected_seq, expected_head)
     with read_scope(engine) as session:
         stored = session.execute(select(AuditEntry.canonical).order_by(AuditEntry.seq))  # type: ignore[call-overload]
-        assert [row[0] for row in stored] == KNOWN_ANSWER["canonical"]
+        assert [row[0] for row in stored] == APPENDED["canonical"]
         assert audit.verify(session).ok
 
 
 def test_known_answer_heads_batched(engine: Engine) -> None:
     """append_many in one transaction produces the same chain as one-by-one appends."""
     with session_scope(engine) as session:
-        records = audit.append_many(session, known_drafts())
-    assert [r.hash for r in records] == KNOWN_ANSWER["heads"]
-    assert [r.prev_hash for r in records] == [GENESIS, *KNOWN_ANSWER["heads"][:-1]]
+        records = audit.append_many(session, known_drafts(), salt=known_salts())
+    assert [r.hash for r in records] == APPENDED["heads"]
+    assert [r.prev_hash for r in records] == [GENESIS, *APPENDED["heads"][:-1]]
 
 
 def test_append_rolls_back_with_the_callers_transaction(engine: Engine) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
@@ -31,7 +30,11 @@ def test_adoption_is_recorded_only_on_change(engine: Engine) -> None:
         last = audit.last_of_kind(session, charters.KIND)
         assert last is not None
         assert last.seq == 3
-        assert json.loads(last.payload) == {"version": 1, "sha256": A, "source": "charter.yaml"}
+        assert audit.payload_of(last.payload) == {
+            "version": 1,
+            "sha256": A,
+            "source": "charter.yaml",
+        }
         assert (last.charter_version, last.actor, last.at) == (
             1,
             "system",

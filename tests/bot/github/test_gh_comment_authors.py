@@ -3,7 +3,6 @@ collaborator, a moderator) recasts no vote and runs no command; it is audited an
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
@@ -13,7 +12,7 @@ import pytest
 from bot.github.events import CommentEvent, comment_event_from_snapshot
 from bot.github.handler import as_written, by_other, encode_polled
 from bot.ports import CommentSnapshot
-from storage import audit_query
+from storage import audit, audit_query
 from storage.db import session_scope
 from tests.bot.harness import REPO, START, Bot, later
 from tests.standins.github_server import GitHubStandin
@@ -104,7 +103,7 @@ async def _change(
 def _audited(bot: Bot, n: int, kind: str) -> list[dict[str, Any]]:
     with session_scope(bot.rt.engine) as session:
         found = audit_query.entries(session, subject=f"proposal:{n}", kind=kind)
-        return [{"actor": e.actor, **json.loads(e.payload)} for e in found]
+        return [{"actor": e.actor, **audit.payload_of(e.payload)} for e in found]
 
 
 def _replies(bot: Bot, n: int, to: str) -> list[str]:

@@ -5,12 +5,10 @@ incident is resolved. Such a hold on an embargoed rollout leaves a public incide
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from charter.lifecycle import State
-from storage import audit_query, rollouts as store
+from storage import audit, audit_query, rollouts as store
 from storage.dashboard_queries import confidential_incidents
 from storage.db import session_scope
 from tests.bot.rollouts.conftest import COORDINATOR, COUNCIL, MAINTAINER, H, World, form
@@ -42,7 +40,7 @@ def pauses(world: World, n: int) -> tuple[tuple[str, str], ...]:
 def paused_records(world: World, n: int) -> list[dict[str, object]]:
     with session_scope(world.engine) as session:
         rows = audit_query.entries(session, subject=f"rollout:{n}", kind="rollout-paused")
-        return [json.loads(r.payload) for r in rows]
+        return [audit.payload_of(r.payload) for r in rows]
 
 
 @pytest.mark.parametrize(
@@ -141,7 +139,7 @@ def test_a_later_pause_of_an_embargoed_rollout_still_makes_it_confidential(world
 def audits(world: World, n: int, kind: str) -> list[dict[str, object]]:
     with session_scope(world.engine) as session:
         rows = audit_query.entries(session, subject=f"rollout:{n}", kind=kind)
-        return [json.loads(r.payload) for r in rows]
+        return [audit.payload_of(r.payload) for r in rows]
 
 
 FIX = "it is the fix for incident 1"

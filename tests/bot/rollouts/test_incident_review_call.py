@@ -6,7 +6,6 @@ and audited. It is stored once. A confidential incident's call is private."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,7 +18,7 @@ from bot import meetings_service, meetings_timers as timers
 from bot.relay_fanout import announcement
 from bot.web.calls import upcoming
 from charter.subscriptions import recipients
-from storage import incidents as incident_store, meetings as meeting_store
+from storage import audit, incidents as incident_store, meetings as meeting_store
 from storage.dashboard_queries import private_meetings
 from storage.db import session_scope
 from storage.models.audit import AuditEntry
@@ -103,7 +102,7 @@ def test_resolving_schedules_the_review_call(
     )
     [(subject, payload)] = audits(world, "meeting-scheduled")
     assert subject == f"meeting:{CALL}"
-    assert json.loads(payload) == {
+    assert audit.payload_of(payload) == {
         "incident": "1",
         "starts_at": starts.isoformat(),
         "due": due.isoformat(),

@@ -30,7 +30,7 @@ import pytest
 from sqlmodel import select
 
 from charter.lifecycle import State
-from storage import identities, migrate, outbox, rollouts as store
+from storage import audit, identities, migrate, outbox, rollouts as store
 from storage.db import make_engine, session_scope
 from storage.models.audit import AuditEntry
 from storage.models.core import OutboxRow
@@ -74,7 +74,7 @@ def world(accepted_template: tuple[Path, datetime], tmp_path: Path) -> Iterator[
 def audits(world: World, kind: str) -> list[dict[str, Any]]:
     with session_scope(world.engine) as session:
         rows = session.exec(select(AuditEntry.payload).where(AuditEntry.kind == kind)).all()
-    return [json.loads(row) for row in rows]
+    return [audit.payload_of(row) for row in rows]
 
 
 def pauses(world: World) -> tuple[tuple[str, str], ...]:

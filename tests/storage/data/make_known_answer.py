@@ -3,6 +3,8 @@
 For these inputs (ASCII keys, finite short floats, small ints) RFC 8785 output equals
 ``json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)``, so the expected
 hashes below come from the standard library alone, following the format in storage/canonical.py.
+"entries"/"heads"/"canonical" are entries as older logs hold them (no salt); "appended" are the
+same entries as storage.audit writes them today, with fixed salts (see SALTS).
 Run: python tests/storage/data/make_known_answer.py
 """
 
@@ -11,8 +13,9 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
-ENTRIES = [
+ENTRIES: list[dict[str, Any]] = [
     {
         "at": "2024-05-01T09:00:00.000000Z",
         "actor": "system",
@@ -92,15 +95,49 @@ ENTRIES = [
 ]
 
 
-def main() -> None:
+# The appender (storage.audit) takes only object payloads and adds each a "salt": the same
+# entries as it writes them, with these fixed salts standing in for random ones. ENTRIES
+# themselves (no salt, a list payload) stay as the log's older entries look.
+SALTS = [f"{seq:02d}" * 16 for seq in range(1, len(ENTRIES) + 1)]
+
+
+def appended(entry: dict[str, Any]) -> dict[str, Any]:
+    """``entry`` as a caller hands it to the appender: its payload an object."""
+    payload = entry["payload"]
+    return {**entry, "payload": payload if isinstance(payload, dict) else {"items": payload}}
+
+
+def chain(entries: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    """(heads, canonical texts) of ``entries`` appended in order to an empty log."""
     prev, heads, canonicals = "0" * 64, [], []
-    for seq, entry in enumerate(ENTRIES, start=1):
+    for seq, entry in enumerate(entries, start=1):
         envelope = {**entry, "seq": seq, "prev": prev}
         text = json.dumps(envelope, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         prev = hashlib.sha256(bytes.fromhex(prev) + text.encode("utf-8")).hexdigest()
         heads.append(prev)
         canonicals.append(text)
-    out = {"entries": ENTRIES, "heads": heads, "canonical": canonicals}
+    return heads, canonicals
+
+
+def main() -> None:
+    heads, canonicals = chain(ENTRIES)
+    drafts = [appended(entry) for entry in ENTRIES]
+    salted = [
+        {**d, "payload": {**d["payload"], "salt": salt}}
+        for d, salt in zip(drafts, SALTS, strict=True)
+    ]
+    salted_heads, salted_canonicals = chain(salted)
+    out = {
+        "entries": ENTRIES,
+        "heads": heads,
+        "canonical": canonicals,
+        "appended": {
+            "entries": drafts,
+            "salts": SALTS,
+            "heads": salted_heads,
+            "canonical": salted_canonicals,
+        },
+    }
     path = Path(__file__).with_name("known_answer.json")
     path.write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
