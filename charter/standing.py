@@ -140,6 +140,7 @@ class Running:
         self.rules = rules
         self.standing: dict[str, Vote] = {}
         self.latest: dict[str, Vote] = {}
+        self.first: dict[str, datetime] = {}  # login -> when it first voted
         self.choices: Counter[Choice] = Counter()
         self.vetoing: set[str] = set()  # veto holders whose latest vote rejects
 
@@ -152,6 +153,7 @@ class Running:
             self.choices[vote.choice] += 1
         login = vote.voter.lower()
         self.latest[login] = vote
+        self.first.setdefault(login, vote.at)
         if login in self.rules.vetoers:
             if vote.choice is Choice.REJECT:
                 self.vetoing.add(login)
@@ -159,8 +161,10 @@ class Running:
                 self.vetoing.discard(login)
 
     def vetoes(self) -> dict[str, Vote]:
-        """The standing vetoes, in the order their holders first voted."""
-        return {login: vote for login, vote in self.latest.items() if login in self.vetoing}
+        """The standing vetoes, in the order their holders first voted (holders who first voted
+        at the same moment by login: votes of one moment come in no particular order)."""
+        holders = sorted(self.vetoing, key=lambda login: (self.first[login], login))
+        return {login: self.latest[login] for login in holders}
 
     def quorum_met(self) -> bool:
         return bool(self.rules.seats) and len(self.standing) >= self.rules.needed

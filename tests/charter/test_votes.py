@@ -587,6 +587,38 @@ def test_veto_holder_without_a_seat_still_vetoes() -> None:
     assert may_vote("ines-coord", charter.tracks["feature-flag"], charter)
 
 
+@pytest.mark.parametrize(
+    ("votes", "reason"),
+    [
+        (
+            [v("lena-sec", "reject", 2), v("kofi-sec", "reject", 2)],
+            "vetoed by kofi-sec (security-council), lena-sec (security-council)",
+        ),
+        (
+            [v("kofi-sec", "reject", 2), v("lena-sec", "reject", 2)],
+            "vetoed by kofi-sec (security-council), lena-sec (security-council)",
+        ),
+        (
+            [v("lena-sec", "reject", 1), v("kofi-sec", "reject", 2)],
+            "vetoed by lena-sec (security-council), kofi-sec (security-council)",
+        ),
+        (  # lena first voted at 1 (approve), then vetoed: the order is who voted first
+            [v("lena-sec", "approve", 1), v("kofi-sec", "reject", 2), v("lena-sec", "reject", 3)],
+            "vetoed by lena-sec (security-council), kofi-sec (security-council)",
+        ),
+    ],
+    ids=["same-moment", "same-moment-other-arrival", "earlier-first", "first-vote-counts"],
+)
+def test_vetoes_are_listed_in_the_order_their_holders_first_voted(
+    votes: list[Vote], reason: str
+) -> None:
+    """Vetoes are named in the order their holders first voted; holders who first voted at the
+    same moment by login, so the reason does not depend on which of them arrived first (found
+    by the property test on the order of votes from different seats)."""
+    result = run("security-patch", votes, 4)
+    assert (result.outcome, result.reason) == (Outcome.REJECTED, reason)
+
+
 def test_a_track_without_seats_never_meets_quorum() -> None:
     """With no seats, quorum is never met and nobody has 'all voted'."""
     charter = REF.model_copy(update={"roles": {**REF.roles, "coordinators": ()}})
