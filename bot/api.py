@@ -21,7 +21,7 @@ from bot.views import proposal_view, summary_view
 from charter.lifecycle import State
 from charter.proposal import rules_for
 from charter.votes import Choice, Outcome
-from storage import proposals as repo
+from storage import feedback as feedback_store, proposals as repo
 from storage.dashboard_queries import MAX_ID, positive_id
 from storage.db import read_scope
 
@@ -135,6 +135,8 @@ _PROPOSAL = _object(
             resolved_by=_nullable(_STR),
         ),
     ),
+    # Feedback asked and not yet given (charter.feedback): it never blocks the decision.
+    feedback=_array(_object(login=_STR, asked_by=_STR, asked_at=_nullable(_TIME))),
     tally=_nullable(_TALLY),  # null on a track the charter no longer has
     deadlines=_object(
         review_ends=_nullable(_TIME),
@@ -262,13 +264,14 @@ def api_routes(engine: Any, charter_of: Any, clock: Any) -> list[Route]:
         def query() -> dict[str, Any] | None:
             with read_scope(engine) as session:
                 stored = repo.load(session, number)
+                asked = feedback_store.open_for(session, number)
             charter = charter_of()
             if stored is None:
                 return None
             track = rules_for(stored.proposal, charter).tracks.get(stored.proposal.track)
             if track is not None and track.confidential and not stored.disclosed:
                 return None
-            return proposal_view(stored, charter, clock.now())
+            return proposal_view(stored, charter, clock.now(), asked)
 
         view = await asyncio.to_thread(query)
         if view is None:

@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from bot import commands_core, views
+from bot import commands_core, feedback, views
 from bot.clock import Clock
 from bot.identity import IdentityLinks
 from bot.messages import Actor, Message
@@ -37,6 +37,7 @@ from charter import commands as c
 from charter.authz import Role, authorize_command, roles_for
 from charter.deadlines import due as due_event, next_due_at
 from charter.effects import Announce, Audit, Comment, Effect, Notify, Reply, SetLabels, SyncTracking
+from charter.feedback import Answer
 from charter.grammar import parse_chat
 from charter.lifecycle import Event, State, is_open
 from charter.load import LoadedCharter
@@ -351,8 +352,15 @@ class Governance:
         return message
 
     def execute(self, session: Session, command: Any, actor: Actor, now: datetime) -> Message:
-        """Authorize and run one parsed command inside ``session``'s transaction."""
-        return commands_core.execute(self, session, command, actor, now)
+        """Authorize and run one parsed command inside ``session``'s transaction. A vote or a
+        concern taken answers the actor's feedback request on that proposal (bot.feedback)."""
+        if isinstance(command, c.RequestFeedback):
+            return feedback.request(self, session, command, actor, now).message
+        message = commands_core.execute(self, session, command, actor, now)
+        if message.ok and isinstance(command, c.CastVote | c.RaiseConcern) and command.n:
+            how = Answer.VOTE if isinstance(command, c.CastVote) else Answer.CONCERN
+            feedback.answered(self, session, command.n, actor, how, now)
+        return message
 
     def handler_for(self, command: object) -> Handler | None:
         return self._handlers.get(type(command))

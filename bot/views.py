@@ -7,12 +7,14 @@ Times are ISO 8601 UTC strings in the view; renderers localise them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from bot.messages import Button, Line, Message, When
 from charter.concerns import outstanding
 from charter.deadlines import deadlines
+from charter.feedback import FeedbackRequest, outstanding as outstanding_feedback
 from charter.lifecycle import State
 from charter.model import Charter
 from charter.proposal import rules_for, tally_of
@@ -36,7 +38,14 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat().replace("+00:00", "Z")
 
 
-def proposal_view(stored: Stored, charter: Charter, now: datetime) -> dict[str, Any]:
+def proposal_view(
+    stored: Stored,
+    charter: Charter,
+    now: datetime,
+    feedback: Sequence[FeedbackRequest] = (),
+) -> dict[str, Any]:
+    """The proposal as people see it; ``feedback`` is its feedback requests (storage.feedback),
+    of which the open ones are listed (an answered one drops off)."""
     p = stored.proposal
     charter = rules_for(p, charter)  # the version the proposal was opened under
     track = charter.tracks.get(p.track)
@@ -147,6 +156,10 @@ def proposal_view(stored: Stored, charter: Charter, now: datetime) -> dict[str, 
                 "resolved_by": c.resolved_by,
             }
             for c in p.concerns
+        ],
+        "feedback": [
+            {"login": r.login, "asked_by": r.asked_by, "asked_at": _iso(r.asked_at)}
+            for r in outstanding_feedback(feedback)
         ],
         "tally": tally,
         "deadlines": {

@@ -29,7 +29,10 @@ Rules (:func:`authorize`):
   subscribe-channel (announcements into a shared channel): staff — a contributor may comment,
   but a blocking concern or an operational action needs someone answerable under the charter;
   who may resolve a given concern (its raiser or a coordinator) is :mod:`charter.concerns`'s rule;
-- agenda-add, subscribe (for oneself): any linked login.
+- agenda-add, subscribe (for oneself): any linked login;
+- feedback (ask someone for non-blocking feedback on a proposal): whoever may raise a concern
+  or vote on it, which is staff: every seat is a client's (its maintainers) or a charter role's
+  member's, so every voter is staff.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ class Privilege(StrEnum):
     READ = "read"
     VOTE = "vote"
     CONCERN = "concern"
+    FEEDBACK = "feedback"
     RESOLVE_CONCERN = "resolve-concern"
     WITHDRAW = "withdraw"
     LINK = "link"
@@ -116,6 +120,7 @@ COMMAND_PRIVILEGE: dict[type[c.Command], Privilege] = {
     c.CastVote: Privilege.VOTE,
     c.RaiseConcern: Privilege.CONCERN,
     c.ResolveConcern: Privilege.RESOLVE_CONCERN,
+    c.RequestFeedback: Privilege.FEEDBACK,
     c.Withdraw: Privilege.WITHDRAW,
     c.Disclose: Privilege.DISCLOSE,
     c.Ready: Privilege.READY,
@@ -146,6 +151,7 @@ _ANY_LINKED = frozenset({Privilege.AGENDA_ADD, Privilege.SUBSCRIBE})
 _STAFF_ONLY = {
     Privilege.CONCERN: "raise a blocking concern",
     Privilege.RESOLVE_CONCERN: "resolve a blocking concern",
+    Privilege.FEEDBACK: "ask for feedback on a proposal",
     Privilege.ADVANCE: "advance a rollout",
     Privilege.INCIDENT_DECLARE: "declare an incident",
     Privilege.INCIDENT_MANAGE: "manage an incident",

@@ -54,6 +54,22 @@ class ResolveConcern:
 
 
 @dataclass(frozen=True, slots=True)
+class RequestFeedback:
+    """Ask people for their feedback on a proposal (rfcbot's ``f? @user``). It never blocks:
+    the request is listed on the tracking message until the person answers
+    (:mod:`charter.feedback`). ``users`` are GitHub logins without "@", or chat mentions
+    (``<@U0BOB>``) the service reads as the login their user linked; at most
+    ``MAX_FEEDBACK_USERS``, no login twice."""
+
+    n: int | None
+    users: tuple[str, ...]
+    note: str = ""
+
+
+MAX_FEEDBACK_USERS = 10
+
+
+@dataclass(frozen=True, slots=True)
 class Withdraw:
     n: int | None
 
@@ -280,6 +296,7 @@ Command = (
     | CastVote
     | RaiseConcern
     | ResolveConcern
+    | RequestFeedback
     | Withdraw
     | Status
     | Link
@@ -332,7 +349,7 @@ class ParseError:
 # -- usage ----------------------------------------------------------------------------------
 # One line per command, as a person types it. Keys are the command words (two words for the
 # groups and the subcommands of LEADS); charter.grammar dispatches on the same keys, and
-# "help <topic>" shows these lines.
+# "help <topic>" shows these lines. ``<people>`` is one ``@login`` or more: ``@bob @carol``.
 
 GROUPS = frozenset({"incident", "meeting", "agenda"})
 # Commands that also lead subcommands: ``rollout <n>`` is one, ``rollout pause <n> …`` another.
@@ -349,6 +366,7 @@ USAGE: dict[str, str] = {
     "abstain": "/charter abstain <n> [reason]",
     "concern": "/charter concern <n> <name>: <text>",
     "resolve": "/charter resolve <n> <name>",
+    "feedback": "/charter feedback <n> <people> [note]",
     "withdraw": "/charter withdraw <n>",
     "link": "/charter link",
     "whoami": "/charter whoami",
@@ -397,6 +415,7 @@ COMMENT_USAGE: dict[str, str] = {
     "abstain": "/abstain [reason]",
     "concern": "/concern <name>: <text>",
     "resolve": "/resolve <name>",
+    "feedback": "/feedback <people> [note] (or /f? <people>)",
     "withdraw": "/withdraw",
     "help": "/help [topic]",
     "disclose": "/disclose",

@@ -21,6 +21,7 @@ choice, ``…`` the rest of the line)::
              | "vote" n choice [ intro ] [ text ] | choice n [ intro ] [ text ]
                                                      (* approve 42 = vote 42 approve *)
              | "concern" n name [ ":" ] text | "resolve" n name
+             | ( "feedback" | "f?" ) n user { asked } [ text ]  (* at most 10 people *)
              | "link" | "whoami" | "todo" | "help" [ topic ]
              | "ready" n client stage version [ ref ] [ text ]
              | "advance" n [ "to" stage ] [ "--override" text ]  (* see the rules below *)
@@ -53,6 +54,7 @@ choice, ``…`` the rest of the line)::
                         such as v1.x is refused, "give the sha or refs/tags/<tag>" *)
     duration = /[0-9]+[mh]/ ;                    (* only last before "for", not after in/after *)
     user     = [ "@" ] github-login | chat-mention ;
+    asked    = ( "@" github-login | chat-mention ) [ "," ] ;  (* "@a, @b: note" *)
     quoted   = '"' … '"' | '“' … '”' ;
     text     = quoted | … ;                       (* cleaned; at most 1000 characters *)
 
@@ -77,7 +79,12 @@ Rules a reader of a comment should know:
   number is refused ("comment on #7 or leave out the number"), never read as a reason.
 - ``+1`` and reactions are not votes: a casual ``+1`` must never become a binding decision.
 - Aliases: ``/approve``, ``/reject``, ``/abstain`` (= ``/vote <choice>``), ``list``
-  (= ``proposals``, also as a help topic).
+  (= ``proposals``, also as a help topic), ``f?`` (= ``feedback``, rfcbot's word: ``/f? @bob``).
+- ``feedback`` names the people asked, the first with or without ``@``, every other one with
+  it (or as a chat mention): the first word that is not one starts the note, so ``/feedback
+  @bob @carol does this break light clients?`` asks two people. A name may end in ``,``
+  (``@bob, @carol``) or ``:``, which ends the list (``@bob: your view?``). A login named twice
+  is asked once; at most 10 people per command.
 - ``help`` answers in the form of the surface it was asked on (:func:`help_lines`): in a
   comment the comment forms, chat-only commands left out; ``help <group>`` lists the group.
 - A line whose ``/word`` is no command and close to none (``/usr/bin …``) is ignored; a near
@@ -116,7 +123,8 @@ __all__ = ["COMMENT_USAGE", "USAGE", "help_lines", "live_lines", "parse_chat", "
 MAX_COMMENT_COMMANDS = 20
 
 # "/word" then a space, the end, punctuation or a dash (matched NFKC-folded); "/usr/bin" is none.
-_COMMENT_LINE = re.compile(r"/[A-Za-z][A-Za-z-]*(?=[\s.!,;:—–]|$)")
+# rfcbot's "/f?" is the one word with a question mark ("/what?" stays a line of prose).
+_COMMENT_LINE = re.compile(r"/(?:[Ff]\?|[A-Za-z][A-Za-z-]*)(?=[\s.!,;:—–]|$)")
 _SLASHES = ("/", "／")  # the full-width solidus of IME keyboards, NFKC-folded to "/"
 _FENCE = re.compile(r"(`{3,}|~{3,})")
 # <pre> and <code> tags, opening or closing; their content renders as code, as a fence's does.
@@ -171,6 +179,32 @@ def _resolve(a: t.Args) -> c.ResolveConcern:
     return c.ResolveConcern(n, name)
 
 
+def _feedback(a: t.Args) -> c.RequestFeedback:
+    n = a.proposal()
+    users: list[str] = []
+    tok: t.Tok | None = a.need("person to ask, e.g. @bob-aurora")
+    while tok is not None:
+        word = tok.text.rstrip(",:")
+        user = t.user(t.Tok(word, tok.quoted, tok.start, tok.end))
+        if user.lower() not in {u.lower() for u in users}:
+            users.append(user)
+        if len(users) > c.MAX_FEEDBACK_USERS:
+            raise t.Fail(
+                f"Ask at most {c.MAX_FEEDBACK_USERS} people per command; ask the others in"
+                " another one."
+            )
+        tok = None if tok.text.endswith(":") else _next_asked(a)
+    return c.RequestFeedback(n, tuple(users), t.clean(a.rest(), "note", required=False))
+
+
+def _next_asked(a: t.Args) -> t.Tok | None:
+    """The next word when it names another person (``@login`` or a chat mention), taken."""
+    tok = a.peek()
+    if tok is None or tok.quoted or not tok.text.startswith(("@", "<@")):
+        return None
+    return a.take()
+
+
 def _only_n(cls: type[c.Show | c.Status | c.Withdraw | c.Disclose | c.ShowRollout]) -> _Prod:
     def production(a: t.Args) -> c.Command:
         n = a.proposal()
@@ -214,6 +248,7 @@ _PRODUCTIONS: dict[str, _Prod] = {
     "abstain": lambda a: _vote(a, "abstain"),
     "concern": _concern,
     "resolve": _resolve,
+    "feedback": _feedback,
     "withdraw": _only_n(c.Withdraw),
     "link": _bare(c.Link),
     "whoami": _bare(c.WhoAmI),
@@ -246,7 +281,7 @@ _PRODUCTIONS: dict[str, _Prod] = {
     "unsubscribe": ops.unsubscribe,
     "subscriptions": _bare(c.Subscriptions),
 }
-_ALIASES = {"list": "proposals"}
+_ALIASES = {"list": "proposals", "f?": "feedback"}
 # The words a command starts with: what a word run into text (``approve:lgtm``) may be.
 _WORDS = frozenset({*(k for k in _PRODUCTIONS if " " not in k), *GROUPS, *_ALIASES})
 

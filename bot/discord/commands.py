@@ -7,7 +7,8 @@ Rules:
   enforced on receipt, so the core validates everything again.
 - The typed subcommands take exactly the grammar's arguments (``charter.grammar``): ``withdraw``
   takes only the number; ``concern`` a one-word ``name`` and its ``text``; ``resolve`` the
-  required ``name``.
+  required ``name``; ``feedback`` the ``people`` to ask (logins, each sent as ``@login``, the
+  list ended by ``:`` before a ``note``) and the optional ``note``.
 - ``/charter rollout pause|resume`` is a nested group, named by the grammar's words
   (``rollout pause <n> "<reason>"``): stopping a rollout is urgent enough to be typed. The
   bare ``rollout <n>`` (a group cannot be run itself on Discord) is reached through ``run``.
@@ -70,10 +71,30 @@ class Word:
         return word + self.suffix
 
 
+@dataclass(frozen=True)
+class People:
+    """The ``people`` option of ``feedback``: logins separated by spaces or commas, each read
+    as ``@login`` (an "@" is added where it was left out, so no login is misread as the start
+    of the note); ``ends_list`` adds the ``:`` that ends the list before a note."""
+
+    value: str
+    ends_list: bool = False
+
+    def text(self) -> str:
+        words = self.value.replace(",", " ").split()
+        if not words or any(_NOT_IN_A_WORD.search(w) for w in words):
+            raise Unreadable(
+                f"Name the people to ask as GitHub logins, e.g. @bob-aurora @carol;"
+                f" {quoted(self.value)} is not."
+            )
+        named = " ".join(w if w.startswith(("@", "<@")) else f"@{w}" for w in words)
+        return named + (":" if self.ends_list else "")
+
+
 def command_text(*parts: object) -> str:
     """The chat command for ``parts``; None parts are left out, each part is one line, and a
     ``Word`` must be one word (else ``Unreadable``)."""
-    shown = (p.text() if isinstance(p, Word) else p for p in parts if p is not None)
+    shown = (p.text() if isinstance(p, Word | People) else p for p in parts if p is not None)
     return " ".join(" ".join(str(p).split()) for p in shown if str(p).strip())
 
 
@@ -157,6 +178,22 @@ class CharterGroup(app_commands.Group):
     ) -> None:
         await self._run(interaction, "resolve", number, Word(name, "concern name", NAME_RULE))
 
+    @app_commands.command(description="Ask people for feedback on a proposal; it does not block")
+    @app_commands.describe(
+        number="Proposal (issue) number",
+        people="Their GitHub logins, e.g. @bob-aurora @carol (at most 10)",
+        note="What you would like them to look at",
+    )
+    async def feedback(
+        self,
+        interaction: discord.Interaction[Any],
+        number: Number,
+        people: str,
+        note: str | None = None,
+    ) -> None:
+        asked = People(people, ends_list=bool(note and note.strip()))
+        await self._run(interaction, "feedback", number, asked, note)
+
     @app_commands.command(description="Withdraw your own proposal")
     @app_commands.describe(number="Proposal (issue) number")
     async def withdraw(self, interaction: discord.Interaction[Any], number: Number) -> None:
@@ -212,6 +249,7 @@ class CharterGroup(app_commands.Group):
     @vote.autocomplete("number")
     @concern.autocomplete("number")
     @resolve.autocomplete("number")
+    @feedback.autocomplete("number")
     @withdraw.autocomplete("number")
     @rollout_pause.autocomplete("number")
     @rollout_resume.autocomplete("number")

@@ -54,6 +54,9 @@ Rules:
   GitHub shows is no longer what the bot last wrote, so the next sync must not skip it.
 - The same comment seen twice (webhook and poller) is processed once: a stored comment with the
   same or a newer ``updated_at`` is skipped.
+- A comment first stored answers its author's open feedback request on the proposal, when it
+  was posted at or after the request (``bot.feedback``, ``charter.feedback``); ``/feedback``
+  and ``/f?`` are answered by a reply that mentions the people asked, so GitHub notifies them.
 - A comment line that is exactly ``charterbot link <CODE>`` (what ``/charter link`` asks for)
   proves the commenter's login for a pending chat link; the code is claimed when the comment is
   first stored, like its commands. Only the comment's live text counts, as for commands: a code
@@ -75,6 +78,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from bot import feedback
 from bot.github.events import CommentEvent, IssueEvent, parse_event
 from bot.github.replies import parse_error_markdown, reply_markdown
 from bot.github.tracking import ALL_STATE_LABELS
@@ -84,13 +88,14 @@ from bot.metrics import METRICS
 from charter import commands as c
 from charter.edits import edit_form
 from charter.effects import Announce, Audit, Comment, Effect, Reply, SetLabels, SyncTracking
+from charter.feedback import Answer
 from charter.grammar import live_lines, parse_comment
 from charter.intake import check_intake, parse_form
 from charter.lifecycle import State, is_open
 from charter.model import Charter, Track
 from charter.proposal import Proposal, enter_review, recompute_votes, withdraw
 from charter.seats import may_vote
-from charter.text import one_line
+from charter.text import escape_markdown_github, one_line
 from charter.votes import Choice, Vote
 from storage import audit, proposals as repo
 from storage.inbox import InboxEvent
@@ -420,6 +425,8 @@ def _take(
         return None
     if first:
         _run_commands(gov, session, ev)
+        author = Actor(login=ev.author, surface="github", display=ev.author)
+        feedback.answered(gov, session, ev.issue_number, author, Answer.COMMENT, ev.created_at)
     elif seen == "changed" or not by_other:
         _recompute(gov, session, stored, ev, now)
     return stored, seen
@@ -597,7 +604,22 @@ def _choices(body: str, ev: CommentEvent) -> tuple[tuple[int | None, str], ...]:
 _READS = c.Status | c.Show | c.Help | c.WhoAmI | c.ShowRollout | c.Inventory
 # Answered in a reply too: the tracking comment holds no rollout data, and a resume's reply
 # says what still holds the rollout (an incident's hold outlives a resume by hand).
-_ANSWERED = _READS | c.PauseRollout | c.ResumeRollout
+_ANSWERED = _READS | c.PauseRollout | c.ResumeRollout | c.RequestFeedback
+
+
+def _feedback_reply(asked: feedback.Asked, asker: str) -> str:
+    """The reply to ``/feedback`` (``/f?``): the service's answer, escaped, then a line that
+    mentions everyone newly asked, so GitHub notifies them. Their logins are safe markdown (the
+    grammar's or a verified link's: letters, digits and hyphens); everything else is escaped."""
+    text = reply_markdown(asked.message)
+    if not asked.logins:
+        return text
+    mentions = " ".join(f"@{login}" for login in asked.logins)
+    note = f" {escape_markdown_github(asked.note)}" if asked.note else ""
+    return (
+        f"{text}\n\n{mentions}: {escape_markdown_github(asker)} asks for your feedback on this"
+        f" proposal.{note} Comment here to answer; it does not block the decision."
+    )
 
 
 def _run_commands(gov: Governance, session: Session, ev: CommentEvent) -> None:
@@ -610,11 +632,16 @@ def _run_commands(gov: Governance, session: Session, ev: CommentEvent) -> None:
             key = f"{ev.comment_id}:{i}"
             gov.reply_on_github(session, ev.issue_number, ev.author, text, key, at, markdown=True)
             continue
-        message = gov.execute(session, parsed, actor, at)
-        METRICS.commands.labels(outcome="ok" if message.ok else "refused").inc()
-        # A read is answered where it was asked: the tracking comment does not carry it.
-        if not message.ok or isinstance(parsed, _ANSWERED):
+        if isinstance(parsed, c.RequestFeedback):
+            asked = feedback.request(gov, session, parsed, actor, at)
+            message, text = asked.message, _feedback_reply(asked, ev.author)
+        else:
+            message = gov.execute(session, parsed, actor, at)
             text = reply_markdown(message)
+        METRICS.commands.labels(outcome="ok" if message.ok else "refused").inc()
+        # A read is answered where it was asked: the tracking comment does not carry it. A
+        # feedback request is answered too: the reply mentions whom it asks.
+        if not message.ok or isinstance(parsed, _ANSWERED):
             key = f"{ev.comment_id}:{i}"
             gov.reply_on_github(session, ev.issue_number, ev.author, text, key, at, markdown=True)
 

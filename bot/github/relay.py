@@ -40,7 +40,12 @@ from bot.metrics import METRICS
 from bot.ports import GitHubError, GitHubGateway
 from bot.views import point_to, proposal_view
 from charter.model import Charter
-from storage import meetings as meetings_store, outbox, proposals as repo
+from storage import (
+    feedback as feedback_store,
+    meetings as meetings_store,
+    outbox,
+    proposals as repo,
+)
 from storage.db import session_scope
 from storage.models.core import OutboxRow, TrackingMessageRow
 from storage.times import aware
@@ -111,7 +116,8 @@ class GitHubRelay:
             stored = repo.load(session, number)
             if stored is None:
                 return None
-            view = proposal_view(stored, self._charter, now)
+            requests = feedback_store.open_for(session, number)
+            view = proposal_view(stored, self._charter, now, requests)
             tracked = session.get(TrackingMessageRow, (number, "github"))
             known = (tracked.message_id, tracked.body_sha256) if tracked else None
         body = render(view, now, self._public_url)

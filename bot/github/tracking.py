@@ -3,7 +3,8 @@ edited only when it changes (or when someone else changed it: ``bot.github.handl
 
 It shows the state, the timeline (UTC and relative to the last change), what intake found
 wrong, the seat matrix (client or role → who voted what, when, with reason, and from where),
-open concerns, quorum and approval against the track's rule (as judged: at voting close, with
+open concerns, the feedback requested and not yet given (while the proposal is open), quorum
+and approval against the track's rule (as judged: at voting close, with
 the votes during lazy consensus listed apart), and the decision. All user text is escaped so it
 renders literally and never pings or forms a command.
 """
@@ -132,6 +133,10 @@ def _tally_line(t: dict[str, Any]) -> str:
 
 def _tail(view: dict[str, Any], now: datetime, public_url: str, after_list: bool) -> list[str]:
     out = [""] if after_list else []
+    asked = view.get("feedback") or []
+    if asked and view["state"] in ("draft", "review", "voting"):
+        who = ", ".join(f"{_e('@' + r['login'])} (by {_e('@' + r['asked_by'])})" for r in asked)
+        out += [f"Feedback requested from {who}; it does not block the decision.", ""]
     if view["decision"]:
         dec = view["decision"]
         out.append(

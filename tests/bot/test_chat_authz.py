@@ -71,6 +71,7 @@ TABLE: list[tuple[str, frozenset[str]]] = [
     ("vote {a} approve", frozenset({M, K})),  # charter-amendment: clients and coordinators
     ("concern {n} perf: slows sync", STAFF),
     ("resolve {n} perf", STAFF),
+    ("feedback {n} @emeka-cirrus gas numbers?", STAFF),  # who may vote or raise a concern
     ("withdraw {n}", frozenset({K})),  # the author or a coordinator
     ("disclose {n}", COUNCIL),
     ("ready {n} borealis staging v1.2.3", frozenset({M, K})),  # Borealis's maintainer
@@ -214,9 +215,24 @@ def test_command_by_role(world: World, template: str, role: str, allowed: bool) 
 
 
 # On a fresh proposal in voting these simply work once allowed.
-_SUCCEED_WHEN_ALLOWED = (c.ListProposals, c.Show, c.WhoAmI, c.Link, c.CastVote, c.RaiseConcern)
+_SUCCEED_WHEN_ALLOWED = (
+    c.ListProposals,
+    c.Show,
+    c.WhoAmI,
+    c.Link,
+    c.CastVote,
+    c.RaiseConcern,
+    c.RequestFeedback,
+)
 # Commands the service authorizes against the proposal they name (track and author known).
-_ON_PROPOSAL = (c.CastVote, c.RaiseConcern, c.ResolveConcern, c.Withdraw, c.Disclose)
+_ON_PROPOSAL = (
+    c.CastVote,
+    c.RaiseConcern,
+    c.ResolveConcern,
+    c.RequestFeedback,
+    c.Withdraw,
+    c.Disclose,
+)
 
 
 def test_table_covers_every_chat_command() -> None:

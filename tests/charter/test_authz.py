@@ -55,6 +55,8 @@ CASES: list[tuple[c.Command, str, str]] = [
     (c.CastVote(42, "reject"), "charter-amendment", "MK"),
     (c.RaiseConcern(42, "gas", "too high"), "protocol-change", STAFF),
     (c.ResolveConcern(42, "gas"), "protocol-change", STAFF),
+    (c.RequestFeedback(42, ("bob-aurora",)), "protocol-change", STAFF),
+    (c.RequestFeedback(42, ("kofi-sec",), "your view?"), "security-patch", STAFF),
     (c.Withdraw(42), "protocol-change", "CK"),
     (c.Disclose(42), "security-patch", COUNCIL_OR_COORD),
     (c.Ready(42, "aurora", "staging", "4.2.0"), "protocol-change", "MK"),

@@ -190,12 +190,11 @@ def test_0014_refuses_replace_on_sqlite_and_its_downgrade_drops_it(sqlite_url: s
 def test_0015_adds_the_audit_witness_table_and_its_downgrade_drops_it(engine_url: str) -> None:
     """Witnessed heads get their own table, one row per period; the audit log is left as it
     was (a post must not change the head it witnesses)."""
-    assert migrate.head_revision() == "0015_audit_witness"
     engine = make_engine(engine_url)
     try:
         migrate.upgrade(engine, "0014_audit_no_replace")
         fill(engine, 3)
-        migrate.upgrade(engine)
+        migrate.upgrade(engine, "0015_audit_witness")
         assert "audit_witness" in inspect(engine).get_table_names()
         period = {"at": "2026-11-28 00:00:00+00:00", "hash": "a" * 64}
         insert = text(
@@ -213,6 +212,36 @@ def test_0015_adds_the_audit_witness_table_and_its_downgrade_drops_it(engine_url
             config.attributes["connection"] = connection
             command.downgrade(config, "0014_audit_no_replace")
         assert "audit_witness" not in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+
+
+def test_0016_adds_the_feedback_request_table_and_its_downgrade_drops_it(engine_url: str) -> None:
+    """Feedback requests get their own table, empty at first; the audit log is left as it was,
+    and the downgrade drops the table again."""
+    assert migrate.head_revision() == "0016_feedback_requests"
+    engine = make_engine(engine_url)
+    try:
+        migrate.upgrade(engine, "0015_audit_witness")
+        fill(engine, 3)
+        migrate.upgrade(engine)
+        assert "feedback_request" in inspect(engine).get_table_names()
+        row = {"at": "2026-11-28 00:00:00+00:00"}
+        insert = text(
+            "INSERT INTO feedback_request (proposal, login, asked_by, asked_at, note)"
+            " VALUES (7, 'bob', 'alice', :at, '')"
+        )
+        with session_scope(engine) as session:
+            session.execute(insert, row)
+        with read_scope(engine) as session:
+            assert audit.verify(session).count == 3
+            query = "SELECT answered_at FROM feedback_request WHERE proposal = 7"
+            assert session.execute(text(query)).scalar_one() is None
+        config = migrate.alembic_config()
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0015_audit_witness")
+        assert "feedback_request" not in inspect(engine).get_table_names()
     finally:
         engine.dispose()
 

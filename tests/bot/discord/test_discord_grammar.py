@@ -133,6 +133,16 @@ async def test_registration_is_within_discords_limits(
         ("resolve", [option("number", 1), option("name", "gas-limit")], "resolve 1 gas-limit"),
         ("withdraw", [option("number", 1)], "withdraw 1"),
         (
+            "feedback",
+            [option("number", 7), option("people", "bob-aurora, @carol\n<@123>")],
+            "feedback 7 @bob-aurora @carol <@123>",
+        ),
+        (
+            "feedback",
+            [option("number", 7), option("people", "@bob"), option("note", "@dan knows more")],
+            "feedback 7 @bob: @dan knows more",
+        ),
+        (
             "rollout pause",
             [option("number", 7), option("reason", "devnet\nforks  at 1200")],
             "rollout pause 7 devnet forks at 1200",
@@ -193,6 +203,8 @@ async def test_every_grammar_command_is_reachable(
         ("resolve", [option("name", "gas limit")], "'gas limit'"),
         ("resolve", [option("name", "")], "''"),
         ("vote", [option("choice", "approve because")], "'approve because'"),
+        ("feedback", [option("people", "bob: look")], "'bob: look'"),
+        ("feedback", [option("people", ",")], "','"),
     ],
 )
 async def test_an_option_the_grammar_would_misread_is_refused(
@@ -212,7 +224,10 @@ async def test_an_option_the_grammar_would_misread_is_refused(
     assert data["flags"] & 64
     assert data["allowed_mentions"] == {"parse": []}
     [embed] = data["embeds"]
-    assert "one word" in embed["description"] or "approve, reject" in embed["description"]
+    assert any(
+        hint in embed["description"] for hint in ("one word", "approve, reject", "as GitHub logins")
+    )
+    assert problem in embed["description"]
     assert problem in embed["description"].replace("\\", "")
     assert core.runs == []
     assert discord_api.calls("POST", FOLLOWUP) == []

@@ -24,6 +24,7 @@ SUBCOMMANDS = [
     "vote",
     "concern",
     "resolve",
+    "feedback",
     "withdraw",
     "link",
     "whoami",

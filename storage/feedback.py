@@ -1,0 +1,74 @@
+"""Feedback requests: the rows of ``feedback_request`` as :class:`charter.feedback.FeedbackRequest`.
+
+Rules:
+- ``for_proposal`` reads a proposal's requests in the order they were asked (open and
+  answered); ``save`` writes what a decision returned: a new request is inserted, an answered
+  one records its answer on the person's open row.
+- Whoever decides holds the proposal's row lock first (``storage.proposals.load(...,
+  for_update=True)``), so two decisions about one proposal's requests never interleave.
+- Audit entries are appended by the caller, from the decision's effects, in the same
+  transaction (``bot.service.Governance.effects``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from charter.feedback import Answer, FeedbackRequest
+from storage.models.feedback import FeedbackRequestRow
+from storage.times import aware
+
+
+def for_proposal(session: Session, proposal: int) -> tuple[FeedbackRequest, ...]:
+    rows = session.exec(
+        select(FeedbackRequestRow)
+        .where(FeedbackRequestRow.proposal == proposal)
+        .order_by(col(FeedbackRequestRow.asked_at), col(FeedbackRequestRow.id))
+    ).all()
+    return tuple(_request(row) for row in rows)
+
+
+def open_for(session: Session, proposal: int) -> tuple[FeedbackRequest, ...]:
+    """The proposal's unanswered requests, in the order they were asked."""
+    return tuple(r for r in for_proposal(session, proposal) if r.open)
+
+
+def save(session: Session, requests: Iterable[FeedbackRequest]) -> None:
+    """Insert the new requests; record the answer of answered ones on their open row (a
+    person has at most one open request per proposal: charter.feedback)."""
+    for request in requests:
+        if request.answered_at is None:
+            session.add(
+                FeedbackRequestRow(
+                    proposal=request.proposal,
+                    login=request.login,
+                    asked_by=request.asked_by,
+                    asked_at=request.asked_at,
+                    note=request.note,
+                )
+            )
+            continue
+        how = None if request.answered_how is None else request.answered_how.value
+        session.execute(
+            sa.update(FeedbackRequestRow)
+            .where(col(FeedbackRequestRow.proposal) == request.proposal)
+            .where(col(FeedbackRequestRow.login) == request.login)
+            .where(col(FeedbackRequestRow.answered_at).is_(None))
+            .values(answered_at=request.answered_at, answered_how=how)
+        )
+    session.flush()
+
+
+def _request(row: FeedbackRequestRow) -> FeedbackRequest:
+    return FeedbackRequest(
+        proposal=row.proposal,
+        login=row.login,
+        asked_by=row.asked_by,
+        asked_at=aware(row.asked_at),
+        note=row.note,
+        answered_at=None if row.answered_at is None else aware(row.answered_at),
+        answered_how=None if row.answered_how is None else Answer(row.answered_how),
+    )

@@ -1,0 +1,97 @@
+"""``feedback`` in chat, through the one service: asking, what answers a request from chat,
+chat mentions read as linked logins, and confidential proposals not leaked."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.messages import Actor, plain_text
+from storage import audit_query
+from storage.db import session_scope
+from tests.bot.harness import Bot, later, valid_body
+from tests.standins.github_server import GitHubStandin
+
+
+@pytest.fixture
+async def bot(sqlite_url: str, github: GitHubStandin) -> AsyncIterator[Bot]:
+    b = Bot.fresh(sqlite_url, github)
+    yield b
+    await b.close()
+
+
+def _run(bot: Bot, text: str, login: str | None, surface: str = "console") -> str:
+    return plain_text(bot.gov.run_sync(text, Actor(login, surface, f"{surface}-{login}")))
+
+
+def _kinds(bot: Bot, n: int) -> list[tuple[str, str]]:
+    with session_scope(bot.rt.engine) as session:
+        entries = audit_query.entries(session, subject=f"proposal:{n}")
+        return [
+            (e.kind, json.loads(e.payload)["login"])
+            for e in reversed(entries)
+            if e.kind.startswith("feedback-")
+        ]
+
+
+async def test_feedback_from_chat_is_listed_until_a_concern_from_chat_answers(bot: Bot) -> None:
+    n = await bot.open_issue()
+    said = _run(bot, f"feedback {n} @bob-aurora please check the gas math", "carmen-borealis")
+    assert said == f"Asked bob-aurora for feedback on #{n}; it does not block the decision."
+    await bot.settle()
+    assert "Feedback requested from @&#8203;bob-aurora" in bot.tracking(n)[0].body
+    assert _run(bot, f"f? {n} @bob-aurora", "carmen-borealis") == (
+        "bob-aurora was already asked and has not answered yet."
+    )
+
+    await bot.advance(later(seconds=5))
+    _run(bot, f"concern {n} gas: the target is too high", "bob-aurora")
+    await bot.settle()
+    assert "Feedback requested" not in bot.tracking(n)[0].body
+    assert _kinds(bot, n) == [
+        ("feedback-requested", "bob-aurora"),
+        ("feedback-given", "bob-aurora"),
+    ]
+
+
+async def test_a_chat_mention_is_the_login_its_user_linked(bot: Bot) -> None:
+    n = await bot.open_issue()
+    bot.link("U0CARMEN", "carmen-borealis")
+    bot.link("U0BOB", "bob-aurora")
+    said = _run(bot, f"feedback {n} <@U0BOB> <@U0NOBODY>", "carmen-borealis", "slack")
+    assert said.startswith("error: The person you mentioned has not linked a GitHub login here")
+    assert _kinds(bot, n) == []
+    said = _run(bot, f"feedback {n} <@U0BOB>", "carmen-borealis", "slack")
+    assert said == f"Asked bob-aurora for feedback on #{n}; it does not block the decision."
+
+
+async def test_a_contributor_and_a_closed_proposal_are_refused(bot: Bot) -> None:
+    n = await bot.open_issue()
+    said = _run(bot, f"feedback {n} @bob-aurora", "mallory")
+    assert "may ask for feedback on a proposal" in said
+    _run(bot, f"withdraw {n}", "alice-aurora")
+    said = _run(bot, f"feedback {n} @bob-aurora", "carmen-borealis")
+    assert "is withdrawn: feedback can be asked only while a proposal is open" in said
+    assert _kinds(bot, n) == []
+
+
+async def test_a_confidential_proposal_is_not_shown_to_whom_may_not_see_it(bot: Bot) -> None:
+    security = valid_body(**{"protocol-change": "security-patch"})
+    n = await bot.open_issue("Fix gossip", security, "kofi-sec")
+    await bot.advance(later(seconds=1))
+    # Someone who may not see it is told there is no such proposal, as by `show`.
+    assert (
+        _run(bot, f"feedback {n} @bob-aurora", "zoe-contrib")
+        == f"error: There is no proposal #{n}."
+    )
+    # Asking someone who may not see it asks no one (the asker may see it).
+    said = _run(bot, f"feedback {n} @alice-aurora @zoe-contrib", "lena-sec")
+    assert "zoe-contrib may not see it, so nobody was asked" in said
+    assert _kinds(bot, n) == []
+    said = _run(bot, f"feedback {n} @alice-aurora @ines-coord", "lena-sec")
+    assert said.startswith("Asked alice-aurora, ines-coord for feedback")
+    # Once disclosed, anyone may be asked.
+    _run(bot, f"disclose {n}", "ines-coord")
+    assert _run(bot, f"feedback {n} @zoe-contrib", "lena-sec").startswith("Asked zoe-contrib")

@@ -1,0 +1,117 @@
+"""Feedback requests end to end on GitHub (``/f? @user``, ``/feedback``): the reply mentions
+whom it asks, the tracking comment lists the open requests, and the asked person's comment
+answers theirs; none of it blocks anything."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+
+from storage import audit, audit_query
+from storage.db import session_scope
+from tests.bot.harness import Bot, later
+from tests.standins.github_server import GitHubStandin
+
+LISTED = "Feedback requested from @&#8203;bob-aurora (by @&#8203;carmen-borealis)"
+
+
+@pytest.fixture
+async def bot(engine_url: str, github: GitHubStandin) -> AsyncIterator[Bot]:
+    b = Bot.fresh(engine_url, github)
+    yield b
+    await b.close()
+
+
+def _audited(bot: Bot, n: int, kind: str) -> list[dict[str, object]]:
+    with session_scope(bot.rt.engine) as session:
+        found = audit_query.entries(session, subject=f"proposal:{n}", kind=kind)
+        assert audit.verify(session).ok
+        return [json.loads(e.payload) for e in reversed(found)]
+
+
+def _replies(bot: Bot, n: int, text: str) -> list[str]:
+    return [c.body for c in bot.issue_comments(n) if text in c.body and "tracking" not in c.body]
+
+
+async def test_f_question_asks_lists_and_a_comment_answers(bot: Bot) -> None:
+    n = await bot.open_issue()
+    await bot.comment(n, "/f? @bob-aurora", "carmen-borealis")
+    await bot.settle()
+    [reply] = _replies(bot, n, "asks for your feedback")
+    # The asked person is mentioned for real (GitHub notifies them); the asker is answered.
+    assert "\n@bob-aurora: carmen-borealis asks for your feedback on this proposal." in reply
+    assert reply.startswith(f"@carmen-borealis Asked bob-aurora for feedback on \\#{n};")
+    [tracking] = bot.tracking(n)
+    assert LISTED in tracking.body  # escaped there: the tracking comment never pings
+    view = (await bot.http.get(f"/api/proposals/{n}")).json()
+    assert [(r["login"], r["asked_by"]) for r in view["feedback"]] == [
+        ("bob-aurora", "carmen-borealis")
+    ]
+    [asked] = _audited(bot, n, "feedback-requested")
+    assert asked["login"] == "bob-aurora" and asked["by"] == "carmen-borealis"
+
+    # Asking again while it is unanswered changes nothing, and says so.
+    await bot.advance(later(seconds=5))
+    await bot.comment(n, "/feedback @bob-aurora", "carmen-borealis")
+    await bot.settle()
+    assert _replies(bot, n, "bob-aurora was already asked and has not answered yet.")
+    assert len(_audited(bot, n, "feedback-requested")) == 1
+
+    # Someone else's comment answers nothing; bob's answers his request.
+    await bot.advance(later(seconds=5))
+    await bot.comment(n, "What about light clients?", "emeka-cirrus")
+    await bot.settle()
+    assert LISTED in bot.tracking(n)[0].body
+    await bot.comment(n, "Fine by me, the numbers hold.", "bob-aurora")
+    await bot.settle()
+    [tracked] = bot.tracking(n)
+    assert tracked.id == tracking.id, "the tracking comment is edited in place"
+    assert "Feedback requested" not in tracked.body
+    [given] = _audited(bot, n, "feedback-given")
+    assert given["login"] == "bob-aurora" and given["how"] == "comment"
+    view = (await bot.http.get(f"/api/proposals/{n}")).json()
+    assert view["feedback"] == []
+    assert view["state"] == "review"  # it blocked and moved nothing
+
+
+async def test_feedback_asks_several_and_a_vote_answers(bot: Bot) -> None:
+    n = await bot.open_voting()
+    await bot.comment(
+        n, "/feedback @emeka-cirrus, @hana-eridanus does the gas math hold?", "alice-aurora"
+    )
+    await bot.settle()
+    [reply] = _replies(bot, n, "asks for your feedback")
+    assert "@emeka-cirrus @hana-eridanus: alice-aurora asks for your feedback" in reply
+    assert "does the gas math hold?" in reply
+    body = bot.tracking(n)[0].body
+    assert "@&#8203;emeka-cirrus (by @&#8203;alice-aurora), @&#8203;hana-eridanus" in body
+
+    await bot.advance(later(seconds=5))
+    await bot.comment(n, "/approve", "hana-eridanus")
+    await bot.settle()
+    body = bot.tracking(n)[0].body
+    assert "Feedback requested from @&#8203;emeka-cirrus (by @&#8203;alice-aurora);" in body
+    assert "hana-eridanus (by" not in body
+    [given] = _audited(bot, n, "feedback-given")
+    assert (given["login"], given["how"], given["asked_by"]) == (
+        "hana-eridanus",
+        "vote",
+        "alice-aurora",
+    )
+
+
+async def test_who_may_not_ask_and_closed_proposals_are_refused(bot: Bot) -> None:
+    n = await bot.open_issue()
+    await bot.comment(n, "/f? @bob-aurora", "mallory")  # no seat, no role
+    await bot.settle()
+    [refused] = _replies(bot, n, "may ask for feedback on a proposal")
+    assert refused.startswith("@mallory error: Only client maintainers")
+    await bot.comment(n, "/withdraw", "alice-aurora")
+    await bot.settle()
+    await bot.comment(n, "/f? @bob-aurora", "carmen-borealis")
+    await bot.settle()
+    assert _replies(bot, n, "feedback can be asked only while a proposal is open")
+    assert _audited(bot, n, "feedback-requested") == []
+    assert "@bob-aurora" not in "".join(c.body for c in bot.issue_comments(n))

@@ -1,0 +1,298 @@
+"""Feedback requests: who is asked, when asking is refused or a no-op, and what answers one."""
+
+# ruff: noqa: E501  (table rows quote whole reply sentences; wrapping them hides typos)
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from charter.effects import Audit, Reply, SyncTracking
+from charter.feedback import (
+    Answer,
+    FeedbackDecision,
+    FeedbackRequest,
+    answer,
+    outstanding,
+    request_feedback,
+)
+from charter.lifecycle import State
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+T1 = T0 + timedelta(hours=1)
+ALICE = "alice-aurora"
+BOB_OPEN = FeedbackRequest(7, "bob-aurora", "carmen-borealis", T0)
+DAN_DONE = FeedbackRequest(7, "dan", ALICE, T0, answered_at=T1, answered_how=Answer.COMMENT)
+
+
+def _asked(login: str, note: str = "") -> FeedbackRequest:
+    return FeedbackRequest(7, login, ALICE, T1, note)
+
+
+def _audit(login: str, note: str = "") -> Audit:
+    payload = {"login": login, "by": ALICE, "note": note, "at": T1.isoformat()}
+    return Audit("feedback-requested", "proposal:7", payload)
+
+
+# (state, existing requests, logins asked, note, cannot_see, the decision)
+REQUESTS = [
+    pytest.param(
+        State.REVIEW,
+        (),
+        ["emeka-cirrus"],
+        "",
+        frozenset(),
+        FeedbackDecision(
+            (_asked("emeka-cirrus"),),
+            (
+                _audit("emeka-cirrus"),
+                SyncTracking(7),
+                Reply("Asked emeka-cirrus for feedback on #7; it does not block the decision."),
+            ),
+        ),
+        id="one-asked",
+    ),
+    pytest.param(
+        State.DRAFT,
+        (),
+        ["emeka-cirrus", "hana-eridanus"],
+        "gas numbers?",
+        frozenset(),
+        FeedbackDecision(
+            (_asked("emeka-cirrus", "gas numbers?"), _asked("hana-eridanus", "gas numbers?")),
+            (
+                _audit("emeka-cirrus", "gas numbers?"),
+                _audit("hana-eridanus", "gas numbers?"),
+                SyncTracking(7),
+                Reply(
+                    "Asked emeka-cirrus, hana-eridanus for feedback on #7; it does not block the decision."
+                ),
+            ),
+        ),
+        id="two-asked-in-draft",
+    ),
+    pytest.param(
+        State.VOTING,
+        (BOB_OPEN, DAN_DONE),
+        ["Bob-Aurora", "dan"],
+        "",
+        frozenset(),
+        FeedbackDecision(
+            (_asked("dan"),),
+            (
+                _audit("dan"),
+                SyncTracking(7),
+                Reply(
+                    "Asked dan for feedback on #7; it does not block the decision. Bob-Aurora was already asked and has not answered yet."
+                ),
+            ),
+        ),
+        id="already-asked-is-a-no-op-answered-may-be-asked-again",
+    ),
+    pytest.param(
+        State.REVIEW,
+        (),
+        ["emeka-cirrus", "hana-eridanus", "Emeka-Cirrus"],
+        "",
+        frozenset(),
+        FeedbackDecision(
+            (_asked("emeka-cirrus"), _asked("hana-eridanus")),
+            (
+                _audit("emeka-cirrus"),
+                _audit("hana-eridanus"),
+                SyncTracking(7),
+                Reply(
+                    "Asked emeka-cirrus, hana-eridanus for feedback on #7; it does not block the decision."
+                ),
+            ),
+        ),
+        id="a-login-named-twice-is-asked-once",
+    ),
+    pytest.param(
+        State.VOTING,
+        (BOB_OPEN,),
+        ["bob-aurora", "ALICE-aurora"],
+        "",
+        frozenset(),
+        FeedbackDecision(
+            (),
+            (
+                Reply(
+                    "bob-aurora was already asked and has not answered yet. You need not ask yourself."
+                ),
+            ),
+        ),
+        id="nothing-new",
+    ),
+    pytest.param(
+        State.VOTING,
+        (),
+        ["kofi-sec", "zoe-contrib", "Yan"],
+        "",
+        frozenset({"zoe-contrib", "yan"}),
+        FeedbackDecision(
+            (),
+            (
+                Reply(
+                    "#7 is confidential until disclosed, and zoe-contrib, Yan may not see it, so nobody was asked: ask only coordinators, the security council or voters on its track, or disclose it first.",
+                    ok=False,
+                ),
+            ),
+        ),
+        id="confidential-hidden-from-one-asks-no-one",
+    ),
+    pytest.param(
+        State.VOTING,
+        (),
+        ["kofi-sec"],
+        "",
+        frozenset({"zoe-contrib"}),
+        FeedbackDecision(
+            (_asked("kofi-sec"),),
+            (
+                _audit("kofi-sec"),
+                SyncTracking(7),
+                Reply("Asked kofi-sec for feedback on #7; it does not block the decision."),
+            ),
+        ),
+        id="confidential-seen-by-all-asked",
+    ),
+    *[
+        pytest.param(
+            state,
+            (),
+            ["emeka-cirrus"],
+            "",
+            frozenset(),
+            FeedbackDecision(
+                (),
+                (
+                    Reply(
+                        f"#7 is {state.value}: feedback can be asked only while a proposal is open (draft, review or voting).",
+                        ok=False,
+                    ),
+                ),
+            ),
+            id=f"closed-{state.value}",
+        )
+        for state in (
+            State.ACCEPTED,
+            State.REJECTED,
+            State.EXPIRED,
+            State.WITHDRAWN,
+            State.ROLLING_OUT,
+            State.COMPLETED,
+            State.ROLLED_BACK,
+        )
+    ],
+]
+
+
+@pytest.mark.parametrize(("state", "existing", "logins", "note", "hidden", "expected"), REQUESTS)
+def test_request_feedback(
+    state: State,
+    existing: tuple[FeedbackRequest, ...],
+    logins: list[str],
+    note: str,
+    hidden: frozenset[str],
+    expected: FeedbackDecision,
+) -> None:
+    decision = request_feedback(7, state, existing, ALICE, logins, note, T1, cannot_see=hidden)
+    assert decision == expected
+
+
+def _given(login: str, how: Answer, at: datetime, asked_by: str = "carmen-borealis") -> Audit:
+    payload = {"login": login, "how": how.value, "asked_by": asked_by, "at": at.isoformat()}
+    return Audit("feedback-given", "proposal:7", payload)
+
+
+# (requests, who acted, how, when, the decision)
+ANSWERS = [
+    pytest.param(
+        (BOB_OPEN,),
+        "bob-aurora",
+        Answer.COMMENT,
+        T1,
+        FeedbackDecision(
+            (
+                FeedbackRequest(
+                    7,
+                    "bob-aurora",
+                    "carmen-borealis",
+                    T0,
+                    answered_at=T1,
+                    answered_how=Answer.COMMENT,
+                ),
+            ),
+            (_given("bob-aurora", Answer.COMMENT, T1), SyncTracking(7)),
+        ),
+        id="comment-answers",
+    ),
+    pytest.param(
+        (BOB_OPEN, DAN_DONE),
+        "BOB-AURORA",
+        Answer.VOTE,
+        T0,
+        FeedbackDecision(
+            (
+                FeedbackRequest(
+                    7, "bob-aurora", "carmen-borealis", T0, answered_at=T0, answered_how=Answer.VOTE
+                ),
+            ),
+            (_given("bob-aurora", Answer.VOTE, T0), SyncTracking(7)),
+        ),
+        id="vote-at-the-moment-asked-answers-any-case",
+    ),
+    pytest.param(
+        (BOB_OPEN,),
+        "bob-aurora",
+        Answer.CONCERN,
+        T0 - timedelta(seconds=1),
+        FeedbackDecision(),
+        id="before-the-request-answers-nothing",
+    ),
+    pytest.param(
+        (BOB_OPEN,),
+        "carmen-borealis",
+        Answer.COMMENT,
+        T1,
+        FeedbackDecision(),
+        id="the-asker-answers-nothing",
+    ),
+    pytest.param(
+        (DAN_DONE,),
+        "dan",
+        Answer.COMMENT,
+        T1 + timedelta(hours=1),
+        FeedbackDecision(),
+        id="already-answered",
+    ),
+    pytest.param((), "bob-aurora", Answer.VOTE, T1, FeedbackDecision(), id="never-asked"),
+]
+
+
+@pytest.mark.parametrize(("requests", "login", "how", "at", "expected"), ANSWERS)
+def test_answer(
+    requests: tuple[FeedbackRequest, ...],
+    login: str,
+    how: Answer,
+    at: datetime,
+    expected: FeedbackDecision,
+) -> None:
+    assert answer(7, requests, login, how, at) == expected
+
+
+def test_outstanding_keeps_open_requests_in_order() -> None:
+    later = FeedbackRequest(7, "emeka-cirrus", ALICE, T1)
+    assert outstanding((BOB_OPEN, DAN_DONE, later)) == (BOB_OPEN, later)
+    assert [r.open for r in (BOB_OPEN, DAN_DONE)] == [True, False]
+
+
+def test_a_request_never_touches_the_proposal() -> None:
+    """Feedback never blocks: a decision carries requests and effects, no proposal, no state
+    change, no label, no announcement, no deadline."""
+    decision = request_feedback(7, State.VOTING, (), ALICE, ["bob-aurora"], "", T1)
+    kinds = {type(e) for e in decision.effects}
+    assert kinds == {Audit, SyncTracking, Reply}
+    assert set(FeedbackDecision.__dataclass_fields__) == {"requests", "effects"}
