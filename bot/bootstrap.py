@@ -52,7 +52,15 @@ from charter.lifecycle import OPEN_STATES
 from charter.load import CharterInvalid, LoadedCharter, load_charter
 from charter.model import Charter, keeping
 from charter.stage_amendments import moves, passed_new
-from storage import charters, inbox, migrate, proposals as repo, rollouts as rollout_store, state
+from storage import (
+    audit,
+    charters,
+    inbox,
+    migrate,
+    proposals as repo,
+    rollouts as rollout_store,
+    state,
+)
 from storage.db import make_engine, read_scope, session_scope
 from storage.models.core import InboxRow
 
@@ -457,6 +465,11 @@ def adopt_charter(engine: Engine, loaded: LoadedCharter, now: datetime) -> Loade
     that would move a rollout under way raise :class:`CharterMovesRollouts`."""
     version = loaded.charter.version
     with session_scope(engine) as session:
+        # The audit lock first, as every appender takes it before the rows it then changes
+        # (an incident command appends, then pauses rollouts): upgrading rollout rows first
+        # and appending the adoption second was the opposite order, a deadlock on PostgreSQL
+        # when a replica started while such a command ran.
+        audit.lock(session)
         previous = charters.adopted_version(session)
         if previous is not None and version < previous:
             raise CharterVersionLowered(
