@@ -22,7 +22,7 @@ from charter.grammar import help_lines
 from charter.proposal import Decision, cast_vote, raise_concern, resolve_concern, withdraw
 from charter.seats import may_vote
 from charter.todo import awaiting
-from storage import audit, meetings, proposals as repo
+from storage import audit, feedback as feedback_store, meetings, proposals as repo
 
 if TYPE_CHECKING:
     from bot.service import Governance
@@ -86,7 +86,9 @@ def _show(gov: Governance, session: Session, n: int | None, actor: Actor, now: d
     stored = _load(gov, session, n, actor)
     if isinstance(stored, Message):
         return stored
-    return proposal_message(stored, gov.rules_for(stored.proposal), now)
+    # Listed like its concerns: whoever may see the proposal may see who was asked about it.
+    asked = feedback_store.open_for(session, stored.proposal.number)
+    return proposal_message(stored, gov.rules_for(stored.proposal), now, asked)
 
 
 def _decide(
@@ -139,7 +141,7 @@ def _whoami(gov: Governance, actor: Actor) -> Message:
 
 def _todo(gov: Governance, session: Session, actor: Actor, now: datetime) -> Message:
     """What awaits the asker among the open proposals they may see, each judged by the charter
-    version it was opened under."""
+    version it was opened under, with the feedback asked of them there."""
     if actor.login is None:
         return Message.text_only(
             "You are not linked to a GitHub login, so no seat or concern is yours yet. "
@@ -147,7 +149,8 @@ def _todo(gov: Governance, session: Session, actor: Actor, now: datetime) -> Mes
         )
     items = repo.listing(session, states=[s.value for s in OPEN_STATES], include_confidential=True)
     mine = [(s.proposal, gov.rules_for(s.proposal)) for s in items if _visible(gov, s, actor)]
-    return todo_message(awaiting(mine, actor.login, now), actor.login)
+    asked = feedback_store.open_asking(session, actor.login)
+    return todo_message(awaiting(mine, actor.login, now, asked), actor.login)
 
 
 def unlinked_remedy(surface: str) -> str:

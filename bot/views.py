@@ -25,6 +25,7 @@ from charter.votes import Tally
 from storage.proposals import Stored
 
 OPEN_STATES = (State.DRAFT, State.REVIEW, State.VOTING)
+_OPEN_VALUES = frozenset(s.value for s in OPEN_STATES)
 # GitHub refuses a comment body over 65,536 characters; every body the bot posts (the tracking
 # comment, replies) stays well below it, leaving room for the relay's hidden markers.
 MAX_BODY = 60_000
@@ -230,8 +231,15 @@ def unreached_deadlines(view: dict[str, Any]) -> list[str]:
     return [k for k, v in view["deadlines"].items() if (at := _dt(v)) is not None and at > decided]
 
 
-def proposal_message(stored: Stored, charter: Charter, now: datetime) -> Message:
-    view = proposal_view(stored, charter, now)
+def proposal_message(
+    stored: Stored,
+    charter: Charter,
+    now: datetime,
+    feedback: Sequence[FeedbackRequest] = (),
+) -> Message:
+    """The ``show`` answer; ``feedback`` is the proposal's feedback requests, of which the open
+    ones are listed while the proposal is open, as on the tracking comment."""
+    view = proposal_view(stored, charter, now, feedback)
     lines: list[Line] = [(f"{view['track']} · {view['state']} · by {view['author']}",)]
     unreached = unreached_deadlines(view)
     for label, key in (("Review ends", "review_ends"), ("Voting closes", "voting_closes")):
@@ -263,6 +271,11 @@ def proposal_message(stored: Stored, charter: Charter, now: datetime) -> Message
         # (the full text is on the proposal's page and in the API).
         text = truncate(concern["text"], CLIP)
         lines.append((f"Concern '{concern['name']}' ({concern['raised_by']}): {text}",))
+    if view["state"] in _OPEN_VALUES:  # a decided proposal awaits nobody's feedback
+        lines.extend(
+            (f"Feedback requested from @{r['login']} (by @{r['asked_by']})",)
+            for r in view["feedback"]
+        )
     buttons: tuple[Button, ...] = ()
     if view["state"] == "voting":
         n = view["number"]
@@ -294,8 +307,8 @@ def todo_message(tasks: tuple[Task, ...], login: str) -> Message:
     text, as every surface shows it: nothing in a message is markup)."""
     if not tasks:
         return Message.text_only(
-            f"Nothing awaits {login}: every seat you hold has voted or has nothing open, and "
-            "no concern you raised is open."
+            f"Nothing awaits {login}: every seat you hold has voted or has nothing open, "
+            "no concern you raised is open, and nobody awaits your feedback."
         )
     lines: list[Line] = []
     for task in tasks:
@@ -311,6 +324,11 @@ def todo_message(tasks: tuple[Task, ...], login: str) -> Message:
             lines.append(
                 (f"Your concern '{task.concern}' on {head} is open"
                  f" · once it is addressed, type: resolve {task.number} {task.concern}",)
+            )  # fmt: skip
+        elif task.kind == "feedback":
+            lines.append(
+                (f"Feedback: {head} — {task.asked_by} asked for your feedback"
+                 " · a comment on its issue, a vote or a concern answers it",)
             )  # fmt: skip
         else:
             assert task.due is not None

@@ -7,27 +7,32 @@ Rules, for a login at ``now``, over the open proposals that person may see:
   A veto alone is no seat: a council member is not expected to vote on every proposal.
 - **concern**: an open concern the login raised on an open proposal; only its raiser (or a
   coordinator) resolves it, so it waits on them.
+- **feedback**: an unanswered feedback request asking the login on an open proposal
+  (:mod:`charter.feedback`, asked by then), with who asked; it blocks nothing, but it waits on
+  them until they comment, vote or raise a concern there.
 - **upcoming**: a proposal in review on whose track the login will hold a seat, with when
   voting opens.
-Votes come first, soonest deadline first; then concerns; then what opens next. Each proposal
-is judged by its own rules (the charter version it was opened under), which the caller gives.
+Votes come first, soonest deadline first; then concerns; then feedback asked; then what opens
+next. Each proposal is judged by its own rules (the charter version it was opened under), which
+the caller gives.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from charter.feedback import FeedbackRequest
 from charter.lifecycle import State, is_open
 from charter.model import Charter
 from charter.proposal import Proposal, review_ends, rules_for, tally_of, voting_window
 from charter.seats import Seat, seats, seats_of
 from charter.votes import Outcome
 
-TaskKind = Literal["vote", "concern", "upcoming"]
-_ORDER: dict[TaskKind, int] = {"vote": 0, "concern": 1, "upcoming": 2}
+TaskKind = Literal["vote", "concern", "feedback", "upcoming"]
+_ORDER: dict[TaskKind, int] = {"vote": 0, "concern": 1, "feedback": 2, "upcoming": 3}
 
 
 @dataclass(frozen=True)
@@ -38,24 +43,43 @@ class Task:
     due: datetime | None  # vote: voting closes; upcoming: voting opens; concern: none
     seats: tuple[str, ...] = ()  # vote/upcoming: the labels of the seats held
     concern: str = ""  # concern: its name
+    asked_by: str = ""  # feedback: who asked
 
 
 def awaiting(
-    proposals: Iterable[tuple[Proposal, Charter]], login: str, now: datetime
+    proposals: Iterable[tuple[Proposal, Charter]],
+    login: str,
+    now: datetime,
+    asked: Sequence[FeedbackRequest] = (),
 ) -> tuple[Task, ...]:
-    """Everything waiting on ``login`` at ``now`` among ``proposals`` (see the rules above)."""
+    """Everything waiting on ``login`` at ``now`` among ``proposals`` (see the rules above);
+    ``asked`` holds feedback requests, of which those asking ``login`` on one of
+    ``proposals`` count (any others are ignored, so a caller may pass more)."""
     tasks: list[Task] = []
     for p, charter in proposals:
         rules = rules_for(p, charter)
         if p.track not in rules.tracks:
             continue  # a track an amendment removed: nothing can be decided here
         tasks.extend(_tasks_of(p, rules, login, now))
+        tasks.extend(_feedback_asked(p, asked, login, now))
     return tuple(sorted(tasks, key=_sort_key))
 
 
-def _sort_key(task: Task) -> tuple[int, float, int, str]:
+def _feedback_asked(
+    p: Proposal, asked: Sequence[FeedbackRequest], login: str, now: datetime
+) -> list[Task]:
+    if not is_open(p.state):
+        return []
+    return [
+        Task("feedback", p.number, p.title, None, asked_by=r.asked_by)
+        for r in asked
+        if r.proposal == p.number and r.open and r.of(login) and r.asked_at <= now
+    ]
+
+
+def _sort_key(task: Task) -> tuple[int, float, int, str, str]:
     due = task.due.timestamp() if task.due is not None else float("inf")
-    return _ORDER[task.kind], due, task.number, task.concern
+    return _ORDER[task.kind], due, task.number, task.concern, task.asked_by
 
 
 def _tasks_of(p: Proposal, rules: Charter, login: str, now: datetime) -> list[Task]:

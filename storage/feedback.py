@@ -2,8 +2,9 @@
 
 Rules:
 - ``for_proposal`` reads a proposal's requests in the order they were asked (open and
-  answered); ``save`` writes what a decision returned: a new request is inserted, an answered
-  one records its answer on the person's open row.
+  answered), ``open_asking`` one person's unanswered requests on every proposal; ``save``
+  writes what a decision returned: a new request is inserted, an answered one records its
+  answer on the person's open row.
 - Whoever decides holds the proposal's row lock first (``storage.proposals.load(...,
   for_update=True)``), so two decisions about one proposal's requests never interleave.
 - Audit entries are appended by the caller, from the decision's effects, in the same
@@ -34,6 +35,18 @@ def for_proposal(session: Session, proposal: int) -> tuple[FeedbackRequest, ...]
 def open_for(session: Session, proposal: int) -> tuple[FeedbackRequest, ...]:
     """The proposal's unanswered requests, in the order they were asked."""
     return tuple(r for r in for_proposal(session, proposal) if r.open)
+
+
+def open_asking(session: Session, login: str) -> tuple[FeedbackRequest, ...]:
+    """The unanswered requests asking ``login`` (compared case-insensitively, as
+    charter.feedback compares logins), on any proposal, oldest first: what ``todo`` lists."""
+    rows = session.exec(
+        select(FeedbackRequestRow)
+        .where(sa.func.lower(col(FeedbackRequestRow.login)) == login.lower())
+        .where(col(FeedbackRequestRow.answered_at).is_(None))
+        .order_by(col(FeedbackRequestRow.asked_at), col(FeedbackRequestRow.id))
+    ).all()
+    return tuple(_request(row) for row in rows)
 
 
 def save(session: Session, requests: Iterable[FeedbackRequest]) -> None:

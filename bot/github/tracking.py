@@ -147,7 +147,8 @@ def _tail(view: dict[str, Any], now: datetime, public_url: str, after_list: bool
     if view["state"] in ("review", "voting"):
         out.append(
             "Commands (one per line): `/vote approve|reject|abstain [reason]`, "
-            "`/concern <name>: <text>`, `/resolve <name>`, `/withdraw`, `/status`."
+            "`/concern <name>: <text>`, `/resolve <name>`, `/f? @<login>`, `/withdraw`, "
+            "`/status`."
         )
     if public_url:
         out.append(

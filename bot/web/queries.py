@@ -38,6 +38,7 @@ from sqlmodel import Session, col, select
 from bot import rollout_reads
 from bot.service import Governance
 from bot.views import OPEN_STATES, proposal_view, summary_view, unreached_deadlines
+from charter.feedback import FeedbackRequest
 from charter.gates import CONFIDENTIAL_INCIDENT
 from charter.model import Charter
 from charter.proposal import rules_for
@@ -45,6 +46,7 @@ from storage import (
     audit,
     audit_query,
     dashboard_queries,
+    feedback as feedback_store,
     incidents as incident_store,
     proposals as repo,
     rollouts as rollout_store,
@@ -142,8 +144,12 @@ class Reader:
             stored = repo.load(session, number)
             if stored is None or not is_public(stored, self.charter):
                 return None
-            view = proposal_view(stored, self.charter, self.now)
+            asked = feedback_store.for_proposal(session, number)
+            view = proposal_view(stored, self.charter, self.now, asked)
             view["unreached"] = unreached_deadlines(view)  # after the decision: not upcoming
+            # Shown like its concerns: open and answered ones, on a page only the public may
+            # reach once the proposal is (confidential and then) disclosed.
+            view["feedback_requests"] = [_feedback(r) for r in asked]
             secret = dashboard_queries.secrets(session)
             rows = [
                 *audit_query.entries(session, subject=f"proposal:{number}"),
@@ -222,6 +228,20 @@ def _clients(stored: repo.Stored) -> set[str]:
     if isinstance(value, list | tuple):
         return {str(v) for v in value}
     return set()
+
+
+def _feedback(request: FeedbackRequest) -> dict[str, Any]:
+    """A feedback request on the proposal page: who was asked, by whom and when, the note, and
+    when and how (comment, vote or concern) it was answered."""
+    how = request.answered_how
+    return {
+        "login": request.login,
+        "asked_by": request.asked_by,
+        "asked_at": _iso(request.asked_at),
+        "note": request.note,
+        "answered_at": _iso(request.answered_at),
+        "answered_how": None if how is None else how.value,
+    }
 
 
 def _subject_withheld(subject: str, secret: Secrets) -> bool:

@@ -95,3 +95,44 @@ async def test_a_confidential_proposal_is_not_shown_to_whom_may_not_see_it(bot: 
     # Once disclosed, anyone may be asked.
     _run(bot, f"disclose {n}", "ines-coord")
     assert _run(bot, f"feedback {n} @zoe-contrib", "lena-sec").startswith("Asked zoe-contrib")
+
+
+def _asked_lines(said: str) -> list[str]:
+    return [line for line in said.splitlines() if line.startswith("Feedback requested")]
+
+
+async def test_show_lists_the_open_requests_until_each_is_answered(bot: Bot) -> None:
+    n = await bot.open_voting()
+    assert _asked_lines(_run(bot, f"show {n}", "zoe-contrib")) == []  # nothing asked: no line
+    _run(bot, f"feedback {n} @bob-aurora @emeka-cirrus: gas math?", "carmen-borealis")
+    await bot.advance(later(seconds=5))
+    _run(bot, f"feedback {n} @zoe-contrib", "alice-aurora")
+    # Anyone who may see the proposal sees who was asked, as they see its concerns.
+    assert _asked_lines(_run(bot, f"show {n}", "zoe-contrib", "slack")) == [
+        "Feedback requested from @bob-aurora (by @carmen-borealis)",
+        "Feedback requested from @emeka-cirrus (by @carmen-borealis)",
+        "Feedback requested from @zoe-contrib (by @alice-aurora)",
+    ]
+    await bot.advance(later(seconds=5))
+    _run(bot, f"vote {n} approve", "emeka-cirrus")  # answers emeka's request
+    assert _asked_lines(_run(bot, f"show {n}", "zoe-contrib")) == [
+        "Feedback requested from @bob-aurora (by @carmen-borealis)",
+        "Feedback requested from @zoe-contrib (by @alice-aurora)",
+    ]
+    # Once the proposal is closed nothing is awaited, though the requests were never answered.
+    _run(bot, f"withdraw {n}", "alice-aurora")
+    assert _asked_lines(_run(bot, f"show {n}", "zoe-contrib")) == []
+
+
+async def test_show_of_a_confidential_proposal_lists_requests_only_to_whom_may_see_it(
+    bot: Bot,
+) -> None:
+    security = valid_body(**{"protocol-change": "security-patch"})
+    n = await bot.open_issue("Fix gossip", security, "kofi-sec")
+    await bot.advance(later(seconds=1))
+    _run(bot, f"feedback {n} @alice-aurora", "lena-sec")
+    assert _asked_lines(_run(bot, f"show {n}", "alice-aurora")) == [
+        "Feedback requested from @alice-aurora (by @lena-sec)"
+    ]
+    said = _run(bot, f"show {n}", "zoe-contrib")
+    assert said == f"error: There is no proposal #{n}."

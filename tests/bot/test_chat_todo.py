@@ -68,3 +68,25 @@ async def test_an_unlinked_asker_is_told_how_to_act_as_a_login(bot: Bot) -> None
     assert "`--as LOGIN`" in _todo(bot, None)
     chat = plain_text(bot.gov.run_sync("todo", Actor(None, "slack", "U0X")))
     assert "`/charter link`" in chat
+
+
+async def test_feedback_asked_of_the_asker_is_listed_until_they_answer(bot: Bot) -> None:
+    n = await _open(bot, valid_body(), "alice-aurora", "Raise the gas target")
+    other = await _open(bot, valid_body(), "alice-aurora", "Lower the blob fee")
+    ask = Actor("carmen-borealis", "console", "c")
+    assert bot.gov.run_sync(f"feedback {n} @Zoe-Contrib: the numbers?", ask).ok
+    assert bot.gov.run_sync(f"feedback {other} @hana-eridanus", ask).ok
+    zoe = _todo(bot, "zoe-contrib")
+    assert zoe.splitlines()[1:] == [
+        f"Feedback: #{n} Raise the gas target — carmen-borealis asked for your feedback"
+        " · a comment on its issue, a vote or a concern answers it"
+    ]
+    assert "Feedback:" not in _todo(bot, "carmen-borealis")  # the asker is not asked
+
+    await bot.advance(later(seconds=5))
+    await bot.comment(n, "The numbers hold.", "zoe-contrib")
+    await bot.settle()
+    zoe = _todo(bot, "zoe-contrib")
+    assert "Feedback:" not in zoe
+    assert zoe.startswith("Nothing awaits zoe-contrib")
+    assert "nobody awaits your feedback" in zoe

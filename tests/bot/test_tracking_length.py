@@ -83,6 +83,21 @@ def test_the_last_resort_cut_points_to_the_full_record() -> None:
     assert body.startswith("<!-- charterbot:tracking -->\n")
 
 
+COMMANDS = (
+    "Commands (one per line): `/vote approve|reject|abstain [reason]`, `/concern <name>: <text>`,"
+    " `/resolve <name>`, `/f? @<login>`, `/withdraw`, `/status`."
+)
+
+
+@pytest.mark.parametrize("concerns", [0, 400], ids=["fits", "concerns-cut"])
+def test_the_commands_line_offers_feedback_and_survives_the_cut(concerns: int) -> None:
+    """The help line names ``/f? @<login>`` (in code, so it never pings): it is kept whole
+    however many concerns are left out, so it must fit in the room the tail always keeps."""
+    body = render(view(concerns, "<" * 1000), NOW, URL)
+    assert len(body) <= MAX_BODY
+    assert COMMANDS in body.splitlines()
+
+
 @pytest.fixture
 async def bot(sqlite_url: str, github: GitHubStandin) -> AsyncIterator[Bot]:
     b = Bot.fresh(sqlite_url, github)

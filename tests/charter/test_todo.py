@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from charter.concerns import Concern
+from charter.feedback import Answer, FeedbackRequest
 from charter.lifecycle import State
 from charter.todo import Task, awaiting
 from tests.charter.test_proposal import REF, T0, h, prop, votes
@@ -124,15 +125,62 @@ def test_a_track_the_charter_no_longer_has_is_left_out() -> None:
     assert only([replace(p7(), track="retired")], "alice-aurora") == ()
 
 
-def test_votes_first_by_deadline_then_concerns_then_what_opens_next() -> None:
+ASKED = FeedbackRequest(7, "mallory", "carmen-borealis", h(0.5))
+
+
+@pytest.mark.parametrize(
+    ("request_", "login", "state", "expected"),
+    [
+        # an open request asking them, on an open proposal, waits on them with who asked
+        (ASKED, "mallory", State.VOTING, True),
+        (ASKED, "Mallory", State.VOTING, True),  # logins compare case-insensitively
+        (ASKED, "mallory", State.DRAFT, True),
+        (ASKED, "mallory", State.REVIEW, True),
+        # someone else's request, or one on another proposal, is not theirs
+        (ASKED, "zoe-contrib", State.VOTING, False),
+        (replace(ASKED, proposal=8), "mallory", State.VOTING, False),
+        # answered: nothing waits
+        (replace(ASKED, answered_at=h(0.7), answered_how=Answer.COMMENT), "mallory",
+         State.VOTING, False),
+        # asked after `now`: not yet
+        (replace(ASKED, asked_at=h(2)), "mallory", State.VOTING, False),
+        # a closed proposal awaits nothing, though the request was never answered
+        (ASKED, "mallory", State.ACCEPTED, False),
+        (ASKED, "mallory", State.WITHDRAWN, False),
+    ],
+)  # fmt: skip
+def test_feedback_asked_awaits_the_person_asked(
+    request_: FeedbackRequest, login: str, state: State, expected: bool
+) -> None:
+    p = p7(state=state)
+    tasks = awaiting([(p, REF)], login, h(1), asked=[request_])
+    assert [t for t in tasks if t.kind == "feedback"] == (
+        [Task("feedback", 7, "Enable blob gossip", None, asked_by="carmen-borealis")]
+        if expected
+        else []
+    )
+
+
+def test_feedback_on_a_track_the_charter_no_longer_has_is_left_out() -> None:
+    retired = replace(p7(), track="retired")
+    assert awaiting([(retired, REF)], "mallory", h(1), asked=[ASKED]) == ()
+
+
+def test_votes_first_by_deadline_then_concerns_then_feedback_then_what_opens_next() -> None:
     mine = (Concern("gas", "too high", "alice-aurora", h(0)),)
     later = replace(p7(), number=9, voting_opened_at=T0 + timedelta(hours=5))
     sooner = replace(p7(), number=8, concerns=mine)
     review = replace(p7(state=State.REVIEW, voting_opened_at=None), number=3)
-    tasks = only([review, later, sooner], "alice-aurora", hours=6)
+    asked = [
+        FeedbackRequest(9, "alice-aurora", "carmen-borealis", h(1)),
+        FeedbackRequest(3, "alice-aurora", "emeka-cirrus", h(2)),
+    ]
+    tasks = awaiting([(p, REF) for p in (review, later, sooner)], "alice-aurora", h(6), asked)
     assert [(t.kind, t.number) for t in tasks] == [
         ("vote", 8),
         ("vote", 9),
         ("concern", 8),
+        ("feedback", 3),
+        ("feedback", 9),
         ("upcoming", 3),
     ]

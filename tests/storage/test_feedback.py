@@ -55,6 +55,19 @@ def test_an_answer_is_recorded_on_the_open_row_only(engine: Engine) -> None:
         assert feedback.open_for(session, 8) == (OTHER,)
 
 
+def test_one_persons_open_requests_on_every_proposal(engine: Engine) -> None:
+    """What ``todo`` lists: the unanswered requests asking a login (in any case), oldest first;
+    an answered one and someone else's are not."""
+    answered = replace(OTHER, proposal=9, answered_at=T1, answered_how=Answer.VOTE)
+    with session_scope(engine) as session:
+        feedback.save(session, [CARMEN, replace(answered, answered_at=None, answered_how=None)])
+        feedback.save(session, [answered, replace(OTHER, asked_at=T1), BOB])
+    with read_scope(engine) as session:
+        assert feedback.open_asking(session, "Bob-Aurora") == (BOB, replace(OTHER, asked_at=T1))
+        assert feedback.open_asking(session, "carmen-borealis") == (CARMEN,)
+        assert feedback.open_asking(session, "emeka-cirrus") == ()
+
+
 def test_nothing_is_stored_when_the_transaction_rolls_back(engine: Engine) -> None:
     try:
         with session_scope(engine) as session:
