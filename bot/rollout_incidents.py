@@ -26,6 +26,12 @@ Rules:
   kind ``direct-message`` with payload ``{login, text}``. A role holder is a GitHub login; a
   chat mention (``<@U0BOB>``) is read as the login its user linked on the surface the command
   came from, and refused when there is none.
+- ``incident add [#<id>] [for <n>…] [clients <c> …]`` widens an open incident's scope
+  (:mod:`charter.incident_scope`): it picks the incident as ``incident update`` does, answers a
+  proposal hidden from the actor as one that does not exist (as declaring does), and pauses the
+  newly named rollouts at once, worded as the declaration's pauses; naming an undisclosed
+  confidential proposal makes the incident confidential from then on, as declaring it so
+  would have (its news goes to private channels, its holds say "a confidential incident").
 - Resolving lifts that incident's pauses on every rollout it holds, completed or not (a rollout
   also held by another incident stays paused); a rollout left with no hold then does what waited
   for it (enters its first stage, or completes: :func:`charter.rollout.resume`). A rollout
@@ -56,7 +62,12 @@ from bot.identity import mentioned_login, unlinked_mention
 from bot.meetings_lookup import may_see
 from bot.messages import Actor, Message
 from bot.rollouts import save, visible  # the rollout side owns saving and the lifecycle
-from charter import commands as c, incidents as rules, rollout as rollout_rules
+from charter import (
+    commands as c,
+    incident_scope as scope_rules,
+    incidents as rules,
+    rollout as rollout_rules,
+)
 from charter.effects import Announce, Audit, Effect, Reply, SyncTracking
 from charter.gates import CONFIDENTIAL_INCIDENT
 from charter.incidents import DirectMessage, Incident, IncidentEffect
@@ -81,6 +92,7 @@ def install_on(gov: Governance) -> None:
     gov.register(c.IncidentUpdate, update)
     gov.register(c.IncidentSeverity, reclassify)
     gov.register(c.IncidentResolve, resolve)
+    gov.register(c.IncidentAdd, add_scope)
     gov.register(c.Flag, flag)
 
 
@@ -326,6 +338,44 @@ def reclassify(
     _reword(gov, session, incident.id, reason, actor, now)
     said = _pause_all(gov, session, decision.pause, incident.id, reason, actor, now)
     return _reply(outcome, [f"Incident #{incident.id} is now {cmd.severity}.{said}"])
+
+
+def add_scope(
+    gov: Governance, session: Session, cmd: c.IncidentAdd, actor: Actor, now: datetime
+) -> Message:
+    """Name more proposals and clients in an open incident; pause what that newly names, as
+    :func:`declare` does (a proposal hidden from the actor does not exist to them)."""
+    unknown = [n for n in cmd.proposals if not _seen(gov, repo.load(session, n), actor)]
+    if unknown:
+        missing = ", ".join(f"#{n}" for n in unknown)
+        return gov.refuse(session, actor, cmd, f"There is no proposal {missing}.", now)
+    incident = _pick(gov, session, cmd, cmd.incident, actor, now)
+    if isinstance(incident, Message):
+        return incident
+    active = store.rollouts(session, gov.charter, active_only=True)
+    try:
+        decision = scope_rules.add_scope(
+            gov.charter,
+            incident,
+            by=actor.name,
+            now=now,
+            proposals=cmd.proposals,
+            clients=cmd.clients,
+            rollouts=active,
+        )
+    except ValueError as error:
+        return gov.refuse(session, actor, cmd, str(error), now)
+    outcome = _record(gov, session, cmd, decision, actor, now)
+    if isinstance(outcome, Message):
+        return outcome
+    if decision.incident is incident:  # nothing new to name: the rule's reply says so
+        return _reply(outcome)
+    reason = _pause_reason(gov, session, decision.incident, decision.pause)
+    _reword(gov, session, incident.id, reason, actor, now)  # it may have become confidential
+    said = _pause_all(gov, session, decision.pause, incident.id, reason, actor, now)
+    added = _listed(gov, session, decision.incident.proposals[len(incident.proposals) :], actor)
+    scope = ", ".join(x for x in (added, *decision.incident.clients[len(incident.clients) :]) if x)
+    return _reply(outcome, [f"Incident #{incident.id} now also concerns {scope}.{said}"])
 
 
 def _reword(

@@ -133,6 +133,7 @@ COMMAND_PRIVILEGE: dict[type[c.Command], Privilege] = {
     c.IncidentUpdate: Privilege.INCIDENT_MANAGE,
     c.IncidentSeverity: Privilege.INCIDENT_MANAGE,
     c.IncidentResolve: Privilege.INCIDENT_MANAGE,
+    c.IncidentAdd: Privilege.INCIDENT_MANAGE,  # as update and severity: whoever manages it
     c.MeetingSchedule: Privilege.MEETING_SCHEDULE,
     c.MeetingCancel: Privilege.MEETING_SCHEDULE,
     c.MeetingMove: Privilege.MEETING_SCHEDULE,

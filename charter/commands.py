@@ -213,6 +213,15 @@ class IncidentResolve:
     text: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class IncidentAdd:
+    """Widen an open incident's scope: name more proposals and/or clients (at least one)."""
+
+    incident: int | None
+    proposals: tuple[int, ...] = ()
+    clients: tuple[str, ...] = ()
+
+
 # -- meetings -------------------------------------------------------------------------------
 
 
@@ -318,6 +327,7 @@ Command = (
     | IncidentSeverity
     | MoveActivation
     | IncidentResolve
+    | IncidentAdd
     | Meetings
     | MeetingSchedule
     | MeetingCancel
@@ -389,6 +399,7 @@ USAGE: dict[str, str] = {
     "incident update": "/charter incident update [#<id>] <text>",
     "incident severity": "/charter incident severity [#<id>] <sev> [reason]",
     "incident resolve": "/charter incident resolve [#<id>] [text]",
+    "incident add": "/charter incident add [#<id>] [for <n>[,<n>…]] [clients <client> …]",
     "meetings": "/charter meetings [--next N]",
     "meeting schedule": '/charter meeting schedule "<title>" <when…> [<duration>] [for <n>]',
     "meeting cancel": "/charter meeting cancel <id>",
@@ -433,6 +444,7 @@ COMMENT_USAGE: dict[str, str] = {
     "incident update": "/incident update [#<id>] <text>",
     "incident severity": "/incident severity [#<id>] <sev> [reason]",
     "incident resolve": "/incident resolve [#<id>] [text]",
+    "incident add": "/incident add [#<id>] [for <n>[,<n>…]] [clients <c> …]",
     "meeting decide": "/meeting decide <text>",
     "meeting action": "/meeting action <who> <text>",
     "agenda add": "/agenda add <meeting> <text>",

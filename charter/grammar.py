@@ -32,6 +32,8 @@ choice, ``…`` the rest of the line)::
              | "incident" "role" [ n ] name user
              | "incident" "update" [ "#" id ] text | "incident" "resolve" [ "#" id ] [ text ]
              | "incident" "severity" [ "#" id ] severity [ text ]
+             | "incident" "add" [ "#" id ] ( "for" n { "," n } [ "clients" client { client } ]
+                                           | "clients" client { client } )
              | "meetings" [ "--next" count ]
              | "meeting" "schedule" title when { when } [ duration ] [ "for" n ]
              | "meeting" "cancel" meeting-id | "meeting" "move" meeting-id when { when }
@@ -93,7 +95,11 @@ Rules a reader of a comment should know:
 - ``incident update``, ``incident severity`` and ``incident resolve`` take an incident id only
   as ``#7``, because their text may start with a number; without it the service uses the
   current incident.
-- ``incident declare`` in a comment without ``for`` names the issue as the affected proposal.
+- ``incident declare`` in a comment without ``for`` names the issue as the affected proposal;
+  so does ``incident add`` (``/incident add #3`` adds the issue to incident 3).
+- ``incident add`` must name something to add, proposals with ``for``, clients with
+  ``clients`` (the word is required here), or both in that order; it takes the incident only
+  as ``#7``, first, like ``incident update``.
 - ``inventory`` in a comment is the issue's own rollout (its answer is a public reply there):
   like every ``n``, a number written must be the issue's.
 - ``rollout <n>`` shows a rollout; ``rollout pause <n> "<reason>"`` and ``rollout resume <n>
@@ -269,6 +275,7 @@ _PRODUCTIONS: dict[str, _Prod] = {
     "incident update": ops.incident_update,
     "incident severity": ops.incident_severity,
     "incident resolve": ops.incident_resolve,
+    "incident add": ops.incident_add,
     "meetings": ops.meetings,
     "meeting schedule": ops.schedule,
     "meeting cancel": ops.cancel,

@@ -141,15 +141,7 @@ def incident_declare(a: t.Args) -> c.IncidentDeclare:
         while (tok := a.peek()) is not None and tok.word not in ("for", "clients", "client"):
             last = a.take() or last
         summary = a.src[first.start : last.end]
-    proposals: list[int] = []
-    if (tok := a.peek()) is not None and tok.word == "for":
-        a.take()
-        while (tok := a.peek()) is not None and re.fullmatch(r"[#0-9,]+", fold(tok.text)):
-            proposals += [t.number(p) for p in fold(a.need("proposal").text).split(",") if p]
-        if not proposals:
-            raise t.Fail("Name the proposals after 'for', e.g. for 42,43.")
-    elif a.comment and a.issue is not None:
-        proposals = [a.issue]
+    proposals = _named_proposals(a)
     if (tok := a.peek()) is not None and tok.word in ("clients", "client"):
         a.take()
     clients = [name for tok in a.take_all() for name in t.names(tok, "client")]
@@ -159,6 +151,21 @@ def incident_declare(a: t.Args) -> c.IncidentDeclare:
         tuple(dict.fromkeys(proposals)),
         tuple(dict.fromkeys(clients)),
     )
+
+
+def _named_proposals(a: t.Args) -> list[int]:
+    """The proposals after ``for`` (``for 42,#43 44``), taken; without ``for``, none, or in a
+    comment the issue commented on."""
+    proposals: list[int] = []
+    if (tok := a.peek()) is not None and tok.word == "for":
+        a.take()
+        while (tok := a.peek()) is not None and re.fullmatch(r"[#0-9,]+", fold(tok.text)):
+            proposals += [t.number(p) for p in fold(a.need("proposal").text).split(",") if p]
+        if not proposals:
+            raise t.Fail("Name the proposals after 'for', e.g. for 42,43.")
+    elif a.comment and a.issue is not None:
+        proposals = [a.issue]
+    return proposals
 
 
 def _incident_id(a: t.Args, *, bare: bool) -> int | None:
@@ -199,6 +206,30 @@ def incident_severity(a: t.Args) -> c.IncidentSeverity:
 def incident_resolve(a: t.Args) -> c.IncidentResolve:
     incident = _incident_id(a, bare=False)
     return c.IncidentResolve(incident, t.clean(a.rest(), "text", required=False))
+
+
+def incident_add(a: t.Args) -> c.IncidentAdd:
+    """``[#id] [for n{,n}] [clients c …]``, at least one of them; in a comment without
+    ``for``, the issue is the proposal added (as ``incident declare`` names it)."""
+    incident = _incident_id(a, bare=False)
+    proposals = _named_proposals(a)
+    clients: list[str] = []
+    if (tok := a.peek()) is not None and tok.word in ("clients", "client"):
+        a.take()
+        toks = a.take_all()
+        if any(tok.word == "for" for tok in toks):
+            raise t.Fail("Name the proposals first: for 42,43 clients aurora.")
+        clients = [name for tok in toks for name in t.names(tok, "client")]
+        if not clients:
+            raise t.Fail("Name the clients after 'clients', e.g. clients aurora borealis.")
+    if (tok := a.peek()) is not None:
+        raise t.Fail(
+            f"{t.show(tok.text)} is not what 'incident add' takes: name proposals with"
+            " 'for 42,43', clients with 'clients aurora', and the incident as #<id> first."
+        )
+    if not proposals and not clients:
+        raise t.Fail("Say what to add: for <n>[,<n>…], clients <client> …, or both.")
+    return c.IncidentAdd(incident, tuple(dict.fromkeys(proposals)), tuple(dict.fromkeys(clients)))
 
 
 # -- meetings -------------------------------------------------------------------------------

@@ -18,6 +18,8 @@ Rules (charter ``incidents`` and ``rollout.pause_on_incident``):
 - An open incident's severity can change (:func:`reclassify`). Raised to ``pause_on_incident``
   or worse from below it, it pauses what it names, as declaring at that severity would have.
   Lowered, it leaves paused rollouts paused: they resume when the incident is resolved.
+- An open incident's scope can grow (:mod:`charter.incident_scope`): more proposals and
+  clients, the newly named rollouts paused as declaring would have paused them.
 - Resolving schedules a post-incident review ``review_within`` after resolution and drafts its
   issue body from the timeline and the audit log. The review call is held on the due date at
   the hour people already meet (:func:`review_at`): the time of day of the charter's first
@@ -44,7 +46,7 @@ class TimelineEntry:
     at: datetime
     by: str
     text: str
-    kind: str = "update"  # declared | role | update | resolved
+    kind: str = "update"  # declared | role | update | severity | scope | resolved
 
 
 @dataclass(frozen=True)
@@ -134,11 +136,11 @@ def _text(value: str, what: str) -> str:
     return value.strip()
 
 
-def _subject(incident: Incident) -> str:
+def subject(incident: Incident) -> str:
     return f"incident:{incident.id}"
 
 
-def _announce(incident: Incident, title: str, text: str, paused: Sequence[int] = ()) -> Announce:
+def announce(incident: Incident, title: str, text: str, paused: Sequence[int] = ()) -> Announce:
     """An incident announcement; its data lists the proposals it names and the rollouts it
     paused (the service keeps it private while any of them is confidential and undisclosed)."""
     data: dict[str, object] = {"incident": incident.id, "proposals": list(incident.proposals)}
@@ -152,6 +154,15 @@ def _announce(incident: Incident, title: str, text: str, paused: Sequence[int] =
         severity=incident.severity,
         data=data,
     )
+
+
+def check_clients(charter: Charter, clients: Sequence[str]) -> None:
+    """Raise ``ValueError`` naming the charter's client ids when any of ``clients`` is none."""
+    unknown = [c for c in clients if charter.client(c) is None]
+    if unknown:
+        raise ValueError(
+            f"unknown client(s) {', '.join(unknown)}; use {', '.join(charter.client_ids)}"
+        )
 
 
 def declare(
@@ -175,11 +186,7 @@ def declare(
     conf = charter.incidents
     if severity not in conf.severities:
         raise ValueError(f"unknown severity {severity!r}; use one of {', '.join(conf.severities)}")
-    unknown = [c for c in clients if charter.client(c) is None]
-    if unknown:
-        raise ValueError(
-            f"unknown client(s) {', '.join(unknown)}; use {', '.join(charter.client_ids)}"
-        )
+    check_clients(charter, clients)
     incident = Incident(
         id=_text(id, "an incident id"),
         severity=severity,
@@ -197,8 +204,8 @@ def declare(
     scope = ", ".join([*(f"#{p}" for p in incident.proposals), *incident.clients]) or "everything"
     paused = f" Rollouts paused: {', '.join(f'#{p}' for p in pause)}." if pause else ""
     effects: tuple[IncidentEffect, ...] = (
-        Audit("incident-declared", _subject(incident), _payload(incident) | {"pause": list(pause)}),
-        _announce(
+        Audit("incident-declared", subject(incident), _payload(incident) | {"pause": list(pause)}),
+        announce(
             incident,
             f"Incident {incident.id} ({severity}) declared",
             f"{incident.summary}\nConcerns: {scope}. Declared by {by}.{paused}",
@@ -222,7 +229,7 @@ def reclassify(
     conf = charter.incidents
     if severity not in conf.severities:
         raise ValueError(f"unknown severity {severity!r}; use one of {', '.join(conf.severities)}")
-    refusal = _refuse_if_resolved(incident)
+    refusal = refuse_if_resolved(incident)
     if refusal is not None:
         return refusal
     before = incident.severity
@@ -246,8 +253,8 @@ def reclassify(
     paused = f" Rollouts paused: {', '.join(f'#{p}' for p in pause)}." if pause else ""
     payload = {"from": before, "to": severity, "reason": reason.strip(), "pause": list(pause)}
     effects: tuple[IncidentEffect, ...] = (
-        Audit("incident-severity-changed", _subject(incident), payload),
-        _announce(
+        Audit("incident-severity-changed", subject(incident), payload),
+        announce(
             changed,
             f"Incident {incident.id} {verb} to {severity}",
             f"{incident.summary}\nWas {before}{why}. Changed by {by}.{paused}",
@@ -282,7 +289,7 @@ def _payload(incident: Incident) -> dict[str, object]:
     }
 
 
-def _refuse_if_resolved(incident: Incident) -> IncidentDecision | None:
+def refuse_if_resolved(incident: Incident) -> IncidentDecision | None:
     if is_open(incident):
         return None
     text = f"incident {incident.id} was resolved at {incident.resolved_at:%Y-%m-%d %H:%M} UTC"
@@ -296,7 +303,7 @@ def assign_role(
     if role not in charter.incidents.roles:
         roles = ", ".join(charter.incidents.roles) or "none (the charter defines no roles)"
         raise ValueError(f"unknown incident role {role!r}; roles: {roles}")
-    refusal = _refuse_if_resolved(incident)
+    refusal = refuse_if_resolved(incident)
     if refusal is not None:
         return refusal
     login = _text(login, "the assignee's login")
@@ -309,7 +316,7 @@ def assign_role(
         f"{incident.summary}\nAssigned by {by}. Post updates with /charter incident update."
     )
     effects: tuple[IncidentEffect, ...] = (
-        Audit("incident-role-assigned", _subject(incident), {"role": role, "login": login}),
+        Audit("incident-role-assigned", subject(incident), {"role": role, "login": login}),
         DirectMessage(login, brief),
         Reply(f"{login} is now {role} for incident {incident.id}"),
     )
@@ -321,8 +328,8 @@ def update(incident: Incident, text: str, by: str, now: datetime) -> IncidentDec
     entry = TimelineEntry(now, by, _text(text, "an update"), "update")
     updated = replace(incident, timeline=(*incident.timeline, entry))
     effects: tuple[IncidentEffect, ...] = (
-        Audit("incident-updated", _subject(incident), {"text": entry.text}),
-        _announce(incident, f"Incident {incident.id} update", f"{entry.text}\n— {by}"),
+        Audit("incident-updated", subject(incident), {"text": entry.text}),
+        announce(incident, f"Incident {incident.id} update", f"{entry.text}\n— {by}"),
     )
     return IncidentDecision(updated, effects)
 
@@ -336,7 +343,7 @@ def resolve(
     audit_lines: Sequence[str] = (),
 ) -> IncidentDecision:
     """Close the incident; schedule its review ``review_within`` later and draft the issue."""
-    refusal = _refuse_if_resolved(incident)
+    refusal = refuse_if_resolved(incident)
     if refusal is not None:
         return refusal
     entry = TimelineEntry(now, by, _text(text, "a resolution"), "resolved")
@@ -349,10 +356,10 @@ def resolve(
     effects: tuple[IncidentEffect, ...] = (
         Audit(
             "incident-resolved",
-            _subject(incident),
+            subject(incident),
             {"resolution": entry.text, "review_due_at": None if due is None else due.isoformat()},
         ),
-        _announce(incident, f"Incident {incident.id} resolved", f"{entry.text}{review}"),
+        announce(incident, f"Incident {incident.id} resolved", f"{entry.text}{review}"),
     )
     body = review_issue_body(resolved, audit_lines)
     return IncidentDecision(resolved, effects, review_due_at=due, review_body=body)

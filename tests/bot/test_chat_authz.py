@@ -89,6 +89,7 @@ TABLE: list[tuple[str, frozenset[str]]] = [
     ("incident update #1 looking into it", STAFF),
     ("incident severity #1 sev3 contained", STAFF),
     ("incident resolve #1 fixed", STAFF),
+    ("incident add #1 clients aurora", STAFF),
     ('meeting schedule "Go/no-go" 2026-12-20 15:00 for {n}', STAFF),
     ("meeting cancel core-sync", STAFF),
     ("meeting move core-sync 2026-12-24 15:00", STAFF),

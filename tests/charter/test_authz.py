@@ -75,6 +75,7 @@ CASES: list[tuple[c.Command, str, str]] = [
     (c.IncidentUpdate(1, "better"), "protocol-change", STAFF),
     (c.IncidentSeverity(1, "sev1"), "protocol-change", STAFF),
     (c.IncidentResolve(1), "protocol-change", STAFF),
+    (c.IncidentAdd(1, (43,), ("aurora",)), "protocol-change", STAFF),
     (c.MeetingSchedule("Sync", "friday 15:00", timedelta(hours=1)), "protocol-change", STAFF),
     (c.MeetingCancel("12"), "protocol-change", STAFF),
     (c.MeetingMove("12", "monday"), "protocol-change", STAFF),

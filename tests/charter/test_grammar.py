@@ -418,7 +418,7 @@ ROLLOUT_FORMS = "\n".join(USAGE[k] for k in ("rollout", "rollout pause", "rollou
         ("flag fast-sync on", "Give the reason.", USAGE["flag"]),
         (
             "incident",
-            "'incident' takes one of declare, role, update, severity, resolve; '(nothing)' is not one.",
+            "'incident' takes one of declare, role, update, severity, resolve, add; '(nothing)' is not one.",
             group("incident"),
         ),
         ("incident delcare sev1 x", "Did you mean 'declare'?", group("incident")),
