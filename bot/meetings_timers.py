@@ -30,9 +30,10 @@ shows the time in each reader's zone).
 A further attempt (``go-no-go-<n>-<stage>-2``, ``-3``…) is stored, and announced the same way,
 when the soak nears its end and the latest call no longer stands for the current soak:
 - the decision that counts (:func:`charter.gates.current_go_no_go`: the latest one made since
-  the rollout last entered the current stage) is a no-go made after the latest call was stored;
-  the new call is then no sooner than ``GO_NO_GO_RETRY`` after that decision, so it gets the
-  same notice as the first;
+  the rollout last entered the current stage) is a no-go made after the latest call was stored
+  and once it had started; the new call is then no sooner than ``GO_NO_GO_RETRY`` after that
+  decision, so it gets the same notice as the first. A no-go recorded (on an earlier call)
+  before the latest call started adds none: that waiting call is the retry;
 - or no decision counts and the latest call was stored before the soak clock last (re)started
   (a rollback below the current stage and back): that call was for an earlier soak;
 - or no decision counts and the latest call was stored before the latest rollback out of the
@@ -40,19 +41,24 @@ when the soak nears its end and the latest call no longer stands for the current
   from production to canary, whose soak clock kept running): a decision from before it no
   longer counts, and the new call, like one after a no-go, is no sooner than ``GO_NO_GO_RETRY``
   after the rollback;
-- or no decision counts and the latest call started before the latest report that brought the
-  call's stage a release (:func:`charter.soak.brought`: a client's first report for it, or a
-  new version; from any client, on that stage or not, by ``ready`` or a GitHub release): the
-  call could not see that release, so what it decided (go or no-go) no longer counts, and the
-  new call is no sooner than ``GO_NO_GO_RETRY`` after the report (time to check the release).
-  A call that starts after the report decides on it: a release reported while a call waits
-  adds no second call, and a no-go voided by a new release gets the one new call a release
-  gets (it is the new release that the next call decides on).
+- or no decision counts and the latest call was over (its start plus its length) at or before
+  the latest report that brought the call's stage a release (:func:`charter.soak.brought`: a
+  client's first report for it, or a new version; from any client, on that stage or not, by
+  ``ready`` or a GitHub release): the call could not see that release, so what it decided (go
+  or no-go) no longer counts, and the new call is no sooner than ``GO_NO_GO_RETRY`` after the
+  report (time to check the release).
+  A call not over when the report comes decides on it: one that waits (starts after it), and
+  one in progress (starts at or before it, ends after it), whose decision recorded after the
+  report counts (a decision recorded before it no longer does: the call decides again). So a
+  release reported while a call waits or runs adds no second call, and a no-go voided by a new
+  release gets the one new call a release gets (it is the new release that the next call
+  decides on).
 A rollout that completed, was rolled back for good, or whose next stage needs no call (e.g. it
 went back below the stage before) gets no call (:func:`bot.rollout_views.next_stage`); a
 pending call it can no longer use is cancelled (:func:`bot.rollout_lifecycle.cancel_moot_calls`).
 A report that voids the decision that counted stores the new call at once (the reply names it,
-:func:`bot.rollouts.report`); the tick would store the same call, once.
+:func:`bot.rollouts.report`); the tick would store the same call, once. Made while the latest
+call is in progress, it stores none: the reply says that call decides on the release.
 Which attempt comes next follows from stored rows alone, so each attempt is created once.
 
 Post-incident review calls: resolving an incident stores an ad-hoc call ``incident-review-<id>``
@@ -407,6 +413,19 @@ def schedule_next_call(
     )
 
 
+def running_call(
+    session: Session, proposal: int, stage: str, now: datetime
+) -> AdhocMeetingRow | None:
+    """The latest go/no-go call for ``proposal`` entering ``stage`` when it is in progress at
+    ``now`` (a release reported now is its to decide on), else None."""
+    found = store.go_no_go_calls(session, proposal, stage)
+    if not found:
+        return None
+    starts = aware(found[-1].starts_at)
+    ends = starts + timedelta(seconds=found[-1].duration_seconds)
+    return found[-1] if starts <= now < ends else None
+
+
 def _new_release(rollout: Rollout, report: ReadyReport) -> str:
     """The report that brought the call's stage a release, as the reason for a new call:
     "aurora's 2.0.0 replaced 1.0.0 for production (…)" or "borealis reported 1.0.0 for …"."""
@@ -425,25 +444,32 @@ def _attempt_due(
     released: datetime | None = None,
 ) -> tuple[datetime, str] | None:
     """The earliest start of a new go/no-go call for the current soak (which began ``since``)
-    and why it is needed ("first", "no-go", "restarted", "rolled-back": clients were rolled
-    back out of the call's stage at ``rolled_back``, or "released": a report brought the call's
-    stage a release at ``released``, after the latest call started), or None while the latest
-    of the ``earlier`` calls still stands. ``decided`` is the decision that counts
+    and why it is needed ("first", "no-go": made once the latest call had started, "restarted",
+    "rolled-back": clients were rolled back out of the call's stage at ``rolled_back``, or
+    "released": a report brought the call's stage a release at ``released``, once the latest
+    call was over), or None while the latest of the ``earlier`` calls still stands (a call
+    waiting or in progress decides on a release reported meanwhile, and a call waiting when a
+    no-go was recorded is its retry). ``decided`` is the decision that counts
     (:func:`charter.gates.current_go_no_go`: none from before the soak, the rollback or the
     release)."""
     if not earlier:
         return soak_end, "first"
-    stored_at = aware(earlier[-1].created_at)
+    latest = earlier[-1]
+    stored_at, starts = aware(latest.created_at), aware(latest.starts_at)
     if decided is None:
         if rolled_back is not None and since <= rolled_back and stored_at < rolled_back:
             return max(soak_end, rolled_back + GO_NO_GO_RETRY), "rolled-back"
         if stored_at < since:
             return soak_end, "restarted"
-        # A call that starts after the release decides on it: no second call while it waits.
-        if released is not None and aware(earlier[-1].starts_at) < released:
+        # A call not over when the release came decides on it: no second call while it waits
+        # or runs (what it decides after the report counts, current_go_no_go).
+        ends = starts + timedelta(seconds=latest.duration_seconds)
+        if released is not None and ends <= released:
             return max(soak_end, released + GO_NO_GO_RETRY), "released"
         return None
-    if decided.decision == "no-go" and decided.at >= stored_at:
+    # A no-go made before the latest call started (on an earlier one) is that call's to
+    # decide on: it is the retry, not a call beside it.
+    if decided.decision == "no-go" and decided.at >= stored_at and starts <= decided.at:
         return max(soak_end, decided.at + GO_NO_GO_RETRY), "no-go"
     return None
 

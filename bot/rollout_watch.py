@@ -6,9 +6,11 @@ Rules:
   (repo, head_sha, name), with the branch or tag it ran for; the latest event wins. Other
   repositories are ignored. A report by tag (a release) is satisfied by the runs of that tag.
 - A published release in a client's repository reports readiness for every line
-  ``charterbot: ready <n> <stage>`` in its body (version and ref = the tag). The repository
-  stands for the client, whoever published the release; a report that cannot apply is recorded
-  in the audit log as ``release-report-refused`` with the reason.
+  ``charterbot: ready <n> <stage>`` in its body (version and ref = the tag), a line as
+  :data:`bot.github.events.RELEASE_LINE` says (one line: no line break between its words;
+  the releases poller reads the same pattern). The repository stands for the client, whoever
+  published the release; a report that cannot apply is recorded in the audit log as
+  ``release-report-refused`` with the reason.
 - Each escalation of the charter notifies its roles once per condition: fired keys are kept in
   ``kv_state`` under ``FIRED_KEY`` and audited as ``escalation-fired``.
 - A proposal in review counts as answered by everyone the system records taking part in it
@@ -21,13 +23,12 @@ Rules:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from datetime import datetime
 
 from sqlmodel import Session
 
-from bot.github.events import CheckEvent, ReleaseEvent
+from bot.github.events import RELEASE_LINE, CheckEvent, ReleaseEvent
 from bot.messages import Actor
 from bot.rollout_reads import checked, gate_facts
 from bot.rollouts import locate, report
@@ -43,10 +44,6 @@ from charter.rollout import ReadyReport
 from storage import proposals as repo, rollouts as store, state
 
 FIRED_KEY = "rollouts:fired-escalations"
-_RELEASE_LINE = re.compile(
-    r"^\s*charterbot:\s*ready\s+#?([0-9]{1,9})\s+([a-z0-9][a-z0-9_-]*)\s*$",
-    re.IGNORECASE | re.MULTILINE,
-)
 
 
 def install_on(gov: Governance) -> None:
@@ -87,7 +84,7 @@ def on_release(gov: Governance, session: Session, ev: ReleaseEvent, now: datetim
     if client is None:
         return
     actor = Actor(login=ev.author, surface="github", display=ev.author)
-    for number, stage in _RELEASE_LINE.findall(ev.body):
+    for number, stage in RELEASE_LINE.findall(ev.body):
         n = int(number)
         entry = ReadyReport(
             client,

@@ -188,7 +188,8 @@ def _new_call(gov: Governance, session: Session, before: Rollout, now: datetime)
     """When the report just saved voided the go/no-go decision that counted for the stage the
     rollout enters next (a new release for that stage: :func:`charter.gates.current_go_no_go`),
     store the new call at once (:func:`bot.meetings_timers.schedule_next_call`, as the tick
-    would) and return the sentence saying so; None otherwise."""
+    would) and return the sentence saying so; when the call in progress decides on the release
+    instead (none is due), the sentence says that; None otherwise."""
     charter = gov.charter
     after = store.load_rollout(session, before.proposal, charter)
     target = next_stage(after, charter) if after is not None else None
@@ -199,14 +200,20 @@ def _new_call(gov: Governance, session: Session, before: Rollout, now: datetime)
     was = current_go_no_go(stage, before, decisions, charter)
     if was is None or current_go_no_go(stage, after, decisions, charter) is not None:
         return None
-    row = timers.schedule_next_call(gov, session, after, now)
-    if row is None:
-        return None  # e.g. the soak restarted too: the new call comes as the new soak ends
-    return (
+    voided = (
         f"the go/no-go decision for {stage.id} ({was.decision}, {was.by}, "
-        f"{was.at:%Y-%m-%d %H:%M} UTC) no longer counts: a new go/no-go call is scheduled "
-        f"for {aware(row.starts_at):%Y-%m-%d %H:%M} UTC ({row.title})"
+        f"{was.at:%Y-%m-%d %H:%M} UTC) no longer counts: "
     )
+    row = timers.schedule_next_call(gov, session, after, now)
+    if row is not None:
+        return (
+            f"{voided}a new go/no-go call is scheduled for "
+            f"{aware(row.starts_at):%Y-%m-%d %H:%M} UTC ({row.title})"
+        )
+    running = timers.running_call(session, after.proposal, stage.id, now)
+    if running is None:
+        return None  # e.g. the soak restarted too: the new call comes as the new soak ends
+    return f"{voided}{running.title}, in progress, decides on this release: record it again"
 
 
 def ready(gov: Governance, session: Session, cmd: c.Ready, actor: Actor, now: datetime) -> Message:

@@ -16,10 +16,17 @@ Rules:
   author: a poll cannot tell who edited it.
 - A payload missing a field we need raises `MalformedEvent` naming the field, so a bad delivery
   is rejected loudly rather than half-processed.
+- A release reports readiness with lines ``charterbot: ready <n> <stage>`` (``RELEASE_LINE``,
+  read by ``bot.rollout_watch.on_release`` and, line by line, by ``bot.github.poll_releases``).
+  Such a line is one line of the body: the words are apart by spaces or tabs only, never by a
+  line break, so "charterbot: ready 1" with "staging" on the next line is no report. A line may
+  end with ``\r`` (a body typed in GitHub's form has CRLF line ends). Case and a ``#`` before
+  ``<n>`` do not matter.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,6 +35,13 @@ from typing import Any
 from bot.github.wire import WireFormatError, parse_time
 from bot.ports import CommentSnapshot, IssueSnapshot
 from charter.text import strip_invisible
+
+# A ready line of a release (see the rules): one line, so only [ \t] between its words, and
+# one pattern for both readers (the webhook's event and the releases poller).
+RELEASE_LINE = re.compile(
+    r"^[ \t]*charterbot:[ \t]*ready[ \t]+#?([0-9]{1,9})[ \t]+([a-z0-9][a-z0-9_-]*)[ \t]*\r?$",
+    re.IGNORECASE | re.MULTILINE,
+)
 
 
 class MalformedEvent(WireFormatError):

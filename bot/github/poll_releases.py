@@ -17,8 +17,11 @@ Rules:
   ceil(wanted / ``MAX_REPOS_PER_PASS``) passes. More releases than that published between two
   reads of a repository: the older ones are not seen.
 - What counts: a release that is published (a draft is not; a prerelease is, as its webhook
-  is ``published`` too), and of its ``charterbot: ready <n> <stage>`` lines (``on_release``'s
-  pattern, ``RELEASE_LINE``) those that could not have been reported already (``counting_body``):
+  is ``published`` too), and of its ``charterbot: ready <n> <stage>`` lines
+  (``bot.github.events.RELEASE_LINE``, the pattern ``on_release`` reads; the body is cut into
+  lines at ``\n`` only, as that pattern's ``^``/``$`` cut it, so both take the same lines and
+  a ready line broken over two lines counts in neither) those that could not have been
+  reported already (``counting_body``):
   * ``#n``'s rollout is under way, else the line is dropped, no refusal audited (unknown,
     not yet accepted, done: what its webhook met then cannot be told now);
   * the release was published at or after that rollout started: one published before (say
@@ -32,10 +35,12 @@ Rules:
   worker handles the delivery, as a late webhook would be: a release that named the stage
   after the rollout's next one counts if the rollout got there before the worker handled it.
   The other lines of the body are kept as they are; a release with no line left is not stored.
-- A release some ``release`` webhook delivery in the inbox already carried (same repository
-  and release id) is not stored again. In webhook mode a release published less than
-  ``settle`` ago (``WEBHOOK_SETTLE``) waits for a later pass, so its own webhook, which comes
-  within seconds, is stored and handled first.
+- A release whose ``published`` webhook delivery is in the inbox already (same repository and
+  release id) is not stored again. Only that action is acted on (``events._release_event``):
+  a release's other deliveries (``created``, ``edited``, ``released``, ``prereleased``…) carry
+  nothing, so with its ``published`` one lost the release is still read back. In webhook mode
+  a release published less than ``settle`` ago (``WEBHOOK_SETTLE``) waits for a later pass, so
+  its own webhook, which comes within seconds, is stored and handled first.
 - Each release stored goes to the inbox as the ``release`` delivery a webhook would carry
   (source ``github``, action ``published``, a webhook-shaped payload), so the worker parses it
   (``bot.github.events.parse_event``) and records it through ``on_release``: one path for
@@ -52,7 +57,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -61,6 +65,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from bot.github.events import RELEASE_LINE
 from bot.github.wire import format_time
 from bot.ports import GitHubError, GitHubGateway, GitHubRateLimited, ReleaseSnapshot
 from charter.model import Charter
@@ -81,12 +86,6 @@ _NEVER = datetime.min.replace(tzinfo=UTC)
 # How much earlier than a release's publication its webhook may have been stored (clocks).
 _CLOCK_SLACK = timedelta(hours=1)
 
-# The line ``bot.rollout_watch.on_release`` acts on, the same pattern (a test holds them
-# equal): importing it from there would tie this transport to the others through bot.rollouts.
-RELEASE_LINE = re.compile(
-    r"^\s*charterbot:\s*ready\s+#?([0-9]{1,9})\s+([a-z0-9][a-z0-9_-]*)\s*$",
-    re.IGNORECASE | re.MULTILINE,
-)
 
 Store = Callable[[str, str, str, bytes], Awaitable[bool]]
 
@@ -146,7 +145,9 @@ def counting_body(client: str, release: ReleaseSnapshot, live: Mapping[int, Roll
     if release.draft:
         return None
     kept, any_line = [], False
-    for line in release.body.splitlines():
+    # The lines on_release's findall sees: its ^ and $ cut at "\n" only, where splitlines()
+    # also cuts at "\r", "\x85", "\u2028"... (a ready line split there is no line for it).
+    for line in release.body.split("\n"):
         match = RELEASE_LINE.fullmatch(line)
         if match is None:
             kept.append(line)
@@ -183,7 +184,8 @@ def delivery_key(repo: str, release: ReleaseSnapshot) -> str:
 
 
 def webhook_carried(session: Session, since: datetime) -> set[tuple[str, str]]:
-    """(repository, release id) of each ``release`` webhook delivery stored since ``since``."""
+    """(repository, release id) of each ``release`` webhook delivery stored since ``since``
+    whose action is ``published``: the only one the worker acts on."""
     rows = session.exec(
         select(InboxRow.body)
         .where(InboxRow.source == SOURCE, InboxRow.event == EVENT)
@@ -194,10 +196,12 @@ def webhook_carried(session: Session, since: datetime) -> set[tuple[str, str]]:
     for body in rows:
         try:
             payload = json.loads(body)
+            action = payload["action"]
             repo, release = payload["repository"]["full_name"], payload["release"]["id"]
         except (ValueError, TypeError, KeyError):  # a malformed delivery carried nothing
             continue
-        found.add((str(repo).lower(), str(release)))
+        if action == "published":  # created, edited, released...: parsed to nothing
+            found.add((str(repo).lower(), str(release)))
     return found
 
 

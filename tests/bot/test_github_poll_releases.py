@@ -351,3 +351,86 @@ async def test_nothing_is_asked_while_no_rollout_is_under_way(
     bot.standin.store.add_release(AURORA, "v4.2.0", "charterbot: ready 1 staging", AUTHOR)
     await poll(bot)
     assert release_requests(bot.standin) == []
+
+
+async def _by_webhook(url: str, github: GitHubStandin, body: str) -> dict[str, Any]:
+    """What a ``published`` webhook carrying ``body`` leaves (parse, then ``on_release``)."""
+    hooked = Bot.fresh(url, github)
+    try:
+        accept(hooked)
+        await hooked.advance(timedelta(minutes=1))
+        payload = copy.deepcopy(webhook("release", "published"))
+        payload["repository"]["full_name"] = AURORA
+        payload["release"].update(tag_name="v4.2.0", body=body)
+        payload["release"]["author"]["login"] = AUTHOR
+        assert (await hooked.post("release", payload)).status_code == 202
+        await hooked.settle()
+        return outcome(hooked)
+    finally:
+        await hooked.close()
+
+
+async def _by_poll(url: str, github: GitHubStandin, body: str) -> dict[str, Any]:
+    """What the poller reading a release with ``body`` leaves (selection, then the same path)."""
+    polled = Bot.fresh(url, github, github_mode="poll")
+    try:
+        accept(polled)
+        await polled.advance(timedelta(minutes=1))
+        github.store.add_release(AURORA, "v4.2.0", body, AUTHOR)
+        await poll(polled)
+        return outcome(polled)
+    finally:
+        await polled.close()
+
+
+READY_BODIES = [
+    # (what, body, the stages reported by either path)
+    ("one line", "Notes\ncharterbot: ready 1 staging\n", ["staging"]),
+    ("broken after the number", "Notes\ncharterbot: ready 1\nstaging\n", []),
+    ("broken after ready", "charterbot: ready\n1 staging", []),
+    ("broken after the colon", "charterbot:\nready 1 staging", []),
+    ("a blank line between", "charterbot: ready 1\n\nstaging", []),
+    ("CRLF line ends", "Notes\r\ncharterbot: ready 1 staging\r\nthanks\r\n", ["staging"]),
+    ("tabs and spaces around", " \tcharterbot:\tready #1\tstaging \t\n", ["staging"]),
+    ("a line separator is no line end", "charterbot: ready 1 staging\u2028more", []),
+]
+
+
+@pytest.mark.parametrize(("what", "body", "stages"), READY_BODIES, ids=[b[0] for b in READY_BODIES])
+async def test_webhook_and_poll_read_the_same_ready_lines(
+    sqlite_url: str, tmp_path: Path, github: GitHubStandin, what: str, body: str, stages: list[str]
+) -> None:
+    """A ready line is one line: the same body reports the same, or nothing, by either path."""
+    by_webhook = await _by_webhook(sqlite_url, github, body)
+    by_poll = await _by_poll(f"sqlite:///{tmp_path / 'polled.db'}", github, body)
+    assert [r.stage for r in by_webhook["reports"]] == stages
+    assert by_poll == by_webhook
+
+
+@pytest.mark.parametrize("action", ["created", "edited", "released", "prereleased", "published"])
+async def test_only_a_published_delivery_carries_the_release(
+    sqlite_url: str, github: GitHubStandin, action: str
+) -> None:
+    """Webhook mode: of a release's deliveries only ``published`` is acted on, so only it
+    keeps the reader from storing the release: with just another one (the draft's
+    ``created``, its ``released``...) arrived, the lost ``published`` one is read back."""
+    bot = Bot.fresh(sqlite_url, github, github_reconcile_seconds=120)
+    try:
+        accept(bot)
+        await bot.advance(timedelta(minutes=1))
+        rec = github.store.add_release(AURORA, "v4.2.0", "charterbot: ready 1 staging", AUTHOR)
+        payload = copy.deepcopy(webhook("release", "published"))
+        payload["action"] = action
+        payload["repository"]["full_name"] = AURORA
+        payload["release"].update(id=rec.id, tag_name="v4.2.0", body=rec.body)
+        assert (await bot.post("release", payload)).status_code == 202
+        await bot.settle()
+        step = {name: step for name, step, _ in bot.rt.loop_specs()}["github-releases"]
+        await bot.advance(timedelta(minutes=11))  # past WEBHOOK_SETTLE
+        read_back = action != "published"
+        assert await step(bot.clock.now()) == int(read_back)
+        await bot.settle()
+        assert polled_keys(bot) == ([f"poll:release:{AURORA}:{rec.id}"] if read_back else [])
+        assert [(r.client, r.version) for r in outcome(bot)["reports"]] == [("aurora", "v4.2.0")]
+    finally:
+        await bot.close()

@@ -15,7 +15,6 @@ import pytest
 
 from bot.github.events import ReleaseEvent, parse_event
 from bot.github.poll_releases import (
-    RELEASE_LINE,
     Wanted,
     client_of,
     counting_body,
@@ -25,7 +24,6 @@ from bot.github.poll_releases import (
 )
 from bot.github.wire import release_snapshot
 from bot.ports import ReleaseSnapshot
-from bot.rollout_watch import _RELEASE_LINE
 from charter.load import load_charter
 from charter.rollout_facts import ReadyReport, Rollout
 from tests.bot.rollouts.conftest import webhook
@@ -98,7 +96,25 @@ BODY_CASES = [
         "a line for a rollout under way",
         f"Notes\n{LINE}\n",
         [rollout(1, "aurora")],
-        f"Notes\n{LINE}",
+        f"Notes\n{LINE}\n",
+    ),
+    (
+        "a ready line broken over two lines is none",
+        "Notes\ncharterbot: ready 1\ncanary\n",
+        [rollout(1, "aurora")],
+        None,
+    ),
+    (
+        "nor one cut by a line separator (a line ends at a newline only)",
+        f"{LINE}\u2028more",
+        [rollout(1, "aurora")],
+        None,
+    ),
+    (
+        "CRLF line ends, tabs between the words",
+        "Notes\r\ncharterbot:\tready 1\tcanary\r\n",
+        [rollout(1, "aurora")],
+        "Notes\r\ncharterbot:\tready 1\tcanary\r\n",
     ),
     (
         "the parser's case and # are its own",
@@ -246,11 +262,3 @@ def test_a_release_has_one_key(repo: str, release_id: str, same: bool) -> None:
     assert key == "poll:release:meridian-net/aurora:17"
     other = ReleaseSnapshot(release_id, "v5", "edited", "x", False, True, AFTER)
     assert (delivery_key(repo, other) == key) is same
-
-
-def test_the_reader_keeps_the_lines_on_release_acts_on() -> None:
-    """One pattern in two places (a transport may not import bot.rollout_watch): the same."""
-    assert (RELEASE_LINE.pattern, RELEASE_LINE.flags) == (
-        _RELEASE_LINE.pattern,
-        _RELEASE_LINE.flags,
-    )

@@ -1,6 +1,7 @@
 """When the next go/no-go call is due (``_attempt_due``), one table: a first call, a no-go, a
-restarted soak, a rollback out of the call's stage after the latest call was stored, and a new
-release for the call's stage reported after the latest call started."""
+restarted soak, a rollback out of the call's stage after the latest call was stored, a new
+release for the call's stage reported once the latest call was over (one waiting or in progress
+decides on it), and no no-go retry beside a call that waits."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ STORED = SOAK_END - timedelta(days=2)  # the latest call was stored then
 BACK = SOAK_END + timedelta(days=3)  # a rollback out of production
 NEW = SOAK_END + timedelta(hours=5)  # a report brought production a release (the call began)
 D = timedelta(days=1)
+H = timedelta(hours=1)
 
 
 def stored(at: datetime = STORED, starts: datetime = SOAK_END) -> list[AdhocMeetingRow]:
@@ -61,12 +63,22 @@ def decided(decision: str, at: datetime) -> GoNoGo:
         (None, stored(), SINCE, BACK, BACK + D, (BACK + GO_NO_GO_RETRY, "rolled-back")),
         (None, stored(BACK + D, BACK + 3 * D), SINCE, BACK, BACK + 2 * D, None),  # it waits
         (None, [], SINCE, None, NEW, (SOAK_END, "first")),
+        # reported while the call runs (it starts at SOAK_END, for an hour): the call decides on it
+        (None, stored(), SINCE, None, SOAK_END + timedelta(minutes=10), None),
+        (None, stored(), SINCE, None, SOAK_END + timedelta(minutes=59), None),
+        (None, stored(), SINCE, None, SOAK_END + H, (SOAK_END + H + GO_NO_GO_RETRY, "released")),
+        # a no-go recorded on the earlier call while the new one waits: that one is the retry
+        (decided("no-go", NEW + H), stored(NEW, NEW + 2 * D), SINCE, None, NEW, None),
+        (decided("no-go", NEW + 2 * D), stored(NEW, NEW + 2 * D), SINCE, None, NEW,
+         (NEW + 4 * D, "no-go")),  # made on the new call (as it began): a further one
     ],
     ids=["first", "first-after-rollback", "pending", "go-stands", "no-go", "restarted",
          "rolled-back", "stored-after-rollback", "attempt-stored", "go-since-rollback",
          "no-go-since-rollback", "restarted-after-rollback", "released", "released-before",
          "released-at-start", "go-since-release", "no-go-since-release", "restarted-and-released",
-         "rolled-back-then-released", "released-while-new-call-waits", "first-after-release"],
+         "rolled-back-then-released", "released-while-new-call-waits", "first-after-release",
+         "released-during-call", "released-as-call-ends", "released-at-call-end",
+         "no-go-while-retry-waits", "no-go-on-the-retry"],
 )  # fmt: skip
 def test_attempt_due(
     decision: GoNoGo | None,
@@ -78,8 +90,9 @@ def test_attempt_due(
 ) -> None:
     """A rollback out of the stage after the latest call was stored makes a new call due, with
     the notice a first call gets (no sooner than ``GO_NO_GO_RETRY`` after the rollback); so
-    does a new release for the stage reported after the latest call started (after the
-    report), while a call that starts after the report decides on it."""
+    does a new release for the stage reported once the latest call was over (after the
+    report), while a call that waits or runs when it is reported decides on it. A no-go
+    recorded before the latest call started adds no call: that one is the retry."""
     found = _attempt_due(
         decision, earlier, since, SOAK_END, rolled_back=rolled_back, released=released
     )

@@ -2,7 +2,8 @@
 (production) gets a new call, stored at once and announced like the other attempts, and the
 reply to the report says so. One call only while a call waits; none for a rollout that can no
 longer use it; private for a confidential rollout; a no-go voided by a release gets the one
-call a release gets."""
+call a release gets. A release reported while a call runs is that call's to decide (no new
+call), and a no-go recorded while a later call waits adds none beside it."""
 
 from __future__ import annotations
 
@@ -233,3 +234,86 @@ def test_a_first_report_after_the_call_schedules_a_new_call(sqlite_engine: Engin
         f"scheduled: borealis reported 1.0.0 for production ({reported:%Y-%m-%d %H:%M} UTC), "
         in str(scheduled(world)[1]["text"])
     )
+
+
+def first_call_running(world: World, into: timedelta) -> None:
+    """#1 (aurora, borealis) on canary, 1.0.0 reported and green for production; the tick
+    stores the production call, and the clock is ``into`` it."""
+    meetings_service.install_on(world.gov)
+    world.accept(1, form(clients=("aurora", "borealis"), likelihood=1, impact=1))
+    ready_for_canary(world)
+    assert "#1 advanced to canary" in world.ok(COORDINATOR, "advance 1")
+    for client in SHA:
+        ready(world, client, "production")
+        green(world, client, "production")
+    world.later(12 * D + 2 * H)
+    world.tick()
+    assert titles(world) == [FIRST]
+    world.later(calls(world)[0][1] - world.clock.now() + into)
+
+
+@pytest.mark.parametrize(
+    ("decision", "pending"),
+    [("no-go, 1.0.1 diverges", [f"{FIRST} (attempt 2)"]), ("go, 1.0.1 is fine", [])],
+    ids=["no-go", "go"],
+)
+def test_a_release_reported_during_the_call_is_that_calls_to_decide(
+    sqlite_engine: Engine, decision: str, pending: list[str]
+) -> None:
+    """aurora's 1.0.1 reported ten minutes into the call stores no new call: the call in
+    progress decides on it. Its no-go twenty minutes later then stores the one retry
+    (attempt 2), not a retry beside a call for the release; its go stores none and lets #1 in."""
+    world = World(sqlite_engine)
+    first_call_running(world, timedelta(minutes=10))
+    assert new_release(world, "aurora", "ready") == "recorded aurora 1.0.1 for production"
+    world.tick()
+    assert titles(world) == [FIRST]
+    green(world, "aurora", "production", NEW["aurora"])
+    world.later(timedelta(minutes=20))
+    assert "Recorded" in world.ok(COORDINATOR, f"meeting decide {decision}")
+    for _ in range(2):
+        world.tick()
+    assert [title for title, at, _ in calls(world) if at > world.clock.now()] == pending
+    if not pending:
+        assert "#1 advanced to production" in world.ok(COORDINATOR, "advance 1")
+
+
+def test_a_release_after_the_running_call_decided_is_decided_again(sqlite_engine: Engine) -> None:
+    """The call decides go five minutes in; aurora's 1.0.1 reported five minutes later voids
+    it, and the reply says the call in progress decides on the release: no new call is
+    stored, and the go the call records again lets #1 in."""
+    world = World(sqlite_engine)
+    first_call_running(world, timedelta(minutes=5))
+    decided_at = world.clock.now()
+    assert "Recorded" in world.ok(COORDINATOR, "meeting decide go, all green")
+    world.later(timedelta(minutes=5))
+    said = new_release(world, "aurora", "ready")
+    assert said.splitlines()[1] == (
+        f"the go/no-go decision for production (go, {COORDINATOR}, "
+        f"{decided_at:%Y-%m-%d %H:%M} UTC) no longer counts: {FIRST}, in progress, decides "
+        f"on this release: record it again"
+    )
+    world.tick()
+    assert titles(world) == [FIRST]
+    assert "a new go/no-go call must decide" in world.refused(COORDINATOR, "advance 1")
+    green(world, "aurora", "production", NEW["aurora"])
+    assert "Recorded" in world.ok(COORDINATOR, "meeting decide go, 1.0.1 is green")
+    assert "#1 advanced to production" in world.ok(COORDINATOR, "advance 1")
+
+
+def test_a_late_no_go_on_the_first_call_adds_no_call_beside_the_waiting_one(
+    sqlite_engine: Engine,
+) -> None:
+    """The call ends with nothing recorded; aurora's 1.0.1 reported afterwards stores attempt
+    2 (the tick); the no-go then recorded on the first call (the latest that started) adds no
+    attempt 3: attempt 2, still to come, is its retry."""
+    world = World(sqlite_engine)
+    first_call_running(world, 2 * H)
+    new_release(world, "aurora", "ready")
+    world.tick()
+    assert titles(world) == [FIRST, f"{FIRST} (attempt 2)"]
+    world.later(H)
+    assert "Recorded" in world.ok(COORDINATOR, "meeting decide no-go, 1.0.0 diverges")
+    for _ in range(2):
+        world.tick()
+    assert titles(world) == [FIRST, f"{FIRST} (attempt 2)"]
