@@ -12,8 +12,15 @@ Rules:
 - A confidential proposal not yet disclosed is hidden from everyone but coordinators, the
   security council and those who hold a seat or a veto on its track (the ``show`` rule): the
   asker must see it (else "There is no proposal #n"), and so must everyone asked.
-- On GitHub the reply mentions the people asked, so GitHub notifies them
-  (``bot.github.handler``); every other text in it is escaped.
+- The people asked are told on the proposal's issue, so GitHub notifies them: asked in a
+  comment, the reply mentions them (``bot.github.handler``); asked from chat, the same
+  mentioning comment is queued for the issue (once: keyed ``feedback:<n>:<asked at>``; the
+  GitHub relay posts it, and without GitHub it waits in the outbox like every comment). An
+  undisclosed confidential proposal's issue gets none (its ask is no public news): the chat
+  answer says they were not notified on GitHub. Every text but the logins is escaped.
+- A comment by the asked person posted at or after the request but stored first (GitHub does
+  not order deliveries) answers it at once, as it would have answered it arriving later.
+- A closed proposal's requests are history: nothing answers them any more.
 """
 
 from __future__ import annotations
@@ -29,9 +36,10 @@ from bot.identity import mentioned_login, unlinked_mention
 from bot.messages import Actor, Message
 from charter import commands as c
 from charter.authz import Role, roles_for
-from charter.effects import Reply
+from charter.effects import Comment, Reply
 from charter.feedback import Answer, answer, request_feedback
 from charter.seats import may_vote
+from charter.text import escape_markdown_github
 from storage import feedback as store, proposals as repo
 
 if TYPE_CHECKING:
@@ -81,17 +89,49 @@ def request(
         return Asked(gov.refuse(session, actor, cmd, " ".join(r.text for r in replies), now))
     store.save(session, decision.requests)
     version = gov.rules_for(p).version
-    outcome = gov.effects(session, decision.effects, actor, now, charter_version=version)
-    text = "\n".join(r.text for r in outcome.replies)
-    return Asked(Message.text_only(text), tuple(r.login for r in decision.requests), cmd.note)
+    effects = [*decision.effects]
+    asked = tuple(r.login for r in decision.requests)
+    unnotified = ""
+    if asked and actor.surface != "github":  # a comment's own reply mentions them
+        if _undisclosed(gov, stored):
+            unnotified = f" They were not notified on GitHub: #{p.number} is confidential."
+        else:
+            body = asks_text(asked, actor.login or "", cmd.note)
+            effects.append(Comment(p.number, body, key=f"feedback:{p.number}:{now.isoformat()}"))
+    outcome = gov.effects(session, effects, actor, now, charter_version=version)
+    for login in asked:  # a comment delivered before this request answers it
+        at = store.first_comment(session, p.number, login, now)
+        if at is not None:
+            author = Actor(login=login, surface="github", display=login)
+            answered(gov, session, p.number, author, Answer.COMMENT, at)
+    text = "\n".join(r.text for r in outcome.replies) + unnotified
+    return Asked(Message.text_only(text), asked, cmd.note)
+
+
+def asks_text(logins: tuple[str, ...], asker: str, note: str) -> str:
+    """The line that asks ``logins`` on the proposal's issue, mentioning them so GitHub
+    notifies them. Their logins are safe markdown (the grammar's or a verified link's:
+    letters, digits and hyphens); the asker and the note are escaped."""
+    mentions = " ".join(f"@{login}" for login in logins)
+    said = f" {escape_markdown_github(note)}" if note else ""
+    return (
+        f"{mentions}: {escape_markdown_github(asker)} asks for your feedback on this"
+        f" proposal.{said} Comment here to answer; it does not block the decision."
+    )
+
+
+def _undisclosed(gov: Governance, stored: repo.Stored) -> bool:
+    """Whether ``stored`` is a confidential proposal not yet disclosed."""
+    track = gov.rules_for(stored.proposal).tracks.get(stored.proposal.track)
+    return track is not None and track.confidential and not stored.disclosed
 
 
 def _cannot_see(gov: Governance, stored: repo.Stored, logins: list[str]) -> frozenset[str]:
     """The logins (casefolded) an undisclosed confidential proposal is hidden from."""
-    rules = gov.rules_for(stored.proposal)
-    track = rules.tracks.get(stored.proposal.track)
-    if track is None or not track.confidential or stored.disclosed:
+    if not _undisclosed(gov, stored):
         return frozenset()
+    rules = gov.rules_for(stored.proposal)
+    track = rules.tracks[stored.proposal.track]
     hidden = set()
     for login in logins:
         roles = roles_for(Actor(login=login, surface="github"), gov.charter)
@@ -106,16 +146,17 @@ def answered(
     gov: Governance, session: Session, number: int, actor: Actor, how: Answer, at: datetime
 ) -> None:
     """``actor`` commented, voted or raised a concern on proposal ``number`` at ``at``: their
-    open request there, if any, is answered (audited, the tracking message synced)."""
+    open request there, if any, is answered (audited, the tracking message synced), unless
+    the proposal is closed (charter.feedback)."""
     if actor.login is None:
         return
     requests = store.open_for(session, number)
-    if not requests:
+    stored = repo.load(session, number)
+    if not requests or stored is None:
         return
-    decision = answer(number, requests, actor.login, how, at)
+    p = stored.proposal
+    decision = answer(number, p.state, requests, actor.login, how, at)
     if not decision.requests:
         return
     store.save(session, decision.requests)
-    stored = repo.load(session, number)
-    version = gov.rules_for(stored.proposal).version if stored is not None else None
-    gov.effects(session, decision.effects, actor, at, charter_version=version)
+    gov.effects(session, decision.effects, actor, at, charter_version=gov.rules_for(p).version)

@@ -25,7 +25,6 @@ from charter.votes import Tally
 from storage.proposals import Stored
 
 OPEN_STATES = (State.DRAFT, State.REVIEW, State.VOTING)
-_OPEN_VALUES = frozenset(s.value for s in OPEN_STATES)
 # GitHub refuses a comment body over 65,536 characters; every body the bot posts (the tracking
 # comment, replies) stays well below it, leaving room for the relay's hidden markers.
 MAX_BODY = 60_000
@@ -46,7 +45,8 @@ def proposal_view(
     feedback: Sequence[FeedbackRequest] = (),
 ) -> dict[str, Any]:
     """The proposal as people see it; ``feedback`` is its feedback requests (storage.feedback),
-    of which the open ones are listed (an answered one drops off)."""
+    of which the open ones are listed while the proposal is open (an answered one drops off;
+    a closed proposal's are history, owed by nobody: the dashboard shows them unanswered)."""
     p = stored.proposal
     charter = rules_for(p, charter)  # the version the proposal was opened under
     track = charter.tracks.get(p.track)
@@ -161,6 +161,7 @@ def proposal_view(
         "feedback": [
             {"login": r.login, "asked_by": r.asked_by, "asked_at": _iso(r.asked_at)}
             for r in outstanding_feedback(feedback)
+            if p.state in OPEN_STATES
         ],
         "tally": tally,
         "deadlines": {
@@ -271,11 +272,9 @@ def proposal_message(
         # (the full text is on the proposal's page and in the API).
         text = truncate(concern["text"], CLIP)
         lines.append((f"Concern '{concern['name']}' ({concern['raised_by']}): {text}",))
-    if view["state"] in _OPEN_VALUES:  # a decided proposal awaits nobody's feedback
-        lines.extend(
-            (f"Feedback requested from @{r['login']} (by @{r['asked_by']})",)
-            for r in view["feedback"]
-        )
+    lines.extend(  # open requests, listed only while the proposal is open
+        (f"Feedback requested from @{r['login']} (by @{r['asked_by']})",) for r in view["feedback"]
+    )
     buttons: tuple[Button, ...] = ()
     if view["state"] == "voting":
         n = view["number"]

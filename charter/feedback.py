@@ -8,7 +8,11 @@ Rules:
 - who may ask is :mod:`charter.authz`'s rule (whoever may vote on the proposal or raise a
   concern on it); what is asked is decided here;
 - requests are taken while the proposal is open (draft, review or voting); a closed one is
-  refused, saying why;
+  refused, saying why, and an answer to a closed proposal's request is not recorded (it is
+  history: asked, never answered, owed by nobody);
+- at most ``MAX_OPEN`` requests are open on a proposal at a time: a command that would pass
+  it asks nobody ("ask fewer people, or wait for answers"), so the list stays readable and the
+  tracking message keeps room for what blocks;
 - a login compares case-insensitively; asking someone with an open request on the proposal is a
   no-op ("already asked"), and so is asking oneself; someone whose request was answered may be
   asked again;
@@ -34,6 +38,8 @@ from enum import StrEnum
 
 from charter.effects import Audit, Effect, Reply, SyncTracking
 from charter.lifecycle import State, is_open
+
+MAX_OPEN = 50  # open requests on one proposal at a time
 
 
 class Answer(StrEnum):
@@ -113,6 +119,14 @@ def request_feedback(
             notes.append(f"{login} was already asked and has not answered yet.")
         else:
             asked.append(FeedbackRequest(number, login, asker, now, note))
+    waiting = len(outstanding(requests))
+    if asked and waiting + len(asked) > MAX_OPEN:
+        why = (
+            f"#{number} has {waiting} open feedback request{'' if waiting == 1 else 's'}, and at"
+            f" most {MAX_OPEN} may be open at a time, so nobody was asked: ask fewer people,"
+            " or wait for answers."
+        )
+        return FeedbackDecision(effects=(Reply(why, ok=False),))
     return FeedbackDecision(tuple(asked), _asked_effects(number, asked, notes))
 
 
@@ -151,10 +165,18 @@ def _asked_effects(
 
 
 def answer(
-    number: int, requests: Sequence[FeedbackRequest], login: str, how: Answer, at: datetime
+    number: int,
+    state: State,
+    requests: Sequence[FeedbackRequest],
+    login: str,
+    how: Answer,
+    at: datetime,
 ) -> FeedbackDecision:
-    """``login`` commented on, voted on or raised a concern on proposal ``number`` at ``at``:
-    their open request, if asked by then, is answered. Nothing else changes."""
+    """``login`` commented on, voted on or raised a concern on proposal ``number`` (in
+    ``state``) at ``at``: their open request, if asked by then and the proposal is still open,
+    is answered. Nothing else changes."""
+    if not is_open(state):
+        return FeedbackDecision()
     answered = [
         replace(r, answered_at=at, answered_how=how)
         for r in requests

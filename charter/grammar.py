@@ -21,7 +21,7 @@ choice, ``…`` the rest of the line)::
              | "vote" n choice [ intro ] [ text ] | choice n [ intro ] [ text ]
                                                      (* approve 42 = vote 42 approve *)
              | "concern" n name [ ":" ] text | "resolve" n name
-             | ( "feedback" | "f?" ) n user { asked } [ text ]  (* at most 10 people *)
+             | ( "feedback" | "f?" ) n asked { asked } [ text ]  (* at most 10 people *)
              | "link" | "whoami" | "todo" | "help" [ topic ]
              | "ready" n client stage version [ ref ] [ text ]
              | "advance" n [ "to" stage ] [ "--override" text ]  (* see the rules below *)
@@ -56,7 +56,9 @@ choice, ``…`` the rest of the line)::
                         such as v1.x is refused, "give the sha or refs/tags/<tag>" *)
     duration = /[0-9]+[mh]/ ;                    (* only last before "for", not after in/after *)
     user     = [ "@" ] github-login | chat-mention ;
-    asked    = ( "@" github-login | chat-mention ) [ "," ] ;  (* "@a, @b: note" *)
+    asked    = ( "@" github-login | chat-mention ) [ "." | "," | ";" | ":" ] ;  (* "@a, @b: note";
+                                                     ":" ends the list *)
+    github-login = /[A-Za-z0-9](-?[A-Za-z0-9])*/ ;   (* GitHub's: at most 39 characters *)
     quoted   = '"' … '"' | '“' … '”' ;
     text     = quoted | … ;                       (* cleaned; at most 1000 characters *)
 
@@ -82,11 +84,13 @@ Rules a reader of a comment should know:
 - ``+1`` and reactions are not votes: a casual ``+1`` must never become a binding decision.
 - Aliases: ``/approve``, ``/reject``, ``/abstain`` (= ``/vote <choice>``), ``list``
   (= ``proposals``, also as a help topic), ``f?`` (= ``feedback``, rfcbot's word: ``/f? @bob``).
-- ``feedback`` names the people asked, the first with or without ``@``, every other one with
-  it (or as a chat mention): the first word that is not one starts the note, so ``/feedback
-  @bob @carol does this break light clients?`` asks two people. A name may end in ``,``
-  (``@bob, @carol``) or ``:``, which ends the list (``@bob: your view?``). A login named twice
-  is asked once; at most 10 people per command.
+- ``feedback`` names the people asked, each written ``@login`` or as a chat mention, the
+  first one too (``/feedback please take a look`` is refused "write the people to ask as
+  @login", never read as asking GitHub user ``please``); the first word after them that is
+  not one starts the note, so ``/feedback @bob @carol does this break light clients?`` asks
+  two people. A name may end in ``.``, ``,`` or ``;`` (``@bob, @carol``, ``/f? @bob.``), or
+  ``:``, which ends the list (``@bob: your view?``). A login named twice is asked once; at
+  most 10 people per command. ``/f?@bob`` is answered "Put a space after 'f?'".
 - ``help`` answers in the form of the surface it was asked on (:func:`help_lines`): in a
   comment the comment forms, chat-only commands left out; ``help <group>`` lists the group.
 - A line whose ``/word`` is no command and close to none (``/usr/bin …``) is ignored; a near
@@ -130,7 +134,8 @@ MAX_COMMENT_COMMANDS = 20
 
 # "/word" then a space, the end, punctuation or a dash (matched NFKC-folded); "/usr/bin" is none.
 # rfcbot's "/f?" is the one word with a question mark ("/what?" stays a line of prose).
-_COMMENT_LINE = re.compile(r"/(?:[Ff]\?|[A-Za-z][A-Za-z-]*)(?=[\s.!,;:—–]|$)")
+# "/f?@bob" is a line too, so it is answered "Put a space after 'f?'" rather than ignored.
+_COMMENT_LINE = re.compile(r"/(?:[Ff]\?(?=[@<])|(?:[Ff]\?|[A-Za-z][A-Za-z-]*)(?=[\s.!,;:—–]|$))")
 _SLASHES = ("/", "／")  # the full-width solidus of IME keyboards, NFKC-folded to "/"
 _FENCE = re.compile(r"(`{3,}|~{3,})")
 # <pre> and <code> tags, opening or closing; their content renders as code, as a fence's does.
@@ -186,11 +191,20 @@ def _resolve(a: t.Args) -> c.ResolveConcern:
 
 
 def _feedback(a: t.Args) -> c.RequestFeedback:
+    """``@a @b, @c: note``: every person asked is written ``@login`` or as a chat mention, the
+    first one too, so prose (``/feedback please take a look``) never names a stranger to ping.
+    A name may end in ``. , ;`` (dropped) or ``:`` (which also ends the list)."""
     n = a.proposal()
     users: list[str] = []
-    tok: t.Tok | None = a.need("person to ask, e.g. @bob-aurora")
+    first = a.need("person to ask, e.g. @bob-aurora")
+    if not _names_person(first):
+        raise t.Fail(
+            f"Write the people to ask as @login (or a chat mention): {t.show(first.text)} is"
+            " not one, e.g. /f? @bob-aurora your view?"
+        )
+    tok: t.Tok | None = first
     while tok is not None:
-        word = tok.text.rstrip(",:")
+        word = tok.text.rstrip(_MENTION_END)
         user = t.user(t.Tok(word, tok.quoted, tok.start, tok.end))
         if user.lower() not in {u.lower() for u in users}:
             users.append(user)
@@ -203,10 +217,17 @@ def _feedback(a: t.Args) -> c.RequestFeedback:
     return c.RequestFeedback(n, tuple(users), t.clean(a.rest(), "note", required=False))
 
 
+_MENTION_END = ".,;:"  # "@bob." "@bob, @carol" "@bob: note": punctuation after a name
+
+
+def _names_person(tok: t.Tok) -> bool:
+    return not tok.quoted and tok.text.startswith(("@", "<@"))
+
+
 def _next_asked(a: t.Args) -> t.Tok | None:
     """The next word when it names another person (``@login`` or a chat mention), taken."""
     tok = a.peek()
-    if tok is None or tok.quoted or not tok.text.startswith(("@", "<@")):
+    if tok is None or not _names_person(tok):
         return None
     return a.take()
 

@@ -28,7 +28,9 @@ TITLE_LIMIT = 200
 
 _NUMBER = re.compile(r"#?([0-9]+)")
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
-_LOGIN = re.compile(r"@?([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))")
+# GitHub's login rule: at most 39 letters, digits and single hyphens, not first or last
+# ("bob-" and "bob--x" are no logins: GitHub would ping @bob for "@bob-").
+_LOGIN = re.compile(r"@?((?=[A-Za-z0-9-]{1,39}$)[A-Za-z0-9](?:-?[A-Za-z0-9])*)")
 _MENTION = re.compile(r"<@!?[A-Za-z0-9]{1,40}(?:\|[^>\s]{0,80})?>")
 _QUOTES = {'"': '"', "“": "”", "„": "“"}
 _DASHES = ("—", "–")
@@ -82,13 +84,17 @@ class Glued:
 def glued(tok: Tok, known: Container[str]) -> Glued | None:
     """``tok`` as a word of ``known`` run into more text by ``. ! , ; :`` or a dash
     (``approve:lgtm``, ``reject—too risky``, ``approve,lgtm``); None for any other token, a
-    known word as it stands (``approve:``) and a quoted one."""
+    known word as it stands (``approve:``) and a quoted one. A known word ending in ``?``
+    (``f?``) is run into text by nothing at all (``f?@bob``)."""
     text = tok.text
     if tok.quoted or keyword(tok) in known:
         return None
     head = 0
     while head < len(text) and _WORD_CHARS.fullmatch(fold(text[head]).lower()):
         head += 1
+    asking = fold(text[: head + 1]).lower()  # "f?": the question mark ends the word
+    if asking.endswith("?") and asking in known and head + 1 < len(text):
+        return Glued(asking, "", head + 1)
     end = head
     while end < len(text) and (text[end] in _DASHES or set(fold(text[end])) <= set(_TRAILING)):
         end += 1

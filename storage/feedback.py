@@ -2,7 +2,9 @@
 
 Rules:
 - ``for_proposal`` reads a proposal's requests in the order they were asked (open and
-  answered), ``open_asking`` one person's unanswered requests on every proposal; ``save``
+  answered), ``open_asking`` one person's unanswered requests on every proposal (``todo``
+  keeps those on open proposals); ``first_comment`` when someone first commented on a
+  proposal's issue from a moment on (a comment delivered before the request); ``save``
   writes what a decision returned: a new request is inserted, an answered one records its
   answer on the person's open row.
 - Whoever decides holds the proposal's row lock first (``storage.proposals.load(...,
@@ -14,13 +16,15 @@ Rules:
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from charter.feedback import Answer, FeedbackRequest
+from storage.models.core import CommentRow
 from storage.models.feedback import FeedbackRequestRow
-from storage.times import aware
+from storage.times import aware, maybe_aware
 
 
 def for_proposal(session: Session, proposal: int) -> tuple[FeedbackRequest, ...]:
@@ -47,6 +51,22 @@ def open_asking(session: Session, login: str) -> tuple[FeedbackRequest, ...]:
         .order_by(col(FeedbackRequestRow.asked_at), col(FeedbackRequestRow.id))
     ).all()
     return tuple(_request(row) for row in rows)
+
+
+def first_comment(session: Session, proposal: int, login: str, since: datetime) -> datetime | None:
+    """When ``login`` (compared case-insensitively) first commented on the proposal's issue at
+    or after ``since``, among the stored comments not deleted; None if they have not.
+
+    GitHub does not order webhook deliveries, so a comment posted after a request may be
+    stored before it: the request then looks here to be answered at once."""
+    first = session.exec(
+        select(sa.func.min(col(CommentRow.created_at)))
+        .where(CommentRow.proposal == proposal)
+        .where(sa.func.lower(col(CommentRow.author)) == login.lower())
+        .where(col(CommentRow.created_at) >= since)
+        .where(col(CommentRow.deleted).is_(False))
+    ).one()
+    return maybe_aware(first)
 
 
 def save(session: Session, requests: Iterable[FeedbackRequest]) -> None:

@@ -3,7 +3,8 @@ edited only when it changes (or when someone else changed it: ``bot.github.handl
 
 It shows the state, the timeline (UTC and relative to the last change), what intake found
 wrong, the seat matrix (client or role → who voted what, when, with reason, and from where),
-open concerns, the feedback requested and not yet given (while the proposal is open), quorum
+open concerns, the feedback requested and not yet given (while the proposal is open; the
+first part left out when the comment grows too long, before any concern is), quorum
 and approval against the track's rule (as judged: at voting close, with
 the votes during lazy consensus listed apart), and the decision. All user text is escaped so it
 renders literally and never pings or forms a command.
@@ -51,19 +52,42 @@ def _relative(seconds: float) -> str:
 def render(view: dict[str, Any], now: datetime, public_url: str = "") -> str:
     """The tracking comment body for a proposal view (see ``bot.views.proposal_view``).
 
-    At most ``MAX_BODY`` characters, because GitHub refuses longer comments: when the full text
-    is longer, concern texts, vote reasons and intake problems are cut to ``CLIP`` characters,
-    the open concerns that still do not fit are left out and counted ("… and N more", linking
-    the proposal's dashboard page when ``public_url`` is set), and as a last resort the body is
-    cut at a line end. A pure function of its inputs, so unchanged state renders the same text.
+    At most ``MAX_BODY`` characters, because GitHub refuses longer comments. When the full text
+    is longer, what never blocks goes first, then what does: concern texts, vote reasons and
+    intake problems are cut to ``CLIP`` characters; the feedback line names only the first
+    people asked that fit and counts the rest ("… and N more"), down to just the count; only
+    then are the open concerns that still do not fit left out and counted (both counts link
+    the proposal's dashboard page when ``public_url`` is set). The decision and the commands
+    line are never left out for them; as a last resort the body is cut at a line end. A pure
+    function of its inputs, so unchanged state renders the same text.
     """
     top, concerns, bottom = _sections(view, now, public_url, clip=None)
     body = _join(top + concerns + bottom)
     if len(body) <= MAX_BODY:
         return body
     page = f"{public_url.rstrip('/')}/proposals/{view['number']}" if public_url else ""
-    top, concerns, bottom = _sections(view, now, public_url, clip=CLIP)
-    return fit(_fit(top, concerns, bottom, page), page)
+    return fit(_fit_feedback(view, now, public_url, page), page)
+
+
+def _fit_feedback(view: dict[str, Any], now: datetime, public_url: str, page: str) -> str:
+    """The clipped body naming as many people asked for feedback as fit beside every open
+    concern (the most that fit: the line grows with each name); if none fit, the concerns are
+    cut (:func:`_fit`) beside the feedback count alone."""
+
+    def sections(shown: int | None) -> tuple[list[str], list[str], list[str]]:
+        return _sections(view, now, public_url, clip=CLIP, shown=shown, page=page)
+
+    def fits(shown: int) -> bool:
+        return len(_join([*(line for part in sections(shown) for line in part)])) <= MAX_BODY
+
+    if not fits(0):
+        return _fit(*sections(0), page)
+    low, high = 0, len(_asked(view))  # fits(low); the largest that fits is sought
+    while low < high:
+        mid = (low + high + 1) // 2
+        low, high = (mid, high) if fits(mid) else (low, mid - 1)
+    top, concerns, bottom = sections(low)
+    return _join(top + concerns + bottom)
 
 
 def _join(lines: list[str]) -> str:
@@ -71,9 +95,15 @@ def _join(lines: list[str]) -> str:
 
 
 def _sections(
-    view: dict[str, Any], now: datetime, public_url: str, clip: int | None
+    view: dict[str, Any],
+    now: datetime,
+    public_url: str,
+    clip: int | None,
+    shown: int | None = None,
+    page: str = "",
 ) -> tuple[list[str], list[str], list[str]]:
-    """(everything up to the open concerns' heading, one line per open concern, the rest)."""
+    """(everything up to the open concerns' heading, one line per open concern, the rest);
+    the feedback line names the first ``shown`` people asked (None: all)."""
     top = _head(view, now, clip)
     open_concerns = [c for c in view["concerns"] if not c["resolved"]]
     concerns = [
@@ -82,7 +112,30 @@ def _sections(
     ]
     if open_concerns:
         top.append("**Open concerns** (block acceptance until resolved with `/resolve <name>`):")
-    return top, concerns, _tail(view, now, public_url, bool(open_concerns))
+    feedback = _feedback_line(_asked(view), shown, page)
+    return top, concerns, _tail(view, now, public_url, bool(open_concerns), feedback)
+
+
+def _asked(view: dict[str, Any]) -> list[dict[str, Any]]:
+    """The open feedback requests the tracking comment lists: while the proposal is open."""
+    asked: list[dict[str, Any]] = view.get("feedback") or []
+    return asked if view["state"] in ("draft", "review", "voting") else []
+
+
+def _feedback_line(asked: list[dict[str, Any]], shown: int | None, page: str) -> str:
+    """Who was asked for feedback (by whom): the first ``shown`` people, the others counted."""
+    if not asked:
+        return ""
+    named = [f"{_e('@' + r['login'])} (by {_e('@' + r['asked_by'])})" for r in asked[:shown]]
+    left = len(asked) - len(named)
+    where = f" (see [the proposal's page]({page}#feedback))" if page else ""
+    if not left:
+        who = ", ".join(named)
+    elif named:
+        who = f"{', '.join(named)}, … and {left} more{where}"
+    else:
+        who = f"{left} {'person' if left == 1 else 'people'}{where}"
+    return f"Feedback requested from {who}; it does not block the decision."
 
 
 def _head(view: dict[str, Any], now: datetime, clip: int | None) -> list[str]:
@@ -131,12 +184,12 @@ def _tally_line(t: dict[str, Any]) -> str:
     )
 
 
-def _tail(view: dict[str, Any], now: datetime, public_url: str, after_list: bool) -> list[str]:
+def _tail(
+    view: dict[str, Any], now: datetime, public_url: str, after_list: bool, feedback: str
+) -> list[str]:
     out = [""] if after_list else []
-    asked = view.get("feedback") or []
-    if asked and view["state"] in ("draft", "review", "voting"):
-        who = ", ".join(f"{_e('@' + r['login'])} (by {_e('@' + r['asked_by'])})" for r in asked)
-        out += [f"Feedback requested from {who}; it does not block the decision.", ""]
+    if feedback:
+        out += [feedback, ""]
     if view["decision"]:
         dec = view["decision"]
         out.append(

@@ -136,3 +136,62 @@ async def test_show_of_a_confidential_proposal_lists_requests_only_to_whom_may_s
     ]
     said = _run(bot, f"show {n}", "zoe-contrib")
     assert said == f"error: There is no proposal #{n}."
+
+
+def _mentions(bot: Bot, n: int, login: str) -> list[str]:
+    return [c.body for c in bot.issue_comments(n) if f"@{login}" in c.body]
+
+
+async def test_people_asked_from_chat_are_notified_on_the_issue(bot: Bot) -> None:
+    """Asked from chat, the people are mentioned on the proposal's issue (GitHub notifies
+    them), once, the note escaped; asking again while unanswered posts nothing more."""
+    n = await bot.open_issue()
+    said = _run(
+        bot, f"feedback {n} @bob-aurora @emeka-cirrus check @gas <b>math</b>", "carmen-borealis"
+    )
+    assert said.startswith("Asked bob-aurora, emeka-cirrus for feedback")
+    await bot.settle()
+    [posted] = _mentions(bot, n, "bob-aurora")
+    assert posted.startswith(
+        "@bob-aurora @emeka-cirrus: carmen-borealis asks for your feedback on this proposal."
+    )
+    assert "Comment here to answer; it does not block the decision." in posted
+    assert "@gas" not in posted and "<b>" not in posted
+    await bot.advance(later(seconds=5))
+    _run(bot, f"feedback {n} @bob-aurora", "carmen-borealis")
+    await bot.settle()
+    assert len(_mentions(bot, n, "bob-aurora")) == 1
+
+
+async def test_a_confidential_proposal_is_asked_without_a_public_mention(bot: Bot) -> None:
+    security = valid_body(**{"protocol-change": "security-patch"})
+    n = await bot.open_issue("Fix gossip", security, "kofi-sec")
+    await bot.advance(later(seconds=1))
+    said = _run(bot, f"feedback {n} @alice-aurora", "lena-sec")
+    assert said.startswith("Asked alice-aurora for feedback")
+    assert said.endswith(f"They were not notified on GitHub: #{n} is confidential.")
+    await bot.settle()
+    assert _mentions(bot, n, "alice-aurora") == []
+
+
+async def test_a_withdrawn_proposal_lists_no_open_request(bot: Bot) -> None:
+    n = await bot.open_issue()
+    _run(bot, f"feedback {n} @bob-aurora", "carmen-borealis")
+    _run(bot, f"withdraw {n}", "alice-aurora")
+    await bot.settle()
+    view = (await bot.http.get(f"/api/proposals/{n}")).json()
+    assert view["state"] == "withdrawn" and view["feedback"] == []
+    assert "Feedback requested" not in _run(bot, f"show {n}", "carmen-borealis")
+    assert "asked for your feedback" not in _run(bot, "todo", "bob-aurora")
+    _run(bot, f"vote {n} approve", "bob-aurora")  # refused: closed; nothing answered either
+    assert ("feedback-given", "bob-aurora") not in _kinds(bot, n)
+
+
+async def test_open_requests_are_capped_per_proposal(bot: Bot) -> None:
+    n = await bot.open_issue()
+    for k in range(5):
+        people = " ".join(f"@person-{k}-{i}" for i in range(10))
+        assert _run(bot, f"feedback {n} {people}", "carmen-borealis").startswith("Asked")
+    said = _run(bot, f"feedback {n} @bob-aurora", "carmen-borealis")
+    assert said.startswith(f"error: #{n} has 50 open feedback requests")
+    assert said.endswith("ask fewer people, or wait for answers.")

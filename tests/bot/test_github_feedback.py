@@ -115,3 +115,58 @@ async def test_who_may_not_ask_and_closed_proposals_are_refused(bot: Bot) -> Non
     assert _replies(bot, n, "feedback can be asked only while a proposal is open")
     assert _audited(bot, n, "feedback-requested") == []
     assert "@bob-aurora" not in "".join(c.body for c in bot.issue_comments(n))
+
+
+async def test_prose_after_feedback_asks_and_pings_nobody(bot: Bot) -> None:
+    """``/feedback please take a look`` once asked (and pinged) GitHub user ``please``; now
+    every person is written ``@login`` and prose gets an error saying so."""
+    n = await bot.open_issue()
+    await bot.comment(n, "/feedback please take a look\n/f? bob-aurora, carmen", "emeka-cirrus")
+    await bot.settle()
+    bodies = "".join(c.body for c in bot.issue_comments(n))
+    assert "@please" not in bodies and "@bob-aurora" not in bodies
+    assert len(_replies(bot, n, "Write the people to ask as")) == 2
+    assert _audited(bot, n, "feedback-requested") == []
+
+
+async def test_an_answer_delivered_before_the_request_answers_it(bot: Bot) -> None:
+    """GitHub does not order deliveries: bob comments 10 s after ``/f? @bob-aurora`` but his
+    delivery arrives first. The request, when stored, finds his comment and is answered; a
+    comment of his from before the request would answer nothing."""
+    n = await bot.open_issue()
+    t0 = bot.clock.now()
+    await bot.comment(n, "early thoughts", "bob-aurora")  # before the request: no answer
+    await bot.settle()
+    await bot.advance(later(seconds=5))
+    ask = bot.comment_payload("created", n, "/f? @Bob-Aurora", "carmen-borealis")
+    asked_at = bot.clock.now()
+    await bot.advance(later(seconds=10))
+    reply = bot.comment_payload("created", n, "Looks fine to me.", "bob-aurora")
+    assert (await bot.post("issue_comment", reply)).status_code == 202
+    await bot.settle()
+    assert (await bot.post("issue_comment", ask)).status_code == 202
+    await bot.settle()
+    view = (await bot.http.get(f"/api/proposals/{n}")).json()
+    assert view["feedback"] == []
+    [given] = _audited(bot, n, "feedback-given")
+    assert given["login"] == "Bob-Aurora" and given["how"] == "comment"
+    assert given["at"] == (asked_at + later(seconds=10)).isoformat()
+    assert t0 < asked_at
+    assert "Feedback requested" not in bot.tracking(n)[0].body
+
+
+async def test_a_closed_proposal_lists_no_request_and_takes_no_answer(bot: Bot) -> None:
+    n = await bot.open_issue()
+    await bot.comment(n, "/f? @bob-aurora", "carmen-borealis")
+    await bot.settle()
+    await bot.advance(later(seconds=5))
+    await bot.comment(n, "/withdraw", "alice-aurora")
+    await bot.settle()
+    view = (await bot.http.get(f"/api/proposals/{n}")).json()
+    assert view["state"] == "withdrawn" and view["feedback"] == []
+    syncs = len(bot.standin.requests_to("PATCH", r".*/issues/comments/\d+"))
+    await bot.advance(later(seconds=5))
+    await bot.comment(n, "Late, but fine by me.", "bob-aurora")
+    await bot.settle()
+    assert _audited(bot, n, "feedback-given") == []
+    assert len(bot.standin.requests_to("PATCH", r".*/issues/comments/\d+")) == syncs

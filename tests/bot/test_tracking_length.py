@@ -120,3 +120,62 @@ async def test_many_long_concerns_on_github(bot: Bot) -> None:
     await bot.comment(n, "/status", "bob-aurora")
     await bot.settle()
     assert len(bot.standin.requests_to("PATCH", r".*/issues/comments/\d+")) == edits
+
+
+def asked(people: int, decided: bool = False) -> dict[str, Any]:
+    """A voting proposal with two long open concerns and ``people`` open feedback requests
+    (long logins); ``decided`` adds a decision line."""
+    given = view(2, "<" * 1000)
+    given["feedback"] = [
+        {"login": f"{'x' * 30}-{k:04d}", "asked_by": "carmen-borealis", "asked_at": None}
+        for k in range(people)
+    ]
+    if decided:
+        given["decision"] = {"outcome": "rejected", "at": "2026-12-04T12:00:00Z",
+                             "charter_version": 3}  # fmt: skip
+    return given
+
+
+AT = "@&#8203;"  # "@" escaped, so the tracking comment pings nobody
+BY = f" (by {AT}carmen-borealis)"
+FEEDBACK_MORE = re.compile(
+    r"^Feedback requested from (.*), … and (\d+) more \(see \[the proposal's page\]"
+    rf"\({URL}/proposals/7#feedback\)\); it does not block the decision\.$",
+    re.MULTILINE,
+)
+
+
+@pytest.mark.parametrize("people", [800, 5000])
+def test_feedback_is_cut_before_any_concern_the_decision_or_the_commands(people: int) -> None:
+    """Feedback never blocks, so its line gives way first: however many people were asked,
+    every open concern, the decision and the commands line stay whole, the first people asked
+    are named as far as room allows and the rest are counted with a link to the page."""
+    body = render(asked(people, decided=True), NOW, URL)
+    assert len(body) <= MAX_BODY
+    lines = body.splitlines()
+    assert [line[:6] for line in lines if line.startswith("- `c")] == ["- `c0`", "- `c1`"]
+    assert "more open concern" not in body  # none counted out
+    assert COMMANDS in lines
+    assert any(line.startswith("**Decision: rejected**") for line in lines)
+    found = FEEDBACK_MORE.search(body)
+    assert found is not None
+    named = found.group(1).count(BY)
+    assert named > 0 and named + int(found.group(2)) == people
+    assert found.group(1).startswith(f"{AT}{'x' * 30}-0000 ")  # the first asked come first
+    assert body == render(asked(people, decided=True), NOW, URL)
+
+
+def test_as_many_people_are_named_as_fit() -> None:
+    """The feedback line names the most people that fit: one more would pass the limit."""
+    body = render(asked(800), NOW, URL)
+    found = FEEDBACK_MORE.search(body)
+    assert found is not None
+    left = int(found.group(2))
+    one_more = len(f", {AT}{'x' * 30}-{800 - left:04d}{BY}") - len(str(left)) + len(str(left - 1))
+    assert len(body) <= MAX_BODY < len(body) + one_more
+
+
+def test_a_short_feedback_list_is_named_whole() -> None:
+    body = render(asked(3), NOW, URL)
+    assert "… and" not in body
+    assert body.count(BY) == 3

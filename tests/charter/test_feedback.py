@@ -4,12 +4,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from charter.effects import Audit, Reply, SyncTracking
 from charter.feedback import (
+    MAX_OPEN,
     Answer,
     FeedbackDecision,
     FeedbackRequest,
@@ -280,7 +282,56 @@ def test_answer(
     at: datetime,
     expected: FeedbackDecision,
 ) -> None:
-    assert answer(7, requests, login, how, at) == expected
+    assert answer(7, State.VOTING, requests, login, how, at) == expected
+
+
+@pytest.mark.parametrize(
+    "state", [State.ACCEPTED, State.REJECTED, State.EXPIRED, State.WITHDRAWN], ids=str
+)
+def test_a_closed_proposal_records_no_answer(state: State) -> None:
+    """Once the proposal closes its open requests are history: a later comment, vote or
+    concern by the asked person answers nothing (no ``feedback-given``, no sync)."""
+    assert answer(7, state, (BOB_OPEN,), "bob-aurora", Answer.COMMENT, T1) == FeedbackDecision()
+
+
+def _open(count: int) -> tuple[FeedbackRequest, ...]:
+    return tuple(FeedbackRequest(7, f"user-{k}", ALICE, T0) for k in range(count))
+
+
+# (open requests already, people asked now, answered people on top, asked?)
+CAP = [
+    pytest.param(MAX_OPEN - 1, 1, 0, True, id="reaching-the-cap"),
+    pytest.param(MAX_OPEN - 1, 2, 0, False, id="one-past-the-cap"),
+    pytest.param(MAX_OPEN, 1, 0, False, id="at-the-cap"),
+    pytest.param(MAX_OPEN - 1, 1, 5, True, id="answered-ones-do-not-count"),
+]
+
+
+@pytest.mark.parametrize(("waiting", "new", "answered", "asked"), CAP)
+def test_open_requests_are_capped(waiting: int, new: int, answered: int, asked: bool) -> None:
+    done = tuple(
+        replace(r, login=f"done-{r.login}", answered_at=T1, answered_how=Answer.VOTE)
+        for r in _open(answered)
+    )
+    people = [f"new-{k}" for k in range(new)]
+    decision = request_feedback(7, State.VOTING, _open(waiting) + done, ALICE, people, "", T1)
+    assert len(decision.requests) == (new if asked else 0)
+    if not asked:
+        s = "" if waiting == 1 else "s"
+        why = (
+            f"#7 has {waiting} open feedback request{s}, and at most {MAX_OPEN} may be open at a"
+            " time, so nobody was asked: ask fewer people, or wait for answers."
+        )
+        assert decision.effects == (Reply(why, ok=False),)
+
+
+def test_only_already_asked_people_at_the_cap_is_no_refusal() -> None:
+    """At the cap, naming only people already asked asks nobody new: a no-op, not a refusal."""
+    full = _open(MAX_OPEN)
+    decision = request_feedback(7, State.VOTING, full, ALICE, ["user-0"], "", T1)
+    assert decision == FeedbackDecision(
+        (), (Reply("user-0 was already asked and has not answered yet."),)
+    )
 
 
 def test_outstanding_keeps_open_requests_in_order() -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from charter import commands as c
 from charter.grammar import COMMENT_USAGE, USAGE, help_lines, parse_chat, parse_comment
+from charter.text import quoted
 
 F = c.RequestFeedback
 
@@ -16,7 +17,7 @@ F = c.RequestFeedback
     ("text", "expected"),
     [
         ("feedback 7 @bob-aurora", F(7, ("bob-aurora",))),
-        ("feedback #7 bob-aurora", F(7, ("bob-aurora",))),  # the first one's "@" may be left out
+        ("feedback #7 @bob-aurora", F(7, ("bob-aurora",))),
         ("FEEDBACK 7 @bob", F(7, ("bob",))),
         ("f? 7 @bob", F(7, ("bob",))),  # rfcbot's word
         ("F? 7 @bob", F(7, ("bob",))),
@@ -28,7 +29,12 @@ F = c.RequestFeedback
         ),
         # the first word that is no "@login" starts the note, even if an "@login" follows
         ("feedback 7 @bob please look, @carol too", F(7, ("bob",), "please look, @carol too")),
-        ("feedback 7 bob carol", F(7, ("bob",), "carol")),
+        # punctuation after a name is dropped: ". , ;" go on, ":" ends the list
+        ("feedback 7 @bob.", F(7, ("bob",))),
+        ("feedback 7 @bob; @carol. thanks", F(7, ("bob", "carol"), "thanks")),
+        ("feedback 7 <@U0BOB>, @carol", F(7, ("<@U0BOB>", "carol"))),
+        # GitHub's longest login: 39 characters
+        ("feedback 7 @" + "a-b" * 13, F(7, ("a-b" * 13,))),
         # a colon ends the list
         ("feedback 7 @bob: @carol knows more", F(7, ("bob",), "@carol knows more")),
         ('feedback 7 @bob "quoted note"', F(7, ("bob",), "quoted note")),
@@ -54,6 +60,29 @@ def test_feedback_in_chat(text: str, expected: c.RequestFeedback) -> None:
             "'@bob' is not a proposal number; write a whole number such as 42 or #42.",
         ),
         ("feedback 7 @bob!", "'@bob!' is not a valid user; write it like @alice-aurora."),
+        # every person is written "@login", the first one too: prose names nobody
+        (
+            "feedback 7 please take a look",
+            "Write the people to ask as @login (or a chat mention): 'please' is not one, e.g. /f? @bob-aurora your view?",
+        ),
+        (
+            "feedback 7 bob, @carol",
+            "Write the people to ask as @login (or a chat mention): 'bob,' is not one, e.g. /f? @bob-aurora your view?",
+        ),
+        (
+            'feedback 7 "@bob"',
+            "Write the people to ask as @login (or a chat mention): '@bob' is not one, e.g. /f? @bob-aurora your view?",
+        ),
+        # GitHub's login rule: no hyphen first, last or doubled; at most 39 characters
+        ("feedback 7 @bob-", "'@bob-' is not a valid user; write it like @alice-aurora."),
+        ("feedback 7 @bob--x", "'@bob--x' is not a valid user; write it like @alice-aurora."),
+        ("feedback 7 @-bob", "'@-bob' is not a valid user; write it like @alice-aurora."),
+        (
+            "feedback 7 @" + "a" * 40,
+            f"{quoted('@' + 'a' * 40)} is not a valid user; write it like @alice-aurora.",
+        ),
+        # "f?" run into the name
+        ("f?@bob", "Put a space after 'f?', as in 'f? @bob'."),
         ("feedback 7 @bob @c_d", "'@c_d' is not a valid user; write it like @alice-aurora."),
         ("feedback 7 @", "'@' is not a valid user; write it like @alice-aurora."),
         (
@@ -95,6 +124,38 @@ def test_feedback_errors_in_chat(text: str, message: str) -> None:
                 )
             ],
         ),
+        # prose after /feedback names nobody: refused, never read as asking GitHub user "please"
+        (
+            "/feedback please take a look\n/f? bob, carol",
+            [
+                c.ParseError(
+                    f"Write the people to ask as @login (or a chat mention): {word!r} is not one, e.g. /f? @bob-aurora your view?",
+                    COMMENT_USAGE["feedback"],
+                )
+                for word in ("please", "bob,")
+            ],
+        ),
+        ("/f? @bob.", [F(7, ("bob",))]),
+        (
+            "/f? @bob-",
+            [
+                c.ParseError(
+                    "'@bob-' is not a valid user; write it like @alice-aurora.",
+                    COMMENT_USAGE["feedback"],
+                )
+            ],
+        ),
+        # run together: answered with the spaced form, as /approve,lgtm is
+        (
+            "/f?@bob\n/F?<@U0BOB>",
+            [
+                c.ParseError("Put a space after 'f?', as in 'f? @bob'.", COMMENT_USAGE["feedback"]),
+                c.ParseError(
+                    "Put a space after 'F?', as in 'F? <@U0BOB>'.", COMMENT_USAGE["feedback"]
+                ),
+            ],
+        ),
+        ("/f?: @bob", [F(7, ("bob",))]),
         # a question mark makes no other word a command: "/what?" and "/f?x" are prose
         ("/what? is this\n/f?x\n/fx? @bob", []),
         ("> /f? @bob\n\n    /f? @bob\n```\n/f? @bob\n```", []),  # quoted or code: not read
