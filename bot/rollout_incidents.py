@@ -29,9 +29,13 @@ Rules:
 - ``incident add [#<id>] [for <n>…] [clients <c> …]`` widens an open incident's scope
   (:mod:`charter.incident_scope`): it picks the incident as ``incident update`` does, answers a
   proposal hidden from the actor as one that does not exist (as declaring does), and pauses the
-  newly named rollouts at once, worded as the declaration's pauses; naming an undisclosed
-  confidential proposal makes the incident confidential from then on, as declaring it so
-  would have (its news goes to private channels, its holds say "a confidential incident").
+  newly named rollouts at once, worded as the declaration's pauses. A public incident stays
+  public, as when an embargoed rollout starts under it: naming an undisclosed confidential
+  proposal in it is refused, and the reply says to declare a separate confidential incident
+  for that proposal (the exact command) or to disclose it first; the refusal is audited under
+  that proposal (``proposal:<n>``, withheld from the public while it is), so the public log
+  does not tie the incident to the embargo. An incident that is confidential already (it
+  names or holds one: :func:`_secret`) may name more of them.
 - Resolving lifts that incident's pauses on every rollout it holds, completed or not (a rollout
   also held by another incident stays paused); a rollout left with no hold then does what waited
   for it (enters its first stage, or completes: :func:`charter.rollout.resume`). A rollout
@@ -114,8 +118,10 @@ def _effects(
     return gov.effects(session, plain, actor, now)
 
 
-def _reply(outcome: Outcome, extra: Iterable[str] = ()) -> Message:
-    text = "\n".join([*(r.text for r in outcome.replies), *extra]) or "Done."
+def _reply(outcome: Outcome, extra: Iterable[str] = (), *, first: bool = False) -> Message:
+    """The replies, then ``extra`` (before them when ``first``: the news, then the details)."""
+    said = [r.text for r in outcome.replies]
+    text = "\n".join([*extra, *said] if first else [*said, *extra]) or "Done."
     return Message.text_only(text, ok=all(r.ok for r in outcome.replies))
 
 
@@ -353,6 +359,7 @@ def add_scope(
     if isinstance(incident, Message):
         return incident
     active = store.rollouts(session, gov.charter, active_only=True)
+    embargoed = gov.undisclosed_secrets(session, cmd.proposals)
     try:
         decision = scope_rules.add_scope(
             gov.charter,
@@ -362,20 +369,45 @@ def add_scope(
             proposals=cmd.proposals,
             clients=cmd.clients,
             rollouts=active,
+            embargoed=embargoed,
+            confidential=_secret(gov, session, incident),
         )
     except ValueError as error:
         return gov.refuse(session, actor, cmd, str(error), now)
+    refused = next((e for e in decision.effects if isinstance(e, Reply) and not e.ok), None)
+    if refused is not None and embargoed:
+        return _refuse_about(gov, session, cmd, refused.text, embargoed, actor, now)
     outcome = _record(gov, session, cmd, decision, actor, now)
     if isinstance(outcome, Message):
         return outcome
     if decision.incident is incident:  # nothing new to name: the rule's reply says so
         return _reply(outcome)
     reason = _pause_reason(gov, session, decision.incident, decision.pause)
-    _reword(gov, session, incident.id, reason, actor, now)  # it may have become confidential
+    _reword(gov, session, incident.id, reason, actor, now)  # its holds say what it is now
     said = _pause_all(gov, session, decision.pause, incident.id, reason, actor, now)
-    added = _listed(gov, session, decision.incident.proposals[len(incident.proposals) :], actor)
-    scope = ", ".join(x for x in (added, *decision.incident.clients[len(incident.clients) :]) if x)
-    return _reply(outcome, [f"Incident #{incident.id} now also concerns {scope}.{said}"])
+    new_proposals = decision.incident.proposals[len(incident.proposals) :]
+    seen = [n for n in new_proposals if _seen(gov, repo.load(session, n), actor)]
+    scope = scope_rules.describe(seen, decision.incident.clients[len(incident.clients) :])
+    done = f"Incident #{incident.id} now also concerns {scope}.{said}"
+    return _reply(outcome, [done], first=True)
+
+
+def _refuse_about(
+    gov: Governance,
+    session: Session,
+    cmd: c.IncidentAdd,
+    why: str,
+    numbers: Iterable[int],
+    actor: Actor,
+    now: datetime,
+) -> Message:
+    """Refuse, auditing the refusal under the first of ``numbers`` (undisclosed confidential
+    proposals) and naming them all, so the public log withholds it while they are hidden."""
+    first, *_ = numbers = list(numbers)
+    payload = {"command": type(cmd).__name__, "why": why, "surface": actor.surface}
+    refusal = Audit("command-refused", f"proposal:{first}", payload | {"proposals": numbers})
+    gov.effects(session, [refusal], actor, now)
+    return Message.text_only(why, ok=False)
 
 
 def _reword(

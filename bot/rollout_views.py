@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.messages import Line, Message, Segment, When
-from charter.gates import CONFIDENTIAL_INCIDENT, GateResult
+from charter.gates import CONFIDENTIAL_INCIDENT, GateResult, gate_line
 from charter.incidents import Incident
 from charter.model import Charter
 from charter.rollout import ReadyReport, Rollout, matrix
@@ -113,9 +113,6 @@ def rollout_view(
     }
 
 
-_SELF_NAMED = ("soak:", "risk:", "go/no-go:")
-
-
 def _cell_segments(cell: Mapping[str, Any]) -> tuple[Segment, ...]:
     if cell["version"] is None:
         return (f"{cell['stage']} —",)
@@ -165,8 +162,7 @@ def rollout_message(view: Mapping[str, Any]) -> Message:
         lines.append((f"Gates for {view['next_stage']} ({verdict}):",))
         for g in view["gates"]:
             mark = "PASS" if g["passed"] else "FAIL"
-            named = g["reason"].startswith(_SELF_NAMED)  # these reasons already say their gate
-            lines.append((f"  {mark} {'' if named else g['gate'] + ': '}{g['reason']}",))
+            lines.append((f"  {mark} {gate_line(g['gate'], g['reason'])}",))
     for o in view["overrides"]:
         lines.append((f"Override into {o['stage']} by {o['by']}: {o['reason']}",))
     for b in view["rollbacks"]:

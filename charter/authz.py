@@ -29,6 +29,9 @@ Rules (:func:`authorize`):
   subscribe-channel (announcements into a shared channel): staff — a contributor may comment,
   but a blocking concern or an operational action needs someone answerable under the charter;
   who may resolve a given concern (its raiser or a coordinator) is :mod:`charter.concerns`'s rule;
+  the refusal says who may, and what the contributor can do instead: comment on the proposal,
+  or for a command not about one (an incident, a call, a shared channel) tell or ask staff, or
+  subscribe themselves;
 - agenda-add, subscribe (for oneself): any linked login;
 - feedback (ask someone for non-blocking feedback on a proposal): whoever may raise a concern
   or vote on it, which is staff: every seat is a client's (its maintainers) or a charter role's
@@ -159,6 +162,15 @@ _STAFF_ONLY = {
     Privilege.MEETING_SCHEDULE: "schedule, move or cancel a meeting",
     Privilege.MEETING_ACTION: "record a meeting action",
     Privilege.SUBSCRIBE_CHANNEL: "subscribe a shared channel",
+}
+# What a contributor refused a staff-only privilege can do instead; commenting on the proposal
+# unless the command is not about one (an incident, a call, a shared channel).
+_INSTEAD = {
+    Privilege.INCIDENT_DECLARE: "tell one of them what you see",
+    Privilege.INCIDENT_MANAGE: "tell one of them what you know",
+    Privilege.MEETING_SCHEDULE: "ask one of them to",
+    Privilege.MEETING_ACTION: "ask one of them to",
+    Privilege.SUBSCRIBE_CHANNEL: "you can still subscribe yourself (subscribe me)",
 }
 _COUNCIL_OR_COORDINATOR = {
     Privilege.FLAG: "switch a feature flag",
@@ -367,7 +379,8 @@ def _staff_refusal(privilege: Privilege, charter: Charter) -> Refusal:
     roles = join_and(sorted(charter.roles)) if charter.roles else "none"
     return Refusal(
         f"Only client maintainers and holders of a charter role ({roles}) may"
-        f" {_STAFF_ONLY[privilege]}; you can still comment on the proposal."
+        f" {_STAFF_ONLY[privilege]};"
+        f" {_INSTEAD.get(privilege, 'you can still comment on the proposal')}."
     )
 
 

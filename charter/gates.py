@@ -52,6 +52,29 @@ class GateResult:
     passed: bool
     reason: str
 
+    @property
+    def line(self) -> str:
+        """How a list of gates says this one (:func:`gate_line`)."""
+        return gate_line(self.gate, self.reason)
+
+
+# The gates whose reasons begin with a label of their own (the gate's name in words), so that a
+# reason shown alone (an announcement, the audit log) still says which gate it is.
+_LABEL = {"soak": "soak: ", "risk": "risk: ", "go_no_go": "go/no-go: "}
+
+
+def gate_line(gate: str, reason: str) -> str:
+    """A gate and its reason, the gate named once: "require_ready: aurora has not…"; a reason
+    that begins with its gate's own label ("soak: …", "go/no-go: …") as it is."""
+    label = _LABEL.get(gate)
+    return reason if label and reason.startswith(label) else f"{gate}: {reason}"
+
+
+def unlabelled(gate: str, reason: str) -> str:
+    """``reason`` without its gate's own label, for a place that shows the gate's name next to
+    it ("soak" and "staging has run…", not "soak" and "soak: staging has run…")."""
+    return reason.removeprefix(_LABEL.get(gate, ""))
+
 
 @dataclass(frozen=True)
 class GoNoGo:

@@ -7,8 +7,17 @@ Rules:
   adding nothing at all is a ``ValueError`` too.
 - What the incident names already is not added again. When nothing is new, the reply says so
   and nothing else happens (nothing recorded, audited or announced): it is not an error.
+  Replies say "Incident #<id>" and "proposal #<n>"/"client <c>" (:func:`describe`), as the
+  other incident replies do, so an incident's number never reads as a proposal's.
 - An incident that names nothing concerns everything (:func:`charter.incidents.names`); naming
   something would narrow it, so nothing is added and the reply says it concerns all already.
+- A public incident stays public (as when an embargoed rollout starts under it): naming in it
+  an undisclosed confidential proposal (``embargoed``) is refused (``Reply(ok=False)``, nothing
+  added), since the incident would turn confidential midway — its page entry and later news,
+  its resolution too, would vanish from the public while its earlier public entries still name
+  it, tying it to the new embargo. The reply says what to do instead: declare a separate
+  confidential incident for that proposal (the exact command), or disclose it first. An incident
+  that is confidential already (``confidential``) may name more of them.
 - At ``rollout.pause_on_incident`` or worse, adding pauses at once every active rollout the
   incident names now and did not name before, as declaring it so would have (``pause``). A
   rollout it named before is never paused anew: one it does not hold had its hold lifted on
@@ -21,7 +30,7 @@ Rules:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -39,6 +48,7 @@ from charter.incidents import (
 )
 from charter.model import Charter
 from charter.rollout_facts import Rollout
+from charter.text import join_and
 
 
 def add_scope(
@@ -50,9 +60,13 @@ def add_scope(
     proposals: Sequence[int] = (),
     clients: Sequence[str] = (),
     rollouts: Sequence[Rollout] = (),
+    embargoed: Collection[int] = (),
+    confidential: bool = False,
 ) -> IncidentDecision:
     """Name ``proposals`` and ``clients`` too; pause what that newly names (``rollouts``: the
-    active rollouts, as for :func:`charter.incidents.declare`)."""
+    active rollouts, as for :func:`charter.incidents.declare`). ``embargoed``: which of
+    ``proposals`` are confidential and not disclosed yet; ``confidential``: whether the incident
+    is confidential already (it names or holds one of those)."""
     if not proposals and not clients:
         raise ValueError("name the proposals or clients to add to the incident")
     check_clients(charter, clients)
@@ -60,17 +74,20 @@ def add_scope(
     if refusal is not None:
         return refusal
     if not incident.proposals and not incident.clients:
-        text = f"incident {incident.id} names nothing, so it concerns everything already"
-        return IncidentDecision(incident, (Reply(f"{text}; nothing added"),))
+        text = f"Incident #{incident.id} names nothing, so it concerns everything already"
+        return IncidentDecision(incident, (Reply(f"{text}; nothing added."),))
     new_proposals = tuple(p for p in dict.fromkeys(proposals) if p not in incident.proposals)
     new_clients = tuple(c for c in dict.fromkeys(clients) if c not in incident.clients)
-    already = _scope(
+    secret = [p for p in new_proposals if p in embargoed]
+    if secret and not confidential:
+        return IncidentDecision(incident, (Reply(_stays_public(incident, secret), ok=False),))
+    already = describe(
         [p for p in dict.fromkeys(proposals) if p in incident.proposals],
         [c for c in dict.fromkeys(clients) if c in incident.clients],
     )
     if not new_proposals and not new_clients:
         return IncidentDecision(
-            incident, (Reply(f"incident {incident.id} already names {already}; nothing added"),)
+            incident, (Reply(f"Incident #{incident.id} already names {already}; nothing added."),)
         )
     added = _scope(new_proposals, new_clients)
     entry = TimelineEntry(now, by, f"scope added: {added}", "scope")
@@ -93,7 +110,7 @@ def add_scope(
             pause,
         ),
         *(SyncTracking(p) for p in new_proposals),
-        *((Reply(f"Already named: {already}."),) if already else ()),
+        *((Reply(f"Incident #{incident.id} already names {already}."),) if already else ()),
     )
     return IncidentDecision(widened, effects, pause=pause)
 
@@ -120,3 +137,31 @@ def _newly_held(
 
 def _scope(proposals: Sequence[int], clients: Sequence[str]) -> str:
     return ", ".join([*(f"#{p}" for p in proposals), *clients])
+
+
+def describe(proposals: Sequence[int], clients: Sequence[str]) -> str:
+    """What a reply says an incident names: "proposal #3 and client aurora", "proposals #1 and
+    #2 and clients aurora and borealis" ("" for nothing)."""
+    parts = []
+    if proposals:
+        parts.append(
+            f"proposal{'s' if len(proposals) > 1 else ''} " + join_and([f"#{p}" for p in proposals])
+        )
+    if clients:
+        parts.append(f"client{'s' if len(clients) > 1 else ''} " + join_and(list(clients)))
+    return " and ".join(parts)
+
+
+def _stays_public(incident: Incident, secret: Sequence[int]) -> str:
+    """The refusal to name undisclosed confidential proposals in a public incident, saying what
+    to do instead."""
+    verb, it = ("are", "them") if len(secret) > 1 else ("is", "it")
+    numbers = ",".join(str(p) for p in secret)
+    disclose = join_and([f"disclose {p}" for p in secret])
+    return (
+        f"Incident #{incident.id} is public and {describe(secret, ())} {verb} confidential and"
+        f" not disclosed yet; naming {it} would hide the incident from the public from now on,"
+        f" so nothing was added. Declare a separate confidential incident for {it} instead:"
+        f' incident declare <sev> "<summary>" for {numbers} — or disclose {it} first'
+        f" ({disclose}), then add {it}."
+    )

@@ -19,7 +19,10 @@ Rules (charter ``incidents`` and ``rollout.pause_on_incident``):
   or worse from below it, it pauses what it names, as declaring at that severity would have.
   Lowered, it leaves paused rollouts paused: they resume when the incident is resolved.
 - An open incident's scope can grow (:mod:`charter.incident_scope`): more proposals and
-  clients, the newly named rollouts paused as declaring would have paused them.
+  clients, the newly named rollouts paused as declaring would have paused them. A public
+  incident stays public: an undisclosed confidential proposal is not added to it (it gets a
+  confidential incident of its own), as a public incident stays public when an embargoed
+  rollout starts under it.
 - Resolving schedules a post-incident review ``review_within`` after resolution and drafts its
   issue body from the timeline and the audit log. The review call is held on the due date at
   the hour people already meet (:func:`review_at`): the time of day of the charter's first

@@ -343,7 +343,8 @@ def _what_lifts(key: str, reason: str, n: int, charter: Charter, facts: GateFact
 
 
 def _failures(results: Sequence[GateResult]) -> str:
-    return "\n".join(f"- {r.reason}" for r in results if not r.passed)
+    """The failing gates, one line each, each named once as ``rollout <n>`` names them."""
+    return "\n".join(f"- {r.line}" for r in results if not r.passed)
 
 
 def _not_next(rollout: Rollout, charter: Charter, to: str) -> str | None:

@@ -17,6 +17,7 @@ Rules:
   to a reader; the export keeps the hashed text whole.
 - A public rollout paused or blocked by a confidential incident says "a confidential incident"
   (no number, severity or summary) in its pause and gate reasons (:func:`redact_rollout`).
+  A gate's row names the gate once: its reason without the gate's own label (:func:`gate_rows`).
 - Proposals are described by ``bot.views.proposal_view`` and rollouts by the rollout area's
   ``view_of``; templates render those dictionaries and nothing else. The overview and rollouts
   pages build the same views in batches (``bot.web.fast_views``).
@@ -39,7 +40,7 @@ from bot import rollout_reads
 from bot.service import Governance
 from bot.views import OPEN_STATES, proposal_view, summary_view, unreached_deadlines
 from charter.feedback import FeedbackRequest
-from charter.gates import CONFIDENTIAL_INCIDENT
+from charter.gates import CONFIDENTIAL_INCIDENT, unlabelled
 from charter.model import Charter
 from charter.proposal import rules_for
 from storage import (
@@ -320,19 +321,27 @@ def _once(parts: Iterable[str], said: str) -> str:
 def redact_rollout(
     view: dict[str, Any], pauses: Iterable[tuple[str, str]], secret: Collection[str]
 ) -> dict[str, Any]:
-    """A public rollout's view with the confidential incidents (ids in ``secret``) said as
-    "a confidential incident" in its pause reason and gate reasons."""
+    """A public rollout's view as the dashboard shows it: its gate rows as :func:`gate_rows`
+    says, and the confidential incidents (ids in ``secret``) said as "a confidential incident"
+    in its pause reason and gate reasons."""
     if not secret:
-        return view
+        return {**view, "gates": gate_rows(view["gates"])}
     reasons = [CONFIDENTIAL_INCIDENT if key in secret else reason for key, reason in pauses]
     gates = redact_gates(view["gates"])
     return {**view, "pause_reason": _once(reasons, CONFIDENTIAL_INCIDENT), "gates": gates}
 
 
+def gate_rows(gates: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Gate views (``gate``, ``passed``, ``reason``) as a page lists them, the gate's name next
+    to its reason: the reason without the label some gates begin it with
+    (``charter.gates.unlabelled``), so "soak" is said once."""
+    return [{**g, "reason": unlabelled(g["gate"], g["reason"])} for g in gates]
+
+
 def redact_gates(gates: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Gate views (``gate``, ``passed``, ``reason``) with each confidential incident said as
-    "a confidential incident is open" (no severity, see the module rules)."""
-    return [{**g, "reason": _gate_reason(g["reason"])} for g in gates]
+    """Gate rows (:func:`gate_rows`) with each confidential incident said as "a confidential
+    incident is open" (no severity, see the module rules)."""
+    return [{**g, "reason": _gate_reason(g["reason"])} for g in gate_rows(gates)]
 
 
 _DETAIL_KEYS = ("choice", "reason", "name", "client", "stage", "version", "to", "outcome", "why")

@@ -172,6 +172,30 @@ def test_other_charter_roles_keep_their_names() -> None:
             "Only client maintainers and holders of a charter role (coordinators and security-council) may raise a blocking concern; you can still comment on the proposal.",
         ),
         (
+            Privilege.INCIDENT_MANAGE,
+            CONTRIBUTOR,
+            {},
+            "Only client maintainers and holders of a charter role (coordinators and security-council) may manage an incident; tell one of them what you know.",
+        ),
+        (
+            Privilege.INCIDENT_DECLARE,
+            CONTRIBUTOR,
+            {},
+            "Only client maintainers and holders of a charter role (coordinators and security-council) may declare an incident; tell one of them what you see.",
+        ),
+        (
+            Privilege.MEETING_SCHEDULE,
+            CONTRIBUTOR,
+            {},
+            "Only client maintainers and holders of a charter role (coordinators and security-council) may schedule, move or cancel a meeting; ask one of them to.",
+        ),
+        (
+            Privilege.SUBSCRIBE_CHANNEL,
+            CONTRIBUTOR,
+            {},
+            "Only client maintainers and holders of a charter role (coordinators and security-council) may subscribe a shared channel; you can still subscribe yourself (subscribe me).",
+        ),
+        (
             Privilege.WITHDRAW,
             MAINTAINER,
             {"proposal_author": "zoe-contrib"},

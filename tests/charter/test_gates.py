@@ -12,12 +12,14 @@ from charter.gates import (
     GoNoGo,
     block_on_incident,
     evaluate,
+    gate_line,
     go_no_go,
     prerequisites,
     require_checks,
     require_ready,
     risk,
     soak,
+    unlabelled,
 )
 from charter.incidents import Incident
 from charter.model import Charter, Stage
@@ -458,3 +460,23 @@ def test_prerequisites(reports: tuple[ReadyReport, ...], passed: bool, reason: s
 def test_evaluate_runs_prerequisites_when_the_form_names_a_client(text: str, runs: bool) -> None:
     results = evaluate(STAGING, rollout_at(0), GateFacts(minimums=minimums(text)), CHARTER, T0)
     assert ("prerequisites" in [r.gate for r in results]) is runs
+
+
+@pytest.mark.parametrize(
+    ("gate", "reason", "line", "bare"),
+    [
+        ("require_ready", "aurora has not reported", "require_ready: aurora has not reported",
+         "aurora has not reported"),
+        ("soak", "soak: canary has run 1d", "soak: canary has run 1d", "canary has run 1d"),
+        ("go_no_go", "go/no-go: no decision", "go/no-go: no decision", "no decision"),
+        ("risk", "risk: 20 is above 15", "risk: 20 is above 15", "20 is above 15"),
+        ("soak", "waiting", "soak: waiting", "waiting"),  # a reason without its label
+        ("require_checks", "risk: x", "require_checks: risk: x", "risk: x"),  # not its label
+    ],
+    ids=["plain", "soak", "go-no-go", "risk", "soak-unlabelled", "other-label"],
+)  # fmt: skip
+def test_a_gate_is_named_once(gate: str, reason: str, line: str, bare: str) -> None:
+    """In a list of gates (``rollout <n>``, ``advance``'s refusal) each line names its gate
+    once; a page that shows the gate's name beside the reason shows it without the label."""
+    assert gate_line(gate, reason) == GateResult(gate, False, reason).line == line
+    assert unlabelled(gate, reason) == bare

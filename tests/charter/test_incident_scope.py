@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from charter.effects import Announce, Audit, Reply, SyncTracking
-from charter.incident_scope import add_scope
+from charter.incident_scope import add_scope, describe
 from charter.incidents import (
     Incident,
     IncidentDecision,
@@ -120,10 +120,14 @@ def test_what_was_named_already_is_said_once() -> None:
     before = incident(clients=("dorado",))
     partly = added(before, proposals=(42, 43), clients=("dorado",))
     assert partly.incident.proposals == (42, 43)
-    assert partly.effects[-1] == Reply("Already named: #42, dorado.")
+    assert partly.effects[-1] == Reply(
+        "Incident #INC-7 already names proposal #42 and client dorado."
+    )
     nothing = added(before, proposals=(42,), clients=("dorado",))
     assert nothing.incident is before and nothing.pause == ()
-    assert nothing.effects == (Reply("incident INC-7 already names #42, dorado; nothing added"),)
+    assert nothing.effects == (
+        Reply("Incident #INC-7 already names proposal #42 and client dorado; nothing added."),
+    )
 
 
 def test_an_incident_about_everything_is_not_narrowed() -> None:
@@ -131,7 +135,7 @@ def test_an_incident_about_everything_is_not_narrowed() -> None:
     decision = added(before, proposals=(43,))
     assert decision.incident is before and decision.pause == ()
     assert decision.effects == (
-        Reply("incident INC-7 names nothing, so it concerns everything already; nothing added"),
+        Reply("Incident #INC-7 names nothing, so it concerns everything already; nothing added."),
     )
 
 
@@ -168,3 +172,63 @@ def test_without_a_pause_point_nothing_pauses() -> None:
     decision = added(incident(), charter=charter, proposals=(43,), clients=CLIENTS)
     assert decision.pause == ()
     assert decision.incident.clients == CLIENTS
+
+
+@pytest.mark.parametrize(
+    ("proposals", "clients", "said"),
+    [
+        ((3,), (), "proposal #3"),
+        ((3, 4), (), "proposals #3 and #4"),
+        ((), ("aurora",), "client aurora"),
+        ((1, 2, 3), ("aurora", "borealis"),
+         "proposals #1, #2 and #3 and clients aurora and borealis"),
+        ((), (), ""),
+    ],
+    ids=["proposal", "proposals", "client", "both", "nothing"],
+)  # fmt: skip
+def test_replies_say_proposal_and_client(
+    proposals: tuple[int, ...], clients: tuple[str, ...], said: str
+) -> None:
+    """A reply never writes a bare "#3" next to "Incident #3": it says what each one is."""
+    assert describe(proposals, clients) == said
+
+
+_REFUSED = (
+    "Incident #INC-7 is public and proposal #43 is confidential and not disclosed yet; naming it"
+    " would hide the incident from the public from now on, so nothing was added. Declare a"
+    ' separate confidential incident for it instead: incident declare <sev> "<summary>" for 43'
+    " — or disclose it first (disclose 43), then add it."
+)
+_REFUSED_TWO = (
+    "Incident #INC-7 is public and proposals #43 and #44 are confidential and not disclosed yet;"
+    " naming them would hide the incident from the public from now on, so nothing was added."
+    " Declare a separate confidential incident for them instead: incident declare <sev>"
+    ' "<summary>" for 43,44 — or disclose them first (disclose 43 and disclose 44), then add'
+    " them."
+)
+
+
+@pytest.mark.parametrize(
+    ("what", "embargoed", "confidential", "refusal"),
+    [
+        ({"proposals": (43,)}, (43,), False, _REFUSED),
+        ({"proposals": (43,), "clients": ("cirrus",)}, (43,), False, _REFUSED),  # nothing added
+        ({"proposals": (50, 43, 44)}, (43, 44), False, _REFUSED_TWO),
+        ({"proposals": (43,)}, (43,), True, None),  # confidential already: may name more
+        ({"proposals": (43,)}, (44,), False, None),  # 44 is not named
+        ({"proposals": (42,)}, (42,), False, None),  # named already: nothing new, said so
+    ],
+    ids=["one", "with-client", "two", "confidential-already", "other-embargo", "named-already"],
+)  # fmt: skip
+def test_a_public_incident_stays_public(
+    what: dict[str, Any], embargoed: tuple[int, ...], confidential: bool, refusal: str | None
+) -> None:
+    """Naming an undisclosed confidential proposal in a public incident is refused, whole,
+    saying what to do instead; a confidential incident may name it."""
+    before = incident()
+    decision = added(before, embargoed=embargoed, confidential=confidential, **what)
+    if refusal is None:
+        assert all(not isinstance(e, Reply) or e.ok for e in decision.effects)
+        return
+    assert decision.incident is before and decision.pause == ()
+    assert decision.effects == (Reply(refusal, ok=False),)

@@ -96,9 +96,9 @@ def test_campaign_five_clients_through_three_stages() -> None:
     assert refused.rollout is rollout
     assert reply(refused) == Reply(
         "#42 cannot advance to canary:\n"
-        "- cirrus has not reported a release for canary\n"
+        "- require_ready: cirrus has not reported a release for canary\n"
         "- soak: staging has run 41h of 72h with every client on it (31h to go)\n"
-        "- cirrus has no reported release for canary to check; "
+        "- require_checks: cirrus has no reported release for canary to check; "
         f"interop-matrix on dorado@{sha('dorado', 'canary')} concluded failure",
         ok=False,
     )

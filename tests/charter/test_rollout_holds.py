@@ -172,8 +172,8 @@ NOW = T0 + 9 * H
     ("before", "reason", "may", "said", "stage_index"),
     [
         (all_reported(), None, False,
-         Reply("#42 cannot advance to staging:\n- aurora 4.1 does not meet aurora >= 4.2",
-               ok=False), -1),
+         Reply("#42 cannot advance to staging:\n- prerequisites: aurora 4.1 does not meet"
+               " aurora >= 4.2", ok=False), -1),
         (all_reported(), "aurora 4.1 is fine on devnets", True,
          Reply("#42 advanced to staging by override"), 0),
         (all_reported(), "trust me", False,

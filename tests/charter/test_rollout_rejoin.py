@@ -137,7 +137,7 @@ def failing_check() -> Rejoin:
     rollout = record_check(
         rollout, ran("dorado", "canary", "interop-matrix", "failure", T0 + 6 * D, "1.4.1")
     )
-    failing = f"- interop-matrix on dorado@{fixed.ref} concluded failure"
+    failing = f"- require_checks: interop-matrix on dorado@{fixed.ref} concluded failure"
     return Rejoin(rollout, "canary", T0 + 20 * D, LOW_RISK, failing)
 
 
@@ -180,7 +180,11 @@ def open_incident() -> Rejoin:
     sev2 = Incident("INC-1", "sev2", "dorado stalls", (), ("dorado",), "kofi-sec", T0)
     facts = replace(LOW_RISK, incidents=(sev2,))
     return Rejoin(
-        rollout, "canary", T0 + 20 * D, facts, "- incident INC-1 (sev2) is open: dorado stalls"
+        rollout,
+        "canary",
+        T0 + 20 * D,
+        facts,
+        "- block_on_incident: incident INC-1 (sev2) is open: dorado stalls",
     )
 
 

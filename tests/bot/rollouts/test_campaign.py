@@ -86,8 +86,9 @@ def test_five_clients_through_three_stages(engine: Engine) -> None:
     for client in CLIENTS[:4]:
         report(world, 1, client, "canary", "1.1.0")
     refusal = world.refused(COORDINATOR, "advance 1")
-    assert "eridanus has not reported a release for canary" in refusal
-    assert "soak: staging has run 0h of 72h with every client on it (72h to go)" in refusal
+    # each failing gate named once, as `rollout 1` lists them
+    assert "\n- require_ready: eridanus has not reported a release for canary\n" in refusal
+    assert "\n- soak: staging has run 0h of 72h with every client on it (72h to go)" in refusal
     report(world, 1, "eridanus", "canary", "1.1.0")
     for client in CLIENTS:
         conclusion = "failure" if client == "dorado" else "success"
@@ -97,7 +98,8 @@ def test_five_clients_through_three_stages(engine: Engine) -> None:
     refusal = world.refused(COORDINATOR, "advance 1")
     failing = [line for line in refusal.splitlines() if line.startswith("- ")]
     assert failing == [
-        f"- interop-matrix on dorado@{sha('dorado', 'canary')[:12]} concluded failure"
+        f"- require_checks: interop-matrix on dorado@{sha('dorado', 'canary')[:12]} concluded"
+        " failure"
     ]
     world.check("dorado", sha("dorado", "canary"), "interop-matrix", "success", kind="workflow_run")
     assert "#1 advanced to canary" in world.ok(COORDINATOR, "advance 1")

@@ -78,7 +78,7 @@ def test_a_confidential_incident_is_not_quoted_by_a_public_rollouts_gates(world:
     (override,) = world.announced("by override")
     channels = [d.channel for d in recipients(announcement(override), world.gov.charter, [])]
     assert "core-discord" in channels  # public
-    assert f"- {SAID}" in override["text"] and SECRET not in override["text"]
+    assert f"- block_on_incident: {SAID}" in override["text"] and SECRET not in override["text"]
     view = Reader(world.gov, world.clock.now()).proposal(1)
     assert view is not None
     kinds = {e["kind"] for e in view["timeline"] if "a confidential incident" in e["payload"]}

@@ -1,7 +1,7 @@
 """``incident add`` widens an open incident's scope, end to end: a newly named rollout pauses
 at once (sev1, the reference charter's pause_on_incident), resolving lifts every hold, the new
 scope reaches the incident's store and timeline, and a confidential proposal added to a public
-incident makes it confidential instead of leaking it."""
+incident is refused (the incident stays public) while a confidential incident may name it."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ import copy
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
 
 from bot.messages import plain_text
 from bot.relay_fanout import announcement
 from charter.subscriptions import recipients
-from storage import incidents as incident_store, rollouts as store
+from storage import audit, audit_query, incidents as incident_store, rollouts as store
+from storage.dashboard_queries import confidential_incidents, secrets
 from storage.db import session_scope
 from tests.bot.rollouts.conftest import COORDINATOR, COUNCIL, MAINTAINER, World, form, webhook
 from tests.bot.rollouts.test_retrospective_incidents import complete, incidents
@@ -41,7 +41,7 @@ def test_adding_a_proposal_pauses_it_and_resolving_lifts_both(world: World) -> N
     assert pauses(world, 1) == (("1", "incident 1 (sev1): fork on canary"),)
     assert pauses(world, 2) == ()
     said = world.ok(COORDINATOR, "incident add for #2")
-    assert "Incident #1 now also concerns #2. Paused: #2." in said
+    assert said == "Incident #1 now also concerns proposal #2. Paused: #2."
     assert pauses(world, 2) == (("1", "incident 1 (sev1): fork on canary"),)
     assert len(world.announced("#2 rollout paused")) == 1
     [news] = world.announced("now also concerns #2")
@@ -62,7 +62,7 @@ def test_adding_a_client_pauses_its_rollouts(world: World) -> None:
     started(world, 1, 2, 3)
     world.ok(COORDINATOR, 'incident declare sev1 "fork" for 1')
     said = world.ok(COORDINATOR, "incident add #1 clients cirrus")
-    assert "now also concerns cirrus. Paused: #3." in said
+    assert said == "Incident #1 now also concerns client cirrus. Paused: #3."
     assert [bool(pauses(world, n)) for n in (1, 2, 3)] == [True, False, True]
 
 
@@ -96,7 +96,7 @@ def test_only_an_incident_at_pause_on_incident_pauses_what_it_adds(
 @pytest.mark.parametrize(
     ("command", "reply"),
     [
-        ("incident add for 1", "incident 1 already names #1; nothing added"),
+        ("incident add for 1", "Incident #1 already names proposal #1; nothing added."),
         ("incident add for 9", "There is no proposal #9."),
         ("incident add clients zeta", "unknown client(s) zeta; use aurora, borealis"),
         ("incident add #7 for 2", "There is no incident #7."),
@@ -133,7 +133,9 @@ def test_with_several_open_it_asks_which(world: World) -> None:
 def test_a_contributor_may_not_add(world: World) -> None:
     started(world, 1, 2)
     world.ok(COORDINATOR, 'incident declare sev1 "fork" for 1')
-    world.refused("zoe-contrib", "incident add for 2")
+    said = world.refused("zoe-contrib", "incident add for 2")
+    assert said.endswith("may manage an incident; tell one of them what you know.")
+    assert "comment on the proposal" not in said  # an incident command is not about one
     assert pauses(world, 2) == ()
 
 
@@ -144,29 +146,83 @@ def _channels(world: World, a: dict[str, Any]) -> list[str | None]:
     return [d.channel for d in recipients(announcement(a), world.gov.charter, [])]
 
 
-def test_adding_an_undisclosed_patch_makes_the_incident_confidential(
-    sqlite_engine: Engine,
-) -> None:
-    """The public incident's news so far stays public; from the addition on, its news reaches
-    private channels only, its holds say only "a confidential incident", and someone who may
-    not see the patch cannot add it (it does not exist to them)."""
-    world = World(sqlite_engine)
+def test_what_was_named_already_follows_what_was_added(world: World) -> None:
+    """One sentence form for "already": after the news, never as a bare "#1"."""
+    started(world, 1, 2)
+    world.ok(COORDINATOR, 'incident declare sev2 "fork" for 1')
+    said = world.ok(COORDINATOR, "incident add for 1,2 clients aurora")
+    assert said.splitlines() == [
+        "Incident #1 now also concerns proposal #2 and client aurora.",
+        "Incident #1 already names proposal #1.",
+    ]
+    said = world.ok(COORDINATOR, "incident add clients aurora")
+    assert said == "Incident #1 already names client aurora; nothing added."
+
+
+def _embargoed(world: World) -> None:
+    """#1 public (borealis), #2 an undisclosed security patch (aurora), both rolling out."""
     world.accept(1, form(clients=("borealis",)))
     world.open_issue(2, form(track="security-patch", clients=("aurora",)), "Embargoed fix")
     decide(world, 2)
     for n in (1, 2):
         world.ok(COORDINATOR, f"rollout {n}")
+
+
+def _refusals(world: World) -> list[tuple[str, dict[str, object]]]:
+    with session_scope(world.engine) as session:
+        rows = audit_query.entries(session, kind="command-refused")
+        return [(r.subject, audit.payload_of(r.payload)) for r in rows]
+
+
+def test_a_public_incident_stays_public_when_asked_to_name_an_embargoed_patch(
+    world: World,
+) -> None:
+    """Naming the undisclosed #2 in the public incident is refused, saying what to do instead:
+    nothing is added or paused, its news and holds stay public, and the refusal is audited
+    under #2 (withheld from the public log while #2 is), so nothing public ties the two.
+    Someone who may not see #2 is told it does not exist."""
+    _embargoed(world)
     world.ok(COUNCIL, 'incident declare sev1 "exploit seen on testnet" for 1')
     assert "There is no proposal #2." in world.refused(MAINTAINER["borealis"], "incident add for 2")
-    world.ok(COUNCIL, "incident add for 2")
+    said = world.refused(COUNCIL, "incident add #1 for 2 clients cirrus")
+    assert said == (
+        "error: Incident #1 is public and proposal #2 is confidential and not disclosed yet;"
+        " naming it would hide the incident from the public from now on, so nothing was added."
+        " Declare a separate confidential incident for it instead:"
+        ' incident declare <sev> "<summary>" for 2 — or disclose it first (disclose 2),'
+        " then add it."
+    )
+    with session_scope(world.engine) as session:
+        incident = incident_store.load_incident(session, 1)
+        assert confidential_incidents(session) == set()
+        shown = secrets(session)
+    assert incident is not None and (incident.proposals, incident.clients) == ((1,), ())
+    assert pauses(world, 1) == (("1", "incident 1 (sev1): exploit seen on testnet"),)
+    assert pauses(world, 2) == ()
+    assert audit_count(world, "incident-scope-added") == 0
+    subject, payload = _refusals(world)[0]  # the newest
+    assert subject == "proposal:2" and payload["proposals"] == [2]
+    assert "2" in {str(n) for n in shown.proposals}  # so the public log withholds it
     news = [a for a in world.outbox("announce") if a["kind"] == "incident"]
-    declared, added = news
-    assert _channels(world, declared) == PUBLIC
-    assert added["confidential"] and _channels(world, added) == []
-    for n in (1, 2):
+    assert [_channels(world, a) for a in news] == [PUBLIC]
+    said = world.ok(COUNCIL, 'incident declare sev1 "exploit on testnet: the patch" for 2')
+    assert said.startswith("Incident #2 declared (sev1).")
+
+
+def test_a_confidential_incident_may_name_another_embargoed_patch(world: World) -> None:
+    """An incident confidential already (it names the undisclosed #2) may name #3 too: its
+    news stays on private channels, its holds say only "a confidential incident"."""
+    _embargoed(world)
+    world.open_issue(3, form(track="security-patch", clients=("cirrus",)), "Second fix")
+    decide(world, 3)
+    world.ok(COORDINATOR, "rollout 3")
+    world.ok(COUNCIL, 'incident declare sev1 "exploit" for 2')
+    said = world.ok(COUNCIL, "incident add for 3")
+    assert said == "Incident #1 now also concerns proposal #3. Paused: #3."
+    news = [a for a in world.outbox("announce") if a["kind"] == "incident"]
+    assert [_channels(world, a) for a in news] == [[], []]
+    for n in (2, 3):
         assert pauses(world, n) == (("1", "a confidential incident (sev1)"),)
-    shown = world.ok(MAINTAINER["borealis"], "rollout 1")
-    assert "exploit" not in shown
 
 
 def test_the_retrospective_lists_an_incident_that_named_it_later(world: World) -> None:

@@ -73,7 +73,7 @@ def test_a_client_rejoining_canary_with_a_failing_check_does_not_reopen_it(world
         MAINTAINER["aurora"], f"ready 1 aurora production 1.0.0 {SHA['aurora']}"
     )
     refusal = world.refused(COORDINATOR, "advance 1")
-    assert f"- interop-matrix on borealis@{fix} concluded failure" in refusal
+    assert f"- require_checks: interop-matrix on borealis@{fix} concluded failure" in refusal
     world.check("borealis", fix, "interop-matrix", "success")
     assert "#1 advanced to canary" in world.ok(COORDINATOR, "advance 1")
     assert rollout(world).stage_entered_at["canary"] == world.clock.now()
@@ -202,7 +202,10 @@ def test_a_coordinator_overrides_the_prerequisites_holding_staging(world: World)
     ready(world, "borealis", "staging")
     assert world.state(1) is State.ACCEPTED
     refusal = world.refused(login, "advance 1")
-    assert "#1 cannot advance to staging:\n- aurora 4.1 does not meet aurora >= 4.2" in refusal
+    assert (
+        "#1 cannot advance to staging:\n- prerequisites: aurora 4.1 does not meet aurora >= 4.2"
+        in refusal
+    )
     said = world.ok(login, 'advance 1 to staging --override "4.1 is fine on devnets"')
     assert said == "#1 advanced to staging by override"
     assert world.state(1) is State.ROLLING_OUT

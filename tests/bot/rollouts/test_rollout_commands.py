@@ -366,7 +366,7 @@ def test_releases_below_the_forms_prerequisites_warn_and_hold_the_stage(
     assert world.state(1) is State.ROLLING_OUT
     world.ok(MAINTAINER["aurora"], "ready 1 aurora canary 4.1.5")
     refusal = world.refused(COORDINATOR, "advance 1")
-    assert "- aurora 4.1.5 does not meet aurora >= 4.2" in refusal.splitlines()
+    assert "- prerequisites: aurora 4.1.5 does not meet aurora >= 4.2" in refusal.splitlines()
     with session_scope(sqlite_engine) as session:
         pairs = fast_views._paired(
             session, dashboard_queries.started_rollouts(session, world.gov.charter)

@@ -57,7 +57,8 @@ def reference_summaries(rt: Runtime) -> dict[int, dict[str, Any]]:
 
 
 def reference_rollouts(rt: Runtime) -> list[tuple[dict[str, Any], bool]]:
-    """Every rollout's ``view_of`` (unfinished first, newest first) and whether it is public."""
+    """Every rollout's ``view_of`` (unfinished first, newest first), its gate rows as the
+    dashboard lists them, and whether it is public."""
     out = []
     with read_scope(rt.engine) as session:
         found = []
@@ -74,7 +75,9 @@ def reference_rollouts(rt: Runtime) -> list[tuple[dict[str, Any], bool]]:
         )
         for stored, rollout in found:
             public = queries.is_public(stored, rt.gov.charter)
-            out.append((rollout_reads.view_of(rt.gov, session, stored, rollout, NOW), public))
+            view = rollout_reads.view_of(rt.gov, session, stored, rollout, NOW)
+            # as the dashboard lists gates: each named once (queries.gate_rows)
+            out.append(({**view, "gates": queries.gate_rows(view["gates"])}, public))
     return out
 
 
