@@ -135,8 +135,9 @@ _PROPOSAL = _object(
             resolved_by=_nullable(_STR),
         ),
     ),
-    # Feedback asked and not yet given (charter.feedback): it never blocks the decision.
-    feedback=_array(_object(login=_STR, asked_by=_STR, asked_at=_nullable(_TIME))),
+    # Feedback asked and not yet given (charter.feedback): it never blocks the decision. The
+    # note is what the asker wrote, in full ("" when none).
+    feedback=_array(_object(login=_STR, asked_by=_STR, asked_at=_TIME, note=_STR)),
     tally=_nullable(_TALLY),  # null on a track the charter no longer has
     deadlines=_object(
         review_ends=_nullable(_TIME),

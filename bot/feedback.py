@@ -8,7 +8,8 @@ comments on the proposal's issue, votes or raises a concern on it (:func:`answer
 Rules:
 - A person is named by GitHub login; a chat mention is read as the login its user linked on
   the surface the command came from, and the command is refused when there is none
-  (``bot.identity.mentioned_login``).
+  (``bot.identity.mentioned_login``). A login the charter in force names is asked as it
+  spells it (``charter.feedback.charter_logins``), whatever case it was written in.
 - A confidential proposal not yet disclosed is hidden from everyone but coordinators, the
   security council and those who hold a seat or a veto on its track (the ``show`` rule): the
   asker must see it (else "There is no proposal #n"), and so must everyone asked.
@@ -37,7 +38,7 @@ from bot.messages import Actor, Message
 from charter import commands as c
 from charter.authz import Role, roles_for
 from charter.effects import Comment, Reply
-from charter.feedback import Answer, answer, request_feedback
+from charter.feedback import Answer, answer, charter_logins, request_feedback
 from charter.seats import may_vote
 from charter.text import escape_markdown_github
 from storage import feedback as store, proposals as repo
@@ -83,6 +84,7 @@ def request(
         cmd.note,
         now,
         cannot_see=_cannot_see(gov, stored, logins),
+        known=charter_logins(gov.charter),
     )
     replies = [e for e in decision.effects if isinstance(e, Reply)]
     if any(not r.ok for r in replies):

@@ -32,6 +32,9 @@ MAX_BODY = 60_000
 # tracking comment once it would be too long, the listing of a proposal): enough to recognise
 # it, small enough for many of them.
 CLIP = 280
+# Characters kept of a feedback request's note on a ``todo`` line, which also carries the
+# proposal's title and what answers it: enough to see what was asked (show keeps CLIP).
+NOTE_CLIP = 120
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -159,7 +162,12 @@ def proposal_view(
             for c in p.concerns
         ],
         "feedback": [
-            {"login": r.login, "asked_by": r.asked_by, "asked_at": _iso(r.asked_at)}
+            {
+                "login": r.login,
+                "asked_by": r.asked_by,
+                "asked_at": _iso(r.asked_at),
+                "note": r.note,  # in full, as a concern's text
+            }
             for r in outstanding_feedback(feedback)
             if p.state in OPEN_STATES
         ],
@@ -273,7 +281,8 @@ def proposal_message(
         text = truncate(concern["text"], CLIP)
         lines.append((f"Concern '{concern['name']}' ({concern['raised_by']}): {text}",))
     lines.extend(  # open requests, listed only while the proposal is open
-        (f"Feedback requested from @{r['login']} (by @{r['asked_by']})",) for r in view["feedback"]
+        (f"Feedback requested from @{r['login']} (by @{r['asked_by']}){_quoted(r['note'], CLIP)}",)
+        for r in view["feedback"]
     )
     buttons: tuple[Button, ...] = ()
     if view["state"] == "voting":
@@ -327,12 +336,19 @@ def todo_message(tasks: tuple[Task, ...], login: str) -> Message:
         elif task.kind == "feedback":
             lines.append(
                 (f"Feedback: {head} — {task.asked_by} asked for your feedback"
+                 f"{_quoted(task.note, NOTE_CLIP)}"
                  " · a comment on its issue, a vote or a concern answers it",)
             )  # fmt: skip
         else:
             assert task.due is not None
             lines.append((f"Coming up: {head} — for {seats_held}; voting opens ", When(task.due)))
     return Message(title=f"What awaits {login}", lines=tuple(lines))
+
+
+def _quoted(note: str, limit: int) -> str:
+    """A feedback request's note after what names the request (": “…”"), cut to ``limit``;
+    nothing without one. Plain text: each surface escapes it as it escapes all user text."""
+    return f": “{truncate(note, limit)}”" if note else ""
 
 
 def open_concern_names(stored: Stored) -> list[str]:

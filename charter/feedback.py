@@ -13,9 +13,11 @@ Rules:
 - at most ``MAX_OPEN`` requests are open on a proposal at a time: a command that would pass
   it asks nobody ("ask fewer people, or wait for answers"), so the list stays readable and the
   tracking message keeps room for what blocks;
-- a login compares case-insensitively; asking someone with an open request on the proposal is a
-  no-op ("already asked"), and so is asking oneself; someone whose request was answered may be
-  asked again;
+- a login compares case-insensitively (GitHub's logins do); one the charter knows (a client's
+  maintainer or a role's member, :func:`charter_logins`), named in any case, is asked, stored
+  and shown as the charter spells it, any other as written; asking someone with an open
+  request on the proposal is a no-op ("already asked"), and so is asking oneself; someone
+  whose request was answered may be asked again;
 - a confidential proposal not yet disclosed is never shown to someone who may not see it, so a
   request naming such a person is refused whole (nothing is asked): the caller says who they
   are (``cannot_see``);
@@ -38,6 +40,7 @@ from enum import StrEnum
 
 from charter.effects import Audit, Effect, Reply, SyncTracking
 from charter.lifecycle import State, is_open
+from charter.model import Charter
 
 MAX_OPEN = 50  # open requests on one proposal at a time
 
@@ -91,10 +94,13 @@ def request_feedback(
     now: datetime,
     *,
     cannot_see: frozenset[str] = frozenset(),
+    known: Sequence[str] = (),
 ) -> FeedbackDecision:
     """Ask ``logins`` for feedback on proposal ``number`` (in ``state``) for ``asker``; see
     the module rules. ``cannot_see`` holds the logins (casefolded) a confidential proposal is
-    hidden from until it is disclosed; empty for a public or disclosed one."""
+    hidden from until it is disclosed; empty for a public or disclosed one. ``known`` holds
+    the logins the charter names (:func:`charter_logins`), as it spells them."""
+    logins = _spelled(logins, known)
     if not is_open(state):
         why = (
             f"#{number} is {state.value}: feedback can be asked only while a proposal is open"
@@ -128,6 +134,24 @@ def request_feedback(
         )
         return FeedbackDecision(effects=(Reply(why, ok=False),))
     return FeedbackDecision(tuple(asked), _asked_effects(number, asked, notes))
+
+
+def charter_logins(charter: Charter) -> tuple[str, ...]:
+    """The logins ``charter`` names, as it spells them: its clients' maintainers, then its
+    roles' members."""
+    maintainers = (m for client in charter.clients for m in client.maintainers)
+    members = (m for people in charter.roles.values() for m in people)
+    return (*maintainers, *members)
+
+
+def _spelled(logins: Sequence[str], known: Sequence[str]) -> list[str]:
+    """Each of ``logins`` as ``known`` spells it when it is there in any case (the first
+    spelling wins), else as written: ``@Emeka-Cirrus`` is stored as the charter's
+    ``emeka-cirrus``, so every list shows one person one way."""
+    spelling: dict[str, str] = {}
+    for login in known:
+        spelling.setdefault(login.casefold(), login)
+    return [spelling.get(login.casefold(), login) for login in logins]
 
 
 def _once(logins: Sequence[str]) -> list[str]:

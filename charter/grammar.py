@@ -198,9 +198,11 @@ def _feedback(a: t.Args) -> c.RequestFeedback:
     users: list[str] = []
     first = a.need("person to ask, e.g. @bob-aurora")
     if not _names_person(first):
+        # The example in the asker's own form: a chat command names the proposal, a comment not.
+        example = "/f?" if a.comment else f"feedback {n}"
         raise t.Fail(
             f"Write the people to ask as @login (or a chat mention): {t.show(first.text)} is"
-            " not one, e.g. /f? @bob-aurora your view?"
+            f" not one, e.g. {example} @bob-aurora your view?"
         )
     tok: t.Tok | None = first
     while tok is not None:

@@ -8,8 +8,8 @@ Rules, for a login at ``now``, over the open proposals that person may see:
 - **concern**: an open concern the login raised on an open proposal; only its raiser (or a
   coordinator) resolves it, so it waits on them.
 - **feedback**: an unanswered feedback request asking the login on an open proposal
-  (:mod:`charter.feedback`, asked by then), with who asked; it blocks nothing, but it waits on
-  them until they comment, vote or raise a concern there.
+  (:mod:`charter.feedback`, asked by then), with who asked and their note; it blocks nothing,
+  but it waits on them until they comment, vote or raise a concern there.
 - **upcoming**: a proposal in review on whose track the login will hold a seat, with when
   voting opens.
 Votes come first, soonest deadline first; then concerns; then feedback asked; then what opens
@@ -44,6 +44,7 @@ class Task:
     seats: tuple[str, ...] = ()  # vote/upcoming: the labels of the seats held
     concern: str = ""  # concern: its name
     asked_by: str = ""  # feedback: who asked
+    note: str = ""  # feedback: what they asked, as written (the caller cuts it to fit)
 
 
 def awaiting(
@@ -71,7 +72,7 @@ def _feedback_asked(
     if not is_open(p.state):
         return []
     return [
-        Task("feedback", p.number, p.title, None, asked_by=r.asked_by)
+        Task("feedback", p.number, p.title, None, asked_by=r.asked_by, note=r.note)
         for r in asked
         if r.proposal == p.number and r.open and r.of(login) and r.asked_at <= now
     ]

@@ -95,7 +95,7 @@ from charter.lifecycle import State, is_open
 from charter.model import Charter, Track
 from charter.proposal import Proposal, enter_review, recompute_votes, withdraw
 from charter.seats import may_vote
-from charter.text import escape_markdown_github, one_line
+from charter.text import one_line
 from charter.votes import Choice, Vote
 from storage import audit, proposals as repo
 from storage.inbox import InboxEvent
@@ -608,18 +608,13 @@ _ANSWERED = _READS | c.PauseRollout | c.ResumeRollout | c.RequestFeedback
 
 
 def _feedback_reply(asked: feedback.Asked, asker: str) -> str:
-    """The reply to ``/feedback`` (``/f?``): the service's answer, escaped, then a line that
-    mentions everyone newly asked, so GitHub notifies them. Their logins are safe markdown (the
-    grammar's or a verified link's: letters, digits and hyphens); everything else is escaped."""
+    """The reply to ``/feedback`` (``/f?``): the service's answer, escaped, then the line that
+    mentions everyone newly asked, so GitHub notifies them: the same line a request from chat
+    posts on the issue (``bot.feedback.asks_text``)."""
     text = reply_markdown(asked.message)
     if not asked.logins:
         return text
-    mentions = " ".join(f"@{login}" for login in asked.logins)
-    note = f" {escape_markdown_github(asked.note)}" if asked.note else ""
-    return (
-        f"{text}\n\n{mentions}: {escape_markdown_github(asker)} asks for your feedback on this"
-        f" proposal.{note} Comment here to answer; it does not block the decision."
-    )
+    return f"{text}\n\n{feedback.asks_text(asked.logins, asker, asked.note)}"
 
 
 def _run_commands(gov: Governance, session: Session, ev: CommentEvent) -> None:

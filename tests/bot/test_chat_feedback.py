@@ -8,7 +8,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bot.discord.render import render_line as discord_line
+from bot.feedback import asks_text
 from bot.messages import Actor, plain_text
+from bot.slack.blocks import render_line as slack_line
+from bot.views import CLIP
 from storage import audit_query
 from storage.db import session_scope
 from tests.bot.harness import Bot, later, valid_body
@@ -108,15 +112,16 @@ async def test_show_lists_the_open_requests_until_each_is_answered(bot: Bot) -> 
     await bot.advance(later(seconds=5))
     _run(bot, f"feedback {n} @zoe-contrib", "alice-aurora")
     # Anyone who may see the proposal sees who was asked, as they see its concerns.
+    # Each with the note it was asked with, if any.
     assert _asked_lines(_run(bot, f"show {n}", "zoe-contrib", "slack")) == [
-        "Feedback requested from @bob-aurora (by @carmen-borealis)",
-        "Feedback requested from @emeka-cirrus (by @carmen-borealis)",
+        "Feedback requested from @bob-aurora (by @carmen-borealis): “gas math?”",
+        "Feedback requested from @emeka-cirrus (by @carmen-borealis): “gas math?”",
         "Feedback requested from @zoe-contrib (by @alice-aurora)",
     ]
     await bot.advance(later(seconds=5))
     _run(bot, f"vote {n} approve", "emeka-cirrus")  # answers emeka's request
     assert _asked_lines(_run(bot, f"show {n}", "zoe-contrib")) == [
-        "Feedback requested from @bob-aurora (by @carmen-borealis)",
+        "Feedback requested from @bob-aurora (by @carmen-borealis): “gas math?”",
         "Feedback requested from @zoe-contrib (by @alice-aurora)",
     ]
     # Once the proposal is closed nothing is awaited, though the requests were never answered.
@@ -195,3 +200,73 @@ async def test_open_requests_are_capped_per_proposal(bot: Bot) -> None:
     said = _run(bot, f"feedback {n} @bob-aurora", "carmen-borealis")
     assert said.startswith(f"error: #{n} has 50 open feedback requests")
     assert said.endswith("ask fewer people, or wait for answers.")
+
+
+async def test_the_note_is_shown_cut_and_escaped_as_each_surface_escapes_user_text(
+    bot: Bot,
+) -> None:
+    """The note is in ``show``, ``todo`` and the API, not only on the dashboard: cut where
+    many are listed (``show`` as a concern's text, ``todo`` shorter), in full in the API, and
+    escaped by each chat surface as it escapes any user text (no markup, no ping)."""
+    n = await bot.open_issue()
+    note = "please check the *blob* math <@U0ALL> " + "x" * 900
+    _run(bot, f"feedback {n} @bob-aurora {note}", "carmen-borealis")
+
+    show = bot.gov.run_sync(f"show {n}", Actor("zoe-contrib", "console", "zoe"))
+    [line] = [ln for ln in show.lines if str(ln[0]).startswith("Feedback requested")]
+    head = "Feedback requested from @bob-aurora (by @carmen-borealis): “"
+    assert line == (f"{head}{note[: CLIP - 1]}…”",)
+    assert "<@U0ALL>" not in slack_line(line) and "*blob*" not in slack_line(line)
+    assert "*blob*" not in discord_line(line)
+
+    todo = bot.gov.run_sync("todo", Actor("bob-aurora", "console", "bob"))
+    [asked] = [ln for ln in todo.lines if str(ln[0]).startswith("Feedback:")]
+    said = "".join(str(seg) for seg in asked)
+    asked_for = "carmen-borealis asked for your feedback"
+    assert f"{asked_for}: “please check the *blob* math <@U0ALL> x" in said
+    assert "x…” · a comment on its issue, a vote or a concern answers it" in said
+    assert len(said) < len(note)  # cut: a todo line carries the title and the remedy too
+    assert "<@U0ALL>" not in slack_line(asked) and "*blob*" not in discord_line(asked)
+
+    view = (await bot.http.get(f"/api/proposals/{n}")).json()
+    assert [(r["login"], r["note"]) for r in view["feedback"]] == [("bob-aurora", note)]
+
+
+async def test_a_login_the_charter_knows_is_stored_and_shown_as_the_charter_spells_it(
+    bot: Bot,
+) -> None:
+    """``@Emeka-Cirrus`` is the charter's ``emeka-cirrus`` everywhere (the answer, show, todo,
+    the issue's mention, the API, the audit); a login the charter does not name stays as
+    written (GitHub logins are case-insensitive)."""
+    n = await bot.open_issue()
+    said = _run(bot, f"feedback {n} @Emeka-Cirrus @Zoe-Contrib", "carmen-borealis")
+    assert said == (
+        f"Asked emeka-cirrus, Zoe-Contrib for feedback on #{n}; it does not block the decision."
+    )
+    assert _asked_lines(_run(bot, f"show {n}", "carmen-borealis")) == [
+        "Feedback requested from @emeka-cirrus (by @carmen-borealis)",
+        "Feedback requested from @Zoe-Contrib (by @carmen-borealis)",
+    ]
+    await bot.settle()
+    [posted] = _mentions(bot, n, "emeka-cirrus")
+    assert posted.startswith(asks_text(("emeka-cirrus", "Zoe-Contrib"), "carmen-borealis", ""))
+    assert "@Emeka-Cirrus" not in posted
+    view = (await bot.http.get(f"/api/proposals/{n}")).json()
+    assert [r["login"] for r in view["feedback"]] == ["emeka-cirrus", "Zoe-Contrib"]
+    assert _kinds(bot, n) == [
+        ("feedback-requested", "emeka-cirrus"),
+        ("feedback-requested", "Zoe-Contrib"),
+    ]
+    assert _run(bot, f"f? {n} @EMEKA-CIRRUS", "carmen-borealis") == (
+        "emeka-cirrus was already asked and has not answered yet."
+    )
+
+
+async def test_a_chat_parse_error_shows_the_chat_form(bot: Bot) -> None:
+    n = await bot.open_issue()
+    said = _run(bot, f"feedback {n} kofi-sec", "alice-aurora")
+    assert said.startswith(
+        "error: Write the people to ask as @login (or a chat mention): 'kofi-sec' is not one,"
+        f" e.g. feedback {n} @bob-aurora your view?"
+    )
+    assert "/f?" not in said

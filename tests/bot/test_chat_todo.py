@@ -78,7 +78,12 @@ async def test_feedback_asked_of_the_asker_is_listed_until_they_answer(bot: Bot)
     assert bot.gov.run_sync(f"feedback {other} @hana-eridanus", ask).ok
     zoe = _todo(bot, "zoe-contrib")
     assert zoe.splitlines()[1:] == [
-        f"Feedback: #{n} Raise the gas target — carmen-borealis asked for your feedback"
+        f"Feedback: #{n} Raise the gas target — carmen-borealis asked for your feedback:"
+        " “the numbers?” · a comment on its issue, a vote or a concern answers it"
+    ]
+    hana = _todo(bot, "hana-eridanus").splitlines()
+    assert [line for line in hana if line.startswith("Feedback:")] == [  # asked without a note
+        f"Feedback: #{other} Lower the blob fee — carmen-borealis asked for your feedback"
         " · a comment on its issue, a vote or a concern answers it"
     ]
     assert "Feedback:" not in _todo(bot, "carmen-borealis")  # the asker is not asked

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bot.feedback import asks_text
 from storage import audit, audit_query
 from storage.db import session_scope
 from tests.bot.harness import Bot, later
@@ -102,6 +103,27 @@ async def test_feedback_asks_several_and_a_vote_answers(bot: Bot) -> None:
     )
 
 
+async def test_the_reply_mentions_the_charter_spelling_with_the_line_chat_posts(
+    bot: Bot,
+) -> None:
+    """A comment's reply asks in the very line a request from chat posts on the issue
+    (``bot.feedback.asks_text``), naming a login the charter knows as it spells it."""
+    n = await bot.open_issue()
+    note = "check the *blob* math @everyone"
+    await bot.comment(n, f"/f? @Emeka-Cirrus @Zoe-Contrib {note}", "carmen-borealis")
+    await bot.settle()
+    [reply] = _replies(bot, n, "asks for your feedback")
+    line = asks_text(("emeka-cirrus", "Zoe-Contrib"), "carmen-borealis", note)
+    assert f"\n\n{line}" in reply
+    assert "@Emeka-Cirrus" not in reply and "@everyone" not in reply and "*blob*" not in reply
+    assert reply.startswith("@carmen-borealis Asked emeka-cirrus, Zoe-Contrib for feedback")
+    view = (await bot.http.get(f"/api/proposals/{n}")).json()
+    assert [(r["login"], r["note"]) for r in view["feedback"]] == [
+        ("emeka-cirrus", note),
+        ("Zoe-Contrib", note),
+    ]
+
+
 async def test_who_may_not_ask_and_closed_proposals_are_refused(bot: Bot) -> None:
     n = await bot.open_issue()
     await bot.comment(n, "/f? @bob-aurora", "mallory")  # no seat, no role
@@ -125,7 +147,9 @@ async def test_prose_after_feedback_asks_and_pings_nobody(bot: Bot) -> None:
     await bot.settle()
     bodies = "".join(c.body for c in bot.issue_comments(n))
     assert "@please" not in bodies and "@bob-aurora" not in bodies
-    assert len(_replies(bot, n, "Write the people to ask as")) == 2
+    replies = _replies(bot, n, "Write the people to ask as")
+    assert len(replies) == 2
+    assert all("e.g. /f? @&#8203;bob-aurora your view?" in r for r in replies)  # comment form
     assert _audited(bot, n, "feedback-requested") == []
 
 
@@ -149,7 +173,8 @@ async def test_an_answer_delivered_before_the_request_answers_it(bot: Bot) -> No
     view = (await bot.http.get(f"/api/proposals/{n}")).json()
     assert view["feedback"] == []
     [given] = _audited(bot, n, "feedback-given")
-    assert given["login"] == "Bob-Aurora" and given["how"] == "comment"
+    # asked as @Bob-Aurora: the charter's bob-aurora, who is the one answering
+    assert given["login"] == "bob-aurora" and given["how"] == "comment"
     assert given["at"] == (asked_at + later(seconds=10)).isoformat()
     assert t0 < asked_at
     assert "Feedback requested" not in bot.tracking(n)[0].body

@@ -16,10 +16,12 @@ from charter.feedback import (
     FeedbackDecision,
     FeedbackRequest,
     answer,
+    charter_logins,
     outstanding,
     request_feedback,
 )
 from charter.lifecycle import State
+from tests.charter.test_proposal import REF
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 T1 = T0 + timedelta(hours=1)
@@ -347,3 +349,47 @@ def test_a_request_never_touches_the_proposal() -> None:
     kinds = {type(e) for e in decision.effects}
     assert kinds == {Audit, SyncTracking, Reply}
     assert set(FeedbackDecision.__dataclass_fields__) == {"requests", "effects"}
+
+
+KNOWN = ("emeka-cirrus", "Kofi-Sec", "kofi-sec")  # a charter may repeat a login: the first wins
+
+
+@pytest.mark.parametrize(
+    ("logins", "existing", "stored", "said"),
+    [
+        # a login the charter knows, in any case, is asked as the charter spells it
+        (["Emeka-Cirrus"], (), ["emeka-cirrus"], "Asked emeka-cirrus for feedback on #7; it does not block the decision."),
+        (["KOFI-SEC", "EMEKA-cirrus"], (), ["Kofi-Sec", "emeka-cirrus"], "Asked Kofi-Sec, emeka-cirrus for feedback on #7; it does not block the decision."),
+        # anyone else as written (GitHub logins are case-insensitive)
+        (["Zoe-Contrib"], (), ["Zoe-Contrib"], "Asked Zoe-Contrib for feedback on #7; it does not block the decision."),
+        # both spellings of one known person: asked once, the charter's way
+        (["EMEKA-CIRRUS", "emeka-cirrus"], (), ["emeka-cirrus"], "Asked emeka-cirrus for feedback on #7; it does not block the decision."),
+        # "already asked" names them the charter's way too
+        (["Emeka-Cirrus"], (FeedbackRequest(7, "emeka-cirrus", ALICE, T0),), [], "emeka-cirrus was already asked and has not answered yet."),
+    ],
+)  # fmt: skip
+def test_a_login_the_charter_knows_is_asked_as_the_charter_spells_it(
+    logins: list[str], existing: tuple[FeedbackRequest, ...], stored: list[str], said: str
+) -> None:
+    decision = request_feedback(7, State.REVIEW, existing, ALICE, logins, "", T1, known=KNOWN)
+    assert [r.login for r in decision.requests] == stored
+    assert [a.payload["login"] for a in decision.effects if isinstance(a, Audit)] == stored
+    assert [e.text for e in decision.effects if isinstance(e, Reply)] == [said]
+
+
+def test_the_charter_knows_its_maintainers_and_role_members() -> None:
+    assert charter_logins(REF) == (
+        "alice-aurora",
+        "bob-aurora",
+        "carmen-borealis",
+        "dmitri-borealis",
+        "emeka-cirrus",
+        "fatima-dorado",
+        "gustav-dorado",
+        "hana-eridanus",
+        "ines-coord",
+        "jonas-coord",
+        "kofi-sec",
+        "lena-sec",
+        "mateo-sec",
+    )

@@ -125,7 +125,7 @@ def test_a_track_the_charter_no_longer_has_is_left_out() -> None:
     assert only([replace(p7(), track="retired")], "alice-aurora") == ()
 
 
-ASKED = FeedbackRequest(7, "mallory", "carmen-borealis", h(0.5))
+ASKED = FeedbackRequest(7, "mallory", "carmen-borealis", h(0.5), "check the blob math")
 
 
 @pytest.mark.parametrize(
@@ -155,7 +155,16 @@ def test_feedback_asked_awaits_the_person_asked(
     p = p7(state=state)
     tasks = awaiting([(p, REF)], login, h(1), asked=[request_])
     assert [t for t in tasks if t.kind == "feedback"] == (
-        [Task("feedback", 7, "Enable blob gossip", None, asked_by="carmen-borealis")]
+        [
+            Task(
+                "feedback",
+                7,
+                "Enable blob gossip",
+                None,
+                asked_by="carmen-borealis",
+                note="check the blob math",
+            )
+        ]
         if expected
         else []
     )

@@ -14,6 +14,8 @@ from jsonschema import Draft202012Validator, FormatChecker
 from bot.api import OPENAPI
 from bot.bootstrap import Runtime
 from bot.http import create_app
+from bot.messages import Actor
+from tests.bot.web.conftest import NOW
 
 FORMATS = FormatChecker()
 
@@ -118,3 +120,26 @@ async def test_an_unknown_state_filter_is_refused_with_the_states_to_use(
     _check(spec, "/api/proposals", response)
     error = response.json()["error"]
     assert "'votng'" in error and "rolling-out" in error and "'voting'" not in error
+
+
+async def test_feedback_requests_keep_to_the_document_with_their_note(
+    seeded: Runtime, client: httpx.AsyncClient
+) -> None:
+    """The demo asks nobody for feedback: here two are asked, one with a note, and each object
+    is documented field by field (who, by whom, when, the note in full)."""
+    asker = Actor("alice-aurora", "console", "alice-aurora")
+    for text in ("feedback 6 @emeka-cirrus please check the <b>blob</b> math", "f? 6 @zoe-contrib"):
+        assert seeded.gov.run_sync(text, asker, now=seeded.clock.now()).ok
+    spec = await _spec(client)
+    response = await client.get("/api/proposals/6")
+    _check(spec, "/api/proposals/{number}", response)
+    at = NOW.isoformat().replace("+00:00", "Z")
+    assert response.json()["feedback"] == [
+        {
+            "login": "emeka-cirrus",
+            "asked_by": "alice-aurora",
+            "asked_at": at,
+            "note": "please check the <b>blob</b> math",
+        },
+        {"login": "zoe-contrib", "asked_by": "alice-aurora", "asked_at": at, "note": ""},
+    ]
