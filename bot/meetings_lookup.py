@@ -4,6 +4,9 @@ Rules:
 - A meeting reference is an occurrence key (``core-sync@2026-03-26T15:00``), a series id (its
   next occurrence that has not started) or an ad-hoc call id (``call-20270301-1400``).
 - "The current call" is the one in progress, else the one that started last (within ``RECENT``).
+- A call named to record on (``--call``, :func:`held`) stands for its occurrence in progress,
+  else its latest that started; an occurrence key names its own. One not started yet, or
+  cancelled, is refused.
 - A person's zone is the one stored with their linked identity, else the charter's.
 - A private ad-hoc call (a confidential rollout's go/no-go, a call about an undisclosed
   confidential proposal) exists, for a person, only if they may see its proposal: the rule of
@@ -97,11 +100,8 @@ def _occurrence_of(session: Session, call: Call, key: str) -> Occurrence | str:
     return found or f"{key} is not an occurrence of {call.id}."
 
 
-def resolve(
-    session: Session, gov: Governance, ref: str, now: datetime, actor: Actor
-) -> tuple[Call, Occurrence] | str:
-    """A meeting reference (see the module rules) → the call and the occurrence it names; a
-    call ``actor`` may not see is no meeting."""
+def _named(session: Session, gov: Governance, ref: str, now: datetime, actor: Actor) -> Call | str:
+    """The call a meeting reference names; a call ``actor`` may not see is no meeting."""
     try:
         call_id = parse_key(ref)[0] if "@" in ref else ref
     except MeetingError as exc:
@@ -109,6 +109,17 @@ def resolve(
     call = call_by_id(session, gov, call_id, now)
     if call is None or not may_see(session, gov, call, actor):
         return f"There is no meeting {call_id}; known: {known_ids(session, gov, now, actor)}."
+    return call
+
+
+def resolve(
+    session: Session, gov: Governance, ref: str, now: datetime, actor: Actor
+) -> tuple[Call, Occurrence] | str:
+    """A meeting reference (see the module rules) → the call and the occurrence it names; a
+    call ``actor`` may not see is no meeting."""
+    call = _named(session, gov, ref, now, actor)
+    if isinstance(call, str):
+        return call
     if "@" in ref:
         found = _occurrence_of(session, call, ref)
         return found if isinstance(found, str) else (call, found)
@@ -118,21 +129,65 @@ def resolve(
     return call, upcoming[0]
 
 
-def current_or_recent(
+NOT_STARTED = "has not started: decisions are recorded on a call in progress or held"
+
+
+def held(
+    session: Session, gov: Governance, ref: str, now: datetime, actor: Actor
+) -> tuple[Call, Occurrence] | str:
+    """The occurrence a call named to record on (``--call``) stands for: an occurrence key's
+    own, else the call's occurrence in progress or, if none, its latest that started (within
+    ``RECENT``). One that has not started, or is cancelled, is refused; a call ``actor`` may
+    not see is no meeting (:func:`resolve`'s answer)."""
+    call = _named(session, gov, ref, now, actor)
+    if isinstance(call, str):
+        return call
+    if isinstance(call, AdhocMeeting) and call.cancelled:
+        return f"{call.id} is cancelled."
+    schedule = store.schedule(session)
+    if "@" in ref:
+        found = _occurrence_of(session, call, ref)
+        if isinstance(found, str):
+            return found
+    elif isinstance(call, AdhocMeeting):
+        found = call.occurrence()
+    elif past := occurrences(call, now - RECENT, until=now, schedule=schedule):
+        found = past[-1]
+    else:
+        return (
+            f"{call.id} has had no call in the last {RECENT.days} days; name an earlier one by"
+            f" its occurrence key ({call.id}@<date>T<time>)."
+        )
+    if found.starts_at > now:
+        return f"{found.key} {NOT_STARTED}."
+    return call, found
+
+
+def started_calls(
     session: Session, gov: Governance, now: datetime, actor: Actor
-) -> tuple[Call, Occurrence] | None:
-    """The call in progress, else the one that started last (within ``RECENT``), among those
-    ``actor`` may see."""
+) -> list[tuple[Call, Occurrence]]:
+    """Each call ``actor`` may see with its occurrence that started last (within ``RECENT``)."""
     schedule = store.schedule(session)
     started: list[tuple[Call, Occurrence]] = []
     for call in recent_calls(session, gov, now, actor):
         past = occurrences(call, now - RECENT, until=now, schedule=schedule)
         if past:
             started.append((call, past[-1]))
-    if not started:
-        return None
-    live = [(call, o) for call, o in started if o.ends_at > now]
-    return max(live or started, key=lambda pair: (pair[1].starts_at, pair[1].key))
+    return started
+
+
+def in_progress(
+    started: list[tuple[Call, Occurrence]], now: datetime
+) -> list[tuple[Call, Occurrence]]:
+    """Those of ``started`` (:func:`started_calls`) still in progress at ``now``."""
+    return [(call, o) for call, o in started if o.ends_at > now]
+
+
+def latest(started: list[tuple[Call, Occurrence]], now: datetime) -> tuple[Call, Occurrence] | None:
+    """Of ``started``, the call in progress (the one that started last), else the one that
+    started last; ``None`` when none did."""
+    live = in_progress(started, now)
+    return max(live or started, key=lambda pair: (pair[1].starts_at, pair[1].key), default=None)
 
 
 def announce(

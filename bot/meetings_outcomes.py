@@ -3,6 +3,12 @@
 Rules:
 - Decisions (coordinators only) and action items belong to the call in progress, else the one
   that started last; both go into the audit log under ``meeting:<occurrence key>``.
+- ``--call <id>`` names the call (:func:`bot.meetings_lookup.held`: its occurrence in progress,
+  else its latest held; not one yet to start, nor a cancelled one). Without it, when two or more
+  calls are in progress at once, nothing is recorded: the answer lists them with the command
+  naming each, rather than guess (a decision on the wrong go/no-go call passes or blocks a
+  rollout). Only calls the asker may see are listed, and in a GitHub comment (a public reply)
+  no private call.
 - A decision on a go/no-go call (any attempt: ``go-no-go-<n>-<stage>``, ``…-2``…) that starts
   with ``go`` or ``no-go`` is also recorded as that stage's go/no-go decision
   (:func:`bot.rollouts.record_go_no_go`); the gate reads the latest one made since the rollout
@@ -35,12 +41,23 @@ from storage.models.meetings import AdhocMeetingRow
 if TYPE_CHECKING:
     from bot.service import Governance
 
-from bot.meetings_lookup import current_or_recent, fail, login_of, resolve
+from bot.meetings_agenda import is_private
+from bot.meetings_lookup import (
+    fail,
+    held,
+    in_progress,
+    latest,
+    login_of,
+    resolve,
+    started_calls,
+)
 
 # "go" or "no-go" as a word of its own: "go-ahead for staging" or "going ahead" is no gate decision.
 _GO = re.compile(r"^\s*(go|no-go)(?![\w-])", re.IGNORECASE)
 _MINUTES = re.compile(r"^minutes:?\s+(https?://\S+)$", re.IGNORECASE)
 _DONE = re.compile(r"^done\s+\[?#?([0-9]{1,9})\]?$", re.IGNORECASE)
+_DECIDE = "decide <text>"  # the words after "meeting" and "--call <id>" in the refusal's commands
+_ACTION = "action <who> <text>"
 
 
 def _outcome(
@@ -50,11 +67,13 @@ def _outcome(
     text: str,
     actor: Actor,
     now: datetime,
+    ref: str | None,
+    form: str,
     owner: str = "",
 ) -> tuple[Call, Occurrence, int] | Message:
-    found = current_or_recent(session, gov, now, actor)
-    if found is None:
-        return fail("No call has taken place yet to record this on.")
+    found = _target(gov, session, ref, form, actor, now)
+    if isinstance(found, Message):
+        return found
     call, occ = found
     row = store.add_outcome(
         session,
@@ -71,17 +90,41 @@ def _outcome(
     return call, occ, int(row.id or 0)
 
 
+def _target(
+    gov: Governance, session: Session, ref: str | None, form: str, actor: Actor, now: datetime
+) -> tuple[Call, Occurrence] | Message:
+    """The call an outcome is recorded on (see the module rules); ``form`` is the command's
+    words after ``meeting`` (``decide <text>``), for the commands the refusal suggests."""
+    if ref is not None:
+        named = held(session, gov, ref, now, actor)
+        return fail(named) if isinstance(named, str) else named
+    started = started_calls(session, gov, now, actor)
+    if len(in_progress(started, now)) < 2:
+        found = latest(started, now)
+        return fail("No call has taken place yet to record this on.") if found is None else found
+    public = actor.surface == "github"  # the reply is a comment anyone reading the issue sees
+    slash = "/" if public else "/charter "
+    verb, _, words = form.partition(" ")
+    listed = tuple(
+        (f"{call.title} ({call.id}): {slash}meeting {verb} --call {call.id} {words}",)
+        for call, _ in in_progress(started, now)
+        if not (public and is_private(call, gov.charter))
+    )
+    head = "Several calls are in progress; nothing was recorded. Name the call to record on:"
+    return Message(lines=((head,), *listed), ok=False)
+
+
 def decide(
     gov: Governance, session: Session, cmd: c.MeetingDecide, actor: Actor, now: datetime
 ) -> Message:
     """Record a decision on the current (or latest) call; on a go/no-go call, also the gate's.
     ``minutes <url>`` attaches the call's minutes link instead."""
     if (link := _MINUTES.match(cmd.text.strip())) is not None:
-        attached = _outcome(gov, session, "minutes", link.group(1), actor, now)
+        attached = _outcome(gov, session, "minutes", link.group(1), actor, now, cmd.call, _DECIDE)
         if isinstance(attached, Message):
             return attached
         return Message.text_only(f"Minutes of {attached[0].title} ({attached[1].key}) attached.")
-    done = _outcome(gov, session, "decision", cmd.text, actor, now)
+    done = _outcome(gov, session, "decision", cmd.text, actor, now, cmd.call, _DECIDE)
     if isinstance(done, Message):
         return done
     call, occ, _ = done
@@ -124,8 +167,12 @@ def action(
             )
         )
     if (closing := _DONE.match(cmd.text.strip())) is not None:
+        # An item is closed by its number, whichever call it is on; a call named must exist.
+        named = None if cmd.call is None else held(session, gov, cmd.call, now, actor)
+        if isinstance(named, str):
+            return fail(named)
         return _finish(gov, session, int(closing.group(1)), owner, actor, now)
-    done = _outcome(gov, session, "action", cmd.text, actor, now, owner=owner)
+    done = _outcome(gov, session, "action", cmd.text, actor, now, cmd.call, _ACTION, owner)
     if isinstance(done, Message):
         return done
     call, occ, number = done

@@ -252,12 +252,14 @@ class MeetingMove:
 @dataclass(frozen=True, slots=True)
 class MeetingDecide:
     text: str
+    call: str | None = None  # ``--call <meeting-id>``; else the call in progress (or latest)
 
 
 @dataclass(frozen=True, slots=True)
 class MeetingAction:
     who: str
     text: str
+    call: str | None = None  # ``--call <meeting-id>``; else the call in progress (or latest)
 
 
 @dataclass(frozen=True, slots=True)
@@ -404,8 +406,8 @@ USAGE: dict[str, str] = {
     "meeting schedule": '/charter meeting schedule "<title>" <when…> [<duration>] [for <n>]',
     "meeting cancel": "/charter meeting cancel <id>",
     "meeting move": "/charter meeting move <id> <when…>",
-    "meeting decide": "/charter meeting decide <text>",
-    "meeting action": "/charter meeting action <who> <text>",
+    "meeting decide": "/charter meeting decide [--call <id>] <text>",
+    "meeting action": "/charter meeting action [--call <id>] <who> <text>",
     "agenda add": "/charter agenda add <meeting> <text>",
     "confirm": "/charter confirm <token>",
     "subscribe": (
@@ -445,8 +447,8 @@ COMMENT_USAGE: dict[str, str] = {
     "incident severity": "/incident severity [#<id>] <sev> [reason]",
     "incident resolve": "/incident resolve [#<id>] [text]",
     "incident add": "/incident add [#<id>] [for <n>[,<n>…]] [clients <c> …]",
-    "meeting decide": "/meeting decide <text>",
-    "meeting action": "/meeting action <who> <text>",
+    "meeting decide": "/meeting decide [--call <id>] <text>",
+    "meeting action": "/meeting action [--call <id>] <who> <text>",
     "agenda add": "/agenda add <meeting> <text>",
 }
 

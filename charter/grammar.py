@@ -37,7 +37,8 @@ choice, ``…`` the rest of the line)::
              | "meetings" [ "--next" count ]
              | "meeting" "schedule" title when { when } [ duration ] [ "for" n ]
              | "meeting" "cancel" meeting-id | "meeting" "move" meeting-id when { when }
-             | "meeting" "decide" text | "meeting" "action" user text
+             | "meeting" "decide" [ "--call" meeting-id ] text
+             | "meeting" "action" [ "--call" meeting-id ] user text
              | "agenda" "add" meeting-id text | "confirm" token
              | "subscribe" [ target ] { filter } | "unsubscribe" [ n ] | "subscriptions" ;
     choice   = "approve" | "reject" | "abstain" ;
@@ -59,6 +60,8 @@ choice, ``…`` the rest of the line)::
     asked    = ( "@" github-login | chat-mention ) [ "." | "," | ";" | ":" ] ;  (* "@a, @b: note";
                                                      ":" ends the list *)
     github-login = /[A-Za-z0-9](-?[A-Za-z0-9])*/ ;   (* GitHub's: at most 39 characters *)
+    meeting-id = [ "#" ] /[A-Za-z0-9][A-Za-z0-9@:._-]{0,63}/ ;  (* a series or call id, or an
+                                     occurrence key: core-sync@2027-03-04T15:00 *)
     quoted   = '"' … '"' | '“' … '”' ;
     text     = quoted | … ;                       (* cleaned; at most 1000 characters *)
 
@@ -112,6 +115,10 @@ Rules a reader of a comment should know:
   is required; ``--override`` is written as in ``advance``).
   The word after ``rollout`` picks the subcommand; a number is never one, so ``rollout 7``
   still shows #7. A mistake in any of the three is answered with all three forms.
+- ``meeting decide`` and ``meeting action`` record on the call in progress; ``--call <id>``,
+  written first (``—call`` too), names the call when several are. ``--call`` later in the text
+  (``meeting decide go --call x``) is refused with the form to write, never recorded as words
+  on whichever call is current; a wholly quoted text is literal.
 - ``advance`` names the stage to enter with ``to`` (``advance 42 to canary``); it must be the
   next one. An override must name it (``advance 42 to canary --override "…"``), so a repeated
   override cannot enter the stage after; one without ``to`` is read, then refused with the

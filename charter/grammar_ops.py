@@ -290,12 +290,44 @@ def move(a: t.Args) -> c.MeetingMove:
 
 
 def decide(a: t.Args) -> c.MeetingDecide:
-    return c.MeetingDecide(t.clean(a.rest(), "decision"))
+    """``meeting decide [--call <meeting-id>] <text>``."""
+    call = _named_call(a)
+    return c.MeetingDecide(_outcome_text(a, "decision", "decide --call <id> <text>"), call)
 
 
 def action(a: t.Args) -> c.MeetingAction:
+    """``meeting action [--call <meeting-id>] <who> <text>``."""
+    call = _named_call(a)
     who = t.user(a.need("person who owns the action"))
-    return c.MeetingAction(who, t.clean(a.rest(), "action"))
+    text = _outcome_text(a, "action", "action --call <id> <who> <text>")
+    return c.MeetingAction(who, text, call)
+
+
+def _named_call(a: t.Args) -> str | None:
+    """The meeting named by a leading ``--call <meeting-id>`` (``—call`` too: Slack's dash),
+    taken; ``None`` without one."""
+    if t.option(a.peek()) != "--call":
+        return None
+    a.take()
+    return _meeting_id(a)
+
+
+# "--call" (or "—call", "--call=x") as a word of its own inside the text of an outcome.
+_LATE_CALL = re.compile(r"(?:^|\s)(?:--|—|–)call(?=[\s=:]|$)", re.IGNORECASE)
+
+
+def _outcome_text(a: t.Args, what: str, form: str) -> str:
+    """The text of a decision or action item. ``--call`` written later than first (``decide
+    go --call x``) would be recorded as words on whichever call is current, perhaps the wrong
+    one: it is refused with the form to write, unless the whole text is quoted (literal)."""
+    raw = a.src[a.pos :].strip()
+    text = a.rest()
+    if text == raw and _LATE_CALL.search(fold(text)):
+        raise t.Fail(
+            f"Write --call <id> first, spaced: meeting {form}. To record '--call' as words,"
+            " quote the text."
+        )
+    return t.clean(text, what)
 
 
 def agenda(a: t.Args) -> c.AgendaAdd:
