@@ -8,7 +8,8 @@ Rules:
   calls are in progress at once, nothing is recorded: the answer lists them with the command
   naming each, rather than guess (a decision on the wrong go/no-go call passes or blocks a
   rollout). Only calls the asker may see are listed, and in a GitHub comment (a public reply)
-  no private call.
+  no private call; nor is anything recorded on a private call from a GitHub comment (the reply
+  would name it on a public issue): that is done from chat.
 - A decision on a go/no-go call (any attempt: ``go-no-go-<n>-<stage>``, ``…-2``…) that starts
   with ``go`` or ``no-go`` is also recorded as that stage's go/no-go decision
   (:func:`bot.rollouts.record_go_no_go`); the gate reads the latest one made since the rollout
@@ -95,6 +96,19 @@ def _target(
 ) -> tuple[Call, Occurrence] | Message:
     """The call an outcome is recorded on (see the module rules); ``form`` is the command's
     words after ``meeting`` (``decide <text>``), for the commands the refusal suggests."""
+    found = _found(gov, session, ref, form, actor, now)
+    public = actor.surface == "github"  # the reply would name the call on a public issue
+    if not isinstance(found, Message) and public and is_private(found[0], gov.charter):
+        return fail(
+            "Nothing was recorded: record this from chat (Slack, Discord or the console);"
+            " the reply to a comment is public."
+        )
+    return found
+
+
+def _found(
+    gov: Governance, session: Session, ref: str | None, form: str, actor: Actor, now: datetime
+) -> tuple[Call, Occurrence] | Message:
     if ref is not None:
         named = held(session, gov, ref, now, actor)
         return fail(named) if isinstance(named, str) else named

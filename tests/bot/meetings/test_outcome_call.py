@@ -245,3 +245,29 @@ def test_call_does_not_reveal_a_private_call_to_one_who_may_not_see_it(
     assert hidden.endswith(f"There is no meeting {GO_NO_GO}; known: hourly."), hidden
     assert shown.ok is (call != f"{GO_NO_GO}@2026-06-15T11:00")
     assert len(recorded) == int(shown.ok)
+
+
+@pytest.mark.parametrize(
+    ("command", "at"),
+    [
+        ("meeting decide go, all green", GO_ONLY),  # the private call is the one in progress
+        (f"meeting decide --call {GO_NO_GO} go, all green", BOTH),  # named
+        (f"meeting action --call {GO_NO_GO} @alice-aurora rebase", GO_ONLY),
+    ],
+    ids=["only-call", "named", "action"],
+)
+def test_nothing_is_recorded_on_a_private_call_from_a_github_comment(
+    db_url: str, command: str, at: datetime
+) -> None:
+    """A coordinator may record on a confidential rollout's go/no-go call, but not from a
+    GitHub comment: the reply, public on the issue, would name the call (and the gate
+    decision would be announced there). Nothing is recorded; the answer says to use chat."""
+    gov = two_calls(db_url, confidential=True)
+    reply = gov.run_sync(command, GITHUB_COORDINATOR, at)
+    said, recorded, decided = plain_text(reply), outcomes(gov), gate(gov)
+    chat = gov.run_sync(command, COORDINATOR, at)
+    gov.engine.dispose()
+    assert not reply.ok and "record this from chat" in said, said
+    assert GO_NO_GO not in said and "#7" not in said and "production" not in said
+    assert recorded == [] and decided == []
+    assert chat.ok  # from chat it is recorded
