@@ -5,12 +5,13 @@ Rules:
   transaction, every active rollout it names (or every one, when it names nothing); each pause
   is announced with the matrix.
 - An incident command without ``#<id>`` acts on the only open incident; with several open, the
-  reply lists them and asks which. A confidential incident (it names or holds paused an
-  undisclosed confidential proposal) is listed only as "a confidential incident (<severity>)",
-  without id or summary, to whoever may not see that proposal (:func:`bot.rollouts.visible`);
+  reply lists them and asks which. A confidential incident (it names an undisclosed
+  confidential proposal, or holds one paused otherwise than as it started or by its client:
+  see below) is listed only as "a confidential incident (<severity>)", without id or summary,
+  to whoever may not see that proposal (:func:`bot.rollouts.visible`);
   the refusal's audit entry, which the public may read, words every confidential one so. Its
-  declarer is the exception: an incident becomes confidential when it pauses a rollout hidden
-  from them, and they still see and manage it (update, role, severity, resolve).
+  declarer is the exception: an incident naming nothing becomes confidential when it pauses a
+  rollout hidden from them, and they still see and manage it (update, role, severity, resolve).
 - A rollout's hold by an incident is worded as :func:`_pause_reason` says: the incident's id,
   severity and summary (or "a confidential incident (<severity>)"); when the incident's
   severity changes, every hold of it is worded anew, so a pause line never shows an old one.
@@ -19,6 +20,14 @@ Rules:
   them by number).
 - A rollout that starts while an open incident at ``pause_on_incident`` or worse names it starts
   paused by it (:func:`hold_at_start`; :func:`charter.incidents.holding`).
+- A public incident stays public when it pauses, by naming its client (declared, added with
+  ``incident add … clients``, or raised to ``pause_on_incident``), an embargoed rollout it does
+  not name by number (:func:`charter.incidents.quietly_held`): that rollout is held as one
+  starting under the incident is (:func:`_hold_all`: worded as :func:`hold_at_start` words it,
+  recorded ``at_start`` under the rollout's own subject, withheld from the public while the
+  proposal is, announced only where it may be seen), the incident's news and audit entries
+  neither name nor count it, and resolving lifts the hold. A public incident's review draft
+  (a public issue) leaves out the audit lines of such embargoed rollouts (:func:`_told`).
 - ``incident declare ... for <n>`` names only proposals the declarer may see: a confidential
   rollout hidden from them (:func:`bot.rollouts.visible`) is answered as a proposal that does
   not exist, so the command can neither confirm nor pause it.
@@ -157,9 +166,9 @@ def _pick(
 def _unseen(gov: Governance, session: Session, actor: Actor) -> set[str]:
     """Ids of the confidential incidents ``actor`` may not see: those naming or holding paused
     an undisclosed confidential proposal hidden from them (:func:`bot.rollouts.visible`),
-    except the ones they declared: an incident they declared becomes confidential when it
-    pauses a rollout hidden from them, and they still manage it (the replies leave out what is
-    hidden: :func:`_listed`)."""
+    except the ones they declared: an incident they declared naming nothing becomes
+    confidential when it pauses a rollout hidden from them, and they still manage it (the
+    replies leave out what is hidden: :func:`_listed`)."""
     hidden = [n for n in hidden_numbers(session) if not _seen(gov, repo.load(session, n), actor)]
     secret = confidential_incidents(session, hidden) if hidden else set()
     return {i for i in secret if not _declared_by(session, i, actor)}
@@ -226,27 +235,42 @@ def declare(
         proposals=cmd.proposals,
         clients=cmd.clients,
         rollouts=active,
+        embargoed=_embargoed(gov, session, active),
     )
     incident_store.save_incident(session, decision.incident)
     outcome = _effects(gov, session, decision.effects, actor, now)
-    reason = _pause_reason(gov, session, decision.incident, decision.pause)
-    said = _pause_all(gov, session, decision.pause, str(number), reason, actor, now)
+    said = _hold_all(gov, session, decision, actor, now)
     return _reply(outcome, [f"Incident #{number} declared ({cmd.severity}).{said}"])
 
 
-def _pause_all(
+def _embargoed(
+    gov: Governance, session: Session, active: Iterable[rollout_rules.Rollout]
+) -> list[int]:
+    """The active rollouts' proposals that are confidential and not disclosed yet."""
+    return gov.undisclosed_secrets(session, [r.proposal for r in active])
+
+
+def _hold_all(
     gov: Governance,
     session: Session,
-    numbers: Iterable[int],
-    incident: str,
-    reason: str,
+    decision: rules.IncidentDecision,
     actor: Actor,
     now: datetime,
 ) -> str:
-    """Pause each rollout of ``numbers`` for ``incident``; " Paused: #n, …." for the reply,
-    naming only those ``actor`` may see (:func:`_listed`; nothing when they see none)."""
-    paused = [n for n in numbers if _pause(gov, session, n, incident, reason, actor, now)]
-    listed = _listed(gov, session, paused, actor)
+    """Pause what ``decision`` pauses, and hold what it holds quietly (embargoed rollouts it
+    names by a client: :func:`charter.incidents.quietly_held`) as :func:`hold_at_start` holds
+    one starting under it, so the incident stays public; " Paused: #n, …." for the reply,
+    naming only the rollouts ``actor`` may see (:func:`_listed`)."""
+    incident = decision.incident
+    reason = _pause_reason(gov, session, incident, decision.pause)
+    paused = [n for n in decision.pause if _pause(gov, session, n, incident.id, reason, actor, now)]
+    quiet = _pause_reason(gov, session, incident, [])  # as it reads after the pauses above
+    held = [
+        n
+        for n in decision.hold
+        if _pause(gov, session, n, incident.id, quiet, actor, now, at_start=True)
+    ]
+    listed = _listed(gov, session, sorted([*paused, *held]), actor)
     return f" Paused: {listed}." if listed else ""
 
 
@@ -278,14 +302,18 @@ def _pause(
     reason: str,
     actor: Actor,
     now: datetime,
+    *,
+    at_start: bool = False,
 ) -> bool:
+    """Pause ``n``'s rollout for ``incident``; ``at_start``: recorded as a hold placed as it
+    started (:func:`hold_at_start`), which leaves the incident public."""
     rollout = store.load_rollout(session, n, gov.charter, for_update=True)
     stored = repo.load(session, n)
     if rollout is None or stored is None or rollout.completed_at is not None:
         return False
     if any(key == incident for key, _ in rollout.pauses):
         return False  # already paused by this incident (raised, lowered, raised again)
-    decision = rollout_rules.pause(rollout, incident, reason, gov.charter)
+    decision = rollout_rules.pause(rollout, incident, reason, gov.charter, at_start=at_start)
     save(gov, session, stored, rollout, decision.rollout, decision.effects, actor, now)
     return True
 
@@ -333,7 +361,14 @@ def reclassify(
     active = store.rollouts(session, gov.charter, active_only=True)
     try:
         decision = rules.reclassify(
-            gov.charter, incident, cmd.severity, cmd.reason, actor.name, now, active
+            gov.charter,
+            incident,
+            cmd.severity,
+            cmd.reason,
+            actor.name,
+            now,
+            active,
+            embargoed=_embargoed(gov, session, active),
         )
     except ValueError as error:
         return gov.refuse(session, actor, cmd, str(error), now)
@@ -342,7 +377,7 @@ def reclassify(
         return outcome
     reason = _pause_reason(gov, session, decision.incident, decision.pause)
     _reword(gov, session, incident.id, reason, actor, now)
-    said = _pause_all(gov, session, decision.pause, incident.id, reason, actor, now)
+    said = _hold_all(gov, session, decision, actor, now)
     return _reply(outcome, [f"Incident #{incident.id} is now {cmd.severity}.{said}"])
 
 
@@ -369,7 +404,7 @@ def add_scope(
             proposals=cmd.proposals,
             clients=cmd.clients,
             rollouts=active,
-            embargoed=embargoed,
+            embargoed=[*embargoed, *_embargoed(gov, session, active)],
             confidential=_secret(gov, session, incident),
         )
     except ValueError as error:
@@ -384,7 +419,7 @@ def add_scope(
         return _reply(outcome)
     reason = _pause_reason(gov, session, decision.incident, decision.pause)
     _reword(gov, session, incident.id, reason, actor, now)  # its holds say what it is now
-    said = _pause_all(gov, session, decision.pause, incident.id, reason, actor, now)
+    said = _hold_all(gov, session, decision, actor, now)
     new_proposals = decision.incident.proposals[len(incident.proposals) :]
     seen = [n for n in new_proposals if _seen(gov, repo.load(session, n), actor)]
     scope = scope_rules.describe(seen, decision.incident.clients[len(incident.clients) :])
@@ -498,7 +533,10 @@ def resolve(
         for r in store.rollouts(session, gov.charter)
         if any(k == incident.id for k, _ in r.pauses)
     ]
-    subjects = [f"incident:{incident.id}", *(f"rollout:{r.proposal}" for r in held)]
+    subjects = [
+        f"incident:{incident.id}",
+        *(f"rollout:{n}" for n in _told(gov, session, incident, held)),
+    ]
     lines = store.audit_lines(session, subjects)
     decision = rules.resolve(gov.charter, incident, cmd.text or "resolved", actor.name, now, lines)
     outcome = _record(gov, session, cmd, decision, actor, now)
@@ -514,6 +552,20 @@ def resolve(
         if _seen(gov, repo.load(session, r.proposal), actor):  # a hidden one is left unsaid
             said.append(resumed)
     return _reply(outcome, [*said, *review])
+
+
+def _told(
+    gov: Governance, session: Session, incident: Incident, held: Iterable[rollout_rules.Rollout]
+) -> list[int]:
+    """The rollouts held by ``incident`` whose audit entries its review draft lists: all for a
+    confidential incident (its draft is private); for a public one, not those of undisclosed
+    confidential proposals (held as they started, or by a client: the public draft would tie
+    the incident to the embargo)."""
+    numbers = [r.proposal for r in held]
+    if _secret(gov, session, incident):
+        return numbers
+    hidden = set(gov.undisclosed_secrets(session, numbers))
+    return [n for n in numbers if n not in hidden]
 
 
 def _private(effect: IncidentEffect) -> IncidentEffect:

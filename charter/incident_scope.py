@@ -23,6 +23,10 @@ Rules:
   rollout it named before is never paused anew: one it does not hold had its hold lifted on
   purpose (``rollout resume --override``). Its holds are lifted when it is resolved, the new
   ones with the old.
+- Adding a client to a public incident keeps it public too: an embargoed rollout of that client
+  (in ``embargoed``, not named by number) is held all the same (``hold``), as one starting
+  under the incident would be, but the addition's news and audit entry neither name nor count
+  it (:func:`charter.incidents.quietly_held`).
 - The addition is a timeline entry (kind ``scope``, so the post-incident review shows it),
   audited as ``incident-scope-added`` and announced like the incident's other news, and each
   newly named proposal's tracking message is synced (its gates now see the incident).
@@ -44,6 +48,7 @@ from charter.incidents import (
     check_clients,
     names,
     refuse_if_resolved,
+    split_held,
     subject,
 )
 from charter.model import Charter
@@ -64,9 +69,9 @@ def add_scope(
     confidential: bool = False,
 ) -> IncidentDecision:
     """Name ``proposals`` and ``clients`` too; pause what that newly names (``rollouts``: the
-    active rollouts, as for :func:`charter.incidents.declare`). ``embargoed``: which of
-    ``proposals`` are confidential and not disclosed yet; ``confidential``: whether the incident
-    is confidential already (it names or holds one of those)."""
+    active rollouts, as for :func:`charter.incidents.declare`). ``embargoed``: the confidential
+    proposals not disclosed yet (among ``proposals`` and ``rollouts``); ``confidential``:
+    whether the incident is confidential already (it names or holds one of those)."""
     if not proposals and not clients:
         raise ValueError("name the proposals or clients to add to the incident")
     check_clients(charter, clients)
@@ -97,7 +102,8 @@ def add_scope(
         clients=(*incident.clients, *new_clients),
         timeline=(*incident.timeline, entry),
     )
-    pause = _newly_held(charter, incident, widened, rollouts)
+    newly = _newly_held(charter, incident, widened, rollouts)
+    pause, hold = split_held(widened, newly, rollouts, embargoed)
     paused = f" Rollouts paused: {', '.join(f'#{p}' for p in pause)}." if pause else ""
     payload = {"proposals": list(new_proposals), "clients": list(new_clients), "pause": list(pause)}
     effects: tuple[IncidentEffect, ...] = (
@@ -112,7 +118,7 @@ def add_scope(
         *(SyncTracking(p) for p in new_proposals),
         *((Reply(f"Incident #{incident.id} already names {already}."),) if already else ()),
     )
-    return IncidentDecision(widened, effects, pause=pause)
+    return IncidentDecision(widened, effects, pause=pause, hold=hold)
 
 
 def _newly_held(

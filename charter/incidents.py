@@ -8,6 +8,12 @@ Rules (charter ``incidents`` and ``rollout.pause_on_incident``):
   it names (``rollouts``: those still under way); the decision lists those proposal numbers in
   ``pause``. A named proposal without an active rollout (not accepted yet, completed, rolled
   back for good) stays named for the record, but there is nothing of it to pause.
+- A public incident stays public when it names, by a client, an active embargoed rollout
+  (``embargoed``: of a confidential proposal not disclosed yet) that it does not name by
+  number: that rollout is held all the same (``hold``), as one starting under the incident
+  would be (:func:`holding`), but the incident's news and audit entries neither name nor count
+  it (it is not in ``pause``). One naming the proposal by number, or naming nothing (it
+  concerns everything), pauses it as any other (and is confidential: see the service).
 - Roles are ``incidents.roles``; the assignee gets their instructions privately.
 - The timeline is append-only: a correction is a new entry, never an edit.
 - A rollout that starts while an open incident at ``pause_on_incident`` or worse names it starts
@@ -83,6 +89,7 @@ class IncidentDecision:
     incident: Incident
     effects: tuple[IncidentEffect, ...]
     pause: tuple[int, ...] = ()  # proposal numbers whose rollouts pause now
+    hold: tuple[int, ...] = ()  # embargoed rollouts held now, left out of the news (see rules)
     review_due_at: datetime | None = None
     review_body: str = ""
 
@@ -179,12 +186,14 @@ def declare(
     proposals: Sequence[int] = (),
     clients: Sequence[str] = (),
     rollouts: Sequence[Rollout] = (),
+    embargoed: Collection[int] = (),
 ) -> IncidentDecision:
     """Open an incident; at ``pause_on_incident`` or worse, pause every active rollout it names.
 
     ``rollouts`` are the active rollouts (not completed, and not of a proposal in a final
     state), so that an incident naming only clients (or nothing) pauses the rollouts those
     clients are in; a proposal it names explicitly pauses only when its rollout is among them.
+    ``embargoed``: the confidential proposals not disclosed yet (see :func:`quietly_held`).
     """
     conf = charter.incidents
     if severity not in conf.severities:
@@ -201,9 +210,10 @@ def declare(
         timeline=(TimelineEntry(now, by, f"declared {severity}: {summary.strip()}", "declared"),),
     )
     threshold = charter.rollout.pause_on_incident
-    pause: tuple[int, ...] = ()
+    named: set[int] = set()
     if threshold is not None and conf.at_least(severity, threshold):
-        pause = tuple(sorted(_active_named(incident, rollouts)))
+        named = _active_named(incident, rollouts)
+    pause, hold = split_held(incident, named, rollouts, embargoed)
     scope = ", ".join([*(f"#{p}" for p in incident.proposals), *incident.clients]) or "everything"
     paused = f" Rollouts paused: {', '.join(f'#{p}' for p in pause)}." if pause else ""
     effects: tuple[IncidentEffect, ...] = (
@@ -215,7 +225,7 @@ def declare(
             pause,
         ),
     )
-    return IncidentDecision(incident, effects, pause=pause)
+    return IncidentDecision(incident, effects, pause=pause, hold=hold)
 
 
 def reclassify(
@@ -226,9 +236,10 @@ def reclassify(
     by: str,
     now: datetime,
     rollouts: Sequence[Rollout] = (),
+    embargoed: Collection[int] = (),
 ) -> IncidentDecision:
     """Change an open incident's severity; raised past ``pause_on_incident``, pause what it
-    names (``rollouts``: the active rollouts, as for :func:`declare`)."""
+    names (``rollouts``: the active rollouts, and ``embargoed``, as for :func:`declare`)."""
     conf = charter.incidents
     if severity not in conf.severities:
         raise ValueError(f"unknown severity {severity!r}; use one of {', '.join(conf.severities)}")
@@ -244,13 +255,14 @@ def reclassify(
     entry = TimelineEntry(now, by, f"severity {before} → {severity}{why}", "severity")
     changed = replace(incident, severity=severity, timeline=(*incident.timeline, entry))
     threshold = charter.rollout.pause_on_incident
-    pause: tuple[int, ...] = ()
+    named: set[int] = set()
     if (
         threshold is not None
         and conf.at_least(severity, threshold)
         and not conf.at_least(before, threshold)
     ):
-        pause = tuple(sorted(_active_named(changed, rollouts)))
+        named = _active_named(changed, rollouts)
+    pause, hold = split_held(changed, named, rollouts, embargoed)
     raised = conf.at_least(severity, before)
     verb = "raised" if raised else "lowered"
     paused = f" Rollouts paused: {', '.join(f'#{p}' for p in pause)}." if pause else ""
@@ -264,7 +276,34 @@ def reclassify(
             pause,
         ),
     )
-    return IncidentDecision(changed, effects, pause=pause)
+    return IncidentDecision(changed, effects, pause=pause, hold=hold)
+
+
+def quietly_held(incident: Incident, rollout: Rollout, embargoed: Collection[int]) -> bool:
+    """Whether ``incident`` holds ``rollout`` without naming it in its news: the rollout is of
+    an embargoed proposal (in ``embargoed``) that the incident names by one of its clients, not
+    by number (so a public incident stays public, as when such a rollout starts under it)."""
+    return (
+        rollout.proposal in embargoed
+        and rollout.proposal not in incident.proposals
+        and any(c in incident.clients for c in rollout.clients)
+    )
+
+
+def split_held(
+    incident: Incident,
+    numbers: Collection[int],
+    rollouts: Sequence[Rollout],
+    embargoed: Collection[int],
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """``numbers`` (active rollouts ``incident`` holds now, by proposal) as (paused, held
+    quietly: :func:`quietly_held`), each sorted."""
+    quiet = {
+        r.proposal
+        for r in rollouts
+        if r.proposal in numbers and quietly_held(incident, r, embargoed)
+    }
+    return tuple(sorted(set(numbers) - quiet)), tuple(sorted(quiet))
 
 
 def _active_named(incident: Incident, rollouts: Sequence[Rollout]) -> set[int]:

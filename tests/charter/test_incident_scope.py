@@ -232,3 +232,26 @@ def test_a_public_incident_stays_public(
         return
     assert decision.incident is before and decision.pause == ()
     assert decision.effects == (Reply(refusal, ok=False),)
+
+
+@pytest.mark.parametrize(
+    ("what", "embargoed", "pause", "hold"),
+    [
+        ({"clients": ("dorado",)}, (43,), (44,), (43,)),  # its client added: held quietly
+        ({"clients": ("dorado",)}, (43, 44), (), (43, 44)),
+        ({"proposals": (43,), "clients": ("dorado",)}, (), (43, 44), ()),  # none embargoed
+    ],
+    ids=["one", "both", "public"],
+)
+def test_adding_a_client_holds_its_embargoed_rollouts_quietly(
+    what: dict[str, Any], embargoed: tuple[int, ...], pause: tuple[int, ...], hold: tuple[int, ...]
+) -> None:
+    """A public incident stays public when a client of an embargoed rollout is added: that
+    rollout is held (``hold``), and the addition's audit entry and news name only ``pause``."""
+    decision = added(incident(), embargoed=embargoed, **what)
+    assert (decision.pause, decision.hold) == (pause, hold)
+    audit, announce, *_ = decision.effects
+    assert isinstance(audit, Audit) and audit.payload["pause"] == list(pause)
+    assert isinstance(announce, Announce)
+    assert announce.data.get("paused", []) == list(pause)
+    assert all(f"#{n}" not in announce.text for n in hold)

@@ -19,6 +19,7 @@ from charter.incidents import (
     declare,
     is_open,
     names,
+    quietly_held,
     reclassify,
     resolve,
     review_at,
@@ -396,3 +397,66 @@ def test_the_review_is_held_when_people_already_meet(
     """The review call is on its due date, in the zone of the charter's first meeting series,
     at that series' time of day; without a series at 15:00 UTC."""
     assert review_at(charter, due) == (at, zone)
+
+
+@pytest.mark.parametrize(
+    ("named", "embargoed", "pause", "hold"),
+    [
+        ({"clients": ("dorado",)}, (43,), (42,), (43,)),  # by its client: held quietly
+        ({"clients": ("dorado",)}, (), (42, 43), ()),  # nothing embargoed
+        ({"proposals": (43,), "clients": ("dorado",)}, (43,), (42, 43), ()),  # named by number
+        ({}, (43,), (42, 43, 44), ()),  # names everything: paused as before
+        ({"clients": ("aurora",)}, (42, 44, 45), (43,), (42, 44)),  # #45 done: not held
+        ({"clients": ("aurora",), "severity": "sev2"}, (43,), (), ()),  # below the pause point
+    ],
+    ids=["by-client", "none-embargoed", "by-number", "everything", "several", "sev2"],
+)
+def test_an_embargoed_rollout_named_by_its_client_is_held_quietly(
+    named: dict[str, object],
+    embargoed: tuple[int, ...],
+    pause: tuple[int, ...],
+    hold: tuple[int, ...],
+) -> None:
+    """An embargoed rollout the incident names by a client only is held (``hold``), not paused:
+    neither the declaration's audit entry nor its announcement names or counts it."""
+    scope = {k: v for k, v in named.items() if k != "severity"}
+    decision = declared(str(named.get("severity", "sev1")), embargoed=embargoed, **scope)
+    assert (decision.pause, decision.hold) == (pause, hold)
+    audit, announce = decision.effects
+    assert isinstance(audit, Audit) and audit.payload["pause"] == list(pause)
+    assert isinstance(announce, Announce)
+    assert announce.data.get("paused", []) == list(pause)
+    assert all(f"#{n}" not in announce.text for n in hold)
+
+
+@pytest.mark.parametrize(
+    ("named", "proposal", "clients", "embargoed", "quiet"),
+    [
+        ({"clients": ("aurora",)}, 7, ("aurora",), (7,), True),
+        ({"clients": ("aurora",)}, 7, ("aurora",), (), False),  # not embargoed
+        ({"clients": ("aurora",), "proposals": (7,)}, 7, ("aurora",), (7,), False),  # by number
+        ({}, 7, ("aurora",), (7,), False),  # names everything
+        ({"clients": ("borealis",)}, 7, ("aurora",), (7,), False),  # does not name it
+    ],
+    ids=["by-client", "public", "by-number", "everything", "other-client"],
+)
+def test_quietly_held(
+    named: dict[str, object],
+    proposal: int,
+    clients: tuple[str, ...],
+    embargoed: tuple[int, ...],
+    quiet: bool,
+) -> None:
+    incident = declared("sev1", **named).incident
+    assert quietly_held(incident, rollout(proposal, clients), embargoed) is quiet
+
+
+def test_raised_to_pause_it_holds_an_embargoed_rollout_of_its_client_quietly() -> None:
+    incident = declared("sev3", clients=("dorado",)).incident
+    decision = reclassify(
+        CHARTER, incident, "sev1", "worse", "kofi-sec", T0 + H, ACTIVE, embargoed=(43,)
+    )
+    assert (decision.pause, decision.hold) == ((42,), (43,))
+    audit, announce = decision.effects
+    assert isinstance(audit, Audit) and audit.payload["pause"] == [42]
+    assert isinstance(announce, Announce) and "#43" not in announce.text

@@ -125,15 +125,30 @@ def test_a_public_incident_stays_public_when_an_embargoed_rollout_starts_held(
     ]
 
 
-def test_a_later_pause_of_an_embargoed_rollout_still_makes_it_confidential(world: World) -> None:
-    """Only a hold placed at start is left out: an incident declared while the embargoed
-    rollout runs, and pausing it, is confidential as before."""
+@pytest.mark.parametrize(
+    ("declared", "secret"),
+    [
+        ('incident declare sev1 "aurora nodes crash" clients aurora', False),
+        ('incident declare sev1 "aurora nodes crash"', True),  # names everything
+    ],
+    ids=["its-client", "everything"],
+)
+def test_a_later_pause_of_an_embargoed_rollout(world: World, declared: str, secret: bool) -> None:
+    """An incident declared while the embargoed rollout runs, naming its client, holds it as if
+    it had started under it, and stays public (test_incident_client_embargo); one that names
+    nothing pauses it and is confidential, as before."""
     world.open_issue(2, form(track="security-patch", clients=("aurora",)), "Embargoed fix")
     decide(world, 2)
-    world.ok(COORDINATOR, 'incident declare sev1 "aurora nodes crash" clients aurora')
+    world.ok(COORDINATOR, declared)
     with session_scope(world.engine) as session:
-        assert confidential_incidents(session) == {"1"}
-    assert world.refused(EMEKA, "incident update #1 probe") == "error: There is no incident #1."
+        assert confidential_incidents(session) == ({"1"} if secret else set())
+    assert pauses(world, 2) == (
+        (("1", "a confidential incident (sev1)"),)
+        if secret
+        else (("1", "incident 1 (sev1): aurora nodes crash"),)
+    )
+    probe = world.run(EMEKA, "incident update #1 probe")
+    assert probe.ok is not secret
 
 
 def audits(world: World, n: int, kind: str) -> list[dict[str, object]]:

@@ -29,11 +29,12 @@ def _incident_news(world: World) -> list[dict[str, Any]]:
     ("declare", "secret"),
     [
         ('incident declare sev1 "exploit seen on testnet" for 2', True),  # names the patch
-        ('incident declare sev1 "exploit seen on testnet" clients aurora', True),  # pauses it
+        # holds it by its client: the incident stays public (test_incident_client_embargo)
+        ('incident declare sev1 "exploit seen on testnet" clients aurora', False),
         ('incident declare sev3 "odd logs" clients aurora', False),  # neither names nor pauses it
         ('incident declare sev1 "exploit seen on testnet" for 1', False),  # a public proposal
     ],
-    ids=["names-the-secret", "pauses-the-secret", "leaves-it-alone", "public-only"],
+    ids=["names-the-secret", "holds-it-by-its-client", "leaves-it-alone", "public-only"],
 )
 def test_an_incident_about_an_undisclosed_patch_is_private(
     sqlite_engine: Engine, declare: str, secret: bool
@@ -76,14 +77,14 @@ def test_a_public_rollout_paused_by_a_confidential_incident_does_not_quote_it(
     sqlite_engine: Engine,
 ) -> None:
     """The public '#1 rollout paused' says 'a confidential incident', not its summary, while the
-    incident also pauses an undisclosed patch; an ordinary incident is quoted as before."""
+    incident also names an undisclosed patch; an ordinary incident is quoted as before."""
     world = World(sqlite_engine)
     world.accept(1, form(clients=("aurora",)))
     world.open_issue(2, form(track="security-patch", clients=("aurora",)), "Embargoed fix")
     decide(world, 2)
     for n in (1, 2):
         world.ok(COORDINATOR, f"rollout {n}")
-    world.ok(COUNCIL, 'incident declare sev1 "embargoed gossip exploit" clients aurora')
+    world.ok(COUNCIL, 'incident declare sev1 "embargoed gossip exploit" for 2 clients aurora')
     (paused,) = [a for a in world.announced("#1 rollout paused")]
     assert not paused["confidential"] and _channels(world, paused) == PUBLIC
     assert "embargoed gossip exploit" not in paused["text"]

@@ -41,13 +41,14 @@ def incidents(world: World, n: int) -> list[str]:
 @pytest.fixture
 def embargoed(world: World) -> World:
     """#1 (public) and #2 (an undisclosed security patch) roll out to aurora; the council
-    declares a sev1 on aurora, which pauses both (so it is confidential), then resolves it."""
+    declares a sev1 for #2 and aurora, which pauses both (naming #2, it is confidential), then
+    resolves it."""
     world.accept(1, form(clients=("aurora",)))
     world.open_issue(2, form(track="security-patch", clients=("aurora",)), "Embargoed fix")
     decide(world, 2)
     for n in (1, 2):
         world.ok(COORDINATOR, f"rollout {n}")
-    world.ok(COUNCIL, f'incident declare sev1 "{SECRET}" clients aurora')
+    world.ok(COUNCIL, f'incident declare sev1 "{SECRET}" for 2 clients aurora')
     world.ok(COUNCIL, "incident resolve patched")
     return world
 
