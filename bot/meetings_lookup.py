@@ -13,6 +13,9 @@ Rules:
   ``proposals`` (:func:`bot.commands_core._visible`; a call whose proposal is not stored, only
   coordinators and the security council). Everyone else is never shown it, nor told its id, and
   cannot name it in a command (it is "no meeting"). Every lookup here takes the asker for that.
+- A lookup for a public reply (``public``: a GitHub comment, which anyone reading the issue
+  sees) sees calls as the public does: no private call (:func:`bot.meetings_agenda.is_private`,
+  which also covers a series announced only to private channels) exists, whoever asks.
 """
 
 from __future__ import annotations
@@ -55,8 +58,13 @@ def fail(text: str) -> Message:
     return Message.text_only(text, ok=False)
 
 
-def may_see(session: Session, gov: Governance, call: Call, actor: Actor) -> bool:
-    """Whether ``actor`` may see ``call`` (see the module rules)."""
+def may_see(
+    session: Session, gov: Governance, call: Call, actor: Actor, *, public: bool = False
+) -> bool:
+    """Whether ``actor`` may see ``call`` (see the module rules); in a ``public`` reply, no
+    private call is seen."""
+    if public and agenda.is_private(call, gov.charter):
+        return False
     if not (isinstance(call, AdhocMeeting) and call.private):
         return True
     row = session.get(AdhocMeetingRow, call.id)
@@ -67,10 +75,13 @@ def may_see(session: Session, gov: Governance, call: Call, actor: Actor) -> bool
     return _visible(gov, stored, actor)
 
 
-def recent_calls(session: Session, gov: Governance, now: datetime, actor: Actor) -> list[Call]:
-    """The series and the ad-hoc calls from ``RECENT`` ago on that ``actor`` may see."""
+def recent_calls(
+    session: Session, gov: Governance, now: datetime, actor: Actor, *, public: bool = False
+) -> list[Call]:
+    """The series and the ad-hoc calls from ``RECENT`` ago on that ``actor`` may see (in a
+    ``public`` reply, no private one)."""
     found = timers.calls(session, gov.charter, now - RECENT)
-    return [call for call in found if may_see(session, gov, call, actor)]
+    return [call for call in found if may_see(session, gov, call, actor, public=public)]
 
 
 def call_by_id(session: Session, gov: Governance, call_id: str, now: datetime) -> Call | None:
@@ -80,8 +91,10 @@ def call_by_id(session: Session, gov: Governance, call_id: str, now: datetime) -
     return None if row is None else timers.adhoc_call(row)
 
 
-def known_ids(session: Session, gov: Governance, now: datetime, actor: Actor) -> str:
-    return ", ".join(call.id for call in recent_calls(session, gov, now, actor))
+def known_ids(
+    session: Session, gov: Governance, now: datetime, actor: Actor, *, public: bool = False
+) -> str:
+    return ", ".join(call.id for call in recent_calls(session, gov, now, actor, public=public))
 
 
 def _occurrence_of(session: Session, call: Call, key: str) -> Occurrence | str:
@@ -100,15 +113,19 @@ def _occurrence_of(session: Session, call: Call, key: str) -> Occurrence | str:
     return found or f"{key} is not an occurrence of {call.id}."
 
 
-def _named(session: Session, gov: Governance, ref: str, now: datetime, actor: Actor) -> Call | str:
-    """The call a meeting reference names; a call ``actor`` may not see is no meeting."""
+def _named(
+    session: Session, gov: Governance, ref: str, now: datetime, actor: Actor, public: bool = False
+) -> Call | str:
+    """The call a meeting reference names; a call ``actor`` may not see (in a ``public`` reply,
+    a private one) is no meeting."""
     try:
         call_id = parse_key(ref)[0] if "@" in ref else ref
     except MeetingError as exc:
         return str(exc)
     call = call_by_id(session, gov, call_id, now)
-    if call is None or not may_see(session, gov, call, actor):
-        return f"There is no meeting {call_id}; known: {known_ids(session, gov, now, actor)}."
+    if call is None or not may_see(session, gov, call, actor, public=public):
+        known = known_ids(session, gov, now, actor, public=public)
+        return f"There is no meeting {call_id}; known: {known}."
     return call
 
 
@@ -133,13 +150,19 @@ NOT_STARTED = "has not started: decisions are recorded on a call in progress or 
 
 
 def held(
-    session: Session, gov: Governance, ref: str, now: datetime, actor: Actor
+    session: Session,
+    gov: Governance,
+    ref: str,
+    now: datetime,
+    actor: Actor,
+    *,
+    public: bool = False,
 ) -> tuple[Call, Occurrence] | str:
     """The occurrence a call named to record on (``--call``) stands for: an occurrence key's
     own, else the call's occurrence in progress or, if none, its latest that started (within
     ``RECENT``). One that has not started, or is cancelled, is refused; a call ``actor`` may
-    not see is no meeting (:func:`resolve`'s answer)."""
-    call = _named(session, gov, ref, now, actor)
+    not see (in a ``public`` reply, a private one) is no meeting (:func:`resolve`'s answer)."""
+    call = _named(session, gov, ref, now, actor, public)
     if isinstance(call, str):
         return call
     if isinstance(call, AdhocMeeting) and call.cancelled:

@@ -7,9 +7,15 @@ Rules:
   else its latest held; not one yet to start, nor a cancelled one). Without it, when two or more
   calls are in progress at once, nothing is recorded: the answer lists them with the command
   naming each, rather than guess (a decision on the wrong go/no-go call passes or blocks a
-  rollout). Only calls the asker may see are listed, and in a GitHub comment (a public reply)
-  no private call; nor is anything recorded on a private call from a GitHub comment (the reply
-  would name it on a public issue): that is done from chat.
+  rollout). Only calls the asker may see are listed.
+- A GitHub comment's reply is public, so there private calls are as the public sees them
+  (:mod:`bot.meetings_lookup`, ``public``): only public calls in progress are counted and
+  listed (with one, the outcome goes there); a private call named with ``--call`` is "no
+  meeting" (the id typed is echoed, as for any unknown one); and when the call the outcome
+  would go to is private (the only one in progress, or the latest held), the answer is the one
+  given when no call has taken place. Nothing is recorded on a private call from a GitHub
+  comment, and the reply neither lists one nor says that one is in progress: that is done
+  from chat, where private calls are as above.
 - A decision on a go/no-go call (any attempt: ``go-no-go-<n>-<stage>``, ``…-2``…) that starts
   with ``go`` or ``no-go`` is also recorded as that stage's go/no-go decision
   (:func:`bot.rollouts.record_go_no_go`); the gate reads the latest one made since the rollout
@@ -19,6 +25,10 @@ Rules:
 - Open action items carry into later agendas (:mod:`bot.meetings_agenda`).
 - ``meeting decide minutes <url>`` attaches the call's minutes link; ``meeting action <who> done
   <n>`` marks that person's action item ``[n]`` done (the grammar has no separate productions).
+  An item on a call the asker may not see (from a GitHub comment: on a private call) is
+  answered exactly as a number no open item of theirs has, and is left open. With ``--call``,
+  the item must be on the call named (on its occurrence, when a key is named), else
+  ``[n] is not on <call>`` and nothing changes.
 - ``agenda add`` adds to the next occurrence of a series (or the occurrence named) before it starts.
 """
 
@@ -37,18 +47,20 @@ from charter import commands as c
 from charter.effects import Audit
 from charter.meetings import Occurrence
 from storage import meetings as store
-from storage.models.meetings import AdhocMeetingRow
+from storage.models.meetings import AdhocMeetingRow, MeetingOutcomeRow
 
 if TYPE_CHECKING:
     from bot.service import Governance
 
 from bot.meetings_agenda import is_private
 from bot.meetings_lookup import (
+    call_by_id,
     fail,
     held,
     in_progress,
     latest,
     login_of,
+    may_see,
     resolve,
     started_calls,
 )
@@ -91,38 +103,41 @@ def _outcome(
     return call, occ, int(row.id or 0)
 
 
+def _public(actor: Actor) -> bool:
+    """Whether the reply is public: a GitHub comment, seen by anyone reading the issue."""
+    return actor.surface == "github"
+
+
 def _target(
     gov: Governance, session: Session, ref: str | None, form: str, actor: Actor, now: datetime
 ) -> tuple[Call, Occurrence] | Message:
     """The call an outcome is recorded on (see the module rules); ``form`` is the command's
     words after ``meeting`` (``decide <text>``), for the commands the refusal suggests."""
-    found = _found(gov, session, ref, form, actor, now)
-    public = actor.surface == "github"  # the reply would name the call on a public issue
-    if not isinstance(found, Message) and public and is_private(found[0], gov.charter):
-        return fail(
-            "Nothing was recorded: record this from chat (Slack, Discord or the console);"
-            " the reply to a comment is public."
-        )
+    public = _public(actor)
+    if ref is not None:
+        named = held(session, gov, ref, now, actor, public=public)
+        return fail(named) if isinstance(named, str) else named
+    started = started_calls(session, gov, now, actor)
+    live = [pair for pair in in_progress(started, now) if not _hidden(gov, pair[0], public)]
+    if len(live) > 1:
+        return _several(live, form, public)
+    found = live[0] if live else latest(started, now)
+    if found is None or _hidden(gov, found[0], public):  # told as the public would be
+        return fail("No call has taken place yet to record this on.")
     return found
 
 
-def _found(
-    gov: Governance, session: Session, ref: str | None, form: str, actor: Actor, now: datetime
-) -> tuple[Call, Occurrence] | Message:
-    if ref is not None:
-        named = held(session, gov, ref, now, actor)
-        return fail(named) if isinstance(named, str) else named
-    started = started_calls(session, gov, now, actor)
-    if len(in_progress(started, now)) < 2:
-        found = latest(started, now)
-        return fail("No call has taken place yet to record this on.") if found is None else found
-    public = actor.surface == "github"  # the reply is a comment anyone reading the issue sees
+def _hidden(gov: Governance, call: Call, public: bool) -> bool:
+    """Whether ``call`` is private and the reply public (the public sees no such call)."""
+    return public and is_private(call, gov.charter)
+
+
+def _several(live: list[tuple[Call, Occurrence]], form: str, public: bool) -> Message:
     slash = "/" if public else "/charter "
     verb, _, words = form.partition(" ")
     listed = tuple(
         (f"{call.title} ({call.id}): {slash}meeting {verb} --call {call.id} {words}",)
-        for call, _ in in_progress(started, now)
-        if not (public and is_private(call, gov.charter))
+        for call, _ in live
     )
     head = "Several calls are in progress; nothing was recorded. Name the call to record on:"
     return Message(lines=((head,), *listed), ok=False)
@@ -181,11 +196,11 @@ def action(
             )
         )
     if (closing := _DONE.match(cmd.text.strip())) is not None:
-        # An item is closed by its number, whichever call it is on; a call named must exist.
-        named = None if cmd.call is None else held(session, gov, cmd.call, now, actor)
-        if isinstance(named, str):
-            return fail(named)
-        return _finish(gov, session, int(closing.group(1)), owner, actor, now)
+        # An item is closed by its number; a call named must exist and hold it.
+        named = None if cmd.call is None else _named_call(gov, session, cmd.call, actor, now)
+        if isinstance(named, Message):
+            return named
+        return _finish(gov, session, int(closing.group(1)), owner, actor, now, named)
     done = _outcome(gov, session, "action", cmd.text, actor, now, cmd.call, _ACTION, owner)
     if isinstance(done, Message):
         return done
@@ -212,12 +227,43 @@ def agenda_add(
     return Message(lines=((f"Added to the agenda of {call.title} on ", When(occ.starts_at), "."),))
 
 
+def _named_call(
+    gov: Governance, session: Session, ref: str, actor: Actor, now: datetime
+) -> str | Message:
+    """What ``--call`` names for ``done <n>``, which the item must be on: the occurrence's key
+    when a key is named, else the call's id."""
+    named = held(session, gov, ref, now, actor, public=_public(actor))
+    if isinstance(named, str):
+        return fail(named)
+    call, occ = named
+    return occ.key if "@" in ref else call.id
+
+
 def _finish(
-    gov: Governance, session: Session, number: int, owner: str, actor: Actor, now: datetime
+    gov: Governance,
+    session: Session,
+    number: int,
+    owner: str,
+    actor: Actor,
+    now: datetime,
+    named: str | None,
 ) -> Message:
+    """Close ``owner``'s open item ``[number]``; one on a call ``actor`` may not see (from a
+    GitHub comment, a private one) is answered as a number without an item, then one not on
+    the call ``named`` (``--call``: a call id, or an occurrence key) is refused (see the
+    module rules)."""
+    unknown = fail(f"{owner} has no open action item [{number}].")
+    item = session.get(MeetingOutcomeRow, number)
+    if item is None or item.kind != "action" or item.done or item.owner != owner:
+        return unknown
+    call = call_by_id(session, gov, item.meeting_id, now)
+    if call is not None and not may_see(session, gov, call, actor, public=_public(actor)):
+        return unknown
+    if named is not None and named != (item.occurrence_key if "@" in named else item.meeting_id):
+        return fail(f"[{number}] is not on {named}.")
     row = store.finish_action(session, number, now, owner=owner)
     if row is None:
-        return fail(f"{owner} has no open action item [{number}].")
+        return unknown
     payload = {"id": number, "owner": owner}
     gov.effects(
         session,

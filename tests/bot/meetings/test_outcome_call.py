@@ -116,12 +116,26 @@ def test_call_names_where_the_decision_goes(
     assert ("meeting-decision", f"meeting:{key}") in audited
 
 
-def test_call_takes_minutes_and_action_items_to_the_call_named(gov: Governance) -> None:
-    """The `minutes <url>` and `done <n>` sub-forms work with --call too."""
+def open_items(gov: Governance) -> list[int]:
+    with session_scope(gov.engine) as session:
+        return [int(row.id or 0) for row in store.open_actions(session)]
+
+
+def closed_audited(gov: Governance) -> list[str]:
+    """The subjects of the `meeting-action-done` audit entries."""
+    with session_scope(gov.engine) as session:
+        entries = audit_query.entries(session)
+        return [r.subject for r in entries if r.kind == "meeting-action-done"]
+
+
+@pytest.mark.parametrize("call", ["hourly", HOURLY_KEY], ids=["id", "key"])
+def test_call_takes_minutes_and_action_items_to_the_call_named(gov: Governance, call: str) -> None:
+    """The `minutes <url>` and `done <n>` sub-forms work with --call too; `done` with the call
+    (or the occurrence) the item is on."""
     runs = [
         f"meeting decide --call {GO_NO_GO} minutes https://notes.example/gng",
         "meeting action —call hourly @alice-aurora rebase the fork branch",
-        f"meeting action --call {GO_NO_GO} @alice-aurora done 2",
+        f"meeting action --call {call} @alice-aurora done 2",
     ]
     for command in runs:
         reply = gov.run_sync(command, COORDINATOR, BOTH)
@@ -130,8 +144,25 @@ def test_call_takes_minutes_and_action_items_to_the_call_named(gov: Governance) 
         (GO_KEY, "minutes", "https://notes.example/gng"),
         (HOURLY_KEY, "action", "rebase the fork branch"),
     ]
-    with session_scope(gov.engine) as session:
-        assert store.open_actions(session) == []
+    assert open_items(gov) == [] and closed_audited(gov) == [f"meeting:{HOURLY_KEY}"]
+
+
+@pytest.mark.parametrize(
+    "call", [GO_NO_GO, GO_KEY, "hourly@2026-06-15T09:30"], ids=["other-call", "its-key", "earlier"]
+)
+def test_call_refuses_to_close_an_item_of_another_call(gov: Governance, call: str) -> None:
+    """`--call X … done <n>` closes item n only when it is on X (on the occurrence, when a key
+    is named): an item of the hourly call stays open when another call is named."""
+    added = gov.run_sync("meeting action --call hourly @alice-aurora rebase", COORDINATOR, BOTH)
+    assert added.ok, plain_text(added)
+    (number,) = open_items(gov)
+    reply = gov.run_sync(
+        f"meeting action --call {call} @alice-aurora done {number}", COORDINATOR, BOTH
+    )
+    assert not reply.ok and plain_text(reply).endswith(f"[{number}] is not on {call}."), plain_text(
+        reply
+    )
+    assert open_items(gov) == [number] and closed_audited(gov) == []
 
 
 @pytest.mark.parametrize(
@@ -205,7 +236,7 @@ GITHUB_COORDINATOR = Actor(login="ines-coord", surface="github", display="ines-c
     ("who", "listed", "recorded_on"),
     [
         (COORDINATOR, True, None),  # may see it: both calls are listed
-        (GITHUB_COORDINATOR, False, None),  # may see it, but the reply is a public comment
+        (GITHUB_COORDINATOR, False, HOURLY_KEY),  # a public comment: as the public sees it
         (MAINTAINER, False, HOURLY_KEY),  # may not see it: one call in progress, to them
     ],
     ids=["coordinator", "github-comment", "maintainer"],
@@ -214,14 +245,16 @@ def test_a_private_call_in_progress_is_listed_only_to_those_who_may_see_it(
     db_url: str, who: Actor, listed: bool, recorded_on: str | None
 ) -> None:
     """During a confidential rollout's go/no-go call and the hourly call, the listing names
-    the private call only to one who may see it, and never in a GitHub comment; to one who may
-    not, only the hourly call is in progress, and the action item goes there."""
+    the private call only to one who may see it; to one who may not, and in a GitHub comment
+    (whose reply is public), only the hourly call is in progress, and the item goes there:
+    the reply does not say that another call is in progress."""
     gov = two_calls(db_url, confidential=True)
     reply = gov.run_sync("meeting action @alice-aurora rebase", who, BOTH)
     said = plain_text(reply)
     recorded = outcomes(gov)
     gov.engine.dispose()
     assert (GO_NO_GO in said) is listed and ("#7" in said) is listed
+    assert ("in progress" in said) is listed
     if recorded_on is None:
         assert not reply.ok and "meeting action --call hourly <who> <text>" in said
         assert recorded == []
@@ -247,27 +280,90 @@ def test_call_does_not_reveal_a_private_call_to_one_who_may_not_see_it(
     assert len(recorded) == int(shown.ok)
 
 
+NO_CALL = "No call has taken place yet to record this on."
+UNKNOWN = f"There is no meeting {GO_NO_GO}; known: hourly."
+
+
 @pytest.mark.parametrize(
-    ("command", "at"),
+    ("command", "at", "answer"),
     [
-        ("meeting decide go, all green", GO_ONLY),  # the private call is the one in progress
-        (f"meeting decide --call {GO_NO_GO} go, all green", BOTH),  # named
-        (f"meeting action --call {GO_NO_GO} @alice-aurora rebase", GO_ONLY),
+        ("meeting decide go, all green", GO_ONLY, NO_CALL),  # the private call is in progress
+        ("meeting action @alice-aurora rebase", GO_ONLY, NO_CALL),
+        (f"meeting decide --call {GO_NO_GO} go, all green", BOTH, UNKNOWN),  # named
+        (f"meeting action --call {GO_NO_GO} @alice-aurora rebase", GO_ONLY, UNKNOWN),
+        (f"meeting decide --call {GO_KEY} go, all green", GO_ONLY, UNKNOWN),
     ],
-    ids=["only-call", "named", "action"],
+    ids=["only-call", "only-call-action", "named", "named-action", "named-key"],
 )
 def test_nothing_is_recorded_on_a_private_call_from_a_github_comment(
-    db_url: str, command: str, at: datetime
+    db_url: str, command: str, at: datetime, answer: str
 ) -> None:
     """A coordinator may record on a confidential rollout's go/no-go call, but not from a
-    GitHub comment: the reply, public on the issue, would name the call (and the gate
-    decision would be announced there). Nothing is recorded; the answer says to use chat."""
+    GitHub comment: its reply is public on the issue. There the call is as the public sees it:
+    named, it is no meeting (the answer to one who may not see it); the call an outcome would
+    go to, it is answered as when no call has taken place. Nothing says it exists or is in
+    progress; nothing is recorded, and no gate decision."""
     gov = two_calls(db_url, confidential=True)
     reply = gov.run_sync(command, GITHUB_COORDINATOR, at)
     said, recorded, decided = plain_text(reply), outcomes(gov), gate(gov)
     chat = gov.run_sync(command, COORDINATOR, at)
     gov.engine.dispose()
-    assert not reply.ok and "record this from chat" in said, said
-    assert GO_NO_GO not in said and "#7" not in said and "production" not in said
+    assert not reply.ok and said.endswith(answer), said
+    assert "#7" not in said and "in progress" not in said and "chat" not in said
     assert recorded == [] and decided == []
     assert chat.ok  # from chat it is recorded
+
+
+def test_a_github_decision_goes_to_the_one_public_call_in_progress(db_url: str) -> None:
+    """With the private go/no-go call and the hourly call in progress, a GitHub comment's
+    decision goes to the hourly call, the only one the public can see: no gate decision."""
+    gov = two_calls(db_url, confidential=True)
+    reply = gov.run_sync("meeting decide we ship friday", GITHUB_COORDINATOR, BOTH)
+    recorded, decided = outcomes(gov), gate(gov)
+    gov.engine.dispose()
+    assert reply.ok, plain_text(reply)
+    assert recorded == [(HOURLY_KEY, "decision", "we ship friday")] and decided == []
+
+
+def item_on_private_call(db_url: str) -> tuple[Governance, int]:
+    """#7's private go/no-go call (confidential rollout) with alice-aurora's item on it."""
+    gov = two_calls(db_url, confidential=True)
+    cmd = f"meeting action --call {GO_NO_GO} @alice-aurora rotate the signing key"
+    reply = gov.run_sync(cmd, COORDINATOR, GO_ONLY)
+    assert reply.ok, plain_text(reply)
+    (number,) = open_items(gov)
+    return gov, number
+
+
+@pytest.mark.parametrize(
+    ("who", "call"),
+    [
+        (GITHUB_COORDINATOR, None),  # may see it, but the reply is a public comment
+        (GITHUB_COORDINATOR, GO_NO_GO),
+        (MAINTAINER, None),  # may not see the call
+        (MAINTAINER, "hourly"),  # nor be told the item is on another call
+    ],
+    ids=["github", "github-call", "maintainer", "maintainer-other-call"],
+)
+def test_an_item_on_a_private_call_is_closed_only_where_it_may_be_seen(
+    db_url: str, who: Actor, call: str | None
+) -> None:
+    """An item on a call the asker may not see (from a GitHub comment, a private one) is
+    answered as a number without an open item (or the call named is no meeting) and stays
+    open; from chat, a coordinator closes it."""
+    gov, number = item_on_private_call(db_url)
+    named = "" if call is None else f"--call {call} "
+    done = f"meeting action {named}@alice-aurora done"
+    reply = gov.run_sync(f"{done} {number}", who, GO_ONLY)
+    unknown = gov.run_sync(f"{done} {number + 100}", who, GO_ONLY)
+    still_open, audited = open_items(gov), closed_audited(gov)
+    chat = gov.run_sync(
+        f"meeting action --call {GO_NO_GO} @alice-aurora done {number}", COORDINATOR, GO_ONLY
+    )
+    closed = open_items(gov) == [] and closed_audited(gov) == [f"meeting:{GO_KEY}"]
+    gov.engine.dispose()
+    said = plain_text(reply)
+    assert not reply.ok and said == plain_text(unknown).replace(f"{number + 100}", f"{number}")
+    assert GO_NO_GO not in said or call == GO_NO_GO  # the id typed, echoed as for any unknown
+    assert still_open == [number] and audited == []
+    assert chat.ok and closed, plain_text(chat)
