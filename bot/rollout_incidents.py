@@ -6,12 +6,13 @@ Rules:
   is announced with the matrix.
 - An incident command without ``#<id>`` acts on the only open incident; with several open, the
   reply lists them and asks which. A confidential incident (it names an undisclosed
-  confidential proposal, or holds one paused otherwise than as it started or by its client:
-  see below) is listed only as "a confidential incident (<severity>)", without id or summary,
-  to whoever may not see that proposal (:func:`bot.rollouts.visible`);
+  confidential proposal, or holds one paused otherwise than as it started, by its client or
+  as one naming nothing: see below) is listed only as "a confidential incident (<severity>)",
+  without id or summary, to whoever may not see that proposal (:func:`bot.rollouts.visible`);
   the refusal's audit entry, which the public may read, words every confidential one so. Its
-  declarer is the exception: an incident naming nothing becomes confidential when it pauses a
-  rollout hidden from them, and they still see and manage it (update, role, severity, resolve).
+  declarer is the exception: they still see and manage it (update, role, severity, resolve).
+  (An incident naming nothing no longer turns confidential by pausing a rollout hidden from
+  them, see below; one recorded so by an earlier version still exists, and stays theirs.)
 - A rollout's hold by an incident is worded as :func:`_pause_reason` says: the incident's id,
   severity and summary (or "a confidential incident (<severity>)"); when the incident's
   severity changes, every hold of it is worded anew, so a pause line never shows an old one.
@@ -20,14 +21,17 @@ Rules:
   them by number).
 - A rollout that starts while an open incident at ``pause_on_incident`` or worse names it starts
   paused by it (:func:`hold_at_start`; :func:`charter.incidents.holding`).
-- A public incident stays public when it pauses, by naming its client (declared, added with
-  ``incident add … clients``, or raised to ``pause_on_incident``), an embargoed rollout it does
-  not name by number (:func:`charter.incidents.quietly_held`): that rollout is held as one
-  starting under the incident is (:func:`_hold_all`: worded as :func:`hold_at_start` words it,
-  recorded ``at_start`` under the rollout's own subject, withheld from the public while the
-  proposal is, announced only where it may be seen), the incident's news and audit entries
-  neither name nor count it, and resolving lifts the hold. A public incident's review draft
-  (a public issue) leaves out the audit lines of such embargoed rollouts (:func:`_told`).
+- A public incident stays public when it pauses, by naming its client or by naming nothing
+  (declared, added with ``incident add … clients``, or raised to ``pause_on_incident``), an
+  embargoed rollout it does not name by number (:func:`charter.incidents.quietly_held`; a
+  network-wide sev1 stays on the public page): that rollout is held as one starting under the
+  incident is (:func:`_hold_all`: worded as :func:`hold_at_start` words it, recorded
+  ``at_start`` under the rollout's own subject, withheld from the public while the proposal
+  is, announced only where it may be seen), the incident's news and audit entries neither name
+  nor count it, and resolving lifts the hold. Only naming the proposal by number (its
+  declarer's choice, refused by ``incident add`` on a public incident) makes an incident
+  confidential. A public incident's review draft (a public issue) leaves out the audit lines
+  of such embargoed rollouts (:func:`_told`).
 - ``incident declare ... for <n>`` names only proposals the declarer may see: a confidential
   rollout hidden from them (:func:`bot.rollouts.visible`) is answered as a proposal that does
   not exist, so the command can neither confirm nor pause it.
@@ -166,9 +170,9 @@ def _pick(
 def _unseen(gov: Governance, session: Session, actor: Actor) -> set[str]:
     """Ids of the confidential incidents ``actor`` may not see: those naming or holding paused
     an undisclosed confidential proposal hidden from them (:func:`bot.rollouts.visible`),
-    except the ones they declared: an incident they declared naming nothing becomes
-    confidential when it pauses a rollout hidden from them, and they still manage it (the
-    replies leave out what is hidden: :func:`_listed`)."""
+    except the ones they declared, which they still manage (the replies leave out what is
+    hidden: :func:`_listed`): an earlier version made an incident naming nothing confidential
+    when it paused a rollout hidden from its declarer, and such records remain."""
     hidden = [n for n in hidden_numbers(session) if not _seen(gov, repo.load(session, n), actor)]
     secret = confidential_incidents(session, hidden) if hidden else set()
     return {i for i in secret if not _declared_by(session, i, actor)}
@@ -258,9 +262,10 @@ def _hold_all(
     now: datetime,
 ) -> str:
     """Pause what ``decision`` pauses, and hold what it holds quietly (embargoed rollouts it
-    names by a client: :func:`charter.incidents.quietly_held`) as :func:`hold_at_start` holds
-    one starting under it, so the incident stays public; " Paused: #n, …." for the reply,
-    naming only the rollouts ``actor`` may see (:func:`_listed`)."""
+    names by a client or by naming nothing: :func:`charter.incidents.quietly_held`) as
+    :func:`hold_at_start` holds one starting under it, so the incident stays public;
+    " Paused: #n, …." for the reply, naming only the rollouts ``actor`` may see
+    (:func:`_listed`)."""
     incident = decision.incident
     reason = _pause_reason(gov, session, incident, decision.pause)
     paused = [n for n in decision.pause if _pause(gov, session, n, incident.id, reason, actor, now)]
@@ -559,7 +564,8 @@ def _told(
 ) -> list[int]:
     """The rollouts held by ``incident`` whose audit entries its review draft lists: all for a
     confidential incident (its draft is private); for a public one, not those of undisclosed
-    confidential proposals (held as they started, or by a client: the public draft would tie
+    confidential proposals (held as they started, by a client or by naming nothing: the
+    public draft would tie
     the incident to the embargo)."""
     numbers = [r.proposal for r in held]
     if _secret(gov, session, incident):

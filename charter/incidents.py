@@ -8,12 +8,13 @@ Rules (charter ``incidents`` and ``rollout.pause_on_incident``):
   it names (``rollouts``: those still under way); the decision lists those proposal numbers in
   ``pause``. A named proposal without an active rollout (not accepted yet, completed, rolled
   back for good) stays named for the record, but there is nothing of it to pause.
-- A public incident stays public when it names, by a client, an active embargoed rollout
-  (``embargoed``: of a confidential proposal not disclosed yet) that it does not name by
-  number: that rollout is held all the same (``hold``), as one starting under the incident
-  would be (:func:`holding`), but the incident's news and audit entries neither name nor count
-  it (it is not in ``pause``). One naming the proposal by number, or naming nothing (it
-  concerns everything), pauses it as any other (and is confidential: see the service).
+- A public incident stays public when it concerns an active embargoed rollout (``embargoed``:
+  of a confidential proposal not disclosed yet) that it does not name by number: one naming
+  that rollout's client, or naming nothing (it concerns everything, e.g. a network-wide fork).
+  That rollout is held all the same (``hold``), as one starting under the incident would be
+  (:func:`holding`), but the incident's news and audit entries neither name nor count it (it
+  is not in ``pause``). Only one naming the proposal by number pauses it as any other (and is
+  confidential: see the service); naming it is its declarer's own choice.
 - Roles are ``incidents.roles``; the assignee gets their instructions privately.
 - The timeline is append-only: a correction is a new entry, never an edit.
 - A rollout that starts while an open incident at ``pause_on_incident`` or worse names it starts
@@ -281,12 +282,13 @@ def reclassify(
 
 def quietly_held(incident: Incident, rollout: Rollout, embargoed: Collection[int]) -> bool:
     """Whether ``incident`` holds ``rollout`` without naming it in its news: the rollout is of
-    an embargoed proposal (in ``embargoed``) that the incident names by one of its clients, not
-    by number (so a public incident stays public, as when such a rollout starts under it)."""
+    an embargoed proposal (in ``embargoed``) that the incident concerns (:func:`names`: by one
+    of its clients, or by naming nothing) but does not name by number (so a public incident
+    stays public, as when such a rollout starts under it)."""
     return (
         rollout.proposal in embargoed
         and rollout.proposal not in incident.proposals
-        and any(c in incident.clients for c in rollout.clients)
+        and names(incident, rollout.proposal, rollout.clients)
     )
 
 

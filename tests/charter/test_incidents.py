@@ -405,11 +405,26 @@ def test_the_review_is_held_when_people_already_meet(
         ({"clients": ("dorado",)}, (43,), (42,), (43,)),  # by its client: held quietly
         ({"clients": ("dorado",)}, (), (42, 43), ()),  # nothing embargoed
         ({"proposals": (43,), "clients": ("dorado",)}, (43,), (42, 43), ()),  # named by number
-        ({}, (43,), (42, 43, 44), ()),  # names everything: paused as before
+        ({}, (43,), (42, 44), (43,)),  # names everything (a network-wide fork): held quietly
+        ({}, (), (42, 43, 44), ()),  # names everything, nothing embargoed
+        ({}, (42, 44, 45), (43,), (42, 44)),  # names everything: #45 done, not held
+        ({"proposals": (43,)}, (43, 44), (43,), ()),  # names #43 only: #44 is not concerned
         ({"clients": ("aurora",)}, (42, 44, 45), (43,), (42, 44)),  # #45 done: not held
         ({"clients": ("aurora",), "severity": "sev2"}, (43,), (), ()),  # below the pause point
+        ({"severity": "sev2"}, (43,), (), ()),  # names everything, below the pause point
     ],
-    ids=["by-client", "none-embargoed", "by-number", "everything", "several", "sev2"],
+    ids=[
+        "by-client",
+        "none-embargoed",
+        "by-number",
+        "everything",
+        "everything-none-embargoed",
+        "everything-several",
+        "other-by-number",
+        "several",
+        "sev2",
+        "everything-sev2",
+    ],
 )
 def test_an_embargoed_rollout_named_by_its_client_is_held_quietly(
     named: dict[str, object],
@@ -417,8 +432,9 @@ def test_an_embargoed_rollout_named_by_its_client_is_held_quietly(
     pause: tuple[int, ...],
     hold: tuple[int, ...],
 ) -> None:
-    """An embargoed rollout the incident names by a client only is held (``hold``), not paused:
-    neither the declaration's audit entry nor its announcement names or counts it."""
+    """An embargoed rollout the incident names by a client only, or concerns by naming nothing,
+    is held (``hold``), not paused: neither the declaration's audit entry nor its announcement
+    names or counts it."""
     scope = {k: v for k, v in named.items() if k != "severity"}
     decision = declared(str(named.get("severity", "sev1")), embargoed=embargoed, **scope)
     assert (decision.pause, decision.hold) == (pause, hold)
@@ -435,10 +451,20 @@ def test_an_embargoed_rollout_named_by_its_client_is_held_quietly(
         ({"clients": ("aurora",)}, 7, ("aurora",), (7,), True),
         ({"clients": ("aurora",)}, 7, ("aurora",), (), False),  # not embargoed
         ({"clients": ("aurora",), "proposals": (7,)}, 7, ("aurora",), (7,), False),  # by number
-        ({}, 7, ("aurora",), (7,), False),  # names everything
+        ({}, 7, ("aurora",), (7,), True),  # names everything: a network-wide incident
+        ({}, 7, ("aurora",), (), False),  # names everything, but it is not embargoed
+        ({"proposals": (8,)}, 7, ("aurora",), (7,), False),  # names another proposal only
         ({"clients": ("borealis",)}, 7, ("aurora",), (7,), False),  # does not name it
     ],
-    ids=["by-client", "public", "by-number", "everything", "other-client"],
+    ids=[
+        "by-client",
+        "public",
+        "by-number",
+        "everything",
+        "everything-public",
+        "other",
+        "other-client",
+    ],
 )
 def test_quietly_held(
     named: dict[str, object],
@@ -451,12 +477,22 @@ def test_quietly_held(
     assert quietly_held(incident, rollout(proposal, clients), embargoed) is quiet
 
 
-def test_raised_to_pause_it_holds_an_embargoed_rollout_of_its_client_quietly() -> None:
-    incident = declared("sev3", clients=("dorado",)).incident
+@pytest.mark.parametrize(
+    ("named", "pause"),
+    [({"clients": ("dorado",)}, (42,)), ({}, (42, 44))],
+    ids=["its-client", "everything"],
+)
+def test_raised_to_pause_it_holds_an_embargoed_rollout_quietly(
+    named: dict[str, object], pause: tuple[int, ...]
+) -> None:
+    """Raised past ``pause_on_incident``, an incident naming #43's client, or naming nothing,
+    holds the embargoed #43 without naming it."""
+    incident = declared("sev3", **named).incident
     decision = reclassify(
         CHARTER, incident, "sev1", "worse", "kofi-sec", T0 + H, ACTIVE, embargoed=(43,)
     )
-    assert (decision.pause, decision.hold) == ((42,), (43,))
+    assert (decision.pause, decision.hold) == (pause, (43,))
     audit, announce = decision.effects
-    assert isinstance(audit, Audit) and audit.payload["pause"] == [42]
+    assert isinstance(audit, Audit) and audit.payload["pause"] == list(pause)
     assert isinstance(announce, Announce) and "#43" not in announce.text
+    assert announce.data.get("paused", []) == list(pause)

@@ -1,7 +1,7 @@
-"""The Atom feed redacts an incident it quoted once the incident becomes confidential (raised
-to sev1, it pauses an undisclosed patch's rollout), with no newer public entry: a reader
-revalidating by date must not be told 304 and keep the quoted summary, nor one revalidating by
-its ETag."""
+"""The Atom feed redacts an incident it quoted once the incident becomes confidential (it pauses
+an undisclosed patch's rollout, as an earlier version recorded a public incident's pause of an
+embargoed rollout: such records remain), with no newer public entry: a reader revalidating by
+date must not be told 304 and keep the quoted summary, nor one revalidating by its ETag."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ from starlette.middleware import Middleware
 
 from bot import feeds
 from bot.http import ConditionalGet
-from tests.bot.rollouts.conftest import COORDINATOR, COUNCIL, H, World, form
+from bot.rollout_incidents import _pause
+from storage.db import session_scope
+from tests.bot.rollouts.conftest import COORDINATOR, COUNCIL, H, World, form, person
 from tests.bot.rollouts.test_rollout_commands import decide
 
 SUMMARY = "exploit seen on testnet"
@@ -58,7 +60,10 @@ async def test_a_redaction_is_never_answered_304(
     held = {validator: _validators(world, first)[validator]}
     assert (await http.get(FEED, headers=held)).status_code == unchanged
     world.later(H)
-    world.ok(COUNCIL, "incident severity #1 sev1")  # pauses #1 and hidden #2: confidential now
+    with session_scope(world.engine) as session:  # pauses hidden #2: confidential now
+        reason = "a confidential incident (sev3)"
+        assert _pause(world.gov, session, 2, "1", reason, person(COUNCIL), world.clock.now())
+    world.ok(COUNCIL, "incident severity #1 sev1")  # pauses #1, quoting it as confidential
     again = await http.get(FEED, headers=held)
     assert again.status_code == 200
     assert SUMMARY not in again.text and "a confidential incident" in again.text

@@ -129,14 +129,16 @@ def test_a_public_incident_stays_public_when_an_embargoed_rollout_starts_held(
     ("declared", "secret"),
     [
         ('incident declare sev1 "aurora nodes crash" clients aurora', False),
-        ('incident declare sev1 "aurora nodes crash"', True),  # names everything
+        ('incident declare sev1 "aurora nodes crash"', False),  # names everything
+        ('incident declare sev1 "aurora nodes crash" for 2', True),  # names it by number
     ],
-    ids=["its-client", "everything"],
+    ids=["its-client", "everything", "by-number"],
 )
 def test_a_later_pause_of_an_embargoed_rollout(world: World, declared: str, secret: bool) -> None:
-    """An incident declared while the embargoed rollout runs, naming its client, holds it as if
-    it had started under it, and stays public (test_incident_client_embargo); one that names
-    nothing pauses it and is confidential, as before."""
+    """An incident declared while the embargoed rollout runs, naming its client or naming
+    nothing, holds it as if it had started under it, and stays public
+    (test_incident_client_embargo); one that names it by number pauses it and is
+    confidential."""
     world.open_issue(2, form(track="security-patch", clients=("aurora",)), "Embargoed fix")
     decide(world, 2)
     world.ok(COORDINATOR, declared)

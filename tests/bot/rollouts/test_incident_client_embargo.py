@@ -1,5 +1,6 @@
 """A public incident stays public when it names, by a client, a rollout under embargo: declared
-for that client, widened to it (``incident add``) or raised to pause it. The embargoed rollout
+for that client, widened to it (``incident add``) or raised to pause it; so does one naming
+nothing (it concerns everything: a network-wide sev1), declared or raised. The embargoed rollout
 is held all the same, worded as a rollout that starts under the incident is held; the hold is
 told only where the embargoed proposal may be seen, its audit entries are withheld from the
 public export with the proposal, and resolving lifts it. The incident's news, page and audit
@@ -52,24 +53,41 @@ def incident_news(world: World) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize(
-    "steps",
+    ("steps", "paused"),
     [
-        ['incident declare sev1 "aurora nodes crash" clients aurora'],
-        ['incident declare sev1 "aurora nodes crash" for 1', "incident add #1 clients aurora"],
-        [
-            'incident declare sev3 "aurora nodes crash" clients aurora',
-            'incident severity #1 sev1 "worse"',
-        ],
+        (['incident declare sev1 "aurora nodes crash" clients aurora'], "#2"),
+        (
+            ['incident declare sev1 "aurora nodes crash" for 1', "incident add #1 clients aurora"],
+            "#2",
+        ),
+        (
+            [
+                'incident declare sev3 "aurora nodes crash" clients aurora',
+                'incident severity #1 sev1 "worse"',
+            ],
+            "#2",
+        ),
+        (['incident declare sev1 "aurora nodes crash"'], "#1, #2"),  # names nothing
+        (
+            ['incident declare sev3 "aurora nodes crash"', 'incident severity #1 sev1 "worse"'],
+            "#1, #2",
+        ),
     ],
-    ids=["declared-for-its-client", "its-client-added", "raised"],
+    ids=[
+        "declared-for-its-client",
+        "its-client-added",
+        "raised",
+        "everything",
+        "everything-raised",
+    ],
 )
 def test_a_public_incident_naming_an_embargoed_rollouts_client_stays_public(
-    world: World, steps: list[str]
+    world: World, steps: list[str], paused: str
 ) -> None:
     embargo(world)
     for step in steps:
         said = world.ok(COUNCIL, step)
-    assert said.endswith("Paused: #2.")  # the council may see #2: its reply names it
+    assert said.endswith(f"Paused: {paused}.")  # the council may see #2: its reply names it
     assert pauses(world, 2) == HELD
     with session_scope(world.engine) as session:
         assert confidential_incidents(session) == set()

@@ -81,15 +81,15 @@ def test_the_pause_line_shows_the_incidents_severity_now(
 def test_a_confidential_incidents_new_severity_is_worded_as_confidential(
     sqlite_engine: Engine,
 ) -> None:
-    """It also pauses an undisclosed patch: the public #1's pause line gets the new severity
-    but never the incident's number or summary."""
+    """It also names an undisclosed patch (by number): the public #1's pause line gets the new
+    severity but never the incident's number or summary."""
     world = World(sqlite_engine)
     world.accept(1, form(clients=("borealis",)))
     world.open_issue(2, form(track="security-patch", clients=("aurora",)), "Embargoed fix")
     decide(world, 2)
     for n in (1, 2):
         world.ok(COORDINATOR, f"rollout {n}")
-    world.ok(COUNCIL, 'incident declare sev1 "exploit seen on testnet"')
+    world.ok(COUNCIL, 'incident declare sev1 "exploit seen on testnet" for 2 clients borealis')
     world.ok(COUNCIL, "incident severity sev2 contained")
     for n in (1, 2):
         assert pauses(world, n) == (("1", "a confidential incident (sev2)"),)

@@ -1,9 +1,9 @@
 """Incident replies name only the rollouts their reader may see: an undisclosed security patch
 hidden from a borealis maintainer is left out of their replies entirely (neither named nor
 counted, so a reply cannot reveal that it exists) when their incident pauses it, is raised to
-pause it, or resolves. The incident became confidential by
-pausing it, yet its declarer still manages it; another maintainer who may not see the patch
-is told there is no such incident."""
+pause it, or resolves. Naming nothing (it concerns everything), the incident holds the patch
+quietly and stays public: its declarer and every other maintainer manage it, and its review
+call is public (tests/bot/rollouts/test_incident_client_embargo.py)."""
 
 from __future__ import annotations
 
@@ -46,17 +46,15 @@ def test_the_declaration_names_only_what_its_reader_may_see(
 
 
 def test_raising_it_to_pause_names_only_what_its_reader_may_see(hidden: World) -> None:
-    """Below pause_on_incident it pauses nothing (and is not confidential); raised, it pauses
-    both, and becomes confidential."""
+    """Below pause_on_incident it pauses nothing; raised, it pauses #1 and holds #2 quietly, and
+    stays public: a colleague who may not see #2 manages it too."""
     assert hidden.ok(DECLARER, 'incident declare sev3 "devnet slow"') == (
         "Incident #1 declared (sev3)."
     )
     assert hidden.ok(DECLARER, 'incident severity #1 sev1 "devnet halted"') == (
         "Incident #1 is now sev1. Paused: #1."
     )
-    assert hidden.refused(COLLEAGUE, "incident update #1 probe") == (
-        "error: There is no incident #1."
-    )
+    assert hidden.ok(COLLEAGUE, "incident update #1 probe") == "Update added to incident #1."
 
 
 @pytest.mark.parametrize(
@@ -69,42 +67,35 @@ def test_raising_it_to_pause_names_only_what_its_reader_may_see(hidden: World) -
     ],
     ids=["update", "update-the-only-open", "role", "severity"],
 )
-def test_its_declarer_manages_it_though_it_became_confidential(
-    hidden: World, text: str, said: str
+@pytest.mark.parametrize("login", [DECLARER, COLLEAGUE], ids=["declarer", "colleague"])
+def test_an_incident_naming_nothing_stays_public_though_it_holds_a_hidden_rollout(
+    hidden: World, login: str, text: str, said: str
 ) -> None:
+    """Its declarer and a colleague, neither of whom may see #2, manage it alike."""
     hidden.ok(DECLARER, 'incident declare sev1 "devnet halted"')
-    assert hidden.ok(DECLARER, text) == said
-    refused = (
-        "error: There is no incident #1."
-        if "#1" in text
-        else "error: There is no open incident; name one with #<id>."
-    )
-    assert hidden.refused(COLLEAGUE, text) == refused
+    assert hidden.ok(login, text) == said
 
 
 REVIEW_CALL = "Its post-incident review call (incident-review-1) is at "
 
 
 @pytest.mark.parametrize(
-    ("login", "said", "told_of_the_call"),
+    ("login", "said"),
     [
-        (
-            DECLARER,
-            ["Incident #1 resolved.", "#1 resumed"],
-            False,  # the review call is private: not shown to who may not see it, nor its id
-        ),
-        (COUNCIL, ["Incident #1 resolved.", "#1 resumed", "#2 resumed"], True),
+        (DECLARER, ["Incident #1 resolved.", "#1 resumed"]),
+        (COUNCIL, ["Incident #1 resolved.", "#1 resumed", "#2 resumed"]),
     ],
     ids=["declarer", "council"],
 )
 def test_resolving_names_only_what_its_reader_may_see(
-    hidden: World, login: str, said: list[str], told_of_the_call: bool
+    hidden: World, login: str, said: list[str]
 ) -> None:
+    """The review call of the public incident is public: each reader is told when it is."""
     hidden.ok(DECLARER, 'incident declare sev1 "devnet halted"')
     lines = hidden.ok(login, 'incident resolve #1 "patched"').splitlines()
     review = [line for line in lines if line.startswith(REVIEW_CALL)]
     assert [line for line in lines if line not in review] == said
-    assert len(review) == (1 if told_of_the_call else 0)
+    assert len(review) == 1
 
 
 @pytest.mark.parametrize(

@@ -168,7 +168,7 @@ def _channels(world: World, a: dict[str, Any]) -> list[str | None]:
 
 
 def test_a_confidential_incidents_review_call_is_private(world: World) -> None:
-    """It pauses an undisclosed patch: its call is private (announced to private channels, no
+    """It names an undisclosed patch: its call is private (announced to private channels, no
     agenda issue, not in the feed or on the dashboard, its audit entry withheld), listed by
     ``meetings`` only to who may see it, and its agenda says where the draft went."""
     meetings_service.install_on(world.gov)
@@ -177,7 +177,7 @@ def test_a_confidential_incidents_review_call_is_private(world: World) -> None:
     decide(world, 2)
     for n in (1, 2):
         world.ok(COORDINATOR, f"rollout {n}")
-    world.ok(COUNCIL, 'incident declare sev1 "exploit seen on testnet"')
+    world.ok(COUNCIL, 'incident declare sev1 "exploit seen on testnet" for 2 clients borealis')
     said = world.ok(COUNCIL, "incident resolve patched")
     [row] = stored(world)
     assert (row.id, row.private) == (CALL, True)
@@ -209,13 +209,14 @@ def test_disclosure_makes_the_review_call_public_once_nothing_is_secret(
     world: World, patches: tuple[int, ...], public: bool
 ) -> None:
     """``disclose 2`` makes the review call public when the incident no longer holds anything
-    undisclosed; while it held another undisclosed patch paused, the call stays private."""
+    undisclosed; while it names another undisclosed patch, the call stays private."""
     meetings_service.install_on(world.gov)
     for n in patches:
         world.open_issue(n, form(track="security-patch", clients=("aurora",)), f"Fix {n}")
         decide(world, n)
         world.ok(COORDINATOR, f"rollout {n}")
-    world.ok(COUNCIL, 'incident declare sev1 "exploit seen on testnet"')
+    named = ",".join(str(n) for n in patches)
+    world.ok(COUNCIL, f'incident declare sev1 "exploit seen on testnet" for {named}')
     world.ok(COUNCIL, "incident resolve patched")
     world.ok(COORDINATOR, "disclose 2")
     [row] = stored(world)

@@ -6,9 +6,10 @@ overview, the rollouts and proposal pages' pause and gate reasons, /api/status a
 The scenario is the demo campaign plus, through the real command path: the undisclosed
 security patch #9 accepted and rolling out; incident 3 naming #9; a private call about #9;
 incident 4 (naming #9 and client aurora) pausing public #1 and #2 and secret #9; incident 5
-(naming nothing) pausing #9 and then resolved (its pause lifted: only the audit log remembers
+(naming #9 only) pausing #9 and then resolved (its pause lifted: only the audit log remembers
 it); a private go/no-go call for #9's production stage and its recorded no-go. (An incident
-naming #9's clients only stays public: tests/bot/rollouts/test_incident_client_embargo.py.)
+naming #9's clients only, or nothing, stays public:
+tests/bot/rollouts/test_incident_client_embargo.py.)
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from tests.bot.web.conftest import NOW
 PUBLIC_INCIDENT = "Eridanus canary RPC latency above SLO"  # the demo's incident 2
 NAMES_IT = "Gossip-mesh flaw seen on testnet"  # incident 3: names #9
 PAUSES_IT = "Embargoed build pause for aurora"  # incident 4: names #9, pauses #1, #2, #9
-PAUSED_IT = "Borealis peering stall"  # incident 5: names nothing, paused #9, resolved since
+PAUSED_IT = "Borealis peering stall"  # incident 5: names #9, paused it, resolved since
 CALL = "Embargo call on the flaw"  # the private call about #9
 NOTE = "still reproducible on canary"  # the no-go's note
 SECRET_TEXT = [NAMES_IT, PAUSES_IT, PAUSED_IT, CALL, NOTE, "patch ETA tomorrow"]
@@ -70,7 +71,7 @@ def build(rt: Runtime) -> None:
     run(rt, "jonas-coord", f"confirm {code.group(1)}")
     paused = run(rt, "kofi-sec", f'incident declare sev1 "{PAUSES_IT}" for 9 clients aurora')
     assert "#4" in paused and "#1" in paused and "#9" in paused
-    assert "#9" in run(rt, "kofi-sec", f'incident declare sev1 "{PAUSED_IT}"')
+    assert "#9" in run(rt, "kofi-sec", f'incident declare sev1 "{PAUSED_IT}" for 9')
     run(rt, "kofi-sec", 'incident resolve #5 "peering restored"')
     now = rt.clock.now()
     with session_scope(rt.engine) as session:  # #9 soaked in canary: production needs a go/no-go
