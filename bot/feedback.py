@@ -153,8 +153,10 @@ def answered(
     if actor.login is None:
         return
     requests = store.open_for(session, number)
+    if not requests:  # the common case: nothing asked of anyone here
+        return
     stored = repo.load(session, number)
-    if not requests or stored is None:
+    if stored is None:
         return
     p = stored.proposal
     decision = answer(number, p.state, requests, actor.login, how, at)

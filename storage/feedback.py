@@ -36,9 +36,22 @@ def for_proposal(session: Session, proposal: int) -> tuple[FeedbackRequest, ...]
     return tuple(_request(row) for row in rows)
 
 
+_TABLE = FeedbackRequestRow.__table__  # type: ignore[attr-defined]
+# Built once: every comment, vote and concern asks whether it answers a request (twice for a
+# voting comment), so this is a bound statement on the connection, not an ORM query built and
+# compiled each time (that was 0.4 ms a call, a fifth of processing a vote delivery).
+_OPEN = (
+    sa.select(_TABLE)
+    .where(_TABLE.c.proposal == sa.bindparam("proposal"))
+    .where(_TABLE.c.answered_at.is_(None))
+    .order_by(_TABLE.c.asked_at, _TABLE.c.id)
+)
+
+
 def open_for(session: Session, proposal: int) -> tuple[FeedbackRequest, ...]:
     """The proposal's unanswered requests, in the order they were asked."""
-    return tuple(r for r in for_proposal(session, proposal) if r.open)
+    rows = session.connection().execute(_OPEN, {"proposal": proposal})
+    return tuple(_request(FeedbackRequestRow.model_validate(row._mapping)) for row in rows)
 
 
 def open_asking(session: Session, login: str) -> tuple[FeedbackRequest, ...]:
