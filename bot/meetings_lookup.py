@@ -130,11 +130,17 @@ def _named(
 
 
 def resolve(
-    session: Session, gov: Governance, ref: str, now: datetime, actor: Actor
+    session: Session,
+    gov: Governance,
+    ref: str,
+    now: datetime,
+    actor: Actor,
+    *,
+    public: bool = False,
 ) -> tuple[Call, Occurrence] | str:
     """A meeting reference (see the module rules) → the call and the occurrence it names; a
-    call ``actor`` may not see is no meeting."""
-    call = _named(session, gov, ref, now, actor)
+    call ``actor`` may not see (in a ``public`` reply, a private one) is no meeting."""
+    call = _named(session, gov, ref, now, actor, public)
     if isinstance(call, str):
         return call
     if "@" in ref:

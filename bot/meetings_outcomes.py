@@ -30,6 +30,10 @@ Rules:
   the item must be on the call named (on its occurrence, when a key is named), else
   ``[n] is not on <call>`` and nothing changes.
 - ``agenda add`` adds to the next occurrence of a series (or the occurrence named) before it starts.
+  A call the asker may not see (from a GitHub comment: any private call) is "no meeting", as for
+  ``--call``; the agenda of a series announced only to private channels (the security
+  council's sync, which is on the public calendar) is added to by coordinators and the security
+  council only.
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ from bot.meetings_agenda import Call
 from bot.messages import Actor, Message, When
 from charter import commands as c
 from charter.effects import Audit
-from charter.meetings import Occurrence
+from charter.meetings import AdhocMeeting, Occurrence
 from storage import meetings as store
 from storage.models.meetings import AdhocMeetingRow, MeetingOutcomeRow
 
@@ -213,11 +217,20 @@ def action(
 def agenda_add(
     gov: Governance, session: Session, cmd: c.AgendaAdd, actor: Actor, now: datetime
 ) -> Message:
-    """Add an item to the agenda of a call's next occurrence (or the occurrence named)."""
-    target = resolve(session, gov, cmd.meeting, now, actor)
+    """Add an item to the agenda of a call's next occurrence (or the occurrence named); a call
+    ``actor`` may not see (from a GitHub comment, a private one) is no meeting, as for
+    ``--call``."""
+    target = resolve(session, gov, cmd.meeting, now, actor, public=_public(actor))
     if isinstance(target, str):
         return fail(target)
     call, occ = target
+    adhoc_private = isinstance(call, AdhocMeeting) and call.private  # who may see it: may_see
+    if is_private(call, gov.charter) and not adhoc_private and not gov.may_see_confidential(actor):
+        # The security council's sync is on the public calendar, but its agenda is theirs.
+        return fail(
+            f"The agenda of {call.title} is private: only coordinators and the security council"
+            " add to it."
+        )
     if occ.starts_at <= now:
         return fail(f"{occ.key} has already started; add the item to the next call.")
     store.add_agenda_item(session, occ.key, cmd.text, login_of(actor), now)

@@ -10,7 +10,8 @@ Rules:
 - A person may remove their own subscriptions, and those of the channel they are in.
   ``unsubscribe`` without an id removes only what is delivered where it is typed: this
   channel's subscriptions, or in a direct message the person's DM ones (``subscribe me``);
-  elsewhere (console, web) it asks for an id and lists the person's subscriptions.
+  elsewhere (console, web) it asks for an id and lists the person's subscriptions (a listing,
+  not an error). The reply names each subscription removed: its id, target and filters.
 - A platform the bot has no sender for (e.g. e-mail without SMTP) is refused at ``subscribe``
   (``Context.platforms``; None when the caller does not say, e.g. in tests).
 - One confirmation mail per address while its link is valid (``CONFIRM_TTL``): asking again
@@ -285,13 +286,17 @@ def unsubscribe(cmd: Unsubscribe, ctx: Context) -> Message:
         if here is None:  # no channel to go by: never guess, ask for the id
             if not rows:
                 return Message.text_only(_("No subscriptions here."))
-            return Message.text_only("\n".join(_name_one(ctx, rows, [])), ok=False)
+            # A listing with instructions, not an error.
+            return Message.text_only("\n".join(_name_one(ctx, rows, [])))
         chosen = [r for r in rows if (r.platform, r.address) in here]
         if not chosen:
             lines = _name_one(ctx, rows, [_("No subscriptions here.")])
             return Message.text_only("\n".join(lines))
-    count = repo.remove(ctx.session, [r.id for r in chosen if r.id is not None])
-    lines = [_("Unsubscribed: %(count)s.") % {"count": count}]
+    # Each removed one is named (its id, target and filters): a bare count read as an id.
+    lines = [
+        _("Unsubscribed: %(subscription)s") % {"subscription": describe(r, None)} for r in chosen
+    ]
+    repo.remove(ctx.session, [r.id for r in chosen if r.id is not None])
     kept = len(rows) - len(chosen)
     if cmd.id is None and kept:
         lines.append(

@@ -4,7 +4,8 @@ how often a confirmation mail goes out, and platforms the bot cannot send to.
 Rules proven here:
 - `unsubscribe` without an id removes only the subscriptions delivered where it is typed:
   this channel's, or in a DM the person's DM ones; e-mail, other channels and the DM stay.
-  Where there is no channel (console) it removes nothing, and lists the ids to name.
+  Where there is no channel (console) it removes nothing, and lists the ids to name (a listing,
+  not an error). Each subscription removed is named in the reply: its id, target and filters.
 - After `unsubscribe`, a delivery fanned out before it (e.g. waiting on a retry) is not sent.
 - `subscribe email X` mails one confirmation link while that link is valid (7 days), however
   often it is asked; the reply says a link was sent and until when it works.
@@ -79,7 +80,7 @@ def test_bare_unsubscribe_in_a_channel_removes_only_that_channel(sqlite_engine: 
     _alice_everywhere(sqlite_engine)
     assert _targets(sqlite_engine) == EVERYWHERE
     reply = _run(sqlite_engine, "unsubscribe", OTHER)
-    assert reply.ok and "Unsubscribed: 1." in plain_text(reply)
+    assert reply.ok and "Unsubscribed: #3 slack:C0OTHER — rollout" in plain_text(reply)
     assert "3 other subscription(s) are kept" in plain_text(reply)
     assert _targets(sqlite_engine) == [t for t in EVERYWHERE if t != "slack:C0OTHER"]
     again = _run(sqlite_engine, "unsubscribe", OTHER)  # nothing here: says how to name one
@@ -91,12 +92,14 @@ def test_bare_unsubscribe_in_a_dm_removes_the_dm_subscriptions(sqlite_engine: En
     """A DM arrives without a channel (Actor.channel "") or, from a Slack slash command, with
     the IM's ``D…`` id; either way the person's `subscribe me` ones are what go."""
     _alice_everywhere(sqlite_engine)
-    assert "Unsubscribed: 1." in plain_text(_run(sqlite_engine, "unsubscribe", Origin("slack")))
+    reply = _run(sqlite_engine, "unsubscribe", Origin("slack"))
+    assert plain_text(reply).startswith("Unsubscribed: #2 slack:@U1ALICE — incident\n")
     assert _targets(sqlite_engine) == [t for t in EVERYWHERE if t != "slack:@U1ALICE"]
     _run(sqlite_engine, "subscribe me vote", TEAM)
     _run(sqlite_engine, "subscribe here vote", Origin("slack", "D0ALICE"))  # the IM itself
     reply = _run(sqlite_engine, "unsubscribe", Origin("slack", "D0ALICE"))
-    assert "Unsubscribed: 2." in plain_text(reply)
+    assert "Unsubscribed: #5 slack:@U1ALICE — vote" in plain_text(reply)
+    assert "Unsubscribed: #6 slack:D0ALICE — vote" in plain_text(reply)
     assert _targets(sqlite_engine) == [t for t in EVERYWHERE if t != "slack:@U1ALICE"]
 
 
@@ -104,10 +107,12 @@ def test_bare_unsubscribe_without_a_channel_asks_for_an_id(sqlite_engine: Engine
     _alice_everywhere(sqlite_engine)
     reply = _run(sqlite_engine, "unsubscribe", None)
     text = plain_text(reply)
-    assert not reply.ok and "unsubscribe <id>" in text
+    assert reply.ok and "unsubscribe <id>" in text  # a listing with instructions, no error
+    assert not text.startswith("error")
     assert all(f"#{n} " in text for n in (1, 2, 3, 4))
     assert _targets(sqlite_engine) == EVERYWHERE
-    assert "Unsubscribed: 1." in plain_text(_run(sqlite_engine, "unsubscribe 4", None))
+    named = plain_text(_run(sqlite_engine, "unsubscribe 4", None))
+    assert named == "Unsubscribed: #4 email:alice@example.org — decision", named
     assert _targets(sqlite_engine) == [t for t in EVERYWHERE if t != "email:alice@example.org"]
 
 
@@ -133,7 +138,10 @@ async def test_unsubscribe_cancels_what_was_already_fanned_out(sqlite_engine: En
     slack = Recorder("slack")
     relay = Relay(sqlite_engine, CHARTER, {"slack": slack}, clock=FixedClock(NOW))
     relay.prepare()
-    assert "Unsubscribed: 1." in plain_text(_run(sqlite_engine, "unsubscribe", TEAM))
+    assert (
+        plain_text(_run(sqlite_engine, "unsubscribe", TEAM))
+        == "Unsubscribed: #1 slack:C0TEAM — vote"
+    )
     with session_scope(sqlite_engine) as session:
         rows = session.exec(select(DeliveryRow)).all()
         assert [(r.destination, r.status, r.last_error) for r in rows] == [

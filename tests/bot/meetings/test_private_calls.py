@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlmodel import select
 
 from bot import calendar
 from bot.clock import FixedClock
@@ -27,6 +28,7 @@ from charter.rollout import Rollout
 from charter.subscriptions import recipients
 from storage import meetings as store, proposals as repo, rollouts as rollout_store
 from storage.db import session_scope
+from storage.models.meetings import AgendaItemRow
 from storage.times import aware
 from tests.bot.meetings.conftest import (
     ANONYMOUS,
@@ -253,6 +255,41 @@ def test_a_private_call_is_no_meeting_to_those_who_may_not_see_it(
     assert hidden_says in hidden
     assert "go-no-go-7" not in hidden.replace(hidden_says, "") and "#7" not in hidden
     assert "Go/no-go: #7 to production" in shown or GO_NO_GO in shown
+
+
+GITHUB_COUNCIL = Actor(login="kofi-sec", surface="github", display="kofi-sec")
+GITHUB_COORDINATOR = Actor(login="ines-coord", surface="github", display="ines-coord")
+PRIVATE_AGENDA = "The agenda of Security council sync is private: only coordinators and the"
+
+
+@pytest.mark.parametrize(
+    ("who", "meeting", "answer"),
+    [
+        (OUTSIDER, "security-sync", PRIVATE_AGENDA),
+        (MAINTAINER, "security-sync@2026-07-07T17:00", PRIVATE_AGENDA),
+        (COUNCIL, "security-sync", "Added to the agenda of Security council sync"),
+        (COORDINATOR, "security-sync", "Added to the agenda of Security council sync"),
+        (GITHUB_COUNCIL, "security-sync", "There is no meeting security-sync; known: core-sync."),
+        (GITHUB_COORDINATOR, GO_NO_GO, f"There is no meeting {GO_NO_GO}; known: core-sync."),
+        (GITHUB_COORDINATOR, "core-sync", "Added to the agenda of Core client sync"),
+    ],
+    ids=["outsider", "maintainer", "council", "coordinator", "github-council", "github-go-no-go",
+         "github-public"],
+)  # fmt: skip
+def test_agenda_add_on_a_private_call_only_by_those_it_is_for(
+    db_url: str, who: Actor, meeting: str, answer: str
+) -> None:
+    """`agenda add` on the security council's sync (announced only to its private channel) is
+    refused to all but coordinators and the council; from a GitHub comment (a public reply)
+    every private call is no meeting, answered as an unknown id. Nothing is added when refused."""
+    gov, now = private_go_no_go(db_url, stored=False)
+    reply = gov.run_sync(f"agenda add {meeting} outsider item", who, now)
+    with session_scope(gov.engine) as session:
+        added = [row.text for row in session.exec(select(AgendaItemRow)).all()]
+    gov.engine.dispose()
+    assert answer in plain_text(reply), plain_text(reply)
+    assert reply.ok is answer.startswith("Added")
+    assert added == (["outsider item"] if reply.ok else [])
 
 
 def test_an_action_item_of_one_who_may_not_see_the_private_call_goes_to_a_call_they_see(
