@@ -421,9 +421,12 @@ def running_call(
     found = store.go_no_go_calls(session, proposal, stage)
     if not found:
         return None
-    starts = aware(found[-1].starts_at)
-    ends = starts + timedelta(seconds=found[-1].duration_seconds)
-    return found[-1] if starts <= now < ends else None
+    return found[-1] if aware(found[-1].starts_at) <= now < _ends(found[-1]) else None
+
+
+def _ends(row: AdhocMeetingRow) -> datetime:
+    """When a stored call ends (UTC)."""
+    return aware(row.starts_at) + timedelta(seconds=row.duration_seconds)
 
 
 def _new_release(rollout: Rollout, report: ReadyReport) -> str:
@@ -463,8 +466,7 @@ def _attempt_due(
             return soak_end, "restarted"
         # A call not over when the release came decides on it: no second call while it waits
         # or runs (what it decides after the report counts, current_go_no_go).
-        ends = starts + timedelta(seconds=latest.duration_seconds)
-        if released is not None and ends <= released:
+        if released is not None and _ends(latest) <= released:
             return max(soak_end, released + GO_NO_GO_RETRY), "released"
         return None
     # A no-go made before the latest call started (on an earlier one) is that call's to
