@@ -73,7 +73,12 @@ def _install_notify(rt: Runtime, relay: Relay) -> None:
     from bot.notify_relay import NotifyRelay
 
     notifier = NotifyRelay(
-        rt.engine, lambda: rt.gov.charter, relay.senders, pacer=relay.pacer, clock=rt.clock
+        rt.engine,
+        lambda: rt.gov.charter,
+        relay.senders,
+        pacer=relay.pacer,
+        breaker=relay.breaker,
+        clock=rt.clock,
     )
     rt.extras["notify_relay"] = notifier
     rt.relays.append(notifier.step)

@@ -17,6 +17,11 @@ Rules (who and where: :mod:`bot.notify_plan`):
   a crash or a late failure never mentions anyone twice there.
 - Pacing is the broadcast relay's :class:`~bot.senders.pacing.Pacer` (shared when installed
   from :mod:`bot.broadcast`): per channel, per platform, and 429 pauses.
+- A platform that refuses charterbot's own credentials (a revoked Discord token, Slack
+  ``invalid_auth``) trips the credentials breaker shared with the broadcast relay
+  (:mod:`bot.senders.breaker`): nothing more is sent to it for the pause, the coordinators are
+  told once per pause, and its targets stay ``sending`` with the item pending until the pause
+  ends, no attempt counted (an item held only by the breaker is never failed for it).
 - A permanent failure (403/404, channel gone, cannot DM) is recorded on the target and not
   retried; a person whose every private message failed for good falls back to a mention.
   Transient failures retry the item with backoff (``storage.outbox``); an exception a sender
@@ -31,14 +36,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from sqlalchemy import Engine
 
-from bot import notify_plan as plan
+from bot import notify_plan as plan, relay_fanout
 from bot.clock import Clock, SystemClock
 from bot.notify_plan import BadItem, Target
 from bot.senders.base import Envelope, Sender, SendResult, attempt
+from bot.senders.breaker import CredentialsBreaker
 from bot.senders.pacing import Pacer
 from charter.model import Charter
 from storage import notify_deliveries as store, outbox
@@ -53,6 +59,14 @@ NO_PRIVATE_CHANNEL = (
 )
 
 
+class Retry(NamedTuple):
+    """A target left to a later attempt of its item: after ``after`` seconds (None: backoff);
+    ``held`` when only the credentials breaker kept it back (no attempt is counted for it)."""
+
+    after: float | None
+    held: bool = False
+
+
 class NotifyRelay:
     def __init__(
         self,
@@ -61,6 +75,7 @@ class NotifyRelay:
         senders: Mapping[str, Sender],
         *,
         pacer: Pacer | None = None,
+        breaker: CredentialsBreaker | None = None,
         clock: Clock | None = None,
         rate_wait_limit: float = 5.0,
         batch: int = 50,
@@ -69,6 +84,7 @@ class NotifyRelay:
         self._charter = charter
         self.senders = senders  # shared with the broadcast relay when installed with it
         self.pacer = pacer or Pacer()
+        self.breaker = breaker or CredentialsBreaker()  # the broadcast relay's when installed
         self.clock = clock or SystemClock()
         self.rate_wait_limit = rate_wait_limit
         self.batch = batch
@@ -112,18 +128,17 @@ class NotifyRelay:
             return 1
         links, old = await self._db(self._state, item.id, who.logins)
         retry_failed = item.attempts == 0  # fresh, or requeued by an operator
-        waits: list[float] = []  # Retry-After hints of transient failures
+        retries: list[Retry] = []  # the targets left to a later attempt
         for target in self._private(who, links, old, retry_failed):
-            waits += await self._send(item, who.text, target)
+            retries += await self._send(item, who.text, target)
         records = await self._db(self._records, item.id)
         needs = self._unreached_privately(who, links, records)
         channels = plan.fallback_channels(charter, self.senders)
         for platform, address in channels:
             for target in self._fallbacks(platform, address, needs, records, retry_failed):
-                waits += await self._send(item, who.text, target)
+                retries += await self._send(item, who.text, target)
         records = await self._db(self._records, item.id)
-        wait = max(waits, default=None)
-        return await self._db(self._settle, item, needs, records, bool(channels), wait)
+        return await self._db(self._settle, item, needs, records, bool(channels), retries)
 
     def _state(
         self, outbox_id: int, logins: tuple[str, ...]
@@ -191,16 +206,20 @@ class NotifyRelay:
 
     # -- one target ------------------------------------------------------------------------
 
-    async def _send(self, item: Item, text: str, target: Target) -> list[float]:
-        """Send to one target; returns the Retry-After of a transient failure, if any."""
+    async def _send(self, item: Item, text: str, target: Target) -> list[Retry]:
+        """Send to one target; returns its retry when it is left to a later attempt."""
         now = self.clock.now()
         row_id = await self._db(self._start, item.id, target, now)
         platform, destination = target.platform, target.destination
+        held = self.breaker.held_for(platform, now)
+        if held > 0:  # its credentials were refused: not sent, not counted
+            await self._db(self._note, row_id, f"{platform} refused our credentials; held")
+            return [Retry(held, held=True)]
         pacer = self.pacer
         pause = max(pacer.paused_until(destination), pacer.paused_until(platform)) - pacer.now()
         if pause > self.rate_wait_limit:  # long pauses are not waited out: the item retries
             await self._db(self._note, row_id, f"paused by a rate limit for {pause:.1f} s")
-            return [pause]
+            return [Retry(pause)]
         sender = self.senders[target.platform]
         zone = self.charter.charter.timezone
         envelope = Envelope(
@@ -224,7 +243,10 @@ class NotifyRelay:
                     raise
             self.pacer.observe(platform, destination, result)
             if result.ok and result.message_id:
+                self.breaker.accepted(platform)
                 return []
+            if result.credentials:
+                return [await self._refused(platform, row_id, result.error)]
             wait = result.retry_after
             if result.permanent or wait is None or wait > self.rate_wait_limit:
                 break  # short rate limits are waited out by the pacer; the rest retry later
@@ -232,7 +254,18 @@ class NotifyRelay:
             await self._db(self._fail_target, row_id, result.error)
             return []
         await self._db(self._note, row_id, result.error or "no message id returned")
-        return [result.retry_after] if result.retry_after is not None else []
+        return [Retry(result.retry_after)]
+
+    async def _refused(self, platform: str, row_id: int, error: str) -> Retry:
+        """Trip the breaker (see the module rules): hold ``platform`` and tell the coordinators
+        once per pause, as the broadcast relay does; the target waits, not counted."""
+        now = self.clock.now()
+        until = self.breaker.trip(platform, now)
+        await self._db(self._note, row_id, error)
+        roles = plan.failure_audience(self.charter)
+        refused = relay_fanout.credentials_refused
+        await self._db(refused, self.engine, platform, error, roles, now, until)
+        return Retry((until - now).total_seconds(), held=True)
 
     def _start(self, outbox_id: int, target: Target, now: datetime) -> int:
         with session_scope(self.engine) as session:
@@ -269,12 +302,14 @@ class NotifyRelay:
         needs: list[str],
         records: list[Record],
         has_channels: bool,
-        retry_after: float | None,
+        retries: list[Retry],
     ) -> int:
         pending = [r for r in records if not r.delivered and r.status != "failed"]
         if pending:
             error = "; ".join(f"{r.target}: {r.error or 'unsent'}" for r in pending)
-            self._finish(item.id, error, None, False, retry_after)
+            after = max((r.after for r in retries if r.after is not None), default=None)
+            held = bool(retries) and all(r.held for r in retries)
+            self._finish(item.id, error, None, False, after, held=held)
             return 0
         reached = {n for r in records if r.delivered for n in r.logins}
         unreached = [n for n in needs if n not in reached]
@@ -295,7 +330,11 @@ class NotifyRelay:
         sent_at: datetime | None,
         failed: bool,
         retry_after: float | None = None,
+        *,
+        held: bool = False,
     ) -> None:
+        """Close the item (``sent_at``, or ``failed``), else leave it to a later attempt: one
+        more counted, unless ``held`` (only the credentials breaker kept it back)."""
         with session_scope(self.engine) as session:
             row = session.get(OutboxRow, outbox_id)
             if row is None:
@@ -306,7 +345,8 @@ class NotifyRelay:
                 row.last_error = error[:2000] or None
                 outbox.mark_sent(session, row, sent_at, None)
             else:
-                outbox.mark_retry(session, row, self.clock.now(), error, retry_after)
+                # ``counted=True``: nothing to add to the attempts (none was made)
+                outbox.mark_retry(session, row, self.clock.now(), error, retry_after, counted=held)
 
 
 def _resend(record: Record, retry_failed: bool) -> bool:

@@ -30,7 +30,8 @@ Rules:
   refusing charterbot's sender address or demanding a login) is a circuit breaker: nothing more
   is sent to it for ``CREDENTIALS_PAUSE`` (each delivery that would have been goes back to
   pending, its attempts kept), the coordinators are told once per pause, and then one delivery
-  tries again. Deliveries are not failed for it: they go out once the setting is fixed.
+  tries again. Deliveries are not failed for it: they go out once the setting is fixed. The
+  breaker (:mod:`bot.senders.breaker`) is shared with the notify relay.
 - Fault injection for tests: ``CHARTERBOT_RELAY_FAULT=<point>`` SIGKILLs the process at
   ``after-fanout``, ``after-claim``, ``after-send`` (answer received, id not recorded) or
   ``after-record`` (id recorded, not marked sent).
@@ -56,13 +57,13 @@ from bot.clock import Clock, SystemClock
 from bot.notify_plan import failure_audience
 from bot.relay_fanout import ClaimContext, Prepared
 from bot.senders.base import Sender, attempt
+from bot.senders.breaker import CREDENTIALS_PAUSE as CREDENTIALS_PAUSE, CredentialsBreaker
 from bot.senders.pacing import Pacer
 from charter.model import Charter
 from storage import deliveries
 from storage.db import session_scope
 
 FAULT_ENV = "CHARTERBOT_RELAY_FAULT"
-CREDENTIALS_PAUSE = timedelta(minutes=15)
 _T = TypeVar("_T")
 
 
@@ -106,7 +107,7 @@ class Relay:
         self.rate_wait_limit = rate_wait_limit
         platforms = ("slack", "discord", "email", "webhook", "github")
         self._slots = {p: asyncio.Semaphore(concurrency) for p in platforms}
-        self._refused: dict[str, datetime] = {}  # platform -> no sends before (credentials)
+        self.breaker = CredentialsBreaker()  # shared with the notify relay (bot.broadcast)
         self._settled = False  # False: rows may be left ``sending``; settle before claiming
         self._unrecorded: dict[int, str] = {}  # delivery id -> message id sent, not committed
         self.stats = Stats()
@@ -214,7 +215,7 @@ class Relay:
                     await self._record(job.id, result.message_id)
             self.pacer.observe(platform, job.destination, result)
             if result.ok and result.message_id:
-                self._refused.pop(platform, None)
+                self.breaker.accepted(platform)
                 self.stats.sent += 1
                 return
             if result.credentials:
@@ -239,15 +240,13 @@ class Relay:
 
     def _refused_for(self, platform: str) -> float:
         """Seconds left before ``platform`` is tried again after refusing our credentials."""
-        until = self._refused.get(platform)
-        return 0.0 if until is None else max((until - self._now()).total_seconds(), 0.0)
+        return self.breaker.held_for(platform, self._now())
 
     async def _refuse(self, platform: str, delivery_id: int, error: str) -> None:
         """Trip the breaker: hold ``platform`` for ``CREDENTIALS_PAUSE`` and say so, once."""
         now = self._now()
-        until = now + CREDENTIALS_PAUSE
-        self._refused[platform] = until
-        wait = CREDENTIALS_PAUSE.total_seconds()
+        until = self.breaker.trip(platform, now)
+        wait = (until - now).total_seconds()
         await self._db(self._retry, delivery_id, error, wait, True)
         roles = self.notify_roles()
         await self._db(db.credentials_refused, self.engine, platform, error, roles, now, until)

@@ -71,8 +71,13 @@ class DmDiscord(DiscordStandIn):
     refused: set[str] = field(default_factory=set)
     gone: set[str] = field(default_factory=set)
     delivered: list[tuple[str, str]] = field(default_factory=list)  # (channel, content)
+    revoked: bool = False  # the bot's token is refused: every call is 401
+    unauthorized: int = 0  # calls answered 401
 
     def _answer(self, r: Recorded) -> web.Response:
+        if self.revoked:
+            self.unauthorized += 1
+            return _json({"message": "401: Unauthorized", "code": 0}, 401)
         parts = r.path.strip("/").split("/")
         if r.method == "POST" and r.path == "/users/@me/channels":
             user = str((r.json or {}).get("recipient_id"))
