@@ -8,8 +8,10 @@ request); Socket Mode without one has no HTTP endpoint (404), never a stand-in s
 
 Rules of the command journal (``InboxJournal``, inbox source ``chat-command:<surface>``):
 - A command, a vote click or an ``@mention`` is recorded before it is acknowledged and closed
-  once answered. Slack's retries of a mention (same ``event_id``) find its entry and have no
-  second effect, across restarts too.
+  once answered; a write slower than ``bot.acks.ACK_BUDGET`` gets the platform's interim
+  acknowledgment meanwhile (not acceptance: the command runs only once recorded). Slack's
+  retries of a mention (same ``event_id``) find its entry and have no second effect, across
+  restarts too.
 - Its live handler holds the entry by a lease (``LEASE``) it renews every ``RENEW_EVERY`` while
   it runs, at most ``HOLD_AT_MOST``; the process running it never replays it. So only a command
   whose handler is gone (a crash, a killed replica) is replayed, however slow its answer is.
@@ -32,11 +34,14 @@ from typing import TYPE_CHECKING, Any
 from bot.messages import Actor, Message
 from charter import commands as c
 from charter.grammar import parse_chat
-from storage import inbox
+from storage import inbox, state
 from storage.db import session_scope
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from bot.bootstrap import Runtime
+    from bot.clock import Clock
     from bot.service import Governance
 
 log = logging.getLogger("charterbot.chat")
@@ -337,6 +342,30 @@ def discord_replay_step(rt: Runtime, journal: InboxJournal, client: Any) -> Any:
     return step
 
 
+class StateHashes:
+    """The hashes of the Discord command definitions last synced, in ``kv_state`` (durable
+    across restarts, shared by replicas): see ``bot.discord.client``."""
+
+    def __init__(self, engine: Engine, clock: Clock) -> None:
+        self._engine = engine
+        self._clock = clock
+
+    async def get(self, key: str) -> str | None:
+        def read() -> str | None:
+            with session_scope(self._engine) as session:
+                value = state.get(session, key)
+                return value if isinstance(value, str) else None
+
+        return await asyncio.to_thread(read)
+
+    async def put(self, key: str, digest: str) -> None:
+        def write() -> None:
+            with session_scope(self._engine) as session:
+                state.put(session, key, digest, self._clock.now())
+
+        await asyncio.to_thread(write)
+
+
 def _install_discord(rt: Runtime) -> None:
     from bot.discord.client import CharterBot, parse_guild_id
 
@@ -347,6 +376,7 @@ def _install_discord(rt: Runtime) -> None:
         guild_id=parse_guild_id(settings.discord_guild_id),
         api_url=settings.discord_api_url,
         journal=journal,
+        synced=StateHashes(rt.engine, rt.clock),
     )
     rt.extras["discord_client"] = client
     rt.relays.append(discord_replay_step(rt, journal, client))  # leader only

@@ -14,6 +14,9 @@ Rules:
   the follow-up token) is recorded before the defer and marked done after the answer. One a
   crash stranded in between is answered by ``replay_entry`` on the same follow-up token while
   the token lives (15 minutes; ``TOKEN_ANSWERABLE_FOR`` leaves a minute's margin).
+- A slow write does not cost the interaction (``bot.acks``): the defer waits for it at most
+  ``ACK_BUDGET``, then goes out anyway (a defer is not acceptance); the command runs once the
+  write committed, and a write that failed is followed up with ``NOT_RECORDED``.
 - Not acknowledged, not run: a defer Discord refuses (404 / 10062 "Unknown interaction": the
   3 s had passed) means the user was told "The application did not respond", so the command
   is logged and its journal entry closed (``NOT_ACKNOWLEDGED``), never run now or replayed.
@@ -36,6 +39,7 @@ from typing import Any
 
 import discord
 
+from bot import acks
 from bot.discord.buttons import vote_view
 from bot.discord.render import CONTENT_CHARS, DiscordReply, render
 from bot.messages import CommandCore, CommandJournal, Message, answer_then_close
@@ -109,18 +113,23 @@ async def answer(
     text: str,
     journal: CommandJournal | None = None,
 ) -> None:
-    """Record (with a journal), defer, run ``text`` through the core, follow up with the answer;
-    a command whose defer Discord refused is closed, not run (see the module rules)."""
+    """Record (with a journal; at most ``ACK_BUDGET`` before the defer), defer, run ``text``
+    through the core once recorded, follow up with the answer; a command whose defer Discord
+    refused is closed, not run, and one not recorded is not run (see the module rules)."""
     key, entry = str(interaction.id), journal_entry(interaction, text)
-    if journal is not None:
-        await journal.record("discord", key, entry)
+    recording = acks.Recording(journal, "discord", key, entry)
+    if not await recording.within():
+        log.warning("discord command %s: journal write slow; deferring before it ends", key)
     try:
         await interaction.response.defer(ephemeral=True, thinking=True)
     except discord.HTTPException as exc:  # NotFound (10062) when the 3 s had passed
         why = f"{NOT_ACKNOWLEDGED}: {type(exc).__name__}: {exc}"[:500]
         log.warning("discord command %s not run: %s", key, why)
-        if journal is not None:
+        if journal is not None and await recording.durable():
             await journal.done("discord", key, why)
+        return
+    if not await recording.durable():
+        await send_reply(interaction, render(acks.NOT_RECORDED))
         return
     reply = render(await run_core(core, entry))
     await answer_then_close(journal, "discord", key, send_reply(interaction, reply))

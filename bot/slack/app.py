@@ -7,6 +7,13 @@ Rules:
   then asks the core, then answers through ``respond()`` (the request's response_url) or, for
   an ``@mention``, in the mention's thread. With ``process_before_response=False`` (the
   default, for a long-running server) Bolt returns the ack before the core is called at all.
+- A slow journal write does not cost a command or a click its ack (``bot.acks``): the ack waits
+  for the write at most ``ACK_BUDGET``, then goes out anyway — a command's with ``WORKING``
+  (so the person sees it was received), a click's empty — and the command runs and is answered
+  on its response_url once the write committed; a write that failed is answered there with
+  ``NOT_RECORDED``. A mention keeps its write before the 2xx: Slack retries an event it did not
+  see acknowledged within 3 s, with the same ``event_id``, and the journal dedupes the retry
+  (a slow write costs a redelivery, which is answered 200 without a second run).
 - An answer on a response_url gives up after ``ANSWER_TIMEOUT``, well inside the journal's
   lease, so a hung answer ends (closing its entry with the error) instead of lingering.
 - Slack escapes ``&``, ``<`` and ``>`` in what a person types as ``&amp;``, ``&lt;`` and
@@ -46,6 +53,7 @@ from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import acks
 from bot.messages import (
     VOTE_ACTION,
     CommandCore,
@@ -66,6 +74,7 @@ _SLACK_TOKEN = re.compile(r"<[^<>]*>")
 
 FAILED = Message.text_only("Sorry, that failed on our side. It has been logged; try again.", False)
 ANSWER_TIMEOUT = 10.0  # seconds; under the journal's 30 s lease (bot.chat.LEASE)
+WORKING = "Working on it…"  # a slash command's interim ack when its journal write is slow
 
 
 def _unescape(text: str) -> str:
@@ -295,6 +304,17 @@ def register_listeners(
 ) -> None:
     """Attach the three listeners to ``app``."""
 
+    async def accept(ack: Any, key: str, entry: dict[str, str], interim: dict[str, Any]) -> bool:
+        """Journal the entry and ack: after the write, or with ``interim`` at the budget while
+        it goes on (see the module rules); True once it is recorded, False when it failed."""
+        recording = acks.Recording(journal, "slack", key, entry)
+        if await recording.within():
+            await ack()
+            return await recording.durable()
+        log.warning("slack %s: journal write slow; acknowledged before it ended", key)
+        await ack(**interim)
+        return await recording.durable()
+
     @app.command(COMMAND)
     async def on_command(ack: Any, command: dict[str, Any], respond: Any) -> None:
         # Durable before acknowledged: a crash after the ack cannot lose the command (the
@@ -302,17 +322,19 @@ def register_listeners(
         # Slack never redelivers a slash command, so the journal is for crash recovery only:
         # a key seen before (a client reusing a trigger id) still runs.
         key, entry = command_entry(command)
-        if journal is not None:
-            await journal.record("slack", key, entry)
-        await ack()
-        reply = answer_on(respond, command, await run_entry(core, entry, what="command"))
-        await answer_then_close(journal, "slack", key, reply)
+        if await accept(ack, key, entry, interim={"text": WORKING}):
+            reply = answer_on(respond, command, await run_entry(core, entry, what="command"))
+            await answer_then_close(journal, "slack", key, reply)
+        else:
+            await answer_on(respond, command, render_blocks(acks.NOT_RECORDED).for_respond())
 
     async def accept_mention(body: dict[str, Any], next: Any) -> BoltResponse | None:
         # Listener middleware: Bolt runs it before it acks the event, so the mention is
         # journalled (durable) before Slack hears it arrived. A redelivery of one already
         # journalled is acked without a second run; the journal's replay answers it if a
-        # crash stranded it.
+        # crash stranded it. No interim ack here, however slow the write: an event is acked
+        # by the HTTP status alone, and Slack's retry of one it timed out (same event_id) is
+        # deduped by the journal, so the write can safely outlast the 3 s.
         key, entry = mention_entry(body)
         if journal is not None:
             new = await journal.record("slack", key, entry)
@@ -339,8 +361,11 @@ def register_listeners(
             return
         number, choice = parsed
         key, entry = click_entry(body, f"vote {number} {choice}")
-        if journal is not None:  # durable before acknowledged, as a command is
-            await journal.record("slack", key, entry)
-        await ack()
-        payload = await run_entry(core, entry, what="vote button")
-        await answer_then_close(journal, "slack", key, answer_on(respond, body, payload))
+        # durable before accepted, as a command is; a slow write gets an empty ack (a click's
+        # ack shows nothing, and the message with the buttons stays as it is)
+        if await accept(ack, key, entry, interim={}):
+            payload = await run_entry(core, entry, what="vote button")
+            await answer_then_close(journal, "slack", key, answer_on(respond, body, payload))
+        else:
+            failed = render_blocks(acks.NOT_RECORDED).for_respond() | {"replace_original": False}
+            await answer_on(respond, body, failed)

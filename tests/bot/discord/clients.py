@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import discord
 
-from bot.discord.client import CharterBot
+from bot.discord.client import CharterBot, SyncedHashes
 from bot.messages import CommandCore, CommandJournal
 
 GUILD_ID = 290926798626357999  # the guild of the docs' sample interactions
@@ -21,12 +21,17 @@ async def logged_in(
     *,
     guild_id: int | None = GUILD_ID,
     journal: CommandJournal | None = None,
+    synced: SyncedHashes | None = None,
+    prepare: Callable[[CharterBot], None] | None = None,
 ) -> AsyncIterator[CharterBot]:
-    """The client around ``core``, logged in at ``api_url`` (no gateway). On exit it is closed,
-    the views it sent are stopped, and discord.py's process-wide API URL is restored."""
+    """The client around ``core``, logged in at ``api_url`` (no gateway); ``prepare`` sees it
+    before it logs in (and syncs its commands). On exit it is closed, the views it sent are
+    stopped, and discord.py's process-wide API URL is restored."""
     base = discord.http.Route.BASE
-    client = CharterBot(core, guild_id=guild_id, api_url=api_url, journal=journal)
+    client = CharterBot(core, guild_id=guild_id, api_url=api_url, journal=journal, synced=synced)
     try:
+        if prepare is not None:
+            prepare(client)
         await client.login("stand-in-token")
         yield client
     finally:
