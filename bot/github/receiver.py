@@ -10,6 +10,9 @@ Order matters and is the rule:
    its ``payload`` field, gets 415 saying which content type to set, *before* anything is
    stored: a delivery answered 202 must be one the bot can process (GitHub records a 202 as a
    success and the reconciler never looks at it again).
+   For the same reason that JSON text must be UTF-8 and parse to a JSON object
+   (:func:`parse_payload`): malformed UTF-8, nesting deeper than the parser goes, non-JSON or
+   a non-object gets 400 saying so, and nothing is stored.
 4. ``ping`` is answered (200) and not stored (so a hook set up with a wrong content type shows
    a failed ping at once).
 5. Anything else is stored keyed by ``X-GitHub-Delivery`` and acknowledged with 202. A
@@ -83,10 +86,15 @@ class GitHubReceiver:
             self.stats.reject("unsupported-content-type")
             log.warning("github delivery rejected: %s", exc)
             return _error(415, str(exc))
+        try:
+            payload = parse_payload(body)
+        except UnreadableDelivery as exc:
+            self.stats.reject("unparseable")
+            log.warning("github delivery rejected: %s", exc)
+            return _error(400, str(exc))
         event = request.headers.get("x-github-event", "")
         if event == "ping":
-            zen = _zen(body)
-            return JSONResponse({"ok": True, "zen": zen})
+            return JSONResponse({"ok": True, "zen": _zen(payload)})
         delivery = request.headers.get("x-github-delivery", "")
         if not delivery or not event:
             self.stats.reject("missing-headers")
@@ -137,6 +145,26 @@ def delivery_json(content_type: str | None, body: bytes) -> bytes:
     return payload[0].encode()
 
 
+def parse_payload(text: bytes) -> dict[str, object]:
+    """The delivery's JSON object, parsed from strict UTF-8 (what the processor will read).
+
+    Raises :class:`UnreadableDelivery` for malformed UTF-8, text that is not JSON, JSON nested
+    deeper than the parser's recursion limit, or JSON that is not an object: none of these can
+    ever be processed, so they must not be acknowledged.
+    """
+    try:
+        value = json.loads(text.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise UnreadableDelivery(f"the body is not valid UTF-8 (byte {exc.start})") from None
+    except RecursionError:
+        raise UnreadableDelivery("the body's JSON is nested too deeply to read") from None
+    except ValueError as exc:
+        raise UnreadableDelivery(f"the body is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise UnreadableDelivery("the body must be a JSON object")
+    return value
+
+
 async def _read_capped(request: Request) -> bytes | None:
     chunks: list[bytes] = []
     size = 0
@@ -148,11 +176,8 @@ async def _read_capped(request: Request) -> bytes | None:
     return b"".join(chunks)
 
 
-def _zen(body: bytes) -> str:
-    try:
-        value = json.loads(body).get("zen", "")
-    except (ValueError, AttributeError):
-        return ""
+def _zen(payload: dict[str, object]) -> str:
+    value = payload.get("zen", "")
     return value if isinstance(value, str) else ""
 
 

@@ -1,15 +1,20 @@
 """The webhook's content type: JSON and GitHub's form encoding are read, anything else is
-refused with 415 before it is stored (a 202 tells GitHub the delivery succeeded)."""
+refused with 415 before it is stored (a 202 tells GitHub the delivery succeeded); a signed body
+that is not UTF-8 JSON (an object) gets 400; and nothing reads a body before its signature is
+checked."""
 
 from __future__ import annotations
 
 import json
+import time
 import urllib.parse
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from types import SimpleNamespace
 
 import pytest
 
+from bot.github import receiver
 from bot.github.receiver import FORM, UnreadableDelivery, delivery_json
 from storage import inbox
 from storage.db import session_scope
@@ -114,3 +119,100 @@ async def test_an_unreadable_delivery_is_refused_before_it_is_stored(
     assert bot.rt.receiver.stats.rejected == {"unsupported-content-type": 1}
     with session_scope(bot.rt.engine) as session:
         assert inbox.counts(session)["total"] == 0
+
+
+NESTED = b"[" * 100_000 + b"]" * 100_000
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        pytest.param(b'{"issue":{"title":"\xff\xfe"}}', "not valid UTF-8", id="malformed-utf8"),
+        pytest.param(NESTED, "nested too deeply", id="nested-1e5"),
+        pytest.param(b"not json at all", "not valid JSON", id="not-json"),
+        pytest.param(JSON_TEXT + b"\x00", "not valid JSON", id="trailing-garbage"),
+        pytest.param(b"[1, 2]", "must be a JSON object", id="array"),
+        pytest.param(form(payload="{oops"), "not valid JSON", id="form-payload-not-json"),
+    ],
+)
+async def test_a_signed_unparseable_delivery_is_refused(bot: Bot, body: bytes, says: str) -> None:
+    """Signed but never processable: 400 saying why, quickly, counted, and nothing stored
+    (a 202 would tell GitHub it succeeded while the worker failed it for good)."""
+    content_type = FORM if body.startswith(b"payload=") else "application/json"
+    started = time.perf_counter()
+    headers = {
+        "X-GitHub-Event": "issues",
+        "X-GitHub-Delivery": str(uuid.uuid4()),
+        "X-Hub-Signature-256": sign(body),
+        "Content-Type": content_type,
+    }
+    response = await bot.http.post("/github/webhook", content=body, headers=headers)
+    assert time.perf_counter() - started < 1
+    assert response.status_code == 400 and says in response.json()["error"]
+    assert bot.rt.receiver.stats.rejected == {"unparseable": 1}
+    with session_scope(bot.rt.engine) as session:
+        assert inbox.counts(session)["total"] == 0
+
+
+def _flip_last_hex(header: str) -> str:
+    return header[:-1] + ("0" if header[-1] != "0" else "1")
+
+
+def _flip_byte(body: bytes, at: int) -> bytes:
+    return body[:at] + bytes([body[at] ^ 1]) + body[at + 1 :]
+
+
+SIGNED = json.dumps(PAYLOAD).encode()
+GOOD = sign(SIGNED)
+MUTANTS = [
+    pytest.param(SIGNED, None, 401, id="missing-header"),
+    pytest.param(SIGNED, "", 401, id="empty-header"),
+    pytest.param(SIGNED, "sha1=" + GOOD.removeprefix("sha256="), 401, id="sha1-prefix"),
+    pytest.param(SIGNED, "sha256=" + GOOD.removeprefix("sha256=").upper(), 401, id="uppercase"),
+    pytest.param(_flip_byte(SIGNED, 14), GOOD, 401, id="body-byte-flipped"),
+    pytest.param(SIGNED, _flip_last_hex(GOOD), 401, id="hex-digit-flipped"),
+    pytest.param(json.dumps(PAYLOAD, indent=2).encode(), GOOD, 401, id="re-serialised-json"),
+    pytest.param(SIGNED + b"\n", GOOD, 401, id="trailing-newline"),
+    pytest.param(SIGNED, GOOD, 202, id="genuine"),
+]
+
+
+@pytest.fixture
+def parsed(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Every body the receiver reads (its content-type reader, its JSON reader and the
+    ``json.loads`` it calls), recorded."""
+    seen: list[object] = []
+
+    def spy(real: Callable[..., object]) -> Callable[..., object]:
+        def read(*args: object) -> object:
+            seen.append(args[-1])  # the body (or text) is every reader's last argument
+            return real(*args)
+
+        return read
+
+    monkeypatch.setattr(receiver, "delivery_json", spy(receiver.delivery_json))
+    monkeypatch.setattr(receiver, "parse_payload", spy(receiver.parse_payload))
+    monkeypatch.setattr(receiver, "json", SimpleNamespace(loads=spy(json.loads)))
+    return seen
+
+
+@pytest.mark.parametrize(("body", "header", "status"), MUTANTS)
+async def test_the_signature_is_checked_before_anything_parses_the_body(
+    bot: Bot, parsed: list[object], body: bytes, header: str | None, status: int
+) -> None:
+    """Over HTTP, every mutation of the body or the header gets 401 and is counted, nothing is
+    stored, and neither the content-type reader nor the JSON parser ever sees the body; the
+    genuine delivery (the control) is read and stored."""
+    headers = {"X-GitHub-Event": "issues", "X-GitHub-Delivery": str(uuid.uuid4())}
+    headers |= {"Content-Type": "application/json"}
+    if header is not None:
+        headers["X-Hub-Signature-256"] = header
+    response = await bot.http.post("/github/webhook", content=body, headers=headers)
+    with session_scope(bot.rt.engine) as session:
+        stored = inbox.counts(session)["total"]
+    if status == 202:  # the control: the spies do see what the receiver reads
+        assert (response.status_code, stored) == (202, 1)
+        assert parsed == [SIGNED, SIGNED, SIGNED.decode()]
+        return
+    assert (response.status_code, stored, parsed) == (status, 0, [])
+    assert bot.rt.receiver.stats.rejected == {"bad-signature": 1}
