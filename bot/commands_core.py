@@ -55,7 +55,9 @@ def execute(
         return _disclose(gov, session, command, actor, now)
     handler = gov.handler_for(command)
     if handler is not None:
-        refusal = gov.authorize(session, command, actor, now, proposal=None)
+        precheck = gov.precheck_for(command)
+        early = precheck(gov, session, command, actor, now) if precheck is not None else None
+        refusal = early or gov.authorize(session, command, actor, now, proposal=None)
         return refusal or handler(gov, session, command, actor, now)
     name = type(command).__name__
     return Message.text_only(f"'{name}' is not enabled in this deployment of charterbot.", ok=False)

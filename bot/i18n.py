@@ -30,7 +30,13 @@ DOMAIN = "messages"
 LANGUAGES = ("en", "es")
 DEFAULT = "en"
 # Modules whose _("…") calls are the catalog (extraction reads exactly these).
-SOURCES = ("bot/render", "bot/subscribe.py", "bot/subscribe_routes.py", "bot/relay_fanout.py")
+SOURCES = (
+    "bot/render",
+    "bot/subscribe.py",
+    "bot/subscribe_checks.py",
+    "bot/subscribe_routes.py",
+    "bot/relay_fanout.py",
+)
 
 Translate = Callable[[str], str]
 

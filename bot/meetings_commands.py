@@ -221,7 +221,9 @@ def _apply_schedule(
     starts = datetime.fromisoformat(data["starts_at"])
     if starts <= now:
         return fail("That time has passed meanwhile; schedule the call again.")
-    call_id = store.free_adhoc_id(session, f"call-{starts:%Y%m%d-%H%M}")
+    # A random suffix, not the next free number: the id must not reveal a private call that
+    # took the same minute (storage.meetings.new_adhoc_id).
+    call_id = store.new_adhoc_id(session, f"call-{starts:%Y%m%d-%H%M}")
     row = AdhocMeetingRow(
         id=call_id,
         kind="adhoc",

@@ -2,7 +2,8 @@
 
 Rules:
 - A meeting reference is an occurrence key (``core-sync@2026-03-26T15:00``), a series id (its
-  next occurrence that has not started) or an ad-hoc call id (``call-20270301-1400``).
+  next occurrence that has not started) or an ad-hoc call id (``call-20270301-1400-k3m9``;
+  ids stored before random suffixes, ``call-20270301-1400``, keep working).
 - "The current call" is the one in progress, else the one that started last (within ``RECENT``).
 - A call named to record on (``--call``, :func:`held`) stands for its occurrence in progress,
   else its latest that started; an occurrence key names its own. One not started yet, or

@@ -58,6 +58,8 @@ log = logging.getLogger("charterbot.service")
 
 # A handler for a command owned by another area: (service, session, command, actor, now) -> Message
 Handler = Callable[["Governance", Session, Any, Actor, datetime], Message]
+# Run before authorization, same arguments: a refusal, or None to go on (Governance.register)
+Precheck = Callable[["Governance", Session, Any, Actor, datetime], Message | None]
 TickHook = Callable[["Governance", Session, datetime], int]
 EventHandler = Callable[["Governance", Session, Any, datetime], None]
 # Called after a proposal's state changed: (service, session, before, after, now)
@@ -77,6 +79,7 @@ class Governance:
         self.loaded = loaded
         self.clock = clock
         self._handlers: dict[type, Handler] = {}
+        self._prechecks: dict[type, Precheck] = {}
         self._event_handlers: dict[type, EventHandler] = {}
         self._tick_hooks: list[TickHook] = []
         self._state_listeners: list[StateListener] = []
@@ -108,8 +111,15 @@ class Governance:
 
     # -- extension points ----------------------------------------------------------------
 
-    def register(self, command_type: type, handler: Handler) -> None:
+    def register(
+        self, command_type: type, handler: Handler, *, precheck: Precheck | None = None
+    ) -> None:
+        """Run ``command_type`` with ``handler``, after authorization. ``precheck`` runs before
+        it and refuses what cannot work where it was typed, whoever typed it (``subscribe me``
+        in the console): a refusal by role there would advise what fails there too."""
         self._handlers[command_type] = handler
+        if precheck is not None:
+            self._prechecks[command_type] = precheck
 
     def add_tick_hook(self, hook: TickHook) -> None:
         self._tick_hooks.append(hook)
@@ -364,6 +374,9 @@ class Governance:
 
     def handler_for(self, command: object) -> Handler | None:
         return self._handlers.get(type(command))
+
+    def precheck_for(self, command: object) -> Precheck | None:
+        return self._prechecks.get(type(command))
 
     def refuse(
         self, session: Session, actor: Actor, command: object, why: str, now: datetime

@@ -6,14 +6,16 @@ Rules:
   a signed confirmation link; nothing else is sent until it is confirmed); ``webhook <url>``
   must pass the request-forgery guard and gets a signing secret, shown once in the reply.
 - Filters are checked against the charter (unknown tracks, clients or severities are refused
-  with the valid names); the language falls back to English when we lack it.
+  with the valid names; ``proposal N`` must be one the person may see); the language falls
+  back to English when we lack it. A refused command gets every problem in one reply, and a
+  target that cannot work where the person is comes with what does (``bot.subscribe_checks``).
 - A person may remove their own subscriptions, and those of the channel they are in.
   ``unsubscribe`` without an id removes only what is delivered where it is typed: this
   channel's subscriptions, or in a direct message the person's DM ones (``subscribe me``);
   elsewhere (console, web) it asks for an id and lists the person's subscriptions (a listing,
   not an error). The reply names each subscription removed: its id, target and filters.
 - A platform the bot has no sender for (e.g. e-mail without SMTP) is refused at ``subscribe``
-  (``Context.platforms``; None when the caller does not say, e.g. in tests).
+  (``Context.platforms``; None when the caller does not say, e.g. in tests), and never advised.
 - One confirmation mail per address while its link is valid (``CONFIRM_TTL``): asking again
   says a link was sent and until when it works, so nobody can flood a stranger's mailbox.
 - Replies are in the subscription's language (or English).
@@ -22,7 +24,7 @@ Rules:
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -31,15 +33,12 @@ from sqlmodel import Session
 
 from bot.i18n import LANGUAGES, format_when, language, translator
 from bot.messages import Actor, Message
-from bot.senders.webhook import WebhookRefused, check_url_sync
+from bot.subscribe_checks import CHAT, check, misplaced
 from bot.subscribe_tokens import CONFIRM_TTL, confirm_url, secret_key
 from charter.commands import Subscribe, Subscriptions, Unsubscribe
 from charter.model import Charter
-from storage import outbox, subscriptions as repo
+from storage import outbox, proposals, subscriptions as repo
 from storage.models.broadcast import SubscriptionRow
-
-CHAT = ("slack", "discord")
-PLATFORM_NAMES = {"email": "e-mail", "slack": "Slack", "discord": "Discord", "webhook": "Webhook"}
 
 
 @dataclass(frozen=True)
@@ -60,70 +59,19 @@ class Context:
     public_url: str = "http://127.0.0.1:8080"
     platforms: frozenset[str] | None = None  # those with a sender; None: not known, all
     allow_private_webhooks: bool = False  # CHARTERBOT_WEBHOOK_ALLOW_PRIVATE
+    # Whether the person may see a stored proposal (bot.commands_core._visible, set by
+    # register); None: only what is not confidential or is disclosed.
+    may_see: Callable[[proposals.Stored], bool] | None = None
 
     @property
     def owner(self) -> str:
         return f"{self.actor.surface}:{self.actor.surface_id or self.actor.name}"
 
-
-class Refused(ValueError):
-    """The command cannot be carried out; the message says what to do instead."""
-
-
-def _target(cmd: Subscribe, ctx: Context) -> tuple[str, str]:
-    _ = translator(cmd.lang)
-    if cmd.target == "here":
-        if ctx.origin is None or ctx.origin.surface not in CHAT or not ctx.origin.channel:
-            raise Refused(
-                _(
-                    "Use 'subscribe here' in a Slack or Discord channel,"
-                    " or subscribe me, email or webhook."
-                )
-            )
-        return ctx.origin.surface, ctx.origin.channel
-    if cmd.target == "me":
-        if ctx.actor.surface not in CHAT or not ctx.actor.surface_id:
-            raise Refused(
-                _("'subscribe me' works from Slack or Discord; use email <address> here.")
-            )
-        return ctx.actor.surface, "@" + ctx.actor.surface_id
-    if cmd.address is None:
-        raise Refused(_("Give the address to subscribe."))
-    if cmd.target == "webhook":
-        try:
-            check_url_sync(cmd.address, allow_private=ctx.allow_private_webhooks)
-        except WebhookRefused as exc:
-            raise Refused(_("This webhook URL is refused: %(reason)s") % {"reason": exc}) from None
-    return cmd.target, cmd.address
-
-
-def _check_platform(platform: str, ctx: Context, lang: str | None) -> None:
-    """Refuse a platform the bot cannot send to: the subscription would never be delivered."""
-    if ctx.platforms is None or platform in ctx.platforms:
-        return
-    _ = translator(lang)
-    name = PLATFORM_NAMES.get(platform, platform)
-    raise Refused(_("%(platform)s is not set up on this bot.") % {"platform": name})
-
-
-def _check_names(cmd: Subscribe, charter: Charter) -> None:
-    _ = translator(cmd.lang)
-    checks = (
-        (cmd.tracks, tuple(charter.tracks), _("track")),
-        (cmd.clients, charter.client_ids, _("client")),
-        (
-            (cmd.min_severity,) if cmd.min_severity else (),
-            charter.incidents.severities,
-            _("severity"),
-        ),
-    )
-    for given, valid, what in checks:
-        unknown = [g for g in given if g not in valid]
-        if unknown:
-            raise Refused(
-                _("Unknown %(what)s %(names)s; choose from %(valid)s.")
-                % {"what": what, "names": ", ".join(unknown), "valid": ", ".join(valid)}
-            )
+    def sees(self, stored: proposals.Stored) -> bool:
+        if self.may_see is not None:
+            return self.may_see(stored)
+        track = self.charter.tracks.get(stored.proposal.track)
+        return stored.disclosed or track is None or not track.confidential
 
 
 def _filters(cmd: Subscribe) -> dict[str, Any]:
@@ -159,12 +107,10 @@ def describe(row: SubscriptionRow, lang: str | None) -> str:
 
 def subscribe(cmd: Subscribe, ctx: Context) -> Message:
     _ = translator(cmd.lang)
-    try:
-        platform, address = _target(cmd, ctx)
-        _check_platform(platform, ctx, cmd.lang)
-        _check_names(cmd, ctx.charter)
-    except Refused as exc:
-        return Message.text_only(str(exc), ok=False)
+    target, problems = check(cmd, ctx)
+    if target is None:
+        return Message.text_only("\n".join(problems), ok=False)
+    platform, address = target
     new = repo.NewSubscription(
         platform=platform,
         address=address,
@@ -354,12 +300,24 @@ def register(
     """
     known = frozenset(platforms) if platforms is not None else None
 
-    def run(svc: Any, session: Session, command: Any, actor: Actor, now: datetime) -> Message:
+    def context(svc: Any, session: Session, actor: Actor, now: datetime) -> Context:
+        from bot.commands_core import _visible  # the rule of `proposals` and `show`
+
         origin = origin_of(actor) if origin_of is not None else None
-        ctx = Context(
-            session, svc.charter, actor, now, origin, public_url, known, allow_private_webhooks
-        )
-        return handle(command, ctx)
+        return Context(
+            session, svc.charter, actor, now, origin, public_url, known, allow_private_webhooks,
+            may_see=lambda stored: _visible(svc, stored, actor),
+        )  # fmt: skip
+
+    def run(svc: Any, session: Session, command: Any, actor: Actor, now: datetime) -> Message:
+        return handle(command, context(svc, session, actor, now))
+
+    def precheck(
+        svc: Any, session: Session, command: Any, actor: Actor, now: datetime
+    ) -> Message | None:
+        if not isinstance(command, Subscribe):
+            return None
+        return misplaced(command, context(svc, session, actor, now))
 
     for cls in (Subscribe, Unsubscribe, Subscriptions):
-        service.register(cls, run)
+        service.register(cls, run, precheck=precheck)

@@ -16,6 +16,8 @@ Rules:
 - An agenda counts as posted once its timer fired (:func:`posted_agendas`); its GitHub issue
   follows the occurrence's key, which :func:`rekey_agenda` changes when an amended series takes
   over a stale agenda.
+- A scheduled ad-hoc call's id ends in a random suffix (:func:`new_adhoc_id`), never in a
+  number that depends on the calls already stored, so it cannot reveal a private one.
 - A confirmation token is used once, by the person it was issued to, before it expires.
 - A private ad-hoc call is made public when what kept it private is disclosed
   (:func:`publish_adhoc`): a call about a proposal, when that proposal is; a post-incident
@@ -25,7 +27,8 @@ Rules:
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+import secrets
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -166,6 +169,26 @@ def go_no_go_calls(session: Session, proposal: int, stage: str) -> list[AdhocMee
         .order_by(col(AdhocMeetingRow.created_at), col(AdhocMeetingRow.id))
     )
     return list(session.exec(stmt).all())
+
+
+# Lower-case letters and digits that cannot be misread for one another (no 0/o, 1/l/i).
+CALL_SUFFIX_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
+CALL_SUFFIX_LENGTH = 4
+
+
+def random_call_suffix() -> str:
+    return "".join(secrets.choice(CALL_SUFFIX_ALPHABET) for _ in range(CALL_SUFFIX_LENGTH))
+
+
+def new_adhoc_id(session: Session, base: str, draw: Callable[[], str] | None = None) -> str:
+    """``base-<suffix>`` with a random suffix (``call-20261129-1800-k3m9``), drawn again in the
+    rare case it is taken. Every new call gets one, whatever else is stored, so an id says
+    nothing about other calls: a suffix counting the calls before it (:func:`free_adhoc_id`'s
+    ``-2``) would tell anyone who sees a public call that a private one took its slot."""
+    while True:
+        candidate = f"{base}-{(draw or random_call_suffix)()}"
+        if session.get(AdhocMeetingRow, candidate) is None:
+            return candidate
 
 
 def free_adhoc_id(session: Session, base: str) -> str:

@@ -196,7 +196,7 @@ def test_register_passes_the_platforms_on(sqlite_engine: Engine) -> None:
     class Service:
         charter = CHARTER
 
-        def register(self, cls: type, run: Any) -> None:
+        def register(self, cls: type, run: Any, **_: Any) -> None:
             handlers[cls] = run
 
     sub_module.register(Service(), public_url="https://bot", platforms={"slack": object()})

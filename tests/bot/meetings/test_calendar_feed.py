@@ -94,12 +94,12 @@ async def test_the_feeds_are_valid_stable_and_follow_changes(
     preview = rt.gov.run_sync('meeting schedule "Fork retro" 2026-03-25 15:00Z', COORDINATOR, NOW)
     token = re.search(r"confirm (\S+)", "\n".join(str(s) for line in preview.lines for s in line))
     assert token is not None
-    assert rt.gov.run_sync(f"confirm {token.group(1)}", COORDINATOR, NOW).ok
-    one = await client.get("/calendar/call-20260325-1500.ics")
+    done = rt.gov.run_sync(f"confirm {token.group(1)}", COORDINATOR, NOW)
+    assert done.ok and done.title.startswith("Scheduled call-20260325-1500-")
+    call_id = done.title.removeprefix("Scheduled ")
+    one = await client.get(f"/calendar/{call_id}.ics")
     assert one.status_code == 200
-    assert list(events(one.content)) == [
-        ("call-20260325-1500.meridian-net.upgrades@charterbot", "")
-    ]
+    assert list(events(one.content)) == [(f"{call_id}.meridian-net.upgrades@charterbot", "")]
     series = events((await client.get("/calendar/security-sync.ics")).content)
     assert list(series) == [("security-sync.meridian-net.upgrades@charterbot", "")]
     missing = await client.get("/calendar/nope.ics")

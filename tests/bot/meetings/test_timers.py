@@ -152,22 +152,24 @@ def test_meeting_announcements_carry_the_call_start_as_their_when(db_url: str) -
     notice = build_notice(reminder, lang="de", zone="Europe/Berlin")
     assert notice.facts[-1][1] == "11.06.2026, 15:00:00 (Europe/Berlin)"
 
-    def confirmed(text: str) -> None:
+    def confirmed(text: str) -> str:
         preview = gov.run_sync(text, COORDINATOR, now)
         token = re.search(r"confirm (\S+) within", str(preview.lines))
         assert token, preview.lines
-        assert gov.run_sync(f"confirm {token[1]}", COORDINATOR, now).ok
+        done = gov.run_sync(f"confirm {token[1]}", COORDINATOR, now)
+        assert done.ok
+        return done.title.removeprefix("Scheduled ")
 
-    confirmed('meeting schedule "Fork retro" 2026-06-12 09:00Z')
+    call_id = confirmed('meeting schedule "Fork retro" 2026-06-12 09:00Z')
     confirmed("meeting move core-sync@2026-06-25T15:00 2026-06-26 10:00Z")
-    assert gov.run_sync("meeting cancel call-20260612-0900", COORDINATOR, now).ok
+    assert gov.run_sync(f"meeting cancel {call_id}", COORDINATOR, now).ok
     kinds = ("New call:", "Moved:", "Cancelled:")
     changes = [a for a in announcements(gov.engine) if a["title"].startswith(kinds)]
     assert [(a["title"], a["text"], a["data"]["starts_at"]) for a in changes] == [
         ("New call: Fork retro", "Fork retro, 1h.", "2026-06-12T09:00:00+00:00"),
         ("Moved: Core client sync", "Core client sync (core-sync@2026-06-25T15:00) moves to a "
          "new time.", "2026-06-26T10:00:00+00:00"),
-        ("Cancelled: Fork retro", "Fork retro (call-20260612-0900@2026-06-12T09:00) is "
+        ("Cancelled: Fork retro", f"Fork retro ({call_id}@2026-06-12T09:00) is "
          "cancelled.", "2026-06-12T09:00:00+00:00"),
     ]  # fmt: skip
     assert not any("UTC" in a["text"] for a in [reminder, *changes])

@@ -36,7 +36,7 @@ from storage.db import read_scope, session_scope
 from storage.models.audit import AuditEntry
 from storage.verify_export import ChainError, check_file, parse_head
 from tests.bot.web.conftest import NOW
-from tests.bot.web.test_confidential_audit import SECRET_TEXT, run
+from tests.bot.web.test_confidential_audit import CALL_ID, SECRET_TEXT, run
 from tests.storage.audit_fixtures import draft
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ SECRET_WORDS = [
     "proposal:9",
     "rollout:9",
     "incident:3",
-    "meeting:call-20261204-1500",
+    f"meeting:{CALL_ID}",
     "meeting:go-no-go-9-production",
     *SECRET_TEXT,
 ]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from datetime import timedelta
+from unittest.mock import patch
 
 import httpx
 import pytest
@@ -26,7 +27,7 @@ from bot.bootstrap import Runtime
 from bot.clock import FixedClock
 from bot.messages import Actor, plain_text
 from bot.web.queries import Reader
-from storage import dashboard_queries as q, rollouts as rollout_store
+from storage import dashboard_queries as q, meetings as meetings_store, rollouts as rollout_store
 from storage.db import read_scope, session_scope
 from tests.bot.web.conftest import NOW
 
@@ -35,6 +36,7 @@ NAMES_IT = "Gossip-mesh flaw seen on testnet"  # incident 3: names #9
 PAUSES_IT = "Embargoed build pause for aurora"  # incident 4: names #9, pauses #1, #2, #9
 PAUSED_IT = "Borealis peering stall"  # incident 5: names #9, paused it, resolved since
 CALL = "Embargo call on the flaw"  # the private call about #9
+CALL_ID = "call-20261204-1500-k3m9"  # its id, with the random suffix fixed (build)
 NOTE = "still reproducible on canary"  # the no-go's note
 SECRET_TEXT = [NAMES_IT, PAUSES_IT, PAUSED_IT, CALL, NOTE, "patch ETA tomorrow"]
 
@@ -68,7 +70,8 @@ def build(rt: Runtime) -> None:
     said = run(rt, "jonas-coord", f'meeting schedule "{CALL}" tomorrow 15:00 1h for 9')
     code = re.search(r"confirm (\S+)", said)
     assert code is not None
-    run(rt, "jonas-coord", f"confirm {code.group(1)}")
+    with patch.object(meetings_store, "random_call_suffix", lambda: CALL_ID.rsplit("-")[-1]):
+        assert CALL_ID in run(rt, "jonas-coord", f"confirm {code.group(1)}")
     paused = run(rt, "kofi-sec", f'incident declare sev1 "{PAUSES_IT}" for 9 clients aurora')
     assert "#4" in paused and "#1" in paused and "#9" in paused
     assert "#9" in run(rt, "kofi-sec", f'incident declare sev1 "{PAUSED_IT}" for 9')
@@ -120,7 +123,7 @@ def test_the_predicate_names_the_confidential_incidents_and_calls(secret_rt: Run
         secret = q.secrets(session)
     assert secret.proposals == {9}
     assert secret.incidents == {"3", "4", "5"}
-    assert {"call-20261204-1500", "go-no-go-9-production"} <= secret.meetings
+    assert {CALL_ID, "go-no-go-9-production"} <= secret.meetings
     assert "go-no-go-1-production" not in secret.meetings
     run(secret_rt, "kofi-sec", "disclose 9")
     with read_scope(secret_rt.engine) as session:
@@ -132,7 +135,7 @@ def test_the_predicate_names_the_confidential_incidents_and_calls(secret_rt: Run
 AUDIT_LEAKS = [
     # (page, what it must not show)
     ("/audit", "rollout:9"),  # rollout-started … go-no-go-recorded of the hidden rollout
-    ("/audit", "meeting:call-20261204-1500"),  # the private call's meeting-scheduled
+    ("/audit", f"meeting:{CALL_ID}"),  # the private call's meeting-scheduled
     ("/audit", "meeting:go-no-go-9-production"),  # the private go/no-go call
     ("/audit", "incident:3"),  # names #9
     ("/audit", "incident:4"),  # holds #9 paused
@@ -199,7 +202,7 @@ FILTERS = [
     ("subject=rollout:9", "subject=rollout:99999"),
     ("subject=incident:3", "subject=incident:99999"),
     ("subject=incident:5", "subject=incident:99998"),
-    ("subject=meeting:call-20261204-1500", "subject=meeting:call-20991204-1500"),
+    (f"subject=meeting:{CALL_ID}", "subject=meeting:call-20991204-1500-k3m9"),
     ("subject=meeting:go-no-go-9-production", "subject=meeting:go-no-go-99999-production"),
     ("kind=go-no-go-recorded", "kind=no-such-kind"),  # only #9 has one
 ]
