@@ -118,6 +118,7 @@ class ReleaseSnapshot:
     published_at: datetime | None
     name: str = ""
     html_url: str = ""
+    created_at: datetime | None = None  # the listing's order (a draft's creation, not publication)
 
 
 @dataclass(frozen=True)
@@ -190,8 +191,9 @@ class GitHubGateway(Protocol):
 
     async def list_check_runs(self, repo: str, ref: str) -> list[CheckSnapshot]: ...
 
-    async def list_releases(self, repo: str, per_page: int) -> list[ReleaseSnapshot]:
-        """The newest ``per_page`` releases of ``repo`` (a client's), newest first: one page."""
+    async def list_releases(self, repo: str, per_page: int, page: int = 1) -> list[ReleaseSnapshot]:
+        """Page ``page`` of ``repo``'s releases (a client's), ``per_page`` a page, newest first
+        by creation: one page."""
         ...
 
     async def list_issues_since(

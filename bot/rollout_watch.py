@@ -30,6 +30,7 @@ from sqlmodel import Session
 
 from bot.github.events import RELEASE_LINE, CheckEvent, ReleaseEvent
 from bot.messages import Actor
+from bot.release_dates import release_report_at
 from bot.rollout_reads import checked, gate_facts
 from bot.rollouts import locate, report
 from bot.service import Governance
@@ -40,6 +41,7 @@ from charter.intake import parse_activation
 from charter.lifecycle import State
 from charter.model import Charter
 from charter.proposal import Proposal
+from charter.release_time import reported_already
 from charter.rollout import ReadyReport
 from storage import proposals as repo, rollouts as store, state
 
@@ -79,23 +81,28 @@ def on_check(gov: Governance, session: Session, ev: CheckEvent, now: datetime) -
 
 
 def on_release(gov: Governance, session: Session, ev: ReleaseEvent, now: datetime) -> None:
-    """A published release in a client's repository that says ``charterbot: ready <n> <stage>``."""
+    """A published release in a client's repository that says ``charterbot: ready <n> <stage>``,
+    dated by :func:`bot.release_dates.release_report_at`; an edit reports only the lines it added,
+    each once (:func:`charter.release_time.reported_already`)."""
     client = _client_of_repo(gov.charter, ev.repo)
     if client is None:
         return
     actor = Actor(login=ev.author, surface="github", display=ev.author)
+    edited = ev.action == "edited"
+    had = {(int(n), s.lower()) for n, s in RELEASE_LINE.findall(ev.previous_body or "")}
     for number, stage in RELEASE_LINE.findall(ev.body):
-        n = int(number)
-        entry = ReadyReport(
-            client,
-            stage.lower(),
-            ev.tag,
-            ev.tag,
-            f"GitHub release {ev.tag} in {ev.repo}",
-            ev.author,
-            now,
-        )
+        n, lowered = int(number), stage.lower()
+        if (n, lowered) in had:  # there before this edit: judged when it came
+            continue
         loaded = locate(gov, session, n, actor, now, trusted=True)
+        rollout = None if isinstance(loaded, str) else loaded[1]
+        if edited and rollout is not None and reported_already(rollout, client, lowered, ev.tag):
+            continue  # a redelivery, or the poller read the edit first
+        published = None if edited else ev.published_at  # an edit's line came later
+        at = now if rollout is None else release_report_at(session, rollout, published, now)
+        entry = ReadyReport(
+            client, lowered, ev.tag, ev.tag, f"GitHub release {ev.tag} in {ev.repo}", ev.author, at
+        )
         result = (
             loaded
             if isinstance(loaded, str)

@@ -428,7 +428,10 @@ SETTINGS_DOC: tuple[tuple[str, str, str], ...] = (
             "clients in a rollout under way: a published release whose notes say `charterbot: "
             "ready <n> <stage>` reports its client ready, as its `release` webhook would (only "
             "releases published after the rollout started, not yet reported and not replaced by a "
-            "newer report; at most 10 repositories a poll, 20 newest releases each)."
+            "newer report; dated by the release's publication; a ready line added by a later "
+            "edit reports once, dated when seen; at most 10 repositories a poll, up to 3 pages "
+            "of 100 releases each, newest first by creation, a further page only while it may "
+            "hold one created less than 30 days before the rollout started)."
         ),
     ),
     (

@@ -22,6 +22,12 @@ Rules:
   line break, so "charterbot: ready 1" with "staging" on the next line is no report. A line may
   end with ``\r`` (a body typed in GitHub's form has CRLF line ends). Case and a ``#`` before
   ``<n>`` do not matter.
+- A release's deliveries: ``published`` reports its ready lines, dated by its
+  ``published_at`` (``charter.release_time``; None when missing or unreadable: dated on
+  arrival). ``edited`` with a changed body (``changes.body.from``) of a release that is not a
+  draft carries the body before the edit as ``previous_body``: only the lines it added report
+  (dated on arrival: GitHub gives no time for the edit). Every other action (``created``,
+  ``released``, an edit of the name only, a draft's edit…) carries nothing.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.github.wire import WireFormatError, parse_time
+from bot.github.wire import WireFormatError, parse_time, time_or_none
 from bot.ports import CommentSnapshot, IssueSnapshot
 from charter.text import strip_invisible
 
@@ -99,6 +105,9 @@ class ReleaseEvent:
     tag: str
     body: str
     author: str
+    action: str = "published"  # published | edited
+    published_at: datetime | None = None  # GitHub's; None: not given or unreadable
+    previous_body: str | None = None  # an edit's body before it (``changes.body.from``)
 
 
 @dataclass(frozen=True)
@@ -243,15 +252,26 @@ def _check_time(obj: Mapping[str, Any]) -> datetime | None:
 
 
 def _release_event(payload: Mapping[str, Any]) -> ReleaseEvent | None:
-    # GitHub sends created/published/released/… for one release; act once, on publication.
-    if payload.get("action") != "published":
-        return None
+    # GitHub sends created/published/released/edited/… for one release: act on publication,
+    # and on an edit of a published release's body (see the rules).
+    action = payload.get("action")
     release = _obj(payload, "release")
+    changes = payload.get("changes")
+    change = changes.get("body") if isinstance(changes, Mapping) else None
+    before = change.get("from") if isinstance(change, Mapping) else None
+    previous = before if isinstance(before, str) else None  # as GitHub sent it, as ``body``
+    if action == "edited" and (previous is None or release.get("draft")):
+        return None
+    if action not in ("published", "edited"):
+        return None
     return ReleaseEvent(
         repo=_repo(payload),
         tag=str(_get(release, "tag_name", "release.tag_name")),
         body=str(release.get("body") or ""),
         author=_login(release, "author", "release.author"),
+        action=str(action),
+        published_at=time_or_none(release.get("published_at")),
+        previous_body=previous if action == "edited" else None,
     )
 
 

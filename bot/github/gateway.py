@@ -207,15 +207,18 @@ class PyGithubGateway:
         items, _ = await self._list(path, {}, None, items_key="check_runs")
         return [check_snapshot(item) for item in items]
 
-    async def list_releases(self, repo: str, per_page: int) -> list[ReleaseSnapshot]:
-        """The newest ``per_page`` (1-100) releases of ``repo``, newest first: one page, one
-        request (a poll wants the recent ones only). Drafts are listed when the token may push."""
+    async def list_releases(self, repo: str, per_page: int, page: int = 1) -> list[ReleaseSnapshot]:
+        """Page ``page`` (from 1) of ``repo``'s releases, ``per_page`` (1-100) a page, newest
+        first by creation: one page, one request (the reader decides how deep to go). Drafts
+        are listed when the token may push."""
         if not REPO_NAME.match(repo):
             raise ValueError(f"repository must be 'owner/name', got {repo!r}")
         if not 1 <= per_page <= 100:
             raise ValueError(f"per_page must be 1 to 100 (GitHub's page size), got {per_page}")
+        if page < 1:
+            raise ValueError(f"page must be 1 or more, got {page}")
         path = f"/repos/{repo}/releases"
-        params = {"per_page": per_page}
+        params = {"per_page": per_page, "page": page}
         _, _, data = await self._read(partial(self._get, path, params, None), f"GET {path}")
         return [release_snapshot(item) for item in _items(data, None)]
 

@@ -11,11 +11,18 @@ Rules:
   under way (``storage.rollouts.rollouts(active_only=True)``: not completed, not ended), each
   once. Such a client may always report (its next stage, or its current one again: a fixed
   release restarts a soak). Nothing at all is asked while no rollout is under way.
-- Bound: a pass reads at most ``MAX_REPOS_PER_PASS`` repositories, one request each, for the
-  newest ``RELEASES_PER_REPO`` releases (GitHub lists newest first). Repositories read longest
+- Bound: a pass reads at most ``MAX_REPOS_PER_PASS`` repositories. Repositories read longest
   ago (never read: first) go first, so every wanted one is read within
-  ceil(wanted / ``MAX_REPOS_PER_PASS``) passes. More releases than that published between two
-  reads of a repository: the older ones are not seen.
+  ceil(wanted / ``MAX_REPOS_PER_PASS``) passes. GitHub lists releases newest first *by
+  creation*, so a draft created long before it is published sits deep in the list: a
+  repository is read ``RELEASES_PER_PAGE`` (100, GitHub's largest page) a request, and the
+  next page is read only while the page was full and its oldest release was created at or
+  after the horizon (the earliest start of the rollouts under way less ``DRAFT_LEAD``, 30
+  days: an older one cannot be a draft prepared for them), and at most ``MAX_PAGES`` (3)
+  pages: at most 300 releases and 3 requests a repository, 30 a pass, each through the shared
+  throttle (one point of GitHub's 900 a minute per endpoint; a repository with fewer than
+  100 releases costs one request, as before). Not seen: a release created before the horizon,
+  or more than 300 releases created since it.
 - What counts: a release that is published (a draft is not; a prerelease is, as its webhook
   is ``published`` too), and of its ``charterbot: ready <n> <stage>`` lines
   (``bot.github.events.RELEASE_LINE``, the pattern ``on_release`` reads; the body is cut into
@@ -35,17 +42,30 @@ Rules:
   worker handles the delivery, as a late webhook would be: a release that named the stage
   after the rollout's next one counts if the rollout got there before the worker handled it.
   The other lines of the body are kept as they are; a release with no line left is not stored.
-- A release whose ``published`` webhook delivery is in the inbox already (same repository and
-  release id) is not stored again. Only that action is acted on (``events._release_event``):
-  a release's other deliveries (``created``, ``edited``, ``released``, ``prereleased``…) carry
-  nothing, so with its ``published`` one lost the release is still read back. In webhook mode
-  a release published less than ``settle`` ago (``WEBHOOK_SETTLE``) waits for a later pass, so
-  its own webhook, which comes within seconds, is stored and handled first.
-- Each release stored goes to the inbox as the ``release`` delivery a webhook would carry
-  (source ``github``, action ``published``, a webhook-shaped payload), so the worker parses it
-  (``bot.github.events.parse_event``) and records it through ``on_release``: one path for
-  both modes. Its key is ``poll:release:<repo>:<release id>``: a release is stored at most
-  once, whatever later passes read (a webhook's later ``edited`` is not acted on either).
+- What the inbox holds of a release already (``bot.github.release_seen``: every ``release``
+  delivery of it, webhook or poll, that the worker acts on, as ``parse_event`` reads it:
+  ``published``, and ``edited`` with a changed body) says what is new. A release none holds
+  is stored as the ``release`` delivery its webhook would carry (action ``published``, a
+  webhook-shaped payload, key ``poll:release:<repo>:<release id>``), dated by its
+  ``published_at`` (``charter.release_time``). A release some delivery holds is stored only
+  when its counting lines include one no delivery held: a ready line added by a later edit
+  (GitHub does not list edits, so a changed body is how a poll sees one). It goes as the
+  ``edited`` delivery GitHub sends (``changes.body.from``: the body the latest delivery
+  held). A release no delivery holds whose counting lines were not all in its body when this
+  reader last read it (kept in memory: the ready lines of each release read) was edited too,
+  and goes the same way (``from``: the ready lines read then); one first read after a restart
+  goes as published, dated by ``published_at``. The worker reports only the added lines, once
+  (``charter.release_time.reported_already``), dated when handled; its key
+  ``poll:release:<repo>:<release id>:<digest of the added lines>`` stores each edit once,
+  whatever later passes read and across restarts (the inbox is durable). An edit for another
+  reason adds no line and stores nothing. A ``created``, ``released``, name-only ``edited``
+  delivery carries nothing, so with the ``published`` one lost the release is still read
+  back. In webhook mode a release published less than ``settle`` ago (``WEBHOOK_SETTLE``)
+  waits for a later pass, so its own webhook, which comes within seconds, is stored and
+  handled first; an edit's own ``edited`` webhook and a pass may both store it: the worker
+  reports the line once all the same.
+- The worker parses every stored delivery (``bot.github.events.parse_event``) and records it
+  through ``on_release``: one path for both modes.
 - GitHub's rate limit: every request goes through the throttle the relays, poller,
   reconciler and check reader share (the gateway). A refusal that outlasts the throttle's
   retries, or a hold from an earlier one (``RateLimitHeld``: nothing is called), ends the
@@ -55,6 +75,7 @@ Rules:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -63,9 +84,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlmodel import Session, col, select
 
 from bot.github.events import RELEASE_LINE
+from bot.github.release_seen import Held, held, ready_lines
 from bot.github.wire import format_time
 from bot.ports import GitHubError, GitHubGateway, GitHubRateLimited, ReleaseSnapshot
 from charter.model import Charter
@@ -73,12 +94,13 @@ from charter.rollout import Rollout
 from charter.rollout_facts import tag_name
 from storage import rollouts as store
 from storage.db import read_scope
-from storage.models.core import InboxRow
 
 log = logging.getLogger("charterbot.github.releases")
 
 MAX_REPOS_PER_PASS = 10
-RELEASES_PER_REPO = 20
+RELEASES_PER_PAGE = 100  # GitHub's largest page
+MAX_PAGES = 3
+DRAFT_LEAD = timedelta(days=30)  # how long before a rollout starts a draft for it may be made
 WEBHOOK_SETTLE = timedelta(minutes=10)
 SOURCE = "github"  # parsed as the webhook payload it is shaped as (bot.github.handler.processor)
 EVENT = "release"
@@ -157,12 +179,17 @@ def counting_body(client: str, release: ReleaseSnapshot, live: Mapping[int, Roll
     return "\n".join(kept) if any_line else None
 
 
-def webhook_payload(repo: str, release: ReleaseSnapshot, body: str) -> dict[str, Any]:
-    """The ``release`` webhook payload (action ``published``) GitHub would send for
-    ``release``, with ``body``, and what the parser reads of it (``events._release_event``)."""
+def webhook_payload(
+    repo: str, release: ReleaseSnapshot, body: str, before: str | None = None
+) -> dict[str, Any]:
+    """The ``release`` webhook payload GitHub would send for ``release``, with ``body``, and
+    what the parser reads of it (``events._release_event``): ``published``, or ``edited`` from
+    the body ``before`` when given."""
     published = release.published_at
+    edit = {} if before is None else {"changes": {"body": {"from": before}}}
     return {
-        "action": "published",
+        "action": "published" if before is None else "edited",
+        **edit,
         "release": {
             "id": int(release.release_id) if release.release_id.isdigit() else release.release_id,
             "tag_name": release.tag,
@@ -178,31 +205,26 @@ def webhook_payload(repo: str, release: ReleaseSnapshot, body: str) -> dict[str,
     }
 
 
-def delivery_key(repo: str, release: ReleaseSnapshot) -> str:
-    """The inbox key of a polled release: one per release, whatever its later state."""
-    return f"poll:{EVENT}:{repo.lower()}:{release.release_id}"
+def delivery_key(
+    repo: str, release: ReleaseSnapshot, added: set[tuple[int, str]] | None = None
+) -> str:
+    """The inbox key of a polled release: one for its first delivery, one per set of ready
+    lines an edit ``added`` (so each edit is stored once, whatever later passes read)."""
+    base = f"poll:{EVENT}:{repo.lower()}:{release.release_id}"
+    if not added:
+        return base
+    text = "\n".join(f"{n} {stage}" for n, stage in sorted(added))
+    return f"{base}:{hashlib.sha256(text.encode()).hexdigest()[:16]}"
 
 
-def webhook_carried(session: Session, since: datetime) -> set[tuple[str, str]]:
-    """(repository, release id) of each ``release`` webhook delivery stored since ``since``
-    whose action is ``published``: the only one the worker acts on."""
-    rows = session.exec(
-        select(InboxRow.body)
-        .where(InboxRow.source == SOURCE, InboxRow.event == EVENT)
-        .where(col(InboxRow.received_at) >= since)
-        .where(col(InboxRow.key).not_like("poll:%"))
-    ).all()
-    found = set()
-    for body in rows:
-        try:
-            payload = json.loads(body)
-            action = payload["action"]
-            repo, release = payload["repository"]["full_name"], payload["release"]["id"]
-        except (ValueError, TypeError, KeyError):  # a malformed delivery carried nothing
-            continue
-        if action == "published":  # created, edited, released...: parsed to nothing
-            found.add((str(repo).lower(), str(release)))
-    return found
+def horizon(live: Mapping[int, Rollout]) -> datetime:
+    """Releases created before this cannot report for the rollouts under way (see the rules)."""
+    return min((r.started_at for r in live.values()), default=_NEVER + DRAFT_LEAD) - DRAFT_LEAD
+
+
+def _lines_body(lines: set[tuple[int, str]]) -> str:
+    """A body of just these ready lines: what an edit's ``changes.body.from`` needs to say."""
+    return "".join(f"charterbot: ready {n} {stage}\n" for n, stage in sorted(lines))
 
 
 class ReleaseReader:
@@ -216,7 +238,8 @@ class ReleaseReader:
         store: Store,
         *,
         limit: int = MAX_REPOS_PER_PASS,
-        per_repo: int = RELEASES_PER_REPO,
+        per_page: int = RELEASES_PER_PAGE,
+        pages: int = MAX_PAGES,
         settle: timedelta = timedelta(0),
     ) -> None:
         self._engine = engine
@@ -224,9 +247,12 @@ class ReleaseReader:
         self._charter = charter
         self._store = store
         self._limit = limit
-        self._per_repo = per_repo
+        self._per_page = per_page
+        self._pages = pages
         self._settle = settle
         self._read_at: dict[str, datetime] = {}  # repository (lowercase) -> last read
+        # (repository lowercase, release id) -> its ready lines when last read (this process)
+        self._lines: dict[tuple[str, str], set[tuple[int, str]]] = {}
 
     def due(self) -> tuple[list[Wanted], dict[int, Rollout]]:
         """This pass's repositories (the wanted ones read longest ago, at most ``limit``) and
@@ -237,6 +263,7 @@ class ReleaseReader:
         repos = wanted(live.values(), charter)
         keys = {w.repo.lower() for w in repos}
         self._read_at = {k: t for k, t in self._read_at.items() if k in keys}
+        self._lines = {k: v for k, v in self._lines.items() if k[0] in keys}
         repos.sort(key=lambda w: self._read_at.get(w.repo.lower(), _NEVER))  # stable
         return repos[: self._limit], live
 
@@ -246,7 +273,7 @@ class ReleaseReader:
         repos, live = self.due()
         for want in repos:
             try:
-                releases = await self._gateway.list_releases(want.repo, self._per_repo)
+                releases = await self._list(want.repo, horizon(live))
             except GitHubRateLimited as waiting:  # held or refused: the next pass goes on
                 log.info("releases not read: %s", waiting)
                 break
@@ -258,6 +285,18 @@ class ReleaseReader:
             stored += await self._deliver(want, releases, live, now)
         return stored
 
+    async def _list(self, repo: str, since: datetime) -> list[ReleaseSnapshot]:
+        """The repository's releases, page after page while one may hold a release created
+        since ``since`` (see the rules' bound)."""
+        found: list[ReleaseSnapshot] = []
+        for page in range(1, self._pages + 1):
+            chunk = await self._gateway.list_releases(repo, self._per_page, page)
+            found += chunk
+            created = [r.created_at for r in chunk if r.created_at is not None]
+            if len(chunk) < self._per_page or (created and min(created) < since):
+                break
+        return found
+
     async def _deliver(
         self,
         want: Wanted,
@@ -265,24 +304,38 @@ class ReleaseReader:
         live: Mapping[int, Rollout],
         now: datetime,
     ) -> int:
-        found: list[tuple[datetime, ReleaseSnapshot, str]] = []
+        found: list[tuple[datetime, ReleaseSnapshot, str, set[tuple[int, str]] | None]] = []
         for release in releases:
             at = release.published_at
             if at is None or at > now - self._settle:
                 continue
+            where = (want.repo.lower(), release.release_id)
+            before, self._lines[where] = self._lines.get(where), ready_lines(release.body)
             body = counting_body(want.client, release, live)
             if body is not None:
-                found.append((at, release, body))
+                found.append((at, release, body, before))
         if not found:
             return 0
         found.sort(key=lambda f: f[0])  # stored, so handled, as published: the newest wins
         with read_scope(self._engine) as session:
-            carried = webhook_carried(session, found[0][0] - _CLOCK_SLACK)
+            holds = held(session, found[0][0] - _CLOCK_SLACK)
         stored = 0
-        for _, release, body in found:
-            if (want.repo.lower(), release.release_id) in carried:
-                continue
-            payload = webhook_payload(want.repo, release, body)
-            raw = json.dumps(payload, separators=(",", ":")).encode()
-            stored += await self._store(SOURCE, delivery_key(want.repo, release), EVENT, raw)
+        for _, release, body, before in found:
+            had = holds.get((want.repo.lower(), release.release_id))
+            if had is None and before is not None and ready_lines(body) - before:
+                had = Held(before, _lines_body(before))  # read before without them: an edit
+            stored += await self._put(want.repo, release, body, had)
         return stored
+
+    async def _put(self, repo: str, release: ReleaseSnapshot, body: str, had: Held | None) -> int:
+        """Store the release's delivery: its first, or an edit that added ready lines."""
+        if had is None:
+            payload, key = webhook_payload(repo, release, body), delivery_key(repo, release)
+        else:
+            added = ready_lines(body) - had.lines
+            if not added:  # nothing new: held already (reported, refused or on its way)
+                return 0
+            payload = webhook_payload(repo, release, body, had.body)
+            key = delivery_key(repo, release, added)
+        raw = json.dumps(payload, separators=(",", ":")).encode()
+        return int(await self._store(SOURCE, key, EVENT, raw))

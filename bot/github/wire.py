@@ -90,8 +90,8 @@ def check_snapshot(data: Mapping[str, Any]) -> CheckSnapshot:
         html_url=str(data.get("html_url") or ""),
         run_id=str(data.get("id") or ""),
         head_branch=str(branch) if branch else None,
-        started_at=_time_or_none(data.get("started_at")),
-        completed_at=_time_or_none(data.get("completed_at")),
+        started_at=time_or_none(data.get("started_at")),
+        completed_at=time_or_none(data.get("completed_at")),
     )
 
 
@@ -108,10 +108,11 @@ def release_snapshot(data: Mapping[str, Any]) -> ReleaseSnapshot:
         published_at=None if published is None else parse_time(published),
         name=str(data.get("name") or ""),
         html_url=str(data.get("html_url") or ""),
+        created_at=time_or_none(data.get("created_at")),
     )
 
 
-def _time_or_none(value: Any) -> datetime | None:
+def time_or_none(value: Any) -> datetime | None:
     """An optional time; an odd one is dropped (it orders deliveries, it is not the event)."""
     try:
         return None if value is None else parse_time(value)

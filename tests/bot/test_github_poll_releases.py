@@ -25,6 +25,7 @@ import pytest
 from sqlmodel import col, select
 
 from bot.github.poll_releases import ReleaseReader
+from bot.github.wire import format_time
 from bot.messages import Actor, plain_text
 from charter.lifecycle import State
 from charter.proposal import Decision
@@ -68,6 +69,12 @@ async def poll(bot: Bot) -> int:
     return stored
 
 
+def stamp(bot: Bot) -> str:
+    """The bot's time now as GitHub writes ``published_at``: a webhook's release was published
+    as it was delivered."""
+    return format_time(bot.clock.now())
+
+
 def release_requests(github: GitHubStandin) -> list[str]:
     return [r.path for r in github.requests_to("GET", RELEASES)]
 
@@ -107,7 +114,7 @@ async def test_a_polled_release_reports_readiness_as_its_webhook_does(
         await hooked.advance(timedelta(minutes=1))
         payload = copy.deepcopy(webhook("release", "published"))
         payload["repository"]["full_name"] = AURORA
-        payload["release"].update(tag_name="v4.2.0", body=BODY)
+        payload["release"].update(tag_name="v4.2.0", body=BODY, published_at=stamp(hooked))
         payload["release"]["author"]["login"] = AUTHOR
         assert (await hooked.post("release", payload)).status_code == 202
         await hooked.settle()
@@ -361,7 +368,7 @@ async def _by_webhook(url: str, github: GitHubStandin, body: str) -> dict[str, A
         await hooked.advance(timedelta(minutes=1))
         payload = copy.deepcopy(webhook("release", "published"))
         payload["repository"]["full_name"] = AURORA
-        payload["release"].update(tag_name="v4.2.0", body=body)
+        payload["release"].update(tag_name="v4.2.0", body=body, published_at=stamp(hooked))
         payload["release"]["author"]["login"] = AUTHOR
         assert (await hooked.post("release", payload)).status_code == 202
         await hooked.settle()

@@ -83,7 +83,8 @@ EXPECTED: dict[str, Any] = {
         happened_at=datetime(2020, 10, 5, 16, 33, 49, tzinfo=UTC),  # updated_at
     ),
     "release/published.payload.json": ReleaseEvent(
-        repo="Codertocat/Hello-World", tag="0.0.1", body="", author="Codertocat"
+        repo="Codertocat/Hello-World", tag="0.0.1", body="", author="Codertocat",
+        published_at=datetime(2019, 5, 15, 15, 20, 53, tzinfo=UTC),
     ),
     "installation/created.payload.json": None,
     "label/created.payload.json": None,
@@ -166,10 +167,62 @@ def test_comment_on_pull_request_is_ignored() -> None:
 
 @pytest.mark.parametrize("action", ["created", "edited", "released", "prereleased"])
 def test_release_acts_only_on_published(action: str) -> None:
-    """GitHub sends several actions per release; only `published` becomes an event."""
+    """GitHub sends several actions per release; only `published` becomes an event (and an
+    `edited` that changed the body, below: this fixture's has no `changes`)."""
     _, payload = _load("release/published.payload.json")
     payload["action"] = action
     assert parse_event("release", payload) is None
+
+
+RELEASE_EDITS = [
+    # (what, changes, draft, previous body carried; None: no event)
+    ("the body changed", {"body": {"from": "old"}, "name": {"from": "FOO"}}, False, "old"),
+    ("the body was empty", {"body": {"from": ""}}, False, ""),
+    ("the name only", {"name": {"from": "FOO"}}, False, None),
+    ("no changes said", None, False, None),
+    ("a draft's body", {"body": {"from": "old"}}, True, None),
+    ("an odd from", {"body": {"from": 7}}, False, None),
+]
+
+
+@pytest.mark.parametrize(
+    ("what", "changes", "draft", "previous"), RELEASE_EDITS, ids=[e[0] for e in RELEASE_EDITS]
+)
+def test_a_release_edit_of_its_body_carries_the_body_before(
+    what: str, changes: dict[str, Any] | None, draft: bool, previous: str | None
+) -> None:
+    """octokit's `release/edited` example has `changes: {name: {from}, body: {from}}`: an edit
+    of a published release's body is an event with the body before it; anything else is not."""
+    _, payload = _load("release/published.payload.json")
+    payload["action"] = "edited"
+    payload["release"].update(body="charterbot: ready 1 staging", draft=draft)
+    if changes is not None:
+        payload["changes"] = changes
+    event = parse_event("release", payload)
+    if previous is None:
+        assert event is None
+    else:
+        assert event == ReleaseEvent(
+            repo="Codertocat/Hello-World",
+            tag="0.0.1",
+            body="charterbot: ready 1 staging",
+            author="Codertocat",
+            action="edited",
+            published_at=datetime(2019, 5, 15, 15, 20, 53, tzinfo=UTC),
+            previous_body=previous,
+        )
+
+
+@pytest.mark.parametrize("published_at", [None, "yesterday"])
+def test_a_release_without_a_readable_publication_time_still_parses(
+    published_at: str | None,
+) -> None:
+    """Missing or unreadable, ``published_at`` is None: the report is dated on arrival."""
+    _, payload = _load("release/published.payload.json")
+    payload["release"]["published_at"] = published_at
+    event = parse_event("release", payload)
+    assert isinstance(event, ReleaseEvent)
+    assert event.published_at is None
 
 
 def test_ids_are_strings() -> None:

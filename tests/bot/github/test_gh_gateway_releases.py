@@ -40,20 +40,47 @@ async def test_releases_come_newest_first_in_one_request(
     assert [r.release_id for r in everything][-1] == str(old.id)
 
 
+async def test_a_later_page_is_asked_for_by_number(
+    github_standin: GitHubStandin, gateway: PyGithubGateway
+) -> None:
+    """``page`` is GitHub's page number (newest first by creation); each is one request, and
+    each release says when it was created (a draft: its creation, not its publication)."""
+    store = github_standin.store
+    made = []
+    for i in range(5):
+        made.append(store.add_release("acme/app", f"v1.{i}", "", "alice"))
+        store.advance(60)
+    second = await gateway.list_releases("acme/app", 2, 2)
+    assert [r.tag for r in second] == ["v1.2", "v1.1"]
+    assert [r.created_at for r in second] == [made[2].created_at, made[1].created_at]
+    assert await gateway.list_releases("acme/app", 2, 4) == []
+    asked = github_standin.requests_to("GET", RELEASES)
+    assert [(a.query.get("per_page"), a.query.get("page")) for a in asked] == [
+        ("2", "2"),
+        ("2", "4"),
+    ]
+
+
 @pytest.mark.parametrize(
-    ("repo", "per_page", "why"),
+    ("repo", "per_page", "page", "why"),
     [
-        ("acme", 10, "owner/name"),
-        ("acme/app/releases/../x", 10, "owner/name"),
-        ("acme/app", 0, "per_page"),
-        ("acme/app", 101, "per_page"),
+        ("acme", 10, 1, "owner/name"),
+        ("acme/app/releases/../x", 10, 1, "owner/name"),
+        ("acme/app", 0, 1, "per_page"),
+        ("acme/app", 101, 1, "per_page"),
+        ("acme/app", 10, 0, "page must be 1 or more"),
     ],
 )
 async def test_a_bad_request_is_refused_before_any_request(
-    github_standin: GitHubStandin, gateway: PyGithubGateway, repo: str, per_page: int, why: str
+    github_standin: GitHubStandin,
+    gateway: PyGithubGateway,
+    repo: str,
+    per_page: int,
+    page: int,
+    why: str,
 ) -> None:
     with pytest.raises(ValueError, match=why):
-        await gateway.list_releases(repo, per_page)
+        await gateway.list_releases(repo, per_page, page)
     assert github_standin.requests == []
 
 

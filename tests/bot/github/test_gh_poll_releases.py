@@ -215,7 +215,8 @@ def test_a_polled_release_parses_as_the_webhook_it_stands_for(prerelease: bool) 
     (a prerelease is published too), with the body the reader kept."""
     snap = ReleaseSnapshot("17", "v4.2.0", "ignored", "octocat", False, prerelease, T)
     payload = webhook_payload(AURORA, snap, LINE)
-    assert parse_event("release", payload) == ReleaseEvent(AURORA, "v4.2.0", LINE, "octocat")
+    want = ReleaseEvent(AURORA, "v4.2.0", LINE, "octocat", published_at=T)
+    assert parse_event("release", payload) == want
     assert payload["release"]["prerelease"] is prerelease
 
 
@@ -262,3 +263,24 @@ def test_a_release_has_one_key(repo: str, release_id: str, same: bool) -> None:
     assert key == "poll:release:meridian-net/aurora:17"
     other = ReleaseSnapshot(release_id, "v5", "edited", "x", False, True, AFTER)
     assert (delivery_key(repo, other) == key) is same
+
+
+def test_each_edit_that_adds_lines_has_its_own_key() -> None:
+    """An edit's key names the lines it added (in any order): stored once per edit."""
+    snap = release(LINE)
+    one = delivery_key(AURORA, snap, {(1, "canary")})
+    assert one.startswith("poll:release:meridian-net/aurora:17:")
+    assert one == delivery_key("Meridian-Net/Aurora", snap, {(1, "canary")})
+    both = delivery_key(AURORA, snap, {(1, "canary"), (2, "staging")})
+    assert both == delivery_key(AURORA, snap, {(2, "staging"), (1, "canary")})
+    assert len({delivery_key(AURORA, snap), one, both}) == 3
+
+
+def test_a_polled_edit_parses_as_the_edited_webhook_it_stands_for() -> None:
+    """With the body before, the payload is GitHub's ``edited`` delivery (``changes.body``)."""
+    payload = webhook_payload(AURORA, release("ignored"), LINE, "before")
+    assert payload["action"] == "edited"
+    assert payload["changes"] == {"body": {"from": "before"}}
+    event = parse_event("release", payload)
+    assert isinstance(event, ReleaseEvent)
+    assert (event.action, event.body, event.previous_body) == ("edited", LINE, "before")

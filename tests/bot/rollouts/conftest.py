@@ -172,7 +172,8 @@ class World:
     def release(self, client: str, tag: str, body: str, author: str) -> None:
         payload = copy.deepcopy(webhook("release", "published"))
         payload["repository"]["full_name"] = self.gov.charter.client(client).repository  # type: ignore[union-attr]
-        payload["release"].update(tag_name=tag, body=body)
+        stamp = self.clock.now().isoformat().replace("+00:00", "Z")  # published as delivered
+        payload["release"].update(tag_name=tag, body=body, published_at=stamp)
         payload["release"]["author"]["login"] = author
         self.deliver("release", payload)
 
