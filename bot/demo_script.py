@@ -169,10 +169,28 @@ async def _canary(c: Campaign, gas: int, flag: int) -> None:
         login = _maintainer(c, client)
         c.console(login, f"ready {gas} {client} canary {VERSION[client]} {SHA[client]}")
         await c.check(REPO[client], "interop-matrix", SHA[client], "success")
+    c.day(15)
+    await _drills(c, gas)
     c.day(16.2)
     c.console("ines-coord", f"advance {gas}")
     c.day(17)
     c.console("emeka-cirrus", f"ready {flag} cirrus staging v25.2.0-pe {SHA['cirrus']}1")
+
+
+# Rollback drills on canary: each team reverts its release there and times the recovery.
+DRILLS = {
+    "aurora": "recovered 8m restored from the pre-upgrade snapshot",
+    "borealis": "recovered 42m resync from genesis was slower than planned",
+    "cirrus": 'failed "the node did not start: its database was already migrated"',
+    "dorado": "recovered 15m",
+}
+
+
+async def _drills(c: Campaign, gas: int) -> None:
+    """Four clients drill their rollback on canary; eridanus plans its drill."""
+    for client, result in DRILLS.items():
+        c.console(_maintainer(c, client), f"drill {gas} {client} canary {result}")
+    c.console("hana-eridanus", f"drill schedule {gas} eridanus canary in 3 weeks")
 
 
 async def _production(c: Campaign, gas: int) -> None:

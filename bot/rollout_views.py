@@ -2,9 +2,10 @@
 
 ``rollout_view`` is the single JSON-safe description (the dashboard and read API return it as
 is); ``rollout_message`` renders it as a ``Message``: the client × stage matrix (version, ref,
-when, checks) and every gate of the next stage with pass/fail and its reason. Times are ISO 8601
-UTC strings in the view; renderers localise them (``When``). ``retrospective_body`` drafts the
-GitHub issue filed when production completes for every client.
+when, checks, the latest rollback drill and its score) and every gate of the next stage with
+pass/fail and its reason. Times are ISO 8601 UTC strings in the view; renderers localise them
+(``When``). ``retrospective_body`` drafts the GitHub issue filed when production completes for
+every client.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.messages import Line, Message, Segment, When
+from charter import drills
 from charter.gates import CONFIDENTIAL_INCIDENT, GateResult, gate_line
 from charter.incidents import Incident
-from charter.model import Charter
+from charter.model import Charter, format_duration
 from charter.rollout import ReadyReport, Rollout, matrix
-from charter.rollout_facts import shown_ref
+from charter.rollout_facts import DrillReport, PlannedDrill, shown_ref
 from charter.text import escape_markdown_github
 from storage.rollouts import ENDED_STATES
 
@@ -70,6 +72,8 @@ def rollout_view(
                     "reported_at": _iso(cell.reported_at),
                     "on": cell.on,
                     "checks": [{"name": n, "status": s} for n, s in cell.checks],
+                    "drill": drill_view(drills.standing(rollout, charter, client, stage)),
+                    "planned_drill": _planned(drills.planned(rollout, client, stage)),
                 }
             )
     target = next_stage(rollout, charter, state or None)
@@ -113,9 +117,50 @@ def rollout_view(
     }
 
 
+def drill_view(found: drills.Standing | None) -> dict[str, Any] | None:
+    """A client's latest rollback drill on a stage, scored (:func:`charter.drills.standing`),
+    as JSON-safe data; None without one. ``recovered`` is in seconds and ``took`` in the
+    charter's units (both None: it failed); ``stale`` says why it no longer counts."""
+    if found is None:
+        return None
+    d = found.drill
+    return {
+        "outcome": found.outcome,
+        "recovered": None if d.recovered is None else int(d.recovered.total_seconds()),
+        "took": None if d.recovered is None else format_duration(d.recovered),
+        "recovery": drills.recovery(d),
+        "limit": None if found.limit is None else format_duration(found.limit),
+        "release": d.release,
+        "notes": d.notes,
+        "by": d.reported_by,
+        "at": _iso(d.at),
+        "counts": found.counts,
+        "stale": found.stale,
+    }
+
+
+def _planned(plan: PlannedDrill | None) -> dict[str, Any] | None:
+    """A planned drill not yet reported, as JSON-safe data (None: none planned)."""
+    return None if plan is None else {"at": _iso(plan.at), "by": plan.by}
+
+
+def drill_mark(drill: Mapping[str, Any]) -> str:
+    """How a cell says its drill: "drill=pass 12m", "drill=fail", "… (outdated)"."""
+    took = drill["took"]
+    head = f"drill={drill['outcome']}" + (f" {took}" if took else "")
+    return head if drill["counts"] else f"{head} (outdated)"
+
+
+def _planned_segments(cell: Mapping[str, Any]) -> tuple[Segment, ...]:
+    """ " drill planned <when>" for a cell with a planned drill not yet reported, else ()."""
+    plan = cell.get("planned_drill")
+    at = _dt(plan["at"]) if plan else None
+    return () if at is None else (" drill planned ", When(at))
+
+
 def _cell_segments(cell: Mapping[str, Any]) -> tuple[Segment, ...]:
     if cell["version"] is None:
-        return (f"{cell['stage']} —",)
+        return (f"{cell['stage']} —", *_planned_segments(cell))
     head = cell["version"] + (f"@{shown_ref(cell['ref'])}" if cell["ref"] else "")
     at = _dt(cell["reported_at"])
     parts: list[Segment] = [f"{cell['stage']} {head} ("]
@@ -125,6 +170,9 @@ def _cell_segments(cell: Mapping[str, Any]) -> tuple[Segment, ...]:
     marks = " ".join(f"{c['name']}={c['status']}" for c in cell["checks"])
     if marks:
         parts.append(f" {marks}")
+    if cell.get("drill"):
+        parts.append(f" {drill_mark(cell['drill'])}")
+    parts.extend(_planned_segments(cell))
     if not cell["on"]:
         parts.append(" (rolled back)")
     return tuple(parts)
@@ -264,6 +312,17 @@ def stage_times(rollout: Rollout, charter: Charter) -> dict[str, dict[str, str]]
     return out
 
 
+def _drill_line(drill: DrillReport, charter: Charter) -> str:
+    """A drill as the retrospective lists it, scored by the charter's limit for its stage."""
+    required = drills.limit_for(charter, drill.stage)
+    outcome = drills.score(drill.recovered, None if required is None else required.recover_within)
+    return (
+        f"- {drill.client} on {drill.stage} ({escape_markdown_github(drill.release)}) by"
+        f" {drill.reported_by} at {drill.at:%Y-%m-%d %H:%M} UTC:"
+        f" {escape_markdown_github(drills.recovery(drill))} — {outcome}"
+    )
+
+
 def retrospective_body(
     rollout: Rollout,
     charter: Charter,
@@ -273,7 +332,8 @@ def retrospective_body(
     incidents: Sequence[Incident],
     confidential: Collection[str] = (),
 ) -> str:
-    """A draft retrospective from the record: decisions, time per stage, incidents, exceptions.
+    """A draft retrospective from the record: decisions, time per stage, incidents, exceptions
+    and every rollback drill with its score.
     An incident whose id is in ``confidential`` is listed only by its severity, as
     :func:`charter.gates.incident_reason` words it: the issue may be public."""
     esc = escape_markdown_github
@@ -323,6 +383,11 @@ def retrospective_body(
             for b in rollout.rollbacks
         ),
         *(() if rollout.rollbacks else ("- none",)),
+        "",
+        "## Rollback drills",
+        "",
+        *(_drill_line(d, charter) for d in rollout.drills),
+        *(() if rollout.drills else ("- none",)),
         "",
         "## Decision timeline (audit log)",
         "",

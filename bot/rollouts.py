@@ -67,8 +67,9 @@ def install_on(gov: Governance) -> None:
     gov.register(c.PauseRollout, pause)
     gov.register(c.ResumeRollout, resume)
     gov.add_state_listener(on_state)
-    from bot import rollout_incidents, rollout_watch  # they build on this module
+    from bot import rollout_drills, rollout_incidents, rollout_watch  # they build on this module
 
+    rollout_drills.install_on(gov)
     rollout_incidents.install_on(gov)
     rollout_watch.install_on(gov)
 

@@ -12,6 +12,8 @@ Rules (:func:`authorize`):
 - vote: a seat in the track's electorate (or a veto on it), as :mod:`charter.seats` counts;
 - withdraw: the proposal's author or a coordinator;
 - ready: a maintainer of that client, or a coordinator;
+- drill (report or plan a rollback drill): a maintainer of that client, or a member of a role in
+  ``rollout.override_roles`` (who may pass the gate it feeds anyway);
 - override (advance past a failing gate, or lift the incidents' holds on one rollout with
   ``rollout resume <n> --override``): a member of a role in ``rollout.override_roles``;
 - pause a rollout by hand (the safe direction, "stop the line"): a member of a role in
@@ -69,6 +71,7 @@ class Privilege(StrEnum):
     WITHDRAW = "withdraw"
     LINK = "link"
     READY = "ready"
+    DRILL = "drill"
     ADVANCE = "advance"
     OVERRIDE = "override"
     PAUSE = "pause"
@@ -127,6 +130,8 @@ COMMAND_PRIVILEGE: dict[type[c.Command], Privilege] = {
     c.Withdraw: Privilege.WITHDRAW,
     c.Disclose: Privilege.DISCLOSE,
     c.Ready: Privilege.READY,
+    c.Drill: Privilege.DRILL,
+    c.DrillSchedule: Privilege.DRILL,
     c.Advance: Privilege.ADVANCE,  # plus OVERRIDE when a reason is given: required_privileges
     c.Rollback: Privilege.ROLLBACK,
     c.MoveActivation: Privilege.ACTIVATION,
@@ -211,7 +216,7 @@ def authorize_command(
     """Decide a whole command: every privilege it needs, for every client it names.
     ``rollout_clients`` (the clients of the rollout it acts on) narrows a pause."""
     clients: Iterable[str | None] = (None,)
-    if isinstance(command, c.Ready):
+    if isinstance(command, c.Ready | c.Drill | c.DrillSchedule):
         clients = (command.client,)
     elif isinstance(command, c.Rollback) and command.clients:
         clients = command.clients
@@ -294,6 +299,8 @@ def _special(
         return Refusal(f"Only the proposal's author{author} or a coordinator may withdraw it.")
     if privilege is Privilege.READY:
         return None if coordinator else _maintainer_of(login, charter, client, "report", _COORD)
+    if privilege is Privilege.DRILL:
+        return _drill(login, charter, client)
     if privilege is Privilege.OVERRIDE:
         allowed = charter.rollout.override_roles
         if set(allowed) & set(charter.roles_of(login)):
@@ -314,6 +321,19 @@ def _special(
         return None if coordinator else Refusal("Only coordinators may move an activation target.")
     assert privilege is Privilege.MEETING_DECIDE, privilege  # every privilege is handled
     return None if coordinator else Refusal("Only coordinators may record a meeting decision.")
+
+
+def _drill(login: str, charter: Charter, client: str | None) -> Refusal | None:
+    """A client's maintainers report its drills; so may the override roles' members."""
+    allowed = charter.rollout.override_roles
+    if set(allowed) & set(charter.roles_of(login)):
+        return None
+    others = (
+        f"members of {join_and(list(allowed))}"
+        if allowed
+        else "the rollout's override roles (none in this charter)"
+    )
+    return _maintainer_of(login, charter, client, "report a rollback drill of", others)
 
 
 def _hold(

@@ -119,6 +119,29 @@ class Ready:
 
 
 @dataclass(frozen=True, slots=True)
+class Drill:
+    """A client's rollback drill on a stage (:mod:`charter.drills`): how long the node took to
+    be healthy again after reverting the release (``recovered``), or None when it did not
+    recover, ``notes`` then saying what went wrong (required)."""
+
+    n: int | None
+    client: str
+    stage: str
+    recovered: timedelta | None
+    notes: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DrillSchedule:
+    """Plan a client's rollback drill on a stage; shown as planned until one is reported."""
+
+    n: int | None
+    client: str
+    stage: str
+    when_text: str  # kept raw; the service reads it in the charter's zone (charter.when)
+
+
+@dataclass(frozen=True, slots=True)
 class Advance:
     n: int | None
     override_reason: str | None = None
@@ -316,6 +339,8 @@ Command = (
     | Help
     | Disclose
     | Ready
+    | Drill
+    | DrillSchedule
     | Advance
     | ShowRollout
     | PauseRollout
@@ -366,7 +391,7 @@ class ParseError:
 GROUPS = frozenset({"incident", "meeting", "agenda"})
 # Commands that also lead subcommands: ``rollout <n>`` is one, ``rollout pause <n> …`` another.
 # The word after it picks the subcommand; a proposal number is never one, so both read.
-LEADS = frozenset({"rollout"})
+LEADS = frozenset({"rollout", "drill"})
 
 USAGE: dict[str, str] = {
     "proposals": "/charter proposals",
@@ -386,6 +411,11 @@ USAGE: dict[str, str] = {
     "help": "/charter help [topic]",
     "disclose": "/charter disclose <n>",
     "ready": "/charter ready <n> <client> <stage> <version> [<commit-or-tag>] [notes…]",
+    "drill": (
+        "/charter drill <n> <client> <stage> recovered <duration> [notes…]"
+        ' | failed "<what went wrong>"'
+    ),
+    "drill schedule": "/charter drill schedule <n> <client> <stage> <when…>",
     "advance": '/charter advance <n> [to <stage> [--override "<reason>"]]',
     "rollout": "/charter rollout <n>",
     "rollout pause": '/charter rollout pause <n> "<reason>"',
@@ -433,6 +463,8 @@ COMMENT_USAGE: dict[str, str] = {
     "help": "/help [topic]",
     "disclose": "/disclose",
     "ready": "/ready <client> <stage> <version> [<commit-or-tag>] [notes…]",
+    "drill": '/drill <client> <stage> recovered <duration> [notes…] | failed "<what went wrong>"',
+    "drill schedule": "/drill schedule <client> <stage> <when…>",
     "advance": '/advance [to <stage> [--override "<reason>"]]',
     "rollout": "/rollout",
     "rollout pause": '/rollout pause "<reason>"',

@@ -26,6 +26,9 @@ charter entry configures (``Stage``); ``evaluate`` runs them in the charter's or
   re-soak, from before a client was rolled back from the stage, or from before a release it
   did not see was reported for the stage, no longer counts (:func:`current_go_no_go`,
   :func:`rolled_back_from`, :func:`charter.soak.brought`).
+- ``require_drill``: every client's latest rollback drill on the earlier stage the charter
+  names counts (rehearsed the release it runs there, not rolled back since) and recovered
+  within ``recover_within`` (:func:`charter.drills.gate`).
 - ``prerequisites``: each client's latest release reported for the stage meets the minimum the
   proposal's form names for it (:mod:`charter.prerequisites`); it applies when the form names
   one for a client of the rollout.
@@ -38,6 +41,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
+from charter import drills
 from charter.incidents import Incident, is_open, names
 from charter.model import Charter, Stage
 from charter.prerequisites import Minimum
@@ -373,6 +377,11 @@ def prerequisites(stage: Stage, rollout: Rollout, minimums: Mapping[str, Minimum
     return GateResult("prerequisites", True, f"the releases for {stage.id} meet {named}")
 
 
+def require_drill(stage: Stage, rollout: Rollout, charter: Charter) -> GateResult:
+    passed, reason = drills.gate(stage, rollout, charter)
+    return GateResult("require_drill", passed, reason)
+
+
 def evaluate(
     stage: Stage, rollout: Rollout, facts: GateFacts, charter: Charter, now: datetime
 ) -> tuple[GateResult, ...]:
@@ -392,6 +401,8 @@ def evaluate(
         results.append(risk(facts.risk, charter))
     if stage.go_no_go_meeting:
         results.append(go_no_go(stage, rollout, facts.go_no_go, charter))
+    if stage.require_drill is not None:
+        results.append(require_drill(stage, rollout, charter))
     if any(c in facts.minimums for c in rollout.clients):
         results.append(prerequisites(stage, rollout, facts.minimums))
     return tuple(results)

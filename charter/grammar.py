@@ -24,6 +24,8 @@ choice, ``…`` the rest of the line)::
              | ( "feedback" | "f?" ) n asked { asked } [ text ]  (* at most 10 people *)
              | "link" | "whoami" | "todo" | "help" [ topic ]
              | "ready" n client stage version [ ref ] [ text ]
+             | "drill" n client stage ( "recovered" recovery [ text ] | "failed" text )
+             | "drill" "schedule" n client stage when { when }
              | "advance" n [ "to" stage ] [ "--override" text ]  (* see the rules below *)
              | "inventory" [ n ]
              | "rollback" n { client } quoted | "flag" name ( "on" | "off" ) text
@@ -56,6 +58,7 @@ choice, ``…`` the rest of the line)::
                         bare, it must be a whole version, a tag (v4.2.0, 1.0-rc1): a branch
                         such as v1.x is refused, "give the sha or refs/tags/<tag>" *)
     duration = /[0-9]+[mh]/ ;                    (* only last before "for", not after in/after *)
+    recovery = /([0-9]{1,6}[smhd]){1,4}/ ;       (* 90s, 12m, 1h30m; more than none *)
     user     = [ "@" ] github-login | chat-mention ;
     asked    = ( "@" github-login | chat-mention ) [ "." | "," | ";" | ":" ] ;  (* "@a, @b: note";
                                                      ":" ends the list *)
@@ -119,6 +122,11 @@ Rules a reader of a comment should know:
   written first (``—call`` too), names the call when several are. ``--call`` later in the text
   (``meeting decide go --call x``) is refused with the form to write, never recorded as words
   on whichever call is current; a wholly quoted text is literal.
+- ``drill`` reports a client's rollback drill on a stage: ``drill 42 aurora canary recovered
+  12m`` (notes may follow), or ``drill 42 aurora canary failed "<what went wrong>"`` (required).
+  In a comment the proposal is the issue: ``/drill aurora canary recovered 12m``.
+  ``drill schedule 42 aurora canary thursday 15:00`` plans one (the time as ``meeting
+  schedule`` reads it); the word after ``drill`` picks the subcommand, as after ``rollout``.
 - ``advance`` names the stage to enter with ``to`` (``advance 42 to canary``); it must be the
   next one. An override must name it (``advance 42 to canary --override "…"``), so a repeated
   override cannot enter the stage after; one without ``to`` is read, then refused with the
@@ -131,7 +139,7 @@ import difflib
 import re
 from collections.abc import Callable, Iterator
 
-from charter import commands as c, grammar_ops as ops, grammar_tokens as t
+from charter import commands as c, grammar_drills as drills, grammar_ops as ops, grammar_tokens as t
 from charter.commands import CHAT_ONLY, COMMENT_USAGE, GROUPS, LEADS, USAGE, ParseError
 from charter.text import fold, normalise
 
@@ -292,6 +300,8 @@ _PRODUCTIONS: dict[str, _Prod] = {
     "help": _help,
     "disclose": _only_n(c.Disclose),
     "ready": ops.ready,
+    "drill": drills.drill,
+    "drill schedule": drills.schedule,
     "advance": ops.advance,
     "rollout": _only_n(c.ShowRollout),
     "rollout pause": ops.pause,

@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -125,6 +126,23 @@ class Track(_Frozen):
     min_activation_after_decision: Duration | None = None
 
 
+def _positive(value: timedelta) -> timedelta:
+    if value <= timedelta(0):
+        raise ValueError(
+            "recover_within must be longer than 0s: the longest recovery that scores a pass,"
+            " e.g. 30m"
+        )
+    return value
+
+
+class DrillRequirement(_Frozen):
+    """A rollback drill each client runs on an earlier stage before this one is entered
+    (:mod:`charter.drills`); ``stage`` is checked to be an earlier stage in validate."""
+
+    stage: Identifier
+    recover_within: Annotated[Duration, AfterValidator(_positive)]
+
+
 class Stage(_Frozen):
     id: Identifier
     description: str = ""
@@ -133,6 +151,7 @@ class Stage(_Frozen):
     require_checks: tuple[str, ...] = ()
     block_on_incident: str | None = None
     go_no_go_meeting: bool = False
+    require_drill: DrillRequirement | None = None
 
 
 class Risk(_Frozen):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from charter.model import Charter
 
@@ -35,6 +35,35 @@ class ReadyReport:
     notes: str
     reported_by: str
     at: datetime
+
+
+@dataclass(frozen=True)
+class DrillReport:
+    """A client team's rollback drill on a stage: it ran the release there, reverted to the one
+    before and timed how long until the node was healthy again (``recovered``); None when it did
+    not recover, ``notes`` then saying what went wrong. ``release`` is the version the drill
+    rehearsed (the client's latest release reported for the stage when the drill was reported).
+    Scored and judged by :mod:`charter.drills`."""
+
+    client: str
+    stage: str
+    recovered: timedelta | None
+    notes: str
+    reported_by: str
+    at: datetime
+    release: str = ""
+
+
+@dataclass(frozen=True)
+class PlannedDrill:
+    """A rollback drill a client team plans to run on a stage ``at`` (``drill schedule``),
+    planned by ``by`` at ``planned_at``; shown as planned until a drill is reported."""
+
+    client: str
+    stage: str
+    at: datetime
+    by: str
+    planned_at: datetime
 
 
 @dataclass(frozen=True)
@@ -137,6 +166,8 @@ class Rollout:
     rollbacks: tuple[RollbackRecord, ...] = ()
     completed_at: datetime | None = None
     confidential: bool = False
+    drills: tuple[DrillReport, ...] = ()  # rollback drills, in the order they were reported
+    planned_drills: tuple[PlannedDrill, ...] = ()  # in the order they were planned
 
     @property
     def paused(self) -> bool:
@@ -159,6 +190,11 @@ class Rollout:
             if r.client == client and r.stage == stage and (latest is None or r.at >= latest.at):
                 latest = r
         return latest
+
+    def latest_drill(self, client: str, stage: str) -> DrillReport | None:
+        """The client's latest rollback drill on the stage; of two at one moment, the later."""
+        mine = [d for d in self.drills if d.client == client and d.stage == stage]
+        return mine[-1] if mine else None
 
     def latest_check(self, client: str, name: str, ref: str) -> CheckResult | None:
         found = (

@@ -22,6 +22,7 @@ loader can point at its exact line and column. Rules:
   ``timezone`` places it);
 - ``block_on_incident`` and ``rollout.pause_on_incident`` name a severity from
   ``incidents.severities``;
+- a stage's ``require_drill.stage`` names a stage listed before it;
 - a track's veto roles are part of its electorate, an electorate lists each entry once and
   yields at least one seat.
 """
@@ -39,6 +40,7 @@ from zoneinfo import ZoneInfo, available_timezones
 from dateutil.rrule import rrule, rrulestr
 
 from charter.meetings import CYCLE_YEARS, first_instance, local_rule, rule_problem
+from charter.validate_drills import drill_stage_problems
 
 Loc = tuple[str | int, ...]
 
@@ -404,6 +406,12 @@ def _check_severities(data: Mapping[str, Any]) -> Iterator[Finding]:
             )
 
 
+def _check_drill_stages(data: Mapping[str, Any]) -> Iterator[Finding]:
+    """A stage's ``require_drill.stage`` is a stage before it (:mod:`charter.validate_drills`)."""
+    for loc, message in drill_stage_problems(data, suggest):
+        yield Finding(loc, message)
+
+
 _RULES = (
     _check_role_references,
     _check_electorates,
@@ -415,4 +423,5 @@ _RULES = (
     _check_meeting_starts,
     _check_rrules,
     _check_severities,
+    _check_drill_stages,
 )

@@ -5,6 +5,8 @@ Rules:
 - ``save_rollout`` writes the whole aggregate and re-derives every indexed column from it. Check
   results are not part of the stored aggregate: they live in ``check_result`` (one row per
   repo × head_sha × check name) and ``with_checks`` attaches the ones a rollout's reports name.
+- Rollback drills are kept in the aggregate only (:mod:`storage.drills`: no table, no
+  migration; a rollout stored before them reads as having none).
 - Readiness reports are appended to ``ready_report`` as well as kept in the aggregate, so the
   inventory across every rollout is one query.
 - ``load_rollout(..., for_update=True)`` locks the row on PostgreSQL (SQLite's BEGIN IMMEDIATE
@@ -49,6 +51,7 @@ from charter.rollout_facts import (
 )
 from charter.soak import counts_from
 from storage.charters import adoption_at, kept_charter
+from storage.drills import drills_from_json, drills_to_json, planned_from_json
 from storage.models.audit import AuditEntry
 from storage.models.core import CommentRow, ProposalRow
 from storage.models.rollouts import (
@@ -114,6 +117,7 @@ def rollout_to_json(rollout: Rollout, charter: Charter) -> str:
         ],
         "completed_at": _t(rollout.completed_at),
         "confidential": rollout.confidential,
+        **drills_to_json(rollout.drills, rollout.planned_drills),
     }
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
@@ -165,6 +169,8 @@ def _stored(d: Mapping[str, Any]) -> Rollout:
         ),
         completed_at=_p(d["completed_at"]),
         confidential=d["confidential"],
+        drills=drills_from_json(d),
+        planned_drills=planned_from_json(d),
     )
 
 

@@ -33,6 +33,7 @@ _MODELS = {
     "Client": "An independent implementation; holds one seat where an electorate is 'clients'.",
     "Track": "A decision class; a proposal picks one in the issue form.",
     "Stage": "A rollout stage; every client moves through the stages in order.",
+    "DrillRequirement": "A rollback drill each client runs on an earlier stage before this one.",
     "Risk": "How proposal risk (likelihood x impact) limits a rollout.",
     "RolloutConf": "How an accepted proposal rolls out.",
     "IncidentsConf": "Incident severities and roles.",
@@ -98,6 +99,12 @@ _FIELDS: dict[str, dict[str, str]] = {
         "require_checks": "GitHub check runs that must have succeeded on each client's release.",
         "block_on_incident": "An open incident of this severity or worse blocks advancing.",
         "go_no_go_meeting": "A go/no-go call is held before this stage and its decision recorded.",
+        "require_drill": "Each client rehearses rolling back on an earlier stage, recovering in "
+        "time, before this stage is entered.",
+    },
+    "DrillRequirement": {
+        "stage": "The earlier stage the rollback drill runs on (e.g. canary).",
+        "recover_within": "The longest recovery that scores a pass (more than 0).",
     },
     "Risk": {
         "scale": "Likelihood and impact are each scored 1..scale in the proposal form.",

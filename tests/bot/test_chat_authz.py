@@ -76,6 +76,10 @@ TABLE: list[tuple[str, frozenset[str]]] = [
     ("disclose {n}", COUNCIL),
     ("ready {n} borealis staging v1.2.3", frozenset({M, K})),  # Borealis's maintainer
     ("ready {n} aurora staging v1.2.3", frozenset({K})),
+    ("drill {n} borealis staging recovered 12m", frozenset({M, K})),  # its maintainer, override
+    ("drill {n} aurora staging failed no resync", frozenset({K})),
+    ("drill schedule {n} borealis staging in 2 days", frozenset({M, K})),
+    ("drill schedule {n} aurora staging in 2 days", frozenset({K})),
     ("advance {n}", STAFF),
     ('advance {n} --override "gate is flaky"', frozenset({K})),  # rollout.override_roles
     ('rollout pause {n} "devnet forks"', frozenset({M, S, K})),  # then only its clients' (rollouts)

@@ -61,6 +61,10 @@ CASES: list[tuple[c.Command, str, str]] = [
     (c.Disclose(42), "security-patch", COUNCIL_OR_COORD),
     (c.Ready(42, "aurora", "staging", "4.2.0"), "protocol-change", "MK"),
     (c.Ready(42, "borealis", "staging", "1.19"), "protocol-change", "K"),
+    (c.Drill(42, "aurora", "canary", timedelta(minutes=12)), "protocol-change", "MK"),
+    (c.Drill(42, "borealis", "canary", None, "no resync"), "protocol-change", "K"),
+    (c.DrillSchedule(42, "aurora", "canary", "friday 15:00"), "protocol-change", "MK"),
+    (c.DrillSchedule(42, "borealis", "canary", "in 2 days"), "protocol-change", "K"),
     (c.Advance(42), "protocol-change", STAFF),
     (c.Advance(42, "soak verified by hand"), "protocol-change", "K"),
     (c.PauseRollout(42, "freeze"), "protocol-change", STAFF),  # any maintainer until it is known

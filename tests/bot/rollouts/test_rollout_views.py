@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -21,6 +22,7 @@ from charter.gates import GateResult
 from charter.incidents import Incident
 from charter.load import load_charter
 from charter.rollout import CheckResult, Override, ReadyReport, RollbackRecord, Rollout
+from charter.rollout_facts import DrillReport
 from tests.paths import reference_charter_text
 
 T = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
@@ -73,6 +75,8 @@ def test_the_view_is_json_and_holds_every_cell() -> None:
         "reported_at": "2026-06-01T11:00:00Z",
         "on": True,
         "checks": [{"name": "interop-matrix", "status": "success"}],
+        "drill": None,  # no rollback drill reported there
+        "planned_drill": None,  # nor planned
     }
     assert view["next_stage"] == "canary"
     assert view["can_advance"] is False
@@ -237,4 +241,54 @@ def test_the_retrospective_escapes_what_people_wrote() -> None:
     empty = retrospective_body(
         Rollout(4, ("aurora",), T), CHARTER, title="x", record=[], incidents=[]
     )
-    assert empty.count("- none") == 3
+    assert empty.count("- none") == 4
+
+
+def test_the_retrospective_lists_every_rollback_drill_with_its_score() -> None:
+    rollout = Rollout(
+        4,
+        ("aurora",),
+        T,
+        drills=(
+            DrillReport("aurora", "canary", None, "ask @everyone", "alice-aurora", T, "1.1"),
+            DrillReport("aurora", "canary", timedelta(minutes=9), "", "alice-aurora", T + H, "1.1"),
+        ),
+    )
+    body = retrospective_body(rollout, CHARTER, title="x", record=[], incidents=[])
+    section = body.split("## Rollback drills\n\n")[1].split("\n\n")[0]
+    assert section.splitlines() == [
+        "- aurora on canary (1\\.1) by alice-aurora at 2026-06-01 09:00 UTC: failed: ask"
+        " @&#8203;everyone — fail",
+        "- aurora on canary (1\\.1) by alice-aurora at 2026-06-01 10:00 UTC: recovered in 9m"
+        " — pass",  # the release is escaped as Markdown (it renders "1.1")
+    ]
+
+
+def test_a_cell_shows_its_latest_drill_scored_and_whether_it_counts() -> None:
+    """The view carries each client's latest rollback drill per stage; the message marks it."""
+    drilled = replace(
+        ON_STAGING,
+        drills=(
+            DrillReport("aurora", "staging", timedelta(minutes=45), "", "alice-aurora", T, "1.0"),
+            DrillReport("aurora", "canary", None, "no resync", "ines-coord", T + 3 * H, "1.1"),
+        ),
+    )
+    view = rollout_view(drilled, CHARTER)
+    cells = {(c["client"], c["stage"]): c["drill"] for c in view["matrix"]}
+    assert cells[("aurora", "canary")] == {
+        "outcome": "fail",
+        "recovered": None,
+        "took": None,
+        "recovery": "failed: no resync",
+        "limit": None,
+        "release": "1.1",
+        "notes": "no resync",
+        "by": "ines-coord",
+        "at": "2026-06-01T12:00:00Z",
+        "counts": True,
+        "stale": None,
+    }
+    staging = cells[("aurora", "staging")]
+    assert (staging["outcome"], staging["took"], staging["recovered"]) == ("pass", "45m", 2700)
+    text = plain_text(rollout_message(view))
+    assert "drill=fail" in text and "drill=pass 45m" in text

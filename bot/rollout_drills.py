@@ -1,0 +1,76 @@
+"""The ``drill`` command: a client's rollback drill, recorded on its rollout.
+
+The path is the one a readiness report takes: the grammar reads it (:mod:`charter.grammar`),
+``authorize_command`` lets a maintainer of that client or an override role's member through
+(:mod:`charter.authz`), and here the rollout is located (a confidential, undisclosed one is
+"no proposal" to whoever may not see it, :func:`bot.rollouts.locate`), the drill decided
+(:func:`charter.rollout_drills.report_drill`) and saved with its ``drill-reported`` audit entry,
+announcement (kind ``rollout``, private while the rollout is confidential) and tracking sync in
+the service's one transaction. A refusal changes nothing but a ``command-refused`` entry.
+``drill schedule`` plans one the same way (:func:`charter.rollout_drills.schedule_drill`), its
+time read in the charter's zone as ``meeting schedule`` reads it (:mod:`charter.when`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session
+
+from bot.messages import Actor, Message
+from bot.rollouts import _answer, _final, _refusal, locate, refuse, save
+from bot.service import Governance
+from charter import commands as c
+from charter.rollout_drills import report_drill, schedule_drill
+from charter.rollout_facts import DrillReport, PlannedDrill
+from charter.when import parse_when
+
+
+def install_on(gov: Governance) -> None:
+    gov.register(c.Drill, drill)
+    gov.register(c.DrillSchedule, schedule)
+
+
+def drill(gov: Governance, session: Session, cmd: c.Drill, actor: Actor, now: datetime) -> Message:
+    loaded = locate(gov, session, cmd.n, actor, now)
+    if isinstance(loaded, str):
+        return refuse(gov, session, actor, cmd, loaded, now)
+    stored, rollout = loaded
+    final = _final(stored)
+    if final is not None:
+        return refuse(gov, session, actor, cmd, final, now)
+    entry = DrillReport(cmd.client, cmd.stage, cmd.recovered, cmd.notes, actor.name, now)
+    try:
+        decision = report_drill(rollout, gov.charter, entry)
+    except ValueError as error:
+        return refuse(gov, session, actor, cmd, str(error), now)
+    why = _refusal(decision.effects)
+    if why is not None:
+        return refuse(gov, session, actor, cmd, why, now)
+    return _answer(
+        save(gov, session, stored, rollout, decision.rollout, decision.effects, actor, now)
+    )
+
+
+def schedule(
+    gov: Governance, session: Session, cmd: c.DrillSchedule, actor: Actor, now: datetime
+) -> Message:
+    loaded = locate(gov, session, cmd.n, actor, now)
+    if isinstance(loaded, str):
+        return refuse(gov, session, actor, cmd, loaded, now)
+    stored, rollout = loaded
+    final = _final(stored)
+    if final is not None:
+        return refuse(gov, session, actor, cmd, final, now)
+    try:
+        when = parse_when(cmd.when_text, now, gov.charter.charter.timezone)
+        plan = PlannedDrill(cmd.client, cmd.stage, when.at_utc, actor.name, now)
+        decision = schedule_drill(rollout, gov.charter, plan)
+    except ValueError as error:  # a time that does not read (WhenError), an unknown stage
+        return refuse(gov, session, actor, cmd, str(error), now)
+    why = _refusal(decision.effects)
+    if why is not None:
+        return refuse(gov, session, actor, cmd, why, now)
+    return _answer(
+        save(gov, session, stored, rollout, decision.rollout, decision.effects, actor, now)
+    )
