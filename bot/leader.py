@@ -20,6 +20,16 @@
   rolling upgrade from a version before per-schema keys has two leaders until the old
   replicas stop; nothing fires twice (the UNIQUE timer rows below), and locking the old key
   too would make one deployment in ``public`` stop every other schema's from leading.
+- The session must be the leader's own. Behind a transaction-pooling proxy (PgBouncer's
+  ``pool_mode = transaction``) every transaction may run on another server process, shared with
+  other clients, and an advisory lock is re-entrant within a server process: every replica
+  would "hold" it. So the leader marks its session with a random token (a session-level
+  setting) and leads only while each check, in one transaction, sees its token and its server
+  process. Before it takes the lock it proves the session its own: no other leader's token or
+  lock is on it, a second connection reaches another server process (a pooler hands an idle
+  server to the next client), and the token and process are still there in the next
+  transaction. A failed proof or check refuses leadership for good, logged once and shown as
+  ``why_not`` (on ``/readyz``): the operator points the URL at PostgreSQL or a session pool.
 - SQLite: an exclusive ``flock`` on ``<database>.lock`` next to the database file. A second
   process cannot take it and says so: it serves HTTP but does not run timers.
 """
@@ -32,6 +42,7 @@ import fcntl
 import hashlib
 import logging
 import os
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
@@ -77,14 +88,55 @@ _SESSION = (
 )
 
 
+# The session-level setting a leader marks its session with (see the module's rules).
+TOKEN_SETTING = "charterbot.leader_token"
+_TOKEN = f"coalesce(current_setting('{TOKEN_SETTING}', true), '')"
+_HELD = (
+    "EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1"
+    " AND classid::bigint = :high AND objid::bigint = :low AND pid {} pg_backend_pid())"
+)
+# This session's server process, its token, and whether it or another process holds the lock.
+_STATE = sa.text(f"SELECT pg_backend_pid(), {_TOKEN}, {_HELD.format('=')}, {_HELD.format('<>')}")
+# Unlock only on the session that is ours: on a shared one it would free another's lock.
+_UNLOCK = sa.text(
+    f"SELECT pg_advisory_unlock(:k) WHERE pg_backend_pid() = :pid AND {_TOKEN} = :token"
+)
+
+
+def refusal(detail: str) -> str:
+    """What a process that found its leader connection shared says, and what to do about it."""
+    return (
+        "the scheduler needs a PostgreSQL session of its own, but this database connection is"
+        f" shared with other clients or changes between transactions ({detail}), as behind a"
+        " transaction-pooling proxy (PgBouncer with pool_mode = transaction): this process will"
+        " not run timers. Point CHARTERBOT_DATABASE_URL at PostgreSQL directly or at a"
+        " session-mode pool (PgBouncer pool_mode = session), then restart."
+    )
+
+
+def _changed(pid: int | None, now: int) -> str:
+    if pid != now:
+        return f"its server process was {pid}, then {now}"
+    return f"another client changed the session of server process {pid}"
+
+
+class SharedSession(Exception):
+    """The leader's connection is not a session of its own."""
+
+
 class PostgresLeadership:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, sessions: Engine | None = None) -> None:
         # Its own engine without a pool: closing the connection really ends the session.
-        self._engine = sa.create_engine(engine.url, poolclass=NullPool, connect_args=_KEEPALIVE)
+        # ``sessions`` replaces it in tests that simulate a pooling proxy.
+        self._engine = sessions or sa.create_engine(
+            engine.url, poolclass=NullPool, connect_args=_KEEPALIVE
+        )
         self._conn: Connection | None = None
         self._key = LEADER_LOCK_KEY  # this schema's, once connected (lock_key)
+        self._token = uuid.uuid4().hex
         self.backend_pid: int | None = None
         self.why_not = "not tried yet"
+        self.refused = ""  # the refusal, once a shared session was seen: for good
 
     @property
     def is_leader(self) -> bool:
@@ -94,18 +146,13 @@ class PostgresLeadership:
         if self._conn is not None:
             if self._alive():
                 return True
-            self._drop()
+            self._drop(unlock=bool(self.refused))
+        if self.refused:
+            return False
         conn: Connection | None = None
         try:
             conn = self._engine.connect()
-            for statement in _SESSION:
-                conn.execute(sa.text(statement))
-            schema = conn.execute(sa.text("SELECT current_schema()")).scalar()
-            self._key = lock_key(str(schema or "public"))
-            got = conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": self._key})
-            if got.scalar():
-                self.backend_pid = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
-                conn.commit()
+            if self._lead_on(conn):
                 self._conn = conn
                 self.why_not = ""
                 return True
@@ -115,38 +162,90 @@ class PostgresLeadership:
             if conn is not None:
                 with contextlib.suppress(Exception):
                     conn.close()
-            self.why_not = f"could not reach the database: {exc}"
+            if isinstance(exc, SharedSession):
+                self._refuse(str(exc))
+            else:
+                self.why_not = f"could not reach the database: {exc}"
         return False
+
+    def _lead_on(self, conn: Connection) -> bool:
+        """Prove ``conn`` a session of its own, then take the lock on it (the module's rules)."""
+        for statement in _SESSION:
+            conn.execute(sa.text(statement))
+        schema = conn.execute(sa.text("SELECT current_schema()")).scalar()
+        self._key = lock_key(str(schema or "public"))
+        pid, token, mine, theirs = self._state(conn)
+        if token or mine:
+            raise SharedSession(f"another leader's token or lock is on server process {pid}")
+        if theirs:
+            conn.commit()
+            return False
+        conn.execute(sa.text("SELECT set_config(:name, :token, false)"),
+                     {"name": TOKEN_SETTING, "token": self._token})  # fmt: skip
+        conn.commit()
+        self._probe(pid)
+        again, token, mine, _ = self._state(conn)
+        if (again, token, mine) != (pid, self._token, False):
+            raise SharedSession(_changed(pid, again))
+        got = conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": self._key})
+        leads = bool(got.scalar())
+        conn.commit()
+        self.backend_pid = pid if leads else None
+        return leads
+
+    def _probe(self, pid: int) -> None:
+        """A second connection reaches another server process, which has no token of ours."""
+        with self._engine.connect() as other:
+            other_pid, token, _, _ = self._state(other)
+            other.rollback()
+        if other_pid == pid or token == self._token:
+            raise SharedSession(f"a second connection reached the same server process {pid}")
+
+    def _state(self, conn: Connection) -> tuple[int, str, bool, bool]:
+        key = self._key
+        row = conn.execute(_STATE, {"high": (key >> 32) & 0xFFFFFFFF, "low": key & 0xFFFFFFFF})
+        pid, token, mine, theirs = row.one()
+        return int(pid), str(token), bool(mine), bool(theirs)
 
     def _alive(self) -> bool:
         assert self._conn is not None
         try:
-            self._conn.execute(sa.text("SELECT 1"))
+            pid, token, mine, _ = self._state(self._conn)
             self._conn.commit()
-            return True
         except Exception:
             log.warning("leader connection lost; stepping down")
             return False
+        if (pid, token) != (self.backend_pid, self._token):
+            self._refuse(_changed(self.backend_pid, pid))
+            return False
+        if not mine:
+            log.warning("the leader's session no longer holds the scheduler lock; stepping down")
+        return mine
 
-    def _drop(self) -> None:
+    def _refuse(self, detail: str) -> None:
+        self.refused = self.why_not = refusal(detail)
+        log.error("leadership refused: %s", self.why_not)
+
+    def _drop(self, *, unlock: bool = False) -> None:
         conn, self._conn = self._conn, None
-        self.backend_pid = None
+        if conn is not None and unlock:
+            try:
+                # Shared, the session outlives the socket: free the lock if this is it.
+                conn.execute(_UNLOCK, {"k": self._key, "pid": self.backend_pid,
+                                       "token": self._token})  # fmt: skip
+                conn.commit()
+            except Exception:  # the session is gone, and the lock with it
+                log.debug("unlocking on a broken leader connection failed", exc_info=True)
         if conn is not None:
             try:
                 conn.invalidate()  # close the socket itself: the session (and lock) must end
                 conn.close()
             except Exception:
                 log.debug("closing a broken leader connection failed", exc_info=True)
+        self.backend_pid = None
 
     def release(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": self._key})
-                self._conn.commit()
-            except Exception:  # the session is gone, and the lock with it
-                log.debug("unlocking on a broken leader connection failed", exc_info=True)
-            finally:
-                self._drop()
+        self._drop(unlock=True)
         self._engine.dispose()
 
 

@@ -393,7 +393,8 @@ SETTINGS_DOC: tuple[tuple[str, str, str], ...] = (
     (
         "CHARTERBOT_DATABASE_URL",
         "sqlite:///./charterbot.db",
-        "SQLite file or postgresql+psycopg://user@host/db.",
+        "SQLite file or postgresql+psycopg://user@host/db: PostgreSQL itself or a session-mode"
+        " pool, not a transaction pool (the scheduler lock needs a session of its own).",
     ),
     ("CHARTERBOT_HTTP_HOST", "127.0.0.1", "Address the HTTP server binds."),
     ("CHARTERBOT_HTTP_PORT", "8080", "Port of the HTTP server (1 to 65535)."),

@@ -6,6 +6,9 @@ loop: its own engine, :class:`bot.leader.PostgresLeadership`, the real :func:`bo
 (default 5 s poll, 1 s leader check) and a tick loop calling ``Governance.tick``. "100 trials"
 are 100 timers falling due in ten batches, each batch raced by the replicas' ticks.
 
+The overlap test makes the race the three-replica test leaves to chance happen every time: a
+second replica reads a timer as due while the first one's claim on it is not yet committed.
+
 The failover test gives the standbys a 1 s poll instead of the default 5 s: it proves a
 takeover within three polls, which with the default poll (checked there) is the 15 s promised.
 """
@@ -22,14 +25,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from bot import meetings_service
+from bot import meetings_service, meetings_timers
 from bot.clock import FixedClock
 from bot.leader import PostgresLeadership, campaign, lock_key
 from bot.service import Governance
 from storage import migrate
 from storage.db import make_engine, session_scope
 from storage.models.meetings import AdhocMeetingRow
-from tests.bot.meetings.conftest import charter_with, reminders_sent
+from tests.bot.meetings.conftest import charter_with, fired, reminders_sent
 
 pytestmark = pytest.mark.postgres
 
@@ -47,11 +50,10 @@ class Replica:
         tick_always: bool = False,
         poll: float = DEFAULT_POLL,
     ) -> None:
-        self.engine = make_engine(url)
+        self.gov = self.governance(url, clock)
+        self.engine = self.gov.engine
         self.poll = poll
         self.clock = clock
-        self.gov = Governance(self.engine, charter_with([]), clock)
-        meetings_service.install_on(self.gov)
         self.leadership = PostgresLeadership(self.engine)
         self.tick_always = tick_always  # split brain on purpose: tick even when not leading
         self.leading = False
@@ -60,6 +62,13 @@ class Replica:
         self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
         self._thread.start()
         self._started.wait(5)
+
+    @staticmethod
+    def governance(url: str, clock: FixedClock) -> Governance:
+        """A replica's service on its own engine, meetings installed."""
+        gov = Governance(make_engine(url), charter_with([]), clock)
+        meetings_service.install_on(gov)
+        return gov
 
     async def _main(self) -> None:
         self.loop = asyncio.get_running_loop()
@@ -155,6 +164,55 @@ def test_every_timer_fires_exactly_once_across_three_replicas(
     finally:
         for r in replicas:
             r.close()
+
+
+def test_overlapping_ticks_fire_a_due_timer_once(pg_url: str) -> None:
+    """Two replicas fire the same due timer in overlapping transactions (two leaders in the
+    moment before a dead one notices): the second reads the timer as due while the first's
+    claim is uncommitted, waits on that claim, and finds the timer taken once it commits. One
+    reminder; only the UNIQUE fired-timer claim (storage.meetings.claim_timer) stops the
+    second. The first transaction stays open until the server shows the second waiting on it."""
+    add_calls(pg_url, 1, T0, timedelta(0))
+    now = T0 + timedelta(seconds=5)
+    first, second = (Replica.governance(pg_url, FixedClock(now)) for _ in range(2))
+    errors: list[BaseException] = []
+
+    def second_fires() -> None:
+        try:
+            with session_scope(second.engine) as session:
+                meetings_timers.fire_due(second, session, now)
+        except Exception as exc:
+            errors.append(exc)
+
+    waiter = threading.Thread(target=second_fires)
+    try:
+        with session_scope(first.engine) as session:
+            assert meetings_timers.fire_due(first, session, now) == 1  # claimed, not committed
+            waiter.start()
+            wait_for(lambda: waiting_on_a_lock(first.engine) == 1, 10)
+        waiter.join(10)
+        assert not waiter.is_alive()
+        assert errors == []
+        key = "trial-000@2027-05-03T09:10/remind-10m"
+        assert reminders_sent(first.engine) == [key]
+        assert fired(first.engine)[key] == "fired"
+    finally:
+        waiter.join(10)
+        for gov in (first, second):
+            gov.engine.dispose()
+
+
+def waiting_on_a_lock(engine: sa.Engine) -> int:
+    """How many of this test's sessions (named after its schema) wait on a lock."""
+    with engine.connect() as conn:
+        return int(
+            conn.execute(
+                sa.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    " AND application_name = current_setting('application_name')"
+                )
+            ).scalar_one()
+        )
 
 
 def test_when_the_leader_dies_another_replica_leads_within_15_seconds(pg_url: str) -> None:
