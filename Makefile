@@ -12,6 +12,7 @@ run: venv
 test: venv
 	@if [ "$${CI:-}" = "true" ]; then bash scripts/ensure-postgres.sh; else bash scripts/ensure-postgres.sh || echo "PostgreSQL tests will be skipped"; fi
 	bash scripts/ensure-browser.sh
+	bash scripts/ensure-pgbouncer.sh
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/lint-imports

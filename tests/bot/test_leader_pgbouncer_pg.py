@@ -1,10 +1,11 @@
 """The scheduler lock behind a real PgBouncer in transaction mode: no replica leads through
 it, each says why, and the lock is left free for a replica connected directly.
 
-PgBouncer is not a dependency: the test starts ``pgbouncer`` (found on PATH or in /usr/sbin)
-on a free loopback port with its own configuration, and is skipped, saying so, where it is
-not installed. CI does not install it; the same rules are proven there by the simulated
-poolers of ``test_leader_pooler_pg.py``."""
+The test starts ``pgbouncer`` (found on PATH or in /usr/sbin) on a free loopback port with its
+own configuration. ``make test`` installs Debian's package when it is missing
+(scripts/ensure-pgbouncer.sh); elsewhere the test is skipped, saying so, except under
+``CI=true``, where a missing PgBouncer fails it. The same rules are also proven without it by
+the simulated poolers of ``test_leader_pooler_pg.py``."""
 
 from __future__ import annotations
 
@@ -41,6 +42,8 @@ def _free_port() -> int:
 def pgbouncer_url(pg_url: str) -> Iterator[str]:
     """A URL of the test's schema through PgBouncer with ``pool_mode = transaction``."""
     if PGBOUNCER is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("pgbouncer is not installed: scripts/ensure-pgbouncer.sh installs it")
         pytest.skip("pgbouncer is not installed (apt-get install pgbouncer to run this test)")
     url = sa.make_url(pg_url)
     schema = url.query["options"].split("=", 1)[1]
