@@ -229,11 +229,22 @@ class Runtime:
     def is_leader(self) -> bool:
         return self.leadership.is_leader
 
-    async def store_delivery(self, source: str, key: str, event: str, body: bytes) -> bool:
+    async def store_delivery(
+        self, source: str, key: str, event: str, body: bytes, *, same_body: bool = False
+    ) -> bool:
+        """Store a delivery in the inbox; ``same_body``: raise ``inbox.KeyReused`` for a stored
+        key with another body (a webhook's delivery id names one event)."""
+
         def write() -> bool:
             with session_scope(self.engine, urgent=True) as session:
                 return inbox.accept(
-                    session, source=source, key=key, event=event, body=body, now=self.clock.now()
+                    session,
+                    source=source,
+                    key=key,
+                    event=event,
+                    body=body,
+                    now=self.clock.now(),
+                    same_body=same_body,
                 )
 
         # Its own threads: an acknowledgement must not queue behind the worker's and relays'
@@ -636,7 +647,9 @@ def _assemble(
     rt: Runtime
     receiver = GitHubReceiver(
         secret.get_secret_value().encode() if secret else None,
-        store=lambda key, event, body: rt.store_delivery("github", key, event, body),
+        store=lambda key, event, body: rt.store_delivery(
+            "github", key, event, body, same_body=True
+        ),
         on_stored=lambda: rt.wake.set(),
     )
     processor = github_handler.processor(gov)

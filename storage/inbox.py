@@ -3,6 +3,13 @@
 Rules:
 - ``accept`` inserts ``(source, key)`` at most once; a redelivery (GitHub reuses the delivery id,
   Slack reuses the event id) finds the row and changes nothing. It returns whether the row is new.
+- Where a key names one event (``same_body=True``: a GitHub delivery id), a second body under a
+  stored key is not a redelivery but another event: ``accept`` raises :class:`KeyReused` and
+  stores nothing, so the caller can refuse it rather than drop it. The bodies are the same when
+  equal as bytes or, both being JSON, as parsed values (a delivery the reconciler fetched from
+  GitHub's API is stored re-encoded, and GitHub's own redelivery of it must stay a duplicate).
+  Other keys may be reused by design (a polled release's key, whose body changes with its
+  edits; a chat command's journal key) and are not compared.
 - An event is processed in the same transaction that marks it processed, so a crash either
   leaves it pending (processed again on restart) or done, never half-done.
 - A processing failure is retried with backoff (``backoff``) counted from that failure, not
@@ -16,6 +23,7 @@ Rules:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
@@ -40,11 +48,13 @@ def accept(
     now: datetime,
     processed: bool = False,
     lease_until: datetime | None = None,
+    same_body: bool = False,
 ) -> bool:
     """Store an event once. True when it was new, False for a duplicate delivery.
 
     ``processed=True`` records a key that needs no processing (a dedupe marker);
-    ``lease_until`` holds the new row for its live handler until then."""
+    ``lease_until`` holds the new row for its live handler until then; ``same_body=True``
+    raises :class:`KeyReused` when the key is stored with another body (see the rules)."""
     values = {
         "source": source,
         "key": key,
@@ -56,8 +66,34 @@ def accept(
         "next_attempt_at": lease_until,
     }
     is_pg = session.get_bind().dialect.name == "postgresql"
+    connection = session.connection()
     # RETURNING yields a row only when this call inserted it (rowcount is driver-dependent).
-    return session.connection().execute(_ACCEPT[is_pg], values).first() is not None
+    if connection.execute(_ACCEPT[is_pg], values).first() is not None:
+        return True
+    if same_body:
+        stored = connection.execute(_BODY, {"source": source, "key": key}).scalar_one()
+        if not same_event(stored, body):
+            raise KeyReused(source, key)
+    return False
+
+
+class KeyReused(ValueError):
+    """``key`` is stored for ``source`` with another body: it names another event."""
+
+    def __init__(self, source: str, key: str) -> None:
+        super().__init__(f"{source} key {key!r} is stored already with another body")
+        self.source, self.key = source, key
+
+
+def same_event(stored: bytes, body: bytes) -> bool:
+    """Whether two bodies are the same event: equal bytes, or equal JSON values (an event
+    re-encoded with other spacing, key order or escapes is the same event)."""
+    if stored == body:
+        return True
+    try:
+        return bool(json.loads(stored) == json.loads(body))
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +122,9 @@ _ACCEPT = {
     .returning(_TABLE.c.id)
     for is_pg, dml in ((True, postgresql), (False, sqlite))
 }
+_BODY = sa.select(_TABLE.c.body).where(
+    _TABLE.c.source == sa.bindparam("source"), _TABLE.c.key == sa.bindparam("key")
+)
 _EVENT_COLUMNS = tuple(_TABLE.c[field.name] for field in fields(InboxEvent))
 _CLAIM_ONE = (
     sa.select(*_EVENT_COLUMNS)

@@ -16,7 +16,11 @@ Order matters and is the rule:
 4. ``ping`` is answered (200) and not stored (so a hook set up with a wrong content type shows
    a failed ping at once).
 5. Anything else is stored keyed by ``X-GitHub-Delivery`` and acknowledged with 202. A
-   redelivery (same id) is acknowledged too and changes nothing.
+   redelivery (same id, same payload: equal bytes or equal JSON) is acknowledged too and
+   changes nothing. The same id with another payload is not a redelivery but another event
+   under a reused id: it gets 409 saying so, is logged and counted (``key-reused``), and is not
+   stored, so it is neither processed nor silently dropped behind a 2xx
+   (``storage.inbox.KeyReused``).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bot.github.signature import verify_signature
+from storage.inbox import KeyReused
 
 log = logging.getLogger("charterbot.github")
 
@@ -38,7 +43,8 @@ MAX_BODY = 25 * 1024 * 1024
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 
-# store(delivery_id, event_name, body) -> True when new, False when a duplicate
+# store(delivery_id, event_name, body) -> True when new, False when a duplicate; raises
+# KeyReused when the id is stored with another body
 StoreDelivery = Callable[[str, str, bytes], Awaitable[bool]]
 
 
@@ -99,7 +105,21 @@ class GitHubReceiver:
         if not delivery or not event:
             self.stats.reject("missing-headers")
             return _error(400, "X-GitHub-Delivery and X-GitHub-Event headers are required")
-        new = await self._store(delivery, event, body)
+        try:
+            new = await self._store(delivery, event, body)
+        except KeyReused:
+            self.stats.reject("key-reused")
+            log.warning(
+                "github delivery %s (%s) refused: the id was received before with another payload",
+                delivery,
+                event,
+            )
+            return _error(
+                409,
+                f"X-GitHub-Delivery {delivery} was received before with a different payload;"
+                " a delivery id names one event, so this one was not stored: send it under a"
+                " new delivery id",
+            )
         self.stats.received += 1
         if not new:
             self.stats.duplicates += 1

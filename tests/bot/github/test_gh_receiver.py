@@ -216,3 +216,54 @@ async def test_the_signature_is_checked_before_anything_parses_the_body(
         return
     assert (response.status_code, stored, parsed) == (status, 0, [])
     assert bot.rt.receiver.stats.rejected == {"bad-signature": 1}
+
+
+async def _deliver(bot: Bot, body: bytes, delivery: str) -> tuple[int, dict[str, object]]:
+    headers = {
+        "X-GitHub-Event": "issues",
+        "X-GitHub-Delivery": delivery,
+        "X-Hub-Signature-256": sign(body),
+        "Content-Type": "application/json",
+    }
+    response = await bot.http.post("/github/webhook", content=body, headers=headers)
+    answer: dict[str, object] = response.json()
+    return response.status_code, answer
+
+
+async def test_a_reused_delivery_id_with_another_payload_gets_409(bot: Bot) -> None:
+    """Two correctly signed deliveries under one X-GitHub-Delivery with different payloads:
+    the first is stored and processed, its exact redelivery is a 202 duplicate, and the other
+    payload is refused with 409 saying why, counted and not stored (it used to get 202 and be
+    dropped unseen)."""
+    numbers = [
+        bot.standin.store.add_issue(t, valid_body(), "alice-aurora", ("upgrade-proposal",)).number
+        for t in ("A", "B")
+    ]
+    first, other = (
+        json.dumps(bot.issue_payload("opened", n, valid_body())).encode() for n in numbers
+    )
+    assert await _deliver(bot, first, "same-id") == (202, {"accepted": True, "duplicate": False})
+    assert await _deliver(bot, first, "same-id") == (202, {"accepted": True, "duplicate": True})
+    status, answer = await _deliver(bot, other, "same-id")
+    assert status == 409
+    assert "X-GitHub-Delivery same-id was received before with a different payload" in str(
+        answer["error"]
+    )
+    assert bot.rt.receiver.stats.rejected == {"key-reused": 1}
+    await bot.settle()
+    with session_scope(bot.rt.engine) as session:
+        assert inbox.counts(session) == {"total": 1, "pending": 0}
+    assert (await bot.http.get(f"/api/proposals/{numbers[0]}")).status_code == 200
+    assert (await bot.http.get(f"/api/proposals/{numbers[1]}")).status_code == 404
+
+
+async def test_a_redelivery_encoded_otherwise_stays_a_duplicate(bot: Bot) -> None:
+    """The same event in other JSON text (spacing, key order, escapes: as the reconciler stores
+    a delivery it fetched from GitHub's API) is the same event: a 202 duplicate, not a 409."""
+    number = bot.standin.store.add_issue("A", valid_body(), "alice-aurora", ("x",)).number
+    payload = bot.issue_payload("opened", number, valid_body())
+    compact = json.dumps(payload, separators=(",", ":")).encode()
+    assert (await _deliver(bot, compact, "one-id"))[0] == 202
+    pretty = json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False).encode()
+    assert await _deliver(bot, pretty, "one-id") == (202, {"accepted": True, "duplicate": True})
+    assert bot.rt.receiver.stats.rejected == {}
