@@ -1,4 +1,5 @@
-"""The read API: proposals as JSON, described by an OpenAPI document.
+"""The read API: proposals and rollouts (``bot.api_rollouts``) as JSON, described by an OpenAPI
+document.
 
 Confidential proposals are left out until disclosed: the API is public. A proposal number is
 ASCII digits, 1 … 2**63-1 (``storage.dashboard_queries.positive_id``); anything else is a 400.
@@ -17,6 +18,22 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from bot.api_rollouts import ROLLOUT_PATHS, rollout_routes
+from bot.api_schema import (
+    BOOL,
+    ERROR,
+    INT,
+    NUM,
+    STATE,
+    STR,
+    TIME,
+    array,
+    json_body,
+    nullable,
+    number_parameter,
+    obj,
+)
+from bot.service import Governance
 from bot.views import proposal_view, summary_view
 from charter.lifecycle import State
 from charter.proposal import rules_for
@@ -28,141 +45,114 @@ from storage.db import read_scope
 # The document describes every field the views write (bot.views), so a client can rely on it;
 # tests/bot/web/test_api_contract.py validates real answers against it with no other field
 # allowed.
-_STR: dict[str, Any] = {"type": "string"}
-_INT: dict[str, Any] = {"type": "integer"}
-_BOOL: dict[str, Any] = {"type": "boolean"}
-_NUM: dict[str, Any] = {"type": "number"}
-_TIME: dict[str, Any] = {"type": "string", "format": "date-time"}
 _CHOICE: dict[str, Any] = {"type": "string", "enum": [c.value for c in Choice]}
 
-
-def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
-    if "type" in schema and "enum" not in schema:
-        return {**schema, "type": [schema["type"], "null"]}
-    return {"oneOf": [schema, {"type": "null"}]}
-
-
-def _array(items: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "array", "items": items}
-
-
-def _object(**properties: dict[str, Any]) -> dict[str, Any]:
-    """An object that always carries every one of ``properties``."""
-    return {"type": "object", "required": sorted(properties), "properties": properties}
-
-
 _STATES = frozenset(s.value for s in State)
-_STATE = {"type": "string", "enum": sorted(_STATES)}
 _OUTCOME = {"type": "string", "enum": [o.value for o in Outcome]}
 # The counts, quorum_met and approved are the votes as they stood at voting close (while it is
 # open, so far): what quorum and approval were judged on. Votes cast during lazy consensus are
 # counted apart in ``lazy``, null unless voting closed without quorum on a lazy-consensus track.
-_TALLY = _object(
-    seats=_INT,
-    voted=_INT,
-    approve=_INT,
-    reject=_INT,
-    abstain=_INT,
-    needed=_nullable(_INT),  # null until voting opens
-    quorum=_NUM,
-    approval=_NUM,
-    quorum_met=_BOOL,
-    approved=_BOOL,
-    vetoed_by=_array(_STR),
+_TALLY = obj(
+    seats=INT,
+    voted=INT,
+    approve=INT,
+    reject=INT,
+    abstain=INT,
+    needed=nullable(INT),  # null until voting opens
+    quorum=NUM,
+    approval=NUM,
+    quorum_met=BOOL,
+    approved=BOOL,
+    vetoed_by=array(STR),
     outcome=_OUTCOME,
-    reason=_STR,
-    lazy=_nullable(_object(approve=_INT, reject=_INT, abstain=_INT)),
+    reason=STR,
+    lazy=nullable(obj(approve=INT, reject=INT, abstain=INT)),
 )
 # The listing's digest of the tally: every value null for a proposal on an unknown track.
-_TALLY_DIGEST = _object(
-    seats=_nullable(_INT),
-    voted=_nullable(_INT),
-    approve=_nullable(_INT),
-    reject=_nullable(_INT),
-    abstain=_nullable(_INT),
-    quorum_met=_nullable(_BOOL),
-    outcome=_nullable(_OUTCOME),
+_TALLY_DIGEST = obj(
+    seats=nullable(INT),
+    voted=nullable(INT),
+    approve=nullable(INT),
+    reject=nullable(INT),
+    abstain=nullable(INT),
+    quorum_met=nullable(BOOL),
+    outcome=nullable(_OUTCOME),
 )
-_SUMMARY = _object(
-    number=_INT,
-    title=_STR,
-    track=_STR,
-    state=_STATE,
-    author=_STR,
+_SUMMARY = obj(
+    number=INT,
+    title=STR,
+    track=STR,
+    state=STATE,
+    author=STR,
     tally=_TALLY_DIGEST,
-    next_deadline=_nullable(_TIME),  # review end, confirm period or voting close
+    next_deadline=nullable(TIME),  # review end, confirm period or voting close
 )
-_PROPOSAL = _object(
-    number=_INT,
-    title=_STR,
-    track=_STR,
-    state=_STATE,
-    author=_STR,
-    confidential=_BOOL,
-    disclosed=_BOOL,
-    created_at=_nullable(_TIME),
-    charter_version=_INT,
+_PROPOSAL = obj(
+    number=INT,
+    title=STR,
+    track=STR,
+    state=STATE,
+    author=STR,
+    confidential=BOOL,
+    disclosed=BOOL,
+    created_at=nullable(TIME),
+    charter_version=INT,
     fields={"type": "object", "description": "the issue form's fields, as parsed"},
-    intake_problems=_array(_STR),
-    votes=_array(
-        _object(
-            voter=_STR,
-            seat=_nullable(_STR),
+    intake_problems=array(STR),
+    votes=array(
+        obj(
+            voter=STR,
+            seat=nullable(STR),
             choice=_CHOICE,
-            reason=_STR,
-            at=_TIME,
-            via=_STR,
+            reason=STR,
+            at=TIME,
+            via=STR,
         ),
     ),
-    seat_matrix=_array(
-        _object(
-            seat=_STR,
-            label=_STR,
-            voter=_nullable(_STR),
-            choice=_nullable(_CHOICE),
-            reason=_nullable(_STR),
-            at=_nullable(_TIME),
-            via=_nullable(_STR),
+    seat_matrix=array(
+        obj(
+            seat=STR,
+            label=STR,
+            voter=nullable(STR),
+            choice=nullable(_CHOICE),
+            reason=nullable(STR),
+            at=nullable(TIME),
+            via=nullable(STR),
         ),
     ),
-    concerns=_array(
-        _object(
-            name=_STR,
-            text=_STR,
-            raised_by=_STR,
-            raised_at=_nullable(_TIME),
-            resolved=_BOOL,
-            resolved_by=_nullable(_STR),
+    concerns=array(
+        obj(
+            name=STR,
+            text=STR,
+            raised_by=STR,
+            raised_at=nullable(TIME),
+            resolved=BOOL,
+            resolved_by=nullable(STR),
         ),
     ),
     # Feedback asked and not yet given (charter.feedback): it never blocks the decision. The
     # note is what the asker wrote, in full ("" when none).
-    feedback=_array(_object(login=_STR, asked_by=_STR, asked_at=_TIME, note=_STR)),
-    tally=_nullable(_TALLY),  # null on a track the charter no longer has
-    deadlines=_object(
-        review_ends=_nullable(_TIME),
-        voting_opens=_nullable(_TIME),
-        voting_closes=_nullable(_TIME),
-        confirm_until=_nullable(_TIME),
-        lazy_until=_nullable(_TIME),
+    feedback=array(obj(login=STR, asked_by=STR, asked_at=TIME, note=STR)),
+    tally=nullable(_TALLY),  # null on a track the charter no longer has
+    deadlines=obj(
+        review_ends=nullable(TIME),
+        voting_opens=nullable(TIME),
+        voting_closes=nullable(TIME),
+        confirm_until=nullable(TIME),
+        lazy_until=nullable(TIME),
     ),
-    decision=_nullable(_object(outcome=_STR, at=_TIME, charter_version=_INT)),
-    withdrawn_by=_nullable(_STR),
+    decision=nullable(obj(outcome=STR, at=TIME, charter_version=INT)),
+    withdrawn_by=nullable(STR),
 )
-_ERROR = _object(error=_STR)
-_HEADER = _object(number=_INT, title=_STR, track=_STR, state=_STATE)
-_HEADERS = _array(_HEADER)
-_STATUS = _object(  # bot.feeds.status
-    generated_at=_TIME,
+_HEADER = obj(number=INT, title=STR, track=STR, state=STATE)
+_HEADERS = array(_HEADER)
+_STATUS = obj(  # bot.feeds.status
+    generated_at=TIME,
     open_proposals=_HEADERS,
     in_voting=_HEADERS,
     rolling_out=_HEADERS,
-    open_incidents=_array(_object(id=_INT, severity=_STR, summary=_STR, declared_at=_TIME)),
+    open_incidents=array(obj(id=INT, severity=STR, summary=STR, declared_at=TIME)),
 )
-
-
-def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
 OPENAPI: dict[str, Any] = {
@@ -173,7 +163,7 @@ OPENAPI: dict[str, Any] = {
             "get": {
                 "summary": "The network at a glance: open, voting and rolling-out proposals "
                 "(confidential ones only once disclosed) and open incidents.",
-                "responses": {"200": _json("the status", _STATUS)},
+                "responses": {"200": json_body("the status", _STATUS)},
             }
         },
         "/api/proposals": {
@@ -187,18 +177,18 @@ OPENAPI: dict[str, Any] = {
                         "?state=voting&state=review)",
                         "style": "form",
                         "explode": True,
-                        "schema": _array(_STATE),
+                        "schema": array(STATE),
                     },
-                    {"name": "track", "in": "query", "schema": _STR},
+                    {"name": "track", "in": "query", "schema": STR},
                 ],
                 "responses": {
-                    "200": _json(
+                    "200": json_body(
                         "proposals",
-                        _object(proposals=_array(_SUMMARY)),
+                        obj(proposals=array(_SUMMARY)),
                     ),
-                    "400": _json(
+                    "400": json_body(
                         "a state filter names no state, or a query value holds a control character",
-                        _ERROR,
+                        ERROR,
                     ),
                 },
             }
@@ -206,17 +196,18 @@ OPENAPI: dict[str, Any] = {
         "/api/proposals/{number}": {
             "get": {
                 "summary": "One proposal with votes, concerns, tally, deadlines and decision.",
-                "parameters": [{"name": "number", "in": "path", "required": True, "schema": _INT}],
+                "parameters": [number_parameter()],
                 "responses": {
-                    "200": _json("the proposal", _PROPOSAL),
-                    "400": _json(
+                    "200": json_body("the proposal", _PROPOSAL),
+                    "400": json_body(
                         "the number is not a positive integer (ASCII digits, at most 2**63-1)",
-                        _ERROR,
+                        ERROR,
                     ),
-                    "404": _json("no such (public) proposal", _ERROR),
+                    "404": json_body("no such (public) proposal", ERROR),
                 },
             }
         },
+        **ROLLOUT_PATHS,
     },
 }
 
@@ -232,7 +223,7 @@ def bad_query_value(params: Iterable[tuple[str, str]]) -> str | None:
     return None
 
 
-def api_routes(engine: Any, charter_of: Any, clock: Any) -> list[Route]:
+def api_routes(engine: Any, charter_of: Any, clock: Any, gov: Governance) -> list[Route]:
     async def listing(request: Request) -> JSONResponse:
         refused = bad_query_value(request.query_params.multi_items())
         if refused is not None:
@@ -285,5 +276,6 @@ def api_routes(engine: Any, charter_of: Any, clock: Any) -> list[Route]:
     return [
         Route("/api/proposals", listing, methods=["GET"]),
         Route("/api/proposals/{number}", one, methods=["GET"]),
+        *rollout_routes(gov, clock),
         Route("/api/openapi.json", openapi, methods=["GET"]),
     ]

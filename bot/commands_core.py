@@ -19,10 +19,18 @@ from charter import commands as c
 from charter.activation import move_activation
 from charter.authz import roles_for
 from charter.grammar import help_lines
+from charter.model import Charter
 from charter.proposal import Decision, cast_vote, raise_concern, resolve_concern, withdraw
+from charter.rollout_facts import Rollout
 from charter.seats import may_vote
 from charter.todo import awaiting
-from storage import audit, feedback as feedback_store, meetings, proposals as repo
+from storage import (
+    audit,
+    feedback as feedback_store,
+    meetings,
+    proposals as repo,
+    rollouts as rollout_store,
+)
 
 if TYPE_CHECKING:
     from bot.service import Governance
@@ -152,7 +160,21 @@ def _todo(gov: Governance, session: Session, actor: Actor, now: datetime) -> Mes
     items = repo.listing(session, states=[s.value for s in OPEN_STATES], include_confidential=True)
     mine = [(s.proposal, gov.rules_for(s.proposal)) for s in items if _visible(gov, s, actor)]
     asked = feedback_store.open_asking(session, actor.login)
-    return todo_message(awaiting(mine, actor.login, now, asked), actor.login)
+    under_way = _rollouts_seen(gov, session)
+    return todo_message(awaiting(mine, actor.login, now, asked, under_way), actor.login)
+
+
+def _rollouts_seen(gov: Governance, session: Session) -> list[tuple[Rollout, str, Charter]]:
+    """The rollouts under way with their proposal's title, whose drills owed :mod:`charter.todo`
+    lists. Only the maintainers of a client in a rollout are owed a drill of it, and those see
+    it even while it is confidential (:func:`bot.rollouts.visible`), so nobody else's ``todo``
+    names it."""
+    under_way: list[tuple[Rollout, str, Charter]] = []
+    for rollout in rollout_store.rollouts(session, gov.charter, active_only=True):
+        stored = repo.load(session, rollout.proposal)
+        if stored is not None:
+            under_way.append((rollout, stored.proposal.title, gov.charter))
+    return under_way
 
 
 def unlinked_remedy(surface: str) -> str:

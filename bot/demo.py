@@ -12,6 +12,11 @@ Rules:
   demo data: state key ``demo`` = true and an audit entry ``demo-seeded``.
 - A step that the bot refuses raises ``DemoFailed``: the campaign is part of the product and
   must stay valid against the rules.
+- The campaign runs through many transactions (as the real traffic does), so a refused step
+  leaves the part played so far. The seed marks its start (state key ``demo-seeding``) before
+  its first step: a database marked so but never marked ``demo`` is half-seeded, and asking to
+  seed it again raises ``DemoFailed`` saying so and what to do, instead of serving the part
+  silently as if it were the demo (:func:`seed_if_empty`).
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("charterbot.demo")
 
 DEMO_KEY = "demo"
+SEEDING_KEY = "demo-seeding"  # when a seed started; with no DEMO_KEY, it stopped part-way
+_START_AGAIN = "remove the database (or give another one) and run --demo again"
 SPAN = timedelta(days=30)
 
 
@@ -57,9 +64,24 @@ def is_fresh(rt: Runtime) -> bool:
         return not repo.listing(session, limit=1) and inbox.counts(session)["total"] == 0
 
 
+def half_seeded(rt: Runtime) -> str | None:
+    """When the seed that stopped part-way in this database started (None: none did)."""
+    with session_scope(rt.engine) as session:
+        started = state.get(session, SEEDING_KEY)
+        done = state.get(session, DEMO_KEY, False)
+    return None if started is None or done else str(started)
+
+
 def seed_if_empty(rt: Runtime) -> bool:
-    """Seed the campaign when the database is fresh; True when it did."""
+    """Seed the campaign when the database is fresh; True when it did. A database a failed
+    seed left half-seeded raises ``DemoFailed`` saying so (see the module rules)."""
     if not is_fresh(rt):
+        started = half_seeded(rt)
+        if started is not None:
+            raise DemoFailed(
+                f"this database holds part of a demo campaign: the seed started at {started}"
+                f" was stopped by a refused step; {_START_AGAIN}"
+            )
         return False
     _run(seed(rt))
     return True
@@ -94,7 +116,14 @@ async def seed(rt: Runtime) -> None:
     end = rt.clock.now()
     start = (end - SPAN).replace(minute=0, second=0, microsecond=0)
     campaign = Campaign(rt, start)
-    await play(campaign)
+    with session_scope(rt.engine) as session:
+        state.put(session, SEEDING_KEY, f"{end:%Y-%m-%d %H:%M} UTC", end)
+    try:
+        await play(campaign)
+    except DemoFailed as error:
+        raise DemoFailed(
+            f"{error}\nThe database now holds part of the campaign: {_START_AGAIN}"
+        ) from error
     campaign.until(end)
     with session_scope(rt.engine) as session:
         state.put(session, DEMO_KEY, True, end)

@@ -9,6 +9,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from charter import drills
+from charter.model import format_compound
+from storage.db import session_scope
+from storage.rollouts import load_rollout
+
 if TYPE_CHECKING:
     from bot.demo import Campaign
 
@@ -172,6 +177,7 @@ async def _canary(c: Campaign, gas: int, flag: int) -> None:
     c.day(15)
     await _drills(c, gas)
     c.day(16.2)
+    _drill_what_is_required(c, gas)
     c.console("ines-coord", f"advance {gas}")
     c.day(17)
     c.console("emeka-cirrus", f"ready {flag} cirrus staging v25.2.0-pe {SHA['cirrus']}1")
@@ -191,6 +197,27 @@ async def _drills(c: Campaign, gas: int) -> None:
     for client, result in DRILLS.items():
         c.console(_maintainer(c, client), f"drill {gas} {client} canary {result}")
     c.console("hana-eridanus", f"drill schedule {gas} eridanus canary in 3 weeks")
+
+
+def _drill_what_is_required(c: Campaign, n: int) -> None:
+    """Before an advance: when the stage it enters requires a rollback drill (its
+    ``require_drill``, read from the charter, so any charter that requires one still seeds),
+    each client of the rollout without a passing drill that counts on the stage named reports
+    one, recovering in half the time allowed."""
+    charter = c.gov.charter
+    with session_scope(c.rt.engine) as session:
+        rollout = load_rollout(session, n, charter)
+    assert rollout is not None, f"#{n} has no rollout to advance"
+    required = charter.rollout.stages[rollout.stage_index + 1].require_drill
+    if required is None:
+        return
+    took = format_compound(max(required.recover_within // 2, timedelta(seconds=1)))
+    for client in rollout.clients:
+        found = drills.standing(rollout, charter, client, required.stage)
+        if found is None or not found.counts or found.outcome != "pass":
+            c.console(
+                _maintainer(c, client), f"drill {n} {client} {required.stage} recovered {took}"
+            )
 
 
 async def _production(c: Campaign, gas: int) -> None:

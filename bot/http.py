@@ -67,7 +67,7 @@ def create_app(rt: Runtime, *, run_background: bool = True) -> Starlette:
         Route("/readyz", readyz, methods=["GET"]),
         *([Route("/github/webhook", github_webhook, methods=["POST"])] if github else []),
         Route("/metrics", metrics, methods=["GET"]),
-        *api_routes(rt.engine, lambda: rt.gov.charter, rt.clock),
+        *api_routes(rt.engine, lambda: rt.gov.charter, rt.clock, rt.gov),
         *rt.extras.get("routes", []),
     ]
 

@@ -41,7 +41,7 @@ def drill(gov: Governance, session: Session, cmd: c.Drill, actor: Actor, now: da
         return refuse(gov, session, actor, cmd, final, now)
     entry = DrillReport(cmd.client, cmd.stage, cmd.recovered, cmd.notes, actor.name, now)
     try:
-        decision = report_drill(rollout, gov.charter, entry)
+        decision = report_drill(rollout, gov.charter, entry, comment=actor.surface == "github")
     except ValueError as error:
         return refuse(gov, session, actor, cmd, str(error), now)
     why = _refusal(decision.effects)

@@ -36,7 +36,7 @@ from sqlmodel import Session
 from bot import meetings_timers as timers
 from bot.meetings_commands import cancel_occurrence
 from bot.messages import Actor
-from bot.rollout_views import retrospective_body
+from bot.rollout_retrospective import retrospective_body
 from bot.service import Governance
 from charter import incidents as incident_rules, rollout as rules
 from charter.authz import Privilege, authorize

@@ -1,27 +1,25 @@
 """What people see of a rollout, built once and rendered per surface.
 
-``rollout_view`` is the single JSON-safe description (the dashboard and read API return it as
-is); ``rollout_message`` renders it as a ``Message``: the client × stage matrix (version, ref,
-when, checks, the latest rollback drill and its score) and every gate of the next stage with
-pass/fail and its reason. Times are ISO 8601 UTC strings in the view; renderers localise them
-(``When``). ``retrospective_body`` drafts the GitHub issue filed when production completes for
-every client.
+``rollout_view`` is the single JSON-safe description (the dashboard and read API return it,
+confidential incidents redacted by :mod:`bot.rollout_public`); ``rollout_message`` renders it
+as a ``Message``: the client × stage matrix (version, ref, when, checks, the latest rollback
+drill and its score) and every gate of the next stage with pass/fail and its reason. Times are
+ISO 8601 UTC strings in the view; renderers localise them (``When``). The retrospective filed
+when a rollout completes is drafted by :mod:`bot.rollout_retrospective`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from bot.messages import Line, Message, Segment, When
 from charter import drills
-from charter.gates import CONFIDENTIAL_INCIDENT, GateResult, gate_line
-from charter.incidents import Incident
-from charter.model import Charter, format_duration
+from charter.gates import GateResult, gate_line
+from charter.model import Charter, format_compound
 from charter.rollout import ReadyReport, Rollout, matrix
-from charter.rollout_facts import DrillReport, PlannedDrill, shown_ref
-from charter.text import escape_markdown_github
+from charter.rollout_facts import PlannedDrill, shown_ref
 from storage.rollouts import ENDED_STATES
 
 
@@ -59,6 +57,7 @@ def rollout_view(
 ) -> dict[str, Any]:
     """The rollout as JSON-safe data: matrix, gates of the next stage, pauses and exceptions."""
     table = matrix(rollout, charter)
+    final = is_final(rollout, state or None)  # a plan of a rollout that is over is moot
     cells = []
     for client in rollout.clients:
         for stage in charter.stage_ids:
@@ -73,7 +72,9 @@ def rollout_view(
                     "on": cell.on,
                     "checks": [{"name": n, "status": s} for n, s in cell.checks],
                     "drill": drill_view(drills.standing(rollout, charter, client, stage)),
-                    "planned_drill": _planned(drills.planned(rollout, client, stage)),
+                    "planned_drill": None
+                    if final
+                    else _planned(drills.planned(rollout, client, stage)),
                 }
             )
     target = next_stage(rollout, charter, state or None)
@@ -119,23 +120,25 @@ def rollout_view(
 
 def drill_view(found: drills.Standing | None) -> dict[str, Any] | None:
     """A client's latest rollback drill on a stage, scored (:func:`charter.drills.standing`),
-    as JSON-safe data; None without one. ``recovered`` is in seconds and ``took`` in the
-    charter's units (both None: it failed); ``stale`` says why it no longer counts."""
+    as JSON-safe data; None without one. ``recovered`` is in seconds and ``took`` and ``limit``
+    in parts (``30m45s``; ``took`` None: it failed); ``stale`` says why it no longer counts and
+    ``why`` what its cell shows under the score (:func:`charter.drills.why`)."""
     if found is None:
         return None
     d = found.drill
     return {
         "outcome": found.outcome,
         "recovered": None if d.recovered is None else int(d.recovered.total_seconds()),
-        "took": None if d.recovered is None else format_duration(d.recovered),
+        "took": None if d.recovered is None else format_compound(d.recovered),
         "recovery": drills.recovery(d),
-        "limit": None if found.limit is None else format_duration(found.limit),
+        "limit": None if found.limit is None else format_compound(found.limit),
         "release": d.release,
         "notes": d.notes,
         "by": d.reported_by,
         "at": _iso(d.at),
         "counts": found.counts,
         "stale": found.stale,
+        "why": drills.why(found),
     }
 
 
@@ -145,9 +148,11 @@ def _planned(plan: PlannedDrill | None) -> dict[str, Any] | None:
 
 
 def drill_mark(drill: Mapping[str, Any]) -> str:
-    """How a cell says its drill: "drill=pass 12m", "drill=fail", "… (outdated)"."""
-    took = drill["took"]
-    head = f"drill={drill['outcome']}" + (f" {took}" if took else "")
+    """How a cell says its drill: "drill=pass 12m", "drill=fail (what went wrong)", "drill=slow
+    45m (the charter allows 30m)", "… (outdated)"; what went wrong stays in view when the gate
+    no longer shows it (passed or overridden)."""
+    took, why = drill["took"], drill.get("why")
+    head = f"drill={drill['outcome']}" + (f" {took}" if took else "") + (f" ({why})" if why else "")
     return head if drill["counts"] else f"{head} (outdated)"
 
 
@@ -282,120 +287,3 @@ def rolled_back(report: ReadyReport, rollout: Rollout | None, charter: Charter) 
     if rollout is None or report.stage not in charter.stage_ids:
         return False
     return rollout.position(report.client) < charter.stage_ids.index(report.stage)
-
-
-# -- the retrospective --------------------------------------------------------------------------
-
-
-def _span(value: timedelta) -> str:
-    hours = max(0, int(value.total_seconds() // 3600))
-    days, rest = divmod(hours, 24)
-    return f"{days}d {rest}h" if days else f"{rest}h"
-
-
-def stage_times(rollout: Rollout, charter: Charter) -> dict[str, dict[str, str]]:
-    """Per client, per stage: the time from its first report there to its first report for the
-    next stage (or to completion, for the last stage)."""
-    out: dict[str, dict[str, str]] = {}
-    end = rollout.completed_at
-    for client in rollout.clients:
-        firsts: dict[str, datetime] = {}
-        for r in sorted(rollout.reports, key=lambda r: r.at):
-            if r.client == client:
-                firsts.setdefault(r.stage, r.at)
-        row: dict[str, str] = {}
-        for i, stage in enumerate(charter.stage_ids):
-            start = firsts.get(stage)
-            stop = firsts.get(charter.stage_ids[i + 1]) if i + 1 < len(charter.stage_ids) else end
-            row[stage] = "—" if start is None or stop is None else _span(stop - start)
-        out[client] = row
-    return out
-
-
-def _drill_line(drill: DrillReport, charter: Charter) -> str:
-    """A drill as the retrospective lists it, scored by the charter's limit for its stage."""
-    required = drills.limit_for(charter, drill.stage)
-    outcome = drills.score(drill.recovered, None if required is None else required.recover_within)
-    return (
-        f"- {drill.client} on {drill.stage} ({escape_markdown_github(drill.release)}) by"
-        f" {drill.reported_by} at {drill.at:%Y-%m-%d %H:%M} UTC:"
-        f" {escape_markdown_github(drills.recovery(drill))} — {outcome}"
-    )
-
-
-def retrospective_body(
-    rollout: Rollout,
-    charter: Charter,
-    *,
-    title: str,
-    record: Sequence[str],
-    incidents: Sequence[Incident],
-    confidential: Collection[str] = (),
-) -> str:
-    """A draft retrospective from the record: decisions, time per stage, incidents, exceptions
-    and every rollback drill with its score.
-    An incident whose id is in ``confidential`` is listed only by its severity, as
-    :func:`charter.gates.incident_reason` words it: the issue may be public."""
-    esc = escape_markdown_github
-    n = rollout.proposal
-    times = stage_times(rollout, charter)
-    header = "| client | " + " | ".join(charter.stage_ids) + " |"
-    rule = "|---" * (len(charter.stage_ids) + 1) + "|"
-    rows = [f"| {c} | " + " | ".join(times[c][s] for s in charter.stage_ids) + " |" for c in times]
-    lines = [
-        f"# Retrospective: #{n} {esc(title)}",
-        "",
-        f"Rollout started {rollout.started_at:%Y-%m-%d %H:%M} UTC, completed "
-        + (f"{rollout.completed_at:%Y-%m-%d %H:%M} UTC." if rollout.completed_at else "—."),
-        "",
-        "## Time spent per stage per client",
-        "",
-        header,
-        rule,
-        *rows,
-        "",
-        "## Incidents",
-        "",
-        *(
-            (
-                f"- {CONFIDENTIAL_INCIDENT} ({i.severity})"
-                if i.id in confidential
-                else f"- incident {i.id} ({i.severity}): {esc(i.summary)}"
-            )
-            + (f" — resolved {i.resolved_at:%Y-%m-%d %H:%M} UTC" if i.resolved_at else " — open")
-            for i in incidents
-        ),
-        *(() if incidents else ("- none",)),
-        "",
-        "## Overrides",
-        "",
-        *(
-            f"- into {o.stage} by {o.by} at {o.at:%Y-%m-%d %H:%M} UTC"
-            f" (failing: {', '.join(o.gates) or '—'}): {esc(o.reason)}"
-            for o in rollout.overrides
-        ),
-        *(() if rollout.overrides else ("- none",)),
-        "",
-        "## Rollbacks",
-        "",
-        *(
-            f"- {', '.join(b.clients)} by {b.by} at {b.at:%Y-%m-%d %H:%M} UTC: {esc(b.reason)}"
-            for b in rollout.rollbacks
-        ),
-        *(() if rollout.rollbacks else ("- none",)),
-        "",
-        "## Rollback drills",
-        "",
-        *(_drill_line(d, charter) for d in rollout.drills),
-        *(() if rollout.drills else ("- none",)),
-        "",
-        "## Decision timeline (audit log)",
-        "",
-        *(f"- {esc(line)}" for line in record),
-        "",
-        "## What went well",
-        "",
-        "## What to change",
-        "",
-    ]
-    return "\n".join(lines)

@@ -316,7 +316,8 @@ def todo_message(tasks: tuple[Task, ...], login: str) -> Message:
     if not tasks:
         return Message.text_only(
             f"Nothing awaits {login}: every seat you hold has voted or has nothing open, "
-            "no concern you raised is open, and nobody awaits your feedback."
+            "no concern you raised is open, nobody awaits your feedback, and no rollout awaits"
+            " a rollback drill of your client."
         )
     lines: list[Line] = []
     for task in tasks:
@@ -327,6 +328,12 @@ def todo_message(tasks: tuple[Task, ...], login: str) -> Message:
             lines.append(
                 (f"Vote: {head} — for {seats_held}; closes ", When(task.due),
                  f" · type: vote {task.number} approve|reject|abstain")
+            )  # fmt: skip
+        elif task.kind == "drill":
+            lines.append(
+                (f"Rollback drill: {head} — {task.note}"
+                 f" · once drilled, type: drill {task.number} {task.client} {task.stage}"
+                 ' recovered <duration> (or failed "<what went wrong>")',)
             )  # fmt: skip
         elif task.kind == "concern":
             lines.append(

@@ -10,6 +10,10 @@ Rules (:func:`authorize`):
 
 - anonymous may read and link, nothing else, and is told to run ``/charter link`` first;
 - vote: a seat in the track's electorate (or a veto on it), as :mod:`charter.seats` counts;
+  on a track with ``author_may_vote: false`` not the proposal's own author (compared
+  case-insensitively), whose seats other holders may still cast — a choice each track makes,
+  since a maintainer who writes a proposal is, by default, one who may cast their client's
+  seat on it (quorum 1.0 over the clients needs that when a client has one maintainer);
 - withdraw: the proposal's author or a coordinator;
 - ready: a maintainer of that client, or a coordinator;
 - drill (report or plan a rollback drill): a maintainer of that client, or a member of a role in
@@ -291,7 +295,7 @@ def _special(
 ) -> Refusal | None:
     coordinator = Role.COORDINATOR in roles
     if privilege is Privilege.VOTE:
-        return _vote(login, charter, track)
+        return _vote(login, charter, track, proposal_author)
     if privilege is Privilege.WITHDRAW:
         if coordinator or (proposal_author or "").lower() == login.lower():
             return None
@@ -324,7 +328,7 @@ def _special(
 
 
 def _drill(login: str, charter: Charter, client: str | None) -> Refusal | None:
-    """A client's maintainers report its drills; so may the override roles' members."""
+    """A client's maintainers report and plan its drills; so may the override roles' members."""
     allowed = charter.rollout.override_roles
     if set(allowed) & set(charter.roles_of(login)):
         return None
@@ -333,7 +337,7 @@ def _drill(login: str, charter: Charter, client: str | None) -> Refusal | None:
         if allowed
         else "the rollout's override roles (none in this charter)"
     )
-    return _maintainer_of(login, charter, client, "report a rollback drill of", others)
+    return _maintainer_of(login, charter, client, "report or plan a rollback drill of", others)
 
 
 def _hold(
@@ -404,14 +408,18 @@ def _staff_refusal(privilege: Privilege, charter: Charter) -> Refusal:
     )
 
 
-def _vote(login: str, charter: Charter, track_name: str | None) -> Refusal | None:
+def _vote(
+    login: str, charter: Charter, track_name: str | None, author: str | None
+) -> Refusal | None:
     if track_name is None:
         raise ValueError("authorizing a vote needs the proposal's track")
     track = charter.tracks.get(track_name)
     if track is None:
         return Refusal(f"There is no track {track_name} in this charter.")
     if may_vote(login, track, charter):
-        return None
+        if track.author_may_vote or (author or "").lower() != login.lower():
+            return None
+        return _author_refusal(login, charter, track_name)
     parts = []
     for entry in track.electorate:
         if entry == "clients":
@@ -422,6 +430,22 @@ def _vote(login: str, charter: Charter, track_name: str | None) -> Refusal | Non
             members = join_and(list(charter.roles.get(entry, ()))) or "no one"
             parts.append(f"one per member of {entry} ({members})")
     return Refusal(f"You are not a voter for track {track_name}: its seats are {join_and(parts)}.")
+
+
+def _author_refusal(login: str, charter: Charter, track_name: str) -> Refusal:
+    """Why the author may not vote on their own proposal, and who may cast their client's
+    seat instead (its other maintainers; none left: the seat stays empty)."""
+    why = (
+        f"You wrote this proposal, and track {track_name} does not let a proposal's author"
+        " cast a seat's vote on it (author_may_vote: false)"
+    )
+    client = charter.client_of(login)
+    if client is None or "clients" not in charter.tracks[track_name].electorate:
+        return Refusal(f"{why}.")
+    others = [m for m in client.maintainers if m.lower() != login.lower()]
+    if not others:
+        return Refusal(f"{why}; {client.id} has no other maintainer to cast its seat.")
+    return Refusal(f"{why}; another maintainer of {client.id} ({join_and(others)}) may.")
 
 
 def _maintainer_of(

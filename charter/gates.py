@@ -24,8 +24,7 @@ charter entry configures (``Stage``); ``evaluate`` runs them in the charter's or
   new release), since the latest rollback out of the stage itself and since the latest report
   that brought the stage itself a release is "go"; a decision from before a rollback and
   re-soak, from before a client was rolled back from the stage, or from before a release it
-  did not see was reported for the stage, no longer counts (:func:`current_go_no_go`,
-  :func:`rolled_back_from`, :func:`charter.soak.brought`).
+  did not see was reported for the stage, no longer counts (:mod:`charter.go_no_go`).
 - ``require_drill``: every client's latest rollback drill on the earlier stage the charter
   names counts (rehearsed the release it runs there, not rolled back since) and recovered
   within ``recover_within`` (:func:`charter.drills.gate`).
@@ -39,15 +38,20 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal
 
-from charter import drills
+from charter import drills, go_no_go as go_no_go_rule
+from charter.go_no_go import (  # kept importable from here, where callers look for them
+    GoNoGo as GoNoGo,
+    current_go_no_go as current_go_no_go,
+    rolled_back_from as rolled_back_from,
+    soak_started as soak_started,
+)
 from charter.incidents import Incident, is_open, names
 from charter.model import Charter, Stage
 from charter.prerequisites import Minimum
 from charter.risk import Assessment, needs_override
-from charter.rollout_facts import RollbackRecord, Rollout
-from charter.soak import brought, replacing, restart
+from charter.rollout_facts import Rollout
+from charter.soak import replacing, restart
 
 
 @dataclass(frozen=True)
@@ -78,17 +82,6 @@ def unlabelled(gate: str, reason: str) -> str:
     """``reason`` without its gate's own label, for a place that shows the gate's name next to
     it ("soak" and "staging has run…", not "soak" and "soak: staging has run…")."""
     return reason.removeprefix(_LABEL.get(gate, ""))
-
-
-@dataclass(frozen=True)
-class GoNoGo:
-    """A go/no-go call's recorded decision for one proposal's stage."""
-
-    proposal: int
-    stage: str
-    decision: Literal["go", "no-go"]
-    by: str
-    at: datetime
 
 
 @dataclass(frozen=True)
@@ -258,111 +251,15 @@ def risk(assessment: Assessment | None, charter: Charter) -> GateResult:
     return GateResult("risk", True, f"risk: {score} is within {limit}")
 
 
-def _soak_clock(stage: Stage, rollout: Rollout, charter: Charter) -> tuple[str, datetime] | None:
-    idx = _index(stage, charter)
-    if idx == 0:
-        return None
-    prev = charter.stage_ids[idx - 1]
-    since = rollout.stage_entered_at.get(prev)
-    return None if since is None else (prev, since)
-
-
-def soak_started(stage: Stage, rollout: Rollout, charter: Charter) -> datetime | None:
-    """When the rollout last entered the stage before ``stage`` (its soak clock's start), or
-    None for the first stage or while that clock is stopped (not every client is on it)."""
-    clock = _soak_clock(stage, rollout, charter)
-    return None if clock is None else clock[1]
-
-
-def rolled_back_from(stage: Stage, rollout: Rollout) -> RollbackRecord | None:
-    """The latest rollback out of ``stage``: one naming a client that had reported a release for
-    the stage by then (None when there was none). A go/no-go decided before it no longer counts:
-    the stage is to be entered again, with the release that replaces the one rolled back."""
-    out = [
-        b
-        for b in rollout.rollbacks
-        if any(
-            r.stage == stage.id and r.client in b.clients and r.at <= b.at for r in rollout.reports
-        )
-    ]
-    return max(out, key=lambda b: b.at, default=None)
-
-
-def _entered(rollout: Rollout, prev: str) -> str:
-    """What last started ``prev``'s soak clock: the rollout entering it, or a new release."""
-    found = restart(rollout, prev)
-    return f"the rollout last entered {prev}" if found is None else f"{replacing(*found)} on {prev}"
-
-
-def _cutoff(stage: Stage, rollout: Rollout, charter: Charter | None) -> tuple[str, datetime] | None:
-    """Since when go/no-go decisions for ``stage`` count, and why: the latest of the soak
-    clock's start of the stage before (with ``charter``), the latest rollback out of ``stage``
-    and the latest report that brought ``stage`` a release (:func:`charter.soak.brought`)."""
-    clock = _soak_clock(stage, rollout, charter) if charter is not None else None
-    back, report = rolled_back_from(stage, rollout), brought(rollout, stage.id)
-    entered = None if clock is None else (_entered(rollout, clock[0]), clock[1])
-    left = None if back is None else (f"the rollback out of {stage.id}", back.at)
-    new = (
-        None
-        if report is None
-        else (f"{report.client}'s report of {report.version} for {stage.id}", report.at)
-    )
-    found = [c for c in (entered, left, new) if c is not None]
-    return max(found, key=lambda c: c[1], default=None)
-
-
-def _latest(
-    stage: Stage, rollout: Rollout, decisions: Sequence[GoNoGo], since: datetime | None = None
-) -> GoNoGo | None:
-    mine = [
-        d
-        for d in decisions
-        if d.proposal == rollout.proposal
-        and d.stage == stage.id
-        and (since is None or d.at >= since)
-    ]
-    return max(mine, key=lambda d: d.at, default=None)
-
-
-def current_go_no_go(
-    stage: Stage, rollout: Rollout, decisions: Sequence[GoNoGo], charter: Charter
-) -> GoNoGo | None:
-    """The go/no-go decision that counts for entering ``stage``: the latest one for this
-    proposal and stage made at or after the rollout last entered the stage before (its soak
-    clock's latest start), after the latest rollback out of ``stage`` and at or after the latest
-    report that brought ``stage`` a release."""
-    cutoff = _cutoff(stage, rollout, charter)
-    return _latest(stage, rollout, decisions, None if cutoff is None else cutoff[1])
-
-
 def go_no_go(
     stage: Stage,
     rollout: Rollout,
     decisions: Sequence[GoNoGo],
     charter: Charter | None = None,
 ) -> GateResult:
-    """The latest decision for the stage must be "go"; only decisions made after the latest
-    rollback out of the stage and since the latest report that brought the stage a release
-    count, and with ``charter`` (the stage order) only those made since the rollout last
-    entered the stage before."""
-    if not stage.go_no_go_meeting:
-        return GateResult("go_no_go", True, f"go/no-go: no call required for {stage.id}")
-    latest = _latest(stage, rollout, decisions)
-    if latest is None:
-        return GateResult("go_no_go", False, f"go/no-go: no decision recorded for {stage.id}")
-    when = f"{latest.at:%Y-%m-%d %H:%M} UTC"
-    cutoff = _cutoff(stage, rollout, charter)
-    if cutoff is not None and latest.at < cutoff[1]:
-        what, since = cutoff
-        return GateResult(
-            "go_no_go",
-            False,
-            f"go/no-go: the last decision for {stage.id} ({latest.decision}, {latest.by}, "
-            f"{when}) was made before {what} ({since:%Y-%m-%d %H:%M} UTC); a new go/no-go "
-            f"call must decide",
-        )
-    said = f"go/no-go: the call decided {latest.decision} for {stage.id} ({latest.by}, {when})"
-    return GateResult("go_no_go", latest.decision == "go", said)
+    """The go/no-go gate (:func:`charter.go_no_go.gate`): the decision that counts is "go"."""
+    passed, reason = go_no_go_rule.gate(stage, rollout, decisions, charter)
+    return GateResult("go_no_go", passed, reason)
 
 
 def prerequisites(stage: Stage, rollout: Rollout, minimums: Mapping[str, Minimum]) -> GateResult:

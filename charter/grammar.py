@@ -58,7 +58,10 @@ choice, ``…`` the rest of the line)::
                         bare, it must be a whole version, a tag (v4.2.0, 1.0-rc1): a branch
                         such as v1.x is refused, "give the sha or refs/tags/<tag>" *)
     duration = /[0-9]+[mh]/ ;                    (* only last before "for", not after in/after *)
-    recovery = /([0-9]{1,6}[smhd]){1,4}/ ;       (* 90s, 12m, 1h30m; more than none *)
+    recovery = part { part } ;         (* consecutive words, one duration: 90s, 12m, 1h30m,
+                        30m 45s, 1h 30m; units largest first, each once; more than none, at
+                        most 7d; "12 minutes" or "12min" is answered "write 12m" *)
+    part     = /([0-9]{1,6}[smhdw])+/ ;           (* units s, m, h, d, w, as in the charter *)
     user     = [ "@" ] github-login | chat-mention ;
     asked    = ( "@" github-login | chat-mention ) [ "." | "," | ";" | ":" ] ;  (* "@a, @b: note";
                                                      ":" ends the list *)

@@ -2,10 +2,14 @@
 
 ``drill n client stage recovered duration [notes]`` reports a rollback drill whose node was
 healthy again after ``duration``; ``drill n client stage failed text`` one that did not recover,
-``text`` (quoted or not) saying what went wrong. A duration is one word of ``<number><unit>``
-parts, unit ``s``, ``m``, ``h`` or ``d`` (``90s``, ``12m``, ``1h30m``). ``drill schedule n
-client stage when`` plans one; ``when`` is kept as written (the service reads it in the
-charter's zone, as for ``meeting schedule``).
+``text`` (quoted or not) saying what went wrong. A duration is ``<number><unit>`` parts, unit
+``s``, ``m``, ``h``, ``d`` or ``w`` as in the charter (:func:`charter.model.duration_seconds`),
+largest unit first, in one word or in consecutive ones: ``90s``, ``12m``, ``1h30m``, ``30m 45s``
+and ``1h 30m`` are each one duration (a word that does not continue it, such as ``2d`` after
+``12m``, starts the notes). A unit spelled out (``12 minutes``, ``12min``) is answered with the
+short form to write (``12m``). A recovery takes more than no time and at most
+:data:`MAX_RECOVERY`. ``drill schedule n client stage when`` plans one; ``when`` is kept as
+written (the service reads it in the charter's zone, as for ``meeting schedule``).
 """
 
 from __future__ import annotations
@@ -15,26 +19,64 @@ import re
 from datetime import timedelta
 
 from charter import commands as c, grammar_tokens as t
+from charter.model import duration_seconds, format_compound
 
-_PART = re.compile(r"([0-9]{1,6})([smhd])")
-_DURATION = re.compile(r"(?:[0-9]{1,6}[smhd]){1,4}")
-_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+MAX_RECOVERY = timedelta(days=7)  # longer is no rollback: the drill failed
+_PARTS = re.compile(r"(?:[0-9]{1,6}[smhdw])+")  # one word of a duration
+_NEXT = re.compile(r"\s*(\S+)")
+_SPELLED = re.compile(r"([0-9]{1,6})(sec|secs|seconds?|mins?|minutes?|hrs?|hours?|days?|weeks?)")
+_UNIT_WORD = re.compile(r"s|m|h|d|w|sec|secs|seconds?|mins?|minutes?|hrs?|hours?|days?|weeks?")
 _RESULTS = ("recovered", "failed")
 _RESULT = 'result: recovered <duration> or failed "<what went wrong>"'
 _WRONG = 'reason: what went wrong, e.g. failed "the node did not resync"'
+_HOW = (
+    "write how long the node took to be healthy again as <number><unit>, unit s, m, h, d or w,"
+    " e.g. 45s, 12m, 1h30m or 30m 45s."
+)
 
 
-def recovery(tok: t.Tok) -> timedelta:
-    """How long a recovery took, as written: ``90s``, ``12m``, ``1h30m``; more than none."""
+def _continued(a: t.Args, text: str) -> str:
+    """``text`` with the following words that continue its duration (``30m`` ``45s``); the
+    cursor moves past them. The raw source is looked at, not tokenised: the notes after the
+    duration may hold a lone quote."""
+    while (word := _NEXT.match(a.src, a.pos)) is not None:
+        more = t.keyword(t.Tok(word.group(1), False, word.start(1), word.end(1)))
+        if _PARTS.fullmatch(more) is None or duration_seconds(text + more) is None:
+            break
+        text, a.pos = text + more, word.end()
+    return text
+
+
+def _spelled(a: t.Args, text: str) -> str | None:
+    """The short form of a unit spelled out: ``12m`` for ``12 minutes`` or ``12min``."""
+    glued = _SPELLED.fullmatch(text)
+    if glued is not None:
+        return glued.group(1) + glued.group(2)[0]
+    word = _NEXT.match(a.src, a.pos)
+    unit = None if word is None else t.keyword(t.Tok(word.group(1), False, 0, 0))
+    if text.isdigit() and unit is not None and _UNIT_WORD.fullmatch(unit):
+        return text + unit[0]
+    return None
+
+
+def recovery(a: t.Args) -> timedelta:
+    """How long a recovery took, as written (see the module rules)."""
+    tok = a.need("recovery time, e.g. 12m")
     text = t.keyword(tok)
-    if _DURATION.fullmatch(text) is None:
-        raise t.Fail(
-            f"{t.show(tok.text)} is not a duration: write how long the node took to be healthy"
-            " again as <number><unit>, unit s, m, h or d, e.g. 45s, 12m or 1h30m."
-        )
-    seconds = sum(int(n) * _SECONDS[unit] for n, unit in _PART.findall(text))
+    if (short := _spelled(a, text)) is not None:
+        raise t.Fail(f"Write the recovery time as {short}.")
+    seconds = duration_seconds(_continued(a, text)) if _PARTS.fullmatch(text) else None
+    if seconds is None:
+        if text.isdigit():
+            raise t.Fail(f"{t.show(tok.text)} has no unit: write e.g. {text}m or {text}s.")
+        raise t.Fail(f"{t.show(tok.text)} is not a duration: {_HOW}")
     if seconds == 0:
         raise t.Fail("A recovery takes some time: write how long it took, e.g. 45s or 12m.")
+    if seconds > MAX_RECOVERY.total_seconds():
+        raise t.Fail(
+            f"A recovery takes at most {format_compound(MAX_RECOVERY)}: if the node was not"
+            ' healthy again sooner, report the drill failed "<what went wrong>".'
+        )
     return timedelta(seconds=seconds)
 
 
@@ -45,7 +87,7 @@ def drill(a: t.Args) -> c.Drill:
     tok = a.need(_RESULT)
     word = t.keyword(tok)
     if word == "recovered":
-        took = recovery(a.need("recovery time, e.g. 12m"))
+        took = recovery(a)
         return c.Drill(n, client, stage, took, t.clean(a.rest(), "notes", required=False))
     if word == "failed":
         return c.Drill(n, client, stage, None, t.clean(a.rest(), _WRONG))

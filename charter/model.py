@@ -25,12 +25,28 @@ from pydantic import (
     Strict,
 )
 
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_DURATION = re.compile(r"^\s*(?:\d+\s*[smhdw]\s*)+$")
+_DURATION_PART = re.compile(r"(\d+)\s*([smhdw])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_UNITS = "wdhms"  # largest first: the order the parts of a compound duration are written in
+
+
+def duration_seconds(text: str) -> int | None:
+    """The seconds ``text`` writes as ``<number><unit>`` parts, unit s, m, h, d or w: one part
+    (``36h``) or several, largest unit first and each unit once (``1h30m``, ``1h 30m``); None
+    when it is not written so (``30m1h``, ``1h1h``, ``12``, ``12min``)."""
+    if _DURATION.match(text) is None:
+        return None
+    parts = _DURATION_PART.findall(text)
+    order = [_UNITS.index(unit) for _, unit in parts]
+    if order != sorted(set(order)):
+        return None
+    return sum(int(number) * _UNIT_SECONDS[unit] for number, unit in parts)
 
 
 def parse_duration(value: Any) -> timedelta:
-    """Read ``<number><unit>`` with unit one of s, m, h, d, w ("36h", "2w", "0d").
+    """Read ``<number><unit>`` with unit one of s, m, h, d, w ("36h", "2w", "0d"), or several
+    such parts, largest unit first ("1h30m"): see :func:`duration_seconds`.
 
     A timedelta passes through, so models can be built in code as well as from files.
     """
@@ -39,14 +55,14 @@ def parse_duration(value: Any) -> timedelta:
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise ValueError("a duration is written as <number><unit>, e.g. 36h or 2w")
     if isinstance(value, int):
-        raise ValueError(f"{value} has no unit; write e.g. {value}h or {value}d")
-    match = _DURATION.match(value)
-    if match is None:
+        raise ValueError(f"{value} has no unit; write e.g. {value}m, {value}h or {value}d")
+    seconds = duration_seconds(value)
+    if seconds is None:
         raise ValueError(
             f"{value!r} is not a duration; write <number><unit> with unit s, m, h, d or w"
-            " (e.g. 36h)"
+            " (e.g. 36h), or several such parts, largest unit first (e.g. 1h30m)"
         )
-    return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    return timedelta(seconds=seconds)
 
 
 def format_duration(value: timedelta) -> str:
@@ -57,6 +73,21 @@ def format_duration(value: timedelta) -> str:
         if seconds and seconds % size == 0:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
+
+
+def format_compound(value: timedelta) -> str:
+    """Write a duration as its parts, largest unit first, up to days (``30m45s``, ``1h30m``,
+    ``12m``): how a drill's recovery and its limit are shown; it reads back the same."""
+    rest = int(value.total_seconds())
+    parts: list[str] = []
+    for unit in "dhm":
+        size = _UNIT_SECONDS[unit]
+        if rest >= size:
+            parts.append(f"{rest // size}{unit}")
+            rest %= size
+    if rest or not parts:
+        parts.append(f"{rest}s")
+    return "".join(parts)
 
 
 Duration = Annotated[
@@ -124,6 +155,9 @@ class Track(_Frozen):
     veto: tuple[str, ...] = ()
     confidential: bool = False
     min_activation_after_decision: Duration | None = None
+    # False: the proposal's author casts no vote on it, whichever seats they hold
+    # (charter.authz); the default lets a maintainer cast their client's seat on their own.
+    author_may_vote: bool = True
 
 
 def _positive(value: timedelta) -> timedelta:

@@ -55,7 +55,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from charter import soak as soak_rule
+from charter import drills as drill_rules, soak as soak_rule
 from charter.effects import Announce, Audit, Effect, Reply, SyncTracking
 from charter.gates import CONFIDENTIAL_INCIDENT, GateFacts, GateResult, evaluate, prerequisites
 from charter.model import Charter
@@ -84,15 +84,19 @@ __all__ = [
     "Rollout",
     "RolloutDecision",
     "advance",
+    "announce",
+    "audit_subject",
     "inventory",
     "matrix",
     "override_holds",
     "pause",
     "record_check",
     "ref_matches",
+    "refuse",
     "report_ready",
     "resume",
     "rollback",
+    "stage_index_of",
     "start",
 ]
 
@@ -103,17 +107,20 @@ class RolloutDecision:
     effects: tuple[Effect, ...]
 
 
-def _refuse(rollout: Rollout, text: str) -> RolloutDecision:
+def refuse(rollout: Rollout, text: str) -> RolloutDecision:
+    """A refusal: ``rollout`` unchanged and ``text`` replied as not ok (nothing is audited)."""
     return RolloutDecision(rollout, (Reply(text, ok=False),))
 
 
-def _subject(rollout: Rollout) -> str:
+def audit_subject(rollout: Rollout) -> str:
+    """The audit log's subject of the rollout's entries: ``rollout:<proposal number>``."""
     return f"rollout:{rollout.proposal}"
 
 
-def _announce(rollout: Rollout, charter: Charter, title: str, text: str) -> Announce:
-    """A rollout announcement; its text ends with the matrix as it is now."""
-    table = matrix(rollout, charter).text()
+def announce(rollout: Rollout, charter: Charter, title: str, text: str) -> Announce:
+    """A rollout announcement (kind ``rollout``, confidential as the rollout is); its text ends
+    with the matrix as it is now, rollback drills included."""
+    table = drill_rules.marked(matrix(rollout, charter), rollout, charter).text()
     return Announce(
         kind="rollout",
         title=title,
@@ -145,7 +152,7 @@ def start(
         confidential=confidential,
     )
     effects: tuple[Effect, ...] = (
-        Audit("rollout-started", _subject(rollout), {"clients": list(clients)}),
+        Audit("rollout-started", audit_subject(rollout), {"clients": list(clients)}),
         SyncTracking(proposal_number),
     )
     return RolloutDecision(rollout, effects)
@@ -190,8 +197,9 @@ def _waiting(
     return None
 
 
-def _stage_index(charter: Charter, stage: str) -> int:
-    """The index of a stage of the charter; an unknown one is input that can never be right."""
+def stage_index_of(charter: Charter, stage: str) -> int:
+    """The index of a stage of the charter; an unknown one is input that can never be right
+    (``ValueError`` naming the charter's stages)."""
     if charter.stage(stage) is None:
         stages = ", ".join(charter.stage_ids)
         raise ValueError(f"unknown stage {stage!r}; the charter's stages are {stages}")
@@ -217,18 +225,20 @@ def _settle(
         and not _below_minimum(rollout, charter, minimums)
     ):
         rollout = replace(rollout, stage_index=0)
-        effects.append(Audit("stage-entered", _subject(rollout), {"stage": first, "gates": []}))
+        effects.append(
+            Audit("stage-entered", audit_subject(rollout), {"stage": first, "gates": []})
+        )
         text = f"Every client has reported a release for {first}."
-        effects.append(_announce(rollout, charter, f"#{rollout.proposal} entered {first}", text))
+        effects.append(announce(rollout, charter, f"#{rollout.proposal} entered {first}", text))
     rollout = _clocks(rollout, charter, now)
     if rollout.completed_at is None and rollout.stage_index == last and rollout.all_on(last):
         rollout = replace(rollout, completed_at=now)
         effects.append(
-            Audit("rollout-completed", _subject(rollout), {"stage": charter.stage_ids[last]})
+            Audit("rollout-completed", audit_subject(rollout), {"stage": charter.stage_ids[last]})
         )
         title = f"#{rollout.proposal} rollout completed"
         text = f"Every client is on {charter.stage_ids[last]}."
-        effects.append(_announce(rollout, charter, title, text))
+        effects.append(announce(rollout, charter, title, text))
     return rollout, tuple(effects)
 
 
@@ -244,25 +254,25 @@ def report_ready(
     (the first stage's entry waits, a later one's ``prerequisites`` gate fails). A report that
     brings its stage a new release while the stage soaks restarts the soak, and the reply says
     so (:mod:`charter.soak`)."""
-    index = _stage_index(charter, report.stage)
+    index = stage_index_of(charter, report.stage)
     if not report.version.strip():
         raise ValueError("a readiness report needs the released version")
     if (moving := moving_ref(report.ref)) is not None:  # a branch: any later commit's checks
         raise ValueError(moving)
     if report.client not in rollout.clients:
         clients = ", ".join(rollout.clients)
-        return _refuse(
+        return refuse(
             rollout, f"{report.client} is not in the rollout of #{rollout.proposal} ({clients})"
         )
     if index > rollout.stage_index + 1:
         nearest = charter.stage_ids[rollout.stage_index + 1]
         where = f"#{rollout.proposal} is at {rollout.stage_name(charter)}"
-        return _refuse(rollout, f"{where}: report for {nearest} or earlier, not {report.stage}")
+        return refuse(rollout, f"{where}: report for {nearest} or earlier, not {report.stage}")
     own = rollout.position(report.client)
     if index > own + 1:  # an override let the rollout ahead of this client: no skipping
         nxt, on = charter.stage_ids[own + 1], rollout.stage_name(charter, own)
         text = f"{report.client} is on {on}: report {report.client} ready for {nxt} first"
-        return _refuse(rollout, f"{text}, not {report.stage}")
+        return refuse(rollout, f"{text}, not {report.stage}")
     positions = {**rollout.positions, report.client: max(own, index)}
     moved = replace(rollout, reports=(*rollout.reports, report), positions=positions)
     moved, settled = _settle(moved, charter, report.at, minimums)
@@ -282,6 +292,8 @@ def report_ready(
     waits = _waiting(moved, charter, minimums) if moved.paused else None
     if waits is not None:
         warning += f"; #{rollout.proposal} is paused ({moved.pause_reason}): {waits} once resumed"
+    voids = drill_rules.voided(rollout, moved, charter, report.client)
+    warning += "".join(f"; {void}" for void in voids)
     payload = {
         "client": report.client,
         "stage": report.stage,
@@ -291,12 +303,24 @@ def report_ready(
         "by": report.reported_by,
     }
     effects: tuple[Effect, ...] = (
-        Audit("ready-reported", _subject(rollout), payload),
+        Audit("ready-reported", audit_subject(rollout), payload),
         *settled,
+        *_drills_voided(moved, charter, report, voids),
         SyncTracking(rollout.proposal),
         Reply(f"recorded {report.client} {report.version} for {report.stage}{warning}"),
     )
     return RolloutDecision(moved, effects)
+
+
+def _drills_voided(
+    rollout: Rollout, charter: Charter, report: ReadyReport, voids: Sequence[str]
+) -> tuple[Effect, ...]:
+    """The announcement that ``report`` voided its client's rollback drills (none: none)."""
+    if not voids:
+        return ()
+    title = f"#{rollout.proposal} rollback drill no longer counts: {report.client}"
+    said = f"{report.client} reported {report.version} for {report.stage}: {'; '.join(voids)}."
+    return (announce(rollout, charter, title, said),)
 
 
 def _soak_restart(before: Rollout, after: Rollout, report: ReadyReport) -> str:
@@ -382,18 +406,18 @@ def advance(
     if override_reason is not None:
         override_reason = _reason(override_reason, "an override")
     if to is not None:
-        _stage_index(charter, to)
+        stage_index_of(charter, to)
     refusal = _cannot_advance(rollout, charter, facts)
     if refusal is not None:
-        return _refuse(rollout, refusal)
+        return refuse(rollout, refusal)
     target = charter.rollout.stages[rollout.stage_index + 1]
     wrong = None if to is None else _not_next(rollout, charter, to)
     if wrong is not None:
-        return _refuse(rollout, wrong)
+        return refuse(rollout, wrong)
     if override_reason is not None and to is None:
         typed = _typed_override(rollout.proposal, target.id, override_reason)
         why = "an override must name it, so a repeat cannot skip a stage"
-        return _refuse(rollout, f"#{rollout.proposal} enters {target.id} next; {why}: {typed}")
+        return refuse(rollout, f"#{rollout.proposal} enters {target.id} next; {why}: {typed}")
     results = evaluate(target, rollout, facts, charter, now)
     failing = tuple(r for r in results if not r.passed)
     n = rollout.proposal
@@ -402,24 +426,26 @@ def advance(
     title, text = f"#{n} advanced to {target.id}", f"All gates passed; advanced by {by}."
     if failing:
         if override_reason is None:
-            return _refuse(rollout, f"#{n} cannot advance to {target.id}:\n{_failures(failing)}")
+            return refuse(rollout, f"#{n} cannot advance to {target.id}:\n{_failures(failing)}")
         if not may_override:
             who = ", ".join(charter.rollout.override_roles) or "nobody"
-            return _refuse(rollout, f"only {who} may override a failing gate (#{n} → {target.id})")
+            return refuse(rollout, f"only {who} may override a failing gate (#{n} → {target.id})")
         gates = tuple(r.gate for r in failing)
         record = Override(target.id, override_reason, by, now, gates)
         moved = replace(moved, overrides=(*moved.overrides, record))
         payload = {"stage": target.id, "reason": override_reason, "by": by}
         failed = [r.reason for r in failing]
-        effects.append(Audit("gate-overridden", _subject(rollout), payload | {"failing": failed}))
+        effects.append(
+            Audit("gate-overridden", audit_subject(rollout), payload | {"failing": failed})
+        )
         title += " by override"
         text = f"OVERRIDE by {by}: {override_reason}\nGates that failed:\n{_failures(failing)}"
     moved, settled = _settle(moved, charter, now)
     gates_payload = [{"gate": r.gate, "passed": r.passed, "reason": r.reason} for r in results]
     effects.append(
-        Audit("stage-entered", _subject(rollout), {"stage": target.id, "gates": gates_payload})
+        Audit("stage-entered", audit_subject(rollout), {"stage": target.id, "gates": gates_payload})
     )
-    effects.append(_announce(moved, charter, title, text))
+    effects.append(announce(moved, charter, title, text))
     effects.extend(settled)
     effects.append(SyncTracking(n))
     effects.append(Reply(title))
@@ -448,12 +474,12 @@ def rollback(
     names = tuple(clients) if clients else rollout.clients
     strangers = [c for c in names if c not in rollout.clients]
     if strangers:
-        return _refuse(rollout, f"{', '.join(strangers)} not in the rollout of #{rollout.proposal}")
+        return refuse(rollout, f"{', '.join(strangers)} not in the rollout of #{rollout.proposal}")
     idle = [c for c in names if rollout.position(c) < 0]
     if may_end and all(rollout.position(c) < 0 for c in rollout.clients):
         return _end_idle(rollout, charter, reason, by, now)
     if idle:
-        return _refuse(rollout, f"{', '.join(idle)} not on any stage yet; nothing to roll back")
+        return refuse(rollout, f"{', '.join(idle)} not on any stage yet; nothing to roll back")
     positions = {**rollout.positions, **{c: rollout.position(c) - 1 for c in names}}
     lowest = min(positions.get(c, -1) for c in rollout.clients)
     moved = replace(
@@ -475,9 +501,11 @@ def rollback(
     said = ", ".join(f"{c} {a} → {b}" for c, (a, b) in moves.items())
     effects: tuple[Effect, ...] = (
         Audit(
-            "rollout-rolled-back", _subject(rollout), {"moves": moves, "reason": reason, "by": by}
+            "rollout-rolled-back",
+            audit_subject(rollout),
+            {"moves": moves, "reason": reason, "by": by},
         ),
-        _announce(
+        announce(
             moved,
             charter,
             f"#{rollout.proposal} rollback: {said}",
@@ -501,8 +529,10 @@ def _end_idle(
         completed_at=None,
     )
     effects: tuple[Effect, ...] = (
-        Audit("rollout-rolled-back", _subject(rollout), {"moves": {}, "reason": reason, "by": by}),
-        _announce(moved, charter, f"#{n} rollback", f"Rolled back by {by}: {reason}\n{_ended(n)}."),
+        Audit(
+            "rollout-rolled-back", audit_subject(rollout), {"moves": {}, "reason": reason, "by": by}
+        ),
+        announce(moved, charter, f"#{n} rollback", f"Rolled back by {by}: {reason}\n{_ended(n)}."),
         SyncTracking(n),
         Reply(_ended(n)),
     )
@@ -549,13 +579,13 @@ def pause(
     reason = _reason(reason, "a pause")
     key, n = incident_id or "", rollout.proposal
     if rollout.completed_at is not None:
-        return _refuse(rollout, f"#{n} has completed its rollout; nothing to pause")
+        return refuse(rollout, f"#{n} has completed its rollout; nothing to pause")
     if key and any(k == key for k, _ in rollout.pauses):
         return RolloutDecision(rollout, ())  # the same incident pauses once
     lift = _lift(charter, n)
     if not key and _hand_holds(rollout):
         holds = "; ".join(_hand_holds(rollout))
-        return _refuse(rollout, f"#{n} is already paused by hand ({holds}); {lift}.")
+        return refuse(rollout, f"#{n} is already paused by hand ({holds}); {lift}.")
     if key:
         held = replace(rollout, pauses=(*rollout.pauses, (key, reason)))
         payload: dict[str, object] = {"incident": incident_id, "reason": reason}
@@ -564,8 +594,8 @@ def pause(
         return RolloutDecision(
             held,
             (
-                Audit("rollout-paused", _subject(rollout), payload),
-                _announce(held, charter, f"#{n} rollout paused", reason),
+                Audit("rollout-paused", audit_subject(rollout), payload),
+                announce(held, charter, f"#{n} rollout paused", reason),
                 SyncTracking(n),
             ),
         )
@@ -577,9 +607,11 @@ def pause(
         held,
         (
             Audit(
-                "rollout-paused", _subject(rollout), {"incident": None, "reason": reason, "by": by}
+                "rollout-paused",
+                audit_subject(rollout),
+                {"incident": None, "reason": reason, "by": by},
             ),
-            _announce(held, charter, f"#{n} rollout paused", text),
+            announce(held, charter, f"#{n} rollout paused", text),
             SyncTracking(n),
             Reply(f"#{n} paused: {reason}. {stops}."),
         ),
@@ -624,12 +656,12 @@ def resume(
     hold's reason says (it may date from before the incident became confidential)."""
     n = rollout.proposal
     if not rollout.paused:
-        return _refuse(rollout, f"#{n} is not paused")
+        return refuse(rollout, f"#{n} is not paused")
     if incident_id is not None and all(k != incident_id for k, _ in rollout.pauses):
         held = _holds(rollout, confidential)
-        return _refuse(rollout, f"incident {incident_id} does not hold #{n} ({held})")
+        return refuse(rollout, f"incident {incident_id} does not hold #{n} ({held})")
     if incident_id is None and not _hand_holds(rollout):
-        return _refuse(
+        return refuse(
             rollout,
             f"#{n} is not paused by hand; it is held by {_holds(rollout, confidential)}. An"
             " incident's hold is lifted when the incident is resolved (`incident resolve"
@@ -644,15 +676,16 @@ def resume(
         payload["ended"] = True
         over = Reply(f"#{n} has ended; its hold is lifted, and it does not resume")
         return RolloutDecision(
-            freed, (Audit("rollout-resumed", _subject(rollout), payload), SyncTracking(n), over)
+            freed,
+            (Audit("rollout-resumed", audit_subject(rollout), payload), SyncTracking(n), over),
         )
-    effects: list[Effect] = [Audit("rollout-resumed", _subject(rollout), payload)]
+    effects: list[Effect] = [Audit("rollout-resumed", audit_subject(rollout), payload)]
     said = f"Resumed by {by}" + (f": {reason.strip()}" if reason.strip() else ".")
     if freed.paused:
         if incident_id is None:  # the incident's own announcements tell of its resolution
             title = f"#{n} hold by hand lifted; still paused"
             still = f"{said}\nStill paused: {freed.pause_reason}."
-            effects += [_announce(freed, charter, title, still), SyncTracking(n)]
+            effects += [announce(freed, charter, title, still), SyncTracking(n)]
             lifted = f"#{n}: the hold by hand is lifted, but #{n} is still paused:"
             why = "An incident's hold is lifted when the incident is resolved."
             effects.append(Reply(f"{lifted} {freed.pause_reason}. {why}"))
@@ -680,7 +713,7 @@ def _resumed(
     """A rollout left with no hold: announced as resumed (``said``), then, with ``now``, what
     waited happens; the reply says what did, then ``after``."""
     n = freed.proposal
-    effects.append(_announce(freed, charter, f"#{n} rollout resumed", said))
+    effects.append(announce(freed, charter, f"#{n} rollout resumed", said))
     before = freed
     if now is not None:
         freed, settled = _settle(freed, charter, now, minimums)
@@ -709,10 +742,10 @@ def override_holds(
     reason = _reason(reason, "an override")
     n = rollout.proposal
     if not rollout.paused:
-        return _refuse(rollout, f"#{n} is not paused")
+        return refuse(rollout, f"#{n} is not paused")
     incidents = [k for k, _ in rollout.pauses if k]
     if not incidents:
-        return _refuse(
+        return refuse(
             rollout, f"no incident holds #{n}; `rollout resume {n}` lifts its hold by hand"
         )
     freed = replace(rollout, pauses=())
@@ -723,7 +756,7 @@ def override_holds(
         "still_paused": False,
         "override": reason,
     }
-    effects: list[Effect] = [Audit("rollout-resumed", _subject(rollout), payload)]
+    effects: list[Effect] = [Audit("rollout-resumed", audit_subject(rollout), payload)]
     holds = "; ".join(said for _, said in rollout.pauses)
     said = f"Resumed by {by} over {holds}.\nOverride: {reason}"
     open_ = "s stay" if len(incidents) > 1 else " stays"

@@ -14,7 +14,8 @@ Rules (the scoring and the gate are :mod:`charter.drills`'s):
   recorded too, and the reply says that it gates nothing.
 - A drill may be planned (:func:`schedule_drill`) for any client of the rollout on any stage,
   before its release is there: it is audited (``drill-scheduled``), announced and shown as
-  planned until a drill is reported (:func:`charter.drills.planned`).
+  planned until a drill is reported (:func:`charter.drills.planned`); a plan replacing one
+  still pending says so ("it replaces the plan for …").
 """
 
 from __future__ import annotations
@@ -24,13 +25,13 @@ from datetime import timedelta
 
 from charter import drills as rules
 from charter.effects import Audit, Effect, Reply, SyncTracking
-from charter.model import Charter, format_duration
+from charter.model import Charter, format_compound
 from charter.rollout import (  # its helpers: a drill is refused and announced as a report is
     RolloutDecision,
-    _announce,
-    _refuse,
-    _stage_index,
-    _subject,
+    announce as _announce,
+    audit_subject as _subject,
+    refuse as _refuse,
+    stage_index_of as _stage_index,
 )
 from charter.rollout_facts import DrillReport, PlannedDrill, Rollout
 
@@ -48,16 +49,19 @@ def _check(drill: DrillReport, charter: Charter) -> int:
     return index
 
 
-def _not_on(rollout: Rollout, drill: DrillReport, index: int) -> str | None:
-    """Why the client cannot drill on the stage now (None when it can)."""
+def _not_on(rollout: Rollout, drill: DrillReport, index: int, comment: bool) -> str | None:
+    """Why the client cannot drill on the stage now (None when it can), with the command that
+    reports its release as the asker writes commands: ``/ready client stage <version>`` in a
+    comment on the proposal, ``ready n client stage <version>`` in chat. Plain text, as every
+    reply is (each surface escapes it)."""
     who, on, n = drill.client, drill.stage, rollout.proposal
     if who not in rollout.clients:
         return f"{who} is not in the rollout of #{n} ({', '.join(rollout.clients)})"
-    ready = f"`ready {n} {who} {on} <version>`"
+    ready = f"/ready {who} {on} <version>" if comment else f"ready {n} {who} {on} <version>"
     if rollout.latest_report(who, on) is None:
         return (
             f"{who} has not reported a release for {on}: a rollback drill rehearses reverting"
-            f" the release it runs there; report it first ({ready})"
+            f" the release it runs there; report it first: {ready}"
         )
     if rollout.position(who) < index:
         return (
@@ -74,14 +78,17 @@ def _scored(drill: DrillReport, charter: Charter) -> tuple[rules.Outcome, str]:
     outcome = rules.score(drill.recovered, limit)
     if limit is None:
         return outcome, outcome
-    allows = f"{', '.join(rules.requiring(charter, drill.stage))} allows {format_duration(limit)}"
+    allows = f"{', '.join(rules.requiring(charter, drill.stage))} allows {format_compound(limit)}"
     return outcome, f"{outcome} ({allows})"
 
 
-def report_drill(rollout: Rollout, charter: Charter, drill: DrillReport) -> RolloutDecision:
-    """Record a client's rollback drill on a stage (see the module rules)."""
+def report_drill(
+    rollout: Rollout, charter: Charter, drill: DrillReport, *, comment: bool = False
+) -> RolloutDecision:
+    """Record a client's rollback drill on a stage (see the module rules); ``comment``: it
+    came in a GitHub comment, so a refusal names commands in the comment form."""
     index = _check(drill, charter)
-    why = _not_on(rollout, drill, index)
+    why = _not_on(rollout, drill, index, comment)
     if why is not None:
         return _refuse(rollout, why)
     latest = rollout.latest_report(drill.client, drill.stage)
@@ -95,7 +102,7 @@ def report_drill(rollout: Rollout, charter: Charter, drill: DrillReport) -> Roll
         "client": drill.client,
         "stage": drill.stage,
         "release": drill.release,
-        "recovered": None if drill.recovered is None else format_duration(drill.recovered),
+        "recovered": None if drill.recovered is None else format_compound(drill.recovered),
         "outcome": outcome,
         "notes": drill.notes,
         "by": drill.reported_by,
@@ -127,9 +134,11 @@ def schedule_drill(rollout: Rollout, charter: Charter, plan: PlannedDrill) -> Ro
         return _refuse(
             rollout, f"{plan.client} is not in the rollout of #{n} ({', '.join(rollout.clients)})"
         )
+    earlier = rules.planned(rollout, plan.client, plan.stage)
     moved = replace(rollout, planned_drills=(*rollout.planned_drills, plan))
-    when = f"{plan.at:%a %Y-%m-%d %H:%M} UTC"
+    when = _when(plan)
     said = f"{plan.client}'s rollback drill on {plan.stage}"
+    replaces = "" if earlier is None else f"; it replaces the plan for {_when(earlier)}"
     payload: dict[str, object] = {
         "client": plan.client,
         "stage": plan.stage,
@@ -143,9 +152,13 @@ def schedule_drill(rollout: Rollout, charter: Charter, plan: PlannedDrill) -> Ro
             moved,
             charter,
             f"#{n} rollback drill planned: {plan.client} on {plan.stage}",
-            f"{said} is planned for {when} by {plan.by}.",
+            f"{said} is planned for {when} by {plan.by}{replaces}.",
         ),
         SyncTracking(n),
-        Reply(f"planned {said} for {when}{note}"),
+        Reply(f"planned {said} for {when}{replaces}{note}"),
     )
     return RolloutDecision(moved, effects)
+
+
+def _when(plan: PlannedDrill) -> str:
+    return f"{plan.at:%a %Y-%m-%d %H:%M} UTC"

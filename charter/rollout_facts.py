@@ -292,13 +292,15 @@ class Cell:
     reported_at: datetime | None = None
     checks: tuple[tuple[str, str], ...] = ()  # (check name, conclusion | "running" | "not run")
     on: bool = False  # the client is on this stage now
+    drill: str = ""  # its rollback drill there, as charter.drills.marked writes it ("": none)
 
     def text(self) -> str:
         if self.version is None:
-            return "—"
+            return " ".join(part for part in ("—", self.drill) if part)
         head = self.version + (f"@{shown_ref(self.ref)}" if self.ref else "")
         marks = " ".join(f"{name}={status}" for name, status in self.checks)
-        return " ".join(part for part in (head, marks, "" if self.on else "(rolled back)") if part)
+        rolled = "" if self.on else "(rolled back)"
+        return " ".join(part for part in (head, marks, self.drill, rolled) if part)
 
 
 @dataclass(frozen=True)

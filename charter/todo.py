@@ -12,9 +12,13 @@ Rules, for a login at ``now``, over the open proposals that person may see:
   but it waits on them until they comment, vote or raise a concern there.
 - **upcoming**: a proposal in review on whose track the login will hold a seat, with when
   voting opens.
-Votes come first, soonest deadline first; then concerns; then feedback asked; then what opens
-next. Each proposal is judged by its own rules (the charter version it was opened under), which
-the caller gives.
+- **drill**: a rollout under way (not completed) with a client the login maintains, whose next
+  stage requires a rollback drill (``require_drill``) on a stage the client is on (or past),
+  while the client's drill there is missing, outdated, failed or slow
+  (:func:`charter.drills.problem`, which says which); the gate waits on that team.
+Votes come first, soonest deadline first; then drills owed; then concerns; then feedback asked;
+then what opens next. Each proposal is judged by its own rules (the charter version it was
+opened under), which the caller gives; a rollout by the charter it runs by.
 """
 
 from __future__ import annotations
@@ -24,15 +28,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from charter import drills
 from charter.feedback import FeedbackRequest
 from charter.lifecycle import State, is_open
 from charter.model import Charter
 from charter.proposal import Proposal, review_ends, rules_for, tally_of, voting_window
+from charter.rollout_facts import Rollout
 from charter.seats import Seat, seats, seats_of
 from charter.votes import Outcome
 
-TaskKind = Literal["vote", "concern", "feedback", "upcoming"]
-_ORDER: dict[TaskKind, int] = {"vote": 0, "concern": 1, "feedback": 2, "upcoming": 3}
+TaskKind = Literal["vote", "drill", "concern", "feedback", "upcoming"]
+_ORDER: dict[TaskKind, int] = {"vote": 0, "drill": 1, "concern": 2, "feedback": 3, "upcoming": 4}
 
 
 @dataclass(frozen=True)
@@ -44,7 +50,9 @@ class Task:
     seats: tuple[str, ...] = ()  # vote/upcoming: the labels of the seats held
     concern: str = ""  # concern: its name
     asked_by: str = ""  # feedback: who asked
-    note: str = ""  # feedback: what they asked, as written (the caller cuts it to fit)
+    note: str = ""  # feedback: what they asked, as written (the caller cuts it to fit); drill: why
+    client: str = ""  # drill: the client that owes it
+    stage: str = ""  # drill: the stage to drill on
 
 
 def awaiting(
@@ -52,11 +60,15 @@ def awaiting(
     login: str,
     now: datetime,
     asked: Sequence[FeedbackRequest] = (),
+    rollouts: Iterable[tuple[Rollout, str, Charter]] = (),
 ) -> tuple[Task, ...]:
     """Everything waiting on ``login`` at ``now`` among ``proposals`` (see the rules above);
     ``asked`` holds feedback requests, of which those asking ``login`` on one of
-    ``proposals`` count (any others are ignored, so a caller may pass more)."""
-    tasks: list[Task] = []
+    ``proposals`` count (any others are ignored, so a caller may pass more); ``rollouts`` the
+    rollouts the login may see, each with its proposal's title and the charter it runs by."""
+    tasks: list[Task] = [
+        t for r, title, charter in rollouts if (t := _drill_owed(r, title, charter, login))
+    ]
     for p, charter in proposals:
         rules = rules_for(p, charter)
         if p.track not in rules.tracks:
@@ -117,3 +129,21 @@ def _vote_task(p: Proposal, rules: Charter, held: tuple[Seat, ...], now: datetim
         return None
     due = current.lazy_until or voting_window(p, rules)[1]
     return Task("vote", p.number, p.title, due, empty)
+
+
+def _drill_owed(rollout: Rollout, title: str, charter: Charter, login: str) -> Task | None:
+    """The rollback drill ``login``'s client owes ``rollout`` (see the rules above), or None."""
+    client = charter.client_of(login)
+    upcoming = rollout.stage_index + 1
+    if client is None or client.id not in rollout.clients or rollout.completed_at is not None:
+        return None
+    if upcoming >= len(charter.rollout.stages):
+        return None
+    required = charter.rollout.stages[upcoming].require_drill
+    if required is None or rollout.position(client.id) < charter.stage_ids.index(required.stage):
+        return None  # nothing required, or not on the stage yet: its release comes first
+    why = drills.problem(rollout, charter, client.id, required)
+    if why is None:
+        return None
+    n = rollout.proposal
+    return Task("drill", n, title, None, note=why, client=client.id, stage=required.stage)

@@ -19,12 +19,14 @@ loader can point at its exact line and column. Rules:
 - time zones are IANA names known to zoneinfo; a meeting's ``rrule`` parses (RFC 5545), has an
   ``INTERVAL`` of 1 or more (see :func:`charter.meetings.rule_problem`) and gives a meeting on
   or after its ``start``, which is a local date and time (no UTC offset: the meeting's
-  ``timezone`` places it);
+  ``timezone`` places it) (:mod:`charter.validate_time`);
 - ``block_on_incident`` and ``rollout.pause_on_incident`` name a severity from
   ``incidents.severities``;
 - a stage's ``require_drill.stage`` names a stage listed before it;
 - a track's veto roles are part of its electorate, an electorate lists each entry once and
-  yields at least one seat.
+  yields at least one seat;
+- a track with ``author_may_vote: false`` lets every login's own proposals reach quorum
+  (:mod:`charter.validate_authors`).
 """
 
 from __future__ import annotations
@@ -32,24 +34,18 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
 from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo, available_timezones
 
-from dateutil.rrule import rrule, rrulestr
-
-from charter.meetings import CYCLE_YEARS, first_instance, local_rule, rule_problem
+from charter.validate_authors import author_vote_problems
 from charter.validate_drills import drill_stage_problems
+from charter.validate_time import meeting_start_problems, rrule_problems, timezone_problems
 
 Loc = tuple[str | int, ...]
 
 CLIENTS = "clients"  # the electorate word meaning "one seat per client"
 ADDRESS_FIELDS = ("discord", "slack", "email", "webhook")
 DEFAULT_SEVERITIES = ("sev1", "sev2", "sev3")
-# A meeting whose start is malformed still gets its rrule checked, from a fixed date (the shape
-# check reports the start itself); never "now", since charter/ reads no clock.
-_PLACEHOLDER_START = datetime(2000, 1, 3, 12, 0)
 
 
 @dataclass(frozen=True)
@@ -274,114 +270,6 @@ def _check_channel_addresses(data: Mapping[str, Any]) -> Iterator[Finding]:
             )
 
 
-# -- time -------------------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=1)
-def _zone_names() -> frozenset[str]:
-    return frozenset(available_timezones())
-
-
-def _zone_problem(name: str) -> str | None:
-    try:
-        ZoneInfo(name)
-    except (ValueError, KeyError, OSError):
-        lower = {z.lower(): z for z in _zone_names()}
-        hint = (
-            f" (did you mean {lower[name.lower()]!r}?)"
-            if name.lower() in lower
-            else suggest(name, _zone_names())
-        )
-        return f"unknown time zone {name!r}{hint}; use an IANA name such as Europe/Berlin or UTC"
-    return None
-
-
-def _check_timezones(data: Mapping[str, Any]) -> Iterator[Finding]:
-    places: list[tuple[Loc, Any]] = [
-        (("charter", "timezone"), _map(data.get("charter")).get("timezone"))
-    ]
-    for m, meeting in enumerate(_list(data.get("meetings"))):
-        places.append((("meetings", m, "timezone"), _map(meeting).get("timezone")))
-    for loc, name in places:
-        message = _zone_problem(name) if isinstance(name, str) else None
-        if message is not None:
-            yield Finding(loc, message)
-
-
-def _start_of(meeting: Mapping[str, Any]) -> datetime | None:
-    """The meeting's start as written (text or a YAML timestamp), or None when unreadable or a
-    bare date (the shape check reports that it lacks a time of day)."""
-    start = meeting.get("start")
-    if isinstance(start, datetime):
-        return start
-    try:
-        return datetime.fromisoformat(start) if isinstance(start, str) and ":" in start else None
-    except ValueError:
-        return None
-
-
-def _check_meeting_starts(data: Mapping[str, Any]) -> Iterator[Finding]:
-    """A start is a local time read in the meeting's zone: no offset, and not a bare number."""
-    for m, meeting in enumerate(_list(data.get("meetings"))):
-        start = _map(meeting).get("start")
-        if isinstance(start, int | float) and not isinstance(start, bool):
-            yield Finding(
-                ("meetings", m, "start"),
-                f"start must be a local date and time such as 2026-01-08T15:00, got {start}",
-            )
-        parsed = _start_of(_map(meeting))
-        if parsed is not None and parsed.tzinfo is not None:
-            yield Finding(
-                ("meetings", m, "start"),
-                "start is a local time in the meeting's timezone; drop the UTC offset "
-                "and set timezone instead",
-            )
-
-
-def _zone_or_utc(name: Any) -> tzinfo:
-    """A meeting's zone, or UTC when it has none or an unknown one (that is reported apart)."""
-    try:
-        return ZoneInfo(name) if isinstance(name, str) else UTC
-    except (ValueError, KeyError, OSError):
-        return UTC
-
-
-def _check_rrules(data: Mapping[str, Any]) -> Iterator[Finding]:
-    """A meeting's rrule parses, can be expanded in bounded time and gives a meeting on or after
-    its start; an ``UNTIL=…Z`` (UTC) is read in the meeting's zone first, as
-    :func:`charter.meetings.series_rule` does. Without a readable start the rule is parsed from
-    a placeholder date, and whether it ever gives a meeting is left unjudged."""
-    for m, meeting in enumerate(_list(data.get("meetings"))):
-        rule = _map(meeting).get("rrule")
-        if not isinstance(rule, str):
-            continue
-        problem = _rrule_problem(rule, _start_of(_map(meeting)), _map(meeting).get("timezone"))
-        if problem is not None:
-            yield Finding(("meetings", m, "rrule"), problem)
-
-
-def _rrule_problem(rule: str, start: datetime | None, zone_name: Any) -> str | None:
-    """What is wrong with one meeting's rrule, as a sentence, or None."""
-    naive = (start or _PLACEHOLDER_START).replace(tzinfo=None)
-    try:
-        parsed = rrulestr(local_rule(rule, _zone_or_utc(zone_name)), dtstart=naive)
-    except (ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
-        return (
-            f"rrule {rule!r} does not parse ({exc}); write an RFC 5545 rule "
-            "such as FREQ=WEEKLY;INTERVAL=2;BYDAY=TH"
-        )
-    problem = rule_problem(parsed)
-    if problem is not None:
-        return f"rrule {rule!r}: {problem}"
-    rules = [parsed] if isinstance(parsed, rrule) else list(getattr(parsed, "_rrule", ()))
-    if start is not None and any(first_instance(r) is None for r in rules):
-        return (
-            f"rrule {rule!r} gives no meeting within {CYCLE_YEARS} years of its start "
-            f"{naive:%Y-%m-%dT%H:%M}; check its UNTIL, COUNT and BY… parts"
-        )
-    return None
-
-
 # -- incidents --------------------------------------------------------------------------------
 
 
@@ -406,15 +294,41 @@ def _check_severities(data: Mapping[str, Any]) -> Iterator[Finding]:
             )
 
 
+def _check_timezones(data: Mapping[str, Any]) -> Iterator[Finding]:
+    """Time zones are known to zoneinfo (:mod:`charter.validate_time`)."""
+    for loc, message in timezone_problems(data, suggest):
+        yield Finding(loc, message)
+
+
+def _check_meeting_starts(data: Mapping[str, Any]) -> Iterator[Finding]:
+    """A meeting's start is a local time (:mod:`charter.validate_time`)."""
+    for loc, message in meeting_start_problems(data):
+        yield Finding(loc, message)
+
+
+def _check_rrules(data: Mapping[str, Any]) -> Iterator[Finding]:
+    """A meeting's rrule parses and gives a meeting (:mod:`charter.validate_time`)."""
+    for loc, message in rrule_problems(data):
+        yield Finding(loc, message)
+
+
 def _check_drill_stages(data: Mapping[str, Any]) -> Iterator[Finding]:
     """A stage's ``require_drill.stage`` is a stage before it (:mod:`charter.validate_drills`)."""
     for loc, message in drill_stage_problems(data, suggest):
         yield Finding(loc, message)
 
 
+def _check_author_votes(data: Mapping[str, Any]) -> Iterator[Finding]:
+    """An author who does not vote can still see their proposal reach quorum
+    (:mod:`charter.validate_authors`)."""
+    for loc, message in author_vote_problems(data):
+        yield Finding(loc, message)
+
+
 _RULES = (
     _check_role_references,
     _check_electorates,
+    _check_author_votes,
     _check_unique_ids,
     _check_maintainers,
     _check_channel_references,

@@ -21,7 +21,7 @@ from rich.text import Text
 
 from bot.charter_file import CharterUnreadable, read_charter
 from charter.load import CharterInvalid, LoadedCharter, json_schema
-from charter.model import Charter, Track
+from charter.model import Charter, DrillRequirement, Track
 from charter.votes import seats
 
 charter_app = typer.Typer(
@@ -240,15 +240,21 @@ def _rollout_rules(charter: Charter) -> Table:
 
 
 def _stages(charter: Charter) -> Table:
-    table = _table(
-        "Rollout stages", "#", "stage", "soak", "ready", "checks", "blocked by", "go/no-go"
-    )
+    columns = ("#", "stage", "soak", "ready", "checks", "blocked by", "go/no-go", "drill")
+    table = _table("Rollout stages", *columns)
     for number, s in enumerate(charter.rollout.stages, start=1):
         blocked = f"{s.block_on_incident} or worse" if s.block_on_incident else None
         go = "call" if s.go_no_go_meeting else None
-        ready = s.require_ready
-        _add(table, number, s.id, _duration(s.soak), ready, _names(s.require_checks), blocked, go)
+        _add(table, number, s.id, _duration(s.soak), s.require_ready, _names(s.require_checks),
+             blocked, go, _drill(s.require_drill))  # fmt: skip
     return table
+
+
+def _drill(required: DrillRequirement | None) -> str | None:
+    """A stage's ``require_drill`` as its gate asks it: "drill on canary within 30m"."""
+    if required is None:
+        return None
+    return f"drill on {required.stage} within {_duration(required.recover_within)}"
 
 
 def _meetings(charter: Charter) -> Table:

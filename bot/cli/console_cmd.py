@@ -61,9 +61,14 @@ def register(app: typer.Typer) -> None:
             )
         rt = start(settings, database_from=source)
         if demo:
-            from bot.demo import seed_if_empty
+            from bot.demo import DemoFailed, seed_if_empty
 
-            if seed_if_empty(rt):
+            try:
+                seeded = seed_if_empty(rt)
+            except DemoFailed as error:  # half-seeded: say so and what to do, not a traceback
+                typer.echo(f"error: {error}", err=True)
+                raise typer.Exit(2) from error
+            if seeded:
                 typer.echo("note: seeded the demo campaign", err=True)
         actor = Actor(
             login=as_login, surface="console", surface_id=as_login or "", display=as_login or ""

@@ -62,9 +62,13 @@ def register(app: typer.Typer) -> None:
             log.warning(unsigned)
         rt.demo = demo
         if demo:
-            from bot.demo import seed_if_empty
+            from bot.demo import DemoFailed, seed_if_empty
 
-            seeded = seed_if_empty(rt)
+            try:
+                seeded = seed_if_empty(rt)
+            except DemoFailed as error:  # half-seeded: say so and what to do, not a traceback
+                typer.echo(f"error: {error}", err=True)
+                raise typer.Exit(2) from error
             log.info("demo data %s", "seeded" if seeded else "already present (not reseeded)")
         log.info(
             "charterbot serving %s on http://%s:%s (database %s)",

@@ -29,10 +29,12 @@ Rules:
   one reply comment each. They run once: a later ``created`` or ``edited`` of a stored comment
   runs none. On ``edited`` and ``deleted`` of a stored comment the votes are recomputed from
   the whole comment history (as Prow does), so a missed or repeated event never leaves a wrong
-  tally. A comment first seen deleted runs nothing. A comment's vote is dated by when it was
-  cast: the comment's creation, or the edit that changed which way it votes. An edit that
-  leaves the votes as they were (a typo fixed, a reason reworded) recasts nothing, so it cannot
-  bring back a vote a later one replaced.
+  tally; each vote in it is authorized by the same ``charter.authz.authorize_command`` as a
+  command, so whatever that refuses a new comment it refuses an edited one. A comment first
+  seen deleted runs nothing. A comment's vote is dated by when it was cast: the comment's
+  creation, or the edit that changed which way it votes. An edit that leaves the votes as they
+  were (a typo fixed, a reason reworded) recasts nothing, so it cannot bring back a vote a
+  later one replaced.
 - A change is judged as a vote cast then would be (``charter.proposal.recompute_votes``): once
   the outcome has settled (voting closed, or the last seat voted, while the close waits for
   the grace), an edit that votes another way is refused and the vote the comment cast before
@@ -86,15 +88,15 @@ from bot.github.wire import same_login
 from bot.messages import Actor, plain_text
 from bot.metrics import METRICS
 from charter import commands as c
+from charter.authz import authorize_command
 from charter.edits import edit_form
 from charter.effects import Announce, Audit, Comment, Effect, Reply, SetLabels, SyncTracking
 from charter.feedback import Answer
 from charter.grammar import live_lines, parse_comment
 from charter.intake import check_intake, parse_form
 from charter.lifecycle import State, is_open
-from charter.model import Charter, Track
+from charter.model import Charter
 from charter.proposal import Proposal, enter_review, recompute_votes, withdraw
-from charter.seats import may_vote
 from charter.text import one_line
 from charter.votes import Choice, Vote
 from storage import audit, proposals as repo
@@ -647,8 +649,7 @@ def _recompute(
     """Recompute the votes after ``ev`` changed a stored comment (see the module rules)."""
     p = stored.proposal
     rules = gov.rules_for(p)  # the version the proposal was opened under
-    track = rules.tracks.get(p.track)
-    if p.voting_opened_at is None or track is None:
+    if p.voting_opened_at is None or p.track not in rules.tracks:
         return
     rows = session.exec(
         select(CommentRow)
@@ -658,27 +659,32 @@ def _recompute(
     ).all()
     votes: list[Vote] = [v for v in p.votes if v.via != "github"]
     for row in rows:
-        votes += _comment_votes(row, p, track, rules)
+        votes += _comment_votes(row, p, rules)
     decision = recompute_votes(p, rules, votes, now)
     gov.apply(session, decision, "charterbot", now)
     changed = session.get(CommentRow, ev.comment_id)
     if changed is not None:
-        cast = _comment_votes(changed, p, track, rules)
+        cast = _comment_votes(changed, p, rules)
         _answer_late_change(gov, session, ev, cast, decision.proposal, now)
 
 
-def _comment_votes(row: CommentRow, p: Proposal, track: Track, rules: Charter) -> list[Vote]:
+def _comment_votes(row: CommentRow, p: Proposal, rules: Charter) -> list[Vote]:
     """The votes a stored comment casts, dated by when it cast them; none before voting
-    opened, or from a login without a seat (their refusal was answered when they were cast)."""
+    opened, nor one its author may not cast (their refusal was answered when it was cast).
+
+    Who may cast it is decided as for the comment's first run (``Governance.authorize``): by
+    the one :func:`charter.authz.authorize_command`, against the charter version the proposal
+    was opened under, so a rule there holds for an edited comment too."""
     at = aware(row.voted_at)
     if p.voting_opened_at is None or at < p.voting_opened_at:
         return []
-    if not may_vote(row.author, track, rules):
-        return []
+    author = Actor(login=row.author, surface="github", display=row.author)
     return [
         Vote(row.author, Choice(parsed.choice), parsed.reason, at, "github")
         for parsed in parse_comment(row.body, issue=p.number)
         if isinstance(parsed, c.CastVote)
+        and authorize_command(parsed, author, rules, track=p.track, proposal_author=p.author)
+        is None
     ]
 
 

@@ -16,8 +16,8 @@ Rules:
   An entry's payload is shown without its salt (``storage.audit.shown_payload``): random noise
   to a reader; the export keeps the hashed text whole.
 - A public rollout paused or blocked by a confidential incident says "a confidential incident"
-  (no number, severity or summary) in its pause and gate reasons (:func:`redact_rollout`).
-  A gate's row names the gate once: its reason without the gate's own label (:func:`gate_rows`).
+  (no number, severity or summary) in its pause and gate reasons, and a gate's row names the
+  gate once (``bot.rollout_public``, which the read API shares).
 - Proposals are described by ``bot.views.proposal_view`` and rollouts by the rollout area's
   ``view_of``; templates render those dictionaries and nothing else. The overview and rollouts
   pages build the same views in batches (``bot.web.fast_views``).
@@ -27,8 +27,7 @@ Rules:
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -37,10 +36,14 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from bot import rollout_reads
+from bot.rollout_public import (  # re-exported: the dashboard's views read them here
+    gate_rows as gate_rows,
+    redact_gates as redact_gates,
+    redact_rollout as redact_rollout,
+)
 from bot.service import Governance
 from bot.views import OPEN_STATES, proposal_view, summary_view, unreached_deadlines
 from charter.feedback import FeedbackRequest
-from charter.gates import CONFIDENTIAL_INCIDENT, unlabelled
 from charter.model import Charter
 from charter.proposal import rules_for
 from storage import (
@@ -58,9 +61,6 @@ from storage.db import read_scope
 from storage.models.core import ProposalRow
 
 PAGE = 50
-CONFIDENTIAL_OPEN = f"{CONFIDENTIAL_INCIDENT} is open"
-# how charter.gates.incident_reason says a confidential incident: only its severity
-_CONFIDENTIAL = re.compile(rf"{re.escape(CONFIDENTIAL_INCIDENT)} \([^()]*\) is open")
 WITHHELD = "withheld: a confidential proposal not yet disclosed"
 
 
@@ -300,48 +300,6 @@ def _entry(row: Any, secret: Secrets | None = None) -> dict[str, Any]:
         "withheld": hidden,
         "detail": "" if hidden else _detail(row.payload),
     }
-
-
-def _gate_reason(reason: str) -> str:
-    """A gate's reason with each confidential incident (which the gate already words without
-    its id or summary, ``charter.gates.incident_reason``) said without its severity either."""
-    parts = [CONFIDENTIAL_OPEN if _CONFIDENTIAL.fullmatch(p) else p for p in reason.split("; ")]
-    return _once(parts, CONFIDENTIAL_OPEN)
-
-
-def _once(parts: Iterable[str], said: str) -> str:
-    """``parts`` joined with "; ", the confidential wording said once."""
-    out: list[str] = []
-    for part in parts:
-        if part != said or said not in out:
-            out.append(part)
-    return "; ".join(out)
-
-
-def redact_rollout(
-    view: dict[str, Any], pauses: Iterable[tuple[str, str]], secret: Collection[str]
-) -> dict[str, Any]:
-    """A public rollout's view as the dashboard shows it: its gate rows as :func:`gate_rows`
-    says, and the confidential incidents (ids in ``secret``) said as "a confidential incident"
-    in its pause reason and gate reasons."""
-    if not secret:
-        return {**view, "gates": gate_rows(view["gates"])}
-    reasons = [CONFIDENTIAL_INCIDENT if key in secret else reason for key, reason in pauses]
-    gates = redact_gates(view["gates"])
-    return {**view, "pause_reason": _once(reasons, CONFIDENTIAL_INCIDENT), "gates": gates}
-
-
-def gate_rows(gates: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Gate views (``gate``, ``passed``, ``reason``) as a page lists them, the gate's name next
-    to its reason: the reason without the label some gates begin it with
-    (``charter.gates.unlabelled``), so "soak" is said once."""
-    return [{**g, "reason": unlabelled(g["gate"], g["reason"])} for g in gates]
-
-
-def redact_gates(gates: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Gate rows (:func:`gate_rows`) with each confidential incident said as "a confidential
-    incident is open" (no severity, see the module rules)."""
-    return [{**g, "reason": _gate_reason(g["reason"])} for g in gate_rows(gates)]
 
 
 _DETAIL_KEYS = ("choice", "reason", "name", "client", "stage", "version", "to", "outcome", "why")

@@ -22,7 +22,7 @@ from charter.model import Charter
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 TITLE = "charterbot upgrade charter"
-DURATION_PATTERN = r"^\d+[smhdw]$"
+DURATION_PATTERN = r"^\d+[smhdw](\d+[smhdw])*$"
 LOCAL_DATETIME_PATTERN = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})?$"
 
 _MODELS = {
@@ -90,6 +90,8 @@ _FIELDS: dict[str, dict[str, str]] = {
         "confidential": "Until disclosed, announced only on channels marked private.",
         "min_activation_after_decision": "The activation target must be at least this long "
         "after the decision.",
+        "author_may_vote": "false: a proposal's author casts no vote on it; another maintainer "
+        "of their client may cast its seat.",
     },
     "Stage": {
         "id": "Short id of the stage (e.g. canary).",
@@ -156,7 +158,8 @@ class _CharterSchema(GenerateJsonSchema):
         return {
             "type": "string",
             "pattern": DURATION_PATTERN,
-            "description": "<number><unit>, unit s, m, h, d or w (e.g. 36h, 2w).",
+            "description": "<number><unit>, unit s, m, h, d or w (e.g. 36h, 2w), or several"
+            " such parts, largest unit first (e.g. 1h30m).",
         }
 
     def datetime_schema(self, schema: core_schema.DatetimeSchema) -> JsonSchemaValue:

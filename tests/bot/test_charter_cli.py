@@ -186,6 +186,28 @@ def test_show_of_a_minimal_charter_marks_unset_values(
     assert "│ 1 │ only  │ —" in result.stdout
 
 
+def test_show_lists_a_stage_s_required_rollback_drill(
+    app: typer.Typer, runner: CliRunner, tmp_path: Path
+) -> None:
+    """A stage's ``require_drill`` shows in the stage table as its gate asks it."""
+    text = (
+        "charter: {name: Tiny, version: 1}\n"
+        "github: {repository: o/r}\n"
+        "clients: [{id: a, name: A}]\n"
+        "tracks: {t: {review: 1d, voting: 1d, electorate: [clients], quorum: 1, approval: 1}}\n"
+        "rollout: {stages: [{id: canary}, {id: production,"
+        " require_drill: {stage: canary, recover_within: 30m}}]}\n"
+    )
+    result = runner.invoke(app, ["charter", "show", str(write(tmp_path, text))])
+    assert result.exit_code == 0, result.output
+    rows = {
+        cells[1]: cells[-1]
+        for line in result.stdout.replace("┃", "│").splitlines()
+        if len(cells := [c.strip() for c in line.strip().strip("│").split("│")]) == 8
+    }
+    assert rows == {"stage": "drill", "canary": "—", "production": "drill on canary within 30m"}
+
+
 def test_show_of_a_broken_charter_prints_problems(
     app: typer.Typer, runner: CliRunner, tmp_path: Path
 ) -> None:

@@ -24,6 +24,7 @@ from charter.authz import (
     roles_for,
 )
 from charter.load import load_charter
+from charter.model import Charter
 from tests.paths import reference_charter_text
 
 CHARTER = load_charter(reference_charter_text()).charter
@@ -440,3 +441,108 @@ def test_a_vote_needs_the_track() -> None:
 def test_required_privileges(command: c.Command, privileges: tuple[Privilege, ...]) -> None:
     """Some forms of a command need a second privilege on top of their own."""
     assert required_privileges(command) == privileges
+
+
+# -- author_may_vote: whether a proposal's author casts a seat's vote on it ---------------------
+
+
+def _author_may_vote(may: bool, charter: Charter = CHARTER) -> Charter:
+    """``charter`` with every track's ``author_may_vote`` set to ``may``."""
+    tracks = {
+        name: track.model_copy(update={"author_may_vote": may})
+        for name, track in charter.tracks.items()
+    }
+    return charter.model_copy(update={"tracks": tracks})
+
+
+_BARRED = "You wrote this proposal, and track {} does not let a proposal's author cast a seat's vote on it (author_may_vote: false)"
+
+# (track, voter, proposal author, refusal when author_may_vote is false; None: allowed)
+AUTHOR_VOTES: list[tuple[str, str, str | None, str | None]] = [
+    (
+        "protocol-change",
+        "Alice-Aurora",
+        "alice-aurora",
+        _BARRED.format("protocol-change") + "; another maintainer of aurora (bob-aurora) may.",
+    ),
+    ("protocol-change", "bob-aurora", "alice-aurora", None),
+    (
+        "protocol-change",
+        "emeka-cirrus",
+        "Emeka-Cirrus",
+        _BARRED.format("protocol-change") + "; cirrus has no other maintainer to cast its seat.",
+    ),
+    ("protocol-change", "alice-aurora", None, None),
+    ("security-patch", "kofi-sec", "kofi-sec", _BARRED.format("security-patch") + "."),
+    ("security-patch", "lena-sec", "kofi-sec", None),
+    ("charter-amendment", "ines-coord", "ines-coord", _BARRED.format("charter-amendment") + "."),
+    (
+        "charter-amendment",
+        "carmen-borealis",
+        "carmen-borealis",
+        _BARRED.format("charter-amendment")
+        + "; another maintainer of borealis (dmitri-borealis) may.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("track", "voter", "author", "barred"), AUTHOR_VOTES)
+@pytest.mark.parametrize("may", [True, False], ids=["author-may-vote", "author-may-not"])
+def test_whether_the_author_may_cast_a_seat_on_their_own_proposal(
+    track: str, voter: str, author: str | None, barred: str | None, may: bool
+) -> None:
+    """With ``author_may_vote: true`` (the default) every voter may vote; with false the
+    proposal's author may not (logins compare case-insensitively), and is told who may cast
+    their client's seat instead. The same answer whichever way the author is given."""
+    charter = _author_may_vote(may)
+    actor = Actor(login=voter)
+    refusal = authorize(Privilege.VOTE, actor, charter, track=track, proposal_author=author)
+    expected = Refusal(barred) if barred is not None and not may else None
+    assert refusal == expected
+    command = c.CastVote(1, "approve")
+    assert authorize_command(command, actor, charter, track=track, proposal_author=author) == (
+        expected
+    )
+    if author is not None:
+        proposal = _Proposal(author=author, track=track)
+        assert authorize_command(command, actor, charter, proposal=proposal) == expected
+
+
+def test_the_reference_charter_lets_an_author_cast_their_clients_seat() -> None:
+    """By default (every track of the reference charter) an author who maintains a client
+    casts its seat on their own proposal: protocol-change needs every client (quorum 1.0),
+    and cirrus has one maintainer, who may well write a proposal."""
+    assert all(track.author_may_vote for track in CHARTER.tracks.values())
+    for who in ("alice-aurora", "emeka-cirrus"):
+        vote = c.CastVote(1, "approve")
+        mine = _Proposal(author=who, track="protocol-change")
+        assert authorize_command(vote, Actor(login=who), CHARTER, proposal=mine) is None
+
+
+def test_a_barred_author_outside_the_electorate_is_told_they_are_no_voter() -> None:
+    """Not holding a seat comes first: the author who is no voter hears that, not the bar."""
+    charter = _author_may_vote(False)
+    refusal = authorize(
+        Privilege.VOTE, CONTRIBUTOR, charter, track="protocol-change", proposal_author="zoe-contrib"
+    )
+    assert refusal is not None and refusal.reason.startswith("You are not a voter")
+
+
+def test_a_barred_maintainer_voting_in_a_role_seat_is_not_sent_to_their_client() -> None:
+    """On a track whose electorate has no client seats, a maintainer voting as a role member
+    is not told to ask their client's other maintainers."""
+    tracks = {**CHARTER.tracks}
+    tracks["security-patch"] = tracks["security-patch"].model_copy(
+        update={"electorate": ("security-council",), "author_may_vote": False}
+    )
+    council = (*CHARTER.roles["security-council"], "bob-aurora")
+    roles = {**CHARTER.roles, "security-council": council}
+    charter = CHARTER.model_copy(update={"tracks": tracks, "roles": roles})
+    refusal = authorize(
+        Privilege.VOTE,
+        Actor(login="bob-aurora"),
+        charter,
+        track="security-patch",
+        proposal_author="bob-aurora",
+    )
+    assert refusal == Refusal(_BARRED.format("security-patch") + ".")

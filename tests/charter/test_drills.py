@@ -14,7 +14,7 @@ from charter import drills
 from charter.gates import GateFacts, evaluate, require_drill
 from charter.load import CharterInvalid, load_charter
 from charter.model import Charter, Stage
-from charter.rollout_facts import DrillReport, RollbackRecord, Rollout
+from charter.rollout_facts import DrillReport, ReadyReport, RollbackRecord, Rollout
 from tests.charter.rollout_support import CLIENTS, T0, H, reference_data, report, rollout_at
 from tests.paths import reference_charter_text
 
@@ -125,7 +125,8 @@ def test_limit_for_and_requiring(
     ("took", "expected"),
     [
         (12 * M, "recovered in 12m"),
-        (90 * M, "recovered in 90m"),
+        (90 * M, "recovered in 1h30m"),
+        (timedelta(seconds=1845), "recovered in 30m45s"),
         (2 * H, "recovered in 2h"),
         (None, "failed: the node did not resync"),
     ],
@@ -151,7 +152,7 @@ def test_recovery_words(took: timedelta | None, expected: str) -> None:
                 drill("aurora", T0 + 3 * H),
                 reports=(*REPORTS, report("aurora", "canary", T0 + 4 * H, version="1.4.1")),
             ),
-            "aurora's rollback drill on canary was before its release 1.4.1 was reported there",
+            "aurora's rollback drill on canary was of 1.4.0, and 1.4.1 was reported there since",
         ),
         (
             on_canary(
@@ -230,7 +231,7 @@ def test_standing_scores_the_latest_drill_of_a_client_on_a_stage() -> None:
                 *GOOD, reports=(*REPORTS, report("aurora", "canary", T0 + 4 * H, version="1.2.1"))
             ),
             False,
-            "aurora's rollback drill on canary was before its release 1.2.1 was reported there",
+            "aurora's rollback drill on canary was of 1.4.0, and 1.2.1 was reported there since",
         ),
         (
             on_canary(*GOOD, positions={**{c: 1 for c in CLIENTS}, "eridanus": 0}),
@@ -350,7 +351,7 @@ def test_a_valid_requirement_loads() -> None:
             "production",
             "      require_drill: {stage: canary, recover_within: 30}\n",
             "rollout.stages[2].require_drill.recover_within",
-            "30 has no unit; write e.g. 30h or 30d",
+            "30 has no unit; write e.g. 30m, 30h or 30d",
         ),
         (
             "production",
@@ -394,5 +395,99 @@ def test_a_report_at_the_moment_of_the_drill_stales_it_when_it_brings_another_re
     assert drills.stale(same, kept, CHARTER) is None
     newer = on_canary(kept, reports=(*REPORTS, report("aurora", "canary", at, version="1.4.1")))
     assert drills.stale(newer, kept, CHARTER) == (
-        "aurora's rollback drill on canary was before its release 1.4.1 was reported there"
+        "aurora's rollback drill on canary was of 1.4.0, and 1.4.1 was reported there since"
+    )
+
+
+def _canary(client: str, at: datetime, version: str, ref: str | None) -> ReadyReport:
+    return report(client, "canary", at, version=version, ref=ref)
+
+
+BARE = tuple(r for r in REPORTS if r.client != "aurora" or r.stage != "canary")
+SHA_A, SHA_B = "a" * 40, "b" * 40
+KEPT = replace(drill("aurora", T0 + 3 * H), release="1.0.0")
+
+
+@pytest.mark.parametrize(
+    ("reports", "expected"),
+    [
+        # The same release reported again, before or after the drill: it still counts.
+        (
+            (
+                _canary("aurora", T0 + H, "1.0.0", None),
+                _canary("aurora", T0 + 4 * H, "1.0.0", None),
+            ),
+            None,
+        ),
+        # Reporting again to add the ref (the reviewer's `ready 1 borealis staging 1.0.0 <ref>`).
+        (
+            (
+                _canary("aurora", T0 + H, "1.0.0", None),
+                _canary("aurora", T0 + 4 * H, "1.0.0", SHA_A),
+            ),
+            None,
+        ),
+        # The same ref again, abbreviated or with a leading v on the version.
+        (
+            (
+                _canary("aurora", T0 + H, "1.0.0", SHA_A),
+                _canary("aurora", T0 + 4 * H, "v1.0.0", SHA_A[:12]),
+            ),
+            None,
+        ),
+        # A report without a ref after one with it: nothing tells them apart.
+        (
+            (
+                _canary("aurora", T0 + H, "1.0.0", SHA_A),
+                _canary("aurora", T0 + 4 * H, "1.0.0", None),
+            ),
+            None,
+        ),
+        # Another ref of the same version: another build, the drill no longer counts.
+        (
+            (
+                _canary("aurora", T0 + H, "1.0.0", SHA_A),
+                _canary("aurora", T0 + 4 * H, "1.0.0", SHA_B),
+            ),
+            f"aurora's rollback drill on canary was of 1.0.0@{SHA_A[:12]}, and 1.0.0@{SHA_B[:12]} was reported there since",
+        ),
+        # A ref added, then another ref: the second names another build than the first.
+        (
+            (
+                _canary("aurora", T0 + H, "1.0.0", None),
+                _canary("aurora", T0 + 4 * H, "1.0.0", SHA_A),
+                _canary("aurora", T0 + 5 * H, "1.0.0", SHA_B),
+            ),
+            f"aurora's rollback drill on canary was of 1.0.0@{SHA_A[:12]}, and 1.0.0@{SHA_B[:12]} was reported there since",
+        ),
+        # Another version, even when the one rehearsed is reported again after it.
+        (
+            (
+                _canary("aurora", T0 + H, "1.0.0", None),
+                _canary("aurora", T0 + 4 * H, "1.0.1", None),
+                _canary("aurora", T0 + 5 * H, "1.0.0", None),
+            ),
+            "aurora's rollback drill on canary was of 1.0.0, and 1.0.1 was reported there since",
+        ),
+        # Reports before the one rehearsed do not matter.
+        ((_canary("aurora", T0, "0.9.0", SHA_B), _canary("aurora", T0 + H, "1.0.0", SHA_A)), None),
+        # No report for the stage at all: nothing was replaced (the position speaks).
+        ((), None),
+    ],
+)
+def test_a_drill_counts_across_reports_of_the_same_release(
+    reports: tuple[ReadyReport, ...], expected: str | None
+) -> None:
+    rollout = on_canary(KEPT, reports=(*BARE, *reports))
+    assert drills.stale(rollout, KEPT, CHARTER) == expected
+
+
+def test_a_drill_without_the_release_it_kept_rehearsed_the_latest_report_before_it() -> None:
+    """A drill stored before drills kept their release: the report before it is the one."""
+    legacy = drill("aurora", T0 + 3 * H)
+    older = on_canary(legacy, reports=(*BARE, _canary("aurora", T0 + H, "1.0.0", None)))
+    assert drills.stale(older, legacy, CHARTER) is None
+    newer = replace(older, reports=(*older.reports, _canary("aurora", T0 + 4 * H, "2.0.0", None)))
+    assert drills.stale(newer, legacy, CHARTER) == (
+        "aurora's rollback drill on canary was of 1.0.0, and 2.0.0 was reported there since"
     )

@@ -36,6 +36,41 @@ COMMENT_SCHEDULE = "/drill schedule <client> <stage> <when…>"
         ("drill 42 aurora canary recovered 1h30m", c.Drill(42, "aurora", "canary", 90 * M)),
         ("drill 42 aurora canary recovered 1d", c.Drill(42, "aurora", "canary", timedelta(days=1))),
         ("DRILL 42 aurora canary Recovered 12M", c.Drill(42, "aurora", "canary", 12 * M)),
+        # Consecutive parts are one duration, whether in one word or in several.
+        (
+            "drill 1 borealis staging recovered 30m 45s",
+            c.Drill(1, "borealis", "staging", timedelta(minutes=30, seconds=45)),
+        ),
+        (
+            "drill 1 borealis staging recovered 30m45s",
+            c.Drill(1, "borealis", "staging", timedelta(minutes=30, seconds=45)),
+        ),
+        ("drill 1 borealis staging recovered 1h 30m", c.Drill(1, "borealis", "staging", 90 * M)),
+        (
+            "drill 1 borealis staging recovered 1h 30m 15s ok",
+            c.Drill(1, "borealis", "staging", timedelta(minutes=90, seconds=15), "ok"),
+        ),
+        (
+            "drill 1 borealis staging recovered 1d 2h30m",
+            c.Drill(1, "borealis", "staging", timedelta(days=1, minutes=150)),
+        ),
+        (
+            "drill 1 borealis staging recovered 1w",
+            c.Drill(1, "borealis", "staging", timedelta(weeks=1)),
+        ),
+        # A word that does not continue the duration (a larger unit, a repeated one) starts the notes.
+        (
+            "drill 1 borealis staging recovered 12m 2d later",
+            c.Drill(1, "borealis", "staging", 12 * M, "2d later"),
+        ),
+        (
+            "drill 1 borealis staging recovered 12m 3m more",
+            c.Drill(1, "borealis", "staging", 12 * M, "3m more"),
+        ),
+        (
+            "drill 1 borealis staging recovered 12m it's \"odd",
+            c.Drill(1, "borealis", "staging", 12 * M, "it's \"odd"),
+        ),
         (
             "drill 42 aurora canary recovered 12m resync from snapshot",
             c.Drill(42, "aurora", "canary", 12 * M, "resync from snapshot"),
@@ -63,6 +98,11 @@ def test_parse_chat_reads_drills(text: str, expected: c.Command) -> None:
     [
         ("/drill aurora canary recovered 12m", c.Drill(7, "aurora", "canary", 12 * M)),
         ("/drill 7 aurora canary recovered 12m", c.Drill(7, "aurora", "canary", 12 * M)),
+        ("/drill borealis staging recovered 1h 30m", c.Drill(7, "borealis", "staging", 90 * M)),
+        (
+            "/drill borealis staging recovered 30m 45s ok",
+            c.Drill(7, "borealis", "staging", timedelta(minutes=30, seconds=45), "ok"),
+        ),
         (
             "/charter drill aurora canary recovered 12m ok",
             c.Drill(7, "aurora", "canary", 12 * M, "ok"),
@@ -105,13 +145,36 @@ def test_parse_comment_without_issue_leaves_n_to_the_caller() -> None:
             "drill 42 aurora canary recovered",
             "Give the recovery time, e.g. 12m.",
         ),
-        (
-            "drill 42 aurora canary recovered 12min",
-            "'12min' is not a duration: write how long the node took to be healthy again as <number><unit>, unit s, m, h or d, e.g. 45s, 12m or 1h30m.",
-        ),
+        ("drill 42 aurora canary recovered 12min", "Write the recovery time as 12m."),
+        ("drill 42 aurora canary recovered 12 minutes", "Write the recovery time as 12m."),
+        ("drill 42 aurora canary recovered 12 min", "Write the recovery time as 12m."),
+        ("drill 42 aurora canary recovered 45 seconds", "Write the recovery time as 45s."),
+        ("drill 42 aurora canary recovered 2hours", "Write the recovery time as 2h."),
+        ("drill 42 aurora canary recovered 12", "'12' has no unit: write e.g. 12m or 12s."),
+        ("drill 42 aurora canary recovered 12 fine", "'12' has no unit: write e.g. 12m or 12s."),
         (
             "drill 42 aurora canary recovered twelve",
-            "'twelve' is not a duration: write how long the node took to be healthy again as <number><unit>, unit s, m, h or d, e.g. 45s, 12m or 1h30m.",
+            "'twelve' is not a duration: write how long the node took to be healthy again as <number><unit>, unit s, m, h, d or w, e.g. 45s, 12m, 1h30m or 30m 45s.",
+        ),
+        (
+            "drill 42 aurora canary recovered 30m1h",
+            "'30m1h' is not a duration: write how long the node took to be healthy again as <number><unit>, unit s, m, h, d or w, e.g. 45s, 12m, 1h30m or 30m 45s.",
+        ),
+        (
+            "drill 42 aurora canary recovered 999999d",
+            'A recovery takes at most 7d: if the node was not healthy again sooner, report the drill failed "<what went wrong>".',
+        ),
+        (
+            "drill 42 aurora canary recovered 7d 1s",
+            'A recovery takes at most 7d: if the node was not healthy again sooner, report the drill failed "<what went wrong>".',
+        ),
+        (
+            "drill 42 aurora canary recovered 2w",
+            'A recovery takes at most 7d: if the node was not healthy again sooner, report the drill failed "<what went wrong>".',
+        ),
+        (
+            "drill 42 aurora canary recovered 0m 0s",
+            "A recovery takes some time: write how long it took, e.g. 45s or 12m.",
         ),
         (
             "drill 42 aurora canary recovered 0m",
@@ -160,7 +223,7 @@ def test_a_drill_of_another_client_is_refused_naming_who_may() -> None:
     assert mine is not None
     assert (
         mine.reason
-        == "Only maintainers of aurora (alice-aurora and bob-aurora) or members of coordinators may report a rollback drill of aurora."
+        == "Only maintainers of aurora (alice-aurora and bob-aurora) or members of coordinators may report or plan a rollback drill of aurora."
     )
     data = reference_data()
     data["rollout"]["override_roles"] = []
@@ -169,12 +232,16 @@ def test_a_drill_of_another_client_is_refused_naming_who_may() -> None:
     assert refused is not None
     assert (
         refused.reason
-        == "Only maintainers of aurora (alice-aurora and bob-aurora) or the rollout's override roles (none in this charter) may report a rollback drill of aurora."
+        == "Only maintainers of aurora (alice-aurora and bob-aurora) or the rollout's override roles (none in this charter) may report or plan a rollback drill of aurora."
     )
     assert (
         authorize_command(c.Drill(42, "aurora", "canary", M), Actor(login="bob-aurora"), bare)
         is None
     )
+    plan = c.DrillSchedule(42, "aurora", "canary", "thursday 15:00")
+    planned = authorize_command(plan, Actor(login="carmen-borealis"), charter)
+    assert planned is not None
+    assert planned.reason == mine.reason  # the same words: "may report or plan"
 
 
 @pytest.mark.parametrize(

@@ -423,7 +423,7 @@ SHAPE = [
         "duration without unit",
         [("lazy_consensus: 5d", "lazy_consensus: 5")],
         "tracks.feature-flag.lazy_consensus",
-        "5 has no unit; write e.g. 5h or 5d",
+        "5 has no unit; write e.g. 5m, 5h or 5d",
         70,
         21,
     ),
@@ -658,7 +658,7 @@ def test_schema_describes_every_field_for_editors() -> None:
 @pytest.mark.parametrize(
     ("model", "field", "expected"),
     [
-        ("Track", "review", {"type": "string", "pattern": r"^\d+[smhdw]$"}),
+        ("Track", "review", {"type": "string", "pattern": r"^\d+[smhdw](\d+[smhdw])*$"}),
         ("Meeting", "start", {"type": "string"}),
         ("Track", "quorum", {"type": "number", "minimum": 0.0, "maximum": 1.0}),
     ],

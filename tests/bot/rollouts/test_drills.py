@@ -111,8 +111,8 @@ def test_the_gate_names_slow_failed_and_outdated_drills_and_an_override_passes_i
     world.ok("alice-aurora", f"ready 1 aurora staging 1.0.1 {SHA['aurora'][:10]}")
     refusal = world.refused(COORDINATOR, "advance 1 to canary")
     assert (
-        "require_drill: aurora's rollback drill on staging was before its release 1.0.1 was"
-        " reported there; borealis's rollback drill on staging took 45m (the charter allows"
+        "require_drill: aurora's rollback drill on staging was of 1.0.0, and 1.0.1 was"
+        " reported there since; borealis's rollback drill on staging took 45m (the charter allows"
         " 30m); cirrus's rollback drill on staging failed: the node did not resync"
     ) in refusal
     shown = world.ok(None, "rollout 1")
@@ -145,7 +145,7 @@ def test_a_new_drill_replaces_the_last_one(world: World) -> None:
         ),
         (COORDINATOR, "drill 1 nowhere staging recovered 12m", "nowhere is not in the rollout"),
         ("alice-aurora", "drill 99 aurora staging recovered 12m", "There is no proposal #99."),
-        ("alice-aurora", "drill 1 aurora staging recovered 12min", "'12min' is not a duration"),
+        ("alice-aurora", "drill 1 aurora staging recovered 12min", "Write the recovery time as"),
         ("alice-aurora", "drill 1 aurora staging failed", "Give the reason: what went wrong"),
     ],
 )
@@ -156,7 +156,7 @@ def test_a_refused_drill_is_answered_and_changes_nothing_but_the_audit_log(
     assert expected in world.refused(login, text)
     assert stored_drills(world) == ()
     assert audit(world, "drill-reported") == []
-    parse_error = "duration" in expected or "Give the" in expected  # never reached the service
+    parse_error = "recovery time" in expected or "Give the" in expected  # never reached the service
     assert len(audit(world, "command-refused")) == refused_before + (0 if parse_error else 1)
 
 

@@ -9,14 +9,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.messages import When, plain_text
+from bot.rollout_retrospective import retrospective_body, stage_times
 from bot.rollout_views import (
     earlier_versions,
     inventory_message,
     next_stage,
-    retrospective_body,
     rollout_message,
     rollout_view,
-    stage_times,
 )
 from charter.gates import GateResult
 from charter.incidents import Incident
@@ -287,6 +286,7 @@ def test_a_cell_shows_its_latest_drill_scored_and_whether_it_counts() -> None:
         "at": "2026-06-01T12:00:00Z",
         "counts": True,
         "stale": None,
+        "why": "no resync",
     }
     staging = cells[("aurora", "staging")]
     assert (staging["outcome"], staging["took"], staging["recovered"]) == ("pass", "45m", 2700)
