@@ -3,7 +3,7 @@
 The path is the one a readiness report takes: the grammar reads it (:mod:`charter.grammar`),
 ``authorize_command`` lets a maintainer of that client or an override role's member through
 (:mod:`charter.authz`), and here the rollout is located (a confidential, undisclosed one is
-"no proposal" to whoever may not see it, :func:`bot.rollouts.locate`), the drill decided
+"no proposal" to whoever may not see it, :func:`bot.rollout_steps.locate`), the drill decided
 (:func:`charter.rollout_drills.report_drill`) and saved with its ``drill-reported`` audit entry,
 announcement (kind ``rollout``, private while the rollout is confidential) and tracking sync in
 the service's one transaction. A refusal changes nothing but a ``command-refused`` entry.
@@ -18,7 +18,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bot.messages import Actor, Message
-from bot.rollouts import _answer, _final, _refusal, locate, refuse, save
+from bot.rollout_steps import answer, final_reason, locate, refusal_text, refuse, save
 from bot.service import Governance
 from charter import commands as c
 from charter.rollout_drills import report_drill, schedule_drill
@@ -36,7 +36,7 @@ def drill(gov: Governance, session: Session, cmd: c.Drill, actor: Actor, now: da
     if isinstance(loaded, str):
         return refuse(gov, session, actor, cmd, loaded, now)
     stored, rollout = loaded
-    final = _final(stored)
+    final = final_reason(stored)
     if final is not None:
         return refuse(gov, session, actor, cmd, final, now)
     entry = DrillReport(cmd.client, cmd.stage, cmd.recovered, cmd.notes, actor.name, now)
@@ -44,10 +44,10 @@ def drill(gov: Governance, session: Session, cmd: c.Drill, actor: Actor, now: da
         decision = report_drill(rollout, gov.charter, entry, comment=actor.surface == "github")
     except ValueError as error:
         return refuse(gov, session, actor, cmd, str(error), now)
-    why = _refusal(decision.effects)
+    why = refusal_text(decision.effects)
     if why is not None:
         return refuse(gov, session, actor, cmd, why, now)
-    return _answer(
+    return answer(
         save(gov, session, stored, rollout, decision.rollout, decision.effects, actor, now)
     )
 
@@ -59,7 +59,7 @@ def schedule(
     if isinstance(loaded, str):
         return refuse(gov, session, actor, cmd, loaded, now)
     stored, rollout = loaded
-    final = _final(stored)
+    final = final_reason(stored)
     if final is not None:
         return refuse(gov, session, actor, cmd, final, now)
     try:
@@ -68,9 +68,9 @@ def schedule(
         decision = schedule_drill(rollout, gov.charter, plan)
     except ValueError as error:  # a time that does not read (WhenError), an unknown stage
         return refuse(gov, session, actor, cmd, str(error), now)
-    why = _refusal(decision.effects)
+    why = refusal_text(decision.effects)
     if why is not None:
         return refuse(gov, session, actor, cmd, why, now)
-    return _answer(
+    return answer(
         save(gov, session, stored, rollout, decision.rollout, decision.effects, actor, now)
     )

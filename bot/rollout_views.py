@@ -147,15 +147,6 @@ def _planned(plan: PlannedDrill | None) -> dict[str, Any] | None:
     return None if plan is None else {"at": _iso(plan.at), "by": plan.by}
 
 
-def drill_mark(drill: Mapping[str, Any]) -> str:
-    """How a cell says its drill: "drill=pass 12m", "drill=fail (what went wrong)", "drill=slow
-    45m (the charter allows 30m)", "… (outdated)"; what went wrong stays in view when the gate
-    no longer shows it (passed or overridden)."""
-    took, why = drill["took"], drill.get("why")
-    head = f"drill={drill['outcome']}" + (f" {took}" if took else "") + (f" ({why})" if why else "")
-    return head if drill["counts"] else f"{head} (outdated)"
-
-
 def _planned_segments(cell: Mapping[str, Any]) -> tuple[Segment, ...]:
     """ " drill planned <when>" for a cell with a planned drill not yet reported, else ()."""
     plan = cell.get("planned_drill")
@@ -176,7 +167,8 @@ def _cell_segments(cell: Mapping[str, Any]) -> tuple[Segment, ...]:
     if marks:
         parts.append(f" {marks}")
     if cell.get("drill"):
-        parts.append(f" {drill_mark(cell['drill'])}")
+        d = cell["drill"]
+        parts.append(f" {drills.mark_of(d['outcome'], d['took'], d.get('why'), d['counts'])}")
     parts.extend(_planned_segments(cell))
     if not cell["on"]:
         parts.append(" (rolled back)")

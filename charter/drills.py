@@ -24,8 +24,8 @@ Rules:
   reported at or after it was planned, or the rollout completes; a later plan replaces an
   earlier one (:func:`planned`). It is a reminder for people, never a fact a gate reads.
 - Views keep why a drill failed, or the limit a slow one exceeded, in sight under its score
-  (:func:`why`, :func:`mark`), announcements included (:func:`marked`), since the gate stops
-  saying it once passed or overridden.
+  (:func:`why`, :func:`mark`; chat says it with :func:`mark_of`), announcements included
+  (:func:`marked`), since the gate stops saying it once passed or overridden.
 - The gate (:func:`gate`) passes when every client of the rollout has a drill that counts and
   scores ``pass``; its reason names each client that has none, an outdated one, a failed or a
   slow one, in the plain words of the other gates.
@@ -236,13 +236,21 @@ def why(found: Standing) -> str:
 
 
 def mark(found: Standing) -> str:
-    """How a matrix cell says a drill in text: "drill=pass 12m", "drill=fail (what went
-    wrong)", "drill=slow 45m (the charter allows 30m)", "… (outdated)"."""
+    """How a matrix cell says a drill in text (:func:`mark_of` on its parts)."""
     took = found.drill.recovered
-    said = f"drill={found.outcome}" + ("" if took is None else f" {format_compound(took)}")
-    reason = why(found)
-    said += f" ({reason})" if reason else ""
-    return said if found.counts else f"{said} (outdated)"
+    return mark_of(
+        found.outcome, None if took is None else format_compound(took), why(found), found.counts
+    )
+
+
+def mark_of(outcome: str, took: str | None, reason: str | None, counts: bool) -> str:
+    """How a matrix cell says a drill in text, from its score, how long recovery took (as
+    written, None: it did not recover), :func:`why` and whether it counts: "drill=pass 12m",
+    "drill=fail (what went wrong)", "drill=slow 45m (the charter allows 30m)", "… (outdated)".
+    Chat and announcements both say it so: what went wrong stays in view once the gate no
+    longer shows it (passed or overridden)."""
+    said = f"drill={outcome}" + (f" {took}" if took else "") + (f" ({reason})" if reason else "")
+    return said if counts else f"{said} (outdated)"
 
 
 def marked(table: Matrix, rollout: Rollout, charter: Charter) -> Matrix:

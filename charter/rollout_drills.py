@@ -26,19 +26,19 @@ from datetime import timedelta
 from charter import drills as rules
 from charter.effects import Audit, Effect, Reply, SyncTracking
 from charter.model import Charter, format_compound
-from charter.rollout import (  # its helpers: a drill is refused and announced as a report is
+from charter.rollout_decision import (  # a drill is refused and announced as a report is
     RolloutDecision,
-    announce as _announce,
-    audit_subject as _subject,
-    refuse as _refuse,
-    stage_index_of as _stage_index,
+    announce,
+    audit_subject,
+    refuse,
+    stage_index_of,
 )
 from charter.rollout_facts import DrillReport, PlannedDrill, Rollout
 
 
 def _check(drill: DrillReport, charter: Charter) -> int:
     """The index of the drill's stage; a drill that can never be right raises ValueError."""
-    index = _stage_index(charter, drill.stage)
+    index = stage_index_of(charter, drill.stage)
     if drill.recovered is None and not drill.notes.strip():
         raise ValueError(
             'a failed rollback drill needs what went wrong, e.g. failed "the node did not'
@@ -90,7 +90,7 @@ def report_drill(
     index = _check(drill, charter)
     why = _not_on(rollout, drill, index, comment)
     if why is not None:
-        return _refuse(rollout, why)
+        return refuse(rollout, why)
     latest = rollout.latest_report(drill.client, drill.stage)
     assert latest is not None  # _not_on refused a client with none
     drill = replace(drill, release=latest.version)
@@ -111,8 +111,8 @@ def report_drill(
     title = f"#{rollout.proposal} rollback drill: {drill.client} on {drill.stage} — {outcome}"
     text = f"{said}, reported by {drill.reported_by}: {what} — {scored}."
     effects: tuple[Effect, ...] = (
-        Audit("drill-reported", _subject(rollout), payload),
-        _announce(moved, charter, title, text),
+        Audit("drill-reported", audit_subject(rollout), payload),
+        announce(moved, charter, title, text),
         SyncTracking(rollout.proposal),
         Reply(f"recorded {said}: {what} — {scored}{note}"),
     )
@@ -128,10 +128,10 @@ def _gates_nothing(stage: str) -> str:
 
 def schedule_drill(rollout: Rollout, charter: Charter, plan: PlannedDrill) -> RolloutDecision:
     """Plan a client's rollback drill on a stage (see the module rules)."""
-    _stage_index(charter, plan.stage)
+    stage_index_of(charter, plan.stage)
     n = rollout.proposal
     if plan.client not in rollout.clients:
-        return _refuse(
+        return refuse(
             rollout, f"{plan.client} is not in the rollout of #{n} ({', '.join(rollout.clients)})"
         )
     earlier = rules.planned(rollout, plan.client, plan.stage)
@@ -147,8 +147,8 @@ def schedule_drill(rollout: Rollout, charter: Charter, plan: PlannedDrill) -> Ro
     }
     note = "" if rules.requiring(charter, plan.stage) else _gates_nothing(plan.stage)
     effects: tuple[Effect, ...] = (
-        Audit("drill-scheduled", _subject(rollout), payload),
-        _announce(
+        Audit("drill-scheduled", audit_subject(rollout), payload),
+        announce(
             moved,
             charter,
             f"#{n} rollback drill planned: {plan.client} on {plan.stage}",

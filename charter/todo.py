@@ -5,6 +5,9 @@ Rules, for a login at ``now``, over the open proposals that person may see:
   that has no vote yet — neither theirs nor a colleague's for the same client (a seat's latest
   vote counts, so a filled seat awaits nobody). Listed with the seats and when voting closes.
   A veto alone is no seat: a council member is not expected to vote on every proposal.
+  On a track with ``author_may_vote: false`` the proposal's author (case-insensitively) casts
+  no seat there (:mod:`charter.authz`), so owes no vote on it, nor sees it as upcoming; its
+  other maintainers still do.
 - **concern**: an open concern the login raised on an open proposal; only its raiser (or a
   coordinator) resolves it, so it waits on them.
 - **feedback**: an unanswered feedback request asking the login on an open proposal
@@ -104,7 +107,7 @@ def _tasks_of(p: Proposal, rules: Charter, login: str, now: datetime) -> list[Ta
         if c.open and c.raised_by.lower() == login.lower()
     ]
     held = seats_of(login, seats(rules.tracks[p.track], rules))
-    if not held:
+    if not held or not casts_seats(p, rules, login):
         return tasks
     if p.state is State.REVIEW:
         labels = tuple(s.label for s in held)
@@ -114,6 +117,12 @@ def _tasks_of(p: Proposal, rules: Charter, login: str, now: datetime) -> list[Ta
         if vote is not None:
             tasks.append(vote)
     return tasks
+
+
+def casts_seats(p: Proposal, rules: Charter, login: str) -> bool:
+    """Whether ``login`` may cast the seats they hold on ``p``: not when they wrote it and its
+    track sets ``author_may_vote: false`` (the rule :mod:`charter.authz` enforces on votes)."""
+    return rules.tracks[p.track].author_may_vote or p.author.lower() != login.lower()
 
 
 def _vote_task(p: Proposal, rules: Charter, held: tuple[Seat, ...], now: datetime) -> Task | None:

@@ -193,3 +193,42 @@ def test_votes_first_by_deadline_then_concerns_then_feedback_then_what_opens_nex
         ("feedback", 9),
         ("upcoming", 3),
     ]
+
+
+def _author_may_vote(may: bool) -> Any:
+    """The reference charter with protocol-change's ``author_may_vote`` set to ``may``."""
+    track = REF.tracks["protocol-change"].model_copy(update={"author_may_vote": may})
+    return REF.model_copy(update={"tracks": {**REF.tracks, "protocol-change": track}})
+
+
+# (author_may_vote, proposal author, login, state, task kinds awaiting the login)
+AUTHOR_OWES: list[tuple[bool, str, str, State, list[str]]] = [
+    # by default an author who holds a seat owes its vote on their own proposal
+    (True, "bob-aurora", "bob-aurora", State.VOTING, ["vote"]),
+    (True, "emeka-cirrus", "emeka-cirrus", State.REVIEW, ["upcoming"]),
+    # barred: the author owes no vote there, nor sees one coming (case-insensitively)
+    (False, "bob-aurora", "bob-aurora", State.VOTING, []),
+    (False, "bob-aurora", "BOB-Aurora", State.VOTING, []),
+    (False, "emeka-cirrus", "emeka-cirrus", State.VOTING, []),
+    (False, "emeka-cirrus", "emeka-cirrus", State.REVIEW, []),
+    # another maintainer of the author's client still casts its seat
+    (False, "bob-aurora", "alice-aurora", State.VOTING, ["vote"]),
+    (False, "bob-aurora", "alice-aurora", State.REVIEW, ["upcoming"]),
+]
+
+
+@pytest.mark.parametrize(("may", "author", "login", "state", "expected"), AUTHOR_OWES)
+def test_an_author_barred_from_voting_owes_no_vote_on_their_own_proposal(
+    may: bool, author: str, login: str, state: State, expected: list[str]
+) -> None:
+    stamps: dict[str, Any] = {"voting_opened_at": None} if state is State.REVIEW else {}
+    p = replace(p7(state=state, **stamps), author=author)
+    hours = -1 if state is State.REVIEW else 1
+    tasks = awaiting([(p, _author_may_vote(may))], login, h(hours))
+    assert [t.kind for t in tasks] == expected
+
+
+def test_a_barred_author_still_has_their_concerns() -> None:
+    raised = (Concern("gas", "too high", "bob-aurora", h(0)),)
+    tasks = awaiting([(p7(concerns=raised), _author_may_vote(False))], "bob-aurora", h(1))
+    assert [t.kind for t in tasks] == ["concern"]
