@@ -4,7 +4,9 @@ Rules:
 - A meeting reference is an occurrence key (``core-sync@2026-03-26T15:00``), a series id (its
   next occurrence that has not started) or an ad-hoc call id (``call-20270301-1400-k3m9``;
   ids stored before random suffixes, ``call-20270301-1400``, keep working).
-- "The current call" is the one in progress, else the one that started last (within ``RECENT``).
+- "The current call" is the one in progress, else the one that started last (within ``RECENT``;
+  an outcome without ``--call`` goes to it only within a day of its end:
+  :data:`bot.meetings_outcomes.WRITE_UP`).
 - A call named to record on (``--call``, :func:`held`) stands for its occurrence in progress,
   else its latest that started; an occurrence key names its own. One not started yet, or
   cancelled, is refused.

@@ -2,7 +2,10 @@
 
 Rules:
 - Decisions (coordinators only) and action items belong to the call in progress, else the one
-  that started last; both go into the audit log under ``meeting:<occurrence key>``.
+  that started last if it ended at most ``WRITE_UP`` (24 hours) ago; both go into the audit log
+  under ``meeting:<occurrence key>``. When the latest held call ended longer ago, nothing is
+  recorded: the answer names that call and the command recording on it (``--call <its
+  occurrence key>``, with the words typed), rather than file the outcome on a call long over.
 - ``--call <id>`` names the call (:func:`bot.meetings_lookup.held`: its occurrence in progress,
   else its latest held; not one yet to start, nor a cancelled one). Without it, when two or more
   calls are in progress at once, nothing is recorded: the answer lists them with the command
@@ -12,10 +15,10 @@ Rules:
   (:mod:`bot.meetings_lookup`, ``public``): only public calls in progress are counted and
   listed (with one, the outcome goes there); a private call named with ``--call`` is "no
   meeting" (the id typed is echoed, as for any unknown one); and when the call the outcome
-  would go to is private (the only one in progress, or the latest held), the answer is the one
-  given when no call has taken place. Nothing is recorded on a private call from a GitHub
-  comment, and the reply neither lists one nor says that one is in progress: that is done
-  from chat, where private calls are as above.
+  would go to is private (the only one in progress, or the latest held, however long ago), the
+  answer is the one given when no call has taken place. Nothing is recorded on a private call
+  from a GitHub comment, and the reply neither lists one nor says that one is in progress: that
+  is done from chat, where private calls are as above.
 - A decision on a go/no-go call (any attempt: ``go-no-go-<n>-<stage>``, ``…-2``…) that starts
   with ``go`` or ``no-go`` is also recorded as that stage's go/no-go decision
   (:func:`bot.rollouts.record_go_no_go`); the gate reads the latest one made since the rollout
@@ -39,7 +42,7 @@ Rules:
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlmodel import Session
@@ -75,6 +78,9 @@ _MINUTES = re.compile(r"^minutes:?\s+(https?://\S+)$", re.IGNORECASE)
 _DONE = re.compile(r"^done\s+\[?#?([0-9]{1,9})\]?$", re.IGNORECASE)
 _DECIDE = "decide <text>"  # the words after "meeting" and "--call <id>" in the refusal's commands
 _ACTION = "action <who> <text>"
+# Without --call, an outcome goes to the latest held call only this long after it ended: time
+# for the write-up right after a call. Later, "the latest call" is likely not the one meant.
+WRITE_UP = timedelta(hours=24)
 
 
 def _outcome(
@@ -86,9 +92,10 @@ def _outcome(
     now: datetime,
     ref: str | None,
     form: str,
+    typed: str,
     owner: str = "",
 ) -> tuple[Call, Occurrence, int] | Message:
-    found = _target(gov, session, ref, form, actor, now)
+    found = _target(gov, session, ref, (form, typed), actor, now)
     if isinstance(found, Message):
         return found
     call, occ = found
@@ -113,11 +120,18 @@ def _public(actor: Actor) -> bool:
 
 
 def _target(
-    gov: Governance, session: Session, ref: str | None, form: str, actor: Actor, now: datetime
+    gov: Governance,
+    session: Session,
+    ref: str | None,
+    forms: tuple[str, str],
+    actor: Actor,
+    now: datetime,
 ) -> tuple[Call, Occurrence] | Message:
-    """The call an outcome is recorded on (see the module rules); ``form`` is the command's
-    words after ``meeting`` (``decide <text>``), for the commands the refusal suggests."""
+    """The call an outcome is recorded on (see the module rules); ``forms`` are the command's
+    words after ``meeting``, as a pattern (``decide <text>``) and as typed, for the commands a
+    refusal suggests."""
     public = _public(actor)
+    form, typed = forms
     if ref is not None:
         named = held(session, gov, ref, now, actor, public=public)
         return fail(named) if isinstance(named, str) else named
@@ -128,6 +142,8 @@ def _target(
     found = live[0] if live else latest(started, now)
     if found is None or _hidden(gov, found[0], public):  # told as the public would be
         return fail("No call has taken place yet to record this on.")
+    if found[1].ends_at + WRITE_UP < now:  # none in progress, and the latest is long over
+        return _long_over(found, typed, public)
     return found
 
 
@@ -147,17 +163,32 @@ def _several(live: list[tuple[Call, Occurrence]], form: str, public: bool) -> Me
     return Message(lines=((head,), *listed), ok=False)
 
 
+def _long_over(found: tuple[Call, Occurrence], typed: str, public: bool) -> Message:
+    """The refusal when no call is in progress and the latest held ended over ``WRITE_UP`` ago."""
+    call, occ = found
+    verb, _, words = typed.partition(" ")
+    slash = "/" if public else "/charter "
+    return fail(
+        f"No call is in progress, and the latest, {call.title} ({occ.key}), ended over"
+        f" {WRITE_UP // timedelta(hours=1)} hours ago; nothing was recorded. To record on it:"
+        f" {slash}meeting {verb} --call {occ.key} {words}"
+    )
+
+
 def decide(
     gov: Governance, session: Session, cmd: c.MeetingDecide, actor: Actor, now: datetime
 ) -> Message:
     """Record a decision on the current (or latest) call; on a go/no-go call, also the gate's.
     ``minutes <url>`` attaches the call's minutes link instead."""
+    typed = f"decide {cmd.text}"
     if (link := _MINUTES.match(cmd.text.strip())) is not None:
-        attached = _outcome(gov, session, "minutes", link.group(1), actor, now, cmd.call, _DECIDE)
+        attached = _outcome(
+            gov, session, "minutes", link.group(1), actor, now, cmd.call, _DECIDE, typed
+        )
         if isinstance(attached, Message):
             return attached
         return Message.text_only(f"Minutes of {attached[0].title} ({attached[1].key}) attached.")
-    done = _outcome(gov, session, "decision", cmd.text, actor, now, cmd.call, _DECIDE)
+    done = _outcome(gov, session, "decision", cmd.text, actor, now, cmd.call, _DECIDE, typed)
     if isinstance(done, Message):
         return done
     call, occ, _ = done
@@ -205,7 +236,9 @@ def action(
         if isinstance(named, Message):
             return named
         return _finish(gov, session, int(closing.group(1)), owner, actor, now, named)
-    done = _outcome(gov, session, "action", cmd.text, actor, now, cmd.call, _ACTION, owner)
+    who = cmd.who if cmd.who.startswith("<") else f"@{cmd.who}"  # a chat mention, or a login
+    typed = f"action {who} {cmd.text}"
+    done = _outcome(gov, session, "action", cmd.text, actor, now, cmd.call, _ACTION, typed, owner)
     if isinstance(done, Message):
         return done
     call, occ, number = done

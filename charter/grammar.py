@@ -60,7 +60,8 @@ choice, ``…`` the rest of the line)::
     duration = /[0-9]+[mh]/ ;                    (* only last before "for", not after in/after *)
     recovery = part { part } ;         (* consecutive words, one duration: 90s, 12m, 1h30m,
                         30m 45s, 1h 30m; units largest first, each once; more than none, at
-                        most 7d; "12 minutes" or "12min" is answered "write 12m" *)
+                        most 7d; "12 minutes" or "12min" is answered "write 12m"; a unit
+                        repeated in a later word, "5m 5m", is refused: "write it once, 10m" *)
     part     = /([0-9]{1,6}[smhdw])+/ ;           (* units s, m, h, d, w, as in the charter *)
     user     = [ "@" ] github-login | chat-mention ;
     asked    = ( "@" github-login | chat-mention ) [ "." | "," | ";" | ":" ] ;  (* "@a, @b: note";

@@ -6,10 +6,13 @@ healthy again after ``duration``; ``drill n client stage failed text`` one that 
 ``s``, ``m``, ``h``, ``d`` or ``w`` as in the charter (:func:`charter.model.duration_seconds`),
 largest unit first, in one word or in consecutive ones: ``90s``, ``12m``, ``1h30m``, ``30m 45s``
 and ``1h 30m`` are each one duration (a word that does not continue it, such as ``2d`` after
-``12m``, starts the notes). A unit spelled out (``12 minutes``, ``12min``) is answered with the
-short form to write (``12m``). A recovery takes more than no time and at most
-:data:`MAX_RECOVERY`. ``drill schedule n client stage when`` plans one; ``when`` is kept as
-written (the service reads it in the charter's zone, as for ``meeting schedule``).
+``12m``, starts the notes). A unit repeated in consecutive words (``5m 5m``, ``1h30m 15m``) is
+refused, not split into a duration and notes: the time was likely typed twice or meant as a
+sum, and the answer gives the sum to write once. A unit spelled out (``12 minutes``,
+``12min``) is answered with the short form to write (``12m``). A recovery takes more than no
+time and at most :data:`MAX_RECOVERY`. A reason longer than ``TEXT_LIMIT`` is refused as "What
+went wrong is N characters long". ``drill schedule n client stage when`` plans one; ``when`` is
+kept as written (the service reads it in the charter's zone, as for ``meeting schedule``).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from charter.model import duration_seconds, format_compound
 
 MAX_RECOVERY = timedelta(days=7)  # longer is no rollback: the drill failed
 _PARTS = re.compile(r"(?:[0-9]{1,6}[smhdw])+")  # one word of a duration
+_UNITS = re.compile(r"[smhdw]")
 _NEXT = re.compile(r"\s*(\S+)")
 _SPELLED = re.compile(r"([0-9]{1,6})(sec|secs|seconds?|mins?|minutes?|hrs?|hours?|days?|weeks?)")
 _UNIT_WORD = re.compile(r"s|m|h|d|w|sec|secs|seconds?|mins?|minutes?|hrs?|hours?|days?|weeks?")
@@ -35,16 +39,28 @@ _HOW = (
 )
 
 
-def _continued(a: t.Args, text: str) -> str:
-    """``text`` with the following words that continue its duration (``30m`` ``45s``); the
-    cursor moves past them. The raw source is looked at, not tokenised: the notes after the
-    duration may hold a lone quote."""
+def _continued(a: t.Args, tok: t.Tok, text: str) -> str:
+    """``text`` (read from ``tok``) with the following words that continue its duration
+    (``30m`` ``45s``); the cursor moves past them. A word repeating a unit of ``text`` is
+    refused (see the module rules). The raw source is looked at, not tokenised: the notes after
+    the duration may hold a lone quote."""
     while (word := _NEXT.match(a.src, a.pos)) is not None:
         more = t.keyword(t.Tok(word.group(1), False, word.start(1), word.end(1)))
         if _PARTS.fullmatch(more) is None or duration_seconds(text + more) is None:
+            _repeated(a.src[tok.start : word.end(1)], text, more)
             break
         text, a.pos = text + more, word.end()
     return text
+
+
+def _repeated(typed: str, text: str, more: str) -> None:
+    """Refuse ``more`` (a duration of its own) when it repeats a unit of ``text``."""
+    seconds, extra = duration_seconds(text), duration_seconds(more)
+    shared = set(_UNITS.findall(text)) & set(_UNITS.findall(more))
+    if seconds is None or extra is None or not shared:
+        return  # not a duration of its own (notes), or one in the wrong order (notes, as before)
+    total = format_compound(timedelta(seconds=seconds + extra))
+    raise t.Fail(f"{t.show(typed)}: write the recovery time once, e.g. {total}.")
 
 
 def _spelled(a: t.Args, text: str) -> str | None:
@@ -65,7 +81,7 @@ def recovery(a: t.Args) -> timedelta:
     text = t.keyword(tok)
     if (short := _spelled(a, text)) is not None:
         raise t.Fail(f"Write the recovery time as {short}.")
-    seconds = duration_seconds(_continued(a, text)) if _PARTS.fullmatch(text) else None
+    seconds = duration_seconds(_continued(a, tok, text)) if _PARTS.fullmatch(text) else None
     if seconds is None:
         if text.isdigit():
             raise t.Fail(f"{t.show(tok.text)} has no unit: write e.g. {text}m or {text}s.")
@@ -90,7 +106,7 @@ def drill(a: t.Args) -> c.Drill:
         took = recovery(a)
         return c.Drill(n, client, stage, took, t.clean(a.rest(), "notes", required=False))
     if word == "failed":
-        return c.Drill(n, client, stage, None, t.clean(a.rest(), _WRONG))
+        return c.Drill(n, client, stage, None, t.clean(a.rest(), _WRONG, named="What went wrong"))
     close = difflib.get_close_matches(word, _RESULTS, n=1, cutoff=0.6)
     hint = f" Did you mean '{close[0]}'?" if close else ""
     raise t.Fail(f"Give the {_RESULT}; {t.show(tok.text)} is neither.{hint}")

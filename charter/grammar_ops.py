@@ -13,6 +13,7 @@ from datetime import timedelta
 from charter import commands as c, grammar_tokens as t
 from charter.model import ANNOUNCE_KINDS, parse_duration
 from charter.text import fold
+from charter.validate import suggest
 
 _VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")
 # A bare ref other than a sha is read as a tag only when it is a whole version (v4.2.0,
@@ -368,6 +369,18 @@ def _once(current: object, key: str) -> None:
         raise t.Fail(f"Give {key} only once.")
 
 
+# The words a filter starts with, for a "did you mean" on a misspelt one ("decisoin").
+_FILTER_WORDS = (
+    *ANNOUNCE_KINDS,
+    "track",
+    "client",
+    "proposal",
+    "severity",
+    "label",
+    "not",
+    "lang",
+    "digest",
+)
 _FILTER_HELP = (
     "use kinds (proposal-opened, voting-opened, vote, decision, rollout, incident, meeting),"
     " track X, client X, proposal N, severity >= sevN, label X, not label X, lang CODE"
@@ -445,7 +458,8 @@ def _filter(a: t.Args, tok: t.Tok, found: _Filters) -> None:
         clock = t.match(_CLOCK, a.need("time of day"), "time of day", "08:30")
         found.digest = f"{int(clock.group(1)):02d}:{clock.group(2)}"
     else:
-        raise t.Fail(f"{t.show(tok.text)} is not a subscription filter; {_FILTER_HELP}.")
+        hint = suggest(word, _FILTER_WORDS)
+        raise t.Fail(f"{t.show(tok.text)} is not a subscription filter{hint}; {_FILTER_HELP}.")
 
 
 def _severity(a: t.Args, glued: str) -> str:

@@ -238,12 +238,23 @@ def names(tok: Tok, what: str) -> list[str]:
     return [name(Tok(p, tok.quoted, tok.start, tok.end), what) for p in parts]
 
 
-def clean(raw: str, what: str, *, limit: int = TEXT_LIMIT, required: bool = True) -> str:
+def clean(
+    raw: str,
+    what: str,
+    *,
+    limit: int = TEXT_LIMIT,
+    required: bool = True,
+    named: str | None = None,
+) -> str:
+    """``raw`` normalised: refused when blank (if ``required``: "Give the <what>.") or longer
+    than ``limit`` ("<named> is N characters long"; ``named`` defaults to "The <what>", and is
+    given when ``what`` holds an example, which would read as the text measured)."""
     text = normalise(raw)
     if required and not text:
         raise Fail(f"Give the {what}.")
     if len(text) > limit:
-        raise Fail(f"The {what} is {len(text)} characters long; keep it to {limit}.")
+        subject = named or f"The {what}"
+        raise Fail(f"{subject} is {len(text)} characters long; keep it to {limit}.")
     return text
 
 

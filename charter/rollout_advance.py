@@ -32,12 +32,12 @@ from charter.rollout_decision import (
     announce,
     audit_subject,
     refuse,
-    stage_index_of,
     written_reason,
 )
 from charter.rollout_facts import Override, Rollout
 from charter.rollout_holds import who_lifts
 from charter.rollout_settle import settle
+from charter.validate import suggest
 
 
 def _cannot_advance(rollout: Rollout, charter: Charter, facts: GateFacts) -> str | None:
@@ -111,8 +111,10 @@ def advance(
     saw. Without ``to`` it is refused, the reply giving the command to type."""
     if override_reason is not None:
         override_reason = written_reason(override_reason, "an override")
-    if to is not None:
-        stage_index_of(charter, to)
+    if to is not None and charter.stage(to) is None:  # input that can never be right
+        stages = ", ".join(charter.stage_ids)
+        close = suggest(to, charter.stage_ids)
+        raise ValueError(f"unknown stage {to!r}{close}; the charter's stages are {stages}")
     refusal = _cannot_advance(rollout, charter, facts)
     if refusal is not None:
         return refuse(rollout, refusal)

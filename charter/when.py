@@ -7,8 +7,10 @@ Accepted forms (keywords are case-insensitive):
 - ``thursday 15:00 Europe/Berlin``, ``thu 15:00`` — the next such weekday: the earliest instant
   *strictly after now* on that weekday at that time, so today counts while its time is ahead;
 - ``today 16:00``, ``tomorrow 09:30`` — in the zone's calendar;
-- ``in 2 hours``, ``in 90 minutes``, ``in 3 days``, ``in 1 week`` — exact elapsed time from now
-  (3 days is 72 hours even across a daylight-saving change).
+- ``in 2 hours``, ``in 90 minutes``, ``in 3 days``, ``in 1 week`` — elapsed time from now (3
+  days is 72 hours even across a daylight-saving change), rounded up to the next whole minute:
+  every form gives a whole minute, so the time shown (to the minute) is the time stored, and a
+  call "in 1 minute" has started when its minute shows on the clock.
 
 Input without an offset or zone is read in ``default_zone`` (the user's linked zone, else the
 charter's). A local time skipped by a spring-forward change is refused with the nearest real
@@ -159,7 +161,7 @@ def _relative(match: re.Match[str], now: datetime, default_zone: str) -> WhenRes
     delta = amount * _UNITS[unit]
     if delta > MAX_AHEAD:  # checked before adding: in 999999 weeks is past the year 9999
         raise WhenError(f"in {amount} {unit} is too far ahead; {_TOO_FAR}")
-    at = now + delta
+    at = _whole_minute(now + delta)
     zone = _zone(default_zone)
     label = _zone_label(zone, default_zone)
     local = at.astimezone(zone)
@@ -167,6 +169,12 @@ def _relative(match: re.Match[str], now: datetime, default_zone: str) -> WhenRes
     if label != "UTC":
         described += f" = {local:%a %Y-%m-%d %H:%M} {label}"
     return WhenResult(at, label, described)
+
+
+def _whole_minute(at: datetime) -> datetime:
+    """``at`` rounded up to the next whole minute (unchanged when it is one)."""
+    past = timedelta(seconds=at.second, microseconds=at.microsecond)
+    return at if not past else at - past + timedelta(minutes=1)
 
 
 def _absolute(match: re.Match[str], default_zone: str) -> WhenResult:

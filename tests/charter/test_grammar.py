@@ -513,6 +513,16 @@ ROLLOUT_FORMS = "\n".join(USAGE[k] for k in ("rollout", "rollout pause", "rollou
             USAGE["subscribe"],
         ),
         ("subscribe votes", "is not a subscription filter", USAGE["subscribe"]),
+        (
+            "subscribe me decisoin",
+            "'decisoin' is not a subscription filter (did you mean 'decision'?); use kinds",
+            USAGE["subscribe"],
+        ),
+        (
+            "subscribe trakc core",
+            "'trakc' is not a subscription filter (did you mean 'track'?); use kinds",
+            USAGE["subscribe"],
+        ),
         ("subscribe track", "Give the track.", USAGE["subscribe"]),
         ("subscribe client Bad!", "is not a valid client", USAGE["subscribe"]),
         ("subscribe not wip", "Write 'not label X' to leave out a label.", USAGE["subscribe"]),

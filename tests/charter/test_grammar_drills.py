@@ -63,8 +63,8 @@ COMMENT_SCHEDULE = "/drill schedule <client> <stage> <when…>"
             "drill 1 borealis staging recovered 12m 2d later",
             c.Drill(1, "borealis", "staging", 12 * M, "2d later"),
         ),
-        (
-            "drill 1 borealis staging recovered 12m 3m more",
+        (  # the same unit again, quoted: notes (unquoted, it is refused: a repeated unit)
+            'drill 1 borealis staging recovered 12m "3m more"',
             c.Drill(1, "borealis", "staging", 12 * M, "3m more"),
         ),
         (
@@ -183,6 +183,27 @@ def test_parse_comment_without_issue_leaves_n_to_the_caller() -> None:
         (
             "drill 42 aurora canary failed",
             'Give the reason: what went wrong, e.g. failed "the node did not resync".',
+        ),
+        (
+            "drill 42 aurora canary failed " + "x" * 5000,
+            "What went wrong is 5000 characters long; keep it to 1000.",
+        ),
+        ("drill 1 x staging recovered 5m 5m", "'5m 5m': write the recovery time once, e.g. 10m."),
+        (
+            "drill 1 borealis staging recovered 12m 3m more",
+            "'12m 3m': write the recovery time once, e.g. 15m.",
+        ),
+        (
+            "drill 1 x staging recovered 1h30m 15m resynced",
+            "'1h30m 15m': write the recovery time once, e.g. 1h45m.",
+        ),
+        (
+            "drill 1 x staging recovered 5m 45s 15s",
+            "'5m 45s 15s': write the recovery time once, e.g. 6m.",
+        ),
+        (
+            "drill 1 x staging recovered 1h 1h30m",
+            "'1h 1h30m': write the recovery time once, e.g. 2h30m.",
         ),
         (
             "drill 42 Au!rora canary failed x",

@@ -5,6 +5,7 @@ override never enters the stage after."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import timedelta
 
@@ -177,9 +178,21 @@ def test_the_same_override_twice_enters_one_stage() -> None:
     assert again.rollout is first.rollout and again.rollout.stage_index == 1
 
 
-def test_an_unknown_stage_can_never_be_advanced_to() -> None:
-    with pytest.raises(ValueError, match="unknown stage 'mainnet'; the charter's stages are"):
-        advance(rollout_at(0), CHARTER, LOW_RISK, NOW, by="ines-coord", to="mainnet")
+STAGES = "the charter's stages are staging, canary, production"
+
+
+@pytest.mark.parametrize(
+    ("to", "message"),
+    [
+        ("mainnet", f"unknown stage 'mainnet'; {STAGES}"),
+        ("producton", f"unknown stage 'producton' (did you mean 'production'?); {STAGES}"),
+        ("canry", f"unknown stage 'canry' (did you mean 'canary'?); {STAGES}"),
+    ],
+)
+def test_an_unknown_stage_can_never_be_advanced_to(to: str, message: str) -> None:
+    """A stage the charter does not have is refused, with the closest stage when one is near."""
+    with pytest.raises(ValueError, match=re.escape(message)):
+        advance(rollout_at(0), CHARTER, LOW_RISK, NOW, by="ines-coord", to=to)
 
 
 @pytest.mark.parametrize(

@@ -134,6 +134,33 @@ def test_naive_now_is_a_programming_error() -> None:
         parse_when("in 2 hours", datetime(2027, 2, 25, 12), "UTC")
 
 
+SECONDS_IN = datetime(2026, 11, 29, 0, 55, 48, 250_000, tzinfo=UTC)  # 48.25 s into a minute
+
+
+@pytest.mark.parametrize(
+    ("text", "now", "expected", "read_as"),
+    [
+        ("in 1 minute", SECONDS_IN, utc(2026, 11, 29, 0, 57), "Sun 2026-11-29 00:57 UTC"),
+        ("in 2 hours", SECONDS_IN, utc(2026, 11, 29, 2, 56), "Sun 2026-11-29 02:56 UTC"),
+        ("in 1 day", SECONDS_IN, utc(2026, 11, 30, 0, 56), "Mon 2026-11-30 00:56 UTC"),
+        ("in 1 minute", SECONDS_IN.replace(second=0, microsecond=1), utc(2026, 11, 29, 0, 57),
+         "Sun 2026-11-29 00:57 UTC"),  # a microsecond past the minute still rounds up
+        ("in 1 minute", utc(2026, 11, 29, 0, 55), utc(2026, 11, 29, 0, 56),
+         "Sun 2026-11-29 00:56 UTC"),  # already a whole minute: unchanged
+    ],
+)  # fmt: skip
+def test_relative_times_are_rounded_up_to_a_whole_minute(
+    text: str, now: datetime, expected: datetime, read_as: str
+) -> None:
+    """`in <n> <unit>` lands on the next whole minute at or after now + n units, so the time a
+    call is shown at (to the minute) is the time it starts: "in 1 minute" at 00:55:48 is 00:57,
+    not 00:56:48 shown as 00:56 (a `--call` at 00:56:25 was told it had not started)."""
+    result = parse_when(text, now, "UTC")
+    assert result.at_utc == expected and result.at_utc >= now
+    assert result.at_utc.second == 0 and result.at_utc.microsecond == 0
+    assert read_as in result.interpreted_as
+
+
 @pytest.mark.parametrize(
     ("reader", "expected"),
     [

@@ -295,13 +295,16 @@ def test_agenda_add_on_a_private_call_only_by_those_it_is_for(
 def test_an_action_item_of_one_who_may_not_see_the_private_call_goes_to_a_call_they_see(
     db_url: str,
 ) -> None:
-    """During the private call, `meeting action` by a maintainer who may not see it is recorded
-    on the latest call they may see (the reply names that one), never on the private call."""
+    """During the private call, `meeting action` by a maintainer who may not see it goes to
+    the latest call they may see, never to the private call: that call ended days ago, so
+    nothing is recorded and the reply names it with the command recording on it (the write-up
+    window of :mod:`bot.meetings_outcomes`); the private call is not mentioned."""
     gov, _ = private_go_no_go(db_url, stored=False)
     during = datetime(2026, 6, 15, 10, 20, tzinfo=UTC)
     reply = plain_text(gov.run_sync("meeting action @alice-aurora rebase", MAINTAINER, during))
     gov.engine.dispose()
-    assert "recorded on Core client sync (core-sync@2026-06-11T15:00)" in reply, reply
+    assert "the latest, Core client sync (core-sync@2026-06-11T15:00), ended over" in reply, reply
+    assert "meeting action --call core-sync@2026-06-11T15:00 @alice-aurora rebase" in reply
     assert "go-no-go" not in reply
 
 

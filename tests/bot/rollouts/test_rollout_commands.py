@@ -95,6 +95,7 @@ def staging_for_all(world: World, n: int = 1) -> None:
         ("alice-aurora", "ready 3 aurora staging 1.0", "#3 is review; a rollout starts once"),
         (COORDINATOR, "ready 1 nowhere staging 1.0", "nowhere is not in the rollout of #1"),
         (COORDINATOR, "advance 1", "#1 has not entered staging yet"),
+        (COORDINATOR, "advance 1 to producton", "'producton' (did you mean 'production'?)"),
         ("alice-aurora", 'advance 1 --override "because"', "Only members of coordinators"),
         ("alice-aurora", 'rollback 1 "bad"', "may roll back every client at once"),
         (COORDINATOR, 'rollback 1 "bad"', "not on any stage yet; nothing to roll back"),
