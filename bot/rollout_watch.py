@@ -10,7 +10,9 @@ Rules:
   :data:`bot.github.events.RELEASE_LINE` says (one line: no line break between its words;
   the releases poller reads the same pattern). The repository stands for the client, whoever
   published the release; a report that cannot apply is recorded in the audit log as
-  ``release-report-refused`` with the reason.
+  ``release-report-refused`` with the reason, and the client's maintainers are told where the
+  proposal may be seen (:mod:`bot.release_refusals`: its issue, or privately while it is
+  confidential), once per release, proposal and stage.
 - Each escalation of the charter notifies its roles once per condition: fired keys are kept in
   ``kv_state`` under ``FIRED_KEY`` and audited as ``escalation-fired``.
 - A proposal in review counts as answered by everyone the system records taking part in it
@@ -28,6 +30,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from bot import release_refusals
 from bot.github.events import RELEASE_LINE, CheckEvent, ReleaseEvent
 from bot.messages import Actor
 from bot.release_dates import release_report_at
@@ -109,10 +112,7 @@ def on_release(gov: Governance, session: Session, ev: ReleaseEvent, now: datetim
             else report(gov, session, *loaded, entry, actor, now, source="release")
         )
         if isinstance(result, str):
-            payload = {"why": result, "repo": ev.repo, "tag": ev.tag, "stage": stage}
-            gov.effects(
-                session, [Audit("release-report-refused", f"proposal:{n}", payload)], actor, now
-            )
+            release_refusals.tell(gov, session, ev, client, n, stage, result, rollout, now)
 
 
 # -- watchdogs ----------------------------------------------------------------------------------

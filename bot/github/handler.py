@@ -30,11 +30,12 @@ Rules:
   runs none. On ``edited`` and ``deleted`` of a stored comment the votes are recomputed from
   the whole comment history (as Prow does), so a missed or repeated event never leaves a wrong
   tally; each vote in it is authorized by the same ``charter.authz.authorize_command`` as a
-  command, so whatever that refuses a new comment it refuses an edited one. A comment first
-  seen deleted runs nothing. A comment's vote is dated by when it was cast: the comment's
-  creation, or the edit that changed which way it votes. An edit that leaves the votes as they
-  were (a typo fixed, a reason reworded) recasts nothing, so it cannot bring back a vote a
-  later one replaced.
+  command, so whatever that refuses a new comment it refuses an edited one, and a refused vote
+  an edit brings is answered and audited once, as on creation (:mod:`bot.github.vote_refusals`).
+  A comment first seen deleted runs nothing. A comment's vote is dated by when it was cast:
+  the comment's creation, or the edit that changed which way it votes. An edit that leaves
+  the votes as they were (a typo fixed, a reason reworded) recasts nothing, so it cannot bring
+  back a vote a later one replaced.
 - A change is judged as a vote cast then would be (``charter.proposal.recompute_votes``): once
   the outcome has settled (voting closed, or the last seat voted, while the close waits for
   the grace), an edit that votes another way is refused and the vote the comment cast before
@@ -81,6 +82,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from bot import feedback
+from bot.github import vote_refusals
 from bot.github.events import CommentEvent, IssueEvent, parse_event
 from bot.github.replies import parse_error_markdown, reply_markdown
 from bot.github.tracking import ALL_STATE_LABELS
@@ -416,9 +418,10 @@ def _take(
     ``created`` is then skipped as already seen. Stored once, so they run once. A change
     ``by_other`` than the author recomputes only when it taught the author's own edit
     (``"changed"``); the author's deletion of a comment first seen deleted recomputes too."""
-    seen = _remember(session, ev, by_other=by_other)
-    if seen is None:
+    remembered = _remember(session, ev, by_other=by_other)
+    if remembered is None:
         return None
+    seen, before = remembered
     first = seen == "new" and ev.action != "deleted"
     if first:
         _claim_link_codes(gov, session, ev, now)
@@ -431,6 +434,8 @@ def _take(
         feedback.answered(gov, session, ev.issue_number, author, Answer.COMMENT, ev.created_at)
     elif seen == "changed" or not by_other:
         _recompute(gov, session, stored, ev, now)
+        if seen == "changed":  # a refused vote the edit brought is answered, as on creation
+            vote_refusals.answer_edit(gov, session, stored.proposal, ev, before)
     return stored, seen
 
 
@@ -537,10 +542,13 @@ _FIRST = {
 }
 
 
-def _remember(session: Session, ev: CommentEvent, *, by_other: bool = False) -> Seen | None:
+def _remember(
+    session: Session, ev: CommentEvent, *, by_other: bool = False
+) -> tuple[Seen, str] | None:
     """Store the comment: ``"new"`` when first stored, ``"changed"`` when this version is
     newer than the stored one, None when it was already seen. A change ``by_other`` than its
     author is ``"kept"`` when it leaves the author's text as stored (:func:`_others_change`).
+    With it, the text stored before (``ev``'s own when first stored).
 
     Core statements rather than an ORM load, add and flush (this runs for every comment): a new
     comment is one INSERT; a known one is read and, when this version is newer, updated. A copy
@@ -556,8 +564,10 @@ def _remember(session: Session, ev: CommentEvent, *, by_other: bool = False) -> 
     first.update(created_at=ev.created_at, voted_at=ev.created_at, **change)
     is_pg = session.get_bind().dialect.name == "postgresql"
     outcome: Seen = "new"
+    before = ev.body
     if connection.execute(_FIRST[is_pg], first).first() is None:
         seen = connection.execute(_SEEN, {"id": ev.comment_id}).one()
+        before = seen.body
         if deleted and seen.deleted:
             return None
         if not deleted and aware(seen.updated_at) >= ev.updated_at:
@@ -573,7 +583,7 @@ def _remember(session: Session, ev: CommentEvent, *, by_other: bool = False) -> 
     loaded = session.identity_map.get(session.identity_key(CommentRow, ev.comment_id))
     if loaded is not None:
         session.expire(loaded)
-    return outcome
+    return outcome, before
 
 
 def _others_change(
@@ -670,7 +680,8 @@ def _recompute(
 
 def _comment_votes(row: CommentRow, p: Proposal, rules: Charter) -> list[Vote]:
     """The votes a stored comment casts, dated by when it cast them; none before voting
-    opened, nor one its author may not cast (their refusal was answered when it was cast).
+    opened, nor one its author may not cast (answered when it came: by the comment's commands
+    on creation, or, brought by an edit, by :func:`bot.github.vote_refusals.answer_edit`).
 
     Who may cast it is decided as for the comment's first run (``Governance.authorize``): by
     the one :func:`charter.authz.authorize_command`, against the charter version the proposal

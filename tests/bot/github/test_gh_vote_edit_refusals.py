@@ -1,0 +1,131 @@
+"""A vote its author may not cast, brought by an edit of a comment, is answered and audited as
+the same vote in a new comment is, once; it never counts either way.
+
+Before, the edit was recounted without the vote (right) but silently: no reply and no
+``command-refused`` entry, while a new comment with the same text was answered "You wrote this
+proposal…". Signed deliveries go into the running app; replies are read from the GitHub
+stand-in, votes from ``/api/proposals/<n>``, refusals from the audit log.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import col, select
+
+from storage.db import session_scope
+from storage.models.audit import AuditEntry
+from tests.bot.github.test_gh_vote_authz import replies_to, votes
+from tests.bot.harness import Bot
+from tests.paths import mutate
+from tests.standins.github_server import GitHubStandin
+
+AUTHOR = "alice-aurora"  # wrote the proposal open_voting opens
+
+
+@pytest.fixture
+async def barred(sqlite_url: str, github: GitHubStandin, tmp_path: Path) -> AsyncIterator[Bot]:
+    """The protocol-change track with ``author_may_vote: false``."""
+    quorum = "    quorum: 1.0                # share of seats"
+    text = mutate((quorum, "    author_may_vote: false\n    quorum: 0.8  # share of seats"))
+    path = tmp_path / "charter.yaml"
+    path.write_text(text, "utf-8")
+    b = Bot.fresh(sqlite_url, github, charter=str(path))
+    yield b
+    await b.close()
+
+
+def refusals(bot: Bot) -> list[dict[str, Any]]:
+    with session_scope(bot.rt.engine) as session:
+        rows = session.exec(
+            select(AuditEntry)
+            .where(col(AuditEntry.kind) == "command-refused")
+            .order_by(col(AuditEntry.seq))
+        ).all()
+        return [{"actor": r.actor, "subject": r.subject, **json.loads(r.payload)} for r in rows]
+
+
+async def edit(
+    bot: Bot, n: int, comment_id: int, body: str, *, delivery: str | None = None
+) -> dict[str, Any]:
+    """``AUTHOR`` edits the comment to ``body`` 20 s later (no ``changes``: as a poll reads it,
+    the text before is the one stored); returns the delivery to send again."""
+    bot.clock.advance(timedelta(seconds=20))
+    payload = bot.comment_payload("edited", n, body, AUTHOR, comment_id)
+    assert (await bot.post("issue_comment", payload, delivery=delivery)).status_code == 202
+    await bot.settle()
+    return payload
+
+
+def words(reply: str) -> str:
+    """A reply without the relay's outbox marker (``<!-- charterbot:outbox:<id> -->``)."""
+    return re.sub(r"\s*<!-- charterbot:outbox:[0-9]+ -->", "", reply)
+
+
+def without_salt(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in e.items() if k != "salt"} for e in entries]
+
+
+async def test_a_refused_vote_an_edit_brings_is_answered_once_as_on_creation(
+    barred: Bot,
+) -> None:
+    bot = barred
+    n = await bot.open_voting()
+    comment_id = await bot.comment(n, "thanks", AUTHOR)
+    await bot.settle()
+    assert replies_to(bot, n, AUTHOR) == [] and refusals(bot) == []
+
+    again = await edit(bot, n, comment_id, "/vote approve", delivery="edit-1")
+    assert await votes(bot, n) == []
+    (answer,) = replies_to(bot, n, AUTHOR)
+    assert answer.startswith(f"@{AUTHOR} error: ")
+    assert "does not let a proposal's author cast a seat's vote on it" in answer
+    (audited,) = refusals(bot)
+    assert audited["actor"] == AUTHOR and audited["subject"] == f"proposal:{n}"
+    assert audited["command"] == "CastVote" and audited["surface"] == "github"
+
+    # The same text in a new comment: the same words, the same kind of entry.
+    await bot.comment(n, "/vote approve", AUTHOR)
+    await bot.settle()
+    first, second = (words(r) for r in replies_to(bot, n, AUTHOR))
+    assert first == second
+    assert without_salt(refusals(bot)) == without_salt([audited, audited])
+
+    # Redelivered, and edits that leave the refused vote as it was (another line, the lines
+    # swapped, its reason reworded: nothing recast): nothing more.
+    bot.clock.advance(timedelta(seconds=5))
+    assert (await bot.post("issue_comment", again, delivery="edit-1")).status_code == 202
+    assert (await bot.post("issue_comment", again, delivery="edit-1b")).status_code == 202
+    await bot.settle()
+    await edit(bot, n, comment_id, "/vote approve\nthanks again")
+    await edit(bot, n, comment_id, "thanks again\n/vote approve")
+    await edit(bot, n, comment_id, "thanks again\n/vote approve (a reason reworded)")
+    assert len(replies_to(bot, n, AUTHOR)) == 2 and len(refusals(bot)) == 2
+
+    # The vote line changed (another choice): answered again, once.
+    await edit(bot, n, comment_id, "thanks again\n/vote reject")
+    assert len(replies_to(bot, n, AUTHOR)) == 3 and len(refusals(bot)) == 3
+    assert await votes(bot, n) == []
+
+
+async def test_an_edit_that_brings_a_vote_its_author_may_cast_is_not_answered(
+    barred: Bot,
+) -> None:
+    """bob-aurora, not the author, edits "thanks" into a vote: it counts, and nothing is
+    answered or refused."""
+    bot = barred
+    n = await bot.open_voting()
+    comment_id = await bot.comment(n, "thanks", "bob-aurora")
+    await bot.settle()
+    bot.clock.advance(timedelta(seconds=20))
+    payload = bot.comment_payload("edited", n, "/vote approve", "bob-aurora", comment_id)
+    assert (await bot.post("issue_comment", payload)).status_code == 202
+    await bot.settle()
+    assert await votes(bot, n) == [("bob-aurora", "approve")]
+    assert replies_to(bot, n, "bob-aurora") == [] and refusals(bot) == []
