@@ -34,6 +34,7 @@ from bot import (
     rollouts,
     subscribe_tokens,
 )
+from bot.charter_adoption import refuse_other_charter
 from bot.charter_file import example_charter_path, read_charter
 from bot.clock import Clock, SystemClock
 from bot.github import handler as github_handler
@@ -466,14 +467,18 @@ class CharterMovesRollouts(Exception):
     (:mod:`charter.stage_amendments`)."""
 
 
-def adopt_charter(engine: Engine, loaded: LoadedCharter, now: datetime) -> LoadedCharter:
+def adopt_charter(
+    engine: Engine, loaded: LoadedCharter, now: datetime, *, adopt_other: bool = True
+) -> LoadedCharter:
     """Record the running charter (audit entry when its content is new, its text kept for its
     version) and return it answering for every earlier version the store kept, so proposals
     are decided by the version they were opened under (charter.proposal.rules_for). A version
     lower than the last adopted one raises :class:`CharterVersionLowered`; changed content
-    under the same version is adopted with a warning. Stored rollouts that still keep stage
-    indexes are rewritten with stage ids first (``storage.rollouts.keep_stage_ids``); stages
-    that would move a rollout under way raise :class:`CharterMovesRollouts`."""
+    under the same version is adopted with a warning. Without ``adopt_other`` (the console),
+    content other than the adopted one's raises ``CharterNotAdopted`` (bot.charter_adoption).
+    Stored rollouts that still keep stage indexes are rewritten with stage ids first
+    (``storage.rollouts.keep_stage_ids``); stages that would move a rollout under way raise
+    :class:`CharterMovesRollouts`."""
     version = loaded.charter.version
     with session_scope(engine) as session:
         # The audit lock first, as every appender takes it before the rows it then changes
@@ -489,6 +494,8 @@ def adopt_charter(engine: Engine, loaded: LoadedCharter, now: datetime) -> Loade
                 f" decided by the version they were opened under); start with the v{previous}"
                 f" charter, or raise charter.version above {previous} for an amendment"
             )
+        if not adopt_other:
+            refuse_other_charter(session, loaded)
         passed = _rollouts_stay(session, loaded, previous)
         if charters.adopt(session, loaded.sha256, version, loaded.source, now, loaded.text):
             log.info("adopted charter v%s (%s)", version, loaded.sha256[:12])
@@ -598,7 +605,10 @@ def build(
     clock: Clock | None = None,
     gateway: GitHubGateway | None = None,
     migrate_db: bool = True,
+    adopt_other: bool = True,
 ) -> Runtime:
+    """The runtime for ``settings``; ``adopt_other`` False refuses a charter other than the
+    database's instead of adopting it (:mod:`bot.charter_adoption`)."""
     clock = clock or SystemClock()
     loaded = load_settings_charter(settings)
     if settings.github_mode == "off":
@@ -619,7 +629,9 @@ def build(
         )
     engine = make_engine(settings.database_url)
     try:
-        return _assemble(settings, engine, loaded, clock, gateway, migrate_db=migrate_db)
+        return _assemble(
+            settings, engine, loaded, clock, gateway, migrate_db=migrate_db, adopt_other=adopt_other
+        )
     except BaseException:  # a start that fails leaves no connection behind
         engine.dispose()
         raise
@@ -633,11 +645,12 @@ def _assemble(
     gateway: GitHubGateway | None,
     *,
     migrate_db: bool,
+    adopt_other: bool,
 ) -> Runtime:
     subscribe_tokens.use_key(engine, settings.secret_key)
     if migrate_db:
         _migrate(engine)
-    loaded = adopt_charter(engine, loaded, clock.now())
+    loaded = adopt_charter(engine, loaded, clock.now(), adopt_other=adopt_other)
     gov = Governance(engine, loaded, clock)
     gov.vote_grace = settings.vote_grace
     gov.public_url = settings.public_url.rstrip("/")

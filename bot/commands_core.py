@@ -98,7 +98,7 @@ def _show(gov: Governance, session: Session, n: int | None, actor: Actor, now: d
         return stored
     # Listed like its concerns: whoever may see the proposal may see who was asked about it.
     asked = feedback_store.open_for(session, stored.proposal.number)
-    return proposal_message(stored, gov.rules_for(stored.proposal), now, asked)
+    return proposal_message(stored, gov.rules_for(stored.proposal), now, asked, actor.login)
 
 
 def _decide(

@@ -10,6 +10,10 @@ Rules:
   reviews end, votes close and soak clocks run at the times the charter says.
 - Only a fresh database is seeded (no proposal and no stored delivery); the data is marked as
   demo data: state key ``demo`` = true and an audit entry ``demo-seeded``.
+- The script is written for the bundled example charter: a charter without what it uses (a
+  client, a login, a track, a stage; ``bot.demo_script.unfit``) raises ``DemoFailed`` naming
+  all of it before the seed writes anything (:func:`unfit_for_demo`; the command line asks
+  before it even opens the database).
 - A step that the bot refuses raises ``DemoFailed``: the campaign is part of the product and
   must stay valid against the rules.
 - The campaign runs through many transactions (as the real traffic does), so a refused step
@@ -30,12 +34,15 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot import rollouts
+from bot.charter_file import example_charter_path
 from bot.clock import FixedClock
-from bot.demo_script import iso, play, proposal_body
+from bot.demo_script import iso, play, proposal_body, unfit
 from bot.github.handler import processor
 from bot.messages import Actor, plain_text
 from bot.pipeline import InboxWorker
 from bot.service import Governance
+from charter.load import LoadedCharter
+from charter.text import join_and
 from storage import audit, inbox, proposals as repo, state
 from storage.db import session_scope
 
@@ -72,9 +79,24 @@ def half_seeded(rt: Runtime) -> str | None:
     return None if started is None or done else str(started)
 
 
+def unfit_for_demo(loaded: LoadedCharter) -> str | None:
+    """Why the demo cannot be played under ``loaded``: all it lacks of what the script uses,
+    and what to do (None when it fits)."""
+    lacks = unfit(loaded.charter)
+    if not lacks:
+        return None
+    example = example_charter_path()
+    return (
+        f"the demo needs the bundled example charter ({example}): {loaded.source} has"
+        f" {join_and(lacks)}. Run --demo with the example charter (--charter {example}, or"
+        " leave CHARTERBOT_CHARTER unset), or run without --demo"
+    )
+
+
 def seed_if_empty(rt: Runtime) -> bool:
-    """Seed the campaign when the database is fresh; True when it did. A database a failed
-    seed left half-seeded raises ``DemoFailed`` saying so (see the module rules)."""
+    """Seed the campaign when the database is fresh; True when it did. A charter the script
+    does not fit, or a database a failed seed left half-seeded, raises ``DemoFailed`` saying
+    so (see the module rules)."""
     if not is_fresh(rt):
         started = half_seeded(rt)
         if started is not None:
@@ -83,6 +105,8 @@ def seed_if_empty(rt: Runtime) -> bool:
                 f" was stopped by a refused step; {_START_AGAIN}"
             )
         return False
+    if (why := unfit_for_demo(rt.loaded)) is not None:
+        raise DemoFailed(why)
     _run(seed(rt))
     return True
 

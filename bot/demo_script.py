@@ -1,7 +1,8 @@
 """The demo campaign's script: ten proposals over thirty days, and the issue bodies they file.
 
 ``bot.demo`` plays it (``seed``): every step goes through the bot's real entry points on a clock
-that starts thirty days ago. The names, clients and versions are the reference charter's.
+that starts thirty days ago. The names, clients and versions are the reference charter's: a
+charter without what the script uses (:func:`unfit`) is refused before anything is written.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from charter import drills
-from charter.model import format_compound
+from charter.model import Charter, format_compound
 from storage.db import session_scope
 from storage.rollouts import load_rollout
 
@@ -70,6 +71,54 @@ VERSION = {
     "eridanus": "v0.10.0",
 }
 REPO = {c: f"meridian-net/{c}" for c in ALL_CLIENTS}
+# What the script uses of the charter: the logins it acts as (by the client or role they act
+# for), the tracks its proposals pick, the stages it rolls out on, the incidents it declares.
+MAINTAINERS = {
+    "aurora": ("alice-aurora", "bob-aurora"),
+    "borealis": ("carmen-borealis", "dmitri-borealis"),
+    "cirrus": ("emeka-cirrus",),
+    "dorado": ("fatima-dorado", "gustav-dorado"),
+    "eridanus": ("hana-eridanus",),
+}
+ROLES = {
+    "coordinators": ("ines-coord", "jonas-coord"),
+    "security-council": ("kofi-sec", "lena-sec", "mateo-sec"),
+}
+TRACKS = ("protocol-change", "feature-flag", "charter-amendment", "security-patch")
+STAGES = ("staging", "canary", "production")
+SEVERITIES = ("sev2", "sev3")
+INCIDENT_ROLES = ("lead",)
+
+
+def unfit(charter: Charter) -> list[str]:
+    """What the script uses that ``charter`` lacks, each as "no …" (empty: the demo fits)."""
+    clients = {c.id: c for c in charter.clients}
+    lacks: list[str] = []
+    for client_id, logins in MAINTAINERS.items():
+        client = clients.get(client_id)
+        if client is None:
+            lacks.append(f"no client {client_id}")
+            continue
+        if client.repository != REPO[client_id]:
+            lacks.append(f"no repository {REPO[client_id]} for client {client_id}")
+        lacks += _lacking(logins, client.maintainers, f"{client_id}'s maintainers")
+    for role, logins in ROLES.items():
+        if role not in charter.roles:
+            lacks.append(f"no role {role}")
+        else:
+            lacks += _lacking(logins, charter.roles[role], f"the {role}")
+    lacks += [f"no track {t}" for t in TRACKS if t not in charter.tracks]
+    lacks += [f"no stage {s}" for s in STAGES if s not in charter.stage_ids]
+    lacks += [
+        f"no incident severity {s}" for s in SEVERITIES if s not in charter.incidents.severities
+    ]
+    lacks += [f"no incident role {r}" for r in INCIDENT_ROLES if r not in charter.incidents.roles]
+    return lacks
+
+
+def _lacking(logins: tuple[str, ...], held: tuple[str, ...], among: str) -> list[str]:
+    have = {login.lower() for login in held}
+    return [f"no {login} among {among}" for login in logins if login.lower() not in have]
 
 
 async def play(c: Campaign) -> None:

@@ -19,7 +19,7 @@ from charter.lifecycle import State
 from charter.model import Charter
 from charter.proposal import rules_for, tally_of
 from charter.seats import seats, seats_of
-from charter.text import truncate
+from charter.text import join_and, truncate
 from charter.todo import Task
 from charter.votes import Tally
 from storage.proposals import Stored
@@ -245,10 +245,16 @@ def proposal_message(
     charter: Charter,
     now: datetime,
     feedback: Sequence[FeedbackRequest] = (),
+    viewer: str | None = None,
 ) -> Message:
     """The ``show`` answer; ``feedback`` is the proposal's feedback requests, of which the open
-    ones are listed while the proposal is open, as on the tracking comment."""
+    ones are listed while the proposal is open, as on the tracking comment. On a track with
+    ``author_may_vote: false`` an empty seat the author holds says who may cast it (nobody,
+    when the author holds it alone), and ``viewer``, when the author, is told why voting is
+    not offered to them, and gets no vote buttons."""
     view = proposal_view(stored, charter, now, feedback)
+    track = charter.tracks.get(view["track"])
+    barred = None if track is None or track.author_may_vote else view["author"].lower()
     lines: list[Line] = [(f"{view['track']} · {view['state']} · by {view['author']}",)]
     unreached = unreached_deadlines(view)
     for label, key in (("Review ends", "review_ends"), ("Voting closes", "voting_closes")):
@@ -269,11 +275,15 @@ def proposal_message(
                 f"of {t['seats']} seats{at_close}{during} — {t['reason']}",
             )
         )
+        held: dict[str, tuple[str, ...]] = {}  # seats the author may not cast, while open
+        if barred is not None and track is not None and view["state"] in OPEN_STATES:
+            held = {s.id: s.members for s in seats(track, charter)}
         for row in view["seat_matrix"]:
             if row["choice"]:
                 lines.append((f"  {row['label']}: {row['choice']} by {row['voter']}",))
             else:
-                lines.append((f"  {row['label']}: —",))
+                note = _barred_seat(held.get(row["seat"]), barred)
+                lines.append((f"  {row['label']}: —{note}",))
     open_concerns = [c for c in view["concerns"] if not c["resolved"]]
     for concern in open_concerns:
         # Cut as the tracking comment cuts them: enough to recognise, small enough for many
@@ -284,8 +294,16 @@ def proposal_message(
         (f"Feedback requested from @{r['login']} (by @{r['asked_by']}){_quoted(r['note'], CLIP)}",)
         for r in view["feedback"]
     )
+    author_viewing = barred is not None and (viewer or "").lower() == barred
+    if author_viewing and view["state"] in OPEN_STATES:
+        lines.append(
+            (
+                f"You wrote this proposal: track {view['track']} does not let its author vote"
+                " on it (author_may_vote: false).",
+            )
+        )
     buttons: tuple[Button, ...] = ()
-    if view["state"] == "voting":
+    if view["state"] == "voting" and not author_viewing:
         n = view["number"]
         buttons = (
             Button("Approve", f"vote:{n}:approve", "primary"),
@@ -293,6 +311,17 @@ def proposal_message(
             Button("Abstain", f"vote:{n}:abstain"),
         )
     return Message(title=f"#{view['number']} {view['title']}", lines=tuple(lines), buttons=buttons)
+
+
+def _barred_seat(members: tuple[str, ...] | None, author: str | None) -> str:
+    """What an empty seat's row adds when the proposal's author may not cast it: who may
+    instead, or that it stays empty (nothing when the author does not hold it)."""
+    if not members or author is None or author not in (m.lower() for m in members):
+        return ""
+    others = [m for m in members if m.lower() != author]
+    if not others:
+        return " (held by the author alone, who may not vote on it)"
+    return f" ({join_and(others)} may cast it; the author may not)"
 
 
 def listing_message(items: list[Stored], charter: Charter, now: datetime) -> Message:

@@ -3,7 +3,10 @@
 A stage's rollback drill (:mod:`charter.drills`) rehearses reverting the release on a stage the
 rollout has already entered, so ``require_drill.stage`` must name a stage listed before the
 one that requires it: not an unknown stage, not the stage itself and not a later one (which
-would gate entering a stage on a drill where the release cannot run yet). Like the other checks
+would gate entering a stage on a drill where the release cannot run yet). Its
+``recover_within`` is at most the longest recovery a drill can report
+(:data:`charter.grammar_drills.MAX_RECOVERY`, 7d): a longer one could never score other than
+a pass. Like the other checks
 of :mod:`charter.validate`, it reads the raw data and skips what is malformed (the shape check
 reports that).
 """
@@ -12,6 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
+
+from charter.grammar_drills import MAX_RECOVERY
+from charter.model import duration_seconds, format_compound
 
 Loc = tuple[str | int, ...]
 
@@ -27,17 +33,36 @@ def _map(value: Any) -> Mapping[Any, Any]:
 def drill_stage_problems(
     data: Mapping[str, Any], suggest: Callable[[str, Sequence[str]], str]
 ) -> Iterator[tuple[Loc, str]]:
-    """Each ``require_drill.stage`` that is not a stage listed before its own, with where it
-    is; ``suggest`` words a "did you mean" for a misspelt id."""
+    """Each ``require_drill.stage`` that is not a stage listed before its own and each
+    ``recover_within`` longer than a drill can report, with where it is; ``suggest`` words a
+    "did you mean" for a misspelt id."""
     stages = _list(_map(data.get("rollout")).get("stages"))
     ids = [str(_map(stage).get("id")) for stage in stages]
     for index, stage in enumerate(stages):
-        named = _map(_map(stage).get("require_drill")).get("stage")
-        if not isinstance(named, str):
-            continue
-        problem = drill_stage_problem(named, ids[index], ids[:index], ids, suggest)
-        if problem is not None:
-            yield ("rollout", "stages", index, "require_drill", "stage"), problem
+        required = _map(_map(stage).get("require_drill"))
+        at: Loc = ("rollout", "stages", index, "require_drill")
+        named = required.get("stage")
+        if isinstance(named, str):
+            problem = drill_stage_problem(named, ids[index], ids[:index], ids, suggest)
+            if problem is not None:
+                yield (*at, "stage"), problem
+        too_long = recover_within_problem(required.get("recover_within"))
+        if too_long is not None:
+            yield (*at, "recover_within"), too_long
+
+
+def recover_within_problem(value: Any) -> str | None:
+    """Why ``value`` cannot be a ``recover_within``: longer than the longest recovery a drill
+    can report (``drill … recovered``); None when it can, or when it is no duration at all
+    (the shape check reports that)."""
+    seconds = duration_seconds(value) if isinstance(value, str) else None
+    if seconds is None or seconds <= MAX_RECOVERY.total_seconds():
+        return None
+    cap = format_compound(MAX_RECOVERY)
+    return (
+        f"recover_within is {value}, but a drill reports a recovery of at most {cap} (a longer"
+        f" one failed), so no drill could be slow; write {cap} or less, e.g. 30m"
+    )
 
 
 def drill_stage_problem(

@@ -215,6 +215,10 @@ def _tracks(charter: Charter) -> Table:
         ("lazy consensus", [_duration(t.lazy_consensus) for t in tracks]),
         ("activation ≥", [_duration(t.min_activation_after_decision) for t in tracks]),
         ("confidential", ["yes" if t.confidential else "no" for t in tracks]),
+        (
+            "author votes",
+            ["yes" if t.author_may_vote else "no: author_may_vote false" for t in tracks],
+        ),
     ]
     for label, cells in rows:
         _add(table, label, *cells)

@@ -10,16 +10,28 @@ else ``./charterbot.db``): a SQLite file that does not exist is refused (exit 2)
 created empty in whatever directory the console was started in. ``--demo`` asks for one: it
 creates the database when needed and seeds the demo campaign into an empty one, as
 ``serve --demo`` does.
+
+The console follows the charter the database follows: given another one (another file, or no
+``CHARTERBOT_CHARTER`` and so the bundled example) it refuses to start, naming both, unless
+``--adopt`` asks it to adopt the one given, as ``serve`` would (:mod:`bot.charter_adoption`).
+A fresh database adopts the console's charter. ``--as`` a login the charter does not name (no
+client maintainer, no role member) is warned about on stderr, with the closest charter login:
+the console would act as a contributor, who holds no seat.
 """
 
 from __future__ import annotations
 
+import difflib
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 
 from bot.cli.db_cmd import DatabaseUrl
 from bot.cli.startup import DATABASE_SETTING, CharterFile
+
+if TYPE_CHECKING:
+    from charter.model import Charter
 
 
 def register(app: typer.Typer) -> None:
@@ -34,6 +46,12 @@ def register(app: typer.Typer) -> None:
             "--demo",
             help="Create the database if needed and seed a demo campaign into an empty one.",
         ),
+        adopt: bool = typer.Option(
+            False,
+            "--adopt",
+            help="Adopt the charter given when the database follows another one, as `serve`"
+            " does at start (without it the console refuses to start).",
+        ),
         charter: CharterFile = None,
         database_url: DatabaseUrl = None,
     ) -> None:
@@ -41,7 +59,7 @@ def register(app: typer.Typer) -> None:
         from zoneinfo import ZoneInfo
 
         from bot.cli.db_cmd import refuse_missing
-        from bot.cli.startup import load_settings, start, with_options
+        from bot.cli.startup import load_settings, refuse_unfit_demo, start, with_options
         from bot.commands_core import unlinked_remedy
         from bot.messages import Actor, plain_text
         from charter.meetings import MeetingError, zone_of
@@ -53,13 +71,17 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2) from None
         settings = with_options(load_settings(), charter=charter, database_url=database_url)
         source = "--database-url" if database_url else DATABASE_SETTING
-        if not demo:
+        if demo:
+            refuse_unfit_demo(settings)
+        else:
             refuse_missing(
                 settings.database_url,
                 source,
                 creates=", `charterbot console --demo` one holding a demo campaign",
             )
-        rt = start(settings, database_from=source)
+        rt = start(settings, database_from=source, adopt_other=adopt)
+        if as_login is not None and (warning := unknown_login(as_login, rt.loaded.charter)):
+            typer.echo(f"warning: {warning}", err=True)
         if demo:
             from bot.demo import DemoFailed, seed_if_empty
 
@@ -103,3 +125,19 @@ def register(app: typer.Typer) -> None:
                     typer.echo("")
         finally:
             rt.engine.dispose()
+
+
+def unknown_login(login: str, charter: Charter) -> str | None:
+    """Why ``login`` is worth a warning: the charter names it nowhere (no client maintainer, no
+    role member; case-insensitively), so the console acts as a contributor. Names the closest
+    charter login, for a typo. None when the charter names it."""
+    known = {m.lower(): m for c in charter.clients for m in c.maintainers}
+    known |= {m.lower(): m for members in charter.roles.values() for m in members}
+    if login.lower() in known:
+        return None
+    close = difflib.get_close_matches(login.lower(), sorted(known), n=1, cutoff=0.75)
+    hint = f"; did you mean {known[close[0]]}?" if close else ""
+    return (
+        f"{login} is not a login in the charter (no client maintainer or role member): the"
+        f" console acts as a contributor, who holds no seat and may not vote{hint}"
+    )

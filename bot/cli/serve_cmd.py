@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
         import uvicorn
 
         from bot.bootstrap import unsigned_webhooks
-        from bot.cli.startup import load_settings, start, with_options
+        from bot.cli.startup import load_settings, refuse_unfit_demo, start, with_options
         from bot.http import create_app
         from bot.settings import port_problem
 
@@ -49,6 +49,8 @@ def register(app: typer.Typer) -> None:
         settings = settings.listening_on(
             host or settings.http_host, settings.http_port if port is None else port
         )
+        if demo:
+            refuse_unfit_demo(settings)
         configure_logging(settings.log_format, settings.log_level)
         log = logging.getLogger("charterbot")
         rt = start(settings, database_from="--database-url" if database_url else DATABASE_SETTING)

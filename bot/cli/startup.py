@@ -8,6 +8,10 @@ Rules (``serve``, ``console`` and every command that reads settings share them):
   ``error: NAME: sentence``; a secret's value is never echoed. Exit 2.
 - A charter that does not load prints every problem as ``FILE:LINE:COLUMN: …``. Exit 1. One
   whose version is lower than the version adopted last is named with both versions. Exit 2.
+- A console given another charter than the one the database follows is refused naming both
+  (:mod:`bot.charter_adoption`), unless it was asked to adopt it. Exit 2.
+- ``--demo`` with a charter the demo script does not fit names all it lacks before the database
+  is opened (:func:`refuse_unfit_demo`). Exit 2.
 - A database URL that is unsupported or a database that cannot be opened is named (password
   hidden) with the driver's reason, and for a SQLite file in a missing directory, that
   directory. Exit 2. So is a schema that needs a migration the database user may not run.
@@ -72,20 +76,24 @@ def with_options(
     return settings.model_copy(update=update)
 
 
-def start(settings: Settings, *, database_from: str = DATABASE_SETTING) -> Runtime:
+def start(
+    settings: Settings, *, database_from: str = DATABASE_SETTING, adopt_other: bool = True
+) -> Runtime:
     """The runtime for ``settings``, or the reason it cannot start and the exit.
-    ``database_from`` is what set the database URL, for its error lines."""
+    ``database_from`` is what set the database URL, for its error lines; ``adopt_other`` False
+    refuses a charter other than the database's instead of adopting it."""
     from bot.bootstrap import (
         CharterMovesRollouts,
         CharterVersionLowered,
         SchemaNotMigrated,
         build,
     )
+    from bot.charter_adoption import CharterNotAdopted
     from bot.charter_file import CharterUnreadable
     from charter.load import CharterInvalid
 
     try:
-        return build(settings)
+        return build(settings, adopt_other=adopt_other)
     except CharterInvalid as exc:
         for problem in exc.problems:
             typer.echo(str(problem), err=True)
@@ -99,12 +107,36 @@ def start(settings: Settings, *, database_from: str = DATABASE_SETTING) -> Runti
     except SettingError as exc:
         typer.echo(f"error: {exc.name}: {exc.message}", err=True)
         raise typer.Exit(2) from None
-    except (SchemaNotMigrated, CharterVersionLowered, CharterMovesRollouts) as exc:
+    except (
+        SchemaNotMigrated,
+        CharterVersionLowered,
+        CharterMovesRollouts,
+        CharterNotAdopted,
+    ) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     except OperationalError as exc:
         typer.echo(f"error: {_database_problem(settings.database_url, exc)}", err=True)
         raise typer.Exit(2) from None
+
+
+def refuse_unfit_demo(settings: Settings) -> None:
+    """``--demo``: a charter the demo script does not fit is refused (exit 2) before the
+    database is opened, naming what it lacks. One that does not load is left to :func:`start`
+    to report."""
+    from bot.bootstrap import load_settings_charter
+    from bot.charter_file import CharterUnreadable
+    from bot.demo import unfit_for_demo
+    from charter.load import CharterInvalid
+
+    try:
+        loaded = load_settings_charter(settings)
+    except (CharterInvalid, CharterUnreadable):
+        return
+    why = unfit_for_demo(loaded)
+    if why is not None:
+        typer.echo(f"error: {why}", err=True)
+        raise typer.Exit(2)
 
 
 def _database_problem(url: str, exc: OperationalError) -> str:

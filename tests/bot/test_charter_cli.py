@@ -208,6 +208,20 @@ def test_show_lists_a_stage_s_required_rollback_drill(
     assert rows == {"stage": "drill", "canary": "—", "production": "drill on canary within 30m"}
 
 
+def test_show_says_whether_a_tracks_author_may_vote(
+    app: typer.Typer, runner: CliRunner, tmp_path: Path
+) -> None:
+    """``author_may_vote: false`` is a row of the tracks table, beside the tracks that allow it."""
+    text = reference_charter_text().replace(
+        "    lazy_consensus: 5d ", "    author_may_vote: false\n    lazy_consensus: 5d ", 1
+    )
+    result = runner.invoke(app, ["charter", "show", str(write(tmp_path, text))])
+    assert result.exit_code == 0, result.output
+    [row] = [line for line in result.stdout.splitlines() if "author votes" in line]
+    cells = [c.strip() for c in row.strip().strip("│").split("│")]
+    assert cells == ["author votes", "yes", "no: author_may_vote false", "yes", "yes"]
+
+
 def test_show_of_a_broken_charter_prints_problems(
     app: typer.Typer, runner: CliRunner, tmp_path: Path
 ) -> None:

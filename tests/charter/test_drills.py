@@ -12,6 +12,7 @@ from hypothesis import given, strategies as st
 
 from charter import drills
 from charter.gates import GateFacts, evaluate, require_drill
+from charter.grammar_drills import MAX_RECOVERY
 from charter.load import CharterInvalid, load_charter
 from charter.model import Charter, Stage
 from charter.rollout_facts import DrillReport, ReadyReport, RollbackRecord, Rollout
@@ -355,6 +356,20 @@ def test_a_valid_requirement_loads() -> None:
         ),
         (
             "production",
+            "      require_drill: {stage: canary, recover_within: 8d}\n",
+            "rollout.stages[2].require_drill.recover_within",
+            "recover_within is 8d, but a drill reports a recovery of at most 7d (a longer one"
+            " failed), so no drill could be slow; write 7d or less, e.g. 30m",
+        ),
+        (
+            "production",
+            "      require_drill: {stage: canary, recover_within: 7d 1s}\n",
+            "rollout.stages[2].require_drill.recover_within",
+            "recover_within is 7d 1s, but a drill reports a recovery of at most 7d (a longer one"
+            " failed), so no drill could be slow; write 7d or less, e.g. 30m",
+        ),
+        (
+            "production",
             "      require_drill: {stage: canary}\n",
             "rollout.stages[2].require_drill.recover_within",
             "missing required field 'recover_within'",
@@ -378,6 +393,15 @@ def test_invalid_requirements_are_reported_with_their_position(
     line = text.splitlines().index(block.rstrip("\n")) + 1
     assert problems[0].line == line
     assert str(problems[0]).startswith(f"charter.yaml:{line}:")
+
+
+def test_the_longest_recovery_a_drill_reports_is_a_valid_recover_within() -> None:
+    """The cap is the drill command's (a recovery longer than it is refused there)."""
+    assert timedelta(days=7) == MAX_RECOVERY
+    text = _with_drill("production", "      require_drill: {stage: canary, recover_within: 7d}\n")
+    stage = load_charter(text).charter.stage("production")
+    assert stage is not None and stage.require_drill is not None
+    assert stage.require_drill.recover_within == MAX_RECOVERY
 
 
 def test_malformed_drill_blocks_leave_the_cross_check_quiet() -> None:

@@ -28,7 +28,7 @@ def test_every_client_needed_and_a_client_with_one_maintainer_is_refused() -> No
     (problem,) = caught.value.problems
     assert (problem.path, problem.line) == ("tracks.protocol-change.author_may_vote", 59)
     assert (
-        "a proposal written by emeka-cirrus and hana-eridanus could never reach quorum (5 of 5"
+        "a proposal written by emeka-cirrus or hana-eridanus could never reach quorum (5 of 5"
         " seats): only they cast cirrus's seat and eridanus's seat. Give those seats another"
         " holder (a second maintainer), lower the quorum, set lazy_consensus, or leave"
         " author_may_vote true" in problem.message
@@ -85,6 +85,9 @@ TABLE: list[tuple[dict[str, tuple[str, ...]], float, str | None]] = [
     ({"a": (), "b": ("z", "w")}, 1.0, None),  # nobody holds a alone: no author is barred from it
     ({"a": ("x",), "k in c": ("x",), "b": ("y", "z")}, 0.3, None),  # 1 seat left, 1 needed
     ({"a": ("x",), "k in c": ("x",), "b": ("y", "z")}, 0.4, "written by x could never"),
+    # Each author alone is meant: "or", never "and" (a proposal has one author).
+    ({"a": ("x",), "b": ("y",)}, 1.0, "written by x or y could never reach quorum (2 of 2"),
+    ({"a": ("x",), "b": ("y",), "c": ("z",)}, 1.0, "written by x, y or z could never reach"),
 ]
 
 

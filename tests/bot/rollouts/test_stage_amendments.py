@@ -216,7 +216,10 @@ def test_the_start_refusal_is_a_sentence_and_exit_2(
     path = tmp_path / "v4.yaml"
     path.write_text(dropped("canary", "    - id: production"), encoding="utf-8")
     env = {"CHARTERBOT_DATABASE_URL": sqlite_url}
-    result = CliRunner().invoke(app, ["console", "--charter", str(path)], env=env, input="")
+    # --adopt: the console adopts another charter only when told to, and then refuses one that
+    # would move rollouts under way just as serve does.
+    args = ["console", "--adopt", "--charter", str(path)]
+    result = CliRunner().invoke(app, args, env=env, input="")
     assert result.exit_code == 2
     assert "Traceback" not in result.output + result.stderr
     assert f"error: the charter {path} (version 4) would move rollouts under way:" in result.stderr
