@@ -12,6 +12,9 @@ Rules (the proposals API's and the dashboard's):
   anything else is a 400, as for a proposal.
 - The listing holds every public rollout: unfinished ones first (not completed), then newest
   proposal first (``storage.dashboard_queries.rollout_page``).
+- A rollout's answer holds its listing entry, every field under the same name (``number``,
+  ``state``, ``clients`` as ``[{client, stage}]``…), and then the view's detail: one rollout
+  reads the same in both answers.
 """
 
 from __future__ import annotations
@@ -86,18 +89,12 @@ _CELL = obj(
     planned_drill=nullable(obj(at=TIME, by=STR)),
 )
 _ROLLOUT = obj(
-    proposal=INT,
-    title=STR,
-    proposal_state=STATE,
-    stage=_STAGE,
-    final=BOOL,
+    **_ENTRY["properties"],  # the listing's entry, under the same names, then its detail
     next_stage=nullable(STR),  # null once the last stage is reached or the rollout is final
     stages=array(STR),
-    clients=array(STR),
     started_at=TIME,
     completed_at=nullable(TIME),
     stage_entered_at={"type": "object", "additionalProperties": nullable(TIME)},
-    paused=BOOL,
     pause_reason=STR,
     confidential=BOOL,
     matrix=array(_CELL),
@@ -158,6 +155,16 @@ def entry(stored: repo.Stored, rollout: Rollout, charter: Charter) -> dict[str, 
     }
 
 
+# The dashboard view's names for what the listing entry says (bot.rollout_reads.view_of).
+_VIEW_ONLY = ("proposal", "proposal_state", "clients")
+
+
+def detail(listed: dict[str, Any], view: dict[str, Any]) -> dict[str, Any]:
+    """A rollout's answer: its listing entry, then the view's detail (the view's own names
+    for what the entry says are dropped, so each field has one name in the API)."""
+    return {**listed, **{k: v for k, v in view.items() if k not in _VIEW_ONLY and k not in listed}}
+
+
 def _public(session: Session, stored: repo.Stored, charter: Charter) -> bool:
     """Whether the public may see ``stored`` (and so its rollout): by its track under the
     charter it was opened under, as the proposals API judges, and by its stored flag, as the
@@ -197,7 +204,9 @@ def rollout_routes(gov: Governance, clock: Any) -> list[Route]:
                     return None
                 view = rollout_reads.view_of(gov, session, stored, rollout, now)
                 secret = q.confidential_incidents(session)
-            return redact_rollout(view, rollout.pauses, secret)
+            return detail(
+                entry(stored, rollout, charter), redact_rollout(view, rollout.pauses, secret)
+            )
 
         view = await asyncio.to_thread(query)
         if view is None:

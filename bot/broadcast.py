@@ -48,6 +48,7 @@ def install(rt: Runtime) -> None:
     rt.extras.setdefault("routes", []).extend(
         feeds.routes(
             lambda: rt.engine,
+            lambda: rt.gov.charter,
             repo=rt.gov.charter.github.repository,
             now=rt.clock.now,
             public_url=rt.settings.public_url,

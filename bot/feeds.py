@@ -3,8 +3,9 @@
 Rules:
 - ``GET /feeds/announcements.atom`` lists the latest 100 announcements, newest first, as valid
   Atom (RFC 4287). Query parameters filter, each repeatable: ``kind``, ``track``, ``client``,
-  ``proposal``. An announcement of a confidential proposal is left out until it is disclosed,
-  and so is one of a confidential incident (``storage.dashboard_queries.confidential_incidents``:
+  ``severity``, ``proposal`` (``bot.feed_filters``: each checked against the running
+  charter). An announcement of a confidential proposal is left out until it is disclosed, and so
+  is one of a confidential incident (``storage.dashboard_queries.confidential_incidents``:
   it names, or holds or held paused, such a proposal); a public rollout's announcement that
   quotes one ("incident 4 (sev1): …") says "a confidential incident" instead.
 - ``GET /api/status`` answers JSON: open proposals, those in voting, those rolling out, and open
@@ -16,7 +17,8 @@ Rules:
 - Entries are plain text: an agenda (markdown escaped for chat, ``charter.agenda.escape``) has
   its backslash escapes removed and its time said once; zero-width characters (put after ``@``
   so chat does not mention anyone) are removed from every title and text.
-- Bad parameters get 400 with a sentence saying what is accepted.
+- Bad parameters (an unknown filter, or a kind, track, client or severity the charter does not
+  name) get 400 with a sentence per problem saying what is accepted, and a "did you mean".
 - The feed has no ``Last-Modified``: its body changes with no newer entry (an older entry made
   public by a disclosure; a quoted incident said "a confidential incident" once it becomes
   confidential), so no date says whether it changed, and a 304 by date would keep a reader on
@@ -47,10 +49,11 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot import subscribe_routes
+from bot.feed_filters import BadQuery, Filters, parse, wanted
 from charter.incidents import Incident
-from charter.model import ANNOUNCE_KINDS
+from charter.model import Charter
 from storage import incidents
-from storage.dashboard_queries import confidential_incidents, positive_id
+from storage.dashboard_queries import confidential_incidents
 from storage.db import read_scope
 from storage.models.core import OutboxRow, ProposalRow
 from storage.times import aware
@@ -61,32 +64,7 @@ FEED_SIZE = 100
 CONFIDENTIAL_INCIDENT = "a confidential incident"
 
 
-class BadQuery(ValueError):
-    pass
-
-
-def _filters(request: Request) -> dict[str, set[str]]:
-    q = request.query_params
-    found = {name: set(q.getlist(name)) for name in ("kind", "track", "client", "proposal")}
-    bad = found["kind"] - set(ANNOUNCE_KINDS)
-    if bad:
-        raise BadQuery(f"kind must be one of {', '.join(ANNOUNCE_KINDS)} (got {', '.join(bad)})")
-    if any(positive_id(p) is None for p in found["proposal"]):
-        raise BadQuery("proposal must be a number, e.g. ?proposal=42")
-    found["proposal"] = {str(positive_id(p)) for p in found["proposal"]}
-    return found
-
-
-def _wanted(p: dict[str, Any], f: dict[str, set[str]]) -> bool:
-    return (
-        (not f["kind"] or p.get("kind") in f["kind"])
-        and (not f["track"] or p.get("track") in f["track"])
-        and (not f["client"] or not p.get("clients") or bool(f["client"] & set(p["clients"])))
-        and (not f["proposal"] or str(p.get("proposal")) in f["proposal"])
-    )
-
-
-def announcements(engine: Engine, f: dict[str, set[str]]) -> list[tuple[int, dict[str, Any]]]:
+def announcements(engine: Engine, f: Filters, charter: Charter) -> list[tuple[int, dict[str, Any]]]:
     """(outbox id, payload) of visible announcements matching ``f``, newest first."""
     with read_scope(engine) as session:
         shown = sa.select(col(ProposalRow.number)).where(col(ProposalRow.disclosed).is_(True))
@@ -104,7 +82,7 @@ def announcements(engine: Engine, f: dict[str, set[str]]) -> list[tuple[int, dic
             data = p.get("data")
             if isinstance(data, dict) and str(data.get("incident")) in secret:
                 continue  # said before the incident became confidential
-            if _wanted(p, f):
+            if wanted(p, f, charter):
                 found.append((row.id or 0, _unquoted(p, quoted)))
                 if len(found) >= FEED_SIZE:
                     break
@@ -176,7 +154,7 @@ def _content(p: dict[str, Any]) -> str:
     return text
 
 
-def feed_url(base: str, f: dict[str, set[str]]) -> str:
+def feed_url(base: str, f: Filters) -> str:
     """The feed's URL under ``base`` with the filters ``f`` sorted (its id and self link)."""
     pairs = sorted((name, value) for name, values in f.items() for value in values)
     query = f"?{urlencode(pairs)}" if pairs else ""
@@ -258,20 +236,23 @@ def _utcnow() -> datetime:
 
 def routes(
     engine_provider: EngineProvider,
+    charter: Callable[[], Charter],
     repo: str | None = None,
     now: Callable[[], datetime] = _utcnow,
     public_url: str | None = None,
 ) -> list[Route]:
-    """Feed, status and subscription pages; ``repo`` makes entry links point at GitHub;
+    """Feed, status and subscription pages; ``charter`` gives the running charter (the feed's
+    filters are checked against it); ``repo`` makes entry links point at GitHub;
     ``public_url`` (``Settings.public_url``) is where the feed is served (its id; without it,
     the request's base URL)."""
 
     async def feed(request: Request) -> Response:
+        rules = charter()
         try:
-            f = _filters(request)
+            f = parse(request.query_params, rules)
         except BadQuery as exc:
             return PlainTextResponse(str(exc), status_code=400)
-        items = await run_in_threadpool(announcements, engine_provider(), f)
+        items = await run_in_threadpool(announcements, engine_provider(), f, rules)
         base = public_url or str(request.base_url)
         body = atom(items, feed_url(base, f), repo)
         return Response(body, media_type="application/atom+xml; charset=utf-8")

@@ -20,8 +20,12 @@ Rules:
   destination it came from (unless the platform says the limit is global) and the rest go on.
   A pause longer than ``rate_wait_limit`` hands that destination's jobs back to the database
   with ``next_attempt_at`` at the end of the pause.
+- A delivery to a platform with no sender here (not configured in this deployment) is marked
+  ``skipped`` with the reason, not failed, and nobody is notified (:func:`bot.relay_fanout.skip`).
 - Transient errors back off exponentially with jitter; permanent ones fail at once, are
-  recorded and reported to the coordinators through a ``notify`` outbox item. A permanent
+  recorded and reported to the coordinators through a ``notify`` outbox item. That notice goes
+  to people and private channels on configured platforms only (``bot.notify_plan``), and its
+  own failure writes no further notice, so notices never loop. A permanent
   failure counts toward removing the destination's subscription unless only that message was
   refused (``SendResult.message_refused``). An exception a sender raises instead of answering
   is logged and counts as a transient error (:func:`bot.senders.base.attempt`), so no
@@ -79,6 +83,7 @@ class Stats:
     rate_limited: int = 0
     retried: int = 0
     failed: int = 0
+    skipped: int = 0
 
 
 class Relay:
@@ -197,10 +202,10 @@ class Relay:
     async def _deliver(self, item: Prepared) -> None:
         job, platform = item.job, item.job.platform
         sender = self.senders.get(platform)
-        if sender is None:
-            error = f"{platform} is not configured here (no credentials); cannot deliver"
-            await self._db(db.fail, self.engine, job.id, error, self.notify_roles(), self._now())
-            self.stats.failed += 1
+        if sender is None:  # not set up in this deployment: skipped, not a failure
+            reason = f"{platform} is not configured here (no credentials); not sent"
+            await self._db(db.skip, self.engine, job.id, reason)
+            self.stats.skipped += 1
             return
         for _wait in range(6):
             await self.pacer.wait_destination(platform, job.destination)

@@ -14,6 +14,9 @@ Rules:
 - A permanent failure is recorded and a ``notify`` outbox item for the coordinators is written
   in the same transaction, once per delivery. The notice never quotes a subscriber's address
   or a webhook's URL (its path often carries a token): see :func:`describe`.
+- A delivery to a platform this deployment has no sender for (not configured) is not a
+  failure: it is marked ``skipped`` with the reason (:func:`skip`), nobody is notified, and
+  ``outbox list`` shows it as such. ``outbox retry d<id>`` sends it once the platform is set up.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from storage.times import aware
 
 OWNED_KINDS = ("announce", "digest", "confirm-email")
 UNSUBSCRIBED = subscriptions.UNSUBSCRIBED
+SKIPPED = "skipped"  # a delivery's status: its platform is not configured here (see the rules)
 
 
 def announcement(payload: dict[str, Any]) -> Announce:
@@ -253,6 +257,17 @@ def _scrub(error: str, address: str, name: str) -> str:
     if not address:
         return error
     return re.sub(re.escape(address), lambda _match: name, error, flags=re.IGNORECASE)
+
+
+def skip(engine: Engine, delivery_id: int, reason: str) -> None:
+    """Mark a delivery ``skipped``: its platform is not configured in this deployment. Not a
+    failure: nobody is told, and it does not count against its subscription."""
+    with session_scope(engine) as session:
+        row = session.get(DeliveryRow, delivery_id)
+        if row is None:
+            return
+        row.status, row.last_error, row.next_attempt_at = SKIPPED, reason[:2000], None
+        session.add(row)
 
 
 def fail(

@@ -19,6 +19,11 @@ Rules:
 - One confirmation mail per address while its link is valid (``CONFIRM_TTL``): asking again
   says a link was sent and until when it works, so nobody can flood a stranger's mailbox.
 - Replies are in the subscription's language (or English).
+- A subscription to an undisclosed confidential proposal (``proposal N`` of one the person may
+  see, or ``track`` of a confidential track) is kept, but its reply says plainly that those
+  announcements reach only the charter's private channels until disclosed
+  (``charter.subscriptions.matches``) — unless the target is such a channel — so nobody waits
+  for what cannot come.
 """
 
 from __future__ import annotations
@@ -37,8 +42,10 @@ from bot.subscribe_checks import CHAT, check, misplaced
 from bot.subscribe_tokens import CONFIRM_TTL, confirm_url, secret_key
 from charter.commands import Subscribe, Subscriptions, Unsubscribe
 from charter.model import Charter
+from charter.subscriptions import is_private
 from storage import outbox, proposals, subscriptions as repo
 from storage.models.broadcast import SubscriptionRow
+from storage.models.core import ProposalRow
 
 
 @dataclass(frozen=True)
@@ -128,6 +135,7 @@ def subscribe(cmd: Subscribe, ctx: Context) -> Message:
             _("Language %(code)s is not available; using one of: %(langs)s.")
             % {"code": cmd.lang, "langs": ", ".join(LANGUAGES)}
         )
+    lines += _held_back(cmd, ctx, platform, address)
     if platform == "email":
         lines += _optin(ctx, address, cmd.lang)
     if platform == "webhook" and created and row.secret:
@@ -139,6 +147,41 @@ def subscribe(cmd: Subscribe, ctx: Context) -> Message:
             % {"secret": row.secret}
         )
     return Message.text_only("\n".join(lines))
+
+
+def _held_back(cmd: Subscribe, ctx: Context, platform: str, address: str) -> list[str]:
+    """What this subscription will not receive yet: a confidential proposal's (or track's)
+    announcements go only to private charter channels until disclosed."""
+    if is_private(platform, address, ctx.charter):
+        return []
+    _ = translator(cmd.lang)
+    lines = []
+    row = ctx.session.get(ProposalRow, cmd.proposal) if cmd.proposal is not None else None
+    track = ctx.charter.tracks.get(row.track) if row is not None else None
+    if (
+        row is not None
+        and not row.disclosed
+        and (row.confidential or bool(track and track.confidential))
+    ):
+        lines.append(
+            _(
+                "Proposal #%(n)s is confidential: until it is disclosed, its announcements go"
+                " only to the charter's private channels, so this subscription receives"
+                " nothing about it before then."
+            )
+            % {"n": row.number}
+        )
+    secret = [t for t in cmd.tracks if (found := ctx.charter.tracks.get(t)) and found.confidential]
+    if secret and row is None:
+        lines.append(
+            _(
+                "Confidential track(s) %(tracks)s: a proposal's announcements go only to the"
+                " charter's private channels until that proposal is disclosed, so this"
+                " subscription receives them only from then on."
+            )
+            % {"tracks": ", ".join(secret)}
+        )
+    return lines
 
 
 def _optin(ctx: Context, address: str, lang: str | None) -> list[str]:

@@ -10,11 +10,15 @@ Rules:
   (:func:`audit_subject`).
 - A rollout announcement (:func:`announce`) has kind ``rollout``, is confidential as the rollout
   is, and ends with the matrix as it is now, rollback drills included
-  (:func:`charter.drills.marked`).
+  (:func:`charter.drills.marked`). It names the clients it is ``about``: one client's drill,
+  drill plan, voided drill or rollback names just those clients, so ``client X`` filters (the
+  feed's and subscriptions') pass it only for them; what concerns every client (a stage
+  entered, a pause, a completion) names them all.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from charter import drills as drill_rules
@@ -41,16 +45,23 @@ def audit_subject(rollout: Rollout) -> str:
     return f"rollout:{rollout.proposal}"
 
 
-def announce(rollout: Rollout, charter: Charter, title: str, text: str) -> Announce:
+def announce(
+    rollout: Rollout,
+    charter: Charter,
+    title: str,
+    text: str,
+    about: Sequence[str] | None = None,
+) -> Announce:
     """A rollout announcement (kind ``rollout``, confidential as the rollout is); its text ends
-    with the matrix as it is now, rollback drills included."""
+    with the matrix as it is now, rollback drills included. Its clients are those it is
+    ``about`` (None: every client of the rollout)."""
     table = drill_rules.marked(matrix(rollout, charter), rollout, charter).text()
     return Announce(
         kind="rollout",
         title=title,
         text=f"{text}\n\n{table}",
         proposal=rollout.proposal,
-        clients=rollout.clients,
+        clients=rollout.clients if about is None else tuple(about),
         confidential=rollout.confidential,
         data={"stage": rollout.stage_name(charter), "paused": rollout.paused},
     )

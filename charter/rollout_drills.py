@@ -112,7 +112,7 @@ def report_drill(
     text = f"{said}, reported by {drill.reported_by}: {what} — {scored}."
     effects: tuple[Effect, ...] = (
         Audit("drill-reported", audit_subject(rollout), payload),
-        announce(moved, charter, title, text),
+        announce(moved, charter, title, text, about=(drill.client,)),
         SyncTracking(rollout.proposal),
         Reply(f"recorded {said}: {what} — {scored}{note}"),
     )
@@ -153,6 +153,7 @@ def schedule_drill(rollout: Rollout, charter: Charter, plan: PlannedDrill) -> Ro
             charter,
             f"#{n} rollback drill planned: {plan.client} on {plan.stage}",
             f"{said} is planned for {when} by {plan.by}{replaces}.",
+            about=(plan.client,),
         ),
         SyncTracking(n),
         Reply(f"planned {said} for {when}{replaces}{note}"),

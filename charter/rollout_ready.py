@@ -142,7 +142,7 @@ def _drills_voided(
         return ()
     title = f"#{rollout.proposal} rollback drill no longer counts: {report.client}"
     said = f"{report.client} reported {report.version} for {report.stage}: {'; '.join(voids)}."
-    return (announce(rollout, charter, title, said),)
+    return (announce(rollout, charter, title, said, about=(report.client,)),)
 
 
 def _soak_restart(before: Rollout, after: Rollout, report: ReadyReport) -> str:

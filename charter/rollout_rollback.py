@@ -94,6 +94,8 @@ def rollback(
             charter,
             f"#{rollout.proposal} rollback: {said}",
             f"Rolled back by {by}: {reason}{_back_on(rollout, moved, charter, ends=ends)}",
+            # the named clients only, unless the rollout itself moved back (every client's)
+            about=names if moved.stage_index == rollout.stage_index else None,
         ),
         SyncTracking(rollout.proposal),
         Reply(f"rolled back {said}" + (f"; {_ended(rollout.proposal)}" if ends else "")),

@@ -1,7 +1,10 @@
 """``charterbot outbox …``: see what is waiting or failed, and requeue it.
 
 ``outbox list`` shows pending, sending and failed outbox items and per-destination deliveries
-with their age and last error. ``outbox retry <id>…`` requeues outbox items (``o12``) or
+with their age and last error; deliveries ``skipped`` because their platform is not configured
+here (``bot.relay_fanout.skip``: not failures) follow, one line per destination with how many
+and the newest id, so a deployment without, say, Slack is not a wall of errors.
+``outbox retry <id>…`` requeues outbox items (``o12``) or
 deliveries (``d34``; a bare number means a delivery); ``outbox retry --failed`` requeues every
 failed item and delivery. An id that names nothing, or something already sent, is said so on
 stderr. Exit codes: 0 done; 1 nothing requeued or an id named nothing; 2 bad input or database.
@@ -17,6 +20,7 @@ import typer
 from sqlmodel import Session, col, select
 
 from bot.cli.db_cmd import DatabaseUrl, open_engine
+from bot.relay_fanout import SKIPPED
 from storage import deliveries, outbox
 from storage.db import read_scope, session_scope
 from storage.models.broadcast import DeliveryRow
@@ -56,13 +60,27 @@ def list_items(database_url: DatabaseUrl = None) -> None:
             f"d{r.id}\t{r.destination}\t{r.status}\tattempts={r.attempts}"
             f"\tage={_age(r.created_at, now)}\t{r.last_error or ''}"
             for r in rows
+            if r.status != SKIPPED
         ]
+        lines += _skipped([r for r in rows if r.status == SKIPPED])
     if not lines:
         typer.echo("nothing pending or failed")
         return
     typer.echo("id\twhat\tstatus\tattempts\tage\tlast error")
     for line in lines:
         typer.echo(line)
+
+
+def _skipped(rows: Sequence[DeliveryRow]) -> list[str]:
+    """One line per destination of the skipped deliveries: how many, the newest, and why."""
+    by_destination: dict[str, list[DeliveryRow]] = {}
+    for row in rows:
+        by_destination.setdefault(row.destination, []).append(row)
+    return [
+        f"d{newest.id}\t{destination}\t{SKIPPED}\tcount={len(found)}\t-\t{newest.last_error or ''}"
+        for destination, found in by_destination.items()
+        for newest in [max(found, key=lambda r: r.id or 0)]
+    ]
 
 
 def _split(ids: list[str]) -> tuple[list[int], list[int]]:

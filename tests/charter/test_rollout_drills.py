@@ -14,7 +14,7 @@ from charter import drills
 from charter.effects import Announce, Audit, Reply, SyncTracking
 from charter.rollout_drills import report_drill, schedule_drill
 from charter.rollout_facts import DrillReport, PlannedDrill, Rollout
-from tests.charter.rollout_support import CLIENTS, T0, H, reference, report, rollout_at
+from tests.charter.rollout_support import T0, H, reference, report, rollout_at
 from tests.charter.test_drills import CHARTER, REPORTS, M, drilled
 
 ON_CANARY = rollout_at(1, reports=REPORTS)
@@ -81,7 +81,7 @@ def test_a_drill_is_recorded_audited_announced_and_answered(
         "aurora's rollback drill on canary (1.4.0), reported by alice-aurora: "
     )
     assert "Rollout of #42 — stage: canary" in announce.text  # the matrix follows
-    assert announce.clients == CLIENTS
+    assert announce.clients == ("aurora",)  # the drill is about aurora alone
     assert sync == SyncTracking(42)
     assert answer == Reply(reply)
 

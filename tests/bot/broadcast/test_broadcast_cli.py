@@ -6,11 +6,13 @@ from sqlalchemy import Engine
 from sqlmodel import select
 from typer.testing import CliRunner
 
+from bot import relay_fanout
 from bot.cli import app
 from charter.subscriptions import Destination
 from storage import deliveries
 from storage.db import session_scope
 from storage.models.broadcast import DeliveryRow
+from storage.models.core import OutboxRow
 from tests.bot.broadcast.support import NOW, announce, enqueue
 
 RUNNER = CliRunner()
@@ -35,6 +37,31 @@ def test_list_shows_pending_and_failed_with_age_and_error(
     assert "o1\tannounce\tpending" in result.output
     assert "d1\tslack:CA\tfailed" in result.output and "channel_not_found" in result.output
     assert "d2\tslack:CB\tpending" in result.output
+
+
+def test_list_shows_skipped_deliveries_as_such_one_line_per_destination(
+    sqlite_engine: Engine, sqlite_url: str
+) -> None:
+    """Deliveries to a platform not configured here are skipped, not failed: one line per
+    destination (how many, the newest id, why), apart from the real failures."""
+    enqueue(sqlite_engine, announce("decision"), announce("vote"))
+    dests = [Destination("slack", "CA"), Destination("discord", "D1")]
+    with session_scope(sqlite_engine) as session:
+        deliveries.fan_out(session, 1, dests, NOW)
+        deliveries.fan_out(session, 2, dests, NOW)
+        deliveries.mark_failed(session, 2, "discord: 403 Missing Access")
+    for delivery in (1, 3):
+        relay_fanout.skip(sqlite_engine, delivery, "slack is not configured here; not sent")
+    result = RUNNER.invoke(app, ["outbox", "list", "--database-url", sqlite_url])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert [line for line in lines if "\tskipped\t" in line] == [
+        "d3\tslack:CA\tskipped\tcount=2\t-\tslack is not configured here; not sent"
+    ]
+    assert "d2\tdiscord:D1\tfailed" in result.output and "d1\t" not in result.output
+    with session_scope(sqlite_engine) as session:
+        assert session.get(DeliveryRow, 1).status == "skipped"  # type: ignore[union-attr]
+        assert not session.exec(select(OutboxRow).where(OutboxRow.kind == "notify")).all()
 
 
 def test_retry_failed_requeues_with_fresh_attempts(sqlite_engine: Engine, sqlite_url: str) -> None:

@@ -18,13 +18,13 @@ from bot.settings import Settings
 from charter.agenda import escape
 from storage.db import session_scope
 from storage.models.core import ProposalRow
-from tests.bot.broadcast.support import NOW, announce, enqueue
+from tests.bot.broadcast.support import NOW, announce, charter, enqueue
 
 A = "{http://www.w3.org/2005/Atom}"
 
 
 async def _get(engine: Engine, path: str) -> httpx.Response:
-    app = Starlette(routes=routes(lambda: engine, repo="meridian-net/upgrades"))
+    app = Starlette(routes=routes(lambda: engine, charter, repo="meridian-net/upgrades"))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://bot.test") as client:
         return await client.get(path)
@@ -98,12 +98,47 @@ async def test_atom_feed_has_the_atom_structure(feed_engine: Engine) -> None:
         ("client=aurora", 3),  # aurora's decision + the two announcements naming no client
         ("proposal=2", 1),
         ("proposal=12", 0),  # confidential, not disclosed
+        ("severity=sev1", 4),  # the sev1 incident and the three without a severity
+        ("severity=sev2&client=dorado", 2),  # sev1 is worse than sev2, but names cirrus only
+        ("severity=sev3&kind=incident", 1),
     ],
 )
 async def test_feed_filters(feed_engine: Engine, query: str, count: int) -> None:
     """Query parameters filter like subscriptions do."""
     root = ET.fromstring((await _get(feed_engine, f"/feeds/announcements.atom?{query}")).content)
     assert len(root.findall(f"{A}entry")) == count
+
+
+@pytest.mark.parametrize(
+    ("query", "says"),
+    [
+        ("kind=decisoin", "kind must be one of"),
+        ("client=auroa", "client must be one of aurora, borealis"),
+        ("track=protocl-change", "did you mean 'protocol-change'?"),
+        ("severity=sev9", "severity must be one of sev1, sev2, sev3 (got 'sev9'"),
+        ("client=aurora&clinet=cirrus", "there is no filter 'clinet' (did you mean 'client'?)"),
+    ],
+)
+async def test_every_filter_is_checked_against_the_charter(
+    feed_engine: Engine, query: str, says: str
+) -> None:
+    """A value the charter does not name (a misspelt client, track or severity), or a filter
+    that does not exist, is a 400 saying what is accepted with a "did you mean", never a 200
+    feed of unrelated entries or none."""
+    resp = await _get(feed_engine, f"/feeds/announcements.atom?{query}")
+    assert resp.status_code == 400 and says in resp.text, resp.text
+
+
+async def test_every_bad_parameter_is_named_in_one_answer(feed_engine: Engine) -> None:
+    query = "client=auroa&track=protocl-change&kind=decision"
+    resp = await _get(feed_engine, f"/feeds/announcements.atom?{query}")
+    assert resp.status_code == 400
+    assert resp.text.splitlines() == [
+        "track must be one of protocol-change, feature-flag, security-patch, charter-amendment"
+        " (got 'protocl-change'; did you mean 'protocol-change'?)",
+        "client must be one of aurora, borealis, cirrus, dorado, eridanus"
+        " (got 'auroa'; did you mean 'aurora'?)",
+    ]
 
 
 @pytest.mark.parametrize("query", ["kind=nonsense", "proposal=abc"])
@@ -156,7 +191,7 @@ async def test_a_meeting_entry_says_when_the_call_starts(
 
 
 async def _feed_id(engine: Engine, path: str, host: str, public_url: str | None) -> str:
-    app = Starlette(routes=routes(lambda: engine, public_url=public_url))
+    app = Starlette(routes=routes(lambda: engine, charter, public_url=public_url))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=f"http://{host}") as client:
         root = ET.fromstring((await client.get(path)).content)

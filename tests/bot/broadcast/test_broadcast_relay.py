@@ -66,9 +66,13 @@ async def test_every_matching_destination_gets_each_announcement_once(
         assert len(texts) == 3, channel
         assert len(set(texts)) == 3
     assert chat.rejected == {}
-    # The charter's operators-mail channel has no e-mail sender here: recorded as failed.
+    # The charter's operators-mail channel has no e-mail sender here: skipped, not failed,
+    # and nobody is told (it is this deployment's setup, not a delivery that went wrong).
     statuses = _statuses(sqlite_engine)
-    assert statuses["email:operators@lists.meridian.example"] == ["failed"] * 3
+    assert statuses["email:operators@lists.meridian.example"] == ["skipped"] * 3
+    assert relay.stats.skipped == 3 and relay.stats.failed == 0
+    with session_scope(sqlite_engine) as session:
+        assert not session.exec(select(OutboxRow).where(OutboxRow.kind == "notify")).all()
 
 
 async def test_a_429_pauses_only_its_channel(
@@ -159,8 +163,9 @@ async def test_a_subscription_that_keeps_failing_is_removed_and_the_coordinators
 async def test_a_platform_the_bot_cannot_reach_removes_no_subscription(
     sqlite_engine: Engine, chat: RateLimitedStandIn, relay: Relay
 ) -> None:
-    """A subscription on a platform this relay has no sender for fails as "not configured":
-    the bot's setup, not the destination, so it stays however often that happens."""
+    """A subscription on a platform this relay has no sender for is skipped as "not
+    configured": the bot's setup, not the destination, so it stays however often that
+    happens."""
     sub = subscribe(sqlite_engine, "telegram", "42", kinds=["incident"])
     for n in range(4):
         enqueue(sqlite_engine, announce("incident", severity="sev2", title=f"i{n}"))
@@ -170,7 +175,7 @@ async def test_a_platform_the_bot_cannot_reach_removes_no_subscription(
             select(DeliveryRow.status).where(DeliveryRow.destination == "telegram:42")
         ).all()
         assert session.get(SubscriptionRow, sub) is not None
-    assert list(statuses) == ["failed"] * 4
+    assert list(statuses) == ["skipped"] * 4
 
 
 async def test_a_charter_without_roles_still_hears_of_a_permanent_failure(
@@ -191,13 +196,10 @@ async def test_a_charter_without_roles_still_hears_of_a_permanent_failure(
     with session_scope(sqlite_engine) as session:
         notes = session.exec(select(OutboxRow).where(OutboxRow.kind == "notify")).all()
         payloads = [json.loads(n.payload) for n in notes]
-    # slack:CGONE refused; discord and e-mail have no sender here: three notices, all told.
+    # slack:CGONE refused: one notice. Discord and e-mail have no sender here: skipped, and
+    # not worth a notice.
     named = [p["text"].removeprefix("Delivery to ").split(" failed ")[0] for p in payloads]
-    assert sorted(named) == [
-        "discord:1180000000000000001",
-        "email:operators@lists.meridian.example",
-        f"subscription #{sub} (slack)",
-    ]
+    assert named == [f"subscription #{sub} (slack)"]
     for payload in payloads:
         assert payload["roles"] == ["coordinators"]
         assert recipients("notify", payload, bare).empty_roles == ("coordinators",)

@@ -95,7 +95,7 @@ async def test_email_double_opt_in_and_one_click_unsubscribe(
     link = re.search(r"https://bot\.example(/subscriptions/confirm\?token=\S+)", _body(to_ops[0]))
     assert link is not None
 
-    app = Starlette(routes=routes(lambda: sqlite_engine, now=lambda: NOW))
+    app = Starlette(routes=routes(lambda: sqlite_engine, lambda: CHARTER, now=lambda: NOW))
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://t"
     ) as web:

@@ -249,3 +249,67 @@ def test_without_the_service_only_public_proposals_are_seen(
             repo.save(session, replace(stored, disclosed=True), CHARTER, NOW)
     reply = _run(sqlite_engine, SUB.format(n=9), INES, None, None)
     assert reply.ok is disclosed, plain_text(reply)
+
+
+HELD_BACK = (
+    "Proposal #9 is confidential: until it is disclosed, its announcements go only to the"
+    " charter's private channels, so this subscription receives nothing about it before then."
+)
+
+
+@pytest.mark.parametrize(
+    "target", ["webhook https://127.0.0.1/hook", "webhook https://127.0.0.2/other"]
+)
+def test_a_subscription_to_an_undisclosed_proposal_says_nothing_comes_until_disclosed(
+    rt: Runtime, target: str
+) -> None:
+    """A coordinator may subscribe to embargoed #9, but its announcements reach only private
+    charter channels (charter.subscriptions.matches): the reply says so, so nobody waits for
+    them. Once disclosed, the same subscription gets no such caveat."""
+    _store(rt.engine, 9, "security-patch")
+    reply = rt.gov.run_sync(f"subscribe {target} proposal 9", INES, NOW)
+    assert reply.ok and plain_text(reply).splitlines()[1] == HELD_BACK
+    assert rt.gov.run_sync("disclose 9", INES, NOW).ok
+    again = rt.gov.run_sync(f"subscribe {target} proposal 9 decision", INES, NOW)
+    assert again.ok and HELD_BACK not in plain_text(again)
+
+
+def test_a_private_charter_channel_gets_no_caveat(sqlite_engine: Engine) -> None:
+    """The council's private channel does receive #9's announcements: nothing to warn of; a
+    public channel is told."""
+    _store(sqlite_engine, 9, "security-patch")
+    command = parse_chat("subscribe here proposal 9")
+    assert isinstance(command, Subscribe)
+    said = {}
+    for channel in ("G0COUNCIL01", "C0MERIDIAN1"):
+        with session_scope(sqlite_engine) as session:
+            origin = Origin("slack", channel)
+            ctx = Context(session, CHARTER, SLACK_ALICE, NOW, origin, may_see=lambda _s: True)
+            reply = handle(command, ctx)
+        assert reply.ok
+        said[channel] = plain_text(reply)
+    assert HELD_BACK not in said["G0COUNCIL01"] and HELD_BACK in said["C0MERIDIAN1"]
+
+
+def test_a_confidential_track_subscription_says_when_its_announcements_come(
+    sqlite_engine: Engine,
+) -> None:
+    reply = _run(
+        sqlite_engine,
+        SUB.format(n=1).split(" proposal")[0] + " track security-patch",
+        INES,
+        None,
+        None,
+    )
+    assert reply.ok
+    assert "Confidential track(s) security-patch: a proposal's announcements go only" in plain_text(
+        reply
+    )
+    reply = _run(
+        sqlite_engine,
+        SUB.format(n=1).split(" proposal")[0] + " track feature-flag",
+        INES,
+        None,
+        None,
+    )
+    assert reply.ok and "onfidential" not in plain_text(reply)

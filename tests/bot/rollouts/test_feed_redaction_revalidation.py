@@ -26,7 +26,7 @@ FEED = "/feeds/announcements.atom"
 
 @pytest.fixture
 async def http(world: World) -> AsyncIterator[httpx.AsyncClient]:
-    routes = feeds.routes(lambda: world.engine, now=world.clock.now)
+    routes = feeds.routes(lambda: world.engine, lambda: world.gov.charter, now=world.clock.now)
     app = Starlette(routes=routes, middleware=[Middleware(ConditionalGet)])
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://x") as client:

@@ -62,12 +62,17 @@ async def test_each_rollout_is_the_dashboard_s_view_with_its_drills(
     run(seeded, "hana-eridanus", "drill 1 eridanus canary recovered 12m rehearsed")
     run(seeded, "alice-aurora", "drill schedule 2 aurora staging 2026-12-03 15:00")
     spec = await _spec(client)
-    for number in _numbers(await client.get("/api/rollouts")):
+    listed = {r["number"]: r for r in (await client.get("/api/rollouts")).json()["rollouts"]}
+    for number in listed:
         answer = await client.get(f"/api/rollouts/{number}")
         _check(spec, "/api/rollouts/{number}", answer)
         page = Reader(seeded.gov, seeded.clock.now()).proposal(number)
         assert page is not None
-        assert answer.json() == page["rollout"]
+        view = page["rollout"]
+        detail = answer.json()
+        renamed = {"proposal": "number", "proposal_state": "state"}
+        same = {renamed.get(k, k): v for k, v in view.items() if k != "clients"}
+        assert detail == {**same, "clients": listed[number]["clients"]}
     one = (await client.get("/api/rollouts/1")).json()
     drill = _cell(one, "eridanus", "canary")["drill"]
     assert (drill["outcome"], drill["took"], drill["notes"]) == ("pass", "12m", "rehearsed")
@@ -76,6 +81,18 @@ async def test_each_rollout_is_the_dashboard_s_view_with_its_drills(
     two = (await client.get("/api/rollouts/2")).json()
     planned = _cell(two, "aurora", "staging")["planned_drill"]
     assert planned == {"at": "2026-12-03T15:00:00Z", "by": "alice-aurora"}
+
+
+async def test_a_rollout_reads_as_its_listing_entry_plus_detail(
+    client: httpx.AsyncClient,
+) -> None:
+    """Both answers name the same things the same way: the rollout's answer holds its listing
+    entry field for field (``number``, ``state``, ``clients`` as ``{client, stage}``), and
+    no other name for them (no ``proposal``, ``proposal_state``)."""
+    for listed in (await client.get("/api/rollouts")).json()["rollouts"]:
+        one = (await client.get(f"/api/rollouts/{listed['number']}")).json()
+        assert {k: one[k] for k in listed} == listed
+        assert "proposal" not in one and "proposal_state" not in one
 
 
 def _cell(view: dict[str, Any], client: str, stage: str) -> dict[str, Any]:
