@@ -20,7 +20,11 @@ Rules:
   audited, ``told: nobody``, as for a number no proposal has.
 - A number no proposal has: no issue to comment on, and nothing to reveal either way; it is
   only audited (``told: nobody``), exactly as a confidential proposal the releasing client may
-  not see, so the two cannot be told apart.
+  not see, so the two cannot be told apart: the public audit log and its export withhold an
+  entry about a number no proposal has as they withhold one about a hidden proposal
+  (``storage.dashboard_queries.Secrets.hides``), so neither its ``why`` nor its subject shows.
+- The direct message's "what to write instead" names the issue (``in a comment on #<n>``):
+  it is not a comment on the issue, so "here" would point nowhere.
 """
 
 from __future__ import annotations
@@ -50,11 +54,20 @@ def release_url(repo_name: str, tag: str) -> str:
 
 
 def instead(
-    charter: Charter, client: str, n: int, stage: str, tag: str, rollout: Rollout | None
+    charter: Charter,
+    client: str,
+    n: int,
+    stage: str,
+    tag: str,
+    rollout: Rollout | None,
+    *,
+    on_issue: bool = True,
 ) -> str:
     """What to write instead of the refused line (a sentence; "" when nothing would count).
-    A tag that could end its code span (a backtick: git allows one) is not quoted."""
+    A tag that could end its code span (a backtick: git allows one) is not quoted. Off the
+    issue (``on_issue`` False: a direct message) the comment is "on #<n>", not "here"."""
     lowered = stage.lower()
+    where = "here" if on_issue else f"on #{n}"
     tag = tag if "`" not in tag else "<version>"
     if charter.stage(lowered) is None:
         close = difflib.get_close_matches(lowered, charter.stage_ids, n=1, cutoff=0.6)
@@ -62,14 +75,14 @@ def instead(
             return ""
         return (
             f"Did you mean `charterbot: ready {n} {close[0]}`? Edit the release to say that (a"
-            f" line an edit adds is read), or report it in a comment here:"
+            f" line an edit adds is read), or report it in a comment {where}:"
             f" `/ready {client} {close[0]} {tag}`."
         )
     if rollout is not None and client not in rollout.clients:
         return "If the line meant another proposal, edit the release to name that one."
     return (
         "Once it applies, edit the release to add the line again (a line an edit adds is read),"
-        f" or report it in a comment here: `/ready {client} <stage> {tag}`."
+        f" or report it in a comment {where}: `/ready {client} <stage> {tag}`."
     )
 
 
@@ -91,7 +104,7 @@ def words(
         release, because = f"[{escape(ev.tag)} in {escape(ev.repo)}]({url})", escape(why)
     else:
         release, because = f"{ev.tag} in {ev.repo} ({url})", why
-    hint = instead(charter, client, n, stage, ev.tag, rollout)
+    hint = instead(charter, client, n, stage, ev.tag, rollout, on_issue=markdown)
     said = f"`charterbot: ready {n} {stage}`"
     text = f"The release {release} says {said}, which did not count for #{n}: {because}."
     return f"{text} {hint}" if hint else text

@@ -13,6 +13,8 @@ Rules:
   ``bot.rollout_incidents._secret``; a resolved incident lifted its pauses, the audit log's
   ``rollout-paused`` entries still say what it held); a *private call* is an ad-hoc call marked
   private or about such a proposal.
+  A number no proposal has is kept as private as a hidden one (``Secrets.hides``), so the two
+  cannot be told apart.
 - Numbers from a URL go through :func:`positive_id`: ASCII digits only, within the database's
   integers, so odd input is a "no such thing", never an error.
 """
@@ -77,19 +79,29 @@ def positive_id(raw: str | None) -> int | None:
 @dataclass(frozen=True)
 class Secrets:
     """What the public may not see yet, read once per page: undisclosed confidential proposals,
-    the incidents (ids) and ad-hoc calls (ids) that name them."""
+    the incidents (ids) and ad-hoc calls (ids) that name them, and (``known``) the numbers
+    proposals have — None when not read, so no number counts as missing."""
 
     proposals: frozenset[int] = frozenset()
     incidents: frozenset[str] = frozenset()
     meetings: frozenset[str] = frozenset()
+    known: frozenset[int] | None = None
+
+    def hides(self, number: int | None) -> bool:
+        """Whether the public may not see what names proposal ``number``: a hidden one, or one
+        no proposal has (or not a number) — the two must read alike, or naming a number (a
+        refused command or release line) would tell whether it is a hidden proposal."""
+        return number in self.proposals or (self.known is not None and number not in self.known)
 
 
 def secrets(session: Session) -> Secrets:
     hidden = hidden_numbers(session)
+    known = frozenset(int(n) for n in session.execute(select(col(ProposalRow.number))).scalars())
     return Secrets(
         frozenset(hidden),
         frozenset(confidential_incidents(session, hidden)),
         frozenset(private_meetings(session, hidden)),
+        known,
     )
 
 

@@ -2,12 +2,12 @@
 
 Rules:
 - The export is the audit log as JSON Lines in seq order, in ``charterbot audit export``'s
-  format (``storage.audit.export``, byte for byte when nothing is withheld): one
-  ``{"seq", "hash", "prev", "canonical"}`` per entry. An entry the dashboard withholds
-  (``bot.web.queries.withheld``: it names a confidential proposal not yet disclosed, or what
-  names one) is ``{"seq", "hash", "prev", "withheld": true}``: its place and hashes, none of its
-  text. ``storage.verify_export`` checks such an entry by its links (see its rules). Its hash
-  does not confirm a guessed text: the hashed payload holds a random salt (storage.canonical).
+  format (``storage.audit.export``, byte for byte when nothing is withheld): one ``{"seq", "hash",
+  "prev", "canonical"}`` per entry. An entry the dashboard withholds (``bot.web.queries.withheld``:
+  it names a confidential proposal not yet disclosed, a number no proposal has, or what names one)
+  is ``{"seq", "hash", "prev", "withheld": true}``: its place and hashes, none of its text.
+  ``storage.verify_export`` checks such an entry by its links (see its rules). Its hash does not
+  confirm a guessed text: the hashed payload holds a random salt (storage.canonical).
 - It is cut at the head read when the request comes: ``X-Audit-Head: SEQ:HEX`` (absent while
   the log is empty), and no entry after it. The head and what is withheld are read in one
   ``read_scope``; the entries then in pages of :data:`PAGE` by seq (``seq BETWEEN last + 1 AND
@@ -76,7 +76,11 @@ class Cut:
 
     @property
     def hides(self) -> bool:
-        return bool(self.secret.proposals or self.secret.incidents or self.secret.meetings)
+        # Any entry may name a number no proposal has (withheld too): judged whenever known.
+        secret = self.secret
+        return secret.known is not None or bool(
+            secret.proposals or secret.incidents or secret.meetings
+        )
 
 
 def line(row: Any, hidden: bool) -> str:

@@ -7,12 +7,14 @@ Rules:
   names it or holds, or held, its rollout paused) and a private call.
 - The audit log withholds an entry whose subject is one of those (``proposal:N``/``rollout:N``,
   ``incident:<id>``, ``meeting:<id>``) or whose payload names one (``proposal``, ``proposals``,
-  ``paused``, ``pause``, ``incident``, ``meeting``). Unfiltered, a withheld entry keeps its
+  ``paused``, ``pause``, ``incident``, ``meeting``). A proposal number no proposal has is withheld
+  alike (``Secrets.hides``): else provoking a refusal that names it (``vote 7 …``, a release's
+  ``ready 7``) would tell a hidden #7 from a missing one. Unfiltered, a withheld entry keeps its
   place, seq and hashes (so the chain stays checkable) but not its time, actor, kind, subject,
   payload or charter version: its hash would confirm a guess of the rest, and its time to the
-  microsecond is what makes guessing too costly (``at`` and ``charter_version`` are None).
-  Filtered by ``subject=`` or ``kind=``, withheld entries are left out, so the answer for a
-  hidden subject is the answer for one that does not exist. Timelines leave them out.
+  microsecond is what makes guessing too costly (``at`` and ``charter_version`` are None). Filtered
+  by ``subject=`` or ``kind=``, withheld entries are left out, so the answer for a hidden subject is
+  the answer for one that does not exist. Timelines leave them out.
   An entry's payload is shown without its salt (``storage.audit.shown_payload``): random noise
   to a reader; the export keeps the hashed text whole.
 - A public rollout paused or blocked by a confidential incident says "a confidential incident"
@@ -249,7 +251,7 @@ def _subject_withheld(subject: str, secret: Secrets) -> bool:
     """Whether an audit subject is one the public may not see yet."""
     area, _, ident = subject.partition(":")
     if area in ("proposal", "rollout"):
-        return positive_id(ident) in secret.proposals
+        return secret.hides(positive_id(ident))
     if area == "incident":
         return ident in secret.incidents
     if area == "meeting":  # meeting:<id> or meeting:<id>@<occurrence>
@@ -270,7 +272,7 @@ def _payload_withheld(payload: str, secret: Secrets) -> bool:
     if not isinstance(data, dict):
         return False
     for key in _NAMING_KEYS:
-        if key in data and dashboard_queries.named_numbers(data[key]) & secret.proposals:
+        if key in data and any(map(secret.hides, dashboard_queries.named_numbers(data[key]))):
             return True
     incident, meeting = data.get("incident"), data.get("meeting")
     return (incident is not None and str(incident) in secret.incidents) or (
