@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from bot.bodies import read_capped
 from bot.github.signature import verify_signature
 from storage.inbox import KeyReused
 
@@ -75,7 +76,7 @@ class GitHubReceiver:
         if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
             self.stats.reject("too-large")
             return _error(413, "payload larger than 25 MB")
-        body = await _read_capped(request)
+        body = await read_capped(request, MAX_BODY)
         if body is None:
             self.stats.reject("too-large")
             return _error(413, "payload larger than 25 MB")
@@ -183,17 +184,6 @@ def parse_payload(text: bytes) -> dict[str, object]:
     if not isinstance(value, dict):
         raise UnreadableDelivery("the body must be a JSON object")
     return value
-
-
-async def _read_capped(request: Request) -> bytes | None:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _zen(payload: dict[str, object]) -> str:

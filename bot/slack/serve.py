@@ -39,6 +39,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from bot.bodies import read_capped
+
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
@@ -90,7 +92,7 @@ def slack_events_endpoint(app: AsyncApp) -> Callable[[Request], Awaitable[Respon
             return PlainTextResponse("Content-Length is required", status_code=411)
         if int(length) > MAX_BODY:
             return PlainTextResponse(f"body over {MAX_BODY} bytes", status_code=413)
-        body = await _read_capped(request)
+        body = await read_capped(request, MAX_BODY)
         if body is None:
             return PlainTextResponse(f"body over {MAX_BODY} bytes", status_code=413)
         check = verifier()
@@ -113,18 +115,6 @@ def slack_events_endpoint(app: AsyncApp) -> Callable[[Request], Awaitable[Respon
         return to_starlette_response(await app.async_dispatch(bolt_request))
 
     return slack_events
-
-
-async def _read_capped(request: Request) -> bytes | None:
-    """The body, or None once it runs past ``MAX_BODY`` (whatever Content-Length said)."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def slack_routes(app: AsyncApp) -> list[Route]:
