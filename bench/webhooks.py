@@ -42,9 +42,10 @@ import uvicorn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.bootstrap import Runtime, build
+from bot.bootstrap import build
 from bot.clock import FixedClock
 from bot.http import create_app
+from bot.runtime import Runtime
 from bot.settings import Settings
 from storage.db import make_engine
 

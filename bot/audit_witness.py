@@ -32,12 +32,12 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
-from charter.meetings import Reminder
+from charter.meeting_timers import Reminder
 from charter.model import format_duration
 from storage import audit, audit_witness as store, meetings as timers
 
 if TYPE_CHECKING:
-    from bot.bootstrap import Runtime
+    from bot.runtime import Runtime
     from bot.service import Governance
 
 log = logging.getLogger("charterbot.witness")

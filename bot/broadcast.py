@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 from bot.messages import Actor
 
 if TYPE_CHECKING:
-    from bot.bootstrap import Runtime
     from bot.relay import Relay
+    from bot.runtime import Runtime
 
 
 def install(rt: Runtime) -> None:

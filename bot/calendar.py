@@ -11,7 +11,7 @@ Rules:
   change (RFC 5545 §3.6.5: Berlin springs forward at 02:00, not 03:00).
 - RFC 5545 §3.3.10: next to a DTSTART with a zone (or in UTC), an RRULE's UNTIL is a UTC
   date-time. charterbot reads a floating UNTIL, or a date (its midnight), as a wall-clock time
-  in the meeting's zone (:func:`charter.meetings.local_rule`), so the feed writes that instant
+  in the meeting's zone (:func:`charter.rrules.local_rule`), so the feed writes that instant
   in UTC and calendar apps end the series where the bot does: ``UNTIL=20261231`` next to a
   15:00 Berlin call is ``UNTIL=20261230T230000Z``, without the call of the 31st.
 - UIDs are stable, derived from the meeting id and the charter's repository
@@ -44,16 +44,9 @@ from functools import cache
 from dateutil.rrule import rrulestr
 from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard, vRecur
 
-from charter.meetings import (
-    CYCLE_YEARS,
-    AdhocMeeting,
-    Schedule,
-    is_instance,
-    localize,
-    parse_key,
-    zone_of,
-)
+from charter.meetings import AdhocMeeting, Schedule, is_instance, localize, parse_key, zone_of
 from charter.model import Charter, Meeting
+from charter.rrules import CYCLE_YEARS
 
 PRODID = "-//charterbot//EN"
 RULES_FROM = date(2038, 1, 1)  # a zone's changes of offset before it are listed, later rules

@@ -40,8 +40,8 @@ from storage.db import session_scope
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from bot.bootstrap import Runtime
     from bot.clock import Clock
+    from bot.runtime import Runtime
     from bot.service import Governance
 
 log = logging.getLogger("charterbot.chat")

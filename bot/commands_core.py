@@ -20,7 +20,10 @@ from charter.activation import move_activation
 from charter.authz import roles_for
 from charter.grammar import help_lines
 from charter.model import Charter
-from charter.proposal import Decision, cast_vote, raise_concern, resolve_concern, withdraw
+from charter.proposal import Decision
+from charter.proposal_concerns import raise_concern, resolve_concern
+from charter.proposal_transitions import withdraw
+from charter.proposal_votes import cast_vote
 from charter.rollout_facts import Rollout
 from charter.seats import may_vote
 from charter.todo import awaiting
@@ -116,7 +119,8 @@ def _decide(
     rules = gov.rules_for(p)  # the charter version the proposal was opened under
     decision: Decision
     # An input that settles the outcome leaves the close to the timer, which waits the grace
-    # for votes cast before it that are still on their way (charter.proposal._then_close).
+    # for votes cast before it that are still on their way
+    # (charter.proposal_transitions.close_if_settled).
     grace = gov.vote_grace
     if isinstance(command, c.CastVote):
         decision = cast_vote(p, rules, login, command.choice, command.reason, now, via, grace=grace)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bot.bootstrap import Runtime
+    from bot.runtime import Runtime
 
 
 def install(rt: Runtime) -> None:

@@ -47,7 +47,7 @@ from storage import audit, inbox, proposals as repo, state
 from storage.db import session_scope
 
 if TYPE_CHECKING:
-    from bot.bootstrap import Runtime
+    from bot.runtime import Runtime
 
 log = logging.getLogger("charterbot.demo")
 

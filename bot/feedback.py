@@ -14,7 +14,7 @@ Rules:
   security council and those who hold a seat or a veto on its track (the ``show`` rule): the
   asker must see it (else "There is no proposal #n"), and so must everyone asked.
 - The people asked are told on the proposal's issue, so GitHub notifies them: asked in a
-  comment, the reply mentions them (``bot.github.handler``); asked from chat, the same
+  comment, the reply mentions them (``bot.github.comments``); asked from chat, the same
   mentioning comment is queued for the issue (once: keyed ``feedback:<n>:<asked at>``; the
   GitHub relay posts it, and without GitHub it waits in the outbox like every comment). An
   undisclosed confidential proposal's issue gets none (its ask is no public news): the chat

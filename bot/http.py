@@ -30,8 +30,8 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.api import api_routes
-from bot.bootstrap import STOP_GRACE, Runtime
 from bot.metrics import METRICS
+from bot.runtime import STOP_GRACE, Runtime
 from storage import audit, migrate, outbox
 from storage.db import read_scope, reader
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
-from bot import meetings_agenda as agenda, meetings_timers as timers
+from bot import meetings_agenda as agenda
 from bot.meetings_agenda import Call
 from bot.messages import Actor, Message, When
 from charter import commands as c
@@ -32,12 +32,13 @@ from charter.effects import Audit
 from charter.meetings import MeetingError, Occurrence, clashes, occurrences, zone_of
 from charter.model import format_duration
 from charter.when import WhenError, parse_when, preview
-from storage import meetings as store, proposals as repo
+from storage import meeting_confirmations as confirmations, meetings as store, proposals as repo
 from storage.models.meetings import AdhocMeetingRow
 
 if TYPE_CHECKING:
     from bot.service import Governance
 
+from bot.meetings_calls import adhoc_call
 from bot.meetings_lookup import (
     announce,
     call_by_id,
@@ -67,7 +68,7 @@ def _ask(
     session: Session, actor: Actor, action: str, payload: dict[str, Any], now: datetime
 ) -> str:
     token = secrets.token_urlsafe(6)
-    store.add_confirmation(
+    confirmations.add_confirmation(
         session,
         token=token,
         login=actor.login or "",
@@ -202,7 +203,7 @@ def confirm(
     """Carry out a previewed schedule or move, for the person who asked, re-authorised."""
     if actor.login is None:
         return fail("Link your GitHub login first (/charter link); then confirm again.")
-    taken = store.take_confirmation(session, cmd.token, actor.login, now)
+    taken = confirmations.take_confirmation(session, cmd.token, actor.login, now)
     if isinstance(taken, str):
         return fail(taken)
     row, data = taken
@@ -238,7 +239,7 @@ def _apply_schedule(
     )
     session.add(row)
     store.bump_revision(session, call_id, now)
-    call = timers.adhoc_call(row)
+    call = adhoc_call(row)
     occ = call.occurrence()
     text = f"{row.title}, {format_duration(call.duration)}."
     audit = {**data, "id": call_id}

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
-from bot import meetings_agenda as agenda, meetings_timers as timers
+from bot import meetings_agenda as agenda, meetings_calls
 from bot.commands_core import _visible
 from bot.meetings_agenda import Call
 from bot.messages import Actor, Message
@@ -83,7 +83,7 @@ def recent_calls(
 ) -> list[Call]:
     """The series and the ad-hoc calls from ``RECENT`` ago on that ``actor`` may see (in a
     ``public`` reply, no private one)."""
-    found = timers.calls(session, gov.charter, now - RECENT)
+    found = meetings_calls.calls(session, gov.charter, now - RECENT)
     return [call for call in found if may_see(session, gov, call, actor, public=public)]
 
 
@@ -91,7 +91,7 @@ def call_by_id(session: Session, gov: Governance, call_id: str, now: datetime) -
     if (meeting := gov.charter.meeting(call_id)) is not None:
         return meeting
     row = session.get(AdhocMeetingRow, call_id)
-    return None if row is None else timers.adhoc_call(row)
+    return None if row is None else meetings_calls.adhoc_call(row)
 
 
 def known_ids(

@@ -24,6 +24,7 @@ from starlette.routing import Route
 from bot import meetings_commands as cmds, meetings_outcomes as outcomes, meetings_timers as timers
 from bot.calendar import calendar_ics, live_exceptions
 from bot.meetings_agenda import Call
+from bot.meetings_calls import adhoc_call
 from bot.meetings_lookup import preview_local, recent_calls, user_zone
 from bot.messages import Actor, Line, Message, When
 from bot.scheduler import WakeupScheduler
@@ -34,7 +35,7 @@ from storage import charters, meetings as store
 from storage.db import read_scope
 
 if TYPE_CHECKING:
-    from bot.bootstrap import Runtime
+    from bot.runtime import Runtime
     from bot.service import Governance
 
 log = logging.getLogger("charterbot.meetings")
@@ -117,7 +118,7 @@ def feed(gov: Governance, series: str | None, now: datetime) -> bytes:
     series, raises it too (the version only ever goes up)."""
     with read_scope(gov.engine) as session:
         exceptions, stale = live_exceptions(gov.charter, store.schedule(session))
-        adhoc = [timers.adhoc_call(r) for r in store.adhoc_rows(session)]
+        adhoc = [adhoc_call(r) for r in store.adhoc_rows(session)]
         revisions = store.revisions(session)
         stamps = store.revised(session)
         adopted = charters.adopted_at(session, gov.charter.version)

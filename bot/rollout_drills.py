@@ -18,12 +18,14 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bot.messages import Actor, Message
-from bot.rollout_steps import answer, final_reason, locate, refusal_text, refuse, save
+from bot.rollout_steps import step
 from bot.service import Governance
 from charter import commands as c
+from charter.rollout import Rollout, RolloutDecision
 from charter.rollout_drills import report_drill, schedule_drill
 from charter.rollout_facts import DrillReport, PlannedDrill
 from charter.when import parse_when
+from storage import proposals as repo
 
 
 def install_on(gov: Governance) -> None:
@@ -32,45 +34,25 @@ def install_on(gov: Governance) -> None:
 
 
 def drill(gov: Governance, session: Session, cmd: c.Drill, actor: Actor, now: datetime) -> Message:
-    loaded = locate(gov, session, cmd.n, actor, now)
-    if isinstance(loaded, str):
-        return refuse(gov, session, actor, cmd, loaded, now)
-    stored, rollout = loaded
-    final = final_reason(stored)
-    if final is not None:
-        return refuse(gov, session, actor, cmd, final, now)
     entry = DrillReport(cmd.client, cmd.stage, cmd.recovered, cmd.notes, actor.name, now)
-    try:
-        decision = report_drill(rollout, gov.charter, entry, comment=actor.surface == "github")
-    except ValueError as error:
-        return refuse(gov, session, actor, cmd, str(error), now)
-    why = refusal_text(decision.effects)
-    if why is not None:
-        return refuse(gov, session, actor, cmd, why, now)
-    return answer(
-        save(gov, session, stored, rollout, decision.rollout, decision.effects, actor, now)
+    comment = actor.surface == "github"
+    return step(
+        gov,
+        session,
+        cmd,
+        actor,
+        now,
+        lambda _, rollout: report_drill(rollout, gov.charter, entry, comment=comment),
     )
 
 
 def schedule(
     gov: Governance, session: Session, cmd: c.DrillSchedule, actor: Actor, now: datetime
 ) -> Message:
-    loaded = locate(gov, session, cmd.n, actor, now)
-    if isinstance(loaded, str):
-        return refuse(gov, session, actor, cmd, loaded, now)
-    stored, rollout = loaded
-    final = final_reason(stored)
-    if final is not None:
-        return refuse(gov, session, actor, cmd, final, now)
-    try:
+    def decide(_: repo.Stored, rollout: Rollout) -> RolloutDecision:
+        # A time that does not read (WhenError) or an unknown stage raises: refused.
         when = parse_when(cmd.when_text, now, gov.charter.charter.timezone)
         plan = PlannedDrill(cmd.client, cmd.stage, when.at_utc, actor.name, now)
-        decision = schedule_drill(rollout, gov.charter, plan)
-    except ValueError as error:  # a time that does not read (WhenError), an unknown stage
-        return refuse(gov, session, actor, cmd, str(error), now)
-    why = refusal_text(decision.effects)
-    if why is not None:
-        return refuse(gov, session, actor, cmd, why, now)
-    return answer(
-        save(gov, session, stored, rollout, decision.rollout, decision.effects, actor, now)
-    )
+        return schedule_drill(rollout, gov.charter, plan)
+
+    return step(gov, session, cmd, actor, now, decide)

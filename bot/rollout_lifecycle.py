@@ -33,7 +33,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from bot import meetings_timers as timers
+from bot.meetings_calls import adhoc_call
 from bot.meetings_commands import cancel_occurrence
 from bot.messages import Actor
 from bot.rollout_retrospective import retrospective_body
@@ -132,7 +132,7 @@ def cancel_moot_calls(
     cancelled = 0
     for stage in moot:
         for row in meeting_store.go_no_go_calls(session, after.proposal, stage):
-            call = timers.adhoc_call(row)
+            call = adhoc_call(row)
             occ = call.occurrence()
             if row.cancelled or occ.starts_at <= now:
                 continue  # cancelled already, or started: what happened on a call is history
@@ -200,12 +200,12 @@ def _paused_by(session: Session, rollout: Rollout) -> set[str]:
 def start_rollout(gov: Governance, session: Session, stored: repo.Stored, now: datetime) -> Rollout:
     """Open the rollout of an accepted proposal and register its feature flag per client. An
     open incident that would have paused it, had it been under way, pauses it now
-    (:func:`bot.rollout_incidents.hold_at_start`)."""
+    (:func:`bot.rollout_incident_holds.hold_at_start`)."""
     p, charter = stored.proposal, gov.charter
     track = rules_for(p, charter).tracks.get(p.track)
     secret = bool(track and track.confidential and not stored.disclosed)
     decision = rules.start(p.number, affected(stored, charter), now, confidential=secret)
-    from bot.rollout_incidents import hold_at_start  # it builds on bot.rollouts, hence on this
+    from bot.rollout_incident_holds import hold_at_start  # it builds on bot.rollouts, hence on this
 
     rollout, held = hold_at_start(gov, session, decision.rollout)
     store.save_rollout(session, rollout, charter, now)

@@ -18,11 +18,11 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from bot import meetings_timers as timers
+from bot.meetings_go_no_go import running_call, schedule_next_call
 from bot.messages import Actor, Message
 from bot.rollout_lifecycle import may_end
 from bot.rollout_reads import checked, gate_facts
-from bot.rollout_steps import answer, final_reason, locate, refusal_text, refuse, save
+from bot.rollout_steps import answer, decided, locate, refuse, save, step
 from bot.rollout_views import next_stage
 from bot.service import Governance, Outcome
 from charter import commands as c, rollout as rules
@@ -46,17 +46,13 @@ def report(
     source: str,
 ) -> str | Outcome:
     """Record one readiness report; a string says why it was refused."""
-    final = final_reason(stored)
-    if final is not None:
-        return final
-    try:
-        needs = form_minimums(stored.proposal.fields)
-        decision = rules.report_ready(rollout, gov.charter, entry, needs)
-    except ValueError as error:
-        return str(error)
-    why = refusal_text(decision.effects)
-    if why is not None:
-        return why
+    decision = decided(
+        stored,
+        rollout,
+        lambda s, r: rules.report_ready(r, gov.charter, entry, form_minimums(s.proposal.fields)),
+    )
+    if isinstance(decision, str):
+        return decision
     store.add_ready_report(session, rollout.proposal, entry, source)
     outcome = save(gov, session, stored, rollout, decision.rollout, decision.effects, actor, now)
     said = _new_call(gov, session, rollout, now)
@@ -66,7 +62,7 @@ def report(
 def _new_call(gov: Governance, session: Session, before: Rollout, now: datetime) -> str | None:
     """When the report just saved voided the go/no-go decision that counted for the stage the
     rollout enters next (a new release for that stage: :func:`charter.gates.current_go_no_go`),
-    store the new call at once (:func:`bot.meetings_timers.schedule_next_call`, as the tick
+    store the new call at once (:func:`bot.meetings_go_no_go.schedule_next_call`, as the tick
     would) and return the sentence saying so; when the call in progress decides on the release
     instead (none is due), the sentence says that; None otherwise."""
     charter = gov.charter
@@ -83,13 +79,13 @@ def _new_call(gov: Governance, session: Session, before: Rollout, now: datetime)
         f"the go/no-go decision for {stage.id} ({was.decision}, {was.by}, "
         f"{was.at:%Y-%m-%d %H:%M} UTC) no longer counts: "
     )
-    row = timers.schedule_next_call(gov, session, after, now)
+    row = schedule_next_call(gov, session, after, now)
     if row is not None:
         return (
             f"{voided}a new go/no-go call is scheduled for "
             f"{aware(row.starts_at):%Y-%m-%d %H:%M} UTC ({row.title})"
         )
-    running = timers.running_call(session, after.proposal, stage.id, now)
+    running = running_call(session, after.proposal, stage.id, now)
     if running is None:
         return None  # e.g. the soak restarted too: the new call comes as the new soak ends
     return f"{voided}{running.title}, in progress, decides on this release: record it again"
@@ -110,16 +106,9 @@ def ready(gov: Governance, session: Session, cmd: c.Ready, actor: Actor, now: da
 def advance(
     gov: Governance, session: Session, cmd: c.Advance, actor: Actor, now: datetime
 ) -> Message:
-    loaded = locate(gov, session, cmd.n, actor, now)
-    if isinstance(loaded, str):
-        return refuse(gov, session, actor, cmd, loaded, now)
-    stored, rollout = loaded
-    final = final_reason(stored)
-    if final is not None:
-        return refuse(gov, session, actor, cmd, final, now)
-    facts = gate_facts(session, stored.proposal)
-    try:
-        decision = rules.advance(
+    def decide(stored: repo.Stored, rollout: Rollout) -> rules.RolloutDecision:
+        facts = gate_facts(session, stored.proposal)
+        return rules.advance(
             checked(gov, session, rollout),
             gov.charter,
             facts,
@@ -129,28 +118,15 @@ def advance(
             may_override=cmd.override_reason is not None,  # authorize_command checked OVERRIDE
             to=cmd.stage,
         )
-    except ValueError as error:
-        return refuse(gov, session, actor, cmd, str(error), now)
-    why = refusal_text(decision.effects)
-    if why is not None:
-        return refuse(gov, session, actor, cmd, why, now)
-    return answer(
-        save(gov, session, stored, rollout, decision.rollout, decision.effects, actor, now)
-    )
+
+    return step(gov, session, cmd, actor, now, decide)
 
 
 def rollback(
     gov: Governance, session: Session, cmd: c.Rollback, actor: Actor, now: datetime
 ) -> Message:
-    loaded = locate(gov, session, cmd.n, actor, now)
-    if isinstance(loaded, str):
-        return refuse(gov, session, actor, cmd, loaded, now)
-    stored, rollout = loaded
-    final = final_reason(stored)
-    if final is not None:
-        return refuse(gov, session, actor, cmd, final, now)
-    try:
-        decision = rules.rollback(
+    def decide(stored: repo.Stored, rollout: Rollout) -> rules.RolloutDecision:
+        return rules.rollback(
             rollout,
             gov.charter,
             cmd.reason,
@@ -159,11 +135,5 @@ def rollback(
             clients=cmd.clients or None,
             may_end=may_end(gov, stored.proposal, actor),
         )
-    except ValueError as error:
-        return refuse(gov, session, actor, cmd, str(error), now)
-    why = refusal_text(decision.effects)
-    if why is not None:
-        return refuse(gov, session, actor, cmd, why, now)
-    return answer(
-        save(gov, session, stored, rollout, decision.rollout, decision.effects, actor, now)
-    )
+
+    return step(gov, session, cmd, actor, now, decide)

@@ -13,13 +13,17 @@ Rules:
 - A decision is saved with its rollout, its effects carried out and the proposal moved along
   with it (:func:`save`) in the service's one transaction; the reply joins what the effects
   replied (:func:`answer`).
+- A rollout command is those steps in that order (:func:`step`): find the rollout, refuse a
+  finished one, decide (a ``ValueError`` or a refusing reply is a refusal: :func:`decided`),
+  then save and answer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import Protocol
 
 from sqlmodel import Session
 
@@ -28,10 +32,13 @@ from bot.rollout_lifecycle import affected, follow, start_rollout
 from bot.service import Governance, Outcome
 from charter.effects import Effect, Reply
 from charter.lifecycle import State
-from charter.rollout import Rollout
+from charter.rollout import Rollout, RolloutDecision
 from storage import proposals as repo, rollouts as store
 
 _LIVE = (State.ACCEPTED, State.ROLLING_OUT)
+
+Decide = Callable[[repo.Stored, Rollout], RolloutDecision]
+"""A command's rule applied to the proposal and its rollout; raises ``ValueError`` to refuse."""
 
 
 def visible(gov: Governance, stored: repo.Stored, actor: Actor) -> bool:
@@ -116,3 +123,53 @@ def refusal_text(effects: Sequence[Effect]) -> str | None:
     """The text of the first refusing reply among a decision's ``effects``, or None: a refused
     decision is not carried out (the caller refuses with this text instead)."""
     return next((e.text for e in effects if isinstance(e, Reply) and not e.ok), None)
+
+
+def decided(stored: repo.Stored, rollout: Rollout, decide: Decide) -> RolloutDecision | str:
+    """``decide``'s decision on a rollout that may still move, or why there is none (a
+    sentence for the person): the rollout is finished (:func:`final_reason`), the rule raised
+    ``ValueError``, or the decision refuses (:func:`refusal_text`)."""
+    final = final_reason(stored)
+    if final is not None:
+        return final
+    try:
+        decision = decide(stored, rollout)
+    except ValueError as error:
+        return str(error)
+    why = refusal_text(decision.effects)
+    return decision if why is None else why
+
+
+class Numbered(Protocol):
+    """A rollout command: it names its proposal (or not yet: ``locate`` asks for it)."""
+
+    @property
+    def n(self) -> int | None: ...
+
+
+def step(
+    gov: Governance,
+    session: Session,
+    cmd: Numbered,
+    actor: Actor,
+    now: datetime,
+    decide: Decide,
+    *,
+    admit: Callable[[repo.Stored, Rollout], Message | None] | None = None,
+) -> Message:
+    """Carry out a rollout command: locate its rollout, let ``admit`` refuse (its refusal is
+    the reply) before a finished rollout is, decide (:func:`decided`), then save and answer.
+    Every refusal is :func:`refuse`'s: nothing changes but its audit entry."""
+    loaded = locate(gov, session, cmd.n, actor, now)
+    if isinstance(loaded, str):
+        return refuse(gov, session, actor, cmd, loaded, now)
+    stored, rollout = loaded
+    refusal = admit(stored, rollout) if admit is not None else None
+    if refusal is not None:
+        return refusal
+    decision = decided(stored, rollout, decide)
+    if isinstance(decision, str):
+        return refuse(gov, session, actor, cmd, decision, now)
+    return answer(
+        save(gov, session, stored, rollout, decision.rollout, decision.effects, actor, now)
+    )

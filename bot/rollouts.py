@@ -3,10 +3,11 @@
 ``install(rt)`` registers the whole area on ``rt.gov``: the commands that move a rollout
 (:mod:`bot.rollout_moves`: ``ready``, ``advance``, ``rollback``), hold it
 (:mod:`bot.rollout_holds`: ``rollout pause|resume``) and show it (here: ``rollout``,
-``inventory``), rollback drills (:mod:`bot.rollout_drills`), incidents and kill switches
-(:mod:`bot.rollout_incidents`), GitHub check results, releases and watchdogs
-(:mod:`bot.rollout_watch`) and the proposal lifecycle (:mod:`bot.rollout_lifecycle`). Every
-handler runs inside the service's transaction, after ``authorize_command`` passed; the rules
+``inventory``), rollback drills (:mod:`bot.rollout_drills`), incidents
+(:mod:`bot.rollout_incidents`) and kill switches (:mod:`bot.rollout_kill_switches`), GitHub
+check results, releases and watchdogs (:mod:`bot.rollout_watch`) and the proposal lifecycle
+(:mod:`bot.rollout_lifecycle`). Every handler runs inside the service's transaction, after
+``authorize_command`` passed; the rules
 are :mod:`charter.rollout`, :mod:`charter.gates`, :mod:`charter.incidents` and
 :mod:`charter.watchdogs`. The steps the commands share (who sees a rollout, refusing, saving)
 are :mod:`bot.rollout_steps`; they and :func:`report` are re-exported here for the area.
@@ -52,7 +53,7 @@ from storage import proposals as repo, rollouts as store
 from storage.db import session_scope
 
 if TYPE_CHECKING:
-    from bot.bootstrap import Runtime
+    from bot.runtime import Runtime
 
 
 def install(rt: Runtime) -> None:

@@ -42,14 +42,8 @@ from charter.grammar import parse_chat
 from charter.lifecycle import Event, State, is_open
 from charter.load import LoadedCharter
 from charter.model import Charter
-from charter.proposal import (
-    Decision,
-    Proposal,
-    close_if_due,
-    named_clients,
-    open_voting,
-    rules_for,
-)
+from charter.proposal import Decision, Proposal, named_clients, rules_for
+from charter.proposal_transitions import close_if_due, open_voting
 from charter.text import escape_markdown_github
 from storage import audit, identities, outbox, proposals as repo
 from storage.db import read_scope, session_scope
@@ -89,7 +83,7 @@ class Governance:
         # (bot.settings deadline_grace); 0 decides at the deadline.
         self.vote_grace = timedelta(0)
         # Whether voting closes may fire at a moment: after a start, not before GitHub intake
-        # has caught up (bot.bootstrap.IntakeGate); without a gate, always.
+        # has caught up (bot.intake_gate.IntakeGate); without a gate, always.
         self.closes_may_fire: Callable[[datetime], bool] = lambda now: True
         # The dashboard's address (bot.settings public_url): a chat answer cut to fit a
         # platform points there for the whole list; "" for none.

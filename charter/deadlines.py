@@ -79,8 +79,8 @@ def next_due_at(p: Proposal, charter: Charter) -> datetime | None:
     The result may lie in the past (the proposal is overdue: fire at once). New input (a vote,
     a resolved concern) can change it, so the scheduler asks again after every change. An
     input that settles the outcome makes its own instant the answer: a bot that leaves such a
-    close to the timer (``grace``, :func:`charter.proposal.cast_vote`) fires it then, plus the
-    grace.
+    close to the timer (``grace``, :func:`charter.proposal_votes.cast_vote`) fires it
+    then, plus the grace.
     """
     if p.state is State.REVIEW:
         return review_ends(p, charter)

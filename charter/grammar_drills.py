@@ -1,4 +1,15 @@
-"""The productions of the ``drill`` commands (the grammar is written out in :mod:`charter.grammar`).
+"""The productions of the ``drill`` commands (the top-level grammar, and ``n``, ``name``,
+``text``: :mod:`charter.grammar`; a ``when`` is kept as written, for :mod:`charter.when`).
+
+Grammar::
+
+    drill-command = "drill" n client stage ( "recovered" recovery [ text ] | "failed" text )
+                  | "drill" "schedule" n client stage when { when } ;
+    recovery = part { part } ;         (* consecutive words, one duration: 90s, 12m, 1h30m,
+                        30m 45s, 1h 30m; units largest first, each once; more than none, at
+                        most 7d; "12 minutes" or "12min" is answered "write 12m"; a unit
+                        repeated in a later word, "5m 5m", is refused: "write it once, 10m" *)
+    part     = /([0-9]{1,6}[smhdw])+/ ;           (* units s, m, h, d, w, as in the charter *)
 
 ``drill n client stage recovered duration [notes]`` reports a rollback drill whose node was
 healthy again after ``duration``; ``drill n client stage failed text`` one that did not recover,

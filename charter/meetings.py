@@ -1,4 +1,4 @@
-"""When meetings happen, and when their reminders fire.
+"""When meetings happen: the occurrences of a series or an ad-hoc call, and their keys.
 
 Rules:
 
@@ -15,21 +15,19 @@ Rules:
   used as an id in storage, in EXDATE/RECURRENCE-ID and in reminder keys.
 - A :class:`Schedule` holds exceptions by key: cancelled instances are skipped; moved instances
   keep their key and take their new time (which decides whether they fall in a window).
-- An ``UNTIL`` in UTC (``UNTIL=20261231T235959Z``, as RFC 5545 requires next to a DTSTART with
-  a zone, and as calendar tools write it) is read as that instant in the meeting's wall-clock
-  time before expanding (:func:`local_rule`); a floating ``UNTIL`` (no ``Z``) or a date is
-  already a local wall-clock time and is used as written.
+- An ``UNTIL`` in UTC is read as that instant in the meeting's wall-clock time before
+  expanding (:func:`charter.rrules.local_rule`).
 - Ad-hoc meetings (:class:`AdhocMeeting`) are single occurrences with the same shape. Their key
   is made of the local time they were *first* scheduled at (``first_start`` once moved), so a
   moved call keeps its key, its agenda issue and its agenda items, like a moved series instance.
 - Where an occurrence now falls, cancelled or not, is :func:`find_occurrence`; which stale
   agenda a series instance takes over after an amendment moved its hour is :func:`superseded`
   (each stale key goes to its :func:`heir`, the nearest instance of its day, if any).
-- Expansion is bounded: a rule dateutil would repeat forever (``INTERVAL=0``) or scan second by
-  second to the year 9999 (a sub-daily ``BYSETPOS`` that picks nothing) is refused
-  (:func:`rule_problem`), and one expansion looks at no more than ``SCAN_LIMIT`` instances.
+- Expansion is bounded: a rule that cannot be expanded in bounded time is refused
+  (:func:`charter.rrules.rule_problem`), and one expansion looks at no more than
+  ``SCAN_LIMIT`` instances.
 
-The misfire policy of :func:`due_timers` is stated in its docstring.
+When reminders fire, and the misfire policy, is :mod:`charter.meeting_timers`.
 """
 
 from __future__ import annotations
@@ -38,16 +36,14 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta, tzinfo
-from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dateutil.rrule import HOURLY, MINUTELY, SECONDLY, rrule, rruleset, rrulestr
+from dateutil.rrule import rrule, rruleset, rrulestr
 
-from charter.model import Meeting, format_duration
+from charter.model import Meeting
+from charter.rrules import local_rule, rule_problem
 
 KEY_FORMAT = "%Y-%m-%dT%H:%M"
-# The Gregorian calendar repeats after 400 years: the same weekdays, leap years and week numbers.
-CYCLE_YEARS = 400
 SCAN_LIMIT = 100_000  # instances one expansion may look at (a day of a per-second rule)
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
@@ -102,7 +98,8 @@ def parse_key(key: str) -> tuple[str, datetime]:
         ) from exc
 
 
-def _require_aware(value: datetime, name: str) -> datetime:
+def require_aware(value: datetime, name: str) -> datetime:
+    """``value`` in UTC; a naive time is refused (every instant the rules take is aware UTC)."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{name} must be timezone-aware (UTC), got naive {value.isoformat()}")
     return value.astimezone(UTC)
@@ -129,7 +126,7 @@ class Schedule:
         for key in (*self.cancelled, *self.moved):
             parse_key(key)
         for key, when in self.moved.items():
-            _require_aware(when, f"the new time of {key}")
+            require_aware(when, f"the new time of {key}")
         if both := sorted(self.cancelled & set(self.moved)):
             raise MeetingError(f"{both[0]} is both cancelled and moved; keep one")
 
@@ -158,9 +155,9 @@ class AdhocMeeting:
     def __post_init__(self) -> None:
         if not _ID.match(self.id):
             raise MeetingError(f"{self.id!r} is not a meeting id; use a-z, 0-9, - and _")
-        _require_aware(self.starts_at, f"the start of {self.id}")
+        require_aware(self.starts_at, f"the start of {self.id}")
         if self.first_start is not None:
-            _require_aware(self.first_start, f"the first start of {self.id}")
+            require_aware(self.first_start, f"the first start of {self.id}")
         zone_of(self.timezone)
 
     def occurrence(self) -> Occurrence:
@@ -171,26 +168,6 @@ class AdhocMeeting:
         key = occurrence_key(self.id, (self.first_start or start).astimezone(zone))
         moved = self.first_start is not None
         return Occurrence(self.id, key, start, start + self.duration, start.astimezone(zone), moved)
-
-
-_UTC_UNTIL = re.compile(r"(UNTIL=)([0-9]{8})T([0-9]{6})Z", re.IGNORECASE)
-
-
-def local_rule(rule: str, zone: tzinfo) -> str:
-    """``rule`` with each UTC ``UNTIL=YYYYMMDDTHHMMSSZ`` rewritten as the same instant in
-    ``zone``'s wall-clock time (floating), so that it can be expanded from a naive local start.
-    A ValueError (or OverflowError) names an UNTIL that is no date and time."""
-
-    def local(match: re.Match[str]) -> str:
-        at = datetime.strptime(match[2] + match[3], "%Y%m%d%H%M%S").replace(tzinfo=UTC)
-        t = at.astimezone(zone)  # four-digit years even before 1000 (strftime may not pad)
-        day, time = (
-            f"{t.year:04d}{t.month:02d}{t.day:02d}",
-            f"{t.hour:02d}{t.minute:02d}{t.second:02d}",
-        )
-        return f"{match[1]}{day}T{time}"
-
-    return _UTC_UNTIL.sub(local, rule)
 
 
 def series_rule(meeting: Meeting) -> rrule | rruleset:
@@ -210,68 +187,6 @@ def series_rule(meeting: Meeting) -> rrule | rruleset:
     if problem is not None:
         raise MeetingError(f"meeting {meeting.id}: {meeting.rrule!r}: {problem}")
     return rule
-
-
-def _parts(rule: rrule | rruleset) -> list[rrule]:
-    """The RRULEs (and EXRULEs) of a parsed rule; dateutil keeps a set's rules private."""
-    if isinstance(rule, rrule):
-        return [rule]
-    return [*getattr(rule, "_rrule", ()), *getattr(rule, "_exrule", ())]
-
-
-def _period_size(part: rrule) -> int | None:
-    """How many times one sub-daily period holds (BYSETPOS counts within it), else None."""
-    freq = getattr(part, "_freq", None)
-    if freq == HOURLY:
-        return len(getattr(part, "_byminute", ())) * len(getattr(part, "_bysecond", ()))
-    if freq == MINUTELY:
-        return len(getattr(part, "_bysecond", ()))
-    return 1 if freq == SECONDLY else None
-
-
-def rule_problem(rule: rrule | rruleset) -> str | None:
-    """Why a parsed rule cannot be expanded in bounded time, or None.
-
-    dateutil accepts ``INTERVAL=0`` (and below) and then repeats one period forever; and a
-    sub-daily rule whose every ``BYSETPOS`` lies beyond its period (``FREQ=SECONDLY;BYSETPOS=2``:
-    a second holds one time) matches nothing, while dateutil scans every period to year 9999.
-    ``BYEASTER`` is dateutil's own, not RFC 5545: calendar apps given the feed cannot follow it.
-    """
-    for part in _parts(rule):
-        interval = getattr(part, "_interval", 1)
-        if interval < 1:
-            return f"INTERVAL={interval} never moves on to the next meeting; use 1 or more"
-        if getattr(part, "_byeaster", None):
-            return "BYEASTER is not part of RFC 5545 (calendar apps cannot follow it); remove it"
-        size, positions = _period_size(part), getattr(part, "_bysetpos", None) or ()
-        if size is not None and positions and all(not -size <= p <= size for p in positions):
-            return (
-                f"BYSETPOS picks nothing: each period of this rule holds {size} "
-                f"time{'s' if size != 1 else ''}, so no meeting would ever happen"
-            )
-    return None
-
-
-def first_instance(rule: rrule) -> datetime | None:
-    """The rule's first instance at or after its start, or None when there is none within
-    ``CYCLE_YEARS`` years.
-
-    The search is bounded: dateutil scans period after period until a match or the year 9999,
-    so it runs on a copy moved by whole 400-year cycles (same weekdays and leap years, so the
-    same instances; :func:`rule_problem` refuses ``BYEASTER``, which has no such cycle) to start
-    400 to 800 years before 9999.
-    """
-    start: datetime = getattr(rule, "_dtstart")  # noqa: B009 - dateutil keeps it private
-    until: datetime | None = getattr(rule, "_until", None)
-    years = max((9999 - CYCLE_YEARS - start.year) // CYCLE_YEARS, 0) * CYCLE_YEARS
-    if years:
-        # An UNTIL beyond the year 9999 once moved lies past the end of the search anyway.
-        moved_until = None
-        if until is not None and until.year + years <= 9999:
-            moved_until = until.replace(year=until.year + years)
-        rule = rule.replace(dtstart=start.replace(year=start.year + years), until=moved_until)
-    found = next(iter(rule), None)
-    return None if found is None else found.replace(year=found.year - years)
 
 
 def is_instance(meeting: Meeting, local: datetime) -> bool:
@@ -366,8 +281,8 @@ def occurrences(
     meeting yields its one occurrence unless its own ``cancelled`` flag is set (``schedule``
     holds exceptions to series; an ad-hoc call is moved by changing its ``starts_at``).
     """
-    after = _require_aware(start_after, "start_after")
-    end = None if until is None else _require_aware(until, "until")
+    after = require_aware(start_after, "start_after")
+    end = None if until is None else require_aware(until, "until")
     if count is None and end is None:
         raise ValueError("occurrences() needs count or until, or the series may never end")
     if count is not None and count < 1:
@@ -415,99 +330,6 @@ def _expand(
             kept.append(occ)
             kept.sort(key=lambda o: (o.starts_at, o.key))
     return kept if count is None else kept[:count]
-
-
-@dataclass(frozen=True)
-class Reminder:
-    """One timer: ``key`` is unique per firing, ``series`` groups timers that coalesce."""
-
-    key: str
-    fires_at: datetime  # UTC
-    series: str
-    occurrence_key: str = ""
-    kind: str = "reminder"  # reminder | agenda | any other timer kind
-
-
-def reminders_for(occurrence: Occurrence, meeting: Meeting | AdhocMeeting) -> list[Reminder]:
-    """A reminder per offset in ``reminders``, and the agenda post at ``agenda_before``.
-
-    Keys are ``<occurrence key>/remind-<offset>`` (the offset as the charter writes durations,
-    largest exact unit: 24h is ``1d``) and ``<occurrence key>/agenda``. The series (what
-    coalesces, see :func:`due_timers`) of a reminder is ``<meeting id>/<label>``: after downtime
-    only the latest "starts in 1h" of a meeting is worth sending. An agenda post's series is
-    ``<occurrence key>/agenda``: every upcoming call needs its own agenda, so each one is judged
-    on its own grace and a later call's post never makes an earlier one missed. A moved instance
-    gets keys suffixed with its new start, so moving a call re-arms its reminders.
-    """
-    timers = [(f"remind-{format_duration(off)}", off, "reminder") for off in meeting.reminders]
-    if meeting.agenda_before is not None:
-        timers.append(("agenda", meeting.agenda_before, "agenda"))
-    suffix = f"@moved-{occurrence.starts_at:%Y%m%dT%H%MZ}" if occurrence.moved else ""
-    out = [
-        Reminder(
-            key=f"{occurrence.key}/{label}{suffix}",
-            fires_at=occurrence.starts_at - offset,
-            series=f"{occurrence.key if kind == 'agenda' else occurrence.meeting_id}/{label}",
-            occurrence_key=occurrence.key,
-            kind=kind,
-        )
-        for label, offset, kind in timers
-    ]
-    return sorted(out, key=lambda r: (r.fires_at, r.key))
-
-
-class Due(NamedTuple):
-    fire: tuple[Reminder, ...]
-    missed: tuple[Reminder, ...]
-
-
-def due_timers(
-    timers: Iterable[Reminder],
-    now: datetime,
-    last_fired: Mapping[str, datetime],
-    grace: timedelta,
-) -> Due:
-    """Which timers to fire now, and which to record as missed.
-
-    Misfire policy:
-
-    - A timer is pending when ``fires_at <= now`` and it is later than ``last_fired[series]``
-      (the ``fires_at`` of the last timer of its series that was fired or recorded missed).
-    - Coalescing: of the pending timers of one series only the latest is a candidate; the
-      earlier ones are recorded as missed. Three hours of downtime across an hourly timer
-      therefore fire it once, not three times.
-    - Grace: the candidate fires only if it is at most ``grace`` late (``now - fires_at``);
-      later than that it is recorded as missed, never sent late (a "call in 1 hour"
-      reminder that arrives after the call started does harm).
-
-    Both lists are sorted by (fires_at, key). Record the outcome with :func:`mark_handled`.
-    """
-    at = _require_aware(now, "now")
-    pending: dict[str, list[Reminder]] = {}
-    for timer in timers:
-        done = last_fired.get(timer.series)
-        if timer.fires_at <= at and (done is None or timer.fires_at > done):
-            pending.setdefault(timer.series, []).append(timer)
-    fire: list[Reminder] = []
-    missed: list[Reminder] = []
-    for series in pending.values():
-        *stale, latest = sorted(series, key=lambda r: (r.fires_at, r.key))
-        missed.extend(stale)
-        (fire if at - latest.fires_at <= grace else missed).append(latest)
-
-    def order(r: Reminder) -> tuple[datetime, str]:
-        return (r.fires_at, r.key)
-
-    return Due(tuple(sorted(fire, key=order)), tuple(sorted(missed, key=order)))
-
-
-def mark_handled(last_fired: Mapping[str, datetime], due: Due) -> dict[str, datetime]:
-    """The new ``last_fired``: each series advances to its latest fired or missed timer."""
-    out = dict(last_fired)
-    for timer in (*due.fire, *due.missed):
-        if timer.series not in out or out[timer.series] < timer.fires_at:
-            out[timer.series] = timer.fires_at
-    return out
 
 
 def clashes(

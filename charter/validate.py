@@ -17,7 +17,7 @@ loader can point at its exact line and column. Rules:
 - every channel named in ``announce`` or ``meetings[].announce_to`` is defined, and every
   channel has exactly one address (discord, slack, email or webhook);
 - time zones are IANA names known to zoneinfo; a meeting's ``rrule`` parses (RFC 5545), has an
-  ``INTERVAL`` of 1 or more (see :func:`charter.meetings.rule_problem`) and gives a meeting on
+  ``INTERVAL`` of 1 or more (see :func:`charter.rrules.rule_problem`) and gives a meeting on
   or after its ``start``, which is a local date and time (no UTC offset: the meeting's
   ``timezone`` places it) (:mod:`charter.validate_time`);
 - ``block_on_incident`` and ``rollout.pause_on_incident`` name a severity from

@@ -8,7 +8,7 @@ Rules (part of :mod:`charter.validate`, which turns each problem into a finding)
   places it; not a bare number);
 - a meeting's ``rrule`` parses (RFC 5545, an ``UNTIL=…Z`` read in the meeting's zone as
   :func:`charter.meetings.series_rule` does), has an ``INTERVAL`` of 1 or more (see
-  :func:`charter.meetings.rule_problem`) and gives a meeting on or after its start.
+  :func:`charter.rrules.rule_problem`) and gives a meeting on or after its start.
 
 Like the other checks, these read the raw data and skip what is malformed (the shape check
 reports that). A meeting whose start is unreadable still gets its rrule parsed, from a fixed
@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from dateutil.rrule import rrule, rrulestr
 
-from charter.meetings import CYCLE_YEARS, first_instance, local_rule, rule_problem
+from charter.rrules import CYCLE_YEARS, first_instance, local_rule, rule_problem
 
 Loc = tuple[str | int, ...]
 Suggest = Callable[[str, Any], str]  # " (did you mean 'x'?)" for the closest option, or ""

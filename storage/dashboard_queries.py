@@ -10,9 +10,9 @@ Rules:
 - "Public" is the dashboard's rule: a confidential proposal is left out until it is disclosed.
   What names it stays private with it (:func:`secrets`): a *confidential incident* names, holds
   paused or held paused an undisclosed confidential proposal (the rule the announcements follow,
-  ``bot.rollout_incidents._secret``; a resolved incident lifted its pauses, the audit log's
-  ``rollout-paused`` entries still say what it held); a *private call* is an ad-hoc call marked
-  private or about such a proposal.
+  ``bot.rollout_incident_secrecy.kept_private``; a resolved incident lifted its pauses, the
+  audit log's ``rollout-paused`` entries still say what it held); a *private call* is an ad-hoc
+  call marked private or about such a proposal.
   A number no proposal has is kept as private as a hidden one (``Secrets.hides``), so the two
   cannot be told apart.
 - Numbers from a URL go through :func:`positive_id`: ASCII digits only, within the database's
@@ -43,7 +43,7 @@ from storage.models.rollouts import (
     RolloutRow,
 )
 from storage.proposals import Stored, from_data, from_json
-from storage.rollouts import rollout_from_json
+from storage.rollout_json import rollout_from_json
 from storage.times import aware
 
 PENDING = "pending"  # RolloutRow.stage before the first stage is entered

@@ -4,7 +4,7 @@ Rules:
 - A rollout's drills are kept in its aggregate under ``"drills"``, in the order they were
   reported, so no table or migration is needed: a rollout saved before drills existed has no
   such key and reads as having none, and a rollout without drills is saved without the key, so
-  its stored text is what it was before (:func:`storage.rollouts.rollout_to_json`).
+  its stored text is what it was before (:func:`storage.rollout_json.rollout_to_json`).
 - Planned drills (``drill schedule``) are kept the same way under ``"planned_drills"``.
 - A recovery is kept in whole seconds (``null`` for a drill that did not recover); times as
   ISO 8601, like the rest of the aggregate.

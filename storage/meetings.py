@@ -7,7 +7,7 @@ Rules:
   agenda post) commits or rolls back with it. On PostgreSQL a concurrent insert of the same key
   waits for the first transaction and then conflicts, so two replicas cannot both fire.
 - :func:`last_fired` is the misfire policy's memory: per timer series, the ``fires_at`` of the
-  latest timer handled (fired or missed); see :func:`charter.meetings.due_timers`.
+  latest timer handled (fired or missed); see :func:`charter.meeting_timers.due_timers`.
 - Every change to a series or ad-hoc call raises its revision (ICS SEQUENCE) by one.
 - A moved ad-hoc call keeps its start in ``adhoc_meeting.starts_at`` and is also recorded in
   ``meeting_exception`` under the key of its *first* start (as a moved series instance is), so
@@ -18,7 +18,8 @@ Rules:
   over a stale agenda.
 - A scheduled ad-hoc call's id ends in a random suffix (:func:`new_adhoc_id`), never in a
   number that depends on the calls already stored, so it cannot reveal a private one.
-- A confirmation token is used once, by the person it was issued to, before it expires.
+- Confirmation tokens (a scheduling request awaiting ``/charter confirm``):
+  :mod:`storage.meeting_confirmations`.
 - A private ad-hoc call is made public when what kept it private is disclosed
   (:func:`publish_adhoc`): a call about a proposal, when that proposal is; a post-incident
   review call, when its incident is no longer confidential.
@@ -26,18 +27,17 @@ Rules:
 
 from __future__ import annotations
 
-import json
 import secrets
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import object_session
 from sqlmodel import Session, col, select
 
-from charter.meetings import AdhocMeeting, Reminder, Schedule, localize, parse_key, zone_of
+from charter.meeting_timers import Reminder
+from charter.meetings import AdhocMeeting, Schedule, localize, parse_key, zone_of
 from storage.dashboard_queries import confidential_incidents
 from storage.models.core import OutboxRow
 from storage.models.meetings import (
@@ -45,7 +45,6 @@ from storage.models.meetings import (
     AgendaIssueRow,
     AgendaItemRow,
     FiredTimerRow,
-    MeetingConfirmationRow,
     MeetingExceptionRow,
     MeetingOutcomeRow,
     MeetingRevisionRow,
@@ -431,55 +430,3 @@ def fired_timers(
     if since is not None:
         stmt = stmt.where(col(FiredTimerRow.fires_at) >= since)
     return list(session.exec(stmt).all())
-
-
-# -- confirmations ----------------------------------------------------------------------------
-
-
-def add_confirmation(
-    session: Session,
-    *,
-    token: str,
-    login: str,
-    surface: str,
-    surface_id: str,
-    action: str,
-    payload: dict[str, Any],
-    now: datetime,
-    ttl: timedelta,
-) -> None:
-    session.add(
-        MeetingConfirmationRow(
-            token=token,
-            login=login,
-            surface=surface,
-            surface_id=surface_id,
-            action=action,
-            payload=json.dumps(payload, sort_keys=True),
-            created_at=now,
-            expires_at=now + ttl,
-        )
-    )
-
-
-def take_confirmation(
-    session: Session, token: str, login: str, now: datetime
-) -> tuple[MeetingConfirmationRow, dict[str, Any]] | str:
-    """The pending request behind ``token``, marked used; or why it cannot be confirmed."""
-    row = session.get(MeetingConfirmationRow, token, with_for_update=True)
-    if row is None or row.login != login:
-        return f"There is no pending request with the token {token}."
-    if row.used_at is not None:
-        return f"{token} was already confirmed."
-    expires = aware(row.expires_at)
-    if now > expires:
-        return f"{token} expired at {expires:%Y-%m-%d %H:%M} UTC; schedule the call again."
-    row.used_at = now
-    session.add(row)
-    data: dict[str, Any] = json.loads(row.payload)
-    return row, data
-
-
-def pending_confirmations(session: Session) -> Sequence[MeetingConfirmationRow]:
-    stmt = select(MeetingConfirmationRow).where(col(MeetingConfirmationRow.used_at).is_(None))
-    return session.exec(stmt).all()

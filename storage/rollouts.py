@@ -2,9 +2,10 @@
 storage.incidents).
 
 Rules:
-- ``save_rollout`` writes the whole aggregate and re-derives every indexed column from it. Check
-  results are not part of the stored aggregate: they live in ``check_result`` (one row per
-  repo × head_sha × check name) and ``with_checks`` attaches the ones a rollout's reports name.
+- ``save_rollout`` writes the whole aggregate (its stored form: :mod:`storage.rollout_json`) and
+  re-derives every indexed column from it. Check results are not part of the stored aggregate:
+  they live in ``check_result`` (one row per repo × head_sha × check name) and ``with_checks``
+  attaches the ones a rollout's reports name.
 - Rollback drills are kept in the aggregate only (:mod:`storage.drills`: no table, no
   migration; a rollout stored before them reads as having none).
 - Readiness reports are appended to ``ready_report`` as well as kept in the aggregate, so the
@@ -39,19 +40,14 @@ from charter.lifecycle import TERMINAL_STATES, State
 from charter.model import Charter
 from charter.rollout_facts import (
     CheckResult,
-    Override,
     Placement,
     ReadyReport,
-    RollbackRecord,
     Rollout,
     indexed,
-    placed,
-    placement,
     tag_name,
 )
 from charter.soak import counts_from
 from storage.charters import adoption_at, kept_charter
-from storage.drills import drills_from_json, drills_to_json, planned_from_json
 from storage.models.audit import AuditEntry
 from storage.models.core import CommentRow, ProposalRow
 from storage.models.rollouts import (
@@ -61,117 +57,16 @@ from storage.models.rollouts import (
     ReadyReportRow,
     RolloutRow,
 )
+from storage.rollout_json import (
+    placement_json,
+    rollout_from_json,
+    rollout_to_json,
+    stored_placement,
+    stored_rollout,
+)
 from storage.times import aware
 
 # -- rollouts -------------------------------------------------------------------------------
-
-
-def _t(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def _p(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
-
-
-def _report(r: ReadyReport) -> dict[str, Any]:
-    return {
-        "client": r.client,
-        "stage": r.stage,
-        "version": r.version,
-        "ref": r.ref,
-        "notes": r.notes,
-        "by": r.reported_by,
-        "at": _t(r.at),
-    }
-
-
-def _placement_json(where: Placement) -> dict[str, Any]:
-    return {"stage": where.stage, "positions": dict(where.positions), "stages": list(where.stages)}
-
-
-def rollout_to_json(rollout: Rollout, charter: Charter) -> str:
-    """The aggregate, decided under ``charter``, as canonical JSON: its stages by id (without
-    check results: see the module rules)."""
-    data = {
-        "proposal": rollout.proposal,
-        "clients": list(rollout.clients),
-        "started_at": _t(rollout.started_at),
-        **_placement_json(placement(rollout, charter)),
-        "stage_entered_at": {k: _t(v) for k, v in rollout.stage_entered_at.items()},
-        "reports": [_report(r) for r in rollout.reports],
-        "pauses": [list(p) for p in rollout.pauses],
-        "overrides": [
-            {
-                "stage": o.stage,
-                "reason": o.reason,
-                "by": o.by,
-                "at": _t(o.at),
-                "gates": list(o.gates),
-            }
-            for o in rollout.overrides
-        ],
-        "rollbacks": [
-            {"clients": list(b.clients), "reason": b.reason, "by": b.by, "at": _t(b.at)}
-            for b in rollout.rollbacks
-        ],
-        "completed_at": _t(rollout.completed_at),
-        "confidential": rollout.confidential,
-        **drills_to_json(rollout.drills, rollout.planned_drills),
-    }
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def _placement(d: Mapping[str, Any], charter: Charter) -> Placement:
-    """Where the stored rollout ``d`` is; a row that still keeps indexes: into ``charter``."""
-    if "stage_index" in d:
-        return indexed(d["stage_index"], d["positions"], charter.stage_ids)
-    return Placement(d["stage"], dict(d["positions"]), tuple(d["stages"]))
-
-
-def rollout_from_json(text: str, charter: Charter) -> Rollout:
-    """The stored aggregate, its stages as indexes into ``charter`` (see the module rules)."""
-    d = json.loads(text)
-    return placed(_stored(d), _placement(d, charter), charter)
-
-
-def _stored(d: Mapping[str, Any]) -> Rollout:
-    """The stored aggregate ``d`` as it is, not yet placed on any charter's stages."""
-    return Rollout(
-        proposal=d["proposal"],
-        clients=tuple(d["clients"]),
-        started_at=datetime.fromisoformat(d["started_at"]),
-        stage_entered_at={k: datetime.fromisoformat(v) for k, v in d["stage_entered_at"].items()},
-        reports=tuple(
-            ReadyReport(
-                r["client"],
-                r["stage"],
-                r["version"],
-                r["ref"],
-                r["notes"],
-                r["by"],
-                datetime.fromisoformat(r["at"]),
-            )
-            for r in d["reports"]
-        ),
-        pauses=tuple((p[0], p[1]) for p in d["pauses"]),
-        overrides=tuple(
-            Override(
-                o["stage"], o["reason"], o["by"], datetime.fromisoformat(o["at"]), tuple(o["gates"])
-            )
-            for o in d["overrides"]
-        ),
-        rollbacks=tuple(
-            RollbackRecord(
-                tuple(b["clients"]), b["reason"], b["by"], datetime.fromisoformat(b["at"])
-            )
-            for b in d["rollbacks"]
-        ),
-        completed_at=_p(d["completed_at"]),
-        confidential=d["confidential"],
-        drills=drills_from_json(d),
-        planned_drills=planned_from_json(d),
-    )
 
 
 def load_rollout(
@@ -232,7 +127,7 @@ def placements(session: Session, charter: Charter) -> dict[int, Placement]:
     """Where each rollout under way is, by stage id (a row that still keeps indexes: into
     ``charter``), by proposal."""
     rows = _rows(session, active_only=True)
-    return {row.proposal: _placement(json.loads(row.data), charter) for row in rows}
+    return {row.proposal: stored_placement(json.loads(row.data), charter) for row in rows}
 
 
 def keep_stage_ids(session: Session, charter: Charter) -> list[int]:
@@ -252,9 +147,7 @@ def keep_stage_ids(session: Session, charter: Charter) -> list[int]:
             continue
         if indexes:
             under = _saved_under(session, aware(row.updated_at), loaded) or charter
-            d.update(
-                _placement_json(indexed(d.pop("stage_index"), d["positions"], under.stage_ids))
-            )
+            d.update(placement_json(indexed(d.pop("stage_index"), d["positions"], under.stage_ids)))
             done.append(row.proposal)
         d["stage_entered_at"] |= clocks
         row.data = json.dumps(d, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -280,7 +173,7 @@ def _caught_up(d: Mapping[str, Any]) -> dict[str, str]:
     brought its stage a new release."""
     if not d["stage_entered_at"]:  # no clock runs: no need to read the reports
         return {}
-    rollout = _stored(d)
+    rollout = stored_rollout(d)
     moved = {s: counts_from(rollout, s, at) for s, at in rollout.stage_entered_at.items()}
     return {s: at.isoformat() for s, at in moved.items() if at != rollout.stage_entered_at[s]}
 

@@ -41,7 +41,7 @@ def list_calls(
     """The next N calls of every series and ad-hoc call, in UTC and in local time."""
     from bot.charter_file import example_charter_path, read_charter
     from bot.cli.startup import load_settings
-    from bot.meetings_timers import adhoc_call
+    from bot.meetings_calls import adhoc_call
     from charter.load import CharterInvalid
     from charter.meetings import (
         AdhocMeeting,

@@ -30,7 +30,7 @@ from bot.settings import SettingError, Settings
 from storage.db import DatabaseUrlError, normalise_url, parse_url, shown_url
 
 if TYPE_CHECKING:
-    from bot.bootstrap import Runtime
+    from bot.runtime import Runtime
 
 _SECRET_WORDS = ("SECRET", "TOKEN", "KEY", "PASSWORD", "SMTP_URL", "DATABASE_URL")
 DATABASE_SETTING = "CHARTERBOT_DATABASE_URL"
@@ -82,13 +82,12 @@ def start(
     """The runtime for ``settings``, or the reason it cannot start and the exit.
     ``database_from`` is what set the database URL, for its error lines; ``adopt_other`` False
     refuses a charter other than the database's instead of adopting it."""
-    from bot.bootstrap import (
+    from bot.bootstrap import SchemaNotMigrated, build
+    from bot.charter_adoption import (
         CharterMovesRollouts,
+        CharterNotAdopted,
         CharterVersionLowered,
-        SchemaNotMigrated,
-        build,
     )
-    from bot.charter_adoption import CharterNotAdopted
     from bot.charter_file import CharterUnreadable
     from charter.load import CharterInvalid
 

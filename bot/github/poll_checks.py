@@ -4,7 +4,7 @@ Without webhooks nothing tells the bot that a check run on a client's release fi
 ``check_run`` delivery GitHub failed to make while the bot was down is never recovered (the
 reconciler reads only the charter repository's webhook). So the leader also asks GitHub for the
 check runs a ``require_checks`` gate waits on: on each poll in poll mode, and every
-``CHARTERBOT_GITHUB_RECONCILE_SECONDS`` in webhook mode (``bot.bootstrap``).
+``CHARTERBOT_GITHUB_RECONCILE_SECONDS`` in webhook mode (``bot.runtime``).
 
 Rules:
 - Wanted: for each rollout under way (``storage.rollouts.rollouts(active_only=True)``: not

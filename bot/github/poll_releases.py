@@ -4,7 +4,7 @@ A published release whose body says ``charterbot: ready <n> <stage>`` reports it
 (``bot.rollout_watch.on_release``), but only a ``release`` webhook brings it: in poll mode
 nothing would, and a webhook GitHub failed to deliver is never recovered. So the leader also
 lists the recent releases of the clients' repositories: on each poll in poll mode, and every
-``CHARTERBOT_GITHUB_RECONCILE_SECONDS`` in webhook mode (``bot.bootstrap``).
+``CHARTERBOT_GITHUB_RECONCILE_SECONDS`` in webhook mode (``bot.runtime``).
 
 Rules:
 - Wanted: the repository (the charter's ``clients[].repository``) of every client of a rollout

@@ -20,7 +20,7 @@ Rules:
   ``bot.github.poll_releases`` (only while a rollout they are in is under way).
 - Nor can a poll tell who edited a comment (the API names only its author): a polled edit is
   read as the author's own, so an edit by a collaborator recasts the author's vote, where a
-  webhook's ``sender`` lets the handler ignore it (``bot.github.handler``).
+  webhook's ``sender`` lets the bot ignore it (``bot.github.edits_by_others``).
 - State (watermark, ETags, issue fingerprints) is returned for the caller to persist; this
   module touches no storage. Start with `PollState.starting_at(now)` to skip history.
 """

@@ -25,7 +25,7 @@ Rules:
   quietly and is tried at the next interval; a fetch it held back was never made, so it does
   not count as one of the event's ``MAX_TRIES``.
 - The leader runs a check at most once per ``CHARTERBOT_GITHUB_RECONCILE_SECONDS``, though its
-  loops also wake whenever an event is stored (``bot.bootstrap.paced``, as for polling).
+  loops also wake whenever an event is stored (``bot.runtime.paced``, as for polling).
 - Only the charter repository's webhook is checked. Check runs in the clients' repositories
   that a rollout gate waits on are read on the same interval by ``bot.github.poll_checks``
   (with or without a hook id), so one missed while the bot was down is caught up too; so are

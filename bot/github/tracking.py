@@ -1,5 +1,5 @@
 """The tracking comment: one per proposal, found by a hidden marker in the bot's own comment,
-edited only when it changes (or when someone else changed it: ``bot.github.handler``).
+edited only when it changes (or when someone else changed it: ``bot.github.edits_by_others``).
 
 It shows the state, the timeline (UTC and relative to the last change), what intake found
 wrong, the seat matrix (client or role → who voted what, when, with reason, and from where),

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from bot.web.app import Dashboard
 
 if TYPE_CHECKING:
-    from bot.web.queries import RuntimeLike as Runtime  # not bot.bootstrap: transports stay apart
+    from bot.web.queries import RuntimeLike as Runtime  # not bot.runtime: transports stay apart
 
 __all__ = ["Dashboard", "install"]
 

@@ -47,7 +47,7 @@ from charter.rollout_facts import shown_ref
 from storage.dashboard_queries import positive_id
 
 if TYPE_CHECKING:
-    from bot.web.queries import RuntimeLike as Runtime  # not bot.bootstrap: transports stay apart
+    from bot.web.queries import RuntimeLike as Runtime  # not bot.runtime: transports stay apart
 
 HERE = Path(__file__).resolve().parent
 NAV = (

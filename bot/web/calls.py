@@ -13,7 +13,7 @@ from urllib.parse import quote_plus
 
 from sqlalchemy import Engine
 
-from bot import meetings_timers as timers
+from bot import meetings_calls
 from charter.meetings import AdhocMeeting, Schedule, occurrences
 from charter.model import Charter, Meeting
 from storage import meetings as store
@@ -28,7 +28,7 @@ def _known_calls(
     engine: Engine, charter: Charter, now: datetime
 ) -> tuple[Sequence[Meeting | AdhocMeeting], Schedule]:
     with read_scope(engine) as session:
-        return list(timers.calls(session, charter, now)), store.schedule(session)
+        return list(meetings_calls.calls(session, charter, now)), store.schedule(session)
 
 
 def upcoming(

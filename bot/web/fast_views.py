@@ -46,7 +46,8 @@ from storage.db import read_scope
 from storage.models.core import ProposalRow
 from storage.models.rollouts import RolloutRow
 from storage.proposals import Stored
-from storage.rollouts import ENDED_STATES, rollout_from_json
+from storage.rollout_json import rollout_from_json
+from storage.rollouts import ENDED_STATES
 
 CLOSING_LIMIT = 10
 REVIEW_LIMIT = 20

@@ -67,7 +67,7 @@ WITHHELD = "withheld: a confidential proposal not yet disclosed"
 
 
 class RuntimeLike(Protocol):
-    """What the dashboard uses of ``bot.bootstrap.Runtime`` (a transport may not import it)."""
+    """What the dashboard uses of ``bot.runtime.Runtime`` (a transport may not import it)."""
 
     gov: Governance
     engine: Engine

@@ -23,13 +23,14 @@ import httpx
 from github import Auth
 from sqlalchemy.engine import make_url
 
-from bot.bootstrap import Runtime, build
+from bot.bootstrap import build
 from bot.clock import FixedClock
 from bot.github.events import parse_event
 from bot.github.gateway import PyGithubGateway
 from bot.github.handler import handle_event
 from bot.github.ratelimit import RetryPolicy, Throttle, WritePacer
 from bot.http import create_app
+from bot.runtime import Runtime
 from bot.senders.pacing import Pacer
 from bot.settings import Settings
 from storage import identities

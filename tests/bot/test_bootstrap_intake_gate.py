@@ -3,7 +3,7 @@
 After a start (and each time the process becomes leader) voting closes wait until GitHub
 intake has caught up once: a complete poll in poll mode, a complete reconcile pass in webhook
 mode with the hook id, then the inbox drained of what was stored by then
-(``bot.bootstrap.IntakeGate``). The deadline tick is a local step and the GitHub reads are
+(``bot.intake_gate.IntakeGate``). The deadline tick is a local step and the GitHub reads are
 round trips, so without the gate the tick wins and an in-time vote is refused as "closed".
 Review ends do not wait; GitHub off waits for nothing; a GitHub that cannot be read holds the
 closes for ``INTAKE_CATCH_UP_LIMIT`` at most, with a warning naming why.
@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from bot.bootstrap import INTAKE_CATCH_UP_LIMIT, CatchUp, catch_up
 from bot.clock import FixedClock
+from bot.intake_gate import INTAKE_CATCH_UP_LIMIT, CatchUp, catch_up
 from storage import proposals as repo
 from storage.db import read_scope
 from tests.bot.harness import START, Bot, later, valid_body

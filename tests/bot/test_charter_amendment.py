@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from bot.bootstrap import CharterVersionLowered
+from bot.charter_adoption import CharterVersionLowered
 from bot.clock import FixedClock
 from storage import audit_query, charters
 from storage.db import make_engine, read_scope, session_scope

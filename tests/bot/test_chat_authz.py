@@ -26,9 +26,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.bootstrap import Runtime, build
+from bot.bootstrap import build
 from bot.clock import FixedClock
 from bot.messages import Actor, Message, plain_text
+from bot.runtime import Runtime
 from bot.settings import Settings
 from charter import commands as c
 from charter.authz import authorize_command

@@ -31,11 +31,12 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from bot.bootstrap import Runtime, build
+from bot.bootstrap import build
 from bot.clock import FixedClock
 from bot.discord.client import CharterBot
 from bot.discord.render import render as render_discord
 from bot.messages import Actor, plain_text
+from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.slack.blocks import render_blocks
 from charter.text import escape_markdown_github

@@ -22,11 +22,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.bootstrap import Runtime, build
+from bot.bootstrap import build
 from bot.clock import FixedClock
 from bot.github.events import parse_event
 from bot.github.handler import handle_event
 from bot.messages import Actor, plain_text
+from bot.runtime import Runtime
 from bot.settings import Settings
 from charter import commands as c
 from charter.grammar import COMMENT_USAGE, USAGE

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from bot import demo
-from bot.bootstrap import Runtime, build
+from bot.bootstrap import build
 from bot.clock import FixedClock
+from bot.runtime import Runtime
 from bot.settings import Settings
 from charter import drills
 from storage.db import session_scope

@@ -83,7 +83,7 @@ async def test_a_close_seen_by_polling_names_no_closer_and_withdraws_nothing(bot
         repo_full_name=REPO,
         updated_at=bot.clock.now(),
     )
-    # As the poller stores it (bot.bootstrap Runtime._poll).
+    # As the poller stores it (bot.runtime Runtime._poll).
     await bot.rt.store_delivery("poll", f"poll:issue:{n}:closed", "issues", encode_polled(event))
     await bot.settle()
     assert (await _state(bot, n))["state"] == "review"

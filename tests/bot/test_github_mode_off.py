@@ -11,8 +11,9 @@ from collections.abc import AsyncIterator, Callable
 import httpx
 import pytest
 
-from bot.bootstrap import Runtime, build
+from bot.bootstrap import build
 from bot.http import create_app
+from bot.runtime import Runtime
 from bot.settings import SettingError, Settings
 from storage import inbox
 from storage.db import read_scope

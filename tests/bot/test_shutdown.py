@@ -23,10 +23,10 @@ from datetime import datetime
 
 import pytest
 
-from bot import bootstrap
-from bot.bootstrap import Runtime, build
+from bot.bootstrap import build
 from bot.http import create_app
 from bot.leader import campaign
+from bot.runtime import Runtime
 from bot.settings import Settings
 
 
@@ -139,7 +139,7 @@ async def test_a_waiting_loop_stops_at_once(sqlite_url: str) -> None:
 async def test_a_step_that_overruns_the_grace_is_cancelled(
     sqlite_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(bootstrap, "STOP_GRACE", 0.3)
+    monkeypatch.setattr("bot.runtime.STOP_GRACE", 0.3)
     async with stalled(sqlite_url) as (rt, leadership, slow):
         task = await stepping(rt, slow)
         rt.stop.set()

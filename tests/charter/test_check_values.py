@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from charter.intake import check_intake
-from charter.load import CharterInvalid, _shape_finding, load_charter
+from charter.load import CharterInvalid, load_charter
+from charter.shape_messages import shape_finding
 from tests.paths import mutate, reference_charter_text, shared_path
 
 SECURITY_RULE = '"FREQ=MONTHLY;BYDAY=1TU"'  # meetings[1].rrule, at 129:12
@@ -244,7 +245,7 @@ def test_an_error_kind_without_a_sentence_keeps_pydantics_words() -> None:
         "msg": "Input should be a finite number",
         "input": float("inf"),
     }
-    finding = _shape_finding(error)
+    finding = shape_finding(error)
     assert (finding.loc, finding.message) == (
         ("charter", "version"),
         "version must be a finite number, got inf",

@@ -13,14 +13,8 @@ import pytest
 from hypothesis import given, strategies as st
 
 from charter import commands as c
-from charter.grammar import (
-    COMMENT_USAGE,
-    USAGE,
-    help_lines,
-    live_lines,
-    parse_chat,
-    parse_comment,
-)
+from charter.grammar import COMMENT_USAGE, USAGE, help_lines, parse_chat, parse_comment
+from charter.live_lines import live_lines
 from charter.when import parse_when
 
 H = timedelta(hours=1)

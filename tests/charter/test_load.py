@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from charter import load
-from charter.load import CharterInvalid, Problem, format_path, json_schema, load_charter
+from charter.load import CharterInvalid, Problem, json_schema, load_charter
 from charter.model import Charter
+from charter.shape_messages import format_path
 from tests.paths import REPO, mutate, reference_charter_text
 
 D, H, M = timedelta(days=1), timedelta(hours=1), timedelta(minutes=1)

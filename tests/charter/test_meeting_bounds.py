@@ -10,14 +10,9 @@ import pytest
 from dateutil.rrule import rrulestr
 
 from charter import meetings
-from charter.meetings import (
-    MeetingError,
-    first_instance,
-    is_instance,
-    occurrences,
-    rule_problem,
-)
+from charter.meetings import MeetingError, is_instance, occurrences
 from charter.model import Meeting
+from charter.rrules import first_instance, rule_problem
 
 START = datetime(2026, 1, 6, 17, 0)
 NEVER_MOVES = "INTERVAL={} never moves on to the next meeting; use 1 or more"

@@ -11,29 +11,26 @@ import pytest
 import yaml
 
 from charter.load import load_charter
+from charter.meeting_timers import Reminder, due_timers, mark_handled, reminders_for
 from charter.meetings import (
     AdhocMeeting,
     MeetingError,
     Occurrence,
-    Reminder,
     Schedule,
     clashes,
-    due_timers,
     exists_locally,
     find_occurrence,
     heir,
     is_ambiguous,
     is_instance,
-    local_rule,
-    mark_handled,
     nominal_occurrence,
     occurrences,
     parse_key,
     planned_start,
-    reminders_for,
     superseded,
 )
 from charter.model import Charter, Meeting
+from charter.rrules import local_rule
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")

@@ -22,19 +22,14 @@ from charter.proposal import (
     NotDue,
     Proposal,
     UnknownTrack,
-    cast_vote,
-    close_if_due,
-    enter_review,
     named_clients,
-    open_voting,
-    raise_concern,
-    recompute_votes,
-    resolve_concern,
     settled_note,
     tally_of,
     voting_opened_by,
-    withdraw,
 )
+from charter.proposal_concerns import raise_concern, resolve_concern
+from charter.proposal_transitions import close_if_due, enter_review, open_voting, withdraw
+from charter.proposal_votes import cast_vote, recompute_votes
 from charter.votes import Choice, Outcome, Vote
 
 SHARED = Path(os.environ.get("CHARTERBOT_SHARED_DIR") or Path(__file__).parents[3] / "shared")

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from charter.load import CharterInvalid, Problem, format_path, load_charter
+from charter.load import CharterInvalid, Problem, load_charter
+from charter.shape_messages import format_path
 from charter.validate import check
 from tests.paths import mutate
 

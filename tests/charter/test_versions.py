@@ -19,15 +19,9 @@ import yaml
 from charter.deadlines import deadlines, next_due_at
 from charter.lifecycle import State
 from charter.model import Charter, keeping
-from charter.proposal import (
-    Proposal,
-    cast_vote,
-    close_if_due,
-    open_voting,
-    rules_for,
-    tally_of,
-    track_of,
-)
+from charter.proposal import Proposal, rules_for, tally_of, track_of
+from charter.proposal_transitions import close_if_due, open_voting
+from charter.proposal_votes import cast_vote
 from charter.votes import Choice, Outcome, Vote
 
 SHARED = Path(os.environ.get("CHARTERBOT_SHARED_DIR") or Path(__file__).parents[3] / "shared")

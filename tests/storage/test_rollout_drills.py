@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from charter.load import load_charter
 from charter.rollout_facts import DrillReport, PlannedDrill, ReadyReport, Rollout
-from storage import rollouts as store
+from storage import rollout_json, rollouts as store
 from storage.db import session_scope
 from storage.models.rollouts import RolloutRow
 from tests.paths import reference_charter_text
@@ -50,7 +50,7 @@ def test_drills_round_trip_through_the_database(engine: Engine) -> None:
 
 
 def test_a_rollout_with_plans_only_stores_only_its_plans() -> None:
-    stored = json.loads(store.rollout_to_json(replace(PLAIN, planned_drills=PLANS), CHARTER))
+    stored = json.loads(rollout_json.rollout_to_json(replace(PLAIN, planned_drills=PLANS), CHARTER))
     assert "drills" not in stored
     assert stored["planned_drills"] == [
         {
@@ -64,9 +64,9 @@ def test_a_rollout_with_plans_only_stores_only_its_plans() -> None:
 
 
 def test_a_rollout_without_drills_is_stored_as_before() -> None:
-    plain = json.loads(store.rollout_to_json(PLAIN, CHARTER))
+    plain = json.loads(rollout_json.rollout_to_json(PLAIN, CHARTER))
     assert "drills" not in plain and "planned_drills" not in plain
-    stored = json.loads(store.rollout_to_json(replace(PLAIN, drills=DRILLS), CHARTER))
+    stored = json.loads(rollout_json.rollout_to_json(replace(PLAIN, drills=DRILLS), CHARTER))
     assert stored["drills"][0] == {
         "client": "aurora",
         "stage": "staging",

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from charter.load import load_charter
 from charter.rollout import ReadyReport, Rollout, report_ready
-from storage import rollouts as store
+from storage import rollout_json, rollouts as store
 from storage.db import read_scope, session_scope
 from storage.models.rollouts import RolloutRow
 from storage.times import aware
@@ -130,6 +130,6 @@ def test_a_row_saved_by_this_code_reads_back_identical_and_needs_no_upgrade(
         row = session.get(RolloutRow, 7)
         assert row is not None
         saved = row.data
-        assert store.rollout_to_json(store.load_rollout(session, 7, V3), V3) == saved  # type: ignore[arg-type]
+        assert rollout_json.rollout_to_json(store.load_rollout(session, 7, V3), V3) == saved  # type: ignore[arg-type]
         assert store.keep_stage_ids(session, V3) == []
         assert row.data == saved

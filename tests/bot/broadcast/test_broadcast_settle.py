@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy.exc
 from sqlalchemy import Engine
 
-from bot import bootstrap
+from bot import runtime
 from bot.clock import FixedClock
 from bot.relay import Relay
 from bot.senders.base import Envelope, SendResult, transient
@@ -172,7 +172,7 @@ def scripted_leadership(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
             else:
                 await entry()
 
-    monkeypatch.setattr(bootstrap, "campaign", campaign)
+    monkeypatch.setattr(runtime, "campaign", campaign)
     return script
 
 

@@ -24,9 +24,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from bot.bootstrap import Runtime, build
+from bot.bootstrap import build
 from bot.clock import FixedClock
 from bot.messages import Actor, Message, plain_text
+from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.subscribe import Context, Origin, handle
 from charter.commands import Subscribe

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from bot.discord.client import CharterBot
-from charter.commands import USAGE
+from charter.usage import USAGE
 from tests.bot.discord.clients import GUILD_ID
 from tests.bot.discord.wire import USER_ID, command, option
 from tests.bot.slack.fake_core import FakeCore

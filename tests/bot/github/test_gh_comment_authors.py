@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from bot.github.edits_by_others import as_written, by_other
 from bot.github.events import CommentEvent, comment_event_from_snapshot
-from bot.github.handler import as_written, by_other, encode_polled
+from bot.github.handler import encode_polled
 from bot.ports import CommentSnapshot
 from storage import audit, audit_query
 from storage.db import session_scope

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.github.handler import link_codes
+from bot.github.link_codes import link_codes
 
 CODE = "WDJB-MJHT"
 

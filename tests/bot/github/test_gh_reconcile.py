@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine
 
-from bot.bootstrap import paced
 from bot.github.gateway import PyGithubGateway
 from bot.github.reconcile import MAX_TRIES, WATERMARK, Reconciler, missed
 from bot.ports import GitHubError, GitHubNotFound, HookDelivery, HookDeliverySummary
+from bot.runtime import paced
 from storage import state
 from storage.db import read_scope
 from tests.standins.github_server import GitHubStandin

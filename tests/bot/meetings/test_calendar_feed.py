@@ -15,10 +15,11 @@ from icalendar import Calendar
 from starlette.applications import Starlette
 
 from bot import meetings_service
-from bot.bootstrap import Runtime, build
+from bot.bootstrap import build
 from bot.clock import FixedClock
 from bot.http import create_app
 from bot.messages import plain_text
+from bot.runtime import Runtime
 from bot.settings import Settings
 from charter.load import load_charter
 from tests.bot.meetings.conftest import COORDINATOR, charter_with, make_gov

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.meetings_timers import GO_NO_GO_RETRY, _attempt_due
+from bot.meetings_go_no_go import GO_NO_GO_RETRY, _attempt_due
 from charter.gates import GoNoGo
 from storage.models.meetings import AdhocMeetingRow
 

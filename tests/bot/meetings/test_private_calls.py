@@ -15,8 +15,8 @@ from sqlmodel import select
 from bot import calendar
 from bot.clock import FixedClock
 from bot.meetings_agenda import agenda_for
+from bot.meetings_incident_review import schedule_incident_review
 from bot.meetings_lookup import resolve
-from bot.meetings_timers import schedule_incident_review
 from bot.messages import Actor, plain_text
 from bot.relay_fanout import announcement
 from bot.service import Governance

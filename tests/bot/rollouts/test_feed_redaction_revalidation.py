@@ -15,7 +15,7 @@ from starlette.middleware import Middleware
 
 from bot import feeds
 from bot.http import ConditionalGet
-from bot.rollout_incidents import _pause
+from bot.rollout_incident_holds import pause_for
 from storage.db import session_scope
 from tests.bot.rollouts.conftest import COORDINATOR, COUNCIL, H, World, form, person
 from tests.bot.rollouts.test_rollout_commands import decide
@@ -62,7 +62,7 @@ async def test_a_redaction_is_never_answered_304(
     world.later(H)
     with session_scope(world.engine) as session:  # pauses hidden #2: confidential now
         reason = "a confidential incident (sev3)"
-        assert _pause(world.gov, session, 2, "1", reason, person(COUNCIL), world.clock.now())
+        assert pause_for(world.gov, session, 2, "1", reason, person(COUNCIL), world.clock.now())
     world.ok(COUNCIL, "incident severity #1 sev1")  # pauses #1, quoting it as confidential
     again = await http.get(FEED, headers=held)
     assert again.status_code == 200

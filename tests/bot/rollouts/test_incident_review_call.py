@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from bot import meetings_service, meetings_timers as timers
+from bot import meetings_incident_review, meetings_service
 from bot.relay_fanout import announcement
 from bot.web.calls import upcoming
 from charter.subscriptions import recipients
@@ -141,7 +141,7 @@ def test_the_call_is_stored_once(world: World) -> None:
     with session_scope(world.engine) as session:
         incident = incident_store.load_incident(session, 1)
         assert incident is not None
-        again = timers.schedule_incident_review(
+        again = meetings_incident_review.schedule_incident_review(
             world.gov, session, incident, world.clock.now(), world.clock.now(), drafted="x"
         )
     assert again is None

@@ -13,7 +13,7 @@ from sqlmodel import select
 from charter.gates import GoNoGo
 from charter.load import load_charter
 from charter.rollout import Override, ReadyReport, RollbackRecord, Rollout
-from storage import rollouts as store
+from storage import rollout_json, rollouts as store
 from storage.db import session_scope
 from storage.models.rollouts import CheckResultRow
 from tests.paths import reference_charter_text
@@ -39,7 +39,10 @@ FULL = Rollout(
 @pytest.mark.parametrize("rollout", [FULL, Rollout(proposal=1, clients=("aurora",), started_at=T)])
 def test_the_aggregate_round_trips_through_json(rollout: Rollout) -> None:
     """Everything but check results survives storage unchanged (checks live in their table)."""
-    assert store.rollout_from_json(store.rollout_to_json(rollout, CHARTER), CHARTER) == rollout
+    assert (
+        rollout_json.rollout_from_json(rollout_json.rollout_to_json(rollout, CHARTER), CHARTER)
+        == rollout
+    )
 
 
 def test_save_derives_the_columns_and_drops_nothing(engine: Engine) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 from bot import meetings_service, rollouts
-from bot.bootstrap import adopt_charter
+from bot.charter_adoption import adopt_charter
 from bot.messages import Actor
 from storage.db import session_scope
 from storage.models.rollouts import RolloutRow

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from bot import rollouts
-from bot.bootstrap import CharterMovesRollouts, adopt_charter
+from bot.charter_adoption import CharterMovesRollouts, adopt_charter
 from bot.cli import app
 from bot.service import Governance
 from bot.web import fast_views

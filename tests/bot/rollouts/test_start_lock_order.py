@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from sqlalchemy import Engine, text
 
-from bot.bootstrap import adopt_charter
+from bot.charter_adoption import adopt_charter
 from charter.load import load_charter
 from storage import audit, rollouts as store
 from storage.db import session_scope

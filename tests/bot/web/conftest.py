@@ -16,10 +16,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.bootstrap import Runtime, build
+from bot.bootstrap import build
 from bot.clock import FixedClock
 from bot.demo import seed_if_empty
 from bot.http import create_app
+from bot.runtime import Runtime
 from bot.settings import Settings
 from tests.standins.loopback import serving as serve_on_loopback
 

@@ -12,9 +12,9 @@ import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
 from bot.api import OPENAPI
-from bot.bootstrap import Runtime
 from bot.http import create_app
 from bot.messages import Actor
+from bot.runtime import Runtime
 from tests.bot.web.conftest import NOW
 
 FORMATS = FormatChecker()

@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.bootstrap import Runtime
 from bot.messages import Actor, plain_text
+from bot.runtime import Runtime
 from bot.web.queries import Reader
 from charter.gates import CONFIDENTIAL_INCIDENT
 from tests.bot.web.test_api_contract import _check, _spec

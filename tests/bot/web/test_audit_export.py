@@ -25,9 +25,10 @@ from starlette.applications import Starlette
 from starlette.types import Message
 
 import storage.verify_export as verify_export
-from bot.bootstrap import Runtime, build as build_runtime
+from bot.bootstrap import build as build_runtime
 from bot.clock import FixedClock
 from bot.http import create_app
+from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.web import export as audit_export
 from bot.web.queries import withheld

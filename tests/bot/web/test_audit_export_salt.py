@@ -15,7 +15,7 @@ import httpx
 from markupsafe import escape
 from sqlalchemy import select
 
-from bot.bootstrap import Runtime
+from bot.runtime import Runtime
 from bot.web.queries import withheld
 from storage import audit, dashboard_queries
 from storage.canonical import SALT_KEY, canonical_json, entry_hash

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from bot.bootstrap import Runtime
 from bot.messages import Actor
+from bot.runtime import Runtime
 from tests.bot.web.conftest import SCREENSHOTS, copy_of, runtime, serving
 
 CHROMIUM = Path("/usr/bin/chromium")

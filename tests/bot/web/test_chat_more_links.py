@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.bootstrap import Runtime
 from bot.messages import Actor, plain_text
 from bot.rollouts import _public_page
+from bot.runtime import Runtime
 
 COORDINATOR = Actor("jonas-coord", "console", "jonas-coord")
 COUNCIL = Actor("kofi-sec", "console", "kofi-sec")

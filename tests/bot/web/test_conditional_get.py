@@ -17,10 +17,10 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
-from bot.bootstrap import Runtime
 from bot.feeds import atom
 from bot.http import ConditionalGet, http_date, none_match
 from bot.messages import Actor, plain_text
+from bot.runtime import Runtime
 
 POLLED = [
     "/api/proposals",

@@ -23,9 +23,9 @@ import httpx
 import pytest
 
 from bot import rollouts as bot_rollouts
-from bot.bootstrap import Runtime
 from bot.clock import FixedClock
 from bot.messages import Actor, plain_text
+from bot.runtime import Runtime
 from bot.web.queries import Reader
 from storage import dashboard_queries as q, meetings as meetings_store, rollouts as rollout_store
 from storage.db import read_scope, session_scope

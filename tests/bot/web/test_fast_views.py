@@ -19,9 +19,9 @@ import pytest
 from sqlmodel import select
 
 from bot import rollout_reads
-from bot.bootstrap import Runtime
 from bot.rollout_lifecycle import start_rollout
 from bot.rollout_views import is_final
+from bot.runtime import Runtime
 from bot.views import summary_view
 from bot.web import fast_views, queries
 from charter.gates import GoNoGo

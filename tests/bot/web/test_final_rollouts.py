@@ -10,11 +10,11 @@ from dataclasses import replace
 import httpx
 import pytest
 
-from bot.bootstrap import Runtime
 from bot.identity import Actor
 from bot.messages import plain_text
 from bot.rollout_lifecycle import start_rollout
 from bot.rollout_views import next_stage, rollout_message
+from bot.runtime import Runtime
 from bot.web import fast_views
 from charter.lifecycle import State
 from storage import dashboard_queries as q, proposals as repo, rollouts as store

@@ -14,8 +14,8 @@ import httpx
 import pytest
 from starlette.requests import Request
 
-from bot.bootstrap import Runtime
 from bot.http import create_app
+from bot.runtime import Runtime
 from bot.web import queries
 from bot.web.live import LiveHub
 from tests.bot.web.conftest import runtime

@@ -9,8 +9,8 @@ import re
 import httpx
 import pytest
 
-from bot.bootstrap import Runtime
 from bot.messages import plain_text
+from bot.runtime import Runtime
 from bot.views import proposal_message
 from storage import proposals as repo
 from storage.db import read_scope

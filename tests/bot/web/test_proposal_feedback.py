@@ -9,8 +9,8 @@ import re
 
 import httpx
 
-from bot.bootstrap import Runtime
 from bot.messages import Actor, plain_text
+from bot.runtime import Runtime
 from charter.feedback import FeedbackRequest
 from storage import feedback as feedback_store
 from storage.db import session_scope

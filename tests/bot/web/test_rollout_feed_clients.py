@@ -11,8 +11,8 @@ from xml.etree import ElementTree as ET
 import httpx
 from sqlmodel import col, select
 
-from bot.bootstrap import Runtime
 from bot.relay_fanout import announcement
+from bot.runtime import Runtime
 from charter.subscriptions import Subscription, matches
 from storage.db import read_scope
 from storage.models.core import OutboxRow

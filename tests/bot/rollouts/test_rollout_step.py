@@ -1,0 +1,110 @@
+"""The one shape of a rollout command (:func:`bot.rollout_steps.step`): a proposal without a
+rollout the actor may see, a rollout rolled back for good, a check the handler adds
+(``admit``), a rule raising ``ValueError`` and a decision that refuses are each a refusal that
+changes nothing but its ``command-refused`` entry; a decision is saved and its replies answered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import pytest
+from sqlmodel import func, select
+
+from bot.messages import Message
+from bot.rollout_steps import Decide, step
+from charter import commands as c
+from charter.effects import Reply
+from charter.rollout import Rollout, RolloutDecision
+from charter.rollout_decision import refuse
+from storage import proposals as repo, rollouts as store
+from storage.db import session_scope
+from storage.models.audit import AuditEntry
+from tests.bot.rollouts.conftest import COORDINATOR, MAINTAINER, World, form, person
+
+PAIR = ("aurora", "borealis")
+HELD = (("", "by hand"),)
+
+
+def _raises(stored: repo.Stored, rollout: Rollout) -> RolloutDecision:
+    raise ValueError("unknown stage 'moon'")
+
+
+def _refuses(stored: repo.Stored, rollout: Rollout) -> RolloutDecision:
+    return refuse(rollout, "not now")
+
+
+def _holds(stored: repo.Stored, rollout: Rollout) -> RolloutDecision:
+    return RolloutDecision(replace(rollout, pauses=HELD), (Reply("held"),))
+
+
+def _not_yours(stored: repo.Stored, rollout: Rollout) -> Message:
+    return Message.text_only("not yours", ok=False)
+
+
+@dataclass(frozen=True)
+class Case:
+    n: int
+    decide: Decide
+    said: str
+    ok: bool = False
+    refused: int = 1  # command-refused entries the step writes
+    decided: bool = False  # whether the rule was asked at all
+    paused: tuple[tuple[str, str], ...] = ()
+    finished: bool = False  # rolled back from every stage first
+    admit: Callable[[repo.Stored, Rollout], Message | None] | None = None
+
+
+CASES = {
+    "no such proposal": Case(9, _holds, "There is no proposal #9."),
+    "rolled back for good": Case(
+        1,
+        _holds,
+        "#1 was rolled back from every stage; a new proposal is needed to retry.",
+        finished=True,
+    ),
+    "admit refuses first": Case(1, _holds, "not yours", refused=0, admit=_not_yours),
+    "admit before finished": Case(
+        1, _holds, "not yours", refused=0, finished=True, admit=_not_yours
+    ),
+    "rule raises": Case(1, _raises, "unknown stage 'moon'", decided=True),
+    "decision refuses": Case(1, _refuses, "not now", decided=True),
+    "decision saved": Case(
+        1, _holds, "held", ok=True, refused=0, decided=True, paused=HELD, admit=lambda s, r: None
+    ),
+}
+
+
+def _refusals(world: World) -> int:
+    with session_scope(world.engine) as session:
+        stmt = (
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.kind == "command-refused")
+        )
+        return int(session.exec(stmt).one())
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+def test_a_rollout_command_has_one_shape(world: World, case: Case) -> None:
+    world.accept(1, form(clients=PAIR, likelihood=1, impact=1))
+    if case.finished:
+        for client in PAIR:
+            world.ok(MAINTAINER[client], f"ready 1 {client} staging 1.0.0 abcdef1")
+        world.ok(COORDINATOR, 'rollback 1 "abandon"')
+    asked: list[int] = []
+
+    def decide(stored: repo.Stored, rollout: Rollout) -> RolloutDecision:
+        asked.append(rollout.proposal)
+        return case.decide(stored, rollout)
+
+    before = _refusals(world)
+    with session_scope(world.engine) as session:
+        now = world.clock.now()
+        cmd = c.Advance(case.n)
+        said = step(world.gov, session, cmd, person(COORDINATOR), now, decide, admit=case.admit)
+    assert said == Message.text_only(case.said, ok=case.ok)
+    assert _refusals(world) - before == case.refused
+    assert asked == ([1] if case.decided else [])
+    with session_scope(world.engine) as session:
+        rollout = store.load_rollout(session, 1, world.gov.charter)
+    assert rollout is not None and rollout.pauses == case.paused
