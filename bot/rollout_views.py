@@ -19,7 +19,7 @@ from charter import drills
 from charter.gates import GateResult, gate_line
 from charter.model import Charter, format_compound
 from charter.rollout import ReadyReport, Rollout, matrix
-from charter.rollout_facts import PlannedDrill, shown_ref
+from charter.rollout_facts import PlannedDrill, version_at
 from storage.rollouts import ENDED_STATES
 
 
@@ -157,7 +157,7 @@ def _planned_segments(cell: Mapping[str, Any]) -> tuple[Segment, ...]:
 def _cell_segments(cell: Mapping[str, Any]) -> tuple[Segment, ...]:
     if cell["version"] is None:
         return (f"{cell['stage']} —", *_planned_segments(cell))
-    head = cell["version"] + (f"@{shown_ref(cell['ref'])}" if cell["ref"] else "")
+    head = version_at(cell["version"], cell["ref"])
     at = _dt(cell["reported_at"])
     parts: list[Segment] = [f"{cell['stage']} {head} ("]
     if at is not None:
@@ -243,14 +243,13 @@ def inventory_message(
             if not here:
                 continue
             n, latest = here[-1]
-            ref = f"@{shown_ref(latest.ref)}" if latest.ref else ""
             gone = rolled_back(latest, (rollouts or {}).get(n), charter)
             mark = " (rolled back)" if gone else ""
             earlier = earlier_versions([r.version for _, r in here[:-1]])
             history = f" (before: {earlier})" if earlier else ""
             lines.append(
                 (
-                    f"  {stage}: {latest.version}{ref}{mark} for #{n} since ",
+                    f"  {stage}: {version_at(latest.version, latest.ref)}{mark} for #{n} since ",
                     When(latest.at),
                     history,
                 )

@@ -108,6 +108,22 @@ def shown_ref(ref: str) -> str:
     return ref[:12] if _COMMIT.match(ref) else ref
 
 
+def ref_beside(version: str, ref: str | None) -> str | None:
+    """The ref shown beside a version, as views show it (:func:`shown_ref`), or None: when
+    there is none, or when it only names the version's own tag (a GitHub release reports its
+    tag as both, and ``v1.0.0@v1.0.0`` tells nothing twice)."""
+    if not ref or tag_name(ref) == version:
+        return None
+    return shown_ref(ref)
+
+
+def version_at(version: str, ref: str | None) -> str:
+    """A release as views write it: ``1.2.0@0123456789ab``, or the version alone when the ref
+    adds nothing (:func:`ref_beside`)."""
+    beside = ref_beside(version, ref)
+    return version if beside is None else f"{version}@{beside}"
+
+
 def tag_name(ref: str) -> str | None:
     """The tag a ref names, as GitHub's ``head_branch`` names the tag whose push started a
     run: ``refs/tags/v1.0.0`` and a bare ``v1.0.0`` (a GitHub release reports its tag so, the
@@ -297,7 +313,7 @@ class Cell:
     def text(self) -> str:
         if self.version is None:
             return " ".join(part for part in ("—", self.drill) if part)
-        head = self.version + (f"@{shown_ref(self.ref)}" if self.ref else "")
+        head = version_at(self.version, self.ref)
         marks = " ".join(f"{name}={status}" for name, status in self.checks)
         rolled = "" if self.on else "(rolled back)"
         return " ".join(part for part in (head, marks, self.drill, rolled) if part)

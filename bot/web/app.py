@@ -43,7 +43,7 @@ from bot.web.calls import upcoming
 from bot.web.live import LiveHub
 from bot.web.queries import PAGE, Reader, open_states
 from charter.lifecycle import State
-from charter.rollout_facts import shown_ref
+from charter.rollout_facts import ref_beside
 from storage.dashboard_queries import positive_id
 
 if TYPE_CHECKING:
@@ -99,7 +99,8 @@ def environment() -> Environment:
     )
     env.filters["when"] = when
     env.filters["short"] = lambda h: (h or "")[:12]
-    env.filters["ref"] = shown_ref  # a sha abbreviated, a tag or branch whole
+    # a sha abbreviated, a tag or branch whole; nothing when it only names the version's tag
+    env.filters["ref_beside"] = lambda ref, version: ref_beside(version, ref)
     return env
 
 

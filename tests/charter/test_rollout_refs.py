@@ -11,7 +11,16 @@ from datetime import UTC, datetime
 import pytest
 
 from charter.rollout import report_ready, start
-from charter.rollout_facts import Cell, ReadyReport, moving_ref, ref_matches, shown_ref, tag_name
+from charter.rollout_facts import (
+    Cell,
+    ReadyReport,
+    moving_ref,
+    ref_beside,
+    ref_matches,
+    shown_ref,
+    tag_name,
+    version_at,
+)
 from tests.charter.rollout_support import reference
 
 SHA = "0123abcd" * 5
@@ -34,6 +43,30 @@ AT = datetime(2026, 6, 1, tzinfo=UTC)
 )
 def test_only_a_commit_sha_is_abbreviated(ref: str, shown: str) -> None:
     assert shown_ref(ref) == shown
+
+
+@pytest.mark.parametrize(
+    ("version", "ref", "beside", "written"),
+    [
+        ("1.2.0", None, None, "1.2.0"),  # no ref
+        ("1.2.0", "", None, "1.2.0"),
+        ("1.2.0", SHA, "0123abcd0123", "1.2.0@0123abcd0123"),  # a sha, abbreviated
+        ("v4.3.0-rc1", "v4.3.0-rc1", None, "v4.3.0-rc1"),  # a release: its tag as both
+        ("v4.3.0-rc1", "refs/tags/v4.3.0-rc1", None, "v4.3.0-rc1"),  # the same tag, long form
+        ("v4.3.0", "v4.3.0-rc1", "v4.3.0-rc1", "v4.3.0@v4.3.0-rc1"),  # another tag
+        (
+            "v4.3.0",
+            "refs/heads/v4.3.0",
+            "refs/heads/v4.3.0",
+            "v4.3.0@refs/heads/v4.3.0",
+        ),  # a branch
+    ],
+)
+def test_a_ref_is_written_beside_its_version_unless_it_only_names_the_versions_tag(
+    version: str, ref: str | None, beside: str | None, written: str
+) -> None:
+    assert ref_beside(version, ref) == beside
+    assert version_at(version, ref) == written
 
 
 @pytest.mark.parametrize(

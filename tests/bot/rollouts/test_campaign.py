@@ -80,7 +80,9 @@ def test_five_clients_through_three_stages(engine: Engine) -> None:
     assert world.state(1) is State.ROLLING_OUT
     entered = world.announced("#1 entered staging")
     assert len(entered) == 1
-    assert "eridanus | v0.9.3@v0.9.3" in entered[0]["text"]  # announced with the matrix
+    # announced with the matrix; the release's tag, its version and ref both, named once
+    assert "eridanus | v0.9.3" in entered[0]["text"]
+    assert "v0.9.3@" not in entered[0]["text"]
 
     # -- canary gates: a missing report, soak, checks not run / failed ------------------------
     for client in CLIENTS[:4]:
