@@ -21,7 +21,12 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from bot import meetings_commands as cmds, meetings_outcomes as outcomes, meetings_timers as timers
+from bot import (
+    drill_reminders,
+    meetings_commands as cmds,
+    meetings_outcomes as outcomes,
+    meetings_timers as timers,
+)
 from bot.calendar import calendar_ics, live_exceptions
 from bot.meetings_agenda import Call
 from bot.meetings_calls import adhoc_call
@@ -46,7 +51,13 @@ def install(rt: Runtime) -> None:
     routes = rt.extras.setdefault("routes", [])
     routes += calendar_routes(rt.gov)
     scheduler = WakeupScheduler(
-        rt.leadership, lambda now: _next_at(rt.gov, now), rt.wake.set, rt.clock
+        rt.leadership,
+        # The one alarm clock also wakes for planned rollback drills' reminders.
+        lambda now: drill_reminders.sooner(
+            _next_at(rt.gov, now), drill_reminders.next_at(rt.gov, now)
+        ),
+        rt.wake.set,
+        rt.clock,
     )
     rt.extras["meetings_scheduler"] = scheduler
     rt.extras.setdefault("startup", []).append(

@@ -8,7 +8,9 @@ The path is the one a readiness report takes: the grammar reads it (:mod:`charte
 announcement (kind ``rollout``, private while the rollout is confidential) and tracking sync in
 the service's one transaction. A refusal changes nothing but a ``command-refused`` entry.
 ``drill schedule`` plans one the same way (:func:`charter.rollout_drills.schedule_drill`), its
-time read in the charter's zone as ``meeting schedule`` reads it (:mod:`charter.when`).
+time read in the charter's zone as ``meeting schedule`` reads it (:mod:`charter.when`); the
+client's maintainers are then reminded of it before, and nudged once if it passes unreported
+(:mod:`bot.drill_reminders`, a tick hook installed here).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from bot import drill_reminders
 from bot.messages import Actor, Message
 from bot.rollout_steps import step
 from bot.service import Governance
@@ -31,6 +34,7 @@ from storage import proposals as repo
 def install_on(gov: Governance) -> None:
     gov.register(c.Drill, drill)
     gov.register(c.DrillSchedule, schedule)
+    gov.add_tick_hook(drill_reminders.tick)  # reminders of planned drills (bot.drill_reminders)
 
 
 def drill(gov: Governance, session: Session, cmd: c.Drill, actor: Actor, now: datetime) -> Message:
