@@ -37,6 +37,8 @@ from typing import Any
 
 import httpx
 
+from storage import check_results as check_store
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.bootstrap import build
@@ -143,7 +145,7 @@ def seed_rollouts(rt: Runtime, numbers: list[int]) -> int:
                 assert loaded is not None
                 report(rt.gov, session, stored, loaded, entry, who, at, source="command")
                 if client in repos:
-                    store.record_check(
+                    check_store.record_check(
                         session,
                         repo=repos[client],
                         head_sha=ref,

@@ -34,7 +34,7 @@ from sqlmodel import Session
 
 from charter.meeting_timers import Reminder
 from charter.model import format_duration
-from storage import audit, audit_witness as store, meetings as timers
+from storage import audit, audit_witness as store, meeting_timers as timers
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
+from bot.chat_views import listing_message, proposal_message, todo_message
 from bot.messages import Actor, Message
-from bot.views import OPEN_STATES, listing_message, proposal_message, todo_message
+from bot.views import OPEN_STATES
 from charter import commands as c
 from charter.activation import move_activation
 from charter.authz import roles_for

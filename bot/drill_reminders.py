@@ -8,7 +8,7 @@ Rules (which timers are due, and what they say: :mod:`charter.drill_reminders`):
   handles the due ones. A restart neither loses a timer (it is derived again) nor repeats one
   (its row exists); a reminder missed while the bot was down is sent late once if the drill
   time has not come.
-- Exactly once: each timer is claimed (:func:`storage.meetings.claim_timer`, UNIQUE key) in
+- Exactly once: each timer is claimed (:func:`storage.meeting_timers.claim_timer`, UNIQUE key) in
   the transaction that queues its announcement, so two replicas or a retried tick cannot both
   send it. A rollout with a timer due is read again under its row lock and decided again
   before claiming, so a drill reported (or planned again) meanwhile cancels it.
@@ -28,7 +28,7 @@ from sqlmodel import Session
 
 from charter import drill_reminders as rules
 from charter.rollout_facts import Rollout
-from storage import meetings as timers, rollouts as store
+from storage import meeting_timers as timers, rollouts as store
 from storage.db import read_scope
 
 if TYPE_CHECKING:

@@ -50,7 +50,7 @@ from starlette.routing import Route
 
 from bot import subscribe_routes
 from bot.feed_filters import BadQuery, Filters, parse, wanted
-from charter.incidents import Incident
+from charter.incident_facts import Incident
 from charter.model import Charter
 from storage import incidents
 from storage.dashboard_queries import confidential_incidents

@@ -12,7 +12,7 @@
 - Leadership narrows who does the work; it is not what makes timers exactly-once. Between a
   leader's death and its own next check two replicas may briefly both believe they lead, so
   every timer is also claimed by a UNIQUE row in the transaction that fires it
-  (:func:`storage.meetings.claim_timer`).
+  (:func:`storage.meeting_timers.claim_timer`).
 - The lock names the schema the bot's tables are in (``current_schema()``): replicas of one
   deployment contend for it, while deployments (or test runs) in other schemas of the same
   database lead on their own. The default ``public`` schema keeps the constant key earlier

@@ -58,7 +58,10 @@ from charter.meetings import AdhocMeeting, Occurrence, find_occurrence, parse_ke
 from charter.model import Charter, Meeting
 from charter.proposal import rules_for
 from storage import (
+    agendas as agenda_store,
+    check_results as check_store,
     incidents as incident_store,
+    meeting_outcomes as outcome_store,
     meetings as store,
     outbox,
     proposals as repo,
@@ -120,7 +123,7 @@ def _rollouts(session: Session, charter: Charter, now: datetime) -> list[GateIte
         stage = charter.stage(target)
         if stage is None:
             continue
-        checked = rollout_store.with_checks(session, rollout, rollout_reads.client_repos(charter))
+        checked = check_store.with_checks(session, rollout, rollout_reads.client_repos(charter))
         facts = rollout_reads.gate_facts(session, stored.proposal)
         for result in evaluate(stage, checked, facts, charter, now):
             if not result.passed:
@@ -155,7 +158,7 @@ def _actions(session: Session, charter: Charter, call: Call, occ: Occurrence) ->
     series = {m.id for m in charter.meetings}
     public = not is_private(call, charter)
     out: list[ActionItem] = []
-    for row in store.open_actions(session):
+    for row in outcome_store.open_actions(session):
         carried = row.meeting_id == call.id or row.meeting_id not in series
         if not carried or row.occurrence_key == occ.key or aware(row.at) >= occ.starts_at:
             continue
@@ -172,7 +175,7 @@ def snapshot(
     proposals, concerns = _proposals(session, charter)
     added = [
         AddedItem(row.text, row.added_by, aware(row.added_at))
-        for row in store.agenda_items(session, occ.key)
+        for row in agenda_store.agenda_items(session, occ.key)
     ]
     return AgendaSnapshot(
         proposals=tuple(proposals),
@@ -198,21 +201,21 @@ def agenda_for(
 
 
 def _pending_key(occurrence_key: str) -> str:
-    return store.pending_key(occurrence_key)  # "agenda-issue:<key>:pending"
+    return agenda_store.pending_key(occurrence_key)  # "agenda-issue:<key>:pending"
 
 
 def queue_post(session: Session, occ: Occurrence, agenda: Agenda, now: datetime) -> bool:
     """Queue the agenda issue's creation or edit unless GitHub already holds this body; a post
     still waiting for the relay gets this text instead. True when something changed."""
     payload = {"occurrence_key": occ.key, "title": agenda.title, "body": agenda.body_markdown}
-    waiting = store.waiting_post(session, _pending_key(occ.key))
+    waiting = agenda_store.waiting_post(session, _pending_key(occ.key))
     if waiting is not None:
         if outbox.payload(waiting) == payload:
             return False
         waiting.payload = json.dumps(payload, sort_keys=True, separators=(",", ":"))
         session.add(waiting)
         return True
-    known = store.agenda_issue(session, occ.key)
+    known = agenda_store.agenda_issue(session, occ.key)
     if known is not None and known.body_sha256 == digest(agenda.body_markdown):
         return False
     outbox.enqueue(session, kind=AGENDA_KIND, payload=payload, now=now, key=_pending_key(occ.key))
@@ -231,7 +234,7 @@ def follow(
     """Make the posted agenda of occurrence ``key`` say what is true now: where the call now
     falls (after a move), or that it is ``cancelled``. Nothing for a private call (no issue),
     nor before the agenda is posted: its timer then posts it where the call now falls."""
-    if is_private(call, charter) or not store.posted_agendas(session, keys=[key]):
+    if is_private(call, charter) or not agenda_store.posted_agendas(session, keys=[key]):
         return False
     occ = find_occurrence(call, key, store.schedule(session))
     if occ is None:
@@ -250,16 +253,16 @@ def adopt(session: Session, meeting: Meeting, occ: Occurrence, now: datetime) ->
     (an amendment that drops one of a day's calls does not merge it into another: the dropped
     call's issue says it is cancelled, see :func:`bot.meetings_timers.refresh_agendas`).
     Returns the key taken over, if any."""
-    if store.holding_agendas(session, [occ.key], items=False):
+    if agenda_store.holding_agendas(session, [occ.key], items=False):
         return None
     local = parse_key(occ.key)[1]
-    same_day = store.posted_agendas(session, prefix=f"{meeting.id}@{local:%Y-%m-%d}T")
-    old = superseded(meeting, occ, store.holding_agendas(session, same_day - {occ.key}))
-    if old is None or store.outcomes(session, old):
+    same_day = agenda_store.posted_agendas(session, prefix=f"{meeting.id}@{local:%Y-%m-%d}T")
+    old = superseded(meeting, occ, agenda_store.holding_agendas(session, same_day - {occ.key}))
+    if old is None or outcome_store.outcomes(session, old):
         return None
-    moved = store.rekey_agenda(session, old, occ.key, now)
-    waiting = store.waiting_post(session, _pending_key(old))
-    if waiting is not None and store.waiting_post(session, _pending_key(occ.key)) is None:
+    moved = agenda_store.rekey_agenda(session, old, occ.key, now)
+    waiting = agenda_store.waiting_post(session, _pending_key(old))
+    if waiting is not None and agenda_store.waiting_post(session, _pending_key(occ.key)) is None:
         waiting.key = _pending_key(occ.key)  # queue_post gives it occ's text
         session.add(waiting)
         moved = True

@@ -54,7 +54,12 @@ from charter.effects import Audit, Effect
 from charter.gates import GoNoGo, current_go_no_go, rolled_back_from
 from charter.rollout_facts import ReadyReport, Rollout
 from charter.soak import brought, replaced, replacing
-from storage import meetings as store, proposals as proposal_store, rollouts as rollout_store
+from storage import (
+    meetings as store,
+    proposals as proposal_store,
+    rollout_reports as report_store,
+    rollouts as rollout_store,
+)
 from storage.models.meetings import AdhocMeetingRow
 from storage.times import aware
 
@@ -89,7 +94,7 @@ def schedule_next_call(
     if now < soak_end - GO_NO_GO_LEAD:
         return None
     earlier = store.go_no_go_calls(session, rollout.proposal, stage.id)
-    decisions = rollout_store.go_no_go(session, rollout.proposal)
+    decisions = report_store.go_no_go(session, rollout.proposal)
     back, release = rolled_back_from(stage, rollout), brought(rollout, stage.id)
     due = _attempt_due(
         current_go_no_go(stage, rollout, decisions, charter),

@@ -4,7 +4,7 @@ Resolving an incident stores an ad-hoc call ``incident-review-<id>`` (kind
 ``incident-review``, one hour, titled "Post-incident review: incident <id> — <summary>") on the
 review's due date (``incidents.review_within`` after resolution), at the time of day of
 the charter's first meeting series in its zone, or 15:00 UTC with no series
-(:func:`charter.incidents.review_at`); never sooner than an hour from now (then on the next
+(:func:`charter.incident_reviews.review_at`); never sooner than an hour from now (then on the next
 hour), and moved past any call it would overlap, as a go/no-go call is. It is announced and
 audited like one, and gets the same reminders and an agenda ``GO_NO_GO_AGENDA`` before, which
 lists the line naming the drafted review issue among its added items
@@ -23,8 +23,9 @@ from sqlmodel import Session
 
 from bot.meetings_calls import REVIEW_KIND, adhoc_call, announce, follows, free_start, hour_up
 from charter.effects import Audit, Effect
-from charter.incidents import Incident, review_at
-from storage import meetings as store
+from charter.incident_facts import Incident
+from charter.incident_reviews import review_at
+from storage import agendas as agenda_store, meetings as store
 from storage.models.meetings import AdhocMeetingRow
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ def schedule_incident_review(
     store.bump_revision(session, call_id, now)
     call = adhoc_call(row)
     occ = call.occurrence()
-    store.add_agenda_item(session, occ.key, drafted, "charterbot", now)
+    agenda_store.add_agenda_item(session, occ.key, drafted, "charterbot", now)
     lead = f"The post-incident review of incident {incident.id} is scheduled (due {due:%Y-%m-%d})."
     lead += follows(passed, gov.charter, private=private)
     payload = {"incident": incident.id, "starts_at": starts.isoformat(), "due": due.isoformat()}

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session
 
 from bot import meetings_agenda as agenda, meetings_calls
+from bot.announcements import undisclosed_secrets
 from bot.commands_core import _visible
 from bot.meetings_agenda import Call
 from bot.messages import Actor, Message
@@ -252,7 +253,7 @@ def announce(
 
 def undisclosed_secret(session: Session, gov: Governance, number: int | None) -> bool:
     """Whether a call about proposal ``number`` is private: it is confidential and undisclosed."""
-    return number is not None and bool(gov.undisclosed_secrets(session, [number]))
+    return number is not None and bool(undisclosed_secrets(gov, session, [number]))
 
 
 def login_of(actor: Actor) -> str:

@@ -53,7 +53,7 @@ from bot.messages import Actor, Message, When
 from charter import commands as c
 from charter.effects import Audit
 from charter.meetings import AdhocMeeting, Occurrence
-from storage import meetings as store
+from storage import agendas as agenda_store, meeting_outcomes as outcome_store
 from storage.models.meetings import AdhocMeetingRow, MeetingOutcomeRow
 
 if TYPE_CHECKING:
@@ -99,7 +99,7 @@ def _outcome(
     if isinstance(found, Message):
         return found
     call, occ = found
-    row = store.add_outcome(
+    row = outcome_store.add_outcome(
         session,
         key=occ.key,
         meeting_id=call.id,
@@ -266,7 +266,7 @@ def agenda_add(
         )
     if occ.starts_at <= now:
         return fail(f"{occ.key} has already started; add the item to the next call.")
-    store.add_agenda_item(session, occ.key, cmd.text, login_of(actor), now)
+    agenda_store.add_agenda_item(session, occ.key, cmd.text, login_of(actor), now)
     gov.effects(
         session, [Audit("agenda-item-added", f"meeting:{occ.key}", {"text": cmd.text})], actor, now
     )
@@ -307,7 +307,7 @@ def _finish(
         return unknown
     if named is not None and named != (item.occurrence_key if "@" in named else item.meeting_id):
         return fail(f"[{number}] is not on {named}.")
-    row = store.finish_action(session, number, now, owner=owner)
+    row = outcome_store.finish_action(session, number, now, owner=owner)
     if row is None:
         return unknown
     payload = {"id": number, "owner": owner}

@@ -18,8 +18,8 @@ Misfire policy (explicit):
 - Timers older than ``LOOKBACK`` (one day) are not considered at all.
 - A posted agenda is kept current until its call ends (:func:`refresh_agendas`), wherever the
   call now falls: moved far ahead, or cancelled (its issue then says so, once).
-- Exactly once: each timer is claimed with :func:`storage.meetings.claim_timer` (UNIQUE key) in
-  the transaction that also queues its announcement, so two replicas or a retry cannot both
+- Exactly once: each timer is claimed with :func:`storage.meeting_timers.claim_timer` (UNIQUE
+  key) in the transaction that also queues its announcement, so two replicas or a retry cannot both
   fire it. Claims are made in key order, so concurrent replicas never deadlock each other.
 
 Go/no-go calls and post-incident review calls are scheduled by :mod:`bot.meetings_go_no_go` and
@@ -55,7 +55,12 @@ from charter.meetings import (
     zone_of,
 )
 from charter.model import Charter, Meeting, format_duration
-from storage import meetings as store
+from storage import (
+    agendas as agenda_store,
+    meeting_outcomes as outcome_store,
+    meeting_timers as timer_store,
+    meetings as store,
+)
 
 if TYPE_CHECKING:
     from bot.service import Governance
@@ -118,8 +123,10 @@ def fire_due(gov: Governance, session: Session, now: datetime) -> int:
     """Handle every due timer once; returns how many fired."""
     charter = gov.charter
     fired = 0
-    for item, outcome in _decide(timers(session, charter, now), now, store.last_fired(session)):
-        if not store.claim_timer(session, item.timer, outcome, now) or outcome != "fired":
+    for item, outcome in _decide(
+        timers(session, charter, now), now, timer_store.last_fired(session)
+    ):
+        if not timer_store.claim_timer(session, item.timer, outcome, now) or outcome != "fired":
             continue
         fired += 1
         if item.timer.kind == "agenda":
@@ -222,7 +229,7 @@ def refresh_agendas(gov: Governance, session: Session, now: datetime) -> int:
         if call.agenda_before is not None and not agenda.is_private(call, charter)
         for occ, cancelled in _unfinished(call, now, schedule)
     ]
-    posted = store.posted_agendas(session, keys={occ.key for _, occ, _ in candidates})
+    posted = agenda_store.posted_agendas(session, keys={occ.key for _, occ, _ in candidates})
     queued = 0
     for call, occ, cancelled in candidates:
         if occ.key in posted:
@@ -242,17 +249,17 @@ def _cancel_removed(gov: Governance, session: Session, meeting: Meeting, now: da
     over (:func:`charter.meetings.heir`: none that day, or one with an issue of its own, or one
     over already), until its nominal end. Else its issue would go on announcing it."""
     before = meeting.agenda_before or timedelta(0)
-    posted = store.posted_since(session, meeting.id, now - meeting.duration - before)
+    posted = agenda_store.posted_since(session, meeting.id, now - meeting.duration - before)
     stale = {k for k in posted if not is_instance(meeting, parse_key(k)[1])}
     queued = 0
-    for key in sorted(store.holding_agendas(session, stale, items=False)):
+    for key in sorted(agenda_store.holding_agendas(session, stale, items=False)):
         occ = nominal_occurrence(meeting, key)
-        if occ.ends_at <= now or store.outcomes(session, key):
+        if occ.ends_at <= now or outcome_store.outcomes(session, key):
             continue
         local = heir(meeting, key)
         if local is not None:
             taker = nominal_occurrence(meeting, occurrence_key(meeting.id, local))
-            own = store.holding_agendas(session, [taker.key], items=False)
+            own = agenda_store.holding_agendas(session, [taker.key], items=False)
             if not own and taker.ends_at > now:
                 continue  # it takes this agenda over when its own is posted
         built = agenda.agenda_for(session, gov.charter, meeting, occ, now, cancelled=True)

@@ -35,6 +35,7 @@ from urllib.parse import quote
 
 from sqlmodel import Session
 
+from bot.announcements import undisclosed_secrets
 from bot.github.events import ReleaseEvent
 from bot.messages import Actor
 from bot.rollout_steps import visible
@@ -128,7 +129,7 @@ def tell(
     maintainers = next((cl.maintainers for cl in gov.charter.clients if cl.id == client), ())
     effects: list[Effect] = []
     told = "nobody"
-    if stored is not None and not gov.undisclosed_secrets(session, [n]):
+    if stored is not None and not undisclosed_secrets(gov, session, [n]):
         text = words(gov.charter, ev, client, n, stage, why, rollout, markdown=True)
         mentions = " ".join(f"@{login}" for login in maintainers)
         effects.append(Comment(n, f"{mentions} {text}" if mentions else text, key=key))

@@ -8,10 +8,10 @@ Rules:
   severity or scope changes, every hold of it is worded anew (:func:`reword`), so a pause line
   never shows an old one.
 - A rollout that starts while an open incident at ``pause_on_incident`` or worse names it starts
-  paused by it (:func:`hold_at_start`; :func:`charter.incidents.holding`).
+  paused by it (:func:`hold_at_start`; :func:`charter.incident_holds.holding`).
 - A public incident stays public when it pauses, by naming its client or by naming nothing
   (declared, added with ``incident add … clients``, or raised to ``pause_on_incident``), an
-  embargoed rollout it does not name by number (:func:`charter.incidents.quietly_held`; a
+  embargoed rollout it does not name by number (:func:`charter.incident_holds.quietly_held`; a
   network-wide sev1 stays on the public page): that rollout is held as one starting under the
   incident is (:func:`hold_all`: worded as :func:`hold_at_start` words it, recorded
   ``at_start`` under the rollout's own subject, withheld from the public while the proposal
@@ -32,12 +32,13 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
+from bot.announcements import undisclosed_secrets
 from bot.messages import Actor
 from bot.rollout_incident_secrecy import kept_private, listed
 from bot.rollout_steps import save
-from charter import incidents as rules, rollout as rollout_rules
+from charter import incident_facts, incident_holds, rollout as rollout_rules
 from charter.effects import Effect, SyncTracking
-from charter.incidents import Incident
+from charter.incident_facts import Incident
 from storage import incidents as incident_store, proposals as repo, rollouts as store
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ def pause_reason(
     severity and summary; only "a confidential incident" while the incident names or pauses an
     undisclosed confidential proposal, since a public rollout's pause is announced publicly."""
     named = [*incident.proposals, *pausing]
-    if kept_private(gov, session, incident) or gov.undisclosed_secrets(session, named):
+    if kept_private(gov, session, incident) or undisclosed_secrets(gov, session, named):
         return f"a confidential incident ({incident.severity})"
     return f"incident {incident.id} ({incident.severity}): {incident.summary}"
 
@@ -59,12 +60,12 @@ def pause_reason(
 def hold_all(
     gov: Governance,
     session: Session,
-    decision: rules.IncidentDecision,
+    decision: incident_facts.IncidentDecision,
     actor: Actor,
     now: datetime,
 ) -> str:
     """Pause what ``decision`` pauses, and hold what it holds quietly (embargoed rollouts it
-    names by a client or by naming nothing: :func:`charter.incidents.quietly_held`) as
+    names by a client or by naming nothing: :func:`charter.incident_holds.quietly_held`) as
     :func:`hold_at_start` holds one starting under it, so the incident stays public;
     " Paused: #n, …." for the reply, naming only the rollouts ``actor`` may see
     (:func:`bot.rollout_incident_secrecy.listed`)."""
@@ -87,13 +88,13 @@ def hold_at_start(
     gov: Governance, session: Session, rollout: rollout_rules.Rollout
 ) -> tuple[rollout_rules.Rollout, tuple[Effect, ...]]:
     """A rollout starting now, paused by each open incident that would have paused it had it
-    been under way (:func:`charter.incidents.holding`), and the pauses' effects (audited and
+    been under way (:func:`charter.incident_holds.holding`), and the pauses' effects (audited and
     announced, worded as a declaration's pauses are: :func:`pause_reason`). A hold placed so
     on a hidden rollout does not make the incident confidential: staff who work on a public
     incident keep seeing it, and nobody learns that an embargoed rollout just started."""
     open_ = incident_store.incidents(session, open_only=True)
     effects: list[Effect] = []
-    for incident in rules.holding(gov.charter, open_, rollout.proposal, rollout.clients):
+    for incident in incident_holds.holding(gov.charter, open_, rollout.proposal, rollout.clients):
         # Such a hold leaves a public incident public (recorded at_start: it is under the
         # rollout's own subject, withheld while the rollout is), so it is worded as it is now.
         reason = pause_reason(gov, session, incident, [])

@@ -27,6 +27,7 @@ from urllib.parse import quote_plus
 
 from sqlmodel import Session
 
+from bot.announcements import undisclosed_secrets
 from bot.meetings_calls import adhoc_call
 from bot.meetings_incident_review import schedule_incident_review
 from bot.meetings_lookup import may_see
@@ -34,11 +35,11 @@ from bot.messages import Actor, Message
 from bot.rollout_incident_secrecy import kept_private, seen
 from bot.rollout_incident_steps import pick, record, reply
 from bot.rollout_steps import save
-from charter import commands as c, incidents as rules, rollout as rollout_rules
+from charter import commands as c, incident_facts, incidents as rules, rollout as rollout_rules
 from charter.effects import Announce
-from charter.incidents import Incident
+from charter.incident_facts import Incident
 from charter.prerequisites import form_minimums
-from storage import outbox, proposals as repo, rollouts as store
+from storage import outbox, proposals as repo, rollout_record as record_store, rollouts as store
 
 if TYPE_CHECKING:
     from bot.service import Governance
@@ -61,7 +62,7 @@ def resolve(
         f"incident:{incident.id}",
         *(f"rollout:{n}" for n in _told(gov, session, incident, held)),
     ]
-    lines = store.audit_lines(session, subjects)
+    lines = record_store.audit_lines(session, subjects)
     decision = rules.resolve(gov.charter, incident, cmd.text or "resolved", actor.name, now, lines)
     outcome = record(gov, session, cmd, decision, actor, now)
     if isinstance(outcome, Message):
@@ -89,14 +90,14 @@ def _told(
     numbers = [r.proposal for r in held]
     if kept_private(gov, session, incident):
         return numbers
-    hidden = set(gov.undisclosed_secrets(session, numbers))
+    hidden = set(undisclosed_secrets(gov, session, numbers))
     return [n for n in numbers if n not in hidden]
 
 
 def _schedule_review(
     gov: Governance,
     session: Session,
-    decision: rules.IncidentDecision,
+    decision: incident_facts.IncidentDecision,
     actor: Actor,
     now: datetime,
     *,
@@ -119,7 +120,7 @@ def _schedule_review(
 def _draft_review(
     gov: Governance,
     session: Session,
-    decision: rules.IncidentDecision,
+    decision: incident_facts.IncidentDecision,
     now: datetime,
     *,
     secret: bool = False,

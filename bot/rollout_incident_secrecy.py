@@ -24,11 +24,12 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
+from bot.announcements import undisclosed_secrets
 from bot.messages import Actor
 from bot.rollout_steps import visible
 from charter import rollout as rollout_rules
 from charter.gates import CONFIDENTIAL_INCIDENT
-from charter.incidents import Incident
+from charter.incident_facts import Incident
 from storage import incidents as incident_store, proposals as repo, rollouts as store
 from storage.dashboard_queries import confidential_incidents, hidden_numbers, started_holds
 
@@ -82,7 +83,7 @@ def embargoed_active(
     gov: Governance, session: Session, active: Iterable[rollout_rules.Rollout]
 ) -> list[int]:
     """The active rollouts' proposals that are confidential and not disclosed yet."""
-    return gov.undisclosed_secrets(session, [r.proposal for r in active])
+    return undisclosed_secrets(gov, session, [r.proposal for r in active])
 
 
 def kept_private(gov: Governance, session: Session, incident: Incident) -> bool:
@@ -96,4 +97,4 @@ def kept_private(gov: Governance, session: Session, incident: Incident) -> bool:
     ]
     started = started_holds(session, held)  # held as they started: these do not count
     held = [n for n in held if (incident.id, n) not in started]
-    return bool(gov.undisclosed_secrets(session, [*incident.proposals, *held]))
+    return bool(undisclosed_secrets(gov, session, [*incident.proposals, *held]))

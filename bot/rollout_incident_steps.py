@@ -25,9 +25,9 @@ from sqlmodel import Session
 
 from bot.messages import Actor, Message
 from bot.rollout_incident_secrecy import hidden_from, kept_private, several
-from charter import incidents as rules
+from charter import incident_facts
 from charter.effects import Announce, Effect, Reply
-from charter.incidents import DirectMessage, Incident, IncidentEffect
+from charter.incident_facts import DirectMessage, Incident, IncidentEffect
 from storage import incidents as incident_store, outbox
 from storage.dashboard_queries import confidential_incidents
 
@@ -89,7 +89,7 @@ def record(
     gov: Governance,
     session: Session,
     cmd: object,
-    decision: rules.IncidentDecision,
+    decision: incident_facts.IncidentDecision,
     actor: Actor,
     now: datetime,
 ) -> Outcome | Message:

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
+from bot.announcements import undisclosed_secrets
 from bot.identity import mentioned_login, unlinked_mention
 from bot.messages import Actor, Message
 from bot.rollout_incident_holds import hold_all, pause_reason, reword
@@ -44,7 +45,7 @@ from bot.rollout_incident_resolution import resolve
 from bot.rollout_incident_secrecy import embargoed_active, kept_private, seen
 from bot.rollout_incident_steps import carry_out, pick, record, reply
 from bot.rollout_kill_switches import flag
-from charter import commands as c, incident_scope as scope_rules, incidents as rules
+from charter import commands as c, incident_facts, incident_scope as scope_rules, incidents as rules
 from charter.effects import Audit, Reply
 from storage import incidents as incident_store, proposals as repo, rollouts as store
 
@@ -178,7 +179,7 @@ def add_scope(
     if isinstance(incident, Message):
         return incident
     active = store.rollouts(session, gov.charter, active_only=True)
-    embargoed = gov.undisclosed_secrets(session, cmd.proposals)
+    embargoed = undisclosed_secrets(gov, session, cmd.proposals)
     try:
         decision = scope_rules.add_scope(
             gov.charter,
@@ -233,7 +234,7 @@ def _finish(
     gov: Governance,
     session: Session,
     cmd: object,
-    decision: rules.IncidentDecision,
+    decision: incident_facts.IncidentDecision,
     actor: Actor,
     now: datetime,
     *,

@@ -18,16 +18,16 @@ from sqlmodel import Session
 from bot.messages import Actor, Message
 from charter import commands as c
 from charter.effects import Announce, Audit, Effect
-from storage import rollouts as store
+from storage import feature_flags as flag_store, rollouts as store
 
 if TYPE_CHECKING:
     from bot.service import Governance
 
 
 def flag(gov: Governance, session: Session, cmd: c.Flag, actor: Actor, now: datetime) -> Message:
-    rows = store.flags(session, name=cmd.name)
+    rows = flag_store.flags(session, name=cmd.name)
     if not rows:
-        known = sorted({r.name for r in store.flags(session)})
+        known = sorted({r.name for r in flag_store.flags(session)})
         listed = ", ".join(known) if known else "none yet"
         why = f"No accepted proposal registers a feature flag {cmd.name} (registered: {listed})."
         return gov.refuse(session, actor, cmd, why, now)
@@ -37,7 +37,7 @@ def flag(gov: Governance, session: Session, cmd: c.Flag, actor: Actor, now: date
             session, actor, cmd, f"Switching {cmd.name} {cmd.state} needs a written reason.", now
         )
     for row in rows:
-        store.switch_flag(session, row, cmd.state, by=actor.name, reason=reason, at=now)
+        flag_store.switch_flag(session, row, cmd.state, by=actor.name, reason=reason, at=now)
     clients = tuple(dict.fromkeys(r.client for r in rows))
     proposals = sorted({r.proposal for r in rows})
     secret = any(

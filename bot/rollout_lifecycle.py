@@ -38,7 +38,7 @@ from bot.meetings_commands import cancel_occurrence
 from bot.messages import Actor
 from bot.rollout_retrospective import retrospective_body
 from bot.service import Governance
-from charter import incidents as incident_rules, rollout as rules
+from charter import incident_holds, rollout as rules
 from charter.authz import Privilege, authorize
 from charter.effects import Audit, Effect, SetLabels, SyncTracking
 from charter.lifecycle import Event, State, next_state
@@ -47,10 +47,12 @@ from charter.proposal import Decision, Proposal, label, named_clients, rules_for
 from charter.rollout import Rollout
 from storage import (
     audit_query,
+    feature_flags as flag_store,
     incidents as incident_store,
     meetings as meeting_store,
     outbox,
     proposals as repo,
+    rollout_record as record_store,
     rollouts as store,
 )
 from storage.dashboard_queries import confidential_incidents, hidden_numbers
@@ -160,11 +162,11 @@ def draft_retrospective(
     gov: Governance, session: Session, p: Proposal, rollout: Rollout, now: datetime
 ) -> None:
     """Queue the retrospective issue (once per proposal: the outbox key is stable). It lists
-    the incidents that paused the rollout or name it (:func:`charter.incidents.concerning`);
+    the incidents that paused the rollout or name it (:func:`charter.incident_holds.concerning`);
     one that is confidential because of another undisclosed proposal is worded as a gate
     words it, without id or summary. (The issue of a confidential rollout waits until its own
     proposal is disclosed, so what is secret only because of it may be said.)"""
-    mine = incident_rules.concerning(
+    mine = incident_holds.concerning(
         incident_store.incidents(session),
         rollout,
         _paused_by(session, rollout),
@@ -172,7 +174,7 @@ def draft_retrospective(
     )
     others = hidden_numbers(session) - {p.number}
     secret = confidential_incidents(session, others) if others else set()
-    record = store.audit_lines(session, [p.subject, f"rollout:{p.number}"])
+    record = record_store.audit_lines(session, [p.subject, f"rollout:{p.number}"])
     body = retrospective_body(
         rollout, gov.charter, title=p.title, record=record, incidents=mine, confidential=secret
     )
@@ -213,7 +215,7 @@ def start_rollout(gov: Governance, session: Session, stored: repo.Stored, now: d
     flag = flag_name(p.fields.get("feature_flag"))
     if flag is not None:
         for client in rollout.clients:
-            store.register_flag(session, p.number, client, flag, by="charterbot", at=now)
+            flag_store.register_flag(session, p.number, client, flag, by="charterbot", at=now)
         payload = {"proposal": p.number, "clients": list(rollout.clients)}
         effects.append(Audit("flag-registered", f"flag:{flag}", payload))
     gov.effects(session, effects, "charterbot", now, proposal=p)

@@ -30,7 +30,7 @@ from charter.effects import Reply
 from charter.gates import current_go_no_go
 from charter.prerequisites import form_minimums
 from charter.rollout import ReadyReport, Rollout
-from storage import proposals as repo, rollouts as store
+from storage import proposals as repo, rollout_reports as report_store, rollouts as store
 from storage.times import aware
 
 
@@ -53,7 +53,7 @@ def report(
     )
     if isinstance(decision, str):
         return decision
-    store.add_ready_report(session, rollout.proposal, entry, source)
+    report_store.add_ready_report(session, rollout.proposal, entry, source)
     outcome = save(gov, session, stored, rollout, decision.rollout, decision.effects, actor, now)
     said = _new_call(gov, session, rollout, now)
     return outcome if said is None else Outcome([*outcome.replies, Reply(said)])
@@ -71,7 +71,7 @@ def _new_call(gov: Governance, session: Session, before: Rollout, now: datetime)
     stage = charter.stage(target) if target else None
     if after is None or stage is None or not stage.go_no_go_meeting:
         return None
-    decisions = store.go_no_go(session, before.proposal)
+    decisions = report_store.go_no_go(session, before.proposal)
     was = current_go_no_go(stage, before, decisions, charter)
     if was is None or current_go_no_go(stage, after, decisions, charter) is not None:
         return None

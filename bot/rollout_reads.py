@@ -19,7 +19,12 @@ from charter.prerequisites import form_minimums
 from charter.proposal import Proposal
 from charter.risk import Assessment
 from charter.rollout import Rollout
-from storage import incidents as incident_store, proposals as repo, rollouts as store
+from storage import (
+    check_results as check_store,
+    incidents as incident_store,
+    proposals as repo,
+    rollout_reports as report_store,
+)
 from storage.dashboard_queries import confidential_incidents
 
 
@@ -42,14 +47,14 @@ def gate_facts(session: Session, p: Proposal) -> GateFacts:
     return GateFacts(
         incidents=incidents,
         risk=assessment(p),
-        go_no_go=store.go_no_go(session, p.number),
+        go_no_go=report_store.go_no_go(session, p.number),
         minimums=form_minimums(p.fields),
         confidential=frozenset(confidential_incidents(session)) if incidents else frozenset(),
     )
 
 
 def checked(gov: Governance, session: Session, rollout: Rollout) -> Rollout:
-    return store.with_checks(session, rollout, client_repos(gov.charter))
+    return check_store.with_checks(session, rollout, client_repos(gov.charter))
 
 
 def gates_of(

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from charter import drills
 from charter.gates import CONFIDENTIAL_INCIDENT
-from charter.incidents import Incident
+from charter.incident_facts import Incident
 from charter.model import Charter
 from charter.rollout import Rollout
 from charter.rollout_facts import DrillReport

@@ -46,7 +46,13 @@ from charter.model import Charter
 from charter.proposal import Proposal
 from charter.release_time import reported_already
 from charter.rollout import ReadyReport
-from storage import proposals as repo, rollouts as store, state
+from storage import (
+    check_results as check_store,
+    proposals as repo,
+    rollout_record as record_store,
+    rollouts as store,
+    state,
+)
 
 FIRED_KEY = "rollouts:fired-escalations"
 
@@ -69,7 +75,7 @@ def on_check(gov: Governance, session: Session, ev: CheckEvent, now: datetime) -
     """Store a check run / suite / workflow run of a client's repository; others are ignored."""
     if _client_of_repo(gov.charter, ev.repo) is None or not ev.name or not ev.head_sha:
         return
-    store.record_check(
+    check_store.record_check(
         session,
         repo=ev.repo,
         head_sha=ev.head_sha,
@@ -124,7 +130,7 @@ def snapshot(gov: Governance, session: Session) -> watchdogs.Snapshot:
     # Only a proposal in review is judged by who took part (no-maintainer-response): the audit
     # log, one read for all of them, is not read for the others.
     in_review = [s.proposal.number for s in proposals if s.proposal.state is State.REVIEW]
-    acts = store.acts_on(session, in_review)
+    acts = record_store.acts_on(session, in_review)
     statuses = []
     facts: dict[int, GateFacts] = {}
     for stored in proposals:
@@ -138,7 +144,7 @@ def snapshot(gov: Governance, session: Session) -> watchdogs.Snapshot:
                 decided_at=p.decided_at,
                 activation_at=_activation(p),
                 participants=participants(
-                    p, store.commenters(session, p.number), acts.get(p.number, ())
+                    p, record_store.commenters(session, p.number), acts.get(p.number, ())
                 ),
                 charter_version=p.charter_version,
             )
@@ -161,7 +167,7 @@ _ISSUE_KINDS = frozenset(
 )
 
 
-def _keeping_the_issue(act: store.Act, author: str) -> bool:
+def _keeping_the_issue(act: record_store.Act, author: str) -> bool:
     """Whether ``act`` is the author keeping their own issue (an issue event, or a form edit
     the rules refused), not a response to the proposal."""
     issue = act.kind in _ISSUE_KINDS or (act.kind == "command-refused" and act.command == "edit")
@@ -169,7 +175,7 @@ def _keeping_the_issue(act: store.Act, author: str) -> bool:
 
 
 def participants(
-    p: Proposal, commenters: Iterable[str], acts: Iterable[store.Act]
+    p: Proposal, commenters: Iterable[str], acts: Iterable[record_store.Act]
 ) -> tuple[str, ...]:
     """Everyone recorded taking part in ``p`` (see the module rules), sorted."""
     people = {v.voter for v in p.votes} | set(commenters)

@@ -49,7 +49,7 @@ from bot.service import Governance
 from charter import commands as c
 from charter.effects import Audit
 from charter.gates import GoNoGo
-from storage import proposals as repo, rollouts as store
+from storage import proposals as repo, rollout_reports as report_store, rollouts as store
 from storage.db import session_scope
 
 if TYPE_CHECKING:
@@ -114,7 +114,7 @@ def inventory(
         loaded = locate(gov, session, cmd.n, actor, now)
         if isinstance(loaded, str):
             return Message.text_only(loaded, ok=False)
-        reports = store.ready_reports(session, proposal=cmd.n)
+        reports = report_store.ready_reports(session, proposal=cmd.n)
         mine = {cmd.n: loaded[1]}
         message = inventory_message(reports, gov.charter, proposal=cmd.n, rollouts=mine)
         return replace(message, more=_public_page(gov, loaded[0], f"/proposals/{cmd.n}"))
@@ -123,7 +123,7 @@ def inventory(
         for s in repo.listing(session, include_confidential=True)
         if not visible(gov, s, actor)
     }
-    reports = [(n, r) for n, r in store.ready_reports(session) if n not in hidden]
+    reports = [(n, r) for n, r in report_store.ready_reports(session) if n not in hidden]
     every = {
         r.proposal: r for r in store.rollouts(session, gov.charter) if r.proposal not in hidden
     }
@@ -150,7 +150,7 @@ def record_go_no_go(
     if decision not in ("go", "no-go"):
         raise ValueError(f"a go/no-go decision is 'go' or 'no-go', not {decision!r}")
     call = GoNoGo(proposal, stage, "go" if decision == "go" else "no-go", by, now)
-    store.record_go_no_go(session, call, note)
+    report_store.record_go_no_go(session, call, note)
     payload = {"stage": stage, "decision": decision, "by": by, "note": note}
     gov.effects(session, [Audit("go-no-go-recorded", f"rollout:{proposal}", payload)], by, now)
 

@@ -7,10 +7,12 @@ the edge (GitHub payloads, Slack and Discord interactions, console lines) and ca
 Rules:
 - A decision's effects are applied in the transaction that saves the proposal: ``Audit`` appends
   to the hash chain, ``Announce``/``Comment``/``Notify`` go to the outbox, ``SyncTracking`` and
-  ``SetLabels`` queue one coalesced GitHub sync, ``Reply`` goes back to the caller.
+  ``SetLabels`` queue one coalesced GitHub sync, ``Reply`` goes back to the caller; what an
+  announcement carries, and when it is confidential, is bot.announcements'.
 - A refused command changes nothing but an audit entry saying who tried what and why.
 - Timers are derived from stored timestamps (``proposal.next_due_at``); ``tick`` fires what is
-  due, so a deadline that passed while the bot was down fires at the next start.
+  due (bot.deadline_timers), so a deadline that passed while the bot was down fires at the next
+  start, then runs the other areas' tick hooks.
 - Commands other areas own (rollout, incidents, meetings, subscriptions) are routed to handlers
   registered with ``register``; an unregistered one gets an honest "not enabled here" reply.
 """
@@ -28,23 +30,20 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from bot import commands_core, feedback, views
+from bot import announcements, commands_core, deadline_timers, feedback
 from bot.clock import Clock
 from bot.identity import IdentityLinks
 from bot.messages import Actor, Message
 from bot.metrics import METRICS
 from charter import commands as c
 from charter.authz import Role, authorize_command, roles_for
-from charter.deadlines import due as due_event, next_due_at
 from charter.effects import Announce, Audit, Comment, Effect, Notify, Reply, SetLabels, SyncTracking
 from charter.feedback import Answer
 from charter.grammar import parse_chat
-from charter.lifecycle import Event, State, is_open
+from charter.lifecycle import is_open
 from charter.load import LoadedCharter
 from charter.model import Charter
-from charter.proposal import Decision, Proposal, named_clients, rules_for
-from charter.proposal_transitions import close_if_due, open_voting
-from charter.text import escape_markdown_github
+from charter.proposal import Decision, Proposal, rules_for
 from storage import audit, identities, outbox, proposals as repo
 from storage.db import read_scope, session_scope
 
@@ -131,30 +130,6 @@ class Governance:
         if handler is not None:
             handler(self, session, event, now)
 
-    def reply_on_github(
-        self,
-        session: Session,
-        number: int,
-        to_login: str,
-        text: str,
-        key: str,
-        now: datetime,
-        *,
-        markdown: bool = False,
-    ) -> None:
-        """Answer a comment once (the key makes a re-processed comment not answer twice).
-        ``text`` is escaped whole, unless it is ``markdown`` the caller has made safe (its user
-        parts escaped: bot.github.replies). Escaping makes text longer (``@`` becomes 8
-        characters), so the body is cut to what GitHub accepts (``views.fit``, leaving room
-        for the relay's outbox marker); a cut one is marked so the relay points it to the
-        proposal's page when a public URL is set."""
-        full = f"@{to_login} {text if markdown else escape_markdown_github(text)}"
-        body = views.fit(full)
-        payload: dict[str, Any] = {"proposal": number, "body": body}
-        if body != full:
-            payload["cut"] = True
-        outbox.enqueue(session, kind="comment", payload=payload, now=now, key=f"reply:{key}")
-
     # -- applying decisions ----------------------------------------------------------------
 
     def apply(
@@ -210,7 +185,7 @@ class Governance:
                     at=now,
                 )
             elif isinstance(effect, Announce):
-                self.announce(session, effect, now)
+                announcements.announce(self, session, effect, now)
             elif isinstance(effect, SyncTracking | SetLabels):
                 self.queue_sync(session, effect.proposal, now)
             elif isinstance(effect, Comment):
@@ -227,53 +202,6 @@ class Governance:
                 raise TypeError(f"not a charter effect: {effect!r}")
         self.on_change()
         return result
-
-    def announce(self, session: Session, effect: Announce, now: datetime) -> None:
-        """Queue an announcement for fan-out. One about a proposal carries, unless it names its
-        own, the proposal's affected clients and GitHub labels, which subscriptions filter on
-        (``client X``, ``label X``, ``not label X``). One that names a confidential proposal not
-        yet disclosed (its own, or among ``data["proposals"]``/``data["paused"]``, as incidents
-        and kill switches do) is confidential, whatever its author said: fan-out keeps it on
-        private channels until that proposal is disclosed."""
-        if effect.proposal is not None and (not effect.clients or "labels" not in effect.data):
-            effect = self._about_proposal(session, effect, effect.proposal)
-        if not effect.confidential and self.undisclosed_secrets(session, _named(effect)):
-            effect = replace(effect, confidential=True)
-        payload = {
-            "kind": effect.kind,
-            "title": effect.title,
-            "text": effect.text,
-            "proposal": effect.proposal,
-            "track": effect.track,
-            "clients": list(effect.clients),
-            "severity": effect.severity,
-            "confidential": effect.confidential,
-            "data": dict(effect.data),
-            "at": now.isoformat(),
-        }
-        outbox.enqueue(session, kind="announce", payload=payload, now=now)
-
-    def undisclosed_secrets(self, session: Session, numbers: Iterable[int]) -> list[int]:
-        """Those of ``numbers`` that are confidential (by the track they were opened under) and
-        not yet disclosed: whatever names them stays private."""
-        found = []
-        for number in dict.fromkeys(numbers):
-            stored = repo.load(session, number)
-            if stored is None or stored.disclosed:
-                continue
-            track = self.rules_for(stored.proposal).tracks.get(stored.proposal.track)
-            if track is not None and track.confidential:
-                found.append(number)
-        return found
-
-    def _about_proposal(self, session: Session, effect: Announce, number: int) -> Announce:
-        stored = repo.load(session, number)
-        if stored is None:
-            return effect
-        clients = effect.clients or named_clients(stored.proposal, self.charter)
-        data = dict(effect.data)
-        data.setdefault("labels", list(stored.extra.get("labels", ())))
-        return replace(effect, clients=clients, data=data)
 
     def queue_sync(self, session: Session, number: int, now: datetime) -> None:
         """Queue one coalesced GitHub sync; the relay renders the state current at send time."""
@@ -296,40 +224,11 @@ class Governance:
         closes = bool(numbers) and self.closes_may_fire(now)
         for number in numbers:
             with session_scope(self.engine) as session:
-                fired += self._fire(session, number, now, closes=closes)
+                fired += deadline_timers.fire(self, session, number, now, closes=closes)
         for hook in self._tick_hooks:
             with session_scope(self.engine) as session:
                 fired += hook(self, session, now)
         return fired
-
-    def _fire(self, session: Session, number: int, now: datetime, *, closes: bool = True) -> int:
-        """Fire what is due for one proposal. A proposal in voting is judged as it stood
-        ``vote_grace`` ago, so a vote cast before its deadline but processed after it still
-        counts; the decision is dated then (at the deadline, give or take the tick). Unless
-        ``closes`` (``closes_may_fire``), voting stays open: it is judged once votes cast while
-        the bot was down have been read."""
-        stored = repo.load(session, number, for_update=True)
-        if stored is None:
-            return 0
-        p = stored.proposal
-        if p.state is State.VOTING and not closes:
-            return 0
-        rules = self.rules_for(p)
-        at = now - self.vote_grace if p.state is State.VOTING else now
-        event = due_event(p, rules, at) if p.track in rules.tracks else None
-        if event is None:
-            repo.save(session, stored, rules, now)  # refresh next_due_at
-            return 0
-        decision = (
-            open_voting(p, rules, at) if event is Event.REVIEW_ENDED else close_if_due(p, rules, at)
-        )
-        if decision.proposal == p:
-            repo.save(session, stored, rules, now)
-            return 0
-        lag = (at - (stored_due(stored, rules) or at)).total_seconds()
-        METRICS.deadline_lag.observe(max(0.0, lag))
-        self.apply(session, decision, "charterbot", now)
-        return 1
 
     # -- commands ---------------------------------------------------------------------------
 
@@ -462,24 +361,9 @@ class Governance:
         return await asyncio.to_thread(query)
 
 
-def stored_due(stored: repo.Stored, charter: Charter) -> datetime | None:
-    p = stored.proposal
-    return next_due_at(p, charter) if p.track in rules_for(p, charter).tracks else None
-
-
 def _subject_of(command: object) -> str:
     n = getattr(command, "n", None)
     return f"proposal:{n}" if isinstance(n, int) else "charter"
-
-
-def _named(effect: Announce) -> list[int]:
-    """The proposals an announcement names: its own and those listed in its data."""
-    named = [effect.proposal] if effect.proposal is not None else []
-    for key in ("proposals", "paused"):
-        listed = effect.data.get(key)
-        if isinstance(listed, list | tuple):
-            named.extend(n for n in listed if isinstance(n, int) and not isinstance(n, bool))
-    return named
 
 
 __all__ = ["Governance", "Handler", "Outcome"]

@@ -46,7 +46,7 @@ from charter.go_no_go import (  # kept importable from here, where callers look 
     rolled_back_from as rolled_back_from,
     soak_started as soak_started,
 )
-from charter.incidents import Incident, is_open, names
+from charter.incident_facts import Incident, is_open, names
 from charter.model import Charter, Stage
 from charter.prerequisites import Minimum
 from charter.risk import Assessment, needs_override

@@ -9,7 +9,7 @@ Rules:
   and nothing else happens (nothing recorded, audited or announced): it is not an error.
   Replies say "Incident #<id>" and "proposal #<n>"/"client <c>" (:func:`describe`), as the
   other incident replies do, so an incident's number never reads as a proposal's.
-- An incident that names nothing concerns everything (:func:`charter.incidents.names`); naming
+- An incident that names nothing concerns everything (:func:`charter.incident_facts.names`); naming
   something would narrow it, so nothing is added and the reply says it concerns all already.
 - A public incident stays public (as when an embargoed rollout starts under it): naming in it
   an undisclosed confidential proposal (``embargoed``) is refused (``Reply(ok=False)``, nothing
@@ -26,7 +26,7 @@ Rules:
 - Adding a client to a public incident keeps it public too: an embargoed rollout of that client
   (in ``embargoed``, not named by number) is held all the same (``hold``), as one starting
   under the incident would be, but the addition's news and audit entry neither name nor count
-  it (:func:`charter.incidents.quietly_held`).
+  it (:func:`charter.incident_holds.quietly_held`).
 - The addition is a timeline entry (kind ``scope``, so the post-incident review shows it),
   audited as ``incident-scope-added`` and announced like the incident's other news, and each
   newly named proposal's tracking message is synced (its gates now see the incident).
@@ -39,18 +39,16 @@ from dataclasses import replace
 from datetime import datetime
 
 from charter.effects import Audit, Reply, SyncTracking
-from charter.incidents import (
+from charter.incident_facts import (
     Incident,
     IncidentDecision,
     IncidentEffect,
     TimelineEntry,
-    announce,
-    check_clients,
     names,
-    refuse_if_resolved,
-    split_held,
     subject,
 )
+from charter.incident_holds import split_held
+from charter.incidents import announce, check_clients, refuse_if_resolved
 from charter.model import Charter
 from charter.rollout_facts import Rollout
 from charter.text import join_and

@@ -1,9 +1,9 @@
 """Incidents: declare, staff, narrate and resolve, as pure decisions.
 
-Rules (charter ``incidents`` and ``rollout.pause_on_incident``):
+Rules (charter ``incidents`` and ``rollout.pause_on_incident``; the facts:
+:mod:`charter.incident_facts`):
 - Severity is one of ``incidents.severities``; the first is the worst.
-- An incident *names* the proposals and clients it concerns. One that names nothing concerns
-  everything: it blocks and pauses every rollout.
+- An incident that names nothing concerns everything: it blocks and pauses every rollout.
 - Declaring an incident at ``pause_on_incident`` or worse pauses, at once, every active rollout
   it names (``rollouts``: those still under way); the decision lists those proposal numbers in
   ``pause``. A named proposal without an active rollout (not accepted yet, completed, rolled
@@ -12,16 +12,10 @@ Rules (charter ``incidents`` and ``rollout.pause_on_incident``):
   of a confidential proposal not disclosed yet) that it does not name by number: one naming
   that rollout's client, or naming nothing (it concerns everything, e.g. a network-wide fork).
   That rollout is held all the same (``hold``), as one starting under the incident would be
-  (:func:`holding`), but the incident's news and audit entries neither name nor count it (it
-  is not in ``pause``). Only one naming the proposal by number pauses it as any other (and is
-  confidential: see the service); naming it is its declarer's own choice.
+  (:func:`charter.incident_holds.holding`), but the incident's news and audit entries neither
+  name nor count it (it is not in ``pause``). Only one naming the proposal by number pauses it
+  as any other (and is confidential: see the service); naming it is its declarer's own choice.
 - Roles are ``incidents.roles``; the assignee gets their instructions privately.
-- The timeline is append-only: a correction is a new entry, never an edit.
-- A rollout that starts while an open incident at ``pause_on_incident`` or worse names it starts
-  paused by that incident (:func:`holding`), as if it had been under way at the declaration;
-  the hold is lifted when the incident is resolved.
-- A rollout's retrospective lists the incidents that held it paused, whatever they name, and
-  those that name it and were open while it ran (:func:`concerning`).
 - An open incident's severity can change (:func:`reclassify`). Raised to ``pause_on_incident``
   or worse from below it, it pauses what it names, as declaring at that severity would have.
   Lowered, it leaves paused rollouts paused: they resume when the incident is resolved.
@@ -31,9 +25,7 @@ Rules (charter ``incidents`` and ``rollout.pause_on_incident``):
   confidential incident of its own), as a public incident stays public when an embargoed
   rollout starts under it.
 - Resolving schedules a post-incident review ``review_within`` after resolution and drafts its
-  issue body from the timeline and the audit log. The review call is held on the due date at
-  the hour people already meet (:func:`review_at`): the time of day of the charter's first
-  meeting series, in its zone; with no series, at 15:00 UTC.
+  issue body (:mod:`charter.incident_reviews`).
 - Input that can never be right (an unknown severity or role, an empty text) raises
   ``ValueError``; a request wrong only now (the incident is already resolved) is refused with
   ``Reply(ok=False)`` and the incident unchanged.
@@ -41,114 +33,31 @@ Rules (charter ``incidents`` and ``rollout.pause_on_incident``):
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import datetime, time
+from collections.abc import Collection, Sequence
+from dataclasses import replace
+from datetime import datetime
 
-from charter.effects import Announce, Audit, Effect, Reply
-from charter.meetings import localize, zone_of
+from charter.effects import Announce, Audit, Reply
+from charter.incident_facts import (
+    DirectMessage,
+    Incident,
+    IncidentDecision,
+    IncidentEffect,
+    TimelineEntry,
+    is_open,
+    names,
+    subject,
+)
+from charter.incident_holds import split_held
+from charter.incident_reviews import review_issue_body
 from charter.model import Charter
 from charter.rollout_facts import Rollout
-
-
-@dataclass(frozen=True)
-class TimelineEntry:
-    at: datetime
-    by: str
-    text: str
-    kind: str = "update"  # declared | role | update | severity | scope | resolved
-
-
-@dataclass(frozen=True)
-class Incident:
-    id: str
-    severity: str
-    summary: str
-    proposals: tuple[int, ...]
-    clients: tuple[str, ...]
-    declared_by: str
-    declared_at: datetime
-    roles: Mapping[str, str] = field(default_factory=dict)  # role -> login
-    timeline: tuple[TimelineEntry, ...] = ()
-    resolved_at: datetime | None = None
-    resolution: str | None = None
-
-
-@dataclass(frozen=True)
-class DirectMessage:
-    """Tell one person something privately (their role's instructions)."""
-
-    login: str
-    text: str
-
-
-IncidentEffect = Effect | DirectMessage
-
-
-@dataclass(frozen=True)
-class IncidentDecision:
-    incident: Incident
-    effects: tuple[IncidentEffect, ...]
-    pause: tuple[int, ...] = ()  # proposal numbers whose rollouts pause now
-    hold: tuple[int, ...] = ()  # embargoed rollouts held now, left out of the news (see rules)
-    review_due_at: datetime | None = None
-    review_body: str = ""
-
-
-def is_open(incident: Incident) -> bool:
-    return incident.resolved_at is None
-
-
-def names(incident: Incident, proposal: int, clients: Sequence[str]) -> bool:
-    """Whether the incident concerns this proposal or any of its clients (naming nothing: all)."""
-    if not incident.proposals and not incident.clients:
-        return True
-    return proposal in incident.proposals or any(c in incident.clients for c in clients)
-
-
-def holding(
-    charter: Charter, incidents: Sequence[Incident], proposal: int, clients: Sequence[str]
-) -> tuple[Incident, ...]:
-    """The incidents that hold a rollout starting now: each open one at ``pause_on_incident``
-    or worse that names it (:func:`names`); declared earlier, it would have paused it then."""
-    threshold = charter.rollout.pause_on_incident
-    if threshold is None:
-        return ()
-    return tuple(
-        i
-        for i in incidents
-        if is_open(i)
-        and charter.incidents.at_least(i.severity, threshold)
-        and names(i, proposal, clients)
-    )
-
-
-def concerning(
-    incidents: Sequence[Incident], rollout: Rollout, held: Collection[str], until: datetime
-) -> list[Incident]:
-    """The incidents a rollout's retrospective lists: each that held it paused (its id in
-    ``held``, from the rollout's pause records), and each that names it (:func:`names`) and was
-    open while it ran (declared by ``until``, its end, and not resolved before it started)."""
-    return [
-        i
-        for i in incidents
-        if i.id in held
-        or (
-            names(i, rollout.proposal, rollout.clients)
-            and i.declared_at <= until
-            and (i.resolved_at is None or i.resolved_at >= rollout.started_at)
-        )
-    ]
 
 
 def _text(value: str, what: str) -> str:
     if not value.strip():
         raise ValueError(f"{what} must not be empty")
     return value.strip()
-
-
-def subject(incident: Incident) -> str:
-    return f"incident:{incident.id}"
 
 
 def announce(incident: Incident, title: str, text: str, paused: Sequence[int] = ()) -> Announce:
@@ -194,7 +103,8 @@ def declare(
     ``rollouts`` are the active rollouts (not completed, and not of a proposal in a final
     state), so that an incident naming only clients (or nothing) pauses the rollouts those
     clients are in; a proposal it names explicitly pauses only when its rollout is among them.
-    ``embargoed``: the confidential proposals not disclosed yet (see :func:`quietly_held`).
+    ``embargoed``: the confidential proposals not disclosed yet (see
+    :func:`charter.incident_holds.quietly_held`).
     """
     conf = charter.incidents
     if severity not in conf.severities:
@@ -278,34 +188,6 @@ def reclassify(
         ),
     )
     return IncidentDecision(changed, effects, pause=pause, hold=hold)
-
-
-def quietly_held(incident: Incident, rollout: Rollout, embargoed: Collection[int]) -> bool:
-    """Whether ``incident`` holds ``rollout`` without naming it in its news: the rollout is of
-    an embargoed proposal (in ``embargoed``) that the incident concerns (:func:`names`: by one
-    of its clients, or by naming nothing) but does not name by number (so a public incident
-    stays public, as when such a rollout starts under it)."""
-    return (
-        rollout.proposal in embargoed
-        and rollout.proposal not in incident.proposals
-        and names(incident, rollout.proposal, rollout.clients)
-    )
-
-
-def split_held(
-    incident: Incident,
-    numbers: Collection[int],
-    rollouts: Sequence[Rollout],
-    embargoed: Collection[int],
-) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """``numbers`` (active rollouts ``incident`` holds now, by proposal) as (paused, held
-    quietly: :func:`quietly_held`), each sorted."""
-    quiet = {
-        r.proposal
-        for r in rollouts
-        if r.proposal in numbers and quietly_held(incident, r, embargoed)
-    }
-    return tuple(sorted(set(numbers) - quiet)), tuple(sorted(quiet))
 
 
 def _active_named(incident: Incident, rollouts: Sequence[Rollout]) -> set[int]:
@@ -407,53 +289,3 @@ def resolve(
     )
     body = review_issue_body(resolved, audit_lines)
     return IncidentDecision(resolved, effects, review_due_at=due, review_body=body)
-
-
-REVIEW_TIME = time(15, 0)  # of a review call, in UTC, when the charter has no meeting series
-
-
-def review_at(charter: Charter, due: datetime) -> tuple[datetime, str]:
-    """When the post-incident review due at ``due`` is held, and in which zone: on the due
-    date, in the zone of the charter's first meeting series, at that series' time of day (the
-    hour its people already keep free); with no series, on the due date at 15:00 UTC. The
-    call may thus start a few hours before ``due``, never on another day."""
-    series = charter.meetings[0] if charter.meetings else None
-    name = series.timezone if series is not None else "UTC"
-    hour = series.start.time() if series is not None else REVIEW_TIME
-    zone = zone_of(name)
-    day = due.astimezone(zone).date()
-    return localize(datetime.combine(day, hour), zone), name
-
-
-def review_issue_body(incident: Incident, audit_lines: Sequence[str]) -> str:
-    """A draft post-incident review, pre-filled from the timeline and the audit log."""
-    end = incident.resolved_at
-    minutes = None if end is None else int((end - incident.declared_at).total_seconds() // 60)
-    lasted = "still open" if minutes is None else f"{minutes // 60}h {minutes % 60:02d}m"
-    roles = ", ".join(f"{r}: @{who}" for r, who in incident.roles.items()) or "none assigned"
-    lines = [
-        f"# Post-incident review: incident {incident.id} ({incident.severity})",
-        "",
-        f"**Summary:** {incident.summary}",
-        f"**Declared:** {incident.declared_at:%Y-%m-%d %H:%M} UTC by @{incident.declared_by}",
-        f"**Duration:** {lasted}",
-        f"**Roles:** {roles}",
-        f"**Resolution:** {incident.resolution or '—'}",
-        "",
-        "## Timeline (UTC)",
-        "",
-        *(f"- {e.at:%Y-%m-%d %H:%M} [{e.kind}] @{e.by}: {e.text}" for e in incident.timeline),
-        "",
-        "## Decision log",
-        "",
-        *(f"- {line}" for line in audit_lines),
-        *(() if audit_lines else ("- (no audit entries)",)),
-        "",
-        "## What went well",
-        "",
-        "## What went wrong",
-        "",
-        "## Actions",
-        "",
-    ]
-    return "\n".join(lines)

@@ -17,7 +17,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from charter.incidents import Incident, TimelineEntry
+from charter.incident_facts import Incident, TimelineEntry
 from storage.models.rollouts import IncidentEntryRow, IncidentRow
 from storage.times import aware, maybe_aware
 

@@ -1,21 +1,14 @@
-"""Meeting state: what people changed about calls, what was decided, which timers were handled.
+"""Meeting state: what people changed about calls (cancelled, moved, scheduled, revised).
+
+Elsewhere: agendas (:mod:`storage.agendas`), what was decided (:mod:`storage.meeting_outcomes`),
+which timers were handled (:mod:`storage.meeting_timers`).
 
 Rules:
-- :func:`claim_timer` is the exactly-once guard: ``INSERT … ON CONFLICT DO NOTHING`` on the
-  UNIQUE timer key, in the caller's transaction. It returns True only to the one transaction
-  that inserted the row; whatever that transaction also writes (the reminder's outbox item, the
-  agenda post) commits or rolls back with it. On PostgreSQL a concurrent insert of the same key
-  waits for the first transaction and then conflicts, so two replicas cannot both fire.
-- :func:`last_fired` is the misfire policy's memory: per timer series, the ``fires_at`` of the
-  latest timer handled (fired or missed); see :func:`charter.meeting_timers.due_timers`.
 - Every change to a series or ad-hoc call raises its revision (ICS SEQUENCE) by one.
 - A moved ad-hoc call keeps its start in ``adhoc_meeting.starts_at`` and is also recorded in
   ``meeting_exception`` under the key of its *first* start (as a moved series instance is), so
   :func:`to_adhoc` gives it that key back wherever it is moved: its agenda issue, agenda items
   and outcomes stay with it.
-- An agenda counts as posted once its timer fired (:func:`posted_agendas`); its GitHub issue
-  follows the occurrence's key, which :func:`rekey_agenda` changes when an amended series takes
-  over a stale agenda.
 - A scheduled ad-hoc call's id ends in a random suffix (:func:`new_adhoc_id`), never in a
   number that depends on the calls already stored, so it cannot reveal a private one.
 - Confirmation tokens (a scheduling request awaiting ``/charter confirm``):
@@ -28,25 +21,18 @@ Rules:
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import object_session
 from sqlmodel import Session, col, select
 
-from charter.meeting_timers import Reminder
 from charter.meetings import AdhocMeeting, Schedule, localize, parse_key, zone_of
 from storage.dashboard_queries import confidential_incidents
-from storage.models.core import OutboxRow
 from storage.models.meetings import (
     AdhocMeetingRow,
-    AgendaIssueRow,
-    AgendaItemRow,
-    FiredTimerRow,
     MeetingExceptionRow,
-    MeetingOutcomeRow,
     MeetingRevisionRow,
 )
 from storage.times import aware
@@ -220,213 +206,3 @@ def revised(session: Session) -> dict[str, datetime]:
     for r in session.exec(select(MeetingRevisionRow)).all():
         found[r.series] = aware(r.updated_at)
     return found
-
-
-# -- agendas ----------------------------------------------------------------------------------
-
-
-def agenda_issue(session: Session, key: str) -> AgendaIssueRow | None:
-    return session.get(AgendaIssueRow, key)
-
-
-def save_agenda_issue(session: Session, key: str, number: int, digest: str, now: datetime) -> None:
-    row = session.get(AgendaIssueRow, key)
-    if row is None:
-        row = AgendaIssueRow(
-            occurrence_key=key,
-            issue_number=number,
-            body_sha256=digest,
-            created_at=now,
-            updated_at=now,
-        )
-    row.issue_number, row.body_sha256, row.updated_at = number, digest, now
-    session.add(row)
-
-
-def posted_agendas(
-    session: Session, *, keys: Collection[str] = (), prefix: str | None = None
-) -> set[str]:
-    """Of the occurrence ``keys`` (and of the keys starting with ``prefix``), those whose
-    agenda was posted: an agenda timer of theirs fired."""
-    stmt = (
-        sa.select(col(FiredTimerRow.occurrence_key))
-        .where(col(FiredTimerRow.kind) == "agenda")
-        .where(col(FiredTimerRow.outcome) == "fired")
-    )
-    which: list[sa.ColumnElement[bool]] = []
-    if keys:
-        which.append(col(FiredTimerRow.occurrence_key).in_(sorted(keys)))
-    if prefix is not None:
-        which.append(col(FiredTimerRow.occurrence_key).startswith(prefix, autoescape=True))
-    if not which:
-        return set()
-    return set(session.execute(stmt.where(sa.or_(*which)).distinct()).scalars())
-
-
-def posted_since(session: Session, series: str, since: datetime) -> set[str]:
-    """The occurrences of the meeting ``series`` whose agenda timer was due at or after
-    ``since`` and fired (their agenda was posted), whatever the series' rule now produces."""
-    stmt = (
-        sa.select(col(FiredTimerRow.occurrence_key))
-        .where(col(FiredTimerRow.occurrence_key).startswith(f"{series}@", autoescape=True))
-        .where(col(FiredTimerRow.kind) == "agenda")
-        .where(col(FiredTimerRow.outcome) == "fired")
-        .where(col(FiredTimerRow.fires_at) >= since)
-    )
-    return set(session.execute(stmt.distinct()).scalars())
-
-
-def pending_key(occurrence_key: str) -> str:
-    """The outbox key of the agenda post of ``occurrence_key`` waiting for the relay."""
-    return f"agenda-issue:{occurrence_key}:pending"
-
-
-def holding_agendas(session: Session, keys: Collection[str], *, items: bool = True) -> set[str]:
-    """Of the occurrence ``keys``, those whose agenda still holds something: a GitHub issue, a
-    post waiting for the relay or (``items``) items people added. One taken over by another
-    occurrence (:func:`rekey_agenda`) holds nothing, though its agenda timer fired."""
-    wanted = sorted(keys)
-    if not wanted:
-        return set()
-    issue = col(AgendaIssueRow.occurrence_key)
-    found = set(session.execute(sa.select(issue).where(issue.in_(wanted))).scalars())
-    posts = {pending_key(k): k for k in wanted}
-    waiting = sa.select(col(OutboxRow.key)).where(col(OutboxRow.key).in_(sorted(posts)))
-    found.update(posts[k] for k in session.execute(waiting).scalars())
-    if items:
-        added = col(AgendaItemRow.occurrence_key)
-        found.update(session.execute(sa.select(added).where(added.in_(wanted))).scalars())
-    return found
-
-
-def rekey_agenda(session: Session, old: str, new: str, now: datetime) -> bool:
-    """Give the agenda of occurrence ``old`` to occurrence ``new``: the items people added and,
-    unless ``new`` has one already, its GitHub issue (edited at the next post, as the body
-    differs). True when anything moved."""
-    items = agenda_items(session, old)
-    for item in items:
-        item.occurrence_key = new
-        session.add(item)
-    issue = session.get(AgendaIssueRow, old)
-    if issue is not None and session.get(AgendaIssueRow, new) is None:
-        session.add(
-            AgendaIssueRow(
-                occurrence_key=new,
-                issue_number=issue.issue_number,
-                body_sha256=issue.body_sha256,
-                created_at=issue.created_at,
-                updated_at=now,
-            )
-        )
-        session.delete(issue)
-        return True
-    return bool(items)
-
-
-def waiting_post(session: Session, outbox_key: str) -> OutboxRow | None:
-    """The outbox item holding the coalescing key ``outbox_key``: queued and not taken for
-    sending yet (taking it frees the key, see :mod:`storage.outbox`), locked until the caller
-    commits (a relay taking it meanwhile waits; one that read it just before sends the text it
-    read, and the next agenda refresh queues the newer one)."""
-    stmt = select(OutboxRow).where(OutboxRow.key == outbox_key).with_for_update()
-    return session.exec(stmt).first()
-
-
-def add_agenda_item(session: Session, key: str, text: str, by: str, now: datetime) -> None:
-    session.add(AgendaItemRow(occurrence_key=key, text=text, added_by=by, added_at=now))
-
-
-def agenda_items(session: Session, key: str) -> list[AgendaItemRow]:
-    stmt = select(AgendaItemRow).where(AgendaItemRow.occurrence_key == key)
-    return list(session.exec(stmt.order_by(col(AgendaItemRow.id))).all())
-
-
-# -- outcomes ---------------------------------------------------------------------------------
-
-
-def add_outcome(
-    session: Session,
-    *,
-    key: str,
-    meeting_id: str,
-    kind: str,
-    text: str,
-    by: str,
-    now: datetime,
-    owner: str = "",
-) -> MeetingOutcomeRow:
-    row = MeetingOutcomeRow(
-        occurrence_key=key, meeting_id=meeting_id, kind=kind, text=text, owner=owner, by=by, at=now
-    )
-    session.add(row)
-    session.flush()
-    return row
-
-
-def outcomes(session: Session, key: str) -> list[MeetingOutcomeRow]:
-    stmt = select(MeetingOutcomeRow).where(MeetingOutcomeRow.occurrence_key == key)
-    return list(session.exec(stmt.order_by(col(MeetingOutcomeRow.id))).all())
-
-
-def open_actions(session: Session) -> list[MeetingOutcomeRow]:
-    stmt = (
-        select(MeetingOutcomeRow)
-        .where(MeetingOutcomeRow.kind == "action")
-        .where(col(MeetingOutcomeRow.done).is_(False))
-        .order_by(col(MeetingOutcomeRow.id))
-    )
-    return list(session.exec(stmt).all())
-
-
-def finish_action(
-    session: Session, action_id: int, now: datetime, *, owner: str
-) -> MeetingOutcomeRow | None:
-    """Mark ``owner``'s open action item done; None (nothing changed) if there is no such item."""
-    row = session.get(MeetingOutcomeRow, action_id)
-    if row is None or row.kind != "action" or row.done or row.owner != owner:
-        return None
-    row.done, row.done_at = True, now
-    session.add(row)
-    return row
-
-
-# -- timers -----------------------------------------------------------------------------------
-
-
-def claim_timer(session: Session, timer: Reminder, outcome: str, now: datetime) -> bool:
-    """Record ``timer`` as fired or missed; True only for the transaction that recorded it."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (
-        insert(FiredTimerRow)
-        .values(
-            timer_key=timer.key,
-            series=timer.series,
-            occurrence_key=timer.occurrence_key,
-            kind=timer.kind,
-            outcome=outcome,
-            fires_at=timer.fires_at,
-            handled_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["timer_key"])
-        .returning(col(FiredTimerRow.id))
-    )
-    # RETURNING, not rowcount: an ORM-enabled insert does not report rowcount on PostgreSQL.
-    return session.execute(stmt).first() is not None
-
-
-def last_fired(session: Session) -> dict[str, datetime]:
-    series = col(FiredTimerRow.series)
-    stmt = sa.select(series, sa.func.max(col(FiredTimerRow.fires_at))).group_by(series)
-    return {name: aware(at) for name, at in session.execute(stmt).all()}
-
-
-def fired_timers(
-    session: Session, *, kind: str | None = None, since: datetime | None = None
-) -> list[FiredTimerRow]:
-    stmt = select(FiredTimerRow).order_by(col(FiredTimerRow.fires_at), col(FiredTimerRow.id))
-    if kind is not None:
-        stmt = stmt.where(FiredTimerRow.kind == kind)
-    if since is not None:
-        stmt = stmt.where(col(FiredTimerRow.fires_at) >= since)
-    return list(session.exec(stmt).all())

@@ -7,7 +7,7 @@ Rules:
   drops or reorders stages moves no rollout. A row saved before ids were kept holds indexes
   ("stage_index"), read as indexes into the reader's charter (:func:`stored_placement`);
   :func:`storage.rollouts.keep_stage_ids` rewrites such rows.
-- Check results are not part of the stored aggregate (``storage.rollouts.with_checks``);
+- Check results are not part of the stored aggregate (``storage.check_results.with_checks``);
   rollback drills are (:mod:`storage.drills`).
 """
 

@@ -1,15 +1,15 @@
-"""Rollout repositories: rollouts, readiness reports, check results, flags, go/no-go (incidents:
-storage.incidents).
+"""Rollout repositories: the stored rollouts, where each is, and their upgrade at start.
+
+Elsewhere: readiness reports and go/no-go (:mod:`storage.rollout_reports`), check results
+(:mod:`storage.check_results`), feature flags (:mod:`storage.feature_flags`), the audit record
+of a proposal (:mod:`storage.rollout_record`), incidents (:mod:`storage.incidents`).
 
 Rules:
 - ``save_rollout`` writes the whole aggregate (its stored form: :mod:`storage.rollout_json`) and
-  re-derives every indexed column from it. Check results are not part of the stored aggregate:
-  they live in ``check_result`` (one row per repo × head_sha × check name) and ``with_checks``
-  attaches the ones a rollout's reports name.
+  re-derives every indexed column from it. Check results are not part of the stored aggregate
+  (:mod:`storage.check_results`).
 - Rollback drills are kept in the aggregate only (:mod:`storage.drills`: no table, no
   migration; a rollout stored before them reads as having none).
-- Readiness reports are appended to ``ready_report`` as well as kept in the aggregate, so the
-  inventory across every rollout is one query.
 - ``load_rollout(..., for_update=True)`` locks the row on PostgreSQL (SQLite's BEGIN IMMEDIATE
   already serialises writers).
 - Where a rollout is (its stage, each client's) is stored by stage id with the stage list of
@@ -27,34 +27,23 @@ Rules:
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from charter.gates import GoNoGo
 from charter.lifecycle import TERMINAL_STATES, State
 from charter.model import Charter
 from charter.rollout_facts import (
-    CheckResult,
     Placement,
-    ReadyReport,
     Rollout,
     indexed,
-    tag_name,
 )
 from charter.soak import counts_from
 from storage.charters import adoption_at, kept_charter
-from storage.models.audit import AuditEntry
-from storage.models.core import CommentRow, ProposalRow
+from storage.models.core import ProposalRow
 from storage.models.rollouts import (
-    CheckResultRow,
-    FlagRow,
-    GoNoGoRow,
-    ReadyReportRow,
     RolloutRow,
 )
 from storage.rollout_json import (
@@ -176,240 +165,3 @@ def _caught_up(d: Mapping[str, Any]) -> dict[str, str]:
     rollout = stored_rollout(d)
     moved = {s: counts_from(rollout, s, at) for s, at in rollout.stage_entered_at.items()}
     return {s: at.isoformat() for s, at in moved.items() if at != rollout.stage_entered_at[s]}
-
-
-# -- readiness reports ------------------------------------------------------------------------
-
-
-def add_ready_report(session: Session, proposal: int, report: ReadyReport, source: str) -> None:
-    session.add(
-        ReadyReportRow(
-            proposal=proposal,
-            client=report.client,
-            stage=report.stage,
-            version=report.version,
-            ref=report.ref,
-            notes=report.notes,
-            reported_by=report.reported_by,
-            source=source,
-            at=report.at,
-        )
-    )
-
-
-def ready_reports(
-    session: Session, *, proposal: int | None = None
-) -> list[tuple[int, ReadyReport]]:
-    """(proposal, report) in the order they were made; every proposal when ``proposal`` is None."""
-    stmt = select(ReadyReportRow).order_by(col(ReadyReportRow.at), col(ReadyReportRow.id))
-    if proposal is not None:
-        stmt = stmt.where(ReadyReportRow.proposal == proposal)
-    return [
-        (
-            r.proposal,
-            ReadyReport(r.client, r.stage, r.version, r.ref, r.notes, r.reported_by, aware(r.at)),
-        )
-        for r in session.exec(stmt).all()
-    ]
-
-
-# -- check results ------------------------------------------------------------------------------
-
-
-def record_check(
-    session: Session,
-    *,
-    repo: str,
-    head_sha: str,
-    name: str,
-    kind: str,
-    status: str,
-    conclusion: str | None,
-    html_url: str,
-    at: datetime,
-    head_branch: str | None = None,
-) -> bool:
-    """Store the latest event of a check run, keyed by (repo, head_sha, name); ``at`` is when
-    the run reached ``status``.
-
-    Rule: an event older than the stored one is a late delivery and changes nothing (a re-run's
-    failure must not be undone by the first run's success arriving after it); at the same
-    instant a run that has not concluded does not replace one that has (a check may start and
-    finish within the second GitHub's times resolve). Returns whether the event was stored."""
-    repo, head_sha = repo.lower(), head_sha.lower()
-    stmt = (
-        select(CheckResultRow)
-        .where(CheckResultRow.repo == repo)
-        .where(CheckResultRow.head_sha == head_sha)
-        .where(CheckResultRow.name == name)
-    )
-    row = session.exec(stmt).first()
-    if row is not None and _stale(aware(row.at), row.conclusion, at, conclusion):
-        return False
-    if row is None:
-        row = CheckResultRow(
-            repo=repo, head_sha=head_sha, name=name, kind=kind, status=status, at=at
-        )
-    row.head_branch = head_branch or row.head_branch
-    row.kind, row.status, row.conclusion, row.html_url, row.at = (
-        kind,
-        status,
-        conclusion,
-        html_url,
-        at,
-    )
-    session.add(row)
-    return True
-
-
-def _stale(stored_at: datetime, stored: str | None, at: datetime, conclusion: str | None) -> bool:
-    return at < stored_at or (at == stored_at and stored is not None and conclusion is None)
-
-
-def with_checks(session: Session, rollout: Rollout, repos: Mapping[str, str]) -> Rollout:
-    """The rollout with the check results on every ref its reports name (``repos``: client →
-    owner/name): the runs on a commit the ref names (its sha, abbreviated or not), and for a
-    tag the runs its push started (``head_branch``: ``charter.rollout_facts.tag_name``). A
-    branch's runs are never taken (a later commit's would count for the release)."""
-    found: dict[int, CheckResult] = {}
-    wanted = {(r.client, r.ref) for r in rollout.reports if r.ref}
-    for client, ref in sorted(wanted):
-        repo = repos.get(client)
-        if repo is None:
-            continue
-        named = col(CheckResultRow.head_sha).startswith(ref.lower(), autoescape=True)
-        tag = tag_name(ref)  # a run its tag's push started; a branch's runs never count
-        if tag is not None:
-            named = sa.or_(named, col(CheckResultRow.head_branch) == tag)
-        stmt = select(CheckResultRow).where(CheckResultRow.repo == repo.lower()).where(named)
-        for row in session.exec(stmt).all():
-            assert row.id is not None
-            found[row.id] = CheckResult(
-                client, row.name, row.head_sha, row.conclusion, aware(row.at), row.head_branch
-            )
-    return replace(rollout, checks=tuple(found[k] for k in sorted(found)))
-
-
-# -- feature flags ----------------------------------------------------------------------------
-
-
-def register_flag(
-    session: Session, proposal: int, client: str, name: str, *, by: str, at: datetime
-) -> bool:
-    """Add a registry entry (state ``on``); False when it is already there."""
-    if session.get(FlagRow, (proposal, client, name)) is not None:
-        return False
-    session.add(
-        FlagRow(
-            proposal=proposal,
-            client=client,
-            name=name,
-            state="on",
-            changed_at=at,
-            changed_by=by,
-            reason="registered when the rollout started",
-        )
-    )
-    return True
-
-
-def flags(session: Session, *, name: str | None = None) -> list[FlagRow]:
-    stmt = select(FlagRow).order_by(col(FlagRow.name), col(FlagRow.proposal), col(FlagRow.client))
-    if name is not None:
-        stmt = stmt.where(FlagRow.name == name)
-    return list(session.exec(stmt).all())
-
-
-def switch_flag(
-    session: Session, row: FlagRow, state: str, *, by: str, reason: str, at: datetime
-) -> None:
-    row.state, row.changed_by, row.reason, row.changed_at = state, by, reason, at
-    session.add(row)
-
-
-# -- go/no-go -----------------------------------------------------------------------------------
-
-
-def record_go_no_go(session: Session, decision: GoNoGo, note: str = "") -> None:
-    session.add(
-        GoNoGoRow(
-            proposal=decision.proposal,
-            stage=decision.stage,
-            decision=decision.decision,
-            by=decision.by,
-            note=note,
-            at=decision.at,
-        )
-    )
-
-
-def go_no_go(session: Session, proposal: int) -> tuple[GoNoGo, ...]:
-    stmt = select(GoNoGoRow).where(GoNoGoRow.proposal == proposal).order_by(col(GoNoGoRow.id))
-    return tuple(
-        GoNoGo(r.proposal, r.stage, "go" if r.decision == "go" else "no-go", r.by, aware(r.at))
-        for r in session.exec(stmt).all()
-    )
-
-
-# -- the record ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Act:
-    """One audit entry about a proposal, as far as who did what: the actor as the log writes
-    it (a verified login, else ``surface:id``), the entry's kind and, for a command the rules
-    refused, which command (``payload.command``)."""
-
-    actor: str
-    kind: str
-    command: str | None = None
-
-
-def audit_lines(session: Session, subjects: Sequence[str], *, limit: int = 500) -> list[str]:
-    """The audit entries about ``subjects``, oldest first, one readable line each."""
-    stmt = (
-        select(AuditEntry)
-        .where(col(AuditEntry.subject).in_(list(subjects)))
-        .order_by(col(AuditEntry.seq))
-        .limit(limit)
-    )
-    return [
-        f"{aware(e.at):%Y-%m-%d %H:%M} UTC #{e.seq} {e.kind} ({e.subject}) by {e.actor}"
-        for e in session.exec(stmt).all()
-    ]
-
-
-def acts_on(session: Session, proposals: Collection[int]) -> dict[int, list[Act]]:
-    """What the audit log records people doing about each of ``proposals`` (entries with subject
-    ``proposal:<n>``: commands, refused ones too, issue events), oldest first; a proposal with
-    no entry is left out."""
-    subjects = {f"proposal:{n}": n for n in proposals}
-    found: dict[int, list[Act]] = {}
-    if not subjects:
-        return found
-    stmt = (
-        select(
-            col(AuditEntry.subject),
-            col(AuditEntry.actor),
-            col(AuditEntry.kind),
-            col(AuditEntry.payload),
-        )
-        .where(col(AuditEntry.subject).in_(list(subjects)))
-        .order_by(col(AuditEntry.seq))
-    )
-    for subject, actor, kind, payload in session.exec(stmt).all():
-        command = json.loads(payload).get("command") if kind == "command-refused" else None
-        act = Act(actor, kind, command if isinstance(command, str) else None)
-        found.setdefault(subjects[subject], []).append(act)
-    return found
-
-
-def commenters(session: Session, proposal: int) -> list[str]:
-    """Logins that commented on a proposal's issue (the watchdogs count them as responses)."""
-    stmt = (
-        select(CommentRow.author)
-        .where(CommentRow.proposal == proposal)
-        .where(col(CommentRow.deleted).is_(False))
-        .distinct()
-    )
-    return list(session.exec(stmt).all())

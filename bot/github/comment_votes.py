@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from sqlmodel import Session, col, select
 
 from bot.github.events import CommentEvent
+from bot.github.reply_queue import reply_on_github
 from bot.messages import Actor
 from charter import commands as c
 from charter.authz import Refusal, authorize_command
@@ -152,4 +153,4 @@ def _answer_late_change(
             " it does not count; a vote you cast before still does."
         )
     key = f"late-change:{ev.comment_id}:{ev.action}:{ev.updated_at.isoformat()}"
-    gov.reply_on_github(session, after.number, ev.author, text, key, now)
+    reply_on_github(session, after.number, ev.author, text, key, now)

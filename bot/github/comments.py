@@ -43,6 +43,7 @@ from bot.github.edits_by_others import (
 from bot.github.events import CommentEvent
 from bot.github.link_codes import claim_link_codes
 from bot.github.replies import parse_error_markdown, reply_markdown
+from bot.github.reply_queue import reply_on_github
 from bot.messages import Actor
 from bot.metrics import METRICS
 from charter import commands as c
@@ -199,7 +200,7 @@ def _run_commands(gov: Governance, session: Session, ev: CommentEvent) -> None:
             METRICS.commands.labels(outcome="parse-error").inc()
             text = parse_error_markdown(parsed.message, parsed.usage)
             key = f"{ev.comment_id}:{i}"
-            gov.reply_on_github(session, ev.issue_number, ev.author, text, key, at, markdown=True)
+            reply_on_github(session, ev.issue_number, ev.author, text, key, at, markdown=True)
             continue
         if isinstance(parsed, c.RequestFeedback):
             asked = feedback.request(gov, session, parsed, actor, at)
@@ -212,4 +213,4 @@ def _run_commands(gov: Governance, session: Session, ev: CommentEvent) -> None:
         # feedback request is answered too: the reply mentions whom it asks.
         if not message.ok or isinstance(parsed, _ANSWERED):
             key = f"{ev.comment_id}:{i}"
-            gov.reply_on_github(session, ev.issue_number, ev.author, text, key, at, markdown=True)
+            reply_on_github(session, ev.issue_number, ev.author, text, key, at, markdown=True)

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from bot.github.comment_votes import choices
 from bot.github.events import CommentEvent
+from bot.github.reply_queue import reply_on_github
 from bot.github.wire import same_login
 from bot.messages import Actor
 from charter.effects import Audit
@@ -103,7 +104,7 @@ def record_by_other(
             " only by its author, by voting again or deleting their own comment."
         )
     key = f"by-other:{ev.comment_id}:{ev.action}:{ev.updated_at.isoformat()}"
-    gov.reply_on_github(session, p.number, ev.sender, text, key, now)
+    reply_on_github(session, p.number, ev.sender, text, key, now)
 
 
 def _audit_by_other(

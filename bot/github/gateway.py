@@ -1,13 +1,10 @@
 """`GitHubGateway` over PyGithub.
 
 Rules:
-- PyGithub is synchronous: every call runs in `asyncio.to_thread`, never on the event loop.
-- PyGithub's own throttling and retries are off (`retry=None`, no seconds_between_*); every
-  request goes through our `Throttle` instead (write pacing + GitHub's rate-limit rules).
-- Lists are paged by hand from the raw JSON (following `Link: rel="next"`): PyGithub's list
-  objects would fetch each item again on access, and lists must support ETag / 304.
-- `charter_repo` is fixed per instance; `list_check_runs` and `list_releases` may name another
-  repo (a client's).
+- Every request goes through ``PyGithubRest`` (bot.github.rest): off the event loop, paced by
+  our `Throttle`, lists paged by hand with ETag / 304.
+- `charter_repo` is fixed per instance; only the reads of bot.github.client_repos
+  (`list_check_runs`, `list_releases`) may name another repo (a client's).
 - A hidden marker is trusted only in the bot's own posts: `find_comment_with_marker` and
   `find_issue_with_marker` skip comments and issues anyone else wrote, since anyone can paste
   a marker (an installation token may edit any comment, so adopting one would let its author
@@ -21,38 +18,30 @@ Rules:
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import json
 import logging
 import re
-import urllib.parse
-from collections.abc import Callable, Mapping
 from datetime import datetime
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
-import requests
 from github import Auth, Github, GithubIntegration
-from github.GithubException import GithubException
 from github.IssueComment import IssueComment
-from github.Requester import Requester
 
+from bot.github.client_repos import ClientRepoReads
 from bot.github.device_flow import DeviceFlow
-from bot.github.ratelimit import RateLimitAnswer, Throttle
+from bot.github.ratelimit import Throttle
+from bot.github.rest import REPO_NAME, json_list, next_link
 from bot.github.wire import (
-    check_snapshot,
     comment_snapshot,
     format_time,
     hook_delivery,
     hook_delivery_summary,
     issue_snapshot,
-    release_snapshot,
     same_login,
 )
 from bot.ports import (
     MAX_HOOK_DELIVERIES,
-    CheckSnapshot,
     CommentSnapshot,
     DeviceCode,
     DeviceFlowResult,
@@ -61,7 +50,6 @@ from bot.ports import (
     HookDelivery,
     HookDeliverySummary,
     IssueSnapshot,
-    ReleaseSnapshot,
 )
 
 log = logging.getLogger("charterbot.github")
@@ -73,13 +61,10 @@ def is_own(author: str, own: str) -> bool:
     return same_login(author, own) if own else author.casefold().endswith("[bot]")
 
 
-T = TypeVar("T")
-REPO_NAME = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
-NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
 NEW_LABEL_COLOR = "ededed"
 
 
-class PyGithubGateway:
+class PyGithubGateway(ClientRepoReads):
     """The application's GitHub port for one charter repository."""
 
     def __init__(
@@ -196,32 +181,6 @@ class PyGithubGateway:
         finally:
             app.close()
 
-    async def list_check_runs(self, repo: str, ref: str) -> list[CheckSnapshot]:
-        """The latest run of each check on ``ref``: a commit sha, a tag or branch name, or
-        GitHub's ``tags/<tag>`` / ``heads/<branch>`` (the slash stays a slash, as documented)."""
-        if not REPO_NAME.match(repo):
-            raise ValueError(f"repository must be 'owner/name', got {repo!r}")
-        if any(part in ("", ".", "..") for part in ref.split("/")):  # no path tricks
-            raise ValueError(f"not a ref: {ref!r}")
-        path = f"/repos/{repo}/commits/{urllib.parse.quote(ref, safe='/')}/check-runs"
-        items, _ = await self._list(path, {}, None, items_key="check_runs")
-        return [check_snapshot(item) for item in items]
-
-    async def list_releases(self, repo: str, per_page: int, page: int = 1) -> list[ReleaseSnapshot]:
-        """Page ``page`` (from 1) of ``repo``'s releases, ``per_page`` (1-100) a page, newest
-        first by creation: one page, one request (the reader decides how deep to go). Drafts
-        are listed when the token may push."""
-        if not REPO_NAME.match(repo):
-            raise ValueError(f"repository must be 'owner/name', got {repo!r}")
-        if not 1 <= per_page <= 100:
-            raise ValueError(f"per_page must be 1 to 100 (GitHub's page size), got {per_page}")
-        if page < 1:
-            raise ValueError(f"page must be 1 or more, got {page}")
-        path = f"/repos/{repo}/releases"
-        params = {"per_page": per_page, "page": page}
-        _, _, data = await self._read(partial(self._get, path, params, None), f"GET {path}")
-        return [release_snapshot(item) for item in _items(data, None)]
-
     async def list_issues_since(
         self, since: datetime | None, etag: str | None
     ) -> tuple[list[IssueSnapshot], str | None]:
@@ -246,10 +205,10 @@ class PyGithubGateway:
         found: list[HookDeliverySummary] = []
         while url is not None and len(found) < MAX_HOOK_DELIVERIES:
             _, headers, data = await self._read(partial(self._get, url, params, None), f"GET {url}")
-            page = [hook_delivery_summary(item) for item in _items(data, None)]
+            page = [hook_delivery_summary(item) for item in json_list(data, None)]
             newer = [d for d in page if d.id > after_id]
             found.extend(newer)
-            url = _next_link(headers) if len(newer) == len(page) else None
+            url = next_link(headers) if len(newer) == len(page) else None
             params = None  # the next link carries them
         return found[:MAX_HOOK_DELIVERIES]
 
@@ -318,12 +277,6 @@ class PyGithubGateway:
     async def device_flow_poll(self, client_id: str, device_code: str) -> DeviceFlowResult:
         return await self._device_flow.poll(client_id, device_code)
 
-    # -- plumbing -------------------------------------------------------------------------
-
-    @property
-    def _requester(self) -> Requester:
-        return self._gh.requester
-
     def _issue_path(self, number: int) -> str:
         return f"/repos/{self._repo_name}/issues/{int(number)}"
 
@@ -345,98 +298,9 @@ class PyGithubGateway:
                     raise
             self._known_labels.add(name.lower())
 
-    async def _list(
-        self,
-        path: str,
-        params: Mapping[str, Any],
-        etag: str | None,
-        *,
-        items_key: str | None = None,
-    ) -> tuple[list[dict[str, Any]], str | None]:
-        """All pages of a list. With `etag`, a 304 on the first page returns `([], etag)`."""
-        first = {**params, "per_page": self._per_page}
-        status, headers, data = await self._read(
-            lambda: self._get(path, first, etag), f"GET {path}"
-        )
-        if status == 304:
-            return [], etag
-        new_etag = headers.get("etag")
-        items = _items(data, items_key)
-        while (url := _next_link(headers)) is not None:
-            status, headers, data = await self._read(partial(self._get, url, None, None), url)
-            items.extend(_items(data, items_key))
-        return items, new_etag
-
-    def _get(
-        self, url: str, params: Mapping[str, Any] | None, etag: str | None
-    ) -> tuple[int, dict[str, Any], Any]:
-        """One GET in the worker thread; raises PyGithub's exception for error statuses."""
-        headers = {"If-None-Match": etag} if etag else None
-        status, resp_headers, body = self._requester.requestJson(
-            "GET", url, dict(params) if params else None, headers
-        )
-        data = _json(body)
-        if status >= 400:
-            raise Requester.createException(status, resp_headers, data)
-        return status, resp_headers, data
-
-    async def _read(self, fn: Callable[[], T], what: str) -> T:
-        return await self._call(fn, what, write=False)
-
-    async def _write(self, fn: Callable[[], T], what: str) -> T:
-        return await self._call(fn, what, write=True)
-
-    async def _call(self, fn: Callable[[], T], what: str, *, write: bool) -> T:
-        try:
-            return await self._throttle.run(
-                lambda: asyncio.to_thread(fn), write=write, answer_of=rate_limit_answer
-            )
-        except GithubException as exc:
-            if exc.status == 404:
-                raise GitHubNotFound(
-                    f"{what}: not found in {self._repo_name} ({_message(exc)})", status=404
-                ) from exc
-            raise GitHubError(
-                f"{what}: GitHub answered {exc.status}: {_message(exc)}", status=exc.status
-            ) from exc
-        except requests.RequestException as exc:
-            raise GitHubError(f"{what}: cannot reach GitHub at {self._base_url}: {exc}") from exc
-
-
-def rate_limit_answer(exc: BaseException) -> RateLimitAnswer | None:
-    """The retry policy's view of a PyGithub error (None for anything but 403/429)."""
-    if not isinstance(exc, GithubException) or exc.status not in (403, 429):
-        return None
-    headers = {str(k).lower(): str(v) for k, v in (exc.headers or {}).items()}
-    return RateLimitAnswer(status=exc.status, headers=headers, message=_message(exc))
-
 
 def default_web_url(api_url: str) -> str:
     """github.com's API lives on api.github.com, GHES's under /api/v3 of the web host."""
     if api_url.rstrip("/") == "https://api.github.com":
         return "https://github.com"
     return re.sub(r"/api/v3/?$", "", api_url.rstrip("/"))
-
-
-def _message(exc: GithubException) -> str:
-    data = exc.data
-    if isinstance(data, Mapping) and data.get("message"):
-        return str(data["message"])
-    return exc.message or ""
-
-
-def _json(body: str) -> Any:
-    return json.loads(body) if body else None
-
-
-def _items(data: Any, items_key: str | None) -> list[dict[str, Any]]:
-    if items_key is not None:
-        data = data.get(items_key) if isinstance(data, Mapping) else None
-    if not isinstance(data, list):
-        raise GitHubError(f"expected a JSON list{f' under {items_key!r}' if items_key else ''}")
-    return data
-
-
-def _next_link(headers: Mapping[str, Any]) -> str | None:
-    match = NEXT_LINK.search(str(headers.get("link", "")))
-    return match.group(1) if match else None

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session
 
 from bot.github.events import IssueEvent
+from bot.github.reply_queue import reply_on_github
 from bot.github.tracking import ALL_STATE_LABELS
 from bot.messages import Actor, plain_text
 from charter import commands as c
@@ -190,7 +191,7 @@ def _label_presence(
             f" commenting /withdraw; please add the {label} label back."
         )
     key = f"label-removed:{p.number}:{ev.updated_at.isoformat()}"
-    gov.reply_on_github(session, p.number, p.author, text, key, now)
+    reply_on_github(session, p.number, p.author, text, key, now)
     return stored
 
 
@@ -272,7 +273,7 @@ def _closed(gov: Governance, session: Session, ev: IssueEvent, p: Proposal, now:
     )
     # Keyed by the close itself, so a delivery processed twice answers once.
     key = f"closed:{p.number}:{(ev.updated_at or now).isoformat()}"
-    gov.reply_on_github(session, p.number, ev.sender or p.author, text, key, now)
+    reply_on_github(session, p.number, ev.sender or p.author, text, key, now)
 
 
 def _edited_in_review(
@@ -299,7 +300,7 @@ def _edited_in_review(
     outcome = gov.apply(session, decision, actor, now)
     key = f"edit:{p.number}:{ev.updated_at.isoformat()}"
     for reply in outcome.replies:
-        gov.reply_on_github(session, p.number, actor.name, reply.text, key, now)
+        reply_on_github(session, p.number, actor.name, reply.text, key, now)
 
 
 def _record_late_edit(

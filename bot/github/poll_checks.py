@@ -22,7 +22,7 @@ Rules:
   parses it (``bot.github.events.parse_event``) and records it through the check-run handler
   (``bot.rollout_watch.on_check``): one path for both. GitHub's listing names no tag or branch
   for a run (its ``check_suite`` is ``{"id": N}`` only), and a gate finds a tag's runs by the
-  tag (``storage.rollouts.with_checks``): for a ref that is a tag, not a prefix of the run's
+  tag (``storage.check_results.with_checks``): for a ref that is a tag, not a prefix of the run's
   commit, the payload's ``check_suite.head_branch`` is that tag, since GitHub listed the runs
   of the commit it names (``run_tag``). Its key is ``poll:check_run:<digest>`` of
   the run's repository, id, commit, name, state and times, so a run unchanged since the last
@@ -51,7 +51,7 @@ from bot.ports import CheckSnapshot, GitHubError, GitHubGateway, GitHubRateLimit
 from charter.model import Charter
 from charter.rollout import Rollout
 from charter.rollout_facts import tag_name
-from storage import rollouts as store
+from storage import check_results as check_store, rollouts as store
 from storage.db import read_scope
 
 log = logging.getLogger("charterbot.github.checks")
@@ -75,7 +75,7 @@ class Wanted:
 
 def wanted(rollouts: Iterable[Rollout], charter: Charter) -> list[Wanted]:
     """The refs a gate still waits on (see the module rules), each once, in rollout order;
-    ``rollouts`` carry their check results (``storage.rollouts.with_checks``)."""
+    ``rollouts`` carry their check results (``storage.check_results.with_checks``)."""
     repos = {cl.id: cl.repository for cl in charter.clients if cl.repository}
     stages = charter.rollout.stages
     found: dict[tuple[str, str], set[str]] = {}
@@ -168,7 +168,7 @@ class CheckReader:
         repos = {cl.id: cl.repository for cl in charter.clients if cl.repository}
         with read_scope(self._engine) as session:
             live = [
-                store.with_checks(session, r, repos)
+                check_store.with_checks(session, r, repos)
                 for r in store.rollouts(session, charter, active_only=True)
             ]
         refs = wanted(live, charter)

@@ -34,15 +34,16 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.clock import Clock
+from bot.comment_size import point_to
 from bot.github.delivery import GitHubDelivery, comment_once
 from bot.github.tracking import ALL_STATE_LABELS, MARKER, labels_for, render
 from bot.metrics import METRICS
 from bot.ports import GitHubError, GitHubGateway
-from bot.views import point_to, proposal_view
+from bot.views import proposal_view
 from charter.model import Charter
 from storage import (
+    agendas as agenda_store,
     feedback as feedback_store,
-    meetings as meetings_store,
     outbox,
     proposals as repo,
 )
@@ -180,7 +181,7 @@ class GitHubRelay:
         key, title, body = str(data["occurrence_key"]), str(data["title"]), str(data["body"])
         digest = hashlib.sha256(body.encode()).hexdigest()
         with session_scope(self._engine) as session:  # type: ignore[arg-type]
-            known = meetings_store.agenda_issue(session, key)
+            known = agenda_store.agenda_issue(session, key)
             number = known.issue_number if known else 0
             same = known is not None and known.body_sha256 == digest
         if known is None:
@@ -200,7 +201,7 @@ class GitHubRelay:
         self, key: str, number: int, digest: str, same: bool, now: datetime
     ) -> None:
         with session_scope(self._engine) as session:  # type: ignore[arg-type]
-            meetings_store.save_agenda_issue(session, key, number, digest if same else "", now)
+            agenda_store.save_agenda_issue(session, key, number, digest if same else "", now)
 
 
 def _save_tracking(

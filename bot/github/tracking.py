@@ -15,7 +15,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.views import CLIP, MAX_BODY, fit, lazy_counts
+from bot.comment_size import MAX_BODY, fit
+from bot.views import CLIP, lazy_counts
 from charter.text import escape_markdown_github
 
 __all__ = ["ALL_STATE_LABELS", "CLIP", "MARKER", "MAX_BODY", "labels_for", "render"]

@@ -27,6 +27,7 @@ from bot import commands_core
 from bot.github.comment_votes import Refused, judge_votes
 from bot.github.events import CommentEvent
 from bot.github.replies import reply_markdown
+from bot.github.reply_queue import reply_on_github
 from bot.messages import Actor, Message
 from bot.metrics import METRICS
 from charter import commands as c
@@ -69,7 +70,7 @@ def answer_edit(
         METRICS.commands.labels(outcome="refused").inc()
         key = f"{ev.comment_id}:edit:{at.isoformat()}:{i}"
         text = reply_markdown(message)
-        gov.reply_on_github(session, p.number, ev.author, text, key, at, markdown=True)
+        reply_on_github(session, p.number, ev.author, text, key, at, markdown=True)
 
 
 def _refusal(

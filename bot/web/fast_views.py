@@ -28,7 +28,7 @@ from bot.service import Governance
 from bot.web import queries
 from charter.deadlines import deadlines
 from charter.gates import GateFacts, GateResult, evaluate
-from charter.incidents import Incident
+from charter.incident_facts import Incident
 from charter.lifecycle import State
 from charter.model import Charter
 from charter.prerequisites import form_minimums

@@ -11,7 +11,7 @@ Rules:
 - ``agenda_issue`` maps an occurrence to its GitHub issue; the number is stored before the outbox
   item is marked sent, and ``body_sha256`` is what GitHub holds, so edits happen only on change.
   A row moves to another key when an amendment changes its series' hour (the call keeps its
-  issue: ``storage.meetings.rekey_agenda``).
+  issue: ``storage.agendas.rekey_agenda``).
 - ``meeting_revision.revision`` is the ICS SEQUENCE of a series or ad-hoc call; it is raised on
   every change to it.
 - Times are stored as UTC (``DateTime(timezone=True)``).

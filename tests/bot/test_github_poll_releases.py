@@ -29,7 +29,7 @@ from bot.github.wire import format_time
 from bot.messages import Actor, plain_text
 from charter.lifecycle import State
 from charter.proposal import Decision
-from storage import rollouts as store
+from storage import rollout_reports as report_store, rollouts as store
 from storage.db import session_scope
 from storage.models.audit import AuditEntry
 from storage.models.core import InboxRow
@@ -88,7 +88,7 @@ def polled_keys(bot: Bot) -> list[str]:
 def outcome(bot: Bot) -> dict[str, Any]:
     """What a release changed: the reports, their audit entries and where the rollout is."""
     with session_scope(bot.rt.engine) as session:
-        reports = [r for _, r in store.ready_reports(session, proposal=1)]
+        reports = [r for _, r in report_store.ready_reports(session, proposal=1)]
         kinds = ("ready-reported", "release-report-refused")
         audited = session.exec(
             select(AuditEntry).where(col(AuditEntry.kind).in_(kinds)).order_by(col(AuditEntry.seq))
@@ -244,7 +244,9 @@ async def test_webhook_mode_reads_them_on_the_reconcile_interval(
         await bot.settle()
         assert polled_keys(bot) == [f"poll:release:{AURORA}:{missed.id}"]
         with session_scope(bot.rt.engine) as session:
-            reports = [(r.client, r.version) for _, r in store.ready_reports(session, proposal=1)]
+            reports = [
+                (r.client, r.version) for _, r in report_store.ready_reports(session, proposal=1)
+            ]
         assert reports == [("aurora", "v4.2.0")]
         refused = [
             payload["tag"] for kind, _, _, payload in outcome(bot)["audit"] if "refused" in kind

@@ -17,7 +17,7 @@ import pytest
 from bot.github.wire import format_time
 from bot.messages import Actor, plain_text
 from charter.effects import Audit
-from storage import rollouts as store
+from storage import rollout_reports as report_store, rollouts as store
 from storage.db import session_scope
 from tests.bot.harness import Bot
 from tests.bot.rollouts.conftest import webhook
@@ -30,7 +30,9 @@ BOREALIS = Actor(login="carmen-borealis", surface="console")
 
 def report_times(bot: Bot) -> list[tuple[str, str, datetime]]:
     with session_scope(bot.rt.engine) as session:
-        return [(r.client, r.stage, r.at) for _, r in store.ready_reports(session, proposal=1)]
+        return [
+            (r.client, r.stage, r.at) for _, r in report_store.ready_reports(session, proposal=1)
+        ]
 
 
 def started(bot: Bot) -> datetime:

@@ -17,7 +17,7 @@ import pytest
 
 from bot.github.poll_releases import ReleaseReader
 from bot.github.wire import format_time
-from storage import rollouts as store
+from storage import rollout_reports as report_store, rollouts as store
 from storage.db import session_scope
 from tests.bot.harness import Bot
 from tests.bot.rollouts.conftest import webhook
@@ -39,7 +39,7 @@ BOTH = STAGING + "charterbot: ready 1 canary\n"
 
 def reports(bot: Bot) -> list[tuple[str, str]]:
     with session_scope(bot.rt.engine) as session:
-        return [(r.stage, r.version) for _, r in store.ready_reports(session, proposal=1)]
+        return [(r.stage, r.version) for _, r in report_store.ready_reports(session, proposal=1)]
 
 
 def payload(bot: Bot, action: str, body: str, changes: dict[str, Any] | None) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from sqlmodel import col, select
 from bot.github.wire import format_time
 from charter.lifecycle import State
 from charter.proposal import Decision
-from storage import rollouts as store
+from storage import rollout_reports as store
 from storage.db import session_scope
 from storage.models.audit import AuditEntry
 from storage.models.core import OutboxRow

@@ -10,7 +10,7 @@ import pytest
 
 from charter.effects import Reply
 from charter.gates import GateFacts
-from charter.incidents import Incident
+from charter.incident_facts import Incident
 from charter.model import Charter
 from charter.rollout import advance, pause
 from tests.charter.rollout_support import T0, reference, reference_data, rollout_at

@@ -21,7 +21,7 @@ from charter.gates import (
     soak,
     unlabelled,
 )
-from charter.incidents import Incident
+from charter.incident_facts import Incident
 from charter.model import Charter, Stage
 from charter.prerequisites import minimums
 from charter.risk import Assessment, needs_override, risk_score

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from charter.gates import GateFacts, GateResult, block_on_incident, evaluate, incident_reason
-from charter.incidents import Incident
+from charter.incident_facts import Incident
 from tests.charter.test_gates import CANARY, CHARTER, PRODUCTION, T0, incident, rollout_at
 
 QUOTED = "incident INC-1 (sev1) is open: interop fork on canary"

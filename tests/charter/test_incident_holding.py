@@ -1,11 +1,12 @@
-"""Which incidents hold a rollout that starts now (:func:`charter.incidents.holding`), and which
-a rollout's retrospective lists (:func:`charter.incidents.concerning`)."""
+"""Which incidents hold a rollout that starts now (:func:`charter.incident_holds.holding`), and
+which a rollout's retrospective lists (:func:`charter.incident_holds.concerning`)."""
 
 from __future__ import annotations
 
 import pytest
 
-from charter.incidents import Incident, concerning, holding
+from charter.incident_facts import Incident
+from charter.incident_holds import concerning, holding
 from charter.model import Charter
 from charter.rollout import Rollout
 from tests.charter.rollout_support import T0, H, reference, reference_data

@@ -9,14 +9,9 @@ from typing import Any
 import pytest
 
 from charter.effects import Announce, Audit, Reply, SyncTracking
+from charter.incident_facts import Incident, IncidentDecision, TimelineEntry
 from charter.incident_scope import add_scope, describe
-from charter.incidents import (
-    Incident,
-    IncidentDecision,
-    TimelineEntry,
-    declare,
-    resolve,
-)
+from charter.incidents import declare, resolve
 from charter.model import Charter
 from charter.rollout import Rollout
 from tests.charter.rollout_support import CLIENTS, T0, H, reference, reference_data

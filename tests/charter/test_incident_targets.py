@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from charter.effects import Announce, Audit
-from charter.incidents import IncidentDecision, declare, reclassify
+from charter.incident_facts import IncidentDecision
+from charter.incidents import declare, reclassify
 from charter.rollout import Rollout
 from tests.charter.rollout_support import CLIENTS, T0, H, reference
 

@@ -10,22 +10,17 @@ from datetime import UTC, datetime
 import pytest
 
 from charter.effects import Announce, Audit, Reply
-from charter.incidents import (
+from charter.incident_facts import (
     DirectMessage,
     Incident,
     IncidentDecision,
     TimelineEntry,
-    assign_role,
-    declare,
     is_open,
     names,
-    quietly_held,
-    reclassify,
-    resolve,
-    review_at,
-    review_issue_body,
-    update,
 )
+from charter.incident_holds import quietly_held
+from charter.incident_reviews import review_at, review_issue_body
+from charter.incidents import assign_role, declare, reclassify, resolve, update
 from charter.model import Charter
 from charter.rollout import Rollout
 from tests.charter.rollout_support import CLIENTS, T0, H, reference, reference_data

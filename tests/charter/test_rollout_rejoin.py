@@ -20,7 +20,7 @@ from charter.gates import (
     go_no_go,
     rolled_back_from,
 )
-from charter.incidents import Incident
+from charter.incident_facts import Incident
 from charter.risk import Assessment
 from charter.rollout import (
     CheckResult,

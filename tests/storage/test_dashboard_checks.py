@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine
 
 from charter.rollout import ReadyReport, Rollout
-from storage import dashboard_queries as q, rollouts as store
+from storage import check_results as store, dashboard_queries as q
 from storage.db import read_scope, session_scope
 
 T = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)

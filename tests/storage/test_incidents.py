@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import DBAPIError
 
-from charter.incidents import Incident, TimelineEntry
+from charter.incident_facts import Incident, TimelineEntry
 from storage import incidents as store
 from storage.db import session_scope
 

@@ -28,7 +28,7 @@ def announce(kind: str = "decision", **fields: Any) -> Announce:
 
 
 def payload(a: Announce, at: datetime = NOW) -> dict[str, Any]:
-    """The outbox payload the service writes for ``a`` (bot.service.Governance.announce)."""
+    """The outbox payload the service writes for ``a`` (bot.announcements.announce)."""
     return {
         "kind": a.kind,
         "title": a.title,

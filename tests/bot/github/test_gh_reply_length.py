@@ -10,7 +10,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.views import CLIP, MAX_BODY, fit, point_to
+from bot.comment_size import MAX_BODY, fit, point_to
+from bot.views import CLIP
 from charter.text import escape_markdown_github
 from storage import outbox
 from storage.db import session_scope

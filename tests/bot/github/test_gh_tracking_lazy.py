@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
+from bot.chat_views import proposal_message
 from bot.messages import plain_text
-from bot.views import proposal_message
 from storage import proposals as repo
 from storage.db import read_scope
 from tests.bot.harness import Bot, later, valid_body

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from bot.messages import Actor, plain_text
 from bot.service import Governance
-from storage import meetings as store
+from storage import meeting_outcomes as store
 from storage.db import session_scope
 from tests.bot.meetings.test_commands import NOW, audit_kinds
 from tests.bot.mentions import LINKED, UNLINKED, link

@@ -17,7 +17,7 @@ from bot.meetings_agenda import digest
 from bot.messages import Actor, plain_text
 from bot.service import Governance
 from charter.load import load_charter
-from storage import meetings as store, outbox
+from storage import agendas as store, outbox
 from storage.db import session_scope
 from storage.models.core import OutboxRow
 from tests.bot.harness import Bot

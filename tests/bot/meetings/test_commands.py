@@ -14,7 +14,7 @@ from bot.meetings_lookup import resolve
 from bot.messages import Actor, Message, When, plain_text
 from bot.service import Governance
 from charter.meetings import Schedule
-from storage import audit_query, identities, meetings as store
+from storage import audit_query, identities, meeting_outcomes as outcome_store, meetings as store
 from storage.db import session_scope
 from storage.models.meetings import AdhocMeetingRow
 from tests.bot.meetings.conftest import ANONYMOUS, COORDINATOR, MAINTAINER
@@ -233,7 +233,7 @@ def test_an_action_item_is_closed_by_its_owner_number(
     reply = run(gov, f"meeting action {by_owner} {closing}", COORDINATOR)
     assert reply.ok is closed, text_of(reply)
     with session_scope(gov.engine) as session:
-        assert [r.id for r in store.open_actions(session)] == ([] if closed else [1])
+        assert [r.id for r in outcome_store.open_actions(session)] == ([] if closed else [1])
     if closed:
         assert audit_kinds(gov)[-1][:2] == (
             "meeting-action-done",
@@ -247,7 +247,9 @@ def test_minutes_are_attached_to_the_call(gov: Governance) -> None:
     reply = run(gov, "meeting decide minutes https://notes.example/core-0319", COORDINATOR, after)
     assert reply.ok, text_of(reply)
     with session_scope(gov.engine) as session:
-        found = [(r.kind, r.text) for r in store.outcomes(session, "core-sync@2026-03-19T15:00")]
+        found = [
+            (r.kind, r.text) for r in outcome_store.outcomes(session, "core-sync@2026-03-19T15:00")
+        ]
     assert found == [("minutes", "https://notes.example/core-0319")]
     assert audit_kinds(gov)[-1][:2] == ("meeting-minutes", "meeting:core-sync@2026-03-19T15:00")
 

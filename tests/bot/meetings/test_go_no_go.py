@@ -10,7 +10,7 @@ import pytest
 from bot.clock import FixedClock
 from bot.service import Governance
 from charter.rollout import Rollout
-from storage import meetings as store, rollouts as rollout_store
+from storage import meetings as store, rollout_reports as report_store, rollouts as rollout_store
 from storage.db import session_scope
 from storage.models.meetings import AdhocMeetingRow
 from tests.bot.meetings.conftest import COORDINATOR, HOURLY, announcements, charter_with, make_gov
@@ -80,7 +80,7 @@ def test_deciding_go_on_the_call_records_the_gate_decision(db_url: str) -> None:
     reply = gov.run_sync("meeting decide go, all five clients are green", COORDINATOR, during)
     assert reply.ok and "go/no-go decision for #7" in reply.lines[0][0]
     with session_scope(gov.engine) as session:
-        [decision] = rollout_store.go_no_go(session, 7)
+        [decision] = report_store.go_no_go(session, 7)
         row = session.get(AdhocMeetingRow, "go-no-go-7-production")
         assert row is not None and row.kind == "go-no-go"
     assert (decision.stage, decision.decision, decision.by) == ("production", "go", "ines-coord")
@@ -111,7 +111,7 @@ def test_only_a_leading_go_or_no_go_word_decides_the_gate(
     reply = gov.run_sync(f"meeting decide {text}", COORDINATOR, during)
     assert reply.ok
     with session_scope(gov.engine) as session:
-        decisions = [d.decision for d in rollout_store.go_no_go(session, 7)]
+        decisions = [d.decision for d in report_store.go_no_go(session, 7)]
     assert decisions == ([recorded] if recorded else [])
     if recorded is None:
         assert "start with `go` or `no-go`" in reply.lines[0][0]
@@ -151,7 +151,7 @@ def test_the_go_no_go_call_is_moved_past_a_call_it_would_overlap(db_url: str) ->
     )
     assert "(go-no-go-7-production@2026-06-11T15:00)" in on_call.lines[0][0]
     with session_scope(gov.engine) as session:
-        assert [d.decision for d in rollout_store.go_no_go(session, 7)] == ["go"]
+        assert [d.decision for d in report_store.go_no_go(session, 7)] == ["go"]
     gov.engine.dispose()
 
 

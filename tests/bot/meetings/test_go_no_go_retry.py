@@ -12,7 +12,7 @@ from bot.clock import FixedClock
 from bot.service import Governance
 from charter.gates import GateFacts, GateResult, go_no_go
 from charter.rollout import ReadyReport, advance, report_ready, rollback
-from storage import meetings as store, rollouts as rollout_store
+from storage import meetings as store, rollout_reports as report_store, rollouts as rollout_store
 from storage.db import session_scope
 from tests.bot.meetings.conftest import COORDINATOR, announcements, charter_with, make_gov
 from tests.bot.meetings.test_go_no_go import on_canary
@@ -65,7 +65,7 @@ def calls(gov: Governance) -> list[tuple[str, datetime, bool]]:
 def gate(gov: Governance) -> GateResult:
     with session_scope(gov.engine) as session:
         rollout = rollout_store.load_rollout(session, 7, gov.charter)
-        decisions = rollout_store.go_no_go(session, 7)
+        decisions = report_store.go_no_go(session, 7)
     stage = gov.charter.stage("production")
     assert rollout is not None and stage is not None
     return go_no_go(stage, rollout, decisions, gov.charter)

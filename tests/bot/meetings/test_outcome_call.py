@@ -13,7 +13,12 @@ from sqlmodel import select
 from bot.clock import FixedClock
 from bot.messages import Actor, plain_text
 from bot.service import Governance
-from storage import audit_query, meetings as store, rollouts as rollout_store
+from storage import (
+    audit_query,
+    meeting_outcomes as outcome_store,
+    meetings as store,
+    rollout_reports as report_store,
+)
 from storage.db import session_scope
 from storage.models.meetings import AdhocMeetingRow, MeetingOutcomeRow
 from tests.bot.meetings.conftest import COORDINATOR, HOURLY, MAINTAINER, charter_with, make_gov
@@ -55,7 +60,7 @@ def outcomes(gov: Governance) -> list[tuple[str, str, str]]:
 
 def gate(gov: Governance) -> list[tuple[str, str]]:
     with session_scope(gov.engine) as session:
-        return [(d.stage, d.decision) for d in rollout_store.go_no_go(session, 7)]
+        return [(d.stage, d.decision) for d in report_store.go_no_go(session, 7)]
 
 
 @pytest.mark.parametrize(
@@ -118,7 +123,7 @@ def test_call_names_where_the_decision_goes(
 
 def open_items(gov: Governance) -> list[int]:
     with session_scope(gov.engine) as session:
-        return [int(row.id or 0) for row in store.open_actions(session)]
+        return [int(row.id or 0) for row in outcome_store.open_actions(session)]
 
 
 def closed_audited(gov: Governance) -> list[str]:

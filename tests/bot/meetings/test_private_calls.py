@@ -21,12 +21,17 @@ from bot.messages import Actor, plain_text
 from bot.relay_fanout import announcement
 from bot.service import Governance
 from bot.web.calls import upcoming
-from charter.incidents import Incident
+from charter.incident_facts import Incident
 from charter.lifecycle import State
 from charter.proposal import Proposal
 from charter.rollout import Rollout
 from charter.subscriptions import recipients
-from storage import meetings as store, proposals as repo, rollouts as rollout_store
+from storage import (
+    meeting_outcomes as outcome_store,
+    meetings as store,
+    proposals as repo,
+    rollouts as rollout_store,
+)
 from storage.db import session_scope
 from storage.models.meetings import AgendaItemRow
 from storage.times import aware
@@ -172,7 +177,7 @@ def test_action_items_of_an_unknown_call_stay_off_public_agendas(gov: Governance
             ("retired-sync", "from a retired call"),
             ("core-sync", "write the public notes"),
         ):
-            store.add_outcome(
+            outcome_store.add_outcome(
                 session, key=f"{meeting}@2026-03-19T15:00", meeting_id=meeting, kind="action",
                 text=text, by="ines-coord", now=now - timedelta(days=1), owner="alice-aurora",
             )  # fmt: skip

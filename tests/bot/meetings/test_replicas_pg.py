@@ -170,7 +170,7 @@ def test_overlapping_ticks_fire_a_due_timer_once(pg_url: str) -> None:
     """Two replicas fire the same due timer in overlapping transactions (two leaders in the
     moment before a dead one notices): the second reads the timer as due while the first's
     claim is uncommitted, waits on that claim, and finds the timer taken once it commits. One
-    reminder; only the UNIQUE fired-timer claim (storage.meetings.claim_timer) stops the
+    reminder; only the UNIQUE fired-timer claim (storage.meeting_timers.claim_timer) stops the
     second. The first transaction stays open until the server shows the second waiting on it."""
     add_calls(pg_url, 1, T0, timedelta(0))
     now = T0 + timedelta(seconds=5)

@@ -161,7 +161,7 @@ class World:
             run["head_branch"] = head_branch
         run["status"] = "completed" if conclusion else "in_progress"
         # Stamped with the world's clock, as GitHub stamps a run's start, end or last update
-        # (the newest of two events is the one that counts: storage.rollouts.record_check).
+        # (the newest of two events is the one that counts: storage.check_results.record_check).
         stamp = self.clock.now().isoformat().replace("+00:00", "Z")
         if kind == "check_run":
             run.update(started_at=stamp, completed_at=stamp if conclusion else None)

@@ -19,7 +19,7 @@ from bot.relay_fanout import announcement
 from bot.web.calls import upcoming
 from charter.lifecycle import State
 from charter.subscriptions import recipients
-from storage import meetings as meeting_store, rollouts as rollout_store
+from storage import meetings as meeting_store, rollout_record as record_store
 from storage.db import session_scope
 from storage.models.meetings import AdhocMeetingRow
 from tests.bot.rollouts.conftest import COORDINATOR, COUNCIL, MAINTAINER, D, H, World, form
@@ -84,7 +84,7 @@ def cancellations(world: World) -> list[dict[str, Any]]:
 def audited(world: World, key: str) -> list[str]:
     """The audit lines about the call's occurrence ``key``."""
     with session_scope(world.engine) as session:
-        return rollout_store.audit_lines(session, [f"meeting:{key}"])
+        return record_store.audit_lines(session, [f"meeting:{key}"])
 
 
 def test_a_rollback_below_canary_cancels_the_production_call(sqlite_engine: Engine) -> None:

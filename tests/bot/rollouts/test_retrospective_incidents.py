@@ -1,6 +1,6 @@
 """The retrospective drafted on completion lists the incidents of its rollout: those that paused
 it, whatever they name, and those that name it and were open while it ran
-(:func:`charter.incidents.concerning`). A public proposal's retrospective is a public issue: an
+(:func:`charter.incident_holds.concerning`). A public proposal's retrospective is a public issue: an
 incident kept confidential by another undisclosed proposal is worded there as a gate words it,
 "a confidential incident (sevN)", without id or summary; a confidential rollout's own
 retrospective waits for its disclosure, so it says its own incidents in full."""

@@ -17,7 +17,13 @@ from bot.service import Governance
 from bot.web import fast_views
 from charter.lifecycle import State
 from charter.proposal import Decision
-from storage import dashboard_queries, incidents as incident_store, migrate, rollouts as store
+from storage import (
+    dashboard_queries,
+    incidents as incident_store,
+    migrate,
+    rollout_reports as report_store,
+    rollouts as store,
+)
 from storage.db import make_engine, session_scope
 from storage.models.audit import AuditEntry
 from storage.models.rollouts import CheckResultRow, FlagRow
@@ -205,7 +211,7 @@ def test_a_release_in_a_client_repository_reports_readiness(
     else:
         accepted.release(repo_client, "v4.2.0", body, "github-actions[bot]")
     with session_scope(accepted.engine) as session:
-        reports = store.ready_reports(session, proposal=1)
+        reports = report_store.ready_reports(session, proposal=1)
         refusals = session.exec(
             select(AuditEntry.payload).where(AuditEntry.kind == "release-report-refused")
         ).all()

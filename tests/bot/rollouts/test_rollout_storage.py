@@ -13,7 +13,12 @@ from sqlmodel import select
 from charter.gates import GoNoGo
 from charter.load import load_charter
 from charter.rollout import Override, ReadyReport, RollbackRecord, Rollout
-from storage import rollout_json, rollouts as store
+from storage import (
+    check_results as check_store,
+    rollout_json,
+    rollout_reports as report_store,
+    rollouts as store,
+)
 from storage.db import session_scope
 from storage.models.rollouts import CheckResultRow
 from tests.paths import reference_charter_text
@@ -62,7 +67,7 @@ def test_a_check_is_kept_once_per_repo_sha_and_name(engine: Engine) -> None:
     sha = "abc123" + "0" * 34
     for conclusion in ("failure", None, "success"):
         with session_scope(engine) as session:
-            store.record_check(
+            check_store.record_check(
                 session,
                 repo="Meridian-Net/Aurora",
                 head_sha=sha.upper(),
@@ -75,8 +80,8 @@ def test_a_check_is_kept_once_per_repo_sha_and_name(engine: Engine) -> None:
             )
     with session_scope(engine) as session:
         rows = [(r.repo, r.head_sha, r.conclusion) for r in session.exec(select(CheckResultRow))]
-        found = store.with_checks(session, FULL, {"aurora": "meridian-net/aurora"})
-        nothing = store.with_checks(session, FULL, {})
+        found = check_store.with_checks(session, FULL, {"aurora": "meridian-net/aurora"})
+        nothing = check_store.with_checks(session, FULL, {})
     assert rows == [("meridian-net/aurora", sha, "success")]
     assert [(c.client, c.name, c.conclusion) for c in found.checks] == [
         ("aurora", "interop-matrix", "success")
@@ -92,10 +97,10 @@ def test_go_no_go_decisions_are_kept_in_order(engine: Engine) -> None:
     )
     with session_scope(engine) as session:
         for call in calls:
-            store.record_go_no_go(session, call, "from the core sync")
+            report_store.record_go_no_go(session, call, "from the core sync")
     with session_scope(engine) as session:
-        assert store.go_no_go(session, 7) == calls
-        assert store.go_no_go(session, 8) == ()
+        assert report_store.go_no_go(session, 7) == calls
+        assert report_store.go_no_go(session, 8) == ()
 
 
 LATE = T - timedelta(hours=2)
@@ -123,7 +128,7 @@ def test_a_late_delivery_of_an_older_run_changes_nothing(
     for at, conclusion in (first, then):
         with session_scope(engine) as session:
             stored.append(
-                store.record_check(
+                check_store.record_check(
                     session,
                     repo="meridian-net/aurora",
                     head_sha="abc123" + "0" * 34,

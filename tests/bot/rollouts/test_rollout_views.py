@@ -18,7 +18,7 @@ from bot.rollout_views import (
     rollout_view,
 )
 from charter.gates import GateResult
-from charter.incidents import Incident
+from charter.incident_facts import Incident
 from charter.load import load_charter
 from charter.rollout import CheckResult, Override, ReadyReport, RollbackRecord, Rollout
 from charter.rollout_facts import DrillReport

@@ -25,7 +25,7 @@ from charter.lifecycle import State
 from charter.proposal import Proposal
 from charter.votes import Choice, Vote
 from storage.db import session_scope
-from storage.rollouts import Act
+from storage.rollout_record import Act
 from tests.bot.rollouts.conftest import (
     COORDINATOR,
     MAINTAINER,

@@ -25,7 +25,13 @@ from bot.runtime import Runtime
 from bot.views import summary_view
 from bot.web import fast_views, queries
 from charter.gates import GoNoGo
-from storage import dashboard_queries as q, proposals as repo, rollouts as store
+from storage import (
+    check_results as check_store,
+    dashboard_queries as q,
+    proposals as repo,
+    rollout_reports as report_store,
+    rollouts as store,
+)
 from storage.db import read_scope, session_scope
 from storage.models.rollouts import CheckResultRow
 from tests.bot.web.conftest import NOW
@@ -41,7 +47,7 @@ def enrich(rt: Runtime) -> None:
         started = start_rollout(rt.gov, session, stored, NOW)
         store.save_rollout(session, replace(started, stage_index=0), rt.gov.charter, NOW)
         call = GoNoGo(1, "production", "no-go", "jonas-coord", NOW - timedelta(hours=2))
-        store.record_go_no_go(session, call, "not yet")
+        report_store.record_go_no_go(session, call, "not yet")
 
 
 def reference_summaries(rt: Runtime) -> dict[int, dict[str, Any]]:
@@ -100,11 +106,11 @@ def test_batched_repository_reads_equal_one_at_a_time(seeded: Runtime) -> None:
     with read_scope(seeded.engine) as session:
         rollouts = store.rollouts(session, seeded.gov.charter)
         batched = q.with_checks_all(session, rollouts, repos)
-        assert batched == [store.with_checks(session, r, repos) for r in rollouts]
+        assert batched == [check_store.with_checks(session, r, repos) for r in rollouts]
         assert any(r.checks for r in batched)
         numbers = [r.proposal for r in rollouts]
         calls = q.go_no_go_of(session, numbers)
-        assert calls == {n: store.go_no_go(session, n) for n in numbers} and calls[1]
+        assert calls == {n: report_store.go_no_go(session, n) for n in numbers} and calls[1]
         for n, head in q.headers(session, [*numbers, 999]).items():
             full = repo.load(session, n)
             assert full is not None and head.proposal.title == full.proposal.title
@@ -177,7 +183,7 @@ async def test_pages_are_fresh_after_a_change_without_audit_entry(
             .where(CheckResultRow.name == "differential-fuzz")
             .where(CheckResultRow.conclusion == "failure")
         ).one()
-        store.record_check(
+        check_store.record_check(
             session,
             repo=row.repo,
             head_sha=row.head_sha,

@@ -9,9 +9,9 @@ import re
 import httpx
 import pytest
 
+from bot.chat_views import proposal_message
 from bot.messages import plain_text
 from bot.runtime import Runtime
-from bot.views import proposal_message
 from storage import proposals as repo
 from storage.db import read_scope
 from tests.bot.web.conftest import NOW
