@@ -3,11 +3,12 @@ see :mod:`bot.rollout_drills`).
 
 Rules (which timers are due, and what they say: :mod:`charter.drill_reminders`):
 - Nothing lives in memory. Each tick reads the rollouts under way, derives every timer of
-  their pending plans and the keys already handled (``fired_timer`` rows of kind ``drill``,
-  the table meeting timers and the audit witness claim theirs in; no table of its own), and
-  handles the due ones. A restart neither loses a timer (it is derived again) nor repeats one
-  (its row exists); a reminder missed while the bot was down is sent late once if the drill
-  time has not come.
+  their pending plans, looks up which of those keys were already handled (``fired_timer`` rows
+  of kind ``drill``, the table meeting timers and the audit witness claim theirs in; no table of
+  its own; only those keys, by the UNIQUE index: the rows only grow, and the tick runs every
+  second), and handles the due ones; with no plan it reads nothing more. A restart neither
+  loses a timer (it is derived again) nor repeats one (its row exists); a reminder missed
+  while the bot was down is sent late once if the drill time has not come.
 - Exactly once: each timer is claimed (:func:`storage.meeting_timers.claim_timer`, UNIQUE key) in
   the transaction that queues its announcement, so two replicas or a retried tick cannot both
   send it. A rollout with a timer due is read again under its row lock and decided again
@@ -35,9 +36,10 @@ if TYPE_CHECKING:
     from bot.service import Governance
 
 
-def handled(session: Session) -> set[str]:
-    """The keys of the drill timers already fired or recorded missed."""
-    return {row.timer_key for row in timers.fired_timers(session, kind=rules.KIND)}
+def handled(session: Session, rollouts: list[Rollout]) -> set[str]:
+    """Which timers of ``rollouts`` were already fired or recorded missed: only their keys are
+    looked up, since the tick runs every second and the handled rows only ever grow."""
+    return timers.handled_keys(session, (t.key for r in rollouts for t in rules.timers_of(r)))
 
 
 def _planned(session: Session, gov: Governance) -> list[Rollout]:
@@ -49,7 +51,8 @@ def _planned(session: Session, gov: Governance) -> list[Rollout]:
 def next_at(gov: Governance, now: datetime) -> datetime | None:
     """When the next drill timer after ``now`` is due (the scheduler's wake-up), if any."""
     with read_scope(gov.engine) as session:
-        return rules.next_at(_planned(session, gov), handled(session), now)
+        planned = _planned(session, gov)
+        return rules.next_at(planned, handled(session, planned), now) if planned else None
 
 
 def sooner(*times: datetime | None) -> datetime | None:
@@ -59,8 +62,11 @@ def sooner(*times: datetime | None) -> datetime | None:
 
 def tick(gov: Governance, session: Session, now: datetime) -> int:
     """The tick hook: handle every due drill timer once; returns how many were sent."""
-    done = handled(session)
-    due = rules.due(_planned(session, gov), done, now)
+    planned = _planned(session, gov)
+    if not planned:  # the common case: nothing more to read
+        return 0
+    done = handled(session, planned)
+    due = rules.due(planned, done, now)
     numbers = sorted({t.proposal for t in (*due.fire, *due.missed)})
     sent = 0
     for n in numbers:  # in proposal order, so replicas take the row locks in one order

@@ -12,9 +12,10 @@ Rules:
   is still in the rollout. A report, a new plan or the end of the rollout therefore cancels
   every timer of the old plan: they are never considered again.
 - A pending plan has a reminder ``LEADS`` (24 hours, 1 hour) before the drill, each only if that
-  is after the plan was made (a plan made 3 hours ahead gets the 1-hour reminder only: its own
-  announcement is the earlier notice), and one overdue nudge ``OVERDUE_AFTER`` (1 hour) after
-  the planned time.
+  is more than ``LEAD_GRACE`` (5 minutes) after the plan was made (a plan made 3 hours ahead
+  gets the 1-hour reminder only, and one made "in 1 hour" none: its own announcement is the
+  notice, and a reminder a minute after it would repeat it), and one overdue nudge
+  ``OVERDUE_AFTER`` (1 hour) after the planned time.
 - Keys (:func:`timer_key`) name the proposal, client, stage, the moment the plan was made and
   the timer (``remind-1d``, ``remind-1h``, ``overdue``): a new plan has new keys, and a handled
   key is never due again (restarts, replicas: the caller claims each key once).
@@ -22,11 +23,16 @@ Rules:
   has not come; of several reminders of one plan due at once (after downtime) only the latest
   fires and the earlier are recorded as missed; once the drill time has come, the unhandled
   reminders are missed (never "planned in 1 hour" after the time). The overdue nudge fires
-  whenever it is found due, as late as it may be: the drill is still unreported.
+  when found due up to ``NUDGE_FOR`` (7 days) late: the drill is still unreported; found later
+  (after a long outage, or on the first start with this feature beside old plans) it is
+  recorded missed, rather than send a burst of stale nudges.
 - A reminder says the time really left (:func:`time_left`), since it may fire late; the nudge
   says how to report the drill, in the chat grammar (:mod:`charter.grammar_drills`), or how to
-  plan it again. Both are rollout announcements about the client, routed (and kept private
-  while the rollout is confidential) exactly as the plan's own announcement
+  plan it again; when the client could not report it now (no release reported on the stage,
+  or rolled back from it: :func:`charter.rollout_drills.not_drillable`) it says that instead.
+  A reminder's time is the drill's (``data.drill_at``: each reader sees it in their zone).
+  Both are rollout announcements about the client, routed (and kept private while the rollout
+  is confidential) exactly as the plan's own announcement
   (:func:`charter.rollout_decision.announce`).
 """
 
@@ -43,10 +49,13 @@ from charter.meeting_timers import Reminder
 from charter.meetings import require_aware
 from charter.model import Charter, format_duration
 from charter.rollout_decision import announce
+from charter.rollout_drills import not_drillable
 from charter.rollout_facts import PlannedDrill, Rollout
 
 LEADS = (timedelta(days=1), timedelta(hours=1))
 OVERDUE_AFTER = timedelta(hours=1)
+LEAD_GRACE = timedelta(minutes=5)
+NUDGE_FOR = timedelta(days=7)
 KIND = "drill"  # the timers' kind where handled timers are recorded
 OVERDUE = "overdue"
 
@@ -103,7 +112,7 @@ def timers_of(rollout: Rollout) -> list[DrillTimer]:
     """Every timer of every pending plan of the rollout, handled or not."""
     out: list[DrillTimer] = []
     for plan in pending_plans(rollout):
-        leads = [lead for lead in LEADS if plan.at - lead > plan.planned_at]
+        leads = [lead for lead in LEADS if plan.at - lead > plan.planned_at + LEAD_GRACE]
         out += [_timer(rollout.proposal, plan, lead) for lead in leads]
         out.append(_timer(rollout.proposal, plan, None))
     return out
@@ -120,7 +129,9 @@ def due(rollouts: Iterable[Rollout], handled: Collection[str], now: datetime) ->
         for plan in {t.plan for t in open_}:
             mine = sorted((t for t in open_ if t.plan == plan), key=lambda t: t.fires_at)
             reminders = [t for t in mine if t.lead is not None]
-            fire += [t for t in mine if t.lead is None]
+            nudges = [t for t in mine if t.lead is None]
+            fire += [t for t in nudges if at <= t.fires_at + NUDGE_FOR]
+            missed += [t for t in nudges if at > t.fires_at + NUDGE_FOR]
             if reminders and at < plan.at:
                 *missed_now, latest = reminders
                 fire.append(latest)
@@ -170,11 +181,24 @@ def announcement(rollout: Rollout, charter: Charter, item: DrillTimer, now: date
         text = f"{said} is planned at {_when(plan.at)} (in {time_left(plan.at - now)})."
     else:
         title = f"#{n} rollback drill overdue: {plan.client} on {plan.stage}"
-        command = f"drill {n} {plan.client} {plan.stage}"
-        text = (
-            f"{said} was planned at {_when(plan.at)}, and no drill has been reported since."
-            f' Report it: {command} recovered <duration> (or {command} failed "<what went'
-            f' wrong>"), or plan it again: drill schedule {n} {plan.client} {plan.stage} <when>.'
-        )
+        text = f"{said} was planned at {_when(plan.at)}, and no drill has been reported since."
+        text += _what_now(rollout, charter, plan)
     made = announce(rollout, charter, title, text, about=(plan.client,))
-    return replace(made, data={**made.data, "drill_reminder": item.key})
+    data = {**made.data, "drill_reminder": item.key}
+    if item.lead is not None:
+        data["drill_at"] = plan.at.isoformat()
+    return replace(made, data=data)
+
+
+def _what_now(rollout: Rollout, charter: Charter, plan: PlannedDrill) -> str:
+    """The nudge's advice: how to report the drill, or why it cannot be yet; or plan again."""
+    n, client, stage = rollout.proposal, plan.client, plan.stage
+    again = f"plan it again: drill schedule {n} {client} {stage} <when>."
+    why = not_drillable(rollout, charter, client, stage)
+    if why is not None:
+        return f" It cannot be reported yet: {why}; or {again}"
+    command = f"drill {n} {client} {stage}"
+    return (
+        f' Report it: {command} recovered <duration> (or {command} failed "<what went'
+        f' wrong>"), or {again}'
+    )

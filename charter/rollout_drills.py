@@ -49,12 +49,20 @@ def _check(drill: DrillReport, charter: Charter) -> int:
     return index
 
 
-def _not_on(rollout: Rollout, drill: DrillReport, index: int, comment: bool) -> str | None:
+def not_drillable(
+    rollout: Rollout, charter: Charter, client: str, stage: str, *, comment: bool = False
+) -> str | None:
+    """Why ``client`` cannot drill on ``stage`` now (None when it can): a drill report would be
+    refused so (the overdue nudge of a planned drill says it rather than suggest that report)."""
+    return _not_on(rollout, client, stage, stage_index_of(charter, stage), comment)
+
+
+def _not_on(rollout: Rollout, who: str, on: str, index: int, comment: bool) -> str | None:
     """Why the client cannot drill on the stage now (None when it can), with the command that
     reports its release as the asker writes commands: ``/ready client stage <version>`` in a
     comment on the proposal, ``ready n client stage <version>`` in chat. Plain text, as every
     reply is (each surface escapes it)."""
-    who, on, n = drill.client, drill.stage, rollout.proposal
+    n = rollout.proposal
     if who not in rollout.clients:
         return f"{who} is not in the rollout of #{n} ({', '.join(rollout.clients)})"
     ready = f"/ready {who} {on} <version>" if comment else f"ready {n} {who} {on} <version>"
@@ -88,7 +96,7 @@ def report_drill(
     """Record a client's rollback drill on a stage (see the module rules); ``comment``: it
     came in a GitHub comment, so a refusal names commands in the comment form."""
     index = _check(drill, charter)
-    why = _not_on(rollout, drill, index, comment)
+    why = _not_on(rollout, drill.client, drill.stage, index, comment)
     if why is not None:
         return refuse(rollout, why)
     latest = rollout.latest_report(drill.client, drill.stage)

@@ -12,6 +12,7 @@ Rules:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -60,3 +61,18 @@ def fired_timers(
     if since is not None:
         stmt = stmt.where(col(FiredTimerRow.fires_at) >= since)
     return list(session.exec(stmt).all())
+
+
+def handled_keys(session: Session, keys: Iterable[str]) -> set[str]:
+    """Those of ``keys`` recorded (fired or missed): by the UNIQUE key, so a caller asking about
+    a few timers reads a few rows, however many were handled before."""
+    wanted = sorted(set(keys))
+    found: set[str] = set()
+    for start in range(0, len(wanted), _KEYS_PER_QUERY):
+        chunk = wanted[start : start + _KEYS_PER_QUERY]
+        stmt = select(FiredTimerRow.timer_key).where(col(FiredTimerRow.timer_key).in_(chunk))
+        found.update(session.exec(stmt).all())
+    return found
+
+
+_KEYS_PER_QUERY = 500  # well under SQLite's bound-parameter limit

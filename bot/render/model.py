@@ -78,11 +78,14 @@ def _at(payload: Mapping[str, Any]) -> datetime:
 
 def _event_time(kind: str, payload: Mapping[str, Any]) -> datetime | None:
     """The time an announcement is about, when that is not the time it was made: a meeting's
-    start (``data.starts_at``)."""
+    start (``data.starts_at``), a planned rollback drill's time in its reminder
+    (``data.drill_at``, :mod:`charter.drill_reminders`)."""
     data = payload.get("data")
-    if kind != "meeting" or not isinstance(data, Mapping):
+    if not isinstance(data, Mapping):
         return None
-    return _parsed(data.get("starts_at"))
+    if kind == "meeting":
+        return _parsed(data.get("starts_at"))
+    return _parsed(data.get("drill_at")) if kind == "rollout" else None
 
 
 def build_notice(

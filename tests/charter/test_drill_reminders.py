@@ -18,6 +18,8 @@ AT = T0 + 48 * H  # the drill time of the plan made at T0
 PLAN = PlannedDrill("aurora", "canary", AT, "alice-aurora", T0)
 REPLAN = PlannedDrill("aurora", "canary", AT + 2 * H, "alice-aurora", T0 + 30 * H)
 SHORT = PlannedDrill("borealis", "canary", T0 + 3 * H, "carmen-borealis", T0)
+# "in 1 hour", typed at T0 + 30 s and read to the next minute: the hour-ahead time is 30 s on
+HOUR_ON = PlannedDrill("borealis", "canary", T0 + H + M, "carmen-borealis", T0 + M // 2)
 BASE = replace(rollout_at(1, reports=(report("aurora", "canary", T0 - H),)), planned_drills=(PLAN,))
 
 
@@ -169,6 +171,38 @@ def key(name: str, plan: PlannedDrill = PLAN) -> str:
             ["overdue@aurora+0h", "overdue@borealis+0h"],
             ["remind-1d@aurora+0h", "remind-1h@aurora+0h", "remind-1h@borealis+0h"],
         ),
+        (
+            "a lead within 5 minutes of the plan is none: the plan's own notice just went out",
+            replace(BASE, planned_drills=(HOUR_ON,)),
+            (),
+            T0 + 2 * M,
+            [],
+            [],
+        ),
+        (
+            "… and its nudge stays",
+            replace(BASE, planned_drills=(HOUR_ON,)),
+            (),
+            HOUR_ON.at + H,
+            ["overdue@borealis+0h"],
+            [],
+        ),
+        (
+            "a nudge found up to 7 days late is sent",
+            BASE,
+            (key("remind-1d"), key("remind-1h")),
+            AT + H + 7 * 24 * H,
+            ["overdue@aurora+0h"],
+            [],
+        ),
+        (
+            "a nudge found later is missed, not a burst of stale ones",
+            BASE,
+            (key("remind-1d"), key("remind-1h")),
+            AT + H + 7 * 24 * H + M,
+            [],
+            ["overdue@aurora+0h"],
+        ),
         ("no plan, no timer", replace(BASE, planned_drills=()), (), AT + H, [], []),
     ],
 )
@@ -265,7 +299,39 @@ def test_what_a_reminder_says_and_where_it_goes(
     )
     assert made.text.split("\n\n")[0] == text
     assert made.data["drill_reminder"] == key(name)
+    # a reminder is about the drill's time (each reader sees it in their zone); a nudge is not
+    assert made.data.get("drill_at") == (AT.isoformat() if name != "overdue" else None)
     assert not made.confidential
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        (
+            {"reports": ()},
+            "aurora has not reported a release for canary: a rollback drill rehearses reverting"
+            " the release it runs there; report it first: ready 42 aurora canary <version>",
+        ),
+        (
+            {"positions": {**BASE.positions, "aurora": 0}},
+            "aurora was rolled back from canary: report the release it runs there again"
+            " (ready 42 aurora canary <version>), then drill its rollback",
+        ),
+    ],
+    ids=["not-reached", "rolled-back"],
+)
+def test_a_nudge_does_not_suggest_a_report_that_would_be_refused(
+    change: dict[str, object], why: str
+) -> None:
+    """A plan on a stage the client has not reached (or was rolled back from): the nudge says
+    what must come first, as the drill report would be refused, instead of "Report it"."""
+    rollout = replace(BASE, **change)
+    made = rules.announcement(rollout, CHARTER, _timer("overdue", rollout), AT + H)
+    said = made.text.split("\n\n")[0]
+    assert said.endswith(
+        f" It cannot be reported yet: {why}; or plan it again: drill schedule 42 aurora canary <when>."
+    ), said
+    assert "Report it:" not in said
 
 
 def test_a_confidential_rollouts_reminder_is_private() -> None:

@@ -179,3 +179,26 @@ def test_slack_text_neutralises_formatting_but_keeps_the_link() -> None:
     text = slack_text(notice)
     assert "\u2060*\u2060ALL\u2060*\u2060 \u2060_\u2060now\u2060_\u2060" in text
     assert "<https://github.com/o_r/x~y/issues/7|" in text
+
+
+@pytest.mark.parametrize(
+    ("kind", "data", "shown"),
+    [
+        ("meeting", {"starts_at": "2026-07-01T15:00:00+00:00"}, "11:00"),  # the call's start
+        ("rollout", {"drill_at": "2026-07-01T15:00:00+00:00"}, "11:00"),  # a drill reminder's time
+        ("rollout", {}, "8:00"),  # any other rollout notice: when it was made
+        ("decision", {"drill_at": "2026-07-01T15:00:00+00:00"}, "8:00"),  # only a rollout's
+    ],
+)
+def test_a_notice_is_dated_by_the_time_it_is_about(
+    kind: str, data: dict[str, str], shown: str
+) -> None:
+    """A reader in New York sees a drill reminder's "When" as the drill's time in their zone,
+    as a meeting reminder shows the call's start, not the moment the reminder went out."""
+    made = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
+    notice = build_notice(
+        payload(announce(kind, data=data), at=made), lang="en", zone="America/New_York"
+    )
+    when = dict(notice.facts)["When"]
+    assert f"{shown}" in when and "America/New_York" in when, when
+    assert ("Jul 1" in when) is (shown == "11:00"), when

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlmodel import select
 
 from bot import meetings_service, rollouts
@@ -174,3 +174,47 @@ def test_a_rollout_rolled_back_for_good_reminds_of_nothing(world: World) -> None
     for moment in (drill_at - 24 * H, drill_at - H, drill_at + 2 * H):
         at(world, moment)
     assert sent(world, REMINDER, "dorado") == [] and sent(world, OVERDUE, "dorado") == []
+
+
+def _statements_on_fired_timers(world: World, moment: datetime) -> list[str]:
+    """The SQL statements one tick at ``moment`` sends that read ``fired_timer``."""
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "fired_timer" in statement and statement.lstrip().upper().startswith("SELECT"):
+            seen.append(statement)
+
+    event.listen(world.engine, "before_cursor_execute", record)
+    try:
+        at(world, moment)
+    finally:
+        event.remove(world.engine, "before_cursor_execute", record)
+    return seen
+
+
+def test_a_tick_reads_only_the_timers_of_pending_plans(world: World) -> None:
+    """The tick runs every second and handled rows only grow: with no plan the drill hook reads
+    no handled row at all, and with plans it asks for their keys only, however many older
+    drill timers were handled (a 20,000-row table took a tick from 10 ms to 785 ms)."""
+    now = world.clock.now()
+    with session_scope(world.engine) as session:
+        for i in range(3000):  # the memory of plans long gone
+            session.add(
+                FiredTimerRow(
+                    timer_key=f"drill/9/aurora/staging/old{i}/overdue",
+                    series="drill/9/aurora/staging",
+                    occurrence_key="drill/9/aurora/staging",
+                    kind="drill",
+                    outcome="fired",
+                    fires_at=now - 30 * 24 * H,
+                    handled_at=now - 30 * 24 * H,
+                )
+            )
+    reads = _statements_on_fired_timers(world, now + M)
+    assert not any("timer_key IN" in s for s in reads), reads  # no plan: no drill lookup
+    assert not any("fired_timer.kind" in s for s in reads), reads  # nor a read of them all
+    drill_at = plan(world, "aurora", "2026-07-01 15:00")
+    reads = _statements_on_fired_timers(world, drill_at - 24 * H)
+    assert sent(world, REMINDER) != []  # still reminded
+    assert not any("fired_timer.kind" in s for s in reads), reads
+    assert any("timer_key IN" in s for s in reads), reads
