@@ -122,7 +122,7 @@ def seed_rollouts(rt: Runtime, numbers: list[int]) -> int:
     has failing gates to show and the rollout matrix has versions and checks."""
     try:
         from bot.rollout_lifecycle import start_rollout
-        from bot.rollouts import report
+        from bot.rollout_moves import report
         from charter.rollout import ReadyReport
         from storage import rollouts as store
     except ImportError:

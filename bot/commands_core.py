@@ -172,7 +172,7 @@ def _todo(gov: Governance, session: Session, actor: Actor, now: datetime) -> Mes
 def _rollouts_seen(gov: Governance, session: Session) -> list[tuple[Rollout, str, Charter]]:
     """The rollouts under way with their proposal's title, whose drills owed :mod:`charter.todo`
     lists. Only the maintainers of a client in a rollout are owed a drill of it, and those see
-    it even while it is confidential (:func:`bot.rollouts.visible`), so nobody else's ``todo``
+    it even while it is confidential (:func:`bot.rollout_steps.visible`), so nobody else's ``todo``
     names it."""
     under_way: list[tuple[Rollout, str, Charter]] = []
     for rollout in rollout_store.rollouts(session, gov.charter, active_only=True):

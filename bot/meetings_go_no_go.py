@@ -36,7 +36,7 @@ A rollout that completed, was rolled back for good, or whose next stage needs no
 went back below the stage before) gets no call (:func:`bot.rollout_views.next_stage`); a
 pending call it can no longer use is cancelled (:func:`bot.rollout_lifecycle.cancel_moot_calls`).
 A report that voids the decision that counted stores the new call at once (the reply names it,
-:func:`bot.rollouts.report`); the tick would store the same call, once. Made while the latest
+:func:`bot.rollout_moves.report`); the tick would store the same call, once. Made while the latest
 call is in progress, it stores none: the reply says that call decides on the release.
 Which attempt comes next follows from stored rows alone, so each attempt is created once.
 """

@@ -21,7 +21,7 @@ from sqlmodel import Session
 
 from bot import drill_reminders
 from bot.messages import Actor, Message
-from bot.rollout_steps import step
+from bot.rollout_steps import Rule, step
 from bot.service import Governance
 from charter import commands as c
 from charter.rollout import Rollout, RolloutDecision
@@ -46,17 +46,20 @@ def drill(gov: Governance, session: Session, cmd: c.Drill, actor: Actor, now: da
         cmd,
         actor,
         now,
-        lambda _, rollout: report_drill(rollout, gov.charter, entry, comment=comment),
+        lambda _, rollout: lambda: report_drill(rollout, gov.charter, entry, comment=comment),
     )
 
 
 def schedule(
     gov: Governance, session: Session, cmd: c.DrillSchedule, actor: Actor, now: datetime
 ) -> Message:
-    def decide(_: repo.Stored, rollout: Rollout) -> RolloutDecision:
-        # A time that does not read (WhenError) or an unknown stage raises: refused.
-        when = parse_when(cmd.when_text, now, gov.charter.charter.timezone)
-        plan = PlannedDrill(cmd.client, cmd.stage, when.at_utc, actor.name, now)
-        return schedule_drill(rollout, gov.charter, plan)
+    def decide(_: repo.Stored, rollout: Rollout) -> Rule:
+        def rule() -> RolloutDecision:
+            # A time that does not read (WhenError) or an unknown stage raises: refused.
+            when = parse_when(cmd.when_text, now, gov.charter.charter.timezone)
+            plan = PlannedDrill(cmd.client, cmd.stage, when.at_utc, actor.name, now)
+            return schedule_drill(rollout, gov.charter, plan)
+
+        return rule
 
     return step(gov, session, cmd, actor, now, decide)

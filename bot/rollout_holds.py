@@ -18,7 +18,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bot.messages import Actor, Message
-from bot.rollout_steps import step
+from bot.rollout_steps import Rule, step
 from bot.service import Governance
 from charter import commands as c, rollout as rules
 from charter.prerequisites import form_minimums
@@ -39,7 +39,9 @@ def pause(
         cmd,
         actor,
         now,
-        lambda _, rollout: rules.pause(rollout, None, cmd.reason, gov.charter, by=actor.name),
+        lambda _, rollout: (
+            lambda: rules.pause(rollout, None, cmd.reason, gov.charter, by=actor.name)
+        ),
         admit=_admit(gov, session, cmd, actor, now),
     )
 
@@ -56,20 +58,22 @@ def resume(
     is refused, as a pause is: nothing of it resumes (an incident resolved later lifts its own
     hold silently, :func:`charter.rollout.resume` ``ended``)."""
 
-    def decide(stored: repo.Stored, rollout: Rollout) -> rules.RolloutDecision:
+    def decide(stored: repo.Stored, rollout: Rollout) -> Rule:
         minimums = form_minimums(stored.proposal.fields)
-        if cmd.override_reason is not None:  # authorize_command checked OVERRIDE
-            return rules.override_holds(
-                rollout, gov.charter, actor.name, cmd.override_reason, now=now, minimums=minimums
+        override = cmd.override_reason
+        if override is not None:  # authorize_command checked OVERRIDE
+            return lambda: rules.override_holds(
+                rollout, gov.charter, actor.name, override, now=now, minimums=minimums
             )
-        return rules.resume(
+        held = confidential_incidents(session)
+        return lambda: rules.resume(
             rollout,
             gov.charter,
             actor.name,
             now=now,
             minimums=minimums,
             reason=cmd.reason,
-            confidential=confidential_incidents(session),
+            confidential=held,
         )
 
     return step(gov, session, cmd, actor, now, decide, admit=_admit(gov, session, cmd, actor, now))

@@ -7,7 +7,7 @@ Rules:
   as the rollout started leaves a public incident public, :mod:`bot.rollout_incident_holds`);
   what is said about it then stays private (:func:`kept_private`).
 - A confidential incident does not exist to whoever may not see such a proposal
-  (:func:`bot.rollouts.visible`), except to its declarer, who still sees and manages it
+  (:func:`bot.rollout_steps.visible`), except to its declarer, who still sees and manages it
   (:func:`hidden_from`); a list of open incidents words it only as "a confidential incident
   (<severity>)", without id or summary (:func:`several`). (An incident naming nothing no
   longer turns confidential by pausing a rollout hidden from its declarer; one recorded so by
@@ -44,7 +44,7 @@ def seen(gov: Governance, stored: repo.Stored | None, actor: Actor) -> bool:
 
 def hidden_from(gov: Governance, session: Session, actor: Actor) -> set[str]:
     """Ids of the confidential incidents ``actor`` may not see: those naming or holding paused
-    an undisclosed confidential proposal hidden from them (:func:`bot.rollouts.visible`),
+    an undisclosed confidential proposal hidden from them (:func:`bot.rollout_steps.visible`),
     except the ones they declared, which they still manage (the replies leave out what is
     hidden: :func:`listed`): an earlier version made an incident naming nothing confidential
     when it paused a rollout hidden from its declarer, and such records remain."""
@@ -61,7 +61,7 @@ def _declared_by(session: Session, incident: str, actor: Actor) -> bool:
 
 def listed(gov: Governance, session: Session, numbers: Iterable[int], actor: Actor) -> str:
     """``numbers`` as a reply to ``actor`` says them ("#1, #3"): only those ``actor`` may see
-    (:func:`bot.rollouts.visible`); a rollout hidden from them is left out entirely, not even
+    (:func:`bot.rollout_steps.visible`); a rollout hidden from them is left out entirely, not even
     counted, so a reply cannot be used to learn that one exists."""
     return ", ".join(f"#{n}" for n in numbers if seen(gov, repo.load(session, n), actor))
 

@@ -11,7 +11,7 @@ Rules:
   transaction, every active rollout it names (or every one, when it names nothing); each pause
   is announced with the matrix. Raising an incident's severity to it pauses the same way.
 - ``incident declare ... for <n>`` names only proposals the declarer may see: a confidential
-  rollout hidden from them (:func:`bot.rollouts.visible`) is answered as a proposal that does
+  rollout hidden from them (:func:`bot.rollout_steps.visible`) is answered as a proposal that does
   not exist, so the command can neither confirm nor pause it.
 - The assignee of an incident role gets the role's instructions privately (a
   ``direct-message`` outbox item: :func:`bot.rollout_incident_steps.carry_out`). A role holder

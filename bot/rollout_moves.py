@@ -22,7 +22,7 @@ from bot.meetings_go_no_go import running_call, schedule_next_call
 from bot.messages import Actor, Message
 from bot.rollout_lifecycle import may_end
 from bot.rollout_reads import checked, gate_facts
-from bot.rollout_steps import answer, decided, locate, refuse, save, step
+from bot.rollout_steps import Rule, answer, decided, locate, refuse, save, step
 from bot.rollout_views import next_stage
 from bot.service import Governance, Outcome
 from charter import commands as c, rollout as rules
@@ -49,7 +49,9 @@ def report(
     decision = decided(
         stored,
         rollout,
-        lambda s, r: rules.report_ready(r, gov.charter, entry, form_minimums(s.proposal.fields)),
+        lambda s, r: (
+            lambda: rules.report_ready(r, gov.charter, entry, form_minimums(s.proposal.fields))
+        ),
     )
     if isinstance(decision, str):
         return decision
@@ -106,10 +108,11 @@ def ready(gov: Governance, session: Session, cmd: c.Ready, actor: Actor, now: da
 def advance(
     gov: Governance, session: Session, cmd: c.Advance, actor: Actor, now: datetime
 ) -> Message:
-    def decide(stored: repo.Stored, rollout: Rollout) -> rules.RolloutDecision:
+    def decide(stored: repo.Stored, rollout: Rollout) -> Rule:
         facts = gate_facts(session, stored.proposal)
-        return rules.advance(
-            checked(gov, session, rollout),
+        seen = checked(gov, session, rollout)
+        return lambda: rules.advance(
+            seen,
             gov.charter,
             facts,
             now,
@@ -125,15 +128,16 @@ def advance(
 def rollback(
     gov: Governance, session: Session, cmd: c.Rollback, actor: Actor, now: datetime
 ) -> Message:
-    def decide(stored: repo.Stored, rollout: Rollout) -> rules.RolloutDecision:
-        return rules.rollback(
+    def decide(stored: repo.Stored, rollout: Rollout) -> Rule:
+        ends = may_end(gov, stored.proposal, actor)
+        return lambda: rules.rollback(
             rollout,
             gov.charter,
             cmd.reason,
             actor.name,
             now,
             clients=cmd.clients or None,
-            may_end=may_end(gov, stored.proposal, actor),
+            may_end=ends,
         )
 
     return step(gov, session, cmd, actor, now, decide)

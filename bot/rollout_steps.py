@@ -14,8 +14,10 @@ Rules:
   with it (:func:`save`) in the service's one transaction; the reply joins what the effects
   replied (:func:`answer`).
 - A rollout command is those steps in that order (:func:`step`): find the rollout, refuse a
-  finished one, decide (a ``ValueError`` or a refusing reply is a refusal: :func:`decided`),
-  then save and answer.
+  finished one, decide (:func:`decided`), then save and answer. Deciding is two steps: what
+  the rule needs is read first, and a failed read is an error that rolls the command back;
+  then the rule is applied, and only there is a ``ValueError`` (input that can never be
+  right) or a refusing reply a refusal, answered and audited as one.
 """
 
 from __future__ import annotations
@@ -37,8 +39,11 @@ from storage import proposals as repo, rollouts as store
 
 _LIVE = (State.ACCEPTED, State.ROLLING_OUT)
 
-Decide = Callable[[repo.Stored, Rollout], RolloutDecision]
-"""A command's rule applied to the proposal and its rollout; raises ``ValueError`` to refuse."""
+Rule = Callable[[], RolloutDecision]
+"""A command's rule, ready to apply; raises ``ValueError`` to refuse."""
+Decide = Callable[[repo.Stored, Rollout], Rule]
+"""Reads what a command's rule needs about the proposal and its rollout, and returns the rule
+to apply: a read that fails raises (an error, never a refusal told to the asker)."""
 
 
 def visible(gov: Governance, stored: repo.Stored, actor: Actor) -> bool:
@@ -128,12 +133,14 @@ def refusal_text(effects: Sequence[Effect]) -> str | None:
 def decided(stored: repo.Stored, rollout: Rollout, decide: Decide) -> RolloutDecision | str:
     """``decide``'s decision on a rollout that may still move, or why there is none (a
     sentence for the person): the rollout is finished (:func:`final_reason`), the rule raised
-    ``ValueError``, or the decision refuses (:func:`refusal_text`)."""
+    ``ValueError``, or the decision refuses (:func:`refusal_text`). What ``decide`` reads
+    before it returns the rule is outside that: its errors propagate."""
     final = final_reason(stored)
     if final is not None:
         return final
+    rule = decide(stored, rollout)  # outside the try: a failed read is no refusal
     try:
-        decision = decide(stored, rollout)
+        decision = rule()
     except ValueError as error:
         return str(error)
     why = refusal_text(decision.effects)

@@ -34,8 +34,9 @@ from bot import release_refusals
 from bot.github.events import RELEASE_LINE, CheckEvent, ReleaseEvent
 from bot.messages import Actor
 from bot.release_dates import release_report_at
+from bot.rollout_moves import report
 from bot.rollout_reads import checked, gate_facts
-from bot.rollouts import locate, report
+from bot.rollout_steps import locate
 from bot.service import Governance
 from charter import watchdogs
 from charter.effects import Audit

@@ -7,10 +7,9 @@
 (:mod:`bot.rollout_incidents`) and kill switches (:mod:`bot.rollout_kill_switches`), GitHub
 check results, releases and watchdogs (:mod:`bot.rollout_watch`) and the proposal lifecycle
 (:mod:`bot.rollout_lifecycle`). Every handler runs inside the service's transaction, after
-``authorize_command`` passed; the rules
-are :mod:`charter.rollout`, :mod:`charter.gates`, :mod:`charter.incidents` and
-:mod:`charter.watchdogs`. The steps the commands share (who sees a rollout, refusing, saving)
-are :mod:`bot.rollout_steps`; they and :func:`report` are re-exported here for the area.
+``authorize_command`` passed; the rules are :mod:`charter.rollout`, :mod:`charter.gates`,
+:mod:`charter.incidents` and :mod:`charter.watchdogs`. The steps the commands share (who sees
+a rollout, refusing, saving) are :mod:`bot.rollout_steps` (:func:`bot.rollout_steps.step`).
 
 Rules:
 - A confidential, undisclosed rollout is visible to coordinators, the security council and the
@@ -33,17 +32,9 @@ from sqlmodel import Session
 from bot.messages import Actor, Message
 from bot.rollout_holds import pause, resume
 from bot.rollout_lifecycle import on_state
-from bot.rollout_moves import advance, ready, report, rollback
+from bot.rollout_moves import advance, ready, rollback
 from bot.rollout_reads import view_of
-from bot.rollout_steps import (
-    answer,
-    final_reason,
-    locate,
-    refusal_text,
-    refuse,
-    save,
-    visible,
-)
+from bot.rollout_steps import locate, visible
 from bot.rollout_views import inventory_message, rollout_message
 from bot.service import Governance
 from charter import commands as c
@@ -155,17 +146,4 @@ def record_go_no_go(
     gov.effects(session, [Audit("go-no-go-recorded", f"rollout:{proposal}", payload)], by, now)
 
 
-__all__ = [
-    "answer",
-    "final_reason",
-    "install",
-    "install_on",
-    "locate",
-    "read_view",
-    "record_go_no_go",
-    "refusal_text",
-    "refuse",
-    "report",
-    "save",
-    "visible",
-]
+__all__ = ["install", "install_on", "read_view", "record_go_no_go"]

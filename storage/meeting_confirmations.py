@@ -10,11 +10,10 @@ Rules:
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from storage.models.meetings import MeetingConfirmationRow
 from storage.times import aware
@@ -62,8 +61,3 @@ def take_confirmation(
     session.add(row)
     data: dict[str, Any] = json.loads(row.payload)
     return row, data
-
-
-def pending_confirmations(session: Session) -> Sequence[MeetingConfirmationRow]:
-    stmt = select(MeetingConfirmationRow).where(col(MeetingConfirmationRow.used_at).is_(None))
-    return session.exec(stmt).all()

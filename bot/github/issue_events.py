@@ -2,7 +2,8 @@
 
 Rules:
 - Only open issues in the charter's repository that carry the proposal label (its name in any
-  case, as GitHub compares labels) become proposals; a closed issue never does.
+  case, as GitHub compares labels) become proposals; a closed issue never does. The repository
+  is the caller's filter (:func:`bot.github.handler.handle_event` passes no other here).
 - A stored draft or proposal in review whose issue lost the proposal label is not read (no
   intake, no move to review) until the label is back; from voting on the label changes
   nothing. Either way the author is told once. Any label change queues a sync, so a state

@@ -2,6 +2,8 @@
 rollout the actor may see, a rollout rolled back for good, a check the handler adds
 (``admit``), a rule raising ``ValueError`` and a decision that refuses are each a refusal that
 changes nothing but its ``command-refused`` entry; a decision is saved and its replies answered.
+What a command reads before its rule is applied is no refusal when it fails: the error rolls
+the command back (a corrupt row is not answered to the asker nor audited as their mistake).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import pytest
 from sqlmodel import func, select
 
 from bot.messages import Message
-from bot.rollout_steps import Decide, step
+from bot.rollout_steps import Rule, step
 from charter import commands as c
 from charter.effects import Reply
 from charter.rollout import Rollout, RolloutDecision
@@ -43,10 +45,13 @@ def _not_yours(stored: repo.Stored, rollout: Rollout) -> Message:
     return Message.text_only("not yours", ok=False)
 
 
+Apply = Callable[[repo.Stored, Rollout], RolloutDecision]
+
+
 @dataclass(frozen=True)
 class Case:
     n: int
-    decide: Decide
+    decide: Apply  # the rule, as the step applies it
     said: str
     ok: bool = False
     refused: int = 1  # command-refused entries the step writes
@@ -93,9 +98,9 @@ def test_a_rollout_command_has_one_shape(world: World, case: Case) -> None:
         world.ok(COORDINATOR, 'rollback 1 "abandon"')
     asked: list[int] = []
 
-    def decide(stored: repo.Stored, rollout: Rollout) -> RolloutDecision:
+    def decide(stored: repo.Stored, rollout: Rollout) -> Rule:
         asked.append(rollout.proposal)
-        return case.decide(stored, rollout)
+        return lambda: case.decide(stored, rollout)
 
     before = _refusals(world)
     with session_scope(world.engine) as session:
@@ -108,3 +113,43 @@ def test_a_rollout_command_has_one_shape(world: World, case: Case) -> None:
     with session_scope(world.engine) as session:
         rollout = store.load_rollout(session, 1, world.gov.charter)
     assert rollout is not None and rollout.pauses == case.paused
+
+
+def test_a_failed_read_before_the_rule_is_an_error_not_a_refusal(world: World) -> None:
+    """A ValueError raised while reading what the rule needs (a stored row that does not parse)
+    propagates: the asker is not told the exception's text, and no refusal is audited."""
+    world.accept(1, form(clients=PAIR, likelihood=1, impact=1))
+
+    def decide(stored: repo.Stored, rollout: Rollout) -> Rule:
+        raise ValueError("Expecting value: line 1 column 1 (char 0)")  # as a JSONDecodeError
+
+    before = _refusals(world)
+    now = world.clock.now()
+    with pytest.raises(ValueError, match="Expecting value"), session_scope(world.engine) as session:
+        step(world.gov, session, c.Advance(1), person(COORDINATOR), now, decide)
+    assert _refusals(world) == before
+
+
+@pytest.mark.parametrize(
+    ("module", "read", "command"),
+    [
+        ("bot.rollout_moves", "gate_facts", "advance 1"),
+        ("bot.rollout_holds", "confidential_incidents", "rollout resume 1"),
+    ],
+)
+def test_the_commands_read_outside_the_rule(
+    world: World, monkeypatch: pytest.MonkeyPatch, module: str, read: str, command: str
+) -> None:
+    """``advance`` and ``rollout resume`` read gate facts and confidential incidents from the
+    store before their rule: a read that fails is an error, never a refusal."""
+    world.accept(1, form(clients=PAIR, likelihood=1, impact=1))
+    world.ok(COORDINATOR, 'rollout pause 1 "by hand"')
+
+    def corrupt(*_: object, **__: object) -> object:
+        raise ValueError("Expecting value: line 1 column 1 (char 0)")
+
+    monkeypatch.setattr(f"{module}.{read}", corrupt)
+    before = _refusals(world)
+    with pytest.raises(ValueError, match="Expecting value"):
+        world.run(COORDINATOR, command)
+    assert _refusals(world) == before
