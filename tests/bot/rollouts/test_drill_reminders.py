@@ -31,9 +31,10 @@ REMINDER, OVERDUE = "rollback drill reminder", "rollback drill overdue"
 
 
 @pytest.fixture
-def world(sqlite_engine: Engine) -> World:
-    """Proposal #1 accepted, every client on staging (as in the drill tests)."""
-    world = World(sqlite_engine, DRILL_CHARTER)
+def world(engine: Engine) -> World:
+    """Proposal #1 accepted, every client on staging (as in the drill tests), on SQLite and on
+    PostgreSQL."""
+    world = World(engine, DRILL_CHARTER)
     world.accept(1, form())
     for client in CLIENTS:
         world.ok(MAINTAINER[client], f"ready 1 {client} staging 1.0.0 {SHA[client][:10]}")
