@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from bot.messages import Button, Line, Message, When
 from bot.views import (
@@ -19,7 +20,7 @@ from bot.views import (
     view_time,
 )
 from charter.feedback import FeedbackRequest
-from charter.model import Charter
+from charter.model import Charter, Track
 from charter.seats import seats
 from charter.text import join_and, truncate
 from charter.todo import Task
@@ -45,46 +46,15 @@ def proposal_message(
     view = proposal_view(stored, charter, now, feedback)
     track = charter.tracks.get(view["track"])
     barred = None if track is None or track.author_may_vote else view["author"].lower()
-    lines: list[Line] = [(f"{view['track']} · {view['state']} · by {view['author']}",)]
-    unreached = unreached_deadlines(view)
-    for label, key in (("Review ends", "review_ends"), ("Voting closes", "voting_closes")):
-        at = view_time(view["deadlines"][key])
-        if at is not None and key not in unreached:
-            lines.append((f"{label}: ", When(at)))
-    if view["intake_problems"]:
-        lines.append(("Needs fixing before review:",))
-        lines.extend((f"• {problem}",) for problem in view["intake_problems"])
-    t = view["tally"]
-    if t is not None and view["state"] != "draft":
-        lazy = t["lazy"]
-        during = f"; during lazy consensus: {lazy_counts(lazy)}" if lazy else ""
-        at_close = " at voting close" if lazy else ""
-        lines.append(
-            (
-                f"Votes: {t['approve']} approve, {t['reject']} reject, {t['abstain']} abstain "
-                f"of {t['seats']} seats{at_close}{during} — {t['reason']}",
-            )
-        )
-        held: dict[str, tuple[str, ...]] = {}  # seats the author may not cast, while open
-        if barred is not None and track is not None and view["state"] in OPEN_STATES:
-            held = {s.id: s.members for s in seats(track, charter)}
-        for row in view["seat_matrix"]:
-            if row["choice"]:
-                lines.append((f"  {row['label']}: {row['choice']} by {row['voter']}",))
-            else:
-                note = _barred_seat(held.get(row["seat"]), barred)
-                lines.append((f"  {row['label']}: —{note}",))
-    open_concerns = [c for c in view["concerns"] if not c["resolved"]]
-    for concern in open_concerns:
-        # Cut as the tracking comment cuts them: enough to recognise, small enough for many
-        # (the full text is on the proposal's page and in the API).
-        text = truncate(concern["text"], CLIP)
-        lines.append((f"Concern '{concern['name']}' ({concern['raised_by']}): {text}",))
-    lines.extend(  # open requests, listed only while the proposal is open
-        (f"Feedback requested from @{r['login']} (by @{r['asked_by']}){_quoted(r['note'], CLIP)}",)
-        for r in view["feedback"]
-    )
     author_viewing = barred is not None and (viewer or "").lower() == barred
+    lines: list[Line] = [
+        (f"{view['track']} · {view['state']} · by {view['author']}",),
+        *_deadline_lines(view),
+        *_intake_lines(view),
+        *_tally_lines(view, charter, track, barred),
+        *_concern_lines(view),
+        *_feedback_lines(view),
+    ]
     if author_viewing and view["state"] in OPEN_STATES:
         lines.append(
             (
@@ -92,15 +62,88 @@ def proposal_message(
                 " on it (author_may_vote: false).",
             )
         )
-    buttons: tuple[Button, ...] = ()
-    if view["state"] == "voting" and not author_viewing:
-        n = view["number"]
-        buttons = (
-            Button("Approve", f"vote:{n}:approve", "primary"),
-            Button("Reject", f"vote:{n}:reject", "danger"),
-            Button("Abstain", f"vote:{n}:abstain"),
-        )
+    buttons = () if author_viewing else _vote_buttons(view)
     return Message(title=f"#{view['number']} {view['title']}", lines=tuple(lines), buttons=buttons)
+
+
+def _deadline_lines(view: dict[str, Any]) -> list[Line]:
+    """When review ends and voting closes, unless the decision came first."""
+    unreached = unreached_deadlines(view)
+    lines: list[Line] = []
+    for label, key in (("Review ends", "review_ends"), ("Voting closes", "voting_closes")):
+        at = view_time(view["deadlines"][key])
+        if at is not None and key not in unreached:
+            lines.append((f"{label}: ", When(at)))
+    return lines
+
+
+def _intake_lines(view: dict[str, Any]) -> list[Line]:
+    """What the author must fix before review can start (nothing when the form is fine)."""
+    if not view["intake_problems"]:
+        return []
+    return [("Needs fixing before review:",), *((f"• {p}",) for p in view["intake_problems"])]
+
+
+def _tally_lines(
+    view: dict[str, Any], charter: Charter, track: Track | None, barred: str | None
+) -> list[Line]:
+    """The votes and one line per seat, once the proposal left draft (none without a track).
+    ``barred`` is the author's login when the track does not let the author vote."""
+    t = view["tally"]
+    if t is None or view["state"] == "draft":
+        return []
+    held: dict[str, tuple[str, ...]] = {}  # seats the author may not cast, while open
+    if barred is not None and track is not None and view["state"] in OPEN_STATES:
+        held = {s.id: s.members for s in seats(track, charter)}
+    return [_votes_line(t), *(_seat_line(row, held, barred) for row in view["seat_matrix"])]
+
+
+def _votes_line(t: dict[str, Any]) -> Line:
+    lazy = t["lazy"]
+    during = f"; during lazy consensus: {lazy_counts(lazy)}" if lazy else ""
+    at_close = " at voting close" if lazy else ""
+    return (
+        f"Votes: {t['approve']} approve, {t['reject']} reject, {t['abstain']} abstain "
+        f"of {t['seats']} seats{at_close}{during} — {t['reason']}",
+    )
+
+
+def _seat_line(row: dict[str, Any], held: dict[str, tuple[str, ...]], barred: str | None) -> Line:
+    if row["choice"]:
+        return (f"  {row['label']}: {row['choice']} by {row['voter']}",)
+    note = _barred_seat(held.get(row["seat"]), barred)
+    return (f"  {row['label']}: —{note}",)
+
+
+def _concern_lines(view: dict[str, Any]) -> list[Line]:
+    """The open concerns, each with who raised it."""
+    # Cut as the tracking comment cuts them: enough to recognise, small enough for many
+    # (the full text is on the proposal's page and in the API).
+    return [
+        (f"Concern '{c['name']}' ({c['raised_by']}): {truncate(c['text'], CLIP)}",)
+        for c in view["concerns"]
+        if not c["resolved"]
+    ]
+
+
+def _feedback_lines(view: dict[str, Any]) -> list[Line]:
+    """The open feedback requests (the view lists them only while the proposal is open)."""
+    return [
+        (f"Feedback requested from @{r['login']} (by @{r['asked_by']}){_quoted(r['note'], CLIP)}",)
+        for r in view["feedback"]
+    ]
+
+
+def _vote_buttons(view: dict[str, Any]) -> tuple[Button, ...]:
+    """Approve, reject and abstain while voting is open (none otherwise)."""
+    if view["state"] != "voting":
+        return ()
+    n = view["number"]
+    return (
+        Button("Approve", f"vote:{n}:approve", "primary"),
+        Button("Reject", f"vote:{n}:reject", "danger"),
+        Button("Abstain", f"vote:{n}:abstain"),
+    )
 
 
 def _barred_seat(members: tuple[str, ...] | None, author: str | None) -> str:

@@ -21,7 +21,7 @@ from charter.gates import CONFIDENTIAL_INCIDENT
 from charter.incident_facts import Incident
 from charter.model import Charter
 from charter.rollout import Rollout
-from charter.rollout_facts import DrillReport
+from charter.rollout_facts import DrillReport, Override, RollbackRecord
 from charter.text import escape_markdown_github
 
 
@@ -75,57 +75,30 @@ def retrospective_body(
     An incident whose id is in ``confidential`` is listed only by its severity, as
     :func:`charter.gates.incident_reason` words it: the issue may be public."""
     esc = escape_markdown_github
-    n = rollout.proposal
-    times = stage_times(rollout, charter)
-    header = "| client | " + " | ".join(charter.stage_ids) + " |"
-    rule = "|---" * (len(charter.stage_ids) + 1) + "|"
-    rows = [f"| {c} | " + " | ".join(times[c][s] for s in charter.stage_ids) + " |" for c in times]
     lines = [
-        f"# Retrospective: #{n} {esc(title)}",
+        f"# Retrospective: #{rollout.proposal} {esc(title)}",
         "",
-        f"Rollout started {rollout.started_at:%Y-%m-%d %H:%M} UTC, completed "
-        + (f"{rollout.completed_at:%Y-%m-%d %H:%M} UTC." if rollout.completed_at else "—."),
+        _started_completed(rollout),
         "",
         "## Time spent per stage per client",
         "",
-        header,
-        rule,
-        *rows,
+        *_stage_table(rollout, charter),
         "",
         "## Incidents",
         "",
-        *(
-            (
-                f"- {CONFIDENTIAL_INCIDENT} ({i.severity})"
-                if i.id in confidential
-                else f"- incident {i.id} ({i.severity}): {esc(i.summary)}"
-            )
-            + (f" — resolved {i.resolved_at:%Y-%m-%d %H:%M} UTC" if i.resolved_at else " — open")
-            for i in incidents
-        ),
-        *(() if incidents else ("- none",)),
+        *_or_none([_incident_line(i, confidential) for i in incidents]),
         "",
         "## Overrides",
         "",
-        *(
-            f"- into {o.stage} by {o.by} at {o.at:%Y-%m-%d %H:%M} UTC"
-            f" (failing: {', '.join(o.gates) or '—'}): {esc(o.reason)}"
-            for o in rollout.overrides
-        ),
-        *(() if rollout.overrides else ("- none",)),
+        *_or_none([_override_line(o) for o in rollout.overrides]),
         "",
         "## Rollbacks",
         "",
-        *(
-            f"- {', '.join(b.clients)} by {b.by} at {b.at:%Y-%m-%d %H:%M} UTC: {esc(b.reason)}"
-            for b in rollout.rollbacks
-        ),
-        *(() if rollout.rollbacks else ("- none",)),
+        *_or_none([_rollback_line(b) for b in rollout.rollbacks]),
         "",
         "## Rollback drills",
         "",
-        *(_drill_line(d, charter) for d in rollout.drills),
-        *(() if rollout.drills else ("- none",)),
+        *_or_none([_drill_line(d, charter) for d in rollout.drills]),
         "",
         "## Decision timeline (audit log)",
         "",
@@ -137,3 +110,50 @@ def retrospective_body(
         "",
     ]
     return "\n".join(lines)
+
+
+def _or_none(items: list[str]) -> list[str]:
+    """A section's items, or "- none" for an empty section."""
+    return items or ["- none"]
+
+
+def _started_completed(rollout: Rollout) -> str:
+    """When the rollout started and completed ("—" while it has not)."""
+    return f"Rollout started {rollout.started_at:%Y-%m-%d %H:%M} UTC, completed " + (
+        f"{rollout.completed_at:%Y-%m-%d %H:%M} UTC." if rollout.completed_at else "—."
+    )
+
+
+def _stage_table(rollout: Rollout, charter: Charter) -> list[str]:
+    """The Markdown table of :func:`stage_times`: a row per client, a column per stage."""
+    times = stage_times(rollout, charter)
+    header = "| client | " + " | ".join(charter.stage_ids) + " |"
+    rule = "|---" * (len(charter.stage_ids) + 1) + "|"
+    rows = [f"| {c} | " + " | ".join(times[c][s] for s in charter.stage_ids) + " |" for c in times]
+    return [header, rule, *rows]
+
+
+def _incident_line(i: Incident, confidential: Collection[str]) -> str:
+    """An incident with its summary, or only its severity when its id is ``confidential``."""
+    head = (
+        f"- {CONFIDENTIAL_INCIDENT} ({i.severity})"
+        if i.id in confidential
+        else f"- incident {i.id} ({i.severity}): {escape_markdown_github(i.summary)}"
+    )
+    return head + (
+        f" — resolved {i.resolved_at:%Y-%m-%d %H:%M} UTC" if i.resolved_at else " — open"
+    )
+
+
+def _override_line(o: Override) -> str:
+    return (
+        f"- into {o.stage} by {o.by} at {o.at:%Y-%m-%d %H:%M} UTC"
+        f" (failing: {', '.join(o.gates) or '—'}): {escape_markdown_github(o.reason)}"
+    )
+
+
+def _rollback_line(b: RollbackRecord) -> str:
+    return (
+        f"- {', '.join(b.clients)} by {b.by} at {b.at:%Y-%m-%d %H:%M} UTC:"
+        f" {escape_markdown_github(b.reason)}"
+    )

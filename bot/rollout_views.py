@@ -19,7 +19,7 @@ from charter import drills
 from charter.gates import GateResult, gate_line
 from charter.model import Charter, format_compound
 from charter.rollout import ReadyReport, Rollout, matrix
-from charter.rollout_facts import PlannedDrill, version_at
+from charter.rollout_facts import Override, PlannedDrill, version_at
 from storage.rollouts import ENDED_STATES
 
 
@@ -56,8 +56,40 @@ def rollout_view(
     state: str = "",
 ) -> dict[str, Any]:
     """The rollout as JSON-safe data: matrix, gates of the next stage, pauses and exceptions."""
+    final = is_final(rollout, state or None)
+    target = next_stage(rollout, charter, state or None)
+    if target is None:
+        gates = ()  # no stage to enter: nothing to gate (a final rollout stays put)
+    return {
+        "proposal": rollout.proposal,
+        "title": title,
+        "proposal_state": state,
+        "stage": rollout.stage_name(charter),
+        "final": final,
+        "next_stage": target,
+        "stages": list(charter.stage_ids),
+        "clients": list(rollout.clients),
+        "started_at": _iso(rollout.started_at),
+        "completed_at": _iso(rollout.completed_at),
+        "stage_entered_at": {k: _iso(v) for k, v in rollout.stage_entered_at.items()},
+        "paused": rollout.paused,
+        "pause_reason": rollout.pause_reason,
+        "confidential": rollout.confidential,
+        "matrix": _cells(rollout, charter, final),
+        "gates": [{"gate": g.gate, "passed": g.passed, "reason": g.reason} for g in gates],
+        "can_advance": _can_advance(rollout, target, gates),
+        "overrides": [_override_view(o) for o in rollout.overrides],
+        "rollbacks": [
+            {"clients": list(b.clients), "reason": b.reason, "by": b.by, "at": _iso(b.at)}
+            for b in rollout.rollbacks
+        ],
+    }
+
+
+def _cells(rollout: Rollout, charter: Charter, final: bool) -> list[dict[str, Any]]:
+    """The matrix, client by client and stage by stage; a ``final`` rollout shows no planned
+    drill (a plan of a rollout that is over is moot)."""
     table = matrix(rollout, charter)
-    final = is_final(rollout, state or None)  # a plan of a rollout that is over is moot
     cells = []
     for client in rollout.clients:
         for stage in charter.stage_ids:
@@ -77,44 +109,27 @@ def rollout_view(
                     else _planned(drills.planned(rollout, client, stage)),
                 }
             )
-    target = next_stage(rollout, charter, state or None)
-    if target is None:
-        gates = ()  # no stage to enter: nothing to gate (a final rollout stays put)
-    return {
-        "proposal": rollout.proposal,
-        "title": title,
-        "proposal_state": state,
-        "stage": rollout.stage_name(charter),
-        "final": is_final(rollout, state or None),
-        "next_stage": target,
-        "stages": list(charter.stage_ids),
-        "clients": list(rollout.clients),
-        "started_at": _iso(rollout.started_at),
-        "completed_at": _iso(rollout.completed_at),
-        "stage_entered_at": {k: _iso(v) for k, v in rollout.stage_entered_at.items()},
-        "paused": rollout.paused,
-        "pause_reason": rollout.pause_reason,
-        "confidential": rollout.confidential,
-        "matrix": cells,
-        "gates": [{"gate": g.gate, "passed": g.passed, "reason": g.reason} for g in gates],
-        "can_advance": target is not None
+    return cells
+
+
+def _can_advance(rollout: Rollout, target: str | None, gates: Sequence[GateResult]) -> bool:
+    """Whether ``advance`` may enter ``target``: the rollout has started, is not paused and
+    every gate passes."""
+    return (
+        target is not None
         and rollout.stage_index >= 0
         and not rollout.paused
-        and all(g.passed for g in gates),
-        "overrides": [
-            {
-                "stage": o.stage,
-                "reason": o.reason,
-                "by": o.by,
-                "at": _iso(o.at),
-                "gates": list(o.gates),
-            }
-            for o in rollout.overrides
-        ],
-        "rollbacks": [
-            {"clients": list(b.clients), "reason": b.reason, "by": b.by, "at": _iso(b.at)}
-            for b in rollout.rollbacks
-        ],
+        and all(g.passed for g in gates)
+    )
+
+
+def _override_view(o: Override) -> dict[str, Any]:
+    return {
+        "stage": o.stage,
+        "reason": o.reason,
+        "by": o.by,
+        "at": _iso(o.at),
+        "gates": list(o.gates),
     }
 
 

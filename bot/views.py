@@ -12,12 +12,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from charter.deadlines import deadlines
+from charter.concerns import Concern
+from charter.deadlines import Deadlines, deadlines
 from charter.feedback import FeedbackRequest, outstanding as outstanding_feedback
 from charter.lifecycle import State
-from charter.model import Charter
-from charter.proposal import rules_for, tally_of
-from charter.seats import seats, seats_of
+from charter.model import Charter, Track
+from charter.proposal import Proposal, rules_for, tally_of
+from charter.seats import Seat, seats, seats_of
+from charter.standing import Vote
 from charter.votes import Tally
 from storage.proposals import Stored
 
@@ -45,88 +47,7 @@ def proposal_view(
     charter = rules_for(p, charter)  # the version the proposal was opened under
     track = charter.tracks.get(p.track)
     table = seats(track, charter) if track is not None else ()
-    votes = [
-        {
-            "voter": v.voter,
-            "seat": ", ".join(s.label for s in seats_of(v.voter, table)) or None,
-            "choice": v.choice.value,
-            "reason": v.reason,
-            "at": _iso(v.at),
-            "via": v.via,
-        }
-        for v in p.votes
-    ]
-    tally: dict[str, Any] | None = None
-    matrix: list[dict[str, Any]] = []
-    if track is not None and p.voting_opened_at is not None:
-        at = p.decided_at or now
-        t = tally_of(p, charter, at)
-        tally = {
-            "seats": len(t.seats),
-            "voted": t.cast,
-            "approve": t.approve,
-            "reject": t.reject,
-            "abstain": t.abstain,
-            "needed": t.needed,
-            "quorum": track.quorum,
-            "approval": track.approval,
-            "quorum_met": t.quorum_met,
-            "approved": t.approved,
-            "vetoed_by": list(t.vetoed_by),
-            "outcome": t.outcome.value,
-            "reason": t.reason,
-            "lazy": lazy_votes(t),
-        }
-        for seat in t.seats:
-            v = t.standing.get(seat.id)
-            matrix.append(
-                {
-                    "seat": seat.id,
-                    "label": seat.label,
-                    "voter": v.voter if v else None,
-                    "choice": v.choice.value if v else None,
-                    "reason": v.reason if v else None,
-                    "at": _iso(v.at) if v else None,
-                    "via": v.via if v else None,
-                }
-            )
-    elif track is not None:
-        tally = {
-            "seats": len(table),
-            "voted": 0,
-            "approve": 0,
-            "reject": 0,
-            "abstain": 0,
-            "needed": None,
-            "quorum": track.quorum,
-            "approval": track.approval,
-            "quorum_met": False,
-            "approved": False,
-            "vetoed_by": [],
-            "outcome": "pending",
-            "reason": "voting has not opened",
-            "lazy": None,
-        }
-        matrix = [
-            {
-                "seat": s.id,
-                "label": s.label,
-                "voter": None,
-                "choice": None,
-                "reason": None,
-                "at": None,
-                "via": None,
-            }
-            for s in table
-        ]
-    d = deadlines(p, charter) if track is not None else None
-    decision = None
-    if p.decided_at is not None:
-        decision = {
-            "outcome": p.outcome.value if p.outcome else p.state.value,
-            "at": _iso(p.decided_at),
-            "charter_version": stored.extra.get("decided_charter_version", charter.version),
-        }
+    tally, matrix = _tally_and_matrix(p, charter, track, table, now)
     return {
         "number": p.number,
         "title": p.title,
@@ -139,39 +60,136 @@ def proposal_view(
         "charter_version": p.charter_version,
         "fields": dict(p.fields),
         "intake_problems": list(stored.intake_problems),
-        "votes": votes,
+        "votes": [_vote_row(v, table) for v in p.votes],
         "seat_matrix": matrix,
-        "concerns": [
-            {
-                "name": c.name,
-                "text": c.text,
-                "raised_by": c.raised_by,
-                "raised_at": _iso(c.raised_at),
-                "resolved": c.resolved_at is not None,
-                "resolved_by": c.resolved_by,
-            }
-            for c in p.concerns
-        ],
+        "concerns": [_concern_row(c) for c in p.concerns],
         "feedback": [
-            {
-                "login": r.login,
-                "asked_by": r.asked_by,
-                "asked_at": _iso(r.asked_at),
-                "note": r.note,  # in full, as a concern's text
-            }
-            for r in outstanding_feedback(feedback)
-            if p.state in OPEN_STATES
+            _feedback_row(r) for r in outstanding_feedback(feedback) if p.state in OPEN_STATES
         ],
         "tally": tally,
-        "deadlines": {
-            "review_ends": _iso(d.review_ends) if d else None,
-            "voting_opens": _iso(d.voting_opens) if d else None,
-            "voting_closes": _iso(d.voting_closes) if d else None,
-            "confirm_until": _iso(d.confirm_until) if d else None,
-            "lazy_until": _iso(d.lazy_until) if d else None,
-        },
-        "decision": decision,
+        "deadlines": _deadline_times(deadlines(p, charter) if track is not None else None),
+        "decision": _decision(stored, charter),
         "withdrawn_by": p.withdrawn_by,
+    }
+
+
+def _vote_row(v: Vote, table: tuple[Seat, ...]) -> dict[str, Any]:
+    """A cast vote with the seats its voter holds (None: no seat)."""
+    return {
+        "voter": v.voter,
+        "seat": ", ".join(s.label for s in seats_of(v.voter, table)) or None,
+        "choice": v.choice.value,
+        "reason": v.reason,
+        "at": _iso(v.at),
+        "via": v.via,
+    }
+
+
+def _tally_and_matrix(
+    p: Proposal, charter: Charter, track: Track | None, table: tuple[Seat, ...], now: datetime
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The tally and one row per seat: as of the decision (else ``now``) once voting opened,
+    pending with empty seats before; none without a track."""
+    if track is None:
+        return None, []
+    if p.voting_opened_at is None:
+        return _pending_tally(track, len(table)), [_seat_row(s, None) for s in table]
+    t = tally_of(p, charter, p.decided_at or now)
+    return _tally(t, track), [_seat_row(seat, t.standing.get(seat.id)) for seat in t.seats]
+
+
+def _tally(t: Tally, track: Track) -> dict[str, Any]:
+    return {
+        "seats": len(t.seats),
+        "voted": t.cast,
+        "approve": t.approve,
+        "reject": t.reject,
+        "abstain": t.abstain,
+        "needed": t.needed,
+        "quorum": track.quorum,
+        "approval": track.approval,
+        "quorum_met": t.quorum_met,
+        "approved": t.approved,
+        "vetoed_by": list(t.vetoed_by),
+        "outcome": t.outcome.value,
+        "reason": t.reason,
+        "lazy": lazy_votes(t),
+    }
+
+
+def _pending_tally(track: Track, seat_count: int) -> dict[str, Any]:
+    """The tally before voting opens: nothing cast, outcome pending."""
+    return {
+        "seats": seat_count,
+        "voted": 0,
+        "approve": 0,
+        "reject": 0,
+        "abstain": 0,
+        "needed": None,
+        "quorum": track.quorum,
+        "approval": track.approval,
+        "quorum_met": False,
+        "approved": False,
+        "vetoed_by": [],
+        "outcome": "pending",
+        "reason": "voting has not opened",
+        "lazy": None,
+    }
+
+
+def _seat_row(seat: Seat, v: Vote | None) -> dict[str, Any]:
+    """A seat of the matrix with the vote that stands for it (all None: empty)."""
+    return {
+        "seat": seat.id,
+        "label": seat.label,
+        "voter": v.voter if v else None,
+        "choice": v.choice.value if v else None,
+        "reason": v.reason if v else None,
+        "at": _iso(v.at) if v else None,
+        "via": v.via if v else None,
+    }
+
+
+def _concern_row(c: Concern) -> dict[str, Any]:
+    return {
+        "name": c.name,
+        "text": c.text,
+        "raised_by": c.raised_by,
+        "raised_at": _iso(c.raised_at),
+        "resolved": c.resolved_at is not None,
+        "resolved_by": c.resolved_by,
+    }
+
+
+def _feedback_row(r: FeedbackRequest) -> dict[str, Any]:
+    return {
+        "login": r.login,
+        "asked_by": r.asked_by,
+        "asked_at": _iso(r.asked_at),
+        "note": r.note,  # in full, as a concern's text
+    }
+
+
+def _deadline_times(d: Deadlines | None) -> dict[str, str | None]:
+    """The deadlines as ISO times (all None without a track)."""
+    return {
+        "review_ends": _iso(d.review_ends) if d else None,
+        "voting_opens": _iso(d.voting_opens) if d else None,
+        "voting_closes": _iso(d.voting_closes) if d else None,
+        "confirm_until": _iso(d.confirm_until) if d else None,
+        "lazy_until": _iso(d.lazy_until) if d else None,
+    }
+
+
+def _decision(stored: Stored, charter: Charter) -> dict[str, Any] | None:
+    """How and when it was decided, under which charter version (None while undecided)."""
+    p = stored.proposal
+    if p.decided_at is None:
+        return None
+    return {
+        "outcome": p.outcome.value if p.outcome else p.state.value,
+        "at": _iso(p.decided_at),
+        "charter_version": stored.extra.get("decided_charter_version", charter.version),
     }
 
 

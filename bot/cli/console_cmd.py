@@ -31,6 +31,11 @@ from bot.cli.db_cmd import DatabaseUrl
 from bot.cli.startup import DATABASE_SETTING, CharterFile
 
 if TYPE_CHECKING:
+    from pathlib import Path
+    from zoneinfo import ZoneInfo
+
+    from bot.messages import Actor
+    from bot.runtime import Runtime
     from charter.model import Charter
 
 
@@ -56,75 +61,111 @@ def register(app: typer.Typer) -> None:
         database_url: DatabaseUrl = None,
     ) -> None:
         """Run /charter commands in a terminal (one per line; 'help' lists them)."""
-        from zoneinfo import ZoneInfo
+        from bot.messages import Actor
 
-        from bot.cli.db_cmd import refuse_missing
-        from bot.cli.startup import load_settings, refuse_unfit_demo, start, with_options
-        from bot.commands_core import unlinked_remedy
-        from bot.messages import Actor, plain_text
-        from charter.meetings import MeetingError, zone_of
-
-        try:
-            zone: ZoneInfo = zone_of(timezone)
-        except MeetingError as exc:
-            typer.echo(f"error: --tz: {exc}", err=True)
-            raise typer.Exit(2) from None
-        settings = with_options(load_settings(), charter=charter, database_url=database_url)
-        source = "--database-url" if database_url else DATABASE_SETTING
-        if demo:
-            refuse_unfit_demo(settings)
-        else:
-            refuse_missing(
-                settings.database_url,
-                source,
-                creates=", `charterbot console --demo` one holding a demo campaign",
-            )
-        rt = start(settings, database_from=source, adopt_other=adopt)
+        shown = _shown_zone(timezone)
+        rt = _started(charter, database_url, demo=demo, adopt=adopt)
         if as_login is not None and (warning := unknown_login(as_login, rt.loaded.charter)):
             typer.echo(f"warning: {warning}", err=True)
         if demo:
-            from bot.demo import DemoFailed, seed_if_empty
-
-            try:
-                seeded = seed_if_empty(rt)
-            except DemoFailed as error:  # half-seeded: say so and what to do, not a traceback
-                typer.echo(f"error: {error}", err=True)
-                raise typer.Exit(2) from error
-            if seeded:
-                typer.echo("note: seeded the demo campaign", err=True)
+            _seed_demo(rt)
         actor = Actor(
             login=as_login, surface="console", surface_id=as_login or "", display=as_login or ""
         )
         interactive = sys.stdin.isatty()
         if interactive:
-            who = as_login or "anonymous (read only)"
-            typer.echo(f"charterbot console — {rt.loaded.charter.charter.name}, acting as {who}.")
-            typer.echo("Type a command (e.g. `proposals`, `help`); Ctrl-D to quit.")
+            _greet(rt, as_login)
         try:
-            while True:
-                if interactive:
-                    typer.echo("charter> ", nl=False)
-                line = sys.stdin.readline()
-                if not line:
-                    break
-                text = line.strip()
-                if not text or text.startswith("#"):
-                    continue
-                if text.startswith("/charter"):
-                    text = text[len("/charter") :].strip()
-                message = rt.gov.run_sync(text, actor)
-                rt.gov.tick()  # a command may have settled an outcome: fire it now
-                # In UTC the ISO time already says it all; another zone is shown beside it.
-                shown = None if timezone.upper() in ("UTC", "Z", "ETC/UTC") else zone
-                reply = plain_text(message, zone=shown)
-                if as_login is None and not message.ok and "/charter link" in reply:
-                    # Linking is for chat users; here the login is chosen at start.
-                    reply += "\n" + unlinked_remedy("console")
-                typer.echo(reply)
-                if not interactive:
-                    typer.echo("")
+            _answer_stdin(rt, actor, shown, interactive)
         finally:
             rt.engine.dispose()
+
+
+def _shown_zone(timezone: str) -> ZoneInfo | None:
+    """The ``--tz`` zone replies show times in beside UTC (None for UTC itself); exits 2 naming
+    the option when it is no zone."""
+    from charter.meetings import MeetingError, zone_of
+
+    try:
+        zone = zone_of(timezone)
+    except MeetingError as exc:
+        typer.echo(f"error: --tz: {exc}", err=True)
+        raise typer.Exit(2) from None
+    # In UTC the ISO time already says it all; another zone is shown beside it.
+    return None if timezone.upper() in ("UTC", "Z", "ETC/UTC") else zone
+
+
+def _greet(rt: Runtime, as_login: str | None) -> None:
+    """What a terminal user sees first: the charter, who they act as, how to go on."""
+    who = as_login or "anonymous (read only)"
+    typer.echo(f"charterbot console — {rt.loaded.charter.charter.name}, acting as {who}.")
+    typer.echo("Type a command (e.g. `proposals`, `help`); Ctrl-D to quit.")
+
+
+def _started(charter: Path | None, database_url: str | None, *, demo: bool, adopt: bool) -> Runtime:
+    """The runtime on the database asked for. A missing one is refused (exit 2) unless
+    ``demo``, which refuses a charter the demo does not fit instead."""
+    from bot.cli.db_cmd import refuse_missing
+    from bot.cli.startup import load_settings, refuse_unfit_demo, start, with_options
+
+    settings = with_options(load_settings(), charter=charter, database_url=database_url)
+    source = "--database-url" if database_url else DATABASE_SETTING
+    if demo:
+        refuse_unfit_demo(settings)
+    else:
+        refuse_missing(
+            settings.database_url,
+            source,
+            creates=", `charterbot console --demo` one holding a demo campaign",
+        )
+    return start(settings, database_from=source, adopt_other=adopt)
+
+
+def _seed_demo(rt: Runtime) -> None:
+    """Seed the demo campaign into an empty database (a note on stderr when it did); exits 2
+    on a half-seeded one."""
+    from bot.demo import DemoFailed, seed_if_empty
+
+    try:
+        seeded = seed_if_empty(rt)
+    except DemoFailed as error:  # half-seeded: say so and what to do, not a traceback
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from error
+    if seeded:
+        typer.echo("note: seeded the demo campaign", err=True)
+
+
+def _answer_stdin(rt: Runtime, actor: Actor, shown: ZoneInfo | None, interactive: bool) -> None:
+    """Answer each command line of stdin until it ends: after a prompt on a terminal, else
+    each reply followed by a blank line. Blank lines and ``#`` comments are skipped."""
+    while True:
+        if interactive:
+            typer.echo("charter> ", nl=False)
+        line = sys.stdin.readline()
+        if not line:
+            break
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        if text.startswith("/charter"):
+            text = text[len("/charter") :].strip()
+        typer.echo(_reply(rt, text, actor, shown))
+        if not interactive:
+            typer.echo("")
+
+
+def _reply(rt: Runtime, text: str, actor: Actor, shown: ZoneInfo | None) -> str:
+    """Run one command as ``actor`` and say what it answered, times also in ``shown``."""
+    from bot.commands_core import unlinked_remedy
+    from bot.messages import plain_text
+
+    message = rt.gov.run_sync(text, actor)
+    rt.gov.tick()  # a command may have settled an outcome: fire it now
+    reply = plain_text(message, zone=shown)
+    if actor.login is None and not message.ok and "/charter link" in reply:
+        # Linking is for chat users; here the login is chosen at start.
+        reply += "\n" + unlinked_remedy("console")
+    return reply
 
 
 def unknown_login(login: str, charter: Charter) -> str | None:
