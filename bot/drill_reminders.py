@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session
 
 from charter import drill_reminders as rules
+from charter.model import Charter
 from charter.rollout_facts import Rollout
 from storage import meeting_timers as timers, rollouts as store
 from storage.db import read_scope
@@ -36,10 +37,12 @@ if TYPE_CHECKING:
     from bot.service import Governance
 
 
-def handled(session: Session, rollouts: list[Rollout]) -> set[str]:
+def handled(session: Session, rollouts: list[Rollout], charter: Charter) -> set[str]:
     """Which timers of ``rollouts`` were already fired or recorded missed: only their keys are
     looked up, since the tick runs every second and the handled rows only ever grow."""
-    return timers.handled_keys(session, (t.key for r in rollouts for t in rules.timers_of(r)))
+    return timers.handled_keys(
+        session, (t.key for r in rollouts for t in rules.timers_of(r, charter))
+    )
 
 
 def _planned(session: Session, gov: Governance) -> list[Rollout]:
@@ -52,7 +55,9 @@ def next_at(gov: Governance, now: datetime) -> datetime | None:
     """When the next drill timer after ``now`` is due (the scheduler's wake-up), if any."""
     with read_scope(gov.engine) as session:
         planned = _planned(session, gov)
-        return rules.next_at(planned, handled(session, planned), now) if planned else None
+        if not planned:
+            return None
+        return rules.next_at(planned, gov.charter, handled(session, planned, gov.charter), now)
 
 
 def sooner(*times: datetime | None) -> datetime | None:
@@ -65,14 +70,16 @@ def tick(gov: Governance, session: Session, now: datetime) -> int:
     planned = _planned(session, gov)
     if not planned:  # the common case: nothing more to read
         return 0
-    done = handled(session, planned)
-    due = rules.due(planned, done, now)
+    done = handled(session, planned, gov.charter)
+    due = rules.due(planned, gov.charter, done, now)
     numbers = sorted({t.proposal for t in (*due.fire, *due.missed)})
     sent = 0
     for n in numbers:  # in proposal order, so replicas take the row locks in one order
         rollout = store.load_rollout(session, n, gov.charter, for_update=True)
         if rollout is not None:  # decided again under the lock: see the module rules
-            sent += _handle(gov, session, rollout, rules.due([rollout], done, now), now)
+            sent += _handle(
+                gov, session, rollout, rules.due([rollout], gov.charter, done, now), now
+            )
     return sent
 
 

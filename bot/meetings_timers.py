@@ -39,7 +39,7 @@ from bot import meetings_agenda as agenda
 from bot.meetings_calls import LOOKBACK, announce, calls
 from bot.meetings_go_no_go import schedule_go_no_go
 from charter.effects import Audit, Effect
-from charter.meeting_timers import Reminder, due_timers, reminders_for
+from charter.meeting_timers import Reminder, due_timers, reminders_for, time_left
 from charter.meetings import (
     AdhocMeeting,
     Occurrence,
@@ -54,7 +54,7 @@ from charter.meetings import (
     parse_key,
     zone_of,
 )
-from charter.model import Charter, Meeting, format_duration
+from charter.model import Charter, Meeting
 from storage import (
     agendas as agenda_store,
     meeting_outcomes as outcome_store,
@@ -136,20 +136,6 @@ def fire_due(gov: Governance, session: Session, now: datetime) -> int:
     return fired
 
 
-def _time_left(left: timedelta) -> str:
-    """How long until a call starts, as a reminder says it: to the minute under an hour
-    ("3m"), to five minutes under a day ("1h", "23h50m"), to the hour from a day on ("1d",
-    "36h"); at least a minute."""
-    step = timedelta(minutes=1)
-    if left >= timedelta(days=1):
-        step = timedelta(hours=1)
-    elif left >= timedelta(hours=1):
-        step = timedelta(minutes=5)
-    rounded = max(step, round(left / step) * step)
-    hours, minutes = divmod(int(rounded.total_seconds()) // 60, 60)
-    return f"{hours}h{minutes}m" if hours and minutes else format_duration(rounded)
-
-
 def _remind(gov: Governance, session: Session, item: Timer, now: datetime) -> None:
     """A reminder says the time really left, not its nominal lead: it may fire up to
     ``REMINDER_GRACE`` late, for a call scheduled closer than its lead too (a short lead may
@@ -157,11 +143,11 @@ def _remind(gov: Governance, session: Session, item: Timer, now: datetime) -> No
     occ, call = item.occurrence, item.call
     left, half = occ.starts_at - now, timedelta(seconds=30)
     if left >= half:
-        when = f"starts in {_time_left(left)}"
+        when = f"starts in {time_left(left)}"
     elif left > -half:
         when = "starts now"
     else:
-        when = f"started {_time_left(-left)} ago"
+        when = f"started {time_left(-left)} ago"
     text = f"{call.title} {when}."  # the notice's When says at what time
     gov.effects(
         session,

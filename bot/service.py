@@ -216,7 +216,12 @@ class Governance:
     # -- timers ------------------------------------------------------------------------------
 
     def tick(self, now: datetime | None = None) -> int:
-        """Fire every due deadline; returns how many proposals changed."""
+        """Fire every due deadline, then run every tick hook; returns how many things changed.
+
+        Each hook runs in its own transaction, and one that fails does not keep the others from
+        running (a stored row one hook cannot handle must not starve meeting reminders,
+        watchdogs or the audit witness): its transaction rolls back, it is logged, and the tick
+        raises the first failure once every hook had its turn, so the loop reports it."""
         now = now or self.clock.now()
         fired = 0
         with read_scope(self.engine) as session:
@@ -225,9 +230,16 @@ class Governance:
         for number in numbers:
             with session_scope(self.engine) as session:
                 fired += deadline_timers.fire(self, session, number, now, closes=closes)
+        failed: Exception | None = None
         for hook in self._tick_hooks:
-            with session_scope(self.engine) as session:
-                fired += hook(self, session, now)
+            try:
+                with session_scope(self.engine) as session:
+                    fired += hook(self, session, now)
+            except Exception as error:
+                log.exception("tick hook %s failed", getattr(hook, "__qualname__", hook))
+                failed = failed or error
+        if failed is not None:
+            raise failed
         return fired
 
     # -- commands ---------------------------------------------------------------------------

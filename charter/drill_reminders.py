@@ -8,9 +8,11 @@ caller needs only the keys already handled.
 Rules:
 
 - A plan is pending while :func:`charter.drills.planned` says so (its client's latest plan on
-  the stage, no drill reported since it was planned, the rollout not completed) and its client
-  is still in the rollout. A report, a new plan or the end of the rollout therefore cancels
-  every timer of the old plan: they are never considered again.
+  the stage, no drill reported since it was planned, the rollout not completed), its client
+  is still in the rollout and its stage still in the charter (an amendment may drop a stage no
+  rollout is on; a drill there could be neither reported nor planned again). A report, a new
+  plan or the end of the rollout therefore cancels every timer of the old plan: they are never
+  considered again.
 - A pending plan has a reminder ``LEADS`` (24 hours, 1 hour) before the drill, each only if that
   is more than ``LEAD_GRACE`` (5 minutes) after the plan was made (a plan made 3 hours ahead
   gets the 1-hour reminder only, and one made "in 1 hour" none: its own announcement is the
@@ -26,10 +28,11 @@ Rules:
   when found due up to ``NUDGE_FOR`` (7 days) late: the drill is still unreported; found later
   (after a long outage, or on the first start with this feature beside old plans) it is
   recorded missed, rather than send a burst of stale nudges.
-- A reminder says the time really left (:func:`time_left`), since it may fire late; the nudge
-  says how to report the drill, in the chat grammar (:mod:`charter.grammar_drills`), or how to
-  plan it again; when the client could not report it now (no release reported on the stage,
-  or rolled back from it: :func:`charter.rollout_drills.not_drillable`) it says that instead.
+- A reminder says the time really left (:func:`charter.meeting_timers.time_left`), since it
+  may fire late; the nudge says how to report the drill, in the chat grammar
+  (:mod:`charter.grammar_drills`), or how to plan it again; when the client could not report
+  it now (no release reported on the stage, or rolled back from it:
+  :func:`charter.rollout_drills.not_drillable`) it says that instead.
   A reminder's time is the drill's (``data.drill_at``: each reader sees it in their zone).
   Both are rollout announcements about the client, routed (and kept private while the rollout
   is confidential) exactly as the plan's own announcement
@@ -45,7 +48,7 @@ from typing import NamedTuple
 
 from charter import drills as rules
 from charter.effects import Announce
-from charter.meeting_timers import Reminder
+from charter.meeting_timers import Reminder, time_left
 from charter.meetings import require_aware
 from charter.model import Charter, format_duration
 from charter.rollout_decision import announce
@@ -101,31 +104,35 @@ def _timer(proposal: int, plan: PlannedDrill, lead: timedelta | None) -> DrillTi
     return DrillTimer(proposal, plan, lead, Reminder(key, at, series, series, KIND))
 
 
-def pending_plans(rollout: Rollout) -> list[PlannedDrill]:
+def pending_plans(rollout: Rollout, charter: Charter) -> list[PlannedDrill]:
     """The rollout's pending plans (see the module rules), one per client and stage."""
     pairs = dict.fromkeys((p.client, p.stage) for p in rollout.planned_drills)
     found = [rules.planned(rollout, client, stage) for client, stage in pairs]
-    return [p for p in found if p is not None and p.client in rollout.clients]
+    stages = charter.stage_ids
+    return [p for p in found if p and p.client in rollout.clients and p.stage in stages]
 
 
-def timers_of(rollout: Rollout) -> list[DrillTimer]:
+def timers_of(rollout: Rollout, charter: Charter) -> list[DrillTimer]:
     """Every timer of every pending plan of the rollout, handled or not."""
     out: list[DrillTimer] = []
-    for plan in pending_plans(rollout):
+    for plan in pending_plans(rollout, charter):
         leads = [lead for lead in LEADS if plan.at - lead > plan.planned_at + LEAD_GRACE]
         out += [_timer(rollout.proposal, plan, lead) for lead in leads]
         out.append(_timer(rollout.proposal, plan, None))
     return out
 
 
-def due(rollouts: Iterable[Rollout], handled: Collection[str], now: datetime) -> Due:
+def due(
+    rollouts: Iterable[Rollout], charter: Charter, handled: Collection[str], now: datetime
+) -> Due:
     """Which timers to fire at ``now`` and which to record as missed (the misfire rules),
     given the keys already ``handled``; both sorted by key."""
     at = require_aware(now, "now")
     fire: list[DrillTimer] = []
     missed: list[DrillTimer] = []
     for rollout in rollouts:
-        open_ = [t for t in timers_of(rollout) if t.key not in handled and t.fires_at <= at]
+        timers = timers_of(rollout, charter)
+        open_ = [t for t in timers if t.key not in handled and t.fires_at <= at]
         for plan in {t.plan for t in open_}:
             mine = sorted((t for t in open_ if t.plan == plan), key=lambda t: t.fires_at)
             reminders = [t for t in mine if t.lead is not None]
@@ -146,25 +153,11 @@ def _by_key(t: DrillTimer) -> str:
 
 
 def next_at(
-    rollouts: Iterable[Rollout], handled: Collection[str], now: datetime
+    rollouts: Iterable[Rollout], charter: Charter, handled: Collection[str], now: datetime
 ) -> datetime | None:
     """When the next timer not yet handled falls due after ``now`` (a wake-up), if any."""
-    times = (t.fires_at for r in rollouts for t in timers_of(r) if t.key not in handled)
+    times = (t.fires_at for r in rollouts for t in timers_of(r, charter) if t.key not in handled)
     return min((at for at in times if at > now), default=None)
-
-
-def time_left(left: timedelta) -> str:
-    """How long until the drill, as a reminder says it: to the minute under an hour ("35m"),
-    to five minutes under a day ("1h", "23h55m"), to the hour from a day on ("1d", "30h");
-    at least a minute."""
-    step = timedelta(minutes=1)
-    if left >= timedelta(days=1):
-        step = timedelta(hours=1)
-    elif left >= timedelta(hours=1):
-        step = timedelta(minutes=5)
-    rounded = max(step, round(left / step) * step)
-    hours, minutes = divmod(int(rounded.total_seconds()) // 60, 60)
-    return f"{hours}h{minutes}m" if hours and minutes else format_duration(rounded)
 
 
 def _when(at: datetime) -> str:

@@ -106,3 +106,17 @@ def mark_handled(last_fired: Mapping[str, datetime], due: Due) -> dict[str, date
         if timer.series not in out or out[timer.series] < timer.fires_at:
             out[timer.series] = timer.fires_at
     return out
+
+
+def time_left(left: timedelta) -> str:
+    """How long until a call starts or a planned drill is due, as a reminder says it: to the
+    minute under an hour ("3m"), to five minutes under a day ("1h", "23h50m"), to the hour from
+    a day on ("1d", "36h"); at least a minute."""
+    step = timedelta(minutes=1)
+    if left >= timedelta(days=1):
+        step = timedelta(hours=1)
+    elif left >= timedelta(hours=1):
+        step = timedelta(minutes=5)
+    rounded = max(step, round(left / step) * step)
+    hours, minutes = divmod(int(rounded.total_seconds()) // 60, 60)
+    return f"{hours}h{minutes}m" if hours and minutes else format_duration(rounded)

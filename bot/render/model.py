@@ -8,7 +8,8 @@ Rules:
   machine readers (webhooks, feeds).
 - The ``When`` fact is when the announcement was made, except for a meeting announcement that
   names its call's start (``data.starts_at``): there it is when the call starts, since that is
-  what the reader needs in their own zone (the meeting's text names no time itself).
+  what the reader needs in their own zone (the meeting's text names no time itself); and for a
+  planned rollback drill's reminder (``data.drill_at``): there it is the drill's time.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from charter import drill_reminders as rules
+from charter.meeting_timers import time_left
 from charter.rollout_facts import DrillReport, PlannedDrill, Rollout
 from tests.charter.rollout_support import CLIENTS, T0, H, report, rollout_at
 from tests.charter.test_drills import CHARTER, M
@@ -203,6 +204,14 @@ def key(name: str, plan: PlannedDrill = PLAN) -> str:
             [],
             ["overdue@aurora+0h"],
         ),
+        (
+            "a plan on a stage the charter dropped since has no timers (nothing could answer it)",
+            replace(BASE, planned_drills=(replace(PLAN, stage="moon"),)),
+            (),
+            AT + H,
+            [],
+            [],
+        ),
         ("no plan, no timer", replace(BASE, planned_drills=()), (), AT + H, [], []),
     ],
 )
@@ -214,14 +223,14 @@ def test_which_drill_timers_are_due(
     fire: list[str],
     missed: list[str],
 ) -> None:
-    due = rules.due([rollout], set(handled), now)
+    due = rules.due([rollout], CHARTER, set(handled), now)
     assert sorted(label(t) for t in due.fire) == fire, case
     assert sorted(label(t) for t in due.missed) == missed, case
 
 
 def test_due_needs_an_aware_now() -> None:
     with pytest.raises(ValueError, match="now must be timezone-aware"):
-        rules.due([BASE], set(), AT.replace(tzinfo=None))
+        rules.due([BASE], CHARTER, set(), AT.replace(tzinfo=None))
 
 
 @pytest.mark.parametrize(
@@ -236,12 +245,12 @@ def test_due_needs_an_aware_now() -> None:
 def test_the_next_drill_timer(
     handled: tuple[str, ...], now: datetime, expected: datetime | None
 ) -> None:
-    assert rules.next_at([BASE], set(handled), now) == expected
+    assert rules.next_at([BASE], CHARTER, set(handled), now) == expected
 
 
 def test_keys_name_the_plan_and_the_timer() -> None:
     assert key("remind-1h") == "drill/42/aurora/canary/20260302T090000.000000Z/remind-1h"
-    [first, *_] = rules.timers_of(BASE)
+    [first, *_] = rules.timers_of(BASE, CHARTER)
     assert (first.timer.series, first.timer.kind, first.fires_at) == (
         "drill/42/aurora/canary",
         "drill",
@@ -261,11 +270,11 @@ def test_keys_name_the_plan_and_the_timer() -> None:
     ],
 )
 def test_a_reminder_says_the_time_really_left(left: timedelta, said: str) -> None:
-    assert rules.time_left(left) == said
+    assert time_left(left) == said
 
 
 def _timer(name: str, rollout: Rollout = BASE) -> rules.DrillTimer:
-    return next(t for t in rules.timers_of(rollout) if t.key.endswith(name))
+    return next(t for t in rules.timers_of(rollout, CHARTER) if t.key.endswith(name))
 
 
 @pytest.mark.parametrize(

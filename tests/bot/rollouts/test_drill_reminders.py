@@ -5,6 +5,7 @@ for them."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -14,6 +15,7 @@ from sqlalchemy import Engine, event
 from sqlmodel import select
 
 from bot import meetings_service, rollouts
+from bot.charter_adoption import adopt_charter
 from bot.leader import AlwaysLeader
 from bot.relay_fanout import announcement
 from bot.service import Governance
@@ -219,3 +221,29 @@ def test_a_tick_reads_only_the_timers_of_pending_plans(world: World) -> None:
     assert sent(world, REMINDER) != []  # still reminded
     assert not any("fired_timer.kind" in s for s in reads), reads
     assert any("timer_key IN" in s for s in reads), reads
+
+
+def test_a_plan_on_a_stage_an_amendment_dropped_is_let_go(engine: Engine) -> None:
+    """An amendment may drop a stage no rollout is on, even one a drill was planned on: that
+    plan has no timers any more (no drill could be reported or planned there), and the tick,
+    with every hook after this one, goes on. Before, building its overdue nudge raised on
+    every tick."""
+    world = World(engine, DRILL_CHARTER)
+    world.accept(1, form())
+    for client in CLIENTS:
+        world.ok(MAINTAINER[client], f"ready 1 {client} staging 1.0.0 {SHA[client][:10]}")
+    world.ok(MAINTAINER["aurora"], "drill schedule 1 aurora production 2026-07-01 15:00")
+    with session_scope(world.engine) as session:
+        rollout = store.load_rollout(session, 1, world.gov.charter)
+        assert rollout is not None
+        drill_at = rollout.planned_drills[-1].at
+    adopt_charter(world.engine, load_charter(DRILL_CHARTER, "v3"), world.clock.now())
+    text = re.sub(r"    - id: production\n(      .*\n)+", "", DRILL_CHARTER)
+    text = text.replace("  version: 3 ", "  version: 4 ")
+    assert "id: production" not in text and "version: 4 " in text
+    loaded = adopt_charter(world.engine, load_charter(text, "v4"), world.clock.now())
+    world.gov = Governance(world.engine, loaded, world.clock)
+    rollouts.install_on(world.gov)
+    world.clock.set(drill_at + 2 * H)
+    world.tick()
+    assert world.announced("rollback drill overdue: aurora on production") == []
