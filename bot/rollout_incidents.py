@@ -144,6 +144,7 @@ def reclassify(
     if isinstance(incident, Message):
         return incident
     active = store.rollouts(session, gov.charter, active_only=True)
+    embargoed = embargoed_active(gov, session, active)  # read first: its errors are no refusal
     try:
         decision = rules.reclassify(
             gov.charter,
@@ -153,7 +154,7 @@ def reclassify(
             actor.name,
             now,
             active,
-            embargoed=embargoed_active(gov, session, active),
+            embargoed=embargoed,
         )
     except ValueError as error:
         return gov.refuse(session, actor, cmd, str(error), now)
@@ -180,6 +181,9 @@ def add_scope(
         return incident
     active = store.rollouts(session, gov.charter, active_only=True)
     embargoed = undisclosed_secrets(gov, session, cmd.proposals)
+    # Read before the rule: a stored row that does not parse is an error, not a refusal.
+    held = [*embargoed, *embargoed_active(gov, session, active)]
+    private = kept_private(gov, session, incident)
     try:
         decision = scope_rules.add_scope(
             gov.charter,
@@ -189,8 +193,8 @@ def add_scope(
             proposals=cmd.proposals,
             clients=cmd.clients,
             rollouts=active,
-            embargoed=[*embargoed, *embargoed_active(gov, session, active)],
-            confidential=kept_private(gov, session, incident),
+            embargoed=held,
+            confidential=private,
         )
     except ValueError as error:
         return gov.refuse(session, actor, cmd, str(error), now)

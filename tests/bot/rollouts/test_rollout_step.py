@@ -153,3 +153,28 @@ def test_the_commands_read_outside_the_rule(
     with pytest.raises(ValueError, match="Expecting value"):
         world.run(COORDINATOR, command)
     assert _refusals(world) == before
+
+
+@pytest.mark.parametrize(
+    ("read", "command"),
+    [
+        ("embargoed_active", 'incident severity #1 sev2 "contained"'),
+        ("kept_private", "incident add #1 for 1"),
+    ],
+)
+def test_incident_commands_read_outside_the_rule(
+    world: World, monkeypatch: pytest.MonkeyPatch, read: str, command: str
+) -> None:
+    """``incident severity`` and ``incident add`` read what is embargoed or private before
+    their rule, as the rollout commands do: a read that fails is an error, not a refusal."""
+    world.accept(1, form(clients=PAIR, likelihood=1, impact=1))
+    world.ok(COORDINATOR, 'incident declare sev1 "fork on canary"')
+
+    def corrupt(*_: object, **__: object) -> object:
+        raise ValueError("Expecting value: line 1 column 1 (char 0)")
+
+    monkeypatch.setattr(f"bot.rollout_incidents.{read}", corrupt)
+    before = _refusals(world)
+    with pytest.raises(ValueError, match="Expecting value"):
+        world.run(COORDINATOR, command)
+    assert _refusals(world) == before
