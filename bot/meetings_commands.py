@@ -10,6 +10,16 @@ Rules:
   is refused at confirmation when the call started or the new time passed in the meantime.
 - Every change is audited (subject ``meeting:<key or id>``), announced (kind ``meeting``) and
   raises the calendar revision (ICS SEQUENCE) of the series or call.
+- A go/no-go call cancelled by hand is not replaced by the bot (:mod:`bot.meetings_go_no_go`);
+  the reply says so and names the commands that go on
+  (:func:`bot.meetings_go_no_go.hand_cancel_note`).
+  ``meeting schedule go-no-go-<n>-<stage> <when>`` (the title a go/no-go call id) schedules
+  that call again: the next attempt, a go/no-go call whose decision is the gate's, once its
+  rollout enters the stage next and no call for it waits; the proposal is checked as the call
+  would be seen (one the asker may not see is "no rollout"), and again at confirmation.
+- A reply to a GitHub comment is public: there a private call
+  (:func:`bot.meetings_agenda.is_private`) is no meeting to cancel or move, as for the outcomes
+  (:mod:`bot.meetings_outcomes`).
 - A moved call keeps its occurrence key, an ad-hoc one too (its move is stored under the key of
   its first start, :mod:`storage.meetings`): its agenda items and agenda issue stay with it, and
   its reminders are re-armed for the new time. A posted agenda issue is edited at once to the
@@ -32,13 +42,26 @@ from charter.effects import Audit
 from charter.meetings import MeetingError, Occurrence, clashes, occurrences, zone_of
 from charter.model import format_duration
 from charter.when import WhenError, parse_when, preview
-from storage import meeting_confirmations as confirmations, meetings as store, proposals as repo
+from storage import (
+    meeting_confirmations as confirmations,
+    meetings as store,
+    proposals as repo,
+    rollouts as rollout_store,
+)
 from storage.models.meetings import AdhocMeetingRow
 
 if TYPE_CHECKING:
     from bot.service import Governance
 
+from bot.commands_core import _visible
 from bot.meetings_calls import adhoc_call
+from bot.meetings_go_no_go import (
+    hand_cancel_note,
+    private_call,
+    requested,
+    store_requested,
+    why_not_requested,
+)
 from bot.meetings_lookup import (
     announce,
     call_by_id,
@@ -128,14 +151,54 @@ def _clash(
     return f"Warning: this overlaps {named}. Confirm anyway, or pick another time."
 
 
+def _public(actor: Actor) -> bool:
+    """Whether the reply is public: a GitHub comment, seen by anyone reading the issue."""
+    return actor.surface == "github"
+
+
+def _go_no_go_request(
+    gov: Governance, session: Session, title: str, actor: Actor, now: datetime
+) -> tuple[int, str] | Message | None:
+    """The go/no-go call a ``meeting schedule`` title asks for (``go-no-go-<n>-<stage>``), or
+    the refusal; None for an ordinary title. A rollout whose calls ``actor`` may not see (in a
+    public reply: a private one) is answered as one with no rollout."""
+    asked = requested(title, gov.charter.stage_ids)
+    if asked is None or isinstance(asked, str):
+        return None if asked is None else fail(asked)
+    number, stage = asked
+    if not _may_see_calls(gov, session, number, actor):
+        return fail(f"#{number} has no rollout under way to hold a go/no-go call for.")
+    why = why_not_requested(gov, session, number, stage, now)
+    return asked if why is None else fail(why)
+
+
+def _may_see_calls(gov: Governance, session: Session, number: int, actor: Actor) -> bool:
+    """Whether ``actor`` may see the go/no-go calls of ``number``'s rollout: as
+    :func:`bot.meetings_lookup.may_see` sees a private call (one of a confidential rollout not
+    yet disclosed), for a call not stored yet."""
+    rollout = rollout_store.load_rollout(session, number, gov.charter)
+    if rollout is None or not private_call(session, rollout):
+        return True
+    if _public(actor):
+        return False
+    stored = repo.load(session, number)
+    return gov.may_see_confidential(actor) if stored is None else _visible(gov, stored, actor)
+
+
 def schedule(
     gov: Governance, session: Session, cmd: c.MeetingSchedule, actor: Actor, now: datetime
 ) -> Message:
-    """Preview an ad-hoc call and ask for confirmation (nothing is scheduled yet)."""
+    """Preview an ad-hoc call and ask for confirmation (nothing is scheduled yet); a title that
+    is a go/no-go call id asks for that call again (see the module rules)."""
     parsed = _when(session, gov, actor, cmd.when_text, now)
     if isinstance(parsed, Message):
         return parsed
     result, zone = parsed
+    asked = _go_no_go_request(gov, session, cmd.title, actor, now)
+    if isinstance(asked, Message):
+        return asked
+    if asked is not None:
+        return _preview_go_no_go(gov, session, cmd, asked, (result, zone), actor, now)
     if cmd.proposal is not None and repo.load(session, cmd.proposal) is None:
         return fail(f"There is no proposal #{cmd.proposal}.")
     length = cmd.duration or DEFAULT_LENGTH
@@ -152,6 +215,37 @@ def schedule(
     )
     clash = _clash(session, gov, result.at_utc, length, now, actor)
     return _preview_message("Schedule this call?", result, zone, extra, token, clash)
+
+
+def _preview_go_no_go(
+    gov: Governance,
+    session: Session,
+    cmd: c.MeetingSchedule,
+    asked: tuple[int, str],
+    parsed: tuple[Any, str],
+    actor: Actor,
+    now: datetime,
+) -> Message:
+    """Preview the go/no-go call ``asked`` for (proposal, stage) and ask for confirmation."""
+    (number, stage), (result, zone) = asked, parsed
+    if cmd.proposal is not None and cmd.proposal != number:
+        return fail(f"{cmd.title} is a call about #{number}, not #{cmd.proposal}.")
+    length = cmd.duration or DEFAULT_LENGTH
+    payload = {
+        "title": cmd.title,
+        "starts_at": result.at_utc.isoformat(),
+        "zone": _iana(zone),
+        "duration_seconds": int(length.total_seconds()),
+        "proposal": number,
+        "go_no_go": stage,
+    }
+    token = _ask(session, actor, "schedule", payload, now)
+    extra = (
+        f"The go/no-go call for #{number} entering {stage}, {format_duration(length)}: a"
+        " decision on it that starts with go or no-go is the gate's."
+    )
+    clash = _clash(session, gov, result.at_utc, length, now, actor)
+    return _preview_message("Schedule this go/no-go call?", result, zone, extra, token, clash)
 
 
 def _iana(zone: str) -> str:
@@ -178,8 +272,9 @@ def _started(occ: Occurrence, now: datetime, verb: str) -> Message | None:
 def move(
     gov: Governance, session: Session, cmd: c.MeetingMove, actor: Actor, now: datetime
 ) -> Message:
-    """Preview moving a call that has not started yet and ask for confirmation."""
-    target = resolve(session, gov, cmd.id, now, actor)
+    """Preview moving a call that has not started yet and ask for confirmation (from a GitHub
+    comment, a public reply, a private call is no meeting, as for ``cancel``)."""
+    target = resolve(session, gov, cmd.id, now, actor, public=_public(actor))
     if isinstance(target, str):
         return fail(target)
     call, occ = target
@@ -222,6 +317,8 @@ def _apply_schedule(
     starts = datetime.fromisoformat(data["starts_at"])
     if starts <= now:
         return fail("That time has passed meanwhile; schedule the call again.")
+    if data.get("go_no_go"):
+        return _apply_go_no_go(gov, session, data, starts, actor, now)
     # A random suffix, not the next free number: the id must not reveal a private call that
     # took the same minute (storage.meetings.new_adhoc_id).
     call_id = store.new_adhoc_id(session, f"call-{starts:%Y%m%d-%H%M}")
@@ -257,6 +354,41 @@ def _apply_schedule(
         lines=(
             (f"{row.title}: ", When(starts)),
             (f"Cancel with /charter meeting cancel {call_id}.",),
+        ),
+    )
+
+
+def _apply_go_no_go(
+    gov: Governance,
+    session: Session,
+    data: dict[str, Any],
+    starts: datetime,
+    actor: Actor,
+    now: datetime,
+) -> Message:
+    """Store the go/no-go call previewed, checked again: the rollout may have moved on, or the
+    bot scheduled a call for the stage, in the meantime."""
+    number, stage = int(data["proposal"]), str(data["go_no_go"])
+    why = why_not_requested(gov, session, number, stage, now)
+    if why is not None:
+        return fail(f"{why} Nothing was scheduled.")
+    row = store_requested(
+        gov,
+        session,
+        number,
+        stage,
+        starts=starts,
+        length=timedelta(seconds=int(data["duration_seconds"])),
+        zone=str(data["zone"]),
+        by=login_of(actor),
+        now=now,
+    )
+    return Message(
+        title=f"Scheduled {row.id}",
+        lines=(
+            (f"{row.title}: ", When(starts)),
+            ("Record the outcome on it with /charter meeting decide go or no-go <why>.",),
+            (f"Cancel with /charter meeting cancel {row.id}.",),
         ),
     )
 
@@ -302,17 +434,25 @@ def cancel(
     gov: Governance, session: Session, cmd: c.MeetingCancel, actor: Actor, now: datetime
 ) -> Message:
     """Cancel an ad-hoc call, or one occurrence of a series (its next one for a series id),
-    before it starts."""
-    target = resolve(session, gov, cmd.id, now, actor)
+    before it starts; a go/no-go call's reply says that none replaces it by itself, and how to
+    go on (:func:`bot.meetings_go_no_go.hand_cancel_note`)."""
+    target = resolve(session, gov, cmd.id, now, actor, public=_public(actor))
     if isinstance(target, str):
         return fail(target)
     call, occ = target
     if (refusal := _started(occ, now, "cancelled")) is not None:
         return refusal
     cancel_occurrence(gov, session, call, occ, actor, now)
+    row = session.get(AdhocMeetingRow, call.id)
+    note: tuple[str, ...] = ()
+    if row is not None and row.kind == "go-no-go" and row.proposal and row.stage:
+        note = hand_cancel_note(row, gov.charter)
     return Message(
         title="Cancelled",
-        lines=((f"{call.title} ({occ.key}) at ", When(occ.starts_at), " is cancelled."),),
+        lines=(
+            (f"{call.title} ({occ.key}) at ", When(occ.starts_at), " is cancelled."),
+            *((line,) for line in note),
+        ),
     )
 
 

@@ -109,7 +109,7 @@ def advance(
     gov: Governance, session: Session, cmd: c.Advance, actor: Actor, now: datetime
 ) -> Message:
     def decide(stored: repo.Stored, rollout: Rollout) -> Rule:
-        facts = gate_facts(session, stored.proposal)
+        facts = gate_facts(session, stored.proposal, rollout, gov.charter)
         seen = checked(gov, session, rollout)
         return lambda: rules.advance(
             seen,

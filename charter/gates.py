@@ -24,7 +24,9 @@ charter entry configures (``Stage``); ``evaluate`` runs them in the charter's or
   new release), since the latest rollback out of the stage itself and since the latest report
   that brought the stage itself a release is "go"; a decision from before a rollback and
   re-soak, from before a client was rolled back from the stage, or from before a release it
-  did not see was reported for the stage, no longer counts (:mod:`charter.go_no_go`).
+  did not see was reported for the stage, no longer counts (:mod:`charter.go_no_go`). A failing
+  reason names the stage's current call when it was cancelled by hand
+  (``GateFacts.cancelled_call``) and how to go on.
 - ``require_drill``: every client's latest rollback drill on the earlier stage the charter
   names counts (rehearsed the release it runs there, not rolled back since) and recovered
   within ``recover_within`` (:func:`charter.drills.gate`).
@@ -93,6 +95,10 @@ class GateFacts:
     go_no_go: tuple[GoNoGo, ...] = ()
     minimums: Mapping[str, Minimum] = field(default_factory=dict)  # by client, from the form
     confidential: frozenset[str] = frozenset()  # ids of incidents whose summary stays private
+    # The id of the next stage's current go/no-go call when it was cancelled by hand and none
+    # replaces it (bot.meetings_go_no_go decides "current"); None otherwise, and where the call
+    # may not be named (a private call on the public dashboard).
+    cancelled_call: str | None = None
 
 
 def _index(stage: Stage, charter: Charter) -> int:
@@ -256,9 +262,11 @@ def go_no_go(
     rollout: Rollout,
     decisions: Sequence[GoNoGo],
     charter: Charter | None = None,
+    cancelled: str | None = None,
 ) -> GateResult:
-    """The go/no-go gate (:func:`charter.go_no_go.gate`): the decision that counts is "go"."""
-    passed, reason = go_no_go_rule.gate(stage, rollout, decisions, charter)
+    """The go/no-go gate (:func:`charter.go_no_go.gate`): the decision that counts is "go"; a
+    failing reason names the current call ``cancelled`` by hand, and how to go on."""
+    passed, reason = go_no_go_rule.gate(stage, rollout, decisions, charter, cancelled)
     return GateResult("go_no_go", passed, reason)
 
 
@@ -297,7 +305,7 @@ def evaluate(
     if _index(stage, charter) == 1 and charter.rollout.risk.pause_above is not None:
         results.append(risk(facts.risk, charter))
     if stage.go_no_go_meeting:
-        results.append(go_no_go(stage, rollout, facts.go_no_go, charter))
+        results.append(go_no_go(stage, rollout, facts.go_no_go, charter, facts.cancelled_call))
     if stage.require_drill is not None:
         results.append(require_drill(stage, rollout, charter))
     if any(c in facts.minimums for c in rollout.clients):

@@ -10,6 +10,10 @@ Rules:
   release it did not see was reported for the stage no longer counts: a new call must decide.
 - The gate (:func:`gate`, said as a gate result by :func:`charter.gates.go_no_go`) passes on a
   "go" that counts; its reason names the decision, or says why it no longer counts.
+- When it fails while the stage's current call (the latest attempt, which still stands for the
+  soak: :mod:`bot.meetings_go_no_go`) was cancelled by hand, no call will decide by itself: the
+  reason also names that call and the commands that go on, as the cancel's reply does
+  (:func:`hand_cancelled`).
 """
 
 from __future__ import annotations
@@ -112,19 +116,44 @@ def current_go_no_go(
     return _latest(stage, rollout, decisions, None if cutoff is None else cutoff[1])
 
 
+def hand_cancelled(stage: Stage, rollout: Rollout, call: str) -> str:
+    """What a failing reason adds when ``call``, the stage's current go/no-go call, was
+    cancelled by hand: no call replaces it by itself, so the rollout waits on a person; the
+    call is held again with ``meeting schedule go-no-go-<n>-<stage> <when>``, or a decision
+    made elsewhere is entered with an override (the cancel's reply names the same commands)."""
+    n = rollout.proposal
+    return (
+        f"; its call {call} was cancelled by hand and none replaces it: "
+        f"/charter meeting schedule go-no-go-{n}-{stage.id} <when>, or "
+        f'/charter advance {n} to {stage.id} --override "<where and what was decided>"'
+    )
+
+
 def gate(
     stage: Stage,
     rollout: Rollout,
     decisions: Sequence[GoNoGo],
     charter: Charter | None = None,
+    cancelled: str | None = None,
 ) -> tuple[bool, str]:
     """Whether the gate passes, and why: the latest decision for the stage must be "go"; only
     decisions made after the latest rollback out of the stage and since the latest report that
     brought the stage a release count, and with ``charter`` (the stage order) only those made
-    since the rollout last entered the stage before. (:func:`charter.gates.go_no_go` says it
-    as a gate result.)"""
+    since the rollout last entered the stage before. A failing reason, when ``cancelled`` names
+    the stage's current call cancelled by hand, ends with :func:`hand_cancelled`.
+    (:func:`charter.gates.go_no_go` says it as a gate result.)"""
     if not stage.go_no_go_meeting:
         return (True, f"go/no-go: no call required for {stage.id}")
+    passed, reason = _decided(stage, rollout, decisions, charter)
+    if passed or cancelled is None:
+        return passed, reason
+    return False, reason + hand_cancelled(stage, rollout, cancelled)
+
+
+def _decided(
+    stage: Stage, rollout: Rollout, decisions: Sequence[GoNoGo], charter: Charter | None
+) -> tuple[bool, str]:
+    """:func:`gate` for a stage that asks for a call, by the decisions alone."""
     latest = _latest(stage, rollout, decisions)
     if latest is None:
         return (False, f"go/no-go: no decision recorded for {stage.id}")

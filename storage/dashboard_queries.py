@@ -314,6 +314,26 @@ def go_no_go_of(session: Session, numbers: Iterable[int]) -> dict[int, tuple[GoN
     return {n: tuple(v) for n, v in found.items()}
 
 
+def go_no_go_calls_of(session: Session, numbers: Iterable[int]) -> dict[int, list[AdhocMeetingRow]]:
+    """Every proposal's go/no-go calls, first attempt first (``meetings.go_no_go_calls`` for
+    many proposals and all their stages at once); private ones too: what may be shown of them
+    is the caller's to decide."""
+    wanted = sorted(set(numbers))
+    found: dict[int, list[AdhocMeetingRow]] = {n: [] for n in wanted}
+    rows: list[AdhocMeetingRow] = []
+    for i in range(0, len(wanted), _CHUNK):
+        stmt = (
+            select(AdhocMeetingRow)
+            .where(col(AdhocMeetingRow.kind) == "go-no-go")
+            .where(col(AdhocMeetingRow.proposal).in_(wanted[i : i + _CHUNK]))
+        )
+        rows.extend(session.execute(stmt).scalars())
+    for r in sorted(rows, key=lambda r: (aware(r.created_at), r.id)):
+        if r.proposal is not None:
+            found[r.proposal].append(r)
+    return found
+
+
 def with_checks_all(
     session: Session, rollouts: Sequence[Rollout], repos: Mapping[str, str]
 ) -> list[Rollout]:

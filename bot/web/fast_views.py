@@ -23,11 +23,12 @@ from sqlalchemy import case, func, or_, select
 from sqlmodel import Session, col
 
 from bot import rollout_reads
+from bot.meetings_go_no_go import hand_cancelled_call
 from bot.rollout_views import next_stage, rollout_view
 from bot.service import Governance
 from bot.web import queries
 from charter.deadlines import deadlines
-from charter.gates import GateFacts, GateResult, evaluate
+from charter.gates import GateFacts, GateResult, GoNoGo, evaluate
 from charter.incident_facts import Incident
 from charter.lifecycle import State
 from charter.model import Charter
@@ -44,6 +45,7 @@ from storage import (
 )
 from storage.db import read_scope
 from storage.models.core import ProposalRow
+from storage.models.meetings import AdhocMeetingRow
 from storage.models.rollouts import RolloutRow
 from storage.proposals import Stored
 from storage.rollout_json import rollout_from_json
@@ -128,6 +130,12 @@ def gated(
     ]
     numbers = [r.proposal for r, target in zip(checked, targets, strict=True) if target]
     calls = q.go_no_go_of(session, numbers) if numbers else {}
+    asking = [
+        r.proposal
+        for r, target in zip(checked, targets, strict=True)
+        if target and (stage := charter.stage(target)) is not None and stage.go_no_go_meeting
+    ]
+    meetings = q.go_no_go_calls_of(session, asking) if asking else {}
     if numbers and incidents is None:
         incidents = incident_store.incidents(session, open_only=True)
     if numbers and incidents and secret is None:
@@ -145,10 +153,24 @@ def gated(
                 calls[p.number],
                 form_minimums(p.fields),
                 frozenset(secret or ()),
+                _cancelled_call(current, charter, meetings.get(p.number, []), calls[p.number]),
             )
             gates = evaluate(stage, current, facts, charter, now)
         out.append((stored, current, target, gates))
     return out
+
+
+def _cancelled_call(
+    rollout: Rollout,
+    charter: Charter,
+    meetings: Sequence[AdhocMeetingRow],
+    decisions: Sequence[GoNoGo],
+) -> str | None:
+    """``bot.rollout_reads.cancelled_call`` for a public page: the id of the next stage's
+    current go/no-go call when it was cancelled by hand, but never a private call's (the
+    dashboard keeps private calls out, ``queries.private_meetings``)."""
+    row = hand_cancelled_call(rollout, charter, meetings, decisions) if meetings else None
+    return None if row is None or row.private else row.id
 
 
 def rollout_views(
