@@ -146,11 +146,7 @@ def _assemble(
     if migrate_db:
         _migrate(engine)
     loaded = adopt_charter(engine, loaded, clock.now(), adopt_other=adopt_other)
-    gov = Governance(engine, loaded, clock)
-    gov.vote_grace = settings.vote_grace
-    gov.public_url = settings.public_url.rstrip("/")
-    gov.identity_links.gateway = gateway
-    gov.identity_links.oauth_client_id = settings.github_oauth_client_id
+    gov = _governance(settings, engine, loaded, clock, gateway)
     secret = settings.github_webhook_secret
     rt: Runtime
     receiver = GitHubReceiver(
@@ -174,32 +170,61 @@ def _assemble(
         gateway=gateway,
     )
     gov.on_change = rt.wake.set
-    if gateway is not None and settings.github_hook_id is not None:
-        rt.reconciler = Reconciler(engine, gateway, settings.github_hook_id, rt.store_and_wake)
-    elif gateway is not None and settings.github_mode == "webhook":
+    if gateway is not None:
+        _github_readers(rt, gateway)
+    if settings.github_mode != "off":
+        _hold_closes_for_intake(rt)
+    if gateway is not None:
+        _github_relays(rt, gateway)
+    _wire_areas(rt)
+    return rt
+
+
+def _governance(
+    settings: Settings,
+    engine: Engine,
+    loaded: LoadedCharter,
+    clock: Clock,
+    gateway: GitHubGateway | None,
+) -> Governance:
+    """The governance service, configured from ``settings``."""
+    gov = Governance(engine, loaded, clock)
+    gov.vote_grace = settings.vote_grace
+    gov.public_url = settings.public_url.rstrip("/")
+    gov.identity_links.gateway = gateway
+    gov.identity_links.oauth_client_id = settings.github_oauth_client_id
+    return gov
+
+
+def _github_readers(rt: Runtime, gateway: GitHubGateway) -> None:
+    """What fetches from GitHub besides deliveries: the reconciler of failed webhook
+    deliveries (with a hook id), and the check and release readers."""
+    settings, gov = rt.settings, rt.gov
+    if settings.github_hook_id is not None:
+        rt.reconciler = Reconciler(rt.engine, gateway, settings.github_hook_id, rt.store_and_wake)
+    elif settings.github_mode == "webhook":
         log.info(
             "failed GitHub webhook deliveries are not recovered: set CHARTERBOT_GITHUB_HOOK_ID"
             " to the repository webhook's id to have them fetched and processed"
         )
-    if gateway is not None:
-        rt.checks = CheckReader(engine, gateway, lambda: gov.charter, rt.store_and_wake)
-        # In webhook mode a release's own webhook comes first (see the module's rules).
-        settle = WEBHOOK_SETTLE if settings.github_mode == "webhook" else timedelta(0)
-        rt.releases = ReleaseReader(
-            engine, gateway, lambda: gov.charter, rt.store_and_wake, settle=settle
-        )
-    if settings.github_mode != "off":
-        _hold_closes_for_intake(rt)
-    if gateway is not None:
-        from bot.github.issues_relay import IssueRelay
-        from bot.github.relay import GitHubRelay
+    rt.checks = CheckReader(rt.engine, gateway, lambda: gov.charter, rt.store_and_wake)
+    # In webhook mode a release's own webhook comes first (see the module's rules).
+    settle = WEBHOOK_SETTLE if settings.github_mode == "webhook" else timedelta(0)
+    rt.releases = ReleaseReader(
+        rt.engine, gateway, lambda: gov.charter, rt.store_and_wake, settle=settle
+    )
 
-        relay = GitHubRelay(engine, loaded.charter, gateway, settings.public_url, clock=clock)
-        rt.relays.append(relay.run_once)
-        issues = IssueRelay(engine, gateway, clock=clock, charter=loaded.charter)
-        rt.relays.append(issues.run_once)
-    _wire_areas(rt)
-    return rt
+
+def _github_relays(rt: Runtime, gateway: GitHubGateway) -> None:
+    """The relays that write to GitHub: tracking comments, and issues."""
+    from bot.github.issues_relay import IssueRelay
+    from bot.github.relay import GitHubRelay
+
+    charter, clock = rt.loaded.charter, rt.clock
+    relay = GitHubRelay(rt.engine, charter, gateway, rt.settings.public_url, clock=clock)
+    rt.relays.append(relay.run_once)
+    issues = IssueRelay(rt.engine, gateway, clock=clock, charter=charter)
+    rt.relays.append(issues.run_once)
 
 
 def _hold_closes_for_intake(rt: Runtime) -> None:

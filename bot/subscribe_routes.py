@@ -87,67 +87,85 @@ def _utcnow() -> datetime:
 def routes(engine_provider: EngineProvider, now: Callable[[], datetime] = _utcnow) -> list[Route]:
     """The confirm and unsubscribe routes; ``now`` is the clock (tests pass a fixed one)."""
 
-    def act(purpose: str, token: str) -> Link:
-        """Confirm or unsubscribe; ``pending``: whether there was something to do."""
-        at = now()
-        with session_scope(engine_provider()) as session:
-            address = check(secret_key(session, at), purpose, token, at)
-            if address is None:
-                return Link(None, False)
-            lang = _lang(session, address)  # before unsubscribing removes the subscriptions
-            if purpose == "confirm":
-                if not _pending(session, address):
-                    return Link(address, False, lang)  # nothing to confirm: change nothing
-                return Link(address, repo.confirm_optin(session, address, at), lang)
-            repo.unsubscribe_address(session, address, at)
-            return Link(address, True, lang)
-
-    def peek(purpose: str, token: str) -> Link:
-        at = now()
-        with session_scope(engine_provider()) as session:
-            address = check(secret_key(session, at), purpose, token, at)
-            if address is None:
-                return Link(None, False)
-            lang = _lang(session, address)
-            if purpose != "confirm":
-                return Link(address, True, lang)
-            return Link(address, _pending(session, address), lang)
+    async def follow(request: Request, purpose: str) -> tuple[Link, str]:
+        """The link's token and where it leads: looked at on GET, acted on by POST."""
+        token = request.query_params.get("token", "")
+        step = _peek if request.method == "GET" else _act
+        link = await run_in_threadpool(step, engine_provider, now, purpose, token)
+        return link, token
 
     async def confirm(request: Request) -> HTMLResponse:
-        token = request.query_params.get("token", "")
-        link = await run_in_threadpool(peek if request.method == "GET" else act, "confirm", token)
-        lang, address = link.lang, link.address
-        _ = translator(lang)
-        if address is None:
-            return _page(_("This link is invalid or expired."), "", 400, lang)
-        if not link.pending:
-            text = _("%(address)s has no subscription waiting to be confirmed.") % {
-                "address": address
-            }
-            return _page(_("Nothing to confirm"), f"<p>{html.escape(text)}</p>", 404, lang)
-        if request.method == "GET":
-            body = _button("/subscriptions/confirm", token, _("Confirm"))
-            title = _("Confirm your subscription")
-            return _page(title, f"<p>{html.escape(address)}</p>{body}", lang=lang)
-        text = _("Subscription confirmed for %(address)s.") % {"address": address}
-        return _page(text, "", lang=lang)
+        link, token = await follow(request, "confirm")
+        return _confirm_page(link, token, asked=request.method == "GET")
 
     async def unsubscribe(request: Request) -> HTMLResponse:
-        token = request.query_params.get("token", "")
-        link = await run_in_threadpool(
-            peek if request.method == "GET" else act, "unsubscribe", token
-        )
-        lang, address = link.lang, link.address
-        _ = translator(lang)
-        if address is None:
-            return _page(_("This link is invalid or expired."), "", 400, lang)
-        if request.method == "GET":
-            body = _button("/subscriptions/unsubscribe", token, _("Unsubscribe"))
-            return _page(_("Unsubscribe"), f"<p>{html.escape(address)}</p>{body}", lang=lang)
-        text = _("%(address)s will receive no more announcements.") % {"address": address}
-        return _page(text, "", lang=lang)
+        link, token = await follow(request, "unsubscribe")
+        return _unsubscribe_page(link, token, asked=request.method == "GET")
 
     return [
         Route("/subscriptions/confirm", confirm, methods=["GET", "POST"]),
         Route("/subscriptions/unsubscribe", unsubscribe, methods=["GET", "POST"]),
     ]
+
+
+def _act(
+    engine_provider: EngineProvider, now: Callable[[], datetime], purpose: str, token: str
+) -> Link:
+    """Confirm or unsubscribe; ``pending``: whether there was something to do."""
+    at = now()
+    with session_scope(engine_provider()) as session:
+        address = check(secret_key(session, at), purpose, token, at)
+        if address is None:
+            return Link(None, False)
+        lang = _lang(session, address)  # before unsubscribing removes the subscriptions
+        if purpose == "confirm":
+            if not _pending(session, address):
+                return Link(address, False, lang)  # nothing to confirm: change nothing
+            return Link(address, repo.confirm_optin(session, address, at), lang)
+        repo.unsubscribe_address(session, address, at)
+        return Link(address, True, lang)
+
+
+def _peek(
+    engine_provider: EngineProvider, now: Callable[[], datetime], purpose: str, token: str
+) -> Link:
+    """Where the link leads, changing nothing (the page a GET shows asks to POST)."""
+    at = now()
+    with session_scope(engine_provider()) as session:
+        address = check(secret_key(session, at), purpose, token, at)
+        if address is None:
+            return Link(None, False)
+        lang = _lang(session, address)
+        if purpose != "confirm":
+            return Link(address, True, lang)
+        return Link(address, _pending(session, address), lang)
+
+
+def _confirm_page(link: Link, token: str, *, asked: bool) -> HTMLResponse:
+    """The confirm page: the button to confirm (``asked``: a GET), or the outcome of a POST."""
+    lang, address = link.lang, link.address
+    _ = translator(lang)
+    if address is None:
+        return _page(_("This link is invalid or expired."), "", 400, lang)
+    if not link.pending:
+        text = _("%(address)s has no subscription waiting to be confirmed.") % {"address": address}
+        return _page(_("Nothing to confirm"), f"<p>{html.escape(text)}</p>", 404, lang)
+    if asked:
+        body = _button("/subscriptions/confirm", token, _("Confirm"))
+        title = _("Confirm your subscription")
+        return _page(title, f"<p>{html.escape(address)}</p>{body}", lang=lang)
+    text = _("Subscription confirmed for %(address)s.") % {"address": address}
+    return _page(text, "", lang=lang)
+
+
+def _unsubscribe_page(link: Link, token: str, *, asked: bool) -> HTMLResponse:
+    """The unsubscribe page: the button (``asked``: a GET), or the outcome of a POST."""
+    lang, address = link.lang, link.address
+    _ = translator(lang)
+    if address is None:
+        return _page(_("This link is invalid or expired."), "", 400, lang)
+    if asked:
+        body = _button("/subscriptions/unsubscribe", token, _("Unsubscribe"))
+        return _page(_("Unsubscribe"), f"<p>{html.escape(address)}</p>{body}", lang=lang)
+    text = _("%(address)s will receive no more announcements.") % {"address": address}
+    return _page(text, "", lang=lang)

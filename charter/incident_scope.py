@@ -92,31 +92,50 @@ def add_scope(
         return IncidentDecision(
             incident, (Reply(f"Incident #{incident.id} already names {already}; nothing added."),)
         )
-    added = _scope(new_proposals, new_clients)
-    entry = TimelineEntry(now, by, f"scope added: {added}", "scope")
-    widened = replace(
-        incident,
-        proposals=(*incident.proposals, *new_proposals),
-        clients=(*incident.clients, *new_clients),
-        timeline=(*incident.timeline, entry),
-    )
+    widened = _widened(incident, new_proposals, new_clients, by, now)
     newly = _newly_held(charter, incident, widened, rollouts)
     pause, hold = split_held(widened, newly, rollouts, embargoed)
-    paused = f" Rollouts paused: {', '.join(f'#{p}' for p in pause)}." if pause else ""
     payload = {"proposals": list(new_proposals), "clients": list(new_clients), "pause": list(pause)}
     effects: tuple[IncidentEffect, ...] = (
         Audit("incident-scope-added", subject(incident), payload),
-        announce(
-            widened,
-            f"Incident {incident.id} ({incident.severity}) now also concerns {added}",
-            f"{incident.summary}\nConcerns: {_scope(widened.proposals, widened.clients)}."
-            f" Added by {by}.{paused}",
-            pause,
-        ),
+        _announced(incident, widened, _scope(new_proposals, new_clients), by, pause),
         *(SyncTracking(p) for p in new_proposals),
         *((Reply(f"Incident #{incident.id} already names {already}."),) if already else ()),
     )
     return IncidentDecision(widened, effects, pause=pause, hold=hold)
+
+
+def _widened(
+    incident: Incident,
+    proposals: Sequence[int],
+    clients: Sequence[str],
+    by: str,
+    now: datetime,
+) -> Incident:
+    """``incident`` naming ``proposals`` and ``clients`` too, with its ``scope`` timeline
+    entry."""
+    entry = TimelineEntry(now, by, f"scope added: {_scope(proposals, clients)}", "scope")
+    return replace(
+        incident,
+        proposals=(*incident.proposals, *proposals),
+        clients=(*incident.clients, *clients),
+        timeline=(*incident.timeline, entry),
+    )
+
+
+def _announced(
+    before: Incident, after: Incident, added: str, by: str, pause: Sequence[int]
+) -> IncidentEffect:
+    """The news of the addition, as the incident's other news: what it concerns now, who
+    added it, and the rollouts it paused."""
+    paused = f" Rollouts paused: {', '.join(f'#{p}' for p in pause)}." if pause else ""
+    return announce(
+        after,
+        f"Incident {before.id} ({before.severity}) now also concerns {added}",
+        f"{before.summary}\nConcerns: {_scope(after.proposals, after.clients)}."
+        f" Added by {by}.{paused}",
+        pause,
+    )
 
 
 def _newly_held(

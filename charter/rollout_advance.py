@@ -111,21 +111,12 @@ def advance(
     saw. Without ``to`` it is refused, the reply giving the command to type."""
     if override_reason is not None:
         override_reason = written_reason(override_reason, "an override")
-    if to is not None and charter.stage(to) is None:  # input that can never be right
-        stages = ", ".join(charter.stage_ids)
-        close = suggest(to, charter.stage_ids)
-        raise ValueError(f"unknown stage {to!r}{close}; the charter's stages are {stages}")
-    refusal = _cannot_advance(rollout, charter, facts)
+    if to is not None:
+        _known_stage(charter, to)
+    refusal = _refusal_before_gates(rollout, charter, facts, to, override_reason)
     if refusal is not None:
         return refuse(rollout, refusal)
     target = charter.rollout.stages[rollout.stage_index + 1]
-    wrong = None if to is None else _not_next(rollout, charter, to)
-    if wrong is not None:
-        return refuse(rollout, wrong)
-    if override_reason is not None and to is None:
-        typed = _typed_override(rollout.proposal, target.id, override_reason)
-        why = "an override must name it, so a repeat cannot skip a stage"
-        return refuse(rollout, f"#{rollout.proposal} enters {target.id} next; {why}: {typed}")
     results = evaluate(target, rollout, facts, charter, now)
     failing = tuple(r for r in results if not r.passed)
     n = rollout.proposal
@@ -138,23 +129,56 @@ def advance(
         if not may_override:
             who = ", ".join(charter.rollout.override_roles) or "nobody"
             return refuse(rollout, f"only {who} may override a failing gate (#{n} → {target.id})")
-        gates = tuple(r.gate for r in failing)
-        record = Override(target.id, override_reason, by, now, gates)
+        record = Override(target.id, override_reason, by, now, tuple(r.gate for r in failing))
         moved = replace(moved, overrides=(*moved.overrides, record))
-        payload = {"stage": target.id, "reason": override_reason, "by": by}
-        failed = [r.reason for r in failing]
-        effects.append(
-            Audit("gate-overridden", audit_subject(rollout), payload | {"failing": failed})
-        )
+        effects.append(_override_audited(rollout, record, failing))
         title += " by override"
         text = f"OVERRIDE by {by}: {override_reason}\nGates that failed:\n{_failures(failing)}"
     moved, settled = settle(moved, charter, now)
-    gates_payload = [{"gate": r.gate, "passed": r.passed, "reason": r.reason} for r in results]
-    effects.append(
-        Audit("stage-entered", audit_subject(rollout), {"stage": target.id, "gates": gates_payload})
-    )
+    effects.append(_entry_audited(rollout, target.id, results))
     effects.append(announce(moved, charter, title, text))
     effects.extend(settled)
     effects.append(SyncTracking(n))
     effects.append(Reply(title))
     return RolloutDecision(moved, tuple(effects))
+
+
+def _known_stage(charter: Charter, to: str) -> None:
+    """Raise ``ValueError`` for a stage the charter does not have: input that can never be
+    right, so not a refusal."""
+    if charter.stage(to) is None:
+        stages = ", ".join(charter.stage_ids)
+        close = suggest(to, charter.stage_ids)
+        raise ValueError(f"unknown stage {to!r}{close}; the charter's stages are {stages}")
+
+
+def _refusal_before_gates(
+    rollout: Rollout, charter: Charter, facts: GateFacts, to: str | None, override: str | None
+) -> str | None:
+    """Why ``advance`` is refused before any gate is asked: nothing may advance the rollout,
+    ``to`` is not its next stage, or an override names no stage (None: ask the gates)."""
+    refusal = _cannot_advance(rollout, charter, facts)
+    if refusal is not None:
+        return refusal
+    target = charter.rollout.stages[rollout.stage_index + 1]
+    wrong = None if to is None else _not_next(rollout, charter, to)
+    if wrong is not None:
+        return wrong
+    if override is not None and to is None:
+        typed = _typed_override(rollout.proposal, target.id, override)
+        why = "an override must name it, so a repeat cannot skip a stage"
+        return f"#{rollout.proposal} enters {target.id} next; {why}: {typed}"
+    return None
+
+
+def _override_audited(rollout: Rollout, record: Override, failing: Sequence[GateResult]) -> Audit:
+    """The audit entry of an override: its stage, reason and author, and the failing gates."""
+    payload = {"stage": record.stage, "reason": record.reason, "by": record.by}
+    failed = [r.reason for r in failing]
+    return Audit("gate-overridden", audit_subject(rollout), payload | {"failing": failed})
+
+
+def _entry_audited(rollout: Rollout, stage: str, results: Sequence[GateResult]) -> Audit:
+    """The audit entry of entering ``stage``: every gate asked, passed or not, and why."""
+    gates = [{"gate": r.gate, "passed": r.passed, "reason": r.reason} for r in results]
+    return Audit("stage-entered", audit_subject(rollout), {"stage": stage, "gates": gates})

@@ -132,18 +132,9 @@ def resume(
     audit log, so an incident of ``confidential`` is said by no more than that, whatever its
     hold's reason says (it may date from before the incident became confidential)."""
     n = rollout.proposal
-    if not rollout.paused:
-        return refuse(rollout, f"#{n} is not paused")
-    if incident_id is not None and all(k != incident_id for k, _ in rollout.pauses):
-        held = _holds(rollout, confidential)
-        return refuse(rollout, f"incident {incident_id} does not hold #{n} ({held})")
-    if incident_id is None and not _hand_holds(rollout):
-        return refuse(
-            rollout,
-            f"#{n} is not paused by hand; it is held by {_holds(rollout, confidential)}. An"
-            " incident's hold is lifted when the incident is resolved (`incident resolve"
-            f' #<id>`), or on this rollout alone by `rollout resume {n} --override "<reason>"`.',
-        )
+    refusal = _not_resumable(rollout, incident_id, confidential)
+    if refusal is not None:
+        return refuse(rollout, refusal)
     key = incident_id or ""
     freed = replace(rollout, pauses=tuple(p for p in rollout.pauses if p[0] != key))
     payload: dict[str, object] = {"incident": incident_id, "by": by, "still_paused": freed.paused}
@@ -159,17 +150,46 @@ def resume(
     effects: list[Effect] = [Audit("rollout-resumed", audit_subject(rollout), payload)]
     said = f"Resumed by {by}" + (f": {reason.strip()}" if reason.strip() else ".")
     if freed.paused:
-        if incident_id is None:  # the incident's own announcements tell of its resolution
-            title = f"#{n} hold by hand lifted; still paused"
-            still = f"{said}\nStill paused: {freed.pause_reason}."
-            effects += [announce(freed, charter, title, still), SyncTracking(n)]
-            lifted = f"#{n}: the hold by hand is lifted, but #{n} is still paused:"
-            why = "An incident's hold is lifted when the incident is resolved."
-            effects.append(Reply(f"{lifted} {freed.pause_reason}. {why}"))
-        else:
-            effects.append(Reply(f"#{n} is still paused: {freed.pause_reason}"))
+        effects += _still_paused(freed, charter, said, by_hand=incident_id is None)
         return RolloutDecision(freed, tuple(effects))
     return _resumed(freed, charter, said, effects, now, minimums)
+
+
+def _not_resumable(
+    rollout: Rollout, incident_id: str | None, confidential: Collection[str]
+) -> str | None:
+    """Why ``resume`` is refused: nothing holds the rollout, the incident does not, or (a hand
+    resume) only incidents do; the holds as :func:`_holds` words them (None: it may resume)."""
+    n = rollout.proposal
+    if not rollout.paused:
+        return f"#{n} is not paused"
+    if incident_id is not None and all(k != incident_id for k, _ in rollout.pauses):
+        return f"incident {incident_id} does not hold #{n} ({_holds(rollout, confidential)})"
+    if incident_id is None and not _hand_holds(rollout):
+        return (
+            f"#{n} is not paused by hand; it is held by {_holds(rollout, confidential)}. An"
+            " incident's hold is lifted when the incident is resolved (`incident resolve"
+            f' #<id>`), or on this rollout alone by `rollout resume {n} --override "<reason>"`.'
+        )
+    return None
+
+
+def _still_paused(freed: Rollout, charter: Charter, said: str, *, by_hand: bool) -> list[Effect]:
+    """What follows lifting a hold when another is left: after a hand hold, an announcement
+    and a reply naming what still holds it; after an incident's, the reply alone (the
+    incident's own announcements tell of its resolution)."""
+    n = freed.proposal
+    if not by_hand:
+        return [Reply(f"#{n} is still paused: {freed.pause_reason}")]
+    title = f"#{n} hold by hand lifted; still paused"
+    still = f"{said}\nStill paused: {freed.pause_reason}."
+    lifted = f"#{n}: the hold by hand is lifted, but #{n} is still paused:"
+    why = "An incident's hold is lifted when the incident is resolved."
+    return [
+        announce(freed, charter, title, still),
+        SyncTracking(n),
+        Reply(f"{lifted} {freed.pause_reason}. {why}"),
+    ]
 
 
 def _holds(rollout: Rollout, confidential: Collection[str]) -> str:

@@ -81,42 +81,81 @@ def report_ready(
         raise ValueError("a readiness report needs the released version")
     if (moving := moving_ref(report.ref)) is not None:  # a branch: any later commit's checks
         raise ValueError(moving)
+    refusal = _out_of_order(rollout, charter, report, index)
+    if refusal is not None:
+        return refuse(rollout, refusal)
+    positions = {**rollout.positions, report.client: max(rollout.position(report.client), index)}
+    moved = replace(rollout, reports=(*rollout.reports, report), positions=positions)
+    moved, settled = settle(moved, charter, report.at, minimums)
+    voids = drill_rules.voided(rollout, moved, charter, report.client)
+    warning = (
+        _soak_restart(rollout, moved, report)
+        + _below_minimum(rollout, report, index, minimums)
+        + _paused(rollout, moved, charter, minimums)
+        + "".join(f"; {void}" for void in voids)
+    )
+    effects: tuple[Effect, ...] = (
+        Audit("ready-reported", audit_subject(rollout), _audited(report)),
+        *settled,
+        *_drills_voided(moved, charter, report, voids),
+        SyncTracking(rollout.proposal),
+        Reply(f"recorded {report.client} {report.version} for {report.stage}{warning}"),
+    )
+    return RolloutDecision(moved, effects)
+
+
+def _out_of_order(
+    rollout: Rollout, charter: Charter, report: ReadyReport, index: int
+) -> str | None:
+    """Why ``report`` (for the stage at ``index``) is refused: its client is not in the
+    rollout, or it reports past the stage after the rollout's, or past the one after its
+    client's own (None when it may be recorded)."""
     if report.client not in rollout.clients:
         clients = ", ".join(rollout.clients)
-        return refuse(
-            rollout, f"{report.client} is not in the rollout of #{rollout.proposal} ({clients})"
-        )
+        return f"{report.client} is not in the rollout of #{rollout.proposal} ({clients})"
     if index > rollout.stage_index + 1:
         nearest = charter.stage_ids[rollout.stage_index + 1]
         where = f"#{rollout.proposal} is at {rollout.stage_name(charter)}"
-        return refuse(rollout, f"{where}: report for {nearest} or earlier, not {report.stage}")
+        return f"{where}: report for {nearest} or earlier, not {report.stage}"
     own = rollout.position(report.client)
     if index > own + 1:  # an override let the rollout ahead of this client: no skipping
         nxt, on = charter.stage_ids[own + 1], rollout.stage_name(charter, own)
         text = f"{report.client} is on {on}: report {report.client} ready for {nxt} first"
-        return refuse(rollout, f"{text}, not {report.stage}")
-    positions = {**rollout.positions, report.client: max(own, index)}
-    moved = replace(rollout, reports=(*rollout.reports, report), positions=positions)
-    moved, settled = settle(moved, charter, report.at, minimums)
-    warning = ""
+        return f"{text}, not {report.stage}"
+    return None
+
+
+def _below_minimum(
+    rollout: Rollout, report: ReadyReport, index: int, minimums: Mapping[str, Minimum] | None
+) -> str:
+    """The reply's warning for a release below its client's minimum, saying that its stage is
+    not entered until one that meets it is reported (else "")."""
     minimum = (minimums or {}).get(report.client)
-    if minimum is not None and minimum.admits(report.version) is False:
-        then = (
-            f"{report.stage} is not entered until a release that does is reported"
-            if index > rollout.stage_index
-            else "report a release that does"
-        )
-        warning = (
-            f"; warning: {report.version} does not meet the proposal's prerequisite {minimum};"
-            f" {then}"
-        )
-    warning = _soak_restart(rollout, moved, report) + warning
-    waits = waiting(moved, charter, minimums) if moved.paused else None
-    if waits is not None:
-        warning += f"; #{rollout.proposal} is paused ({moved.pause_reason}): {waits} once resumed"
-    voids = drill_rules.voided(rollout, moved, charter, report.client)
-    warning += "".join(f"; {void}" for void in voids)
-    payload = {
+    if minimum is None or minimum.admits(report.version) is not False:
+        return ""
+    then = (
+        f"{report.stage} is not entered until a release that does is reported"
+        if index > rollout.stage_index
+        else "report a release that does"
+    )
+    return (
+        f"; warning: {report.version} does not meet the proposal's prerequisite {minimum}; {then}"
+    )
+
+
+def _paused(
+    before: Rollout, after: Rollout, charter: Charter, minimums: Mapping[str, Minimum] | None
+) -> str:
+    """What the reply adds on a paused rollout: what waits for the resume (else "")."""
+    waits = waiting(after, charter, minimums) if after.paused else None
+    if waits is None:
+        return ""
+    return f"; #{before.proposal} is paused ({after.pause_reason}): {waits} once resumed"
+
+
+def _audited(report: ReadyReport) -> dict[str, str | None]:
+    """The audit entry's payload: the report as made."""
+    return {
         "client": report.client,
         "stage": report.stage,
         "version": report.version,
@@ -124,14 +163,6 @@ def report_ready(
         "notes": report.notes,
         "by": report.reported_by,
     }
-    effects: tuple[Effect, ...] = (
-        Audit("ready-reported", audit_subject(rollout), payload),
-        *settled,
-        *_drills_voided(moved, charter, report, voids),
-        SyncTracking(rollout.proposal),
-        Reply(f"recorded {report.client} {report.version} for {report.stage}{warning}"),
-    )
-    return RolloutDecision(moved, effects)
 
 
 def _drills_voided(

@@ -64,31 +64,13 @@ def rollback(
         return _end_idle(rollout, charter, reason, by, now)
     if idle:
         return refuse(rollout, f"{', '.join(idle)} not on any stage yet; nothing to roll back")
-    positions = {**rollout.positions, **{c: rollout.position(c) - 1 for c in names}}
-    lowest = min(positions.get(c, -1) for c in rollout.clients)
-    moved = replace(
-        rollout,
-        positions=positions,
-        stage_index=min(rollout.stage_index, lowest),
-        rollbacks=(*rollout.rollbacks, RollbackRecord(names, reason, by, now)),
-        completed_at=None,
-    )
-    moved = run_clocks(moved, charter, now)
+    moved = _moved_back(rollout, charter, RollbackRecord(names, reason, by, now))
     ends = may_end and all(moved.position(c) < 0 for c in moved.clients)
-    moves = {
-        c: [
-            rollout.stage_name(charter, rollout.position(c)),
-            moved.stage_name(charter, positions[c]),
-        ]
-        for c in names
-    }
+    moves = _moves(rollout, moved, charter, names)
     said = ", ".join(f"{c} {a} → {b}" for c, (a, b) in moves.items())
+    payload = {"moves": moves, "reason": reason, "by": by}
     effects: tuple[Effect, ...] = (
-        Audit(
-            "rollout-rolled-back",
-            audit_subject(rollout),
-            {"moves": moves, "reason": reason, "by": by},
-        ),
+        Audit("rollout-rolled-back", audit_subject(rollout), payload),
         announce(
             moved,
             charter,
@@ -101,6 +83,34 @@ def rollback(
         Reply(f"rolled back {said}" + (f"; {_ended(rollout.proposal)}" if ends else "")),
     )
     return RolloutDecision(moved, effects)
+
+
+def _moved_back(rollout: Rollout, charter: Charter, record: RollbackRecord) -> Rollout:
+    """``record``'s clients one stage back, the rollout on the lowest stage a client is then
+    on (or where it was, if lower), not completed, and the soak clocks run anew."""
+    positions = {**rollout.positions, **{c: rollout.position(c) - 1 for c in record.clients}}
+    lowest = min(positions.get(c, -1) for c in rollout.clients)
+    moved = replace(
+        rollout,
+        positions=positions,
+        stage_index=min(rollout.stage_index, lowest),
+        rollbacks=(*rollout.rollbacks, record),
+        completed_at=None,
+    )
+    return run_clocks(moved, charter, record.at)
+
+
+def _moves(
+    before: Rollout, after: Rollout, charter: Charter, names: Sequence[str]
+) -> dict[str, list[str]]:
+    """Per named client, the stage it was on and the one it is on now (audited and said)."""
+    return {
+        c: [
+            before.stage_name(charter, before.position(c)),
+            after.stage_name(charter, after.positions[c]),
+        ]
+        for c in names
+    }
 
 
 def _end_idle(

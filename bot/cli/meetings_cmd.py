@@ -11,11 +11,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from bot.cli.db_cmd import DatabaseUrl, missing_database, open_engine
+
+if TYPE_CHECKING:  # the command imports these as it runs, so --help stays quick
+    from zoneinfo import ZoneInfo
+
+    from charter.load import LoadedCharter
+    from charter.meetings import AdhocMeeting, Occurrence, Schedule
+    from charter.model import Meeting
 
 meetings_app = typer.Typer(name="meetings", help="Scheduled calls.", no_args_is_help=True)
 
@@ -39,43 +46,11 @@ def list_calls(
     database_url: DatabaseUrl = None,
 ) -> None:
     """The next N calls of every series and ad-hoc call, in UTC and in local time."""
-    from bot.charter_file import example_charter_path, read_charter
-    from bot.cli.startup import load_settings
-    from bot.meetings_calls import adhoc_call
-    from charter.load import CharterInvalid
-    from charter.meetings import (
-        AdhocMeeting,
-        MeetingError,
-        Occurrence,
-        Schedule,
-        occurrences,
-        zone_of,
-    )
-    from charter.model import Meeting, format_duration
-    from storage import meetings as store, migrate
-    from storage.db import read_scope
+    from charter.meetings import occurrences
 
-    charter = charter or load_settings().charter
-    try:
-        loaded = read_charter(charter or example_charter_path())
-        zone = zone_of(tz or loaded.charter.charter.timezone)
-    except (CharterInvalid, MeetingError, OSError, ValueError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+    loaded, zone = _charter_and_zone(charter, tz)
     now = datetime.now(UTC)
-    schedule, adhoc = Schedule(), list[AdhocMeeting]()
-    missing = missing_database(database_url)
-    if missing is not None:
-        typer.echo(f"note: no database at {missing}; showing the charter's series only", err=True)
-    else:
-        with open_engine(database_url) as engine:
-            if migrate.is_current(engine):
-                with read_scope(engine) as session:
-                    schedule = store.schedule(session)
-                    adhoc = [adhoc_call(r) for r in store.adhoc_rows(session, since=now)]
-            else:
-                note = "note: database not migrated; showing the charter's series only"
-                typer.echo(note, err=True)
+    schedule, adhoc = _stored_calls(database_url, now)
     found: list[tuple[Occurrence, Meeting | AdhocMeeting]] = []
     calls: list[Meeting | AdhocMeeting] = [*loaded.charter.meetings, *adhoc]
     for call in calls:
@@ -84,8 +59,57 @@ def list_calls(
     if not found:
         typer.echo("no calls scheduled")
         return
+    _print_calls(found[:next_n], zone)
+
+
+def _charter_and_zone(charter: Path | None, tz: str | None) -> tuple[LoadedCharter, ZoneInfo]:
+    """The charter (the option's, else the setting's, else the bundled example) and the zone
+    of local times (``--tz``, else the charter's); exit 2 when either cannot be read."""
+    from bot.charter_file import example_charter_path, read_charter
+    from bot.cli.startup import load_settings
+    from charter.load import CharterInvalid
+    from charter.meetings import MeetingError, zone_of
+
+    charter = charter or load_settings().charter
+    try:
+        loaded = read_charter(charter or example_charter_path())
+        zone = zone_of(tz or loaded.charter.charter.timezone)
+    except (CharterInvalid, MeetingError, OSError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    return loaded, zone
+
+
+def _stored_calls(database_url: str | None, now: datetime) -> tuple[Schedule, list[AdhocMeeting]]:
+    """The database's cancellations and moves, and its ad-hoc calls from ``now`` on; none
+    (with a note why) when it is missing or not migrated: the charter's series still show."""
+    from bot.meetings_calls import adhoc_call
+    from charter.meetings import AdhocMeeting, Schedule
+    from storage import meetings as store, migrate
+    from storage.db import read_scope
+
+    schedule, adhoc = Schedule(), list[AdhocMeeting]()
+    missing = missing_database(database_url)
+    if missing is not None:
+        typer.echo(f"note: no database at {missing}; showing the charter's series only", err=True)
+        return schedule, adhoc
+    with open_engine(database_url) as engine:
+        if migrate.is_current(engine):
+            with read_scope(engine) as session:
+                schedule = store.schedule(session)
+                adhoc = [adhoc_call(r) for r in store.adhoc_rows(session, since=now)]
+        else:
+            note = "note: database not migrated; showing the charter's series only"
+            typer.echo(note, err=True)
+    return schedule, adhoc
+
+
+def _print_calls(found: list[tuple[Occurrence, Meeting | AdhocMeeting]], zone: ZoneInfo) -> None:
+    """A header, then one line per call: its start in UTC and in ``zone``, length, title, key."""
+    from charter.model import format_duration
+
     typer.echo(f"start (UTC)\tstart ({zone.key})\tlength\ttitle\tkey")
-    for occ, call in found[:next_n]:
+    for occ, call in found:
         local = occ.starts_at.astimezone(zone)
         typer.echo(
             f"{occ.starts_at:%a %Y-%m-%d %H:%M}Z\t{local:%a %Y-%m-%d %H:%M %Z}"

@@ -12,13 +12,17 @@ import errno
 import logging
 import socket
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from bot.cli.db_cmd import DatabaseUrl
 from bot.cli.startup import DATABASE_SETTING, CharterFile
 from bot.logs import configure_logging
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+    from bot.settings import Settings
 
 
 def register(app: typer.Typer) -> None:
@@ -35,20 +39,10 @@ def register(app: typer.Typer) -> None:
         database_url: DatabaseUrl = None,
     ) -> None:
         """Serve the bot: HTTP (webhooks, API, dashboard) plus Discord/Slack when configured."""
-        import uvicorn
-
         from bot.bootstrap import unsigned_webhooks
-        from bot.cli.startup import load_settings, refuse_unfit_demo, start, with_options
-        from bot.http import create_app
-        from bot.settings import port_problem
+        from bot.cli.startup import refuse_unfit_demo, start
 
-        settings = with_options(load_settings(), charter=charter, database_url=database_url)
-        if port is not None and (problem := port_problem(port)):
-            typer.echo(f"error: --port: {problem} (got {port})", err=True)
-            raise typer.Exit(2)
-        settings = settings.listening_on(
-            host or settings.http_host, settings.http_port if port is None else port
-        )
+        settings = _settings(host, port, charter, database_url)
         if demo:
             refuse_unfit_demo(settings)
         configure_logging(settings.log_format, settings.log_level)
@@ -64,14 +58,7 @@ def register(app: typer.Typer) -> None:
             log.warning(unsigned)
         rt.demo = demo
         if demo:
-            from bot.demo import DemoFailed, seed_if_empty
-
-            try:
-                seeded = seed_if_empty(rt)
-            except DemoFailed as error:  # half-seeded: say so and what to do, not a traceback
-                typer.echo(f"error: {error}", err=True)
-                raise typer.Exit(2) from error
-            log.info("demo data %s", "seeded" if seeded else "already present (not reseeded)")
+            _seed_demo(rt, log)
         log.info(
             "charterbot serving %s on http://%s:%s (database %s)",
             rt.loaded.charter.charter.name,
@@ -79,20 +66,57 @@ def register(app: typer.Typer) -> None:
             settings.http_port,
             rt.engine.url.render_as_string(hide_password=True),
         )
-        config = uvicorn.Config(
-            create_app(rt),
-            host=settings.http_host,
-            port=settings.http_port,
-            log_config=None,
-            lifespan="on",
-            # Open dashboards hold live-update streams; don't let them delay a stop for long.
-            timeout_graceful_shutdown=5,
-        )
-        server = _Server(config)
-        server.run()  # on SIGTERM/SIGINT: stop accepting, finish requests, run the lifespan exit
-        rt.engine.dispose()
+        _run_server(rt, settings)
         log.info("charterbot stopped")
         sys.exit(0)
+
+
+def _settings(
+    host: str | None, port: int | None, charter: CharterFile, database_url: DatabaseUrl
+) -> Settings:
+    """The settings with the command's options applied; exit 2 on a port out of range."""
+    from bot.cli.startup import load_settings, with_options
+    from bot.settings import port_problem
+
+    settings = with_options(load_settings(), charter=charter, database_url=database_url)
+    if port is not None and (problem := port_problem(port)):
+        typer.echo(f"error: --port: {problem} (got {port})", err=True)
+        raise typer.Exit(2)
+    return settings.listening_on(
+        host or settings.http_host, settings.http_port if port is None else port
+    )
+
+
+def _seed_demo(rt: Runtime, log: logging.Logger) -> None:
+    """Seed the demo campaign on an empty database; exit 2 when seeding fails half-way."""
+    from bot.demo import DemoFailed, seed_if_empty
+
+    try:
+        seeded = seed_if_empty(rt)
+    except DemoFailed as error:  # half-seeded: say so and what to do, not a traceback
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from error
+    log.info("demo data %s", "seeded" if seeded else "already present (not reseeded)")
+
+
+def _run_server(rt: Runtime, settings: Settings) -> None:
+    """Serve HTTP until SIGTERM/SIGINT, then let the database connections go."""
+    import uvicorn
+
+    from bot.http import create_app
+
+    config = uvicorn.Config(
+        create_app(rt),
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        lifespan="on",
+        # Open dashboards hold live-update streams; don't let them delay a stop for long.
+        timeout_graceful_shutdown=5,
+    )
+    server = _Server(config)
+    server.run()  # on SIGTERM/SIGINT: stop accepting, finish requests, run the lifespan exit
+    rt.engine.dispose()
 
 
 def listen_problem(host: str, port: int) -> str | None:

@@ -42,6 +42,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
@@ -295,38 +296,29 @@ async def replay_entry(
         await answer_on(no_fallback, entry, payload)
 
 
-def register_listeners(
-    app: AsyncApp,
-    core: CommandCore,
-    dedupe: SlackDedupe,
-    answer_on: Responder,
-    journal: CommandJournal | None = None,
-) -> None:
-    """Attach the three listeners to ``app``."""
-
-    async def accept(ack: Any, key: str, entry: dict[str, str], interim: dict[str, Any]) -> bool:
-        """Journal the entry and ack: after the write, or with ``interim`` at the budget while
-        it goes on (see the module rules); True once it is recorded, False when it failed."""
-        recording = acks.Recording(journal, "slack", key, entry)
-        if await recording.within():
-            await ack()
-            return await recording.durable()
-        log.warning("slack %s: journal write slow; acknowledged before it ended", key)
-        await ack(**interim)
+async def _accept(
+    journal: CommandJournal | None,
+    ack: Any,
+    key: str,
+    entry: dict[str, str],
+    interim: dict[str, Any],
+) -> bool:
+    """Journal the entry and ack: after the write, or with ``interim`` at the budget while
+    it goes on (see the module rules); True once it is recorded, False when it failed."""
+    recording = acks.Recording(journal, "slack", key, entry)
+    if await recording.within():
+        await ack()
         return await recording.durable()
+    log.warning("slack %s: journal write slow; acknowledged before it ended", key)
+    await ack(**interim)
+    return await recording.durable()
 
-    @app.command(COMMAND)
-    async def on_command(ack: Any, command: dict[str, Any], respond: Any) -> None:
-        # Durable before acknowledged: a crash after the ack cannot lose the command (the
-        # journal's owner replays it and answers on its response_url).
-        # Slack never redelivers a slash command, so the journal is for crash recovery only:
-        # a key seen before (a client reusing a trigger id) still runs.
-        key, entry = command_entry(command)
-        if await accept(ack, key, entry, interim={"text": WORKING}):
-            reply = answer_on(respond, command, await run_entry(core, entry, what="command"))
-            await answer_then_close(journal, "slack", key, reply)
-        else:
-            await answer_on(respond, command, render_blocks(acks.NOT_RECORDED).for_respond())
+
+def _mention_gate(
+    journal: CommandJournal | None, dedupe: SlackDedupe
+) -> Callable[[dict[str, Any], Any], Awaitable[BoltResponse | None]]:
+    """The listener middleware that lets a mention through once it is journalled (or, with
+    no journal, first seen)."""
 
     async def accept_mention(body: dict[str, Any], next: Any) -> BoltResponse | None:
         # Listener middleware: Bolt runs it before it acks the event, so the mention is
@@ -346,7 +338,32 @@ def register_listeners(
         await next()
         return None
 
-    @app.event("app_mention", middleware=[accept_mention])
+    return accept_mention
+
+
+def register_listeners(
+    app: AsyncApp,
+    core: CommandCore,
+    dedupe: SlackDedupe,
+    answer_on: Responder,
+    journal: CommandJournal | None = None,
+) -> None:
+    """Attach the three listeners to ``app``."""
+
+    @app.command(COMMAND)
+    async def on_command(ack: Any, command: dict[str, Any], respond: Any) -> None:
+        # Durable before acknowledged: a crash after the ack cannot lose the command (the
+        # journal's owner replays it and answers on its response_url).
+        # Slack never redelivers a slash command, so the journal is for crash recovery only:
+        # a key seen before (a client reusing a trigger id) still runs.
+        key, entry = command_entry(command)
+        if await _accept(journal, ack, key, entry, interim={"text": WORKING}):
+            reply = answer_on(respond, command, await run_entry(core, entry, what="command"))
+            await answer_then_close(journal, "slack", key, reply)
+        else:
+            await answer_on(respond, command, render_blocks(acks.NOT_RECORDED).for_respond())
+
+    @app.event("app_mention", middleware=[_mention_gate(journal, dedupe)])
     async def on_mention(body: dict[str, Any], client: AsyncWebClient) -> None:
         key, entry = mention_entry(body)
         payload = await run_entry(core, entry, what="mention")
@@ -363,7 +380,7 @@ def register_listeners(
         key, entry = click_entry(body, f"vote {number} {choice}")
         # durable before accepted, as a command is; a slow write gets an empty ack (a click's
         # ack shows nothing, and the message with the buttons stays as it is)
-        if await accept(ack, key, entry, interim={}):
+        if await _accept(journal, ack, key, entry, interim={}):
             payload = await run_entry(core, entry, what="vote button")
             await answer_then_close(journal, "slack", key, answer_on(respond, body, payload))
         else:
