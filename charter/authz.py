@@ -31,6 +31,9 @@ Rules (:func:`authorize`):
 - rollback: coordinators and the security council; a client's maintainers for their client;
 - flag, disclose: coordinators and the security council;
 - meeting-decide, activation (move an accepted proposal's activation target): coordinators;
+- go-no-go-call (schedule, move or cancel a go/no-go call: a title or id ``go-no-go-…``, on
+  top of meeting-schedule): coordinators, who decide it; the call's outcome is a rollout gate's,
+  so cancelling or moving it is not any staff member's to do;
 - concern, resolve-concern, advance, incident-*, meeting-schedule, meeting-action and
   subscribe-channel (announcements into a shared channel): staff — a contributor may comment,
   but a blocking concern or an operational action needs someone answerable under the charter;
@@ -87,6 +90,7 @@ class Privilege(StrEnum):
     DISCLOSE = "disclose"
     MEETING_SCHEDULE = "meeting-schedule"
     MEETING_DECIDE = "meeting-decide"
+    GO_NO_GO_CALL = "go-no-go-call"
     ACTIVATION = "activation"
     MEETING_ACTION = "meeting-action"
     AGENDA_ADD = "agenda-add"
@@ -156,6 +160,7 @@ COMMAND_PRIVILEGE: dict[type[c.Command], Privilege] = {
     c.Unsubscribe: Privilege.SUBSCRIBE,
 }
 
+GO_NO_GO_PREFIX = "go-no-go-"  # every go/no-go call's id: go-no-go-<n>-<stage>[-<attempt>]
 _CHARTER_ROLES = {"coordinators": Role.COORDINATOR, "security-council": Role.SECURITY_COUNCIL}
 _COORD = "a coordinator"
 _COUNCIL = "coordinators and the security council"
@@ -204,6 +209,10 @@ def required_privileges(command: c.Command) -> tuple[Privilege, ...]:
         return (own, Privilege.OVERRIDE)
     if isinstance(command, c.Subscribe) and command.target == "here":
         return (own, Privilege.SUBSCRIBE_CHANNEL)
+    if isinstance(command, c.MeetingSchedule | c.MeetingCancel | c.MeetingMove):
+        named = command.title if isinstance(command, c.MeetingSchedule) else command.id
+        if named.strip().lower().startswith(GO_NO_GO_PREFIX):
+            return (own, Privilege.GO_NO_GO_CALL)
     return (own,)
 
 
@@ -323,6 +332,15 @@ def _special(
         return _maintainer_of(login, charter, client, "roll back", _COUNCIL)
     if privilege is Privilege.ACTIVATION:
         return None if coordinator else Refusal("Only coordinators may move an activation target.")
+    if privilege is Privilege.GO_NO_GO_CALL:
+        return (
+            None
+            if coordinator
+            else Refusal(
+                "Only coordinators may schedule, move or cancel a go/no-go call: its decision"
+                " is a rollout gate's; ask one of them to."
+            )
+        )
     assert privilege is Privilege.MEETING_DECIDE, privilege  # every privilege is handled
     return None if coordinator else Refusal("Only coordinators may record a meeting decision.")
 

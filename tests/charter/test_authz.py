@@ -84,6 +84,10 @@ CASES: list[tuple[c.Command, str, str]] = [
     (c.MeetingSchedule("Sync", "friday 15:00", timedelta(hours=1)), "protocol-change", STAFF),
     (c.MeetingCancel("12"), "protocol-change", STAFF),
     (c.MeetingMove("12", "monday"), "protocol-change", STAFF),
+    (c.MeetingSchedule("go-no-go-7-production", "friday 15:00"), "protocol-change", "K"),
+    (c.MeetingCancel("go-no-go-7-production@2026-06-15T10:00"), "protocol-change", "K"),
+    (c.MeetingMove("GO-NO-GO-7-production-2", "monday"), "protocol-change", "K"),
+    (c.MeetingSchedule("Go/no-go prep", "friday 15:00"), "protocol-change", STAFF),
     (c.MeetingDecide("go"), "protocol-change", "K"),
     (c.MeetingAction("bob", "notes"), "protocol-change", STAFF),
     (c.AgendaAdd("core-sync", "gas follow-up"), "protocol-change", LINKED),
@@ -146,6 +150,12 @@ def test_other_charter_roles_keep_their_names() -> None:
 @pytest.mark.parametrize(
     ("privilege", "actor", "kwargs", "reason"),
     [
+        (
+            Privilege.GO_NO_GO_CALL,
+            MAINTAINER,
+            {},
+            "Only coordinators may schedule, move or cancel a go/no-go call: its decision is a rollout gate's; ask one of them to.",
+        ),
         (
             Privilege.VOTE,
             ANON,
@@ -436,6 +446,11 @@ def test_a_vote_needs_the_track() -> None:
         (c.Subscribe("me"), (Privilege.SUBSCRIBE,)),
         (c.Subscribe("here"), (Privilege.SUBSCRIBE, Privilege.SUBSCRIBE_CHANNEL)),
         (c.CastVote(1, "approve"), (Privilege.VOTE,)),
+        (c.MeetingCancel("sync"), (Privilege.MEETING_SCHEDULE,)),
+        (
+            c.MeetingCancel(" go-no-go-7-canary"),
+            (Privilege.MEETING_SCHEDULE, Privilege.GO_NO_GO_CALL),
+        ),
     ],
 )
 def test_required_privileges(command: c.Command, privileges: tuple[Privilege, ...]) -> None:

@@ -241,8 +241,10 @@ def test_meetings_lists_a_private_call_to_those_who_may_see_its_proposal(
         ("agenda add nope hello", "There is no meeting nope; known: core-sync, security-sync."),
         (f"agenda add {GO_NO_GO} hello", f"There is no meeting {GO_NO_GO}; known: core-sync, "),
         (f"agenda add {GO_NO_GO}@2026-06-15T10:00 hello", f"There is no meeting {GO_NO_GO};"),
-        (f"meeting cancel {GO_NO_GO}", f"There is no meeting {GO_NO_GO};"),
-        (f"meeting move {GO_NO_GO} 2026-06-16 10:00Z", f"There is no meeting {GO_NO_GO};"),
+        # a go/no-go call is a coordinator's to cancel or move: refused before it is looked up,
+        # so the answer is the same whether it exists or not
+        (f"meeting cancel {GO_NO_GO}", "Only coordinators may schedule, move or cancel a go/no-go"),
+        (f"meeting move {GO_NO_GO} 2026-06-16 10:00Z", "Only coordinators may schedule, move"),
         ('meeting schedule "Fork sync" 2026-06-15 10:30Z', "Schedule this call?"),  # no clash
     ],
     ids=["unknown", "private-id", "private-key", "cancel", "move", "clash"],
