@@ -11,7 +11,7 @@ Rules (the proposals API's and the dashboard's):
 - A rollout number is ASCII digits, 1 … 2**63-1 (``storage.dashboard_queries.positive_id``);
   anything else is a 400, as for a proposal.
 - The listing holds every public rollout: unfinished ones first (not completed), then newest
-  proposal first (``storage.dashboard_queries.rollout_page``).
+  proposal first (``storage.dashboard_rollouts.rollout_page``).
 - A rollout's answer holds its listing entry, every field under the same name (``number``,
   ``state``, ``clients`` as ``[{client, stage}]``…), and then the view's detail: one rollout
   reads the same in both answers.
@@ -48,7 +48,12 @@ from charter.drills import Outcome
 from charter.model import Charter
 from charter.proposal import rules_for
 from charter.rollout_facts import Rollout
-from storage import dashboard_queries as q, proposals as repo, rollouts as rollout_store
+from storage import (
+    dashboard_queries as q,
+    dashboard_rollouts as rq,
+    proposals as repo,
+    rollouts as rollout_store,
+)
 from storage.db import read_scope
 
 # -- the document --------------------------------------------------------------------------
@@ -180,7 +185,7 @@ def rollout_routes(gov: Governance, clock: Any) -> list[Route]:
         def query() -> list[dict[str, Any]]:
             charter = gov.charter
             with read_scope(gov.engine) as session:
-                rollouts, _ = q.rollout_page(session, charter, offset=0, limit=q.MAX_ID)
+                rollouts, _ = rq.rollout_page(session, charter, offset=0, limit=q.MAX_ID)
                 found = q.headers(session, [r.proposal for r in rollouts])
             return [entry(found[r.proposal], r, charter) for r in rollouts if r.proposal in found]
 

@@ -54,7 +54,14 @@ from charter.agenda import (
 from charter.deadlines import deadlines
 from charter.gates import evaluate
 from charter.lifecycle import State
-from charter.meetings import AdhocMeeting, Occurrence, find_occurrence, parse_key, superseded
+from charter.meetings import (
+    Call,
+    Occurrence,
+    find_occurrence,
+    is_private,
+    parse_key,
+    superseded,
+)
 from charter.model import Charter, Meeting
 from charter.proposal import rules_for
 from storage import (
@@ -75,18 +82,6 @@ log = logging.getLogger("charterbot.meetings")
 
 AGENDA_KIND = "agenda-issue"
 AGENDA_LABEL = "meeting-agenda"
-Call = Meeting | AdhocMeeting
-
-
-def is_private(call: Call, charter: Charter) -> bool:
-    """True for an ad-hoc call marked private (a confidential rollout's go/no-go), and for a call
-    announced only to channels that are all private."""
-    if isinstance(call, AdhocMeeting) and call.private:
-        return True
-    names = call.announce_to
-    return bool(names) and all(
-        (ch := charter.channels.get(name)) is not None and ch.private for name in names
-    )
 
 
 def digest(body: str) -> str:

@@ -19,9 +19,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session
 
-from bot import meetings_agenda as agenda
 from charter.effects import Announce
-from charter.meetings import AdhocMeeting, Occurrence, clashes, occurrences
+from charter.meetings import AdhocMeeting, Call, Occurrence, clashes, is_private, occurrences
 from charter.model import Charter
 from storage import meetings as store
 from storage.models.meetings import AdhocMeetingRow
@@ -40,14 +39,14 @@ def adhoc_call(row: AdhocMeetingRow) -> AdhocMeeting:
     return store.to_adhoc(row, reminders=ADHOC_REMINDERS, agenda_before=before)
 
 
-def calls(session: Session, charter: Charter, since: datetime) -> list[agenda.Call]:
+def calls(session: Session, charter: Charter, since: datetime) -> list[Call]:
     """Every series of the charter and every ad-hoc call starting at or after ``since``."""
     adhoc = [adhoc_call(r) for r in store.adhoc_rows(session, since=since)]
     return [*charter.meetings, *adhoc]
 
 
 def announce(
-    call: agenda.Call, occ: Occurrence, charter: Charter, title: str, text: str, **extra: str
+    call: Call, occ: Occurrence, charter: Charter, title: str, text: str, **extra: str
 ) -> Announce:
     data = {"meeting": call.id, "occurrence": occ.key, "starts_at": occ.starts_at.isoformat()}
     data.update(extra)
@@ -55,7 +54,7 @@ def announce(
         kind="meeting",
         title=title,
         text=text,
-        confidential=agenda.is_private(call, charter),
+        confidential=is_private(call, charter),
         data=data,
     )
 
@@ -67,7 +66,7 @@ def hour_up(at: datetime) -> datetime:
 
 def free_start(
     session: Session, charter: Charter, start: datetime, length: timedelta, now: datetime
-) -> tuple[datetime, list[agenda.Call]]:
+) -> tuple[datetime, list[Call]]:
     """The first start at or after ``start`` where a call of ``length`` overlaps no other call,
     and the calls it was moved past. The same people sit in every call, and
     ``meeting decide`` records on the call in progress, so a go/no-go call must not overlap
@@ -76,7 +75,7 @@ def free_start(
     schedule = store.schedule(session)
     others = calls(session, charter, now - LOOKBACK - timedelta(days=1))
     by_id = {call.id: call for call in others}
-    at, passed = start, dict[str, agenda.Call]()
+    at, passed = start, dict[str, Call]()
     for _ in range(GO_NO_GO_CLASH_TRIES):
         end = at + length
         found = [
@@ -92,13 +91,13 @@ def free_start(
     return start, []
 
 
-def follows(passed: list[agenda.Call], charter: Charter, *, private: bool) -> str:
+def follows(passed: list[Call], charter: Charter, *, private: bool) -> str:
     """The line saying which calls a new call was moved past ("" for none). A public call's
     announcement names no private call (a confidential rollout's go/no-go, a confidential
     incident's review, the security council's): it says "another call" instead."""
     if not passed:
         return ""
-    names = [c.title for c in passed if private or not agenda.is_private(c, charter)]
+    names = [c.title for c in passed if private or not is_private(c, charter)]
     hidden = len(passed) - len(names)
     if hidden:
         names.append("another call" if hidden == 1 else f"{hidden} other calls")

@@ -17,7 +17,7 @@ Rules:
   coordinators and the security council). Everyone else is never shown it, nor told its id, and
   cannot name it in a command (it is "no meeting"). Every lookup here takes the asker for that.
 - A lookup for a public reply (``public``: a GitHub comment, which anyone reading the issue
-  sees) sees calls as the public does: no private call (:func:`bot.meetings_agenda.is_private`,
+  sees) sees calls as the public does: no private call (:func:`bot.meetings_is_private`,
   which also covers a series announced only to private channels) exists, whoever asks.
 """
 
@@ -28,16 +28,17 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
-from bot import meetings_agenda as agenda, meetings_calls
+from bot import meetings_calls
 from bot.announcements import undisclosed_secrets
 from bot.commands_core import _visible
-from bot.meetings_agenda import Call
 from bot.messages import Actor, Message
 from charter.effects import Announce
 from charter.meetings import (
     AdhocMeeting,
+    Call,
     MeetingError,
     Occurrence,
+    is_private,
     localize,
     occurrences,
     parse_key,
@@ -67,7 +68,7 @@ def may_see(
 ) -> bool:
     """Whether ``actor`` may see ``call`` (see the module rules); in a ``public`` reply, no
     private call is seen."""
-    if public and agenda.is_private(call, gov.charter):
+    if public and is_private(call, gov.charter):
         return False
     if not (isinstance(call, AdhocMeeting) and call.private):
         return True
@@ -246,7 +247,7 @@ def announce(
         kind="meeting",
         title=title,
         text=text,
-        confidential=agenda.is_private(call, charter),
+        confidential=is_private(call, charter),
         data=payload,
     )
 

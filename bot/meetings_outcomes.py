@@ -48,18 +48,16 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session
 
 from bot.identity import mentioned_login, unlinked_mention
-from bot.meetings_agenda import Call
 from bot.messages import Actor, Message, When
 from charter import commands as c
 from charter.effects import Audit
-from charter.meetings import AdhocMeeting, Occurrence
+from charter.meetings import AdhocMeeting, Call, Occurrence, is_private
 from storage import agendas as agenda_store, meeting_outcomes as outcome_store
 from storage.models.meetings import AdhocMeetingRow, MeetingOutcomeRow
 
 if TYPE_CHECKING:
     from bot.service import Governance
 
-from bot.meetings_agenda import is_private
 from bot.meetings_lookup import (
     call_by_id,
     fail,

@@ -1,9 +1,10 @@
 """Meetings wired into the service: commands, the tick hook, calendar feeds, the wake-up scheduler.
 
 ``install(rt)`` registers the meeting commands on ``rt.gov`` (:mod:`bot.meetings_commands`,
-:mod:`bot.meetings_outcomes`), adds the timer tick hook (:mod:`bot.meetings_timers`), mounts
-``GET /calendar.ics`` and ``GET /calendar/<id>.ics`` (:mod:`bot.calendar`, SEQUENCE from the stored
-revisions) and runs the wake-up scheduler (:mod:`bot.scheduler`) on the replica that leads.
+:mod:`bot.meetings_cancel`, :mod:`bot.meetings_outcomes`), adds the timer tick hook
+(:mod:`bot.meetings_timers`), mounts ``GET /calendar.ics`` and ``GET /calendar/<id>.ics``
+(:mod:`bot.calendar`, SEQUENCE from the stored revisions) and runs the wake-up scheduler
+(:mod:`bot.scheduler`) on the replica that leads.
 
 ``/charter meetings [--next N]`` lists the next calls; each start is a ``When`` (Discord and Slack
 show it in the reader's zone); on the console, which cannot, a linked user's zone is spelled out.
@@ -23,18 +24,18 @@ from starlette.routing import Route
 
 from bot import (
     drill_reminders,
+    meetings_cancel,
     meetings_commands as cmds,
     meetings_outcomes as outcomes,
     meetings_timers as timers,
 )
 from bot.calendar import calendar_ics, live_exceptions
-from bot.meetings_agenda import Call
 from bot.meetings_calls import adhoc_call
 from bot.meetings_lookup import preview_local, recent_calls, user_zone
 from bot.messages import Actor, Line, Message, When
 from bot.scheduler import WakeupScheduler
 from charter import commands as c
-from charter.meetings import Occurrence, occurrences
+from charter.meetings import Call, Occurrence, occurrences
 from charter.model import format_duration
 from storage import charters, meetings as store
 from storage.db import read_scope
@@ -71,7 +72,7 @@ def install_on(gov: Governance) -> None:
     gov.register(c.MeetingSchedule, cmds.schedule)
     gov.register(c.MeetingMove, cmds.move)
     gov.register(c.Confirm, cmds.confirm)
-    gov.register(c.MeetingCancel, cmds.cancel)
+    gov.register(c.MeetingCancel, meetings_cancel.cancel)
     gov.register(c.MeetingDecide, outcomes.decide)
     gov.register(c.MeetingAction, outcomes.action)
     gov.register(c.AgendaAdd, outcomes.agenda_add)

@@ -42,11 +42,13 @@ from charter.effects import Audit, Effect
 from charter.meeting_timers import Reminder, due_timers, reminders_for, time_left
 from charter.meetings import (
     AdhocMeeting,
+    Call,
     Occurrence,
     Schedule,
     find_occurrence,
     heir,
     is_instance,
+    is_private,
     localize,
     nominal_occurrence,
     occurrence_key,
@@ -70,12 +72,12 @@ REMINDER_GRACE = timedelta(minutes=10)
 
 @dataclass(frozen=True)
 class Timer:
-    call: agenda.Call
+    call: Call
     occurrence: Occurrence
     timer: Reminder
 
 
-def _reach(call: agenda.Call) -> timedelta:
+def _reach(call: Call) -> timedelta:
     offsets = [*call.reminders, call.agenda_before or timedelta(0)]
     return max(offsets, default=timedelta(0))
 
@@ -168,7 +170,7 @@ def _post_agenda(gov: Governance, session: Session, item: Timer, now: datetime) 
     if isinstance(call, Meeting):
         agenda.adopt(session, call, occ, now)
     built = agenda.agenda_for(session, gov.charter, call, occ, now)
-    if not agenda.is_private(call, gov.charter):
+    if not is_private(call, gov.charter):
         agenda.queue_post(session, occ, built, now)
     text = built.body_markdown.split("\n", 1)[1]  # without the hidden marker line
     effects: list[Effect] = [
@@ -178,9 +180,7 @@ def _post_agenda(gov: Governance, session: Session, item: Timer, now: datetime) 
     gov.effects(session, effects, "charterbot", now)
 
 
-def _unfinished(
-    call: agenda.Call, now: datetime, schedule: Schedule
-) -> list[tuple[Occurrence, bool]]:
+def _unfinished(call: Call, now: datetime, schedule: Schedule) -> list[tuple[Occurrence, bool]]:
     """The occurrences of ``call`` not over at ``now`` whose agenda may have been posted, each
     with whether it is cancelled: those starting within ``agenda_before``, and moved or
     cancelled ones wherever they now fall (a cancelled one at its planned time)."""
@@ -212,7 +212,7 @@ def refresh_agendas(gov: Governance, session: Session, now: datetime) -> int:
     candidates = [
         (call, occ, cancelled)
         for call in calls(session, charter, now - LOOKBACK - timedelta(days=1))
-        if call.agenda_before is not None and not agenda.is_private(call, charter)
+        if call.agenda_before is not None and not is_private(call, charter)
         for occ, cancelled in _unfinished(call, now, schedule)
     ]
     posted = agenda_store.posted_agendas(session, keys={occ.key for _, occ, _ in candidates})
@@ -224,7 +224,7 @@ def refresh_agendas(gov: Governance, session: Session, now: datetime) -> int:
             built = agenda.agenda_for(session, charter, call, occ, now, cancelled=cancelled)
             queued += agenda.queue_post(session, occ, built, now)
     for meeting in charter.meetings:
-        if meeting.agenda_before is not None and not agenda.is_private(meeting, charter):
+        if meeting.agenda_before is not None and not is_private(meeting, charter):
             queued += _cancel_removed(gov, session, meeting, now)
     return queued
 

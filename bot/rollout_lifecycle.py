@@ -34,7 +34,7 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.meetings_calls import adhoc_call
-from bot.meetings_commands import cancel_occurrence
+from bot.meetings_cancel import cancel_occurrence
 from bot.messages import Actor
 from bot.rollout_retrospective import retrospective_body
 from bot.service import Governance

@@ -12,7 +12,8 @@ from typing import Any
 
 from sqlmodel import Session
 
-from bot.meetings_go_no_go import hand_cancelled_call, private_call
+from bot.meetings_go_no_go import private_call
+from bot.meetings_hand_cancel import hand_cancelled_call
 from bot.rollout_views import next_stage, rollout_view
 from bot.service import Governance
 from charter.gates import GateFacts, GateResult, GoNoGo, evaluate
@@ -69,7 +70,7 @@ def cancelled_call(
     session: Session, rollout: Rollout, charter: Charter, decisions: Sequence[GoNoGo]
 ) -> str | None:
     """The id of the current go/no-go call of ``rollout``'s next stage when it was cancelled by
-    hand (:func:`bot.meetings_go_no_go.hand_cancelled_call`), for a gate reason. A private call
+    hand (:func:`bot.meetings_hand_cancel.hand_cancelled_call`), for a gate reason. A private call
     of a rollout the public may see (its proposal disclosed since the call was stored) is not
     named: the dashboard and the API show this reason, and they keep private calls out."""
     target = next_stage(rollout, charter)

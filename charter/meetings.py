@@ -40,7 +40,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.rrule import rrule, rruleset, rrulestr
 
-from charter.model import Meeting
+from charter.model import Charter, Meeting
 from charter.rrules import local_rule, rule_problem
 
 KEY_FORMAT = "%Y-%m-%dT%H:%M"
@@ -168,6 +168,20 @@ class AdhocMeeting:
         key = occurrence_key(self.id, (self.first_start or start).astimezone(zone))
         moved = self.first_start is not None
         return Occurrence(self.id, key, start, start + self.duration, start.astimezone(zone), moved)
+
+
+Call = Meeting | AdhocMeeting  # a charter series or an ad-hoc call
+
+
+def is_private(call: Call, charter: Charter) -> bool:
+    """True for an ad-hoc call marked private (a confidential rollout's go/no-go), and for a call
+    announced only to channels that are all private."""
+    if isinstance(call, AdhocMeeting) and call.private:
+        return True
+    names = call.announce_to
+    return bool(names) and all(
+        (ch := charter.channels.get(name)) is not None and ch.private for name in names
+    )
 
 
 def series_rule(meeting: Meeting) -> rrule | rruleset:

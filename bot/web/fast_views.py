@@ -23,7 +23,7 @@ from sqlalchemy import case, func, or_, select
 from sqlmodel import Session, col
 
 from bot import rollout_reads
-from bot.meetings_go_no_go import hand_cancelled_call
+from bot.meetings_hand_cancel import hand_cancelled_call
 from bot.rollout_views import next_stage, rollout_view
 from bot.service import Governance
 from bot.web import queries
@@ -40,6 +40,7 @@ from storage import (
     audit,
     audit_witness,
     dashboard_queries as q,
+    dashboard_rollouts as rq,
     incidents as incident_store,
     state,
 )
@@ -123,19 +124,21 @@ def gated(
     gates evaluated now — ``bot.rollout_reads.view_of``'s facts, read once for every pair
     (``incidents``: the open ones, ``secret``: the confidential incidents' ids)."""
     charter = gov.charter
-    checked = q.with_checks_all(session, [r for _, r in pairs], rollout_reads.client_repos(charter))
+    checked = rq.with_checks_all(
+        session, [r for _, r in pairs], rollout_reads.client_repos(charter)
+    )
     targets: list[str | None] = [
         next_stage(r, charter, stored.proposal.state.value)
         for (stored, _), r in zip(pairs, checked, strict=True)
     ]
     numbers = [r.proposal for r, target in zip(checked, targets, strict=True) if target]
-    calls = q.go_no_go_of(session, numbers) if numbers else {}
+    calls = rq.go_no_go_of(session, numbers) if numbers else {}
     asking = [
         r.proposal
         for r, target in zip(checked, targets, strict=True)
         if target and (stage := charter.stage(target)) is not None and stage.go_no_go_meeting
     ]
-    meetings = q.go_no_go_calls_of(session, asking) if asking else {}
+    meetings = rq.go_no_go_calls_of(session, asking) if asking else {}
     if numbers and incidents is None:
         incidents = incident_store.incidents(session, open_only=True)
     if numbers and incidents and secret is None:
@@ -227,7 +230,7 @@ def overview(gov: Governance, now: datetime) -> dict[str, Any]:
         incidents = incident_store.incidents(session, open_only=True)
         hidden = q.hidden_numbers(session)
         secret = q.confidential_incidents(session, hidden)
-        pairs = _paired(session, q.started_rollouts(session, charter))
+        pairs = _paired(session, rq.started_rollouts(session, charter))
         context["failing"] = failing(gated(gov, session, pairs, now, incidents, secret))
         opened = [queries._incident(i, hidden) for i in incidents if i.id not in secret]
         context["incidents"] = sorted(opened, key=lambda v: v["declared_at"])
@@ -241,7 +244,7 @@ def rollout_page(
     session: Session, charter: Charter, *, offset: int, limit: int
 ) -> tuple[list[Rollout], int]:
     """One page of public rollouts and how many there are: unfinished first, then the finished
-    ones, each newest proposal first (``storage.dashboard_queries.rollout_page`` with
+    ones, each newest proposal first (``storage.dashboard_rollouts.rollout_page`` with
     "finished" as :func:`bot.rollout_views.is_final` says it: completed, or of a proposal whose
     final state ended the rollout — not ``completed``, as a rollback after completion reopens
     the rollout, which is then listed with the unfinished ones)."""
@@ -251,7 +254,7 @@ def rollout_page(
     joined = (
         select(col(RolloutRow.data))
         .outerjoin(ProposalRow, col(ProposalRow.number) == col(RolloutRow.proposal))
-        .where(q._shown())
+        .where(rq._shown())
     )
     stmt = (
         joined.order_by(case((finished, 1), else_=0), col(RolloutRow.proposal).desc())

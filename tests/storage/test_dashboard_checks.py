@@ -1,4 +1,4 @@
-"""storage.dashboard_queries.with_checks_all: the dashboard's batched read of check results
+"""storage.dashboard_rollouts.with_checks_all: the dashboard's batched read of check results
 equals ``rollouts.with_checks`` rollout by rollout — runs named by a commit's (abbreviated) sha,
 and runs started for a tag, named as reported or as ``refs/tags/…``; never a branch's runs
 (``head_branch`` is also the branch any later commit was pushed to)."""
@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine
 
 from charter.rollout import ReadyReport, Rollout
-from storage import check_results as store, dashboard_queries as q
+from storage import check_results as store, dashboard_rollouts as q
 from storage.db import read_scope, session_scope
 
 T = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.clock import FixedClock
-from bot.meetings_go_no_go import requested
+from bot.meetings_hand_cancel import requested
 from bot.messages import Actor, Message, plain_text
 from bot.service import Governance
 from storage import meetings as store
@@ -232,3 +232,24 @@ def test_requested_reads_a_go_no_go_call_id_as_a_title(
         assert isinstance(found, str) and found.startswith(expected)
     else:
         assert found == expected
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        f"meeting cancel {BASE}",
+        f"meeting move {BASE} 2026-06-15 16:00Z",
+        f"meeting schedule {BASE} 2026-06-17 14:00Z",
+    ],
+)
+def test_only_coordinators_cancel_move_or_schedule_a_go_no_go_call(
+    db_url: str, command: str
+) -> None:
+    """A client's maintainer may schedule and cancel ordinary calls, but a go/no-go call's
+    decision is a rollout gate's: cancelling, moving or holding it again is a coordinator's, as
+    deciding it is; the call stays as it was."""
+    gov = setup(db_url)
+    said = plain_text(gov.run_sync(command, MAINTAINER, NOW))
+    assert said.startswith("error: Only coordinators may schedule, move or cancel a go/no-go"), said
+    assert rows(gov)[0][2] is False  # not cancelled
+    gov.engine.dispose()

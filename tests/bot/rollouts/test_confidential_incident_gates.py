@@ -14,7 +14,7 @@ from bot.relay_fanout import announcement
 from bot.web import fast_views
 from bot.web.queries import Reader
 from charter.subscriptions import recipients
-from storage import dashboard_queries
+from storage import dashboard_rollouts
 from storage.db import session_scope
 from tests.bot.rollouts.conftest import (
     CLIENTS,
@@ -100,7 +100,7 @@ def test_the_dashboard_still_says_only_a_confidential_incident(world: World) -> 
     assert {"gate": "block_on_incident", "passed": False, "reason": SAID_ON_DASHBOARD} in bad
     with session_scope(world.engine) as session:
         pairs = fast_views._paired(
-            session, dashboard_queries.started_rollouts(session, world.gov.charter)
+            session, dashboard_rollouts.started_rollouts(session, world.gov.charter)
         )
         [page] = fast_views.rollout_views(world.gov, session, pairs, world.clock.now())
     assert page["gates"] == view["rollout"]["gates"]

@@ -28,6 +28,7 @@ from charter.gates import GoNoGo
 from storage import (
     check_results as check_store,
     dashboard_queries as q,
+    dashboard_rollouts as rq,
     proposals as repo,
     rollout_reports as report_store,
     rollouts as store,
@@ -105,11 +106,11 @@ def test_batched_repository_reads_equal_one_at_a_time(seeded: Runtime) -> None:
     repos = rollout_reads.client_repos(seeded.gov.charter)
     with read_scope(seeded.engine) as session:
         rollouts = store.rollouts(session, seeded.gov.charter)
-        batched = q.with_checks_all(session, rollouts, repos)
+        batched = rq.with_checks_all(session, rollouts, repos)
         assert batched == [check_store.with_checks(session, r, repos) for r in rollouts]
         assert any(r.checks for r in batched)
         numbers = [r.proposal for r in rollouts]
-        calls = q.go_no_go_of(session, numbers)
+        calls = rq.go_no_go_of(session, numbers)
         assert calls == {n: report_store.go_no_go(session, n) for n in numbers} and calls[1]
         for n, head in q.headers(session, [*numbers, 999]).items():
             full = repo.load(session, n)

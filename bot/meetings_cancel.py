@@ -1,0 +1,108 @@
+"""``meeting cancel``: a call, or one occurrence of a series, cancelled before it starts.
+
+Rules:
+- Cancelling a series id cancels its next occurrence; an ad-hoc call is cancelled as a whole.
+- A call that has started (or is over) is history: it cannot be cancelled
+  (:func:`bot.meetings_preview.started`).
+- A reply to a GitHub comment is public: there a private call
+  (:func:`charter.meetings.is_private`) is no meeting to cancel.
+- Every cancellation is audited (subject ``meeting:<key>``), announced (kind ``meeting``) and
+  raises the calendar revision (ICS SEQUENCE) of the series or call; a posted agenda issue is
+  edited at once to say the call is cancelled (:func:`bot.meetings_agenda.follow`).
+- A go/no-go call cancelled by hand is not replaced by the bot (:mod:`bot.meetings_hand_cancel`);
+  the reply says so and names the commands that go on
+  (:func:`bot.meetings_hand_cancel.hand_cancel_note`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel import Session
+
+from bot import meetings_agenda as agenda
+from bot.messages import Actor, Message, When
+from charter import commands as c
+from charter.effects import Audit
+from charter.meetings import Call, Occurrence
+from storage import meetings as store
+from storage.models.meetings import AdhocMeetingRow
+
+if TYPE_CHECKING:
+    from bot.service import Governance
+
+from bot.meetings_hand_cancel import hand_cancel_note
+from bot.meetings_lookup import announce, fail, login_of, resolve
+from bot.meetings_preview import public_reply, started
+
+
+def cancel(
+    gov: Governance, session: Session, cmd: c.MeetingCancel, actor: Actor, now: datetime
+) -> Message:
+    """Cancel an ad-hoc call, or one occurrence of a series (its next one for a series id),
+    before it starts; a go/no-go call's reply says that none replaces it by itself, and how to
+    go on (:func:`bot.meetings_hand_cancel.hand_cancel_note`)."""
+    target = resolve(session, gov, cmd.id, now, actor, public=public_reply(actor))
+    if isinstance(target, str):
+        return fail(target)
+    call, occ = target
+    if (refusal := started(occ, now, "cancelled")) is not None:
+        return refusal
+    cancel_occurrence(gov, session, call, occ, actor, now)
+    row = session.get(AdhocMeetingRow, call.id)
+    note: tuple[str, ...] = ()
+    if row is not None and row.kind == "go-no-go" and row.proposal and row.stage:
+        note = hand_cancel_note(row, gov.charter)
+    return Message(
+        title="Cancelled",
+        lines=(
+            (f"{call.title} ({occ.key}) at ", When(occ.starts_at), " is cancelled."),
+            *((line,) for line in note),
+        ),
+    )
+
+
+def cancel_occurrence(
+    gov: Governance,
+    session: Session,
+    call: Call,
+    occ: Occurrence,
+    actor: Actor | str,
+    now: datetime,
+    *,
+    reason: str = "",
+) -> None:
+    """Cancel ``occ`` of ``call`` (an ad-hoc call as a whole), which has not started: stored,
+    audited and announced (a private call's announcement stays private); ``reason``, a
+    sentence, ends the announcement (and is audited). ``meeting cancel`` and the automatic
+    cancellation of a go/no-go call whose rollout can no longer enter its stage use it."""
+    row = session.get(AdhocMeetingRow, call.id)
+    if row is not None:
+        row.cancelled = True
+        session.add(row)
+    else:
+        by = actor if isinstance(actor, str) else login_of(actor)
+        store.set_exception(session, key=occ.key, meeting_id=call.id, moved_to=None, by=by, now=now)
+    store.bump_revision(session, call.id, now)
+    agenda.follow(session, gov.charter, call, occ.key, now, cancelled=True)
+    text = f"{call.title} ({occ.key}) is cancelled." + (f" {reason}" if reason else "")
+    audit: dict[str, Any] = {"call": call.id}
+    if reason:
+        audit["reason"] = reason
+    gov.effects(
+        session,
+        [
+            Audit("meeting-cancelled", f"meeting:{occ.key}", audit),
+            announce(
+                call,
+                gov.charter,
+                occ.key,
+                f"Cancelled: {call.title}",
+                text,
+                starts_at=occ.starts_at,
+            ),
+        ],
+        actor,
+        now,
+    )
