@@ -8,7 +8,8 @@ The path is the one a readiness report takes: the grammar reads it (:mod:`charte
 announcement (kind ``rollout``, private while the rollout is confidential) and tracking sync in
 the service's one transaction. A refusal changes nothing but a ``command-refused`` entry.
 ``drill schedule`` plans one the same way (:func:`charter.rollout_drills.schedule_drill`), its
-time read in the charter's zone as ``meeting schedule`` reads it (:mod:`charter.when`); the
+time read in the charter's zone as ``meeting schedule`` reads it (:mod:`charter.when`), the
+reply saying how it was read ("Read as …") unless the text and the charter's zone are both UTC; the
 client's maintainers are then reminded of it before, and nudged once if it passes unreported
 (:mod:`bot.drill_reminders`, a tick hook installed here).
 """
@@ -56,9 +57,13 @@ def schedule(
     def decide(_: repo.Stored, rollout: Rollout) -> Rule:
         def rule() -> RolloutDecision:
             # A time that does not read (WhenError) or an unknown stage raises: refused.
-            when = parse_when(cmd.when_text, now, gov.charter.charter.timezone)
+            zone = gov.charter.charter.timezone
+            when = parse_when(cmd.when_text, now, zone)
             plan = PlannedDrill(cmd.client, cmd.stage, when.at_utc, actor.name, now)
-            return schedule_drill(rollout, gov.charter, plan)
+            # Say how the time was read, as ``meeting schedule`` does, unless all is UTC.
+            plain = when.zone_used == "UTC" and zone == "UTC"
+            read_as = "" if plain else when.interpreted_as
+            return schedule_drill(rollout, gov.charter, plan, read_as=read_as)
 
         return rule
 

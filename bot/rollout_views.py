@@ -162,16 +162,26 @@ def _planned(plan: PlannedDrill | None) -> dict[str, Any] | None:
     return None if plan is None else {"at": _iso(plan.at), "by": plan.by}
 
 
-def _planned_segments(cell: Mapping[str, Any]) -> tuple[Segment, ...]:
-    """ " drill planned <when>" for a cell with a planned drill not yet reported, else ()."""
+def overdue(plan: Mapping[str, Any] | None, now: datetime | None) -> bool:
+    """Whether a cell's ``planned_drill`` is past its time at ``now``: still shown, so no drill
+    was reported since it was planned (:func:`charter.drills.planned`). False without ``now``."""
+    at = _dt(plan["at"]) if plan else None
+    return at is not None and now is not None and at <= now
+
+
+def _planned_segments(cell: Mapping[str, Any], now: datetime | None) -> tuple[Segment, ...]:
+    """ " drill planned <when>" for a cell with a planned drill not yet reported (" (overdue)"
+    after it once its time has passed at ``now``), else ()."""
     plan = cell.get("planned_drill")
     at = _dt(plan["at"]) if plan else None
-    return () if at is None else (" drill planned ", When(at))
+    if at is None:
+        return ()
+    return (" drill planned ", When(at), *((" (overdue)",) if overdue(plan, now) else ()))
 
 
-def _cell_segments(cell: Mapping[str, Any]) -> tuple[Segment, ...]:
+def _cell_segments(cell: Mapping[str, Any], now: datetime | None) -> tuple[Segment, ...]:
     if cell["version"] is None:
-        return (f"{cell['stage']} —", *_planned_segments(cell))
+        return (f"{cell['stage']} —", *_planned_segments(cell, now))
     head = version_at(cell["version"], cell["ref"])
     at = _dt(cell["reported_at"])
     parts: list[Segment] = [f"{cell['stage']} {head} ("]
@@ -184,7 +194,7 @@ def _cell_segments(cell: Mapping[str, Any]) -> tuple[Segment, ...]:
     if cell.get("drill"):
         d = cell["drill"]
         parts.append(f" {drills.mark_of(d['outcome'], d['took'], d.get('why'), d['counts'])}")
-    parts.extend(_planned_segments(cell))
+    parts.extend(_planned_segments(cell, now))
     if not cell["on"]:
         parts.append(" (rolled back)")
     return tuple(parts)
@@ -197,8 +207,9 @@ def _final_words(state: str) -> str:
     return f"{state.capitalize()} — final."
 
 
-def rollout_message(view: Mapping[str, Any]) -> Message:
-    """The matrix, one line per client, then every gate of the next stage."""
+def rollout_message(view: Mapping[str, Any], now: datetime | None = None) -> Message:
+    """The matrix, one line per client, then every gate of the next stage; a planned drill past
+    its time at ``now`` is marked overdue (:func:`overdue`)."""
     n = view["proposal"]
     state = " (paused)" if view["paused"] else ""
     lines: list[Line] = []
@@ -208,7 +219,7 @@ def rollout_message(view: Mapping[str, Any]) -> Message:
         for i, cell in enumerate(cells):
             if i:
                 line.append(" · ")
-            line.extend(_cell_segments(cell))
+            line.extend(_cell_segments(cell, now))
         lines.append(tuple(line))
     if view["paused"]:
         lines.append((f"Paused: {view['pause_reason']}",))

@@ -88,7 +88,7 @@ def show_rollout(
     if isinstance(loaded, str):
         return Message.text_only(loaded, ok=False)
     stored, rollout = loaded
-    message = rollout_message(view_of(gov, session, stored, rollout, now))
+    message = rollout_message(view_of(gov, session, stored, rollout, now), now)
     return replace(message, more=_public_page(gov, stored, f"/proposals/{cmd.n}"))
 
 

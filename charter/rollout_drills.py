@@ -15,7 +15,10 @@ Rules (the scoring and the gate are :mod:`charter.drills`'s):
 - A drill may be planned (:func:`schedule_drill`) for any client of the rollout on any stage,
   before its release is there: it is audited (``drill-scheduled``), announced and shown as
   planned until a drill is reported (:func:`charter.drills.planned`); a plan replacing one
-  still pending says so ("it replaces the plan for …").
+  still pending says so ("it replaces the plan for …"). Its announcement carries the drill's
+  time (``data.drill_at``: each reader sees it in their zone, as its reminders do). A plan on a
+  stage the client is already past is accepted (a drill can rehearse any stage) and the reply
+  says so; the reply echoes how the time was read when the caller passes it (``read_as``).
 """
 
 from __future__ import annotations
@@ -134,9 +137,12 @@ def _gates_nothing(stage: str) -> str:
     )
 
 
-def schedule_drill(rollout: Rollout, charter: Charter, plan: PlannedDrill) -> RolloutDecision:
-    """Plan a client's rollback drill on a stage (see the module rules)."""
-    stage_index_of(charter, plan.stage)
+def schedule_drill(
+    rollout: Rollout, charter: Charter, plan: PlannedDrill, *, read_as: str = ""
+) -> RolloutDecision:
+    """Plan a client's rollback drill on a stage (see the module rules); ``read_as``: how its
+    time was read (:attr:`charter.when.WhenResult.interpreted_as`), echoed in the reply."""
+    index = stage_index_of(charter, plan.stage)
     n = rollout.proposal
     if plan.client not in rollout.clients:
         return refuse(
@@ -154,17 +160,26 @@ def schedule_drill(rollout: Rollout, charter: Charter, plan: PlannedDrill) -> Ro
         "by": plan.by,
     }
     note = "" if rules.requiring(charter, plan.stage) else _gates_nothing(plan.stage)
+    made = announce(
+        moved,
+        charter,
+        f"#{n} rollback drill planned: {plan.client} on {plan.stage}",
+        f"{said} is planned for {when} by {plan.by}{replaces}.",
+        about=(plan.client,),
+    )
+    reply = f"planned {said} for {when}{replaces}{note}"
+    more = []
+    if rollout.position(plan.client) > index:
+        more.append(
+            f"{plan.client} is already past {plan.stage}; the drill rehearses rolling back there."
+        )
+    if read_as:
+        more.append(f"Read as {read_as}.")
     effects: tuple[Effect, ...] = (
         Audit("drill-scheduled", audit_subject(rollout), payload),
-        announce(
-            moved,
-            charter,
-            f"#{n} rollback drill planned: {plan.client} on {plan.stage}",
-            f"{said} is planned for {when} by {plan.by}{replaces}.",
-            about=(plan.client,),
-        ),
+        replace(made, data={**made.data, "drill_at": plan.at.isoformat()}),
         SyncTracking(n),
-        Reply(f"planned {said} for {when}{replaces}{note}"),
+        Reply(" ".join((f"{reply}.", *more)) if more else reply),
     )
     return RolloutDecision(moved, effects)
 

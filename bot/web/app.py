@@ -37,6 +37,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bot.api import bad_query_value
+from bot.rollout_views import overdue
 from bot.web import export as audit_export, fast_views
 from bot.web.auditcheck import AuditCheck
 from bot.web.calls import upcoming
@@ -101,6 +102,7 @@ def environment() -> Environment:
     env.filters["short"] = lambda h: (h or "")[:12]
     # a sha abbreviated, a tag or branch whole; nothing when it only names the version's tag
     env.filters["ref_beside"] = lambda ref, version: ref_beside(version, ref)
+    env.filters["overdue"] = overdue  # a planned drill past its time: plan|overdue(now)
     return env
 
 

@@ -208,6 +208,7 @@ def test_a_planned_drill_is_audited_announced_and_answered() -> None:
     assert announce.text.startswith(
         "eridanus's rollback drill on canary is planned for Wed 2026-03-04 09:00 UTC by hana-eridanus."
     )
+    assert announce.data["drill_at"] == "2026-03-04T09:00:00+00:00"  # "When": the drill's time
     assert sync == SyncTracking(42)
     assert answer == Reply(
         "planned eridanus's rollback drill on canary for Wed 2026-03-04 09:00 UTC"
@@ -220,7 +221,8 @@ def test_a_plan_no_stage_requires_says_it_gates_nothing_and_strangers_are_refuse
     [*_, answer] = schedule_drill(ON_CANARY, CHARTER, staging).effects
     assert answer == Reply(
         "planned eridanus's rollback drill on staging for Wed 2026-03-04 09:00 UTC; note: no stage"
-        " of this charter requires a rollback drill on staging, so it gates nothing"
+        " of this charter requires a rollback drill on staging, so it gates nothing. eridanus is"
+        " already past staging; the drill rehearses rolling back there."
     )
     refused = schedule_drill(ON_CANARY, CHARTER, replace(PLAN, client="zephyr"))
     assert refused.rollout is ON_CANARY
@@ -229,6 +231,30 @@ def test_a_plan_no_stage_requires_says_it_gates_nothing_and_strangers_are_refuse
     ]
     with pytest.raises(ValueError, match="unknown stage 'mainnet'"):
         schedule_drill(ON_CANARY, CHARTER, replace(PLAN, stage="mainnet"))
+
+
+READ = "Wed 2026-03-04 10:00 Europe/Berlin = Wed 2026-03-04 09:00 UTC"
+FOR = "planned eridanus's rollback drill on canary for Wed 2026-03-04 09:00 UTC"
+PAST = "eridanus is already past canary; the drill rehearses rolling back there."
+
+
+@pytest.mark.parametrize(
+    ("position", "read_as", "reply"),
+    [
+        (1, "", FOR),  # on the planned stage: nothing to add
+        (0, "", FOR),  # not there yet
+        (-1, "", FOR),  # not started
+        (2, "", f"{FOR}. {PAST}"),  # on production, past canary
+        (1, READ, f"{FOR}. Read as {READ}."),
+        (2, READ, f"{FOR}. {PAST} Read as {READ}."),
+    ],
+)
+def test_a_plans_reply_notes_a_stage_already_passed_and_how_its_time_was_read(
+    position: int, read_as: str, reply: str
+) -> None:
+    rollout = replace(ON_CANARY, positions={**ON_CANARY.positions, "eridanus": position})
+    [*_, answer] = schedule_drill(rollout, CHARTER, PLAN, read_as=read_as).effects
+    assert answer == Reply(reply)
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -113,3 +113,33 @@ def test_a_plan_of_a_rollout_that_is_over_is_not_shown(state: str) -> None:
         for c in rollout_view(replace(rollout, completed_at=None), CHARTER)["matrix"]
         if c["planned_drill"]
     ]
+
+
+PLANNED = PlannedDrill("eridanus", "canary", T0 + 48 * H, "hana-eridanus", T0 + 3 * H)
+
+
+@pytest.mark.parametrize(
+    ("now", "overdue"),
+    [
+        (None, False),  # no clock given: nothing is marked
+        (T0 + 47 * H, False),  # before the drill's time
+        (T0 + 48 * H, True),  # its time has come and no drill was reported
+        (T0 + 72 * H, True),
+    ],
+)
+def test_a_plan_past_its_time_and_unreported_is_shown_overdue(
+    now: datetime | None, overdue: bool
+) -> None:
+    v = rollout_view(replace(on_canary(), planned_drills=(PLANNED,)), CHARTER)
+    [line] = [
+        line
+        for line in plain_text(rollout_message(v, now)).splitlines()
+        if line.startswith("eridanus:")
+    ]
+    assert "drill planned 2026-03-04T09:00Z" in line
+    assert ("drill planned 2026-03-04T09:00Z (overdue)" in line) is overdue, line
+    html = str(environment().get_template("_macros.html").module.matrix(v, now))  # type: ignore[attr-defined]
+    assert ("(overdue)" in html) is overdue, html
+    reported = DrillReport("eridanus", "canary", 12 * M, "", "hana-eridanus", T0 + 49 * H, "1.4.0")
+    done = rollout_view(replace(on_canary(reported), planned_drills=(PLANNED,)), CHARTER)
+    assert "drill planned" not in plain_text(rollout_message(done, T0 + 72 * H))  # reported

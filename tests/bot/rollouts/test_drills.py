@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from bot import rollouts
+from bot.render import build_notice
 from charter.rollout_facts import DrillReport
 from storage import rollouts as store
 from storage.db import session_scope
@@ -235,7 +236,9 @@ def test_a_drill_is_planned_shown_until_reported_and_a_bad_time_is_refused(world
     assert view is not None
     cell = next(c for c in view["matrix"] if (c["client"], c["stage"]) == ("eridanus", "staging"))
     assert cell["planned_drill"]["by"] == "hana-eridanus"
-    world.later(H)
+    assert "(overdue)" not in world.ok(None, "rollout 1")
+    world.later(48 * H)  # past the plan, no drill reported
+    assert "(overdue)" in world.ok(None, "rollout 1")
     world.ok("hana-eridanus", "drill 1 eridanus staging recovered 7m")
     assert "drill planned" not in world.ok(None, "rollout 1")
     refused = world.refused("hana-eridanus", "drill schedule 1 eridanus staging someday")
@@ -246,3 +249,32 @@ def test_a_drill_is_planned_shown_until_reported_and_a_bad_time_is_refused(world
     past = world.refused("hana-eridanus", "drill schedule 1 eridanus staging 2020-01-01 10:00")
     assert "is not in the future" in past
     [(_, _)] = audit(world, "drill-scheduled")  # the refusals planned nothing
+
+
+def test_a_plan_says_how_its_time_was_read_and_its_notice_is_dated_by_the_drill(
+    world: World,
+) -> None:
+    said = world.ok(
+        "hana-eridanus", "drill schedule 1 eridanus staging tomorrow 10:00 America/New_York"
+    )
+    first, read = said.split(". Read as ")
+    assert first.startswith("planned eridanus's rollback drill on staging for ")
+    assert " 10:00 America/New_York = " in read and read.endswith(" 14:00 UTC."), read  # EDT
+    [notice] = world.announced("rollback drill planned: eridanus on staging")
+    shown = build_notice(notice, lang="en", zone="America/New_York")
+    when = dict(shown.facts)["When"]
+    assert "10:00" in when and "America/New_York" in when, when  # the drill's time, not now
+    plain = world.ok("hana-eridanus", "drill schedule 1 eridanus staging 2030-01-02 10:00")
+    assert "Read as" not in plain  # a UTC time in a UTC charter: nothing to echo
+
+
+def test_a_plan_on_a_stage_the_client_is_past_is_accepted_with_a_note(world: World) -> None:
+    drill_all(world)
+    world.ok(COORDINATOR, 'advance 1 to canary --override "drills are fine"')
+    world.ok("alice-aurora", f"ready 1 aurora canary 1.0.0 {SHA['aurora'][:10]}")
+    said = world.ok("alice-aurora", "drill schedule 1 aurora staging 2030-01-02 10:00")
+    assert said.endswith(
+        ". aurora is already past staging; the drill rehearses rolling back there."
+    )
+    on_canary = world.ok("alice-aurora", "drill schedule 1 aurora canary 2030-01-02 10:00")
+    assert "already past" not in on_canary
