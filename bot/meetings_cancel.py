@@ -11,7 +11,10 @@ Rules:
   edited at once to say the call is cancelled (:func:`bot.meetings_agenda.follow`).
 - A go/no-go call cancelled by hand is not replaced by the bot (:mod:`bot.meetings_hand_cancel`);
   the reply says so and names the commands that go on
-  (:func:`bot.meetings_hand_cancel.hand_cancel_note`).
+  (:func:`bot.meetings_hand_cancel.hand_cancel_note`); its public announcement adds that the
+  rollout's gate waits for the call held again or an override (no call id). Cancelling it again
+  says it was already cancelled, by whom and when (the audit log), and how to hold it again
+  (:func:`already_cancelled`).
 """
 
 from __future__ import annotations
@@ -26,14 +29,16 @@ from bot.messages import Actor, Message, When
 from charter import commands as c
 from charter.effects import Audit
 from charter.meetings import Call, Occurrence
-from storage import meetings as store
+from storage import audit_query, meetings as store
 from storage.models.meetings import AdhocMeetingRow
+from storage.times import aware
 
 if TYPE_CHECKING:
     from bot.service import Governance
 
-from bot.meetings_hand_cancel import hand_cancel_note
-from bot.meetings_lookup import announce, fail, login_of, resolve
+from bot.meetings_calls import adhoc_call
+from bot.meetings_hand_cancel import hand_cancel_note, why_not_requested
+from bot.meetings_lookup import announce, fail, login_of, may_see, resolve
 from bot.meetings_preview import public_reply, started
 
 
@@ -45,7 +50,7 @@ def cancel(
     go on (:func:`bot.meetings_hand_cancel.hand_cancel_note`)."""
     target = resolve(session, gov, cmd.id, now, actor, public=public_reply(actor))
     if isinstance(target, str):
-        return fail(target)
+        return fail(already_cancelled(gov, session, cmd.id, actor, now) or target)
     call, occ = target
     if (refusal := started(occ, now, "cancelled")) is not None:
         return refusal
@@ -61,6 +66,32 @@ def cancel(
             *((line,) for line in note),
         ),
     )
+
+
+def already_cancelled(
+    gov: Governance, session: Session, ref: str, actor: Actor, now: datetime
+) -> str | None:
+    """The answer to cancelling a go/no-go call (``ref``: its id or occurrence key) cancelled
+    before, which ``actor`` may see: by whom and when (from the audit log), and how to hold it
+    again (or why it cannot be now). None for any other reference."""
+    row = session.get(AdhocMeetingRow, ref.partition("@")[0])
+    if row is None or not row.cancelled or row.kind != "go-no-go":
+        return None
+    if not (row.proposal and row.stage):
+        return None
+    call = adhoc_call(row)
+    if not may_see(session, gov, call, actor, public=public_reply(actor)):
+        return None
+    key = call.occurrence().key
+    logged = audit_query.entries(session, subject=f"meeting:{key}", kind="meeting-cancelled")
+    by = f" by {logged[0].actor} on {aware(logged[0].at):%Y-%m-%d %H:%M} UTC" if logged else ""
+    why = why_not_requested(gov, session, row.proposal, row.stage, now)
+    then = (
+        f"To hold it again: /charter meeting schedule go-no-go-{row.proposal}-{row.stage} <when>."
+        if why is None
+        else why
+    )
+    return f"{row.id} ({aware(row.starts_at):%Y-%m-%d %H:%M} UTC) was already cancelled{by}. {then}"
 
 
 def cancel_occurrence(
@@ -87,6 +118,12 @@ def cancel_occurrence(
     store.bump_revision(session, call.id, now)
     agenda.follow(session, gov.charter, call, occ.key, now, cancelled=True)
     text = f"{call.title} ({occ.key}) is cancelled." + (f" {reason}" if reason else "")
+    if not reason and row is not None and row.kind == "go-no-go" and row.proposal and row.stage:
+        text += (
+            f" No new go/no-go call will be scheduled automatically: #{row.proposal}'s gate into"
+            f" {row.stage} waits until a coordinator holds the call again or the rollout"
+            " advances with an override."
+        )
     audit: dict[str, Any] = {"call": call.id}
     if reason:
         audit["reason"] = reason

@@ -68,6 +68,9 @@ def why_not_requested(
     (None when it can): the proposal's rollout is under way, enters ``stage`` next, the stage
     asks for a go/no-go call, and none for it waits or is in progress (that one is moved
     instead). Whether the asker may see the rollout is the caller's to check first."""
+    config = gov.charter.stage(stage)
+    if config is None or not config.go_no_go_meeting:
+        return no_call_before(gov.charter, stage)
     rollout = next(
         (r for r in rollout_store.rollouts(session, gov.charter, active_only=True)
          if r.proposal == proposal),
@@ -76,17 +79,29 @@ def why_not_requested(
     if rollout is None:
         return f"#{proposal} has no rollout under way to hold a go/no-go call for."
     target = next_stage(rollout, gov.charter)
-    config = gov.charter.stage(stage)
-    if target != stage or config is None or not config.go_no_go_meeting:
+    if target != stage:
         nxt = f"it enters {target} next" if target else "it has no stage left to enter"
         return f"#{proposal} needs no go/no-go call for {stage} now: {nxt}."
     for row in reversed(store.go_no_go_calls(session, proposal, stage)):
         if not row.cancelled and _ends(row) > now:
             return (
-                f"{row.id} is already scheduled for it ({aware(row.starts_at):%Y-%m-%d %H:%M} "
-                f"UTC); to change its time: /charter meeting move {row.id} <when>."
+                f"{row.id} is already scheduled for #{proposal} entering {stage}"
+                f" ({aware(row.starts_at):%Y-%m-%d %H:%M} UTC); to change its time:"
+                f" /charter meeting move {row.id} <when>."
             )
     return None
+
+
+def no_call_before(charter: Charter, stage: str) -> str:
+    """The answer to a go/no-go call asked for before ``stage``, whose charter entry holds
+    none: the stages that have one."""
+    held = [s.id for s in charter.rollout.stages if s.go_no_go_meeting]
+    where = (
+        f"only before {', '.join(held[:-1])} and {held[-1]}" if len(held) > 1
+        else f"only before {held[0]}" if held
+        else "no stage has one"
+    )  # fmt: skip
+    return f"The charter holds no go/no-go call before {stage} ({where})."
 
 
 def store_requested(

@@ -5,7 +5,11 @@ Rules:
   that started last if it ended at most ``WRITE_UP`` (24 hours) ago; both go into the audit log
   under ``meeting:<occurrence key>``. When the latest held call ended longer ago, nothing is
   recorded: the answer names that call and the command recording on it (``--call <its
-  occurrence key>``, with the words typed), rather than file the outcome on a call long over.
+  occurrence key>``, with the words typed), rather than file the outcome on a call long over;
+  but a decision starting with ``go`` or ``no-go`` counts for a gate only on a go/no-go call, so
+  when that call is not one, the answer names instead the go/no-go call (latest attempt not
+  cancelled) of each rollout under way the asker may see, or says none is scheduled, before
+  the command recording on the latest call all the same (for no gate).
 - ``--call <id>`` names the call (:func:`bot.meetings_lookup.held`: its occurrence in progress,
   else its latest held; not one yet to start, nor a cancelled one). Without it, when two or more
   calls are in progress at once, nothing is recorded: the answer lists them with the command
@@ -52,12 +56,19 @@ from bot.messages import Actor, Message, When
 from charter import commands as c
 from charter.effects import Audit
 from charter.meetings import AdhocMeeting, Call, Occurrence, is_private
-from storage import agendas as agenda_store, meeting_outcomes as outcome_store
+from storage import (
+    agendas as agenda_store,
+    meeting_outcomes as outcome_store,
+    meetings as store,
+    rollouts as rollout_store,
+)
 from storage.models.meetings import AdhocMeetingRow, MeetingOutcomeRow
+from storage.times import aware
 
 if TYPE_CHECKING:
     from bot.service import Governance
 
+from bot.meetings_calls import adhoc_call
 from bot.meetings_lookup import (
     call_by_id,
     fail,
@@ -141,7 +152,7 @@ def _target(
     if found is None or _hidden(gov, found[0], public):  # told as the public would be
         return fail("No call has taken place yet to record this on.")
     if found[1].ends_at + WRITE_UP < now:  # none in progress, and the latest is long over
-        return _long_over(found, typed, public)
+        return _long_over(gov, session, found, typed, actor)
     return found
 
 
@@ -161,16 +172,57 @@ def _several(live: list[tuple[Call, Occurrence]], form: str, public: bool) -> Me
     return Message(lines=((head,), *listed), ok=False)
 
 
-def _long_over(found: tuple[Call, Occurrence], typed: str, public: bool) -> Message:
-    """The refusal when no call is in progress and the latest held ended over ``WRITE_UP`` ago."""
+def _long_over(
+    gov: Governance,
+    session: Session,
+    found: tuple[Call, Occurrence],
+    typed: str,
+    actor: Actor,
+) -> Message:
+    """The refusal when no call is in progress and the latest held ended over ``WRITE_UP`` ago;
+    for a go/no-go decision the latest is not a go/no-go call of, it names the gate's calls
+    instead (:func:`_gate_calls`)."""
     call, occ = found
     verb, _, words = typed.partition(" ")
+    public = _public(actor)
     slash = "/" if public else "/charter "
-    return fail(
+    head = (
         f"No call is in progress, and the latest, {call.title} ({occ.key}), ended over"
-        f" {WRITE_UP // timedelta(hours=1)} hours ago; nothing was recorded. To record on it:"
-        f" {slash}meeting {verb} --call {occ.key} {words}"
+        f" {WRITE_UP // timedelta(hours=1)} hours ago; nothing was recorded."
     )
+    then = f"{slash}meeting {verb} --call {occ.key} {words}"
+    row = session.get(AdhocMeetingRow, call.id)
+    if verb == "decide" and _GO.match(words) and (row is None or row.kind != "go-no-go"):
+        gate = _gate_calls(gov, session, words, actor)
+        return fail(f"{head} {gate} To record on {call.title} all the same (for no gate): {then}")
+    return fail(f"{head} To record on it: {then}")
+
+
+def _gate_calls(gov: Governance, session: Session, words: str, actor: Actor) -> str:
+    """Where a go/no-go decision counts: the go/no-go call (its latest attempt not cancelled)
+    of each rollout under way for the stage it enters next, of those ``actor`` may see (in a
+    public reply, no private one); or that none is scheduled."""
+    public = _public(actor)
+    slash = "/" if public else "/charter "
+    named = []
+    for rollout in rollout_store.rollouts(session, gov.charter, active_only=True):
+        index = rollout.stage_index + 1
+        if index >= len(gov.charter.stage_ids):
+            continue
+        stage = gov.charter.stage_ids[index]
+        rows = [
+            r for r in store.go_no_go_calls(session, rollout.proposal, stage) if not r.cancelled
+        ]
+        if rows and may_see(session, gov, adhoc_call(rows[-1]), actor, public=public):
+            row = rows[-1]
+            named.append(
+                f"{row.id} ({aware(row.starts_at):%Y-%m-%d %H:%M} UTC):"
+                f" {slash}meeting decide --call {row.id} {words}"
+            )
+    lead = "A go/no-go decision counts only on the rollout's go/no-go call"
+    if not named:
+        return f"{lead}, and none is scheduled for a rollout under way."
+    return f"{lead}, once it has started: {'; '.join(named)}."
 
 
 def decide(

@@ -130,10 +130,10 @@ def test_go_on_the_call_scheduled_again_passes_the_gate(db_url: str) -> None:
     ("cancel", "command", "says"),
     [
         (False, f"meeting schedule {BASE} 2026-06-17 14:00Z",
-         f"{BASE} is already scheduled for it (2026-06-15 10:00 UTC); to change its time: "
-         f"/charter meeting move {BASE} <when>."),
+         f"{BASE} is already scheduled for #7 entering production (2026-06-15 10:00 UTC); to "
+         f"change its time: /charter meeting move {BASE} <when>."),
         (True, "meeting schedule go-no-go-7-canary 2026-06-17 14:00Z",
-         "#7 needs no go/no-go call for canary now: it enters production next."),
+         "The charter holds no go/no-go call before canary (only before production)."),
         (True, "meeting schedule go-no-go-7-prod 2026-06-17 14:00Z",
          "go-no-go-7-prod names no stage of the charter; a go/no-go call is "
          "go-no-go-<n>-<stage>, the stage one of staging, canary, production."),
