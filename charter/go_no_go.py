@@ -118,14 +118,16 @@ def current_go_no_go(
 
 def hand_cancelled(stage: Stage, rollout: Rollout, call: str) -> str:
     """What a failing reason adds when ``call``, the stage's current go/no-go call, was
-    cancelled by hand: no call replaces it by itself, so the rollout waits on a person; the
-    call is held again with ``meeting schedule go-no-go-<n>-<stage> <when>``, or a decision
-    made elsewhere is entered with an override (the cancel's reply names the same commands)."""
+    cancelled by hand: no call replaces it by itself, so the rollout waits on a person; a
+    coordinator holds the call again with ``meeting schedule go-no-go-<n>-<stage> <when>``, or
+    the override roles enter a decision made elsewhere with an override (the cancel's reply
+    names the same commands). It says who may, since the dashboard shows it to anyone."""
     n = rollout.proposal
     return (
-        f"; its call {call} was cancelled by hand and none replaces it: "
-        f"/charter meeting schedule go-no-go-{n}-{stage.id} <when>, or "
-        f'/charter advance {n} to {stage.id} --override "<where and what was decided>"'
+        f"; its call {call} was cancelled by hand and none replaces it: a coordinator may hold"
+        f" it again (/charter meeting schedule go-no-go-{n}-{stage.id} <when>), or the override"
+        f' roles advance past it (/charter advance {n} to {stage.id} --override "<where and what'
+        f' was decided>")'
     )
 
 

@@ -20,9 +20,10 @@ from tests.charter.test_go_no_go_gate import (
 )
 
 HAND = (
-    "; its call {call} was cancelled by hand and none replaces it: /charter meeting schedule "
-    "go-no-go-42-production <when>, or /charter advance 42 to production --override "
-    '"<where and what was decided>"'
+    "; its call {call} was cancelled by hand and none replaces it: a coordinator may hold it"
+    " again (/charter meeting schedule go-no-go-42-production <when>), or the override roles"
+    ' advance past it (/charter advance 42 to production --override "<where and what was'
+    ' decided>")'
 )
 NONE = "go/no-go: no decision recorded for production"
 NO_GO = "go/no-go: the call decided no-go for production (ines-coord, 2026-03-22 09:00 UTC)"

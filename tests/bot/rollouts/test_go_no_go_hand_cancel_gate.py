@@ -29,9 +29,9 @@ from tests.bot.rollouts.test_rollback_gates import PAIR, green, ready, ready_for
 
 PLAIN = "go/no-go: no decision recorded for production"
 HAND = (
-    f"{PLAIN}; its call {CALL} was cancelled by hand and none replaces it: /charter meeting "
-    f"schedule {CALL} <when>, or /charter advance 1 to production --override "
-    '"<where and what was decided>"'
+    f"{PLAIN}; its call {CALL} was cancelled by hand and none replaces it: a coordinator may"
+    f" hold it again (/charter meeting schedule {CALL} <when>), or the override roles advance"
+    ' past it (/charter advance 1 to production --override "<where and what was decided>")'
 )
 
 
