@@ -124,7 +124,13 @@ def confirm(
     if isinstance(taken, str):
         return fail(taken)
     row, data = taken
-    probe = c.MeetingSchedule(title=str(data.get("title", "")), when_text="")
+    # Asked again as the command it completes: a move of a go/no-go call needs what its
+    # cancel or move would (charter.authz: a coordinator's), not only a schedule's.
+    probe: c.MeetingSchedule | c.MeetingMove = (
+        c.MeetingMove(id=str(data.get("call", "")), when_text="")
+        if row.action == "move"
+        else c.MeetingSchedule(title=str(data.get("title", "")), when_text="")
+    )
     refusal = gov.authorize(session, probe, actor, now, proposal=None)
     if refusal is not None:
         return refusal

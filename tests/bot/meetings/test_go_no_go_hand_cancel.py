@@ -14,6 +14,7 @@ from bot.clock import FixedClock
 from bot.meetings_hand_cancel import requested
 from bot.messages import Actor, Message, plain_text
 from bot.service import Governance
+from charter.load import load_charter
 from storage import meetings as store
 from storage.db import session_scope
 from tests.bot.meetings.conftest import (
@@ -25,6 +26,7 @@ from tests.bot.meetings.conftest import (
 )
 from tests.bot.meetings.test_go_no_go import SOAK_END, on_canary
 from tests.bot.meetings.test_go_no_go_retry import gate
+from tests.paths import reference_charter_text
 
 NOW = SOAK_END - timedelta(days=1)  # go-no-go-7-production is stored for 2026-06-15 10:00 UTC
 BASE = "go-no-go-7-production"
@@ -253,3 +255,26 @@ def test_only_coordinators_cancel_move_or_schedule_a_go_no_go_call(
     assert said.startswith("error: Only coordinators may schedule, move or cancel a go/no-go"), said
     assert rows(gov)[0][2] is False  # not cancelled
     gov.engine.dispose()
+
+
+def test_a_confirmed_move_of_a_go_no_go_call_is_asked_again_as_a_move(db_url: str) -> None:
+    """confirm re-authorises the command it completes: a coordinator who previewed moving the
+    gate's call and is no longer one when confirming (the charter changed meanwhile) is
+    refused, as their cancel or move now would be, and the call stays where it was."""
+    gov = setup(db_url)
+    preview = gov.run_sync(f"meeting move {BASE} 2026-06-16 09:00Z", COORDINATOR, NOW)
+    assert preview.ok, plain_text(preview)
+    gov.engine.dispose()
+    text = (
+        reference_charter_text()
+        .replace("coordinators: [ines-coord, jonas-coord]", "coordinators: [jonas-coord]")
+        .replace("maintainers: [hana-eridanus]", "maintainers: [hana-eridanus, ines-coord]")
+    )
+    assert "coordinators: [jonas-coord]" in text and "hana-eridanus, ines-coord" in text
+    demoted = make_gov(db_url, load_charter(text, "c.yaml"), FixedClock(NOW))
+    reply = demoted.run_sync(f"confirm {token_of(preview)}", COORDINATOR, NOW)
+    assert not reply.ok and "Only coordinators may" in plain_text(reply), plain_text(reply)
+    with session_scope(demoted.engine) as session:
+        (row,) = [r for r in store.adhoc_rows(session) if r.id == BASE]
+        assert row.starts_at.replace(tzinfo=UTC) == datetime(2026, 6, 15, 10, tzinfo=UTC)
+    demoted.engine.dispose()
