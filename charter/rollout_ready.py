@@ -35,7 +35,7 @@ from charter.rollout_decision import (
     refuse,
     stage_index_of,
 )
-from charter.rollout_facts import CheckResult, ReadyReport, Rollout, moving_ref
+from charter.rollout_facts import CheckResult, ReadyReport, Rollout, moving_ref, version_at
 from charter.rollout_settle import settle, waiting
 
 
@@ -94,12 +94,13 @@ def report_ready(
         + _paused(rollout, moved, charter, minimums)
         + "".join(f"; {void}" for void in voids)
     )
+    release = version_at(report.version, report.ref)  # as views write it: 1.2.0@0123456789ab
     effects: tuple[Effect, ...] = (
         Audit("ready-reported", audit_subject(rollout), _audited(report)),
         *settled,
         *_drills_voided(moved, charter, report, voids),
         SyncTracking(rollout.proposal),
-        Reply(f"recorded {report.client} {report.version} for {report.stage}{warning}"),
+        Reply(f"recorded {report.client} {release} for {report.stage}{warning}"),
     )
     return RolloutDecision(moved, effects)
 

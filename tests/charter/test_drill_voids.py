@@ -70,7 +70,7 @@ def test_a_ready_report_adding_the_ref_keeps_the_drill_and_says_nothing_of_it() 
     without = replace(ON_CANARY, reports=tuple(replace(r, ref=None) for r in ON_CANARY.reports))
     decision = report_ready(without, CHARTER, again(ref="a" * 40))
     [reply] = [e for e in decision.effects if isinstance(e, Reply)]
-    assert reply.text == "recorded aurora 1.4.0 for canary"
+    assert reply.text == "recorded aurora 1.4.0@aaaaaaaaaaaa for canary"
     assert not [e for e in decision.effects if isinstance(e, Announce)]
     found = drills.standing(decision.rollout, CHARTER, "aurora", "canary")
     assert found is not None and found.counts

@@ -282,7 +282,8 @@ def test_a_report_never_moves_a_client_down() -> None:
          "ref": sha("aurora", "staging", "1.4.2"), "notes": "", "by": "aurora-bot"},
     )  # fmt: skip
     assert decision.effects[-1] == Reply(
-        "recorded aurora 1.4.2 for staging; aurora's staging soak restarts: 1.4.2 replaces 1.4.0"
+        "recorded aurora 1.4.2@1530d36812e0 for staging; aurora's staging soak restarts: 1.4.2"
+        " replaces 1.4.0"
     )
     assert decision.rollout.stage_entered_at == {"staging": T0 + 2 * D}
 
@@ -541,11 +542,12 @@ def test_a_reported_ref_names_a_commit_or_the_tag_a_run_was_for(
 @pytest.mark.parametrize(
     ("version", "said"),
     [
-        ("1.3.9", "recorded aurora 1.3.9 for staging; warning: 1.3.9 does not meet the proposal's"
-         " prerequisite aurora >= 1.4; staging is not entered until a release that does is"
-         " reported"),
-        ("1.4.0", "recorded aurora 1.4.0 for staging"),
-        ("nightly-7", "recorded aurora nightly-7 for staging"),  # cannot be compared: no warning
+        ("1.3.9", "recorded aurora 1.3.9@5864ca1e9d77 for staging; warning: 1.3.9 does not meet"
+         " the proposal's prerequisite aurora >= 1.4; staging is not entered until a release that"
+         " does is reported"),
+        ("1.4.0", "recorded aurora 1.4.0@7a08c5a3c6c3 for staging"),
+        # cannot be compared: no warning
+        ("nightly-7", "recorded aurora nightly-7@b0a7e1fcc3c1 for staging"),
     ],
 )  # fmt: skip
 def test_a_release_below_the_prerequisite_is_recorded_with_a_warning(
@@ -556,6 +558,20 @@ def test_a_release_below_the_prerequisite_is_recorded_with_a_warning(
     decision = report_ready(rollout, CHARTER, sent, minimums("aurora >= 1.4"))
     assert decision.rollout.position("aurora") == 0  # on staging all the same
     assert decision.effects[-1] == Reply(said)
+
+
+@pytest.mark.parametrize(
+    ("version", "ref", "said"),
+    [
+        ("1.4.0", "0123abcd" * 5, "recorded aurora 1.4.0@0123abcd0123 for staging"),  # a sha
+        ("v1.4.0", "refs/tags/v1.4.0", "recorded aurora v1.4.0 for staging"),  # its own tag
+        ("1.4.0", None, "recorded aurora 1.4.0 for staging"),  # no ref
+    ],
+)
+def test_the_reply_names_the_release_as_views_do(version: str, ref: str | None, said: str) -> None:
+    rollout = start(42, CLIENTS, T0).rollout
+    sent = report("aurora", "staging", T0, version=version, ref=ref)
+    assert report_ready(rollout, CHARTER, sent).effects[-1] == Reply(said)
 
 
 def test_the_first_stage_waits_for_releases_meeting_the_prerequisites() -> None:

@@ -68,20 +68,21 @@ def on_last(*, paused: bool) -> Rollout:
     [
         (pending(paused=True), report("eridanus", "staging", T0 + 2 * H), -1, False,
          ["ready-reported"],
-         "recorded eridanus 1.4.0 for staging; #42 is paused (INC-1 (sev1): chain halt): it"
-         " enters staging once resumed"),
+         "recorded eridanus 1.4.0@5c5c254466a2 for staging; #42 is paused (INC-1 (sev1): chain"
+         " halt): it enters staging once resumed"),
         (pending(paused=False), report("eridanus", "staging", T0 + 2 * H), 0, False,
-         ["ready-reported", "stage-entered"], "recorded eridanus 1.4.0 for staging"),
+         ["ready-reported", "stage-entered"], "recorded eridanus 1.4.0@5c5c254466a2 for staging"),
         (pending(paused=True, aurora="4.1"), report("eridanus", "staging", T0 + 2 * H), -1,
-         False, ["ready-reported"], "recorded eridanus 1.4.0 for staging"),
+         False, ["ready-reported"], "recorded eridanus 1.4.0@5c5c254466a2 for staging"),
         (on_last(paused=True), report("dorado", "production", T0 + 2 * H), 2, False,
          ["ready-reported"],
-         "recorded dorado 1.4.0 for production; #42 is paused (INC-1 (sev1): chain halt): it"
-         " completes once resumed"),
+         "recorded dorado 1.4.0@279b2e2ef095 for production; #42 is paused (INC-1 (sev1): chain"
+         " halt): it completes once resumed"),
         (on_last(paused=False), report("dorado", "production", T0 + 2 * H), 2, True,
-         ["ready-reported", "rollout-completed"], "recorded dorado 1.4.0 for production"),
+         ["ready-reported", "rollout-completed"],
+         "recorded dorado 1.4.0@279b2e2ef095 for production"),
         (pending(paused=True), report("aurora", "staging", T0 + 2 * H, version="4.3"), -1,
-         False, ["ready-reported"], "recorded aurora 4.3 for staging"),
+         False, ["ready-reported"], "recorded aurora 4.3@459a65cfbb7b for staging"),
     ],
     ids=["paused-first-stage", "first-stage", "paused-below-minimum", "paused-last-stage",
          "last-stage", "paused-nothing-waits"],

@@ -93,29 +93,31 @@ REBUILT = sha("aurora", "rebuild", "1.4.0")
     ("before", "sent", "said", "clocks"),
     [
         (on_canary(), ran("aurora", "canary", NOW, "2.0.0"),
-         "recorded aurora 2.0.0 for canary; aurora's canary soak restarts: 2.0.0 replaces 1.4.0",
+         "recorded aurora 2.0.0@8b2f2c920e43 for canary; aurora's canary soak restarts: 2.0.0"
+         " replaces 1.4.0",
          {"staging": T0, "canary": NOW}),
-        (on_canary(), ran("aurora", "canary", NOW), "recorded aurora 1.4.0 for canary",
+        (on_canary(), ran("aurora", "canary", NOW), "recorded aurora 1.4.0@f960c4c050b0 for canary",
          {"staging": T0, "canary": ENTERED}),
         (on_canary(), report("aurora", "canary", NOW, version="v1.4.0", ref=None),
          "recorded aurora v1.4.0 for canary", {"staging": T0, "canary": ENTERED}),
         (on_canary(), report("aurora", "canary", NOW, ref=REBUILT),
-         "recorded aurora 1.4.0 for canary; aurora's canary soak restarts:"
+         "recorded aurora 1.4.0@2b772e3e3d86 for canary; aurora's canary soak restarts:"
          f" 1.4.0@{REBUILT[:12]} replaces 1.4.0@{build('aurora')[:12]}",
          {"staging": T0, "canary": NOW}),
         (on_canary(), ran("aurora", "staging", NOW, "2.0.0"),
-         "recorded aurora 2.0.0 for staging; aurora's staging soak restarts: 2.0.0 replaces"
-         " 1.4.0", {"staging": NOW, "canary": ENTERED}),
+         "recorded aurora 2.0.0@8b2f2c920e43 for staging; aurora's staging soak restarts: 2.0.0"
+         " replaces 1.4.0", {"staging": NOW, "canary": ENTERED}),
         (on_canary(ran("aurora", "production", ENTERED), positions={"aurora": 2}),
          ran("aurora", "canary", NOW, "2.0.0"),
-         "recorded aurora 2.0.0 for canary; aurora's canary soak restarts: 2.0.0 replaces 1.4.0",
+         "recorded aurora 2.0.0@8b2f2c920e43 for canary; aurora's canary soak restarts: 2.0.0"
+         " replaces 1.4.0",
          {"staging": T0, "canary": NOW}),
         (on_canary(), ran("aurora", "production", NOW, "2.0.0"),
-         "recorded aurora 2.0.0 for production", {"staging": T0, "canary": ENTERED}),
+         "recorded aurora 2.0.0@8b2f2c920e43 for production", {"staging": T0, "canary": ENTERED}),
         (on_canary(positions={"dorado": 0}), ran("aurora", "canary", NOW, "2.0.0"),
-         "recorded aurora 2.0.0 for canary", {"staging": T0}),
+         "recorded aurora 2.0.0@8b2f2c920e43 for canary", {"staging": T0}),
         (on_canary(ran("aurora", "canary", NOW + H, "2.0.0")), ran("aurora", "canary", NOW),
-         "recorded aurora 1.4.0 for canary", {"staging": T0, "canary": NOW + H}),
+         "recorded aurora 1.4.0@f960c4c050b0 for canary", {"staging": T0, "canary": NOW + H}),
     ],
     ids=["new-version", "repeat", "repeat-without-ref", "rebuilt", "earlier-stage",
          "client-past-the-stage", "next-stage", "clock-stopped", "dated-before-the-latest"],

@@ -25,7 +25,7 @@ def drilled(engine: Engine) -> World:
 def test_reporting_the_ref_of_the_release_drilled_keeps_the_drill(sqlite_engine: Engine) -> None:
     world = drilled(sqlite_engine)
     said = world.ok("carmen-borealis", f"ready 1 borealis staging 1.0.0 {SHA['borealis'][:10]}")
-    assert said == "recorded borealis 1.0.0 for staging"
+    assert said == "recorded borealis 1.0.0@2222222222 for staging"
     assert world.announced("no longer counts") == []
     shown = world.ok(None, "rollout 1")
     assert "drill=pass 12m" in shown and "(outdated)" not in shown
@@ -42,7 +42,8 @@ def test_another_release_voids_the_drill_and_the_reply_and_announcement_say_so(
     world.ok("carmen-borealis", f"ready 1 borealis staging 1.0.0 {SHA['borealis'][:10]}")
     said = world.ok("carmen-borealis", f"ready 1 borealis staging 1.0.0 {'e' * 10}")
     assert said == (
-        "recorded borealis 1.0.0 for staging; borealis's staging soak restarts: 1.0.0@eeeeeeeeee"
+        "recorded borealis 1.0.0@eeeeeeeeee for staging; borealis's staging soak restarts:"
+        " 1.0.0@eeeeeeeeee"
         f" replaces 1.0.0@2222222222; {NOTICE}"
     )
     [announced] = world.announced("no longer counts")

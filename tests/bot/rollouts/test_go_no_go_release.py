@@ -137,7 +137,7 @@ def test_no_second_call_while_the_new_one_waits(sqlite_engine: Engine) -> None:
     new_release(world, "aurora", "ready")
     world.later(D)
     said = new_release(world, "borealis", "ready")
-    assert said == "recorded borealis 1.0.1 for production"
+    assert said == "recorded borealis 1.0.1@dddddddddddd for production"
     for _ in range(2):
         world.tick()
     assert titles(world) == [FIRST, f"{FIRST} (attempt 2)"]
@@ -152,7 +152,7 @@ def test_a_no_go_retry_waiting_is_not_doubled_by_a_release(sqlite_engine: Engine
     world.tick()
     assert titles(world) == [FIRST, f"{FIRST} (attempt 2)"]
     said = new_release(world, "aurora", "ready")
-    assert said == "recorded aurora 1.0.1 for production"
+    assert said == "recorded aurora 1.0.1@cccccccccccc for production"
     world.tick()
     assert titles(world) == [FIRST, f"{FIRST} (attempt 2)"]
 
@@ -174,7 +174,7 @@ def test_no_call_when_nothing_voids_the_go_or_the_rollout_cannot_use_it(
         assert "#1 advanced to production" in world.ok(COORDINATOR, "advance 1")
         assert world.state(1) is State.COMPLETED
         said = new_release(world, "aurora", "ready")
-        assert said == "recorded aurora 1.0.1 for production"
+        assert said == "recorded aurora 1.0.1@cccccccccccc for production"
     else:
         for _ in range(3):  # production → canary → staging → pending: ended
             world.ok(COORDINATOR, 'rollback 1 "chain split"')
@@ -226,7 +226,7 @@ def test_a_first_report_after_the_call_schedules_a_new_call(sqlite_engine: Engin
     go_decided(world, reported=("aurora",))
     reported = world.clock.now()
     said = ready(world, "borealis", "production")
-    assert said.splitlines()[0] == "recorded borealis 1.0.0 for production"
+    assert said.splitlines()[0] == "recorded borealis 1.0.0@bbbbbbbbbbbb for production"
     assert "a new go/no-go call is scheduled" in said.splitlines()[1]
     world.tick()
     assert titles(world) == [FIRST, f"{FIRST} (attempt 2)"]
@@ -265,7 +265,8 @@ def test_a_release_reported_during_the_call_is_that_calls_to_decide(
     (attempt 2), not a retry beside a call for the release; its go stores none and lets #1 in."""
     world = World(sqlite_engine)
     first_call_running(world, timedelta(minutes=10))
-    assert new_release(world, "aurora", "ready") == "recorded aurora 1.0.1 for production"
+    said = new_release(world, "aurora", "ready")
+    assert said == "recorded aurora 1.0.1@cccccccccccc for production"
     world.tick()
     assert titles(world) == [FIRST]
     green(world, "aurora", "production", NEW["aurora"])

@@ -113,7 +113,8 @@ def test_a_client_left_behind_by_override_reports_the_stage_it_skipped_first(
     world.later(H)
     ready(world, "aurora", "canary", "1.2.0")
     assert rollout(world).stage_entered_at["canary"] == world.clock.now()
-    assert "recorded aurora 1.2.0 for production" in ready(world, "aurora", "production", "1.2.0")
+    said = ready(world, "aurora", "production", "1.2.0")
+    assert "recorded aurora 1.2.0@1111111111 for production" in said
 
 
 # -- an override names its stage ------------------------------------------------------------------

@@ -54,10 +54,11 @@ def test_a_release_that_never_ran_on_canary_does_not_enter_production(world: Wor
     restarted_at = world.clock.now()
     a = MAINTAINER["aurora"]
     assert world.ok(a, f"ready 1 aurora canary 2.0.0 {NEW}") == (
-        "recorded aurora 2.0.0 for canary; aurora's canary soak restarts: 2.0.0 replaces 1.0.0"
+        "recorded aurora 2.0.0@cccccccccccc for canary; aurora's canary soak restarts: 2.0.0"
+        " replaces 1.0.0"
     )
     assert world.ok(a, f"ready 1 aurora production 2.0.0 {NEW}") == (
-        "recorded aurora 2.0.0 for production"
+        "recorded aurora 2.0.0@cccccccccccc for production"
     )
     world.ok(MAINTAINER["borealis"], f"ready 1 borealis production 1.0.0 {OLD['borealis']}")
     for name in CHECKS:
@@ -111,7 +112,7 @@ def test_reporting_the_same_release_again_restarts_nothing(world: World) -> None
     world.later(H)
     a = MAINTAINER["aurora"]
     assert world.ok(a, f"ready 1 aurora canary 1.0.0 {OLD['aurora']}") == (
-        "recorded aurora 1.0.0 for canary"
+        "recorded aurora 1.0.0@aaaaaaaaaaaa for canary"
     )
     world.ok(a, f"ready 1 aurora production 1.0.0 {OLD['aurora']}")
     assert world.ok(COORDINATOR, "advance 1") == "#1 advanced to production"
