@@ -52,7 +52,7 @@ from charter.meeting_timers import Reminder, time_left
 from charter.meetings import require_aware
 from charter.model import Charter, format_duration
 from charter.rollout_decision import announce
-from charter.rollout_drills import not_drillable
+from charter.rollout_drills import drill_time, not_drillable
 from charter.rollout_facts import PlannedDrill, Rollout
 
 LEADS = (timedelta(days=1), timedelta(hours=1))
@@ -160,10 +160,6 @@ def next_at(
     return min((at for at in times if at > now), default=None)
 
 
-def _when(at: datetime) -> str:
-    return f"{at:%a %Y-%m-%d %H:%M} UTC"  # as the plan's own announcement says it
-
-
 def announcement(rollout: Rollout, charter: Charter, item: DrillTimer, now: datetime) -> Announce:
     """The reminder or overdue nudge of ``item``, as a rollout announcement about its client;
     its data names the timer (``drill_reminder``)."""
@@ -171,10 +167,10 @@ def announcement(rollout: Rollout, charter: Charter, item: DrillTimer, now: date
     said = f"{plan.client}'s rollback drill on {plan.stage} for #{n}"
     if item.lead is not None:
         title = f"#{n} rollback drill reminder: {plan.client} on {plan.stage}"
-        text = f"{said} is planned at {_when(plan.at)} (in {time_left(plan.at - now)})."
+        text = f"{said} is planned at {drill_time(plan.at)} (in {time_left(plan.at - now)})."
     else:
         title = f"#{n} rollback drill overdue: {plan.client} on {plan.stage}"
-        text = f"{said} was planned at {_when(plan.at)}, and no drill has been reported since."
+        text = f"{said} was planned at {drill_time(plan.at)}, and no drill has been reported since."
         text += _what_now(rollout, charter, plan)
     made = announce(rollout, charter, title, text, about=(plan.client,))
     data = {**made.data, "drill_reminder": item.key}

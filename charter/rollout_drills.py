@@ -24,7 +24,7 @@ Rules (the scoring and the gate are :mod:`charter.drills`'s):
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from charter import drills as rules
 from charter.effects import Audit, Effect, Reply, SyncTracking
@@ -150,9 +150,9 @@ def schedule_drill(
         )
     earlier = rules.planned(rollout, plan.client, plan.stage)
     moved = replace(rollout, planned_drills=(*rollout.planned_drills, plan))
-    when = _when(plan)
+    when = drill_time(plan.at)
     said = f"{plan.client}'s rollback drill on {plan.stage}"
-    replaces = "" if earlier is None else f"; it replaces the plan for {_when(earlier)}"
+    replaces = "" if earlier is None else f"; it replaces the plan for {drill_time(earlier.at)}"
     payload: dict[str, object] = {
         "client": plan.client,
         "stage": plan.stage,
@@ -184,5 +184,7 @@ def schedule_drill(
     return RolloutDecision(moved, effects)
 
 
-def _when(plan: PlannedDrill) -> str:
-    return f"{plan.at:%a %Y-%m-%d %H:%M} UTC"
+def drill_time(at: datetime) -> str:
+    """A planned drill's time as its announcements and replies write it (UTC, to the minute;
+    a notice's When shows it in each reader's zone)."""
+    return f"{at:%a %Y-%m-%d %H:%M} UTC"
