@@ -51,10 +51,10 @@ from bot.meetings_preview import (
     DEFAULT_LENGTH,
     ask,
     clash_warning,
-    iana,
     preview_message,
     public_reply,
     read_when,
+    schedule_payload,
     started,
 )
 
@@ -76,13 +76,7 @@ def schedule(
     if cmd.proposal is not None and repo.load(session, cmd.proposal) is None:
         return fail(f"There is no proposal #{cmd.proposal}.")
     length = cmd.duration or DEFAULT_LENGTH
-    payload = {
-        "title": cmd.title,
-        "starts_at": result.at_utc.isoformat(),
-        "zone": iana(zone),
-        "duration_seconds": int(length.total_seconds()),
-        "proposal": cmd.proposal,
-    }
+    payload = schedule_payload(cmd, result.at_utc, zone, length, cmd.proposal)
     token = ask(session, actor, "schedule", payload, now)
     extra = f"“{cmd.title}”, {format_duration(length)}" + (
         f", about #{cmd.proposal}" if cmd.proposal else ""

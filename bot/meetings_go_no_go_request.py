@@ -34,9 +34,9 @@ from bot.meetings_preview import (
     DEFAULT_LENGTH,
     ask,
     clash_warning,
-    iana,
     preview_message,
     public_reply,
+    schedule_payload,
 )
 
 
@@ -83,14 +83,7 @@ def _preview_go_no_go(
     if cmd.proposal is not None and cmd.proposal != number:
         return fail(f"{cmd.title} is a call about #{number}, not #{cmd.proposal}.")
     length = cmd.duration or DEFAULT_LENGTH
-    payload = {
-        "title": cmd.title,
-        "starts_at": result.at_utc.isoformat(),
-        "zone": iana(zone),
-        "duration_seconds": int(length.total_seconds()),
-        "proposal": number,
-        "go_no_go": stage,
-    }
+    payload = {**schedule_payload(cmd, result.at_utc, zone, length, number), "go_no_go": stage}
     token = ask(session, actor, "schedule", payload, now)
     extra = (
         f"The go/no-go call for #{number} entering {stage}, {format_duration(length)}: a"

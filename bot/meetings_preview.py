@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session
 
 from bot.messages import Actor, Message, When
+from charter import commands as c
 from charter.meetings import MeetingError, Occurrence, clashes, occurrences, zone_of
 from charter.when import WhenError, parse_when, preview
 from storage import meeting_confirmations as confirmations, meetings as store
@@ -116,6 +117,19 @@ def iana(zone: str) -> str:
         return zone
     except MeetingError:
         return "UTC"
+
+
+def schedule_payload(
+    cmd: c.MeetingSchedule, at: datetime, zone: str, length: timedelta, proposal: int | None
+) -> dict[str, Any]:
+    """What a previewed schedule keeps for its confirmation: the call it then stores."""
+    return {
+        "title": cmd.title,
+        "starts_at": at.isoformat(),
+        "zone": iana(zone),
+        "duration_seconds": int(length.total_seconds()),
+        "proposal": proposal,
+    }
 
 
 def started(occ: Occurrence, now: datetime, verb: str) -> Message | None:
