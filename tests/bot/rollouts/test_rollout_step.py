@@ -130,50 +130,38 @@ def test_a_failed_read_before_the_rule_is_an_error_not_a_refusal(world: World) -
     assert _refusals(world) == before
 
 
+HOLD = 'rollout pause 1 "by hand"'
+INCIDENT = 'incident declare sev1 "fork on canary"'
+SEVERITY = 'incident severity #1 sev2 "contained"'
+
+
+def _corrupt(*_: object, **__: object) -> object:
+    """A store read meeting a row that does not parse."""
+    raise ValueError("Expecting value: line 1 column 1 (char 0)")  # as a JSONDecodeError
+
+
 @pytest.mark.parametrize(
-    ("module", "read", "command"),
+    ("before_it", "read", "command"),
     [
-        ("bot.rollout_moves", "gate_facts", "advance 1"),
-        ("bot.rollout_holds", "confidential_incidents", "rollout resume 1"),
+        (HOLD, "bot.rollout_moves.gate_facts", "advance 1"),
+        (HOLD, "bot.rollout_holds.confidential_incidents", "rollout resume 1"),
+        (
+            INCIDENT,
+            "bot.rollout_incidents.embargoed_active",
+            'incident severity #1 sev2 "contained"',
+        ),
+        (INCIDENT, "bot.rollout_incidents.kept_private", "incident add #1 for 1"),
     ],
 )
 def test_the_commands_read_outside_the_rule(
-    world: World, monkeypatch: pytest.MonkeyPatch, module: str, read: str, command: str
+    world: World, monkeypatch: pytest.MonkeyPatch, before_it: str, read: str, command: str
 ) -> None:
-    """``advance`` and ``rollout resume`` read gate facts and confidential incidents from the
-    store before their rule: a read that fails is an error, never a refusal."""
+    """``advance``, ``rollout resume``, ``incident severity`` and ``incident add`` read gate
+    facts, confidential incidents, embargoes and privacy from the store before their rule: a
+    read that fails is an error, never a refusal."""
     world.accept(1, form(clients=PAIR, likelihood=1, impact=1))
-    world.ok(COORDINATOR, 'rollout pause 1 "by hand"')
-
-    def corrupt(*_: object, **__: object) -> object:
-        raise ValueError("Expecting value: line 1 column 1 (char 0)")
-
-    monkeypatch.setattr(f"{module}.{read}", corrupt)
-    before = _refusals(world)
-    with pytest.raises(ValueError, match="Expecting value"):
-        world.run(COORDINATOR, command)
-    assert _refusals(world) == before
-
-
-@pytest.mark.parametrize(
-    ("read", "command"),
-    [
-        ("embargoed_active", 'incident severity #1 sev2 "contained"'),
-        ("kept_private", "incident add #1 for 1"),
-    ],
-)
-def test_incident_commands_read_outside_the_rule(
-    world: World, monkeypatch: pytest.MonkeyPatch, read: str, command: str
-) -> None:
-    """``incident severity`` and ``incident add`` read what is embargoed or private before
-    their rule, as the rollout commands do: a read that fails is an error, not a refusal."""
-    world.accept(1, form(clients=PAIR, likelihood=1, impact=1))
-    world.ok(COORDINATOR, 'incident declare sev1 "fork on canary"')
-
-    def corrupt(*_: object, **__: object) -> object:
-        raise ValueError("Expecting value: line 1 column 1 (char 0)")
-
-    monkeypatch.setattr(f"bot.rollout_incidents.{read}", corrupt)
+    world.ok(COORDINATOR, before_it)
+    monkeypatch.setattr(read, _corrupt)
     before = _refusals(world)
     with pytest.raises(ValueError, match="Expecting value"):
         world.run(COORDINATOR, command)
