@@ -14,7 +14,12 @@ Rules:
   proposal may be seen (:mod:`bot.release_refusals`: its issue, or privately while it is
   confidential), once per release, proposal and stage.
 - Each escalation of the charter notifies its roles once per condition: fired keys are kept in
-  ``kv_state`` under ``FIRED_KEY`` and audited as ``escalation-fired``.
+  ``kv_state`` under ``FIRED_KEY`` and audited as ``escalation-fired`` (under the subject its
+  key names, ``proposal:<n>`` or ``rollout:<n>``, so the public log withholds the entry while
+  that proposal is confidential and undisclosed). An alert about such a proposal is no role
+  notification: a role may hold people to whom the proposal does not exist (a charter role of
+  its own, neither coordinators nor the council), so each member of its roles who may see it
+  (:func:`bot.rollout_steps.visible`) gets it as a direct message, and no one else.
 - A proposal in review counts as answered by everyone the system records taking part in it
   (``participants``; the watchdogs keep the client maintainers among them): voters, authors of
   GitHub comments on its issue, raisers and resolvers of its concerns, and every actor of an
@@ -31,15 +36,17 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bot import release_refusals
+from bot.announcements import undisclosed_secrets
 from bot.github.events import RELEASE_LINE, CheckEvent, ReleaseEvent
 from bot.messages import Actor
+from bot.notify_plan import members
 from bot.release_dates import release_report_at
 from bot.rollout_moves import report
 from bot.rollout_reads import checked, gate_facts
-from bot.rollout_steps import locate
+from bot.rollout_steps import locate, visible
 from bot.service import Governance
 from charter import watchdogs
-from charter.effects import Audit
+from charter.effects import Audit, Effect, Notify
 from charter.gates import GateFacts
 from charter.intake import parse_activation
 from charter.lifecycle import State
@@ -49,6 +56,7 @@ from charter.release_time import reported_already
 from charter.rollout import ReadyReport
 from storage import (
     check_results as check_store,
+    outbox,
     proposals as repo,
     rollout_record as record_store,
     rollouts as store,
@@ -208,8 +216,33 @@ def tick(gov: Governance, session: Session, now: datetime) -> int:
         state.add_to_set(session, FIRED_KEY, alert.key, now)
         subject = ":".join(alert.key.split(":")[2:4]) or "escalation"
         payload = {"key": alert.key, "roles": list(alert.roles), "text": alert.text}
-        gov.effects(
-            session, [alert, Audit("escalation-fired", subject, payload)], "charterbot", now
-        )
+        effects: list[Effect] = [Audit("escalation-fired", subject, payload)]
+        if not _told_privately(gov, session, subject, alert, now):
+            effects.insert(0, alert)
+        gov.effects(session, effects, "charterbot", now)
         fired += 1
     return fired
+
+
+def _told_privately(
+    gov: Governance, session: Session, subject: str, alert: Notify, now: datetime
+) -> bool:
+    """Whether the alert is about a confidential, undisclosed proposal (``subject``
+    ``proposal:<n>`` or ``rollout:<n>``), and so went as a direct message to each member of its
+    roles who may see it instead (see the module rules)."""
+    area, _, number = subject.partition(":")
+    if area not in ("proposal", "rollout") or not number.isdigit():
+        return False
+    stored = repo.load(session, int(number))
+    if stored is None or not undisclosed_secrets(gov, session, [stored.proposal.number]):
+        return False
+    logins: dict[str, str] = {}
+    for role in alert.roles:
+        for login in members(gov.charter, role):
+            logins.setdefault(login.lower(), login)
+    for low, login in logins.items():
+        if visible(gov, stored, Actor(login=login, surface="github")):
+            message = {"login": login, "text": alert.text}
+            key = f"direct-message:{alert.key}:{low}"
+            outbox.enqueue(session, kind="direct-message", payload=message, now=now, key=key)
+    return True
