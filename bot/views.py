@@ -20,6 +20,7 @@ from charter.model import Charter, Track
 from charter.proposal import Proposal, rules_for, tally_of
 from charter.seats import Seat, seats, seats_of
 from charter.standing import Vote
+from charter.verdict import Outcome, when
 from charter.votes import Tally
 from storage.proposals import Stored
 
@@ -93,9 +94,14 @@ def _tally_and_matrix(
     if track is None:
         return None, []
     if p.voting_opened_at is None:
-        return _pending_tally(track, len(table)), [_seat_row(s, None) for s in table]
+        return _pending_tally(track, len(table), p.state), [_seat_row(s, None) for s in table]
     t = tally_of(p, charter, p.decided_at or now)
-    return _tally(t, track), [_seat_row(seat, t.standing.get(seat.id)) for seat in t.seats]
+    tally = _tally(t, track)
+    if p.state is State.WITHDRAWN and t.outcome is Outcome.PENDING:
+        # Counted at the withdrawal, the votes still read "voting open until …": it is not.
+        at = f" at {when(p.decided_at)}" if p.decided_at is not None else ""
+        tally["reason"] = f"withdrawn while voting was open; voting closed{at}"
+    return tally, [_seat_row(seat, t.standing.get(seat.id)) for seat in t.seats]
 
 
 def _tally(t: Tally, track: Track) -> dict[str, Any]:
@@ -117,8 +123,9 @@ def _tally(t: Tally, track: Track) -> dict[str, Any]:
     }
 
 
-def _pending_tally(track: Track, seat_count: int) -> dict[str, Any]:
-    """The tally before voting opens: nothing cast, outcome pending."""
+def _pending_tally(track: Track, seat_count: int, state: State) -> dict[str, Any]:
+    """The tally of a proposal whose voting never opened: nothing cast, outcome pending; the
+    reason says whether voting is still to open or the proposal closed before it did."""
     return {
         "seats": seat_count,
         "voted": 0,
@@ -132,7 +139,11 @@ def _pending_tally(track: Track, seat_count: int) -> dict[str, Any]:
         "approved": False,
         "vetoed_by": [],
         "outcome": "pending",
-        "reason": "voting has not opened",
+        "reason": (
+            "voting has not opened"
+            if state in (State.DRAFT, State.REVIEW)
+            else f"{state.value} before voting opened"
+        ),
         "lazy": None,
     }
 

@@ -6,6 +6,8 @@ issue form until the proposal is decided; after that this is how it moves.
 Rules:
 - Only an accepted proposal (accepted or rolling out) has its target moved. Before voting
   opens its author edits the issue form; during voting the target is part of what is voted on.
+  A refusal says why for each other state: a completed rollout's activation no longer moves;
+  a rejected, expired, withdrawn or rolled-back proposal will not be activated.
 - The new target is read like the form's: a date-time or a chain position (``epoch 412000``);
   a date-time without a zone is read in the charter's zone (``charter.timezone``, where bare
   times in commands are read). A date-time must lie ahead, and still come
@@ -28,6 +30,19 @@ from charter.proposal import Decision, Proposal, refuse, rules_for, track_of
 from charter.text import one_line
 
 _MOVABLE = (State.ACCEPTED, State.ROLLING_OUT)
+_WONT = "it will not be activated"
+# Why each other state's target does not move here: before the decision the form says it;
+# after a rollout, or with no rollout to come, there is nothing left to activate.
+_FIXED = {
+    State.DRAFT: "its author edits the issue form until voting opens",
+    State.REVIEW: "its author edits the issue form until voting opens",
+    State.VOTING: "the target is part of what is voted on; it moves only once accepted",
+    State.COMPLETED: "its rollout is complete; activation no longer moves",
+    State.REJECTED: _WONT,
+    State.EXPIRED: _WONT,
+    State.WITHDRAWN: _WONT,
+    State.ROLLED_BACK: "its rollout was rolled back and ended; " + _WONT,
+}
 
 
 def move_activation(
@@ -36,12 +51,7 @@ def move_activation(
     """Set the activation target of accepted proposal ``p`` to ``target`` (see the rules)."""
     charter = rules_for(p, charter)
     if p.state not in _MOVABLE:
-        when = (
-            "its author edits the issue form until voting opens"
-            if p.state in (State.DRAFT, State.REVIEW)
-            else "it moves only once the proposal is accepted"
-        )
-        return refuse(p, by, "activation", f"#{p.number} is {p.state.value}: {when}.")
+        return refuse(p, by, "activation", f"#{p.number} is {p.state.value}: {_FIXED[p.state]}.")
     try:
         activation = parse_activation(target, charter.charter.timezone)
     except ValueError as error:

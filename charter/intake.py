@@ -41,7 +41,8 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from charter.model import Charter, Track, format_duration
-from charter.text import join_and, one_line, quoted, strip_invisible
+from charter.text import join_and, join_or, one_line, quoted, strip_invisible
+from charter.validate import suggest
 
 FormValue = str | list[str] | None
 FieldValue = str | int | list[str] | None
@@ -236,8 +237,11 @@ def _check_track(out: dict[str, FieldValue], charter: Charter, problems: list[st
         return None
     name = one_line(raw).lower()
     if name not in charter.tracks:
-        choices = join_and(list(charter.tracks))
-        problems.append(f"Track {quoted(raw)} is not a track of this charter; choose {choices}.")
+        choices = join_or(list(charter.tracks))
+        hint = suggest(name, charter.tracks)  # as `charter check` suggests a misspelt name
+        problems.append(
+            f"Track {quoted(raw)} is not a track of this charter{hint}; choose {choices}."
+        )
         return None
     out["track"] = name
     return charter.tracks[name]

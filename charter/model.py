@@ -147,7 +147,7 @@ class Track(_Frozen):
     description: str = ""
     review: Duration
     voting: Duration
-    electorate: tuple[str, ...]
+    electorate: Annotated[tuple[str, ...], Field(min_length=1)]
     quorum: Share
     approval: Share
     confirm: Duration | None = None
@@ -194,7 +194,8 @@ class Risk(_Frozen):
 
 
 class RolloutConf(_Frozen):
-    stages: tuple[Stage, ...]
+    # At least one: a rollout enters the first stage and completes on the last.
+    stages: Annotated[tuple[Stage, ...], Field(min_length=1)]
     pause_on_incident: str | None = None
     risk: Risk = Risk()
     override_roles: tuple[str, ...] = ()
@@ -258,7 +259,7 @@ EscalationWhen = Literal[
 class Escalation(_Frozen):
     when: EscalationWhen
     after: Duration
-    notify: tuple[str, ...]
+    notify: Annotated[tuple[str, ...], Field(min_length=1)]  # none: the rule would tell no one
 
 
 ANNOUNCE_KINDS = (
@@ -278,9 +279,11 @@ AnnounceKind = Literal[
 class Charter(_Frozen):
     charter: CharterMeta
     github: GitHubConf
-    clients: tuple[Client, ...]
+    # At least one client (a rollout moves one or more) and one track (a proposal picks one).
+    clients: Annotated[tuple[Client, ...], Field(min_length=1)]
     roles: dict[str, tuple[str, ...]] = {}
-    tracks: dict[Identifier, Track]  # lowercase ids: intake lowercases the form's choice
+    # Lowercase ids: intake lowercases the form's choice.
+    tracks: Annotated[dict[Identifier, Track], Field(min_length=1)]
     rollout: RolloutConf
     incidents: IncidentsConf = IncidentsConf()
     meetings: tuple[Meeting, ...] = ()

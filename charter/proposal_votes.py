@@ -26,7 +26,7 @@ from charter.proposal import (
     why_settled,
 )
 from charter.proposal_transitions import close_if_settled
-from charter.seats import Seat
+from charter.seats import Seat, seats
 from charter.votes import Choice, Tally, Vote, may_vote, seats_of
 
 
@@ -110,9 +110,14 @@ def _replacing(current: Tally, held: tuple[Seat, ...], voter: str, choice: Choic
 
 
 def recompute_votes(
-    p: Proposal, charter: Charter, votes: Iterable[Vote], now: datetime
+    p: Proposal,
+    charter: Charter,
+    votes: Iterable[Vote],
+    now: datetime,
+    comment: str | None = None,
 ) -> Decision:
-    """Replace the votes with ones recomputed from history (a comment was edited or deleted).
+    """Replace the votes with ones recomputed from history (a comment was edited or deleted:
+    ``comment``, its id, when known).
 
     Only an open proposal's votes change; once decided, its votes are part of the record. The
     history changes the record only as :func:`cast_vote` would have, each change judged at its
@@ -125,6 +130,9 @@ def recompute_votes(
       open when that happened (:func:`_withdrawn_at`); otherwise it stays, so a comment edited
       to vote another way, or deleted, after the outcome settled (or voting closed) leaves
       the vote it cast before counting, as a new vote then would change nothing.
+
+    The audit names each voter whose standing vote changed (:func:`_changes`), and each such
+    change is announced as a vote cast is, so the log and the feed tell how every seat stands.
     """
     charter = rules_for(p, charter)
     fresh = tuple(votes)
@@ -141,12 +149,81 @@ def recompute_votes(
             recomputed = (*recomputed, vote)
     if not is_open(p.state) or recomputed == p.votes:
         return Decision(p)
-    payload = {"before": len(p.votes), "after": len(recomputed)}
+    changes = _changes(p, charter, recomputed, comment)
+    payload = {"before": len(p.votes), "after": len(recomputed), "changes": changes}
     effects = (
         Audit(kind="votes-recomputed", subject=p.subject, payload=payload),
+        *_announced(p, charter, changes),
         SyncTracking(p.number),
     )
     return Decision(replace(p, votes=recomputed), effects)
+
+
+def _standing(votes: Iterable[Vote]) -> dict[str, Vote]:
+    """Each voter's latest vote (logins compared case-insensitively), as a seat counts it."""
+    return {v.voter.lower(): v for v in votes}
+
+
+def _changes(
+    p: Proposal, charter: Charter, recomputed: tuple[Vote, ...], comment: str | None
+) -> list[dict[str, object]]:
+    """Per voter whose latest vote the recomputation changed: the seats it fills, the choice
+    before and after (``None``: no vote), what happened (``changed``, ``removed``, ``added``,
+    or ``reworded``: the same choice with another reason or time) and the comment whose edit
+    or deletion did it. A vote replaced by the voter's later one changes no seat's stand, so
+    it is not listed."""
+    before, after = _standing(p.votes), _standing(recomputed)
+    track = charter.tracks.get(p.track)
+    table = seats(track, charter) if track is not None else ()
+    changes: list[dict[str, object]] = []
+    for login in dict.fromkeys((*before, *after)):
+        old, new = before.get(login), after.get(login)
+        cast = new or old
+        if cast is None or old == new:
+            continue
+        voter = cast.voter
+        what = _what(old, new)
+        changes.append(
+            {
+                "voter": voter,
+                "seats": [s.id for s in seats_of(voter, table)],
+                "from": old.choice.value if old else None,
+                "to": new.choice.value if new else None,
+                "change": what,
+                "reason": new.reason if new else "",
+                "comment": comment,
+            }
+        )
+    return changes
+
+
+def _what(old: Vote | None, new: Vote | None) -> str:
+    if old is None:
+        return "added"
+    if new is None:
+        return "removed"
+    return "changed" if new.choice is not old.choice else "reworded"
+
+
+def _announced(p: Proposal, charter: Charter, changes: list[dict[str, object]]) -> list[Effect]:
+    """Each changed stand, announced as :func:`cast_vote` announces a vote. A reworded reason
+    changes no stand (audited only); on a track the charter no longer has nothing is
+    announced, as whether it is confidential is no longer known."""
+    if p.track not in charter.tracks:
+        return []
+    effects: list[Effect] = []
+    for change in changes:
+        voter, old, new = change["voter"], change["from"], change["to"]
+        if change["change"] == "reworded":
+            continue
+        if new is None:
+            title = f"{voter} withdrew their {old} vote on #{p.number}"
+        elif old is None:
+            title = f"{voter} voted {new} on #{p.number}"
+        else:
+            title = f"{voter} changed their vote on #{p.number} from {old} to {new}"
+        effects.append(announce(p, charter, "vote", title, str(change["reason"])))
+    return effects
 
 
 def _withdrawn_at(p: Proposal, vote: Vote, fresh: tuple[Vote, ...], now: datetime) -> datetime:

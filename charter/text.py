@@ -89,6 +89,13 @@ def join_and(items: Sequence[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def join_or(items: Sequence[str]) -> str:
+    """``a``, ``a or b``, ``a, b or c``: choices inside a sentence, each alone is meant."""
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " or " + items[-1]
+
+
 # GitHub Markdown: characters that can start emphasis, code, links, tables, strikethrough,
 # headings or HTML. Escaping them with a backslash makes GitHub render the character itself.
 _MARKDOWN_PUNCT = re.compile(r"([\\`*_\[\]()~|#!])")

@@ -176,9 +176,12 @@ def _check_electorates(data: Mapping[str, Any]) -> Iterator[Finding]:
                     f"({_listing(electorate) or 'empty'}); only voters can veto, "
                     f"so add {name!r} to the electorate",
                 )
-        # Unknown entries are reported on their own; a seat count would only repeat that.
-        if isinstance(track.get("electorate"), list) and all(
-            n == CLIENTS or n in roles for n in electorate
+        # Unknown entries are reported on their own, and an empty list by the shape check; a
+        # seat count would only repeat that.
+        if (
+            isinstance(track.get("electorate"), list)
+            and electorate
+            and all(n == CLIENTS or n in roles for n in electorate)
         ):
             seats = sum(len(clients) if n == CLIENTS else len(roles[n]) for n in electorate)
             if seats == 0:

@@ -16,7 +16,7 @@ import math
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from charter.text import join_and
+from charter.text import join_and, join_or
 
 Loc = tuple[str | int, ...]
 CLIENTS = "clients"
@@ -89,12 +89,7 @@ def author_vote_problem(seats: Mapping[str, tuple[str, ...]], quorum: float) -> 
     labels = join_and([label for login in stuck for label in alone[login]])
     return (
         "author_may_vote is false: a proposal's author casts no vote on it, so a proposal"
-        f" written by {_join_or(stuck)} could never reach quorum ({needed} of {len(seats)}"
+        f" written by {join_or(stuck)} could never reach quorum ({needed} of {len(seats)}"
         f" seats): only they cast {labels}. Give those seats another holder (a second"
         " maintainer), lower the quorum, set lazy_consensus, or leave author_may_vote true"
     )
-
-
-def _join_or(items: list[str]) -> str:
-    """``a``, ``a or b``, ``a, b or c``: each alone is meant (a proposal has one author)."""
-    return ", ".join(items[:-1]) + " or " + items[-1] if len(items) > 1 else "".join(items)

@@ -115,7 +115,7 @@ def recompute(
     votes: list[Vote] = [v for v in p.votes if v.via != "github"]
     for row in rows:
         votes += comment_votes(row, p, rules)
-    decision = recompute_votes(p, rules, votes, now)
+    decision = recompute_votes(p, rules, votes, now, ev.comment_id)
     gov.apply(session, decision, "charterbot", now)
     changed = session.get(CommentRow, ev.comment_id)
     if changed is not None:

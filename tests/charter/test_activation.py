@@ -71,10 +71,21 @@ def test_a_move_records_announces_and_updates_the_target() -> None:
         (
             proposal(State.VOTING),
             "epoch 9",
-            "#42 is voting: it moves only once the proposal is accepted",
+            "#42 is voting: the target is part of what is voted on; it moves only once accepted",
         ),
-        (proposal(State.COMPLETED), "epoch 9", "#42 is completed: it moves only once"),
-        (proposal(State.REJECTED), "epoch 9", "#42 is rejected"),
+        (
+            proposal(State.COMPLETED),
+            "epoch 9",
+            "#42 is completed: its rollout is complete; activation no longer moves.",
+        ),
+        (proposal(State.REJECTED), "epoch 9", "#42 is rejected: it will not be activated."),
+        (proposal(State.EXPIRED), "epoch 9", "#42 is expired: it will not be activated."),
+        (proposal(State.WITHDRAWN), "epoch 9", "#42 is withdrawn: it will not be activated."),
+        (
+            proposal(State.ROLLED_BACK),
+            "epoch 9",
+            "#42 is rolled-back: its rollout was rolled back and ended; it will not be activated.",
+        ),
         (proposal(), "next tuesday", "Activation target must be a UTC date-time"),
         (proposal(), "2027-03-25 14:00 UTC", "already 2027-03-25T14:00Z"),
         (proposal(), "2027-03-04T12:00Z", "2027-03-04T12:00Z is in the past"),
@@ -92,6 +103,9 @@ def test_a_move_records_announces_and_updates_the_target() -> None:
         "voting",
         "completed",
         "rejected",
+        "expired",
+        "withdrawn",
+        "rolled-back",
         "unreadable",
         "same",
         "past",
@@ -99,6 +113,8 @@ def test_a_move_records_announces_and_updates_the_target() -> None:
     ],
 )
 def test_refusals(p: Proposal, target: str, refusal: str) -> None:
+    """Each refusal says why for its state: a completed rollout's target no longer moves, a
+    proposal that will not be activated (rejected, expired, withdrawn, rolled back) says so."""
     decision = move_activation(p, CHARTER, target, "why", "ines-coord", NOW)
     assert decision.proposal == p
     audit, reply = decision.effects

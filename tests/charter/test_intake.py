@@ -286,7 +286,13 @@ GOOD = parse_form(EXAMPLE)
         (
             {"track": "fast-track"},
             [
-                "Track 'fast-track' is not a track of this charter; choose protocol-change, feature-flag, security-patch and charter-amendment."
+                "Track 'fast-track' is not a track of this charter; choose protocol-change, feature-flag, security-patch or charter-amendment."
+            ],
+        ),
+        (
+            {"track": "Protocol-Chnage"},
+            [
+                "Track 'Protocol-Chnage' is not a track of this charter (did you mean 'protocol-change'?); choose protocol-change, feature-flag, security-patch or charter-amendment."
             ],
         ),
         ({"track": " Protocol-Change "}, []),
@@ -341,7 +347,7 @@ GOOD = parse_form(EXAMPLE)
         (
             {"track": "nope", "clients": None, "activation": "2020-01-01T00:00Z"},
             [
-                "Track 'nope' is not a track of this charter; choose protocol-change, feature-flag, security-patch and charter-amendment."
+                "Track 'nope' is not a track of this charter; choose protocol-change, feature-flag, security-patch or charter-amendment."
             ],
         ),
     ],

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+import yaml
 
 from charter import load
 from charter.load import CharterInvalid, Problem, json_schema, load_charter
@@ -471,6 +472,45 @@ def test_shape_problem_points_at_the_offending_node(
     assert "Input should" not in problems[0].message  # pydantic's wording is translated
 
 
+# -- lists that may not be empty ----------------------------------------------------------------
+
+EMPTY = [
+    ("stages", ("rollout", "stages"), "rollout.stages", "at least one stage"),
+    ("clients", ("clients",), "clients", "at least one client"),
+    ("tracks", ("tracks",), "tracks", "at least one track"),
+    (
+        "electorate",
+        ("tracks", "feature-flag", "electorate"),
+        "tracks.feature-flag.electorate",
+        "at least one entry",
+    ),
+    ("notify", ("escalation", 0, "notify"), "escalation[0].notify", "at least one role"),
+]
+
+
+@pytest.mark.parametrize(
+    ("loc", "path", "needs"), [r[1:] for r in EMPTY], ids=[r[0] for r in EMPTY]
+)
+def test_an_empty_list_that_the_rules_step_through_is_refused_at_its_value(
+    loc: tuple[str | int, ...], path: str, needs: str
+) -> None:
+    """Stages, clients, tracks, an electorate and an escalation's notify are required and hold
+    one entry or more: the rules take a rollout's first stage, move one or more clients, give
+    every proposal a track, need seats to vote and someone to tell. Said once, at the value."""
+    data = yaml.safe_load(reference_charter_text())
+    parent = data
+    for part in loc[:-1]:
+        parent = parent[part]
+    parent[loc[-1]] = {} if loc[-1] == "tracks" else []
+    text = yaml.safe_dump(data, sort_keys=False)
+    found = problems_of(text)
+    [empty] = [p for p in found if p.path == path]
+    assert f"is empty; it must list {needs}" in empty.message
+    row = text.splitlines()[empty.line - 1]
+    assert row[empty.column - 1 :].startswith("[]" if loc[-1] != "tracks" else "{}")
+    assert row.strip().startswith(f"{loc[-1]}:")
+
+
 # -- YAML that cannot be read ---------------------------------------------------------------
 
 SYNTAX = [
@@ -670,3 +710,13 @@ def test_schema_writes_values_as_charter_files_do(model: str, field: str, expect
     assert expected.items() <= prop.items()
     assert "format" not in prop
     assert "36h" in json_schema()["$defs"]["Track"]["properties"]["confirm"]["description"]
+
+
+def test_schema_asks_for_one_entry_where_the_check_does() -> None:
+    """Editors flag an empty list the rules step through as ``charter check`` does."""
+    schema = json_schema()
+    assert schema["$defs"]["RolloutConf"]["properties"]["stages"]["minItems"] == 1
+    assert schema["$defs"]["Track"]["properties"]["electorate"]["minItems"] == 1
+    assert schema["$defs"]["Escalation"]["properties"]["notify"]["minItems"] == 1
+    assert schema["properties"]["clients"]["minItems"] == 1
+    assert schema["properties"]["tracks"]["minProperties"] == 1

@@ -548,10 +548,94 @@ def test_recompute_votes_replaces_them_in_time_order() -> None:
     fresh = votes(("emeka-cirrus", "reject", 3), ("alice-aurora", "reject", 2))
     d = recompute_votes(p, REF, fresh, h(4))
     assert d.proposal.votes == (fresh[1], fresh[0])
-    assert d.effects == (
-        Audit("votes-recomputed", "proposal:7", {"before": 1, "after": 2}),
-        SyncTracking(7),
+    assert kinds(d) == ["Audit:votes-recomputed", "Announce:vote", "Announce:vote", "SyncTracking"]
+    assert d.effects[0] == Audit(
+        "votes-recomputed",
+        "proposal:7",
+        {
+            "before": 1,
+            "after": 2,
+            "changes": [
+                _change("alice-aurora", ["client:aurora"], "approve", "reject", "changed"),
+                _change("emeka-cirrus", ["client:cirrus"], None, "reject", "added"),
+            ],
+        },
     )
+
+
+def _change(
+    voter: str, seats: list[str], old: str | None, new: str | None, what: str, **kw: Any
+) -> dict[str, object]:
+    return {
+        "voter": voter, "seats": seats, "from": old, "to": new, "change": what, "reason": "",
+        "comment": None, **kw,
+    }  # fmt: skip
+
+
+_ABSTAIN = Vote("alice-aurora", Choice.ABSTAIN, "changed my mind", h(2))
+_REWORDED = Vote("alice-aurora", Choice.REJECT, "too risky", h(1))
+_ALICE = ("alice-aurora", ["client:aurora"])
+RECAST = [
+    (
+        "edited to another choice",
+        votes(("alice-aurora", "reject", 1), ("emeka-cirrus", "approve", 1.5)),
+        (*votes(("emeka-cirrus", "approve", 1.5)), _ABSTAIN),
+        [_change(*_ALICE, "reject", "abstain", "changed", reason="changed my mind", comment="41")],
+        ["alice-aurora changed their vote on #7 from reject to abstain"],
+    ),
+    (
+        "command line dropped or comment deleted",
+        votes(("alice-aurora", "reject", 1), ("emeka-cirrus", "approve", 1.5)),
+        votes(("emeka-cirrus", "approve", 1.5)),
+        [_change(*_ALICE, "reject", None, "removed", comment="41")],
+        ["alice-aurora withdrew their reject vote on #7"],
+    ),
+    (
+        "a colleague's vote stands again",
+        votes(("bob-aurora", "reject", 1), ("alice-aurora", "approve", 1.5)),
+        votes(("bob-aurora", "reject", 1)),
+        [_change(*_ALICE, "approve", None, "removed", comment="41")],
+        ["alice-aurora withdrew their approve vote on #7"],
+    ),
+    (
+        "reason reworded",
+        votes(("alice-aurora", "reject", 1)),
+        (_REWORDED,),
+        [_change(*_ALICE, "reject", "reject", "reworded", reason="too risky", comment="41")],
+        [],
+    ),
+    (
+        "an earlier, replaced vote dropped",
+        votes(("alice-aurora", "reject", 1), ("alice-aurora", "approve", 1.5)),
+        votes(("alice-aurora", "approve", 1.5)),
+        [],
+        [],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("recorded", "fresh", "changes", "titles"),
+    [r[1:] for r in RECAST],
+    ids=[r[0] for r in RECAST],
+)
+def test_recompute_votes_audits_and_announces_each_changed_stand(
+    recorded: tuple[Vote, ...],
+    fresh: tuple[Vote, ...],
+    changes: list[dict[str, object]],
+    titles: list[str],
+) -> None:
+    """An edited or deleted vote comment: the audit names each voter whose standing vote
+    changed (seats, choice before and after, the comment), and each change is announced as a
+    vote is; a reworded reason is audited only. The tally is the recomputed votes'."""
+    d = recompute_votes(prop(votes=recorded), REF, fresh, h(3), comment="41")
+    assert d.proposal.votes == fresh
+    [audit] = [e for e in d.effects if isinstance(e, Audit)]
+    assert audit.payload["changes"] == changes
+    said = [e for e in d.effects if isinstance(e, Announce)]
+    assert [a.title for a in said] == titles
+    assert all(a.kind == "vote" and a.proposal == 7 for a in said)
+    assert [a.text for a in said] == [c["reason"] for c in changes if c["change"] != "reworded"]
 
 
 @pytest.mark.parametrize(

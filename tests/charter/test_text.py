@@ -13,6 +13,7 @@ from charter.text import (
     escape_markdown_github,
     fold,
     join_and,
+    join_or,
     one_line,
     quoted,
     truncate,
@@ -125,6 +126,15 @@ def test_escape_never_leaves_a_mention_or_tag(raw: str) -> None:
 def test_join_and(items: list[str], expected: str) -> None:
     """Lists inside reply sentences read as English."""
     assert join_and(items) == expected
+
+
+@pytest.mark.parametrize(
+    ("items", "expected"),
+    [([], ""), (["a"], "a"), (["a", "b"], "a or b"), (("a", "b", "c"), "a, b or c")],
+)
+def test_join_or(items: list[str], expected: str) -> None:
+    """Choices inside reply sentences ("choose a, b or c"): each alone is meant."""
+    assert join_or(items) == expected
 
 
 def test_quoted_is_one_short_line() -> None:
