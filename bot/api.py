@@ -4,16 +4,19 @@ document.
 Confidential proposals are left out until disclosed: the API is public. A proposal number is
 ASCII digits, 1 … 2**63-1 (``storage.dashboard_queries.positive_id``); anything else is a 400.
 A query value holding a control character is a 400 too (:func:`bad_query_value`, which the
-dashboard shares).
+dashboard shares). So is a filter naming no state, track or client, answered with the values
+accepted (:func:`unknown_filter`, which the dashboard shares): a track or client is the
+charter's, or one a public proposal is on (opened under an earlier charter).
 """
 
 from __future__ import annotations
 
 import asyncio
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from sqlmodel import Session, col, select
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -36,11 +39,14 @@ from bot.api_schema import (
 from bot.service import Governance
 from bot.views import proposal_view, summary_view
 from charter.lifecycle import State
+from charter.model import Charter
 from charter.proposal import rules_for
+from charter.validate import suggest
 from charter.votes import Choice, Outcome
 from storage import feedback as feedback_store, proposals as repo
-from storage.dashboard_queries import MAX_ID, positive_id
+from storage.dashboard_queries import MAX_ID, positive_id, public
 from storage.db import read_scope
+from storage.models.core import ProposalRow
 
 # The document describes every field the views write (bot.views), so a client can rely on it;
 # tests/bot/web/test_api_contract.py validates real answers against it with no other field
@@ -179,7 +185,13 @@ OPENAPI: dict[str, Any] = {
                         "explode": True,
                         "schema": array(STATE),
                     },
-                    {"name": "track", "in": "query", "schema": STR},
+                    {
+                        "name": "track",
+                        "in": "query",
+                        "description": "only proposals on this track: one the charter names, or"
+                        " one a listed proposal is on",
+                        "schema": STR,
+                    },
                 ],
                 "responses": {
                     "200": json_body(
@@ -187,7 +199,8 @@ OPENAPI: dict[str, Any] = {
                         obj(proposals=array(_SUMMARY)),
                     ),
                     "400": json_body(
-                        "a state filter names no state, or a query value holds a control character",
+                        "a state or track filter names none (the error lists those accepted),"
+                        " or a query value holds a control character",
                         ERROR,
                     ),
                 },
@@ -223,6 +236,39 @@ def bad_query_value(params: Iterable[tuple[str, str]]) -> str | None:
     return None
 
 
+def unknown_filter(session: Session, charter: Charter, *, track: str, client: str) -> str | None:
+    """Why a proposals filter's ``track`` or ``client`` names none (see the module rules), with
+    the values accepted and a near miss; None when both are good (empty means any). What public
+    proposals are on is read only for a value the charter does not name."""
+    filters: tuple[tuple[str, str, list[str], Callable[[Session], set[str]]], ...] = (
+        ("track", track, list(charter.tracks), _used_tracks),
+        ("client", client, list(charter.client_ids), _used_clients),
+    )
+    for name, value, ours, used in filters:
+        if not value or value in ours:
+            continue
+        known = ours + sorted(used(session) - set(ours))
+        if value not in known:
+            near = suggest(value, known)
+            return f"unknown {name} {value!r}{near}; use one of: {', '.join(known)}"
+    return None
+
+
+def _used_tracks(session: Session) -> set[str]:
+    stmt = select(col(ProposalRow.track)).where(public()).distinct()
+    return {str(t) for t in session.execute(stmt).scalars()}
+
+
+def _used_clients(session: Session) -> set[str]:
+    """The clients public proposals name (their ``clients`` field, as the dashboard lists)."""
+    found: set[str] = set()
+    for data in session.execute(select(col(ProposalRow.data)).where(public())).scalars():
+        value = repo.from_json(data).proposal.fields.get("clients")
+        if isinstance(value, list | tuple):
+            found.update(str(v) for v in value)
+    return found
+
+
 def api_routes(engine: Any, charter_of: Any, clock: Any, gov: Governance) -> list[Route]:
     async def listing(request: Request) -> JSONResponse:
         refused = bad_query_value(request.query_params.multi_items())
@@ -236,15 +282,21 @@ def api_routes(engine: Any, charter_of: Any, clock: Any, gov: Governance) -> lis
             error = f"unknown state {', '.join(map(repr, unknown))}; use one of: {known}"
             return JSONResponse({"error": error}, 400)
 
-        def query() -> list[dict[str, Any]]:
-            now = clock.now()
+        def query() -> list[dict[str, Any]] | str:
+            now, charter = clock.now(), charter_of()
             with read_scope(engine) as session:
+                unknown = unknown_filter(session, charter, track=track or "", client="")
+                if unknown is not None:
+                    return unknown
                 items = repo.listing(
                     session, states=states, track=track, include_confidential=False
                 )
-            return [summary_view(s, charter_of(), now) for s in items]
+            return [summary_view(s, charter, now) for s in items]
 
-        return JSONResponse({"proposals": await asyncio.to_thread(query)})
+        found = await asyncio.to_thread(query)
+        if isinstance(found, str):
+            return JSONResponse({"error": found}, 400)
+        return JSONResponse({"proposals": found})
 
     async def one(request: Request) -> JSONResponse:
         raw = request.path_params["number"]

@@ -6,6 +6,9 @@ Rules:
   (:func:`bot.meetings_preview.started`).
 - A reply to a GitHub comment is public: there a private call
   (:func:`charter.meetings.is_private`) is no meeting to cancel.
+- A series announced only to private channels (the security council's sync) is cancelled by its
+  audience only, coordinators and the security council (:mod:`charter.private_calls`), though
+  anyone may see it on the calendar; anyone else is refused, saying who may.
 - Every cancellation is audited (subject ``meeting:<key>``), announced (kind ``meeting``) and
   raises the calendar revision (ICS SEQUENCE) of the series or call; a posted agenda issue is
   edited at once to say the call is cancelled (:func:`bot.meetings_agenda.follow`).
@@ -29,6 +32,7 @@ from bot.messages import Actor, Message, When
 from charter import commands as c
 from charter.effects import Audit
 from charter.meetings import Call, Occurrence
+from charter.private_calls import CallChange
 from storage import audit_query, meetings as store
 from storage.models.meetings import AdhocMeetingRow
 from storage.times import aware
@@ -38,7 +42,15 @@ if TYPE_CHECKING:
 
 from bot.meetings_calls import adhoc_call
 from bot.meetings_hand_cancel import hand_cancel_note, why_not_requested
-from bot.meetings_lookup import announce, fail, login_of, may_see, resolve
+from bot.meetings_lookup import (
+    announce,
+    audience_refusal,
+    fail,
+    login_of,
+    may_see,
+    own_start,
+    resolve,
+)
 from bot.meetings_preview import public_reply, started
 
 
@@ -52,6 +64,9 @@ def cancel(
     if isinstance(target, str):
         return fail(already_cancelled(gov, session, cmd.id, actor, now) or target)
     call, occ = target
+    refused = audience_refusal(gov, session, call, actor, CallChange.CANCEL, cmd, now)
+    if refused is not None:
+        return refused
     if (refusal := started(occ, now, "cancelled")) is not None:
         return refusal
     cancel_occurrence(gov, session, call, occ, actor, now)
@@ -62,7 +77,11 @@ def cancel(
     return Message(
         title="Cancelled",
         lines=(
-            (f"{call.title} ({occ.key}) at ", When(occ.starts_at), " is cancelled."),
+            (
+                f"{call.title} ({occ.key}) at ",
+                When(occ.starts_at),
+                f" ({own_start(occ)}) is cancelled.",
+            ),
             *((line,) for line in note),
         ),
     )

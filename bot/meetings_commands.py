@@ -4,6 +4,9 @@ Rules:
 - Scheduling and moving a call first show a preview (:mod:`bot.meetings_preview`) and wait for
   ``/charter confirm <token>`` from the same person; the confirmation is authorised again when
   it runs (as ``meeting schedule``).
+- A time that does not read, after an unquoted title whose other words ran into it
+  (``meeting schedule Sync review tomorrow 16:00``), is answered with the command quoting the
+  title (:func:`charter.when.title_split`).
 - A title that is a go/no-go call id asks for that call again
   (:mod:`bot.meetings_go_no_go_request`); cancelling is :mod:`bot.meetings_cancel`.
 - A call that has started (or is over) cannot be moved, and a move is refused at confirmation
@@ -13,6 +16,9 @@ Rules:
 - A reply to a GitHub comment is public: there a private call
   (:func:`charter.meetings.is_private`) is no meeting to move, as for the outcomes
   (:mod:`bot.meetings_outcomes`).
+- A series announced only to private channels (the security council's sync) is moved by its
+  audience only, coordinators and the security council (:mod:`charter.private_calls`), at the
+  preview and again at confirmation; anyone else is refused, saying who may.
 - A moved call keeps its occurrence key, an ad-hoc one too (its move is stored under the key of
   its first start, :mod:`storage.meetings`): its agenda items and agenda issue stay with it, and
   its reminders are re-armed for the new time. A posted agenda issue is edited at once to the
@@ -31,6 +37,8 @@ from bot.messages import Actor, Message, When
 from charter import commands as c
 from charter.effects import Audit
 from charter.model import format_duration
+from charter.private_calls import CallChange
+from charter.when import title_split
 from storage import meeting_confirmations as confirmations, meetings as store, proposals as repo
 from storage.models.meetings import AdhocMeetingRow
 
@@ -41,11 +49,15 @@ from bot.meetings_calls import adhoc_call
 from bot.meetings_go_no_go_request import _apply_go_no_go, _go_no_go_request, _preview_go_no_go
 from bot.meetings_lookup import (
     announce,
+    audience_refusal,
     call_by_id,
     fail,
     login_of,
+    own_start,
+    preview_local,
     resolve,
     undisclosed_secret,
+    user_zone,
 )
 from bot.meetings_preview import (
     DEFAULT_LENGTH,
@@ -66,7 +78,7 @@ def schedule(
     is a go/no-go call id asks for that call again (see the module rules)."""
     parsed = read_when(session, gov, actor, cmd.when_text, now)
     if isinstance(parsed, Message):
-        return parsed
+        return _quote_hint(gov, session, cmd, actor, now, parsed)
     result, zone = parsed
     asked = _go_no_go_request(gov, session, cmd.title, actor, now)
     if isinstance(asked, Message):
@@ -85,6 +97,28 @@ def schedule(
     return preview_message("Schedule this call?", result, zone, extra, token, clash)
 
 
+def _quote_hint(
+    gov: Governance,
+    session: Session,
+    cmd: c.MeetingSchedule,
+    actor: Actor,
+    now: datetime,
+    refusal: Message,
+) -> Message:
+    """``refusal`` of a time that does not read, with the command to write when an unquoted
+    title's other words ran into the time (``meeting schedule Sync review tomorrow 16:00``):
+    a title of several words is quoted (:func:`charter.when.title_split`)."""
+    zone = user_zone(session, gov, actor)
+    split = None if " " in cmd.title else title_split(cmd.title, cmd.when_text, now, zone)
+    if split is None:
+        return refusal
+    title, when = split
+    length = f" {format_duration(cmd.duration)}" if cmd.duration else ""
+    about = f" for {cmd.proposal}" if cmd.proposal else ""
+    hint = f'Quote a title of several words: /charter meeting schedule "{title}" {when}'
+    return Message(lines=(*refusal.lines, (f"{hint}{length}{about}",)), ok=False)
+
+
 def move(
     gov: Governance, session: Session, cmd: c.MeetingMove, actor: Actor, now: datetime
 ) -> Message:
@@ -94,6 +128,9 @@ def move(
     if isinstance(target, str):
         return fail(target)
     call, occ = target
+    refused = audience_refusal(gov, session, call, actor, CallChange.MOVE, cmd, now)
+    if refused is not None:
+        return refused
     if (refusal := started(occ, now, "moved")) is not None:
         return refusal
     parsed = read_when(session, gov, actor, cmd.when_text, now)
@@ -102,7 +139,8 @@ def move(
     result, zone = parsed
     payload = {"call": call.id, "occurrence": occ.key, "moved_to": result.at_utc.isoformat()}
     token = ask(session, actor, "move", payload, now)
-    extra = f"Moves {call.title} ({occ.key}, now {occ.starts_at:%Y-%m-%d %H:%M} UTC)."
+    now_at = f"{occ.starts_at:%Y-%m-%d %H:%M} UTC · {own_start(occ)}"
+    extra = f"Moves {call.title} ({occ.key}, now {now_at})."
     length = occ.ends_at - occ.starts_at
     clash = clash_warning(session, gov, result.at_utc, length, now, actor, skip=occ.key)
     return preview_message("Move this call?", result, zone, extra, token, clash)
@@ -190,6 +228,10 @@ def _apply_move(
     target = resolve(session, gov, key, now, actor)
     if isinstance(target, str):
         return fail(f"{target} Nothing was moved.")
+    probe = c.MeetingMove(id=key, when_text="")
+    refused = audience_refusal(gov, session, target[0], actor, CallChange.MOVE, probe, now)
+    if refused is not None:  # asked again: the asker may have lost their role meanwhile
+        return refused
     if (refusal := started(target[1], now, "moved")) is not None:
         return refusal
     row = session.get(AdhocMeetingRow, call_id)
@@ -214,4 +256,7 @@ def _apply_move(
         actor,
         now,
     )
-    return Message(title="Moved", lines=((f"{call.title} ({key}) now starts ", When(to)),))
+    own = preview_local(to, call.timezone)  # the zone the key is written in, as listed
+    return Message(
+        title="Moved", lines=((f"{call.title} ({key}) now starts ", When(to), f" ({own})"),)
+    )

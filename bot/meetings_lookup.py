@@ -19,12 +19,16 @@ Rules:
 - A lookup for a public reply (``public``: a GitHub comment, which anyone reading the issue
   sees) sees calls as the public does: no private call (:func:`bot.meetings_is_private`,
   which also covers a series announced only to private channels) exists, whoever asks.
+- A series announced only to private channels (the security council's sync) is listed to
+  everyone (it is on the public calendar), but only its audience changes it: its agenda, its
+  time, its action items (:func:`audience_refusal`, :mod:`charter.private_calls`).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
@@ -45,6 +49,7 @@ from charter.meetings import (
     zone_of,
 )
 from charter.model import Charter
+from charter.private_calls import CallChange, refusal
 from storage import identities, meetings as store, proposals as repo
 from storage.models.meetings import AdhocMeetingRow
 
@@ -78,6 +83,21 @@ def may_see(
     if stored is None:
         return gov.may_see_confidential(actor)
     return _visible(gov, stored, actor)
+
+
+def audience_refusal(
+    gov: Governance,
+    session: Session,
+    call: Call,
+    actor: Actor,
+    change: CallChange,
+    command: object,
+    now: datetime,
+) -> Message | None:
+    """The refusal, audited, when ``change`` to ``call`` is not ``actor``'s to make: a private
+    call's agenda, time and records are its audience's (:mod:`charter.private_calls`)."""
+    why = refusal(call, gov.charter, actor, change)
+    return None if why is None else gov.refuse(session, actor, command, why.reason, now)
 
 
 def recent_calls(
@@ -264,3 +284,13 @@ def login_of(actor: Actor) -> str:
 def preview_local(at: datetime, zone: str) -> str:
     local = at.astimezone(zone_of(zone))
     return f"{local:%a %Y-%m-%d %H:%M} {zone}"
+
+
+def own_start(occ: Occurrence) -> str:
+    """Where ``occ`` starts now in its call's own zone, named (``Thu 2026-04-02 15:00
+    Europe/Berlin``, as :func:`preview_local` writes it): the zone its key is written in, said
+    beside a key so that a start shown in UTC or the reader's zone does not seem to contradict
+    the key's time (as the ``meetings`` listing does)."""
+    zone = occ.local_start.tzinfo
+    name = zone.key if isinstance(zone, ZoneInfo) else occ.local_start.strftime("%Z")
+    return f"{occ.local_start:%a %Y-%m-%d %H:%M} {name}"

@@ -38,9 +38,11 @@ Rules:
   ``[n] is not on <call>`` and nothing changes.
 - ``agenda add`` adds to the next occurrence of a series (or the occurrence named) before it starts.
   A call the asker may not see (from a GitHub comment: any private call) is "no meeting", as for
-  ``--call``; the agenda of a series announced only to private channels (the security
-  council's sync, which is on the public calendar) is added to by coordinators and the security
-  council only.
+  ``--call``.
+- A series announced only to private channels (the security council's sync, which is on the
+  public calendar) is its audience's: only coordinators and the security council add to its
+  agenda, or record or close action items on it (:mod:`charter.private_calls`); anyone else is
+  refused, saying who may, and nothing is recorded.
 """
 
 from __future__ import annotations
@@ -55,7 +57,8 @@ from bot.identity import mentioned_login, unlinked_mention
 from bot.messages import Actor, Message, When
 from charter import commands as c
 from charter.effects import Audit
-from charter.meetings import AdhocMeeting, Call, Occurrence, is_private
+from charter.meetings import Call, Occurrence, is_private
+from charter.private_calls import CallChange
 from storage import (
     agendas as agenda_store,
     meeting_outcomes as outcome_store,
@@ -70,6 +73,7 @@ if TYPE_CHECKING:
 
 from bot.meetings_calls import adhoc_call
 from bot.meetings_lookup import (
+    audience_refusal,
     call_by_id,
     fail,
     held,
@@ -102,12 +106,17 @@ def _outcome(
     ref: str | None,
     form: str,
     typed: str,
+    command: c.MeetingDecide | c.MeetingAction,
     owner: str = "",
 ) -> tuple[Call, Occurrence, int] | Message:
     found = _target(gov, session, ref, (form, typed), actor, now)
     if isinstance(found, Message):
         return found
     call, occ = found
+    # Decisions are coordinators' (charter.authz), who are every private call's audience.
+    change = CallChange.ACTION
+    if (refused := audience_refusal(gov, session, call, actor, change, command, now)) is not None:
+        return refused
     row = outcome_store.add_outcome(
         session,
         key=occ.key,
@@ -233,12 +242,12 @@ def decide(
     typed = f"decide {cmd.text}"
     if (link := _MINUTES.match(cmd.text.strip())) is not None:
         attached = _outcome(
-            gov, session, "minutes", link.group(1), actor, now, cmd.call, _DECIDE, typed
+            gov, session, "minutes", link.group(1), actor, now, cmd.call, _DECIDE, typed, cmd
         )
         if isinstance(attached, Message):
             return attached
         return Message.text_only(f"Minutes of {attached[0].title} ({attached[1].key}) attached.")
-    done = _outcome(gov, session, "decision", cmd.text, actor, now, cmd.call, _DECIDE, typed)
+    done = _outcome(gov, session, "decision", cmd.text, actor, now, cmd.call, _DECIDE, typed, cmd)
     if isinstance(done, Message):
         return done
     call, occ, _ = done
@@ -285,10 +294,12 @@ def action(
         named = None if cmd.call is None else _named_call(gov, session, cmd.call, actor, now)
         if isinstance(named, Message):
             return named
-        return _finish(gov, session, int(closing.group(1)), owner, actor, now, named)
+        return _finish(gov, session, int(closing.group(1)), owner, actor, now, named, cmd)
     who = cmd.who if cmd.who.startswith("<") else f"@{cmd.who}"  # a chat mention, or a login
     typed = f"action {who} {cmd.text}"
-    done = _outcome(gov, session, "action", cmd.text, actor, now, cmd.call, _ACTION, typed, owner)
+    done = _outcome(
+        gov, session, "action", cmd.text, actor, now, cmd.call, _ACTION, typed, cmd, owner
+    )
     if isinstance(done, Message):
         return done
     call, occ, number = done
@@ -307,13 +318,10 @@ def agenda_add(
     if isinstance(target, str):
         return fail(target)
     call, occ = target
-    adhoc_private = isinstance(call, AdhocMeeting) and call.private  # who may see it: may_see
-    if is_private(call, gov.charter) and not adhoc_private and not gov.may_see_confidential(actor):
-        # The security council's sync is on the public calendar, but its agenda is theirs.
-        return fail(
-            f"The agenda of {call.title} is private: only coordinators and the security council"
-            " add to it."
-        )
+    # The security council's sync is on the public calendar, but its agenda is theirs.
+    refused = audience_refusal(gov, session, call, actor, CallChange.AGENDA, cmd, now)
+    if refused is not None:
+        return refused
     if occ.starts_at <= now:
         return fail(f"{occ.key} has already started; add the item to the next call.")
     agenda_store.add_agenda_item(session, occ.key, cmd.text, login_of(actor), now)
@@ -343,6 +351,7 @@ def _finish(
     actor: Actor,
     now: datetime,
     named: str | None,
+    cmd: c.MeetingAction,
 ) -> Message:
     """Close ``owner``'s open item ``[number]``; one on a call ``actor`` may not see (from a
     GitHub comment, a private one) is answered as a number without an item, then one not on
@@ -355,6 +364,10 @@ def _finish(
     call = call_by_id(session, gov, item.meeting_id, now)
     if call is not None and not may_see(session, gov, call, actor, public=_public(actor)):
         return unknown
+    if call is not None:
+        refused = audience_refusal(gov, session, call, actor, CallChange.ACTION, cmd, now)
+        if refused is not None:
+            return refused
     if named is not None and named != (item.occurrence_key if "@" in named else item.meeting_id):
         return fail(f"[{number}] is not on {named}.")
     row = outcome_store.finish_action(session, number, now, owner=owner)

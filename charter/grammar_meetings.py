@@ -45,7 +45,7 @@ def meetings(a: t.Args) -> c.Meetings:
         return c.Meetings()
     if t.option(tok) not in ("--next", "next"):
         raise t.Fail(f"{t.show(tok.text)} is not an option here; use --next N.")
-    count = t.number(a.need("number of meetings").text, "number of meetings")
+    count = t.number(a.need("number of calls").text, "number of calls", example="5")
     a.end()
     if count > 50:
         raise t.Fail(f"Ask for at most 50 meetings; got {count}.")

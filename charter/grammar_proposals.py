@@ -6,15 +6,26 @@ Grammar::
 
     proposal-command = "vote" n choice [ intro ] [ text ] | choice n [ intro ] [ text ]
                                                      (* approve 42 = vote 42 approve *)
-                     | "concern" n name [ ":" ] text | "resolve" n name
+                     | "concern" n concern-name text | "resolve" n name
                      | ( "feedback" | "f?" ) n asked { asked } [ text ] ;  (* at most 10 people *)
     choice   = "approve" | "reject" | "abstain" ;
+    concern-name = name ":" | name " :" ;       (* the first word, ending in its colon: "perf:",
+                                                  or a lone colon after it: "perf :" *)
     intro    = ":" | "—" | "–" | "-" | "--" ;     (* a lone word: approve — lgtm; reason "lgtm" *)
     asked    = ( "@" github-login | chat-mention ) [ "." | "," | ";" | ":" ] ;  (* "@a, @b: note";
                                                      ":" ends the list *)
 
 Rules:
 
+- A concern's name is the first word, and its colon ends it: ``concern 6 perf: p99 rose at
+  10:30`` names ``perf``; a colon later in the text (a time, a URL, "note:") never ends the
+  name. The colon is required: a first word without one (``concern 6 state sync is slow``),
+  or with text run into it (``perf:slow``, ``10:30``, ``https://…``), is refused with the
+  command to write, its name suggested (the words before a later word-ending colon joined by
+  hyphens, ``state-sync: …``, else the first word, ``state: sync is slow``, else ``<name>``).
+  A name alone (``concern 6 perf:``, ``concern 6 perf``) is refused, asking for the text: a
+  concern says what is wrong. A wholly quoted text is read as if unquoted. A GitHub comment
+  (``/concern perf: …``) reads the same, and a refusal there writes the comment's form.
 - ``feedback`` names the people asked, each written ``@login`` or as a chat mention, the
   first one too (``/feedback please take a look`` is refused "write the people to ask as
   @login", never read as asking GitHub user ``please``); the first word after them that is
@@ -27,6 +38,7 @@ Rules:
 from __future__ import annotations
 
 from charter import commands as c, grammar_tokens as t
+from charter.text import fold
 
 _CHOICES: dict[str, c.VoteChoice] = {"approve": "approve", "reject": "reject", "abstain": "abstain"}
 
@@ -46,17 +58,67 @@ def vote(a: t.Args, choice: c.VoteChoice | None = None) -> c.CastVote:
 
 
 def concern(a: t.Args) -> c.RaiseConcern:
+    """``<name>: <text>``: the first word is the name, ended by its colon (see the module
+    rules); without that colon nothing is guessed, and the reply writes the command out."""
     n = a.proposal()
+    form = "/concern" if a.comment else f"/charter concern {n}"
     raw = a.rest()
-    if not raw:
+    words = raw.split(None, 1)
+    if not words:
         raise t.Fail(
-            "Give the concern as <name>: <text>, e.g. gas-limit: the new target is too high."
+            f"Give the concern as <name>: <text>, e.g. {form} gas-limit: the new target is too"
+            " high."
         )
-    head, colon, tail = raw.partition(":")
-    if not colon:
-        head, _, tail = raw.partition(" ")
-    name = t.name(t.Tok(head.strip(), False, 0, 0), "concern name")
-    return c.RaiseConcern(n, name, t.clean(tail, "concern text after the name"))
+    first, after = words[0], (words[1] if len(words) > 1 else "")
+    lone = after.split(None, 1)
+    if fold(first).endswith(":") and len(first) > 1:
+        head, text = first[:-1], after
+    elif lone and fold(lone[0]) == ":":  # "perf : text"
+        head, text = first, (lone[1] if len(lone) > 1 else "")
+    elif not after and ":" not in fold(first):  # a name alone: its text is asked for
+        head, text = first, ""
+    else:
+        raise t.Fail(
+            f"Start the concern with its name, one word ending in a colon: {form} {_suggested(raw)}"
+        )
+    name = t.name(t.Tok(head, False, 0, 0), "concern name")
+    if not text.strip():
+        raise t.Fail(f"Give the concern text after the name, e.g. {form} {name}: <what is wrong>.")
+    return c.RaiseConcern(n, name, t.clean(text, "concern text after the name"))
+
+
+_SUGGESTED_WORDS = 4  # a multi-word name before a colon ("state sync: …") is joined up to this
+_COLONS = ":："  # a colon, and the full-width one NFKC folds to it
+
+
+def _suggested(raw: str) -> str:
+    """``raw`` written as ``<name>: <text>`` (see the module rules): the words before a later
+    word-ending colon hyphenated when that makes a name (``state-sync: slow``), else the first
+    word when it is one (``state: sync is slow``; ``perf:slow`` spaced), else ``<name>: raw``.
+    A name suggested holds a letter: ``10:30`` is a time, ``https://…`` a URL."""
+    words = raw.split()
+    for i, word in enumerate(words[:_SUGGESTED_WORDS]):
+        if len(word) > 1 and word[-1] in _COLONS:
+            joined = _suggestable("-".join([*words[:i], word[:-1]]))
+            if joined is not None:
+                return " ".join([f"{joined}:", *words[i + 1 :]])
+            break
+    first, rest = words[0], words[1:]
+    cut = next((k for k, ch in enumerate(first) if ch in _COLONS), len(first))
+    head, tail = first[:cut], first[cut + 1 :]
+    name = _suggestable(head)
+    if name is not None and not tail.startswith("/"):  # "perf:slow" or "state", not a URL
+        return " ".join([f"{name}:", *([tail] if tail else []), *rest])
+    return f"<name>: {raw}"
+
+
+def _suggestable(text: str) -> str | None:
+    """``text`` as a concern name holding a letter, else None."""
+    try:
+        name = t.name(t.Tok(text, False, 0, 0), "concern name")
+    except t.Fail:
+        return None
+    return name if any(ch.isalpha() for ch in name) else None
 
 
 def resolve(a: t.Args) -> c.ResolveConcern:
@@ -75,7 +137,7 @@ def feedback(a: t.Args) -> c.RequestFeedback:
     first = a.need("person to ask, e.g. @bob-aurora")
     if not _names_person(first):
         # The example in the asker's own form: a chat command names the proposal, a comment not.
-        example = "/f?" if a.comment else f"feedback {n}"
+        example = "/f?" if a.comment else f"/charter feedback {n}"
         raise t.Fail(
             f"Write the people to ask as @login (or a chat mention): {t.show(first.text)} is"
             f" not one, e.g. {example} @bob-aurora your view?"

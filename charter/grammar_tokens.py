@@ -207,10 +207,12 @@ class Args:
         return n
 
 
-def number(text: str, what: str = "proposal number") -> int:
+def number(text: str, what: str = "proposal number", example: str = "42 or #42") -> int:
+    """``text`` as a number from 1 to ``MAX_NUMBER``; a refusal names ``what`` it is and an
+    ``example`` of one (a count is no proposal: "a number of calls such as 5")."""
     match = _NUMBER.fullmatch(fold(text))
     if match is None:
-        raise Fail(f"{show(text)} is not {_a(what)}; write a whole number such as 42 or #42.")
+        raise Fail(f"{show(text)} is not {_a(what)}; write a whole number such as {example}.")
     digits = match.group(1).lstrip("0") or "0"
     if len(digits) > 10 or int(digits) > MAX_NUMBER:
         raise Fail(f"{show(text)} is too large for {_a(what)}; the largest is {MAX_NUMBER}.")

@@ -78,7 +78,7 @@ def pause(
         )
     hold = f"held by {by}: {reason}" if by else reason
     held = replace(rollout, pauses=(*rollout.pauses, ("", hold)))
-    stops = f"#{n} does not advance, enter its first stage or complete until {lift}"
+    stops = f"#{n} {_held_back(rollout, charter)} until {lift}"
     text = f"Paused by hand{f' by {by}' if by else ''}: {reason}\n{stops}."
     return RolloutDecision(
         held,
@@ -95,9 +95,20 @@ def pause(
     )
 
 
+def _held_back(rollout: Rollout, charter: Charter) -> str:
+    """What a hold stops where the rollout is: entering its first stage while pending,
+    advancing past the stage it is on, or completing on the last."""
+    stages = charter.stage_ids
+    if rollout.stage_index < 0:
+        return f"does not enter its first stage ({stages[0]})"
+    if rollout.stage_index >= len(stages) - 1:
+        return "does not complete"
+    return f"does not advance past {stages[rollout.stage_index]}"
+
+
 def who_lifts(charter: Charter, n: int) -> str:
     """Who lifts a hold by hand, and how: "a member of coordinators lifts it with `…`"."""
-    how, roles = f"`rollout resume {n}`", charter.rollout.override_roles
+    how, roles = f"`/charter rollout resume {n}`", charter.rollout.override_roles
     return f"a member of {' or '.join(roles)} lifts it with {how}" if roles else f"{how} lifts it"
 
 
@@ -168,8 +179,9 @@ def _not_resumable(
     if incident_id is None and not _hand_holds(rollout):
         return (
             f"#{n} is not paused by hand; it is held by {_holds(rollout, confidential)}. An"
-            " incident's hold is lifted when the incident is resolved (`incident resolve"
-            f' #<id>`), or on this rollout alone by `rollout resume {n} --override "<reason>"`.'
+            " incident's hold is lifted when the incident is resolved (`/charter incident"
+            f" resolve #<id>`), or on this rollout alone by `/charter rollout resume {n} --override"
+            ' "<reason>"`.'
         )
     return None
 
@@ -243,7 +255,7 @@ def override_holds(
     incidents = [k for k, _ in rollout.pauses if k]
     if not incidents:
         return refuse(
-            rollout, f"no incident holds #{n}; `rollout resume {n}` lifts its hold by hand"
+            rollout, f"no incident holds #{n}; `/charter rollout resume {n}` lifts its hold by hand"
         )
     freed = replace(rollout, pauses=())
     payload: dict[str, object] = {
@@ -257,11 +269,12 @@ def override_holds(
     holds = "; ".join(said for _, said in rollout.pauses)
     said = f"Resumed by {by} over {holds}.\nOverride: {reason}"
     open_ = "s stay" if len(incidents) > 1 else " stays"
-    stays = f"; the incident{open_} open, and {_STILL_GATED}"
+    stays = f"; the incident{open_} open, and {_still_gated(n)}"
     return _resumed(freed, charter, said, effects, now, minimums, stays)
 
 
-_STILL_GATED = "its gates still apply at `advance` (`--override` there passes them)"
+def _still_gated(n: int) -> str:
+    return f"its gates still apply at `/charter advance {n}` (`--override` there passes them)"
 
 
 def _what_happened(before: Rollout, after: Rollout, charter: Charter) -> str:

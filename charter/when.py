@@ -90,6 +90,22 @@ def parse_when(text: str, now: datetime, default_zone: str) -> WhenResult:
     return result
 
 
+def title_split(title: str, text: str, now: datetime, default_zone: str) -> tuple[str, str] | None:
+    """What an unquoted title of several words meant, when ``text`` (read as the time) does not
+    read but its words after the first few do: ``meeting schedule Sync review tomorrow 16:00``
+    gives ``title`` ``Sync`` and ``text`` ``review tomorrow 16:00``, which meant the title
+    ``Sync review`` at ``tomorrow 16:00``. The fewest words moved that make a time that reads
+    (:func:`parse_when`); None when no split does."""
+    words = text.split()
+    for k in range(1, len(words)):
+        try:
+            parse_when(" ".join(words[k:]), now, default_zone)
+        except WhenError:
+            continue
+        return " ".join([title, *words[:k]]), " ".join(words[k:])
+    return None
+
+
 def preview(result: WhenResult, reader_zone: str) -> str:
     """The confirmation line: the time in UTC and in the reader's zone."""
     zone = _zone(reader_zone)

@@ -3,8 +3,9 @@
 Reads the charter (``--charter``, else ``CHARTERBOT_CHARTER`` from the environment or ``.env``,
 else the bundled example) and, when the database is reachable and migrated, its cancellations,
 moves and ad-hoc calls. Each line shows the start in UTC and in ``ZONE`` (default: the
-charter's zone), the length and the occurrence key that commands accept. Exit codes: 0 done;
-2 bad input or unreadable charter.
+charter's zone; one column when that is UTC), the length, the call's own zone and the
+occurrence key that commands accept (its time is in the call's zone). Exit codes: 0 done; 2 bad
+input or unreadable charter.
 """
 
 from __future__ import annotations
@@ -105,13 +106,21 @@ def _stored_calls(database_url: str | None, now: datetime) -> tuple[Schedule, li
 
 
 def _print_calls(found: list[tuple[Occurrence, Meeting | AdhocMeeting]], zone: ZoneInfo) -> None:
-    """A header, then one line per call: its start in UTC and in ``zone``, length, title, key."""
+    """A header, then one line per call: its start in UTC and in ``zone``, length, title, the
+    call's own zone and the key, whose time is in that zone (an ad-hoc call scheduled from
+    another zone has a key that matches neither start column)."""
     from charter.model import format_duration
 
-    typer.echo(f"start (UTC)\tstart ({zone.key})\tlength\ttitle\tkey")
+    utc = zone.key in _UTC  # the local column would repeat the UTC one
+    typer.echo("start (UTC)" + ("" if utc else f"\tstart ({zone.key})") + _HEAD)
     for occ, call in found:
-        local = occ.starts_at.astimezone(zone)
+        local = "" if utc else f"\t{occ.starts_at.astimezone(zone):%a %Y-%m-%d %H:%M %Z}"
         typer.echo(
-            f"{occ.starts_at:%a %Y-%m-%d %H:%M}Z\t{local:%a %Y-%m-%d %H:%M %Z}"
-            f"\t{format_duration(occ.ends_at - occ.starts_at)}\t{call.title}\t{occ.key}"
+            f"{occ.starts_at:%a %Y-%m-%d %H:%M}Z{local}"
+            f"\t{format_duration(occ.ends_at - occ.starts_at)}\t{call.title}"
+            f"\t{call.timezone}\t{occ.key}"
         )
+
+
+_HEAD = "\tlength\ttitle\tkey zone\tkey"
+_UTC = frozenset({"UTC", "Etc/UTC", "Etc/Universal", "Etc/Zulu", "Universal", "Zulu"})

@@ -14,8 +14,9 @@ Rules:
 - Numbers in URLs are read by ``storage.dashboard_queries.positive_id`` (ASCII digits,
   1 … 2**63-1): a proposal number that is not one answers 404 like an unknown proposal; a
   ``page`` that is not one shows page 1; a ``before`` that is not one shows the newest entries.
-- A proposals filter naming no state or track answers 400 with the accepted values (the read
-  API's wording); links that carry filters URL-encode them.
+- A proposals filter naming no state, track or client answers 400 with the accepted values (the
+  read API's wording, ``bot.api.unknown_filter``: a track or client the charter names, or one a
+  public proposal is on); links that carry filters URL-encode them.
 - A query value holding a control character (``%00``, …) answers the page's 400 with the read
   API's reason (``bot.api.bad_query_value``) on the pages that read their query (proposals,
   audit), never reaching the database.
@@ -24,7 +25,7 @@ Rules:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,7 +37,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response, Stream
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from bot.api import bad_query_value
+from bot.api import bad_query_value, unknown_filter
 from bot.rollout_views import overdue
 from bot.web import export as audit_export, fast_views
 from bot.web.auditcheck import AuditCheck
@@ -46,6 +47,7 @@ from bot.web.queries import PAGE, Reader, open_states
 from charter.lifecycle import State
 from charter.rollout_facts import ref_beside
 from storage.dashboard_queries import positive_id
+from storage.db import read_scope
 
 if TYPE_CHECKING:
     from bot.web.queries import RuntimeLike as Runtime  # not bot.runtime: transports stay apart
@@ -106,15 +108,14 @@ def environment() -> Environment:
     return env
 
 
-def bad_filter(state: str, track: str, tracks: Sequence[str]) -> str | None:
-    """Why a proposals filter names no state or track (the read API's wording for a state,
+def bad_filter(r: Reader, state: str, track: str, client: str) -> str | None:
+    """Why a proposals filter names no state, track or client (the read API's wording,
     ``bot.api``), or None when it is good; empty means "any"."""
     if state and state not in {s.value for s in State}:
         known = ", ".join(s.value for s in State)
         return f"unknown state {state!r}; use one of: {known}"
-    if track and track not in tracks:
-        return f"unknown track {track!r}; use one of: {', '.join(tracks)}"
-    return None
+    with read_scope(r.engine) as session:
+        return unknown_filter(session, r.charter, track=track, client=client)
 
 
 class Dashboard:
@@ -203,7 +204,7 @@ class Dashboard:
         }
 
         def refuse(r: Reader) -> str | None:
-            error = unsafe or bad_filter(state, track, r.tracks())
+            error = unsafe or bad_filter(r, state, track, client)
             if error is None:
                 return None
             return self.render(

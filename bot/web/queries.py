@@ -35,7 +35,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot import rollout_reads
 from bot.rollout_public import (  # re-exported: the dashboard's views read them here
@@ -60,7 +60,6 @@ from storage import (
 )
 from storage.dashboard_queries import MAX_ID, Secrets, positive_id
 from storage.db import read_scope
-from storage.models.core import ProposalRow
 
 PAGE = 50
 WITHHELD = "withheld: a confidential proposal not yet disclosed"
@@ -127,15 +126,6 @@ class Reader:
             items = items[(page - 1) * PAGE : page * PAGE + 1]
         views = [self._summary(s) for s in items[:PAGE]]
         return views, len(items) > PAGE
-
-    def tracks(self) -> list[str]:
-        """The tracks a proposals filter may name: the charter's, then any other a public
-        proposal is on (one opened under an earlier charter)."""
-        with read_scope(self.engine) as session:
-            stmt = select(col(ProposalRow.track)).where(dashboard_queries.public()).distinct()
-            used = [str(t) for t in session.execute(stmt).scalars()]
-        ours = list(self.charter.tracks)
-        return ours + sorted(set(used) - set(ours))
 
     def _summary(self, stored: repo.Stored) -> dict[str, Any]:
         view = summary_view(stored, self.charter, self.now)

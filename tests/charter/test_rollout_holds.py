@@ -183,7 +183,8 @@ NOW = T0 + 9 * H
          Reply("#42 has not entered staging yet (waiting for eridanus)", ok=False), -1),
         (all_reported(paused=True), "x", True,
          Reply("#42 is paused; it advances once every hold is lifted:\n- INC-1 (sev1): chain"
-               " halt — lifted when incident INC-1 is resolved (`incident resolve #INC-1`)",
+               " halt — lifted when incident INC-1 is resolved"
+               " (`/charter incident resolve #INC-1`)",
                ok=False), -1),
     ],
     ids=["held", "override", "not-permitted", "someone-missing", "paused"],
@@ -244,8 +245,8 @@ def effect_kinds(effects: tuple[object, ...]) -> list[str]:
 
 
 STOPS = (
-    "#42 does not advance, enter its first stage or complete until a member of coordinators"
-    " lifts it with `rollout resume 42`."
+    "#42 does not enter its first stage (staging) until a member of coordinators lifts it with"
+    " `/charter rollout resume 42`."
 )
 
 
@@ -259,7 +260,7 @@ STOPS = (
          Reply(f"#42 paused: release freeze. {STOPS}")),
         (held(""), (("", FREEZE),), ["Reply"],
          Reply("#42 is already paused by hand (held by jonas-coord: release freeze); a member of"
-               " coordinators lifts it with `rollout resume 42`.", ok=False)),
+               " coordinators lifts it with `/charter rollout resume 42`.", ok=False)),
     ],
     ids=["first-hold", "beside-an-incident", "twice-by-hand"],
 )  # fmt: skip
@@ -306,8 +307,30 @@ def test_a_hold_by_hand_says_how_it_is_lifted_when_no_role_may() -> None:
     decision = pause(held(), None, "freeze", charter)
     assert decision.rollout.pauses == (("", "freeze"),)
     assert last_reply(decision.effects) == Reply(
-        "#42 paused: freeze. #42 does not advance, enter its first stage or complete until"
-        " `rollout resume 42` lifts it."
+        "#42 paused: freeze. #42 does not enter its first stage (staging) until"
+        " `/charter rollout resume 42` lifts it."
+    )
+
+
+@pytest.mark.parametrize(
+    ("stage_index", "stops"),
+    [
+        (-1, "does not enter its first stage (staging)"),
+        (0, "does not advance past staging"),
+        (1, "does not advance past canary"),
+        (2, "does not complete"),  # production, the last stage
+    ],
+    ids=["pending", "staging", "canary", "last"],
+)
+def test_a_hold_by_hand_says_what_it_stops_where_the_rollout_is(
+    stage_index: int, stops: str
+) -> None:
+    """A rollout on canary has entered its first stage: its hold stops the advance past it."""
+    rollout = Rollout(42, ("aurora",), T0, stage_index=stage_index, positions={"aurora": 0})
+    decision = pause(rollout, None, "freeze", CHARTER, by="jonas-coord")
+    assert last_reply(decision.effects) == Reply(
+        f"#42 paused: freeze. #42 {stops} until a member of coordinators lifts it with"
+        " `/charter rollout resume 42`."
     )
 
 
@@ -325,8 +348,9 @@ STILL = (
          ["#42 hold by hand lifted; still paused"], Reply(STILL)),
         (held("INC-1"), "", (("INC-1", "INC-1: halt"),), [], [],
          Reply("#42 is not paused by hand; it is held by INC-1: halt. An incident's hold is"
-               " lifted when the incident is resolved (`incident resolve #<id>`), or on this"
-               ' rollout alone by `rollout resume 42 --override "<reason>"`.', ok=False)),
+               " lifted when the incident is resolved (`/charter incident resolve #<id>`), or on"
+               " this"
+               ' rollout alone by `/charter rollout resume 42 --override "<reason>"`.', ok=False)),
         (held(), "", (), [], [], Reply("#42 is not paused", ok=False)),
     ],
     ids=["hand-only", "hand-and-incident", "incident-only", "not-paused"],
@@ -492,7 +516,8 @@ def test_an_override_lifts_every_hold_and_lets_what_waited_happen(
         f"Resumed by ines-coord over {held_by}.\nOverride: {OVERRIDE}",
     )
     assert last_reply(decision.effects) == Reply(
-        f"{said}, and its gates still apply at `advance` (`--override` there passes them)"
+        f"{said}, and its gates still apply at `/charter advance 42`"
+        " (`--override` there passes them)"
     )
 
 
@@ -500,7 +525,7 @@ def test_an_override_lifts_every_hold_and_lets_what_waited_happen(
     ("keys", "said"),
     [
         ((), "#42 is not paused"),
-        (("",), "no incident holds #42; `rollout resume 42` lifts its hold by hand"),
+        (("",), "no incident holds #42; `/charter rollout resume 42` lifts its hold by hand"),
     ],
     ids=["not-paused", "by-hand-only"],
 )

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from charter.when import WhenError, WhenResult, parse_when, preview
+from charter.when import WhenError, WhenResult, parse_when, preview, title_split
 
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
@@ -181,3 +181,22 @@ def test_preview_refuses_an_unknown_reader_zone() -> None:
     result = WhenResult(utc(2027, 3, 1, 14), "UTC", "x")
     with pytest.raises(WhenError, match="unknown time zone 'Moon/Base'"):
         preview(result, "Moon/Base")
+
+
+@pytest.mark.parametrize(
+    ("title", "text", "expected"),
+    [
+        ("Unquoted", "title tomorrow 16:00", ("Unquoted title", "tomorrow 16:00")),
+        ("Blob", "target deep dive thursday 15:00", ("Blob target deep dive", "thursday 15:00")),
+        ("Sync", "review 2027-03-01 14:00Z", ("Sync review", "2027-03-01 14:00Z")),
+        ("Sync", "review in 2 hours", ("Sync review", "in 2 hours")),
+        ("Sync", "review soon", None),  # no time in it at all
+        ("Sync", "review 2020-01-01 10:00Z", None),  # a time, but past: no command to suggest
+        ("Sync", "tomorrow", None),  # one word: nothing to move
+    ],
+)  # fmt: skip
+def test_an_unquoted_titles_words_are_split_from_the_time(
+    title: str, text: str, expected: tuple[str, str] | None
+) -> None:
+    """What ``meeting schedule <title> <words…>`` meant when the words do not read as a time."""
+    assert title_split(title, text, NOW, "UTC") == expected

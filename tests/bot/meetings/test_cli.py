@@ -54,11 +54,11 @@ def test_lists_utc_and_local_times_with_stored_changes(tmp_path: Path) -> None:
     engine.dispose()
     code, lines, _ = invoke("--next", "4", "--tz", "America/New_York", "--database-url", url)
     assert code == 0
-    assert lines[0] == "start (UTC)\tstart (America/New_York)\tlength\ttitle\tkey"
+    assert lines[0] == "start (UTC)\tstart (America/New_York)\tlength\ttitle\tkey zone\tkey"
     rows = [line.split("\t") for line in lines[1:]]
     assert len(rows) == 4
     assert rows[0][2:4] == ["30m", "Hotfix call"]
-    assert next_core.key not in [r[4] for r in rows]
+    assert next_core.key not in [r[-1] for r in rows]
     starts = [datetime.strptime(r[0], "%a %Y-%m-%d %H:%MZ").replace(tzinfo=UTC) for r in rows]
     assert starts == sorted(starts)
     for start, row in zip(starts, rows, strict=True):
@@ -85,3 +85,33 @@ def test_without_a_database_the_charters_series_are_listed(tmp_path: Path) -> No
     assert f"note: no database at {path}" in err
     assert len(lines) == 4 and lines[0].startswith("start (UTC)")
     assert not path.exists()
+
+
+def test_each_key_is_listed_with_the_zone_it_is_written_in(tmp_path: Path) -> None:
+    """An ad-hoc call scheduled from Tokyo has a key in Tokyo time, which neither start column
+    (UTC, the charter's zone) shows: the line names the zone of each key."""
+    url = f"sqlite:///{tmp_path / 'zones.db'}"
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    now = datetime.now(UTC)
+    soon = (now + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
+    with session_scope(engine) as session:
+        session.add(
+            AdhocMeetingRow(
+                id="call-tokyo",
+                title="Tokyo call",
+                starts_at=soon,
+                duration_seconds=1800,
+                timezone="Asia/Tokyo",
+                created_by="t",
+                created_at=now,
+            )
+        )
+    engine.dispose()
+    code, lines, _ = invoke("--next", "3", "--tz", "UTC", "--database-url", url)
+    assert code == 0
+    assert lines[0].endswith("\ttitle\tkey zone\tkey")
+    rows = {row[-3]: row[-2:] for row in (line.split("\t") for line in lines[1:])}
+    tokyo = soon.astimezone(ZoneInfo("Asia/Tokyo"))
+    assert rows["Tokyo call"] == ["Asia/Tokyo", f"call-tokyo@{tokyo:%Y-%m-%dT%H:%M}"]
+    assert rows["Core client sync"][0] == "Europe/Berlin"

@@ -312,7 +312,10 @@ def test_a_call_that_has_started_cannot_be_cancelled_or_moved(
     reply = run(gov, text, COORDINATOR, now)
     assert not reply.ok
     said = text_of(reply)
-    assert f"core-sync@2026-03-19T15:00 started 2026-03-19T14:00Z and cannot be {verb}" in said
+    assert (
+        "core-sync@2026-03-19T15:00 started 2026-03-19T14:00Z (Thu 2026-03-19 15:00"
+        f" Europe/Berlin) and cannot be {verb}" in said
+    )
     assert "confirm" not in said
     _unchanged(gov)
     decided = run(gov, "meeting decide ship it", COORDINATOR, now)
@@ -338,7 +341,8 @@ def test_an_ad_hoc_call_that_has_started_cannot_be_cancelled(gov: Governance) ->
          "That time has passed meanwhile; move the call again."),
         # the call itself (2026-04-02 13:00 UTC) started before the move was confirmed
         ("meeting move core-sync 2026-04-03 10:00Z", datetime(2026, 4, 2, 13, 1, tzinfo=UTC),
-         "core-sync@2026-04-02T15:00 started 2026-04-02T13:00Z and cannot be moved"),
+         "core-sync@2026-04-02T15:00 started 2026-04-02T13:00Z"
+         " (Thu 2026-04-02 15:00 Europe/Berlin) and cannot be moved"),
     ],
     ids=["new-time-passed", "call-started"],
 )  # fmt: skip

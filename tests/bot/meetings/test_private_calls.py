@@ -266,7 +266,7 @@ def test_a_private_call_is_no_meeting_to_those_who_may_not_see_it(
 
 GITHUB_COUNCIL = Actor(login="kofi-sec", surface="github", display="kofi-sec")
 GITHUB_COORDINATOR = Actor(login="ines-coord", surface="github", display="ines-coord")
-PRIVATE_AGENDA = "The agenda of Security council sync is private: only coordinators and the"
+PRIVATE_AGENDA = "Security council sync is a private call: only coordinators and the security"
 
 
 @pytest.mark.parametrize(

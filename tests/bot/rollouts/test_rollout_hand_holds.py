@@ -147,7 +147,9 @@ def test_a_coordinator_or_a_maintainer_in_the_rollout_pauses_it(world: World, lo
         for row in session.exec(select(OutboxRow).where(OutboxRow.kind == "sync-github")).all():
             outbox.mark_sent(session, row, world.clock.now(), None)
     said = world.ok(login, PAUSE)
-    assert said.startswith("#1 paused: devnet forks at block 1200. #1 does not advance")
+    assert said.startswith(
+        "#1 paused: devnet forks at block 1200. #1 does not enter its first stage (staging) until"
+    )
     assert audits(world, "rollout-paused") == [
         {"incident": None, "reason": "devnet forks at block 1200", "by": login}
     ]
@@ -160,7 +162,7 @@ def test_a_coordinator_or_a_maintainer_in_the_rollout_pauses_it(world: World, lo
     assert world.refused(COORDINATOR, "advance 1") == (
         "error: #1 is paused; it advances once every hold is lifted:\n- held by"
         f" {login}: devnet forks at block 1200 — a member of coordinators lifts it with"
-        " `rollout resume 1`"
+        " `/charter rollout resume 1`"
     )
 
 
@@ -170,7 +172,7 @@ def test_pausing_twice_by_hand_is_answered_and_recorded_once(world: World) -> No
     said = world.refused(COORDINATOR, 'rollout pause 1 "and a freeze"')
     assert said == (
         "error: #1 is already paused by hand (held by alice-aurora: devnet forks at block 1200);"
-        " a member of coordinators lifts it with `rollout resume 1`."
+        " a member of coordinators lifts it with `/charter rollout resume 1`."
     )
     assert len(audits(world, "rollout-paused")) == 1
     assert len(world.announced("rollout paused")) == 1

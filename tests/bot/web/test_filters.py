@@ -1,9 +1,12 @@
-"""Filters on the proposals and audit pages: a state or track that names nothing is a 400
-saying what is accepted (the read API's wording for states), as is a value holding a control
-character (here and in the read API), and pager links carry the filters URL-encoded."""
+"""Filters on the proposals and audit pages: a state, track or client that names nothing is a
+400 saying what is accepted (in the read API's words, and the read API's track filter too), as is
+a value holding a control character (here and in the read API), and pager links carry the
+filters URL-encoded. A track or client a public proposal is on, under an earlier charter, is
+accepted."""
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 from typing import Any
@@ -16,8 +19,11 @@ from bot.api import bad_query_value
 from bot.bootstrap import build
 from bot.clock import FixedClock
 from bot.http import create_app
+from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.web import queries
+from storage import proposals as repo
+from storage.db import session_scope
 from tests.bot.web.conftest import NOW
 
 ODD = "a&b=c #d"  # characters that would break a query string pasted raw
@@ -48,9 +54,68 @@ async def test_unknown_track_is_a_400_naming_the_tracks(client: httpx.AsyncClien
     assert "feature-flag" in text and "protocol-change" in text
 
 
-@pytest.mark.parametrize("query", ["", "state=voting", "track=feature-flag", "state=&track="])
+TRACKS = "protocol-change, feature-flag, security-patch, charter-amendment"
+CLIENTS = "aurora, borealis, cirrus, dorado, eridanus"
+
+
+@pytest.mark.parametrize(
+    ("path", "error"),
+    [
+        ("/api/proposals?track=nope", f"unknown track 'nope'; use one of: {TRACKS}"),
+        (
+            "/api/proposals?track=feature_flag",
+            f"unknown track 'feature_flag' (did you mean 'feature-flag'?); use one of: {TRACKS}",
+        ),
+        ("/proposals?track=nope", f"unknown track 'nope'; use one of: {TRACKS}"),
+        ("/proposals?client=zzz", f"unknown client 'zzz'; use one of: {CLIENTS}"),
+        (
+            "/proposals?state=voting&client=auroa",
+            f"unknown client 'auroa' (did you mean 'aurora'?); use one of: {CLIENTS}",
+        ),
+    ],
+)
+async def test_an_unknown_track_or_client_is_a_400_naming_those_accepted(
+    client: httpx.AsyncClient, path: str, error: str
+) -> None:
+    """The read API and the dashboard alike: never a 200 with nothing listed."""
+    response = await client.get(path)
+    assert response.status_code == 400, response.text[:300]
+    if path.startswith("/api/"):
+        assert response.json() == {"error": error}
+    else:
+        text = html.unescape(response.text)
+        assert error in text and "No proposal matches." not in text
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["", "state=voting", "track=feature-flag", "state=&track=", "client=aurora", "client="],
+)
 async def test_good_filters_answer_200(client: httpx.AsyncClient, query: str) -> None:
     assert (await client.get(f"/proposals?{query}")).status_code == 200
+    assert (await client.get(f"/api/proposals?{query}")).status_code == 200
+
+
+async def test_a_track_or_client_of_an_earlier_charter_is_accepted(
+    seeded: Runtime, client: httpx.AsyncClient
+) -> None:
+    """#1 moved onto a track and a client this charter no longer names (as if opened under an
+    earlier one): filtering by them lists it, and the accepted values name them after ours."""
+    with session_scope(seeded.engine) as session:
+        stored = repo.load(session, 1)
+        assert stored is not None
+        fields = {**stored.proposal.fields, "clients": ["retired-client"]}
+        old = dataclasses.replace(stored.proposal, track="legacy-track", fields=fields)
+        repo.save(session, dataclasses.replace(stored, proposal=old), seeded.gov.charter, NOW)
+    api = await client.get("/api/proposals?track=legacy-track")
+    assert api.status_code == 200 and [p["number"] for p in api.json()["proposals"]] == [1]
+    for query in ("track=legacy-track", "client=retired-client"):
+        page = await client.get(f"/proposals?{query}")
+        assert page.status_code == 200 and 'href="/proposals/1"' in page.text
+    refused = (await client.get("/api/proposals?track=nope")).json()["error"]
+    assert refused.endswith(f"use one of: {TRACKS}, legacy-track")
+    page = html.unescape((await client.get("/proposals?client=zzz")).text)
+    assert f"use one of: {CLIENTS}, retired-client" in page
 
 
 async def test_proposal_pager_links_are_url_encoded(
@@ -64,6 +129,7 @@ async def test_proposal_pager_links_are_url_encoded(
         return items, True  # as if the filter matched on this page and more pages followed
 
     monkeypatch.setattr(queries.Reader, "proposals", every)
+    monkeypatch.setattr("bot.web.app.unknown_filter", lambda *a, **kw: None)  # ODD is a client
     page = (await client.get("/proposals", params={"client": ODD, "page": "2"})).text
     links = re.findall(r'<a href="([^"]+)" rel="(?:prev|next)"', page)
     assert len(links) == 2
