@@ -118,7 +118,11 @@ class Witness:
         self._looked: datetime | None = None  # a period known to be looked at (a cache)
 
     def tick(self, gov: Governance, session: Session, now: datetime) -> int:
-        """Queue the period's post if the head changed; returns 1 when it queued one."""
+        """Queue the period's post if the head changed; returns 1 when it queued one. A console
+        that only guesses the dashboard's address (``gov.links_guessed``) leaves the post to the
+        server, so the public comment never names a wrong address for the check."""
+        if gov.links_guessed:
+            return 0
         start = period_start(now, self.every)
         if start == self._looked:
             return 0

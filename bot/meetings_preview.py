@@ -28,7 +28,7 @@ from storage import meeting_confirmations as confirmations, meetings as store
 if TYPE_CHECKING:
     from bot.service import Governance
 
-from bot.meetings_lookup import fail, recent_calls, user_zone
+from bot.meetings_lookup import fail, own_start, recent_calls, user_zone
 
 CONFIRM_TTL = timedelta(minutes=15)
 DEFAULT_LENGTH = timedelta(hours=1)
@@ -133,13 +133,21 @@ def schedule_payload(
 
 
 def started(occ: Occurrence, now: datetime, verb: str) -> Message | None:
-    """A refusal when ``occ`` has already started: what happened on a call is history."""
+    """A refusal when ``occ`` has already started: what happened on a call is history. Its
+    start is also said in the call's own zone, the one its key is written in."""
     if occ.starts_at > now:
         return None
     return Message(
         lines=(
-            (f"{occ.key} started ", When(occ.starts_at), f" and cannot be {verb} any more."),
-            ("Record what happened with /charter meeting decide or /charter meeting action.",),
+            (
+                f"{occ.key} started ",
+                When(occ.starts_at),
+                f" ({own_start(occ)}) and cannot be {verb} any more.",
+            ),
+            (
+                "Record what happened with /charter meeting decide <text> or /charter meeting"
+                " action <who> <text>.",
+            ),
         ),
         ok=False,
     )

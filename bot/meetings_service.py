@@ -8,6 +8,8 @@
 
 ``/charter meetings [--next N]`` lists the next calls; each start is a ``When`` (Discord and Slack
 show it in the reader's zone); on the console, which cannot, a linked user's zone is spelled out.
+Each start is also shown in the call's own zone, named, as its occurrence key is written in that
+zone (``incident-review-1@2026-11-29T15:00`` is 15:00 Berlin time, 14:00 UTC).
 """
 
 from __future__ import annotations
@@ -96,23 +98,45 @@ def list_meetings(
             found.append((occ, call))
     found.sort(key=lambda pair: (pair[0].starts_at, pair[0].key))
     zone = user_zone(session, gov, actor) if actor.surface == "console" else None
-    lines: list[Line] = []
-    for occ, call in found[: cmd.next_n]:
-        line: Line = (f"{call.title}: ", When(occ.starts_at))
-        if zone and zone.upper() != "UTC":
-            local = preview_local(occ.starts_at, zone)
-            line = (*line, f" ({local})")
-        length = format_duration(occ.ends_at - occ.starts_at)
-        lines.append((*line, f" · {length} · {occ.key}" + (" (moved)" if occ.moved else "")))
+    lines = [_call_line(occ, call, zone) for occ, call in found[: cmd.next_n]]
     if not lines:
         return Message.text_only("No calls are scheduled.")
     feeds = gov.page("/calendar.ics") or "/calendar.ics"
+    footer = (
+        f"Subscribe to every call: {feeds} (one series: /calendar/<id>.ics). A key"
+        " (<id>@<date>T<time>) names a call by its first planned start in the call's own zone."
+    )
     return Message(
         title="Next calls",
         lines=tuple(lines),
-        footer=f"Subscribe to every call: {feeds} (one series: /calendar/<id>.ics).",
+        footer=footer + (GUESSED_LINKS if gov.links_guessed else ""),
         more=gov.page("/meetings"),
     )
+
+
+# Said after links the console builds without CHARTERBOT_PUBLIC_URL: it cannot know where a
+# server runs (``serve --port`` may have moved it), only where its own settings would put it.
+GUESSED_LINKS = (
+    " The address assumes the server runs with this console's CHARTERBOT_HTTP_HOST and"
+    " CHARTERBOT_HTTP_PORT; set CHARTERBOT_PUBLIC_URL to name it."
+)
+
+
+def _call_line(occ: Occurrence, call: Call, reader_zone: str | None) -> Line:
+    """One listed call: its start as a ``When`` (each reader's zone on Discord and Slack; UTC,
+    and the linked ``reader_zone``, on the console), then its start in the call's own zone,
+    named, since that is the zone its key is written in, the length and the key as commands
+    take it. The call's zone is left out where the line already shows it: on the console, a
+    UTC call (the ISO time says it) or a reader in the call's zone."""
+    line: Line = (f"{call.title}: ", When(occ.starts_at))
+    if reader_zone and reader_zone.upper() != "UTC":
+        line = (*line, f" ({preview_local(occ.starts_at, reader_zone)})")
+    own = call.timezone
+    console = reader_zone is not None
+    if not console or (own.upper() != "UTC" and own != reader_zone):
+        line = (*line, f" · {preview_local(occ.starts_at, own)}")
+    length = format_duration(occ.ends_at - occ.starts_at)
+    return (*line, f" · {length} · {occ.key}" + (" (moved)" if occ.moved else ""))
 
 
 # -- calendar feeds ---------------------------------------------------------------------------

@@ -35,7 +35,7 @@ from sqlmodel import Session, col, select
 from bot.i18n import translator
 from bot.render.model import Notice, build_digest, build_notice
 from bot.senders.base import Envelope
-from bot.subscribe_tokens import secret_key, unsubscribe_url
+from bot.subscribe_tokens import confirm_url_at, secret_key, unsubscribe_url
 from charter.effects import Announce
 from charter.model import ANNOUNCE_KINDS, Charter
 from charter.subscriptions import Destination, digest_batches, recipients
@@ -162,7 +162,7 @@ def _notice(job: Job, payload: dict[str, Any], ctx: ClaimContext, unsub: str | N
             label=str(payload["title"]),
             title="",
             facts=(),
-            link=str(payload["link"]),
+            link=confirm_url_at(str(payload["link"]), ctx.public_url),
             link_text=_("Confirm"),
         )
     if job.kind == "digest":

@@ -87,6 +87,9 @@ class Governance:
         # The dashboard's address (bot.settings public_url): a chat answer cut to fit a
         # platform points there for the whole list; "" for none.
         self.public_url = ""
+        # Whether public_url is only a guess: the console's, from its own HTTP settings, while
+        # the server may listen elsewhere (bot.cli.console_cmd); links then say so.
+        self.links_guessed = False
 
     @property
     def charter(self) -> Charter:

@@ -211,6 +211,17 @@ class Settings(BaseSettings):
             ) from None
         return value
 
+    @field_validator("public_url")
+    @classmethod
+    def _usable_public_url(cls, value: str) -> str:
+        """Empty (unset) or what :func:`public_url_problem` accepts, without its trailing slash:
+        links are the URL and a path starting with ``/``."""
+        text = value.strip()
+        problem = public_url_problem(text) if text else None
+        if problem:
+            raise SettingError("CHARTERBOT_PUBLIC_URL", problem)
+        return text.rstrip("/")
+
     @field_validator("audit_witness_every", mode="before")
     @classmethod
     def _usable_witness_period(cls, value: Any) -> timedelta:
@@ -279,6 +290,12 @@ class Settings(BaseSettings):
             self.public_url = default_public_url(self.http_host, self.http_port)
             self._public_url_derived = True
         return self
+
+    @property
+    def public_url_derived(self) -> bool:
+        """Whether the public URL was derived from the HTTP host and port (CHARTERBOT_PUBLIC_URL
+        unset): right for the server that listens there, a guess for any other process."""
+        return self._public_url_derived
 
     def listening_on(self, host: str, port: int) -> Settings:
         """These settings with the HTTP server on ``host:port`` (``serve --host/--port``); a
@@ -364,6 +381,33 @@ def port_problem(port: int) -> str | None:
     return "must be a port number from 1 to 65535"
 
 
+_PUBLIC_URL_FORM = (
+    "must be the https:// (or http://) address the server is reached at, e.g."
+    " https://charterbot.example.org"
+)
+
+
+def public_url_problem(url: str) -> str | None:
+    """Why links cannot be built under ``url`` (None when they can): they are ``url`` followed
+    by a path, so it is an absolute http(s) URL with a host and a usable port, and may end in
+    a path (a server behind a proxy under a prefix) but not a query or a fragment, which the
+    appended path would land inside."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return _PUBLIC_URL_FORM
+    if any(char.isspace() for char in url):
+        return f"{_PUBLIC_URL_FORM}; it holds a space"
+    try:
+        port = parts.port
+    except ValueError:  # not a number, or past 65535
+        port = 0
+    if port is not None and port_problem(port):
+        return f"{_PUBLIC_URL_FORM}; the port must be a number from 1 to 65535"
+    if parts.query or parts.fragment or url.endswith(("?", "#")):
+        return f"{_PUBLIC_URL_FORM}, with no ?query or #fragment: links append their own path"
+    return None
+
+
 def default_public_url(host: str, port: int) -> str:
     """The URL a browser on this machine reaches a server listening on ``host:port`` at: a
     wildcard address (all interfaces) is reached on the loopback one; IPv6 goes in brackets."""
@@ -401,8 +445,9 @@ SETTINGS_DOC: tuple[tuple[str, str, str], ...] = (
     (
         "CHARTERBOT_PUBLIC_URL",
         "http://HOST:PORT",
-        "Base URL used in links in messages; unset, the HTTP host and port above"
-        " (http://127.0.0.1:8080; 0.0.0.0 is linked as 127.0.0.1).",
+        "Base URL used in links in messages: the http(s):// address the server is reached at,"
+        " optionally with a path prefix (links go under it), no query; unset, the HTTP host and"
+        " port above (http://127.0.0.1:8080; 0.0.0.0 is linked as 127.0.0.1).",
     ),
     ("CHARTERBOT_LOG_FORMAT", "console", "`json` for structured logs, `console` for people."),
     ("CHARTERBOT_LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING, ERROR or CRITICAL."),

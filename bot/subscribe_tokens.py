@@ -101,9 +101,20 @@ def check(key: bytes, purpose: str, token: str, now: datetime) -> str | None:
     return address
 
 
+CONFIRM_PATH = "/subscriptions/confirm"
+
+
 def confirm_url(public_url: str, key: bytes, address: str, now: datetime) -> str:
     token = make(key, "confirm", address, now + CONFIRM_TTL)
-    return f"{public_url.rstrip('/')}/subscriptions/confirm?token={quote(token)}"
+    return f"{public_url.rstrip('/')}{CONFIRM_PATH}?token={quote(token)}"
+
+
+def confirm_url_at(link: str, public_url: str) -> str:
+    """A confirm ``link`` (:func:`confirm_url`) at ``public_url``: the server that mails it
+    serves the page, while the link was made where the command ran, maybe a console that only
+    guessed the address (``serve --port`` elsewhere). Another link is left as it is."""
+    _, path, rest = link.partition(CONFIRM_PATH)
+    return f"{public_url.rstrip('/')}{path}{rest}" if path and public_url else link
 
 
 def unsubscribe_url(public_url: str, key: bytes, address: str) -> str:

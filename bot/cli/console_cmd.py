@@ -17,6 +17,11 @@ The console follows the charter the database follows: given another one (another
 A fresh database adopts the console's charter. ``--as`` a login the charter does not name (no
 client maintainer, no role member) is warned about on stderr, with the closest charter login:
 the console would act as a contributor, who holds no seat.
+
+Links in replies (the calendar, the Atom feed) are at ``CHARTERBOT_PUBLIC_URL``; unset, the
+console cannot know where a server was started (``serve --port``), so it builds them from its own
+``CHARTERBOT_HTTP_HOST``/``CHARTERBOT_HTTP_PORT``, where a server started with the same settings
+listens, and the replies say so.
 """
 
 from __future__ import annotations
@@ -65,6 +70,9 @@ def register(app: typer.Typer) -> None:
 
         shown = _shown_zone(timezone)
         rt = _started(charter, database_url, demo=demo, adopt=adopt)
+        # Without CHARTERBOT_PUBLIC_URL the console only guesses where the server runs (from
+        # its own HTTP settings; `serve --port` may differ): its links say so.
+        rt.gov.links_guessed = rt.settings.public_url_derived
         if as_login is not None and (warning := unknown_login(as_login, rt.loaded.charter)):
             typer.echo(f"warning: {warning}", err=True)
         if demo:
@@ -99,7 +107,7 @@ def _greet(rt: Runtime, as_login: str | None) -> None:
     """What a terminal user sees first: the charter, who they act as, how to go on."""
     who = as_login or "anonymous (read only)"
     typer.echo(f"charterbot console — {rt.loaded.charter.charter.name}, acting as {who}.")
-    typer.echo("Type a command (e.g. `proposals`, `help`); Ctrl-D to quit.")
+    typer.echo("Type a command (e.g. `/charter proposals`, `/charter help`); Ctrl-D to quit.")
 
 
 def _started(charter: Path | None, database_url: str | None, *, demo: bool, adopt: bool) -> Runtime:

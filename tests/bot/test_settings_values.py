@@ -352,3 +352,55 @@ def test_an_unset_public_url_follows_the_host_and_port(monkeypatch: pytest.Monke
     assert Settings().listening_on("0.0.0.0", 18500).public_url == "https://bot.example.org"
     monkeypatch.setenv("CHARTERBOT_PUBLIC_URL", "")  # empty counts as unset
     assert Settings().public_url == "http://127.0.0.1:18434"
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("notaurl", None),
+        ("ftp://example.org/", None),
+        ("charterbot.example.org", None),
+        ("https://", None),
+        ("http:///calendar", None),
+        ("https://charterbot.example.org:0", "the port must be a number from 1 to 65535"),
+        ("https://charterbot.example.org:99999", "the port must be a number from 1 to 65535"),
+        ("https://charterbot.example.org:https", "the port must be a number from 1 to 65535"),
+        ("https://charterbot.example.org/?lang=es", "no ?query or #fragment"),
+        ("https://charterbot.example.org/#top", "no ?query or #fragment"),
+        ("https://charterbot.example.org?", "no ?query or #fragment"),
+        ("https://charterbot example.org", "it holds a space"),
+    ],
+)
+def test_an_unusable_public_url_is_named(
+    monkeypatch: pytest.MonkeyPatch, url: str, says: str | None
+) -> None:
+    """Links are the public URL and a path: anything else would print links no one can open."""
+    refusal = _refusal({"CHARTERBOT_PUBLIC_URL": url}, monkeypatch)
+    assert isinstance(refusal, SettingError)
+    assert refusal.name == "CHARTERBOT_PUBLIC_URL"
+    assert refusal.message.startswith(
+        "must be the https:// (or http://) address the server is reached at, e.g."
+        " https://charterbot.example.org"
+    )
+    assert says is None or says in refusal.message
+
+
+@pytest.mark.parametrize(
+    ("url", "kept"),
+    [
+        ("https://charterbot.example.org", "https://charterbot.example.org"),
+        ("https://charterbot.example.org/", "https://charterbot.example.org"),
+        ("HTTP://10.0.0.5:8080", "HTTP://10.0.0.5:8080"),
+        ("http://[::1]:8080/", "http://[::1]:8080"),
+        ("https://example.org/charterbot/", "https://example.org/charterbot"),
+        (" https://example.org/charterbot ", "https://example.org/charterbot"),
+    ],
+)
+def test_a_usable_public_url_is_kept_without_its_trailing_slash(
+    monkeypatch: pytest.MonkeyPatch, url: str, kept: str
+) -> None:
+    """A path prefix (a server behind a proxy under /charterbot) stays: links go under it."""
+    monkeypatch.setenv("CHARTERBOT_PUBLIC_URL", url)
+    settings = Settings()
+    assert settings.public_url == kept
+    assert not settings.public_url_derived

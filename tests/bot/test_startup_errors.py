@@ -127,6 +127,24 @@ def _run(args: list[str], env: dict[str, str | None], stdin: str = "") -> tuple[
             2,
             ["error: CHARTERBOT_GITHUB_MODE: poll mode", "set CHARTERBOT_GITHUB_TOKEN"],
         ),
+        (
+            {"CHARTERBOT_PUBLIC_URL": "notaurl"},
+            2,
+            [
+                "error: CHARTERBOT_PUBLIC_URL: must be the https:// (or http://) address the"
+                " server is reached at, e.g. https://charterbot.example.org (got 'notaurl')"
+            ],
+        ),
+        (
+            {"CHARTERBOT_PUBLIC_URL": "ftp://example.org/"},
+            2,
+            ["error: CHARTERBOT_PUBLIC_URL: must be the https://", "(got 'ftp://example.org/')"],
+        ),
+        (
+            {"CHARTERBOT_PUBLIC_URL": "https://example.org/?x=1"},
+            2,
+            ["error: CHARTERBOT_PUBLIC_URL: must be", "no ?query or #fragment"],
+        ),
     ],
 )
 def test_a_bad_start_is_named_without_a_traceback(
