@@ -189,18 +189,18 @@ def todo_message(tasks: tuple[Task, ...], login: str) -> Message:
             assert task.due is not None
             lines.append(
                 (f"Vote: {head} — for {seats_held}; closes ", When(task.due),
-                 f" · type: vote {task.number} approve|reject|abstain")
+                 f" · type: /charter vote {task.number} approve|reject|abstain")
             )  # fmt: skip
         elif task.kind == "drill":
             lines.append(
                 (f"Rollback drill: {head} — {task.note}"
-                 f" · once drilled, type: drill {task.number} {task.client} {task.stage}"
+                 f" · once drilled, type: /charter drill {task.number} {task.client} {task.stage}"
                  ' recovered <duration> (or failed "<what went wrong>")',)
             )  # fmt: skip
         elif task.kind == "concern":
             lines.append(
                 (f"Your concern '{task.concern}' on {head} is open"
-                 f" · once it is addressed, type: resolve {task.number} {task.concern}",)
+                 f" · once it is addressed, type: /charter resolve {task.number} {task.concern}",)
             )  # fmt: skip
         elif task.kind == "feedback":
             lines.append(

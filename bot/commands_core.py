@@ -89,7 +89,7 @@ def _visible(gov: Governance, stored: repo.Stored, actor: Actor) -> bool:
 
 def _load(gov: Governance, session: Session, n: int | None, actor: Actor) -> repo.Stored | Message:
     if n is None:
-        return Message.text_only("Say which proposal, e.g. `show 42`.", ok=False)
+        return Message.text_only("Say which proposal, e.g. `/charter show 42`.", ok=False)
     stored = repo.load(session, n, for_update=True)
     if stored is None or not _visible(gov, stored, actor):
         return Message.text_only(f"There is no proposal #{n}.", ok=False)

@@ -57,11 +57,12 @@ def mentioned_login(session: Session, user: str, actor: Actor) -> str | None:
 
 def unlinked_mention(so: str, instead: str) -> str:
     """The refusal for a mention with no linked login: ``so`` says what cannot happen, and
-    ``instead`` is the command to type with a login. The mention itself is not echoed: a reply
-    quoting it would ping them."""
+    ``instead`` is the command to type with a login (the text after ``/charter``: a mention is
+    chat's, so is the command). The mention itself is not echoed: a reply quoting it would
+    ping them."""
     return (
         f"The person you mentioned has not linked a GitHub login here, so {so}: name their "
-        f"GitHub login instead ({instead}), or ask them to run /charter link first."
+        f"GitHub login instead (/charter {instead}), or ask them to run /charter link first."
     )
 
 

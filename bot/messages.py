@@ -306,7 +306,9 @@ def plain_text(message: Message, zone: ZoneInfo | None = None) -> str:
     parts.extend(f"{inert_console(k)}: {inert_console(v)}" for k, v in message.fields)
     # A terminal has no buttons: vote buttons become the command that votes, others are left out.
     voting = sorted({v[0] for b in message.buttons if (v := parse_vote_action(b.action_id))})
-    parts.extend(f"Vote by typing: vote {n} approve|reject|abstain [reason]" for n in voting)
+    parts.extend(
+        f"Vote by typing: /charter vote {n} approve|reject|abstain [reason]" for n in voting
+    )
     if message.footer:
         parts.append(inert_console(message.footer))
     if not message.ok and not message.title and parts:

@@ -71,7 +71,7 @@ def locate(
 
     ``trusted`` skips the visibility check (a release in a client's own repository)."""
     if n is None:
-        return "Say which proposal, e.g. `rollout 42`."
+        return "Say which proposal, e.g. `/charter rollout 42`."
     stored = repo.load(session, n, for_update=True)
     if stored is None or not (trusted or visible(gov, stored, actor)):
         return f"There is no proposal #{n}."

@@ -69,6 +69,9 @@ class Context:
     # Whether the person may see a stored proposal (bot.commands_core._visible, set by
     # register); None: only what is not confidential or is disclosed.
     may_see: Callable[[proposals.Stored], bool] | None = None
+    # Whether public_url is only a guess (the console's, bot.service.Governance.links_guessed):
+    # a link shown then says so.
+    links_guessed: bool = False
 
     @property
     def owner(self) -> str:
@@ -257,7 +260,10 @@ def _name_one(ctx: Context, rows: list[SubscriptionRow], first: list[str]) -> li
     _ = translator(None)
     if not rows:
         return first
-    return [*first, *_listed(ctx, rows), _("To remove one, name its id: unsubscribe <id>.")]
+    remove = _("To remove one, name its id: %(command)s.") % {
+        "command": "/charter unsubscribe <id>"
+    }
+    return [*first, *_listed(ctx, rows), remove]
 
 
 def unsubscribe(cmd: Unsubscribe, ctx: Context) -> Message:
@@ -289,8 +295,8 @@ def unsubscribe(cmd: Unsubscribe, ctx: Context) -> Message:
     kept = len(rows) - len(chosen)
     if cmd.id is None and kept:
         lines.append(
-            _("Your %(count)s other subscription(s) are kept; 'subscriptions' lists them.")
-            % {"count": kept}
+            _("Your %(count)s other subscription(s) are kept; %(command)s lists them.")
+            % {"count": kept, "command": "/charter subscriptions"}
         )
     return Message.text_only("\n".join(lines))
 
@@ -350,6 +356,7 @@ def register(
         return Context(
             session, svc.charter, actor, now, origin, public_url, known, allow_private_webhooks,
             may_see=lambda stored: _visible(svc, stored, actor),
+            links_guessed=getattr(svc, "links_guessed", False),
         )  # fmt: skip
 
     def run(svc: Any, session: Session, command: Any, actor: Actor, now: datetime) -> Message:

@@ -43,6 +43,9 @@ PLATFORM_NAMES = {"email": "e-mail", **CHAT_NAMES, "webhook": "Webhook"}
 # How each chat platform takes the command: Discord's typed subcommands do not include it,
 # so it goes through `/charter run`.
 _TYPED = {"slack": "/charter %s", "discord": "/charter run text:%s"}
+# A way that works from here is a command typed where the person is: written as every reply
+# writes one (``/charter <command>``), outside the msgid so the translations stay.
+_A_WAY = "- /charter "
 
 
 def can_send(ctx: Context, platform: str) -> bool:
@@ -97,13 +100,20 @@ def ways_from_here(cmd: Subscribe, ctx: Context, refused: str, *, filtered: bool
     lines = [_("What works from here:")]
     me = in_chat(ctx) and refused not in ("me", ctx.actor.surface)
     if me and can_send(ctx, ctx.actor.surface):
-        lines.append("- " + _("subscribe me: announcements as direct messages to you"))
+        lines.append(_A_WAY + _("subscribe me: announcements as direct messages to you"))
     if refused != "email" and can_send(ctx, "email"):
-        lines.append("- " + _("subscribe email <address>: by e-mail, once you confirm the address"))
+        lines.append(
+            _A_WAY + _("subscribe email <address>: by e-mail, once you confirm the address")
+        )
     if refused != "webhook" and can_send(ctx, "webhook"):
-        lines.append("- " + _("subscribe webhook <url>: signed HTTPS POSTs to your endpoint"))
+        lines.append(_A_WAY + _("subscribe webhook <url>: signed HTTPS POSTs to your endpoint"))
     feed = feed_url(cmd, ctx.public_url) if filtered else feed_url(Subscribe(), ctx.public_url)
     lines.append("- " + _("the Atom feed, no subscription needed: %(url)s") % {"url": feed})
+    if ctx.links_guessed:
+        lines[-1] += " " + _(
+            "(if the server runs with this console's CHARTERBOT_HTTP_HOST and"
+            " CHARTERBOT_HTTP_PORT; set CHARTERBOT_PUBLIC_URL to name its address)"
+        )
     return lines
 
 

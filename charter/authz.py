@@ -184,7 +184,7 @@ _INSTEAD = {
     Privilege.INCIDENT_MANAGE: "tell one of them what you know",
     Privilege.MEETING_SCHEDULE: "ask one of them to",
     Privilege.MEETING_ACTION: "ask one of them to",
-    Privilege.SUBSCRIBE_CHANNEL: "you can still subscribe yourself (subscribe me)",
+    Privilege.SUBSCRIBE_CHANNEL: "you can still subscribe yourself (/charter subscribe me)",
 }
 _COUNCIL_OR_COORDINATOR = {
     Privilege.FLAG: "switch a feature flag",

@@ -65,7 +65,9 @@ def raise_concern(
     """Add an open concern ``name``, or reopen a resolved one of that name."""
     name = " ".join(name.split())
     if not name:
-        raise ConcernRefused("a concern needs a name, e.g. `/concern abi-break <text>`")
+        raise ConcernRefused(
+            "a concern needs a name, e.g. `/charter concern <n> abi-break: <text>`"
+        )
     for i, concern in enumerate(concerns):
         if not concern.named(name):
             continue

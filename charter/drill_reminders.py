@@ -182,11 +182,11 @@ def announcement(rollout: Rollout, charter: Charter, item: DrillTimer, now: date
 def _what_now(rollout: Rollout, charter: Charter, plan: PlannedDrill) -> str:
     """The nudge's advice: how to report the drill, or why it cannot be yet; or plan again."""
     n, client, stage = rollout.proposal, plan.client, plan.stage
-    again = f"plan it again: drill schedule {n} {client} {stage} <when>."
+    again = f"plan it again: /charter drill schedule {n} {client} {stage} <when>."
     why = not_drillable(rollout, charter, client, stage)
     if why is not None:
         return f" It cannot be reported yet: {why}; or {again}"
-    command = f"drill {n} {client} {stage}"
+    command = f"/charter drill {n} {client} {stage}"
     return (
         f' Report it: {command} recovered <duration> (or {command} failed "<what went'
         f' wrong>"), or {again}'

@@ -11,7 +11,8 @@ word or choice may end in one of ``. ! , ; :``, and runs into the text after it 
 or a dash (``approve:lgtm`` is ``approve: lgtm``); ``[ ]`` optional, ``{ }`` repeated, ``|``
 choice, ``…`` the rest of the line)::
 
-    chat     = [ command ] ;                           (* empty text means "help" *)
+    chat     = [ "/charter" ] [ command ] ;   (* empty text means "help"; "/charter", as every
+                                                  reply writes a command, is read pasted too *)
     comment  = { line } ;
     line     = indent ( "/" | "／" ) [ "charter" ] command eol | other-line ;  (* live lines only *)
     indent   = /[ ]{0,3}/ ;            (* CommonMark: four columns (a tab is up to four) are code *)
@@ -288,13 +289,26 @@ def _group_usage(word: str, comment: bool) -> str:
 
 
 def parse_chat(text: str) -> c.Command | c.ParseError:
-    """Parse the text after ``/charter``; empty text asks for help."""
-    src = normalise(text)
+    """Parse the text after ``/charter``; empty text asks for help. A command copied whole from
+    a reply or a help line (``/charter vote 7 approve``: every reply writes a command so) reads
+    as the text after its ``/charter``, on every chat surface alike."""
+    src = _unpasted(normalise(text))
     if not src:
         return c.Help(None)
     result = _dispatch(t.Args(src, comment=False, issue=None))
     assert result is not None  # only comments ignore unknown words
     return result
+
+
+def _unpasted(src: str) -> str:
+    """``src`` without a leading ``/charter`` word (NFKC-folded, any case)."""
+    head = src[: len(_PASTED)]
+    if fold(head).lower() == _PASTED and src[len(_PASTED) : len(_PASTED) + 1].strip() == "":
+        return src[len(_PASTED) :].lstrip()
+    return src
+
+
+_PASTED = "/charter"
 
 
 def parse_comment(body: str, issue: int | None = None) -> list[c.Command | c.ParseError]:

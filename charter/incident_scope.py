@@ -180,11 +180,11 @@ def _stays_public(incident: Incident, secret: Sequence[int]) -> str:
     to do instead."""
     verb, it = ("are", "them") if len(secret) > 1 else ("is", "it")
     numbers = ",".join(str(p) for p in secret)
-    disclose = join_and([f"disclose {p}" for p in secret])
+    disclose = join_and([f"/charter disclose {p}" for p in secret])
     return (
         f"Incident #{incident.id} is public and {describe(secret, ())} {verb} confidential and"
         f" not disclosed yet; naming {it} would hide the incident from the public from now on,"
         f" so nothing was added. Declare a separate confidential incident for {it} instead:"
-        f' incident declare <sev> "<summary>" for {numbers} — or disclose {it} first'
+        f' /charter incident declare <sev> "<summary>" for {numbers} — or disclose {it} first'
         f" ({disclose}), then add {it}."
     )

@@ -67,7 +67,8 @@ def _what_lifts(key: str, reason: str, n: int, charter: Charter, facts: GateFact
     if not key:
         return f"{reason} — {who_lifts(charter, n)}"
     if key not in facts.confidential:
-        return f"{reason} — lifted when incident {key} is resolved (`incident resolve #{key}`)"
+        resolve = f"`/charter incident resolve #{key}`"
+        return f"{reason} — lifted when incident {key} is resolved ({resolve})"
     severity = next((f" ({i.severity})" for i in facts.incidents if i.id == key), "")
     return f"{CONFIDENTIAL_INCIDENT}{severity} — lifted when that incident is resolved"
 
@@ -90,7 +91,7 @@ def _not_next(rollout: Rollout, charter: Charter, to: str) -> str | None:
 def _typed_override(n: int, stage: str, reason: str) -> str:
     """The override as a person types it: the stage named, the reason quoted when it can be."""
     said = reason if '"' in reason else f'"{reason}"'
-    return f"advance {n} to {stage} --override {said}"
+    return f"/charter advance {n} to {stage} --override {said}"
 
 
 def advance(

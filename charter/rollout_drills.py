@@ -63,12 +63,14 @@ def not_drillable(
 def _not_on(rollout: Rollout, who: str, on: str, index: int, comment: bool) -> str | None:
     """Why the client cannot drill on the stage now (None when it can), with the command that
     reports its release as the asker writes commands: ``/ready client stage <version>`` in a
-    comment on the proposal, ``ready n client stage <version>`` in chat. Plain text, as every
-    reply is (each surface escapes it)."""
+    comment on the proposal, ``/charter ready n client stage <version>`` elsewhere. Plain text,
+    as every reply is (each surface escapes it)."""
     n = rollout.proposal
     if who not in rollout.clients:
         return f"{who} is not in the rollout of #{n} ({', '.join(rollout.clients)})"
-    ready = f"/ready {who} {on} <version>" if comment else f"ready {n} {who} {on} <version>"
+    ready = (
+        f"/ready {who} {on} <version>" if comment else f"/charter ready {n} {who} {on} <version>"
+    )
     if rollout.latest_report(who, on) is None:
         return (
             f"{who} has not reported a release for {on}: a rollback drill rehearses reverting"

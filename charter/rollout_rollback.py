@@ -151,5 +151,5 @@ def _back_on(before: Rollout, after: Rollout, charter: Charter, *, ends: bool = 
         return f"\n#{n} is pending again: {again} is entered once every client reports for it."
     return (
         f"\n#{n} is back on {after.stage_name(charter)}: {again} is entered again only by"
-        " `advance`, its gates asked anew."
+        f" `/charter advance {n}`, its gates asked anew."
     )

@@ -6,6 +6,11 @@ Rules:
   and "help <topic>" shows these lines. ``<people>`` is one ``@login`` or more: ``@bob @carol``.
 - A GitHub comment's form leaves out the proposal number (the issue is the proposal); a command
   without a comment form works in chat only (``CHAT_ONLY``).
+- Every command a reply, hint, error, notice or help text writes is written as these lines
+  are, ``/charter <command>``: Slack, Discord (``run`` drops a pasted ``/charter``), the console
+  and :func:`charter.grammar.parse_chat` read it whole, and a comment on the proposal's issue
+  reads it too. A reply to a GitHub comment may write the comment's form instead (``/ready …``).
+  A bare ``drill 1 …`` is not: typed as it is in Slack or GitHub, it is no command.
 """
 
 from __future__ import annotations

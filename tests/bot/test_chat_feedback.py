@@ -267,6 +267,6 @@ async def test_a_chat_parse_error_shows_the_chat_form(bot: Bot) -> None:
     said = _run(bot, f"feedback {n} kofi-sec", "alice-aurora")
     assert said.startswith(
         "error: Write the people to ask as @login (or a chat mention): 'kofi-sec' is not one,"
-        f" e.g. feedback {n} @bob-aurora your view?"
+        f" e.g. /charter feedback {n} @bob-aurora your view?"
     )
     assert "/f?" not in said

@@ -32,7 +32,7 @@ async def test_todo_lists_owed_votes_and_own_concerns_until_they_are_settled(bot
     await bot.advance(later(seconds=1))  # security patches have no review: voting is open
     alice = _todo(bot, "alice-aurora")
     assert f"Vote: #{patch} Fix gossip — for Aurora; closes" in alice
-    assert f"type: vote {patch} approve|reject|abstain" in alice
+    assert f"type: /charter vote {patch} approve|reject|abstain" in alice
 
     # a colleague's vote fills the seat; a concern of alice's now waits on her instead
     assert "Recorded" in plain_text(
@@ -42,7 +42,7 @@ async def test_todo_lists_owed_votes_and_own_concerns_until_they_are_settled(bot
     alice = _todo(bot, "alice-aurora")
     assert "Vote:" not in alice
     assert f"Your concern 'scope' on #{patch} Fix gossip is open" in alice
-    assert f"once it is addressed, type: resolve {patch} scope" in alice
+    assert f"once it is addressed, type: /charter resolve {patch} scope" in alice
 
     bot.gov.run_sync(f"resolve {patch} scope", Actor("alice-aurora", "console", "a"))
     assert "Nothing awaits alice-aurora" in _todo(bot, "alice-aurora")

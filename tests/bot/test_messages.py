@@ -233,7 +233,7 @@ def test_console_layout() -> None:
     )
     assert plain_text(message) == (
         "Proposal #42\nby @octocat\nState: voting\n"
-        "Vote by typing: vote 42 approve|reject|abstain [reason]\ncharter v1"
+        "Vote by typing: /charter vote 42 approve|reject|abstain [reason]\ncharter v1"
     )
     assert plain_text(Message(title="t", buttons=(Button("Open", "open:42"),))) == "t"
     assert plain_text(Message.text_only("no such proposal", ok=False)) == "error: no such proposal"

@@ -14,7 +14,7 @@ from tests.bot.harness import Bot, later
 from tests.paths import mutate
 from tests.standins.github_server import GitHubStandin
 
-OFFER = "Vote by typing: vote {n} approve|reject|abstain [reason]"
+OFFER = "Vote by typing: /charter vote {n} approve|reject|abstain [reason]"
 WHY = (
     "You wrote this proposal: track protocol-change does not let its author vote on it"
     " (author_may_vote: false)."

@@ -25,10 +25,10 @@ SECRET = ("INC-2", "INC-2 (sev1): key leak in the signer")
 LEAK = Incident("INC-2", "sev2", "key leak in the signer", (42,), (), "kofi-sec", T0)
 SAID = "#42 is paused; it advances once every hold is lifted:\n"
 BY_HAND = "- held by ines-coord: devnet freeze — a member of coordinators lifts it with"
-RESUME = " `rollout resume 42`"
+RESUME = " `/charter rollout resume 42`"
 BY_FORK = (
     "- INC-1 (sev1): fork at block 1200 — lifted when incident INC-1 is resolved"
-    " (`incident resolve #INC-1`)"
+    " (`/charter incident resolve #INC-1`)"
 )
 
 

@@ -208,7 +208,7 @@ def test_other_charter_roles_keep_their_names() -> None:
             Privilege.SUBSCRIBE_CHANNEL,
             CONTRIBUTOR,
             {},
-            "Only client maintainers and holders of a charter role (coordinators and security-council) may subscribe a shared channel; you can still subscribe yourself (subscribe me).",
+            "Only client maintainers and holders of a charter role (coordinators and security-council) may subscribe a shared channel; you can still subscribe yourself (/charter subscribe me).",
         ),
         (
             Privilege.WITHDRAW,

@@ -291,8 +291,8 @@ def _timer(name: str, rollout: Rollout = BASE) -> rules.DrillTimer:
             AT + H,
             "#42 rollback drill overdue: aurora on canary",
             "aurora's rollback drill on canary for #42 was planned at Wed 2026-03-04 09:00 UTC, and no drill has been reported since."
-            ' Report it: drill 42 aurora canary recovered <duration> (or drill 42 aurora canary failed "<what went wrong>"),'
-            " or plan it again: drill schedule 42 aurora canary <when>.",
+            ' Report it: /charter drill 42 aurora canary recovered <duration> (or /charter drill 42 aurora canary failed "<what went wrong>"),'
+            " or plan it again: /charter drill schedule 42 aurora canary <when>.",
         ),
     ],
 )
@@ -319,12 +319,12 @@ def test_what_a_reminder_says_and_where_it_goes(
         (
             {"reports": ()},
             "aurora has not reported a release for canary: a rollback drill rehearses reverting"
-            " the release it runs there; report it first: ready 42 aurora canary <version>",
+            " the release it runs there; report it first: /charter ready 42 aurora canary <version>",
         ),
         (
             {"positions": {**BASE.positions, "aurora": 0}},
             "aurora was rolled back from canary: report the release it runs there again"
-            " (ready 42 aurora canary <version>), then drill its rollback",
+            " (/charter ready 42 aurora canary <version>), then drill its rollback",
         ),
     ],
     ids=["not-reached", "rolled-back"],
@@ -338,7 +338,7 @@ def test_a_nudge_does_not_suggest_a_report_that_would_be_refused(
     made = rules.announcement(rollout, CHARTER, _timer("overdue", rollout), AT + H)
     said = made.text.split("\n\n")[0]
     assert said.endswith(
-        f" It cannot be reported yet: {why}; or plan it again: drill schedule 42 aurora canary <when>."
+        f" It cannot be reported yet: {why}; or plan it again: /charter drill schedule 42 aurora canary <when>."
     ), said
     assert "Report it:" not in said
 

@@ -82,7 +82,6 @@ def group(word: str, table: dict[str, str] = USAGE) -> str:
             c.RaiseConcern(42, "gas-limit", "too high for light nodes"),
         ),
         ("concern 42 Gas_Limit : too high", c.RaiseConcern(42, "gas_limit", "too high")),
-        ("concern 42 gas-limit too high", c.RaiseConcern(42, "gas-limit", "too high")),
         ('concern 42 "gas: too high"', c.RaiseConcern(42, "gas", "too high")),
         ("resolve 42 gas-limit", c.ResolveConcern(42, "gas-limit")),
         ("withdraw 42", c.Withdraw(42)),
@@ -298,6 +297,11 @@ def group(word: str, table: dict[str, str] = USAGE) -> str:
         ("unsubscribe ＃３", c.Unsubscribe(3)),
         ("inventory ４２", c.Inventory(42)),
         ("subscriptions", c.Subscriptions()),
+        # a command copied whole from a reply or a help line: its "/charter" is the surface's
+        ("/charter vote 7 approve", c.CastVote(7, "approve", "")),
+        ("/CHARTER show 42", c.Show(42)),
+        ("／ｃｈａｒｔｅｒ show 42", c.Show(42)),
+        ("/charter", c.Help(None)),
     ],
 )
 def test_parse_chat(text: str, expected: c.Command) -> None:
@@ -343,10 +347,15 @@ ROLLOUT_FORMS = "\n".join(USAGE[k] for k in ("rollout", "rollout pause", "rollou
         ("show", "Give the proposal number.", USAGE["show"]),
         ("link now", "'now' is more than this command takes.", USAGE["link"]),
         ("concern 42", "Give the concern as <name>: <text>", USAGE["concern"]),
-        ("concern 42 gas-limit", "Give the concern text after the name.", USAGE["concern"]),
+        ("concern 42 gas-limit", "Give the concern text after the name, e.g.", USAGE["concern"]),
         (
             "concern 42 gas limit too high: yes",
-            "'gas limit too high' is not a valid concern name",
+            "one word ending in a colon: /charter concern 42 gas-limit-too-high: yes",
+            USAGE["concern"],
+        ),
+        (
+            "concern 42 gas-limit too high",
+            "one word ending in a colon: /charter concern 42 gas-limit: too high",
             USAGE["concern"],
         ),
         ("concern 42 " + "a" * 65 + ": x", "is not a valid concern name", USAGE["concern"]),
@@ -462,7 +471,13 @@ ROLLOUT_FORMS = "\n".join(USAGE[k] for k in ("rollout", "rollout pause", "rollou
             USAGE["incident severity"],
         ),
         ("meetings 3", "'3' is not an option here; use --next N.", USAGE["meetings"]),
-        ("meetings --next", "Give the number of meetings.", USAGE["meetings"]),
+        ("meetings --next", "Give the number of calls.", USAGE["meetings"]),
+        (
+            "meetings --next abc",
+            "'abc' is not a number of calls; write a whole number such as 5.",
+            USAGE["meetings"],
+        ),
+        ("meetings --next 0", "A number of calls starts at 1; got '0'.", USAGE["meetings"]),
         ("meetings --next 51", "Ask for at most 50 meetings; got 51.", USAGE["meetings"]),
         ("meetings --next 3 4", "more than this command takes", USAGE["meetings"]),
         ("meeting schedule", "Give the meeting title.", USAGE["meeting schedule"]),
@@ -553,6 +568,9 @@ ROLLOUT_FORMS = "\n".join(USAGE[k] for k in ("rollout", "rollout pause", "rollou
         ),
         ("unsubscribe x", "'x' is not a subscription id", USAGE["unsubscribe"]),
         ("unsubscribe 1 2", "more than this command takes", USAGE["unsubscribe"]),
+        # only the word "/charter" is dropped, once
+        ("/chartered", "'/chartered' is not a command.", USAGE["help"]),
+        ("/charter /charter show 1", "'/charter' is not a command.", USAGE["help"]),
     ],
 )
 def test_parse_chat_errors(text: str, message: str, usage: str) -> None:

@@ -63,20 +63,20 @@ def test_feedback_in_chat(text: str, expected: c.RequestFeedback) -> None:
         # every person is written "@login", the first one too: prose names nobody
         (
             "feedback 7 please take a look",
-            "Write the people to ask as @login (or a chat mention): 'please' is not one, e.g. feedback 7 @bob-aurora your view?",
+            "Write the people to ask as @login (or a chat mention): 'please' is not one, e.g. /charter feedback 7 @bob-aurora your view?",
         ),
         (
             "feedback 7 bob, @carol",
-            "Write the people to ask as @login (or a chat mention): 'bob,' is not one, e.g. feedback 7 @bob-aurora your view?",
+            "Write the people to ask as @login (or a chat mention): 'bob,' is not one, e.g. /charter feedback 7 @bob-aurora your view?",
         ),
         # the example is the chat form, with the proposal number given
         (
             "f? #12 kofi-sec",
-            "Write the people to ask as @login (or a chat mention): 'kofi-sec' is not one, e.g. feedback 12 @bob-aurora your view?",
+            "Write the people to ask as @login (or a chat mention): 'kofi-sec' is not one, e.g. /charter feedback 12 @bob-aurora your view?",
         ),
         (
             'feedback 7 "@bob"',
-            "Write the people to ask as @login (or a chat mention): '@bob' is not one, e.g. feedback 7 @bob-aurora your view?",
+            "Write the people to ask as @login (or a chat mention): '@bob' is not one, e.g. /charter feedback 7 @bob-aurora your view?",
         ),
         # GitHub's login rule: no hyphen first, last or doubled; at most 39 characters
         ("feedback 7 @bob-", "'@bob-' is not a valid user; write it like @alice-aurora."),

@@ -191,15 +191,16 @@ def test_replies_say_proposal_and_client(
 _REFUSED = (
     "Incident #INC-7 is public and proposal #43 is confidential and not disclosed yet; naming it"
     " would hide the incident from the public from now on, so nothing was added. Declare a"
-    ' separate confidential incident for it instead: incident declare <sev> "<summary>" for 43'
-    " — or disclose it first (disclose 43), then add it."
+    " separate confidential incident for it instead:"
+    ' /charter incident declare <sev> "<summary>" for 43'
+    " — or disclose it first (/charter disclose 43), then add it."
 )
 _REFUSED_TWO = (
     "Incident #INC-7 is public and proposals #43 and #44 are confidential and not disclosed yet;"
     " naming them would hide the incident from the public from now on, so nothing was added."
-    " Declare a separate confidential incident for them instead: incident declare <sev>"
-    ' "<summary>" for 43,44 — or disclose them first (disclose 43 and disclose 44), then add'
-    " them."
+    " Declare a separate confidential incident for them instead: /charter incident declare <sev>"
+    ' "<summary>" for 43,44 — or disclose them first (/charter disclose 43 and'
+    " /charter disclose 44), then add them."
 )
 
 

@@ -14,7 +14,8 @@ CHARTER = reference()
 ENDS = "#42 is rolled back from every stage and ends here; a new proposal is needed to retry"
 PENDING = "#42 is pending again: staging is entered once every client reports for it."
 ON_STAGING = (
-    "#42 is back on staging: canary is entered again only by `advance`, its gates asked anew."
+    "#42 is back on staging: canary is entered again only by `/charter advance 42`, its gates"
+    " asked anew."
 )
 LAST = {"aurora": 0} | dict.fromkeys(CLIENTS[1:], -1)  # the others rolled back before
 

@@ -150,7 +150,7 @@ def test_campaign_five_clients_through_three_stages() -> None:
     assert other.paused
     assert reply(advance(rollout, CHARTER, LOW_RISK, now + 3 * H, by="ines-coord")) == Reply(
         "#42 is paused; it advances once every hold is lifted:\n- INC-7: dorado forks on canary"
-        " — lifted when incident INC-7 is resolved (`incident resolve #INC-7`)",
+        " — lifted when incident INC-7 is resolved (`/charter incident resolve #INC-7`)",
         ok=False,
     )
 

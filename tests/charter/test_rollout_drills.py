@@ -141,12 +141,12 @@ def test_a_paused_or_completed_rollout_still_takes_drills() -> None:
         (
             rollout_at(0, reports=REPORTS[:5]),
             drill(),
-            "aurora has not reported a release for canary: a rollback drill rehearses reverting the release it runs there; report it first: ready 42 aurora canary <version>",
+            "aurora has not reported a release for canary: a rollback drill rehearses reverting the release it runs there; report it first: /charter ready 42 aurora canary <version>",
         ),
         (
             replace(ON_CANARY, positions={**ON_CANARY.positions, "aurora": 0}),
             drill(),
-            "aurora was rolled back from canary: report the release it runs there again (ready 42 aurora canary <version>), then drill its rollback",
+            "aurora was rolled back from canary: report the release it runs there again (/charter ready 42 aurora canary <version>), then drill its rollback",
         ),
     ],
 )
@@ -158,7 +158,7 @@ def test_a_drill_the_rollout_cannot_take_now_is_refused(
     assert replies(decision.effects) == [(why, False)]
     # In a GitHub comment the hint is the comment form: the issue is the proposal.
     commented = report_drill(rollout, CHARTER, entry, comment=True)
-    comment_form = why.replace("ready 42 aurora", "/ready aurora")
+    comment_form = why.replace("/charter ready 42 aurora", "/ready aurora")
     assert replies(commented.effects) == [(comment_form, False)]
     assert "`" not in why  # plain text: each surface escapes it, no markup to show escaped
 

@@ -105,15 +105,16 @@ def ready_for_canary() -> Rollout:
         # an override naming no stage: refused with the command to type
         (rollout_at(1), None, "interop run is flaky",
          Reply('#42 enters production next; an override must name it, so a repeat cannot skip'
-               ' a stage: advance 42 to production --override "interop run is flaky"',
+               ' a stage: /charter advance 42 to production --override "interop run is flaky"',
                ok=False), 1),
         (rollout_at(0), None, 'the "interop" run is flaky',
          Reply('#42 enters canary next; an override must name it, so a repeat cannot skip a'
-               ' stage: advance 42 to canary --override the "interop" run is flaky', ok=False), 0),
+               ' stage: /charter advance 42 to canary --override the "interop" run is flaky',
+               ok=False), 0),
         # even when every gate passes: the repeat of it would not
         (ready_for_canary(), None, "just in case",
          Reply('#42 enters canary next; an override must name it, so a repeat cannot skip a'
-               ' stage: advance 42 to canary --override "just in case"', ok=False), 0),
+               ' stage: /charter advance 42 to canary --override "just in case"', ok=False), 0),
         # the next stage named: the override enters it (the first stage once all reported)
         (rollout_at(1), "production", "flaky", Reply("#42 advanced to production by override"),
          2),

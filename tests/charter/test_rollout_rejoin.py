@@ -73,8 +73,12 @@ def at_stage(index: int, positions: dict[str, int] | None = None, done: bool = F
     return replace(rollout, completed_at=T0 + 18 * D if done else None)
 
 
-BACK_ON_STAGING = "\n#42 is back on staging: canary is entered again only by `advance`, its gates"
-BACK_ON_CANARY = "\n#42 is back on canary: production is entered again only by `advance`, its gates"
+BACK_ON_STAGING = (
+    "\n#42 is back on staging: canary is entered again only by `/charter advance 42`, its gates"
+)
+BACK_ON_CANARY = (
+    "\n#42 is back on canary: production is entered again only by `/charter advance 42`, its gates"
+)
 
 
 @pytest.mark.parametrize(

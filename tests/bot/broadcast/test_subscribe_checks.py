@@ -46,9 +46,9 @@ DISCORD_ALICE = Actor("alice-aurora", "discord", "4242", "Alice")
 HOOKS = frozenset({"webhook"})
 FEED = "the Atom feed, no subscription needed: https://bot.example/feeds/announcements.atom"
 LINK = "run /charter link once to prove your GitHub login, then"
-EMAIL = "- subscribe email <address>:"
-WEBHOOK = "- subscribe webhook <url>:"
-ME = "- subscribe me:"
+EMAIL = "- /charter subscribe email <address>:"
+WEBHOOK = "- /charter subscribe webhook <url>:"
+ME = "- /charter subscribe me:"
 
 
 def _run(
@@ -193,10 +193,11 @@ def rt(tmp_path: Path) -> Iterator[Runtime]:
 
 
 def test_a_contributors_bare_subscribe_in_the_console_is_not_sent_in_circles(rt: Runtime) -> None:
-    """The role refusal ("you can still subscribe yourself (subscribe me)") would point to what
-    fails in the console too; the where-you-are refusal comes first, and what it offers works."""
+    """The role refusal ("you can still subscribe yourself (/charter subscribe me)") would point
+    to what fails in the console too; the where-you-are refusal comes first, and what it offers
+    works."""
     reply = plain_text(rt.gov.run_sync("subscribe", NINA, NOW))
-    assert "(subscribe me)" not in reply and "Only client maintainers" not in reply, reply
+    assert "(/charter subscribe me)" not in reply and "Only client maintainers" not in reply, reply
     assert "Neither Slack nor Discord is set up on this bot." in reply
     assert EMAIL not in reply and WEBHOOK in reply  # no SMTP on this bot
     hook = rt.gov.run_sync(FOLLOW[WEBHOOK], NINA, NOW)

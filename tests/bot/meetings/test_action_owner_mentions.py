@@ -50,7 +50,7 @@ def test_a_mentioned_owner_without_a_link_is_refused(
     assert not ok
     assert said == (
         "error: The person you mentioned has not linked a GitHub login here, so the action item "
-        "cannot be theirs: name their GitHub login instead (meeting action @their-login "
+        "cannot be theirs: name their GitHub login instead (/charter meeting action @their-login "
         "<action>), or ask them to run /charter link first."
     )
     assert owners(gov) == []

@@ -18,4 +18,4 @@ def test_a_comment_refusal_names_the_comment_form_of_ready(world: World) -> None
 
 def test_a_chat_refusal_names_the_chat_form(world: World) -> None:
     said = world.refused("carmen-borealis", "drill 1 borealis canary recovered 5m")
-    assert "report it first: ready 1 borealis canary <version>" in said
+    assert "report it first: /charter ready 1 borealis canary <version>" in said

@@ -94,7 +94,10 @@ def test_reminders_before_the_drill_then_one_overdue_nudge_each_once(world: Worl
     at(world, drill_at + 2 * H)
     [nudge] = sent(world, OVERDUE)
     assert nudge.startswith("aurora's rollback drill on staging for #1 was planned at ")
-    assert "Report it: drill 1 aurora staging recovered <duration> (or drill 1 aurora" in nudge
+    assert (
+        "Report it: /charter drill 1 aurora staging recovered <duration>"
+        " (or /charter drill 1 aurora" in nudge
+    )
     with session_scope(world.engine) as session:  # handled once each, in the timers' table
         rows = session.exec(select(FiredTimerRow).where(FiredTimerRow.kind == "drill")).all()
         assert sorted((r.timer_key.rsplit("/", 1)[1], r.outcome) for r in rows) == [

@@ -15,7 +15,7 @@ def test_todo_lists_the_drill_owed_until_a_passing_one_is_reported(world: World)
     todo = world.ok("alice-aurora", "todo")
     assert (
         "Rollback drill: #1 Raise the gas target — aurora has not run a rollback drill on staging"
-        " · once drilled, type: drill 1 aurora staging recovered <duration>"
+        " · once drilled, type: /charter drill 1 aurora staging recovered <duration>"
         ' (or failed "<what went wrong>")'
     ) in todo
     assert "Nothing awaits" in world.ok("carmen-borealis", "todo")  # borealis drilled

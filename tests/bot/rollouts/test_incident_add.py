@@ -189,8 +189,8 @@ def test_a_public_incident_stays_public_when_asked_to_name_an_embargoed_patch(
         "error: Incident #1 is public and proposal #2 is confidential and not disclosed yet;"
         " naming it would hide the incident from the public from now on, so nothing was added."
         " Declare a separate confidential incident for it instead:"
-        ' incident declare <sev> "<summary>" for 2 — or disclose it first (disclose 2),'
-        " then add it."
+        ' /charter incident declare <sev> "<summary>" for 2 — or disclose it first'
+        " (/charter disclose 2), then add it."
     )
     with session_scope(world.engine) as session:
         incident = incident_store.load_incident(session, 1)

@@ -175,7 +175,7 @@ def test_an_override_role_rolls_out_the_fix_for_the_open_incident(world: World) 
     aurora = MAINTAINER["aurora"]
     world.ok(aurora, "ready 2 aurora staging 1.0.1 abcdef1")
     plain = world.refused(COORDINATOR, 'rollout resume 2 "it is the fix"')
-    assert 'or on this rollout alone by `rollout resume 2 --override "<reason>"`' in plain
+    assert 'or on this rollout alone by `/charter rollout resume 2 --override "<reason>"`' in plain
     denied = world.refused(aurora, f'rollout resume 2 --override "{FIX}"')
     assert "may resume a rollout; ask one of them" in denied
     said = world.ok(COORDINATOR, f'rollout resume 2 --override "{FIX}"')

@@ -79,7 +79,8 @@ def test_a_mention_without_a_link_is_refused(world: World, surface: str, user: s
     assert not ok
     assert said == (
         "error: The person you mentioned has not linked a GitHub login here, so the role cannot "
-        "be given to them: name their GitHub login instead (incident role lead @their-login), "
+        "be given to them: name their GitHub login instead"
+        " (/charter incident role lead @their-login), "
         "or ask them to run /charter link first."
     )
     assert world.outbox("direct-message") == []

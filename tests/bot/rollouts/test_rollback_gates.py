@@ -63,7 +63,9 @@ def test_a_client_rejoining_canary_with_a_failing_check_does_not_reopen_it(world
     said = world.ok(MAINTAINER["borealis"], 'rollback 1 borealis "fee bug"')
     assert said == "rolled back borealis canary → staging"
     assert rollout(world).stage_index == 0
-    assert world.announced("#1 is back on staging: canary is entered again only by `advance`")
+    assert world.announced(
+        "#1 is back on staging: canary is entered again only by `/charter advance 1`"
+    )
     fix = "c" * 40
     ready(world, "borealis", "canary", "1.0.1", fix)
     world.check("borealis", fix, "interop-matrix", "failure")

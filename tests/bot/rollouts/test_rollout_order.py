@@ -129,7 +129,7 @@ def test_the_same_override_sent_twice_enters_one_stage(world: World) -> None:
         for client in CLIENTS:
             ready(world, client, stage)
     unnamed = world.refused(COORDINATOR, 'advance 1 --override "interop run is flaky"')
-    typed = 'advance 1 to canary --override "interop run is flaky"'
+    typed = '/charter advance 1 to canary --override "interop run is flaky"'
     assert unnamed.endswith(f"an override must name it, so a repeat cannot skip a stage: {typed}")
     assert rollout(world).stage_index == 0
     assert world.ok(COORDINATOR, typed) == "#1 advanced to canary by override"

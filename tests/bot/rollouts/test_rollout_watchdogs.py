@@ -98,7 +98,7 @@ def test_a_command_without_a_proposal_number_asks_for_one(sqlite_engine: Engine)
         message = world.gov.execute(
             session, c.ShowRollout(None), person(COORDINATOR), world.clock.now()
         )
-    assert message.lines == (("Say which proposal, e.g. `rollout 42`.",),)
+    assert message.lines == (("Say which proposal, e.g. `/charter rollout 42`.",),)
 
 
 def test_the_runtime_installs_the_rollout_area(

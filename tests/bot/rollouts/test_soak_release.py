@@ -128,9 +128,10 @@ def test_advancing_while_an_incident_holds_it_says_to_resolve_that_incident(
     world.ok(COORDINATOR, 'rollout pause 1 "devnet freeze"')
     assert world.refused(COORDINATOR, "advance 1") == (
         "error: #1 is paused; it advances once every hold is lifted:\n"
-        "- incident 1 (sev1): fork — lifted when incident 1 is resolved (`incident resolve #1`)\n"
+        "- incident 1 (sev1): fork — lifted when incident 1 is resolved"
+        " (`/charter incident resolve #1`)\n"
         "- held by ines-coord: devnet freeze — a member of coordinators lifts it with"
-        " `rollout resume 1`"
+        " `/charter rollout resume 1`"
     )
 
 
