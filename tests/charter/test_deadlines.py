@@ -161,6 +161,9 @@ NEXT = [
     ("sp-review", REVIEWING["security-patch"], T0),
     ("pc-waiting-for-close", approve_all("protocol-change", CLIENTS[:3]), h(120)),
     ("pc-confirm", approve_all("protocol-change", CLIENTS), h(5 + 24)),
+    # every seat voted at the opening instant: the confirm hold runs from it
+    ("pc-confirm-from-opening", voting("protocol-change", *((w, "approve", 0) for w in CLIENTS)),
+     h(24)),
     ("ca-early", approve_all("charter-amendment", SEVEN), h(7)),
     ("sp-veto", voting("security-patch", ("lena-sec", "reject", 3)), h(3)),
     ("ff-lazy", voting("feature-flag", ("alice-aurora", "approve", 1)), h(72 + 120)),

@@ -267,6 +267,8 @@ def test_keys_name_the_plan_and_the_timer() -> None:
         (H + 32 * M, "1h30m"),
         (23 * H + 58 * M, "1d"),
         (30 * H + 10 * M, "30h"),
+        (25 * H + 10 * M, "25h"),  # to the hour, not to two
+        (H + 7 * M, "1h5m"),  # to five minutes, not six
     ],
 )
 def test_a_reminder_says_the_time_really_left(left: timedelta, said: str) -> None:

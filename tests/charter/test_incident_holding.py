@@ -81,6 +81,8 @@ UNTIL = T0 + 100 * H  # its end
         (incident(clients=("dorado",), declared=20), (), False),  # names another client
         (incident(proposals=(41,), declared=20), ("7",), True),  # it paused this rollout
         (incident(declared=0, resolved=5), ("7",), True),
+        (incident(declared=100), (), True),  # declared as it ended
+        (incident(declared=0, resolved=10), (), True),  # resolved as it started
     ],
     ids=[
         "everything",
@@ -92,6 +94,8 @@ UNTIL = T0 + 100 * H  # its end
         "other-client",
         "paused-it",
         "paused-it-any-time",
+        "declared-at-its-end",
+        "resolved-at-its-start",
     ],
 )
 def test_the_retrospective_lists_what_paused_it_and_what_named_it_meanwhile(

@@ -70,9 +70,10 @@ def reply(effects: tuple[object, ...]) -> Reply:
         (("1.4.0", None), ("1.4.0", "abcdef1"), True),
         (("1.4.0", "abcdef1"), ("1.4.1", "abcdef1"), False),
         (("vnext", None), ("next", None), False),
+        (("12.0", None), ("2.0", None), False),
     ],
     ids=["same", "v-prefix", "abbreviated-sha", "other-commit", "qualified-tag", "other-tag",
-         "sha-and-tag", "missing-ref", "other-version", "not-a-version"],
+         "sha-and-tag", "missing-ref", "other-version", "not-a-version", "only-a-v-is-dropped"],
 )  # fmt: skip
 def test_two_reports_name_the_same_release(
     a: tuple[str, str | None], b: tuple[str, str | None], same: bool
