@@ -4,9 +4,10 @@ document.
 Confidential proposals are left out until disclosed: the API is public. A proposal number is
 ASCII digits, 1 … 2**63-1 (``storage.dashboard_queries.positive_id``); anything else is a 400.
 A query value holding a control character is a 400 too (:func:`bad_query_value`, which the
-dashboard shares). So is a filter naming no state, track or client, answered with the values
-accepted (:func:`unknown_filter`, which the dashboard shares): a track or client is the
-charter's, or one a public proposal is on (opened under an earlier charter).
+dashboard shares). So is a filter naming no state or track, answered with the values
+accepted (:func:`unknown_filter`, which the dashboard shares for its client filter too: the API
+has none): a track (or client) is the charter's, or one a public proposal is on (opened under an
+earlier charter).
 """
 
 from __future__ import annotations

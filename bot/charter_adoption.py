@@ -133,7 +133,7 @@ def adopt_charter(
         if number == version:
             continue
         try:
-            earlier[number] = load_charter(text, f"charter v{number} (kept)").charter
+            earlier[number] = load_charter(text, f"charter v{number} (kept)", kept=True).charter
         except CharterInvalid as exc:
             log.warning(
                 "kept charter v%s no longer loads, its proposals follow v%s: %s",

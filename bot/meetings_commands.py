@@ -36,6 +36,7 @@ from bot import meetings_agenda as agenda
 from bot.messages import Actor, Message, When
 from charter import commands as c
 from charter.effects import Audit
+from charter.grammar_meetings import length_word
 from charter.model import format_duration
 from charter.private_calls import CallChange
 from charter.when import title_split
@@ -113,7 +114,7 @@ def _quote_hint(
     if split is None:
         return refusal
     title, when = split
-    length = f" {format_duration(cmd.duration)}" if cmd.duration else ""
+    length = f" {length_word(cmd.duration)}" if cmd.duration else ""
     about = f" for {cmd.proposal}" if cmd.proposal else ""
     hint = f'Quote a title of several words: /charter meeting schedule "{title}" {when}'
     return Message(lines=(*refusal.lines, (f"{hint}{length}{about}",)), ok=False)
@@ -167,7 +168,7 @@ def confirm(
     if refusal is not None:
         return refusal
     if row.action == "move":
-        return _apply_move(gov, session, data, actor, now)
+        return _apply_move(gov, session, cmd, data, actor, now)
     return _apply_schedule(gov, session, data, actor, now)
 
 
@@ -219,8 +220,15 @@ def _apply_schedule(
 
 
 def _apply_move(
-    gov: Governance, session: Session, data: dict[str, Any], actor: Actor, now: datetime
+    gov: Governance,
+    session: Session,
+    cmd: c.Confirm,
+    data: dict[str, Any],
+    actor: Actor,
+    now: datetime,
 ) -> Message:
+    """Move the call as previewed in ``data``, asked again of its audience: a refusal is
+    audited as the ``confirm`` typed."""
     to = datetime.fromisoformat(data["moved_to"])
     call_id, key = str(data["call"]), str(data["occurrence"])
     if to <= now:
@@ -228,8 +236,7 @@ def _apply_move(
     target = resolve(session, gov, key, now, actor)
     if isinstance(target, str):
         return fail(f"{target} Nothing was moved.")
-    probe = c.MeetingMove(id=key, when_text="")
-    refused = audience_refusal(gov, session, target[0], actor, CallChange.MOVE, probe, now)
+    refused = audience_refusal(gov, session, target[0], actor, CallChange.MOVE, cmd, now)
     if refused is not None:  # asked again: the asker may have lost their role meanwhile
         return refused
     if (refusal := started(target[1], now, "moved")) is not None:

@@ -32,8 +32,10 @@ Rules:
 - Open action items carry into later agendas (:mod:`bot.meetings_agenda`).
 - ``meeting decide minutes <url>`` attaches the call's minutes link; ``meeting action <who> done
   <n>`` marks that person's action item ``[n]`` done (the grammar has no separate productions).
-  An item on a call the asker may not see (from a GitHub comment: on a private call) is
-  answered exactly as a number no open item of theirs has, and is left open. With ``--call``,
+  An item on a call the asker may not see (from a GitHub comment: on a private call), or may
+  not close (on a private series, neither its audience nor the item's owner), is answered
+  exactly as a number no open item of theirs has, and is left open: whether it exists is the
+  call's audience's to know. With ``--call``,
   the item must be on the call named (on its occurrence, when a key is named), else
   ``[n] is not on <call>`` and nothing changes.
 - ``agenda add`` adds to the next occurrence of a series (or the occurrence named) before it starts.
@@ -42,7 +44,7 @@ Rules:
 - A series announced only to private channels (the security council's sync, which is on the
   public calendar) is its audience's: only coordinators and the security council add to its
   agenda, or record or close action items on it (:mod:`charter.private_calls`); anyone else is
-  refused, saying who may, and nothing is recorded.
+  refused, saying who may, and nothing is recorded. An item's owner closes their own item.
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ from bot.messages import Actor, Message, When
 from charter import commands as c
 from charter.effects import Audit
 from charter.meetings import Call, Occurrence, is_private
-from charter.private_calls import CallChange
+from charter.private_calls import CallChange, refusal
 from storage import (
     agendas as agenda_store,
     meeting_outcomes as outcome_store,
@@ -294,7 +296,7 @@ def action(
         named = None if cmd.call is None else _named_call(gov, session, cmd.call, actor, now)
         if isinstance(named, Message):
             return named
-        return _finish(gov, session, int(closing.group(1)), owner, actor, now, named, cmd)
+        return _finish(gov, session, int(closing.group(1)), owner, actor, now, named)
     who = cmd.who if cmd.who.startswith("<") else f"@{cmd.who}"  # a chat mention, or a login
     typed = f"action {who} {cmd.text}"
     done = _outcome(
@@ -351,23 +353,23 @@ def _finish(
     actor: Actor,
     now: datetime,
     named: str | None,
-    cmd: c.MeetingAction,
 ) -> Message:
     """Close ``owner``'s open item ``[number]``; one on a call ``actor`` may not see (from a
-    GitHub comment, a private one) is answered as a number without an item, then one not on
-    the call ``named`` (``--call``: a call id, or an occurrence key) is refused (see the
-    module rules)."""
+    GitHub comment, a private one) or not close (a private call, not theirs) is answered as a
+    number without an item, then one not on the call ``named`` (``--call``: a call id, or an
+    occurrence key) is refused (see the module rules)."""
     unknown = fail(f"{owner} has no open action item [{number}].")
     item = session.get(MeetingOutcomeRow, number)
     if item is None or item.kind != "action" or item.done or item.owner != owner:
         return unknown
     call = call_by_id(session, gov, item.meeting_id, now)
-    if call is not None and not may_see(session, gov, call, actor, public=_public(actor)):
+    # A refusal here would tell someone outside a private call that [number] is open on it,
+    # and whose it is: they read what they read for a number without an item.
+    if call is not None and (
+        not may_see(session, gov, call, actor, public=_public(actor))
+        or refusal(call, gov.charter, actor, CallChange.ACTION, owner=owner) is not None
+    ):
         return unknown
-    if call is not None:
-        refused = audience_refusal(gov, session, call, actor, CallChange.ACTION, cmd, now)
-        if refused is not None:
-            return refused
     if named is not None and named != (item.occurrence_key if "@" in named else item.meeting_id):
         return fail(f"[{number}] is not on {named}.")
     row = outcome_store.finish_action(session, number, now, owner=owner)

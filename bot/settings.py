@@ -2,7 +2,8 @@
 
 Policy lives in the charter file; this holds only where things are and the secrets. Variables
 use the ``CHARTERBOT_`` prefix, except the platforms' own customary names (``DISCORD_TOKEN``,
-``SLACK_BOT_TOKEN``, …) which operators already know. The README has the full table.
+``SLACK_BOT_TOKEN``, …) which operators already know. The README has the full table
+(:mod:`bot.settings_doc`); each value is judged by :mod:`bot.setting_checks`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,13 @@ from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, field_validato
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from charter.model import format_duration, parse_duration
+from bot.setting_checks import (
+    default_public_url,
+    pem_problem,
+    port_problem,
+    public_url_problem,
+    witness_period,
+)
 
 
 def _env(name: str, *aliases: str) -> AliasChoices:
@@ -278,7 +285,7 @@ class Settings(BaseSettings):
                 "or use CHARTERBOT_GITHUB_TOKEN instead",
             )
         if self.github_app_private_key is not None:
-            problem = _pem_problem(self.github_app_private_key.get_secret_value())
+            problem = pem_problem(self.github_app_private_key.get_secret_value())
             if problem:
                 raise SettingError("CHARTERBOT_GITHUB_APP_PRIVATE_KEY", problem)
         return self
@@ -337,194 +344,3 @@ class Settings(BaseSettings):
 
 
 DEFAULT_GRACE_SECONDS = 30.0
-_DAY = timedelta(days=1)
-_WITNESS_FORMS = "use e.g. 1h, 6h, 12h, 24h or 7d, or 0 or off to turn the witness off"
-
-
-def witness_period(value: object) -> timedelta:
-    """The audit witness's period from ``24h``, ``7d``… (charter durations); ``0``, ``off`` or
-    a zero duration turn it off (zero). Periods start at 00:00Z (bot.audit_witness), so a
-    period must divide a day evenly or be whole days, and is at least an hour: every post
-    mails the issue's watchers."""
-    if isinstance(value, timedelta):
-        period = value
-    else:
-        text = str(value).strip().lower()
-        if text in ("0", "off"):
-            return timedelta(0)
-        try:
-            period = parse_duration(text)
-        except ValueError as exc:
-            raise ValueError(f"{exc}; {_WITNESS_FORMS}") from None
-        except OverflowError:  # past timedelta's range (a billion days)
-            raise ValueError(f"{text} is longer than any period can be; {_WITNESS_FORMS}") from None
-    if not period:
-        return timedelta(0)
-    if period < timedelta(hours=1):
-        raise ValueError(f"must be at least 1h (each post mails the watchers); {_WITNESS_FORMS}")
-    if _DAY % period and period % _DAY:
-        raise ValueError(
-            f"{format_duration(period)} neither divides a day nor is whole days, so its"
-            f" periods cannot start at 00:00Z; {_WITNESS_FORMS}"
-        )
-    return period
-
-
-_WILDCARD_HOSTS = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "[::1]"}
-
-
-def port_problem(port: int) -> str | None:
-    """Why the HTTP server cannot listen on ``port`` (None when it can). TCP ports run from 1
-    to 65535; 0 (any free port) is refused too, as links must say which port it is."""
-    if 1 <= port <= 65535:
-        return None
-    return "must be a port number from 1 to 65535"
-
-
-_PUBLIC_URL_FORM = (
-    "must be the https:// (or http://) address the server is reached at, e.g."
-    " https://charterbot.example.org"
-)
-
-
-def public_url_problem(url: str) -> str | None:
-    """Why links cannot be built under ``url`` (None when they can): they are ``url`` followed
-    by a path, so it is an absolute http(s) URL with a host and a usable port, and may end in
-    a path (a server behind a proxy under a prefix) but not a query or a fragment, which the
-    appended path would land inside."""
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return _PUBLIC_URL_FORM
-    if any(char.isspace() for char in url):
-        return f"{_PUBLIC_URL_FORM}; it holds a space"
-    try:
-        port = parts.port
-    except ValueError:  # not a number, or past 65535
-        port = 0
-    if port is not None and port_problem(port):
-        return f"{_PUBLIC_URL_FORM}; the port must be a number from 1 to 65535"
-    if parts.query or parts.fragment or url.endswith(("?", "#")):
-        return f"{_PUBLIC_URL_FORM}, with no ?query or #fragment: links append their own path"
-    return None
-
-
-def default_public_url(host: str, port: int) -> str:
-    """The URL a browser on this machine reaches a server listening on ``host:port`` at: a
-    wildcard address (all interfaces) is reached on the loopback one; IPv6 goes in brackets."""
-    shown = _WILDCARD_HOSTS.get(host, f"[{host}]" if ":" in host else host)
-    return f"http://{shown}:{port}"
-
-
-def _pem_problem(pem: str) -> str | None:
-    """Why ``pem`` is not a usable private key (None when it is); the key is never echoed."""
-    expected = "expected the text of the .pem file GitHub generated for the app"
-    if "PRIVATE KEY-----" not in pem:
-        return f"is not a PEM private key ({expected})"
-    try:
-        from cryptography.hazmat.primitives.serialization import load_pem_private_key
-    except ImportError:  # pragma: no cover - PyGithub's JWT signing needs it anyway
-        return None
-    try:
-        load_pem_private_key(pem.encode(), password=None)
-    except (ValueError, TypeError):
-        return f"does not load as a private key: truncated or altered? ({expected})"
-    return None
-
-
-# The README's settings table is generated from this list by a test, so they cannot drift.
-SETTINGS_DOC: tuple[tuple[str, str, str], ...] = (
-    ("CHARTERBOT_CHARTER", "the example charter", "Path of the charter YAML file."),
-    (
-        "CHARTERBOT_DATABASE_URL",
-        "sqlite:///./charterbot.db",
-        "SQLite file or postgresql+psycopg://user@host/db: PostgreSQL itself or a session-mode"
-        " pool, not a transaction pool (the scheduler lock needs a session of its own).",
-    ),
-    ("CHARTERBOT_HTTP_HOST", "127.0.0.1", "Address the HTTP server binds."),
-    ("CHARTERBOT_HTTP_PORT", "8080", "Port of the HTTP server (1 to 65535)."),
-    (
-        "CHARTERBOT_PUBLIC_URL",
-        "http://HOST:PORT",
-        "Base URL used in links in messages: the http(s):// address the server is reached at,"
-        " optionally with a path prefix (links go under it), no query; unset, the HTTP host and"
-        " port above (http://127.0.0.1:8080; 0.0.0.0 is linked as 127.0.0.1).",
-    ),
-    ("CHARTERBOT_LOG_FORMAT", "console", "`json` for structured logs, `console` for people."),
-    ("CHARTERBOT_LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING, ERROR or CRITICAL."),
-    ("CHARTERBOT_TICK_SECONDS", "1.0", "How often deadlines are checked (above 0)."),
-    (
-        "CHARTERBOT_GITHUB_MODE",
-        "webhook",
-        "`webhook`, `poll` (no public URL needed; needs a token or App) or `off` (no webhook"
-        " endpoint, no GitHub API calls).",
-    ),
-    ("CHARTERBOT_GITHUB_WEBHOOK_SECRET", "—", "Secret that signs GitHub webhook deliveries."),
-    ("CHARTERBOT_GITHUB_TOKEN", "—", "Token auth for the GitHub API."),
-    ("CHARTERBOT_GITHUB_APP_ID", "—", "GitHub App id (App auth, with the private key)."),
-    ("CHARTERBOT_GITHUB_APP_PRIVATE_KEY", "—", "GitHub App private key (PEM)."),
-    ("CHARTERBOT_GITHUB_INSTALLATION_ID", "—", "GitHub App installation id."),
-    ("CHARTERBOT_GITHUB_API_URL", "https://api.github.com", "GitHub Enterprise Server API URL."),
-    ("CHARTERBOT_GITHUB_OAUTH_CLIENT_ID", "—", "OAuth app for `/charter link` (device flow)."),
-    (
-        "CHARTERBOT_GITHUB_POLL_SECONDS",
-        "60",
-        (
-            "Polling interval in poll mode (above 0). Each poll also reads, in the clients' "
-            "repositories, the check runs a rollout gate waits on and the recent releases of "
-            "clients in a rollout under way: a published release whose notes say `charterbot: "
-            "ready <n> <stage>` reports its client ready, as its `release` webhook would (only "
-            "releases published after the rollout started, not yet reported and not replaced by a "
-            "newer report; dated by the release's publication; a ready line added by a later "
-            "edit reports once, dated when seen; at most 10 repositories a poll, up to 3 pages "
-            "of 100 releases each, newest first by creation, a further page only while it may "
-            "hold one created less than 30 days before the rollout started)."
-        ),
-    ),
-    (
-        "CHARTERBOT_GITHUB_HOOK_ID",
-        "—",
-        "Repository webhook id: failed deliveries are fetched from GitHub and processed.",
-    ),
-    (
-        "CHARTERBOT_GITHUB_RECONCILE_SECONDS",
-        "300",
-        (
-            "How often failed webhook deliveries are looked for (with the hook id), and, with or "
-            "without it, how often the clients' check runs and releases are read as in poll mode "
-            "(a release once it is 10 minutes old, so its own webhook comes first)."
-        ),
-    ),
-    (
-        "CHARTERBOT_DEADLINE_GRACE_SECONDS",
-        "30 (+ poll interval)",
-        "Voting closes this long after its deadline, so votes cast in time but still on their"
-        " way count.",
-    ),
-    (
-        "CHARTERBOT_AUDIT_WITNESS_EVERY",
-        "24h (with GitHub)",
-        "How often the audit head is posted to a GitHub issue when it changed (periods start at"
-        " 00:00Z; at least 1h, dividing a day or whole days); 0 or `off` turns it off.",
-    ),
-    (
-        "CHARTERBOT_AUDIT_WITNESS_ISSUE",
-        "—",
-        "Issue in the charter's repository the audit heads go to; unset, charterbot opens one"
-        ' ("charterbot audit heads") once and reuses it.',
-    ),
-    ("DISCORD_TOKEN", "—", "Discord bot token; Discord is not started without it."),
-    ("DISCORD_GUILD_ID", "—", "Sync commands to one guild (instant) instead of globally."),
-    ("DISCORD_API_URL", "—", "Point discord.py at another API server."),
-    ("SLACK_BOT_TOKEN", "—", "Slack bot token; Slack is not started without it."),
-    ("SLACK_SIGNING_SECRET", "—", "Verifies Slack's HTTP requests (HTTP mode)."),
-    ("SLACK_APP_TOKEN", "—", "App-level token; enables Socket Mode."),
-    ("SLACK_API_URL", "—", "Slack Web API base URL (GovSlack, stand-ins)."),
-    (
-        "CHARTERBOT_WEBHOOK_ALLOW_PRIVATE",
-        "0",
-        "Let outgoing webhooks reach private/loopback addresses.",
-    ),
-    ("CHARTERBOT_SECRET_KEY", "generated once", "Signs e-mail confirm/unsubscribe links."),
-    ("CHARTERBOT_SMTP_URL", "—", "smtp+starttls://user:password@host:587 for e-mail."),
-    ("CHARTERBOT_MAIL_FROM", "—", "Sender address of e-mails."),
-)

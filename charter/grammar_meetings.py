@@ -70,6 +70,13 @@ def schedule(a: t.Args) -> c.MeetingSchedule:
     return c.MeetingSchedule(title, when, duration, proposal)
 
 
+def length_word(duration: timedelta) -> str:
+    """A meeting's length as ``duration`` above reads it (one number, one unit): whole hours as
+    ``2h``, ``24h`` (never ``1d``), any other length in minutes (``90m``, never ``1h30m``)."""
+    minutes = int(duration.total_seconds() // 60)
+    return f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}m"
+
+
 def _meeting_length(duration: timedelta) -> timedelta:
     if not timedelta(0) < duration <= timedelta(hours=24):
         raise t.Fail("A meeting lasts from 1 minute to 24 hours, e.g. 90m or 2h.")

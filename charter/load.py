@@ -18,6 +18,9 @@ Rules:
 - Top-level keys starting with ``x-`` are ignored, so anchors can be defined once and merged
   (``<<: *standard``) where needed; a key merged in that way may be overridden without a
   duplicate-key problem.
+- A version the bot kept (``kept=True``) is read as it was adopted: the rules a new charter
+  alone must meet (:mod:`charter.validate`, lists that hold one entry or more) are not applied
+  to it, so a version adopted before them still decides the proposals opened under it.
 - A charter that loads carries the SHA-256 of its UTF-8 text, so a decision can record which
   exact charter decided it.
 """
@@ -84,8 +87,9 @@ class LoadedCharter:
     source: str
 
 
-def load_charter(text: str, source: str = "<charter>") -> LoadedCharter:
-    """Parse and check ``text``; raise :class:`CharterInvalid` listing every problem."""
+def load_charter(text: str, source: str = "<charter>", *, kept: bool = False) -> LoadedCharter:
+    """Parse and check ``text``; raise :class:`CharterInvalid` listing every problem. ``kept``:
+    a version the bot adopted before, read as it was adopted (see the module rules)."""
     data, positions, problems = _parse(text, source)
     if not isinstance(data, dict):
         what = "empty" if data is None else f"{describe(data)}, not a mapping of sections"
@@ -99,7 +103,7 @@ def load_charter(text: str, source: str = "<charter>") -> LoadedCharter:
         charter = Charter.model_validate(data)
     except ValidationError as exc:
         findings.extend(shape_finding(error) for error in exc.errors(include_url=False))
-    findings.extend(check(data))
+    findings.extend(check(data, adopting=not kept))
     problems.extend(positions.problem(finding, source) for finding in findings)
     if problems:
         ordered = sorted(set(problems), key=lambda p: (p.line, p.column, p.path, p.message))

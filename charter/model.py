@@ -25,6 +25,13 @@ from pydantic import (
     Strict,
 )
 
+# The lists the rules step through (a rollout's first stage, a proposal's track, …) hold one
+# entry or more. The JSON Schema says so (editors flag an empty one) and charter.validate
+# refuses an empty one in a charter being checked or adopted; the model itself takes one, for it
+# also reads the versions the bot kept, some adopted before that rule: they still decide the
+# proposals opened under them.
+_ONE_OR_MORE = {"minItems": 1}
+
 _DURATION = re.compile(r"^\s*(?:\d+\s*[smhdw]\s*)+$")
 _DURATION_PART = re.compile(r"(\d+)\s*([smhdw])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -147,7 +154,7 @@ class Track(_Frozen):
     description: str = ""
     review: Duration
     voting: Duration
-    electorate: Annotated[tuple[str, ...], Field(min_length=1)]
+    electorate: Annotated[tuple[str, ...], Field(json_schema_extra=_ONE_OR_MORE)]
     quorum: Share
     approval: Share
     confirm: Duration | None = None
@@ -194,8 +201,8 @@ class Risk(_Frozen):
 
 
 class RolloutConf(_Frozen):
-    # At least one: a rollout enters the first stage and completes on the last.
-    stages: Annotated[tuple[Stage, ...], Field(min_length=1)]
+    # At least one (charter.validate): a rollout enters the first stage and completes on the last.
+    stages: Annotated[tuple[Stage, ...], Field(json_schema_extra=_ONE_OR_MORE)]
     pause_on_incident: str | None = None
     risk: Risk = Risk()
     override_roles: tuple[str, ...] = ()
@@ -259,7 +266,8 @@ EscalationWhen = Literal[
 class Escalation(_Frozen):
     when: EscalationWhen
     after: Duration
-    notify: Annotated[tuple[str, ...], Field(min_length=1)]  # none: the rule would tell no one
+    # At least one (charter.validate): none, and the rule would tell no one.
+    notify: Annotated[tuple[str, ...], Field(json_schema_extra=_ONE_OR_MORE)]
 
 
 ANNOUNCE_KINDS = (
@@ -279,11 +287,12 @@ AnnounceKind = Literal[
 class Charter(_Frozen):
     charter: CharterMeta
     github: GitHubConf
-    # At least one client (a rollout moves one or more) and one track (a proposal picks one).
-    clients: Annotated[tuple[Client, ...], Field(min_length=1)]
+    # At least one client (a rollout moves one or more) and one track (a proposal picks one):
+    # charter.validate.
+    clients: Annotated[tuple[Client, ...], Field(json_schema_extra=_ONE_OR_MORE)]
     roles: dict[str, tuple[str, ...]] = {}
     # Lowercase ids: intake lowercases the form's choice.
-    tracks: Annotated[dict[Identifier, Track], Field(min_length=1)]
+    tracks: Annotated[dict[Identifier, Track], Field(json_schema_extra={"minProperties": 1})]
     rollout: RolloutConf
     incidents: IncidentsConf = IncidentsConf()
     meetings: tuple[Meeting, ...] = ()

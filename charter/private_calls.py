@@ -8,7 +8,8 @@ Rules (:func:`refusal`):
   council see. Only they add to its agenda, cancel or move it (the move's confirmation too),
   and record or close action items on it; decisions are coordinators' anyway
   (:mod:`charter.authz`). Anyone else is refused, whatever other privilege they hold, with a
-  reply saying who may.
+  reply saying who may, but for one thing: an action item's owner closes their own item
+  (``owner``), for they were assigned it and know it already.
 - A private ad-hoc call (a confidential rollout's go/no-go, a call about an undisclosed
   confidential proposal, a confidential incident's review) exists only for those who may see
   its proposal, who are its audience: the bot never names it to anyone else (it is "no
@@ -37,14 +38,23 @@ class CallChange(StrEnum):
     ACTION = "record or close action items on it"
 
 
-def refusal(call: Call, charter: Charter, actor: Actor, change: CallChange) -> Refusal | None:
+def refusal(
+    call: Call, charter: Charter, actor: Actor, change: CallChange, *, owner: str = ""
+) -> Refusal | None:
     """``None`` when ``actor`` may make ``change`` to ``call``; else why not and who may (see
-    the module rules)."""
+    the module rules). ``owner``: closing an action item, the login it is assigned to."""
     if not is_private(call, charter) or (isinstance(call, AdhocMeeting) and call.private):
         return None
     if _AUDIENCE & roles_for(actor, charter):
+        return None
+    if change is CallChange.ACTION and owner and _same_login(actor.login, owner):
         return None
     return Refusal(
         f"{call.title} is a private call: only coordinators and the security council may"
         f" {change}; ask one of them to."
     )
+
+
+def _same_login(login: str | None, owner: str) -> bool:
+    """GitHub logins compare case-insensitively; an unlinked actor owns nothing."""
+    return login is not None and login.lower() == owner.lower()

@@ -7,8 +7,6 @@ Rules:
 - An unknown field, key or choice suggests the nearest known one (:func:`charter.validate.suggest`)
   or lists them; a likely slip gets a hint (a number where text belongs: put it in quotes).
 - A missing or unknown field is reported at its key (``Finding.at_key``).
-- An empty list that must hold one entry or more (``stages``, ``clients``, ``tracks``, an
-  ``electorate``, an escalation's ``notify``) says why it needs one.
 """
 
 from __future__ import annotations
@@ -55,14 +53,6 @@ _PATTERNS = {
     "e.g. meridian-net/upgrades",
 }
 _KEY_NOUNS = {"announce": "announcement kind"}
-# The lists that may not be empty (``min_length`` in the model), and why.
-_AT_LEAST_ONE = {
-    "stages": "at least one stage: an accepted proposal rolls out through them in order",
-    "clients": "at least one client: a rollout moves clients through the stages",
-    "tracks": "at least one track: every proposal picks one",
-    "electorate": "at least one entry ('clients' or a role): it gives the seats that vote",
-    "notify": "at least one role: the members told when the situation lasts",
-}
 
 
 def shape_finding(error: ErrorDetails) -> Finding:
@@ -77,8 +67,6 @@ def shape_finding(error: ErrorDetails) -> Finding:
         fields = list(_annotation_at(loc[:-1])[0].model_fields)
         hint = suggest(str(loc[-1]), fields) or f"; fields here are {', '.join(fields)}"
         return Finding(loc, f"unknown field {loc[-1]!r}{hint}", at_key=True)
-    if kind == "too_short":
-        return Finding(loc, f"{name} is empty; it must list {_AT_LEAST_ONE[str(loc[-1])]}")
     if kind in ("greater_than_equal", "less_than_equal"):
         return Finding(loc, _bound_message(loc, name, value, ctx))
     if kind == "value_error":

@@ -26,7 +26,13 @@ loader can point at its exact line and column. Rules:
 - a track's veto roles are part of its electorate, an electorate lists each entry once and
   yields at least one seat;
 - a track with ``author_may_vote: false`` lets every login's own proposals reach quorum
-  (:mod:`charter.validate_authors`).
+  (:mod:`charter.validate_authors`);
+- ``rollout.stages``, ``clients``, ``tracks``, each ``electorate`` and each escalation's
+  ``notify`` hold one entry or more: the rules step through them (a rollout enters the first
+  stage, every proposal picks a track, …). Only a charter being checked or adopted must
+  (``check(data, adopting=False)`` skips it): a version the bot kept may predate the rule, and
+  still decides the proposals opened under it; none of these versions moves a rollout, which
+  always follows the running charter.
 """
 
 from __future__ import annotations
@@ -57,10 +63,11 @@ class Finding:
     at_key: bool = False
 
 
-def check(data: Mapping[str, Any]) -> list[Finding]:
-    """Run every cross-check on raw charter data; return all findings (unsorted)."""
+def check(data: Mapping[str, Any], *, adopting: bool = True) -> list[Finding]:
+    """Run every cross-check on raw charter data; return all findings (unsorted). A kept
+    version (``adopting=False``) is not held to the rules a new charter alone must meet."""
     findings: list[Finding] = []
-    for rule in _RULES:
+    for rule in (*_RULES, *_ADOPTION_RULES) if adopting else _RULES:
         findings.extend(rule(data))
     return findings
 
@@ -176,7 +183,7 @@ def _check_electorates(data: Mapping[str, Any]) -> Iterator[Finding]:
                     f"({_listing(electorate) or 'empty'}); only voters can veto, "
                     f"so add {name!r} to the electorate",
                 )
-        # Unknown entries are reported on their own, and an empty list by the shape check; a
+        # Unknown entries are reported on their own, and an empty list by _check_not_empty; a
         # seat count would only repeat that.
         if (
             isinstance(track.get("electorate"), list)
@@ -190,6 +197,35 @@ def _check_electorates(data: Mapping[str, Any]) -> Iterator[Finding]:
                     "this electorate gives no seats (no clients and no role members), "
                     "so no vote could ever pass",
                 )
+
+
+# -- lists the rules step through ----------------------------------------------------------
+
+# Each list (by its key) that must hold one entry or more, and why.
+AT_LEAST_ONE = {
+    "stages": "at least one stage: an accepted proposal rolls out through them in order",
+    "clients": "at least one client: a rollout moves clients through the stages",
+    "tracks": "at least one track: every proposal picks one",
+    "electorate": "at least one entry ('clients' or a role): it gives the seats that vote",
+    "notify": "at least one role: the members told when the situation lasts",
+}
+
+
+def _check_not_empty(data: Mapping[str, Any]) -> Iterator[Finding]:
+    """An empty list (``tracks``: mapping) the rules step through, said at its value; one
+    missing or of another type is the shape check's."""
+    places: list[tuple[Loc, Any]] = [
+        (("rollout", "stages"), _map(data.get("rollout")).get("stages")),
+        (("clients",), data.get("clients")),
+    ]
+    places += [(("tracks", name, "electorate"), t.get("electorate")) for name, t in _tracks(data)]
+    for e, rule in enumerate(_list(data.get("escalation"))):
+        places.append((("escalation", e, "notify"), _map(rule).get("notify")))
+    empty = [loc for loc, value in places if value == []]
+    if data.get("tracks") == {}:
+        empty.append(("tracks",))
+    for loc in empty:
+        yield Finding(loc, f"{loc[-1]} is empty; it must list {AT_LEAST_ONE[str(loc[-1])]}")
 
 
 # -- ids and maintainers --------------------------------------------------------------------
@@ -342,3 +378,5 @@ _RULES = (
     _check_severities,
     _check_drill_stages,
 )
+# Only for a charter being checked or adopted (see the module rules).
+_ADOPTION_RULES = (_check_not_empty,)

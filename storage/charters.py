@@ -125,6 +125,6 @@ def kept_charter(session: Session, version: int, sha256: str) -> Charter | None:
     if row is None or row.sha256 != sha256:
         return None
     try:
-        return load_charter(row.text, f"charter v{version} (kept)").charter
+        return load_charter(row.text, f"charter v{version} (kept)", kept=True).charter
     except CharterInvalid:
         return None

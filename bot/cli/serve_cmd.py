@@ -76,7 +76,7 @@ def _settings(
 ) -> Settings:
     """The settings with the command's options applied; exit 2 on a port out of range."""
     from bot.cli.startup import load_settings, with_options
-    from bot.settings import port_problem
+    from bot.setting_checks import port_problem
 
     settings = with_options(load_settings(), charter=charter, database_url=database_url)
     if port is not None and (problem := port_problem(port)):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import re
 
-from bot.settings import SETTINGS_DOC, Settings
+from bot.settings import Settings
+from bot.settings_doc import SETTINGS_DOC
 from tests.paths import REPO
 
 START, END = "<!-- settings-table:start -->", "<!-- settings-table:end -->"

@@ -10,7 +10,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import ValidationError
 
-from bot.settings import SettingError, Settings, default_public_url, port_problem
+from bot.setting_checks import default_public_url, port_problem
+from bot.settings import SettingError, Settings
 
 PASSWORD = "hunter2"
 
@@ -369,6 +370,10 @@ def test_an_unset_public_url_follows_the_host_and_port(monkeypatch: pytest.Monke
         ("https://charterbot.example.org/#top", "no ?query or #fragment"),
         ("https://charterbot.example.org?", "no ?query or #fragment"),
         ("https://charterbot example.org", "it holds a space"),
+        ("http://[::1", "an IPv6 address goes in brackets"),
+        ("http://[example.org]/", "an IPv6 address goes in brackets"),
+        ("http://[::1]x:8080", "after an IPv6 address in brackets comes nothing or :port"),
+        ("http://[::1]:x", "the port must be a number from 1 to 65535"),
     ],
 )
 def test_an_unusable_public_url_is_named(
@@ -392,6 +397,8 @@ def test_an_unusable_public_url_is_named(
         ("https://charterbot.example.org/", "https://charterbot.example.org"),
         ("HTTP://10.0.0.5:8080", "HTTP://10.0.0.5:8080"),
         ("http://[::1]:8080/", "http://[::1]:8080"),
+        ("https://[2001:db8::1]/bot", "https://[2001:db8::1]/bot"),
+        ("http://[::1]", "http://[::1]"),
         ("https://example.org/charterbot/", "https://example.org/charterbot"),
         (" https://example.org/charterbot ", "https://example.org/charterbot"),
     ],

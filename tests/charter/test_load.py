@@ -511,6 +511,25 @@ def test_an_empty_list_that_the_rules_step_through_is_refused_at_its_value(
     assert row.strip().startswith(f"{loc[-1]}:")
 
 
+@pytest.mark.parametrize("loc", [r[1] for r in EMPTY], ids=[r[0] for r in EMPTY])
+def test_a_kept_version_with_an_empty_list_still_loads(loc: tuple[str | int, ...]) -> None:
+    """A version the bot kept is read as it was adopted, maybe before lists needed an entry."""
+    data = yaml.safe_load(reference_charter_text())
+    data["escalation"] = [{"when": "no-maintainer-response", "after": "3d", "notify": []}]
+    parent = data
+    for part in loc[:-1]:
+        parent = parent[part]
+    parent[loc[-1]] = {} if loc[-1] == "tracks" else []
+    if loc[-1] == "clients":  # 'clients' in an electorate would then give no seats
+        for track in data["tracks"].values():
+            track["electorate"] = [e for e in track["electorate"] if e != "clients"] or [
+                "coordinators"
+            ]
+    text = yaml.safe_dump(data, sort_keys=False)
+    assert problems_of(text)  # refused as a new charter
+    assert load_charter(text, kept=True).charter.version == data["charter"]["version"]
+
+
 # -- YAML that cannot be read ---------------------------------------------------------------
 
 SYNTAX = [

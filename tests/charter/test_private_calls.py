@@ -89,3 +89,23 @@ def test_who_may_change_a_private_call(
 def test_the_refusal_names_the_change(change: CallChange, says: str) -> None:
     found = refusal(SERIES["security-sync"], CHARTER, MAINTAINER, change)
     assert found is not None and says in found.reason
+
+
+@pytest.mark.parametrize(
+    ("actor", "owner", "change", "refused"),
+    [
+        (MAINTAINER, "emeka-cirrus", CallChange.ACTION, False),  # their own item
+        (MAINTAINER, "Emeka-Cirrus", CallChange.ACTION, False),  # logins ignore case
+        (MAINTAINER, "alice-aurora", CallChange.ACTION, True),  # someone else's
+        (MAINTAINER, "", CallChange.ACTION, True),  # recording: no item is theirs yet
+        (MAINTAINER, "emeka-cirrus", CallChange.AGENDA, True),  # an item closes, nothing else
+        (ANONYMOUS, "emeka-cirrus", CallChange.ACTION, True),  # unlinked: owns nothing
+    ],
+    ids=["own", "own-case", "other", "no-owner", "own-agenda", "anonymous"],
+)
+def test_an_action_items_owner_closes_it_on_a_private_call(
+    actor: Actor, owner: str, change: CallChange, refused: bool
+) -> None:
+    """They were assigned it and know it already: closing it tells them nothing new."""
+    found = refusal(SERIES["security-sync"], CHARTER, actor, change, owner=owner)
+    assert (found is not None) is refused

@@ -193,6 +193,14 @@ def test_preview_refuses_an_unknown_reader_zone() -> None:
         ("Sync", "review soon", None),  # no time in it at all
         ("Sync", "review 2020-01-01 10:00Z", None),  # a time, but past: no command to suggest
         ("Sync", "tomorrow", None),  # one word: nothing to move
+        # A word of a time is never moved into the title: the time itself is refused.
+        ("Sync", "next thursday 16:00", None),
+        ("Sync", "on thursday 16:00", None),
+        ("Sync", "At 2027-04-02 16:00", None),
+        ("Sync", "review this thursday 16:00", None),
+        ("Sync", "today review 16:00", None),
+        ("Sync", "review by tomorrow 16:00", None),
+        ("Sync", "in person tomorrow 16:00", ("Sync in person", "tomorrow 16:00")),
     ],
 )  # fmt: skip
 def test_an_unquoted_titles_words_are_split_from_the_time(

@@ -24,7 +24,7 @@ from bot.clock import FixedClock  # noqa: E402
 from bot.messages import Actor  # noqa: E402
 from bot.service import Governance  # noqa: E402
 from charter.load import LoadedCharter, load_charter  # noqa: E402
-from storage import migrate  # noqa: E402
+from storage import identities, migrate  # noqa: E402
 from storage.db import make_engine, session_scope  # noqa: E402
 from storage.models.core import OutboxRow  # noqa: E402
 from storage.models.meetings import FiredTimerRow  # noqa: E402
@@ -80,6 +80,22 @@ def gov(db_url: str, clock: FixedClock) -> Iterator[Governance]:
     g = make_gov(db_url, charter_with(), clock)
     yield g
     g.engine.dispose()
+
+
+def link_zone(gov: Governance, actor: Actor, zone: str | None, now: datetime) -> None:
+    """Link ``actor``'s chat identity to its login at ``now``, with ``zone`` as their time zone
+    (None: none set, the charter's is used)."""
+    with session_scope(gov.engine) as session:
+        row = identities.link(
+            session,
+            surface=actor.surface,
+            surface_id=actor.surface_id,
+            login=actor.login or "",
+            method="console",
+            now=now,
+        )
+        row.timezone = zone
+        session.add(row)
 
 
 def announcements(engine: Engine) -> list[dict[str, Any]]:

@@ -14,10 +14,10 @@ from bot.meetings_lookup import resolve
 from bot.messages import Actor, Message, When, plain_text
 from bot.service import Governance
 from charter.meetings import Schedule
-from storage import audit_query, identities, meeting_outcomes as outcome_store, meetings as store
+from storage import audit_query, meeting_outcomes as outcome_store, meetings as store
 from storage.db import session_scope
 from storage.models.meetings import AdhocMeetingRow
-from tests.bot.meetings.conftest import ANONYMOUS, COORDINATOR, MAINTAINER
+from tests.bot.meetings.conftest import ANONYMOUS, COORDINATOR, MAINTAINER, link_zone
 
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)  # a Friday; core-sync is every other Thursday
 
@@ -34,20 +34,6 @@ def token_of(message: Message) -> str:
     found = re.search(r"/charter confirm (\S+)", text_of(message))
     assert found, text_of(message)
     return found.group(1)
-
-
-def link(gov: Governance, actor: Actor, zone: str | None) -> None:
-    with session_scope(gov.engine) as session:
-        row = identities.link(
-            session,
-            surface=actor.surface,
-            surface_id=actor.surface_id,
-            login=actor.login or "",
-            method="console",
-            now=NOW,
-        )
-        row.timezone = zone
-        session.add(row)
 
 
 def audit_kinds(gov: Governance, subject_prefix: str = "meeting:") -> list[tuple[str, str, dict]]:
@@ -89,7 +75,7 @@ def test_the_console_shows_the_linked_users_zone(
     gov: Governance, zone: str | None, shown: str | None
 ) -> None:
     """On the console (no client-side time rendering) a linked user's zone is spelled out."""
-    link(gov, COORDINATOR, zone)
+    link_zone(gov, COORDINATOR, zone, NOW)
     out = text_of(run(gov, "meetings --next 1", COORDINATOR))
     assert "2026-04-02T13:00Z" in out
     assert (shown in out) if shown else ("America" not in out)
@@ -98,7 +84,7 @@ def test_the_console_shows_the_linked_users_zone(
 def test_schedule_previews_in_the_users_zone_and_waits_for_confirmation(gov: Governance) -> None:
     """A time without a zone is read in the user's linked zone; the preview shows UTC and local
     time, and nothing is scheduled until the same person confirms."""
-    link(gov, MAINTAINER, "America/New_York")
+    link_zone(gov, MAINTAINER, "America/New_York", NOW)
     preview = run(gov, 'meeting schedule "Fork retro" 2026-03-25 15:00 90m', MAINTAINER)
     out = text_of(preview)
     assert preview.ok, out

@@ -13,28 +13,12 @@ import pytest
 from bot.meetings_service import GUESSED_LINKS
 from bot.messages import Actor, When, plain_text
 from bot.service import Governance
-from storage import identities
-from storage.db import session_scope
-from tests.bot.meetings.conftest import COORDINATOR, MAINTAINER
+from tests.bot.meetings.conftest import COORDINATOR, MAINTAINER, link_zone
 
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
 # The next core-sync (Europe/Berlin, summer time) and security-sync (UTC).
 CORE = "core-sync@2026-04-02T15:00"
 SECURITY = "security-sync@2026-04-07T17:00"
-
-
-def link_zone(gov: Governance, actor: Actor, zone: str | None) -> None:
-    with session_scope(gov.engine) as session:
-        row = identities.link(
-            session,
-            surface=actor.surface,
-            surface_id=actor.surface_id,
-            login=actor.login or "",
-            method="console",
-            now=NOW,
-        )
-        row.timezone = zone
-        session.add(row)
 
 
 @pytest.mark.parametrize(
@@ -61,7 +45,7 @@ def link_zone(gov: Governance, actor: Actor, zone: str | None) -> None:
 def test_each_call_is_shown_in_the_zone_its_key_is_written_in(
     gov: Governance, actor: Actor, zone: str | None, core: str, security: str
 ) -> None:
-    link_zone(gov, actor, zone)
+    link_zone(gov, actor, zone, NOW)
     message = gov.run_sync("meetings --next 2", actor, NOW)
     lines = plain_text(message).splitlines()
     assert lines[1:3] == [f"Core client sync: {core}", f"Security council sync: {security}"]
@@ -137,12 +121,12 @@ def test_a_move_names_the_new_start_in_the_zone_of_the_key(gov: Governance) -> N
 def test_an_ad_hoc_call_in_another_zone_is_cancelled_in_its_own_zone(gov: Governance) -> None:
     """Scheduled from Tokyo, a call's key is in Tokyo time: the cancel reply says so, whatever
     zone the reader has linked since."""
-    link_zone(gov, COORDINATOR, "Asia/Tokyo")
+    link_zone(gov, COORDINATOR, "Asia/Tokyo", NOW)
     scheduled = confirmed(gov, 'meeting schedule "Tokyo retro" 2026-03-25 10:00', NOW)
     found = re.search(r"Scheduled (call-\S+)", scheduled)
     assert found, scheduled
     call = found.group(1)
-    link_zone(gov, COORDINATOR, None)
+    link_zone(gov, COORDINATOR, None, NOW)
     reply = plain_text(gov.run_sync(f"meeting cancel {call}", COORDINATOR, NOW))
     assert (
         f"Tokyo retro ({call}@2026-03-25T10:00) at 2026-03-25T01:00Z"
