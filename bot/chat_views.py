@@ -78,8 +78,9 @@ def _deadline_lines(view: dict[str, Any]) -> list[Line]:
 
 
 def _intake_lines(view: dict[str, Any]) -> list[Line]:
-    """What the author must fix before review can start (nothing when the form is fine)."""
-    if not view["intake_problems"]:
+    """What the author must fix before review can start (nothing when the form is fine, or
+    when the proposal is closed: a withdrawn draft has nothing left to fix)."""
+    if not view["intake_problems"] or view["state"] != "draft":
         return []
     return [("Needs fixing before review:",), *((f"• {p}",) for p in view["intake_problems"])]
 

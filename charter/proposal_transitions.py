@@ -82,7 +82,8 @@ def withdraw(
 ) -> Decision:
     """The author or a coordinator may withdraw an open proposal; that is final. Not once the
     votes have settled its outcome (the timer closes it with that outcome): like a vote, a
-    withdrawal must come while the outcome is still open."""
+    withdrawal must come while the outcome is still open. The withdrawal is audited, and
+    announced only if the proposal was (from review on): subscribers never heard of a draft."""
     charter = rules_for(p, charter)
     if not is_open(p.state):
         return refuse(p, actor_login, "withdraw", f"#{p.number} is already {p.state.value}")
@@ -102,12 +103,15 @@ def withdraw(
         decided_at=now,
     )
     text = f"#{p.number} {p.title} was withdrawn by {actor_login}."
-    effects += [
-        announce(p, charter, "decision", f"#{p.number} withdrawn", text),
-        Comment(p.number, text, key=f"withdrawn:{p.number}"),
-        Reply(text=text),
-    ]
+    if p.state is not State.DRAFT:  # a draft was never announced (that comes with review):
+        effects.append(announce(p, charter, "decision", decision_title(p, "withdrawn"), text))
+    effects += [Comment(p.number, text, key=f"withdrawn:{p.number}"), Reply(text=text)]
     return Decision(moved, tuple(effects))
+
+
+def decision_title(p: Proposal, outcome: str) -> str:
+    """The title of a decision's announcement: the proposal as announced, then its outcome."""
+    return f"#{p.number} {p.title}: {outcome}"
 
 
 def close_if_due(p: Proposal, charter: Charter, now: datetime) -> Decision:
@@ -130,9 +134,8 @@ def close_if_due(p: Proposal, charter: Charter, now: datetime) -> Decision:
         f"**Decision: {outcome.value}.** {result.reason[:1].upper()}{result.reason[1:]}.\n\n"
         f"Votes: {counts} of {len(result.seats)} seats. Charter version {charter.version}."
     )
-    title = f"#{p.number} {p.title}: {outcome.value}"
     effects += [
-        announce(p, charter, "decision", title, result.reason),
+        announce(p, charter, "decision", decision_title(p, outcome.value), result.reason),
         Comment(p.number, body, key=f"decision:{p.number}"),
     ]
     return Decision(moved, tuple(effects))

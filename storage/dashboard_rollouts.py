@@ -31,8 +31,6 @@ from storage.models.rollouts import CheckResultRow, GoNoGoRow, RolloutRow
 from storage.rollout_json import rollout_from_json
 from storage.times import aware
 
-PENDING = "pending"  # RolloutRow.stage before the first stage is entered
-
 
 def _shown() -> ColumnElement[bool]:
     # A rollout is left out when its proposal is hidden; one whose proposal row is missing
@@ -40,19 +38,18 @@ def _shown() -> ColumnElement[bool]:
     return or_(col(ProposalRow.number).is_(None), public())
 
 
-def started_rollouts(session: Session, charter: Charter) -> list[Rollout]:
-    """Public rollouts that entered a stage and are not completed (the ones a gate can
-    block), newest proposal first, their stages as indexes into ``charter``."""
+def unfinished_rollouts(session: Session, charter: Charter) -> list[Rollout]:
+    """Public rollouts not completed, newest proposal first, their stages as indexes into
+    ``charter``: the ones a gate can block, including one still pending (its first stage not
+    entered: a gate blocks that stage as any other)."""
     stmt = (
         select(col(RolloutRow.data))
         .outerjoin(ProposalRow, col(ProposalRow.number) == col(RolloutRow.proposal))
         .where(col(RolloutRow.completed_at).is_(None))
-        .where(col(RolloutRow.stage) != PENDING)
         .where(_shown())
         .order_by(col(RolloutRow.proposal).desc())
     )
-    found = [rollout_from_json(data, charter) for data in session.execute(stmt).scalars()]
-    return [r for r in found if r.stage_index >= 0]
+    return [rollout_from_json(data, charter) for data in session.execute(stmt).scalars()]
 
 
 def rollout_page(

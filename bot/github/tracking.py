@@ -12,6 +12,7 @@ renders literally and never pings or forms a command.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Any
 
@@ -37,17 +38,23 @@ def _when(iso: str | None, now: datetime) -> str:
     return f"{at.strftime('%Y-%m-%d %H:%M UTC')} ({_relative(seconds)})"
 
 
+# (seconds per unit, its letter, how many of it are said before the next unit takes over)
+_UNITS = ((60, "m", 60), (3600, "h", 48), (86400, "d", math.inf))
+
+
 def _relative(seconds: float) -> str:
-    ahead = seconds >= 0
-    s = abs(int(seconds))
-    for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
-        if s >= size:
-            amount = f"{s // size}{unit}"
-            break
-    else:
-        amount = "now"
-        return amount
-    return f"in {amount}" if ahead else f"{amount} ago"
+    """``seconds`` from now (negative: past) in words, rounded to the nearest whole unit, not
+    floored: minutes under an hour, hours under two days, then days. A 48h vote opened ten
+    minutes ago closes "in 2d", not "in 1d"; under half a minute is "now"."""
+    s = abs(seconds)
+    if s < 30:
+        return "now"
+    said = next(
+        f"{amount}{unit}"
+        for size, unit, limit in _UNITS
+        if (amount := int((s + size / 2) // size)) < limit
+    )
+    return f"in {said}" if seconds >= 0 else f"{said} ago"
 
 
 def render(view: dict[str, Any], now: datetime, public_url: str = "") -> str:
@@ -144,13 +151,13 @@ def _head(view: dict[str, Any], now: datetime, clip: int | None) -> list[str]:
     out = [MARKER, f"### charterbot · proposal #{n}: **{view['state']}**", ""]
     out.append(f"Track **{_e(view['track'])}** · charter version {view['charter_version']}")
     out.append("")
-    if view["intake_problems"]:
+    if view["intake_problems"] and view["state"] == "draft":  # closed: nothing left to fix
         out.append("**This proposal stays a draft until these are fixed** (edit the issue body):")
         out.extend(f"- {_clip(problem, clip)}" for problem in view["intake_problems"])
         out.append("")
     d, t = view["deadlines"], view["tally"]
     lazy = t["lazy"] if t is not None else None
-    if view["state"] != "draft":
+    if view["state"] != "draft" and d["review_ends"] is not None:  # None: review never began
         out += [
             "| timeline | when |",
             "|---|---|",
@@ -164,7 +171,8 @@ def _head(view: dict[str, Any], now: datetime, clip: int | None) -> list[str]:
             out.append(f"| lazy consensus until | {_when(d['lazy_until'], now)} |")
         out.append("")
     if t is not None and view["state"] not in ("draft", "review"):
-        out += _seat_matrix(view, clip)
+        if t["needed"] is not None:  # None: voting never opened, no seat was asked to vote
+            out += _seat_matrix(view, clip)
         out.append(_tally_line(t))
         out.append("")
     return out
@@ -173,7 +181,10 @@ def _head(view: dict[str, Any], now: datetime, clip: int | None) -> list[str]:
 def _tally_line(t: dict[str, Any]) -> str:
     """Quorum and approval as they were judged: at voting close (while open, so far). Votes
     during lazy consensus are listed apart, so the numbers never say quorum was met beside a
-    reason saying it was missed."""
+    reason saying it was missed. A proposal whose voting never opened has no quorum to judge
+    (``needed`` is None): the line says so and why."""
+    if t["needed"] is None:
+        return f"No vote was held: {_e(t['reason'])}."
     lazy = t["lazy"]
     by_close = " by voting close" if lazy is not None else ""
     during = f"During lazy consensus: {lazy_counts(lazy)}. " if lazy is not None else ""

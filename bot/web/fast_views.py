@@ -230,7 +230,7 @@ def overview(gov: Governance, now: datetime) -> dict[str, Any]:
         incidents = incident_store.incidents(session, open_only=True)
         hidden = q.hidden_numbers(session)
         secret = q.confidential_incidents(session, hidden)
-        pairs = _paired(session, rq.started_rollouts(session, charter))
+        pairs = _paired(session, rq.unfinished_rollouts(session, charter))
         context["failing"] = failing(gated(gov, session, pairs, now, incidents, secret))
         opened = [queries._incident(i, hidden) for i in incidents if i.id not in secret]
         context["incidents"] = sorted(opened, key=lambda v: v["declared_at"])

@@ -447,25 +447,28 @@ def test_a_veto_cast_before_the_settling_input_but_arriving_after_it_rejects(
 
 
 @pytest.mark.parametrize(
-    ("state", "actor", "coordinator"),
+    ("state", "actor", "coordinator", "announced"),
     [
-        (State.DRAFT, "bob-aurora", False),
-        (State.REVIEW, "BOB-AURORA", False),
-        (State.VOTING, "ines-coord", True),
+        (State.DRAFT, "bob-aurora", False, []),  # never announced: nobody to tell
+        (State.REVIEW, "BOB-AURORA", False, ["Announce:decision"]),
+        (State.VOTING, "ines-coord", True, ["Announce:decision"]),
     ],
 )
-def test_withdraw(state: State, actor: str, coordinator: bool) -> None:
-    """The author or a coordinator withdraws an open proposal; it is final and announced."""
+def test_withdraw(state: State, actor: str, coordinator: bool, announced: list[str]) -> None:
+    """The author or a coordinator withdraws an open proposal; it is final, audited, and
+    announced (titled like every decision) if the proposal was announced, from review on."""
     d = withdraw(prop(state=state), REF, actor, coordinator, h(1))
     assert (d.proposal.state, d.proposal.withdrawn_by, d.proposal.decided_at) == (
         State.WITHDRAWN, actor, h(1),
     )  # fmt: skip
     assert kinds(d) == [
-        "Audit:proposal-withdrawn", "SetLabels", "SyncTracking", "Announce:decision", "Comment",
-        "Reply",
+        "Audit:proposal-withdrawn", "SetLabels", "SyncTracking", *announced, "Comment", "Reply",
     ]  # fmt: skip
-    assert d.effects[4] == Comment(7, f"#7 Enable blob gossip was withdrawn by {actor}.",
-                                   key="withdrawn:7")  # fmt: skip
+    assert [e.title for e in d.effects if isinstance(e, Announce)] == [
+        "#7 Enable blob gossip: withdrawn" for _ in announced
+    ]
+    assert d.effects[-2] == Comment(7, f"#7 Enable blob gossip was withdrawn by {actor}.",
+                                    key="withdrawn:7")  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -122,7 +122,8 @@ async def test_a_running_lazy_consensus_shows_until_when(bot: Bot) -> None:
         {"approve": 0, "reject": 0, "abstain": 1},
     )
     assert "lazy consensus until" in view["tally"]["reason"]
-    assert _line(bot, n, "| lazy consensus until |").endswith("(in 4d) |")
+    # 5d of lazy consensus from a second after voting closed: "in 5d" (rounded, not floored)
+    assert _line(bot, n, "| lazy consensus until |").endswith("(in 5d) |")
     assert "During lazy consensus: 0 approve, 0 reject, 1 abstain." in _line(bot, n, "Quorum:")
 
 

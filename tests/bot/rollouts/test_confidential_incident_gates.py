@@ -100,7 +100,7 @@ def test_the_dashboard_still_says_only_a_confidential_incident(world: World) -> 
     assert {"gate": "block_on_incident", "passed": False, "reason": SAID_ON_DASHBOARD} in bad
     with session_scope(world.engine) as session:
         pairs = fast_views._paired(
-            session, dashboard_rollouts.started_rollouts(session, world.gov.charter)
+            session, dashboard_rollouts.unfinished_rollouts(session, world.gov.charter)
         )
         [page] = fast_views.rollout_views(world.gov, session, pairs, world.clock.now())
     assert page["gates"] == view["rollout"]["gates"]

@@ -376,7 +376,7 @@ def test_releases_below_the_forms_prerequisites_warn_and_hold_the_stage(
     assert "- prerequisites: aurora 4.1.5 does not meet aurora >= 4.2" in refusal.splitlines()
     with session_scope(sqlite_engine) as session:
         pairs = fast_views._paired(
-            session, dashboard_rollouts.started_rollouts(session, world.gov.charter)
+            session, dashboard_rollouts.unfinished_rollouts(session, world.gov.charter)
         )
         [(_, _, target, gates)] = fast_views.gated(world.gov, session, pairs, world.clock.now())
     assert target == "canary"
