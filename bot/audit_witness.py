@@ -156,8 +156,8 @@ def install(rt: Runtime) -> None:
         if "audit_witness_every" in rt.settings.model_fields_set:
             log.warning("CHARTERBOT_AUDIT_WITNESS_EVERY is set, but GitHub is not: nothing posted")
         return
-    from bot.github.gateway import default_web_url
     from bot.github.witness_relay import WitnessRelay
+    from bot.github_web import default_web_url
 
     relay = WitnessRelay(
         rt.engine,

@@ -34,6 +34,7 @@ from bot.github.poll_checks import CheckReader
 from bot.github.poll_releases import WEBHOOK_SETTLE, ReleaseReader
 from bot.github.receiver import GitHubReceiver
 from bot.github.reconcile import Reconciler
+from bot.github_web import default_web_url
 from bot.intake_gate import GITHUB_SOURCES, IntakeGate
 from bot.leader import leadership_for
 from bot.pipeline import InboxWorker
@@ -42,6 +43,7 @@ from bot.runtime import Runtime
 from bot.service import Governance
 from bot.settings import SettingError, Settings
 from charter.load import LoadedCharter
+from charter.model import Charter
 from storage import migrate
 from storage.db import make_engine
 
@@ -155,6 +157,7 @@ def _assemble(
             "github", key, event, body, same_body=True
         ),
         on_stored=lambda: rt.wake.set(),
+        repositories=lambda: _read_repositories(gov.charter),
     )
     processor = github_handler.processor(gov)
     worker = InboxWorker(engine, dict.fromkeys(GITHUB_SOURCES, processor))
@@ -180,6 +183,13 @@ def _assemble(
     return rt
 
 
+def _read_repositories(charter: Charter) -> tuple[str, ...]:
+    """The repositories GitHub events are read from: the charter's (proposals) and its
+    clients' (releases, checks); a ping from any other names a hook on the wrong one."""
+    clients = (cl.repository for cl in charter.clients if cl.repository)
+    return (charter.github.repository, *clients)
+
+
 def _governance(
     settings: Settings,
     engine: Engine,
@@ -191,6 +201,7 @@ def _governance(
     gov = Governance(engine, loaded, clock)
     gov.vote_grace = settings.vote_grace
     gov.public_url = settings.public_url.rstrip("/")
+    gov.github_web = default_web_url(settings.github_api_url)
     gov.identity_links.gateway = gateway
     gov.identity_links.oauth_client_id = settings.github_oauth_client_id
     return gov

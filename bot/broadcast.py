@@ -27,6 +27,7 @@ def install(rt: Runtime) -> None:
         lambda: rt.gov.charter,
         build_senders(rt.settings),
         public_url=rt.settings.public_url,
+        github_web=rt.gov.github_web,
         clock=rt.clock,
     )
     rt.extras["broadcast_relay"] = relay
@@ -52,6 +53,7 @@ def install(rt: Runtime) -> None:
             repo=rt.gov.charter.github.repository,
             now=rt.clock.now,
             public_url=rt.settings.public_url,
+            github_web=rt.gov.github_web,
         )
     )
 

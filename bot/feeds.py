@@ -6,14 +6,18 @@ Rules:
   ``severity``, ``proposal`` (``bot.feed_filters``: each checked against the running
   charter). An announcement of a confidential proposal is left out until it is disclosed, and so
   is one of a confidential incident (``storage.dashboard_queries.confidential_incidents``:
-  it names, or holds or held paused, such a proposal); a public rollout's announcement that
-  quotes one ("incident 4 (sev1): …") says "a confidential incident" instead.
-- ``GET /api/status`` answers JSON: open proposals, those in voting, those rolling out, and open
+  it names, or holds or held paused, such a proposal): it appears once they are disclosed, as on
+  the incident pages. A public rollout's announcement that quotes one ("incident 4 (sev1): …")
+  says "a confidential incident" instead.
+- ``GET /api/status`` answers JSON: open proposals, those in voting, those rolling out (an
+  accepted one too once its rollout has begun, its first stage entered or not), and open
   incidents (when the incident table exists). Confidential, undisclosed proposals and
   confidential incidents are left out.
 - The feed's id (and self link) is the configured public URL (``Settings.public_url``) of the
   feed plus its filters, sorted: the same filters give the same id whatever the Host header or
   the parameters' order; different filters give different ids.
+- An entry's title is the e-mail's subject ("New proposal: <title>",
+  ``bot.render.model.Notice.heading``), never the kind's slug.
 - Entries are plain text: an agenda (markdown escaped for chat, ``charter.agenda.escape``) has
   its backslash escapes removed and its time said once; zero-width characters (put after ``@``
   so chat does not mention anyone) are removed from every title and text.
@@ -50,12 +54,15 @@ from starlette.routing import Route
 
 from bot import subscribe_routes
 from bot.feed_filters import BadQuery, Filters, parse, wanted
+from bot.github_web import GITHUB_WEB, repo_page
+from bot.render.model import build_notice
 from charter.incident_facts import Incident
 from charter.model import Charter
 from storage import incidents
-from storage.dashboard_queries import confidential_incidents
+from storage.dashboard_queries import confidential_incidents, hidden_numbers
 from storage.db import read_scope
 from storage.models.core import OutboxRow, ProposalRow
+from storage.models.rollouts import RolloutRow
 from storage.times import aware
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -69,7 +76,8 @@ def announcements(engine: Engine, f: Filters, charter: Charter) -> list[tuple[in
     with read_scope(engine) as session:
         shown = sa.select(col(ProposalRow.number)).where(col(ProposalRow.disclosed).is_(True))
         disclosed = {n for (n,) in session.execute(shown)}
-        secret = confidential_incidents(session)
+        hidden = hidden_numbers(session)
+        secret = confidential_incidents(session, hidden)
         quoted = [i for i in incidents.incidents(session) if i.id in secret]
         rows = session.exec(
             select(OutboxRow).where(OutboxRow.kind == "announce").order_by(col(OutboxRow.id).desc())
@@ -77,16 +85,33 @@ def announcements(engine: Engine, f: Filters, charter: Charter) -> list[tuple[in
         found = []
         for row in rows:
             p = json.loads(row.payload)
-            if p.get("confidential") and p.get("proposal") not in disclosed:
+            if _withheld(p, disclosed, hidden, secret):
                 continue
-            data = p.get("data")
-            if isinstance(data, dict) and str(data.get("incident")) in secret:
-                continue  # said before the incident became confidential
             if wanted(p, f, charter):
                 found.append((row.id or 0, _unquoted(p, quoted)))
                 if len(found) >= FEED_SIZE:
                     break
         return found
+
+
+def _withheld(p: dict[str, Any], disclosed: set[int], hidden: set[int], secret: set[str]) -> bool:
+    """Whether announcement ``p`` stays off the feed. One about a confidential incident
+    (``secret``: the rule of the incident pages) does, even if said before it became one. A
+    confidential one does while its proposal is undisclosed; one about no proposal (an incident
+    or kill switch, confidential because it names one) while any proposal it names is
+    ``hidden``, or when it names none (nothing can disclose it)."""
+    data = p.get("data")
+    data = data if isinstance(data, dict) else {}
+    if str(data.get("incident")) in secret:
+        return True
+    if not p.get("confidential"):
+        return False
+    if p.get("proposal") is not None:
+        return p.get("proposal") not in disclosed
+    named = {
+        n for key in ("proposals", "paused") for n in data.get(key) or () if isinstance(n, int)
+    }
+    return not named or bool(named & hidden)
 
 
 def _unquoted(p: dict[str, Any], quoted: list[Incident]) -> dict[str, Any]:
@@ -161,7 +186,12 @@ def feed_url(base: str, f: Filters) -> str:
     return f"{base.rstrip('/')}/feeds/announcements.atom{query}"
 
 
-def atom(items: list[tuple[int, dict[str, Any]]], self_url: str, repo: str | None) -> bytes:
+def atom(
+    items: list[tuple[int, dict[str, Any]]],
+    self_url: str,
+    repo: str | None,
+    github_web: str = GITHUB_WEB,
+) -> bytes:
     ET.register_namespace("", ATOM)
     feed = ET.Element(f"{{{ATOM}}}feed")
 
@@ -178,10 +208,10 @@ def atom(items: list[tuple[int, dict[str, Any]]], self_url: str, repo: str | Non
     for outbox_id, p in items:
         entry = sub(feed, "entry")
         sub(entry, "id", f"urn:charterbot:announcement:{outbox_id}")
-        sub(entry, "title", plain(f"{p.get('kind')}: {p.get('title', '')}"))
+        sub(entry, "title", plain(build_notice(p).heading))  # as e-mail's subject says it
         sub(entry, "updated", _iso(p.get("at")))
         number = p.get("proposal")
-        href = f"https://github.com/{repo}/issues/{number}" if repo and number else self_url
+        href = repo_page(github_web, repo, f"/issues/{number}") if repo and number else self_url
         sub(entry, "link", rel="alternate", href=href)
         sub(entry, "category", term=str(p.get("kind")))
         sub(entry, "content", _content(p), type="text")
@@ -195,18 +225,23 @@ def status(engine: Engine, now: datetime) -> dict[str, Any]:
         visible = [r for r in rows if not r.confidential or r.disclosed]
         secret = confidential_incidents(session)
 
-        def pick(*states: str) -> list[dict[str, Any]]:
+        # An accepted proposal whose rollout has begun is rolling out, its first stage entered
+        # or not (a gate may hold it back), as the overview and the rollouts page say.
+        unfinished = select(col(RolloutRow.proposal)).where(col(RolloutRow.completed_at).is_(None))
+        begun = set(session.exec(unfinished).all())
+
+        def pick(*states: str, begun_too: bool = False) -> list[dict[str, Any]]:
             return [
                 {"number": r.number, "title": r.title, "track": r.track, "state": r.state}
                 for r in visible
-                if r.state in states
+                if r.state in states or (begun_too and r.state == "accepted" and r.number in begun)
             ]
 
         result = {
             "generated_at": _rfc3339(now),
             "open_proposals": pick("draft", "review", "voting"),
             "in_voting": pick("voting"),
-            "rolling_out": pick("rolling-out"),
+            "rolling_out": pick("rolling-out", begun_too=True),
             "open_incidents": [
                 {
                     "id": int(i.id),
@@ -240,9 +275,11 @@ def routes(
     repo: str | None = None,
     now: Callable[[], datetime] = _utcnow,
     public_url: str | None = None,
+    github_web: str = GITHUB_WEB,
 ) -> list[Route]:
     """Feed, status and subscription pages; ``charter`` gives the running charter (the feed's
-    filters are checked against it); ``repo`` makes entry links point at GitHub;
+    filters are checked against it); ``repo`` makes entry links point at GitHub (at
+    ``github_web``, :mod:`bot.github_web`);
     ``public_url`` (``Settings.public_url``) is where the feed is served (its id; without it,
     the request's base URL)."""
 
@@ -254,7 +291,7 @@ def routes(
             return PlainTextResponse(str(exc), status_code=400)
         items = await run_in_threadpool(announcements, engine_provider(), f, rules)
         base = public_url or str(request.base_url)
-        body = atom(items, feed_url(base, f), repo)
+        body = atom(items, feed_url(base, f), repo, github_web)
         return Response(body, media_type="application/atom+xml; charset=utf-8")
 
     async def api_status(_request: Request) -> JSONResponse:

@@ -58,6 +58,7 @@ from sqlalchemy import Engine
 
 from bot import relay_fanout as db
 from bot.clock import Clock, SystemClock
+from bot.github_web import GITHUB_WEB, default_web_url
 from bot.notify_plan import failure_audience
 from bot.relay_fanout import ClaimContext, Prepared
 from bot.senders.base import Sender, attempt
@@ -95,6 +96,7 @@ class Relay:
         *,
         pacer: Pacer | None = None,
         public_url: str = "http://127.0.0.1:8080",
+        github_web: str = GITHUB_WEB,
         clock: Clock | None = None,
         concurrency: int = 8,
         batch: int = 2000,
@@ -106,6 +108,7 @@ class Relay:
         self.senders = dict(senders)
         self.pacer = pacer or Pacer()
         self.public_url = public_url
+        self.github_web = github_web  # GitHub's web host, for the notices' links
         self.clock = clock or SystemClock()
         self.batch = batch
         self.per_destination = per_destination
@@ -164,7 +167,7 @@ class Relay:
 
     async def deliver_once(self) -> int:
         """Claim what is due and deliver it; returns how many were sent."""
-        ctx = ClaimContext(self.charter, self.public_url)
+        ctx = ClaimContext(self.charter, self.public_url, github_web=self.github_web)
         claimed = await self._db(
             db.claim, self.engine, ctx, self._now(), self.batch, self.per_destination
         )
@@ -350,6 +353,7 @@ async def _main_async(args: argparse.Namespace) -> None:
         senders,
         pacer=Pacer(Limits().scaled(args.scale)),
         public_url=settings.public_url,
+        github_web=default_web_url(settings.github_api_url),
         concurrency=args.concurrency,
     )
     try:

@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from bot.github_web import GITHUB_WEB
 from bot.i18n import translator
 from bot.render.model import Notice, build_digest, build_notice
 from bot.senders.base import Envelope
@@ -150,6 +151,7 @@ class ClaimContext:
     charter: Charter
     public_url: str
     list_id: str | None = None
+    github_web: str = GITHUB_WEB  # where the notices' issue links point (bot.github_web)
 
 
 def _notice(job: Job, payload: dict[str, Any], ctx: ClaimContext, unsub: str | None) -> Notice:
@@ -168,9 +170,22 @@ def _notice(job: Job, payload: dict[str, Any], ctx: ClaimContext, unsub: str | N
     if job.kind == "digest":
         at = datetime.fromisoformat(payload["at"])
         return build_digest(
-            payload["items"], at=at, lang=job.lang, zone=job.zone, repo=repo, unsubscribe_url=unsub
+            payload["items"],
+            at=at,
+            lang=job.lang,
+            zone=job.zone,
+            repo=repo,
+            unsubscribe_url=unsub,
+            github_web=ctx.github_web,
         )
-    return build_notice(payload, lang=job.lang, zone=job.zone, repo=repo, unsubscribe_url=unsub)
+    return build_notice(
+        payload,
+        lang=job.lang,
+        zone=job.zone,
+        repo=repo,
+        unsubscribe_url=unsub,
+        github_web=ctx.github_web,
+    )
 
 
 def claim(

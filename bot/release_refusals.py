@@ -37,6 +37,7 @@ from sqlmodel import Session
 
 from bot.announcements import undisclosed_secrets
 from bot.github.events import ReleaseEvent
+from bot.github_web import GITHUB_WEB, repo_page
 from bot.messages import Actor
 from bot.rollout_steps import visible
 from bot.service import Governance
@@ -49,9 +50,9 @@ from storage import outbox, proposals as repo
 KIND = "release-report-refused"
 
 
-def release_url(repo_name: str, tag: str) -> str:
-    """The release's page on GitHub (a tag's release: ``/releases/tag/<tag>``)."""
-    return f"https://github.com/{repo_name}/releases/tag/{quote(tag, safe='')}"
+def release_url(web: str, repo_name: str, tag: str) -> str:
+    """The release's page on the GitHub at ``web`` (a tag's release: ``/releases/tag/<tag>``)."""
+    return repo_page(web, repo_name, f"/releases/tag/{quote(tag, safe='')}")
 
 
 def instead(
@@ -97,10 +98,11 @@ def words(
     rollout: Rollout | None,
     *,
     markdown: bool,
+    web: str = GITHUB_WEB,
 ) -> str:
     """The refusal: Markdown for the issue (what comes from GitHub escaped, the release
     linked), else plain text for a direct message (the link's address in parentheses)."""
-    url = release_url(ev.repo, ev.tag)
+    url = release_url(web, ev.repo, ev.tag)
     if markdown:
         release, because = f"[{escape(ev.tag)} in {escape(ev.repo)}]({url})", escape(why)
     else:
@@ -130,12 +132,16 @@ def tell(
     effects: list[Effect] = []
     told = "nobody"
     if stored is not None and not undisclosed_secrets(gov, session, [n]):
-        text = words(gov.charter, ev, client, n, stage, why, rollout, markdown=True)
+        text = words(
+            gov.charter, ev, client, n, stage, why, rollout, markdown=True, web=gov.github_web
+        )
         mentions = " ".join(f"@{login}" for login in maintainers)
         effects.append(Comment(n, f"{mentions} {text}" if mentions else text, key=key))
         told = "issue"
     elif stored is not None:
-        text = words(gov.charter, ev, client, n, stage, why, rollout, markdown=False)
+        text = words(
+            gov.charter, ev, client, n, stage, why, rollout, markdown=False, web=gov.github_web
+        )
         may_see = [m for m in maintainers if visible(gov, stored, Actor(login=m, surface="github"))]
         for login in may_see:
             payload = {"login": login, "text": text}

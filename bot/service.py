@@ -32,6 +32,7 @@ from sqlmodel import Session
 
 from bot import announcements, commands_core, deadline_timers, feedback
 from bot.clock import Clock
+from bot.github_web import GITHUB_WEB, repo_page
 from bot.identity import IdentityLinks
 from bot.messages import Actor, Message
 from bot.metrics import METRICS
@@ -90,6 +91,9 @@ class Governance:
         # Whether public_url is only a guess: the console's, from its own HTTP settings, while
         # the server may listen elsewhere (bot.cli.console_cmd); links then say so.
         self.links_guessed = False
+        # GitHub's web host (bot.github_web, from CHARTERBOT_GITHUB_API_URL): every link to an
+        # issue, a release or a search starts there, github.com or an Enterprise Server.
+        self.github_web = GITHUB_WEB
 
     @property
     def charter(self) -> Charter:
@@ -99,6 +103,10 @@ class Governance:
         """The dashboard page at ``path`` (``/rollouts``), where a chat answer cut to fit a
         platform can be read whole; "" when the dashboard's address is unknown."""
         return f"{self.public_url.rstrip('/')}{path}" if self.public_url else ""
+
+    def github_page(self, path: str = "", repo: str | None = None) -> str:
+        """A page of the charter repository (or ``repo``) on GitHub: ``/issues/7``, …"""
+        return repo_page(self.github_web, repo or self.charter.github.repository, path)
 
     def rules_for(self, p: Proposal) -> Charter:
         """The charter that decides ``p``: the version it was opened under, when kept

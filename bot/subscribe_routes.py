@@ -46,9 +46,11 @@ def _page(title: str, body: str, status: int = 200, lang: str = DEFAULT) -> HTML
     return HTMLResponse(doc, status_code=status, headers={"Cache-Control": "no-store"})
 
 
-def _button(action: str, token: str, label: str) -> str:
+def _button(token: str, label: str) -> str:
+    """The form that POSTs the token back to the page it is on: a relative action (the query
+    alone), so it stays under a path prefix a reverse proxy strips (CHARTERBOT_PUBLIC_URL's)."""
     return (
-        f"<form method='post' action='{html.escape(action)}?token={html.escape(token)}'>"
+        f"<form method='post' action='?token={html.escape(token)}'>"
         f"<button type='submit'>{html.escape(label)}</button></form>"
     )
 
@@ -151,7 +153,7 @@ def _confirm_page(link: Link, token: str, *, asked: bool) -> HTMLResponse:
         text = _("%(address)s has no subscription waiting to be confirmed.") % {"address": address}
         return _page(_("Nothing to confirm"), f"<p>{html.escape(text)}</p>", 404, lang)
     if asked:
-        body = _button("/subscriptions/confirm", token, _("Confirm"))
+        body = _button(token, _("Confirm"))
         title = _("Confirm your subscription")
         return _page(title, f"<p>{html.escape(address)}</p>{body}", lang=lang)
     text = _("Subscription confirmed for %(address)s.") % {"address": address}
@@ -165,7 +167,7 @@ def _unsubscribe_page(link: Link, token: str, *, asked: bool) -> HTMLResponse:
     if address is None:
         return _page(_("This link is invalid or expired."), "", 400, lang)
     if asked:
-        body = _button("/subscriptions/unsubscribe", token, _("Unsubscribe"))
+        body = _button(token, _("Unsubscribe"))
         return _page(_("Unsubscribe"), f"<p>{html.escape(address)}</p>{body}", lang=lang)
     text = _("%(address)s will receive no more announcements.") % {"address": address}
     return _page(text, "", lang=lang)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -40,6 +39,7 @@ from bot.github.wire import (
     issue_snapshot,
     same_login,
 )
+from bot.github_web import default_web_url
 from bot.ports import (
     MAX_HOOK_DELIVERIES,
     CommentSnapshot,
@@ -297,10 +297,3 @@ class PyGithubGateway(ClientRepoReads):
                 if exc.status != 422:  # 422: someone created it meanwhile
                     raise
             self._known_labels.add(name.lower())
-
-
-def default_web_url(api_url: str) -> str:
-    """github.com's API lives on api.github.com, GHES's under /api/v3 of the web host."""
-    if api_url.rstrip("/") == "https://api.github.com":
-        return "https://github.com"
-    return re.sub(r"/api/v3/?$", "", api_url.rstrip("/"))

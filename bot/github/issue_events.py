@@ -16,7 +16,9 @@ Rules:
 - Closing an open proposal's issue withdraws the proposal when the author or a coordinator
   closes it (as ``/withdraw`` would). Anyone else, or a closer the bot cannot know (poll mode),
   gets a comment saying the proposal is still open and how to withdraw it. A decided
-  proposal's issue may be closed freely.
+  proposal's issue may be closed freely. Reopening a withdrawn proposal's issue does not
+  revive it (a withdrawal is final): the reopener is told so, once per reopen, and to open a
+  new issue with the form instead.
 - Intake: the form body is parsed and checked on every open and edit. While anything is wrong the
   proposal stays a draft and the tracking comment lists exactly what to fix (one comment,
   edited in place); once valid it enters review. In review the track is frozen and an edited
@@ -86,6 +88,8 @@ def handle_issue(gov: Governance, session: Session, ev: IssueEvent, now: datetim
         if after is not None:
             _remember_issue(session, after, ev, gov.charter, now)
         return
+    if stored is not None and ev.action == "reopened" and stored.proposal.state is State.WITHDRAWN:
+        _reopened_withdrawn(gov, session, ev, stored.proposal, now)
     actor = Actor(login=ev.sender or ev.author, surface="github")
     if stored is not None:  # judged by the version it was opened under
         charter = gov.rules_for(stored.proposal)
@@ -265,15 +269,33 @@ def _closed(gov: Governance, session: Session, ev: IssueEvent, p: Proposal, now:
         if message.ok:
             return
         why = plain_text(message).removeprefix("error: ").strip()
+        # A refusal that names who may withdraw gets the how, not the who a second time.
+        how = ", by commenting /withdraw." if "may withdraw" in why.lower() else "."
+        why = why.rstrip(".") + how
     else:
-        why = "The bot cannot tell who closed it (GitHub poll mode), so it withdraws nothing."
-    text = (
-        f"This issue was closed, but proposal #{p.number} is still in {p.state.value}. "
-        f"{why if why.endswith('.') else why + '.'} "
-        "Its author or a coordinator can withdraw it by commenting /withdraw."
-    )
+        why = (
+            "The bot cannot tell who closed it (GitHub poll mode), so it withdraws nothing. "
+            "Its author or a coordinator can withdraw it by commenting /withdraw."
+        )
+    text = f"This issue was closed, but proposal #{p.number} is still in {p.state.value}. {why}"
     # Keyed by the close itself, so a delivery processed twice answers once.
     key = f"closed:{p.number}:{(ev.updated_at or now).isoformat()}"
+    reply_on_github(session, p.number, ev.sender or p.author, text, key, now)
+
+
+def _reopened_withdrawn(
+    gov: Governance, session: Session, ev: IssueEvent, p: Proposal, now: datetime
+) -> None:
+    """A withdrawn proposal's issue was reopened: a withdrawal is final, so the proposal stays
+    withdrawn; the reopener is told so, and how to propose it again (a new issue)."""
+    text = (
+        f"This issue was reopened, but proposal #{p.number} stays withdrawn: a withdrawal is "
+        "final, and reopening its issue does not revive it. To propose it again, open a new "
+        f"issue with the proposal form ({gov.github_page('/issues/new/choose')}); it "
+        "becomes a new proposal, with its own number and review."
+    )
+    # Keyed by the reopen itself: a redelivery answers once, a later reopen again.
+    key = f"reopened:{p.number}:{ev.updated_at.isoformat()}"
     reply_on_github(session, p.number, ev.sender or p.author, text, key, now)
 
 

@@ -14,7 +14,11 @@ Order matters and is the rule:
    (:func:`parse_payload`): malformed UTF-8, nesting deeper than the parser goes, non-JSON or
    a non-object gets 400 saying so, and nothing is stored.
 4. ``ping`` is answered (200) and not stored (so a hook set up with a wrong content type shows
-   a failed ping at once).
+   a failed ping at once). A ping from a repository the bot reads nothing from (neither the
+   charter's nor a client's; ``repositories``) gets 422 naming the repositories it reads, and
+   a warning is logged: GitHub shows the failed ping on the hook's settings page, where the
+   operator who just added the hook to the wrong repository looks. A ping without a
+   repository (an organization's or an app's hook) is answered 200.
 5. Anything else is stored keyed by ``X-GitHub-Delivery`` and acknowledged with 202. A
    redelivery (same id, same payload: equal bytes or equal JSON) is acknowledged too and
    changes nothing. The same id with another payload is not a redelivery but another event
@@ -28,7 +32,7 @@ from __future__ import annotations
 import json
 import logging
 import urllib.parse
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 
 from starlette.requests import Request
@@ -65,10 +69,12 @@ class GitHubReceiver:
         secret: bytes | None,
         store: StoreDelivery,
         on_stored: Callable[[], None] = lambda: None,
+        repositories: Callable[[], Collection[str]] | None = None,
     ) -> None:
         self._secret = secret
         self._store = store
         self._on_stored = on_stored
+        self._repositories = repositories  # owner/name the bot reads (None: any)
         self.stats = ReceiverStats()
 
     async def __call__(self, request: Request) -> Response:
@@ -101,7 +107,7 @@ class GitHubReceiver:
             return _error(400, str(exc))
         event = request.headers.get("x-github-event", "")
         if event == "ping":
-            return JSONResponse({"ok": True, "zen": _zen(payload)})
+            return self._ping(payload)
         delivery = request.headers.get("x-github-delivery", "")
         if not delivery or not event:
             self.stats.reject("missing-headers")
@@ -127,6 +133,29 @@ class GitHubReceiver:
         else:
             self._on_stored()
         return JSONResponse({"accepted": True, "duplicate": not new}, status_code=202)
+
+    def _ping(self, payload: dict[str, object]) -> JSONResponse:
+        """200, or 422 when the hook is on a repository the bot reads nothing from."""
+        repo = payload.get("repository")
+        name = repo.get("full_name") if isinstance(repo, dict) else None
+        known = list(self._repositories()) if self._repositories is not None else []
+        if not isinstance(name, str) or not known:
+            return JSONResponse({"ok": True, "zen": _zen(payload)})
+        if name.casefold() in {k.casefold() for k in known}:
+            return JSONResponse({"ok": True, "zen": _zen(payload)})
+        self.stats.reject("wrong-repository")
+        reads = ", ".join(known)
+        log.warning(
+            "github ping from %s: charterbot reads only %s; hook on the wrong repository?",
+            name,
+            reads,
+        )
+        return _error(
+            422,
+            f"this webhook is on {name}, but charterbot reads events only from {reads} (the"
+            " charter's github.repository and its clients' repositories): add the webhook to"
+            " the charter's repository instead, or correct github.repository in the charter",
+        )
 
 
 class UnreadableDelivery(ValueError):

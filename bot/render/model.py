@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.github_web import GITHUB_WEB, repo_page
 from bot.i18n import format_when, translator
 
 
@@ -96,8 +97,10 @@ def build_notice(
     zone: str | None = "UTC",
     repo: str = "",
     unsubscribe_url: str | None = None,
+    github_web: str = GITHUB_WEB,
 ) -> Notice:
-    """The notice of one announcement payload (the outbox's ``announce`` JSON)."""
+    """The notice of one announcement payload (the outbox's ``announce`` JSON); its link is
+    the proposal's issue on the GitHub at ``github_web`` (:mod:`bot.github_web`)."""
     _ = translator(lang)
     kind = str(payload.get("kind", ""))
     at = _at(payload)
@@ -114,7 +117,7 @@ def build_notice(
     when = format_when(at, lang, zone)
     event = _event_time(kind, payload)
     facts.append((_("When"), when if event is None else format_when(event, lang, zone)))
-    link = f"https://github.com/{repo}/issues/{number}" if repo and number is not None else None
+    link = repo_page(github_web, repo, f"/issues/{number}") if repo and number is not None else None
     return Notice(
         kind=kind,
         label=_kind_labels(lang).get(kind, kind),
@@ -140,10 +143,13 @@ def build_digest(
     zone: str | None = "UTC",
     repo: str = "",
     unsubscribe_url: str | None = None,
+    github_web: str = GITHUB_WEB,
 ) -> Notice:
     """One message listing a day's announcements, oldest first."""
     _ = translator(lang)
-    items = tuple(build_notice(p, lang=lang, zone=zone, repo=repo) for p in payloads)
+    items = tuple(
+        build_notice(p, lang=lang, zone=zone, repo=repo, github_web=github_web) for p in payloads
+    )
     return Notice(
         kind="digest",
         label=_kind_labels(lang)["digest"],

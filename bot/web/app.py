@@ -1,6 +1,9 @@
 """The dashboard's routes: server-rendered pages (Starlette + Jinja2), an SSE stream, static files.
 
 Rules:
+- Every link, form, script and the live stream starts with the path of CHARTERBOT_PUBLIC_URL
+  (``root``: ``/charter`` for https://example.org/charter, "" without one), since a reverse
+  proxy may serve the dashboard there and strip the prefix before passing requests on.
 - Every page works without JavaScript; ``static/live.js`` only converts times to the reader's
   zone and, on a ``change`` event from ``GET /events``, re-fetches the page and swaps ``<main>``.
 - Pages are read-only. The one POST (``/audit/verify``) runs the chain verification now and
@@ -29,6 +32,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
@@ -124,6 +128,7 @@ class Dashboard:
     ) -> None:
         self.rt = rt
         self.env = environment()
+        self.env.globals["root"] = self.root()  # macros too (imported without context)
         self.audit = AuditCheck(rt.engine, rt.clock.now, every=verify_every)
         self.live = LiveHub(lambda: Reader(rt.gov, rt.clock.now()).head())
         self.page_cache = page_cache
@@ -131,6 +136,11 @@ class Dashboard:
 
     def reader(self) -> Reader:
         return Reader(self.rt.gov, self.rt.clock.now())
+
+    def root(self) -> str:
+        """The path prefix of every link (CHARTERBOT_PUBLIC_URL's path, ``/charter``; "" at the
+        root): a reverse proxy may serve the dashboard there and strip it before passing on."""
+        return urlsplit(self.rt.gov.public_url).path.rstrip("/")
 
     def render(self, template: str, path: str, reader: Reader, **context: Any) -> str:
         """Render with the shared context; ``demo`` is read unless the page already read it."""
@@ -142,6 +152,7 @@ class Dashboard:
             now=reader.now,
             rel=lambda v: relative(v, reader.now),
             charter=reader.charter,
+            github=reader.gov.github_page(),
             checked=self.audit.last,
             live_id=self.live.event_id,
             **context,
@@ -186,7 +197,7 @@ class Dashboard:
     async def overview(self, request: Request) -> Response:
         def build(r: Reader) -> str:
             context = fast_views.overview(r.gov, r.now)
-            calls = upcoming(r.engine, r.charter, r.now, count=1)
+            calls = upcoming(r.engine, r.charter, r.now, count=1, github=r.gov.github_page())
             states = [s.value for s in State]  # every state, in the lifecycle's order
             return self.render("overview.html", "/", r, calls=calls, states=states, **context)
 
@@ -266,7 +277,7 @@ class Dashboard:
 
     async def meetings(self, request: Request) -> Response:
         def build(r: Reader) -> str:
-            calls = upcoming(r.engine, r.charter, r.now, count=10)
+            calls = upcoming(r.engine, r.charter, r.now, count=10, github=r.gov.github_page())
             return self.render("meetings.html", "/meetings", r, calls=calls)
 
         return await self.page(request, build)
@@ -310,7 +321,7 @@ class Dashboard:
 
     async def verify(self, request: Request) -> Response:
         await self.audit.check()
-        return RedirectResponse("/audit#verified", status_code=303)
+        return RedirectResponse(f"{self.root()}/audit#verified", status_code=303)
 
     async def events(self, request: Request) -> Response:
         headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}

@@ -14,6 +14,7 @@ from urllib.parse import quote_plus
 from sqlalchemy import Engine
 
 from bot import meetings_calls
+from bot.github_web import GITHUB_WEB, repo_page
 from charter.meetings import AdhocMeeting, Schedule, occurrences
 from charter.model import Charter, Meeting
 from storage import meetings as store
@@ -32,12 +33,14 @@ def _known_calls(
 
 
 def upcoming(
-    engine: Engine, charter: Charter, now: datetime, count: int = 8
+    engine: Engine, charter: Charter, now: datetime, count: int = 8, *, github: str = ""
 ) -> list[dict[str, Any]]:
+    """The next ``count`` public calls; each agenda is a search of the charter repository's
+    issues at ``github`` (its web page: ``Governance.github_page``; github.com's if not given)."""
+    github = github or repo_page(GITHUB_WEB, charter.github.repository)
     calls, schedule = _known_calls(engine, charter, now)
     private = {name for name, ch in charter.channels.items() if ch.private}
     series = {m.id for m in charter.meetings}
-    repo = charter.github.repository
     out: list[dict[str, Any]] = []
     for call in calls:
         if isinstance(call, AdhocMeeting) and call.private:
@@ -53,8 +56,7 @@ def upcoming(
                     "local": occ.local_start.strftime("%a %d %b %Y %H:%M"),
                     "moved": occ.moved,
                     "private": bool(call.announce_to) and set(call.announce_to) <= private,
-                    "agenda": f"https://github.com/{repo}/issues?q="
-                    + quote_plus(f'is:issue "{call.title}" agenda'),
+                    "agenda": f"{github}/issues?q=" + quote_plus(f'is:issue "{call.title}" agenda'),
                     "calendar": f"/calendar/{call.id}.ics"
                     if call.id in series
                     else "/calendar.ics",

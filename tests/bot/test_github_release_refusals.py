@@ -30,7 +30,8 @@ from tests.bot.rollouts.conftest import form, webhook
 from tests.standins.github_server import GitHubStandin
 
 M = timedelta(minutes=1)
-URL = "https://github.com/meridian-net/{}/releases/tag/v4.2.0"
+# The release page on the GitHub the bot talks to (the stand-in's web host, bot.github_web).
+URL = "{}/meridian-net/{}/releases/tag/v4.2.0"
 
 
 @pytest.fixture
@@ -101,7 +102,7 @@ async def test_a_misspelt_stage_is_answered_once_on_the_issue_with_what_to_write
     await send(bot, data)
     (said,) = unescaped(bot, 1)
     assert said.startswith("@hana-eridanus The release [v4.2.0 in meridian-net/eridanus](")
-    assert f"]({URL.format('eridanus')})" in said
+    assert f"]({URL.format(bot.standin.base_url, 'eridanus')})" in said
     assert "says `charterbot: ready 1 prodution`, which did not count for #1: unknown stage" in said
     assert "Did you mean `charterbot: ready 1 production`?" in said
     assert "`/ready eridanus production v4.2.0`" in said
@@ -152,7 +153,9 @@ async def test_a_confidential_proposal_is_told_only_to_maintainers_who_may_see_i
     sent = items(bot, "direct-message")
     assert sorted(m["login"] for m in sent) == ["alice-aurora", "bob-aurora"]
     text = sent[0]["text"]
-    assert text.startswith(f"The release v4.2.0 in meridian-net/aurora ({URL.format('aurora')})")
+    assert text.startswith(
+        f"The release v4.2.0 in meridian-net/aurora ({URL.format(bot.standin.base_url, 'aurora')})"
+    )
     assert "Did you mean `charterbot: ready 1 staging`?" in text
     await send(bot, release(bot, "dorado", "charterbot: ready 1 staging\n"))
     assert len(items(bot, "direct-message")) == 2

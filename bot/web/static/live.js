@@ -2,7 +2,7 @@
  *
  * - Every <time datetime="…Z"> is rewritten in the reader's time zone (the UTC text stays in
  *   the title attribute).
- * - GET /events (server-sent events) says when something changed; the page is fetched again
+ * - GET /events (server-sent events, under the path prefix <body data-root> names) says when something changed; the page is fetched again
  *   and <main> swapped in place, unless the reader is typing in a form inside it.
  * - Keyboard focus inside <main> survives the swap: the element that had it is replaced, so
  *   its counterpart in the new content is focused (same id, else same link target, else same
@@ -85,7 +85,9 @@
     if (!window.EventSource || !main) return;
     // The id the page was rendered at: a change before the stream opens is announced at once.
     var since = main.dataset.live;
-    var source = new EventSource("/events" + (since ? "?since=" + encodeURIComponent(since) : ""));
+    // Under the dashboard's path prefix (CHARTERBOT_PUBLIC_URL's path, <body data-root>).
+    var root = document.body.dataset.root || "";
+    var source = new EventSource(root + "/events" + (since ? "?since=" + encodeURIComponent(since) : ""));
     source.addEventListener("change", refresh);
     source.addEventListener("open", function () { document.documentElement.dataset.live = "connected"; });
   }

@@ -80,11 +80,11 @@ async def test_atom_feed_has_the_atom_structure(feed_engine: Engine) -> None:
             assert (entry.findtext(f"{A}{tag}") or "").strip(), tag
         assert entry.find(f"{A}link").get("href")  # type: ignore[union-attr]
     titles = [e.findtext(f"{A}title") for e in entries]
-    assert titles == [
-        "vote: later",
-        "incident: incident title",
-        "decision: decision title",
-        "proposal-opened: open <1>",
+    assert titles == [  # as the e-mail's subject says it, not the kind's slug
+        "Vote: later",
+        "Incident: incident title",
+        "Decision: decision title",
+        "New proposal: open <1>",
     ]
     assert len({e.findtext(f"{A}id") for e in entries}) == len(entries)
 

@@ -19,7 +19,7 @@ from storage.models.core import OutboxRow
 from tests.bot.web.test_api_rollouts import run
 
 A = "{http://www.w3.org/2005/Atom}"
-DRILL = "rollout: #1 rollback drill: eridanus on canary — pass"
+DRILL = "Rollout: #1 rollback drill: eridanus on canary — pass"
 
 
 async def _titles(client: httpx.AsyncClient, who: str) -> list[str]:
@@ -37,7 +37,7 @@ async def test_one_client_s_drill_reaches_only_that_client_s_filters(
     with read_scope(seeded.engine) as session:
         rows = session.exec(select(OutboxRow).where(OutboxRow.kind == "announce")).all()
         payloads = [json.loads(r.payload) for r in rows]
-    payload = next(p for p in payloads if f"rollout: {p['title']}" == DRILL)
+    payload = next(p for p in payloads if f"Rollout: {p['title']}" == DRILL)
     said = announcement(payload)
     charter = seeded.gov.charter
     for who, wanted in (("eridanus", True), ("aurora", False)):
@@ -50,7 +50,7 @@ async def test_what_concerns_every_client_reaches_every_client_s_filters(
 ) -> None:
     run(seeded, "ines-coord", 'rollout pause 1 "hold on"')
     for who in ("aurora", "eridanus"):
-        assert "rollout: #1 rollout paused" in await _titles(client, who), who
+        assert "Rollout: #1 rollout paused" in await _titles(client, who), who
     with read_scope(seeded.engine) as session:
         newest = session.exec(
             select(OutboxRow).where(OutboxRow.kind == "announce").order_by(col(OutboxRow.id).desc())

@@ -1,0 +1,28 @@
+"""Where GitHub's web pages are: the one source of every link to an issue, a release or a
+search that charterbot writes (e-mails, announcements, feeds, the dashboard, replies).
+
+Rules:
+- The web host follows ``CHARTERBOT_GITHUB_API_URL``: github.com's API (api.github.com) is
+  served for https://github.com; a GitHub Enterprise Server's API lives under ``/api/v3`` of its
+  web host (https://ghe.example.com/api/v3 -> https://ghe.example.com).
+- Kept outside ``bot.github`` so that every transport (the dashboard included) may use it.
+"""
+
+from __future__ import annotations
+
+import re
+
+GITHUB_WEB = "https://github.com"
+GITHUB_API = "https://api.github.com"
+
+
+def default_web_url(api_url: str) -> str:
+    """github.com's API lives on api.github.com, GHES's under /api/v3 of the web host."""
+    if api_url.rstrip("/") == GITHUB_API:
+        return GITHUB_WEB
+    return re.sub(r"/api/v3/?$", "", api_url.rstrip("/"))
+
+
+def repo_page(web: str, repo: str, path: str = "") -> str:
+    """A page of ``repo`` (``owner/name``) on the GitHub at ``web``: ``/issues/7``, …"""
+    return f"{web.rstrip('/')}/{repo}{path}"
