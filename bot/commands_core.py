@@ -18,7 +18,7 @@ from bot.messages import Actor, Message
 from bot.views import OPEN_STATES
 from charter import commands as c
 from charter.activation import move_activation
-from charter.authz import roles_for
+from charter.authz import Role, roles_for
 from charter.grammar import help_lines
 from charter.model import Charter
 from charter.proposal import Decision
@@ -148,10 +148,13 @@ def _whoami(gov: Governance, actor: Actor) -> Message:
             "You are not linked to a GitHub login, so you can read but not act. "
             + unlinked_remedy(actor.surface)
         )
-    roles = sorted(roles_for(actor, gov.charter))
     client = gov.charter.client_of(actor.login)
-    where = f", maintainer of {client.name}" if client else ""
-    return Message.text_only(f"You are {actor.login} ({', '.join(roles)}{where}).")
+    # A client's maintainer is named once, with the client: "maintainer of Borealis".
+    roles = [
+        f"{role} of {client.name}" if client and role == Role.MAINTAINER else role
+        for role in sorted(roles_for(actor, gov.charter))
+    ]
+    return Message.text_only(f"You are {actor.login} ({', '.join(roles)}).")
 
 
 def _todo(gov: Governance, session: Session, actor: Actor, now: datetime) -> Message:

@@ -91,9 +91,11 @@ class IdentityLinks:
             expires_at=now + CODE_TTL,
         )
         identities.add_request(session, request)
+        # The code is in the first line too: a chat notification (Slack's ``text``) shows
+        # only that line, and some clients show nothing else.
         return Message.text_only(
-            f"To prove which GitHub login is yours, post this comment on any issue in {repo} "
-            f"within 30 minutes:\n\ncharterbot link {code}\n\n"
+            f"Your link code is {code}. To prove which GitHub login is yours, post this comment"
+            f" on any issue in {repo} within 30 minutes:\n\ncharterbot link {code}\n\n"
             "charterbot links you to the login that posted it."
         )
 

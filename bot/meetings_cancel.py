@@ -15,9 +15,9 @@ Rules:
 - A go/no-go call cancelled by hand is not replaced by the bot (:mod:`bot.meetings_hand_cancel`);
   the reply says so and names the commands that go on
   (:func:`bot.meetings_hand_cancel.hand_cancel_note`); its public announcement adds that the
-  rollout's gate waits for the call held again or an override (no call id). Cancelling it again
-  says it was already cancelled, by whom and when (the audit log), and how to hold it again
-  (:func:`already_cancelled`).
+  rollout's gate waits for the call held again or an override (no call id).
+- Cancelling an ad-hoc call again says it was already cancelled, by whom and when (the audit
+  log), and for a go/no-go call how to hold it again (:func:`already_cancelled`).
 """
 
 from __future__ import annotations
@@ -90,13 +90,11 @@ def cancel(
 def already_cancelled(
     gov: Governance, session: Session, ref: str, actor: Actor, now: datetime
 ) -> str | None:
-    """The answer to cancelling a go/no-go call (``ref``: its id or occurrence key) cancelled
-    before, which ``actor`` may see: by whom and when (from the audit log), and how to hold it
-    again (or why it cannot be now). None for any other reference."""
+    """The answer to cancelling an ad-hoc call (``ref``: its id or occurrence key) cancelled
+    before, which ``actor`` may see: by whom and when (from the audit log), and for a go/no-go
+    call how to hold it again (or why it cannot be now). None for any other reference."""
     row = session.get(AdhocMeetingRow, ref.partition("@")[0])
-    if row is None or not row.cancelled or row.kind != "go-no-go":
-        return None
-    if not (row.proposal and row.stage):
+    if row is None or not row.cancelled:
         return None
     call = adhoc_call(row)
     if not may_see(session, gov, call, actor, public=public_reply(actor)):
@@ -104,13 +102,16 @@ def already_cancelled(
     key = call.occurrence().key
     logged = audit_query.entries(session, subject=f"meeting:{key}", kind="meeting-cancelled")
     by = f" by {logged[0].actor} on {aware(logged[0].at):%Y-%m-%d %H:%M} UTC" if logged else ""
+    said = f"{row.id} ({aware(row.starts_at):%Y-%m-%d %H:%M} UTC) was already cancelled{by}."
+    if row.kind != "go-no-go" or not (row.proposal and row.stage):
+        return said
     why = why_not_requested(gov, session, row.proposal, row.stage, now)
     then = (
         f"To hold it again: /charter meeting schedule go-no-go-{row.proposal}-{row.stage} <when>."
         if why is None
         else why
     )
-    return f"{row.id} ({aware(row.starts_at):%Y-%m-%d %H:%M} UTC) was already cancelled{by}. {then}"
+    return f"{said} {then}"
 
 
 def cancel_occurrence(

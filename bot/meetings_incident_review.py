@@ -25,6 +25,7 @@ from bot.meetings_calls import REVIEW_KIND, adhoc_call, announce, follows, free_
 from charter.effects import Audit, Effect
 from charter.incident_facts import Incident
 from charter.incident_reviews import review_at
+from charter.meetings import Call
 from storage import agendas as agenda_store, meetings as store
 from storage.models.meetings import AdhocMeetingRow
 
@@ -32,6 +33,19 @@ if TYPE_CHECKING:
     from bot.service import Governance
 
 REVIEW_LENGTH = timedelta(hours=1)
+
+
+def review_start(
+    gov: Governance, session: Session, due: datetime, now: datetime
+) -> tuple[datetime, str, list[Call]]:
+    """When the review due at ``due`` is held (see the module rules), its zone, and the calls
+    it was moved past; what :func:`schedule_incident_review` stores, so its draft can name it
+    before it is stored."""
+    at, zone = review_at(gov.charter, due)
+    soonest = now + timedelta(hours=1)
+    wanted = at if at >= soonest else hour_up(soonest)
+    starts, passed = free_start(session, gov.charter, wanted, REVIEW_LENGTH, now)
+    return starts, zone, passed
 
 
 def schedule_incident_review(
@@ -50,10 +64,7 @@ def schedule_incident_review(
     call_id = store.review_call_id(incident.id)
     if store.adhoc_exists(session, call_id):
         return None
-    at, zone = review_at(gov.charter, due)
-    soonest = now + timedelta(hours=1)
-    wanted = at if at >= soonest else hour_up(soonest)
-    starts, passed = free_start(session, gov.charter, wanted, REVIEW_LENGTH, now)
+    starts, zone, passed = review_start(gov, session, due, now)
     summary = " ".join(incident.summary.split())
     row = AdhocMeetingRow(
         id=call_id,

@@ -13,7 +13,9 @@ Rules:
   payload ``{title, body, labels, key}``) due ``incidents.review_within`` after resolution, and
   schedules the review as a call on the due date whose agenda links that issue
   (:func:`bot.meetings_incident_review.schedule_incident_review`); for a confidential incident the
-  draft goes to private channels and the call is private.
+  draft goes to private channels and the call is private. The draft names that call (its id
+  and start: it is held at the hour people meet, not at the due time), and its decision log is
+  read once the resolve is recorded, so it ends with ``incident-resolved``.
 - A public incident's review draft (a public issue) leaves out the audit lines of the
   embargoed rollouts it held as they started (:func:`_told`).
 """
@@ -21,6 +23,7 @@ Rules:
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 from urllib.parse import quote_plus
@@ -29,7 +32,7 @@ from sqlmodel import Session
 
 from bot.announcements import undisclosed_secrets
 from bot.meetings_calls import adhoc_call
-from bot.meetings_incident_review import schedule_incident_review
+from bot.meetings_incident_review import review_start, schedule_incident_review
 from bot.meetings_lookup import may_see
 from bot.messages import Actor, Message
 from bot.rollout_incident_secrecy import kept_private, seen
@@ -38,8 +41,15 @@ from bot.rollout_steps import save
 from charter import commands as c, incident_facts, incidents as rules, rollout as rollout_rules
 from charter.effects import Announce
 from charter.incident_facts import Incident
+from charter.incident_reviews import review_issue_body
 from charter.prerequisites import form_minimums
-from storage import outbox, proposals as repo, rollout_record as record_store, rollouts as store
+from storage import (
+    meetings as meetings_store,
+    outbox,
+    proposals as repo,
+    rollout_record as record_store,
+    rollouts as store,
+)
 
 if TYPE_CHECKING:
     from bot.service import Governance
@@ -62,11 +72,13 @@ def resolve(
         f"incident:{incident.id}",
         *(f"rollout:{n}" for n in _told(gov, session, incident, held)),
     ]
-    lines = record_store.audit_lines(session, subjects)
-    decision = rules.resolve(gov.charter, incident, cmd.text or "resolved", actor.name, now, lines)
+    decision = rules.resolve(gov.charter, incident, cmd.text or "resolved", actor.name, now)
     outcome = record(gov, session, cmd, decision, actor, now)
     if isinstance(outcome, Message):
         return outcome
+    # The decision log is read once the resolve is recorded, so it lists `incident-resolved`.
+    lines = record_store.audit_lines(session, subjects)
+    decision = replace(decision, review_body=review_issue_body(decision.incident, lines))
     review = []
     if decision.review_due_at is not None:
         secret = kept_private(gov, session, incident)
@@ -108,7 +120,11 @@ def _schedule_review(
     when, for an ``actor`` who may see that call (:func:`bot.meetings_lookup.may_see`)."""
     due = decision.review_due_at
     assert due is not None
-    drafted = _draft_review(gov, session, decision, now, secret=secret)
+    call_id = meetings_store.review_call_id(decision.incident.id)
+    call = None
+    if not meetings_store.adhoc_exists(session, call_id):  # else it is not stored again
+        call = (call_id, review_start(gov, session, due, now)[0])
+    drafted = _draft_review(gov, session, decision, now, secret=secret, call=call)
     row = schedule_incident_review(
         gov, session, decision.incident, due, now, drafted=drafted, private=secret
     )
@@ -124,16 +140,20 @@ def _draft_review(
     now: datetime,
     *,
     secret: bool = False,
+    call: tuple[str, datetime] | None = None,
 ) -> str:
     """Draft the review as a public GitHub issue; for an incident about a confidential,
     undisclosed proposal, send the draft to private channels instead (a public issue would
     disclose it). Returns the line saying where the draft is, for the review call's agenda:
     a link that finds the issue by its label and title (its number is known only once the
-    relay has created it)."""
+    relay has created it). The draft names the review ``call`` (its id and start) when given."""
     i, due = decision.incident, decision.review_due_at
     assert due is not None
     key = f"incident-review:{i.id}"
     body = f"**Review due:** {due:%Y-%m-%d %H:%M} UTC\n\n{decision.review_body}"
+    if call is not None:  # held on the due date at the hour people meet, not at ``due``
+        said = f"**Review call:** `{call[0]}` at {call[1]:%Y-%m-%d %H:%M} UTC"
+        body = f"**Review due:** {due:%Y-%m-%d %H:%M} UTC\n\n{said}\n\n{decision.review_body}"
     title = f"Post-incident review: incident {i.id} ({i.severity}) — due {due:%Y-%m-%d}"
     if secret:
         draft = Announce(
@@ -146,7 +166,7 @@ def _draft_review(
         session, kind="create-issue", payload=payload, now=now, key=f"create-issue:{key}"
     )
     search = quote_plus(f'is:issue label:{REVIEW_LABEL} in:title "{title}"')
-    found = f"https://github.com/{gov.charter.github.repository}/issues?q={search}"
+    found = gov.github_page(f"/issues?q={search}")
     return f"Review draft: the issue “{title}”, {found}"
 
 

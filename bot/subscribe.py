@@ -6,14 +6,16 @@ Rules:
   a signed confirmation link; nothing else is sent until it is confirmed); ``webhook <url>``
   must pass the request-forgery guard and gets a signing secret, shown once in the reply.
 - Filters are checked against the charter (unknown tracks, clients or severities are refused
-  with the valid names; ``proposal N`` must be one the person may see); the language falls
-  back to English when we lack it. A refused command gets every problem in one reply, and a
-  target that cannot work where the person is comes with what does (``bot.subscribe_checks``).
-- A person may remove their own subscriptions, and those of the channel they are in.
-  ``unsubscribe`` without an id removes only what is delivered where it is typed: this
-  channel's subscriptions, or in a direct message the person's DM ones (``subscribe me``);
-  elsewhere (console, web) it asks for an id and lists the person's subscriptions (a listing,
-  not an error). The reply names each subscription removed: its id, target and filters.
+  with the valid names; ``proposal N`` must be one the person may see), and so is a language
+  we have no texts in (``es-MX`` is Spanish). A refused command gets every problem in one
+  reply, and a target that cannot work where the person is comes with what does
+  (``bot.subscribe_checks``).
+- A person may remove their own subscriptions, and those of the channel they are in (what
+  ``subscriptions`` lists). ``unsubscribe`` without an id removes nothing, on every surface: it
+  lists them and names how to remove one (``unsubscribe <id>``) or all (``unsubscribe all``),
+  a listing, not an error. (It once removed every subscription of a Slack or Discord channel at
+  once, while the console, with no channel to go by, listed: one command, two outcomes.) The
+  reply names each subscription removed: its id, target and filters.
 - A platform the bot has no sender for (e.g. e-mail without SMTP) is refused at ``subscribe``
   (``Context.platforms``; None when the caller does not say, e.g. in tests), and never advised.
 - One confirmation mail per address while its link is valid (``CONFIRM_TTL``): asking again
@@ -36,7 +38,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from bot.i18n import LANGUAGES, format_when, language, translator
+from bot.i18n import format_when, language, translator
 from bot.messages import Actor, Message
 from bot.subscribe_checks import CHAT, check, misplaced
 from bot.subscribe_tokens import CONFIRM_TTL, confirm_url, secret_key
@@ -133,14 +135,9 @@ def subscribe(cmd: Subscribe, ctx: Context) -> Message:
     row, created = repo.add(ctx.session, new, ctx.now)
     key = _("Subscribed (%(what)s).") if created else _("Already subscribed (%(what)s).")
     lines = [key % {"what": describe(row, cmd.lang)}]
-    if cmd.lang and language(cmd.lang) != cmd.lang.split("-")[0].lower():
-        lines.append(
-            _("Language %(code)s is not available; using one of: %(langs)s.")
-            % {"code": cmd.lang, "langs": ", ".join(LANGUAGES)}
-        )
     lines += _held_back(cmd, ctx, platform, address)
     if platform == "email":
-        lines += _optin(ctx, address, cmd.lang)
+        lines += _optin(ctx, row.address, cmd.lang)  # as stored: the domain lower-cased
     if platform == "webhook" and created and row.secret:
         lines.append(
             _(
@@ -221,7 +218,7 @@ def _send_confirmation(ctx: Context, address: str, lang: str | None) -> None:
             " link to confirm; if it was not you, ignore this mail."
         ),
         "link": link,
-        "destination": {"platform": "email", "address": address.lower(), "lang": language(lang)},
+        "destination": {"platform": "email", "address": address, "lang": language(lang)},
     }
     key = f"confirm-email:{address.lower()}:{ctx.now.isoformat()}"
     outbox.enqueue(ctx.session, kind="confirm-email", payload=payload, now=ctx.now, key=key)
@@ -236,68 +233,39 @@ def _mine(ctx: Context) -> list[SubscriptionRow]:
     return rows
 
 
-def _in_dm(origin: Origin) -> bool:
-    """A direct message: no channel (Actor.channel is "" there), or a Slack IM (``D…``)."""
-    return not origin.channel or (origin.surface == "slack" and origin.channel.startswith("D"))
-
-
-def _targets_here(ctx: Context) -> set[tuple[str, str]] | None:
-    """What a bare ``unsubscribe`` means: this channel, or in a DM the person's DM target.
-    None where there is no channel to go by (console, web)."""
-    origin = ctx.origin
-    if origin is None or origin.surface not in CHAT:
-        return None
-    targets: set[tuple[str, str]] = set()
-    if origin.channel:
-        targets.add((origin.surface, origin.channel))
-    if _in_dm(origin) and ctx.actor.surface == origin.surface and ctx.actor.surface_id:
-        targets.add((origin.surface, "@" + ctx.actor.surface_id))
-    return targets or None
-
-
-def _name_one(ctx: Context, rows: list[SubscriptionRow], first: list[str]) -> list[str]:
-    """``first``, then the subscriptions and how to remove one of them by its id."""
+def _how_to_remove(ctx: Context, rows: list[SubscriptionRow]) -> list[str]:
+    """The subscriptions, then how to remove one of them by its id, or all of them."""
     _ = translator(None)
-    if not rows:
-        return first
-    remove = _("To remove one, name its id: %(command)s.") % {
-        "command": "/charter unsubscribe <id>"
+    one = _("To remove one, name its id: %(command)s.") % {"command": "/charter unsubscribe <id>"}
+    every = _("To remove all %(count)s listed: %(command)s.") % {
+        "count": len(rows),
+        "command": "/charter unsubscribe all",
     }
-    return [*first, *_listed(ctx, rows), remove]
+    return [*_listed(ctx, rows), one, every]
 
 
 def unsubscribe(cmd: Unsubscribe, ctx: Context) -> Message:
     _ = translator(None)
     rows = _mine(ctx)
-    if cmd.id is not None:
-        chosen = [r for r in rows if r.id == cmd.id]
-        if not chosen:
-            return Message.text_only(
-                _("No subscription #%(id)s of yours or of this channel.") % {"id": cmd.id},
-                ok=False,
-            )
-    else:
-        here = _targets_here(ctx)
-        if here is None:  # no channel to go by: never guess, ask for the id
-            if not rows:
-                return Message.text_only(_("No subscriptions here."))
-            # A listing with instructions, not an error.
-            return Message.text_only("\n".join(_name_one(ctx, rows, [])))
-        chosen = [r for r in rows if (r.platform, r.address) in here]
-        if not chosen:
-            lines = _name_one(ctx, rows, [_("No subscriptions here.")])
-            return Message.text_only("\n".join(lines))
+    if cmd.id is None and not cmd.every:
+        # Never a guess at what to remove, on any surface: a listing with how to remove one
+        # or all, not an error.
+        if not rows:
+            return Message.text_only(_("No subscriptions here."))
+        return Message.text_only("\n".join(_how_to_remove(ctx, rows)))
+    chosen = rows if cmd.every else [r for r in rows if r.id == cmd.id]
+    if not chosen:
+        if cmd.every:
+            return Message.text_only(_("No subscriptions here."))
+        return Message.text_only(
+            _("No subscription #%(id)s of yours or of this channel.") % {"id": cmd.id},
+            ok=False,
+        )
     # Each removed one is named (its id, target and filters): a bare count read as an id.
     lines = [
         _("Unsubscribed: %(subscription)s") % {"subscription": describe(r, None)} for r in chosen
     ]
     repo.remove(ctx.session, [r.id for r in chosen if r.id is not None])
-    kept = len(rows) - len(chosen)
-    if cmd.id is None and kept:
-        lines.append(
-            _("Your %(count)s other subscription(s) are kept; %(command)s lists them.")
-            % {"count": kept, "command": "/charter subscriptions"}
-        )
     return Message.text_only("\n".join(lines))
 
 

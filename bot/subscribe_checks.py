@@ -4,6 +4,7 @@ that leads back to the same refusal.
 
 Rules:
 - One reply names every problem: unknown tracks, clients or severities (with the valid names),
+  a language the bot has no texts in (with those it has; ``es-MX`` is Spanish: ``bot.i18n``),
   then ``proposal N`` when it names no proposal the person may see (one they may not, a
   confidential one not yet disclosed, is answered exactly as one that does not exist), then the
   target's problem.
@@ -26,7 +27,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
-from bot.i18n import translator
+from bot.i18n import LANGUAGES, language, translator
 from bot.messages import Message
 from bot.senders.webhook import WebhookRefused, check_url_sync
 from charter.authz import Privilege, authorize
@@ -167,8 +168,11 @@ def _target(cmd: Subscribe, ctx: Context, *, filtered: bool) -> tuple[str, str] 
 
 
 def _unknown_names(cmd: Subscribe, charter: Charter) -> list[str]:
-    """One line per filter that names what the charter does not have."""
+    """One line per filter that names what the charter (or, for ``lang``, the bot) does not
+    have."""
     _ = translator(cmd.lang)
+    lang = cmd.lang or ""
+    lacked = bool(lang) and language(lang) != lang.replace("_", "-").split("-")[0].lower()
     checks = (
         (cmd.tracks, tuple(charter.tracks), _("track")),
         (cmd.clients, charter.client_ids, _("client")),
@@ -177,6 +181,7 @@ def _unknown_names(cmd: Subscribe, charter: Charter) -> list[str]:
             charter.incidents.severities,
             _("severity"),
         ),
+        ((lang,) if lacked else (), LANGUAGES, _("language")),
     )
     lines = []
     for given, valid, what in checks:

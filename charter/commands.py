@@ -316,7 +316,8 @@ class Subscribe:
 
 @dataclass(frozen=True, slots=True)
 class Unsubscribe:
-    id: int | None = None  # None: every subscription delivered where it is typed (channel/DM)
+    id: int | None = None  # None and not every: list them and say how to remove one or all
+    every: bool = False  # ``unsubscribe all``: every subscription ``subscriptions`` lists
 
 
 @dataclass(frozen=True, slots=True)

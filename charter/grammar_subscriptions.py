@@ -4,7 +4,7 @@
 
 Grammar::
 
-    subscription-command = "subscribe" [ target ] { filter } | "unsubscribe" [ n ]
+    subscription-command = "subscribe" [ target ] { filter } | "unsubscribe" [ n | "all" ]
                          | "subscriptions" ;
     target   = "here" | "me" | "email" address | "webhook" url ;
     filter   = kind | "track" name | "client" name | "proposal" n | "label" label
@@ -39,6 +39,8 @@ _TARGETS: dict[str, c.SubscribeTarget] = {
 def unsubscribe(a: t.Args) -> c.Unsubscribe:
     tok = a.take()
     a.end()
+    if tok is not None and tok.word == "all":
+        return c.Unsubscribe(every=True)
     return c.Unsubscribe(None if tok is None else t.number(tok.text, "subscription id"))
 
 

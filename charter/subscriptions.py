@@ -17,6 +17,12 @@ Rules:
   it is delivered once (the first wins: charter channels, then subscriptions by id).
 - Digest subscriptions (``digest daily HH:MM``) collect announcements and get one message a
   day at that time in the subscriber's zone (:func:`digest_due`).
+- An e-mail address is kept and mailed with its local part as typed (RFC 5321: a host may
+  treat it case-sensitively) and its domain lower-cased (:func:`email_address`). It is one
+  destination whatever its case (:func:`address_key`): addresses stored before were lower-cased
+  whole, so ``Bob@x.org`` and a stored ``bob@x.org`` can only be told apart by assuming they
+  differ, which would mail one mailbox twice and leave an old subscription out of reach of
+  ``unsubscribe``.
 """
 
 from __future__ import annotations
@@ -30,6 +36,18 @@ from charter.effects import Announce
 from charter.model import Charter
 
 PLATFORMS = ("slack", "discord", "email", "webhook")
+
+
+def email_address(address: str) -> str:
+    """``Bob@Example.ORG`` → ``Bob@example.org``: the local part as typed, the domain lower."""
+    local, _, domain = address.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def address_key(platform: str, address: str) -> str:
+    """What makes two destinations one: ``<platform>:<address>``, an e-mail address in any
+    case (see the module rules)."""
+    return f"{platform}:{address.lower() if platform == 'email' else address}"
 
 
 @dataclass(frozen=True)
@@ -53,7 +71,7 @@ class Subscription:
 
     @property
     def key(self) -> str:
-        return f"{self.platform}:{self.address}"
+        return address_key(self.platform, self.address)
 
 
 @dataclass(frozen=True)
@@ -71,7 +89,7 @@ class Destination:
 
     @property
     def key(self) -> str:
-        return f"{self.platform}:{self.address}"
+        return address_key(self.platform, self.address)
 
 
 def is_private(platform: str, address: str, charter: Charter) -> bool:

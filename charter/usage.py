@@ -72,7 +72,7 @@ USAGE: dict[str, str] = {
         " [client <c>] [proposal <n>] [severity >= <sev>] [label <l>] [not label <l>]"
         " [lang <code>] [digest daily <HH:MM>]"
     ),
-    "unsubscribe": "/charter unsubscribe [<id>]",
+    "unsubscribe": "/charter unsubscribe [<id>|all]",
     "subscriptions": "/charter subscriptions",
 }
 

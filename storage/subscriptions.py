@@ -3,8 +3,11 @@
 Rules:
 - Filters are stored as one JSON object; :func:`model` turns a row into the pure
   :class:`charter.subscriptions.Subscription` the rules read.
-- E-mail addresses compare lower-cased. A subscription for an address is active only while the
-  address is confirmed and not unsubscribed; unsubscribing removes every subscription of it.
+- An e-mail address is stored with its local part as typed and its domain lower-cased
+  (:func:`charter.subscriptions.email_address`), and compares lower-cased whole: rows stored
+  before kept no case at all (see :mod:`charter.subscriptions`). A subscription for an address
+  is active only while the address is confirmed and not unsubscribed; unsubscribing removes
+  every subscription of it.
 - Removing a subscription cancels, in the same transaction, what was queued for it and not
   sent yet: its pending (or retrying) deliveries become ``failed`` with the error
   ``unsubscribed``, its undigested digest items are dropped, and a digest built for it but
@@ -25,8 +28,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
-from charter.subscriptions import Subscription
+from charter.subscriptions import Subscription, email_address
 from storage import outbox
 from storage.models.broadcast import DeliveryRow, DigestItemRow, EmailOptinRow, SubscriptionRow
 from storage.models.core import OutboxRow
@@ -50,7 +54,17 @@ class NewSubscription:
 
 
 def _address(platform: str, address: str) -> str:
-    return address.lower() if platform == "email" else address
+    return email_address(address) if platform == "email" else address
+
+
+def _same_target(
+    stmt: SelectOfScalar[SubscriptionRow], platform: str, address: str
+) -> SelectOfScalar[SubscriptionRow]:
+    """``stmt`` narrowed to the target (an e-mail address in any case: the module rules)."""
+    stmt = stmt.where(SubscriptionRow.platform == platform)
+    if platform == "email":
+        return stmt.where(sa.func.lower(SubscriptionRow.address) == address.lower())
+    return stmt.where(SubscriptionRow.address == address)
 
 
 def add(session: Session, new: NewSubscription, now: datetime) -> tuple[SubscriptionRow, bool]:
@@ -58,9 +72,7 @@ def add(session: Session, new: NewSubscription, now: datetime) -> tuple[Subscrip
     address = _address(new.platform, new.address)
     filters = json.dumps(new.filters, sort_keys=True, separators=(",", ":"))
     existing = session.exec(
-        select(SubscriptionRow)
-        .where(SubscriptionRow.platform == new.platform)
-        .where(SubscriptionRow.address == address)
+        _same_target(select(SubscriptionRow), new.platform, address)
         .where(SubscriptionRow.filters == filters)
         .where(SubscriptionRow.digest_at == new.digest_at)
         .where(SubscriptionRow.lang == new.lang)
@@ -157,8 +169,7 @@ def of_owner(session: Session, owner: str) -> Sequence[SubscriptionRow]:
 
 
 def of_target(session: Session, platform: str, address: str) -> Sequence[SubscriptionRow]:
-    stmt = select(SubscriptionRow).where(SubscriptionRow.platform == platform)
-    stmt = stmt.where(SubscriptionRow.address == _address(platform, address))
+    stmt = _same_target(select(SubscriptionRow), platform, address)
     return session.exec(stmt.order_by(col(SubscriptionRow.id))).all()
 
 
@@ -190,7 +201,7 @@ def active(session: Session) -> list[Subscription]:
         if r.confirmed_at is not None and r.unsubscribed_at is None
     }
     rows = session.exec(select(SubscriptionRow).order_by(col(SubscriptionRow.id))).all()
-    return [model(r, r.platform != "email" or r.address in confirmed) for r in rows]
+    return [model(r, r.platform != "email" or r.address.lower() in confirmed) for r in rows]
 
 
 # -- e-mail opt-in ---------------------------------------------------------------------------

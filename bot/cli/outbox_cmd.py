@@ -7,7 +7,10 @@ and the newest id, so a deployment without, say, Slack is not a wall of errors.
 ``outbox retry <id>…`` requeues outbox items (``o12``) or
 deliveries (``d34``; a bare number means a delivery); ``outbox retry --failed`` requeues every
 failed item and delivery. An id that names nothing, or something already sent, is said so on
-stderr. Exit codes: 0 done; 1 nothing requeued or an id named nothing; 2 bad input or database.
+stderr. A skipped delivery whose platform is still not configured (in this environment's
+settings, the relay's) is not requeued: the relay would skip it again; stderr says so and which
+setting would configure it. Exit codes: 0 done; 1 nothing requeued or an id named nothing;
+2 bad input, settings or database.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ import typer
 from sqlmodel import Session, col, select
 
 from bot.cli.db_cmd import DatabaseUrl, open_engine
+from bot.cli.startup import load_settings
 from bot.relay_fanout import SKIPPED
+from bot.settings import Settings
 from storage import deliveries, outbox
 from storage.db import read_scope, session_scope
 from storage.models.broadcast import DeliveryRow
@@ -111,6 +116,34 @@ def not_requeued(
     return unknown, sent
 
 
+# The setting that gives the relay a sender for each platform (bot.senders.factory); a webhook
+# needs none.
+_SENDER_SETTING = {
+    "slack": ("SLACK_BOT_TOKEN", "slack_bot_token"),
+    "discord": ("DISCORD_TOKEN", "discord_token"),
+    "email": ("CHARTERBOT_SMTP_URL", "smtp_url"),
+}
+
+
+def still_skipped(session: Session, ids: Sequence[int], settings: Settings) -> dict[int, str]:
+    """The skipped deliveries among ``ids`` whose platform still has no sender here, each with
+    the line saying why it is not requeued."""
+    rows = session.exec(
+        select(DeliveryRow.id, DeliveryRow.platform)
+        .where(col(DeliveryRow.id).in_(list(ids)))
+        .where(DeliveryRow.status == SKIPPED)
+    )
+    found: dict[int, str] = {}
+    for number, platform in rows:
+        setting, field = _SENDER_SETTING.get(platform, ("", ""))
+        if number is not None and field and getattr(settings, field) is None:
+            found[number] = (
+                f"d{number} is not requeued: {platform} is not configured here (set {setting}),"
+                " so the relay would skip it again"
+            )
+    return found
+
+
 def _statuses(session: Session, table: Any, ids: Sequence[int]) -> dict[int, str]:
     rows = session.exec(select(table.id, table.status).where(col(table.id).in_(list(ids))))
     return {number: status for number, status in rows}
@@ -132,6 +165,7 @@ def retry(
         raise typer.Exit(2)
     items, rows = _split(ids or [])
     now = datetime.now(UTC)
+    settings = load_settings() if rows else None
     with open_engine(database_url) as engine, session_scope(engine) as session:
         unknown, sent = not_requeued(
             "o", "outbox item", items, _statuses(session, OutboxRow, items)
@@ -139,12 +173,14 @@ def retry(
         more_unknown, more_sent = not_requeued(
             "d", "delivery", rows, _statuses(session, DeliveryRow, rows)
         )
+        skipped = still_skipped(session, rows, settings) if settings is not None else {}
+        rows = [number for number in rows if number not in skipped]
         count = 0
         if failed or items:
             count += outbox.requeue(session, ids=items, failed=failed, now=now)
         if failed or rows:
             count += deliveries.requeue(session, ids=rows, failed=failed, now=now)
-    for line in (*unknown, *more_unknown, *sent, *more_sent):
+    for line in (*unknown, *more_unknown, *sent, *more_sent, *skipped.values()):
         typer.echo(line, err=True)
     typer.echo(f"requeued {count}")
     if count == 0 or unknown or more_unknown:

@@ -119,12 +119,19 @@ def make_client(
 ) -> AsyncWebClient:
     """The Web API client; ``api_url`` (``SLACK_API_URL``) redirects it, e.g. to a stand-in.
     A 429 is retried after ``Retry-After`` (twice at most) instead of failing the answer."""
-    retry: list[AsyncRetryHandler] = [AsyncRateLimitErrorRetryHandler(max_retry_count=2)]
+    return fit_client(AsyncWebClient(token=bot_token), api_url, session)
+
+
+def fit_client(
+    client: AsyncWebClient, api_url: str | None, session: aiohttp.ClientSession | None
+) -> AsyncWebClient:
+    """``client`` as :func:`make_client` makes one: redirected, retrying 429s, on ``session``."""
     if api_url:
-        return AsyncWebClient(
-            token=bot_token, base_url=api_url, retry_handlers=retry, session=session
-        )
-    return AsyncWebClient(token=bot_token, retry_handlers=retry, session=session)
+        client.base_url = api_url
+    retry: list[AsyncRetryHandler] = [AsyncRateLimitErrorRetryHandler(max_retry_count=2)]
+    client.retry_handlers = retry
+    client.session = session
+    return client
 
 
 class Responder:
@@ -188,9 +195,13 @@ def build_slack_app(
         # secret, Bolt's verification (which skips Socket Mode) would check HMACs keyed with "".
         signing_secret=signing_secret or "",
         request_verification_enabled=signing_secret is not None,
-        client=make_client(bot_token, api_url, http_session),
+        # The token alone: given a client, Bolt still reads SLACK_BOT_TOKEN from the
+        # environment, and warns on every start that it is unused. Its own client is then
+        # fitted as make_client's would be.
+        token=bot_token,
         process_before_response=process_before_response,
     )
+    fit_client(app.client, api_url, http_session)
     if signing_secret is None:
         app.use(socket_mode_only)
     answer_on = responder or Responder(http_session)

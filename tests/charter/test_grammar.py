@@ -294,6 +294,8 @@ def group(word: str, table: dict[str, str] = USAGE) -> str:
         ("subscribe severity≥ sev3", c.Subscribe(min_severity="sev3")),
         ("unsubscribe", c.Unsubscribe()),
         ("unsubscribe #3", c.Unsubscribe(3)),
+        ("unsubscribe all", c.Unsubscribe(every=True)),
+        ("unsubscribe ALL", c.Unsubscribe(every=True)),
         ("unsubscribe ＃３", c.Unsubscribe(3)),
         ("inventory ４２", c.Inventory(42)),
         ("subscriptions", c.Subscriptions()),

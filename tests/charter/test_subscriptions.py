@@ -9,7 +9,14 @@ import pytest
 
 from charter.effects import Announce
 from charter.load import load_charter
-from charter.subscriptions import Subscription, digest_batches, digest_due, matches, recipients
+from charter.subscriptions import (
+    Subscription,
+    digest_batches,
+    digest_due,
+    email_address,
+    matches,
+    recipients,
+)
 from tests.paths import reference_charter_text
 
 CHARTER = load_charter(reference_charter_text(), "reference-charter.yaml").charter
@@ -116,6 +123,31 @@ def test_one_copy_per_destination_and_private_subscriptions_get_secrets() -> Non
     assert [d.key for d in public].count("slack:C0MERIDIAN1") == 1
     secret = recipients(EVENTS["security-secret"], CHARTER, subs)
     assert [(d.key, d.private, d.lang) for d in secret] == [("slack:G0COUNCIL01", True, "es")]
+
+
+@pytest.mark.parametrize(
+    ("typed", "kept"),
+    [
+        ("Bob@Example.ORG", "Bob@example.org"),  # RFC 5321: the local part may be case-sensitive
+        ("bob@example.org", "bob@example.org"),
+        ("Bob.Smith+Tag@MAIL.Example.org", "Bob.Smith+Tag@mail.example.org"),
+    ],
+)
+def test_an_email_address_keeps_its_local_part(typed: str, kept: str) -> None:
+    assert email_address(typed) == kept
+
+
+def test_an_email_address_in_any_case_is_one_destination() -> None:
+    """Rows stored before kept no case: ``Bob@x`` and ``bob@x`` get one copy, the first's."""
+    subs = [
+        Subscription(1, "email", "Bob@example.org"),
+        Subscription(2, "email", "bob@example.org"),
+        Subscription(3, "slack", "Cbob"),
+        Subscription(4, "slack", "CBOB"),  # chat ids are case-sensitive: two channels
+    ]
+    found = recipients(EVENTS["decision-protocol"], CHARTER, subs)
+    mine = [(d.address, d.subscription) for d in found if d.subscription is not None]
+    assert mine == [("Bob@example.org", 1), ("Cbob", 3), ("CBOB", 4)]
 
 
 def test_meeting_announcements_also_reach_the_meetings_channels() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import Engine
 from sqlmodel import select
 from typer.testing import CliRunner
@@ -90,3 +91,30 @@ def test_retry_names_an_id_that_is_not_there(sqlite_engine: Engine, sqlite_url: 
     result = RUNNER.invoke(app, ["outbox", "retry", "d1", "d77", "--database-url", sqlite_url])
     assert result.exit_code == 1
     assert (result.stderr, result.stdout) == ("no delivery d77\n", "requeued 1\n")
+
+
+def _skipped_on_discord(engine: Engine) -> None:
+    enqueue(engine, announce("decision"))
+    with session_scope(engine) as session:
+        deliveries.fan_out(session, 1, [Destination("discord", "123")], NOW)
+    relay_fanout.skip(engine, 1, "discord is not configured here (no credentials); not sent")
+
+
+def test_retry_of_a_delivery_skipped_for_an_unconfigured_platform(
+    sqlite_engine: Engine, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Requeued while Discord is still not configured, it would be skipped again: it is left
+    as it is and the reply says why; once configured, it is requeued."""
+    _skipped_on_discord(sqlite_engine)
+    monkeypatch.delenv("DISCORD_TOKEN", raising=False)
+    result = RUNNER.invoke(app, ["outbox", "retry", "d1", "--database-url", sqlite_url])
+    assert (result.exit_code, result.stdout) == (1, "requeued 0\n")
+    assert result.stderr == (
+        "d1 is not requeued: discord is not configured here (set DISCORD_TOKEN),"
+        " so the relay would skip it again\n"
+    )
+    with session_scope(sqlite_engine) as session:
+        assert session.exec(select(DeliveryRow.status)).all() == ["skipped"]
+    monkeypatch.setenv("DISCORD_TOKEN", "discord-test-token")
+    result = RUNNER.invoke(app, ["outbox", "retry", "d1", "--database-url", sqlite_url])
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "requeued 1\n", "")

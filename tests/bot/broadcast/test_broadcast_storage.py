@@ -52,14 +52,15 @@ def test_retries_back_off_and_rate_limits_keep_attempts(engine: Engine) -> None:
 
 
 def test_email_subscriptions_wait_for_opt_in(engine: Engine) -> None:
-    """An e-mail subscription is inactive until confirmed, and unsubscribing removes it."""
+    """An e-mail subscription is inactive until confirmed, and unsubscribing removes it; its
+    address keeps the local part's case, and compares in any case."""
     new = repo.NewSubscription("email", "Ops@X.org", "slack:U1", {"kinds": ["decision"]})
     with session_scope(engine) as session:
         repo.add(session, new, NOW)
         assert repo.request_optin(session, "ops@x.org", NOW)
         assert [s.confirmed for s in repo.active(session)] == [False]
         repo.confirm_optin(session, "OPS@x.org", NOW)
-        assert [(s.address, s.confirmed) for s in repo.active(session)] == [("ops@x.org", True)]
+        assert [(s.address, s.confirmed) for s in repo.active(session)] == [("Ops@x.org", True)]
         assert repo.unsubscribe_address(session, "ops@x.org", NOW) == 1
         assert repo.active(session) == []
 

@@ -2,10 +2,10 @@
 how often a confirmation mail goes out, and platforms the bot cannot send to.
 
 Rules proven here:
-- `unsubscribe` without an id removes only the subscriptions delivered where it is typed:
-  this channel's, or in a DM the person's DM ones; e-mail, other channels and the DM stay.
-  Where there is no channel (console) it removes nothing, and lists the ids to name (a listing,
-  not an error). Each subscription removed is named in the reply: its id, target and filters.
+- `unsubscribe` without an id removes nothing on any surface (Slack or Discord channel, DM,
+  console): it lists the subscriptions and names how to remove one or all (a listing, not an
+  error). `unsubscribe all` removes every one listed. Each subscription removed is named in
+  the reply: its id, target and filters.
 - After `unsubscribe`, a delivery fanned out before it (e.g. waiting on a retry) is not sent.
 - `subscribe email X` mails one confirmation link while that link is valid (7 days), however
   often it is asked; the reply says a link was sent and until when it works.
@@ -76,41 +76,44 @@ def _alice_everywhere(engine: Engine) -> None:
 EVERYWHERE = ["email:alice@example.org", "slack:@U1ALICE", "slack:C0OTHER", "slack:C0TEAM"]
 
 
-def test_bare_unsubscribe_in_a_channel_removes_only_that_channel(sqlite_engine: Engine) -> None:
+# Slack and Discord channels, a DM without a channel or with the IM's id, and the console.
+SURFACES = [TEAM, OTHER, Origin("discord", "D1"), Origin("slack"), Origin("slack", "D0A"), None]
+
+
+@pytest.mark.parametrize("origin", SURFACES)
+def test_bare_unsubscribe_lists_and_removes_nothing_anywhere(
+    sqlite_engine: Engine, origin: Origin | None
+) -> None:
+    """Every surface answers a bare `unsubscribe` alike: the listing (what `subscriptions`
+    shows), how to remove one and how to remove all; nothing goes."""
     _alice_everywhere(sqlite_engine)
-    assert _targets(sqlite_engine) == EVERYWHERE
-    reply = _run(sqlite_engine, "unsubscribe", OTHER)
-    assert reply.ok and "Unsubscribed: #3 slack:C0OTHER — rollout" in plain_text(reply)
-    assert "3 other subscription(s) are kept" in plain_text(reply)
-    assert _targets(sqlite_engine) == [t for t in EVERYWHERE if t != "slack:C0OTHER"]
-    again = _run(sqlite_engine, "unsubscribe", OTHER)  # nothing here: says how to name one
-    assert "No subscriptions here." in plain_text(again) and "unsubscribe <id>" in plain_text(again)
-    assert len(_targets(sqlite_engine)) == 3
-
-
-def test_bare_unsubscribe_in_a_dm_removes_the_dm_subscriptions(sqlite_engine: Engine) -> None:
-    """A DM arrives without a channel (Actor.channel "") or, from a Slack slash command, with
-    the IM's ``D…`` id; either way the person's `subscribe me` ones are what go."""
-    _alice_everywhere(sqlite_engine)
-    reply = _run(sqlite_engine, "unsubscribe", Origin("slack"))
-    assert plain_text(reply).startswith("Unsubscribed: #2 slack:@U1ALICE — incident\n")
-    assert _targets(sqlite_engine) == [t for t in EVERYWHERE if t != "slack:@U1ALICE"]
-    _run(sqlite_engine, "subscribe me vote", TEAM)
-    _run(sqlite_engine, "subscribe here vote", Origin("slack", "D0ALICE"))  # the IM itself
-    reply = _run(sqlite_engine, "unsubscribe", Origin("slack", "D0ALICE"))
-    assert "Unsubscribed: #5 slack:@U1ALICE — vote" in plain_text(reply)
-    assert "Unsubscribed: #6 slack:D0ALICE — vote" in plain_text(reply)
-    assert _targets(sqlite_engine) == [t for t in EVERYWHERE if t != "slack:@U1ALICE"]
-
-
-def test_bare_unsubscribe_without_a_channel_asks_for_an_id(sqlite_engine: Engine) -> None:
-    _alice_everywhere(sqlite_engine)
-    reply = _run(sqlite_engine, "unsubscribe", None)
+    reply = _run(sqlite_engine, "unsubscribe", origin)
     text = plain_text(reply)
-    assert reply.ok and "unsubscribe <id>" in text  # a listing with instructions, no error
-    assert not text.startswith("error")
-    assert all(f"#{n} " in text for n in (1, 2, 3, 4))
+    assert reply.ok and text.startswith("Subscriptions:\n"), text
+    assert "To remove one, name its id: /charter unsubscribe <id>." in text
+    listed = plain_text(_run(sqlite_engine, "subscriptions", origin))
+    count = listed.count("\n#") + listed.startswith("#")
+    assert text.endswith(f"To remove all {count} listed: /charter unsubscribe all."), text
+    assert text.startswith(listed)
     assert _targets(sqlite_engine) == EVERYWHERE
+
+
+def test_unsubscribe_all_removes_what_is_listed(sqlite_engine: Engine) -> None:
+    """`unsubscribe all` in a channel removes the person's subscriptions and the channel's,
+    each named; another person's elsewhere stays. Nothing left: says so."""
+    _alice_everywhere(sqlite_engine)
+    bob = Actor("bob", "slack", "U2BOB", "Bob")
+    _run(sqlite_engine, "subscribe here vote", OTHER, actor=bob)
+    reply = plain_text(_run(sqlite_engine, "unsubscribe all", TEAM))
+    assert reply.count("Unsubscribed: #") == 4 and "#3 slack:C0OTHER — rollout" in reply
+    assert _targets(sqlite_engine) == []
+    with session_scope(sqlite_engine) as session:
+        assert [r.id for r in repo.of_target(session, "slack", "C0OTHER")] == [5]
+    assert plain_text(_run(sqlite_engine, "unsubscribe all", None)) == "No subscriptions here."
+
+
+def test_unsubscribe_an_id(sqlite_engine: Engine) -> None:
+    _alice_everywhere(sqlite_engine)
     named = plain_text(_run(sqlite_engine, "unsubscribe 4", None))
     assert named == "Unsubscribed: #4 email:alice@example.org — decision", named
     assert _targets(sqlite_engine) == [t for t in EVERYWHERE if t != "email:alice@example.org"]
@@ -139,7 +142,7 @@ async def test_unsubscribe_cancels_what_was_already_fanned_out(sqlite_engine: En
     relay = Relay(sqlite_engine, CHARTER, {"slack": slack}, clock=FixedClock(NOW))
     relay.prepare()
     assert (
-        plain_text(_run(sqlite_engine, "unsubscribe", TEAM))
+        plain_text(_run(sqlite_engine, "unsubscribe 1", TEAM))
         == "Unsubscribed: #1 slack:C0TEAM — vote"
     )
     with session_scope(sqlite_engine) as session:
