@@ -12,11 +12,11 @@ renders literally and never pings or forms a command.
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from typing import Any
 
 from bot.comment_size import MAX_BODY, fit
+from bot.relative_time import Unit, nearest
 from bot.views import CLIP, lazy_counts
 from charter.text import escape_markdown_github
 
@@ -38,23 +38,13 @@ def _when(iso: str | None, now: datetime) -> str:
     return f"{at.strftime('%Y-%m-%d %H:%M UTC')} ({_relative(seconds)})"
 
 
-# (seconds per unit, its letter, how many of it are said before the next unit takes over)
-_UNITS = ((60, "m", 60), (3600, "h", 48), (86400, "d", math.inf))
-
-
 def _relative(seconds: float) -> str:
-    """``seconds`` from now (negative: past) in words, rounded to the nearest whole unit, not
-    floored: minutes under an hour, hours under two days, then days. A 48h vote opened ten
-    minutes ago closes "in 2d", not "in 1d"; under half a minute is "now"."""
-    s = abs(seconds)
-    if s < 30:
+    """``seconds`` from now (negative: past) in words, rounded as ``bot.relative_time`` says:
+    a 48h vote opened ten minutes ago closes "in 2d", not "in 1d"."""
+    amount, unit = nearest(seconds)
+    if unit is Unit.NOW:
         return "now"
-    said = next(
-        f"{amount}{unit}"
-        for size, unit, limit in _UNITS
-        if (amount := int((s + size / 2) // size)) < limit
-    )
-    return f"in {said}" if seconds >= 0 else f"{said} ago"
+    return f"in {amount}{unit}" if seconds >= 0 else f"{amount}{unit} ago"
 
 
 def render(view: dict[str, Any], now: datetime, public_url: str = "") -> str:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -42,6 +42,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bot.api import bad_query_value, unknown_filter
+from bot.relative_time import Unit, nearest
 from bot.rollout_views import overdue
 from bot.web import export as audit_export, fast_views
 from bot.web.auditcheck import AuditCheck
@@ -82,19 +83,20 @@ def when(value: str | datetime | None, style: str = "datetime") -> Markup:
 
 
 def relative(value: str | None, now: datetime) -> str:
+    """How far ``value`` is from ``now``, rounded as ``bot.relative_time`` says ("in 2 days",
+    "5 min ago", "now")."""
     at = _dt(value)
     if at is None:
         return ""
-    delta = at - now
-    future = delta > timedelta(0)
-    seconds = abs(delta.total_seconds())
-    if seconds < 3600:
-        amount = f"{int(seconds // 60)} min"
-    elif seconds < 2 * 86400:
-        amount = f"{int(seconds // 3600)} h"
-    else:
-        amount = f"{int(seconds // 86400)} days"
-    return f"in {amount}" if future else f"{amount} ago"
+    seconds = (at - now).total_seconds()
+    amount, unit = nearest(seconds)
+    if unit is Unit.NOW:
+        return "now"
+    said = f"{amount} {_WORDS[unit]}"  # days start at 2: under 48 h is said in hours
+    return f"in {said}" if seconds > 0 else f"{said} ago"
+
+
+_WORDS = {Unit.MINUTE: "min", Unit.HOUR: "h", Unit.DAY: "days"}
 
 
 def environment() -> Environment:
