@@ -32,7 +32,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bot.api import api_routes
 from bot.metrics import METRICS
 from bot.runtime import STOP_GRACE, Runtime
-from storage import audit, migrate, outbox
+from charter.subscriptions import PLATFORMS
+from storage import audit, deliveries, migrate, outbox
 from storage.db import read_scope, reader
 
 log = logging.getLogger("charterbot.http")
@@ -80,15 +81,18 @@ def create_app(rt: Runtime, *, run_background: bool = True) -> Starlette:
         try:
             yield
         finally:
-            rt.stop.set()
-            for stop in rt.extras.get("shutdown", []):
-                with contextlib.suppress(Exception):
-                    await stop()
+            rt.stop.set()  # no loop starts another step
             if background is not None:
                 # It finishes the steps in flight and releases leadership (bounded by
                 # STOP_GRACE); cancelled only if it overruns that.
                 await asyncio.wait([background], timeout=STOP_GRACE + 5)
                 tasks.append(background)
+            # Only now: a hook closes clients (the senders' HTTP clients among them) that a step
+            # in flight may still be using; closed under it, a delivery the platform is
+            # answering would be counted failed and sent again.
+            for stop in rt.extras.get("shutdown", []):
+                with contextlib.suppress(Exception):
+                    await stop()
             for task in tasks:
                 task.cancel()
             for task in tasks:
@@ -111,6 +115,8 @@ def _readiness(rt: Runtime) -> dict[str, Any]:
     current = migrate.current_revision(reader(rt.engine))
     head = migrate.head_revision()
     checks["migrations"] = "current" if current == head else f"at {current}, newest is {head}"
+    if not migrate.known(current):  # a newer charterbot migrated it: say so, and what to do
+        checks["migrations"] = str(migrate.UnknownRevision(str(current)))
     if not rt.is_leader:
         checks["leader_note"] = getattr(rt.leadership, "why_not", "")
     return checks
@@ -123,6 +129,15 @@ def _collect(rt: Runtime) -> None:
         METRICS.outbox_backlog.set(count)
         METRICS.outbox_oldest.set(age)
         METRICS.audit_length.set(audit.size(session))
+        by_surface = deliveries.counts(session)
+    # Every surface, zero included: a series that went away would read as "no data", not 0.
+    for surface in sorted({surface for surface, _status in by_surface} | set(PLATFORMS)):
+        METRICS.deliveries_pending.labels(surface=surface).set(
+            by_surface.get((surface, "pending"), 0)
+        )
+        METRICS.deliveries_failed.labels(surface=surface).set(
+            by_surface.get((surface, "failed"), 0)
+        )
 
 
 # -- conditional GET --------------------------------------------------------------------------

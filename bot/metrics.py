@@ -1,7 +1,8 @@
 """Prometheus metrics, in one registry the ``/metrics`` endpoint serves.
 
 Names follow Prometheus conventions (``_total`` counters, ``_seconds`` histograms). Gauges that
-reflect the database (outbox backlog, audit length) are set by a collector at scrape time.
+reflect the database (outbox backlog, subscriber deliveries, audit length) are set by a
+collector at scrape time.
 """
 
 from __future__ import annotations
@@ -37,6 +38,26 @@ class Metrics:
         )
         self.outbox_oldest = Gauge(
             "charterbot_outbox_oldest_age_seconds", "Age of the oldest waiting item.", registry=r
+        )
+        # Subscriber deliveries (announcements, digests) by surface (slack, discord, email,
+        # webhook): waiting (pending or being sent) and failed, for good or given up.
+        self.deliveries_pending = Gauge(
+            "charterbot_deliveries_pending",
+            "Subscriber deliveries waiting to be sent, by surface.",
+            ["surface"],
+            registry=r,
+        )
+        self.deliveries_failed = Gauge(
+            "charterbot_deliveries_failed",
+            "Subscriber deliveries failed (not to be retried unless an operator does), by surface.",
+            ["surface"],
+            registry=r,
+        )
+        self.deliveries_given_up = Counter(
+            "charterbot_deliveries_given_up_total",
+            "Subscriber deliveries given up after their tries ran out, by surface.",
+            ["surface"],
+            registry=r,
         )
         self.delivery_latency = Histogram(
             "charterbot_delivery_latency_seconds",

@@ -22,8 +22,11 @@ Rules:
   with ``next_attempt_at`` at the end of the pause.
 - A delivery to a platform with no sender here (not configured in this deployment) is marked
   ``skipped`` with the reason, not failed, and nobody is notified (:func:`bot.relay_fanout.skip`).
-- Transient errors back off exponentially with jitter; permanent ones fail at once, are
-  recorded and reported to the coordinators through a ``notify`` outbox item. That notice goes
+- Transient errors back off exponentially with jitter (storage.outbox's policy: tries span a
+  day or two); permanent ones fail at once, are recorded and reported to the coordinators
+  through a ``notify`` outbox item. A delivery whose tries ran out is given up the same way
+  (failed, the coordinators told), and also logged as a warning and counted
+  (``charterbot_deliveries_given_up_total``). That notice goes
   to people and private channels on configured platforms only (``bot.notify_plan``), and its
   own failure writes no further notice, so notices never loop. A permanent
   failure counts toward removing the destination's subscription unless only that message was
@@ -47,6 +50,7 @@ import argparse
 import asyncio
 import contextlib
 import functools
+import logging
 import os
 import signal
 from collections.abc import Callable, Mapping
@@ -59,16 +63,19 @@ from sqlalchemy import Engine
 from bot import relay_fanout as db
 from bot.clock import Clock, SystemClock
 from bot.github_web import GITHUB_WEB, default_web_url
+from bot.metrics import METRICS
 from bot.notify_plan import failure_audience
 from bot.relay_fanout import ClaimContext, Prepared
 from bot.senders.base import Sender, attempt
 from bot.senders.breaker import CREDENTIALS_PAUSE as CREDENTIALS_PAUSE, CredentialsBreaker
 from bot.senders.pacing import Pacer
 from charter.model import Charter
-from storage import deliveries
+from storage import deliveries, outbox
 from storage.db import session_scope
+from storage.deliveries import Job
 
 FAULT_ENV = "CHARTERBOT_RELAY_FAULT"
+log = logging.getLogger("charterbot.relay")
 _T = TypeVar("_T")
 
 
@@ -242,9 +249,10 @@ class Relay:
             refused = functools.partial(db.fail, refused=not result.message_refused)
             await self._db(refused, self.engine, job.id, result.error, roles, self._now())
             self.stats.failed += 1
-        else:
-            await self._db(self._retry, job.id, result.error, result.retry_after, limited)
+        elif await self._db(self._retry, job.id, result.error, result.retry_after, limited):
             self.stats.retried += 1
+        else:
+            self._given_up(job, result.error)
 
     def _refused_for(self, platform: str) -> float:
         """Seconds left before ``platform`` is tried again after refusing our credentials."""
@@ -279,11 +287,24 @@ class Relay:
 
     def _retry(
         self, delivery_id: int, error: str, retry_after: float | None, rate_limited: bool
-    ) -> None:
-        with session_scope(self.engine) as session:
-            deliveries.mark_retry(
-                session, delivery_id, self._now(), error, retry_after, rate_limited=rate_limited
-            )
+    ) -> bool:
+        """Retry later; False when the delivery's tries ran out (given up: failed, and the
+        coordinators told, by :func:`bot.relay_fanout.retry`)."""
+        roles = self.notify_roles()
+        now = self._now()
+        return db.retry(self.engine, delivery_id, error, retry_after, rate_limited, roles, now)
+
+    def _given_up(self, job: Job, error: str) -> None:
+        """Say so where operators look: the log and ``/metrics``."""
+        log.warning(
+            "delivery %d to %s given up after %d tries: %s",
+            job.id,
+            job.platform,
+            outbox.MAX_ATTEMPTS,
+            error,
+        )
+        METRICS.deliveries_given_up.labels(surface=job.platform).inc()
+        self.stats.failed += 1
 
     # -- loops ------------------------------------------------------------------------------
 

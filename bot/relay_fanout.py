@@ -298,24 +298,61 @@ def fail(
     whose destination ``refused`` it (the platform's answer, not a platform this bot cannot
     reach) is counted, and removed after several in a row (storage.subscriptions.refused);
     they are told so in the same notice."""
-    _ = translator("en")
     with session_scope(engine) as session:
         row = deliveries.mark_failed(session, delivery_id, error)
-        item = session.get(OutboxRow, row.outbox_id)
-        name = describe(row, item.kind if item is not None else "")
-        text = _("Delivery to %(destination)s failed and will not be retried: %(error)s") % {
-            "destination": name,
-            "error": _scrub(error, row.address, name),
-        }
-        if (
-            refused
-            and row.subscription_id is not None
-            and subscriptions.refused(session, row.subscription_id)
-        ):
-            text += " " + _(
-                "Subscription #%(id)d was removed after %(count)d deliveries in a row failed;"
-                " it can be subscribed again once its destination works."
-            ) % {"id": row.subscription_id, "count": subscriptions.FAILURES_TO_DROP}
-        payload = {"roles": list(roles), "text": text}
-        key = f"notify:delivery-failed:{delivery_id}"
-        outbox.enqueue(session, kind="notify", payload=payload, now=now, key=key)
+        _tell_failed(session, row, error, roles, now, refused=refused)
+
+
+def _tell_failed(
+    session: Session,
+    row: DeliveryRow,
+    error: str,
+    roles: Sequence[str],
+    now: datetime,
+    *,
+    refused: bool = False,
+) -> None:
+    """Queue the coordinators' notice that delivery ``row`` failed for good (once per
+    delivery: the notice's key holds for good)."""
+    _ = translator("en")
+    item = session.get(OutboxRow, row.outbox_id)
+    name = describe(row, item.kind if item is not None else "")
+    text = _("Delivery to %(destination)s failed and will not be retried: %(error)s") % {
+        "destination": name,
+        "error": _scrub(error, row.address, name),
+    }
+    if (
+        refused
+        and row.subscription_id is not None
+        and subscriptions.refused(session, row.subscription_id)
+    ):
+        text += " " + _(
+            "Subscription #%(id)d was removed after %(count)d deliveries in a row failed;"
+            " it can be subscribed again once its destination works."
+        ) % {"id": row.subscription_id, "count": subscriptions.FAILURES_TO_DROP}
+    payload = {"roles": list(roles), "text": text}
+    key = f"notify:delivery-failed:{row.id}"
+    outbox.enqueue(session, kind="notify", payload=payload, now=now, key=key)
+
+
+def retry(
+    engine: Engine,
+    delivery_id: int,
+    error: str,
+    retry_after: float | None,
+    rate_limited: bool,
+    roles: Sequence[str],
+    now: datetime,
+) -> bool:
+    """Put a delivery back to pending after a transient failure; once its attempts ran out
+    (storage.outbox's policy) it is given up instead: failed, and the coordinators are told as
+    for a permanent failure, in the same transaction. Returns False when given up."""
+    with session_scope(engine) as session:
+        retrying = deliveries.mark_retry(
+            session, delivery_id, now, error, retry_after, rate_limited=rate_limited
+        )
+        if not retrying:
+            row = session.get(DeliveryRow, delivery_id)
+            if row is not None:
+                _tell_failed(session, row, error, roles, now)
+        return retrying

@@ -9,7 +9,10 @@ Rules:
   known to be delivered: back to pending, retried). A duplicate is possible only when the
   process dies after the platform answered and before ``record_id`` committed.
 - Transient failures back off (storage.outbox.backoff: exponential with jitter, Retry-After
-  wins); a rate limit (429) does not use up an attempt. Permanent failures stop at once.
+  wins); a rate limit (429) does not use up an attempt. Permanent failures stop at once. After
+  ``MAX_ATTEMPTS`` transient failures (a day or two: storage.outbox's policy) a delivery is
+  given up: ``failed``, and ``mark_retry`` says so, for the relay to warn and tell the
+  coordinators; ``requeue`` (``charterbot outbox retry``) revives it.
 """
 
 from __future__ import annotations
@@ -166,7 +169,8 @@ def mark_retry(
     *,
     rate_limited: bool = False,
 ) -> bool:
-    """Back to pending after a delay; returns False when attempts ran out (now failed)."""
+    """Back to pending after a delay; returns False when attempts ran out (now failed: given
+    up)."""
     row = _row(session, delivery_id)
     row.last_error = error[:2000]
     if not rate_limited:
@@ -235,6 +239,21 @@ def next_due(session: Session) -> datetime | None:
     stmt = select(sa.func.min(DeliveryRow.next_attempt_at)).where(DeliveryRow.status == "pending")
     value: datetime | None = session.exec(stmt).one()
     return value
+
+
+def counts(session: Session) -> dict[tuple[str, str], int]:
+    """Deliveries waiting (``pending``, ``sending``: both counted as pending) and ``failed``,
+    by platform: {(platform, "pending" | "failed"): count} (for metrics)."""
+    state = sa.case((col(DeliveryRow.status) == "failed", "failed"), else_="pending")
+    stmt = (
+        select(DeliveryRow.platform, state, sa.func.count())
+        .where(col(DeliveryRow.status).in_(("pending", "sending", "failed")))
+        .group_by(DeliveryRow.platform, state)
+    )
+    found: dict[tuple[str, str], int] = {}
+    for platform, status, count in session.exec(stmt).all():
+        found[platform, status] = found.get((platform, status), 0) + int(count)
+    return found
 
 
 def unfinished(session: Session) -> int:

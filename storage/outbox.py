@@ -8,7 +8,11 @@ Rules:
   (reconciled), without one it is retried. So a duplicate is possible only when the process dies
   between the platform's answer and recording its id.
 - Retries back off exponentially with jitter, honouring a platform's ``Retry-After``; permanent
-  failures stop retrying and stay listed as failed.
+  failures stop retrying and stay listed as failed. The policy (shared with subscriber
+  deliveries, storage.deliveries) rides out a realistic outage: the n-th failed try waits
+  2^n s, at most ``MAX_WAIT`` (1 h), times a jitter of 0.5–1; an item is given up after
+  ``MAX_ATTEMPTS`` (60) tries, i.e. about 24.5–49 h after the first (``give_up_after``). A given
+  up item is ``failed``, like a permanent failure, and ``charterbot outbox retry`` revives it.
 - A coalescing key (one ending in ``:pending``: at most one such item waits at a time) is freed
   as soon as its item is taken for sending (``mark_sending``, ``begin_attempt``), in that same
   transaction: the relay renders what it sends from the state read *then*, so a change
@@ -39,7 +43,10 @@ from sqlmodel import Session, col, or_, select
 from storage.models.core import OutboxRow
 from storage.times import aware
 
-MAX_ATTEMPTS = 8
+# The retry policy (module rules): waits grow to MAX_WAIT; MAX_ATTEMPTS makes the tries span a
+# day or two, so an outage of a platform (or of GitHub) for hours loses nothing.
+MAX_WAIT = 3600.0
+MAX_ATTEMPTS = 60
 
 
 def enqueue(
@@ -119,11 +126,19 @@ def _free_key(row: OutboxRow) -> None:
 def backoff(
     attempts: int, retry_after: float | None = None, rng: random.Random | None = None
 ) -> float:
-    """Seconds to wait before attempt ``attempts + 1``: Retry-After wins, else 2^n with jitter."""
+    """Seconds to wait before attempt ``attempts + 1``: Retry-After wins, else 2^n (at most
+    ``MAX_WAIT``) times a jitter of 0.5–1."""
     if retry_after is not None:
         return max(0.0, retry_after)
-    base = min(3600.0, 2.0**attempts)
+    base = min(MAX_WAIT, 2.0 ** min(attempts, 32))
     return base * (0.5 + (rng or random).random() / 2)
+
+
+def give_up_after() -> tuple[float, float]:
+    """The least and most seconds from the first try to giving up, when every try fails
+    without a Retry-After (the waits after tries 1 .. MAX_ATTEMPTS - 1, jitter at its ends)."""
+    total = sum(min(MAX_WAIT, 2.0**n) for n in range(1, MAX_ATTEMPTS))
+    return total / 2, total
 
 
 def mark_retry(
@@ -134,16 +149,19 @@ def mark_retry(
     retry_after: float | None = None,
     *,
     counted: bool = False,
-) -> None:
-    """Retry later, or fail after ``MAX_ATTEMPTS`` tries (``counted``: this try is counted)."""
+) -> bool:
+    """Retry later, or give up after ``MAX_ATTEMPTS`` tries (``counted``: this try is counted):
+    then failed, and False is returned, for the caller to say so."""
     row.attempts += 0 if counted else 1
     row.last_error = error[:2000]
-    if row.attempts >= MAX_ATTEMPTS:
-        _fail(row)
-    else:
+    retrying = row.attempts < MAX_ATTEMPTS
+    if retrying:
         row.status = "pending"
         row.next_attempt_at = now + timedelta(seconds=backoff(row.attempts, retry_after))
+    else:
+        _fail(row)
     session.add(row)
+    return retrying
 
 
 def mark_failed(session: Session, row: OutboxRow, error: str, *, counted: bool = False) -> None:
@@ -229,7 +247,9 @@ def retry_later(
     retry_after: float | None,
     *,
     counted: bool = False,
-) -> None:
+) -> bool:
+    """:func:`mark_retry` by id; False when the item was given up (True if it is gone)."""
     row = session.get(OutboxRow, row_id)
-    if row is not None:
-        mark_retry(session, row, now, error, retry_after, counted=counted)
+    if row is None:
+        return True
+    return mark_retry(session, row, now, error, retry_after, counted=counted)

@@ -121,9 +121,13 @@ class GitHubDelivery:
             return
         self._extend(after, getattr(exc, "retry_after", None))
         with session_scope(self._engine) as session:
-            _retry_later(session, row_id, after, exc, counted=counted)
-        if self._log is not None:
+            retrying = _retry_later(session, row_id, after, exc, counted=counted)
+            if not retrying:  # its tries ran out (storage.outbox's policy): given up
+                self._tell_failed(session, row_id, after, f"given up: {exc}")
+        if self._log is not None and retrying:
             self._log.warning("%s %s failed, retried later: %s", self._noun, row_id, exc)
+        elif self._log is not None:
+            self._log.warning("%s %s failed for good (tries ran out): %s", self._noun, row_id, exc)
 
     def _extend(self, after: datetime, retry: float | None) -> None:
         """Hold the relay for GitHub's wait from ``after``; a hold is never shortened."""
@@ -135,29 +139,33 @@ class GitHubDelivery:
         """Record a failure for good and tell the coordinators, in one transaction."""
         with session_scope(self._engine) as session:
             outbox.finish(session, row_id, now, error=error, counted=counted)
-            if self._tell is not None:
-                text = f"GitHub delivery o{row_id}{self._what} failed and will not be retried: "
-                roles = list(failure_audience(self._tell))
-                payload = {"roles": roles, "text": text + error}
-                key = f"notify:github-failed:{row_id}"
-                outbox.enqueue(session, kind="notify", payload=payload, now=now, key=key)
+            self._tell_failed(session, row_id, now, error)
         if self._log is not None:
             self._log.warning("%s %s failed for good: %s", self._noun, row_id, error)
+
+    def _tell_failed(self, session: Session, row_id: int | None, now: datetime, error: str) -> None:
+        """Queue the coordinators' notice that item ``row_id`` failed for good (once)."""
+        if self._tell is not None:
+            text = f"GitHub delivery o{row_id}{self._what} failed and will not be retried: "
+            roles = list(failure_audience(self._tell))
+            payload = {"roles": roles, "text": text + error}
+            key = f"notify:github-failed:{row_id}"
+            outbox.enqueue(session, kind="notify", payload=payload, now=now, key=key)
 
 
 def _retry_later(
     session: Session, row_id: int | None, now: datetime, exc: BaseException, *, counted: bool
-) -> None:
-    """Back off (a rate limit's known wait, ``retry_after``, wins). A call the throttle held
-    back never reached GitHub: it is no try, so the attempt counted for it before calling out
-    (``counted``) is given back."""
+) -> bool:
+    """Back off (a rate limit's known wait, ``retry_after``, wins); False when its tries ran
+    out (given up). A call the throttle held back never reached GitHub: it is no try, so the
+    attempt counted for it before calling out (``counted``) is given back."""
     retry: float | None = getattr(exc, "retry_after", None)
     if isinstance(exc, RateLimitHeld):
         row = session.get(OutboxRow, row_id)
         if counted and row is not None:
             row.attempts = max(row.attempts - 1, 0)
         counted = True  # nothing to count
-    outbox.retry_later(session, row_id, now, str(exc), retry, counted=counted)
+    return outbox.retry_later(session, row_id, now, str(exc), retry, counted=counted)
 
 
 async def comment_once(

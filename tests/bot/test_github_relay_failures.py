@@ -102,7 +102,8 @@ async def test_a_4xx_that_is_not_a_rate_limit_fails_at_once(
 
 
 async def test_each_try_of_a_comment_counts_once(bot: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A comment GitHub keeps refusing with a 5xx is tried ``MAX_ATTEMPTS`` times, not half."""
+    """A comment GitHub keeps refusing with a 5xx is tried ``MAX_ATTEMPTS`` times, not half;
+    then it is given up, and the coordinators are told once."""
     calls = refuse(monkeypatch, bot, "create_comment", GitHubError("502", status=502))
     queue_comment(bot)
     relay, now = relay_of(bot), bot.clock.now()
@@ -110,7 +111,30 @@ async def test_each_try_of_a_comment_counts_once(bot: Bot, monkeypatch: pytest.M
         now += timedelta(hours=2)  # past any backoff
         await relay.run_once(now)
     [row] = rows(bot, "comment")
-    assert (row.status, row.attempts, len(calls)) == ("failed", 8, 8)
+    tries = outbox.MAX_ATTEMPTS
+    assert (row.status, row.attempts, len(calls)) == ("failed", tries, tries)
+    [notice] = [outbox.payload(r) for r in rows(bot, "notify")]
+    assert notice["roles"] and "given up: 502" in notice["text"]
+
+
+async def test_a_github_outage_of_hours_loses_no_comment(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GitHub answers 502 for 12 hours: the comment is still being retried, and is posted once
+    GitHub is back (the retry policy spans a day or more: storage.outbox)."""
+    calls = refuse(monkeypatch, bot, "create_comment", GitHubError("502", status=502))
+    queue_comment(bot)
+    relay, start = relay_of(bot), bot.clock.now()
+    now = start
+    while now < start + timedelta(hours=12):
+        now += timedelta(minutes=10)
+        await relay.run_once(now)
+    [row] = rows(bot, "comment")
+    assert row.status == "pending" and len(calls) > 8
+    monkeypatch.undo()  # GitHub is back
+    await relay.run_once(now + timedelta(hours=1))  # past the longest wait
+    [row] = rows(bot, "comment")
+    assert row.status == "sent"
 
 
 async def test_a_rate_limit_given_up_on_holds_the_relay_until_github_allows(
@@ -145,7 +169,9 @@ async def test_after_a_failed_sync_the_next_change_updates_the_tracking_comment(
     """A sync that failed for good (here: GitHub down longer than every retry) must not block
     the ``sync-github:<n>:pending`` key: the next vote queues a sync and the comment shows it."""
     n = await bot.open_voting()
+    # Fewer tries than the policy's (a day or two of them): the vote is still open after them.
     refuse(monkeypatch, bot, "edit_comment", GitHubError("502 Bad Gateway", status=502))
+    monkeypatch.setattr(outbox, "MAX_ATTEMPTS", 8)
     await bot.comment(n, "/vote approve", "bob-aurora")
     for _ in range(outbox.MAX_ATTEMPTS):
         await bot.advance(timedelta(hours=2))

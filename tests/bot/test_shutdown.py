@@ -200,3 +200,26 @@ async def test_the_lifespan_exit_waits_for_the_step_and_releases(sqlite_url: str
         await asyncio.wait_for(exiting, 10)
         assert slow.finished
         assert leadership.events[-1] == "release"
+
+
+async def test_clients_are_closed_only_after_the_step_in_flight(sqlite_url: str) -> None:
+    """The ``shutdown`` hooks (the senders' ``aclose`` among them) run after the steps in
+    flight have finished: a client closed under a delivery being sent would fail it, and the
+    relay would count it failed and send it again."""
+    async with stalled(sqlite_url) as (rt, _leadership, slow):
+        closed_while_finished: list[bool] = []
+
+        async def close() -> None:
+            closed_while_finished.append(slow.finished)
+
+        rt.extras.setdefault("shutdown", []).append(close)
+        app = create_app(rt)
+        lifespan = app.router.lifespan_context(app)
+        await lifespan.__aenter__()
+        assert await asyncio.to_thread(slow.entered.wait, 10)
+        exiting = asyncio.create_task(lifespan.__aexit__(None, None, None))
+        await asyncio.sleep(0.3)
+        assert closed_while_finished == [], "a client was closed while a step was in flight"
+        slow.go.set()
+        await asyncio.wait_for(exiting, 10)
+        assert closed_while_finished == [True]

@@ -19,6 +19,7 @@ from bot.logs import JsonFormatter
 from bot.messages import Actor
 from storage import outbox
 from storage.db import session_scope
+from storage.models.broadcast import DeliveryRow
 from tests.bot.harness import Bot, later, valid_body
 from tests.standins.github_server import GitHubStandin
 
@@ -90,6 +91,45 @@ async def test_metrics_move_with_real_traffic(bot: Bot) -> None:
         count, age = outbox.backlog(session, bot.clock.now())
     assert value(after, "charterbot_outbox_backlog") == count
     assert value(after, "charterbot_outbox_oldest_age_seconds") == age
+
+
+# (platform, status) of each subscriber delivery; "sending" counts as pending, "sent" not at all
+HELD = [
+    ("slack", "pending"),
+    ("slack", "sending"),
+    ("slack", "failed"),
+    ("webhook", "failed"),
+    ("webhook", "failed"),
+    ("email", "sent"),
+    ("discord", "skipped"),
+]
+
+
+@pytest.mark.parametrize(
+    ("surface", "pending", "failed"),
+    [("slack", 2, 1), ("webhook", 0, 2), ("email", 0, 0), ("discord", 0, 0)],
+)
+async def test_delivery_gauges_say_what_waits_and_what_failed(
+    bot: Bot, surface: str, pending: int, failed: int
+) -> None:
+    """Subscriber deliveries show on /metrics by surface, as the database holds them; a
+    surface with none reads 0, not "no data"."""
+    with session_scope(bot.rt.engine) as session:
+        for n, (platform, status) in enumerate(HELD):
+            session.add(
+                DeliveryRow(
+                    outbox_id=1,
+                    destination=f"{platform}:a{n}",
+                    platform=platform,
+                    address=f"a{n}",
+                    status=status,
+                    created_at=bot.clock.now(),
+                )
+            )
+    after = await scrape(bot)
+    assert value(after, "charterbot_deliveries_pending", surface=surface) == pending
+    assert value(after, "charterbot_deliveries_failed", surface=surface) == failed
+    assert ("charterbot_deliveries_pending", (("surface", surface),)) in after
 
 
 async def test_leader_gauge_follows_leadership(bot: Bot) -> None:
