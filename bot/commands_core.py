@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session
 
 from bot.chat_views import listing_message, proposal_message, todo_message
-from bot.messages import Actor, Message
+from bot.messages import Actor, Message, ours
 from bot.views import OPEN_STATES
 from charter import commands as c
 from charter.activation import move_activation
@@ -144,9 +144,13 @@ def _decide(
 
 def _whoami(gov: Governance, actor: Actor) -> Message:
     if actor.login is None:
-        return Message.text_only(
-            "You are not linked to a GitHub login, so you can read but not act. "
-            + unlinked_remedy(actor.surface)
+        return Message(
+            lines=(
+                ours(
+                    "You are not linked to a GitHub login, so you can read but not act. "
+                    + unlinked_remedy(actor.surface)
+                ),
+            )
         )
     client = gov.charter.client_of(actor.login)
     # A client's maintainer is named once, with the client: "maintainer of Borealis".
@@ -161,9 +165,13 @@ def _todo(gov: Governance, session: Session, actor: Actor, now: datetime) -> Mes
     """What awaits the asker among the open proposals they may see, each judged by the charter
     version it was opened under, with the feedback asked of them there."""
     if actor.login is None:
-        return Message.text_only(
-            "You are not linked to a GitHub login, so no seat or concern is yours yet. "
-            + unlinked_remedy(actor.surface)
+        return Message(
+            lines=(
+                ours(
+                    "You are not linked to a GitHub login, so no seat or concern is yours yet. "
+                    + unlinked_remedy(actor.surface)
+                ),
+            )
         )
     items = repo.listing(session, states=[s.value for s in OPEN_STATES], include_confidential=True)
     mine = [(s.proposal, gov.rules_for(s.proposal)) for s in items if _visible(gov, s, actor)]

@@ -9,6 +9,9 @@ Rules:
   that (Slack ``<!date…>``, Discord ``<t:…>``), as ISO UTC on the console.
 - A ``Mention`` is a deliberate reference to a person: a platform user id on the surface it
   belongs to (a real ping there), or a GitHub login (plain text everywhere).
+- A ``Code`` is the bot's own command text, backticks included (`` `/charter link` ``), made by
+  :func:`ours` from the bot's own wording, never from people's text: Slack and Discord show it
+  as code; a renderer that does not know it shows it as any other text (escaped: safe).
 - Vote buttons carry ``vote:<n>:<choice>`` as their action id; ``parse_vote_action`` is the one
   parser both transports use.
 - An answer too long for its surface keeps whole lines (:func:`fit_lines`): lines are left out
@@ -32,6 +35,7 @@ __all__ = [
     "VOTE_ACTION",
     "Actor",
     "Button",
+    "Code",
     "CommandCore",
     "CommandJournal",
     "Line",
@@ -42,6 +46,7 @@ __all__ = [
     "answer_then_close",
     "fit_lines",
     "left_out",
+    "ours",
     "parse_vote_action",
     "plain_text",
     "vote_action_id",
@@ -75,6 +80,28 @@ class Mention:
 
     who: str
     surface: str = "github"
+
+
+class Code(str):
+    """The bot's own backticked command (see the module rules); a ``str``, so every renderer
+    can at least show it as text."""
+
+
+# A code span of the bot's wording: one backtick each side, none inside, on one line.
+CODE_SPAN = re.compile(r"`[^`\n]+`")
+
+
+def ours(text: str) -> tuple[str, ...]:
+    """A line of the bot's own wording (never with people's text in it) whose backticked
+    spans are :class:`Code`: ``"Run `/charter link`."`` → ``("Run ", Code("`/charter link`"),
+    ".")``."""
+    parts: list[str] = []
+    end = 0
+    for span in CODE_SPAN.finditer(text):
+        parts += [text[end : span.start()], Code(span.group())]
+        end = span.end()
+    parts.append(text[end:])
+    return tuple(part for part in parts if part)
 
 
 Segment = str | When | Mention

@@ -16,7 +16,11 @@ Rules:
 - One message per destination: when the charter and subscriptions name the same destination,
   it is delivered once (the first wins: charter channels, then subscriptions by id).
 - Digest subscriptions (``digest daily HH:MM``) collect announcements and get one message a
-  day at that time in the subscriber's zone (:func:`digest_due`).
+  day at that time in the charter's zone (``charter.timezone``; the subscription's own
+  ``zone`` would win, but no command sets one), once per local day even when the clock skips
+  or repeats that time (:func:`digest_slot`). Not the subscriber's linked zone: a channel's
+  subscription has no one person, and a digest that moved when its creator changed zone would
+  surprise everyone else reading it; replies name the zone.
 - An e-mail address is kept and mailed with its local part as typed (RFC 5321: a host may
   treat it case-sensitively) and its domain lower-cased (:func:`email_address`). It is one
   destination whatever its case (:func:`address_key`): addresses stored before were lower-cased
@@ -29,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from charter.effects import Announce
@@ -210,13 +214,36 @@ def parse_clock(value: str) -> time:
         raise ValueError(f"{value!r} is not a time of day; write HH:MM, e.g. 08:30") from None
 
 
-def last_digest_slot(digest_at: str, zone: str, now: datetime) -> datetime:
-    """The latest instant (UTC) at or before ``now`` when the local clock showed ``digest_at``."""
+def digest_slot(digest_at: str, zone: str, day: date) -> datetime:
+    """The instant (in UTC) of ``day``'s digest: when ``zone``'s clock shows ``digest_at``. A
+    time the clock skips that day (spring forward) is the first instant after the gap; a time
+    it shows twice (fall back) is its first showing. Either way the day has one slot. (In UTC
+    because Python never finds an aware time in a repeated hour equal to one in another zone.)"""
     tz = ZoneInfo(zone)
-    local = now.astimezone(tz)
-    slot = datetime.combine(local.date(), parse_clock(digest_at), tzinfo=tz)
-    if slot > local:
-        slot = datetime.combine(local.date() - timedelta(days=1), parse_clock(digest_at), tz)
+    wall = datetime.combine(day, parse_clock(digest_at), tzinfo=tz)
+    instant = wall.astimezone(UTC)  # fold 0: the earlier offset, as a fall-back day wants
+    if instant.astimezone(tz).replace(tzinfo=None) == wall.replace(tzinfo=None):
+        return instant
+    # In the gap: fold 0 lands after it, fold 1 before; the clock jumps past ``wall`` between,
+    # at a whole second (as every transition in the tz database is).
+    before, after = wall.replace(fold=1).astimezone(UTC), instant
+    while after - before > timedelta(seconds=1):
+        middle = before + timedelta(seconds=(after - before) // timedelta(seconds=2))
+        if middle.astimezone(tz).replace(tzinfo=None) < wall.replace(tzinfo=None):
+            before = middle
+        else:
+            after = middle
+    return after
+
+
+def last_digest_slot(digest_at: str, zone: str, now: datetime) -> datetime:
+    """The latest digest slot (:func:`digest_slot`) at or before ``now``, in ``now``'s zone.
+    Slots are compared as instants: comparing wall times picked a slot still to come in a
+    spring-forward gap, so the digest fired every minute until the clock caught up."""
+    today = now.astimezone(ZoneInfo(zone)).date()
+    slot = digest_slot(digest_at, zone, today)
+    if slot > now:
+        slot = digest_slot(digest_at, zone, today - timedelta(days=1))
     return slot.astimezone(now.tzinfo)
 
 

@@ -7,6 +7,9 @@ Rules:
   ones that rework an area (0007_audit_rowid).
 - ``upgrade`` runs in one transaction on the given engine (or a URL, for which an engine is made
   and disposed).
+- A database at a revision this code does not ship was migrated by a newer charterbot: nothing
+  here can read or downgrade it, so every entry point refuses it with :class:`UnknownRevision`
+  (its message says what to do) rather than Alembic's "Can't locate revision".
 """
 
 from __future__ import annotations
@@ -31,6 +34,18 @@ def alembic_config() -> Config:
     return config
 
 
+class UnknownRevision(Exception):
+    """The database is at a revision this charterbot does not ship (a newer one migrated it)."""
+
+    def __init__(self, revision: str) -> None:
+        self.revision = revision
+        super().__init__(
+            f"the database is at revision {revision}, which this charterbot does not know (it was"
+            f" migrated by a newer version; this one's newest is {head_revision()}): run the newer"
+            " charterbot, or restore a backup taken before it migrated the database"
+        )
+
+
 def upgrade(engine_or_url: Engine | str, revision: str = "head") -> None:
     """Bring the schema up to ``revision`` (default: the newest)."""
     if isinstance(engine_or_url, str):
@@ -40,6 +55,7 @@ def upgrade(engine_or_url: Engine | str, revision: str = "head") -> None:
         finally:
             engine.dispose()
         return
+    refuse_unknown(engine_or_url)
     config = alembic_config()
     with engine_or_url.begin() as connection:
         config.attributes["connection"] = connection
@@ -50,6 +66,22 @@ def current_revision(engine: Engine) -> str | None:
     """The revision the database is at, or None for an empty (never migrated) database."""
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+def known(revision: str | None) -> bool:
+    """True for an empty database and for a revision this code ships."""
+    if revision is None:
+        return True
+    scripts = ScriptDirectory.from_config(alembic_config()).walk_revisions()
+    return revision in {script.revision for script in scripts}
+
+
+def refuse_unknown(engine: Engine) -> str | None:
+    """The database's revision; :class:`UnknownRevision` when this code does not ship it."""
+    revision = current_revision(engine)
+    if not known(revision):
+        raise UnknownRevision(str(revision))
+    return revision
 
 
 def head_revision() -> str:

@@ -109,6 +109,9 @@ def open_engine(
         raise typer.Exit(2) from None
     try:
         yield engine
+    except migrate.UnknownRevision as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     except DatabaseError as exc:
         if getattr(exc.orig, "sqlstate", None) == "42501":  # insufficient_privilege
             typer.echo(_not_allowed(engine, exc, migrates=migrates), err=True)
@@ -172,7 +175,7 @@ def current(database_url: DatabaseUrl = None) -> None:
         typer.echo(f"no database at {missing} yet; `charterbot db upgrade` creates it at {head}")
         return
     with open_engine(database_url) as engine:
-        revision = migrate.current_revision(engine)
+        revision = migrate.refuse_unknown(engine)
     if revision == head:
         typer.echo(f"{revision} (up to date)")
     elif revision is None:

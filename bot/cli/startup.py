@@ -90,6 +90,7 @@ def start(
     )
     from bot.charter_file import CharterUnreadable
     from charter.load import CharterInvalid
+    from storage.migrate import UnknownRevision
 
     try:
         return build(settings, adopt_other=adopt_other)
@@ -108,6 +109,7 @@ def start(
         raise typer.Exit(2) from None
     except (
         SchemaNotMigrated,
+        UnknownRevision,
         CharterVersionLowered,
         CharterMovesRollouts,
         CharterNotAdopted,

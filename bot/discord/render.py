@@ -6,7 +6,8 @@ Rules:
   (``@everyone``/``@here``/ids get a zero-width space). And every send carries
   ``AllowedMentions`` that parse nothing, so even a missed case cannot ping.
 - The only live markup is ours: ``<t:UNIX:F> (<t:UNIX:R>)`` for a ``When`` (each reader's own
-  zone, plus "in 3 days") and ``<@id>`` for a ``Mention`` of a Discord user id. Those users are
+  zone, plus "in 3 days"), ``<@id>`` for a ``Mention`` of a Discord user id, and a ``Code``
+  (the bot's own backticked command, as Slack shows it) as the code span it is. Those users are
   the only ones ever pinged: they are listed in ``content`` and allowed by id (≤ 100).
 - Limits: content 2,000; embed title 256, description 4,096, 25 fields of 256/1,024, footer
   2,048, and 6,000 across the embed. The lines fill the description, then go on in fields of
@@ -27,6 +28,8 @@ import discord
 from discord.utils import escape_markdown, escape_mentions
 
 from bot.messages import (
+    CODE_SPAN,
+    Code,
     Line,
     Mention,
     Message,
@@ -82,6 +85,8 @@ def truncate(s: str, n: int) -> str:
 
 
 def _segment(seg: Segment, pings: list[int]) -> str:
+    if isinstance(seg, Code) and CODE_SPAN.fullmatch(seg):
+        return str(seg)  # a code span shows its text as typed: no markdown, no mention
     if isinstance(seg, When):
         return f"<t:{seg.unix}:F> (<t:{seg.unix}:R>)"
     if isinstance(seg, Mention):
@@ -94,10 +99,11 @@ def _segment(seg: Segment, pings: list[int]) -> str:
 
 
 def _merge_text(line: Line) -> list[Segment]:
-    """Adjacent text segments joined, so escaping sees "@" "here" as the "@here" it shows."""
+    """Adjacent text segments joined, so escaping sees "@" "here" as the "@here" it shows
+    (a ``Code`` stays apart: joined, it would be people's text again)."""
     merged: list[Segment] = []
     for seg in line:
-        if isinstance(seg, str) and merged and isinstance(merged[-1], str):
+        if type(seg) is str and merged and type(merged[-1]) is str:
             merged[-1] += seg
         else:
             merged.append(seg)

@@ -10,9 +10,9 @@ Rules:
   neither opens nor closes bold, italics, strike-through, code or a quote. A ``*`` in a title
   can then not end our own ``*title*`` either.
 - The only live markup is what we emit on purpose: ``<!date^…>`` for a ``When`` (each reader sees
-  their own zone), ``<@U…>`` for a ``Mention`` of a well-formed Slack user id, ``*…*`` around
-  a title or field name, and ``<URL>`` for a message's ``more`` when it is a well-formed
-  http(s) URL.
+  their own zone), ``<@U…>`` for a ``Mention`` of a well-formed Slack user id, a ``Code`` (the
+  bot's own backticked command) as code, ``*…*`` around a title or field name, and ``<URL>``
+  for a message's ``more`` when it is a well-formed http(s) URL.
 - Limits: ≤ 50 blocks, ≤ 3000 characters per section, ≤ ~12,000 characters in total (Slack
   rejects larger messages with ``msg_blocks_too_long`` near 13.2k). Lines are kept whole
   (:func:`bot.messages.fit_lines`): when some do not fit, the last are left out and a last
@@ -29,7 +29,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.messages import Line, Mention, Message, Segment, When, fit_lines, left_out
+from bot.messages import (
+    CODE_SPAN,
+    Code,
+    Line,
+    Mention,
+    Message,
+    Segment,
+    When,
+    fit_lines,
+    left_out,
+)
 
 MAX_BLOCKS = 50
 SECTION_CHARS = 3000
@@ -103,6 +113,8 @@ def _mention(mention: Mention) -> str:
 
 
 def _segment(seg: Segment) -> str:
+    if isinstance(seg, Code) and CODE_SPAN.fullmatch(seg):
+        return escape_entities(seg)  # the bot's own command, shown as code
     if isinstance(seg, When):
         return _when(seg)
     if isinstance(seg, Mention):
