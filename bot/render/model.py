@@ -14,7 +14,7 @@ Rules:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -48,6 +48,7 @@ class Notice:
     facts: tuple[tuple[str, str], ...] = ()
     link: str | None = None
     link_text: str = ""
+    proposal: int | None = None  # the proposal it is about, for machine readers (webhooks)
     items: tuple[Notice, ...] = ()  # a digest's entries
     left_out: int = 0  # entries a renderer left out of ``items`` to fit its platform's limit
     footer: str = ""
@@ -128,11 +129,20 @@ def build_notice(
         facts=tuple(facts),
         link=link,
         link_text=_("View on GitHub"),
+        proposal=number if isinstance(number, int) else None,
         footer=_("You receive this because of a charterbot subscription or channel setting."),
         unsubscribe_url=unsubscribe_url,
         unsubscribe_text=_("Unsubscribe"),
         lang=lang or "en",
     )
+
+
+def _digest_title(_: Callable[[str], str], count: int) -> str:
+    # Two msgids rather than ngettext: the catalog tooling (bot.i18n) extracts and checks
+    # ``_()`` only, and English and Spanish both have one singular form.
+    if count == 1:
+        return _("1 announcement")
+    return _("%(count)s announcements") % {"count": count}
 
 
 def build_digest(
@@ -153,7 +163,7 @@ def build_digest(
     return Notice(
         kind="digest",
         label=_kind_labels(lang)["digest"],
-        title=_("%(count)s announcements") % {"count": len(items)},
+        title=_digest_title(_, len(items)),
         text="",
         at=at,
         when=format_when(at, lang, zone),

@@ -165,5 +165,17 @@ def webhook_body(n: Notice, payload: dict[str, Any], delivery_key: str) -> dict[
         "clients": payload.get("clients", []),
         "severity": payload.get("severity"),
         "data": payload.get("data", {}),
-        "items": [{"kind": i.kind, "title": i.title, "at": i.at.isoformat()} for i in n.items],
+        "items": [_webhook_item(i) for i in n.items],
+    }
+
+
+def _webhook_item(i: Notice) -> dict[str, Any]:
+    """A digest entry: its kind, title, time, and its link and proposal number as a single
+    announcement's body carries them (None when it has none)."""
+    return {
+        "kind": i.kind,
+        "title": i.title,
+        "at": i.at.isoformat(),
+        "link": i.link,
+        "proposal": i.proposal,
     }

@@ -20,7 +20,10 @@ Rules:
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 
 from bot.render.model import Notice
@@ -68,14 +71,27 @@ class Sender(Protocol):
     async def aclose(self) -> None: ...
 
 
-def retry_after_header(value: str | None) -> float | None:
-    """``Retry-After`` as seconds (a number; HTTP dates are not used by these platforms)."""
+def retry_after_header(value: str | None, *, now: datetime | None = None) -> float | None:
+    """``Retry-After`` as seconds from ``now``: either form HTTP allows, a number of seconds or
+    an HTTP date (RFC 9110 §10.2.3). Never negative (a date already past means "now"); None when
+    absent or unreadable (not a finite number, not a date), so the usual backoff applies."""
     if value is None:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
+        return _seconds_until(value, now or datetime.now(UTC))
+    return max(0.0, seconds) if math.isfinite(seconds) else None
+
+
+def _seconds_until(value: str, now: datetime) -> float | None:
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
         return None
+    if when.tzinfo is None:  # "-0000": a time in UTC whose source zone is unknown
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
 
 
 def transient(error: str, retry_after: float | None = None) -> SendResult:

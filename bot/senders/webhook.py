@@ -9,11 +9,19 @@ crash repeats it, so receivers can drop duplicates.
 
 Request forgery guard (SSRF): the URL must be https, and its host must resolve only to public
 addresses — loopback, private, link-local, carrier-grade NAT, multicast, reserved and
-unspecified addresses are refused — unless the operator sets
-``CHARTERBOT_WEBHOOK_ALLOW_PRIVATE=1``. The check runs when a webhook is subscribed and again
-before every send, and the request is made to the address that was checked (the hostname goes
-in ``Host`` and TLS SNI, and the certificate is verified against it), so a DNS answer that
-changes between check and connect cannot redirect the request. Redirects are not followed.
+unspecified addresses are refused, and so is an IPv6 address that carries such an IPv4 address
+(IPv4-mapped ``::ffff:0:0/96``, IPv4-compatible ``::/96``, NAT64 ``64:ff9b::/96``, 6to4
+``2002::/16``, Teredo ``2001::/32``), as is the local-use NAT64 prefix ``64:ff9b:1::/48``
+(not globally reachable, and where it carries the IPv4 address depends on the local setup) —
+unless the operator sets ``CHARTERBOT_WEBHOOK_ALLOW_PRIVATE=1``. The check runs when a webhook
+is subscribed and again before every send, and the request is made to an address that was
+checked (the hostname goes in ``Host`` and TLS SNI, and the certificate is verified against
+it), so a DNS answer that changes between check and connect cannot redirect the request.
+Redirects are not followed.
+
+Addresses are tried in the resolver's order (``getaddrinfo`` sorts them by RFC 6724
+preference); a connection that cannot be made moves on to the next one, an HTTP answer of any
+kind ends the attempt. Receivers: see docs/webhooks.md.
 """
 
 from __future__ import annotations
@@ -40,15 +48,42 @@ class WebhookRefused(ValueError):
     """The URL may not be used as a webhook; the message says why."""
 
 
+def _in_order(infos: list[tuple[object, ...]]) -> list[str]:
+    """The addresses of ``getaddrinfo`` answers, once each, in its (RFC 6724) order."""
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))  # type: ignore[index]
+
+
 async def system_resolve(host: str, port: int) -> list[str]:
     infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return sorted({str(info[4][0]) for info in infos})
+    return _in_order(list(infos))
+
+
+_LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")
+# Prefixes whose last 32 bits are the IPv4 address a packet ends up at.
+_LAST_32_BITS = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("::/96"))
+
+
+def _embedded(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses ``ip`` leads to by its format (mapped, NAT64, 6to4, Teredo)."""
+    if ip.ipv4_mapped is not None:
+        return [ip.ipv4_mapped]
+    if ip.sixtofour is not None:
+        return [ip.sixtofour]
+    if ip.teredo is not None:
+        return list(ip.teredo)  # (server, client): judged both, to be safe
+    if any(ip in net for net in _LAST_32_BITS):
+        return [ipaddress.IPv4Address(int(ip) & 0xFFFF_FFFF)]
+    return []
 
 
 def _public(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _LOCAL_NAT64:
+            return False
+        inner = _embedded(ip)
+        if inner:
+            return all(_public(str(v4)) for v4 in inner)
     return ip.is_global and not ip.is_multicast
 
 
@@ -96,7 +131,7 @@ def check_url_sync(url: str, *, allow_private: bool = False) -> httpx.URL:
         infos = socket.getaddrinfo(parsed.host, parsed.port or 443, type=socket.SOCK_STREAM)
     except OSError as exc:
         raise WebhookRefused(f"{parsed.host} does not resolve ({exc})") from None
-    _validate(parsed.host, sorted({str(i[4][0]) for i in infos}), allow)
+    _validate(parsed.host, _in_order(list(infos)), allow)
     return parsed
 
 
@@ -116,6 +151,23 @@ def verify(
     return age <= TOLERANCE_SECONDS and hmac.compare_digest(
         sign(secret, timestamp, body), signature
     )
+
+
+def _answer(resp: httpx.Response, key: str) -> SendResult:
+    """The receiver's answer, classified: 2xx delivered; 429, 408, 425 and 5xx retried; any
+    other status is permanent, and says why in words a coordinator can act on."""
+    status = resp.status_code
+    if 200 <= status < 300:
+        return SendResult(True, message_id=resp.headers.get("X-Request-Id") or key)
+    if status == 429:
+        return transient("webhook: 429", retry_after_header(resp.headers.get("Retry-After")))
+    if status in (408, 425) or status >= 500:
+        return transient(f"webhook: HTTP {status}")
+    if 300 <= status < 400:
+        return permanent(f"webhook: HTTP {status}, a redirect (redirects are not followed)")
+    if status == 410:
+        return permanent("webhook: HTTP 410 Gone (the receiver says this webhook is gone)")
+    return permanent(f"webhook: HTTP {status}")
 
 
 class WebhookSender:
@@ -156,21 +208,22 @@ class WebhookSender:
             "X-Charterbot-Signature": sign(envelope.secret, ts, body),
             "X-Charterbot-Delivery": envelope.key,
         }
-        pinned = url.copy_with(host=addresses[0])
-        try:
-            resp = await self._client.post(
-                pinned, content=body, headers=headers, extensions={"sni_hostname": url.host}
-            )
-        except httpx.HTTPError as exc:
-            return transient(f"webhook: {type(exc).__name__}: {exc}")
-        status = resp.status_code
-        if 200 <= status < 300:
-            return SendResult(True, message_id=resp.headers.get("X-Request-Id") or envelope.key)
-        if status == 429:
-            return transient("webhook: 429", retry_after_header(resp.headers.get("Retry-After")))
-        if status in (408, 425) or status >= 500:
-            return transient(f"webhook: HTTP {status}")
-        return permanent(f"webhook: HTTP {status} (redirects are not followed)")
+        failed: list[str] = []
+        for address in addresses:  # the resolver's order; each one was checked above
+            try:
+                resp = await self._client.post(
+                    url.copy_with(host=address),  # pinned: connect to the checked address
+                    content=body,
+                    headers=headers,
+                    extensions={"sni_hostname": url.host},
+                )
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                failed.append(f"{address}: {type(exc).__name__}: {exc}")
+                continue  # nothing was sent to this address: the next one may answer
+            except httpx.HTTPError as exc:
+                return transient(f"webhook: {type(exc).__name__}: {exc}")
+            return _answer(resp, envelope.key)
+        return transient("webhook: no address could be reached (" + "; ".join(failed) + ")")
 
     async def aclose(self) -> None:
         await self._client.aclose()
