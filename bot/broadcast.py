@@ -40,6 +40,7 @@ def install(rt: Runtime) -> None:
     rt.on_lead.append(relay.unsettle)
     rt.relays.append(step)
     _install_notify(rt, relay)
+    _install_tracking(rt, relay)
 
     async def close_senders() -> None:
         for sender in relay.senders.values():
@@ -85,3 +86,20 @@ def _install_notify(rt: Runtime, relay: Relay) -> None:
     )
     rt.extras["notify_relay"] = notifier
     rt.relays.append(notifier.step)
+
+
+def _install_tracking(rt: Runtime, relay: Relay) -> None:
+    """Chat tracking messages go out through the same senders and the same pacer."""
+    from bot.chat_tracking import ChatTracking
+
+    tracking = ChatTracking(
+        rt.engine,
+        lambda: rt.gov.charter,
+        relay.senders,
+        lambda: relay.pacer,  # read at each send: tests swap the relay's pacer
+        public_url=rt.settings.public_url,
+        github_web=rt.gov.github_web,
+        clock=rt.clock,
+    )
+    rt.extras["chat_tracking"] = tracking
+    rt.relays.append(tracking.step)

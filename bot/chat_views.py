@@ -49,7 +49,7 @@ def proposal_message(
     author_viewing = barred is not None and (viewer or "").lower() == barred
     lines: list[Line] = [
         (f"{view['track']} · {view['state']} · by {view['author']}",),
-        *_deadline_lines(view),
+        *deadline_lines(view),
         *_intake_lines(view),
         *_tally_lines(view, charter, track, barred),
         *_concern_lines(view),
@@ -66,7 +66,7 @@ def proposal_message(
     return Message(title=f"#{view['number']} {view['title']}", lines=tuple(lines), buttons=buttons)
 
 
-def _deadline_lines(view: dict[str, Any]) -> list[Line]:
+def deadline_lines(view: dict[str, Any]) -> list[Line]:
     """When review ends and voting closes, unless the decision came first."""
     unreached = unreached_deadlines(view)
     lines: list[Line] = []
@@ -96,10 +96,10 @@ def _tally_lines(
     held: dict[str, tuple[str, ...]] = {}  # seats the author may not cast, while open
     if barred is not None and track is not None and view["state"] in OPEN_STATES:
         held = {s.id: s.members for s in seats(track, charter)}
-    return [_votes_line(t), *(_seat_line(row, held, barred) for row in view["seat_matrix"])]
+    return [votes_line(t), *(_seat_line(row, held, barred) for row in view["seat_matrix"])]
 
 
-def _votes_line(t: dict[str, Any]) -> Line:
+def votes_line(t: dict[str, Any]) -> Line:
     lazy = t["lazy"]
     during = f"; during lazy consensus: {lazy_counts(lazy)}" if lazy else ""
     at_close = " at voting close" if lazy else ""

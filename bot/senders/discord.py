@@ -10,11 +10,16 @@ Rules:
   ``X-RateLimit-Global`` pauses all of Discord. The route bucket headers are reported so the
   relay can wait before the bucket runs dry. 400/403/404 are permanent (malformed, missing
   access, unknown channel); 401 refuses the bot token itself (``SendResult.credentials``).
+- Tracking cards (:mod:`bot.chat_tracking`): ``post_card`` posts an embed, ``edit_card``
+  rewrites it (``PATCH /channels/{id}/messages/{id}``), both with nothing parsed for mentions;
+  an edit answered 404 Unknown Message (10008) or Unknown Channel (10003) answers ``None`` so
+  the caller posts anew.
 """
 
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import httpx
 
@@ -29,6 +34,7 @@ from bot.senders.base import (
 )
 
 DEFAULT_API = "https://discord.com/api/v10"
+GONE = frozenset({10003, 10008})  # Unknown Channel, Unknown Message
 
 
 def _int(value: str | None) -> int | None:
@@ -36,6 +42,15 @@ def _int(value: str | None) -> int | None:
         return None if value is None else int(value)
     except ValueError:
         return None
+
+
+def _code(resp: httpx.Response) -> int | None:
+    """Discord's JSON error code (10008 Unknown Message, ...), None when unreadable."""
+    try:
+        code = resp.json().get("code")
+    except (ValueError, AttributeError):
+        return None
+    return code if isinstance(code, int) else None
 
 
 class DiscordSender:
@@ -77,6 +92,35 @@ class DiscordSender:
                 return channel
             resp = await self._client.post(
                 f"{self._base}/channels/{channel}/messages", json=body, headers=self._headers
+            )
+        except httpx.HTTPError as exc:
+            return transient(f"discord: {type(exc).__name__}: {exc}")
+        return self._classify(resp)
+
+    async def post_card(self, address: str, card: dict[str, Any], key: str) -> SendResult:
+        """Post a tracking card (its ``embeds``); ``key`` makes the nonce, as for deliveries."""
+        nonce = hashlib.sha256(key.encode()).hexdigest()[:25]
+        body = {**card, "allowed_mentions": {"parse": []}, "nonce": nonce, "enforce_nonce": True}
+        return await self._request("POST", f"/channels/{address}/messages", body)
+
+    async def edit_card(
+        self, address: str, message_id: str, card: dict[str, Any]
+    ) -> SendResult | None:
+        """Rewrite a posted card in place; None when the message (or its channel) is gone."""
+        body = {**card, "allowed_mentions": {"parse": []}}
+        path = f"/channels/{address}/messages/{message_id}"
+        try:
+            resp = await self._client.patch(f"{self._base}{path}", json=body, headers=self._headers)
+        except httpx.HTTPError as exc:
+            return transient(f"discord: {type(exc).__name__}: {exc}")
+        if resp.status_code == 404 and _code(resp) in GONE:
+            return None
+        return self._classify(resp)
+
+    async def _request(self, method: str, path: str, body: dict[str, Any]) -> SendResult:
+        try:
+            resp = await self._client.request(
+                method, f"{self._base}{path}", json=body, headers=self._headers
             )
         except httpx.HTTPError as exc:
             return transient(f"discord: {type(exc).__name__}: {exc}")
