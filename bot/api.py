@@ -169,7 +169,8 @@ OPENAPI: dict[str, Any] = {
         "/api/status": {
             "get": {
                 "summary": "The network at a glance: open, voting and rolling-out proposals "
-                "(confidential ones only once disclosed) and open incidents.",
+                "(rolling_out: accepted or rolling-out; confidential ones only once disclosed) "
+                "and open incidents.",
                 "responses": {"200": json_body("the status", _STATUS)},
             }
         },

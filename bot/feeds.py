@@ -9,8 +9,9 @@ Rules:
   it names, or holds or held paused, such a proposal): it appears once they are disclosed, as on
   the incident pages. A public rollout's announcement that quotes one ("incident 4 (sev1): …")
   says "a confidential incident" instead.
-- ``GET /api/status`` answers JSON: open proposals, those in voting, those rolling out (an
-  accepted one too once its rollout has begun, its first stage entered or not), and open
+- ``GET /api/status`` answers JSON: open proposals, those in voting, those rolling out
+  (accepted or rolling-out: an accepted proposal's rollout opens at acceptance, its first stage
+  entered or not), and open
   incidents (when the incident table exists). Confidential, undisclosed proposals and
   confidential incidents are left out.
 - The feed's id (and self link) is the configured public URL (``Settings.public_url``) of the
@@ -62,7 +63,6 @@ from storage import incidents
 from storage.dashboard_queries import confidential_incidents, hidden_numbers
 from storage.db import read_scope
 from storage.models.core import OutboxRow, ProposalRow
-from storage.models.rollouts import RolloutRow
 from storage.times import aware
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -225,23 +225,21 @@ def status(engine: Engine, now: datetime) -> dict[str, Any]:
         visible = [r for r in rows if not r.confidential or r.disclosed]
         secret = confidential_incidents(session)
 
-        # An accepted proposal whose rollout has begun is rolling out, its first stage entered
-        # or not (a gate may hold it back), as the overview and the rollouts page say.
-        unfinished = select(col(RolloutRow.proposal)).where(col(RolloutRow.completed_at).is_(None))
-        begun = set(session.exec(unfinished).all())
-
-        def pick(*states: str, begun_too: bool = False) -> list[dict[str, Any]]:
+        def pick(*states: str) -> list[dict[str, Any]]:
             return [
                 {"number": r.number, "title": r.title, "track": r.track, "state": r.state}
                 for r in visible
-                if r.state in states or (begun_too and r.state == "accepted" and r.number in begun)
+                if r.state in states
             ]
 
         result = {
             "generated_at": _rfc3339(now),
             "open_proposals": pick("draft", "review", "voting"),
             "in_voting": pick("voting"),
-            "rolling_out": pick("rolling-out", begun_too=True),
+            # Accepted is rolling out too: its rollout opens at acceptance
+            # (bot.rollout_lifecycle.on_state), its first stage entered or not (a gate may hold
+            # it back), as the overview and the rollouts page say.
+            "rolling_out": pick("accepted", "rolling-out"),
             "open_incidents": [
                 {
                     "id": int(i.id),

@@ -16,6 +16,7 @@ second ``incident resolve`` is refused), and a stored call is never stored again
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -35,17 +36,24 @@ if TYPE_CHECKING:
 REVIEW_LENGTH = timedelta(hours=1)
 
 
-def review_start(
-    gov: Governance, session: Session, due: datetime, now: datetime
-) -> tuple[datetime, str, list[Call]]:
-    """When the review due at ``due`` is held (see the module rules), its zone, and the calls
-    it was moved past; what :func:`schedule_incident_review` stores, so its draft can name it
-    before it is stored."""
+@dataclass(frozen=True)
+class ReviewStart:
+    """When a review call is held, in which zone, and the calls it was moved past."""
+
+    at: datetime
+    zone: str
+    passed: list[Call]
+
+
+def review_start(gov: Governance, session: Session, due: datetime, now: datetime) -> ReviewStart:
+    """When the review due at ``due`` is held (see the module rules): computed once, before
+    its draft names it, and given to :func:`schedule_incident_review`, which stores it, so the
+    draft and the stored call cannot disagree."""
     at, zone = review_at(gov.charter, due)
     soonest = now + timedelta(hours=1)
     wanted = at if at >= soonest else hour_up(soonest)
     starts, passed = free_start(session, gov.charter, wanted, REVIEW_LENGTH, now)
-    return starts, zone, passed
+    return ReviewStart(starts, zone, passed)
 
 
 def schedule_incident_review(
@@ -53,18 +61,20 @@ def schedule_incident_review(
     session: Session,
     incident: Incident,
     due: datetime,
+    start: ReviewStart,
     now: datetime,
     *,
     drafted: str,
     private: bool = False,
 ) -> AdhocMeetingRow | None:
-    """Store the post-incident review of ``incident``, due at ``due``, as an ad-hoc call (see
-    the module rules), ``drafted`` (where its review was drafted) the first item of its agenda;
-    ``private`` for a confidential incident. None when it is stored already."""
+    """Store the post-incident review of ``incident``, due at ``due``, as an ad-hoc call at
+    ``start`` (:func:`review_start`; see the module rules), ``drafted`` (where its review was
+    drafted) the first item of its agenda; ``private`` for a confidential incident. None when
+    it is stored already."""
     call_id = store.review_call_id(incident.id)
     if store.adhoc_exists(session, call_id):
         return None
-    starts, zone, passed = review_start(gov, session, due, now)
+    starts, zone, passed = start.at, start.zone, start.passed
     summary = " ".join(incident.summary.split())
     row = AdhocMeetingRow(
         id=call_id,

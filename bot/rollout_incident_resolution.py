@@ -121,12 +121,15 @@ def _schedule_review(
     due = decision.review_due_at
     assert due is not None
     call_id = meetings_store.review_call_id(decision.incident.id)
-    call = None
-    if not meetings_store.adhoc_exists(session, call_id):  # else it is not stored again
-        call = (call_id, review_start(gov, session, due, now)[0])
+    if meetings_store.adhoc_exists(session, call_id):  # it is not stored again
+        _draft_review(gov, session, decision, now, secret=secret)
+        return []
+    # One start, named by the draft and stored: they cannot disagree.
+    start = review_start(gov, session, due, now)
+    call = (call_id, start.at)
     drafted = _draft_review(gov, session, decision, now, secret=secret, call=call)
     row = schedule_incident_review(
-        gov, session, decision.incident, due, now, drafted=drafted, private=secret
+        gov, session, decision.incident, due, start, now, drafted=drafted, private=secret
     )
     if row is None or not may_see(session, gov, adhoc_call(row), actor):
         return []

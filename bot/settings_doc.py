@@ -36,7 +36,13 @@ SETTINGS_DOC: tuple[tuple[str, str, str], ...] = (
     ("CHARTERBOT_GITHUB_APP_ID", "—", "GitHub App id (App auth, with the private key)."),
     ("CHARTERBOT_GITHUB_APP_PRIVATE_KEY", "—", "GitHub App private key (PEM)."),
     ("CHARTERBOT_GITHUB_INSTALLATION_ID", "—", "GitHub App installation id."),
-    ("CHARTERBOT_GITHUB_API_URL", "https://api.github.com", "GitHub Enterprise Server API URL."),
+    (
+        "CHARTERBOT_GITHUB_API_URL",
+        "https://api.github.com",
+        "GitHub Enterprise Server API URL (`https://<host>/api/v3`), or GitHub Enterprise"
+        " Cloud's with data residency (`https://api.<subdomain>.ghe.com`); links go to its web"
+        " host.",
+    ),
     ("CHARTERBOT_GITHUB_OAUTH_CLIENT_ID", "—", "OAuth app for `/charter link` (device flow)."),
     (
         "CHARTERBOT_GITHUB_POLL_SECONDS",

@@ -11,11 +11,18 @@ Rules:
   reply, and a target that cannot work where the person is comes with what does
   (``bot.subscribe_checks``).
 - A person may remove their own subscriptions, and those of the channel they are in (what
-  ``subscriptions`` lists). ``unsubscribe`` without an id removes nothing, on every surface: it
-  lists them and names how to remove one (``unsubscribe <id>``) or all (``unsubscribe all``),
-  a listing, not an error. (It once removed every subscription of a Slack or Discord channel at
-  once, while the console, with no channel to go by, listed: one command, two outcomes.) The
-  reply names each subscription removed: its id, target and filters.
+  ``subscriptions`` lists); another person's subscription of a channel only with the right to
+  subscribe a channel (staff's: a contributor may not undo what staff set up).
+  ``unsubscribe all`` removes what is delivered where it is typed: in a channel, that
+  channel's subscriptions; in a direct message or the console, the person's own. Its reply
+  names the person's subscriptions kept elsewhere (e-mail, a webhook, whose signing secret
+  cannot be got back, other channels). (It once removed all that ``subscriptions`` lists: the
+  person's own everywhere and the channel's, whoever made them.) ``unsubscribe`` without an id
+  removes nothing, on every surface: it lists them and names how to remove one (``unsubscribe
+  <id>``) or what ``all`` would remove, a listing, not an error. (It once removed every
+  subscription of a Slack or Discord channel at once, while the console, with no channel to go
+  by, listed: one command, two outcomes.) The reply names each subscription removed: its id,
+  target and filters.
 - A platform the bot has no sender for (e.g. e-mail without SMTP) is refused at ``subscribe``
   (``Context.platforms``; None when the caller does not say, e.g. in tests), and never advised.
 - One confirmation mail per address while its link is valid (``CONFIRM_TTL``): asking again
@@ -42,6 +49,7 @@ from bot.i18n import format_when, language, translator
 from bot.messages import Actor, Message
 from bot.subscribe_checks import CHAT, check, misplaced
 from bot.subscribe_tokens import CONFIRM_TTL, confirm_url, secret_key
+from charter.authz import Privilege, authorize, staff
 from charter.commands import Subscribe, Subscriptions, Unsubscribe
 from charter.model import Charter
 from charter.subscriptions import is_private
@@ -99,8 +107,10 @@ def _filters(cmd: Subscribe) -> dict[str, Any]:
     return {k: v for k, v in found.items() if v not in (None, [])}
 
 
-def describe(row: SubscriptionRow, lang: str | None) -> str:
-    """One line: id, target and filters, e.g. ``#3 slack:C1 — decision, track x``."""
+def describe(row: SubscriptionRow, lang: str | None, zone: str = "UTC") -> str:
+    """One line: id, target and filters, e.g. ``#3 slack:C1 — decision, track x``. A digest's
+    time names its zone: the subscription's own, else ``zone`` (the charter's), as the digest
+    runs (:func:`charter.subscriptions.digest_slot`)."""
     _ = translator(lang)
     f = repo.model(row)
     parts = list(f.kinds) or [_("every kind")]
@@ -113,7 +123,8 @@ def describe(row: SubscriptionRow, lang: str | None) -> str:
     if f.lang:
         parts.append(f"lang {f.lang}")
     if f.digest_at:
-        parts.append(_("daily digest at %(time)s") % {"time": f.digest_at})
+        when = f"{f.digest_at} {f.zone or zone}"
+        parts.append(_("daily digest at %(time)s") % {"time": when})
     return f"#{row.id} {row.platform}:{row.address} — {', '.join(parts)}"
 
 
@@ -134,7 +145,7 @@ def subscribe(cmd: Subscribe, ctx: Context) -> Message:
     )
     row, created = repo.add(ctx.session, new, ctx.now)
     key = _("Subscribed (%(what)s).") if created else _("Already subscribed (%(what)s).")
-    lines = [key % {"what": describe(row, cmd.lang)}]
+    lines = [key % {"what": describe(row, cmd.lang, ctx.charter.charter.timezone)}]
     lines += _held_back(cmd, ctx, platform, address)
     if platform == "email":
         lines += _optin(ctx, row.address, cmd.lang)  # as stored: the domain lower-cased
@@ -142,7 +153,7 @@ def subscribe(cmd: Subscribe, ctx: Context) -> Message:
         lines.append(
             _(
                 "Signing secret (shown once): %(secret)s — verify X-Charterbot-Signature"
-                " as documented."
+                " as docs/webhooks.md explains."
             )
             % {"secret": row.secret}
         )
@@ -233,15 +244,72 @@ def _mine(ctx: Context) -> list[SubscriptionRow]:
     return rows
 
 
+def _channel(ctx: Context) -> tuple[str, str] | None:
+    """The Slack or Discord channel a command was typed in; None in the console and in a
+    direct message (no channel, or a Slack IM, whose id begins with D)."""
+    origin = ctx.origin
+    if origin is None or not origin.channel or origin.surface not in CHAT:
+        return None
+    if origin.surface == "slack" and origin.channel.startswith("D"):
+        return None
+    return origin.surface, origin.channel
+
+
+def _delivered_here(ctx: Context, rows: list[SubscriptionRow]) -> list[SubscriptionRow]:
+    """What ``unsubscribe all`` removes: what is delivered where it is typed. In a channel,
+    the channel's subscriptions, whoever made them; elsewhere, the person's own."""
+    where = _channel(ctx)
+    if where is None:
+        return [r for r in rows if r.owner == ctx.owner]
+    return [r for r in rows if (r.platform, r.address) == where]
+
+
 def _how_to_remove(ctx: Context, rows: list[SubscriptionRow]) -> list[str]:
-    """The subscriptions, then how to remove one of them by its id, or all of them."""
+    """The subscriptions, then how to remove one of them by its id, and what ``all`` removes
+    here (nothing said of it in a channel without subscriptions)."""
     _ = translator(None)
-    one = _("To remove one, name its id: %(command)s.") % {"command": "/charter unsubscribe <id>"}
-    every = _("To remove all %(count)s listed: %(command)s.") % {
-        "count": len(rows),
-        "command": "/charter unsubscribe all",
-    }
-    return [*_listed(ctx, rows), one, every]
+    lines = [
+        *_listed(ctx, rows),
+        _("To remove one, name its id: %(command)s.") % {"command": "/charter unsubscribe <id>"},
+    ]
+    every = {"count": len(_delivered_here(ctx, rows)), "command": "/charter unsubscribe all"}
+    if _channel(ctx) is None:
+        lines.append(_("To remove all %(count)s of yours: %(command)s.") % every)
+    elif every["count"]:
+        lines.append(_("To remove this channel's %(count)s: %(command)s.") % every)
+    return lines
+
+
+def _others_refusal(ctx: Context, chosen: list[SubscriptionRow]) -> Message | None:
+    """Another person's subscription of a channel is removed only by those who may subscribe
+    a channel (a contributor may not wipe what staff set up); None when allowed."""
+    others = [r for r in chosen if r.owner != ctx.owner]
+    refusal = authorize(Privilege.SUBSCRIBE_CHANNEL, ctx.actor, ctx.charter) if others else None
+    if refusal is None:
+        return None
+    _ = translator(None)
+    text = _(
+        "Nothing removed: another person made %(ids)s of this channel, and only %(who)s may"
+        " remove someone else's subscription of a channel."
+    ) % {"ids": ", ".join(f"#{r.id}" for r in others), "who": staff(ctx.charter)}
+    return Message.text_only(text, ok=False)
+
+
+def _kept(ctx: Context, rows: list[SubscriptionRow], chosen: list[SubscriptionRow]) -> list[str]:
+    """The person's own subscriptions ``unsubscribe all`` left, delivered elsewhere."""
+    gone = {r.id for r in chosen}
+    kept = [
+        f"#{r.id} {r.platform}:{r.address}"
+        for r in rows
+        if r.id not in gone and r.owner == ctx.owner
+    ]
+    if not kept:
+        return []
+    _ = translator(None)
+    return [
+        _("Your subscriptions delivered elsewhere are kept (%(kept)s); %(command)s lists them.")
+        % {"kept": ", ".join(kept), "command": "/charter subscriptions"}
+    ]
 
 
 def unsubscribe(cmd: Unsubscribe, ctx: Context) -> Message:
@@ -253,20 +321,26 @@ def unsubscribe(cmd: Unsubscribe, ctx: Context) -> Message:
         if not rows:
             return Message.text_only(_("No subscriptions here."))
         return Message.text_only("\n".join(_how_to_remove(ctx, rows)))
-    chosen = rows if cmd.every else [r for r in rows if r.id == cmd.id]
+    chosen = _delivered_here(ctx, rows) if cmd.every else [r for r in rows if r.id == cmd.id]
     if not chosen:
         if cmd.every:
-            return Message.text_only(_("No subscriptions here."))
+            return Message.text_only(
+                "\n".join([_("No subscriptions here."), *_kept(ctx, rows, [])])
+            )
         return Message.text_only(
             _("No subscription #%(id)s of yours or of this channel.") % {"id": cmd.id},
             ok=False,
         )
+    if (refusal := _others_refusal(ctx, chosen)) is not None:
+        return refusal
     # Each removed one is named (its id, target and filters): a bare count read as an id.
     lines = [
-        _("Unsubscribed: %(subscription)s") % {"subscription": describe(r, None)} for r in chosen
+        _("Unsubscribed: %(subscription)s")
+        % {"subscription": describe(r, None, ctx.charter.charter.timezone)}
+        for r in chosen
     ]
     repo.remove(ctx.session, [r.id for r in chosen if r.id is not None])
-    return Message.text_only("\n".join(lines))
+    return Message.text_only("\n".join([*lines, *(_kept(ctx, rows, chosen) if cmd.every else [])]))
 
 
 def _listed(ctx: Context, rows: list[SubscriptionRow]) -> list[str]:
@@ -279,7 +353,7 @@ def _listed(ctx: Context, rows: list[SubscriptionRow]) -> list[str]:
     lines = [_("Subscriptions:")]
     for row in rows:
         note = " " + _("(waiting for e-mail confirmation)") if row.address in pending else ""
-        lines.append(describe(row, None) + note)
+        lines.append(describe(row, None, ctx.charter.charter.timezone) + note)
     return lines
 
 

@@ -417,11 +417,15 @@ def _members(charter: Charter, roles: Iterable[str]) -> str:
     )
 
 
-def _staff_refusal(privilege: Privilege, charter: Charter) -> Refusal:
+def staff(charter: Charter) -> str:
+    """Who holds the staff-only privileges, as a refusal names them."""
     roles = join_and(sorted(charter.roles)) if charter.roles else "none"
+    return f"client maintainers and holders of a charter role ({roles})"
+
+
+def _staff_refusal(privilege: Privilege, charter: Charter) -> Refusal:
     return Refusal(
-        f"Only client maintainers and holders of a charter role ({roles}) may"
-        f" {_STAFF_ONLY[privilege]};"
+        f"Only {staff(charter)} may {_STAFF_ONLY[privilege]};"
         f" {_INSTEAD.get(privilege, 'you can still comment on the proposal')}."
     )
 

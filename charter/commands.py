@@ -311,13 +311,14 @@ class Subscribe:
     labels: tuple[str, ...] = ()
     not_labels: tuple[str, ...] = ()
     lang: str | None = None
-    digest_at: str | None = None  # "HH:MM" in the charter's zone: one daily digest
+    digest_at: str | None = None  # "HH:MM" in the charter's zone: one daily digest (see
+    # charter.subscriptions: not the subscriber's linked zone, and replies name the zone)
 
 
 @dataclass(frozen=True, slots=True)
 class Unsubscribe:
     id: int | None = None  # None and not every: list them and say how to remove one or all
-    every: bool = False  # ``unsubscribe all``: every subscription ``subscriptions`` lists
+    every: bool = False  # ``unsubscribe all``: what is delivered where it is typed
 
 
 @dataclass(frozen=True, slots=True)

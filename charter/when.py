@@ -51,13 +51,15 @@ _DAY_WORDS = {
     **{name[:3]: i for i, name in enumerate(_WEEKDAYS)},
     "tues": 1, "weds": 2, "thur": 3, "thurs": 3,
 }  # fmt: skip
-# Words of a time, never of a title: the day words the reader reads, and the words that lead
-# into a time when spoken (``next thursday``, ``on thursday``, ``at 16:00``), which it does not.
-# Not ``in``: a title has it as often (``Sync in person``) as a time does (``in 2 hours``).
-_TIME_WORDS = frozenset(
-    {*_DAY_WORDS, "today", "tomorrow", "next", "this", "coming", "on", "at", "@", "by"}
-    | {"around", "from"}
-)
+# Words at which a time has begun, never a title's: the days the reader reads, and any clock or
+# date (``Sync at 16:00 in 3 days`` is no title ``Sync at 16:00``).
+_DAYS = frozenset({*_DAY_WORDS, "today", "tomorrow"})
+_CLOCK_OR_DATE = re.compile(r"\d{1,2}:\d{2}|\d{4}-\d{2}-\d{2}")
+# Words that lead into a time when spoken (``next thursday``, ``on thursday``, ``at 16:00``,
+# ``next week thursday``), which the reader does not read; a title holds them as often (``Sync
+# on rollout``, ``Sync at Acme``), so a title may hold one but never ends with one. Not ``in``:
+# a title has it as often (``Sync in person``) as a time does (``in 2 hours``).
+_LEAD_INS = frozenset({"next", "this", "coming", "week", "on", "at", "@", "by", "around", "from"})
 EXAMPLES = "'2027-03-01 14:00 Europe/Berlin', 'thursday 15:00', 'tomorrow 09:30' or 'in 2 hours'"
 MAX_AHEAD = timedelta(days=3653)  # ten years
 _TOO_FAR = "pick a time at most ten years from now"
@@ -102,13 +104,18 @@ def title_split(title: str, text: str, now: datetime, default_zone: str) -> tupl
     read but its words after the first few do: ``meeting schedule Sync review tomorrow 16:00``
     gives ``title`` ``Sync`` and ``text`` ``review tomorrow 16:00``, which meant the title
     ``Sync review`` at ``tomorrow 16:00``. The fewest words moved that make a time that reads
-    (:func:`parse_when`); None when no split does, or when one would move a word of a time
-    (``Sync next thursday 16:00`` is not the title ``Sync next``: ``next`` is refused with the
-    time)."""
+    (:func:`parse_when`); None when no split does. The title never ends with a word that leads
+    into a time (``Sync next thursday 16:00`` is not the title ``Sync next``: ``next`` is refused
+    with the time), though it may hold one (``Sync on rollout tomorrow 16:00`` is ``Sync on
+    rollout``); and no split moves a day, a clock or a date (``Sync today 16:00 or tomorrow
+    16:00``, ``Sync at 16:00 in 3 days``): the time had begun there."""
     words = text.split()
     for k in range(1, len(words)):
-        if words[k - 1].lower() in _TIME_WORDS:
+        moved = words[k - 1].lower()
+        if moved in _DAYS or _CLOCK_OR_DATE.search(moved):
             return None
+        if moved in _LEAD_INS:
+            continue
         try:
             parse_when(" ".join(words[k:]), now, default_zone)
         except WhenError:

@@ -75,22 +75,15 @@ def handle_issue(gov: Governance, session: Session, ev: IssueEvent, now: datetim
         return
     if stored is not None and ev.action in ("labeled", "unlabeled"):
         gov.queue_sync(session, ev.number, now)  # someone may have removed a state label
+    actor = Actor(login=ev.sender or ev.author, surface="github")
     if stored is not None and _stale(stored, ev):
         if ev.action == "edited" and ev.changes and stored.proposal.state not in _EDITABLE:
-            actor = Actor(login=ev.sender or ev.author, surface="github")
             _record_late_edit(gov, session, ev, actor, now)  # it happened, late or not
         # A close stands unless a newer event showed the issue open again (a reopen).
         if ev.action != "closed" or stored.extra.get("issue_state") == "open":
             return
-    if stored is not None and ev.action == "closed":
-        _closed(gov, session, ev, stored.proposal, now)
-        after = repo.load(session, ev.number)
-        if after is not None:
-            _remember_issue(session, after, ev, gov.charter, now)
+    if stored is not None and _closed_or_reopened(gov, session, ev, stored, now):
         return
-    if stored is not None and ev.action == "reopened" and stored.proposal.state is State.WITHDRAWN:
-        _reopened_withdrawn(gov, session, ev, stored.proposal, now)
-    actor = Actor(login=ev.sender or ev.author, surface="github")
     if stored is not None:  # judged by the version it was opened under
         charter = gov.rules_for(stored.proposal)
         stored = _label_presence(gov, session, stored, ev, labelled, now)
@@ -281,6 +274,23 @@ def _closed(gov: Governance, session: Session, ev: IssueEvent, p: Proposal, now:
     # Keyed by the close itself, so a delivery processed twice answers once.
     key = f"closed:{p.number}:{(ev.updated_at or now).isoformat()}"
     reply_on_github(session, p.number, ev.sender or p.author, text, key, now)
+
+
+def _closed_or_reopened(
+    gov: Governance, session: Session, ev: IssueEvent, stored: repo.Stored, now: datetime
+) -> bool:
+    """A close of a proposal's issue is answered (:func:`_closed`) and remembered: True, the
+    event is done. A reopen of a withdrawn one's is answered (:func:`_reopened_withdrawn`)
+    and, as any other event, read on: False."""
+    if ev.action == "closed":
+        _closed(gov, session, ev, stored.proposal, now)
+        after = repo.load(session, ev.number)
+        if after is not None:
+            _remember_issue(session, after, ev, gov.charter, now)
+        return True
+    if ev.action == "reopened" and stored.proposal.state is State.WITHDRAWN:
+        _reopened_withdrawn(gov, session, ev, stored.proposal, now)
+    return False
 
 
 def _reopened_withdrawn(

@@ -193,7 +193,7 @@ def test_preview_refuses_an_unknown_reader_zone() -> None:
         ("Sync", "review soon", None),  # no time in it at all
         ("Sync", "review 2020-01-01 10:00Z", None),  # a time, but past: no command to suggest
         ("Sync", "tomorrow", None),  # one word: nothing to move
-        # A word of a time is never moved into the title: the time itself is refused.
+        # A title never ends with a word of a time: the time itself is refused.
         ("Sync", "next thursday 16:00", None),
         ("Sync", "on thursday 16:00", None),
         ("Sync", "At 2027-04-02 16:00", None),
@@ -201,6 +201,17 @@ def test_preview_refuses_an_unknown_reader_zone() -> None:
         ("Sync", "today review 16:00", None),
         ("Sync", "review by tomorrow 16:00", None),
         ("Sync", "in person tomorrow 16:00", ("Sync in person", "tomorrow 16:00")),
+        ("Sync", "next week thursday 16:00", None),
+        # A title holds a word that leads into a time, but never ends with it.
+        ("Sync", "on rollout tomorrow 16:00", ("Sync on rollout", "tomorrow 16:00")),
+        ("Sync", "at Acme tomorrow 16:00", ("Sync at Acme", "tomorrow 16:00")),
+        ("Sync", "from security tomorrow 16:00", ("Sync from security", "tomorrow 16:00")),
+        ("Sync", "this proposal tomorrow 16:00", ("Sync this proposal", "tomorrow 16:00")),
+        ("Sync", "next steps thursday 15:00", ("Sync next steps", "thursday 15:00")),
+        # No split moves a day, a clock or a date: the time had begun there.
+        ("Sync", "today 16:00 or tomorrow 16:00", None),
+        ("Sync", "at 16:00 in 3 days", None),
+        ("Sync", "2027-04-02 or thursday 16:00", None),
     ],
 )  # fmt: skip
 def test_an_unquoted_titles_words_are_split_from_the_time(

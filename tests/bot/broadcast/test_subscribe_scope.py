@@ -4,8 +4,10 @@ how often a confirmation mail goes out, and platforms the bot cannot send to.
 Rules proven here:
 - `unsubscribe` without an id removes nothing on any surface (Slack or Discord channel, DM,
   console): it lists the subscriptions and names how to remove one or all (a listing, not an
-  error). `unsubscribe all` removes every one listed. Each subscription removed is named in
-  the reply: its id, target and filters.
+  error). `unsubscribe all` removes what is delivered where it is typed: in a channel, the
+  channel's (another person's only with the right to subscribe a channel, as `unsubscribe
+  <id>`), in a DM or the console the person's own; it names what of theirs is kept elsewhere.
+  Each subscription removed is named in the reply: its id, target and filters.
 - After `unsubscribe`, a delivery fanned out before it (e.g. waiting on a retry) is not sent.
 - `subscribe email X` mails one confirmation link while that link is valid (7 days), however
   often it is asked; the reply says a link was sent and until when it works.
@@ -80,36 +82,102 @@ EVERYWHERE = ["email:alice@example.org", "slack:@U1ALICE", "slack:C0OTHER", "sla
 SURFACES = [TEAM, OTHER, Origin("discord", "D1"), Origin("slack"), Origin("slack", "D0A"), None]
 
 
-@pytest.mark.parametrize("origin", SURFACES)
+# What the bare listing offers `all` to remove on each surface: a channel's own subscriptions
+# (none of Alice's in a Discord DM, which reads as a channel), or in a DM and the console hers.
+ALL_HINT = {
+    0: "To remove this channel's 1: /charter unsubscribe all.",
+    1: "To remove this channel's 1: /charter unsubscribe all.",
+    2: None,
+    3: "To remove all 4 of yours: /charter unsubscribe all.",
+    4: "To remove all 4 of yours: /charter unsubscribe all.",
+    5: "To remove all 4 of yours: /charter unsubscribe all.",
+}
+
+
+@pytest.mark.parametrize(("origin", "every"), [(o, ALL_HINT[i]) for i, o in enumerate(SURFACES)])
 def test_bare_unsubscribe_lists_and_removes_nothing_anywhere(
-    sqlite_engine: Engine, origin: Origin | None
+    sqlite_engine: Engine, origin: Origin | None, every: str | None
 ) -> None:
     """Every surface answers a bare `unsubscribe` alike: the listing (what `subscriptions`
-    shows), how to remove one and how to remove all; nothing goes."""
+    shows), how to remove one and what `all` removes there; nothing goes."""
     _alice_everywhere(sqlite_engine)
     reply = _run(sqlite_engine, "unsubscribe", origin)
     text = plain_text(reply)
     assert reply.ok and text.startswith("Subscriptions:\n"), text
-    assert "To remove one, name its id: /charter unsubscribe <id>." in text
-    listed = plain_text(_run(sqlite_engine, "subscriptions", origin))
-    count = listed.count("\n#") + listed.startswith("#")
-    assert text.endswith(f"To remove all {count} listed: /charter unsubscribe all."), text
-    assert text.startswith(listed)
+    one = "To remove one, name its id: /charter unsubscribe <id>."
+    assert text.endswith(one if every is None else f"{one}\n{every}"), text
+    assert text.startswith(plain_text(_run(sqlite_engine, "subscriptions", origin)))
     assert _targets(sqlite_engine) == EVERYWHERE
 
 
-def test_unsubscribe_all_removes_what_is_listed(sqlite_engine: Engine) -> None:
-    """`unsubscribe all` in a channel removes the person's subscriptions and the channel's,
-    each named; another person's elsewhere stays. Nothing left: says so."""
+INES = Actor("ines-coord", "slack", "U0INES", "Ines")  # a coordinator
+CAROL = Actor("carol", "slack", "U3CAROL", "Carol")  # a contributor
+DM, MAIL, QUIET = "slack:@U1ALICE", "email:alice@example.org", Origin("slack", "C0QUIET")
+KEPT = "Your subscriptions delivered elsewhere are kept (%s); /charter subscriptions lists them."
+REFUSED = (
+    "Nothing removed: another person made %s of this channel, and only client maintainers and"
+    " holders of a charter role (coordinators and security-council) may remove someone else's"
+    " subscription of a channel."
+)
+
+
+@pytest.mark.parametrize(
+    ("origin", "actor", "removed", "says"),
+    [
+        # In a channel: the channel's, whoever made them (Alice maintains a client: staff);
+        # her own elsewhere are kept, and named.
+        (TEAM, ALICE, [1, 6], KEPT % f"#2 {DM}, #3 slack:C0OTHER, #4 {MAIL}"),
+        (OTHER, ALICE, [3], KEPT % f"#1 slack:C0TEAM, #2 {DM}, #4 {MAIL}"),
+        # A contributor may not remove what others set up in a channel: nothing goes.
+        (TEAM, CAROL, [], REFUSED % "#1, #6"),
+        (QUIET, CAROL, [], "No subscriptions here.\n" + KEPT % "#5 email:carol@example.org"),
+        # In a direct message or the console: the person's own, every one.
+        (Origin("slack", "D0A"), ALICE, [1, 2, 3, 4], f"Unsubscribed: #4 {MAIL} — decision"),
+        (Origin("slack"), CAROL, [5], "Unsubscribed: #5 email:carol@example.org — vote"),
+        (None, ALICE, [1, 2, 3, 4], "Unsubscribed: #1 slack:C0TEAM — decision"),
+    ],
+)  # fmt: skip
+def test_unsubscribe_all_removes_what_is_delivered_where_it_is_typed(
+    sqlite_engine: Engine, origin: Origin | None, actor: Actor, removed: list[int], says: str
+) -> None:
+    """`unsubscribe all` removes what is delivered where it is typed, each named, and says
+    what of the person's is kept elsewhere (an e-mail, a webhook whose signing secret cannot be
+    got back); another person's subscription of a channel goes only with the right to
+    subscribe a channel."""
     _alice_everywhere(sqlite_engine)
-    bob = Actor("bob", "slack", "U2BOB", "Bob")
-    _run(sqlite_engine, "subscribe here vote", OTHER, actor=bob)
-    reply = plain_text(_run(sqlite_engine, "unsubscribe all", TEAM))
-    assert reply.count("Unsubscribed: #") == 4 and "#3 slack:C0OTHER — rollout" in reply
-    assert _targets(sqlite_engine) == []
+    _run(sqlite_engine, "subscribe email carol@example.org vote", OTHER, actor=CAROL)
+    _run(sqlite_engine, "subscribe here vote", TEAM, actor=INES)
+    reply = _run(sqlite_engine, "unsubscribe all", origin, actor=actor)
+    text = plain_text(reply)
+    assert says in text and reply.ok == bool(says != REFUSED % "#1, #6"), text
+    assert text.count("Unsubscribed: #") == len(removed), text
     with session_scope(sqlite_engine) as session:
-        assert [r.id for r in repo.of_target(session, "slack", "C0OTHER")] == [5]
-    assert plain_text(_run(sqlite_engine, "unsubscribe all", None)) == "No subscriptions here."
+        left = [r.id for r in repo.of_owner(session, "slack:U1ALICE")]
+        left += [r.id for o in ("slack:U3CAROL", "slack:U0INES") for r in repo.of_owner(session, o)]
+    assert sorted(left) == [n for n in range(1, 7) if n not in removed]
+
+
+@pytest.mark.parametrize(
+    ("actor", "n", "says"),
+    [
+        (CAROL, 1, REFUSED % "#1"),  # Alice's subscription of #team
+        (CAROL, 6, REFUSED % "#6"),  # Ines's
+        (ALICE, 6, "Unsubscribed: #6 slack:C0TEAM — vote"),  # staff may
+        (CAROL, 2, "No subscription #2 of yours or of this channel."),  # Alice's DMs: not here
+    ],
+)
+def test_another_persons_channel_subscription_needs_the_channel_right(
+    sqlite_engine: Engine, actor: Actor, n: int, says: str
+) -> None:
+    """`unsubscribe <id>` of another person's subscription of this channel follows the rule
+    of `unsubscribe all`: only those who may subscribe a channel remove it."""
+    _alice_everywhere(sqlite_engine)
+    _run(sqlite_engine, "subscribe email carol@example.org vote", OTHER, actor=CAROL)
+    _run(sqlite_engine, "subscribe here vote", TEAM, actor=INES)
+    text = plain_text(_run(sqlite_engine, f"unsubscribe {n}", TEAM, actor=actor))
+    assert says in text, text
+    with session_scope(sqlite_engine) as session:
+        assert (session.get(repo.SubscriptionRow, n) is None) == says.startswith("Unsub")
 
 
 def test_unsubscribe_an_id(sqlite_engine: Engine) -> None:

@@ -285,12 +285,18 @@ async def test_writes_are_paced_one_second_apart(
     ("api", "web"),
     [
         ("https://api.github.com", "https://github.com"),
+        ("https://api.github.com/", "https://github.com"),
         ("https://ghe.example.com/api/v3", "https://ghe.example.com"),
+        ("https://ghe.example.com/api/v3/", "https://ghe.example.com"),
+        ("https://api.acme.ghe.com", "https://acme.ghe.com"),
+        ("https://api.acme-eu.ghe.com/", "https://acme-eu.ghe.com"),
+        ("https://api.example.com", "https://api.example.com"),  # not GHE.com: as given
         ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
     ],
 )
 def test_web_url_defaults(api: str, web: str) -> None:
-    """OAuth endpoints live on the web host: github.com, or the GHES host without /api/v3."""
+    """OAuth endpoints and links live on the web host: github.com, the GHES host without
+    /api/v3, or GHE.com's <subdomain>.ghe.com without its api. host."""
     assert default_web_url(api) == web
 
 

@@ -15,7 +15,7 @@ from sqlmodel import select
 from bot import calendar
 from bot.clock import FixedClock
 from bot.meetings_agenda import agenda_for
-from bot.meetings_incident_review import schedule_incident_review
+from bot.meetings_incident_review import review_start, schedule_incident_review
 from bot.meetings_lookup import resolve
 from bot.messages import Actor, plain_text
 from bot.relay_fanout import announcement
@@ -375,8 +375,9 @@ def test_a_review_call_moved_past_a_private_call_names_it_only_in_private(
         resolved_at=now - timedelta(days=2),
     )  # fmt: skip
     with session_scope(gov.engine) as session:
+        start = review_start(gov, session, now - timedelta(days=1), now)
         row = schedule_incident_review(
-            gov, session, incident, now - timedelta(days=1), now, drafted="Review: #99",
+            gov, session, incident, now - timedelta(days=1), start, now, drafted="Review: #99",
             private=private,
         )  # fmt: skip
         assert row is not None and aware(row.starts_at) == datetime(2026, 6, 15, 11, tzinfo=UTC)

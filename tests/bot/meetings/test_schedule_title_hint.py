@@ -30,6 +30,10 @@ QUOTE = "Quote a title of several words: /charter meeting schedule "
             QUOTE + '"Blob target deep dive" tomorrow 16:00 45m for 6',
         ),
         ('meeting schedule "Review" of fees in 2 hours', QUOTE + '"Review of fees" in 2 hours'),
+        (
+            "meeting schedule Sync on rollout tomorrow 16:00",
+            QUOTE + '"Sync on rollout" tomorrow 16:00',
+        ),
         ('meeting schedule "Two words" soon please', None),  # quoted already: no split asked
         ("meeting schedule Unquoted title sometime", None),  # no time in the words at all
     ],
@@ -77,10 +81,13 @@ def test_the_quoted_command_reads_back_with_its_length(
         "meeting schedule Sync next thursday 16:00",
         "meeting schedule Sync on thursday 16:00",
         "meeting schedule Sync at 2026-04-02 16:00",
+        "meeting schedule Sync next week thursday 16:00",
+        "meeting schedule Sync at 16:00 in 3 days",
     ],
 )
 def test_a_word_of_the_time_is_not_moved_into_the_title(gov: Governance, command: str) -> None:
     """A one-word title before a time the reader does not take gets the time's refusal only,
-    never a hint that makes ``next``, ``on`` or ``at`` part of the title."""
+    never a hint that ends the title with ``next``, ``on`` or ``at`` or moves a clock into it
+    (a title may hold them: ``Sync on rollout`` above)."""
     text = plain_text(gov.run_sync(command, COORDINATOR, NOW))
     assert "as a time" in text and "Quote a title" not in text, text

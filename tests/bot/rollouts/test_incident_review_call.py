@@ -141,12 +141,31 @@ def test_the_call_is_stored_once(world: World) -> None:
     with session_scope(world.engine) as session:
         incident = incident_store.load_incident(session, 1)
         assert incident is not None
+        now = world.clock.now()
+        start = meetings_incident_review.review_start(world.gov, session, now, now)
         again = meetings_incident_review.schedule_incident_review(
-            world.gov, session, incident, world.clock.now(), world.clock.now(), drafted="x"
+            world.gov, session, incident, now, start, now, drafted="x"
         )
     assert again is None
     assert [row.id for row in stored(world)] == [CALL]
     assert len(audits(world, "meeting-scheduled")) == 1
+
+
+def test_the_call_is_stored_at_the_start_its_draft_names(world: World) -> None:
+    """The start is computed once (``review_start``), named by the draft, and given to
+    ``schedule_incident_review``, which stores it as given: the two cannot disagree."""
+    staged(world)
+    world.ok(COORDINATOR, 'incident declare sev2 "slow blocks" for 1')
+    now = world.clock.now()
+    with session_scope(world.engine) as session:
+        incident = incident_store.load_incident(session, 1)
+        assert incident is not None
+        start = meetings_incident_review.review_start(world.gov, session, now, now)
+        given = meetings_incident_review.ReviewStart(start.at + 3 * H, "UTC", [])
+        row = meetings_incident_review.schedule_incident_review(
+            world.gov, session, incident, now, given, now, drafted="x"
+        )
+        assert row is not None and (row.starts_at, row.timezone) == (given.at, "UTC")
 
 
 def test_a_review_due_within_the_hour_is_held_on_the_next_hour(sqlite_engine: Engine) -> None:
