@@ -337,7 +337,8 @@ class ChainWalker:
                     f"entry {self.count + 1} missing: the log ends at entry {self.count} but the "
                     f"expected head is entry {want_seq} (the log was truncated)",
                 )
-            if want_seq is not None and want_seq < self.start:
+            # == start: an empty file after --after SEQ (no hash) cannot show entry SEQ's hash
+            if want_seq is not None and (want_seq < self.start or 0 < want_seq == self.start):
                 raise ChainError(
                     None,
                     f"the expected head is entry {want_seq}, before this file's first entry "

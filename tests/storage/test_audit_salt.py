@@ -131,8 +131,10 @@ def test_payloads_the_appender_cannot_salt_are_refused(
         assert audit.head(session) is None
 
 
-@pytest.mark.parametrize("bad", ["", "ab" * 15, "AB" * 16, "zz" * 16, "ab" * 17])
-def test_a_salt_source_must_give_32_lowercase_hex(sqlite_engine: Engine, bad: str) -> None:
+@pytest.mark.parametrize(
+    "bad", ["", "ab" * 15, "AB" * 16, "zz" * 16, "ab" * 17, 5, None, b"ab" * 16, ["ab" * 16]]
+)
+def test_a_salt_source_must_give_32_lowercase_hex(sqlite_engine: Engine, bad: object) -> None:
     """An injected salt source cannot weaken the salt (nor leave it out)."""
     with pytest.raises(ValueError, match="32 lowercase hex"), session_scope(sqlite_engine) as s:
         audit.append_many(s, [draft(1)], salt=lambda: bad)
@@ -153,6 +155,9 @@ def test_new_salt_is_random_hex() -> None:
         ('["a list",1]', '["a list",1]', None),
         ('{"a":{"salt":"kept"},"é":1.5}', '{"a":{"salt":"kept"},"é":1.5}', None),
         ("not json", "not json", ValueError),
+        ('"salty"', '"salty"', None),  # JSON, not an object: nothing to take out
+        ('["salt"]', '["salt"]', None),
+        ('"salt"', '"salt"', None),
     ],
 )
 def test_shown_payload_and_payload_of_leave_the_salt_out(
