@@ -17,7 +17,8 @@ unless the operator sets ``CHARTERBOT_WEBHOOK_ALLOW_PRIVATE=1``. The check runs 
 is subscribed and again before every send, and the request is made to an address that was
 checked (the hostname goes in ``Host`` and TLS SNI, and the certificate is verified against
 it), so a DNS answer that changes between check and connect cannot redirect the request.
-Redirects are not followed.
+Redirects are not followed. Connections are not kept alive, so one opened for a hostname never
+carries a request for another hostname at the same address.
 
 Addresses are tried in the resolver's order (``getaddrinfo`` sorts them by RFC 6724
 preference); a connection that cannot be made moves on to the next one, an HTTP answer of any
@@ -182,8 +183,14 @@ class WebhookSender:
     ) -> None:
         self._allow_private = allow_private  # CHARTERBOT_WEBHOOK_ALLOW_PRIVATE (bot.settings)
         self._resolve = resolve
+        # No keep-alive: httpx pools connections by the URL's host, which is the pinned
+        # address, so a kept connection opened with one hostname's SNI would carry the next
+        # request for another hostname served by the same address to the wrong virtual host.
         self._client = httpx.AsyncClient(
-            timeout=httpx.Timeout(15.0), verify=verify_tls, follow_redirects=False
+            timeout=httpx.Timeout(15.0),
+            verify=verify_tls,
+            follow_redirects=False,
+            limits=httpx.Limits(max_keepalive_connections=0),
         )
 
     async def send(self, envelope: Envelope) -> SendResult:
