@@ -56,7 +56,7 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session
 
 from bot.identity import mentioned_login, unlinked_mention
-from bot.messages import Actor, Message, When
+from bot.messages import Actor, Message, When, ours
 from charter import commands as c
 from charter.effects import Audit
 from charter.meetings import Call, Occurrence, is_private
@@ -254,6 +254,7 @@ def decide(
         return done
     call, occ, _ = done
     extra = ""
+    hint: tuple[str, ...] = ()
     row = session.get(AdhocMeetingRow, call.id)
     go = _GO.match(cmd.text)
     if row is not None and row.kind == "go-no-go" and go and row.proposal and row.stage:
@@ -271,11 +272,12 @@ def decide(
         )
         extra = f" Recorded as the {row.stage} go/no-go decision for #{row.proposal}."
     elif row is not None and row.kind == "go-no-go":
-        extra = (
+        # The bot's own hint: its commands render as code (the title beside it stays text).
+        hint = ours(
             f" This is the go/no-go call for #{row.proposal}: to record the gate's decision,"
             " start with `go` or `no-go`, e.g. `/charter meeting decide go, all green`."
         )
-    return Message.text_only(f"Decision recorded for {call.title} ({occ.key}).{extra}")
+    return Message(lines=((f"Decision recorded for {call.title} ({occ.key}).{extra}", *hint),))
 
 
 def action(

@@ -70,10 +70,20 @@ async def run_core(core: CommandCore, entry: dict[str, str]) -> Message:
     text, user_id = entry["text"], entry["user_id"]
     try:
         actor = await core.identity("discord", user_id, entry["user_name"])
-        return await core.run(text, replace(actor, channel=entry["channel_id"]))
+        return await core.run(text, replace(actor, channel=channel_of(entry)))
     except Exception:
         log.exception("discord command %r failed (user %s)", text.split(" ", 1)[0], user_id)
         return FAILED
+
+
+def channel_of(entry: dict[str, str]) -> str:
+    """The actor's channel: "" in a direct message (no guild), as on every surface, so that
+    ``unsubscribe all`` there removes the person's own; an entry journaled before the guild
+    was kept (no ``guild_id`` key) keeps its channel id. ``channel_id`` itself stays on the
+    entry, for the notice of a refused late DM."""
+    if entry.get("guild_id", "-") == "":
+        return ""
+    return entry["channel_id"]
 
 
 def journal_entry(interaction: discord.Interaction[Any], text: str) -> dict[str, str]:
@@ -84,6 +94,7 @@ def journal_entry(interaction: discord.Interaction[Any], text: str) -> dict[str,
         "user_id": str(interaction.user.id),
         "user_name": interaction.user.display_name,
         "channel_id": str(interaction.channel_id or ""),
+        "guild_id": str(interaction.guild_id or ""),
         "application_id": str(interaction.application_id),
         "token": interaction.token,
     }

@@ -133,6 +133,7 @@ REFUSED = (
         (QUIET, CAROL, [], "No subscriptions here.\n" + KEPT % "#5 email:carol@example.org"),
         # In a direct message or the console: the person's own, every one.
         (Origin("slack", "D0A"), ALICE, [1, 2, 3, 4], f"Unsubscribed: #4 {MAIL} — decision"),
+        (Origin("discord"), ALICE, [1, 2, 3, 4], f"Unsubscribed: #4 {MAIL} — decision"),
         (Origin("slack"), CAROL, [5], "Unsubscribed: #5 email:carol@example.org — vote"),
         (None, ALICE, [1, 2, 3, 4], "Unsubscribed: #1 slack:C0TEAM — decision"),
     ],

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.clock import FixedClock
+from bot.messages import plain_text
 from bot.service import Governance
 from charter.rollout import Rollout
 from storage import meetings as store, rollout_reports as report_store, rollouts as rollout_store
@@ -114,7 +115,7 @@ def test_only_a_leading_go_or_no_go_word_decides_the_gate(
         decisions = [d.decision for d in report_store.go_no_go(session, 7)]
     assert decisions == ([recorded] if recorded else [])
     if recorded is None:
-        assert "start with `go` or `no-go`" in reply.lines[0][0]
+        assert "start with `go` or `no-go`" in plain_text(reply)
     gov.engine.dispose()
 
 
