@@ -217,20 +217,9 @@ class Governance:
     def queue_sync(self, session: Session, number: int, now: datetime) -> None:
         """Queue one coalesced sync of the GitHub tracking comment and one of the chat tracking
         messages (bot.chat_tracking); each relay renders the state current at send time."""
-        outbox.enqueue(
-            session,
-            kind="sync-github",
-            payload={"proposal": number},
-            now=now,
-            key=f"sync-github:{number}:pending",
-        )
-        outbox.enqueue(
-            session,
-            kind="sync-chat",
-            payload={"proposal": number},
-            now=now,
-            key=f"sync-chat:{number}:pending",
-        )
+        for kind in ("sync-github", "sync-chat"):
+            key = f"{kind}:{number}:pending"
+            outbox.enqueue(session, kind=kind, payload={"proposal": number}, now=now, key=key)
 
     # -- timers ------------------------------------------------------------------------------
 
